@@ -1,0 +1,3 @@
+from rdeploy_tui.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,23 @@
+"""Where rdeploy-tui keeps its own files: logs, crash reports, state (platformdirs, overridable)."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import platformdirs
+
+APP = "rdeploy-tui"
+
+
+def state_dir() -> Path:
+    """RDEPLOY_HOME overrides the platform default (tests and side-by-side installs use it)."""
+    override = os.environ.get("RDEPLOY_HOME")
+    return Path(override) if override else Path(platformdirs.user_state_dir(APP))
+
+
+def log_dir() -> Path:
+    return state_dir() / "logs"
+
+
+def crash_log_path() -> Path:
+    return log_dir() / "crash.log"

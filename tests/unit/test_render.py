@@ -1,0 +1,139 @@
+"""Render: golden files, determinism, the auto tag, and azure-ai-ml's own loaders."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from rdeploy_tui.render import REGISTRY_PLACEHOLDER, render, write_folder
+from rdeploy_tui.spec import DeploySpec, SpecError
+
+GOLDEN = Path(__file__).parent / "golden"
+
+
+def custom_spec() -> DeploySpec:
+    spec = DeploySpec()
+    spec.model.version = "3"
+    spec.image.r_packages = ["forecast", "tibble", "carrier"]
+    spec.scoring.port = 8080
+    spec.scoring.routes.score = "/v1/predict"
+    spec.scoring.sample_request = {"forecast_horizon": [4], "level": 95}
+    spec.endpoint.auth_mode = "key"
+    spec.deployment.name = "green"
+    spec.deployment.instance_type = "Standard_F4s_v2"
+    spec.deployment.instance_count = 2
+    spec.deployment.traffic = 10
+    spec.deployment.probes.initial_delay = 30
+    return spec
+
+
+CASES = {
+    "default": (DeploySpec(), None),
+    "custom": (custom_spec(), "myacr.azurecr.io"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_golden_files(case):
+    spec, registry = CASES[case]
+    rendered = render(spec, registry=registry)
+    folder = GOLDEN / case
+    if os.environ.get("UPDATE_GOLDEN"):
+        write_folder(rendered, folder)
+    expected = {str(p.relative_to(folder)): p.read_bytes() for p in folder.rglob("*") if p.is_file()}
+    assert sorted(expected) == sorted(rendered.files)
+    for name, content in rendered.files.items():
+        assert content == expected[name], f"{case}/{name} differs from the golden file (UPDATE_GOLDEN=1 to accept)"
+
+
+def test_same_spec_same_bytes():
+    assert render(custom_spec(), registry="a.azurecr.io").files == render(custom_spec(), registry="a.azurecr.io").files
+
+
+def test_auto_tag_follows_the_docker_context_only():
+    base = render(DeploySpec())
+    assert base.image_tag == render(DeploySpec(), registry="other.azurecr.io").image_tag
+    renamed = DeploySpec()
+    renamed.endpoint.name = "another-endpoint"
+    renamed.deployment.instance_count = 3
+    assert render(renamed).image_tag == base.image_tag  # not part of the image
+    more_packages = DeploySpec()
+    more_packages.image.r_packages = ["forecast"]
+    assert render(more_packages).image_tag != base.image_tag
+    other_port = DeploySpec()
+    other_port.scoring.port = 8001
+    assert render(other_port).image_tag != base.image_tag
+    fixed = DeploySpec()
+    fixed.image.tag = "v1"
+    assert render(fixed).image_tag == "v1"
+
+
+def test_dockerfile_contract():
+    rendered = render(custom_spec(), registry="myacr.azurecr.io")
+    dockerfile = rendered.text("docker-context/Dockerfile")
+    lines = [line.strip() for line in dockerfile.splitlines()]
+    assert "FROM rstudio/plumber:latest" in lines
+    assert "ENTRYPOINT []" in lines
+    assert lines.index("ENTRYPOINT []") < lines.index('CMD ["Rscript", "/tmp/start_plumber.R"]')
+    # carrier first, user's packages once each, all in the single RUN layer.
+    assert dockerfile.count("RUN ") == 1
+    assert 'pkgs <- c("carrier", "forecast", "tibble")' in dockerfile
+    assert "quit(status = 1)" in dockerfile
+    assert "cloud.r-project.org" not in dockerfile  # forcing CRAN would compile every package from source
+    assert 'Sys.getenv("PLUMBER_PORT", "8080")' in rendered.text("docker-context/start_plumber.R")
+
+
+def test_generated_plumber_has_the_spec_routes():
+    text = render(custom_spec()).text("src/plumber.R")
+    assert "#* @get /live" in text and "#* @get /ready" in text and "#* @post /v1/predict" in text
+    assert "toJSON" not in text.replace("jsonlite::toJSON()", "")  # never double-encode
+
+
+def test_users_own_script_is_used(tmp_path):
+    (tmp_path / "mine.R").write_text("#* @get /live\nfunction() 'ok'\n")
+    spec = DeploySpec()
+    spec.scoring.script = "mine.R"
+    assert render(spec, base_dir=tmp_path).text("src/plumber.R") == "#* @get /live\nfunction() 'ok'\n"
+
+
+def test_bad_spec_renders_nothing():
+    spec = DeploySpec()
+    spec.image.r_packages = ["ok", "x'); system('id"]
+    with pytest.raises(SpecError) as info:
+        render(spec)
+    assert info.value.problems[0].field == "image.r_packages[1]"
+    with pytest.raises(SpecError):
+        render(DeploySpec(), registry="evil.io/$(id)")
+
+
+def test_registry_placeholder_when_unknown():
+    assert render(DeploySpec()).image.startswith(REGISTRY_PLACEHOLDER + "/r-forecast:")
+
+
+def test_yaml_loads_with_azure_ai_ml(tmp_path):
+    from azure.ai.ml import load_online_deployment, load_online_endpoint
+
+    rendered = render(custom_spec(), registry="myacr.azurecr.io")
+    write_folder(rendered, tmp_path)
+    endpoint = load_online_endpoint(tmp_path / "endpoint.yml")
+    assert (endpoint.name, endpoint.auth_mode) == ("r-endpoint-forecast", "key")
+    deployment = load_online_deployment(tmp_path / "deployment.yml")
+    assert deployment.name == "green" and deployment.endpoint_name == "r-endpoint-forecast"
+    assert deployment.model == "forecast-model:3"  # the loader strips azureml:
+    assert deployment.environment.image == rendered.image
+    routes = deployment.environment.inference_config
+    assert (routes.scoring_route.port, routes.scoring_route.path) == (8080, "/v1/predict")
+    assert routes.readiness_route.path == "/ready" and routes.liveness_route.path == "/live"
+    assert deployment.code_configuration.scoring_script == "plumber.R"
+    assert (tmp_path / deployment.code_configuration.code / "plumber.R").is_file()  # relative to the YAML file
+    assert (deployment.instance_type, deployment.instance_count) == ("Standard_F4s_v2", 2)
+    assert deployment.liveness_probe.initial_delay == 30 and deployment.readiness_probe.failure_threshold == 30
+    assert deployment.request_settings.request_timeout_ms == 5000
+
+
+def test_latest_model_reference_loads(tmp_path):
+    from azure.ai.ml import load_online_deployment
+
+    write_folder(render(DeploySpec()), tmp_path)
+    assert load_online_deployment(tmp_path / "deployment.yml").model == "forecast-model@latest"
