@@ -1,0 +1,94 @@
+"""HTTP to the local plumber API: one request, and latency samples on new vs. reused connections.
+
+Latency depends on the connection: httpuv answers a reused (keep-alive) connection ~40 ms late
+(r-facts: Nagle/delayed ACK), a new connection in a few ms. Both are measured and labelled.
+"""
+from __future__ import annotations
+
+import http.client
+import json
+import math
+import time
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlsplit
+
+
+@dataclass
+class Response:
+    status: int
+    content_type: str
+    body: bytes
+    seconds: float
+
+    @property
+    def text(self) -> str:
+        return self.body.decode("utf-8", errors="replace")
+
+
+def _connect(url: str, timeout: float) -> http.client.HTTPConnection:
+    parts = urlsplit(url)
+    return http.client.HTTPConnection(parts.hostname, parts.port, timeout=timeout)
+
+
+def _send(conn: http.client.HTTPConnection, method: str, path: str, payload: bytes | None) -> Response:
+    headers = {"Content-Type": "application/json"} if payload is not None else {}
+    t0 = time.perf_counter()
+    conn.request(method, path, body=payload, headers=headers)
+    resp = conn.getresponse()
+    body = resp.read()
+    return Response(resp.status, resp.getheader("Content-Type") or "", body, time.perf_counter() - t0)
+
+
+def request(url: str, method: str, path: str, body: Any = None, *, timeout: float = 30.0) -> Response:
+    """One request on a new connection; body (if not None) is sent as JSON. Raises OSError/HTTPException."""
+    payload = None if body is None else json.dumps(body).encode("utf-8")
+    conn = _connect(url, timeout)
+    try:
+        return _send(conn, method, path, payload)
+    finally:
+        conn.close()
+
+
+@dataclass
+class Latency:
+    connection: str  # "new" | "keep-alive"
+    samples_ms: list[float] = field(default_factory=list)
+    statuses: list[int] = field(default_factory=list)
+
+    def percentile(self, p: float) -> float | None:
+        """Nearest-rank percentile; None without samples."""
+        if not self.samples_ms:
+            return None
+        ordered = sorted(self.samples_ms)
+        rank = min(len(ordered), max(1, math.ceil(p / 100 * len(ordered))))
+        return ordered[rank - 1]
+
+    def summary(self) -> dict[str, Any]:
+        return {
+            "connection": self.connection, "n": len(self.samples_ms),
+            "p50_ms": self.percentile(50), "p95_ms": self.percentile(95),
+            "max_ms": max(self.samples_ms) if self.samples_ms else None,
+            "non_200": sum(1 for s in self.statuses if s != 200),
+        }
+
+
+def measure(url: str, path: str, body: Any, n: int, *, keep_alive: bool, timeout: float = 30.0) -> Latency:
+    """n POSTs of body; a new connection for each, or all on one kept-alive connection."""
+    payload = json.dumps(body).encode("utf-8")
+    result = Latency("keep-alive" if keep_alive else "new")
+    conn = _connect(url, timeout) if keep_alive else None
+    try:
+        for _ in range(n):
+            c = conn or _connect(url, timeout)
+            try:
+                resp = _send(c, "POST", path, payload)
+            finally:
+                if conn is None:
+                    c.close()
+            result.samples_ms.append(resp.seconds * 1000)
+            result.statuses.append(resp.status)
+    finally:
+        if conn is not None:
+            conn.close()
+    return result
