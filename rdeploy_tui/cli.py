@@ -15,7 +15,7 @@ from rdeploy_tui import __version__
 from rdeploy_tui.errors import RdeployError
 
 # Modules under rdeploy_tui.commands, in the order `--help` lists them.
-COMMANDS = ("init_cmd", "validate_cmd", "local_cmd")
+COMMANDS = ("init_cmd", "validate_cmd", "local_cmd", "sandbox_cmd")
 
 
 def add_connection_options(parser: argparse.ArgumentParser) -> None:

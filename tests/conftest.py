@@ -52,3 +52,35 @@ def rdeploy_home(tmp_path, monkeypatch):
     home = tmp_path / "rdeploy-home"
     monkeypatch.setenv("RDEPLOY_HOME", str(home))
     return home
+
+
+# --- sandbox (core engineer): one HTTPS sandbox for the whole session -------------------------------
+# `sandbox` gives every test the shared, running rdeploy_tui.sandbox.Sandbox with its faults cleared;
+# REQUESTS_CA_BUNDLE points at its CA for the session (the bundle also holds the public roots).
+SANDBOX_TIME_SCALE = 0.02  # a deployment takes ~2 s (plus R's own start-up)
+
+
+@pytest.fixture(scope="session")
+def sandbox_server(tmp_path_factory):
+    from rdeploy_tui.sandbox import Sandbox
+
+    server = Sandbox(tmp_path_factory.mktemp("sandbox") / "state", time_scale=SANDBOX_TIME_SCALE)
+    server.start()
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("REQUESTS_CA_BUNDLE", str(server.ca_bundle))
+        yield server
+    server.stop()
+
+
+@pytest.fixture
+def sandbox(sandbox_server):
+    sandbox_server.faults.clear()
+    yield sandbox_server
+    sandbox_server.faults.clear()
+
+
+@pytest.fixture
+def sandbox_settings(sandbox):
+    """ClientSettings: base_url, ca_bundle, cloud_metadata, credential_scopes, ml_client(), mgmt_kwargs()."""
+    return sandbox.client_settings()
+# --- end sandbox ------------------------------------------------------------------------------------

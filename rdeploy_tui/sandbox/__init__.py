@@ -1,0 +1,61 @@
+"""The sandbox: an HTTPS simulation of the Azure services rdeploy-tui uses, driven by the real SDK clients.
+
+    from rdeploy_tui.sandbox import Sandbox
+    with Sandbox(state_dir, time_scale=0.02) as sandbox:      # .start() / .stop() also work
+        settings = sandbox.client_settings()                   # base_url, ca_bundle, cloud_metadata, ...
+        ml_client = settings.ml_client()                       # azure.ai.ml.MLClient on the sandbox
+
+Modules: server (Sandbox, request handling, faults at the door), http (Request/Response/Router), state
+(StateStore), auth (tokens, keys, SAS), blob (storage), images (image registry), arm (subscriptions,
+workspaces, datastores), ml (models, codes, environments), online (endpoints, deployments, LROs),
+hosting (plumber processes), scoring (the scoring URI), faults, settings (ClientSettings), tls.
+acr.py (ACR registries.get + ACR Tasks) is registered by the server when present.
+
+API for other sandbox modules (e.g. acr.py), all on the Sandbox passed to `register(router, sandbox)`:
+- sandbox.state: StateStore. `with sandbox.state.view() as data:` reads, `with sandbox.state.edit() as data:`
+  changes and saves atomically. Collections are plain dicts inside `data`, e.g.
+  `sandbox.state.collection(data, "acr_runs")`. Keep values JSON-serialisable.
+  Registries created with workspaces are in data["registries"]: {acr_id.lower(): {id, name, subscription,
+  resource_group, location, login_server, sku, created}}.
+- sandbox.blobs: BlobStore (see blob.py): put_blob(container, name, data, metadata=None, content_type=None),
+  create_append_blob(container, name, metadata=None), append_block(container, name, data) -> size,
+  set_metadata(container, name, metadata), read(container, name, start=0, end=None) -> bytes,
+  properties(container, name) -> dict | None, list_blobs(container, prefix=""), delete_blob(container, name),
+  sas_url(container, name=None, permissions="r", expiry_s=3600) -> str (name=None: container SAS; permissions
+  letters r/a/c/w/d/l), ensure_container(container).
+- sandbox.images: ImageRegistry (see images.py): record_image(login_server, repository, tag, files: dict[str, bytes],
+  metadata=None) -> Image; get_image(login_server, repository, tag) -> Image | None; resolve("server/repo:tag");
+  list_images(login_server=None). Image has .files() -> dict[str, bytes], .folder, .digest, .metadata, .reference.
+  Metadata keys read by deployments: "start_script" (default "start_plumber.R"), "entrypoint_reset" (False = the
+  container cannot start), "r_packages".
+- sandbox.faults: Faults (see faults.py): take(name, "METHOD /path") -> Fault | None; e.g. build-fail.
+- sandbox.sleep(seconds) -> bool: wait scaled simulated time (False when stopping); sandbox.scaled(seconds);
+  sandbox.spawn(fn, *args, name=...) runs a background operation that stop() waits for;
+  sandbox.retry_after_headers(seconds) -> {"retry-after-ms": ...}; sandbox.base_url; sandbox.time_scale.
+- Raise rdeploy_tui.sandbox.errors.AzureError(status, code, message) from a handler to answer with an
+  Azure error body; rdeploy_tui.sandbox.errors.not_found(type, name, resource_group) builds ARM's 404.
+- Every path under /subscriptions requires a sandbox bearer token (checked before routing) and an existing
+  subscription (writes to the disabled one get 409 ReadOnlyDisabledSubscription).
+"""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from rdeploy_tui.sandbox.server import Sandbox
+    from rdeploy_tui.sandbox.settings import ClientSettings
+
+__all__ = ["Sandbox", "ClientSettings"]
+
+
+def __getattr__(name: str) -> Any:
+    # Lazy, so `import rdeploy_tui.sandbox.acr` does not pull in the server and its dependencies first.
+    if name == "Sandbox":
+        from rdeploy_tui.sandbox.server import Sandbox
+
+        return Sandbox
+    if name == "ClientSettings":
+        from rdeploy_tui.sandbox.settings import ClientSettings
+
+        return ClientSettings
+    raise AttributeError(name)

@@ -1,0 +1,109 @@
+"""Sandbox: start-up, SDK round trips, a full deploy with the real SDK, and scoring latency through the
+scoring URI (TLS + key check + proxy) vs. the plumber process directly.
+
+    .venv/bin/python benchmarks/bench_sandbox.py [--time-scale 0.02] [--requests 100]
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+
+def _ms(values: list[float]) -> str:
+    ordered = sorted(values)
+    return f"median {statistics.median(ordered) * 1000:.1f} ms, p95 {ordered[int(len(ordered) * 0.95) - 1] * 1000:.1f} ms"
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--time-scale", type=float, default=0.02)
+    parser.add_argument("--requests", type=int, default=100)
+    args = parser.parse_args()
+
+    import requests
+
+    from rdeploy_tui.local import find_rscript
+    from rdeploy_tui.render import render
+    from rdeploy_tui.sandbox import Sandbox
+    from rdeploy_tui.spec import default_spec
+
+    with tempfile.TemporaryDirectory() as tmp:
+        started = time.perf_counter()
+        sandbox = Sandbox(Path(tmp) / "state", time_scale=args.time_scale).start()
+        print(f"first start (CA, certificate, seed): {time.perf_counter() - started:.2f} s")
+        try:
+            os.environ["REQUESTS_CA_BUNDLE"] = str(sandbox.ca_bundle)
+            settings = sandbox.client_settings()
+            started = time.perf_counter()
+            client = settings.ml_client()
+            client.workspaces.get(settings.workspace_name)
+            print(f"MLClient + workspaces.get (cold, includes import): {time.perf_counter() - started:.2f} s")
+            samples = []
+            for _ in range(20):
+                t = time.perf_counter()
+                client.workspaces.get(settings.workspace_name)
+                samples.append(time.perf_counter() - t)
+            print(f"workspaces.get warm: {_ms(samples)}")
+
+            from azure.ai.ml.entities import CodeConfiguration, Environment, ManagedOnlineDeployment, ManagedOnlineEndpoint
+
+            t = time.perf_counter()
+            client.online_endpoints.begin_create_or_update(ManagedOnlineEndpoint(name="bench-endpoint")).result()
+            print(f"endpoint create at time scale {args.time_scale:g}: {time.perf_counter() - t:.2f} s")
+            if find_rscript() is None:
+                print("R is not installed: skipping the deploy and scoring measurements")
+                return 0
+            with sandbox.state.view() as data:
+                login = next(iter(data["registries"].values()))["login_server"]
+            rendered = render(default_spec(), registry=login)
+            sandbox.images.record_image(login, rendered.image_repository, rendered.image_tag, rendered.docker_context())
+            code = Path(tmp) / "src"
+            code.mkdir()
+            (code / "plumber.R").write_bytes(rendered.files["src/plumber.R"])
+            route = {"port": 8000}
+            deployment = ManagedOnlineDeployment(
+                name="blue", endpoint_name="bench-endpoint", model="forecast-model:1",
+                environment=Environment(image=rendered.image, inference_config={
+                    "liveness_route": {**route, "path": "/live"}, "readiness_route": {**route, "path": "/ready"},
+                    "scoring_route": {**route, "path": "/score"}}),
+                code_configuration=CodeConfiguration(code=str(code), scoring_script="plumber.R"),
+                instance_type="Standard_DS3_v2", instance_count=1,
+            )
+            t = time.perf_counter()
+            client.online_deployments.begin_create_or_update(deployment, skip_script_validation=True).result()
+            print(f"deployment create incl. code upload and R start: {time.perf_counter() - t:.2f} s")
+            endpoint = client.online_endpoints.get("bench-endpoint")
+            endpoint.traffic = {"blue": 100}
+            client.online_endpoints.begin_create_or_update(endpoint).result()
+            key = client.online_endpoints.get_keys("bench-endpoint").primary_key
+            target = sandbox.hosting.target(f"{endpoint.id}/deployments/blue")
+            body = {"forecast_horizon": [2]}
+            session = requests.Session()
+            session.verify = settings.ca_cert
+            modes = (
+                ("through the scoring URI, kept-alive TLS session", session.post, endpoint.scoring_uri, {"Authorization": f"Bearer {key}"}),
+                ("through the scoring URI, new session each (loads the CA bundle)", requests.post, endpoint.scoring_uri, {"Authorization": f"Bearer {key}"}),
+                ("plumber directly, new connection each", requests.post, target.url + target.scoring_path, {}),
+            )
+            for label, post, url, headers in modes:
+                samples = []
+                for _ in range(args.requests):
+                    t = time.perf_counter()
+                    answer = post(url, json=body, headers=headers, timeout=30)
+                    samples.append(time.perf_counter() - t)
+                    assert answer.status_code == 200, answer.text
+                print(f"score {label}: {_ms(samples)}")
+        finally:
+            started = time.perf_counter()
+            sandbox.stop()
+            print(f"stop (incl. plumber processes): {time.perf_counter() - started:.2f} s")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

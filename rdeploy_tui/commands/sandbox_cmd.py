@@ -1,0 +1,105 @@
+"""`rdeploy-tui sandbox`: serve the Azure sandbox in the foreground until Ctrl+C."""
+from __future__ import annotations
+
+import argparse
+import errno
+import signal
+import threading
+from pathlib import Path
+from typing import Any
+
+from rdeploy_tui.errors import RdeployError
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    from rdeploy_tui.sandbox.faults import FAULT_NAMES
+
+    parser = sub.add_parser(
+        "sandbox",
+        help="serve the built-in Azure sandbox (HTTPS on 127.0.0.1) for any Azure SDK client",
+        description="Serve an HTTPS simulation of the Azure services rdeploy-tui uses. Ctrl+C stops it and everything it started.",
+    )
+    parser.add_argument("--port", type=int, default=0, help="port on 127.0.0.1 (default: a free one)")
+    parser.add_argument("--state-dir", metavar="DIR", help="folder holding the sandbox's state (default: the user data folder)")
+    parser.add_argument(
+        "--time-scale", type=float, default=0.25, metavar="X",
+        help="multiply simulated durations by X (default 0.25; 1 feels like Azure, 0.02 is for tests)",
+    )
+    parser.add_argument("--quota-cores", type=int, default=None, metavar="N", help="vCPU quota per subscription (default 32)")
+    parser.add_argument(
+        "--fault", action="append", default=[], metavar="NAME[:COUNT]",
+        help=f"make the sandbox misbehave, for COUNT uses or until stopped; repeatable. Names: {', '.join(FAULT_NAMES)}",
+    )
+    parser.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from rdeploy_tui.sandbox.faults import Faults
+    from rdeploy_tui.sandbox.server import DEFAULT_QUOTA_CORES, Sandbox, default_state_dir
+    from rdeploy_tui.sandbox.state import StateFolderBusy
+
+    if args.time_scale <= 0:
+        raise RdeployError("--time-scale must be greater than 0", "try --time-scale 0.25")
+    try:
+        faults = Faults.from_specs(args.fault)
+    except ValueError as exc:
+        raise RdeployError(str(exc), "run `rdeploy-tui sandbox --help` for the fault names") from None
+    state_dir = Path(args.state_dir).expanduser() if args.state_dir else default_state_dir()
+    sandbox = Sandbox(
+        state_dir, port=args.port, time_scale=args.time_scale,
+        quota_cores=args.quota_cores or DEFAULT_QUOTA_CORES, faults=faults,
+    )
+    try:
+        sandbox.start()
+    except StateFolderBusy as exc:
+        raise RdeployError(str(exc)) from None
+    except OSError as exc:
+        if exc.errno == errno.EADDRINUSE:
+            raise RdeployError(f"port {args.port} on 127.0.0.1 is already in use", "choose another --port, or leave it out to get a free one") from None
+        raise RdeployError(f"the sandbox could not start: {exc}", f"check that {state_dir} is writable") from None
+    stop = threading.Event()
+    previous = signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    try:
+        _print_banner(sandbox, faults)
+        while not stop.wait(0.5):
+            pass
+    except KeyboardInterrupt:
+        pass
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+        print("\nStopping the sandbox and everything it started...", flush=True)
+        sandbox.stop()
+    print("Sandbox stopped.", flush=True)
+    return 0
+
+
+def _print_banner(sandbox: Any, faults: Any) -> None:
+    from rdeploy_tui.sandbox import arm
+
+    settings = sandbox.client_settings()
+    with sandbox.state.view() as data:
+        workspaces = [dict(doc) for doc in data.get("workspaces", {}).values()]
+        registries = {key: dict(doc) for key, doc in data.get("registries", {}).items()}
+    lines = [
+        f"rdeploy-tui sandbox serving at {settings.base_url}",
+        f"  CA bundle        {settings.ca_bundle}",
+        f"  subscription     {settings.subscription_id}  (also {arm.DISABLED_SUBSCRIPTION}, disabled)",
+        f"  resource group   {settings.resource_group}",
+    ]
+    for doc in workspaces:
+        registry = registries.get((doc["container_registry"] or "").lower())
+        acr = f"ACR {registry['login_server']}" if registry else "no ACR"
+        lines.append(f"  workspace        {doc['name']}  ({acr}; resource group {doc['resource_group']})")
+    lines += [
+        f"  state folder     {sandbox.state_dir}",
+        f"  time scale       {sandbox.time_scale:g}",
+        f"  faults           {', '.join(f.name + ('' if f.count is None else f':{f.count}') for f in faults.armed()) or 'none'}",
+        "",
+        "Point a client at it:",
+        f"  export REQUESTS_CA_BUNDLE={settings.ca_bundle}",
+        f"  credential (Python): rdeploy_tui.sandbox.auth.SandboxCredential.from_state_dir({str(sandbox.state_dir)!r})",
+        f"  ARM base URL {settings.base_url}   credential scope {settings.credential_scopes[0]}",
+        "",
+        "Press Ctrl+C to stop.",
+    ]
+    print("\n".join(lines), flush=True)

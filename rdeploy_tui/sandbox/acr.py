@@ -1,0 +1,459 @@
+"""Azure Container Registry in the sandbox: registries.get and the ACR Tasks quick build (`az acr build`).
+
+Requests, as azure-mgmt-containerregistry 15 and azure-mgmt-containerregistrytasks 1.0.0b1 send them
+(REG = /subscriptions/{s}/resourceGroups/{rg}/providers/Microsoft.ContainerRegistry/registries/{r}):
+    GET  REG                                  -> the Registry resource (loginServer {r}.azurecr.io)
+    POST REG/listBuildSourceUploadUrl         -> {uploadUrl: blob SAS URL (write), relativePath}
+    POST REG/scheduleRun  (DockerBuildRequest)-> the Run, Queued; the build runs in the background
+    GET  REG/runs/{runId}                     -> the Run: Queued -> Running -> Succeeded/Failed/Canceled
+    POST REG/runs/{runId}/listLogSasUrl       -> {logLink: blob SAS URL (read) of the run's append-blob log}
+    POST REG/runs/{runId}/cancel              -> 200; a queued or running build stops and ends Canceled
+
+The build (build.py decides what it prints and produces) appends its log to the blob over simulated
+time, CRLF-terminated as ACR writes it (az's streamer prints up to the last "\\r\\n"), and ends by setting
+the blob metadata Complete=<status>, which is how `az acr build` knows a run is over. A pushed image is
+recorded in the sandbox's image registry with its docker-context files (see images.py and
+build.describe_image for the metadata).
+
+Knobs: the fault "build-fail" fails the next build; the fault "tasks-not-allowed", or a subscription
+whose subscriptionPolicies.quotaId starts with "FreeTrial", answers scheduleRun with
+TasksOperationsNotAllowed as Azure does for free-credit subscriptions; `sandbox.acr.cran` (a cran.Cran)
+decides which R packages builds can install.
+"""
+from __future__ import annotations
+
+import hashlib
+import logging
+import threading
+import time
+import uuid
+from datetime import datetime, timezone
+from typing import Any
+
+from rdeploy_tui.sandbox import arm, build
+from rdeploy_tui.sandbox.blob import BlobError
+from rdeploy_tui.sandbox.cran import Cran
+from rdeploy_tui.sandbox.errors import AzureError, not_found
+from rdeploy_tui.sandbox.http import Request, Response, Router, json_response
+
+log = logging.getLogger("rdeploy_tui.sandbox.acr")
+
+REGISTRY_TYPE = "Microsoft.ContainerRegistry/registries"
+_REG = (
+    r"/subscriptions/(?P<subscription>[^/]+)/resourceGroups/(?P<group>[^/]+)"
+    r"/providers/Microsoft\.ContainerRegistry/registries/(?P<registry>[^/]+)"
+)
+_RUN = _REG + r"/runs/(?P<run_id>[^/]+)"
+RUNS = "acr_runs"  # state collection: "{registry id lower}/{run id}" -> run record
+TERMINAL = ("Succeeded", "Failed", "Canceled", "Error", "Timeout")
+_POLL_S = 0.05  # how often a waiting build looks for cancel/stop, in real seconds
+
+
+def register(router: Router, sandbox: Any) -> None:
+    service = AcrService(sandbox)
+    sandbox.acr = service
+    router.add("GET", _REG, service.get_registry)
+    router.add("POST", _REG + r"/listBuildSourceUploadUrl", service.source_upload_url)
+    router.add("POST", _REG + r"/scheduleRun", service.schedule_run)
+    router.add("GET", _REG + r"/runs", service.list_runs)
+    router.add("GET", _RUN, service.get_run)
+    router.add("POST", _RUN + r"/listLogSasUrl", service.log_sas_url)
+    router.add("POST", _RUN + r"/cancel", service.cancel_run)
+    service.end_interrupted_runs()
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat().replace("+00:00", "Z")
+
+
+class AcrService:
+    def __init__(self, sandbox: Any) -> None:
+        self.sandbox = sandbox
+        self.cran = Cran()  # which R packages builds can install; tests and the CLI may replace it
+        self._cancels: dict[str, threading.Event] = {}
+        self._lock = threading.Lock()
+
+    # ----- registries --------------------------------------------------------------------------------
+    def registry(self, subscription: str, group: str, name: str) -> dict[str, Any]:
+        """The registry's record (arm.py's "registries" collection), or the 404 ARM sends."""
+        with self.sandbox.state.view() as data:
+            doc = data.get("registries", {}).get(arm.registry_id(subscription, group, name).lower())
+            group_known = f"/subscriptions/{subscription}/resourcegroups/{group}".lower() in data.get("resource_groups", {})
+        if doc is None:
+            if not group_known:
+                raise AzureError(404, "ResourceGroupNotFound", f"Resource group '{group}' could not be found.")
+            raise not_found(REGISTRY_TYPE, name, group)
+        return dict(doc)
+
+    def get_registry(self, request: Request, subscription: str, group: str, registry: str) -> Response:
+        return json_response(200, registry_body(self.registry(subscription, group, registry)))
+
+    # ----- build source upload -----------------------------------------------------------------------
+    def _container(self, registry_id: str) -> str:
+        # ACR keeps a storage container per registry for sources and logs ("container-<32 hex>")
+        return "container-" + hashlib.sha256(registry_id.lower().encode()).hexdigest()[:32]
+
+    def source_upload_url(self, request: Request, subscription: str, group: str, registry: str) -> Response:
+        resource = self.registry(subscription, group, registry)
+        container = self._container(resource["id"])
+        relative_path = f"source/{time.strftime('%Y%m%d%H%M', time.gmtime())}/{uuid.uuid4()}.tar.gz"
+        self.sandbox.blobs.ensure_container(container)
+        url = self.sandbox.blobs.sas_url(container, relative_path, permissions="cw", expiry_s=3600)
+        return json_response(200, {"uploadUrl": url, "relativePath": relative_path})
+
+    # ----- runs --------------------------------------------------------------------------------------
+    def schedule_run(self, request: Request, subscription: str, group: str, registry: str) -> Response:
+        resource = self.registry(subscription, group, registry)
+        self._check_tasks_allowed(request, subscription, resource)
+        body = request.json()
+        docker_request = _docker_build_request(body)
+        failing = self.sandbox.faults.take("build-fail", f"{request.method} {request.path}") is not None
+        container = self._container(resource["id"])
+        with self.sandbox.state.edit() as data:  # one lock for numbering and storing: no two runs share an id
+            runs = self.sandbox.state.collection(data, RUNS)
+            run_id = _run_id(resource["id"], runs)
+            log_blob = f"logs/{run_id}/rawtext.log"
+            run = _run_resource(resource["id"], run_id, docker_request)
+            key = _key(resource["id"], run_id)
+            runs[key] = {
+                "registryId": resource["id"],
+                "loginServer": resource["login_server"],
+                "container": container,
+                "log": log_blob,
+                "request": docker_request,
+                "failBuild": failing,
+                "run": run,
+            }
+        self.sandbox.blobs.create_append_blob(container, log_blob)
+        answer = json_response(200, run)  # serialized before the build thread starts changing the run
+        cancel = threading.Event()
+        with self._lock:
+            self._cancels[key] = cancel
+        self.sandbox.spawn(self._execute, key, cancel, name=f"acr-run-{run_id}")
+        return answer
+
+    def list_runs(self, request: Request, subscription: str, group: str, registry: str) -> Response:
+        """GET REG/runs: newest first, `$top` honoured (rdeploy-tui looks for a succeeded run that pushed a tag)."""
+        resource = self.registry(subscription, group, registry)
+        prefix = resource["id"].lower() + "/"
+        with self.sandbox.state.view() as data:
+            runs = [_copy(r["run"]) for k, r in data.get(RUNS, {}).items() if k.startswith(prefix)]
+        runs.sort(key=lambda run: run["properties"].get("createTime") or "", reverse=True)
+        top = request.param("$top")
+        if top and top.isdigit():
+            runs = runs[: int(top)]
+        return json_response(200, {"value": runs})
+
+    def get_run(self, request: Request, subscription: str, group: str, registry: str, run_id: str) -> Response:
+        return json_response(200, self._record(subscription, group, registry, run_id)["run"])
+
+    def log_sas_url(self, request: Request, subscription: str, group: str, registry: str, run_id: str) -> Response:
+        record = self._record(subscription, group, registry, run_id)
+        url = self.sandbox.blobs.sas_url(record["container"], record["log"], permissions="r", expiry_s=3600)
+        return json_response(200, {"logLink": url})
+
+    def cancel_run(self, request: Request, subscription: str, group: str, registry: str, run_id: str) -> Response:
+        record = self._record(subscription, group, registry, run_id)
+        with self._lock:
+            cancel = self._cancels.get(_key(record["registryId"], run_id))
+        if cancel is not None:
+            cancel.set()  # a finished run ignores it, as ACR does
+        return Response(200)
+
+    def _record(self, subscription: str, group: str, registry: str, run_id: str) -> dict[str, Any]:
+        resource = self.registry(subscription, group, registry)
+        with self.sandbox.state.view() as data:
+            record = data.get(RUNS, {}).get(_key(resource["id"], run_id))
+            if record is None:
+                raise AzureError(404, "ResourceNotFound", f"The run '{run_id}' was not found in registry '{registry}'.")
+            return _copy(record)
+
+    def _check_tasks_allowed(self, request: Request, subscription: str, resource: dict[str, Any]) -> None:
+        refused = self.sandbox.faults.take("tasks-not-allowed", f"{request.method} {request.path}") is not None
+        with self.sandbox.state.view() as data:
+            quota_id = data.get("subscriptions", {}).get(subscription.lower(), {}).get("quotaId", "")
+        if refused or quota_id.lower().startswith("freetrial"):
+            raise AzureError(
+                400,
+                "TasksOperationsNotAllowed",
+                f"ACR Tasks requests for the registry {resource['name']} and {subscription} are not permitted. "
+                "Please file an Azure support request at http://aka.ms/azuresupport for assistance.",
+            )
+
+    # ----- the build ---------------------------------------------------------------------------------
+    def _update(self, key: str, **properties: Any) -> None:
+        with self.sandbox.state.edit() as data:
+            data[RUNS][key]["run"]["properties"].update(properties, lastUpdatedTime=_now())
+
+    def _wait(self, seconds: float, cancel: threading.Event) -> bool:
+        """Wait `seconds` of simulated time; False when canceled or the sandbox is stopping."""
+        deadline = time.monotonic() + self.sandbox.scaled(seconds)
+        while True:
+            if cancel.is_set() or self.sandbox.stopping:
+                return False
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return True
+            cancel.wait(min(remaining, _POLL_S))
+
+    def _execute(self, key: str, cancel: threading.Event) -> None:
+        with self.sandbox.state.view() as data:
+            record = _copy(data[RUNS][key])
+        run_id = record["run"]["properties"]["runId"]
+        writer = _LogWriter(self.sandbox.blobs, record["container"], record["log"])
+        started = time.monotonic()
+        try:
+            if not self._wait(build.TIMES["queue"], cancel):
+                return self._finish(key, writer, started, cancel)
+            self._update(key, status="Running", startTime=_now())
+            files, plan = self._plan(record, run_id)
+            for index, chunk in enumerate(plan.chunks):
+                if not self._wait(chunk.seconds, cancel):
+                    return self._finish(key, writer, started, cancel)
+                if index == plan.push_at:
+                    writer.digest = self._push(key, record, files, plan)
+                writer.write(chunk.lines)
+            if not plan.succeeded:
+                log.info("sandbox ACR run %s failed: %s", run_id, plan.error)
+            self._finish(key, writer, started, cancel, plan)
+        except Exception:
+            # a bug here must not leave a client streaming a log that never completes
+            self._end_with_error(key, writer, "The sandbox failed while running this build; see the sandbox log.")
+            raise
+        finally:
+            with self._lock:
+                self._cancels.pop(key, None)
+
+    def _plan(self, record: dict[str, Any], run_id: str) -> tuple[dict[str, bytes], build.BuildPlan]:
+        """The context's files and what building them prints and produces."""
+        docker_request = record["request"]
+        try:
+            archive = self._read_source(record, docker_request.get("sourceLocation") or "")
+            files = build.read_context(archive)
+        except (BlobError, build.ContextError) as exc:
+            message = (
+                "failed to download context. Please check if the URL is incorrect. "
+                "If it has credentials, please check if they are expired"
+            )
+            detail = exc.message if isinstance(exc, BlobError) else f"failed to extract context: {exc}"
+            failed = [build.TIMESTAMP + "Downloading source code...", detail, message]
+            return {}, build.BuildPlan([build.Chunk(build.TIMES["source"], failed)], False, message)
+        return files, build.plan_build(
+            run_id=run_id,
+            files=files,
+            dockerfile_path=docker_request.get("dockerFilePath") or "Dockerfile",
+            image_names=list(docker_request.get("imageNames") or []),
+            push=bool(docker_request.get("isPushEnabled")),
+            login_server=record["loginServer"],
+            cran=self.cran,
+            fail_build=record.get("failBuild", False),
+        )
+
+    def _read_source(self, record: dict[str, Any], location: str) -> bytes:
+        """The uploaded context: a relative path from listBuildSourceUploadUrl, or a sandbox blob URL."""
+        if "://" in location:
+            from urllib.parse import unquote, urlsplit
+
+            parts = unquote(urlsplit(location).path).lstrip("/").split("/", 2)
+            if len(parts) < 3:
+                raise BlobError(404, "BlobNotFound", "The specified blob does not exist.")
+            account, container, name = parts
+            return self.sandbox.blobs.read(container, name, account=account.split(".blob.", 1)[0])
+        return self.sandbox.blobs.read(record["container"], location)
+
+    def _push(self, key: str, record: dict[str, Any], files: dict[str, bytes], plan: build.BuildPlan) -> str:
+        """Record the pushed tags in the image registry, with the docker-context files; returns the digest."""
+        digest = ""
+        for ref in plan.images:
+            image = self.sandbox.images.record_image(
+                record["loginServer"], ref.repository, ref.tag, files, metadata=plan.image
+            )
+            digest = image.digest
+        self._update(
+            key,
+            outputImages=[
+                {"registry": record["loginServer"], "repository": ref.repository, "tag": ref.tag, "digest": digest}
+                for ref in plan.images
+            ],
+        )
+        return digest
+
+    def _finish(
+        self,
+        key: str,
+        writer: "_LogWriter",
+        started: float,
+        cancel: threading.Event,
+        plan: build.BuildPlan | None = None,
+    ) -> None:
+        run_id = key.rsplit("/", 1)[1]
+        elapsed = _duration(time.monotonic() - started)
+        if plan is not None and plan.succeeded:
+            status, line, error = "Succeeded", f"Run ID: {run_id} was successful after {elapsed}", None
+        elif plan is not None:
+            error = "failed during run, err: exit status 1"
+            status, line = "Failed", f"Run ID: {run_id} failed after {elapsed}. Error: {error}"
+        elif cancel.is_set():
+            status, line, error = "Canceled", f"Run ID: {run_id} was canceled after {elapsed}", None
+        else:  # the sandbox is stopping: left for end_interrupted_runs at the next start
+            return
+        writer.write(["", line])
+        properties: dict[str, Any] = {"status": status, "finishTime": _now()}
+        if error:
+            properties["runErrorMessage"] = error
+        self._update(key, **properties)
+        writer.complete(status)
+
+    def end_interrupted_runs(self) -> None:
+        """Runs that were in flight when the sandbox stopped end as Error, with a line saying why."""
+        with self.sandbox.state.view() as data:
+            open_runs = {
+                key: _copy(record)
+                for key, record in data.get(RUNS, {}).items()
+                if record["run"]["properties"].get("status") not in TERMINAL
+            }
+        for key, record in open_runs.items():
+            writer = _LogWriter(self.sandbox.blobs, record["container"], record["log"])
+            self._end_with_error(key, writer, "The sandbox stopped while this run was in progress; schedule the build again.")
+
+    def _end_with_error(self, key: str, writer: "_LogWriter", reason: str) -> None:
+        try:
+            writer.write(["", reason])
+            writer.complete("Error")
+        except BlobError:
+            pass  # the log blob is gone: the run record still ends
+        self._update(key, status="Error", finishTime=_now(), runErrorMessage=reason)
+
+
+class _LogWriter:
+    """Appends lines to the run's log blob, CRLF-terminated, stamping the lines build.py marks."""
+
+    def __init__(self, blobs: Any, container: str, name: str) -> None:
+        self.blobs, self.container, self.name = blobs, container, name
+        self.digest = ""
+
+    def write(self, lines: list[str]) -> None:
+        if lines:
+            stamp = datetime.now(timezone.utc).strftime("%Y/%m/%d %H:%M:%S")
+            text = "".join(self._render(line, stamp) + "\r\n" for line in lines)
+            self.blobs.append_block(self.container, self.name, text.encode("utf-8"))
+
+    def _render(self, line: str, stamp: str) -> str:
+        if line.startswith(build.TIMESTAMP):
+            line = f"{stamp} {line[len(build.TIMESTAMP):]}".rstrip()
+        return line.replace(build.DIGEST, self.digest)
+
+    def complete(self, status: str) -> None:
+        properties = self.blobs.properties(self.container, self.name) or {}
+        self.blobs.set_metadata(self.container, self.name, {**properties.get("metadata", {}), "Complete": status})
+
+
+def registry_body(doc: dict[str, Any]) -> dict[str, Any]:
+    """The Registry resource as ACR's RP answers GET (api 2025-11-01), every field the SDK model reads."""
+    created = arm.iso(doc["created"])
+    return {
+        "id": doc["id"],
+        "name": doc["name"],
+        "type": REGISTRY_TYPE,
+        "location": doc["location"],
+        "tags": {},
+        "sku": {"name": doc["sku"], "tier": doc["sku"]},
+        "systemData": arm.system_data(doc["created"]),
+        "properties": {
+            "loginServer": doc["login_server"],
+            "creationDate": created,
+            "provisioningState": "Succeeded",
+            "adminUserEnabled": False,
+            "policies": {
+                "quarantinePolicy": {"status": "disabled"},
+                "trustPolicy": {"type": "Notary", "status": "disabled"},
+                "retentionPolicy": {"days": 7, "lastUpdatedTime": created, "status": "disabled"},
+                "exportPolicy": {"status": "enabled"},
+                "azureADAuthenticationAsArmPolicy": {"status": "enabled"},
+            },
+            "encryption": {"status": "disabled"},
+            "dataEndpointEnabled": False,
+            "dataEndpointHostNames": [],
+            "privateEndpointConnections": [],
+            "publicNetworkAccess": "Enabled",
+            "networkRuleBypassOptions": "AzureServices",
+            "networkRuleBypassAllowedForTasks": False,
+            "zoneRedundancy": "Disabled",
+            "anonymousPullEnabled": False,
+            "roleAssignmentMode": "LegacyRegistryPermissions",
+        },
+    }
+
+
+def _docker_build_request(body: Any) -> dict[str, Any]:
+    if not isinstance(body, dict):
+        raise AzureError(400, "InvalidRequestContent", "The request content was invalid and could not be deserialized.")
+    kind = body.get("type")
+    if kind != "DockerBuildRequest":
+        raise AzureError(
+            400,
+            "InvalidRequestContent",
+            f"The sandbox simulates quick builds (type DockerBuildRequest) only, not {kind!r}.",
+        )
+    if not body.get("dockerFilePath"):
+        raise AzureError(400, "InvalidParameter", "The 'dockerFilePath' parameter is required.")
+    if not isinstance(body.get("platform"), dict) or not body["platform"].get("os"):
+        raise AzureError(400, "InvalidParameter", "The 'platform.os' parameter is required.")
+    # Only what the build uses is kept (it goes into state.json): `arguments` may hold secret build
+    # arguments and `credentials` registry passwords, which never reach a file.
+    kept = ("sourceLocation", "dockerFilePath", "imageNames", "isPushEnabled", "platform", "isArchiveEnabled", "target")
+    return {name: body[name] for name in kept if name in body}
+
+
+def _run_resource(registry_id: str, run_id: str, docker_request: dict[str, Any]) -> dict[str, Any]:
+    platform = docker_request.get("platform") or {}
+    return {
+        "id": f"{registry_id}/runs/{run_id}",
+        "name": run_id,
+        "type": f"{REGISTRY_TYPE}/runs",
+        "properties": {
+            "runId": run_id,
+            "status": "Queued",
+            "lastUpdatedTime": _now(),
+            "runType": "QuickBuild",
+            "createTime": _now(),
+            "outputImages": [],
+            "platform": {"os": platform.get("os", "Linux").lower(), "architecture": platform.get("architecture") or "amd64"},
+            "agentConfiguration": {"cpu": 2},
+            "sourceRegistryAuth": "Default",
+            "provisioningState": "Succeeded",
+            "isArchiveEnabled": bool(docker_request.get("isArchiveEnabled", False)),
+        },
+    }
+
+
+def _key(registry_id: str, run_id: str) -> str:
+    return f"{registry_id.lower()}/{run_id}"
+
+
+def _copy(record: dict[str, Any]) -> dict[str, Any]:
+    import copy
+
+    return copy.deepcopy(record)
+
+
+def _run_id(registry_id: str, runs: dict[str, Any]) -> str:
+    """ACR-style ids: two letters fixed per registry, then a base-36 counter (ca1, ca2, ... caz, ca10)."""
+    prefix = "c" + "abcdefghijklmnopqrstuvwxyz"[hashlib.sha256(registry_id.lower().encode()).digest()[0] % 26]
+    head = registry_id.lower() + "/"
+    return prefix + _base36(1 + sum(1 for key in runs if key.startswith(head)))
+
+
+def _base36(number: int) -> str:
+    digits = "0123456789abcdefghijklmnopqrstuvwxyz"
+    text = ""
+    while number:
+        number, remainder = divmod(number, 36)
+        text = digits[remainder] + text
+    return text or "0"
+
+
+def _duration(seconds: float) -> str:
+    """ACR's style: 27s, 1m12s."""
+    whole = int(round(seconds))
+    return f"{whole // 60}m{whole % 60}s" if whole >= 60 else f"{whole}s"

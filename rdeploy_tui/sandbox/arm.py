@@ -1,0 +1,279 @@
+"""ARM resources: subscriptions, resource groups, workspaces (with or without an ACR), datastores, registries' records.
+
+State collections (shared with other sandbox modules; keys are lower-cased resource ids):
+    subscriptions  {sub_id: {displayName, state, tenantId}}
+    resource_groups {"/subscriptions/s/resourcegroups/rg": {id, name, location}}
+    workspaces     {ws_id: {id, name, subscription, resource_group, location, workspace_guid, container_registry, storage_container}}
+    registries     {acr_id: {id, name, subscription, resource_group, location, login_server, sku, created}}
+"""
+from __future__ import annotations
+
+import time
+import uuid
+from typing import Any
+
+from rdeploy_tui.sandbox.blob import account_url_for_datastore
+from rdeploy_tui.sandbox.errors import AzureError, not_found
+from rdeploy_tui.sandbox.http import Request, Response, Router, json_response
+from rdeploy_tui.sandbox.settings import STORAGE_ENDPOINT
+
+TENANT_ID = "72f988bf-0000-4000-8000-00000000a11e"
+DEFAULT_SUBSCRIPTION = "5a4d1f3e-8f3b-4c1e-9d2a-000000000001"
+DISABLED_SUBSCRIPTION = "5a4d1f3e-8f3b-4c1e-9d2a-000000000002"
+DEFAULT_RESOURCE_GROUP = "rdeploy-sandbox-rg"
+DEFAULT_WORKSPACE = "rdeploy-sandbox-ws"
+NO_ACR_WORKSPACE = "rdeploy-noacr-ws"
+DEFAULT_LOCATION = "westeurope"
+DATASTORE = "workspaceblobstore"
+
+SUB = r"/subscriptions/(?P<sub>[^/]+)"
+RG = SUB + r"/resourceGroups/(?P<rg>[^/]+)"
+WS = RG + r"/providers/Microsoft\.MachineLearningServices/workspaces/(?P<ws>[^/]+)"
+
+
+def workspace_id(sub: str, rg: str, name: str) -> str:
+    return f"/subscriptions/{sub}/resourceGroups/{rg}/providers/Microsoft.MachineLearningServices/workspaces/{name}"
+
+
+def registry_id(sub: str, rg: str, name: str) -> str:
+    return f"/subscriptions/{sub}/resourceGroups/{rg}/providers/Microsoft.ContainerRegistry/registries/{name}"
+
+
+def iso(ts: float) -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(ts)) + f".{int(ts % 1 * 1_000_000):06d}Z"
+
+
+def system_data(created: float, modified: float | None = None) -> dict[str, str]:
+    return {
+        "createdAt": iso(created),
+        "createdBy": "sandbox-user@example.com",
+        "createdByType": "User",
+        "lastModifiedAt": iso(modified or created),
+        "lastModifiedBy": "sandbox-user@example.com",
+        "lastModifiedByType": "User",
+    }
+
+
+# ----- seeding and create-on-first-use ----------------------------------------------------------------
+def seed(sandbox: Any) -> None:
+    """First start on a folder: two subscriptions (one disabled), a resource group, a workspace with an ACR
+    and one without, and the sample model in the default workspace."""
+    from rdeploy_tui.sandbox import ml
+
+    with sandbox.state.view() as data:
+        if data.get("seeded"):
+            return
+    _ensure_subscription(sandbox, DISABLED_SUBSCRIPTION, "Sandbox (disabled)", state="Disabled")
+    ws = ensure_workspace(sandbox, DEFAULT_SUBSCRIPTION, DEFAULT_RESOURCE_GROUP, DEFAULT_WORKSPACE, with_registry=True)
+    ensure_workspace(sandbox, DEFAULT_SUBSCRIPTION, DEFAULT_RESOURCE_GROUP, NO_ACR_WORKSPACE, with_registry=False)
+    ml.ensure_sample_model(sandbox, ws["id"], ml.SAMPLE_MODEL_NAME)
+    with sandbox.state.edit() as data:
+        data["seeded"] = True
+
+
+def _ensure_subscription(sandbox: Any, sub: str, display_name: str, state: str = "Enabled") -> None:
+    with sandbox.state.edit() as data:
+        sandbox.state.collection(data, "subscriptions").setdefault(
+            sub.lower(), {"subscriptionId": sub, "displayName": display_name, "state": state, "tenantId": TENANT_ID}
+        )
+
+
+def ensure_workspace(sandbox: Any, sub: str, rg: str, name: str, *, with_registry: bool) -> dict[str, Any]:
+    _ensure_subscription(sandbox, sub, "Sandbox subscription")
+    ws_id = workspace_id(sub, rg, name)
+    with sandbox.state.edit() as data:
+        groups = sandbox.state.collection(data, "resource_groups")
+        rg_key = f"/subscriptions/{sub}/resourcegroups/{rg}".lower()
+        groups.setdefault(rg_key, {"id": f"/subscriptions/{sub}/resourceGroups/{rg}", "name": rg, "location": DEFAULT_LOCATION})
+        workspaces = sandbox.state.collection(data, "workspaces")
+        existing = workspaces.get(ws_id.lower())
+        if existing is not None:
+            return dict(existing)
+        guid = str(uuid.uuid4())
+        acr = ""
+        if with_registry:
+            acr_name = ("acr" + name.replace("-", "").replace("_", "").lower())[:40] + guid[:8].replace("-", "")
+            acr = registry_id(sub, rg, acr_name)
+            sandbox.state.collection(data, "registries")[acr.lower()] = {
+                "id": acr, "name": acr_name, "subscription": sub, "resource_group": rg, "location": DEFAULT_LOCATION,
+                "login_server": f"{acr_name}.azurecr.io", "sku": "Basic", "created": time.time(),
+            }
+        doc = {
+            "id": ws_id, "name": name, "subscription": sub, "resource_group": rg, "location": DEFAULT_LOCATION,
+            "workspace_guid": guid, "container_registry": acr, "storage_container": f"azureml-blobstore-{guid}",
+            "created": time.time(),
+        }
+        workspaces[ws_id.lower()] = doc
+    sandbox.blobs.ensure_container(doc["storage_container"])
+    return dict(doc)
+
+
+def find_workspace(sandbox: Any, sub: str, rg: str, name: str) -> dict[str, Any]:
+    with sandbox.state.view() as data:
+        doc = data.get("workspaces", {}).get(workspace_id(sub, rg, name).lower())
+    if doc is None:
+        raise not_found("Microsoft.MachineLearningServices/workspaces", name, rg)
+    return dict(doc)
+
+
+def check_subscription(sandbox: Any, request: Request) -> None:
+    """ARM's answers for unknown subscriptions, and for writes to a disabled one."""
+    sub = request.path.split("/")[2]
+    with sandbox.state.view() as data:
+        doc = data.get("subscriptions", {}).get(sub.lower())
+    if doc is None:
+        raise AzureError(404, "SubscriptionNotFound", f"The subscription '{sub}' could not be found.")
+    if doc["state"] != "Enabled" and request.method in ("PUT", "POST", "DELETE", "PATCH"):
+        raise AzureError(
+            409,
+            "ReadOnlyDisabledSubscription",
+            f"The subscription '{sub}' is disabled and therefore marked as read only. "
+            "You cannot perform any write actions on this subscription until it is re-enabled.",
+        )
+
+
+# ----- REST shapes ------------------------------------------------------------------------------------
+def _subscription_body(doc: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "id": f"/subscriptions/{doc['subscriptionId']}",
+        "authorizationSource": "RoleBased",
+        "managedByTenants": [],
+        "subscriptionId": doc["subscriptionId"],
+        "tenantId": doc["tenantId"],
+        "displayName": doc["displayName"],
+        "state": doc["state"],
+        "subscriptionPolicies": {"locationPlacementId": "Public_2014-09-01", "quotaId": doc.get("quotaId", "PayAsYouGo_2014-09-01"), "spendingLimit": "Off"},
+    }
+
+
+def workspace_body(sandbox: Any, doc: dict[str, Any]) -> dict[str, Any]:
+    sub, rg, guid = doc["subscription"], doc["resource_group"], doc["workspace_guid"]
+    short = guid.replace("-", "")[:12]
+    return {
+        "id": doc["id"],
+        "name": doc["name"],
+        "type": "Microsoft.MachineLearningServices/workspaces",
+        "location": doc["location"],
+        "kind": "Default",
+        "tags": {},
+        "sku": {"name": "Basic", "tier": "Basic"},
+        "identity": {"type": "SystemAssigned", "principalId": str(uuid.uuid5(uuid.NAMESPACE_URL, doc["id"])), "tenantId": TENANT_ID},
+        "systemData": system_data(doc["created"]),
+        "properties": {
+            "friendlyName": doc["name"],
+            "description": "rdeploy-tui sandbox workspace",
+            "workspaceId": guid,
+            "provisioningState": "Succeeded",
+            "storageAccount": f"/subscriptions/{sub}/resourceGroups/{rg}/providers/Microsoft.Storage/storageAccounts/sandboxstore",
+            "keyVault": f"/subscriptions/{sub}/resourceGroups/{rg}/providers/Microsoft.KeyVault/vaults/kv{short}",
+            "applicationInsights": f"/subscriptions/{sub}/resourceGroups/{rg}/providers/Microsoft.insights/components/ai{short}",
+            "containerRegistry": doc["container_registry"] or None,
+            "discoveryUrl": f"{sandbox.base_url}/discovery",
+            "mlFlowTrackingUri": f"azureml://{doc['location']}.api.azureml.ms/mlflow/v1.0{doc['id']}",
+            "hbiWorkspace": False,
+            "publicNetworkAccess": "Enabled",
+            "v1LegacyMode": False,
+            "creationTime": iso(doc["created"]),
+            "storageHnsEnabled": False,
+            "systemDatastoresAuthMode": "accesskey",
+            "enableDataIsolation": False,
+            "notebookInfo": None,
+        },
+    }
+
+
+def datastore_body(sandbox: Any, doc: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "id": f"{doc['id']}/datastores/{DATASTORE}",
+        "name": DATASTORE,
+        "type": "Microsoft.MachineLearningServices/workspaces/datastores",
+        "systemData": system_data(doc["created"]),
+        "properties": {
+            "datastoreType": "AzureBlob",
+            "accountName": account_url_for_datastore(sandbox.base_url),
+            "containerName": doc["storage_container"],
+            "endpoint": STORAGE_ENDPOINT,
+            "protocol": "https",
+            "serviceDataAccessAuthIdentity": "WorkspaceSystemAssignedIdentity",
+            "credentials": {"credentialsType": "Sas"},
+            "isDefault": True,
+            "description": None,
+            "tags": {},
+            "properties": {},
+        },
+    }
+
+
+# ----- routes -----------------------------------------------------------------------------------------
+def register(router: Router, sandbox: Any) -> None:
+    @router.route("GET", r"/subscriptions")
+    def list_subscriptions(request: Request) -> Response:
+        with sandbox.state.view() as data:
+            subs = [_subscription_body(doc) for doc in data.get("subscriptions", {}).values()]
+        return json_response(200, {"value": subs, "count": {"type": "Total", "value": len(subs)}})
+
+    @router.route("GET", SUB)
+    def get_subscription(request: Request, sub: str) -> Response:
+        with sandbox.state.view() as data:
+            doc = data["subscriptions"][sub.lower()]  # check_subscription already 404'd unknown ones
+        return json_response(200, _subscription_body(doc))
+
+    @router.route("GET", SUB + r"/resourcegroups")
+    def list_groups(request: Request, sub: str) -> Response:
+        head = f"/subscriptions/{sub}/resourcegroups/".lower()
+        with sandbox.state.view() as data:
+            groups = [_group_body(doc) for key, doc in data.get("resource_groups", {}).items() if key.startswith(head)]
+        return json_response(200, {"value": groups})
+
+    @router.route("GET", RG)
+    def get_group(request: Request, sub: str, rg: str) -> Response:
+        with sandbox.state.view() as data:
+            doc = data.get("resource_groups", {}).get(f"/subscriptions/{sub}/resourcegroups/{rg}".lower())
+        if doc is None:
+            raise AzureError(404, "ResourceGroupNotFound", f"Resource group '{rg}' could not be found.")
+        return json_response(200, _group_body(doc))
+
+    @router.route("GET", RG + r"/providers/Microsoft\.MachineLearningServices/workspaces")
+    def list_workspaces(request: Request, sub: str, rg: str) -> Response:
+        head = f"/subscriptions/{sub}/resourcegroups/{rg}/".lower()
+        with sandbox.state.view() as data:
+            docs = [dict(doc) for key, doc in data.get("workspaces", {}).items() if key.startswith(head)]
+        return json_response(200, {"value": [workspace_body(sandbox, doc) for doc in docs]})
+
+    # MLClient.workspaces.list(scope="subscription"), which the wizard's workspace discovery uses.
+    @router.route("GET", SUB + r"/providers/Microsoft\.MachineLearningServices/workspaces")
+    def list_subscription_workspaces(request: Request, sub: str) -> Response:
+        head = f"/subscriptions/{sub}/".lower()
+        with sandbox.state.view() as data:
+            docs = [dict(doc) for key, doc in data.get("workspaces", {}).items() if key.startswith(head)]
+        return json_response(200, {"value": [workspace_body(sandbox, doc) for doc in docs]})
+
+    @router.route("GET", WS)
+    def get_workspace(request: Request, sub: str, rg: str, ws: str) -> Response:
+        return json_response(200, workspace_body(sandbox, find_workspace(sandbox, sub, rg, ws)))
+
+    @router.route("GET", WS + r"/datastores")
+    def list_datastores(request: Request, sub: str, rg: str, ws: str) -> Response:
+        return json_response(200, {"value": [datastore_body(sandbox, find_workspace(sandbox, sub, rg, ws))]})
+
+    @router.route("GET", WS + r"/datastores/(?P<name>[^/]+)")
+    def get_datastore(request: Request, sub: str, rg: str, ws: str, name: str) -> Response:
+        doc = find_workspace(sandbox, sub, rg, ws)
+        if name.lower() != DATASTORE:
+            raise not_found("Microsoft.MachineLearningServices/workspaces/datastores", f"{ws}/{name}", rg)
+        return json_response(200, datastore_body(sandbox, doc))
+
+    @router.route("POST", WS + r"/datastores/(?P<name>[^/]+)/listSecrets")
+    def datastore_secrets(request: Request, sub: str, rg: str, ws: str, name: str) -> Response:
+        doc = find_workspace(sandbox, sub, rg, ws)
+        if name.lower() != DATASTORE:
+            raise not_found("Microsoft.MachineLearningServices/workspaces/datastores", f"{ws}/{name}", rg)
+        sas = sandbox.blobs.sas_query(doc["storage_container"], permissions="racwdl", expiry_s=8 * 3600)
+        return json_response(200, {"secretsType": "Sas", "sasToken": sas})
+
+
+def _group_body(doc: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "id": doc["id"], "name": doc["name"], "type": "Microsoft.Resources/resourceGroups",
+        "location": doc["location"], "properties": {"provisioningState": "Succeeded"},
+    }

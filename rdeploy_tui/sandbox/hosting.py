@@ -1,0 +1,212 @@
+"""Deployments run for real: each ready deployment is a plumber process started through rdeploy_tui.local.
+
+The container is assembled from what Azure would mount: the uploaded code folder (AML_APP_ROOT), the
+model's files (AZUREML_MODEL_DIR) and the built image's start script. Its stdout/stderr is the
+inference-server log. Files live under state_dir/run/<deployment>/ and are rebuilt on every start.
+"""
+from __future__ import annotations
+
+import hashlib
+import shutil
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from rdeploy_tui.sandbox import ml
+from rdeploy_tui.sandbox.arm import iso
+
+READY_TIMEOUT_S = 60.0  # real seconds: R's own start-up is not simulated
+DEFAULT_PORT = 8000
+
+
+class ContainerFailure(Exception):
+    """The deployment's container could not start; code/message as Azure reports them."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code, self.message = code, message
+
+
+@dataclass
+class Target:
+    url: str  # http://127.0.0.1:PORT of the plumber process
+    scoring_path: str
+    request_timeout_s: float
+
+
+class DeploymentHosting:
+    def __init__(self, sandbox: Any) -> None:
+        self._sandbox = sandbox
+        self._lock = threading.Lock()
+        self._processes: dict[str, Any] = {}
+        self._targets: dict[str, Target] = {}
+        self._logs: dict[str, list[str]] = {}  # lines written by the platform (start-up, probes)
+        self._exited_output: dict[str, str] = {}  # output of a process that has stopped
+
+    # ----- public -----
+    def start(self, dep: dict[str, Any], *, simulate_probe_failure: bool = False) -> Target:
+        """Start the deployment's container; raise ContainerFailure the way a failing container surfaces."""
+        key = dep["id"].lower()
+        self.stop(dep["id"])
+        with self._lock:
+            self._logs[key] = []
+            self._exited_output.pop(key, None)
+        env = ml.asset_by_id(self._sandbox, dep["properties"].get("environmentId") or "")
+        env_props = (env or {}).get("properties", {})
+        reference = env_props.get("image") or ""
+        self._say(key, f"Pulling image {reference}")
+        image = self._sandbox.images.resolve(reference) if reference else None
+        if image is None:
+            self._say(key, f"Failed to pull image {reference}: manifest unknown")
+            raise ContainerFailure(
+                "ImagePullFailure",
+                f"The image '{reference}' could not be pulled: it is not in the workspace's container registry. "
+                "Build and push it first (the ACR build step), then create the deployment again.",
+            )
+        self._say(key, f"Image {image.reference} ({image.digest[:19]}) pulled")
+        if image.metadata.get("entrypoint_reset") is False:
+            self._say(key, "Container exited with code 1: the base image's ENTRYPOINT ran instead of start_plumber.R")
+            raise ContainerFailure(
+                "ResourceNotReady",
+                "The inference-server container exited at start: the image keeps its base image's ENTRYPOINT, so "
+                "start_plumber.R never ran. Add `ENTRYPOINT []` to the Dockerfile, rebuild, and deploy again.",
+            )
+        start_script = image.folder / image.metadata.get("start_script", "start_plumber.R")
+        if not start_script.is_file():
+            raise ContainerFailure("ResourceNotReady", f"The image {image.reference} has no {start_script.name}: the container has nothing to run.")
+        routes = env_props.get("inferenceConfig") or {}
+        ready_path = (routes.get("readinessRoute") or {}).get("path") or "/ready"
+        scoring_path = (routes.get("scoringRoute") or {}).get("path") or "/score"
+        if simulate_probe_failure:
+            self._probe_failures(key, ready_path, routes)
+            raise ContainerFailure("ResourceNotReady", _not_ready_message(ready_path))
+        app_dir, model_dir = self._materialize(dep)
+        code_config = dep["properties"].get("codeConfiguration") or {}
+        variables = dict(dep["properties"].get("environmentVariables") or {})
+        entry = code_config.get("scoringScript") or variables.get("AZUREML_ENTRY_SCRIPT") or "plumber.R"
+        process = self._launch(key, app_dir, model_dir, start_script, entry, variables, ready_path)
+        timeout = _duration_s(((dep["properties"].get("requestSettings") or {}).get("requestTimeout")) or "PT5S")
+        target = Target(process.url, scoring_path, timeout)
+        with self._lock:
+            self._processes[key] = process
+            self._targets[key] = target
+        return target
+
+    def stop(self, dep_id: str) -> None:
+        key = dep_id.lower()
+        with self._lock:
+            process = self._processes.pop(key, None)
+            self._targets.pop(key, None)
+        if process is not None:
+            process.stop()
+            with self._lock:
+                self._exited_output[key] = _safe_output(process)
+
+    def stop_all(self) -> None:
+        with self._lock:
+            keys = list(self._processes)
+        for key in keys:
+            self.stop(key)
+
+    def target(self, dep_id: str) -> Target | None:
+        with self._lock:
+            return self._targets.get(dep_id.lower())
+
+    def logs(self, dep_id: str) -> str:
+        key = dep_id.lower()
+        with self._lock:
+            platform = list(self._logs.get(key, []))
+            process = self._processes.get(key)
+            output = _safe_output(process) if process is not None else self._exited_output.get(key, "")
+        return "\n".join(platform + ([output.rstrip("\n")] if output else []))
+
+    # ----- internals -----
+    def _say(self, key: str, line: str) -> None:
+        with self._lock:
+            self._logs.setdefault(key, []).append(f"{iso(time.time())} {line}")
+
+    def _probe_failures(self, key: str, ready_path: str, routes: dict[str, Any]) -> None:
+        port = (routes.get("readinessRoute") or {}).get("port") or DEFAULT_PORT
+        self._say(key, "Starting container: Rscript /tmp/start_plumber.R")
+        for _ in range(3):
+            self._say(key, f'Readiness probe failed: Get "http://10.0.0.4:{port}{ready_path}": dial tcp 10.0.0.4:{port}: connect: connection refused')
+        self._say(key, "Container did not become ready within the readiness probe's failure threshold")
+
+    def _materialize(self, dep: dict[str, Any]) -> tuple[Path, Path]:
+        folder = self._sandbox.state_dir / "run" / hashlib.sha256(dep["id"].lower().encode()).hexdigest()[:16]
+        shutil.rmtree(folder, ignore_errors=True)
+        app_dir, model_dir = folder / "app", folder / "model"
+        code_id = (dep["properties"].get("codeConfiguration") or {}).get("codeId")
+        code = ml.asset_by_id(self._sandbox, code_id) if code_id else None
+        _write_tree(app_dir, ml.code_files(self._sandbox, code) if code else {})
+        model = ml.asset_by_id(self._sandbox, dep["properties"].get("model") or "")
+        _write_tree(model_dir, ml.model_files(self._sandbox, model) if model else {})
+        self._say(dep["id"].lower(), "Code and model mounted (AML_APP_ROOT, AZUREML_MODEL_DIR)")
+        return app_dir, model_dir
+
+    def _launch(self, key: str, app_dir: Path, model_dir: Path, start_script: Path, entry: str, variables: dict[str, str], ready_path: str) -> Any:
+        try:
+            from rdeploy_tui import local
+        except ImportError:
+            raise ContainerFailure("ResourceNotReady", "The sandbox cannot run containers: rdeploy_tui.local (the plumber runner) is missing.") from None
+        if local.find_rscript() is None:
+            self._say(key, "exec: \"Rscript\": executable file not found in $PATH")
+            raise ContainerFailure(
+                "ResourceNotReady",
+                "The inference-server container exited at start: Rscript was not found on this machine, so the sandbox "
+                "cannot run the plumber API. Install R with plumber (apt-get install r-base-core r-cran-plumber r-cran-jsonlite).",
+            )
+        self._say(key, f"Starting container: Rscript {start_script.name} (entry script {entry})")
+        try:
+            process = local.start_plumber(app_dir, model_dir, start_script=start_script, entry_script=entry, extra_env=variables)
+        except local.LocalRunError as exc:
+            self._say(key, f"Container failed to start: {exc.what}")
+            raise ContainerFailure("ResourceNotReady", f"The inference-server container failed to start: {exc.what}") from None
+        try:
+            process.wait_ready(ready_path, timeout=READY_TIMEOUT_S)
+        except local.LocalRunError as exc:
+            output = _safe_output(process)
+            process.stop()
+            with self._lock:
+                self._exited_output[key] = output
+            self._say(key, f"Readiness probe on {ready_path} failed; container exited")
+            raise ContainerFailure("ResourceNotReady", f"{_not_ready_message(ready_path)} The container said: {exc.what}") from None
+        self._say(key, f"Readiness probe on {ready_path} succeeded")
+        return process
+
+
+def _not_ready_message(ready_path: str) -> str:
+    return (
+        f"The inference-server container did not become ready: its readiness probe ({ready_path}) kept failing. "
+        "Read the deployment's inference-server logs (get_logs) for the R error."
+    )
+
+
+def _write_tree(folder: Path, files: dict[str, bytes]) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, data in files.items():
+        target = (folder / name).resolve()
+        if folder.resolve() not in target.parents:
+            continue  # never write outside the mount (names come from uploaded blobs)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(data)
+
+
+def _safe_output(process: Any) -> str:
+    try:
+        return process.output()
+    except Exception:  # a runner that cannot report output must not break log reads
+        return ""
+
+
+def _duration_s(text: str) -> float:
+    """ISO 8601 durations as the SDK sends them (PT5S, PT1M30S, PT0.5S)."""
+    import re
+
+    match = re.fullmatch(r"PT(?:(\d+(?:\.\d+)?)H)?(?:(\d+(?:\.\d+)?)M)?(?:(\d+(?:\.\d+)?)S)?", text or "")
+    if not match:
+        return 5.0
+    hours, minutes, seconds = (float(part or 0) for part in match.groups())
+    return hours * 3600 + minutes * 60 + seconds

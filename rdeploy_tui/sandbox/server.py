@@ -1,0 +1,394 @@
+"""The sandbox server: one HTTPS listener on 127.0.0.1 routing to the service modules.
+
+    with Sandbox(tmp_path / "sandbox", time_scale=0.02) as sandbox:
+        settings = sandbox.client_settings()
+        ml_client = settings.ml_client()
+
+The server owns everything it starts (HTTP threads, background operations, plumber
+processes); `stop()` ends all of them.
+"""
+from __future__ import annotations
+
+import importlib.util
+import logging
+import os
+import socket
+import threading
+import time
+import traceback
+import uuid
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any, Callable
+
+from rdeploy_tui.sandbox import tls
+from rdeploy_tui.sandbox.auth import SandboxCredential, Signer, TokenError, expired_error, load_secret
+from rdeploy_tui.sandbox import arm
+from rdeploy_tui.sandbox.blob import BlobStore
+from rdeploy_tui.sandbox.errors import AzureError
+from rdeploy_tui.sandbox.faults import Fault, Faults
+from rdeploy_tui.sandbox.http import Request, Response, Router, azure_error
+from rdeploy_tui.sandbox.images import ImageRegistry
+from rdeploy_tui.sandbox.settings import ClientSettings
+from rdeploy_tui.sandbox.state import StateStore
+
+log = logging.getLogger("rdeploy_tui.sandbox")
+
+DEFAULT_QUOTA_CORES = 32
+_MAX_BODY = 512 * 1024 * 1024
+
+
+def default_state_dir() -> Path:
+    """Where `rdeploy-tui sandbox` and `--sandbox` keep the sandbox: RDEPLOY_HOME/sandbox, else the user data dir."""
+    override = os.environ.get("RDEPLOY_HOME")
+    if override:
+        return Path(override) / "sandbox"
+    import platformdirs
+
+    return Path(platformdirs.user_data_dir("rdeploy-tui")) / "sandbox"
+
+
+class _DropConnection(Exception):
+    """Raised by a fault: close the connection without answering."""
+
+
+class Sandbox:
+    def __init__(
+        self,
+        state_dir: Path | str,
+        *,
+        port: int = 0,
+        time_scale: float = 1.0,
+        quota_cores: int = DEFAULT_QUOTA_CORES,
+        faults: Faults | None = None,
+    ) -> None:
+        """`time_scale` multiplies every simulated duration (0.02 makes a deploy take about a second)."""
+        self.state_dir = Path(state_dir).expanduser().resolve()
+        self.port = port
+        self.time_scale = time_scale
+        self.quota_cores = quota_cores
+        self.faults = faults or Faults()
+        self.request_log: list[dict[str, Any]] = []
+        self.base_url = ""  # set by start(): https://127.0.0.1:PORT
+        self.ca_bundle = self.state_dir / "tls" / "ca-bundle.pem"
+        self.state = StateStore(self.state_dir)
+        self._signer = Signer(load_secret(self.state_dir))
+        self.blobs = BlobStore(self.state, self.state_dir / "blobs", self._signer, lambda: self.base_url)
+        self.images = ImageRegistry(self.state, self.state_dir / "images")
+        self.router = Router()
+        self._server: ThreadingHTTPServer | None = None
+        self._serve_thread: threading.Thread | None = None
+        self._stopping = threading.Event()
+        self._workers: list[threading.Thread] = []
+        self._workers_lock = threading.Lock()
+        self._connections: set[socket.socket] = set()
+        self._connections_lock = threading.Lock()
+        self.hosting: Any = None  # hosting.DeploymentHosting, created at start
+
+    # ----- lifecycle --------------------------------------------------------------------------------
+    def start(self) -> "Sandbox":
+        if self._server is not None:
+            return self
+        self.state.acquire_folder()
+        try:
+            self._start()
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def _start(self) -> None:
+        from rdeploy_tui.sandbox import blob, hosting, ml, online, scoring
+
+        self.ca_bundle = tls.ensure_certificates(self.state_dir / "tls")
+        context = tls.server_context(self.state_dir / "tls")
+        server = _Server(("127.0.0.1", self.port), _Handler, self)
+        server.socket = context.wrap_socket(server.socket, server_side=True, do_handshake_on_connect=False)
+        self._server = server
+        self.port = server.server_address[1]
+        self.base_url = f"https://127.0.0.1:{self.port}"
+        self.hosting = hosting.DeploymentHosting(self)
+
+        self._stopping.clear()
+        for module in (arm, ml, online, scoring):
+            module.register(self.router, self)
+        acr = _optional_module("rdeploy_tui.sandbox.acr")
+        if acr is not None:
+            acr.register(self.router, self)
+        blob.register(self.router, self)  # last: its pattern matches any /{account}/{container}/... path
+        arm.seed(self)
+        self._serve_thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.1}, name="sandbox-http", daemon=True)
+        self._serve_thread.start()
+        online.resume(self)
+
+    def stop(self) -> None:
+        """Stop serving and end every thread and process the sandbox started."""
+        self._stopping.set()
+        server, self._server = self._server, None
+        if server is not None:
+            server.shutdown()
+            server.server_close()
+        with self._connections_lock:
+            for conn in list(self._connections):
+                try:
+                    conn.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
+        with self._workers_lock:
+            workers, self._workers = self._workers, []
+        for worker in workers:
+            worker.join(timeout=10)
+        if self.hosting is not None:
+            self.hosting.stop_all()
+        self.state.release_folder()
+
+    def __enter__(self) -> "Sandbox":
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    @property
+    def running(self) -> bool:
+        return self._server is not None
+
+    # ----- helpers for the service modules ----------------------------------------------------------
+    def scaled(self, seconds: float) -> float:
+        return seconds * self.time_scale
+
+    def sleep(self, seconds: float) -> bool:
+        """Wait `seconds` of simulated time; False when the sandbox is stopping."""
+        return not self._stopping.wait(self.scaled(seconds))
+
+    @property
+    def stopping(self) -> bool:
+        return self._stopping.is_set()
+
+    def retry_after_headers(self, seconds: float = 5.0) -> dict[str, str]:
+        """Tell the SDK's poller how long to wait: retry-after-ms wins over its 5-30 s default."""
+        return {"retry-after-ms": str(max(10, int(self.scaled(seconds) * 1000)))}
+
+    def spawn(self, target: Callable[..., Any], *args: Any, name: str = "sandbox-worker") -> threading.Thread:
+        """Run a background operation the sandbox waits for when it stops (use `sleep` to wait in it)."""
+
+        def run() -> None:
+            try:
+                target(*args)
+            except Exception:  # a broken operation must not kill the server; it is logged for the developer
+                log.exception("sandbox background operation %s failed", name)
+
+        thread = threading.Thread(target=run, name=name, daemon=True)
+        with self._workers_lock:
+            self._workers = [worker for worker in self._workers if worker.is_alive()]
+            self._workers.append(thread)
+        thread.start()
+        return thread
+
+    @property
+    def signer(self) -> Signer:
+        return self._signer
+
+    def credential(self, lifetime_s: float = 3600.0) -> SandboxCredential:
+        """A TokenCredential whose tokens this sandbox accepts (negative lifetime: already expired)."""
+        return SandboxCredential(self._signer, lifetime_s)
+
+    # ----- defaults and create-on-first-use ---------------------------------------------------------
+    @property
+    def subscription_id(self) -> str:
+        return arm.DEFAULT_SUBSCRIPTION
+
+    @property
+    def resource_group(self) -> str:
+        return arm.DEFAULT_RESOURCE_GROUP
+
+    @property
+    def workspace_name(self) -> str:
+        return arm.DEFAULT_WORKSPACE
+
+    def ensure_workspace(self, subscription_id: str, resource_group: str, name: str) -> dict[str, Any]:
+        """The workspace, created (with an ACR) if missing; its subscription and resource group too."""
+        return arm.ensure_workspace(self, subscription_id, resource_group, name, with_registry=True)
+
+    def ensure_model(self, subscription_id: str, resource_group: str, workspace: str, name: str) -> dict[str, Any]:
+        """The model's latest version, registering the sample R model under `name` if it has none."""
+        from rdeploy_tui.sandbox import ml
+
+        workspace_doc = self.ensure_workspace(subscription_id, resource_group, workspace)
+        return ml.ensure_sample_model(self, workspace_doc["id"], name)
+
+    def client_settings(self) -> ClientSettings:
+        return ClientSettings(
+            base_url=self.base_url,
+            ca_bundle=str(self.ca_bundle),
+            subscription_id=self.subscription_id,
+            resource_group=self.resource_group,
+            workspace_name=self.workspace_name,
+            state_dir=str(self.state_dir),
+        )
+
+    # ----- request handling ---------------------------------------------------------------------------
+    def handle(self, request: Request) -> Response:
+        started = time.perf_counter()
+        try:
+            response = self._respond(request)
+        except _DropConnection:
+            self._log(request, 0, started)
+            raise
+        response.headers.setdefault("x-ms-request-id", str(uuid.uuid4()))
+        response.headers.setdefault("x-ms-correlation-request-id", request.headers.get("x-ms-client-request-id") or str(uuid.uuid4()))
+        self._log(request, response.status, started)
+        return response
+
+    def _respond(self, request: Request) -> Response:
+        fault = self.faults.take_request_fault(request.method, request.path)
+        if fault is not None:
+            return self._fault_response(fault)
+        if request.path.lower().startswith("/subscriptions"):
+            denied = self._check_bearer(request)
+            if denied is not None:
+                return denied
+        try:
+            if request.path.lower().startswith("/subscriptions/"):
+                arm.check_subscription(self, request)
+            return self.router.dispatch(request)
+        except AzureError as exc:
+            return exc.response()
+        except ValueError as exc:  # malformed JSON bodies and the like
+            return azure_error(400, "BadRequest", f"The request body is not valid: {exc}")
+        except Exception:
+            log.error("sandbox handler failed for %s %s\n%s", request.method, request.path, traceback.format_exc())
+            return azure_error(500, "InternalServerError", "The sandbox failed to handle this request; see the sandbox log.")
+
+    def _check_bearer(self, request: Request) -> Response | None:
+        auth = request.headers.get("Authorization", "")
+        if not auth.startswith("Bearer "):
+            return azure_error(401, "AuthenticationFailed", "Authentication failed. The 'Authorization' header is missing.")
+        try:
+            self._signer.verify(auth[7:], "arm")
+        except TokenError as exc:
+            return _unauthorized(exc)
+        return None
+
+    def _fault_response(self, fault: Fault) -> Response:
+        name = fault.name
+        if name == "drop-connection":
+            raise _DropConnection()
+        if name == "expired-token":
+            return _unauthorized(expired_error(time.time() - 60))
+        if name == "authorization-failed":  # params: action, scope (ARM's 403 names both)
+            action = fault.params.get("action", "Microsoft.MachineLearningServices/workspaces/onlineEndpoints/write")
+            scope = fault.params.get("scope", "/subscriptions/" + self.subscription_id)
+            return azure_error(403, "AuthorizationFailed", f"The client 'sandbox-user@example.com' with object id '00000000-0000-0000-0000-00000000a11e' does not have authorization to perform action '{action}' over scope '{scope}' or the scope is invalid. If access was recently granted, please refresh your credentials.")
+        retry_s = float(fault.params.get("retry_after", 1))
+        retry = {"Retry-After": str(max(1, round(retry_s))), **self.retry_after_headers(retry_s)}
+        if name == "throttle":
+            return azure_error(429, "TooManyRequests", "The request is being throttled as the limit has been reached for operation type. Retry after the time in the Retry-After header.", retry)
+        if name == "transient-503":
+            return azure_error(503, "ServiceUnavailable", "The service is temporarily unavailable. Please retry the request.", retry)
+        return azure_error(500, "InternalServerError", "Encountered internal server error. Please try again.")
+
+    def _log(self, request: Request, status: int, started: float) -> None:
+        self.request_log.append(
+            {
+                "method": request.method,
+                "path": request.path,
+                "api_version": request.api_version,
+                "status": status,
+                "ms": round((time.perf_counter() - started) * 1000, 1),
+            }
+        )
+
+    def _track(self, conn: socket.socket, add: bool) -> None:
+        with self._connections_lock:
+            (self._connections.add if add else self._connections.discard)(conn)
+
+
+def _unauthorized(exc: TokenError) -> Response:
+    challenge = f'Bearer authorization_uri="https://login.microsoftonline.com/common", error="invalid_token", error_description="{exc.message}"'
+    return azure_error(401, exc.code, exc.message, {"WWW-Authenticate": challenge})
+
+
+def _optional_module(name: str) -> Any:
+    if importlib.util.find_spec(name) is None:
+        return None
+    return importlib.import_module(name)
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+
+    def __init__(self, address: tuple[str, int], handler: type, sandbox: Sandbox) -> None:
+        self.sandbox = sandbox
+        super().__init__(address, handler)
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        # Clients hanging up mid-request (or TLS handshakes failing) are routine; anything else is logged.
+        log.debug("connection from %s ended with an error", client_address, exc_info=True)
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"  # keep-alive, like Azure's front doors
+    server_version = "rdeploy-sandbox"
+    sys_version = ""
+    timeout = 120
+    server: _Server
+
+    def setup(self) -> None:
+        super().setup()
+        # Headers and body go out in separate writes; without NODELAY, Nagle + the client's delayed ACK add ~40 ms.
+        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self.server.sandbox._track(self.connection, True)
+
+    def finish(self) -> None:
+        try:
+            super().finish()
+        finally:
+            self.server.sandbox._track(self.connection, False)
+
+    def log_message(self, format: str, *args: Any) -> None:
+        log.debug("%s " + format, self.client_address[0], *args)
+
+    def _serve(self) -> None:
+        try:
+            body = self._read_body()
+        except ValueError as exc:
+            self.send_error(400, str(exc))
+            return
+        request = Request.from_target(self.command, self.path, dict(self.headers.items()), body)
+        try:
+            response = self.server.sandbox.handle(request)
+        except _DropConnection:
+            self.close_connection = True
+            try:
+                self.connection.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+            return
+        self.send_response(response.status)
+        headers = dict(response.headers)
+        length = next((v for k, v in headers.items() if k.lower() == "content-length"), None)
+        if length is None:
+            headers["Content-Length"] = str(len(response.body))
+        for key, value in headers.items():
+            self.send_header(key, value)
+        self.end_headers()
+        if self.command != "HEAD" and response.body:
+            self.wfile.write(response.body)
+
+    do_GET = do_PUT = do_POST = do_DELETE = do_HEAD = do_PATCH = do_OPTIONS = _serve
+
+    def _read_body(self) -> bytes:
+        if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
+            chunks = []
+            while True:
+                size = int(self.rfile.readline().split(b";")[0].strip() or b"0", 16)
+                if size == 0:
+                    self.rfile.readline()
+                    return b"".join(chunks)
+                chunks.append(self.rfile.read(size))
+                self.rfile.readline()
+        length = int(self.headers.get("Content-Length") or 0)
+        if length > _MAX_BODY:
+            raise ValueError("Request body too large for the sandbox.")
+        return self.rfile.read(length) if length else b""
