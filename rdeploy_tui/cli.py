@@ -15,16 +15,20 @@ from rdeploy_tui import __version__
 from rdeploy_tui.errors import RdeployError
 
 # Modules under rdeploy_tui.commands, in the order `--help` lists them.
-COMMANDS = ("init_cmd", "validate_cmd", "local_cmd", "sandbox_cmd")
+COMMANDS = ("init_cmd", "validate_cmd", "local_cmd", "sandbox_cmd", "deploy_cmd", "endpoints_cmd")
 
 
-def add_connection_options(parser: argparse.ArgumentParser) -> None:
-    """Where Azure is: real Azure (default), a sovereign cloud, any ARM endpoint, or the built-in sandbox."""
+def add_connection_options(parser: argparse.ArgumentParser, *, root: bool = False) -> None:
+    """Where Azure is: real Azure (default), a sovereign cloud, any ARM endpoint, or the built-in sandbox.
+
+    Given before or after the command (`rdeploy-tui --sandbox endpoints list` and `... list --sandbox`):
+    a command's copies default to SUPPRESS so they never overwrite what the root parser read."""
+    unset = {} if root else {"default": argparse.SUPPRESS}
     group = parser.add_argument_group("Azure connection")
-    group.add_argument("--sandbox", action="store_true", help="use the built-in Azure sandbox (no account needed)")
-    group.add_argument("--cloud", metavar="NAME", help="Azure cloud: AzureCloud (default), AzureChinaCloud, AzureUSGovernment")
-    group.add_argument("--arm-endpoint", metavar="URL", help="any other Azure Resource Manager endpoint (https)")
-    group.add_argument("--ca-bundle", metavar="FILE", help="CA certificates to trust for --arm-endpoint")
+    group.add_argument("--sandbox", action="store_true", help="use the built-in Azure sandbox (no account needed)", **unset)
+    group.add_argument("--cloud", metavar="NAME", help="Azure cloud: AzureCloud (default), AzureChinaCloud, AzureUSGovernment", **unset)
+    group.add_argument("--arm-endpoint", metavar="URL", help="any other Azure Resource Manager endpoint (https)", **unset)
+    group.add_argument("--ca-bundle", metavar="FILE", help="CA certificates to trust for --arm-endpoint", **unset)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -33,6 +37,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Deploy R models (carrier crates served by plumber) to Azure Machine Learning online endpoints.",
     )
     parser.add_argument("--version", action="version", version=f"rdeploy-tui {__version__}")
+    add_connection_options(parser, root=True)  # for the wizard, and for commands given it before their name
     sub = parser.add_subparsers(title="commands", metavar="COMMAND")
     for name in COMMANDS:
         importlib.import_module(f"rdeploy_tui.commands.{name}").register(sub)
@@ -54,20 +59,34 @@ def _report_crash(exc: BaseException) -> int:
     return 1
 
 
+def _wizard_args(argv: list[str]) -> argparse.Namespace | None:
+    """The options when no command is given (the wizard), parsed without importing every command
+    module: that costs ~0.1 s, and the wizard's first paint has a 0.4 s budget. None: not the wizard."""
+    if any(a in ("-h", "--help", "--version") for a in argv):
+        return None
+    root = argparse.ArgumentParser(prog="rdeploy-tui", add_help=False)
+    add_connection_options(root, root=True)
+    args, rest = root.parse_known_args(argv)
+    return None if rest else args
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    argv = list(sys.argv[1:] if argv is None else argv)
+    args = _wizard_args(argv)
+    if args is None:
+        args = build_parser().parse_args(argv)
     run = getattr(args, "run", None)
     if run is None:
-        parser.print_help()
-        return 0
+        from rdeploy_tui.commands import ui_cmd
+
+        run = ui_cmd.run
     try:
         return int(run(args) or 0)
     except RdeployError as exc:
         print(f"rdeploy-tui: {exc.what}", file=sys.stderr)
         if exc.next_step:
             print(f"Next: {exc.next_step}", file=sys.stderr)
-        return 1
+        return 2 if exc.code == "Usage" else 1  # a misused command line is a usage error (exit 2)
     except KeyboardInterrupt:
         print("rdeploy-tui: interrupted", file=sys.stderr)
         return 130

@@ -119,3 +119,20 @@ def test_init_registry(tmp_path, registry):
     else:
         assert result.returncode == 1 and "not a host name" in result.stderr
         assert not (tmp_path / "rdeploy.yaml").exists() and not (tmp_path / "d").exists()
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [["--sandbox", "endpoints", "list"], ["endpoints", "list", "--sandbox"], ["--sandbox", "deploy", "--yes"]],
+)
+def test_connection_options_before_or_after_the_command(argv):
+    from rdeploy_tui.cli import build_parser
+
+    args = build_parser().parse_args(argv)
+    assert args.sandbox is True and args.cloud is None and args.arm_endpoint is None
+
+
+def test_connection_options_default_off():
+    from rdeploy_tui.cli import build_parser
+
+    assert build_parser().parse_args(["endpoints", "list"]).sandbox is False

@@ -1,0 +1,51 @@
+"""The Azure layer: the only code in rdeploy-tui that talks to Azure (real, sovereign, custom ARM, or sandbox).
+
+Cheap to import (no SDK is imported until a call needs it; azure.ai.ml, ~1.5 s, only on the first
+workspace call). Every public call may block on the network: from the TUI, call it in a thread
+worker. Every failure is an `RdeployError(what, next_step, details=, code=)`; nothing else escapes,
+and nothing here prints (SDK output is captured: see capture.py).
+
+Typical use (the wizard follows the same order):
+
+    from rdeploy_tui import azure
+
+    session = azure.connect(azure.ConnectionOptions.from_args(args))    # or ConnectionOptions(sandbox=True)
+    who = session.identity()                        # Identity(name, tenant_id, kind, source); not signed in -> RdeployError
+    subs = azure.list_subscriptions(session)        # default (az CLI / AZURE_SUBSCRIPTION_ID) first
+    hints = azure.workspace_hints()                 # compute instance vars, config.json, az defaults (no network)
+    wss = azure.list_workspaces(session, subs[0].id)
+    ws = azure.Workspace.open(session, sub, rg, name)
+    ws.registry()                                   # Registry(name, login_server ...); none -> RdeployError(code="NoRegistry")
+    ws.list_models(); ws.list_model_versions("m"); ws.resolve_model_version("m", "latest") -> "3"
+
+    eps = azure.Endpoints(ws)                       # endpoints list/show/logs/traffic/delete
+    azure.score(ws, "my-endpoint", {"x": [1]})      # ScoreResult; 424 etc. -> RdeployError with the model-error headers
+
+The deploy itself is rdeploy_tui.runner.run_deploy (plan + events + state), which uses build_image and Endpoints.
+"""
+from __future__ import annotations
+
+from rdeploy_tui.azure.acr import BuildResult, build_image, find_built_image, make_context_archive
+from rdeploy_tui.azure.capture import quiet_sdk, redact, sdk_lines
+from rdeploy_tui.azure.connection import CLOUDS, ConnectionOptions, Identity, Session, connect, on_compute_instance, session_for_sandbox
+from rdeploy_tui.azure.discovery import (
+    Subscription,
+    WorkspaceHint,
+    WorkspaceInfo,
+    default_subscription_id,
+    list_subscriptions,
+    list_workspaces,
+    workspace_hints,
+)
+from rdeploy_tui.azure.errors import explain
+from rdeploy_tui.azure.online import DeploymentInfo, EndpointInfo, Endpoints, LOG_CONTAINERS
+from rdeploy_tui.azure.scoring import ScoreResult, score
+from rdeploy_tui.azure.workspace import ModelInfo, Registry, Workspace
+
+__all__ = [
+    "BuildResult", "CLOUDS", "ConnectionOptions", "DeploymentInfo", "EndpointInfo", "Endpoints", "Identity",
+    "LOG_CONTAINERS", "ModelInfo", "Registry", "ScoreResult", "Session", "Subscription", "Workspace",
+    "WorkspaceHint", "WorkspaceInfo", "build_image", "connect", "default_subscription_id", "explain",
+    "find_built_image", "list_subscriptions", "list_workspaces", "make_context_archive", "on_compute_instance",
+    "quiet_sdk", "redact", "score", "sdk_lines", "session_for_sandbox", "workspace_hints",
+]

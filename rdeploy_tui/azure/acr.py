@@ -1,0 +1,266 @@
+"""Build the image in the workspace's ACR the way `az acr build` does, with live logs and cancel.
+
+    archive (tar.gz, .dockerignore honoured) -> listBuildSourceUploadUrl -> upload (azure-storage-blob)
+    -> scheduleRun(DockerBuildRequest) -> listLogSasUrl -> ranged reads of the log blob until its
+    metadata has a key `complete` (any case) whose value is the run's final status.
+
+An image that a succeeded run in this registry already produced under the same repository:tag is not
+built again (the tag is a content hash of the docker context, so same tag = same image).
+"""
+from __future__ import annotations
+
+import fnmatch
+import gzip
+import io
+import tarfile
+import threading
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+from typing import Callable
+
+from rdeploy_tui.azure.errors import azure_call
+from rdeploy_tui.azure.workspace import Registry, Workspace
+from rdeploy_tui.errors import RdeployError
+
+LinesSink = Callable[[list[str]], None]
+ProgressSink = Callable[[str], None]
+
+_VCS = {".git", ".svn", ".hg", ".bzr"}
+_FINAL = {"succeeded", "failed", "canceled", "cancelled", "timedout", "timeout", "error"}
+BUILD_TIMEOUT_S = 3600  # ACR's own default build timeout
+
+
+@dataclass(frozen=True)
+class BuildResult:
+    image: str  # login_server/repository:tag
+    run_id: str | None  # the ACR run that built it (or that built it earlier, when skipped)
+    skipped: bool  # True: the tag was already in the registry, nothing was built
+    status: str  # "Succeeded" (failures raise)
+
+
+# ----- the source archive -------------------------------------------------------------------------
+
+def _ignore_patterns(files: dict[str, bytes]) -> list[tuple[str, bool]]:
+    text = files.get(".dockerignore", b"").decode("utf-8", "replace")
+    patterns = []
+    for raw in text.splitlines():
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        negate = line.startswith("!")
+        line = line[1:].strip() if negate else line
+        line = str(PurePosixPath(line.lstrip("/"))) if line not in (".", "/") else line
+        patterns.append((line, negate))
+    return patterns
+
+
+def _ignored(path: str, patterns: list[tuple[str, bool]]) -> bool:
+    """Docker's rule: the last matching pattern wins; a pattern matching a parent folder matches its files."""
+    parts = path.split("/")
+    if any(part in _VCS for part in parts[:-1]) or parts[0] in _VCS:
+        return True
+    result = False
+    prefixes = ["/".join(parts[: i + 1]) for i in range(len(parts))]
+    for pattern, negate in patterns:
+        regex_pattern = pattern.replace("**/", "*").replace("/**", "/*")
+        if any(fnmatch.fnmatchcase(prefix, regex_pattern) for prefix in prefixes):
+            result = not negate
+    return result
+
+
+def context_files(source: Path | dict[str, bytes]) -> dict[str, bytes]:
+    if isinstance(source, dict):
+        return dict(source)
+    root = Path(source)
+    return {p.relative_to(root).as_posix(): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+def make_context_archive(source: Path | dict[str, bytes]) -> bytes:
+    """A deterministic tar.gz of a docker context (folder or {relative path: bytes}), minus .dockerignore'd and VCS files.
+
+    Like docker, the Dockerfile and .dockerignore themselves are always sent."""
+    files = context_files(source)
+    patterns = _ignore_patterns(files)
+    buffer = io.BytesIO()
+    with gzip.GzipFile(fileobj=buffer, mode="wb", mtime=0) as gz, tarfile.open(fileobj=gz, mode="w", format=tarfile.PAX_FORMAT) as tar:
+        for name in sorted(files):
+            if name not in ("Dockerfile", ".dockerignore") and _ignored(name, patterns):
+                continue
+            info = tarfile.TarInfo(name)
+            info.size = len(files[name])
+            info.mode = 0o644
+            tar.addfile(info, io.BytesIO(files[name]))
+    return buffer.getvalue()
+
+
+# ----- is it built already? -----------------------------------------------------------------------
+
+def find_built_image(ws: Workspace, repository: str, tag: str) -> str | None:
+    """The id of a succeeded ACR run in the workspace registry that pushed repository:tag, else None.
+
+    Uses the control plane (ACR Tasks run history), which needs no registry data-plane token and
+    works wherever builds work. An image deleted from the registry after its build still counts:
+    the deployment then fails with ImagePullFailure, and `--rebuild` builds it again.
+    """
+    registry = ws.registry()
+    with azure_call(f"checking whether {repository}:{tag} is already in {registry.name}"):
+        tasks = ws.session.tasks_client(registry.subscription_id)
+        for run in tasks.runs.list(registry.resource_group, registry.name, top=100):
+            props = getattr(run, "properties", None) or run
+            if str(getattr(props, "status", "")).lower() not in ("succeeded", "runstatus.succeeded"):
+                continue
+            for image in getattr(props, "output_images", None) or []:
+                if (image.repository or "").lower() == repository.lower() and image.tag == tag:
+                    return getattr(props, "run_id", None) or getattr(run, "name", None) or "unknown"
+    return None
+
+
+# ----- the build ----------------------------------------------------------------------------------
+
+def _status_text(value: object) -> str:
+    text = str(getattr(value, "value", value) or "")
+    return text.split(".")[-1] if text.startswith("RunStatus.") else text
+
+
+def build_image(
+    ws: Workspace,
+    context: Path | dict[str, bytes],
+    repository: str,
+    tag: str,
+    *,
+    on_lines: LinesSink = lambda lines: None,
+    on_progress: ProgressSink = lambda message: None,
+    on_run_id: Callable[[str], None] = lambda run_id: None,
+    cancel: threading.Event | None = None,
+    run_id: str | None = None,
+    force: bool = False,
+) -> BuildResult:
+    """Build repository:tag from `context` in the workspace's ACR, streaming its log.
+
+    `run_id` re-attaches to a build started earlier (resume after a crash) instead of starting another.
+    `on_run_id` is called as soon as the run exists, so the caller can save it before waiting.
+    When `cancel` is set the ACR run is cancelled and RdeployError(code="Cancelled") is raised.
+    Failures raise RdeployError with the last build log lines in `details`.
+    """
+    cancel = cancel or threading.Event()
+    registry = ws.registry()
+    image = f"{registry.login_server}/{repository}:{tag}"
+    tasks = ws.session.tasks_client(registry.subscription_id)
+    if run_id is None and not force:
+        existing = find_built_image(ws, repository, tag)
+        if existing is not None:
+            on_progress(f"{repository}:{tag} is already in {registry.name} (run {existing}): build skipped")
+            return BuildResult(image, existing, True, "Succeeded")
+    if run_id is None:
+        run_id = _start(ws, tasks, registry, context, repository, tag, on_progress, cancel)
+        on_run_id(run_id)
+    else:
+        on_progress(f"re-attaching to build run {run_id}")
+    status, tail = _follow(ws, tasks, registry, run_id, on_lines, on_progress, cancel)
+    if status.lower() == "succeeded":
+        return BuildResult(image, run_id, False, "Succeeded")
+    if status.lower() in ("canceled", "cancelled") and cancel.is_set():
+        raise RdeployError(f"The image build (run {run_id}) was cancelled.", None, details="\n".join(tail), code="Cancelled")
+    raise RdeployError(
+        f"The image build of {repository}:{tag} in {registry.name} ended with status {status} (run {run_id}).",
+        "Read the build log: a failed R package install or a Dockerfile error is named there. Fix the package list "
+        "or the Dockerfile and deploy again.",
+        details="\n".join(tail[-40:]),
+        code="BuildFailed",
+    )
+
+
+def _start(ws: Workspace, tasks, registry: Registry, context, repository: str, tag: str, on_progress: ProgressSink, cancel: threading.Event) -> str:
+    from azure.mgmt.containerregistrytasks import models
+
+    archive = make_context_archive(context)
+    on_progress(f"uploading the build context ({len(archive) / 1024:.1f} KiB)")
+    with azure_call(f"uploading the build context to {registry.name}"):
+        upload = tasks.registries.get_build_source_upload_url(registry.resource_group, registry.name)
+        ws.session.blob_client(upload.upload_url).upload_blob(archive, blob_type="BlockBlob", overwrite=True)
+    if cancel.is_set():
+        raise RdeployError("The image build was cancelled before it started.", None, code="Cancelled")
+    request = models.DockerBuildRequest(
+        source_location=upload.relative_path,
+        docker_file_path="Dockerfile",
+        image_names=[f"{repository}:{tag}"],
+        is_push_enabled=True,
+        platform=models.PlatformProperties(os="Linux"),
+        timeout=BUILD_TIMEOUT_S,
+    )
+    on_progress(f"queueing the build of {repository}:{tag} in {registry.name}")
+    with azure_call(f"starting the image build in {registry.name}"):
+        run = tasks.registries.schedule_run(registry.resource_group, registry.name, request)
+    props = getattr(run, "properties", None) or run
+    return str(getattr(props, "run_id", None) or run.name)
+
+
+def _follow(ws: Workspace, tasks, registry: Registry, run_id: str, on_lines: LinesSink, on_progress: ProgressSink, cancel: threading.Event) -> tuple[str, list[str]]:
+    """Stream the run's log blob until its metadata says complete; returns (status, last lines)."""
+    from azure.core.exceptions import ResourceNotFoundError
+
+    scale = ws.session.poll_scale
+    with azure_call(f"opening the log of build run {run_id}"):
+        log_url = tasks.runs.get_log_sas_url(registry.resource_group, registry.name, run_id).log_link
+    blob = ws.session.blob_client(log_url)
+    offset, pending, tail = 0, b"", []
+    delay, cancelled_at_azure = 1.0, False
+    polls_without_blob = 0
+    on_progress(f"build run {run_id} queued")
+    while True:
+        if cancel.is_set() and not cancelled_at_azure:
+            cancel_build(ws, run_id)
+            cancelled_at_azure = True
+            on_progress(f"cancelling build run {run_id}")
+        try:
+            with azure_call(f"reading the log of build run {run_id}"):
+                props = blob.get_blob_properties()
+                size = props.size or 0
+                metadata = props.metadata or {}
+                if size > offset:
+                    chunk = blob.download_blob(offset=offset, length=size - offset).readall()
+                    offset += len(chunk)
+                    pending += chunk
+        except RdeployError as exc:
+            if exc.code not in ("NotFound", "BlobNotFound", "ResourceNotFound"):
+                raise
+            size, metadata = offset, {}
+            polls_without_blob += 1
+        got_lines = False
+        if b"\n" in pending:
+            complete, _, pending = pending.rpartition(b"\n")
+            lines = complete.decode("utf-8", "replace").splitlines()
+            if lines:
+                on_lines(lines)
+                tail = (tail + lines)[-200:]
+                got_lines = True
+                if len(tail) and "Step" in lines[-1]:
+                    on_progress(lines[-1].strip()[:120])
+        status = next((str(v) for k, v in metadata.items() if k.lower() == "complete"), None)
+        if status is None and polls_without_blob and polls_without_blob % 10 == 0:
+            status = _run_status_if_final(tasks, registry, run_id)  # no log blob yet or ever: ask the run itself
+        if status is not None:
+            if pending.strip():
+                last = pending.decode("utf-8", "replace").splitlines()
+                on_lines(last)
+                tail = (tail + last)[-200:]
+            return _status_text(status), tail
+        # Back-off as `az acr build` does: short while lines flow, doubling up to 15 s when quiet.
+        delay = 1.0 if got_lines else min(delay * 2, 15.0)
+        if cancel.wait(delay * scale) and cancelled_at_azure:
+            cancel.wait(0.5 * scale)  # already cancelled: keep polling for the final status, without spinning
+
+
+def _run_status_if_final(tasks, registry: Registry, run_id: str) -> str | None:
+    with azure_call(f"reading build run {run_id}"):
+        run = tasks.runs.get(registry.resource_group, registry.name, run_id)
+    props = getattr(run, "properties", None) or run
+    status = _status_text(getattr(props, "status", ""))
+    return status if status.lower() in _FINAL else None
+
+
+def cancel_build(ws: Workspace, run_id: str) -> None:
+    """Ask ACR to cancel a build run (it stops billing build minutes)."""
+    registry = ws.registry()
+    with azure_call(f"cancelling build run {run_id}"):
+        ws.session.tasks_client(registry.subscription_id).runs.cancel(registry.resource_group, registry.name, run_id)

@@ -1,0 +1,239 @@
+"""The one place where Azure failures become RdeployError(what happened, what to do next).
+
+`explain(exc, doing=...)` takes anything an SDK call raised (azure-core HTTP errors, credential
+errors, network errors, the SDK's own validation errors) and returns an RdeployError. `azure_call`
+wraps a block so every exception leaving it is already explained. Messages never carry tokens or keys
+(azure-core error texts do not; everything still passes capture.redact).
+"""
+from __future__ import annotations
+
+import json
+import re
+from contextlib import contextmanager
+from typing import Any, Iterator
+
+from rdeploy_tui.azure.capture import redact
+from rdeploy_tui.errors import RdeployError
+
+SIGN_IN = (
+    "Sign in with `az login` (on an Azure ML compute instance: `az login --identity`), "
+    "or set AZURE_TENANT_ID, AZURE_CLIENT_ID and AZURE_CLIENT_SECRET for a service principal; then run again."
+)
+
+# Which built-in role grants the action an AuthorizationFailed names (first matching prefix wins).
+_ROLES = [
+    ("microsoft.containerregistry/registries/schedulerun", "Contributor on the container registry (ACR Tasks need it; AcrPush is not enough)"),
+    ("microsoft.containerregistry/registries/listbuildsourceuploadurl", "Contributor on the container registry (ACR Tasks need it; AcrPush is not enough)"),
+    ("microsoft.containerregistry/registries/runs", "Contributor on the container registry"),
+    ("microsoft.containerregistry", "Reader (to find it) or Contributor (to build in it) on the container registry"),
+    ("microsoft.machinelearningservices/workspaces/onlineendpoints", "AzureML Data Scientist (or Contributor) on the workspace"),
+    ("microsoft.machinelearningservices/workspaces/models", "AzureML Data Scientist (or Contributor) on the workspace"),
+    ("microsoft.machinelearningservices", "AzureML Data Scientist (or Contributor) on the workspace"),
+    ("microsoft.resources/subscriptions", "Reader on the subscription"),
+]
+
+
+def error_code(exc: BaseException) -> str | None:
+    """The Azure error code of an HTTP error (ARM body, LRO status body or the SDK's parsed error)."""
+    error = getattr(exc, "error", None)
+    code = getattr(error, "code", None)
+    if code:
+        return str(code)
+    response = getattr(exc, "response", None)
+    if response is not None:
+        try:
+            body = json.loads(response.text())
+            if isinstance(body, dict):
+                inner = body.get("error") or body
+                if isinstance(inner, dict) and inner.get("code"):
+                    return str(inner["code"])
+        except Exception:  # not JSON, or no body: no code
+            pass
+    return None
+
+
+def error_message(exc: BaseException) -> str:
+    """The service's own message, without azure-core's 'Code: ... Message: ...' decoration."""
+    error = getattr(exc, "error", None)
+    message = getattr(error, "message", None)
+    if not message:
+        message = getattr(exc, "message", None) or str(exc)
+    text = str(message).strip()
+    # azure-core prefixes "(Code) " and appends "Code: X\nMessage: Y"; keep the service's sentence.
+    text = re.sub(r"^\(\w+\)\s*", "", text)
+    text = text.split("\nCode:")[0].strip()
+    return redact(text)
+
+
+def status_code(exc: BaseException) -> int | None:
+    code = getattr(exc, "status_code", None)
+    if code is None and getattr(exc, "response", None) is not None:
+        code = getattr(exc.response, "status_code", None)
+    return code
+
+
+def explain(exc: BaseException, doing: str = "", *, details: str | None = None) -> RdeployError:
+    """Turn any exception raised by an Azure call into an RdeployError. `doing`: e.g. "creating endpoint x"."""
+    if isinstance(exc, RdeployError):
+        return exc
+    where = f" while {doing}" if doing else ""
+    from azure.core import exceptions as core
+
+    try:  # azure-identity is only present where we sign in; its errors mean "not signed in"
+        from azure.identity import CredentialUnavailableError
+    except ImportError:  # pragma: no cover
+        CredentialUnavailableError = ()  # type: ignore[assignment,misc]
+
+    if isinstance(exc, CredentialUnavailableError):
+        return RdeployError("You are not signed in to Azure" + where + ".", SIGN_IN, details=redact(str(exc)), code="NotSignedIn")
+    code = error_code(exc)
+    message = error_message(exc)
+    status = status_code(exc)
+
+    if isinstance(exc, core.ClientAuthenticationError) or status == 401 or code in ("ExpiredAuthenticationToken", "InvalidAuthenticationToken", "AuthenticationFailed"):
+        if code == "ExpiredAuthenticationToken":
+            return RdeployError("Your Azure sign-in has expired" + where + ".", SIGN_IN, details=message, code=code)
+        return RdeployError("Azure did not accept your sign-in" + where + ".", SIGN_IN, details=message, code=code or "NotSignedIn")
+    if code in ("AuthorizationFailed", "LinkedAuthorizationFailed", "AuthorizationPermissionMismatch") or status == 403:
+        action = _quoted_after(message, "action")
+        scope = _quoted_after(message, "scope")
+        role = _role_for(action or message)
+        what = "You do not have permission" + (f" to perform {action}" if action else "") + where + "."
+        nxt = f"Ask an owner of {scope or 'the resource'} to give you the role {role}, then run again."
+        return RdeployError(what, nxt, details=message, code=code or "AuthorizationFailed")
+    if code == "TasksOperationsNotAllowed" or "tasksoperationsnotallowed" in message.lower():
+        return RdeployError(
+            "Your subscription does not allow ACR Tasks, so the image cannot be built in the registry" + where + ". "
+            "Free-credit and trial subscriptions refuse them.",
+            "Upgrade the subscription to pay-as-you-go, or build and push the image yourself: write the files "
+            "(the review screen or `rdeploy-tui init`), then `az acr login -n REGISTRY`, `docker build -t IMAGE docker-context`, "
+            "`docker push IMAGE`.",
+            details=message,
+            code="TasksOperationsNotAllowed",
+        )
+    if code in ("OutOfQuota", "QuotaExceeded") or "quota" in message.lower() and ("not enough" in message.lower() or "exceed" in message.lower()):
+        numbers = _quota_numbers(message)
+        return RdeployError(
+            "There is not enough quota for this deployment" + where + (f": {numbers}" if numbers else "") + ".",
+            "Use a smaller instance type or fewer instances, delete deployments you no longer need, or request more "
+            "quota in Azure ML studio (Quota page) for this VM family and region. Azure needs 20% extra headroom.",
+            details=message,
+            code="OutOfQuota",
+        )
+    if code in ("ImagePullFailure", "ImageNotFound") or "pull" in message.lower() and "image" in message.lower():
+        return RdeployError(
+            "The deployment could not pull its container image" + where + ".",
+            "Check that the image exists in the workspace's registry (rerun with a rebuild) and that the workspace "
+            "can reach the registry (its managed identity needs AcrPull).",
+            details=_join(message, details),
+            code="ImagePullFailure",
+        )
+    if code == "ResourceNotReady" or "container has crashed" in message.lower() or "resourcenotready" in message.lower():
+        return RdeployError(
+            "The scoring container did not become ready" + where + ": it crashed or its readiness probe kept failing.",
+            "Read the container log below (R errors end with 'Execution halted'); test locally with the local run, "
+            "check the R packages and the model, then deploy again.",
+            details=_join(message, details),
+            code="ResourceNotReady",
+        )
+    if _name_taken(code, message):
+        return RdeployError(
+            "That endpoint name is already taken in this region" + where + " (endpoint names are unique per region, "
+            "and a just-deleted name can stay reserved for a while).",
+            "Choose another endpoint name (for example add your initials or a date) and run again.",
+            details=message,
+            code="EndpointNameTaken",
+        )
+    if _busy(code, message):
+        return RdeployError(
+            "The endpoint is busy with another operation (Updating)" + where + ".",
+            "Wait until the current operation finishes (`rdeploy-tui endpoints show NAME`), then run again.",
+            details=message,
+            code="EndpointBusy",
+        )
+    if status == 429 or code in ("TooManyRequests", "429"):
+        return RdeployError(
+            "Azure kept throttling requests" + where + " even after several retries.",
+            "Wait a minute and run again; the deploy resumes where it stopped.",
+            details=message,
+            code="Throttled",
+        )
+    if isinstance(exc, (core.ServiceRequestError, core.ServiceResponseError)) or (status is not None and status >= 500):
+        return RdeployError(
+            "Azure could not be reached or kept failing" + where + " even after several retries.",
+            "Check the network connection (and proxy settings), then run again; the deploy resumes where it stopped.",
+            details=message,
+            code=code or ("ServiceError" if status else "NetworkError"),
+        )
+    if isinstance(exc, core.ResourceNotFoundError) or status == 404:
+        return RdeployError(
+            "Azure could not find the resource" + where + ".",
+            "Check the subscription, resource group, workspace and names in the spec.",
+            details=message,
+            code=code or "NotFound",
+        )
+    if isinstance(exc, core.HttpResponseError):
+        return RdeployError(f"Azure refused the request{where}: {message}", "Fix what the message says and run again.", details=message, code=code)
+    # The SDK's own validation errors and anything else: its message, never a traceback.
+    text = redact(str(exc)) or type(exc).__name__
+    return RdeployError(f"The Azure SDK failed{where}: {text}", "Check the settings it names and run again.", details=text, code=type(exc).__name__)
+
+
+@contextmanager
+def azure_call(doing: str, *, details: Any = None) -> Iterator[None]:
+    """Every exception leaving the block becomes an explained RdeployError (KeyboardInterrupt passes).
+
+    What the SDK prints inside the block is captured (capture.thread_output), never shown on the terminal."""
+    from rdeploy_tui.azure.capture import thread_output
+
+    try:
+        with thread_output():
+            yield
+    except RdeployError:
+        raise
+    except Exception as exc:
+        extra = details() if callable(details) else details
+        raise explain(exc, doing, details=extra) from None
+
+
+def _join(*parts: str | None) -> str:
+    return "\n".join(p for p in parts if p)
+
+
+def _quoted_after(message: str, word: str) -> str | None:
+    match = re.search(word + r"\s+'([^']+)'", message, re.IGNORECASE)
+    return match.group(1) if match else None
+
+
+def _role_for(action: str) -> str:
+    lowered = action.lower()
+    for prefix, role in _ROLES:
+        if prefix in lowered:
+            return role
+    return "Contributor (or a role that grants the action named above)"
+
+
+def _quota_numbers(message: str) -> str:
+    """'Current usage/limit: 4/10. Additional needed: 8' -> 'using 4 of 10 cores, 8 more needed'."""
+    usage = re.search(r"usage\s*/\s*limit\s*:?\s*(\d+)\s*/\s*(\d+)", message, re.IGNORECASE)
+    needed = re.search(r"(?:additional|more)\s+(?:cores\s+)?needed\s*:?\s*(\d+)", message, re.IGNORECASE)
+    parts = []
+    if usage:
+        parts.append(f"{usage.group(1)} of {usage.group(2)} cores in use")
+    if needed:
+        parts.append(f"{needed.group(1)} more needed")
+    return ", ".join(parts)
+
+
+def _name_taken(code: str | None, message: str) -> bool:
+    lowered = message.lower()
+    if code in ("EndpointNameTaken", "EndpointAlreadyExists", "DuplicateEndpointName"):
+        return True
+    return "endpoint" in lowered and any(w in lowered for w in ("already exists in", "already taken", "not available", "is in use", "already in use"))
+
+
+def _busy(code: str | None, message: str) -> bool:
+    lowered = message.lower()
+    if code in ("EndpointBusy", "OperationNotAllowedDuringUpdate"):
+        return True
+    return code in ("Conflict", "UserError", None) and "updating" in lowered and ("state" in lowered or "operation" in lowered or "progress" in lowered)

@@ -1,0 +1,434 @@
+"""Managed online endpoints and deployments of one workspace: create-or-update, wait with live
+container logs, traffic, keys, logs, delete.
+
+Long operations take `on_progress(text)`, `on_logs(container, lines)` and a `cancel` Event. Azure
+cannot cancel an endpoint or deployment operation: on cancel we stop waiting and say what goes on
+in Azure (and bills). The SDK mutates a deployment object it is given (code and environment
+become ARM ids), so every attempt builds a fresh one (DeploymentRequest.build()).
+"""
+from __future__ import annotations
+
+import tempfile
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+from rdeploy_tui.azure.errors import azure_call, explain
+from rdeploy_tui.azure.workspace import Workspace
+from rdeploy_tui.errors import RdeployError
+
+LOG_CONTAINERS = ("inference-server", "storage-initializer")
+ProgressSink = Callable[[str], None]
+LogsSink = Callable[[str, list[str]], None]
+_TERMINAL = {"succeeded", "failed", "canceled", "cancelled"}
+
+
+@dataclass(frozen=True)
+class DeploymentInfo:
+    name: str
+    state: str  # provisioning state: Creating, Updating, Succeeded, Failed, Deleting ...
+    instance_type: str | None
+    instance_count: int | None
+    image: str | None
+    model: str | None
+
+
+@dataclass(frozen=True)
+class EndpointInfo:
+    name: str
+    state: str
+    auth_mode: str
+    scoring_uri: str | None
+    traffic: dict[str, int]
+    location: str | None = None
+    deployments: tuple[DeploymentInfo, ...] = ()
+    created_at: str | None = None  # ISO time from ARM systemData (the management screen shows the age)
+
+
+@dataclass
+class DeploymentRequest:
+    """Everything a deployment needs; `build()` makes a fresh SDK object for each attempt."""
+
+    endpoint: str
+    name: str
+    model: str  # "NAME:VERSION" (resolved: the Python SDK mishandles "azureml:NAME@latest")
+    image: str
+    code_files: dict[str, bytes]  # {relative path: bytes} of the src/ folder (plumber.R ...)
+    scoring_script: str = "plumber.R"
+    port: int = 8000
+    live_route: str = "/live"
+    ready_route: str = "/ready"
+    score_route: str = "/score"
+    instance_type: str = "Standard_DS3_v2"
+    instance_count: int = 1
+    request_timeout_ms: int = 5000
+    probe: dict[str, int] = field(default_factory=lambda: {"initial_delay": 10, "period": 10, "timeout": 2, "failure_threshold": 30})
+
+    def build(self, code_dir: Path) -> Any:
+        from azure.ai.ml.entities import (  # lazy: azure.ai.ml is imported by the client factory already
+            CodeConfiguration,
+            Environment,
+            ManagedOnlineDeployment,
+            OnlineRequestSettings,
+            ProbeSettings,
+        )
+
+        for rel, content in self.code_files.items():
+            target = code_dir / rel
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(content)
+
+        def route(path: str) -> dict[str, Any]:
+            return {"port": self.port, "path": path}
+
+        return ManagedOnlineDeployment(
+            name=self.name,
+            endpoint_name=self.endpoint,
+            model=self.model,
+            code_configuration=CodeConfiguration(code=str(code_dir), scoring_script=self.scoring_script),
+            environment=Environment(
+                image=self.image,
+                inference_config={"liveness_route": route(self.live_route), "readiness_route": route(self.ready_route), "scoring_route": route(self.score_route)},
+            ),
+            instance_type=self.instance_type,
+            instance_count=self.instance_count,
+            request_settings=OnlineRequestSettings(request_timeout_ms=self.request_timeout_ms),
+            liveness_probe=ProbeSettings(**self.probe),
+            readiness_probe=ProbeSettings(**self.probe),
+            tags={"created-by": "rdeploy-tui"},
+        )
+
+
+def _state(entity: Any) -> str:
+    value = getattr(entity, "provisioning_state", None) or "Unknown"
+    return str(getattr(value, "value", value))  # SDK enums print as 'DeploymentProvisioningState.SUCCEEDED'
+
+
+
+def _deployment_info(d: Any) -> DeploymentInfo:
+    env = getattr(d, "environment", None)
+    image = env if isinstance(env, str) else getattr(env, "image", None)  # an ARM environment id once deployed
+    model = getattr(d, "model", None)
+    return DeploymentInfo(d.name, _state(d), getattr(d, "instance_type", None), getattr(d, "instance_count", None), image, model if isinstance(model, str) else getattr(model, "id", None))
+
+
+def _endpoint_info(e: Any, deployments: list[Any] | None = None) -> EndpointInfo:
+    return EndpointInfo(
+        name=e.name,
+        state=_state(e),
+        auth_mode=str(getattr(e, "auth_mode", "") or ""),
+        scoring_uri=getattr(e, "scoring_uri", None),
+        traffic={k: int(v) for k, v in (getattr(e, "traffic", None) or {}).items()},
+        location=getattr(e, "location", None),
+        deployments=tuple(_deployment_info(d) for d in deployments or []),
+        created_at=(getattr(e, "properties", None) or {}).get("createdAt"),
+    )
+
+
+def new_lines(previous: list[str], current: list[str]) -> list[str]:
+    """Lines of `current` (a log tail) that follow what `previous` (the last tail) already showed."""
+    if not previous:
+        return current
+    for k in range(min(len(previous), len(current)), 0, -1):
+        if previous[-k:] == current[:k]:
+            return current[k:]
+    return current
+
+
+class Endpoints:
+    """Online endpoints of one workspace."""
+
+    def __init__(self, ws: Workspace) -> None:
+        self.ws = ws
+
+    @property
+    def _ops(self) -> Any:
+        return self.ws.ml_client().online_endpoints
+
+    @property
+    def _deps(self) -> Any:
+        return self.ws.ml_client().online_deployments
+
+    def _interval(self, seconds: float) -> float:
+        return seconds * self.ws.session.poll_scale
+
+    # ----- reading -----
+    def list(self) -> list[EndpointInfo]:
+        with azure_call("listing online endpoints"):
+            return sorted((_endpoint_info(e) for e in self._ops.list()), key=lambda e: e.name.lower())
+
+    def find(self, name: str) -> EndpointInfo | None:
+        """The endpoint with its deployments, or None when it does not exist."""
+        from azure.core.exceptions import ResourceNotFoundError
+
+        with azure_call(f"reading endpoint {name}"):
+            try:
+                endpoint = self._ops.get(name)
+            except ResourceNotFoundError:
+                return None
+            deployments = list(self._deps.list(name))
+        return _endpoint_info(endpoint, deployments)
+
+    def show(self, name: str) -> EndpointInfo:
+        info = self.find(name)
+        if info is None:
+            raise RdeployError(f"There is no endpoint {name} in workspace {self.ws.name}.", "List them with `rdeploy-tui endpoints list`.", code="NotFound")
+        return info
+
+    def find_deployment(self, endpoint: str, name: str) -> DeploymentInfo | None:
+        from azure.core.exceptions import ResourceNotFoundError
+
+        with azure_call(f"reading deployment {name}"):
+            try:
+                return _deployment_info(self._deps.get(name, endpoint))
+            except ResourceNotFoundError:
+                return None
+
+    def logs(self, endpoint: str, deployment: str, container: str = "inference-server", lines: int = 200) -> list[str]:
+        """The last `lines` lines of one container's log (inference-server or storage-initializer)."""
+        if container not in LOG_CONTAINERS:
+            raise RdeployError(f"Unknown log container {container!r}.", f"Use one of {', '.join(LOG_CONTAINERS)}.", code="Usage")
+        with azure_call(f"reading the {container} log of {endpoint}/{deployment}"):
+            text = self._deps.get_logs(deployment, endpoint, lines, container_type=container)
+        return (text or "").splitlines()
+
+    def default_deployment(self, endpoint: str) -> str:
+        """The deployment with the most traffic (the one a plain score call reaches), else the only one."""
+        info = self.show(endpoint)
+        if info.traffic and max(info.traffic.values()) > 0:
+            return max(info.traffic.items(), key=lambda kv: kv[1])[0]
+        if info.deployments:
+            return info.deployments[0].name
+        raise RdeployError(f"Endpoint {endpoint} has no deployment.", "Deploy one with `rdeploy-tui deploy`.", code="NoDeployment")
+
+    # ----- endpoint create / update -----
+    def create_or_update_endpoint(
+        self,
+        name: str,
+        auth_mode: str,
+        *,
+        on_progress: ProgressSink = lambda text: None,
+        cancel: threading.Event | None = None,
+    ) -> EndpointInfo:
+        """Create the endpoint, or leave an existing one as it is (re-runs and resumes never make a second).
+
+        An endpoint still being created (e.g. by a run that crashed) is waited for, not created again.
+        """
+        from azure.ai.ml.entities import ManagedOnlineEndpoint
+
+        cancel = cancel or threading.Event()
+        existing = self.find(name)
+        if existing is not None and existing.state.lower() in ("creating", "updating"):
+            on_progress(f"endpoint {name} is already {existing.state} (started earlier): waiting for it")
+            return self._wait_endpoint(name, on_progress, cancel)
+        if existing is not None and existing.state.lower() == "succeeded":
+            if existing.auth_mode.lower() != auth_mode.lower():
+                on_progress(f"endpoint {name} exists with auth mode {existing.auth_mode}; keeping it (auth mode cannot change in place)")
+            else:
+                on_progress(f"endpoint {name} already exists")
+            return existing
+        endpoint = ManagedOnlineEndpoint(name=name, auth_mode=auth_mode, tags={"created-by": "rdeploy-tui"})
+        if existing is not None:  # a failed endpoint: update it in place, keeping its traffic
+            endpoint.traffic = dict(existing.traffic)
+        on_progress(f"creating endpoint {name}" if existing is None else f"repairing endpoint {name} (was {existing.state})")
+        with azure_call(f"creating endpoint {name}"):
+            poller = self._ops.begin_create_or_update(endpoint)
+        self._wait_poller(poller, f"endpoint {name}", on_progress, cancel, doing=f"creating endpoint {name}")
+        return self.show(name)
+
+    def _wait_endpoint(self, name: str, on_progress: ProgressSink, cancel: threading.Event) -> EndpointInfo:
+        started = time.monotonic()
+        while True:
+            info = self.find(name)
+            if info is None:
+                raise RdeployError(f"Endpoint {name} disappeared while it was being created.", "Run the deploy again.", code="NotFound")
+            state = info.state.lower()
+            if state == "succeeded":
+                return info
+            if state in ("failed", "canceled"):
+                raise RdeployError(f"Creating endpoint {name} ended as {info.state}.", "Delete it (`rdeploy-tui endpoints delete NAME`) and deploy again.", code="EndpointFailed")
+            on_progress(f"endpoint {name} is {info.state} ({time.monotonic() - started:.0f} s)")
+            if cancel.wait(self._interval(5)):
+                raise RdeployError(f"Stopped waiting for endpoint {name}; Azure goes on creating it.", None, code="Cancelled")
+
+    def _wait_poller(self, poller: Any, what: str, on_progress: ProgressSink, cancel: threading.Event, *, doing: str, tick: Callable[[], None] | None = None, details: Callable[[], str | None] | None = None) -> Any:
+        started = time.monotonic()
+        while not poller.done():
+            if cancel.wait(self._interval(2)):
+                raise RdeployError(f"Stopped waiting for {what}; the operation goes on in Azure.", None, code="Cancelled")
+            status = str(poller.status() or "running")
+            on_progress(f"{what}: {status} ({time.monotonic() - started:.0f} s)")
+            if tick is not None:
+                tick()
+        try:
+            return poller.result()
+        except Exception as exc:
+            raise explain(exc, doing, details=details() if details else None) from None
+
+    # ----- deployment -----
+    def create_or_update_deployment(
+        self,
+        request: DeploymentRequest,
+        *,
+        on_progress: ProgressSink = lambda text: None,
+        on_logs: LogsSink = lambda container, lines: None,
+        cancel: threading.Event | None = None,
+        resume: bool = False,
+    ) -> DeploymentInfo:
+        """Create or update the deployment, streaming both containers' logs while Azure works.
+
+        `resume`: a run that crashed had sent this deployment already; if Azure is still working on
+        it, wait for that operation instead of sending another (which would be refused as busy).
+        Failures raise RdeployError whose details hold the last container log lines.
+        """
+        cancel = cancel or threading.Event()
+        name, endpoint = request.name, request.endpoint
+        follower = _LogFollower(self, endpoint, name, on_logs)
+        if resume:
+            existing = self.find_deployment(endpoint, name)
+            if existing is not None and existing.state.lower() in ("creating", "updating"):
+                on_progress(f"deployment {name} is already {existing.state} (started earlier): waiting for it")
+                return self._wait_deployment(endpoint, name, on_progress, cancel, follower)
+        with tempfile.TemporaryDirectory(prefix="rdeploy-code-") as tmp:
+            deployment = request.build(Path(tmp) / "src")  # fresh object each attempt: the SDK mutates it
+            on_progress(f"sending deployment {name} (model {request.model}, {request.instance_count} x {request.instance_type})")
+            with azure_call(f"creating deployment {name} on endpoint {endpoint}"):
+                poller = self._deps.begin_create_or_update(deployment, skip_script_validation=True)
+        self._wait_poller(
+            poller,
+            f"deployment {name}",
+            on_progress,
+            cancel,
+            doing=f"creating deployment {name} on endpoint {endpoint}",
+            tick=follower.poll,
+            details=follower.last_lines_text,
+        )
+        follower.poll(final=True)
+        info = self.find_deployment(endpoint, name)
+        if info is None:  # pragma: no cover - the poller just succeeded
+            raise RdeployError(f"Deployment {name} is missing after it was created.", "Run the deploy again.")
+        return info
+
+    def _wait_deployment(self, endpoint: str, name: str, on_progress: ProgressSink, cancel: threading.Event, follower: "_LogFollower") -> DeploymentInfo:
+        started = time.monotonic()
+        while True:
+            info = self.find_deployment(endpoint, name)
+            if info is None:
+                raise RdeployError(f"Deployment {name} disappeared while it was being created.", "Run the deploy again.", code="NotFound")
+            follower.poll()
+            state = info.state.lower()
+            if state == "succeeded":
+                return info
+            if state in ("failed", "canceled"):
+                raise RdeployError(
+                    f"Deployment {name} ended as {info.state}.",
+                    "Read the container log, fix the cause and deploy again.",
+                    details=follower.last_lines_text(),
+                    code="DeploymentFailed",
+                )
+            on_progress(f"deployment {name} is {info.state} ({time.monotonic() - started:.0f} s)")
+            if cancel.wait(self._interval(5)):
+                raise RdeployError(f"Stopped waiting for deployment {name}; Azure goes on with it.", None, code="Cancelled")
+
+    # ----- traffic -----
+    def set_traffic(self, endpoint: str, traffic: dict[str, int], *, on_progress: ProgressSink = lambda t: None, cancel: threading.Event | None = None) -> EndpointInfo:
+        """Set the endpoint's traffic split exactly (values 0-100 summing to 100, or all 0)."""
+        cancel = cancel or threading.Event()
+        total = sum(traffic.values())
+        if any(v < 0 or v > 100 for v in traffic.values()) or total not in (0, 100):
+            raise RdeployError(f"Traffic must be whole percentages that add up to 100; got {total}.", "For example: blue=90 green=10.", code="Usage")
+        info = self.show(endpoint)
+        unknown = set(traffic) - {d.name for d in info.deployments}
+        if unknown:
+            raise RdeployError(f"Endpoint {endpoint} has no deployment {', '.join(sorted(unknown))}.", f"Its deployments: {', '.join(d.name for d in info.deployments) or 'none'}.", code="Usage")
+        with azure_call(f"setting traffic on endpoint {endpoint}"):
+            entity = self._ops.get(endpoint)
+            entity.traffic = {name: traffic.get(name, 0) for name in {*traffic, *(d.name for d in info.deployments)}}
+            poller = self._ops.begin_create_or_update(entity)
+        self._wait_poller(poller, f"traffic on {endpoint}", on_progress, cancel, doing=f"setting traffic on endpoint {endpoint}")
+        return self.show(endpoint)
+
+    def route_to(self, endpoint: str, deployment: str, percent: int, **kwargs: Any) -> EndpointInfo:
+        """Give `deployment` `percent` of the traffic; the rest goes to the other deployment that had most."""
+        info = self.show(endpoint)
+        others = {k: v for k, v in info.traffic.items() if k != deployment and v > 0}
+        if percent >= 100 or not others:
+            split = {deployment: 100}
+        else:
+            rest = max(others.items(), key=lambda kv: kv[1])[0]
+            split = {deployment: percent, rest: 100 - percent}
+        if {k: v for k, v in info.traffic.items() if v} == {k: v for k, v in split.items() if v}:
+            return info
+        return self.set_traffic(endpoint, split, **kwargs)
+
+    # ----- delete -----
+    def delete(self, name: str, *, on_progress: ProgressSink = lambda t: None, cancel: threading.Event | None = None) -> None:
+        """Delete the endpoint and all its deployments (this stops their bill)."""
+        cancel = cancel or threading.Event()
+        from azure.core.exceptions import ResourceNotFoundError
+
+        with azure_call(f"deleting endpoint {name}"):
+            try:
+                poller = self._ops.begin_delete(name)
+            except ResourceNotFoundError:
+                raise RdeployError(f"There is no endpoint {name} in workspace {self.ws.name}.", "List them with `rdeploy-tui endpoints list`.", code="NotFound") from None
+        self._wait_poller(poller, f"deleting endpoint {name}", on_progress, cancel, doing=f"deleting endpoint {name}")
+
+    def delete_deployment(self, endpoint: str, name: str, *, on_progress: ProgressSink = lambda t: None, cancel: threading.Event | None = None) -> None:
+        """Delete one deployment (stops its bill); refused while it still takes traffic."""
+        cancel = cancel or threading.Event()
+        info = self.show(endpoint)
+        if info.traffic.get(name, 0) > 0:
+            raise RdeployError(f"Deployment {name} still takes {info.traffic[name]} % of the traffic of {endpoint}.",
+                               "Move its traffic to another deployment first, or delete the whole endpoint.", code="DeploymentTakesTraffic")
+        if name not in {d.name for d in info.deployments}:
+            raise RdeployError(f"Endpoint {endpoint} has no deployment {name}.", f"Its deployments: {', '.join(d.name for d in info.deployments) or 'none'}.", code="NotFound")
+        with azure_call(f"deleting deployment {name} of endpoint {endpoint}"):
+            poller = self._deps.begin_delete(name, endpoint)
+        self._wait_poller(poller, f"deleting deployment {name}", on_progress, cancel, doing=f"deleting deployment {name} of endpoint {endpoint}")
+
+    # ----- keys -----
+    def auth_header(self, name: str) -> str:
+        """The Authorization header value for scoring (key, aml token or Entra token). Never log it."""
+        with azure_call(f"getting the keys of endpoint {name}"):
+            creds = self._ops.get_keys(name)
+        secret = getattr(creds, "primary_key", None) or getattr(creds, "access_token", None)
+        if not secret:
+            raise RdeployError(f"Endpoint {name} returned no key or token.", "Check that you may list its keys (AzureML Data Scientist).", code="NoKey")
+        return f"Bearer {secret}"
+
+
+class _LogFollower:
+    """Polls both containers' log tails and passes on the lines not seen before."""
+
+    TAIL = 200
+
+    def __init__(self, endpoints: Endpoints, endpoint: str, deployment: str, on_logs: LogsSink) -> None:
+        self.endpoints = endpoints
+        self.endpoint = endpoint
+        self.deployment = deployment
+        self.on_logs = on_logs
+        self.seen: dict[str, list[str]] = {c: [] for c in LOG_CONTAINERS}
+        self._last = 0.0
+
+    def poll(self, final: bool = False) -> None:
+        now = time.monotonic()
+        if not final and now - self._last < self.endpoints._interval(5):
+            return
+        self._last = now
+        for container in LOG_CONTAINERS:
+            try:
+                lines = self.endpoints.logs(self.endpoint, self.deployment, container, self.TAIL)
+            except RdeployError:
+                continue  # no container yet (or a transient error): logs are best effort while waiting
+            fresh = new_lines(self.seen[container], lines)
+            self.seen[container] = lines
+            if fresh:
+                self.on_logs(container, fresh)
+
+    def last_lines_text(self, count: int = 30) -> str | None:
+        self.poll(final=True)
+        parts = [f"--- {c} (last lines) ---\n" + "\n".join(self.seen[c][-count:]) for c in LOG_CONTAINERS if self.seen[c]]
+        return "\n".join(parts) or None

@@ -1,0 +1,120 @@
+"""One Azure ML workspace: its container registry and its registered models."""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from rdeploy_tui.azure.connection import Session
+from rdeploy_tui.azure.discovery import WorkspaceInfo, get_workspace
+from rdeploy_tui.azure.errors import azure_call
+from rdeploy_tui.errors import RdeployError
+
+_REGISTRY_ID = re.compile(
+    r"/subscriptions/(?P<sub>[^/]+)/resourceGroups/(?P<rg>[^/]+)/providers/Microsoft\.ContainerRegistry/registries/(?P<name>[^/]+)",
+    re.IGNORECASE,
+)
+
+
+@dataclass(frozen=True)
+class Registry:
+    subscription_id: str
+    resource_group: str
+    name: str
+    login_server: str  # e.g. myacr.azurecr.io
+    id: str
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    name: str
+    latest_version: str | None
+    description: str | None = None
+
+
+class Workspace:
+    """A workspace bound to a Session: everything below it (registry, models, endpoints) goes through here."""
+
+    def __init__(self, session: Session, info: WorkspaceInfo) -> None:
+        self.session = session
+        self.info = info
+        self._registry: Registry | None = None
+
+    @classmethod
+    def open(cls, session: Session, subscription_id: str, resource_group: str, name: str) -> "Workspace":
+        """Read the workspace (raises RdeployError: not found, no permission, not signed in ...)."""
+        return cls(session, get_workspace(session, subscription_id, resource_group, name))
+
+    @property
+    def subscription_id(self) -> str:
+        return self.info.subscription_id
+
+    @property
+    def resource_group(self) -> str:
+        return self.info.resource_group
+
+    @property
+    def name(self) -> str:
+        return self.info.name
+
+    def ml_client(self) -> Any:
+        return self.session.ml_client(self.subscription_id, self.resource_group, self.name)
+
+    # ----- container registry -----
+    def registry(self) -> Registry:
+        """The workspace's ACR. Raises RdeployError(code="NoRegistry") with how to get one."""
+        if self._registry is not None:
+            return self._registry
+        registry_id = self.info.container_registry
+        match = _REGISTRY_ID.search(registry_id or "")
+        if not match:
+            raise RdeployError(
+                f"Workspace {self.name} has no container registry yet (Azure creates one with the first custom environment build).",
+                f"Create one and attach it: `az acr create -g {self.resource_group} -n NAME --sku Basic`, then "
+                f"`az ml workspace update -g {self.resource_group} -n {self.name} --container-registry "
+                f"/subscriptions/{self.subscription_id}/resourceGroups/{self.resource_group}/providers/Microsoft.ContainerRegistry/registries/NAME`.",
+                code="NoRegistry",
+            )
+        with azure_call(f"reading container registry {match['name']}"):
+            acr = self.session.registry_client(match["sub"]).registries.get(match["rg"], match["name"])
+        self._registry = Registry(match["sub"], match["rg"], acr.name, acr.login_server, acr.id)
+        return self._registry
+
+    # ----- models -----
+    def list_models(self) -> list[ModelInfo]:
+        """Registered models (active), by name, each with its latest version."""
+        with azure_call("listing registered models"):
+            models = list(self.ml_client().models.list())
+        return sorted(
+            (ModelInfo(m.name, str(m.latest_version) if getattr(m, "latest_version", None) else None, getattr(m, "description", None)) for m in models),
+            key=lambda m: m.name.lower(),
+        )
+
+    def list_model_versions(self, name: str) -> list[str]:
+        """Versions of one model, newest first."""
+        with azure_call(f"listing versions of model {name}"):
+            versions = [str(m.version) for m in self.ml_client().models.list(name=name)]
+        return sorted(versions, key=_version_key, reverse=True)
+
+    def resolve_model_version(self, name: str, version: str) -> str:
+        """"latest" -> the number it stands for today; a given version is checked to exist."""
+        doing = f"looking up model {name}" + ("" if version == "latest" else f" version {version}")
+        with azure_call(doing):
+            client = self.ml_client()
+            try:
+                model = client.models.get(name, label="latest") if version == "latest" else client.models.get(name, version=version)
+            except Exception as exc:
+                from azure.core.exceptions import ResourceNotFoundError
+
+                if isinstance(exc, ResourceNotFoundError):
+                    raise RdeployError(
+                        f"Model {name}" + ("" if version == "latest" else f" version {version}") + f" is not registered in workspace {self.name}.",
+                        "Register it first (for example `az ml model create -n NAME -v 1 -p crate.bin`) or pick another model.",
+                        code="ModelNotFound",
+                    ) from None
+                raise
+        return str(model.version)
+
+
+def _version_key(version: str) -> tuple[int, Any]:
+    return (0, int(version)) if version.isdigit() else (-1, version)

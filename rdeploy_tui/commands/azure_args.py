@@ -1,0 +1,70 @@
+"""Shared by the commands that talk to Azure: connecting, choosing the workspace, confirming."""
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from rdeploy_tui.errors import RdeployError
+from rdeploy_tui.spec import SPEC_FILENAME, load_spec
+
+
+def add_workspace_options(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("workspace (default: from --spec, ./rdeploy.yaml, a compute instance or config.json)")
+    group.add_argument("--spec", metavar="FILE", help="take the workspace from this deploy spec")
+    group.add_argument("--subscription", metavar="ID")
+    group.add_argument("--resource-group", "-g", metavar="NAME")
+    group.add_argument("--workspace", "-w", metavar="NAME")
+
+
+def connect(args: argparse.Namespace):
+    from rdeploy_tui import azure
+
+    return azure.connect(azure.ConnectionOptions.from_args(args))
+
+
+def open_workspace(session, args: argparse.Namespace):
+    """The workspace named by flags, else the spec, else the environment's hints, else the sandbox default."""
+    from rdeploy_tui import azure
+
+    sub, rg, ws = args.subscription, args.resource_group, args.workspace
+    spec_path = Path(args.spec) if args.spec else (Path(SPEC_FILENAME) if Path(SPEC_FILENAME).is_file() else None)
+    if spec_path is not None and not (sub and rg and ws):
+        spec, problems = load_spec(spec_path)
+        if spec is None:
+            raise RdeployError(f"Cannot read {spec_path}: {problems[0] if problems else 'unknown problem'}", "Fix the file or pass --workspace/--resource-group.", code="Usage")
+        sub, rg, ws = sub or spec.workspace.subscription_id, rg or spec.workspace.resource_group, ws or spec.workspace.name
+    if not (sub and rg and ws):
+        for hint in azure.workspace_hints():
+            if hint.name and hint.resource_group:
+                sub, rg, ws = sub or hint.subscription_id or azure.default_subscription_id(), rg or hint.resource_group, ws or hint.name
+                break
+    if not (sub and rg and ws) and session.is_sandbox:
+        sub, rg, ws = sub or session.sandbox.subscription_id, rg or session.sandbox.resource_group, ws or session.sandbox.workspace_name
+    sub = sub or azure.default_subscription_id()
+    if not (sub and rg and ws):
+        raise RdeployError(
+            "Which workspace? None was given and none was found (no spec, compute instance or config.json).",
+            "Pass --spec FILE, or --subscription ID --resource-group NAME --workspace NAME.",
+            code="Usage",
+        )
+    if session.is_sandbox:
+        session.sandbox.ensure_workspace(sub, rg, ws)
+    return azure.Workspace.open(session, sub, rg, ws)
+
+
+def confirm(question: str, args: argparse.Namespace) -> bool:
+    """--yes, or a y answer on a terminal. Without a terminal and without --yes: refuse (CI has no stdin)."""
+    if getattr(args, "yes", False):
+        return True
+    if not sys.stdin.isatty():
+        raise RdeployError(
+            "This command changes Azure resources and needs a confirmation, but there is no terminal to ask on.",
+            "Run it again with --yes.",
+            code="Usage",  # a command line that cannot work unattended: exit 2
+        )
+    try:
+        answer = input(f"{question} [y/N] ")
+    except EOFError:
+        return False
+    return answer.strip().lower() in ("y", "yes")

@@ -1,0 +1,90 @@
+"""`rdeploy-tui deploy --spec FILE [--yes] [--json]`: run the deploy plan, printing progress and logs line by line."""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import threading
+from pathlib import Path
+
+from rdeploy_tui.cli import add_connection_options
+from rdeploy_tui.commands.azure_args import confirm, connect
+from rdeploy_tui.commands.spec_args import add_spec_option, load_valid_spec, print_problems
+from rdeploy_tui.errors import RdeployError
+from rdeploy_tui.events import Event, LogLines, PlanFinished, StepFailed, StepFinished, StepProgress, StepStarted, to_json
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    parser = sub.add_parser("deploy", help="build the image, create the endpoint and deployment, score the sample request")
+    add_spec_option(parser)
+    parser.add_argument("--yes", "-y", action="store_true", help="do not ask for confirmation (needed without a terminal)")
+    parser.add_argument("--json", action="store_true", help="print events as JSON lines")
+    parser.add_argument("--rebuild", action="store_true", help="build the image even if the registry already has its tag")
+    parser.add_argument("--no-score", action="store_true", help="skip the smoke test of the sample request")
+    add_connection_options(parser)
+    parser.set_defaults(run=run)
+
+
+def _plain(event: Event) -> None:
+    if isinstance(event, StepStarted):
+        print(f"==> {event.title}")
+    elif isinstance(event, StepProgress):
+        print(f"    {event.message}")
+    elif isinstance(event, LogLines):
+        for line in event.lines:
+            print(f"    {event.source} | {line}")
+    elif isinstance(event, StepFinished):
+        print(f" {'ok' if event.status == 'done' else '--'} {event.step}: {event.message}")
+    elif isinstance(event, StepFailed):
+        if event.code == "Cancelled":
+            print(f" -- {event.step}: {event.what}")
+            return
+        print(f" !! {event.step} failed: {event.what}")
+        if event.details:
+            for line in event.details.splitlines()[-40:]:
+                print(f"    | {line}")
+        if event.next_step:
+            print(f"    Next: {event.next_step}")
+    elif isinstance(event, PlanFinished):
+        print(f"Deploy {event.status}. {event.summary}")
+    sys.stdout.flush()
+
+
+def _json(event: Event) -> None:
+    print(json.dumps(to_json(event), default=str), flush=True)
+
+
+def run(args: argparse.Namespace) -> int:
+    from rdeploy_tui.plan import make_plan
+    from rdeploy_tui.runner import run_deploy
+
+    spec_path = Path(args.spec)
+    spec, problems = load_valid_spec(spec_path)
+    print_problems(problems, args.spec)
+    if spec is None:
+        return 1
+    if not args.yes:
+        if not args.json and sys.stdin.isatty():
+            from rdeploy_tui.render import render
+
+            for step in make_plan(spec, image_name=render(spec, base_dir=spec_path.parent).image_name).steps:
+                print(f"  - {step.title}")
+        if not confirm(f"Deploy {spec.endpoint.name}/{spec.deployment.name} (this creates resources that bill)?", args):
+            print("Nothing was done.")
+            return 1
+    session = connect(args)
+    try:
+        outcome = run_deploy(
+            spec,
+            session=session,
+            sink=_json if args.json else _plain,
+            base_dir=spec_path.parent,
+            cancel=threading.Event(),
+            force_build=args.rebuild,
+            smoke_score=not args.no_score,
+        )
+    finally:
+        session.close()
+    if outcome.log_file is not None and not args.json:
+        print(f"Log: {outcome.log_file}")
+    return 0 if outcome.status == "succeeded" else 1

@@ -1,0 +1,11 @@
+"""No command: open the wizard. Textual is imported only here, so other commands never pay for it."""
+from __future__ import annotations
+
+import argparse
+
+
+def run(args: argparse.Namespace) -> int:
+    from rdeploy_tui.ui.app import run_app  # textual: ~0.25 s, only for the wizard
+    from rdeploy_tui.ui.session import Connection
+
+    return run_app(Connection.from_args(args))

@@ -1,0 +1,181 @@
+"""The wizard app: one screen per step, switched by goto(); errors from workers become dialogs."""
+from __future__ import annotations
+
+import importlib
+import os
+import time
+import traceback
+
+from textual.app import App
+from textual.binding import Binding
+from textual.screen import Screen
+
+from rdeploy_tui.errors import RdeployError
+from rdeploy_tui.ui.session import Connection, Session
+from rdeploy_tui.ui.widgets.dialogs import ConfirmDialog, ErrorDialog
+
+# module:Class of each step, in order; imported on first visit so the first screen paints sooner.
+STEP_SCREENS = (
+    "signin:SignInScreen",
+    "workspace:WorkspaceScreen",
+    "model:ModelScreen",
+    "packages:PackagesScreen",
+    "script:ScriptScreen",
+    "endpoint:EndpointScreen",
+    "review:ReviewScreen",
+    "deploy:DeployScreen",
+    "scoring:ScoringScreen",
+)
+DEPLOY_STEP = 7
+# Benchmarks set this to a file: the app writes the time of its first paint there, then exits.
+PAINTED_FILE_ENV = "RDEPLOY_TUI_PAINTED_FILE"
+
+
+def _screen_class(step: int) -> type[Screen]:
+    module, cls = STEP_SCREENS[step].split(":")
+    return getattr(importlib.import_module(f"rdeploy_tui.ui.screens.{module}"), cls)
+
+
+class RdeployApp(App):
+    CSS_PATH = "app.tcss"
+    TITLE = "rdeploy-tui"
+    BINDINGS = [Binding("ctrl+q", "quit", "Quit", priority=True)]
+
+    def __init__(self, session: Session | None = None, *, start_step: int = 0) -> None:
+        super().__init__()
+        self.session = session or Session.start(Connection())
+        self.start_step = start_step
+        self.step = -1
+
+    def on_mount(self) -> None:
+        if self.session.connection.sandbox:
+            self.sub_title = "sandbox"
+        self.goto(self.start_step)
+        self.screen.call_after_refresh(self._first_paint)
+
+    def _first_paint(self) -> None:
+        path = os.environ.get(PAINTED_FILE_ENV)
+        if path:
+            import sys
+
+            with open(path, "w", encoding="utf-8") as fh:
+                # when, and whether the Azure ML SDK had been imported by then (it must not have been)
+                fh.write(f"{time.time():.6f} {'azure.ai.ml' in sys.modules}\n")
+            self.exit()
+            return
+        # Everything else waits for the first paint (these import more modules and ask Azure).
+        if self.offer_resume():
+            return
+        if self.start_step == 0:  # reopened days later: open on the workspace's endpoints when it has some
+            _open_management_if_endpoints(self)
+
+    def step_screen(self, step: int) -> Screen:
+        """The screen of a step, created (and kept, so its form survives Back/Next) on first use."""
+        name = f"step-{step}"
+        if not self.is_screen_installed(name):
+            self.install_screen(_screen_class(step)(), name)
+        return self.get_screen(name)
+
+    def goto(self, step: int) -> None:
+        self.step_screen(step)
+        name = f"step-{step}"
+        if self.step < 0:
+            self.push_screen(name)
+        else:
+            self.switch_screen(name)
+        self.step = step
+        screen = self.get_screen(name)
+        if hasattr(screen, "arrived"):
+            screen.call_after_refresh(screen.arrived)
+
+    def deploy_running(self) -> bool:
+        name = f"step-{DEPLOY_STEP}"
+        return self.is_screen_installed(name) and getattr(self.get_screen(name), "busy", False)
+
+    async def action_quit(self) -> None:
+        """Quitting during a deploy asks first, then cancels it (the runner must return before exit)."""
+        if not self.deploy_running():
+            self.exit()
+            return
+
+        def answer(yes: bool | None) -> None:
+            if yes:
+                self.get_screen(f"step-{DEPLOY_STEP}").cancel_event.set()
+                self.exit()
+
+        self.push_screen(
+            ConfirmDialog(
+                "A deploy is running. Quit anyway?\n\nThe image build is cancelled; what Azure is already creating "
+                "goes on. Run rdeploy-tui again to resume.",
+                yes="Quit", no="Stay", danger=True,
+            ),
+            answer,
+        )
+
+    def offer_resume(self) -> bool:
+        """After a crash: offer to resume the unfinished deploy of the last run's spec (True: offered)."""
+        from rdeploy_tui.state import StateStore, target_key
+
+        spec = self.session.spec
+        w = spec.workspace
+        target = target_key(w.subscription_id, w.resource_group, w.name, spec.endpoint.name, spec.deployment.name)
+        state = StateStore().load(target) if self.session.from_last_run else None
+        if state is None or state.status != "running":
+            return False
+        stopped = [k for k, v in state.steps.items() if v.status in ("running", "failed", "cancelled")]
+
+        def answer(yes: bool | None) -> None:
+            if yes:
+                self.goto(DEPLOY_STEP)
+
+        self.push_screen(
+            ConfirmDialog(
+                f"The deploy of {spec.endpoint.name}/{spec.deployment.name} to workspace {w.name} did not finish"
+                + (f" (it stopped during {', '.join(stopped)})" if stopped else "")
+                + ".\n\nResume it now? Finished steps are not repeated.",
+                yes="Resume", no="Start over",
+            ),
+            answer,
+        )
+        return True
+
+    def show_error(self, exc: BaseException, title: str = "Error") -> None:
+        """Any failure as a dialog with the next action; unexpected ones also go to the crash log."""
+        if isinstance(exc, RdeployError):
+            top = self.screen
+            if isinstance(top, ErrorDialog) and (top.what, top.next_step) == (exc.what, exc.next_step):
+                return  # the same failure twice (e.g. two workers hit it): one dialog is enough
+            self.push_screen(ErrorDialog(exc.what, exc.next_step, exc.details, title=title))
+            return
+        from rdeploy_tui.logfile import crash_log_path
+
+        path = crash_log_path()
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text("".join(traceback.format_exception(type(exc), exc, exc.__traceback__)))
+            where = f"the details are in {path}"
+        except OSError:
+            where = "no details could be saved"
+        self.push_screen(
+            ErrorDialog(
+                f"Unexpected error: {type(exc).__name__}: {exc}",
+                f"try again; if it happens again, report it ({where})",
+                title=title,
+            )
+        )
+
+
+def _open_management_if_endpoints(app: RdeployApp) -> None:
+    from rdeploy_tui.ui.screens.manage import open_if_endpoints  # after the first paint: not on the start path
+
+    open_if_endpoints(app)
+
+
+def run_app(connection: Connection) -> int:
+    session = Session.start(connection)
+    app = RdeployApp(session)
+    try:
+        app.run()
+    finally:
+        session.close()  # stops the in-process sandbox
+    return app.return_code or 0

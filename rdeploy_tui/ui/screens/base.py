@@ -1,0 +1,125 @@
+"""What every wizard step shares: the step indicator, Back/Next, Esc, and Next blocked while the
+form has problems (the first one is shown beside Next; each field shows its own)."""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, ClassVar
+
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, VerticalScroll
+from textual.screen import Screen
+from textual.widgets import Button, Footer, Static
+from textual.worker import Worker, WorkerState
+
+from rdeploy_tui.ui.widgets.field import Field
+from rdeploy_tui.ui.widgets.step_indicator import StepIndicator
+
+if TYPE_CHECKING:
+    from rdeploy_tui.spec import DeploySpec
+    from rdeploy_tui.ui.app import RdeployApp
+
+
+class WorkerErrors:
+    """The one place a failed worker is turned into a dialog with the next action (never a traceback).
+
+    Workers are started with exit_on_error=False; Worker.StateChanged does not bubble, so every
+    screen that runs workers mixes this in. `worker_failed` lets a screen reset its busy state.
+    """
+
+    # A plain name-based handler: @on in a mixin that is not a MessagePump is never registered.
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        if event.state == WorkerState.ERROR and event.worker.error is not None:
+            # Closing the dialog resumes this screen: do not retry straight into the same dialog.
+            self.retry_on_resume = False
+            self.app.show_error(event.worker.error)
+            self.worker_failed(event.worker)
+
+    retry_on_resume = True
+
+    def should_load_on_resume(self) -> bool:
+        """False once, right after an error dialog; a later visit (Back, then Next) tries again."""
+        allowed, self.retry_on_resume = self.retry_on_resume, True
+        return allowed
+
+    def worker_failed(self, worker: Worker) -> None:
+        """Hook: undo a 'working...' state after a worker failed."""
+
+
+class WizardStep(WorkerErrors, Screen):
+    """Subclasses set STEP, implement compose_body(), problems() and commit()."""
+
+    STEP: ClassVar[int] = 0
+    NEXT_LABEL: ClassVar[str] = "Next"
+    BINDINGS = [
+        Binding("ctrl+n", "next", "Next", priority=True),
+        Binding("escape", "back", "Back"),
+    ]
+
+    app: "RdeployApp"
+
+    @property
+    def spec(self) -> "DeploySpec":
+        return self.app.session.spec
+
+    def compose(self) -> ComposeResult:
+        yield StepIndicator(self.STEP, id="steps")
+        with VerticalScroll(id="body"):
+            yield from self.compose_body()
+        with Horizontal(id="nav"):
+            yield Button("Back", id="back", disabled=self.STEP == 0, compact=True)
+            yield Static("", id="nav-status", markup=False)
+            yield Button(self.NEXT_LABEL, id="next", variant="primary", compact=True)
+        yield Footer()
+
+    def compose_body(self) -> ComposeResult:
+        yield from ()
+
+    def problems(self) -> list[str]:
+        """What stops Next, in form order; empty when the step may be left forward."""
+        return [f.error for f in self.query(Field) if f.error and f.display]
+
+    def commit(self) -> None:
+        """Store the form's values into the spec (only called when problems() is empty)."""
+
+    def on_mount(self) -> None:
+        self.update_nav()
+
+    def on_screen_resume(self) -> None:
+        self.update_nav()
+
+    def arrived(self) -> None:
+        """Hook: the wizard navigated to this step (not called when a dialog on top closes)."""
+
+    @on(Field.Checked)
+    def _field_checked(self) -> None:
+        self.update_nav()
+
+    def update_nav(self) -> None:
+        if not self.is_mounted:
+            return
+        problems = self.problems()
+        self.query_one("#next", Button).disabled = bool(problems)
+        self.query_one("#nav-status", Static).update(problems[0] if problems else "")
+        self.query_one("#nav-status", Static).set_class(bool(problems), "-blocked")
+
+    @on(Button.Pressed, "#next")
+    def _next_pressed(self) -> None:
+        self.action_next()
+
+    @on(Button.Pressed, "#back")
+    def _back_pressed(self) -> None:
+        self.action_back()
+
+    def action_next(self) -> None:
+        problems = self.problems()
+        if problems:
+            self.notify(problems[0], title="Not yet", severity="warning")
+            return
+        self.commit()
+        self.app.session.save_last_run()
+        self.app.goto(self.STEP + 1)
+
+    def action_back(self) -> None:
+        if self.STEP > 0:
+            self.app.goto(self.STEP - 1)

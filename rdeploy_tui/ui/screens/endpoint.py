@@ -1,0 +1,114 @@
+"""Step 6: endpoint (name, auth mode) and deployment (name, instance type, count, traffic)."""
+from __future__ import annotations
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.containers import Grid
+from textual.widgets import Label, Select, Static
+
+from rdeploy_tui import rules
+from rdeploy_tui.ui.screens.base import WizardStep
+from rdeploy_tui.ui.widgets.field import Field, to_int
+
+AUTH_LABELS = {
+    "aml_token": "aml_token: Azure ML tokens (expire, refreshed by clients)",
+    "key": "key: static keys (simplest for other programs)",
+    "aad_token": "aad_token: Microsoft Entra ID tokens",
+}
+
+
+class EndpointScreen(WizardStep):
+    STEP = 5
+    AUTO_FOCUS = "#endpoint-name-input"
+
+    def compose_body(self) -> ComposeResult:
+        spec = self.spec
+        with Grid(id="endpoint-grid"):
+            yield Field("Endpoint name", spec.endpoint.name, checks=[rules.check_endpoint_name],
+                        warn=self._endpoint_note, id="endpoint-name")
+            yield Field("Deployment name", spec.deployment.name, checks=[rules.check_deployment_name],
+                        warn=self._deployment_note, id="deployment-name")
+            yield Field("Instance count (1-50)", str(spec.deployment.instance_count),
+                        checks=[rules.check_instance_count], convert=to_int("instance count"), id="instance-count")
+            yield Field("Traffic to this deployment (%)", str(spec.deployment.traffic),
+                        checks=[rules.check_traffic], convert=to_int("traffic"), id="traffic")
+        yield Label("Auth mode", classes="field-label")
+        auth = spec.endpoint.auth_mode if spec.endpoint.auth_mode in AUTH_LABELS else "aml_token"
+        yield Select([(label, mode) for mode, label in AUTH_LABELS.items()], value=auth, allow_blank=False, compact=True, id="auth-mode")
+        yield Label("Instance type", classes="field-label")
+        yield Select(
+            [(t.label, t.name) for t in rules.INSTANCE_TYPES.values()],
+            value=self._known_instance_type(spec.deployment.instance_type),
+            allow_blank=False,
+            compact=True,
+            id="instance-type",
+        )
+        yield Static("", id="instance-warning", classes="field-message -warning", markup=False)
+
+    @staticmethod
+    def _known_instance_type(name: str) -> str:
+        known = rules.INSTANCE_TYPES.get(name.lower()) if isinstance(name, str) else None
+        return known.name if known else "Standard_DS3_v2"
+
+    def on_mount(self) -> None:
+        self._instance_changed()
+        super().on_mount()
+
+    def on_screen_resume(self) -> None:
+        if "endpoints" not in self.app.session.found and self.should_load_on_resume():
+            self.list_endpoints()
+        super().on_screen_resume()
+
+    # -- checks against what exists ------------------------------------------------------------------
+    @work(thread=True, exclusive=True, exit_on_error=False, group="endpoints")
+    def list_endpoints(self) -> None:
+        from rdeploy_tui import azure
+
+        found = azure.Endpoints(self.app.session.workspace()).list()
+        self.app.call_from_thread(self._endpoints_listed, {e.name: e for e in found})
+
+    def _endpoints_listed(self, endpoints: dict) -> None:
+        self.app.session.found["endpoints"] = endpoints
+        for field_id in ("#endpoint-name", "#deployment-name"):
+            self.query_one(field_id, Field).check()
+
+    def _existing(self) -> dict:
+        """name -> azure.EndpointInfo of the workspace's endpoints (empty until listed)."""
+        return self.app.session.found.get("endpoints") or {}
+
+    def _endpoint_note(self, name: str) -> str | None:
+        info = self._existing().get(name)
+        if info is None:
+            return None
+        traffic = ", ".join(f"{d} {p}%" for d, p in info.traffic.items()) or "no traffic yet"
+        return f"endpoint {name} exists ({info.state}; {traffic}): the deployment is added to it"
+
+    def _deployment_note(self, name: str) -> str | None:
+        if not self.is_mounted:
+            return None
+        endpoint = self.query_one("#endpoint-name", Field).text.strip()
+        info = self._existing().get(endpoint)
+        if info and (name in info.traffic or name in [d.name for d in info.deployments]):
+            return f"deployment {name} exists on {endpoint}: it will be updated in place"
+        return None
+
+    @on(Field.Checked, "#endpoint-name")
+    def _endpoint_changed(self) -> None:
+        if self.is_mounted:
+            self.query_one("#deployment-name", Field).check()
+
+    @on(Select.Changed, "#instance-type")
+    def _instance_changed(self) -> None:
+        value = self.query_one("#instance-type", Select).value
+        warning = rules.instance_type_warning(value) if isinstance(value, str) else None
+        self.query_one("#instance-warning", Static).update(warning or "")
+
+    # -- wizard ---------------------------------------------------------------------------------------
+    def commit(self) -> None:
+        spec = self.spec
+        spec.endpoint.name = self.query_one("#endpoint-name", Field).value
+        spec.endpoint.auth_mode = self.query_one("#auth-mode", Select).value
+        spec.deployment.name = self.query_one("#deployment-name", Field).value
+        spec.deployment.instance_type = self.query_one("#instance-type", Select).value
+        spec.deployment.instance_count = self.query_one("#instance-count", Field).value
+        spec.deployment.traffic = self.query_one("#traffic", Field).value

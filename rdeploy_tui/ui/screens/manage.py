@@ -1,0 +1,345 @@
+"""The workspace's online endpoints: what `rdeploy-tui` opens on when there are some. State, auth,
+traffic per deployment, instances, age and scoring URI, with a $ on those that still bill; details of
+the selected one; score, logs, traffic, delete. A view over manage_source (the Azure layer): every
+call runs in a thread worker, failures become a dialog with the next action."""
+from __future__ import annotations
+
+import time
+from datetime import datetime, timezone
+from typing import Any, Callable
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, Static
+
+from rdeploy_tui.ui.screens.base import WorkerErrors
+from rdeploy_tui.ui.screens.manage_dialogs import TrafficDialog, TypeNameDialog
+from rdeploy_tui.ui.screens.manage_source import AzureSource, delete_deployment_problem, still_bills
+from rdeploy_tui.ui.widgets.dialogs import ConfirmDialog
+
+BILL_MARK = "$"
+
+
+def age(created: str | None, now: float) -> str:
+    """'3d', '5h', '12m' since an ISO time; '' when unknown."""
+    if not created:
+        return ""
+    try:
+        when = datetime.fromisoformat(created.replace("Z", "+00:00"))
+    except ValueError:
+        return ""
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=timezone.utc)
+    seconds = max(0.0, now - when.timestamp())
+    for size, unit in ((86400, "d"), (3600, "h"), (60, "m")):
+        if seconds >= size:
+            return f"{int(seconds // size)}{unit}"
+    return f"{int(seconds)}s"
+
+
+def traffic_text(info: Any) -> str:
+    shares = [(n, v) for n, v in sorted((info.traffic or {}).items()) if v > 0]
+    return " ".join(f"{n} {v}%" for n, v in shares) or "none"
+
+
+def instances_text(info: Any) -> str:
+    """Instances of all deployments by type: 'DS3_v2 x3'."""
+    counts: dict[str, int] = {}
+    for d in info.deployments:
+        kind = (d.instance_type or "?").removeprefix("Standard_")
+        counts[kind] = counts.get(kind, 0) + (d.instance_count or 0)
+    return ", ".join(f"{kind} x{n}" for kind, n in counts.items()) or "-"
+
+
+def short_model(model: str | None) -> str:
+    """'NAME:VERSION' from an ARM model id (…/models/NAME/versions/V); other forms as they are."""
+    if not model:
+        return ""
+    parts = model.strip("/").split("/")
+    if len(parts) >= 4 and parts[-2] == "versions" and parts[-4] == "models":
+        return f"{parts[-3]}:{parts[-1]}"
+    return model.removeprefix("azureml:")
+
+
+def short_image(image: str | None) -> str:
+    """The repository:tag of an image, without the registry."""
+    return (image or "").rsplit("/", 1)[-1]
+
+
+class ManageScreen(WorkerErrors, Screen):
+    DEFAULT_CSS = """
+    ManageScreen { layout: vertical; }
+    ManageScreen #manage-title { height: 1; padding: 0 1; background: $panel; text-style: bold; }
+    ManageScreen #manage-status { height: auto; max-height: 3; padding: 0 1; color: $text-muted; }
+    ManageScreen #endpoints { height: 1fr; min-height: 5; }
+    ManageScreen #details-title { height: 1; padding: 0 1; color: $text-muted; }
+    ManageScreen #deployments { height: auto; max-height: 8; }
+    ManageScreen #details-uri { height: auto; padding: 0 1; color: $text-muted; }
+    """
+    BINDINGS = [
+        Binding("s", "score", "Score"),
+        Binding("l", "logs", "Logs"),
+        Binding("t", "traffic", "Traffic"),
+        Binding("d", "delete_deployment", "Del deployment"),
+        Binding("x", "delete_endpoint", "Del endpoint"),
+        Binding("r", "refresh", "Refresh"),
+        Binding("n", "new", "New deploy"),
+        Binding("escape", "new", "Wizard", show=False),
+    ]
+
+    def __init__(self, source: Any = None, *, clock: Callable[[], float] = time.time, infos: list[Any] | None = None) -> None:
+        super().__init__()
+        self._source = source
+        self.clock = clock
+        self._initial = infos  # already read (on start): shown without asking Azure again
+        self.infos: dict[str, Any] = {}  # name -> EndpointInfo (with deployments)
+        self.loading = False
+
+    @property
+    def source(self) -> Any:
+        if self._source is None:
+            self._source = AzureSource(self.app.session)
+        return self._source
+
+    def compose(self) -> ComposeResult:
+        yield Static("Online endpoints", id="manage-title", markup=False)
+        yield Static("Reading the endpoints …", id="manage-status", markup=False)
+        yield DataTable(id="endpoints", cursor_type="row", zebra_stripes=True)
+        yield Static("", id="details-title", markup=False)
+        yield DataTable(id="deployments", cursor_type="row", zebra_stripes=True)
+        yield Static("", id="details-uri", markup=False)
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one("#manage-title", Static).update(f"Online endpoints in {self.source.label}")
+        table = self.query_one("#endpoints", DataTable)
+        table.add_column(BILL_MARK, key="bill", width=1)
+        for label, key in (("Endpoint", "name"), ("State", "state"), ("Auth", "auth"), ("Traffic", "traffic"),
+                           ("Instances", "instances"), ("Age", "age"), ("Scoring URI", "uri")):
+            table.add_column(label, key=key)
+        self.query_one("#deployments", DataTable).add_columns("Deployment", "State", "Traffic", "Instances", "Model", "Image")
+        if self._initial is not None:
+            self.show_endpoints(self._initial)
+        else:
+            self.action_refresh()
+
+    # -- reading -----------------------------------------------------------------------------------------
+    def action_refresh(self) -> None:
+        self.loading = True
+        self.load()
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="load")
+    def load(self) -> None:
+        infos = self.source.endpoints()
+        self.app.call_from_thread(self.show_endpoints, infos)
+
+    def worker_failed(self, worker) -> None:
+        if worker.group == "load":
+            self.loading = False
+            self._say("Could not read the endpoints (see the message). r reads them again.")
+        else:
+            self.action_refresh()  # a change failed half-way: show what Azure has now
+
+    def show_endpoints(self, infos: list[Any]) -> None:
+        self.loading = False
+        self.infos = {i.name: i for i in infos}
+        table = self.query_one("#endpoints", DataTable)
+        keep = self.selected_name()
+        table.clear()
+        now = self.clock()
+        for info in infos:
+            bills = still_bills(info)
+            table.add_row(
+                Text(BILL_MARK, style="bold yellow") if bills else "",
+                info.name, info.state, info.auth_mode, traffic_text(info), instances_text(info),
+                age(getattr(info, "created_at", None), now), info.scoring_uri or "-",
+                key=info.name,
+            )
+        if keep in self.infos:
+            table.move_cursor(row=table.get_row_index(keep))
+        billing = sum(1 for i in infos if still_bills(i))
+        if not infos:
+            self._say("No online endpoints in this workspace. n starts the deploy wizard.")
+        else:
+            self._say(f"{len(infos)} endpoint(s), {billing} marked {BILL_MARK}: their deployments bill per instance-hour "
+                      "until deleted.")
+        self.show_details()
+
+    def selected_name(self) -> str | None:
+        table = self.query_one("#endpoints", DataTable)
+        if table.row_count == 0:
+            return None
+        try:
+            return str(table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value)
+        except Exception:  # no row under the cursor
+            return None
+
+    def selected(self) -> Any | None:
+        name = self.selected_name()
+        return self.infos.get(name) if name else None
+
+    @on(DataTable.RowHighlighted, "#endpoints")
+    def show_details(self) -> None:
+        info = self.selected()
+        deps = self.query_one("#deployments", DataTable)
+        deps.clear()
+        if info is None:
+            self.query_one("#details-title", Static).update("")
+            self.query_one("#details-uri", Static).update("")
+            return
+        self.query_one("#details-title", Static).update(
+            f"{info.name}: {info.state}, auth {info.auth_mode}" + (f", {info.location}" if info.location else ""))
+        for d in info.deployments:
+            kind = (d.instance_type or "?").removeprefix("Standard_")
+            deps.add_row(d.name, d.state, f"{info.traffic.get(d.name, 0)}%", f"{kind} x{d.instance_count}",
+                         short_model(d.model), short_image(d.image), key=d.name)
+        if not info.deployments:
+            self.query_one("#details-title", Static).update(f"{info.name}: {info.state}, no deployments (does not bill)")
+        self.query_one("#details-uri", Static).update(f"Scoring URI: {info.scoring_uri or 'none yet'}")
+
+    def selected_deployment(self) -> str | None:
+        info = self.selected()
+        if info is None or not info.deployments:
+            return None
+        deps = self.query_one("#deployments", DataTable)
+        try:
+            return str(deps.coordinate_to_cell_key(deps.cursor_coordinate).row_key.value)
+        except Exception:
+            return info.deployments[0].name
+
+    def _say(self, text: str) -> None:
+        self.query_one("#manage-status", Static).update(text)
+
+    def _need_endpoint(self) -> Any | None:
+        info = self.selected()
+        if info is None:
+            self.notify("Select an endpoint first.", severity="warning")
+        return info
+
+    # -- score and logs ----------------------------------------------------------------------------------
+    @on(DataTable.RowSelected, "#endpoints")
+    def action_score(self) -> None:
+        info = self._need_endpoint()
+        if info is None:
+            return
+        if not info.scoring_uri:
+            self.notify(f"{info.name} has no scoring URI yet (it is {info.state}).", severity="warning")
+            return
+        from rdeploy_tui.ui.screens.manage_scoring import ManageScoringScreen
+
+        self.app.push_screen(ManageScoringScreen(self.source, info))
+
+    def action_logs(self) -> None:
+        info = self._need_endpoint()
+        if info is None:
+            return
+        if not info.deployments:
+            self.notify(f"{info.name} has no deployments, so no container logs.", severity="warning")
+            return
+        from rdeploy_tui.ui.screens.manage_logs import ManageLogsScreen
+
+        self.app.push_screen(ManageLogsScreen(self.source, info, deployment=self.selected_deployment()))
+
+    # -- traffic -----------------------------------------------------------------------------------------
+    def action_traffic(self) -> None:
+        info = self._need_endpoint()
+        if info is None:
+            return
+        if not info.deployments:
+            self.notify(f"{info.name} has no deployments to send traffic to.", severity="warning")
+            return
+
+        def chosen(split: dict[str, int] | None) -> None:
+            if split is not None:
+                self._say(f"Setting the traffic of {info.name} …")
+                self.change_traffic(info.name, split)
+
+        self.app.push_screen(TrafficDialog(info.name, [d.name for d in info.deployments], info.traffic), chosen)
+
+    @work(thread=True, exit_on_error=False, group="change")
+    def change_traffic(self, endpoint: str, split: dict[str, int]) -> None:
+        self.source.set_traffic(endpoint, split)
+        self.app.call_from_thread(self._changed, f"Traffic of {endpoint} set.")
+
+    def _changed(self, message: str) -> None:
+        self.notify(message, title="Done")
+        self.action_refresh()
+
+    # -- delete ------------------------------------------------------------------------------------------
+    def action_delete_deployment(self) -> None:
+        info = self._need_endpoint()
+        if info is None:
+            return
+        deployment = self.selected_deployment()
+        if deployment is None:
+            self.notify(f"{info.name} has no deployments.", severity="warning")
+            return
+        problem = delete_deployment_problem(info, deployment)
+        if problem:
+            self.notify(problem, title="Not deleted", severity="error")
+            return
+
+        def answer(yes: bool | None) -> None:
+            if yes:
+                self._say(f"Deleting deployment {deployment} of {info.name} …")
+                self.delete_deployment(info.name, deployment)
+
+        self.app.push_screen(ConfirmDialog(
+            f"Delete deployment {deployment} of endpoint {info.name}?\n\nIts instances stop (and stop billing). "
+            "This cannot be undone.", yes="Delete deployment", no="Keep", danger=True), answer)
+
+    @work(thread=True, exit_on_error=False, group="change")
+    def delete_deployment(self, endpoint: str, deployment: str) -> None:
+        self.source.delete_deployment(endpoint, deployment)
+        self.app.call_from_thread(self._changed, f"Deployment {deployment} of {endpoint} deleted.")
+
+    def action_delete_endpoint(self) -> None:
+        info = self._need_endpoint()
+        if info is None:
+            return
+
+        def typed(ok: bool | None) -> None:
+            if ok:
+                self._say(f"Deleting endpoint {info.name} and its deployments …")
+                self.delete_endpoint(info.name)
+
+        self.app.push_screen(TypeNameDialog(info.name, [d.name for d in info.deployments]), typed)
+
+    @work(thread=True, exit_on_error=False, group="change")
+    def delete_endpoint(self, endpoint: str) -> None:
+        self.source.delete_endpoint(endpoint)
+        self.app.call_from_thread(self._changed, f"Endpoint {endpoint} deleted: it no longer bills.")
+
+    # -- back to the wizard ------------------------------------------------------------------------------
+    def action_new(self) -> None:
+        """Close this screen: the deploy wizard is underneath."""
+        if len(self.app.screen_stack) > 1:
+            self.app.pop_screen()
+        else:
+            self.app.exit()
+
+
+def open_if_endpoints(app: Any) -> None:
+    """On start: when the last run's workspace has endpoints, open on them (the wizard stays underneath).
+    Only with a last-run spec (otherwise the workspace is not known yet); quietly does nothing on failure,
+    the wizard's own sign-in screen explains what is wrong."""
+    if not getattr(app.session, "from_last_run", False):
+        return
+    source = AzureSource(app.session)
+
+    def check() -> None:
+        try:
+            infos = source.endpoints()
+        except Exception:  # sign-in or network trouble: the wizard's first screen deals with it
+            return
+        if infos:
+            app.call_from_thread(_open, app, source, infos)
+
+    app.run_worker(check, thread=True, exit_on_error=False, group="manage-check")
+
+
+def _open(app: Any, source: Any, infos: list[Any]) -> None:
+    app.push_screen(ManageScreen(source, infos=infos))

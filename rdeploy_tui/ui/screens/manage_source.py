@@ -1,0 +1,90 @@
+"""What the management screens read and change, in one object: the workspace's endpoints through the
+Azure layer (rdeploy_tui.azure). Every method blocks on the network: call them from thread workers.
+The screens take any object with these methods, so snapshot tests can show fixed data."""
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from rdeploy_tui import scoring
+from rdeploy_tui.scoring import ScoringTarget
+
+_READERS = 8  # endpoints read in parallel when listing (each needs its own GET for its deployments)
+
+
+def traffic_problem(traffic: dict[str, int]) -> str | None:
+    """Why a traffic split cannot be saved, or None. Azure wants whole percentages adding up to 100."""
+    if any(not 0 <= v <= 100 for v in traffic.values()):
+        return "each share must be from 0 to 100"
+    total = sum(traffic.values())
+    if total != 100:
+        return f"the shares add up to {total} %, not 100 %"
+    return None
+
+
+def delete_deployment_problem(info: Any, deployment: str) -> str | None:
+    """Why a deployment may not be deleted now, or None: never one that still takes traffic."""
+    share = (info.traffic or {}).get(deployment, 0)
+    if share > 0:
+        return (f"deployment {deployment} still takes {share} % of the traffic of {info.name}: "
+                "move its traffic to another deployment first (Traffic), or delete the whole endpoint")
+    return None
+
+
+def still_bills(info: Any) -> bool:
+    """Managed online deployments bill per instance-hour while they exist (failed ones too); an
+    endpoint without deployments costs nothing."""
+    return bool(getattr(info, "deployments", ()))
+
+
+class AzureSource:
+    """The real source: the wizard session's workspace (spec.workspace) through rdeploy_tui.azure."""
+
+    def __init__(self, session: Any) -> None:
+        self.session = session  # rdeploy_tui.ui.session.Session
+
+    @property
+    def label(self) -> str:
+        ws = self.session.spec.workspace
+        return f"workspace {ws.name} ({ws.resource_group})"
+
+    def _endpoints(self) -> Any:
+        from rdeploy_tui import azure  # the Azure layer; it imports the SDK when a call needs it
+
+        return azure.Endpoints(self.session.workspace())
+
+    def endpoints(self) -> list[Any]:
+        """Every endpoint with its deployments, sorted by name."""
+        endpoints = self._endpoints()
+        names = [e.name for e in endpoints.list()]
+        with ThreadPoolExecutor(max_workers=min(_READERS, max(1, len(names)))) as pool:
+            found = list(pool.map(endpoints.find, names))
+        return [info for info in found if info is not None]
+
+    def endpoint(self, name: str) -> Any:
+        return self._endpoints().show(name)
+
+    def logs(self, endpoint: str, deployment: str, container: str, lines: int) -> list[str]:
+        return self._endpoints().logs(endpoint, deployment, container, lines)
+
+    def set_traffic(self, endpoint: str, traffic: dict[str, int]) -> Any:
+        return self._endpoints().set_traffic(endpoint, traffic)
+
+    def delete_deployment(self, endpoint: str, deployment: str) -> None:
+        # The Azure layer reads the traffic again and refuses a deployment that still takes some.
+        self._endpoints().delete_deployment(endpoint, deployment)
+
+    def delete_endpoint(self, endpoint: str) -> None:
+        self._endpoints().delete(endpoint)
+
+    def target(self, endpoint: str) -> ScoringTarget:
+        return scoring.endpoint_target(self.session.workspace(), endpoint)
+
+    def sample_for(self, endpoint: str) -> Any:
+        """The last run's sample request when it was for this endpoint; None: build one from the API."""
+        spec = self.session.spec
+        return spec.scoring.sample_request if spec.endpoint.name == endpoint else None
+
+    def score_route(self, endpoint: str) -> str:
+        spec = self.session.spec
+        return spec.scoring.routes.score if spec.endpoint.name == endpoint else "/score"

@@ -1,0 +1,89 @@
+"""Step 9: score the endpoint just deployed. The wizard ends here with the sample request sent once;
+the panel (widgets/scoring_panel.py) then offers the editor, history, snippets and the load test.
+Scoring itself is rdeploy_tui.scoring; the key comes through the Azure layer inside a worker."""
+from __future__ import annotations
+
+from typing import Callable
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.widgets import Static
+
+from rdeploy_tui import scoring
+from rdeploy_tui.scoring import ScoreResult, ScoringTarget
+from rdeploy_tui.ui.screens.base import WizardStep
+from rdeploy_tui.ui.widgets.scoring_panel import ScoringPanel
+
+
+class ScoringScreen(WizardStep):
+    STEP = 8
+    NEXT_LABEL = "Finish"
+    BINDINGS = [Binding("ctrl+s", "send", "Send", priority=True)]
+    DEFAULT_CSS = """
+    ScoringScreen #body { overflow-y: hidden; }
+    ScoringScreen #score-heading { height: 1; color: $text-muted; text-overflow: ellipsis; text-wrap: nowrap; }
+    """
+
+    def __init__(self, *, autostart: bool = True, resolver: Callable[[], ScoringTarget] | None = None) -> None:
+        super().__init__()
+        self.autostart = autostart  # tests show a fixed result instead of a live one
+        self.resolver = resolver  # None: the deployed endpoint through the Azure layer (tests give a fixed target)
+
+    def compose_body(self) -> ComposeResult:
+        spec = self.spec
+        yield Static(f"Endpoint {spec.endpoint.name} · deployment {spec.deployment.name} · auth {spec.endpoint.auth_mode}",
+                     id="score-heading", markup=False)
+        known = (self.app.session.found.get("endpoints") or {}).get(spec.endpoint.name)
+        deployments = [spec.deployment.name] + [d.name for d in getattr(known, "deployments", ()) if d.name != spec.deployment.name]
+        yield ScoringPanel(spec.endpoint.name, self.resolver or self._resolve, deployments=deployments, sample=spec.scoring.sample_request,
+                           score_route=spec.scoring.routes.score, id="scoring-panel")
+
+    def _resolve(self) -> ScoringTarget:
+        """Scoring URI and key/token of the deployed endpoint (worker thread: blocks on Azure)."""
+        return scoring.endpoint_target(self.app.session.workspace(), self.spec.endpoint.name)
+
+    @property
+    def panel(self) -> ScoringPanel:
+        return self.query_one("#scoring-panel", ScoringPanel)
+
+    @property
+    def busy(self) -> bool:
+        return self.is_mounted and self.panel.sending
+
+    @property
+    def result(self) -> ScoreResult | None:
+        """The last answer shown, None before the first."""
+        history = self.panel.history if self.is_mounted else []
+        return history[-1].result if history else None
+
+    def on_mount(self) -> None:
+        self.panel.editor.focus()
+        super().on_mount()
+
+    def action_send(self) -> None:
+        """Send what the editor holds (ctrl+s wherever the focus is)."""
+        self.panel.action_send()
+
+    def on_screen_resume(self) -> None:
+        if self.autostart and not self.panel.history and not self.panel.sending:
+            self.action_score()
+        super().on_screen_resume()
+
+    def action_score(self) -> None:
+        """Send the spec's sample request to the deployment just created."""
+        self.panel.send(scoring.request_text(self.spec.scoring.sample_request), self.spec.deployment.name)
+        self.update_nav()
+
+    def show_result(self, result: ScoreResult) -> None:
+        """Show (and keep in the history) a result obtained elsewhere, e.g. a fixed one in tests."""
+        self.panel.record(scoring.request_text(self.spec.scoring.sample_request), self.spec.deployment.name, result)
+        self.update_nav()
+
+    def on_scoring_panel_scored(self) -> None:
+        self.update_nav()
+
+    def problems(self) -> list[str]:
+        return ["scoring ..."] if self.busy else []
+
+    def action_next(self) -> None:
+        self.app.exit()

@@ -1,0 +1,187 @@
+"""Step 5: the plumber scoring script (generated or the user's file), its preview, the sample
+request, and a local test with R on this machine before anything is paid for in Azure."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.containers import Horizontal, Vertical
+from textual.widgets import Button, Input, Label, Log, RadioButton, RadioSet, Static, TextArea
+from textual.worker import Worker
+
+from rdeploy_tui import rules
+from rdeploy_tui.render import render
+from rdeploy_tui.spec import SpecError
+from rdeploy_tui.ui.screens.base import WizardStep
+from rdeploy_tui.ui.widgets.code_view import CodeView
+from rdeploy_tui.ui.widgets.field import Field
+
+
+CHECK_MARKS = {"ok": "ok  ", "warn": "warn", "fail": "FAIL"}
+
+
+class ScriptScreen(WizardStep):
+    STEP = 4
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.request_error: str | None = None
+        self.testing = False
+
+    def compose_body(self) -> ComposeResult:
+        own = self.spec.scoring.script is not None
+        with RadioSet(id="script-source", compact=True):
+            yield RadioButton("Generate src/plumber.R from the template", value=not own, id="generate")
+            yield RadioButton("Use my own plumber script", value=own, id="own")
+        yield Field(
+            "Script file (relative to the current folder)",
+            self.spec.scoring.script or "",
+            checks=[lambda v: rules.check_script_path(v, self.app.session.base_dir)],
+            placeholder="src/plumber.R",
+            id="script-path",
+        )
+        yield Label("Preview of src/plumber.R", classes="field-label")
+        yield CodeView(id="preview")
+        yield Label("Sample request (JSON body sent to the score route)", classes="field-label")
+        yield TextArea.code_editor(
+            json.dumps(self.spec.scoring.sample_request), language="json", id="sample-request",
+            show_line_numbers=False, soft_wrap=True,
+        )
+        yield Static("", id="request-message", classes="field-message", markup=False)
+        with Vertical(id="local-test"):
+            yield Label("Test locally: run the API with R on this machine and score the sample request", classes="field-label")
+            with Horizontal(classes="buttons"):
+                yield Input(placeholder="model folder with crate.bin (empty: the built-in sample model)", compact=True, id="model-dir")
+                yield Button("Test locally", id="test-local", compact=True)
+            yield Static("", id="local-result", markup=False)
+            yield Log(max_lines=2000, id="local-log", classes="-hidden")
+
+    def on_mount(self) -> None:
+        self._sync_source()
+        self._check_request()
+        super().on_mount()
+
+    def on_screen_resume(self) -> None:
+        self._refresh_preview()
+        super().on_screen_resume()
+
+    # -- script source ---------------------------------------------------------------------------------
+    @property
+    def own_file(self) -> bool:
+        return self.query_one("#own", RadioButton).value
+
+    @on(RadioSet.Changed, "#script-source")
+    def _sync_source(self) -> None:
+        field = self.query_one("#script-path", Field)
+        field.display = self.own_file
+        self._refresh_preview()
+        self.update_nav()
+
+    @on(Field.Checked, "#script-path")
+    def _path_checked(self) -> None:
+        self._refresh_preview()
+
+    def _script_choice(self) -> str | None:
+        return self.query_one("#script-path", Field).value if self.own_file else None
+
+    def _refresh_preview(self) -> None:
+        if not self.is_mounted:
+            return
+        preview = self.query_one("#preview", CodeView)
+        if self.own_file and self.query_one("#script-path", Field).error:
+            preview.show("# choose an existing .R file above to see it here", "x.R")
+            return
+        spec = self.spec.copy()
+        spec.scoring.script = self._script_choice()
+        try:
+            text = render(spec, base_dir=self.app.session.base_dir).text("src/plumber.R")
+        except SpecError as exc:
+            text = "# the preview needs a valid spec first:\n" + "\n".join(f"# {p}" for p in exc.problems)
+        except (OSError, UnicodeDecodeError) as exc:
+            text = f"# cannot read the script: {exc}"
+        preview.show(text, "plumber.R")
+
+    # -- sample request ------------------------------------------------------------------------------
+    @on(TextArea.Changed, "#sample-request")
+    def _check_request(self) -> None:
+        text = self.query_one("#sample-request", TextArea).text
+        try:
+            self.request_error = rules.check_sample_request(json.loads(text))
+        except json.JSONDecodeError as exc:
+            self.request_error = f"sample request is not valid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})"
+        self.query_one("#request-message", Static).update(self.request_error or "")
+        self.update_nav()
+
+    def _sample_request(self):
+        return json.loads(self.query_one("#sample-request", TextArea).text)
+
+    # -- local test ---------------------------------------------------------------------------------------
+    @on(Button.Pressed, "#test-local")
+    def _test_pressed(self) -> None:
+        problems = self.problems()
+        if problems:
+            self.notify(problems[0], title="Fix this first", severity="warning")
+            return
+        typed = self.query_one("#model-dir", Input).value.strip()
+        model_dir = Path(typed).expanduser() if typed else None
+        if model_dir is not None and not model_dir.is_dir():
+            self.query_one("#local-result", Static).update(f"{typed} is not a folder: type the folder holding crate.bin.")
+            return
+        spec = self.spec.copy()
+        self._commit_into(spec)
+        self.testing = True
+        self.query_one("#test-local", Button).disabled = True
+        log = self.query_one("#local-log", Log)
+        log.clear()
+        log.remove_class("-hidden")
+        self.query_one("#local-result", Static).update("Starting the API with R ...")
+        self.run_local_test(spec, model_dir)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="local-test")
+    def run_local_test(self, spec, model_dir: Path | None) -> None:
+        from rdeploy_tui.local_checks import run_local_checks  # starts R: only when asked
+
+        report = run_local_checks(spec, self.app.session.base_dir, model_dir, on_event=self._local_event)
+        self.app.call_from_thread(self._local_done, report)
+
+    def _local_event(self, event) -> None:
+        """Runs in the worker thread; a check run emits a dozen events, so one hop each is fine."""
+        line = f"{CHECK_MARKS[event.check.status]} {event.check.name}: {event.check.message}" if event.check else f"... {event.text}"
+        self.app.call_from_thread(self.query_one("#local-log", Log).write_line, line)
+
+    def _local_done(self, report) -> None:
+        self.testing = False
+        self.query_one("#test-local", Button).disabled = False
+        result = self.query_one("#local-result", Static)
+        failed = next((c for c in report.checks if c.status == "fail"), None)
+        if failed is None:
+            took = f" (ready in {report.startup_seconds:.1f} s)" if report.startup_seconds else ""
+            result.update(f"Local test passed{took}: the API answered the sample request with HTTP {report.score_status}.")
+            result.set_class(False, "-failed")
+            return
+        result.set_class(True, "-failed")
+        result.update(f"Local test failed at {failed.name}: {failed.message}" + (f"\nNext: {failed.next_step}" if failed.next_step else ""))
+        if failed.details:
+            self.query_one("#local-log", Log).write_lines(failed.details.splitlines()[-40:])
+
+    def worker_failed(self, worker: Worker) -> None:
+        if worker.group == "local-test":
+            self.testing = False
+            self.query_one("#test-local", Button).disabled = False
+            self.query_one("#local-result", Static).update("The local test failed: see the message.")
+
+    # -- wizard -------------------------------------------------------------------------------------------
+    def problems(self) -> list[str]:
+        found = super().problems()
+        if self.request_error:
+            found.append(self.request_error)
+        return found
+
+    def _commit_into(self, spec) -> None:
+        spec.scoring.script = self._script_choice()
+        spec.scoring.sample_request = self._sample_request()
+
+    def commit(self) -> None:
+        self._commit_into(self.spec)

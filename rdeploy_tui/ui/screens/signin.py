@@ -1,0 +1,144 @@
+"""Step 1: who is signed in (and to which tenant), and the subscription to use."""
+from __future__ import annotations
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.widgets import Button, Label, Select, Static
+
+from rdeploy_tui.errors import RdeployError
+from rdeploy_tui.ui.screens.base import WizardStep
+
+
+def _state(sub) -> str:
+    # The SDK's enum may arrive as "SubscriptionState.DISABLED"; show and compare its last word.
+    return str(sub.state).rsplit(".", 1)[-1].capitalize()
+
+
+def _enabled(sub) -> bool:
+    return _state(sub) in ("Enabled", "Warned", "Pastdue")
+
+
+class SignInScreen(WizardStep):
+    STEP = 0
+    BINDINGS = [Binding("ctrl+r", "retry", "Retry sign-in")]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.busy = True
+        self.subscriptions: list = []
+        self.who = None
+
+    def compose_body(self) -> ComposeResult:
+        where = "the built-in sandbox (no Azure account needed)" if self.app.session.connection.sandbox else "Azure"
+        yield Static(f"Signing in to {where} ...", id="who", markup=False)
+        with Vertical(id="not-signed-in", classes="-hidden"):
+            yield Static("", id="sign-in-error", classes="field-message", markup=False)
+            yield Static("", id="sign-in-next", markup=False)
+            yield Button("Retry (ctrl+r)", id="retry", compact=True)
+        yield Label("Subscription", classes="field-label")
+        yield Select([], prompt="(waiting for sign-in)", compact=True, id="subscription")
+        yield Static("", id="subscription-note", classes="field-message -info", markup=False)
+
+    def on_mount(self) -> None:
+        super().on_mount()
+        # After the first paint: the worker imports the Azure SDK, which would otherwise delay it.
+        self.call_after_refresh(self.sign_in)
+
+    # -- worker -----------------------------------------------------------------------------------------
+    @work(thread=True, exclusive=True, exit_on_error=False, group="sign-in")
+    def sign_in(self) -> None:
+        from rdeploy_tui import azure
+
+        try:
+            session = self.app.session.azure()
+            who = session.identity()
+            subs = azure.list_subscriptions(session)
+        except RdeployError as exc:
+            # Not being signed in is an expected state of this screen, shown in place, not as a dialog.
+            self.app.call_from_thread(self._signed_out, exc)
+            return
+        self.app.call_from_thread(self._signed_in, who, subs)
+
+    def _signed_in(self, who, subs) -> None:
+        self.busy = False
+        self.subscriptions = subs
+        self.query_one("#not-signed-in").add_class("-hidden")
+        self.who = who
+        self.query_one("#who", Static).update(self._who_text())
+        select = self.query_one("#subscription", Select)
+        select.set_options([
+            (f"{s.name}  {s.id}" + ("  (default)" if s.is_default else "") + ("" if _enabled(s) else f"  ({_state(s).lower()})"), s.id)
+            for s in subs
+        ])
+        ids = [s.id for s in subs]
+        wanted = self.spec.workspace.subscription_id
+        if subs:
+            usable = [s.id for s in subs if _enabled(s)] or ids
+            select.value = wanted if wanted in ids else usable[0]
+            select.focus()
+        note = self.query_one("#subscription-note", Static)
+        if not subs:
+            note.update("This identity sees no subscriptions. Ask for access, or sign in as someone else (az login).")
+        elif wanted in ids and self.app.session.from_last_run:
+            note.update("Preselected from your last run.")
+        self.update_nav()
+
+    def _selected(self):
+        value = self.query_one("#subscription", Select).value
+        return next((s for s in self.subscriptions if s.id == value), None)
+
+    def _who_text(self) -> str:
+        who = self.who
+        # Tokens of some identities carry no tenant; the chosen subscription's tenant is then the one that matters.
+        sub = self._selected()
+        tenant = who.tenant_id or (sub.tenant_id if sub else None) or "unknown"
+        return f"Signed in as {who.name} ({who.kind}, via {who.source})\nTenant: {tenant}"
+
+    def _signed_out(self, exc: RdeployError) -> None:
+        self.busy = False
+        self.query_one("#who", Static).update("Not signed in.")
+        self.query_one("#sign-in-error", Static).update(exc.what)
+        self.query_one("#sign-in-next", Static).update(
+            f"Next: {exc.next_step}" if exc.next_step else "Next: run `az login` in another terminal, then Retry."
+        )
+        self.query_one("#not-signed-in").remove_class("-hidden")
+        self.query_one("#retry", Button).focus()
+        self.update_nav()
+
+    def worker_failed(self, worker) -> None:
+        self.busy = False
+        self.query_one("#who", Static).update("Sign-in failed (see the message). Press ctrl+r to retry.")
+        self.update_nav()
+
+    @on(Button.Pressed, "#retry")
+    def action_retry(self) -> None:
+        self.busy = True
+        self.query_one("#who", Static).update("Signing in ...")
+        self.query_one("#not-signed-in").add_class("-hidden")
+        self.update_nav()
+        self.sign_in()
+
+    @on(Select.Changed, "#subscription")
+    def _subscription_changed(self) -> None:
+        if self.who is not None:
+            self.query_one("#who", Static).update(self._who_text())
+        self.update_nav()
+
+    # -- wizard -------------------------------------------------------------------------------------------
+    def problems(self) -> list[str]:
+        if self.busy:
+            return ["signing in ..."]
+        chosen = self._selected()
+        if chosen is None:
+            return ["sign in and choose a subscription"]
+        if not _enabled(chosen):
+            return [f"subscription {chosen.name} is {_state(chosen)}: choose an enabled one"]
+        return []
+
+    def commit(self) -> None:
+        chosen = self.query_one("#subscription", Select).value
+        if chosen != self.spec.workspace.subscription_id:
+            self.app.session.found.pop("workspaces", None)
+        self.spec.workspace.subscription_id = chosen

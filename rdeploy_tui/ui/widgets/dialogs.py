@@ -1,0 +1,72 @@
+"""Small modal dialogs reused everywhere: a yes/no question and an error with its next action."""
+from __future__ import annotations
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.screen import ModalScreen
+from textual.widgets import Button, Static
+
+
+class ConfirmDialog(ModalScreen[bool]):
+    """Dismisses with True (yes) or False (no, Esc)."""
+
+    BINDINGS = [Binding("escape", "no", "No"), Binding("y", "yes", "Yes", show=False), Binding("n", "no", "No", show=False)]
+
+    def __init__(self, question: str, yes: str = "Yes", no: str = "No", *, danger: bool = False) -> None:
+        super().__init__(classes="dialog-screen")
+        self.question = question
+        self.yes_label, self.no_label, self.danger = yes, no, danger
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog"):
+            yield Static(self.question, classes="dialog-text", markup=False)
+            with Horizontal(classes="dialog-buttons"):
+                yield Button(self.no_label, id="no")
+                yield Button(self.yes_label, id="yes", variant="error" if self.danger else "primary")
+
+    def on_mount(self) -> None:
+        # The safe answer has the focus: Enter on a reflex never cancels a deployment.
+        self.query_one("#no", Button).focus()
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        event.stop()
+        self.dismiss(event.button.id == "yes")
+
+    def action_yes(self) -> None:
+        self.dismiss(True)
+
+    def action_no(self) -> None:
+        self.dismiss(False)
+
+
+class ErrorDialog(ModalScreen[None]):
+    """What happened, what to do next, and (scrollable) the details that explain it."""
+
+    BINDINGS = [Binding("escape", "close", "Close"), Binding("enter", "close", "Close", show=False)]
+
+    def __init__(self, what: str, next_step: str | None = None, details: str | None = None, title: str = "Error") -> None:
+        super().__init__(classes="dialog-screen")
+        self.what, self.next_step, self.details, self.title_text = what, next_step, details, title
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog error-dialog"):
+            yield Static(self.title_text, classes="dialog-title")
+            yield Static(self.what, classes="dialog-text", markup=False)
+            if self.next_step:
+                yield Static(f"Next: {self.next_step}", classes="dialog-next", markup=False)
+            if self.details:
+                with VerticalScroll(classes="dialog-details"):
+                    yield Static(self.details, markup=False)
+            with Horizontal(classes="dialog-buttons"):
+                yield Button("Close", id="close", variant="primary")
+
+    def on_mount(self) -> None:
+        self.query_one("#close", Button).focus()
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        event.stop()
+        self.dismiss(None)
+
+    def action_close(self) -> None:
+        self.dismiss(None)

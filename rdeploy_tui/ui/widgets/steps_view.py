@@ -1,0 +1,79 @@
+"""The deploy plan's steps: status, title, elapsed time and the latest progress line of each."""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Callable
+
+from rich.table import Table
+from rich.text import Text
+from textual.widget import Widget
+
+ICONS = {
+    "pending": ("·", "dim"),
+    "running": ("▶", "bold yellow"),
+    "done": ("✓", "bold green"),
+    "skipped": ("↷", "green"),
+    "failed": ("✗", "bold red"),
+    "cancelled": ("■", "yellow"),
+}
+
+
+def elapsed_text(seconds: float) -> str:
+    seconds = max(0, int(seconds))
+    return f"{seconds // 60}m{seconds % 60:02d}s" if seconds >= 60 else f"{seconds}s"
+
+
+@dataclass
+class StepRow:
+    id: str
+    title: str
+    status: str = "pending"
+    started: float | None = None
+    finished: float | None = None
+    message: str = ""
+
+
+class StepsView(Widget):
+    DEFAULT_CSS = """
+    StepsView { height: auto; }
+    """
+
+    def __init__(self, rows: list[StepRow], *, clock: Callable[[], float] = time.time, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.rows = {r.id: r for r in rows}
+        self.clock = clock  # tests pin it so snapshots show fixed times
+
+    def on_mount(self) -> None:
+        self.set_interval(1.0, self._tick)
+
+    def _tick(self) -> None:
+        if any(r.status == "running" for r in self.rows.values()):
+            self.refresh()
+
+    def update_step(self, step_id: str, **changes) -> None:
+        row = self.rows.get(step_id)
+        if row is None:  # a step the plan did not list (e.g. a resume check): show it anyway
+            row = self.rows[step_id] = StepRow(step_id, step_id)
+        for key, value in changes.items():
+            setattr(row, key, value)
+        self.refresh(layout=True)
+
+    def render(self) -> Table:
+        table = Table.grid(padding=(0, 1), expand=True)
+        table.add_column(width=1)
+        table.add_column(ratio=1)
+        table.add_column(justify="right", width=6)
+        now = self.clock()
+        for row in self.rows.values():
+            icon, style = ICONS.get(row.status, ("?", ""))
+            if row.started is None:
+                elapsed = ""
+            else:
+                elapsed = elapsed_text((row.finished if row.finished is not None else now) - row.started)
+            title = Text(row.title, style="dim" if row.status == "pending" else "")
+            if row.message:
+                title.append(f"  {row.message}", style="italic dim" if row.status != "failed" else "red")
+            title.truncate(max(10, self.size.width - 10), overflow="ellipsis")
+            table.add_row(Text(icon, style=style), title, elapsed)
+        return table

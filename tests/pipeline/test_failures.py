@@ -1,0 +1,207 @@
+"""Each Azure failure, injected by the sandbox, reaches the user as what happened + what to do."""
+from __future__ import annotations
+
+import threading
+
+import pytest
+
+from rdeploy_tui import plan as P
+from rdeploy_tui.errors import RdeployError
+from rdeploy_tui.events import LogLines, PlanFinished, StepFailed
+from rdeploy_tui.runner import run_deploy
+
+pytestmark = [pytest.mark.sandbox]
+
+
+def _workspace(session, spec):
+    from rdeploy_tui.azure import Workspace
+
+    return Workspace.open(session, spec.workspace.subscription_id, spec.workspace.resource_group, spec.workspace.name)
+
+
+def _failed(recorder, step):
+    failures = recorder.of(StepFailed, step)
+    assert failures, f"{step} did not fail; events: {recorder.events}"
+    return failures[0]
+
+
+@pytest.mark.r
+@pytest.mark.parametrize(
+    "fault, code, words",
+    [
+        ("out-of-quota", "OutOfQuota", ["not enough quota", "cores in use", "more needed"]),
+        ("image-pull-failure", "ImagePullFailure", ["could not pull"]),
+        ("resource-not-ready", "ResourceNotReady", ["did not become ready"]),
+    ],
+)
+def test_deployment_failures(session, sandbox, make_spec, recorder, cleanup, fault, code, words):
+    spec = make_spec(fault[:8])
+    sandbox.faults.arm(fault, count=1, match=r"PUT .*/deployments/")
+    outcome = run_deploy(spec, session=session, sink=recorder)
+    cleanup.append((_workspace(session, spec), spec.endpoint.name))
+    assert outcome.status == "failed"
+    failure = _failed(recorder, P.DEPLOYMENT)
+    assert failure.code == code
+    for word in words:
+        assert word in failure.what.lower()
+    assert failure.next_step
+    if fault == "resource-not-ready":
+        assert "inference-server" in (failure.details or "")  # the last container log lines come with the error
+    assert f"deployment {spec.deployment.name}" in outcome.summary and "bills" in outcome.summary
+    assert not recorder.of(StepFailed, P.TRAFFIC)  # nothing ran after the failure
+
+
+def test_no_container_registry(session, make_spec, recorder):
+    from rdeploy_tui.sandbox.arm import NO_ACR_WORKSPACE
+
+    outcome = run_deploy(make_spec("noacr", workspace=NO_ACR_WORKSPACE), session=session, sink=recorder)
+    failure = _failed(recorder, P.PREPARE)
+    assert failure.code == "NoRegistry"
+    assert "no container registry" in failure.what and "az acr create" in failure.next_step
+    assert outcome.status == "failed" and "nothing was created" in outcome.summary
+
+
+def test_tasks_not_allowed(session, sandbox, make_spec, recorder, cleanup):
+    spec = make_spec("tasks")
+    sandbox.faults.arm("tasks-not-allowed", count=1)
+    outcome = run_deploy(spec, session=session, sink=recorder, force_build=True)
+    cleanup.append((_workspace(session, spec), spec.endpoint.name))
+    failure = _failed(recorder, P.BUILD)
+    assert failure.code == "TasksOperationsNotAllowed"
+    assert "docker build" in failure.next_step
+    assert outcome.status == "failed"
+
+
+def test_build_failure_shows_the_build_log(session, sandbox, make_spec, recorder, cleanup):
+    spec = make_spec("bfail")
+    sandbox.faults.arm("build-fail", count=1)
+    outcome = run_deploy(spec, session=session, sink=recorder, force_build=True)
+    cleanup.append((_workspace(session, spec), spec.endpoint.name))
+    failure = _failed(recorder, P.BUILD)
+    assert failure.code == "BuildFailed" and failure.details
+    assert recorder.of(LogLines, P.BUILD)
+    assert outcome.status == "failed"
+
+
+def test_authorization_failed_names_the_role(session, sandbox, make_spec, recorder):
+    spec = make_spec("authz")
+    sandbox.faults.arm("authorization-failed", match=r"PUT .*/onlineEndpoints/[^/]+$")
+    outcome = run_deploy(spec, session=session, sink=recorder)
+    failure = _failed(recorder, P.ENDPOINT)
+    assert failure.code == "AuthorizationFailed"
+    assert "onlineEndpoints/write" in failure.what
+    assert "AzureML Data Scientist" in failure.next_step
+    assert outcome.status == "failed"
+
+
+def test_endpoint_name_taken_in_the_region(session, sandbox, make_spec, recorder, cleanup):
+    from rdeploy_tui.azure import Endpoints, Workspace
+
+    spec = make_spec("taken")
+    sandbox.ensure_workspace(sandbox.subscription_id, sandbox.resource_group, "other-ws")
+    other = Workspace.open(session, sandbox.subscription_id, sandbox.resource_group, "other-ws")
+    Endpoints(other).create_or_update_endpoint(spec.endpoint.name, "key")
+    cleanup.append((other, spec.endpoint.name))
+    outcome = run_deploy(spec, session=session, sink=recorder)
+    failure = _failed(recorder, P.ENDPOINT)
+    assert failure.code == "EndpointNameTaken"
+    assert "already taken" in failure.what and "another endpoint name" in failure.next_step
+    assert outcome.status == "failed"
+
+
+@pytest.mark.r
+def test_endpoint_busy(session, sandbox, make_spec, cleanup):
+    from rdeploy_tui.azure import Endpoints
+    from rdeploy_tui.runner import Runner
+
+    spec = make_spec("busy")
+    first = run_deploy(spec, session=session, sink=lambda e: None, smoke_score=False)
+    ws = _workspace(session, spec)
+    cleanup.append((ws, spec.endpoint.name))
+    assert first.status == "succeeded", first.summary
+    runner = Runner(spec, session=session, sink=lambda e: None)
+    runner._step_prepare()
+    runner.ctx.image = first.image
+    request = runner._deployment_request()
+    request.name = "green"
+    # Another operation holds the endpoint (Updating) when a second deployment is sent.
+    from rdeploy_tui.sandbox import online
+
+    ep_id = online.endpoint_id(ws.info.id, spec.endpoint.name)
+    online.update_doc(sandbox, "endpoints", ep_id, state="Updating")
+    with pytest.raises(RdeployError) as caught:
+        Endpoints(ws).create_or_update_deployment(request)
+    online.update_doc(sandbox, "endpoints", ep_id, state="Succeeded")
+    assert caught.value.code == "EndpointBusy"
+    assert "wait" in caught.value.next_step.lower()
+
+
+def test_throttling_is_retried_then_reported(session, sandbox, make_spec):
+    from rdeploy_tui.azure import Workspace
+
+    spec = make_spec("thr")
+    w = spec.workspace
+    sandbox.faults.arm("throttle", count=2, match=r"GET .*/workspaces/")
+    assert Workspace.open(session, w.subscription_id, w.resource_group, w.name).name == w.name  # retried, then fine
+    sandbox.faults.arm("throttle", match=r"GET .*/workspaces/")
+    with pytest.raises(RdeployError) as caught:
+        Workspace.open(session, w.subscription_id, w.resource_group, w.name)
+    assert caught.value.code == "Throttled" and "resumes" in caught.value.next_step
+
+
+def test_network_errors_are_retried_then_reported(session, sandbox, make_spec):
+    from rdeploy_tui.azure import Workspace
+
+    w = make_spec("net").workspace
+    sandbox.faults.arm("drop-connection", count=1, match=r"GET .*/workspaces/")
+    assert Workspace.open(session, w.subscription_id, w.resource_group, w.name)
+    sandbox.faults.arm("drop-connection", match=r"GET .*/workspaces/")
+    with pytest.raises(RdeployError) as caught:
+        Workspace.open(session, w.subscription_id, w.resource_group, w.name)
+    assert caught.value.code == "NetworkError" and "network" in caught.value.next_step
+
+
+def test_expired_sign_in(session, sandbox, make_spec):
+    from rdeploy_tui.azure import Workspace
+
+    w = make_spec("exp").workspace
+    sandbox.faults.arm("expired-token", match=r"GET .*/workspaces/")
+    with pytest.raises(RdeployError) as caught:
+        Workspace.open(session, w.subscription_id, w.resource_group, w.name)
+    assert "expired" in caught.value.what and "az login" in caught.value.next_step
+
+
+def test_not_signed_in_fails_fast_with_how_to_sign_in(monkeypatch, tmp_path):
+    from rdeploy_tui.azure.connection import build_credential
+
+    for var in ("AZURE_CLIENT_ID", "AZURE_CLIENT_SECRET", "AZURE_TENANT_ID", "IDENTITY_ENDPOINT", "MSI_ENDPOINT"):
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setenv("PATH", str(tmp_path))  # no az CLI
+    with pytest.raises(RdeployError) as caught:
+        build_credential()
+    assert caught.value.code == "NotSignedIn"
+    assert "az login" in caught.value.next_step and "az login --identity" in caught.value.next_step
+
+
+def test_cancel_during_the_build_cancels_the_acr_run(session, sandbox, make_spec, recorder, cleanup, monkeypatch):
+    spec = make_spec("cancel")
+    monkeypatch.setattr(sandbox, "time_scale", 0.3)  # a build that lasts long enough to be cancelled
+    cancel = threading.Event()
+    result = {}
+    worker = threading.Thread(target=lambda: result.update(o=run_deploy(spec, session=session, sink=recorder, cancel=cancel, force_build=True)))
+    worker.start()
+    assert recorder.wait_for(lambda e: isinstance(e, LogLines) and e.step == P.BUILD)
+    cancel.set()
+    sandbox.time_scale = 0.02  # back to fast for what follows (the endpoint, the clean-up)
+    worker.join(60)
+    outcome = result["o"]
+    cleanup.append((_workspace(session, spec), spec.endpoint.name))
+    assert outcome.status == "cancelled"
+    assert "image build" in outcome.summary and "cancelled in ACR" in outcome.summary
+    assert "Run the same deploy again" in outcome.summary
+    run_id = recorder.of(StepFailed, P.BUILD)[0]
+    assert run_id.code == "Cancelled"
+    with sandbox.state.view() as data:
+        statuses = [r["run"]["properties"]["status"] for r in data["acr_runs"].values()]
+    assert "Canceled" in statuses
+    assert isinstance(recorder.events[-1], PlanFinished) and recorder.events[-1].status == "cancelled"

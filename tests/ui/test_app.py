@@ -1,0 +1,84 @@
+"""App behaviour around the steps: resume after a crash, worker errors as dialogs, no-command CLI."""
+from __future__ import annotations
+
+import sys
+
+from rdeploy_tui.errors import RdeployError
+from rdeploy_tui.spec import default_spec
+from rdeploy_tui.state import DeployState, StateStore, target_key
+from rdeploy_tui.ui.app import RdeployApp
+from rdeploy_tui.ui.session import Connection, Session
+from rdeploy_tui.ui.widgets.dialogs import ConfirmDialog, ErrorDialog
+
+from ui_helpers import FIXTURES, make_app
+
+
+async def wait_for_dialog(pilot, seconds: float = 5.0) -> None:
+    for _ in range(int(seconds / 0.05)):
+        if isinstance(pilot.app.screen, ErrorDialog):
+            return
+        await pilot.pause(0.05)
+
+
+async def test_reopening_after_a_crash_offers_to_resume(monkeypatch):
+    spec = default_spec()
+    session = Session(connection=Connection(), spec=spec, base_dir=FIXTURES, from_last_run=True)
+    session.save_last_run()
+    w = spec.workspace
+    state = DeployState(target_key(w.subscription_id, w.resource_group, w.name, spec.endpoint.name, spec.deployment.name))
+    state.step("build-image").status = "running"  # the process died while the image was building
+    StateStore().save(state)
+    # The sign-in worker would ask Azure; this test is about the offer only.
+    monkeypatch.setattr("rdeploy_tui.ui.screens.signin.SignInScreen.sign_in", lambda self: None)
+    app = RdeployApp(Session.start(Connection(), base_dir=FIXTURES))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        dialog = app.screen
+        assert isinstance(dialog, ConfirmDialog)
+        assert "did not finish" in dialog.question and "build-image" in dialog.question
+
+
+async def test_no_offer_without_an_unfinished_deploy(monkeypatch):
+    monkeypatch.setattr("rdeploy_tui.ui.screens.signin.SignInScreen.sign_in", lambda self: None)
+    app = make_app(0)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        assert not isinstance(app.screen, ConfirmDialog)
+
+
+async def test_a_failing_worker_becomes_an_error_dialog_with_the_next_action(monkeypatch):
+    def fail(self):
+        raise RdeployError("Azure refused: no permission on workspace ws-ml.", "Ask for the AzureML Data Scientist role.")
+
+    monkeypatch.setattr("rdeploy_tui.ui.session.Session.workspace", fail)
+    app = make_app(5, found={})  # no endpoints known: the endpoint screen lists them in a worker
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_for_dialog(pilot)
+        dialog = app.screen
+        assert isinstance(dialog, ErrorDialog)
+        assert dialog.what.startswith("Azure refused") and dialog.next_step.startswith("Ask for")
+        await pilot.press("escape")
+        assert not isinstance(app.screen, ErrorDialog)
+
+
+async def test_an_unexpected_worker_error_is_explained_and_logged(monkeypatch, rdeploy_home):
+    def boom(self):
+        raise KeyError("surprise")
+
+    monkeypatch.setattr("rdeploy_tui.ui.session.Session.workspace", boom)
+    app = make_app(5, found={})
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_for_dialog(pilot)
+        assert isinstance(app.screen, ErrorDialog)
+        assert "Unexpected error: KeyError" in app.screen.what
+    assert "KeyError" in (rdeploy_home / "logs" / "crash.log").read_text()
+
+
+def test_no_command_does_not_import_every_command_module():
+    """The wizard path parses its options without importing the command modules (first-paint budget)."""
+    import subprocess
+
+    code = ("import sys, rdeploy_tui.cli as c; a = c._wizard_args(['--sandbox']); "
+            "print(a.sandbox, sorted(m for m in sys.modules if m.startswith('rdeploy_tui.commands.')))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "True []"

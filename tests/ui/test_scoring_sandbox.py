@@ -1,0 +1,94 @@
+"""The wizard's last screen against the sandbox: the deployed endpoint scored through the Azure layer's
+key and scoring URI, the sandbox proxying to a real plumber process (so R is needed)."""
+from __future__ import annotations
+
+import dataclasses
+import os
+import time
+
+import pytest
+from textual.widgets import DataTable, Static
+
+from rdeploy_tui.ui.screens.scoring import ScoringScreen
+
+from ui_helpers import make_app
+
+pytestmark = [pytest.mark.sandbox, pytest.mark.r]
+
+
+@pytest.fixture(scope="module")
+def deployed(sandbox_server, tmp_path_factory):
+    """A spec deployed to the shared sandbox by the real pipeline, and an azure.Session on it."""
+    from rdeploy_tui.azure import Endpoints, Workspace, session_for_sandbox
+    from rdeploy_tui.runner import run_deploy
+    from rdeploy_tui.spec import default_spec
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("RDEPLOY_HOME", str(tmp_path_factory.mktemp("scoring-home")))
+        patch.setenv("REQUESTS_CA_BUNDLE", os.environ.get("REQUESTS_CA_BUNDLE", ""))
+        session = session_for_sandbox(sandbox_server)
+        spec = default_spec()
+        spec.workspace.subscription_id = sandbox_server.subscription_id
+        spec.workspace.resource_group = sandbox_server.resource_group
+        spec.workspace.name = sandbox_server.workspace_name
+        spec.endpoint.name = f"ui-score-{os.getpid() % 1000}"
+        outcome = run_deploy(spec, session=session, sink=lambda event: None)
+        assert outcome.status == "succeeded", outcome.summary
+        yield spec, session
+        Endpoints(Workspace.open(session, *vars(spec.workspace).values())).delete(spec.endpoint.name)
+
+
+def app_on(deployed, **screen_kw):
+    spec, session = deployed
+    screen = ScoringScreen(**screen_kw)
+    app = make_app(8, spec=spec.copy(), screens={8: screen}, sandbox=True)
+    app.session._azure = session  # the shared sandbox, not a second one
+    return app, screen
+
+
+async def wait_for(pilot, condition, timeout: float = 60.0):
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "timed out waiting for the UI"
+        await pilot.pause(0.05)
+
+
+async def test_wizard_ends_on_one_scored_request(deployed):
+    app, screen = app_on(deployed)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_for(pilot, lambda: screen.result is not None and not screen.busy)
+        assert screen.result.status == 200, screen.result.text
+        assert screen.result.served_by == "blue"
+        panel = screen.panel
+        assert panel.query_one("#result-table", DataTable).row_count == 2  # forecast_horizon 2: two years
+        assert "HTTP 200 from blue" in str(panel.query_one("#result-status", Static).render())
+
+
+async def test_model_error_comes_back_as_424_and_is_explained(deployed):
+    app, screen = app_on(deployed, autostart=False)
+    async with app.run_test(size=(80, 24)) as pilot:
+        panel = screen.panel
+        panel.editor.load_text('{"forecast_horizon": [0]}')
+        await pilot.press("ctrl+s")
+        await wait_for(pilot, lambda: panel.history and not panel.sending)
+        result = panel.history[-1].result
+        assert result.status == 424
+        note = str(panel.query_one("#result-note", Static).render())
+        assert "HTTP 400" in note and "forecast_horizon must be one whole number" in note
+
+
+async def test_refused_key_is_explained_and_fetched_again(deployed):
+    app, screen = app_on(deployed, autostart=False)
+    async with app.run_test(size=(80, 24)) as pilot:
+        panel = screen.panel
+        await pilot.press("ctrl+s")
+        await wait_for(pilot, lambda: len(panel.history) == 1 and not panel.sending)
+        assert panel.history[-1].result.status == 200
+        panel._base = dataclasses.replace(panel._base, credential="not-the-token")  # as if it had expired
+        await pilot.press("ctrl+s")
+        await wait_for(pilot, lambda: len(panel.history) == 2 and not panel.sending)
+        assert panel.history[-1].result.status == 401
+        assert "keys again" in str(panel.query_one("#result-note", Static).render())
+        await pilot.press("ctrl+s")
+        await wait_for(pilot, lambda: len(panel.history) == 3 and not panel.sending)
+        assert panel.history[-1].result.status == 200

@@ -1,0 +1,258 @@
+"""Every screen at 80x24 and 120x40. Azure-backed screens get their discovery results through the
+same UI-thread handlers the workers call, so the pictures never depend on timing, clocks or ports.
+
+Update after an intended change: .venv/bin/pytest tests/ui/test_snapshots.py --snapshot-update
+"""
+from __future__ import annotations
+
+import pytest
+
+from rdeploy_tui.azure.connection import Identity
+from rdeploy_tui.azure.discovery import Subscription, WorkspaceHint, WorkspaceInfo
+from rdeploy_tui.azure.online import EndpointInfo
+from rdeploy_tui.azure.workspace import ModelInfo, Registry
+from rdeploy_tui.errors import RdeployError
+from rdeploy_tui.events import LogLines, PlanFinished, StepFailed, StepFinished, StepProgress, StepStarted
+from rdeploy_tui.spec import default_spec
+from rdeploy_tui.ui.screens.deploy import DeployScreen
+from rdeploy_tui.ui.widgets.dialogs import ErrorDialog
+
+from ui_helpers import SIZES, make_app
+
+T0 = 1_700_000_000.0
+SUB = "5a4d1f3e-8f3b-4c1e-9d2a-000000000001"
+WS_ID = f"/subscriptions/{SUB}/resourceGroups/rg-ml/providers/Microsoft.MachineLearningServices/workspaces/ws-ml"
+
+
+def spec_with_packages():
+    spec = default_spec()
+    spec.workspace.subscription_id = SUB
+    spec.image.r_packages = ["forecast", "zoo"]
+    return spec
+
+
+class Offline:
+    """Stops the Azure workers from starting: the test hands results to the screens itself."""
+
+    @staticmethod
+    def patch(monkeypatch, *names):
+        for dotted in names:
+            module, cls, method = dotted.rsplit(".", 2)
+            monkeypatch.setattr(f"{module}.{cls}.{method}", lambda self, *a, **k: None)
+
+
+# --- forms (no Azure) ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_packages(snap_compare, size):
+    assert snap_compare(make_app(3, spec=spec_with_packages()), terminal_size=size)
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_packages_refusing(snap_compare, size):
+    async def type_bad(pilot):
+        pilot.app.screen.query_one("#package-input").value = "stats"
+        await pilot.pause()
+
+    assert snap_compare(make_app(3, spec=spec_with_packages()), terminal_size=size, run_before=type_bad)
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_script(snap_compare, size):
+    assert snap_compare(make_app(4), terminal_size=size)
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_endpoint(snap_compare, size):
+    spec = default_spec()
+    spec.deployment.instance_type = "Standard_DS2_v2"  # shows the too-small warning
+    assert snap_compare(make_app(5, spec=spec), terminal_size=size)
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_endpoint_refusing(snap_compare, size):
+    async def bad(pilot):
+        screen = pilot.app.screen
+        screen.query_one("#endpoint-name-input").value = "9lives"
+        screen.query_one("#traffic-input").value = "150"
+        await pilot.pause()
+
+    assert snap_compare(make_app(5), terminal_size=size, run_before=bad)
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_review(snap_compare, size):
+    found = {"endpoints": {}, "registry": "sandboxacr.azurecr.io"}
+    assert snap_compare(make_app(6, spec=spec_with_packages(), found=found), terminal_size=size)
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_review_dockerfile(snap_compare, size):
+    async def pick(pilot):
+        pilot.app.screen.query_one("#review-files").highlighted = 1
+        await pilot.pause()
+
+    found = {"endpoints": {}, "registry": "sandboxacr.azurecr.io"}
+    assert snap_compare(make_app(6, spec=spec_with_packages(), found=found), terminal_size=size, run_before=pick)
+
+
+# --- Azure-backed screens, results handed over as the workers would -----------------------------
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_signin(snap_compare, size, monkeypatch):
+    Offline.patch(monkeypatch, "rdeploy_tui.ui.screens.signin.SignInScreen.sign_in")
+
+    async def signed_in(pilot):
+        who = Identity("ada@contoso.com", "72f988bf-0000-4000-8000-00000000a11e", "user", "Azure CLI")
+        subs = [
+            Subscription(SUB, "ML production", "72f988bf-0000-4000-8000-00000000a11e", "Enabled", True),
+            Subscription("5a4d1f3e-8f3b-4c1e-9d2a-000000000002", "Old trial", None, "Disabled"),
+        ]
+        pilot.app.screen._signed_in(who, subs)
+        await pilot.pause()
+
+    assert snap_compare(make_app(0), terminal_size=size, run_before=signed_in)
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_signin_signed_out(snap_compare, size, monkeypatch):
+    Offline.patch(monkeypatch, "rdeploy_tui.ui.screens.signin.SignInScreen.sign_in")
+
+    async def signed_out(pilot):
+        pilot.app.screen._signed_out(RdeployError(
+            "No Azure sign-in found (tried the Azure CLI, environment variables and managed identity).",
+            "Run `az login` (or `az login --use-device-code` in a browser terminal), then press ctrl+r.",
+        ))
+        await pilot.pause()
+
+    assert snap_compare(make_app(0), terminal_size=size, run_before=signed_out)
+
+
+def _workspaces(with_registry: bool):
+    acr = f"/subscriptions/{SUB}/resourceGroups/rg-ml/providers/Microsoft.ContainerRegistry/registries/sandboxacr"
+    return [
+        WorkspaceInfo(SUB, "rg-ml", "ws-ml", "westeurope", WS_ID, acr if with_registry else None),
+        WorkspaceInfo(SUB, "rg-other", "ws-team", "northeurope", WS_ID.replace("ws-ml", "ws-team"), None),
+    ]
+
+
+@pytest.mark.parametrize("size", SIZES)
+@pytest.mark.parametrize("registry", [True, False], ids=["acr", "no-acr"])
+def test_workspace(snap_compare, size, registry, monkeypatch):
+    Offline.patch(monkeypatch, "rdeploy_tui.ui.screens.workspace.WorkspaceScreen.find_workspaces",
+                  "rdeploy_tui.ui.screens.workspace.WorkspaceScreen.check_registry")
+
+    async def found(pilot):
+        screen = pilot.app.screen
+        hints = [WorkspaceHint(SUB, "rg-ml", "ws-ml", "compute instance (MLFLOW_TRACKING_URI)")]
+        screen._workspaces_found(SUB, _workspaces(registry), hints)
+        await pilot.pause()
+        if registry:
+            reg = Registry(SUB, "rg-ml", "sandboxacr", "sandboxacr.azurecr.io", "id")
+            screen._registry_checked("rg-ml/ws-ml", None, reg, None)
+        else:
+            screen._registry_checked("rg-ml/ws-ml", None, None, RdeployError(
+                "Workspace ws-ml has no container registry yet (Azure creates one with the first custom environment build).",
+                "Create one and attach it: `az acr create -g rg-ml -n NAME --sku Basic`, then "
+                "`az ml workspace update -g rg-ml -n ws-ml --container-registry <its id>`.", code="NoRegistry"))
+        await pilot.pause()
+
+    spec = default_spec()
+    spec.workspace.subscription_id = SUB
+    assert snap_compare(make_app(1, spec=spec), terminal_size=size, run_before=found)
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_model(snap_compare, size, monkeypatch):
+    Offline.patch(monkeypatch, "rdeploy_tui.ui.screens.model.ModelScreen.load_models",
+                  "rdeploy_tui.ui.screens.model.ModelScreen.load_versions")
+
+    async def found(pilot):
+        screen = pilot.app.screen
+        models = [ModelInfo("churn-glm", "2"), ModelInfo("forecast-model", "3"), ModelInfo("old-model", None)]
+        screen._models_loaded(("s", "rg-ml", "ws-ml"), models)
+        await pilot.pause()
+        screen._versions_loaded("forecast-model", ["3", "2", "1"])
+        await pilot.pause()
+
+    assert snap_compare(make_app(2), terminal_size=size, run_before=found)
+
+
+def _deploy_events(failed: bool):
+    events = [
+        StepStarted("prepare", "Check workspace ws-ml, its registry and model forecast-model", T0),
+        StepFinished("prepare", "done", "model forecast-model version 3", T0 + 2),
+        StepStarted("build-image", "Build image r-forecast:6fbf335b168d621a in sandboxacr.azurecr.io", T0 + 2),
+        StepStarted("create-endpoint", "Create endpoint r-endpoint-forecast (aml_token)", T0 + 2),
+        StepProgress("create-endpoint", "endpoint is Creating", T0 + 5),
+        StepFinished("create-endpoint", "done", "endpoint Succeeded", T0 + 40),
+    ]
+    if failed:
+        events += [
+            StepFailed("build-image", "The image build failed: R package 'forcast' is not available.",
+                       "Fix the package name on the R packages step, then Deploy again (finished steps are kept).",
+                       "Step 4/6 : RUN R -e \"install.packages(...)\"\nWarning: package 'forcast' is not available\n"
+                       "Error: packages not installed: forcast", "BuildFailed", T0 + 95),
+            PlanFinished("failed", "Deploy failed. Left behind: endpoint r-endpoint-forecast exists "
+                                   "(an endpoint without deployments does not bill compute).", T0 + 96),
+        ]
+    else:
+        events += [
+            StepFinished("build-image", "done", "image pushed", T0 + 150),
+            StepStarted("create-deployment", "Create deployment blue (1 x Standard_DS3_v2)", T0 + 150),
+            StepProgress("create-deployment", "deployment is Creating", T0 + 160),
+        ]
+    return events
+
+
+@pytest.mark.parametrize("size", SIZES)
+@pytest.mark.parametrize("failed", [False, True], ids=["running", "failed"])
+def test_deploy(snap_compare, size, failed):
+    screen = DeployScreen(clock=lambda: T0 + 185, autostart=False)
+
+    async def feed(pilot):
+        pilot.app.goto(7)
+        await pilot.pause()
+        screen.status = "failed" if failed else "running"
+        for event in _deploy_events(failed):
+            screen.apply(event)
+        screen.sink(LogLines("build-image", "build", tuple(f"Step {i}/6 : build output line {i}" for i in range(1, 40))))
+        screen.sink(LogLines("create-deployment", "inference-server", ("Running plumber API at http://0.0.0.0:8000",)))
+        screen.sink(LogLines("create-deployment", "storage-initializer", ("model downloaded",)))
+        await pilot.pause(0.3)  # two flush ticks
+        screen.update_nav()
+        await pilot.pause()
+
+    app = make_app(6, screens={7: screen})
+    assert snap_compare(app, terminal_size=size, run_before=feed)
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_error_dialog(snap_compare, size):
+    async def fail(pilot):
+        pilot.app.push_screen(ErrorDialog(
+            "Azure refused the request: the subscription has no quota for Standard_DS3_v2 in westeurope.",
+            "Pick a smaller instance type on the Endpoint step, or ask for quota.",
+            "QuotaExceeded: 4 cores needed, 0 available",
+        ))
+        await pilot.pause()
+
+    assert snap_compare(make_app(5), terminal_size=size, run_before=fail)
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_cancel_confirmation(snap_compare, size):
+    screen = DeployScreen(clock=lambda: T0 + 30, autostart=False)
+
+    async def cancel(pilot):
+        pilot.app.goto(7)
+        await pilot.pause()
+        screen.status = "running"
+        screen.apply(StepStarted("prepare", "Check workspace ws-ml, its registry and model forecast-model", T0))
+        screen.update_nav()
+        await pilot.press("ctrl+x")
+        await pilot.pause()
+
+    assert snap_compare(make_app(6, screens={7: screen}), terminal_size=size, run_before=cancel)
