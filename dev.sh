@@ -41,6 +41,9 @@ setup_python() {
     "$VENV/bin/python" -m pip install -q -e ".[test]"
     echo "$want" > "$stamp"
   fi
+  # An editable install leaves the package uncompiled, and with PYTHONDONTWRITEBYTECODE set Python never
+  # caches it: compile it here (as a regular pip install would), ~15 ms of the wizard's 0.4 s first paint.
+  "$VENV/bin/python" -m compileall -q rdeploy_tui >/dev/null 2>&1 || true
 }
 
 azure_at_hand() {

@@ -57,7 +57,7 @@ async def drive(tmp: Path) -> dict[str, float]:
 
 
 def main() -> int:
-    os.environ.setdefault("RDEPLOY_SANDBOX_TIME_SCALE", "0.02")
+    os.environ.setdefault("RDEPLOY_SANDBOX_TIME_SCALE", "0.003")
     with tempfile.TemporaryDirectory(prefix="rdeploy-bench-") as tmp:
         os.environ["RDEPLOY_HOME"] = str(Path(tmp) / "home")
         marks = asyncio.run(drive(Path(tmp)))

@@ -28,12 +28,11 @@ from rdeploy_tui.errors import RdeployError
 from rdeploy_tui.local import (
     R_INSTALL_COMMAND, LocalRunError, PlumberProcess, find_rscript, start_plumber,
 )
-from rdeploy_tui.local_http import Latency, Response, measure, request
-from rdeploy_tui.local_response import (
-    DOUBLE_ENCODING_FIX, double_encoded, parse_body, precision_finding,
-)
+from rdeploy_tui.local_http import Latency, measure, request
+from rdeploy_tui.local_response import DOUBLE_ENCODING_FIX, parse_body, precision_finding
 from rdeploy_tui.render import DOCKER_CONTEXT, ENTRY_SCRIPT, r_packages, render, write_folder
 from rdeploy_tui.sample_model import CRATE_FILENAME, build_sample_crate, sample_model_dir
+from rdeploy_tui.scoring import ScoreResult, ScoringTarget, score
 from rdeploy_tui.spec import DeploySpec, SpecError
 
 Status = Literal["ok", "warn", "fail"]
@@ -331,23 +330,22 @@ class _Session:
         else:
             self.add("liveness", "ok", f"GET {route} answered 200")
 
-    def score(self) -> Response:
+    def score(self) -> ScoreResult:
         assert self.server is not None
         route = self.spec.scoring.routes.score
         body = self.spec.scoring.sample_request
         self.step(f"POST {route} with the sample request")
         before = len(self.server.output())
         timeout = self.spec.deployment.request_timeout_ms / 1000
-        try:
-            resp = request(self.server.url, "POST", route, body, timeout=max(timeout, 30.0))
-        except OSError as exc:
-            self.add("score", "fail", f"POST {route} got no answer ({exc})",
+        resp = score(ScoringTarget(self.server.url + route, timeout=max(timeout, 30.0)), body)
+        if resp.status is None:
+            self.add("score", "fail", f"POST {route} got no answer ({resp.error})",
                      "see the server output in the details", self.server.output(), stop=True)
         self.report.score_status = resp.status
-        is_json, value = parse_body(resp.body)
-        self.report.score_body = value if is_json else resp.text
+        is_json, value = resp.is_json, resp.value
+        self.report.score_body = resp.body
         if resp.status == 200:
-            self.add("score", "ok", f"POST {route} {json.dumps(body)} answered 200 in {resp.seconds * 1000:.0f} ms")
+            self.add("score", "ok", f"POST {route} {json.dumps(body)} answered 200 in {resp.latency_ms:.0f} ms")
             return resp
         # plumber prints a handler's error (500) as it answers; a handled 4xx usually prints nothing.
         server_said = _server_lines(_output_since(self.server, before, wait=0.5 if resp.status >= 500 else 0.05))
@@ -364,20 +362,19 @@ class _Session:
         self.add("score", "fail", what, next_step, self.server.output())
         raise _Stop
 
-    def check_json(self, resp: Response) -> Any:
-        is_json, value = parse_body(resp.body)
-        if not is_json:
-            self.add("JSON", "fail", f"the answer is not JSON (Content-Type {resp.content_type or 'none'}): {_clip(resp.text)}",
+    def check_json(self, resp: ScoreResult) -> Any:
+        content_type = resp.headers.get("content-type", "")
+        if not resp.is_json:
+            self.add("JSON", "fail", f"the answer is not JSON (Content-Type {content_type or 'none'}): {_clip(resp.text)}",
                      "use a JSON serializer on the score handler: #* @serializer json list(digits = NA)", stop=True)
-        inner = double_encoded(value)
-        if inner is not None:
+        if resp.double_encoded is not None:
             self.add("JSON", "fail", f"the answer is JSON inside a string: {_clip(resp.text)}", DOUBLE_ENCODING_FIX, stop=True)
-        if "json" not in resp.content_type.lower():
-            self.add("JSON", "warn", f"the body is JSON but Content-Type is {resp.content_type or 'missing'}",
+        if "json" not in content_type.lower():
+            self.add("JSON", "warn", f"the body is JSON but Content-Type is {content_type or 'missing'}",
                      "use a JSON serializer on the score handler: #* @serializer json list(digits = NA)")
         else:
             self.add("JSON", "ok", "real JSON: " + _clip(resp.text, 120))
-        return value
+        return resp.value
 
     def check_precision(self, value: Any, model_dir: Path) -> None:
         reference, why_not = self.reference_result(model_dir)

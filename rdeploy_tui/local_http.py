@@ -1,17 +1,20 @@
-"""HTTP to the local plumber API: one request, and latency samples on new vs. reused connections.
+"""HTTP to the local plumber API: one plain request (liveness, readiness), and /score latency samples
+on new vs. reused connections.
 
 Latency depends on the connection: httpuv answers a reused (keep-alive) connection ~40 ms late
-(r-facts: Nagle/delayed ACK), a new connection in a few ms. Both are measured and labelled.
+(r-facts: Nagle/delayed ACK), a new connection in a few ms. Both are measured and labelled. Scoring
+requests go through rdeploy_tui.scoring's client, as they do for an endpoint.
 """
 from __future__ import annotations
 
 import http.client
 import json
-import math
 import time
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
+
+from rdeploy_tui.scoring import ScoringClient, ScoringTarget, percentile
 
 
 @dataclass
@@ -58,11 +61,7 @@ class Latency:
 
     def percentile(self, p: float) -> float | None:
         """Nearest-rank percentile; None without samples."""
-        if not self.samples_ms:
-            return None
-        ordered = sorted(self.samples_ms)
-        rank = min(len(ordered), max(1, math.ceil(p / 100 * len(ordered))))
-        return ordered[rank - 1]
+        return percentile(self.samples_ms, p)
 
     def summary(self) -> dict[str, Any]:
         return {
@@ -74,21 +73,16 @@ class Latency:
 
 
 def measure(url: str, path: str, body: Any, n: int, *, keep_alive: bool, timeout: float = 30.0) -> Latency:
-    """n POSTs of body; a new connection for each, or all on one kept-alive connection."""
+    """n POSTs of body (as JSON); a new connection for each, or all on one kept-alive connection.
+    Raises OSError when a request gets no answer."""
     payload = json.dumps(body).encode("utf-8")
+    target = ScoringTarget(url.rstrip("/") + path, timeout=timeout)
     result = Latency("keep-alive" if keep_alive else "new")
-    conn = _connect(url, timeout) if keep_alive else None
-    try:
+    with ScoringClient(keep_alive=keep_alive, max_connections=1) as client:
         for _ in range(n):
-            c = conn or _connect(url, timeout)
-            try:
-                resp = _send(c, "POST", path, payload)
-            finally:
-                if conn is None:
-                    c.close()
-            result.samples_ms.append(resp.seconds * 1000)
-            result.statuses.append(resp.status)
-    finally:
-        if conn is not None:
-            conn.close()
+            answer = client.score(target, payload)
+            if answer.status is None:
+                raise OSError(answer.error)
+            result.samples_ms.append(answer.latency_ms)
+            result.statuses.append(answer.status)
     return result

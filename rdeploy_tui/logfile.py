@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import traceback
 from pathlib import Path
 
 import platformdirs
@@ -21,3 +22,14 @@ def log_dir() -> Path:
 
 def crash_log_path() -> Path:
     return log_dir() / "crash.log"
+
+
+def save_crash(exc: BaseException) -> str:
+    """Write an unexpected error's traceback to the crash log; return where, said for a message."""
+    path = crash_log_path()
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text("".join(traceback.format_exception(type(exc), exc, exc.__traceback__)))
+    except OSError:
+        return "no details could be saved"
+    return f"details were saved to {path}"

@@ -1,10 +1,11 @@
 """The deploy plan: which steps, in which order, depending on what. Pure: no Azure, no Textual.
 
-    prepare ──┬── build-image ─────┬── create-deployment ── route-traffic ── smoke-score
-              └── create-endpoint ─┘
+    prepare ──┬── build-image ─────┬── create-deployment ──┬── route-traffic
+              └── create-endpoint ─┘                       └── smoke-score
 
 The image builds in ACR while the endpoint is created (they do not depend on each other); the
-deployment needs both. The TUI shows `plan.steps` before anything runs; runner.run_deploy executes
+deployment needs both. The smoke score targets the new deployment by name (azureml-model-deployment),
+so it needs the deployment, not the traffic split, and runs while Azure updates the traffic. The TUI shows `plan.steps` before anything runs; runner.run_deploy executes
 them and reports through events.py.
 """
 from __future__ import annotations
@@ -64,6 +65,6 @@ def make_plan(spec: DeploySpec, *, image_name: str | None = None, registry: str 
             Step(ENDPOINT, f"Create endpoint {spec.endpoint.name} ({spec.endpoint.auth_mode})", (PREPARE,)),
             Step(DEPLOYMENT, f"Create deployment {d.name} ({d.instance_count} x {d.instance_type})", (BUILD, ENDPOINT)),
             Step(TRAFFIC, f"Route {d.traffic}% of traffic to {d.name}", (DEPLOYMENT,)),
-            Step(SMOKE, "Score the sample request", (TRAFFIC,)),
+            Step(SMOKE, "Score the sample request", (DEPLOYMENT,)),  # the deployment by name: no need to wait for traffic
         )
     )

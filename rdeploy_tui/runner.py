@@ -40,7 +40,7 @@ class Outcome:
     scoring_uri: str | None = None
     image: str | None = None
     model: str | None = None  # NAME:VERSION deployed
-    score: Any = None  # azure.ScoreResult of the smoke test
+    score: Any = None  # rdeploy_tui.scoring.ScoreResult of the smoke test
     error: RdeployError | None = None
     log_file: Path | None = None
     step_seconds: dict[str, float] = field(default_factory=dict)
@@ -163,7 +163,7 @@ class Runner:
         interrupted = False
         with sdk_lines(lambda line: self.emit(LogLines(self._running[-1] if self._running else P.PREPARE, "sdk", (line,)))):
             while True:
-                if not self.stop.is_set():
+                if not self.stop.is_set() and not failures:
                     for step in self.plan.ready(finished, started):
                         started.add(step.id)
                         self._launch(step, results)
@@ -189,7 +189,11 @@ class Runner:
                     cancelled.append(step_id)
                 else:
                     failures.append((step_id, payload[0]))
-                    self.stop.set()
+                    # Running steps stop waiting on the first failure, except beside a failed smoke score: the
+                    # deployment is live already and the traffic update finishes in seconds, leaving the endpoint
+                    # settled rather than Updating (which would refuse the next deploy as busy).
+                    if step_id != P.SMOKE:
+                        self.stop.set()
         return self._finish(failures, cancelled, finished, timings)
 
     def _launch(self, step: P.Step, results: "queue.Queue[tuple[str, str, Any]]") -> None:
@@ -246,9 +250,25 @@ class Runner:
         if self.session.is_sandbox:  # the sandbox is a playground: any spec's workspace and model exist there
             self.session.sandbox.ensure_model(w.subscription_id, w.resource_group, w.name, self.spec.model.name)
         ws = Workspace.open(self.session, w.subscription_id, w.resource_group, w.name)
-        registry = ws.registry()
+        # The model lookup and the registry lookup are independent round trips: side by side.
+        model: dict[str, Any] = {}
+
+        def resolve() -> None:
+            try:
+                model["version"] = ws.resolve_model_version(self.spec.model.name, self.spec.model.version)
+            except BaseException as exc:  # re-raised below, in this step's thread
+                model["error"] = exc
+
+        lookup = threading.Thread(target=resolve, name="rdeploy-model-lookup", daemon=True)
+        lookup.start()
+        try:
+            registry = ws.registry()
+        finally:
+            lookup.join()
         say(f"workspace {ws.name} ({ws.info.location}), registry {registry.login_server}")
-        version = ws.resolve_model_version(self.spec.model.name, self.spec.model.version)
+        if "error" in model:
+            raise model["error"]
+        version = model["version"]
         try:
             rendered = render(self.spec, base_dir=self.base_dir, registry=registry.login_server)
         except SpecError as exc:
@@ -367,6 +387,7 @@ class Runner:
 
     def _step_smoke_score(self) -> str:
         from rdeploy_tui.azure.scoring import score
+        from rdeploy_tui.scoring import double_encoding_message
 
         if not self.smoke_score:
             raise _Skip("smoke test not requested")
@@ -375,7 +396,8 @@ class Runner:
         result = score(self.ctx.ws, self.spec.endpoint.name, self.spec.scoring.sample_request, deployment=self.spec.deployment.name)
         self.ctx.score = result
         answer = result.text if len(result.text) <= 200 else result.text[:197] + "..."
-        self.emit(LogLines(P.SMOKE, "score", (answer,)))
+        warning = double_encoding_message(result)
+        self.emit(LogLines(P.SMOKE, "score", (answer, warning) if warning else (answer,)))
         return f"HTTP {result.status} in {result.latency_ms:.0f} ms: {answer}"
 
     # ----- the end -----

@@ -5,11 +5,13 @@
     result = client.score(target, '{"forecast_horizon": [2]}')  # ScoreResult, never raises for HTTP trouble
     result.status, result.latency_ms, result.value, result.explain(), result.double_encoded, records_table(result.value)
     client.close()
+    score_or_raise(target, payload, endpoint="my-endpoint")   # retries busy/unreachable, RdeployError unless 200
 
 Pure Python (httpx), no Textual, no Azure SDK: the wizard, the management screens, the deploy's
-smoke-score and `rdeploy-tui` CLI commands all score through here. The key or token is sent as
-`Authorization: Bearer ...` and is never part of a result, a repr, a log line or a snippet unless
-the caller asks for it to be revealed.
+smoke-score, `rdeploy-tui endpoints score` and the local run all score through here. The Azure layer
+only says where to send the request and with which key or token (rdeploy_tui.azure.scoring). The key
+or token is sent as `Authorization: Bearer ...` and is never part of a result, a repr, a log line or
+a snippet unless the caller asks for it to be revealed.
 """
 from __future__ import annotations
 
@@ -35,6 +37,9 @@ MODEL_ERROR_REASON_HEADER = "ms-azureml-model-error-reason"
 MASK = "********"
 # Azure's request timeout is at most 180 s (request_settings.request_timeout_ms); wait a little longer.
 DEFAULT_TIMEOUT_S = 190.0
+# Answers worth another try: throttled, or the front end found no container ready (yet).
+RETRY_STATUSES = frozenset({429, 502, 503, 504})
+MAX_RETRY_WAIT_S = 30.0  # a Retry-After header is followed up to this many seconds
 MAX_TABLE_ROWS = 500  # a response table beyond this shows the first rows and says how many there are
 
 # Load-test bounds: a sanity check from a terminal, not a load generator.
@@ -93,17 +98,11 @@ class ScoringTarget:
 
 
 def endpoint_target(ws: Any, endpoint: str, deployment: str | None = None) -> ScoringTarget:
-    """The target of an Azure (or sandbox) endpoint: its scoring URI and key/token through the Azure
-    layer. Blocks on the network (call it from a worker); RdeployError when it has no URI yet."""
-    from rdeploy_tui.azure.online import Endpoints  # the Azure layer; the SDK loads only when a call needs it
+    """The target of an Azure (or sandbox) endpoint: its scoring URI and key/token, which only the Azure
+    layer knows. Blocks on the network (call it from a worker); RdeployError when it has no URI yet."""
+    from rdeploy_tui.azure.scoring import endpoint_target as azure_target  # the SDK loads only when a call needs it
 
-    endpoints = Endpoints(ws)
-    info = endpoints.show(endpoint)
-    if not info.scoring_uri:
-        raise RdeployError(f"endpoint {endpoint} has no scoring URI yet (it is {info.state})",
-                           "wait until it is Succeeded, then score again", code="NotReady")
-    secret = endpoints.auth_header(endpoint).removeprefix("Bearer ")
-    return ScoringTarget(info.scoring_uri, secret, deployment, verify=ws.session.ca_bundle or True)
+    return azure_target(ws, endpoint, deployment)
 
 
 # --- the answer ------------------------------------------------------------------------------------
@@ -123,7 +122,7 @@ class ScoreResult:
     status: int | None  # None: no HTTP answer at all (see `error`)
     latency_ms: float  # from sending the request to the last byte of the answer
     headers: dict[str, str] = field(default_factory=dict)  # lower-case names
-    body: bytes = b""
+    content: bytes = b""  # the body as received
     error: str | None = None  # transport failure: refused, timed out, TLS ...
     deployment: str | None = None  # the deployment asked for (None: traffic split)
 
@@ -133,7 +132,12 @@ class ScoreResult:
 
     @property
     def text(self) -> str:
-        return self.body.decode("utf-8", errors="replace")
+        return self.content.decode("utf-8", errors="replace")
+
+    @property
+    def body(self) -> Any:
+        """The parsed JSON body, or the text when it is not JSON (what the CLI prints with --json)."""
+        return self.value if self.is_json else self.text
 
     @property
     def is_json(self) -> bool:
@@ -148,7 +152,7 @@ class ScoreResult:
         cached = self.__dict__.get("_parsed_cache")
         if cached is None:
             try:
-                cached = (True, json.loads(self.body)) if self.body else (False, None)
+                cached = (True, json.loads(self.content)) if self.content else (False, None)
             except (ValueError, UnicodeDecodeError):
                 cached = (False, None)
             object.__setattr__(self, "_parsed_cache", cached)  # frozen dataclass: cache by hand
@@ -178,7 +182,7 @@ class ScoreResult:
             return Explanation(f"no answer from {self.deployment_note()}the endpoint: {self.error}",
                                "check the scoring URI and the network; on a compute instance the endpoint must be reachable "
                                "from its virtual network", "NoAnswer")
-        return explain_status(self.status, self.headers, self.body)
+        return explain_status(self.status, self.headers, self.content)
 
     def deployment_note(self) -> str:
         return f"deployment {self.deployment} of " if self.deployment else ""
@@ -189,6 +193,18 @@ class ScoreResult:
             return f"no answer after {self.latency_ms:.0f} ms"
         by = f" from {self.served_by}" if self.served_by else ""
         return f"HTTP {self.status}{by} in {self.latency_ms:.0f} ms"
+
+    @property
+    def transient(self) -> bool:
+        """No answer, or an answer that may be different a moment later (busy, not ready yet)."""
+        return self.status is None or self.status in RETRY_STATUSES
+
+    def retry_wait(self, default: float) -> float:
+        """Seconds to wait before trying again: the answer's Retry-After (at most 30 s), else `default`."""
+        try:
+            return min(MAX_RETRY_WAIT_S, float(self.headers.get("retry-after", default)))
+        except ValueError:
+            return default
 
 
 def _error_text(body: bytes) -> str | None:
@@ -224,6 +240,26 @@ _CONTAINER_STATUS_NEXT = {
 }
 
 
+# What Azure's front end (or a proxy) means by a status: (what, with {status}; next step; code).
+_TIMED_OUT = ("HTTP {status}: scoring took longer than the deployment's request timeout",
+              "make the model faster, or raise request_settings.request_timeout_ms (at most 180000)", "Timeout")
+_FRONT_END_STATUS: dict[int, tuple[str, str, str]] = {
+    401: ("HTTP 401: the key or token was refused",
+          "get the endpoint's keys again (tokens expire after a while; keys change when regenerated)", "Unauthorized"),
+    403: ("HTTP 403: not allowed", "ask for a role that may score this endpoint (e.g. AzureML Data Scientist)", "Forbidden"),
+    404: ("HTTP 404", "check the endpoint exists and that a deployment takes traffic, or pick a deployment that exists",
+          "NotFound"),
+    408: _TIMED_OUT,
+    429: ("HTTP 429: too many requests at once",
+          "send fewer requests at a time, or add instances (plumber answers one request at a time)", "TooManyRequests"),
+    502: ("HTTP 502: the container did not answer",
+          "read the deployment's inference-server log: the R process probably stopped", "BadGateway"),
+    503: ("HTTP 503: no healthy deployment could take the request",
+          "wait until the deployment is ready, or read its logs if it keeps failing its probes", "Unavailable"),
+    504: _TIMED_OUT,
+}
+
+
 def explain_status(status: int, headers: dict[str, str], body: bytes) -> Explanation:
     """Explain a non-200 answer; a 424 through the model-error headers Azure adds."""
     says = _error_text(body)
@@ -242,32 +278,9 @@ def explain_status(status: int, headers: dict[str, str], body: bytes) -> Explana
             inner_status or 0, "read the inference-server log of the deployment for what the scoring script did")
         return Explanation(f"the model container answered {about}{said}; Azure passes a container's non-200 answer "
                            "on as 424 (Failed Dependency)", next_step, "ModelError")
-    if status == 401:
-        return Explanation(f"HTTP 401: the key or token was refused{said}",
-                           "get the endpoint's keys again (tokens expire after a while; keys change when regenerated)",
-                           "Unauthorized")
-    if status == 403:
-        return Explanation(f"HTTP 403: not allowed{said}",
-                           "ask for a role that may score this endpoint (e.g. AzureML Data Scientist)", "Forbidden")
-    if status == 404:
-        return Explanation(f"HTTP 404{said}",
-                           "check the endpoint exists and that a deployment takes traffic, or pick a deployment that exists",
-                           "NotFound")
-    if status == 408 or status == 504:
-        return Explanation(f"HTTP {status}: scoring took longer than the deployment's request timeout{said}",
-                           "make the model faster, or raise request_settings.request_timeout_ms (at most 180000)",
-                           "Timeout")
-    if status == 429:
-        return Explanation(f"HTTP 429: too many requests at once{said}",
-                           "send fewer requests at a time, or add instances (plumber answers one request at a time)",
-                           "TooManyRequests")
-    if status == 502:
-        return Explanation(f"HTTP 502: the container did not answer{said}",
-                           "read the deployment's inference-server log: the R process probably stopped", "BadGateway")
-    if status == 503:
-        return Explanation(f"HTTP 503: no healthy deployment could take the request{said}",
-                           "wait until the deployment is ready, or read its logs if it keeps failing its probes",
-                           "Unavailable")
+    if status in _FRONT_END_STATUS:
+        head, next_step, code = _FRONT_END_STATUS[status]
+        return Explanation(head.format(status=status) + said, next_step, code)
     # Any other status: straight from the container when scoring locally, or an Azure front-end error.
     next_step = _CONTAINER_STATUS_NEXT.get(status, "read the deployment's inference-server log")
     return Explanation(f"HTTP {status}{said}", next_step, f"HTTP{status}")
@@ -505,6 +518,52 @@ def score(target: ScoringTarget, body: str | bytes | Any) -> ScoreResult:
         body = json.dumps(body)
     with ScoringClient() as client:
         return client.score(target, body)
+
+
+def score_retrying(client: ScoringClient, target: ScoringTarget, body: str | bytes, *, attempts: int = 4,
+                   delay: float = 1.0, sleep: Callable[[float], None] = time.sleep) -> tuple[ScoreResult, int]:
+    """Score, trying again after a transient failure (no answer; 429, 502, 503, 504) up to `attempts`
+    tries in all, waiting `delay` seconds and doubling (an answer's Retry-After wins). Returns the last
+    result and how many tries it took."""
+    for tries in range(1, attempts + 1):
+        result = client.score(target, body)
+        if tries >= attempts or not result.transient:
+            return result, tries
+        sleep(result.retry_wait(delay))
+        delay *= 2
+    raise ValueError("attempts must be at least 1")
+
+
+# Failures whose cause the deployment's container log shows.
+_LOG_CODES = frozenset({"ModelError", "Timeout", "BadGateway", "Unavailable"})
+
+
+def scoring_error(result: ScoreResult, endpoint: str, tries: int = 1) -> RdeployError | None:
+    """None for a 200; otherwise result.explain() as the RdeployError the CLI and the deploy report."""
+    why = result.explain()
+    if why is None:
+        return None
+    who = result.served_by or result.deployment
+    after = f" (after {tries} tries)" if tries > 1 else ""
+    next_step = why.next_step
+    if why.code in _LOG_CODES or why.code.startswith("HTTP"):
+        next_step += f"; the container log: `rdeploy-tui endpoints logs {endpoint}" + (f" -d {who}`" if who else "`")
+    return RdeployError(f"Scoring endpoint {endpoint}" + (f" (deployment {who})" if who else "") + f" failed{after}: {why.what}",
+                        next_step, details=result.text[:500] or None, code=why.code)
+
+
+def score_or_raise(target: ScoringTarget, body: str | bytes | Any, *, endpoint: str, attempts: int = 4,
+                   delay: float = 1.0) -> ScoreResult:
+    """One request on a client of its own (a non-str/bytes body is sent as JSON), retried while transient
+    (score_retrying); the 200 result, or RdeployError with what went wrong (scoring_error)."""
+    if not isinstance(body, (str, bytes)):
+        body = json.dumps(body)
+    with ScoringClient() as client:
+        result, tries = score_retrying(client, target, body, attempts=attempts, delay=delay)
+    error = scoring_error(result, endpoint, tries)
+    if error is not None:
+        raise error
+    return result
 
 
 def _ms(started: float) -> float:

@@ -57,7 +57,7 @@ def rdeploy_home(tmp_path, monkeypatch):
 # --- sandbox (core engineer): one HTTPS sandbox for the whole session -------------------------------
 # `sandbox` gives every test the shared, running rdeploy_tui.sandbox.Sandbox with its faults cleared;
 # REQUESTS_CA_BUNDLE points at its CA for the session (the bundle also holds the public roots).
-SANDBOX_TIME_SCALE = 0.02  # a deployment takes ~2 s (plus R's own start-up)
+SANDBOX_TIME_SCALE = 0.003  # = sandbox.durations.TEST_TIME_SCALE: a first deploy takes ~2 s (plus R's own start-up)
 
 
 @pytest.fixture(scope="session")

@@ -245,8 +245,9 @@ def _follow(ws: Workspace, tasks, registry: Registry, run_id: str, on_lines: Lin
                 on_lines(last)
                 tail = (tail + last)[-200:]
             return _status_text(status), tail
-        # Back-off as `az acr build` does: short while lines flow, doubling up to 15 s when quiet.
-        delay = 1.0 if got_lines else min(delay * 2, 15.0)
+        # Back-off like `az acr build`: 1 s while lines flow, doubling when quiet, but capped at 3 s where az
+        # goes to 15 s: the build's end is on the deploy's critical path, and a blob HEAD every 3 s costs nothing.
+        delay = 1.0 if got_lines else min(delay * 2, 3.0)
         if cancel.wait(delay * scale) and cancelled_at_azure:
             cancel.wait(0.5 * scale)  # already cancelled: keep polling for the final status, without spinning
 

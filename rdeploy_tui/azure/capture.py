@@ -196,11 +196,10 @@ class thread_output:
         text = "" if self._nested else "".join(_captured.pop(threading.get_ident(), []))
         with _lock:
             _router_users -= 1
-            if _router_users == 0:
-                for name in ("stdout", "stderr"):
-                    stream = getattr(sys, name)
-                    if isinstance(stream, _ThreadRouter):
-                        setattr(sys, name, stream._original)
+            # The routers stay installed (they pass other threads' output straight through). Swapping
+            # sys.stdout back while another thread is inside print() crashes CPython 3.11: print() holds a
+            # borrowed reference to sys.stdout, so the router freed by the swap is used after free (SIGSEGV
+            # seen when the smoke score's events printed while the traffic update's SDK calls ended).
             listeners = list(_listeners)
         for line in _ANSI.sub("", text).splitlines():
             if line.strip(" .\t"):

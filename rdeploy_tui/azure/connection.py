@@ -7,6 +7,11 @@
 Every Azure client in rdeploy-tui is made by a Session: management clients (subscriptions, ACR,
 ACR Tasks), MLClient and blob clients all get the same base URL, credential, CA bundle and retry
 policy, so real Azure, a sovereign cloud, Azure Stack-like ARM endpoints and the sandbox differ only here.
+
+A custom ARM endpoint (--arm-endpoint) describes itself at /metadata/endpoints: the sign-in authority
+(authentication.loginEndpoint; AD FS when it ends in /adfs) and the token audiences. Sign-in goes there with
+MSAL's instance discovery off (it would ask login.microsoftonline.com to vouch for the host), and --ca-bundle
+is trusted by every client including the sign-in and the blob client azure-ai-ml builds internally.
 """
 from __future__ import annotations
 
@@ -31,6 +36,72 @@ CLOUDS: dict[str, tuple[str, str, str]] = {
     "AzureUSGovernment": ("https://management.usgovcloudapi.net", "login.microsoftonline.us", "core.usgovcloudapi.net"),
 }
 _CLOUD_ALIASES = {name.lower(): name for name in CLOUDS} | {"public": "AzureCloud", "china": "AzureChinaCloud", "usgov": "AzureUSGovernment"}
+# ARM's cloud metadata: azure-cli (`az cloud register`) asks 2022-09-01 (one cloud's entry: resourceManager,
+# authentication.loginEndpoint/audiences, suffixes, ...); msrestazure and older Azure Stack Hub answer 2015-01-01
+# (galleryEndpoint, graphEndpoint, portalEndpoint, authentication). Tried in this order.
+METADATA_API_VERSIONS = ("2022-09-01", "2015-01-01")
+
+
+@dataclass(frozen=True)
+class CloudEndpoints:
+    """What the factory decided about a cloud: where ARM is, where to sign in, and for which token audience."""
+
+    name: str
+    arm: str  # ARM base URL, no trailing slash
+    authority: str  # Microsoft Entra (or AD FS) authority, https://host[:port], no tenant, no trailing slash
+    audience: str  # the token resource; scope = audience + "/.default"
+    storage_suffix: str = "core.windows.net"
+    portal: str = ""
+    tenant: str | None = None  # "adfs" for AD FS authorities (Azure Stack Hub disconnected); else the user's tenant
+
+
+def sovereign_cloud(name: str | None) -> CloudEndpoints:
+    """The endpoints of a cloud azure-ai-ml and azure-identity know by name (aliases: public, china, usgov).
+
+    Raises RdeployError (code Usage) for an unknown name, listing the valid ones."""
+    canonical = _CLOUD_ALIASES.get((name or "AzureCloud").lower())
+    if canonical is None:
+        raise RdeployError(f"Unknown Azure cloud {name!r}.", f"Use one of {', '.join(CLOUDS)}, or --arm-endpoint URL for any other ARM endpoint.", code="Usage")
+    arm, login_host, storage = CLOUDS[canonical]
+    return CloudEndpoints(canonical, arm, "https://" + login_host, arm, storage)
+
+
+def endpoints_from_metadata(arm: str, metadata: Any) -> CloudEndpoints:
+    """CloudEndpoints for a custom ARM endpoint from its /metadata/endpoints answer (either shape; {} when absent).
+
+    The token audience is the ARM URL when the metadata lists it among authentication.audiences (public Azure does),
+    else the first audience (Azure Stack Hub lists only its own, e.g. https://management.<tenant>.onmicrosoft.com/<guid>),
+    the way azure-cli and the Azure SDK samples for Azure Stack choose it. Without metadata: public Entra, audience = ARM.
+    """
+    arm = arm.rstrip("/")
+    entry = _metadata_entry(arm, metadata)
+    auth = entry.get("authentication") if isinstance(entry.get("authentication"), dict) else {}
+    login = str(auth.get("loginEndpoint") or "https://login.microsoftonline.com").rstrip("/")
+    tenant = None
+    if login.lower().endswith("/adfs"):  # AD FS: authority is the host, the "tenant" is adfs (MSAL's convention)
+        login, tenant = login[: -len("/adfs")], "adfs"
+    audiences = [str(a) for a in auth.get("audiences") or [] if a]
+    if not audiences or any(a.rstrip("/").lower() == arm.lower() for a in audiences):
+        audience = arm
+    else:
+        audience = audiences[0].rstrip("/")
+    suffixes = entry.get("suffixes") if isinstance(entry.get("suffixes"), dict) else {}
+    portal = str(entry.get("portal") or entry.get("portalEndpoint") or arm + "/")
+    name = str(entry.get("name") or "") or _unique_cloud_name(arm)
+    return CloudEndpoints(name, arm, login, audience, str(suffixes.get("storage") or "core.windows.net"), portal, tenant)
+
+
+def _metadata_entry(arm: str, metadata: Any) -> dict[str, Any]:
+    """This cloud's entry: the dict itself, or from a list of clouds the one whose resourceManager is `arm`."""
+    if isinstance(metadata, dict):
+        return metadata
+    if isinstance(metadata, list):
+        clouds = [c for c in metadata if isinstance(c, dict)]
+        for cloud in clouds:
+            if str(cloud.get("resourceManager") or "").rstrip("/").lower() == arm.lower():
+                return cloud
+        return clouds[0] if len(clouds) == 1 else {}
+    return {}
 
 # Retries for every client: azure-core retries 429/5xx/connection errors with exponential back-off,
 # honouring Retry-After; bounded so a dead network is reported within about a minute.
@@ -109,6 +180,8 @@ class Session:
         ca_bundle: str | None,
         credential_source: str,
         sandbox: Any = None,
+        authority: str | None = None,
+        audience: str | None = None,
     ) -> None:
         self.options = options
         self.credential = credential
@@ -118,6 +191,8 @@ class Session:
         self.ca_bundle = ca_bundle
         self.credential_source = credential_source
         self.sandbox = sandbox  # the in-process rdeploy_tui.sandbox Sandbox, when --sandbox
+        self.authority = authority  # where the credential signs in (None: the sandbox's own credential)
+        self.audience = (audience or arm_endpoint).rstrip("/")  # the resource ARM tokens are asked for
         self._lock = threading.Lock()
         self._ml_clients: dict[tuple[str, str | None, str | None], Any] = {}
         self._identity: Identity | None = None
@@ -149,7 +224,8 @@ class Session:
 
     @property
     def scopes(self) -> list[str]:
-        return [self.arm_endpoint + "/.default"]
+        """For the management clients and sign-in. (MLClient always asks for its resource_manager + /.default.)"""
+        return [self.audience + "/.default"]
 
     # ----- who am I -----
     def identity(self) -> Identity:
@@ -221,8 +297,10 @@ class Session:
         }
         if self.cloud_metadata:
             kwargs["cloud_metadata"] = self.cloud_metadata
-        if self.is_sandbox:
-            kwargs["polling_interval"] = 1  # the sandbox sends retry-after-ms; this caps the SDK's 30 s default elsewhere
+        # Azure ML answers endpoint operations without Retry-After, so the SDK would poll them every 30 s: a
+        # ~20 s traffic update would cost 30 s on the deploy's critical path. 5 s is what deployments poll at.
+        # The sandbox sends retry-after-ms; there 1 s only caps operations that do not.
+        kwargs["polling_interval"] = 1 if self.is_sandbox else 5
         with azure_call("connecting to the workspace"):
             client = MLClient(self.credential, subscription_id, resource_group, workspace, **kwargs)
         with self._lock:
@@ -262,19 +340,29 @@ def on_compute_instance() -> bool:
     return bool(os.environ.get("CI_NAME") or os.environ.get("CI_WORKSPACE") or os.environ.get("MLFLOW_TRACKING_URI", "").startswith("azureml://"))
 
 
-def build_credential(authority: str | None = None) -> tuple[Any, str]:
+def build_credential(authority: str | None = None, *, ca_bundle: str | None = None) -> tuple[Any, str]:
     """A credential chain over the sign-in sources that are present here, and a label for them.
 
     Only sources that exist are tried, so a laptop never waits on a metadata endpoint that is not
     there: environment (service principal / workload identity) when its variables are set; the Azure
     CLI when `az` is installed; managed identity only when the host advertises it (IDENTITY_ENDPOINT /
     MSI_ENDPOINT, as Azure ML compute instances, App Service and Arc do).
+
+    `authority` (https://host[:port]) is where the service principal signs in; for a host MSAL does not know
+    (Azure Stack Hub, a private cloud, the sandbox) instance discovery is turned off: MSAL would otherwise ask
+    login.microsoftonline.com to vouch for it. `ca_bundle` is trusted for the sign-in requests too.
     """
     quiet_sdk()
     from azure.identity import AzureCliCredential, ChainedTokenCredential, EnvironmentCredential, ManagedIdentityCredential
 
     sources: list[tuple[Any, str]] = []
-    kw = {"authority": authority} if authority else {}
+    kw: dict[str, Any] = {}
+    if authority:
+        kw["authority"] = authority
+        if not _well_known_authority(authority):
+            kw["disable_instance_discovery"] = True
+    if ca_bundle:
+        kw["connection_verify"] = ca_bundle
     if os.environ.get("AZURE_CLIENT_ID") and (os.environ.get("AZURE_CLIENT_SECRET") or os.environ.get("AZURE_CLIENT_CERTIFICATE_PATH") or os.environ.get("AZURE_FEDERATED_TOKEN_FILE")) and os.environ.get("AZURE_TENANT_ID"):
         sources.append((EnvironmentCredential(**kw), "environment"))
     if shutil.which("az"):
@@ -287,6 +375,17 @@ def build_credential(authority: str | None = None) -> tuple[Any, str]:
     if len(sources) == 1:
         return sources[0]
     return _LabelledChain(ChainedTokenCredential(*(c for c, _ in sources)), [label for _, label in sources]), "+".join(label for _, label in sources)
+
+
+def _well_known_authority(authority: str) -> bool:
+    from urllib.parse import urlsplit
+
+    host = (urlsplit(authority if "://" in authority else "https://" + authority).hostname or "").lower()
+    try:
+        from msal.authority import WELL_KNOWN_AUTHORITY_HOSTS
+    except ImportError:  # pragma: no cover - msal comes with azure-identity
+        WELL_KNOWN_AUTHORITY_HOSTS = frozenset(host for _arm, host, _s in CLOUDS.values())
+    return host in WELL_KNOWN_AUTHORITY_HOSTS
 
 
 class _LabelledChain:
@@ -315,34 +414,43 @@ def connect(options: ConnectionOptions | None = None, *, sandbox_time_scale: flo
     """A Session for these options. Does not sign in yet (call session.identity() to check).
 
     --sandbox starts the built-in sandbox in this process, with its state in state_dir()/sandbox so that
-    earlier endpoints are found again; RDEPLOY_SANDBOX_TIME_SCALE (or `sandbox_time_scale`) speeds it up.
+    earlier endpoints are found again. Its pace: RDEPLOY_SANDBOX_TIME_SCALE (or `sandbox_time_scale`), default
+    sandbox.durations.DEMO_TIME_SCALE (Azure's durations / 20: a first deploy in ~40 s; 1 = Azure's own ~11 min).
     """
     options = options or ConnectionOptions()
     options.check()
     quiet_sdk()
     if options.sandbox:
         return _connect_sandbox(options, sandbox_time_scale)
+    ca_bundle = _trust_ca_bundle(options.ca_bundle) if options.ca_bundle else None
     if options.arm_endpoint:
-        arm = options.arm_endpoint.rstrip("/")
-        ca_bundle = combined_ca_bundle(options.ca_bundle) if options.ca_bundle else None
-        metadata = _arm_metadata(arm, ca_bundle)
-        authority = metadata.get("authentication", {}).get("loginEndpoint") if isinstance(metadata.get("authentication"), dict) else None
-        suffix = (metadata.get("suffixes") or {}).get("storage") or "core.windows.net"
+        cloud = endpoints_from_metadata(options.arm_endpoint, _arm_metadata(options.arm_endpoint.rstrip("/"), ca_bundle, options.ca_bundle))
         cloud_metadata = {
-            "resource_manager": arm + "/",
-            "active_directory": authority or "https://login.microsoftonline.com/",
-            "azure_portal": metadata.get("portal") or arm + "/",
-            "aml_resource_id": arm + "/",
-            "storage_endpoint": suffix,
-            "registry_discovery_endpoint": arm + "/",
+            "resource_manager": cloud.arm + "/",
+            "active_directory": cloud.authority + "/",
+            "azure_portal": cloud.portal,
+            "aml_resource_id": cloud.arm + "/",
+            "storage_endpoint": cloud.storage_suffix,
+            "registry_discovery_endpoint": cloud.arm + "/",
         }
-        credential, source = build_credential(authority.replace("https://", "").rstrip("/") if authority else None)
-        return Session(options, credential, arm_endpoint=arm, cloud_name=_unique_cloud_name(arm), cloud_metadata=cloud_metadata, ca_bundle=ca_bundle, credential_source=source)
-    name = _CLOUD_ALIASES.get((options.cloud or "AzureCloud").lower(), "AzureCloud")
-    arm, authority, _storage = CLOUDS[name]
-    credential, source = build_credential(authority if name != "AzureCloud" else None)
-    ca_bundle = combined_ca_bundle(options.ca_bundle) if options.ca_bundle else None
-    return Session(options, credential, arm_endpoint=arm, cloud_name=name, cloud_metadata=None, ca_bundle=ca_bundle, credential_source=source)
+        if cloud.tenant == "adfs" and os.environ.get("AZURE_CLIENT_ID") and os.environ.get("AZURE_TENANT_ID", "").lower() != "adfs":
+            raise RdeployError(
+                f"{cloud.arm} signs in with AD FS ({cloud.authority}/adfs), where the tenant is always 'adfs'.",
+                "Set AZURE_TENANT_ID=adfs for the service principal (or sign in with `az login` on a cloud registered with `az cloud register`).",
+                code="Usage",
+            )
+        credential, source = build_credential(cloud.authority, ca_bundle=ca_bundle)
+        return Session(
+            options, credential, arm_endpoint=cloud.arm, cloud_name=_unique_cloud_name(cloud.arm), cloud_metadata=cloud_metadata,
+            ca_bundle=ca_bundle, credential_source=source, authority=cloud.authority, audience=cloud.audience,
+        )
+    cloud = sovereign_cloud(options.cloud)
+    # AzureCloud: azure-identity's default authority, which honours AZURE_AUTHORITY_HOST.
+    credential, source = build_credential(cloud.authority if cloud.name != "AzureCloud" else None, ca_bundle=ca_bundle)
+    return Session(
+        options, credential, arm_endpoint=cloud.arm, cloud_name=cloud.name, cloud_metadata=None, ca_bundle=ca_bundle,
+        credential_source=source, authority=cloud.authority, audience=cloud.audience,
+    )
 
 
 def _connect_sandbox(options: ConnectionOptions, time_scale: float | None) -> Session:
@@ -351,8 +459,10 @@ def _connect_sandbox(options: ConnectionOptions, time_scale: float | None) -> Se
     except ImportError as exc:  # pragma: no cover - the sandbox ships with rdeploy-tui
         raise RdeployError("The built-in sandbox is not available in this installation.", "Reinstall rdeploy-tui.", details=str(exc)) from None
     if time_scale is None:
+        from rdeploy_tui.sandbox.durations import DEMO_TIME_SCALE  # Azure's pace / 20: a first deploy in ~40 s
+
         try:
-            time_scale = float(os.environ.get(SANDBOX_TIME_SCALE_ENV, "1"))
+            time_scale = float(os.environ.get(SANDBOX_TIME_SCALE_ENV) or DEMO_TIME_SCALE)
         except ValueError:
             raise RdeployError(f"{SANDBOX_TIME_SCALE_ENV} must be a number.", f"Unset it or set e.g. {SANDBOX_TIME_SCALE_ENV}=0.1.", code="Usage") from None
     folder = state_dir() / "sandbox"
@@ -400,21 +510,82 @@ def combined_ca_bundle(extra: str) -> str:
     return str(target)
 
 
-def _arm_metadata(arm: str, ca_bundle: str | None) -> dict[str, Any]:
-    """ARM's /metadata/endpoints (Azure Stack and sovereign clouds publish one); {} when absent."""
+def _trust_ca_bundle(extra: str) -> str:
+    """certifi + `extra`, trusted by every client of this process: the blob client azure-ai-ml builds internally
+    ignores connection_verify and only reads REQUESTS_CA_BUNDLE. Raises RdeployError when `extra` holds no CA."""
+    import ssl
+
+    try:
+        ssl.create_default_context(cafile=extra)
+    except (ssl.SSLError, ValueError, OSError) as exc:
+        raise RdeployError(
+            f"--ca-bundle {extra} holds no usable PEM certificates ({getattr(exc, 'reason', None) or exc}).",
+            "Give a PEM file (-----BEGIN CERTIFICATE-----) with the CA that signed the ARM endpoint's certificate.",
+            code="Usage",
+        ) from None
+    bundle = combined_ca_bundle(extra)
+    os.environ["REQUESTS_CA_BUNDLE"] = bundle
+    return bundle
+
+
+def _arm_metadata(arm: str, ca_bundle: str | None, given_bundle: str | None = None) -> Any:
+    """ARM's /metadata/endpoints answer (Azure, sovereign clouds and Azure Stack Hub publish it); {} when absent.
+
+    An untrusted certificate or an unreachable endpoint is reported here, before any sign-in, naming the cause."""
     import ssl
 
     import httpx
 
-    try:
-        verify = ssl.create_default_context(cafile=ca_bundle) if ca_bundle else True
-        response = httpx.get(f"{arm}/metadata/endpoints", params={"api-version": "2022-09-01"}, verify=verify, timeout=5)
+    verify: Any = ssl.create_default_context(cafile=ca_bundle) if ca_bundle else True
+    for version in METADATA_API_VERSIONS:
+        try:
+            response = httpx.get(f"{arm}/metadata/endpoints", params={"api-version": version}, verify=verify, timeout=10)
+        except httpx.ConnectError as exc:
+            raise _connect_problem(arm, exc, given_bundle) from None
+        except httpx.HTTPError as exc:
+            raise RdeployError(
+                f"{arm} did not answer ARM's metadata request ({type(exc).__name__}: {exc}).",
+                "Check --arm-endpoint (the Azure Resource Manager URL, e.g. https://management.local.azurestack.external) and the network.",
+                code="NetworkError",
+            ) from None
         if response.status_code == 200:
-            data = response.json()
-            return data if isinstance(data, dict) else {}
-    except (httpx.HTTPError, ValueError):
-        pass
+            try:
+                data = response.json()
+            except ValueError:
+                continue
+            if _metadata_entry(arm, data).get("authentication"):
+                return data
     return {}
+
+
+def _connect_problem(arm: str, exc: BaseException, given_bundle: str | None) -> RdeployError:
+    import ssl
+
+    cause: BaseException | None = exc
+    while cause is not None and not isinstance(cause, ssl.SSLError):
+        cause = cause.__cause__ or cause.__context__
+    if isinstance(cause, ssl.SSLCertVerificationError) or (cause is not None and "CERTIFICATE_VERIFY_FAILED" in str(cause)):
+        reason = getattr(cause, "verify_message", None) or getattr(cause, "reason", None) or str(cause)
+        if given_bundle:
+            return RdeployError(
+                f"The TLS certificate of {arm} is not trusted ({reason}), even with --ca-bundle {given_bundle}.",
+                f"Check that {given_bundle} holds the CA certificate that signed the endpoint's certificate "
+                "(for Azure Stack Hub: its root CA), and that the URL's host name matches the certificate.",
+                details=str(cause),
+                code="CertificateError",
+            )
+        return RdeployError(
+            f"The TLS certificate of {arm} is not trusted ({reason}).",
+            "Pass --ca-bundle FILE with the PEM certificate of the CA that signed it (for Azure Stack Hub: its root CA), then run again.",
+            details=str(cause),
+            code="CertificateError",
+        )
+    return RdeployError(
+        f"Cannot reach {arm} ({exc}).",
+        "Check --arm-endpoint (the Azure Resource Manager URL, e.g. https://management.local.azurestack.external) and the network.",
+        details=str(exc),
+        code="NetworkError",
+    )
 
 
 def _unique_cloud_name(arm: str) -> str:
@@ -425,4 +596,4 @@ def _unique_cloud_name(arm: str) -> str:
     return f"Rdeploy-{parts.hostname}-{parts.port or 443}"
 
 
-__all__ = ["ConnectionOptions", "Identity", "Session", "connect", "session_for_sandbox", "identity_from_token", "build_credential", "explain"]
+__all__ = ["CloudEndpoints", "ConnectionOptions", "Identity", "Session", "connect", "sovereign_cloud", "endpoints_from_metadata", "session_for_sandbox", "identity_from_token", "build_credential", "explain"]

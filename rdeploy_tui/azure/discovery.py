@@ -17,10 +17,17 @@ from rdeploy_tui.azure.connection import Session
 from rdeploy_tui.azure.errors import azure_call
 from rdeploy_tui.errors import RdeployError
 
-_WS_PATH = re.compile(
-    r"/subscriptions/(?P<sub>[^/]+)/resourceGroups/(?P<rg>[^/]+)/providers/Microsoft\.MachineLearningServices/workspaces/(?P<ws>[^/?]+)",
-    re.IGNORECASE,
-)
+
+def resource_id_pattern(resource_type: str) -> re.Pattern[str]:
+    """Finds an ARM resource ID of `resource_type` (e.g. "Microsoft.ContainerRegistry/registries") in a
+    text, such as a URL that carries one; groups: sub, rg, name."""
+    return re.compile(
+        r"/subscriptions/(?P<sub>[^/]+)/resourceGroups/(?P<rg>[^/]+)/providers/" + re.escape(resource_type) + r"/(?P<name>[^/?]+)",
+        re.IGNORECASE,
+    )
+
+
+_WS_PATH = resource_id_pattern("Microsoft.MachineLearningServices/workspaces")
 
 
 @dataclass(frozen=True)
@@ -113,7 +120,7 @@ def workspace_hints(start: Path | None = None) -> list[WorkspaceHint]:
     # Compute instance / job: MLFLOW_TRACKING_URI carries the full workspace path.
     match = _WS_PATH.search(env.get("MLFLOW_TRACKING_URI", ""))
     if match:
-        hints.append(WorkspaceHint(match["sub"], match["rg"], match["ws"], "compute instance (MLFLOW_TRACKING_URI)"))
+        hints.append(WorkspaceHint(match["sub"], match["rg"], match["name"], "compute instance (MLFLOW_TRACKING_URI)"))
     if env.get("AZUREML_ARM_WORKSPACE_NAME"):
         hints.append(WorkspaceHint(env.get("AZUREML_ARM_SUBSCRIPTION"), env.get("AZUREML_ARM_RESOURCEGROUP"), env["AZUREML_ARM_WORKSPACE_NAME"], "AZUREML_ARM_* variables"))
     if env.get("CI_WORKSPACE"):

@@ -86,6 +86,12 @@ def explain(exc: BaseException, doing: str = "", *, details: str | None = None) 
 
     if isinstance(exc, CredentialUnavailableError):
         return RdeployError("You are not signed in to Azure" + where + ".", SIGN_IN, details=redact(str(exc)), code="NotSignedIn")
+    entra = _entra_error(exc, where)
+    if entra is not None:
+        return entra
+    certificate = _certificate_error(exc, where)
+    if certificate is not None:
+        return certificate
     code = error_code(exc)
     message = error_message(exc)
     status = status_code(exc)
@@ -194,6 +200,86 @@ def azure_call(doing: str, *, details: Any = None) -> Iterator[None]:
     except Exception as exc:
         extra = details() if callable(details) else details
         raise explain(exc, doing, details=extra) from None
+
+
+# Microsoft Entra sign-in errors (AADSTSnnn in error_description): what happened, what to do.
+_ENTRA: dict[str, tuple[str, str]] = {
+    "7000215": (
+        "Microsoft Entra rejected the service principal's client secret (AADSTS7000215: invalid client secret)",
+        "Set AZURE_CLIENT_SECRET to the secret's Value (not its Secret ID). If it expired or was deleted, create a new one "
+        "(Microsoft Entra admin center > App registrations > the app > Certificates & secrets), then run again.",
+    ),
+    "7000222": (
+        "The service principal's client secret has expired (AADSTS7000222)",
+        "Create a new client secret (Microsoft Entra admin center > App registrations > the app > Certificates & secrets), "
+        "set AZURE_CLIENT_SECRET to its Value, then run again.",
+    ),
+    "7000218": (
+        "The sign-in request carried no client secret (AADSTS7000218)",
+        "Set AZURE_CLIENT_SECRET (or AZURE_CLIENT_CERTIFICATE_PATH) for the service principal, then run again.",
+    ),
+    "700016": (
+        "Microsoft Entra has no application with this client id in this tenant (AADSTS700016)",
+        "Check AZURE_CLIENT_ID (the app's Application (client) ID) and AZURE_TENANT_ID (its Directory (tenant) ID), "
+        "and that you sign in to the right cloud (--cloud / --arm-endpoint), then run again.",
+    ),
+    "90002": (
+        "Microsoft Entra does not know this tenant (AADSTS90002)",
+        "Check AZURE_TENANT_ID (the Directory (tenant) ID) and that you sign in to the right cloud (--cloud / --arm-endpoint), then run again.",
+    ),
+    "500011": (
+        "The sign-in service does not know the resource the token was asked for (AADSTS500011)",
+        "The ARM endpoint's token audience is not registered in this tenant: check --arm-endpoint and AZURE_TENANT_ID, "
+        "or ask the cloud's operator which audience ARM expects.",
+    ),
+}
+
+
+def _entra_error(exc: BaseException, where: str) -> RdeployError | None:
+    """A Microsoft Entra error as what + what to do, from MSAL/azure-identity whatever exception class carries it.
+
+    MSAL re-raises a failed tenant discovery (AADSTS90002) as its own ValueError: the code is further down the chain."""
+    text, match = "", None
+    seen: set[int] = set()
+    cause: BaseException | None = exc
+    while cause is not None and id(cause) not in seen and match is None:
+        seen.add(id(cause))
+        text = redact(str(cause))
+        match = re.search(r"AADSTS(\d+)", text)
+        cause = cause.__cause__ or cause.__context__
+    if not match:
+        return None
+    code = "AADSTS" + match.group(1)
+    detail = _entra_description(text)
+    known = _ENTRA.get(match.group(1))
+    if known:
+        return RdeployError(known[0] + where + ".", known[1], details=detail, code=code)
+    return RdeployError(f"Microsoft Entra refused the sign-in{where}: {detail}", SIGN_IN, details=detail, code=code)
+
+
+def _entra_description(text: str) -> str:
+    """'AADSTSnnn: sentence.' without the trace/correlation ids and timestamp Entra appends."""
+    match = re.search(r"AADSTS\d+:.*?(?= Trace ID:|$)", text, re.DOTALL)
+    return (match.group(0) if match else text).strip()
+
+
+def _certificate_error(exc: BaseException, where: str) -> RdeployError | None:
+    """TLS verification failures (a private CA without --ca-bundle): name the certificate problem, not 'the network'."""
+    text = str(exc)
+    cause: BaseException | None = exc
+    while cause is not None and "CERTIFICATE_VERIFY_FAILED" not in text:
+        cause = cause.__cause__ or cause.__context__
+        text = str(cause) if cause is not None else text
+    if "CERTIFICATE_VERIFY_FAILED" not in text:
+        return None
+    reason = re.search(r"CERTIFICATE_VERIFY_FAILED\]\s*certificate verify failed:\s*([^(\)']+)", text)
+    return RdeployError(
+        "A TLS certificate was not trusted" + where + (f" ({reason.group(1).strip()})" if reason else "") + ".",
+        "For an ARM endpoint with its own CA (Azure Stack Hub, a private cloud), pass --ca-bundle FILE with that CA's PEM "
+        "certificate; behind a TLS-inspecting proxy, set REQUESTS_CA_BUNDLE to a bundle with the proxy's CA. Then run again.",
+        details=redact(text),
+        code="CertificateError",
+    )
 
 
 def _join(*parts: str | None) -> str:

@@ -255,13 +255,21 @@ class Endpoints:
 
     def _wait_poller(self, poller: Any, what: str, on_progress: ProgressSink, cancel: threading.Event, *, doing: str, tick: Callable[[], None] | None = None, details: Callable[[], str | None] | None = None) -> Any:
         started = time.monotonic()
+        every = self._interval(2)  # progress and log ticks
+        next_report = started + every
         while not poller.done():
-            if cancel.wait(self._interval(2)):
+            if cancel.is_set():
                 raise RdeployError(f"Stopped waiting for {what}; the operation goes on in Azure.", None, code="Cancelled")
-            status = str(poller.status() or "running")
-            on_progress(f"{what}: {status} ({time.monotonic() - started:.0f} s)")
-            if tick is not None:
-                tick()
+            try:  # wakes the moment the SDK's poller sees the end (no extra interval on the critical path)
+                poller.wait(min(every, 0.1))
+            except Exception:
+                break  # the operation failed: poller.result() raises it again below, explained
+            if time.monotonic() >= next_report and not poller.done():
+                next_report = time.monotonic() + every
+                status = str(poller.status() or "running")
+                on_progress(f"{what}: {status} ({time.monotonic() - started:.0f} s)")
+                if tick is not None:
+                    tick()
         try:
             return poller.result()
         except Exception as exc:
@@ -333,13 +341,14 @@ class Endpoints:
                 raise RdeployError(f"Stopped waiting for deployment {name}; Azure goes on with it.", None, code="Cancelled")
 
     # ----- traffic -----
-    def set_traffic(self, endpoint: str, traffic: dict[str, int], *, on_progress: ProgressSink = lambda t: None, cancel: threading.Event | None = None) -> EndpointInfo:
-        """Set the endpoint's traffic split exactly (values 0-100 summing to 100, or all 0)."""
+    def set_traffic(self, endpoint: str, traffic: dict[str, int], *, on_progress: ProgressSink = lambda t: None, cancel: threading.Event | None = None,
+                    current: EndpointInfo | None = None) -> EndpointInfo:
+        """Set the endpoint's traffic split exactly (values 0-100 summing to 100, or all 0). `current`: the endpoint just read."""
         cancel = cancel or threading.Event()
         total = sum(traffic.values())
         if any(v < 0 or v > 100 for v in traffic.values()) or total not in (0, 100):
             raise RdeployError(f"Traffic must be whole percentages that add up to 100; got {total}.", "For example: blue=90 green=10.", code="Usage")
-        info = self.show(endpoint)
+        info = current or self.show(endpoint)
         unknown = set(traffic) - {d.name for d in info.deployments}
         if unknown:
             raise RdeployError(f"Endpoint {endpoint} has no deployment {', '.join(sorted(unknown))}.", f"Its deployments: {', '.join(d.name for d in info.deployments) or 'none'}.", code="Usage")
@@ -361,7 +370,7 @@ class Endpoints:
             split = {deployment: percent, rest: 100 - percent}
         if {k: v for k, v in info.traffic.items() if v} == {k: v for k, v in split.items() if v}:
             return info
-        return self.set_traffic(endpoint, split, **kwargs)
+        return self.set_traffic(endpoint, split, current=info, **kwargs)
 
     # ----- delete -----
     def delete(self, name: str, *, on_progress: ProgressSink = lambda t: None, cancel: threading.Event | None = None) -> None:

@@ -1,19 +1,15 @@
 """One Azure ML workspace: its container registry and its registered models."""
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from typing import Any
 
 from rdeploy_tui.azure.connection import Session
-from rdeploy_tui.azure.discovery import WorkspaceInfo, get_workspace
+from rdeploy_tui.azure.discovery import WorkspaceInfo, get_workspace, resource_id_pattern
 from rdeploy_tui.azure.errors import azure_call
 from rdeploy_tui.errors import RdeployError
 
-_REGISTRY_ID = re.compile(
-    r"/subscriptions/(?P<sub>[^/]+)/resourceGroups/(?P<rg>[^/]+)/providers/Microsoft\.ContainerRegistry/registries/(?P<name>[^/]+)",
-    re.IGNORECASE,
-)
+_REGISTRY_ID = resource_id_pattern("Microsoft.ContainerRegistry/registries")
 
 
 @dataclass(frozen=True)

@@ -83,12 +83,18 @@ def run(args: argparse.Namespace) -> int:
             lines = endpoints.logs(args.name, deployment, args.container, args.lines)
             _out(args, {"deployment": deployment, "container": args.container, "lines": lines}, "\n".join(lines) or "(the log is empty)")
         elif args.action == "score":
+            from rdeploy_tui.scoring import double_encoding_message
+
             result = azure.score(ws, args.name, payload, deployment=args.deployment)
+            who = result.served_by or result.deployment
             if args.json:
-                _out(args, {"status": result.status, "deployment": result.deployment, "latency_ms": round(result.latency_ms, 1), "body": result.body}, "")
+                _out(args, {"status": result.status, "deployment": who, "latency_ms": round(result.latency_ms, 1), "body": result.body}, "")
             else:
                 print(result.text)
-                print(f"(HTTP {result.status} from {result.deployment or args.name} in {result.latency_ms:.0f} ms)", file=sys.stderr)
+                print(f"(HTTP {result.status} from {who or args.name} in {result.latency_ms:.0f} ms)", file=sys.stderr)
+            warning = double_encoding_message(result)
+            if warning:
+                print(f"Warning: {warning}", file=sys.stderr)
         elif args.action == "traffic":
             e = endpoints.set_traffic(args.name, split)
             _out(args, e.traffic, "traffic: " + ", ".join(f"{k}={v}%" for k, v in sorted(e.traffic.items())))

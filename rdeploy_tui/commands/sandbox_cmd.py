@@ -12,6 +12,7 @@ from rdeploy_tui.errors import RdeployError
 
 
 def register(sub: argparse._SubParsersAction) -> None:
+    from rdeploy_tui.sandbox.durations import DEMO_TIME_SCALE
     from rdeploy_tui.sandbox.faults import FAULT_NAMES
 
     parser = sub.add_parser(
@@ -22,8 +23,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser.add_argument("--port", type=int, default=0, help="port on 127.0.0.1 (default: a free one)")
     parser.add_argument("--state-dir", metavar="DIR", help="folder holding the sandbox's state (default: the user data folder)")
     parser.add_argument(
-        "--time-scale", type=float, default=0.25, metavar="X",
-        help="multiply simulated durations by X (default 0.25; 1 feels like Azure, 0.02 is for tests)",
+        "--time-scale", type=float, default=DEMO_TIME_SCALE, metavar="X",
+        help=f"multiply Azure's simulated durations by X (default {DEMO_TIME_SCALE:g}, the same pace as --sandbox: a first deploy "
+        "takes ~40 s; 1 is Azure's own pace, ~11 min: a 3 min image build, 1.5 min endpoint, 7 min deployment)",
     )
     parser.add_argument("--quota-cores", type=int, default=None, metavar="N", help="vCPU quota per subscription (default 32)")
     parser.add_argument(
@@ -39,7 +41,7 @@ def run(args: argparse.Namespace) -> int:
     from rdeploy_tui.sandbox.state import StateFolderBusy
 
     if args.time_scale <= 0:
-        raise RdeployError("--time-scale must be greater than 0", "try --time-scale 0.25")
+        raise RdeployError("--time-scale must be greater than 0", "try --time-scale 0.05")
     try:
         faults = Faults.from_specs(args.fault)
     except ValueError as exc:
@@ -77,6 +79,7 @@ def _print_banner(sandbox: Any, faults: Any) -> None:
     from rdeploy_tui.sandbox import arm
 
     settings = sandbox.client_settings()
+    sp = sandbox.service_principal
     with sandbox.state.view() as data:
         workspaces = [dict(doc) for doc in data.get("workspaces", {}).values()]
         registries = {key: dict(doc) for key, doc in data.get("registries", {}).items()}
@@ -92,13 +95,22 @@ def _print_banner(sandbox: Any, faults: Any) -> None:
         lines.append(f"  workspace        {doc['name']}  ({acr}; resource group {doc['resource_group']})")
     lines += [
         f"  state folder     {sandbox.state_dir}",
-        f"  time scale       {sandbox.time_scale:g}",
+        f"  time scale       {sandbox.time_scale:g}  (x Azure's durations: 1 is Azure's own pace; --time-scale X)",
         f"  faults           {', '.join(f.name + ('' if f.count is None else f':{f.count}') for f in faults.armed()) or 'none'}",
         "",
         "Point a client at it:",
         f"  export REQUESTS_CA_BUNDLE={settings.ca_bundle}",
         f"  credential (Python): rdeploy_tui.sandbox.auth.SandboxCredential.from_state_dir({str(sandbox.state_dir)!r})",
         f"  ARM base URL {settings.base_url}   credential scope {settings.credential_scopes[0]}",
+        "",
+        "Or sign in as a custom cloud does (ARM metadata at /metadata/endpoints, Entra token endpoint on the sandbox),",
+        "with the sandbox's test service principal:",
+        f"  tenant           {sp.tenant_id}",
+        f"  client id        {sp.client_id}  ({sp.display_name})",
+        f"  client secret    {sp.client_secret}",
+        f"  export AZURE_TENANT_ID={sp.tenant_id} AZURE_CLIENT_ID={sp.client_id} AZURE_CLIENT_SECRET='{sp.client_secret}'",
+        f"  rdeploy-tui --arm-endpoint {settings.base_url} --ca-bundle {settings.ca_cert} endpoints list "
+        f"--subscription {settings.subscription_id} -g {settings.resource_group} -w {settings.workspace_name}",
         "",
         "Press Ctrl+C to stop.",
     ]

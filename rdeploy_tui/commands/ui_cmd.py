@@ -1,7 +1,10 @@
 """No command: open the wizard. Textual is imported only here, so other commands never pay for it."""
 from __future__ import annotations
 
-import argparse
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import argparse
 
 
 def run(args: argparse.Namespace) -> int:

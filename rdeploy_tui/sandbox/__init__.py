@@ -1,7 +1,7 @@
 """The sandbox: an HTTPS simulation of the Azure services rdeploy-tui uses, driven by the real SDK clients.
 
     from rdeploy_tui.sandbox import Sandbox
-    with Sandbox(state_dir, time_scale=0.02) as sandbox:      # .start() / .stop() also work
+    with Sandbox(state_dir, time_scale=0.003) as sandbox:      # .start() / .stop() also work
         settings = sandbox.client_settings()                   # base_url, ca_bundle, cloud_metadata, ...
         ml_client = settings.ml_client()                       # azure.ai.ml.MLClient on the sandbox
 
@@ -9,6 +9,8 @@ Modules: server (Sandbox, request handling, faults at the door), http (Request/R
 (StateStore), auth (tokens, keys, SAS), blob (storage), images (image registry), arm (subscriptions,
 workspaces, datastores), ml (models, codes, environments), online (endpoints, deployments, LROs),
 hosting (plumber processes), scoring (the scoring URI), faults, settings (ClientSettings), tls.
+login: the sandbox as a custom cloud (ARM's /metadata/endpoints, an Entra token endpoint for the test service
+principal in sandbox.service_principal, printed by `rdeploy-tui sandbox`).
 acr.py (ACR registries.get + ACR Tasks) is registered by the server when present.
 
 API for other sandbox modules (e.g. acr.py), all on the Sandbox passed to `register(router, sandbox)`:

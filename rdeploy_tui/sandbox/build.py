@@ -23,6 +23,7 @@ from typing import Any
 
 from rdeploy_tui.sandbox import dockerfile
 from rdeploy_tui.sandbox.cran import BASE_R, Cran
+from rdeploy_tui.sandbox.durations import BUILD_TIMES
 
 # The ENTRYPOINT of rstudio/plumber: it plumbs its last argument, i.e. CMD is taken as a plumber file.
 PLUMBER_BASE_ENTRYPOINT = [
@@ -38,8 +39,8 @@ PLUMBER_BASE_PACKAGES = frozenset(
     "lifecycle rlang glue cli ellipsis remotes".split()
 )
 RSPM_URL = "https://p3m.dev/cran/__linux__/noble/latest/src/contrib"
-# Seconds of a real build each phase stands for; acr.py multiplies them by the sandbox's time scale.
-TIMES = {"queue": 2.0, "source": 1.0, "setup": 1.5, "layer": 1.5, "step": 0.4, "package": 2.5, "push": 1.0, "final": 0.5}
+# Seconds of a real build each phase stands for (durations.py says why); acr.py multiplies them by the time scale.
+TIMES = BUILD_TIMES
 TIMESTAMP = "\x00ts "  # marks a line acr.py prefixes with the wall-clock time, as ACR's runner does
 DIGEST = "\x00digest\x00"  # replaced by the digest the image registry gives the pushed image
 

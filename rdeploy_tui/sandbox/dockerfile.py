@@ -9,6 +9,7 @@ import json
 import re
 import shlex
 from dataclasses import dataclass
+from typing import Iterator
 
 KNOWN_INSTRUCTIONS = frozenset(
     "ADD ARG CMD COPY ENTRYPOINT ENV EXPOSE FROM HEALTHCHECK LABEL MAINTAINER ONBUILD RUN SHELL STOPSIGNAL USER VOLUME WORKDIR".split()
@@ -183,27 +184,33 @@ def _balanced(code: str, open_at: int) -> str:
     return code[open_at + 1 :]
 
 
-def _split_top_level(arguments: str) -> list[str]:
-    parts: list[str] = []
+def _code_chars(text: str) -> Iterator[tuple[int, str, int]]:
+    """(index, character, bracket depth after it) for each character of R code outside string literals."""
     depth = 0
     quote = ""
-    current = ""
-    for char in arguments:
+    for index, char in enumerate(text):
         if quote:
             quote = "" if char == quote else quote
-        elif char in "\"'":
+            continue
+        if char in "\"'":
             quote = char
-        elif char in "([{":
+            continue
+        if char in "([{":
             depth += 1
         elif char in ")]}":
             depth -= 1
-        elif char == "," and depth == 0:
-            parts.append(current.strip())
-            current = ""
-            continue
-        current += char
-    if current.strip():
-        parts.append(current.strip())
+        yield index, char, depth
+
+
+def _split_top_level(arguments: str) -> list[str]:
+    parts: list[str] = []
+    start = 0
+    for index, char, depth in _code_chars(arguments):
+        if char == "," and depth == 0:
+            parts.append(arguments[start:index].strip())
+            start = index + 1
+    if arguments[start:].strip():
+        parts.append(arguments[start:].strip())
     return parts
 
 
@@ -241,20 +248,8 @@ def _resolve_packages(expression: str, code_before: str, depth: int = 0) -> tupl
 
 def _leading_expression(text: str) -> str:
     """The expression at the start of `text`, up to a top-level `;` or newline."""
-    depth = 0
-    quote = ""
-    for index, char in enumerate(text):
-        if quote:
-            quote = "" if char == quote else quote
-        elif char in "\"'":
-            quote = char
-        elif char in "([{":
-            depth += 1
-        elif char in ")]}":
-            depth -= 1
-            if depth < 0:
-                return text[:index].strip()
-        elif char in ";\n" and depth == 0:
+    for index, char, depth in _code_chars(text):
+        if depth < 0 or (char in ";\n" and depth == 0):
             return text[:index].strip()
     return text.strip()
 

@@ -18,17 +18,17 @@ from typing import Any, Callable
 
 from rdeploy_tui.sandbox import ml
 from rdeploy_tui.sandbox.arm import WS, find_workspace, iso, system_data, workspace_id
+from rdeploy_tui.sandbox.durations import (  # simulated seconds at time scale 1, and why
+    DEPLOYMENT_DELETE_S,
+    DEPLOYMENT_PROVISION_S,
+    DEPLOYMENT_START_S,
+    ENDPOINT_CREATE_S,
+    ENDPOINT_DELETE_S,
+    ENDPOINT_UPDATE_S,
+    POLL_HINT_S,
+)
 from rdeploy_tui.sandbox.errors import AzureError, not_found
 from rdeploy_tui.sandbox.http import Request, Response, Router, json_response
-
-# Simulated durations in seconds, multiplied by the sandbox's time_scale.
-ENDPOINT_CREATE_S = 40.0
-ENDPOINT_UPDATE_S = 15.0
-ENDPOINT_DELETE_S = 20.0
-DEPLOYMENT_STORAGE_INIT_S = 30.0
-DEPLOYMENT_FINISH_S = 30.0
-DEPLOYMENT_DELETE_S = 30.0
-POLL_HINT_S = 5.0
 
 SKU_CORES = {
     "standard_ds1_v2": 1, "standard_ds2_v2": 2, "standard_ds3_v2": 4, "standard_ds4_v2": 8, "standard_ds5_v2": 16,
@@ -178,7 +178,7 @@ def _deployment_provision(sandbox: Any, op_id: str) -> None:
     fault = dep.get("fault")
     try:
         _storage_init(sandbox, dep)
-        if not sandbox.sleep(DEPLOYMENT_STORAGE_INIT_S):
+        if not sandbox.sleep(DEPLOYMENT_PROVISION_S):
             return
         if fault == "out-of-quota":
             raise ContainerFailure("OutOfQuota", dep.get("fault_message") or _quota_message(dep, sandbox.quota_cores))
@@ -189,7 +189,7 @@ def _deployment_provision(sandbox: Any, op_id: str) -> None:
                 "container registry and that the endpoint's identity may pull from it (AcrPull).",
             )
         sandbox.hosting.start(dep, simulate_probe_failure=(fault == "resource-not-ready"))
-        if not sandbox.sleep(DEPLOYMENT_FINISH_S):
+        if not sandbox.sleep(DEPLOYMENT_START_S):
             return
     except ContainerFailure as failure:
         error = {"code": failure.code, "message": failure.message}

@@ -1,6 +1,6 @@
 """The sandbox server: one HTTPS listener on 127.0.0.1 routing to the service modules.
 
-    with Sandbox(tmp_path / "sandbox", time_scale=0.02) as sandbox:
+    with Sandbox(tmp_path / "sandbox", time_scale=0.003) as sandbox:
         settings = sandbox.client_settings()
         ml_client = settings.ml_client()
 
@@ -62,7 +62,7 @@ class Sandbox:
         quota_cores: int = DEFAULT_QUOTA_CORES,
         faults: Faults | None = None,
     ) -> None:
-        """`time_scale` multiplies every simulated duration (0.02 makes a deploy take about a second)."""
+        """`time_scale` multiplies every simulated duration (durations.py: 1 is Azure's pace, 0.05 the demo's, 0.003 makes a deploy take ~2 s)."""
         self.state_dir = Path(state_dir).expanduser().resolve()
         self.port = port
         self.time_scale = time_scale
@@ -98,7 +98,7 @@ class Sandbox:
         return self
 
     def _start(self) -> None:
-        from rdeploy_tui.sandbox import blob, hosting, ml, online, scoring
+        from rdeploy_tui.sandbox import blob, hosting, login, ml, online, scoring
 
         self.ca_bundle = tls.ensure_certificates(self.state_dir / "tls")
         context = tls.server_context(self.state_dir / "tls")
@@ -110,7 +110,7 @@ class Sandbox:
         self.hosting = hosting.DeploymentHosting(self)
 
         self._stopping.clear()
-        for module in (arm, ml, online, scoring):
+        for module in (arm, ml, online, scoring, login):
             module.register(self.router, self)
         acr = _optional_module("rdeploy_tui.sandbox.acr")
         if acr is not None:
@@ -216,6 +216,14 @@ class Sandbox:
         workspace_doc = self.ensure_workspace(subscription_id, resource_group, workspace)
         return ml.ensure_sample_model(self, workspace_doc["id"], name)
 
+    @property
+    def service_principal(self) -> Any:
+        """The registered test service principal (login.ServicePrincipal): tenant, client id and secret for
+        the sandbox's Entra token endpoint ({base_url}/{tenant}/oauth2/v2.0/token)."""
+        from rdeploy_tui.sandbox import login
+
+        return login.service_principal(self)
+
     def client_settings(self) -> ClientSettings:
         return ClientSettings(
             base_url=self.base_url,
@@ -264,9 +272,20 @@ class Sandbox:
         if not auth.startswith("Bearer "):
             return azure_error(401, "AuthenticationFailed", "Authentication failed. The 'Authorization' header is missing.")
         try:
-            self._signer.verify(auth[7:], "arm")
+            claims = self._signer.verify(auth[7:], "arm")
         except TokenError as exc:
             return _unauthorized(exc)
+        aud = claims.get("aud")  # tokens from the sandbox's Entra endpoint name their audience; SandboxCredential's do not
+        if aud is not None:
+            from rdeploy_tui.sandbox import login
+
+            if not login.audience_allowed(self, str(aud)):
+                allowed = ",".join(f"'{a}','{a.rstrip('/')}'" for a in login.audiences(self))
+                return _unauthorized(TokenError(
+                    "InvalidAuthenticationTokenAudience",
+                    f"The access token has been obtained for wrong audience or resource '{aud}'. "
+                    f"It should exactly match with one of the allowed audiences {allowed}.",
+                ))
         return None
 
     def _fault_response(self, fault: Fault) -> Response:

@@ -4,7 +4,6 @@ from __future__ import annotations
 import importlib
 import os
 import time
-import traceback
 
 from textual.app import App
 from textual.binding import Binding
@@ -12,7 +11,9 @@ from textual.screen import Screen
 
 from rdeploy_tui.errors import RdeployError
 from rdeploy_tui.ui.session import Connection, Session
-from rdeploy_tui.ui.widgets.dialogs import ConfirmDialog, ErrorDialog
+
+# The first screen must paint within 0.4 s of launch (issue 6; benchmarks/bench_ui_first_paint.py):
+# what it does not show (dialogs, the other steps, the last run's spec) is imported when first used.
 
 # module:Class of each step, in order; imported on first visit so the first screen paints sooner.
 STEP_SCREENS = (
@@ -98,6 +99,8 @@ class RdeployApp(App):
             self.exit()
             return
 
+        from rdeploy_tui.ui.widgets.dialogs import ConfirmDialog
+
         def answer(yes: bool | None) -> None:
             if yes:
                 self.get_screen(f"step-{DEPLOY_STEP}").cancel_event.set()
@@ -123,6 +126,7 @@ class RdeployApp(App):
         if state is None or state.status != "running":
             return False
         stopped = [k for k, v in state.steps.items() if v.status in ("running", "failed", "cancelled")]
+        from rdeploy_tui.ui.widgets.dialogs import ConfirmDialog
 
         def answer(yes: bool | None) -> None:
             if yes:
@@ -139,23 +143,35 @@ class RdeployApp(App):
         )
         return True
 
+    def _fatal_error(self) -> None:
+        """An exception nothing handled ends the app. Textual would print a full traceback with locals
+        on exit; the user gets one line instead and the traceback goes to the crash log."""
+        from rich.text import Text
+
+        from rdeploy_tui.logfile import save_crash
+
+        exc = self._exception
+        self.bell()
+        if exc is not None:
+            line = f"rdeploy-tui: unexpected error: {type(exc).__name__}: {exc}; {save_crash(exc)}"
+        else:
+            line = "rdeploy-tui: unexpected error"
+        self._exit_renderables.append(Text(line))
+        self._close_messages_no_wait()
+
     def show_error(self, exc: BaseException, title: str = "Error") -> None:
         """Any failure as a dialog with the next action; unexpected ones also go to the crash log."""
+        from rdeploy_tui.ui.widgets.dialogs import ErrorDialog
+
         if isinstance(exc, RdeployError):
             top = self.screen
             if isinstance(top, ErrorDialog) and (top.what, top.next_step) == (exc.what, exc.next_step):
                 return  # the same failure twice (e.g. two workers hit it): one dialog is enough
             self.push_screen(ErrorDialog(exc.what, exc.next_step, exc.details, title=title))
             return
-        from rdeploy_tui.logfile import crash_log_path
+        from rdeploy_tui.logfile import save_crash
 
-        path = crash_log_path()
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text("".join(traceback.format_exception(type(exc), exc, exc.__traceback__)))
-            where = f"the details are in {path}"
-        except OSError:
-            where = "no details could be saved"
+        where = save_crash(exc)
         self.push_screen(
             ErrorDialog(
                 f"Unexpected error: {type(exc).__name__}: {exc}",

@@ -6,12 +6,16 @@ again. The spec is saved to the state folder on every Next, so the next run star
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from rdeploy_tui import logfile
-from rdeploy_tui.spec import DeploySpec, default_spec, load_spec, save_spec
+if TYPE_CHECKING:
+    from rdeploy_tui.spec import DeploySpec
+
+# The first screen must paint in 0.4 s (issue 6): this module is on that path, so the spec module
+# (pyyaml, its dataclasses) and platformdirs are imported only when the spec is first needed, which
+# for the wizard is right after the first paint.
 
 LAST_RUN_FILENAME = "last-run.yaml"
 
@@ -40,6 +44,8 @@ class Connection:
 
 
 def last_run_path() -> Path:
+    from rdeploy_tui import logfile
+
     return logfile.state_dir() / LAST_RUN_FILENAME
 
 
@@ -48,33 +54,77 @@ def load_last_run() -> DeploySpec | None:
     path = last_run_path()
     if not path.is_file():
         return None
+    from rdeploy_tui.spec import load_spec
+
     spec, _problems = load_spec(path)  # problems show up at the fields once the forms load the values
     return spec
 
 
-@dataclass
 class Session:
-    connection: Connection = field(default_factory=Connection)
-    spec: DeploySpec = field(default_factory=default_spec)
-    base_dir: Path = field(default_factory=Path.cwd)  # scoring-script paths are relative to it
-    from_last_run: bool = False
-    # Discovery results, filled by the Azure-backed screens.
-    found: dict[str, Any] = field(default_factory=dict)
-    _azure: Any = field(default=None, repr=False)
-    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    """`spec` is the spec being built. Session.start() takes it from the last run (or the defaults),
+    read on first use of `spec` or `from_last_run`, not when the session is made (see above)."""
+
+    def __init__(
+        self,
+        connection: Connection | None = None,
+        spec: DeploySpec | None = None,
+        base_dir: Path | None = None,  # scoring-script paths are relative to it
+        from_last_run: bool = False,
+        found: dict[str, Any] | None = None,
+    ) -> None:
+        self.connection = connection or Connection()
+        self.base_dir = base_dir or Path.cwd()
+        # Discovery results, filled by the Azure-backed screens.
+        self.found: dict[str, Any] = {} if found is None else found
+        self._spec = spec
+        self._from_last_run = from_last_run
+        self._last_run_pending = False  # Session.start(): read the last run on first use
+        self._spec_lock = threading.Lock()
+        self._azure: Any = None
+        self._lock = threading.Lock()
 
     @classmethod
     def start(cls, connection: Connection, base_dir: Path | None = None) -> "Session":
-        last = load_last_run()
-        return cls(
-            connection=connection,
-            spec=last or default_spec(),
-            base_dir=base_dir or Path.cwd(),
-            from_last_run=last is not None,
-        )
+        session = cls(connection=connection, base_dir=base_dir)
+        session._last_run_pending = True
+        return session
+
+    def _ensure_spec(self) -> DeploySpec:
+        with self._spec_lock:  # workers may ask too
+            if self._spec is None:
+                last = load_last_run() if self._last_run_pending else None
+                if last is not None:
+                    self._spec, self._from_last_run = last, True
+                else:
+                    from rdeploy_tui.spec import default_spec
+
+                    self._spec = default_spec()
+                self._last_run_pending = False
+            return self._spec
+
+    @property
+    def spec(self) -> DeploySpec:
+        return self._spec if self._spec is not None else self._ensure_spec()
+
+    @spec.setter
+    def spec(self, value: DeploySpec) -> None:
+        with self._spec_lock:
+            self._spec, self._last_run_pending = value, False
+
+    @property
+    def from_last_run(self) -> bool:
+        """Whether `spec` came from the previous run (reads it, when that is still to be done)."""
+        self._ensure_spec()
+        return self._from_last_run
+
+    @from_last_run.setter
+    def from_last_run(self, value: bool) -> None:
+        self._from_last_run = value
 
     def save_last_run(self) -> None:
         """Best effort: a read-only state folder must not stop the wizard."""
+        from rdeploy_tui.spec import save_spec
+
         path = last_run_path()
         try:
             path.parent.mkdir(parents=True, exist_ok=True)

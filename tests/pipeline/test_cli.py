@@ -11,7 +11,7 @@ import pytest
 
 def _run(args, home, **kw):
     # AZUREML_CURRENT_CLOUD: a stale cloud name inherited from another process must not break the SDK
-    env = {**os.environ, "RDEPLOY_HOME": str(home), "RDEPLOY_SANDBOX_TIME_SCALE": "0.02", "AZUREML_CURRENT_CLOUD": "SomeOtherCloud"}
+    env = {**os.environ, "RDEPLOY_HOME": str(home), "RDEPLOY_SANDBOX_TIME_SCALE": "0.003", "AZUREML_CURRENT_CLOUD": "SomeOtherCloud"}
     env.pop("REQUESTS_CA_BUNDLE", None)
     return subprocess.run([sys.executable, "-m", "rdeploy_tui", *args], capture_output=True, text=True, env=env, stdin=subprocess.DEVNULL, timeout=180, **kw)
 

@@ -30,6 +30,9 @@ def test_deploy_reaches_a_scored_request_and_prints_nothing(session, make_spec, 
     assert order.index(("StepStarted", P.BUILD)) < first_finish and order.index(("StepStarted", P.ENDPOINT)) < first_finish
     # the deployment only after both
     assert order.index(("StepStarted", P.DEPLOYMENT)) > max(order.index(("StepFinished", P.BUILD)), order.index(("StepFinished", P.ENDPOINT)))
+    # the smoke score (the deployment by name) runs while the traffic update does, both after the deployment
+    assert order.index(("StepStarted", P.SMOKE)) < order.index(("StepFinished", P.TRAFFIC))
+    assert order.index(("StepStarted", P.SMOKE)) > order.index(("StepFinished", P.DEPLOYMENT))
     sources = {e.source for e in recorder.of(LogLines)}
     assert {"build", "inference-server", "storage-initializer", "score"} <= sources
     assert isinstance(recorder.events[-1], PlanFinished) and recorder.events[-1].status == "succeeded"

@@ -7,7 +7,7 @@ import pytest
 
 from rdeploy_tui import plan as P
 from rdeploy_tui.errors import RdeployError
-from rdeploy_tui.events import LogLines, PlanFinished, StepFailed
+from rdeploy_tui.events import LogLines, PlanFinished, StepFailed, StepFinished
 from rdeploy_tui.runner import run_deploy
 
 pytestmark = [pytest.mark.sandbox]
@@ -49,6 +49,19 @@ def test_deployment_failures(session, sandbox, make_spec, recorder, cleanup, fau
         assert "inference-server" in (failure.details or "")  # the last container log lines come with the error
     assert f"deployment {spec.deployment.name}" in outcome.summary and "bills" in outcome.summary
     assert not recorder.of(StepFailed, P.TRAFFIC)  # nothing ran after the failure
+
+
+@pytest.mark.r
+def test_a_failed_smoke_score_lets_the_traffic_update_beside_it_finish(session, make_spec, recorder, cleanup):
+    spec = make_spec("smokefail")
+    spec.scoring.sample_request = {}  # the plumber API answers an error; Azure turns it into 424
+    outcome = run_deploy(spec, session=session, sink=recorder)
+    cleanup.append((_workspace(session, spec), spec.endpoint.name))
+    assert outcome.status == "failed"
+    assert "424" in _failed(recorder, P.SMOKE).what
+    # the traffic update ran beside the score and was not abandoned mid-way: the endpoint is left settled
+    assert recorder.of(StepFinished, P.TRAFFIC)[0].status == "done"
+    assert not recorder.of(StepFailed, P.TRAFFIC)
 
 
 def test_no_container_registry(session, make_spec, recorder):
@@ -185,14 +198,14 @@ def test_not_signed_in_fails_fast_with_how_to_sign_in(monkeypatch, tmp_path):
 
 def test_cancel_during_the_build_cancels_the_acr_run(session, sandbox, make_spec, recorder, cleanup, monkeypatch):
     spec = make_spec("cancel")
-    monkeypatch.setattr(sandbox, "time_scale", 0.3)  # a build that lasts long enough to be cancelled
+    monkeypatch.setattr(sandbox, "time_scale", 0.03)  # a build that lasts long enough (~6 s) to be cancelled
     cancel = threading.Event()
     result = {}
     worker = threading.Thread(target=lambda: result.update(o=run_deploy(spec, session=session, sink=recorder, cancel=cancel, force_build=True)))
     worker.start()
     assert recorder.wait_for(lambda e: isinstance(e, LogLines) and e.step == P.BUILD)
     cancel.set()
-    sandbox.time_scale = 0.02  # back to fast for what follows (the endpoint, the clean-up)
+    sandbox.time_scale = 0.003  # back to fast for what follows (the endpoint, the clean-up)
     worker.join(60)
     outcome = result["o"]
     cleanup.append((_workspace(session, spec), spec.endpoint.name))

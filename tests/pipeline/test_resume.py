@@ -34,7 +34,7 @@ def _descendants(pid: int) -> list[int]:
 
 
 def _deploy(home: Path, spec: Path, *, kill_when=None, timeout: float = 120) -> tuple[int, list[dict]]:
-    env = {**os.environ, "RDEPLOY_HOME": str(home), "RDEPLOY_SANDBOX_TIME_SCALE": "0.05"}
+    env = {**os.environ, "RDEPLOY_HOME": str(home), "RDEPLOY_SANDBOX_TIME_SCALE": "0.008"}
     env.pop("REQUESTS_CA_BUNDLE", None)
     proc = subprocess.Popen(
         [sys.executable, "-m", "rdeploy_tui", "deploy", "--spec", str(spec), "--sandbox", "--yes", "--json"],
@@ -46,7 +46,10 @@ def _deploy(home: Path, spec: Path, *, kill_when=None, timeout: float = 120) -> 
     for line in proc.stdout:
         events.append(json.loads(line))
         if kill_when is not None and kill_when(events[-1]):
-            tree = _descendants(proc.pid)  # plumber processes the sandbox started die with it, as in a crash
+            # Freeze it first so its threads cannot start another plumber between the snapshot of its
+            # process tree and the kill; those die with it, as in a crash.
+            proc.send_signal(signal.SIGSTOP)
+            tree = _descendants(proc.pid)
             proc.send_signal(signal.SIGKILL)
             for pid in tree:
                 try:
@@ -105,3 +108,18 @@ def test_resume_after_sigkill(tmp_path, spec_file, where, kill_when):
     assert _endpoint_count(home) == 1  # never a second endpoint
     score = [e for e in events if e["event"] == "StepFinished" and e["step"] == "smoke-score"][0]
     assert score["message"].startswith("HTTP 200")
+    assert _processes_under(home) == []  # neither run left a plumber behind
+
+
+def _processes_under(home: Path) -> list[str]:
+    """Command lines of live processes that use files of this test's state folder."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+            except OSError:
+                continue
+            if str(home) in cmdline:
+                found.append(cmdline)
+    return found

@@ -46,7 +46,7 @@ def test_restart_keeps_state_restarts_deployments_and_stops_every_process(tmp_pa
     from azure.ai.ml.entities import ManagedOnlineEndpoint
 
     state = tmp_path / "state"
-    with Sandbox(state, time_scale=0.02) as first:
+    with Sandbox(state, time_scale=0.003) as first:
         monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(first.ca_bundle))
         client = first.client_settings().ml_client()
         rendered, code = _record_app(first, tmp_path)
@@ -64,7 +64,7 @@ def test_restart_keeps_state_restarts_deployments_and_stops_every_process(tmp_pa
     with pytest.raises(requests.ConnectionError):
         requests.get(first.base_url, timeout=2)
 
-    with Sandbox(state, time_scale=0.02) as second:
+    with Sandbox(state, time_scale=0.003) as second:
         client = second.client_settings().ml_client()
         endpoint = client.online_endpoints.get("kept-endpoint")
         assert endpoint.traffic == {"blue": 100}
@@ -89,7 +89,7 @@ def test_an_operation_in_flight_finishes_after_a_restart(tmp_path, monkeypatch):
     with Sandbox(state, time_scale=10) as slow:  # the endpoint would take minutes here
         monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(slow.ca_bundle))
         slow.client_settings().ml_client().online_endpoints.begin_create_or_update(ManagedOnlineEndpoint(name="in-flight"))
-    with Sandbox(state, time_scale=0.02) as fast:
+    with Sandbox(state, time_scale=0.003) as fast:
         client = fast.client_settings().ml_client()
         assert client.online_endpoints.get("in-flight").provisioning_state == "Creating"
         deadline = time.monotonic() + 30

@@ -25,7 +25,7 @@ def tmux(tmp_path):
     home = tmp_path / "home"
     done = tmp_path / "exit-code"
     # The shell line: run the app, then record how it ended, then keep the pane open to be read.
-    command = (f"cd {tmp_path} && RDEPLOY_HOME={home} RDEPLOY_SANDBOX_TIME_SCALE=0.02 {SCRIPT} --sandbox; "
+    command = (f"cd {tmp_path} && RDEPLOY_HOME={home} RDEPLOY_SANDBOX_TIME_SCALE=0.003 {SCRIPT} --sandbox; "
                f"echo $? > {done}; echo APP-EXITED; sleep 60")
     subprocess.run(["tmux", "new-session", "-d", "-s", name, "-x", "80", "-y", "24", command], check=True)
 

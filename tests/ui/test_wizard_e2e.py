@@ -34,7 +34,7 @@ async def next_step(pilot, index: int, what: str) -> None:
 
 
 async def test_wizard_deploys_and_scores_in_the_sandbox(tmp_path, monkeypatch):
-    monkeypatch.setenv("RDEPLOY_SANDBOX_TIME_SCALE", "0.02")  # a deployment takes seconds, not minutes
+    monkeypatch.setenv("RDEPLOY_SANDBOX_TIME_SCALE", "0.003")  # a deployment takes seconds, not minutes
     session = Session.start(Connection(sandbox=True), base_dir=tmp_path)
     app = RdeployApp(session)
     try:

@@ -12,6 +12,13 @@ def test_build_and_endpoint_run_side_by_side_after_prepare():
     assert plan.downstream(P.BUILD) == {P.DEPLOYMENT, P.TRAFFIC, P.SMOKE}
 
 
+def test_smoke_score_runs_beside_the_traffic_update():
+    plan = P.make_plan(default_spec())
+    done = {P.PREPARE, P.BUILD, P.ENDPOINT, P.DEPLOYMENT}
+    assert {s.id for s in plan.ready(done, set(done))} == {P.TRAFFIC, P.SMOKE}
+    assert plan.downstream(P.TRAFFIC) == set() and plan.downstream(P.DEPLOYMENT) == {P.TRAFFIC, P.SMOKE}
+
+
 def test_titles_name_what_is_made():
     spec = default_spec()
     plan = P.make_plan(spec, image_name="r-forecast:abc", registry="myacr")

@@ -321,3 +321,42 @@ def test_percentile_nearest_rank():
     samples = [float(i) for i in range(1, 101)]
     assert scoring.percentile(samples, 50) == 50 and scoring.percentile(samples, 95) == 95
     assert scoring.percentile(samples, 99) == 99 and scoring.percentile([7.0], 99) == 7.0
+
+
+def test_score_or_raise_tries_a_busy_endpoint_again(server):
+    Handler.seen[:] = [{"path": "(so that /flaky answers 503 first)"}]
+    result = scoring.score_or_raise(target(server, "/flaky"), {"h": [1]}, endpoint="ep", delay=0)
+    assert result.status == 200 and result.body == [1]
+    assert len(Handler.seen) == 3  # a 503, then the 200
+    assert json.loads(Handler.seen[-1]["body"]) == {"h": [1]}
+
+
+def test_score_or_raise_explains_a_424_with_the_log_command(server):
+    with pytest.raises(RdeployError) as caught:
+        scoring.score_or_raise(target(server, "/model-error", deployment="blue"), "{}", endpoint="ep", delay=0)
+    error = caught.value
+    assert error.code == "ModelError"
+    assert "Scoring endpoint ep (deployment blue) failed" in error.what and "424" in error.what and "HTTP 400" in error.what
+    assert "fields and types" in error.next_step and "rdeploy-tui endpoints logs ep -d blue" in error.next_step
+    assert "forecast_horizon must be one whole number" in error.details
+
+
+def test_score_or_raise_gives_up_after_the_attempts(server):
+    from rdeploy_tui.local import free_port
+
+    with pytest.raises(RdeployError) as caught:
+        scoring.score_or_raise(ScoringTarget(f"http://127.0.0.1:{free_port()}/score", SECRET), "{}", endpoint="ep",
+                               attempts=2, delay=0)
+    assert caught.value.code == "NoAnswer" and "after 2 tries" in caught.value.what
+    with pytest.raises(RdeployError) as refused:
+        scoring.score_or_raise(ScoringTarget(server + "/api/score", "wrong"), "{}", endpoint="ep", delay=0)
+    assert refused.value.code == "Unauthorized" and "tries" not in refused.value.what  # a 401 is not tried again
+
+
+def test_retry_wait_follows_retry_after_up_to_30_s():
+    assert scoring.ScoreResult(503, 1.0, {"retry-after": "2"}).retry_wait(0.5) == 2.0
+    assert scoring.ScoreResult(429, 1.0, {"retry-after": "600"}).retry_wait(0.5) == 30.0
+    assert scoring.ScoreResult(503, 1.0, {"retry-after": "soon"}).retry_wait(0.5) == 0.5
+    assert scoring.ScoreResult(None, 1.0, error="refused").retry_wait(0.5) == 0.5
+    assert scoring.ScoreResult(503, 1.0).transient and scoring.ScoreResult(None, 1.0).transient
+    assert not scoring.ScoreResult(424, 1.0).transient and not scoring.ScoreResult(200, 1.0).transient
