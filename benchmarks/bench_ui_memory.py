@@ -24,10 +24,11 @@ async def drive(tmp: Path) -> dict[str, float]:
     from textual.widgets import Button
 
     from rdeploy_tui.ui.app import RdeployApp
-    from rdeploy_tui.ui.session import Connection, Session
+    from rdeploy_tui.connection_options import ConnectionOptions
+from rdeploy_tui.ui.session import Session
 
     marks = {"before app": rss_mib()}
-    session = Session.start(Connection(sandbox=True), base_dir=tmp)
+    session = Session.start(ConnectionOptions(sandbox=True), base_dir=tmp)
     app = RdeployApp(session)
     try:
         async with app.run_test(size=(80, 24)) as pilot:

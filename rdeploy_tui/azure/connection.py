@@ -26,6 +26,7 @@ from typing import Any
 
 from rdeploy_tui.azure.capture import quiet_ml, quiet_sdk
 from rdeploy_tui.azure.errors import SIGN_IN, azure_call, explain
+from rdeploy_tui.connection_options import ConnectionOptions
 from rdeploy_tui.errors import RdeployError
 from rdeploy_tui.logfile import state_dir
 
@@ -109,44 +110,17 @@ RETRY = {"retry_total": 5, "retry_backoff_factor": 0.8, "retry_backoff_max": 20}
 SANDBOX_TIME_SCALE_ENV = "RDEPLOY_SANDBOX_TIME_SCALE"
 
 
-@dataclass(frozen=True)
-class ConnectionOptions:
-    """How to reach Azure. All empty: public Azure with the usual sign-in."""
-
-    sandbox: bool = False
-    cloud: str | None = None
-    arm_endpoint: str | None = None
-    ca_bundle: str | None = None
-
-    @classmethod
-    def from_args(cls, args: Any) -> "ConnectionOptions":
-        """From the options cli.add_connection_options adds."""
-        return cls(
-            sandbox=bool(getattr(args, "sandbox", False)),
-            cloud=getattr(args, "cloud", None),
-            arm_endpoint=getattr(args, "arm_endpoint", None),
-            ca_bundle=getattr(args, "ca_bundle", None),
-        )
-
-    def check(self) -> None:
-        """Raise RdeployError for contradictory or malformed options."""
-        chosen = [name for name, on in (("--sandbox", self.sandbox), ("--cloud", self.cloud), ("--arm-endpoint", self.arm_endpoint)) if on]
-        if len(chosen) > 1:
-            raise RdeployError(f"Choose one of {', '.join(chosen)}, not several.", "Run again with only one of them.", code="Usage")
-        if self.cloud and self.cloud.lower() not in _CLOUD_ALIASES:
-            raise RdeployError(f"Unknown Azure cloud {self.cloud!r}.", f"Use one of {', '.join(CLOUDS)}, or --arm-endpoint URL.", code="Usage")
-        if self.arm_endpoint and not self.arm_endpoint.lower().startswith("https://"):
-            raise RdeployError(f"--arm-endpoint must be an https:// URL, got {self.arm_endpoint!r}.", "Azure sends tokens only over HTTPS.", code="Usage")
-        if self.ca_bundle and not Path(self.ca_bundle).is_file():
-            raise RdeployError(f"--ca-bundle {self.ca_bundle} is not a file.", "Give the path of a PEM file with the CA certificates.", code="Usage")
-
-    @property
-    def describe(self) -> str:
-        if self.sandbox:
-            return "the built-in sandbox"
-        if self.arm_endpoint:
-            return self.arm_endpoint
-        return _CLOUD_ALIASES.get((self.cloud or "AzureCloud").lower(), "AzureCloud")
+def check_options(options: ConnectionOptions) -> None:
+    """Raise RdeployError for contradictory or malformed options."""
+    chosen = [name for name, on in (("--sandbox", options.sandbox), ("--cloud", options.cloud), ("--arm-endpoint", options.arm_endpoint)) if on]
+    if len(chosen) > 1:
+        raise RdeployError(f"Choose one of {', '.join(chosen)}, not several.", "Run again with only one of them.", code="Usage")
+    if options.cloud and options.cloud.lower() not in _CLOUD_ALIASES:
+        raise RdeployError(f"Unknown Azure cloud {options.cloud!r}.", f"Use one of {', '.join(CLOUDS)}, or --arm-endpoint URL.", code="Usage")
+    if options.arm_endpoint and not options.arm_endpoint.lower().startswith("https://"):
+        raise RdeployError(f"--arm-endpoint must be an https:// URL, got {options.arm_endpoint!r}.", "Azure sends tokens only over HTTPS.", code="Usage")
+    if options.ca_bundle and not Path(options.ca_bundle).is_file():
+        raise RdeployError(f"--ca-bundle {options.ca_bundle} is not a file.", "Give the path of a PEM file with the CA certificates.", code="Usage")
 
 
 @dataclass(frozen=True)
@@ -418,7 +392,7 @@ def connect(options: ConnectionOptions | None = None, *, sandbox_time_scale: flo
     sandbox.durations.DEMO_TIME_SCALE (Azure's durations / 20: a first deploy in ~40 s; 1 = Azure's own ~11 min).
     """
     options = options or ConnectionOptions()
-    options.check()
+    check_options(options)
     quiet_sdk()
     if options.sandbox:
         return _connect_sandbox(options, sandbox_time_scale)

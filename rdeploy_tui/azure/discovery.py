@@ -163,14 +163,14 @@ def _config_json_hint(path: Path) -> WorkspaceHint | None:
 
 def list_workspaces(session: Session, subscription_id: str) -> list[WorkspaceInfo]:
     """Azure ML workspaces in a subscription (hubs and projects excluded: they host no online endpoints of their own)."""
-    with azure_call("listing workspaces"):
+    with azure_call("listing workspaces", who=session.identity):
         client = session.ml_client(subscription_id)
         found = [_info(subscription_id, ws) for ws in client.workspaces.list(scope="subscription")]
     return sorted((w for w in found if w is not None), key=lambda w: (w.resource_group.lower(), w.name.lower()))
 
 
 def get_workspace(session: Session, subscription_id: str, resource_group: str, name: str) -> WorkspaceInfo:
-    with azure_call(f"reading workspace {name}"):
+    with azure_call(f"reading workspace {name}", who=session.identity):
         client = session.ml_client(subscription_id, resource_group, name)
         info = _info(subscription_id, client.workspaces.get(name))
     if info is None:  # pragma: no cover - the SDK returns a workspace or raises

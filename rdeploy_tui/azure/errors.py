@@ -72,8 +72,10 @@ def status_code(exc: BaseException) -> int | None:
     return code
 
 
-def explain(exc: BaseException, doing: str = "", *, details: str | None = None) -> RdeployError:
-    """Turn any exception raised by an Azure call into an RdeployError. `doing`: e.g. "creating endpoint x"."""
+def explain(exc: BaseException, doing: str = "", *, details: str | None = None, who: Any = None) -> RdeployError:
+    """Turn any exception raised by an Azure call into an RdeployError. `doing`: e.g. "creating endpoint x".
+
+    `who`: the signed-in identity (or a callable returning it), named when a subscription is not visible."""
     if isinstance(exc, RdeployError):
         return exc
     where = f" while {doing}" if doing else ""
@@ -107,6 +109,25 @@ def explain(exc: BaseException, doing: str = "", *, details: str | None = None) 
         what = "You do not have permission" + (f" to perform {action}" if action else "") + where + "."
         nxt = f"Ask an owner of {scope or 'the resource'} to give you the role {role}, then run again."
         return RdeployError(what, nxt, details=message, code=code or "AuthorizationFailed")
+    if code in ("SubscriptionNotFound", "InvalidSubscriptionId"):
+        sub = _quoted_after(message, "subscription")
+        return RdeployError(
+            (f"Subscription {sub}" if sub else "The subscription") + f" was not found, or is not visible to {_who(who)}{where}.",
+            "Check the subscription id in the spec (or --subscription) against `az account list -o table`; if it is right, "
+            "ask an owner of the subscription for access (Reader or more), or sign in to its tenant with "
+            "`az login --tenant TENANT`; then run again.",
+            details=message,
+            code="SubscriptionNotFound",
+        )
+    if code == "ReadOnlyDisabledSubscription":
+        sub = _quoted_after(message, "subscription")
+        return RdeployError(
+            (f"Subscription {sub}" if sub else "The subscription") + f" is disabled, so nothing can be created or changed in it{where}.",
+            "Re-enable it (Azure portal > Subscriptions: a subscription is disabled when it was cancelled, its free credit "
+            "or spending limit ran out, or a payment failed), or deploy to another subscription; then run again.",
+            details=message,
+            code="ReadOnlyDisabledSubscription",
+        )
     if code == "TasksOperationsNotAllowed" or "tasksoperationsnotallowed" in message.lower():
         return RdeployError(
             "Your subscription does not allow ACR Tasks, so the image cannot be built in the registry" + where + ". "
@@ -185,8 +206,17 @@ def explain(exc: BaseException, doing: str = "", *, details: str | None = None) 
     return RdeployError(f"The Azure SDK failed{where}: {text}", "Check the settings it names and run again.", details=text, code=type(exc).__name__)
 
 
+def _who(who: Any) -> str:
+    """The signed-in identity as text; "the signed-in identity" when it is unknown or cannot be read."""
+    try:
+        value = who() if callable(who) else who
+    except Exception:  # reading who failed (e.g. the sign-in itself): say it generically
+        value = None
+    return str(value) if value else "the signed-in identity"
+
+
 @contextmanager
-def azure_call(doing: str, *, details: Any = None) -> Iterator[None]:
+def azure_call(doing: str, *, details: Any = None, who: Any = None) -> Iterator[None]:
     """Every exception leaving the block becomes an explained RdeployError (KeyboardInterrupt passes).
 
     What the SDK prints inside the block is captured (capture.thread_output), never shown on the terminal."""
@@ -199,7 +229,7 @@ def azure_call(doing: str, *, details: Any = None) -> Iterator[None]:
         raise
     except Exception as exc:
         extra = details() if callable(details) else details
-        raise explain(exc, doing, details=extra) from None
+        raise explain(exc, doing, details=extra, who=who) from None
 
 
 # Microsoft Entra sign-in errors (AADSTSnnn in error_description): what happened, what to do.

@@ -9,6 +9,6 @@ if TYPE_CHECKING:
 
 def run(args: argparse.Namespace) -> int:
     from rdeploy_tui.ui.app import run_app  # textual: ~0.25 s, only for the wizard
-    from rdeploy_tui.ui.session import Connection
+    from rdeploy_tui.connection_options import ConnectionOptions
 
-    return run_app(Connection.from_args(args))
+    return run_app(ConnectionOptions.from_args(args))

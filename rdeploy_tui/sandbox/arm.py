@@ -119,6 +119,8 @@ def find_workspace(sandbox: Any, sub: str, rg: str, name: str) -> dict[str, Any]
 def check_subscription(sandbox: Any, request: Request) -> None:
     """ARM's answers for unknown subscriptions, and for writes to a disabled one."""
     sub = request.path.split("/")[2]
+    if sandbox.faults.take("no-subscriptions", f"{request.method} {request.path}") is not None:
+        raise AzureError(404, "SubscriptionNotFound", f"The subscription '{sub}' could not be found.")
     with sandbox.state.view() as data:
         doc = data.get("subscriptions", {}).get(sub.lower())
     if doc is None:
@@ -209,7 +211,13 @@ def register(router: Router, sandbox: Any) -> None:
     @router.route("GET", r"/subscriptions")
     def list_subscriptions(request: Request) -> Response:
         with sandbox.state.view() as data:
-            subs = [_subscription_body(doc) for doc in data.get("subscriptions", {}).values()]
+            docs = list(data.get("subscriptions", {}).values())
+        hiding = sandbox.faults.peek("no-subscriptions")  # the identity has no access to some or all of them
+        if hiding is not None:
+            hidden = [d for d in docs if hiding.matches(f"GET /subscriptions/{d['subscriptionId']}")]
+            if hidden and sandbox.faults.take("no-subscriptions", f"GET /subscriptions/{hidden[0]['subscriptionId']}") is not None:
+                docs = [d for d in docs if d not in hidden]
+        subs = [_subscription_body(doc) for doc in docs]
         return json_response(200, {"value": subs, "count": {"type": "Total", "value": len(subs)}})
 
     @router.route("GET", SUB)

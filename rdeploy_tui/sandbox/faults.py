@@ -15,6 +15,10 @@ Who reads which knob:
 - deployments (at create/update time): out-of-quota, image-pull-failure, resource-not-ready, bad-argument.
 - scoring: slow-scoring (param `seconds`, default 3).
 - ACR builds (acr.py): build-fail; tasks-not-allowed (scheduleRun refused as for free-credit subscriptions).
+- ARM (arm.py): no-subscriptions -- the signed-in identity sees no subscription: GET /subscriptions lists none and any
+  request under /subscriptions/{id} gets 404 SubscriptionNotFound, as ARM answers for a subscription the caller has no
+  access to. With `match` (e.g. a subscription id) only the subscriptions whose "GET /subscriptions/{id}" matches are
+  hidden; `count` counts requests answered that way.
 """
 from __future__ import annotations
 
@@ -25,7 +29,7 @@ from typing import Any
 
 REQUEST_FAULTS = ("throttle", "transient-500", "transient-503", "drop-connection", "expired-token", "authorization-failed")
 DEPLOYMENT_FAULTS = ("out-of-quota", "image-pull-failure", "resource-not-ready", "bad-argument")
-FAULT_NAMES = REQUEST_FAULTS + DEPLOYMENT_FAULTS + ("build-fail", "tasks-not-allowed", "slow-scoring")
+FAULT_NAMES = REQUEST_FAULTS + DEPLOYMENT_FAULTS + ("build-fail", "tasks-not-allowed", "slow-scoring", "no-subscriptions")
 
 
 @dataclass
@@ -65,6 +69,11 @@ class Faults:
     def armed(self) -> list[Fault]:
         with self._lock:
             return list(self._armed.values())
+
+    def peek(self, name: str) -> Fault | None:
+        """The armed fault of this name, without using it."""
+        with self._lock:
+            return self._armed.get(name)
 
     def take(self, name: str, target: str = "") -> Fault | None:
         """Use the fault once if it is armed and matches `target`; None otherwise."""

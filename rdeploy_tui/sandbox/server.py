@@ -104,6 +104,10 @@ class Sandbox:
         context = tls.server_context(self.state_dir / "tls")
         server = _Server(("127.0.0.1", self.port), _Handler, self)
         server.socket = context.wrap_socket(server.socket, server_side=True, do_handshake_on_connect=False)
+        # A client that connects and resets before accept() leaves select() saying "readable" and a blocking
+        # accept() waiting for the next client: serve_forever, and so stop(), would hang. A timeout bounds it
+        # (accepted sockets are made blocking again by socket.accept()).
+        server.socket.settimeout(1.0)
         self._server = server
         self.port = server.server_address[1]
         self.base_url = f"https://127.0.0.1:{self.port}"

@@ -10,7 +10,8 @@ from textual.binding import Binding
 from textual.screen import Screen
 
 from rdeploy_tui.errors import RdeployError
-from rdeploy_tui.ui.session import Connection, Session
+from rdeploy_tui.connection_options import ConnectionOptions
+from rdeploy_tui.ui.session import Session
 
 # The first screen must paint within 0.4 s of launch (issue 6; benchmarks/bench_ui_first_paint.py):
 # what it does not show (dialogs, the other steps, the last run's spec) is imported when first used.
@@ -44,7 +45,7 @@ class RdeployApp(App):
 
     def __init__(self, session: Session | None = None, *, start_step: int = 0) -> None:
         super().__init__()
-        self.session = session or Session.start(Connection())
+        self.session = session or Session.start(ConnectionOptions())
         self.start_step = start_step
         self.step = -1
 
@@ -187,7 +188,7 @@ def _open_management_if_endpoints(app: RdeployApp) -> None:
     open_if_endpoints(app)
 
 
-def run_app(connection: Connection) -> int:
+def run_app(connection: ConnectionOptions) -> int:
     session = Session.start(connection)
     app = RdeployApp(session)
     try:

@@ -6,9 +6,10 @@ again. The spec is saved to the state folder on every Next, so the next run star
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+from rdeploy_tui.connection_options import ConnectionOptions
 
 if TYPE_CHECKING:
     from rdeploy_tui.spec import DeploySpec
@@ -18,29 +19,6 @@ if TYPE_CHECKING:
 # for the wizard is right after the first paint.
 
 LAST_RUN_FILENAME = "last-run.yaml"
-
-
-@dataclass(frozen=True)
-class Connection:
-    """Where Azure is, as given on the command line (cli.add_connection_options).
-
-    Same attributes as azure.ConnectionOptions, which is built from it inside a worker: importing the
-    azure package here would cost the first paint ~0.1 s.
-    """
-
-    sandbox: bool = False
-    cloud: str | None = None
-    arm_endpoint: str | None = None
-    ca_bundle: str | None = None
-
-    @classmethod
-    def from_args(cls, args: Any) -> "Connection":
-        return cls(
-            sandbox=bool(getattr(args, "sandbox", False)),
-            cloud=getattr(args, "cloud", None),
-            arm_endpoint=getattr(args, "arm_endpoint", None),
-            ca_bundle=getattr(args, "ca_bundle", None),
-        )
 
 
 def last_run_path() -> Path:
@@ -66,13 +44,13 @@ class Session:
 
     def __init__(
         self,
-        connection: Connection | None = None,
+        connection: ConnectionOptions | None = None,
         spec: DeploySpec | None = None,
         base_dir: Path | None = None,  # scoring-script paths are relative to it
         from_last_run: bool = False,
         found: dict[str, Any] | None = None,
     ) -> None:
-        self.connection = connection or Connection()
+        self.connection = connection or ConnectionOptions()
         self.base_dir = base_dir or Path.cwd()
         # Discovery results, filled by the Azure-backed screens.
         self.found: dict[str, Any] = {} if found is None else found
@@ -84,7 +62,7 @@ class Session:
         self._lock = threading.Lock()
 
     @classmethod
-    def start(cls, connection: Connection, base_dir: Path | None = None) -> "Session":
+    def start(cls, connection: ConnectionOptions, base_dir: Path | None = None) -> "Session":
         session = cls(connection=connection, base_dir=base_dir)
         session._last_run_pending = True
         return session
@@ -139,7 +117,7 @@ class Session:
             if self._azure is None:
                 from rdeploy_tui import azure  # SDK imports happen inside; never on the UI thread
 
-                self._azure = azure.connect(azure.ConnectionOptions.from_args(self.connection))
+                self._azure = azure.connect(self.connection)
             return self._azure
 
     def workspace(self) -> Any:

@@ -218,3 +218,84 @@ def test_cancel_during_the_build_cancels_the_acr_run(session, sandbox, make_spec
         statuses = [r["run"]["properties"]["status"] for r in data["acr_runs"].values()]
     assert "Canceled" in statuses
     assert isinstance(recorder.events[-1], PlanFinished) and recorder.events[-1].status == "cancelled"
+
+
+# ----- subscriptions: none visible, one the identity cannot see, a disabled one -----
+def _unknown_subscription() -> str:
+    """A subscription id no test has used (the shared sandbox makes a spec's subscription on first use)."""
+    import uuid
+
+    return str(uuid.uuid4())
+
+
+def test_no_subscription_says_how_to_get_access(session, sandbox):
+    from rdeploy_tui import azure
+
+    assert azure.list_subscriptions(session)  # the sandbox's identity sees its subscriptions
+    sandbox.faults.arm("no-subscriptions")
+    with pytest.raises(RdeployError) as caught:
+        azure.list_subscriptions(session)
+    error = caught.value
+    assert error.code == "NoSubscription"
+    assert "has no Azure subscription" in error.what and str(session.identity().name) in error.what
+    assert "Ask for access" in error.next_step and "az login --tenant" in error.next_step
+
+
+def test_a_spec_naming_a_subscription_the_identity_cannot_see(session, sandbox, make_spec, recorder):
+    from rdeploy_tui.azure import Endpoints, Workspace
+
+    spec = make_spec("nosub")
+    unknown = spec.workspace.subscription_id = _unknown_subscription()
+    # The sandbox makes any spec's workspace on first use; the fault keeps this subscription out of the identity's sight.
+    sandbox.faults.arm("no-subscriptions", match=unknown)
+    sandbox.request_log.clear()
+    outcome = run_deploy(spec, session=session, sink=recorder)
+    failure = _failed(recorder, P.PREPARE)  # the first step
+    assert failure.code == "SubscriptionNotFound"
+    assert unknown in failure.what and "not visible to" in failure.what
+    assert str(session.identity().name) in failure.what
+    assert "az account list" in failure.next_step and "access" in failure.next_step
+    assert outcome.status == "failed" and "nothing was created" in outcome.summary
+    assert not recorder.of(StepFailed, P.ENDPOINT) and not recorder.of(StepFinished, P.ENDPOINT)
+    assert not [r for r in sandbox.request_log if r["method"] in ("PUT", "POST", "PATCH", "DELETE")]
+    sandbox.faults.clear()
+    ws = Workspace.open(session, spec.workspace.subscription_id, spec.workspace.resource_group, spec.workspace.name)
+    assert spec.endpoint.name not in [e.name for e in Endpoints(ws).list()]
+
+
+def test_a_disabled_subscription_refuses_writes_with_what_to_do(session, sandbox):
+    from rdeploy_tui.azure import Endpoints, Workspace
+    from rdeploy_tui.sandbox.arm import DISABLED_SUBSCRIPTION
+
+    sandbox.ensure_workspace(DISABLED_SUBSCRIPTION, "rg-old", "ws-old")
+    ws = Workspace.open(session, DISABLED_SUBSCRIPTION, "rg-old", "ws-old")  # reads still work
+    with pytest.raises(RdeployError) as caught:
+        Endpoints(ws).create_or_update_endpoint("never-made", "key")
+    error = caught.value
+    assert error.code == "ReadOnlyDisabledSubscription"
+    assert DISABLED_SUBSCRIPTION in error.what and "disabled" in error.what
+    assert "Re-enable" in error.next_step and "another subscription" in error.next_step
+
+
+def test_cli_names_a_subscription_it_cannot_see_without_a_traceback(sandbox, tmp_path):
+    """The console script against the sandbox as an ARM endpoint (no --sandbox: nothing is made on first use)."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    unknown = _unknown_subscription()
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AZURE_", "RDEPLOY_", "REQUESTS_CA", "SSL_CERT", "CURL_CA"))}
+    env.pop("AZUREML_CURRENT_CLOUD", None)
+    env.update(sandbox.service_principal.environment())
+    env["RDEPLOY_HOME"] = str(tmp_path / "home")
+    result = subprocess.run(
+        [sys.executable, "-m", "rdeploy_tui", "--arm-endpoint", sandbox.base_url, "--ca-bundle", str(Path(sandbox.client_settings().ca_cert)),
+         "endpoints", "list", "--subscription", unknown, "--resource-group", sandbox.resource_group,
+         "--workspace", sandbox.workspace_name],
+        capture_output=True, text=True, env=env, cwd=tmp_path, stdin=subprocess.DEVNULL, timeout=120,
+    )
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "Traceback" not in result.stdout + result.stderr
+    assert f"Subscription {unknown} was not found, or is not visible to" in result.stderr
+    assert "az account list" in result.stderr

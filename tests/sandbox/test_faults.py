@@ -138,3 +138,19 @@ def test_faults_from_command_line_specs():
     assert set(FAULT_NAMES) >= {"build-fail", "out-of-quota", "expired-token"}
     taken = [faults.take("throttle", "GET /subscriptions") is not None for _ in range(3)]
     assert taken == [True, True, False]
+
+
+def test_no_subscriptions_hides_them_from_the_identity(sandbox, sandbox_settings):
+    from azure.mgmt.resource.subscriptions import SubscriptionClient
+
+    client = SubscriptionClient(sandbox_settings.credential(), **sandbox_settings.mgmt_kwargs())
+    assert [s.subscription_id for s in client.subscriptions.list()]
+    sandbox.faults.arm("no-subscriptions", match=sandbox.subscription_id)  # just this one
+    listed = [s.subscription_id for s in client.subscriptions.list()]
+    assert listed and sandbox.subscription_id not in listed
+    with pytest.raises(HttpResponseError) as info:
+        client.subscriptions.get(sandbox.subscription_id)
+    assert info.value.status_code == 404 and "SubscriptionNotFound" in str(info.value)
+    sandbox.faults.arm("no-subscriptions")  # all of them
+    assert list(client.subscriptions.list()) == []
+    assert {f.name for f in Faults.from_specs(["no-subscriptions"]).armed()} == {"no-subscriptions"}

@@ -115,7 +115,7 @@ def test_the_certificate_is_reused_after_a_restart(tmp_path):
 def test_sandbox_command_serves_until_ctrl_c(tmp_path):
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     proc = subprocess.Popen(
-        [sys.executable, "-m", "rdeploy_tui", "sandbox", "--state-dir", str(tmp_path / "cli"), "--time-scale", "0.02", "--fault", "throttle:1"],
+        [sys.executable, "-X", "faulthandler", "-m", "rdeploy_tui", "sandbox", "--state-dir", str(tmp_path / "cli"), "--time-scale", "0.02", "--fault", "throttle:1"],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
     )
     try:
@@ -139,7 +139,12 @@ def test_sandbox_command_serves_until_ctrl_c(tmp_path):
         assert requests.get(url, headers=auth, verify=bundle, timeout=5).status_code == 200
     finally:
         proc.send_signal(signal.SIGINT)
-        out, err = proc.communicate(timeout=30)
+        try:
+            out, err = proc.communicate(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.send_signal(signal.SIGABRT)  # faulthandler prints every thread's stack: say where it hung
+            out, err = proc.communicate(timeout=30)
+            pytest.fail(f"the sandbox did not stop on Ctrl+C within 30 s; its threads:\n{err[-6000:]}")
     assert proc.returncode == 0
     assert "Traceback" not in err
     assert "Sandbox stopped." in out

@@ -7,7 +7,8 @@ from rdeploy_tui.errors import RdeployError
 from rdeploy_tui.spec import default_spec
 from rdeploy_tui.state import DeployState, StateStore, target_key
 from rdeploy_tui.ui.app import RdeployApp
-from rdeploy_tui.ui.session import Connection, Session
+from rdeploy_tui.connection_options import ConnectionOptions
+from rdeploy_tui.ui.session import Session
 from rdeploy_tui.ui.widgets.dialogs import ConfirmDialog, ErrorDialog
 
 from ui_helpers import FIXTURES, make_app
@@ -22,7 +23,7 @@ async def wait_for_dialog(pilot, seconds: float = 5.0) -> None:
 
 async def test_reopening_after_a_crash_offers_to_resume(monkeypatch):
     spec = default_spec()
-    session = Session(connection=Connection(), spec=spec, base_dir=FIXTURES, from_last_run=True)
+    session = Session(connection=ConnectionOptions(), spec=spec, base_dir=FIXTURES, from_last_run=True)
     session.save_last_run()
     w = spec.workspace
     state = DeployState(target_key(w.subscription_id, w.resource_group, w.name, spec.endpoint.name, spec.deployment.name))
@@ -30,7 +31,7 @@ async def test_reopening_after_a_crash_offers_to_resume(monkeypatch):
     StateStore().save(state)
     # The sign-in worker would ask Azure; this test is about the offer only.
     monkeypatch.setattr("rdeploy_tui.ui.screens.signin.SignInScreen.sign_in", lambda self: None)
-    app = RdeployApp(Session.start(Connection(), base_dir=FIXTURES))
+    app = RdeployApp(Session.start(ConnectionOptions(), base_dir=FIXTURES))
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.pause()
         dialog = app.screen

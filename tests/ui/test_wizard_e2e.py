@@ -5,7 +5,8 @@ import pytest
 from textual.widgets import Button, Select
 
 from rdeploy_tui.ui.app import RdeployApp
-from rdeploy_tui.ui.session import Connection, Session
+from rdeploy_tui.connection_options import ConnectionOptions
+from rdeploy_tui.ui.session import Session
 
 pytestmark = [pytest.mark.sandbox, pytest.mark.slow]
 
@@ -35,7 +36,7 @@ async def next_step(pilot, index: int, what: str) -> None:
 
 async def test_wizard_deploys_and_scores_in_the_sandbox(tmp_path, monkeypatch):
     monkeypatch.setenv("RDEPLOY_SANDBOX_TIME_SCALE", "0.003")  # a deployment takes seconds, not minutes
-    session = Session.start(Connection(sandbox=True), base_dir=tmp_path)
+    session = Session.start(ConnectionOptions(sandbox=True), base_dir=tmp_path)
     app = RdeployApp(session)
     try:
         async with app.run_test(size=(80, 24)) as pilot:

@@ -8,7 +8,8 @@ import pytest
 
 from rdeploy_tui.spec import DeploySpec, default_spec
 from rdeploy_tui.ui.app import RdeployApp
-from rdeploy_tui.ui.session import Connection, Session
+from rdeploy_tui.connection_options import ConnectionOptions
+from rdeploy_tui.ui.session import Session
 
 FIXTURES = Path(__file__).parent / "fixtures"
 SIZES = [pytest.param((80, 24), id="80x24"), pytest.param((120, 40), id="120x40")]
@@ -21,7 +22,7 @@ def make_app(step: int, *, spec: DeploySpec | None = None, found: dict | None = 
     Without `found`, discovery is taken as done with nothing existing (no endpoints), so the forms
     open without Azure.
     """
-    session = Session(connection=Connection(sandbox=sandbox), spec=spec or default_spec(), base_dir=FIXTURES)
+    session = Session(connection=ConnectionOptions(sandbox=sandbox), spec=spec or default_spec(), base_dir=FIXTURES)
     session.found.update({"endpoints": {}} if found is None else found)
     app = RdeployApp(session, start_step=step)
     for index, screen in (screens or {}).items():

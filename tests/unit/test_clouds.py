@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from rdeploy_tui.azure.connection import ConnectionOptions, connect, endpoints_from_metadata, sovereign_cloud
+from rdeploy_tui.azure.connection import ConnectionOptions, check_options, connect, endpoints_from_metadata, sovereign_cloud
 from rdeploy_tui.errors import RdeployError
 
 SOVEREIGN = {
@@ -120,7 +120,7 @@ def test_no_metadata_falls_back_to_public_entra_and_the_arm_url():
 
 def test_http_arm_endpoint_is_refused_before_any_request():
     with pytest.raises(RdeployError) as caught:
-        ConnectionOptions(arm_endpoint="http://127.0.0.1:1").check()
+        check_options(ConnectionOptions(arm_endpoint="http://127.0.0.1:1"))
     assert caught.value.code == "Usage" and "https://" in caught.value.what
 
 
