@@ -60,7 +60,9 @@ def run(args: argparse.Namespace) -> int:
             raise RdeployError(f"port {args.port} on 127.0.0.1 is already in use", "choose another --port, or leave it out to get a free one") from None
         raise RdeployError(f"the sandbox could not start: {exc}", f"check that {state_dir} is writable") from None
     stop = threading.Event()
-    previous = signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    # Ctrl+C and SIGTERM both stop it. SIGINT is handled explicitly: a process started in the background
+    # of a non-interactive shell inherits SIGINT as ignored, and Python then never raises KeyboardInterrupt.
+    previous = {sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
         _print_banner(sandbox, faults)
         while not stop.wait(0.5):
@@ -68,7 +70,8 @@ def run(args: argparse.Namespace) -> int:
     except KeyboardInterrupt:
         pass
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
         print("\nStopping the sandbox and everything it started...", flush=True)
         sandbox.stop()
     print("Sandbox stopped.", flush=True)

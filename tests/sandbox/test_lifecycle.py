@@ -117,6 +117,8 @@ def test_sandbox_command_serves_until_ctrl_c(tmp_path):
     proc = subprocess.Popen(
         [sys.executable, "-X", "faulthandler", "-m", "rdeploy_tui", "sandbox", "--state-dir", str(tmp_path / "cli"), "--time-scale", "0.02", "--fault", "throttle:1"],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+        # As CI and `cmd &` in a script start it: with SIGINT ignored. Ctrl+C must still stop it.
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN),
     )
     try:
         banner = []
