@@ -25,7 +25,7 @@ async def drive(tmp: Path) -> dict[str, float]:
 
     from rdeploy_tui.ui.app import RdeployApp
     from rdeploy_tui.connection_options import ConnectionOptions
-from rdeploy_tui.ui.session import Session
+    from rdeploy_tui.ui.session import Session
 
     marks = {"before app": rss_mib()}
     session = Session.start(ConnectionOptions(sandbox=True), base_dir=tmp)

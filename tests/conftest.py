@@ -84,3 +84,4 @@ def sandbox_settings(sandbox):
     """ClientSettings: base_url, ca_bundle, cloud_metadata, credential_scopes, ml_client(), mgmt_kwargs()."""
     return sandbox.client_settings()
 # --- end sandbox ------------------------------------------------------------------------------------
+

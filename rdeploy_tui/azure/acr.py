@@ -197,8 +197,6 @@ def _start(ws: Workspace, tasks, registry: Registry, context, repository: str, t
 
 def _follow(ws: Workspace, tasks, registry: Registry, run_id: str, on_lines: LinesSink, on_progress: ProgressSink, cancel: threading.Event) -> tuple[str, list[str]]:
     """Stream the run's log blob until its metadata says complete; returns (status, last lines)."""
-    from azure.core.exceptions import ResourceNotFoundError
-
     scale = ws.session.poll_scale
     with azure_call(f"opening the log of build run {run_id}"):
         log_url = tasks.runs.get_log_sas_url(registry.resource_group, registry.name, run_id).log_link

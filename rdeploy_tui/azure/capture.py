@@ -191,8 +191,6 @@ class thread_output:
 
     def __exit__(self, *exc: object) -> None:
         global _router_users
-        import sys
-
         text = "" if self._nested else "".join(_captured.pop(threading.get_ident(), []))
         with _lock:
             _router_users -= 1

@@ -10,7 +10,6 @@ from pathlib import Path
 from rdeploy_tui.cli import add_connection_options
 from rdeploy_tui.commands.azure_args import confirm, connect
 from rdeploy_tui.commands.spec_args import add_spec_option, load_valid_spec, print_problems
-from rdeploy_tui.errors import RdeployError
 from rdeploy_tui.events import Event, LogLines, PlanFinished, StepFailed, StepFinished, StepProgress, StepStarted, to_json
 
 

@@ -29,15 +29,10 @@ def session(sandbox, rdeploy_home, monkeypatch):
 @pytest.fixture
 def make_spec(sandbox):
     """A default spec aimed at the sandbox's workspace, with an endpoint name no other test uses."""
-    from rdeploy_tui.spec import default_spec
+    from sandbox_specs import spec_on_sandbox
 
     def make(prefix: str = "ep", workspace: str | None = None):
-        spec = default_spec()
-        spec.workspace.subscription_id = sandbox.subscription_id
-        spec.workspace.resource_group = sandbox.resource_group
-        spec.workspace.name = workspace or sandbox.workspace_name
-        spec.endpoint.name = unique_name(prefix)[:32].rstrip("-")
-        return spec
+        return spec_on_sandbox(sandbox, unique_name(prefix)[:32].rstrip("-"), workspace)
 
     return make
 

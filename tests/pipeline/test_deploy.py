@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 
 from rdeploy_tui import plan as P
-from rdeploy_tui.events import LogLines, PlanFinished, StepFailed, StepFinished, StepStarted
+from rdeploy_tui.events import LogLines, PlanFinished, StepFinished, StepStarted
 from rdeploy_tui.runner import run_deploy
 
 pytestmark = [pytest.mark.sandbox, pytest.mark.r]
@@ -14,7 +14,9 @@ def test_deploy_reaches_a_scored_request_and_prints_nothing(session, make_spec, 
     from rdeploy_tui.azure import Endpoints, Workspace
 
     spec = make_spec("ok")
-    outcome = run_deploy(spec, session=session, sink=recorder)
+    # The sandbox is shared: another test may have built this tag already. This test is about the build
+    # running beside the endpoint, so it builds (skipping an existing tag is tested on its own).
+    outcome = run_deploy(spec, session=session, sink=recorder, force_build=True)
     ws = Workspace.open(session, spec.workspace.subscription_id, spec.workspace.resource_group, spec.workspace.name)
     cleanup.append((ws, spec.endpoint.name))
 

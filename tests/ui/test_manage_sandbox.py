@@ -4,7 +4,6 @@ only after its name is typed back, container logs, and opening on the endpoints 
 from __future__ import annotations
 
 import os
-import time
 
 import pytest
 from textual.widgets import Button, DataTable, Input, Static
@@ -16,7 +15,7 @@ from rdeploy_tui.ui.screens.scoring import ScoringScreen
 from rdeploy_tui.ui.widgets.field import Field
 from rdeploy_tui.ui.widgets.log_panel import LogPanel
 
-from ui_helpers import make_app
+from ui_helpers import deployed_on_sandbox, make_app, wait_for
 
 pytestmark = [pytest.mark.sandbox, pytest.mark.r]
 
@@ -24,21 +23,12 @@ pytestmark = [pytest.mark.sandbox, pytest.mark.r]
 @pytest.fixture(scope="module")
 def two_deployments(sandbox_server, tmp_path_factory):
     """An endpoint with blue (100 %) and green (0 %), deployed by the real pipeline."""
-    from rdeploy_tui.azure import Endpoints, Workspace, session_for_sandbox
+    from rdeploy_tui.azure import Endpoints, Workspace
     from rdeploy_tui.errors import RdeployError
     from rdeploy_tui.runner import run_deploy
-    from rdeploy_tui.spec import default_spec
 
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("RDEPLOY_HOME", str(tmp_path_factory.mktemp("manage-home")))
-        patch.setenv("REQUESTS_CA_BUNDLE", os.environ.get("REQUESTS_CA_BUNDLE", ""))
-        session = session_for_sandbox(sandbox_server)
-        spec = default_spec()
-        spec.workspace.subscription_id = sandbox_server.subscription_id
-        spec.workspace.resource_group = sandbox_server.resource_group
-        spec.workspace.name = sandbox_server.workspace_name
-        spec.endpoint.name = f"ui-manage-{os.getpid() % 1000}"
-        assert run_deploy(spec, session=session, sink=lambda e: None).status == "succeeded"
+    name = f"ui-manage-{os.getpid() % 1000}"
+    with deployed_on_sandbox(sandbox_server, tmp_path_factory.mktemp("manage-home"), name) as (spec, session):
         green = spec.copy()
         green.deployment.name, green.deployment.traffic = "green", 0
         assert run_deploy(green, session=session, sink=lambda e: None).status == "succeeded"
@@ -57,13 +47,6 @@ def manage_app(two_deployments, *, from_last_run: bool = False, step: int = 8):
     app.session._azure = session
     app.session.from_last_run = from_last_run
     return app
-
-
-async def wait_for(pilot, condition, timeout: float = 60.0):
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "timed out waiting for the UI"
-        await pilot.pause(0.05)
 
 
 async def open_manage(pilot, app, name: str) -> ManageScreen:

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import dataclasses
 import os
-import time
 
 import pytest
 from textual.widgets import DataTable, Static
 
 from rdeploy_tui.ui.screens.scoring import ScoringScreen
 
-from ui_helpers import make_app
+from ui_helpers import deployed_on_sandbox, make_app, wait_for
 
 pytestmark = [pytest.mark.sandbox, pytest.mark.r]
 
@@ -19,21 +18,10 @@ pytestmark = [pytest.mark.sandbox, pytest.mark.r]
 @pytest.fixture(scope="module")
 def deployed(sandbox_server, tmp_path_factory):
     """A spec deployed to the shared sandbox by the real pipeline, and an azure.Session on it."""
-    from rdeploy_tui.azure import Endpoints, Workspace, session_for_sandbox
-    from rdeploy_tui.runner import run_deploy
-    from rdeploy_tui.spec import default_spec
+    from rdeploy_tui.azure import Endpoints, Workspace
 
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("RDEPLOY_HOME", str(tmp_path_factory.mktemp("scoring-home")))
-        patch.setenv("REQUESTS_CA_BUNDLE", os.environ.get("REQUESTS_CA_BUNDLE", ""))
-        session = session_for_sandbox(sandbox_server)
-        spec = default_spec()
-        spec.workspace.subscription_id = sandbox_server.subscription_id
-        spec.workspace.resource_group = sandbox_server.resource_group
-        spec.workspace.name = sandbox_server.workspace_name
-        spec.endpoint.name = f"ui-score-{os.getpid() % 1000}"
-        outcome = run_deploy(spec, session=session, sink=lambda event: None)
-        assert outcome.status == "succeeded", outcome.summary
+    name = f"ui-score-{os.getpid() % 1000}"
+    with deployed_on_sandbox(sandbox_server, tmp_path_factory.mktemp("scoring-home"), name) as (spec, session):
         yield spec, session
         Endpoints(Workspace.open(session, *vars(spec.workspace).values())).delete(spec.endpoint.name)
 
@@ -44,13 +32,6 @@ def app_on(deployed, **screen_kw):
     app = make_app(8, spec=spec.copy(), screens={8: screen}, sandbox=True)
     app.session._azure = session  # the shared sandbox, not a second one
     return app, screen
-
-
-async def wait_for(pilot, condition, timeout: float = 60.0):
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "timed out waiting for the UI"
-        await pilot.pause(0.05)
 
 
 async def test_wizard_ends_on_one_scored_request(deployed):

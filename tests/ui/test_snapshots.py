@@ -9,7 +9,6 @@ import pytest
 
 from rdeploy_tui.azure.connection import Identity
 from rdeploy_tui.azure.discovery import Subscription, WorkspaceHint, WorkspaceInfo
-from rdeploy_tui.azure.online import EndpointInfo
 from rdeploy_tui.azure.workspace import ModelInfo, Registry
 from rdeploy_tui.errors import RdeployError
 from rdeploy_tui.events import LogLines, PlanFinished, StepFailed, StepFinished, StepProgress, StepStarted

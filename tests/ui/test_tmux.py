@@ -2,7 +2,6 @@
 with keystrokes, read the screen with capture-pane, quit, and check nothing else reached the terminal."""
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
 import sys

@@ -2,6 +2,9 @@
 results, so what the screens show is deterministic (no temp paths, clocks or ports on screen)."""
 from __future__ import annotations
 
+import os
+import time
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -29,3 +32,28 @@ def make_app(step: int, *, spec: DeploySpec | None = None, found: dict | None = 
         app.install_screen(screen, f"step-{index}")
     return app
 
+
+
+@contextmanager
+def deployed_on_sandbox(sandbox_server, home: Path, endpoint_name: str):
+    """Deploy a default spec to the shared sandbox with the real pipeline; yields (spec, azure session).
+    State and logs go to `home`; the CA bundle variable is restored afterwards."""
+    from sandbox_specs import spec_on_sandbox
+    from rdeploy_tui.azure import session_for_sandbox
+    from rdeploy_tui.runner import run_deploy
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("RDEPLOY_HOME", str(home))
+        patch.setenv("REQUESTS_CA_BUNDLE", os.environ.get("REQUESTS_CA_BUNDLE", ""))
+        session = session_for_sandbox(sandbox_server)
+        spec = spec_on_sandbox(sandbox_server, endpoint_name)
+        outcome = run_deploy(spec, session=session, sink=lambda event: None)
+        assert outcome.status == "succeeded", outcome.summary
+        yield spec, session
+
+
+async def wait_for(pilot, condition, timeout: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "timed out waiting for the UI"
+        await pilot.pause(0.05)

@@ -9,7 +9,6 @@ import subprocess
 import sys
 import tarfile
 
-import pytest
 
 from rdeploy_tui.azure.acr import make_context_archive
 from rdeploy_tui.azure.capture import redact
