@@ -8,10 +8,11 @@ become ARM ids), so every attempt builds a fresh one (DeploymentRequest.build())
 """
 from __future__ import annotations
 
+import re
 import tempfile
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Callable
 
@@ -20,6 +21,9 @@ from rdeploy_tui.azure.workspace import Workspace
 from rdeploy_tui.errors import RdeployError
 
 LOG_CONTAINERS = ("inference-server", "storage-initializer")
+# A deployed deployment names its environment by ARM id; the image is in that environment version.
+_ENVIRONMENT_ID = re.compile(r"/environments/(?P<name>[^/]+)/versions/(?P<version>[^/]+)$", re.I)
+_IMAGES: dict[str, str] = {}  # environment id -> image (environment versions never change)
 ProgressSink = Callable[[str], None]
 LogsSink = Callable[[str, list[str]], None]
 _TERMINAL = {"succeeded", "failed", "canceled", "cancelled"}
@@ -159,8 +163,9 @@ class Endpoints:
         with azure_call("listing online endpoints"):
             return sorted((_endpoint_info(e) for e in self._ops.list()), key=lambda e: e.name.lower())
 
-    def find(self, name: str) -> EndpointInfo | None:
-        """The endpoint with its deployments, or None when it does not exist."""
+    def find(self, name: str, *, images: bool = False) -> EndpointInfo | None:
+        """The endpoint with its deployments, or None when it does not exist. images: each deployment's
+        image read from its environment (one more call per new environment), else the environment id."""
         from azure.core.exceptions import ResourceNotFoundError
 
         with azure_call(f"reading endpoint {name}"):
@@ -169,13 +174,34 @@ class Endpoints:
             except ResourceNotFoundError:
                 return None
             deployments = list(self._deps.list(name))
-        return _endpoint_info(endpoint, deployments)
+        info = _endpoint_info(endpoint, deployments)
+        if images:
+            info = replace(info, deployments=tuple(replace(d, image=self._image_of(d.image)) for d in info.deployments))
+        return info
 
     def show(self, name: str) -> EndpointInfo:
-        info = self.find(name)
+        """The endpoint with its deployments, each with the image it runs."""
+        info = self.find(name, images=True)
         if info is None:
             raise RdeployError(f"There is no endpoint {name} in workspace {self.ws.name}.", "List them with `rdeploy-tui endpoints list`.", code="NotFound")
         return info
+
+    def _image_of(self, environment: str | None) -> str | None:
+        """The image of an environment given by ARM id (else `environment` as it is); the id itself
+        when the environment cannot be read, which must not stop a `show`."""
+        match = _ENVIRONMENT_ID.search(environment or "")
+        if match is None:
+            return environment
+        if environment not in _IMAGES:
+            try:
+                with azure_call(f"reading environment {match['name']}"):
+                    env = self.ws.ml_client().environments.get(match["name"], version=match["version"])
+            except RdeployError:
+                return environment
+            if not env.image:  # built from a conda file or a build context, not an image
+                return environment
+            _IMAGES[environment] = env.image
+        return _IMAGES[environment]
 
     def find_deployment(self, endpoint: str, name: str) -> DeploymentInfo | None:
         from azure.core.exceptions import ResourceNotFoundError

@@ -29,7 +29,8 @@ STEP_SCREENS = (
     "scoring:ScoringScreen",
 )
 DEPLOY_STEP = 7
-# Benchmarks set this to a file: the app writes the time of its first paint there, then exits.
+# Benchmarks set this to a file: the app writes the times of its first frame and of its complete
+# first screen there, then exits.
 PAINTED_FILE_ENV = "RDEPLOY_TUI_PAINTED_FILE"
 
 
@@ -48,24 +49,58 @@ class RdeployApp(App):
         self.session = session or Session.start(ConnectionOptions())
         self.start_step = start_step
         self.step = -1
+        # Launch in two frames (issue 6: the first must paint within 0.4 s of launch): the first shows
+        # what can be drawn cheaply; what it left out follows, and only then the work that imports
+        # more modules or starts threads (it would delay both frames).
+        self.painted = False  # the first frame is on the terminal
+        self.settled = False  # the first screen is complete, and after_start work has begun
+        self._after_first_frame: list = []
+        self._after_start: list = []
 
     def on_mount(self) -> None:
         if self.session.connection.sandbox:
             self.sub_title = "sandbox"
         self.goto(self.start_step)
-        self.screen.call_after_refresh(self._first_paint)
 
-    def _first_paint(self) -> None:
-        path = os.environ.get(PAINTED_FILE_ENV)
-        if path:
-            import sys
+    def after_first_frame(self, callback) -> None:
+        """Run callback (it may be async) right after the first frame: for UI the first frame left out."""
+        if self.painted:
+            self.call_later(callback)
+        else:
+            self._after_first_frame.append(callback)
 
-            with open(path, "w", encoding="utf-8") as fh:
-                # when, and whether the Azure ML SDK had been imported by then (it must not have been)
-                fh.write(f"{time.time():.6f} {'azure.ai.ml' in sys.modules}\n")
+    def after_start(self, callback) -> None:
+        """Run callback once the first screen is complete on the terminal (now, if it already is):
+        for work that imports modules or starts threads."""
+        if self.settled:
+            self.call_later(callback)
+        else:
+            self._after_start.append(callback)
+
+    def on_ready(self) -> None:
+        # Textual sends Ready when the DOM is ready, which can be before the first frame is written
+        # (the compositor refresh is deferred while a mount batch is open); the screen's next refresh
+        # is that frame.
+        self.screen.call_after_refresh(self._first_frame)
+
+    async def _first_frame(self) -> None:
+        self.painted = True
+        _benchmark_mark("first")
+        for callback in self._after_first_frame:
+            result = callback()
+            if result is not None:
+                await result
+        # A footer mounted just now fills in its keys after a refresh of its own: complete is the
+        # refresh after that one.
+        self.screen.call_after_refresh(self.screen.call_after_refresh, self._first_screen_complete)
+
+    def _first_screen_complete(self) -> None:
+        self.settled = True
+        if _benchmark_mark("complete"):
             self.exit()
             return
-        # Everything else waits for the first paint (these import more modules and ask Azure).
+        for callback in self._after_start:
+            self.call_later(callback)
         if self.offer_resume():
             return
         if self.start_step == 0:  # reopened days later: open on the workspace's endpoints when it has some
@@ -180,6 +215,19 @@ class RdeployApp(App):
                 title=title,
             )
         )
+
+
+def _benchmark_mark(what: str) -> bool:
+    """Benchmarks only: append `what <time> <azure.ai.ml imported?>` to $RDEPLOY_TUI_PAINTED_FILE.
+    True: a benchmark is running (the app exits once its first screen is complete)."""
+    path = os.environ.get(PAINTED_FILE_ENV)
+    if not path:
+        return False
+    import sys
+
+    with open(path, "a", encoding="utf-8") as fh:
+        fh.write(f"{what} {time.time():.6f} {'azure.ai.ml' in sys.modules}\n")
+    return True
 
 
 def _open_management_if_endpoints(app: RdeployApp) -> None:

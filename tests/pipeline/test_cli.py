@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 
@@ -50,6 +51,8 @@ def test_deploy_then_day_two_commands(tmp_path, spec_file):
     common = ["--spec", str(spec_file), "--sandbox"]
     listed = _run(["endpoints", "list", *common, "--json"], home)
     assert [e["name"] for e in json.loads(listed.stdout)] == ["r-endpoint-forecast"]
+    shown = _run(["endpoints", "show", "r-endpoint-forecast", *common], home)
+    assert shown.returncode == 0 and re.search(r"deployment blue: Succeeded, 1 x \S+, image \S+\.azurecr\.io/r-forecast:[0-9a-f]{16}$", shown.stdout, re.M), shown.stdout
     logs = _run(["endpoints", "logs", "r-endpoint-forecast", *common, "--container", "storage-initializer"], home)
     assert logs.returncode == 0 and "storage-initializer" in logs.stdout
     scored = _run(["endpoints", "score", "r-endpoint-forecast", *common, "--data", '{"forecast_horizon": [1]}', "--json"], home)

@@ -41,6 +41,7 @@ def test_deploy_reaches_a_scored_request_and_prints_nothing(session, make_spec, 
 
     info = Endpoints(ws).show(spec.endpoint.name)
     assert info.traffic == {"blue": 100}
+    assert [d.image for d in info.deployments] == [outcome.image]  # the image, not the environment's ARM id
     out, err = capfd.readouterr()
     assert out == "" and err == "", "the SDKs wrote to the terminal"
 

@@ -2,40 +2,8 @@
 from __future__ import annotations
 
 import os
-import pty
-import select
-import subprocess
-import sys
-import time
-from pathlib import Path
 
-SCRIPT = Path(sys.executable).parent / "rdeploy-tui"
-
-
-def run_in_terminal(env: dict[str, str], timeout: float = 30) -> tuple[int, str]:
-    master, slave = pty.openpty()
-    proc = subprocess.Popen([str(SCRIPT)], stdin=slave, stdout=slave, stderr=slave, env=env, close_fds=True)
-    os.close(slave)
-    out = b""
-    deadline = time.monotonic() + timeout
-    try:
-        while time.monotonic() < deadline:
-            ready, _, _ = select.select([master], [], [], 0.1)
-            if ready:
-                try:
-                    chunk = os.read(master, 65536)
-                except OSError:
-                    break
-                if not chunk:
-                    break
-                out += chunk
-            elif proc.poll() is not None:
-                break
-        return proc.wait(timeout=10), out.decode("utf-8", "replace")
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-        os.close(master)
+from ui_helpers import run_in_terminal
 
 
 def test_unhandled_exception_is_one_line_and_a_crash_log(tmp_path):

@@ -11,7 +11,7 @@ from rdeploy_tui.ui.screens.script import ScriptScreen
 from rdeploy_tui.ui.widgets.code_view import CodeView
 from rdeploy_tui.ui.widgets.field import Field
 
-from ui_helpers import make_app
+from ui_helpers import make_app, started
 
 
 def field_message(screen, field_id: str) -> str:
@@ -32,6 +32,7 @@ async def test_packages_refuses_bad_names_duplicates_and_carrier():
     spec.image.r_packages = ["forecast"]
     app = make_app(3, spec=spec)
     async with app.run_test(size=(80, 24)) as pilot:
+        await started(pilot)
         screen = app.screen
         assert isinstance(screen, PackagesScreen)
         assert not next_blocked(screen)
@@ -73,6 +74,7 @@ async def test_packages_edit_in_place():
     spec.image.r_packages = ["forcast", "zoo"]
     app = make_app(3, spec=spec)
     async with app.run_test(size=(80, 24)) as pilot:
+        await started(pilot)
         screen = app.screen
         options = screen.query_one("#package-list", OptionList)
         options.focus()
@@ -89,6 +91,7 @@ async def test_packages_edit_in_place():
 async def test_script_refuses_bad_json_and_missing_file():
     app = make_app(4)
     async with app.run_test(size=(80, 24)) as pilot:
+        await started(pilot)
         screen = app.screen
         assert isinstance(screen, ScriptScreen)
         editor = screen.query_one("#sample-request", TextArea)  # mounting the JSON editor is itself the tree-sitter check
@@ -124,6 +127,7 @@ async def test_script_refuses_bad_json_and_missing_file():
 async def test_endpoint_refuses_bad_names_counts_and_traffic():
     app = make_app(5)
     async with app.run_test(size=(80, 24)) as pilot:
+        await started(pilot)
         screen = app.screen
         assert isinstance(screen, EndpointScreen)
         assert not next_blocked(screen)
@@ -168,6 +172,7 @@ async def test_endpoint_name_checked_against_existing_endpoints():
                             deployments=(DeploymentInfo("blue", "Succeeded", "Standard_DS3_v2", 1, None, None),))
     app = make_app(5, found={"endpoints": {existing.name: existing}})
     async with app.run_test(size=(80, 24)) as pilot:
+        await started(pilot)
         screen = app.screen
         assert "exists" in field_message(screen, "endpoint-name")
         assert "updated in place" in field_message(screen, "deployment-name")
@@ -182,6 +187,7 @@ async def test_review_blocks_deploy_when_the_spec_has_errors(tmp_path):
     spec.model.name = "bad name!"  # e.g. a hand-edited last-run spec
     app = make_app(6, spec=spec)
     async with app.run_test(size=(80, 24)) as pilot:
+        await started(pilot)
         screen = app.screen
         assert isinstance(screen, ReviewScreen)
         assert next_blocked(screen)
@@ -193,6 +199,7 @@ async def test_review_blocks_deploy_when_the_spec_has_errors(tmp_path):
 async def test_review_writes_the_folder(tmp_path):
     app = make_app(6)
     async with app.run_test(size=(80, 24)) as pilot:
+        await started(pilot)
         screen = app.screen
         await set_field(pilot, screen, "out-dir", str(tmp_path / "out"))
         await pilot.click("#write")

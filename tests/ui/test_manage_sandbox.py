@@ -72,6 +72,9 @@ async def test_lists_endpoints_with_billing_mark_and_details(two_deployments):
         assert row[7].endswith(f"/endpoints/{name}/score")
         deployments = screen.query_one("#deployments", DataTable)
         assert deployments.row_count == 2 and deployments.get_row("green")[2] == "0%"
+        # the image each one runs (repository:tag), read through its environment, not the environment's id
+        repository, _, tag = deployments.get_row("blue")[5].partition(":")
+        assert repository == spec.image.repository and len(tag) == 16, deployments.get_row("blue")
 
 
 async def test_logs_of_each_container(two_deployments):

@@ -82,7 +82,7 @@ def test_endpoint_refusing(snap_compare, size):
 
 @pytest.mark.parametrize("size", SIZES)
 def test_review(snap_compare, size):
-    found = {"endpoints": {}, "registry": "sandboxacr.azurecr.io"}
+    found = {"endpoints": {}, "registry": "sandboxacr.azurecr.io", "model_versions": {"forecast-model": ["3", "2", "1"]}}
     assert snap_compare(make_app(6, spec=spec_with_packages(), found=found), terminal_size=size)
 
 
@@ -109,7 +109,7 @@ def test_signin(snap_compare, size, monkeypatch):
             Subscription(SUB, "ML production", "72f988bf-0000-4000-8000-00000000a11e", "Enabled", True),
             Subscription("5a4d1f3e-8f3b-4c1e-9d2a-000000000002", "Old trial", None, "Disabled"),
         ]
-        pilot.app.screen._signed_in(who, subs)
+        await pilot.app.screen._signed_in(who, subs)
         await pilot.pause()
 
     assert snap_compare(make_app(0), terminal_size=size, run_before=signed_in)
@@ -120,7 +120,7 @@ def test_signin_signed_out(snap_compare, size, monkeypatch):
     Offline.patch(monkeypatch, "rdeploy_tui.ui.screens.signin.SignInScreen.sign_in")
 
     async def signed_out(pilot):
-        pilot.app.screen._signed_out(RdeployError(
+        await pilot.app.screen._signed_out(RdeployError(
             "No Azure sign-in found (tried the Azure CLI, environment variables and managed identity).",
             "Run `az login` (or `az login --use-device-code` in a browser terminal), then press ctrl+r.",
         ))
@@ -179,7 +179,7 @@ def test_model(snap_compare, size, monkeypatch):
     assert snap_compare(make_app(2), terminal_size=size, run_before=found)
 
 
-def _deploy_events(failed: bool):
+def _deploy_events(outcome: str):
     events = [
         StepStarted("prepare", "Check workspace ws-ml, its registry and model forecast-model", T0),
         StepFinished("prepare", "done", "model forecast-model version 3", T0 + 2),
@@ -188,7 +188,7 @@ def _deploy_events(failed: bool):
         StepProgress("create-endpoint", "endpoint is Creating", T0 + 5),
         StepFinished("create-endpoint", "done", "endpoint Succeeded", T0 + 40),
     ]
-    if failed:
+    if outcome == "failed":
         events += [
             StepFailed("build-image", "The image build failed: R package 'forcast' is not available.",
                        "Fix the package name on the R packages step, then Deploy again (finished steps are kept).",
@@ -203,19 +203,31 @@ def _deploy_events(failed: bool):
             StepStarted("create-deployment", "Create deployment blue (1 x Standard_DS3_v2)", T0 + 150),
             StepProgress("create-deployment", "deployment is Creating", T0 + 160),
         ]
+    if outcome == "succeeded":
+        events += [
+            StepFinished("create-deployment", "done", "deployment Succeeded", T0 + 170),
+            StepStarted("route-traffic", "Route 100% of traffic to blue", T0 + 170),
+            StepStarted("smoke-score", "Score the sample request", T0 + 170),
+            StepFinished("route-traffic", "done", "blue 100%", T0 + 180),
+            StepFinished("smoke-score", "done", "200 in 41 ms", T0 + 171),
+            PlanFinished("succeeded", "Endpoint r-endpoint-forecast is live at "
+                         "https://r-endpoint-forecast.westeurope.inference.ml.azure.com/score. The deployment blue "
+                         "(1 x Standard_DS3_v2) bills per instance-hour until you delete it: "
+                         "rdeploy-tui endpoints delete r-endpoint-forecast.", T0 + 180),
+        ]
     return events
 
 
 @pytest.mark.parametrize("size", SIZES)
-@pytest.mark.parametrize("failed", [False, True], ids=["running", "failed"])
-def test_deploy(snap_compare, size, failed):
+@pytest.mark.parametrize("outcome", ["running", "failed", "succeeded"])
+def test_deploy(snap_compare, size, outcome):
     screen = DeployScreen(clock=lambda: T0 + 185, autostart=False)
 
     async def feed(pilot):
         pilot.app.goto(7)
         await pilot.pause()
-        screen.status = "failed" if failed else "running"
-        for event in _deploy_events(failed):
+        screen.status = outcome
+        for event in _deploy_events(outcome):
             screen.apply(event)
         screen.sink(LogLines("build-image", "build", tuple(f"Step {i}/6 : build output line {i}" for i in range(1, 40))))
         screen.sink(LogLines("create-deployment", "inference-server", ("Running plumber API at http://0.0.0.0:8000",)))

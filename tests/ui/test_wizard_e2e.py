@@ -40,7 +40,7 @@ async def test_wizard_deploys_and_scores_in_the_sandbox(tmp_path, monkeypatch):
     app = RdeployApp(session)
     try:
         async with app.run_test(size=(80, 24)) as pilot:
-            await wait_until(pilot, lambda: step_is(app, 0), what="the first screen")
+            await wait_until(pilot, lambda: step_is(app, 0) and app.settled, what="the first screen")
             await next_step(pilot, 1, "sign-in")
             await wait_until(pilot, lambda: isinstance(app.screen.query_one("#workspace", Select).value, str), what="workspaces")
             await next_step(pilot, 2, "the registry check")

@@ -3,6 +3,10 @@ results, so what the screens show is deterministic (no temp paths, clocks or por
 from __future__ import annotations
 
 import os
+import pty
+import select
+import subprocess
+import sys
 import time
 from contextlib import contextmanager
 from pathlib import Path
@@ -57,3 +61,38 @@ async def wait_for(pilot, condition, timeout: float = 60.0) -> None:
     while not condition():
         assert time.monotonic() < deadline, "timed out waiting for the UI"
         await pilot.pause(0.05)
+
+
+async def started(pilot, timeout: float = 10.0) -> None:
+    """Wait for the first screen to be complete: its nav bar and footer follow its first frame."""
+    await wait_for(pilot, lambda: pilot.app.settled, timeout)
+
+
+SCRIPT = Path(sys.executable).parent / "rdeploy-tui"
+
+
+def run_in_terminal(env: dict[str, str], timeout: float = 30, args: tuple[str, ...] = ()) -> tuple[int, str]:
+    """The real console script in a pseudo-terminal until it exits: (exit code, everything it wrote)."""
+    master, slave = pty.openpty()
+    proc = subprocess.Popen([str(SCRIPT), *args], stdin=slave, stdout=slave, stderr=slave, env=env, close_fds=True)
+    os.close(slave)
+    out = b""
+    deadline = time.monotonic() + timeout
+    try:
+        while time.monotonic() < deadline:
+            ready, _, _ = select.select([master], [], [], 0.1)
+            if ready:
+                try:
+                    chunk = os.read(master, 65536)
+                except OSError:
+                    break
+                if not chunk:
+                    break
+                out += chunk
+            elif proc.poll() is not None:
+                break
+        return proc.wait(timeout=10), out.decode("utf-8", "replace")
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        os.close(master)

@@ -66,11 +66,27 @@ class WizardStep(WorkerErrors, Screen):
         yield StepIndicator(self.STEP, id="steps")
         with VerticalScroll(id="body"):
             yield from self.compose_body()
-        with Horizontal(id="nav"):
-            yield Button("Back", id="back", disabled=self.STEP == 0, compact=True)
-            yield Static("", id="nav-status", markup=False)
-            yield Button(self.NEXT_LABEL, id="next", variant="primary", compact=True)
-        yield Footer()
+        # The app's first frame has a 0.4 s budget (issue 6) and the nav bar and footer cost a third
+        # of it: on the first screen they follow a frame later. Nothing in them works before sign-in
+        # answers anyway, and ctrl+q (the app's binding) works from the start.
+        if self.app.painted:
+            yield from self._chrome()
+        else:
+            self.app.after_first_frame(self._mount_chrome)
+
+    def _chrome(self) -> list:
+        nav = Horizontal(
+            Button("Back", id="back", disabled=self.STEP == 0, compact=True),
+            Static("", id="nav-status", markup=False),
+            Button(self.NEXT_LABEL, id="next", variant="primary", compact=True),
+            id="nav",
+        )
+        return [nav, Footer()]
+
+    async def _mount_chrome(self) -> None:
+        await self.mount_all(self._chrome())
+        self.refresh_bindings()  # a Footer lists the keys on the next bindings change, not when mounted
+        self.call_after_refresh(self.update_nav)  # once the nav bar's buttons are in
 
     def compose_body(self) -> ComposeResult:
         yield from ()
@@ -96,7 +112,7 @@ class WizardStep(WorkerErrors, Screen):
         self.update_nav()
 
     def update_nav(self) -> None:
-        if not self.is_mounted:
+        if not self.is_mounted or not self.query("#next"):  # the first screen's nav bar comes a frame late
             return
         problems = self.problems()
         self.query_one("#next", Button).disabled = bool(problems)

@@ -180,6 +180,15 @@ class DeployScreen(WizardStep):
     def busy(self) -> bool:
         return self.status in ("running", "cancelling")
 
+    def update_nav(self) -> None:
+        super().update_nav()
+        if self.is_mounted:  # Cancel only while there is something to cancel: the summary needs the room
+            self.query_one("#deploy-buttons").display = self.busy
+            self.refresh_bindings()
+
+    def check_action(self, action: str, parameters: tuple) -> bool | None:
+        return self.busy if action == "cancel_deploy" else True  # False hides ctrl+x from the footer
+
     def problems(self) -> list[str]:
         if self.busy:
             return ["deploying ..."]

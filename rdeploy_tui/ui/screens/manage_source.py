@@ -58,7 +58,7 @@ class AzureSource:
         endpoints = self._endpoints()
         names = [e.name for e in endpoints.list()]
         with ThreadPoolExecutor(max_workers=min(_READERS, max(1, len(names)))) as pool:
-            found = list(pool.map(endpoints.find, names))
+            found = list(pool.map(lambda name: endpoints.find(name, images=True), names))
         return [info for info in found if info is not None]
 
     def endpoint(self, name: str) -> Any:

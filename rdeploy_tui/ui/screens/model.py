@@ -94,6 +94,7 @@ class ModelScreen(WizardStep):
                 self.query_one("#models", OptionList).highlighted_option.id != name:
             return  # the user moved on meanwhile
         self.versions_for = name
+        self.app.session.found.setdefault("model_versions", {})[name] = versions  # for the review's "latest (N)"
         newest = versions[0] if versions else None
         choices = [(f"latest (now version {newest})" if newest else "latest", LATEST)]
         choices += [(f"version {v}", v) for v in versions]

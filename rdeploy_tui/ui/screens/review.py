@@ -115,7 +115,7 @@ class ReviewScreen(WizardStep):
             + (" - exists, reused" if endpoint_exists else " - new, created while the image builds"),
             f"3. Deployment {spec.deployment.name}: {itype.label if itype else spec.deployment.instance_type}"
             f" x {spec.deployment.instance_count}",
-            f"   model {spec.model.name} version {spec.model.version}",
+            f"   model {spec.model.name} version {self._version_text()}",
             f"4. Traffic: {spec.deployment.traffic}% to {spec.deployment.name}",
             "5. One scoring request with the sample request as a smoke test",
             "",
@@ -123,6 +123,13 @@ class ReviewScreen(WizardStep):
             "even when idle. Delete the endpoint to stop it.",
         ]
         return "\n".join(lines)
+
+    def _version_text(self) -> str:
+        model = self.spec.model
+        if model.version != "latest":
+            return model.version
+        versions = (self.app.session.found.get("model_versions") or {}).get(model.name)
+        return f"latest (now {versions[0]})" if versions else "latest (resolved when the deploy starts)"
 
     @on(Button.Pressed, "#write")
     def write(self) -> None:

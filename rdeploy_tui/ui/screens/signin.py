@@ -31,20 +31,38 @@ class SignInScreen(WizardStep):
         self.who = None
 
     def compose_body(self) -> ComposeResult:
+        # Only the status line is on the first frame (it must paint in 0.4 s, issue 6): the picker and
+        # the sign-in help are mounted when the sign-in has an answer, the only time they mean anything.
         where = "the built-in sandbox (no Azure account needed)" if self.app.session.connection.sandbox else "Azure"
         yield Static(f"Signing in to {where} ...", id="who", markup=False)
-        with Vertical(id="not-signed-in", classes="-hidden"):
-            yield Static("", id="sign-in-error", classes="field-message", markup=False)
-            yield Static("", id="sign-in-next", markup=False)
-            yield Button("Retry (ctrl+r)", id="retry", compact=True)
-        yield Label("Subscription", classes="field-label")
-        yield Select([], prompt="(waiting for sign-in)", compact=True, id="subscription")
-        yield Static("", id="subscription-note", classes="field-message -info", markup=False)
+
+    async def _mount_once(self, container: Vertical) -> None:
+        """Mount a section into the body unless it is already there (a Retry, a second answer)."""
+        if not self.query(f"#{container.id}"):
+            await self.query_one("#body").mount(container)
+
+    @staticmethod
+    def _picker() -> Vertical:
+        return Vertical(
+            Label("Subscription", classes="field-label"),
+            Select([], prompt="(no subscriptions)", compact=True, id="subscription"),
+            Static("", id="subscription-note", classes="field-message -info", markup=False),
+            id="picker",
+        )
+
+    @staticmethod
+    def _help() -> Vertical:
+        return Vertical(
+            Static("", id="sign-in-error", classes="field-message", markup=False),
+            Static("", id="sign-in-next", markup=False),
+            Button("Retry (ctrl+r)", id="retry", compact=True),
+            id="not-signed-in",
+        )
 
     def on_mount(self) -> None:
         super().on_mount()
-        # After the first paint: the worker imports the Azure SDK, which would otherwise delay it.
-        self.call_after_refresh(self.sign_in)
+        # The worker imports the Azure SDK; started sooner, it would delay the first frame.
+        self.app.after_start(self.sign_in)
 
     # -- worker -----------------------------------------------------------------------------------------
     @work(thread=True, exclusive=True, exit_on_error=False, group="sign-in")
@@ -61,10 +79,16 @@ class SignInScreen(WizardStep):
             return
         self.app.call_from_thread(self._signed_in, who, subs)
 
-    def _signed_in(self, who, subs) -> None:
+    def _hide(self, section: str) -> None:
+        for widget in self.query(f"#{section}"):
+            widget.add_class("-hidden")
+
+    async def _signed_in(self, who, subs) -> None:
+        self._hide("not-signed-in")
+        await self._mount_once(self._picker())
+        self.query_one("#picker").remove_class("-hidden")
         self.busy = False
         self.subscriptions = subs
-        self.query_one("#not-signed-in").add_class("-hidden")
         self.who = who
         self.query_one("#who", Static).update(self._who_text())
         select = self.query_one("#subscription", Select)
@@ -86,8 +110,10 @@ class SignInScreen(WizardStep):
         self.update_nav()
 
     def _selected(self):
-        value = self.query_one("#subscription", Select).value
-        return next((s for s in self.subscriptions if s.id == value), None)
+        """The chosen subscription; None until sign-in has mounted the picker."""
+        for select in self.query("#subscription").results(Select):
+            return next((s for s in self.subscriptions if s.id == select.value), None)
+        return None
 
     def _who_text(self) -> str:
         who = self.who
@@ -96,7 +122,9 @@ class SignInScreen(WizardStep):
         tenant = who.tenant_id or (sub.tenant_id if sub else None) or "unknown"
         return f"Signed in as {who.name} ({who.kind}, via {who.source})\nTenant: {tenant}"
 
-    def _signed_out(self, exc: RdeployError) -> None:
+    async def _signed_out(self, exc: RdeployError) -> None:
+        self._hide("picker")
+        await self._mount_once(self._help())
         self.busy = False
         self.query_one("#who", Static).update("Not signed in.")
         self.query_one("#sign-in-error", Static).update(exc.what)
@@ -116,7 +144,7 @@ class SignInScreen(WizardStep):
     def action_retry(self) -> None:
         self.busy = True
         self.query_one("#who", Static).update("Signing in ...")
-        self.query_one("#not-signed-in").add_class("-hidden")
+        self._hide("not-signed-in")
         self.update_nav()
         self.sign_in()
 
@@ -138,7 +166,7 @@ class SignInScreen(WizardStep):
         return []
 
     def commit(self) -> None:
-        chosen = self.query_one("#subscription", Select).value
+        chosen = self._selected().id
         if chosen != self.spec.workspace.subscription_id:
             self.app.session.found.pop("workspaces", None)
         self.spec.workspace.subscription_id = chosen

@@ -42,6 +42,9 @@ class LogPanel(Vertical):
 
     def on_mount(self) -> None:
         self.set_interval(FLUSH_SECONDS, self.flush)
+        # Stay on the newest line when the panel is resized (a summary above it grows, a row below it
+        # goes), not only when lines arrive; scrolling up releases it, back at the end restores it.
+        self.log.anchor()
 
     @property
     def log(self) -> Log:
