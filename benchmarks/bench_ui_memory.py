@@ -39,6 +39,7 @@ async def drive(tmp: Path) -> dict[str, float]:
                         raise SystemExit(f"stuck on {app.screen!r}: {app.screen.problems()}")
                     await pilot.pause(0.1)
 
+            await until(lambda: app.settled)  # nav bar and footer are in, sign-in has started
             marks["first screen"] = rss_mib()
             for step in range(1, 8):
                 await until(lambda: not app.screen.query_one("#next", Button).disabled)

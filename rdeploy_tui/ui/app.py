@@ -1,6 +1,7 @@
 """The wizard app: one screen per step, switched by goto(); errors from workers become dialogs."""
 from __future__ import annotations
 
+import gc
 import importlib
 import os
 import time
@@ -96,6 +97,7 @@ class RdeployApp(App):
 
     def _first_screen_complete(self) -> None:
         self.settled = True
+        gc.enable()  # off while launching (commands/ui_cmd.py)
         if _benchmark_mark("complete"):
             self.exit()
             return

@@ -3,6 +3,7 @@ before azure.ai.ml is imported; the nav bar and footer follow; sign-in (which im
 in a worker) starts only once the first screen is complete."""
 from __future__ import annotations
 
+import gc
 import os
 
 from textual.widgets import Footer
@@ -23,14 +24,19 @@ async def test_first_frame_is_light_and_sign_in_waits_for_the_complete_screen(mo
         return False
 
     monkeypatch.setattr("rdeploy_tui.ui.app._benchmark_mark", mark)
-    async with app.run_test(size=(80, 24)) as pilot:
-        await started(pilot)
-        await pilot.pause()
-        assert seen["first"] == (True, False, False)  # status line, no nav bar, no footer
-        assert seen["complete"] == (True, True, True)
-        assert seen["sign-in"] == (True, True)
-        assert app.screen.query_one("#back").disabled  # the first step has no Back
-        assert app.screen.query_one("#next").disabled  # signing in: nothing to go on with yet
+    gc.disable()  # as the console script launches the app
+    try:
+        async with app.run_test(size=(80, 24)) as pilot:
+            await started(pilot)
+            await pilot.pause()
+            assert gc.isenabled()  # collection is back on once the first screen is complete
+            assert seen["first"] == (True, False, False)  # status line, no nav bar, no footer
+            assert seen["complete"] == (True, True, True)
+            assert seen["sign-in"] == (True, True)
+            assert app.screen.query_one("#back").disabled  # the first step has no Back
+            assert app.screen.query_one("#next").disabled  # signing in: nothing to go on with yet
+    finally:
+        gc.enable()
 
 
 def test_real_console_script_paints_before_importing_azure_ml(tmp_path):

@@ -15,7 +15,7 @@ from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.widgets import Label, Log
 
-CHUNK = 500
+CHUNK = 250
 FLUSH_SECONDS = 0.1
 
 
