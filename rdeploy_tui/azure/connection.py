@@ -468,18 +468,25 @@ def session_for_sandbox(sandbox: Any, options: ConnectionOptions | None = None, 
 
 
 def combined_ca_bundle(extra: str) -> str:
-    """certifi's CAs plus `extra`, so the public storage/login endpoints still verify next to a private CA."""
+    """What this process already trusts plus `extra`: the user's REQUESTS_CA_BUNDLE when it names a file
+    (a TLS-inspecting proxy's CA must keep working), else certifi's public roots. The result is set
+    as REQUESTS_CA_BUNDLE by the callers, so a bundle that already holds `extra` is used as it is."""
+    import hashlib
+
     import certifi
 
     extra_pem = Path(extra).read_bytes()
+    current = os.environ.get("REQUESTS_CA_BUNDLE") or ""
+    base = Path(current) if current and Path(current).is_file() else Path(certifi.where())
+    base_pem = base.read_bytes()
+    if extra_pem.strip() and extra_pem.strip() in base_pem:
+        return str(base)  # connecting again in the same process: do not nest bundles
     folder = state_dir() / "tls"
     folder.mkdir(parents=True, exist_ok=True)
-    import hashlib
-
-    target = folder / f"ca-bundle-{hashlib.sha256(extra_pem).hexdigest()[:12]}.pem"
+    target = folder / f"ca-bundle-{hashlib.sha256(base_pem + b'|' + extra_pem).hexdigest()[:12]}.pem"
     if not target.exists():
         tmp = target.with_suffix(".tmp")
-        tmp.write_bytes(Path(certifi.where()).read_bytes() + b"\n" + extra_pem)
+        tmp.write_bytes(base_pem + b"\n" + extra_pem)
         os.replace(tmp, target)
     return str(target)
 

@@ -150,3 +150,29 @@ def test_adfs_needs_the_adfs_tenant(service_principal_env, monkeypatch):
         assert session.authority == "https://adfs.local.azurestack.external"
         assert session.scopes == ["https://management.adfs.azurestack.local/4de154de-f8a8-4017-af41-df619da68155/.default"]
         assert session.credential._credential._instance_discovery is False
+
+
+def test_a_private_ca_is_added_to_the_users_own_bundle_not_in_place_of_it(rdeploy_home, monkeypatch, tmp_path):
+    """--ca-bundle / --sandbox set REQUESTS_CA_BUNDLE process-wide: a proxy CA the user trusts there must stay."""
+    import certifi
+    import trustme
+
+    from rdeploy_tui.azure.connection import combined_ca_bundle
+
+    proxy, private = trustme.CA(organization_name="corporate proxy"), trustme.CA(organization_name="azure stack")
+    users = tmp_path / "users-bundle.pem"
+    users.write_bytes(proxy.cert_pem.bytes())
+    extra = tmp_path / "private.pem"
+    extra.write_bytes(private.cert_pem.bytes())
+
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(users))
+    combined = combined_ca_bundle(str(extra))
+    text = open(combined, "rb").read()
+    assert proxy.cert_pem.bytes().strip() in text and private.cert_pem.bytes().strip() in text
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", combined)
+    assert combined_ca_bundle(str(extra)) == combined  # connecting again does not nest bundles
+
+    monkeypatch.delenv("REQUESTS_CA_BUNDLE")
+    public = open(combined_ca_bundle(str(extra)), "rb").read()
+    assert public.startswith(open(certifi.where(), "rb").read()) and private.cert_pem.bytes().strip() in public
+    assert proxy.cert_pem.bytes().strip() not in public
