@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from rdeploy_tui.sandbox import tls
+from rdeploy_tui.sandbox.seed import seed
 from rdeploy_tui.sandbox.auth import SandboxCredential, Signer, TokenError, expired_error, load_secret
 from rdeploy_tui.sandbox import arm
 from rdeploy_tui.sandbox.blob import BlobStore
@@ -120,7 +121,7 @@ class Sandbox:
         if acr is not None:
             acr.register(self.router, self)
         blob.register(self.router, self)  # last: its pattern matches any /{account}/{container}/... path
-        arm.seed(self)
+        seed(self)
         self._serve_thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.1}, name="sandbox-http", daemon=True)
         self._serve_thread.start()
         online.resume(self)

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from textual.widgets import Button, OptionList, Select, Static, TextArea
 
-from rdeploy_tui.spec import default_spec
+from rdeploy_tui.spec.deploy_spec import default_spec
 from rdeploy_tui.ui.screens.endpoint import EndpointScreen
 from rdeploy_tui.ui.screens.packages import PackagesScreen
 from rdeploy_tui.ui.screens.review import ReviewScreen
