@@ -86,6 +86,8 @@ def _print_banner(sandbox: Any, faults: Any) -> None:
     with sandbox.state.view() as data:
         workspaces = [dict(doc) for doc in data.get("workspaces", {}).values()]
         registries = {key: dict(doc) for key, doc in data.get("registries", {}).items()}
+    default_ws = next((doc for doc in workspaces if doc["name"] == settings.workspace_name), None)
+    default_acr = registries.get(((default_ws or {}).get("container_registry") or "").lower())
     lines = [
         f"rdeploy-tui sandbox serving at {settings.base_url}",
         f"  CA bundle        {settings.ca_bundle}",
@@ -115,6 +117,33 @@ def _print_banner(sandbox: Any, faults: Any) -> None:
         f"  rdeploy-tui --arm-endpoint {settings.base_url} --ca-bundle {settings.ca_cert} endpoints list "
         f"--subscription {settings.subscription_id} -g {settings.resource_group} -w {settings.workspace_name}",
         "",
+        "The az CLI (pip install azure-cli), then Microsoft's how-to commands:",
+        *("  " + line for line in az_recipe(sandbox)),
+        *([f"  az acr build -r {default_acr['name']} -t r-forecast:v1 ./docker-context   # no -g needed", "  az resource list -o table"]
+          if default_acr else []),
+        "",
         "Press Ctrl+C to stop.",
     ]
     print("\n".join(lines), flush=True)
+
+
+def az_recipe(sandbox: Any) -> list[str]:
+    """Shell lines that point the real az CLI at `sandbox` and sign in (the README shows the same; a test runs them).
+
+    ARM_CLOUD_METADATA_URL (read at import with urllib, hence SSL_CERT_FILE too) makes the sandbox a known cloud for az
+    and for azure-ai-ml (`az ml`); instance discovery off because MSAL would ask login.microsoftonline.com to vouch for
+    the sandbox's authority, as for any disconnected custom cloud."""
+    import shlex
+
+    from rdeploy_tui.sandbox.login import CLOUD_NAME
+
+    settings = sandbox.client_settings()
+    sp = sandbox.service_principal
+    metadata = f"{settings.base_url}/metadata/endpoints?api-version=2019-05-01"
+    return [
+        f"export REQUESTS_CA_BUNDLE={shlex.quote(settings.ca_bundle)} SSL_CERT_FILE={shlex.quote(settings.ca_bundle)}",
+        f"export ARM_CLOUD_METADATA_URL={shlex.quote(metadata)}",
+        f"az cloud set --name {CLOUD_NAME}",
+        "az config set core.instance_discovery=false",
+        f"az login --service-principal --username {sp.client_id} --password {shlex.quote(sp.client_secret)} --tenant {sp.tenant_id}",
+    ]

@@ -119,7 +119,8 @@ class Router:
     def add(self, method: str, pattern: str, handler: Handler) -> None:
         self._routes.append(_Route(method.upper(), re.compile(pattern + r"/?\Z", re.IGNORECASE), handler))
 
-    def dispatch(self, request: Request) -> Response:
+    def dispatch(self, request: Request, unmatched: Callable[[Request], Response] | None = None) -> Response:
+        """The handler's response; for a path no route matches, `unmatched(request)` (default: a generic 404)."""
         path_matched = False
         for route in self._routes:
             match = route.pattern.match(request.path)
@@ -130,4 +131,6 @@ class Router:
                 return route.handler(request, **match.groupdict())
         if path_matched:
             return azure_error(405, "MethodNotAllowed", f"{request.method} is not supported on {request.path}.")
+        if unmatched is not None:
+            return unmatched(request)
         return azure_error(404, "ResourceNotFound", f"No sandbox service answers {request.method} {request.path}.")
