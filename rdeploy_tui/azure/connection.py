@@ -429,7 +429,7 @@ def connect(options: ConnectionOptions | None = None, *, sandbox_time_scale: flo
 
 def _connect_sandbox(options: ConnectionOptions, time_scale: float | None) -> Session:
     try:
-        from rdeploy_tui.sandbox.server import Sandbox
+        from rdeploy_tui.sandbox.server import Sandbox, default_state_dir
     except ImportError as exc:  # pragma: no cover - the sandbox ships with rdeploy-tui
         raise RdeployError("The built-in sandbox is not available in this installation.", "Reinstall rdeploy-tui.", details=str(exc)) from None
     if time_scale is None:
@@ -439,11 +439,16 @@ def _connect_sandbox(options: ConnectionOptions, time_scale: float | None) -> Se
             time_scale = float(os.environ.get(SANDBOX_TIME_SCALE_ENV) or DEMO_TIME_SCALE)
         except ValueError:
             raise RdeployError(f"{SANDBOX_TIME_SCALE_ENV} must be a number.", f"Unset it or set e.g. {SANDBOX_TIME_SCALE_ENV}=0.1.", code="Usage") from None
-    folder = state_dir() / "sandbox"
+    folder = default_state_dir()  # the folder `rdeploy-tui sandbox` serves too
     try:
         sandbox = Sandbox(folder, time_scale=time_scale).start()
     except Exception as exc:  # StateFolderBusy and friends carry a user-facing message
-        raise RdeployError(f"The built-in sandbox could not start: {exc}", "Close the other rdeploy-tui using the sandbox, then run again.", code="SandboxBusy") from None
+        raise RdeployError(
+            f"The built-in sandbox could not start: {exc}",
+            "Close the other rdeploy-tui using the sandbox, then run again; or, while `rdeploy-tui sandbox` serves it, "
+            "connect to that one with the --arm-endpoint and --ca-bundle it printed.",
+            code="SandboxBusy",
+        ) from None
     return session_for_sandbox(sandbox, options, owned=True)
 
 

@@ -21,7 +21,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         description="Serve an HTTPS simulation of the Azure services rdeploy-tui uses. Ctrl+C stops it and everything it started.",
     )
     parser.add_argument("--port", type=int, default=0, help="port on 127.0.0.1 (default: a free one)")
-    parser.add_argument("--state-dir", metavar="DIR", help="folder holding the sandbox's state (default: the user data folder)")
+    parser.add_argument("--state-dir", metavar="DIR", help="folder holding the sandbox's state (default: the one --sandbox uses, so both see the same endpoints)")
     parser.add_argument(
         "--time-scale", type=float, default=DEMO_TIME_SCALE, metavar="X",
         help=f"multiply Azure's simulated durations by X (default {DEMO_TIME_SCALE:g}, the same pace as --sandbox: a first deploy "

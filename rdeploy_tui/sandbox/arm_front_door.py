@@ -18,6 +18,7 @@ Public sources for the wording (ARM's own error bodies, quoted in public issues)
 from __future__ import annotations
 
 import re
+from typing import Any
 
 from rdeploy_tui.sandbox.errors import AzureError
 from rdeploy_tui.sandbox.http import Request
@@ -42,16 +43,26 @@ RESOURCES_VERSIONS = (
 # published since: older ones (and malformed ones) are refused as ARM refuses them; a version between the first and
 # today that Azure never published is accepted (a known gap, docs/sandbox-fidelity.md).
 #   workspaces: '2018-03-01-preview, 2018-11-19' were its only versions in 2019 (Azure/azure-sdk-for-js#4097);
-#   workspaces/models: '2020-09-01-preview, 2021-03-01-preview' in 2021 (microsoft/vscode-tools-for-ai#940); the
-#   online-endpoint family came with the same 2020-09-01-preview MFE API (Azure/azure-powershell#16949 lists
-#   batchEndpoints/deployments from 2020-09-01-preview); registries from 2016-06-27-preview and ACR Tasks runs from
+#   workspaces/models, codes and environments: '2020-09-01-preview, 2021-03-01-preview' in 2021 for models
+#   (microsoft/vscode-tools-for-ai#940); registries from 2016-06-27-preview and ACR Tasks runs from
 #   2018-09-01, the first Microsoft.ContainerRegistry REST spec folders holding them (Azure/azure-rest-api-specs).
+# Types whose published api-versions are known in full: a version not in the list and not newer than its newest is
+# refused. Online endpoints and deployments: the "Other available API versions" Pulumi's azure-native (generated from
+# the Azure REST API specs) lists for machinelearningservices OnlineDeployment, plus the 2025-09-01 it uses
+# (https://www.pulumi.com/registry/packages/azure-native/api-docs/machinelearningservices/onlinedeployment).
+PUBLISHED_VERSIONS = {
+    "microsoft.machinelearningservices/workspaces/onlineendpoints": (
+        "2021-03-01-preview,2022-02-01-preview,2022-05-01,2022-06-01-preview,2022-10-01,2022-10-01-preview,"
+        "2022-12-01-preview,2023-02-01-preview,2023-04-01,2023-04-01-preview,2023-06-01-preview,2023-08-01-preview,"
+        "2023-10-01,2024-01-01-preview,2024-04-01,2024-07-01-preview,2024-10-01,2024-10-01-preview,2025-01-01-preview,"
+        "2025-04-01,2025-04-01-preview,2025-06-01,2025-07-01-preview,2025-09-01,2025-10-01-preview"
+    ).split(","),
+}
 FIRST_VERSIONS = {
     "microsoft.machinelearningservices/workspaces": "2018-03-01-preview",
     "microsoft.machinelearningservices/workspaces/models": "2020-09-01-preview",
     "microsoft.machinelearningservices/workspaces/codes": "2020-09-01-preview",
     "microsoft.machinelearningservices/workspaces/environments": "2020-09-01-preview",
-    "microsoft.machinelearningservices/workspaces/onlineendpoints": "2020-09-01-preview",
     "microsoft.containerregistry/registries": "2016-06-27-preview",
     "microsoft.containerregistry/registries/runs": "2018-09-01",
 }
@@ -88,23 +99,30 @@ def check_api_version(request: Request) -> None:
         if version not in RESOURCES_VERSIONS and not (_VERSION_RE.match(version) and version > RESOURCES_VERSIONS[0]):
             raise invalid_error(version, RESOURCES_VERSIONS)
         return
-    first = _first_version(f"{namespace}/{type_path}".lower())
-    if not _VERSION_RE.match(version) or (first is not None and version < first):
+    full_type = f"{namespace}/{type_path}".lower()
+    published = _lookup(PUBLISHED_VERSIONS, full_type)
+    first = _lookup(FIRST_VERSIONS, full_type)
+    if published is not None:
+        refused = version not in published and not (_VERSION_RE.match(version) and version > max(published))
+        supported = ", ".join(published)
+    else:
+        refused = not _VERSION_RE.match(version) or (first is not None and version < first)
+        supported = f"{first} and later" if first else "unknown to the sandbox"
+    if refused:
         top = type_path.split("/")
         shown = "/".join(top[:2]) if len(top) > 1 else top[0]
         raise AzureError(
             400, "NoRegisteredProviderFound",
             f"No registered resource provider found for location '{LOCATION}' and API version '{version}' for type "
-            f"'{shown}'. The supported api-versions are '{first or 'unknown to the sandbox'} and later'. "
-            f"The supported locations are '{LOCATION}'.",
+            f"'{shown}'. The supported api-versions are '{supported}'. The supported locations are '{LOCATION}'.",
         )
 
 
-def _first_version(full_type: str) -> str | None:
-    """The first version of the longest known type the path is (or is under)."""
+def _lookup(table: dict[str, Any], full_type: str) -> Any | None:
+    """The entry for the longest known type the path is (or is under)."""
     while full_type:
-        if full_type in FIRST_VERSIONS:
-            return FIRST_VERSIONS[full_type]
+        if full_type in table:
+            return table[full_type]
         if "/" not in full_type:
             return None
         full_type = full_type.rsplit("/", 1)[0]

@@ -88,9 +88,14 @@ def json_response(status: int, payload: Any, headers: dict[str, str] | None = No
     return Response(status, json.dumps(payload).encode("utf-8"), merged)
 
 
-def azure_error(status: int, code: str, message: str, headers: dict[str, str] | None = None) -> Response:
-    """An error body shaped the way ARM and the data planes send it."""
-    return json_response(status, {"error": {"code": code, "message": message}}, headers)
+def azure_error(
+    status: int, code: str, message: str, headers: dict[str, str] | None = None, details: list[dict[str, str]] | None = None
+) -> Response:
+    """An error body shaped the way ARM and the data planes send it (details: ARM's error.details list)."""
+    error: dict[str, Any] = {"code": code, "message": message}
+    if details:
+        error["details"] = details
+    return json_response(status, {"error": error}, headers)
 
 
 Handler = Callable[..., Response]

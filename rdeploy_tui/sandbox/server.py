@@ -39,13 +39,11 @@ _MAX_BODY = 512 * 1024 * 1024
 
 
 def default_state_dir() -> Path:
-    """Where `rdeploy-tui sandbox` and `--sandbox` keep the sandbox: RDEPLOY_HOME/sandbox, else the user data dir."""
-    override = os.environ.get("RDEPLOY_HOME")
-    if override:
-        return Path(override) / "sandbox"
-    import platformdirs
+    """Where `rdeploy-tui sandbox` and `--sandbox` both keep the sandbox, so endpoints made with one are seen by the
+    other: `sandbox` in rdeploy-tui's state folder (RDEPLOY_HOME, else the platform's user state dir)."""
+    from rdeploy_tui.logfile import state_dir
 
-    return Path(platformdirs.user_data_dir("rdeploy-tui")) / "sandbox"
+    return state_dir() / "sandbox"
 
 
 class _DropConnection(Exception):
