@@ -396,6 +396,7 @@ def connect(options: ConnectionOptions | None = None, *, sandbox_time_scale: flo
     quiet_sdk()
     if options.sandbox:
         return _connect_sandbox(options, sandbox_time_scale)
+    options = _cloud_from_environment(options)
     ca_bundle = _trust_ca_bundle(options.ca_bundle) if options.ca_bundle else None
     if options.arm_endpoint:
         cloud = endpoints_from_metadata(options.arm_endpoint, _arm_metadata(options.arm_endpoint.rstrip("/"), ca_bundle, options.ca_bundle))
@@ -425,6 +426,27 @@ def connect(options: ConnectionOptions | None = None, *, sandbox_time_scale: flo
         options, credential, arm_endpoint=cloud.arm, cloud_name=cloud.name, cloud_metadata=None, ca_bundle=ca_bundle,
         credential_source=source, authority=cloud.authority, audience=cloud.audience,
     )
+
+
+ARM_CLOUD_METADATA_URL = "ARM_CLOUD_METADATA_URL"
+
+
+def _cloud_from_environment(options: ConnectionOptions) -> ConnectionOptions:
+    """Without --cloud/--arm-endpoint, a custom cloud named by ARM_CLOUD_METADATA_URL (what azure-cli and azure-ai-ml
+    read to find a cloud other than the public ones) is used as --arm-endpoint, with REQUESTS_CA_BUNDLE as its CA.
+    A public cloud's metadata URL changes nothing."""
+    from dataclasses import replace
+    from urllib.parse import urlsplit
+
+    url = os.environ.get(ARM_CLOUD_METADATA_URL, "")
+    if options.cloud or options.arm_endpoint or not url.lower().startswith("https://"):
+        return options
+    parts = urlsplit(url)
+    arm = f"{parts.scheme}://{parts.netloc}"
+    if arm.lower() in (endpoint for endpoint, _login, _storage in CLOUDS.values()):
+        return options
+    bundle = options.ca_bundle or os.environ.get("REQUESTS_CA_BUNDLE") or None
+    return replace(options, arm_endpoint=arm, ca_bundle=bundle if bundle and Path(bundle).is_file() else None)
 
 
 def _connect_sandbox(options: ConnectionOptions, time_scale: float | None) -> Session:

@@ -32,6 +32,11 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--fault", action="append", default=[], metavar="NAME[:COUNT]",
         help=f"make the sandbox misbehave, for COUNT uses or until stopped; repeatable. Names: {', '.join(FAULT_NAMES)}",
     )
+    parser.add_argument(
+        "--compute-instance", action="store_true",
+        help="also print the variables of a simulated compute instance terminal (managed identity, workspace, cloud, CA): "
+        "a shell with them runs plain `rdeploy-tui` against the sandbox as on a compute instance",
+    )
     parser.set_defaults(run=run)
 
 
@@ -64,7 +69,7 @@ def run(args: argparse.Namespace) -> int:
     # of a non-interactive shell inherits SIGINT as ignored, and Python then never raises KeyboardInterrupt.
     previous = {sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
-        _print_banner(sandbox, faults)
+        _print_banner(sandbox, faults, compute_instance=getattr(args, "compute_instance", False))
         while not stop.wait(0.5):
             pass
     except KeyboardInterrupt:
@@ -78,7 +83,7 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _print_banner(sandbox: Any, faults: Any) -> None:
+def _print_banner(sandbox: Any, faults: Any, *, compute_instance: bool = False) -> None:
     from rdeploy_tui.sandbox import arm
 
     settings = sandbox.client_settings()
@@ -122,9 +127,27 @@ def _print_banner(sandbox: Any, faults: Any) -> None:
         *([f"  az acr build -r {default_acr['name']} -t r-forecast:v1 ./docker-context   # no -g needed", "  az resource list -o table"]
           if default_acr else []),
         "",
+        *(["A compute instance terminal on this sandbox (managed identity, its workspace): paste these, then run rdeploy-tui:",
+           *("  " + line for line in compute_instance_exports(sandbox)), ""] if compute_instance else []),
         "Press Ctrl+C to stop.",
     ]
     print("\n".join(lines), flush=True)
+
+
+def compute_instance_exports(sandbox: Any) -> list[str]:
+    """`export` lines that make a shell look like a compute instance terminal whose cloud is this sandbox."""
+    import shlex
+
+    from rdeploy_tui.sandbox.compute_instance import compute_instance
+
+    settings = sandbox.client_settings()
+    env = {
+        **compute_instance(sandbox).environment(),
+        "ARM_CLOUD_METADATA_URL": f"{settings.base_url}/metadata/endpoints?api-version=2019-05-01",
+        "REQUESTS_CA_BUNDLE": settings.ca_bundle,
+        "SSL_CERT_FILE": settings.ca_bundle,
+    }
+    return [f"export {key}={shlex.quote(value)}" for key, value in env.items()]
 
 
 def az_recipe(sandbox: Any) -> list[str]:

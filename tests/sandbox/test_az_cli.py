@@ -8,30 +8,18 @@ one `rdeploy-tui sandbox` prints (commands/sandbox_cmd.az_recipe), run as printe
 from __future__ import annotations
 
 import json
-import os
-import shutil
 import subprocess
 from pathlib import Path
 
 import pytest
+from az_cli_helpers import IN_CI, az_path, base_env, run_az, signed_in
 
 pytestmark = [pytest.mark.sandbox, pytest.mark.slow]
-
-IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
-DEFAULT_AZ = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "rdeploy-tui" / "azure-cli-venv" / "bin" / "az"
-AZ_TIMEOUT_S = 240  # one az command, on a busy 2-core machine (az itself starts in ~1-2 s)
-
-
-def _az_path() -> Path | None:
-    for candidate in (os.environ.get("RDEPLOY_AZ"), str(DEFAULT_AZ), shutil.which("az")):
-        if candidate and Path(candidate).is_file() and os.access(candidate, os.X_OK):
-            return Path(candidate)
-    return None
 
 
 @pytest.fixture(scope="module")
 def az_bin() -> Path:
-    az = _az_path()
+    az = az_path()
     if az is None:
         reason = "azure-cli is not installed (bash dev.sh test installs it into ~/.cache/rdeploy-tui/azure-cli-venv)"
         if IN_CI:
@@ -40,42 +28,13 @@ def az_bin() -> Path:
     return az
 
 
-def _base_env(az: Path, config_dir: Path) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("AZURE_", "ARM_", "MSI_", "IDENTITY_"))}
-    env.update(
-        AZURE_CONFIG_DIR=str(config_dir),
-        AZURE_CORE_COLLECT_TELEMETRY="false",
-        AZURE_CORE_SURVEY_MESSAGE="false",
-        AZURE_CORE_NO_COLOR="true",
-        PATH=f"{az.parent}{os.pathsep}{env.get('PATH', '')}",  # `az` in the printed recipe is this one
-    )
-    return env
-
-
-def _run(cmd: list[str], env: dict[str, str], cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(cmd, env=env, cwd=cwd, capture_output=True, text=True, timeout=AZ_TIMEOUT_S, stdin=subprocess.DEVNULL)
-
-
-def _signed_in(sandbox, az: Path, config_dir: Path) -> tuple[dict[str, str], subprocess.CompletedProcess[str]]:
-    """Run the printed recipe in bash; return the environment it leaves (for the commands that follow) and its result."""
-    from rdeploy_tui.commands.sandbox_cmd import az_recipe
-
-    script = "set -e\n" + "\n".join(az_recipe(sandbox)) + "\nenv -0 > env.dump\n"
-    config_dir.mkdir(parents=True, exist_ok=True)
-    done = _run(["bash", "-c", script], _base_env(az, config_dir), cwd=config_dir)
-    assert done.returncode == 0, f"the printed az recipe failed:\n{done.stdout}\n{done.stderr}"
-    pairs = (config_dir / "env.dump").read_bytes().split(b"\0")
-    env = dict(p.decode().split("=", 1) for p in pairs if b"=" in p)
-    return env, done
-
-
 @pytest.fixture
 def az(sandbox, az_bin, tmp_path):
     """Run `az ARGS` signed in to the sandbox as its test service principal, with no defaults set."""
-    env, login = _signed_in(sandbox, az_bin, tmp_path / "azure-config")
+    env, login = signed_in(sandbox, az_bin, tmp_path / "azure-config")
 
     def run(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
-        return _run([str(az_bin), *args], env, cwd)
+        return run_az([str(az_bin), *args], env, cwd)
 
     run.login = login  # type: ignore[attr-defined]
     return run
@@ -134,7 +93,7 @@ def test_an_unknown_arm_path_answers_arms_json_error_to_az_rest(az, sandbox):
 
 def test_az_cloud_register_with_the_arm_endpoint_works_too(sandbox, az_bin, tmp_path):
     """The other way a custom cloud is set up: az reads the 2022-09-01 metadata (one object) itself."""
-    env = _base_env(az_bin, tmp_path / "cfg")
+    env = base_env(az_bin, tmp_path / "cfg")
     env.update(REQUESTS_CA_BUNDLE=str(sandbox.ca_bundle), SSL_CERT_FILE=str(sandbox.ca_bundle))
     sp = sandbox.service_principal
     steps = [
@@ -145,6 +104,6 @@ def test_az_cloud_register_with_the_arm_endpoint_works_too(sandbox, az_bin, tmp_
         ["account", "show", "--query", "id", "-o", "tsv"],
     ]
     for step in steps:
-        done = _run([str(az_bin), *step], env)
+        done = run_az([str(az_bin), *step], env)
         assert done.returncode == 0, f"az {' '.join(step[:2])} failed: {done.stderr}"
     assert done.stdout.strip() == sandbox.subscription_id
