@@ -21,7 +21,6 @@ from rdeploy_tui.azure.credentials import build_credential
 from rdeploy_tui.azure.session import Session
 from rdeploy_tui.connection_options import ConnectionOptions
 from rdeploy_tui.errors import RdeployError
-from rdeploy_tui.logfile import state_dir
 
 SANDBOX_TIME_SCALE_ENV = "RDEPLOY_SANDBOX_TIME_SCALE"
 
@@ -51,6 +50,7 @@ def connect(options: ConnectionOptions | None = None, *, sandbox_time_scale: flo
     quiet_sdk()
     if options.sandbox:
         return _connect_sandbox(options, sandbox_time_scale)
+    options = _cloud_from_environment(options)
     ca_bundle = trust_ca_bundle(options.ca_bundle) if options.ca_bundle else None
     if options.arm_endpoint:
         cloud = endpoints_from_metadata(options.arm_endpoint, arm_metadata(options.arm_endpoint.rstrip("/"), ca_bundle, options.ca_bundle))
@@ -82,9 +82,30 @@ def connect(options: ConnectionOptions | None = None, *, sandbox_time_scale: flo
     )
 
 
+ARM_CLOUD_METADATA_URL = "ARM_CLOUD_METADATA_URL"
+
+
+def _cloud_from_environment(options: ConnectionOptions) -> ConnectionOptions:
+    """Without --cloud/--arm-endpoint, a custom cloud named by ARM_CLOUD_METADATA_URL (what azure-cli and azure-ai-ml
+    read to find a cloud other than the public ones) is used as --arm-endpoint, with REQUESTS_CA_BUNDLE as its CA.
+    A public cloud's metadata URL changes nothing."""
+    from dataclasses import replace
+    from urllib.parse import urlsplit
+
+    url = os.environ.get(ARM_CLOUD_METADATA_URL, "")
+    if options.cloud or options.arm_endpoint or not url.lower().startswith("https://"):
+        return options
+    parts = urlsplit(url)
+    arm = f"{parts.scheme}://{parts.netloc}"
+    if arm.lower() in (endpoint for endpoint, _login, _storage in CLOUDS.values()):
+        return options
+    bundle = options.ca_bundle or os.environ.get("REQUESTS_CA_BUNDLE") or None
+    return replace(options, arm_endpoint=arm, ca_bundle=bundle if bundle and Path(bundle).is_file() else None)
+
+
 def _connect_sandbox(options: ConnectionOptions, time_scale: float | None) -> Session:
     try:
-        from rdeploy_tui.sandbox.server import Sandbox
+        from rdeploy_tui.sandbox.server import Sandbox, default_state_dir
     except ImportError as exc:  # pragma: no cover - the sandbox ships with rdeploy-tui
         raise RdeployError("The built-in sandbox is not available in this installation.", "Reinstall rdeploy-tui.", details=str(exc)) from None
     if time_scale is None:
@@ -94,11 +115,16 @@ def _connect_sandbox(options: ConnectionOptions, time_scale: float | None) -> Se
             time_scale = float(os.environ.get(SANDBOX_TIME_SCALE_ENV) or DEMO_TIME_SCALE)
         except ValueError:
             raise RdeployError(f"{SANDBOX_TIME_SCALE_ENV} must be a number.", f"Unset it or set e.g. {SANDBOX_TIME_SCALE_ENV}=0.1.", code="Usage") from None
-    folder = state_dir() / "sandbox"
+    folder = default_state_dir()  # the folder `rdeploy-tui sandbox` serves too
     try:
         sandbox = Sandbox(folder, time_scale=time_scale).start()
     except Exception as exc:  # StateFolderBusy and friends carry a user-facing message
-        raise RdeployError(f"The built-in sandbox could not start: {exc}", "Close the other rdeploy-tui using the sandbox, then run again.", code="SandboxBusy") from None
+        raise RdeployError(
+            f"The built-in sandbox could not start: {exc}",
+            "Close the other rdeploy-tui using the sandbox, then run again; or, while `rdeploy-tui sandbox` serves it, "
+            "connect to that one with the --arm-endpoint and --ca-bundle it printed.",
+            code="SandboxBusy",
+        ) from None
     return session_for_sandbox(sandbox, options, owned=True)
 
 

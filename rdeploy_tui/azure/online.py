@@ -183,8 +183,36 @@ class Endpoints:
         """The endpoint with its deployments, each with the image it runs."""
         info = self.find(name, images=True)
         if info is None:
-            raise RdeployError(f"There is no endpoint {name} in workspace {self.ws.name}.", "List them with `rdeploy-tui endpoints list`.", code="NotFound")
+            raise self.missing(name)
         return info
+
+    def missing(self, name: str) -> RdeployError:
+        """The error for an endpoint that is not in the workspace, naming the closest existing ones."""
+        import difflib
+
+        try:
+            names = [e.name for e in self.list()]
+        except RdeployError:
+            names = []
+        close = difflib.get_close_matches(name, names, n=3, cutoff=0.6)
+        if close:
+            hint = f"Did you mean {' or '.join(close)}? `rdeploy-tui endpoints list` shows them all."
+        elif names:
+            hint = f"The workspace has {len(names)} endpoint{'s' if len(names) != 1 else ''}: `rdeploy-tui endpoints list` shows them."
+        else:
+            hint = "The workspace has no endpoints; check --workspace and --resource-group."
+        return RdeployError(f"no endpoint {name} in workspace {self.ws.name}", hint, code="NotFound")
+
+    def require(self, name: str) -> None:
+        """Raise `missing(name)` unless the endpoint exists: ARM answers a DELETE of a missing resource with 204, so
+        a delete alone would report success for a mistyped name while the real endpoint keeps billing."""
+        from azure.core.exceptions import ResourceNotFoundError
+
+        with azure_call(f"reading endpoint {name}"):
+            try:
+                self._ops.get(name)
+            except ResourceNotFoundError:
+                raise self.missing(name) from None
 
     def _image_of(self, environment: str | None) -> str | None:
         """The image of an environment given by ARM id (else `environment` as it is); the id itself
@@ -404,11 +432,12 @@ class Endpoints:
         cancel = cancel or threading.Event()
         from azure.core.exceptions import ResourceNotFoundError
 
+        self.require(name)
         with azure_call(f"deleting endpoint {name}"):
             try:
                 poller = self._ops.begin_delete(name)
             except ResourceNotFoundError:
-                raise RdeployError(f"There is no endpoint {name} in workspace {self.ws.name}.", "List them with `rdeploy-tui endpoints list`.", code="NotFound") from None
+                raise self.missing(name) from None
         self._wait_poller(poller, f"deleting endpoint {name}", on_progress, cancel, doing=f"deleting endpoint {name}")
 
     def delete_deployment(self, endpoint: str, name: str, *, on_progress: ProgressSink = lambda t: None, cancel: threading.Event | None = None) -> None:

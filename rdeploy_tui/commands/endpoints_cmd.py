@@ -58,9 +58,8 @@ def run(args: argparse.Namespace) -> int:
     if args.action == "score":  # read the body before connecting: a bad file is a usage error
         payload = _payload(args)
     split = _split(args.split) if args.action == "traffic" else None
-    if args.action == "delete" and not confirm(f"Delete endpoint {args.name} and all its deployments?", args):
-        print("Nothing was deleted.")
-        return 1
+    if args.action == "delete" and not args.yes and not sys.stdin.isatty():
+        confirm("", args)  # unattended without --yes: the usage error (exit 2), before any Azure call
     from dataclasses import asdict
 
     from rdeploy_tui import azure
@@ -99,6 +98,10 @@ def run(args: argparse.Namespace) -> int:
             e = endpoints.set_traffic(args.name, split)
             _out(args, e.traffic, "traffic: " + ", ".join(f"{k}={v}%" for k, v in sorted(e.traffic.items())))
         elif args.action == "delete":
+            endpoints.require(args.name)  # before asking: a mistyped name must not end in "Deleted"
+            if not confirm(f"Delete endpoint {args.name} and all its deployments?", args):
+                print("Nothing was deleted.")
+                return 1
             endpoints.delete(args.name, on_progress=lambda m: None)
             _out(args, {"deleted": args.name}, f"Deleted endpoint {args.name}; its deployments no longer bill.")
     return 0

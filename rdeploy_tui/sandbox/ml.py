@@ -105,6 +105,11 @@ def _versions(sandbox: Any, ws_id: str, kind: str, name: str | None = None) -> l
     return sorted(entries, key=lambda e: e["created"])
 
 
+def versions_of(sandbox: Any, ws_id: str, kind: str, name: str) -> list[dict[str, Any]]:
+    """The registered versions of asset `name`, oldest first."""
+    return _versions(sandbox, ws_id, kind, name)
+
+
 def _latest(sandbox: Any, ws_id: str, kind: str, name: str) -> dict[str, Any] | None:
     versions = _versions(sandbox, ws_id, kind, name)
     return versions[-1] if versions else None

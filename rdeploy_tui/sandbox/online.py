@@ -511,7 +511,11 @@ def register(router: Router, sandbox: Any) -> None:
         if sandbox.faults.take("bad-argument", f"PUT {request.path}"):
             raise AzureError(400, "BadArgument", "The deployment request is invalid: the scoring route, environment and model settings disagree (simulated BadArgument fault).")
         instance_type = props.get("instanceType") or "Standard_DS3_v2"
-        count = int((body.get("sku") or {}).get("capacity") or 1)
+        capacity = (body.get("sku") or {}).get("capacity")
+        count = 1 if capacity is None else int(capacity)  # sku.capacity absent: one instance (REST spec default)
+        # At most 50 instances per deployment (learn.microsoft.com/azure/machine-learning/how-to-manage-quotas, online
+        # endpoints limits); 0 is refused, never quietly made 1. Azure's words for 0 are not published (unknown): the
+        # sandbox names the valid range.
         if not 1 <= count <= MAX_INSTANCES:
             raise AzureError(400, "BadArgument", f"Instance count {count} is invalid: use 1 to {MAX_INSTANCES}.")
         _cores(instance_type)
@@ -598,7 +602,7 @@ def _resolve_assets(sandbox: Any, props: dict[str, Any]) -> None:
     """Model, code and environment ids must name registered versions (the SDK has created code and environment already)."""
     model = props.get("model")
     if model and ml.asset_by_id(sandbox, model) is None:
-        raise AzureError(404, "ResourceNotFound", f"Model '{model}' was not found in the workspace. Register it, or check its name and version.")
+        raise _model_not_found(sandbox, model)
     code = (props.get("codeConfiguration") or {}).get("codeId")
     if code and ml.asset_by_id(sandbox, code) is None:
         raise AzureError(404, "ResourceNotFound", f"Code '{code}' was not found in the workspace.")
@@ -607,3 +611,20 @@ def _resolve_assets(sandbox: Any, props: dict[str, Any]) -> None:
         raise AzureError(400, "BadArgument", "The deployment has no environment: give environmentId.")
     if ml.asset_by_id(sandbox, env) is None:
         raise AzureError(404, "ResourceNotFound", f"Environment '{env}' was not found in the workspace.")
+
+
+def _model_not_found(sandbox: Any, model_id: str) -> AzureError:
+    """The deployment PUT's answer for a model version that is not registered, in the shape the service sends for a
+    missing model (Azure/mlops-v2#76: "(UserError) The specified resource was not found." with details
+    "(ModelNotFound) Model container with name: patient-model not found."). The words for an existing model lacking
+    the version are not published (unknown): the sandbox says which version is missing and which exist."""
+    match = re.search(r"(?P<ws>.+/workspaces/[^/]+)/models/(?P<name>[^/]+)/versions/(?P<version>[^/]+)$", model_id.removeprefix("azureml:"), re.I)
+    if match is None:
+        detail = f"Model '{model_id}' is not a model version id."
+    else:
+        versions = [v["version"] for v in ml.versions_of(sandbox, match["ws"], "models", match["name"])]
+        if not versions:
+            detail = f"Model container with name: {match['name']} not found."
+        else:
+            detail = f"Model version {match['name']}:{match['version']} not found. Versions registered: {', '.join(versions)}."
+    return AzureError(404, "UserError", "The specified resource was not found.", details=[{"code": "ModelNotFound", "message": detail}])

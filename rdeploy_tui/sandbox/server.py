@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import importlib.util
 import logging
-import os
 import socket
 import threading
 import time
@@ -24,7 +23,7 @@ from typing import Any, Callable
 from rdeploy_tui.sandbox import tls
 from rdeploy_tui.sandbox.seed import seed
 from rdeploy_tui.sandbox.auth import SandboxCredential, Signer, TokenError, expired_error, load_secret
-from rdeploy_tui.sandbox import arm
+from rdeploy_tui.sandbox import arm, arm_front_door
 from rdeploy_tui.sandbox.blob import BlobStore
 from rdeploy_tui.sandbox.errors import AzureError
 from rdeploy_tui.sandbox.faults import Fault, Faults
@@ -40,13 +39,11 @@ _MAX_BODY = 512 * 1024 * 1024
 
 
 def default_state_dir() -> Path:
-    """Where `rdeploy-tui sandbox` and `--sandbox` keep the sandbox: RDEPLOY_HOME/sandbox, else the user data dir."""
-    override = os.environ.get("RDEPLOY_HOME")
-    if override:
-        return Path(override) / "sandbox"
-    import platformdirs
+    """Where `rdeploy-tui sandbox` and `--sandbox` both keep the sandbox, so endpoints made with one are seen by the
+    other: `sandbox` in rdeploy-tui's state folder (RDEPLOY_HOME, else the platform's user state dir)."""
+    from rdeploy_tui.logfile import state_dir
 
-    return Path(platformdirs.user_data_dir("rdeploy-tui")) / "sandbox"
+    return state_dir() / "sandbox"
 
 
 class _DropConnection(Exception):
@@ -77,6 +74,7 @@ class Sandbox:
         self.blobs = BlobStore(self.state, self.state_dir / "blobs", self._signer, lambda: self.base_url)
         self.images = ImageRegistry(self.state, self.state_dir / "images")
         self.router = Router()
+        self.storage_router = Router()  # blob storage: its /{account}/{container}/... pattern must never see ARM paths
         self._server: ThreadingHTTPServer | None = None
         self._serve_thread: threading.Thread | None = None
         self._stopping = threading.Event()
@@ -99,7 +97,7 @@ class Sandbox:
         return self
 
     def _start(self) -> None:
-        from rdeploy_tui.sandbox import blob, hosting, login, ml, online, scoring
+        from rdeploy_tui.sandbox import arm_resources, blob, compute_instance, hosting, login, ml, online, scoring
 
         self.ca_bundle = tls.ensure_certificates(self.state_dir / "tls")
         context = tls.server_context(self.state_dir / "tls")
@@ -115,12 +113,12 @@ class Sandbox:
         self.hosting = hosting.DeploymentHosting(self)
 
         self._stopping.clear()
-        for module in (arm, ml, online, scoring, login):
+        for module in (arm, arm_resources, ml, online, scoring, login, compute_instance):
             module.register(self.router, self)
         acr = _optional_module("rdeploy_tui.sandbox.acr")
         if acr is not None:
             acr.register(self.router, self)
-        blob.register(self.router, self)  # last: its pattern matches any /{account}/{container}/... path
+        blob.register(self.storage_router, self)  # asked last, and never for ARM paths
         seed(self)
         self._serve_thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.1}, name="sandbox-http", daemon=True)
         self._serve_thread.start()
@@ -261,9 +259,13 @@ class Sandbox:
             if denied is not None:
                 return denied
         try:
-            if request.path.lower().startswith("/subscriptions/"):
-                arm.check_subscription(self, request)
-            return self.router.dispatch(request)
+            if _is_arm(request.path):
+                arm_front_door.check_api_version(request)
+                if request.path.lower().startswith("/subscriptions/"):
+                    arm.check_subscription(self, request)
+                # ARM answers its own JSON 404 for a path no provider serves, never another service's body.
+                return self.router.dispatch(request, lambda req: arm_front_door.unmatched(req).response())
+            return self.router.dispatch(request, self.storage_router.dispatch)
         except AzureError as exc:
             return exc.response()
         except ValueError as exc:  # malformed JSON bodies and the like
@@ -325,6 +327,11 @@ class Sandbox:
     def _track(self, conn: socket.socket, add: bool) -> None:
         with self._connections_lock:
             (self._connections.add if add else self._connections.discard)(conn)
+
+
+def _is_arm(path: str) -> bool:
+    lowered = path.lower()
+    return lowered == "/subscriptions" or lowered.startswith("/subscriptions/")
 
 
 def _unauthorized(exc: TokenError) -> Response:
