@@ -47,7 +47,8 @@ class RdeployApp(App):
     # closes Firefox on Linux and VS Code), F1 or ? shows the keys, F3 the command palette (ctrl+p is
     # VS Code's quick open). Binding ids are what keymap.yaml overrides.
     BINDINGS = [
-        Binding("f10,ctrl+q", "quit", "Quit", priority=True, id="quit"),
+        Binding("f10", "quit", "Quit", priority=True, id="quit"),
+        Binding("ctrl+q", "quit", "Quit", show=False, priority=True, id="quit"),  # after F10 in the footer
         Binding("f1,question_mark", "help", "Help", id="help"),
         Binding("f3,ctrl+p", "command_palette", "Commands", show=False, priority=True, id="command_palette"),
     ]

@@ -194,9 +194,11 @@ class ScreenAction:
 
 def screen_actions(screen: "Screen") -> list[ScreenAction]:
     """Every action the keys of `screen` (its focused widget, the screen, the app) reach now,
-    one entry per action with all its keys, the focused widget's first and the app's last."""
+    one entry per action with all its keys (the footer's first), the focused widget's first and the app's last."""
     found: dict[tuple[int, str], ScreenAction] = {}
-    for key, active in screen.active_bindings.items():
+    # The key the footer shows first, then its aliases.
+    ordered = sorted(screen.active_bindings.items(), key=lambda item: not item[1].binding.show)
+    for key, active in ordered:
         binding = active.binding
         entry = found.get((id(active.node), binding.action))
         if entry is None:
