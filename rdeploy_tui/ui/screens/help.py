@@ -16,18 +16,24 @@ from rdeploy_tui.ui import keys
 class HelpScreen(ModalScreen[None]):
     BINDINGS = [Binding("escape,f1,q", "close", "Close", id="help.close")]
     DEFAULT_CSS = """
-    HelpScreen .help-dialog { width: 76; max-width: 100%; max-height: 100%; padding: 0 1; }
+    HelpScreen { align: center middle; background: $background 60%; }
+    HelpScreen #help-dialog { width: 78; max-width: 100%; height: auto; max-height: 100%; padding: 0 1;
+                              border: round $primary; background: $surface; }
+    HelpScreen #help-title { text-style: bold; height: 1; }
+    HelpScreen #help-scroll { height: auto; max-height: 1fr; }
     HelpScreen #help-keys { height: auto; }
     HelpScreen .help-note { color: $text-muted; height: auto; margin-top: 1; }
     """
 
     def __init__(self, below: Screen) -> None:
-        super().__init__(classes="dialog-screen")
-        self.actions = keys.screen_actions(below)
+        super().__init__()
+        # The screen's own actions first, then the app's, then the focused widget's (scrolling, editing).
+        rank = {below: 0, below.app: 1}
+        self.actions = sorted(keys.screen_actions(below), key=lambda a: rank.get(a.node, 2))
 
     def compose(self) -> ComposeResult:
-        with Vertical(classes="dialog help-dialog"):
-            yield Static("Keys of this screen", classes="dialog-title")
+        with Vertical(id="help-dialog"):
+            yield Static("Keys of this screen (Esc closes)", id="help-title")
             with VerticalScroll(id="help-scroll"):
                 yield Static(self._table(), id="help-keys")
                 yield Static(self._keymap_note(), classes="help-note", markup=False, id="help-keymap")
