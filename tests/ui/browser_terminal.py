@@ -176,6 +176,35 @@ START = """([url, cols, rows]) => new Promise((resolve, reject) => {
 })"""
 
 
+# Runs in the page: an xterm.js with nothing attached that records what it would send for each key.
+RECORD = """([cols, rows]) => {
+  const term = new Terminal({cols, rows});
+  term.open(document.getElementById("terminal"));
+  window.sent = [];
+  term.onData(data => window.sent.push(data));
+  term.focus();
+  window.term = term;
+}"""
+
+# Textual key names -> Playwright key names (https://playwright.dev/python/docs/api/class-keyboard).
+_PLAYWRIGHT_KEYS = {"escape": "Escape", "enter": "Enter", "tab": "Tab", "delete": "Delete", "space": "Space",
+                    "question_mark": "?", "up": "ArrowUp", "down": "ArrowDown", "left": "ArrowLeft",
+                    "right": "ArrowRight"}
+_PLAYWRIGHT_MODIFIERS = {"ctrl": "Control", "alt": "Alt", "shift": "Shift"}
+
+
+def playwright_key(key: str) -> str:
+    """'ctrl+s' -> 'Control+s', 'f2' -> 'F2', 'question_mark' -> '?'."""
+    *modifiers, name = key.split("+")
+    if name in _PLAYWRIGHT_KEYS:
+        name = _PLAYWRIGHT_KEYS[name]
+    elif name[:1] == "f" and name[1:].isdigit():
+        name = name.upper()
+    elif len(name) != 1:
+        raise ValueError(f"no Playwright name for key {key!r}: add it to _PLAYWRIGHT_KEYS")
+    return "+".join([_PLAYWRIGHT_MODIFIERS[m] for m in modifiers] + [name])
+
+
 class BrowserTerminal:
     """The page: keys, clicks at a cell, waiting for text on the screen, screenshots."""
 
@@ -191,6 +220,19 @@ class BrowserTerminal:
         self.page.add_script_tag(path=str(modules / "xterm/lib/xterm.js"))
         self.page.add_script_tag(path=str(modules / "addon-attach/lib/addon-attach.js"))
         self.page.evaluate(START, [url, cols, rows])
+
+    def start_recording(self, cols: int = 80, rows: int = 24) -> None:
+        """An xterm.js attached to nothing: sent_for(key) is what it would send to the program."""
+        modules = browser_terminal_dir() / "node_modules" / "@xterm"
+        self.page.set_content(PAGE)
+        self.page.add_script_tag(path=str(modules / "xterm/lib/xterm.js"))
+        self.page.evaluate(RECORD, [cols, rows])
+
+    def sent_for(self, key: str) -> str:
+        """The characters xterm.js sends for one key press (a real keyboard event in the page)."""
+        self.page.evaluate("() => { window.sent = []; }")
+        self.page.keyboard.press(key)
+        return "".join(self.page.evaluate("() => window.sent"))
 
     def text(self) -> str:
         return self.page.evaluate("() => window.screenText()")

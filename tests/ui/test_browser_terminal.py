@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 
-from browser_terminal import CHROMIUM, CHROMIUM_ARGS, BrowserTerminal, PtyBridge, missing_parts
+from browser_terminal import CHROMIUM, CHROMIUM_ARGS, BrowserTerminal, PtyBridge, missing_parts, playwright_key
 
 pytestmark = [pytest.mark.browser, pytest.mark.sandbox, pytest.mark.slow]
 
@@ -144,3 +144,28 @@ def test_wizard_in_a_browser_terminal_to_a_scored_request(terminal):
     process.wait(60)
     assert process.returncode == 0
     assert "Traceback" not in t.text()
+
+
+def test_every_key_the_ui_binds_arrives_through_xterm_js_as_that_key(browser_page):
+    """Each key of every binding pressed as a browser keyboard event into xterm.js; what xterm.js sends
+    is decoded by Textual's own parser. (Headless Chromium passes even the keys a browser window keeps,
+    e.g. ctrl+q: for those this shows only xterm.js's encoding; the reserved-keys test covers them.)"""
+    from textual import events
+    from textual._xterm_parser import XTermParser  # what the app's driver decodes input with
+
+    from rdeploy_tui.ui import keys
+    from rdeploy_tui.ui.app import RdeployApp
+
+    bound = {b.key for cls in keys.ui_binding_classes() for b in keys.own_bindings(cls)}
+    bound.add(RdeployApp.COMMAND_PALETTE_BINDING)
+    term = BrowserTerminal(browser_page, ARTIFACTS)
+    term.start_recording()
+    arrived = {}
+    for key in sorted(bound):
+        sent = term.sent_for(playwright_key(key))
+        parser = XTermParser()
+        decoded = [e.key for e in [*parser.feed(sent), *parser.feed("")] if isinstance(e, events.Key)]
+        arrived[key] = (sent, decoded)
+    wrong = {k: v for k, v in arrived.items() if v[1] != [k]}
+    assert wrong == {}, wrong
+    assert {"f1", "f2", "f3", "f4", "f9", "f10", "alt+n", "ctrl+s", "escape"} <= set(arrived)
