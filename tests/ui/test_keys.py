@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import time
 
+import pytest
+
 from textual.command import CommandList, CommandPalette
 from textual.widgets import Button, Input, Static, TextArea
 
@@ -14,7 +16,7 @@ from rdeploy_tui.ui.screens.deploy import DeployScreen
 from rdeploy_tui.ui.screens.help import HelpScreen
 from rdeploy_tui.ui.screens.scoring import ScoringScreen
 
-from ui_helpers import make_app
+from ui_helpers import SIZES, make_app
 
 
 async def wait_for(pilot, condition, timeout: float = 10.0, what: str = "the UI"):
@@ -129,3 +131,15 @@ async def test_esc_leaves_the_scoring_screen_in_one_press_from_the_editor():
         screen.panel.editor.focus()
         await pilot.press("escape")
         await wait_for(pilot, lambda: getattr(app.screen, "STEP", None) == 7, what="Back in one press")
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_help_screen_snapshot(snap_compare, size):
+    async def open_help(pilot):
+        await wait_for(pilot, lambda: pilot.app.settled, what="the first screen")
+        pilot.app.screen.query_one("#package-list").focus()
+        await pilot.press("f1")
+        await wait_for(pilot, lambda: isinstance(pilot.app.screen, HelpScreen), what="the help screen")
+        await pilot.pause()
+
+    assert snap_compare(make_app(3), terminal_size=size, run_before=open_help)

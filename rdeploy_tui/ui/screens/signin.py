@@ -163,6 +163,16 @@ class SignInScreen(WizardStep):
             return
         super().action_next()
 
+    def check_action(self, action: str, parameters: tuple) -> bool | None:
+        # Retry is offered (in the footer too) only while not signed in.
+        if action == "retry":
+            return not self.busy and self.who is None
+        return True
+
+    def update_nav(self) -> None:
+        super().update_nav()
+        self.refresh_bindings()
+
     def problems(self) -> list[str]:
         if self.busy:
             return ["signing in ..."]
