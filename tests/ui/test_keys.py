@@ -134,7 +134,8 @@ async def test_esc_leaves_the_scoring_screen_in_one_press_from_the_editor():
 
 
 @pytest.mark.parametrize("size", SIZES)
-def test_help_screen_snapshot(snap_compare, size):
+def test_help_screen_snapshot(snap_compare, size, monkeypatch):
+    monkeypatch.setenv("RDEPLOY_HOME", "/home/user/.config/rdeploy-tui")  # the path it shows; never created
     async def open_help(pilot):
         await wait_for(pilot, lambda: pilot.app.settled, what="the first screen")
         pilot.app.screen.query_one("#package-list").focus()
