@@ -126,7 +126,7 @@ async def test_success_shows_status_table_and_history(front):
         assert panel.query_one("#result-view").current == "result-table"
         assert [str(c.label) for c in table.columns.values()] == ["year", "forecast"]
         assert table.row_count == 2
-        await pilot.press("ctrl+t")  # the same answer as pretty JSON
+        await pilot.press("f4")  # the same answer as pretty JSON
         assert panel.query_one("#result-view").current == "result-json"
         assert json.loads(panel.query_one("#result-json", TextArea).text) == RECORDS
         assert panel.query_one("#history-table", DataTable).row_count == 1

@@ -122,7 +122,7 @@ def test_signin_signed_out(snap_compare, size, monkeypatch):
     async def signed_out(pilot):
         await pilot.app.screen._signed_out(RdeployError(
             "No Azure sign-in found (tried the Azure CLI, environment variables and managed identity).",
-            "Run `az login` (or `az login --use-device-code` in a browser terminal), then press ctrl+r.",
+            "Run `az login` (or `az login --use-device-code` in a browser terminal), then press F2.",
         ))
         await pilot.pause()
 

@@ -67,8 +67,9 @@ class WizardStep(WorkerErrors, Screen):
     STEP: ClassVar[int] = 0
     NEXT_LABEL: ClassVar[str] = "Next"
     BINDINGS = [
-        Binding("ctrl+n", "next", "Next", priority=True),
-        Binding("escape", "back", "Back"),
+        # F2, not ctrl+n: Chrome and Edge keep ctrl+n (new window) from every page (ui/keys.py).
+        Binding("f2,alt+n", "next", "Next", priority=True, id="next"),
+        Binding("escape", "back", "Back", id="back"),
     ]
 
     app: "WizardHost"  # and a textual App
@@ -83,7 +84,7 @@ class WizardStep(WorkerErrors, Screen):
             yield from self.compose_body()
         # The app's first frame has a 0.4 s budget (issue 6) and the nav bar and footer cost a third
         # of it: on the first screen they follow a frame later. Nothing in them works before sign-in
-        # answers anyway, and ctrl+q (the app's binding) works from the start.
+        # answers anyway, and F10 (the app's binding) works from the start.
         if self.app.painted:
             yield from self._chrome()
         else:

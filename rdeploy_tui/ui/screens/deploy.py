@@ -27,9 +27,9 @@ class DeployScreen(WizardStep):
     STEP = 7
     NEXT_LABEL = "Score"
     BINDINGS = [
-        Binding("ctrl+n", "next", "Score", priority=True),
-        Binding("escape", "back", "Back / cancel"),
-        Binding("ctrl+x", "cancel_deploy", "Cancel deploy"),
+        Binding("f2,alt+n", "next", "Score", priority=True, id="next"),
+        Binding("escape", "back", "Back / cancel", id="back"),
+        Binding("ctrl+x", "cancel_deploy", "Cancel deploy", id="deploy.cancel"),
     ]
 
     def __init__(self, *, clock=time.time, autostart: bool = True) -> None:

@@ -18,9 +18,9 @@ class PackagesScreen(WizardStep):
     STEP = 3
     AUTO_FOCUS = "#package-input"
     BINDINGS = [
-        Binding("delete", "remove", "Remove", show=False),
-        Binding("ctrl+d", "remove", "Remove"),
-        Binding("ctrl+e", "edit", "Edit"),
+        Binding("delete", "remove", "Remove", show=False, id="packages.remove_delete"),
+        Binding("ctrl+d", "remove", "Remove", id="packages.remove"),
+        Binding("ctrl+e", "edit", "Edit", id="packages.edit"),
     ]
 
     def __init__(self) -> None:

@@ -19,7 +19,7 @@ from rdeploy_tui.ui.widgets.scoring_panel import ScoringPanel
 class ScoringScreen(WizardStep):
     STEP = 8
     NEXT_LABEL = "Finish"
-    BINDINGS = [Binding("ctrl+s", "send", "Send", priority=True)]
+    BINDINGS = [Binding("ctrl+s,f9", "send", "Send", priority=True, id="send")]
     DEFAULT_CSS = """
     ScoringScreen #body { overflow-y: hidden; }
     ScoringScreen #score-heading { height: 1; color: $text-muted; text-overflow: ellipsis; text-wrap: nowrap; }
@@ -64,7 +64,7 @@ class ScoringScreen(WizardStep):
         super().on_mount()
 
     def action_send(self) -> None:
-        """Send what the editor holds (ctrl+s wherever the focus is)."""
+        """Send what the editor holds (ctrl+s or F9 wherever the focus is)."""
         self.panel.action_send()
 
     def on_screen_resume(self) -> None:

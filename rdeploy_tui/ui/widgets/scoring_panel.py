@@ -89,9 +89,11 @@ class ScoringPanel(WorkerErrors, Vertical):
     """
 
     BINDINGS = [
-        Binding("ctrl+s", "send", "Send", priority=True),
-        Binding("ctrl+t", "toggle_view", "Table/JSON"),
-        Binding("ctrl+o", "openapi_sample", "Sample from API"),
+        # ctrl+s can be the page's "save" in a browser: F9 is the same (ui/keys.py); ctrl+t (Chrome: new
+        # tab) never arrives, so the view toggles on F4.
+        Binding("ctrl+s,f9", "send", "Send", priority=True, id="send"),
+        Binding("f4", "toggle_view", "Table/JSON", id="scoring.toggle_view"),
+        Binding("ctrl+o", "openapi_sample", "Sample from API", id="scoring.openapi_sample"),
     ]
 
     def __init__(
@@ -127,9 +129,10 @@ class ScoringPanel(WorkerErrors, Vertical):
                 with Horizontal(classes="score-bar"):
                     yield Select(options, value=TRAFFIC, allow_blank=False, compact=True, id="score-target")
                     yield Button("Send", id="send", variant="primary", compact=True)
-                    yield Static("ctrl+s sends", id="send-hint", markup=False)
+                    yield Static("^s or F9 sends", id="send-hint", markup=False)
                 text = request_text(self.sample) if self.sample is not None else "{}"
-                yield TextArea.code_editor(text, language="json", id="request-editor")
+                # Tab moves on (never traps the focus); indentation is typed with spaces.
+                yield TextArea.code_editor(text, language="json", tab_behavior="focus", id="request-editor")
                 yield Static("", id="request-problem", classes="-empty", markup=False)
                 with Horizontal(classes="score-bar"):
                     yield Static("No request sent yet.", id="result-status", markup=False)
