@@ -73,7 +73,8 @@ class Sandbox:
         self.base_url = ""  # set by start(): https://127.0.0.1:PORT
         self.ca_bundle = self.state_dir / "tls" / "ca-bundle.pem"
         self.state = StateStore(self.state_dir)
-        self._signer = Signer(load_secret(self.state_dir))
+        self._secret_notices: list[str] = []
+        self._signer = Signer(load_secret(self.state_dir, self._secret_notices.append))
         self.blobs = BlobStore(self.state, self.state_dir / "blobs", self._signer, lambda: self.base_url)
         self.images = ImageRegistry(self.state, self.state_dir / "images")
         self.router = Router()
@@ -93,6 +94,19 @@ class Sandbox:
         self.state.acquire_folder()
         try:
             self._start()
+        except (KeyError, TypeError, AttributeError, ValueError) as exc:
+            # The state file is JSON of the right outline but its documents are not what the sandbox wrote
+            # (edited by hand, another version): keep it for inspection and start fresh, saying so.
+            self.stop()
+            if self.state.is_new:
+                raise
+            self.state.move_aside(f"its documents do not read as sandbox state: {type(exc).__name__} {exc}")
+            self.state.acquire_folder()
+            try:
+                self._start()
+            except BaseException:
+                self.stop()
+                raise
         except BaseException:
             self.stop()
             raise
@@ -130,8 +144,14 @@ class Sandbox:
         """Stop serving and end every thread and process the sandbox started."""
         self._stopping.set()
         server, self._server = self._server, None
+        serving, self._serve_thread = self._serve_thread, None
         if server is not None:
-            server.shutdown()
+            # shutdown() waits for serve_forever to notice; when start-up failed before the serve loop ran it
+            # would wait forever (issue 15), so it is only asked of a loop that runs, and only for a bounded time.
+            if serving is not None and serving.is_alive():
+                stopper = threading.Thread(target=server.shutdown, name="sandbox-shutdown", daemon=True)
+                stopper.start()
+                stopper.join(timeout=5)
             server.server_close()
         with self._connections_lock:
             for conn in list(self._connections):
@@ -152,6 +172,11 @@ class Sandbox:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+    @property
+    def notices(self) -> list[str]:
+        """Warnings for the user from start-up (state or secret moved aside); the commands print them."""
+        return self.state.notices + self._secret_notices
 
     @property
     def running(self) -> bool:
