@@ -359,7 +359,8 @@ class Runner:
         fingerprint = deployment_fingerprint(request)
         endpoints = Endpoints(self.ctx.ws)
         prev = self._previous(P.DEPLOYMENT)
-        if prev is not None and prev.status == "done" and prev.data.get("fingerprint") == fingerprint:
+        # "skipped" too: a skip records that status, and unchanged must stay skipped run after run (issue 15).
+        if prev is not None and prev.status in ("done", "skipped") and prev.data.get("fingerprint") == fingerprint:
             current = endpoints.find_deployment(request.endpoint, request.name)
             if current is not None and current.state.lower() == "succeeded":
                 self._record(P.DEPLOYMENT, "running", fingerprint=fingerprint)
