@@ -140,6 +140,23 @@ class Runner:
 
     # ----- the loop -----
     def run(self) -> Outcome:
+        from rdeploy_tui.pipeline.target_lock import TargetLock
+
+        lock = TargetLock(self.store.path(self.target), self.target)
+        try:
+            lock.acquire()
+        except RdeployError as busy:
+            self.emit(PlanFinished("failed", f"{busy.what} {busy.next_step}"))
+            spec = self.spec
+            return Outcome(status="failed", summary=f"{busy.what} {busy.next_step}", endpoint=spec.endpoint.name,
+                           deployment=spec.deployment.name, error=busy)
+        try:
+            self.previous = self.store.load(self.target)  # read under the lock: the holder may have changed it
+            return self._run()
+        finally:
+            lock.release()
+
+    def _run(self) -> Outcome:
         try:
             self.log_file.parent.mkdir(parents=True, exist_ok=True)
             self._log_handle = open(self.log_file, "a", encoding="utf-8")
