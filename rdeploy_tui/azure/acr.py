@@ -14,6 +14,7 @@ import gzip
 import io
 import tarfile
 import threading
+import time
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Callable
@@ -205,7 +206,16 @@ def _follow(ws: Workspace, tasks, registry: Registry, run_id: str, on_lines: Lin
     delay, cancelled_at_azure = 1.0, False
     polls_without_blob = 0
     on_progress(f"build run {run_id} queued")
+    from rdeploy_tui.azure import deadlines
+
+    limit = deadlines.scaled(ws.session, BUILD_TIMEOUT_S + deadlines.BUILD_GRACE_S)
+    started = time.monotonic()
     while True:
+        if time.monotonic() - started > limit:
+            raise deadlines.still_going(
+                f"Image build run {run_id} in {registry.name}", limit,
+                "ACR bills build minutes while it runs (it ends the run at its own timeout).",
+                f"az acr task logs --registry {registry.name} --run-id {run_id}")
         if cancel.is_set() and not cancelled_at_azure:
             cancel_build(ws, run_id)
             cancelled_at_azure = True
