@@ -146,15 +146,26 @@ class Runner:
         try:
             lock.acquire()
         except RdeployError as busy:
-            self.emit(PlanFinished("failed", f"{busy.what} {busy.next_step}"))
-            spec = self.spec
-            return Outcome(status="failed", summary=f"{busy.what} {busy.next_step}", endpoint=spec.endpoint.name,
-                           deployment=spec.deployment.name, error=busy)
+            return self._refused(busy)
         try:
             self.previous = self.store.load(self.target)  # read under the lock: the holder may have changed it
+            for notice in self.store.notices:
+                self.emit(StepProgress(P.PREPARE, f"warning: {notice}"))
+            self.store.notices.clear()
             return self._run()
+        except RdeployError as exc:  # the resume file cannot be written: nothing was sent to Azure
+            if self._log_handle is not None:
+                self._log_handle.close()
+            return self._refused(exc)
         finally:
             lock.release()
+
+    def _refused(self, error: RdeployError) -> Outcome:
+        """The deploy could not begin (another one holds the target, the resume file is unusable)."""
+        summary = f"Deploy failed: {error.what} {error.next_step or ''}".strip()
+        self.emit(PlanFinished("failed", summary))
+        spec = self.spec
+        return Outcome(status="failed", summary=summary, endpoint=spec.endpoint.name, deployment=spec.deployment.name, error=error)
 
     def _run(self) -> Outcome:
         try:

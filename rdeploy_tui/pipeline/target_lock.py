@@ -24,11 +24,16 @@ class TargetLock:
 
     def acquire(self) -> None:
         """Take the lock, or raise RdeployError naming who holds it (pid, host, since)."""
-        self._note.parent.mkdir(parents=True, exist_ok=True)
         try:
+            self._note.parent.mkdir(parents=True, exist_ok=True)
             self._lock.acquire()
         except filelock.Timeout:
             raise self._busy() from None
+        except OSError as exc:
+            raise RdeployError(
+                f"Cannot create the deploy lock in {self._note.parent} ({exc.strerror}).",
+                f"Make {self._note.parent} a writable folder (or set RDEPLOY_HOME to one), then run again.", code="StateFile",
+            ) from None
         try:
             self._note.write_text(json.dumps({"pid": os.getpid(), "host": socket.gethostname(), "since": time.time()}))
         except OSError:
