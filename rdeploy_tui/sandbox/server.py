@@ -36,7 +36,8 @@ from rdeploy_tui.sandbox.state import StateStore
 log = logging.getLogger("rdeploy_tui.sandbox")
 
 DEFAULT_QUOTA_CORES = 32
-_MAX_BODY = 512 * 1024 * 1024
+_MAX_BODY = 512 * 1024 * 1024  # the SDK's blob uploads are the big bodies; Azure's own caps per service are not all documented
+REQUEST_LOG_MAX = 10_000
 
 
 def default_state_dir() -> Path:
@@ -47,6 +48,15 @@ def default_state_dir() -> Path:
     import platformdirs
 
     return Path(platformdirs.user_data_dir("rdeploy-tui")) / "sandbox"
+
+
+class _BoundedLog(list):
+    """The request log: a list keeping the last REQUEST_LOG_MAX entries (a long-running sandbox must not grow forever)."""
+
+    def append(self, entry: Any) -> None:
+        super().append(entry)
+        if len(self) > REQUEST_LOG_MAX + REQUEST_LOG_MAX // 10:  # trim in batches: O(1) amortised
+            del self[: len(self) - REQUEST_LOG_MAX]
 
 
 class _DropConnection(Exception):
@@ -69,7 +79,7 @@ class Sandbox:
         self.time_scale = time_scale
         self.quota_cores = quota_cores
         self.faults = faults or Faults()
-        self.request_log: list[dict[str, Any]] = []
+        self.request_log: list[dict[str, Any]] = _BoundedLog()
         self.base_url = ""  # set by start(): https://127.0.0.1:PORT
         self.ca_bundle = self.state_dir / "tls" / "ca-bundle.pem"
         self.state = StateStore(self.state_dir)
@@ -277,6 +287,17 @@ class Sandbox:
         self._log(request, response.status, started)
         return response
 
+    def refuse_before_body(self, request: Request) -> Response | None:
+        """Authentication decided from the headers, before the body is read: an unauthenticated client cannot make
+        the sandbox read (up to _MAX_BODY of) its body. Faults are left to handle(): they answer first there."""
+        if self.faults.armed():
+            return None
+        if request.path.lower().startswith("/subscriptions"):
+            return self._check_bearer(request)
+        from rdeploy_tui.sandbox import scoring
+
+        return scoring.refuse_before_body(self, request)
+
     def _respond(self, request: Request) -> Response:
         fault = self.faults.take_request_fault(request.method, request.path)
         if fault is not None:
@@ -399,6 +420,16 @@ class _Handler(BaseHTTPRequestHandler):
         log.debug("%s " + format, self.client_address[0], *args)
 
     def _serve(self) -> None:
+        sandbox = self.server.sandbox
+        headers_only = Request.from_target(self.command, self.path, dict(self.headers.items()), b"")
+        refused = sandbox.refuse_before_body(headers_only)
+        if refused is not None:
+            self.close_connection = True  # the body stays unread: the connection cannot carry another request
+            refused.headers["Connection"] = "close"
+            refused.headers.setdefault("x-ms-request-id", str(uuid.uuid4()))
+            sandbox._log(headers_only, refused.status, time.perf_counter())
+            self._send(refused)
+            return
         try:
             body = self._read_body()
         except ValueError as exc:
@@ -414,6 +445,9 @@ class _Handler(BaseHTTPRequestHandler):
             except OSError:
                 pass
             return
+        self._send(response)
+
+    def _send(self, response: Response) -> None:
         self.send_response(response.status)
         headers = dict(response.headers)
         length = next((v for k, v in headers.items() if k.lower() == "content-length"), None)
