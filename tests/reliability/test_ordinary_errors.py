@@ -92,3 +92,23 @@ def test_a_corrupt_resume_file_is_moved_aside_with_a_warning(tmp_path, rdeploy_h
 
     store.save(DeployState(target))  # the next deploy writes its own file
     assert json.loads(path.read_text())["target"] == target
+
+
+@pytest.mark.sandbox
+def test_a_failed_deploy_says_failed_once_and_no_log_path_it_could_not_write(tmp_path):
+    from rdeploy_tui.sandbox import arm
+    from rdeploy_tui.spec.deploy_spec import default_spec, save_spec
+
+    spec = default_spec()  # a workspace without a registry: the deploy fails at once, before any R runs
+    spec.workspace.subscription_id, spec.workspace.resource_group = arm.DEFAULT_SUBSCRIPTION, arm.DEFAULT_RESOURCE_GROUP
+    spec.workspace.name = arm.NO_ACR_WORKSPACE
+    path = tmp_path / "rdeploy.yaml"
+    save_spec(spec, path)
+    home = tmp_path / "home"
+    home.mkdir()
+    (home / "logs").write_text("a file where the log folder would be")
+    result = run_cli(["deploy", "--spec", str(path), "--sandbox", "--yes"], home)
+    assert result.returncode == 1
+    assert "Deploy failed. Deploy failed" not in result.stdout and "Deploy failed:" in result.stdout
+    assert "Log:" not in result.stdout
+    assert "unexpected error" not in result.stderr and "Traceback" not in result.stderr
