@@ -61,3 +61,28 @@ function(req, res) {
     }
   )
 }
+
+#* A scoring body that is not JSON (or not UTF-8) fails in plumber's parser, before the handler above, and
+#* plumber answers a bare "500 - Internal server error": answer 400 saying what is wrong with the body instead.
+#* Every other error keeps plumber's own answer (500) and is printed to the log.
+#* @plumber
+function(pr) {
+  plumber::pr_set_error(pr, function(req, res, err) {
+    bad_body <- NULL
+    if (identical(req$PATH_INFO, "{{SCORE_ROUTE}}")) {
+      bad_body <- tryCatch({
+        text <- rawToChar(req$bodyRaw)
+        if (!validUTF8(text)) stop("it is not UTF-8 text")
+        jsonlite::parse_json(text)
+        NULL
+      }, error = function(e) conditionMessage(e))
+    }
+    if (!is.null(bad_body)) {
+      res$status <- 400
+      return(list(error = jsonlite::unbox(paste("the request body is not valid JSON:", bad_body))))
+    }
+    print(err)
+    res$status <- 500
+    list(error = jsonlite::unbox("500 - Internal server error"))
+  })
+}

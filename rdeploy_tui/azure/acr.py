@@ -9,13 +9,13 @@ built again (the tag is a content hash of the docker context, so same tag = same
 """
 from __future__ import annotations
 
-import fnmatch
 import gzip
 import io
 import tarfile
 import threading
+import time
 from dataclasses import dataclass
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import Callable
 
 from rdeploy_tui.azure.errors import azure_call
@@ -40,32 +40,29 @@ class BuildResult:
 
 # ----- the source archive -------------------------------------------------------------------------
 
-def _ignore_patterns(files: dict[str, bytes]) -> list[tuple[str, bool]]:
+def _ignore_patterns(files: dict[str, bytes]) -> list[str]:
+    """The .dockerignore lines as Docker reads them: blank lines and # comments dropped."""
     text = files.get(".dockerignore", b"").decode("utf-8", "replace")
-    patterns = []
-    for raw in text.splitlines():
-        line = raw.strip()
-        if not line or line.startswith("#"):
-            continue
-        negate = line.startswith("!")
-        line = line[1:].strip() if negate else line
-        line = str(PurePosixPath(line.lstrip("/"))) if line not in (".", "/") else line
-        patterns.append((line, negate))
-    return patterns
+    return [line.strip() for line in text.splitlines() if line.strip() and not line.strip().startswith("#")]
 
 
-def _ignored(path: str, patterns: list[tuple[str, bool]]) -> bool:
-    """Docker's rule: the last matching pattern wins; a pattern matching a parent folder matches its files."""
-    parts = path.split("/")
-    if any(part in _VCS for part in parts[:-1]) or parts[0] in _VCS:
-        return True
-    result = False
-    prefixes = ["/".join(parts[: i + 1]) for i in range(len(parts))]
-    for pattern, negate in patterns:
-        regex_pattern = pattern.replace("**/", "*").replace("/**", "/*")
-        if any(fnmatch.fnmatchcase(prefix, regex_pattern) for prefix in prefixes):
-            result = not negate
-    return result
+def _ignore_matcher(patterns: list[str]) -> Callable[[str], bool]:
+    """Docker's own rules (Moby's fileutils, as docker-py implements them): `*` stays within one folder (`*.R` is
+    not `sub/x.R`), `**` spans folders, the last matching line wins, `!` re-includes, a pattern matching a parent
+    folder matches its files. VCS folders are never sent."""
+    matcher = None
+    if patterns:
+        from docker.utils.build import PatternMatcher  # docker-py (the Docker SDK for Python), for its matcher only
+
+        matcher = PatternMatcher(patterns)
+
+    def ignored(path: str) -> bool:
+        parts = path.split("/")
+        if any(part in _VCS for part in parts):
+            return True
+        return matcher is not None and bool(matcher.matches(path))
+
+    return ignored
 
 
 def context_files(source: Path | dict[str, bytes]) -> dict[str, bytes]:
@@ -80,11 +77,11 @@ def make_context_archive(source: Path | dict[str, bytes]) -> bytes:
 
     Like docker, the Dockerfile and .dockerignore themselves are always sent."""
     files = context_files(source)
-    patterns = _ignore_patterns(files)
+    ignored = _ignore_matcher(_ignore_patterns(files))
     buffer = io.BytesIO()
     with gzip.GzipFile(fileobj=buffer, mode="wb", mtime=0) as gz, tarfile.open(fileobj=gz, mode="w", format=tarfile.PAX_FORMAT) as tar:
         for name in sorted(files):
-            if name not in ("Dockerfile", ".dockerignore") and _ignored(name, patterns):
+            if name not in ("Dockerfile", ".dockerignore") and ignored(name):
                 continue
             info = tarfile.TarInfo(name)
             info.size = len(files[name])
@@ -205,7 +202,16 @@ def _follow(ws: Workspace, tasks, registry: Registry, run_id: str, on_lines: Lin
     delay, cancelled_at_azure = 1.0, False
     polls_without_blob = 0
     on_progress(f"build run {run_id} queued")
+    from rdeploy_tui.azure import deadlines
+
+    limit = deadlines.scaled(ws.session, BUILD_TIMEOUT_S + deadlines.BUILD_GRACE_S)
+    started = time.monotonic()
     while True:
+        if time.monotonic() - started > limit:
+            raise deadlines.still_going(
+                f"Image build run {run_id} in {registry.name}", limit,
+                "ACR bills build minutes while it runs (it ends the run at its own timeout).",
+                f"az acr task logs --registry {registry.name} --run-id {run_id}")
         if cancel.is_set() and not cancelled_at_azure:
             cancel_build(ws, run_id)
             cancelled_at_azure = True

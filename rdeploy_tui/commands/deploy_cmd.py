@@ -45,7 +45,8 @@ def _plain(event: Event) -> None:
         if event.next_step:
             print(f"    Next: {event.next_step}")
     elif isinstance(event, PlanFinished):
-        print(f"Deploy {event.status}. {event.summary}")
+        # The summary may already say "Deploy failed: ..." (never "Deploy failed. Deploy failed:").
+        print(event.summary if event.summary.startswith("Deploy ") else f"Deploy {event.status}. {event.summary}")
     sys.stdout.flush()
 
 

@@ -112,10 +112,16 @@ def _payload(args: argparse.Namespace):
         text = args.data if args.data is not None else Path(args.file).read_text(encoding="utf-8")
     except OSError as exc:
         raise RdeployError(f"Cannot read {args.file}: {exc.strerror}.", "Give a readable JSON file.", code="Usage") from None
+    except UnicodeDecodeError as exc:
+        raise RdeployError(f"{args.file} is not UTF-8 text (byte {exc.start} cannot be decoded): a scoring request is JSON.",
+                           "Give a JSON file (for binary data, encode it as base64 inside the JSON).", code="Usage") from None
+    source = "the --data value" if args.data is not None else str(args.file)
     try:
         return json.loads(text)
     except json.JSONDecodeError as exc:
-        raise RdeployError(f"The request body is not valid JSON ({exc.msg} at character {exc.pos}).", "Fix the JSON and try again.", code="Usage") from None
+        raise RdeployError(f"The request body in {source} is not valid JSON ({exc.msg} at character {exc.pos}).", "Fix the JSON and try again.", code="Usage") from None
+    except RecursionError:
+        raise RdeployError(f"The request body in {source} is nested too deeply to be read.", "Flatten the JSON and try again.", code="Usage") from None
 
 
 def _split(items: list[str]) -> dict[str, int]:

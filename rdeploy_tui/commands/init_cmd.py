@@ -7,6 +7,7 @@ from pathlib import Path
 
 from rdeploy_tui.commands.spec_args import add_spec_option, load_valid_spec, print_problems
 from rdeploy_tui.deploy_folder.render import render, write_folder
+from rdeploy_tui.errors import RdeployError
 from rdeploy_tui.spec.deploy_spec import SpecError, default_spec, save_spec
 
 
@@ -47,10 +48,17 @@ def run(args: argparse.Namespace) -> int:
                 print(f"{out / rel}: differs from what would be generated (edited by hand?)", file=sys.stderr)
             print("Nothing written. Use --force to overwrite, or --out another folder.", file=sys.stderr)
             return 1
-    if new_spec:
-        save_spec(spec, spec_path)
-        print(f"wrote {spec_path} (defaults: edit it, then run init again)")
-    for path in write_folder(rendered, out):
-        print(f"wrote {path}")
+    try:
+        if new_spec:
+            save_spec(spec, spec_path)
+            print(f"wrote {spec_path} (defaults: edit it, then run init again)")
+        for path in write_folder(rendered, out):
+            print(f"wrote {path}")
+    except OSError as exc:  # --out is a file, under a file, read-only, the disk is full ...
+        where = exc.filename or out
+        raise RdeployError(
+            f"Cannot write {where}: {exc.strerror or exc}.",
+            f"Choose a folder you can write for --out (it is created if missing; {out} must not be a file).",
+        ) from None
     print(f"image: {rendered.image}")
     return 0

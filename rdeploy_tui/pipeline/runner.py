@@ -91,7 +91,7 @@ class Runner:
         self._emit_lock = threading.Lock()
         self._state_lock = threading.Lock()
         self._running: list[str] = []
-        self.log_file = log_dir() / f"deploy-{time.strftime('%Y%m%d-%H%M%S')}-{spec.endpoint.name}.jsonl"
+        self.log_file: Path | None = log_dir() / f"deploy-{time.strftime('%Y%m%d-%H%M%S')}-{spec.endpoint.name}.jsonl"
         self._log_handle: Any = None
 
     # ----- plumbing -----
@@ -140,11 +140,40 @@ class Runner:
 
     # ----- the loop -----
     def run(self) -> Outcome:
+        from rdeploy_tui.pipeline.target_lock import TargetLock
+
+        lock = TargetLock(self.store.path(self.target), self.target)
+        try:
+            lock.acquire()
+        except RdeployError as busy:
+            return self._refused(busy)
+        try:
+            self.previous = self.store.load(self.target)  # read under the lock: the holder may have changed it
+            for notice in self.store.notices:
+                self.emit(StepProgress(P.PREPARE, f"warning: {notice}"))
+            self.store.notices.clear()
+            return self._run()
+        except RdeployError as exc:  # the resume file cannot be written: nothing was sent to Azure
+            if self._log_handle is not None:
+                self._log_handle.close()
+            return self._refused(exc)
+        finally:
+            lock.release()
+
+    def _refused(self, error: RdeployError) -> Outcome:
+        """The deploy could not begin (another one holds the target, the resume file is unusable)."""
+        summary = f"Deploy failed: {error.what} {error.next_step or ''}".strip()
+        self.emit(PlanFinished("failed", summary))
+        spec = self.spec
+        return Outcome(status="failed", summary=summary, endpoint=spec.endpoint.name, deployment=spec.deployment.name, error=error)
+
+    def _run(self) -> Outcome:
         try:
             self.log_file.parent.mkdir(parents=True, exist_ok=True)
             self._log_handle = open(self.log_file, "a", encoding="utf-8")
         except OSError:
             self._log_handle = None
+            self.log_file = None  # never point the user at a log that was not written
         if self.previous is not None and self.previous.status == "running":
             unfinished = [k for k, v in self.previous.steps.items() if v.status in ("running", "cancelled", "failed")]
             if unfinished:
@@ -359,7 +388,8 @@ class Runner:
         fingerprint = deployment_fingerprint(request)
         endpoints = Endpoints(self.ctx.ws)
         prev = self._previous(P.DEPLOYMENT)
-        if prev is not None and prev.status == "done" and prev.data.get("fingerprint") == fingerprint:
+        # "skipped" too: a skip records that status, and unchanged must stay skipped run after run (issue 15).
+        if prev is not None and prev.status in ("done", "skipped") and prev.data.get("fingerprint") == fingerprint:
             current = endpoints.find_deployment(request.endpoint, request.name)
             if current is not None and current.state.lower() == "succeeded":
                 self._record(P.DEPLOYMENT, "running", fingerprint=fingerprint)
@@ -415,18 +445,12 @@ class Runner:
             summary = f"Endpoint {ep} is live" + (f" at {uri}" if uri else "") + f". The {bill}."
         else:
             status = "cancelled" if error is None else "failed"
-            left = []
-            if self.state.step(P.BUILD).status == "cancelled":
-                left.append(f"the image build (run {self.state.step(P.BUILD).data.get('run_id') or '-'}) was cancelled in ACR")
-            if endpoint_exists:
-                left.append(f"endpoint {ep} exists (an endpoint without deployments does not bill compute)")
-            if deployment_touched:
-                state_word = "exists or is still being created in Azure" if self.state.step(P.DEPLOYMENT).status != "done" else "exists"
-                left.append(f"deployment {dep} {state_word}: the {bill}")
-            if not left:
-                left.append("nothing was created in Azure")
+            attempted = endpoint_exists or deployment_touched or bool(self.state.step(P.BUILD).data.get("run_id"))
+            stopped: list[str] = []
+            left = self._left_behind(bill, stopped) if attempted else ["nothing was created in Azure"]
             head = "Deploy cancelled." if status == "cancelled" else f"Deploy failed: {error.what}"
-            summary = head + " Left behind: " + "; ".join(left) + ". Run the same deploy again to resume where it stopped."
+            summary = (head + "".join(f" {note}." for note in stopped) + " Left behind: " + "; ".join(left)
+                       + ". Run the same deploy again to resume where it stopped.")
         self.state.status = status
         with self._state_lock:
             self.store.save(self.state)
@@ -447,6 +471,45 @@ class Runner:
             log_file=self.log_file,
             step_seconds=timings,
         )
+
+    def _left_behind(self, bill: str, stopped: list[str]) -> list[str]:
+        """What this deploy leaves in Azure, read from Azure now (not from what was attempted: a refused
+        request creates nothing, a cancelled build is over). Bounded calls; a failed check says so."""
+        from rdeploy_tui.azure.online import Endpoints
+
+        ep, dep = self.spec.endpoint.name, self.spec.deployment.name
+        ws, left = self.ctx.ws, []
+        if ws is None:
+            return ["nothing was created in Azure"]
+        run_id = self.state.step(P.BUILD).data.get("run_id")
+        if run_id and self.state.step(P.BUILD).status not in ("done", "skipped"):
+            try:
+                from rdeploy_tui.azure.acr import _run_status_if_final
+
+                registry = ws.registry()
+                final = _run_status_if_final(self.session.tasks_client(registry.subscription_id), registry, run_id)
+                if final is None:
+                    left.append(f"image build run {run_id} still runs in ACR (it bills build minutes until it ends)")
+                elif final.lower() in ("canceled", "cancelled"):
+                    stopped.append(f"The image build (run {run_id}) was cancelled in ACR")
+            except RdeployError as exc:
+                left.append(f"image build run {run_id}: could not be checked ({exc.what})")
+        try:
+            info = Endpoints(ws).find(ep)
+        except RdeployError as exc:
+            return left + [f"could not check what exists in Azure ({exc.what}); see `rdeploy-tui endpoints show {ep}`"]
+        if info is not None:
+            deployment = next((d for d in info.deployments if d.name == dep), None)
+            others = [d.name for d in info.deployments if d.name != dep]
+            if deployment is None:
+                extra = f" with deployment(s) {', '.join(others)} from before" if others else " (an endpoint without deployments does not bill compute)"
+                left.append(f"endpoint {ep} exists, {info.state}{extra}")
+            elif deployment.state.lower() == "failed":
+                left.append(f"endpoint {ep} exists, {info.state}; deployment {dep} exists as Failed: it bills per instance-hour for "
+                            f"any instances Azure allocated for it, until you delete it: rdeploy-tui endpoints delete {ep}")
+            else:
+                left.append(f"endpoint {ep} exists, {info.state}; deployment {dep} is {deployment.state} in Azure: the {bill}")
+        return left or ["nothing was created in Azure"]
 
 
 def run_deploy(spec: DeploySpec, *, session: Any, sink: EventSink, base_dir: Path | None = None, cancel: threading.Event | None = None,

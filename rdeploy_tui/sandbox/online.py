@@ -323,6 +323,8 @@ def _cores(instance_type: str) -> int:
 
 def _quota_message(dep: dict[str, Any], quota: int, used: int = 0) -> str:
     needed = int(_cores(dep["instance_type"]) * dep["instance_count"] * QUOTA_HEADROOM + 0.999)
+    # The out-of-quota fault stands for cores in use elsewhere: the numbers must show the shortage (issue 15).
+    used = max(used, quota - needed + 1)
     return (
         f"Not enough quota available for {dep['instance_type']} in subscription {dep['id'].split('/')[2]}. "
         f"Current usage/limit: {used}/{quota}. Additional needed: {needed} (instance count x cores + 20% headroom). "

@@ -136,18 +136,22 @@ def default_spec() -> DeploySpec:
 
 def load_spec(path: Path) -> tuple[DeploySpec | None, list[Problem]]:
     """Read a spec file. Returns (spec or None when unreadable, problems found while reading)."""
+    from rdeploy_tui.spec.yaml_load import SpecFileError, load_yaml, read_spec_text
+
     try:
-        text = Path(path).read_text(encoding="utf-8")
+        text = read_spec_text(Path(path))
     except FileNotFoundError:
         return None, [Problem("spec", f"file not found: {path}")]
-    except (OSError, UnicodeDecodeError) as exc:
-        return None, [Problem("spec", f"cannot read {path}: {exc}")]
+    except SpecFileError as exc:
+        return None, [Problem("spec", str(exc))]
     try:
-        data = yaml.safe_load(text)
+        data = load_yaml(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark else ""
-        return None, [Problem("spec", f"{path} is not valid YAML{where}: {getattr(exc, 'problem', exc)}")]
+        return None, [Problem("spec", f"{path} is not valid YAML{where}: {getattr(exc, 'problem', None) or exc}")]
+    if data is None:  # empty, or comments only: "all defaults" would deploy something nobody wrote down
+        return None, [Problem("spec", f"{path} is empty; fill it in, or delete it and run `rdeploy-tui init --out DIR` to write one with the defaults")]
     return DeploySpec.from_dict(data)
 
 
@@ -182,8 +186,10 @@ def _build(cls: type, data: dict[str, Any], prefix: str, problems: list[Problem]
     for key in data:
         if key not in known:
             where = prefix.rstrip(".") or "spec"
+            from rdeploy_tui.spec.yaml_load import shown  # keys come from the file: quoted, escaped, truncated
+
             problems.append(
-                Problem(f"{prefix}{key}", f"unknown key in {where}; allowed keys: {', '.join(known)}")
+                Problem(f"{prefix}{shown(key)}", f"unknown key in {where}; allowed keys: {', '.join(known)}")
             )
     instance = cls()
     for name, f in known.items():
