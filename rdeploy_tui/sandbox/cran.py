@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
+from rdeploy_tui.sandbox.sysreqs import SYSREQS
+
 # Packages a model-serving image commonly installs. Not exhaustive: it only has to make the
 # sandbox accept what real users ask for while still rejecting typos.
 WELL_KNOWN_CRAN = frozenset(
@@ -26,7 +28,7 @@ WELL_KNOWN_CRAN = frozenset(
     stringi R6 Rcpp cli crayon curl httr httr2 mime sodium later promises swagger webutils
     lobstr digest yaml arrow DBI odbc AzureStor AzureAuth
     """.split()
-)
+) | (frozenset(SYSREQS) - {"rgdal", "rgeos"})  # rgdal and rgeos were retired to CRAN's archive in 2023
 
 # R's base and recommended-by-default packages ship with R itself.
 BASE_R = frozenset(

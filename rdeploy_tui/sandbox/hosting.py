@@ -73,6 +73,14 @@ class DeploymentHosting:
                 "The inference-server container exited at start: the image keeps its base image's ENTRYPOINT, so "
                 "start_plumber.R never ran. Add `ENTRYPOINT []` to the Dockerfile, rebuild, and deploy again.",
             )
+        if image.metadata.get("plumber") is False:
+            # The image was built FROM a base without plumber (rocker/r-ver, r-base) and nothing installed it: R stops
+            # at plumber::plumb in start_plumber.R, the container restarts, and the readiness probe never passes.
+            for line in ("Error in loadNamespace(x) : there is no package called ‘plumber’",
+                         "Calls: loadNamespace -> withRestarts -> withOneRestart -> doWithOneRestart", "Execution halted",
+                         "Container exited with code 1"):
+                self._say(key, line)
+            raise ContainerFailure("ResourceNotReady", _not_ready_message(ready_path_of(env_props)))
         start_script = image.folder / image.metadata.get("start_script", "start_plumber.R")
         if not start_script.is_file():
             raise ContainerFailure("ResourceNotReady", f"The image {image.reference} has no {start_script.name}: the container has nothing to run.")
@@ -175,6 +183,10 @@ class DeploymentHosting:
             raise ContainerFailure("ResourceNotReady", f"{_not_ready_message(ready_path)} The container said: {exc.what}") from None
         self._say(key, f"Readiness probe on {ready_path} succeeded")
         return process
+
+
+def ready_path_of(env_props: dict[str, Any]) -> str:
+    return ((env_props.get("inferenceConfig") or {}).get("readinessRoute") or {}).get("path") or "/ready"
 
 
 def _not_ready_message(ready_path: str) -> str:

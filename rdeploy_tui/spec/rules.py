@@ -13,6 +13,7 @@ import re
 from pathlib import Path
 from typing import Any, Callable
 
+from rdeploy_tui.spec import base_images
 from rdeploy_tui.spec.deploy_spec import DeploySpec, Problem
 from rdeploy_tui.spec.vm_sizes import VM_SIZES, VmSize, close_matches
 
@@ -152,6 +153,41 @@ def check_base_image(value: Any) -> str | None:
     if not _matches(_BASE_IMAGE, value):
         return f"base image {show(value)} is not a Docker image reference like rstudio/plumber:latest"
     return None
+
+
+def check_package_snapshot(value: Any) -> str | None:
+    if err := _text(value, "package snapshot"):
+        return err
+    if value != "none" and not base_images.is_snapshot_date(value):
+        return f"package snapshot {show(value)} is not a date like 2026-11-02 (or 'none' for the base image's own repository)"
+    return None
+
+
+def base_image_warnings(base: str, snapshot: str) -> list[str]:
+    """What the table of known base images says about `image.base` (warnings only: Docker Hub adds tags monthly)."""
+    if check_base_image(base):
+        return []
+    registry, repository, tag = base_images.split_reference(base)
+    if registry != "docker.io":
+        return []  # a private registry: nothing known, nothing to say
+    image = base_images.lookup(base)
+    found: list[str] = []
+    if image is None:
+        tags = base_images.known_tags(repository)
+        known = f"; known tags include {', '.join(tags[-4:])}" if tags else ""
+        found.append(
+            f"base image {show(base)} is not in rdeploy-tui's table of base images (as of {base_images.TABLE_DATE}){known}: "
+            "if it does not exist the build fails at its first step"
+        )
+        return found
+    if image.moving and image.pinned_tag and image.pinned_tag != image.tag:
+        found.append(
+            f"base image {show(base)} moves over time; {image.repository}:{image.pinned_tag} is what it stands for now "
+            "(`rdeploy-tui init --refresh` writes it), so the same spec builds the same image later"
+        )
+    if not image.binary and snapshot != "none":
+        found.append(f"base image {show(base)} installs R packages from source ({image.repo_url}): builds compile every package")
+    return found
 
 
 def check_subscription_id(value: Any) -> str | None:
@@ -331,6 +367,8 @@ def validate(spec: DeploySpec, base_dir: Path | None = None) -> list[Problem]:
     check("image.repository", check_repository, spec.image.repository)
     check("image.tag", check_tag, spec.image.tag)
     check("image.base", check_base_image, spec.image.base)
+    problems.extend(Problem("image.base", w, "warning") for w in base_image_warnings(spec.image.base, spec.image.package_snapshot))
+    check("image.package_snapshot", check_package_snapshot, spec.image.package_snapshot)
     for index, err in check_r_packages(spec.image.r_packages):
         problems.append(Problem("image.r_packages" + (f"[{index}]" if index is not None else ""), err))
     if err := check_script_path(spec.scoring.script, base_dir):

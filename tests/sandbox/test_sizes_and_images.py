@@ -1,5 +1,5 @@
-"""VM sizes: the sandbox takes every size of Microsoft's managed online endpoint SKU list and refuses others,
-through the real azure-ai-ml client (the same table `validate` reads: rdeploy_tui/spec/vm_sizes.py)."""
+"""What a deployment can run on and from, through the real azure-ai-ml client: the VM sizes of Microsoft's managed
+online endpoint SKU list (the table `validate` reads too: rdeploy_tui/spec/vm_sizes.py), and an image without plumber."""
 from __future__ import annotations
 
 import pytest
@@ -29,4 +29,20 @@ def test_a_memory_size_of_the_sku_list_is_accepted(sandbox, ml_client, app_files
         make_deployment("blue", name, app_files.image, code_dir, instance_type="Standard_E4s_v3"), skip_script_validation=True
     ).result()
     assert deployment.provisioning_state == "Succeeded" and deployment.instance_type == "Standard_E4s_v3"
+    ml_client.online_endpoints.begin_delete(name).result()
+
+
+def test_an_image_without_plumber_fails_its_probes_and_the_log_says_plumber_is_missing(sandbox, ml_client, app_files, code_dir, login_server):
+    # as built by Microsoft's how-to Dockerfile FROM rocker/r-ver, which has no plumber (build.describe_image)
+    sandbox.images.record_image(login_server, "no-plumber", "1", app_files.docker_context(),
+                                metadata={"entrypoint_reset": True, "plumber": False})
+    name = unique_name("noplumber")
+    create_endpoint(ml_client, name)
+    with pytest.raises(HttpResponseError) as failed:
+        ml_client.online_deployments.begin_create_or_update(
+            make_deployment("blue", name, f"{login_server}/no-plumber:1", code_dir), skip_script_validation=True
+        ).result()
+    assert "ResourceNotReady" in str(failed.value) or "readiness probe" in str(failed.value)
+    logs = ml_client.online_deployments.get_logs("blue", name, lines=50)
+    assert "there is no package called ‘plumber’" in logs
     ml_client.online_endpoints.begin_delete(name).result()
