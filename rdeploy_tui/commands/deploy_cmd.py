@@ -20,6 +20,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser.add_argument("--json", action="store_true", help="print events as JSON lines")
     parser.add_argument("--rebuild", action="store_true", help="build the image even if the registry already has its tag")
     parser.add_argument("--no-score", action="store_true", help="skip the smoke test of the sample request")
+    parser.add_argument("--base-from-docker-hub", action="store_true",
+                        help="build FROM the base image on Docker Hub instead of a copy imported into the workspace registry")
     add_connection_options(parser)
     parser.set_defaults(run=run)
 
@@ -81,6 +83,7 @@ def run(args: argparse.Namespace) -> int:
             cancel=threading.Event(),
             force_build=args.rebuild,
             smoke_score=not args.no_score,
+            base_from_docker_hub=args.base_from_docker_hub,
         )
     finally:
         session.close()

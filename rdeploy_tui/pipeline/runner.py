@@ -72,8 +72,10 @@ def deployment_fingerprint(request: Any) -> str:
 
 class Runner:
     def __init__(self, spec: DeploySpec, *, session: Any, sink: EventSink, base_dir: Path | None = None, cancel: threading.Event | None = None,
-                 force_build: bool = False, smoke_score: bool = True, store: StateStore | None = None) -> None:
+                 force_build: bool = False, smoke_score: bool = True, store: StateStore | None = None,
+                 base_from_docker_hub: bool = False) -> None:
         self.spec = spec
+        self.base_from_docker_hub = base_from_docker_hub  # skip copying the base image into the workspace registry
         self.session = session
         self.base_dir = base_dir
         self.cancel = cancel or threading.Event()
@@ -298,12 +300,24 @@ class Runner:
             cancel=self.stop,
             run_id=run_id,
             force=self.force_build,
+            base_import=self._base_import(),
         )
         self.ctx.image = result.image
         if result.skipped:
             raise _Skip(f"{rendered.image_name} is already in the registry (built by run {result.run_id}): build skipped")
         self.ctx.image_fresh = True
         return f"built {result.image} (run {result.run_id})"
+
+    def _base_import(self) -> tuple[str, str, str] | None:
+        """(build argument, Docker Hub source, copy) when the base image should come from the workspace registry."""
+        from rdeploy_tui.deploy_folder.render import base_copy_name
+        from rdeploy_tui.spec.base_images import is_docker_hub, split_reference
+
+        base = self.spec.image.base
+        if self.base_from_docker_hub or not is_docker_hub(base):
+            return None
+        _, repository, tag = split_reference(base)
+        return ("BASE", f"{repository}:{tag}", base_copy_name(base))
 
     def _resumable_build(self, run_id: str) -> str | None:
         """The earlier build run if it is still going or succeeded; None when it ended otherwise (build again)."""
@@ -450,11 +464,13 @@ class Runner:
 
 
 def run_deploy(spec: DeploySpec, *, session: Any, sink: EventSink, base_dir: Path | None = None, cancel: threading.Event | None = None,
-               force_build: bool = False, smoke_score: bool = True, store: StateStore | None = None) -> Outcome:
+               force_build: bool = False, smoke_score: bool = True, store: StateStore | None = None,
+               base_from_docker_hub: bool = False) -> Outcome:
     """Deploy `spec` through `session` (azure.connect(...)), emitting events to `sink`; returns the Outcome.
 
     Never raises RdeployError: failures are in Outcome.error and in StepFailed/PlanFinished events.
     Set `cancel` to stop: the build is cancelled in ACR; Azure-side endpoint/deployment operations go on
     and the summary says so. A second Ctrl+C (KeyboardInterrupt) in the calling thread leaves at once.
     """
-    return Runner(spec, session=session, sink=sink, base_dir=base_dir, cancel=cancel, force_build=force_build, smoke_score=smoke_score, store=store).run()
+    return Runner(spec, session=session, sink=sink, base_dir=base_dir, cancel=cancel, force_build=force_build, smoke_score=smoke_score,
+                  store=store, base_from_docker_hub=base_from_docker_hub).run()

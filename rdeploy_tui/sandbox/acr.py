@@ -81,6 +81,7 @@ class AcrService:
         self.sandbox = sandbox
         self.cran = Cran()  # which R packages builds can install; tests and the CLI may replace it
         self._cancels: dict[str, threading.Event] = {}
+        self._import_failures: dict[str, str] = {}  # importImage operation id -> why it failed
         self._lock = threading.Lock()
 
     # ----- registries --------------------------------------------------------------------------------
@@ -197,7 +198,10 @@ class AcrService:
         Azure answers 202 with a Location to poll (ARM's asynchronous pattern; ACR REST reference "Registries -
         Import Image"). The sandbox copies at once, so the first poll answers 200. Azure's words for a source that does
         not exist are not published (unknown): the sandbox answers 400 InvalidParameters naming the image. With mode
-        NoForce onto a tag that already exists Azure's answer is unknown too; the sandbox leaves the tag as it is.
+        NoForce (the default) "any existing target tags will fail the operation before any copying begins" (ImportMode,
+        REST spec): the operation fails with the words az printed in Azure/azure-cli#10938 ("Operation registries-...
+        failed. Resource ... Tag X already exists in target registry."); the poll's status code for it is not
+        published (unknown): the sandbox answers 409 Conflict.
         """
         resource = self.registry(subscription, group, registry)
         body = request.json() if request.body else {}
@@ -216,19 +220,27 @@ class AcrService:
         known = base_images.lookup(image)
         if known is None:
             raise AzureError(400, "InvalidParameters", f"Image 'docker.io/{image}' not found.")
-        for target in targets:
-            ref = build.parse_image_name(str(target), resource["login_server"])
-            if body.get("mode") != "Force" and self.sandbox.images.get_image(resource["login_server"], ref.repository, ref.tag):
-                continue
-            self.sandbox.images.record_image(resource["login_server"], ref.repository, ref.tag, {},
-                                             metadata=build.base_record(known))
         operation = uuid.uuid4().hex
+        refs = [build.parse_image_name(str(target), resource["login_server"]) for target in targets]
+        existing = [f"{ref.repository}:{ref.tag}" for ref in refs
+                    if self.sandbox.images.get_image(resource["login_server"], ref.repository, ref.tag)]
+        if existing and body.get("mode") != "Force":
+            self._import_failures[operation] = (
+                f"Operation registries-{operation[:8]}-{operation[8:12]} failed. Resource {resource['id']} "
+                f"{existing[0]} Tag {existing[0]} already exists in target registry.")
+        else:
+            for ref in refs:
+                self.sandbox.images.record_image(resource["login_server"], ref.repository, ref.tag, {},
+                                                 metadata=build.base_record(known))
         location = (f"{self.sandbox.base_url}/subscriptions/{subscription}/providers/Microsoft.ContainerRegistry/"
                     f"locations/{resource.get('location') or 'westeurope'}/operationResults/{operation}"
                     f"?api-version={request.api_version or '2025-11-01'}")
         return Response(202, b"", {"Location": location, **self.sandbox.retry_after_headers(1)})
 
     def import_result(self, request: Request, subscription: str, location: str, operation: str) -> Response:
+        failure = self._import_failures.get(operation)
+        if failure is not None:
+            raise AzureError(409, "Conflict", failure)
         return Response(200, b"", {})
 
     # ----- the build ---------------------------------------------------------------------------------

@@ -15,7 +15,8 @@ Who reads which knob:
 - deployments (at create/update time): out-of-quota, image-pull-failure, resource-not-ready, bad-argument.
 - scoring: slow-scoring (param `seconds`, default 3).
 - ACR builds (acr.py): build-fail; tasks-not-allowed (scheduleRun refused as for free-credit subscriptions);
-  dockerhub-rate-limit (a pull from Docker Hub, by a build's FROM or by importImage, fails with toomanyrequests).
+  dockerhub-rate-limit (a pull from Docker Hub fails with toomanyrequests: a build's FROM, matched as "FROM docker.io",
+  and importImage, matched as "POST /subscriptions/.../importImage"; `match=r"^FROM "` limits it to builds).
 - ARM (arm.py): no-subscriptions -- the signed-in identity sees no subscription: GET /subscriptions lists none and any
   request under /subscriptions/{id} gets 404 SubscriptionNotFound, as ARM answers for a subscription the caller has no
   access to. With `match` (e.g. a subscription id) only the subscriptions whose "GET /subscriptions/{id}" matches are

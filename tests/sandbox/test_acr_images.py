@@ -65,3 +65,12 @@ def test_import_refusals(acr: AcrClients, source, fault, words):
         import_base(acr, source=source)
     assert refused.value.status_code == 400 and refused.value.error.code == "InvalidParameters"
     assert words in refused.value.error.message
+
+
+def test_a_second_import_onto_the_same_tag_fails_unless_forced(acr: AcrClients):
+    import_base(acr)
+    with pytest.raises(HttpResponseError) as refused:
+        import_base(acr)
+    assert "Tag base/rstudio/plumber:v1.3.0 already exists in target registry." in str(refused.value)
+    forced = ImportImageParameters(source=ImportSource(registry_uri="docker.io", source_image=BASE), target_tags=[COPY], mode="Force")
+    acr.registries.registries.begin_import_image(acr.group, acr.registry, forced).result()
