@@ -184,6 +184,22 @@ def pinned(reference: str) -> str:
     return f"{image.repository}:{image.pinned_tag}"
 
 
+def newest(reference: str) -> str:
+    """The newest version tag of the same image (`rocker/r-ver:4.4.1` -> `rocker/r-ver:4.6.1`), as of this table;
+    a reference this table does not know is returned unchanged."""
+    registry, repository, _ = split_reference(reference)
+    latest = CATALOGUE.get(repository, {}).get("latest") if registry == "docker.io" else None
+    return f"{repository}:{latest.pinned_tag}" if latest is not None and latest.pinned_tag else reference
+
+
+def snapshot_today(today: "datetime.date | None" = None) -> str:
+    """Yesterday (UTC): Posit Package Manager publishes a date's snapshot once that day's sync is done."""
+    import datetime
+
+    day = today or datetime.datetime.now(datetime.timezone.utc).date()
+    return (day - datetime.timedelta(days=1)).isoformat()
+
+
 _DATE = re.compile(r"20[0-9]{2}-[01][0-9]-[0-3][0-9]")
 
 
