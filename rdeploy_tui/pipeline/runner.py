@@ -275,9 +275,34 @@ class Runner:
             rendered = render(self.spec, base_dir=self.base_dir, registry=registry.login_server)
         except SpecError as exc:
             raise RdeployError("The deploy spec has errors.", "Run `rdeploy-tui validate` and fix them.", details=str(exc), code="SpecError") from None
+        self._check_package_names(say)
         self.ctx.ws, self.ctx.rendered, self.ctx.model_version = ws, rendered, version
         latest = " (latest)" if self.spec.model.version == "latest" else ""
         return f"model {self.spec.model.name}:{version}{latest}; image {rendered.image}"
+
+    def _check_package_names(self, say: Any) -> None:
+        """Every requested package must be in the repository the build installs from (issue 13.5)."""
+        from rdeploy_tui.deploy_folder.render import package_repository, r_packages
+        from rdeploy_tui.pipeline.package_index import check_packages
+
+        sandbox = getattr(self.session, "sandbox", None)
+        repo = f"{sandbox.base_url}/cran" if sandbox is not None else package_repository(self.spec)
+        if not repo:
+            say("R package names not checked: the base image's package repository is not known")
+            return
+        verify = getattr(self.session, "ca_bundle", None) or True
+        check = check_packages(r_packages(self.spec), repo, verify=verify)
+        if not check.read:
+            say(f"R package names not checked: could not read the package index of {repo} ({check.reason[:120]})")
+            return
+        if check.unknown:
+            names = "; ".join(f"{p}" + (f" (did you mean {', '.join(near)}?)" if near else "") for p, near in check.unknown.items())
+            raise RdeployError(
+                f"R packages not in the package repository {repo}: {names}.",
+                "Fix the names in image.r_packages (CRAN names are case-sensitive), then deploy again.",
+                code="UnknownRPackage",
+            )
+        say(f"{len(r_packages(self.spec))} R package names found in {repo}")
 
     def _step_build_image(self) -> str:
         from rdeploy_tui.azure.acr import build_image

@@ -68,6 +68,7 @@ def register(router: Router, sandbox: Any) -> None:
     router.add("POST", _RUN + r"/listLogSasUrl", service.log_sas_url)
     router.add("POST", _RUN + r"/cancel", service.cancel_run)
     router.add("POST", _REG + r"/importImage", service.import_image)
+    router.add("GET", r"/cran/src/contrib/PACKAGES", service.cran_index)
     router.add("GET", _IMPORT_RESULT, service.import_result)
     service.end_interrupted_runs()
 
@@ -190,6 +191,12 @@ class AcrService:
                 f"ACR Tasks requests for the registry {resource['name']} and {subscription} are not permitted. "
                 "Please file an Azure support request at http://aka.ms/azuresupport for assistance.",
             )
+
+    # ----- the package repository builds install from --------------------------------------------------
+    def cran_index(self, request: Request) -> Response:
+        """The sandbox's CRAN catalogue as a repository index (what `available.packages()` reads): no auth, as CRAN."""
+        body = "".join(f"Package: {name}\nVersion: {self.cran.version(name)}\n\n" for name in self.cran.names())
+        return Response(200, body.encode(), {"Content-Type": "text/plain; charset=utf-8"})
 
     # ----- import (az acr import) ---------------------------------------------------------------------
     def import_image(self, request: Request, subscription: str, group: str, registry: str) -> Response:

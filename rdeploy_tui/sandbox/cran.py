@@ -78,6 +78,10 @@ class Cran:
             return False
         return package in BASE_R or package in WELL_KNOWN_CRAN or package in self.extra or package in local_library()
 
+    def names(self) -> list[str]:
+        """Every package a build can install (base R's own are not in a repository)."""
+        return sorted((WELL_KNOWN_CRAN | self.extra | set(local_library())) - self.unavailable - BASE_R, key=str.lower)
+
     def version(self, package: str) -> str:
         """The version a build would get: the local one when installed here, else a stable made-up one."""
         local = local_library().get(package)

@@ -13,7 +13,7 @@ import re
 from pathlib import Path
 from typing import Any, Callable
 
-from rdeploy_tui.spec import base_images
+from rdeploy_tui.spec import base_images, package_names
 from rdeploy_tui.spec.deploy_spec import DeploySpec, Problem
 from rdeploy_tui.spec.vm_sizes import VM_SIZES, VmSize, close_matches
 
@@ -369,8 +369,14 @@ def validate(spec: DeploySpec, base_dir: Path | None = None) -> list[Problem]:
     check("image.base", check_base_image, spec.image.base)
     problems.extend(Problem("image.base", w, "warning") for w in base_image_warnings(spec.image.base, spec.image.package_snapshot))
     check("image.package_snapshot", check_package_snapshot, spec.image.package_snapshot)
+    bad_packages = set()
     for index, err in check_r_packages(spec.image.r_packages):
         problems.append(Problem("image.r_packages" + (f"[{index}]" if index is not None else ""), err))
+        bad_packages.add(index)
+    if isinstance(spec.image.r_packages, list):
+        for index, name in enumerate(spec.image.r_packages):
+            if index not in bad_packages and (warning := package_names.offline_warning(name)):
+                problems.append(Problem(f"image.r_packages[{index}]", warning, "warning"))
     if err := check_script_path(spec.scoring.script, base_dir):
         problems.append(Problem("scoring.script", err))
     check("scoring.port", check_port, spec.scoring.port)
