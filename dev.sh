@@ -7,11 +7,11 @@ set -euo pipefail
 cd "$(dirname "$0")"
 
 VENV=.venv
-APT_PACKAGES=(r-base-core r-cran-plumber r-cran-jsonlite tmux)
+APT_PACKAGES=(r-base-core r-cran-plumber r-cran-jsonlite r-cran-codetools tmux)
 
 need_apt() {
   command -v Rscript >/dev/null 2>&1 || return 0
-  Rscript -e 'invisible(loadNamespace("plumber")); invisible(loadNamespace("jsonlite"))' >/dev/null 2>&1 || return 0
+  Rscript -e 'for (p in c("plumber", "jsonlite", "codetools")) invisible(loadNamespace(p))' >/dev/null 2>&1 || return 0
   command -v tmux >/dev/null 2>&1 || return 0
   return 1
 }
@@ -25,7 +25,7 @@ setup_system() {
       return 1
     fi
   fi
-  echo "dev.sh: installing ${APT_PACKAGES[*]} (R for the local runner and the sandbox, tmux for terminal tests)" >&2
+  echo "dev.sh: installing ${APT_PACKAGES[*]} (R for the local runner and the sandbox, codetools to read a crate's packages, tmux for terminal tests)" >&2
   $sudo apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${APT_PACKAGES[@]}" >/dev/null
 }

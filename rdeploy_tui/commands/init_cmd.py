@@ -5,7 +5,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from rdeploy_tui.commands.spec_args import add_spec_option, load_valid_spec, print_problems
+from rdeploy_tui.commands.spec_args import add_model_dir_option, add_spec_option, crate_packages, load_valid_spec, print_problems
 from rdeploy_tui.deploy_folder.render import render, write_folder
 from rdeploy_tui.spec import base_images
 from rdeploy_tui.spec.deploy_spec import DeploySpec, SpecError, default_spec, save_spec
@@ -37,6 +37,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser.add_argument("--out", metavar="DIR", required=True, help="folder to write (created if missing)")
     parser.add_argument("--registry", metavar="LOGIN_SERVER", help="ACR login server, e.g. myacr.azurecr.io")
     parser.add_argument("--force", action="store_true", help="overwrite files in DIR that you have edited")
+    add_model_dir_option(parser, "a new spec lists the R packages its crate uses (read with local R)")
     parser.add_argument("--refresh", action="store_true",
                         help="move image.base to its newest version tag and image.package_snapshot to yesterday's date "
                              "(this changes the image and its auto tag), and save the spec")
@@ -51,6 +52,13 @@ def run(args: argparse.Namespace) -> int:
         # a new spec pins what "now" means: the base image's version tag and a dated package snapshot
         spec.image.base = base_images.pinned(spec.image.base)
         spec.image.package_snapshot = base_images.snapshot_today()
+        if args.model_dir:
+            packages, error = crate_packages(args.model_dir)
+            if error:
+                print(f"image.r_packages left empty: the packages the model uses could not be read: {error}", file=sys.stderr)
+            else:
+                spec.image.r_packages = [p for p in packages if p not in ("plumber", "carrier")]
+                print(f"image.r_packages from the crate: {', '.join(spec.image.r_packages) or '(none beyond base R)'}")
     else:
         spec, problems = load_valid_spec(spec_path)
         print_problems(problems, spec_path)

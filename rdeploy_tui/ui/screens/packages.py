@@ -30,8 +30,8 @@ class PackagesScreen(WizardStep):
 
     def compose_body(self) -> ComposeResult:
         yield Static(
-            "Packages your model needs at scoring time; they are installed in the image and checked after install. "
-            + ", ".join(ALWAYS_INSTALLED) + " is always included (crates need it).",
+            "Packages your model needs at scoring time; they are installed in the image and loaded once in the build. "
+            "plumber (serves the API) and carrier (crates need it) are always included.",
             classes="hint",
         )
         yield OptionList(id="package-list")
