@@ -106,7 +106,9 @@ def render(spec: DeploySpec, *, base_dir: Path | None = None, registry: str | No
     port = str(spec.scoring.port)
     repository = spec.image.repository
     packages = ", ".join(f'"{p}"' for p in r_packages(spec))
-    start_script = fill(docker_template("start_plumber.R").read_text(), {"PORT": port})
+    # start_plumber.R loads what the model uses (not plumber: it loads with the API anyway)
+    preload = ", ".join(f'"{p}"' for p in r_packages(spec) if p != "plumber")
+    start_script = fill(docker_template("start_plumber.R").read_text(), {"PORT": port, "R_PACKAGES": preload})
     repo_url = package_repository(spec)
     install_script = fill(docker_template("install_packages.R").read_text(), {"REPO_URL": repo_url, "R_PACKAGES": packages})
     repo_note = f"the package snapshot {repo_url}" if repo_url else "the base image's own package repository"

@@ -7,6 +7,13 @@ entry_script <- Sys.getenv("AZUREML_ENTRY_SCRIPT", "plumber.R")
 host <- Sys.getenv("PLUMBER_HOST", "0.0.0.0")
 port <- as.integer(Sys.getenv("PLUMBER_PORT", "8000"))
 
+# Load the model's R packages before the API answers: /ready then means ready, and the first scored request does not
+# pay for loading them (seconds for packages such as forecast). The image build already loaded each one; a package
+# missing here (`rdeploy-tui local` on a machine without it) is named, and the request that needs it fails as before.
+for (p in c("carrier")) {
+  if (!requireNamespace(p, quietly = TRUE)) message("rdeploy: R package ", p, " is not installed here")
+}
+
 pr <- plumber::plumb(file.path(app_root, entry_script))
 pr$setDocs(TRUE)
 pr$run(host = host, port = port)
