@@ -59,3 +59,44 @@ def test_a_base_image_that_cannot_be_imported_says_why_and_offers_docker_hub(ses
     assert failure.code == "BaseImportFailed" and "rocker/r-ver:9.9.9" in failure.what
     assert "--base-from-docker-hub" in failure.next_step and "not found" in failure.details
     assert outcome.status == "failed"
+
+
+def test_without_acr_tasks_the_way_forward_is_named(session, sandbox, make_spec, recorder, cleanup):
+    spec = make_spec("notasks")
+    sandbox.faults.arm("tasks-not-allowed", count=1)
+    outcome = run_deploy(spec, session=session, sink=recorder, force_build=True)
+    cleanup.append((_workspace(session, spec), spec.endpoint.name))
+    [failure] = [e for e in recorder.of(StepFailed) if e.step == P.BUILD]
+    assert failure.code == "TasksOperationsNotAllowed" and outcome.status == "failed"
+    assert "pay-as-you-go" in failure.next_step and "docker build" in failure.next_step
+    assert "rdeploy-tui deploy --image" in failure.next_step and "Docker engine answers" in failure.next_step
+
+
+@pytest.mark.r
+def test_deploy_image_skips_the_build_and_deploys_that_image(session, sandbox, make_spec, recorder, cleanup):
+    from rdeploy_tui.deploy_folder.render import render
+    from rdeploy_tui.pipeline.events import StepFinished
+
+    spec = make_spec("byimage")
+    spec.image.r_packages = ["notapkg123"]  # not checked: the image was built elsewhere
+    login = _workspace(session, spec).registry().login_server
+    sandbox.images.record_image(login, "built-elsewhere", "1", render(make_spec("x")).docker_context(), metadata={"entrypoint_reset": True})
+    sandbox.faults.arm("tasks-not-allowed")  # ACR Tasks refused: nothing may be built
+    try:
+        outcome = run_deploy(spec, session=session, sink=recorder, image=f"{login}/built-elsewhere:1", smoke_score=False)
+    finally:
+        sandbox.faults.clear("tasks-not-allowed")
+    cleanup.append((_workspace(session, spec), spec.endpoint.name))
+    assert outcome.status == "succeeded", outcome.summary
+    assert outcome.image == f"{login}/built-elsewhere:1"
+    build = recorder.of(StepFinished, P.BUILD)[0]
+    assert build.status == "skipped" and "given with --image" in build.message
+
+
+def test_deploy_refuses_an_image_reference_that_is_not_one(tmp_path, capsys):
+    from rdeploy_tui.cli import main
+    from rdeploy_tui.spec.deploy_spec import DeploySpec, save_spec
+
+    save_spec(DeploySpec(), tmp_path / "rdeploy.yaml")
+    assert main(["deploy", "--spec", str(tmp_path / "rdeploy.yaml"), "--yes", "--image", "Not An Image"]) == 2
+    assert "--image: image 'Not An Image' is not a Docker image reference" in capsys.readouterr().err
