@@ -50,6 +50,11 @@ body <- jsonlite::parse_json(paste(readLines(args[[2]], warn = FALSE), collapse 
 result <- do.call(crate, body)
 if (inherits(result, "forecast")) result <- as.data.frame(result)
 if (inherits(result, "ts")) result <- as.numeric(result)
+if (is.data.frame(result) && inherits(result, c("fbl_ts", "tbl_ts"))) {
+  keep <- !vapply(result, function(col) inherits(col, "distribution"), logical(1))
+  result <- as.data.frame(lapply(unclass(result)[keep], function(col) if (inherits(col, "vctrs_vctr")) format(col) else col),
+                          check.names = FALSE, stringsAsFactors = FALSE)
+}
 cat(jsonlite::toJSON(result, digits = NA))
 """
 
