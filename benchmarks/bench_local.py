@@ -55,7 +55,7 @@ def first_request(starts: int) -> list[tuple[str, list[float], list[float]]]:
         generated = folder / "app" / "docker-context" / "start_plumber.R"
         without = folder / "start_without_loading.R"
         without.write_text(re.sub(r"for \(p in c\(.*?\n}\n", "", generated.read_text(), flags=re.S))
-        assert "requireNamespace" not in without.read_text()
+        assert "loadNamespace" not in without.read_text()
         for label, script in (("loads packages at start-up", generated), ("loads them on first use", without)):
             ready, first = [], []
             for _ in range(starts):

@@ -82,6 +82,12 @@ class DeploymentHosting:
                 self._say(key, line)
             raise ContainerFailure("ResourceNotReady", _not_ready_message(ready_path_of(env_props)))
         start_script = image.folder / image.metadata.get("start_script", "start_plumber.R")
+        unloadable = image.metadata.get("r_packages_unloadable") or {}
+        if unloadable and start_script.is_file() and "loadNamespace" in start_script.read_text(errors="replace"):
+            # The host's R is not the image's: what the image's R would print at start-up for a package built without
+            # its system library (build.py decided it), as rdeploy-tui's start_plumber.R words it.
+            for package, reason in sorted(unloadable.items()):
+                self._say(key, f"rdeploy: R package {package} does not load: {reason}")
         if not start_script.is_file():
             raise ContainerFailure("ResourceNotReady", f"The image {image.reference} has no {start_script.name}: the container has nothing to run.")
         routes = env_props.get("inferenceConfig") or {}

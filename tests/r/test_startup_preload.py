@@ -33,4 +33,4 @@ def test_the_models_packages_are_loaded_before_ready_and_a_missing_one_is_named(
         proc.wait_ready()
         loaded = request(proc.url, "GET", "/loaded")
         assert loaded.status == 200 and "codetools" in loaded.text
-        assert "rdeploy: R package surelynotinstalledhere is not installed here" in proc.output()
+        assert "rdeploy: R package surelynotinstalledhere does not load: there is no package called" in proc.output()

@@ -46,3 +46,20 @@ def test_an_image_without_plumber_fails_its_probes_and_the_log_says_plumber_is_m
     logs = ml_client.online_deployments.get_logs("blue", name, lines=50)
     assert "there is no package called ‘plumber’" in logs
     ml_client.online_endpoints.begin_delete(name).result()
+
+
+@pytest.mark.r
+def test_a_package_built_without_its_system_library_is_named_in_the_container_log(sandbox, ml_client, app_files, code_dir, login_server):
+    # as an unchecked install.packages("sf") on rocker records it (build.py); the API still starts, as in Azure
+    reason = ("unable to load shared object '/usr/local/lib/R/site-library/sf/libs/sf.so':\n"
+              "  libgdal.so.34: cannot open shared object file: No such file or directory")
+    sandbox.images.record_image(login_server, "sf-no-gdal", "1", app_files.docker_context(),
+                                metadata={"entrypoint_reset": True, "plumber": True, "r_packages_unloadable": {"sf": reason}})
+    name = unique_name("nogdal")
+    create_endpoint(ml_client, name)
+    ml_client.online_deployments.begin_create_or_update(
+        make_deployment("blue", name, f"{login_server}/sf-no-gdal:1", code_dir), skip_script_validation=True
+    ).result()
+    logs = ml_client.online_deployments.get_logs("blue", name, lines=80)
+    assert "rdeploy: R package sf does not load: unable to load shared object" in logs and "libgdal.so.34" in logs
+    ml_client.online_endpoints.begin_delete(name).result()
