@@ -8,7 +8,7 @@ from textual.containers import Horizontal
 from textual.widgets import Button, Input, OptionList, Static
 from textual.widgets.option_list import Option
 
-from rdeploy_tui.spec import rules
+from rdeploy_tui.spec import package_names, rules
 from rdeploy_tui.deploy_folder.render import ALWAYS_INSTALLED
 from rdeploy_tui.ui.screens.base import WizardStep
 from rdeploy_tui.ui.widgets.field import Field
@@ -38,6 +38,7 @@ class PackagesScreen(WizardStep):
         yield Field(
             "Add a package (Enter adds; select one in the list and press Enter to edit it)",
             checks=[self._check_new],
+            warn=lambda name: package_names.offline_warning(name) if name else None,  # a likely typo; never blocks
             placeholder="e.g. forecast",
             id="package",
         )
