@@ -19,9 +19,16 @@ execute_model <- unserialize(readRDS(crate_path))
 
 # Classed results (time series, forecasts) become plain vectors or data frames, which plumber encodes
 # as real JSON. Returning jsonlite::toJSON() here would be encoded a second time: JSON inside a string.
+# A fable forecast (fbl_ts) keeps its tidy columns (keys, index, .mean, ...); its distribution column would come out
+# as nested objects, so it is left out, and classed index values (yearmonth ...) are written as text.
 as_plain <- function(x) {
   if (inherits(x, "forecast")) return(as.data.frame(x))
   if (inherits(x, "ts")) return(as.numeric(x))
+  if (is.data.frame(x) && inherits(x, c("fbl_ts", "tbl_ts"))) {
+    keep <- !vapply(x, function(col) inherits(col, "distribution"), logical(1))
+    x <- lapply(unclass(x)[keep], function(col) if (inherits(col, "vctrs_vctr")) format(col) else col)
+    return(as.data.frame(x, check.names = FALSE, stringsAsFactors = FALSE))
+  }
   x
 }
 

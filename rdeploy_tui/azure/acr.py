@@ -112,6 +112,51 @@ def find_built_image(ws: Workspace, repository: str, tag: str) -> str | None:
     return None
 
 
+# ----- the base image, copied into the workspace registry -----------------------------------------
+
+@dataclass(frozen=True)
+class BaseCopy:
+    reference: str  # login_server/base/repository:tag, what FROM ${BASE} gets
+    imported: bool  # False: it was there already
+
+
+def import_base_image(ws: Workspace, source: str, target: str, *, on_progress: ProgressSink = lambda message: None) -> BaseCopy:
+    """Copy a Docker Hub image into the workspace registry, as `az acr import` does (registries.begin_import_image).
+
+    ACR Tasks agents pull from Docker Hub anonymously and meet its rate limit (toomanyrequests); a copy in the
+    workspace registry is pulled with the registry's own credentials. Mode NoForce: a tag that is already there
+    fails the operation before anything is copied (ImportMode in the REST spec), which is how "already imported" is
+    told apart without a data-plane token. Failures raise RdeployError(code="BaseImportFailed") with Azure's reason.
+    """
+    from azure.mgmt.containerregistry import models
+
+    registry = ws.registry()
+    copy = f"{registry.login_server}/{target}"
+    parameters = models.ImportImageParameters(
+        source=models.ImportSource(registry_uri="docker.io", source_image=source),
+        target_tags=[target],
+        mode="NoForce",
+    )
+    on_progress(f"copying docker.io/{source} into {registry.name} as {target}")
+    try:
+        with azure_call(f"importing the base image {source} into {registry.name}"):
+            client = ws.session.registry_client(registry.subscription_id)
+            client.registries.begin_import_image(registry.resource_group, registry.name, parameters).result()
+    except RdeployError as exc:
+        reason = " ".join(part for part in (exc.what, exc.details or "") if part)
+        if "already exists in target registry" in reason:  # Azure's words for a NoForce import onto an existing tag
+            on_progress(f"{target} is already in {registry.name}: import skipped")
+            return BaseCopy(copy, False)
+        raise RdeployError(
+            f"The base image {source} could not be copied into the registry {registry.name}.",
+            "Fix the reason below and deploy again, or build straight from Docker Hub with `--base-from-docker-hub` "
+            "(ACR Tasks then pulls it anonymously, which Docker Hub may refuse with toomanyrequests).",
+            details=reason,
+            code="BaseImportFailed",
+        ) from None
+    return BaseCopy(copy, True)
+
+
 # ----- the build ----------------------------------------------------------------------------------
 
 def _status_text(value: object) -> str:
@@ -131,12 +176,17 @@ def build_image(
     cancel: threading.Event | None = None,
     run_id: str | None = None,
     force: bool = False,
+    build_args: dict[str, str] | None = None,
+    base_import: tuple[str, str, str] | None = None,
 ) -> BuildResult:
     """Build repository:tag from `context` in the workspace's ACR, streaming its log.
 
     `run_id` re-attaches to a build started earlier (resume after a crash) instead of starting another.
     `on_run_id` is called as soon as the run exists, so the caller can save it before waiting.
     When `cancel` is set the ACR run is cancelled and RdeployError(code="Cancelled") is raised.
+    `build_args` become `--build-arg`s. `base_import` = (build argument, Docker Hub source, target repository:tag):
+    before a new build the base image is copied into the registry (import_base_image) and the build argument names
+    the copy, so `FROM ${BASE}` pulls from the workspace registry instead of Docker Hub.
     Failures raise RdeployError with the last build log lines in `details`.
     """
     cancel = cancel or threading.Event()
@@ -148,8 +198,12 @@ def build_image(
         if existing is not None:
             on_progress(f"{repository}:{tag} is already in {registry.name} (run {existing}): build skipped")
             return BuildResult(image, existing, True, "Succeeded")
+    build_args = dict(build_args or {})
+    if run_id is None and base_import is not None:
+        argument, source, target = base_import
+        build_args[argument] = import_base_image(ws, source, target, on_progress=on_progress).reference
     if run_id is None:
-        run_id = _start(ws, tasks, registry, context, repository, tag, on_progress, cancel)
+        run_id = _start(ws, tasks, registry, context, repository, tag, on_progress, cancel, build_args)
         on_run_id(run_id)
     else:
         on_progress(f"re-attaching to build run {run_id}")
@@ -167,7 +221,8 @@ def build_image(
     )
 
 
-def _start(ws: Workspace, tasks, registry: Registry, context, repository: str, tag: str, on_progress: ProgressSink, cancel: threading.Event) -> str:
+def _start(ws: Workspace, tasks, registry: Registry, context, repository: str, tag: str, on_progress: ProgressSink,
+           cancel: threading.Event, build_args: dict[str, str]) -> str:
     from azure.mgmt.containerregistrytasks import models
 
     archive = make_context_archive(context)
@@ -184,6 +239,7 @@ def _start(ws: Workspace, tasks, registry: Registry, context, repository: str, t
         is_push_enabled=True,
         platform=models.PlatformProperties(os="Linux"),
         timeout=BUILD_TIMEOUT_S,
+        arguments=[models.Argument(name=k, value=v, is_secret=False) for k, v in build_args.items()] or None,
     )
     on_progress(f"queueing the build of {repository}:{tag} in {registry.name}")
     with azure_call(f"starting the image build in {registry.name}"):

@@ -70,10 +70,28 @@ def deployment_fingerprint(request: Any) -> str:
     return hashlib.sha256(json.dumps(data, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
 
+def _without_tasks(exc: RdeployError, image: str) -> RdeployError:
+    """ACR Tasks refused (free-trial subscriptions): the two ways forward, the first tailored to this machine."""
+    from rdeploy_tui.local.docker import docker_engine_available
+
+    registry = image.split("/", 1)[0]
+    if docker_engine_available():
+        build = (f"A Docker engine answers on this machine: write the folder (`rdeploy-tui init --out DIR --registry "
+                 f"{registry}`), then `az acr login -n {registry.split('.')[0]}`, `docker build -t {image} DIR/docker-context`, "
+                 f"`docker push {image}`, and deploy it with `rdeploy-tui deploy --image {image}`.")
+    else:
+        build = (f"No Docker engine answers here: build elsewhere (`docker build -t {image} docker-context` and "
+                 f"`docker push {image}` after `az acr login`), then `rdeploy-tui deploy --image {image}`.")
+    return RdeployError(exc.what, f"Upgrade the subscription to pay-as-you-go, or: {build}", details=exc.details, code=exc.code)
+
+
 class Runner:
     def __init__(self, spec: DeploySpec, *, session: Any, sink: EventSink, base_dir: Path | None = None, cancel: threading.Event | None = None,
-                 force_build: bool = False, smoke_score: bool = True, store: StateStore | None = None) -> None:
+                 force_build: bool = False, smoke_score: bool = True, store: StateStore | None = None,
+                 base_from_docker_hub: bool = False, image: str | None = None) -> None:
         self.spec = spec
+        self.image_override = image  # `deploy --image REF`: an image built elsewhere; no build
+        self.base_from_docker_hub = base_from_docker_hub  # skip copying the base image into the workspace registry
         self.session = session
         self.base_dir = base_dir
         self.cancel = cancel or threading.Event()
@@ -302,37 +320,83 @@ class Runner:
             rendered = render(self.spec, base_dir=self.base_dir, registry=registry.login_server)
         except SpecError as exc:
             raise RdeployError("The deploy spec has errors.", "Run `rdeploy-tui validate` and fix them.", details=str(exc), code="SpecError") from None
+        if not self.image_override:  # an image built elsewhere installs what it installs
+            self._check_package_names(say)
         self.ctx.ws, self.ctx.rendered, self.ctx.model_version = ws, rendered, version
         latest = " (latest)" if self.spec.model.version == "latest" else ""
         return f"model {self.spec.model.name}:{version}{latest}; image {rendered.image}"
+
+    def _check_package_names(self, say: Any) -> None:
+        """Every requested package must be in the repository the build installs from (issue 13.5)."""
+        from rdeploy_tui.deploy_folder.render import package_repository, r_packages
+        from rdeploy_tui.pipeline.package_index import check_packages
+
+        sandbox = getattr(self.session, "sandbox", None)
+        repo = f"{sandbox.base_url}/cran" if sandbox is not None else package_repository(self.spec)
+        if not repo:
+            say("R package names not checked: the base image's package repository is not known")
+            return
+        verify = getattr(self.session, "ca_bundle", None) or True
+        check = check_packages(r_packages(self.spec), repo, verify=verify)
+        if not check.read:
+            say(f"R package names not checked: could not read the package index of {repo} ({check.reason[:120]})")
+            return
+        if check.unknown:
+            names = "; ".join(f"{p}" + (f" (did you mean {', '.join(near)}?)" if near else "") for p, near in check.unknown.items())
+            raise RdeployError(
+                f"R packages not in the package repository {repo}: {names}.",
+                "Fix the names in image.r_packages (CRAN names are case-sensitive), then deploy again.",
+                code="UnknownRPackage",
+            )
+        say(f"{len(r_packages(self.spec))} R package names found in {repo}")
 
     def _step_build_image(self) -> str:
         from rdeploy_tui.azure.acr import build_image
 
         rendered = self.ctx.rendered
         assert rendered is not None
+        if self.image_override:
+            self.ctx.image = self.image_override
+            raise _Skip(f"using the image {self.image_override} given with --image: build skipped")
         prev = self._previous(P.BUILD)
         run_id = None
         if prev is not None and prev.status in ("running", "cancelled") and prev.data.get("image") == rendered.image and prev.data.get("run_id"):
             run_id = self._resumable_build(prev.data["run_id"])
         self._record(P.BUILD, "running", image=rendered.image, run_id=run_id)
-        result = build_image(
-            self.ctx.ws,
-            rendered.docker_context(),
-            rendered.image_repository,
-            rendered.image_tag,
-            on_lines=lambda lines: self.emit(LogLines(P.BUILD, "build", tuple(lines))),
-            on_progress=self._progress(P.BUILD),
-            on_run_id=lambda rid: self._record(P.BUILD, "running", run_id=rid),
-            cancel=self.stop,
-            run_id=run_id,
-            force=self.force_build,
-        )
+        try:
+            result = build_image(
+                self.ctx.ws,
+                rendered.docker_context(),
+                rendered.image_repository,
+                rendered.image_tag,
+                on_lines=lambda lines: self.emit(LogLines(P.BUILD, "build", tuple(lines))),
+                on_progress=self._progress(P.BUILD),
+                on_run_id=lambda rid: self._record(P.BUILD, "running", run_id=rid),
+                cancel=self.stop,
+                run_id=run_id,
+                force=self.force_build,
+                base_import=self._base_import(),
+            )
+        except RdeployError as exc:
+            if exc.code == "TasksOperationsNotAllowed":
+                raise _without_tasks(exc, rendered.image) from None
+            raise
         self.ctx.image = result.image
         if result.skipped:
             raise _Skip(f"{rendered.image_name} is already in the registry (built by run {result.run_id}): build skipped")
         self.ctx.image_fresh = True
         return f"built {result.image} (run {result.run_id})"
+
+    def _base_import(self) -> tuple[str, str, str] | None:
+        """(build argument, Docker Hub source, copy) when the base image should come from the workspace registry."""
+        from rdeploy_tui.deploy_folder.render import base_copy_name
+        from rdeploy_tui.spec.base_images import is_docker_hub, split_reference
+
+        base = self.spec.image.base
+        if self.base_from_docker_hub or not is_docker_hub(base):
+            return None
+        _, repository, tag = split_reference(base)
+        return ("BASE", f"{repository}:{tag}", base_copy_name(base))
 
     def _resumable_build(self, run_id: str) -> str | None:
         """The earlier build run if it is still going or succeeded; None when it ended otherwise (build again)."""
@@ -513,11 +577,13 @@ class Runner:
 
 
 def run_deploy(spec: DeploySpec, *, session: Any, sink: EventSink, base_dir: Path | None = None, cancel: threading.Event | None = None,
-               force_build: bool = False, smoke_score: bool = True, store: StateStore | None = None) -> Outcome:
+               force_build: bool = False, smoke_score: bool = True, store: StateStore | None = None,
+               base_from_docker_hub: bool = False, image: str | None = None) -> Outcome:
     """Deploy `spec` through `session` (azure.connect(...)), emitting events to `sink`; returns the Outcome.
 
     Never raises RdeployError: failures are in Outcome.error and in StepFailed/PlanFinished events.
     Set `cancel` to stop: the build is cancelled in ACR; Azure-side endpoint/deployment operations go on
     and the summary says so. A second Ctrl+C (KeyboardInterrupt) in the calling thread leaves at once.
     """
-    return Runner(spec, session=session, sink=sink, base_dir=base_dir, cancel=cancel, force_build=force_build, smoke_score=smoke_score, store=store).run()
+    return Runner(spec, session=session, sink=sink, base_dir=base_dir, cancel=cancel, force_build=force_build, smoke_score=smoke_score,
+                  store=store, base_from_docker_hub=base_from_docker_hub, image=image).run()

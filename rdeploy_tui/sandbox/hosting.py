@@ -75,7 +75,21 @@ class DeploymentHosting:
                 "The inference-server container exited at start: the image keeps its base image's ENTRYPOINT, so "
                 "start_plumber.R never ran. Add `ENTRYPOINT []` to the Dockerfile, rebuild, and deploy again.",
             )
+        if image.metadata.get("plumber") is False:
+            # The image was built FROM a base without plumber (rocker/r-ver, r-base) and nothing installed it: R stops
+            # at plumber::plumb in start_plumber.R, the container restarts, and the readiness probe never passes.
+            for line in ("Error in loadNamespace(x) : there is no package called ‘plumber’",
+                         "Calls: loadNamespace -> withRestarts -> withOneRestart -> doWithOneRestart", "Execution halted",
+                         "Container exited with code 1"):
+                self._say(key, line)
+            raise ContainerFailure("ResourceNotReady", _not_ready_message(ready_path_of(env_props)))
         start_script = image.folder / image.metadata.get("start_script", "start_plumber.R")
+        unloadable = image.metadata.get("r_packages_unloadable") or {}
+        if unloadable and start_script.is_file() and "loadNamespace" in start_script.read_text(errors="replace"):
+            # The host's R is not the image's: what the image's R would print at start-up for a package built without
+            # its system library (build.py decided it), as rdeploy-tui's start_plumber.R words it.
+            for package, reason in sorted(unloadable.items()):
+                self._say(key, f"rdeploy: R package {package} does not load: {reason}")
         if not start_script.is_file():
             raise ContainerFailure("ResourceNotReady", f"The image {image.reference} has no {start_script.name}: the container has nothing to run.")
         routes = env_props.get("inferenceConfig") or {}
@@ -187,6 +201,10 @@ def _reap_orphans(run_dir: Path) -> list[int]:
     except ImportError:
         return []
     return reap_pid_files(run_dir, PID_FILE)
+
+
+def ready_path_of(env_props: dict[str, Any]) -> str:
+    return ((env_props.get("inferenceConfig") or {}).get("readinessRoute") or {}).get("path") or "/ready"
 
 
 def _not_ready_message(ready_path: str) -> str:

@@ -28,12 +28,11 @@ from rdeploy_tui.sandbox.durations import (  # simulated seconds at time scale 1
     POLL_HINT_S,
 )
 from rdeploy_tui.sandbox.errors import AzureError, not_found
+from rdeploy_tui.spec.vm_sizes import SOURCE_URL as VM_SOURCE_URL, VM_SIZES
 from rdeploy_tui.sandbox.http import Request, Response, Router, json_response
 
-SKU_CORES = {
-    "standard_ds1_v2": 1, "standard_ds2_v2": 2, "standard_ds3_v2": 4, "standard_ds4_v2": 8, "standard_ds5_v2": 16,
-    "standard_f2s_v2": 2, "standard_f4s_v2": 4, "standard_f8s_v2": 8, "standard_f16s_v2": 16,
-}
+# The sizes a managed online deployment may use, with their cores: Microsoft's published SKU list (vm_sizes.py cites it).
+SKU_CORES = {key: size.vcpus for key, size in VM_SIZES.items()}
 QUOTA_HEADROOM = 1.2  # Azure asks for 20 % extra cores when creating or updating a deployment
 MAX_INSTANCES = 50
 MAX_DEPLOYMENTS_PER_ENDPOINT = 20
@@ -316,8 +315,13 @@ def _check_name(kind: str, name: str) -> None:
 def _cores(instance_type: str) -> int:
     cores = SKU_CORES.get(instance_type.lower())
     if cores is None:
-        known = ", ".join(sorted({k.replace("standard_", "Standard_").replace("_v2", "_v2") for k in SKU_CORES}))
-        raise AzureError(400, "BadArgument", f"Instance type '{instance_type}' is not supported for managed online deployments here. Known: {known}.")
+        # Azure refuses a size outside its SKU list with 400 BadArgument; its exact text is not published (unknown),
+        # so the message names the list instead: https://learn.microsoft.com/azure/machine-learning/reference-managed-online-endpoints-vm-sku-list
+        raise AzureError(
+            400, "BadArgument",
+            f"The instance type '{instance_type}' is not supported for managed online deployments. "
+            f"Use a VM size from the managed online endpoints SKU list: {VM_SOURCE_URL}",
+        )
     return cores
 
 

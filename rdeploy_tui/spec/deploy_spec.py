@@ -16,6 +16,7 @@ import yaml
 
 SPEC_FILENAME = "rdeploy.yaml"
 SCHEMA_VERSION = 1
+DEFAULT_PACKAGE_SNAPSHOT = "2026-11-02"  # a spec without the key keeps building with the packages of this date
 
 
 @dataclass(frozen=True)
@@ -56,8 +57,12 @@ class ModelRef:
 class ImageSpec:
     repository: str = "r-forecast"
     tag: str = "auto"  # "auto": a content hash of docker-context
-    base: str = "rstudio/plumber:latest"
+    # A version tag, not `latest` (init resolves it; spec/base_images.py says what each tag holds).
+    base: str = "rstudio/plumber:v1.3.0"
     r_packages: list[str] = field(default_factory=list)
+    # Packages install from Posit Package Manager's binary repository as it was on this date (YYYY-MM-DD), so the
+    # same spec builds the same packages later; "none" keeps the base image's own repository. `init --refresh` moves it.
+    package_snapshot: str = DEFAULT_PACKAGE_SNAPSHOT
 
 
 @dataclass
