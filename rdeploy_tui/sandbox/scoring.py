@@ -49,6 +49,8 @@ def register(router: Router, sandbox: Any) -> None:
             return _answer(404, routed, ids)
         headers = {**ids, "azureml-model-deployment": deployment["name"]}
         target = sandbox.hosting.target(deployment["id"])
+        if target is None and deployment["state"] == "Succeeded":
+            target = _after_restart(sandbox, deployment["id"])
         if deployment["state"] != "Succeeded" or target is None:
             return _answer(503, f"Deployment {deployment['name']} is not ready (provisioning state {deployment['state']}); no healthy upstream.", headers)
         delay = 0.0
@@ -71,6 +73,15 @@ def register(router: Router, sandbox: Any) -> None:
             headers["ms-azureml-model-error-reason"] = "model_error"
             return Response(424, body, headers)
         return Response(200, body, headers)
+
+
+def _after_restart(sandbox: Any, dep_id: str) -> Any:
+    """The target of a deployment whose container the sandbox is restarting because the sandbox itself restarted
+    (online.resume). On Azure a Succeeded deployment keeps running: hold the request until the restart is over
+    (hosting bounds it by its ready timeout) rather than answer 503 for the sandbox's own artifact."""
+    while dep_id.lower() in sandbox.restarting and not sandbox.stopping:
+        time.sleep(0.05)
+    return sandbox.hosting.target(dep_id)
 
 
 def _authorized(sandbox: Any, endpoint: dict[str, Any], header: str) -> bool:

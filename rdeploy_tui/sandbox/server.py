@@ -86,6 +86,7 @@ class Sandbox:
         self._connections_lock = threading.Lock()
         self.hosting: Any = None  # hosting.DeploymentHosting, created at start
         self.scoring_upstream: Any = None  # the scoring front's connection pool to the containers (scoring.py)
+        self.restarting: set[str] = set()  # deployment ids whose container the sandbox restarts after its own restart
 
     # ----- lifecycle --------------------------------------------------------------------------------
     def start(self) -> "Sandbox":
