@@ -37,8 +37,13 @@ class Workspace:
         self._registry: Registry | None = None
 
     @classmethod
-    def open(cls, session: Session, subscription_id: str, resource_group: str, name: str) -> "Workspace":
-        """Read the workspace (raises RdeployError: not found, no permission, not signed in ...)."""
+    def open(cls, session: Session, subscription_id: str, resource_group: str, name: str, *, light: bool = False) -> "Workspace":
+        """Read the workspace (raises RdeployError: not found, no permission, not signed in ...).
+        light: over plain ARM REST (arm_rest.py), without importing azure.ai.ml (the day-2 commands)."""
+        if light:
+            from rdeploy_tui.azure import arm_rest
+
+            return cls(session, arm_rest.get_workspace(session, subscription_id, resource_group, name))
         return cls(session, get_workspace(session, subscription_id, resource_group, name))
 
     @property

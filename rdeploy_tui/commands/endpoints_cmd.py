@@ -65,8 +65,8 @@ def run(args: argparse.Namespace) -> int:
     from rdeploy_tui import azure
 
     with connect(args) as session:
-        ws = open_workspace(session, args)
-        endpoints = azure.Endpoints(ws)
+        ws = open_workspace(session, args, light=True)  # reads, keys and delete need no azure.ai.ml (~1.5 s import)
+        endpoints = azure.RestEndpoints(ws)
         if args.action == "list":
             found = endpoints.list()
             text = "\n".join(f"{e.name:32} {e.state:10} {e.auth_mode:10} {e.scoring_uri or '-'}" for e in found) or f"No endpoints in workspace {ws.name}."

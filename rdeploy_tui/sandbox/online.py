@@ -132,6 +132,7 @@ def resume(sandbox: Any) -> None:
     for op in pending:
         sandbox.spawn(WORKERS[op["action"]], sandbox, op["id"], name=f"sandbox-{op['action']}")
     for dep_id in running:
+        sandbox.restarting.add(dep_id.lower())
         sandbox.spawn(_restart_container, sandbox, dep_id, name="sandbox-restart-deployment")
 
 
@@ -229,13 +230,16 @@ def _deployment_delete(sandbox: Any, op_id: str) -> None:
 def _restart_container(sandbox: Any, dep_id: str) -> None:
     from rdeploy_tui.sandbox.hosting import ContainerFailure
 
-    dep = get_deployment(sandbox, dep_id)
-    if dep is None:
-        return
     try:
-        sandbox.hosting.start(dep)
-    except ContainerFailure:
-        pass  # the deployment stays Succeeded but unhealthy, as a crash-looping container would; its logs say why
+        dep = get_deployment(sandbox, dep_id)
+        if dep is None:
+            return
+        try:
+            sandbox.hosting.start(dep)
+        except ContainerFailure:
+            pass  # the deployment stays Succeeded but unhealthy, as a crash-looping container would; its logs say why
+    finally:
+        sandbox.restarting.discard(dep_id.lower())
 
 
 WORKERS: dict[str, Callable[[Any, str], None]] = {

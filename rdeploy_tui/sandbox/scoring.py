@@ -3,19 +3,22 @@
 Answers the way Azure's inference front end does: 401 without a valid key/token, the
 `azureml-model-deployment` header picks a deployment, otherwise traffic weights decide,
 and a non-200 from the container comes back as 424 with ms-azureml-model-error-* headers.
+
+Like the reverse proxy in front of an Azure ML container, the front keeps its upstream connections
+to the container alive and reuses them (one pool for all deployments). That is what exposes httpuv's
+~40 ms on reused connections (r-facts.md), which the generated plumber.R answers with `Connection: close`.
 """
 from __future__ import annotations
 
 import hmac
-import http.client
 import json
 import random
 import re
-import socket
 import time
 import uuid
 from typing import Any
-from urllib.parse import urlsplit
+
+import httpx
 
 from rdeploy_tui.sandbox import online
 from rdeploy_tui.sandbox.auth import TokenError
@@ -48,6 +51,10 @@ def refuse_before_body(sandbox: Any, request: Request) -> Response | None:
 
 
 def register(router: Router, sandbox: Any) -> None:
+    # trust_env=False: no proxy from the environment between the front and the container.
+    upstream = httpx.Client(trust_env=False, follow_redirects=False, limits=httpx.Limits(max_connections=None))
+    sandbox.scoring_upstream = upstream  # closed by Sandbox.stop
+
     # Azure does not document its answer to other methods on the scoring URI; a POST-only route answers 405
     # (before this, the blob emulator's catch-all route answered them).
     for method in ("GET", "PUT", "DELETE", "PATCH", "HEAD"):
@@ -70,6 +77,8 @@ def register(router: Router, sandbox: Any) -> None:
             return _answer(404, routed, ids)
         headers = {**ids, "azureml-model-deployment": deployment["name"]}
         target = sandbox.hosting.target(deployment["id"])
+        if target is None and deployment["state"] == "Succeeded":
+            target = _after_restart(sandbox, deployment["id"])
         if deployment["state"] != "Succeeded" or target is None:
             return _answer(503, f"Deployment {deployment['name']} is not ready (provisioning state {deployment['state']}); no healthy upstream.", headers)
         delay = 0.0
@@ -81,10 +90,10 @@ def register(router: Router, sandbox: Any) -> None:
             return Response(408, b"upstream request timeout", {**headers, "Content-Type": "text/plain"})
         time.sleep(delay)
         try:
-            status, body, content_type = _forward(target, request, target.request_timeout_s - delay)
-        except socket.timeout:
+            status, body, content_type = _forward(upstream, target, request, target.request_timeout_s - delay)
+        except httpx.TimeoutException:
             return Response(408, b"upstream request timeout", {**headers, "Content-Type": "text/plain"})
-        except OSError:
+        except httpx.TransportError:
             return _answer(502, f"Deployment {deployment['name']} did not answer: its container is not running. Read its inference-server logs.", headers)
         headers["Content-Type"] = content_type
         if status != 200:
@@ -92,6 +101,15 @@ def register(router: Router, sandbox: Any) -> None:
             headers["ms-azureml-model-error-reason"] = "model_error"
             return Response(424, body, headers)
         return Response(200, body, headers)
+
+
+def _after_restart(sandbox: Any, dep_id: str) -> Any:
+    """The target of a deployment whose container the sandbox is restarting because the sandbox itself restarted
+    (online.resume). On Azure a Succeeded deployment keeps running: hold the request until the restart is over
+    (hosting bounds it by its ready timeout) rather than answer 503 for the sandbox's own artifact."""
+    while dep_id.lower() in sandbox.restarting and not sandbox.stopping:
+        time.sleep(0.05)
+    return sandbox.hosting.target(dep_id)
 
 
 def _authorized(sandbox: Any, endpoint: dict[str, Any], header: str) -> bool:
@@ -129,15 +147,10 @@ def _pick(sandbox: Any, endpoint: dict[str, Any], wanted: str | None) -> tuple[d
     return weights[-1][0], ""
 
 
-def _forward(target: Any, request: Request, timeout: float) -> tuple[int, bytes, str]:
-    parts = urlsplit(target.url)
-    conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=max(0.1, timeout))
-    try:
-        conn.request(
-            "POST", target.scoring_path, body=request.body,
-            headers={"Content-Type": request.headers.get("Content-Type") or "application/json"},
-        )
-        response = conn.getresponse()
-        return response.status, response.read(), response.getheader("Content-Type") or "application/json"
-    finally:
-        conn.close()
+def _forward(upstream: httpx.Client, target: Any, request: Request, timeout: float) -> tuple[int, bytes, str]:
+    """POST to the container on a pooled connection (kept alive unless the container says Connection: close)."""
+    response = upstream.post(
+        target.url + target.scoring_path, content=request.body, timeout=max(0.1, timeout),
+        headers={"Content-Type": request.headers.get("Content-Type") or "application/json"},
+    )
+    return response.status_code, response.content, response.headers.get("Content-Type") or "application/json"

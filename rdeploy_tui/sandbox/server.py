@@ -94,6 +94,8 @@ class Sandbox:
         self._connections: set[socket.socket] = set()
         self._connections_lock = threading.Lock()
         self.hosting: Any = None  # hosting.DeploymentHosting, created at start
+        self.scoring_upstream: Any = None  # the scoring front's connection pool to the containers (scoring.py)
+        self.restarting: set[str] = set()  # deployment ids whose container the sandbox restarts after its own restart
 
     # ----- lifecycle --------------------------------------------------------------------------------
     def start(self) -> "Sandbox":
@@ -173,6 +175,8 @@ class Sandbox:
             worker.join(timeout=10)
         if self.hosting is not None:
             self.hosting.stop_all()
+        if self.scoring_upstream is not None:
+            self.scoring_upstream.close()
         self.state.release_folder()
 
     def __enter__(self) -> "Sandbox":

@@ -272,15 +272,15 @@ def _palette_provider():
 
 
 def _benchmark_mark(what: str) -> bool:
-    """Benchmarks only: append `what <time> <azure.ai.ml imported?>` to $RDEPLOY_TUI_PAINTED_FILE.
-    True: a benchmark is running (the app exits once its first screen is complete)."""
+    """Benchmarks only: append `what <time> <azure.ai.ml imported?> <CPU seconds so far>` to
+    $RDEPLOY_TUI_PAINTED_FILE. True: a benchmark is running (the app exits once its first screen is complete)."""
     path = os.environ.get(PAINTED_FILE_ENV)
     if not path:
         return False
     import sys
 
     with open(path, "a", encoding="utf-8") as fh:
-        fh.write(f"{what} {time.time():.6f} {'azure.ai.ml' in sys.modules}\n")
+        fh.write(f"{what} {time.time():.6f} {'azure.ai.ml' in sys.modules} {time.process_time():.6f}\n")
     return True
 
 

@@ -117,6 +117,7 @@ def test_json_report_and_model_dir(tmp_path, sample_dir, capsys):
     assert 0 < report["startup_seconds"] < report["probe_limit_seconds"]
     assert [lat["connection"] for lat in report["latency"]] == ["new", "keep-alive"]
     assert all(lat["n"] == 10 and lat["non_200"] == 0 for lat in report["latency"])
+    assert all(lat["connection_close"] == 10 for lat in report["latency"])  # the score handler's Connection: close
 
 
 def test_rebuilt_sample_crate_scores_like_the_shipped_one(tmp_path, sample_dir):
