@@ -9,7 +9,8 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
 from textual.screen import Screen
-from textual.widgets import Button, Footer, Static
+from textual.widgets import Button, Static
+from rdeploy_tui.ui.widgets.footer import KeysFooter
 from textual.worker import Worker, WorkerState
 
 from rdeploy_tui.ui.widgets.field import Field
@@ -96,7 +97,7 @@ class WizardStep(WorkerErrors, Screen):
             Button(self.NEXT_LABEL, id="next", variant="primary", compact=True),
             id="nav",
         )
-        return [nav, Footer()]
+        return [nav, KeysFooter()]
 
     async def _mount_chrome(self) -> None:
         await self.mount_all(self._chrome())

@@ -13,7 +13,8 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Static
+from textual.widgets import DataTable, Static
+from rdeploy_tui.ui.widgets.footer import KeysFooter
 
 from rdeploy_tui.ui.screens.base import WorkerErrors
 from rdeploy_tui.ui.screens.manage_dialogs import TrafficDialog, TypeNameDialog
@@ -111,7 +112,7 @@ class ManageScreen(WorkerErrors, Screen):
         yield Static("", id="details-title", markup=False)
         yield DataTable(id="deployments", cursor_type="row", zebra_stripes=True)
         yield Static("", id="details-uri", markup=False)
-        yield Footer()
+        yield KeysFooter()
 
     def on_mount(self) -> None:
         self.query_one("#manage-title", Static).update(f"Online endpoints in {self.source.label}")

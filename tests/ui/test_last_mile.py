@@ -1,0 +1,56 @@
+"""Issue 14 part 3: the wizard's last mile at 80x24, each newcomer point checked here."""
+from __future__ import annotations
+
+import pytest
+from rich.cells import cell_len
+from textual.widgets import Footer
+from textual.widgets._footer import FooterKey
+
+from rdeploy_tui.ui.screens.manage import ManageScreen
+from rdeploy_tui.ui.screens.scoring import ScoringScreen
+
+from test_manage_snapshots import NOW, FixedSource
+from ui_helpers import make_app, settle, wait_for
+
+SMALL = (80, 24)
+
+
+def footer_cut_off(screen) -> list[str]:
+    """The footer keys of `screen` that are not wholly visible (cut off at the right or under the palette hint)."""
+    footer = screen.query_one(Footer)
+    keys = list(footer.query(FooterKey))
+    palette = [k for k in keys if k.has_class("-command-palette")]
+    right = palette[0].region.x if palette else footer.region.right
+    return [f"{k.key_display} {k.description}" for k in keys
+            if k not in palette and (k.region.width < cell_len(f"{k.key_display} {k.description}") or k.region.right > right)]
+
+
+async def _manage(pilot):
+    screen = ManageScreen(FixedSource(), clock=lambda: NOW)
+    pilot.app.push_screen(screen)
+    await wait_for(pilot, lambda: bool(screen.infos))
+    await settle(pilot)
+    return screen
+
+
+async def test_endpoints_list_footer_fits_80x24():
+    app = make_app(8, screens={8: ScoringScreen(autostart=False)})
+    async with app.run_test(size=SMALL) as pilot:
+        await settle(pilot, first=True)
+        screen = await _manage(pilot)
+        assert footer_cut_off(screen) == []
+        shown = {k.description for k in screen.query(FooterKey)}
+        assert {"New deploy", "Quit"} <= shown
+
+
+@pytest.mark.parametrize("step", [3, 4, 5, 6, 7, 8])  # 1-2 ask Azure on arrival
+async def test_wizard_footers_fit_80x24(step):
+    screens = {8: ScoringScreen(autostart=False)} if step == 8 else {}
+    if step == 7:
+        from rdeploy_tui.ui.screens.deploy import DeployScreen
+
+        screens = {7: DeployScreen(autostart=False)}
+    app = make_app(step, screens=screens)
+    async with app.run_test(size=SMALL) as pilot:
+        await settle(pilot, first=True)
+        assert footer_cut_off(app.screen) == []
