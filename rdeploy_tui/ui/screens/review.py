@@ -35,6 +35,9 @@ class ReviewScreen(WizardStep):
     STEP = 6
     AUTO_FOCUS = "#review-files"
     NEXT_LABEL = "Deploy"
+    # Under 100 columns the file list goes above the viewer, which then gets the whole width (at 80x24 side
+    # by side left it 44 columns).
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (100, "-wide")]
 
     def __init__(self) -> None:
         super().__init__()

@@ -8,7 +8,7 @@ from pathlib import Path
 from textual import on, work
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
-from textual.widgets import Button, Input, Label, Log, RadioButton, RadioSet, Static, TextArea
+from textual.widgets import Button, Input, Label, RadioButton, RadioSet, RichLog, Static, TextArea
 from textual.worker import Worker
 
 from rdeploy_tui.spec import rules
@@ -56,7 +56,7 @@ class ScriptScreen(WizardStep):
                 yield Input(placeholder="model folder with crate.bin (empty: the built-in sample model)", compact=True, id="model-dir")
                 yield Button("Test locally", id="test-local", compact=True)
             yield Static("", id="local-result", markup=False)
-            yield Log(max_lines=2000, id="local-log", classes="-hidden")
+            yield RichLog(max_lines=2000, wrap=True, markup=False, id="local-log", classes="-hidden")
 
     def on_mount(self) -> None:
         self._sync_source()
@@ -133,7 +133,7 @@ class ScriptScreen(WizardStep):
         self._commit_into(spec)
         self.testing = True
         self.query_one("#test-local", Button).disabled = True
-        log = self.query_one("#local-log", Log)
+        log = self.query_one("#local-log", RichLog)
         log.clear()
         log.remove_class("-hidden")
         self.query_one("#local-result", Static).update("Starting the API with R ...")
@@ -149,7 +149,7 @@ class ScriptScreen(WizardStep):
     def _local_event(self, event) -> None:
         """Runs in the worker thread; a check run emits a dozen events, so one hop each is fine."""
         line = f"{CHECK_MARKS[event.check.status]} {event.check.name}: {event.check.message}" if event.check else f"... {event.text}"
-        self.app.call_from_thread(self.query_one("#local-log", Log).write_line, line)
+        self.app.call_from_thread(self.query_one("#local-log", RichLog).write, line)
 
     def _local_done(self, report) -> None:
         self.testing = False
@@ -164,7 +164,9 @@ class ScriptScreen(WizardStep):
         result.set_class(True, "-failed")
         result.update(f"Local test failed at {failed.name}: {failed.message}" + (f"\nNext: {failed.next_step}" if failed.next_step else ""))
         if failed.details:
-            self.query_one("#local-log", Log).write_lines(failed.details.splitlines()[-40:])
+            log = self.query_one("#local-log", RichLog)
+            for line in failed.details.splitlines()[-40:]:
+                log.write(line)
 
     def worker_failed(self, worker: Worker) -> None:
         if worker.group == "local-test":
