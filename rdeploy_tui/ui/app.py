@@ -57,6 +57,7 @@ class RdeployApp(App):
         self.settled = False  # the first screen is complete, and after_start work has begun
         self._after_first_frame: list = []
         self._after_start: list = []
+        self.interrupted_deploy = False  # quit while a deploy ran: the exit summary says how to resume
 
     def on_mount(self) -> None:
         if self.session.connection.sandbox:
@@ -142,6 +143,7 @@ class RdeployApp(App):
         def answer(yes: bool | None) -> None:
             if yes:
                 self.get_screen(f"step-{DEPLOY_STEP}").cancel_event.set()
+                self.interrupted_deploy = True
                 self.exit()
 
         self.push_screen(
@@ -245,4 +247,15 @@ def run_app(connection: ConnectionOptions) -> int:
         app.run()
     finally:
         session.close()  # stops the in-process sandbox
+    summary = closing_summary(app)
+    if summary:
+        print(summary)
     return app.return_code or 0
+
+
+def closing_summary(app: RdeployApp) -> str | None:
+    """What to print once the app has closed (its screens are gone): see ui/exit_summary.py."""
+    from rdeploy_tui.ui.exit_summary import exit_summary
+
+    session = app.session
+    return exit_summary(session.spec, session.connection, session.found.get("deploy_outcome"), app.interrupted_deploy)

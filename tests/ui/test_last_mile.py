@@ -1,6 +1,8 @@
 """Issue 14 part 3: the wizard's last mile at 80x24, each newcomer point checked here."""
 from __future__ import annotations
 
+import json
+
 import pytest
 from rich.cells import cell_len
 from textual.widgets import Footer
@@ -103,3 +105,79 @@ async def test_local_test_lines_wrap_at_80x24():
         text = "".join(strip.text for strip in log.lines)
         assert text.replace(" ", "") == long.replace(" ", "")  # every character shown, on wrapped lines
         assert len(log.lines) >= 2
+
+
+# --- the summary printed once the app has closed -------------------------------------------------------
+
+def _succeeded(spec):
+    from rdeploy_tui.pipeline.runner import Outcome
+
+    return Outcome("succeeded", "Endpoint is live.", spec.endpoint.name, spec.deployment.name,
+                   scoring_uri=f"https://{spec.endpoint.name}.westeurope.inference.ml.azure.com/score")
+
+
+def _cli_args(command_line: str):
+    """The printed command, parsed by the real CLI parser (it must be a command the CLI accepts)."""
+    import shlex
+
+    from rdeploy_tui.cli import build_parser
+
+    words = shlex.split(command_line.strip())
+    assert words[0] == "rdeploy-tui"
+    return build_parser().parse_args(words[1:])
+
+
+async def test_finish_prints_endpoint_uri_deployment_how_to_score_and_delete():
+    from rdeploy_tui.ui.app import closing_summary
+
+    app = make_app(8, screens={8: ScoringScreen(autostart=False)}, sandbox=True)
+    spec = app.session.spec
+    spec.workspace.subscription_id = "5a4d1f3e-0000"
+    app.session.found["deploy_outcome"] = _succeeded(spec)
+    async with app.run_test(size=SMALL) as pilot:
+        await settle(pilot, first=True)
+        app.screen.action_next()  # Finish
+        await wait_for(pilot, lambda: not app.is_running)
+    text = closing_summary(app)
+    assert f"endpoint {spec.endpoint.name} is live" in text
+    assert f"https://{spec.endpoint.name}.westeurope.inference.ml.azure.com/score" in text
+    assert f"{spec.deployment.name} (1 x {spec.deployment.instance_type}), 100% of the endpoint's traffic" in text
+    assert "bills per instance-hour until you delete it" in text
+    score = next(line for line in text.splitlines() if "rdeploy-tui endpoints score" in line).split("Score it:")[1]
+    args = _cli_args(score)
+    assert (args.action, args.name, args.sandbox, args.workspace) == ("score", spec.endpoint.name, True, spec.workspace.name)
+    assert json.loads(args.data) == spec.scoring.sample_request
+    delete = next(line for line in text.splitlines() if "rdeploy-tui endpoints delete" in line)
+    args = _cli_args(delete)
+    assert (args.action, args.name, args.resource_group, args.subscription) == (
+        "delete", spec.endpoint.name, spec.workspace.resource_group, "5a4d1f3e-0000")
+
+
+async def test_quit_during_a_deploy_prints_how_to_resume():
+    from rdeploy_tui.ui.app import closing_summary
+    from rdeploy_tui.ui.screens.deploy import DeployScreen
+
+    screen = DeployScreen(autostart=False)
+    app = make_app(6, screens={7: screen})
+    async with app.run_test(size=SMALL) as pilot:
+        await settle(pilot, first=True)
+        app.goto(7)
+        await settle(pilot)
+        screen.status = "running"
+        await app.action_quit()
+        await wait_for(pilot, lambda: app.screen.query("#yes"))
+        await pilot.click("#yes")
+        await wait_for(pilot, lambda: not app.is_running)
+    assert screen.cancel_event.is_set()
+    assert "was interrupted. Run rdeploy-tui again to resume it" in closing_summary(app)
+
+
+async def test_quit_without_a_deploy_prints_nothing():
+    from rdeploy_tui.ui.app import closing_summary
+
+    app = make_app(5)
+    async with app.run_test(size=SMALL) as pilot:
+        await settle(pilot, first=True)
+        await app.action_quit()
+        await wait_for(pilot, lambda: not app.is_running)
+    assert closing_summary(app) is None

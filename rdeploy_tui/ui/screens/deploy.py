@@ -166,6 +166,7 @@ class DeployScreen(WizardStep):
         self.status = outcome.status
         self.query_one("#cancel", Button).disabled = True
         self._set_status(outcome.summary)
+        self.app.session.found["deploy_outcome"] = outcome  # for the summary printed when the app closes
         if outcome.status == "succeeded":
             self.app.session.found["outcome"] = outcome
             self.query_one("#next", Button).focus()
