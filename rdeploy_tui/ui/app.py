@@ -156,14 +156,16 @@ class RdeployApp(App):
         )
 
     def offer_resume(self) -> bool:
-        """After a crash: offer to resume the unfinished deploy of the last run's spec (True: offered)."""
+        """After a crash, or a quit during a deploy (the runner then records it cancelled): offer to resume
+        the unfinished deploy of the last run's spec (True: offered). A failed deploy is not offered: its
+        cause (a package name, a quota) is to be fixed in the wizard first."""
         from rdeploy_tui.pipeline.state import StateStore, target_key
 
         spec = self.session.spec
         w = spec.workspace
         target = target_key(w.subscription_id, w.resource_group, w.name, spec.endpoint.name, spec.deployment.name)
         state = StateStore().load(target) if self.session.from_last_run else None
-        if state is None or state.status != "running":
+        if state is None or state.status not in ("running", "cancelled"):
             return False
         stopped = [k for k, v in state.steps.items() if v.status in ("running", "failed", "cancelled")]
         from rdeploy_tui.ui.widgets.dialogs import ConfirmDialog
@@ -174,7 +176,8 @@ class RdeployApp(App):
 
         self.push_screen(
             ConfirmDialog(
-                f"The deploy of {spec.endpoint.name}/{spec.deployment.name} to workspace {w.name} did not finish"
+                f"The deploy of {spec.endpoint.name}/{spec.deployment.name} to workspace {w.name} "
+                + ("was interrupted" if state.status == "cancelled" else "did not finish")
                 + (f" (it stopped during {', '.join(stopped)})" if stopped else "")
                 + ".\n\nResume it now? Finished steps are not repeated.",
                 yes="Resume", no="Start over",
