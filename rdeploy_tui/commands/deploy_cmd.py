@@ -45,7 +45,8 @@ def _plain(event: Event) -> None:
         if event.next_step:
             print(f"    Next: {event.next_step}")
     elif isinstance(event, PlanFinished):
-        print(f"Deploy {event.status}. {event.summary}")
+        # The runner's summary may already start with the outcome ("Deploy cancelled. Left behind: ...").
+        print(event.summary if event.summary.startswith("Deploy ") else f"Deploy {event.status}. {event.summary}")
     sys.stdout.flush()
 
 
@@ -69,8 +70,8 @@ def run(args: argparse.Namespace) -> int:
             for step in make_plan(spec, image_name=render(spec, base_dir=spec_path.parent).image_name).steps:
                 print(f"  - {step.title}")
         if not confirm(f"Deploy {spec.endpoint.name}/{spec.deployment.name} (this creates resources that bill)?", args):
-            print("Nothing was done.")
-            return 1
+            print("Not confirmed: nothing deployed.")
+            return 0  # the user's answer, not a failure
     session = connect(args)
     try:
         outcome = run_deploy(
