@@ -27,8 +27,8 @@ def footer_cut_off(screen) -> list[str]:
             if k not in palette and (k.region.width < cell_len(f"{k.key_display} {k.description}") or k.region.right > right)]
 
 
-async def _manage(pilot):
-    screen = ManageScreen(FixedSource(), clock=lambda: NOW)
+async def _manage(pilot, source=None):
+    screen = ManageScreen(source or FixedSource(), clock=lambda: NOW)
     pilot.app.push_screen(screen)
     await wait_for(pilot, lambda: bool(screen.infos))
     await settle(pilot)
@@ -181,3 +181,246 @@ async def test_quit_without_a_deploy_prints_nothing():
         await app.action_quit()
         await wait_for(pilot, lambda: not app.is_running)
     assert closing_summary(app) is None
+
+
+# --- stale state ---------------------------------------------------------------------------------------
+
+async def test_workspace_list_has_no_selectable_looking_for_entry(monkeypatch):
+    from textual.widgets import Select
+
+    from rdeploy_tui.azure.discovery import WorkspaceInfo
+
+    monkeypatch.setattr("rdeploy_tui.ui.screens.workspace.WorkspaceScreen.find_workspaces", lambda self, sub: None)
+    monkeypatch.setattr("rdeploy_tui.ui.screens.workspace.WorkspaceScreen.check_registry", lambda self, key: None)
+    app = make_app(1)
+    async with app.run_test(size=SMALL) as pilot:
+        await settle(pilot, first=True)
+        select = app.screen.query_one("#workspace", Select)
+        assert select.disabled and select.prompt == "(looking for workspaces)"  # a status, not a choice
+        app.screen._workspaces_found("sub", [WorkspaceInfo("sub", "rg", "ws", "westeurope", "id", None)], [])
+        await settle(pilot)
+        assert not select.disabled and "looking" not in select.prompt
+
+
+async def test_not_yet_toast_goes_once_the_problem_is_fixed():
+    app = make_app(5)
+    async with app.run_test(size=SMALL) as pilot:
+        await settle(pilot, first=True)
+        screen = app.screen
+        screen.query_one("#endpoint-name-input").value = "9lives"
+        await settle(pilot)
+        screen.action_next()
+        await wait_for(pilot, lambda: any(n.title == "Not yet" for n in app._notifications))
+        screen.query_one("#endpoint-name-input").value = "nine-lives"
+        await wait_for(pilot, lambda: not any(n.title == "Not yet" for n in app._notifications))
+
+
+def _report(passed: bool):
+    from rdeploy_tui.local.checks import Check, LocalReport
+
+    check = Check("score", "ok", "HTTP 200") if passed else Check("score", "fail", "HTTP 500: object 'h' not found",
+                                                                   "fix the script")
+    return LocalReport(score_status=200 if passed else 500, checks=[check])
+
+
+async def _script_tested(pilot, passed: bool):
+    """The script step with a local test that ran (its R part is tests/r's business) and finished."""
+    screen = pilot.app.screen
+    screen.run_local_test = lambda spec, model_dir: None  # the result is handed over below, as the worker would
+    screen.query_one("#test-local").press()
+    await wait_for(pilot, lambda: screen.testing)
+    screen._local_done(_report(passed))
+    await settle(pilot)
+    return screen
+
+
+async def test_local_test_result_marked_stale_when_the_request_changes():
+    from textual.widgets import TextArea
+
+    app = make_app(4)
+    async with app.run_test(size=SMALL) as pilot:
+        await settle(pilot, first=True)
+        screen = await _script_tested(pilot, passed=True)
+        result = screen.query_one("#local-result")
+        assert str(result.render()).startswith("Local test passed")
+        editor = screen.query_one("#sample-request", TextArea)
+        editor.load_text('{"forecast_horizon": [5]}')
+        await wait_for(pilot, lambda: result.has_class("-stale"))
+        assert "for an earlier request" in str(result.render()) and "again" in str(result.render())
+        editor.load_text(screen.tested[1])  # back to what was tested: the result holds again
+        await wait_for(pilot, lambda: not result.has_class("-stale"))
+        assert str(result.render()).startswith("Local test passed")
+
+
+async def test_next_after_a_failed_local_test_asks_first():
+    from rdeploy_tui.ui.widgets.dialogs import ConfirmDialog
+
+    app = make_app(4)
+    async with app.run_test(size=SMALL) as pilot:
+        await settle(pilot, first=True)
+        screen = await _script_tested(pilot, passed=False)
+        screen.action_next()
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmDialog) and app.screen.query("#no"))
+        assert "local test" in app.screen.question
+        await pilot.click("#no")
+        await wait_for(pilot, lambda: app.screen is screen)
+        assert app.step == 4
+        screen.action_next()
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmDialog) and app.screen.query("#yes"))
+        await pilot.click("#yes")
+        await wait_for(pilot, lambda: app.step == 5)
+
+
+async def test_old_answer_not_shown_as_current_under_a_json_error():
+    from rdeploy_tui.scoring.result import ScoreResult
+
+    app = make_app(8, screens={8: ScoringScreen(autostart=False)})
+    async with app.run_test(size=SMALL) as pilot:
+        await settle(pilot, first=True)
+        screen = app.screen
+        screen.show_result(ScoreResult(200, 42.0, {"azureml-model-deployment": "blue"}, b"[1]"))
+        await settle(pilot)
+        screen.panel.editor.load_text('{"forecast_horizon": [2]')  # the closing brace is missing
+        screen.panel.action_send()
+        await settle(pilot)
+        status = " ".join(str(w.render()) for w in screen.panel.query("Static"))
+        assert "Not sent: the request is not JSON. The answer below is from request #1." in status
+
+
+async def test_review_rechecks_an_endpoint_a_failed_first_run_created(monkeypatch):
+    from rdeploy_tui.azure.online import EndpointInfo
+    from rdeploy_tui.pipeline.runner import Outcome
+    from rdeploy_tui.ui.screens.deploy import DeployScreen
+    from rdeploy_tui.ui.widgets.code_view import CodeView
+
+    def listed(self):  # what Azure says after the failed run: the endpoint exists, no deployment took traffic
+        spec = self.app.session.spec
+        self.app.call_later(self._endpoints_listed, {spec.endpoint.name: EndpointInfo(
+            spec.endpoint.name, "Succeeded", "aml_token", "https://x/score", {})})
+
+    monkeypatch.setattr("rdeploy_tui.ui.screens.review.ReviewScreen.list_endpoints", listed)
+    deploy = DeployScreen(autostart=False)
+    app = make_app(6, screens={7: deploy})
+    async with app.run_test(size=SMALL) as pilot:
+        await settle(pilot, first=True)
+        assert " - new, created while the image builds" in app.screen.summary()
+        app.goto(7)
+        await settle(pilot)
+        spec = app.session.spec
+        deploy._finished(Outcome("failed", "Deploy failed.", spec.endpoint.name, spec.deployment.name))
+        app.goto(6)
+        await wait_for(pilot, lambda: " - exists, reused" in app.screen.summary())
+        assert "exists, reused" in app.screen.query_one("#review-view", CodeView).text
+
+
+# --- traffic ---------------------------------------------------------------------------------------------
+
+async def test_a_sole_deployment_at_10_percent_is_told_before_the_deploy():
+    app = make_app(5)
+    async with app.run_test(size=SMALL) as pilot:
+        await settle(pilot, first=True)
+        screen = app.screen
+        screen.query_one("#traffic-input").value = "10"
+        await settle(pilot)
+        message = str(screen.query_one("#traffic .field-message").render())
+        assert message == "no other deployment takes traffic: blue will get 100 %, not 10 %"
+        screen.action_next()
+        await wait_for(pilot, lambda: app.step == 6 and app.screen.rendered is not None)  # a note, not a refusal
+        summary = app.screen.summary()
+        assert "4. Traffic after the deploy: blue 100%" in summary and "not 10 %" in summary
+
+
+async def test_review_shows_every_deployments_share():
+    from rdeploy_tui.azure.online import DeploymentInfo, EndpointInfo
+    from rdeploy_tui.spec.deploy_spec import default_spec
+
+    spec = default_spec()
+    spec.deployment.name, spec.deployment.traffic = "green", 10
+    existing = EndpointInfo(spec.endpoint.name, "Succeeded", "aml_token", "https://x/score", {"blue": 100},
+                            deployments=(DeploymentInfo("blue", "Succeeded", "Standard_DS3_v2", 1, None, None),
+                                         DeploymentInfo("old", "Succeeded", "Standard_DS3_v2", 1, None, None)))
+    app = make_app(6, spec=spec, found={"endpoints": {spec.endpoint.name: existing}})
+    async with app.run_test(size=SMALL) as pilot:
+        await settle(pilot, first=True)
+        summary = app.screen.summary()
+        assert "4. Traffic after the deploy: green 10%, blue 90%, old 0%" in summary
+        assert "at 0 %, still billing: old" in summary
+
+
+async def test_enter_saves_the_traffic_dialog():
+    from rdeploy_tui.ui.screens.manage_dialogs import TrafficDialog
+
+    app = make_app(8, screens={8: ScoringScreen(autostart=False)})
+    async with app.run_test(size=SMALL) as pilot:
+        await settle(pilot, first=True)
+        saved = []
+        app.push_screen(TrafficDialog("ep", ["blue", "green"], {"blue": 90, "green": 10}), saved.append)
+        await wait_for(pilot, lambda: isinstance(app.screen, TrafficDialog) and app.screen.query("#save"))
+        dialog = app.screen
+        dialog.fields()[0].set_text("70")
+        await pilot.pause()
+        await pilot.press("enter")  # 70 + 10 does not add up: stays, says why
+        await settle(pilot)
+        assert app.screen is dialog and saved == []
+        dialog.fields()[1].input.focus()
+        dialog.fields()[1].set_text("30")
+        await pilot.pause()
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: saved == [{"blue": 70, "green": 30}])
+
+
+async def test_d_acts_on_the_selected_deployment_also_after_a_refresh():
+    from textual.widgets import DataTable
+
+    from rdeploy_tui.ui.widgets.dialogs import ConfirmDialog
+
+    app = make_app(8, screens={8: ScoringScreen(autostart=False)})
+    async with app.run_test(size=SMALL) as pilot:
+        await settle(pilot, first=True)
+        screen = await _manage(pilot, TwoOnChurn())
+        endpoints = screen.query_one("#endpoints", DataTable)
+        endpoints.move_cursor(row=endpoints.get_row_index("churn-ep"))
+        await settle(pilot)
+        deps = screen.query_one("#deployments", DataTable)
+        deps.focus()
+        await pilot.press("down")  # select "spare"
+        await settle(pilot)
+        assert screen.selected_deployment() == "spare"
+        screen.action_refresh()  # read again (as after any change): the selection must stay
+        await wait_for(pilot, lambda: not screen.loading)
+        await settle(pilot)
+        assert screen.selected_deployment() == "spare"
+        await pilot.press("d")
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmDialog))
+        assert "Delete deployment spare of endpoint churn-ep?" in app.screen.question
+
+
+class TwoOnChurn(FixedSource):
+    def endpoints(self):
+        return [_with_idle(i) for i in super().endpoints()]
+
+
+def _with_idle(info):
+    from dataclasses import replace
+
+    from rdeploy_tui.azure.online import DeploymentInfo
+
+    if info.name != "churn-ep" or len(info.deployments) > 1:
+        return info
+    return replace(info, traffic={"main": 100, "spare": 0},
+                   deployments=(*info.deployments, DeploymentInfo("spare", "Succeeded", "Standard_F4s_v2", 1, None, None)))
+
+
+async def test_a_deployment_at_0_percent_that_bills_is_flagged():
+    from textual.widgets import DataTable
+
+    app = make_app(8, screens={8: ScoringScreen(autostart=False)})
+    async with app.run_test(size=SMALL) as pilot:
+        await settle(pilot, first=True)
+        screen = await _manage(pilot)
+        endpoints = screen.query_one("#endpoints", DataTable)
+        cell = endpoints.get_cell("churn-ep", "traffic")  # its only deployment, main, takes 0 %
+        assert "main 0% $idle" in str(cell)
+        assert "$idle: at 0 % traffic, billing for nothing: churn-ep/main." in str(screen.query_one("#manage-status").render())
+        assert "idle" not in str(endpoints.get_cell("r-endpoint-forecast", "traffic"))
+        assert "idle" not in str(endpoints.get_cell("empty-ep", "traffic"))

@@ -167,6 +167,8 @@ class DeployScreen(WizardStep):
         self.query_one("#cancel", Button).disabled = True
         self._set_status(outcome.summary)
         self.app.session.found["deploy_outcome"] = outcome  # for the summary printed when the app closes
+        # Even a failed first run may have created the endpoint: what the earlier steps listed is stale.
+        self.app.session.found.pop("endpoints", None)
         if outcome.status == "succeeded":
             self.app.session.found["outcome"] = outcome
             self.query_one("#next", Button).focus()
