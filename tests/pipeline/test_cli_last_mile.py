@@ -88,3 +88,27 @@ def test_list_names_the_workspace_has_a_header_and_shows_deployments(tmp_path, s
     assert text[2].split()[:5] == ["$", "r-endpoint-forecast", "Succeeded", "aml_token", "blue=100%"]
     assert "bill per instance-hour until deleted" in text[-1]
     assert _run(["endpoints", "delete", "r-endpoint-forecast", *common, "--yes"], home).returncode == 0
+
+
+@pytest.mark.sandbox
+def test_models_register_a_folder_then_list(tmp_path):
+    from rdeploy_tui.deploy_folder.sample_model import sample_crate_path
+
+    home = tmp_path / "h"
+    folder = tmp_path / "my-model"
+    folder.mkdir()
+    (folder / "crate.bin").write_bytes(sample_crate_path().read_bytes())
+    first = _run(["models", "register", "--path", str(folder), "--name", "churn-glm", "--sandbox"], home)
+    assert first.returncode == 0, first.stderr
+    assert "Registered" in first.stdout and "model churn-glm version 1" in first.stdout
+    again = _run(["models", "register", "--path", str(folder), "--name", "churn-glm", "--sandbox", "--json"], home)
+    assert again.returncode == 0 and json.loads(again.stdout)["version"] == "2"
+    listed = json.loads(_run(["models", "list", "--sandbox", "--json"], home).stdout)
+    assert {"name": "churn-glm", "latest_version": "2"} in listed
+
+
+def test_models_register_refuses_a_folder_without_a_crate(tmp_path):
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    result = _run(["models", "register", "--path", str(empty), "--name", "m", "--sandbox"], tmp_path / "h")
+    assert result.returncode == 2 and "holds no crate.bin" in result.stderr and "Traceback" not in result.stderr
