@@ -424,3 +424,19 @@ async def test_a_deployment_at_0_percent_that_bills_is_flagged():
         assert "$idle: at 0 % traffic, billing for nothing: churn-ep/main." in str(screen.query_one("#manage-status").render())
         assert "idle" not in str(endpoints.get_cell("r-endpoint-forecast", "traffic"))
         assert "idle" not in str(endpoints.get_cell("empty-ep", "traffic"))
+
+
+# --- registering a model from the wizard ---------------------------------------------------------------
+
+async def test_a_workspace_without_models_offers_to_register_one(monkeypatch):
+    monkeypatch.setattr("rdeploy_tui.ui.screens.model.ModelScreen.load_models", lambda self: None)
+    app = make_app(2)
+    async with app.run_test(size=SMALL) as pilot:
+        await settle(pilot, first=True)
+        screen = app.screen
+        screen._models_loaded(("s", "rg", "ws"), [])
+        await settle(pilot)
+        assert not screen.query_one("#register-form").has_class("-hidden")
+        assert screen.query_one("#version").has_class("-hidden")
+        assert screen.problems() == ["register the model first, or pick a registered one"]
+        assert "register your crate.bin below" in str(screen.query_one("#model-status").render())
