@@ -166,7 +166,7 @@ async def test_quit_during_a_deploy_prints_how_to_resume():
         screen.status = "running"
         await app.action_quit()
         await wait_for(pilot, lambda: app.screen.query("#yes"))
-        await pilot.click("#yes")
+        app.screen.query_one("#yes").press()  # press(): a click can miss a dialog not laid out yet
         await wait_for(pilot, lambda: not app.is_running)
     assert screen.cancel_event.is_set()
     assert "was interrupted. Run rdeploy-tui again to resume it" in closing_summary(app)
@@ -262,12 +262,12 @@ async def test_next_after_a_failed_local_test_asks_first():
         screen.action_next()
         await wait_for(pilot, lambda: isinstance(app.screen, ConfirmDialog) and app.screen.query("#no"))
         assert "local test" in app.screen.question
-        await pilot.click("#no")
+        app.screen.query_one("#no").press()
         await wait_for(pilot, lambda: app.screen is screen)
         assert app.step == 4
         screen.action_next()
         await wait_for(pilot, lambda: isinstance(app.screen, ConfirmDialog) and app.screen.query("#yes"))
-        await pilot.click("#yes")
+        app.screen.query_one("#yes").press()  # press(): a click can miss a dialog not laid out yet
         await wait_for(pilot, lambda: app.step == 5)
 
 
