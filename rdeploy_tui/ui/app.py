@@ -261,4 +261,5 @@ def closing_summary(app: RdeployApp) -> str | None:
     from rdeploy_tui.ui.exit_summary import exit_summary
 
     session = app.session
-    return exit_summary(session.spec, session.connection, session.found.get("deploy_outcome"), app.interrupted_deploy)
+    return exit_summary(session.spec, session.connection, session.found.get("deploy_outcome"), app.interrupted_deploy,
+                        session.found.get("traffic_after"))

@@ -29,8 +29,10 @@ def cli_flags(spec: Any, connection: Any) -> str:
     return shlex.join(flags)
 
 
-def exit_summary(spec: Any, connection: Any, outcome: Any | None, interrupted: bool = False) -> str | None:
-    """Lines to print after the app closed; None when this run deployed nothing."""
+def exit_summary(spec: Any, connection: Any, outcome: Any | None, interrupted: bool = False,
+                 traffic: str | None = None) -> str | None:
+    """Lines to print after the app closed; None when this run deployed nothing. `traffic`: the split the
+    deploy's traffic step reported ("traffic: blue=100%"), when it ran."""
     if interrupted:
         return (f"rdeploy-tui: the deploy of {spec.endpoint.name}/{spec.deployment.name} was interrupted. "
                 "Run rdeploy-tui again to resume it: finished steps are not repeated.")
@@ -47,7 +49,7 @@ def exit_summary(spec: Any, connection: Any, outcome: Any | None, interrupted: b
         f"rdeploy-tui: endpoint {outcome.endpoint} is live in workspace {spec.workspace.name}.",
         f"  Scoring URI: {outcome.scoring_uri or '(see rdeploy-tui endpoints show)'}",
         f"  Deployment:  {outcome.deployment} ({dep.instance_count} x {dep.instance_type}), "
-        f"{dep.traffic}% of the endpoint's traffic",
+        + (f"endpoint {traffic}" if traffic else f"{dep.traffic}% of the endpoint's traffic"),
         f"  Score it:    rdeploy-tui endpoints score {outcome.endpoint} {data} {flags}",
         "  It bills per instance-hour until you delete it:",
         f"               rdeploy-tui endpoints delete {outcome.endpoint} {flags}",

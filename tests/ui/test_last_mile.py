@@ -140,6 +140,8 @@ async def test_finish_prints_endpoint_uri_deployment_how_to_score_and_delete():
         await wait_for(pilot, lambda: not app.is_running)
     text = closing_summary(app)
     assert f"endpoint {spec.endpoint.name} is live" in text
+    app.session.found["traffic_after"] = "traffic: blue=100%"  # what the traffic step reported
+    assert "Deployment:  blue (1 x Standard_DS3_v2), endpoint traffic: blue=100%" in closing_summary(app)
     assert f"https://{spec.endpoint.name}.westeurope.inference.ml.azure.com/score" in text
     assert f"{spec.deployment.name} (1 x {spec.deployment.instance_type}), 100% of the endpoint's traffic" in text
     assert "bills per instance-hour until you delete it" in text

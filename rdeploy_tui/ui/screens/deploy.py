@@ -134,6 +134,8 @@ class DeployScreen(WizardStep):
             steps.update_step(event.step, message=event.message)
         elif isinstance(event, StepFinished):
             steps.update_step(event.step, status=event.status, finished=event.at, message=event.message)
+            if event.step == P.TRAFFIC:  # "traffic: blue=100%": the split Azure has now, for the closing summary
+                self.app.session.found["traffic_after"] = event.message
         elif isinstance(event, StepFailed):
             cancelled = event.code == "Cancelled"
             steps.update_step(event.step, status="cancelled" if cancelled else "failed", finished=event.at, message=event.what)
