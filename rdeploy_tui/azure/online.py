@@ -453,13 +453,10 @@ class Endpoints:
 
     def route_to(self, endpoint: str, deployment: str, percent: int, **kwargs: Any) -> EndpointInfo:
         """Give `deployment` `percent` of the traffic; the rest goes to the other deployment that had most."""
+        from rdeploy_tui.spec.traffic import traffic_after  # the one rule, also shown by the wizard beforehand
+
         info = self.show(endpoint)
-        others = {k: v for k, v in info.traffic.items() if k != deployment and v > 0}
-        if percent >= 100 or not others:
-            split = {deployment: 100}
-        else:
-            rest = max(others.items(), key=lambda kv: kv[1])[0]
-            split = {deployment: percent, rest: 100 - percent}
+        split = traffic_after(info.traffic, deployment, percent)
         if {k: v for k, v in info.traffic.items() if v} == {k: v for k, v in split.items() if v}:
             return info
         return self.set_traffic(endpoint, split, current=info, **kwargs)

@@ -117,5 +117,24 @@ class Workspace:
         return str(model.version)
 
 
+    def register_model(self, folder: Any, name: str, *, description: str | None = None) -> ModelInfo:
+        """Register a local folder (holding crate.bin) as the next version of model `name` (1 for a new one),
+        as `az ml model create --type custom_model --path FOLDER` does."""
+        from azure.core.exceptions import ResourceNotFoundError
+        from azure.ai.ml.entities import Model
+
+        with azure_call(f"registering model {name}"):
+            client = self.ml_client()
+            try:
+                versions = [str(m.version) for m in client.models.list(name=name)]
+            except ResourceNotFoundError:
+                versions = []
+            numbers = [int(v) for v in versions if v.isdigit()]
+            version = str(max(numbers) + 1 if numbers else 1)
+            model = client.models.create_or_update(Model(name=name, version=version, path=str(folder), type="custom_model",
+                                                         description=description))
+        return ModelInfo(model.name, str(model.version), getattr(model, "description", None))
+
+
 def _version_key(version: str) -> tuple[int, Any]:
     return (0, int(version)) if version.isdigit() else (-1, version)

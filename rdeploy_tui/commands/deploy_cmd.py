@@ -78,8 +78,8 @@ def run(args: argparse.Namespace) -> int:
             for step in make_plan(spec, image_name=render(spec, base_dir=spec_path.parent).image_name).steps:
                 print(f"  - {step.title}")
         if not confirm(f"Deploy {spec.endpoint.name}/{spec.deployment.name} (this creates resources that bill)?", args):
-            print("Nothing was done.")
-            return 1
+            print("Not confirmed: nothing deployed.")
+            return 0  # the user's answer, not a failure
     session = connect(args)
     try:
         outcome = run_deploy(

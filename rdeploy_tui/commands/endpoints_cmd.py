@@ -68,9 +68,9 @@ def run(args: argparse.Namespace) -> int:
         ws = open_workspace(session, args, light=True)  # reads, keys and delete need no azure.ai.ml (~1.5 s import)
         endpoints = azure.RestEndpoints(ws)
         if args.action == "list":
-            found = endpoints.list()
-            text = "\n".join(f"{e.name:32} {e.state:10} {e.auth_mode:10} {e.scoring_uri or '-'}" for e in found) or f"No endpoints in workspace {ws.name}."
-            _out(args, [asdict(e) for e in found], text)
+            # The list call does not return deployments: read each endpoint's (as the endpoints screen does).
+            found = [endpoints.find(e.name) or e for e in endpoints.list()]
+            _out(args, [asdict(e) for e in found], _list_text(found, ws))
         elif args.action == "show":
             e = endpoints.show(args.name)
             lines = [f"{e.name}: {e.state}, auth {e.auth_mode}, {e.location or ''}", f"scoring URI: {e.scoring_uri or '-'}",
@@ -100,11 +100,30 @@ def run(args: argparse.Namespace) -> int:
         elif args.action == "delete":
             endpoints.require(args.name)  # before asking: a mistyped name must not end in "Deleted"
             if not confirm(f"Delete endpoint {args.name} and all its deployments?", args):
-                print("Nothing was deleted.")
-                return 1
+                print("Not confirmed: nothing deleted.")
+                return 0  # the user's answer, not a failure
             endpoints.delete(args.name, on_progress=lambda m: None)
             _out(args, {"deleted": args.name}, f"Deleted endpoint {args.name}; its deployments no longer bill.")
     return 0
+
+
+def _list_text(found, ws) -> str:
+    """The endpoints of `ws` under a line naming the workspace read and a column header; $ marks those
+    with deployments, which bill per instance-hour until deleted."""
+    where = f"workspace {ws.name} (resource group {ws.resource_group}, subscription {ws.subscription_id})"
+    if not found:
+        return f"No online endpoints in {where}."
+    rows = [("", "ENDPOINT", "STATE", "AUTH", "TRAFFIC", "SCORING URI")]
+    for e in found:
+        traffic = " ".join(f"{k}={v}%" for k, v in sorted(e.traffic.items()) if v) or "none"
+        rows.append(("$" if e.deployments else "", e.name, e.state, e.auth_mode, traffic, e.scoring_uri or "-"))
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]) - 1)]
+    lines = [f"Online endpoints in {where}:"]
+    lines += [" ".join(c.ljust(w) for c, w in zip(r, widths)) + " " + r[-1] for r in rows]
+    billing = sum(1 for e in found if e.deployments)
+    if billing:
+        lines.append(f"$: has deployments, which bill per instance-hour until deleted ({billing} of {len(found)}).")
+    return "\n".join(line.rstrip() for line in lines)
 
 
 def _payload(args: argparse.Namespace):

@@ -7,6 +7,7 @@ from textual.containers import Grid
 from textual.widgets import Label, Select, Static
 
 from rdeploy_tui.spec import rules
+from rdeploy_tui.spec.traffic import share_note
 from rdeploy_tui.ui.screens.base import WizardStep
 from rdeploy_tui.ui.widgets.field import Field, to_int
 
@@ -31,7 +32,7 @@ class EndpointScreen(WizardStep):
             yield Field("Instance count (1-50)", str(spec.deployment.instance_count),
                         checks=[rules.check_instance_count], convert=to_int("instance count"), id="instance-count")
             yield Field("Traffic to this deployment (%)", str(spec.deployment.traffic),
-                        checks=[rules.check_traffic], convert=to_int("traffic"), id="traffic")
+                        checks=[rules.check_traffic], convert=to_int("traffic"), warn=self._traffic_note, id="traffic")
         yield Label("Auth mode", classes="field-label")
         auth = spec.endpoint.auth_mode if spec.endpoint.auth_mode in AUTH_LABELS else "aml_token"
         yield Select([(label, mode) for mode, label in AUTH_LABELS.items()], value=auth, allow_blank=False, compact=True, id="auth-mode")
@@ -92,10 +93,22 @@ class EndpointScreen(WizardStep):
             return f"deployment {name} exists on {endpoint}: it will be updated in place"
         return None
 
+    def _traffic_note(self, percent: int) -> str | None:
+        """Said before the deploy: the share this deployment will really get (Azure's shares add up to 100)."""
+        if not self.is_mounted:
+            return None
+        info = self._existing().get(self.query_one("#endpoint-name", Field).text.strip())
+        return share_note(info.traffic if info else {}, self.query_one("#deployment-name", Field).text.strip(), percent)
+
     @on(Field.Checked, "#endpoint-name")
     def _endpoint_changed(self) -> None:
         if self.is_mounted:
             self.query_one("#deployment-name", Field).check()
+
+    @on(Field.Checked, "#deployment-name")
+    def _deployment_changed(self) -> None:
+        if self.is_mounted:
+            self.query_one("#traffic", Field).check()
 
     @on(Select.Changed, "#instance-type")
     def _instance_changed(self) -> None:

@@ -13,11 +13,12 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Static
+from textual.widgets import DataTable, Static
+from rdeploy_tui.ui.widgets.footer import KeysFooter
 
 from rdeploy_tui.ui.screens.base import WorkerErrors
 from rdeploy_tui.ui.screens.manage_dialogs import TrafficDialog, TypeNameDialog
-from rdeploy_tui.ui.screens.manage_source import AzureSource, delete_deployment_problem, still_bills
+from rdeploy_tui.ui.screens.manage_source import AzureSource, delete_deployment_problem, idle_deployments, still_bills
 from rdeploy_tui.ui.widgets.dialogs import ConfirmDialog
 
 BILL_MARK = "$"
@@ -43,6 +44,16 @@ def age(created: str | None, now: float) -> str:
 def traffic_text(info: Any) -> str:
     shares = [(n, v) for n, v in sorted((info.traffic or {}).items()) if v > 0]
     return " ".join(f"{n} {v}%" for n, v in shares) or "none"
+
+
+def traffic_cell(info: Any) -> Text:
+    """The Traffic column: the shares, then each deployment left at 0 % (it bills, serving nothing) flagged."""
+    idle = idle_deployments(info)
+    shares = traffic_text(info)
+    cell = Text("" if idle and shares == "none" else shares)
+    for name in idle:
+        cell.append(f"{' ' if cell.plain else ''}{name} 0% {BILL_MARK}idle", style="bold yellow")
+    return cell
 
 
 def instances_text(info: Any) -> str:
@@ -96,6 +107,7 @@ class ManageScreen(WorkerErrors, Screen):
         self.clock = clock
         self._initial = infos  # already read (on start): shown without asking Azure again
         self.infos: dict[str, Any] = {}  # name -> EndpointInfo (with deployments)
+        self._details_of: str | None = None  # the endpoint whose deployments the details table shows
         self.loading = False
 
     @property
@@ -111,7 +123,7 @@ class ManageScreen(WorkerErrors, Screen):
         yield Static("", id="details-title", markup=False)
         yield DataTable(id="deployments", cursor_type="row", zebra_stripes=True)
         yield Static("", id="details-uri", markup=False)
-        yield Footer()
+        yield KeysFooter()
 
     def on_mount(self) -> None:
         self.query_one("#manage-title", Static).update(f"Online endpoints in {self.source.label}")
@@ -154,18 +166,20 @@ class ManageScreen(WorkerErrors, Screen):
             bills = still_bills(info)
             table.add_row(
                 Text(BILL_MARK, style="bold yellow") if bills else "",
-                info.name, info.state, info.auth_mode, traffic_text(info), instances_text(info),
+                info.name, info.state, info.auth_mode, traffic_cell(info), instances_text(info),
                 age(getattr(info, "created_at", None), now), info.scoring_uri or "-",
                 key=info.name,
             )
         if keep in self.infos:
             table.move_cursor(row=table.get_row_index(keep))
         billing = sum(1 for i in infos if still_bills(i))
+        idle = [f"{i.name}/{d}" for i in infos for d in idle_deployments(i)]
         if not infos:
             self._say("No online endpoints in this workspace. n starts the deploy wizard.")
         else:
             self._say(f"{len(infos)} endpoint(s), {billing} marked {BILL_MARK}: their deployments bill per instance-hour "
-                      "until deleted.")
+                      "until deleted." + (f" {BILL_MARK}idle: at 0 % traffic, billing for nothing: {', '.join(idle)}."
+                                          if idle else ""))
         self.show_details()
 
     def selected_name(self) -> str | None:
@@ -185,6 +199,10 @@ class ManageScreen(WorkerErrors, Screen):
     def show_details(self) -> None:
         info = self.selected()
         deps = self.query_one("#deployments", DataTable)
+        # The deployment the cursor was on stays selected when the rows are read again (after a refresh or a
+        # change), so d and l act on the deployment the user picked, not on the first one.
+        keep = self.selected_deployment() if info is not None and info.name == self._details_of else None
+        self._details_of = info.name if info is not None else None
         deps.clear()
         if info is None:
             self.query_one("#details-title", Static).update("")
@@ -194,8 +212,11 @@ class ManageScreen(WorkerErrors, Screen):
             f"{info.name}: {info.state}, auth {info.auth_mode}" + (f", {info.location}" if info.location else ""))
         for d in info.deployments:
             kind = (d.instance_type or "?").removeprefix("Standard_")
-            deps.add_row(d.name, d.state, f"{info.traffic.get(d.name, 0)}%", f"{kind} x{d.instance_count}",
-                         short_model(d.model), short_image(d.image), key=d.name)
+            share = info.traffic.get(d.name, 0)
+            deps.add_row(d.name, d.state, f"{share}%" if share > 0 else Text(f"0% {BILL_MARK}idle", style="bold yellow"),
+                         f"{kind} x{d.instance_count}", short_model(d.model), short_image(d.image), key=d.name)
+        if keep is not None and keep in {d.name for d in info.deployments}:
+            deps.move_cursor(row=deps.get_row_index(keep))
         if not info.deployments:
             self.query_one("#details-title", Static).update(f"{info.name}: {info.state}, no deployments (does not bill)")
         self.query_one("#details-uri", Static).update(f"Scoring URI: {info.scoring_uri or 'none yet'}")
