@@ -49,6 +49,8 @@ class EndpointInfo:
     location: str | None = None
     deployments: tuple[DeploymentInfo, ...] = ()
     created_at: str | None = None  # ISO time from ARM systemData (the management screen shows the age)
+    tags: dict[str, str] = field(default_factory=dict)  # e.g. the expiry tag (rdeploy_tui.pipeline.expiry)
+    mirror_traffic: dict[str, int] = field(default_factory=dict)  # copies of live traffic, per shadow deployment
 
 
 @dataclass
@@ -128,6 +130,8 @@ def _endpoint_info(e: Any, deployments: list[Any] | None = None) -> EndpointInfo
         location=getattr(e, "location", None),
         deployments=tuple(_deployment_info(d) for d in deployments or []),
         created_at=(getattr(e, "properties", None) or {}).get("createdAt"),
+        tags=dict(getattr(e, "tags", None) or {}),
+        mirror_traffic={k: int(v) for k, v in (getattr(e, "mirror_traffic", None) or {}).items()},
     )
 
 
@@ -383,6 +387,27 @@ class Endpoints:
             entity.traffic = {name: traffic.get(name, 0) for name in {*traffic, *(d.name for d in info.deployments)}}
             poller = self._ops.begin_create_or_update(entity)
         self._wait_poller(poller, f"traffic on {endpoint}", on_progress, cancel, doing=f"setting traffic on endpoint {endpoint}")
+        return self.show(endpoint)
+
+    def set_mirror(self, endpoint: str, deployment: str, percent: int, *, on_progress: ProgressSink = lambda t: None,
+                   cancel: threading.Event | None = None) -> EndpointInfo:
+        """Copy `percent` of live traffic to `deployment` (0 stops it); Azure drops the copies' answers."""
+        with azure_call(f"setting mirrored traffic on endpoint {endpoint}"):
+            entity = self._ops.get(endpoint)
+            entity.mirror_traffic = {deployment: percent}  # 0 rather than {}: an empty map may be left out of the request
+            poller = self._ops.begin_create_or_update(entity)
+        self._wait_poller(poller, f"mirrored traffic on {endpoint}", on_progress, cancel or threading.Event(), doing=f"setting mirrored traffic on endpoint {endpoint}")
+        return self.show(endpoint)
+
+    def set_tags(self, endpoint: str, tags: dict[str, str | None], *, on_progress: ProgressSink = lambda t: None,
+                 cancel: threading.Event | None = None) -> EndpointInfo:
+        """Add, change (or with None remove) tags of the endpoint, keeping the others."""
+        with azure_call(f"tagging endpoint {endpoint}"):
+            entity = self._ops.get(endpoint)
+            merged = {**(entity.tags or {}), **tags}
+            entity.tags = {k: v for k, v in merged.items() if v is not None}
+            poller = self._ops.begin_create_or_update(entity)
+        self._wait_poller(poller, f"tags of {endpoint}", on_progress, cancel or threading.Event(), doing=f"tagging endpoint {endpoint}")
         return self.show(endpoint)
 
     def route_to(self, endpoint: str, deployment: str, percent: int, **kwargs: Any) -> EndpointInfo:

@@ -13,7 +13,10 @@ Who reads which knob:
   throttle (429 + Retry-After), transient-500, transient-503, drop-connection, expired-token (401),
   authorization-failed (403 AuthorizationFailed; params action, scope).
 - deployments (at create/update time): out-of-quota, image-pull-failure, resource-not-ready, bad-argument.
-- scoring: slow-scoring (param `seconds`, default 3).
+- scoring: slow-scoring (param `seconds`, default 3); deployment-slow and deployment-errors make ONE deployment
+  (match: a regex searched in "ENDPOINT/DEPLOYMENT") slow or failing after `after` requests (default 0), so a rollout
+  can be seen rolling back: deployment-slow takes `factor` (its answer time multiplied, default 5) and/or `seconds`
+  (added); deployment-errors answers as a model error with `status` (default 500, i.e. 424 to the caller).
 - ACR builds (acr.py): build-fail; tasks-not-allowed (scheduleRun refused as for free-credit subscriptions).
 - ARM (arm.py): no-subscriptions -- the signed-in identity sees no subscription: GET /subscriptions lists none and any
   request under /subscriptions/{id} gets 404 SubscriptionNotFound, as ARM answers for a subscription the caller has no
@@ -29,7 +32,8 @@ from typing import Any
 
 REQUEST_FAULTS = ("throttle", "transient-500", "transient-503", "drop-connection", "expired-token", "authorization-failed")
 DEPLOYMENT_FAULTS = ("out-of-quota", "image-pull-failure", "resource-not-ready", "bad-argument")
-FAULT_NAMES = REQUEST_FAULTS + DEPLOYMENT_FAULTS + ("build-fail", "tasks-not-allowed", "slow-scoring", "no-subscriptions")
+SCORING_FAULTS = ("slow-scoring", "deployment-slow", "deployment-errors")
+FAULT_NAMES = REQUEST_FAULTS + DEPLOYMENT_FAULTS + SCORING_FAULTS + ("build-fail", "tasks-not-allowed", "no-subscriptions")
 
 
 @dataclass

@@ -44,6 +44,11 @@ function() {
 #* @parser json
 #* @serializer json list(digits = NA)
 function(req, res) {
+  # One line per scoring request in the container log (stderr is unbuffered): the traffic each deployment
+  # gets, mirrored copies included, shows in `rdeploy-tui endpoints logs`.
+  started <- Sys.time()
+  on.exit(message(sprintf("score: HTTP %d in %.0f ms", as.integer(res$status),
+                          1000 * as.numeric(difftime(Sys.time(), started, units = "secs")))), add = TRUE)
   args <- req$body
   # Clients that forget Content-Type: application/json still send JSON; parse it ourselves.
   if (length(args) == 0 && length(req$postBody) == 1 && nzchar(req$postBody)) {
