@@ -53,7 +53,7 @@ def _plain(event) -> None:
     if isinstance(event, StageMeasured):
         print(f"    {event.line()}" + (f"\n !! {event.verdict}" if event.verdict else ""), flush=True)
     elif isinstance(event, PlanFinished):
-        print(f"Rollout {event.status}. {event.summary}", flush=True)
+        print(event.summary, flush=True)  # it says how the rollout ended
     else:
         deploy_line(event)
 

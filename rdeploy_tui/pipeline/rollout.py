@@ -300,17 +300,25 @@ class Rollout:
         except _RolledBack as rolled:
             return self._rollback(rolled.reason, rolled.stage)
         except _Cancelled:
-            self._save(status="cancelled")
-            where = f"{self.new} has {self._share(self.new, quiet=True)} % of the traffic" if self.new else "nothing changed"
-            self.emit(StepFailed(current, "Rollout stopped; the traffic stays as it is.", "Run `rdeploy-tui rollout` again to resume, or roll back with "
-                                 f"`rdeploy-tui endpoints traffic {ep} {self.old or 'OLD'}=100 {self.new or 'NEW'}=0`.", code="Cancelled"))
-            return RolloutOutcome("cancelled", f"Rollout stopped: {where}. Run it again to resume.", ep, self.old or None, self.new or None, stages=self.stages)
+            return self._stopped(current)
         except RdeployError as error:
+            if error.code == "Cancelled" or self.cancel.is_set():
+                return self._stopped(current)
             return self._failed(current, error)
         except Exception as exc:  # an SDK surprise: explained, never a traceback
             from rdeploy_tui.azure.errors import explain
 
             return self._failed(current, explain(exc, f"rolling out on endpoint {ep}"))
+
+    def _stopped(self, step: str) -> RolloutOutcome:
+        """Asked to stop: the traffic stays where it is and the next run resumes from there."""
+        ep = self.spec.endpoint.name
+        if self.progress:
+            self._save(status="cancelled")
+        where = f"{self.new} has {self._share(self.new, quiet=True)} % of the traffic" if self.new and self.ws is not None else "nothing changed"
+        self.emit(StepFailed(step, "Rollout stopped; the traffic stays as it is.", "Run `rdeploy-tui rollout` again to resume, or roll back with "
+                             f"`rdeploy-tui endpoints traffic {ep} {self.old or 'OLD'}=100 {self.new or 'NEW'}=0`.", code="Cancelled"))
+        return RolloutOutcome("cancelled", f"Rollout stopped: {where}. Run it again to resume.", ep, self.old or None, self.new or None, stages=self.stages)
 
     def _failed(self, step: str, error: RdeployError) -> RolloutOutcome:
         ep = self.spec.endpoint.name
@@ -334,6 +342,8 @@ class Rollout:
 
         w, ep = self.spec.workspace, self.spec.endpoint.name
         self.emit(StepStarted("prepare", f"Read endpoint {ep} and choose the deployment to replace"))
+        if self.session.is_sandbox:  # the sandbox is a playground: any spec's workspace exists there (as for deploy)
+            self.session.sandbox.ensure_workspace(w.subscription_id, w.resource_group, w.name)
         self.ws = Workspace.open(self.session, w.subscription_id, w.resource_group, w.name)
         info = Endpoints(self.ws).find(ep)
         if info is None:
@@ -547,6 +557,8 @@ class Rollout:
         from rdeploy_tui.azure.online import Endpoints
 
         r, ep, step = self.spec.rollout, self.spec.endpoint.name, stage_id(percent)
+        if self.cancel.is_set():
+            raise _Cancelled()
         self.emit(StepStarted(step, f"Shift {percent} % of the traffic to {self.new} and watch it for {r.hold_seconds} s"))
         split = {self.new: percent, self.old: 100 - percent}
         if self._share(self.new) != percent:
@@ -576,7 +588,7 @@ class Rollout:
             self.emit(StepFinished(FINISH, "done", kept))
         self._save(status="succeeded")
         report = self._report("succeeded", None)
-        return RolloutOutcome("succeeded", f"{self.new} takes all traffic of endpoint {ep}; {kept}. Report: {report}", ep, self.old, self.new,
+        return RolloutOutcome("succeeded", f"Rollout done: {self.new} takes all traffic of endpoint {ep}; {kept}. Report: {report}", ep, self.old, self.new,
                               stages=self.stages, report_file=report)
 
     def _rollback(self, reason: str, stage: str, error: RdeployError | None = None) -> RolloutOutcome:

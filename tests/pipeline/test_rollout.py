@@ -131,3 +131,64 @@ def test_thresholds_are_judged_against_the_old_deployment():
     assert judge_stage(noise, r) is None  # 3x of 20 ms is under the 50 ms slack
     differ = StageMeasured("stage-10", "blue", "green", 10, 0, 10, 0, 10.0, 12.0, 11.0, 13.0, 10, 1)
     assert "1 of 10 answers differ" in judge_stage(differ, r)
+
+
+def test_a_stopped_rollout_resumes_where_it_stopped(session, make_spec, cleanup, recorder):
+    import threading
+
+    from rdeploy_tui.azure import Endpoints
+
+    spec, ws = _serving(session, make_spec, cleanup, "roll-resume")
+    cancel = threading.Event()
+
+    def stop_after_first_stage(event):
+        recorder(event)
+        if isinstance(event, StageMeasured) and event.step == "stage-10":
+            cancel.set()
+
+    first = run_rollout(spec, session=session, sink=stop_after_first_stage, cancel=cancel)
+    assert first.status == "cancelled", first.summary
+    assert Endpoints(ws).show(spec.endpoint.name).traffic == {"blue": 90, "green": 10}
+    assert [e.code for e in recorder.of(StepFailed)] == ["Cancelled"]
+    again = []
+    second = run_rollout(spec, session=session, sink=again.append)
+    assert second.status == "succeeded", second.summary
+    assert [e.step for e in again if isinstance(e, StageMeasured)] == ["stage-10", "stage-50", "stage-100"]
+    assert any(isinstance(e, StepProgress) and "resuming the rollout of green beside blue" in e.message for e in again)
+
+
+def test_the_cli_rolls_out_and_refuses_without_a_terminal(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    from rdeploy_tui.spec.deploy_spec import default_spec, save_spec
+
+    spec = default_spec()
+    spec.endpoint.name = f"roll-cli-{os.getpid() % 10000}"
+    spec.rollout.hold_seconds = 0
+    spec.rollout.requests_per_stage = 4
+    spec.rollout.latency_slack_ms = 5000
+    path = tmp_path / "rdeploy.yaml"
+    save_spec(spec, path)
+    env = {**os.environ, "RDEPLOY_HOME": str(tmp_path / "h"), "RDEPLOY_SANDBOX_TIME_SCALE": "0.003"}
+    env.pop("REQUESTS_CA_BUNDLE", None)
+
+    def cli(*args):
+        return subprocess.run([sys.executable, "-m", "rdeploy_tui", *args, "--spec", str(path), "--sandbox"],
+                              capture_output=True, text=True, env=env, stdin=subprocess.DEVNULL, timeout=300)
+
+    refused = cli("rollout")
+    assert refused.returncode == 2 and "--yes" in refused.stderr and "Traceback" not in refused.stderr
+    nothing = cli("rollout", "--yes")  # the in-process sandbox starts empty: no endpoint to roll out on
+    assert nothing.returncode == 1 and "rdeploy-tui deploy" in nothing.stdout, nothing.stdout + nothing.stderr
+    bad = cli("rollout", "--yes", "--steps", "10,5,100")
+    assert bad.returncode == 2 and "rising percentages" in bad.stderr
+    assert cli("rollout", "--yes", "--mirror", "60").returncode == 2
+    deployed = cli("deploy", "--yes", "--no-score")
+    assert deployed.returncode == 0, deployed.stdout[-2000:] + deployed.stderr
+    rolled = cli("rollout", "--yes", "--keep-old", "--steps", "50,100")
+    assert rolled.returncode == 0, rolled.stdout[-3000:] + rolled.stderr
+    assert rolled.stderr == "" and "Traceback" not in rolled.stdout
+    assert "==> Shift 50 % of the traffic to green" in rolled.stdout and "green: 0/4 errors" in rolled.stdout
+    assert "Rollout done: green takes all traffic" in rolled.stdout and "blue is kept at 0 %" in rolled.stdout
