@@ -241,10 +241,12 @@ class Endpoints:
         *,
         on_progress: ProgressSink = lambda text: None,
         cancel: threading.Event | None = None,
+        tags: dict[str, str] | None = None,
     ) -> EndpointInfo:
         """Create the endpoint, or leave an existing one as it is (re-runs and resumes never make a second).
 
         An endpoint still being created (e.g. by a run that crashed) is waited for, not created again.
+        `tags` (e.g. an expiry) are set on a new endpoint and updated on an existing one.
         """
         from azure.ai.ml.entities import ManagedOnlineEndpoint
 
@@ -252,14 +254,17 @@ class Endpoints:
         existing = self.find(name)
         if existing is not None and existing.state.lower() in ("creating", "updating"):
             on_progress(f"endpoint {name} is already {existing.state} (started earlier): waiting for it")
-            return self._wait_endpoint(name, on_progress, cancel)
+            existing = self._wait_endpoint(name, on_progress, cancel)
+        if existing is not None and existing.state.lower() == "succeeded" and tags and any(existing.tags.get(k) != v for k, v in tags.items()):
+            on_progress(f"tagging endpoint {name}: " + ", ".join(f"{k}={v}" for k, v in tags.items()))
+            existing = self.set_tags(name, dict(tags), on_progress=on_progress, cancel=cancel)
         if existing is not None and existing.state.lower() == "succeeded":
             if existing.auth_mode.lower() != auth_mode.lower():
                 on_progress(f"endpoint {name} exists with auth mode {existing.auth_mode}; keeping it (auth mode cannot change in place)")
             else:
                 on_progress(f"endpoint {name} already exists")
             return existing
-        endpoint = ManagedOnlineEndpoint(name=name, auth_mode=auth_mode, tags={"created-by": "rdeploy-tui"})
+        endpoint = ManagedOnlineEndpoint(name=name, auth_mode=auth_mode, tags={"created-by": "rdeploy-tui", **(tags or {})})
         if existing is not None:  # a failed endpoint: update it in place, keeping its traffic
             endpoint.traffic = dict(existing.traffic)
         on_progress(f"creating endpoint {name}" if existing is None else f"repairing endpoint {name} (was {existing.state})")

@@ -20,6 +20,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser.add_argument("--json", action="store_true", help="print events as JSON lines")
     parser.add_argument("--rebuild", action="store_true", help="build the image even if the registry already has its tag")
     parser.add_argument("--no-score", action="store_true", help="skip the smoke test of the sample request")
+    parser.add_argument("--expires-after", metavar="DURATION", help="tag the endpoint to expire after e.g. 8h or 2d (`endpoints sweep` deletes expired ones)")
     add_connection_options(parser)
     parser.set_defaults(run=run)
 
@@ -62,6 +63,13 @@ def run(args: argparse.Namespace) -> int:
     print_problems(problems, args.spec)
     if spec is None:
         return 1
+    if args.expires_after is not None:
+        from rdeploy_tui.errors import RdeployError
+        from rdeploy_tui.spec.rules import check_expires_after
+
+        if problem := check_expires_after(args.expires_after):
+            raise RdeployError(f"--expires-after: {problem}.", "For example: --expires-after 8h.", code="Usage")
+        spec.deployment.expires_after = args.expires_after
     if not args.yes:
         if not args.json and sys.stdin.isatty():
             from rdeploy_tui.deploy_folder.render import render

@@ -43,6 +43,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = action("delete", "delete an endpoint and its deployments (stops their bill)")
     p.add_argument("name")
     p.add_argument("--yes", "-y", action="store_true")
+    p = action("sweep", "delete every endpoint whose expiry (deploy --expires-after) has passed; for a cron job with --yes")
+    p.add_argument("--yes", "-y", action="store_true")
     parser.set_defaults(run=run, _parser=parser)
 
 
@@ -61,6 +63,10 @@ def run(args: argparse.Namespace) -> int:
     if args.action == "delete" and not confirm(f"Delete endpoint {args.name} and all its deployments?", args):
         print("Nothing was deleted.")
         return 1
+    if args.action == "sweep":
+        from rdeploy_tui.commands.endpoint_costs import sweep_command
+
+        return sweep_command(args)
     from dataclasses import asdict
 
     from rdeploy_tui import azure
@@ -69,9 +75,14 @@ def run(args: argparse.Namespace) -> int:
         ws = open_workspace(session, args)
         endpoints = azure.Endpoints(ws)
         if args.action == "list":
+            from rdeploy_tui.commands.endpoint_costs import list_rows
+
             found = endpoints.list()
-            text = "\n".join(f"{e.name:32} {e.state:10} {e.auth_mode:10} {e.scoring_uri or '-'}" for e in found) or f"No endpoints in workspace {ws.name}."
-            _out(args, [asdict(e) for e in found], text)
+            rows = list_rows(session, endpoints, found)  # what each bills now per hour, and its time left
+            text = "\n".join(f"{e.name:32} {e.state:10} {e.auth_mode:10} {e.scoring_uri or '-'}  {r['bills']} · expiry {r['expiry']}" for e, r in zip(found, rows)) or f"No endpoints in workspace {ws.name}."
+            if found:
+                text += "\nPrices are list prices before discounts and taxes."
+            _out(args, [{**asdict(e), **r} for e, r in zip(found, rows)], text)
         elif args.action == "show":
             e = endpoints.show(args.name)
             lines = [f"{e.name}: {e.state}, auth {e.auth_mode}, {e.location or ''}", f"scoring URI: {e.scoring_uri or '-'}",

@@ -99,7 +99,7 @@ class Sandbox:
         return self
 
     def _start(self) -> None:
-        from rdeploy_tui.sandbox import blob, hosting, login, ml, online, scoring
+        from rdeploy_tui.sandbox import blob, hosting, login, ml, online, prices, scoring
 
         self.ca_bundle = tls.ensure_certificates(self.state_dir / "tls")
         context = tls.server_context(self.state_dir / "tls")
@@ -115,7 +115,7 @@ class Sandbox:
         self.hosting = hosting.DeploymentHosting(self)
 
         self._stopping.clear()
-        for module in (arm, ml, online, scoring, login):
+        for module in (arm, ml, online, scoring, login, prices):
             module.register(self.router, self)
         acr = _optional_module("rdeploy_tui.sandbox.acr")
         if acr is not None:
