@@ -87,6 +87,7 @@ class ManageScreen(WorkerErrors, Screen):
         Binding("x", "delete_endpoint", "Del endpoint"),
         Binding("r", "refresh", "Refresh"),
         Binding("n", "new", "New deploy"),
+        Binding("u", "update", "Update (rollout)"),
         Binding("escape", "new", "Wizard", show=False),
     ]
 
@@ -312,6 +313,24 @@ class ManageScreen(WorkerErrors, Screen):
     def delete_endpoint(self, endpoint: str) -> None:
         self.source.delete_endpoint(endpoint)
         self.app.call_from_thread(self._changed, f"Endpoint {endpoint} deleted: it no longer bills.")
+
+    # -- a new version of the selected endpoint: the wizard's model, packages and size steps, then a rollout --
+    def action_update(self) -> None:
+        info = self._need_endpoint()
+        if info is None:
+            return
+        live = {n: v for n, v in info.traffic.items() if v > 0}
+        if not live:
+            self.notify(f"No deployment of {info.name} takes traffic: there is nothing to roll out from (n deploys).", severity="warning")
+            return
+        old = max(live.items(), key=lambda kv: kv[1])[0]
+        spec = self.app.session.spec
+        spec.endpoint.name = info.name
+        spec.deployment.name = {"blue": "green", "green": "blue"}.get(old, f"{old[:28]}-new")
+        spec.deployment.traffic = 0  # the rollout shifts it in stages
+        self.app.session.found["rollout_endpoint"] = info.name  # the deploy step becomes a rollout (deploy.py)
+        self.action_new()
+        self.app.goto(2)  # the model step; packages, script and size follow
 
     # -- back to the wizard ------------------------------------------------------------------------------
     def action_new(self) -> None:
