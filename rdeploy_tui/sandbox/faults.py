@@ -108,11 +108,32 @@ class Faults:
 
     @classmethod
     def from_specs(cls, specs: list[str] | None) -> "Faults":
-        """Build from command-line specs: NAME or NAME:COUNT (e.g. throttle:2)."""
+        """Build from command-line specs: NAME[:COUNT][@MATCH][,KEY=VALUE...], e.g. throttle:2 or
+        deployment-slow@/green$,factor=5,after=10 (green 5x slower after 10 requests)."""
         faults = cls()
         for spec in specs or []:
-            name, _, count = spec.partition(":")
+            head, *pairs = spec.split(",")
+            head, _, match = head.partition("@")
+            name, _, count = head.partition(":")
             if count and not count.isdigit():
                 raise ValueError(f"Fault {spec!r}: the count after ':' must be a whole number.")
-            faults.arm(name.strip(), count=int(count) if count else None)
+            params: dict[str, Any] = {}
+            for pair in pairs:
+                key, eq, value = pair.partition("=")
+                if not eq or not key.strip():
+                    raise ValueError(f"Fault {spec!r}: {pair!r} is not KEY=VALUE.")
+                params[key.strip()] = _number(value.strip())
+            try:
+                faults.arm(name.strip(), count=int(count) if count else None, match=match or None, **params)
+            except re.error as exc:
+                raise ValueError(f"Fault {spec!r}: the pattern after '@' is not a regular expression ({exc}).") from None
         return faults
+
+
+def _number(text: str) -> Any:
+    for kind in (int, float):
+        try:
+            return kind(text)
+        except ValueError:
+            pass
+    return text
