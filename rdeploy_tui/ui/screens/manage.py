@@ -88,6 +88,7 @@ class ManageScreen(WorkerErrors, Screen):
         Binding("r", "refresh", "Refresh"),
         Binding("n", "new", "New deploy"),
         Binding("u", "update", "Update (rollout)"),
+        Binding("e", "delete_expired", "Del expired", show=False),  # the status line offers it when some expired
         Binding("escape", "new", "Wizard", show=False),
     ]
 
@@ -97,6 +98,7 @@ class ManageScreen(WorkerErrors, Screen):
         self.clock = clock
         self._initial = infos  # already read (on start): shown without asking Azure again
         self.infos: dict[str, Any] = {}  # name -> EndpointInfo (with deployments)
+        self.expired: list[str] = []  # names whose expiry tag has passed
         self.loading = False
 
     @property
@@ -145,12 +147,17 @@ class ManageScreen(WorkerErrors, Screen):
             self.action_refresh()  # a change failed half-way: show what Azure has now
 
     def show_endpoints(self, infos: list[Any]) -> None:
+        from rdeploy_tui.pipeline.expiry import is_expired
+
         self.loading = False
+        now = self.clock()
+        # expired first (deploy --expires-after): the ones to delete are where the cursor starts
+        self.expired = [i.name for i in infos if is_expired(getattr(i, "tags", None), now)]
+        infos = sorted(infos, key=lambda i: i.name not in self.expired)
         self.infos = {i.name: i for i in infos}
         table = self.query_one("#endpoints", DataTable)
         keep = self.selected_name()
         table.clear()
-        now = self.clock()
         for info in infos:
             bills = still_bills(info)
             table.add_row(
@@ -166,7 +173,7 @@ class ManageScreen(WorkerErrors, Screen):
             self._say("No online endpoints in this workspace. n starts the deploy wizard.")
         else:
             self._say(f"{len(infos)} endpoint(s), {billing} marked {BILL_MARK}: their deployments bill per instance-hour "
-                      "until deleted.")
+                      "until deleted." + (f" {len(self.expired)} expired (listed first): e deletes them." if self.expired else ""))
         self.show_details()
 
     def selected_name(self) -> str | None:
@@ -308,6 +315,26 @@ class ManageScreen(WorkerErrors, Screen):
                 self.delete_endpoint(info.name)
 
         self.app.push_screen(TypeNameDialog(info.name, [d.name for d in info.deployments]), typed)
+
+    def action_delete_expired(self) -> None:
+        names = list(getattr(self, "expired", []))
+        if not names:
+            self.notify("No endpoint has expired (deploy --expires-after sets an expiry).", severity="information")
+            return
+
+        def answer(yes: bool | None) -> None:
+            if yes:
+                self._say(f"Deleting {', '.join(names)} …")
+                self.delete_endpoints(names)
+
+        self.app.push_screen(ConfirmDialog(f"Delete the expired endpoint(s) {', '.join(names)} and their deployments?\n\n"
+                                           "They stop billing. This cannot be undone.", yes="Delete expired", no="Keep", danger=True), answer)
+
+    @work(thread=True, exit_on_error=False, group="change")
+    def delete_endpoints(self, names: list[str]) -> None:
+        for name in names:
+            self.source.delete_endpoint(name)
+        self.app.call_from_thread(self._changed, f"Deleted {', '.join(names)}: they no longer bill.")
 
     @work(thread=True, exit_on_error=False, group="change")
     def delete_endpoint(self, endpoint: str) -> None:
