@@ -498,6 +498,10 @@ class Rollout:
         endpoints = Endpoints(self.ws)
         self.emit(StepStarted(MIRROR, f"Mirror {r.mirror_percent} % of live traffic to {self.new} for {r.mirror_seconds} s (callers still get {self.old}'s answers)"))
         before = self._score_lines()
+        countable = bool(before)  # the smoke score left a line, unless the scoring script is one that logs none
+        if not countable:
+            self.emit(StepProgress(MIRROR, f"{self.new}'s log has no 'score: HTTP ...' lines (a scoring script of your own?): "
+                                           "its copies cannot be counted or judged here; read its log or Azure Monitor metrics"))
         endpoints.set_mirror(ep, self.new, r.mirror_percent, on_progress=lambda m: self.emit(StepProgress(MIRROR, m)), cancel=self.cancel)
         live, _, _ = self._targets()
         tally = _Tally()
@@ -511,6 +515,8 @@ class Rollout:
                 tally.old_sent += result.sent
                 tally.old_errors += result.errors
                 sent[0] += result.sent
+            if not countable:
+                return tally.measured(MIRROR, self.old, self.new)
             copies = self._settled_copies(before)
             # The copies' answers are dropped: their errors count, but their times are the model's own (from the
             # log) and not comparable with the callers' round trips, so latency is judged in the stages only.
