@@ -50,6 +50,8 @@ class EndpointInfo:
     location: str | None = None
     deployments: tuple[DeploymentInfo, ...] = ()
     created_at: str | None = None  # ISO time from ARM systemData (the management screen shows the age)
+    tags: dict[str, str] = field(default_factory=dict)  # e.g. the expiry tag (rdeploy_tui.pipeline.expiry)
+    mirror_traffic: dict[str, int] = field(default_factory=dict)  # copies of live traffic, per shadow deployment
 
 
 @dataclass
@@ -129,6 +131,8 @@ def _endpoint_info(e: Any, deployments: list[Any] | None = None) -> EndpointInfo
         location=getattr(e, "location", None),
         deployments=tuple(_deployment_info(d) for d in deployments or []),
         created_at=(getattr(e, "properties", None) or {}).get("createdAt"),
+        tags=dict(getattr(e, "tags", None) or {}),
+        mirror_traffic={k: int(v) for k, v in (getattr(e, "mirror_traffic", None) or {}).items()},
     )
 
 
@@ -266,10 +270,12 @@ class Endpoints:
         *,
         on_progress: ProgressSink = lambda text: None,
         cancel: threading.Event | None = None,
+        tags: dict[str, str] | None = None,
     ) -> EndpointInfo:
         """Create the endpoint, or leave an existing one as it is (re-runs and resumes never make a second).
 
         An endpoint still being created (e.g. by a run that crashed) is waited for, not created again.
+        `tags` (e.g. an expiry) are set on a new endpoint and updated on an existing one.
         """
         from azure.ai.ml.entities import ManagedOnlineEndpoint
 
@@ -277,14 +283,17 @@ class Endpoints:
         existing = self.find(name)
         if existing is not None and existing.state.lower() in ("creating", "updating"):
             on_progress(f"endpoint {name} is already {existing.state} (started earlier): waiting for it")
-            return self._wait_endpoint(name, on_progress, cancel)
+            existing = self._wait_endpoint(name, on_progress, cancel)
+        if existing is not None and existing.state.lower() == "succeeded" and tags and any(existing.tags.get(k) != v for k, v in tags.items()):
+            on_progress(f"tagging endpoint {name}: " + ", ".join(f"{k}={v}" for k, v in tags.items()))
+            existing = self.set_tags(name, dict(tags), on_progress=on_progress, cancel=cancel)
         if existing is not None and existing.state.lower() == "succeeded":
             if existing.auth_mode.lower() != auth_mode.lower():
                 on_progress(f"endpoint {name} exists with auth mode {existing.auth_mode}; keeping it (auth mode cannot change in place)")
             else:
                 on_progress(f"endpoint {name} already exists")
             return existing
-        endpoint = ManagedOnlineEndpoint(name=name, auth_mode=auth_mode, tags={"created-by": "rdeploy-tui"})
+        endpoint = ManagedOnlineEndpoint(name=name, auth_mode=auth_mode, tags={"created-by": "rdeploy-tui", **(tags or {})})
         if existing is not None:  # a failed endpoint: update it in place, keeping its traffic
             endpoint.traffic = dict(existing.traffic)
         on_progress(f"creating endpoint {name}" if existing is None else f"repairing endpoint {name} (was {existing.state})")
@@ -449,6 +458,27 @@ class Endpoints:
                           limit_s=self._limit(deadlines.LRO_WAIT_S), still=lambda waited: deadlines.still_going(
                               f"Setting the traffic of endpoint {endpoint}", waited,
                               "Its deployments bill per instance-hour as before, whatever the split.", f"rdeploy-tui endpoints show {endpoint}"))
+        return self.show(endpoint)
+
+    def set_mirror(self, endpoint: str, deployment: str, percent: int, *, on_progress: ProgressSink = lambda t: None,
+                   cancel: threading.Event | None = None) -> EndpointInfo:
+        """Copy `percent` of live traffic to `deployment` (0 stops it); Azure drops the copies' answers."""
+        with azure_call(f"setting mirrored traffic on endpoint {endpoint}"):
+            entity = self._ops.get(endpoint)
+            entity.mirror_traffic = {deployment: percent}  # 0 rather than {}: an empty map may be left out of the request
+            poller = self._ops.begin_create_or_update(entity)
+        self._wait_poller(poller, f"mirrored traffic on {endpoint}", on_progress, cancel or threading.Event(), doing=f"setting mirrored traffic on endpoint {endpoint}")
+        return self.show(endpoint)
+
+    def set_tags(self, endpoint: str, tags: dict[str, str | None], *, on_progress: ProgressSink = lambda t: None,
+                 cancel: threading.Event | None = None) -> EndpointInfo:
+        """Add, change (or with None remove) tags of the endpoint, keeping the others."""
+        with azure_call(f"tagging endpoint {endpoint}"):
+            entity = self._ops.get(endpoint)
+            merged = {**(entity.tags or {}), **tags}
+            entity.tags = {k: v for k, v in merged.items() if v is not None}
+            poller = self._ops.begin_create_or_update(entity)
+        self._wait_poller(poller, f"tags of {endpoint}", on_progress, cancel or threading.Event(), doing=f"tagging endpoint {endpoint}")
         return self.show(endpoint)
 
     def route_to(self, endpoint: str, deployment: str, percent: int, **kwargs: Any) -> EndpointInfo:

@@ -75,6 +75,7 @@ def endpoint_info(doc: dict[str, Any], deployments: list[DeploymentInfo] | None 
         location=doc.get("location"),
         deployments=tuple(deployments or ()),
         created_at=created,
+        tags=dict(doc.get("tags") or {}),
     )
 
 

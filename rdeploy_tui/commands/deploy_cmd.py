@@ -25,6 +25,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                         help="deploy this existing image (e.g. myacr.azurecr.io/r-forecast:1) instead of building one")
     parser.add_argument("--base-from-docker-hub", action="store_true",
                         help="build FROM the base image on Docker Hub instead of a copy imported into the workspace registry")
+    parser.add_argument("--expires-after", metavar="DURATION", help="tag the endpoint to expire after e.g. 8h or 2d (`endpoints sweep` deletes expired ones)")
     add_connection_options(parser)
     parser.set_defaults(run=run)
 
@@ -71,6 +72,13 @@ def run(args: argparse.Namespace) -> int:
     if args.image and (err := rules.check_base_image(args.image)):
         print(f"--image: {err.replace('base image', 'image')}", file=sys.stderr)
         return 2
+    if args.expires_after is not None:
+        from rdeploy_tui.errors import RdeployError
+        from rdeploy_tui.spec.rules import check_expires_after
+
+        if problem := check_expires_after(args.expires_after):
+            raise RdeployError(f"--expires-after: {problem}.", "For example: --expires-after 8h.", code="Usage")
+        spec.deployment.expires_after = args.expires_after
     if not args.yes:
         if not args.json and sys.stdin.isatty():
             from rdeploy_tui.deploy_folder.render import render

@@ -43,6 +43,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = action("delete", "delete an endpoint and its deployments (stops their bill)")
     p.add_argument("name")
     p.add_argument("--yes", "-y", action="store_true")
+    p = action("sweep", "delete every endpoint whose expiry (deploy --expires-after) has passed; for a cron job with --yes")
+    p.add_argument("--yes", "-y", action="store_true")
     parser.set_defaults(run=run, _parser=parser)
 
 
@@ -60,6 +62,10 @@ def run(args: argparse.Namespace) -> int:
     split = _split(args.split) if args.action == "traffic" else None
     if args.action == "delete" and not args.yes and not sys.stdin.isatty():
         confirm("", args)  # unattended without --yes: the usage error (exit 2), before any Azure call
+    if args.action == "sweep":
+        from rdeploy_tui.commands.endpoint_costs import sweep_command
+
+        return sweep_command(args)
     from dataclasses import asdict
 
     from rdeploy_tui import azure
@@ -69,8 +75,11 @@ def run(args: argparse.Namespace) -> int:
         endpoints = azure.RestEndpoints(ws)
         if args.action == "list":
             # The list call does not return deployments: read each endpoint's (as the endpoints screen does).
+            from rdeploy_tui.commands.endpoint_costs import list_rows
+
             found = [endpoints.find(e.name) or e for e in endpoints.list()]
-            _out(args, [asdict(e) for e in found], _list_text(found, ws))
+            rows = list_rows(session, endpoints, found)  # what each bills now per hour, and its time left
+            _out(args, [{**asdict(e), **r} for e, r in zip(found, rows)], _list_text(found, ws, rows))
         elif args.action == "show":
             e = endpoints.show(args.name)
             lines = [f"{e.name}: {e.state}, auth {e.auth_mode}, {e.location or ''}", f"scoring URI: {e.scoring_uri or '-'}",
@@ -107,22 +116,25 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _list_text(found, ws) -> str:
+def _list_text(found, ws, costs) -> str:
     """The endpoints of `ws` under a line naming the workspace read and a column header; $ marks those
-    with deployments, which bill per instance-hour until deleted."""
+    with deployments, which bill per instance-hour until deleted; `costs` (endpoint_costs.list_rows) says
+    what each bills now and the time its expiry tag leaves."""
     where = f"workspace {ws.name} (resource group {ws.resource_group}, subscription {ws.subscription_id})"
     if not found:
         return f"No online endpoints in {where}."
-    rows = [("", "ENDPOINT", "STATE", "AUTH", "TRAFFIC", "SCORING URI")]
-    for e in found:
+    rows = [("", "ENDPOINT", "STATE", "AUTH", "TRAFFIC", "BILLS NOW", "EXPIRY", "SCORING URI")]
+    for e, cost in zip(found, costs):
         traffic = " ".join(f"{k}={v}%" for k, v in sorted(e.traffic.items()) if v) or "none"
-        rows.append(("$" if e.deployments else "", e.name, e.state, e.auth_mode, traffic, e.scoring_uri or "-"))
+        rows.append(("$" if e.deployments else "", e.name, e.state, e.auth_mode, traffic, cost["bills"], cost["expiry"],
+                     e.scoring_uri or "-"))
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]) - 1)]
     lines = [f"Online endpoints in {where}:"]
     lines += [" ".join(c.ljust(w) for c, w in zip(r, widths)) + " " + r[-1] for r in rows]
     billing = sum(1 for e in found if e.deployments)
     if billing:
         lines.append(f"$: has deployments, which bill per instance-hour until deleted ({billing} of {len(found)}).")
+    lines.append("Prices are list prices before discounts and taxes.")
     return "\n".join(line.rstrip() for line in lines)
 
 

@@ -30,8 +30,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("--quota-cores", type=int, default=None, metavar="N", help="vCPU quota per subscription (default 32)")
     parser.add_argument(
-        "--fault", action="append", default=[], metavar="NAME[:COUNT]",
-        help=f"make the sandbox misbehave, for COUNT uses or until stopped; repeatable. Names: {', '.join(FAULT_NAMES)}",
+        "--fault", action="append", default=[], metavar="NAME[:COUNT][@MATCH][,KEY=VALUE]",
+        help=f"make the sandbox misbehave, for COUNT uses or until stopped, where MATCH (a regex) matches; repeatable. Names: {', '.join(FAULT_NAMES)}. "
+             "E.g. deployment-slow@/green$,factor=5,after=10 makes deployment green 5x slower after 10 requests",
     )
     parser.add_argument(
         "--compute-instance", action="store_true",

@@ -417,8 +417,11 @@ class Runner:
     def _step_create_endpoint(self) -> str:
         from rdeploy_tui.azure.online import Endpoints
 
+        from rdeploy_tui.pipeline.expiry import expiry_tag
+
         e = self.spec.endpoint
-        info = Endpoints(self.ctx.ws).create_or_update_endpoint(e.name, e.auth_mode, on_progress=self._progress(P.ENDPOINT), cancel=self.stop)
+        info = Endpoints(self.ctx.ws).create_or_update_endpoint(e.name, e.auth_mode, on_progress=self._progress(P.ENDPOINT), cancel=self.stop,
+                                                                tags=expiry_tag(self.spec.deployment.expires_after))
         self.ctx.endpoint = info
         return f"endpoint {info.name} is ready ({info.auth_mode})"
 
@@ -495,6 +498,18 @@ class Runner:
         return f"HTTP {result.status} in {result.latency_ms:.0f} ms: {answer}"
 
     # ----- the end -----
+    def _cost_sentence(self) -> str:
+        """What the deployment costs while it lives (list price), or that the price is unknown; never fails the deploy."""
+        from rdeploy_tui.azure.prices import cost_text
+
+        d = self.spec.deployment
+        region = getattr(getattr(self.ctx.ws, "info", None), "location", None)
+        try:
+            return f" Cost while it lives: {cost_text(self.session, region, d.instance_type, d.instance_count)}."
+        except Exception:  # the price is a courtesy
+            return ""
+
+
     def _finish(self, failures: list[tuple[str, RdeployError]], cancelled: list[str], finished: set[str], timings: dict[str, float]) -> Outcome:
         spec = self.spec
         ep, dep = spec.endpoint.name, spec.deployment.name
@@ -506,7 +521,7 @@ class Runner:
         if error is None and not cancelled and not self.cancel.is_set():
             status = "succeeded"
             uri = getattr(self.ctx.endpoint, "scoring_uri", None)
-            summary = f"Endpoint {ep} is live" + (f" at {uri}" if uri else "") + f". The {bill}."
+            summary = f"Endpoint {ep} is live" + (f" at {uri}" if uri else "") + f". The {bill}." + self._cost_sentence()
         else:
             status = "cancelled" if error is None else "failed"
             attempted = endpoint_exists or deployment_touched or bool(self.state.step(P.BUILD).data.get("run_id"))

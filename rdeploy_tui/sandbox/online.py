@@ -435,6 +435,7 @@ def register(router: Router, sandbox: Any) -> None:
             if auth_mode.lower() not in ("key", "amltoken", "aadtoken"):
                 raise AzureError(400, "BadArgument", f"authMode '{auth_mode}' is invalid: use Key, AMLToken or AADToken.")
             _check_traffic(sandbox, ep_id, props.get("traffic") or {})
+            _check_mirror(sandbox, ep_id, props.get("traffic") or {}, props.get("mirrorTraffic") or {})
             now = time.time()
             doc = {
                 "id": ep_id, "name": endpoint, "workspace": ws_doc["id"], "location": body.get("location") or ws_doc["location"],
@@ -454,6 +455,7 @@ def register(router: Router, sandbox: Any) -> None:
             changes["traffic"] = props.get("traffic") or {}
         if "mirrorTraffic" in props:
             changes["mirror_traffic"] = props.get("mirrorTraffic") or {}
+        _check_mirror(sandbox, ep_id, changes.get("traffic", existing.get("traffic") or {}), changes.get("mirror_traffic", existing.get("mirror_traffic") or {}))
         if "description" in props:
             changes["description"] = props["description"]
         if "tags" in body:
@@ -606,6 +608,29 @@ def _check_traffic(sandbox: Any, ep_id: str, traffic: dict[str, Any]) -> None:
     total = sum(traffic.values())
     if traffic and total not in (0, 100):
         raise AzureError(400, "BadArgument", f"Traffic values must add up to 100 (or all be 0); they add up to {total}.")
+
+
+def _check_mirror(sandbox: Any, ep_id: str, traffic: dict[str, Any], mirror: dict[str, Any]) -> None:
+    """Azure's rules for mirrored (shadow) traffic, from "Test the deployment with mirrored traffic" in
+    https://learn.microsoft.com/azure/machine-learning/how-to-safely-rollout-online-endpoints and the REST spec's
+    OnlineEndpointProperties.mirrorTraffic ("Traffic values need to sum to utmost 50", api-version 2023-04-01):
+    traffic to only one deployment, at most 50 %, and a deployment takes live or mirrored traffic, not both.
+    The service's exact error texts are not documented: these messages say the documented rule."""
+    shadows = {name: share for name, share in mirror.items() if share}
+    names = {d["name"].lower() for d in deployments_of(sandbox, ep_id)}
+    for name, share in mirror.items():
+        if name.lower() not in names:
+            raise AzureError(400, "BadArgument", f"Mirror traffic names deployment '{name}', which does not exist in this endpoint.")
+        if isinstance(share, bool) or not isinstance(share, int) or not 0 <= share <= 100:
+            raise AzureError(400, "BadArgument", f"Mirror traffic for deployment '{name}' must be a whole number from 0 to 100.")
+    if len(shadows) > 1:
+        raise AzureError(400, "BadArgument", f"Traffic can be mirrored to only one deployment in an endpoint; mirrorTraffic names {len(shadows)}: {', '.join(sorted(shadows))}.")
+    if sum(shadows.values()) > 50:
+        raise AzureError(400, "BadArgument", f"Mirror traffic values need to sum to at most 50; they sum to {sum(shadows.values())}.")
+    live = {name.lower() for name, share in traffic.items() if share}
+    for name in shadows:
+        if name.lower() in live:
+            raise AzureError(400, "BadArgument", f"Deployment '{name}' receives live traffic ({traffic.get(name)}%) and mirrored traffic; a deployment can receive only live traffic or mirrored traffic, not both.")
 
 
 def _resolve_assets(sandbox: Any, props: dict[str, Any]) -> None:

@@ -81,6 +81,8 @@ def register(router: Router, sandbox: Any) -> None:
             target = _after_restart(sandbox, deployment["id"])
         if deployment["state"] != "Succeeded" or target is None:
             return _answer(503, f"Deployment {deployment['name']} is not ready (provisioning state {deployment['state']}); no healthy upstream.", headers)
+        if not request.headers.get("azureml-model-deployment"):
+            _mirror(sandbox, endpoint, request)
         delay = 0.0
         fault = sandbox.faults.take("slow-scoring", f"POST {request.path}")
         if fault is not None:
@@ -90,7 +92,7 @@ def register(router: Router, sandbox: Any) -> None:
             return Response(408, b"upstream request timeout", {**headers, "Content-Type": "text/plain"})
         time.sleep(delay)
         try:
-            status, body, content_type = _forward(upstream, target, request, target.request_timeout_s - delay)
+            status, body, content_type = _serve(sandbox, upstream, endpoint, deployment, target, request, target.request_timeout_s - delay)
         except httpx.TimeoutException:
             return Response(408, b"upstream request timeout", {**headers, "Content-Type": "text/plain"})
         except httpx.TransportError:
@@ -145,6 +147,52 @@ def _pick(sandbox: Any, endpoint: dict[str, Any], wanted: str | None) -> tuple[d
         if pick <= 0:
             return deployment, ""
     return weights[-1][0], ""
+
+
+def _serve(sandbox: Any, upstream: httpx.Client, endpoint: dict[str, Any], deployment: dict[str, Any], target: Any, request: Request, timeout: float) -> tuple[int, bytes, str]:
+    """The deployment's answer, through the deployment-slow / deployment-errors knobs (faults.py) when they
+    target it: one deployment made slow or failing after N requests, so a rollout can be seen rolling back."""
+    who = f"{endpoint['name']}/{deployment['name']}"
+    started = time.monotonic()
+    failing = sandbox.faults.take("deployment-errors", who)
+    if failing is not None and failing.hits > int(failing.params.get("after", 0)):
+        status = int(failing.params.get("status", 500))
+        return status, json.dumps({"error": f"model failed (sandbox fault deployment-errors, HTTP {status})"}).encode(), "application/json"
+    answer = _forward(upstream, target, request, timeout)
+    slow = sandbox.faults.take("deployment-slow", who)
+    if slow is not None and slow.hits > int(slow.params.get("after", 0)):
+        took = time.monotonic() - started
+        extra = (float(slow.params.get("factor", 5)) - 1) * took + float(slow.params.get("seconds", 0))
+        if took + extra >= timeout:
+            time.sleep(max(0.0, timeout - took))
+            raise httpx.ReadTimeout("upstream request timeout")
+        time.sleep(extra)
+    return answer
+
+
+def _mirror(sandbox: Any, endpoint: dict[str, Any], request: Request) -> None:
+    """Copy the request to the shadow deployment (endpoint mirrorTraffic) in the background; its answer is dropped.
+
+    Azure mirrors only requests sent to the endpoint without a deployment named in azureml-model-deployment, and
+    the caller sees only the live deployment's answer ("Test the deployment with mirrored traffic",
+    https://learn.microsoft.com/azure/machine-learning/how-to-safely-rollout-online-endpoints).
+    """
+    for name, share in (endpoint.get("mirror_traffic") or {}).items():
+        if not share or random.uniform(0, 100) >= share:
+            continue
+        shadow = next((d for d in online.deployments_of(sandbox, endpoint["id"]) if d["name"].lower() == name.lower()), None)
+        target = sandbox.hosting.target(shadow["id"]) if shadow is not None and shadow["state"] == "Succeeded" else None
+        if target is None:
+            continue
+
+        def copy(shadow: dict[str, Any] = shadow, target: Any = target) -> None:
+            try:
+                _serve(sandbox, sandbox.scoring_upstream, endpoint, shadow, target, request, target.request_timeout_s)
+            except (httpx.HTTPError, OSError):
+                pass  # a mirrored answer (or its absence) never reaches the caller
+
+        sandbox.spawn(copy, name="sandbox-mirror")
+
 
 
 def _forward(upstream: httpx.Client, target: Any, request: Request, timeout: float) -> tuple[int, bytes, str]:

@@ -123,7 +123,7 @@ class Sandbox:
         return self
 
     def _start(self) -> None:
-        from rdeploy_tui.sandbox import arm_resources, blob, compute_instance, hosting, login, ml, online, scoring
+        from rdeploy_tui.sandbox import arm_resources, blob, compute_instance, hosting, login, ml, online, prices, scoring
 
         self.ca_bundle = tls.ensure_certificates(self.state_dir / "tls")
         context = tls.server_context(self.state_dir / "tls")
@@ -139,7 +139,7 @@ class Sandbox:
         self.hosting = hosting.DeploymentHosting(self)
 
         self._stopping.clear()
-        for module in (arm, arm_resources, ml, online, scoring, login, compute_instance):
+        for module in (arm, arm_resources, ml, online, scoring, login, compute_instance, prices):
             module.register(self.router, self)
         acr = _optional_module("rdeploy_tui.sandbox.acr")
         if acr is not None:

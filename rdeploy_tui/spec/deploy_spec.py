@@ -103,6 +103,25 @@ class DeploymentSpec:
     traffic: int = 100
     request_timeout_ms: int = 5000
     probes: ProbeSpec = field(default_factory=ProbeSpec)
+    expires_after: str | None = None  # e.g. "8h", "2d": an expiry tag on the endpoint (`endpoints sweep` deletes it)
+
+
+@dataclass
+class RolloutSpec:
+    """How `rdeploy-tui rollout` shifts traffic to a new deployment, and when it rolls back (pipeline/rollout.py)."""
+
+    steps: list[int] = field(default_factory=lambda: [10, 50, 100])  # the new deployment's share at each stage
+    hold_seconds: int = 60  # how long each stage is watched before the next
+    requests_per_stage: int = 20  # requests sent to each deployment per comparison round
+    mirror_percent: int = 0  # copies of live traffic sent to the new deployment before any shift (Azure: at most 50)
+    mirror_seconds: int = 0
+    requests_file: str | None = None  # JSON list of request bodies; None: the sample request
+    max_error_rate: float = 0.02  # share of the new deployment's requests that may fail
+    max_p50_ratio: float = 1.5  # new p50 latency / old p50 latency
+    max_p95_ratio: float = 2.0
+    latency_slack_ms: int = 50  # latency differences below this never count (noise on fast models and busy networks)
+    answer_tolerance: float = 1e-6  # relative difference allowed between numbers in the two answers
+    max_answer_mismatch: float = 0.0  # share of requests whose answers may differ beyond the tolerance
 
 
 @dataclass
@@ -113,6 +132,7 @@ class DeploySpec:
     scoring: ScoringSpec = field(default_factory=ScoringSpec)
     endpoint: EndpointSpec = field(default_factory=EndpointSpec)
     deployment: DeploymentSpec = field(default_factory=DeploymentSpec)
+    rollout: RolloutSpec = field(default_factory=RolloutSpec)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -218,6 +238,16 @@ def _coerce(value: Any, default: Any, type_name: Any, path: str, problems: list[
     type_name = str(type_name)
     if path == "scoring.sample_request":
         return _coerce_sample_request(value, default, path, problems)
+    if path == "rollout.steps":
+        if not isinstance(value, list) or any(isinstance(v, bool) or not isinstance(v, int) for v in value):
+            problems.append(Problem(path, f"must be a list of whole percentages, e.g. [10, 50, 100]; got {_kind(value)}"))
+            return default
+        return list(value)
+    if type_name == "float":
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            problems.append(Problem(path, f"must be a number, got {_kind(value)}"))
+            return default
+        return float(value)
     if type_name.startswith("list"):
         if value is None:
             return []

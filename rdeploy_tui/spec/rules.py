@@ -351,6 +351,49 @@ def _probe_problems(probes: Any) -> list[Problem]:
     ]
 
 
+_DURATION = re.compile(r"^\s*(\d+)\s*([mhdw])\s*$", re.I)
+_DURATION_S = {"m": 60, "h": 3600, "d": 86400, "w": 604800}
+
+
+def parse_duration(value: Any) -> int | None:
+    """Seconds of a duration like "30m", "8h", "2d", "1w"; None when it is not one."""
+    match = _DURATION.match(value) if isinstance(value, str) else None
+    return int(match.group(1)) * _DURATION_S[match.group(2).lower()] if match else None
+
+
+def check_expires_after(value: Any) -> str | None:
+    if value is None:
+        return None
+    seconds = parse_duration(value)
+    if seconds is None or seconds <= 0:
+        return f"{show(value)} is not a duration: use a number and m, h, d or w, e.g. 8h or 2d"
+    if seconds > 365 * 86400:
+        return "expiry is at most a year away (52w)"
+    return None
+
+
+def _rollout_problems(r: Any) -> list[Problem]:
+    problems: list[Problem] = []
+    steps = list(r.steps or [])
+    if not steps or any(not 1 <= s <= 100 for s in steps) or steps != sorted(set(steps)) or steps[-1] != 100:
+        problems.append(Problem("rollout.steps", f"{steps} must be rising percentages from 1 to 100 ending at 100, e.g. [10, 50, 100]"))
+    for name, low, high in (("hold_seconds", 0, 86400), ("requests_per_stage", 1, 500), ("mirror_seconds", 0, 86400), ("latency_slack_ms", 0, 60_000)):
+        if err := _int_in(getattr(r, name), name.replace("_", " "), low, high):
+            problems.append(Problem(f"rollout.{name}", err))
+    # Azure mirrors at most 50 % of live traffic (learn.microsoft.com/azure/machine-learning/how-to-safely-rollout-online-endpoints)
+    if err := _int_in(r.mirror_percent, "mirror percent", 0, 50):
+        problems.append(Problem("rollout.mirror_percent", err + " (Azure mirrors at most 50 %)"))
+    for name in ("max_error_rate", "max_answer_mismatch"):
+        if not 0 <= getattr(r, name) <= 1:
+            problems.append(Problem(f"rollout.{name}", "must be a share from 0 to 1, e.g. 0.02 for 2 %"))
+    for name in ("max_p50_ratio", "max_p95_ratio"):
+        if getattr(r, name) < 1:
+            problems.append(Problem(f"rollout.{name}", "must be 1 or more (1.5: the new deployment may be 50 % slower)"))
+    if r.answer_tolerance < 0:
+        problems.append(Problem("rollout.answer_tolerance", "must be 0 or more"))
+    return problems
+
+
 def validate(spec: DeploySpec, base_dir: Path | None = None) -> list[Problem]:
     """Every problem of a spec, errors and warnings, in file order."""
     problems: list[Problem] = []
@@ -394,6 +437,8 @@ def validate(spec: DeploySpec, base_dir: Path | None = None) -> list[Problem]:
     if err := _int_in(spec.deployment.request_timeout_ms, "request timeout (ms)", 1, 180_000):
         problems.append(Problem("deployment.request_timeout_ms", err))
     problems.extend(_probe_problems(spec.deployment.probes))
+    check("deployment.expires_after", check_expires_after, spec.deployment.expires_after)
+    problems.extend(_rollout_problems(spec.rollout))
     return problems
 
 

@@ -81,6 +81,11 @@ class DeployScreen(WizardStep):
         # Start (or resume) on arrival; after a success only when the spec changed since (Back, edit, Deploy).
         # Not on_screen_resume: closing a dialog on top must never start a deploy.
         changed = self.started_with != self.spec.to_dict()
+        if self.app.session.found.get("rollout_endpoint") == self.spec.endpoint.name and self.autostart:
+            from rdeploy_tui.ui.screens.rollout import RolloutScreen  # "update this endpoint" (manage.py): a rollout
+
+            self.app.push_screen(RolloutScreen(self.spec.copy()))
+            return
         if self.autostart and not self.busy and (self.status != "succeeded" or changed):
             self.start()
 

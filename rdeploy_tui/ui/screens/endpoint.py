@@ -111,10 +111,31 @@ class EndpointScreen(WizardStep):
             self.query_one("#traffic", Field).check()
 
     @on(Select.Changed, "#instance-type")
+    @on(Field.Checked, "#instance-count")
     def _instance_changed(self) -> None:
         value = self.query_one("#instance-type", Select).value
         warning = rules.instance_type_warning(value) if isinstance(value, str) else None
-        self.query_one("#instance-warning", Static).update(warning or "")
+        prices = self.app.session.found.setdefault("prices", {})
+        if isinstance(value, str) and value not in prices and self.app.session.found.get("workspace") is not None:
+            self.load_price(value)  # only once the workspace (its region) is known: never a sign-in from here
+        cost = prices.get(value) if isinstance(value, str) else None
+        count = self.query_one("#instance-count", Field).text.strip() if self.is_mounted else ""
+        line = cost.text(int(count)) if cost is not None and count.isdigit() and 1 <= int(count) <= 50 else ""
+        self.query_one("#instance-warning", Static).update("\n".join(x for x in (warning, line and f"Cost: {line}") if x))
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="price")
+    def load_price(self, instance_type: str) -> None:
+        from rdeploy_tui.azure.prices import hourly_price
+
+        ws = self.app.session.found.get("workspace")
+        price = hourly_price(ws.session, ws.info.location, instance_type)
+        self.app.call_from_thread(self._price_loaded, instance_type, price)
+
+    def _price_loaded(self, instance_type: str, price: object) -> None:
+        if price is not None:  # unknown stays unsaid here; the review and the deploy summary say "price unknown"
+            self.app.session.found.setdefault("prices", {})[instance_type] = price
+            if self.is_mounted:
+                self._instance_changed()
 
     # -- wizard ---------------------------------------------------------------------------------------
     def commit(self) -> None:

@@ -98,6 +98,8 @@ class ManageScreen(WorkerErrors, Screen):
         Binding("x", "delete_endpoint", "Del endpoint", id="manage.delete_endpoint"),
         Binding("r", "refresh", "Refresh", id="manage.refresh"),
         Binding("n", "new", "New deploy", id="manage.new"),
+        Binding("u", "update", "Update (rollout)", id="manage.update"),
+        Binding("e", "delete_expired", "Del expired", show=False, id="manage.delete_expired"),  # the status line offers it when some expired
         Binding("escape", "new", "Wizard", show=False, id="manage.wizard"),
     ]
 
@@ -108,6 +110,7 @@ class ManageScreen(WorkerErrors, Screen):
         self._initial = infos  # already read (on start): shown without asking Azure again
         self.infos: dict[str, Any] = {}  # name -> EndpointInfo (with deployments)
         self._details_of: str | None = None  # the endpoint whose deployments the details table shows
+        self.expired: list[str] = []  # names whose expiry tag has passed
         self.loading = False
 
     @property
@@ -156,12 +159,17 @@ class ManageScreen(WorkerErrors, Screen):
             self.action_refresh()  # a change failed half-way: show what Azure has now
 
     def show_endpoints(self, infos: list[Any]) -> None:
+        from rdeploy_tui.pipeline.expiry import is_expired
+
         self.loading = False
+        now = self.clock()
+        # expired first (deploy --expires-after): the ones to delete are where the cursor starts
+        self.expired = [i.name for i in infos if is_expired(getattr(i, "tags", None), now)]
+        infos = sorted(infos, key=lambda i: i.name not in self.expired)
         self.infos = {i.name: i for i in infos}
         table = self.query_one("#endpoints", DataTable)
         keep = self.selected_name()
         table.clear()
-        now = self.clock()
         for info in infos:
             bills = still_bills(info)
             table.add_row(
@@ -179,7 +187,8 @@ class ManageScreen(WorkerErrors, Screen):
         else:
             self._say(f"{len(infos)} endpoint(s), {billing} marked {BILL_MARK}: their deployments bill per instance-hour "
                       "until deleted." + (f" {BILL_MARK}idle: at 0 % traffic, billing for nothing: {', '.join(idle)}."
-                                          if idle else ""))
+                                          if idle else "")
+                      + (f" {len(self.expired)} expired (listed first): e deletes them." if self.expired else ""))
         self.show_details()
 
     def selected_name(self) -> str | None:
@@ -329,10 +338,48 @@ class ManageScreen(WorkerErrors, Screen):
 
         self.app.push_screen(TypeNameDialog(info.name, [d.name for d in info.deployments]), typed)
 
+    def action_delete_expired(self) -> None:
+        names = list(getattr(self, "expired", []))
+        if not names:
+            self.notify("No endpoint has expired (deploy --expires-after sets an expiry).", severity="information")
+            return
+
+        def answer(yes: bool | None) -> None:
+            if yes:
+                self._say(f"Deleting {', '.join(names)} …")
+                self.delete_endpoints(names)
+
+        self.app.push_screen(ConfirmDialog(f"Delete the expired endpoint(s) {', '.join(names)} and their deployments?\n\n"
+                                           "They stop billing. This cannot be undone.", yes="Delete expired", no="Keep", danger=True), answer)
+
+    @work(thread=True, exit_on_error=False, group="change")
+    def delete_endpoints(self, names: list[str]) -> None:
+        for name in names:
+            self.source.delete_endpoint(name)
+        self.app.call_from_thread(self._changed, f"Deleted {', '.join(names)}: they no longer bill.")
+
     @work(thread=True, exit_on_error=False, group="change")
     def delete_endpoint(self, endpoint: str) -> None:
         self.source.delete_endpoint(endpoint)
         self.app.call_from_thread(self._changed, f"Endpoint {endpoint} deleted: it no longer bills.")
+
+    # -- a new version of the selected endpoint: the wizard's model, packages and size steps, then a rollout --
+    def action_update(self) -> None:
+        info = self._need_endpoint()
+        if info is None:
+            return
+        live = {n: v for n, v in info.traffic.items() if v > 0}
+        if not live:
+            self.notify(f"No deployment of {info.name} takes traffic: there is nothing to roll out from (n deploys).", severity="warning")
+            return
+        old = max(live.items(), key=lambda kv: kv[1])[0]
+        spec = self.app.session.spec
+        spec.endpoint.name = info.name
+        spec.deployment.name = {"blue": "green", "green": "blue"}.get(old, f"{old[:28]}-new")
+        spec.deployment.traffic = 0  # the rollout shifts it in stages
+        self.app.session.found["rollout_endpoint"] = info.name  # the deploy step becomes a rollout (deploy.py)
+        self.action_new()
+        self.app.goto(2)  # the model step; packages, script and size follow
 
     # -- back to the wizard ------------------------------------------------------------------------------
     def action_new(self) -> None:

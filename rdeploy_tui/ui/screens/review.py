@@ -142,6 +142,9 @@ class ReviewScreen(WizardStep):
             "Billing: the deployment bills per instance-hour while it exists,",
             "even when idle. Delete the endpoint to stop it.",
         ]
+        price = (found.get("prices") or {}).get(spec.deployment.instance_type)
+        if price is not None:  # from the endpoint step (azure/prices.py): the Retail Prices API's list price
+            lines.append(f"Cost: {price.text(spec.deployment.instance_count)}")
         return "\n".join(lines)
 
     def _traffic_lines(self, existing) -> list[str]:

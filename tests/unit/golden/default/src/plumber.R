@@ -56,6 +56,11 @@ function(req, res) {
   # to this container alive. With this header a keep-alive client reconnects per request: 3-4 ms instead
   # of ~44 ms on loopback. It must be set here, on res: a plumber postserialize hook does not reach the response.
   res$setHeader("Connection", "close")
+  # One line per scoring request in the container log (stderr is unbuffered): the traffic each deployment
+  # gets, mirrored copies included, shows in `rdeploy-tui endpoints logs`.
+  started <- Sys.time()
+  on.exit(message(sprintf("score: HTTP %d in %.0f ms", as.integer(res$status),
+                          1000 * as.numeric(difftime(Sys.time(), started, units = "secs")))), add = TRUE)
   args <- req$body
   # Clients that forget Content-Type: application/json still send JSON; parse it ourselves.
   if (length(args) == 0 && length(req$postBody) == 1 && nzchar(req$postBody)) {
