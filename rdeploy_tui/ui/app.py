@@ -150,7 +150,8 @@ class RdeployApp(App):
         if not path.exists():
             self.user_keymap = keys.UserKeymap(path)
             return
-        self.user_keymap = keys.load_keymap(path, keys.ui_binding_ids() | {b.id for b in keys.own_bindings(RdeployApp)})
+        self.user_keymap = keys.load_keymap(path, keys.ui_binding_ids())
+        self.user_keymap.problems += keys.keymap_clashes(self.user_keymap.keymap)
         if self.user_keymap.keymap:
             self.set_keymap(self.user_keymap.keymap)
         if self.user_keymap.problems:

@@ -179,6 +179,27 @@ def ui_binding_ids() -> set[str]:
     return {b.id for cls in ui_binding_classes() for b in own_bindings(cls) if b.id}
 
 
+def keymap_clashes(keymap: dict[str, str]) -> list[str]:
+    """Keys the keymap gives to one action while another of the same screen (or the app) keeps them.
+    (Textual's own clash report misses a binding that has an id but is not in the keymap.)"""
+    classes = ui_binding_classes()
+    app_classes = [c for c in classes if c.__name__ == "RdeployApp"]
+    clashes: list[str] = []
+    for cls in classes:
+        owners: dict[str, set[tuple[str, str]]] = {}
+        for binding in [b for c in {cls, *app_classes} for b in own_bindings(c)]:
+            new_keys = split_keys(keymap[binding.id]) if binding.id in keymap else [binding.key]
+            for key in new_keys:
+                owners.setdefault(key, set()).add((binding.action, binding.description or binding.action))
+        for key, actions in owners.items():
+            if len(actions) > 1 and any(k == key for i, v in keymap.items() for k in split_keys(v)):
+                names = " and ".join(sorted(d for _, d in actions))
+                note = f"{key}: bound to both {names} on {cls.__name__}"
+                if note not in clashes:
+                    clashes.append(note)
+    return clashes
+
+
 # -- what the current screen offers -------------------------------------------------------------------
 @dataclass
 class ScreenAction:
