@@ -146,3 +146,20 @@ def test_help_screen_snapshot(snap_compare, size, monkeypatch):
         await pilot.pause()
 
     assert snap_compare(make_app(3), terminal_size=size, run_before=open_help)
+
+
+async def test_esc_closes_the_management_scoring_screen_in_one_press_from_the_editor():
+    from test_manage_snapshots import ENDPOINTS, FixedSource
+
+    from rdeploy_tui.ui.screens.manage_scoring import ManageScoringScreen
+
+    app = make_app(8, screens={8: ScoringScreen(autostart=False)})
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_for(pilot, lambda: app.settled, what="the first screen")
+        below = app.screen
+        scoring = ManageScoringScreen(FixedSource(), ENDPOINTS[0])
+        app.push_screen(scoring)
+        await wait_for(pilot, lambda: app.screen is scoring and isinstance(app.focused, TextArea)
+                       and app.focused.id == "request-editor", what="the editor")
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: app.screen is below, what="Esc to close the scoring screen")
