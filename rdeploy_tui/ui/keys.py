@@ -5,10 +5,9 @@ rdeploy-tui usually runs in JupyterLab's or Azure ML studio's terminal: xterm.js
 the browser keeps never reaches xterm.js, so no action may be bound only to such keys
 (tests/unit/test_reserved_keys.py walks every BINDINGS against RESERVED_KEYS).
 
-What does reach the app through xterm.js (xterm.js src/common/input/Keyboard.ts): printable keys,
-enter/esc/tab/arrows, F1-F4 (ESC O P..S), F6-F10 (ESC [17~ .. ESC [21~), alt+letter (ESC letter),
-ctrl+letter (the C0 control code) - tests/ui/test_browser_terminal.py sends the ones we use through a
-real xterm.js in headless Chromium.
+What xterm.js 6 sends (src/common/input/Keyboard.ts; measured in headless Chromium by
+tests/ui/test_browser_terminal.py, which decodes each with Textual's parser): F1-F4 ESC O P..S, F8 ESC [19~,
+F9 ESC [20~, F10 ESC [21~, alt+letter ESC letter, ctrl+letter its C0 code (ctrl+s 0x13), Esc ESC, ? itself.
 """
 from __future__ import annotations
 
