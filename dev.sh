@@ -7,11 +7,11 @@ set -euo pipefail
 cd "$(dirname "$0")"
 
 VENV=.venv
-APT_PACKAGES=(r-base-core r-cran-plumber r-cran-jsonlite tmux)
+APT_PACKAGES=(r-base-core r-cran-plumber r-cran-jsonlite r-cran-codetools tmux)
 
 need_apt() {
   command -v Rscript >/dev/null 2>&1 || return 0
-  Rscript -e 'invisible(loadNamespace("plumber")); invisible(loadNamespace("jsonlite"))' >/dev/null 2>&1 || return 0
+  Rscript -e 'for (p in c("plumber", "jsonlite", "codetools")) invisible(loadNamespace(p))' >/dev/null 2>&1 || return 0
   command -v tmux >/dev/null 2>&1 || return 0
   return 1
 }
@@ -32,7 +32,7 @@ apt_install() {  # apt_install WHY PACKAGE...
 
 setup_system() {
   need_apt || return 0
-  apt_install "R for the local runner and the sandbox, tmux for terminal tests" "${APT_PACKAGES[@]}"
+  apt_install "R for the local runner and the sandbox, codetools to read a crate's packages, tmux for terminal tests" "${APT_PACKAGES[@]}"
 }
 
 # The browser-terminal test (tests/ui/test_browser_terminal.py): Debian's Chromium (driven by Playwright
@@ -81,6 +81,31 @@ setup_python() {
   "$VENV/bin/python" -m compileall -q rdeploy_tui >/dev/null 2>&1 || true
 }
 
+# The real Azure CLI, for the tests that run Microsoft's how-to against the sandbox. It lives in its own venv
+# (its pins clash with ours) in a cache folder outside the repo, reused while the pinned version is unchanged.
+AZ_CLI_VERSION="2.91.*"
+AZ_VENV="${RDEPLOY_AZ_VENV:-${XDG_CACHE_HOME:-$HOME/.cache}/rdeploy-tui/azure-cli-venv}"
+setup_az_cli() {
+  local python="${PYTHON:-python3}" stamp="$AZ_VENV/.rdeploy-az-version"
+  if [ -x "$AZ_VENV/bin/az" ] && [ "$(cat "$stamp" 2>/dev/null)" = "$AZ_CLI_VERSION" ]; then
+    export RDEPLOY_AZ="$AZ_VENV/bin/az"
+    return 0
+  fi
+  echo "dev.sh: installing azure-cli==$AZ_CLI_VERSION into $AZ_VENV (once; the az tests use it)" >&2
+  rm -rf "$AZ_VENV"
+  mkdir -p "$(dirname "$AZ_VENV")"
+  local log="$AZ_VENV.install.log"
+  if "$python" -m venv "$AZ_VENV" >"$log" 2>&1 && "$AZ_VENV/bin/python" -m pip install -q --upgrade pip >>"$log" 2>&1 \
+      && "$AZ_VENV/bin/python" -m pip install -q "azure-cli==$AZ_CLI_VERSION" >>"$log" 2>&1; then
+    echo "$AZ_CLI_VERSION" > "$stamp"
+    export RDEPLOY_AZ="$AZ_VENV/bin/az"
+  else
+    tail -n 20 "$log" >&2
+    rm -rf "$AZ_VENV"
+    echo "dev.sh: azure-cli could not be installed (log: $log); the az tests fail under CI=true and skip elsewhere" >&2
+  fi
+}
+
 azure_at_hand() {
   # A compute instance or a managed identity, explicit credentials, or an az CLI sign-in.
   [ -n "${MSI_ENDPOINT:-}${IDENTITY_ENDPOINT:-}${AZURE_CLIENT_ID:-}" ] && return 0
@@ -103,6 +128,7 @@ case "$cmd" in
   test)
     setup_system
     setup_python
+    setup_az_cli
     setup_browser_terminal
     exec "$VENV/bin/python" -m pytest "$@"
     ;;

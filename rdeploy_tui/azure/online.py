@@ -16,6 +16,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Callable
 
+from rdeploy_tui.azure import deadlines
 from rdeploy_tui.azure.errors import azure_call, explain
 from rdeploy_tui.azure.workspace import Workspace
 from rdeploy_tui.errors import RdeployError
@@ -183,8 +184,36 @@ class Endpoints:
         """The endpoint with its deployments, each with the image it runs."""
         info = self.find(name, images=True)
         if info is None:
-            raise RdeployError(f"There is no endpoint {name} in workspace {self.ws.name}.", "List them with `rdeploy-tui endpoints list`.", code="NotFound")
+            raise self.missing(name)
         return info
+
+    def missing(self, name: str) -> RdeployError:
+        """The error for an endpoint that is not in the workspace, naming the closest existing ones."""
+        import difflib
+
+        try:
+            names = [e.name for e in self.list()]
+        except RdeployError:
+            names = []
+        close = difflib.get_close_matches(name, names, n=3, cutoff=0.6)
+        if close:
+            hint = f"Did you mean {' or '.join(close)}? `rdeploy-tui endpoints list` shows them all."
+        elif names:
+            hint = f"The workspace has {len(names)} endpoint{'s' if len(names) != 1 else ''}: `rdeploy-tui endpoints list` shows them."
+        else:
+            hint = "The workspace has no endpoints; check --workspace and --resource-group."
+        return RdeployError(f"no endpoint {name} in workspace {self.ws.name}", hint, code="NotFound")
+
+    def require(self, name: str) -> None:
+        """Raise `missing(name)` unless the endpoint exists: ARM answers a DELETE of a missing resource with 204, so
+        a delete alone would report success for a mistyped name while the real endpoint keeps billing."""
+        from azure.core.exceptions import ResourceNotFoundError
+
+        with azure_call(f"reading endpoint {name}"):
+            try:
+                self._ops.get(name)
+            except ResourceNotFoundError:
+                raise self.missing(name) from None
 
     def _image_of(self, environment: str | None) -> str | None:
         """The image of an environment given by ARM id (else `environment` as it is); the id itself
@@ -261,12 +290,30 @@ class Endpoints:
         on_progress(f"creating endpoint {name}" if existing is None else f"repairing endpoint {name} (was {existing.state})")
         with azure_call(f"creating endpoint {name}"):
             poller = self._ops.begin_create_or_update(endpoint)
-        self._wait_poller(poller, f"endpoint {name}", on_progress, cancel, doing=f"creating endpoint {name}")
+        self._wait_poller(poller, f"endpoint {name}", on_progress, cancel, doing=f"creating endpoint {name}",
+                          limit_s=self._limit(deadlines.LRO_WAIT_S), still=self._endpoint_still(name))
         return self.show(name)
+
+    def _limit(self, seconds: float, floor: float = deadlines.SANDBOX_FLOOR_S) -> float:
+        return deadlines.scaled(self.ws.session, seconds, floor=floor)
+
+    def _endpoint_still(self, name: str) -> Callable[[float], RdeployError]:
+        return lambda waited: deadlines.still_going(
+            f"Creating endpoint {name}", waited,
+            "An endpoint without deployments does not bill compute.", f"rdeploy-tui endpoints show {name}")
+
+    def _deployment_still(self, endpoint: str, name: str, instances: str) -> Callable[[float], RdeployError]:
+        return lambda waited: deadlines.still_going(
+            f"Deployment {name} of endpoint {endpoint}", waited,
+            f"Its instances{instances} bill per instance-hour from the moment Azure allocates them until you delete it "
+            f"(`rdeploy-tui endpoints delete {endpoint}`).", f"rdeploy-tui endpoints show {endpoint}")
 
     def _wait_endpoint(self, name: str, on_progress: ProgressSink, cancel: threading.Event) -> EndpointInfo:
         started = time.monotonic()
+        limit = self._limit(deadlines.LRO_WAIT_S)
         while True:
+            if time.monotonic() - started > limit:
+                raise self._endpoint_still(name)(limit)
             info = self.find(name)
             if info is None:
                 raise RdeployError(f"Endpoint {name} disappeared while it was being created.", "Run the deploy again.", code="NotFound")
@@ -279,13 +326,19 @@ class Endpoints:
             if cancel.wait(self._interval(5)):
                 raise RdeployError(f"Stopped waiting for endpoint {name}; Azure goes on creating it.", None, code="Cancelled")
 
-    def _wait_poller(self, poller: Any, what: str, on_progress: ProgressSink, cancel: threading.Event, *, doing: str, tick: Callable[[], None] | None = None, details: Callable[[], str | None] | None = None) -> Any:
+    def _wait_poller(self, poller: Any, what: str, on_progress: ProgressSink, cancel: threading.Event, *, doing: str,
+                     limit_s: float, still: Callable[[float], RdeployError],
+                     tick: Callable[[], None] | None = None, details: Callable[[], str | None] | None = None) -> Any:
+        """Wait for an Azure operation: until it ends, `cancel` is set, or `limit_s` passes (then `still(limit_s)`
+        is raised: what goes on in Azure and what bills)."""
         started = time.monotonic()
         every = self._interval(2)  # progress and log ticks
         next_report = started + every
         while not poller.done():
             if cancel.is_set():
                 raise RdeployError(f"Stopped waiting for {what}; the operation goes on in Azure.", None, code="Cancelled")
+            if time.monotonic() - started > limit_s:
+                raise still(limit_s)
             try:  # wakes the moment the SDK's poller sees the end (no extra interval on the critical path)
                 poller.wait(min(every, 0.1))
             except Exception:
@@ -324,7 +377,7 @@ class Endpoints:
             existing = self.find_deployment(endpoint, name)
             if existing is not None and existing.state.lower() in ("creating", "updating"):
                 on_progress(f"deployment {name} is already {existing.state} (started earlier): waiting for it")
-                return self._wait_deployment(endpoint, name, on_progress, cancel, follower)
+                return self._wait_deployment(endpoint, name, on_progress, cancel, follower, request)
         with tempfile.TemporaryDirectory(prefix="rdeploy-code-") as tmp:
             deployment = request.build(Path(tmp) / "src")  # fresh object each attempt: the SDK mutates it
             on_progress(f"sending deployment {name} (model {request.model}, {request.instance_count} x {request.instance_type})")
@@ -336,6 +389,8 @@ class Endpoints:
             on_progress,
             cancel,
             doing=f"creating deployment {name} on endpoint {endpoint}",
+            limit_s=self._deployment_limit(request),
+            still=self._deployment_still(endpoint, name, f" ({request.instance_count} x {request.instance_type})"),
             tick=follower.poll,
             details=follower.last_lines_text,
         )
@@ -345,9 +400,17 @@ class Endpoints:
             raise RdeployError(f"Deployment {name} is missing after it was created.", "Run the deploy again.")
         return info
 
-    def _wait_deployment(self, endpoint: str, name: str, on_progress: ProgressSink, cancel: threading.Event, follower: "_LogFollower") -> DeploymentInfo:
+    def _deployment_limit(self, request: DeploymentRequest) -> float:
+        # R's start-up inside the sandbox is real time (hosting.READY_TIMEOUT_S = 60 s): a higher floor.
+        return self._limit(deadlines.deployment_wait_s(request.probe), floor=180.0)
+
+    def _wait_deployment(self, endpoint: str, name: str, on_progress: ProgressSink, cancel: threading.Event, follower: "_LogFollower",
+                         request: DeploymentRequest) -> DeploymentInfo:
         started = time.monotonic()
+        limit = self._deployment_limit(request)
         while True:
+            if time.monotonic() - started > limit:
+                raise self._deployment_still(endpoint, name, f" ({request.instance_count} x {request.instance_type})")(limit)
             info = self.find_deployment(endpoint, name)
             if info is None:
                 raise RdeployError(f"Deployment {name} disappeared while it was being created.", "Run the deploy again.", code="NotFound")
@@ -382,7 +445,10 @@ class Endpoints:
             entity = self._ops.get(endpoint)
             entity.traffic = {name: traffic.get(name, 0) for name in {*traffic, *(d.name for d in info.deployments)}}
             poller = self._ops.begin_create_or_update(entity)
-        self._wait_poller(poller, f"traffic on {endpoint}", on_progress, cancel, doing=f"setting traffic on endpoint {endpoint}")
+        self._wait_poller(poller, f"traffic on {endpoint}", on_progress, cancel, doing=f"setting traffic on endpoint {endpoint}",
+                          limit_s=self._limit(deadlines.LRO_WAIT_S), still=lambda waited: deadlines.still_going(
+                              f"Setting the traffic of endpoint {endpoint}", waited,
+                              "Its deployments bill per instance-hour as before, whatever the split.", f"rdeploy-tui endpoints show {endpoint}"))
         return self.show(endpoint)
 
     def route_to(self, endpoint: str, deployment: str, percent: int, **kwargs: Any) -> EndpointInfo:
@@ -404,12 +470,16 @@ class Endpoints:
         cancel = cancel or threading.Event()
         from azure.core.exceptions import ResourceNotFoundError
 
+        self.require(name)
         with azure_call(f"deleting endpoint {name}"):
             try:
                 poller = self._ops.begin_delete(name)
             except ResourceNotFoundError:
-                raise RdeployError(f"There is no endpoint {name} in workspace {self.ws.name}.", "List them with `rdeploy-tui endpoints list`.", code="NotFound") from None
-        self._wait_poller(poller, f"deleting endpoint {name}", on_progress, cancel, doing=f"deleting endpoint {name}")
+                raise self.missing(name) from None
+        self._wait_poller(poller, f"deleting endpoint {name}", on_progress, cancel, doing=f"deleting endpoint {name}",
+                          limit_s=self._limit(deadlines.LRO_WAIT_S), still=lambda waited: deadlines.still_going(
+                              f"Deleting endpoint {name}", waited,
+                              "Its deployments bill until the delete completes.", f"rdeploy-tui endpoints show {name}"))
 
     def delete_deployment(self, endpoint: str, name: str, *, on_progress: ProgressSink = lambda t: None, cancel: threading.Event | None = None) -> None:
         """Delete one deployment (stops its bill); refused while it still takes traffic."""
@@ -422,7 +492,10 @@ class Endpoints:
             raise RdeployError(f"Endpoint {endpoint} has no deployment {name}.", f"Its deployments: {', '.join(d.name for d in info.deployments) or 'none'}.", code="NotFound")
         with azure_call(f"deleting deployment {name} of endpoint {endpoint}"):
             poller = self._deps.begin_delete(name, endpoint)
-        self._wait_poller(poller, f"deleting deployment {name}", on_progress, cancel, doing=f"deleting deployment {name} of endpoint {endpoint}")
+        self._wait_poller(poller, f"deleting deployment {name}", on_progress, cancel, doing=f"deleting deployment {name} of endpoint {endpoint}",
+                          limit_s=self._limit(deadlines.LRO_WAIT_S), still=lambda waited: deadlines.still_going(
+                              f"Deleting deployment {name} of endpoint {endpoint}", waited,
+                              "It bills until the delete completes.", f"rdeploy-tui endpoints show {endpoint}"))
 
     # ----- keys -----
     def auth_header(self, name: str) -> str:

@@ -10,7 +10,8 @@ from pathlib import Path
 from rdeploy_tui.cli import add_connection_options
 from rdeploy_tui.commands.azure_args import confirm, connect
 from rdeploy_tui.commands.spec_args import add_spec_option, load_valid_spec, print_problems
-from rdeploy_tui.events import Event, LogLines, PlanFinished, StepFailed, StepFinished, StepProgress, StepStarted, to_json
+from rdeploy_tui.spec import rules
+from rdeploy_tui.pipeline.events import Event, LogLines, PlanFinished, StepFailed, StepFinished, StepProgress, StepStarted, to_json
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -20,6 +21,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser.add_argument("--json", action="store_true", help="print events as JSON lines")
     parser.add_argument("--rebuild", action="store_true", help="build the image even if the registry already has its tag")
     parser.add_argument("--no-score", action="store_true", help="skip the smoke test of the sample request")
+    parser.add_argument("--image", metavar="REF",
+                        help="deploy this existing image (e.g. myacr.azurecr.io/r-forecast:1) instead of building one")
+    parser.add_argument("--base-from-docker-hub", action="store_true",
+                        help="build FROM the base image on Docker Hub instead of a copy imported into the workspace registry")
     add_connection_options(parser)
     parser.set_defaults(run=run)
 
@@ -45,7 +50,8 @@ def _plain(event: Event) -> None:
         if event.next_step:
             print(f"    Next: {event.next_step}")
     elif isinstance(event, PlanFinished):
-        print(f"Deploy {event.status}. {event.summary}")
+        # The summary may already say "Deploy failed: ..." (never "Deploy failed. Deploy failed:").
+        print(event.summary if event.summary.startswith("Deploy ") else f"Deploy {event.status}. {event.summary}")
     sys.stdout.flush()
 
 
@@ -54,17 +60,20 @@ def _json(event: Event) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from rdeploy_tui.plan import make_plan
-    from rdeploy_tui.runner import run_deploy
+    from rdeploy_tui.pipeline.plan import make_plan
+    from rdeploy_tui.pipeline.runner import run_deploy
 
     spec_path = Path(args.spec)
     spec, problems = load_valid_spec(spec_path)
     print_problems(problems, args.spec)
     if spec is None:
         return 1
+    if args.image and (err := rules.check_base_image(args.image)):
+        print(f"--image: {err.replace('base image', 'image')}", file=sys.stderr)
+        return 2
     if not args.yes:
         if not args.json and sys.stdin.isatty():
-            from rdeploy_tui.render import render
+            from rdeploy_tui.deploy_folder.render import render
 
             for step in make_plan(spec, image_name=render(spec, base_dir=spec_path.parent).image_name).steps:
                 print(f"  - {step.title}")
@@ -81,6 +90,8 @@ def run(args: argparse.Namespace) -> int:
             cancel=threading.Event(),
             force_build=args.rebuild,
             smoke_score=not args.no_score,
+            base_from_docker_hub=args.base_from_docker_hub,
+            image=args.image,
         )
     finally:
         session.close()

@@ -58,9 +58,8 @@ def run(args: argparse.Namespace) -> int:
     if args.action == "score":  # read the body before connecting: a bad file is a usage error
         payload = _payload(args)
     split = _split(args.split) if args.action == "traffic" else None
-    if args.action == "delete" and not confirm(f"Delete endpoint {args.name} and all its deployments?", args):
-        print("Nothing was deleted.")
-        return 1
+    if args.action == "delete" and not args.yes and not sys.stdin.isatty():
+        confirm("", args)  # unattended without --yes: the usage error (exit 2), before any Azure call
     from dataclasses import asdict
 
     from rdeploy_tui import azure
@@ -83,7 +82,7 @@ def run(args: argparse.Namespace) -> int:
             lines = endpoints.logs(args.name, deployment, args.container, args.lines)
             _out(args, {"deployment": deployment, "container": args.container, "lines": lines}, "\n".join(lines) or "(the log is empty)")
         elif args.action == "score":
-            from rdeploy_tui.scoring import double_encoding_message
+            from rdeploy_tui.scoring.result import double_encoding_message
 
             result = azure.score(ws, args.name, payload, deployment=args.deployment)
             who = result.served_by or result.deployment
@@ -99,6 +98,10 @@ def run(args: argparse.Namespace) -> int:
             e = endpoints.set_traffic(args.name, split)
             _out(args, e.traffic, "traffic: " + ", ".join(f"{k}={v}%" for k, v in sorted(e.traffic.items())))
         elif args.action == "delete":
+            endpoints.require(args.name)  # before asking: a mistyped name must not end in "Deleted"
+            if not confirm(f"Delete endpoint {args.name} and all its deployments?", args):
+                print("Nothing was deleted.")
+                return 1
             endpoints.delete(args.name, on_progress=lambda m: None)
             _out(args, {"deleted": args.name}, f"Deleted endpoint {args.name}; its deployments no longer bill.")
     return 0
@@ -109,10 +112,16 @@ def _payload(args: argparse.Namespace):
         text = args.data if args.data is not None else Path(args.file).read_text(encoding="utf-8")
     except OSError as exc:
         raise RdeployError(f"Cannot read {args.file}: {exc.strerror}.", "Give a readable JSON file.", code="Usage") from None
+    except UnicodeDecodeError as exc:
+        raise RdeployError(f"{args.file} is not UTF-8 text (byte {exc.start} cannot be decoded): a scoring request is JSON.",
+                           "Give a JSON file (for binary data, encode it as base64 inside the JSON).", code="Usage") from None
+    source = "the --data value" if args.data is not None else str(args.file)
     try:
         return json.loads(text)
     except json.JSONDecodeError as exc:
-        raise RdeployError(f"The request body is not valid JSON ({exc.msg} at character {exc.pos}).", "Fix the JSON and try again.", code="Usage") from None
+        raise RdeployError(f"The request body in {source} is not valid JSON ({exc.msg} at character {exc.pos}).", "Fix the JSON and try again.", code="Usage") from None
+    except RecursionError:
+        raise RdeployError(f"The request body in {source} is nested too deeply to be read.", "Flatten the JSON and try again.", code="Usage") from None
 
 
 def _split(items: list[str]) -> dict[str, int]:

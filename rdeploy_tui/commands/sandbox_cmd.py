@@ -4,6 +4,7 @@ from __future__ import annotations
 import argparse
 import errno
 import signal
+import sys
 import threading
 from pathlib import Path
 from typing import Any
@@ -21,7 +22,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         description="Serve an HTTPS simulation of the Azure services rdeploy-tui uses. Ctrl+C stops it and everything it started.",
     )
     parser.add_argument("--port", type=int, default=0, help="port on 127.0.0.1 (default: a free one)")
-    parser.add_argument("--state-dir", metavar="DIR", help="folder holding the sandbox's state (default: the user data folder)")
+    parser.add_argument("--state-dir", metavar="DIR", help="folder holding the sandbox's state (default: the one --sandbox uses, so both see the same endpoints)")
     parser.add_argument(
         "--time-scale", type=float, default=DEMO_TIME_SCALE, metavar="X",
         help=f"multiply Azure's simulated durations by X (default {DEMO_TIME_SCALE:g}, the same pace as --sandbox: a first deploy "
@@ -31,6 +32,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--fault", action="append", default=[], metavar="NAME[:COUNT]",
         help=f"make the sandbox misbehave, for COUNT uses or until stopped; repeatable. Names: {', '.join(FAULT_NAMES)}",
+    )
+    parser.add_argument(
+        "--compute-instance", action="store_true",
+        help="also print the variables of a simulated compute instance terminal (managed identity, workspace, cloud, CA): "
+        "a shell with them runs plain `rdeploy-tui` against the sandbox as on a compute instance",
     )
     parser.set_defaults(run=run)
 
@@ -47,11 +53,11 @@ def run(args: argparse.Namespace) -> int:
     except ValueError as exc:
         raise RdeployError(str(exc), "run `rdeploy-tui sandbox --help` for the fault names") from None
     state_dir = Path(args.state_dir).expanduser() if args.state_dir else default_state_dir()
-    sandbox = Sandbox(
-        state_dir, port=args.port, time_scale=args.time_scale,
-        quota_cores=args.quota_cores or DEFAULT_QUOTA_CORES, faults=faults,
-    )
     try:
+        sandbox = Sandbox(
+            state_dir, port=args.port, time_scale=args.time_scale,
+            quota_cores=args.quota_cores or DEFAULT_QUOTA_CORES, faults=faults,
+        )
         sandbox.start()
     except StateFolderBusy as exc:
         raise RdeployError(str(exc)) from None
@@ -59,12 +65,16 @@ def run(args: argparse.Namespace) -> int:
         if exc.errno == errno.EADDRINUSE:
             raise RdeployError(f"port {args.port} on 127.0.0.1 is already in use", "choose another --port, or leave it out to get a free one") from None
         raise RdeployError(f"the sandbox could not start: {exc}", f"check that {state_dir} is writable") from None
+    except Exception as exc:  # any other start-up failure: reported at once, never a hang or a traceback
+        raise RdeployError(f"the sandbox could not start: {exc}", f"check {state_dir}; to start from a fresh sandbox, move it aside") from None
+    for notice in sandbox.notices:
+        print(f"rdeploy-tui: warning: {notice}", file=sys.stderr, flush=True)
     stop = threading.Event()
     # Ctrl+C and SIGTERM both stop it. SIGINT is handled explicitly: a process started in the background
     # of a non-interactive shell inherits SIGINT as ignored, and Python then never raises KeyboardInterrupt.
     previous = {sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
-        _print_banner(sandbox, faults)
+        _print_banner(sandbox, faults, compute_instance=getattr(args, "compute_instance", False))
         while not stop.wait(0.5):
             pass
     except KeyboardInterrupt:
@@ -78,7 +88,7 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _print_banner(sandbox: Any, faults: Any) -> None:
+def _print_banner(sandbox: Any, faults: Any, *, compute_instance: bool = False) -> None:
     from rdeploy_tui.sandbox import arm
 
     settings = sandbox.client_settings()
@@ -86,6 +96,8 @@ def _print_banner(sandbox: Any, faults: Any) -> None:
     with sandbox.state.view() as data:
         workspaces = [dict(doc) for doc in data.get("workspaces", {}).values()]
         registries = {key: dict(doc) for key, doc in data.get("registries", {}).items()}
+    default_ws = next((doc for doc in workspaces if doc["name"] == settings.workspace_name), None)
+    default_acr = registries.get(((default_ws or {}).get("container_registry") or "").lower())
     lines = [
         f"rdeploy-tui sandbox serving at {settings.base_url}",
         f"  CA bundle        {settings.ca_bundle}",
@@ -115,6 +127,51 @@ def _print_banner(sandbox: Any, faults: Any) -> None:
         f"  rdeploy-tui --arm-endpoint {settings.base_url} --ca-bundle {settings.ca_cert} endpoints list "
         f"--subscription {settings.subscription_id} -g {settings.resource_group} -w {settings.workspace_name}",
         "",
+        "The az CLI (pip install azure-cli), then Microsoft's how-to commands:",
+        *("  " + line for line in az_recipe(sandbox)),
+        *([f"  az acr build -r {default_acr['name']} -t r-forecast:v1 ./docker-context   # no -g needed", "  az resource list -o table"]
+          if default_acr else []),
+        "",
+        *(["A compute instance terminal on this sandbox (managed identity, its workspace): paste these, then run rdeploy-tui:",
+           *("  " + line for line in compute_instance_exports(sandbox)), ""] if compute_instance else []),
         "Press Ctrl+C to stop.",
     ]
     print("\n".join(lines), flush=True)
+
+
+def compute_instance_exports(sandbox: Any) -> list[str]:
+    """`export` lines that make a shell look like a compute instance terminal whose cloud is this sandbox."""
+    import shlex
+
+    from rdeploy_tui.sandbox.compute_instance import compute_instance
+
+    settings = sandbox.client_settings()
+    env = {
+        **compute_instance(sandbox).environment(),
+        "ARM_CLOUD_METADATA_URL": f"{settings.base_url}/metadata/endpoints?api-version=2019-05-01",
+        "REQUESTS_CA_BUNDLE": settings.ca_bundle,
+        "SSL_CERT_FILE": settings.ca_bundle,
+    }
+    return [f"export {key}={shlex.quote(value)}" for key, value in env.items()]
+
+
+def az_recipe(sandbox: Any) -> list[str]:
+    """Shell lines that point the real az CLI at `sandbox` and sign in (the README shows the same; a test runs them).
+
+    ARM_CLOUD_METADATA_URL (read at import with urllib, hence SSL_CERT_FILE too) makes the sandbox a known cloud for az
+    and for azure-ai-ml (`az ml`); instance discovery off because MSAL would ask login.microsoftonline.com to vouch for
+    the sandbox's authority, as for any disconnected custom cloud."""
+    import shlex
+
+    from rdeploy_tui.sandbox.login import CLOUD_NAME
+
+    settings = sandbox.client_settings()
+    sp = sandbox.service_principal
+    metadata = f"{settings.base_url}/metadata/endpoints?api-version=2019-05-01"
+    return [
+        f"export REQUESTS_CA_BUNDLE={shlex.quote(settings.ca_bundle)} SSL_CERT_FILE={shlex.quote(settings.ca_bundle)}",
+        f"export ARM_CLOUD_METADATA_URL={shlex.quote(metadata)}",
+        f"az cloud set --name {CLOUD_NAME}",
+        "az config set core.instance_discovery=false",
+        f"az login --service-principal --username {sp.client_id} --password {shlex.quote(sp.client_secret)} --tenant {sp.tenant_id}",
+    ]

@@ -14,11 +14,15 @@ Who reads which knob:
   authorization-failed (403 AuthorizationFailed; params action, scope).
 - deployments (at create/update time): out-of-quota, image-pull-failure, resource-not-ready, bad-argument.
 - scoring: slow-scoring (param `seconds`, default 3).
-- ACR builds (acr.py): build-fail; tasks-not-allowed (scheduleRun refused as for free-credit subscriptions).
+- ACR builds (acr.py): build-fail; tasks-not-allowed (scheduleRun refused as for free-credit subscriptions);
+  dockerhub-rate-limit (a pull from Docker Hub fails with toomanyrequests: a build's FROM, matched as "FROM docker.io",
+  and importImage, matched as "POST /subscriptions/.../importImage"; `match=r"^FROM "` limits it to builds).
 - ARM (arm.py): no-subscriptions -- the signed-in identity sees no subscription: GET /subscriptions lists none and any
   request under /subscriptions/{id} gets 404 SubscriptionNotFound, as ARM answers for a subscription the caller has no
   access to. With `match` (e.g. a subscription id) only the subscriptions whose "GET /subscriptions/{id}" matches are
   hidden; `count` counts requests answered that way.
+- compute instance (compute_instance.py): no-identity -- the compute instance has no managed identity: its MSI
+  endpoint answers 400 "Identity not found".
 """
 from __future__ import annotations
 
@@ -29,7 +33,9 @@ from typing import Any
 
 REQUEST_FAULTS = ("throttle", "transient-500", "transient-503", "drop-connection", "expired-token", "authorization-failed")
 DEPLOYMENT_FAULTS = ("out-of-quota", "image-pull-failure", "resource-not-ready", "bad-argument")
-FAULT_NAMES = REQUEST_FAULTS + DEPLOYMENT_FAULTS + ("build-fail", "tasks-not-allowed", "slow-scoring", "no-subscriptions")
+FAULT_NAMES = REQUEST_FAULTS + DEPLOYMENT_FAULTS + (
+    "build-fail", "tasks-not-allowed", "slow-scoring", "no-subscriptions", "no-identity", "dockerhub-rate-limit",
+)
 
 
 @dataclass

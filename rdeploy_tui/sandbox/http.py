@@ -88,9 +88,14 @@ def json_response(status: int, payload: Any, headers: dict[str, str] | None = No
     return Response(status, json.dumps(payload).encode("utf-8"), merged)
 
 
-def azure_error(status: int, code: str, message: str, headers: dict[str, str] | None = None) -> Response:
-    """An error body shaped the way ARM and the data planes send it."""
-    return json_response(status, {"error": {"code": code, "message": message}}, headers)
+def azure_error(
+    status: int, code: str, message: str, headers: dict[str, str] | None = None, details: list[dict[str, str]] | None = None
+) -> Response:
+    """An error body shaped the way ARM and the data planes send it (details: ARM's error.details list)."""
+    error: dict[str, Any] = {"code": code, "message": message}
+    if details:
+        error["details"] = details
+    return json_response(status, {"error": error}, headers)
 
 
 Handler = Callable[..., Response]
@@ -119,7 +124,8 @@ class Router:
     def add(self, method: str, pattern: str, handler: Handler) -> None:
         self._routes.append(_Route(method.upper(), re.compile(pattern + r"/?\Z", re.IGNORECASE), handler))
 
-    def dispatch(self, request: Request) -> Response:
+    def dispatch(self, request: Request, unmatched: Callable[[Request], Response] | None = None) -> Response:
+        """The handler's response; for a path no route matches, `unmatched(request)` (default: a generic 404)."""
         path_matched = False
         for route in self._routes:
             match = route.pattern.match(request.path)
@@ -130,4 +136,6 @@ class Router:
                 return route.handler(request, **match.groupdict())
         if path_matched:
             return azure_error(405, "MethodNotAllowed", f"{request.method} is not supported on {request.path}.")
+        if unmatched is not None:
+            return unmatched(request)
         return azure_error(404, "ResourceNotFound", f"No sandbox service answers {request.method} {request.path}.")

@@ -1,7 +1,8 @@
 """Sign-in the way a custom cloud publishes it: ARM's cloud metadata and a Microsoft Entra token endpoint.
 
-    GET  /metadata/endpoints?api-version=...                     ARM's cloud metadata (no auth), as Azure and
-                                                                 Azure Stack Hub answer it; loginEndpoint is the sandbox
+    GET  /metadata/endpoints?api-version=...                     ARM's cloud metadata (no auth), in the shape ARM answers
+                                                                 each api-version (see metadata_for_version); loginEndpoint
+                                                                 is the sandbox
     GET  /{tenant}/v2.0/.well-known/openid-configuration         what MSAL asks first (tenant discovery)
     POST /{tenant}/oauth2/v2.0/token                             client-credentials grant (azure-identity's
                                                                  ClientSecretCredential / EnvironmentCredential)
@@ -23,8 +24,9 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qsl
 
+from rdeploy_tui.sandbox import arm_front_door
 from rdeploy_tui.sandbox.arm import TENANT_ID
-from rdeploy_tui.sandbox.http import Request, Response, Router, azure_error, json_response
+from rdeploy_tui.sandbox.http import Request, Response, Router, json_response
 from rdeploy_tui.sandbox.settings import STORAGE_ENDPOINT
 
 SP_CLIENT_ID = "0c1d5a7e-5a4d-4f3e-8b1c-5a4db0c5e7a1"
@@ -63,11 +65,40 @@ def audience_allowed(sandbox: Any, aud: str) -> bool:
     return any(wanted == a.rstrip("/").lower() for a in audiences(sandbox))
 
 
+CLOUD_NAME = "RdeploySandbox"  # the name az and azure-ai-ml know the sandbox by when they read its metadata
+
+# The shapes ARM answers /metadata/endpoints in, by api-version, as the public clients read them:
+# - 2015-01-01: one legacy object {galleryEndpoint, graphEndpoint, portalEndpoint, authentication} (msrestazure's
+#   get_cloud_from_metadata_endpoint; Azure Stack Hub docs).
+# - 2019-05-01 .. 2020-06-01: a JSON list of clouds, each {name, resourceManager, authentication, suffixes, ...}:
+#   azure-cli's azure/cli/core/cloud.py (retrieve_arm_cloud_metadata + _convert_arm_to_cli iterate it when
+#   ARM_CLOUD_METADATA_URL=...?api-version=2019-05-01), azure-ai-ml's _azure_environments._convert_arm_to_cli, and the
+#   Azure Stack Hub samples for 2019-10-01 (Azure-Samples/*-azurestack: `metadata = result[0]`, ArrayNode in Java).
+# - 2022-09-01: this cloud's entry alone, one object: `az cloud register --endpoint-resource-manager` reads it with
+#   azure/cli/command_modules/cloud/custom.py _populate_from_metadata_endpoint -> _arm_to_cli_mapper(metadata), and
+#   hashicorp/go-azure-sdk's metadata client unmarshals it into one struct (metaDataResponse20220901).
+# What ARM answers for other api-versions is not documented: the sandbox answers as the newest known version at or
+# below the one asked (an older one than 2015-01-01 gets ARM's InvalidApiVersionParameter).
+METADATA_SHAPES = (("2022-09-01", "object"), ("2019-05-01", "list"), ("2015-01-01", "legacy"))
+
+
+def metadata_for_version(sandbox: Any, version: str) -> Any | None:
+    """The /metadata/endpoints body for `version`, or None when the version predates every known one."""
+    for first, shape in METADATA_SHAPES:
+        if version >= first:
+            if shape == "object":
+                return cloud_metadata(sandbox)
+            if shape == "list":
+                return [cloud_metadata(sandbox)]
+            return legacy_metadata(sandbox)
+    return None
+
+
 def cloud_metadata(sandbox: Any) -> dict[str, Any]:
-    """ARM's /metadata/endpoints body (api-version 2019-05-01 and later: this cloud's entry)."""
+    """This cloud's entry in ARM's /metadata/endpoints (the 2022-09-01 body, and each item of the 2019-05-01 list)."""
     base = sandbox.base_url + "/"
     return {
-        "name": "RdeploySandbox",
+        "name": CLOUD_NAME,
         "portal": base,
         "authentication": {"loginEndpoint": base, "audiences": audiences(sandbox), "tenant": "common", "identityProvider": "AAD"},
         "media": base,
@@ -185,10 +216,11 @@ def register(router: Router, sandbox: Any) -> None:
     def metadata_endpoints(request: Request) -> Response:
         version = request.api_version
         if not version:
-            return azure_error(400, "MissingApiVersionParameter", "The api-version query parameter (?api-version=) is required for all requests.")
-        if version < "2019-05-01":
-            return json_response(200, legacy_metadata(sandbox))
-        return json_response(200, cloud_metadata(sandbox))
+            return arm_front_door.missing_error().response()
+        body = metadata_for_version(sandbox, version)
+        if body is None:
+            return arm_front_door.invalid_error(version, [v for v, _ in METADATA_SHAPES]).response()
+        return json_response(200, body)
 
     @router.route("GET", r"/common/discovery/instance")
     def instance_discovery(request: Request) -> Response:

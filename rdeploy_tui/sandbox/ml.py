@@ -26,7 +26,7 @@ _VERSION = r"(?P<version>[^/]+)"
 
 def sample_model_files() -> dict[str, bytes]:
     """The sample crate shipped in assets/sample-model (registered as the folder `models/`)."""
-    from rdeploy_tui.sample_model import sample_crate_path
+    from rdeploy_tui.deploy_folder.sample_model import sample_crate_path
 
     return {"models/crate.bin": sample_crate_path().read_bytes()}
 
@@ -103,6 +103,11 @@ def _versions(sandbox: Any, ws_id: str, kind: str, name: str | None = None) -> l
     if name is not None:
         entries = [e for e in entries if e["name"].lower() == name.lower()]
     return sorted(entries, key=lambda e: e["created"])
+
+
+def versions_of(sandbox: Any, ws_id: str, kind: str, name: str) -> list[dict[str, Any]]:
+    """The registered versions of asset `name`, oldest first."""
+    return _versions(sandbox, ws_id, kind, name)
 
 
 def _latest(sandbox: Any, ws_id: str, kind: str, name: str) -> dict[str, Any] | None:

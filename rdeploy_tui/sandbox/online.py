@@ -28,12 +28,11 @@ from rdeploy_tui.sandbox.durations import (  # simulated seconds at time scale 1
     POLL_HINT_S,
 )
 from rdeploy_tui.sandbox.errors import AzureError, not_found
+from rdeploy_tui.spec.vm_sizes import SOURCE_URL as VM_SOURCE_URL, VM_SIZES
 from rdeploy_tui.sandbox.http import Request, Response, Router, json_response
 
-SKU_CORES = {
-    "standard_ds1_v2": 1, "standard_ds2_v2": 2, "standard_ds3_v2": 4, "standard_ds4_v2": 8, "standard_ds5_v2": 16,
-    "standard_f2s_v2": 2, "standard_f4s_v2": 4, "standard_f8s_v2": 8, "standard_f16s_v2": 16,
-}
+# The sizes a managed online deployment may use, with their cores: Microsoft's published SKU list (vm_sizes.py cites it).
+SKU_CORES = {key: size.vcpus for key, size in VM_SIZES.items()}
 QUOTA_HEADROOM = 1.2  # Azure asks for 20 % extra cores when creating or updating a deployment
 MAX_INSTANCES = 50
 MAX_DEPLOYMENTS_PER_ENDPOINT = 20
@@ -316,13 +315,20 @@ def _check_name(kind: str, name: str) -> None:
 def _cores(instance_type: str) -> int:
     cores = SKU_CORES.get(instance_type.lower())
     if cores is None:
-        known = ", ".join(sorted({k.replace("standard_", "Standard_").replace("_v2", "_v2") for k in SKU_CORES}))
-        raise AzureError(400, "BadArgument", f"Instance type '{instance_type}' is not supported for managed online deployments here. Known: {known}.")
+        # Azure refuses a size outside its SKU list with 400 BadArgument; its exact text is not published (unknown),
+        # so the message names the list instead: https://learn.microsoft.com/azure/machine-learning/reference-managed-online-endpoints-vm-sku-list
+        raise AzureError(
+            400, "BadArgument",
+            f"The instance type '{instance_type}' is not supported for managed online deployments. "
+            f"Use a VM size from the managed online endpoints SKU list: {VM_SOURCE_URL}",
+        )
     return cores
 
 
 def _quota_message(dep: dict[str, Any], quota: int, used: int = 0) -> str:
     needed = int(_cores(dep["instance_type"]) * dep["instance_count"] * QUOTA_HEADROOM + 0.999)
+    # The out-of-quota fault stands for cores in use elsewhere: the numbers must show the shortage (issue 15).
+    used = max(used, quota - needed + 1)
     return (
         f"Not enough quota available for {dep['instance_type']} in subscription {dep['id'].split('/')[2]}. "
         f"Current usage/limit: {used}/{quota}. Additional needed: {needed} (instance count x cores + 20% headroom). "
@@ -511,7 +517,11 @@ def register(router: Router, sandbox: Any) -> None:
         if sandbox.faults.take("bad-argument", f"PUT {request.path}"):
             raise AzureError(400, "BadArgument", "The deployment request is invalid: the scoring route, environment and model settings disagree (simulated BadArgument fault).")
         instance_type = props.get("instanceType") or "Standard_DS3_v2"
-        count = int((body.get("sku") or {}).get("capacity") or 1)
+        capacity = (body.get("sku") or {}).get("capacity")
+        count = 1 if capacity is None else int(capacity)  # sku.capacity absent: one instance (REST spec default)
+        # At most 50 instances per deployment (learn.microsoft.com/azure/machine-learning/how-to-manage-quotas, online
+        # endpoints limits); 0 is refused, never quietly made 1. Azure's words for 0 are not published (unknown): the
+        # sandbox names the valid range.
         if not 1 <= count <= MAX_INSTANCES:
             raise AzureError(400, "BadArgument", f"Instance count {count} is invalid: use 1 to {MAX_INSTANCES}.")
         _cores(instance_type)
@@ -598,7 +608,7 @@ def _resolve_assets(sandbox: Any, props: dict[str, Any]) -> None:
     """Model, code and environment ids must name registered versions (the SDK has created code and environment already)."""
     model = props.get("model")
     if model and ml.asset_by_id(sandbox, model) is None:
-        raise AzureError(404, "ResourceNotFound", f"Model '{model}' was not found in the workspace. Register it, or check its name and version.")
+        raise _model_not_found(sandbox, model)
     code = (props.get("codeConfiguration") or {}).get("codeId")
     if code and ml.asset_by_id(sandbox, code) is None:
         raise AzureError(404, "ResourceNotFound", f"Code '{code}' was not found in the workspace.")
@@ -607,3 +617,20 @@ def _resolve_assets(sandbox: Any, props: dict[str, Any]) -> None:
         raise AzureError(400, "BadArgument", "The deployment has no environment: give environmentId.")
     if ml.asset_by_id(sandbox, env) is None:
         raise AzureError(404, "ResourceNotFound", f"Environment '{env}' was not found in the workspace.")
+
+
+def _model_not_found(sandbox: Any, model_id: str) -> AzureError:
+    """The deployment PUT's answer for a model version that is not registered, in the shape the service sends for a
+    missing model (Azure/mlops-v2#76: "(UserError) The specified resource was not found." with details
+    "(ModelNotFound) Model container with name: patient-model not found."). The words for an existing model lacking
+    the version are not published (unknown): the sandbox says which version is missing and which exist."""
+    match = re.search(r"(?P<ws>.+/workspaces/[^/]+)/models/(?P<name>[^/]+)/versions/(?P<version>[^/]+)$", model_id.removeprefix("azureml:"), re.I)
+    if match is None:
+        detail = f"Model '{model_id}' is not a model version id."
+    else:
+        versions = [v["version"] for v in ml.versions_of(sandbox, match["ws"], "models", match["name"])]
+        if not versions:
+            detail = f"Model container with name: {match['name']} not found."
+        else:
+            detail = f"Model version {match['name']}:{match['version']} not found. Versions registered: {', '.join(versions)}."
+    return AzureError(404, "UserError", "The specified resource was not found.", details=[{"code": "ModelNotFound", "message": detail}])

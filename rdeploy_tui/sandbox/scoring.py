@@ -10,6 +10,7 @@ import hmac
 import http.client
 import json
 import random
+import re
 import socket
 import time
 import uuid
@@ -27,16 +28,43 @@ def _answer(status: int, message: str, headers: dict[str, str] | None = None) ->
     return Response(status, json.dumps({"message": message}).encode(), {"Content-Type": "application/json", **(headers or {})})
 
 
+SCORE_PATH = re.compile(r"/endpoints/(?P<name>[^/]+)/score")
+
+
+def refuse_before_body(sandbox: Any, request: Request) -> Response | None:
+    """404/401 decided from the headers alone, so an unauthenticated caller never makes the sandbox read its body."""
+    match = SCORE_PATH.fullmatch(request.path)
+    if request.method != "POST" or match is None:
+        return None
+    request_id = str(uuid.uuid4())
+    ids = {"x-request-id": request_id, "x-ms-request-id": request_id}
+    name = match["name"]
+    endpoint = online.endpoint_by_name(sandbox, name)
+    if endpoint is None or endpoint["state"] in ("Creating", "Deleting"):
+        return _answer(404, f"Endpoint {name} not found.", ids)
+    if not _authorized(sandbox, endpoint, request.headers.get("Authorization", "")):
+        return _answer(401, "Unauthorized: the request needs the endpoint's key or token as 'Authorization: Bearer <key>'.", ids)
+    return None
+
+
 def register(router: Router, sandbox: Any) -> None:
-    @router.route("POST", r"/endpoints/(?P<name>[^/]+)/score")
+    # Azure does not document its answer to other methods on the scoring URI; a POST-only route answers 405
+    # (before this, the blob emulator's catch-all route answered them).
+    for method in ("GET", "PUT", "DELETE", "PATCH", "HEAD"):
+        @router.route(method, SCORE_PATH.pattern)
+        def not_allowed(request: Request, name: str) -> Response:
+            return _answer(405, "Method Not Allowed: score with POST.", {"Allow": "POST"})
+
+    @router.route("POST", SCORE_PATH.pattern)
     def score(request: Request, name: str) -> Response:
         request_id = str(uuid.uuid4())
         ids = {"x-request-id": request_id, "x-ms-request-id": request_id}
+        refused = refuse_before_body(sandbox, request)
+        if refused is not None:
+            return refused
         endpoint = online.endpoint_by_name(sandbox, name)
-        if endpoint is None or endpoint["state"] in ("Creating", "Deleting"):
+        if endpoint is None:  # deleted in between
             return _answer(404, f"Endpoint {name} not found.", ids)
-        if not _authorized(sandbox, endpoint, request.headers.get("Authorization", "")):
-            return _answer(401, "Unauthorized: the request needs the endpoint's key or token as 'Authorization: Bearer <key>'.", ids)
         deployment, routed = _pick(sandbox, endpoint, request.headers.get("azureml-model-deployment"))
         if deployment is None:
             return _answer(404, routed, ids)

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import importlib.util
 import logging
-import os
 import socket
 import threading
 import time
@@ -22,8 +21,9 @@ from pathlib import Path
 from typing import Any, Callable
 
 from rdeploy_tui.sandbox import tls
+from rdeploy_tui.sandbox.seed import seed
 from rdeploy_tui.sandbox.auth import SandboxCredential, Signer, TokenError, expired_error, load_secret
-from rdeploy_tui.sandbox import arm
+from rdeploy_tui.sandbox import arm, arm_front_door
 from rdeploy_tui.sandbox.blob import BlobStore
 from rdeploy_tui.sandbox.errors import AzureError
 from rdeploy_tui.sandbox.faults import Fault, Faults
@@ -35,17 +35,25 @@ from rdeploy_tui.sandbox.state import StateStore
 log = logging.getLogger("rdeploy_tui.sandbox")
 
 DEFAULT_QUOTA_CORES = 32
-_MAX_BODY = 512 * 1024 * 1024
+_MAX_BODY = 512 * 1024 * 1024  # the SDK's blob uploads are the big bodies; Azure's own caps per service are not all documented
+REQUEST_LOG_MAX = 10_000
 
 
 def default_state_dir() -> Path:
-    """Where `rdeploy-tui sandbox` and `--sandbox` keep the sandbox: RDEPLOY_HOME/sandbox, else the user data dir."""
-    override = os.environ.get("RDEPLOY_HOME")
-    if override:
-        return Path(override) / "sandbox"
-    import platformdirs
+    """Where `rdeploy-tui sandbox` and `--sandbox` both keep the sandbox, so endpoints made with one are seen by the
+    other: `sandbox` in rdeploy-tui's state folder (RDEPLOY_HOME, else the platform's user state dir)."""
+    from rdeploy_tui.logfile import state_dir
 
-    return Path(platformdirs.user_data_dir("rdeploy-tui")) / "sandbox"
+    return state_dir() / "sandbox"
+
+
+class _BoundedLog(list):
+    """The request log: a list keeping the last REQUEST_LOG_MAX entries (a long-running sandbox must not grow forever)."""
+
+    def append(self, entry: Any) -> None:
+        super().append(entry)
+        if len(self) > REQUEST_LOG_MAX + REQUEST_LOG_MAX // 10:  # trim in batches: O(1) amortised
+            del self[: len(self) - REQUEST_LOG_MAX]
 
 
 class _DropConnection(Exception):
@@ -68,14 +76,16 @@ class Sandbox:
         self.time_scale = time_scale
         self.quota_cores = quota_cores
         self.faults = faults or Faults()
-        self.request_log: list[dict[str, Any]] = []
+        self.request_log: list[dict[str, Any]] = _BoundedLog()
         self.base_url = ""  # set by start(): https://127.0.0.1:PORT
         self.ca_bundle = self.state_dir / "tls" / "ca-bundle.pem"
         self.state = StateStore(self.state_dir)
-        self._signer = Signer(load_secret(self.state_dir))
+        self._secret_notices: list[str] = []
+        self._signer = Signer(load_secret(self.state_dir, self._secret_notices.append))
         self.blobs = BlobStore(self.state, self.state_dir / "blobs", self._signer, lambda: self.base_url)
         self.images = ImageRegistry(self.state, self.state_dir / "images")
         self.router = Router()
+        self.storage_router = Router()  # blob storage: its /{account}/{container}/... pattern must never see ARM paths
         self._server: ThreadingHTTPServer | None = None
         self._serve_thread: threading.Thread | None = None
         self._stopping = threading.Event()
@@ -92,13 +102,26 @@ class Sandbox:
         self.state.acquire_folder()
         try:
             self._start()
+        except (KeyError, TypeError, AttributeError, ValueError) as exc:
+            # The state file is JSON of the right outline but its documents are not what the sandbox wrote
+            # (edited by hand, another version): keep it for inspection and start fresh, saying so.
+            self.stop()
+            if self.state.is_new:
+                raise
+            self.state.move_aside(f"its documents do not read as sandbox state: {type(exc).__name__} {exc}")
+            self.state.acquire_folder()
+            try:
+                self._start()
+            except BaseException:
+                self.stop()
+                raise
         except BaseException:
             self.stop()
             raise
         return self
 
     def _start(self) -> None:
-        from rdeploy_tui.sandbox import blob, hosting, login, ml, online, scoring
+        from rdeploy_tui.sandbox import arm_resources, blob, compute_instance, hosting, login, ml, online, scoring
 
         self.ca_bundle = tls.ensure_certificates(self.state_dir / "tls")
         context = tls.server_context(self.state_dir / "tls")
@@ -114,13 +137,13 @@ class Sandbox:
         self.hosting = hosting.DeploymentHosting(self)
 
         self._stopping.clear()
-        for module in (arm, ml, online, scoring, login):
+        for module in (arm, arm_resources, ml, online, scoring, login, compute_instance):
             module.register(self.router, self)
         acr = _optional_module("rdeploy_tui.sandbox.acr")
         if acr is not None:
             acr.register(self.router, self)
-        blob.register(self.router, self)  # last: its pattern matches any /{account}/{container}/... path
-        arm.seed(self)
+        blob.register(self.storage_router, self)  # asked last, and never for ARM paths
+        seed(self)
         self._serve_thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.1}, name="sandbox-http", daemon=True)
         self._serve_thread.start()
         online.resume(self)
@@ -129,8 +152,14 @@ class Sandbox:
         """Stop serving and end every thread and process the sandbox started."""
         self._stopping.set()
         server, self._server = self._server, None
+        serving, self._serve_thread = self._serve_thread, None
         if server is not None:
-            server.shutdown()
+            # shutdown() waits for serve_forever to notice; when start-up failed before the serve loop ran it
+            # would wait forever (issue 15), so it is only asked of a loop that runs, and only for a bounded time.
+            if serving is not None and serving.is_alive():
+                stopper = threading.Thread(target=server.shutdown, name="sandbox-shutdown", daemon=True)
+                stopper.start()
+                stopper.join(timeout=5)
             server.server_close()
         with self._connections_lock:
             for conn in list(self._connections):
@@ -151,6 +180,11 @@ class Sandbox:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+    @property
+    def notices(self) -> list[str]:
+        """Warnings for the user from start-up (state or secret moved aside); the commands print them."""
+        return self.state.notices + self._secret_notices
 
     @property
     def running(self) -> bool:
@@ -251,6 +285,17 @@ class Sandbox:
         self._log(request, response.status, started)
         return response
 
+    def refuse_before_body(self, request: Request) -> Response | None:
+        """Authentication decided from the headers, before the body is read: an unauthenticated client cannot make
+        the sandbox read (up to _MAX_BODY of) its body. Faults are left to handle(): they answer first there."""
+        if self.faults.armed():
+            return None
+        if request.path.lower().startswith("/subscriptions"):
+            return self._check_bearer(request)
+        from rdeploy_tui.sandbox import scoring
+
+        return scoring.refuse_before_body(self, request)
+
     def _respond(self, request: Request) -> Response:
         fault = self.faults.take_request_fault(request.method, request.path)
         if fault is not None:
@@ -260,9 +305,13 @@ class Sandbox:
             if denied is not None:
                 return denied
         try:
-            if request.path.lower().startswith("/subscriptions/"):
-                arm.check_subscription(self, request)
-            return self.router.dispatch(request)
+            if _is_arm(request.path):
+                arm_front_door.check_api_version(request)
+                if request.path.lower().startswith("/subscriptions/"):
+                    arm.check_subscription(self, request)
+                # ARM answers its own JSON 404 for a path no provider serves, never another service's body.
+                return self.router.dispatch(request, lambda req: arm_front_door.unmatched(req).response())
+            return self.router.dispatch(request, self.storage_router.dispatch)
         except AzureError as exc:
             return exc.response()
         except ValueError as exc:  # malformed JSON bodies and the like
@@ -326,6 +375,11 @@ class Sandbox:
             (self._connections.add if add else self._connections.discard)(conn)
 
 
+def _is_arm(path: str) -> bool:
+    lowered = path.lower()
+    return lowered == "/subscriptions" or lowered.startswith("/subscriptions/")
+
+
 def _unauthorized(exc: TokenError) -> Response:
     challenge = f'Bearer authorization_uri="https://login.microsoftonline.com/common", error="invalid_token", error_description="{exc.message}"'
     return azure_error(401, exc.code, exc.message, {"WWW-Authenticate": challenge})
@@ -373,6 +427,16 @@ class _Handler(BaseHTTPRequestHandler):
         log.debug("%s " + format, self.client_address[0], *args)
 
     def _serve(self) -> None:
+        sandbox = self.server.sandbox
+        headers_only = Request.from_target(self.command, self.path, dict(self.headers.items()), b"")
+        refused = sandbox.refuse_before_body(headers_only)
+        if refused is not None:
+            self.close_connection = True  # the body stays unread: the connection cannot carry another request
+            refused.headers["Connection"] = "close"
+            refused.headers.setdefault("x-ms-request-id", str(uuid.uuid4()))
+            sandbox._log(headers_only, refused.status, time.perf_counter())
+            self._send(refused)
+            return
         try:
             body = self._read_body()
         except ValueError as exc:
@@ -388,6 +452,9 @@ class _Handler(BaseHTTPRequestHandler):
             except OSError:
                 pass
             return
+        self._send(response)
+
+    def _send(self, response: Response) -> None:
         self.send_response(response.status)
         headers = dict(response.headers)
         length = next((v for k, v in headers.items() if k.lower() == "content-length"), None)

@@ -208,7 +208,7 @@ class RdeployApp(App):
 
     def offer_resume(self) -> bool:
         """After a crash: offer to resume the unfinished deploy of the last run's spec (True: offered)."""
-        from rdeploy_tui.state import StateStore, target_key
+        from rdeploy_tui.pipeline.state import StateStore, target_key
 
         spec = self.session.spec
         w = spec.workspace

@@ -5,10 +5,10 @@ import threading
 
 import pytest
 
-from rdeploy_tui import plan as P
+from rdeploy_tui.pipeline import plan as P
 from rdeploy_tui.errors import RdeployError
-from rdeploy_tui.events import LogLines, PlanFinished, StepFailed, StepFinished
-from rdeploy_tui.runner import run_deploy
+from rdeploy_tui.pipeline.events import LogLines, PlanFinished, StepFailed, StepFinished
+from rdeploy_tui.pipeline.runner import run_deploy
 
 pytestmark = [pytest.mark.sandbox]
 
@@ -47,7 +47,7 @@ def test_deployment_failures(session, sandbox, make_spec, recorder, cleanup, fau
     assert failure.next_step
     if fault == "resource-not-ready":
         assert "inference-server" in (failure.details or "")  # the last container log lines come with the error
-    assert f"deployment {spec.deployment.name}" in outcome.summary and "bills" in outcome.summary
+    assert f"deployment {spec.deployment.name}" in outcome.summary and "bills" in outcome.summary, outcome.summary
     assert not recorder.of(StepFailed, P.TRAFFIC)  # nothing ran after the failure
 
 
@@ -105,6 +105,21 @@ def test_authorization_failed_names_the_role(session, sandbox, make_spec, record
     assert "onlineEndpoints/write" in failure.what
     assert "AzureML Data Scientist" in failure.next_step
     assert outcome.status == "failed"
+    # issue 15: the summary comes from what exists in Azure: the 403 created nothing, and a build stopped
+    # beside it is over, not left behind
+    left = outcome.summary.split("Left behind:", 1)[1]
+    assert "nothing was created in Azure" in left and "exists" not in left and "build" not in left
+
+
+def test_a_refused_deployment_put_is_not_reported_as_billing(session, sandbox, make_spec, recorder, cleanup):
+    spec = make_spec("refused")
+    sandbox.faults.arm("bad-argument", count=1, match=r"PUT .*/deployments/")
+    outcome = run_deploy(spec, session=session, sink=recorder)
+    cleanup.append((_workspace(session, spec), spec.endpoint.name))
+    assert _failed(recorder, P.DEPLOYMENT).code == "BadArgument"
+    left = outcome.summary.split("Left behind:", 1)[1]
+    assert f"endpoint {spec.endpoint.name} exists" in left and "does not bill compute" in left
+    assert "bills per instance-hour" not in left and f"deployment {spec.deployment.name}" not in left
 
 
 def test_endpoint_name_taken_in_the_region(session, sandbox, make_spec, recorder, cleanup):
@@ -125,7 +140,7 @@ def test_endpoint_name_taken_in_the_region(session, sandbox, make_spec, recorder
 @pytest.mark.r
 def test_endpoint_busy(session, sandbox, make_spec, cleanup):
     from rdeploy_tui.azure import Endpoints
-    from rdeploy_tui.runner import Runner
+    from rdeploy_tui.pipeline.runner import Runner
 
     spec = make_spec("busy")
     first = run_deploy(spec, session=session, sink=lambda e: None, smoke_score=False)
@@ -185,7 +200,7 @@ def test_expired_sign_in(session, sandbox, make_spec):
 
 
 def test_not_signed_in_fails_fast_with_how_to_sign_in(monkeypatch, tmp_path):
-    from rdeploy_tui.azure.connection import build_credential
+    from rdeploy_tui.azure.credentials import build_credential
 
     for var in ("AZURE_CLIENT_ID", "AZURE_CLIENT_SECRET", "AZURE_TENANT_ID", "IDENTITY_ENDPOINT", "MSI_ENDPOINT"):
         monkeypatch.delenv(var, raising=False)

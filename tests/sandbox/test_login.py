@@ -32,6 +32,27 @@ def test_metadata_endpoints_in_both_shapes(sandbox):
     assert missing.status_code == 400 and missing.json()["error"]["code"] == "MissingApiVersionParameter"
 
 
+@pytest.mark.parametrize("version", ["2019-05-01", "2019-10-01", "2020-06-01"])
+def test_metadata_between_2019_and_2022_is_a_list_of_clouds(sandbox, version):
+    """What azure-cli reads from ARM_CLOUD_METADATA_URL and Azure Stack Hub's samples index with [0]."""
+    clouds = requests.get(f"{sandbox.base_url}/metadata/endpoints", params={"api-version": version}, verify=str(sandbox.ca_bundle), timeout=5).json()
+    assert isinstance(clouds, list) and [c["name"] for c in clouds] == ["RdeploySandbox"]
+    assert clouds[0]["resourceManager"] == sandbox.base_url + "/"
+
+
+def test_azure_ai_ml_reads_the_sandbox_cloud_from_arm_cloud_metadata_url(sandbox):
+    from azure.ai.ml._azure_environments import _get_clouds_by_metadata_url
+
+    clouds = _get_clouds_by_metadata_url(f"{sandbox.base_url}/metadata/endpoints?api-version=2019-05-01")
+    assert clouds["RdeploySandbox"]["resource_manager"] == sandbox.base_url + "/"
+    assert clouds["RdeploySandbox"]["active_directory"] == sandbox.base_url + "/"
+
+
+def test_a_metadata_version_older_than_any_is_invalid(sandbox):
+    answer = requests.get(f"{sandbox.base_url}/metadata/endpoints", params={"api-version": "2014-01-01"}, verify=str(sandbox.ca_bundle), timeout=5)
+    assert answer.status_code == 400 and answer.json()["error"]["code"] == "InvalidApiVersionParameter"
+
+
 def test_the_service_principal_gets_a_token_arm_accepts(sandbox):
     from azure.mgmt.resource.subscriptions import SubscriptionClient
 

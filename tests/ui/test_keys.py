@@ -10,7 +10,7 @@ import pytest
 from textual.command import CommandList, CommandPalette
 from textual.widgets import Button, Input, Static, TextArea
 
-from rdeploy_tui.scoring import ScoringTarget
+from rdeploy_tui.scoring.target import ScoringTarget
 from rdeploy_tui.ui.palette import ScreenActionsProvider
 from rdeploy_tui.ui.screens.deploy import DeployScreen
 from rdeploy_tui.ui.screens.help import HelpScreen

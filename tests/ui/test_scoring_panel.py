@@ -10,9 +10,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 from textual.widgets import Button, DataTable, Select, Static, TabbedContent, TextArea
 
-from rdeploy_tui import scoring
-from rdeploy_tui.scoring import ScoringTarget
-from rdeploy_tui.spec import default_spec
+from rdeploy_tui.scoring.target import MASK
+from rdeploy_tui.scoring.target import ScoringTarget
+from rdeploy_tui.spec.deploy_spec import default_spec
 from rdeploy_tui.ui.screens.scoring import ScoringScreen
 from rdeploy_tui.ui.widgets.field import Field
 from rdeploy_tui.ui.widgets.scoring_panel import ScoringPanel
@@ -217,7 +217,7 @@ async def test_snippets_mask_the_key_until_revealed(front):
         curl = panel.query_one("#snippet-curl", TextArea)
         await wait_for(pilot, lambda: bool(curl.text))
         assert resolved == [1]
-        assert KEY not in curl.text and scoring.MASK in curl.text
+        assert KEY not in curl.text and MASK in curl.text
         assert KEY not in panel.query_one("#snippet-python", TextArea).text
         await pilot.click("#copy-curl")
         assert KEY not in app.clipboard

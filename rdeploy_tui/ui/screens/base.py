@@ -2,7 +2,7 @@
 form has problems (the first one is shown beside Next; each field shows its own)."""
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING, Any, Callable, ClassVar, Protocol
 
 from textual import on
 from textual.app import ComposeResult
@@ -16,8 +16,23 @@ from rdeploy_tui.ui.widgets.field import Field
 from rdeploy_tui.ui.widgets.step_indicator import StepIndicator
 
 if TYPE_CHECKING:
-    from rdeploy_tui.spec import DeploySpec
-    from rdeploy_tui.ui.app import RdeployApp
+    from rdeploy_tui.spec.deploy_spec import DeploySpec
+    from rdeploy_tui.ui.session import Session
+
+
+class WizardHost(Protocol):
+    """What the steps use of their app beyond Textual's App (rdeploy_tui.ui.app.RdeployApp implements it).
+    Declared here so that no screen imports the app module, which imports the screens."""
+
+    session: "Session"
+
+    def goto(self, step: int) -> None: ...
+
+    def show_error(self, exc: BaseException, title: str = "Error") -> None: ...
+
+    def after_start(self, callback: Callable[[], Any]) -> None: ...
+
+    def after_first_frame(self, callback: Callable[[], Any]) -> None: ...
 
 
 class WorkerErrors:
@@ -57,7 +72,7 @@ class WizardStep(WorkerErrors, Screen):
         Binding("escape", "back", "Back", id="back"),
     ]
 
-    app: "RdeployApp"
+    app: "WizardHost"  # and a textual App
 
     @property
     def spec(self) -> "DeploySpec":

@@ -10,9 +10,9 @@ from textual.containers import Horizontal
 from textual.widgets import Button, OptionList, Static
 from textual.widgets.option_list import Option
 
-from rdeploy_tui import rules
-from rdeploy_tui.render import Rendered, render, write_folder
-from rdeploy_tui.spec import SPEC_FILENAME, SpecError, save_spec
+from rdeploy_tui.spec import rules
+from rdeploy_tui.deploy_folder.render import Rendered, r_packages, render, write_folder
+from rdeploy_tui.spec.deploy_spec import SPEC_FILENAME, SpecError, save_spec
 from rdeploy_tui.ui.screens.base import WizardStep
 from rdeploy_tui.ui.widgets.code_view import CodeView
 from rdeploy_tui.ui.widgets.field import Field
@@ -110,7 +110,7 @@ class ReviewScreen(WizardStep):
             "",
             f"1. Image {self.rendered.image_name}",
             f"   built by ACR Tasks in {acr} (skipped if that tag exists),",
-            f"   with R packages: {', '.join(['carrier', *spec.image.r_packages])}",
+            f"   with R packages: {', '.join(r_packages(spec))}",
             f"2. Endpoint {spec.endpoint.name} (auth: {spec.endpoint.auth_mode})"
             + (" - exists, reused" if endpoint_exists else " - new, created while the image builds"),
             f"3. Deployment {spec.deployment.name}: {itype.label if itype else spec.deployment.instance_type}"

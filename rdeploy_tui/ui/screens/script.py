@@ -12,9 +12,9 @@ from textual.containers import Horizontal, Vertical
 from textual.widgets import Button, Input, Label, Log, RadioButton, RadioSet, Static, TextArea
 from textual.worker import Worker
 
-from rdeploy_tui import rules
-from rdeploy_tui.render import render
-from rdeploy_tui.spec import SpecError
+from rdeploy_tui.spec import rules
+from rdeploy_tui.deploy_folder.render import render
+from rdeploy_tui.spec.deploy_spec import SpecError
 from rdeploy_tui.ui.screens.base import WizardStep
 from rdeploy_tui.ui.widgets.code_view import CodeView
 from rdeploy_tui.ui.widgets.field import Field
@@ -147,7 +147,7 @@ class ScriptScreen(WizardStep):
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="local-test")
     def run_local_test(self, spec, model_dir: Path | None) -> None:
-        from rdeploy_tui.local_checks import run_local_checks  # starts R: only when asked
+        from rdeploy_tui.local.checks import run_local_checks  # starts R: only when asked
 
         report = run_local_checks(spec, self.app.session.base_dir, model_dir, on_event=self._local_event)
         self.app.call_from_thread(self._local_done, report)

@@ -1,0 +1,473 @@
+"""`rdeploy-tui local`: render the deploy folder, start the API as the container would, and check it.
+
+Checks, in order; a failed check that makes the rest meaningless ends the run:
+  runner     Rscript, or docker where an engine answers
+  R          Rscript present (else: the exact apt command)
+  packages   plumber/jsonlite here; a package of image.r_packages missing here -> failed check (the run goes on);
+             carrier missing -> warning (a simple crate loads without it)
+  model      the model folder (default: the sample model, rebuilt from its R source when R is here)
+  start-up   the API loads (R's own error text otherwise) and /ready answers within the probe budget
+  liveness   the live route answers 200
+  score      POST the spec's sample request -> 200 (else body + server output)
+  JSON       the answer is JSON, and not JSON inside a string
+  precision  numbers equal the crate's own full-precision result (not rounded to 4 places)
+  latency    a few requests on new connections (and keep-alive, reported apart)
+
+Core code: no textual. The report is plain data (to_dict() for --json); on_event streams progress.
+"""
+from __future__ import annotations
+
+import json
+import subprocess
+import tempfile
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Literal
+
+from rdeploy_tui.errors import RdeployError
+from rdeploy_tui.local.plumber import R_INSTALL_COMMAND, LocalRunError, PlumberProcess, find_rscript, start_plumber
+from rdeploy_tui.local.http_client import Latency, measure, request
+from rdeploy_tui.scoring.judge import DOUBLE_ENCODING_FIX, parse_body, precision_finding
+from rdeploy_tui.deploy_folder.render import DOCKER_CONTEXT, ENTRY_SCRIPT, r_packages, render, write_folder
+from rdeploy_tui.deploy_folder.sample_model import CRATE_FILENAME, build_sample_crate, sample_model_dir
+from rdeploy_tui.scoring.result import ScoreResult
+from rdeploy_tui.scoring.target import ScoringTarget
+from rdeploy_tui.scoring.client import score
+from rdeploy_tui.spec.deploy_spec import DeploySpec, SpecError
+
+Status = Literal["ok", "warn", "fail"]
+LATENCY_SAMPLES = 10
+_R_QUERY_TIMEOUT = 60.0
+
+# The crate called directly, outside plumber, with the request parsed the way plumber's json parser
+# does (parse_json(simplifyVector = TRUE)) and the same plain conversion as the generated plumber.R;
+# printed at full precision. This is the reference the API's numbers are compared with.
+_REFERENCE_R = r"""
+args <- commandArgs(trailingOnly = TRUE)
+crate <- unserialize(readRDS(args[[1]]))
+body <- jsonlite::parse_json(paste(readLines(args[[2]], warn = FALSE), collapse = "\n"), simplifyVector = TRUE)
+result <- do.call(crate, body)
+if (inherits(result, "forecast")) result <- as.data.frame(result)
+if (inherits(result, "ts")) result <- as.numeric(result)
+if (is.data.frame(result) && inherits(result, c("fbl_ts", "tbl_ts"))) {
+  keep <- !vapply(result, function(col) inherits(col, "distribution"), logical(1))
+  result <- as.data.frame(lapply(unclass(result)[keep], function(col) if (inherits(col, "vctrs_vctr")) format(col) else col),
+                          check.names = FALSE, stringsAsFactors = FALSE)
+}
+cat(jsonlite::toJSON(result, digits = NA))
+"""
+
+
+@dataclass
+class Check:
+    name: str
+    status: Status
+    message: str
+    next_step: str | None = None
+    details: str | None = None
+
+
+@dataclass
+class LocalEvent:
+    kind: Literal["step", "check"]
+    text: str
+    check: Check | None = None
+
+
+@dataclass
+class LocalReport:
+    runner: str = "rscript"
+    url: str | None = None
+    model_dir: str | None = None
+    startup_seconds: float | None = None
+    probe_initial_delay: int | None = None
+    probe_limit_seconds: int | None = None
+    score_status: int | None = None
+    score_body: Any = None
+    latency: list[dict[str, Any]] = field(default_factory=list)
+    checks: list[Check] = field(default_factory=list)
+    server_output: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return all(c.status != "fail" for c in self.checks)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"ok": self.ok, **asdict(self)}
+
+
+class _Stop(Exception):
+    """A failed check after which the remaining checks cannot run."""
+
+
+def find_crate(model_dir: Path) -> Path | None:
+    """crate.bin as the generated plumber.R finds it: models/crate.bin first, else the first one below."""
+    preferred = model_dir / "models" / CRATE_FILENAME
+    if preferred.is_file():
+        return preferred
+    found = sorted(p for p in model_dir.rglob(CRATE_FILENAME) if p.is_file())
+    return found[0] if found else None
+
+
+def probe_limit(spec: DeploySpec) -> int:
+    """Seconds until Azure gives up on a container that never gets ready."""
+    p = spec.deployment.probes
+    return p.initial_delay + p.period * p.failure_threshold
+
+
+def run_local_checks(
+    spec: DeploySpec,
+    base_dir: Path,
+    model_dir: Path | None = None,
+    *,
+    runner: Literal["auto", "rscript", "docker"] = "auto",
+    on_event: Callable[[LocalEvent], None] | None = None,
+    latency_samples: int = LATENCY_SAMPLES,
+) -> LocalReport:
+    """Run every check; never raises for a user-facing problem (it becomes a failed check)."""
+    session = _Session(spec, Path(base_dir), model_dir, on_event, latency_samples)
+    with tempfile.TemporaryDirectory(prefix="rdeploy-local-") as tmp:
+        session.tmp = Path(tmp)
+        try:
+            session.run(runner)
+        except _Stop:
+            pass
+        finally:
+            session.stop_server()
+    return session.report
+
+
+class _Session:
+    def __init__(self, spec: DeploySpec, base_dir: Path, model_dir: Path | None,
+                 on_event: Callable[[LocalEvent], None] | None, latency_samples: int):
+        self.spec = spec
+        self.base_dir = base_dir
+        self.model_dir = model_dir
+        self.on_event = on_event
+        self.latency_samples = latency_samples
+        self.report = LocalReport(probe_initial_delay=spec.deployment.probes.initial_delay,
+                                  probe_limit_seconds=probe_limit(spec))
+        self.tmp = Path(".")
+        self.rscript: str | None = None
+        self.server: PlumberProcess | None = None
+
+    # --- plumbing ---------------------------------------------------------------------------
+
+    def step(self, text: str) -> None:
+        if self.on_event:
+            self.on_event(LocalEvent("step", text))
+
+    def add(self, name: str, status: Status, message: str, next_step: str | None = None,
+            details: str | None = None, *, stop: bool = False) -> None:
+        check = Check(name, status, message, next_step, details)
+        self.report.checks.append(check)
+        if self.on_event:
+            self.on_event(LocalEvent("check", f"{name}: {message}", check))
+        if stop and status == "fail":
+            raise _Stop
+
+    def fail_with(self, name: str, exc: RdeployError) -> None:
+        self.add(name, "fail", exc.what, exc.next_step, exc.details, stop=True)
+
+    def stop_server(self) -> None:
+        if self.server is not None:
+            self.server.stop()
+            self.report.server_output = self.server.output()
+
+    # --- the checks -------------------------------------------------------------------------
+
+    def run(self, runner: str) -> None:
+        folder = self.render()
+        use_docker = False
+        if runner != "rscript":
+            from rdeploy_tui.local.docker import docker_engine_available
+
+            self.step("looking for a Docker engine")
+            use_docker = docker_engine_available()
+            if runner == "docker" and not use_docker:
+                self.add("runner", "fail", "no Docker engine answers `docker info`",
+                         "start Docker, or run with --runner rscript", stop=True)
+        self.report.runner = "docker" if use_docker else "rscript"
+        if use_docker:
+            self.add("runner", "ok", "docker: the image is built and run as Azure would run it")
+        else:
+            self.add("runner", "ok", "Rscript on this machine" + (" (no Docker engine answered)" if runner == "auto" else ""))
+        self.rscript = find_rscript()
+        if not use_docker:
+            self.check_r()
+        model_dir = self.resolve_model()
+        self.start(folder, model_dir, use_docker)
+        self.check_live()
+        response = self.score()
+        value = self.check_json(response)
+        self.check_precision(value, model_dir)
+        self.check_latency()
+
+    def render(self) -> Path:
+        self.step("rendering the deploy folder")
+        try:
+            rendered = render(self.spec, base_dir=self.base_dir)
+        except SpecError as exc:
+            self.add("spec", "fail", "the spec has errors: " + "; ".join(str(p) for p in exc.problems),
+                     "fix them (rdeploy-tui validate lists them all)", stop=True)
+        except OSError as exc:
+            self.add("spec", "fail", f"cannot read the scoring script: {exc}", "check scoring.script in the spec", stop=True)
+        folder = self.tmp / "folder"
+        write_folder(rendered, folder)
+        return folder
+
+    def check_r(self) -> None:
+        if self.rscript is None:
+            self.add("R", "fail", "R is not installed here (no Rscript on PATH)",
+                     f"install R and plumber: {R_INSTALL_COMMAND}", stop=True)
+        self.step("listing the R packages installed here")
+        try:
+            done = subprocess.run([self.rscript, "-e", 'cat(R.version.string, "\\n"); cat(rownames(installed.packages()), sep = "\\n")'],
+                                  capture_output=True, text=True, timeout=_R_QUERY_TIMEOUT, check=False)
+        except (OSError, subprocess.TimeoutExpired) as exc:
+            self.add("R", "fail", f"{self.rscript} does not run: {exc}", f"reinstall R: {R_INSTALL_COMMAND}", stop=True)
+        if done.returncode != 0:
+            self.add("R", "fail", f"{self.rscript} failed (exit code {done.returncode})",
+                     f"reinstall R: {R_INSTALL_COMMAND}", details=done.stdout + done.stderr, stop=True)
+        version, *installed = done.stdout.splitlines()
+        have = {p.strip() for p in installed}
+        self.add("R", "ok", f"{version.strip()} at {self.rscript}")
+        missing_core = [p for p in ("plumber", "jsonlite") if p not in have]
+        if missing_core:
+            self.add("packages", "fail", f"{', '.join(missing_core)} not installed here: the API cannot start",
+                     f"install them: {R_INSTALL_COMMAND}", stop=True)
+        missing = [p for p in r_packages(self.spec) if p not in have]
+        if not missing:
+            self.add("packages", "ok", "every package the image installs is installed here too")
+            return
+        listed = ", ".join(f'"{p}"' for p in missing)
+        how = (f"install them here: Rscript -e 'install.packages(c({listed}))' "
+               "(Debian packages most as r-cran-NAME; it has no r-cran-carrier)")
+        requested = [p for p in missing if p in self.spec.image.r_packages]
+        if requested:
+            # a package the model needs is not here: a pass would be a guess (issue 13.5); the rest still runs
+            self.add("packages", "fail",
+                     f"{', '.join(requested)} (image.r_packages) not installed here: this run cannot stand for the endpoint's",
+                     how)
+            return
+        note = " (A simple crate loads without carrier.)" if "carrier" in missing else ""
+        self.add("packages", "warn",
+                 f"the image installs {', '.join(missing)}, missing here: results here may differ from the endpoint's.{note}",
+                 f"to test exactly what Azure runs, {how}")
+
+    def resolve_model(self) -> Path:
+        if self.model_dir is not None:
+            model_dir = Path(self.model_dir).resolve()
+            if not model_dir.is_dir():
+                self.add("model", "fail", f"model folder {model_dir} does not exist",
+                         "pass --model-dir the folder holding the model's files (e.g. one with models/crate.bin)", stop=True)
+            crate = find_crate(model_dir)
+            if crate is None:
+                self.add("model", "warn", f"no {CRATE_FILENAME} under {model_dir}",
+                         "the generated plumber.R needs models/crate.bin; a custom script may load other files")
+            else:
+                self.add("model", "ok", f"{crate}")
+        else:
+            model_dir = self.sample_model()
+        self.report.model_dir = str(model_dir)
+        return model_dir
+
+    def sample_model(self) -> Path:
+        if self.rscript is not None:
+            self.step("building the sample model from make_crate.R")
+            try:
+                build_sample_crate(self.tmp / "sample-model")
+                self.add("model", "ok", "sample model (Nile trend forecast), rebuilt from assets/sample-model/make_crate.R")
+                return self.tmp / "sample-model"
+            except LocalRunError as exc:
+                self.add("model", "warn", f"could not rebuild the sample model ({exc.what}); using the shipped crate.bin",
+                         exc.next_step, exc.details)
+                return sample_model_dir()
+        self.add("model", "ok", "sample model (Nile trend forecast), the shipped crate.bin")
+        return sample_model_dir()
+
+    def start(self, folder: Path, model_dir: Path, use_docker: bool) -> None:
+        limit = probe_limit(self.spec)
+        delay = self.spec.deployment.probes.initial_delay
+        try:
+            if use_docker:
+                self.server = self.start_docker(folder, model_dir)
+            else:
+                self.step("starting Rscript start_plumber.R")
+                self.server = start_plumber(folder / "src", model_dir, start_script=folder / DOCKER_CONTEXT / "start_plumber.R",
+                                            entry_script=ENTRY_SCRIPT)
+            self.report.url = self.server.url
+            self.step(f"waiting for {self.spec.scoring.routes.ready} on {self.server.url} (probe limit {limit} s)")
+            seconds = self.server.wait_ready(self.spec.scoring.routes.ready, timeout=limit)
+        except LocalRunError as exc:
+            if exc.code == "not_ready":
+                p = self.spec.deployment.probes
+                exc = LocalRunError(
+                    f"{exc.what}: Azure stops waiting after initial_delay {p.initial_delay} s + period {p.period} s "
+                    f"x failure_threshold {p.failure_threshold} = {limit} s and restarts the container, again and again",
+                    "load less at start-up, or raise deployment.probes.initial_delay / failure_threshold in the spec",
+                    details=exc.details, code=exc.code,
+                )
+            self.fail_with("start-up", exc)
+        self.report.startup_seconds = round(seconds, 3)
+        if seconds > delay:
+            self.add("start-up", "warn",
+                     f"ready after {seconds:.2f} s, later than the probes' initial_delay of {delay} s (limit {limit} s): "
+                     "Azure logs failed probes until then, and the cloud starts slower than this machine",
+                     "raise deployment.probes.initial_delay above the start-up time")
+        else:
+            self.add("start-up", "ok", f"ready after {seconds:.2f} s (probes start at {delay} s, give up at {limit} s)")
+
+    def start_docker(self, folder: Path, model_dir: Path) -> PlumberProcess:
+        from rdeploy_tui.local.docker import build_image, run_container
+
+        image = f"rdeploy-local/{self.spec.image.repository}:latest"
+        self.step(f"docker build -t {image} (the first build pulls {self.spec.image.base})")
+        build_image(folder / DOCKER_CONTEXT, image)
+        self.step("docker run with the container's variables")
+        return run_container(image, folder / "src", model_dir, container_port=self.spec.scoring.port,
+                             entry_script=ENTRY_SCRIPT,
+                             model_subdir=f"{self.spec.model.name}/{self.spec.model.version}")
+
+    def check_live(self) -> None:
+        route = self.spec.scoring.routes.live
+        assert self.server is not None
+        try:
+            resp = request(self.server.url, "GET", route, timeout=10)
+        except OSError as exc:
+            self.add("liveness", "fail", f"GET {route} got no answer ({exc})",
+                     "check the live route in the scoring script", self.server.output(), stop=True)
+        if resp.status != 200:
+            self.add("liveness", "fail", f"GET {route} answered {resp.status}: Azure would restart the container",
+                     f"add a GET {route} handler that returns 200 (or fix scoring.routes.live)", resp.text)
+        else:
+            self.add("liveness", "ok", f"GET {route} answered 200")
+
+    def score(self) -> ScoreResult:
+        assert self.server is not None
+        route = self.spec.scoring.routes.score
+        body = self.spec.scoring.sample_request
+        self.step(f"POST {route} with the sample request")
+        before = len(self.server.output())
+        timeout = self.spec.deployment.request_timeout_ms / 1000
+        resp = score(ScoringTarget(self.server.url + route, timeout=max(timeout, 30.0)), body)
+        if resp.status is None:
+            self.add("score", "fail", f"POST {route} got no answer ({resp.error})",
+                     "see the server output in the details", self.server.output(), stop=True)
+        self.report.score_status = resp.status
+        is_json, value = resp.is_json, resp.value
+        self.report.score_body = resp.body
+        if resp.status == 200:
+            self.add("score", "ok", f"POST {route} {json.dumps(body)} answered 200 in {resp.latency_ms:.0f} ms")
+            return resp
+        # plumber prints a handler's error (500) as it answers; a handled 4xx usually prints nothing.
+        server_said = _server_lines(_output_since(self.server, before, wait=0.5 if resp.status >= 500 else 0.05))
+        error = value.get("error") if is_json and isinstance(value, dict) else None
+        what = f"POST {route} {json.dumps(body)} answered {resp.status}: {error or _clip(resp.text)}"
+        if server_said:
+            what += f"\nserver output: {server_said}"
+        if resp.status == 400:
+            next_step = "the model refused the sample request: fix scoring.sample_request (or the model) so they agree"
+        elif resp.status == 404:
+            next_step = f"the scoring script has no POST {route}: fix the route in the script or scoring.routes.score"
+        else:
+            next_step = "the handler failed: fix the error shown in the server output, in the scoring script or the model"
+        self.add("score", "fail", what, next_step, self.server.output())
+        raise _Stop
+
+    def check_json(self, resp: ScoreResult) -> Any:
+        content_type = resp.headers.get("content-type", "")
+        if not resp.is_json:
+            self.add("JSON", "fail", f"the answer is not JSON (Content-Type {content_type or 'none'}): {_clip(resp.text)}",
+                     "use a JSON serializer on the score handler: #* @serializer json list(digits = NA)", stop=True)
+        if resp.double_encoded is not None:
+            self.add("JSON", "fail", f"the answer is JSON inside a string: {_clip(resp.text)}", DOUBLE_ENCODING_FIX, stop=True)
+        if "json" not in content_type.lower():
+            self.add("JSON", "warn", f"the body is JSON but Content-Type is {content_type or 'missing'}",
+                     "use a JSON serializer on the score handler: #* @serializer json list(digits = NA)")
+        else:
+            self.add("JSON", "ok", "real JSON: " + _clip(resp.text, 120))
+        return resp.value
+
+    def check_precision(self, value: Any, model_dir: Path) -> None:
+        reference, why_not = self.reference_result(model_dir)
+        finding = precision_finding(reference, value)
+        details = None if reference is not None else why_not
+        self.add("precision", finding.status, finding.message, finding.next_step, details)
+
+    def reference_result(self, model_dir: Path) -> tuple[Any | None, str | None]:
+        """The crate's own result for the sample request, computed in R directly; (None, why) if impossible."""
+        crate = find_crate(model_dir)
+        if self.rscript is None or crate is None:
+            return None, "no local R or no crate.bin to run the model directly"
+        script = self.tmp / "reference.R"
+        script.write_text(_REFERENCE_R)
+        req = self.tmp / "reference-request.json"
+        req.write_text(json.dumps(self.spec.scoring.sample_request))
+        self.step("running the crate directly in R for comparison")
+        try:
+            done = subprocess.run([self.rscript, str(script), str(crate), str(req)], capture_output=True, text=True,
+                                  timeout=_R_QUERY_TIMEOUT, check=False)
+        except (OSError, subprocess.TimeoutExpired) as exc:
+            return None, f"running the crate directly failed: {exc}"
+        if done.returncode != 0:
+            return None, "running the crate directly failed:\n" + done.stderr.strip()
+        is_json, value = parse_body(done.stdout.encode())
+        return (value, None) if is_json else (None, "the crate's direct result could not be read as JSON")
+
+    def check_latency(self) -> None:
+        assert self.server is not None
+        n = self.latency_samples
+        if n <= 0:
+            return
+        route, body = self.spec.scoring.routes.score, self.spec.scoring.sample_request
+        self.step(f"timing {n} requests on new connections and {n} on one kept-alive connection")
+        try:
+            new = measure(self.server.url, route, body, n, keep_alive=False)
+            kept = measure(self.server.url, route, body, n, keep_alive=True)
+        except OSError as exc:
+            self.add("latency", "fail", f"the API stopped answering while timed ({exc})",
+                     "see the server output in the details", self.server.output())
+            return
+        self.report.latency = [new.summary(), kept.summary()]
+        budget_ms = self.spec.deployment.request_timeout_ms
+        message = (f"new connection p50 {_ms(new, 50)} / p95 {_ms(new, 95)}; keep-alive p50 {_ms(kept, 50)} / p95 "
+                   f"{_ms(kept, 95)} (httpuv answers reused connections ~40 ms late; n={n} each)")
+        worst = max(new.samples_ms + kept.samples_ms)
+        failures = sum(s != 200 for s in new.statuses + kept.statuses)
+        if failures:
+            self.add("latency", "fail", f"{failures} of {2 * n} repeated requests did not answer 200; " + message,
+                     "the API is not stable under repeated calls: see the server output", self.server.output())
+        elif worst > budget_ms:
+            self.add("latency", "fail", f"slowest request {worst:.0f} ms exceeds request_timeout_ms {budget_ms}; " + message,
+                     "make scoring faster or raise deployment.request_timeout_ms")
+        elif (new.percentile(95) or 0) > budget_ms / 2:
+            self.add("latency", "warn", f"p95 is over half of request_timeout_ms {budget_ms}; " + message,
+                     "the cloud instance may be slower: raise deployment.request_timeout_ms")
+        else:
+            self.add("latency", "ok", message)
+
+
+def _ms(lat: Latency, p: float) -> str:
+    value = lat.percentile(p)
+    return "-" if value is None else f"{value:.1f} ms"
+
+
+def _clip(text: str, limit: int = 300) -> str:
+    text = text.strip()
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _output_since(server: PlumberProcess, offset: int, wait: float) -> str:
+    """Output printed after `offset`; plumber prints a handler's error as it answers, so give the
+    reader thread a moment to catch up."""
+    deadline = time.monotonic() + wait
+    while len(server.output()) == offset and time.monotonic() < deadline:
+        time.sleep(0.02)
+    return server.output()[offset:]
+
+
+def _server_lines(text: str) -> str:
+    """What the server printed while handling a request, on one line, clipped."""
+    return _clip(" | ".join(line.strip() for line in text.splitlines() if line.strip()), 600)

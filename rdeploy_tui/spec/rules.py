@@ -1,0 +1,401 @@
+"""Validation rules for a DeploySpec: pure, fast, no Azure and no Textual.
+
+Each `check_*` takes one value and returns a message (str) when it is wrong, else None, so a form
+can validate a single field as it is typed. `validate(spec)` runs them all and returns Problems.
+Messages name the offending value and say what is allowed. Values that could break out of the
+files they are written into (quotes, `$(...)`, backticks, newlines, `;`, non-ASCII look-alikes)
+never match the allow-lists below: they are refused, never escaped.
+"""
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any, Callable
+
+from rdeploy_tui.spec import base_images, package_names
+from rdeploy_tui.spec.deploy_spec import DeploySpec, Problem
+from rdeploy_tui.spec.vm_sizes import VM_SIZES, VmSize, close_matches
+
+MAX_TEXT = 256  # no legitimate value in a spec is longer; caps what reaches a message too
+
+
+# CPU and GPU sizes that managed online endpoints accept: one table, shared with the sandbox (vm_sizes.py cites it).
+INSTANCE_TYPES: dict[str, VmSize] = VM_SIZES
+# The SDK itself warns on these (azure.ai.ml.constants._deployment.SmallSKUs).
+SMALL_INSTANCE_TYPES = {"standard_ds1_v2", "standard_ds2_v2"}
+
+AUTH_MODES = ("aml_token", "key", "aad_token")
+MAX_INSTANCES = 50
+
+# Packages that ship with R itself: installing them from CRAN fails, so they are refused with a hint.
+BASE_R_PACKAGES = {
+    "base", "compiler", "datasets", "graphics", "grDevices", "grid", "methods",
+    "parallel", "splines", "stats", "stats4", "tcltk", "tools", "utils",
+}
+
+_ENDPOINT_NAME = re.compile(r"[a-zA-Z]([-a-zA-Z0-9]*[a-zA-Z0-9])?")
+_R_PACKAGE = re.compile(r"[A-Za-z][A-Za-z0-9.]*[A-Za-z0-9]")
+_REPOSITORY = re.compile(r"[a-z0-9]+(?:[._-][a-z0-9]+)*(?:/[a-z0-9]+(?:[._-][a-z0-9]+)*)*")
+_TAG = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}")
+# Docker image reference: [registry[:port]/]path[:tag][@sha256:digest]
+_BASE_IMAGE = re.compile(
+    r"(?:[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?(?:\.[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)*(?::[0-9]{1,5})?/)?"
+    r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*"
+    r"(?::[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(?:@sha256:[a-f0-9]{64})?"
+)
+_SUBSCRIPTION = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
+_RESOURCE_GROUP = re.compile(r"[-\w.()]{0,89}[-\w()]", re.ASCII)
+_WORKSPACE = re.compile(r"[a-zA-Z0-9][a-zA-Z0-9_-]{2,32}")
+_MODEL_NAME = re.compile(r"[a-zA-Z0-9][a-zA-Z0-9_.-]{0,254}")
+_MODEL_VERSION = re.compile(r"latest|[0-9]{1,9}|[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
+_ROUTE = re.compile(r"/[A-Za-z0-9._~/-]{0,254}")
+_REQUEST_KEY = re.compile(r"[A-Za-z.][A-Za-z0-9._]*")
+_SCRIPT_PATH = re.compile(r"[A-Za-z0-9_./ -]{1,250}\.[Rr]")
+
+
+def show(value: Any) -> str:
+    """A value as it may appear in a message: repr'd (so control characters are visible) and capped."""
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "...'"
+
+
+def _text(value: Any, what: str) -> str | None:
+    """Common refusals for any text field: empty, too long, not ASCII."""
+    if not isinstance(value, str):
+        return f"{what} must be text, got {show(value)}"
+    if not value:
+        return f"{what} is empty"
+    if len(value) > MAX_TEXT:
+        return f"{what} is {len(value):,} characters long; at most {MAX_TEXT} are allowed"
+    if not value.isascii():
+        odd = next(ch for ch in value if not ch.isascii())
+        return f"{what} {show(value)} contains the non-ASCII character {odd!r} (U+{ord(odd):04X}); use plain ASCII"
+    return None
+
+
+def _matches(pattern: re.Pattern[str], value: str) -> bool:
+    return pattern.fullmatch(value) is not None
+
+
+def check_endpoint_name(value: Any, what: str = "endpoint name") -> str | None:
+    if err := _text(value, what):
+        return err
+    if not 3 <= len(value) <= 32 or not _matches(_ENDPOINT_NAME, value):
+        return (
+            f"{what} {show(value)} is not allowed: use 3-32 characters, letters, digits and '-', "
+            "starting with a letter and ending with a letter or digit"
+        )
+    return None
+
+
+def check_deployment_name(value: Any) -> str | None:
+    return check_endpoint_name(value, "deployment name")
+
+
+def check_r_package(value: Any) -> str | None:
+    if err := _text(value, "R package name"):
+        return err
+    if value in BASE_R_PACKAGES:
+        return f"R package {show(value)} ships with R itself; remove it from the list (it cannot be installed from CRAN)"
+    if len(value) < 2 or not _matches(_R_PACKAGE, value):
+        return (
+            f"R package name {show(value)} is not valid: use ASCII letters, digits and '.', at least two "
+            "characters, starting with a letter and not ending with '.'"
+        )
+    return None
+
+
+def check_r_packages(values: Any) -> list[tuple[int | None, str]]:
+    """Problems of a package list as (index or None, message); duplicates are refused."""
+    if not isinstance(values, list):
+        return [(None, f"must be a list of R package names, got {show(values)}")]
+    found: list[tuple[int | None, str]] = []
+    seen: dict[str, int] = {}
+    for i, name in enumerate(values):
+        if err := check_r_package(name):
+            found.append((i, err))
+            continue
+        # CRAN names are unique regardless of case, so 'Forecast' duplicates 'forecast'.
+        key = name.lower()
+        if key in seen:
+            found.append((i, f"R package {show(name)} is listed twice (first at position {seen[key] + 1})"))
+        else:
+            seen[key] = i
+    return found
+
+
+def check_repository(value: Any) -> str | None:
+    if err := _text(value, "image repository"):
+        return err
+    if not _matches(_REPOSITORY, value):
+        return (
+            f"image repository {show(value)} is not allowed: use lowercase letters, digits and '.', '_', '-', '/' "
+            "as separators, starting and ending with a letter or digit"
+        )
+    return None
+
+
+def check_tag(value: Any) -> str | None:
+    if err := _text(value, "image tag"):
+        return err
+    if value != "auto" and not _matches(_TAG, value):
+        return (
+            f"image tag {show(value)} is not allowed: use 'auto' or 1-128 letters, digits, '_', '.', '-', "
+            "not starting with '.' or '-'"
+        )
+    return None
+
+
+def check_base_image(value: Any) -> str | None:
+    if err := _text(value, "base image"):
+        return err
+    if not _matches(_BASE_IMAGE, value):
+        return f"base image {show(value)} is not a Docker image reference like rstudio/plumber:latest"
+    return None
+
+
+def check_package_snapshot(value: Any) -> str | None:
+    if err := _text(value, "package snapshot"):
+        return err
+    if value != "none" and not base_images.is_snapshot_date(value):
+        return f"package snapshot {show(value)} is not a date like 2026-11-02 (or 'none' for the base image's own repository)"
+    return None
+
+
+def base_image_warnings(base: str, snapshot: str) -> list[str]:
+    """What the table of known base images says about `image.base` (warnings only: Docker Hub adds tags monthly)."""
+    if check_base_image(base):
+        return []
+    registry, repository, tag = base_images.split_reference(base)
+    if registry != "docker.io":
+        return []  # a private registry: nothing known, nothing to say
+    image = base_images.lookup(base)
+    found: list[str] = []
+    if image is None:
+        tags = base_images.known_tags(repository)
+        known = f"; known tags include {', '.join(tags[-4:])}" if tags else ""
+        found.append(
+            f"base image {show(base)} is not in rdeploy-tui's table of base images (as of {base_images.TABLE_DATE}){known}: "
+            "if it does not exist the build fails at its first step"
+        )
+        return found
+    if image.moving and image.pinned_tag and image.pinned_tag != image.tag:
+        found.append(
+            f"base image {show(base)} moves over time; {image.repository}:{image.pinned_tag} is what it stands for now "
+            "(`rdeploy-tui init --refresh` writes it), so the same spec builds the same image later"
+        )
+    if not image.binary and snapshot != "none":
+        found.append(f"base image {show(base)} installs R packages from source ({image.repo_url}): builds compile every package")
+    return found
+
+
+def check_subscription_id(value: Any) -> str | None:
+    if err := _text(value, "subscription id"):
+        return err
+    if not _matches(_SUBSCRIPTION, value):
+        return f"subscription id {show(value)} is not a GUID like 00000000-0000-0000-0000-000000000000"
+    return None
+
+
+def check_resource_group(value: Any) -> str | None:
+    if err := _text(value, "resource group"):
+        return err
+    if len(value) > 90 or not _matches(_RESOURCE_GROUP, value):
+        return (
+            f"resource group {show(value)} is not allowed: 1-90 letters, digits, '_', '-', '.', '(' or ')', "
+            "not ending with '.'"
+        )
+    return None
+
+
+def check_workspace_name(value: Any) -> str | None:
+    if err := _text(value, "workspace name"):
+        return err
+    if not _matches(_WORKSPACE, value):
+        return (
+            f"workspace name {show(value)} is not allowed: 3-33 letters, digits, '_' or '-', "
+            "starting with a letter or digit"
+        )
+    return None
+
+
+def check_model_name(value: Any) -> str | None:
+    if err := _text(value, "model name"):
+        return err
+    if not _matches(_MODEL_NAME, value):
+        return f"model name {show(value)} is not allowed: letters, digits, '_', '.', '-', starting with a letter or digit"
+    return None
+
+
+def check_model_version(value: Any) -> str | None:
+    if err := _text(value, "model version"):
+        return err
+    if not _matches(_MODEL_VERSION, value):
+        return f"model version {show(value)} is not allowed: use 'latest' or a registered version such as 3"
+    return None
+
+
+_INSTANCE_TYPE = re.compile(r"[A-Za-z][A-Za-z0-9_]{2,63}")
+
+
+def check_instance_type(value: Any) -> str | None:
+    """An error only for what cannot be a VM size name; a size missing from the table is a warning (Azure adds sizes)."""
+    if err := _text(value, "instance type"):
+        return err
+    if not _matches(_INSTANCE_TYPE, value):
+        return f"instance type {show(value)} is not a VM size name such as Standard_DS3_v2 (letters, digits and '_')"
+    return None
+
+
+def instance_type_warning(value: str) -> str | None:
+    if not isinstance(value, str) or check_instance_type(value):
+        return None
+    size = INSTANCE_TYPES.get(value.lower())
+    if size is None:
+        near = close_matches(value)
+        hint = f" (did you mean {', '.join(near)}?)" if near else " such as Standard_DS3_v2 or Standard_F4s_v2"
+        return (
+            f"instance type {show(value)} is not in Microsoft's list of managed online endpoint sizes{hint}; "
+            "Azure adds sizes, so it may still be accepted, but it is refused at deployment if it is not supported"
+        )
+    if value.lower() in SMALL_INSTANCE_TYPES:
+        return (
+            f"{size.label} is smaller than Azure recommends for online endpoints; R with its packages may not fit. "
+            "Standard_DS3_v2 is the recommended minimum"
+        )
+    return None
+
+
+def _int_in(value: Any, what: str, low: int, high: int) -> str | None:
+    if isinstance(value, bool) or not isinstance(value, int):
+        return f"{what} must be a whole number from {low} to {high}, got {show(value)}"
+    if not low <= value <= high:
+        return f"{what} {value} is out of range: use {low} to {high}"
+    return None
+
+
+def check_instance_count(value: Any) -> str | None:
+    return _int_in(value, "instance count", 1, MAX_INSTANCES)
+
+
+def check_traffic(value: Any) -> str | None:
+    return _int_in(value, "traffic", 0, 100)
+
+
+def check_port(value: Any) -> str | None:
+    return _int_in(value, "port", 1, 65535)
+
+
+def check_auth_mode(value: Any) -> str | None:
+    if value not in AUTH_MODES:
+        return f"auth mode {show(value)} is not allowed: use one of {', '.join(AUTH_MODES)}"
+    return None
+
+
+def check_route(value: Any, what: str = "route") -> str | None:
+    if err := _text(value, what):
+        return err
+    if not _matches(_ROUTE, value) or "//" in value or "/../" in value + "/":
+        return f"{what} {show(value)} is not allowed: a path such as /score (letters, digits, '.', '_', '~', '-', '/')"
+    return None
+
+
+def check_routes(routes: Any) -> list[tuple[str, str]]:
+    found = [(name, err) for name in ("live", "ready", "score") if (err := check_route(getattr(routes, name), f"{name} route"))]
+    if not found and routes.score in (routes.live, routes.ready):
+        found.append(("score", f"score route {show(routes.score)} must differ from the live and ready routes"))
+    return found
+
+
+def check_sample_request(value: Any) -> str | None:
+    """The body sent to /score: a JSON object whose keys become the crate's named arguments."""
+    if not isinstance(value, dict):
+        return f"sample request must be a JSON object such as {{\"forecast_horizon\": [2]}}, got {show(value)}"
+    try:
+        encoded = json.dumps(value, allow_nan=False)
+    except (TypeError, ValueError) as exc:
+        return f"sample request cannot be written as JSON: {exc}"
+    if len(encoded) > 1_000_000:
+        return f"sample request is {len(encoded):,} bytes as JSON; keep it under 1 MB"
+    for key in value:
+        if not _matches(_REQUEST_KEY, key) or len(key) > 64:
+            return (
+                f"sample request field {show(key)} cannot be an R argument name: use letters, digits, '.' and '_', "
+                "starting with a letter or '.'"
+            )
+    return None
+
+
+def check_script_path(value: Any, base_dir: Path | None = None) -> str | None:
+    """`scoring.script`: None (generate) or an existing .R file, relative to the spec's folder."""
+    if value is None:
+        return None
+    if err := _text(value, "scoring script path"):
+        return err
+    if not _matches(_SCRIPT_PATH, value):
+        return f"scoring script path {show(value)} is not allowed: a path to an .R file (letters, digits, '_', '.', '-', '/', spaces)"
+    if base_dir is not None:
+        path = Path(value) if Path(value).is_absolute() else Path(base_dir) / value
+        if not path.is_file():
+            return f"scoring script {show(value)} does not exist (looked for {path})"
+    return None
+
+
+def _probe_problems(probes: Any) -> list[Problem]:
+    limits = {"initial_delay": (0, 3600), "period": (1, 3600), "timeout": (1, 3600), "failure_threshold": (1, 1000)}
+    return [
+        Problem(f"deployment.probes.{name}", err)
+        for name, (low, high) in limits.items()
+        if (err := _int_in(getattr(probes, name), f"probe {name.replace('_', ' ')}", low, high))
+    ]
+
+
+def validate(spec: DeploySpec, base_dir: Path | None = None) -> list[Problem]:
+    """Every problem of a spec, errors and warnings, in file order."""
+    problems: list[Problem] = []
+
+    def check(field: str, fn: Callable[[Any], str | None], value: Any) -> None:
+        if err := fn(value):
+            problems.append(Problem(field, err))
+
+    check("workspace.subscription_id", check_subscription_id, spec.workspace.subscription_id)
+    check("workspace.resource_group", check_resource_group, spec.workspace.resource_group)
+    check("workspace.name", check_workspace_name, spec.workspace.name)
+    check("model.name", check_model_name, spec.model.name)
+    check("model.version", check_model_version, spec.model.version)
+    check("image.repository", check_repository, spec.image.repository)
+    check("image.tag", check_tag, spec.image.tag)
+    check("image.base", check_base_image, spec.image.base)
+    problems.extend(Problem("image.base", w, "warning") for w in base_image_warnings(spec.image.base, spec.image.package_snapshot))
+    check("image.package_snapshot", check_package_snapshot, spec.image.package_snapshot)
+    bad_packages = set()
+    for index, err in check_r_packages(spec.image.r_packages):
+        problems.append(Problem("image.r_packages" + (f"[{index}]" if index is not None else ""), err))
+        bad_packages.add(index)
+    if isinstance(spec.image.r_packages, list):
+        for index, name in enumerate(spec.image.r_packages):
+            if index not in bad_packages and (warning := package_names.offline_warning(name)):
+                problems.append(Problem(f"image.r_packages[{index}]", warning, "warning"))
+    if err := check_script_path(spec.scoring.script, base_dir):
+        problems.append(Problem("scoring.script", err))
+    check("scoring.port", check_port, spec.scoring.port)
+    for name, err in check_routes(spec.scoring.routes):
+        problems.append(Problem(f"scoring.routes.{name}", err))
+    check("scoring.sample_request", check_sample_request, spec.scoring.sample_request)
+    check("endpoint.name", check_endpoint_name, spec.endpoint.name)
+    check("endpoint.auth_mode", check_auth_mode, spec.endpoint.auth_mode)
+    check("deployment.name", check_deployment_name, spec.deployment.name)
+    check("deployment.instance_type", check_instance_type, spec.deployment.instance_type)
+    if warning := instance_type_warning(spec.deployment.instance_type):
+        problems.append(Problem("deployment.instance_type", warning, "warning"))
+    check("deployment.instance_count", check_instance_count, spec.deployment.instance_count)
+    check("deployment.traffic", check_traffic, spec.deployment.traffic)
+    if err := _int_in(spec.deployment.request_timeout_ms, "request timeout (ms)", 1, 180_000):
+        problems.append(Problem("deployment.request_timeout_ms", err))
+    problems.extend(_probe_problems(spec.deployment.probes))
+    return problems
+
+
+def errors(problems: list[Problem]) -> list[Problem]:
+    return [p for p in problems if p.level == "error"]
