@@ -35,9 +35,10 @@ async def test_reopening_after_a_crash_offers_to_resume(monkeypatch):
     async with app.run_test(size=(80, 24)) as pilot:
         # The offer comes once the first screen is complete: wait for it, not for a frame.
         for _ in range(200):
-            if isinstance(app.screen, ConfirmDialog):
+            if isinstance(app.screen, ConfirmDialog) and app.screen.query("#no"):  # pushed and composed
                 break
             await pilot.pause(0.05)
+        await pilot.pause()
         dialog = app.screen
         assert isinstance(dialog, ConfirmDialog)
         assert "did not finish" in dialog.question and "build-image" in dialog.question
