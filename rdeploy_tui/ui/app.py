@@ -40,6 +40,12 @@ def _screen_class(step: int) -> type[Screen]:
     return getattr(importlib.import_module(f"rdeploy_tui.ui.screens.{module}"), cls)
 
 
+def _palette_provider():
+    from rdeploy_tui.ui.palette import ScreenActionsProvider  # imported when the palette first opens
+
+    return ScreenActionsProvider
+
+
 class RdeployApp(App):
     CSS_PATH = "app.tcss"
     TITLE = "rdeploy-tui"
@@ -53,7 +59,7 @@ class RdeployApp(App):
         Binding("f3,ctrl+p", "command_palette", "Commands", show=False, priority=True, id="command_palette"),
     ]
     COMMAND_PALETTE_BINDING = "f3"
-    COMMANDS = App.COMMANDS | {lambda: _palette_provider()}
+    COMMANDS = App.COMMANDS | {_palette_provider}
 
     def __init__(self, session: Session | None = None, *, start_step: int = 0) -> None:
         super().__init__()
@@ -151,12 +157,13 @@ class RdeployApp(App):
         if not path.exists():
             self.user_keymap = keys.UserKeymap(path)
             return
-        self.user_keymap = keys.load_keymap(path, keys.ui_binding_ids() | {b.id for b in keys.own_bindings(RdeployApp)})
+        self.user_keymap = keys.load_keymap(path, keys.ui_binding_ids())
+        self.user_keymap.problems += keys.keymap_clashes(self.user_keymap.keymap)
         if self.user_keymap.keymap:
             self.set_keymap(self.user_keymap.keymap)
         if self.user_keymap.problems:
             self.notify("\n".join(self.user_keymap.problems[:5]) + "\n(F1 lists them all)",
-                        title=f"Keymap {path.name}: entries left out", severity="warning", timeout=10)
+                        title=f"Keymap {path.name}: check these entries", severity="warning", timeout=10)
 
     user_keymap = None  # keys.UserKeymap once loaded
 
@@ -268,12 +275,6 @@ class RdeployApp(App):
                 title=title,
             )
         )
-
-
-def _palette_provider():
-    from rdeploy_tui.ui.palette import ScreenActionsProvider  # imported when the palette first opens
-
-    return ScreenActionsProvider
 
 
 def _benchmark_mark(what: str) -> bool:

@@ -5,10 +5,9 @@ rdeploy-tui usually runs in JupyterLab's or Azure ML studio's terminal: xterm.js
 the browser keeps never reaches xterm.js, so no action may be bound only to such keys
 (tests/unit/test_reserved_keys.py walks every BINDINGS against RESERVED_KEYS).
 
-What does reach the app through xterm.js (xterm.js src/common/input/Keyboard.ts): printable keys,
-enter/esc/tab/arrows, F1-F4 (ESC O P..S), F6-F10 (ESC [17~ .. ESC [21~), alt+letter (ESC letter),
-ctrl+letter (the C0 control code) - tests/ui/test_browser_terminal.py sends the ones we use through a
-real xterm.js in headless Chromium.
+What xterm.js 6 sends (src/common/input/Keyboard.ts; measured in headless Chromium by
+tests/ui/test_browser_terminal.py, which decodes each with Textual's parser): F1-F4 ESC O P..S, F8 ESC [19~,
+F9 ESC [20~, F10 ESC [21~, alt+letter ESC letter, ctrl+letter its C0 code (ctrl+s 0x13), Esc ESC, ? itself.
 """
 from __future__ import annotations
 
@@ -177,6 +176,27 @@ def own_bindings(cls: type) -> list["Binding"]:
 
 def ui_binding_ids() -> set[str]:
     return {b.id for cls in ui_binding_classes() for b in own_bindings(cls) if b.id}
+
+
+def keymap_clashes(keymap: dict[str, str]) -> list[str]:
+    """Keys the keymap gives to one action while another of the same screen (or the app) keeps them.
+    (Textual's own clash report misses a binding that has an id but is not in the keymap.)"""
+    classes = ui_binding_classes()
+    app_classes = [c for c in classes if c.__name__ == "RdeployApp"]
+    clashes: list[str] = []
+    for cls in classes:
+        owners: dict[str, set[tuple[str, str]]] = {}
+        for binding in [b for c in {cls, *app_classes} for b in own_bindings(c)]:
+            new_keys = split_keys(keymap[binding.id]) if binding.id in keymap else [binding.key]
+            for key in new_keys:
+                owners.setdefault(key, set()).add((binding.action, binding.description or binding.action))
+        for key, actions in owners.items():
+            if len(actions) > 1 and any(k == key for i, v in keymap.items() for k in split_keys(v)):
+                names = " and ".join(sorted(d for _, d in actions))
+                note = f"{key}: bound to both {names} on {cls.__name__}"
+                if note not in clashes:
+                    clashes.append(note)
+    return clashes
 
 
 # -- what the current screen offers -------------------------------------------------------------------

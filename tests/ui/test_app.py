@@ -66,8 +66,12 @@ async def test_no_offer_without_an_unfinished_deploy(monkeypatch):
     monkeypatch.setattr("rdeploy_tui.ui.screens.signin.SignInScreen.sign_in", lambda self: None)
     app = make_app(0)
     async with app.run_test(size=(80, 24)) as pilot:
+        for _ in range(200):  # the offer would come with the complete first screen
+            if app.settled:
+                break
+            await pilot.pause(0.05)
         await pilot.pause()
-        assert not isinstance(app.screen, ConfirmDialog)
+        assert app.settled and not isinstance(app.screen, ConfirmDialog)
 
 
 async def test_a_failing_worker_becomes_an_error_dialog_with_the_next_action(monkeypatch):

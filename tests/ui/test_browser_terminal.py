@@ -53,7 +53,7 @@ def browser_page():
 
 
 @pytest.fixture
-def terminal(browser_page, tmp_path):
+def terminal(browser_page, tmp_path, capsys):
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     for old in ARTIFACTS.glob("*.png"):
         old.unlink()
@@ -67,14 +67,20 @@ def terminal(browser_page, tmp_path):
         try:
             yield term
         finally:
-            print(f"\nbrowser-terminal screenshots: {ARTIFACTS} ({len(term.shots)} files)")
+            with capsys.disabled():
+                print(f"\nbrowser-terminal screenshots: {ARTIFACTS} ({len(term.shots)} files)")
+
+
+def next_enabled(t: BrowserTerminal) -> None:
+    """Wait until the step lets the user go on: the nav bar shows no problem between Back and Next."""
+    t.wait_for_line(r"^\s*Back\s+(Next|Deploy|Score|Finish)\s*$", timeout=240)
 
 
 def test_wizard_in_a_browser_terminal_to_a_scored_request(terminal):
     t = terminal
-    screen = t.wait_for("Signed in as sandbox user")
-    assert "Sandbox subscription" in screen and "F2 Next" in screen and "F10 Quit" in screen
-    t.wait_for("F2 Next")
+    t.wait_for("Signed in as sandbox user")
+    screen = t.wait_for("F10 Quit")  # the footer follows the first frame
+    assert "Sandbox subscription" in screen and "F2 Next" in screen and "F1 Help" in screen
     t.screenshot("sign-in")
 
     # F1: the help screen lists the keys of the screen below; Esc closes it.
@@ -85,48 +91,57 @@ def test_wizard_in_a_browser_terminal_to_a_scored_request(terminal):
     t.press("Escape")
     t.wait_gone("Keys of this screen")
 
+    next_enabled(t)
     t.press("F2")
     t.wait_for("rdeploy-sandbox-ws")
     t.wait_for("azurecr.io")  # the workspace's registry was found
     t.screenshot("workspace")
 
-    # F3: the command palette lists this screen's actions with their keys; one runs by name.
+    # F3: the command palette lists this screen's actions with their keys (ctrl+p is VS Code's).
     t.press("F3")
     t.wait_for("Next (F2")
     t.screenshot("command-palette")
     t.press("Escape")
     t.wait_gone("Next (F2")
 
+    next_enabled(t)
     t.press("Alt+n")  # Next's second key: ESC n through xterm.js
     t.wait_for("latest (now version")
     t.screenshot("model")
 
+    next_enabled(t)
     t.press("F2")
     t.wait_for("always included")
     t.screenshot("packages")
     t.press("Escape")  # Back, then a mouse click on Next
     t.wait_for("latest (now version")
+    next_enabled(t)
     t.click_text(" Next ")
     t.wait_for("always included")
 
+    next_enabled(t)
     t.press("F2")
     t.wait_for("Sample request")
     t.screenshot("script")
 
+    next_enabled(t)
     t.press("F2")
     t.wait_for("Endpoint name")
     t.screenshot("endpoint")
 
+    next_enabled(t)
     t.press("F2")
     t.wait_for(" Deploy ")
     t.screenshot("review")
 
+    next_enabled(t)
     t.click_text(" Deploy ")  # the mouse starts the deploy
     t.wait_for("Cancel deploy")
     t.screenshot("deploying")
     t.wait_for("is live at", timeout=240)  # the deploy's summary: Next (Score) is enabled with it
     t.screenshot("deployed")
 
+    next_enabled(t)
     t.press("F2")
     t.wait_for("HTTP 200 from", timeout=120)  # the scoring panel's status line
     t.screenshot("scored")

@@ -86,18 +86,20 @@ async def test_palette_lists_the_screen_actions_with_keys_and_runs_one():
 
 async def test_keymap_file_rebinds_and_reports_bad_entries(rdeploy_home):
     rdeploy_home.mkdir(parents=True, exist_ok=True)
-    (rdeploy_home / "keymap.yaml").write_text("next: f6\nnosuch: f7\nback: ctrl+nokey\n", encoding="utf-8")
+    (rdeploy_home / "keymap.yaml").write_text("next: f6\nnosuch: f7\nback: ctrl+nokey\npackages.edit: ctrl+d\n",
+                                              encoding="utf-8")
     app = make_app(3)
     async with app.run_test(size=(80, 24)) as pilot:
         await wait_for(pilot, lambda: app.user_keymap is not None, what="the keymap")
-        assert app.user_keymap.keymap == {"next": "f6"}
-        assert len(app.user_keymap.problems) == 2
+        assert app.user_keymap.keymap == {"next": "f6", "packages.edit": "ctrl+d"}
+        assert len(app.user_keymap.problems) == 3
         assert any("keymap.yaml" in (n.title or "") for n in app._notifications)
         await pilot.press("f1")
         await wait_for(pilot, lambda: isinstance(app.screen, HelpScreen), what="the help screen")
         assert _actions(app.screen)["next"] == ["f6"]
         note = str(app.screen.query_one("#help-keymap", Static).render())
         assert "Yours: next = f6" in note and "Left out: nosuch" in note
+        assert "ctrl+d: bound to both Edit and Remove on PackagesScreen" in note
         await pilot.press("escape")
         await pilot.press("f2")  # no longer Next
         await pilot.pause(0.2)
@@ -144,3 +146,20 @@ def test_help_screen_snapshot(snap_compare, size, monkeypatch):
         await pilot.pause()
 
     assert snap_compare(make_app(3), terminal_size=size, run_before=open_help)
+
+
+async def test_esc_closes_the_management_scoring_screen_in_one_press_from_the_editor():
+    from test_manage_snapshots import ENDPOINTS, FixedSource
+
+    from rdeploy_tui.ui.screens.manage_scoring import ManageScoringScreen
+
+    app = make_app(8, screens={8: ScoringScreen(autostart=False)})
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_for(pilot, lambda: app.settled, what="the first screen")
+        below = app.screen
+        scoring = ManageScoringScreen(FixedSource(), ENDPOINTS[0])
+        app.push_screen(scoring)
+        await wait_for(pilot, lambda: app.screen is scoring and isinstance(app.focused, TextArea)
+                       and app.focused.id == "request-editor", what="the editor")
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: app.screen is below, what="Esc to close the scoring screen")

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from collections import defaultdict
 
-from textual.app import App
+from textual.binding import Binding
+from textual.screen import Screen
 
 from rdeploy_tui.ui import keys
 from rdeploy_tui.ui.app import RdeployApp
@@ -24,15 +25,28 @@ def test_the_walk_finds_every_screen_widget_and_the_app():
             "ManageScoringScreen", "SignInScreen", "ConfirmDialog", "HelpScreen"} <= names
 
 
-def test_no_action_is_bound_only_to_a_key_browsers_or_vscode_keep():
+def bound_only_to_reserved(classes) -> list[str]:
     only_reserved = []
-    for cls in keys.ui_binding_classes():
+    for cls in classes:
         for action, bindings in _bindings_by_action(cls).items():
-            arriving = [b.key for b in bindings if not keys.reserved_reason(b.key)]
-            if not arriving:
+            if all(keys.reserved_reason(b.key) for b in bindings):
                 only_reserved.append(f"{cls.__name__}.{action}: {[b.key for b in bindings]} "
                                      f"({keys.reserved_reason(bindings[0].key)})")
-    assert only_reserved == []
+    return only_reserved
+
+
+def test_no_action_is_bound_only_to_a_key_browsers_or_vscode_keep():
+    assert bound_only_to_reserved(keys.ui_binding_classes()) == []
+
+
+def test_the_check_catches_the_old_bindings():
+    class Before(Screen):  # the wizard's keys before issue 14
+        BINDINGS = [Binding("ctrl+n", "next", "Next"), Binding("escape", "back", "Back"),
+                    Binding("ctrl+t", "toggle_view", "Table/JSON"), Binding("ctrl+s,f9", "send", "Send")]
+
+    found = bound_only_to_reserved([Before])
+    assert [f.split(":")[0] for f in found] == ["Before.next", "Before.toggle_view"]
+    assert "new window" in found[0]
 
 
 def test_textual_defaults_the_app_keeps_have_an_arriving_key_too():
