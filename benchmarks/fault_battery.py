@@ -31,6 +31,7 @@ from typing import Callable
 
 CLI = [sys.executable, "-m", "rdeploy_tui"]
 TIME_SCALE = "0.003"
+CHECK_DEADLINE_S = 300.0
 
 
 @dataclass
@@ -510,6 +511,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--only", nargs="*", help="run only checks whose name starts with one of these (e.g. 1 2 6)")
     parser.add_argument("--list", action="store_true", help="list the checks and exit")
+    parser.add_argument("--deadline", type=float, default=CHECK_DEADLINE_S, help="seconds a check may take before it counts as hung")
     args = parser.parse_args()
     if args.list:
         for name, tried, _, needs_r in CHECKS:
@@ -526,11 +528,19 @@ def main() -> int:
         saved_env = dict(os.environ)
         with tempfile.TemporaryDirectory(prefix="rdeploy-battery-") as folder:
             started = time.monotonic()
-            try:
-                ok, seen = fn(Path(folder))
-            except Exception as exc:  # noqa: BLE001 - a check that breaks is a failed row, with its cause
-                ok, seen = False, f"check raised {type(exc).__name__}: {clean(str(exc), 60)}"
-                traceback.print_exc(file=sys.stderr)
+            result: list[tuple[bool, str]] = []
+
+            def run(fn=fn, folder=folder) -> None:
+                try:
+                    result.append(fn(Path(folder)))
+                except Exception as exc:  # noqa: BLE001 - a check that breaks is a failed row, with its cause
+                    result.append((False, f"check raised {type(exc).__name__}: {clean(str(exc), 60)}"))
+                    traceback.print_exc(file=sys.stderr)
+
+            worker = threading.Thread(target=run, daemon=True)  # a check that hangs is a failed row, not a stuck run
+            worker.start()
+            worker.join(args.deadline)
+            ok, seen = result[0] if result else (False, f"hung: no end within {args.deadline:.0f} s")
             seen = f"{seen} [{time.monotonic() - started:.0f} s]"
         os.environ.clear()
         os.environ.update(saved_env)
