@@ -6,7 +6,7 @@ import subprocess
 import sys
 import textwrap
 
-from processes import wait_for
+from reliability_helpers import wait_for
 
 from rdeploy_tui.pipeline.events import PlanFinished
 from rdeploy_tui.pipeline.runner import run_deploy
