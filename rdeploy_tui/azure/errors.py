@@ -185,7 +185,15 @@ def explain(exc: BaseException, doing: str = "", *, details: str | None = None, 
             details=message,
             code="Throttled",
         )
-    if isinstance(exc, (core.ServiceRequestError, core.ServiceResponseError)) or (status is not None and status >= 500):
+    if status is not None and status >= 500:  # an answer: the network works, the service failed (not "check the proxy")
+        return RdeployError(
+            f"Azure answered HTTP {status}" + (f" ({code})" if code else "") + where + " even after several retries" + (f": {message}" if message else "."),
+            "Run the command again in a few minutes (a deploy picks up where it stopped); if it keeps failing, "
+            "check https://status.azure.com or open a support request with the request id.",
+            details=message,
+            code=code or "ServiceError",
+        )
+    if isinstance(exc, (core.ServiceRequestError, core.ServiceResponseError)):
         return RdeployError(
             "Azure could not be reached or kept failing" + where + " even after several retries.",
             "Check the network connection (and proxy settings), then run the command again (a deploy picks up where it stopped).",

@@ -111,6 +111,7 @@ def _print_banner(sandbox: Any, faults: Any, *, compute_instance: bool = False) 
         lines.append(f"  workspace        {doc['name']}  ({acr}; resource group {doc['resource_group']})")
     lines += [
         f"  state folder     {sandbox.state_dir}",
+        f"  sandbox log      {sandbox.log_path}  (its own errors; never printed here)",
         f"  time scale       {sandbox.time_scale:g}  (x Azure's durations: 1 is Azure's own pace; --time-scale X)",
         f"  faults           {', '.join(f.name + ('' if f.count is None else f':{f.count}') for f in faults.armed()) or 'none'}",
         "",

@@ -298,8 +298,11 @@ class Rollout:
             current = FINISH
             return self._finish()
         except _RolledBack as rolled:
-            return self._rollback(rolled.reason, rolled.stage)
+            return self._rollback_or_explain(rolled.reason, rolled.stage)
         except _Cancelled:
+            return self._stopped(current)
+        except KeyboardInterrupt:  # Ctrl+C in the CLI: stop where we are (a second one leaves at once)
+            self.cancel.set()
             return self._stopped(current)
         except RdeployError as error:
             if error.code == "Cancelled" or self.cancel.is_set():
@@ -309,6 +312,17 @@ class Rollout:
             from rdeploy_tui.azure.errors import explain
 
             return self._failed(current, explain(exc, f"rolling out on endpoint {ep}"))
+
+    def _rollback_or_explain(self, reason: str, stage: str) -> RolloutOutcome:
+        try:
+            return self._rollback(reason, stage)
+        except RdeployError as error:
+            ep = self.spec.endpoint.name
+            fix = f"rdeploy-tui endpoints traffic {ep} {self.old}=100 {self.new}=0"
+            self.emit(StepFailed(ROLLBACK, f"Rolling back failed: {error.what}", f"Move the traffic back yourself: `{fix}`.", error.details, error.code))
+            self._save(status="failed", reason=reason)
+            return RolloutOutcome("failed", f"Rollout failed at {stage} ({reason}) and so did the rollback: {error.what} "
+                                            f"Next: `{fix}`.", ep, self.old, self.new, reason=reason, stages=self.stages, error=error)
 
     def _stopped(self, step: str) -> RolloutOutcome:
         """Asked to stop: the traffic stays where it is and the next run resumes from there."""
@@ -330,7 +344,7 @@ class Rollout:
             try:
                 return self._rollback(f"the rollout failed during {step}: {error.what}", step, error=error)
             except RdeployError:
-                pass
+                pass  # the summary below says where the traffic is
         state = (f" {self.new} has {self._share(self.new, quiet=True)} % of the traffic." if self.new and self.old else "")
         summary = f"Rollout failed: {error.what}{state}" + (f" Next: {error.next_step}" if error.next_step else "")
         return RolloutOutcome("failed", summary, ep, self.old or None, self.new or None, stages=self.stages, error=error)

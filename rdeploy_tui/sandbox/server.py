@@ -33,6 +33,7 @@ from rdeploy_tui.sandbox.settings import ClientSettings
 from rdeploy_tui.sandbox.state import StateStore
 
 log = logging.getLogger("rdeploy_tui.sandbox")
+log.addHandler(logging.NullHandler())  # never Python's last-resort handler (tracebacks on the user's terminal)
 
 DEFAULT_QUOTA_CORES = 32
 _MAX_BODY = 512 * 1024 * 1024  # the SDK's blob uploads are the big bodies; Azure's own caps per service are not all documented
@@ -102,6 +103,7 @@ class Sandbox:
         if self._server is not None:
             return self
         self.state.acquire_folder()
+        self._open_log()
         try:
             self._start()
         except (KeyError, TypeError, AttributeError, ValueError) as exc:
@@ -178,6 +180,31 @@ class Sandbox:
         if self.scoring_upstream is not None:
             self.scoring_upstream.close()
         self.state.release_folder()
+        self._close_log()
+
+    def _open_log(self) -> None:
+        """The sandbox's own errors go to state_dir/sandbox.log, never to the user's terminal: with no handler,
+        Python's last-resort handler would print tracebacks over a CLI's output or the wizard (issue 15)."""
+        if getattr(self, "_log_handler", None) is not None:
+            return
+        log.propagate = False
+        try:
+            handler: logging.Handler = logging.FileHandler(self.log_path, encoding="utf-8", delay=True)
+        except OSError:
+            handler = logging.NullHandler()
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+        log.addHandler(handler)
+        self._log_handler = handler
+
+    def _close_log(self) -> None:
+        handler, self._log_handler = getattr(self, "_log_handler", None), None
+        if handler is not None:
+            log.removeHandler(handler)
+            handler.close()
+
+    @property
+    def log_path(self) -> Path:
+        return self.state_dir / "sandbox.log"
 
     def __enter__(self) -> "Sandbox":
         return self.start()
@@ -322,7 +349,7 @@ class Sandbox:
             return azure_error(400, "BadRequest", f"The request body is not valid: {exc}")
         except Exception:
             log.error("sandbox handler failed for %s %s\n%s", request.method, request.path, traceback.format_exc())
-            return azure_error(500, "InternalServerError", "The sandbox failed to handle this request; see the sandbox log.")
+            return azure_error(500, "InternalServerError", f"The sandbox failed to handle this request; see the sandbox log ({self.log_path}).")
 
     def _check_bearer(self, request: Request) -> Response | None:
         auth = request.headers.get("Authorization", "")

@@ -128,6 +128,16 @@ class StateStore:
         os.replace(tmp, self._path)
 
 
+# Keys every document of these collections has from the moment it is written (the ones lookups and listings use).
+_REQUIRED = {
+    "endpoints": ("id", "name", "state", "workspace"),
+    "deployments": ("id", "name", "state", "endpoint"),
+    "operations": ("id", "action", "status", "resource"),
+    "workspaces": ("id", "name"),
+    "registries": ("id", "login_server"),
+}
+
+
 def _check_shape(data: Any) -> None:
     """Top level: named collections (each a dict of documents) and a few scalar flags (`seeded`)."""
     if not isinstance(data, dict):
@@ -137,6 +147,10 @@ def _check_shape(data: Any) -> None:
             bad = next((key for key, doc in value.items() if not isinstance(doc, dict)), None)
             if bad is not None:
                 raise ValueError(f"{name}[{bad!r}] is not an object")
+            for key, doc in value.items():
+                missing = [field for field in _REQUIRED.get(name, ()) if field not in doc]
+                if missing:
+                    raise ValueError(f"{name}[{key!r}] lacks {', '.join(missing)}")
         elif not isinstance(value, (bool, int, float, str)):
             raise ValueError(f"{name!r} is a JSON {type(value).__name__}")
 

@@ -174,7 +174,7 @@ def test_throttling_is_retried_then_reported(session, sandbox, make_spec):
     sandbox.faults.arm("throttle", match=r"GET .*/workspaces/")
     with pytest.raises(RdeployError) as caught:
         Workspace.open(session, w.subscription_id, w.resource_group, w.name)
-    assert caught.value.code == "Throttled" and "resumes" in caught.value.next_step
+    assert caught.value.code == "Throttled" and "picks up where it stopped" in caught.value.next_step
 
 
 def test_network_errors_are_retried_then_reported(session, sandbox, make_spec):

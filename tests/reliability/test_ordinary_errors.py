@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from processes import run_cli
+from reliability_helpers import run_cli
 
 
 def _case(tmp: Path, name: str) -> tuple[list[str], str]:

@@ -6,7 +6,7 @@ import os
 import signal
 
 import pytest
-from processes import kill_all, listening_ports, plumber_pids, port_listened, run_cli, start_cli, wait_for
+from reliability_helpers import kill_all, listening_ports, plumber_pids, port_listened, run_cli, start_cli, wait_for
 
 pytestmark = [pytest.mark.sandbox, pytest.mark.r, pytest.mark.slow]
 

@@ -24,7 +24,7 @@ def _cli(args: list[str], home: Path, timeout: float = 90) -> subprocess.Complet
     return subprocess.run(CLI + args, env=env, capture_output=True, text=True, timeout=timeout, stdin=subprocess.DEVNULL)
 
 
-@pytest.mark.parametrize("content", ["[]", '{"endpoints": []}', '{"seeded": true, "deployments": {"d": {"x": 1}}}', "{not json"])
+@pytest.mark.parametrize("content", ["[]", '{"seeded": true, "deployments": {"d": {"x": 1}}}', "{not json"])
 def test_corrupt_state_is_moved_aside_and_the_command_answers(tmp_path, content):
     folder = tmp_path / "home" / "sandbox"
     folder.mkdir(parents=True)

@@ -6,7 +6,7 @@ import subprocess
 import sys
 import textwrap
 
-from processes import wait_for
+from reliability_helpers import wait_for
 
 from rdeploy_tui.pipeline.events import PlanFinished
 from rdeploy_tui.pipeline.runner import run_deploy
@@ -63,12 +63,14 @@ def test_the_lock_is_released_when_its_holder_is_killed(tmp_path):
         import time, json
         from pathlib import Path
         from rdeploy_tui.pipeline.target_lock import TargetLock
-        TargetLock(Path({str(path)!r}), {_target(spec)!r}).acquire()
+        lock = TargetLock(Path({str(path)!r}), {_target(spec)!r})
+        lock.acquire()
         print("held", flush=True)
         time.sleep(600)
         """)], stdout=subprocess.PIPE, text=True)
     try:
         assert holder.stdout.readline().strip() == "held"
+        assert not _can_take(TargetLock(path, _target(spec)))  # held, really
         os.kill(holder.pid, signal.SIGKILL)
         holder.wait(timeout=30)
         wait_for(lambda: _can_take(TargetLock(path, _target(spec))), 10, "the lock to be free")
