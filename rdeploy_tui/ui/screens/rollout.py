@@ -34,10 +34,10 @@ class RolloutScreen(Screen):
     RolloutScreen #rollout-log { height: 1fr; }
     """
     BINDINGS = [
-        Binding("a", "advance", "Advance"),
-        Binding("h", "hold", "Hold/resume"),
-        Binding("b", "roll_back", "Roll back"),
-        Binding("escape", "close", "Close"),
+        Binding("a", "advance", "Advance", id="rollout.advance"),
+        Binding("h", "hold", "Hold/resume", id="rollout.hold"),
+        Binding("b", "roll_back", "Roll back", id="rollout.roll_back"),
+        Binding("escape", "close", "Close", id="rollout.close"),
     ]
 
     def __init__(self, spec: Any, *, options: Any = None, autostart: bool = True) -> None:
