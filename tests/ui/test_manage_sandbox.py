@@ -68,10 +68,10 @@ async def test_lists_endpoints_with_billing_mark_and_details(two_deployments):
         screen = await open_manage(pilot, app, name)
         row = screen.query_one("#endpoints", DataTable).get_row(name)
         assert str(row[0]) == BILL_MARK and row[1] == name and row[2] == "Succeeded"
-        assert row[4] == "blue 100%" and row[5] == "DS3_v2 x2"
+        assert str(row[4]) == f"blue 100% green 0% {BILL_MARK}idle" and row[5] == "DS3_v2 x2"  # green bills, idle
         assert row[7].endswith(f"/endpoints/{name}/score")
         deployments = screen.query_one("#deployments", DataTable)
-        assert deployments.row_count == 2 and deployments.get_row("green")[2] == "0%"
+        assert deployments.row_count == 2 and str(deployments.get_row("green")[2]) == f"0% {BILL_MARK}idle"
         # the image each one runs (repository:tag), read through its environment, not the environment's id
         repository, _, tag = deployments.get_row("blue")[5].partition(":")
         assert repository == spec.image.repository and len(tag) == 16, deployments.get_row("blue")

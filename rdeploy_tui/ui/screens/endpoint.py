@@ -107,8 +107,9 @@ class EndpointScreen(WizardStep):
 
     @on(Field.Checked, "#deployment-name")
     def _deployment_changed(self) -> None:
-        if self.is_mounted:
-            self.query_one("#traffic", Field).check()
+        traffic = self.query_one("#traffic", Field)
+        if self.is_mounted and traffic.query(".field-message"):  # not before its own children are in
+            traffic.check()
 
     @on(Select.Changed, "#instance-type")
     @on(Field.Checked, "#instance-count")
