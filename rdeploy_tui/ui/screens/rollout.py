@@ -11,11 +11,12 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
-from textual.widgets import Footer, Sparkline, Static
+from textual.widgets import Sparkline, Static
 
 from rdeploy_tui.pipeline.events import LogLines, PlanFinished, StepFailed, StepFinished, StepProgress, StepStarted
 from rdeploy_tui.pipeline.rollout import RolloutControl, StageMeasured
 from rdeploy_tui.ui.widgets.log_panel import LogPanel
+from rdeploy_tui.ui.widgets.footer import KeysFooter
 
 
 def _ms(value: float | None) -> str:
@@ -60,7 +61,7 @@ class RolloutScreen(Screen):
                     yield Static("-", id=f"{side}-stats", markup=False)
                     yield Sparkline([], id=f"{side}-spark")
         yield LogPanel("Rollout log", id="rollout-log")
-        yield Footer()
+        yield KeysFooter()
 
     def on_mount(self) -> None:
         self.query_one("#side-old").border_title = "old (serving)"

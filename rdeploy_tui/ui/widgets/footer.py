@@ -1,6 +1,6 @@
 """The footer of every screen. Every key must stay visible at 80x24 (issue 14: there the endpoints list
 lost "New deploy" and "Quit", the scoring screen "Quit"): compact (one space less around each key), and
-when a screen's keys still do not fit in one row, two rows."""
+when a screen's keys still do not fit in one row, two rows. The palette's key is not shown: F1 lists it."""
 from __future__ import annotations
 
 import math
@@ -19,6 +19,8 @@ class KeysFooter(Footer):
 
     def __init__(self, **kwargs) -> None:
         kwargs.setdefault("compact", True)
+        # F3 (the palette) is listed by F1's help screen; on the footer its 13 columns cut other keys at 80x24.
+        kwargs.setdefault("show_command_palette", False)
         super().__init__(**kwargs)
 
     def compose(self):
