@@ -21,3 +21,16 @@ def sandbox_ml_client(settings, *, subscription_id=None, resource_group=None, wo
     return MLClient(settings.credential(), subscription_id or settings.subscription_id,
                     resource_group or settings.resource_group, workspace_name or settings.workspace_name,
                     **settings.ml_client_kwargs(), **kwargs)
+
+
+def endpoint_in_sandbox_folder(folder, name: str, time_scale: float = 0.003) -> None:
+    """Create endpoint `name` (no deployment: no R needed) in the sandbox kept in `folder`, as another client would."""
+    import pytest
+    from azure.ai.ml.entities import ManagedOnlineEndpoint
+
+    from rdeploy_tui.sandbox import Sandbox
+
+    with Sandbox(folder, time_scale=time_scale) as sandbox, pytest.MonkeyPatch.context() as patch:
+        patch.setenv("REQUESTS_CA_BUNDLE", str(sandbox.ca_bundle))
+        client = sandbox_ml_client(sandbox.client_settings())
+        client.online_endpoints.begin_create_or_update(ManagedOnlineEndpoint(name=name, auth_mode="key")).result()

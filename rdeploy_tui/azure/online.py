@@ -467,7 +467,9 @@ class Endpoints:
             entity = self._ops.get(endpoint)
             entity.mirror_traffic = {deployment: percent}  # 0 rather than {}: an empty map may be left out of the request
             poller = self._ops.begin_create_or_update(entity)
-        self._wait_poller(poller, f"mirrored traffic on {endpoint}", on_progress, cancel or threading.Event(), doing=f"setting mirrored traffic on endpoint {endpoint}")
+        self._wait_poller(poller, f"mirrored traffic on {endpoint}", on_progress, cancel or threading.Event(), doing=f"setting mirrored traffic on endpoint {endpoint}",
+                          **self._endpoint_update_bound(f"Setting the mirrored traffic of endpoint {endpoint}", endpoint,
+                                                        "Its deployments bill per instance-hour as before."))
         return self.show(endpoint)
 
     def set_tags(self, endpoint: str, tags: dict[str, str | None], *, on_progress: ProgressSink = lambda t: None,
@@ -478,7 +480,8 @@ class Endpoints:
             merged = {**(entity.tags or {}), **tags}
             entity.tags = {k: v for k, v in merged.items() if v is not None}
             poller = self._ops.begin_create_or_update(entity)
-        self._wait_poller(poller, f"tags of {endpoint}", on_progress, cancel or threading.Event(), doing=f"tagging endpoint {endpoint}")
+        self._wait_poller(poller, f"tags of {endpoint}", on_progress, cancel or threading.Event(), doing=f"tagging endpoint {endpoint}",
+                          **self._endpoint_update_bound(f"Tagging endpoint {endpoint}", endpoint, "Its deployments bill per instance-hour as before."))
         return self.show(endpoint)
 
     def route_to(self, endpoint: str, deployment: str, percent: int, **kwargs: Any) -> EndpointInfo:
@@ -503,10 +506,16 @@ class Endpoints:
                 poller = self._ops.begin_delete(name)
             except ResourceNotFoundError:
                 raise self.missing(name) from None
+        self.wait_for_endpoint_delete(poller, name, on_progress, cancel)
+
+    def wait_for_endpoint_delete(self, poller: Any, name: str, on_progress: ProgressSink, cancel: threading.Event) -> None:
         self._wait_poller(poller, f"deleting endpoint {name}", on_progress, cancel, doing=f"deleting endpoint {name}",
-                          limit_s=self._limit(deadlines.LRO_WAIT_S), still=lambda waited: deadlines.still_going(
-                              f"Deleting endpoint {name}", waited,
-                              "Its deployments bill until the delete completes.", f"rdeploy-tui endpoints show {name}"))
+                          **self._endpoint_update_bound(f"Deleting endpoint {name}", name, "Its deployments bill until the delete completes."))
+
+    def _endpoint_update_bound(self, doing: str, endpoint: str, bills: str) -> dict[str, Any]:
+        """The deadline of an endpoint-level operation and what to say past it (azure/deadlines.py)."""
+        return {"limit_s": self._limit(deadlines.LRO_WAIT_S),
+                "still": lambda waited: deadlines.still_going(doing, waited, bills, f"rdeploy-tui endpoints show {endpoint}")}
 
     def delete_deployment(self, endpoint: str, name: str, *, on_progress: ProgressSink = lambda t: None, cancel: threading.Event | None = None) -> None:
         """Delete one deployment (stops its bill); refused while it still takes traffic."""

@@ -112,6 +112,15 @@ class RestEndpoints(Endpoints):
             info = replace(info, deployments=tuple(replace(d, image=self._image_of(d.image)) for d in info.deployments))
         return info
 
+    def require(self, name: str) -> None:
+        from azure.core.exceptions import ResourceNotFoundError
+
+        with azure_call(f"reading endpoint {name}"):
+            try:
+                arm_rest.call(self._session, "GET", self._path(name), "endpoint")
+            except ResourceNotFoundError:
+                raise self.missing(name) from None
+
     def _image_of(self, environment: str | None) -> str | None:
         match = _ENVIRONMENT_ID.search(environment or "")
         if match is None:
@@ -156,8 +165,8 @@ class RestEndpoints(Endpoints):
             try:
                 poller = arm_rest.begin(self._session, "DELETE", self._path(name), "endpoint")
             except ResourceNotFoundError:
-                raise RdeployError(f"There is no endpoint {name} in workspace {self.ws.name}.", "List them with `rdeploy-tui endpoints list`.", code="NotFound") from None
-        self._wait_poller(poller, f"deleting endpoint {name}", on_progress, cancel, doing=f"deleting endpoint {name}")
+                raise self.missing(name) from None
+        self.wait_for_endpoint_delete(poller, name, on_progress, cancel)
 
     # ----- keys -----
     def auth_header(self, name: str) -> str:

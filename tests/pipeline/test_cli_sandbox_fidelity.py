@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 
 import pytest
-from sandbox_specs import sandbox_ml_client
+from sandbox_specs import endpoint_in_sandbox_folder, sandbox_ml_client
 
 pytestmark = pytest.mark.sandbox
 
@@ -30,24 +30,9 @@ def _cli(args: list[str], home: Path) -> subprocess.CompletedProcess[str]:
                           stdin=subprocess.DEVNULL, timeout=180)
 
 
-def create_endpoint(ml_client, name: str) -> None:
-    from azure.ai.ml.entities import ManagedOnlineEndpoint
-
-    ml_client.online_endpoints.begin_create_or_update(ManagedOnlineEndpoint(name=name, auth_mode="key")).result()
-
-
-def _endpoint_in(folder: Path, name: str) -> None:
-    """Create endpoint `name` in the sandbox kept in `folder` (no deployment: no R needed)."""
-    from rdeploy_tui.sandbox import Sandbox
-
-    with Sandbox(folder, time_scale=float(TIME_SCALE)) as sandbox, pytest.MonkeyPatch.context() as patch:
-        patch.setenv("REQUESTS_CA_BUNDLE", str(sandbox.ca_bundle))
-        create_endpoint(sandbox_ml_client(sandbox.client_settings()), name)
-
-
 def test_delete_of_a_mistyped_endpoint_says_so_and_names_the_close_one(tmp_path):
     home = tmp_path / "h"
-    _endpoint_in(home / "sandbox", "r-endpoint-forecast")
+    endpoint_in_sandbox_folder(home / "sandbox", "r-endpoint-forecast")
 
     typo = _cli(["endpoints", "delete", "r-endpoint-forcast", "--sandbox", "--yes"], home)
 
@@ -86,7 +71,10 @@ def test_rdeploy_tui_sandbox_and_the_sandbox_flag_share_one_folder(tmp_path):
                                   resource_group="rdeploy-sandbox-rg", workspace_name="rdeploy-sandbox-ws", state_dir=folder)
         with pytest.MonkeyPatch.context() as patch:
             patch.setenv("REQUESTS_CA_BUNDLE", ca_bundle)
-            create_endpoint(sandbox_ml_client(settings), "made-by-another-client")
+            from azure.ai.ml.entities import ManagedOnlineEndpoint
+
+            sandbox_ml_client(settings).online_endpoints.begin_create_or_update(
+                ManagedOnlineEndpoint(name="made-by-another-client", auth_mode="key")).result()
     finally:
         server.send_signal(signal.SIGTERM)
         server.wait(timeout=60)
