@@ -16,18 +16,53 @@ need_apt() {
   return 1
 }
 
-setup_system() {
-  need_apt || return 0
-  local sudo=""
+apt_install() {  # apt_install WHY PACKAGE...
+  local why="$1" sudo=""
+  shift
   if [ "$(id -u)" != 0 ]; then
     if command -v sudo >/dev/null 2>&1; then sudo="sudo"; else
-      echo "dev.sh: please install as root: apt-get install --no-install-recommends ${APT_PACKAGES[*]}" >&2
+      echo "dev.sh: please install as root: apt-get install --no-install-recommends $*" >&2
       return 1
     fi
   fi
-  echo "dev.sh: installing ${APT_PACKAGES[*]} (R for the local runner and the sandbox, tmux for terminal tests)" >&2
+  echo "dev.sh: installing $* ($why)" >&2
   $sudo apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${APT_PACKAGES[@]}" >/dev/null
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "$@" >/dev/null
+}
+
+setup_system() {
+  need_apt || return 0
+  apt_install "R for the local runner and the sandbox, tmux for terminal tests" "${APT_PACKAGES[@]}"
+}
+
+# The browser-terminal test (tests/ui/test_browser_terminal.py): Debian's Chromium (driven by Playwright
+# from the [test] extra; never a browser download) and xterm.js from npm, installed once into a cache
+# folder that later runs reuse. Outside CI a failure here only skips that test (it says why).
+BROWSER_TERMINAL_DIR="${RDEPLOY_BROWSER_TERMINAL_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/rdeploy-tui/browser-terminal}"
+export RDEPLOY_BROWSER_TERMINAL_DIR="$BROWSER_TERMINAL_DIR"
+
+install_browser_terminal() {
+  [ -x /usr/bin/chromium ] || apt_install "headless Chromium for the browser-terminal test" chromium || return 1
+  command -v npm >/dev/null 2>&1 || apt_install "npm, to fetch xterm.js" nodejs npm || return 1
+  local src=tests/ui/browser-terminal want
+  want=$(cat "$src/package.json" "$src/package-lock.json" | sha256sum | cut -d' ' -f1)
+  if [ "$(cat "$BROWSER_TERMINAL_DIR/.rdeploy-lock" 2>/dev/null)" != "$want" ] \
+     || [ ! -f "$BROWSER_TERMINAL_DIR/node_modules/@xterm/xterm/lib/xterm.js" ]; then
+    echo "dev.sh: installing xterm.js into $BROWSER_TERMINAL_DIR (npm ci)" >&2
+    mkdir -p "$BROWSER_TERMINAL_DIR"
+    cp "$src/package.json" "$src/package-lock.json" "$BROWSER_TERMINAL_DIR/"
+    (cd "$BROWSER_TERMINAL_DIR" && npm ci --no-audit --no-fund --silent) || return 1
+    echo "$want" > "$BROWSER_TERMINAL_DIR/.rdeploy-lock"
+  fi
+}
+
+setup_browser_terminal() {
+  if ! install_browser_terminal; then
+    case "${CI:-}" in
+      true|1|yes) echo "dev.sh: the browser terminal could not be installed (CI needs it)" >&2; return 1 ;;
+      *) echo "dev.sh: no browser terminal; tests/ui/test_browser_terminal.py will be skipped" >&2 ;;
+    esac
+  fi
 }
 
 setup_python() {
@@ -94,6 +129,7 @@ case "$cmd" in
     setup_system
     setup_python
     setup_az_cli
+    setup_browser_terminal
     exec "$VENV/bin/python" -m pytest "$@"
     ;;
   bench)

@@ -11,11 +11,11 @@ import sys
 import tempfile
 from pathlib import Path
 
-from rdeploy_tui.local import find_rscript, start_plumber
-from rdeploy_tui.local_http import Latency, measure
-from rdeploy_tui.render import render, write_folder
-from rdeploy_tui.sample_model import SAMPLE_REQUEST, sample_model_dir
-from rdeploy_tui.spec import DeploySpec
+from rdeploy_tui.local.plumber import find_rscript, start_plumber
+from rdeploy_tui.local.http_client import Latency, measure
+from rdeploy_tui.deploy_folder.render import render, write_folder
+from rdeploy_tui.deploy_folder.sample_model import SAMPLE_REQUEST, sample_model_dir
+from rdeploy_tui.spec.deploy_spec import DeploySpec
 
 
 def _pct(values: list[float], p: float) -> float:

@@ -44,13 +44,13 @@ def main() -> int:
 
     tmp = Path(tempfile.mkdtemp(prefix="rdeploy-bench-"))
     os.environ["RDEPLOY_HOME"] = str(tmp / "home")
-    from rdeploy_tui import plan as P
+    from rdeploy_tui.pipeline import plan as P
     from rdeploy_tui.azure import Endpoints, Workspace, build_image, session_for_sandbox
-    from rdeploy_tui.events import StepFinished, StepStarted
-    from rdeploy_tui.render import render
-    from rdeploy_tui.runner import Runner, run_deploy
+    from rdeploy_tui.pipeline.events import StepFinished, StepStarted
+    from rdeploy_tui.deploy_folder.render import render
+    from rdeploy_tui.pipeline.runner import Runner, run_deploy
     from rdeploy_tui.sandbox.server import Sandbox
-    from rdeploy_tui.spec import default_spec
+    from rdeploy_tui.spec.deploy_spec import default_spec
 
     sandbox = Sandbox(tmp / "sandbox", time_scale=args.time_scale).start()
     try:

@@ -27,10 +27,10 @@ def main() -> int:
 
     import requests
 
-    from rdeploy_tui.local import find_rscript
-    from rdeploy_tui.render import render
+    from rdeploy_tui.local.plumber import find_rscript
+    from rdeploy_tui.deploy_folder.render import render
     from rdeploy_tui.sandbox import Sandbox
-    from rdeploy_tui.spec import default_spec
+    from rdeploy_tui.spec.deploy_spec import default_spec
 
     with tempfile.TemporaryDirectory() as tmp:
         started = time.perf_counter()
@@ -40,7 +40,10 @@ def main() -> int:
             os.environ["REQUESTS_CA_BUNDLE"] = str(sandbox.ca_bundle)
             settings = sandbox.client_settings()
             started = time.perf_counter()
-            client = settings.ml_client()
+            from azure.ai.ml import MLClient
+
+            client = MLClient(settings.credential(), settings.subscription_id, settings.resource_group,
+                              settings.workspace_name, **settings.ml_client_kwargs())
             client.workspaces.get(settings.workspace_name)
             print(f"MLClient + workspaces.get (cold, includes import): {time.perf_counter() - started:.2f} s")
             samples = []

@@ -23,11 +23,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from rdeploy_tui.local import start_plumber  # noqa: E402
-from rdeploy_tui.render import render, write_folder  # noqa: E402
-from rdeploy_tui.sample_model import SAMPLE_REQUEST, sample_model_dir  # noqa: E402
-from rdeploy_tui.scoring import ScoringClient, ScoringTarget  # noqa: E402
-from rdeploy_tui.spec import default_spec  # noqa: E402
+from rdeploy_tui.local.plumber import start_plumber  # noqa: E402
+from rdeploy_tui.deploy_folder.render import render, write_folder  # noqa: E402
+from rdeploy_tui.deploy_folder.sample_model import SAMPLE_REQUEST, sample_model_dir  # noqa: E402
+from rdeploy_tui.scoring.client import ScoringClient
+from rdeploy_tui.scoring.target import ScoringTarget  # noqa: E402
+from rdeploy_tui.spec.deploy_spec import default_spec  # noqa: E402
 
 LIMIT_MS = 2.0
 BLOCK = 10

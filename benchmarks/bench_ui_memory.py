@@ -45,12 +45,12 @@ async def drive(tmp: Path) -> dict[str, float]:
                 await until(lambda: not app.screen.query_one("#next", Button).disabled)
                 if step == 6:
                     app.screen.query_one("#endpoint-name-input").value = f"bench-mem-{os.getpid()}"
-                await pilot.press("ctrl+n")
+                await pilot.press("f2")
                 await until(lambda: getattr(app.screen, "STEP", None) == step)
             marks["after the forms (azure.ai.ml loaded)"] = rss_mib()
             await until(lambda: app.screen.status in ("succeeded", "failed", "cancelled"))
             marks[f"after the deploy ({app.screen.status})"] = rss_mib()
-            await pilot.press("ctrl+n")
+            await pilot.press("f2")
             await until(lambda: getattr(app.screen, "result", None) is not None, timeout=60)
             marks["after one scored request"] = rss_mib()
     finally:

@@ -81,7 +81,7 @@ def sandbox(sandbox_server):
 
 @pytest.fixture
 def sandbox_settings(sandbox):
-    """ClientSettings: base_url, ca_bundle, cloud_metadata, credential_scopes, ml_client(), mgmt_kwargs()."""
+    """ClientSettings: base_url, ca_bundle, cloud_metadata, credential_scopes, ml_client_kwargs(), mgmt_kwargs()."""
     return sandbox.client_settings()
 # --- end sandbox ------------------------------------------------------------------------------------
 

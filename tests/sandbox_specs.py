@@ -1,10 +1,10 @@
-"""Specs for tests that deploy to the shared sandbox (importable from every test folder)."""
+"""Specs and SDK clients for tests that use the shared sandbox (importable from every test folder)."""
 from __future__ import annotations
 
 
 def spec_on_sandbox(sandbox, endpoint_name: str, workspace: str | None = None):
     """A default spec aimed at the sandbox's workspace (or another one of its workspaces)."""
-    from rdeploy_tui.spec import default_spec
+    from rdeploy_tui.spec.deploy_spec import default_spec
 
     spec = default_spec()
     spec.workspace.subscription_id = sandbox.subscription_id
@@ -12,3 +12,12 @@ def spec_on_sandbox(sandbox, endpoint_name: str, workspace: str | None = None):
     spec.workspace.name = workspace or sandbox.workspace_name
     spec.endpoint.name = endpoint_name
     return spec
+
+
+def sandbox_ml_client(settings, *, subscription_id=None, resource_group=None, workspace_name=None, **kwargs):
+    """A real azure.ai.ml MLClient bound to a sandbox (its ClientSettings); the sandbox itself never imports the SDK."""
+    from azure.ai.ml import MLClient
+
+    return MLClient(settings.credential(), subscription_id or settings.subscription_id,
+                    resource_group or settings.resource_group, workspace_name or settings.workspace_name,
+                    **settings.ml_client_kwargs(), **kwargs)

@@ -20,15 +20,19 @@ Typical use (the wizard follows the same order):
 
     eps = azure.Endpoints(ws)                       # endpoints list/show/logs/traffic/delete
     azure.endpoint_target(ws, "my-endpoint")        # scoring URI + key/token, for rdeploy_tui.scoring's client
-    azure.score(ws, "my-endpoint", {"x": [1]})      # rdeploy_tui.scoring.ScoreResult; 424 etc. -> RdeployError
+    azure.score(ws, "my-endpoint", {"x": [1]})      # rdeploy_tui.scoring.result.ScoreResult; 424 etc. -> RdeployError
 
-The deploy itself is rdeploy_tui.runner.run_deploy (plan + events + state), which uses build_image and Endpoints.
+The deploy itself is rdeploy_tui.pipeline.runner.run_deploy (plan + events + state), which uses build_image and Endpoints.
 """
 from __future__ import annotations
 
 from rdeploy_tui.azure.acr import BuildResult, build_image, find_built_image, make_context_archive
 from rdeploy_tui.azure.capture import quiet_sdk, redact, sdk_lines
-from rdeploy_tui.azure.connection import CLOUDS, ConnectionOptions, Identity, Session, connect, on_compute_instance, session_for_sandbox
+from rdeploy_tui.azure.clouds import CLOUDS
+from rdeploy_tui.connection_options import ConnectionOptions
+from rdeploy_tui.azure.credentials import Identity, on_compute_instance
+from rdeploy_tui.azure.session import Session
+from rdeploy_tui.azure.connection import connect, session_for_sandbox
 from rdeploy_tui.azure.discovery import (
     Subscription,
     WorkspaceHint,

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from rdeploy_tui.azure.connection import Session
+from rdeploy_tui.azure.session import Session
 from rdeploy_tui.azure.errors import azure_call
 from rdeploy_tui.errors import RdeployError
 

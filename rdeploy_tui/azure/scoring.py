@@ -13,12 +13,13 @@ from rdeploy_tui.azure.workspace import Workspace
 from rdeploy_tui.errors import RdeployError
 
 if TYPE_CHECKING:  # rdeploy_tui.scoring loads httpx: only when a request is made
-    from rdeploy_tui.scoring import ScoreResult, ScoringTarget
+    from rdeploy_tui.scoring.result import ScoreResult
+    from rdeploy_tui.scoring.target import ScoringTarget
 
 
 def endpoint_target(ws: Workspace, endpoint: str, deployment: str | None = None) -> ScoringTarget:
     """The endpoint's scoring URI and key/token (per its auth mode). RdeployError(code="NotReady") when it has no URI yet."""
-    from rdeploy_tui.scoring import ScoringTarget
+    from rdeploy_tui.scoring.target import ScoringTarget
 
     endpoints = Endpoints(ws)
     info = endpoints.show(endpoint)
@@ -32,7 +33,7 @@ def endpoint_target(ws: Workspace, endpoint: str, deployment: str | None = None)
 def score(ws: Workspace, endpoint: str, payload: Any, *, deployment: str | None = None, attempts: int = 4) -> ScoreResult:
     """POST `payload` (JSON-able) to the endpoint; busy or unreachable is tried again. The 200 result
     (rdeploy_tui.scoring.ScoreResult), or RdeployError: a 424 with the model's own status and reason."""
-    from rdeploy_tui.scoring import score_or_raise
+    from rdeploy_tui.scoring.client import score_or_raise
 
     return score_or_raise(endpoint_target(ws, endpoint, deployment), payload, endpoint=endpoint,
                           attempts=attempts, delay=1.0 * ws.session.poll_scale)

@@ -4,7 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from rdeploy_tui.azure.connection import Session
+from rdeploy_tui.azure.session import Session
 from rdeploy_tui.azure.discovery import WorkspaceInfo, get_workspace, resource_id_pattern
 from rdeploy_tui.azure.errors import azure_call
 from rdeploy_tui.errors import RdeployError

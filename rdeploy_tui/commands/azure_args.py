@@ -6,7 +6,7 @@ import sys
 from pathlib import Path
 
 from rdeploy_tui.errors import RdeployError
-from rdeploy_tui.spec import SPEC_FILENAME, load_spec
+from rdeploy_tui.spec.deploy_spec import SPEC_FILENAME, load_spec
 
 
 def add_workspace_options(parser: argparse.ArgumentParser) -> None:

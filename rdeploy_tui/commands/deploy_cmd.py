@@ -10,7 +10,7 @@ from pathlib import Path
 from rdeploy_tui.cli import add_connection_options
 from rdeploy_tui.commands.azure_args import confirm, connect
 from rdeploy_tui.commands.spec_args import add_spec_option, load_valid_spec, print_problems
-from rdeploy_tui.events import Event, LogLines, PlanFinished, StepFailed, StepFinished, StepProgress, StepStarted, to_json
+from rdeploy_tui.pipeline.events import Event, LogLines, PlanFinished, StepFailed, StepFinished, StepProgress, StepStarted, to_json
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -54,8 +54,8 @@ def _json(event: Event) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from rdeploy_tui.plan import make_plan
-    from rdeploy_tui.runner import run_deploy
+    from rdeploy_tui.pipeline.plan import make_plan
+    from rdeploy_tui.pipeline.runner import run_deploy
 
     spec_path = Path(args.spec)
     spec, problems = load_valid_spec(spec_path)
@@ -64,7 +64,7 @@ def run(args: argparse.Namespace) -> int:
         return 1
     if not args.yes:
         if not args.json and sys.stdin.isatty():
-            from rdeploy_tui.render import render
+            from rdeploy_tui.deploy_folder.render import render
 
             for step in make_plan(spec, image_name=render(spec, base_dir=spec_path.parent).image_name).steps:
                 print(f"  - {step.title}")

@@ -82,7 +82,7 @@ def run(args: argparse.Namespace) -> int:
             lines = endpoints.logs(args.name, deployment, args.container, args.lines)
             _out(args, {"deployment": deployment, "container": args.container, "lines": lines}, "\n".join(lines) or "(the log is empty)")
         elif args.action == "score":
-            from rdeploy_tui.scoring import double_encoding_message
+            from rdeploy_tui.scoring.result import double_encoding_message
 
             result = azure.score(ws, args.name, payload, deployment=args.deployment)
             who = result.served_by or result.deployment

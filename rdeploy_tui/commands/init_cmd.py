@@ -6,8 +6,8 @@ import sys
 from pathlib import Path
 
 from rdeploy_tui.commands.spec_args import add_spec_option, load_valid_spec, print_problems
-from rdeploy_tui.render import render, write_folder
-from rdeploy_tui.spec import SpecError, default_spec, save_spec
+from rdeploy_tui.deploy_folder.render import render, write_folder
+from rdeploy_tui.spec.deploy_spec import SpecError, default_spec, save_spec
 
 
 def register(sub: argparse._SubParsersAction) -> None:

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 from rdeploy_tui.commands.spec_args import add_spec_option, load_valid_spec, print_problems
 
 if TYPE_CHECKING:  # local_checks pulls in httpx & co (~40 ms): only `local` itself pays for it
-    from rdeploy_tui.local_checks import LocalEvent, LocalReport
+    from rdeploy_tui.local.checks import LocalEvent, LocalReport
 
 _MARK = {"ok": "ok  ", "warn": "warn", "fail": "FAIL"}
 
@@ -45,7 +45,7 @@ def run(args: argparse.Namespace) -> int:
         return 1
     model_dir = Path(args.model_dir) if args.model_dir else None
     on_event = None if args.json else _print_event
-    from rdeploy_tui.local_checks import run_local_checks
+    from rdeploy_tui.local.checks import run_local_checks
 
     report = run_local_checks(spec, spec_path.parent, model_dir, runner=args.runner, on_event=on_event)
     if args.json:

@@ -5,8 +5,8 @@ import argparse
 import sys
 from pathlib import Path
 
-from rdeploy_tui import rules
-from rdeploy_tui.spec import SPEC_FILENAME, DeploySpec, Problem, load_spec
+from rdeploy_tui.spec import rules
+from rdeploy_tui.spec.deploy_spec import SPEC_FILENAME, DeploySpec, Problem, load_spec
 
 
 def add_spec_option(parser: argparse.ArgumentParser) -> None:

@@ -54,24 +54,10 @@ def system_data(created: float, modified: float | None = None) -> dict[str, str]
     }
 
 
-# ----- seeding and create-on-first-use ----------------------------------------------------------------
-def seed(sandbox: Any) -> None:
-    """First start on a folder: two subscriptions (one disabled), a resource group, a workspace with an ACR
-    and one without, and the sample model in the default workspace."""
-    from rdeploy_tui.sandbox import ml
-
-    with sandbox.state.view() as data:
-        if data.get("seeded"):
-            return
-    _ensure_subscription(sandbox, DISABLED_SUBSCRIPTION, "Sandbox (disabled)", state="Disabled")
-    ws = ensure_workspace(sandbox, DEFAULT_SUBSCRIPTION, DEFAULT_RESOURCE_GROUP, DEFAULT_WORKSPACE, with_registry=True)
-    ensure_workspace(sandbox, DEFAULT_SUBSCRIPTION, DEFAULT_RESOURCE_GROUP, NO_ACR_WORKSPACE, with_registry=False)
-    ml.ensure_sample_model(sandbox, ws["id"], ml.SAMPLE_MODEL_NAME)
-    with sandbox.state.edit() as data:
-        data["seeded"] = True
+# ----- create-on-first-use (the first start is seed.py) ------------------------------------------------
 
 
-def _ensure_subscription(sandbox: Any, sub: str, display_name: str, state: str = "Enabled") -> None:
+def ensure_subscription(sandbox: Any, sub: str, display_name: str, state: str = "Enabled") -> None:
     with sandbox.state.edit() as data:
         sandbox.state.collection(data, "subscriptions").setdefault(
             sub.lower(), {"subscriptionId": sub, "displayName": display_name, "state": state, "tenantId": TENANT_ID}
@@ -79,7 +65,7 @@ def _ensure_subscription(sandbox: Any, sub: str, display_name: str, state: str =
 
 
 def ensure_workspace(sandbox: Any, sub: str, rg: str, name: str, *, with_registry: bool) -> dict[str, Any]:
-    _ensure_subscription(sandbox, sub, "Sandbox subscription")
+    ensure_subscription(sandbox, sub, "Sandbox subscription")
     ws_id = workspace_id(sub, rg, name)
     with sandbox.state.edit() as data:
         groups = sandbox.state.collection(data, "resource_groups")

@@ -15,9 +15,8 @@ import secrets
 import time
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
-from azure.core.credentials import AccessToken
 
 _PREFIX = "sbx1"
 
@@ -77,6 +76,14 @@ def expired_error(expired_at: float) -> TokenError:
         "ExpiredAuthenticationToken",
         f"The access token expiry UTC time '{fmt(expired_at)}' is earlier than current UTC time '{fmt(time.time())}'.",
     )
+
+
+class AccessToken(NamedTuple):
+    """The shape azure-core's TokenCredential protocol returns (token, expires_on); the sandbox is a server
+    and imports no Azure SDK, so it declares the two fields itself."""
+
+    token: str
+    expires_on: int
 
 
 class SandboxCredential:

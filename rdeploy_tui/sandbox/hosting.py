@@ -1,4 +1,4 @@
-"""Deployments run for real: each ready deployment is a plumber process started through rdeploy_tui.local.
+"""Deployments run for real: each ready deployment is a plumber process started through rdeploy_tui.local.plumber.
 
 The container is assembled from what Azure would mount: the uploaded code folder (AML_APP_ROOT), the
 model's files (AZUREML_MODEL_DIR) and the built image's start script. Its stdout/stderr is the
@@ -148,9 +148,9 @@ class DeploymentHosting:
 
     def _launch(self, key: str, app_dir: Path, model_dir: Path, start_script: Path, entry: str, variables: dict[str, str], ready_path: str) -> Any:
         try:
-            from rdeploy_tui import local
+            from rdeploy_tui.local import plumber as local
         except ImportError:
-            raise ContainerFailure("ResourceNotReady", "The sandbox cannot run containers: rdeploy_tui.local (the plumber runner) is missing.") from None
+            raise ContainerFailure("ResourceNotReady", "The sandbox cannot run containers: rdeploy_tui.local.plumber (the plumber runner) is missing.") from None
         if local.find_rscript() is None:
             self._say(key, "exec: \"Rscript\": executable file not found in $PATH")
             raise ContainerFailure(

@@ -26,7 +26,7 @@ from urllib.parse import parse_qsl
 
 from rdeploy_tui.sandbox import arm_front_door
 from rdeploy_tui.sandbox.arm import TENANT_ID
-from rdeploy_tui.sandbox.http import Request, Response, Router, azure_error, json_response
+from rdeploy_tui.sandbox.http import Request, Response, Router, json_response
 from rdeploy_tui.sandbox.settings import STORAGE_ENDPOINT
 
 SP_CLIENT_ID = "0c1d5a7e-5a4d-4f3e-8b1c-5a4db0c5e7a1"

@@ -26,7 +26,7 @@ _VERSION = r"(?P<version>[^/]+)"
 
 def sample_model_files() -> dict[str, bytes]:
     """The sample crate shipped in assets/sample-model (registered as the folder `models/`)."""
-    from rdeploy_tui.sample_model import sample_crate_path
+    from rdeploy_tui.deploy_folder.sample_model import sample_crate_path
 
     return {"models/crate.bin": sample_crate_path().read_bytes()}
 

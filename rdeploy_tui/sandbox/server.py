@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import importlib.util
 import logging
-import os
 import socket
 import threading
 import time
@@ -22,6 +21,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from rdeploy_tui.sandbox import tls
+from rdeploy_tui.sandbox.seed import seed
 from rdeploy_tui.sandbox.auth import SandboxCredential, Signer, TokenError, expired_error, load_secret
 from rdeploy_tui.sandbox import arm, arm_front_door
 from rdeploy_tui.sandbox.blob import BlobStore
@@ -119,7 +119,7 @@ class Sandbox:
         if acr is not None:
             acr.register(self.router, self)
         blob.register(self.storage_router, self)  # asked last, and never for ARM paths
-        arm.seed(self)
+        seed(self)
         self._serve_thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.1}, name="sandbox-http", daemon=True)
         self._serve_thread.start()
         online.resume(self)

@@ -57,24 +57,3 @@ class ClientSettings:
 
     def ml_client_kwargs(self) -> dict[str, Any]:
         return {"cloud": self.cloud_name, "cloud_metadata": self.cloud_metadata, "connection_verify": self.ca_bundle}
-
-    def ml_client(
-        self,
-        credential: Any = None,
-        *,
-        subscription_id: str | None = None,
-        resource_group: str | None = None,
-        workspace_name: str | None = None,
-        **kwargs: Any,
-    ) -> Any:
-        """An azure.ai.ml.MLClient bound to this sandbox (imports azure.ai.ml: ~1.5 s the first time)."""
-        from azure.ai.ml import MLClient  # heavy import, deferred until a client is wanted
-
-        return MLClient(
-            credential or self.credential(),
-            subscription_id or self.subscription_id,
-            resource_group or self.resource_group,
-            workspace_name or self.workspace_name,
-            **self.ml_client_kwargs(),
-            **kwargs,
-        )

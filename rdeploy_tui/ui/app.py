@@ -43,7 +43,17 @@ def _screen_class(step: int) -> type[Screen]:
 class RdeployApp(App):
     CSS_PATH = "app.tcss"
     TITLE = "rdeploy-tui"
-    BINDINGS = [Binding("ctrl+q", "quit", "Quit", priority=True)]
+    # Keys that reach the app in a browser terminal (ui/keys.py): F10 quits (ctrl+q, Textual's default,
+    # closes Firefox on Linux and VS Code), F1 or ? shows the keys, F3 the command palette (ctrl+p is
+    # VS Code's quick open). Binding ids are what keymap.yaml overrides.
+    BINDINGS = [
+        Binding("f10", "quit", "Quit", priority=True, id="quit"),
+        Binding("ctrl+q", "quit", "Quit", show=False, priority=True, id="quit"),  # after F10 in the footer
+        Binding("f1,question_mark", "help", "Help", id="help"),
+        Binding("f3,ctrl+p", "command_palette", "Commands", show=False, priority=True, id="command_palette"),
+    ]
+    COMMAND_PALETTE_BINDING = "f3"
+    COMMANDS = App.COMMANDS | {lambda: _palette_provider()}
 
     def __init__(self, session: Session | None = None, *, start_step: int = 0) -> None:
         super().__init__()
@@ -59,6 +69,7 @@ class RdeployApp(App):
         self._after_start: list = []
 
     def on_mount(self) -> None:
+        self.after_start(self.load_keymap)
         if self.session.connection.sandbox:
             self.sub_title = "sandbox"
         self.goto(self.start_step)
@@ -131,6 +142,41 @@ class RdeployApp(App):
         name = f"step-{DEPLOY_STEP}"
         return self.is_screen_installed(name) and getattr(self.get_screen(name), "busy", False)
 
+    def load_keymap(self) -> None:
+        """Apply the user's key overrides (keymap.yaml); what is wrong in it is said, never raised."""
+        from rdeploy_tui.ui import keys
+
+        path = keys.keymap_path()
+        if not path.exists():
+            self.user_keymap = keys.UserKeymap(path)
+            return
+        self.user_keymap = keys.load_keymap(path, keys.ui_binding_ids() | {b.id for b in keys.own_bindings(RdeployApp)})
+        if self.user_keymap.keymap:
+            self.set_keymap(self.user_keymap.keymap)
+        if self.user_keymap.problems:
+            self.notify("\n".join(self.user_keymap.problems[:5]) + "\n(F1 lists them all)",
+                        title=f"Keymap {path.name}: entries left out", severity="warning", timeout=10)
+
+    user_keymap = None  # keys.UserKeymap once loaded
+
+    def get_key_display(self, binding: Binding) -> str:
+        display = super().get_key_display(binding)
+        return display.upper() if display[:1] == "f" and display[1:].isdigit() else display
+
+    def action_help(self) -> None:
+        """F1: every key of the screen below (and its focused widget), with the user's overrides."""
+        from rdeploy_tui.ui.screens.help import HelpScreen
+
+        if not isinstance(self.screen, HelpScreen):
+            self.push_screen(HelpScreen(self.screen))
+
+    def get_system_commands(self, screen: Screen):
+        # Textual's "Keys" panel is replaced by the help screen (F1); the screen's own actions come
+        # from the palette provider (ui/palette.py).
+        for command in super().get_system_commands(screen):
+            if command.title not in ("Keys", "Quit"):
+                yield command
+
     async def action_quit(self) -> None:
         """Quitting during a deploy asks first, then cancels it (the runner must return before exit)."""
         if not self.deploy_running():
@@ -155,7 +201,7 @@ class RdeployApp(App):
 
     def offer_resume(self) -> bool:
         """After a crash: offer to resume the unfinished deploy of the last run's spec (True: offered)."""
-        from rdeploy_tui.state import StateStore, target_key
+        from rdeploy_tui.pipeline.state import StateStore, target_key
 
         spec = self.session.spec
         w = spec.workspace
@@ -217,6 +263,12 @@ class RdeployApp(App):
                 title=title,
             )
         )
+
+
+def _palette_provider():
+    from rdeploy_tui.ui.palette import ScreenActionsProvider  # imported when the palette first opens
+
+    return ScreenActionsProvider
 
 
 def _benchmark_mark(what: str) -> bool:

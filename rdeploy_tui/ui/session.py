@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 from rdeploy_tui.connection_options import ConnectionOptions
 
 if TYPE_CHECKING:
-    from rdeploy_tui.spec import DeploySpec
+    from rdeploy_tui.spec.deploy_spec import DeploySpec
 
 # The first screen must paint in 0.4 s (issue 6): this module is on that path, so the spec module
 # (pyyaml, its dataclasses) and platformdirs are imported only when the spec is first needed, which
@@ -32,7 +32,7 @@ def load_last_run() -> DeploySpec | None:
     path = last_run_path()
     if not path.is_file():
         return None
-    from rdeploy_tui.spec import load_spec
+    from rdeploy_tui.spec.deploy_spec import load_spec
 
     spec, _problems = load_spec(path)  # problems show up at the fields once the forms load the values
     return spec
@@ -74,7 +74,7 @@ class Session:
                 if last is not None:
                     self._spec, self._from_last_run = last, True
                 else:
-                    from rdeploy_tui.spec import default_spec
+                    from rdeploy_tui.spec.deploy_spec import default_spec
 
                     self._spec = default_spec()
                 self._last_run_pending = False
@@ -101,7 +101,7 @@ class Session:
 
     def save_last_run(self) -> None:
         """Best effort: a read-only state folder must not stop the wizard."""
-        from rdeploy_tui.spec import save_spec
+        from rdeploy_tui.spec.deploy_spec import save_spec
 
         path = last_run_path()
         try:

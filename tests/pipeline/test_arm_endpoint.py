@@ -15,6 +15,7 @@ import uuid
 from pathlib import Path
 
 import pytest
+from sandbox_specs import sandbox_ml_client
 
 # Anything that could point the child at the sandbox (or at a real cloud) other than the command line.
 _SCRUB = ("REQUESTS_CA_BUNDLE", "SSL_CERT_FILE", "SSL_CERT_DIR", "CURL_CA_BUNDLE", "AZUREML_CURRENT_CLOUD", "IDENTITY_ENDPOINT",
@@ -32,7 +33,7 @@ def listed_endpoint(sandbox_server):
     from azure.ai.ml.entities import ManagedOnlineEndpoint
 
     settings = sandbox_server.client_settings()
-    ml_client = settings.ml_client(polling_interval=0.2)
+    ml_client = sandbox_ml_client(settings, polling_interval=0.2)
     name = f"armep-{os.getpid() % 1000}-{uuid.uuid4().hex[:6]}"
     ml_client.online_endpoints.begin_create_or_update(ManagedOnlineEndpoint(name=name, auth_mode="key")).result()
     yield name

@@ -19,7 +19,7 @@ def _run(args, home, **kw):
 
 @pytest.fixture
 def spec_file(tmp_path):
-    from rdeploy_tui.spec import default_spec, save_spec
+    from rdeploy_tui.spec.deploy_spec import default_spec, save_spec
 
     path = tmp_path / "rdeploy.yaml"
     save_spec(default_spec(), path)

@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 
 import pytest
+from sandbox_specs import sandbox_ml_client
 
 pytestmark = pytest.mark.sandbox
 
@@ -41,7 +42,7 @@ def _endpoint_in(folder: Path, name: str) -> None:
 
     with Sandbox(folder, time_scale=float(TIME_SCALE)) as sandbox, pytest.MonkeyPatch.context() as patch:
         patch.setenv("REQUESTS_CA_BUNDLE", str(sandbox.ca_bundle))
-        create_endpoint(sandbox.client_settings().ml_client(), name)
+        create_endpoint(sandbox_ml_client(sandbox.client_settings()), name)
 
 
 def test_delete_of_a_mistyped_endpoint_says_so_and_names_the_close_one(tmp_path):
@@ -85,7 +86,7 @@ def test_rdeploy_tui_sandbox_and_the_sandbox_flag_share_one_folder(tmp_path):
                                   resource_group="rdeploy-sandbox-rg", workspace_name="rdeploy-sandbox-ws", state_dir=folder)
         with pytest.MonkeyPatch.context() as patch:
             patch.setenv("REQUESTS_CA_BUNDLE", ca_bundle)
-            create_endpoint(settings.ml_client(), "made-by-another-client")
+            create_endpoint(sandbox_ml_client(settings), "made-by-another-client")
     finally:
         server.send_signal(signal.SIGTERM)
         server.wait(timeout=60)

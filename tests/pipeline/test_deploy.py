@@ -3,9 +3,9 @@ from __future__ import annotations
 
 import pytest
 
-from rdeploy_tui import plan as P
-from rdeploy_tui.events import LogLines, PlanFinished, StepFinished, StepStarted
-from rdeploy_tui.runner import run_deploy
+from rdeploy_tui.pipeline import plan as P
+from rdeploy_tui.pipeline.events import LogLines, PlanFinished, StepFinished, StepStarted
+from rdeploy_tui.pipeline.runner import run_deploy
 
 pytestmark = [pytest.mark.sandbox, pytest.mark.r]
 

@@ -5,10 +5,10 @@ import threading
 
 import pytest
 
-from rdeploy_tui import plan as P
+from rdeploy_tui.pipeline import plan as P
 from rdeploy_tui.errors import RdeployError
-from rdeploy_tui.events import LogLines, PlanFinished, StepFailed, StepFinished
-from rdeploy_tui.runner import run_deploy
+from rdeploy_tui.pipeline.events import LogLines, PlanFinished, StepFailed, StepFinished
+from rdeploy_tui.pipeline.runner import run_deploy
 
 pytestmark = [pytest.mark.sandbox]
 
@@ -125,7 +125,7 @@ def test_endpoint_name_taken_in_the_region(session, sandbox, make_spec, recorder
 @pytest.mark.r
 def test_endpoint_busy(session, sandbox, make_spec, cleanup):
     from rdeploy_tui.azure import Endpoints
-    from rdeploy_tui.runner import Runner
+    from rdeploy_tui.pipeline.runner import Runner
 
     spec = make_spec("busy")
     first = run_deploy(spec, session=session, sink=lambda e: None, smoke_score=False)
@@ -185,7 +185,7 @@ def test_expired_sign_in(session, sandbox, make_spec):
 
 
 def test_not_signed_in_fails_fast_with_how_to_sign_in(monkeypatch, tmp_path):
-    from rdeploy_tui.azure.connection import build_credential
+    from rdeploy_tui.azure.credentials import build_credential
 
     for var in ("AZURE_CLIENT_ID", "AZURE_CLIENT_SECRET", "AZURE_TENANT_ID", "IDENTITY_ENDPOINT", "MSI_ENDPOINT"):
         monkeypatch.delenv(var, raising=False)

@@ -67,7 +67,7 @@ def _deploy(home: Path, spec: Path, *, kill_when=None, timeout: float = 120) -> 
 
 @pytest.fixture
 def spec_file(tmp_path):
-    from rdeploy_tui.spec import default_spec, save_spec
+    from rdeploy_tui.spec.deploy_spec import default_spec, save_spec
 
     path = tmp_path / "rdeploy.yaml"
     save_spec(default_spec(), path)

@@ -13,8 +13,8 @@ import subprocess
 
 import pytest
 
-from rdeploy_tui.render import render
-from rdeploy_tui.spec import DeploySpec
+from rdeploy_tui.deploy_folder.render import render
+from rdeploy_tui.spec.deploy_spec import DeploySpec
 
 pytestmark = pytest.mark.r
 

@@ -11,12 +11,12 @@ from pathlib import Path
 import pytest
 
 from rdeploy_tui.cli import main
-from rdeploy_tui.local import LocalRunError, find_rscript, start_plumber
-from rdeploy_tui.local_checks import LocalReport, run_local_checks
-from rdeploy_tui.local_http import request
-from rdeploy_tui.render import render, write_folder
-from rdeploy_tui.sample_model import build_sample_crate, sample_crate_path
-from rdeploy_tui.spec import DeploySpec, ProbeSpec, save_spec
+from rdeploy_tui.local.plumber import LocalRunError, find_rscript, start_plumber
+from rdeploy_tui.local.checks import LocalReport, run_local_checks
+from rdeploy_tui.local.http_client import request
+from rdeploy_tui.deploy_folder.render import render, write_folder
+from rdeploy_tui.deploy_folder.sample_model import build_sample_crate, sample_crate_path
+from rdeploy_tui.spec.deploy_spec import DeploySpec, ProbeSpec, save_spec
 
 pytestmark = pytest.mark.r
 
@@ -67,7 +67,7 @@ def custom(score: str, *, before: str = "", serializer: str = "") -> str:
 
 
 def check_run(spec_path: Path, model_dir: Path | None, **kw) -> LocalReport:
-    from rdeploy_tui.spec import load_spec
+    from rdeploy_tui.spec.deploy_spec import load_spec
 
     spec, problems = load_spec(spec_path)
     assert spec is not None and not problems

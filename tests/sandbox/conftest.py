@@ -5,11 +5,12 @@ from pathlib import Path
 
 import pytest
 from sandbox_helpers import create_endpoint, make_deployment, unique_name  # noqa: F401 - re-exported for tests
+from sandbox_specs import sandbox_ml_client
 
 
 @pytest.fixture(scope="session")
 def ml_client(sandbox_server):
-    return sandbox_server.client_settings().ml_client()
+    return sandbox_ml_client(sandbox_server.client_settings())
 
 
 @pytest.fixture(scope="session")
@@ -23,8 +24,8 @@ def login_server(sandbox_server):
 @pytest.fixture(scope="session")
 def app_files(sandbox_server, login_server):
     """The default spec rendered for the sandbox ACR: its image is recorded as built, its src/ is the code folder."""
-    from rdeploy_tui.render import render
-    from rdeploy_tui.spec import default_spec
+    from rdeploy_tui.deploy_folder.render import render
+    from rdeploy_tui.spec.deploy_spec import default_spec
 
     rendered = render(default_spec(), registry=login_server)
     sandbox_server.images.record_image(

@@ -159,8 +159,8 @@ def test_read_context_normalises_paths_and_rejects_garbage():
 
 
 def test_the_docker_context_rdeploy_renders_for_the_default_spec_builds():
-    from rdeploy_tui.render import render
-    from rdeploy_tui.spec import default_spec
+    from rdeploy_tui.deploy_folder.render import render
+    from rdeploy_tui.spec.deploy_spec import default_spec
 
     rendered = render(default_spec(), registry=LOGIN)
     result = plan("", files=rendered.docker_context(), image_names=[rendered.image_name])

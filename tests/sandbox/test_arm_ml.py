@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import pytest
 from azure.core.exceptions import ClientAuthenticationError, HttpResponseError, ResourceNotFoundError
+from sandbox_specs import sandbox_ml_client
 
 pytestmark = pytest.mark.sandbox
 
@@ -29,7 +30,7 @@ def test_workspaces_get_with_and_without_registry(sandbox, ml_client):
 
 
 def test_sample_model_list_get_and_download(sandbox, ml_client, tmp_path):
-    from rdeploy_tui.sample_model import sample_crate_path
+    from rdeploy_tui.deploy_folder.sample_model import sample_crate_path
 
     assert "forecast-model" in [m.name for m in ml_client.models.list()]
     latest = ml_client.models.get("forecast-model", label="latest")
@@ -62,7 +63,7 @@ def test_missing_model_is_404(ml_client):
 def test_ensure_workspace_and_model_create_on_first_use(sandbox, sandbox_settings):
     model = sandbox.ensure_model("11111111-2222-3333-4444-555555555555", "rg-ml", "ws-ml", "my-model")
     assert model["version"] == "1"
-    client = sandbox_settings.ml_client(subscription_id="11111111-2222-3333-4444-555555555555", resource_group="rg-ml", workspace_name="ws-ml")
+    client = sandbox_ml_client(sandbox_settings, subscription_id="11111111-2222-3333-4444-555555555555", resource_group="rg-ml", workspace_name="ws-ml")
     assert client.workspaces.get("ws-ml").container_registry
     assert client.models.get("my-model", label="latest").version == "1"
     # Idempotent: a second call finds what the first made.
@@ -96,7 +97,7 @@ def test_writes_to_the_disabled_subscription_are_refused(sandbox, sandbox_settin
     from rdeploy_tui.sandbox.arm import DISABLED_SUBSCRIPTION
 
     sandbox.ensure_workspace(DISABLED_SUBSCRIPTION, "rg-old", "ws-old")
-    client = sandbox_settings.ml_client(subscription_id=DISABLED_SUBSCRIPTION, resource_group="rg-old", workspace_name="ws-old")
+    client = sandbox_ml_client(sandbox_settings, subscription_id=DISABLED_SUBSCRIPTION, resource_group="rg-old", workspace_name="ws-old")
     assert client.workspaces.get("ws-old").name == "ws-old"  # reads still work
     with pytest.raises(HttpResponseError) as info:
         client.online_endpoints.begin_create_or_update(ManagedOnlineEndpoint(name="never-made"))

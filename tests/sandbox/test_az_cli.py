@@ -52,8 +52,8 @@ def test_az_login_with_the_printed_service_principal_and_account_show(az, sandbo
 
 
 def test_az_acr_build_without_a_resource_group_streams_the_log_and_pushes(az, sandbox, tmp_path):
-    from rdeploy_tui.render import render
-    from rdeploy_tui.spec import default_spec
+    from rdeploy_tui.deploy_folder.render import render
+    from rdeploy_tui.spec.deploy_spec import default_spec
 
     with sandbox.state.view() as data:
         ws = next(w for w in data["workspaces"].values() if w["name"] == sandbox.workspace_name)

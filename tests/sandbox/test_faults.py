@@ -104,7 +104,7 @@ def test_an_image_that_was_never_built_cannot_be_pulled(ml_client, code_dir, log
 
 
 def test_without_r_the_container_fails_naming_rscript(sandbox, ml_client, app_files, code_dir, monkeypatch):
-    monkeypatch.setenv("RDEPLOY_RSCRIPT", "")  # rdeploy_tui.local.find_rscript() then finds no R
+    monkeypatch.setenv("RDEPLOY_RSCRIPT", "")  # rdeploy_tui.local.plumber.find_rscript() then finds no R
     name = unique_name("nor")
     create_endpoint(ml_client, name)
     with pytest.raises(HttpResponseError) as info:

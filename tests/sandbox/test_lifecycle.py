@@ -14,6 +14,7 @@ from sandbox_helpers import make_deployment
 
 from rdeploy_tui.sandbox import Sandbox
 from rdeploy_tui.sandbox.state import StateFolderBusy
+from sandbox_specs import sandbox_ml_client
 
 pytestmark = pytest.mark.sandbox
 
@@ -28,8 +29,8 @@ def _alive(pid: int) -> bool:
 
 
 def _record_app(sandbox: Sandbox, tmp_path: Path):
-    from rdeploy_tui.render import render
-    from rdeploy_tui.spec import default_spec
+    from rdeploy_tui.deploy_folder.render import render
+    from rdeploy_tui.spec.deploy_spec import default_spec
 
     with sandbox.state.view() as data:
         login_server = next(iter(data["registries"].values()))["login_server"]
@@ -48,7 +49,7 @@ def test_restart_keeps_state_restarts_deployments_and_stops_every_process(tmp_pa
     state = tmp_path / "state"
     with Sandbox(state, time_scale=0.003) as first:
         monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(first.ca_bundle))
-        client = first.client_settings().ml_client()
+        client = sandbox_ml_client(first.client_settings())
         rendered, code = _record_app(first, tmp_path)
         client.online_endpoints.begin_create_or_update(ManagedOnlineEndpoint(name="kept-endpoint")).result()
         client.online_deployments.begin_create_or_update(
@@ -65,7 +66,7 @@ def test_restart_keeps_state_restarts_deployments_and_stops_every_process(tmp_pa
         requests.get(first.base_url, timeout=2)
 
     with Sandbox(state, time_scale=0.003) as second:
-        client = second.client_settings().ml_client()
+        client = sandbox_ml_client(second.client_settings())
         endpoint = client.online_endpoints.get("kept-endpoint")
         assert endpoint.traffic == {"blue": 100}
         assert client.models.get("forecast-model", version="1")
@@ -88,9 +89,9 @@ def test_an_operation_in_flight_finishes_after_a_restart(tmp_path, monkeypatch):
     state = tmp_path / "state"
     with Sandbox(state, time_scale=10) as slow:  # the endpoint would take minutes here
         monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(slow.ca_bundle))
-        slow.client_settings().ml_client().online_endpoints.begin_create_or_update(ManagedOnlineEndpoint(name="in-flight"))
+        sandbox_ml_client(slow.client_settings()).online_endpoints.begin_create_or_update(ManagedOnlineEndpoint(name="in-flight"))
     with Sandbox(state, time_scale=0.003) as fast:
-        client = fast.client_settings().ml_client()
+        client = sandbox_ml_client(fast.client_settings())
         assert client.online_endpoints.get("in-flight").provisioning_state == "Creating"
         deadline = time.monotonic() + 30
         while client.online_endpoints.get("in-flight").provisioning_state != "Succeeded":

@@ -6,6 +6,7 @@ import requests
 from azure.core.exceptions import HttpResponseError, ResourceNotFoundError
 
 from sandbox_helpers import create_endpoint, make_deployment, unique_name
+from sandbox_specs import sandbox_ml_client
 
 pytestmark = pytest.mark.sandbox
 
@@ -61,7 +62,7 @@ def test_endpoint_names_are_unique_and_validated(sandbox, sandbox_settings, ml_c
 
     name = unique_name("taken")
     create_endpoint(ml_client, name)
-    other_ws = sandbox_settings.ml_client(workspace_name="rdeploy-noacr-ws")
+    other_ws = sandbox_ml_client(sandbox_settings, workspace_name="rdeploy-noacr-ws")
     with pytest.raises(HttpResponseError) as info:
         other_ws.online_endpoints.begin_create_or_update(ManagedOnlineEndpoint(name=name))
     assert info.value.status_code == 409

@@ -4,8 +4,8 @@ from __future__ import annotations
 import sys
 
 from rdeploy_tui.errors import RdeployError
-from rdeploy_tui.spec import default_spec
-from rdeploy_tui.state import DeployState, StateStore, target_key
+from rdeploy_tui.spec.deploy_spec import default_spec
+from rdeploy_tui.pipeline.state import DeployState, StateStore, target_key
 from rdeploy_tui.ui.app import RdeployApp
 from rdeploy_tui.connection_options import ConnectionOptions
 from rdeploy_tui.ui.session import Session

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from textual.widgets import Button, OptionList, Select, Static, TextArea
 
-from rdeploy_tui.spec import default_spec
+from rdeploy_tui.spec.deploy_spec import default_spec
 from rdeploy_tui.ui.screens.endpoint import EndpointScreen
 from rdeploy_tui.ui.screens.packages import PackagesScreen
 from rdeploy_tui.ui.screens.review import ReviewScreen
@@ -64,7 +64,7 @@ async def test_packages_refuses_bad_names_duplicates_and_carrier():
         options.highlighted = 1
         await pilot.press("ctrl+d")
         assert screen.packages == ["zoo"]
-        await pilot.press("ctrl+n")
+        await pilot.press("f2")
         assert app.session.spec.image.r_packages == ["zoo"]
         assert isinstance(app.screen, ScriptScreen)
 
@@ -119,7 +119,7 @@ async def test_script_refuses_bad_json_and_missing_file():
         await set_field(pilot, screen, "script-path", "my_plumber.R")
         assert field_message(screen, "script-path") == ""
         assert "A user's own scoring script" in screen.query_one("#preview", CodeView).text
-        await pilot.press("ctrl+n")
+        await pilot.press("f2")
         assert app.session.spec.scoring.script == "my_plumber.R"
         assert app.session.spec.scoring.sample_request == {"forecast_horizon": [3]}
 
@@ -147,7 +147,7 @@ async def test_endpoint_refuses_bad_names_counts_and_traffic():
             await set_field(pilot, screen, field_id, text)
             assert says in field_message(screen, field_id), (field_id, text)
             assert next_blocked(screen), (field_id, text)
-            await pilot.press("ctrl+n")
+            await pilot.press("f2")
             assert app.screen is screen  # refused: still here
             await set_field(pilot, screen, field_id, original)
             assert not next_blocked(screen)
@@ -158,7 +158,7 @@ async def test_endpoint_refuses_bad_names_counts_and_traffic():
         assert not next_blocked(screen)
         await set_field(pilot, screen, "endpoint-name", "my-endpoint")
         await set_field(pilot, screen, "instance-count", "3")
-        await pilot.press("ctrl+n")
+        await pilot.press("f2")
         spec = app.session.spec
         assert (spec.endpoint.name, spec.deployment.instance_count, spec.deployment.instance_type) == (
             "my-endpoint", 3, "Standard_DS1_v2")
@@ -192,7 +192,7 @@ async def test_review_blocks_deploy_when_the_spec_has_errors(tmp_path):
         assert isinstance(screen, ReviewScreen)
         assert next_blocked(screen)
         assert "model name" in str(screen.query_one("#nav-status", Static).render())
-        await pilot.press("ctrl+n")
+        await pilot.press("f2")
         assert app.screen is screen
 
 

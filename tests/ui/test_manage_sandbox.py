@@ -25,7 +25,7 @@ def two_deployments(sandbox_server, tmp_path_factory):
     """An endpoint with blue (100 %) and green (0 %), deployed by the real pipeline."""
     from rdeploy_tui.azure import Endpoints, Workspace
     from rdeploy_tui.errors import RdeployError
-    from rdeploy_tui.runner import run_deploy
+    from rdeploy_tui.pipeline.runner import run_deploy
 
     name = f"ui-manage-{os.getpid() % 1000}"
     with deployed_on_sandbox(sandbox_server, tmp_path_factory.mktemp("manage-home"), name) as (spec, session):

@@ -8,7 +8,7 @@ import pytest
 from textual.widgets import DataTable, Input
 
 from rdeploy_tui.azure.online import DeploymentInfo, EndpointInfo
-from rdeploy_tui.scoring import ScoringTarget
+from rdeploy_tui.scoring.target import ScoringTarget
 from rdeploy_tui.ui.screens.manage import ManageScreen
 from rdeploy_tui.ui.screens.scoring import ScoringScreen
 from rdeploy_tui.ui.widgets.field import Field

@@ -10,9 +10,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 from textual.widgets import Button, DataTable, Select, Static, TabbedContent, TextArea
 
-from rdeploy_tui import scoring
-from rdeploy_tui.scoring import ScoringTarget
-from rdeploy_tui.spec import default_spec
+from rdeploy_tui.scoring.target import MASK
+from rdeploy_tui.scoring.target import ScoringTarget
+from rdeploy_tui.spec.deploy_spec import default_spec
 from rdeploy_tui.ui.screens.scoring import ScoringScreen
 from rdeploy_tui.ui.widgets.field import Field
 from rdeploy_tui.ui.widgets.scoring_panel import ScoringPanel
@@ -126,7 +126,7 @@ async def test_success_shows_status_table_and_history(front):
         assert panel.query_one("#result-view").current == "result-table"
         assert [str(c.label) for c in table.columns.values()] == ["year", "forecast"]
         assert table.row_count == 2
-        await pilot.press("ctrl+t")  # the same answer as pretty JSON
+        await pilot.press("f4")  # the same answer as pretty JSON
         assert panel.query_one("#result-view").current == "result-json"
         assert json.loads(panel.query_one("#result-json", TextArea).text) == RECORDS
         assert panel.query_one("#history-table", DataTable).row_count == 1
@@ -217,7 +217,7 @@ async def test_snippets_mask_the_key_until_revealed(front):
         curl = panel.query_one("#snippet-curl", TextArea)
         await wait_for(pilot, lambda: bool(curl.text))
         assert resolved == [1]
-        assert KEY not in curl.text and scoring.MASK in curl.text
+        assert KEY not in curl.text and MASK in curl.text
         assert KEY not in panel.query_one("#snippet-python", TextArea).text
         await pilot.click("#copy-curl")
         assert KEY not in app.clipboard

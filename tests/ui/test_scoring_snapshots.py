@@ -9,7 +9,9 @@ import json
 import pytest
 from textual.widgets import TabbedContent
 
-from rdeploy_tui.scoring import LoadTestResult, ScoreResult, ScoringTarget
+from rdeploy_tui.scoring.load_test import LoadTestResult
+from rdeploy_tui.scoring.result import ScoreResult
+from rdeploy_tui.scoring.target import ScoringTarget
 from rdeploy_tui.ui.screens.scoring import ScoringScreen
 
 from ui_helpers import SIZES, make_app

@@ -7,12 +7,12 @@ from __future__ import annotations
 
 import pytest
 
-from rdeploy_tui.azure.connection import Identity
+from rdeploy_tui.azure.credentials import Identity
 from rdeploy_tui.azure.discovery import Subscription, WorkspaceHint, WorkspaceInfo
 from rdeploy_tui.azure.workspace import ModelInfo, Registry
 from rdeploy_tui.errors import RdeployError
-from rdeploy_tui.events import LogLines, PlanFinished, StepFailed, StepFinished, StepProgress, StepStarted
-from rdeploy_tui.spec import default_spec
+from rdeploy_tui.pipeline.events import LogLines, PlanFinished, StepFailed, StepFinished, StepProgress, StepStarted
+from rdeploy_tui.spec.deploy_spec import default_spec
 from rdeploy_tui.ui.screens.deploy import DeployScreen
 from rdeploy_tui.ui.widgets.dialogs import ErrorDialog
 
@@ -122,7 +122,7 @@ def test_signin_signed_out(snap_compare, size, monkeypatch):
     async def signed_out(pilot):
         await pilot.app.screen._signed_out(RdeployError(
             "No Azure sign-in found (tried the Azure CLI, environment variables and managed identity).",
-            "Run `az login` (or `az login --use-device-code` in a browser terminal), then press ctrl+r.",
+            "Run `az login` (or `az login --use-device-code` in a browser terminal), then press F2.",
         ))
         await pilot.pause()
 

@@ -61,13 +61,13 @@ def test_console_script_walks_the_first_screens(tmux):
     screen = tmux.wait_for("Signed in as sandbox user")
     assert "Sandbox subscription" in screen
     assert "Traceback" not in screen
-    tmux.keys("C-n")
+    tmux.keys("F2")
     screen = tmux.wait_for("rdeploy-sandbox-ws")
     tmux.wait_for("azurecr.io")  # the workspace's registry was found
-    tmux.keys("C-n")
+    tmux.keys("F2")
     screen = tmux.wait_for("forecast-model")
     tmux.wait_for("latest (now version")
-    tmux.keys("C-n")
+    tmux.keys("F2")
     tmux.wait_for("always included")
     tmux.keys("s", "t", "a", "t", "s")
     screen = tmux.wait_for("ships with R itself")  # refused as typed, at the field
@@ -75,7 +75,7 @@ def test_console_script_walks_the_first_screens(tmux):
     screen = tmux.wait_for(" zoo")
     tmux.keys("Escape")  # Back
     tmux.wait_for("latest (now version")
-    tmux.keys("C-q")
+    tmux.keys("F10")
     screen = tmux.wait_for("APP-EXITED")
     assert tmux.exit_file.read_text().strip() == "0"
     # After the app restored the terminal, only our marker is there: no SDK log lines, poll dots or tracebacks.

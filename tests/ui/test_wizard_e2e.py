@@ -27,10 +27,10 @@ def step_is(app, index: int) -> bool:
 
 
 async def next_step(pilot, index: int, what: str) -> None:
-    """Wait until the current step lets us go, then ctrl+n and wait for step `index`."""
+    """Wait until the current step lets us go, then F2 (Next) and wait for step `index`."""
     app = pilot.app
     await wait_until(pilot, lambda: not app.screen.query_one("#next", Button).disabled, what=what)
-    await pilot.press("ctrl+n")
+    await pilot.press("f2")
     await wait_until(pilot, lambda: step_is(app, index), what=f"step {index + 1}")
 
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from rdeploy_tui.spec import DeploySpec, default_spec
+from rdeploy_tui.spec.deploy_spec import DeploySpec, default_spec
 from rdeploy_tui.ui.app import RdeployApp
 from rdeploy_tui.connection_options import ConnectionOptions
 from rdeploy_tui.ui.session import Session
@@ -44,7 +44,7 @@ def deployed_on_sandbox(sandbox_server, home: Path, endpoint_name: str):
     State and logs go to `home`; the CA bundle variable is restored afterwards."""
     from sandbox_specs import spec_on_sandbox
     from rdeploy_tui.azure import session_for_sandbox
-    from rdeploy_tui.runner import run_deploy
+    from rdeploy_tui.pipeline.runner import run_deploy
 
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("RDEPLOY_HOME", str(home))

@@ -12,11 +12,11 @@ import tarfile
 
 from rdeploy_tui.azure.acr import make_context_archive
 from rdeploy_tui.azure.capture import redact
-from rdeploy_tui.azure.connection import identity_from_token
+from rdeploy_tui.azure.credentials import identity_from_token
 from rdeploy_tui.azure.discovery import default_subscription_id, workspace_hints
 from rdeploy_tui.azure.errors import explain
 from rdeploy_tui.azure.online import new_lines
-from rdeploy_tui.state import DeployState, StateStore, target_key
+from rdeploy_tui.pipeline.state import DeployState, StateStore, target_key
 
 
 def _http_error(status: int, code: str, message: str):
@@ -127,6 +127,6 @@ def test_state_file_round_trip_is_atomic(tmp_path):
 
 
 def test_importing_the_azure_layer_is_cheap():
-    code = "import sys, rdeploy_tui.azure, rdeploy_tui.runner, rdeploy_tui.plan; print(sorted(m for m in sys.modules if m.startswith(('azure', 'textual'))))"
+    code = "import sys, rdeploy_tui.azure, rdeploy_tui.pipeline.runner, rdeploy_tui.pipeline.plan; print(sorted(m for m in sys.modules if m.startswith(('azure', 'textual'))))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"

@@ -3,7 +3,9 @@ from __future__ import annotations
 
 import pytest
 
-from rdeploy_tui.azure.connection import ConnectionOptions, check_options, connect, endpoints_from_metadata, sovereign_cloud
+from rdeploy_tui.connection_options import ConnectionOptions
+from rdeploy_tui.azure.connection import check_options, connect
+from rdeploy_tui.azure.clouds import endpoints_from_metadata, sovereign_cloud
 from rdeploy_tui.errors import RdeployError
 
 SOVEREIGN = {
@@ -61,7 +63,7 @@ def test_unknown_cloud_is_a_usage_error_listing_the_valid_names(capsys, service_
 
 
 def test_custom_authority_turns_off_instance_discovery(service_principal_env):
-    from rdeploy_tui.azure.connection import build_credential
+    from rdeploy_tui.azure.credentials import build_credential
 
     credential, source = build_credential("https://adfs.local.azurestack.external", ca_bundle=None)
     assert source == "environment"
@@ -141,7 +143,7 @@ def test_entra_errors_are_explained():
 def test_adfs_needs_the_adfs_tenant(service_principal_env, monkeypatch):
     from rdeploy_tui.azure import connection
 
-    monkeypatch.setattr(connection, "_arm_metadata", lambda arm, ca, given=None: STACK_ADFS)
+    monkeypatch.setattr(connection, "arm_metadata", lambda arm, ca, given=None: STACK_ADFS)
     with pytest.raises(RdeployError) as caught:
         connect(ConnectionOptions(arm_endpoint="https://management.local.azurestack.external"))
     assert caught.value.code == "Usage" and "AZURE_TENANT_ID=adfs" in caught.value.next_step
@@ -157,7 +159,7 @@ def test_a_private_ca_is_added_to_the_users_own_bundle_not_in_place_of_it(rdeplo
     import certifi
     import trustme
 
-    from rdeploy_tui.azure.connection import combined_ca_bundle
+    from rdeploy_tui.azure.ca_bundle import combined_ca_bundle
 
     proxy, private = trustme.CA(organization_name="corporate proxy"), trustme.CA(organization_name="azure stack")
     users = tmp_path / "users-bundle.pem"

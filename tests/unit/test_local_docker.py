@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from rdeploy_tui.local import R_INSTALL_COMMAND
-from rdeploy_tui.local_docker import docker_engine_available, run_container
+from rdeploy_tui.local.plumber import R_INSTALL_COMMAND
+from rdeploy_tui.local.docker import docker_engine_available, run_container
 
 FAKE_DOCKER = """#!/bin/sh
 echo "$@" >> "$FAKE_DOCKER_LOG"

@@ -6,11 +6,11 @@ import socket
 
 import pytest
 
-from rdeploy_tui.local import explain_start_failure, find_rscript, free_port, port_in_use, r_error_text
-from rdeploy_tui.local_checks import find_crate, probe_limit
-from rdeploy_tui.local_http import Latency
-from rdeploy_tui.local_response import decimals, double_encoded, numbers, parse_body, precision_finding
-from rdeploy_tui.spec import DeploySpec
+from rdeploy_tui.local.plumber import explain_start_failure, find_rscript, free_port, port_in_use, r_error_text
+from rdeploy_tui.local.checks import find_crate, probe_limit
+from rdeploy_tui.local.http_client import Latency
+from rdeploy_tui.scoring.judge import decimals, double_encoded, numbers, parse_body, precision_finding
+from rdeploy_tui.spec.deploy_spec import DeploySpec
 
 # Verbatim outputs of Rscript start_plumber.R (R 4.2.2, plumber 1.2.1).
 MISSING_CRATE = """Error in stopOnLine(lineNum, file[lineNum], e) : 

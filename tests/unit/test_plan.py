@@ -1,6 +1,6 @@
 """The plan's shape: build and endpoint in parallel, the deployment after both."""
-from rdeploy_tui import plan as P
-from rdeploy_tui.spec import default_spec
+from rdeploy_tui.pipeline import plan as P
+from rdeploy_tui.spec.deploy_spec import default_spec
 
 
 def test_build_and_endpoint_run_side_by_side_after_prepare():

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from rdeploy_tui.render import REGISTRY_PLACEHOLDER, render, write_folder
-from rdeploy_tui.spec import DeploySpec, SpecError
+from rdeploy_tui.deploy_folder.render import REGISTRY_PLACEHOLDER, render, write_folder
+from rdeploy_tui.spec.deploy_spec import DeploySpec, SpecError
 
 GOLDEN = Path(__file__).parent / "golden"
 

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import pytest
 
-from rdeploy_tui import rules
-from rdeploy_tui.spec import DeploySpec
+from rdeploy_tui.spec import rules
+from rdeploy_tui.spec.deploy_spec import DeploySpec
 
 # Values an attacker (or a paste accident) might put in any field: all must be refused everywhere.
 HOSTILE = [

@@ -1,4 +1,4 @@
-"""scoring.py against small loopback HTTP servers (edge cases Azure produces) and as pure functions."""
+"""The scoring package against small loopback HTTP servers (edge cases Azure produces) and as pure functions."""
 from __future__ import annotations
 
 import json
@@ -8,9 +8,18 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from rdeploy_tui import scoring
+from rdeploy_tui.scoring.client import score_or_raise
+from rdeploy_tui.scoring.explain import explain_status
+from rdeploy_tui.scoring.load_test import MAX_LOAD_CONCURRENCY, MAX_LOAD_REQUESTS, check_load_test, percentile, run_load_test
+from rdeploy_tui.scoring.openapi import openapi_url, sample_from_openapi
+from rdeploy_tui.scoring.records import records_table
+from rdeploy_tui.scoring.request import RequestTextError, parse_request_text
+from rdeploy_tui.scoring.result import ScoreResult, double_encoding_message
+from rdeploy_tui.scoring.snippets import curl_snippet, python_snippet
+from rdeploy_tui.scoring.target import MASK
 from rdeploy_tui.errors import RdeployError
-from rdeploy_tui.scoring import ScoringClient, ScoringTarget
+from rdeploy_tui.scoring.client import ScoringClient
+from rdeploy_tui.scoring.target import ScoringTarget
 
 SECRET = "s3cret-key-0123456789"
 RECORDS = [{"year": 1971, "forecast": 782.27}, {"year": 1972, "forecast": 779.56, "note": "x"}]
@@ -113,7 +122,7 @@ def test_success_sends_bearer_json_and_deployment_header(server, client):
     assert json.loads(sent["body"]) == {"h": [2]}
     assert result.explain() is None
     assert result.double_encoded is None
-    table = scoring.records_table(result.value)
+    table = records_table(result.value)
     assert table.columns == ("year", "forecast", "note")
     assert table.rows == (("1971", "782.27", ""), ("1972", "779.56", "x"))
     assert "HTTP 200 from green in" in result.summary()
@@ -149,23 +158,23 @@ def test_json_inside_a_string_is_detected_with_the_fix(server, client, path):
     result = client.score(target(server, path), "{}")
     assert result.ok
     assert result.double_encoded is not None
-    message = scoring.double_encoding_message(result)
+    message = double_encoding_message(result)
     assert "JSON inside a string" in message and "jsonlite::toJSON" in message and "data.frame" in message
     if path == "/wrapped":
         assert result.double_encoded == RECORDS
-        assert scoring.records_table(result.double_encoded).total == 2
+        assert records_table(result.double_encoded).total == 2
 
 
 def test_plain_json_is_not_flagged_and_text_is_kept(server, client):
-    assert scoring.double_encoding_message(client.score(target(server, "/api/score"), "{}")) is None
+    assert double_encoding_message(client.score(target(server, "/api/score"), "{}")) is None
     text = client.score(target(server, "/text"), "{}")
     assert text.ok and not text.is_json and text.value is None
     assert text.pretty() == "plain words"
-    assert scoring.records_table(text.value) is None
+    assert records_table(text.value) is None
 
 
 def test_no_answer_is_a_result_not_an_exception(client):
-    from rdeploy_tui.local import free_port
+    from rdeploy_tui.local.plumber import free_port
 
     result = client.score(ScoringTarget(f"http://127.0.0.1:{free_port()}/score", SECRET), "{}")
     assert result.status is None and not result.ok
@@ -189,15 +198,15 @@ def test_secret_never_in_repr_or_result(server, client):
 
 def test_openapi_sample_fetched_beside_the_score_route(server, client):
     doc = client.fetch_openapi(target(server, "/api/score"), "/score")
-    assert scoring.sample_from_openapi(doc, "/api/score") == {"h": [1]}
+    assert sample_from_openapi(doc, "/api/score") == {"h": [1]}
     assert client.fetch_openapi(target(server, "/nothing/score")) is None
 
 
 def test_openapi_url():
-    assert scoring.openapi_url("https://ep.westeurope.inference.ml.azure.com/score") == \
+    assert openapi_url("https://ep.westeurope.inference.ml.azure.com/score") == \
         "https://ep.westeurope.inference.ml.azure.com/openapi.json"
-    assert scoring.openapi_url("http://127.0.0.1:8000/v1/predict", "/v1/predict") == "http://127.0.0.1:8000/openapi.json"
-    assert scoring.openapi_url("https://h/endpoints/e/score?x=1") == "https://h/endpoints/e/openapi.json"
+    assert openapi_url("http://127.0.0.1:8000/v1/predict", "/v1/predict") == "http://127.0.0.1:8000/openapi.json"
+    assert openapi_url("https://h/endpoints/e/score?x=1") == "https://h/endpoints/e/openapi.json"
 
 
 def test_sample_from_openapi_types_defaults_and_absence():
@@ -208,39 +217,39 @@ def test_sample_from_openapi_types_defaults_and_absence():
         {"name": "flag", "in": "query", "schema": {"type": "boolean"}},
         {"name": "req", "in": "query", "schema": {"type": "string"}},
     ]}}}}
-    assert scoring.sample_from_openapi(doc) == {"n": 1, "x": [1.5], "name": "nile", "flag": True}
+    assert sample_from_openapi(doc) == {"n": 1, "x": [1.5], "name": "nile", "flag": True}
     no_params = {"paths": {"/score": {"post": {"parameters": []}}}}
-    assert scoring.sample_from_openapi(no_params) is None
-    assert scoring.sample_from_openapi({"paths": {"/other": {"post": {}}}}) is None
-    assert scoring.sample_from_openapi("garbage") is None
+    assert sample_from_openapi(no_params) is None
+    assert sample_from_openapi({"paths": {"/other": {"post": {}}}}) is None
+    assert sample_from_openapi("garbage") is None
     body = {"paths": {"/score": {"post": {"requestBody": {"content": {"application/json": {"schema": {
         "type": "object", "properties": {"k": {"type": "integer", "example": 7}}}}}}}}}}
-    assert scoring.sample_from_openapi(body) == {"k": 7}
+    assert sample_from_openapi(body) == {"k": 7}
 
 
 def test_parse_request_text_points_at_the_problem():
-    assert scoring.parse_request_text('{"a": [1]}') == {"a": [1]}
-    with pytest.raises(scoring.RequestTextError) as err:
-        scoring.parse_request_text('{\n  "a": [1,]\n}')
+    assert parse_request_text('{"a": [1]}') == {"a": [1]}
+    with pytest.raises(RequestTextError) as err:
+        parse_request_text('{\n  "a": [1,]\n}')
     assert err.value.line == 2 and "line 2" in err.value.what
-    with pytest.raises(scoring.RequestTextError):
-        scoring.parse_request_text("   ")
+    with pytest.raises(RequestTextError):
+        parse_request_text("   ")
 
 
 @pytest.mark.parametrize("status,code", [(404, "NotFound"), (408, "Timeout"), (429, "TooManyRequests"),
                                          (502, "BadGateway"), (503, "Unavailable"), (500, "HTTP500")])
 def test_explain_status_covers_azure_statuses(status, code):
-    why = scoring.explain_status(status, {}, b'{"message": "said the front end"}')
+    why = explain_status(status, {}, b'{"message": "said the front end"}')
     assert why.code == code
     assert "said the front end" in why.what
     assert why.next_step
 
 
 def test_records_table_only_for_lists_of_objects():
-    assert scoring.records_table([1, 2]) is None
-    assert scoring.records_table([]) is None
-    assert scoring.records_table({"a": 1}) is None
-    big = scoring.records_table([{"i": i, "v": None, "l": [i]} for i in range(10)], max_rows=3)
+    assert records_table([1, 2]) is None
+    assert records_table([]) is None
+    assert records_table({"a": 1}) is None
+    big = records_table([{"i": i, "v": None, "l": [i]} for i in range(10)], max_rows=3)
     assert big.total == 10 and len(big.rows) == 3
     assert big.rows[1] == ("1", "", "[1]")
 
@@ -248,13 +257,13 @@ def test_records_table_only_for_lists_of_objects():
 def test_snippets_mask_the_key_unless_revealed(server):
     t = target(server, "/api/score", deployment="blue")
     body = '{\n  "h": [2]\n}'
-    curl = scoring.curl_snippet(t, body)
-    assert SECRET not in curl and scoring.MASK in curl
+    curl = curl_snippet(t, body)
+    assert SECRET not in curl and MASK in curl
     assert "azureml-model-deployment: blue" in curl and "'{\"h\":[2]}'" in curl
-    assert SECRET in scoring.curl_snippet(t, body, reveal=True)
-    py = scoring.python_snippet(t, body)
-    assert SECRET not in py and scoring.MASK in py
-    revealed = scoring.python_snippet(t, body, reveal=True)
+    assert SECRET in curl_snippet(t, body, reveal=True)
+    py = python_snippet(t, body)
+    assert SECRET not in py and MASK in py
+    revealed = python_snippet(t, body, reveal=True)
     assert SECRET in revealed
     compile(revealed, "<snippet>", "exec")  # it is valid Python
 
@@ -267,7 +276,7 @@ def test_curl_snippet_runs_and_scores(server):
     if shutil.which("curl") is None:
         pytest.skip("curl is not installed")
     Handler.seen.clear()
-    cmd = scoring.curl_snippet(target(server, "/api/score", deployment="blue"), '{"h": [3]}', reveal=True)
+    cmd = curl_snippet(target(server, "/api/score", deployment="blue"), '{"h": [3]}', reveal=True)
     out = subprocess.run(["bash", "-c", cmd], capture_output=True, text=True, timeout=20)
     assert json.loads(out.stdout) == RECORDS
     assert json.loads(Handler.seen[-1]["body"]) == {"h": [3]}
@@ -277,7 +286,7 @@ def test_python_snippet_runs_and_scores(server):
     import subprocess
     import sys
 
-    code = scoring.python_snippet(target(server, "/api/score"), '{"h": [3]}', reveal=True)
+    code = python_snippet(target(server, "/api/score"), '{"h": [3]}', reveal=True)
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=30)
     assert out.returncode == 0, out.stderr
     assert out.stdout.startswith("200 ")
@@ -286,7 +295,7 @@ def test_python_snippet_runs_and_scores(server):
 def test_load_test_counts_latencies_and_errors(server, client):
     Handler.seen.clear()
     seen_progress = []
-    result = scoring.run_load_test(client, target(server, "/flaky"), "{}", 20, 4,
+    result = run_load_test(client, target(server, "/flaky"), "{}", 20, 4,
                                    progress=lambda done, n: seen_progress.append((done, n)))
     assert result.sent == 20 and len(result.latencies_ms) == 20
     assert result.ok == 10 and result.errors == 10 and result.statuses[503] == 10
@@ -299,33 +308,33 @@ def test_load_test_counts_latencies_and_errors(server, client):
 
 
 def test_load_test_is_bounded_in_time_and_cancellable(server, client):
-    result = scoring.run_load_test(client, target(server, "/slow"), "{}", 100, 2, time_limit=0.3)
+    result = run_load_test(client, target(server, "/slow"), "{}", 100, 2, time_limit=0.3)
     assert result.stopped == "time limit"
     assert result.sent < 100
-    cancelled = scoring.run_load_test(client, target(server, "/api/score"), "{}", 100, 2, cancelled=lambda: True)
+    cancelled = run_load_test(client, target(server, "/api/score"), "{}", 100, 2, cancelled=lambda: True)
     assert cancelled.stopped == "cancelled" and cancelled.sent == 0
 
 
 def test_load_test_refuses_out_of_bounds():
-    assert scoring.check_load_test(0, 1)
-    assert scoring.check_load_test(scoring.MAX_LOAD_REQUESTS + 1, 1)
-    assert scoring.check_load_test(10, scoring.MAX_LOAD_CONCURRENCY + 1)
-    assert scoring.check_load_test(2, 3)
-    assert scoring.check_load_test(10, 2) is None
+    assert check_load_test(0, 1)
+    assert check_load_test(MAX_LOAD_REQUESTS + 1, 1)
+    assert check_load_test(10, MAX_LOAD_CONCURRENCY + 1)
+    assert check_load_test(2, 3)
+    assert check_load_test(10, 2) is None
     with ScoringClient() as c, pytest.raises(RdeployError):
-        scoring.run_load_test(c, ScoringTarget("http://127.0.0.1:9/score"), "{}", 0, 1)
+        run_load_test(c, ScoringTarget("http://127.0.0.1:9/score"), "{}", 0, 1)
 
 
 def test_percentile_nearest_rank():
-    assert scoring.percentile([], 50) is None
+    assert percentile([], 50) is None
     samples = [float(i) for i in range(1, 101)]
-    assert scoring.percentile(samples, 50) == 50 and scoring.percentile(samples, 95) == 95
-    assert scoring.percentile(samples, 99) == 99 and scoring.percentile([7.0], 99) == 7.0
+    assert percentile(samples, 50) == 50 and percentile(samples, 95) == 95
+    assert percentile(samples, 99) == 99 and percentile([7.0], 99) == 7.0
 
 
 def test_score_or_raise_tries_a_busy_endpoint_again(server):
     Handler.seen[:] = [{"path": "(so that /flaky answers 503 first)"}]
-    result = scoring.score_or_raise(target(server, "/flaky"), {"h": [1]}, endpoint="ep", delay=0)
+    result = score_or_raise(target(server, "/flaky"), {"h": [1]}, endpoint="ep", delay=0)
     assert result.status == 200 and result.body == [1]
     assert len(Handler.seen) == 3  # a 503, then the 200
     assert json.loads(Handler.seen[-1]["body"]) == {"h": [1]}
@@ -333,7 +342,7 @@ def test_score_or_raise_tries_a_busy_endpoint_again(server):
 
 def test_score_or_raise_explains_a_424_with_the_log_command(server):
     with pytest.raises(RdeployError) as caught:
-        scoring.score_or_raise(target(server, "/model-error", deployment="blue"), "{}", endpoint="ep", delay=0)
+        score_or_raise(target(server, "/model-error", deployment="blue"), "{}", endpoint="ep", delay=0)
     error = caught.value
     assert error.code == "ModelError"
     assert "Scoring endpoint ep (deployment blue) failed" in error.what and "424" in error.what and "HTTP 400" in error.what
@@ -342,21 +351,21 @@ def test_score_or_raise_explains_a_424_with_the_log_command(server):
 
 
 def test_score_or_raise_gives_up_after_the_attempts(server):
-    from rdeploy_tui.local import free_port
+    from rdeploy_tui.local.plumber import free_port
 
     with pytest.raises(RdeployError) as caught:
-        scoring.score_or_raise(ScoringTarget(f"http://127.0.0.1:{free_port()}/score", SECRET), "{}", endpoint="ep",
+        score_or_raise(ScoringTarget(f"http://127.0.0.1:{free_port()}/score", SECRET), "{}", endpoint="ep",
                                attempts=2, delay=0)
     assert caught.value.code == "NoAnswer" and "after 2 tries" in caught.value.what
     with pytest.raises(RdeployError) as refused:
-        scoring.score_or_raise(ScoringTarget(server + "/api/score", "wrong"), "{}", endpoint="ep", delay=0)
+        score_or_raise(ScoringTarget(server + "/api/score", "wrong"), "{}", endpoint="ep", delay=0)
     assert refused.value.code == "Unauthorized" and "tries" not in refused.value.what  # a 401 is not tried again
 
 
 def test_retry_wait_follows_retry_after_up_to_30_s():
-    assert scoring.ScoreResult(503, 1.0, {"retry-after": "2"}).retry_wait(0.5) == 2.0
-    assert scoring.ScoreResult(429, 1.0, {"retry-after": "600"}).retry_wait(0.5) == 30.0
-    assert scoring.ScoreResult(503, 1.0, {"retry-after": "soon"}).retry_wait(0.5) == 0.5
-    assert scoring.ScoreResult(None, 1.0, error="refused").retry_wait(0.5) == 0.5
-    assert scoring.ScoreResult(503, 1.0).transient and scoring.ScoreResult(None, 1.0).transient
-    assert not scoring.ScoreResult(424, 1.0).transient and not scoring.ScoreResult(200, 1.0).transient
+    assert ScoreResult(503, 1.0, {"retry-after": "2"}).retry_wait(0.5) == 2.0
+    assert ScoreResult(429, 1.0, {"retry-after": "600"}).retry_wait(0.5) == 30.0
+    assert ScoreResult(503, 1.0, {"retry-after": "soon"}).retry_wait(0.5) == 0.5
+    assert ScoreResult(None, 1.0, error="refused").retry_wait(0.5) == 0.5
+    assert ScoreResult(503, 1.0).transient and ScoreResult(None, 1.0).transient
+    assert not ScoreResult(424, 1.0).transient and not ScoreResult(200, 1.0).transient

@@ -1,16 +1,22 @@
-"""scoring.py against a REAL plumber API started by the local runner (needs Rscript + plumber)."""
+"""The scoring package against a REAL plumber API started by the local runner (needs Rscript + plumber)."""
 from __future__ import annotations
 
 from pathlib import Path
 
 import pytest
 
-from rdeploy_tui import scoring
-from rdeploy_tui.local import start_plumber
-from rdeploy_tui.render import render, write_folder
-from rdeploy_tui.sample_model import SAMPLE_REQUEST, sample_model_dir
-from rdeploy_tui.scoring import ScoringClient, ScoringTarget
-from rdeploy_tui.spec import default_spec
+from rdeploy_tui.scoring.client import score
+from rdeploy_tui.scoring.load_test import run_load_test
+from rdeploy_tui.scoring.openapi import sample_from_openapi
+from rdeploy_tui.scoring.records import records_table
+from rdeploy_tui.scoring.request import request_text
+from rdeploy_tui.scoring.result import double_encoding_message
+from rdeploy_tui.local.plumber import start_plumber
+from rdeploy_tui.deploy_folder.render import render, write_folder
+from rdeploy_tui.deploy_folder.sample_model import SAMPLE_REQUEST, sample_model_dir
+from rdeploy_tui.scoring.client import ScoringClient
+from rdeploy_tui.scoring.target import ScoringTarget
+from rdeploy_tui.spec.deploy_spec import default_spec
 
 pytestmark = pytest.mark.r
 
@@ -59,23 +65,23 @@ def microsoft_api(folder, tmp_path_factory):
 
 def test_scores_the_sample_model_into_a_table(generated_api):
     with ScoringClient() as client:
-        result = client.score(ScoringTarget(generated_api.url + "/score"), scoring.request_text(SAMPLE_REQUEST))
+        result = client.score(ScoringTarget(generated_api.url + "/score"), request_text(SAMPLE_REQUEST))
     assert result.status == 200, result.text
     assert result.double_encoded is None
-    table = scoring.records_table(result.value)
+    table = records_table(result.value)
     assert table.columns == ("year", "forecast", "lower_95", "upper_95")
     assert [row[0] for row in table.rows] == ["1971", "1972"]
 
 
 def test_model_error_is_explained_with_r_message(generated_api):
-    result = scoring.score(ScoringTarget(generated_api.url + "/score"), {"forecast_horizon": [0]})
+    result = score(ScoringTarget(generated_api.url + "/score"), {"forecast_horizon": [0]})
     assert result.status == 400
     why = result.explain()
     assert "forecast_horizon must be one whole number" in why.what
 
 
 def test_malformed_json_is_plumbers_500(generated_api):
-    result = scoring.score(ScoringTarget(generated_api.url + "/score"), '{"forecast_horizon": ')
+    result = score(ScoringTarget(generated_api.url + "/score"), '{"forecast_horizon": ')
     assert result.status in (400, 500)
     assert result.explain() is not None
 
@@ -84,7 +90,7 @@ def test_generated_api_has_no_parameters_to_sample(generated_api):
     with ScoringClient() as client:
         doc = client.fetch_openapi(ScoringTarget(generated_api.url + "/score"))
     assert doc["openapi"].startswith("3.0")
-    assert scoring.sample_from_openapi(doc) is None  # function(req, res): the spec's sample request is used
+    assert sample_from_openapi(doc) is None  # function(req, res): the spec's sample request is used
 
 
 def test_microsoft_style_script_detected_and_sampled(microsoft_api):
@@ -92,16 +98,16 @@ def test_microsoft_style_script_detected_and_sampled(microsoft_api):
     with ScoringClient() as client:
         doc = client.fetch_openapi(target)
         result = client.score(target, '{"forecast_horizon": [2]}')
-    assert scoring.sample_from_openapi(doc) == {"forecast_horizon": [1]}
+    assert sample_from_openapi(doc) == {"forecast_horizon": [1]}
     assert result.ok
     assert result.double_encoded == [{"year": 1, "forecast": 1.5}, {"year": 2, "forecast": 2.5}]
-    assert "jsonlite::toJSON" in scoring.double_encoding_message(result)
+    assert "jsonlite::toJSON" in double_encoding_message(result)
 
 
 @pytest.mark.parametrize("keep_alive", [True, False])
 def test_small_load_test(generated_api, keep_alive):
     with ScoringClient(keep_alive=keep_alive) as client:
-        result = scoring.run_load_test(client, ScoringTarget(generated_api.url + "/score"),
+        result = run_load_test(client, ScoringTarget(generated_api.url + "/score"),
                                        '{"forecast_horizon": [2]}', 12, 3)
     assert result.ok == 12 and result.errors == 0
     assert result.p(99) is not None

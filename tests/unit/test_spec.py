@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import textwrap
 
-from rdeploy_tui.spec import DeploySpec, load_spec, save_spec
+from rdeploy_tui.spec.deploy_spec import DeploySpec, load_spec, save_spec
 
 CONTRACT = """\
 workspace: {subscription_id: 00000000-0000-0000-0000-000000000000, resource_group: rg-ml, name: ws-ml}

@@ -2,7 +2,7 @@
 form has problems (the first one is shown beside Next; each field shows its own)."""
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING, Any, Callable, ClassVar, Protocol
 
 from textual import on
 from textual.app import ComposeResult
@@ -16,8 +16,23 @@ from rdeploy_tui.ui.widgets.field import Field
 from rdeploy_tui.ui.widgets.step_indicator import StepIndicator
 
 if TYPE_CHECKING:
-    from rdeploy_tui.spec import DeploySpec
-    from rdeploy_tui.ui.app import RdeployApp
+    from rdeploy_tui.spec.deploy_spec import DeploySpec
+    from rdeploy_tui.ui.session import Session
+
+
+class WizardHost(Protocol):
+    """What the steps use of their app beyond Textual's App (rdeploy_tui.ui.app.RdeployApp implements it).
+    Declared here so that no screen imports the app module, which imports the screens."""
+
+    session: "Session"
+
+    def goto(self, step: int) -> None: ...
+
+    def show_error(self, exc: BaseException, title: str = "Error") -> None: ...
+
+    def after_start(self, callback: Callable[[], Any]) -> None: ...
+
+    def after_first_frame(self, callback: Callable[[], Any]) -> None: ...
 
 
 class WorkerErrors:
@@ -52,11 +67,12 @@ class WizardStep(WorkerErrors, Screen):
     STEP: ClassVar[int] = 0
     NEXT_LABEL: ClassVar[str] = "Next"
     BINDINGS = [
-        Binding("ctrl+n", "next", "Next", priority=True),
-        Binding("escape", "back", "Back"),
+        # F2, not ctrl+n: Chrome and Edge keep ctrl+n (new window) from every page (ui/keys.py).
+        Binding("f2,alt+n", "next", "Next", priority=True, id="next"),
+        Binding("escape", "back", "Back", id="back"),
     ]
 
-    app: "RdeployApp"
+    app: "WizardHost"  # and a textual App
 
     @property
     def spec(self) -> "DeploySpec":
@@ -68,7 +84,7 @@ class WizardStep(WorkerErrors, Screen):
             yield from self.compose_body()
         # The app's first frame has a 0.4 s budget (issue 6) and the nav bar and footer cost a third
         # of it: on the first screen they follow a frame later. Nothing in them works before sign-in
-        # answers anyway, and ctrl+q (the app's binding) works from the start.
+        # answers anyway, and F10 (the app's binding) works from the start.
         if self.app.painted:
             yield from self._chrome()
         else:

@@ -13,8 +13,8 @@ from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import Button, Static
 
-from rdeploy_tui import plan as P
-from rdeploy_tui.events import LogLines, PlanFinished, StepFailed, StepFinished, StepProgress, StepStarted
+from rdeploy_tui.pipeline import plan as P
+from rdeploy_tui.pipeline.events import LogLines, PlanFinished, StepFailed, StepFinished, StepProgress, StepStarted
 from rdeploy_tui.ui.screens.base import WizardStep
 from rdeploy_tui.ui.widgets.dialogs import ConfirmDialog
 from rdeploy_tui.ui.widgets.log_panel import FLUSH_SECONDS, LogPanel
@@ -27,9 +27,9 @@ class DeployScreen(WizardStep):
     STEP = 7
     NEXT_LABEL = "Score"
     BINDINGS = [
-        Binding("ctrl+n", "next", "Score", priority=True),
-        Binding("escape", "back", "Back / cancel"),
-        Binding("ctrl+x", "cancel_deploy", "Cancel deploy"),
+        Binding("f2,alt+n", "next", "Score", priority=True, id="next"),
+        Binding("escape", "back", "Back / cancel", id="back"),
+        Binding("ctrl+x", "cancel_deploy", "Cancel deploy", id="deploy.cancel"),
     ]
 
     def __init__(self, *, clock=time.time, autostart: bool = True) -> None:
@@ -86,7 +86,7 @@ class DeployScreen(WizardStep):
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="deploy")
     def run_deploy(self, spec) -> None:
-        from rdeploy_tui.runner import run_deploy
+        from rdeploy_tui.pipeline.runner import run_deploy
 
         session = self.app.session
         outcome = run_deploy(spec, session=session.azure(), sink=self.sink, base_dir=session.base_dir,

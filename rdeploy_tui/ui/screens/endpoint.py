@@ -6,7 +6,7 @@ from textual.app import ComposeResult
 from textual.containers import Grid
 from textual.widgets import Label, Select, Static
 
-from rdeploy_tui import rules
+from rdeploy_tui.spec import rules
 from rdeploy_tui.ui.screens.base import WizardStep
 from rdeploy_tui.ui.widgets.field import Field, to_int
 

@@ -80,14 +80,14 @@ class ManageScreen(WorkerErrors, Screen):
     ManageScreen #details-uri { height: auto; padding: 0 1; color: $text-muted; }
     """
     BINDINGS = [
-        Binding("s", "score", "Score"),
-        Binding("l", "logs", "Logs"),
-        Binding("t", "traffic", "Traffic"),
-        Binding("d", "delete_deployment", "Del deployment"),
-        Binding("x", "delete_endpoint", "Del endpoint"),
-        Binding("r", "refresh", "Refresh"),
-        Binding("n", "new", "New deploy"),
-        Binding("escape", "new", "Wizard", show=False),
+        Binding("s", "score", "Score", id="manage.score"),
+        Binding("l", "logs", "Logs", id="manage.logs"),
+        Binding("t", "traffic", "Traffic", id="manage.traffic"),
+        Binding("d", "delete_deployment", "Del deployment", id="manage.delete_deployment"),
+        Binding("x", "delete_endpoint", "Del endpoint", id="manage.delete_endpoint"),
+        Binding("r", "refresh", "Refresh", id="manage.refresh"),
+        Binding("n", "new", "New deploy", id="manage.new"),
+        Binding("escape", "new", "Wizard", show=False, id="manage.wizard"),
     ]
 
     def __init__(self, source: Any = None, *, clock: Callable[[], float] = time.time, infos: list[Any] | None = None) -> None:

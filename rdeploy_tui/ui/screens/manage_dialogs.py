@@ -20,7 +20,7 @@ def _share(value: int) -> str | None:
 class TrafficDialog(ModalScreen[dict[str, int] | None]):
     """One field per deployment; Save only when the split adds up to 100. Dismisses with the split or None."""
 
-    BINDINGS = [Binding("escape", "cancel", "Cancel")]
+    BINDINGS = [Binding("escape", "cancel", "Cancel", id="traffic.cancel")]
 
     def __init__(self, endpoint: str, deployments: list[str], traffic: dict[str, int]) -> None:
         super().__init__(classes="dialog-screen")
@@ -107,7 +107,7 @@ class TrafficDialog(ModalScreen[dict[str, int] | None]):
 class TypeNameDialog(ModalScreen[bool]):
     """Delete an endpoint: its name must be typed back exactly. Dismisses True to delete, False to keep."""
 
-    BINDINGS = [Binding("escape", "cancel", "Cancel")]
+    BINDINGS = [Binding("escape", "cancel", "Cancel", id="delete.cancel")]
 
     def __init__(self, endpoint: str, deployments: list[str]) -> None:
         super().__init__(classes="dialog-screen")

@@ -31,9 +31,9 @@ class ManageLogsScreen(WorkerErrors, Screen):
     ManageLogsScreen LogPanel { padding: 0 1; }
     """
     BINDINGS = [
-        Binding("r", "refresh", "Refresh"),
-        Binding("f", "follow", "Follow on/off"),
-        Binding("escape", "close", "Endpoints"),
+        Binding("r", "refresh", "Refresh", id="logs.refresh"),
+        Binding("f", "follow", "Follow on/off", id="logs.follow"),
+        Binding("escape", "close", "Endpoints", id="logs.close"),
     ]
 
     def __init__(self, source: Any, info: Any, *, deployment: str | None = None) -> None:

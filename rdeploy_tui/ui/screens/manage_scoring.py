@@ -18,7 +18,10 @@ class ManageScoringScreen(Screen):
                                               text-overflow: ellipsis; text-wrap: nowrap; }
     ManageScoringScreen ScoringPanel { padding: 0 1; }
     """
-    BINDINGS = [Binding("escape", "close", "Endpoints"), Binding("ctrl+s", "send", "Send", priority=True)]
+    BINDINGS = [
+        Binding("escape", "close", "Endpoints", id="scoring.close"),
+        Binding("ctrl+s,f9", "send", "Send", priority=True, id="send"),
+    ]
 
     def __init__(self, source: Any, info: Any) -> None:
         super().__init__()

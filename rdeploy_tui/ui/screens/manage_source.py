@@ -6,8 +6,7 @@ from __future__ import annotations
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from rdeploy_tui import scoring
-from rdeploy_tui.scoring import ScoringTarget
+from rdeploy_tui.scoring.target import ScoringTarget
 
 _READERS = 8  # endpoints read in parallel when listing (each needs its own GET for its deployments)
 
@@ -78,7 +77,9 @@ class AzureSource:
         self._endpoints().delete(endpoint)
 
     def target(self, endpoint: str) -> ScoringTarget:
-        return scoring.endpoint_target(self.session.workspace(), endpoint)
+        from rdeploy_tui.azure.scoring import endpoint_target  # the SDK loads only when a call needs it
+
+        return endpoint_target(self.session.workspace(), endpoint)
 
     def sample_for(self, endpoint: str) -> Any:
         """The last run's sample request when it was for this endpoint; None: build one from the API."""

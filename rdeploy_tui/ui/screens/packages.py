@@ -8,8 +8,8 @@ from textual.containers import Horizontal
 from textual.widgets import Button, Input, OptionList, Static
 from textual.widgets.option_list import Option
 
-from rdeploy_tui import rules
-from rdeploy_tui.render import ALWAYS_INSTALLED
+from rdeploy_tui.spec import rules
+from rdeploy_tui.deploy_folder.render import ALWAYS_INSTALLED
 from rdeploy_tui.ui.screens.base import WizardStep
 from rdeploy_tui.ui.widgets.field import Field
 
@@ -18,9 +18,9 @@ class PackagesScreen(WizardStep):
     STEP = 3
     AUTO_FOCUS = "#package-input"
     BINDINGS = [
-        Binding("delete", "remove", "Remove", show=False),
-        Binding("ctrl+d", "remove", "Remove"),
-        Binding("ctrl+e", "edit", "Edit"),
+        Binding("delete", "remove", "Remove", show=False, id="packages.remove_delete"),
+        Binding("ctrl+d", "remove", "Remove", id="packages.remove"),
+        Binding("ctrl+e", "edit", "Edit", id="packages.edit"),
     ]
 
     def __init__(self) -> None:

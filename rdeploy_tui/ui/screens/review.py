@@ -10,9 +10,9 @@ from textual.containers import Horizontal
 from textual.widgets import Button, OptionList, Static
 from textual.widgets.option_list import Option
 
-from rdeploy_tui import rules
-from rdeploy_tui.render import Rendered, render, write_folder
-from rdeploy_tui.spec import SPEC_FILENAME, SpecError, save_spec
+from rdeploy_tui.spec import rules
+from rdeploy_tui.deploy_folder.render import Rendered, render, write_folder
+from rdeploy_tui.spec.deploy_spec import SPEC_FILENAME, SpecError, save_spec
 from rdeploy_tui.ui.screens.base import WizardStep
 from rdeploy_tui.ui.widgets.code_view import CodeView
 from rdeploy_tui.ui.widgets.field import Field

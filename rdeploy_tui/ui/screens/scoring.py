@@ -9,8 +9,9 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.widgets import Static
 
-from rdeploy_tui import scoring
-from rdeploy_tui.scoring import ScoreResult, ScoringTarget
+from rdeploy_tui.scoring.request import request_text
+from rdeploy_tui.scoring.result import ScoreResult
+from rdeploy_tui.scoring.target import ScoringTarget
 from rdeploy_tui.ui.screens.base import WizardStep
 from rdeploy_tui.ui.widgets.scoring_panel import ScoringPanel
 
@@ -18,7 +19,7 @@ from rdeploy_tui.ui.widgets.scoring_panel import ScoringPanel
 class ScoringScreen(WizardStep):
     STEP = 8
     NEXT_LABEL = "Finish"
-    BINDINGS = [Binding("ctrl+s", "send", "Send", priority=True)]
+    BINDINGS = [Binding("ctrl+s,f9", "send", "Send", priority=True, id="send")]
     DEFAULT_CSS = """
     ScoringScreen #body { overflow-y: hidden; }
     ScoringScreen #score-heading { height: 1; color: $text-muted; text-overflow: ellipsis; text-wrap: nowrap; }
@@ -40,7 +41,9 @@ class ScoringScreen(WizardStep):
 
     def _resolve(self) -> ScoringTarget:
         """Scoring URI and key/token of the deployed endpoint (worker thread: blocks on Azure)."""
-        return scoring.endpoint_target(self.app.session.workspace(), self.spec.endpoint.name)
+        from rdeploy_tui.azure.scoring import endpoint_target  # the SDK loads only when a call needs it
+
+        return endpoint_target(self.app.session.workspace(), self.spec.endpoint.name)
 
     @property
     def panel(self) -> ScoringPanel:
@@ -61,7 +64,7 @@ class ScoringScreen(WizardStep):
         super().on_mount()
 
     def action_send(self) -> None:
-        """Send what the editor holds (ctrl+s wherever the focus is)."""
+        """Send what the editor holds (ctrl+s or F9 wherever the focus is)."""
         self.panel.action_send()
 
     def on_screen_resume(self) -> None:
@@ -71,12 +74,12 @@ class ScoringScreen(WizardStep):
 
     def action_score(self) -> None:
         """Send the spec's sample request to the deployment just created."""
-        self.panel.send(scoring.request_text(self.spec.scoring.sample_request), self.spec.deployment.name)
+        self.panel.send(request_text(self.spec.scoring.sample_request), self.spec.deployment.name)
         self.update_nav()
 
     def show_result(self, result: ScoreResult) -> None:
         """Show (and keep in the history) a result obtained elsewhere, e.g. a fixed one in tests."""
-        self.panel.record(scoring.request_text(self.spec.scoring.sample_request), self.spec.deployment.name, result)
+        self.panel.record(request_text(self.spec.scoring.sample_request), self.spec.deployment.name, result)
         self.update_nav()
 
     def on_scoring_panel_scored(self) -> None:

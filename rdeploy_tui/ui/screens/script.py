@@ -7,13 +7,14 @@ from pathlib import Path
 
 from textual import on, work
 from textual.app import ComposeResult
+from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Button, Input, Label, Log, RadioButton, RadioSet, Static, TextArea
 from textual.worker import Worker
 
-from rdeploy_tui import rules
-from rdeploy_tui.render import render
-from rdeploy_tui.spec import SpecError
+from rdeploy_tui.spec import rules
+from rdeploy_tui.deploy_folder.render import render
+from rdeploy_tui.spec.deploy_spec import SpecError
 from rdeploy_tui.ui.screens.base import WizardStep
 from rdeploy_tui.ui.widgets.code_view import CodeView
 from rdeploy_tui.ui.widgets.field import Field
@@ -24,6 +25,7 @@ CHECK_MARKS = {"ok": "ok  ", "warn": "warn", "fail": "FAIL"}
 
 class ScriptScreen(WizardStep):
     STEP = 4
+    BINDINGS = [Binding("f8", "test_local", "Test locally", id="script.test_local")]
 
     def __init__(self) -> None:
         super().__init__()
@@ -47,11 +49,11 @@ class ScriptScreen(WizardStep):
         yield Label("Sample request (JSON body sent to the score route)", classes="field-label")
         yield TextArea.code_editor(
             json.dumps(self.spec.scoring.sample_request), language="json", id="sample-request",
-            show_line_numbers=False, soft_wrap=True,
+            show_line_numbers=False, soft_wrap=True, tab_behavior="focus",  # Tab moves on to Test locally
         )
         yield Static("", id="request-message", classes="field-message", markup=False)
         with Vertical(id="local-test"):
-            yield Label("Test locally: run the API with R on this machine and score the sample request", classes="field-label")
+            yield Label("Test locally (F8): run the API with R on this machine and score the sample request", classes="field-label")
             with Horizontal(classes="buttons"):
                 yield Input(placeholder="model folder with crate.bin (empty: the built-in sample model)", compact=True, id="model-dir")
                 yield Button("Test locally", id="test-local", compact=True)
@@ -118,6 +120,10 @@ class ScriptScreen(WizardStep):
         return json.loads(self.query_one("#sample-request", TextArea).text)
 
     # -- local test ---------------------------------------------------------------------------------------
+    def action_test_local(self) -> None:
+        if not self.query_one("#test-local", Button).disabled:
+            self._test_pressed()
+
     @on(Button.Pressed, "#test-local")
     def _test_pressed(self) -> None:
         problems = self.problems()
@@ -141,7 +147,7 @@ class ScriptScreen(WizardStep):
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="local-test")
     def run_local_test(self, spec, model_dir: Path | None) -> None:
-        from rdeploy_tui.local_checks import run_local_checks  # starts R: only when asked
+        from rdeploy_tui.local.checks import run_local_checks  # starts R: only when asked
 
         report = run_local_checks(spec, self.app.session.base_dir, model_dir, on_event=self._local_event)
         self.app.call_from_thread(self._local_done, report)

@@ -22,7 +22,8 @@ def _enabled(sub) -> bool:
 
 class SignInScreen(WizardStep):
     STEP = 0
-    BINDINGS = [Binding("ctrl+r", "retry", "Retry sign-in")]
+    # ctrl+r reloads the page in a browser: alt+r (and F2, Next, after a failure) retries.
+    BINDINGS = [Binding("alt+r,ctrl+r", "retry", "Retry sign-in", id="signin.retry")]
 
     def __init__(self) -> None:
         super().__init__()
@@ -55,7 +56,7 @@ class SignInScreen(WizardStep):
         return Vertical(
             Static("", id="sign-in-error", classes="field-message", markup=False),
             Static("", id="sign-in-next", markup=False),
-            Button("Retry (ctrl+r)", id="retry", compact=True),
+            Button("Retry (F2)", id="retry", compact=True),
             id="not-signed-in",
         )
 
@@ -137,7 +138,7 @@ class SignInScreen(WizardStep):
 
     def worker_failed(self, worker) -> None:
         self.busy = False
-        self.query_one("#who", Static).update("Sign-in failed (see the message). Press ctrl+r to retry.")
+        self.query_one("#who", Static).update("Sign-in failed (see the message). Press F2 to retry.")
         self.update_nav()
 
     @on(Button.Pressed, "#retry")
@@ -155,6 +156,23 @@ class SignInScreen(WizardStep):
         self.update_nav()
 
     # -- wizard -------------------------------------------------------------------------------------------
+    def action_next(self) -> None:
+        # Not signed in (nothing to go on with): Next, the key the user already knows, retries.
+        if not self.busy and self.who is None:
+            self.action_retry()
+            return
+        super().action_next()
+
+    def check_action(self, action: str, parameters: tuple) -> bool | None:
+        # Retry is offered (in the footer too) only while not signed in.
+        if action == "retry":
+            return not self.busy and self.who is None
+        return True
+
+    def update_nav(self) -> None:
+        super().update_nav()
+        self.refresh_bindings()
+
     def problems(self) -> list[str]:
         if self.busy:
             return ["signing in ..."]

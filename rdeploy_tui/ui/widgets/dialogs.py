@@ -11,7 +11,11 @@ from textual.widgets import Button, Static
 class ConfirmDialog(ModalScreen[bool]):
     """Dismisses with True (yes) or False (no, Esc)."""
 
-    BINDINGS = [Binding("escape", "no", "No"), Binding("y", "yes", "Yes", show=False), Binding("n", "no", "No", show=False)]
+    BINDINGS = [
+        Binding("escape", "no", "No", id="dialog.no"),
+        Binding("y", "yes", "Yes", show=False, id="dialog.yes"),
+        Binding("n", "no", "No", show=False, id="dialog.no_n"),
+    ]
 
     def __init__(self, question: str, yes: str = "Yes", no: str = "No", *, danger: bool = False) -> None:
         super().__init__(classes="dialog-screen")
@@ -43,7 +47,10 @@ class ConfirmDialog(ModalScreen[bool]):
 class ErrorDialog(ModalScreen[None]):
     """What happened, what to do next, and (scrollable) the details that explain it."""
 
-    BINDINGS = [Binding("escape", "close", "Close"), Binding("enter", "close", "Close", show=False)]
+    BINDINGS = [
+        Binding("escape", "close", "Close", id="error.close"),
+        Binding("enter", "close", "Close", show=False, id="error.close_enter"),
+    ]
 
     def __init__(self, what: str, next_step: str | None = None, details: str | None = None, title: str = "Error") -> None:
         super().__init__(classes="dialog-screen")

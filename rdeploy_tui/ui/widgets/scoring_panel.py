@@ -22,8 +22,15 @@ from textual.message import Message
 from textual.widgets import Button, ContentSwitcher, DataTable, Select, Static, TabbedContent, TabPane, TextArea
 from textual.worker import Worker, get_current_worker
 
-from rdeploy_tui import scoring
-from rdeploy_tui.scoring import ScoreResult, ScoringClient, ScoringTarget
+from rdeploy_tui.scoring.load_test import DEFAULT_LOAD_TIME_LIMIT_S, LoadTestResult, MAX_LOAD_CONCURRENCY, MAX_LOAD_REQUESTS, run_load_test
+from rdeploy_tui.scoring.openapi import sample_from_openapi
+from rdeploy_tui.scoring.records import RecordsTable, records_table
+from rdeploy_tui.scoring.request import RequestTextError, parse_request_text, request_text
+from rdeploy_tui.scoring.result import double_encoding_message
+from rdeploy_tui.scoring.snippets import curl_snippet, python_snippet
+from rdeploy_tui.scoring.result import ScoreResult
+from rdeploy_tui.scoring.client import ScoringClient
+from rdeploy_tui.scoring.target import ScoringTarget
 from rdeploy_tui.ui.screens.base import WorkerErrors
 from rdeploy_tui.ui.widgets.field import Field, to_int
 
@@ -82,9 +89,11 @@ class ScoringPanel(WorkerErrors, Vertical):
     """
 
     BINDINGS = [
-        Binding("ctrl+s", "send", "Send", priority=True),
-        Binding("ctrl+t", "toggle_view", "Table/JSON"),
-        Binding("ctrl+o", "openapi_sample", "Sample from API"),
+        # ctrl+s can be the page's "save" in a browser: F9 is the same (ui/keys.py); ctrl+t (Chrome: new
+        # tab) never arrives, so the view toggles on F4.
+        Binding("ctrl+s,f9", "send", "Send", priority=True, id="send"),
+        Binding("f4", "toggle_view", "Table/JSON", id="scoring.toggle_view"),
+        Binding("ctrl+o", "openapi_sample", "Sample from API", id="scoring.openapi_sample"),
     ]
 
     def __init__(
@@ -120,9 +129,10 @@ class ScoringPanel(WorkerErrors, Vertical):
                 with Horizontal(classes="score-bar"):
                     yield Select(options, value=TRAFFIC, allow_blank=False, compact=True, id="score-target")
                     yield Button("Send", id="send", variant="primary", compact=True)
-                    yield Static("ctrl+s sends", id="send-hint", markup=False)
-                text = scoring.request_text(self.sample) if self.sample is not None else "{}"
-                yield TextArea.code_editor(text, language="json", id="request-editor")
+                    yield Static("^s or F9 sends", id="send-hint", markup=False)
+                text = request_text(self.sample) if self.sample is not None else "{}"
+                # Tab moves on (never traps the focus); indentation is typed with spaces.
+                yield TextArea.code_editor(text, language="json", tab_behavior="focus", id="request-editor")
                 yield Static("", id="request-problem", classes="-empty", markup=False)
                 with Horizontal(classes="score-bar"):
                     yield Static("No request sent yet.", id="result-status", markup=False)
@@ -144,8 +154,8 @@ class ScoringPanel(WorkerErrors, Vertical):
                 yield TextArea.code_editor("", language="python", read_only=True, id="snippet-python", classes="snippet")
             with TabPane("Load test", id="tab-load"):
                 yield Static(
-                    f"Sends the request N times, C at a time (at most {scoring.MAX_LOAD_REQUESTS} requests, "
-                    f"{scoring.MAX_LOAD_CONCURRENCY} at once, {scoring.DEFAULT_LOAD_TIME_LIMIT_S:.0f} s). "
+                    f"Sends the request N times, C at a time (at most {MAX_LOAD_REQUESTS} requests, "
+                    f"{MAX_LOAD_CONCURRENCY} at once, {DEFAULT_LOAD_TIME_LIMIT_S:.0f} s). "
                     "plumber answers one request at a time per instance.", classes="hint", markup=False)
                 with Horizontal(classes="load-fields"):
                     yield Field("Requests (N)", "50", checks=[self._check_n], convert=to_int("requests"), id="load-n")
@@ -197,8 +207,8 @@ class ScoringPanel(WorkerErrors, Vertical):
         """The editor's text when it is JSON; otherwise the problem is shown under it and None returned."""
         problem = self.query_one("#request-problem", Static)
         try:
-            scoring.parse_request_text(self.editor.text)
-        except scoring.RequestTextError as exc:
+            parse_request_text(self.editor.text)
+        except RequestTextError as exc:
             problem.update(exc.what)
             problem.remove_class("-empty")
             self.editor.cursor_location = (max(0, exc.line - 1), max(0, exc.column - 1))
@@ -265,7 +275,7 @@ class ScoringPanel(WorkerErrors, Vertical):
         self._status(result.summary(), result.ok)
         note = self.query_one("#result-note", Static)
         why = result.explain()
-        wrapped = scoring.double_encoding_message(result)
+        wrapped = double_encoding_message(result)
         if why is not None:
             note.update(f"✗ {why.what}\nNext: {why.next_step}")
         elif wrapped is not None:
@@ -277,14 +287,14 @@ class ScoringPanel(WorkerErrors, Vertical):
         shown = result.double_encoded if wrapped is not None else result.value
         self.query_one("#result-json", TextArea).load_text(
             json.dumps(shown, indent=2, ensure_ascii=False) if wrapped is not None else result.pretty())
-        table = scoring.records_table(shown) if result.ok else None
+        table = records_table(shown) if result.ok else None
         self._fill_table(table)
         toggle = self.query_one("#toggle-view", Button)
         toggle.set_class(table is None, "-hidden")
         self.query_one("#result-view", ContentSwitcher).current = "result-table" if table else "result-json"
         toggle.label = "JSON" if table else "Table"
 
-    def _fill_table(self, table: scoring.RecordsTable | None) -> None:
+    def _fill_table(self, table: RecordsTable | None) -> None:
         view = self.query_one("#result-table", DataTable)
         view.clear(columns=True)
         if table is None:
@@ -331,8 +341,8 @@ class ScoringPanel(WorkerErrors, Vertical):
         if not body.strip():
             body = "{}"
         target = dataclasses.replace(base, deployment=self.selected_deployment())
-        self.query_one("#snippet-curl", TextArea).load_text(scoring.curl_snippet(target, body, reveal=self.revealed))
-        self.query_one("#snippet-python", TextArea).load_text(scoring.python_snippet(target, body, reveal=self.revealed))
+        self.query_one("#snippet-curl", TextArea).load_text(curl_snippet(target, body, reveal=self.revealed))
+        self.query_one("#snippet-python", TextArea).load_text(python_snippet(target, body, reveal=self.revealed))
         note.update("key shown: do not share" if self.revealed else "key masked")
         self.query_one("#reveal", Button).label = "Hide key" if self.revealed else "Reveal key"
 
@@ -375,12 +385,12 @@ class ScoringPanel(WorkerErrors, Vertical):
     @work(thread=True, exclusive=True, exit_on_error=False, group="openapi")
     def fetch_openapi_sample(self, replace_editor: bool, say: bool = False) -> None:
         doc = self.client.fetch_openapi(self.target(), self.score_route)
-        sample = scoring.sample_from_openapi(doc, self.score_route) if doc is not None else None
+        sample = sample_from_openapi(doc, self.score_route) if doc is not None else None
         self.app.call_from_thread(self._openapi_done, sample, replace_editor, say)
 
     def _openapi_done(self, sample: Any, replace_editor: bool, say: bool) -> None:
         if sample is not None and replace_editor:
-            self.editor.load_text(scoring.request_text(sample))
+            self.editor.load_text(request_text(sample))
             self.notify("Request built from the API's /openapi.json.", title="Sample request")
         elif say:
             self.notify("The API does not describe its arguments at /openapi.json (Azure only routes the score "
@@ -389,11 +399,11 @@ class ScoringPanel(WorkerErrors, Vertical):
     # -- load test ---------------------------------------------------------------------------------------
     @staticmethod
     def _check_n(n: int) -> str | None:
-        return None if 1 <= n <= scoring.MAX_LOAD_REQUESTS else f"from 1 to {scoring.MAX_LOAD_REQUESTS}"
+        return None if 1 <= n <= MAX_LOAD_REQUESTS else f"from 1 to {MAX_LOAD_REQUESTS}"
 
     def _check_c(self, c: int) -> str | None:
-        if not 1 <= c <= scoring.MAX_LOAD_CONCURRENCY:
-            return f"from 1 to {scoring.MAX_LOAD_CONCURRENCY}"
+        if not 1 <= c <= MAX_LOAD_CONCURRENCY:
+            return f"from 1 to {MAX_LOAD_CONCURRENCY}"
         n_field = self.query("#load-n").first(Field) if self.is_mounted else None
         if n_field is not None and n_field.error is None and c > n_field.value:
             return "at most the number of requests"
@@ -441,11 +451,11 @@ class ScoringPanel(WorkerErrors, Vertical):
                 last[0] = now
                 self.app.call_from_thread(self.query_one("#load-result", Static).update, f"{done}/{total} requests …")
 
-        result = scoring.run_load_test(self.client, target, body, n, concurrency,
+        result = run_load_test(self.client, target, body, n, concurrency,
                                        cancelled=lambda: worker.is_cancelled, progress=progress)
         self.app.call_from_thread(self.show_load_result, result)
 
-    def show_load_result(self, result: scoring.LoadTestResult) -> None:
+    def show_load_result(self, result: LoadTestResult) -> None:
         if not self.is_mounted:
             return
         self._load_done()

@@ -18,9 +18,9 @@ from pathlib import Path
 
 import yaml
 
-from rdeploy_tui import rules
-from rdeploy_tui.resources import asset, docker_template
-from rdeploy_tui.spec import DeploySpec, SpecError
+from rdeploy_tui.spec import rules
+from rdeploy_tui.deploy_folder.templates import asset, docker_template
+from rdeploy_tui.spec.deploy_spec import DeploySpec, SpecError
 
 DOCKER_CONTEXT = "docker-context"
 ENTRY_SCRIPT = "plumber.R"

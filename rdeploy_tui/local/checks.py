@@ -25,15 +25,15 @@ from pathlib import Path
 from typing import Any, Callable, Literal
 
 from rdeploy_tui.errors import RdeployError
-from rdeploy_tui.local import (
-    R_INSTALL_COMMAND, LocalRunError, PlumberProcess, find_rscript, start_plumber,
-)
-from rdeploy_tui.local_http import Latency, measure, request
-from rdeploy_tui.local_response import DOUBLE_ENCODING_FIX, parse_body, precision_finding
-from rdeploy_tui.render import DOCKER_CONTEXT, ENTRY_SCRIPT, r_packages, render, write_folder
-from rdeploy_tui.sample_model import CRATE_FILENAME, build_sample_crate, sample_model_dir
-from rdeploy_tui.scoring import ScoreResult, ScoringTarget, score
-from rdeploy_tui.spec import DeploySpec, SpecError
+from rdeploy_tui.local.plumber import R_INSTALL_COMMAND, LocalRunError, PlumberProcess, find_rscript, start_plumber
+from rdeploy_tui.local.http_client import Latency, measure, request
+from rdeploy_tui.scoring.judge import DOUBLE_ENCODING_FIX, parse_body, precision_finding
+from rdeploy_tui.deploy_folder.render import DOCKER_CONTEXT, ENTRY_SCRIPT, r_packages, render, write_folder
+from rdeploy_tui.deploy_folder.sample_model import CRATE_FILENAME, build_sample_crate, sample_model_dir
+from rdeploy_tui.scoring.result import ScoreResult
+from rdeploy_tui.scoring.target import ScoringTarget
+from rdeploy_tui.scoring.client import score
+from rdeploy_tui.spec.deploy_spec import DeploySpec, SpecError
 
 Status = Literal["ok", "warn", "fail"]
 LATENCY_SAMPLES = 10
@@ -175,7 +175,7 @@ class _Session:
         folder = self.render()
         use_docker = False
         if runner != "rscript":
-            from rdeploy_tui.local_docker import docker_engine_available
+            from rdeploy_tui.local.docker import docker_engine_available
 
             self.step("looking for a Docker engine")
             use_docker = docker_engine_available()
@@ -306,7 +306,7 @@ class _Session:
             self.add("start-up", "ok", f"ready after {seconds:.2f} s (probes start at {delay} s, give up at {limit} s)")
 
     def start_docker(self, folder: Path, model_dir: Path) -> PlumberProcess:
-        from rdeploy_tui.local_docker import build_image, run_container
+        from rdeploy_tui.local.docker import build_image, run_container
 
         image = f"rdeploy-local/{self.spec.image.repository}:latest"
         self.step(f"docker build -t {image} (the first build pulls {self.spec.image.base})")

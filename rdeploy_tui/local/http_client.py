@@ -14,7 +14,9 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
-from rdeploy_tui.scoring import ScoringClient, ScoringTarget, percentile
+from rdeploy_tui.scoring.client import ScoringClient
+from rdeploy_tui.scoring.target import ScoringTarget
+from rdeploy_tui.scoring.load_test import percentile
 
 
 @dataclass

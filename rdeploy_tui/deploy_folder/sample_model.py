@@ -9,8 +9,8 @@ from __future__ import annotations
 import subprocess
 from pathlib import Path
 
-from rdeploy_tui.local import LocalRunError, find_rscript, r_missing_error
-from rdeploy_tui.resources import asset
+from rdeploy_tui.local.plumber import LocalRunError, find_rscript, r_missing_error
+from rdeploy_tui.deploy_folder.templates import asset
 
 CRATE_FILENAME = "crate.bin"
 # What the sample model answers to; the spec's default sample request.

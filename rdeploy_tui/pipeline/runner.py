@@ -21,14 +21,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
-from rdeploy_tui import plan as P
+from rdeploy_tui.pipeline import plan as P
 from rdeploy_tui.azure.capture import redact, sdk_lines, uncaptured
 from rdeploy_tui.errors import RdeployError
-from rdeploy_tui.events import Event, EventSink, LogLines, PlanFinished, StepFailed, StepFinished, StepProgress, StepStarted, to_json
+from rdeploy_tui.pipeline.events import Event, EventSink, LogLines, PlanFinished, StepFailed, StepFinished, StepProgress, StepStarted, to_json
 from rdeploy_tui.logfile import log_dir
-from rdeploy_tui.render import ENTRY_SCRIPT, Rendered, render
-from rdeploy_tui.spec import DeploySpec, SpecError
-from rdeploy_tui.state import DeployState, StateStore, target_key
+from rdeploy_tui.deploy_folder.render import ENTRY_SCRIPT, Rendered, render
+from rdeploy_tui.spec.deploy_spec import DeploySpec, SpecError
+from rdeploy_tui.pipeline.state import DeployState, StateStore, target_key
 
 
 @dataclass
@@ -40,7 +40,7 @@ class Outcome:
     scoring_uri: str | None = None
     image: str | None = None
     model: str | None = None  # NAME:VERSION deployed
-    score: Any = None  # rdeploy_tui.scoring.ScoreResult of the smoke test
+    score: Any = None  # rdeploy_tui.scoring.result.ScoreResult of the smoke test
     error: RdeployError | None = None
     log_file: Path | None = None
     step_seconds: dict[str, float] = field(default_factory=dict)
@@ -387,7 +387,7 @@ class Runner:
 
     def _step_smoke_score(self) -> str:
         from rdeploy_tui.azure.scoring import score
-        from rdeploy_tui.scoring import double_encoding_message
+        from rdeploy_tui.scoring.result import double_encoding_message
 
         if not self.smoke_score:
             raise _Skip("smoke test not requested")

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
-from rdeploy_tui.spec import DeploySpec, Problem
+from rdeploy_tui.spec.deploy_spec import DeploySpec, Problem
 
 MAX_TEXT = 256  # no legitimate value in a spec is longer; caps what reaches a message too
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from rdeploy_tui.spec import DeploySpec
+from rdeploy_tui.spec.deploy_spec import DeploySpec
 
 PREPARE = "prepare"
 BUILD = "build-image"

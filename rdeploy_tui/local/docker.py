@@ -12,7 +12,7 @@ import shutil
 import subprocess
 from pathlib import Path
 
-from rdeploy_tui.local import LOOPBACK, LocalRunError, PlumberProcess, container_env, free_port
+from rdeploy_tui.local.plumber import LOOPBACK, LocalRunError, PlumberProcess, container_env, free_port
 
 APP_ROOT = "/var/azureml-app"
 MODEL_ROOT = "/var/azureml-models"  # Azure uses /var/azureml-app/azureml-models/NAME/VERSION; nesting

@@ -1,0 +1,39 @@
+"""The request body as the user writes it: JSON text in an editor."""
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from rdeploy_tui.errors import RdeployError
+
+
+class RequestTextError(RdeployError):
+    """The request body is not valid JSON; `line`/`column` (1-based) point at the problem."""
+
+    def __init__(self, what: str, line: int, column: int) -> None:
+        super().__init__(what, "fix the JSON in the request editor", code="BadRequestJson")
+        self.line, self.column = line, column
+
+
+def parse_request_text(text: str) -> Any:
+    """The JSON value of an editor's text; RequestTextError with the position when it is not JSON."""
+    if not text.strip():
+        raise RequestTextError("the request body is empty: write a JSON object, e.g. {\"x\": [1]}", 1, 1)
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise RequestTextError(f"the request is not valid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})",
+                               exc.lineno, exc.colno) from None
+
+
+def request_text(value: Any) -> str:
+    """How a request value is shown in the editor and in snippets."""
+    return json.dumps(value, indent=2, ensure_ascii=False)
+
+
+def _is_json(text: str) -> bool:
+    try:
+        json.loads(text)
+        return True
+    except ValueError:
+        return False

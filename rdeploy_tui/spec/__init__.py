@@ -1,0 +1,5 @@
+"""The deploy spec: every setting of one deployment, and the rules its values must follow.
+
+deploy_spec.py  DeploySpec and its parts; load_spec / save_spec (rdeploy.yaml), Problems instead of exceptions
+rules.py        pure, fast checks of each value (names, packages, images, SKUs, routes), and validate(spec)
+"""

@@ -1,0 +1,218 @@
+"""Keys: the ones a browser terminal or VS Code keep for themselves, the user's overrides (keymap.yaml),
+and every action of a screen with its keys (for the help screen and the command palette).
+
+rdeploy-tui usually runs in JupyterLab's or Azure ML studio's terminal: xterm.js in a browser tab. A key
+the browser keeps never reaches xterm.js, so no action may be bound only to such keys
+(tests/unit/test_reserved_keys.py walks every BINDINGS against RESERVED_KEYS).
+
+What does reach the app through xterm.js (xterm.js src/common/input/Keyboard.ts): printable keys,
+enter/esc/tab/arrows, F1-F4 (ESC O P..S), F6-F10 (ESC [17~ .. ESC [21~), alt+letter (ESC letter),
+ctrl+letter (the C0 control code) - tests/ui/test_browser_terminal.py sends the ones we use through a
+real xterm.js in headless Chromium.
+"""
+from __future__ import annotations
+
+import importlib
+import pkgutil
+import unicodedata
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from textual.binding import Binding
+    from textual.dom import DOMNode
+    from textual.screen import Screen
+
+# key (Textual's name) -> who keeps it, and where that is documented.
+_CHROME = "Chrome/Edge keep it even when the page asks for it (new/close window or tab, switch tab)"
+_CHROME_SRC = ("chromium chrome/browser/ui/browser_command_controller.cc IsReservedCommandOrKey; "
+               "https://support.google.com/chrome/answer/157179")
+_VSCODE_SRC = ("VS Code terminal.integrated.commandsToSkipShell default list, "
+               "https://code.visualstudio.com/docs/terminal/advanced#_keybindings-and-the-shell")
+RESERVED_KEYS: dict[str, str] = {
+    # Chrome and Edge (Chromium): reserved commands a page can never preventDefault.
+    "ctrl+n": f"{_CHROME}: new window [{_CHROME_SRC}]",
+    "ctrl+shift+n": f"{_CHROME}: new incognito window [{_CHROME_SRC}]",
+    "ctrl+t": f"{_CHROME}: new tab [{_CHROME_SRC}]",
+    "ctrl+shift+t": f"{_CHROME}: reopen closed tab [{_CHROME_SRC}]",
+    "ctrl+w": f"{_CHROME}: close tab [{_CHROME_SRC}]",
+    "ctrl+shift+w": f"{_CHROME}: close window [{_CHROME_SRC}]",
+    "ctrl+shift+q": f"{_CHROME}: quit (Linux, ChromeOS) [{_CHROME_SRC}]",
+    "ctrl+tab": f"{_CHROME}: next tab [{_CHROME_SRC}]",
+    "ctrl+shift+tab": f"{_CHROME}: previous tab [{_CHROME_SRC}]",
+    "ctrl+pagedown": f"{_CHROME}: next tab [{_CHROME_SRC}]",
+    "ctrl+pageup": f"{_CHROME}: previous tab [{_CHROME_SRC}]",
+    # Firefox on Linux quits on ctrl+q unless browser.quitShortcut.disabled is set.
+    "ctrl+q": ("Firefox (Linux) quits [https://support.mozilla.org/kb/keyboard-shortcuts-perform-firefox-tasks-quickly]; "
+               f"VS Code: workbench.action.quit / quickOpenView [{_VSCODE_SRC}]"),
+    # Browsers: reload, full screen, developer tools. ctrl+r is the same reload command as F5.
+    "f5": "browsers reload the page [https://support.google.com/chrome/answer/157179]",
+    "ctrl+r": "browsers reload the page (as F5) [https://support.google.com/chrome/answer/157179]",
+    "f11": "browsers switch to full screen [https://support.google.com/chrome/answer/157179]",
+    "f12": "browsers open the developer tools [https://support.google.com/chrome/answer/157179]",
+    # VS Code's integrated terminal gives these to VS Code first (commandsToSkipShell).
+    "ctrl+p": f"VS Code: workbench.action.quickOpen [{_VSCODE_SRC}]",
+    "ctrl+shift+p": f"VS Code: workbench.action.showCommands [{_VSCODE_SRC}]",
+    "f1": f"VS Code: workbench.action.showCommands [{_VSCODE_SRC}]",
+    "ctrl+grave_accent": f"VS Code: workbench.action.terminal.toggleTerminal [{_VSCODE_SRC}]",
+}
+
+
+def reserved_reason(key: str) -> str | None:
+    """Why `key` may never reach the app in a browser terminal or VS Code (None: it arrives)."""
+    return RESERVED_KEYS.get(key.strip())
+
+
+def split_keys(keys: str) -> list[str]:
+    """'f2, alt+n' -> ['f2', 'alt+n'] (a Binding's key string, as Textual splits it)."""
+    return [k.strip() for k in keys.split(",") if k.strip()]
+
+
+_MODIFIERS = {"ctrl", "alt", "shift", "meta", "super", "hyper"}
+
+
+def key_problem(key: str) -> str | None:
+    """Why `key` is not a key name Textual knows (None: it is one)."""
+    from textual.keys import Keys
+
+    *modifiers, name = key.split("+")
+    if bad := [m for m in modifiers if m not in _MODIFIERS]:
+        return f"unknown modifier {bad[0]!r} in {key!r} (use ctrl, alt, shift)"
+    if len(name) == 1 or name in {k.value for k in Keys}:
+        return None
+    try:  # Textual names punctuation by its Unicode name: question_mark, full_stop ...
+        unicodedata.lookup(name.replace("_", " ").upper())
+        return None
+    except KeyError:
+        return f"unknown key {name!r} (examples: f4, alt+n, ctrl+s, question_mark)"
+
+
+# -- the user's keymap --------------------------------------------------------------------------------
+def keymap_path() -> Path:
+    """The user's config dir (RDEPLOY_HOME instead, as for state and logs: tests, side-by-side installs)."""
+    import os
+
+    from platformdirs import user_config_dir
+
+    override = os.environ.get("RDEPLOY_HOME")
+    return Path(override or user_config_dir("rdeploy-tui")) / "keymap.yaml"
+
+
+@dataclass
+class UserKeymap:
+    """The overrides read from keymap.yaml (binding id -> Textual key string) and what was wrong in it."""
+
+    path: Path
+    keymap: dict[str, str] = field(default_factory=dict)
+    problems: list[str] = field(default_factory=list)
+
+
+def load_keymap(path: Path | None = None, known_ids: set[str] | None = None) -> UserKeymap:
+    """Read keymap.yaml: `binding id: key` or `binding id: [key, key]`. Bad entries are left out and
+    described in .problems (never raised); a missing file is an empty keymap."""
+    import yaml
+
+    path = path or keymap_path()
+    result = UserKeymap(path)
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return result
+    except (OSError, UnicodeDecodeError) as exc:
+        result.problems.append(f"cannot read {path}: {exc}")
+        return result
+    except yaml.YAMLError as exc:
+        where = getattr(exc, "problem_mark", None)
+        result.problems.append(f"{path} is not valid YAML" + (f" (line {where.line + 1})" if where else ""))
+        return result
+    if data is None:
+        return result
+    if not isinstance(data, dict):
+        result.problems.append(f"{path} must map binding ids to keys, e.g. 'next: f4'")
+        return result
+    for binding_id, value in data.items():
+        binding_id = str(binding_id)
+        if known_ids is not None and binding_id not in known_ids:
+            result.problems.append(f"{binding_id}: no such binding id (the help screen, F1, lists them)")
+            continue
+        keys = value if isinstance(value, list) else [value]
+        if not keys or not all(isinstance(k, str) for k in keys):
+            result.problems.append(f"{binding_id}: give a key or a list of keys, e.g. 'f4' or [f4, alt+x]")
+            continue
+        names = [k for part in keys for k in split_keys(part)]
+        if bad := next((p for p in map(key_problem, names) if p), None):
+            result.problems.append(f"{binding_id}: {bad}")
+            continue
+        if names and all(reserved_reason(k) for k in names):
+            # Applied anyway (the user may run in a native terminal), but said.
+            result.problems.append(f"{binding_id}: {names[0]} may never arrive in a browser terminal "
+                                   f"({reserved_reason(names[0]).split(' [')[0]})")
+        result.keymap[binding_id] = ",".join(names)
+    return result
+
+
+# -- every binding in the UI --------------------------------------------------------------------------
+def ui_binding_classes() -> list[type]:
+    """Every Screen/Widget/App class of rdeploy_tui.ui that declares its own BINDINGS (imports all ui modules)."""
+    from textual.dom import DOMNode
+
+    import rdeploy_tui.ui as ui_package
+
+    classes: list[type] = []
+    for info in pkgutil.walk_packages(ui_package.__path__, ui_package.__name__ + "."):
+        module = importlib.import_module(info.name)
+        for obj in vars(module).values():
+            if (isinstance(obj, type) and issubclass(obj, DOMNode) and obj.__module__ == module.__name__
+                    and "BINDINGS" in vars(obj)):
+                classes.append(obj)
+    return classes
+
+
+def own_bindings(cls: type) -> list["Binding"]:
+    from textual.binding import Binding
+
+    return list(Binding.make_bindings(vars(cls)["BINDINGS"]))
+
+
+def ui_binding_ids() -> set[str]:
+    return {b.id for cls in ui_binding_classes() for b in own_bindings(cls) if b.id}
+
+
+# -- what the current screen offers -------------------------------------------------------------------
+@dataclass
+class ScreenAction:
+    """One action offered on a screen, with all its keys (after the user's keymap)."""
+
+    node: "DOMNode"
+    action: str
+    description: str
+    keys: list[str]
+    binding_id: str | None
+    enabled: bool
+
+
+def screen_actions(screen: "Screen") -> list[ScreenAction]:
+    """Every action the keys of `screen` (its focused widget, the screen, the app) reach now,
+    one entry per action with all its keys (the footer's first), the focused widget's first and the app's last."""
+    found: dict[tuple[int, str], ScreenAction] = {}
+    # The key the footer shows first, then its aliases.
+    ordered = sorted(screen.active_bindings.items(), key=lambda item: not item[1].binding.show)
+    for key, active in ordered:
+        binding = active.binding
+        entry = found.get((id(active.node), binding.action))
+        if entry is None:
+            found[(id(active.node), binding.action)] = ScreenAction(
+                active.node, binding.action, binding.description or binding.action.replace("_", " "),
+                [key], binding.id, active.enabled)
+        else:
+            entry.keys.append(key)
+            entry.description = entry.description or binding.description
+    return list(found.values())
+
+
+def key_label(app: Any, key: str) -> str:
+    """How a key is shown (F2, ^s, esc ...): Textual's display, F-keys in capitals."""
+    from textual.binding import Binding
+
+    return app.get_key_display(Binding(key, ""))

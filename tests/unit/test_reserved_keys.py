@@ -1,0 +1,116 @@
+"""Every action of the UI has a key that reaches the app in a browser terminal (xterm.js in Chrome,
+Edge, Firefox) and in VS Code's terminal: none is bound only to a key those keep (ui/keys.py).
+Headless browsers cannot show their own shortcuts, so this table is what guards them."""
+from __future__ import annotations
+
+from collections import defaultdict
+
+from textual.app import App
+
+from rdeploy_tui.ui import keys
+from rdeploy_tui.ui.app import RdeployApp
+
+
+def _bindings_by_action(cls) -> dict[str, list]:
+    by_action: dict[str, list] = defaultdict(list)
+    for binding in keys.own_bindings(cls):
+        by_action[binding.action].append(binding)
+    return by_action
+
+
+def test_the_walk_finds_every_screen_widget_and_the_app():
+    names = {cls.__name__ for cls in keys.ui_binding_classes()}
+    assert {"RdeployApp", "WizardStep", "DeployScreen", "ScoringScreen", "ScoringPanel", "ManageScreen",
+            "ManageScoringScreen", "SignInScreen", "ConfirmDialog", "HelpScreen"} <= names
+
+
+def test_no_action_is_bound_only_to_a_key_browsers_or_vscode_keep():
+    only_reserved = []
+    for cls in keys.ui_binding_classes():
+        for action, bindings in _bindings_by_action(cls).items():
+            arriving = [b.key for b in bindings if not keys.reserved_reason(b.key)]
+            if not arriving:
+                only_reserved.append(f"{cls.__name__}.{action}: {[b.key for b in bindings]} "
+                                     f"({keys.reserved_reason(bindings[0].key)})")
+    assert only_reserved == []
+
+
+def test_textual_defaults_the_app_keeps_have_an_arriving_key_too():
+    # Textual's own App bindings (ctrl+q quit, ctrl+p palette) are inherited: ours add F10 and F3.
+    app_keys = defaultdict(list)
+    for cls in RdeployApp.__mro__:
+        if "BINDINGS" in vars(cls):
+            for binding in keys.own_bindings(cls):
+                app_keys[binding.action].append(binding.key)
+    app_keys["command_palette"].append(RdeployApp.COMMAND_PALETTE_BINDING)
+    for action in ("quit", "command_palette", "help"):
+        assert any(not keys.reserved_reason(k) for k in app_keys[action]), (action, app_keys[action])
+    assert not keys.reserved_reason(RdeployApp.COMMAND_PALETTE_BINDING)
+
+
+def test_every_binding_has_an_id_for_the_keymap():
+    missing = [f"{cls.__name__}: {b.key} -> {b.action}" for cls in keys.ui_binding_classes()
+               for b in keys.own_bindings(cls) if not b.id]
+    assert missing == []
+
+
+def test_one_id_means_one_action():
+    actions: dict[str, set[str]] = defaultdict(set)
+    for cls in keys.ui_binding_classes():
+        for b in keys.own_bindings(cls):
+            actions[b.id].add(b.action)
+    assert {i: a for i, a in actions.items() if len(a) > 1} == {}
+
+
+def test_every_reserved_key_names_its_source_and_is_a_real_key():
+    for key, reason in keys.RESERVED_KEYS.items():
+        assert keys.key_problem(key) is None, key
+        assert "[" in reason and ("http" in reason or ".cc" in reason), (key, reason)
+
+
+def test_the_old_keys_are_reserved():
+    # What the wizard advertised before issue 14; each did nothing (or closed the browser) in a browser tab.
+    for key in ("ctrl+n", "ctrl+q", "ctrl+t", "ctrl+w", "ctrl+p", "f5", "f11", "f12"):
+        assert keys.reserved_reason(key), key
+    for key in ("f2", "f3", "f4", "f8", "f9", "f10", "alt+n", "escape", "ctrl+s", "ctrl+x", "question_mark"):
+        assert keys.reserved_reason(key) is None, key
+
+
+def test_keymap_file_overrides_and_reports_bad_entries(tmp_path):
+    path = tmp_path / "keymap.yaml"
+    path.write_text(
+        "next: f4\n"
+        "send: [f9, alt+s]\n"
+        "quit: ctrl+q\n"          # only a reserved key: applied, but said
+        "nosuch: f6\n"            # unknown id
+        "back: ctrl+nokey\n"      # not a key
+        "help: 12\n",             # not a key string
+        encoding="utf-8",
+    )
+    known = {"next", "send", "quit", "back", "help"}
+    loaded = keys.load_keymap(path, known)
+    assert loaded.keymap == {"next": "f4", "send": "f9,alt+s", "quit": "ctrl+q"}
+    problems = "\n".join(loaded.problems)
+    assert "nosuch: no such binding id" in problems
+    assert "back: unknown key 'nokey'" in problems
+    assert "help: give a key" in problems
+    assert "quit: ctrl+q may never arrive in a browser terminal" in problems
+
+
+def test_keymap_file_missing_empty_or_broken(tmp_path):
+    assert keys.load_keymap(tmp_path / "none.yaml").keymap == {}
+    empty = tmp_path / "empty.yaml"
+    empty.write_text("", encoding="utf-8")
+    assert keys.load_keymap(empty).problems == []
+    broken = tmp_path / "broken.yaml"
+    broken.write_text("next: [f4\n", encoding="utf-8")
+    loaded = keys.load_keymap(broken)
+    assert loaded.keymap == {} and "not valid YAML" in loaded.problems[0]
+    listed = tmp_path / "list.yaml"
+    listed.write_text("- f4\n", encoding="utf-8")
+    assert "must map binding ids" in keys.load_keymap(listed).problems[0]
+
+
+def test_keymap_path_follows_rdeploy_home(monkeypatch, tmp_path):
+    monkeypatch.setenv("RDEPLOY_HOME", str(tmp_path))
+    assert keys.keymap_path() == tmp_path / "keymap.yaml"
