@@ -98,7 +98,7 @@ def compute_instance_shell(tmp_path):
 
 
 def _quit(pane: Pane) -> None:
-    pane.keys("C-q")
+    pane.keys("F10")
     screen = pane.wait_for("APP-EXITED", timeout=60)
     assert pane.exit_file.read_text().strip() == "0"
     leftover = [line for line in screen.splitlines() if line.strip() and "APP-EXITED" not in line]
@@ -109,21 +109,21 @@ def test_plain_rdeploy_tui_on_a_compute_instance_deploys_scores_and_deletes(comp
     sandbox, open_terminal = compute_instance_shell
     pane = open_terminal()
     pane.wait_for("Signed in as", "managed identity", timeout=90)
-    pane.keys("C-n")
+    pane.keys("F2")
     pane.wait_for("Preselected: found from compute instance", "rdeploy-sandbox-ws", "azurecr.io", timeout=120)
-    pane.keys("C-n")
+    pane.keys("F2")
     pane.wait_for("latest (now version 1)")
-    pane.keys("C-n")
+    pane.keys("F2")
     pane.wait_for("always included")
-    pane.keys("C-n")
+    pane.keys("F2")
     pane.wait_for("Preview of src/plumber.R")
-    pane.keys("C-n")
+    pane.keys("F2")
     pane.wait_for("Endpoint name", "r-endpoint-forecast")
-    pane.keys("C-n")
+    pane.keys("F2")
     pane.wait_for("what will be created")
-    pane.keys("C-n")  # Deploy
+    pane.keys("F2")  # Deploy
     pane.wait_for("Score the sample request  HTTP 200", timeout=300)
-    pane.keys("C-n")
+    pane.keys("F2")
     pane.wait_for("HTTP 200 from blue")
     _quit(pane)
     assert [e["status"] for e in sandbox.request_log if e["path"] == "/MSI/auth"][-1] == 200
