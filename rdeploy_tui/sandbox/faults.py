@@ -20,7 +20,7 @@ Who reads which knob:
   access to. With `match` (e.g. a subscription id) only the subscriptions whose "GET /subscriptions/{id}" matches are
   hidden; `count` counts requests answered that way.
 - compute instance (compute_instance.py): no-identity -- the compute instance has no managed identity: its MSI
-  endpoint answers 400 "Identity not found".
+  endpoint answers 400 "Identity not found"; slow-identity -- the MSI endpoint answers after `seconds` (default 10).
 """
 from __future__ import annotations
 
@@ -31,7 +31,7 @@ from typing import Any
 
 REQUEST_FAULTS = ("throttle", "transient-500", "transient-503", "drop-connection", "expired-token", "authorization-failed")
 DEPLOYMENT_FAULTS = ("out-of-quota", "image-pull-failure", "resource-not-ready", "bad-argument")
-FAULT_NAMES = REQUEST_FAULTS + DEPLOYMENT_FAULTS + ("build-fail", "tasks-not-allowed", "slow-scoring", "no-subscriptions", "no-identity")
+FAULT_NAMES = REQUEST_FAULTS + DEPLOYMENT_FAULTS + ("build-fail", "tasks-not-allowed", "slow-scoring", "no-subscriptions", "no-identity", "slow-identity")
 
 
 @dataclass

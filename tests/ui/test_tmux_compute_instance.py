@@ -143,3 +143,16 @@ def test_plain_rdeploy_tui_on_a_compute_instance_deploys_scores_and_deletes(comp
     with sandbox.state.view() as data:
         assert not [e for e in data.get("endpoints", {}).values() if e["name"] == "r-endpoint-forecast"]
     _quit(again)
+
+
+def test_a_slow_token_endpoint_neither_hangs_the_first_screen_nor_the_quit(compute_instance_shell):
+    sandbox, open_terminal = compute_instance_shell
+    sandbox.faults.arm("slow-identity", seconds=300)  # the token answer is held back far longer than the test runs
+    pane = open_terminal()
+    pane.wait_for("Sign-in and subscription", "Signing in to Azure", timeout=90)
+    assert not [e for e in sandbox.request_log if e["path"] == "/MSI/auth"]  # still waiting for the token
+    pane.keys("F10")
+    screen = pane.wait_for("APP-EXITED", timeout=30)  # quitting does not wait for the pending sign-in
+    assert pane.exit_file.read_text().strip() == "0"
+    assert [line for line in screen.splitlines() if line.strip() and "APP-EXITED" not in line] == []
+    sandbox.faults.clear()
