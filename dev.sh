@@ -7,11 +7,11 @@ set -euo pipefail
 cd "$(dirname "$0")"
 
 VENV=.venv
-APT_PACKAGES=(r-base-core r-cran-plumber r-cran-jsonlite tmux)
+APT_PACKAGES=(r-base-core r-cran-plumber r-cran-jsonlite r-cran-codetools tmux)
 
 need_apt() {
   command -v Rscript >/dev/null 2>&1 || return 0
-  Rscript -e 'invisible(loadNamespace("plumber")); invisible(loadNamespace("jsonlite"))' >/dev/null 2>&1 || return 0
+  Rscript -e 'for (p in c("plumber", "jsonlite", "codetools")) invisible(loadNamespace(p))' >/dev/null 2>&1 || return 0
   command -v tmux >/dev/null 2>&1 || return 0
   return 1
 }
@@ -32,7 +32,7 @@ apt_install() {  # apt_install WHY PACKAGE...
 
 setup_system() {
   need_apt || return 0
-  apt_install "R for the local runner and the sandbox, tmux for terminal tests" "${APT_PACKAGES[@]}"
+  apt_install "R for the local runner and the sandbox, codetools to read a crate's packages, tmux for terminal tests" "${APT_PACKAGES[@]}"
 }
 
 # The browser-terminal test (tests/ui/test_browser_terminal.py): Debian's Chromium (driven by Playwright

@@ -1,7 +1,11 @@
 """Sandbox: start-up, SDK round trips, a full deploy with the real SDK, and scoring latency through the
-scoring URI (TLS + key check + proxy) vs. the plumber process directly.
+scoring URI (TLS + key check + proxy) vs. the plumber process directly, for a kept-alive client and a
+new connection per request. The front keeps its own connections to plumber alive, as Azure's does.
 
-    .venv/bin/python benchmarks/bench_sandbox.py [--time-scale 0.02] [--requests 100]
+    .venv/bin/python benchmarks/bench_sandbox.py [--time-scale 0.02] [--requests 100] [--without-connection-close]
+
+--without-connection-close deploys the generated plumber.R minus its `Connection: close` header (the
+"before" figures: httpuv's ~40 ms on reused connections, r-facts.md).
 """
 from __future__ import annotations
 
@@ -23,6 +27,8 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--time-scale", type=float, default=0.02)
     parser.add_argument("--requests", type=int, default=100)
+    parser.add_argument("--without-connection-close", action="store_true",
+                        help="strip the score handler's Connection: close header before deploying")
     args = parser.parse_args()
 
     import requests
@@ -67,7 +73,13 @@ def main() -> int:
             sandbox.images.record_image(login, rendered.image_repository, rendered.image_tag, rendered.docker_context())
             code = Path(tmp) / "src"
             code.mkdir()
-            (code / "plumber.R").write_bytes(rendered.files["src/plumber.R"])
+            script = rendered.files["src/plumber.R"]
+            if args.without_connection_close:
+                header = b'  res$setHeader("Connection", "close")\n'
+                assert header in script, "the generated plumber.R no longer sets Connection: close"
+                script = script.replace(header, b"")
+            (code / "plumber.R").write_bytes(script)
+            print(f"plumber.R {'WITHOUT' if args.without_connection_close else 'with'} Connection: close in the score handler")
             route = {"port": 8000}
             deployment = ManagedOnlineDeployment(
                 name="blue", endpoint_name="bench-endpoint", model="forecast-model:1",
@@ -88,9 +100,12 @@ def main() -> int:
             body = {"forecast_horizon": [2]}
             session = requests.Session()
             session.verify = settings.ca_cert
+            direct = requests.Session()
+            auth = {"Authorization": f"Bearer {key}"}
             modes = (
-                ("through the scoring URI, kept-alive TLS session", session.post, endpoint.scoring_uri, {"Authorization": f"Bearer {key}"}),
-                ("through the scoring URI, new session each (loads the CA bundle)", requests.post, endpoint.scoring_uri, {"Authorization": f"Bearer {key}"}),
+                ("through the scoring URI, kept-alive TLS session", session.post, endpoint.scoring_uri, auth),
+                ("through the scoring URI, new session each (loads the CA bundle)", requests.post, endpoint.scoring_uri, auth),
+                ("plumber directly, kept-alive session", direct.post, target.url + target.scoring_path, {}),
                 ("plumber directly, new connection each", requests.post, target.url + target.scoring_path, {}),
             )
             for label, post, url, headers in modes:

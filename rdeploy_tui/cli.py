@@ -17,7 +17,7 @@ if TYPE_CHECKING:
     import argparse
 
 # Modules under rdeploy_tui.commands, in the order `--help` lists them.
-COMMANDS = ("init_cmd", "validate_cmd", "local_cmd", "sandbox_cmd", "deploy_cmd", "endpoints_cmd")
+COMMANDS = ("init_cmd", "validate_cmd", "local_cmd", "sandbox_cmd", "deploy_cmd", "rollout_cmd", "endpoints_cmd", "models_cmd")
 
 
 def add_connection_options(parser: argparse.ArgumentParser, *, root: bool = False) -> None:

@@ -16,6 +16,16 @@ def state_dir() -> Path:
     return Path(override) if override else Path(platformdirs.user_state_dir(APP))
 
 
+def cache_dir() -> Path:
+    """Re-fetchable data (the price list): RDEPLOY_CACHE_DIR, else inside RDEPLOY_HOME when that is set
+    (tests), else the platform's user cache dir."""
+    override = os.environ.get("RDEPLOY_CACHE_DIR")
+    if override:
+        return Path(override)
+    home = os.environ.get("RDEPLOY_HOME")
+    return Path(home) / "cache" if home else Path(platformdirs.user_cache_dir(APP))
+
+
 def log_dir() -> Path:
     return state_dir() / "logs"
 

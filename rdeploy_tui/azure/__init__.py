@@ -19,6 +19,7 @@ Typical use (the wizard follows the same order):
     ws.list_models(); ws.list_model_versions("m"); ws.resolve_model_version("m", "latest") -> "3"
 
     eps = azure.Endpoints(ws)                       # endpoints list/show/logs/traffic/delete
+    eps = azure.RestEndpoints(ws)                   # the same; reads, keys and delete without azure.ai.ml (day-2 CLI)
     azure.endpoint_target(ws, "my-endpoint")        # scoring URI + key/token, for rdeploy_tui.scoring's client
     azure.score(ws, "my-endpoint", {"x": [1]})      # rdeploy_tui.scoring.result.ScoreResult; 424 etc. -> RdeployError
 
@@ -44,12 +45,13 @@ from rdeploy_tui.azure.discovery import (
 )
 from rdeploy_tui.azure.errors import explain
 from rdeploy_tui.azure.online import DeploymentInfo, EndpointInfo, Endpoints, LOG_CONTAINERS
+from rdeploy_tui.azure.rest_online import RestEndpoints
 from rdeploy_tui.azure.scoring import endpoint_target, score
 from rdeploy_tui.azure.workspace import ModelInfo, Registry, Workspace
 
 __all__ = [
     "BuildResult", "CLOUDS", "ConnectionOptions", "DeploymentInfo", "EndpointInfo", "Endpoints", "Identity",
-    "LOG_CONTAINERS", "ModelInfo", "Registry", "Session", "Subscription", "Workspace",
+    "LOG_CONTAINERS", "ModelInfo", "Registry", "RestEndpoints", "Session", "Subscription", "Workspace",
     "WorkspaceHint", "WorkspaceInfo", "build_image", "connect", "default_subscription_id", "endpoint_target", "explain",
     "find_built_image", "list_subscriptions", "list_workspaces", "make_context_archive", "on_compute_instance",
     "quiet_sdk", "redact", "score", "sdk_lines", "session_for_sandbox", "workspace_hints",

@@ -9,13 +9,13 @@ built again (the tag is a content hash of the docker context, so same tag = same
 """
 from __future__ import annotations
 
-import fnmatch
 import gzip
 import io
 import tarfile
 import threading
+import time
 from dataclasses import dataclass
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import Callable
 
 from rdeploy_tui.azure.errors import azure_call
@@ -40,32 +40,29 @@ class BuildResult:
 
 # ----- the source archive -------------------------------------------------------------------------
 
-def _ignore_patterns(files: dict[str, bytes]) -> list[tuple[str, bool]]:
+def _ignore_patterns(files: dict[str, bytes]) -> list[str]:
+    """The .dockerignore lines as Docker reads them: blank lines and # comments dropped."""
     text = files.get(".dockerignore", b"").decode("utf-8", "replace")
-    patterns = []
-    for raw in text.splitlines():
-        line = raw.strip()
-        if not line or line.startswith("#"):
-            continue
-        negate = line.startswith("!")
-        line = line[1:].strip() if negate else line
-        line = str(PurePosixPath(line.lstrip("/"))) if line not in (".", "/") else line
-        patterns.append((line, negate))
-    return patterns
+    return [line.strip() for line in text.splitlines() if line.strip() and not line.strip().startswith("#")]
 
 
-def _ignored(path: str, patterns: list[tuple[str, bool]]) -> bool:
-    """Docker's rule: the last matching pattern wins; a pattern matching a parent folder matches its files."""
-    parts = path.split("/")
-    if any(part in _VCS for part in parts[:-1]) or parts[0] in _VCS:
-        return True
-    result = False
-    prefixes = ["/".join(parts[: i + 1]) for i in range(len(parts))]
-    for pattern, negate in patterns:
-        regex_pattern = pattern.replace("**/", "*").replace("/**", "/*")
-        if any(fnmatch.fnmatchcase(prefix, regex_pattern) for prefix in prefixes):
-            result = not negate
-    return result
+def _ignore_matcher(patterns: list[str]) -> Callable[[str], bool]:
+    """Docker's own rules (Moby's fileutils, as docker-py implements them): `*` stays within one folder (`*.R` is
+    not `sub/x.R`), `**` spans folders, the last matching line wins, `!` re-includes, a pattern matching a parent
+    folder matches its files. VCS folders are never sent."""
+    matcher = None
+    if patterns:
+        from docker.utils.build import PatternMatcher  # docker-py (the Docker SDK for Python), for its matcher only
+
+        matcher = PatternMatcher(patterns)
+
+    def ignored(path: str) -> bool:
+        parts = path.split("/")
+        if any(part in _VCS for part in parts):
+            return True
+        return matcher is not None and bool(matcher.matches(path))
+
+    return ignored
 
 
 def context_files(source: Path | dict[str, bytes]) -> dict[str, bytes]:
@@ -80,11 +77,11 @@ def make_context_archive(source: Path | dict[str, bytes]) -> bytes:
 
     Like docker, the Dockerfile and .dockerignore themselves are always sent."""
     files = context_files(source)
-    patterns = _ignore_patterns(files)
+    ignored = _ignore_matcher(_ignore_patterns(files))
     buffer = io.BytesIO()
     with gzip.GzipFile(fileobj=buffer, mode="wb", mtime=0) as gz, tarfile.open(fileobj=gz, mode="w", format=tarfile.PAX_FORMAT) as tar:
         for name in sorted(files):
-            if name not in ("Dockerfile", ".dockerignore") and _ignored(name, patterns):
+            if name not in ("Dockerfile", ".dockerignore") and ignored(name):
                 continue
             info = tarfile.TarInfo(name)
             info.size = len(files[name])
@@ -115,6 +112,51 @@ def find_built_image(ws: Workspace, repository: str, tag: str) -> str | None:
     return None
 
 
+# ----- the base image, copied into the workspace registry -----------------------------------------
+
+@dataclass(frozen=True)
+class BaseCopy:
+    reference: str  # login_server/base/repository:tag, what FROM ${BASE} gets
+    imported: bool  # False: it was there already
+
+
+def import_base_image(ws: Workspace, source: str, target: str, *, on_progress: ProgressSink = lambda message: None) -> BaseCopy:
+    """Copy a Docker Hub image into the workspace registry, as `az acr import` does (registries.begin_import_image).
+
+    ACR Tasks agents pull from Docker Hub anonymously and meet its rate limit (toomanyrequests); a copy in the
+    workspace registry is pulled with the registry's own credentials. Mode NoForce: a tag that is already there
+    fails the operation before anything is copied (ImportMode in the REST spec), which is how "already imported" is
+    told apart without a data-plane token. Failures raise RdeployError(code="BaseImportFailed") with Azure's reason.
+    """
+    from azure.mgmt.containerregistry import models
+
+    registry = ws.registry()
+    copy = f"{registry.login_server}/{target}"
+    parameters = models.ImportImageParameters(
+        source=models.ImportSource(registry_uri="docker.io", source_image=source),
+        target_tags=[target],
+        mode="NoForce",
+    )
+    on_progress(f"copying docker.io/{source} into {registry.name} as {target}")
+    try:
+        with azure_call(f"importing the base image {source} into {registry.name}"):
+            client = ws.session.registry_client(registry.subscription_id)
+            client.registries.begin_import_image(registry.resource_group, registry.name, parameters).result()
+    except RdeployError as exc:
+        reason = " ".join(part for part in (exc.what, exc.details or "") if part)
+        if "already exists in target registry" in reason:  # Azure's words for a NoForce import onto an existing tag
+            on_progress(f"{target} is already in {registry.name}: import skipped")
+            return BaseCopy(copy, False)
+        raise RdeployError(
+            f"The base image {source} could not be copied into the registry {registry.name}.",
+            "Fix the reason below and deploy again, or build straight from Docker Hub with `--base-from-docker-hub` "
+            "(ACR Tasks then pulls it anonymously, which Docker Hub may refuse with toomanyrequests).",
+            details=reason,
+            code="BaseImportFailed",
+        ) from None
+    return BaseCopy(copy, True)
+
+
 # ----- the build ----------------------------------------------------------------------------------
 
 def _status_text(value: object) -> str:
@@ -134,12 +176,17 @@ def build_image(
     cancel: threading.Event | None = None,
     run_id: str | None = None,
     force: bool = False,
+    build_args: dict[str, str] | None = None,
+    base_import: tuple[str, str, str] | None = None,
 ) -> BuildResult:
     """Build repository:tag from `context` in the workspace's ACR, streaming its log.
 
     `run_id` re-attaches to a build started earlier (resume after a crash) instead of starting another.
     `on_run_id` is called as soon as the run exists, so the caller can save it before waiting.
     When `cancel` is set the ACR run is cancelled and RdeployError(code="Cancelled") is raised.
+    `build_args` become `--build-arg`s. `base_import` = (build argument, Docker Hub source, target repository:tag):
+    before a new build the base image is copied into the registry (import_base_image) and the build argument names
+    the copy, so `FROM ${BASE}` pulls from the workspace registry instead of Docker Hub.
     Failures raise RdeployError with the last build log lines in `details`.
     """
     cancel = cancel or threading.Event()
@@ -151,8 +198,12 @@ def build_image(
         if existing is not None:
             on_progress(f"{repository}:{tag} is already in {registry.name} (run {existing}): build skipped")
             return BuildResult(image, existing, True, "Succeeded")
+    build_args = dict(build_args or {})
+    if run_id is None and base_import is not None:
+        argument, source, target = base_import
+        build_args[argument] = import_base_image(ws, source, target, on_progress=on_progress).reference
     if run_id is None:
-        run_id = _start(ws, tasks, registry, context, repository, tag, on_progress, cancel)
+        run_id = _start(ws, tasks, registry, context, repository, tag, on_progress, cancel, build_args)
         on_run_id(run_id)
     else:
         on_progress(f"re-attaching to build run {run_id}")
@@ -170,7 +221,8 @@ def build_image(
     )
 
 
-def _start(ws: Workspace, tasks, registry: Registry, context, repository: str, tag: str, on_progress: ProgressSink, cancel: threading.Event) -> str:
+def _start(ws: Workspace, tasks, registry: Registry, context, repository: str, tag: str, on_progress: ProgressSink,
+           cancel: threading.Event, build_args: dict[str, str]) -> str:
     from azure.mgmt.containerregistrytasks import models
 
     archive = make_context_archive(context)
@@ -187,6 +239,7 @@ def _start(ws: Workspace, tasks, registry: Registry, context, repository: str, t
         is_push_enabled=True,
         platform=models.PlatformProperties(os="Linux"),
         timeout=BUILD_TIMEOUT_S,
+        arguments=[models.Argument(name=k, value=v, is_secret=False) for k, v in build_args.items()] or None,
     )
     on_progress(f"queueing the build of {repository}:{tag} in {registry.name}")
     with azure_call(f"starting the image build in {registry.name}"):
@@ -205,7 +258,16 @@ def _follow(ws: Workspace, tasks, registry: Registry, run_id: str, on_lines: Lin
     delay, cancelled_at_azure = 1.0, False
     polls_without_blob = 0
     on_progress(f"build run {run_id} queued")
+    from rdeploy_tui.azure import deadlines
+
+    limit = deadlines.scaled(ws.session, BUILD_TIMEOUT_S + deadlines.BUILD_GRACE_S)
+    started = time.monotonic()
     while True:
+        if time.monotonic() - started > limit:
+            raise deadlines.still_going(
+                f"Image build run {run_id} in {registry.name}", limit,
+                "ACR bills build minutes while it runs (it ends the run at its own timeout).",
+                f"az acr task logs --registry {registry.name} --run-id {run_id}")
         if cancel.is_set() and not cancelled_at_azure:
             cancel_build(ws, run_id)
             cancelled_at_azure = True

@@ -11,6 +11,7 @@ not know, and --ca-bundle is trusted by every client including the sign-in and a
 from __future__ import annotations
 
 import os
+import sys
 from typing import Any
 from pathlib import Path
 
@@ -116,15 +117,24 @@ def _connect_sandbox(options: ConnectionOptions, time_scale: float | None) -> Se
         except ValueError:
             raise RdeployError(f"{SANDBOX_TIME_SCALE_ENV} must be a number.", f"Unset it or set e.g. {SANDBOX_TIME_SCALE_ENV}=0.1.", code="Usage") from None
     folder = default_state_dir()  # the folder `rdeploy-tui sandbox` serves too
+    from rdeploy_tui.sandbox.state import StateFolderBusy
+
     try:
         sandbox = Sandbox(folder, time_scale=time_scale).start()
-    except Exception as exc:  # StateFolderBusy and friends carry a user-facing message
+    except StateFolderBusy as exc:
         raise RdeployError(
             f"The built-in sandbox could not start: {exc}",
             "Close the other rdeploy-tui using the sandbox, then run again; or, while `rdeploy-tui sandbox` serves it, "
             "connect to that one with the --arm-endpoint and --ca-bundle it printed.",
             code="SandboxBusy",
         ) from None
+    except Exception as exc:  # a start-up failure is reported at once, with its own cause
+        raise RdeployError(
+            f"The built-in sandbox could not start: {exc}",
+            f"Check that {folder} is a writable folder; to start from a fresh sandbox, move it aside.", code="SandboxStart",
+        ) from None
+    for notice in sandbox.notices:  # e.g. a corrupt state file moved aside: never silently
+        print(f"rdeploy-tui: warning: {notice}", file=sys.stderr)
     return session_for_sandbox(sandbox, options, owned=True)
 
 

@@ -89,8 +89,17 @@ def build_credential(authority: str | None = None, *, ca_bundle: str | None = No
             kw["disable_instance_discovery"] = True
     if ca_bundle:
         kw["connection_verify"] = ca_bundle
-    if os.environ.get("AZURE_CLIENT_ID") and (os.environ.get("AZURE_CLIENT_SECRET") or os.environ.get("AZURE_CLIENT_CERTIFICATE_PATH") or os.environ.get("AZURE_FEDERATED_TOKEN_FILE")) and os.environ.get("AZURE_TENANT_ID"):
+    env = os.environ
+    if env.get("AZURE_CLIENT_ID") and env.get("AZURE_TENANT_ID") and (env.get("AZURE_CLIENT_SECRET") or env.get("AZURE_CLIENT_CERTIFICATE_PATH")):
         sources.append((EnvironmentCredential(**kw), "environment"))
+    elif env.get("AZURE_CLIENT_ID") and env.get("AZURE_TENANT_ID") and env.get("AZURE_FEDERATED_TOKEN_FILE"):
+        # Workload identity (AKS, GitHub Actions and other CI with OIDC): EnvironmentCredential cannot use a
+        # federated token file; WorkloadIdentityCredential sends it as the client assertion (re-read when it rotates).
+        from azure.identity import WorkloadIdentityCredential
+
+        sources.append((WorkloadIdentityCredential(
+            tenant_id=env["AZURE_TENANT_ID"], client_id=env["AZURE_CLIENT_ID"], token_file_path=env["AZURE_FEDERATED_TOKEN_FILE"], **kw,
+        ), "workload identity"))
     if shutil.which("az"):
         sources.append((AzureCliCredential(process_timeout=20), "Azure CLI"))
     if os.environ.get("IDENTITY_ENDPOINT") or os.environ.get("MSI_ENDPOINT"):

@@ -192,14 +192,14 @@ def explain(exc: BaseException, doing: str = "", *, details: str | None = None, 
     if status == 429 or code in ("TooManyRequests", "429"):
         return RdeployError(
             "Azure kept throttling requests" + where + " even after several retries.",
-            "Wait a minute and run again; the deploy resumes where it stopped.",
+            "Wait a minute and run the command again (a deploy picks up where it stopped).",
             details=message,
             code="Throttled",
         )
     if isinstance(exc, (core.ServiceRequestError, core.ServiceResponseError)) or (status is not None and status >= 500):
         return RdeployError(
             "Azure could not be reached or kept failing" + where + " even after several retries.",
-            "Check the network connection (and proxy settings), then run again; the deploy resumes where it stopped.",
+            "Check the network connection (and proxy settings), then run the command again (a deploy picks up where it stopped).",
             details=message,
             code=code or ("ServiceError" if status else "NetworkError"),
         )

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Callable
 
+from rdeploy_tui.azure import deadlines
 from rdeploy_tui.azure.errors import azure_call, explain
 from rdeploy_tui.azure.workspace import Workspace
 from rdeploy_tui.errors import RdeployError
@@ -49,6 +50,8 @@ class EndpointInfo:
     location: str | None = None
     deployments: tuple[DeploymentInfo, ...] = ()
     created_at: str | None = None  # ISO time from ARM systemData (the management screen shows the age)
+    tags: dict[str, str] = field(default_factory=dict)  # e.g. the expiry tag (rdeploy_tui.pipeline.expiry)
+    mirror_traffic: dict[str, int] = field(default_factory=dict)  # copies of live traffic, per shadow deployment
 
 
 @dataclass
@@ -128,6 +131,8 @@ def _endpoint_info(e: Any, deployments: list[Any] | None = None) -> EndpointInfo
         location=getattr(e, "location", None),
         deployments=tuple(_deployment_info(d) for d in deployments or []),
         created_at=(getattr(e, "properties", None) or {}).get("createdAt"),
+        tags=dict(getattr(e, "tags", None) or {}),
+        mirror_traffic={k: int(v) for k, v in (getattr(e, "mirror_traffic", None) or {}).items()},
     )
 
 
@@ -265,10 +270,12 @@ class Endpoints:
         *,
         on_progress: ProgressSink = lambda text: None,
         cancel: threading.Event | None = None,
+        tags: dict[str, str] | None = None,
     ) -> EndpointInfo:
         """Create the endpoint, or leave an existing one as it is (re-runs and resumes never make a second).
 
         An endpoint still being created (e.g. by a run that crashed) is waited for, not created again.
+        `tags` (e.g. an expiry) are set on a new endpoint and updated on an existing one.
         """
         from azure.ai.ml.entities import ManagedOnlineEndpoint
 
@@ -276,25 +283,46 @@ class Endpoints:
         existing = self.find(name)
         if existing is not None and existing.state.lower() in ("creating", "updating"):
             on_progress(f"endpoint {name} is already {existing.state} (started earlier): waiting for it")
-            return self._wait_endpoint(name, on_progress, cancel)
+            existing = self._wait_endpoint(name, on_progress, cancel)
+        if existing is not None and existing.state.lower() == "succeeded" and tags and any(existing.tags.get(k) != v for k, v in tags.items()):
+            on_progress(f"tagging endpoint {name}: " + ", ".join(f"{k}={v}" for k, v in tags.items()))
+            existing = self.set_tags(name, dict(tags), on_progress=on_progress, cancel=cancel)
         if existing is not None and existing.state.lower() == "succeeded":
             if existing.auth_mode.lower() != auth_mode.lower():
                 on_progress(f"endpoint {name} exists with auth mode {existing.auth_mode}; keeping it (auth mode cannot change in place)")
             else:
                 on_progress(f"endpoint {name} already exists")
             return existing
-        endpoint = ManagedOnlineEndpoint(name=name, auth_mode=auth_mode, tags={"created-by": "rdeploy-tui"})
+        endpoint = ManagedOnlineEndpoint(name=name, auth_mode=auth_mode, tags={"created-by": "rdeploy-tui", **(tags or {})})
         if existing is not None:  # a failed endpoint: update it in place, keeping its traffic
             endpoint.traffic = dict(existing.traffic)
         on_progress(f"creating endpoint {name}" if existing is None else f"repairing endpoint {name} (was {existing.state})")
         with azure_call(f"creating endpoint {name}"):
             poller = self._ops.begin_create_or_update(endpoint)
-        self._wait_poller(poller, f"endpoint {name}", on_progress, cancel, doing=f"creating endpoint {name}")
+        self._wait_poller(poller, f"endpoint {name}", on_progress, cancel, doing=f"creating endpoint {name}",
+                          limit_s=self._limit(deadlines.LRO_WAIT_S), still=self._endpoint_still(name))
         return self.show(name)
+
+    def _limit(self, seconds: float, floor: float = deadlines.SANDBOX_FLOOR_S) -> float:
+        return deadlines.scaled(self.ws.session, seconds, floor=floor)
+
+    def _endpoint_still(self, name: str) -> Callable[[float], RdeployError]:
+        return lambda waited: deadlines.still_going(
+            f"Creating endpoint {name}", waited,
+            "An endpoint without deployments does not bill compute.", f"rdeploy-tui endpoints show {name}")
+
+    def _deployment_still(self, endpoint: str, name: str, instances: str) -> Callable[[float], RdeployError]:
+        return lambda waited: deadlines.still_going(
+            f"Deployment {name} of endpoint {endpoint}", waited,
+            f"Its instances{instances} bill per instance-hour from the moment Azure allocates them until you delete it "
+            f"(`rdeploy-tui endpoints delete {endpoint}`).", f"rdeploy-tui endpoints show {endpoint}")
 
     def _wait_endpoint(self, name: str, on_progress: ProgressSink, cancel: threading.Event) -> EndpointInfo:
         started = time.monotonic()
+        limit = self._limit(deadlines.LRO_WAIT_S)
         while True:
+            if time.monotonic() - started > limit:
+                raise self._endpoint_still(name)(limit)
             info = self.find(name)
             if info is None:
                 raise RdeployError(f"Endpoint {name} disappeared while it was being created.", "Run the deploy again.", code="NotFound")
@@ -307,13 +335,19 @@ class Endpoints:
             if cancel.wait(self._interval(5)):
                 raise RdeployError(f"Stopped waiting for endpoint {name}; Azure goes on creating it.", None, code="Cancelled")
 
-    def _wait_poller(self, poller: Any, what: str, on_progress: ProgressSink, cancel: threading.Event, *, doing: str, tick: Callable[[], None] | None = None, details: Callable[[], str | None] | None = None) -> Any:
+    def _wait_poller(self, poller: Any, what: str, on_progress: ProgressSink, cancel: threading.Event, *, doing: str,
+                     limit_s: float, still: Callable[[float], RdeployError],
+                     tick: Callable[[], None] | None = None, details: Callable[[], str | None] | None = None) -> Any:
+        """Wait for an Azure operation: until it ends, `cancel` is set, or `limit_s` passes (then `still(limit_s)`
+        is raised: what goes on in Azure and what bills)."""
         started = time.monotonic()
         every = self._interval(2)  # progress and log ticks
         next_report = started + every
         while not poller.done():
             if cancel.is_set():
                 raise RdeployError(f"Stopped waiting for {what}; the operation goes on in Azure.", None, code="Cancelled")
+            if time.monotonic() - started > limit_s:
+                raise still(limit_s)
             try:  # wakes the moment the SDK's poller sees the end (no extra interval on the critical path)
                 poller.wait(min(every, 0.1))
             except Exception:
@@ -352,7 +386,7 @@ class Endpoints:
             existing = self.find_deployment(endpoint, name)
             if existing is not None and existing.state.lower() in ("creating", "updating"):
                 on_progress(f"deployment {name} is already {existing.state} (started earlier): waiting for it")
-                return self._wait_deployment(endpoint, name, on_progress, cancel, follower)
+                return self._wait_deployment(endpoint, name, on_progress, cancel, follower, request)
         with tempfile.TemporaryDirectory(prefix="rdeploy-code-") as tmp:
             deployment = request.build(Path(tmp) / "src")  # fresh object each attempt: the SDK mutates it
             on_progress(f"sending deployment {name} (model {request.model}, {request.instance_count} x {request.instance_type})")
@@ -364,6 +398,8 @@ class Endpoints:
             on_progress,
             cancel,
             doing=f"creating deployment {name} on endpoint {endpoint}",
+            limit_s=self._deployment_limit(request),
+            still=self._deployment_still(endpoint, name, f" ({request.instance_count} x {request.instance_type})"),
             tick=follower.poll,
             details=follower.last_lines_text,
         )
@@ -373,9 +409,17 @@ class Endpoints:
             raise RdeployError(f"Deployment {name} is missing after it was created.", "Run the deploy again.")
         return info
 
-    def _wait_deployment(self, endpoint: str, name: str, on_progress: ProgressSink, cancel: threading.Event, follower: "_LogFollower") -> DeploymentInfo:
+    def _deployment_limit(self, request: DeploymentRequest) -> float:
+        # R's start-up inside the sandbox is real time (hosting.READY_TIMEOUT_S = 60 s): a higher floor.
+        return self._limit(deadlines.deployment_wait_s(request.probe), floor=180.0)
+
+    def _wait_deployment(self, endpoint: str, name: str, on_progress: ProgressSink, cancel: threading.Event, follower: "_LogFollower",
+                         request: DeploymentRequest) -> DeploymentInfo:
         started = time.monotonic()
+        limit = self._deployment_limit(request)
         while True:
+            if time.monotonic() - started > limit:
+                raise self._deployment_still(endpoint, name, f" ({request.instance_count} x {request.instance_type})")(limit)
             info = self.find_deployment(endpoint, name)
             if info is None:
                 raise RdeployError(f"Deployment {name} disappeared while it was being created.", "Run the deploy again.", code="NotFound")
@@ -410,18 +454,39 @@ class Endpoints:
             entity = self._ops.get(endpoint)
             entity.traffic = {name: traffic.get(name, 0) for name in {*traffic, *(d.name for d in info.deployments)}}
             poller = self._ops.begin_create_or_update(entity)
-        self._wait_poller(poller, f"traffic on {endpoint}", on_progress, cancel, doing=f"setting traffic on endpoint {endpoint}")
+        self._wait_poller(poller, f"traffic on {endpoint}", on_progress, cancel, doing=f"setting traffic on endpoint {endpoint}",
+                          limit_s=self._limit(deadlines.LRO_WAIT_S), still=lambda waited: deadlines.still_going(
+                              f"Setting the traffic of endpoint {endpoint}", waited,
+                              "Its deployments bill per instance-hour as before, whatever the split.", f"rdeploy-tui endpoints show {endpoint}"))
+        return self.show(endpoint)
+
+    def set_mirror(self, endpoint: str, deployment: str, percent: int, *, on_progress: ProgressSink = lambda t: None,
+                   cancel: threading.Event | None = None) -> EndpointInfo:
+        """Copy `percent` of live traffic to `deployment` (0 stops it); Azure drops the copies' answers."""
+        with azure_call(f"setting mirrored traffic on endpoint {endpoint}"):
+            entity = self._ops.get(endpoint)
+            entity.mirror_traffic = {deployment: percent}  # 0 rather than {}: an empty map may be left out of the request
+            poller = self._ops.begin_create_or_update(entity)
+        self._wait_poller(poller, f"mirrored traffic on {endpoint}", on_progress, cancel or threading.Event(), doing=f"setting mirrored traffic on endpoint {endpoint}")
+        return self.show(endpoint)
+
+    def set_tags(self, endpoint: str, tags: dict[str, str | None], *, on_progress: ProgressSink = lambda t: None,
+                 cancel: threading.Event | None = None) -> EndpointInfo:
+        """Add, change (or with None remove) tags of the endpoint, keeping the others."""
+        with azure_call(f"tagging endpoint {endpoint}"):
+            entity = self._ops.get(endpoint)
+            merged = {**(entity.tags or {}), **tags}
+            entity.tags = {k: v for k, v in merged.items() if v is not None}
+            poller = self._ops.begin_create_or_update(entity)
+        self._wait_poller(poller, f"tags of {endpoint}", on_progress, cancel or threading.Event(), doing=f"tagging endpoint {endpoint}")
         return self.show(endpoint)
 
     def route_to(self, endpoint: str, deployment: str, percent: int, **kwargs: Any) -> EndpointInfo:
         """Give `deployment` `percent` of the traffic; the rest goes to the other deployment that had most."""
+        from rdeploy_tui.spec.traffic import traffic_after  # the one rule, also shown by the wizard beforehand
+
         info = self.show(endpoint)
-        others = {k: v for k, v in info.traffic.items() if k != deployment and v > 0}
-        if percent >= 100 or not others:
-            split = {deployment: 100}
-        else:
-            rest = max(others.items(), key=lambda kv: kv[1])[0]
-            split = {deployment: percent, rest: 100 - percent}
+        split = traffic_after(info.traffic, deployment, percent)
         if {k: v for k, v in info.traffic.items() if v} == {k: v for k, v in split.items() if v}:
             return info
         return self.set_traffic(endpoint, split, current=info, **kwargs)
@@ -438,7 +503,10 @@ class Endpoints:
                 poller = self._ops.begin_delete(name)
             except ResourceNotFoundError:
                 raise self.missing(name) from None
-        self._wait_poller(poller, f"deleting endpoint {name}", on_progress, cancel, doing=f"deleting endpoint {name}")
+        self._wait_poller(poller, f"deleting endpoint {name}", on_progress, cancel, doing=f"deleting endpoint {name}",
+                          limit_s=self._limit(deadlines.LRO_WAIT_S), still=lambda waited: deadlines.still_going(
+                              f"Deleting endpoint {name}", waited,
+                              "Its deployments bill until the delete completes.", f"rdeploy-tui endpoints show {name}"))
 
     def delete_deployment(self, endpoint: str, name: str, *, on_progress: ProgressSink = lambda t: None, cancel: threading.Event | None = None) -> None:
         """Delete one deployment (stops its bill); refused while it still takes traffic."""
@@ -451,7 +519,10 @@ class Endpoints:
             raise RdeployError(f"Endpoint {endpoint} has no deployment {name}.", f"Its deployments: {', '.join(d.name for d in info.deployments) or 'none'}.", code="NotFound")
         with azure_call(f"deleting deployment {name} of endpoint {endpoint}"):
             poller = self._deps.begin_delete(name, endpoint)
-        self._wait_poller(poller, f"deleting deployment {name}", on_progress, cancel, doing=f"deleting deployment {name} of endpoint {endpoint}")
+        self._wait_poller(poller, f"deleting deployment {name}", on_progress, cancel, doing=f"deleting deployment {name} of endpoint {endpoint}",
+                          limit_s=self._limit(deadlines.LRO_WAIT_S), still=lambda waited: deadlines.still_going(
+                              f"Deleting deployment {name} of endpoint {endpoint}", waited,
+                              "It bills until the delete completes.", f"rdeploy-tui endpoints show {endpoint}"))
 
     # ----- keys -----
     def auth_header(self, name: str) -> str:

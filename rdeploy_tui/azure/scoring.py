@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from rdeploy_tui.azure.online import Endpoints
+from rdeploy_tui.azure.rest_online import RestEndpoints
 from rdeploy_tui.azure.workspace import Workspace
 from rdeploy_tui.errors import RdeployError
 
@@ -21,7 +21,7 @@ def endpoint_target(ws: Workspace, endpoint: str, deployment: str | None = None)
     """The endpoint's scoring URI and key/token (per its auth mode). RdeployError(code="NotReady") when it has no URI yet."""
     from rdeploy_tui.scoring.target import ScoringTarget
 
-    endpoints = Endpoints(ws)
+    endpoints = RestEndpoints(ws)  # reads and keys only: no azure.ai.ml import for `endpoints score`
     info = endpoints.show(endpoint)
     if not info.scoring_uri:
         raise RdeployError(f"endpoint {endpoint} has no scoring URI yet (it is {info.state})",

@@ -51,6 +51,7 @@ class Session:
         self._lock = threading.Lock()
         self._ml_clients: dict[tuple[str, str | None, str | None], Any] = {}
         self._identity: Identity | None = None
+        self._arm_pipeline: Any = None
 
     # ----- lifecycle -----
     _owns_sandbox = False
@@ -76,6 +77,13 @@ class Session:
         if self.sandbox is not None:
             return max(0.01, min(1.0, float(getattr(self.sandbox, "time_scale", 1.0))))
         return 1.0
+
+    @property
+    def lro_interval_s(self) -> int:
+        """Seconds between polls of a long-running operation that sends no Retry-After. Azure ML's endpoint
+        operations send none: the SDK's default 30 s would make a ~20 s traffic update cost 30 s on the deploy's
+        critical path; 5 s is what deployments poll at. The sandbox sends retry-after-ms; 1 s only caps the rest."""
+        return 1 if self.is_sandbox else 5
 
     @property
     def scopes(self) -> list[str]:
@@ -130,6 +138,34 @@ class Session:
 
         return BlobClient.from_blob_url(sas_url, **self.client_kwargs())
 
+    def arm_pipeline(self) -> Any:
+        """azure-core's ARM pipeline alone (ARMPipelineClient: this session's credential, retries, CA bundle and SDK
+        logging), for the REST calls of rdeploy_tui.azure.arm_rest: day-2 commands without importing azure.ai.ml."""
+        with self._lock:
+            if self._arm_pipeline is not None:
+                return self._arm_pipeline
+        quiet_sdk()
+        from azure.core.configuration import Configuration
+        from azure.core.pipeline import policies
+        from azure.mgmt.core import ARMPipelineClient
+        from azure.mgmt.core.policies import ARMChallengeAuthenticationPolicy
+
+        kwargs = self.client_kwargs()
+        config: Any = Configuration(**kwargs)
+        config.headers_policy = policies.HeadersPolicy(**kwargs)
+        config.user_agent_policy = policies.UserAgentPolicy(sdk_moniker="rdeploy-tui", **kwargs)
+        config.proxy_policy = policies.ProxyPolicy(**kwargs)
+        config.redirect_policy = policies.RedirectPolicy(**kwargs)
+        config.retry_policy = policies.RetryPolicy(**kwargs)
+        config.authentication_policy = ARMChallengeAuthenticationPolicy(self.credential, *self.scopes, **kwargs)
+        config.custom_hook_policy = policies.CustomHookPolicy(**kwargs)
+        config.logging_policy = policies.NetworkTraceLoggingPolicy(**kwargs)
+        client = ARMPipelineClient(base_url=self.arm_endpoint, config=config, **kwargs)
+        with self._lock:
+            if self._arm_pipeline is None:
+                self._arm_pipeline = client
+            return self._arm_pipeline
+
     def ml_client(self, subscription_id: str, resource_group: str | None = None, workspace: str | None = None) -> Any:
         """An MLClient (cached per workspace). The first call imports azure.ai.ml (~1.5 s): call it off the UI thread."""
         key = (subscription_id, resource_group, workspace)
@@ -152,10 +188,7 @@ class Session:
         }
         if self.cloud_metadata:
             kwargs["cloud_metadata"] = self.cloud_metadata
-        # Azure ML answers endpoint operations without Retry-After, so the SDK would poll them every 30 s: a
-        # ~20 s traffic update would cost 30 s on the deploy's critical path. 5 s is what deployments poll at.
-        # The sandbox sends retry-after-ms; there 1 s only caps operations that do not.
-        kwargs["polling_interval"] = 1 if self.is_sandbox else 5
+        kwargs["polling_interval"] = self.lro_interval_s
         with azure_call("connecting to the workspace"):
             client = MLClient(self.credential, subscription_id, resource_group, workspace, **kwargs)
         with self._lock:

@@ -37,8 +37,13 @@ class Workspace:
         self._registry: Registry | None = None
 
     @classmethod
-    def open(cls, session: Session, subscription_id: str, resource_group: str, name: str) -> "Workspace":
-        """Read the workspace (raises RdeployError: not found, no permission, not signed in ...)."""
+    def open(cls, session: Session, subscription_id: str, resource_group: str, name: str, *, light: bool = False) -> "Workspace":
+        """Read the workspace (raises RdeployError: not found, no permission, not signed in ...).
+        light: over plain ARM REST (arm_rest.py), without importing azure.ai.ml (the day-2 commands)."""
+        if light:
+            from rdeploy_tui.azure import arm_rest
+
+            return cls(session, arm_rest.get_workspace(session, subscription_id, resource_group, name))
         return cls(session, get_workspace(session, subscription_id, resource_group, name))
 
     @property
@@ -110,6 +115,25 @@ class Workspace:
                     ) from None
                 raise
         return str(model.version)
+
+
+    def register_model(self, folder: Any, name: str, *, description: str | None = None) -> ModelInfo:
+        """Register a local folder (holding crate.bin) as the next version of model `name` (1 for a new one),
+        as `az ml model create --type custom_model --path FOLDER` does."""
+        from azure.core.exceptions import ResourceNotFoundError
+        from azure.ai.ml.entities import Model
+
+        with azure_call(f"registering model {name}"):
+            client = self.ml_client()
+            try:
+                versions = [str(m.version) for m in client.models.list(name=name)]
+            except ResourceNotFoundError:
+                versions = []
+            numbers = [int(v) for v in versions if v.isdigit()]
+            version = str(max(numbers) + 1 if numbers else 1)
+            model = client.models.create_or_update(Model(name=name, version=version, path=str(folder), type="custom_model",
+                                                         description=description))
+        return ModelInfo(model.name, str(model.version), getattr(model, "description", None))
 
 
 def _version_key(version: str) -> tuple[int, Any]:

@@ -23,8 +23,9 @@ def connect(args: argparse.Namespace):
     return azure.connect(azure.ConnectionOptions.from_args(args))
 
 
-def open_workspace(session, args: argparse.Namespace):
-    """The workspace named by flags, else the spec, else the environment's hints, else the sandbox default."""
+def open_workspace(session, args: argparse.Namespace, *, light: bool = False):
+    """The workspace named by flags, else the spec, else the environment's hints, else the sandbox default.
+    light: read without azure.ai.ml (Workspace.open)."""
     from rdeploy_tui import azure
 
     sub, rg, ws = args.subscription, args.resource_group, args.workspace
@@ -50,7 +51,7 @@ def open_workspace(session, args: argparse.Namespace):
         )
     if session.is_sandbox:
         session.sandbox.ensure_workspace(sub, rg, ws)
-    return azure.Workspace.open(session, sub, rg, ws)
+    return azure.Workspace.open(session, sub, rg, ws, light=light)
 
 
 def confirm(question: str, args: argparse.Namespace) -> bool:

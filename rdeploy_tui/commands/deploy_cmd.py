@@ -10,6 +10,7 @@ from pathlib import Path
 from rdeploy_tui.cli import add_connection_options
 from rdeploy_tui.commands.azure_args import confirm, connect
 from rdeploy_tui.commands.spec_args import add_spec_option, load_valid_spec, print_problems
+from rdeploy_tui.spec import rules
 from rdeploy_tui.pipeline.events import Event, LogLines, PlanFinished, StepFailed, StepFinished, StepProgress, StepStarted, to_json
 
 
@@ -20,6 +21,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser.add_argument("--json", action="store_true", help="print events as JSON lines")
     parser.add_argument("--rebuild", action="store_true", help="build the image even if the registry already has its tag")
     parser.add_argument("--no-score", action="store_true", help="skip the smoke test of the sample request")
+    parser.add_argument("--image", metavar="REF",
+                        help="deploy this existing image (e.g. myacr.azurecr.io/r-forecast:1) instead of building one")
+    parser.add_argument("--base-from-docker-hub", action="store_true",
+                        help="build FROM the base image on Docker Hub instead of a copy imported into the workspace registry")
+    parser.add_argument("--expires-after", metavar="DURATION", help="tag the endpoint to expire after e.g. 8h or 2d (`endpoints sweep` deletes expired ones)")
     add_connection_options(parser)
     parser.set_defaults(run=run)
 
@@ -45,7 +51,8 @@ def _plain(event: Event) -> None:
         if event.next_step:
             print(f"    Next: {event.next_step}")
     elif isinstance(event, PlanFinished):
-        print(f"Deploy {event.status}. {event.summary}")
+        # The summary may already say "Deploy failed: ..." (never "Deploy failed. Deploy failed:").
+        print(event.summary if event.summary.startswith("Deploy ") else f"Deploy {event.status}. {event.summary}")
     sys.stdout.flush()
 
 
@@ -62,6 +69,16 @@ def run(args: argparse.Namespace) -> int:
     print_problems(problems, args.spec)
     if spec is None:
         return 1
+    if args.image and (err := rules.check_base_image(args.image)):
+        print(f"--image: {err.replace('base image', 'image')}", file=sys.stderr)
+        return 2
+    if args.expires_after is not None:
+        from rdeploy_tui.errors import RdeployError
+        from rdeploy_tui.spec.rules import check_expires_after
+
+        if problem := check_expires_after(args.expires_after):
+            raise RdeployError(f"--expires-after: {problem}.", "For example: --expires-after 8h.", code="Usage")
+        spec.deployment.expires_after = args.expires_after
     if not args.yes:
         if not args.json and sys.stdin.isatty():
             from rdeploy_tui.deploy_folder.render import render
@@ -69,8 +86,8 @@ def run(args: argparse.Namespace) -> int:
             for step in make_plan(spec, image_name=render(spec, base_dir=spec_path.parent).image_name).steps:
                 print(f"  - {step.title}")
         if not confirm(f"Deploy {spec.endpoint.name}/{spec.deployment.name} (this creates resources that bill)?", args):
-            print("Nothing was done.")
-            return 1
+            print("Not confirmed: nothing deployed.")
+            return 0  # the user's answer, not a failure
     session = connect(args)
     try:
         outcome = run_deploy(
@@ -81,6 +98,8 @@ def run(args: argparse.Namespace) -> int:
             cancel=threading.Event(),
             force_build=args.rebuild,
             smoke_score=not args.no_score,
+            base_from_docker_hub=args.base_from_docker_hub,
+            image=args.image,
         )
     finally:
         session.close()

@@ -43,6 +43,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = action("delete", "delete an endpoint and its deployments (stops their bill)")
     p.add_argument("name")
     p.add_argument("--yes", "-y", action="store_true")
+    p = action("sweep", "delete every endpoint whose expiry (deploy --expires-after) has passed; for a cron job with --yes")
+    p.add_argument("--yes", "-y", action="store_true")
     parser.set_defaults(run=run, _parser=parser)
 
 
@@ -60,17 +62,24 @@ def run(args: argparse.Namespace) -> int:
     split = _split(args.split) if args.action == "traffic" else None
     if args.action == "delete" and not args.yes and not sys.stdin.isatty():
         confirm("", args)  # unattended without --yes: the usage error (exit 2), before any Azure call
+    if args.action == "sweep":
+        from rdeploy_tui.commands.endpoint_costs import sweep_command
+
+        return sweep_command(args)
     from dataclasses import asdict
 
     from rdeploy_tui import azure
 
     with connect(args) as session:
-        ws = open_workspace(session, args)
-        endpoints = azure.Endpoints(ws)
+        ws = open_workspace(session, args, light=True)  # reads, keys and delete need no azure.ai.ml (~1.5 s import)
+        endpoints = azure.RestEndpoints(ws)
         if args.action == "list":
-            found = endpoints.list()
-            text = "\n".join(f"{e.name:32} {e.state:10} {e.auth_mode:10} {e.scoring_uri or '-'}" for e in found) or f"No endpoints in workspace {ws.name}."
-            _out(args, [asdict(e) for e in found], text)
+            # The list call does not return deployments: read each endpoint's (as the endpoints screen does).
+            from rdeploy_tui.commands.endpoint_costs import list_rows
+
+            found = [endpoints.find(e.name) or e for e in endpoints.list()]
+            rows = list_rows(session, endpoints, found)  # what each bills now per hour, and its time left
+            _out(args, [{**asdict(e), **r} for e, r in zip(found, rows)], _list_text(found, ws, rows))
         elif args.action == "show":
             e = endpoints.show(args.name)
             lines = [f"{e.name}: {e.state}, auth {e.auth_mode}, {e.location or ''}", f"scoring URI: {e.scoring_uri or '-'}",
@@ -100,11 +109,33 @@ def run(args: argparse.Namespace) -> int:
         elif args.action == "delete":
             endpoints.require(args.name)  # before asking: a mistyped name must not end in "Deleted"
             if not confirm(f"Delete endpoint {args.name} and all its deployments?", args):
-                print("Nothing was deleted.")
-                return 1
+                print("Not confirmed: nothing deleted.")
+                return 0  # the user's answer, not a failure
             endpoints.delete(args.name, on_progress=lambda m: None)
             _out(args, {"deleted": args.name}, f"Deleted endpoint {args.name}; its deployments no longer bill.")
     return 0
+
+
+def _list_text(found, ws, costs) -> str:
+    """The endpoints of `ws` under a line naming the workspace read and a column header; $ marks those
+    with deployments, which bill per instance-hour until deleted; `costs` (endpoint_costs.list_rows) says
+    what each bills now and the time its expiry tag leaves."""
+    where = f"workspace {ws.name} (resource group {ws.resource_group}, subscription {ws.subscription_id})"
+    if not found:
+        return f"No online endpoints in {where}."
+    rows = [("", "ENDPOINT", "STATE", "AUTH", "TRAFFIC", "BILLS NOW", "EXPIRY", "SCORING URI")]
+    for e, cost in zip(found, costs):
+        traffic = " ".join(f"{k}={v}%" for k, v in sorted(e.traffic.items()) if v) or "none"
+        rows.append(("$" if e.deployments else "", e.name, e.state, e.auth_mode, traffic, cost["bills"], cost["expiry"],
+                     e.scoring_uri or "-"))
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]) - 1)]
+    lines = [f"Online endpoints in {where}:"]
+    lines += [" ".join(c.ljust(w) for c, w in zip(r, widths)) + " " + r[-1] for r in rows]
+    billing = sum(1 for e in found if e.deployments)
+    if billing:
+        lines.append(f"$: has deployments, which bill per instance-hour until deleted ({billing} of {len(found)}).")
+    lines.append("Prices are list prices before discounts and taxes.")
+    return "\n".join(line.rstrip() for line in lines)
 
 
 def _payload(args: argparse.Namespace):
@@ -112,10 +143,16 @@ def _payload(args: argparse.Namespace):
         text = args.data if args.data is not None else Path(args.file).read_text(encoding="utf-8")
     except OSError as exc:
         raise RdeployError(f"Cannot read {args.file}: {exc.strerror}.", "Give a readable JSON file.", code="Usage") from None
+    except UnicodeDecodeError as exc:
+        raise RdeployError(f"{args.file} is not UTF-8 text (byte {exc.start} cannot be decoded): a scoring request is JSON.",
+                           "Give a JSON file (for binary data, encode it as base64 inside the JSON).", code="Usage") from None
+    source = "the --data value" if args.data is not None else str(args.file)
     try:
         return json.loads(text)
     except json.JSONDecodeError as exc:
-        raise RdeployError(f"The request body is not valid JSON ({exc.msg} at character {exc.pos}).", "Fix the JSON and try again.", code="Usage") from None
+        raise RdeployError(f"The request body in {source} is not valid JSON ({exc.msg} at character {exc.pos}).", "Fix the JSON and try again.", code="Usage") from None
+    except RecursionError:
+        raise RdeployError(f"The request body in {source} is nested too deeply to be read.", "Flatten the JSON and try again.", code="Usage") from None
 
 
 def _split(items: list[str]) -> dict[str, int]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 import argparse
 import errno
 import signal
+import sys
 import threading
 from pathlib import Path
 from typing import Any
@@ -29,8 +30,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("--quota-cores", type=int, default=None, metavar="N", help="vCPU quota per subscription (default 32)")
     parser.add_argument(
-        "--fault", action="append", default=[], metavar="NAME[:COUNT]",
-        help=f"make the sandbox misbehave, for COUNT uses or until stopped; repeatable. Names: {', '.join(FAULT_NAMES)}",
+        "--fault", action="append", default=[], metavar="NAME[:COUNT][@MATCH][,KEY=VALUE]",
+        help=f"make the sandbox misbehave, for COUNT uses or until stopped, where MATCH (a regex) matches; repeatable. Names: {', '.join(FAULT_NAMES)}. "
+             "E.g. deployment-slow@/green$,factor=5,after=10 makes deployment green 5x slower after 10 requests",
     )
     parser.add_argument(
         "--compute-instance", action="store_true",
@@ -52,11 +54,11 @@ def run(args: argparse.Namespace) -> int:
     except ValueError as exc:
         raise RdeployError(str(exc), "run `rdeploy-tui sandbox --help` for the fault names") from None
     state_dir = Path(args.state_dir).expanduser() if args.state_dir else default_state_dir()
-    sandbox = Sandbox(
-        state_dir, port=args.port, time_scale=args.time_scale,
-        quota_cores=args.quota_cores or DEFAULT_QUOTA_CORES, faults=faults,
-    )
     try:
+        sandbox = Sandbox(
+            state_dir, port=args.port, time_scale=args.time_scale,
+            quota_cores=args.quota_cores or DEFAULT_QUOTA_CORES, faults=faults,
+        )
         sandbox.start()
     except StateFolderBusy as exc:
         raise RdeployError(str(exc)) from None
@@ -64,6 +66,10 @@ def run(args: argparse.Namespace) -> int:
         if exc.errno == errno.EADDRINUSE:
             raise RdeployError(f"port {args.port} on 127.0.0.1 is already in use", "choose another --port, or leave it out to get a free one") from None
         raise RdeployError(f"the sandbox could not start: {exc}", f"check that {state_dir} is writable") from None
+    except Exception as exc:  # any other start-up failure: reported at once, never a hang or a traceback
+        raise RdeployError(f"the sandbox could not start: {exc}", f"check {state_dir}; to start from a fresh sandbox, move it aside") from None
+    for notice in sandbox.notices:
+        print(f"rdeploy-tui: warning: {notice}", file=sys.stderr, flush=True)
     stop = threading.Event()
     # Ctrl+C and SIGTERM both stop it. SIGINT is handled explicitly: a process started in the background
     # of a non-interactive shell inherits SIGINT as ignored, and Python then never raises KeyboardInterrupt.

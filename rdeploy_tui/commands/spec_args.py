@@ -26,3 +26,30 @@ def load_valid_spec(path: Path) -> tuple[DeploySpec | None, list[Problem]]:
     if spec is None or rules.errors(problems):
         return None, problems
     return spec, problems
+
+
+def add_model_dir_option(parser: argparse.ArgumentParser, what: str) -> None:
+    parser.add_argument("--model-dir", metavar="DIR", help=f"the model's folder (with crate.bin): {what}")
+
+
+def crate_packages(model_dir: str) -> tuple[list[str], str | None]:
+    """The packages crate.bin under `model_dir` uses, read with local R; (packages, why not) -- never a guess."""
+    from rdeploy_tui.local.crate_packages import find_crate, read_crate_packages
+
+    crate = find_crate(Path(model_dir))
+    if crate is None:
+        return [], f"no crate.bin under {model_dir}"
+    result = read_crate_packages(crate)
+    return result.packages, result.error
+
+
+def crate_package_problems(spec: DeploySpec, model_dir: str) -> list[Problem]:
+    """A warning for each package the crate uses that image.r_packages lacks (or one saying the list is unread)."""
+    packages, error = crate_packages(model_dir)
+    if error:
+        return [Problem("image.r_packages", f"the packages the model uses could not be read: {error}", "warning")]
+    listed = {p.lower() for p in spec.image.r_packages} | {"plumber", "carrier"}
+    return [
+        Problem("image.r_packages", f"the model uses R package {p!r} (read from its crate.bin), which image.r_packages lacks", "warning")
+        for p in packages if p.lower() not in listed
+    ]

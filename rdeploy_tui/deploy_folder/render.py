@@ -18,13 +18,14 @@ from pathlib import Path
 
 import yaml
 
-from rdeploy_tui.spec import rules
+from rdeploy_tui.spec import base_images, rules
 from rdeploy_tui.deploy_folder.templates import asset, docker_template
 from rdeploy_tui.spec.deploy_spec import DeploySpec, SpecError
 
 DOCKER_CONTEXT = "docker-context"
 ENTRY_SCRIPT = "plumber.R"
-ALWAYS_INSTALLED = ("carrier",)  # crates are built with carrier; the image must be able to load one
+# plumber serves the API whatever the base image holds; crates are built with carrier. Both are installed and loaded.
+ALWAYS_INSTALLED = ("plumber", "carrier")
 REGISTRY_PLACEHOLDER = "ACR_NAME.azurecr.io"
 ENDPOINT_SCHEMA = "https://azuremlschemas.azureedge.net/latest/managedOnlineEndpoint.schema.json"
 DEPLOYMENT_SCHEMA = "https://azuremlschemas.azureedge.net/latest/managedOnlineDeployment.schema.json"
@@ -65,9 +66,25 @@ def fill(template: str, values: dict[str, str]) -> str:
 
 
 def r_packages(spec: DeploySpec) -> list[str]:
-    """carrier first, then the user's packages in their order, without repeats."""
+    """plumber and carrier first, then the user's packages in their order, without repeats."""
     seen = {p.lower() for p in ALWAYS_INSTALLED}
     return list(ALWAYS_INSTALLED) + [p for p in spec.image.r_packages if p.lower() not in seen]
+
+
+def package_repository(spec: DeploySpec) -> str:
+    """The dated binary repository packages install from, or "" to keep the base image's own (no snapshot asked
+    for, or a base image this tool does not know the distribution of)."""
+    snapshot = spec.image.package_snapshot
+    image = base_images.lookup(spec.image.base)
+    if snapshot == "none" or image is None or not image.binary:
+        return ""
+    return image.snapshot_url(snapshot) or ""
+
+
+def base_copy_name(base: str) -> str:
+    """Where the base image's copy lives in the workspace registry: base/<repository>:<tag>."""
+    _, repository, tag = base_images.split_reference(base)
+    return f"base/{repository}:{tag}"
 
 
 def content_tag(context: dict[str, bytes]) -> str:
@@ -89,7 +106,12 @@ def render(spec: DeploySpec, *, base_dir: Path | None = None, registry: str | No
     port = str(spec.scoring.port)
     repository = spec.image.repository
     packages = ", ".join(f'"{p}"' for p in r_packages(spec))
-    start_script = fill(docker_template("start_plumber.R").read_text(), {"PORT": port})
+    # start_plumber.R loads what the model uses (not plumber: it loads with the API anyway)
+    preload = ", ".join(f'"{p}"' for p in r_packages(spec) if p != "plumber")
+    start_script = fill(docker_template("start_plumber.R").read_text(), {"PORT": port, "R_PACKAGES": preload})
+    repo_url = package_repository(spec)
+    install_script = fill(docker_template("install_packages.R").read_text(), {"REPO_URL": repo_url, "R_PACKAGES": packages})
+    repo_note = f"the package snapshot {repo_url}" if repo_url else "the base image's own package repository"
 
     def dockerfile(tag: str) -> str:
         image_name = f"{repository}:{tag}"
@@ -98,19 +120,23 @@ def render(spec: DeploySpec, *, base_dir: Path | None = None, registry: str | No
             {
                 "IMAGE_NAME": image_name,
                 "BASE_IMAGE": spec.image.base,
-                "R_PACKAGES": packages,
+                "BASE_COPY": base_copy_name(spec.image.base),
+                "REPO_NOTE": repo_note,
                 "PORT": port,
             },
         )
 
-    # The auto tag hashes the context as it would be without the tag in it, so it is a fixed point.
+    # The auto tag hashes the context as it would be without the tag in it, so it is a fixed point. The base image
+    # (Dockerfile) and the dated package repository (install_packages.R) are in it: changing either changes the tag.
     tag = spec.image.tag
     if tag == "auto":
-        tag = content_tag({"Dockerfile": dockerfile("auto").encode(), "start_plumber.R": start_script.encode()})
+        tag = content_tag({"Dockerfile": dockerfile("auto").encode(), "install_packages.R": install_script.encode(),
+                           "start_plumber.R": start_script.encode()})
     image = f"{registry or REGISTRY_PLACEHOLDER}/{repository}:{tag}"
 
     files = {
         f"{DOCKER_CONTEXT}/Dockerfile": dockerfile(tag),
+        f"{DOCKER_CONTEXT}/install_packages.R": install_script,
         f"{DOCKER_CONTEXT}/start_plumber.R": start_script,
         f"src/{ENTRY_SCRIPT}": _scoring_script(spec, base_dir),
         "endpoint.yml": _endpoint_yaml(spec),

@@ -2,8 +2,10 @@
 on new vs. reused connections.
 
 Latency depends on the connection: httpuv answers a reused (keep-alive) connection ~40 ms late
-(r-facts: Nagle/delayed ACK), a new connection in a few ms. Both are measured and labelled. Scoring
-requests go through rdeploy_tui.scoring's client, as they do for an endpoint.
+(r-facts: Nagle/delayed ACK), a new connection in a few ms. Both are measured and labelled, and whether
+the API closes each connection (`Connection: close`, as the generated plumber.R does so that a keep-alive
+client such as Azure's scoring front reconnects instead of waiting). Scoring requests go through
+rdeploy_tui.scoring's client, as they do for an endpoint.
 """
 from __future__ import annotations
 
@@ -60,6 +62,7 @@ class Latency:
     connection: str  # "new" | "keep-alive"
     samples_ms: list[float] = field(default_factory=list)
     statuses: list[int] = field(default_factory=list)
+    closes: int = 0  # answers that said `Connection: close`
 
     def percentile(self, p: float) -> float | None:
         """Nearest-rank percentile; None without samples."""
@@ -71,6 +74,7 @@ class Latency:
             "p50_ms": self.percentile(50), "p95_ms": self.percentile(95),
             "max_ms": max(self.samples_ms) if self.samples_ms else None,
             "non_200": sum(1 for s in self.statuses if s != 200),
+            "connection_close": self.closes,
         }
 
 
@@ -87,4 +91,5 @@ def measure(url: str, path: str, body: Any, n: int, *, keep_alive: bool, timeout
                 raise OSError(answer.error)
             result.samples_ms.append(answer.latency_ms)
             result.statuses.append(answer.status)
+            result.closes += answer.headers.get("connection", "").lower() == "close"
     return result

@@ -11,17 +11,21 @@ which hosts its deployments with it. The docker variant lives in local_docker.py
 from __future__ import annotations
 
 import atexit
+import concurrent.futures
 import http.client
+import json
 import os
+import queue
 import re
 import shutil
 import signal
 import socket
 import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
-from typing import Sequence
+from typing import Any, Callable, Sequence
 
 from rdeploy_tui.errors import RdeployError
 
@@ -140,6 +144,93 @@ def explain_start_failure(output: str, exit_code: int | None, port: int) -> Loca
     return LocalRunError(f"the plumber API stopped while starting: {text}", next_step, details=output, code=code)
 
 
+# --- tying R's life to ours ------------------------------------------------------------------------
+# SIGKILL of rdeploy-tui runs no atexit handler: R would keep serving (and billing memory) forever. On Linux the
+# child asks the kernel for SIGKILL when its parent dies (prctl PR_SET_PDEATHSIG) in a tiny launcher that then
+# execs Rscript; the signal survives exec. The kernel fires it when the parent THREAD exits, so every child is
+# forked from one launcher thread that lives as long as the process. Elsewhere (and as a second line) each
+# sandbox deployment keeps a pid file that the next sandbox start reaps (reap_pid_files).
+NO_PDEATHSIG_ENV = "RDEPLOY_NO_PDEATHSIG"  # tests set it to prove the pid-file reaping on its own
+_PR_SET_PDEATHSIG = 1
+_LAUNCHER = (
+    "import ctypes, os, signal, sys\n"
+    "libc = ctypes.CDLL(None, use_errno=True)\n"
+    "if libc.prctl(%d, signal.SIGKILL, 0, 0, 0) != 0: sys.exit('prctl failed')\n"
+    "if os.getppid() != int(sys.argv[1]): sys.exit(0)  # the parent died before prctl: nothing to serve\n"
+    "os.execv(sys.argv[2], sys.argv[2:])\n"
+) % _PR_SET_PDEATHSIG
+
+
+def _with_launcher(argv: list[str]) -> list[str]:
+    if not sys.platform.startswith("linux") or os.environ.get(NO_PDEATHSIG_ENV):
+        return argv
+    executable = shutil.which(argv[0]) or argv[0]
+    return [sys.executable, "-c", _LAUNCHER, str(os.getpid()), executable, *argv[1:]]
+
+
+class _Launcher:
+    """One long-lived daemon thread that does every Popen (see above: PDEATHSIG follows the forking thread)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._jobs: "queue.Queue[tuple[Callable[[], Any], concurrent.futures.Future]]" = queue.Queue()
+        self._thread: threading.Thread | None = None
+
+    def run(self, fn: Callable[[], Any]) -> Any:
+        with self._lock:
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(target=self._loop, name="process-launcher", daemon=True)
+                self._thread.start()
+        future: concurrent.futures.Future = concurrent.futures.Future()
+        self._jobs.put((fn, future))
+        return future.result(timeout=60)  # a fork+exec takes milliseconds; never wait without a bound
+
+    def _loop(self) -> None:
+        while True:
+            fn, future = self._jobs.get()
+            try:
+                future.set_result(fn())
+            except BaseException as exc:  # noqa: BLE001 - handed to the caller
+                future.set_exception(exc)
+
+
+_launcher = _Launcher()
+
+
+def _proc_start_time(pid: int) -> str | None:
+    """The process's start time in clock ticks since boot (/proc/PID/stat field 22): a pid plus this names one process."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    return stat.rsplit(")", 1)[1].split()[19]
+
+
+def write_pid_file(path: Path, pid: int) -> None:
+    start = _proc_start_time(pid)
+    if start is None:
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps({"pid": pid, "start_time": start}))
+
+
+def reap_pid_files(folder: Path, name: str = "plumber.pid") -> list[int]:
+    """Kill the process groups named by `folder/*/name` that still run (a previous sandbox killed with SIGKILL
+    left them); the pid's start time must match, so a reused pid is never hit. Returns the pids killed."""
+    killed = []
+    for pid_file in sorted(Path(folder).glob(f"*/{name}")):
+        try:
+            record = json.loads(pid_file.read_text())
+            pid, start = int(record["pid"]), str(record["start_time"])
+        except (OSError, ValueError, KeyError, TypeError):
+            pid, start = 0, ""
+        if pid > 0 and _proc_start_time(pid) == start:
+            _signal_group(pid, signal.SIGKILL)
+            killed.append(pid)
+        pid_file.unlink(missing_ok=True)
+    return killed
+
+
 # --- the process -----------------------------------------------------------------------------------
 
 _live: set["PlumberProcess"] = set()  # started and not yet stopped
@@ -163,6 +254,7 @@ class PlumberProcess:
         *,
         cwd: Path | None = None,
         cleanup: Sequence[str] | None = None,
+        pid_file: Path | None = None,
     ):
         self.url = url
         self.port = int(url.rsplit(":", 1)[1])
@@ -173,15 +265,18 @@ class PlumberProcess:
         self._stopped = False
         self._stop_lock = threading.Lock()  # the wizard may cancel while a run finishes
         self.started = time.monotonic()
+        self._pid_file = pid_file
         try:
-            self._proc = subprocess.Popen(
-                list(argv), env=env, cwd=cwd, stdin=subprocess.DEVNULL,
+            self._proc = _launcher.run(lambda: subprocess.Popen(
+                _with_launcher(list(argv)), env=env, cwd=cwd, stdin=subprocess.DEVNULL,
                 stdout=subprocess.PIPE, stderr=subprocess.STDOUT,  # one pipe keeps R's lines in order
                 start_new_session=True,  # own process group: stop() reaches every child
-            )
+            ))
         except OSError as exc:
             raise LocalRunError(f"cannot run {argv[0]}: {exc}", "check the installation", code="spawn_failed") from exc
         self.pid = self._proc.pid
+        if pid_file is not None:
+            write_pid_file(pid_file, self.pid)
         self._reader = threading.Thread(target=self._read, name=f"plumber-output-{self.pid}", daemon=True)
         self._reader.start()
         _live.add(self)
@@ -253,9 +348,14 @@ class PlumberProcess:
             self._proc.wait(timeout=_STOP_GRACE)
         except subprocess.TimeoutExpired:
             _signal_group(self._proc.pid, signal.SIGKILL)
-            self._proc.wait()
+            try:
+                self._proc.wait(timeout=_STOP_GRACE)  # SIGKILL is not refused; a bound all the same
+            except subprocess.TimeoutExpired:
+                pass
         # Children that ignored SIGTERM while their parent exited would still hold the group.
         _signal_group(self._proc.pid, signal.SIGKILL)
+        if self._pid_file is not None:
+            self._pid_file.unlink(missing_ok=True)
         if self._cleanup:
             try:
                 subprocess.run(self._cleanup, capture_output=True, timeout=30, check=False)
@@ -300,6 +400,7 @@ def start_plumber(
     entry_script: str = "plumber.R",
     port: int | None = None,
     extra_env: dict[str, str] | None = None,
+    pid_file: Path | None = None,
 ) -> PlumberProcess:
     """Start `Rscript start_script` as the container would, serving on 127.0.0.1:port (a free one by default).
 
@@ -324,4 +425,4 @@ def start_plumber(
     env.update(extra_env or {})
     start_script = Path(start_script).resolve()
     return PlumberProcess([rscript, str(start_script)], env, f"http://{LOOPBACK}:{port}",
-                          cwd=Path(app_dir).resolve())
+                          cwd=Path(app_dir).resolve(), pid_file=pid_file)

@@ -70,10 +70,28 @@ def deployment_fingerprint(request: Any) -> str:
     return hashlib.sha256(json.dumps(data, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
 
+def _without_tasks(exc: RdeployError, image: str) -> RdeployError:
+    """ACR Tasks refused (free-trial subscriptions): the two ways forward, the first tailored to this machine."""
+    from rdeploy_tui.local.docker import docker_engine_available
+
+    registry = image.split("/", 1)[0]
+    if docker_engine_available():
+        build = (f"A Docker engine answers on this machine: write the folder (`rdeploy-tui init --out DIR --registry "
+                 f"{registry}`), then `az acr login -n {registry.split('.')[0]}`, `docker build -t {image} DIR/docker-context`, "
+                 f"`docker push {image}`, and deploy it with `rdeploy-tui deploy --image {image}`.")
+    else:
+        build = (f"No Docker engine answers here: build elsewhere (`docker build -t {image} docker-context` and "
+                 f"`docker push {image}` after `az acr login`), then `rdeploy-tui deploy --image {image}`.")
+    return RdeployError(exc.what, f"Upgrade the subscription to pay-as-you-go, or: {build}", details=exc.details, code=exc.code)
+
+
 class Runner:
     def __init__(self, spec: DeploySpec, *, session: Any, sink: EventSink, base_dir: Path | None = None, cancel: threading.Event | None = None,
-                 force_build: bool = False, smoke_score: bool = True, store: StateStore | None = None) -> None:
+                 force_build: bool = False, smoke_score: bool = True, store: StateStore | None = None,
+                 base_from_docker_hub: bool = False, image: str | None = None) -> None:
         self.spec = spec
+        self.image_override = image  # `deploy --image REF`: an image built elsewhere; no build
+        self.base_from_docker_hub = base_from_docker_hub  # skip copying the base image into the workspace registry
         self.session = session
         self.base_dir = base_dir
         self.cancel = cancel or threading.Event()
@@ -91,7 +109,7 @@ class Runner:
         self._emit_lock = threading.Lock()
         self._state_lock = threading.Lock()
         self._running: list[str] = []
-        self.log_file = log_dir() / f"deploy-{time.strftime('%Y%m%d-%H%M%S')}-{spec.endpoint.name}.jsonl"
+        self.log_file: Path | None = log_dir() / f"deploy-{time.strftime('%Y%m%d-%H%M%S')}-{spec.endpoint.name}.jsonl"
         self._log_handle: Any = None
 
     # ----- plumbing -----
@@ -140,11 +158,40 @@ class Runner:
 
     # ----- the loop -----
     def run(self) -> Outcome:
+        from rdeploy_tui.pipeline.target_lock import TargetLock
+
+        lock = TargetLock(self.store.path(self.target), self.target)
+        try:
+            lock.acquire()
+        except RdeployError as busy:
+            return self._refused(busy)
+        try:
+            self.previous = self.store.load(self.target)  # read under the lock: the holder may have changed it
+            for notice in self.store.notices:
+                self.emit(StepProgress(P.PREPARE, f"warning: {notice}"))
+            self.store.notices.clear()
+            return self._run()
+        except RdeployError as exc:  # the resume file cannot be written: nothing was sent to Azure
+            if self._log_handle is not None:
+                self._log_handle.close()
+            return self._refused(exc)
+        finally:
+            lock.release()
+
+    def _refused(self, error: RdeployError) -> Outcome:
+        """The deploy could not begin (another one holds the target, the resume file is unusable)."""
+        summary = f"Deploy failed: {error.what} {error.next_step or ''}".strip()
+        self.emit(PlanFinished("failed", summary))
+        spec = self.spec
+        return Outcome(status="failed", summary=summary, endpoint=spec.endpoint.name, deployment=spec.deployment.name, error=error)
+
+    def _run(self) -> Outcome:
         try:
             self.log_file.parent.mkdir(parents=True, exist_ok=True)
             self._log_handle = open(self.log_file, "a", encoding="utf-8")
         except OSError:
             self._log_handle = None
+            self.log_file = None  # never point the user at a log that was not written
         if self.previous is not None and self.previous.status == "running":
             unfinished = [k for k, v in self.previous.steps.items() if v.status in ("running", "cancelled", "failed")]
             if unfinished:
@@ -273,37 +320,83 @@ class Runner:
             rendered = render(self.spec, base_dir=self.base_dir, registry=registry.login_server)
         except SpecError as exc:
             raise RdeployError("The deploy spec has errors.", "Run `rdeploy-tui validate` and fix them.", details=str(exc), code="SpecError") from None
+        if not self.image_override:  # an image built elsewhere installs what it installs
+            self._check_package_names(say)
         self.ctx.ws, self.ctx.rendered, self.ctx.model_version = ws, rendered, version
         latest = " (latest)" if self.spec.model.version == "latest" else ""
         return f"model {self.spec.model.name}:{version}{latest}; image {rendered.image}"
+
+    def _check_package_names(self, say: Any) -> None:
+        """Every requested package must be in the repository the build installs from (issue 13.5)."""
+        from rdeploy_tui.deploy_folder.render import package_repository, r_packages
+        from rdeploy_tui.pipeline.package_index import check_packages
+
+        sandbox = getattr(self.session, "sandbox", None)
+        repo = f"{sandbox.base_url}/cran" if sandbox is not None else package_repository(self.spec)
+        if not repo:
+            say("R package names not checked: the base image's package repository is not known")
+            return
+        verify = getattr(self.session, "ca_bundle", None) or True
+        check = check_packages(r_packages(self.spec), repo, verify=verify)
+        if not check.read:
+            say(f"R package names not checked: could not read the package index of {repo} ({check.reason[:120]})")
+            return
+        if check.unknown:
+            names = "; ".join(f"{p}" + (f" (did you mean {', '.join(near)}?)" if near else "") for p, near in check.unknown.items())
+            raise RdeployError(
+                f"R packages not in the package repository {repo}: {names}.",
+                "Fix the names in image.r_packages (CRAN names are case-sensitive), then deploy again.",
+                code="UnknownRPackage",
+            )
+        say(f"{len(r_packages(self.spec))} R package names found in {repo}")
 
     def _step_build_image(self) -> str:
         from rdeploy_tui.azure.acr import build_image
 
         rendered = self.ctx.rendered
         assert rendered is not None
+        if self.image_override:
+            self.ctx.image = self.image_override
+            raise _Skip(f"using the image {self.image_override} given with --image: build skipped")
         prev = self._previous(P.BUILD)
         run_id = None
         if prev is not None and prev.status in ("running", "cancelled") and prev.data.get("image") == rendered.image and prev.data.get("run_id"):
             run_id = self._resumable_build(prev.data["run_id"])
         self._record(P.BUILD, "running", image=rendered.image, run_id=run_id)
-        result = build_image(
-            self.ctx.ws,
-            rendered.docker_context(),
-            rendered.image_repository,
-            rendered.image_tag,
-            on_lines=lambda lines: self.emit(LogLines(P.BUILD, "build", tuple(lines))),
-            on_progress=self._progress(P.BUILD),
-            on_run_id=lambda rid: self._record(P.BUILD, "running", run_id=rid),
-            cancel=self.stop,
-            run_id=run_id,
-            force=self.force_build,
-        )
+        try:
+            result = build_image(
+                self.ctx.ws,
+                rendered.docker_context(),
+                rendered.image_repository,
+                rendered.image_tag,
+                on_lines=lambda lines: self.emit(LogLines(P.BUILD, "build", tuple(lines))),
+                on_progress=self._progress(P.BUILD),
+                on_run_id=lambda rid: self._record(P.BUILD, "running", run_id=rid),
+                cancel=self.stop,
+                run_id=run_id,
+                force=self.force_build,
+                base_import=self._base_import(),
+            )
+        except RdeployError as exc:
+            if exc.code == "TasksOperationsNotAllowed":
+                raise _without_tasks(exc, rendered.image) from None
+            raise
         self.ctx.image = result.image
         if result.skipped:
             raise _Skip(f"{rendered.image_name} is already in the registry (built by run {result.run_id}): build skipped")
         self.ctx.image_fresh = True
         return f"built {result.image} (run {result.run_id})"
+
+    def _base_import(self) -> tuple[str, str, str] | None:
+        """(build argument, Docker Hub source, copy) when the base image should come from the workspace registry."""
+        from rdeploy_tui.deploy_folder.render import base_copy_name
+        from rdeploy_tui.spec.base_images import is_docker_hub, split_reference
+
+        base = self.spec.image.base
+        if self.base_from_docker_hub or not is_docker_hub(base):
+            return None
+        _, repository, tag = split_reference(base)
+        return ("BASE", f"{repository}:{tag}", base_copy_name(base))
 
     def _resumable_build(self, run_id: str) -> str | None:
         """The earlier build run if it is still going or succeeded; None when it ended otherwise (build again)."""
@@ -324,8 +417,11 @@ class Runner:
     def _step_create_endpoint(self) -> str:
         from rdeploy_tui.azure.online import Endpoints
 
+        from rdeploy_tui.pipeline.expiry import expiry_tag
+
         e = self.spec.endpoint
-        info = Endpoints(self.ctx.ws).create_or_update_endpoint(e.name, e.auth_mode, on_progress=self._progress(P.ENDPOINT), cancel=self.stop)
+        info = Endpoints(self.ctx.ws).create_or_update_endpoint(e.name, e.auth_mode, on_progress=self._progress(P.ENDPOINT), cancel=self.stop,
+                                                                tags=expiry_tag(self.spec.deployment.expires_after))
         self.ctx.endpoint = info
         return f"endpoint {info.name} is ready ({info.auth_mode})"
 
@@ -359,7 +455,8 @@ class Runner:
         fingerprint = deployment_fingerprint(request)
         endpoints = Endpoints(self.ctx.ws)
         prev = self._previous(P.DEPLOYMENT)
-        if prev is not None and prev.status == "done" and prev.data.get("fingerprint") == fingerprint:
+        # "skipped" too: a skip records that status, and unchanged must stay skipped run after run (issue 15).
+        if prev is not None and prev.status in ("done", "skipped") and prev.data.get("fingerprint") == fingerprint:
             current = endpoints.find_deployment(request.endpoint, request.name)
             if current is not None and current.state.lower() == "succeeded":
                 self._record(P.DEPLOYMENT, "running", fingerprint=fingerprint)
@@ -401,6 +498,18 @@ class Runner:
         return f"HTTP {result.status} in {result.latency_ms:.0f} ms: {answer}"
 
     # ----- the end -----
+    def _cost_sentence(self) -> str:
+        """What the deployment costs while it lives (list price), or that the price is unknown; never fails the deploy."""
+        from rdeploy_tui.azure.prices import cost_text
+
+        d = self.spec.deployment
+        region = getattr(getattr(self.ctx.ws, "info", None), "location", None)
+        try:
+            return f" Cost while it lives: {cost_text(self.session, region, d.instance_type, d.instance_count)}."
+        except Exception:  # the price is a courtesy
+            return ""
+
+
     def _finish(self, failures: list[tuple[str, RdeployError]], cancelled: list[str], finished: set[str], timings: dict[str, float]) -> Outcome:
         spec = self.spec
         ep, dep = spec.endpoint.name, spec.deployment.name
@@ -412,21 +521,15 @@ class Runner:
         if error is None and not cancelled and not self.cancel.is_set():
             status = "succeeded"
             uri = getattr(self.ctx.endpoint, "scoring_uri", None)
-            summary = f"Endpoint {ep} is live" + (f" at {uri}" if uri else "") + f". The {bill}."
+            summary = f"Endpoint {ep} is live" + (f" at {uri}" if uri else "") + f". The {bill}." + self._cost_sentence()
         else:
             status = "cancelled" if error is None else "failed"
-            left = []
-            if self.state.step(P.BUILD).status == "cancelled":
-                left.append(f"the image build (run {self.state.step(P.BUILD).data.get('run_id') or '-'}) was cancelled in ACR")
-            if endpoint_exists:
-                left.append(f"endpoint {ep} exists (an endpoint without deployments does not bill compute)")
-            if deployment_touched:
-                state_word = "exists or is still being created in Azure" if self.state.step(P.DEPLOYMENT).status != "done" else "exists"
-                left.append(f"deployment {dep} {state_word}: the {bill}")
-            if not left:
-                left.append("nothing was created in Azure")
+            attempted = endpoint_exists or deployment_touched or bool(self.state.step(P.BUILD).data.get("run_id"))
+            stopped: list[str] = []
+            left = self._left_behind(bill, stopped) if attempted else ["nothing was created in Azure"]
             head = "Deploy cancelled." if status == "cancelled" else f"Deploy failed: {error.what}"
-            summary = head + " Left behind: " + "; ".join(left) + ". Run the same deploy again to resume where it stopped."
+            summary = (head + "".join(f" {note}." for note in stopped) + " Left behind: " + "; ".join(left)
+                       + ". Run the same deploy again to resume where it stopped.")
         self.state.status = status
         with self._state_lock:
             self.store.save(self.state)
@@ -448,13 +551,54 @@ class Runner:
             step_seconds=timings,
         )
 
+    def _left_behind(self, bill: str, stopped: list[str]) -> list[str]:
+        """What this deploy leaves in Azure, read from Azure now (not from what was attempted: a refused
+        request creates nothing, a cancelled build is over). Bounded calls; a failed check says so."""
+        from rdeploy_tui.azure.online import Endpoints
+
+        ep, dep = self.spec.endpoint.name, self.spec.deployment.name
+        ws, left = self.ctx.ws, []
+        if ws is None:
+            return ["nothing was created in Azure"]
+        run_id = self.state.step(P.BUILD).data.get("run_id")
+        if run_id and self.state.step(P.BUILD).status not in ("done", "skipped"):
+            try:
+                from rdeploy_tui.azure.acr import _run_status_if_final
+
+                registry = ws.registry()
+                final = _run_status_if_final(self.session.tasks_client(registry.subscription_id), registry, run_id)
+                if final is None:
+                    left.append(f"image build run {run_id} still runs in ACR (it bills build minutes until it ends)")
+                elif final.lower() in ("canceled", "cancelled"):
+                    stopped.append(f"The image build (run {run_id}) was cancelled in ACR")
+            except RdeployError as exc:
+                left.append(f"image build run {run_id}: could not be checked ({exc.what})")
+        try:
+            info = Endpoints(ws).find(ep)
+        except RdeployError as exc:
+            return left + [f"could not check what exists in Azure ({exc.what}); see `rdeploy-tui endpoints show {ep}`"]
+        if info is not None:
+            deployment = next((d for d in info.deployments if d.name == dep), None)
+            others = [d.name for d in info.deployments if d.name != dep]
+            if deployment is None:
+                extra = f" with deployment(s) {', '.join(others)} from before" if others else " (an endpoint without deployments does not bill compute)"
+                left.append(f"endpoint {ep} exists, {info.state}{extra}")
+            elif deployment.state.lower() == "failed":
+                left.append(f"endpoint {ep} exists, {info.state}; deployment {dep} exists as Failed: it bills per instance-hour for "
+                            f"any instances Azure allocated for it, until you delete it: rdeploy-tui endpoints delete {ep}")
+            else:
+                left.append(f"endpoint {ep} exists, {info.state}; deployment {dep} is {deployment.state} in Azure: the {bill}")
+        return left or ["nothing was created in Azure"]
+
 
 def run_deploy(spec: DeploySpec, *, session: Any, sink: EventSink, base_dir: Path | None = None, cancel: threading.Event | None = None,
-               force_build: bool = False, smoke_score: bool = True, store: StateStore | None = None) -> Outcome:
+               force_build: bool = False, smoke_score: bool = True, store: StateStore | None = None,
+               base_from_docker_hub: bool = False, image: str | None = None) -> Outcome:
     """Deploy `spec` through `session` (azure.connect(...)), emitting events to `sink`; returns the Outcome.
 
     Never raises RdeployError: failures are in Outcome.error and in StepFailed/PlanFinished events.
     Set `cancel` to stop: the build is cancelled in ACR; Azure-side endpoint/deployment operations go on
     and the summary says so. A second Ctrl+C (KeyboardInterrupt) in the calling thread leaves at once.
     """
-    return Runner(spec, session=session, sink=sink, base_dir=base_dir, cancel=cancel, force_build=force_build, smoke_score=smoke_score, store=store).run()
+    return Runner(spec, session=session, sink=sink, base_dir=base_dir, cancel=cancel, force_build=force_build, smoke_score=smoke_score,
+                  store=store, base_from_docker_hub=base_from_docker_hub, image=image).run()

@@ -17,6 +17,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from rdeploy_tui.errors import RdeployError
 from rdeploy_tui.logfile import state_dir
 
 FORMAT = 1
@@ -58,6 +59,7 @@ def target_key(subscription_id: str, resource_group: str, workspace: str, endpoi
 class StateStore:
     def __init__(self, folder: Path | None = None) -> None:
         self.folder = Path(folder) if folder else state_dir() / "deployments"
+        self.notices: list[str] = []  # warnings for the user (a corrupt file moved aside)
 
     def path(self, target: dict[str, str]) -> Path:
         ident = "/".join(target[k].lower() for k in ("subscription_id", "resource_group", "workspace", "endpoint", "deployment"))
@@ -66,26 +68,60 @@ class StateStore:
         return self.folder / f"{safe}-{digest}.json"
 
     def load(self, target: dict[str, str]) -> DeployState | None:
-        """The saved state for this target; None when there is none or it is unreadable (a fresh run then)."""
-        try:
-            data = json.loads(self.path(target).read_text(encoding="utf-8"))
-            if data.get("format") != FORMAT:
-                return None
-            return DeployState.from_json(data)
-        except (OSError, ValueError, KeyError, TypeError):
+        """The saved state for this target; None when there is none. A file that cannot be read as one is
+        moved aside (kept for inspection) and said in `notices`: never silently ignored, never a crash."""
+        path = self.path(target)
+        if not path.exists() and not path.is_symlink():
             return None
+        try:
+            if not path.is_file():
+                raise ValueError("it is not a regular file")
+            data = json.loads(path.read_text(encoding="utf-8"))
+            if not isinstance(data, dict):
+                raise ValueError(f"it holds a JSON {type(data).__name__}, not an object")
+            if data.get("format") != FORMAT:
+                return None  # another version's file: a fresh run, and the file is rewritten
+            return DeployState.from_json(data)
+        except (OSError, ValueError, KeyError, TypeError, AttributeError, RecursionError) as exc:
+            reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc) or type(exc).__name__
+            self._move_aside(path, reason)
+            return None
+
+    def _move_aside(self, path: Path, reason: str) -> None:
+        kept = path.with_name(f"{path.name}.corrupt-{time.strftime('%Y%m%dT%H%M%S')}")
+        try:
+            os.replace(path, kept)
+        except OSError as exc:
+            raise RdeployError(
+                f"The resume file {path} cannot be read ({reason}) nor moved aside ({exc.strerror}).",
+                "Move it away by hand, then run the deploy again.", code="StateFile",
+            ) from None
+        self.notices.append(f"the resume file {path} could not be read ({reason}); it was moved to {kept} "
+                            "and this deploy starts from the beginning (what exists in Azure is reused)")
 
     def save(self, state: DeployState) -> None:
         state.updated_at = time.time()
         path = self.path(state.target)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+        except OSError as exc:
+            raise RdeployError(
+                f"Cannot write the resume file in {path.parent} ({exc.strerror}).",
+                f"Make {path.parent} a writable folder (or set RDEPLOY_HOME to one), then run again.", code="StateFile",
+            ) from None
         try:
             with os.fdopen(fd, "w", encoding="utf-8") as fh:
                 json.dump(state.to_json(), fh, indent=1, sort_keys=True)
                 fh.flush()
                 os.fsync(fh.fileno())
             os.replace(tmp, path)
+        except OSError as exc:
+            Path(tmp).unlink(missing_ok=True)
+            raise RdeployError(
+                f"Cannot write the resume file {path} ({exc.strerror}).",
+                f"Move {path} away if it is not a file, free some disk space, then run the deploy again.", code="StateFile",
+            ) from None
         except BaseException:
             Path(tmp).unlink(missing_ok=True)
             raise

@@ -8,6 +8,8 @@ Requests, as azure-mgmt-containerregistry 15 and azure-mgmt-containerregistrytas
     GET  REG/runs/{runId}                     -> the Run: Queued -> Running -> Succeeded/Failed/Canceled
     POST REG/runs/{runId}/listLogSasUrl       -> {logLink: blob SAS URL (read) of the run's append-blob log}
     POST REG/runs/{runId}/cancel              -> 200; a queued or running build stops and ends Canceled
+    POST REG/importImage  (ImportImageParameters, azure-mgmt-containerregistry 15, api-version 2025-11-01)
+                                              -> 202 + Location; the copy is in the registry when the poll answers 200
 
 The build (build.py decides what it prints and produces) appends its log to the blob over simulated
 time, CRLF-terminated as ACR writes it (az's streamer prints up to the last "\\r\\n"), and ends by setting
@@ -17,8 +19,11 @@ build.describe_image for the metadata).
 
 Knobs: the fault "build-fail" fails the next build; the fault "tasks-not-allowed", or a subscription
 whose subscriptionPolicies.quotaId starts with "FreeTrial", answers scheduleRun with
-TasksOperationsNotAllowed as Azure does for free-credit subscriptions; `sandbox.acr.cran` (a cran.Cran)
-decides which R packages builds can install.
+TasksOperationsNotAllowed as Azure does for free-credit subscriptions; the fault "dockerhub-rate-limit" fails
+every pull from Docker Hub (a build's FROM, an import from docker.io) with Docker Hub's toomanyrequests text, as
+ACR Tasks agents meet it pulling anonymously; `sandbox.acr.cran` (a cran.Cran) decides which R packages builds can
+install. What a build can pull FROM: the images of spec/base_images.py (Docker Hub, as of its date) and the images in
+the workspace registry (built or imported).
 """
 from __future__ import annotations
 
@@ -35,6 +40,7 @@ from rdeploy_tui.sandbox.blob import BlobError
 from rdeploy_tui.sandbox.cran import Cran
 from rdeploy_tui.sandbox.errors import AzureError, not_found
 from rdeploy_tui.sandbox.http import Request, Response, Router, json_response
+from rdeploy_tui.spec import base_images
 
 log = logging.getLogger("rdeploy_tui.sandbox.acr")
 
@@ -44,6 +50,8 @@ _REG = (
     r"/providers/Microsoft\.ContainerRegistry/registries/(?P<registry>[^/]+)"
 )
 _RUN = _REG + r"/runs/(?P<run_id>[^/]+)"
+_IMPORT_RESULT = (r"/subscriptions/(?P<subscription>[^/]+)/providers/Microsoft\.ContainerRegistry/locations/"
+                  r"(?P<location>[^/]+)/operationResults/(?P<operation>[^/]+)")
 RUNS = "acr_runs"  # state collection: "{registry id lower}/{run id}" -> run record
 TERMINAL = ("Succeeded", "Failed", "Canceled", "Error", "Timeout")
 _POLL_S = 0.05  # how often a waiting build looks for cancel/stop, in real seconds
@@ -59,6 +67,9 @@ def register(router: Router, sandbox: Any) -> None:
     router.add("GET", _RUN, service.get_run)
     router.add("POST", _RUN + r"/listLogSasUrl", service.log_sas_url)
     router.add("POST", _RUN + r"/cancel", service.cancel_run)
+    router.add("POST", _REG + r"/importImage", service.import_image)
+    router.add("GET", r"/cran/src/contrib/PACKAGES", service.cran_index)
+    router.add("GET", _IMPORT_RESULT, service.import_result)
     service.end_interrupted_runs()
 
 
@@ -71,6 +82,7 @@ class AcrService:
         self.sandbox = sandbox
         self.cran = Cran()  # which R packages builds can install; tests and the CLI may replace it
         self._cancels: dict[str, threading.Event] = {}
+        self._import_failures: dict[str, str] = {}  # importImage operation id -> why it failed
         self._lock = threading.Lock()
 
     # ----- registries --------------------------------------------------------------------------------
@@ -180,6 +192,64 @@ class AcrService:
                 "Please file an Azure support request at http://aka.ms/azuresupport for assistance.",
             )
 
+    # ----- the package repository builds install from --------------------------------------------------
+    def cran_index(self, request: Request) -> Response:
+        """The sandbox's CRAN catalogue as a repository index (what `available.packages()` reads): no auth, as CRAN."""
+        body = "".join(f"Package: {name}\nVersion: {self.cran.version(name)}\n\n" for name in self.cran.names())
+        return Response(200, body.encode(), {"Content-Type": "text/plain; charset=utf-8"})
+
+    # ----- import (az acr import) ---------------------------------------------------------------------
+    def import_image(self, request: Request, subscription: str, group: str, registry: str) -> Response:
+        """Copy a Docker Hub image of the catalogue (or an image of another sandbox registry) into this registry.
+
+        Azure answers 202 with a Location to poll (ARM's asynchronous pattern; ACR REST reference "Registries -
+        Import Image"). The sandbox copies at once, so the first poll answers 200. Azure's words for a source that does
+        not exist are not published (unknown): the sandbox answers 400 InvalidParameters naming the image. With mode
+        NoForce (the default) "any existing target tags will fail the operation before any copying begins" (ImportMode,
+        REST spec): the operation fails with the words az printed in Azure/azure-cli#10938 ("Operation registries-...
+        failed. Resource ... Tag X already exists in target registry."); the poll's status code for it is not
+        published (unknown): the sandbox answers 409 Conflict.
+        """
+        resource = self.registry(subscription, group, registry)
+        body = request.json() if request.body else {}
+        source = (body or {}).get("source") or {}
+        targets = (body or {}).get("targetTags") or []
+        image = source.get("sourceImage") or ""
+        if not image or not isinstance(targets, list) or not targets:
+            raise AzureError(400, "InvalidParameters", "The import requires source.sourceImage and at least one targetTags entry.")
+        registry_uri = (source.get("registryUri") or "").lower()
+        if source.get("resourceId"):
+            raise AzureError(400, "InvalidParameters", "The sandbox imports from Docker Hub (registryUri docker.io) only.")
+        if registry_uri not in ("docker.io", "registry.hub.docker.com", "registry-1.docker.io", "index.docker.io"):
+            raise AzureError(400, "InvalidParameters", f"The sandbox cannot reach the registry '{registry_uri}': it imports from docker.io only.")
+        if self.sandbox.faults.take("dockerhub-rate-limit", f"{request.method} {request.path}") is not None:
+            raise AzureError(400, "InvalidParameters", f"Error importing docker.io/{image}: {build.DOCKERHUB_RATE_LIMIT}")
+        known = base_images.lookup(image)
+        if known is None:
+            raise AzureError(400, "InvalidParameters", f"Image 'docker.io/{image}' not found.")
+        operation = uuid.uuid4().hex
+        refs = [build.parse_image_name(str(target), resource["login_server"]) for target in targets]
+        existing = [f"{ref.repository}:{ref.tag}" for ref in refs
+                    if self.sandbox.images.get_image(resource["login_server"], ref.repository, ref.tag)]
+        if existing and body.get("mode") != "Force":
+            self._import_failures[operation] = (
+                f"Operation registries-{operation[:8]}-{operation[8:12]} failed. Resource {resource['id']} "
+                f"{existing[0]} Tag {existing[0]} already exists in target registry.")
+        else:
+            for ref in refs:
+                self.sandbox.images.record_image(resource["login_server"], ref.repository, ref.tag, {},
+                                                 metadata=build.base_record(known))
+        location = (f"{self.sandbox.base_url}/subscriptions/{subscription}/providers/Microsoft.ContainerRegistry/"
+                    f"locations/{resource.get('location') or 'westeurope'}/operationResults/{operation}"
+                    f"?api-version={request.api_version or '2025-11-01'}")
+        return Response(202, b"", {"Location": location, **self.sandbox.retry_after_headers(1)})
+
+    def import_result(self, request: Request, subscription: str, location: str, operation: str) -> Response:
+        failure = self._import_failures.get(operation)
+        if failure is not None:
+            raise AzureError(409, "Conflict", failure)
+        return Response(200, b"", {})
+
     # ----- the build ---------------------------------------------------------------------------------
     def _update(self, key: str, **properties: Any) -> None:
         with self.sandbox.state.edit() as data:
@@ -247,7 +317,14 @@ class AcrService:
             login_server=record["loginServer"],
             cran=self.cran,
             fail_build=record.get("failBuild", False),
+            build_args={a["name"]: a.get("value", "") for a in docker_request.get("arguments") or [] if isinstance(a, dict) and a.get("name")},
+            registry_image=self._image_metadata,
+            dockerhub_limited=lambda: self.sandbox.faults.take("dockerhub-rate-limit", "FROM docker.io") is not None,
         )
+
+    def _image_metadata(self, reference: str) -> dict[str, Any] | None:
+        image = self.sandbox.images.resolve(reference)
+        return None if image is None else image.metadata
 
     def _read_source(self, record: dict[str, Any], location: str) -> bytes:
         """The uploaded context: a relative path from listBuildSourceUploadUrl, or a sandbox blob URL."""
@@ -402,7 +479,13 @@ def _docker_build_request(body: Any) -> dict[str, Any]:
     # Only what the build uses is kept (it goes into state.json): `arguments` may hold secret build
     # arguments and `credentials` registry passwords, which never reach a file.
     kept = ("sourceLocation", "dockerFilePath", "imageNames", "isPushEnabled", "platform", "isArchiveEnabled", "target")
-    return {name: body[name] for name in kept if name in body}
+    request = {name: body[name] for name in kept if name in body}
+    # Build arguments not marked secret are kept (FROM ${BASE} needs them); secret ones never reach the state file.
+    request["arguments"] = [
+        {"name": a.get("name"), "value": a.get("value", "")}
+        for a in body.get("arguments") or [] if isinstance(a, dict) and not a.get("isSecret")
+    ]
+    return request
 
 
 def _run_resource(registry_id: str, run_id: str, docker_request: dict[str, Any]) -> dict[str, Any]:

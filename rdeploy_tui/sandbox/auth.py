@@ -15,20 +15,43 @@ import secrets
 import time
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any, Callable, NamedTuple
 
 
 _PREFIX = "sbx1"
 
 
-def load_secret(folder: Path) -> bytes:
+MIN_SECRET_BYTES = 32  # HMAC-SHA256's own key size: shorter secrets make every key and token guessable
+
+
+def load_secret(folder: Path, warn: Callable[[str], None] | None = None) -> bytes:
+    """The folder's secret, created on first use. A secret shorter than 32 bytes (an empty file, a typo'd
+    copy) would make every endpoint key, token and SAS computable from public facts: it is replaced by a
+    new random one (keys and tokens issued before stop working) and `warn` is told."""
     path = folder / "secret"
-    if not path.exists():
-        tmp = path.with_suffix(".tmp")
-        tmp.write_bytes(secrets.token_bytes(32))
-        os.chmod(tmp, 0o600)
-        os.replace(tmp, path)
-    return path.read_bytes()
+    try:
+        secret = path.read_bytes() if path.is_file() else None
+    except OSError:
+        secret = None
+    if secret is not None and len(secret) >= MIN_SECRET_BYTES:
+        return secret
+    if secret is not None or path.exists():
+        from rdeploy_tui.sandbox.state import aside_name
+
+        kept = aside_name(path, "weak")
+        os.replace(path, kept)
+        if warn is not None:
+            warn(
+                f"The sandbox secret {path} was too short ({len(secret or b'')} bytes, at least {MIN_SECRET_BYTES} needed) "
+                f"or unreadable; a new random secret replaces it (old file kept as {kept.name}). Keys and tokens the "
+                "sandbox issued before no longer work: sign in and fetch endpoint keys again."
+            )
+    secret = secrets.token_bytes(MIN_SECRET_BYTES)
+    tmp = path.with_suffix(".tmp")
+    with open(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "wb") as handle:  # never world-readable, not even briefly
+        handle.write(secret)
+    os.replace(tmp, path)
+    return secret
 
 
 class TokenError(Exception):

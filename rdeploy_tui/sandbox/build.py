@@ -19,10 +19,11 @@ import posixpath
 import re
 import tarfile
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Callable
 
-from rdeploy_tui.sandbox import dockerfile
+from rdeploy_tui.sandbox import dockerfile, sysreqs
 from rdeploy_tui.sandbox.cran import BASE_R, Cran
+from rdeploy_tui.spec import base_images
 from rdeploy_tui.sandbox.durations import BUILD_TIMES
 
 # The ENTRYPOINT of rstudio/plumber: it plumbs its last argument, i.e. CMD is taken as a plumber file.
@@ -36,8 +37,12 @@ PLUMBER_BASE_ENTRYPOINT = [
 # Packages the rstudio/plumber image already has: a build does not download them again.
 PLUMBER_BASE_PACKAGES = frozenset(
     "plumber jsonlite httpuv R6 Rcpp later promises stringi crayon magrittr mime sodium swagger webutils "
-    "lifecycle rlang glue cli ellipsis remotes".split()
+    "lifecycle rlang glue cli ellipsis remotes pak".split()
 )
+# What docker prints when a pull fails (moby's registry errors, as `docker build` shows them at the FROM step):
+# https://docs.docker.com/docker-hub/usage/pulls/ (the rate limit), distribution spec error codes for the rest.
+DOCKERHUB_RATE_LIMIT = ("toomanyrequests: You have reached your pull rate limit. You may increase the limit by "
+                        "authenticating and upgrading: https://www.docker.com/increase-rate-limit")
 RSPM_URL = "https://p3m.dev/cran/__linux__/noble/latest/src/contrib"
 # Seconds of a real build each phase stands for (durations.py says why); acr.py multiplies them by the time scale.
 TIMES = BUILD_TIMES
@@ -141,8 +146,14 @@ def plan_build(
     login_server: str,
     cran: Cran,
     fail_build: bool = False,
+    build_args: dict[str, str] | None = None,
+    registry_image: Callable[[str], dict[str, Any] | None] = lambda reference: None,
+    dockerhub_limited: Callable[[], bool] = lambda: False,
 ) -> BuildPlan:
-    """Simulate `docker build` + `docker push` of the context as ACR Tasks runs them."""
+    """Simulate `docker build` + `docker push` of the context as ACR Tasks runs them.
+
+    `build_args` are the run's `--build-arg`s; `registry_image(reference)` gives the metadata of an image in the
+    workspace registry (or None); `dockerhub_limited()` says whether this pull from Docker Hub hits its rate limit."""
     log = _Log()
     log.add(TIMES["source"], _stamp("Downloading source code..."), _stamp("Finished downloading source code"))
     volume = _hex(run_id, "vol")
@@ -181,6 +192,10 @@ def plan_build(
     log.add(TIMES["step"], _stamp("Successfully scanned dependencies"), _stamp("Launching container with name: build"),
             f"Sending build context to Docker daemon  {_size(files)}")
     builder = _Builder(run_id, files, instructions, cran, fail_build, log)
+    builder.args = dict(build_args or {})
+    builder.login_server = login_server
+    builder.registry_image = registry_image
+    builder.dockerhub_limited = dockerhub_limited
     outcome = builder.run()
     if outcome is not None:
         return fail(outcome, *builder.pending, outcome)
@@ -212,7 +227,7 @@ def plan_build(
             _stamp("Successfully populated digests for step ID: build"),
             *([_stamp(f"Step ID: push marked as successful (elapsed time in seconds: {push_seconds:.6f})")] if pushed else []),
             _stamp("The following dependencies were found:"), _stamp(""),
-            *_dependencies(pushed, login_server, builder.base_image))
+            *_dependencies(pushed, login_server, builder.base_image, builder.base_registry))
     return BuildPlan(log.chunks, True, None, pushed, push_at, builder.describe_image(path, run_id), builder.warnings)
 
 
@@ -234,8 +249,9 @@ def _syntax_problem(instructions: list[dockerfile.Instruction], path: str) -> st
     return None
 
 
-def _dependencies(images: list[ImageRef], login_server: str, base: str) -> list[str]:
+def _dependencies(images: list[ImageRef], login_server: str, base: str, base_registry: str) -> list[str]:
     repository, _, tag = base.partition(":")
+    registry = "registry.hub.docker.com" if base_registry == "docker.io" else base_registry
     lines: list[str] = []
     for ref in images or [ImageRef("", "")]:
         if ref.repository:
@@ -243,7 +259,7 @@ def _dependencies(images: list[ImageRef], login_server: str, base: str) -> list[
                       f"    tag: {ref.tag}", f"    digest: {DIGEST}"]
         else:
             lines.append("- image: {}")
-        lines += ["  runtime-dependency:", "    registry: registry.hub.docker.com",
+        lines += ["  runtime-dependency:", f"    registry: {registry}",
                   f"    repository: {repository}", f"    tag: {tag or 'latest'}",
                   f"    digest: sha256:{_hex('base', base)}", "  git: {}"]
     return lines
@@ -261,6 +277,14 @@ class _Builder:
         self.log = log
         self.layer = _hex(run_id, "start")[:12]
         self.base_image = ""
+        self.base_registry = "docker.io"
+        self.base: dict[str, Any] = {}  # what the base image holds: see _base_facts
+        self.args: dict[str, str] = {}
+        self.login_server = ""
+        self.registry_image: Callable[[str], dict[str, Any] | None] = lambda reference: None
+        self.dockerhub_limited: Callable[[], bool] = lambda: False
+        self.provided: set[str] = set()  # system libraries (sysreqs keys) the image has
+        self.unloadable: dict[str, str] = {}  # package -> R's load error, for installs nobody checked
         self.entrypoint: list[str] | None = None
         self.entrypoint_set = False
         self.cmd: list[str] | None = None
@@ -274,14 +298,20 @@ class _Builder:
         """Log every step; returns docker's error line when a step fails."""
         handlers = {"FROM": self._from, "ENTRYPOINT": self._entrypoint, "CMD": self._cmd,
                     "COPY": self._copy, "ADD": self._copy, "RUN": self._run}
-        total = len(self.instructions)
-        for number, instruction in enumerate(self.instructions, start=1):
+        # ARGs before the first FROM are build-wide defaults, not steps of the classic builder
+        leading = next((i for i, ins in enumerate(self.instructions) if ins.keyword != "ARG"), 0)
+        for instruction in self.instructions[:leading]:
+            name, _, default = instruction.args.partition("=")
+            self.args.setdefault(name.strip(), default.strip().strip("\"'"))
+        steps = self.instructions[leading:]
+        total = len(steps)
+        for number, instruction in enumerate(steps, start=1):
             header = f"Step {number}/{total} : {instruction}"
             failure = handlers.get(instruction.keyword, self._metadata)(instruction, header)
             if failure is not None:
                 return failure
             self.layer = _hex(self.layer, instruction)[:12]
-        if self.base_image.startswith("rstudio/plumber") and not self.entrypoint_set:
+        if self.entrypoint == PLUMBER_BASE_ENTRYPOINT and not self.entrypoint_set:
             warning = ("warning: the image keeps the ENTRYPOINT of rstudio/plumber, which runs CMD as a plumber file; "
                        "add `ENTRYPOINT []` so the container runs CMD itself")
             self.warnings.append(warning)
@@ -290,22 +320,54 @@ class _Builder:
 
     def _from(self, instruction: dockerfile.Instruction, header: str) -> str | None:
         words = [w for w in instruction.args.split() if not w.startswith("--")]
-        self.base_image = words[0] if words else ""
-        if ":" not in self.base_image.rpartition("/")[2]:
-            self.base_image += ":latest"
-        repository, _, tag = self.base_image.partition(":")
-        self.entrypoint = PLUMBER_BASE_ENTRYPOINT if repository.startswith("rstudio/plumber") else None
+        reference = re.sub(r"\$\{(\w+)\}|\$(\w+)", lambda m: self.args.get(m.group(1) or m.group(2), ""), words[0] if words else "")
+        registry, repository, tag = base_images.split_reference(reference)
+        self.base_registry = registry
+        self.base_image = f"{repository}:{tag}"
+        self.entrypoint = PLUMBER_BASE_ENTRYPOINT if repository == "rstudio/plumber" else None
         self.entrypoint_set = False
         self.cmd = None
-        layers = [_hex("base", self.base_image, n)[:12] for n in range(5)]
+        full = self.base_image if registry == "docker.io" else f"{registry}/{self.base_image}"
+        failure = self._pull_failure(registry, repository, tag, full)
+        if failure is not None:
+            self.pending = [header, failure]
+            return failure
+        layers = [_hex("base", full, n)[:12] for n in range(5)]
         self.log.add(TIMES["step"], header, f"{tag}: Pulling from {repository}",
                      *[f"{layer}: Pulling fs layer" for layer in layers])
         for layer in layers:
             self.log.add(TIMES["layer"], f"{layer}: Verifying Checksum", f"{layer}: Download complete")
         self.log.add(TIMES["step"], *[f"{layer}: Pull complete" for layer in layers],
-                     f"Digest: sha256:{_hex('base', self.base_image)}",
-                     f"Status: Downloaded newer image for {self.base_image}",
-                     f" ---> {_hex('base', self.base_image, 'id')[:12]}")
+                     f"Digest: sha256:{_hex('base', full)}",
+                     f"Status: Downloaded newer image for {full}",
+                     f" ---> {_hex('base', full, 'id')[:12]}")
+        return None
+
+    def _pull_failure(self, registry: str, repository: str, tag: str, full: str) -> str | None:
+        """Docker's error when the FROM image cannot be pulled; else None, with self.base set to what it holds."""
+        if registry.lower() == self.login_server.lower():
+            metadata = self.registry_image(f"{registry}/{repository}:{tag}")
+            if metadata is None:  # ACR's own wording for a missing tag
+                return f'manifest for {full} not found: manifest unknown: manifest tagged by "{tag}" is not found'
+            self.base = dict(metadata.get("holds") or _unknown_base())
+            self.provided = set(self.base.get("system_libraries", ()))
+            if repository.endswith("rstudio/plumber"):
+                self.entrypoint = PLUMBER_BASE_ENTRYPOINT
+            return None
+        if registry != "docker.io":
+            # The sandbox reaches no registry but its own and its copy of Docker Hub's catalogue: say so.
+            return (f'Error response from daemon: Get "https://{registry}/v2/": the sandbox cannot pull from {registry}: '
+                    "import the image into the workspace registry first")
+        if self.dockerhub_limited():
+            return DOCKERHUB_RATE_LIMIT
+        known = base_images.lookup(f"{repository}:{tag}")
+        if known is None:
+            if repository in base_images.CATALOGUE:
+                return f"manifest for {full} not found: manifest unknown: manifest unknown"
+            return (f"pull access denied for {repository}, repository does not exist or may require 'docker login': "
+                    "denied: requested access to the resource is denied")
+        self.base = _base_facts(known)
+        self.provided = set(self.base["system_libraries"])
         return None
 
     def _entrypoint(self, instruction: dockerfile.Instruction, header: str) -> str | None:
@@ -358,7 +420,10 @@ class _Builder:
 
     def _run(self, instruction: dockerfile.Instruction, header: str) -> str | None:
         container = _hex(self.layer, "container")[:12]
-        install = dockerfile.r_install(instruction.args)
+        self.provided |= sysreqs.apt_installed([instruction.args])
+        script_path = dockerfile.rscript_file(instruction.args)
+        script = self._copied_text(script_path) if script_path else None
+        install = dockerfile.r_install(instruction.args, script)
         shell = f"/bin/sh -c {instruction.args}" if dockerfile.exec_form(instruction.args) is None else instruction.args
         failed_command = f"The command '{shell}' returned a non-zero code: 1"
         if install is None:
@@ -372,12 +437,17 @@ class _Builder:
         self.log.add(TIMES["step"], header, f" ---> Running in {container}",
                      *([f"> {_r_expression(install.code)}"] if install.echoes_code else []))
         requested = [p for p in install.packages if p not in BASE_R]
-        to_fetch = [p for p in requested if p not in PLUMBER_BASE_PACKAGES or not self.base_image.startswith("rstudio/plumber")]
+        if install.tool == "pak" and self.base.get("pak"):
+            requested = [p for p in requested if p != "pak"]  # `if (!requireNamespace("pak")) install.packages("pak")`
+        preinstalled = set(self.base.get("packages", ())) | set(self.installed)
+        to_fetch = [p for p in requested if p not in preinstalled]
         available = [p for p in to_fetch if self.cran.has(p)]
         unavailable = [p for p in to_fetch if not self.cran.has(p)]
+        if install.tool == "pak":
+            return self._pak(install, header, container, requested, available, unavailable, failed_command)
         # the build-fail fault: the first package fails to compile; a script that does not check
         # for that would still build, so then the step is killed instead (as an out-of-memory agent does)
-        broken = available[:1] if self.fail_build and install.checked else []
+        broken = list(available[:1]) if self.fail_build and install.checked else []
         if self.fail_build and not broken:
             self.pending = [header, f" ---> Running in {container}", "Killed"]
             return failed_command.replace("code: 1", "code: 137")
@@ -386,11 +456,19 @@ class _Builder:
             plural = "s" if len(to_fetch) > 1 else ""
             self.log.add(TIMES["step"], f"Installing package{plural} into ‘/usr/local/lib/R/site-library’",
                          "(as ‘lib’ is unspecified)")
+        binary = self.base.get("binary", True)
         for package in available:
             version, size = self.cran.version(package), self.cran.size_kb(package)
             if package in broken:
                 self.log.add(TIMES["package"], *_compile_failure(package, version))
                 continue
+            lacking = sysreqs.missing(package, self.provided, binary=binary)
+            if lacking and not binary:
+                self.log.add(TIMES["package"], *sysreqs.configure_failure(package, lacking))
+                broken.append(package)
+                continue
+            if lacking:
+                self.unloadable[package] = sysreqs.load_error(package, lacking[0])
             self.log.add(TIMES["package"], f"trying URL '{RSPM_URL}/{package}_{version}.tar.gz'",
                          f"Content type 'binary/octet-stream' length {size * 1024} bytes ({size} KB)",
                          "=" * 50, f"downloaded {size} KB", "",
@@ -405,12 +483,72 @@ class _Builder:
         if missing and install.checked:
             self.pending = warnings + _failure_message(install, missing)
             return failed_command
+        if install.load_checked and self._load_failures(requested):
+            self.pending = warnings + self._load_failure_lines(install, requested)
+            return failed_command
         if warnings:
             self.log.add(0, *warnings)
             self.warnings.append(f"R packages not installed (the build did not check): {', '.join(missing)}")
         self.log.add(TIMES["step"], f"Removing intermediate container {container}",
                      f" ---> {_hex(self.layer, instruction)[:12]}")
         return None
+
+    def _pak(self, install: dockerfile.RInstall, header: str, container: str, requested: list[str],
+             available: list[str], unavailable: list[str], failed_command: str) -> str | None:
+        """pak::pkg_install(): resolves first (an unknown name fails before anything installs), installs system
+        requirements with apt, then the packages. Its output as pak 0.8 prints it."""
+        self.log.add(TIMES["step"], "✔ Updated metadata database: 3.12 MB in 4 files.", "ℹ Updating metadata database",
+                     "✔ Updating metadata database ... done")
+        if unavailable:
+            self.pending = ["Error: ", "! error in pak subprocess", "Caused by error: ",
+                            "! Could not solve package dependencies:",
+                            *[f"* {p}: Can't find package called {p}." for p in unavailable], "Execution halted"]
+            self.missing += unavailable
+            return failed_command
+        if self.fail_build and available:
+            self.pending = [f"✖ Failed to build source package {available[0]}.", "Error: ",
+                            "! error in pak subprocess", f"Caused by error in `stop_task_build(state, worker)`:",
+                            f"! Failed to build source package {available[0]}.", "Execution halted"]
+            self.missing.append(available[0])
+            return failed_command
+        if available:
+            self.log.add(TIMES["step"], f"→ Will install {len(available)} package{'s' if len(available) > 1 else ''}.",
+                         *[f"+ {p} {self.cran.version(p)} [dl]" for p in available])
+            needed = sorted({lib.apt for p in available for lib in sysreqs.missing(p, self.provided, binary=False)})
+            if needed:
+                self.log.add(TIMES["step"] * 2, "ℹ Installing system requirements",
+                             "ℹ Executing `sh -c apt-get -y update`",
+                             f"ℹ Executing `sh -c apt-get -y install {' '.join(needed)}`")
+                self.provided |= {key for key, lib in sysreqs.LIBRARIES.items() if lib.apt in needed}
+            else:
+                self.log.add(0, "✔ All system requirements are already installed.")
+            for package in available:
+                self.log.add(TIMES["package"], f"✔ Got {package} {self.cran.version(package)} "
+                             f"(x86_64-pc-linux-gnu-ubuntu-24.04) ({self.cran.size_kb(package)} kB)",
+                             f"✔ Installed {package} {self.cran.version(package)}  (1.1s)")
+            self.log.add(0, f"✔ {len(available)} pkgs: added {len(available)}, dld {len(available)} [12.3s]")
+        else:
+            self.log.add(0, "✔ No changes needed")
+        self.installed += [p for p in requested if p not in self.installed]
+        if install.load_checked and self._load_failures(requested):
+            self.pending = self._load_failure_lines(install, requested)
+            return failed_command
+        self.log.add(TIMES["step"], f"Removing intermediate container {container}", f" ---> {_hex(self.layer, header)[:12]}")
+        return None
+
+    def _load_failures(self, packages: list[str]) -> dict[str, str]:
+        return {p: self.unloadable[p] for p in packages if p in self.unloadable}
+
+    def _load_failure_lines(self, install: dockerfile.RInstall, packages: list[str]) -> list[str]:
+        failures = self._load_failures(packages)
+        text = install.load_failure_text or "Error: packages do not load: "
+        body = "\n".join(f"{p}: {message}" for p, message in failures.items())
+        return (text + body).splitlines()
+
+    def _copied_text(self, target: str) -> str | None:
+        by_target = {destination: source for source, destination in self.copied.items()}
+        source = by_target.get(target)
+        return self.files[source].decode("utf-8", "replace") if source in self.files else None
 
     def describe_image(self, dockerfile_path: str, run_id: str) -> dict[str, Any]:
         """Metadata for the image record; images.py documents the keys deployments read."""
@@ -423,6 +561,14 @@ class _Builder:
             "entrypoint_reset": self.entrypoint != PLUMBER_BASE_ENTRYPOINT,
             "r_packages": sorted(set(self.installed)),
             "r_packages_missing": sorted(set(self.missing)),  # failed installs the Dockerfile did not check
+            "r_packages_unloadable": dict(self.unloadable),  # installed, but loading fails (a missing system library)
+            # plumber is there when the base holds it or the build installed it; without it the container cannot start
+            "plumber": bool(self.base.get("plumber")) or "plumber" in self.installed,
+            "r_version": self.base.get("r_version", "unknown"),
+            # what an image built FROM this one starts with
+            "holds": {**self.base, "packages": sorted(set(self.base.get("packages", ())) | set(self.installed)),
+                      "plumber": self.base.get("plumber") or ("plumber" in self.installed or None),
+                      "system_libraries": sorted(self.provided)},
             "base_image": self.base_image,
             "entrypoint": self.entrypoint or [],
             "cmd": cmd,
@@ -494,3 +640,21 @@ def _failure_message(install: dockerfile.RInstall, missing: list[str]) -> list[s
     if install.failure_is_error:
         return [f"Error: {install.failure_text}{names}", "Execution halted"]
     return [f"{install.failure_text}{names}"]
+
+
+def _base_facts(image: base_images.BaseImage) -> dict[str, Any]:
+    """What a catalogue image holds, as the image record stores it (JSON)."""
+    packages = sorted(PLUMBER_BASE_PACKAGES) if image.plumber else []
+    provided = {key for key, lib in sysreqs.LIBRARIES.items() if key in image.system_libraries}
+    return {"reference": image.reference, "r_version": image.r_version, "plumber": image.plumber, "pak": image.pak,
+            "binary": image.binary, "repo_url": image.repo_url, "packages": packages,
+            "system_libraries": sorted(provided)}
+
+
+def _unknown_base() -> dict[str, Any]:
+    return {"r_version": "unknown", "plumber": None, "pak": False, "binary": True, "packages": [], "system_libraries": []}
+
+
+def base_record(image: base_images.BaseImage) -> dict[str, Any]:
+    """Metadata of a catalogue image copied into a registry (importImage): builds FROM the copy read it."""
+    return {"holds": _base_facts(image), "imported_from": f"docker.io/{image.reference}"}

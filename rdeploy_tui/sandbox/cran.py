@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
+from rdeploy_tui.sandbox.sysreqs import SYSREQS
+
 # Packages a model-serving image commonly installs. Not exhaustive: it only has to make the
 # sandbox accept what real users ask for while still rejecting typos.
 WELL_KNOWN_CRAN = frozenset(
@@ -26,7 +28,7 @@ WELL_KNOWN_CRAN = frozenset(
     stringi R6 Rcpp cli crayon curl httr httr2 mime sodium later promises swagger webutils
     lobstr digest yaml arrow DBI odbc AzureStor AzureAuth
     """.split()
-)
+) | (frozenset(SYSREQS) - {"rgdal", "rgeos"})  # rgdal and rgeos were retired to CRAN's archive in 2023
 
 # R's base and recommended-by-default packages ship with R itself.
 BASE_R = frozenset(
@@ -75,6 +77,10 @@ class Cran:
         if package in self.unavailable:
             return False
         return package in BASE_R or package in WELL_KNOWN_CRAN or package in self.extra or package in local_library()
+
+    def names(self) -> list[str]:
+        """Every package a build can install (base R's own are not in a repository)."""
+        return sorted((WELL_KNOWN_CRAN | self.extra | set(local_library())) - self.unavailable - BASE_R, key=str.lower)
 
     def version(self, package: str) -> str:
         """The version a build would get: the local one when installed here, else a stable made-up one."""

@@ -108,22 +108,28 @@ class RInstall:
     echoes_code: bool  # `R -e` echoes each expression (`> code`); Rscript does not
     code: str  # the R code, shell quoting removed
     call: str  # the install call as R names it in warnings, e.g. install.packages(todo)
+    tool: str = "install.packages"  # or "pak" (installs system requirements too) or "install2.r"
+    load_checked: bool = False  # the script loads the packages afterwards and exits non-zero when one fails
+    load_failure_text: str | None = None  # what it prints before the failing names
 
 
 _STRING = re.compile(r"\"((?:[^\"\\]|\\.)*)\"|'((?:[^'\\]|\\.)*)'")
-_INSTALL_CALL = re.compile(r"(?:\butils::)?\binstall\.packages\s*\(")
+_INSTALL_CALL = re.compile(r"(?:\butils::)?\binstall\.packages\s*\(|\bpak::(?:pkg_install|pak)\s*\(")
+_LOAD_CHECK = re.compile(r"\b(?:loadNamespace|requireNamespace|library|require)\s*\(")
 _CHECK = re.compile(r"\bq(?:uit)?\s*\([^)]*status\s*=\s*[1-9]|\bq(?:uit)?\s*\(\s*['\"]no['\"]\s*,\s*[1-9]|\bstop\s*\(")
 _INSTALL2 = re.compile(r"\binstall2\.r\b((?:\s+[-\w.=]+)+)")
 
 
-def r_install(run_args: str) -> RInstall | None:
+def r_install(run_args: str, script: str | None = None) -> RInstall | None:
     """The R packages a RUN instruction installs, or None when it installs none.
 
     Understands `install.packages("x")`, `install.packages(c("x", "y"))`, a variable holding such a
     vector (`pkgs <- c(...); install.packages(pkgs)`), `pkgs=` named arguments, and littler's
-    `install2.r x y`. Good enough for the Dockerfiles rdeploy-tui and Microsoft's how-to write.
+    `install2.r x y`, and `pak::pkg_install()`. `script` is the text of the R file the RUN line runs
+    (`Rscript /tmp/install_packages.R`), when the build copied one. Good enough for the Dockerfiles rdeploy-tui and
+    Microsoft's how-to write.
     """
-    code = _r_code(run_args)
+    code = script if script is not None else _r_code(run_args)
     littler = _INSTALL2.search(run_args)
     if littler:
         words = littler.group(1).split()
@@ -131,18 +137,47 @@ def r_install(run_args: str) -> RInstall | None:
         # install2.r stops the build on a failed install only with --error / -e
         checked = any(word in ("--error", "-e") for word in words)
         return RInstall(packages, checked, None, False, False, run_args, "install2.r") if packages else None
-    call = _INSTALL_CALL.search(code)
-    if not call:
+    packages: list[str] = []
+    call = None
+    for found in _INSTALL_CALL.finditer(code):  # e.g. install.packages("pak") then pak::pkg_install(todo)
+        arguments = _balanced(code, found.end() - 1)
+        first = _first_package_argument(arguments)
+        names = _resolve_packages(first, code[: found.start()]) if first else ()
+        if names:
+            packages += [name for name in names if name not in packages]
+            call = (found, arguments)
+    if call is None:
         return None
-    arguments = _balanced(code, call.end() - 1)
-    first = _first_package_argument(arguments)
-    packages = _resolve_packages(first, code[: call.start()]) if first else ()
-    if not packages:
+    found, arguments = call
+    after = code[found.end():]
+    checked = bool(_CHECK.search(after))
+    failure_text, is_error = _failure_text(after) if checked else (None, False)
+    call_text = code[found.start(): found.end()] + arguments + ")"
+    tool = "pak" if found.group(0).startswith("pak::") else "install.packages"
+    load = _LOAD_CHECK.search(after)
+    load_checked = load is not None and bool(_CHECK.search(after[load.end():]))
+    load_failure = _failure_text(after[load.end():])[0] if load_checked else None
+    if tool == "pak":
+        checked = True  # pak stops with an error when it cannot install a package
+        failure_text, is_error = None, True
+    return RInstall(tuple(packages), checked, failure_text, is_error, _runs_r_console(run_args), code, call_text,
+                    tool, load_checked, load_failure)
+
+
+def rscript_file(run_args: str) -> str | None:
+    """The file a RUN line hands to Rscript (`Rscript /tmp/install_packages.R`), or None."""
+    form = exec_form(run_args)
+    try:
+        words = form if form is not None else shlex.split(run_args)
+    except ValueError:
         return None
-    checked = bool(_CHECK.search(code[call.end():]))
-    failure_text, is_error = _failure_text(code[call.end():]) if checked else (None, False)
-    call_text = code[call.start(): call.end()] + arguments + ")"
-    return RInstall(packages, checked, failure_text, is_error, _runs_r_console(run_args), code, call_text)
+    if len(words) >= 2 and posix_basename(words[0]) == "Rscript" and words[-1].endswith((".R", ".r")) and "-e" not in words:
+        return words[-1]
+    return None
+
+
+def posix_basename(path: str) -> str:
+    return path.rsplit("/", 1)[-1]
 
 
 def _r_code(run_args: str) -> str:

@@ -13,8 +13,13 @@ Who reads which knob:
   throttle (429 + Retry-After), transient-500, transient-503, drop-connection, expired-token (401),
   authorization-failed (403 AuthorizationFailed; params action, scope).
 - deployments (at create/update time): out-of-quota, image-pull-failure, resource-not-ready, bad-argument.
-- scoring: slow-scoring (param `seconds`, default 3).
-- ACR builds (acr.py): build-fail; tasks-not-allowed (scheduleRun refused as for free-credit subscriptions).
+- scoring: slow-scoring (param `seconds`, default 3); deployment-slow and deployment-errors make ONE deployment
+  (match: a regex searched in "ENDPOINT/DEPLOYMENT") slow or failing after `after` requests (default 0), so a rollout
+  can be seen rolling back: deployment-slow takes `factor` (its answer time multiplied, default 5) and/or `seconds`
+  (added); deployment-errors answers as a model error with `status` (default 500, i.e. 424 to the caller).
+- ACR builds (acr.py): build-fail; tasks-not-allowed (scheduleRun refused as for free-credit subscriptions);
+  dockerhub-rate-limit (a pull from Docker Hub fails with toomanyrequests: a build's FROM, matched as "FROM docker.io",
+  and importImage, matched as "POST /subscriptions/.../importImage"; `match=r"^FROM "` limits it to builds).
 - ARM (arm.py): no-subscriptions -- the signed-in identity sees no subscription: GET /subscriptions lists none and any
   request under /subscriptions/{id} gets 404 SubscriptionNotFound, as ARM answers for a subscription the caller has no
   access to. With `match` (e.g. a subscription id) only the subscriptions whose "GET /subscriptions/{id}" matches are
@@ -31,7 +36,10 @@ from typing import Any
 
 REQUEST_FAULTS = ("throttle", "transient-500", "transient-503", "drop-connection", "expired-token", "authorization-failed")
 DEPLOYMENT_FAULTS = ("out-of-quota", "image-pull-failure", "resource-not-ready", "bad-argument")
-FAULT_NAMES = REQUEST_FAULTS + DEPLOYMENT_FAULTS + ("build-fail", "tasks-not-allowed", "slow-scoring", "no-subscriptions", "no-identity", "slow-identity")
+SCORING_FAULTS = ("slow-scoring", "deployment-slow", "deployment-errors")
+FAULT_NAMES = REQUEST_FAULTS + DEPLOYMENT_FAULTS + SCORING_FAULTS + (
+    "build-fail", "tasks-not-allowed", "no-subscriptions", "no-identity", "slow-identity", "dockerhub-rate-limit",
+)
 
 
 @dataclass
@@ -106,11 +114,32 @@ class Faults:
 
     @classmethod
     def from_specs(cls, specs: list[str] | None) -> "Faults":
-        """Build from command-line specs: NAME or NAME:COUNT (e.g. throttle:2)."""
+        """Build from command-line specs: NAME[:COUNT][@MATCH][,KEY=VALUE...], e.g. throttle:2 or
+        deployment-slow@/green$,factor=5,after=10 (green 5x slower after 10 requests)."""
         faults = cls()
         for spec in specs or []:
-            name, _, count = spec.partition(":")
+            head, *pairs = spec.split(",")
+            head, _, match = head.partition("@")
+            name, _, count = head.partition(":")
             if count and not count.isdigit():
                 raise ValueError(f"Fault {spec!r}: the count after ':' must be a whole number.")
-            faults.arm(name.strip(), count=int(count) if count else None)
+            params: dict[str, Any] = {}
+            for pair in pairs:
+                key, eq, value = pair.partition("=")
+                if not eq or not key.strip():
+                    raise ValueError(f"Fault {spec!r}: {pair!r} is not KEY=VALUE.")
+                params[key.strip()] = _number(value.strip())
+            try:
+                faults.arm(name.strip(), count=int(count) if count else None, match=match or None, **params)
+            except re.error as exc:
+                raise ValueError(f"Fault {spec!r}: the pattern after '@' is not a regular expression ({exc}).") from None
         return faults
+
+
+def _number(text: str) -> Any:
+    for kind in (int, float):
+        try:
+            return kind(text)
+        except ValueError:
+            pass
+    return text

@@ -19,6 +19,7 @@ from rdeploy_tui.sandbox.arm import iso
 
 READY_TIMEOUT_S = 60.0  # real seconds: R's own start-up is not simulated
 DEFAULT_PORT = 8000
+PID_FILE = "plumber.pid"  # in state_dir/run/<deployment>/, beside app/ and model/
 
 
 class ContainerFailure(Exception):
@@ -44,6 +45,7 @@ class DeploymentHosting:
         self._targets: dict[str, Target] = {}
         self._logs: dict[str, list[str]] = {}  # lines written by the platform (start-up, probes)
         self._exited_output: dict[str, str] = {}  # output of a process that has stopped
+        self.reaped = _reap_orphans(sandbox.state_dir / "run")
 
     # ----- public -----
     def start(self, dep: dict[str, Any], *, simulate_probe_failure: bool = False) -> Target:
@@ -73,7 +75,21 @@ class DeploymentHosting:
                 "The inference-server container exited at start: the image keeps its base image's ENTRYPOINT, so "
                 "start_plumber.R never ran. Add `ENTRYPOINT []` to the Dockerfile, rebuild, and deploy again.",
             )
+        if image.metadata.get("plumber") is False:
+            # The image was built FROM a base without plumber (rocker/r-ver, r-base) and nothing installed it: R stops
+            # at plumber::plumb in start_plumber.R, the container restarts, and the readiness probe never passes.
+            for line in ("Error in loadNamespace(x) : there is no package called ‘plumber’",
+                         "Calls: loadNamespace -> withRestarts -> withOneRestart -> doWithOneRestart", "Execution halted",
+                         "Container exited with code 1"):
+                self._say(key, line)
+            raise ContainerFailure("ResourceNotReady", _not_ready_message(ready_path_of(env_props)))
         start_script = image.folder / image.metadata.get("start_script", "start_plumber.R")
+        unloadable = image.metadata.get("r_packages_unloadable") or {}
+        if unloadable and start_script.is_file() and "loadNamespace" in start_script.read_text(errors="replace"):
+            # The host's R is not the image's: what the image's R would print at start-up for a package built without
+            # its system library (build.py decided it), as rdeploy-tui's start_plumber.R words it.
+            for package, reason in sorted(unloadable.items()):
+                self._say(key, f"rdeploy: R package {package} does not load: {reason}")
         if not start_script.is_file():
             raise ContainerFailure("ResourceNotReady", f"The image {image.reference} has no {start_script.name}: the container has nothing to run.")
         routes = env_props.get("inferenceConfig") or {}
@@ -86,7 +102,7 @@ class DeploymentHosting:
         code_config = dep["properties"].get("codeConfiguration") or {}
         variables = dict(dep["properties"].get("environmentVariables") or {})
         entry = code_config.get("scoringScript") or variables.get("AZUREML_ENTRY_SCRIPT") or "plumber.R"
-        process = self._launch(key, app_dir, model_dir, start_script, entry, variables, ready_path)
+        process = self._launch(key, app_dir, model_dir, start_script, entry, variables, ready_path, app_dir.parent / PID_FILE)
         timeout = _duration_s(((dep["properties"].get("requestSettings") or {}).get("requestTimeout")) or "PT5S")
         target = Target(process.url, scoring_path, timeout)
         with self._lock:
@@ -146,7 +162,7 @@ class DeploymentHosting:
         self._say(dep["id"].lower(), "Code and model mounted (AML_APP_ROOT, AZUREML_MODEL_DIR)")
         return app_dir, model_dir
 
-    def _launch(self, key: str, app_dir: Path, model_dir: Path, start_script: Path, entry: str, variables: dict[str, str], ready_path: str) -> Any:
+    def _launch(self, key: str, app_dir: Path, model_dir: Path, start_script: Path, entry: str, variables: dict[str, str], ready_path: str, pid_file: Path) -> Any:
         try:
             from rdeploy_tui.local import plumber as local
         except ImportError:
@@ -160,7 +176,7 @@ class DeploymentHosting:
             )
         self._say(key, f"Starting container: Rscript {start_script.name} (entry script {entry})")
         try:
-            process = local.start_plumber(app_dir, model_dir, start_script=start_script, entry_script=entry, extra_env=variables)
+            process = local.start_plumber(app_dir, model_dir, start_script=start_script, entry_script=entry, extra_env=variables, pid_file=pid_file)
         except local.LocalRunError as exc:
             self._say(key, f"Container failed to start: {exc.what}")
             raise ContainerFailure("ResourceNotReady", f"The inference-server container failed to start: {exc.what}") from None
@@ -175,6 +191,20 @@ class DeploymentHosting:
             raise ContainerFailure("ResourceNotReady", f"{_not_ready_message(ready_path)} The container said: {exc.what}") from None
         self._say(key, f"Readiness probe on {ready_path} succeeded")
         return process
+
+
+def _reap_orphans(run_dir: Path) -> list[int]:
+    """Plumber processes a previous sandbox on this folder left running (it was killed with SIGKILL where the
+    kernel's parent-death signal is not available): stopped before this one starts its own."""
+    try:
+        from rdeploy_tui.local.plumber import reap_pid_files
+    except ImportError:
+        return []
+    return reap_pid_files(run_dir, PID_FILE)
+
+
+def ready_path_of(env_props: dict[str, Any]) -> str:
+    return ((env_props.get("inferenceConfig") or {}).get("readinessRoute") or {}).get("path") or "/ready"
 
 
 def _not_ready_message(ready_path: str) -> str:

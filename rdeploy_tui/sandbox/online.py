@@ -28,12 +28,11 @@ from rdeploy_tui.sandbox.durations import (  # simulated seconds at time scale 1
     POLL_HINT_S,
 )
 from rdeploy_tui.sandbox.errors import AzureError, not_found
+from rdeploy_tui.spec.vm_sizes import SOURCE_URL as VM_SOURCE_URL, VM_SIZES
 from rdeploy_tui.sandbox.http import Request, Response, Router, json_response
 
-SKU_CORES = {
-    "standard_ds1_v2": 1, "standard_ds2_v2": 2, "standard_ds3_v2": 4, "standard_ds4_v2": 8, "standard_ds5_v2": 16,
-    "standard_f2s_v2": 2, "standard_f4s_v2": 4, "standard_f8s_v2": 8, "standard_f16s_v2": 16,
-}
+# The sizes a managed online deployment may use, with their cores: Microsoft's published SKU list (vm_sizes.py cites it).
+SKU_CORES = {key: size.vcpus for key, size in VM_SIZES.items()}
 QUOTA_HEADROOM = 1.2  # Azure asks for 20 % extra cores when creating or updating a deployment
 MAX_INSTANCES = 50
 MAX_DEPLOYMENTS_PER_ENDPOINT = 20
@@ -133,6 +132,7 @@ def resume(sandbox: Any) -> None:
     for op in pending:
         sandbox.spawn(WORKERS[op["action"]], sandbox, op["id"], name=f"sandbox-{op['action']}")
     for dep_id in running:
+        sandbox.restarting.add(dep_id.lower())
         sandbox.spawn(_restart_container, sandbox, dep_id, name="sandbox-restart-deployment")
 
 
@@ -230,13 +230,16 @@ def _deployment_delete(sandbox: Any, op_id: str) -> None:
 def _restart_container(sandbox: Any, dep_id: str) -> None:
     from rdeploy_tui.sandbox.hosting import ContainerFailure
 
-    dep = get_deployment(sandbox, dep_id)
-    if dep is None:
-        return
     try:
-        sandbox.hosting.start(dep)
-    except ContainerFailure:
-        pass  # the deployment stays Succeeded but unhealthy, as a crash-looping container would; its logs say why
+        dep = get_deployment(sandbox, dep_id)
+        if dep is None:
+            return
+        try:
+            sandbox.hosting.start(dep)
+        except ContainerFailure:
+            pass  # the deployment stays Succeeded but unhealthy, as a crash-looping container would; its logs say why
+    finally:
+        sandbox.restarting.discard(dep_id.lower())
 
 
 WORKERS: dict[str, Callable[[Any, str], None]] = {
@@ -316,13 +319,20 @@ def _check_name(kind: str, name: str) -> None:
 def _cores(instance_type: str) -> int:
     cores = SKU_CORES.get(instance_type.lower())
     if cores is None:
-        known = ", ".join(sorted({k.replace("standard_", "Standard_").replace("_v2", "_v2") for k in SKU_CORES}))
-        raise AzureError(400, "BadArgument", f"Instance type '{instance_type}' is not supported for managed online deployments here. Known: {known}.")
+        # Azure refuses a size outside its SKU list with 400 BadArgument; its exact text is not published (unknown),
+        # so the message names the list instead: https://learn.microsoft.com/azure/machine-learning/reference-managed-online-endpoints-vm-sku-list
+        raise AzureError(
+            400, "BadArgument",
+            f"The instance type '{instance_type}' is not supported for managed online deployments. "
+            f"Use a VM size from the managed online endpoints SKU list: {VM_SOURCE_URL}",
+        )
     return cores
 
 
 def _quota_message(dep: dict[str, Any], quota: int, used: int = 0) -> str:
     needed = int(_cores(dep["instance_type"]) * dep["instance_count"] * QUOTA_HEADROOM + 0.999)
+    # The out-of-quota fault stands for cores in use elsewhere: the numbers must show the shortage (issue 15).
+    used = max(used, quota - needed + 1)
     return (
         f"Not enough quota available for {dep['instance_type']} in subscription {dep['id'].split('/')[2]}. "
         f"Current usage/limit: {used}/{quota}. Additional needed: {needed} (instance count x cores + 20% headroom). "
@@ -425,6 +435,7 @@ def register(router: Router, sandbox: Any) -> None:
             if auth_mode.lower() not in ("key", "amltoken", "aadtoken"):
                 raise AzureError(400, "BadArgument", f"authMode '{auth_mode}' is invalid: use Key, AMLToken or AADToken.")
             _check_traffic(sandbox, ep_id, props.get("traffic") or {})
+            _check_mirror(sandbox, ep_id, props.get("traffic") or {}, props.get("mirrorTraffic") or {})
             now = time.time()
             doc = {
                 "id": ep_id, "name": endpoint, "workspace": ws_doc["id"], "location": body.get("location") or ws_doc["location"],
@@ -444,6 +455,7 @@ def register(router: Router, sandbox: Any) -> None:
             changes["traffic"] = props.get("traffic") or {}
         if "mirrorTraffic" in props:
             changes["mirror_traffic"] = props.get("mirrorTraffic") or {}
+        _check_mirror(sandbox, ep_id, changes.get("traffic", existing.get("traffic") or {}), changes.get("mirror_traffic", existing.get("mirror_traffic") or {}))
         if "description" in props:
             changes["description"] = props["description"]
         if "tags" in body:
@@ -596,6 +608,29 @@ def _check_traffic(sandbox: Any, ep_id: str, traffic: dict[str, Any]) -> None:
     total = sum(traffic.values())
     if traffic and total not in (0, 100):
         raise AzureError(400, "BadArgument", f"Traffic values must add up to 100 (or all be 0); they add up to {total}.")
+
+
+def _check_mirror(sandbox: Any, ep_id: str, traffic: dict[str, Any], mirror: dict[str, Any]) -> None:
+    """Azure's rules for mirrored (shadow) traffic, from "Test the deployment with mirrored traffic" in
+    https://learn.microsoft.com/azure/machine-learning/how-to-safely-rollout-online-endpoints and the REST spec's
+    OnlineEndpointProperties.mirrorTraffic ("Traffic values need to sum to utmost 50", api-version 2023-04-01):
+    traffic to only one deployment, at most 50 %, and a deployment takes live or mirrored traffic, not both.
+    The service's exact error texts are not documented: these messages say the documented rule."""
+    shadows = {name: share for name, share in mirror.items() if share}
+    names = {d["name"].lower() for d in deployments_of(sandbox, ep_id)}
+    for name, share in mirror.items():
+        if name.lower() not in names:
+            raise AzureError(400, "BadArgument", f"Mirror traffic names deployment '{name}', which does not exist in this endpoint.")
+        if isinstance(share, bool) or not isinstance(share, int) or not 0 <= share <= 100:
+            raise AzureError(400, "BadArgument", f"Mirror traffic for deployment '{name}' must be a whole number from 0 to 100.")
+    if len(shadows) > 1:
+        raise AzureError(400, "BadArgument", f"Traffic can be mirrored to only one deployment in an endpoint; mirrorTraffic names {len(shadows)}: {', '.join(sorted(shadows))}.")
+    if sum(shadows.values()) > 50:
+        raise AzureError(400, "BadArgument", f"Mirror traffic values need to sum to at most 50; they sum to {sum(shadows.values())}.")
+    live = {name.lower() for name, share in traffic.items() if share}
+    for name in shadows:
+        if name.lower() in live:
+            raise AzureError(400, "BadArgument", f"Deployment '{name}' receives live traffic ({traffic.get(name)}%) and mirrored traffic; a deployment can receive only live traffic or mirrored traffic, not both.")
 
 
 def _resolve_assets(sandbox: Any, props: dict[str, Any]) -> None:

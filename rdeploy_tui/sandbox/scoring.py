@@ -3,18 +3,22 @@
 Answers the way Azure's inference front end does: 401 without a valid key/token, the
 `azureml-model-deployment` header picks a deployment, otherwise traffic weights decide,
 and a non-200 from the container comes back as 424 with ms-azureml-model-error-* headers.
+
+Like the reverse proxy in front of an Azure ML container, the front keeps its upstream connections
+to the container alive and reuses them (one pool for all deployments). That is what exposes httpuv's
+~40 ms on reused connections (r-facts.md), which the generated plumber.R answers with `Connection: close`.
 """
 from __future__ import annotations
 
 import hmac
-import http.client
 import json
 import random
-import socket
+import re
 import time
 import uuid
 from typing import Any
-from urllib.parse import urlsplit
+
+import httpx
 
 from rdeploy_tui.sandbox import online
 from rdeploy_tui.sandbox.auth import TokenError
@@ -27,23 +31,58 @@ def _answer(status: int, message: str, headers: dict[str, str] | None = None) ->
     return Response(status, json.dumps({"message": message}).encode(), {"Content-Type": "application/json", **(headers or {})})
 
 
+SCORE_PATH = re.compile(r"/endpoints/(?P<name>[^/]+)/score")
+
+
+def refuse_before_body(sandbox: Any, request: Request) -> Response | None:
+    """404/401 decided from the headers alone, so an unauthenticated caller never makes the sandbox read its body."""
+    match = SCORE_PATH.fullmatch(request.path)
+    if request.method != "POST" or match is None:
+        return None
+    request_id = str(uuid.uuid4())
+    ids = {"x-request-id": request_id, "x-ms-request-id": request_id}
+    name = match["name"]
+    endpoint = online.endpoint_by_name(sandbox, name)
+    if endpoint is None or endpoint["state"] in ("Creating", "Deleting"):
+        return _answer(404, f"Endpoint {name} not found.", ids)
+    if not _authorized(sandbox, endpoint, request.headers.get("Authorization", "")):
+        return _answer(401, "Unauthorized: the request needs the endpoint's key or token as 'Authorization: Bearer <key>'.", ids)
+    return None
+
+
 def register(router: Router, sandbox: Any) -> None:
-    @router.route("POST", r"/endpoints/(?P<name>[^/]+)/score")
+    # trust_env=False: no proxy from the environment between the front and the container.
+    upstream = httpx.Client(trust_env=False, follow_redirects=False, limits=httpx.Limits(max_connections=None))
+    sandbox.scoring_upstream = upstream  # closed by Sandbox.stop
+
+    # Azure does not document its answer to other methods on the scoring URI; a POST-only route answers 405
+    # (before this, the blob emulator's catch-all route answered them).
+    for method in ("GET", "PUT", "DELETE", "PATCH", "HEAD"):
+        @router.route(method, SCORE_PATH.pattern)
+        def not_allowed(request: Request, name: str) -> Response:
+            return _answer(405, "Method Not Allowed: score with POST.", {"Allow": "POST"})
+
+    @router.route("POST", SCORE_PATH.pattern)
     def score(request: Request, name: str) -> Response:
         request_id = str(uuid.uuid4())
         ids = {"x-request-id": request_id, "x-ms-request-id": request_id}
+        refused = refuse_before_body(sandbox, request)
+        if refused is not None:
+            return refused
         endpoint = online.endpoint_by_name(sandbox, name)
-        if endpoint is None or endpoint["state"] in ("Creating", "Deleting"):
+        if endpoint is None:  # deleted in between
             return _answer(404, f"Endpoint {name} not found.", ids)
-        if not _authorized(sandbox, endpoint, request.headers.get("Authorization", "")):
-            return _answer(401, "Unauthorized: the request needs the endpoint's key or token as 'Authorization: Bearer <key>'.", ids)
         deployment, routed = _pick(sandbox, endpoint, request.headers.get("azureml-model-deployment"))
         if deployment is None:
             return _answer(404, routed, ids)
         headers = {**ids, "azureml-model-deployment": deployment["name"]}
         target = sandbox.hosting.target(deployment["id"])
+        if target is None and deployment["state"] == "Succeeded":
+            target = _after_restart(sandbox, deployment["id"])
         if deployment["state"] != "Succeeded" or target is None:
             return _answer(503, f"Deployment {deployment['name']} is not ready (provisioning state {deployment['state']}); no healthy upstream.", headers)
+        if not request.headers.get("azureml-model-deployment"):
+            _mirror(sandbox, endpoint, request)
         delay = 0.0
         fault = sandbox.faults.take("slow-scoring", f"POST {request.path}")
         if fault is not None:
@@ -53,10 +92,10 @@ def register(router: Router, sandbox: Any) -> None:
             return Response(408, b"upstream request timeout", {**headers, "Content-Type": "text/plain"})
         time.sleep(delay)
         try:
-            status, body, content_type = _forward(target, request, target.request_timeout_s - delay)
-        except socket.timeout:
+            status, body, content_type = _serve(sandbox, upstream, endpoint, deployment, target, request, target.request_timeout_s - delay)
+        except httpx.TimeoutException:
             return Response(408, b"upstream request timeout", {**headers, "Content-Type": "text/plain"})
-        except OSError:
+        except httpx.TransportError:
             return _answer(502, f"Deployment {deployment['name']} did not answer: its container is not running. Read its inference-server logs.", headers)
         headers["Content-Type"] = content_type
         if status != 200:
@@ -64,6 +103,15 @@ def register(router: Router, sandbox: Any) -> None:
             headers["ms-azureml-model-error-reason"] = "model_error"
             return Response(424, body, headers)
         return Response(200, body, headers)
+
+
+def _after_restart(sandbox: Any, dep_id: str) -> Any:
+    """The target of a deployment whose container the sandbox is restarting because the sandbox itself restarted
+    (online.resume). On Azure a Succeeded deployment keeps running: hold the request until the restart is over
+    (hosting bounds it by its ready timeout) rather than answer 503 for the sandbox's own artifact."""
+    while dep_id.lower() in sandbox.restarting and not sandbox.stopping:
+        time.sleep(0.05)
+    return sandbox.hosting.target(dep_id)
 
 
 def _authorized(sandbox: Any, endpoint: dict[str, Any], header: str) -> bool:
@@ -101,15 +149,56 @@ def _pick(sandbox: Any, endpoint: dict[str, Any], wanted: str | None) -> tuple[d
     return weights[-1][0], ""
 
 
-def _forward(target: Any, request: Request, timeout: float) -> tuple[int, bytes, str]:
-    parts = urlsplit(target.url)
-    conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=max(0.1, timeout))
-    try:
-        conn.request(
-            "POST", target.scoring_path, body=request.body,
-            headers={"Content-Type": request.headers.get("Content-Type") or "application/json"},
-        )
-        response = conn.getresponse()
-        return response.status, response.read(), response.getheader("Content-Type") or "application/json"
-    finally:
-        conn.close()
+def _serve(sandbox: Any, upstream: httpx.Client, endpoint: dict[str, Any], deployment: dict[str, Any], target: Any, request: Request, timeout: float) -> tuple[int, bytes, str]:
+    """The deployment's answer, through the deployment-slow / deployment-errors knobs (faults.py) when they
+    target it: one deployment made slow or failing after N requests, so a rollout can be seen rolling back."""
+    who = f"{endpoint['name']}/{deployment['name']}"
+    started = time.monotonic()
+    failing = sandbox.faults.take("deployment-errors", who)
+    if failing is not None and failing.hits > int(failing.params.get("after", 0)):
+        status = int(failing.params.get("status", 500))
+        return status, json.dumps({"error": f"model failed (sandbox fault deployment-errors, HTTP {status})"}).encode(), "application/json"
+    answer = _forward(upstream, target, request, timeout)
+    slow = sandbox.faults.take("deployment-slow", who)
+    if slow is not None and slow.hits > int(slow.params.get("after", 0)):
+        took = time.monotonic() - started
+        extra = (float(slow.params.get("factor", 5)) - 1) * took + float(slow.params.get("seconds", 0))
+        if took + extra >= timeout:
+            time.sleep(max(0.0, timeout - took))
+            raise httpx.ReadTimeout("upstream request timeout")
+        time.sleep(extra)
+    return answer
+
+
+def _mirror(sandbox: Any, endpoint: dict[str, Any], request: Request) -> None:
+    """Copy the request to the shadow deployment (endpoint mirrorTraffic) in the background; its answer is dropped.
+
+    Azure mirrors only requests sent to the endpoint without a deployment named in azureml-model-deployment, and
+    the caller sees only the live deployment's answer ("Test the deployment with mirrored traffic",
+    https://learn.microsoft.com/azure/machine-learning/how-to-safely-rollout-online-endpoints).
+    """
+    for name, share in (endpoint.get("mirror_traffic") or {}).items():
+        if not share or random.uniform(0, 100) >= share:
+            continue
+        shadow = next((d for d in online.deployments_of(sandbox, endpoint["id"]) if d["name"].lower() == name.lower()), None)
+        target = sandbox.hosting.target(shadow["id"]) if shadow is not None and shadow["state"] == "Succeeded" else None
+        if target is None:
+            continue
+
+        def copy(shadow: dict[str, Any] = shadow, target: Any = target) -> None:
+            try:
+                _serve(sandbox, sandbox.scoring_upstream, endpoint, shadow, target, request, target.request_timeout_s)
+            except (httpx.HTTPError, OSError):
+                pass  # a mirrored answer (or its absence) never reaches the caller
+
+        sandbox.spawn(copy, name="sandbox-mirror")
+
+
+
+def _forward(upstream: httpx.Client, target: Any, request: Request, timeout: float) -> tuple[int, bytes, str]:
+    """POST to the container on a pooled connection (kept alive unless the container says Connection: close)."""
+    response = upstream.post(
+        target.url + target.scoring_path, content=request.body, timeout=max(0.1, timeout),
+        headers={"Content-Type": request.headers.get("Content-Type") or "application/json"},
+    )
+    return response.status_code, response.content, response.headers.get("Content-Type") or "application/json"

@@ -35,7 +35,8 @@ from rdeploy_tui.sandbox.state import StateStore
 log = logging.getLogger("rdeploy_tui.sandbox")
 
 DEFAULT_QUOTA_CORES = 32
-_MAX_BODY = 512 * 1024 * 1024
+_MAX_BODY = 512 * 1024 * 1024  # the SDK's blob uploads are the big bodies; Azure's own caps per service are not all documented
+REQUEST_LOG_MAX = 10_000
 
 
 def default_state_dir() -> Path:
@@ -44,6 +45,15 @@ def default_state_dir() -> Path:
     from rdeploy_tui.logfile import state_dir
 
     return state_dir() / "sandbox"
+
+
+class _BoundedLog(list):
+    """The request log: a list keeping the last REQUEST_LOG_MAX entries (a long-running sandbox must not grow forever)."""
+
+    def append(self, entry: Any) -> None:
+        super().append(entry)
+        if len(self) > REQUEST_LOG_MAX + REQUEST_LOG_MAX // 10:  # trim in batches: O(1) amortised
+            del self[: len(self) - REQUEST_LOG_MAX]
 
 
 class _DropConnection(Exception):
@@ -66,11 +76,12 @@ class Sandbox:
         self.time_scale = time_scale
         self.quota_cores = quota_cores
         self.faults = faults or Faults()
-        self.request_log: list[dict[str, Any]] = []
+        self.request_log: list[dict[str, Any]] = _BoundedLog()
         self.base_url = ""  # set by start(): https://127.0.0.1:PORT
         self.ca_bundle = self.state_dir / "tls" / "ca-bundle.pem"
         self.state = StateStore(self.state_dir)
-        self._signer = Signer(load_secret(self.state_dir))
+        self._secret_notices: list[str] = []
+        self._signer = Signer(load_secret(self.state_dir, self._secret_notices.append))
         self.blobs = BlobStore(self.state, self.state_dir / "blobs", self._signer, lambda: self.base_url)
         self.images = ImageRegistry(self.state, self.state_dir / "images")
         self.router = Router()
@@ -83,6 +94,8 @@ class Sandbox:
         self._connections: set[socket.socket] = set()
         self._connections_lock = threading.Lock()
         self.hosting: Any = None  # hosting.DeploymentHosting, created at start
+        self.scoring_upstream: Any = None  # the scoring front's connection pool to the containers (scoring.py)
+        self.restarting: set[str] = set()  # deployment ids whose container the sandbox restarts after its own restart
 
     # ----- lifecycle --------------------------------------------------------------------------------
     def start(self) -> "Sandbox":
@@ -91,13 +104,26 @@ class Sandbox:
         self.state.acquire_folder()
         try:
             self._start()
+        except (KeyError, TypeError, AttributeError, ValueError) as exc:
+            # The state file is JSON of the right outline but its documents are not what the sandbox wrote
+            # (edited by hand, another version): keep it for inspection and start fresh, saying so.
+            self.stop()
+            if self.state.is_new:
+                raise
+            self.state.move_aside(f"its documents do not read as sandbox state: {type(exc).__name__} {exc}")
+            self.state.acquire_folder()
+            try:
+                self._start()
+            except BaseException:
+                self.stop()
+                raise
         except BaseException:
             self.stop()
             raise
         return self
 
     def _start(self) -> None:
-        from rdeploy_tui.sandbox import arm_resources, blob, compute_instance, hosting, login, ml, online, scoring
+        from rdeploy_tui.sandbox import arm_resources, blob, compute_instance, hosting, login, ml, online, prices, scoring
 
         self.ca_bundle = tls.ensure_certificates(self.state_dir / "tls")
         context = tls.server_context(self.state_dir / "tls")
@@ -113,7 +139,7 @@ class Sandbox:
         self.hosting = hosting.DeploymentHosting(self)
 
         self._stopping.clear()
-        for module in (arm, arm_resources, ml, online, scoring, login, compute_instance):
+        for module in (arm, arm_resources, ml, online, scoring, login, compute_instance, prices):
             module.register(self.router, self)
         acr = _optional_module("rdeploy_tui.sandbox.acr")
         if acr is not None:
@@ -128,8 +154,14 @@ class Sandbox:
         """Stop serving and end every thread and process the sandbox started."""
         self._stopping.set()
         server, self._server = self._server, None
+        serving, self._serve_thread = self._serve_thread, None
         if server is not None:
-            server.shutdown()
+            # shutdown() waits for serve_forever to notice; when start-up failed before the serve loop ran it
+            # would wait forever (issue 15), so it is only asked of a loop that runs, and only for a bounded time.
+            if serving is not None and serving.is_alive():
+                stopper = threading.Thread(target=server.shutdown, name="sandbox-shutdown", daemon=True)
+                stopper.start()
+                stopper.join(timeout=5)
             server.server_close()
         with self._connections_lock:
             for conn in list(self._connections):
@@ -143,6 +175,8 @@ class Sandbox:
             worker.join(timeout=10)
         if self.hosting is not None:
             self.hosting.stop_all()
+        if self.scoring_upstream is not None:
+            self.scoring_upstream.close()
         self.state.release_folder()
 
     def __enter__(self) -> "Sandbox":
@@ -150,6 +184,11 @@ class Sandbox:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+    @property
+    def notices(self) -> list[str]:
+        """Warnings for the user from start-up (state or secret moved aside); the commands print them."""
+        return self.state.notices + self._secret_notices
 
     @property
     def running(self) -> bool:
@@ -249,6 +288,17 @@ class Sandbox:
         response.headers.setdefault("x-ms-correlation-request-id", request.headers.get("x-ms-client-request-id") or str(uuid.uuid4()))
         self._log(request, response.status, started)
         return response
+
+    def refuse_before_body(self, request: Request) -> Response | None:
+        """Authentication decided from the headers, before the body is read: an unauthenticated client cannot make
+        the sandbox read (up to _MAX_BODY of) its body. Faults are left to handle(): they answer first there."""
+        if self.faults.armed():
+            return None
+        if request.path.lower().startswith("/subscriptions"):
+            return self._check_bearer(request)
+        from rdeploy_tui.sandbox import scoring
+
+        return scoring.refuse_before_body(self, request)
 
     def _respond(self, request: Request) -> Response:
         fault = self.faults.take_request_fault(request.method, request.path)
@@ -381,6 +431,16 @@ class _Handler(BaseHTTPRequestHandler):
         log.debug("%s " + format, self.client_address[0], *args)
 
     def _serve(self) -> None:
+        sandbox = self.server.sandbox
+        headers_only = Request.from_target(self.command, self.path, dict(self.headers.items()), b"")
+        refused = sandbox.refuse_before_body(headers_only)
+        if refused is not None:
+            self.close_connection = True  # the body stays unread: the connection cannot carry another request
+            refused.headers["Connection"] = "close"
+            refused.headers.setdefault("x-ms-request-id", str(uuid.uuid4()))
+            sandbox._log(headers_only, refused.status, time.perf_counter())
+            self._send(refused)
+            return
         try:
             body = self._read_body()
         except ValueError as exc:
@@ -396,6 +456,9 @@ class _Handler(BaseHTTPRequestHandler):
             except OSError:
                 pass
             return
+        self._send(response)
+
+    def _send(self, response: Response) -> None:
         self.send_response(response.status)
         headers = dict(response.headers)
         length = next((v for k, v in headers.items() if k.lower() == "content-length"), None)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import threading
+import time
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Iterator
@@ -18,6 +19,9 @@ try:  # fcntl is POSIX-only; on Windows two sandboxes on one folder are not dete
     import fcntl
 except ImportError:  # pragma: no cover
     fcntl = None  # type: ignore[assignment]
+
+
+MAX_STATE_BYTES = 256 * 1024 * 1024  # far above any real sandbox (a few hundred KiB); stops a runaway file filling memory
 
 
 class StateFolderBusy(RuntimeError):
@@ -39,6 +43,7 @@ class StateStore:
         self.folder.mkdir(parents=True, exist_ok=True)
         self._lock = threading.RLock()
         self._path = folder / self.FILE
+        self.notices: list[str] = []  # warnings for the user (a corrupt file moved aside), printed by the commands
         self._data: dict[str, Any] = self._load()
         self._lock_file: Any = None
 
@@ -81,16 +86,66 @@ class StateStore:
         return data.setdefault(name, {})
 
     def _load(self) -> dict[str, Any]:
+        """The saved document; an unreadable one (bad JSON, wrong shape, not a file) is moved aside, never used:
+        a half-understood state would fail later, far from its cause (issue 15: `[]` hung the start-up)."""
         try:
-            return json.loads(self._path.read_text(encoding="utf-8"))
+            if self._path.exists() and not self._path.is_file():
+                raise ValueError("it is not a regular file")
+            if self._path.exists() and self._path.stat().st_size > MAX_STATE_BYTES:
+                raise ValueError(f"it is larger than {MAX_STATE_BYTES // (1024 * 1024)} MiB")
+            data = json.loads(self._path.read_text(encoding="utf-8"))
+            _check_shape(data)
+            return data
         except FileNotFoundError:
             return {}
-        except (OSError, ValueError) as exc:
+        except (OSError, ValueError, RecursionError) as exc:
+            reason = str(exc) if not isinstance(exc, RecursionError) else "it is nested too deeply"
+            return self._move_aside(reason)
+
+    def move_aside(self, reason: str) -> None:
+        """Keep the current file for inspection and continue from an empty state."""
+        with self._lock:
+            self._data = self._move_aside(reason)
+
+    def _move_aside(self, reason: str) -> dict[str, Any]:
+        kept = aside_name(self._path, "corrupt")
+        try:
+            os.replace(self._path, kept)
+        except OSError as exc:
             raise RuntimeError(
-                f"The sandbox state file {self._path} cannot be read ({exc}). Move it away to start from a fresh sandbox."
+                f"The sandbox state file {self._path} cannot be used ({reason}) nor moved aside ({exc.strerror}). "
+                "Move it away by hand to start from a fresh sandbox."
             ) from None
+        self.notices.append(
+            f"The sandbox state file {self._path} could not be used ({reason}); it was moved to {kept} "
+            "and the sandbox starts fresh (its endpoints and models are gone; the old file is kept for inspection)."
+        )
+        return {}
 
     def _save(self) -> None:
         tmp = self._path.with_name(self.FILE + ".tmp")
         tmp.write_text(json.dumps(self._data, indent=1, sort_keys=True), encoding="utf-8")
         os.replace(tmp, self._path)
+
+
+def _check_shape(data: Any) -> None:
+    """Top level: named collections (each a dict of documents) and a few scalar flags (`seeded`)."""
+    if not isinstance(data, dict):
+        raise ValueError(f"it holds a JSON {type(data).__name__}, not an object of collections")
+    for name, value in data.items():
+        if isinstance(value, dict):
+            bad = next((key for key, doc in value.items() if not isinstance(doc, dict)), None)
+            if bad is not None:
+                raise ValueError(f"{name}[{bad!r}] is not an object")
+        elif not isinstance(value, (bool, int, float, str)):
+            raise ValueError(f"{name!r} is a JSON {type(value).__name__}")
+
+
+def aside_name(path: Path, label: str) -> Path:
+    """A new name beside `path` for a file kept for inspection: name.label-YYYYmmddTHHMMSS[-N]."""
+    stem = f"{path.name}.{label}-{time.strftime('%Y%m%dT%H%M%S')}"
+    candidate, n = path.with_name(stem), 1
+    while candidate.exists():
+        n += 1
+        candidate = path.with_name(f"{stem}-{n}")
+    return candidate

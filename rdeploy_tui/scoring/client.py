@@ -11,6 +11,7 @@ import httpx
 
 from rdeploy_tui.errors import RdeployError
 from rdeploy_tui.scoring.openapi import openapi_url
+from rdeploy_tui.scoring.proxy import proxy_for
 from rdeploy_tui.scoring.result import ScoreResult
 from rdeploy_tui.scoring.target import ScoringTarget
 
@@ -30,24 +31,25 @@ class ScoringClient:
         self.keep_alive = keep_alive
         self._limits = httpx.Limits(max_connections=max_connections,
                                     max_keepalive_connections=max_connections if keep_alive else 0)
-        self._clients: dict[bool | str, httpx.Client] = {}
+        self._clients: dict[tuple[bool | str, str | None], httpx.Client] = {}
         self._lock = threading.Lock()
 
-    def _client(self, verify: bool | str) -> httpx.Client:
+    def _client(self, verify: bool | str, uri: str = "") -> httpx.Client:
+        proxy = proxy_for(uri)  # HTTPS_PROXY/NO_PROXY as the SDKs read them; the key only ever inside a tunnel
         with self._lock:
-            client = self._clients.get(verify)
+            client = self._clients.get((verify, proxy))
             if client is None:
-                # trust_env=False: no proxy or netrc from the environment may see the Authorization header.
+                # trust_env=False: httpx would also proxy plain-http targets and read netrc; proxy_for decides instead.
                 tls: Any = ssl.create_default_context(cafile=verify) if isinstance(verify, str) else verify
-                client = httpx.Client(verify=tls, limits=self._limits, trust_env=False, follow_redirects=False)
-                self._clients[verify] = client
+                client = httpx.Client(verify=tls, limits=self._limits, trust_env=False, follow_redirects=False, proxy=proxy)
+                self._clients[(verify, proxy)] = client
             return client
 
     def score(self, target: ScoringTarget, body: str | bytes) -> ScoreResult:
         """POST body (JSON text) to the target. HTTP and network trouble come back in the result."""
         payload = body.encode("utf-8") if isinstance(body, str) else body
         try:
-            client = self._client(target.verify)  # creating it loads CA certificates: not part of the latency
+            client = self._client(target.verify, target.uri)  # creating it loads CA certificates: not part of the latency
         except (OSError, ValueError, ssl.SSLError) as exc:
             return ScoreResult(None, 0.0, error=f"cannot use the CA bundle {target.verify!r}: {exc}",
                                deployment=target.deployment)
@@ -71,7 +73,7 @@ class ScoringClient:
         the score path to a custom container, so this works locally, rarely in the cloud)."""
         headers = {k: v for k, v in target.headers().items() if k != "Content-Type"}
         try:
-            response = self._client(target.verify).get(openapi_url(target.uri, score_route), headers=headers, timeout=timeout)
+            response = self._client(target.verify, target.uri).get(openapi_url(target.uri, score_route), headers=headers, timeout=timeout)
             return response.json() if response.status_code == 200 else None
         except (httpx.HTTPError, OSError, ValueError):
             return None

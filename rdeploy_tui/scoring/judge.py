@@ -127,3 +127,17 @@ def precision_finding(reference: Any | None, response: Any) -> Finding:
             ROUNDING_FIX + " -- unless the model really returns such numbers",
         )
     return Finding("ok", "numbers carry more than 4 decimal places (the crate could not be run directly to compare)")
+
+
+def answers_differ(a: Any, b: Any, tolerance: float = 1e-6) -> bool:
+    """Whether two parsed answers differ: numbers beyond a relative `tolerance`, anything else at all
+    (the rollout's comparison of the old and the new deployment on the same request)."""
+    if isinstance(a, bool) or isinstance(b, bool):
+        return a != b
+    if isinstance(a, (int, float)) and isinstance(b, (int, float)):
+        return abs(a - b) > tolerance * max(1.0, abs(a), abs(b))
+    if isinstance(a, list) and isinstance(b, list):
+        return len(a) != len(b) or any(answers_differ(x, y, tolerance) for x, y in zip(a, b))
+    if isinstance(a, dict) and isinstance(b, dict):
+        return a.keys() != b.keys() or any(answers_differ(a[k], b[k], tolerance) for k in a)
+    return a != b

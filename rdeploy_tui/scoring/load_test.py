@@ -10,6 +10,7 @@ from typing import Callable
 
 from rdeploy_tui.errors import RdeployError
 from rdeploy_tui.scoring.client import MAX_CONNECTIONS, ScoringClient
+from rdeploy_tui.scoring.result import ScoreResult
 from rdeploy_tui.scoring.target import ScoringTarget
 
 # Load-test bounds: a sanity check from a terminal, not a load generator.
@@ -99,6 +100,7 @@ def run_load_test(
     time_limit: float = DEFAULT_LOAD_TIME_LIMIT_S,
     cancelled: Callable[[], bool] = lambda: False,
     progress: Callable[[int, int], None] | None = None,
+    on_result: Callable[[ScoreResult], None] | None = None,
 ) -> LoadTestResult:
     """n requests, at most `concurrency` in flight, stopping at `time_limit` seconds or when `cancelled()`.
 
@@ -136,6 +138,8 @@ def run_load_test(
     def worker() -> None:
         while take():
             result = client.score(target, body)
+            if on_result is not None:  # e.g. the rollout compares answers
+                on_result(result)
             with lock:
                 if result.status is None:
                     failures[result.error or "no answer"] = failures.get(result.error or "no answer", 0) + 1

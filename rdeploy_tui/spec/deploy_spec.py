@@ -16,6 +16,7 @@ import yaml
 
 SPEC_FILENAME = "rdeploy.yaml"
 SCHEMA_VERSION = 1
+DEFAULT_PACKAGE_SNAPSHOT = "2026-11-02"  # a spec without the key keeps building with the packages of this date
 
 
 @dataclass(frozen=True)
@@ -56,8 +57,12 @@ class ModelRef:
 class ImageSpec:
     repository: str = "r-forecast"
     tag: str = "auto"  # "auto": a content hash of docker-context
-    base: str = "rstudio/plumber:latest"
+    # A version tag, not `latest` (init resolves it; spec/base_images.py says what each tag holds).
+    base: str = "rstudio/plumber:v1.3.0"
     r_packages: list[str] = field(default_factory=list)
+    # Packages install from Posit Package Manager's binary repository as it was on this date (YYYY-MM-DD), so the
+    # same spec builds the same packages later; "none" keeps the base image's own repository. `init --refresh` moves it.
+    package_snapshot: str = DEFAULT_PACKAGE_SNAPSHOT
 
 
 @dataclass
@@ -98,6 +103,25 @@ class DeploymentSpec:
     traffic: int = 100
     request_timeout_ms: int = 5000
     probes: ProbeSpec = field(default_factory=ProbeSpec)
+    expires_after: str | None = None  # e.g. "8h", "2d": an expiry tag on the endpoint (`endpoints sweep` deletes it)
+
+
+@dataclass
+class RolloutSpec:
+    """How `rdeploy-tui rollout` shifts traffic to a new deployment, and when it rolls back (pipeline/rollout.py)."""
+
+    steps: list[int] = field(default_factory=lambda: [10, 50, 100])  # the new deployment's share at each stage
+    hold_seconds: int = 60  # how long each stage is watched before the next
+    requests_per_stage: int = 20  # requests sent to each deployment per comparison round
+    mirror_percent: int = 0  # copies of live traffic sent to the new deployment before any shift (Azure: at most 50)
+    mirror_seconds: int = 0
+    requests_file: str | None = None  # JSON list of request bodies; None: the sample request
+    max_error_rate: float = 0.02  # share of the new deployment's requests that may fail
+    max_p50_ratio: float = 1.5  # new p50 latency / old p50 latency
+    max_p95_ratio: float = 2.0
+    latency_slack_ms: int = 50  # latency differences below this never count (noise on fast models and busy networks)
+    answer_tolerance: float = 1e-6  # relative difference allowed between numbers in the two answers
+    max_answer_mismatch: float = 0.0  # share of requests whose answers may differ beyond the tolerance
 
 
 @dataclass
@@ -108,6 +132,7 @@ class DeploySpec:
     scoring: ScoringSpec = field(default_factory=ScoringSpec)
     endpoint: EndpointSpec = field(default_factory=EndpointSpec)
     deployment: DeploymentSpec = field(default_factory=DeploymentSpec)
+    rollout: RolloutSpec = field(default_factory=RolloutSpec)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -136,18 +161,22 @@ def default_spec() -> DeploySpec:
 
 def load_spec(path: Path) -> tuple[DeploySpec | None, list[Problem]]:
     """Read a spec file. Returns (spec or None when unreadable, problems found while reading)."""
+    from rdeploy_tui.spec.yaml_load import SpecFileError, load_yaml, read_spec_text
+
     try:
-        text = Path(path).read_text(encoding="utf-8")
+        text = read_spec_text(Path(path))
     except FileNotFoundError:
         return None, [Problem("spec", f"file not found: {path}")]
-    except (OSError, UnicodeDecodeError) as exc:
-        return None, [Problem("spec", f"cannot read {path}: {exc}")]
+    except SpecFileError as exc:
+        return None, [Problem("spec", str(exc))]
     try:
-        data = yaml.safe_load(text)
+        data = load_yaml(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark else ""
-        return None, [Problem("spec", f"{path} is not valid YAML{where}: {getattr(exc, 'problem', exc)}")]
+        return None, [Problem("spec", f"{path} is not valid YAML{where}: {getattr(exc, 'problem', None) or exc}")]
+    if data is None:  # empty, or comments only: "all defaults" would deploy something nobody wrote down
+        return None, [Problem("spec", f"{path} is empty; fill it in, or delete it and run `rdeploy-tui init --out DIR` to write one with the defaults")]
     return DeploySpec.from_dict(data)
 
 
@@ -182,8 +211,10 @@ def _build(cls: type, data: dict[str, Any], prefix: str, problems: list[Problem]
     for key in data:
         if key not in known:
             where = prefix.rstrip(".") or "spec"
+            from rdeploy_tui.spec.yaml_load import shown  # keys come from the file: quoted, escaped, truncated
+
             problems.append(
-                Problem(f"{prefix}{key}", f"unknown key in {where}; allowed keys: {', '.join(known)}")
+                Problem(f"{prefix}{shown(key)}", f"unknown key in {where}; allowed keys: {', '.join(known)}")
             )
     instance = cls()
     for name, f in known.items():
@@ -207,6 +238,16 @@ def _coerce(value: Any, default: Any, type_name: Any, path: str, problems: list[
     type_name = str(type_name)
     if path == "scoring.sample_request":
         return _coerce_sample_request(value, default, path, problems)
+    if path == "rollout.steps":
+        if not isinstance(value, list) or any(isinstance(v, bool) or not isinstance(v, int) for v in value):
+            problems.append(Problem(path, f"must be a list of whole percentages, e.g. [10, 50, 100]; got {_kind(value)}"))
+            return default
+        return list(value)
+    if type_name == "float":
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            problems.append(Problem(path, f"must be a number, got {_kind(value)}"))
+            return default
+        return float(value)
     if type_name.startswith("list"):
         if value is None:
             return []

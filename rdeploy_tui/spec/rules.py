@@ -10,44 +10,18 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
+from rdeploy_tui.spec import base_images, package_names
 from rdeploy_tui.spec.deploy_spec import DeploySpec, Problem
+from rdeploy_tui.spec.vm_sizes import VM_SIZES, VmSize, close_matches
 
 MAX_TEXT = 256  # no legitimate value in a spec is longer; caps what reaches a message too
 
 
-@dataclass(frozen=True)
-class InstanceType:
-    name: str
-    vcpus: int
-    memory_gib: float
-
-    @property
-    def label(self) -> str:
-        return f"{self.name} ({self.vcpus} vCPU, {self.memory_gib:g} GiB)"
-
-
-def _family(pattern: str, sizes: list[tuple[int, float]]) -> list[InstanceType]:
-    return [InstanceType(pattern.format(n=cpu), cpu, mem) for cpu, mem in sizes]
-
-
-# CPU SKUs that managed online endpoints accept (Azure ML "managed online endpoints SKU list").
-INSTANCE_TYPES: dict[str, InstanceType] = {
-    t.name.lower(): t
-    for t in [
-        InstanceType("Standard_DS1_v2", 1, 3.5),
-        InstanceType("Standard_DS2_v2", 2, 7),
-        InstanceType("Standard_DS3_v2", 4, 14),
-        InstanceType("Standard_DS4_v2", 8, 28),
-        InstanceType("Standard_DS5_v2", 16, 56),
-        *_family("Standard_F{n}s_v2", [(2, 4), (4, 8), (8, 16), (16, 32), (32, 64), (48, 96), (64, 128), (72, 144)]),
-        *_family("Standard_D{n}as_v4", [(2, 8), (4, 16), (8, 32), (16, 64), (32, 128), (48, 192), (64, 256), (96, 384)]),
-        *_family("Standard_E{n}s_v3", [(2, 16), (4, 32), (8, 64), (16, 128), (32, 256), (48, 384), (64, 432)]),
-    ]
-}
+# CPU and GPU sizes that managed online endpoints accept: one table, shared with the sandbox (vm_sizes.py cites it).
+INSTANCE_TYPES: dict[str, VmSize] = VM_SIZES
 # The SDK itself warns on these (azure.ai.ml.constants._deployment.SmallSKUs).
 SMALL_INSTANCE_TYPES = {"standard_ds1_v2", "standard_ds2_v2"}
 
@@ -181,6 +155,41 @@ def check_base_image(value: Any) -> str | None:
     return None
 
 
+def check_package_snapshot(value: Any) -> str | None:
+    if err := _text(value, "package snapshot"):
+        return err
+    if value != "none" and not base_images.is_snapshot_date(value):
+        return f"package snapshot {show(value)} is not a date like 2026-11-02 (or 'none' for the base image's own repository)"
+    return None
+
+
+def base_image_warnings(base: str, snapshot: str) -> list[str]:
+    """What the table of known base images says about `image.base` (warnings only: Docker Hub adds tags monthly)."""
+    if check_base_image(base):
+        return []
+    registry, repository, tag = base_images.split_reference(base)
+    if registry != "docker.io":
+        return []  # a private registry: nothing known, nothing to say
+    image = base_images.lookup(base)
+    found: list[str] = []
+    if image is None:
+        tags = base_images.known_tags(repository)
+        known = f"; known tags include {', '.join(tags[-4:])}" if tags else ""
+        found.append(
+            f"base image {show(base)} is not in rdeploy-tui's table of base images (as of {base_images.TABLE_DATE}){known}: "
+            "if it does not exist the build fails at its first step"
+        )
+        return found
+    if image.moving and image.pinned_tag and image.pinned_tag != image.tag:
+        found.append(
+            f"base image {show(base)} moves over time; {image.repository}:{image.pinned_tag} is what it stands for now "
+            "(`rdeploy-tui init --refresh` writes it), so the same spec builds the same image later"
+        )
+    if not image.binary and snapshot != "none":
+        found.append(f"base image {show(base)} installs R packages from source ({image.repo_url}): builds compile every package")
+    return found
+
+
 def check_subscription_id(value: Any) -> str | None:
     if err := _text(value, "subscription id"):
         return err
@@ -227,21 +236,32 @@ def check_model_version(value: Any) -> str | None:
     return None
 
 
+_INSTANCE_TYPE = re.compile(r"[A-Za-z][A-Za-z0-9_]{2,63}")
+
+
 def check_instance_type(value: Any) -> str | None:
+    """An error only for what cannot be a VM size name; a size missing from the table is a warning (Azure adds sizes)."""
     if err := _text(value, "instance type"):
         return err
-    if value.lower() not in INSTANCE_TYPES:
-        near = [t.name for t in INSTANCE_TYPES.values() if t.name.lower().startswith(value.lower()[:10])][:4]
-        hint = f" (did you mean {', '.join(near)}?)" if near else " such as Standard_DS3_v2 or Standard_F4s_v2"
-        return f"instance type {show(value)} is not a known managed online endpoint size{hint}"
+    if not _matches(_INSTANCE_TYPE, value):
+        return f"instance type {show(value)} is not a VM size name such as Standard_DS3_v2 (letters, digits and '_')"
     return None
 
 
 def instance_type_warning(value: str) -> str | None:
-    if isinstance(value, str) and value.lower() in SMALL_INSTANCE_TYPES:
-        t = INSTANCE_TYPES[value.lower()]
+    if not isinstance(value, str) or check_instance_type(value):
+        return None
+    size = INSTANCE_TYPES.get(value.lower())
+    if size is None:
+        near = close_matches(value)
+        hint = f" (did you mean {', '.join(near)}?)" if near else " such as Standard_DS3_v2 or Standard_F4s_v2"
         return (
-            f"{t.label} is smaller than Azure recommends for online endpoints; R with its packages may not fit. "
+            f"instance type {show(value)} is not in Microsoft's list of managed online endpoint sizes{hint}; "
+            "Azure adds sizes, so it may still be accepted, but it is refused at deployment if it is not supported"
+        )
+    if value.lower() in SMALL_INSTANCE_TYPES:
+        return (
+            f"{size.label} is smaller than Azure recommends for online endpoints; R with its packages may not fit. "
             "Standard_DS3_v2 is the recommended minimum"
         )
     return None
@@ -331,6 +351,49 @@ def _probe_problems(probes: Any) -> list[Problem]:
     ]
 
 
+_DURATION = re.compile(r"^\s*(\d+)\s*([mhdw])\s*$", re.I)
+_DURATION_S = {"m": 60, "h": 3600, "d": 86400, "w": 604800}
+
+
+def parse_duration(value: Any) -> int | None:
+    """Seconds of a duration like "30m", "8h", "2d", "1w"; None when it is not one."""
+    match = _DURATION.match(value) if isinstance(value, str) else None
+    return int(match.group(1)) * _DURATION_S[match.group(2).lower()] if match else None
+
+
+def check_expires_after(value: Any) -> str | None:
+    if value is None:
+        return None
+    seconds = parse_duration(value)
+    if seconds is None or seconds <= 0:
+        return f"{show(value)} is not a duration: use a number and m, h, d or w, e.g. 8h or 2d"
+    if seconds > 365 * 86400:
+        return "expiry is at most a year away (52w)"
+    return None
+
+
+def _rollout_problems(r: Any) -> list[Problem]:
+    problems: list[Problem] = []
+    steps = list(r.steps or [])
+    if not steps or any(not 1 <= s <= 100 for s in steps) or steps != sorted(set(steps)) or steps[-1] != 100:
+        problems.append(Problem("rollout.steps", f"{steps} must be rising percentages from 1 to 100 ending at 100, e.g. [10, 50, 100]"))
+    for name, low, high in (("hold_seconds", 0, 86400), ("requests_per_stage", 1, 500), ("mirror_seconds", 0, 86400), ("latency_slack_ms", 0, 60_000)):
+        if err := _int_in(getattr(r, name), name.replace("_", " "), low, high):
+            problems.append(Problem(f"rollout.{name}", err))
+    # Azure mirrors at most 50 % of live traffic (learn.microsoft.com/azure/machine-learning/how-to-safely-rollout-online-endpoints)
+    if err := _int_in(r.mirror_percent, "mirror percent", 0, 50):
+        problems.append(Problem("rollout.mirror_percent", err + " (Azure mirrors at most 50 %)"))
+    for name in ("max_error_rate", "max_answer_mismatch"):
+        if not 0 <= getattr(r, name) <= 1:
+            problems.append(Problem(f"rollout.{name}", "must be a share from 0 to 1, e.g. 0.02 for 2 %"))
+    for name in ("max_p50_ratio", "max_p95_ratio"):
+        if getattr(r, name) < 1:
+            problems.append(Problem(f"rollout.{name}", "must be 1 or more (1.5: the new deployment may be 50 % slower)"))
+    if r.answer_tolerance < 0:
+        problems.append(Problem("rollout.answer_tolerance", "must be 0 or more"))
+    return problems
+
+
 def validate(spec: DeploySpec, base_dir: Path | None = None) -> list[Problem]:
     """Every problem of a spec, errors and warnings, in file order."""
     problems: list[Problem] = []
@@ -347,8 +410,16 @@ def validate(spec: DeploySpec, base_dir: Path | None = None) -> list[Problem]:
     check("image.repository", check_repository, spec.image.repository)
     check("image.tag", check_tag, spec.image.tag)
     check("image.base", check_base_image, spec.image.base)
+    problems.extend(Problem("image.base", w, "warning") for w in base_image_warnings(spec.image.base, spec.image.package_snapshot))
+    check("image.package_snapshot", check_package_snapshot, spec.image.package_snapshot)
+    bad_packages = set()
     for index, err in check_r_packages(spec.image.r_packages):
         problems.append(Problem("image.r_packages" + (f"[{index}]" if index is not None else ""), err))
+        bad_packages.add(index)
+    if isinstance(spec.image.r_packages, list):
+        for index, name in enumerate(spec.image.r_packages):
+            if index not in bad_packages and (warning := package_names.offline_warning(name)):
+                problems.append(Problem(f"image.r_packages[{index}]", warning, "warning"))
     if err := check_script_path(spec.scoring.script, base_dir):
         problems.append(Problem("scoring.script", err))
     check("scoring.port", check_port, spec.scoring.port)
@@ -366,6 +437,8 @@ def validate(spec: DeploySpec, base_dir: Path | None = None) -> list[Problem]:
     if err := _int_in(spec.deployment.request_timeout_ms, "request timeout (ms)", 1, 180_000):
         problems.append(Problem("deployment.request_timeout_ms", err))
     problems.extend(_probe_problems(spec.deployment.probes))
+    check("deployment.expires_after", check_expires_after, spec.deployment.expires_after)
+    problems.extend(_rollout_problems(spec.rollout))
     return problems
 
 

@@ -67,6 +67,7 @@ class RdeployApp(App):
         self.settled = False  # the first screen is complete, and after_start work has begun
         self._after_first_frame: list = []
         self._after_start: list = []
+        self.interrupted_deploy = False  # quit while a deploy ran: the exit summary says how to resume
 
     def on_mount(self) -> None:
         import asyncio
@@ -194,6 +195,7 @@ class RdeployApp(App):
         def answer(yes: bool | None) -> None:
             if yes:
                 self.get_screen(f"step-{DEPLOY_STEP}").cancel_event.set()
+                self.interrupted_deploy = True
                 self.exit()
 
         self.push_screen(
@@ -206,14 +208,16 @@ class RdeployApp(App):
         )
 
     def offer_resume(self) -> bool:
-        """After a crash: offer to resume the unfinished deploy of the last run's spec (True: offered)."""
+        """After a crash, or a quit during a deploy (the runner then records it cancelled): offer to resume
+        the unfinished deploy of the last run's spec (True: offered). A failed deploy is not offered: its
+        cause (a package name, a quota) is to be fixed in the wizard first."""
         from rdeploy_tui.pipeline.state import StateStore, target_key
 
         spec = self.session.spec
         w = spec.workspace
         target = target_key(w.subscription_id, w.resource_group, w.name, spec.endpoint.name, spec.deployment.name)
         state = StateStore().load(target) if self.session.from_last_run else None
-        if state is None or state.status != "running":
+        if state is None or state.status not in ("running", "cancelled"):
             return False
         stopped = [k for k, v in state.steps.items() if v.status in ("running", "failed", "cancelled")]
         from rdeploy_tui.ui.widgets.dialogs import ConfirmDialog
@@ -224,7 +228,8 @@ class RdeployApp(App):
 
         self.push_screen(
             ConfirmDialog(
-                f"The deploy of {spec.endpoint.name}/{spec.deployment.name} to workspace {w.name} did not finish"
+                f"The deploy of {spec.endpoint.name}/{spec.deployment.name} to workspace {w.name} "
+                + ("was interrupted" if state.status == "cancelled" else "did not finish")
                 + (f" (it stopped during {', '.join(stopped)})" if stopped else "")
                 + ".\n\nResume it now? Finished steps are not repeated.",
                 yes="Resume", no="Start over",
@@ -278,15 +283,15 @@ def _palette_provider():
 
 
 def _benchmark_mark(what: str) -> bool:
-    """Benchmarks only: append `what <time> <azure.ai.ml imported?>` to $RDEPLOY_TUI_PAINTED_FILE.
-    True: a benchmark is running (the app exits once its first screen is complete)."""
+    """Benchmarks only: append `what <time> <azure.ai.ml imported?> <CPU seconds so far>` to
+    $RDEPLOY_TUI_PAINTED_FILE. True: a benchmark is running (the app exits once its first screen is complete)."""
     path = os.environ.get(PAINTED_FILE_ENV)
     if not path:
         return False
     import sys
 
     with open(path, "a", encoding="utf-8") as fh:
-        fh.write(f"{what} {time.time():.6f} {'azure.ai.ml' in sys.modules}\n")
+        fh.write(f"{what} {time.time():.6f} {'azure.ai.ml' in sys.modules} {time.process_time():.6f}\n")
     return True
 
 
@@ -303,4 +308,16 @@ def run_app(connection: ConnectionOptions) -> int:
         app.run()
     finally:
         session.close()  # stops the in-process sandbox
+    summary = closing_summary(app)
+    if summary:
+        print(summary)
     return app.return_code or 0
+
+
+def closing_summary(app: RdeployApp) -> str | None:
+    """What to print once the app has closed (its screens are gone): see ui/exit_summary.py."""
+    from rdeploy_tui.ui.exit_summary import exit_summary
+
+    session = app.session
+    return exit_summary(session.spec, session.connection, session.found.get("deploy_outcome"), app.interrupted_deploy,
+                        session.found.get("traffic_after"))

@@ -63,6 +63,12 @@ def test_second_deploy_skips_the_build_and_the_unchanged_deployment(session, mak
     assert recorder.of(StepFinished, P.DEPLOYMENT)[0].status == "skipped"
     assert [e.name for e in Endpoints(ws).list()].count(spec.endpoint.name) == 1
 
+    # unchanged stays skipped run after run (issue 15: a recorded "skipped" made every second run re-send it,
+    # a rolling update of a live deployment on Azure)
+    again: list = []
+    assert run_deploy(spec, session=session, sink=again.append).status == "succeeded"
+    assert [e.status for e in again if isinstance(e, StepFinished) and e.step == P.DEPLOYMENT] == ["skipped"]
+
     # a changed setting updates the deployment in place (create-or-update), still without a build
     spec.deployment.request_timeout_ms = 9000
     third = run_deploy(spec, session=session, sink=recorder)

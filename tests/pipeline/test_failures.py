@@ -47,7 +47,7 @@ def test_deployment_failures(session, sandbox, make_spec, recorder, cleanup, fau
     assert failure.next_step
     if fault == "resource-not-ready":
         assert "inference-server" in (failure.details or "")  # the last container log lines come with the error
-    assert f"deployment {spec.deployment.name}" in outcome.summary and "bills" in outcome.summary
+    assert f"deployment {spec.deployment.name}" in outcome.summary and "bills" in outcome.summary, outcome.summary
     assert not recorder.of(StepFailed, P.TRAFFIC)  # nothing ran after the failure
 
 
@@ -105,6 +105,21 @@ def test_authorization_failed_names_the_role(session, sandbox, make_spec, record
     assert "onlineEndpoints/write" in failure.what
     assert "AzureML Data Scientist" in failure.next_step
     assert outcome.status == "failed"
+    # issue 15: the summary comes from what exists in Azure: the 403 created nothing, and a build stopped
+    # beside it is over, not left behind
+    left = outcome.summary.split("Left behind:", 1)[1]
+    assert "nothing was created in Azure" in left and "exists" not in left and "build" not in left
+
+
+def test_a_refused_deployment_put_is_not_reported_as_billing(session, sandbox, make_spec, recorder, cleanup):
+    spec = make_spec("refused")
+    sandbox.faults.arm("bad-argument", count=1, match=r"PUT .*/deployments/")
+    outcome = run_deploy(spec, session=session, sink=recorder)
+    cleanup.append((_workspace(session, spec), spec.endpoint.name))
+    assert _failed(recorder, P.DEPLOYMENT).code == "BadArgument"
+    left = outcome.summary.split("Left behind:", 1)[1]
+    assert f"endpoint {spec.endpoint.name} exists" in left and "does not bill compute" in left
+    assert "bills per instance-hour" not in left and f"deployment {spec.deployment.name}" not in left
 
 
 def test_endpoint_name_taken_in_the_region(session, sandbox, make_spec, recorder, cleanup):

@@ -117,6 +117,7 @@ def test_json_report_and_model_dir(tmp_path, sample_dir, capsys):
     assert 0 < report["startup_seconds"] < report["probe_limit_seconds"]
     assert [lat["connection"] for lat in report["latency"]] == ["new", "keep-alive"]
     assert all(lat["n"] == 10 and lat["non_200"] == 0 for lat in report["latency"])
+    assert all(lat["connection_close"] == 10 for lat in report["latency"])  # the score handler's Connection: close
 
 
 def test_rebuilt_sample_crate_scores_like_the_shipped_one(tmp_path, sample_dir):
@@ -295,3 +296,14 @@ def test_sample_model_build(tmp_path):
     done = subprocess.run([rscript, "-e", f'f <- unserialize(readRDS("{path}")); cat(class(f), names(formals(f)))'],
                           capture_output=True, text=True, timeout=60, env={**os.environ})
     assert done.stdout == "function forecast_horizon"
+
+
+def test_a_requested_package_missing_here_is_a_failed_check_not_a_pass(tmp_path, sample_dir):
+    spec_path = project(tmp_path)
+    text = spec_path.read_text().replace("r_packages: []", "r_packages:\n  - surelynotinstalledhere")
+    spec_path.write_text(text)
+    report = check_run(spec_path, sample_dir)
+    packages = next(c for c in report.checks if c.name == "packages")
+    assert packages.status == "fail" and "surelynotinstalledhere" in packages.message
+    assert not report.ok
+    assert statuses(report)["score"] == "ok"  # the rest of the run still tells what it can

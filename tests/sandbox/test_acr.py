@@ -27,16 +27,27 @@ TIME_SCALE = 0.003  # a whole build of our Dockerfile (~3.3 min in ACR) takes ab
 START_PLUMBER = (ROOT / "docker-context-template" / "start_plumber.R").read_bytes()
 
 
-def our_dockerfile(packages: str = '"carrier", "forecast"') -> str:
-    text = (ROOT / "docker-context-template" / "Dockerfile").read_text()
-    return text.replace("{{R_PACKAGES}}", packages).replace("{{BASE_IMAGE}}", "rstudio/plumber:latest").replace("{{PORT}}", "8000")
+def our_context(packages: tuple[str, ...] = ("forecast",), base: str = "rstudio/plumber:v1.3.0") -> dict[str, bytes]:
+    """The docker context rdeploy-tui renders for these packages."""
+    from rdeploy_tui.deploy_folder.render import render
+    from rdeploy_tui.spec.deploy_spec import DeploySpec
+
+    spec = DeploySpec()
+    spec.image.r_packages, spec.image.base = list(packages), base
+    return render(spec).docker_context()
+
+
+def our_dockerfile() -> str:
+    return our_context()["Dockerfile"].decode()
 
 
 def context_archive(dockerfile: str, **extra: bytes) -> bytes:
     """A docker-context tar.gz made the way az acr build packs one (names relative to the context root)."""
     buffer = io.BytesIO()
     with tarfile.open(fileobj=buffer, mode="w:gz") as tar:
-        for name, data in {"Dockerfile": dockerfile.encode(), "start_plumber.R": START_PLUMBER, **extra}.items():
+        files = {"Dockerfile": dockerfile.encode(), "start_plumber.R": START_PLUMBER,
+                 "install_packages.R": our_context()["install_packages.R"], **extra}
+        for name, data in files.items():
             info = tarfile.TarInfo(name)
             info.size = len(data)
             info.mtime = int(time.time())
@@ -135,8 +146,8 @@ def test_az_acr_build_flow_succeeds_and_the_image_is_remembered(acr: AcrClients,
     log, status = acr.stream_log(queued.run_id)
     assert status == "Succeeded", log
     assert "\r\n" in log  # az acr build prints up to the last CRLF
-    assert "Step 1/6 : FROM rstudio/plumber:latest" in log
-    assert "* DONE (carrier)" in log
+    assert "Step 1/7 : FROM ${BASE}" in log and "v1.3.0: Pulling from rstudio/plumber" in log
+    assert "✔ Installed carrier" in log
     login = f"{acr.registry}.azurecr.io"
     assert f"Successfully pushed image: {login}/r-model:1" in log
     assert f"Run ID: {queued.run_id} was successful after" in log
@@ -150,7 +161,7 @@ def test_az_acr_build_flow_succeeds_and_the_image_is_remembered(acr: AcrClients,
     image = acr.sandbox.images.get_image(login, "r-model", "1")
     assert image is not None and image.digest == output.digest
     assert image.files()["start_plumber.R"] == START_PLUMBER
-    assert image.metadata["r_packages"] == ["carrier", "forecast"]
+    assert image.metadata["r_packages"] == ["carrier", "forecast", "plumber"]
     assert image.metadata["entrypoint_reset"] is True and image.metadata["start_script"] == "start_plumber.R"
 
     acr.sandbox.stop()  # a restarted sandbox on the same folder still knows the image and the run
@@ -162,18 +173,18 @@ def test_az_acr_build_flow_succeeds_and_the_image_is_remembered(acr: AcrClients,
 
 
 @pytest.mark.parametrize(
-    "dockerfile, reasons",
+    "dockerfile, extra, reasons",
     [
-        (our_dockerfile().replace("FROM rstudio/plumber:latest", ""), ["No build stage in current context"]),
-        (
-            our_dockerfile('"carrier", "notapkg"'),
-            ["package ‘notapkg’ is not available for this version of R", "rdeploy: failed to install R packages: notapkg"],
-        ),
+        (our_dockerfile().replace("FROM ${BASE}", ""), {}, ["No build stage in current context"]),
+        (our_dockerfile(), {"install_packages.R": our_context(("notapkg",))["install_packages.R"]},
+         ["* notapkg: Can't find package called notapkg."]),
+        (our_dockerfile().replace("ARG BASE=rstudio/plumber:v1.3.0", "ARG BASE=rocker/r-ver:9.9.9"), {},
+         ["manifest for rocker/r-ver:9.9.9 not found: manifest unknown: manifest unknown"]),
     ],
-    ids=["no-FROM", "package-not-on-cran"],
+    ids=["no-FROM", "package-not-on-cran", "unknown-base-tag"],
 )
-def test_a_bad_dockerfile_fails_with_the_reason_in_the_log(acr: AcrClients, dockerfile: str, reasons: list[str]):
-    queued = acr.schedule(context_archive(dockerfile), image="broken:1")
+def test_a_bad_dockerfile_fails_with_the_reason_in_the_log(acr: AcrClients, dockerfile: str, extra: dict, reasons: list[str]):
+    queued = acr.schedule(context_archive(dockerfile, **extra), image="broken:1")
     log, status = acr.stream_log(queued.run_id)
     assert status == "Failed"
     assert all(reason in log for reason in reasons), log
@@ -187,7 +198,7 @@ def test_a_bad_dockerfile_fails_with_the_reason_in_the_log(acr: AcrClients, dock
 def test_the_build_fail_fault_fails_the_next_build_only(acr: AcrClients):
     acr.sandbox.faults.arm("build-fail", count=1)
     log, status = acr.stream_log(acr.schedule(context_archive(our_dockerfile())).run_id)
-    assert status == "Failed" and "compilation failed for package" in log
+    assert status == "Failed" and "Failed to build source package" in log
     _, status = acr.stream_log(acr.schedule(context_archive(our_dockerfile())).run_id)
     assert status == "Succeeded"
 

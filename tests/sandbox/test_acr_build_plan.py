@@ -14,10 +14,22 @@ ROOT = Path(__file__).resolve().parents[2]
 LOGIN = "acrsandbox.azurecr.io"
 
 
-def our_dockerfile(packages: str = '"carrier", "forecast"') -> str:
-    """The Dockerfile rdeploy-tui generates, from the lead's template."""
-    text = (ROOT / "docker-context-template" / "Dockerfile").read_text()
-    return text.replace("{{R_PACKAGES}}", packages).replace("{{BASE_IMAGE}}", "rstudio/plumber:latest").replace("{{PORT}}", "8000")
+def our_context(packages: tuple[str, ...] = ("forecast",), base: str = "rstudio/plumber:v1.3.0") -> dict[str, bytes]:
+    """The docker context rdeploy-tui generates (Dockerfile, install_packages.R, start_plumber.R)."""
+    from rdeploy_tui.deploy_folder.render import render
+    from rdeploy_tui.spec.deploy_spec import DeploySpec
+
+    spec = DeploySpec()
+    spec.image.r_packages = list(packages)
+    spec.image.base = base
+    return render(spec).docker_context()
+
+
+def our_plan(packages: tuple[str, ...] = ("forecast",), base: str = "rstudio/plumber:v1.3.0", edit=None, **kwargs) -> build.BuildPlan:
+    files = our_context(packages, base)
+    if edit is not None:
+        files["Dockerfile"] = edit(files["Dockerfile"].decode()).encode()
+    return plan("", files=files, **kwargs)
 
 
 MICROSOFT_HOWTO = """FROM rstudio/plumber:latest
@@ -50,7 +62,6 @@ def test_parse_joins_continuations_and_drops_comments():
 @pytest.mark.parametrize(
     "run, packages, checked",
     [
-        (our_dockerfile().split("RUN ", 1)[1].split("\n\nCOPY")[0], ("carrier", "forecast"), True),
         ("""R -e "install.packages(c('forecast','carrier'))\"""", ("forecast", "carrier"), False),
         ("""Rscript -e 'install.packages("xgboost", repos = "https://cloud.r-project.org")'""", ("xgboost",), False),
         ("""["Rscript", "-e", "install.packages(pkgs = c('a', 'b')); if (!requireNamespace('a')) stop('no a')"]""", ("a", "b"), True),
@@ -67,18 +78,28 @@ def test_r_packages_are_read_from_run_lines(run, packages, checked):
         assert install is not None and install.packages == packages and install.checked is checked
 
 
+def test_our_install_script_is_read_as_pak_with_a_load_check():
+    script = our_context(("forecast",))["install_packages.R"].decode()
+    assert dockerfile.rscript_file("Rscript /tmp/install_packages.R") == "/tmp/install_packages.R"
+    install = dockerfile.r_install("Rscript /tmp/install_packages.R", script)
+    assert install.tool == "pak" and install.checked and install.load_checked
+    assert install.packages == ("pak", "plumber", "carrier", "forecast")
+    assert install.load_failure_text == "rdeploy: R packages that do not load: "
+
+
 # ----- builds ----------------------------------------------------------------------------------------
 def test_our_dockerfile_builds_and_describes_the_image():
-    result = plan(our_dockerfile())
+    result = our_plan()
     text = log_text(result)
     assert result.succeeded, text
-    assert "Step 1/6 : FROM rstudio/plumber:latest" in text and "Step 6/6 : CMD" in text
-    assert "* DONE (carrier)" in text and "* DONE (forecast)" in text
+    assert "Step 1/7 : FROM ${BASE}" in text and "v1.3.0: Pulling from rstudio/plumber" in text and "Step 7/7 : CMD" in text
+    assert "✔ Installed carrier" in text and "✔ Installed forecast" in text and "Installed plumber" not in text
     assert f"Successfully tagged {LOGIN}/r-model:1" in text and "Pushing image" in text
     assert [(ref.repository, ref.tag) for ref in result.images] == [("r-model", "1")]
     assert result.image["start_script"] == "start_plumber.R"
     assert result.image["entrypoint_reset"] is True
-    assert result.image["r_packages"] == ["carrier", "forecast"]
+    assert result.image["r_packages"] == ["carrier", "forecast", "plumber"]
+    assert result.image["plumber"] is True and result.image["r_version"] == "4.6.1"
     assert result.image["cmd"] == ["Rscript", "/tmp/start_plumber.R"]
     assert result.push_at is not None and build.DIGEST in "\n".join(result.chunks[result.push_at].lines)
 
@@ -89,12 +110,11 @@ def test_the_microsoft_howto_dockerfile_builds():
     assert "> install.packages(c('forecast','carrier'))" in log_text(result)  # R -e echoes the code
 
 
-def test_a_package_cran_does_not_have_fails_our_build_with_rs_warning_and_our_message():
-    result = plan(our_dockerfile('"carrier", "notapkg"'))
+def test_a_package_cran_does_not_have_fails_our_build_with_paks_message():
+    result = our_plan(("notapkg",))
     text = log_text(result)
     assert not result.succeeded
-    assert "package ‘notapkg’ is not available for this version of R" in text
-    assert "rdeploy: failed to install R packages: notapkg" in text
+    assert "* notapkg: Can't find package called notapkg." in text
     assert "returned a non-zero code: 1" in text and "failed to run step ID: build: exit status 1" in text
     assert not result.images
 
@@ -107,12 +127,12 @@ def test_an_unchecked_failed_install_still_builds_and_the_image_says_what_is_mis
 
 
 def test_cran_knobs_make_names_installable_or_not():
-    assert plan(our_dockerfile('"carrier", "mycorp.models"'), cran=Cran(extra=frozenset({"mycorp.models"}))).succeeded
-    assert not plan(our_dockerfile('"carrier", "forecast"'), cran=Cran(unavailable=frozenset({"forecast"}))).succeeded
+    assert our_plan(("mycorp.models",), cran=Cran(extra=frozenset({"mycorp.models"}))).succeeded
+    assert not our_plan(("forecast",), cran=Cran(unavailable=frozenset({"forecast"}))).succeeded
 
 
 def test_missing_entrypoint_reset_builds_with_a_warning_and_a_crashing_image_record():
-    result = plan(our_dockerfile().replace("ENTRYPOINT []", ""))
+    result = our_plan(edit=lambda text: text.replace("ENTRYPOINT []", ""))
     assert result.succeeded
     assert "ENTRYPOINT []" in log_text(result)
     assert result.image["entrypoint_reset"] is False
@@ -140,10 +160,11 @@ def test_a_missing_dockerfile_and_bad_image_names_fail():
 
 
 def test_the_build_fail_knob_fails_at_the_package_install():
-    text = log_text(result := plan(our_dockerfile(), fail_build=True))
+    text = log_text(result := our_plan(fail_build=True))
     assert not result.succeeded
-    assert "ERROR: compilation failed for package ‘carrier’" in text
-    assert "rdeploy: failed to install R packages: carrier" in text
+    assert "Failed to build source package carrier" in text
+    text = log_text(result := plan(MICROSOFT_HOWTO.replace('"install', '"pkgs <- c(\'forecast\'); install').replace("'))", "')); if (!all(pkgs %in% rownames(installed.packages()))) quit(status = 1)"), fail_build=True))
+    assert not result.succeeded and "ERROR: compilation failed for package ‘forecast’" in text
 
 
 def test_read_context_normalises_paths_and_rejects_garbage():
@@ -167,3 +188,73 @@ def test_the_docker_context_rdeploy_renders_for_the_default_spec_builds():
     assert result.succeeded, log_text(result)
     assert result.image["entrypoint_reset"] is True and result.image["start_script"] == "start_plumber.R"
     assert "carrier" in result.image["r_packages"]
+
+
+# ----- base images (spec/base_images.py), Docker Hub's limit, system libraries --------------------------
+@pytest.mark.parametrize("base, reason", [
+    ("rocker/r-ver:9.9.9", "manifest for rocker/r-ver:9.9.9 not found: manifest unknown: manifest unknown"),
+    ("rstudio/plumbr:v1.3.0", "pull access denied for rstudio/plumbr, repository does not exist or may require 'docker login'"),
+])
+def test_an_unknown_base_image_fails_the_pull_with_dockers_words(base, reason):
+    result = our_plan(base=base)
+    text = log_text(result)
+    assert not result.succeeded and reason in text and "Step 1/7 : FROM ${BASE}" in text
+    assert "failed to run step ID: build: exit status 1" in text
+
+
+def test_the_docker_hub_limit_fails_pulls_from_docker_hub_but_not_from_the_workspace_copy():
+    limited = our_plan(dockerhub_limited=lambda: True)
+    assert not limited.succeeded and "toomanyrequests: You have reached your pull rate limit" in log_text(limited)
+    copy = f"{LOGIN}/base/rstudio/plumber:v1.3.0"
+    from rdeploy_tui.spec import base_images
+
+    holds = build.base_record(base_images.lookup("rstudio/plumber:v1.3.0"))
+    from_copy = our_plan(dockerhub_limited=lambda: True, build_args={"BASE": copy},
+                         registry_image=lambda ref: holds if ref == copy else None)
+    assert from_copy.succeeded, log_text(from_copy)
+    assert f"Status: Downloaded newer image for {copy}" in log_text(from_copy)
+    assert from_copy.image["plumber"] is True and from_copy.image["entrypoint_reset"] is True
+    missing = our_plan(build_args={"BASE": copy})
+    assert f'manifest for {copy} not found: manifest unknown: manifest tagged by "v1.3.0" is not found' in log_text(missing)
+
+
+def test_a_base_without_plumber_gets_it_from_our_build_but_not_from_the_howto():
+    ours = our_plan(base="rocker/r-ver:4.4.1")
+    assert ours.succeeded and "✔ Installed plumber" in log_text(ours) and ours.image["plumber"] is True
+    assert ours.image["r_version"] == "4.4.1"
+    howto = plan(MICROSOFT_HOWTO.replace("rstudio/plumber:latest", "rocker/r-ver:4.4.1"))
+    assert howto.succeeded and howto.image["plumber"] is False  # builds; the deployment then cannot start
+
+
+def test_pak_installs_system_libraries_so_sf_loads():
+    result = our_plan(("sf",), base="rocker/r-ver:4.4.1")
+    text = log_text(result)
+    assert result.succeeded, text
+    assert "apt-get -y install libgdal-dev libgeos-dev libproj-dev libudunits2-dev" in text
+    assert result.image["r_packages_unloadable"] == {}
+
+
+SF_HOWTO = """FROM rocker/r-ver:4.4.1
+{apt}RUN R -e "install.packages(c('plumber', 'sf')){check}"
+COPY start_plumber.R /tmp/start_plumber.R
+CMD ["Rscript", "/tmp/start_plumber.R"]
+"""
+
+
+def test_a_binary_package_without_its_system_library_installs_but_does_not_load():
+    checked = plan(SF_HOWTO.format(apt="", check="; if (!requireNamespace('sf')) quit(status = 1)"))
+    text = log_text(checked)
+    assert not checked.succeeded
+    assert "sf: unable to load shared object '/usr/local/lib/R/site-library/sf/libs/sf.so':" in text
+    assert "libgdal.so.34: cannot open shared object file" in text
+    unchecked = plan(SF_HOWTO.format(apt="", check=""))
+    assert unchecked.succeeded and "libgdal.so.34" in unchecked.image["r_packages_unloadable"]["sf"]
+    apt = "RUN apt-get update && apt-get install -y --no-install-recommends libgdal-dev libgeos-dev libproj-dev libudunits2-dev\n"
+    with_libraries = plan(SF_HOWTO.format(apt=apt, check="; if (!requireNamespace('sf')) quit(status = 1)"))
+    assert with_libraries.succeeded and with_libraries.image["r_packages_unloadable"] == {}
+
+
+def test_a_source_repository_fails_the_install_without_headers():
+    result = plan(SF_HOWTO.format(apt="", check="").replace("rocker/r-ver:4.4.1", "r-base:latest"))
+    assert "ERROR: configuration failed for package ‘sf’" in log_text(result)
+    assert result.image["r_packages_missing"] == ["sf"]

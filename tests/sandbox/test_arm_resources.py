@@ -25,8 +25,10 @@ def test_resources_filtered_by_type_as_az_acr_build_asks(sandbox, mgmt):
            "?$filter=resourceType eq 'Microsoft.ContainerRegistry/registries'&api-version=2024-11-01")
     items = _get(mgmt, url)["value"]
     assert items and {i["type"] for i in items} == {"Microsoft.ContainerRegistry/registries"}
-    with sandbox.state.view() as data:  # other tests add registries in other subscriptions: only this one's
-        assert {i["id"] for i in items} == {r["id"] for r in data["registries"].values() if r["subscription"] == sandbox.subscription_id}
+    with sandbox.state.view() as data:
+        # other tests share this sandbox and make registries in other subscriptions: only this one's are listed
+        mine = f"/subscriptions/{sandbox.subscription_id}/".lower()
+        assert {i["id"] for i in items} == {r["id"] for r in data["registries"].values() if r["id"].lower().startswith(mine)}
     assert set(items[0]) >= {"id", "name", "type", "location", "tags", "sku"}
 
 
@@ -56,9 +58,11 @@ def test_registry_lists_with_the_registry_sdk(sandbox, sandbox_settings):
     from azure.mgmt.containerregistry import ContainerRegistryManagementClient
 
     client = ContainerRegistryManagementClient(sandbox_settings.credential(), sandbox.subscription_id, **sandbox_settings.mgmt_kwargs())
-    with sandbox.state.view() as data:  # other tests add registries elsewhere: compare with this subscription's
-        mine = [r for r in data["registries"].values() if r["subscription"] == sandbox.subscription_id]
-    assert sorted(r.name for r in client.registries.list()) == sorted(r["name"] for r in mine)
+    with sandbox.state.view() as data:
+        mine = f"/subscriptions/{sandbox.subscription_id}/".lower()
+        expected = sorted(r["name"] for r in data["registries"].values() if r["id"].lower().startswith(mine))
+        group = f"{mine}resourcegroups/{sandbox.resource_group}/".lower()
+        in_expected_group = sorted(r["name"] for r in data["registries"].values() if r["id"].lower().startswith(group))
+    assert sorted(r.name for r in client.registries.list()) == expected
     in_group = list(client.registries.list_by_resource_group(sandbox.resource_group))
-    assert sorted(r.name for r in in_group) == sorted(r["name"] for r in mine if r["resource_group"] == sandbox.resource_group)
-    assert in_group and all(r.login_server.endswith(".azurecr.io") for r in in_group)
+    assert sorted(r.name for r in in_group) == in_expected_group and all(r.login_server.endswith(".azurecr.io") for r in in_group)

@@ -154,3 +154,16 @@ def test_no_subscriptions_hides_them_from_the_identity(sandbox, sandbox_settings
     sandbox.faults.arm("no-subscriptions")  # all of them
     assert list(client.subscriptions.list()) == []
     assert {f.name for f in Faults.from_specs(["no-subscriptions"]).armed()} == {"no-subscriptions"}
+
+
+def test_fault_specs_take_a_pattern_and_parameters():
+    from rdeploy_tui.sandbox.faults import Faults
+
+    faults = Faults.from_specs(["deployment-slow@/green$,factor=5,after=10", "throttle:2"])
+    slow = faults.peek("deployment-slow")
+    assert slow.match == "/green$" and slow.params == {"factor": 5, "after": 10} and slow.count is None
+    assert faults.take("deployment-slow", "ep/blue") is None and faults.take("deployment-slow", "ep/green") is slow
+    assert faults.peek("throttle").count == 2
+    for bad in ("deployment-slow,factor", "deployment-errors@(", "throttle:x"):
+        with pytest.raises(ValueError):
+            Faults.from_specs([bad])

@@ -131,6 +131,21 @@ def test_scoring_errors_as_azure_sends_them(sandbox, ml_client, deployed):
 
 
 @pytest.mark.r
+def test_generated_api_closes_each_connection_and_the_front_reconnects(sandbox, ml_client, deployed):
+    # The generated score handler answers `Connection: close` (httpuv is ~40 ms late on reused connections);
+    # the front pools its upstream connections and must open a fresh one after each closed answer.
+    target = sandbox.hosting.target(f"{deployed.id}/deployments/blue")
+    direct = requests.post(target.url + target.scoring_path, json={"forecast_horizon": [1]}, timeout=30)
+    assert direct.status_code == 200 and direct.headers["Connection"].lower() == "close"
+    key = ml_client.online_endpoints.get_keys(deployed.name).primary_key
+    with requests.Session() as client:
+        answers = [client.post(deployed.scoring_uri, json={"forecast_horizon": [2]}, headers={"Authorization": f"Bearer {key}"},
+                               timeout=30) for _ in range(5)]
+    assert [a.status_code for a in answers] == [200] * 5
+    assert all("close" not in a.headers.get("Connection", "").lower() for a in answers)  # hop-by-hop: not passed on
+
+
+@pytest.mark.r
 def test_traffic_split_and_second_deployment(sandbox, ml_client, app_files, code_dir):
     name = unique_name("split")
     create_endpoint(ml_client, name, auth_mode="aml_token")

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import sys
 
+import pytest
+
 from rdeploy_tui.errors import RdeployError
 from rdeploy_tui.spec.deploy_spec import default_spec
 from rdeploy_tui.pipeline.state import DeployState, StateStore, target_key
@@ -11,32 +13,53 @@ from rdeploy_tui.connection_options import ConnectionOptions
 from rdeploy_tui.ui.session import Session
 from rdeploy_tui.ui.widgets.dialogs import ConfirmDialog, ErrorDialog
 
-from ui_helpers import FIXTURES, make_app
+from ui_helpers import FIXTURES, make_app, wait_for
 
 
-async def wait_for_dialog(pilot, seconds: float = 5.0) -> None:
-    for _ in range(int(seconds / 0.05)):
-        if isinstance(pilot.app.screen, ErrorDialog):
-            return
-        await pilot.pause(0.05)
+async def wait_for_dialog(pilot, seconds: float = 60.0) -> None:
+    """Until the error dialog is up (a deadline, not a fixed time: the machine may be busy)."""
+    await wait_for(pilot, lambda: isinstance(pilot.app.screen, ErrorDialog), seconds)
 
 
-async def test_reopening_after_a_crash_offers_to_resume(monkeypatch):
+@pytest.mark.parametrize("status", ["running", "cancelled"], ids=["crashed", "quit-during-deploy"])
+async def test_reopening_after_an_interrupted_deploy_offers_to_resume(monkeypatch, status):
+    """A crash leaves the state "running"; quitting during a deploy cancels it, which the runner records
+    as "cancelled" (issue 14: no offer was made then)."""
     spec = default_spec()
     session = Session(connection=ConnectionOptions(), spec=spec, base_dir=FIXTURES, from_last_run=True)
     session.save_last_run()
     w = spec.workspace
     state = DeployState(target_key(w.subscription_id, w.resource_group, w.name, spec.endpoint.name, spec.deployment.name))
-    state.step("build-image").status = "running"  # the process died while the image was building
+    state.step("build-image").status = "running" if status == "running" else "cancelled"
+    state.status = status
     StateStore().save(state)
-    # The sign-in worker would ask Azure; this test is about the offer only.
+    # The sign-in and deploy workers would ask Azure; this test is about the offer only.
     monkeypatch.setattr("rdeploy_tui.ui.screens.signin.SignInScreen.sign_in", lambda self: None)
+    monkeypatch.setattr("rdeploy_tui.ui.screens.deploy.DeployScreen.run_deploy", lambda self, spec: None)
     app = RdeployApp(Session.start(ConnectionOptions(), base_dir=FIXTURES))
     async with app.run_test(size=(80, 24)) as pilot:
-        await pilot.pause()
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmDialog) and app.screen.query("#yes"))
         dialog = app.screen
-        assert isinstance(dialog, ConfirmDialog)
-        assert "did not finish" in dialog.question and "build-image" in dialog.question
+        assert "build-image" in dialog.question and "Resume it now?" in dialog.question
+        app.screen.query_one("#yes").press()  # press(): a click can miss a dialog not laid out yet
+        await wait_for(pilot, lambda: app.step == 7)  # Resume opens the deploy step (which resumes)
+
+
+async def test_a_failed_deploy_is_not_offered_for_resume(monkeypatch):
+    spec = default_spec()
+    session = Session(connection=ConnectionOptions(), spec=spec, base_dir=FIXTURES, from_last_run=True)
+    session.save_last_run()
+    w = spec.workspace
+    state = DeployState(target_key(w.subscription_id, w.resource_group, w.name, spec.endpoint.name, spec.deployment.name))
+    state.status = "failed"
+    StateStore().save(state)
+    monkeypatch.setattr("rdeploy_tui.ui.screens.signin.SignInScreen.sign_in", lambda self: None)
+    monkeypatch.setattr("rdeploy_tui.ui.screens.manage.open_if_endpoints", lambda app: None)
+    app = RdeployApp(Session.start(ConnectionOptions(), base_dir=FIXTURES))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_for(pilot, lambda: app.settled)
+        await pilot.pause()
+        assert not isinstance(app.screen, ConfirmDialog)
 
 
 async def test_no_offer_without_an_unfinished_deploy(monkeypatch):

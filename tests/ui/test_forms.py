@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from textual.widgets import Button, OptionList, Select, Static, TextArea
 
+from rdeploy_tui.deploy_folder.render import ALWAYS_INSTALLED
 from rdeploy_tui.spec.deploy_spec import default_spec
 from rdeploy_tui.ui.screens.endpoint import EndpointScreen
 from rdeploy_tui.ui.screens.packages import PackagesScreen
@@ -61,7 +62,7 @@ async def test_packages_refuses_bad_names_duplicates_and_carrier():
         options.highlighted = 0
         await pilot.press("ctrl+d")
         assert screen.packages == ["forecast", "zoo"]
-        options.highlighted = 1
+        options.highlighted = len(ALWAYS_INSTALLED)  # the first of yours, after plumber and carrier
         await pilot.press("ctrl+d")
         assert screen.packages == ["zoo"]
         await pilot.press("f2")
@@ -78,7 +79,7 @@ async def test_packages_edit_in_place():
         screen = app.screen
         options = screen.query_one("#package-list", OptionList)
         options.focus()
-        options.highlighted = 1
+        options.highlighted = len(ALWAYS_INSTALLED)  # the first of yours, after plumber and carrier
         await pilot.press("enter")  # edit the highlighted package
         assert screen.query_one("#package", Field).text == "forcast"
         await set_field(pilot, screen, "package", "zoo")
@@ -205,7 +206,7 @@ async def test_review_writes_the_folder(tmp_path):
         await pilot.click("#write")
         written = sorted(p.relative_to(tmp_path / "out").as_posix() for p in (tmp_path / "out").rglob("*") if p.is_file())
         assert written == sorted([
-            "docker-context/Dockerfile", "docker-context/start_plumber.R", "src/plumber.R",
+            "docker-context/Dockerfile", "docker-context/install_packages.R", "docker-context/start_plumber.R", "src/plumber.R",
             "endpoint.yml", "deployment.yml", "sample-request.json", "rdeploy.yaml",
         ])
-        assert "Wrote 7 files" in str(screen.query_one("#write-result", Static).render())
+        assert "Wrote 8 files" in str(screen.query_one("#write-result", Static).render())

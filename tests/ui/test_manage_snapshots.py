@@ -13,7 +13,7 @@ from rdeploy_tui.ui.screens.manage import ManageScreen
 from rdeploy_tui.ui.screens.scoring import ScoringScreen
 from rdeploy_tui.ui.widgets.field import Field
 
-from ui_helpers import SIZES, make_app
+from ui_helpers import SIZES, make_app, wait_for
 
 NOW = 1_700_000_000.0  # 2023-11-14T22:13:20Z
 MODEL = "/subscriptions/5a4d1f3e-0000/resourceGroups/rg-ml/providers/Microsoft.MachineLearningServices/workspaces/ws-ml/models/forecast-model/versions/3"
@@ -118,10 +118,7 @@ def test_manage_logs(snap_compare, size):
         await open_it(pilot)
         await pilot.press("l")
         screen = pilot.app.screen
-        for _ in range(100):
-            await pilot.pause(0.02)
-            if screen.query_one("LogPanel").log.line_count > 1:
-                break
-        await pilot.pause(0.2)
+        # The log is read by a worker: wait until all its lines are in (the tail ends with the last LOG line).
+        await wait_for(pilot, lambda: screen.query_one("LogPanel").log.line_count >= len(LOG) + 1)
 
     assert snap_compare(app, terminal_size=size, run_before=logs)

@@ -14,7 +14,7 @@ from rdeploy_tui.scoring.result import ScoreResult
 from rdeploy_tui.scoring.target import ScoringTarget
 from rdeploy_tui.ui.screens.scoring import ScoringScreen
 
-from ui_helpers import SIZES, make_app
+from ui_helpers import SIZES, make_app, wait_for
 
 URI = "https://r-endpoint-forecast.westeurope.inference.ml.azure.com/score"
 RECORDS = [{"year": 1971, "forecast": 782.2776, "lower_95": 487.2007, "upper_95": 1077.3544},
@@ -64,11 +64,8 @@ def test_snippets_masked(snap_compare, size):
     async def snippets(pilot):
         await pilot.pause()  # the tabs settle on their first pane before another is picked
         screen.panel.query_one("#scoring-tabs", TabbedContent).active = "tab-snippets"
-        for _ in range(100):
-            await pilot.pause(0.02)
-            if screen.panel._base is not None:
-                break
-        await pilot.pause(0.1)
+        # The snippets are filled once the key is fetched (a worker): wait for them, not for a time.
+        await wait_for(pilot, lambda: screen.panel.query_one("#snippet-curl").text != "")
 
     assert snap_compare(app, terminal_size=size, run_before=snippets)
 

@@ -179,6 +179,10 @@ def test_model(snap_compare, size, monkeypatch):
     assert snap_compare(make_app(2), terminal_size=size, run_before=found)
 
 
+# The line the Dockerfile prints when an R package does not install (docker-context-template/Dockerfile).
+BUILD_KEY_LINE = "rdeploy: failed to install R packages: forcast"
+
+
 def _deploy_events(outcome: str):
     events = [
         StepStarted("prepare", "Check workspace ws-ml, its registry and model forecast-model", T0),
@@ -193,7 +197,7 @@ def _deploy_events(outcome: str):
             StepFailed("build-image", "The image build failed: R package 'forcast' is not available.",
                        "Fix the package name on the R packages step, then Deploy again (finished steps are kept).",
                        "Step 4/6 : RUN R -e \"install.packages(...)\"\nWarning: package 'forcast' is not available\n"
-                       "Error: packages not installed: forcast", "BuildFailed", T0 + 95),
+                       + BUILD_KEY_LINE, "BuildFailed", T0 + 95),
             PlanFinished("failed", "Deploy failed. Left behind: endpoint r-endpoint-forecast exists "
                                    "(an endpoint without deployments does not bill compute).", T0 + 96),
         ]
@@ -227,11 +231,14 @@ def test_deploy(snap_compare, size, outcome):
         pilot.app.goto(7)
         await pilot.pause()
         screen.status = outcome
-        for event in _deploy_events(outcome):
-            screen.apply(event)
+        # The logs come before the failure, as from the runner.
         screen.sink(LogLines("build-image", "build", tuple(f"Step {i}/6 : build output line {i}" for i in range(1, 40))))
+        if outcome == "failed":
+            screen.sink(LogLines("build-image", "build", (BUILD_KEY_LINE,)))
         screen.sink(LogLines("create-deployment", "inference-server", ("Running plumber API at http://0.0.0.0:8000",)))
         screen.sink(LogLines("create-deployment", "storage-initializer", ("model downloaded",)))
+        for event in _deploy_events(outcome):
+            screen.apply(event)
         await pilot.pause(0.3)  # two flush ticks
         screen.update_nav()
         await pilot.pause()

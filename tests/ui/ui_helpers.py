@@ -63,6 +63,37 @@ async def wait_for(pilot, condition, timeout: float = 60.0) -> None:
         await pilot.pause(0.05)
 
 
+async def settle(pilot, *, first: bool = False, timeout: float = 30.0) -> None:
+    """Wait until the screen shows a state that no longer changes by itself: the first screen complete
+    (`first`), no button still lit from a press (Button's 0.2 s "-active" effect, which decided the
+    Delete button's colour in a loaded run), no log lines waiting for the next flush, no animation
+    scheduled, and text cursors that do not blink (a blink phase is a matter of time).
+    Conditions, not time: a busy machine only makes it take longer."""
+    from textual.widgets import Button, Input, TextArea
+
+    from rdeploy_tui.ui.widgets.log_panel import LogPanel
+
+    app = pilot.app
+
+    def quiet() -> bool:
+        if first and not app.settled:
+            return False
+        screen = app.screen
+        if any(b.has_class("-active") for b in screen.query(Button)):
+            return False
+        return not any(p.pending for p in screen.query(LogPanel))
+
+    await wait_for(pilot, quiet, timeout)
+    for screen in app.screen_stack:
+        for editor in screen.query("Input, TextArea"):
+            if isinstance(editor, (Input, TextArea)):
+                if editor.cursor_blink:
+                    editor.cursor_blink = False  # no blink phase in the picture (TextArea then draws none)
+                    editor.refresh()  # the watcher does not repaint by itself
+    await pilot.wait_for_scheduled_animations()
+    await pilot.pause()
+
+
 async def started(pilot, timeout: float = 10.0) -> None:
     """Wait for the first screen to be complete: its nav bar and footer follow its first frame."""
     await wait_for(pilot, lambda: pilot.app.settled, timeout)

@@ -42,6 +42,7 @@ def test_init_writes_spec_and_folder_then_validates(tmp_path):
     assert names == [
         "deployment.yml",
         "docker-context/Dockerfile",
+        "docker-context/install_packages.R",
         "docker-context/start_plumber.R",
         "endpoint.yml",
         "sample-request.json",

@@ -67,20 +67,31 @@ def test_auto_tag_follows_the_docker_context_only():
     fixed = DeploySpec()
     fixed.image.tag = "v1"
     assert render(fixed).image_tag == "v1"
+    # issue 13.2: the base image and the package snapshot date both feed the tag
+    other_base = DeploySpec()
+    other_base.image.base = "rstudio/plumber:v1.2.0"
+    assert render(other_base).image_tag != base.image_tag
+    other_date = DeploySpec()
+    other_date.image.package_snapshot = "2026-11-20"
+    assert render(other_date).image_tag != base.image_tag
 
 
 def test_dockerfile_contract():
     rendered = render(custom_spec(), registry="myacr.azurecr.io")
     dockerfile = rendered.text("docker-context/Dockerfile")
     lines = [line.strip() for line in dockerfile.splitlines()]
-    assert "FROM rstudio/plumber:latest" in lines
+    # the pinned base by default, replaceable by the workspace registry's copy (--build-arg BASE=...)
+    assert lines[lines.index("ARG BASE=rstudio/plumber:v1.3.0") + 1] == "FROM ${BASE}"
+    assert "az acr import -n ACR_NAME --source docker.io/rstudio/plumber:v1.3.0 --image base/rstudio/plumber:v1.3.0" in dockerfile
     assert "ENTRYPOINT []" in lines
     assert lines.index("ENTRYPOINT []") < lines.index('CMD ["Rscript", "/tmp/start_plumber.R"]')
-    # carrier first, user's packages once each, all in the single RUN layer.
-    assert dockerfile.count("RUN ") == 1
-    assert 'pkgs <- c("carrier", "forecast", "tibble")' in dockerfile
-    assert "quit(status = 1)" in dockerfile
-    assert "cloud.r-project.org" not in dockerfile  # forcing CRAN would compile every package from source
+    assert [line for line in lines if line.startswith("RUN ")] == ["RUN Rscript /tmp/install_packages.R"]
+    install = rendered.text("docker-context/install_packages.R")
+    # plumber and carrier first, the user's packages once each; pak; every package loaded; a dated binary snapshot
+    assert 'pkgs <- c("plumber", "carrier", "forecast", "tibble")' in install
+    assert "pak::pkg_install(todo" in install and "loadNamespace(p)" in install and "quit(status = 1)" in install
+    assert 'repo <- "https://p3m.dev/cran/__linux__/noble/2026-11-02"' in install
+    assert "cloud.r-project.org" not in install  # forcing CRAN would compile every package from source
     assert 'Sys.getenv("PLUMBER_PORT", "8080")' in rendered.text("docker-context/start_plumber.R")
 
 

@@ -86,8 +86,10 @@ def test_unreadable_files(tmp_path):
     assert spec is None and "cannot read" in problems[0].message
 
 
-def test_empty_file_is_the_default_spec(tmp_path):
-    path = tmp_path / "s.yaml"
-    path.write_text("")
-    spec, problems = load_spec(path)
-    assert problems == [] and spec == DeploySpec()
+def test_an_empty_file_is_refused_not_read_as_all_defaults(tmp_path):
+    # issue 15: an empty spec validated as ok and would deploy defaults nobody wrote down
+    for text in ("", "# only a comment\n"):
+        path = tmp_path / "s.yaml"
+        path.write_text(text)
+        spec, problems = load_spec(path)
+        assert spec is None and "is empty" in problems[0].message and "rdeploy-tui init" in problems[0].message

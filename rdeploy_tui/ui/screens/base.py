@@ -9,7 +9,8 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
 from textual.screen import Screen
-from textual.widgets import Button, Footer, Static
+from textual.widgets import Button, Static
+from rdeploy_tui.ui.widgets.footer import KeysFooter
 from textual.worker import Worker, WorkerState
 
 from rdeploy_tui.ui.widgets.field import Field
@@ -73,6 +74,7 @@ class WizardStep(WorkerErrors, Screen):
     ]
 
     app: "WizardHost"  # and a textual App
+    _not_yet_shown = False  # a "Not yet" toast is up (cleared once the problem is fixed)
 
     @property
     def spec(self) -> "DeploySpec":
@@ -97,7 +99,7 @@ class WizardStep(WorkerErrors, Screen):
             Button(self.NEXT_LABEL, id="next", variant="primary", compact=True),
             id="nav",
         )
-        return [nav, Footer()]
+        return [nav, KeysFooter()]
 
     async def _mount_chrome(self) -> None:
         await self.mount_all(self._chrome())
@@ -131,6 +133,9 @@ class WizardStep(WorkerErrors, Screen):
         if not self.is_mounted or not self.query("#next"):  # the first screen's nav bar comes a frame late
             return
         problems = self.problems()
+        if not problems and self._not_yet_shown:  # the "Not yet" toast is about a problem now fixed
+            self._not_yet_shown = False
+            self.app.clear_notifications()
         self.query_one("#next", Button).disabled = bool(problems)
         self.query_one("#nav-status", Static).update(problems[0] if problems else "")
         self.query_one("#nav-status", Static).set_class(bool(problems), "-blocked")
@@ -147,6 +152,7 @@ class WizardStep(WorkerErrors, Screen):
         problems = self.problems()
         if problems:
             self.notify(problems[0], title="Not yet", severity="warning")
+            self._not_yet_shown = True
             return
         self.commit()
         self.app.session.save_last_run()

@@ -3,6 +3,7 @@ elapsed time, the build and deployment logs streaming, cancel with confirmation,
 the message, the next action and the relevant log lines. No deploy logic here."""
 from __future__ import annotations
 
+import re
 import threading
 import time
 from collections import deque
@@ -21,6 +22,21 @@ from rdeploy_tui.ui.widgets.log_panel import FLUSH_SECONDS, LogPanel
 from rdeploy_tui.ui.widgets.steps_view import StepRow, StepsView
 
 BUILD_SOURCES = {"build"}  # LogLines.source values shown in the build panel; all others go to the deployment panel
+BUILD_STEPS = {"build-image"}  # a failure of these is read in the build log; of the others, in the deployment log
+# The line of a failure's log that names the cause: our own Dockerfile/plumber.R messages first, then R's
+# and Docker's error lines.
+_OWN_LINE = re.compile(r"^\s*rdeploy: ")
+_ERROR_LINE = re.compile(r"^\s*(error\b|fatal\b|execution halted)|\b(failed|not available|cannot|no such)\b", re.IGNORECASE)
+
+
+def failing_line(details: str | None) -> str | None:
+    """The line of a failure's log tail that says what went wrong (the last such line), or None."""
+    lines = [line.strip() for line in (details or "").splitlines() if line.strip()]
+    for pattern in (_OWN_LINE, _ERROR_LINE):
+        found = [line for line in lines if pattern.search(line)]
+        if found:
+            return found[-1]
+    return None
 
 
 class DeployScreen(WizardStep):
@@ -49,6 +65,7 @@ class DeployScreen(WizardStep):
         with VerticalScroll(id="failure", classes="-hidden"):
             yield Static("", id="failure-what", markup=False)
             yield Static("", id="failure-next", markup=False)
+            yield Static("", id="failure-line", markup=False)
             yield Static("", id="failure-details", markup=False)
         with Horizontal(id="logs"):
             yield LogPanel("Build log", id="build-log")
@@ -64,6 +81,11 @@ class DeployScreen(WizardStep):
         # Start (or resume) on arrival; after a success only when the spec changed since (Back, edit, Deploy).
         # Not on_screen_resume: closing a dialog on top must never start a deploy.
         changed = self.started_with != self.spec.to_dict()
+        if self.app.session.found.get("rollout_endpoint") == self.spec.endpoint.name and self.autostart:
+            from rdeploy_tui.ui.screens.rollout import RolloutScreen  # "update this endpoint" (manage.py): a rollout
+
+            self.app.push_screen(RolloutScreen(self.spec.copy()))
+            return
         if self.autostart and not self.busy and (self.status != "succeeded" or changed):
             self.start()
 
@@ -77,6 +99,7 @@ class DeployScreen(WizardStep):
         steps.rows = {s.id: StepRow(s.id, s.title) for s in P.make_plan(self.spec).steps}
         steps.refresh(layout=True)
         self.query_one("#failure").add_class("-hidden")
+        self.query_one("#logs").remove_class("-build-failed", "-deploy-failed")
         self.query_one("#cancel", Button).disabled = False
         self._set_status("Deploying: the image builds in ACR while the endpoint is created.")
         self.app.session.save_last_run()  # a crash from here on can be resumed from this spec
@@ -116,6 +139,8 @@ class DeployScreen(WizardStep):
             steps.update_step(event.step, message=event.message)
         elif isinstance(event, StepFinished):
             steps.update_step(event.step, status=event.status, finished=event.at, message=event.message)
+            if event.step == P.TRAFFIC:  # "traffic: blue=100%": the split Azure has now, for the closing summary
+                self.app.session.found["traffic_after"] = event.message
         elif isinstance(event, StepFailed):
             cancelled = event.code == "Cancelled"
             steps.update_step(event.step, status="cancelled" if cancelled else "failed", finished=event.at, message=event.what)
@@ -129,8 +154,18 @@ class DeployScreen(WizardStep):
         self.query_one("#failure").remove_class("-hidden")
         self.query_one("#failure-what", Static).update(f"✗ {event.what}")
         self.query_one("#failure-next", Static).update(f"Next: {event.next_step}" if event.next_step else "")
-        details = (event.details or "").splitlines()[-15:]
+        # The line that names the cause, whole (wrapped), then the log of the failed step across the whole
+        # width: at 80x24 two panels side by side cut it at 36 columns.
+        line = failing_line(event.details)
+        self.query_one("#failure-line", Static).update(f"Failing line: {line}" if line else "")
+        self.query_one("#failure-line").display = line is not None
+        build = event.step in BUILD_STEPS
+        # A build failure's details are the build log's tail, which the log below now shows in full.
+        shown_below = build and self.query_one("#build-log", LogPanel).received > 0
+        details = [] if shown_below else [d for d in (event.details or "").splitlines()[-15:] if d.strip() != line]
         self.query_one("#failure-details", Static).update("\n".join(details))
+        self.query_one("#failure-details").display = bool(details)
+        self.query_one("#logs").add_class("-build-failed" if build else "-deploy-failed")
 
     def _finished(self, outcome) -> None:
         self.drain()
@@ -138,6 +173,9 @@ class DeployScreen(WizardStep):
         self.status = outcome.status
         self.query_one("#cancel", Button).disabled = True
         self._set_status(outcome.summary)
+        self.app.session.found["deploy_outcome"] = outcome  # for the summary printed when the app closes
+        # Even a failed first run may have created the endpoint: what the earlier steps listed is stale.
+        self.app.session.found.pop("endpoints", None)
         if outcome.status == "succeeded":
             self.app.session.found["outcome"] = outcome
             self.query_one("#next", Button).focus()

@@ -7,6 +7,7 @@ from textual.containers import Grid
 from textual.widgets import Label, Select, Static
 
 from rdeploy_tui.spec import rules
+from rdeploy_tui.spec.traffic import share_note
 from rdeploy_tui.ui.screens.base import WizardStep
 from rdeploy_tui.ui.widgets.field import Field, to_int
 
@@ -31,7 +32,7 @@ class EndpointScreen(WizardStep):
             yield Field("Instance count (1-50)", str(spec.deployment.instance_count),
                         checks=[rules.check_instance_count], convert=to_int("instance count"), id="instance-count")
             yield Field("Traffic to this deployment (%)", str(spec.deployment.traffic),
-                        checks=[rules.check_traffic], convert=to_int("traffic"), id="traffic")
+                        checks=[rules.check_traffic], convert=to_int("traffic"), warn=self._traffic_note, id="traffic")
         yield Label("Auth mode", classes="field-label")
         auth = spec.endpoint.auth_mode if spec.endpoint.auth_mode in AUTH_LABELS else "aml_token"
         yield Select([(label, mode) for mode, label in AUTH_LABELS.items()], value=auth, allow_blank=False, compact=True, id="auth-mode")
@@ -92,16 +93,49 @@ class EndpointScreen(WizardStep):
             return f"deployment {name} exists on {endpoint}: it will be updated in place"
         return None
 
+    def _traffic_note(self, percent: int) -> str | None:
+        """Said before the deploy: the share this deployment will really get (Azure's shares add up to 100)."""
+        if not self.is_mounted:
+            return None
+        info = self._existing().get(self.query_one("#endpoint-name", Field).text.strip())
+        return share_note(info.traffic if info else {}, self.query_one("#deployment-name", Field).text.strip(), percent)
+
     @on(Field.Checked, "#endpoint-name")
     def _endpoint_changed(self) -> None:
         if self.is_mounted:
             self.query_one("#deployment-name", Field).check()
 
+    @on(Field.Checked, "#deployment-name")
+    def _deployment_changed(self) -> None:
+        if self.is_mounted:
+            self.query_one("#traffic", Field).check()
+
     @on(Select.Changed, "#instance-type")
+    @on(Field.Checked, "#instance-count")
     def _instance_changed(self) -> None:
         value = self.query_one("#instance-type", Select).value
         warning = rules.instance_type_warning(value) if isinstance(value, str) else None
-        self.query_one("#instance-warning", Static).update(warning or "")
+        prices = self.app.session.found.setdefault("prices", {})
+        if isinstance(value, str) and value not in prices and self.app.session.found.get("workspace") is not None:
+            self.load_price(value)  # only once the workspace (its region) is known: never a sign-in from here
+        cost = prices.get(value) if isinstance(value, str) else None
+        count = self.query_one("#instance-count", Field).text.strip() if self.is_mounted else ""
+        line = cost.text(int(count)) if cost is not None and count.isdigit() and 1 <= int(count) <= 50 else ""
+        self.query_one("#instance-warning", Static).update("\n".join(x for x in (warning, line and f"Cost: {line}") if x))
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="price")
+    def load_price(self, instance_type: str) -> None:
+        from rdeploy_tui.azure.prices import hourly_price
+
+        ws = self.app.session.found.get("workspace")
+        price = hourly_price(ws.session, ws.info.location, instance_type)
+        self.app.call_from_thread(self._price_loaded, instance_type, price)
+
+    def _price_loaded(self, instance_type: str, price: object) -> None:
+        if price is not None:  # unknown stays unsaid here; the review and the deploy summary say "price unknown"
+            self.app.session.found.setdefault("prices", {})[instance_type] = price
+            if self.is_mounted:
+                self._instance_changed()
 
     # -- wizard ---------------------------------------------------------------------------------------
     def commit(self) -> None:

@@ -13,11 +13,12 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Static
+from textual.widgets import DataTable, Static
+from rdeploy_tui.ui.widgets.footer import KeysFooter
 
 from rdeploy_tui.ui.screens.base import WorkerErrors
 from rdeploy_tui.ui.screens.manage_dialogs import TrafficDialog, TypeNameDialog
-from rdeploy_tui.ui.screens.manage_source import AzureSource, delete_deployment_problem, still_bills
+from rdeploy_tui.ui.screens.manage_source import AzureSource, delete_deployment_problem, idle_deployments, still_bills
 from rdeploy_tui.ui.widgets.dialogs import ConfirmDialog
 
 BILL_MARK = "$"
@@ -43,6 +44,16 @@ def age(created: str | None, now: float) -> str:
 def traffic_text(info: Any) -> str:
     shares = [(n, v) for n, v in sorted((info.traffic or {}).items()) if v > 0]
     return " ".join(f"{n} {v}%" for n, v in shares) or "none"
+
+
+def traffic_cell(info: Any) -> Text:
+    """The Traffic column: the shares, then each deployment left at 0 % (it bills, serving nothing) flagged."""
+    idle = idle_deployments(info)
+    shares = traffic_text(info)
+    cell = Text("" if idle and shares == "none" else shares)
+    for name in idle:
+        cell.append(f"{' ' if cell.plain else ''}{name} 0% {BILL_MARK}idle", style="bold yellow")
+    return cell
 
 
 def instances_text(info: Any) -> str:
@@ -87,6 +98,8 @@ class ManageScreen(WorkerErrors, Screen):
         Binding("x", "delete_endpoint", "Del endpoint", id="manage.delete_endpoint"),
         Binding("r", "refresh", "Refresh", id="manage.refresh"),
         Binding("n", "new", "New deploy", id="manage.new"),
+        Binding("u", "update", "Update (rollout)", id="manage.update"),
+        Binding("e", "delete_expired", "Del expired", show=False, id="manage.delete_expired"),  # the status line offers it when some expired
         Binding("escape", "new", "Wizard", show=False, id="manage.wizard"),
     ]
 
@@ -96,6 +109,8 @@ class ManageScreen(WorkerErrors, Screen):
         self.clock = clock
         self._initial = infos  # already read (on start): shown without asking Azure again
         self.infos: dict[str, Any] = {}  # name -> EndpointInfo (with deployments)
+        self._details_of: str | None = None  # the endpoint whose deployments the details table shows
+        self.expired: list[str] = []  # names whose expiry tag has passed
         self.loading = False
 
     @property
@@ -111,7 +126,7 @@ class ManageScreen(WorkerErrors, Screen):
         yield Static("", id="details-title", markup=False)
         yield DataTable(id="deployments", cursor_type="row", zebra_stripes=True)
         yield Static("", id="details-uri", markup=False)
-        yield Footer()
+        yield KeysFooter()
 
     def on_mount(self) -> None:
         self.query_one("#manage-title", Static).update(f"Online endpoints in {self.source.label}")
@@ -144,28 +159,36 @@ class ManageScreen(WorkerErrors, Screen):
             self.action_refresh()  # a change failed half-way: show what Azure has now
 
     def show_endpoints(self, infos: list[Any]) -> None:
+        from rdeploy_tui.pipeline.expiry import is_expired
+
         self.loading = False
+        now = self.clock()
+        # expired first (deploy --expires-after): the ones to delete are where the cursor starts
+        self.expired = [i.name for i in infos if is_expired(getattr(i, "tags", None), now)]
+        infos = sorted(infos, key=lambda i: i.name not in self.expired)
         self.infos = {i.name: i for i in infos}
         table = self.query_one("#endpoints", DataTable)
         keep = self.selected_name()
         table.clear()
-        now = self.clock()
         for info in infos:
             bills = still_bills(info)
             table.add_row(
                 Text(BILL_MARK, style="bold yellow") if bills else "",
-                info.name, info.state, info.auth_mode, traffic_text(info), instances_text(info),
+                info.name, info.state, info.auth_mode, traffic_cell(info), instances_text(info),
                 age(getattr(info, "created_at", None), now), info.scoring_uri or "-",
                 key=info.name,
             )
         if keep in self.infos:
             table.move_cursor(row=table.get_row_index(keep))
         billing = sum(1 for i in infos if still_bills(i))
+        idle = [f"{i.name}/{d}" for i in infos for d in idle_deployments(i)]
         if not infos:
             self._say("No online endpoints in this workspace. n starts the deploy wizard.")
         else:
             self._say(f"{len(infos)} endpoint(s), {billing} marked {BILL_MARK}: their deployments bill per instance-hour "
-                      "until deleted.")
+                      "until deleted." + (f" {BILL_MARK}idle: at 0 % traffic, billing for nothing: {', '.join(idle)}."
+                                          if idle else "")
+                      + (f" {len(self.expired)} expired (listed first): e deletes them." if self.expired else ""))
         self.show_details()
 
     def selected_name(self) -> str | None:
@@ -185,6 +208,10 @@ class ManageScreen(WorkerErrors, Screen):
     def show_details(self) -> None:
         info = self.selected()
         deps = self.query_one("#deployments", DataTable)
+        # The deployment the cursor was on stays selected when the rows are read again (after a refresh or a
+        # change), so d and l act on the deployment the user picked, not on the first one.
+        keep = self.selected_deployment() if info is not None and info.name == self._details_of else None
+        self._details_of = info.name if info is not None else None
         deps.clear()
         if info is None:
             self.query_one("#details-title", Static).update("")
@@ -194,8 +221,11 @@ class ManageScreen(WorkerErrors, Screen):
             f"{info.name}: {info.state}, auth {info.auth_mode}" + (f", {info.location}" if info.location else ""))
         for d in info.deployments:
             kind = (d.instance_type or "?").removeprefix("Standard_")
-            deps.add_row(d.name, d.state, f"{info.traffic.get(d.name, 0)}%", f"{kind} x{d.instance_count}",
-                         short_model(d.model), short_image(d.image), key=d.name)
+            share = info.traffic.get(d.name, 0)
+            deps.add_row(d.name, d.state, f"{share}%" if share > 0 else Text(f"0% {BILL_MARK}idle", style="bold yellow"),
+                         f"{kind} x{d.instance_count}", short_model(d.model), short_image(d.image), key=d.name)
+        if keep is not None and keep in {d.name for d in info.deployments}:
+            deps.move_cursor(row=deps.get_row_index(keep))
         if not info.deployments:
             self.query_one("#details-title", Static).update(f"{info.name}: {info.state}, no deployments (does not bill)")
         self.query_one("#details-uri", Static).update(f"Scoring URI: {info.scoring_uri or 'none yet'}")
@@ -308,10 +338,48 @@ class ManageScreen(WorkerErrors, Screen):
 
         self.app.push_screen(TypeNameDialog(info.name, [d.name for d in info.deployments]), typed)
 
+    def action_delete_expired(self) -> None:
+        names = list(getattr(self, "expired", []))
+        if not names:
+            self.notify("No endpoint has expired (deploy --expires-after sets an expiry).", severity="information")
+            return
+
+        def answer(yes: bool | None) -> None:
+            if yes:
+                self._say(f"Deleting {', '.join(names)} …")
+                self.delete_endpoints(names)
+
+        self.app.push_screen(ConfirmDialog(f"Delete the expired endpoint(s) {', '.join(names)} and their deployments?\n\n"
+                                           "They stop billing. This cannot be undone.", yes="Delete expired", no="Keep", danger=True), answer)
+
+    @work(thread=True, exit_on_error=False, group="change")
+    def delete_endpoints(self, names: list[str]) -> None:
+        for name in names:
+            self.source.delete_endpoint(name)
+        self.app.call_from_thread(self._changed, f"Deleted {', '.join(names)}: they no longer bill.")
+
     @work(thread=True, exit_on_error=False, group="change")
     def delete_endpoint(self, endpoint: str) -> None:
         self.source.delete_endpoint(endpoint)
         self.app.call_from_thread(self._changed, f"Endpoint {endpoint} deleted: it no longer bills.")
+
+    # -- a new version of the selected endpoint: the wizard's model, packages and size steps, then a rollout --
+    def action_update(self) -> None:
+        info = self._need_endpoint()
+        if info is None:
+            return
+        live = {n: v for n, v in info.traffic.items() if v > 0}
+        if not live:
+            self.notify(f"No deployment of {info.name} takes traffic: there is nothing to roll out from (n deploys).", severity="warning")
+            return
+        old = max(live.items(), key=lambda kv: kv[1])[0]
+        spec = self.app.session.spec
+        spec.endpoint.name = info.name
+        spec.deployment.name = {"blue": "green", "green": "blue"}.get(old, f"{old[:28]}-new")
+        spec.deployment.traffic = 0  # the rollout shifts it in stages
+        self.app.session.found["rollout_endpoint"] = info.name  # the deploy step becomes a rollout (deploy.py)
+        self.action_new()
+        self.app.goto(2)  # the model step; packages, script and size follow
 
     # -- back to the wizard ------------------------------------------------------------------------------
     def action_new(self) -> None:

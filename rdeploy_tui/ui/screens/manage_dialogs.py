@@ -99,6 +99,10 @@ class TrafficDialog(ModalScreen[dict[str, int] | None]):
             return
         self.dismiss(self.split())
 
+    def on_input_submitted(self) -> None:
+        """Enter in a share saves (when the split adds up; otherwise it says why at the field)."""
+        self.save()
+
     @on(Button.Pressed, "#cancel")
     def action_cancel(self) -> None:
         self.dismiss(None)

@@ -10,7 +10,8 @@ from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.screen import Screen
 from textual.timer import Timer
-from textual.widgets import Button, Footer, Select, Static
+from textual.widgets import Button, Select, Static
+from rdeploy_tui.ui.widgets.footer import KeysFooter
 
 from rdeploy_tui.azure.online import LOG_CONTAINERS, new_lines  # no SDK import: plain helpers of the Azure layer
 from rdeploy_tui.ui.screens.base import WorkerErrors
@@ -58,7 +59,7 @@ class ManageLogsScreen(WorkerErrors, Screen):
             yield Button("Follow", id="logs-follow", compact=True)
             yield Static("", id="logs-status", markup=False)
         yield LogPanel(self._panel_title(), id="logs-panel")
-        yield Footer()
+        yield KeysFooter()
 
     def _panel_title(self) -> str:
         return f"{self.container} of {self.deployment}"

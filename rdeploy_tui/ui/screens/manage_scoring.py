@@ -6,7 +6,8 @@ from typing import Any
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
-from textual.widgets import Footer, Static
+from textual.widgets import Static
+from rdeploy_tui.ui.widgets.footer import KeysFooter
 
 from rdeploy_tui.ui.widgets.scoring_panel import ScoringPanel
 
@@ -34,7 +35,7 @@ class ManageScoringScreen(Screen):
         yield ScoringPanel(info.name, lambda: self.source.target(info.name),
                            deployments=[d.name for d in info.deployments], sample=self.source.sample_for(info.name),
                            score_route=self.source.score_route(info.name), id="scoring-panel")
-        yield Footer()
+        yield KeysFooter()
 
     def on_mount(self) -> None:
         self.query_one(ScoringPanel).editor.focus()

@@ -36,6 +36,13 @@ def still_bills(info: Any) -> bool:
     return bool(getattr(info, "deployments", ()))
 
 
+def idle_deployments(info: Any) -> list[str]:
+    """Deployments that take no traffic: they bill per instance-hour all the same (a deploy left at 0 %,
+    or a rollout's old deployment). Route traffic to them or delete them."""
+    traffic = getattr(info, "traffic", None) or {}
+    return [d.name for d in getattr(info, "deployments", ()) if traffic.get(d.name, 0) <= 0]
+
+
 class AzureSource:
     """The real source: the wizard session's workspace (spec.workspace) through rdeploy_tui.azure."""
 

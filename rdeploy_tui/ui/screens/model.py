@@ -1,14 +1,21 @@
-"""Step 3: the registered model and its version (latest shown with the number it stands for)."""
+"""Step 3: the registered model and its version (latest shown with the number it stands for), or a new
+model registered from a folder holding crate.bin (the how-to's prerequisite), after a local test on it."""
 from __future__ import annotations
+
+from pathlib import Path
 
 from textual import on, work
 from textual.app import ComposeResult
-from textual.widgets import Label, OptionList, Select, Static
+from textual.containers import Horizontal, Vertical
+from textual.widgets import Button, Label, OptionList, Select, Static
 from textual.widgets.option_list import Option
 
+from rdeploy_tui.spec import rules
 from rdeploy_tui.ui.screens.base import WizardStep
+from rdeploy_tui.ui.widgets.field import Field
 
 LATEST = "latest"
+REGISTER = "+register"  # the list's last entry: register a new model from a local folder
 
 
 class ModelScreen(WizardStep):
@@ -20,13 +27,30 @@ class ModelScreen(WizardStep):
         self.models: dict[str, object] = {}  # name -> ModelInfo
         self.versions_for: str | None = None
         self.busy = False
+        self.registering = False
 
     def compose_body(self) -> ComposeResult:
         yield Static("Loading registered models ...", id="model-status", markup=False)
         yield Label("Registered model", classes="field-label")
         yield OptionList(id="models")
-        yield Label("Version", classes="field-label")
+        yield Label("Version", classes="field-label", id="version-label")
         yield Select([], prompt="(choose a model)", id="version", allow_blank=True, compact=True)
+        with Vertical(id="register-form", classes="-hidden"):
+            yield Field("Folder holding crate.bin (relative to the current folder)", "", checks=[self._folder_problem],
+                        placeholder="models", id="register-dir")
+            yield Field("Register it as model", self.spec.model.name, checks=[rules.check_model_name], id="register-name")
+            with Horizontal(classes="buttons"):
+                yield Button("Test locally, then register", id="register", compact=True)
+            yield Static("", id="register-status", markup=False)
+
+    def _folder(self, text: str) -> Path:
+        path = Path(text).expanduser()
+        return path if path.is_absolute() else self.app.session.base_dir / path
+
+    def _folder_problem(self, text: str) -> str | None:
+        from rdeploy_tui.local.model_folder import model_folder_problem
+
+        return "type the folder holding crate.bin" if not text else model_folder_problem(self._folder(text))
 
     def _workspace_key(self) -> tuple:
         ws = self.spec.workspace
@@ -55,12 +79,12 @@ class ModelScreen(WizardStep):
         for m in models:
             latest = f"latest: version {m.latest_version}" if m.latest_version else "no versions"
             options.add_option(Option(f"{m.name}  ({latest})", id=m.name))
+        options.add_option(Option("+ register a new model from a folder on this machine", id=REGISTER))
         status = self.query_one("#model-status", Static)
         if not models:
-            status.update(
-                f"No models are registered in workspace {key[2]}. Register your crate first, e.g. "
-                "az ml model create -n forecast-model -v 1 -p models/ --type custom_model"
-            )
+            status.update(f"No models are registered in workspace {key[2]}: register your crate.bin below.")
+            options.highlighted = 0  # the register entry
+            self.query_one("#register-dir", Field).input.focus()
             self.update_nav()
             return
         status.update(f"{len(models)} registered model(s) in workspace {key[2]}.")
@@ -72,17 +96,70 @@ class ModelScreen(WizardStep):
     @on(OptionList.OptionHighlighted, "#models")
     def _model_highlighted(self, event: OptionList.OptionHighlighted) -> None:
         name = event.option.id
+        registering = name == REGISTER
+        self.query_one("#register-form").set_class(not registering, "-hidden")
+        for widget in (self.query_one("#version-label"), self.query_one("#version")):
+            widget.set_class(registering, "-hidden")
         if name == self.versions_for:
             return
         self.versions_for = None
         select = self.query_one("#version", Select)
         select.set_options([])
-        self.load_versions(name)
+        if not registering:
+            self.load_versions(name)
         self.update_nav()
 
     @on(OptionList.OptionSelected, "#models")
-    def _model_selected(self) -> None:
-        self.query_one("#version", Select).focus()
+    def _model_selected(self, event: OptionList.OptionSelected) -> None:
+        if event.option.id == REGISTER:
+            self.query_one("#register-dir", Field).input.focus()
+        else:
+            self.query_one("#version", Select).focus()
+
+    # -- registering a new model -------------------------------------------------------------------------
+    @on(Button.Pressed, "#register")
+    def _register_pressed(self) -> None:
+        fields = [self.query_one("#register-dir", Field), self.query_one("#register-name", Field)]
+        errors = [f.check() for f in fields]
+        if any(errors) or self.registering:
+            return
+        self.registering = True
+        self.query_one("#register", Button).disabled = True
+        self._register_status("Testing the model locally with R first (the API as the container runs it) ...")
+        self.register_model(self._folder(fields[0].value), fields[1].value)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="register")
+    def register_model(self, folder: Path, name: str) -> None:
+        from rdeploy_tui.local.checks import run_local_checks  # starts R: only when asked
+
+        # The local test runs on the folder before anything is uploaded: a crate that does not load or score
+        # here would fail the same way in Azure, after a build and a deployment were paid for.
+        report = run_local_checks(self.spec.copy(), self.app.session.base_dir, folder)
+        failed = next((c for c in report.checks if c.status == "fail"), None)
+        if failed is not None:
+            self.app.call_from_thread(self._register_refused, failed)
+            return
+        self.app.call_from_thread(self._register_status, f"Local test passed. Registering {folder.name} as {name} ...")
+        model = self.app.session.workspace().register_model(folder, name)
+        self.app.call_from_thread(self._registered, model)
+
+    def _register_status(self, text: str) -> None:
+        self.query_one("#register-status", Static).update(text)
+
+    def _register_refused(self, failed) -> None:
+        self.registering = False
+        self.query_one("#register", Button).disabled = False
+        self._register_status(f"Not registered: the local test failed at {failed.name}: {failed.message}"
+                              + (f"\nNext: {failed.next_step}" if failed.next_step else ""))
+
+    def _registered(self, model) -> None:
+        self.registering = False
+        self.query_one("#register", Button).disabled = False
+        self._register_status(f"Registered model {model.name} version {model.latest_version}.")
+        self.spec.model.name, self.spec.model.version = model.name, LATEST
+        self.app.session.found.pop("model_versions", None)
+        self.busy = True
+        self.load_models()  # shows it in the list, selected
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="versions")
     def load_versions(self, name: str) -> None:
@@ -109,6 +186,11 @@ class ModelScreen(WizardStep):
         self.update_nav()
 
     def worker_failed(self, worker) -> None:
+        if worker.group == "register":
+            self.registering = False
+            self.query_one("#register", Button).disabled = False
+            self._register_status("Not registered (see the message).")
+            return
         self.busy = False
         self.query_one("#model-status", Static).update("Could not load models (see the message); go Back and retry.")
         self.update_nav()
@@ -117,8 +199,9 @@ class ModelScreen(WizardStep):
     def problems(self) -> list[str]:
         if self.busy:
             return ["loading registered models ..."]
-        if not self.models:
-            return ["no registered model to deploy (see above)"]
+        highlighted = self.query_one("#models", OptionList).highlighted_option
+        if not self.models or (highlighted is not None and highlighted.id == REGISTER):
+            return ["registering the model ..." if self.registering else "register the model first, or pick a registered one"]
         if self.versions_for is None:
             return ["loading versions ..."]
         if not isinstance(self.query_one("#version", Select).value, str):

@@ -1,14 +1,15 @@
 """Step 4: the R packages installed in the image. carrier is always there and cannot be removed."""
 from __future__ import annotations
 
-from textual import on
+from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.widgets import Button, Input, OptionList, Static
 from textual.widgets.option_list import Option
+from textual.worker import Worker
 
-from rdeploy_tui.spec import rules
+from rdeploy_tui.spec import package_names, rules
 from rdeploy_tui.deploy_folder.render import ALWAYS_INSTALLED
 from rdeploy_tui.ui.screens.base import WizardStep
 from rdeploy_tui.ui.widgets.field import Field
@@ -26,24 +27,30 @@ class PackagesScreen(WizardStep):
     def __init__(self) -> None:
         super().__init__()
         self.packages: list[str] = []
+        self.from_model: set[str] = set()  # packages read from the crate ("used by the model")
         self.editing: int | None = None  # index in self.packages being edited in the field
 
     def compose_body(self) -> ComposeResult:
         yield Static(
-            "Packages your model needs at scoring time; they are installed in the image and checked after install. "
-            + ", ".join(ALWAYS_INSTALLED) + " is always included (crates need it).",
+            "Packages your model needs at scoring time; they are installed in the image and loaded once in the build. "
+            "plumber (serves the API) and carrier (crates need it) are always included.",
             classes="hint",
         )
         yield OptionList(id="package-list")
         yield Field(
             "Add a package (Enter adds; select one in the list and press Enter to edit it)",
             checks=[self._check_new],
+            warn=lambda name: package_names.offline_warning(name) if name else None,  # a likely typo; never blocks
             placeholder="e.g. forecast",
             id="package",
         )
         with Horizontal(classes="buttons"):
             yield Button("Add", id="add", compact=True)
             yield Button("Remove (ctrl+d)", id="remove", compact=True)
+        with Horizontal(classes="buttons"):
+            yield Input(placeholder="model folder with crate.bin: read the packages it uses", compact=True, id="crate-dir")
+            yield Button("Read", id="read-crate", compact=True)
+        yield Static("", id="crate-result", classes="hint", markup=False)
 
     def on_mount(self) -> None:
         # Only the valid part of a last-run list is taken over; base-R names and repeats are dropped.
@@ -73,7 +80,7 @@ class PackagesScreen(WizardStep):
         for name in ALWAYS_INSTALLED:
             options.add_option(Option(f"{name}  (always included)", id=f"fixed-{name}", disabled=True))
         for i, name in enumerate(self.packages):
-            options.add_option(Option(name, id=f"pkg-{i}"))
+            options.add_option(Option(f"{name}  (used by the model)" if name in self.from_model else name, id=f"pkg-{i}"))
         if highlight is not None and self.packages:
             options.highlighted = len(ALWAYS_INSTALLED) + min(highlight, len(self.packages) - 1)
 
@@ -126,6 +133,51 @@ class PackagesScreen(WizardStep):
             self.query_one("#package", Field).set_text("")
         self.refresh_list(highlight=index)
         self.notify(f"Removed {removed}")
+
+    # -- packages read from the model's crate.bin (issue 13.4) -----------------------------------------
+    @on(Input.Submitted, "#crate-dir")
+    @on(Button.Pressed, "#read-crate")
+    def _read_crate_pressed(self) -> None:
+        typed = self.query_one("#crate-dir", Input).value.strip()
+        if not typed:
+            self.query_one("#crate-result", Static).update("Type the folder that holds the model's crate.bin.")
+            return
+        self.query_one("#read-crate", Button).disabled = True
+        self.query_one("#crate-result", Static).update(f"Reading {typed} with R ...")
+        self.read_crate(typed)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="read-crate")
+    def read_crate(self, typed: str) -> None:
+        from pathlib import Path
+
+        from rdeploy_tui.local.crate_packages import find_crate, read_crate_packages  # starts R: only when asked
+
+        crate = find_crate(Path(typed).expanduser())
+        result = read_crate_packages(crate) if crate is not None else None
+        self.app.call_from_thread(self._crate_read, typed, result)
+
+    def _crate_read(self, typed: str, result) -> None:
+        self.query_one("#read-crate", Button).disabled = False
+        status = self.query_one("#crate-result", Static)
+        if result is None:
+            status.update(f"No crate.bin under {typed}: the packages the model uses could not be read.")
+            return
+        if result.error:
+            status.update(f"The packages the model uses could not be read: {result.error}")
+            return
+        fixed = {p.lower() for p in ALWAYS_INSTALLED}
+        have = {p.lower() for p in self.packages}
+        added = [p for p in result.packages if p.lower() not in fixed | have]
+        self.packages += added
+        self.from_model |= set(result.packages)
+        self.refresh_list()
+        used = ", ".join(result.packages) or "none beyond base R"
+        status.update(f"The model uses: {used}" + (f"; added {', '.join(added)}." if added else "."))
+
+    def worker_failed(self, worker: Worker) -> None:
+        if worker.group == "read-crate":
+            self.query_one("#read-crate", Button).disabled = False
+            self.query_one("#crate-result", Static).update("Reading the crate failed: see the message.")
 
     # -- wizard ---------------------------------------------------------------------------------------
     def action_next(self) -> None:

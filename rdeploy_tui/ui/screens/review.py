@@ -4,15 +4,16 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from textual import on
+from textual import on, work
 from textual.app import ComposeResult
 from textual.containers import Horizontal
 from textual.widgets import Button, OptionList, Static
 from textual.widgets.option_list import Option
 
 from rdeploy_tui.spec import rules
-from rdeploy_tui.deploy_folder.render import Rendered, render, write_folder
+from rdeploy_tui.deploy_folder.render import Rendered, r_packages, render, write_folder
 from rdeploy_tui.spec.deploy_spec import SPEC_FILENAME, SpecError, save_spec
+from rdeploy_tui.spec.traffic import share_note, traffic_after
 from rdeploy_tui.ui.screens.base import WizardStep
 from rdeploy_tui.ui.widgets.code_view import CodeView
 from rdeploy_tui.ui.widgets.field import Field
@@ -35,6 +36,9 @@ class ReviewScreen(WizardStep):
     STEP = 6
     AUTO_FOCUS = "#review-files"
     NEXT_LABEL = "Deploy"
+    # Under 100 columns the file list goes above the viewer, which then gets the whole width (at 80x24 side
+    # by side left it 44 columns).
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (100, "-wide")]
 
     def __init__(self) -> None:
         super().__init__()
@@ -52,7 +56,21 @@ class ReviewScreen(WizardStep):
 
     def on_screen_resume(self) -> None:
         self.refresh_review()
+        # Not known, or no longer true: a deploy since (even a failed one) may have created the endpoint.
+        if "endpoints" not in self.app.session.found and self.should_load_on_resume():
+            self.list_endpoints()
         super().on_screen_resume()
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="endpoints")
+    def list_endpoints(self) -> None:
+        from rdeploy_tui import azure
+
+        found = azure.Endpoints(self.app.session.workspace()).list()
+        self.app.call_from_thread(self._endpoints_listed, {e.name: e for e in found})
+
+    def _endpoints_listed(self, endpoints: dict) -> None:
+        self.app.session.found["endpoints"] = endpoints
+        self.refresh_review()
 
     def on_mount(self) -> None:
         self.refresh_review()
@@ -102,7 +120,8 @@ class ReviewScreen(WizardStep):
             return "The spec has problems; go Back and fix them:\n\n" + "\n".join(f"- {p}" for p in self.spec_problems)
         spec, found = self.spec, self.app.session.found
         ws = spec.workspace
-        endpoint_exists = spec.endpoint.name in (found.get("endpoints") or {})
+        existing = (found.get("endpoints") or {}).get(spec.endpoint.name)
+        endpoint_exists = existing is not None
         itype = rules.INSTANCE_TYPES.get(spec.deployment.instance_type.lower())
         acr = found.get("registry") or "the workspace's container registry"
         lines = [
@@ -110,19 +129,41 @@ class ReviewScreen(WizardStep):
             "",
             f"1. Image {self.rendered.image_name}",
             f"   built by ACR Tasks in {acr} (skipped if that tag exists),",
-            f"   with R packages: {', '.join(['carrier', *spec.image.r_packages])}",
+            f"   with R packages: {', '.join(r_packages(spec))}",
             f"2. Endpoint {spec.endpoint.name} (auth: {spec.endpoint.auth_mode})"
-            + (" - exists, reused" if endpoint_exists else " - new, created while the image builds"),
+            + (" - checking whether it exists ..." if "endpoints" not in found
+               else " - exists, reused" if endpoint_exists else " - new, created while the image builds"),
             f"3. Deployment {spec.deployment.name}: {itype.label if itype else spec.deployment.instance_type}"
             f" x {spec.deployment.instance_count}",
             f"   model {spec.model.name} version {self._version_text()}",
-            f"4. Traffic: {spec.deployment.traffic}% to {spec.deployment.name}",
+            *self._traffic_lines(existing),
             "5. One scoring request with the sample request as a smoke test",
             "",
             "Billing: the deployment bills per instance-hour while it exists,",
             "even when idle. Delete the endpoint to stop it.",
         ]
+        price = (found.get("prices") or {}).get(spec.deployment.instance_type)
+        if price is not None:  # from the endpoint step (azure/prices.py): the Retail Prices API's list price
+            lines.append(f"Cost: {price.text(spec.deployment.instance_count)}")
         return "\n".join(lines)
+
+    def _traffic_lines(self, existing) -> list[str]:
+        """Every deployment's share after the deploy (the other deployments of an existing endpoint too),
+        and why the new one's differs from what was asked, when it does."""
+        dep = self.spec.deployment
+        current = dict(existing.traffic) if existing is not None else {}
+        for other in getattr(existing, "deployments", ()) or ():
+            current.setdefault(other.name, 0)
+        after = traffic_after(current, dep.name, dep.traffic)
+        shares = {name: after.get(name, 0) for name in [dep.name, *sorted(n for n in current if n != dep.name)]}
+        lines = ["4. Traffic after the deploy: " + ", ".join(f"{n} {v}%" for n, v in shares.items())]
+        note = share_note(current, dep.name, dep.traffic)
+        if note:
+            lines.append(f"   ({note})")
+        idle = [n for n, v in shares.items() if v == 0]
+        if idle:
+            lines.append(f"   at 0 %, still billing: {', '.join(idle)}")
+        return lines
 
     def _version_text(self) -> str:
         model = self.spec.model

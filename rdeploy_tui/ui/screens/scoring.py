@@ -19,6 +19,9 @@ from rdeploy_tui.ui.widgets.scoring_panel import ScoringPanel
 class ScoringScreen(WizardStep):
     STEP = 8
     NEXT_LABEL = "Finish"
+    # The editor, every time: focusing it only on mount raced with the screen's own auto-focus, so the
+    # focus (and the snapshots) depended on timing.
+    AUTO_FOCUS = "#request-editor"
     BINDINGS = [Binding("ctrl+s,f9", "send", "Send", priority=True, id="send")]
     DEFAULT_CSS = """
     ScoringScreen #body { overflow-y: hidden; }

@@ -9,7 +9,7 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
-from textual.widgets import Button, Input, Label, Log, RadioButton, RadioSet, Static, TextArea
+from textual.widgets import Button, Input, Label, RadioButton, RadioSet, RichLog, Static, TextArea
 from textual.worker import Worker
 
 from rdeploy_tui.spec import rules
@@ -31,6 +31,11 @@ class ScriptScreen(WizardStep):
         super().__init__()
         self.request_error: str | None = None
         self.testing = False
+        # What the last local test ran with (script choice, request text, model folder) and whether it
+        # passed; None before the first. A result shown under since-changed inputs is marked stale.
+        self.tested: tuple | None = None
+        self.local_passed: bool | None = None
+        self._result_text = ""
 
     def compose_body(self) -> ComposeResult:
         own = self.spec.scoring.script is not None
@@ -58,7 +63,7 @@ class ScriptScreen(WizardStep):
                 yield Input(placeholder="model folder with crate.bin (empty: the built-in sample model)", compact=True, id="model-dir")
                 yield Button("Test locally", id="test-local", compact=True)
             yield Static("", id="local-result", markup=False)
-            yield Log(max_lines=2000, id="local-log", classes="-hidden")
+            yield RichLog(max_lines=2000, wrap=True, markup=False, id="local-log", classes="-hidden")
 
     def on_mount(self) -> None:
         self._sync_source()
@@ -91,6 +96,7 @@ class ScriptScreen(WizardStep):
     def _refresh_preview(self) -> None:
         if not self.is_mounted:
             return
+        self._mark_stale_result()  # the script choice may have changed
         preview = self.query_one("#preview", CodeView)
         if self.own_file and self.query_one("#script-path", Field).error:
             preview.show("# choose an existing .R file above to see it here", "x.R")
@@ -114,7 +120,30 @@ class ScriptScreen(WizardStep):
         except json.JSONDecodeError as exc:
             self.request_error = f"sample request is not valid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})"
         self.query_one("#request-message", Static).update(self.request_error or "")
+        self._mark_stale_result()
         self.update_nav()
+
+    def _test_inputs(self) -> tuple:
+        return (self._script_choice(), self.query_one("#sample-request", TextArea).text,
+                self.query_one("#model-dir", Input).value.strip())
+
+    def _mark_stale_result(self) -> None:
+        """A local test result applies to what it ran with: once the request (or script, or model folder)
+        changes, it says so (issue 14: "Local test passed" stayed under a changed request)."""
+        if self.tested is None or self.testing or not self.is_mounted:
+            return
+        result = self.query_one("#local-result", Static)
+        stale = self._test_inputs() != self.tested
+        result.set_class(stale, "-stale")
+        if stale:
+            result.update(("Local test passed" if self.local_passed else "Local test failed")
+                          + " for an earlier request, script or model: Test locally again.")
+        else:
+            result.update(self._result_text)
+
+    @on(Input.Changed, "#model-dir")
+    def _model_dir_changed(self) -> None:
+        self._mark_stale_result()
 
     def _sample_request(self):
         return json.loads(self.query_one("#sample-request", TextArea).text)
@@ -137,9 +166,10 @@ class ScriptScreen(WizardStep):
             return
         spec = self.spec.copy()
         self._commit_into(spec)
+        self.tested, self.local_passed = self._test_inputs(), None
         self.testing = True
         self.query_one("#test-local", Button).disabled = True
-        log = self.query_one("#local-log", Log)
+        log = self.query_one("#local-log", RichLog)
         log.clear()
         log.remove_class("-hidden")
         self.query_one("#local-result", Static).update("Starting the API with R ...")
@@ -155,26 +185,34 @@ class ScriptScreen(WizardStep):
     def _local_event(self, event) -> None:
         """Runs in the worker thread; a check run emits a dozen events, so one hop each is fine."""
         line = f"{CHECK_MARKS[event.check.status]} {event.check.name}: {event.check.message}" if event.check else f"... {event.text}"
-        self.app.call_from_thread(self.query_one("#local-log", Log).write_line, line)
+        self.app.call_from_thread(self.query_one("#local-log", RichLog).write, line)
 
     def _local_done(self, report) -> None:
         self.testing = False
         self.query_one("#test-local", Button).disabled = False
         result = self.query_one("#local-result", Static)
         failed = next((c for c in report.checks if c.status == "fail"), None)
+        self.local_passed = failed is None
         if failed is None:
             took = f" (ready in {report.startup_seconds:.1f} s)" if report.startup_seconds else ""
-            result.update(f"Local test passed{took}: the API answered the sample request with HTTP {report.score_status}.")
+            self._result_text = f"Local test passed{took}: the API answered the sample request with HTTP {report.score_status}."
+            result.update(self._result_text)
             result.set_class(False, "-failed")
+            self._mark_stale_result()
             return
         result.set_class(True, "-failed")
-        result.update(f"Local test failed at {failed.name}: {failed.message}" + (f"\nNext: {failed.next_step}" if failed.next_step else ""))
+        self._result_text = f"Local test failed at {failed.name}: {failed.message}" + (f"\nNext: {failed.next_step}" if failed.next_step else "")
+        result.update(self._result_text)
+        self._mark_stale_result()
         if failed.details:
-            self.query_one("#local-log", Log).write_lines(failed.details.splitlines()[-40:])
+            log = self.query_one("#local-log", RichLog)
+            for line in failed.details.splitlines()[-40:]:
+                log.write(line)
 
     def worker_failed(self, worker: Worker) -> None:
         if worker.group == "local-test":
             self.testing = False
+            self.tested = None
             self.query_one("#test-local", Button).disabled = False
             self.query_one("#local-result", Static).update("The local test failed: see the message.")
 
@@ -184,6 +222,23 @@ class ScriptScreen(WizardStep):
         if self.request_error:
             found.append(self.request_error)
         return found
+
+    def action_next(self) -> None:
+        """Next after a failed local test (for what is on screen now) asks first: the same failure would
+        only show again, after paying for an image build and a deployment."""
+        if self.local_passed is False and self.tested == self._test_inputs() and not self.problems():
+            from rdeploy_tui.ui.widgets.dialogs import ConfirmDialog
+
+            def answer(yes: bool | None) -> None:
+                if yes:
+                    super(ScriptScreen, self).action_next()
+
+            self.app.push_screen(ConfirmDialog(
+                "The local test of this script and request failed.\n\nGo on anyway? The deployment in Azure will "
+                "most likely fail the same way, after the image build and the instances were paid for.",
+                yes="Go on anyway", no="Stay and fix it"), answer)
+            return
+        super().action_next()
 
     def _commit_into(self, spec) -> None:
         spec.scoring.script = self._script_choice()

@@ -24,7 +24,8 @@ class WorkspaceScreen(WizardStep):
     def compose_body(self) -> ComposeResult:
         yield Static("Looking for workspaces ...", id="ws-status", markup=False)
         yield Label("Workspace", classes="field-label")
-        yield Select([], prompt="(looking for workspaces)", compact=True, id="workspace")
+        # Disabled while looking: its empty entry is a status, not a choice (issue 14: it could be picked).
+        yield Select([], prompt="(looking for workspaces)", compact=True, id="workspace", disabled=True)
         yield Label("Container registry (ACR): the image is built and stored there", classes="field-label")
         yield Static("", id="registry", markup=False)
         yield Static("", id="registry-next", classes="field-message -info", markup=False)
@@ -33,6 +34,8 @@ class WorkspaceScreen(WizardStep):
         if self.loaded_for != self.spec.workspace.subscription_id and self.should_load_on_resume():
             self.busy = True
             self.query_one("#ws-status", Static).update("Looking for workspaces ...")
+            select = self.query_one("#workspace", Select)
+            select.prompt, select.disabled = "(looking for workspaces)", True
             self.find_workspaces(self.spec.workspace.subscription_id)
         super().on_screen_resume()
 
@@ -52,6 +55,8 @@ class WorkspaceScreen(WizardStep):
         select = self.query_one("#workspace", Select)
         select.set_options([(f"{w.name}  (group {w.resource_group}, {w.location or 'no location'})", key)
                             for key, w in self.workspaces.items()])
+        select.prompt = "(choose a workspace)" if found else "(no workspaces in this subscription)"
+        select.disabled = not found
         status = self.query_one("#ws-status", Static)
         if not found:
             status.update(
@@ -123,6 +128,7 @@ class WorkspaceScreen(WizardStep):
             self.query_one("#registry", Static).update("Could not read the registry (see the message).")
         else:
             self.query_one("#ws-status", Static).update("Could not list workspaces (see the message); go Back and retry.")
+            self.query_one("#workspace", Select).prompt = "(no workspaces listed)"
         self.update_nav()
 
     # -- wizard -------------------------------------------------------------------------------------------

@@ -213,6 +213,9 @@ class ScoringPanel(WorkerErrors, Vertical):
             problem.remove_class("-empty")
             self.editor.cursor_location = (max(0, exc.line - 1), max(0, exc.column - 1))
             self.editor.focus()
+            if self.history:  # the answer still shown is not this request's: say so instead of its "HTTP 200"
+                self._status(f"Not sent: the request is not JSON. The answer below is from request "
+                             f"#{self.history[-1].number}.", False)
             return None
         problem.update("")
         problem.add_class("-empty")

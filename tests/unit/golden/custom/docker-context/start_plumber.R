@@ -7,6 +7,13 @@ entry_script <- Sys.getenv("AZUREML_ENTRY_SCRIPT", "plumber.R")
 host <- Sys.getenv("PLUMBER_HOST", "0.0.0.0")
 port <- as.integer(Sys.getenv("PLUMBER_PORT", "8080"))
 
+# Load the model's R packages before the API answers: /ready then means ready, and the first scored request does not
+# pay for loading them (seconds for packages such as forecast). The image build already loaded each one; one that
+# does not load here (`rdeploy-tui local` on a machine without it) is named with R's reason, and the API still starts.
+for (p in c("carrier", "forecast", "tibble")) {
+  tryCatch(loadNamespace(p), error = function(e) message("rdeploy: R package ", p, " does not load: ", conditionMessage(e)))
+}
+
 pr <- plumber::plumb(file.path(app_root, entry_script))
 pr$setDocs(TRUE)
 pr$run(host = host, port = port)

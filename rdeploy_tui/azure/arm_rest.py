@@ -1,0 +1,124 @@
+"""Plain ARM REST calls over azure-core's ARM pipeline (Session.arm_pipeline): the day-2 commands' light path.
+
+`import azure.ai.ml` alone takes ~1.5 s, most of a `rdeploy-tui endpoints list`. The reads and the delete those
+commands need are a handful of REST operations; here they go through the same pipeline the generated SDKs use
+(credential, retries with back-off, ARM error format, LRO polling), without the generated models.
+
+The api-versions are the ones azure-ai-ml sends for the same operations, so both paths see the same service
+behaviour; tests/sandbox/test_rest_online.py records both paths on the sandbox and fails when they differ.
+Operations: https://learn.microsoft.com/rest/api/azureml/ (Workspaces, Online Endpoints, Online Deployments,
+Environment Versions).
+"""
+from __future__ import annotations
+
+from typing import Any, Iterator
+from urllib.parse import quote
+
+from rdeploy_tui.azure.discovery import WorkspaceInfo, resource_id_pattern
+from rdeploy_tui.azure.errors import azure_call
+from rdeploy_tui.azure.session import Session
+from rdeploy_tui.errors import RdeployError
+
+# What azure-ai-ml (>=1.35) sends per resource; checked against its requests by the test above.
+API_VERSIONS = {
+    "workspace": "2024-10-01-preview",
+    "endpoint": "2022-02-01-preview",  # online_endpoints: get, list, delete, listKeys, token
+    "deployment": "2023-04-01-preview",  # online_deployments: list, get, getLogs
+    "environment": "2023-04-01-preview",  # environments.get(name, version)
+}
+_WS_PATH = resource_id_pattern("Microsoft.MachineLearningServices/workspaces")
+
+
+def workspace_path(subscription_id: str, resource_group: str, name: str) -> str:
+    return (f"/subscriptions/{quote(subscription_id, safe='')}/resourceGroups/{quote(resource_group, safe='')}"
+            f"/providers/Microsoft.MachineLearningServices/workspaces/{quote(name, safe='')}")
+
+
+def _raise_for(response: Any) -> None:
+    """The exceptions the generated clients raise (explained by azure/errors.py like any SDK error)."""
+    from azure.core.exceptions import (
+        ClientAuthenticationError,
+        HttpResponseError,
+        ResourceExistsError,
+        ResourceNotFoundError,
+        map_error,
+    )
+    from azure.mgmt.core.exceptions import ARMErrorFormat
+
+    errors = {401: ClientAuthenticationError, 404: ResourceNotFoundError, 409: ResourceExistsError}
+    map_error(status_code=response.status_code, response=response, error_map=errors)
+    raise HttpResponseError(response=response, error_format=ARMErrorFormat)
+
+
+def _request(method: str, url: str, api_version: str | None, body: Any = None) -> Any:
+    from azure.core.rest import HttpRequest
+
+    params = {"api-version": api_version} if api_version else None
+    return HttpRequest(method, url, params=params, json=body)
+
+
+def _send(session: Session, request: Any) -> Any:
+    """The PipelineResponse (an LROPoller needs it); a path is made absolute on the session's ARM endpoint."""
+    client = session.arm_pipeline()
+    request.url = client.format_url(request.url)
+    return client._pipeline.run(request, stream=False)  # what the generated clients do
+
+
+def call(session: Session, method: str, path: str, api: str, body: Any = None, *, ok: tuple[int, ...] = (200,)) -> Any:
+    """One request; the parsed JSON answer (None when empty). Raises azure.core exceptions: call it in azure_call."""
+    response = _send(session, _request(method, path, API_VERSIONS[api], body)).http_response
+    if response.status_code not in ok:
+        _raise_for(response)
+    return response.json() if response.content else None
+
+
+def pages(session: Session, path: str, api: str) -> Iterator[dict[str, Any]]:
+    """Every item of a list operation, following nextLink (which carries its own query)."""
+    request = _request("GET", path, API_VERSIONS[api])
+    while True:
+        response = _send(session, request).http_response
+        if response.status_code != 200:
+            _raise_for(response)
+        page = response.json() or {}
+        yield from page.get("value") or []
+        if not page.get("nextLink"):
+            return
+        request = _request("GET", page["nextLink"], None)
+
+
+def begin(session: Session, method: str, path: str, api: str) -> Any:
+    """Start a long-running operation; an azure.core LROPoller with ARM's polling (Azure-AsyncOperation,
+    Location, Retry-After), as the generated clients return. 404 raises ResourceNotFoundError."""
+    from azure.core.polling import LROPoller
+    from azure.mgmt.core.polling.arm_polling import ARMPolling
+
+    initial = _send(session, _request(method, path, API_VERSIONS[api]))
+    if initial.http_response.status_code not in (200, 201, 202, 204):
+        _raise_for(initial.http_response)
+    return LROPoller(session.arm_pipeline(), initial, lambda pipeline_response: None, ARMPolling(session.lro_interval_s))
+
+
+def workspace_info(subscription_id: str, doc: dict[str, Any]) -> WorkspaceInfo | None:
+    """A workspace's REST document -> WorkspaceInfo, as azure/discovery.py reads azure-ai-ml's Workspace
+    (None for a hub: it hosts no online endpoints of its own)."""
+    if str(doc.get("kind") or "").lower() == "hub":
+        return None
+    ws_id = doc.get("id") or ""
+    match = _WS_PATH.search(ws_id)
+    return WorkspaceInfo(
+        subscription_id=match["sub"] if match else subscription_id,
+        resource_group=match["rg"] if match else "",
+        name=doc.get("name") or "",
+        location=doc.get("location"),
+        id=ws_id,
+        container_registry=(doc.get("properties") or {}).get("containerRegistry") or None,
+    )
+
+
+def get_workspace(session: Session, subscription_id: str, resource_group: str, name: str) -> WorkspaceInfo:
+    """discovery.get_workspace without azure.ai.ml."""
+    with azure_call(f"reading workspace {name}", who=session.identity):
+        info = workspace_info(subscription_id, call(session, "GET", workspace_path(subscription_id, resource_group, name), "workspace"))
+    if info is None:
+        raise RdeployError(f"Workspace {name} was not found in resource group {resource_group}.", "Check the names.")
+    return info

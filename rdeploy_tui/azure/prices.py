@@ -1,0 +1,157 @@
+"""What an instance type costs per hour: the list price from the Azure Retail Prices API, cached for a day.
+
+The API is public (no sign-in) and documented at
+https://learn.microsoft.com/rest/api/cost-management/retail-prices/azure-retail-prices :
+GET https://prices.azure.com/api/retail/prices?api-version=2023-01-01-preview&$filter=... with OData `eq` clauses
+on serviceName, armRegionName, armSkuName and priceType; the answer is {"Items": [...], "NextPageLink": ...,
+"Count": n}, at most 1,000 items a page, the next page at NextPageLink (null on the last).
+
+A managed online deployment bills its instances at the virtual machine's Linux pay-as-you-go rate
+(https://azure.microsoft.com/pricing/details/machine-learning/ : no Azure ML surcharge), so the price is the
+"Virtual Machines" Consumption item whose product is not Windows and whose SKU is not Spot or Low Priority.
+Figures are list prices in USD before discounts (reservations, savings plans, agreements) and taxes. Offline,
+or when the API lists no such item: None, said as "price unknown", never a guess.
+
+The sandbox serves a simulation of the API (sandbox/prices.py); a sandbox session asks it instead.
+"""
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from rdeploy_tui.logfile import cache_dir
+
+RETAIL_PRICES_URL = "https://prices.azure.com/api/retail/prices"
+API_VERSION = "2023-01-01-preview"
+SANDBOX_PATH = "/api/retail/prices"
+CACHE_SECONDS = 24 * 3600
+MAX_PAGES = 10  # one SKU in one region is a handful of items; a runaway NextPageLink chain stops here
+LABEL = "list price before discounts and taxes"
+_lock = threading.Lock()
+
+
+@dataclass(frozen=True)
+class Price:
+    instance_type: str
+    region: str
+    per_hour: float  # one instance
+    currency: str = "USD"
+
+    def text(self, count: int = 1) -> str:
+        """"2 x Standard_DS3_v2: 0.59 USD/hour, 14.06 USD/day, 421.92 USD per 30 days (list price ...)"."""
+        hourly = self.per_hour * count
+        return (f"{count} x {self.instance_type}: {hourly:.2f} {self.currency}/hour, {hourly * 24:.2f} {self.currency}/day, "
+                f"{hourly * 24 * 30:.2f} {self.currency} per 30 days ({LABEL}, {self.region})")
+
+
+def unknown_text(instance_type: str, count: int = 1) -> str:
+    return f"{count} x {instance_type}: price unknown (the Azure Retail Prices API could not be reached or does not list it)"
+
+
+def source(session: Any) -> tuple[str, bool | str]:
+    """Where to ask (URL) and what TLS to trust: the sandbox's simulation for a sandbox session; else
+    RDEPLOY_PRICES_URL when set (a proxy or mirror of the API), else Microsoft's."""
+    if session is not None and getattr(session, "sandbox", None) is not None:
+        return session.sandbox.base_url + SANDBOX_PATH, session.ca_bundle or True
+    return os.environ.get("RDEPLOY_PRICES_URL") or RETAIL_PRICES_URL, (getattr(session, "ca_bundle", None) or True)
+
+
+def odata_filter(region: str, instance_type: str) -> str:
+    return (f"serviceName eq 'Virtual Machines' and armRegionName eq '{region.lower()}' "
+            f"and armSkuName eq '{instance_type}' and priceType eq 'Consumption'")
+
+
+def pick(items: list[dict[str, Any]], instance_type: str) -> dict[str, Any] | None:
+    """The Linux pay-as-you-go hourly item among an SKU's items (newest effectiveStartDate wins)."""
+    fitting = [
+        i for i in items
+        if str(i.get("armSkuName", "")).lower() == instance_type.lower()
+        and i.get("type") == "Consumption" and i.get("unitOfMeasure") == "1 Hour"
+        and "windows" not in str(i.get("productName", "")).lower()
+        and not any(word in str(i.get("skuName", "")).lower() for word in ("spot", "low priority"))
+        and isinstance(i.get("retailPrice"), (int, float))
+    ]
+    return max(fitting, key=lambda i: str(i.get("effectiveStartDate", ""))) if fitting else None
+
+
+def fetch(url: str, region: str, instance_type: str, *, verify: bool | str = True, timeout: float = 5.0) -> Price | None:
+    """Ask the API (every page). None when it lists no fitting item; raises OSError-like httpx errors when offline."""
+    import ssl
+
+    import httpx
+
+    tls: Any = ssl.create_default_context(cafile=verify) if isinstance(verify, str) else verify
+    items: list[dict[str, Any]] = []
+    with httpx.Client(verify=tls, timeout=timeout, trust_env=True, follow_redirects=False) as client:
+        response = client.get(url, params={"api-version": API_VERSION, "$filter": odata_filter(region, instance_type)})
+        for _ in range(MAX_PAGES):
+            response.raise_for_status()
+            page = response.json()
+            items += list(page.get("Items") or [])
+            next_link = page.get("NextPageLink")
+            if not next_link:
+                break
+            response = client.get(next_link)
+    item = pick(items, instance_type)
+    if item is None:
+        return None
+    return Price(instance_type, region.lower(), float(item["retailPrice"]), str(item.get("currencyCode") or "USD"))
+
+
+def _cache_file() -> Path:
+    return cache_dir() / "prices.json"
+
+
+def _read_cache() -> dict[str, Any]:
+    try:
+        data = json.loads(_cache_file().read_text(encoding="utf-8"))
+        return data if isinstance(data, dict) else {}
+    except (OSError, ValueError):
+        return {}
+
+
+def _write_cache(data: dict[str, Any]) -> None:
+    path = _cache_file()
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".prices.")
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            json.dump(data, fh)
+        os.replace(tmp, path)
+    except OSError:
+        pass  # a cache that cannot be written costs one request next time, nothing more
+
+
+def hourly_price(session: Any, region: str | None, instance_type: str | None, *, timeout: float = 5.0) -> Price | None:
+    """The hourly list price of one instance of `instance_type` in `region`, or None (unknown or offline).
+    Answers (including "not listed") are cached for a day per API URL, region and SKU; failures are not."""
+    if not region or not instance_type:
+        return None
+    url, verify = source(session)
+    key = f"{url}|{region.lower()}|{instance_type.lower()}"
+    with _lock:
+        entry = _read_cache().get(key)
+    if isinstance(entry, dict) and time.time() - float(entry.get("at", 0)) < CACHE_SECONDS:
+        hit = entry.get("price")
+        return Price(instance_type, region.lower(), float(hit), entry.get("currency") or "USD") if isinstance(hit, (int, float)) else None
+    try:
+        price = fetch(url, region, instance_type, verify=verify, timeout=timeout)
+    except Exception:  # offline, refused, a proxy's HTML, a TLS problem: the price is unknown, not an error
+        return None
+    with _lock:
+        data = _read_cache()
+        data[key] = {"price": price.per_hour if price else None, "currency": price.currency if price else None, "at": time.time()}
+        _write_cache(data)
+    return price
+
+
+def cost_text(session: Any, region: str | None, instance_type: str, count: int) -> str:
+    """One line for summaries: the price of `count` instances per hour, day and 30 days, or "price unknown"."""
+    price = hourly_price(session, region, instance_type)
+    return price.text(count) if price else unknown_text(instance_type, count)

@@ -1,0 +1,79 @@
+"""The cost guard's part of `rdeploy-tui endpoints`: what each endpoint bills now (list), and `endpoints sweep`."""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from rdeploy_tui.errors import RdeployError
+
+
+def bills_now(session: Any, endpoints: Any, info: Any) -> dict[str, Any]:
+    """{"bills": text, "hourly_price": float | None, "currency": ...}: every deployment's instances at list price."""
+    from rdeploy_tui.azure.prices import hourly_price
+
+    try:
+        full = endpoints.find(info.name) or info
+    except RdeployError:
+        return {"bills": "price unknown (deployments unreadable)", "hourly_price": None, "currency": None}
+    deployments = [d for d in full.deployments if d.instance_type]
+    if not deployments:
+        return {"bills": "no deployments: no compute bill", "hourly_price": 0.0, "currency": None}
+    total, currency, unknown = 0.0, None, []
+    for d in deployments:
+        price = hourly_price(session, info.location, d.instance_type)
+        if price is None:
+            unknown.append(d.name)
+            continue
+        total += price.per_hour * (d.instance_count or 1)
+        currency = price.currency
+    if unknown and not currency:
+        return {"bills": "price unknown", "hourly_price": None, "currency": None}
+    text = f"{total:.2f} {currency}/hour"
+    if unknown:
+        text += f" + price unknown for {', '.join(unknown)}"
+    return {"bills": text, "hourly_price": None if unknown else round(total, 4), "currency": currency}
+
+
+def list_rows(session: Any, endpoints: Any, found: list[Any]) -> list[dict[str, Any]]:
+    """One row per endpoint: what it bills now per hour, and the time its expiry tag leaves."""
+    from rdeploy_tui.pipeline.expiry import TAG, time_left
+
+    with ThreadPoolExecutor(max_workers=4, thread_name_prefix="rdeploy-costs") as pool:
+        bills = list(pool.map(lambda e: bills_now(session, endpoints, e), found))
+    return [{**b, "expiry": time_left(e.tags), "expires_at": e.tags.get(TAG)} for e, b in zip(found, bills)]
+
+
+def sweep_command(args: argparse.Namespace) -> int:
+    """`endpoints sweep [--yes]`: delete the expired endpoints. Unattended (no terminal) only with --yes."""
+    from rdeploy_tui import azure
+    from rdeploy_tui.commands.azure_args import confirm, connect, open_workspace
+    from rdeploy_tui.pipeline.expiry import is_expired, sweep, time_left
+
+    if not args.yes and not sys.stdin.isatty():
+        raise RdeployError("`endpoints sweep` deletes endpoints and needs a confirmation, but there is no terminal to ask on.",
+                           "Run it with --yes (as a cron job would).", code="Usage")
+    with connect(args) as session:
+        ws = open_workspace(session, args)
+        endpoints = azure.Endpoints(ws)
+        expired = [e for e in endpoints.list() if is_expired(e.tags)]
+        if not expired:
+            print(json.dumps({"deleted": [], "failed": []}) if args.json else f"No expired endpoints in workspace {ws.name}.")
+            return 0
+        if not args.json:
+            for e in expired:
+                print(f"  {e.name}: {time_left(e.tags)}")
+        if not confirm(f"Delete these {len(expired)} expired endpoint(s) and their deployments?", args):
+            print("Nothing was deleted.")
+            return 1
+        deleted, failed = sweep(endpoints, on_deleting=lambda name: None if args.json else print(f"deleting {name} ...", flush=True))
+    if args.json:
+        print(json.dumps({"deleted": deleted, "failed": [{"name": n, "error": w} for n, w in failed]}))
+    else:
+        if deleted:
+            print(f"Deleted {', '.join(deleted)}; they no longer bill.")
+        for name, what in failed:
+            print(f"Could not delete {name}: {what}", file=sys.stderr)
+    return 1 if failed else 0

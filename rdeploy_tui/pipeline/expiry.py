@@ -1,0 +1,78 @@
+"""Endpoints that delete themselves (almost): an expiry tag written at deploy time, read by `endpoints list`
+and acted on by `endpoints sweep` (a cron job, or the user), so a forgotten test endpoint stops billing.
+
+The tag holds an absolute UTC time (ISO 8601), so any tool can read it; every deploy with an expiry
+sets it again from that moment (a re-deploy extends the life).
+"""
+from __future__ import annotations
+
+import time
+from datetime import datetime, timezone
+from typing import Any, Callable
+
+from rdeploy_tui.spec.rules import parse_duration
+
+TAG = "rdeploy-expires-at"
+
+
+def expiry_tag(expires_after: str | None, now: float | None = None) -> dict[str, str]:
+    """{TAG: "2026-11-26T18:00:00Z"} for a duration like "8h"; {} without one."""
+    seconds = parse_duration(expires_after) if expires_after else None
+    if not seconds:
+        return {}
+    at = datetime.fromtimestamp((time.time() if now is None else now) + seconds, tz=timezone.utc)
+    return {TAG: at.strftime("%Y-%m-%dT%H:%M:%SZ")}
+
+
+def expires_at(tags: dict[str, str] | None) -> float | None:
+    """The expiry (epoch seconds) from an endpoint's tags; None without a readable tag."""
+    value = (tags or {}).get(TAG)
+    if not value:
+        return None
+    try:
+        return datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp()
+    except ValueError:
+        return None
+
+
+def time_left(tags: dict[str, str] | None, now: float | None = None) -> str:
+    """"3h 12m left", "expired 2h ago", or "-" without an expiry."""
+    at = expires_at(tags)
+    if at is None:
+        return "-"
+    delta = at - (time.time() if now is None else now)
+    span = _span(abs(delta))
+    return f"{span} left" if delta > 0 else f"expired {span} ago"
+
+
+def _span(seconds: float) -> str:
+    minutes = int(seconds // 60)
+    days, hours, mins = minutes // 1440, minutes // 60 % 24, minutes % 60
+    if days:
+        return f"{days}d {hours}h"
+    if hours:
+        return f"{hours}h {mins}m"
+    return f"{mins}m"
+
+
+def is_expired(tags: dict[str, str] | None, now: float | None = None) -> bool:
+    at = expires_at(tags)
+    return at is not None and at <= (time.time() if now is None else now)
+
+
+def sweep(endpoints: Any, *, now: float | None = None, on_deleting: Callable[[str], None] = lambda name: None) -> tuple[list[str], list[tuple[str, str]]]:
+    """Delete every expired endpoint of `endpoints` (rdeploy_tui.azure.Endpoints). Returns (deleted, [(name, why not)])."""
+    from rdeploy_tui.errors import RdeployError
+
+    deleted: list[str] = []
+    failed: list[tuple[str, str]] = []
+    for info in endpoints.list():
+        if not is_expired(info.tags, now):
+            continue
+        on_deleting(info.name)
+        try:
+            endpoints.delete(info.name)
+            deleted.append(info.name)
+        except RdeployError as exc:
+            failed.append((info.name, exc.what))
+    return deleted, failed

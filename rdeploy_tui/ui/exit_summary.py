@@ -1,0 +1,57 @@
+"""What the terminal keeps once the wizard closes (issue 14): the app's screens vanish on exit, so after
+a deploy the user is left with the endpoint, its scoring URI, what serves it, how to score it from the
+shell, and that it bills until deleted, with the commands to do both."""
+from __future__ import annotations
+
+import json
+import shlex
+from typing import Any
+
+# Longer sample requests go in a file: a command line the user can copy must stay readable.
+MAX_INLINE_REQUEST = 120
+
+
+def cli_flags(spec: Any, connection: Any) -> str:
+    """The flags that make `rdeploy-tui endpoints ...` find this workspace over this connection."""
+    ws = spec.workspace
+    flags = []
+    if connection.sandbox:
+        flags.append("--sandbox")
+    if connection.cloud:
+        flags += ["--cloud", connection.cloud]
+    if connection.arm_endpoint:
+        flags += ["--arm-endpoint", connection.arm_endpoint]
+    if connection.ca_bundle:
+        flags += ["--ca-bundle", connection.ca_bundle]
+    if ws.subscription_id:
+        flags += ["--subscription", ws.subscription_id]
+    flags += ["-g", ws.resource_group, "-w", ws.name]
+    return shlex.join(flags)
+
+
+def exit_summary(spec: Any, connection: Any, outcome: Any | None, interrupted: bool = False,
+                 traffic: str | None = None) -> str | None:
+    """Lines to print after the app closed; None when this run deployed nothing. `traffic`: the split the
+    deploy's traffic step reported ("traffic: blue=100%"), when it ran."""
+    if interrupted:
+        return (f"rdeploy-tui: the deploy of {spec.endpoint.name}/{spec.deployment.name} was interrupted. "
+                "Run rdeploy-tui again to resume it: finished steps are not repeated.")
+    if outcome is None:
+        return None
+    if outcome.status != "succeeded":
+        return f"rdeploy-tui: deploy {outcome.status}. {outcome.summary}\nRun rdeploy-tui again to resume it."
+    flags = cli_flags(spec, connection)
+    request = json.dumps(spec.scoring.sample_request, separators=(",", ":"))
+    data = (f"--data {shlex.quote(request)}" if len(request) <= MAX_INLINE_REQUEST
+            else "--file sample-request.json")
+    dep = spec.deployment
+    lines = [
+        f"rdeploy-tui: endpoint {outcome.endpoint} is live in workspace {spec.workspace.name}.",
+        f"  Scoring URI: {outcome.scoring_uri or '(see rdeploy-tui endpoints show)'}",
+        f"  Deployment:  {outcome.deployment} ({dep.instance_count} x {dep.instance_type}), "
+        + (f"endpoint {traffic}" if traffic else f"{dep.traffic}% of the endpoint's traffic"),
+        f"  Score it:    rdeploy-tui endpoints score {outcome.endpoint} {data} {flags}",
+        "  It bills per instance-hour until you delete it:",
+        f"               rdeploy-tui endpoints delete {outcome.endpoint} {flags}",
+    ]
+    return "\n".join(lines)

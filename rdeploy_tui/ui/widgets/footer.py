@@ -1,0 +1,39 @@
+"""The footer of every screen. Every key must stay visible at 80x24 (issue 14: there the endpoints list
+lost "New deploy" and "Quit", the scoring screen "Quit"): compact (one space less around each key), and
+when a screen's keys still do not fit in one row, two rows."""
+from __future__ import annotations
+
+import math
+
+from rich.cells import cell_len
+from textual.widgets import Footer
+from textual.widgets._footer import FooterKey  # the footer's own key widget: its text decides the width
+
+
+class KeysFooter(Footer):
+    DEFAULT_CSS = """
+    KeysFooter { padding-left: 1; }
+    KeysFooter.-two-rows { layout: grid; height: 2; grid-columns: auto; grid-rows: 1; grid-gutter: 0 1; }
+    KeysFooter.-two-rows FooterKey { margin: 0; }
+    """
+
+    def __init__(self, **kwargs) -> None:
+        kwargs.setdefault("compact", True)
+        super().__init__(**kwargs)
+
+    def compose(self):
+        yield from super().compose()
+        self.call_after_refresh(self._fit)  # the keys were just (re)composed
+
+    def on_resize(self) -> None:
+        self._fit()
+
+    def _fit(self) -> None:
+        keys = [k for k in self.query(FooterKey) if not k.has_class("-command-palette")]
+        palette = sum(k.outer_size.width for k in self.query(FooterKey) if k.has_class("-command-palette"))
+        # A compact key is "KEY DESCRIPTION" and a space after it.
+        needed = sum(cell_len(k.key_display) + 1 + cell_len(k.description) + 1 for k in keys)
+        two_rows = bool(keys) and needed > self.size.width - palette
+        if two_rows:
+            self.styles.grid_size_columns = math.ceil(len(keys) / 2)
+        self.set_class(two_rows, "-two-rows")

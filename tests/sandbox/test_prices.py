@@ -1,0 +1,58 @@
+"""Prices from the sandbox's simulation of the Azure Retail Prices API, through the real client (httpx), and the cache."""
+from __future__ import annotations
+
+import json
+import time
+
+import pytest
+
+from rdeploy_tui.azure import prices
+
+pytestmark = pytest.mark.sandbox
+
+
+@pytest.fixture
+def session(sandbox, rdeploy_home):
+    from rdeploy_tui.azure import session_for_sandbox
+
+    with session_for_sandbox(sandbox) as s:
+        yield s
+
+
+def test_the_request_has_microsofts_documented_shape():
+    assert prices.RETAIL_PRICES_URL == "https://prices.azure.com/api/retail/prices"
+    assert prices.odata_filter("WestEurope", "Standard_DS3_v2") == (
+        "serviceName eq 'Virtual Machines' and armRegionName eq 'westeurope' and armSkuName eq 'Standard_DS3_v2' and priceType eq 'Consumption'")
+
+
+def test_linux_pay_as_you_go_price_across_pages(session, sandbox):
+    from rdeploy_tui.sandbox.prices import PAGE_SIZE, SIMULATED
+
+    price = prices.hourly_price(session, "westeurope", "Standard_DS3_v2")
+    # six items per size (Linux/Windows x pay-as-you-go/Spot/Low Priority) over pages of PAGE_SIZE: NextPageLink followed
+    assert PAGE_SIZE < 6 and price == prices.Price("Standard_DS3_v2", "westeurope", SIMULATED["Standard_DS3_v2"][2], "USD")
+    text = price.text(2)
+    assert text.startswith("2 x Standard_DS3_v2: 0.59 USD/hour, 14.06 USD/day, 421.92 USD per 30 days")
+    assert "list price before discounts and taxes" in text
+
+
+def test_unknown_and_offline_are_price_unknown_never_a_guess(session, monkeypatch):
+    assert prices.hourly_price(session, "westeurope", "Standard_NC6s_v3") is None  # not in the list
+    assert "price unknown" in prices.cost_text(session, "westeurope", "Standard_NC6s_v3", 1)
+    monkeypatch.setenv("RDEPLOY_PRICES_URL", "https://127.0.0.1:9/api/retail/prices")  # nothing listens there
+    assert prices.hourly_price(None, "westeurope", "Standard_DS3_v2") is None
+    cached = json.loads((prices.cache_dir() / "prices.json").read_text())
+    assert not any(k.startswith("https://127.0.0.1:9/") for k in cached)  # a failure is not cached
+
+
+def test_answers_are_cached_for_a_day(session):
+    first = prices.hourly_price(session, "northeurope", "Standard_F4s_v2")
+    path = prices.cache_dir() / "prices.json"
+    data = json.loads(path.read_text())
+    key = next(k for k in data if k.endswith("|northeurope|standard_f4s_v2"))
+    data[key]["price"] = 9.99  # what a day-old answer said: used as it is
+    path.write_text(json.dumps(data))
+    assert prices.hourly_price(session, "northeurope", "Standard_F4s_v2").per_hour == 9.99
+    data[key]["at"] = time.time() - prices.CACHE_SECONDS - 1  # older than a day: asked again
+    path.write_text(json.dumps(data))
+    assert prices.hourly_price(session, "northeurope", "Standard_F4s_v2") == first

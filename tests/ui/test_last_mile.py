@@ -1,0 +1,444 @@
+"""Issue 14 part 3: the wizard's last mile at 80x24, each newcomer point checked here."""
+from __future__ import annotations
+
+import json
+
+import pytest
+from rich.cells import cell_len
+from textual.widgets import Footer
+from textual.widgets._footer import FooterKey
+
+from rdeploy_tui.ui.screens.manage import ManageScreen
+from rdeploy_tui.ui.screens.scoring import ScoringScreen
+
+from test_manage_snapshots import NOW, FixedSource
+from ui_helpers import make_app, settle, wait_for
+
+SMALL = (80, 24)
+
+
+def footer_cut_off(screen) -> list[str]:
+    """The footer keys of `screen` that are not wholly visible (cut off at the right or under the palette hint)."""
+    footer = screen.query_one(Footer)
+    keys = list(footer.query(FooterKey))
+    palette = [k for k in keys if k.has_class("-command-palette")]
+    right = palette[0].region.x if palette else footer.region.right
+    return [f"{k.key_display} {k.description}" for k in keys
+            if k not in palette and (k.region.width < cell_len(f"{k.key_display} {k.description}") or k.region.right > right)]
+
+
+async def _manage(pilot, source=None):
+    screen = ManageScreen(source or FixedSource(), clock=lambda: NOW)
+    pilot.app.push_screen(screen)
+    await wait_for(pilot, lambda: bool(screen.infos))
+    await settle(pilot)
+    return screen
+
+
+async def test_endpoints_list_footer_fits_80x24():
+    app = make_app(8, screens={8: ScoringScreen(autostart=False)})
+    async with app.run_test(size=SMALL) as pilot:
+        await settle(pilot, first=True)
+        screen = await _manage(pilot)
+        assert footer_cut_off(screen) == []
+        shown = {k.description for k in screen.query(FooterKey)}
+        assert {"New deploy", "Quit"} <= shown
+
+
+@pytest.mark.parametrize("step", [3, 4, 5, 6, 7, 8])  # 1-2 ask Azure on arrival
+async def test_wizard_footers_fit_80x24(step):
+    screens = {8: ScoringScreen(autostart=False)} if step == 8 else {}
+    if step == 7:
+        from rdeploy_tui.ui.screens.deploy import DeployScreen
+
+        screens = {7: DeployScreen(autostart=False)}
+    app = make_app(step, screens=screens)
+    async with app.run_test(size=SMALL) as pilot:
+        await settle(pilot, first=True)
+        assert footer_cut_off(app.screen) == []
+
+
+async def test_failed_build_shows_the_failing_line_whole_and_the_log_across_the_width():
+    from rdeploy_tui.pipeline.events import LogLines, StepFailed, StepStarted
+    from rdeploy_tui.ui.screens.deploy import DeployScreen
+    from rdeploy_tui.ui.widgets.log_panel import LogPanel
+
+    key = "rdeploy: failed to install R packages: forcast, zoo-extra-package-with-a-long-name"
+    screen = DeployScreen(autostart=False)
+    app = make_app(6, screens={7: screen})
+    async with app.run_test(size=SMALL) as pilot:
+        await settle(pilot, first=True)
+        app.goto(7)
+        await settle(pilot)
+        screen.status = "running"
+        screen.sink(LogLines("build-image", "build", ("Step 4/6 : RUN R -e ...", key, "Removing intermediate container")))
+        screen.apply(StepStarted("build-image", "Build image", 0.0))
+        screen.apply(StepFailed("build-image", "The image build failed.", "Read the build log.",
+                                f"Step 4/6\n{key}\nRemoving intermediate container", "BuildFailed", 1.0))
+        await settle(pilot)
+        build, deploy = screen.query_one("#build-log", LogPanel), screen.query_one("#deploy-log", LogPanel)
+        assert not deploy.display and build.size.width >= SMALL[0] - 4  # was 36 columns beside the other log
+        line = screen.query_one("#failure-line")
+        assert str(line.render()) == f"Failing line: {key}"  # whole: the Static wraps it
+        assert line.size.height >= 2
+
+
+async def test_review_file_viewer_gets_the_width_at_80x24():
+    app = make_app(6, found={"endpoints": {}, "registry": "acr.azurecr.io"})
+    async with app.run_test(size=SMALL) as pilot:
+        await settle(pilot, first=True)
+        assert app.screen.query_one("#review-view").size.width >= SMALL[0] - 4  # was 44 beside the list
+
+
+async def test_local_test_lines_wrap_at_80x24():
+    from textual.widgets import RichLog
+
+    app = make_app(4)
+    async with app.run_test(size=SMALL) as pilot:
+        await settle(pilot, first=True)
+        log = app.screen.query_one("#local-log", RichLog)
+        log.remove_class("-hidden")
+        long = "FAIL score: " + "the API answered HTTP 500: object 'forecast_horizon' not found " * 2
+        log.write(long)
+        await settle(pilot)
+        assert log.size.width >= SMALL[0] - 4
+        text = "".join(strip.text for strip in log.lines)
+        assert text.replace(" ", "") == long.replace(" ", "")  # every character shown, on wrapped lines
+        assert len(log.lines) >= 2
+
+
+# --- the summary printed once the app has closed -------------------------------------------------------
+
+def _succeeded(spec):
+    from rdeploy_tui.pipeline.runner import Outcome
+
+    return Outcome("succeeded", "Endpoint is live.", spec.endpoint.name, spec.deployment.name,
+                   scoring_uri=f"https://{spec.endpoint.name}.westeurope.inference.ml.azure.com/score")
+
+
+def _cli_args(command_line: str):
+    """The printed command, parsed by the real CLI parser (it must be a command the CLI accepts)."""
+    import shlex
+
+    from rdeploy_tui.cli import build_parser
+
+    words = shlex.split(command_line.strip())
+    assert words[0] == "rdeploy-tui"
+    return build_parser().parse_args(words[1:])
+
+
+async def test_finish_prints_endpoint_uri_deployment_how_to_score_and_delete():
+    from rdeploy_tui.ui.app import closing_summary
+
+    app = make_app(8, screens={8: ScoringScreen(autostart=False)}, sandbox=True)
+    spec = app.session.spec
+    spec.workspace.subscription_id = "5a4d1f3e-0000"
+    app.session.found["deploy_outcome"] = _succeeded(spec)
+    async with app.run_test(size=SMALL) as pilot:
+        await settle(pilot, first=True)
+        app.screen.action_next()  # Finish
+        await wait_for(pilot, lambda: not app.is_running)
+    text = closing_summary(app)
+    assert f"endpoint {spec.endpoint.name} is live" in text
+    app.session.found["traffic_after"] = "traffic: blue=100%"  # what the traffic step reported
+    assert "Deployment:  blue (1 x Standard_DS3_v2), endpoint traffic: blue=100%" in closing_summary(app)
+    assert f"https://{spec.endpoint.name}.westeurope.inference.ml.azure.com/score" in text
+    assert f"{spec.deployment.name} (1 x {spec.deployment.instance_type}), 100% of the endpoint's traffic" in text
+    assert "bills per instance-hour until you delete it" in text
+    score = next(line for line in text.splitlines() if "rdeploy-tui endpoints score" in line).split("Score it:")[1]
+    args = _cli_args(score)
+    assert (args.action, args.name, args.sandbox, args.workspace) == ("score", spec.endpoint.name, True, spec.workspace.name)
+    assert json.loads(args.data) == spec.scoring.sample_request
+    delete = next(line for line in text.splitlines() if "rdeploy-tui endpoints delete" in line)
+    args = _cli_args(delete)
+    assert (args.action, args.name, args.resource_group, args.subscription) == (
+        "delete", spec.endpoint.name, spec.workspace.resource_group, "5a4d1f3e-0000")
+
+
+async def test_quit_during_a_deploy_prints_how_to_resume():
+    from rdeploy_tui.ui.app import closing_summary
+    from rdeploy_tui.ui.screens.deploy import DeployScreen
+
+    screen = DeployScreen(autostart=False)
+    app = make_app(6, screens={7: screen})
+    async with app.run_test(size=SMALL) as pilot:
+        await settle(pilot, first=True)
+        app.goto(7)
+        await settle(pilot)
+        screen.status = "running"
+        await app.action_quit()
+        await wait_for(pilot, lambda: app.screen.query("#yes"))
+        app.screen.query_one("#yes").press()  # press(): a click can miss a dialog not laid out yet
+        await wait_for(pilot, lambda: not app.is_running)
+    assert screen.cancel_event.is_set()
+    assert "was interrupted. Run rdeploy-tui again to resume it" in closing_summary(app)
+
+
+async def test_quit_without_a_deploy_prints_nothing():
+    from rdeploy_tui.ui.app import closing_summary
+
+    app = make_app(5)
+    async with app.run_test(size=SMALL) as pilot:
+        await settle(pilot, first=True)
+        await app.action_quit()
+        await wait_for(pilot, lambda: not app.is_running)
+    assert closing_summary(app) is None
+
+
+# --- stale state ---------------------------------------------------------------------------------------
+
+async def test_workspace_list_has_no_selectable_looking_for_entry(monkeypatch):
+    from textual.widgets import Select
+
+    from rdeploy_tui.azure.discovery import WorkspaceInfo
+
+    monkeypatch.setattr("rdeploy_tui.ui.screens.workspace.WorkspaceScreen.find_workspaces", lambda self, sub: None)
+    monkeypatch.setattr("rdeploy_tui.ui.screens.workspace.WorkspaceScreen.check_registry", lambda self, key: None)
+    app = make_app(1)
+    async with app.run_test(size=SMALL) as pilot:
+        await settle(pilot, first=True)
+        select = app.screen.query_one("#workspace", Select)
+        assert select.disabled and select.prompt == "(looking for workspaces)"  # a status, not a choice
+        app.screen._workspaces_found("sub", [WorkspaceInfo("sub", "rg", "ws", "westeurope", "id", None)], [])
+        await settle(pilot)
+        assert not select.disabled and "looking" not in select.prompt
+
+
+async def test_not_yet_toast_goes_once_the_problem_is_fixed():
+    app = make_app(5)
+    async with app.run_test(size=SMALL) as pilot:
+        await settle(pilot, first=True)
+        screen = app.screen
+        screen.query_one("#endpoint-name-input").value = "9lives"
+        await settle(pilot)
+        screen.action_next()
+        await wait_for(pilot, lambda: any(n.title == "Not yet" for n in app._notifications))
+        screen.query_one("#endpoint-name-input").value = "nine-lives"
+        await wait_for(pilot, lambda: not any(n.title == "Not yet" for n in app._notifications))
+
+
+def _report(passed: bool):
+    from rdeploy_tui.local.checks import Check, LocalReport
+
+    check = Check("score", "ok", "HTTP 200") if passed else Check("score", "fail", "HTTP 500: object 'h' not found",
+                                                                   "fix the script")
+    return LocalReport(score_status=200 if passed else 500, checks=[check])
+
+
+async def _script_tested(pilot, passed: bool):
+    """The script step with a local test that ran (its R part is tests/r's business) and finished."""
+    screen = pilot.app.screen
+    screen.run_local_test = lambda spec, model_dir: None  # the result is handed over below, as the worker would
+    screen.query_one("#test-local").press()
+    await wait_for(pilot, lambda: screen.testing)
+    screen._local_done(_report(passed))
+    await settle(pilot)
+    return screen
+
+
+async def test_local_test_result_marked_stale_when_the_request_changes():
+    from textual.widgets import TextArea
+
+    app = make_app(4)
+    async with app.run_test(size=SMALL) as pilot:
+        await settle(pilot, first=True)
+        screen = await _script_tested(pilot, passed=True)
+        result = screen.query_one("#local-result")
+        assert str(result.render()).startswith("Local test passed")
+        editor = screen.query_one("#sample-request", TextArea)
+        editor.load_text('{"forecast_horizon": [5]}')
+        await wait_for(pilot, lambda: result.has_class("-stale"))
+        assert "for an earlier request" in str(result.render()) and "again" in str(result.render())
+        editor.load_text(screen.tested[1])  # back to what was tested: the result holds again
+        await wait_for(pilot, lambda: not result.has_class("-stale"))
+        assert str(result.render()).startswith("Local test passed")
+
+
+async def test_next_after_a_failed_local_test_asks_first():
+    from rdeploy_tui.ui.widgets.dialogs import ConfirmDialog
+
+    app = make_app(4)
+    async with app.run_test(size=SMALL) as pilot:
+        await settle(pilot, first=True)
+        screen = await _script_tested(pilot, passed=False)
+        screen.action_next()
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmDialog) and app.screen.query("#no"))
+        assert "local test" in app.screen.question
+        app.screen.query_one("#no").press()
+        await wait_for(pilot, lambda: app.screen is screen)
+        assert app.step == 4
+        screen.action_next()
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmDialog) and app.screen.query("#yes"))
+        app.screen.query_one("#yes").press()  # press(): a click can miss a dialog not laid out yet
+        await wait_for(pilot, lambda: app.step == 5)
+
+
+async def test_old_answer_not_shown_as_current_under_a_json_error():
+    from rdeploy_tui.scoring.result import ScoreResult
+
+    app = make_app(8, screens={8: ScoringScreen(autostart=False)})
+    async with app.run_test(size=SMALL) as pilot:
+        await settle(pilot, first=True)
+        screen = app.screen
+        screen.show_result(ScoreResult(200, 42.0, {"azureml-model-deployment": "blue"}, b"[1]"))
+        await settle(pilot)
+        screen.panel.editor.load_text('{"forecast_horizon": [2]')  # the closing brace is missing
+        screen.panel.action_send()
+        await settle(pilot)
+        status = " ".join(str(w.render()) for w in screen.panel.query("Static"))
+        assert "Not sent: the request is not JSON. The answer below is from request #1." in status
+
+
+async def test_review_rechecks_an_endpoint_a_failed_first_run_created(monkeypatch):
+    from rdeploy_tui.azure.online import EndpointInfo
+    from rdeploy_tui.pipeline.runner import Outcome
+    from rdeploy_tui.ui.screens.deploy import DeployScreen
+    from rdeploy_tui.ui.widgets.code_view import CodeView
+
+    def listed(self):  # what Azure says after the failed run: the endpoint exists, no deployment took traffic
+        spec = self.app.session.spec
+        self.app.call_later(self._endpoints_listed, {spec.endpoint.name: EndpointInfo(
+            spec.endpoint.name, "Succeeded", "aml_token", "https://x/score", {})})
+
+    monkeypatch.setattr("rdeploy_tui.ui.screens.review.ReviewScreen.list_endpoints", listed)
+    deploy = DeployScreen(autostart=False)
+    app = make_app(6, screens={7: deploy})
+    async with app.run_test(size=SMALL) as pilot:
+        await settle(pilot, first=True)
+        assert " - new, created while the image builds" in app.screen.summary()
+        app.goto(7)
+        await settle(pilot)
+        spec = app.session.spec
+        deploy._finished(Outcome("failed", "Deploy failed.", spec.endpoint.name, spec.deployment.name))
+        app.goto(6)
+        await wait_for(pilot, lambda: " - exists, reused" in app.screen.summary())
+        assert "exists, reused" in app.screen.query_one("#review-view", CodeView).text
+
+
+# --- traffic ---------------------------------------------------------------------------------------------
+
+async def test_a_sole_deployment_at_10_percent_is_told_before_the_deploy():
+    app = make_app(5)
+    async with app.run_test(size=SMALL) as pilot:
+        await settle(pilot, first=True)
+        screen = app.screen
+        screen.query_one("#traffic-input").value = "10"
+        await settle(pilot)
+        message = str(screen.query_one("#traffic .field-message").render())
+        assert message == "no other deployment takes traffic: blue will get 100 %, not 10 %"
+        screen.action_next()
+        await wait_for(pilot, lambda: app.step == 6 and app.screen.rendered is not None)  # a note, not a refusal
+        summary = app.screen.summary()
+        assert "4. Traffic after the deploy: blue 100%" in summary and "not 10 %" in summary
+
+
+async def test_review_shows_every_deployments_share():
+    from rdeploy_tui.azure.online import DeploymentInfo, EndpointInfo
+    from rdeploy_tui.spec.deploy_spec import default_spec
+
+    spec = default_spec()
+    spec.deployment.name, spec.deployment.traffic = "green", 10
+    existing = EndpointInfo(spec.endpoint.name, "Succeeded", "aml_token", "https://x/score", {"blue": 100},
+                            deployments=(DeploymentInfo("blue", "Succeeded", "Standard_DS3_v2", 1, None, None),
+                                         DeploymentInfo("old", "Succeeded", "Standard_DS3_v2", 1, None, None)))
+    app = make_app(6, spec=spec, found={"endpoints": {spec.endpoint.name: existing}})
+    async with app.run_test(size=SMALL) as pilot:
+        await settle(pilot, first=True)
+        summary = app.screen.summary()
+        assert "4. Traffic after the deploy: green 10%, blue 90%, old 0%" in summary
+        assert "at 0 %, still billing: old" in summary
+
+
+async def test_enter_saves_the_traffic_dialog():
+    from rdeploy_tui.ui.screens.manage_dialogs import TrafficDialog
+
+    app = make_app(8, screens={8: ScoringScreen(autostart=False)})
+    async with app.run_test(size=SMALL) as pilot:
+        await settle(pilot, first=True)
+        saved = []
+        app.push_screen(TrafficDialog("ep", ["blue", "green"], {"blue": 90, "green": 10}), saved.append)
+        await wait_for(pilot, lambda: isinstance(app.screen, TrafficDialog) and app.screen.query("#save"))
+        dialog = app.screen
+        dialog.fields()[0].set_text("70")
+        await pilot.pause()
+        await pilot.press("enter")  # 70 + 10 does not add up: stays, says why
+        await settle(pilot)
+        assert app.screen is dialog and saved == []
+        dialog.fields()[1].input.focus()
+        dialog.fields()[1].set_text("30")
+        await pilot.pause()
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: saved == [{"blue": 70, "green": 30}])
+
+
+async def test_d_acts_on_the_selected_deployment_also_after_a_refresh():
+    from textual.widgets import DataTable
+
+    from rdeploy_tui.ui.widgets.dialogs import ConfirmDialog
+
+    app = make_app(8, screens={8: ScoringScreen(autostart=False)})
+    async with app.run_test(size=SMALL) as pilot:
+        await settle(pilot, first=True)
+        screen = await _manage(pilot, TwoOnChurn())
+        endpoints = screen.query_one("#endpoints", DataTable)
+        endpoints.move_cursor(row=endpoints.get_row_index("churn-ep"))
+        await settle(pilot)
+        deps = screen.query_one("#deployments", DataTable)
+        deps.focus()
+        await pilot.press("down")  # select "spare"
+        await settle(pilot)
+        assert screen.selected_deployment() == "spare"
+        screen.action_refresh()  # read again (as after any change): the selection must stay
+        await wait_for(pilot, lambda: not screen.loading)
+        await settle(pilot)
+        assert screen.selected_deployment() == "spare"
+        await pilot.press("d")
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmDialog))
+        assert "Delete deployment spare of endpoint churn-ep?" in app.screen.question
+
+
+class TwoOnChurn(FixedSource):
+    def endpoints(self):
+        return [_with_idle(i) for i in super().endpoints()]
+
+
+def _with_idle(info):
+    from dataclasses import replace
+
+    from rdeploy_tui.azure.online import DeploymentInfo
+
+    if info.name != "churn-ep" or len(info.deployments) > 1:
+        return info
+    return replace(info, traffic={"main": 100, "spare": 0},
+                   deployments=(*info.deployments, DeploymentInfo("spare", "Succeeded", "Standard_F4s_v2", 1, None, None)))
+
+
+async def test_a_deployment_at_0_percent_that_bills_is_flagged():
+    from textual.widgets import DataTable
+
+    app = make_app(8, screens={8: ScoringScreen(autostart=False)})
+    async with app.run_test(size=SMALL) as pilot:
+        await settle(pilot, first=True)
+        screen = await _manage(pilot)
+        endpoints = screen.query_one("#endpoints", DataTable)
+        cell = endpoints.get_cell("churn-ep", "traffic")  # its only deployment, main, takes 0 %
+        assert "main 0% $idle" in str(cell)
+        assert "$idle: at 0 % traffic, billing for nothing: churn-ep/main." in str(screen.query_one("#manage-status").render())
+        assert "idle" not in str(endpoints.get_cell("r-endpoint-forecast", "traffic"))
+        assert "idle" not in str(endpoints.get_cell("empty-ep", "traffic"))
+
+
+# --- registering a model from the wizard ---------------------------------------------------------------
+
+async def test_a_workspace_without_models_offers_to_register_one(monkeypatch):
+    monkeypatch.setattr("rdeploy_tui.ui.screens.model.ModelScreen.load_models", lambda self: None)
+    app = make_app(2)
+    async with app.run_test(size=SMALL) as pilot:
+        await settle(pilot, first=True)
+        screen = app.screen
+        screen._models_loaded(("s", "rg", "ws"), [])
+        await settle(pilot)
+        assert not screen.query_one("#register-form").has_class("-hidden")
+        assert screen.query_one("#version").has_class("-hidden")
+        assert screen.problems() == ["register the model first, or pick a registered one"]
+        assert "register your crate.bin below" in str(screen.query_one("#model-status").render())

@@ -1,0 +1,76 @@
+"""Registering a model from the wizard against the sandbox, through the real SDK (ml_client.models
+.create_or_update) after a real local test with R on the folder (issue 14 part 3)."""
+from __future__ import annotations
+
+import os
+import shutil
+
+import pytest
+from textual.widgets import OptionList
+
+from rdeploy_tui.deploy_folder.sample_model import sample_crate_path
+from rdeploy_tui.ui.screens.model import REGISTER
+from rdeploy_tui.ui.widgets.field import Field
+
+from ui_helpers import make_app, settle, wait_for
+
+pytestmark = [pytest.mark.sandbox, pytest.mark.r]
+
+
+async def test_register_a_new_model_from_a_folder_after_a_local_test(sandbox_server, tmp_path):
+    from rdeploy_tui.azure import Workspace, session_for_sandbox
+    from sandbox_specs import spec_on_sandbox
+
+    folder = tmp_path / "my-crate"
+    folder.mkdir()
+    shutil.copy(sample_crate_path(), folder / "crate.bin")
+    name = f"wizard-model-{os.getpid() % 10000}"
+    session = session_for_sandbox(sandbox_server)
+    app = make_app(2, spec=spec_on_sandbox(sandbox_server, "unused-endpoint"), sandbox=True)
+    app.session._azure = session
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot, first=True)
+        screen = app.screen
+        await wait_for(pilot, lambda: not screen.busy and screen.query_one("#models", OptionList).option_count > 0)
+        options = screen.query_one("#models", OptionList)
+        options.highlighted = options.get_option_index(REGISTER)
+        await wait_for(pilot, lambda: not screen.query_one("#register-form").has_class("-hidden"))
+        screen.query_one("#register-dir", Field).set_text(str(folder))
+        screen.query_one("#register-name", Field).set_text(name)
+        await settle(pilot)
+        screen.query_one("#register").press()
+        await wait_for(pilot, lambda: "Registered model" in str(screen.query_one("#register-status").render())
+                       or "Not registered" in str(screen.query_one("#register-status").render()), timeout=180)
+        assert str(screen.query_one("#register-status").render()) == f"Registered model {name} version 1."
+        # The new model is in the list, selected, with its version: Next may go on.
+        await wait_for(pilot, lambda: screen.versions_for == name and not screen.problems())
+        assert app.session.spec.model.name == name
+    ws = Workspace.open(session, sandbox_server.subscription_id, sandbox_server.resource_group, sandbox_server.workspace_name)
+    assert ws.list_model_versions(name) == ["1"]
+
+
+async def test_a_crate_that_fails_the_local_test_is_not_registered(sandbox_server, tmp_path):
+    from rdeploy_tui.azure import Workspace, session_for_sandbox
+    from sandbox_specs import spec_on_sandbox
+
+    folder = tmp_path / "broken"
+    folder.mkdir()
+    (folder / "crate.bin").write_bytes(b"not an R object")
+    name = f"broken-model-{os.getpid() % 10000}"
+    session = session_for_sandbox(sandbox_server)
+    app = make_app(2, spec=spec_on_sandbox(sandbox_server, "unused-endpoint"), sandbox=True)
+    app.session._azure = session
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot, first=True)
+        screen = app.screen
+        await wait_for(pilot, lambda: not screen.busy and screen.query_one("#models", OptionList).option_count > 0)
+        options = screen.query_one("#models", OptionList)
+        options.highlighted = options.get_option_index(REGISTER)
+        screen.query_one("#register-dir", Field).set_text(str(folder))
+        screen.query_one("#register-name", Field).set_text(name)
+        await settle(pilot)
+        screen.query_one("#register").press()
+        await wait_for(pilot, lambda: "Not registered" in str(screen.query_one("#register-status").render()), timeout=180)
+        assert "local test failed" in str(screen.query_one("#register-status").render())
+    ws = Workspace.open(session, sandbox_server.subscription_id, sandbox_server.resource_group, sandbox_server.workspace_name)
+    assert name not in [m.name for m in ws.list_models()]
