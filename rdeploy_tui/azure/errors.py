@@ -116,9 +116,9 @@ def explain(exc: BaseException, doing: str = "", *, details: str | None = None, 
         what = "You do not have permission" + (f" to perform {action}" if action else "") + where + "."
         nxt = f"Ask an owner of {scope or 'the resource'} to give you the role {role}, then run again."
         principal = re.search(r"object id '([0-9a-fA-F-]{36})'", message)
-        if principal and scope:  # the command an owner runs (learn.microsoft.com/cli/azure/role/assignment#az-role-assignment-create)
-            role_name = re.split(r" \(| on ", role, maxsplit=1)[0]
-            nxt += f" The owner runs: az role assignment create --assignee {principal.group(1)} --role \"{role_name}\" --scope {scope}"
+        if principal and scope:  # the scope once, in the command (a long id twice does not fit a dialog at 80x24)
+            command = role_assignment_command(principal.group(1), re.split(r" \(| on ", role, maxsplit=1)[0], scope)
+            nxt = f"Ask an owner to give you the role {role}. The owner runs:\n  {command}\nThen run again."
         return RdeployError(what, nxt, details=message, code=code or "AuthorizationFailed")
     if code in ("SubscriptionNotFound", "InvalidSubscriptionId"):
         sub = _quoted_after(message, "subscription")
@@ -286,15 +286,50 @@ def _chain_text(exc: BaseException) -> str:
     return "\n".join(parts)
 
 
+def role_assignment_command(assignee: str, role: str, scope: str) -> str:
+    """The command an owner of `scope` runs to give `assignee` (an object id) `role`
+    (learn.microsoft.com/cli/azure/role/assignment#az-role-assignment-create)."""
+    return f'az role assignment create --assignee {assignee} --role "{role}" --scope {scope}'
+
+
+def compute_instance_workspace_id() -> str | None:
+    """The ARM id of the workspace a compute instance belongs to (its CI_* variables), or None elsewhere."""
+    env = os.environ
+    sub, group, ws = env.get("CI_SUBSCRIPTION_ID"), env.get("CI_RESOURCE_GROUP"), env.get("CI_WORKSPACE")
+    if not (sub and group and ws):
+        return None
+    return f"/subscriptions/{sub}/resourceGroups/{group}/providers/Microsoft.MachineLearningServices/workspaces/{ws}"
+
+
+def no_role_on_compute_instance(who: Any) -> RdeployError | None:
+    """A compute instance's managed identity that sees no subscription has no role anywhere (ARM lists the
+    subscriptions an identity holds a role in): name the role on the instance's workspace and the command."""
+    workspace_id = compute_instance_workspace_id()
+    if workspace_id is None or getattr(who, "kind", "") != "managed identity":
+        return None
+    assignee = getattr(who, "object_id", None) or who.name
+    return RdeployError(
+        f"The compute instance's managed identity ({assignee}) has no role in any subscription, so it cannot use "
+        f"workspace {os.environ['CI_WORKSPACE']}.",
+        "Ask an owner of the workspace to give it the role AzureML Data Scientist. The owner runs:\n  "
+        + role_assignment_command(assignee, "AzureML Data Scientist", workspace_id)
+        + "\nOr sign in with `az login` in this terminal. Then run again.",
+        code="NoRoleAssignment",
+    )
+
+
 def _managed_identity_missing(exc: BaseException, where: str) -> RdeployError | None:
     """A compute instance (MSI_ENDPOINT) whose token endpoint says it has no identity ("Identity not found", as
     Azure's instance metadata service words it)."""
     if not os.environ.get("MSI_ENDPOINT") or "Identity not found" not in _chain_text(exc):
         return None
+    # A compute instance gets its identity in its settings (learn.microsoft.com/azure/machine-learning/
+    # how-to-create-compute-instance, "Assign managed identity"); whether it can be added later is not checked here.
     return RdeployError(
-        "This compute instance has no managed identity, so it cannot sign in to Azure" + where + ".",
-        "Give the compute instance a managed identity (chosen in its security settings when the instance is created) "
-        "and the role AzureML Data Scientist on the workspace; or sign in with `az login` in this terminal. Then run again.",
+        "This compute instance has no managed identity, so it cannot sign in to Azure"
+        + ("" if where == " while signing in" else where) + ".",
+        "Sign in with `az login` in this terminal; or have the compute instance given a managed identity (its "
+        "settings in Azure ML studio) with the role AzureML Data Scientist on the workspace. Then run again.",
         details=redact(_chain_text(exc)), code="NoManagedIdentity",
     )
 
