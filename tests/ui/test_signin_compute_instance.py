@@ -178,3 +178,37 @@ def test_snapshot_no_role(compute_instance_terminal, sandbox, snap_compare):
         await _answered(pilot)
 
     assert snap_compare(compute_instance_terminal(), terminal_size=(80, 24), run_before=answered)
+
+
+async def test_an_az_session_that_is_gone_says_run_az_login_and_retry_signs_in_after_it(sandbox, monkeypatch, tmp_path):
+    """Signed in with the real az CLI (as the sandbox's recipe does), then its sign-in is gone (what `az logout` or an
+    expired refresh token leaves): the screen says to run `az login`; once it has run, F2 signs in."""
+    from az_cli_helpers import IN_CI, az_path, signed_in
+
+    az = az_path()
+    if az is None:
+        if IN_CI:
+            pytest.fail("the az CLI must be installed in CI (bash dev.sh test installs it)")
+        pytest.skip("azure-cli is not installed")
+    config = tmp_path / "azure-config"
+    az_env, _login = signed_in(sandbox, az, config)
+    for stored in ("service_principal_entries.json", "msal_token_cache.json"):  # what `az logout` removes
+        (config / stored).unlink(missing_ok=True)
+    _clean(monkeypatch)
+    for key in ("PATH", "AZURE_CONFIG_DIR", "ARM_CLOUD_METADATA_URL", "REQUESTS_CA_BUNDLE", "SSL_CERT_FILE",
+                "AZURE_CORE_COLLECT_TELEMETRY", "AZURE_CORE_SURVEY_MESSAGE", "AZURE_CORE_NO_COLOR"):
+        if key in az_env:
+            monkeypatch.setenv(key, az_env[key])
+    app = RdeployApp(Session.start(ConnectionOptions()))
+    try:
+        async with app.run_test(size=(80, 24)) as pilot:
+            await _answered(pilot)
+            assert _text(app, "#who") == "Not signed in."
+            assert _text(app, "#sign-in-error").startswith("The Azure CLI is not signed in")
+            assert "Run `az login` again" in _text(app, "#sign-in-next")
+            signed_in(sandbox, az, config)  # the next step, done
+            await pilot.press("f2")
+            await wait_for(pilot, lambda: "Signed in as" in _text(app, "#who"), timeout=120)
+            assert "via Azure CLI" in _text(app, "#who")
+    finally:
+        app.session.close()
