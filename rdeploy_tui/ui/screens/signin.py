@@ -47,7 +47,6 @@ class SignInScreen(WizardStep):
         self.busy = True
         self.subscriptions: list = []
         self.who = None
-        self.refused = False  # signed in, but Azure refused what sign-in needs next (a 403, no subscription)
         self._started = time.monotonic()
 
     def compose_body(self) -> ComposeResult:
@@ -122,7 +121,6 @@ class SignInScreen(WizardStep):
             widget.add_class("-hidden")
 
     async def _signed_in(self, who, subs) -> None:
-        self.refused = False
         self._hide("not-signed-in")
         await self._mount_once(self._picker())
         self.query_one("#picker").remove_class("-hidden")
@@ -166,7 +164,6 @@ class SignInScreen(WizardStep):
         self._hide("picker")
         await self._mount_once(self._help())
         self.busy = False
-        self.refused = who is not None
         self.who = None  # nothing to go on with: Next retries
         self.query_one("#who", Static).update(
             "Not signed in." if who is None else f"Signed in as {who.name} ({who.kind}, via {who.source}), but:"
