@@ -27,6 +27,7 @@ class Identity:
     tenant_id: str | None
     kind: str  # "user", "service principal", "managed identity", "sandbox"
     source: str  # which sign-in source answered: "Azure CLI", "managed identity", "environment", "sandbox"
+    object_id: str | None = None  # the `oid` claim: what `az role assignment create --assignee` takes
 
     def __str__(self) -> str:
         tenant = f" (tenant {self.tenant_id})" if self.tenant_id else ""
@@ -58,7 +59,8 @@ def identity_from_token(token: str, source: str) -> Identity:
         name, kind = "unknown identity", "user"
     if source == "sandbox":
         kind = "sandbox"
-    return Identity(str(name), claims.get("tid"), kind, source)
+    oid = claims.get("oid")
+    return Identity(str(name), claims.get("tid"), kind, source, str(oid) if oid else None)
 
 
 def on_compute_instance() -> bool:

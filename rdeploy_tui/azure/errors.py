@@ -8,6 +8,7 @@ wraps a block so every exception leaving it is already explained. Messages never
 from __future__ import annotations
 
 import json
+import os
 import re
 from contextlib import contextmanager
 from typing import Any, Iterator
@@ -86,6 +87,12 @@ def explain(exc: BaseException, doing: str = "", *, details: str | None = None, 
     except ImportError:  # pragma: no cover
         CredentialUnavailableError = ()  # type: ignore[assignment,misc]
 
+    identity = _managed_identity_missing(exc, where)
+    if identity is not None:
+        return identity
+    az_session = _az_session_gone(exc, where)
+    if az_session is not None:
+        return az_session
     if isinstance(exc, CredentialUnavailableError):
         return RdeployError("You are not signed in to Azure" + where + ".", SIGN_IN, details=redact(str(exc)), code="NotSignedIn")
     entra = _entra_error(exc, where)
@@ -108,6 +115,10 @@ def explain(exc: BaseException, doing: str = "", *, details: str | None = None, 
         role = _role_for(action or message)
         what = "You do not have permission" + (f" to perform {action}" if action else "") + where + "."
         nxt = f"Ask an owner of {scope or 'the resource'} to give you the role {role}, then run again."
+        principal = re.search(r"object id '([0-9a-fA-F-]{36})'", message)
+        if principal and scope:  # the scope once, in the command (a long id twice does not fit a dialog at 80x24)
+            command = role_assignment_command(principal.group(1), re.split(r" \(| on ", role, maxsplit=1)[0], scope)
+            nxt = f"Ask an owner to give you the role {role}. The owner runs:\n  {command}\nThen run again."
         return RdeployError(what, nxt, details=message, code=code or "AuthorizationFailed")
     if code in ("SubscriptionNotFound", "InvalidSubscriptionId"):
         sub = _quoted_after(message, "subscription")
@@ -271,6 +282,77 @@ _ENTRA: dict[str, tuple[str, str]] = {
         "or ask the cloud's operator which audience ARM expects.",
     ),
 }
+
+
+def _chain_text(exc: BaseException) -> str:
+    """The messages of `exc` and everything it was raised from (credential chains wrap the real cause)."""
+    parts, seen, cause = [], set(), exc
+    while cause is not None and id(cause) not in seen:
+        seen.add(id(cause))
+        parts.append(str(cause))
+        cause = cause.__cause__ or cause.__context__
+    return "\n".join(parts)
+
+
+def role_assignment_command(assignee: str, role: str, scope: str) -> str:
+    """The command an owner of `scope` runs to give `assignee` (an object id) `role`
+    (learn.microsoft.com/cli/azure/role/assignment#az-role-assignment-create)."""
+    return f'az role assignment create --assignee {assignee} --role "{role}" --scope {scope}'
+
+
+def compute_instance_workspace_id() -> str | None:
+    """The ARM id of the workspace a compute instance belongs to (its CI_* variables), or None elsewhere."""
+    env = os.environ
+    sub, group, ws = env.get("CI_SUBSCRIPTION_ID"), env.get("CI_RESOURCE_GROUP"), env.get("CI_WORKSPACE")
+    if not (sub and group and ws):
+        return None
+    return f"/subscriptions/{sub}/resourceGroups/{group}/providers/Microsoft.MachineLearningServices/workspaces/{ws}"
+
+
+def no_role_on_compute_instance(who: Any) -> RdeployError | None:
+    """A compute instance's managed identity that sees no subscription has no role anywhere (ARM lists the
+    subscriptions an identity holds a role in): name the role on the instance's workspace and the command."""
+    workspace_id = compute_instance_workspace_id()
+    if workspace_id is None or getattr(who, "kind", "") != "managed identity":
+        return None
+    assignee = getattr(who, "object_id", None) or who.name
+    return RdeployError(
+        f"The compute instance's managed identity ({assignee}) has no role in any subscription, so it cannot use "
+        f"workspace {os.environ['CI_WORKSPACE']}.",
+        "Ask an owner of the workspace to give it the role AzureML Data Scientist. The owner runs:\n  "
+        + role_assignment_command(assignee, "AzureML Data Scientist", workspace_id)
+        + "\nOr sign in with `az login` in this terminal. Then run again.",
+        code="NoRoleAssignment",
+    )
+
+
+def _managed_identity_missing(exc: BaseException, where: str) -> RdeployError | None:
+    """A compute instance (MSI_ENDPOINT) whose token endpoint says it has no identity ("Identity not found", as
+    Azure's instance metadata service words it)."""
+    if not os.environ.get("MSI_ENDPOINT") or "Identity not found" not in _chain_text(exc):
+        return None
+    # A compute instance gets its identity in its settings (learn.microsoft.com/azure/machine-learning/
+    # how-to-create-compute-instance, "Assign managed identity"); whether it can be added later is not checked here.
+    return RdeployError(
+        "This compute instance has no managed identity, so it cannot sign in to Azure"
+        + ("" if where == " while signing in" else where) + ".",
+        "Sign in with `az login` in this terminal; or have the compute instance given a managed identity (its "
+        "settings in Azure ML studio) with the role AzureML Data Scientist on the workspace. Then run again.",
+        details=redact(_chain_text(exc)), code="NoManagedIdentity",
+    )
+
+
+def _az_session_gone(exc: BaseException, where: str) -> RdeployError | None:
+    """The az CLI has no usable sign-in: never signed in, signed out, or expired. AzureCliCredential relays az's advice
+    ("Please run 'az login' to set up an account"; "Run `az login` ..." after an expired refresh token)."""
+    text = _chain_text(exc)
+    if not re.search(r"(?i)run ['`]az login['`]", text):
+        return None
+    return RdeployError(
+        "The Azure CLI is not signed in: its `az login` session has expired or was signed out" + where + ".",
+        "Run `az login` again (on a compute instance: `az login --identity`), then run rdeploy-tui again.",
+        details=redact(text), code="AzSessionExpired",
+    )
 
 
 def _entra_error(exc: BaseException, where: str) -> RdeployError | None:

@@ -16,6 +16,7 @@ The token is the sandbox's own ARM token, for the compute instance's system-assi
 from __future__ import annotations
 
 import hmac
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -65,6 +66,11 @@ def register(router: Router, sandbox: Any) -> None:
         given = request.headers.get("secret") or ""
         if not hmac.compare_digest(given.encode(), ci.msi_secret.encode()):
             return json_response(401, {"error": "unauthorized_client", "error_description": "The secret header is missing or does not match MSI_SECRET."})
+        slow = sandbox.faults.take("slow-identity", f"GET {request.path}")
+        if slow is not None:  # a token endpoint that takes its time (seconds, real ones): clients must not hang on it
+            deadline = time.monotonic() + float(slow.params.get("seconds", 10))
+            while time.monotonic() < deadline and not sandbox.stopping:
+                time.sleep(0.05)
         if sandbox.faults.take("no-identity", f"GET {request.path}") is not None:
             return json_response(400, {"error": "invalid_request", "error_description": "Identity not found"})
         resource = request.param("resource") or ""

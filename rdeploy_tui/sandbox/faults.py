@@ -25,7 +25,7 @@ Who reads which knob:
   access to. With `match` (e.g. a subscription id) only the subscriptions whose "GET /subscriptions/{id}" matches are
   hidden; `count` counts requests answered that way.
 - compute instance (compute_instance.py): no-identity -- the compute instance has no managed identity: its MSI
-  endpoint answers 400 "Identity not found".
+  endpoint answers 400 "Identity not found"; slow-identity -- the MSI endpoint answers after `seconds` (default 10).
 """
 from __future__ import annotations
 
@@ -38,7 +38,7 @@ REQUEST_FAULTS = ("throttle", "transient-500", "transient-503", "drop-connection
 DEPLOYMENT_FAULTS = ("out-of-quota", "image-pull-failure", "resource-not-ready", "bad-argument")
 SCORING_FAULTS = ("slow-scoring", "deployment-slow", "deployment-errors")
 FAULT_NAMES = REQUEST_FAULTS + DEPLOYMENT_FAULTS + SCORING_FAULTS + (
-    "build-fail", "tasks-not-allowed", "no-subscriptions", "no-identity", "dockerhub-rate-limit",
+    "build-fail", "tasks-not-allowed", "no-subscriptions", "no-identity", "slow-identity", "dockerhub-rate-limit",
 )
 
 

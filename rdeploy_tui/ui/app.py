@@ -76,6 +76,12 @@ class RdeployApp(App):
         self.interrupted_deploy = False  # quit while a deploy ran: the exit summary says how to resume
 
     def on_mount(self) -> None:
+        import asyncio
+
+        from rdeploy_tui.ui.daemon_executor import DaemonThreadExecutor
+
+        # Thread workers on daemon threads: quitting never waits for a slow token endpoint or network call.
+        asyncio.get_running_loop().set_default_executor(DaemonThreadExecutor())
         self.after_start(self.load_keymap)
         if self.session.connection.sandbox:
             self.sub_title = "sandbox"

@@ -87,3 +87,48 @@ def test_plain_rdeploy_tui_signs_in_through_an_az_login_session(sandbox, tmp_pat
     assert listed.returncode == 0, listed.stderr
     assert isinstance(json.loads(listed.stdout), list)
     assert not any(e["path"] == "/MSI/auth" for e in sandbox.request_log)
+
+
+def _compute_instance_env(sandbox, tmp_path) -> dict[str, str]:
+    from rdeploy_tui.commands.sandbox_cmd import compute_instance_exports
+
+    return _shell_env(compute_instance_exports(sandbox), tmp_path / "h", _no_az_path())
+
+
+def test_a_compute_instance_without_an_identity_is_told_so(sandbox, tmp_path):
+    sandbox.faults.arm("no-identity")
+    listed = _rdeploy(["endpoints", "list"], _compute_instance_env(sandbox, tmp_path))
+    assert listed.returncode == 1
+    assert "This compute instance has no managed identity" in listed.stderr
+    assert "az login" in listed.stderr and "Traceback" not in listed.stderr
+
+
+def test_an_identity_without_a_role_is_told_which_role_and_the_command(sandbox, tmp_path):
+    sandbox.faults.arm("authorization-failed", action="Microsoft.MachineLearningServices/workspaces/read",
+                       scope=f"/subscriptions/{sandbox.subscription_id}/resourceGroups/{sandbox.resource_group}")
+    listed = _rdeploy(["endpoints", "list"], _compute_instance_env(sandbox, tmp_path))
+    assert listed.returncode == 1
+    assert "You do not have permission to perform Microsoft.MachineLearningServices/workspaces/read" in listed.stderr
+    assert ('az role assignment create --assignee 00000000-0000-0000-0000-00000000a11e --role "AzureML Data Scientist" '
+            f"--scope /subscriptions/{sandbox.subscription_id}/resourceGroups/{sandbox.resource_group}") in listed.stderr
+
+
+def test_a_signed_out_az_session_is_told_to_run_az_login(sandbox, tmp_path):
+    from az_cli_helpers import az_path, signed_in
+
+    az = az_path()
+    if az is None:
+        if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
+            pytest.fail("the az CLI must be installed in CI (bash dev.sh test installs it)")
+        pytest.skip("azure-cli is not installed")
+    config = tmp_path / "azure-config"
+    az_env, _login = signed_in(sandbox, az, config)
+    for stored in ("service_principal_entries.json", "msal_token_cache.json"):  # what `az logout` would remove
+        (config / stored).unlink(missing_ok=True)
+    env = {k: v for k, v in az_env.items() if not k.startswith(("MSI_", "IDENTITY_", "CI_"))}
+    env["RDEPLOY_HOME"] = str(tmp_path / "h")
+    listed = _rdeploy(["endpoints", "list", "--subscription", sandbox.subscription_id, "-g", sandbox.resource_group,
+                       "-w", sandbox.workspace_name], env)
+    assert listed.returncode == 1
+    assert "az login" in listed.stderr and "Traceback" not in listed.stderr
+    assert "The Azure CLI is not signed in" in listed.stderr, listed.stderr

@@ -1,6 +1,10 @@
 """Step 1: who is signed in (and to which tenant), and the subscription to use."""
 from __future__ import annotations
 
+import os
+import re
+import time
+
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -20,8 +24,21 @@ def _enabled(sub) -> bool:
     return _state(sub) in ("Enabled", "Warned", "Pastdue")
 
 
+def _in_the_wizard(next_step: str) -> str:
+    """Advice written for a command line ("then run again") as it applies here: the Retry button."""
+    return re.sub(r"\b([Tt])hen run (rdeploy-tui )?again\b", lambda m: m.group(1) + "hen press F2 to retry", next_step.strip())
+
+
+def _waiting_for() -> str:
+    """What a sign-in that does not answer is waiting for, as far as the environment tells."""
+    if os.environ.get("MSI_ENDPOINT") or os.environ.get("IDENTITY_ENDPOINT"):
+        return "the compute instance's managed identity (its token endpoint)"
+    return "the sign-in source (the Azure CLI or a token endpoint)"
+
+
 class SignInScreen(WizardStep):
     STEP = 0
+    SLOW_AFTER_S = 5.0  # a sign-in still pending after this long says what it waits for (tests shorten it)
     # ctrl+r reloads the page in a browser: alt+r (and F2, Next, after a failure) retries.
     BINDINGS = [Binding("alt+r,ctrl+r", "retry", "Retry sign-in", id="signin.retry")]
 
@@ -30,6 +47,7 @@ class SignInScreen(WizardStep):
         self.busy = True
         self.subscriptions: list = []
         self.who = None
+        self._started = time.monotonic()
 
     def compose_body(self) -> ComposeResult:
         # Only the status line is on the first frame (it must paint in 0.4 s, issue 6): the picker and
@@ -64,19 +82,37 @@ class SignInScreen(WizardStep):
         super().on_mount()
         # The worker imports the Azure SDK; started sooner, it would delay the first frame.
         self.app.after_start(self.sign_in)
+        self.set_interval(1.0, self._still_waiting)
+
+    def _still_waiting(self) -> None:
+        """A token endpoint that takes its time: say what is awaited and what can be done, and keep counting."""
+        waited = time.monotonic() - self._started
+        if self.busy and waited >= self.SLOW_AFTER_S:
+            self.query_one("#who", Static).update(
+                f"Still signing in: waiting {waited:.0f} s for {_waiting_for()}.\n"
+                "Next: wait (it answers or fails on its own), or press F10 to quit and sign in with `az login`."
+            )
 
     # -- worker -----------------------------------------------------------------------------------------
     @work(thread=True, exclusive=True, exit_on_error=False, group="sign-in")
     def sign_in(self) -> None:
         from rdeploy_tui import azure
+        from rdeploy_tui.azure.errors import no_role_on_compute_instance
 
         try:
             session = self.app.session.azure()
             who = session.identity()
-            subs = azure.list_subscriptions(session)
         except RdeployError as exc:
             # Not being signed in is an expected state of this screen, shown in place, not as a dialog.
             self.app.call_from_thread(self._signed_out, exc)
+            return
+        try:
+            subs = azure.list_subscriptions(session)
+        except RdeployError as exc:
+            # Signed in, but Azure refuses the next step (a 403, no role anywhere): say who, and what to ask for.
+            if exc.code == "NoSubscription":
+                exc = no_role_on_compute_instance(who) or exc
+            self.app.call_from_thread(self._signed_out, exc, who)
             return
         self.app.call_from_thread(self._signed_in, who, subs)
 
@@ -123,14 +159,18 @@ class SignInScreen(WizardStep):
         tenant = who.tenant_id or (sub.tenant_id if sub else None) or "unknown"
         return f"Signed in as {who.name} ({who.kind}, via {who.source})\nTenant: {tenant}"
 
-    async def _signed_out(self, exc: RdeployError) -> None:
+    async def _signed_out(self, exc: RdeployError, who=None) -> None:
+        """Not signed in (`who` None), or signed in as `who` but refused what comes next: what happened, what to do."""
         self._hide("picker")
         await self._mount_once(self._help())
         self.busy = False
-        self.query_one("#who", Static).update("Not signed in.")
+        self.who = None  # nothing to go on with: Next retries
+        self.query_one("#who", Static).update(
+            "Not signed in." if who is None else f"Signed in as {who.name} ({who.kind}, via {who.source}), but:"
+        )
         self.query_one("#sign-in-error", Static).update(exc.what)
         self.query_one("#sign-in-next", Static).update(
-            f"Next: {exc.next_step}" if exc.next_step else "Next: run `az login` in another terminal, then Retry."
+            f"Next: {_in_the_wizard(exc.next_step)}" if exc.next_step else "Next: run `az login` in another terminal, then Retry."
         )
         self.query_one("#not-signed-in").remove_class("-hidden")
         self.query_one("#retry", Button).focus()
@@ -144,6 +184,7 @@ class SignInScreen(WizardStep):
     @on(Button.Pressed, "#retry")
     def action_retry(self) -> None:
         self.busy = True
+        self._started = time.monotonic()
         self.query_one("#who", Static).update("Signing in ...")
         self._hide("not-signed-in")
         self.update_nav()

@@ -1,0 +1,161 @@
+"""The card's own path in a real terminal: plain `rdeploy-tui` (no --sandbox, no --arm-endpoint) launched in a shell that
+looks like a compute instance terminal (the variables `rdeploy-tui sandbox --compute-instance` prints), at 80x24.
+
+It signs in through the compute instance's managed identity, preselects its workspace, walks the wizard to a scored
+request and quits; reopened, it lands on the endpoints, scores, and deletes the endpoint once its name is typed back.
+"""
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+
+pytestmark = [pytest.mark.tmux, pytest.mark.sandbox, pytest.mark.r, pytest.mark.slow]
+
+SCRIPT = Path(sys.executable).parent / "rdeploy-tui"
+
+
+class Pane:
+    """One tmux session at 80x24 running `script`; the shell prints APP-EXITED (and keeps the pane) when the app ends."""
+
+    def __init__(self, script: Path, exit_file: Path) -> None:
+        self.name = f"rdeploy-ci-{uuid.uuid4().hex[:8]}"
+        self.exit_file = exit_file
+        subprocess.run(["tmux", "new-session", "-d", "-s", self.name, "-x", "80", "-y", "24", f"bash {script}"], check=True)
+
+    def keys(self, *keys: str) -> None:
+        for key in keys:  # one at a time, as typed (see test_tmux.py)
+            subprocess.run(["tmux", "send-keys", "-t", self.name, key], check=True)
+            time.sleep(0.05)
+
+    def type(self, text: str) -> None:
+        self.keys(*text)
+
+    def text(self) -> str:
+        return subprocess.run(["tmux", "capture-pane", "-t", self.name, "-p"], check=True, capture_output=True, text=True).stdout
+
+    def wait_for(self, *needles: str, timeout: float = 60.0) -> str:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            screen = self.text()
+            if all(needle in screen for needle in needles):
+                return screen
+            time.sleep(0.2)
+        raise AssertionError(f"{needles!r} did not appear; the screen shows:\n{self.text()}")
+
+    def press_until(self, key: str, *needles: str, still: str, timeout: float = 60.0) -> str:
+        """Press `key` until `needles` show; pressed again only while the screen still shows `still` (the key was
+        lost, e.g. a lone Escape read while the app was busy), so a key that did act is never sent twice."""
+        deadline = time.monotonic() + timeout
+        while True:
+            self.keys(key)
+            try:
+                return self.wait_for(*needles, timeout=min(10.0, max(0.1, deadline - time.monotonic())))
+            except AssertionError:
+                if time.monotonic() >= deadline or still not in self.text():
+                    raise
+
+    def close(self) -> None:
+        subprocess.run(["tmux", "kill-session", "-t", self.name], capture_output=True)
+
+
+@pytest.fixture
+def compute_instance_shell(tmp_path):
+    """A dedicated sandbox (fresh names) and a shell script that starts plain rdeploy-tui as a compute instance would."""
+    if shutil.which("tmux") is None:
+        pytest.skip("tmux is not installed")
+    from rdeploy_tui.commands.sandbox_cmd import compute_instance_exports
+    from rdeploy_tui.sandbox import Sandbox
+
+    sandbox = Sandbox(tmp_path / "sandbox-state", time_scale=0.003).start()
+    exit_file = tmp_path / "exit-code"
+    script = tmp_path / "terminal.sh"
+    unset = "AZURE_CLIENT_ID AZURE_TENANT_ID AZURE_CLIENT_SECRET AZURE_CONFIG_DIR IDENTITY_ENDPOINT IDENTITY_HEADER AZUREML_CURRENT_CLOUD"
+    script.write_text("\n".join([
+        f"unset {unset}",
+        *compute_instance_exports(sandbox),
+        f"export RDEPLOY_HOME={tmp_path / 'home'} PATH={SCRIPT.parent}:/usr/bin:/bin",  # no az: the identity signs in
+        f"cd {tmp_path} && {SCRIPT}; echo $? > {exit_file}; echo APP-EXITED; sleep 120",
+    ]) + "\n")
+    panes: list[Pane] = []
+
+    def open_terminal() -> Pane:
+        exit_file.unlink(missing_ok=True)
+        panes.append(Pane(script, exit_file))
+        return panes[-1]
+
+    try:
+        yield sandbox, open_terminal
+    finally:
+        for pane in panes:
+            pane.close()
+        sandbox.stop()
+
+
+def _quit(pane: Pane) -> None:
+    pane.keys("F10")
+    screen = pane.wait_for("APP-EXITED", timeout=60)
+    assert pane.exit_file.read_text().strip() == "0"
+    leftover = [line for line in screen.splitlines() if line.strip() and "APP-EXITED" not in line]
+    # Only the closing summary (ui/exit_summary.py: what is live and billing, how to score it) may follow the app:
+    # no SDK log lines, poll dots or tracebacks reached the terminal.
+    assert leftover == [] or leftover[0].startswith("rdeploy-tui: endpoint "), leftover
+    assert not [line for line in leftover if "Traceback" in line or line.startswith(("INFO", "WARNING", "DEBUG", "ERROR", "."))], leftover
+
+
+def test_plain_rdeploy_tui_on_a_compute_instance_deploys_scores_and_deletes(compute_instance_shell):
+    sandbox, open_terminal = compute_instance_shell
+    pane = open_terminal()
+    pane.wait_for("Signed in as", "managed identity", timeout=90)
+    pane.keys("F2")
+    pane.wait_for("Preselected: found from compute instance", "rdeploy-sandbox-ws", "azurecr.io", timeout=120)
+    pane.keys("F2")
+    pane.wait_for("latest (now version 1)")
+    pane.keys("F2")
+    pane.wait_for("always included")
+    pane.keys("F2")
+    pane.wait_for("Preview of src/plumber.R")
+    pane.keys("F2")
+    pane.wait_for("Endpoint name", "r-endpoint-forecast")
+    pane.keys("F2")
+    pane.wait_for("what will be created")
+    pane.keys("F2")  # Deploy
+    pane.wait_for("Score the sample request  HTTP 200", timeout=300)
+    pane.keys("F2")
+    pane.wait_for("HTTP 200 from blue")
+    _quit(pane)
+    assert [e["status"] for e in sandbox.request_log if e["path"] == "/MSI/auth"][-1] == 200
+
+    again = open_terminal()  # reopened: it lands on the workspace's endpoints
+    again.wait_for("Online endpoints in workspace rdeploy-sandbox-ws", "r-endpoint-forecast", "s Score", timeout=120)
+    again.keys("s")
+    again.wait_for("Score r-endpoint-forecast")
+    again.keys("C-s")
+    again.wait_for("HTTP 200 from blue")
+    again.press_until("Escape", "s Score", still="esc Endpoints")
+    again.keys("x")
+    again.wait_for("Type the endpoint's name to confirm")
+    again.type("r-endpoint-forecast")
+    again.keys("Enter")
+    again.wait_for("deleted: it no longer bills", timeout=120)
+    with sandbox.state.view() as data:
+        assert not [e for e in data.get("endpoints", {}).values() if e["name"] == "r-endpoint-forecast"]
+    _quit(again)
+
+
+def test_a_slow_token_endpoint_neither_hangs_the_first_screen_nor_the_quit(compute_instance_shell):
+    sandbox, open_terminal = compute_instance_shell
+    sandbox.faults.arm("slow-identity", seconds=300)  # the token answer is held back far longer than the test runs
+    pane = open_terminal()
+    pane.wait_for("Sign-in and subscription", "Still signing in", "managed identity", timeout=90)  # says what it waits for
+    assert not [e for e in sandbox.request_log if e["path"] == "/MSI/auth"]  # still waiting for the token
+    pane.keys("F10")
+    screen = pane.wait_for("APP-EXITED", timeout=30)  # quitting does not wait for the pending sign-in
+    assert pane.exit_file.read_text().strip() == "0"
+    assert [line for line in screen.splitlines() if line.strip() and "APP-EXITED" not in line] == []
+    sandbox.faults.clear()
