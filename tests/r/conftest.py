@@ -28,10 +28,13 @@ def _children(pid: int) -> list[tuple[int, str]]:
 
 @pytest.fixture(autouse=True)
 def no_process_left_behind():
+    # Processes alive before the test (e.g. the session's shared sandbox hosting deployments for other test
+    # folders) are not this test's.
+    before = set(_children(os.getpid()))
     yield
     deadline = time.monotonic() + 2.0
-    left = _children(os.getpid())
+    left = [p for p in _children(os.getpid()) if p not in before]
     while left and time.monotonic() < deadline:  # a process just stopped may take a moment to be reaped
         time.sleep(0.05)
-        left = _children(os.getpid())
+        left = [p for p in _children(os.getpid()) if p not in before]
     assert not left, f"processes left behind: {left}"

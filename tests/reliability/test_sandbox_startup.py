@@ -31,7 +31,7 @@ def test_corrupt_state_is_moved_aside_and_the_command_answers(tmp_path, content)
     (folder / "state.json").write_text(content)
     result = _cli(["endpoints", "list", "--sandbox"], tmp_path / "home")
     assert result.returncode == 0, result.stderr
-    assert "No endpoints" in result.stdout
+    assert "No online endpoints" in result.stdout
     assert "Traceback" not in result.stderr
     kept = list(folder.glob("state.json.corrupt-*"))
     assert len(kept) == 1 and kept[0].read_text() == content
