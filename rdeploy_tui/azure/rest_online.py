@@ -161,6 +161,7 @@ class RestEndpoints(Endpoints):
         from azure.core.exceptions import ResourceNotFoundError
 
         cancel = cancel or threading.Event()
+        self.require(name)  # ARM answers a DELETE of a missing endpoint with 204: check first, as Endpoints.delete does
         with azure_call(f"deleting endpoint {name}"):
             try:
                 poller = arm_rest.begin(self._session, "DELETE", self._path(name), "endpoint")

@@ -105,7 +105,11 @@ def test_delete_alike_including_its_polling(sandbox, both, ml_client):
     def shapes(requests, name):  # each operation polls its own status URL: compare the kinds of request
         return {(m, p.replace(name.lower(), "{name}").rsplit("/mfeoperationsstatus/", 1)[0], v) for m, p, v in requests}
 
-    assert shapes(light_requests, names[1]) == shapes(heavy_requests, names[0])
+    # Both check the endpoint exists first (azure-ai-ml's get also lists its deployments, which a check does not need):
+    # every light-path request is one azure-ai-ml sends, and both send the DELETE and follow it.
+    light_shapes, heavy_shapes = shapes(light_requests, names[1]), shapes(heavy_requests, names[0])
+    assert light_shapes <= heavy_shapes
+    assert {m for m, _, _ in light_shapes} == {m for m, _, _ in heavy_shapes} == {"GET", "DELETE"}
     assert any("/mfeoperationsstatus/" in p for _, p, _ in light_requests)  # the LRO was followed to its end
     assert heavy.find(names[0]) is None and light.find(names[1]) is None
     # Deleting again (ARM: 204 for a missing resource): whatever one path does, the other does too.
@@ -119,4 +123,4 @@ def test_delete_alike_including_its_polling(sandbox, both, ml_client):
 
     (heavy_again, heavy_code), (light_again, light_code) = again(heavy, names[0]), again(light, names[1])
     assert light_code == heavy_code
-    assert heavy_again is None or shapes(light_again, names[1]) == shapes(heavy_again, names[0])
+    assert heavy_again is None or shapes(light_again, names[1]) <= shapes(heavy_again, names[0])
