@@ -29,6 +29,11 @@ def scoring_app():
 def shows(result: ScoreResult):
     async def run_before(pilot):
         pilot.app.screen.show_result(result)
+        # The request editor draws its cursor line only while focused: focus it and wait, so the picture
+        # does not depend on when the screen's own auto-focus lands (it varied on a loaded machine).
+        editor = pilot.app.screen.query_one("#request-editor")
+        editor.focus()
+        await wait_for(pilot, lambda: pilot.app.focused is editor)
         await pilot.pause()
 
     return run_before
