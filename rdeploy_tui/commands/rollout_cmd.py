@@ -2,9 +2,7 @@
 from __future__ import annotations
 
 import argparse
-import json
 import re
-import sys
 import threading
 from pathlib import Path
 
@@ -58,13 +56,8 @@ def _plain(event) -> None:
         deploy_line(event)
 
 
-def _json(event) -> None:
-    from rdeploy_tui.pipeline.events import to_json
-
-    print(json.dumps(to_json(event), default=str), flush=True)
-
-
 def run(args: argparse.Namespace) -> int:
+    from rdeploy_tui.commands.deploy_cmd import _json  # the deploy's JSON lines: one format for both commands
     from rdeploy_tui.pipeline.rollout import RolloutOptions, run_rollout
     from rdeploy_tui.spec import rules
 
