@@ -35,7 +35,10 @@ def add_connection_options(parser: argparse.ArgumentParser, *, root: bool = Fals
     group.add_argument("--ca-bundle", metavar="FILE", help="CA certificates to trust for --arm-endpoint", **unset)
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(only: str | None = None) -> argparse.ArgumentParser:
+    """The full parser, or with `only` the parser of that one command: importing every command module (and
+    what each imports: the spec rules, the deploy folder, the pipeline's events ...) costs a day-2 command
+    ~0.1 s of its 0.8 s budget (issue 17), and argparse needs the other subparsers only for the root --help."""
     import argparse
 
     parser = argparse.ArgumentParser(
@@ -45,7 +48,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"rdeploy-tui {__version__}")
     add_connection_options(parser, root=True)  # for the wizard, and for commands given it before their name
     sub = parser.add_subparsers(title="commands", metavar="COMMAND")
-    for name in COMMANDS:
+    for name in COMMANDS if only is None else (only,):
         importlib.import_module(f"rdeploy_tui.commands.{name}").register(sub)
     return parser
 
@@ -58,6 +61,22 @@ def _report_crash(exc: BaseException) -> int:
     return 1
 
 
+def _root_options(argv: list[str]) -> tuple[argparse.Namespace, list[str]]:
+    """The connection options given before any command, and the rest of the line."""
+    import argparse
+
+    root = argparse.ArgumentParser(prog="rdeploy-tui", add_help=False)
+    add_connection_options(root, root=True)
+    return root.parse_known_args(argv)
+
+
+def _command_module(argv: list[str]) -> str | None:
+    """The module of the command named on this line (after any root connection options), if any."""
+    _, rest = _root_options(argv)
+    module = f"{rest[0]}_cmd" if rest else None
+    return module if module in COMMANDS else None
+
+
 def _wizard_args(argv: list[str]) -> argparse.Namespace | SimpleNamespace | None:
     """The options when no command is given (the wizard), parsed without importing every command
     module: that costs ~0.1 s, and the wizard's first paint has a 0.4 s budget. None: not the wizard."""
@@ -65,11 +84,7 @@ def _wizard_args(argv: list[str]) -> argparse.Namespace | SimpleNamespace | None
         return SimpleNamespace(sandbox=bool(argv), cloud=None, arm_endpoint=None, ca_bundle=None)
     if any(a in ("-h", "--help", "--version") for a in argv):
         return None
-    import argparse
-
-    root = argparse.ArgumentParser(prog="rdeploy-tui", add_help=False)
-    add_connection_options(root, root=True)
-    args, rest = root.parse_known_args(argv)
+    args, rest = _root_options(argv)
     return None if rest else args
 
 
@@ -77,7 +92,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     args = _wizard_args(argv)
     if args is None:
-        args = build_parser().parse_args(argv)
+        args = build_parser(_command_module(argv)).parse_args(argv)
     run = getattr(args, "run", None)
     if run is None:
         from rdeploy_tui.commands import ui_cmd

@@ -94,11 +94,11 @@ def arm_metadata(arm: str, ca_bundle: str | None, given_bundle: str | None = Non
     """ARM's /metadata/endpoints answer (Azure, sovereign clouds and Azure Stack Hub publish it); {} when absent.
 
     An untrusted certificate or an unreachable endpoint is reported here, before any sign-in, naming the cause."""
-    import ssl
-
     import httpx
 
-    verify: Any = ssl.create_default_context(cafile=ca_bundle) if ca_bundle else True
+    from rdeploy_tui.tls import tls_context
+
+    verify = tls_context(ca_bundle or True)
     for version in METADATA_API_VERSIONS:
         try:
             response = httpx.get(f"{arm}/metadata/endpoints", params={"api-version": version}, verify=verify, timeout=10)

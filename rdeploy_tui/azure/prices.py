@@ -82,11 +82,11 @@ def pick(items: list[dict[str, Any]], instance_type: str) -> dict[str, Any] | No
 
 def fetch(url: str, region: str, instance_type: str, *, verify: bool | str = True, timeout: float = 5.0) -> Price | None:
     """Ask the API (every page). None when it lists no fitting item; raises OSError-like httpx errors when offline."""
-    import ssl
-
     import httpx
 
-    tls: Any = ssl.create_default_context(cafile=verify) if isinstance(verify, str) else verify
+    from rdeploy_tui.tls import tls_context
+
+    tls = tls_context(verify)
     items: list[dict[str, Any]] = []
     with httpx.Client(verify=tls, timeout=timeout, trust_env=True, follow_redirects=False) as client:
         response = client.get(url, params={"api-version": API_VERSION, "$filter": odata_filter(region, instance_type)})

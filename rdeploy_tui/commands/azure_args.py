@@ -6,7 +6,6 @@ import sys
 from pathlib import Path
 
 from rdeploy_tui.errors import RdeployError
-from rdeploy_tui.spec.deploy_spec import SPEC_FILENAME, load_spec
 
 
 def add_workspace_options(parser: argparse.ArgumentParser) -> None:
@@ -27,10 +26,13 @@ def open_workspace(session, args: argparse.Namespace, *, light: bool = False):
     """The workspace named by flags, else the spec, else the environment's hints, else the sandbox default.
     light: read without azure.ai.ml (Workspace.open)."""
     from rdeploy_tui import azure
+    from rdeploy_tui.spec import SPEC_FILENAME
 
     sub, rg, ws = args.subscription, args.resource_group, args.workspace
     spec_path = Path(args.spec) if args.spec else (Path(SPEC_FILENAME) if Path(SPEC_FILENAME).is_file() else None)
     if spec_path is not None and not (sub and rg and ws):
+        from rdeploy_tui.spec.deploy_spec import load_spec  # the YAML parser only when there is a spec to read
+
         spec, problems = load_spec(spec_path)
         if spec is None:
             raise RdeployError(f"Cannot read {spec_path}: {problems[0] if problems else 'unknown problem'}", "Fix the file or pass --workspace/--resource-group.", code="Usage")

@@ -10,7 +10,7 @@ import time
 from datetime import datetime, timezone
 from typing import Any, Callable
 
-from rdeploy_tui.spec.rules import parse_duration
+from rdeploy_tui.spec.durations import parse_duration
 
 TAG = "rdeploy-expires-at"
 

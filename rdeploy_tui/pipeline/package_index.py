@@ -9,13 +9,12 @@ from __future__ import annotations
 
 import gzip
 import re
-import ssl
 from dataclasses import dataclass
-from typing import Any
 
 import httpx
 
 from rdeploy_tui.spec.package_names import close_matches
+from rdeploy_tui.tls import tls_context
 
 TIMEOUT_S = 15.0
 # What a base R installation and the image's own packages provide: never in a CRAN index, always installable.
@@ -33,7 +32,7 @@ class IndexCheck:
 def read_index(repo_url: str, *, verify: bool | str = True) -> set[str]:
     """Package names in `{repo_url}/src/contrib/PACKAGES.gz` (or PACKAGES, as R falls back); raises httpx.HTTPError."""
     base = repo_url.rstrip("/") + "/src/contrib/"
-    tls: Any = ssl.create_default_context(cafile=verify) if isinstance(verify, str) else verify
+    tls = tls_context(verify)
     with httpx.Client(timeout=httpx.Timeout(TIMEOUT_S, connect=5.0), verify=tls, follow_redirects=True) as client:
         response = client.get(base + "PACKAGES.gz")
         if response.status_code == 200:

@@ -14,6 +14,7 @@ import hmac
 import json
 import random
 import re
+import socket
 import time
 import uuid
 from typing import Any
@@ -52,7 +53,11 @@ def refuse_before_body(sandbox: Any, request: Request) -> Response | None:
 
 def register(router: Router, sandbox: Any) -> None:
     # trust_env=False: no proxy from the environment between the front and the container.
-    upstream = httpx.Client(trust_env=False, follow_redirects=False, limits=httpx.Limits(max_connections=None))
+    # TCP_NODELAY as a reverse proxy sets it upstream (nginx: tcp_nodelay on): h11 writes a request's headers and body
+    # separately, and on a reused connection Nagle would hold the body for the container's delayed ACK.
+    limits = httpx.Limits(max_connections=None)
+    transport = httpx.HTTPTransport(limits=limits, socket_options=[(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)])
+    upstream = httpx.Client(trust_env=False, follow_redirects=False, transport=transport)
     sandbox.scoring_upstream = upstream  # closed by Sandbox.stop
 
     # Azure does not document its answer to other methods on the scoring URI; a POST-only route answers 405

@@ -14,6 +14,7 @@ from rdeploy_tui.scoring.openapi import openapi_url
 from rdeploy_tui.scoring.proxy import proxy_for
 from rdeploy_tui.scoring.result import ScoreResult
 from rdeploy_tui.scoring.target import ScoringTarget
+from rdeploy_tui.tls import tls_context
 
 # Connections per client: the load test's concurrency bound.
 MAX_CONNECTIONS = 32
@@ -40,7 +41,7 @@ class ScoringClient:
             client = self._clients.get((verify, proxy))
             if client is None:
                 # trust_env=False: httpx would also proxy plain-http targets and read netrc; proxy_for decides instead.
-                tls: Any = ssl.create_default_context(cafile=verify) if isinstance(verify, str) else verify
+                tls = tls_context(verify)
                 client = httpx.Client(verify=tls, limits=self._limits, trust_env=False, follow_redirects=False, proxy=proxy)
                 self._clients[(verify, proxy)] = client
             return client

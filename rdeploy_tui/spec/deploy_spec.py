@@ -14,7 +14,8 @@ from typing import Any, Literal
 
 import yaml
 
-SPEC_FILENAME = "rdeploy.yaml"
+from rdeploy_tui.spec import SPEC_FILENAME  # noqa: F401 - re-exported: where the spec is looked for
+
 SCHEMA_VERSION = 1
 DEFAULT_PACKAGE_SNAPSHOT = "2026-11-02"  # a spec without the key keeps building with the packages of this date
 

@@ -15,6 +15,7 @@ from typing import Any, Callable
 
 from rdeploy_tui.spec import base_images, package_names
 from rdeploy_tui.spec.deploy_spec import DeploySpec, Problem
+from rdeploy_tui.spec.durations import parse_duration
 from rdeploy_tui.spec.vm_sizes import VM_SIZES, VmSize, close_matches
 
 MAX_TEXT = 256  # no legitimate value in a spec is longer; caps what reaches a message too
@@ -349,16 +350,6 @@ def _probe_problems(probes: Any) -> list[Problem]:
         for name, (low, high) in limits.items()
         if (err := _int_in(getattr(probes, name), f"probe {name.replace('_', ' ')}", low, high))
     ]
-
-
-_DURATION = re.compile(r"^\s*(\d+)\s*([mhdw])\s*$", re.I)
-_DURATION_S = {"m": 60, "h": 3600, "d": 86400, "w": 604800}
-
-
-def parse_duration(value: Any) -> int | None:
-    """Seconds of a duration like "30m", "8h", "2d", "1w"; None when it is not one."""
-    match = _DURATION.match(value) if isinstance(value, str) else None
-    return int(match.group(1)) * _DURATION_S[match.group(2).lower()] if match else None
 
 
 def check_expires_after(value: Any) -> str | None:

@@ -137,3 +137,21 @@ def test_connection_options_default_off():
     from rdeploy_tui.cli import build_parser
 
     assert build_parser().parse_args(["endpoints", "list"]).sandbox is False
+
+
+@pytest.mark.parametrize("argv", [["endpoints", "--help"], ["--cloud", "AzureCloud", "endpoints", "--help"]])
+def test_a_command_imports_only_its_own_module(argv, tmp_path):
+    """A day-2 command has 0.8 s (issue 17): it must not import every command (the spec rules, YAML, the deploy
+    folder ...) to build parsers it will not use. The root --help still lists them all."""
+    probe = (
+        "import sys\nfrom rdeploy_tui.cli import main\n"
+        f"try:\n    main({argv!r})\nexcept SystemExit:\n    pass\n"
+        "print(sorted(m for m in sys.modules if m.startswith(('rdeploy_tui.commands.', 'yaml'))))"
+    )
+    result = subprocess.run([sys.executable, "-c", probe], cwd=tmp_path, capture_output=True, text=True, timeout=60)
+    loaded = result.stdout.strip().splitlines()[-1]
+    assert "endpoints_cmd" in loaded
+    for other in ("init_cmd", "deploy_cmd", "rollout_cmd", "validate_cmd", "'yaml'"):
+        assert other not in loaded, loaded
+    full = cli("--help", cwd=tmp_path).stdout
+    assert all(name in full for name in ("init", "validate", "local", "sandbox", "deploy", "rollout", "endpoints", "models"))
