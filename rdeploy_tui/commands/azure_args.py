@@ -4,6 +4,7 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import Callable
 
 from rdeploy_tui.errors import RdeployError
 
@@ -14,6 +15,25 @@ def add_workspace_options(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--subscription", metavar="ID")
     group.add_argument("--resource-group", "-g", metavar="NAME")
     group.add_argument("--workspace", "-w", metavar="NAME")
+
+
+def workspace_actions(sub: argparse._SubParsersAction, name: str, help: str, run) -> Callable[[str, str], argparse.ArgumentParser]:
+    """`rdeploy-tui NAME ACTION ...` for a command whose actions each read one workspace: returns the function that
+    adds an action with the workspace and connection options and --json."""
+    from rdeploy_tui.cli import add_connection_options
+
+    parser = sub.add_parser(name, help=help)
+    actions = parser.add_subparsers(title="actions", metavar="ACTION", dest="action")
+    parser.set_defaults(run=run, _parser=parser)
+
+    def action(action_name: str, action_help: str) -> argparse.ArgumentParser:
+        p = actions.add_parser(action_name, help=action_help)
+        add_workspace_options(p)
+        add_connection_options(p)
+        p.add_argument("--json", action="store_true", help="print JSON")
+        return p
+
+    return action
 
 
 def connect(args: argparse.Namespace):

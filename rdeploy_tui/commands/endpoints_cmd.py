@@ -7,21 +7,12 @@ import re
 import sys
 from pathlib import Path
 
-from rdeploy_tui.cli import add_connection_options
-from rdeploy_tui.commands.azure_args import add_workspace_options, confirm, connect, open_workspace
+from rdeploy_tui.commands.azure_args import confirm, connect, open_workspace, workspace_actions
 from rdeploy_tui.errors import RdeployError
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    parser = sub.add_parser("endpoints", help="list, inspect, score, re-route or delete online endpoints")
-    actions = parser.add_subparsers(title="actions", metavar="ACTION", dest="action")
-
-    def action(name: str, help: str) -> argparse.ArgumentParser:
-        p = actions.add_parser(name, help=help)
-        add_workspace_options(p)
-        add_connection_options(p)
-        p.add_argument("--json", action="store_true", help="print JSON")
-        return p
+    action = workspace_actions(sub, "endpoints", "list, inspect, score, re-route or delete online endpoints", run)
 
     action("list", "endpoints of the workspace")
     p = action("show", "one endpoint: state, scoring URI, traffic, deployments")
@@ -45,7 +36,6 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--yes", "-y", action="store_true")
     p = action("sweep", "delete every endpoint whose expiry (deploy --expires-after) has passed; for a cron job with --yes")
     p.add_argument("--yes", "-y", action="store_true")
-    parser.set_defaults(run=run, _parser=parser)
 
 
 def _out(args: argparse.Namespace, data, text: str) -> None:

@@ -6,28 +6,18 @@ import argparse
 import json
 from pathlib import Path
 
-from rdeploy_tui.cli import add_connection_options
-from rdeploy_tui.commands.azure_args import add_workspace_options, connect, open_workspace
+from rdeploy_tui.commands.azure_args import connect, open_workspace, workspace_actions
 from rdeploy_tui.errors import RdeployError
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    parser = sub.add_parser("models", help="register a model folder (holding crate.bin) or list registered models")
-    actions = parser.add_subparsers(title="actions", metavar="ACTION", dest="action")
-
-    def action(name: str, help: str) -> argparse.ArgumentParser:
-        p = actions.add_parser(name, help=help)
-        add_workspace_options(p)
-        add_connection_options(p)
-        p.add_argument("--json", action="store_true", help="print JSON")
-        return p
+    action = workspace_actions(sub, "models", "register a model folder (holding crate.bin) or list registered models", run)
 
     p = action("register", "register a local folder holding crate.bin as the next version of a model")
     p.add_argument("--path", required=True, metavar="DIR", help="the folder holding crate.bin")
     p.add_argument("--name", required=True, help="the model's name (a new name starts at version 1)")
     p.add_argument("--description")
     action("list", "registered models and their latest versions")
-    parser.set_defaults(run=run, _parser=parser)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -20,6 +20,7 @@ table), while the sandbox, which can only build what it knows, fails the pull as
 """
 from __future__ import annotations
 
+import datetime
 import re
 from dataclasses import dataclass
 
@@ -192,10 +193,8 @@ def newest(reference: str) -> str:
     return f"{repository}:{latest.pinned_tag}" if latest is not None and latest.pinned_tag else reference
 
 
-def snapshot_today(today: "datetime.date | None" = None) -> str:
+def snapshot_today(today: datetime.date | None = None) -> str:
     """Yesterday (UTC): Posit Package Manager publishes a date's snapshot once that day's sync is done."""
-    import datetime
-
     day = today or datetime.datetime.now(datetime.timezone.utc).date()
     return (day - datetime.timedelta(days=1)).isoformat()
 
