@@ -58,3 +58,32 @@ def test_a_deploy_with_known_packages_says_they_were_found(session, sandbox, mak
 
     cleanup.append((Workspace.open(session, spec.workspace.subscription_id, spec.workspace.resource_group, spec.workspace.name), spec.endpoint.name))
     assert any("3 R package names found in" in e.message for e in recorder.of(StepProgress, P.PREPARE))
+
+
+def test_a_complete_list_warns_about_a_name_it_lacks_and_the_partial_one_does_not():
+    text = "# source: CRAN's index (3 names)\n# date: 2026-11-25\n# complete: yes\nforecast\ndata.table\nRcpp\n"
+    complete = package_names.parse(text)
+    assert complete.complete and complete.date == "2026-11-25"
+    lacking = package_names.offline_warning("notapkg123", complete)
+    assert "was not on CRAN on 2026-11-25" in lacking and "check the name" in lacking
+    assert "did you mean forecast" in package_names.offline_warning("forcast", complete)
+    assert package_names.offline_warning("Rcpp", complete) is None
+    partial = package_names.parse(text.replace("complete: yes", "complete: no"))
+    assert not partial.complete and package_names.offline_warning("notapkg123", partial) is None
+    assert not package_names.shipped().complete  # this machine cannot reach CRAN: the shipped list says it is partial
+
+
+def test_the_refresh_script_writes_a_partial_list_from_debian_when_cran_does_not_answer(tmp_path, monkeypatch):
+    import importlib.util
+    from pathlib import Path
+
+    script = Path(__file__).resolve().parents[2] / "scripts" / "refresh_cran_names.py"
+    spec = importlib.util.spec_from_file_location("refresh_cran_names", script)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    monkeypatch.setattr(module, "OUT", tmp_path / "cran_names.txt")
+    monkeypatch.setattr(module, "from_debian", lambda: (["abind", "forecast"], "Debian test (2), 2 names"))
+    monkeypatch.setattr("sys.argv", ["refresh", "--cran", "https://127.0.0.1:9"])
+    module.main()
+    written = package_names.parse((tmp_path / "cran_names.txt").read_text())
+    assert not written.complete and written.names == {"abind", "forecast"} and written.source.startswith("Debian")
