@@ -120,3 +120,29 @@ def _acr_error(response: Any) -> str:
     if isinstance(errors, list) and errors and isinstance(errors[0], dict):
         return f"{errors[0].get('code')}: {errors[0].get('message')}"
     return response.text[:300]
+
+
+def image_in_registry(ws: Workspace, login: RegistryLogin, repository: str, tag: str) -> bool:
+    """True when repository:tag is in the registry: an access token for `repository:REPO:pull` from the refresh token
+    (AAD-OAuth.md, "Calling POST /oauth2/token"), then `HEAD /v2/REPO/manifests/TAG` (OCI distribution spec,
+    "Checking if content exists"). Any failure reads as "not known to be there" (the caller builds)."""
+    import ssl
+
+    import httpx
+
+    session, server = ws.session, login.login_server
+    verify: Any = ssl.create_default_context(cafile=session.ca_bundle) if session.ca_bundle else True
+    form = {"grant_type": "refresh_token", "service": server, "scope": f"repository:{repository}:pull", "refresh_token": login.password}
+    accept = ", ".join(("application/vnd.oci.image.manifest.v1+json", "application/vnd.docker.distribution.manifest.v2+json",
+                        "application/vnd.oci.image.index.v1+json", "application/vnd.docker.distribution.manifest.list.v2+json"))
+    try:
+        with httpx.Client(verify=verify, timeout=_TIMEOUT_S, trust_env=True, follow_redirects=False) as client:
+            answer = client.post(_url(session, server, "/oauth2/token"), data=form, headers=_host(session, server))
+            token = _json(answer).get("access_token") if answer.status_code == 200 else None
+            if not token:
+                return False
+            head = client.head(_url(session, server, f"/v2/{repository}/manifests/{tag}"),
+                               headers={**_host(session, server), "Authorization": f"Bearer {token}", "Accept": accept})
+    except httpx.HTTPError:
+        return False
+    return head.status_code == 200

@@ -37,8 +37,9 @@ def without_tasks_or_engine(exc: RdeployError, image: str) -> RdeployError:
 
 
 def build_and_push(ws: Any, context: dict[str, bytes], image: str, *, on_lines: Callable[[list[str]], None],
-                   on_progress: Callable[[str], None], cancel: threading.Event, docker: str = "docker") -> str:
+                   on_progress: Callable[[str], None], cancel: threading.Event, docker: str = "docker", login: Any = None) -> str:
     """docker login + build + push of `context` as `image` (login_server/repository:tag); returns the image.
+    `login`: an azure.acr_login.RegistryLogin got already (else it is got here).
     Raises RdeployError: RegistryUnreachable/RegistryLoginRefused (the token exchange), RegistryLoginFailed,
     BuildFailed, PushDenied, PushFailed, Cancelled."""
     from rdeploy_tui.azure.acr_login import registry_login
@@ -47,7 +48,7 @@ def build_and_push(ws: Any, context: dict[str, bytes], image: str, *, on_lines: 
     server = image.split("/", 1)[0]
     on_progress("ACR Tasks is not allowed in this subscription: building with the Docker engine on this machine")
     on_progress(f"signing docker in to {server}")
-    login = registry_login(ws)
+    login = login or registry_login(ws)
     try:
         engine.registry_login(login.login_server, login.username, login.password, on_lines=on_lines, docker=docker, cancel=cancel)
         with tempfile.TemporaryDirectory(prefix="rdeploy-docker-context-") as folder:

@@ -373,16 +373,26 @@ class Runner:
         return f"built {result.image} (run {result.run_id})"
 
     def _build_locally(self, refused: RdeployError) -> str:
-        """ACR Tasks is not allowed: this machine's Docker engine builds and pushes instead (issue 13.7)."""
+        """ACR Tasks is not allowed: this machine's Docker engine builds and pushes instead (issue 13.7). A tag that is
+        in the registry already (pushed by an earlier run, or by hand) is not built again, engine or not."""
+        from rdeploy_tui.azure.acr_login import image_in_registry, registry_login
         from rdeploy_tui.local.docker import docker_engine_available
         from rdeploy_tui.pipeline.local_build import build_and_push, without_tasks_or_engine
 
         rendered = self.ctx.rendered
         assert rendered is not None
         image = f"{self.ctx.ws.registry().login_server}/{rendered.image_repository}:{rendered.image_tag}"
+        login = None
+        try:
+            login = registry_login(self.ctx.ws)
+        except RdeployError:
+            pass  # explained below: by the local path when an engine answers, else by the two ways forward
+        if login is not None and not self.force_build and image_in_registry(self.ctx.ws, login, rendered.image_repository, rendered.image_tag):
+            self.ctx.image = image
+            raise _Skip(f"{rendered.image_name} is already in the registry: build skipped (ACR Tasks is not allowed in this subscription)")
         if not docker_engine_available():
             raise without_tasks_or_engine(refused, image)
-        build_and_push(self.ctx.ws, rendered.docker_context(), image,
+        build_and_push(self.ctx.ws, rendered.docker_context(), image, login=login,
                        on_lines=lambda lines: self.emit(LogLines(P.BUILD, "build", tuple(lines))),
                        on_progress=self._progress(P.BUILD), cancel=self.stop)
         self.ctx.image = image

@@ -40,7 +40,7 @@ def _failed(recorder, step):
 
 
 @pytest.mark.r
-def test_tasks_not_allowed_builds_locally_pushes_and_serves(session, sandbox, make_spec, recorder, cleanup, docker_double):
+def test_tasks_not_allowed_builds_locally_pushes_and_serves(session, sandbox, make_spec, recorder, cleanup, docker_double, monkeypatch):
     spec = make_spec("local")
     sandbox.faults.arm("tasks-not-allowed", count=1)
     outcome = run_deploy(spec, session=session, sink=recorder, force_build=True)
@@ -66,6 +66,14 @@ def test_tasks_not_allowed_builds_locally_pushes_and_serves(session, sandbox, ma
     assert len(password) > 20
     assert password not in outcome.log_file.read_text()
     assert all(password not in line for line in lines)
+    # deployed again, without ACR Tasks nor an engine: the tag is in the registry (HEAD manifest), nothing to build
+    monkeypatch.setenv("DOCKER_DOUBLE_NO_ENGINE", "1")
+    sandbox.faults.arm("tasks-not-allowed", count=1)
+    again = type(recorder)()
+    second = run_deploy(spec, session=session, sink=again)
+    assert second.status == "succeeded", second.summary
+    skipped = again.of(StepFinished, P.BUILD)[0]
+    assert skipped.status == "skipped" and "already in the registry" in skipped.message
 
 
 def test_no_engine_explains_the_two_ways_forward(session, sandbox, make_spec, recorder, cleanup, docker_double, monkeypatch):
