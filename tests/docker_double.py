@@ -98,6 +98,12 @@ def _message(answer) -> str:
         return answer.text[:200]
 
 
+def _refused(answer) -> int:
+    """docker's words for a registry's refusal: `denied: ...`, `unauthorized: ...`."""
+    word = {401: "unauthorized", 403: "denied"}.get(answer.status_code, f"unexpected status {answer.status_code}")
+    return _fail(f"{word}: {_message(answer)}")
+
+
 def _fail(message: str) -> int:
     print(message, file=sys.stderr, flush=True)
     return 1
@@ -210,8 +216,7 @@ def push(argv: list[str]) -> int:
                 continue
             started = client.post(_url(server, f"/v2/{repository}/blobs/uploads/"), headers=headers)
             if started.status_code != 202:
-                word = {401: "unauthorized", 403: "denied"}.get(started.status_code, "error")
-                return _fail(f"{word}: {_message(started)}")
+                return _refused(started)
             location = started.headers["Location"]
             half = max(1, len(blob) // 2)
             for start, chunk in ((0, blob[:half]), (half, blob[half:])):
@@ -220,11 +225,11 @@ def push(argv: list[str]) -> int:
                 patched = client.patch(_url(server, location), content=chunk, headers={
                     **headers, "Content-Type": "application/octet-stream", "Content-Range": f"{start}-{start + len(chunk) - 1}"})
                 if patched.status_code != 202:
-                    return _fail(_message(patched))
+                    return _refused(patched)
                 location = patched.headers["Location"]
             done = client.put(_url(server, location), params={"digest": digest}, headers=headers)
             if done.status_code != 201:
-                return _fail(_message(done))
+                return _refused(done)
             print(f"{digest[7:19]}: Pushed", flush=True)
         manifest = json.dumps({
             "schemaVersion": 2, "mediaType": STORE,
@@ -235,7 +240,7 @@ def push(argv: list[str]) -> int:
         }).encode()
         put = client.put(_url(server, f"/v2/{repository}/manifests/{tag}"), content=manifest, headers={**headers, "Content-Type": STORE})
         if put.status_code != 201:
-            return _fail(_message(put))
+            return _refused(put)
     print(f"{tag}: digest: {put.headers['Docker-Content-Digest']} size: {len(manifest)}", flush=True)
     return 0
 
