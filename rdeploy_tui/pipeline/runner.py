@@ -70,21 +70,6 @@ def deployment_fingerprint(request: Any) -> str:
     return hashlib.sha256(json.dumps(data, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
 
-def _without_tasks(exc: RdeployError, image: str) -> RdeployError:
-    """ACR Tasks refused (free-trial subscriptions): the two ways forward, the first tailored to this machine."""
-    from rdeploy_tui.local.docker import docker_engine_available
-
-    registry = image.split("/", 1)[0]
-    if docker_engine_available():
-        build = (f"A Docker engine answers on this machine: write the folder (`rdeploy-tui init --out DIR --registry "
-                 f"{registry}`), then `az acr login -n {registry.split('.')[0]}`, `docker build -t {image} DIR/docker-context`, "
-                 f"`docker push {image}`, and deploy it with `rdeploy-tui deploy --image {image}`.")
-    else:
-        build = (f"No Docker engine answers here: build elsewhere (`docker build -t {image} docker-context` and "
-                 f"`docker push {image}` after `az acr login`), then `rdeploy-tui deploy --image {image}`.")
-    return RdeployError(exc.what, f"Upgrade the subscription to pay-as-you-go, or: {build}", details=exc.details, code=exc.code)
-
-
 class Runner:
     def __init__(self, spec: DeploySpec, *, session: Any, sink: EventSink, base_dir: Path | None = None, cancel: threading.Event | None = None,
                  force_build: bool = False, smoke_score: bool = True, store: StateStore | None = None,
@@ -379,13 +364,40 @@ class Runner:
             )
         except RdeployError as exc:
             if exc.code == "TasksOperationsNotAllowed":
-                raise _without_tasks(exc, rendered.image) from None
+                return self._build_locally(exc)
             raise
         self.ctx.image = result.image
         if result.skipped:
             raise _Skip(f"{rendered.image_name} is already in the registry (built by run {result.run_id}): build skipped")
         self.ctx.image_fresh = True
         return f"built {result.image} (run {result.run_id})"
+
+    def _build_locally(self, refused: RdeployError) -> str:
+        """ACR Tasks is not allowed: this machine's Docker engine builds and pushes instead (issue 13.7). A tag that is
+        in the registry already (pushed by an earlier run, or by hand) is not built again, engine or not."""
+        from rdeploy_tui.azure.acr_login import image_in_registry, registry_login
+        from rdeploy_tui.local.docker import docker_engine_available
+        from rdeploy_tui.pipeline.local_build import build_and_push, without_tasks_or_engine
+
+        rendered = self.ctx.rendered
+        assert rendered is not None
+        image = f"{self.ctx.ws.registry().login_server}/{rendered.image_repository}:{rendered.image_tag}"
+        login = None
+        try:
+            login = registry_login(self.ctx.ws)
+        except RdeployError:
+            pass  # explained below: by the local path when an engine answers, else by the two ways forward
+        if login is not None and not self.force_build and image_in_registry(self.ctx.ws, login, rendered.image_repository, rendered.image_tag):
+            self.ctx.image = image
+            raise _Skip(f"{rendered.image_name} is already in the registry: build skipped (ACR Tasks is not allowed in this subscription)")
+        if not docker_engine_available():
+            raise without_tasks_or_engine(refused, image)
+        build_and_push(self.ctx.ws, rendered.docker_context(), image, login=login,
+                       on_lines=lambda lines: self.emit(LogLines(P.BUILD, "build", tuple(lines))),
+                       on_progress=self._progress(P.BUILD), cancel=self.stop)
+        self.ctx.image = image
+        self.ctx.image_fresh = True
+        return f"built {image} with the local Docker engine and pushed it (ACR Tasks is not allowed in this subscription)"
 
     def _base_import(self) -> tuple[str, str, str] | None:
         """(build argument, Docker Hub source, copy) when the base image should come from the workspace registry."""

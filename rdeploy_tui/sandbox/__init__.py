@@ -30,6 +30,8 @@ API for other sandbox modules (e.g. acr.py), all on the Sandbox passed to `regis
   list_images(login_server=None). Image has .files() -> dict[str, bytes], .folder, .digest, .metadata, .reference.
   Metadata keys read by deployments: "start_script" (default "start_plumber.R"), "entrypoint_reset" (False = the
   container cannot start), "r_packages".
+- sandbox.registry: RegistryPlane (see registry.py): the registries' data plane (/oauth2/exchange, /oauth2/token,
+  /v2/...), picked by the Host header (the login server); a pushed manifest records its image in sandbox.images.
 - sandbox.faults: Faults (see faults.py): take(name, "METHOD /path") -> Fault | None; e.g. build-fail.
 - sandbox.sleep(seconds) -> bool: wait scaled simulated time (False when stopping); sandbox.scaled(seconds);
   sandbox.spawn(fn, *args, name=...) runs a background operation that stop() waits for;

@@ -20,6 +20,8 @@ Who reads which knob:
 - ACR builds (acr.py): build-fail; tasks-not-allowed (scheduleRun refused as for free-credit subscriptions);
   dockerhub-rate-limit (a pull from Docker Hub fails with toomanyrequests: a build's FROM, matched as "FROM docker.io",
   and importImage, matched as "POST /subscriptions/.../importImage"; `match=r"^FROM "` limits it to builds).
+- registry data plane (registry.py): registry-push-denied -- /oauth2/token grants pull only (AcrPull without AcrPush),
+  so a docker push ends in DENIED.
 - ARM (arm.py): no-subscriptions -- the signed-in identity sees no subscription: GET /subscriptions lists none and any
   request under /subscriptions/{id} gets 404 SubscriptionNotFound, as ARM answers for a subscription the caller has no
   access to. With `match` (e.g. a subscription id) only the subscriptions whose "GET /subscriptions/{id}" matches are
@@ -39,6 +41,7 @@ DEPLOYMENT_FAULTS = ("out-of-quota", "image-pull-failure", "resource-not-ready",
 SCORING_FAULTS = ("slow-scoring", "deployment-slow", "deployment-errors")
 FAULT_NAMES = REQUEST_FAULTS + DEPLOYMENT_FAULTS + SCORING_FAULTS + (
     "build-fail", "tasks-not-allowed", "no-subscriptions", "no-identity", "slow-identity", "dockerhub-rate-limit",
+    "registry-push-denied",
 )
 
 

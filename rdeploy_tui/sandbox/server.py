@@ -29,6 +29,7 @@ from rdeploy_tui.sandbox.errors import AzureError
 from rdeploy_tui.sandbox.faults import Fault, Faults
 from rdeploy_tui.sandbox.http import Request, Response, Router, azure_error
 from rdeploy_tui.sandbox.images import ImageRegistry
+from rdeploy_tui.sandbox import registry
 from rdeploy_tui.sandbox.settings import ClientSettings
 from rdeploy_tui.sandbox.state import StateStore
 
@@ -85,6 +86,7 @@ class Sandbox:
         self._signer = Signer(load_secret(self.state_dir, self._secret_notices.append))
         self.blobs = BlobStore(self.state, self.state_dir / "blobs", self._signer, lambda: self.base_url)
         self.images = ImageRegistry(self.state, self.state_dir / "images")
+        self.registry = registry.RegistryPlane(self)  # the registries' data plane: token exchange, docker push
         self.router = Router()
         self.storage_router = Router()  # blob storage: its /{account}/{container}/... pattern must never see ARM paths
         self._server: ThreadingHTTPServer | None = None
@@ -323,6 +325,8 @@ class Sandbox:
             return None
         if request.path.lower().startswith("/subscriptions"):
             return self._check_bearer(request)
+        if registry.handles(request.path):
+            return self.registry.refuse_before_body(request)
         from rdeploy_tui.sandbox import scoring
 
         return scoring.refuse_before_body(self, request)
@@ -336,6 +340,8 @@ class Sandbox:
             if denied is not None:
                 return denied
         try:
+            if registry.handles(request.path):  # a container registry's data plane, picked by the Host header
+                return self.registry.handle(request)
             if _is_arm(request.path):
                 arm_front_door.check_api_version(request)
                 if request.path.lower().startswith("/subscriptions/"):
