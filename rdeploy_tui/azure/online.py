@@ -215,9 +215,13 @@ class Endpoints:
 
         with azure_call(f"reading endpoint {name}"):
             try:
-                self._ops.get(name)
+                self._read(name)
             except ResourceNotFoundError:
                 raise self.missing(name) from None
+
+    def _read(self, name: str) -> Any:
+        """The endpoint as the service returns it; ResourceNotFoundError when there is none (RestEndpoints: over ARM REST)."""
+        return self._ops.get(name)
 
     def _image_of(self, environment: str | None) -> str | None:
         """The image of an environment given by ARM id (else `environment` as it is); the id itself
@@ -455,9 +459,8 @@ class Endpoints:
             entity.traffic = {name: traffic.get(name, 0) for name in {*traffic, *(d.name for d in info.deployments)}}
             poller = self._ops.begin_create_or_update(entity)
         self._wait_poller(poller, f"traffic on {endpoint}", on_progress, cancel, doing=f"setting traffic on endpoint {endpoint}",
-                          limit_s=self._limit(deadlines.LRO_WAIT_S), still=lambda waited: deadlines.still_going(
-                              f"Setting the traffic of endpoint {endpoint}", waited,
-                              "Its deployments bill per instance-hour as before, whatever the split.", f"rdeploy-tui endpoints show {endpoint}"))
+                          **self._endpoint_update_bound(f"Setting the traffic of endpoint {endpoint}", endpoint,
+                                                        "Its deployments bill per instance-hour as before, whatever the split."))
         return self.show(endpoint)
 
     def set_mirror(self, endpoint: str, deployment: str, percent: int, *, on_progress: ProgressSink = lambda t: None,
@@ -513,7 +516,8 @@ class Endpoints:
                           **self._endpoint_update_bound(f"Deleting endpoint {name}", name, "Its deployments bill until the delete completes."))
 
     def _endpoint_update_bound(self, doing: str, endpoint: str, bills: str) -> dict[str, Any]:
-        """The deadline of an endpoint-level operation and what to say past it (azure/deadlines.py)."""
+        """The deadline of an operation on the endpoint or one of its deployments, and what to say past it
+        (azure/deadlines.py)."""
         return {"limit_s": self._limit(deadlines.LRO_WAIT_S),
                 "still": lambda waited: deadlines.still_going(doing, waited, bills, f"rdeploy-tui endpoints show {endpoint}")}
 
@@ -529,9 +533,8 @@ class Endpoints:
         with azure_call(f"deleting deployment {name} of endpoint {endpoint}"):
             poller = self._deps.begin_delete(name, endpoint)
         self._wait_poller(poller, f"deleting deployment {name}", on_progress, cancel, doing=f"deleting deployment {name} of endpoint {endpoint}",
-                          limit_s=self._limit(deadlines.LRO_WAIT_S), still=lambda waited: deadlines.still_going(
-                              f"Deleting deployment {name} of endpoint {endpoint}", waited,
-                              "It bills until the delete completes.", f"rdeploy-tui endpoints show {endpoint}"))
+                          **self._endpoint_update_bound(f"Deleting deployment {name} of endpoint {endpoint}", endpoint,
+                                                        "It bills until the delete completes."))
 
     # ----- keys -----
     def auth_header(self, name: str) -> str:

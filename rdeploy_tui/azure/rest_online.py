@@ -103,7 +103,7 @@ class RestEndpoints(Endpoints):
 
         with azure_call(f"reading endpoint {name}"):
             try:
-                doc = arm_rest.call(self._session, "GET", self._path(name), "endpoint")
+                doc = self._read(name)
             except ResourceNotFoundError:
                 return None
             deployments = [deployment_info(d) for d in arm_rest.pages(self._session, self._path(name, "deployments"), "deployment")]
@@ -112,14 +112,8 @@ class RestEndpoints(Endpoints):
             info = replace(info, deployments=tuple(replace(d, image=self._image_of(d.image)) for d in info.deployments))
         return info
 
-    def require(self, name: str) -> None:
-        from azure.core.exceptions import ResourceNotFoundError
-
-        with azure_call(f"reading endpoint {name}"):
-            try:
-                arm_rest.call(self._session, "GET", self._path(name), "endpoint")
-            except ResourceNotFoundError:
-                raise self.missing(name) from None
+    def _read(self, name: str) -> Any:
+        return arm_rest.call(self._session, "GET", self._path(name), "endpoint")
 
     def _image_of(self, environment: str | None) -> str | None:
         match = _ENVIRONMENT_ID.search(environment or "")
