@@ -72,3 +72,24 @@ async def test_a_read_that_ends_after_the_step_was_left_reaches_the_spec_and_say
         screen._packages_read(chosen, CratePackages(["zoo"]))
         assert app.session.spec.image.r_packages == ["forecast", "zoo"]
         await wait_for(pilot, lambda: [n.message for n in app._notifications] == ["Model forecast-model version 2 uses zoo; added zoo."])
+
+
+async def test_read_reads_the_chosen_model_again_or_the_folder_typed_beside_it(monkeypatch):
+    from textual.widgets import Input
+
+    from rdeploy_tui.ui.session import ChosenModel
+
+    from ui_helpers import FIXTURES, wait_for
+
+    asked = []
+    monkeypatch.setattr(PackagesScreen, "read_packages", lambda self, source: asked.append(source))
+    chosen = ChosenModel(("sub", "rg", "ws"), "forecast-model", "2")
+    app = make_app(3, spec=default_spec(), found={"endpoints": {}, "chosen_model": chosen})
+    async with app.run_test(size=(80, 24)) as pilot:
+        await started(pilot)
+        screen = app.screen
+        await wait_for(pilot, lambda: asked == [chosen])  # read as the step opened
+        screen._read_crate_pressed()  # Read, nothing typed: the chosen model again
+        screen.query_one("#crate-dir", Input).value = "my-model"
+        screen._read_crate_pressed()  # a folder typed: that folder, relative to the wizard's folder
+        assert asked == [chosen, chosen, FIXTURES / "my-model"]

@@ -182,6 +182,8 @@ class PackagesScreen(WizardStep):
                 folder = self._download(source)
             except RdeployError as exc:  # said at the step: the packages can still be typed by hand
                 result = CratePackages([], f"its files could not be downloaded: {exc.what}")
+            else:
+                self.app.call_from_thread(self._crate_status, f"Reading the packages {_what(source)} uses, with R ...")
         if result is None:
             result = read_model_dir(folder)
         self.app.call_from_thread(self._packages_read, source, result)
