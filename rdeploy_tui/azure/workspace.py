@@ -1,13 +1,18 @@
 """One Azure ML workspace: its container registry and its registered models."""
 from __future__ import annotations
 
+import re
+import shutil
+import tempfile
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from rdeploy_tui.azure.session import Session
 from rdeploy_tui.azure.discovery import WorkspaceInfo, get_workspace, resource_id_pattern
 from rdeploy_tui.azure.errors import azure_call
 from rdeploy_tui.errors import RdeployError
+from rdeploy_tui.logfile import cache_dir
 
 _REGISTRY_ID = resource_id_pattern("Microsoft.ContainerRegistry/registries")
 
@@ -116,6 +121,26 @@ class Workspace:
                 raise
         return str(model.version)
 
+    def download_model(self, name: str, version: str) -> Path:
+        """The files of model `name` version `version` (a number), as `az ml model download` fetches them, in this
+        user's cache folder. A registered version's files never change, so a complete earlier download is reused."""
+        folder = cache_dir() / "models" / "/".join(_safe(p) for p in (self.subscription_id, self.resource_group, self.name, name, version))
+        if folder.is_dir():
+            return folder
+        folder.parent.mkdir(parents=True, exist_ok=True)
+        # Into a fresh folder beside it, renamed when complete: an interrupted download is never taken for a model.
+        partial = Path(tempfile.mkdtemp(prefix=f".{_safe(version)}-", dir=folder.parent))
+        try:
+            with azure_call(f"downloading model {name} version {version}"):
+                self.ml_client().models.download(name, version, download_path=str(partial))
+            try:
+                partial.rename(folder)
+            except OSError:
+                if not folder.is_dir():  # else another run finished the same download first: use that one
+                    raise
+        finally:
+            shutil.rmtree(partial, ignore_errors=True)
+        return folder
 
     def register_model(self, folder: Any, name: str, *, description: str | None = None) -> ModelInfo:
         """Register a local folder (holding crate.bin) as the next version of model `name` (1 for a new one),
@@ -134,6 +159,11 @@ class Workspace:
             model = client.models.create_or_update(Model(name=name, version=version, path=str(folder), type="custom_model",
                                                          description=description))
         return ModelInfo(model.name, str(model.version), getattr(model, "description", None))
+
+
+def _safe(part: str) -> str:
+    """A name as one folder name (Azure's names are already safe; this keeps a stray / or .. out of the path)."""
+    return re.sub(r"[^A-Za-z0-9_.-]", "_", part).lstrip(".") or "_"
 
 
 def _version_key(version: str) -> tuple[int, Any]:

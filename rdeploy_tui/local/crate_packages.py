@@ -71,10 +71,18 @@ class CratePackages:
     error: str | None = None  # why the list could not be read (then `packages` is empty, never a guess)
 
 
+NO_R = "R is not installed here (no Rscript)"  # callers say what could not be read
+
+
+def without_r() -> CratePackages | None:
+    """The answer when this machine has no R, else None (asked before fetching a model's files only to find that)."""
+    return None if find_rscript() else CratePackages([], NO_R)
+
+
 def read_crate_packages(crate: Path, *, rscript: str | None = None) -> CratePackages:
     rscript = rscript or find_rscript()
     if rscript is None:
-        return CratePackages([], "R is not installed here (no Rscript), so the packages the model uses could not be read")
+        return CratePackages([], NO_R)
     if not Path(crate).is_file():
         return CratePackages([], f"{crate} does not exist")
     try:
@@ -97,3 +105,11 @@ def find_crate(model_dir: Path) -> Path | None:
             return candidate
     found = sorted(model_dir.rglob("crate.bin"))
     return found[0] if found else None
+
+
+def read_model_dir(model_dir: Path) -> CratePackages:
+    """The packages the crate.bin in a model folder uses (see find_crate)."""
+    crate = find_crate(model_dir)
+    if crate is None:
+        return CratePackages([], f"there is no crate.bin under {model_dir}")
+    return read_crate_packages(crate)

@@ -6,6 +6,7 @@ again. The spec is saved to the state folder on every Next, so the next run star
 from __future__ import annotations
 
 import threading
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -36,6 +37,19 @@ def load_last_run() -> DeploySpec | None:
 
     spec, _problems = load_spec(path)  # problems show up at the fields once the forms load the values
     return spec
+
+
+@dataclass(frozen=True)
+class ChosenModel:
+    """The model version picked at the model step (found["chosen_model"]): the packages step reads its crate."""
+
+    workspace: tuple[str, str, str]  # subscription, resource group, workspace name
+    name: str
+    version: str  # the number "latest" stood for when chosen (still "latest" when that was not known)
+    folder: Path | None = None  # the local folder it was registered from in this run: read there, not downloaded
+
+    def __str__(self) -> str:
+        return f"model {self.name} version {self.version}"
 
 
 class Session:

@@ -10,6 +10,7 @@ from textual.widgets import OptionList
 
 from rdeploy_tui.deploy_folder.sample_model import sample_crate_path
 from rdeploy_tui.ui.screens.model import REGISTER
+from rdeploy_tui.ui.screens.packages import PackagesScreen
 from rdeploy_tui.ui.widgets.field import Field
 
 from ui_helpers import make_app, settle, wait_for
@@ -17,7 +18,7 @@ from ui_helpers import make_app, settle, wait_for
 pytestmark = [pytest.mark.sandbox, pytest.mark.r]
 
 
-async def test_register_a_new_model_from_a_folder_after_a_local_test(sandbox_server, tmp_path):
+async def test_register_a_new_model_from_a_folder_after_a_local_test(sandbox_server, tmp_path, rdeploy_home):
     from rdeploy_tui.azure import Workspace, session_for_sandbox
     from sandbox_specs import spec_on_sandbox
 
@@ -44,6 +45,13 @@ async def test_register_a_new_model_from_a_folder_after_a_local_test(sandbox_ser
         assert str(screen.query_one("#register-status").render()) == f"Registered model {name} version 1."
         # The new model is in the list, selected, with its version: Next may go on.
         await wait_for(pilot, lambda: screen.versions_for == name and not screen.problems())
+        # Next: the packages step reads the crate where it was registered from (issue 13.4), nothing downloaded.
+        await pilot.press("f2")
+        await wait_for(pilot, lambda: isinstance(app.screen, PackagesScreen))
+        status = app.screen.query_one("#crate-result")
+        await wait_for(pilot, lambda: str(status.render()).startswith(f"Model {name} version 1 uses"), timeout=120)
+        assert str(status.render()) == f"Model {name} version 1 uses no packages beyond base R."
+        assert not (rdeploy_home / "cache" / "models").exists()
         assert app.session.spec.model.name == name
     ws = Workspace.open(session, sandbox_server.subscription_id, sandbox_server.resource_group, sandbox_server.workspace_name)
     assert ws.list_model_versions(name) == ["1"]

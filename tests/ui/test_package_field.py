@@ -43,7 +43,53 @@ async def test_the_packages_a_crate_uses_are_read_and_marked(tmp_path):
         screen = app.screen
         screen.query_one("#crate-dir", Input).value = str(tmp_path)
         await pilot.click("#read-crate")
-        await wait_for(pilot, lambda: "The model uses" in str(screen.query_one("#crate-result", Static).render()))
+        await wait_for(pilot, lambda: " uses " in str(screen.query_one("#crate-result", Static).render()))
+        assert str(screen.query_one("#crate-result", Static).render()) == f"The crate under {tmp_path} uses zoo; added zoo."
         assert screen.packages == ["forecast", "zoo"]
         labels = [str(o.prompt) for o in screen.query_one("#package-list", OptionList).options]
         assert "zoo  (used by the model)" in labels
+
+
+async def test_a_read_that_ends_after_the_step_was_left_reaches_the_spec_and_says_so(monkeypatch):
+    """The crate is read in a worker: Next is never held for it. When its answer comes after the user moved on, the
+    spec still gets the packages (typed ones kept), and a notification says what was added."""
+    from rdeploy_tui.local.crate_packages import CratePackages
+    from rdeploy_tui.ui.session import ChosenModel
+
+    from ui_helpers import wait_for
+
+    monkeypatch.setattr(PackagesScreen, "read_packages", lambda self, source: None)  # the answer is handed over below
+    spec = default_spec()
+    spec.image.r_packages = ["forecast"]
+    chosen = ChosenModel(("sub", "rg", "ws"), "forecast-model", "2")
+    app = make_app(3, spec=spec, found={"endpoints": {}, "chosen_model": chosen})
+    async with app.run_test(size=(80, 24)) as pilot:
+        await started(pilot)
+        screen = app.screen
+        await wait_for(pilot, lambda: screen._reading == chosen)
+        await pilot.press("f2")
+        await wait_for(pilot, lambda: app.screen is not screen)
+        screen._packages_read(chosen, CratePackages(["zoo"]))
+        assert app.session.spec.image.r_packages == ["forecast", "zoo"]
+        await wait_for(pilot, lambda: [n.message for n in app._notifications] == ["Model forecast-model version 2 uses zoo; added zoo."])
+
+
+async def test_read_reads_the_chosen_model_again_or_the_folder_typed_beside_it(monkeypatch):
+    from textual.widgets import Input
+
+    from rdeploy_tui.ui.session import ChosenModel
+
+    from ui_helpers import FIXTURES, wait_for
+
+    asked = []
+    monkeypatch.setattr(PackagesScreen, "read_packages", lambda self, source: asked.append(source))
+    chosen = ChosenModel(("sub", "rg", "ws"), "forecast-model", "2")
+    app = make_app(3, spec=default_spec(), found={"endpoints": {}, "chosen_model": chosen})
+    async with app.run_test(size=(80, 24)) as pilot:
+        await started(pilot)
+        screen = app.screen
+        await wait_for(pilot, lambda: asked == [chosen])  # read as the step opened
+        screen._read_crate_pressed()  # Read, nothing typed: the chosen model again
+        screen.query_one("#crate-dir", Input).value = "my-model"
+        screen._read_crate_pressed()  # a folder typed: that folder, relative to the wizard's folder
+        assert asked == [chosen, chosen, FIXTURES / "my-model"]

@@ -58,6 +58,26 @@ def test_packages_refusing(snap_compare, size):
 
 
 @pytest.mark.parametrize("size", SIZES)
+def test_packages_from_the_model(snap_compare, size, monkeypatch):
+    """Issue 13.4: the chosen model's crate read (here handed to the screen), its packages added and marked."""
+    from rdeploy_tui.local.crate_packages import CratePackages
+    from rdeploy_tui.ui.session import ChosenModel
+
+    Offline.patch(monkeypatch, "rdeploy_tui.ui.screens.packages.PackagesScreen.read_packages")
+    app = make_app(3, spec=spec_with_packages(), found={"endpoints": {}, "chosen_model": ChosenModel((SUB, "rg-ml", "ws-ml"), "forecast-model", "3")})
+
+    async def read(pilot):
+        from ui_helpers import wait_for
+
+        screen = pilot.app.screen
+        await wait_for(pilot, lambda: screen._reading is not None)  # the step asked for the chosen model's crate
+        screen._packages_read(screen._reading, CratePackages(["forecast", "jsonlite", "zoo"]))
+        await pilot.pause()
+
+    assert snap_compare(app, terminal_size=size, run_before=read)
+
+
+@pytest.mark.parametrize("size", SIZES)
 def test_script(snap_compare, size):
     assert snap_compare(make_app(4), terminal_size=size)
 

@@ -1,8 +1,10 @@
-"""The card's own path in a real terminal: plain `rdeploy-tui` (no --sandbox, no --arm-endpoint) launched in a shell that
-looks like a compute instance terminal (the variables `rdeploy-tui sandbox --compute-instance` prints), at 80x24.
+"""The card's own path in a real terminal (issue 18): plain `rdeploy-tui` (no --sandbox, no --arm-endpoint) launched in
+a shell that looks like a compute instance terminal, at 80x24, signed in the two ways the how-to signs in there: the
+compute instance's managed identity (the variables `rdeploy-tui sandbox --compute-instance` prints), and an `az login`
+session of the real az CLI.
 
-It signs in through the compute instance's managed identity, preselects its workspace, walks the wizard to a scored
-request and quits; reopened, it lands on the endpoints, scores, and deletes the endpoint once its name is typed back.
+Each preselects the compute instance's workspace, walks the wizard to a scored request and quits; reopened, it lands on
+the endpoints, scores, and deletes the endpoint once its name is typed back.
 """
 from __future__ import annotations
 
@@ -12,6 +14,7 @@ import sys
 import time
 import uuid
 from pathlib import Path
+from typing import Callable
 
 import pytest
 
@@ -65,36 +68,75 @@ class Pane:
 
 
 @pytest.fixture
-def compute_instance_shell(tmp_path):
-    """A dedicated sandbox (fresh names) and a shell script that starts plain rdeploy-tui as a compute instance would."""
+def card_terminal(tmp_path):
+    """A dedicated sandbox (fresh names), and `terminal(exports, path)`: a factory of 80x24 terminals whose shell has
+    only those exports (every Azure-related variable of the tmux server's environment unset first) and PATH, then
+    starts plain rdeploy-tui."""
     if shutil.which("tmux") is None:
         pytest.skip("tmux is not installed")
-    from rdeploy_tui.commands.sandbox_cmd import compute_instance_exports
     from rdeploy_tui.sandbox import Sandbox
 
     sandbox = Sandbox(tmp_path / "sandbox-state", time_scale=0.003).start()
     exit_file = tmp_path / "exit-code"
-    script = tmp_path / "terminal.sh"
-    unset = "AZURE_CLIENT_ID AZURE_TENANT_ID AZURE_CLIENT_SECRET AZURE_CONFIG_DIR IDENTITY_ENDPOINT IDENTITY_HEADER AZUREML_CURRENT_CLOUD"
-    script.write_text("\n".join([
-        f"unset {unset}",
-        *compute_instance_exports(sandbox),
-        f"export RDEPLOY_HOME={tmp_path / 'home'} PATH={SCRIPT.parent}:/usr/bin:/bin",  # no az: the identity signs in
-        f"cd {tmp_path} && {SCRIPT}; echo $? > {exit_file}; echo APP-EXITED; sleep 120",
-    ]) + "\n")
     panes: list[Pane] = []
 
-    def open_terminal() -> Pane:
-        exit_file.unlink(missing_ok=True)
-        panes.append(Pane(script, exit_file))
-        return panes[-1]
+    def terminal(exports: list[str], path: list[Path]) -> Callable[[], Pane]:
+        script = tmp_path / "terminal.sh"
+        script.write_text("\n".join([
+            "unset $(compgen -e | grep -E '^(AZURE_|ARM_|MSI_|IDENTITY_|CI_|AZUREML_|MLFLOW_|DEFAULT_IDENTITY_)')",
+            *exports,
+            f"export RDEPLOY_HOME={tmp_path / 'home'} PATH={':'.join(map(str, [SCRIPT.parent, *path]))}:/usr/bin:/bin",
+            f"cd {tmp_path} && {SCRIPT}; echo $? > {exit_file}; echo APP-EXITED; sleep 120",
+        ]) + "\n")
+
+        def open_terminal() -> Pane:
+            exit_file.unlink(missing_ok=True)
+            panes.append(Pane(script, exit_file))
+            return panes[-1]
+
+        return open_terminal
 
     try:
-        yield sandbox, open_terminal
+        yield sandbox, terminal
     finally:
         for pane in panes:
             pane.close()
         sandbox.stop()
+
+
+@pytest.fixture
+def compute_instance_shell(card_terminal):
+    """A shell as a compute instance terminal has it (the variables `rdeploy-tui sandbox --compute-instance` prints);
+    no az on PATH: only the managed identity can sign in."""
+    from rdeploy_tui.commands.sandbox_cmd import compute_instance_exports
+
+    sandbox, terminal = card_terminal
+    return sandbox, terminal(compute_instance_exports(sandbox), [])
+
+
+@pytest.fixture
+def az_login_shell(card_terminal, tmp_path):
+    """A compute instance terminal where the user ran `az login` (the real az CLI, signed in to the sandbox by the
+    recipe `rdeploy-tui sandbox` prints): its az config folder, the cloud metadata variable and CA the sandbox needs,
+    the compute instance's own CI_* variables; no MSI_* (the managed identity is not offered) and no service principal
+    variables. Only the az session can sign in."""
+    import shlex
+
+    from az_cli_helpers import IN_CI, az_path, signed_in
+    from rdeploy_tui.sandbox.compute_instance import compute_instance
+
+    az = az_path()
+    if az is None:
+        reason = "azure-cli is not installed (bash dev.sh test installs it into ~/.cache/rdeploy-tui/azure-cli-venv)"
+        if IN_CI:
+            pytest.fail(f"the az CLI tests must run in CI: {reason}")
+        pytest.skip(reason)
+    sandbox, terminal = card_terminal
+    az_env, _login = signed_in(sandbox, az, tmp_path / "azure-config")
+    kept = {key: value for key, value in az_env.items()
+            if key in ("AZURE_CONFIG_DIR", "ARM_CLOUD_METADATA_URL", "REQUESTS_CA_BUNDLE", "SSL_CERT_FILE") or key.startswith("AZURE_CORE_")}
+    kept.update((key, value) for key, value in compute_instance(sandbox).environment().items() if key.startswith("CI_"))
+    return sandbox, terminal([f"export {key}={shlex.quote(value)}" for key, value in kept.items()], [az.parent])
 
 
 def _quit(pane: Pane) -> None:
@@ -108,10 +150,11 @@ def _quit(pane: Pane) -> None:
     assert not [line for line in leftover if "Traceback" in line or line.startswith(("INFO", "WARNING", "DEBUG", "ERROR", "."))], leftover
 
 
-def test_plain_rdeploy_tui_on_a_compute_instance_deploys_scores_and_deletes(compute_instance_shell):
-    sandbox, open_terminal = compute_instance_shell
+def _walk_the_card(sandbox, open_terminal, *signed_in: str) -> None:
+    """The card's path: the sign-in screen shows `signed_in`; on through the wizard to a scored request, quit; reopened,
+    it lands on the workspace's endpoints, scores, and deletes the endpoint once its name is typed back."""
     pane = open_terminal()
-    pane.wait_for("Signed in as", "managed identity", timeout=90)
+    pane.wait_for("Signed in as", *signed_in, timeout=90)
     pane.keys("F2")
     pane.wait_for("Preselected: found from compute instance", "rdeploy-sandbox-ws", "azurecr.io", timeout=120)
     pane.keys("F2")
@@ -129,7 +172,6 @@ def test_plain_rdeploy_tui_on_a_compute_instance_deploys_scores_and_deletes(comp
     pane.keys("F2")
     pane.wait_for("HTTP 200 from blue")
     _quit(pane)
-    assert [e["status"] for e in sandbox.request_log if e["path"] == "/MSI/auth"][-1] == 200
 
     again = open_terminal()  # reopened: it lands on the workspace's endpoints
     again.wait_for("Online endpoints in workspace rdeploy-sandbox-ws", "r-endpoint-forecast", "s Score", timeout=120)
@@ -146,6 +188,18 @@ def test_plain_rdeploy_tui_on_a_compute_instance_deploys_scores_and_deletes(comp
     with sandbox.state.view() as data:
         assert not [e for e in data.get("endpoints", {}).values() if e["name"] == "r-endpoint-forecast"]
     _quit(again)
+
+
+def test_plain_rdeploy_tui_on_a_compute_instance_deploys_scores_and_deletes(compute_instance_shell):
+    sandbox, open_terminal = compute_instance_shell
+    _walk_the_card(sandbox, open_terminal, "managed identity")
+    assert [e["status"] for e in sandbox.request_log if e["path"] == "/MSI/auth"][-1] == 200
+
+
+def test_plain_rdeploy_tui_signed_in_by_az_login_deploys_scores_and_deletes(az_login_shell):
+    sandbox, open_terminal = az_login_shell
+    _walk_the_card(sandbox, open_terminal, "service principal, via Azure CLI")
+    assert not [e for e in sandbox.request_log if e["path"] == "/MSI/auth"]  # the az session signed in, nothing else
 
 
 def test_a_slow_token_endpoint_neither_hangs_the_first_screen_nor_the_quit(compute_instance_shell):

@@ -141,7 +141,7 @@ class ModelScreen(WizardStep):
             return
         self.app.call_from_thread(self._register_status, f"Local test passed. Registering {folder.name} as {name} ...")
         model = self.app.session.workspace().register_model(folder, name)
-        self.app.call_from_thread(self._registered, model)
+        self.app.call_from_thread(self._registered, model, folder)
 
     def _register_status(self, text: str) -> None:
         self.query_one("#register-status", Static).update(text)
@@ -152,7 +152,9 @@ class ModelScreen(WizardStep):
         self._register_status(f"Not registered: the local test failed at {failed.name}: {failed.message}"
                               + (f"\nNext: {failed.next_step}" if failed.next_step else ""))
 
-    def _registered(self, model) -> None:
+    def _registered(self, model, folder: Path) -> None:
+        # The packages step reads this version's crate here, where its files are, instead of downloading them.
+        self.app.session.found.setdefault("model_folders", {})[(self._workspace_key(), model.name, model.latest_version)] = folder
         self.registering = False
         self.query_one("#register", Button).disabled = False
         self._register_status(f"Registered model {model.name} version {model.latest_version}.")
@@ -209,5 +211,12 @@ class ModelScreen(WizardStep):
         return []
 
     def commit(self) -> None:
-        self.spec.model.name = self.versions_for
-        self.spec.model.version = self.query_one("#version", Select).value
+        from rdeploy_tui.ui.session import ChosenModel
+
+        name, version = self.versions_for, self.query_one("#version", Select).value
+        self.spec.model.name, self.spec.model.version = name, version
+        found = self.app.session.found
+        newest = (found.get("model_versions", {}).get(name) or [version])[0]  # loaded with the versions, newest first
+        number = newest if version == LATEST else version  # still "latest" if unknown: the packages step resolves it
+        folder = found.get("model_folders", {}).get((self._workspace_key(), name, number))
+        found["chosen_model"] = ChosenModel(self._workspace_key(), name, number, folder)  # the packages step reads its crate

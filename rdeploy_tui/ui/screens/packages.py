@@ -1,6 +1,8 @@
 """Step 4: the R packages installed in the image. carrier is always there and cannot be removed."""
 from __future__ import annotations
 
+from pathlib import Path
+
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -9,9 +11,11 @@ from textual.widgets import Button, Input, OptionList, Static
 from textual.widgets.option_list import Option
 from textual.worker import Worker
 
+from rdeploy_tui.errors import RdeployError
 from rdeploy_tui.spec import package_names, rules
 from rdeploy_tui.deploy_folder.render import ALWAYS_INSTALLED
 from rdeploy_tui.ui.screens.base import WizardStep
+from rdeploy_tui.ui.session import ChosenModel
 from rdeploy_tui.ui.widgets.field import Field
 
 
@@ -28,6 +32,9 @@ class PackagesScreen(WizardStep):
         super().__init__()
         self.packages: list[str] = []
         self.from_model: set[str] = set()  # packages read from the crate ("used by the model")
+        self.prefilled: set[str] = set()  # names a read added (not typed): a later read may take them out again
+        self.read_for: ChosenModel | None = None  # the chosen model whose crate was read (or is being read)
+        self._reading: ChosenModel | Path | None = None  # the read whose answer is awaited
         self.editing: int | None = None  # index in self.packages being edited in the field
 
     def compose_body(self) -> ComposeResult:
@@ -48,7 +55,7 @@ class PackagesScreen(WizardStep):
             yield Button("Add", id="add", compact=True)
             yield Button("Remove (ctrl+d)", id="remove", compact=True)
         with Horizontal(classes="buttons"):
-            yield Input(placeholder="model folder with crate.bin: read the packages it uses", compact=True, id="crate-dir")
+            yield Input(placeholder="another folder with crate.bin (empty: the chosen model)", compact=True, id="crate-dir")
             yield Button("Read", id="read-crate", compact=True)
         yield Static("", id="crate-result", classes="hint", markup=False)
 
@@ -101,6 +108,7 @@ class PackagesScreen(WizardStep):
         if field.check() or not name:
             return not name
         if self.editing is not None:
+            self.prefilled.discard(self.packages[self.editing])  # edited: now the user's own
             self.packages[self.editing] = name
             where, self.editing = self.editing, None
         else:
@@ -128,6 +136,7 @@ class PackagesScreen(WizardStep):
             self.notify("Highlight a package in the list first (carrier cannot be removed)", severity="warning")
             return
         removed = self.packages.pop(index)
+        self.prefilled.discard(removed)
         if self.editing == index:
             self.editing = None
             self.query_one("#package", Field).set_text("")
@@ -135,47 +144,101 @@ class PackagesScreen(WizardStep):
         self.notify(f"Removed {removed}")
 
     # -- packages read from the model's crate.bin (issue 13.4) -----------------------------------------
+    # The model chosen at the model step is read as soon as this step opens (its files downloaded to the cache
+    # first, unless it was registered from a folder here); "Read" reads it again, or another folder typed beside it.
+    def arrived(self) -> None:
+        chosen = self.app.session.found.get("chosen_model")
+        if chosen is not None and chosen != self.read_for:
+            self._start_read(chosen)
+
     @on(Input.Submitted, "#crate-dir")
     @on(Button.Pressed, "#read-crate")
     def _read_crate_pressed(self) -> None:
         typed = self.query_one("#crate-dir", Input).value.strip()
-        if not typed:
+        if typed:
+            folder = Path(typed).expanduser()
+            self._start_read(folder if folder.is_absolute() else self.app.session.base_dir / folder)
+        elif self.read_for is not None:
+            self._start_read(self.read_for)
+        else:
             self.query_one("#crate-result", Static).update("Type the folder that holds the model's crate.bin.")
-            return
+
+    def _start_read(self, source: ChosenModel | Path) -> None:
+        if isinstance(source, ChosenModel):
+            self.read_for = source
+        self._reading = source
         self.query_one("#read-crate", Button).disabled = True
-        self.query_one("#crate-result", Static).update(f"Reading {typed} with R ...")
-        self.read_crate(typed)
+        self.query_one("#crate-result", Static).update(f"Reading the packages {_what(source)} uses, with R ...")
+        self.read_packages(source)
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="read-crate")
-    def read_crate(self, typed: str) -> None:
-        from pathlib import Path
+    def read_packages(self, source: ChosenModel | Path) -> None:
+        from rdeploy_tui.local.crate_packages import CratePackages, read_model_dir, without_r  # starts R: only here
 
-        from rdeploy_tui.local.crate_packages import find_crate, read_crate_packages  # starts R: only when asked
+        result = without_r()  # no R: say so at once, without downloading files that could not be read anyway
+        folder = source.folder if isinstance(source, ChosenModel) else source
+        if result is None and folder is None:
+            try:
+                folder = self._download(source)
+            except RdeployError as exc:  # said at the step: the packages can still be typed by hand
+                result = CratePackages([], f"its files could not be downloaded: {exc.what}")
+            else:
+                self.app.call_from_thread(self._crate_status, f"Reading the packages {_what(source)} uses, with R ...")
+        if result is None:
+            result = read_model_dir(folder)
+        self.app.call_from_thread(self._packages_read, source, result)
 
-        crate = find_crate(Path(typed).expanduser())
-        result = read_crate_packages(crate) if crate is not None else None
-        self.app.call_from_thread(self._crate_read, typed, result)
+    def _download(self, chosen: ChosenModel) -> Path:
+        """The chosen model's files in the user's cache folder (runs in the worker)."""
+        workspace = self.app.session.workspace()
+        version = workspace.resolve_model_version(chosen.name, chosen.version) if chosen.version == "latest" else chosen.version
+        self.app.call_from_thread(self._crate_status, f"Downloading model {chosen.name} version {version} to read the packages it uses ...")
+        return workspace.download_model(chosen.name, version)
 
-    def _crate_read(self, typed: str, result) -> None:
+    def _crate_status(self, text: str) -> None:
+        self.query_one("#crate-result", Static).update(text)
+
+    def _packages_read(self, source: ChosenModel | Path, result) -> None:
+        if source != self._reading:
+            return  # a newer read (another model, another folder) replaced this one
+        self._reading = None
         self.query_one("#read-crate", Button).disabled = False
         status = self.query_one("#crate-result", Static)
-        if result is None:
-            status.update(f"No crate.bin under {typed}: the packages the model uses could not be read.")
-            return
+        what = _what(source)
         if result.error:
-            status.update(f"The packages the model uses could not be read: {result.error}")
-            return
+            # Never a guess: the chosen model's marks (and what a read of an earlier model added) go, typed names stay.
+            added, removed = self._use_model_packages([]) if isinstance(source, ChosenModel) else ([], [])
+            status.update(f"Could not read the packages {what} uses: {result.error.rstrip('. ')}. Add them by hand.")
+        else:
+            added, removed = self._use_model_packages(result.packages)
+            said = f"{what[:1].upper()}{what[1:]} uses " + (", ".join(result.packages) or "no packages beyond base R")
+            said += (f"; added {', '.join(added)}" if added else "") + (f"; removed {', '.join(removed)}" if removed else "")
+            status.update(said + ".")
+        self.refresh_list(highlight=self._selected_index())
+        if (added or removed) and not self.is_current:
+            # The read finished after the user moved on: the spec takes the change, and the user is told.
+            self.commit()
+            self.app.session.save_last_run()
+            self.app.notify(str(status.render()), title="R packages")
+
+    def _use_model_packages(self, used: list[str]) -> tuple[list[str], list[str]]:
+        """Make the model's packages `used`: add those missing (marked), drop what an earlier read added and the
+        model no longer uses, never a package the user typed. Returns (added, removed)."""
         fixed = {p.lower() for p in ALWAYS_INSTALLED}
+        used = [p for p in used if p.lower() not in fixed]
+        wanted = {p.lower() for p in used}
+        removed = [p for p in self.packages if p in self.prefilled and p.lower() not in wanted]
+        self.packages = [p for p in self.packages if p not in removed]
         have = {p.lower() for p in self.packages}
-        added = [p for p in result.packages if p.lower() not in fixed | have]
+        added = [p for p in used if p.lower() not in have]
         self.packages += added
-        self.from_model |= set(result.packages)
-        self.refresh_list()
-        used = ", ".join(result.packages) or "none beyond base R"
-        status.update(f"The model uses: {used}" + (f"; added {', '.join(added)}." if added else "."))
+        self.prefilled = (self.prefilled - set(removed)) | set(added)
+        self.from_model = set(used)
+        return added, removed
 
     def worker_failed(self, worker: Worker) -> None:
         if worker.group == "read-crate":
+            self._reading = None
             self.query_one("#read-crate", Button).disabled = False
             self.query_one("#crate-result", Static).update("Reading the crate failed: see the message.")
 
@@ -188,3 +251,7 @@ class PackagesScreen(WizardStep):
 
     def commit(self) -> None:
         self.spec.image.r_packages = list(self.packages)
+
+
+def _what(source: ChosenModel | Path) -> str:
+    return str(source) if isinstance(source, ChosenModel) else f"the crate under {source}"
