@@ -34,12 +34,9 @@ def add_model_dir_option(parser: argparse.ArgumentParser, what: str) -> None:
 
 def crate_packages(model_dir: str) -> tuple[list[str], str | None]:
     """The packages crate.bin under `model_dir` uses, read with local R; (packages, why not) -- never a guess."""
-    from rdeploy_tui.local.crate_packages import find_crate, read_crate_packages
+    from rdeploy_tui.local.crate_packages import read_model_dir
 
-    crate = find_crate(Path(model_dir))
-    if crate is None:
-        return [], f"no crate.bin under {model_dir}"
-    result = read_crate_packages(crate)
+    result = read_model_dir(Path(model_dir))
     return result.packages, result.error
 
 

@@ -111,5 +111,5 @@ def read_model_dir(model_dir: Path) -> CratePackages:
     """The packages the crate.bin in a model folder uses (see find_crate)."""
     crate = find_crate(model_dir)
     if crate is None:
-        return CratePackages([], f"there is no crate.bin under {model_dir}")
+        return CratePackages([], f"no crate.bin under {model_dir}")
     return read_crate_packages(crate)
