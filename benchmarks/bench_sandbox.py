@@ -10,11 +10,15 @@ new connection per request. The front keeps its own connections to plumber alive
 from __future__ import annotations
 
 import argparse
+import json
 import os
+import shutil
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
+from json import dumps as json_text
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -22,6 +26,22 @@ from types import SimpleNamespace
 def _ms(values: list[float]) -> str:
     ordered = sorted(values)
     return f"median {statistics.median(ordered) * 1000:.1f} ms, p95 {ordered[int(len(ordered) * 0.95) - 1] * 1000:.1f} ms"
+
+
+def _curl_block(url: str, body: dict, headers: list[str], ca_cert: object, tmp: str, requests_in_block: int = 20) -> list[float]:
+    """Seconds per request of one curl process sending the block on one kept-alive connection (the first request,
+    which also makes the connection and its TLS handshake, is left out). Headers go in a file: the key stays off the
+    process list."""
+    header_file = Path(tmp) / "curl-headers"
+    header_file.write_text("\n".join(["Content-Type: application/json", *headers]) + "\n")
+    command = ["curl", "-s", "--cacert", str(ca_cert), "-H", f"@{header_file}", "--data", json.dumps(body),
+               "-w", "%{http_code} %{time_total}\n"]
+    for _ in range(requests_in_block):
+        command += ["-o", "/dev/null", url]  # -o pairs with one URL
+    lines = subprocess.run(command, capture_output=True, text=True, timeout=120, check=True).stdout.split("\n")
+    results = [line.split() for line in lines if line.strip()]
+    assert all(code == "200" for code, _ in results), results
+    return [float(seconds) for _, seconds in results[1:]]
 
 
 def main() -> int:
@@ -110,7 +130,7 @@ def main() -> int:
             ours_target = ScoringTarget(endpoint.scoring_uri, key, None, verify=str(settings.ca_cert))
 
             def ours_post(url: str, json: object, headers: dict[str, str], timeout: float) -> SimpleNamespace:
-                result = ours.score(ours_target, __import__("json").dumps(json))
+                result = ours.score(ours_target, json_text(json))  # `json` as requests names the argument
                 return SimpleNamespace(status_code=result.status, text=result.text)
 
             modes = (
@@ -120,6 +140,11 @@ def main() -> int:
                 ("plumber directly, kept-alive session", direct.post, target.url + target.scoring_path, {}),
                 ("plumber directly, new connection each", requests.post, target.url + target.scoring_path, {}),
             )
+            # curl, an outside client: one process per block, its connection kept alive across the block's requests.
+            curl_modes = [] if shutil.which("curl") is None else [
+                ("through the scoring URI, curl (kept alive)", endpoint.scoring_uri, [f"Authorization: Bearer {key}"]),
+                ("plumber directly, curl (kept alive)", target.url + target.scoring_path, []),
+            ]
             # Interleaved in blocks of 20 back-to-back requests per mode: this VM's speed swings by tens of percent
             # from second to second, and the front's own cost is the difference between the first and third rows.
             # Back to back within a block, since httpuv's ~40 ms shows only on a connection reused at once.
@@ -131,6 +156,8 @@ def main() -> int:
                         answer = post(url, json=body, headers=headers, timeout=30)
                         samples[label].append(time.perf_counter() - t)
                         assert answer.status_code == 200, answer.text
+                for label, url, extra in curl_modes:
+                    samples.setdefault(label, []).extend(_curl_block(url, body, extra, settings.ca_cert, tmp))
             for label, values in samples.items():
                 print(f"score {label}: {_ms(values)}")
         finally:
