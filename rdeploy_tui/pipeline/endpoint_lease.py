@@ -9,11 +9,12 @@ Taking it: read the tag; a live lease of someone else refuses, naming the holder
 by a dead process of this host is replaced by ours, and after SETTLE_S the tag is read back: only the writer
 whose lease id is there goes on (write-then-read-back).
 
-Why not ARM's optimistic concurrency (If-Match on an etag): Azure ML's online endpoint has no etag. Its REST spec
-(azure-rest-api-specs, specification/machinelearningservices/resource-manager/Microsoft.MachineLearningServices,
-mfe.json: OnlineEndpoint is a TrackedResource without `etag`; OnlineEndpoints_CreateOrUpdate and
-OnlineEndpoints_Update declare no If-Match header) and azure-ai-ml's generated client (which sends none) offer
-nothing to compare, so a conditional write is not available. What is left: two machines that both read "free"
+Why not ARM's optimistic concurrency (If-Match on an etag): Azure ML's online endpoint offers none. The client
+azure-ai-ml generates from the REST spec (api-version 2025-12-01, azure/ai/ml/_restclient/arm_ml_service:
+models.OnlineEndpoint has no `etag`; build_online_endpoints_create_or_update_request / _update_request send no
+If-Match, and no operation of that client has one; REST reference: learn.microsoft.com/rest/api/azureml/
+online-endpoints/create-or-update lists no such header) leaves nothing to compare, so a conditional write is
+not available. Whether the service would honour an If-Match sent anyway is not documented, so none is sent. What is left: two machines that both read "free"
 within SETTLE_S and both write; the read-back then shows one lease id, and the other machine stands back. A
 writer slower than SETTLE_S between its read and its write can still overwrite a lease just taken; the holder
 finds that at its next refresh (the tag no longer holds its id) and stops without touching the traffic.
