@@ -31,6 +31,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser.add_argument("--keep-old", action="store_true", help="at 100 %%, keep the old deployment at 0 %% (it still bills) instead of deleting it")
     parser.add_argument("--delete-failed", action="store_true", help="on rollback, delete the new deployment instead of keeping it for its logs")
     parser.add_argument("--rebuild", action="store_true", help="build the image even if the registry has its tag")
+    parser.add_argument("--take-lock", action="store_true",
+                        help="take the endpoint's rollout lock (its rdeploy-rollout-lock tag) from another rollout you know is gone")
     parser.add_argument("--yes", "-y", action="store_true", help="do not ask for confirmation (needed without a terminal)")
     parser.add_argument("--json", action="store_true", help="print events as JSON lines")
     add_connection_options(parser)
@@ -80,7 +82,8 @@ def run(args: argparse.Namespace) -> int:
     if not confirm(f"Roll out a new deployment on endpoint {spec.endpoint.name} (stages {', '.join(map(str, r.steps))} %; this creates resources that bill)?", args):
         print("Nothing was done.")
         return 1
-    options = RolloutOptions(new_deployment=args.new, keep_old=args.keep_old, delete_failed=args.delete_failed, force_build=args.rebuild)
+    options = RolloutOptions(new_deployment=args.new, keep_old=args.keep_old, delete_failed=args.delete_failed, force_build=args.rebuild,
+                             take_lock=args.take_lock)
     session = connect(args)
     try:
         outcome = run_rollout(spec, session=session, sink=_json if args.json else _plain, options=options, base_dir=spec_path.parent,

@@ -24,6 +24,28 @@ def expiry_tag(expires_after: str | None, now: float | None = None) -> dict[str,
     return {TAG: at.strftime("%Y-%m-%dT%H:%M:%SZ")}
 
 
+def expiry_note(expires_after: str | None, now: float | None = None) -> str | None:
+    """What a deploy with this expiry will do, said before it runs (the wizard's review):
+    "expires after 8h: at 2026-11-26 21:00 UTC if deployed now"; None without an expiry."""
+    at = expiry_tag(expires_after, now).get(TAG)
+    if at is None:
+        return None
+    return f"expires after {expires_after.strip()}: at {_utc(at)} if deployed now"
+
+
+def expiry_sentence(tags: dict[str, str] | None) -> str | None:
+    """What a deployed endpoint's tag says, for the summaries after a deploy; None without an expiry."""
+    value = (tags or {}).get(TAG)
+    if expires_at(tags) is None:
+        return None
+    return f"It expires at {_utc(value)}: `rdeploy-tui endpoints sweep` deletes it after that"
+
+
+def _utc(value: str) -> str:
+    """"2026-11-26T21:00:00Z" -> "2026-11-26 21:00 UTC"."""
+    return value.replace("T", " ")[:16] + " UTC"
+
+
 def expires_at(tags: dict[str, str] | None) -> float | None:
     """The expiry (epoch seconds) from an endpoint's tags; None without a readable tag."""
     value = (tags or {}).get(TAG)

@@ -10,7 +10,8 @@ against A's and whether its answers differ beyond a tolerance decide (judge_stag
 moves all traffic back to A; B stays for its logs (deleted with delete_failed) and a report is written.
 
 Resumable: progress is saved per endpoint (logfile.state_dir()/rollouts/); the next run for the endpoint
-continues with the same A and B from B's current share. One rollout per endpoint at a time (a file lock).
+continues with the same A and B from B's current share. One rollout per endpoint at a time: a file lock on this
+machine, and a lease in the endpoint's tags that other machines see (pipeline/endpoint_lease.py).
 No Textual here: the wizard runs this in a worker and steers it with a RolloutControl.
 """
 from __future__ import annotations
@@ -79,6 +80,7 @@ class RolloutOptions:
     delete_failed: bool = False  # on rollback: delete the new deployment instead of keeping it for its logs
     force_build: bool = False
     requests: list[Any] | None = None  # request bodies to compare on; None: spec.rollout.requests_file or the sample
+    take_lock: bool = False  # take the endpoint's rollout lock even from a live holder (the user knows it is gone)
 
 
 class RolloutControl:
@@ -227,6 +229,7 @@ class Rollout:
         self.old = ""
         self.new = ""
         self._scoring: Any = None
+        self._lease: Any = None  # pipeline.endpoint_lease.EndpointLease, once taken
 
     def emit(self, event: Event | StageMeasured) -> None:
         with self._lock:
@@ -268,6 +271,10 @@ class Rollout:
         try:
             outcome = self._run()
         finally:
+            if self._lease is not None:
+                note = self._lease.release()
+                if note:
+                    self.emit(StepProgress("prepare", note))
             lock.release()
             if self._scoring is not None:
                 self._scoring.close()
@@ -307,6 +314,9 @@ class Rollout:
         except RdeployError as error:
             if error.code == "Cancelled" or self.cancel.is_set():
                 return self._stopped(current)
+            if error.code == "RolloutBusy":  # another machine's rollout holds the endpoint: nothing was changed
+                self.emit(StepFailed(current, error.what, error.next_step, code=error.code))
+                return RolloutOutcome("failed", f"Rollout not started: {error.what} Next: {error.next_step}", ep, error=error)
             return self._failed(current, error)
         except Exception as exc:  # an SDK surprise: explained, never a traceback
             from rdeploy_tui.azure.errors import explain
@@ -339,8 +349,9 @@ class Rollout:
         self.emit(StepFailed(step, error.what, error.next_step, error.details, error.code))
         if self.progress:
             self._save(status="failed")
-        if self.new and self.old and step.startswith("stage-"):
+        if self.new and self.old and step.startswith("stage-") and error.code != "RolloutLockLost":
             # Traffic is part-way: hand it back to the old deployment rather than leave users on an unjudged one.
+            # (Not when another rollout took the endpoint over: its traffic is no longer ours to move.)
             try:
                 return self._rollback(f"the rollout failed during {step}: {error.what}", step, error=error)
             except RdeployError:
@@ -363,6 +374,7 @@ class Rollout:
         if info is None:
             raise RdeployError(f"There is no endpoint {ep} in workspace {self.ws.name} to roll out on.",
                                f"Deploy a first version with `rdeploy-tui deploy`, then roll out the next one.", code="NotFound")
+        self._take_lease()
         previous = load_progress(self.spec)
         names = {d.name for d in info.deployments}
         if previous and previous.get("status") in ("running", "cancelled", "failed") and previous.get("old") in names:
@@ -389,6 +401,27 @@ class Rollout:
             self.progress = {"endpoint": ep, "old": self.old, "new": self.new, "status": "running", "stages": [], "started_at": time.time()}
         self._save(status="running")
         self.emit(StepFinished("prepare", "done", f"{self.old} serves {ep}; the new version deploys as {self.new}"))
+
+    def _take_lease(self) -> None:
+        """The endpoint's rollout lease (other machines see it; the file lock in run() only this one)."""
+        from rdeploy_tui.azure import deadlines
+        from rdeploy_tui.azure.online import Endpoints
+        from rdeploy_tui.pipeline.endpoint_lease import BUSY_WAIT_S, POLL_S, SETTLE_S, TAG, EndpointLease
+
+        ep, scale = self.spec.endpoint.name, self.session.poll_scale
+        # The sandbox's operations run on scaled time, but R starting a deployment is real time: a floor of a minute.
+        lease = EndpointLease(Endpoints(self.ws), ep, settle_s=SETTLE_S * scale, poll_s=POLL_S * scale,
+                              busy_wait_s=deadlines.scaled(self.session, BUSY_WAIT_S, floor=60.0))
+        replaced = lease.acquire(self.cancel, take=self.options.take_lock)
+        self._lease = lease
+        if replaced is not None:
+            why = "as asked (--take-lock)" if self.options.take_lock else "it was stale"
+            self.emit(StepProgress("prepare", f"took over the rollout lock (tag {TAG}) of {replaced.who()}: {why}"))
+
+    def _renew_lease(self) -> None:
+        """At a safe point (no endpoint update under way): keep the lease fresh, or stop if it was taken over."""
+        if self._lease is not None:
+            self._lease.renew()
 
     def _share(self, name: str, *, quiet: bool = False) -> int:
         from rdeploy_tui.azure.online import Endpoints
@@ -483,6 +516,7 @@ class Rollout:
                 raise _Cancelled()
             if self.control.rollback.is_set():
                 raise _RolledBack("rolled back by hand", step)
+            self._renew_lease()
             measured = round_()
             verdict = judge_stage(measured, self.spec.rollout)
             measured = replace(measured, verdict=verdict)
@@ -510,6 +544,7 @@ class Rollout:
 
         r, ep = self.spec.rollout, self.spec.endpoint.name
         endpoints = Endpoints(self.ws)
+        self._renew_lease()
         self.emit(StepStarted(MIRROR, f"Mirror {r.mirror_percent} % of live traffic to {self.new} for {r.mirror_seconds} s (callers still get {self.old}'s answers)"))
         before = self._score_lines()
         countable = bool(before)  # the smoke score left a line, unless the scoring script is one that logs none
@@ -579,6 +614,7 @@ class Rollout:
         r, ep, step = self.spec.rollout, self.spec.endpoint.name, stage_id(percent)
         if self.cancel.is_set():
             raise _Cancelled()
+        self._renew_lease()
         self.emit(StepStarted(step, f"Shift {percent} % of the traffic to {self.new} and watch it for {r.hold_seconds} s"))
         split = {self.new: percent, self.old: 100 - percent}
         if self._share(self.new) != percent:
@@ -598,6 +634,7 @@ class Rollout:
         from rdeploy_tui.azure.online import Endpoints
 
         ep = self.spec.endpoint.name
+        self._renew_lease()
         self.emit(StepStarted(FINISH, f"Keep {self.old} at 0 %" if self.options.keep_old else f"Delete {self.old}, which no longer takes traffic"))
         if self.options.keep_old:
             kept = f"{self.old} is kept at 0 % (it bills until you delete it: rdeploy-tui endpoints traffic/delete, or rollout again)"

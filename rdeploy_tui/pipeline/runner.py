@@ -44,6 +44,7 @@ class Outcome:
     error: RdeployError | None = None
     log_file: Path | None = None
     step_seconds: dict[str, float] = field(default_factory=dict)
+    tags: dict[str, str] = field(default_factory=dict)  # the endpoint's tags after the deploy (e.g. its expiry)
 
 
 class _Skip(Exception):
@@ -523,6 +524,8 @@ class Runner:
 
 
     def _finish(self, failures: list[tuple[str, RdeployError]], cancelled: list[str], finished: set[str], timings: dict[str, float]) -> Outcome:
+        from rdeploy_tui.pipeline.expiry import expiry_sentence
+
         spec = self.spec
         ep, dep = spec.endpoint.name, spec.deployment.name
         endpoint_exists = P.ENDPOINT in finished or self.state.step(P.ENDPOINT).status in ("running", "cancelled", "failed") and self.state.step(P.ENDPOINT).started_at is not None
@@ -534,6 +537,8 @@ class Runner:
             status = "succeeded"
             uri = getattr(self.ctx.endpoint, "scoring_uri", None)
             summary = f"Endpoint {ep} is live" + (f" at {uri}" if uri else "") + f". The {bill}." + self._cost_sentence()
+            if expiry := expiry_sentence(getattr(self.ctx.endpoint, "tags", None)):  # the tag as Azure holds it now
+                summary += f" {expiry}."
         else:
             status = "cancelled" if error is None else "failed"
             attempted = endpoint_exists or deployment_touched or bool(self.state.step(P.BUILD).data.get("run_id"))
@@ -561,6 +566,7 @@ class Runner:
             error=error,
             log_file=self.log_file,
             step_seconds=timings,
+            tags=dict(getattr(self.ctx.endpoint, "tags", None) or {}),
         )
 
     def _left_behind(self, bill: str, stopped: list[str]) -> list[str]:

@@ -280,6 +280,48 @@ def test_error_dialog(snap_compare, size):
     assert snap_compare(make_app(5), terminal_size=size, run_before=fail)
 
 
+def _forbidden(message: str):
+    """Azure's 403 as azure-core raises it: what the wizard's error dialog is given to explain."""
+    import json
+
+    from azure.core.exceptions import HttpResponseError
+    from azure.core.pipeline.transport import HttpResponse
+
+    class Forbidden(HttpResponse):
+        def __init__(self):
+            super().__init__(None, None)
+            self.status_code, self.reason, self.headers = 403, "Forbidden", {}
+
+        def body(self):
+            return json.dumps({"error": {"code": "AuthorizationFailed", "message": message}}).encode()
+
+        def text(self, encoding=None):
+            return self.body().decode()
+
+    return HttpResponseError(response=Forbidden())
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_error_dialog_no_role(snap_compare, size):
+    """The longest real error (issue 14): a 403 with the `az role assignment create` command; the body scrolls
+    and Close stays visible at 80x24."""
+    from rdeploy_tui.azure.errors import explain
+
+    scope = f"{WS_ID}/onlineEndpoints/r-endpoint-forecast"
+    error = explain(_forbidden(
+        "The client 'someone@example.com' with object id '00000000-0000-0000-0000-00000000a11e' does not have "
+        "authorization to perform action 'Microsoft.MachineLearningServices/workspaces/onlineEndpoints/write' over "
+        f"scope '{scope}' or the scope is invalid. If access was recently granted, please refresh your credentials."),
+        "creating endpoint r-endpoint-forecast")
+    assert "az role assignment create" in (error.next_step or "")
+
+    async def fail(pilot):
+        pilot.app.push_screen(ErrorDialog(error.what, error.next_step, error.details))
+        await pilot.pause()
+
+    assert snap_compare(make_app(5), terminal_size=size, run_before=fail)
+
+
 @pytest.mark.parametrize("size", SIZES)
 def test_cancel_confirmation(snap_compare, size):
     screen = DeployScreen(clock=lambda: T0 + 30, autostart=False)

@@ -1,4 +1,4 @@
-"""Step 6: endpoint (name, auth mode) and deployment (name, instance type, count, traffic)."""
+"""Step 6: endpoint (name, auth mode, expiry) and deployment (name, instance type, count, traffic)."""
 from __future__ import annotations
 
 from textual import on, work
@@ -18,6 +18,10 @@ AUTH_LABELS = {
 }
 
 
+def _optional(text: str) -> str | None:
+    return text.strip() or None
+
+
 class EndpointScreen(WizardStep):
     STEP = 5
     AUTO_FOCUS = "#endpoint-name-input"
@@ -33,6 +37,9 @@ class EndpointScreen(WizardStep):
                         checks=[rules.check_instance_count], convert=to_int("instance count"), id="instance-count")
             yield Field("Traffic to this deployment (%)", str(spec.deployment.traffic),
                         checks=[rules.check_traffic], convert=to_int("traffic"), warn=self._traffic_note, id="traffic")
+            # The spec's own rule (deployment.expires_after); empty: no expiry tag, the endpoint lives until deleted.
+            yield Field("Expires after (8h, 2d; empty: never)", spec.deployment.expires_after or "",
+                        checks=[rules.check_expires_after], convert=_optional, placeholder="never", id="expires-after")
         yield Label("Auth mode", classes="field-label")
         auth = spec.endpoint.auth_mode if spec.endpoint.auth_mode in AUTH_LABELS else "aml_token"
         yield Select([(label, mode) for mode, label in AUTH_LABELS.items()], value=auth, allow_blank=False, compact=True, id="auth-mode")
@@ -147,3 +154,4 @@ class EndpointScreen(WizardStep):
         spec.deployment.instance_type = self.query_one("#instance-type", Select).value
         spec.deployment.instance_count = self.query_one("#instance-count", Field).value
         spec.deployment.traffic = self.query_one("#traffic", Field).value
+        spec.deployment.expires_after = self.query_one("#expires-after", Field).value

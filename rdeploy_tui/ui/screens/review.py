@@ -10,6 +10,7 @@ from textual.containers import Horizontal
 from textual.widgets import Button, OptionList, Static
 from textual.widgets.option_list import Option
 
+from rdeploy_tui.pipeline.expiry import expiry_note
 from rdeploy_tui.spec import rules
 from rdeploy_tui.deploy_folder.render import Rendered, r_packages, render, write_folder
 from rdeploy_tui.spec.deploy_spec import SPEC_FILENAME, SpecError, save_spec
@@ -133,6 +134,7 @@ class ReviewScreen(WizardStep):
             f"2. Endpoint {spec.endpoint.name} (auth: {spec.endpoint.auth_mode})"
             + (" - checking whether it exists ..." if "endpoints" not in found
                else " - exists, reused" if endpoint_exists else " - new, created while the image builds"),
+            *([f"   {note}"] if (note := expiry_note(spec.deployment.expires_after)) else []),
             f"3. Deployment {spec.deployment.name}: {itype.label if itype else spec.deployment.instance_type}"
             f" x {spec.deployment.instance_count}",
             f"   model {spec.model.name} version {self._version_text()}",

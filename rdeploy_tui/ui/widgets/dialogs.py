@@ -45,7 +45,9 @@ class ConfirmDialog(ModalScreen[bool]):
 
 
 class ErrorDialog(ModalScreen[None]):
-    """What happened, what to do next, and (scrollable) the details that explain it."""
+    """What happened, what to do next, and the details that explain it: one scrollable body between the
+    title and the button row, so Close stays on screen at 80x24 whatever the message (a 403's
+    `az role assignment create ...` command and Azure's message fill more than 24 rows)."""
 
     BINDINGS = [
         Binding("escape", "close", "Close", id="error.close"),
@@ -59,12 +61,12 @@ class ErrorDialog(ModalScreen[None]):
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog error-dialog"):
             yield Static(self.title_text, classes="dialog-title")
-            yield Static(self.what, classes="dialog-text", markup=False)
-            if self.next_step:
-                yield Static(f"Next: {self.next_step}", classes="dialog-next", markup=False)
-            if self.details:
-                with VerticalScroll(classes="dialog-details"):
-                    yield Static(self.details, markup=False)
+            with VerticalScroll(classes="dialog-body"):
+                yield Static(self.what, classes="dialog-text", markup=False)
+                if self.next_step:
+                    yield Static(f"Next: {self.next_step}", classes="dialog-next", markup=False)
+                if self.details:
+                    yield Static(self.details, classes="dialog-details", markup=False)
             with Horizontal(classes="dialog-buttons"):
                 yield Button("Close", id="close", variant="primary")
 
