@@ -18,6 +18,17 @@ def _own_state_folder(rdeploy_home):
     return rdeploy_home
 
 
+@pytest.fixture(autouse=True)
+def _steady_cursors(monkeypatch):
+    """A focused editor's cursor blinks every 0.5 s, so whether a picture shows it would depend on how long the
+    picture took on a busy machine (test_model_error_424 failed 1 run in 4 beside a CPU hog): no blinking in tests,
+    the cursor stays drawn while the widget has focus."""
+    from textual.widgets import Input, TextArea
+
+    monkeypatch.setattr(TextArea, "_toggle_cursor_blink_visible", lambda self: None)
+    monkeypatch.setattr(Input, "_toggle_cursor", lambda self: None)
+
+
 @pytest.fixture
 def snap_compare(snap_compare):
     """The plugin's snap_compare, taking its picture only once the screen has settled."""
