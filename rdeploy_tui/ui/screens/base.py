@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Callable, ClassVar, Protocol
 
-from textual import on
+from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
@@ -60,6 +60,31 @@ class WorkerErrors:
 
     def worker_failed(self, worker: Worker) -> None:
         """Hook: undo a 'working...' state after a worker failed."""
+
+
+class ListsEndpoints:
+    """A step whose checks or text depend on the workspace's endpoints (does it exist? what traffic?): lists them in a
+    worker on each visit until known (a deploy since, even a failed one, may have created one), keeps them in
+    session.found["endpoints"], then calls endpoints_listed()."""
+
+    def on_screen_resume(self) -> None:
+        if "endpoints" not in self.app.session.found and self.should_load_on_resume():
+            self.list_endpoints()
+        super().on_screen_resume()
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="endpoints")
+    def list_endpoints(self) -> None:
+        from rdeploy_tui import azure
+
+        found = azure.Endpoints(self.app.session.workspace()).list()
+        self.app.call_from_thread(self._endpoints_listed, {e.name: e for e in found})
+
+    def _endpoints_listed(self, endpoints: dict) -> None:
+        self.app.session.found["endpoints"] = endpoints
+        self.endpoints_listed()
+
+    def endpoints_listed(self) -> None:
+        raise NotImplementedError
 
 
 class WizardStep(WorkerErrors, Screen):

@@ -8,7 +8,7 @@ from textual.widgets import Label, Select, Static
 
 from rdeploy_tui.spec import rules
 from rdeploy_tui.spec.traffic import share_note
-from rdeploy_tui.ui.screens.base import WizardStep
+from rdeploy_tui.ui.screens.base import ListsEndpoints, WizardStep
 from rdeploy_tui.ui.widgets.field import Field, to_int
 
 AUTH_LABELS = {
@@ -22,7 +22,7 @@ def _optional(text: str) -> str | None:
     return text.strip() or None
 
 
-class EndpointScreen(WizardStep):
+class EndpointScreen(ListsEndpoints, WizardStep):
     STEP = 5
     AUTO_FOCUS = "#endpoint-name-input"
 
@@ -62,21 +62,8 @@ class EndpointScreen(WizardStep):
         self._instance_changed()
         super().on_mount()
 
-    def on_screen_resume(self) -> None:
-        if "endpoints" not in self.app.session.found and self.should_load_on_resume():
-            self.list_endpoints()
-        super().on_screen_resume()
-
     # -- checks against what exists ------------------------------------------------------------------
-    @work(thread=True, exclusive=True, exit_on_error=False, group="endpoints")
-    def list_endpoints(self) -> None:
-        from rdeploy_tui import azure
-
-        found = azure.Endpoints(self.app.session.workspace()).list()
-        self.app.call_from_thread(self._endpoints_listed, {e.name: e for e in found})
-
-    def _endpoints_listed(self, endpoints: dict) -> None:
-        self.app.session.found["endpoints"] = endpoints
+    def endpoints_listed(self) -> None:
         for field_id in ("#endpoint-name", "#deployment-name"):
             self.query_one(field_id, Field).check()
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from textual import on, work
+from textual import on
 from textual.app import ComposeResult
 from textual.containers import Horizontal
 from textual.widgets import Button, OptionList, Static
@@ -15,7 +15,7 @@ from rdeploy_tui.spec import rules
 from rdeploy_tui.deploy_folder.render import Rendered, r_packages, render, write_folder
 from rdeploy_tui.spec.deploy_spec import SPEC_FILENAME, SpecError, save_spec
 from rdeploy_tui.spec.traffic import share_note, traffic_after
-from rdeploy_tui.ui.screens.base import WizardStep
+from rdeploy_tui.ui.screens.base import ListsEndpoints, WizardStep
 from rdeploy_tui.ui.widgets.code_view import CodeView
 from rdeploy_tui.ui.widgets.field import Field
 
@@ -33,7 +33,7 @@ def _check_folder(value: str) -> str | None:
     return None
 
 
-class ReviewScreen(WizardStep):
+class ReviewScreen(ListsEndpoints, WizardStep):
     STEP = 6
     AUTO_FOCUS = "#review-files"
     NEXT_LABEL = "Deploy"
@@ -57,20 +57,9 @@ class ReviewScreen(WizardStep):
 
     def on_screen_resume(self) -> None:
         self.refresh_review()
-        # Not known, or no longer true: a deploy since (even a failed one) may have created the endpoint.
-        if "endpoints" not in self.app.session.found and self.should_load_on_resume():
-            self.list_endpoints()
         super().on_screen_resume()
 
-    @work(thread=True, exclusive=True, exit_on_error=False, group="endpoints")
-    def list_endpoints(self) -> None:
-        from rdeploy_tui import azure
-
-        found = azure.Endpoints(self.app.session.workspace()).list()
-        self.app.call_from_thread(self._endpoints_listed, {e.name: e for e in found})
-
-    def _endpoints_listed(self, endpoints: dict) -> None:
-        self.app.session.found["endpoints"] = endpoints
+    def endpoints_listed(self) -> None:
         self.refresh_review()
 
     def on_mount(self) -> None:
