@@ -18,6 +18,19 @@ def az_path() -> Path | None:
     return None
 
 
+def require_az() -> Path:
+    """The az CLI, or the test skipped (failed in CI, where dev.sh installs it: those tests must run there)."""
+    import pytest
+
+    az = az_path()
+    if az is None:
+        reason = "azure-cli is not installed (bash dev.sh test installs it into ~/.cache/rdeploy-tui/azure-cli-venv)"
+        if IN_CI:
+            pytest.fail(f"the az CLI tests must run in CI: {reason}")
+        pytest.skip(reason)
+    return az
+
+
 def base_env(az: Path, config_dir: Path) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AZURE_", "ARM_", "MSI_", "IDENTITY_"))}
     env.update(

@@ -71,13 +71,9 @@ def test_plain_rdeploy_tui_in_a_compute_instance_terminal_signs_in_with_its_iden
 
 
 def test_plain_rdeploy_tui_signs_in_through_an_az_login_session(sandbox, tmp_path):
-    from az_cli_helpers import az_path, signed_in  # the real az from PyPI, signed in to this sandbox by the printed recipe
+    from az_cli_helpers import require_az, signed_in  # the real az from PyPI, signed in to this sandbox by the printed recipe
 
-    az = az_path()
-    if az is None:
-        if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
-            pytest.fail("the az CLI must be installed in CI (bash dev.sh test installs it)")
-        pytest.skip("azure-cli is not installed")
+    az = require_az()
     az_env, _login = signed_in(sandbox, az, tmp_path / "azure-config")
     env = {k: v for k, v in az_env.items() if not k.startswith(("MSI_", "IDENTITY_", "CI_"))}
     env["RDEPLOY_HOME"] = str(tmp_path / "h")
@@ -114,13 +110,9 @@ def test_an_identity_without_a_role_is_told_which_role_and_the_command(sandbox, 
 
 
 def test_a_signed_out_az_session_is_told_to_run_az_login(sandbox, tmp_path):
-    from az_cli_helpers import az_path, signed_in
+    from az_cli_helpers import require_az, signed_in
 
-    az = az_path()
-    if az is None:
-        if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
-            pytest.fail("the az CLI must be installed in CI (bash dev.sh test installs it)")
-        pytest.skip("azure-cli is not installed")
+    az = require_az()
     config = tmp_path / "azure-config"
     az_env, _login = signed_in(sandbox, az, config)
     for stored in ("service_principal_entries.json", "msal_token_cache.json"):  # what `az logout` would remove

@@ -12,20 +12,14 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from az_cli_helpers import IN_CI, az_path, base_env, run_az, signed_in
+from az_cli_helpers import base_env, require_az, run_az, signed_in
 
 pytestmark = [pytest.mark.sandbox, pytest.mark.slow]
 
 
 @pytest.fixture(scope="module")
 def az_bin() -> Path:
-    az = az_path()
-    if az is None:
-        reason = "azure-cli is not installed (bash dev.sh test installs it into ~/.cache/rdeploy-tui/azure-cli-venv)"
-        if IN_CI:
-            pytest.fail(f"the az CLI tests must run in CI: {reason}")
-        pytest.skip(reason)
-    return az
+    return require_az()
 
 
 @pytest.fixture

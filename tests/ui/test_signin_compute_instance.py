@@ -183,13 +183,9 @@ def test_snapshot_no_role(compute_instance_terminal, sandbox, snap_compare):
 async def test_an_az_session_that_is_gone_says_run_az_login_and_retry_signs_in_after_it(sandbox, monkeypatch, tmp_path):
     """Signed in with the real az CLI (as the sandbox's recipe does), then its sign-in is gone (what `az logout` or an
     expired refresh token leaves): the screen says to run `az login`; once it has run, F2 signs in."""
-    from az_cli_helpers import IN_CI, az_path, signed_in
+    from az_cli_helpers import require_az, signed_in
 
-    az = az_path()
-    if az is None:
-        if IN_CI:
-            pytest.fail("the az CLI must be installed in CI (bash dev.sh test installs it)")
-        pytest.skip("azure-cli is not installed")
+    az = require_az()
     config = tmp_path / "azure-config"
     az_env, _login = signed_in(sandbox, az, config)
     for stored in ("service_principal_entries.json", "msal_token_cache.json"):  # what `az logout` removes

@@ -122,15 +122,10 @@ def az_login_shell(card_terminal, tmp_path):
     variables. Only the az session can sign in."""
     import shlex
 
-    from az_cli_helpers import IN_CI, az_path, signed_in
+    from az_cli_helpers import require_az, signed_in
     from rdeploy_tui.sandbox.compute_instance import compute_instance
 
-    az = az_path()
-    if az is None:
-        reason = "azure-cli is not installed (bash dev.sh test installs it into ~/.cache/rdeploy-tui/azure-cli-venv)"
-        if IN_CI:
-            pytest.fail(f"the az CLI tests must run in CI: {reason}")
-        pytest.skip(reason)
+    az = require_az()
     sandbox, terminal = card_terminal
     az_env, _login = signed_in(sandbox, az, tmp_path / "azure-config")
     kept = {key: value for key, value in az_env.items()
