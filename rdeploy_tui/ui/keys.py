@@ -55,6 +55,11 @@ RESERVED_KEYS: dict[str, str] = {
     "ctrl+shift+p": f"VS Code: workbench.action.showCommands [{_VSCODE_SRC}]",
     "f1": f"VS Code: workbench.action.showCommands [{_VSCODE_SRC}]",
     "ctrl+grave_accent": f"VS Code: workbench.action.terminal.toggleTerminal [{_VSCODE_SRC}]",
+    # xterm.js sends alt+b / alt+f as ESC b / ESC f, and Textual's input parser reads those as readline's word
+    # motions: the app gets ctrl+left / ctrl+right, never alt+b / alt+f (measured: tests/ui/test_browser_terminal.py
+    # caught a Format JSON bound to alt+f; tests/unit/test_reserved_keys.py keeps this list in step with the parser).
+    "alt+b": "Textual's input parser reads ESC b as ctrl+left (readline word motion) [https://github.com/Textualize/textual/blob/main/src/textual/_xterm_parser.py]",
+    "alt+f": "Textual's input parser reads ESC f as ctrl+right (readline word motion) [https://github.com/Textualize/textual/blob/main/src/textual/_xterm_parser.py]",
 }
 
 

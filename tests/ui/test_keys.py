@@ -166,7 +166,7 @@ async def test_esc_closes_the_management_scoring_screen_in_one_press_from_the_ed
 
 
 async def test_format_json_lays_out_the_request_from_the_editor_and_is_listed_in_help():
-    """Tab moves on from the request editor, so formatting has its own key (alt+f, which arrives through xterm.js).
+    """Tab moves on from the request editor, so formatting has its own key (alt+j, which arrives through xterm.js).
     Pretty-prints with a 2-space indent, undoable; text that is not JSON is left alone, the problem said."""
     screen = ScoringScreen(autostart=False, resolver=lambda: ScoringTarget("http://127.0.0.1:9/score", "k"))
     app = make_app(8, screens={8: screen})
@@ -175,7 +175,7 @@ async def test_format_json_lays_out_the_request_from_the_editor_and_is_listed_in
         editor = screen.panel.editor
         assert app.focused is editor
         editor.load_text('{"x": [1, 2],\n"y": {"a": "ä"}}')
-        await pilot.press("alt+f")
+        await pilot.press("alt+j")
         await wait_for(pilot, lambda: editor.text != '{"x": [1, 2],\n"y": {"a": "ä"}}', what="the formatted request")
         assert editor.text == '{\n  "x": [\n    1,\n    2\n  ],\n  "y": {\n    "a": "ä"\n  }\n}'
         assert app.focused is editor
@@ -183,15 +183,15 @@ async def test_format_json_lays_out_the_request_from_the_editor_and_is_listed_in
         await wait_for(pilot, lambda: editor.text == '{"x": [1, 2],\n"y": {"a": "ä"}}', what="the undo")
         editor.load_text('{"x":1}')
         screen.query_one("#send").focus()  # from elsewhere on the Request tab too
-        await pilot.press("alt+f")
-        await wait_for(pilot, lambda: editor.text == '{\n  "x": 1\n}', what="alt+f from the Send button")
+        await pilot.press("alt+j")
+        await wait_for(pilot, lambda: editor.text == '{\n  "x": 1\n}', what="alt+j from the Send button")
         broken = '{"x": 1,,}'
         editor.load_text(broken)
-        await pilot.press("alt+f")
+        await pilot.press("alt+j")
         await wait_for(pilot, lambda: "not valid JSON" in str(screen.panel.query_one("#request-problem", Static).render()),
                        what="the problem under the editor")
         assert editor.text == broken
         await pilot.press("f1")
         await wait_for(pilot, lambda: isinstance(app.screen, HelpScreen), what="the help screen")
-        assert _actions(app.screen)["scoring.format_request"] == ["alt+f"]
+        assert _actions(app.screen)["scoring.format_request"] == ["alt+j"]
         assert [a.description for a in app.screen.actions if a.binding_id == "scoring.format_request"] == ["Format JSON"]

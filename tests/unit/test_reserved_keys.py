@@ -128,3 +128,20 @@ def test_keymap_file_missing_empty_or_broken(tmp_path):
 def test_keymap_path_follows_rdeploy_home(monkeypatch, tmp_path):
     monkeypatch.setenv("RDEPLOY_HOME", str(tmp_path))
     assert keys.keymap_path() == tmp_path / "keymap.yaml"
+
+
+def test_every_alt_letter_textual_reads_as_another_key_is_in_the_table():
+    """xterm.js sends alt+LETTER as ESC LETTER; what Textual's own parser makes of each decides which alt keys an
+    app can bind. A letter it reads as another key (ESC f is ctrl+right) must be in RESERVED_KEYS."""
+    import string
+
+    from textual import events
+    from textual._xterm_parser import XTermParser
+
+    misread = set()
+    for letter in string.ascii_lowercase:
+        parser = XTermParser()
+        decoded = [e.key for e in [*parser.feed("\x1b" + letter), *parser.feed("")] if isinstance(e, events.Key)]
+        if decoded != [f"alt+{letter}"]:
+            misread.add(f"alt+{letter}")
+    assert misread and misread <= set(keys.RESERVED_KEYS), misread - set(keys.RESERVED_KEYS)

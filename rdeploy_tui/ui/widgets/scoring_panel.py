@@ -94,10 +94,10 @@ class ScoringPanel(WorkerErrors, Vertical):
         Binding("ctrl+s,f9", "send", "Send", priority=True, id="send"),
         Binding("f4", "toggle_view", "Table/JSON", id="scoring.toggle_view"),
         Binding("ctrl+o", "openapi_sample", "Sample from API", id="scoring.openapi_sample"),
-        # Tab moves the focus on (issue 14), so the editor's layout gets a key of its own: alt+f arrives through
-        # xterm.js as ESC f (ui/keys.py); F6/F7 do too but the TextArea keeps them (select line / all). Not in the
+        # Tab moves the focus on (issue 14), so the editor's layout gets a key of its own: alt+j arrives through
+        # xterm.js as ESC j (alt+f would not: ESC f reads as ctrl+right, ui/keys.py); F6/F7 do too but the TextArea keeps them (select line / all). Not in the
         # footer (full at 80x24): the hint beside Send, F1 and the palette list it.
-        Binding("alt+f", "format_request", "Format JSON", show=False, id="scoring.format_request"),
+        Binding("alt+j", "format_request", "Format JSON", show=False, id="scoring.format_request"),
     ]
 
     def __init__(
@@ -133,9 +133,9 @@ class ScoringPanel(WorkerErrors, Vertical):
                 with Horizontal(classes="score-bar"):
                     yield Select(options, value=TRAFFIC, allow_blank=False, compact=True, id="score-target")
                     yield Button("Send", id="send", variant="primary", compact=True)
-                    yield Static("^s/F9 sends, alt+f formats", id="send-hint", markup=False)
+                    yield Static("^s/F9 sends, alt+j formats", id="send-hint", markup=False)
                 text = request_text(self.sample) if self.sample is not None else "{}"
-                # Tab moves on (never traps the focus); alt+f lays the JSON out (2-space indent).
+                # Tab moves on (never traps the focus); alt+j lays the JSON out (2-space indent).
                 yield TextArea.code_editor(text, language="json", tab_behavior="focus", id="request-editor")
                 yield Static("", id="request-problem", classes="-empty", markup=False)
                 with Horizontal(classes="score-bar"):
