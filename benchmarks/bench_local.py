@@ -5,6 +5,7 @@ of a model that uses forecast, with start_plumber.R loading its packages before 
 
     .venv/bin/python benchmarks/bench_local.py [--starts 5] [--requests 200]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -16,10 +17,10 @@ import tempfile
 import time
 from pathlib import Path
 
-from rdeploy_tui.local.plumber import find_rscript, start_plumber
-from rdeploy_tui.local.http_client import Latency, measure, request
 from rdeploy_tui.deploy_folder.render import render, write_folder
 from rdeploy_tui.deploy_folder.sample_model import SAMPLE_REQUEST, sample_model_dir
+from rdeploy_tui.local.http_client import Latency, measure, request
+from rdeploy_tui.local.plumber import find_rscript, start_plumber
 from rdeploy_tui.spec.deploy_spec import DeploySpec
 
 
@@ -40,15 +41,21 @@ saveRDS(serialize(f, NULL), file.path(commandArgs(trailingOnly = TRUE)[[1]], "mo
 
 def first_request(starts: int) -> list[tuple[str, list[float], list[float]]]:
     """(variant, start -> /ready ms, first /score ms) with and without loading the packages at start-up."""
-    done = subprocess.run([find_rscript() or "Rscript", "-e", 'cat(requireNamespace("forecast", quietly = TRUE))'],
-                          capture_output=True, text=True, check=False)
+    done = subprocess.run(
+        [find_rscript() or "Rscript", "-e", 'cat(requireNamespace("forecast", quietly = TRUE))'],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     if done.stdout.strip() != "TRUE":
         print("bench_local: forecast is not installed here; first-request figures not measured", file=sys.stderr)
         return []
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
-        subprocess.run([find_rscript() or "Rscript", "-e", _FORECAST_CRATE, str(folder / "model")], check=True, capture_output=True)
+        subprocess.run(
+            [find_rscript() or "Rscript", "-e", _FORECAST_CRATE, str(folder / "model")], check=True, capture_output=True
+        )
         spec = DeploySpec()
         spec.image.r_packages = ["forecast"]
         write_folder(render(spec, base_dir=folder), folder / "app")
@@ -93,14 +100,20 @@ def main() -> int:
             new = measure(proc.url, "/score", SAMPLE_REQUEST, args.requests, keep_alive=False)
             kept = measure(proc.url, "/score", SAMPLE_REQUEST, args.requests, keep_alive=True)
 
-    rows = [("start -> /ready 200", startups)] + [(f"/score, {m.connection} connection", m.samples_ms) for m in (new, kept)]
+    rows = [("start -> /ready 200", startups)] + [
+        (f"/score, {m.connection} connection", m.samples_ms) for m in (new, kept)
+    ]
     print(f"{'measure':<32}{'n':>5}{'p50 ms':>10}{'p95 ms':>10}{'mean ms':>10}")
     for label, values in rows:
-        print(f"{label:<32}{len(values):>5}{_pct(values, 50):>10.1f}{_pct(values, 95):>10.1f}{statistics.fmean(values):>10.1f}")
+        print(
+            f"{label:<32}{len(values):>5}{_pct(values, 50):>10.1f}{_pct(values, 95):>10.1f}{statistics.fmean(values):>10.1f}"
+        )
     for label, ready, first in first_request(args.starts):
         print(f"{'forecast model, ' + label:<44}")
         for what, values in (("  start -> /ready 200", ready), ("  first /score after /ready", first)):
-            print(f"{what:<32}{len(values):>5}{_pct(values, 50):>10.1f}{_pct(values, 95):>10.1f}{statistics.fmean(values):>10.1f}")
+            print(
+                f"{what:<32}{len(values):>5}{_pct(values, 50):>10.1f}{_pct(values, 95):>10.1f}{statistics.fmean(values):>10.1f}"
+            )
     bad = sum(s != 200 for s in new.statuses + kept.statuses)
     if bad:
         print(f"{bad} requests did not answer 200", file=sys.stderr)

@@ -6,6 +6,7 @@ cached) and reading its crate.bin with R (codetools). The UI never waits on it (
 
 Needs Rscript for the read; the sandbox's sample model (forecast-model version 1) is the one read.
 """
+
 from __future__ import annotations
 
 import argparse

@@ -18,6 +18,7 @@ Target: the plan's TOTAL wall time (prepare, the smoke score and every gap betwe
     <= 1.05 x (max(build, endpoint) + deployment incl. traffic).
 Exits 1 when over, or when a run fails. Needs Rscript with plumber (the sandbox hosts deployments with it).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -38,16 +39,20 @@ def main() -> int:
     from rdeploy_tui.sandbox.durations import DEMO_TIME_SCALE
 
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--time-scale", type=float, default=DEMO_TIME_SCALE,
-                        help=f"sandbox time scale (default {DEMO_TIME_SCALE:g}; 1 = Azure's own durations, ~25 min for this benchmark)")
+    parser.add_argument(
+        "--time-scale",
+        type=float,
+        default=DEMO_TIME_SCALE,
+        help=f"sandbox time scale (default {DEMO_TIME_SCALE:g}; 1 = Azure's own durations, ~25 min for this benchmark)",
+    )
     args = parser.parse_args()
 
     tmp = Path(tempfile.mkdtemp(prefix="rdeploy-bench-"))
     os.environ["RDEPLOY_HOME"] = str(tmp / "home")
-    from rdeploy_tui.pipeline import plan as P
     from rdeploy_tui.azure import Endpoints, Workspace, build_image, session_for_sandbox
-    from rdeploy_tui.pipeline.events import StepFinished, StepStarted
     from rdeploy_tui.deploy_folder.render import render
+    from rdeploy_tui.pipeline import plan as P
+    from rdeploy_tui.pipeline.events import StepFinished, StepStarted
     from rdeploy_tui.pipeline.runner import Runner, run_deploy
     from rdeploy_tui.sandbox.server import Sandbox
     from rdeploy_tui.spec.deploy_spec import default_spec
@@ -56,8 +61,14 @@ def main() -> int:
     try:
         session = session_for_sandbox(sandbox)
         spec = default_spec()
-        spec.workspace.subscription_id, spec.workspace.resource_group, spec.workspace.name = sandbox.subscription_id, sandbox.resource_group, sandbox.workspace_name
-        ws = Workspace.open(session, sandbox.subscription_id, sandbox.resource_group, sandbox.workspace_name)  # warm-up: imports azure.ai.ml
+        spec.workspace.subscription_id, spec.workspace.resource_group, spec.workspace.name = (
+            sandbox.subscription_id,
+            sandbox.resource_group,
+            sandbox.workspace_name,
+        )
+        ws = Workspace.open(
+            session, sandbox.subscription_id, sandbox.resource_group, sandbox.workspace_name
+        )  # warm-up: imports azure.ai.ml
 
         # ---- run 1: the plan, end to end -----------------------------------------------------------------
         marks: dict[tuple[str, str], float] = {}
@@ -87,7 +98,9 @@ def main() -> int:
         spec2.endpoint.name = "r-endpoint-sequential"
         rendered = render(spec2, registry=ws.registry().login_server)
         t0 = time.perf_counter()
-        image = build_image(ws, rendered.docker_context(), rendered.image_repository, rendered.image_tag, force=True).image
+        image = build_image(
+            ws, rendered.docker_context(), rendered.image_repository, rendered.image_tag, force=True
+        ).image
         t1 = time.perf_counter()
         endpoints = Endpoints(ws)
         endpoints.create_or_update_endpoint(spec2.endpoint.name, spec2.endpoint.auth_mode)
@@ -118,8 +131,10 @@ def main() -> int:
         print()
         ratio = total / ideal
         verdict = "OK" if ratio <= TARGET else "OVER"
-        print(f"deployment incl. traffic = {deployment:.2f} + {traffic:.2f} = {deployment + traffic:.2f} s "
-              "(the how-to's deployment command sets traffic with --all-traffic)")
+        print(
+            f"deployment incl. traffic = {deployment:.2f} + {traffic:.2f} = {deployment + traffic:.2f} s "
+            "(the how-to's deployment command sets traffic with --all-traffic)"
+        )
         print(f"max(build, endpoint) + deployment incl. traffic = {ideal:.2f} s")
         print(f"plan total / that = {ratio:.3f}  (target <= {TARGET}): {verdict}")
         print(f"how-to order total / plan total = {seq_total / total:.2f} x")

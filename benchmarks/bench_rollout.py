@@ -8,6 +8,7 @@ Both paths skip the image build (the image is already in the registry from the f
 old deployment at 0 %. Rollout also compares both deployments on --requests requests per stage; the manual path
 sends one request per stage, so rollout does strictly more work.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -23,11 +24,19 @@ from rdeploy_tui.spec.deploy_spec import default_spec, save_spec
 
 def _cli(env: dict[str, str], *args: str) -> tuple[float, str]:
     started = time.perf_counter()
-    done = subprocess.run([sys.executable, "-m", "rdeploy_tui", *args, "--sandbox"], capture_output=True, text=True, env=env,
-                          stdin=subprocess.DEVNULL, timeout=900)
+    done = subprocess.run(
+        [sys.executable, "-m", "rdeploy_tui", *args, "--sandbox"],
+        capture_output=True,
+        text=True,
+        env=env,
+        stdin=subprocess.DEVNULL,
+        timeout=900,
+    )
     took = time.perf_counter() - started
     if done.returncode != 0:
-        raise SystemExit(f"bench_rollout: `rdeploy-tui {' '.join(args)}` failed ({done.returncode}):\n{done.stdout[-2000:]}\n{done.stderr[-2000:]}")
+        raise SystemExit(
+            f"bench_rollout: `rdeploy-tui {' '.join(args)}` failed ({done.returncode}):\n{done.stdout[-2000:]}\n{done.stderr[-2000:]}"
+        )
     return took, done.stdout
 
 
@@ -62,8 +71,24 @@ def main() -> int:
             _cli(env, "deploy", "--yes", "--no-score", "--spec", str(path))
 
         started = time.perf_counter()
-        proc = subprocess.Popen([sys.executable, "-m", "rdeploy_tui", "rollout", "--yes", "--keep-old", "--spec", str(serving["bench-rollout"]), "--sandbox"],
-                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env, stdin=subprocess.DEVNULL)
+        proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "rdeploy_tui",
+                "rollout",
+                "--yes",
+                "--keep-old",
+                "--spec",
+                str(serving["bench-rollout"]),
+                "--sandbox",
+            ],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            env=env,
+            stdin=subprocess.DEVNULL,
+        )
         at_100 = None
         assert proc.stdout is not None
         for line in proc.stdout:
@@ -81,12 +106,25 @@ def main() -> int:
             split = ["green=100", "blue=0"] if percent == 100 else [f"green={percent}", f"blue={100 - percent}"]
             took, _ = _cli(env, "endpoints", "traffic", "bench-manual", *split, "--spec", str(green))
             timings.append((f"traffic green={percent}", took))
-            took, _ = _cli(env, "endpoints", "score", "bench-manual", "-d", "green", "--data", '{"forecast_horizon": [2]}', "--spec", str(green))
+            took, _ = _cli(
+                env,
+                "endpoints",
+                "score",
+                "bench-manual",
+                "-d",
+                "green",
+                "--data",
+                '{"forecast_horizon": [2]}',
+                "--spec",
+                str(green),
+            )
             timings.append((f"score green at {percent} %", took))
         manual_total = sum(t for _, t in timings)
         in_process = _in_process(folder, env, steps, args.requests)
 
-    print(f"time scale {args.time_scale}, stages {args.steps}, rollout compares {args.requests} requests per deployment per stage")
+    print(
+        f"time scale {args.time_scale}, stages {args.steps}, rollout compares {args.requests} requests per deployment per stage"
+    )
     print(f"{'rollout: start -> green at 100 %':<44}{at_100:>8.1f} s")
     print(f"{'rollout: whole command':<44}{rollout_total:>8.1f} s")
     for what, took in timings:
@@ -122,7 +160,9 @@ def _in_process(folder: Path, env: dict[str, str], steps: list[int], requests: i
 
         from rdeploy_tui.pipeline.rollout import RolloutOptions
 
-        outcome = run_rollout(specs["bench-api-rollout"], session=session, sink=sink, options=RolloutOptions(keep_old=True))
+        outcome = run_rollout(
+            specs["bench-api-rollout"], session=session, sink=sink, options=RolloutOptions(keep_old=True)
+        )
         assert outcome.status == "succeeded", outcome.summary
         results.append(("rollout: start -> green at 100 %", at_100[0]))
         spec = specs["bench-api-manual"].copy()
@@ -130,7 +170,9 @@ def _in_process(folder: Path, env: dict[str, str], steps: list[int], requests: i
         started = time.perf_counter()
         deployed = run_deploy(spec, session=session, sink=lambda e: None)
         assert deployed.status == "succeeded", deployed.summary
-        ws = azure.Workspace.open(session, spec.workspace.subscription_id, spec.workspace.resource_group, spec.workspace.name)
+        ws = azure.Workspace.open(
+            session, spec.workspace.subscription_id, spec.workspace.resource_group, spec.workspace.name
+        )
         endpoints = azure.Endpoints(ws)
         for percent in steps:
             endpoints.set_traffic(spec.endpoint.name, {"green": percent, "blue": 100 - percent})

@@ -7,6 +7,7 @@ new connection per request. The front keeps its own connections to plumber alive
 --without-connection-close deploys the generated plumber.R minus its `Connection: close` header (the
 "before" figures: httpuv's ~40 ms on reused connections, r-facts.md).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -25,17 +26,31 @@ from types import SimpleNamespace
 
 def _ms(values: list[float]) -> str:
     ordered = sorted(values)
-    return f"median {statistics.median(ordered) * 1000:.1f} ms, p95 {ordered[int(len(ordered) * 0.95) - 1] * 1000:.1f} ms"
+    return (
+        f"median {statistics.median(ordered) * 1000:.1f} ms, p95 {ordered[int(len(ordered) * 0.95) - 1] * 1000:.1f} ms"
+    )
 
 
-def _curl_block(url: str, body: dict, headers: list[str], ca_cert: object, tmp: str, requests_in_block: int = 20) -> list[float]:
+def _curl_block(
+    url: str, body: dict, headers: list[str], ca_cert: object, tmp: str, requests_in_block: int = 20
+) -> list[float]:
     """Seconds per request of one curl process sending the block on one kept-alive connection (the first request,
     which also makes the connection and its TLS handshake, is left out). Headers go in a file: the key stays off the
     process list."""
     header_file = Path(tmp) / "curl-headers"
     header_file.write_text("\n".join(["Content-Type: application/json", *headers]) + "\n")
-    command = ["curl", "-s", "--cacert", str(ca_cert), "-H", f"@{header_file}", "--data", json.dumps(body),
-               "-w", "%{http_code} %{time_total}\n"]
+    command = [
+        "curl",
+        "-s",
+        "--cacert",
+        str(ca_cert),
+        "-H",
+        f"@{header_file}",
+        "--data",
+        json.dumps(body),
+        "-w",
+        "%{http_code} %{time_total}\n",
+    ]
     for _ in range(requests_in_block):
         command += ["-o", "/dev/null", url]  # -o pairs with one URL
     lines = subprocess.run(command, capture_output=True, text=True, timeout=120, check=True).stdout.split("\n")
@@ -48,14 +63,17 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--time-scale", type=float, default=0.02)
     parser.add_argument("--requests", type=int, default=300)
-    parser.add_argument("--without-connection-close", action="store_true",
-                        help="strip the score handler's Connection: close header before deploying")
+    parser.add_argument(
+        "--without-connection-close",
+        action="store_true",
+        help="strip the score handler's Connection: close header before deploying",
+    )
     args = parser.parse_args()
 
     import requests
 
-    from rdeploy_tui.local.plumber import find_rscript
     from rdeploy_tui.deploy_folder.render import render
+    from rdeploy_tui.local.plumber import find_rscript
     from rdeploy_tui.sandbox import Sandbox
     from rdeploy_tui.spec.deploy_spec import default_spec
 
@@ -69,8 +87,13 @@ def main() -> int:
             started = time.perf_counter()
             from azure.ai.ml import MLClient
 
-            client = MLClient(settings.credential(), settings.subscription_id, settings.resource_group,
-                              settings.workspace_name, **settings.ml_client_kwargs())
+            client = MLClient(
+                settings.credential(),
+                settings.subscription_id,
+                settings.resource_group,
+                settings.workspace_name,
+                **settings.ml_client_kwargs(),
+            )
             client.workspaces.get(settings.workspace_name)
             print(f"MLClient + workspaces.get (cold, includes import): {time.perf_counter() - started:.2f} s")
             samples = []
@@ -80,7 +103,12 @@ def main() -> int:
                 samples.append(time.perf_counter() - t)
             print(f"workspaces.get warm: {_ms(samples)}")
 
-            from azure.ai.ml.entities import CodeConfiguration, Environment, ManagedOnlineDeployment, ManagedOnlineEndpoint
+            from azure.ai.ml.entities import (
+                CodeConfiguration,
+                Environment,
+                ManagedOnlineDeployment,
+                ManagedOnlineEndpoint,
+            )
 
             t = time.perf_counter()
             client.online_endpoints.begin_create_or_update(ManagedOnlineEndpoint(name="bench-endpoint")).result()
@@ -100,15 +128,25 @@ def main() -> int:
                 assert header in script, "the generated plumber.R no longer sets Connection: close"
                 script = script.replace(header, b"")
             (code / "plumber.R").write_bytes(script)
-            print(f"plumber.R {'WITHOUT' if args.without_connection_close else 'with'} Connection: close in the score handler")
+            print(
+                f"plumber.R {'WITHOUT' if args.without_connection_close else 'with'} Connection: close in the score handler"
+            )
             route = {"port": 8000}
             deployment = ManagedOnlineDeployment(
-                name="blue", endpoint_name="bench-endpoint", model="forecast-model:1",
-                environment=Environment(image=rendered.image, inference_config={
-                    "liveness_route": {**route, "path": "/live"}, "readiness_route": {**route, "path": "/ready"},
-                    "scoring_route": {**route, "path": "/score"}}),
+                name="blue",
+                endpoint_name="bench-endpoint",
+                model="forecast-model:1",
+                environment=Environment(
+                    image=rendered.image,
+                    inference_config={
+                        "liveness_route": {**route, "path": "/live"},
+                        "readiness_route": {**route, "path": "/ready"},
+                        "scoring_route": {**route, "path": "/score"},
+                    },
+                ),
                 code_configuration=CodeConfiguration(code=str(code), scoring_script="plumber.R"),
-                instance_type="Standard_DS3_v2", instance_count=1,
+                instance_type="Standard_DS3_v2",
+                instance_count=1,
             )
             t = time.perf_counter()
             client.online_deployments.begin_create_or_update(deployment, skip_script_validation=True).result()
@@ -134,17 +172,35 @@ def main() -> int:
                 return SimpleNamespace(status_code=result.status, text=result.text)
 
             modes = (
-                ("through the scoring URI, rdeploy-tui's scoring client (httpx, kept alive)", ours_post, endpoint.scoring_uri, {}),
+                (
+                    "through the scoring URI, rdeploy-tui's scoring client (httpx, kept alive)",
+                    ours_post,
+                    endpoint.scoring_uri,
+                    {},
+                ),
                 ("through the scoring URI, kept-alive TLS session", session.post, endpoint.scoring_uri, auth),
-                ("through the scoring URI, new session each (loads the CA bundle)", requests.post, endpoint.scoring_uri, auth),
+                (
+                    "through the scoring URI, new session each (loads the CA bundle)",
+                    requests.post,
+                    endpoint.scoring_uri,
+                    auth,
+                ),
                 ("plumber directly, kept-alive session", direct.post, target.url + target.scoring_path, {}),
                 ("plumber directly, new connection each", requests.post, target.url + target.scoring_path, {}),
             )
             # curl, an outside client: one process per block, its connection kept alive across the block's requests.
-            curl_modes = [] if shutil.which("curl") is None else [
-                ("through the scoring URI, curl (kept alive)", endpoint.scoring_uri, [f"Authorization: Bearer {key}"]),
-                ("plumber directly, curl (kept alive)", target.url + target.scoring_path, []),
-            ]
+            curl_modes = (
+                []
+                if shutil.which("curl") is None
+                else [
+                    (
+                        "through the scoring URI, curl (kept alive)",
+                        endpoint.scoring_uri,
+                        [f"Authorization: Bearer {key}"],
+                    ),
+                    ("plumber directly, curl (kept alive)", target.url + target.scoring_path, []),
+                ]
+            )
             # Interleaved in blocks of 20 back-to-back requests per mode: this VM's speed swings by tens of percent
             # from second to second, and the front's own cost is the difference between the first and third rows.
             # Back to back within a block, since httpuv's ~40 ms shows only on a connection reused at once.

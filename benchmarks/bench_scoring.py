@@ -10,6 +10,7 @@ new-connection requests are compared with new-connection requests (the gated fig
 keep-alive with keep-alive (printed for information). Exit code 1 when the median overhead on new
 connections is above 2 ms. Needs Rscript with plumber.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -23,12 +24,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from rdeploy_tui.local.plumber import start_plumber  # noqa: E402
-from rdeploy_tui.deploy_folder.render import render, write_folder  # noqa: E402
-from rdeploy_tui.deploy_folder.sample_model import SAMPLE_REQUEST, sample_model_dir  # noqa: E402
+from rdeploy_tui.deploy_folder.render import render, write_folder
+from rdeploy_tui.deploy_folder.sample_model import SAMPLE_REQUEST, sample_model_dir
+from rdeploy_tui.local.plumber import start_plumber
 from rdeploy_tui.scoring.client import ScoringClient
-from rdeploy_tui.scoring.target import ScoringTarget  # noqa: E402
-from rdeploy_tui.spec.deploy_spec import default_spec  # noqa: E402
+from rdeploy_tui.scoring.target import ScoringTarget
+from rdeploy_tui.spec.deploy_spec import default_spec
 
 LIMIT_MS = 2.0
 BLOCK = 10
@@ -86,7 +87,9 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         write_folder(render(default_spec()), folder)
-        proc = start_plumber(folder / "src", sample_model_dir(), start_script=folder / "docker-context" / "start_plumber.R")
+        proc = start_plumber(
+            folder / "src", sample_model_dir(), start_script=folder / "docker-context" / "start_plumber.R"
+        )
         try:
             proc.wait_ready("/ready", timeout=60)
             gated = None
@@ -95,8 +98,10 @@ def main() -> int:
                 raw_med, client_med = statistics.median(raw), statistics.median(client)
                 overhead = client_med - raw_med
                 mode = "keep-alive connection" if keep_alive else "new connection per request"
-                print(f"{mode} (n={args.n}): raw http.client median {raw_med:.2f} ms, "
-                      f"ScoringClient median {client_med:.2f} ms, overhead {overhead:+.2f} ms")
+                print(
+                    f"{mode} (n={args.n}): raw http.client median {raw_med:.2f} ms, "
+                    f"ScoringClient median {client_med:.2f} ms, overhead {overhead:+.2f} ms"
+                )
                 if not keep_alive:
                     gated = overhead
         finally:

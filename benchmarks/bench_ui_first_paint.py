@@ -13,6 +13,7 @@ For scale, each run is interleaved with a bare Textual app (one Static and a Foo
 same way, and the floor `python -c "import textual.app"` is timed at the end: this VM's speed varies
 by tens of percent from minute to minute, so only figures from the same run compare.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -51,8 +52,9 @@ Bare().run()
 ESCAPES = re.compile(rb"\x1b(\[[0-9;?<>=$]*[ -/]*[@-~]|\][^\x07\x1b]*(\x07|\x1b\\)|[@-Z\\-_])")
 
 
-def watch(argv: list[str], env: dict[str, str], markers: list[bytes], *, exits: bool,
-          timeout: float = 30.0) -> dict[bytes, float]:
+def watch(
+    argv: list[str], env: dict[str, str], markers: list[bytes], *, exits: bool, timeout: float = 30.0
+) -> dict[bytes, float]:
     """Spawn argv on a fresh 80x24 pty; seconds from spawn until each marker's text is on it.
     exits: the program ends by itself after the markers (else it is killed)."""
     master, slave = pty.openpty()
@@ -121,8 +123,9 @@ def import_floor() -> float:
 
 def _ms(values: list[float]) -> str:
     values = sorted(values)
-    return (f"median {statistics.median(values) * 1000:4.0f} ms, min {values[0] * 1000:4.0f}, "
-            f"max {values[-1] * 1000:4.0f}")
+    return (
+        f"median {statistics.median(values) * 1000:4.0f} ms, min {values[0] * 1000:4.0f}, max {values[-1] * 1000:4.0f}"
+    )
 
 
 def main() -> int:
@@ -158,11 +161,15 @@ def main() -> int:
     print(f"  complete screen  {_ms(completes)}")
     print(f"bare Textual app   {_ms(bares)}   (one Static and a Footer)")
     paired = [f / b for f, b in zip(firsts, bares)]
-    print(f"first frame / bare app: {median / statistics.median(bares):.2f}x (medians), {statistics.median(paired):.2f}x "
-          f"(median of the {len(paired)} interleaved pairs)   (target <= 1.15x)")
+    print(
+        f"first frame / bare app: {median / statistics.median(bares):.2f}x (medians), {statistics.median(paired):.2f}x "
+        f"(median of the {len(paired)} interleaved pairs)   (target <= 1.15x)"
+    )
     # CPU time of each process up to its first frame: less disturbed than wall time by other load on the machine.
-    print(f"CPU to first frame: wizard {_ms(cpu_app)}; bare {_ms(cpu_bare)}; "
-          f"{statistics.median(cpu_app) / statistics.median(cpu_bare):.2f}x")
+    print(
+        f"CPU to first frame: wizard {_ms(cpu_app)}; bare {_ms(cpu_bare)}; "
+        f"{statistics.median(cpu_app) / statistics.median(cpu_bare):.2f}x"
+    )
     print(f"import textual.app {_ms(floor)}   (python -c, no terminal)")
     print(f"azure.ai.ml imported before the first frame: {loaded} of {args.runs} runs (must be 0)")
     return 0 if median <= 0.4 and loaded == 0 else 1

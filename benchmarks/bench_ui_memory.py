@@ -3,6 +3,7 @@ through every screen with Pilot (80x24), ending on the scoring screen with one s
 
     .venv/bin/python benchmarks/bench_ui_memory.py
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -23,8 +24,8 @@ def rss_mib() -> float:
 async def drive(tmp: Path) -> dict[str, float]:
     from textual.widgets import Button
 
-    from rdeploy_tui.ui.app import RdeployApp
     from rdeploy_tui.connection_options import ConnectionOptions
+    from rdeploy_tui.ui.app import RdeployApp
     from rdeploy_tui.ui.session import Session
 
     marks = {"before app": rss_mib()}
@@ -32,6 +33,7 @@ async def drive(tmp: Path) -> dict[str, float]:
     app = RdeployApp(session)
     try:
         async with app.run_test(size=(80, 24)) as pilot:
+
             async def until(cond, timeout=240.0):
                 end = time.monotonic() + timeout
                 while not cond():
@@ -65,8 +67,10 @@ def main() -> int:
         marks = asyncio.run(drive(Path(tmp)))
     for what, mib in marks.items():
         print(f"RSS {what}: {mib:.0f} MiB")
-    print(f"peak RSS (ru_maxrss): {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MiB "
-          "(this process also hosts the sandbox server; R runs in child processes)")
+    print(
+        f"peak RSS (ru_maxrss): {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MiB "
+        "(this process also hosts the sandbox server; R runs in child processes)"
+    )
     return 0
 
 

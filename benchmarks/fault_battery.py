@@ -6,6 +6,7 @@ signals, the built-in sandbox with the real Azure SDKs, real R. Prints one table
 Each check runs in its own temporary RDEPLOY_HOME and has a deadline: a hang is a failed row, never a stuck run.
 Checks that need R are marked "no R" and skipped when Rscript with plumber is missing. About 3-4 minutes.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -25,9 +26,9 @@ import textwrap
 import threading
 import time
 import traceback
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 CLI = [sys.executable, "-m", "rdeploy_tui"]
 TIME_SCALE = "0.003"
@@ -49,6 +50,7 @@ def check(name: str, tried: str, *, needs_r: bool = False):
     def register(fn: Callable[[Path], tuple[bool, str]]):
         CHECKS.append((name, tried, fn, needs_r))
         return fn
+
     return register
 
 
@@ -60,7 +62,9 @@ def env(home: Path, **extra: str) -> dict[str, str]:
 
 
 def cli(args: list[str], home: Path, timeout: float = 120, **extra: str) -> subprocess.CompletedProcess:
-    return subprocess.run(CLI + args, env=env(home, **extra), capture_output=True, text=True, timeout=timeout, stdin=subprocess.DEVNULL)
+    return subprocess.run(
+        CLI + args, env=env(home, **extra), capture_output=True, text=True, timeout=timeout, stdin=subprocess.DEVNULL
+    )
 
 
 def spec_file(folder: Path, **changes) -> Path:
@@ -94,7 +98,12 @@ def plumbers(marker: str) -> list[int]:
                 state = (entry / "status").read_text()
             except OSError:
                 continue
-            if "start_plumber.R" in cmd and marker in cmd and "\nState:\tZ" not in state and not cmd.split()[1:2] == ["-c"]:
+            if (
+                "start_plumber.R" in cmd
+                and marker in cmd
+                and "\nState:\tZ" not in state
+                and not cmd.split()[1:2] == ["-c"]
+            ):
                 found.append(int(entry.name))
     return found
 
@@ -164,13 +173,15 @@ def _(tmp: Path):
     server_module.seed = original
     if thread.is_alive():
         return False, "hung past 30 s"
-    return isinstance(outcome[0], OSError), f"raised {type(outcome[0]).__name__} after {time.monotonic() - started:.2f} s"
+    return isinstance(
+        outcome[0], OSError
+    ), f"raised {type(outcome[0]).__name__} after {time.monotonic() - started:.2f} s"
 
 
 def _call(fn):
     try:
         fn()
-    except BaseException as exc:  # noqa: BLE001
+    except BaseException as exc:
         return exc
     return None
 
@@ -193,7 +204,12 @@ def _kill_when_serving(proc: subprocess.Popen, marker: str) -> tuple[bool, str]:
 @check("2 SIGKILL deploy --sandbox", "SIGKILL once the deployment's R serves; R must go too", needs_r=True)
 def _(tmp: Path):
     spec = spec_file(tmp)
-    proc = subprocess.Popen(CLI + ["deploy", "--spec", str(spec), "--sandbox", "--yes"], env=env(tmp), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        CLI + ["deploy", "--spec", str(spec), "--sandbox", "--yes"],
+        env=env(tmp),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     return _kill_when_serving(proc, str(tmp))
 
 
@@ -203,8 +219,12 @@ def _(tmp: Path):
     r = cli(["deploy", "--spec", str(spec), "--sandbox", "--yes"], tmp, timeout=300)
     if r.returncode != 0:
         return False, "setup deploy failed: " + clean(r.stdout[-200:])
-    proc = subprocess.Popen(CLI + ["sandbox", "--state-dir", str(tmp / "sandbox"), "--time-scale", TIME_SCALE], env=env(tmp),
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        CLI + ["sandbox", "--state-dir", str(tmp / "sandbox"), "--time-scale", TIME_SCALE],
+        env=env(tmp),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     return _kill_when_serving(proc, str(tmp))
 
 
@@ -225,7 +245,10 @@ def _(tmp: Path):
         reaped = wait_for(lambda: not set(old) & set(plumbers(str(tmp))), 60)
         new = wait_for(lambda: [p for p in serving(str(tmp)) if p not in old], 120) or []
         ok = orphaned and bool(reaped) and len(plumbers(str(tmp))) == 1
-        return ok, f"orphan {old} (alive after the kill: {orphaned}) {'reaped' if reaped else 'LEFT'}; now serving {new}"
+        return (
+            ok,
+            f"orphan {old} (alive after the kill: {orphaned}) {'reaped' if reaped else 'LEFT'}; now serving {new}",
+        )
     finally:
         second.send_signal(signal.SIGTERM)
         second.wait(60)
@@ -243,8 +266,16 @@ def _(tmp: Path):
         r = cli(["deploy", "--spec", str(spec), "--sandbox", "--yes", "--json"], tmp, timeout=300)
         times.append(time.monotonic() - started)
         events = [json.loads(line) for line in r.stdout.splitlines() if line.startswith("{")]
-        statuses.append(next((e["status"] for e in events if e["event"] == "StepFinished" and e["step"] == "create-deployment"), "?"))
-    return statuses == ["done", "skipped", "skipped"], f"deployment step {statuses}; {', '.join(f'{t:.1f} s' for t in times)}"
+        statuses.append(
+            next(
+                (e["status"] for e in events if e["event"] == "StepFinished" and e["step"] == "create-deployment"), "?"
+            )
+        )
+    return statuses == [
+        "done",
+        "skipped",
+        "skipped",
+    ], f"deployment step {statuses}; {', '.join(f'{t:.1f} s' for t in times)}"
 
 
 # ----- 4. unbounded waits ----------------------------------------------------------------------------------------
@@ -257,18 +288,17 @@ def _(tmp: Path):
     from rdeploy_tui.sandbox.online import update_doc
 
     os.environ["RDEPLOY_HOME"] = str(tmp)
-    with Sandbox(tmp / "sandbox", time_scale=0.003) as sandbox:
-        with session_for_sandbox(sandbox) as session:
-            ws = Workspace.open(session, sandbox.subscription_id, sandbox.resource_group, sandbox.workspace_name)
+    with Sandbox(tmp / "sandbox", time_scale=0.003) as sandbox, session_for_sandbox(sandbox) as session:
+        ws = Workspace.open(session, sandbox.subscription_id, sandbox.resource_group, sandbox.workspace_name)
+        Endpoints(ws).create_or_update_endpoint("stuck", "key")
+        update_doc(sandbox, "endpoints", _endpoint_id(sandbox, "stuck"), state="Creating")
+        started = time.monotonic()
+        try:
             Endpoints(ws).create_or_update_endpoint("stuck", "key")
-            update_doc(sandbox, "endpoints", _endpoint_id(sandbox, "stuck"), state="Creating")
-            started = time.monotonic()
-            try:
-                Endpoints(ws).create_or_update_endpoint("stuck", "key")
-                return False, "returned although the endpoint never settled"
-            except RdeployError as exc:
-                ok = exc.code == "StillRunning" and "bill" in exc.what and "endpoints show" in (exc.next_step or "")
-                return ok, f"after {time.monotonic() - started:.1f} s: {clean(exc.what, 70)}"
+            return False, "returned although the endpoint never settled"
+        except RdeployError as exc:
+            ok = exc.code == "StillRunning" and "bill" in exc.what and "endpoints show" in (exc.next_step or "")
+            return ok, f"after {time.monotonic() - started:.1f} s: {clean(exc.what, 70)}"
 
 
 def _endpoint_id(sandbox, name: str) -> str:
@@ -287,7 +317,11 @@ def _(tmp: Path):
     w = spec.workspace
     target = target_key(w.subscription_id, w.resource_group, w.name, spec.endpoint.name, spec.deployment.name)
     store = StateStore(tmp / "deployments")
-    holder = subprocess.Popen([sys.executable, "-c", textwrap.dedent(f"""
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            textwrap.dedent(f"""
         import sys
         from pathlib import Path
         from rdeploy_tui.pipeline.target_lock import TargetLock
@@ -295,7 +329,12 @@ def _(tmp: Path):
         lock.acquire()
         print("held", flush=True)
         sys.stdin.read()
-        """)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        """),
+        ],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     try:
         holder.stdout.readline()
         started = time.monotonic()
@@ -309,7 +348,8 @@ def _(tmp: Path):
 
 # ----- 6. billion laughs and special files ------------------------------------------------------------------------
 LAUGHS = "scoring:\n  sample_request:\n    a: &a [lol, lol, lol, lol, lol, lol, lol, lol, lol]\n" + "".join(
-    f"    {b}: &{b} [{', '.join(['*' + a] * 9)}]\n" for a, b in zip("abcdefgh", "bcdefghi"))
+    f"    {b}: &{b} [{', '.join(['*' + a] * 9)}]\n" for a, b in zip("abcdefgh", "bcdefghi")
+)
 
 
 @check("6 billion laughs", "validate a <1 KB spec of nested YAML aliases (deadline 60 s, RSS < 400 MB)")
@@ -347,7 +387,10 @@ def _(tmp: Path):
     (tmp / "sandbox" / "secret").write_bytes(b"")
     r = cli(["endpoints", "list", "--sandbox"], tmp, timeout=60)
     size = len((tmp / "sandbox" / "secret").read_bytes())
-    return r.returncode == 0 and size >= 32 and "too short" in r.stderr, f"secret now {size} bytes; warned: {'too short' in r.stderr}"
+    return (
+        r.returncode == 0 and size >= 32 and "too short" in r.stderr,
+        f"secret now {size} bytes; warned: {'too short' in r.stderr}",
+    )
 
 
 # ----- 8. false reports ------------------------------------------------------------------------------------------
@@ -387,9 +430,15 @@ def _(tmp: Path):
     from rdeploy_tui.pipeline.state import StateStore, target_key
     from rdeploy_tui.sandbox import arm
 
-    spec = spec_file(tmp, workspace__subscription_id=arm.DEFAULT_SUBSCRIPTION, workspace__resource_group=arm.DEFAULT_RESOURCE_GROUP,
-                     workspace__name=arm.NO_ACR_WORKSPACE)
-    target = target_key(arm.DEFAULT_SUBSCRIPTION, arm.DEFAULT_RESOURCE_GROUP, arm.NO_ACR_WORKSPACE, "r-endpoint-forecast", "blue")
+    spec = spec_file(
+        tmp,
+        workspace__subscription_id=arm.DEFAULT_SUBSCRIPTION,
+        workspace__resource_group=arm.DEFAULT_RESOURCE_GROUP,
+        workspace__name=arm.NO_ACR_WORKSPACE,
+    )
+    target = target_key(
+        arm.DEFAULT_SUBSCRIPTION, arm.DEFAULT_RESOURCE_GROUP, arm.NO_ACR_WORKSPACE, "r-endpoint-forecast", "blue"
+    )
     path = StateStore(tmp / "deployments").path(target)
     path.parent.mkdir(parents=True)
     path.write_text("[]")
@@ -399,20 +448,44 @@ def _(tmp: Path):
 
 
 ORDINARY = {
-    "deep YAML": (lambda t: (t / "s.yaml").write_text("a:\n" + "".join("  " * i + f"k{i}:\n" for i in range(1, 300))), ["validate", "--spec", "{t}/s.yaml"]),
-    "deep JSON spec": (lambda t: (t / "s.yaml").write_text("[" * 100000 + "]" * 100000), ["validate", "--spec", "{t}/s.yaml"]),
+    "deep YAML": (
+        lambda t: (t / "s.yaml").write_text("a:\n" + "".join("  " * i + f"k{i}:\n" for i in range(1, 300))),
+        ["validate", "--spec", "{t}/s.yaml"],
+    ),
+    "deep JSON spec": (
+        lambda t: (t / "s.yaml").write_text("[" * 100000 + "]" * 100000),
+        ["validate", "--spec", "{t}/s.yaml"],
+    ),
     "spec /dev/zero": (lambda t: None, ["validate", "--spec", "/dev/zero"]),
     "spec a folder": (lambda t: None, ["validate", "--spec", "{t}"]),
     "spec empty": (lambda t: (t / "s.yaml").write_text(""), ["validate", "--spec", "{t}/s.yaml"]),
-    "spec not UTF-8": (lambda t: (t / "s.yaml").write_bytes(b"model: {name: \xff}\n"), ["validate", "--spec", "{t}/s.yaml"]),
-    "spec duplicate key": (lambda t: (t / "s.yaml").write_text("model: {name: a, name: b}\n"), ["validate", "--spec", "{t}/s.yaml"]),
+    "spec not UTF-8": (
+        lambda t: (t / "s.yaml").write_bytes(b"model: {name: \xff}\n"),
+        ["validate", "--spec", "{t}/s.yaml"],
+    ),
+    "spec duplicate key": (
+        lambda t: (t / "s.yaml").write_text("model: {name: a, name: b}\n"),
+        ["validate", "--spec", "{t}/s.yaml"],
+    ),
     "--out a file": (lambda t: (t / "f").write_text("x"), ["init", "--spec", "{t}/new.yaml", "--out", "{t}/f"]),
-    "--out under a file": (lambda t: (t / "f").write_text("x"), ["init", "--spec", "{t}/new.yaml", "--out", "{t}/f/sub"]),
+    "--out under a file": (
+        lambda t: (t / "f").write_text("x"),
+        ["init", "--spec", "{t}/new.yaml", "--out", "{t}/f/sub"],
+    ),
     "--out read-only": (lambda t: None, ["init", "--spec", "{t}/new.yaml", "--out", "/sys/rdeploy-battery"]),
-    "score --file binary": (lambda t: (t / "b.bin").write_bytes(bytes(range(256))), ["endpoints", "score", "x", "--file", "{t}/b.bin", "--sandbox"]),
-    "score --file deep JSON": (lambda t: (t / "d.json").write_text("[" * 100000 + "]" * 100000), ["endpoints", "score", "x", "--file", "{t}/d.json", "--sandbox"]),
+    "score --file binary": (
+        lambda t: (t / "b.bin").write_bytes(bytes(range(256))),
+        ["endpoints", "score", "x", "--file", "{t}/b.bin", "--sandbox"],
+    ),
+    "score --file deep JSON": (
+        lambda t: (t / "d.json").write_text("[" * 100000 + "]" * 100000),
+        ["endpoints", "score", "x", "--file", "{t}/d.json", "--sandbox"],
+    ),
     "score --file a folder": (lambda t: None, ["endpoints", "score", "x", "--file", "{t}", "--sandbox"]),
-    "unknown key with escapes": (lambda t: (t / "s.yaml").write_text('"\\e]0;pwned\\a": 1\n'), ["validate", "--spec", "{t}/s.yaml"]),
+    "unknown key with escapes": (
+        lambda t: (t / "s.yaml").write_text('"\\e]0;pwned\\a": 1\n'),
+        ["validate", "--spec", "{t}/s.yaml"],
+    ),
 }
 
 
@@ -430,9 +503,17 @@ def _(tmp: Path):
             bad.append(f"{label}: hung")
             continue
         named = any(a in r.stderr for a in argv[1:] if "/" in a) or "nested" in r.stderr
-        if r.returncode not in (1, 2) or "unexpected error" in r.stderr or "Traceback" in r.stderr or "\x1b" in r.stderr or not named:
+        if (
+            r.returncode not in (1, 2)
+            or "unexpected error" in r.stderr
+            or "Traceback" in r.stderr
+            or "\x1b" in r.stderr
+            or not named
+        ):
             bad.append(label)
-    return not bad, f"{len(ORDINARY) - len(bad)}/{len(ORDINARY)} explained" + (f"; not: {', '.join(bad)}" if bad else "")
+    return not bad, f"{len(ORDINARY) - len(bad)}/{len(ORDINARY)} explained" + (
+        f"; not: {', '.join(bad)}" if bad else ""
+    )
 
 
 # ----- 10. smaller ----------------------------------------------------------------------------------------------
@@ -442,17 +523,24 @@ def _(tmp: Path):
     from rdeploy_tui.sandbox.server import REQUEST_LOG_MAX
 
     with Sandbox(tmp / "sandbox", time_scale=0.003) as sandbox:
+
         def raw(head: str) -> str:
             context = ssl.create_default_context(cafile=str(sandbox.ca_bundle))
-            with socket.create_connection(("127.0.0.1", sandbox.port), timeout=20) as s, context.wrap_socket(s, server_hostname="127.0.0.1") as t:
+            with (
+                socket.create_connection(("127.0.0.1", sandbox.port), timeout=20) as s,
+                context.wrap_socket(s, server_hostname="127.0.0.1") as t,
+            ):
                 t.sendall(head.encode())
                 return t.recv(4096).decode(errors="replace").split("\r\n")[0]
+
         get = raw("GET /endpoints/x/score HTTP/1.1\r\nHost: x\r\n\r\n")
         big = raw("POST /endpoints/x/score HTTP/1.1\r\nHost: x\r\nContent-Length: 536870000\r\n\r\n")
         for _ in range(REQUEST_LOG_MAX * 2):
             sandbox.request_log.append({})
         bounded = len(sandbox.request_log) <= REQUEST_LOG_MAX * 1.1
-    return get.endswith("405 Method Not Allowed") and " 404 " in big + " " and bounded, f"GET: {get[9:]}; no key + 512 MiB: {big[9:]}; log bounded: {bounded}"
+    return get.endswith(
+        "405 Method Not Allowed"
+    ) and " 404 " in big + " " and bounded, f"GET: {get[9:]}; no key + 512 MiB: {big[9:]}; log bounded: {bounded}"
 
 
 @check("10 non-JSON scoring body", "POST `not json` and invalid UTF-8 to the local plumber API", needs_r=True)
@@ -466,7 +554,9 @@ def _(tmp: Path):
 
     write_folder(render(DeploySpec(), base_dir=tmp), tmp / "f")
     answers = []
-    with start_plumber(tmp / "f" / "src", sample_model_dir(), start_script=tmp / "f" / "docker-context" / "start_plumber.R") as api:
+    with start_plumber(
+        tmp / "f" / "src", sample_model_dir(), start_script=tmp / "f" / "docker-context" / "start_plumber.R"
+    ) as api:
         api.wait_ready(timeout=60)
         for body in (b"not json", b'{"x": "\xff"}'):
             conn = http.client.HTTPConnection("127.0.0.1", api.port, timeout=30)
@@ -479,7 +569,10 @@ def _(tmp: Path):
 
 
 # ----- 11. outside the sandbox ----------------------------------------------------------------------------------
-@check("11 proxy, workload identity, .dockerignore", "HTTPS_PROXY/NO_PROXY; AZURE_FEDERATED_TOKEN_FILE; `*.R` in .dockerignore")
+@check(
+    "11 proxy, workload identity, .dockerignore",
+    "HTTPS_PROXY/NO_PROXY; AZURE_FEDERATED_TOKEN_FILE; `*.R` in .dockerignore",
+)
 def _(tmp: Path):
     from rdeploy_tui.azure.acr import make_context_archive
     from rdeploy_tui.azure.credentials import build_credential
@@ -493,7 +586,14 @@ def _(tmp: Path):
         proxied = proxy_for("https://ep.westeurope.inference.ml.azure.com/score") == "http://proxy.corp:3128"
         direct = proxy_for("https://ep.internal/score") is None and proxy_for("http://ep.example/score") is None
         (tmp / "token").write_text("oidc")
-        os.environ.update({"AZURE_CLIENT_ID": "c", "AZURE_TENANT_ID": "t", "AZURE_FEDERATED_TOKEN_FILE": str(tmp / "token"), "PATH": str(tmp)})
+        os.environ.update(
+            {
+                "AZURE_CLIENT_ID": "c",
+                "AZURE_TENANT_ID": "t",
+                "AZURE_FEDERATED_TOKEN_FILE": str(tmp / "token"),
+                "PATH": str(tmp),
+            }
+        )
         credential, source = build_credential()
     finally:
         os.environ.clear()
@@ -503,7 +603,10 @@ def _(tmp: Path):
         sent = set(tar.getnames())
     docker_rules = "sub/x.R" in sent and "x.R" not in sent
     ok = proxied and direct and type(credential).__name__ == "WorkloadIdentityCredential" and docker_rules
-    return ok, f"proxied {proxied}, NO_PROXY/http direct {direct}, {type(credential).__name__}, sub/x.R kept {docker_rules}"
+    return (
+        ok,
+        f"proxied {proxied}, NO_PROXY/http direct {direct}, {type(credential).__name__}, sub/x.R kept {docker_rules}",
+    )
 
 
 # ----- the run --------------------------------------------------------------------------------------------------
@@ -511,7 +614,9 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--only", nargs="*", help="run only checks whose name starts with one of these (e.g. 1 2 6)")
     parser.add_argument("--list", action="store_true", help="list the checks and exit")
-    parser.add_argument("--deadline", type=float, default=CHECK_DEADLINE_S, help="seconds a check may take before it counts as hung")
+    parser.add_argument(
+        "--deadline", type=float, default=CHECK_DEADLINE_S, help="seconds a check may take before it counts as hung"
+    )
     args = parser.parse_args()
     if args.list:
         for name, tried, _, needs_r in CHECKS:
@@ -533,7 +638,7 @@ def main() -> int:
             def run(fn=fn, folder=folder) -> None:
                 try:
                     result.append(fn(Path(folder)))
-                except Exception as exc:  # noqa: BLE001 - a check that breaks is a failed row, with its cause
+                except Exception as exc:
                     result.append((False, f"check raised {type(exc).__name__}: {clean(str(exc), 60)}"))
                     traceback.print_exc(file=sys.stderr)
 
@@ -553,7 +658,10 @@ def main() -> int:
         verdict = "skipped" if r.ok is None else ("yes" if r.ok else "NO")
         print(f"{r.name:{width}} | {verdict:12} | {r.tried} -> {r.seen}")
     failed = [r for r in rows if r.ok is False]
-    print(f"\n{len(rows) - len(failed)}/{len(rows)} handled well" + (f"; not: {', '.join(r.name for r in failed)}" if failed else ""))
+    print(
+        f"\n{len(rows) - len(failed)}/{len(rows)} handled well"
+        + (f"; not: {', '.join(r.name for r in failed)}" if failed else "")
+    )
     return 1 if failed else 0
 
 

@@ -3,12 +3,14 @@
 Each subcommand lives in rdeploy_tui/commands/<name>.py; this module only wires them up and turns
 every failure into a message and an exit code (0 ok, 1 failed, 2 usage), never a traceback.
 """
+
 from __future__ import annotations
 
 import importlib
 import sys
+from collections.abc import Sequence
 from types import SimpleNamespace
-from typing import TYPE_CHECKING, Sequence
+from typing import TYPE_CHECKING
 
 from rdeploy_tui import __version__
 from rdeploy_tui.errors import RdeployError
@@ -17,7 +19,16 @@ if TYPE_CHECKING:
     import argparse
 
 # Modules under rdeploy_tui.commands, in the order `--help` lists them.
-COMMANDS = ("init_cmd", "validate_cmd", "local_cmd", "sandbox_cmd", "deploy_cmd", "rollout_cmd", "endpoints_cmd", "models_cmd")
+COMMANDS = (
+    "init_cmd",
+    "validate_cmd",
+    "local_cmd",
+    "sandbox_cmd",
+    "deploy_cmd",
+    "rollout_cmd",
+    "endpoints_cmd",
+    "models_cmd",
+)
 
 
 def add_connection_options(parser: argparse.ArgumentParser, *, root: bool = False) -> None:
@@ -29,9 +40,18 @@ def add_connection_options(parser: argparse.ArgumentParser, *, root: bool = Fals
 
     unset = {} if root else {"default": argparse.SUPPRESS}
     group = parser.add_argument_group("Azure connection")
-    group.add_argument("--sandbox", action="store_true", help="use the built-in Azure sandbox (no account needed; it runs at 1/20 of Azure's durations, RDEPLOY_SANDBOX_TIME_SCALE=1 for the real pace)", **unset)
-    group.add_argument("--cloud", metavar="NAME", help="Azure cloud: AzureCloud (default), AzureChinaCloud, AzureUSGovernment", **unset)
-    group.add_argument("--arm-endpoint", metavar="URL", help="any other Azure Resource Manager endpoint (https)", **unset)
+    group.add_argument(
+        "--sandbox",
+        action="store_true",
+        help="use the built-in Azure sandbox (no account needed; it runs at 1/20 of Azure's durations, RDEPLOY_SANDBOX_TIME_SCALE=1 for the real pace)",
+        **unset,
+    )
+    group.add_argument(
+        "--cloud", metavar="NAME", help="Azure cloud: AzureCloud (default), AzureChinaCloud, AzureUSGovernment", **unset
+    )
+    group.add_argument(
+        "--arm-endpoint", metavar="URL", help="any other Azure Resource Manager endpoint (https)", **unset
+    )
     group.add_argument("--ca-bundle", metavar="FILE", help="CA certificates to trust for --arm-endpoint", **unset)
 
 
@@ -108,5 +128,5 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("rdeploy-tui: interrupted", file=sys.stderr)
         return 130
-    except Exception as exc:  # noqa: BLE001 - the user must never see a traceback
+    except Exception as exc:
         return _report_crash(exc)

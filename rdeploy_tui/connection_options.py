@@ -1,5 +1,6 @@
 """Where Azure is, as given on the command line. Kept apart from rdeploy_tui.azure so the wizard can
 hold it before its first paint without importing the Azure layer."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -16,7 +17,7 @@ class ConnectionOptions:
     ca_bundle: str | None = None
 
     @classmethod
-    def from_args(cls, args: Any) -> "ConnectionOptions":
+    def from_args(cls, args: Any) -> ConnectionOptions:
         """From the options cli.add_connection_options adds."""
         return cls(
             sandbox=bool(getattr(args, "sandbox", False)),

@@ -1,4 +1,5 @@
 """The one exception type users see: what happened, and what to do next."""
+
 from __future__ import annotations
 
 

@@ -1,4 +1,5 @@
 """Where rdeploy-tui keeps its own files: logs, crash reports, state (platformdirs, overridable)."""
+
 from __future__ import annotations
 
 import os

@@ -2,6 +2,7 @@
 index, scoring). Building a context reads the whole CA bundle (~30 ms for certifi's on this VM, measured with
 cProfile on `endpoints list`): a day-2 command made three of them for one sign-in (issue 17). SSLContext is safe to
 share between threads; the per-connection state lives in the sockets it wraps."""
+
 from __future__ import annotations
 
 import os
@@ -29,5 +30,9 @@ def _context(verify: bool | str, _key1: str, _key2: str) -> ssl.SSLContext:
     import httpx
 
     if isinstance(verify, str):
-        return ssl.create_default_context(capath=verify) if os.path.isdir(verify) else ssl.create_default_context(cafile=verify)
+        return (
+            ssl.create_default_context(capath=verify)
+            if os.path.isdir(verify)
+            else ssl.create_default_context(cafile=verify)
+        )
     return httpx.create_ssl_context(verify=verify)

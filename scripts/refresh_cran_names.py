@@ -10,6 +10,7 @@ well-known names, never enough to say a name does not exist.
 
     apt-get update && python3 scripts/refresh_cran_names.py [--cran URL] [--debian-only]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -22,7 +23,9 @@ from pathlib import Path
 
 OUT = Path(__file__).resolve().parents[1] / "rdeploy_tui" / "spec" / "cran_names.txt"
 CRAN = "https://cloud.r-project.org"
-_HOMEPAGE = re.compile(r"^Homepage:\s*\S*?(?:package=|/web/packages/|/package/)([A-Za-z][A-Za-z0-9.]*[A-Za-z0-9])", re.M | re.I)
+_HOMEPAGE = re.compile(
+    r"^Homepage:\s*\S*?(?:package=|/web/packages/|/package/)([A-Za-z][A-Za-z0-9.]*[A-Za-z0-9])", re.M | re.I
+)
 
 
 def from_cran(base: str) -> tuple[list[str], str]:
@@ -33,11 +36,16 @@ def from_cran(base: str) -> tuple[list[str], str]:
 
 
 def from_debian() -> tuple[list[str], str]:
-    names = subprocess.run(["apt-cache", "pkgnames", "r-cran-"], capture_output=True, text=True, check=True).stdout.split()
+    names = subprocess.run(
+        ["apt-cache", "pkgnames", "r-cran-"], capture_output=True, text=True, check=True
+    ).stdout.split()
     shown = subprocess.run(["apt-cache", "show", *sorted(names)], capture_output=True, text=True, check=True).stdout
     found = sorted(set(_HOMEPAGE.findall(shown)), key=str.lower)
     release = Path("/etc/debian_version").read_text().strip() if Path("/etc/debian_version").exists() else "unknown"
-    return found, f"Debian {release} r-cran-* packages ({len(names)}), CRAN names from their Homepage field; {len(found)} names"
+    return (
+        found,
+        f"Debian {release} r-cran-* packages ({len(names)}), CRAN names from their Homepage field; {len(found)} names",
+    )
 
 
 def main() -> None:

@@ -1,4 +1,5 @@
 """The real az CLI (azure-cli from PyPI, installed by dev.sh into its own venv) driven against a sandbox."""
+
 from __future__ import annotations
 
 import os
@@ -7,7 +8,9 @@ import subprocess
 from pathlib import Path
 
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
-DEFAULT_AZ = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "rdeploy-tui" / "azure-cli-venv" / "bin" / "az"
+DEFAULT_AZ = (
+    Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "rdeploy-tui" / "azure-cli-venv" / "bin" / "az"
+)
 AZ_TIMEOUT_S = 240  # one az command, on a busy 2-core machine (az itself starts in ~1-2 s)
 
 
@@ -44,7 +47,9 @@ def base_env(az: Path, config_dir: Path) -> dict[str, str]:
 
 
 def run_az(cmd: list[str], env: dict[str, str], cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(cmd, env=env, cwd=cwd, capture_output=True, text=True, timeout=AZ_TIMEOUT_S, stdin=subprocess.DEVNULL)
+    return subprocess.run(
+        cmd, env=env, cwd=cwd, capture_output=True, text=True, timeout=AZ_TIMEOUT_S, stdin=subprocess.DEVNULL
+    )
 
 
 def signed_in(sandbox, az: Path, config_dir: Path) -> tuple[dict[str, str], subprocess.CompletedProcess[str]]:

@@ -1,4 +1,5 @@
 """Shared test plumbing. Area fixtures live in tests/<area>/conftest.py; blocks below are marked by owner."""
+
 from __future__ import annotations
 
 import os
@@ -17,7 +18,9 @@ def _r_missing_reason() -> str | None:
         return "Rscript is not installed (apt-get install r-base-core r-cran-plumber r-cran-jsonlite)"
     probe = subprocess.run(
         [rscript, "-e", "invisible(loadNamespace('plumber')); invisible(loadNamespace('jsonlite'))"],
-        capture_output=True, text=True, timeout=60,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     if probe.returncode != 0:
         return "R packages plumber/jsonlite are missing (apt-get install r-cran-plumber r-cran-jsonlite)"
@@ -83,5 +86,6 @@ def sandbox(sandbox_server):
 def sandbox_settings(sandbox):
     """ClientSettings: base_url, ca_bundle, cloud_metadata, credential_scopes, ml_client_kwargs(), mgmt_kwargs()."""
     return sandbox.client_settings()
-# --- end sandbox ------------------------------------------------------------------------------------
 
+
+# --- end sandbox ------------------------------------------------------------------------------------

@@ -15,6 +15,7 @@ last until PATH exists (a long build, to cancel).
 
     bin_dir = install(tmp_path, monkeypatch, sandbox)   # PATH, settings; returns the folder holding `docker`
 """
+
 from __future__ import annotations
 
 import base64
@@ -37,8 +38,10 @@ def install(tmp_path: Path, monkeypatch, sandbox) -> Path:
     bin_dir = tmp_path / "docker-double-bin"
     bin_dir.mkdir(exist_ok=True)
     script = bin_dir / "docker"
-    script.write_text(f"#!{sys.executable}\nimport runpy, sys\nsys.argv[0] = 'docker'\n"
-                      f"runpy.run_path({str(Path(__file__).resolve())!r}, run_name='__main__')\n")
+    script.write_text(
+        f"#!{sys.executable}\nimport runpy, sys\nsys.argv[0] = 'docker'\n"
+        f"runpy.run_path({str(Path(__file__).resolve())!r}, run_name='__main__')\n"
+    )
     script.chmod(0o755)
     monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}")
     monkeypatch.setenv("DOCKER_DOUBLE_HOME", str(tmp_path / "docker-double-home"))
@@ -48,6 +51,7 @@ def install(tmp_path: Path, monkeypatch, sandbox) -> Path:
 
 
 # ----- the CLI ---------------------------------------------------------------------------------------------------
+
 
 def _home() -> Path:
     home = Path(os.environ["DOCKER_DOUBLE_HOME"])
@@ -72,7 +76,9 @@ def _challenge(client, host: str) -> dict[str, str]:
     answer = client.get(_url(host, "/v2/"), headers={"Host": host})
     header = answer.headers.get("WWW-Authenticate", "")
     if answer.status_code != 401 or not header.lower().startswith("bearer "):
-        raise SystemExit(_fail(f'Error response from daemon: Get "https://{host}/v2/": unexpected status {answer.status_code}'))
+        raise SystemExit(
+            _fail(f'Error response from daemon: Get "https://{host}/v2/": unexpected status {answer.status_code}')
+        )
     return dict(re.findall(r'(\w+)="([^"]*)"', header))
 
 
@@ -83,10 +89,15 @@ def _token(client, host: str, user: str, password: str, scope: str | None) -> st
     assert realm is not None, params
     query = {"service": params["service"], **({"scope": scope} if scope else {"account": user})}
     basic = base64.b64encode(f"{user}:{password}".encode()).decode()
-    answer = client.get(_url(realm.group(1), realm.group(2)), params=query,
-                        headers={"Host": realm.group(1), "Authorization": f"Basic {basic}"})
+    answer = client.get(
+        _url(realm.group(1), realm.group(2)),
+        params=query,
+        headers={"Host": realm.group(1), "Authorization": f"Basic {basic}"},
+    )
     if answer.status_code != 200:
-        raise SystemExit(_fail(f'Error response from daemon: Get "https://{host}/v2/": unauthorized: {_message(answer)}'))
+        raise SystemExit(
+            _fail(f'Error response from daemon: Get "https://{host}/v2/": unauthorized: {_message(answer)}')
+        )
     body = answer.json()
     return body.get("token") or body["access_token"]
 
@@ -111,7 +122,9 @@ def _fail(message: str) -> int:
 
 def info(argv: list[str]) -> int:
     if os.environ.get("DOCKER_DOUBLE_NO_ENGINE"):
-        return _fail("Cannot connect to the Docker daemon at unix:///var/run/docker.sock. Is the docker daemon running?")
+        return _fail(
+            "Cannot connect to the Docker daemon at unix:///var/run/docker.sock. Is the docker daemon running?"
+        )
     print("27.3.1-double")
     return 0
 
@@ -150,10 +163,14 @@ def build(argv: list[str]) -> int:
     image = argv[argv.index("-t") + 1]
     context = Path(argv[-1])
     dockerfile = context / "Dockerfile"
-    print("#0 building with \"default\" instance using docker driver", flush=True)
+    print('#0 building with "default" instance using docker driver', flush=True)
     if not dockerfile.is_file():
         return _fail("ERROR: failed to solve: failed to read dockerfile: open Dockerfile: no such file or directory")
-    lines = [line.strip() for line in dockerfile.read_text().splitlines() if line.strip() and not line.strip().startswith("#")]
+    lines = [
+        line.strip()
+        for line in dockerfile.read_text().splitlines()
+        if line.strip() and not line.strip().startswith("#")
+    ]
     layer, entrypoint, cmd = io.BytesIO(), None, None
     steps = [line for line in lines if line.split()[0].upper() in ("FROM", "COPY", "RUN")]
     with tarfile.open(fileobj=layer, mode="w") as tar:
@@ -169,8 +186,10 @@ def build(argv: list[str]) -> int:
                 while not Path(os.environ["DOCKER_DOUBLE_BUILD_WAIT"]).exists() and time.monotonic() < deadline:
                     time.sleep(0.05)
             if keyword == "RUN" and os.environ.get("DOCKER_DOUBLE_BUILD_FAIL"):
-                print(f"#{number + 3} ERROR: process \"/bin/sh -c {rest}\" did not complete successfully: exit code: 1")
-                return _fail(f"ERROR: failed to solve: process \"/bin/sh -c {rest}\" did not complete successfully: exit code: 1")
+                print(f'#{number + 3} ERROR: process "/bin/sh -c {rest}" did not complete successfully: exit code: 1')
+                return _fail(
+                    f'ERROR: failed to solve: process "/bin/sh -c {rest}" did not complete successfully: exit code: 1'
+                )
             if keyword == "COPY":
                 source, target = shlex.split(rest)[-2:]
                 data = (context / source).read_bytes()
@@ -182,8 +201,12 @@ def build(argv: list[str]) -> int:
             elif keyword == "CMD":
                 cmd = _json_words(rest)
     layer_gz = gzip.compress(layer.getvalue(), mtime=0)
-    config = {"architecture": "amd64", "os": "linux", "config": {"Entrypoint": entrypoint or None, "Cmd": cmd},
-              "rootfs": {"type": "layers", "diff_ids": ["sha256:" + hashlib.sha256(layer.getvalue()).hexdigest()]}}
+    config = {
+        "architecture": "amd64",
+        "os": "linux",
+        "config": {"Entrypoint": entrypoint or None, "Cmd": cmd},
+        "rootfs": {"type": "layers", "diff_ids": ["sha256:" + hashlib.sha256(layer.getvalue()).hexdigest()]},
+    }
     folder = _image_dir(image)
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "layer.tar.gz").write_bytes(layer_gz)
@@ -222,8 +245,15 @@ def push(argv: list[str]) -> int:
             for start, chunk in ((0, blob[:half]), (half, blob[half:])):
                 if not chunk:
                     continue
-                patched = client.patch(_url(server, location), content=chunk, headers={
-                    **headers, "Content-Type": "application/octet-stream", "Content-Range": f"{start}-{start + len(chunk) - 1}"})
+                patched = client.patch(
+                    _url(server, location),
+                    content=chunk,
+                    headers={
+                        **headers,
+                        "Content-Type": "application/octet-stream",
+                        "Content-Range": f"{start}-{start + len(chunk) - 1}",
+                    },
+                )
                 if patched.status_code != 202:
                     return _refused(patched)
                 location = patched.headers["Location"]
@@ -231,14 +261,29 @@ def push(argv: list[str]) -> int:
             if done.status_code != 201:
                 return _refused(done)
             print(f"{digest[7:19]}: Pushed", flush=True)
-        manifest = json.dumps({
-            "schemaVersion": 2, "mediaType": STORE,
-            "config": {"mediaType": "application/vnd.docker.container.image.v1+json", "size": len(config),
-                       "digest": "sha256:" + hashlib.sha256(config).hexdigest()},
-            "layers": [{"mediaType": "application/vnd.docker.image.rootfs.diff.tar.gzip", "size": len(layer),
-                        "digest": "sha256:" + hashlib.sha256(layer).hexdigest()}],
-        }).encode()
-        put = client.put(_url(server, f"/v2/{repository}/manifests/{tag}"), content=manifest, headers={**headers, "Content-Type": STORE})
+        manifest = json.dumps(
+            {
+                "schemaVersion": 2,
+                "mediaType": STORE,
+                "config": {
+                    "mediaType": "application/vnd.docker.container.image.v1+json",
+                    "size": len(config),
+                    "digest": "sha256:" + hashlib.sha256(config).hexdigest(),
+                },
+                "layers": [
+                    {
+                        "mediaType": "application/vnd.docker.image.rootfs.diff.tar.gzip",
+                        "size": len(layer),
+                        "digest": "sha256:" + hashlib.sha256(layer).hexdigest(),
+                    }
+                ],
+            }
+        ).encode()
+        put = client.put(
+            _url(server, f"/v2/{repository}/manifests/{tag}"),
+            content=manifest,
+            headers={**headers, "Content-Type": STORE},
+        )
         if put.status_code != 201:
             return _refused(put)
     print(f"{tag}: digest: {put.headers['Docker-Content-Digest']} size: {len(manifest)}", flush=True)

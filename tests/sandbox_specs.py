@@ -1,4 +1,5 @@
 """Specs and SDK clients for tests that use the shared sandbox (importable from every test folder)."""
+
 from __future__ import annotations
 
 
@@ -18,9 +19,14 @@ def sandbox_ml_client(settings, *, subscription_id=None, resource_group=None, wo
     """A real azure.ai.ml MLClient bound to a sandbox (its ClientSettings); the sandbox itself never imports the SDK."""
     from azure.ai.ml import MLClient
 
-    return MLClient(settings.credential(), subscription_id or settings.subscription_id,
-                    resource_group or settings.resource_group, workspace_name or settings.workspace_name,
-                    **settings.ml_client_kwargs(), **kwargs)
+    return MLClient(
+        settings.credential(),
+        subscription_id or settings.subscription_id,
+        resource_group or settings.resource_group,
+        workspace_name or settings.workspace_name,
+        **settings.ml_client_kwargs(),
+        **kwargs,
+    )
 
 
 def endpoint_in_sandbox_folder(folder, name: str, time_scale: float = 0.003) -> None:

@@ -25,15 +25,14 @@ Typical use (the wizard follows the same order):
 
 The deploy itself is rdeploy_tui.pipeline.runner.run_deploy (plan + events + state), which uses build_image and Endpoints.
 """
+
 from __future__ import annotations
 
 from rdeploy_tui.azure.acr import BuildResult, build_image, find_built_image, make_context_archive
 from rdeploy_tui.azure.capture import quiet_sdk, redact, sdk_lines
 from rdeploy_tui.azure.clouds import CLOUDS
-from rdeploy_tui.connection_options import ConnectionOptions
-from rdeploy_tui.azure.credentials import Identity, on_compute_instance
-from rdeploy_tui.azure.session import Session
 from rdeploy_tui.azure.connection import connect, session_for_sandbox
+from rdeploy_tui.azure.credentials import Identity, on_compute_instance
 from rdeploy_tui.azure.discovery import (
     Subscription,
     WorkspaceHint,
@@ -44,15 +43,44 @@ from rdeploy_tui.azure.discovery import (
     workspace_hints,
 )
 from rdeploy_tui.azure.errors import explain
-from rdeploy_tui.azure.online import DeploymentInfo, EndpointInfo, Endpoints, LOG_CONTAINERS
+from rdeploy_tui.azure.online import LOG_CONTAINERS, DeploymentInfo, EndpointInfo, Endpoints
 from rdeploy_tui.azure.rest_online import RestEndpoints
 from rdeploy_tui.azure.scoring import endpoint_target, score
+from rdeploy_tui.azure.session import Session
 from rdeploy_tui.azure.workspace import ModelInfo, Registry, Workspace
+from rdeploy_tui.connection_options import ConnectionOptions
 
 __all__ = [
-    "BuildResult", "CLOUDS", "ConnectionOptions", "DeploymentInfo", "EndpointInfo", "Endpoints", "Identity",
-    "LOG_CONTAINERS", "ModelInfo", "Registry", "RestEndpoints", "Session", "Subscription", "Workspace",
-    "WorkspaceHint", "WorkspaceInfo", "build_image", "connect", "default_subscription_id", "endpoint_target", "explain",
-    "find_built_image", "list_subscriptions", "list_workspaces", "make_context_archive", "on_compute_instance",
-    "quiet_sdk", "redact", "score", "sdk_lines", "session_for_sandbox", "workspace_hints",
+    "CLOUDS",
+    "LOG_CONTAINERS",
+    "BuildResult",
+    "ConnectionOptions",
+    "DeploymentInfo",
+    "EndpointInfo",
+    "Endpoints",
+    "Identity",
+    "ModelInfo",
+    "Registry",
+    "RestEndpoints",
+    "Session",
+    "Subscription",
+    "Workspace",
+    "WorkspaceHint",
+    "WorkspaceInfo",
+    "build_image",
+    "connect",
+    "default_subscription_id",
+    "endpoint_target",
+    "explain",
+    "find_built_image",
+    "list_subscriptions",
+    "list_workspaces",
+    "make_context_archive",
+    "on_compute_instance",
+    "quiet_sdk",
+    "redact",
+    "score",
+    "sdk_lines",
+    "session_for_sandbox",
+    "workspace_hints",
 ]

@@ -7,6 +7,7 @@
 An image that a succeeded run in this registry already produced under the same repository:tag is not
 built again (the tag is a content hash of the docker context, so same tag = same image).
 """
+
 from __future__ import annotations
 
 import gzip
@@ -14,9 +15,9 @@ import io
 import tarfile
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 from rdeploy_tui.azure.errors import azure_call
 from rdeploy_tui.azure.workspace import Registry, Workspace
@@ -39,6 +40,7 @@ class BuildResult:
 
 
 # ----- the source archive -------------------------------------------------------------------------
+
 
 def _ignore_patterns(files: dict[str, bytes]) -> list[str]:
     """The .dockerignore lines as Docker reads them: blank lines and # comments dropped."""
@@ -79,7 +81,10 @@ def make_context_archive(source: Path | dict[str, bytes]) -> bytes:
     files = context_files(source)
     ignored = _ignore_matcher(_ignore_patterns(files))
     buffer = io.BytesIO()
-    with gzip.GzipFile(fileobj=buffer, mode="wb", mtime=0) as gz, tarfile.open(fileobj=gz, mode="w", format=tarfile.PAX_FORMAT) as tar:
+    with (
+        gzip.GzipFile(fileobj=buffer, mode="wb", mtime=0) as gz,
+        tarfile.open(fileobj=gz, mode="w", format=tarfile.PAX_FORMAT) as tar,
+    ):
         for name in sorted(files):
             if name not in ("Dockerfile", ".dockerignore") and ignored(name):
                 continue
@@ -91,6 +96,7 @@ def make_context_archive(source: Path | dict[str, bytes]) -> bytes:
 
 
 # ----- is it built already? -----------------------------------------------------------------------
+
 
 def find_built_image(ws: Workspace, repository: str, tag: str) -> str | None:
     """The id of a succeeded ACR run in the workspace registry that pushed repository:tag, else None.
@@ -114,13 +120,16 @@ def find_built_image(ws: Workspace, repository: str, tag: str) -> str | None:
 
 # ----- the base image, copied into the workspace registry -----------------------------------------
 
+
 @dataclass(frozen=True)
 class BaseCopy:
     reference: str  # login_server/base/repository:tag, what FROM ${BASE} gets
     imported: bool  # False: it was there already
 
 
-def import_base_image(ws: Workspace, source: str, target: str, *, on_progress: ProgressSink = lambda message: None) -> BaseCopy:
+def import_base_image(
+    ws: Workspace, source: str, target: str, *, on_progress: ProgressSink = lambda message: None
+) -> BaseCopy:
     """Copy a Docker Hub image into the workspace registry, as `az acr import` does (registries.begin_import_image).
 
     ACR Tasks agents pull from Docker Hub anonymously and meet its rate limit (toomanyrequests); a copy in the
@@ -158,6 +167,7 @@ def import_base_image(ws: Workspace, source: str, target: str, *, on_progress: P
 
 
 # ----- the build ----------------------------------------------------------------------------------
+
 
 def _status_text(value: object) -> str:
     text = str(getattr(value, "value", value) or "")
@@ -211,7 +221,9 @@ def build_image(
     if status.lower() == "succeeded":
         return BuildResult(image, run_id, False, "Succeeded")
     if status.lower() in ("canceled", "cancelled") and cancel.is_set():
-        raise RdeployError(f"The image build (run {run_id}) was cancelled.", None, details="\n".join(tail), code="Cancelled")
+        raise RdeployError(
+            f"The image build (run {run_id}) was cancelled.", None, details="\n".join(tail), code="Cancelled"
+        )
     raise RdeployError(
         f"The image build of {repository}:{tag} in {registry.name} ended with status {status} (run {run_id}).",
         "Read the build log: a failed R package install or a Dockerfile error is named there. Fix the package list "
@@ -221,8 +233,17 @@ def build_image(
     )
 
 
-def _start(ws: Workspace, tasks, registry: Registry, context, repository: str, tag: str, on_progress: ProgressSink,
-           cancel: threading.Event, build_args: dict[str, str]) -> str:
+def _start(
+    ws: Workspace,
+    tasks,
+    registry: Registry,
+    context,
+    repository: str,
+    tag: str,
+    on_progress: ProgressSink,
+    cancel: threading.Event,
+    build_args: dict[str, str],
+) -> str:
     from azure.mgmt.containerregistrytasks import models
 
     archive = make_context_archive(context)
@@ -248,7 +269,15 @@ def _start(ws: Workspace, tasks, registry: Registry, context, repository: str, t
     return str(getattr(props, "run_id", None) or run.name)
 
 
-def _follow(ws: Workspace, tasks, registry: Registry, run_id: str, on_lines: LinesSink, on_progress: ProgressSink, cancel: threading.Event) -> tuple[str, list[str]]:
+def _follow(
+    ws: Workspace,
+    tasks,
+    registry: Registry,
+    run_id: str,
+    on_lines: LinesSink,
+    on_progress: ProgressSink,
+    cancel: threading.Event,
+) -> tuple[str, list[str]]:
     """Stream the run's log blob until its metadata says complete; returns (status, last lines)."""
     scale = ws.session.poll_scale
     with azure_call(f"opening the log of build run {run_id}"):
@@ -265,9 +294,11 @@ def _follow(ws: Workspace, tasks, registry: Registry, run_id: str, on_lines: Lin
     while True:
         if time.monotonic() - started > limit:
             raise deadlines.still_going(
-                f"Image build run {run_id} in {registry.name}", limit,
+                f"Image build run {run_id} in {registry.name}",
+                limit,
                 "ACR bills build minutes while it runs (it ends the run at its own timeout).",
-                f"az acr task logs --registry {registry.name} --run-id {run_id}")
+                f"az acr task logs --registry {registry.name} --run-id {run_id}",
+            )
         if cancel.is_set() and not cancelled_at_azure:
             cancel_build(ws, run_id)
             cancelled_at_azure = True

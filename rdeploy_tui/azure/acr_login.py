@@ -18,6 +18,7 @@ The refresh token is a password: it goes to docker on stdin only, never on a com
 ours (docker's own credential store keeps it, as after `az acr login`). Plain httpx: two small requests; the sandbox's
 registries answer on the sandbox's address with the login server as the Host header (sandbox/registry.py).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -65,12 +66,15 @@ def registry_login(ws: Workspace) -> RegistryLogin:
             form = {"grant_type": "access_token", "service": params["service"], "access_token": session.access_token()}
             if tenant:
                 form["tenant"] = tenant
-            answer = client.post(_url(session, realm_host, "/oauth2/exchange"), data=form, headers=_host(session, realm_host))
+            answer = client.post(
+                _url(session, realm_host, "/oauth2/exchange"), data=form, headers=_host(session, realm_host)
+            )
     except httpx.HTTPError as exc:
         raise RdeployError(
             f"The registry {server} could not be reached to sign in: {type(exc).__name__}.",
             f"Check that {server} is reachable from this machine (proxy, firewall, private endpoint), then deploy again.",
-            details=str(exc)[:500], code="RegistryUnreachable",
+            details=str(exc)[:500],
+            code="RegistryUnreachable",
         ) from None
     refresh = _json(answer).get("refresh_token") if answer.status_code == 200 else None
     if not refresh:
@@ -79,7 +83,8 @@ def registry_login(ws: Workspace) -> RegistryLogin:
             f"You need the AcrPush role on {registry.name} (`az role assignment create --role AcrPush --assignee <you> "
             f"--scope {registry.id}`); if the registry disables ARM-audience tokens "
             "(azureADAuthenticationAsArmPolicy), build elsewhere and deploy with `--image`.",
-            details=_acr_error(answer), code="RegistryLoginRefused",
+            details=_acr_error(answer),
+            code="RegistryLoginRefused",
         )
     return RegistryLogin(server, NULL_GUID, str(refresh))
 
@@ -129,17 +134,30 @@ def image_in_registry(ws: Workspace, login: RegistryLogin, repository: str, tag:
 
     session, server = ws.session, login.login_server
     verify = tls_context(session.ca_bundle or True)
-    form = {"grant_type": "refresh_token", "service": server, "scope": f"repository:{repository}:pull", "refresh_token": login.password}
-    accept = ", ".join(("application/vnd.oci.image.manifest.v1+json", "application/vnd.docker.distribution.manifest.v2+json",
-                        "application/vnd.oci.image.index.v1+json", "application/vnd.docker.distribution.manifest.list.v2+json"))
+    form = {
+        "grant_type": "refresh_token",
+        "service": server,
+        "scope": f"repository:{repository}:pull",
+        "refresh_token": login.password,
+    }
+    accept = ", ".join(
+        (
+            "application/vnd.oci.image.manifest.v1+json",
+            "application/vnd.docker.distribution.manifest.v2+json",
+            "application/vnd.oci.image.index.v1+json",
+            "application/vnd.docker.distribution.manifest.list.v2+json",
+        )
+    )
     try:
         with httpx.Client(verify=verify, timeout=_TIMEOUT_S, trust_env=True, follow_redirects=False) as client:
             answer = client.post(_url(session, server, "/oauth2/token"), data=form, headers=_host(session, server))
             token = _json(answer).get("access_token") if answer.status_code == 200 else None
             if not token:
                 return False
-            head = client.head(_url(session, server, f"/v2/{repository}/manifests/{tag}"),
-                               headers={**_host(session, server), "Authorization": f"Bearer {token}", "Accept": accept})
+            head = client.head(
+                _url(session, server, f"/v2/{repository}/manifests/{tag}"),
+                headers={**_host(session, server), "Authorization": f"Bearer {token}", "Accept": accept},
+            )
     except httpx.HTTPError:
         return False
     return head.status_code == 200

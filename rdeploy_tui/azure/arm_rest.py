@@ -9,9 +9,11 @@ behaviour; tests/sandbox/test_rest_online.py records both paths on the sandbox a
 Operations: https://learn.microsoft.com/rest/api/azureml/ (Workspaces, Online Endpoints, Online Deployments,
 Environment Versions).
 """
+
 from __future__ import annotations
 
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 from urllib.parse import quote
 
 from rdeploy_tui.azure.discovery import WorkspaceInfo, resource_id_pattern
@@ -30,8 +32,10 @@ _WS_PATH = resource_id_pattern("Microsoft.MachineLearningServices/workspaces")
 
 
 def workspace_path(subscription_id: str, resource_group: str, name: str) -> str:
-    return (f"/subscriptions/{quote(subscription_id, safe='')}/resourceGroups/{quote(resource_group, safe='')}"
-            f"/providers/Microsoft.MachineLearningServices/workspaces/{quote(name, safe='')}")
+    return (
+        f"/subscriptions/{quote(subscription_id, safe='')}/resourceGroups/{quote(resource_group, safe='')}"
+        f"/providers/Microsoft.MachineLearningServices/workspaces/{quote(name, safe='')}"
+    )
 
 
 def _raise_for(response: Any) -> None:
@@ -95,7 +99,9 @@ def begin(session: Session, method: str, path: str, api: str) -> Any:
     initial = _send(session, _request(method, path, API_VERSIONS[api]))
     if initial.http_response.status_code not in (200, 201, 202, 204):
         _raise_for(initial.http_response)
-    return LROPoller(session.arm_pipeline(), initial, lambda pipeline_response: None, ARMPolling(session.lro_interval_s))
+    return LROPoller(
+        session.arm_pipeline(), initial, lambda pipeline_response: None, ARMPolling(session.lro_interval_s)
+    )
 
 
 def workspace_info(subscription_id: str, doc: dict[str, Any]) -> WorkspaceInfo | None:
@@ -118,7 +124,9 @@ def workspace_info(subscription_id: str, doc: dict[str, Any]) -> WorkspaceInfo |
 def get_workspace(session: Session, subscription_id: str, resource_group: str, name: str) -> WorkspaceInfo:
     """discovery.get_workspace without azure.ai.ml."""
     with azure_call(f"reading workspace {name}", who=session.identity):
-        info = workspace_info(subscription_id, call(session, "GET", workspace_path(subscription_id, resource_group, name), "workspace"))
+        info = workspace_info(
+            subscription_id, call(session, "GET", workspace_path(subscription_id, resource_group, name), "workspace")
+        )
     if info is None:
         raise RdeployError(f"Workspace {name} was not found in resource group {resource_group}.", "Check the names.")
     return info

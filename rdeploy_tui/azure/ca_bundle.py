@@ -1,5 +1,6 @@
 """Trusting a private CA (--ca-bundle, the sandbox) in every client of this process, including the blob
 client azure-ai-ml builds internally, which ignores connection_verify and reads only REQUESTS_CA_BUNDLE."""
+
 from __future__ import annotations
 
 import os

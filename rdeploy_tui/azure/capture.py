@@ -9,12 +9,13 @@ are turned off with MLClient(show_progress=False).
 
 Records pass a redaction filter first: bearer tokens, keys and SAS signatures never reach a sink.
 """
+
 from __future__ import annotations
 
 import logging
 import re
 import threading
-from typing import Callable
+from collections.abc import Callable
 
 from rdeploy_tui.logfile import log_dir
 
@@ -28,7 +29,12 @@ _ml_patched = False
 _SECRETS = [
     (re.compile(r"(?i)(bearer\s+)[A-Za-z0-9._~+/=-]+"), r"\1***"),
     (re.compile(r"(?i)((?:sig|se|skoid|sktid|skt|ske|sks|skv|saoid|suoid)=)[^&\s\"']+"), r"\1***"),
-    (re.compile(r"(?i)(\"?(?:primaryKey|secondaryKey|accessToken|access_token|refresh_token|key|token|password|secret)\"?\s*[:=]\s*\"?)[^\"\s,}&]+"), r"\1***"),
+    (
+        re.compile(
+            r"(?i)(\"?(?:primaryKey|secondaryKey|accessToken|access_token|refresh_token|key|token|password|secret)\"?\s*[:=]\s*\"?)[^\"\s,}&]+"
+        ),
+        r"\1***",
+    ),
 ]
 
 
@@ -130,7 +136,7 @@ class sdk_lines:
     def __init__(self, listener: SdkListener) -> None:
         self.listener = listener
 
-    def __enter__(self) -> "sdk_lines":
+    def __enter__(self) -> sdk_lines:
         quiet_sdk()
         with _lock:
             _listeners.append(self.listener)
@@ -174,7 +180,7 @@ class _ThreadRouter:
 class thread_output:
     """Context manager: what this thread prints is captured (as SDK lines), not written to the terminal."""
 
-    def __enter__(self) -> "thread_output":
+    def __enter__(self) -> thread_output:
         global _router_users
         import sys
 
@@ -212,7 +218,7 @@ class uncaptured:
     """Context manager: this thread's own output goes to the terminal again (our event sinks print
     from inside SDK calls, e.g. when a progress callback fires; that output is ours, not the SDK's)."""
 
-    def __enter__(self) -> "uncaptured":
+    def __enter__(self) -> uncaptured:
         self._saved = _captured.pop(threading.get_ident(), None)
         return self
 

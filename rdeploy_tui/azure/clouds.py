@@ -4,6 +4,7 @@ described by its /metadata/endpoints answer (sovereign clouds, Azure Stack Hub, 
 A custom ARM endpoint (--arm-endpoint) describes itself at /metadata/endpoints: the sign-in authority
 (authentication.loginEndpoint; AD FS when it ends in /adfs) and the token audiences.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -19,7 +20,11 @@ CLOUDS: dict[str, tuple[str, str, str]] = {
 }
 
 
-CLOUD_ALIASES = {name.lower(): name for name in CLOUDS} | {"public": "AzureCloud", "china": "AzureChinaCloud", "usgov": "AzureUSGovernment"}
+CLOUD_ALIASES = {name.lower(): name for name in CLOUDS} | {
+    "public": "AzureCloud",
+    "china": "AzureChinaCloud",
+    "usgov": "AzureUSGovernment",
+}
 
 
 # ARM's cloud metadata: azure-cli (`az cloud register`) asks 2022-09-01 (one cloud's entry: resourceManager,
@@ -47,7 +52,11 @@ def sovereign_cloud(name: str | None) -> CloudEndpoints:
     Raises RdeployError (code Usage) for an unknown name, listing the valid ones."""
     canonical = CLOUD_ALIASES.get((name or "AzureCloud").lower())
     if canonical is None:
-        raise RdeployError(f"Unknown Azure cloud {name!r}.", f"Use one of {', '.join(CLOUDS)}, or --arm-endpoint URL for any other ARM endpoint.", code="Usage")
+        raise RdeployError(
+            f"Unknown Azure cloud {name!r}.",
+            f"Use one of {', '.join(CLOUDS)}, or --arm-endpoint URL for any other ARM endpoint.",
+            code="Usage",
+        )
     arm, login_host, storage = CLOUDS[canonical]
     return CloudEndpoints(canonical, arm, "https://" + login_host, arm, storage)
 
@@ -74,7 +83,9 @@ def endpoints_from_metadata(arm: str, metadata: Any) -> CloudEndpoints:
     suffixes = entry.get("suffixes") if isinstance(entry.get("suffixes"), dict) else {}
     portal = str(entry.get("portal") or entry.get("portalEndpoint") or arm + "/")
     name = str(entry.get("name") or "") or unique_cloud_name(arm)
-    return CloudEndpoints(name, arm, login, audience, str(suffixes.get("storage") or "core.windows.net"), portal, tenant)
+    return CloudEndpoints(
+        name, arm, login, audience, str(suffixes.get("storage") or "core.windows.net"), portal, tenant
+    )
 
 
 def _metadata_entry(arm: str, metadata: Any) -> dict[str, Any]:
@@ -101,7 +112,9 @@ def arm_metadata(arm: str, ca_bundle: str | None, given_bundle: str | None = Non
     verify = tls_context(ca_bundle or True)
     for version in METADATA_API_VERSIONS:
         try:
-            response = httpx.get(f"{arm}/metadata/endpoints", params={"api-version": version}, verify=verify, timeout=10)
+            response = httpx.get(
+                f"{arm}/metadata/endpoints", params={"api-version": version}, verify=verify, timeout=10
+            )
         except httpx.ConnectError as exc:
             raise connect_problem(arm, exc, given_bundle) from None
         except httpx.HTTPError as exc:
@@ -126,7 +139,9 @@ def connect_problem(arm: str, exc: BaseException, given_bundle: str | None) -> R
     cause: BaseException | None = exc
     while cause is not None and not isinstance(cause, ssl.SSLError):
         cause = cause.__cause__ or cause.__context__
-    if isinstance(cause, ssl.SSLCertVerificationError) or (cause is not None and "CERTIFICATE_VERIFY_FAILED" in str(cause)):
+    if isinstance(cause, ssl.SSLCertVerificationError) or (
+        cause is not None and "CERTIFICATE_VERIFY_FAILED" in str(cause)
+    ):
         reason = getattr(cause, "verify_message", None) or getattr(cause, "reason", None) or str(cause)
         if given_bundle:
             return RdeployError(

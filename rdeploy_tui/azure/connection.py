@@ -8,16 +8,24 @@ The pieces: clouds.py (which cloud, its metadata), credentials.py (sign-in sourc
 (trusting a private CA), session.py (the client factory). MSAL's instance discovery is off for hosts it does
 not know, and --ca-bundle is trusted by every client including the sign-in and azure-ai-ml's blob client.
 """
+
 from __future__ import annotations
 
 import os
 import sys
-from typing import Any
 from pathlib import Path
+from typing import Any
 
 from rdeploy_tui.azure.ca_bundle import combined_ca_bundle, trust_ca_bundle
 from rdeploy_tui.azure.capture import quiet_sdk
-from rdeploy_tui.azure.clouds import CLOUD_ALIASES, CLOUDS, arm_metadata, endpoints_from_metadata, sovereign_cloud, unique_cloud_name
+from rdeploy_tui.azure.clouds import (
+    CLOUD_ALIASES,
+    CLOUDS,
+    arm_metadata,
+    endpoints_from_metadata,
+    sovereign_cloud,
+    unique_cloud_name,
+)
 from rdeploy_tui.azure.credentials import build_credential
 from rdeploy_tui.azure.session import Session
 from rdeploy_tui.connection_options import ConnectionOptions
@@ -28,15 +36,37 @@ SANDBOX_TIME_SCALE_ENV = "RDEPLOY_SANDBOX_TIME_SCALE"
 
 def check_options(options: ConnectionOptions) -> None:
     """Raise RdeployError for contradictory or malformed options."""
-    chosen = [name for name, on in (("--sandbox", options.sandbox), ("--cloud", options.cloud), ("--arm-endpoint", options.arm_endpoint)) if on]
+    chosen = [
+        name
+        for name, on in (
+            ("--sandbox", options.sandbox),
+            ("--cloud", options.cloud),
+            ("--arm-endpoint", options.arm_endpoint),
+        )
+        if on
+    ]
     if len(chosen) > 1:
-        raise RdeployError(f"Choose one of {', '.join(chosen)}, not several.", "Run again with only one of them.", code="Usage")
+        raise RdeployError(
+            f"Choose one of {', '.join(chosen)}, not several.", "Run again with only one of them.", code="Usage"
+        )
     if options.cloud and options.cloud.lower() not in CLOUD_ALIASES:
-        raise RdeployError(f"Unknown Azure cloud {options.cloud!r}.", f"Use one of {', '.join(CLOUDS)}, or --arm-endpoint URL.", code="Usage")
+        raise RdeployError(
+            f"Unknown Azure cloud {options.cloud!r}.",
+            f"Use one of {', '.join(CLOUDS)}, or --arm-endpoint URL.",
+            code="Usage",
+        )
     if options.arm_endpoint and not options.arm_endpoint.lower().startswith("https://"):
-        raise RdeployError(f"--arm-endpoint must be an https:// URL, got {options.arm_endpoint!r}.", "Azure sends tokens only over HTTPS.", code="Usage")
+        raise RdeployError(
+            f"--arm-endpoint must be an https:// URL, got {options.arm_endpoint!r}.",
+            "Azure sends tokens only over HTTPS.",
+            code="Usage",
+        )
     if options.ca_bundle and not Path(options.ca_bundle).is_file():
-        raise RdeployError(f"--ca-bundle {options.ca_bundle} is not a file.", "Give the path of a PEM file with the CA certificates.", code="Usage")
+        raise RdeployError(
+            f"--ca-bundle {options.ca_bundle} is not a file.",
+            "Give the path of a PEM file with the CA certificates.",
+            code="Usage",
+        )
 
 
 def connect(options: ConnectionOptions | None = None, *, sandbox_time_scale: float | None = None) -> Session:
@@ -54,7 +84,9 @@ def connect(options: ConnectionOptions | None = None, *, sandbox_time_scale: flo
     options = _cloud_from_environment(options)
     ca_bundle = trust_ca_bundle(options.ca_bundle) if options.ca_bundle else None
     if options.arm_endpoint:
-        cloud = endpoints_from_metadata(options.arm_endpoint, arm_metadata(options.arm_endpoint.rstrip("/"), ca_bundle, options.ca_bundle))
+        cloud = endpoints_from_metadata(
+            options.arm_endpoint, arm_metadata(options.arm_endpoint.rstrip("/"), ca_bundle, options.ca_bundle)
+        )
         cloud_metadata = {
             "resource_manager": cloud.arm + "/",
             "active_directory": cloud.authority + "/",
@@ -63,7 +95,11 @@ def connect(options: ConnectionOptions | None = None, *, sandbox_time_scale: flo
             "storage_endpoint": cloud.storage_suffix,
             "registry_discovery_endpoint": cloud.arm + "/",
         }
-        if cloud.tenant == "adfs" and os.environ.get("AZURE_CLIENT_ID") and os.environ.get("AZURE_TENANT_ID", "").lower() != "adfs":
+        if (
+            cloud.tenant == "adfs"
+            and os.environ.get("AZURE_CLIENT_ID")
+            and os.environ.get("AZURE_TENANT_ID", "").lower() != "adfs"
+        ):
             raise RdeployError(
                 f"{cloud.arm} signs in with AD FS ({cloud.authority}/adfs), where the tenant is always 'adfs'.",
                 "Set AZURE_TENANT_ID=adfs for the service principal (or sign in with `az login` on a cloud registered with `az cloud register`).",
@@ -71,15 +107,29 @@ def connect(options: ConnectionOptions | None = None, *, sandbox_time_scale: flo
             )
         credential, source = build_credential(cloud.authority, ca_bundle=ca_bundle)
         return Session(
-            options, credential, arm_endpoint=cloud.arm, cloud_name=unique_cloud_name(cloud.arm), cloud_metadata=cloud_metadata,
-            ca_bundle=ca_bundle, credential_source=source, authority=cloud.authority, audience=cloud.audience,
+            options,
+            credential,
+            arm_endpoint=cloud.arm,
+            cloud_name=unique_cloud_name(cloud.arm),
+            cloud_metadata=cloud_metadata,
+            ca_bundle=ca_bundle,
+            credential_source=source,
+            authority=cloud.authority,
+            audience=cloud.audience,
         )
     cloud = sovereign_cloud(options.cloud)
     # AzureCloud: azure-identity's default authority, which honours AZURE_AUTHORITY_HOST.
     credential, source = build_credential(cloud.authority if cloud.name != "AzureCloud" else None, ca_bundle=ca_bundle)
     return Session(
-        options, credential, arm_endpoint=cloud.arm, cloud_name=cloud.name, cloud_metadata=None, ca_bundle=ca_bundle,
-        credential_source=source, authority=cloud.authority, audience=cloud.audience,
+        options,
+        credential,
+        arm_endpoint=cloud.arm,
+        cloud_name=cloud.name,
+        cloud_metadata=None,
+        ca_bundle=ca_bundle,
+        credential_source=source,
+        authority=cloud.authority,
+        audience=cloud.audience,
     )
 
 
@@ -108,14 +158,20 @@ def _connect_sandbox(options: ConnectionOptions, time_scale: float | None) -> Se
     try:
         from rdeploy_tui.sandbox.server import Sandbox, default_state_dir
     except ImportError as exc:  # pragma: no cover - the sandbox ships with rdeploy-tui
-        raise RdeployError("The built-in sandbox is not available in this installation.", "Reinstall rdeploy-tui.", details=str(exc)) from None
+        raise RdeployError(
+            "The built-in sandbox is not available in this installation.", "Reinstall rdeploy-tui.", details=str(exc)
+        ) from None
     if time_scale is None:
         from rdeploy_tui.sandbox.durations import DEMO_TIME_SCALE  # Azure's pace / 20: a first deploy in ~40 s
 
         try:
             time_scale = float(os.environ.get(SANDBOX_TIME_SCALE_ENV) or DEMO_TIME_SCALE)
         except ValueError:
-            raise RdeployError(f"{SANDBOX_TIME_SCALE_ENV} must be a number.", f"Unset it or set e.g. {SANDBOX_TIME_SCALE_ENV}=0.1.", code="Usage") from None
+            raise RdeployError(
+                f"{SANDBOX_TIME_SCALE_ENV} must be a number.",
+                f"Unset it or set e.g. {SANDBOX_TIME_SCALE_ENV}=0.1.",
+                code="Usage",
+            ) from None
     folder = default_state_dir()  # the folder `rdeploy-tui sandbox` serves too
     from rdeploy_tui.sandbox.state import StateFolderBusy
 
@@ -131,7 +187,8 @@ def _connect_sandbox(options: ConnectionOptions, time_scale: float | None) -> Se
     except Exception as exc:  # a start-up failure is reported at once, with its own cause
         raise RdeployError(
             f"The built-in sandbox could not start: {exc}",
-            f"Check that {folder} is a writable folder; to start from a fresh sandbox, move it aside.", code="SandboxStart",
+            f"Check that {folder} is a writable folder; to start from a fresh sandbox, move it aside.",
+            code="SandboxStart",
         ) from None
     for notice in sandbox.notices:  # e.g. a corrupt state file moved aside: never silently
         print(f"rdeploy-tui: warning: {notice}", file=sys.stderr)

@@ -4,6 +4,7 @@ Azure CLI, managed identity) chained into one credential, and the identity read 
 Sign-in to a host MSAL does not know goes with MSAL's instance discovery off (it would ask
 login.microsoftonline.com to vouch for the host).
 """
+
 from __future__ import annotations
 
 import base64
@@ -46,7 +47,13 @@ def identity_from_token(token: str, source: str) -> Identity:
             claims = {}
     if not isinstance(claims, dict):
         claims = {}
-    name = claims.get("upn") or claims.get("preferred_username") or claims.get("unique_name") or claims.get("email") or claims.get("name")
+    name = (
+        claims.get("upn")
+        or claims.get("preferred_username")
+        or claims.get("unique_name")
+        or claims.get("email")
+        or claims.get("name")
+    )
     if name:
         kind = "user"
     elif claims.get("xms_mirid") or source == "managed identity":
@@ -65,7 +72,11 @@ def identity_from_token(token: str, source: str) -> Identity:
 
 def on_compute_instance() -> bool:
     """Azure ML compute instances set these; their managed identity endpoint is then really there."""
-    return bool(os.environ.get("CI_NAME") or os.environ.get("CI_WORKSPACE") or os.environ.get("MLFLOW_TRACKING_URI", "").startswith("azureml://"))
+    return bool(
+        os.environ.get("CI_NAME")
+        or os.environ.get("CI_WORKSPACE")
+        or os.environ.get("MLFLOW_TRACKING_URI", "").startswith("azureml://")
+    )
 
 
 def build_credential(authority: str | None = None, *, ca_bundle: str | None = None) -> tuple[Any, str]:
@@ -81,7 +92,12 @@ def build_credential(authority: str | None = None, *, ca_bundle: str | None = No
     login.microsoftonline.com to vouch for it. `ca_bundle` is trusted for the sign-in requests too.
     """
     quiet_sdk()
-    from azure.identity import AzureCliCredential, ChainedTokenCredential, EnvironmentCredential, ManagedIdentityCredential
+    from azure.identity import (
+        AzureCliCredential,
+        ChainedTokenCredential,
+        EnvironmentCredential,
+        ManagedIdentityCredential,
+    )
 
     sources: list[tuple[Any, str]] = []
     kw: dict[str, Any] = {}
@@ -92,26 +108,49 @@ def build_credential(authority: str | None = None, *, ca_bundle: str | None = No
     if ca_bundle:
         kw["connection_verify"] = ca_bundle
     env = os.environ
-    if env.get("AZURE_CLIENT_ID") and env.get("AZURE_TENANT_ID") and (env.get("AZURE_CLIENT_SECRET") or env.get("AZURE_CLIENT_CERTIFICATE_PATH")):
+    if (
+        env.get("AZURE_CLIENT_ID")
+        and env.get("AZURE_TENANT_ID")
+        and (env.get("AZURE_CLIENT_SECRET") or env.get("AZURE_CLIENT_CERTIFICATE_PATH"))
+    ):
         sources.append((EnvironmentCredential(**kw), "environment"))
     elif env.get("AZURE_CLIENT_ID") and env.get("AZURE_TENANT_ID") and env.get("AZURE_FEDERATED_TOKEN_FILE"):
         # Workload identity (AKS, GitHub Actions and other CI with OIDC): EnvironmentCredential cannot use a
         # federated token file; WorkloadIdentityCredential sends it as the client assertion (re-read when it rotates).
         from azure.identity import WorkloadIdentityCredential
 
-        sources.append((WorkloadIdentityCredential(
-            tenant_id=env["AZURE_TENANT_ID"], client_id=env["AZURE_CLIENT_ID"], token_file_path=env["AZURE_FEDERATED_TOKEN_FILE"], **kw,
-        ), "workload identity"))
+        sources.append(
+            (
+                WorkloadIdentityCredential(
+                    tenant_id=env["AZURE_TENANT_ID"],
+                    client_id=env["AZURE_CLIENT_ID"],
+                    token_file_path=env["AZURE_FEDERATED_TOKEN_FILE"],
+                    **kw,
+                ),
+                "workload identity",
+            )
+        )
     if shutil.which("az"):
         sources.append((AzureCliCredential(process_timeout=20), "Azure CLI"))
     if os.environ.get("IDENTITY_ENDPOINT") or os.environ.get("MSI_ENDPOINT"):
         client_id = os.environ.get("DEFAULT_IDENTITY_CLIENT_ID") or os.environ.get("AZURE_CLIENT_ID")
-        sources.append((ManagedIdentityCredential(client_id=client_id) if client_id else ManagedIdentityCredential(), "managed identity"))
+        sources.append(
+            (
+                ManagedIdentityCredential(client_id=client_id) if client_id else ManagedIdentityCredential(),
+                "managed identity",
+            )
+        )
     if not sources:
-        raise RdeployError("You are not signed in to Azure: no Azure CLI, no managed identity and no service principal variables were found.", SIGN_IN, code="NotSignedIn")
+        raise RdeployError(
+            "You are not signed in to Azure: no Azure CLI, no managed identity and no service principal variables were found.",
+            SIGN_IN,
+            code="NotSignedIn",
+        )
     if len(sources) == 1:
         return sources[0]
-    return _LabelledChain(ChainedTokenCredential(*(c for c, _ in sources)), [label for _, label in sources]), "+".join(label for _, label in sources)
+    return _LabelledChain(ChainedTokenCredential(*(c for c, _ in sources)), [label for _, label in sources]), "+".join(
+        label for _, label in sources
+    )
 
 
 def _well_known_authority(authority: str) -> bool:

@@ -4,6 +4,7 @@ Waiting longer than Azure itself would never helps: past these limits the operat
 server-side. When a wait ends this way the operation may still go on in Azure; the message says what,
 what bills meanwhile, and how to check (issue 15: a resume once waited on a Creating endpoint until killed).
 """
+
 from __future__ import annotations
 
 from typing import Any

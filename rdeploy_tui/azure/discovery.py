@@ -3,6 +3,7 @@
 Local hints first (free, instant): a compute instance's own variables, a config.json downloaded
 from the studio, the az CLI's defaults. Then the lists Azure gives (subscriptions, workspaces).
 """
+
 from __future__ import annotations
 
 import configparser
@@ -13,8 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from rdeploy_tui.azure.session import Session
 from rdeploy_tui.azure.errors import azure_call
+from rdeploy_tui.azure.session import Session
 from rdeploy_tui.errors import RdeployError
 
 
@@ -22,7 +23,9 @@ def resource_id_pattern(resource_type: str) -> re.Pattern[str]:
     """Finds an ARM resource ID of `resource_type` (e.g. "Microsoft.ContainerRegistry/registries") in a
     text, such as a URL that carries one; groups: sub, rg, name."""
     return re.compile(
-        r"/subscriptions/(?P<sub>[^/]+)/resourceGroups/(?P<rg>[^/]+)/providers/" + re.escape(resource_type) + r"/(?P<name>[^/?]+)",
+        r"/subscriptions/(?P<sub>[^/]+)/resourceGroups/(?P<rg>[^/]+)/providers/"
+        + re.escape(resource_type)
+        + r"/(?P<name>[^/?]+)",
         re.IGNORECASE,
     )
 
@@ -122,9 +125,23 @@ def workspace_hints(start: Path | None = None) -> list[WorkspaceHint]:
     if match:
         hints.append(WorkspaceHint(match["sub"], match["rg"], match["name"], "compute instance (MLFLOW_TRACKING_URI)"))
     if env.get("AZUREML_ARM_WORKSPACE_NAME"):
-        hints.append(WorkspaceHint(env.get("AZUREML_ARM_SUBSCRIPTION"), env.get("AZUREML_ARM_RESOURCEGROUP"), env["AZUREML_ARM_WORKSPACE_NAME"], "AZUREML_ARM_* variables"))
+        hints.append(
+            WorkspaceHint(
+                env.get("AZUREML_ARM_SUBSCRIPTION"),
+                env.get("AZUREML_ARM_RESOURCEGROUP"),
+                env["AZUREML_ARM_WORKSPACE_NAME"],
+                "AZUREML_ARM_* variables",
+            )
+        )
     if env.get("CI_WORKSPACE"):
-        hints.append(WorkspaceHint(env.get("CI_SUBSCRIPTION_ID") or default_subscription_id(), env.get("CI_RESOURCE_GROUP"), env["CI_WORKSPACE"], "compute instance (CI_WORKSPACE)"))
+        hints.append(
+            WorkspaceHint(
+                env.get("CI_SUBSCRIPTION_ID") or default_subscription_id(),
+                env.get("CI_RESOURCE_GROUP"),
+                env["CI_WORKSPACE"],
+                "compute instance (CI_WORKSPACE)",
+            )
+        )
     # config.json, as the studio's "download config file" writes it: cwd and parents, their .azureml, ~/.azureml.
     folder = (start or Path.cwd()).resolve()
     candidates = []
@@ -144,7 +161,11 @@ def workspace_hints(start: Path | None = None) -> list[WorkspaceHint]:
     except (configparser.Error, OSError, UnicodeDecodeError):
         defaults = {}
     if defaults.get("workspace"):
-        hints.append(WorkspaceHint(default_subscription_id(), defaults.get("group"), defaults.get("workspace"), "az CLI defaults"))
+        hints.append(
+            WorkspaceHint(
+                default_subscription_id(), defaults.get("group"), defaults.get("workspace"), "az CLI defaults"
+            )
+        )
     return hints
 
 
@@ -158,7 +179,12 @@ def _config_json_hint(path: Path) -> WorkspaceHint | None:
     name = data.get("workspace_name") or data.get("workspaceName")
     if not name:
         return None
-    return WorkspaceHint(data.get("subscription_id") or data.get("subscriptionId"), data.get("resource_group") or data.get("resourceGroup"), name, f"config.json at {path}")
+    return WorkspaceHint(
+        data.get("subscription_id") or data.get("subscriptionId"),
+        data.get("resource_group") or data.get("resourceGroup"),
+        name,
+        f"config.json at {path}",
+    )
 
 
 def list_workspaces(session: Session, subscription_id: str) -> list[WorkspaceInfo]:

@@ -5,13 +5,15 @@ errors, network errors, the SDK's own validation errors) and returns an RdeployE
 wraps a block so every exception leaving it is already explained. Messages never carry tokens or keys
 (azure-core error texts do not; everything still passes capture.redact).
 """
+
 from __future__ import annotations
 
 import json
 import os
 import re
+from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any, Iterator
+from typing import Any
 
 from rdeploy_tui.azure.capture import redact
 from rdeploy_tui.errors import RdeployError
@@ -23,11 +25,20 @@ SIGN_IN = (
 
 # Which built-in role grants the action an AuthorizationFailed names (first matching prefix wins).
 _ROLES = [
-    ("microsoft.containerregistry/registries/schedulerun", "Contributor on the container registry (ACR Tasks need it; AcrPush is not enough)"),
-    ("microsoft.containerregistry/registries/listbuildsourceuploadurl", "Contributor on the container registry (ACR Tasks need it; AcrPush is not enough)"),
+    (
+        "microsoft.containerregistry/registries/schedulerun",
+        "Contributor on the container registry (ACR Tasks need it; AcrPush is not enough)",
+    ),
+    (
+        "microsoft.containerregistry/registries/listbuildsourceuploadurl",
+        "Contributor on the container registry (ACR Tasks need it; AcrPush is not enough)",
+    ),
     ("microsoft.containerregistry/registries/runs", "Contributor on the container registry"),
     ("microsoft.containerregistry", "Reader (to find it) or Contributor (to build in it) on the container registry"),
-    ("microsoft.machinelearningservices/workspaces/onlineendpoints", "AzureML Data Scientist (or Contributor) on the workspace"),
+    (
+        "microsoft.machinelearningservices/workspaces/onlineendpoints",
+        "AzureML Data Scientist (or Contributor) on the workspace",
+    ),
     ("microsoft.machinelearningservices/workspaces/models", "AzureML Data Scientist (or Contributor) on the workspace"),
     ("microsoft.machinelearningservices", "AzureML Data Scientist (or Contributor) on the workspace"),
     ("microsoft.resources/subscriptions", "Reader on the subscription"),
@@ -94,7 +105,9 @@ def explain(exc: BaseException, doing: str = "", *, details: str | None = None, 
     if az_session is not None:
         return az_session
     if isinstance(exc, CredentialUnavailableError):
-        return RdeployError("You are not signed in to Azure" + where + ".", SIGN_IN, details=redact(str(exc)), code="NotSignedIn")
+        return RdeployError(
+            "You are not signed in to Azure" + where + ".", SIGN_IN, details=redact(str(exc)), code="NotSignedIn"
+        )
     entra = _entra_error(exc, where)
     if entra is not None:
         return entra
@@ -105,10 +118,16 @@ def explain(exc: BaseException, doing: str = "", *, details: str | None = None, 
     message = error_message(exc)
     status = status_code(exc)
 
-    if isinstance(exc, core.ClientAuthenticationError) or status == 401 or code in ("ExpiredAuthenticationToken", "InvalidAuthenticationToken", "AuthenticationFailed"):
+    if (
+        isinstance(exc, core.ClientAuthenticationError)
+        or status == 401
+        or code in ("ExpiredAuthenticationToken", "InvalidAuthenticationToken", "AuthenticationFailed")
+    ):
         if code == "ExpiredAuthenticationToken":
             return RdeployError("Your Azure sign-in has expired" + where + ".", SIGN_IN, details=message, code=code)
-        return RdeployError("Azure did not accept your sign-in" + where + ".", SIGN_IN, details=message, code=code or "NotSignedIn")
+        return RdeployError(
+            "Azure did not accept your sign-in" + where + ".", SIGN_IN, details=message, code=code or "NotSignedIn"
+        )
     if code in ("AuthorizationFailed", "LinkedAuthorizationFailed", "AuthorizationPermissionMismatch") or status == 403:
         action = _quoted_after(message, "action")
         scope = _quoted_after(message, "scope")
@@ -123,7 +142,8 @@ def explain(exc: BaseException, doing: str = "", *, details: str | None = None, 
     if code in ("SubscriptionNotFound", "InvalidSubscriptionId"):
         sub = _quoted_after(message, "subscription")
         return RdeployError(
-            (f"Subscription {sub}" if sub else "The subscription") + f" was not found, or is not visible to {_who(who)}{where}.",
+            (f"Subscription {sub}" if sub else "The subscription")
+            + f" was not found, or is not visible to {_who(who)}{where}.",
             "Check the subscription id in the spec (or --subscription) against `az account list -o table`; if it is right, "
             "ask an owner of the subscription for access (Reader or more), or sign in to its tenant with "
             "`az login --tenant TENANT`; then run again.",
@@ -133,7 +153,8 @@ def explain(exc: BaseException, doing: str = "", *, details: str | None = None, 
     if code == "ReadOnlyDisabledSubscription":
         sub = _quoted_after(message, "subscription")
         return RdeployError(
-            (f"Subscription {sub}" if sub else "The subscription") + f" is disabled, so nothing can be created or changed in it{where}.",
+            (f"Subscription {sub}" if sub else "The subscription")
+            + f" is disabled, so nothing can be created or changed in it{where}.",
             "Re-enable it (Azure portal > Subscriptions: a subscription is disabled when it was cancelled, its free credit "
             "or spending limit ran out, or a payment failed), or deploy to another subscription; then run again.",
             details=message,
@@ -149,7 +170,11 @@ def explain(exc: BaseException, doing: str = "", *, details: str | None = None, 
             details=message,
             code="TasksOperationsNotAllowed",
         )
-    if code in ("OutOfQuota", "QuotaExceeded") or "quota" in message.lower() and ("not enough" in message.lower() or "exceed" in message.lower()):
+    if (
+        code in ("OutOfQuota", "QuotaExceeded")
+        or ("quota" in message.lower()
+        and ("not enough" in message.lower() or "exceed" in message.lower()))
+    ):
         numbers = _quota_numbers(message)
         return RdeployError(
             "There is not enough quota for this deployment" + where + (f": {numbers}" if numbers else "") + ".",
@@ -158,7 +183,7 @@ def explain(exc: BaseException, doing: str = "", *, details: str | None = None, 
             details=message,
             code="OutOfQuota",
         )
-    if code in ("ImagePullFailure", "ImageNotFound") or "pull" in message.lower() and "image" in message.lower():
+    if code in ("ImagePullFailure", "ImageNotFound") or ("pull" in message.lower() and "image" in message.lower()):
         return RdeployError(
             "The deployment could not pull its container image" + where + ".",
             "Check that the image exists in the workspace's registry (rerun with a rebuild) and that the workspace "
@@ -166,7 +191,11 @@ def explain(exc: BaseException, doing: str = "", *, details: str | None = None, 
             details=_join(message, details),
             code="ImagePullFailure",
         )
-    if code == "ResourceNotReady" or "container has crashed" in message.lower() or "resourcenotready" in message.lower():
+    if (
+        code == "ResourceNotReady"
+        or "container has crashed" in message.lower()
+        or "resourcenotready" in message.lower()
+    ):
         return RdeployError(
             "The scoring container did not become ready" + where + ": it crashed or its readiness probe kept failing.",
             "Read the container log below (R errors end with 'Execution halted'); test locally with the local run, "
@@ -198,7 +227,11 @@ def explain(exc: BaseException, doing: str = "", *, details: str | None = None, 
         )
     if status is not None and status >= 500:  # an answer: the network works, the service failed (not "check the proxy")
         return RdeployError(
-            f"Azure answered HTTP {status}" + (f" ({code})" if code else "") + where + " even after several retries" + (f": {message}" if message else "."),
+            f"Azure answered HTTP {status}"
+            + (f" ({code})" if code else "")
+            + where
+            + " even after several retries"
+            + (f": {message}" if message else "."),
             "Run the command again in a few minutes (a deploy picks up where it stopped); if it keeps failing, "
             "check https://status.azure.com or open a support request with the request id.",
             details=message,
@@ -219,10 +252,20 @@ def explain(exc: BaseException, doing: str = "", *, details: str | None = None, 
             code=code or "NotFound",
         )
     if isinstance(exc, core.HttpResponseError):
-        return RdeployError(f"Azure refused the request{where}: {message}", "Fix what the message says and run again.", details=message, code=code)
+        return RdeployError(
+            f"Azure refused the request{where}: {message}",
+            "Fix what the message says and run again.",
+            details=message,
+            code=code,
+        )
     # The SDK's own validation errors and anything else: its message, never a traceback.
     text = redact(str(exc)) or type(exc).__name__
-    return RdeployError(f"The Azure SDK failed{where}: {text}", "Check the settings it names and run again.", details=text, code=type(exc).__name__)
+    return RdeployError(
+        f"The Azure SDK failed{where}: {text}",
+        "Check the settings it names and run again.",
+        details=text,
+        code=type(exc).__name__,
+    )
 
 
 def _who(who: Any) -> str:
@@ -335,10 +378,12 @@ def _managed_identity_missing(exc: BaseException, where: str) -> RdeployError | 
     # how-to-create-compute-instance, "Assign managed identity"); whether it can be added later is not checked here.
     return RdeployError(
         "This compute instance has no managed identity, so it cannot sign in to Azure"
-        + ("" if where == " while signing in" else where) + ".",
+        + ("" if where == " while signing in" else where)
+        + ".",
         "Sign in with `az login` in this terminal; or have the compute instance given a managed identity (its "
         "settings in Azure ML studio) with the role AzureML Data Scientist on the workspace. Then run again.",
-        details=redact(_chain_text(exc)), code="NoManagedIdentity",
+        details=redact(_chain_text(exc)),
+        code="NoManagedIdentity",
     )
 
 
@@ -351,7 +396,8 @@ def _az_session_gone(exc: BaseException, where: str) -> RdeployError | None:
     return RdeployError(
         "The Azure CLI is not signed in: its `az login` session has expired or was signed out" + where + ".",
         "Run `az login` again (on a compute instance: `az login --identity`), then run rdeploy-tui again.",
-        details=redact(text), code="AzSessionExpired",
+        details=redact(text),
+        code="AzSessionExpired",
     )
 
 
@@ -435,11 +481,17 @@ def _name_taken(code: str | None, message: str) -> bool:
     lowered = message.lower()
     if code in ("EndpointNameTaken", "EndpointAlreadyExists", "DuplicateEndpointName"):
         return True
-    return "endpoint" in lowered and any(w in lowered for w in ("already exists in", "already taken", "not available", "is in use", "already in use"))
+    return "endpoint" in lowered and any(
+        w in lowered for w in ("already exists in", "already taken", "not available", "is in use", "already in use")
+    )
 
 
 def _busy(code: str | None, message: str) -> bool:
     lowered = message.lower()
     if code in ("EndpointBusy", "OperationNotAllowedDuringUpdate"):
         return True
-    return code in ("Conflict", "UserError", None) and "updating" in lowered and ("state" in lowered or "operation" in lowered or "progress" in lowered)
+    return (
+        code in ("Conflict", "UserError", None)
+        and "updating" in lowered
+        and ("state" in lowered or "operation" in lowered or "progress" in lowered)
+    )

@@ -6,15 +6,17 @@ cannot cancel an endpoint or deployment operation: on cancel we stop waiting and
 in Azure (and bills). The SDK mutates a deployment object it is given (code and environment
 become ARM ids), so every attempt builds a fresh one (DeploymentRequest.build()).
 """
+
 from __future__ import annotations
 
 import re
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from rdeploy_tui.azure import deadlines
 from rdeploy_tui.azure.errors import azure_call, explain
@@ -71,7 +73,9 @@ class DeploymentRequest:
     instance_type: str = "Standard_DS3_v2"
     instance_count: int = 1
     request_timeout_ms: int = 5000
-    probe: dict[str, int] = field(default_factory=lambda: {"initial_delay": 10, "period": 10, "timeout": 2, "failure_threshold": 30})
+    probe: dict[str, int] = field(
+        default_factory=lambda: {"initial_delay": 10, "period": 10, "timeout": 2, "failure_threshold": 30}
+    )
 
     def build(self, code_dir: Path) -> Any:
         from azure.ai.ml.entities import (  # lazy: azure.ai.ml is imported by the client factory already
@@ -97,7 +101,11 @@ class DeploymentRequest:
             code_configuration=CodeConfiguration(code=str(code_dir), scoring_script=self.scoring_script),
             environment=Environment(
                 image=self.image,
-                inference_config={"liveness_route": route(self.live_route), "readiness_route": route(self.ready_route), "scoring_route": route(self.score_route)},
+                inference_config={
+                    "liveness_route": route(self.live_route),
+                    "readiness_route": route(self.ready_route),
+                    "scoring_route": route(self.score_route),
+                },
             ),
             instance_type=self.instance_type,
             instance_count=self.instance_count,
@@ -113,12 +121,18 @@ def _state(entity: Any) -> str:
     return str(getattr(value, "value", value))  # SDK enums print as 'DeploymentProvisioningState.SUCCEEDED'
 
 
-
 def _deployment_info(d: Any) -> DeploymentInfo:
     env = getattr(d, "environment", None)
     image = env if isinstance(env, str) else getattr(env, "image", None)  # an ARM environment id once deployed
     model = getattr(d, "model", None)
-    return DeploymentInfo(d.name, _state(d), getattr(d, "instance_type", None), getattr(d, "instance_count", None), image, model if isinstance(model, str) else getattr(model, "id", None))
+    return DeploymentInfo(
+        d.name,
+        _state(d),
+        getattr(d, "instance_type", None),
+        getattr(d, "instance_count", None),
+        image,
+        model if isinstance(model, str) else getattr(model, "id", None),
+    )
 
 
 def _endpoint_info(e: Any, deployments: list[Any] | None = None) -> EndpointInfo:
@@ -252,7 +266,9 @@ class Endpoints:
     def logs(self, endpoint: str, deployment: str, container: str = "inference-server", lines: int = 200) -> list[str]:
         """The last `lines` lines of one container's log (inference-server or storage-initializer)."""
         if container not in LOG_CONTAINERS:
-            raise RdeployError(f"Unknown log container {container!r}.", f"Use one of {', '.join(LOG_CONTAINERS)}.", code="Usage")
+            raise RdeployError(
+                f"Unknown log container {container!r}.", f"Use one of {', '.join(LOG_CONTAINERS)}.", code="Usage"
+            )
         with azure_call(f"reading the {container} log of {endpoint}/{deployment}"):
             text = self._deps.get_logs(deployment, endpoint, lines, container_type=container)
         return (text or "").splitlines()
@@ -264,7 +280,9 @@ class Endpoints:
             return max(info.traffic.items(), key=lambda kv: kv[1])[0]
         if info.deployments:
             return info.deployments[0].name
-        raise RdeployError(f"Endpoint {endpoint} has no deployment.", "Deploy one with `rdeploy-tui deploy`.", code="NoDeployment")
+        raise RdeployError(
+            f"Endpoint {endpoint} has no deployment.", "Deploy one with `rdeploy-tui deploy`.", code="NoDeployment"
+        )
 
     # ----- endpoint create / update -----
     def create_or_update_endpoint(
@@ -288,23 +306,41 @@ class Endpoints:
         if existing is not None and existing.state.lower() in ("creating", "updating"):
             on_progress(f"endpoint {name} is already {existing.state} (started earlier): waiting for it")
             existing = self._wait_endpoint(name, on_progress, cancel)
-        if existing is not None and existing.state.lower() == "succeeded" and tags and any(existing.tags.get(k) != v for k, v in tags.items()):
+        if (
+            existing is not None
+            and existing.state.lower() == "succeeded"
+            and tags
+            and any(existing.tags.get(k) != v for k, v in tags.items())
+        ):
             on_progress(f"tagging endpoint {name}: " + ", ".join(f"{k}={v}" for k, v in tags.items()))
             existing = self.set_tags(name, dict(tags), on_progress=on_progress, cancel=cancel)
         if existing is not None and existing.state.lower() == "succeeded":
             if existing.auth_mode.lower() != auth_mode.lower():
-                on_progress(f"endpoint {name} exists with auth mode {existing.auth_mode}; keeping it (auth mode cannot change in place)")
+                on_progress(
+                    f"endpoint {name} exists with auth mode {existing.auth_mode}; keeping it (auth mode cannot change in place)"
+                )
             else:
                 on_progress(f"endpoint {name} already exists")
             return existing
-        endpoint = ManagedOnlineEndpoint(name=name, auth_mode=auth_mode, tags={"created-by": "rdeploy-tui", **(tags or {})})
+        endpoint = ManagedOnlineEndpoint(
+            name=name, auth_mode=auth_mode, tags={"created-by": "rdeploy-tui", **(tags or {})}
+        )
         if existing is not None:  # a failed endpoint: update it in place, keeping its traffic
             endpoint.traffic = dict(existing.traffic)
-        on_progress(f"creating endpoint {name}" if existing is None else f"repairing endpoint {name} (was {existing.state})")
+        on_progress(
+            f"creating endpoint {name}" if existing is None else f"repairing endpoint {name} (was {existing.state})"
+        )
         with azure_call(f"creating endpoint {name}"):
             poller = self._ops.begin_create_or_update(endpoint)
-        self._wait_poller(poller, f"endpoint {name}", on_progress, cancel, doing=f"creating endpoint {name}",
-                          limit_s=self._limit(deadlines.LRO_WAIT_S), still=self._endpoint_still(name))
+        self._wait_poller(
+            poller,
+            f"endpoint {name}",
+            on_progress,
+            cancel,
+            doing=f"creating endpoint {name}",
+            limit_s=self._limit(deadlines.LRO_WAIT_S),
+            still=self._endpoint_still(name),
+        )
         return self.show(name)
 
     def _limit(self, seconds: float, floor: float = deadlines.SANDBOX_FLOOR_S) -> float:
@@ -312,14 +348,20 @@ class Endpoints:
 
     def _endpoint_still(self, name: str) -> Callable[[float], RdeployError]:
         return lambda waited: deadlines.still_going(
-            f"Creating endpoint {name}", waited,
-            "An endpoint without deployments does not bill compute.", f"rdeploy-tui endpoints show {name}")
+            f"Creating endpoint {name}",
+            waited,
+            "An endpoint without deployments does not bill compute.",
+            f"rdeploy-tui endpoints show {name}",
+        )
 
     def _deployment_still(self, endpoint: str, name: str, instances: str) -> Callable[[float], RdeployError]:
         return lambda waited: deadlines.still_going(
-            f"Deployment {name} of endpoint {endpoint}", waited,
+            f"Deployment {name} of endpoint {endpoint}",
+            waited,
             f"Its instances{instances} bill per instance-hour from the moment Azure allocates them until you delete it "
-            f"(`rdeploy-tui endpoints delete {endpoint}`).", f"rdeploy-tui endpoints show {endpoint}")
+            f"(`rdeploy-tui endpoints delete {endpoint}`).",
+            f"rdeploy-tui endpoints show {endpoint}",
+        )
 
     def _wait_endpoint(self, name: str, on_progress: ProgressSink, cancel: threading.Event) -> EndpointInfo:
         started = time.monotonic()
@@ -329,19 +371,37 @@ class Endpoints:
                 raise self._endpoint_still(name)(limit)
             info = self.find(name)
             if info is None:
-                raise RdeployError(f"Endpoint {name} disappeared while it was being created.", "Run the deploy again.", code="NotFound")
+                raise RdeployError(
+                    f"Endpoint {name} disappeared while it was being created.", "Run the deploy again.", code="NotFound"
+                )
             state = info.state.lower()
             if state == "succeeded":
                 return info
             if state in ("failed", "canceled"):
-                raise RdeployError(f"Creating endpoint {name} ended as {info.state}.", "Delete it (`rdeploy-tui endpoints delete NAME`) and deploy again.", code="EndpointFailed")
+                raise RdeployError(
+                    f"Creating endpoint {name} ended as {info.state}.",
+                    "Delete it (`rdeploy-tui endpoints delete NAME`) and deploy again.",
+                    code="EndpointFailed",
+                )
             on_progress(f"endpoint {name} is {info.state} ({time.monotonic() - started:.0f} s)")
             if cancel.wait(self._interval(5)):
-                raise RdeployError(f"Stopped waiting for endpoint {name}; Azure goes on creating it.", None, code="Cancelled")
+                raise RdeployError(
+                    f"Stopped waiting for endpoint {name}; Azure goes on creating it.", None, code="Cancelled"
+                )
 
-    def _wait_poller(self, poller: Any, what: str, on_progress: ProgressSink, cancel: threading.Event, *, doing: str,
-                     limit_s: float, still: Callable[[float], RdeployError],
-                     tick: Callable[[], None] | None = None, details: Callable[[], str | None] | None = None) -> Any:
+    def _wait_poller(
+        self,
+        poller: Any,
+        what: str,
+        on_progress: ProgressSink,
+        cancel: threading.Event,
+        *,
+        doing: str,
+        limit_s: float,
+        still: Callable[[float], RdeployError],
+        tick: Callable[[], None] | None = None,
+        details: Callable[[], str | None] | None = None,
+    ) -> Any:
         """Wait for an Azure operation: until it ends, `cancel` is set, or `limit_s` passes (then `still(limit_s)`
         is raised: what goes on in Azure and what bills)."""
         started = time.monotonic()
@@ -349,7 +409,9 @@ class Endpoints:
         next_report = started + every
         while not poller.done():
             if cancel.is_set():
-                raise RdeployError(f"Stopped waiting for {what}; the operation goes on in Azure.", None, code="Cancelled")
+                raise RdeployError(
+                    f"Stopped waiting for {what}; the operation goes on in Azure.", None, code="Cancelled"
+                )
             if time.monotonic() - started > limit_s:
                 raise still(limit_s)
             try:  # wakes the moment the SDK's poller sees the end (no extra interval on the critical path)
@@ -393,7 +455,9 @@ class Endpoints:
                 return self._wait_deployment(endpoint, name, on_progress, cancel, follower, request)
         with tempfile.TemporaryDirectory(prefix="rdeploy-code-") as tmp:
             deployment = request.build(Path(tmp) / "src")  # fresh object each attempt: the SDK mutates it
-            on_progress(f"sending deployment {name} (model {request.model}, {request.instance_count} x {request.instance_type})")
+            on_progress(
+                f"sending deployment {name} (model {request.model}, {request.instance_count} x {request.instance_type})"
+            )
             with azure_call(f"creating deployment {name} on endpoint {endpoint}"):
                 poller = self._deps.begin_create_or_update(deployment, skip_script_validation=True)
         self._wait_poller(
@@ -417,16 +481,29 @@ class Endpoints:
         # R's start-up inside the sandbox is real time (hosting.READY_TIMEOUT_S = 60 s): a higher floor.
         return self._limit(deadlines.deployment_wait_s(request.probe), floor=180.0)
 
-    def _wait_deployment(self, endpoint: str, name: str, on_progress: ProgressSink, cancel: threading.Event, follower: "_LogFollower",
-                         request: DeploymentRequest) -> DeploymentInfo:
+    def _wait_deployment(
+        self,
+        endpoint: str,
+        name: str,
+        on_progress: ProgressSink,
+        cancel: threading.Event,
+        follower: _LogFollower,
+        request: DeploymentRequest,
+    ) -> DeploymentInfo:
         started = time.monotonic()
         limit = self._deployment_limit(request)
         while True:
             if time.monotonic() - started > limit:
-                raise self._deployment_still(endpoint, name, f" ({request.instance_count} x {request.instance_type})")(limit)
+                raise self._deployment_still(endpoint, name, f" ({request.instance_count} x {request.instance_type})")(
+                    limit
+                )
             info = self.find_deployment(endpoint, name)
             if info is None:
-                raise RdeployError(f"Deployment {name} disappeared while it was being created.", "Run the deploy again.", code="NotFound")
+                raise RdeployError(
+                    f"Deployment {name} disappeared while it was being created.",
+                    "Run the deploy again.",
+                    code="NotFound",
+                )
             follower.poll()
             state = info.state.lower()
             if state == "succeeded":
@@ -440,51 +517,109 @@ class Endpoints:
                 )
             on_progress(f"deployment {name} is {info.state} ({time.monotonic() - started:.0f} s)")
             if cancel.wait(self._interval(5)):
-                raise RdeployError(f"Stopped waiting for deployment {name}; Azure goes on with it.", None, code="Cancelled")
+                raise RdeployError(
+                    f"Stopped waiting for deployment {name}; Azure goes on with it.", None, code="Cancelled"
+                )
 
     # ----- traffic -----
-    def set_traffic(self, endpoint: str, traffic: dict[str, int], *, on_progress: ProgressSink = lambda t: None, cancel: threading.Event | None = None,
-                    current: EndpointInfo | None = None) -> EndpointInfo:
+    def set_traffic(
+        self,
+        endpoint: str,
+        traffic: dict[str, int],
+        *,
+        on_progress: ProgressSink = lambda t: None,
+        cancel: threading.Event | None = None,
+        current: EndpointInfo | None = None,
+    ) -> EndpointInfo:
         """Set the endpoint's traffic split exactly (values 0-100 summing to 100, or all 0). `current`: the endpoint just read."""
         cancel = cancel or threading.Event()
         total = sum(traffic.values())
         if any(v < 0 or v > 100 for v in traffic.values()) or total not in (0, 100):
-            raise RdeployError(f"Traffic must be whole percentages that add up to 100; got {total}.", "For example: blue=90 green=10.", code="Usage")
+            raise RdeployError(
+                f"Traffic must be whole percentages that add up to 100; got {total}.",
+                "For example: blue=90 green=10.",
+                code="Usage",
+            )
         info = current or self.show(endpoint)
         unknown = set(traffic) - {d.name for d in info.deployments}
         if unknown:
-            raise RdeployError(f"Endpoint {endpoint} has no deployment {', '.join(sorted(unknown))}.", f"Its deployments: {', '.join(d.name for d in info.deployments) or 'none'}.", code="Usage")
+            raise RdeployError(
+                f"Endpoint {endpoint} has no deployment {', '.join(sorted(unknown))}.",
+                f"Its deployments: {', '.join(d.name for d in info.deployments) or 'none'}.",
+                code="Usage",
+            )
         with azure_call(f"setting traffic on endpoint {endpoint}"):
             entity = self._ops.get(endpoint)
             entity.traffic = {name: traffic.get(name, 0) for name in {*traffic, *(d.name for d in info.deployments)}}
             poller = self._ops.begin_create_or_update(entity)
-        self._wait_poller(poller, f"traffic on {endpoint}", on_progress, cancel, doing=f"setting traffic on endpoint {endpoint}",
-                          **self._endpoint_update_bound(f"Setting the traffic of endpoint {endpoint}", endpoint,
-                                                        "Its deployments bill per instance-hour as before, whatever the split."))
+        self._wait_poller(
+            poller,
+            f"traffic on {endpoint}",
+            on_progress,
+            cancel,
+            doing=f"setting traffic on endpoint {endpoint}",
+            **self._endpoint_update_bound(
+                f"Setting the traffic of endpoint {endpoint}",
+                endpoint,
+                "Its deployments bill per instance-hour as before, whatever the split.",
+            ),
+        )
         return self.show(endpoint)
 
-    def set_mirror(self, endpoint: str, deployment: str, percent: int, *, on_progress: ProgressSink = lambda t: None,
-                   cancel: threading.Event | None = None) -> EndpointInfo:
+    def set_mirror(
+        self,
+        endpoint: str,
+        deployment: str,
+        percent: int,
+        *,
+        on_progress: ProgressSink = lambda t: None,
+        cancel: threading.Event | None = None,
+    ) -> EndpointInfo:
         """Copy `percent` of live traffic to `deployment` (0 stops it); Azure drops the copies' answers."""
         with azure_call(f"setting mirrored traffic on endpoint {endpoint}"):
             entity = self._ops.get(endpoint)
-            entity.mirror_traffic = {deployment: percent}  # 0 rather than {}: an empty map may be left out of the request
+            entity.mirror_traffic = {
+                deployment: percent
+            }  # 0 rather than {}: an empty map may be left out of the request
             poller = self._ops.begin_create_or_update(entity)
-        self._wait_poller(poller, f"mirrored traffic on {endpoint}", on_progress, cancel or threading.Event(), doing=f"setting mirrored traffic on endpoint {endpoint}",
-                          **self._endpoint_update_bound(f"Setting the mirrored traffic of endpoint {endpoint}", endpoint,
-                                                        "Its deployments bill per instance-hour as before."))
+        self._wait_poller(
+            poller,
+            f"mirrored traffic on {endpoint}",
+            on_progress,
+            cancel or threading.Event(),
+            doing=f"setting mirrored traffic on endpoint {endpoint}",
+            **self._endpoint_update_bound(
+                f"Setting the mirrored traffic of endpoint {endpoint}",
+                endpoint,
+                "Its deployments bill per instance-hour as before.",
+            ),
+        )
         return self.show(endpoint)
 
-    def set_tags(self, endpoint: str, tags: dict[str, str | None], *, on_progress: ProgressSink = lambda t: None,
-                 cancel: threading.Event | None = None) -> EndpointInfo:
+    def set_tags(
+        self,
+        endpoint: str,
+        tags: dict[str, str | None],
+        *,
+        on_progress: ProgressSink = lambda t: None,
+        cancel: threading.Event | None = None,
+    ) -> EndpointInfo:
         """Add, change (or with None remove) tags of the endpoint, keeping the others."""
         with azure_call(f"tagging endpoint {endpoint}"):
             entity = self._ops.get(endpoint)
             merged = {**(entity.tags or {}), **tags}
             entity.tags = {k: v for k, v in merged.items() if v is not None}
             poller = self._ops.begin_create_or_update(entity)
-        self._wait_poller(poller, f"tags of {endpoint}", on_progress, cancel or threading.Event(), doing=f"tagging endpoint {endpoint}",
-                          **self._endpoint_update_bound(f"Tagging endpoint {endpoint}", endpoint, "Its deployments bill per instance-hour as before."))
+        self._wait_poller(
+            poller,
+            f"tags of {endpoint}",
+            on_progress,
+            cancel or threading.Event(),
+            doing=f"tagging endpoint {endpoint}",
+            **self._endpoint_update_bound(
+                f"Tagging endpoint {endpoint}", endpoint, "Its deployments bill per instance-hour as before."
+            ),
+        )
         return self.show(endpoint)
 
     def route_to(self, endpoint: str, deployment: str, percent: int, **kwargs: Any) -> EndpointInfo:
@@ -498,7 +633,9 @@ class Endpoints:
         return self.set_traffic(endpoint, split, current=info, **kwargs)
 
     # ----- delete -----
-    def delete(self, name: str, *, on_progress: ProgressSink = lambda t: None, cancel: threading.Event | None = None) -> None:
+    def delete(
+        self, name: str, *, on_progress: ProgressSink = lambda t: None, cancel: threading.Event | None = None
+    ) -> None:
         """Delete the endpoint and all its deployments (this stops their bill)."""
         cancel = cancel or threading.Event()
         from azure.core.exceptions import ResourceNotFoundError
@@ -511,30 +648,65 @@ class Endpoints:
                 raise self.missing(name) from None
         self.wait_for_endpoint_delete(poller, name, on_progress, cancel)
 
-    def wait_for_endpoint_delete(self, poller: Any, name: str, on_progress: ProgressSink, cancel: threading.Event) -> None:
-        self._wait_poller(poller, f"deleting endpoint {name}", on_progress, cancel, doing=f"deleting endpoint {name}",
-                          **self._endpoint_update_bound(f"Deleting endpoint {name}", name, "Its deployments bill until the delete completes."))
+    def wait_for_endpoint_delete(
+        self, poller: Any, name: str, on_progress: ProgressSink, cancel: threading.Event
+    ) -> None:
+        self._wait_poller(
+            poller,
+            f"deleting endpoint {name}",
+            on_progress,
+            cancel,
+            doing=f"deleting endpoint {name}",
+            **self._endpoint_update_bound(
+                f"Deleting endpoint {name}", name, "Its deployments bill until the delete completes."
+            ),
+        )
 
     def _endpoint_update_bound(self, doing: str, endpoint: str, bills: str) -> dict[str, Any]:
         """The deadline of an operation on the endpoint or one of its deployments, and what to say past it
         (azure/deadlines.py)."""
-        return {"limit_s": self._limit(deadlines.LRO_WAIT_S),
-                "still": lambda waited: deadlines.still_going(doing, waited, bills, f"rdeploy-tui endpoints show {endpoint}")}
+        return {
+            "limit_s": self._limit(deadlines.LRO_WAIT_S),
+            "still": lambda waited: deadlines.still_going(
+                doing, waited, bills, f"rdeploy-tui endpoints show {endpoint}"
+            ),
+        }
 
-    def delete_deployment(self, endpoint: str, name: str, *, on_progress: ProgressSink = lambda t: None, cancel: threading.Event | None = None) -> None:
+    def delete_deployment(
+        self,
+        endpoint: str,
+        name: str,
+        *,
+        on_progress: ProgressSink = lambda t: None,
+        cancel: threading.Event | None = None,
+    ) -> None:
         """Delete one deployment (stops its bill); refused while it still takes traffic."""
         cancel = cancel or threading.Event()
         info = self.show(endpoint)
         if info.traffic.get(name, 0) > 0:
-            raise RdeployError(f"Deployment {name} still takes {info.traffic[name]} % of the traffic of {endpoint}.",
-                               "Move its traffic to another deployment first, or delete the whole endpoint.", code="DeploymentTakesTraffic")
+            raise RdeployError(
+                f"Deployment {name} still takes {info.traffic[name]} % of the traffic of {endpoint}.",
+                "Move its traffic to another deployment first, or delete the whole endpoint.",
+                code="DeploymentTakesTraffic",
+            )
         if name not in {d.name for d in info.deployments}:
-            raise RdeployError(f"Endpoint {endpoint} has no deployment {name}.", f"Its deployments: {', '.join(d.name for d in info.deployments) or 'none'}.", code="NotFound")
+            raise RdeployError(
+                f"Endpoint {endpoint} has no deployment {name}.",
+                f"Its deployments: {', '.join(d.name for d in info.deployments) or 'none'}.",
+                code="NotFound",
+            )
         with azure_call(f"deleting deployment {name} of endpoint {endpoint}"):
             poller = self._deps.begin_delete(name, endpoint)
-        self._wait_poller(poller, f"deleting deployment {name}", on_progress, cancel, doing=f"deleting deployment {name} of endpoint {endpoint}",
-                          **self._endpoint_update_bound(f"Deleting deployment {name} of endpoint {endpoint}", endpoint,
-                                                        "It bills until the delete completes."))
+        self._wait_poller(
+            poller,
+            f"deleting deployment {name}",
+            on_progress,
+            cancel,
+            doing=f"deleting deployment {name} of endpoint {endpoint}",
+            **self._endpoint_update_bound(
+                f"Deleting deployment {name} of endpoint {endpoint}", endpoint, "It bills until the delete completes."
+            ),
+        )
 
     # ----- keys -----
     def auth_header(self, name: str) -> str:
@@ -543,7 +715,11 @@ class Endpoints:
             creds = self._ops.get_keys(name)
         secret = getattr(creds, "primary_key", None) or getattr(creds, "access_token", None)
         if not secret:
-            raise RdeployError(f"Endpoint {name} returned no key or token.", "Check that you may list its keys (AzureML Data Scientist).", code="NoKey")
+            raise RdeployError(
+                f"Endpoint {name} returned no key or token.",
+                "Check that you may list its keys (AzureML Data Scientist).",
+                code="NoKey",
+            )
         return f"Bearer {secret}"
 
 
@@ -577,5 +753,7 @@ class _LogFollower:
 
     def last_lines_text(self, count: int = 30) -> str | None:
         self.poll(final=True)
-        parts = [f"--- {c} (last lines) ---\n" + "\n".join(self.seen[c][-count:]) for c in LOG_CONTAINERS if self.seen[c]]
+        parts = [
+            f"--- {c} (last lines) ---\n" + "\n".join(self.seen[c][-count:]) for c in LOG_CONTAINERS if self.seen[c]
+        ]
         return "\n".join(parts) or None

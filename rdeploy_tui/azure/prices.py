@@ -14,6 +14,7 @@ or when the API lists no such item: None, said as "price unknown", never a guess
 
 The sandbox serves a simulation of the API (sandbox/prices.py); a sandbox session asks it instead.
 """
+
 from __future__ import annotations
 
 import json
@@ -44,10 +45,12 @@ class Price:
     currency: str = "USD"
 
     def text(self, count: int = 1) -> str:
-        """"2 x Standard_DS3_v2: 0.59 USD/hour, 14.06 USD/day, 421.92 USD per 30 days (list price ...)"."""
+        """ "2 x Standard_DS3_v2: 0.59 USD/hour, 14.06 USD/day, 421.92 USD per 30 days (list price ...)"."""
         hourly = self.per_hour * count
-        return (f"{count} x {self.instance_type}: {hourly:.2f} {self.currency}/hour, {hourly * 24:.2f} {self.currency}/day, "
-                f"{hourly * 24 * 30:.2f} {self.currency} per 30 days ({LABEL}, {self.region})")
+        return (
+            f"{count} x {self.instance_type}: {hourly:.2f} {self.currency}/hour, {hourly * 24:.2f} {self.currency}/day, "
+            f"{hourly * 24 * 30:.2f} {self.currency} per 30 days ({LABEL}, {self.region})"
+        )
 
 
 def unknown_text(instance_type: str, count: int = 1) -> str:
@@ -63,16 +66,20 @@ def source(session: Any) -> tuple[str, bool | str]:
 
 
 def odata_filter(region: str, instance_type: str) -> str:
-    return (f"serviceName eq 'Virtual Machines' and armRegionName eq '{region.lower()}' "
-            f"and armSkuName eq '{instance_type}' and priceType eq 'Consumption'")
+    return (
+        f"serviceName eq 'Virtual Machines' and armRegionName eq '{region.lower()}' "
+        f"and armSkuName eq '{instance_type}' and priceType eq 'Consumption'"
+    )
 
 
 def pick(items: list[dict[str, Any]], instance_type: str) -> dict[str, Any] | None:
     """The Linux pay-as-you-go hourly item among an SKU's items (newest effectiveStartDate wins)."""
     fitting = [
-        i for i in items
+        i
+        for i in items
         if str(i.get("armSkuName", "")).lower() == instance_type.lower()
-        and i.get("type") == "Consumption" and i.get("unitOfMeasure") == "1 Hour"
+        and i.get("type") == "Consumption"
+        and i.get("unitOfMeasure") == "1 Hour"
         and "windows" not in str(i.get("productName", "")).lower()
         and not any(word in str(i.get("skuName", "")).lower() for word in ("spot", "low priority"))
         and isinstance(i.get("retailPrice"), (int, float))
@@ -80,7 +87,9 @@ def pick(items: list[dict[str, Any]], instance_type: str) -> dict[str, Any] | No
     return max(fitting, key=lambda i: str(i.get("effectiveStartDate", ""))) if fitting else None
 
 
-def fetch(url: str, region: str, instance_type: str, *, verify: bool | str = True, timeout: float = 5.0) -> Price | None:
+def fetch(
+    url: str, region: str, instance_type: str, *, verify: bool | str = True, timeout: float = 5.0
+) -> Price | None:
     """Ask the API (every page). None when it lists no fitting item; raises OSError-like httpx errors when offline."""
     import httpx
 
@@ -139,14 +148,22 @@ def hourly_price(session: Any, region: str | None, instance_type: str | None, *,
         entry = _read_cache().get(key)
     if isinstance(entry, dict) and time.time() - float(entry.get("at", 0)) < CACHE_SECONDS:
         hit = entry.get("price")
-        return Price(instance_type, region.lower(), float(hit), entry.get("currency") or "USD") if isinstance(hit, (int, float)) else None
+        return (
+            Price(instance_type, region.lower(), float(hit), entry.get("currency") or "USD")
+            if isinstance(hit, (int, float))
+            else None
+        )
     try:
         price = fetch(url, region, instance_type, verify=verify, timeout=timeout)
     except Exception:  # offline, refused, a proxy's HTML, a TLS problem: the price is unknown, not an error
         return None
     with _lock:
         data = _read_cache()
-        data[key] = {"price": price.per_hour if price else None, "currency": price.currency if price else None, "at": time.time()}
+        data[key] = {
+            "price": price.per_hour if price else None,
+            "currency": price.currency if price else None,
+            "at": time.time(),
+        }
         _write_cache(data)
     return price
 

@@ -6,6 +6,7 @@ traffic are inherited and still use azure-ai-ml (imported on first use). The doc
 EndpointInfo / DeploymentInfo the azure-ai-ml path makes from its entities (online.py), field for field:
 tests/sandbox/test_rest_online.py runs both paths on the sandbox and compares requests and results.
 """
+
 from __future__ import annotations
 
 import re
@@ -17,7 +18,15 @@ from urllib.parse import quote
 
 from rdeploy_tui.azure import arm_rest
 from rdeploy_tui.azure.errors import azure_call
-from rdeploy_tui.azure.online import _ENVIRONMENT_ID, _IMAGES, LOG_CONTAINERS, DeploymentInfo, EndpointInfo, Endpoints, ProgressSink
+from rdeploy_tui.azure.online import (
+    _ENVIRONMENT_ID,
+    _IMAGES,
+    LOG_CONTAINERS,
+    DeploymentInfo,
+    EndpointInfo,
+    Endpoints,
+    ProgressSink,
+)
 from rdeploy_tui.errors import RdeployError
 
 # azure-ai-ml shows REST auth modes in its YAML spelling (OnlineEndpoint._rest_auth_mode_to_yaml_auth_mode).
@@ -65,7 +74,9 @@ def endpoint_info(doc: dict[str, Any], deployments: list[DeploymentInfo] | None 
         if not traffic.get(d.name) and not mirror.get(d.name):
             traffic[d.name] = 0
     mode = str(props.get("authMode") or "")
-    created = (props.get("properties") or {}).get("createdAt") or _created_at((doc.get("systemData") or {}).get("createdAt"))
+    created = (props.get("properties") or {}).get("createdAt") or _created_at(
+        (doc.get("systemData") or {}).get("createdAt")
+    )
     return EndpointInfo(
         name=doc.get("name") or "",
         state=str(props.get("provisioningState") or "Unknown"),
@@ -87,7 +98,9 @@ class RestEndpoints(Endpoints):
         return self.ws.session
 
     def _path(self, endpoint: str | None = None, *rest: str) -> str:
-        path = arm_rest.workspace_path(self.ws.subscription_id, self.ws.resource_group, self.ws.name) + "/onlineEndpoints"
+        path = (
+            arm_rest.workspace_path(self.ws.subscription_id, self.ws.resource_group, self.ws.name) + "/onlineEndpoints"
+        )
         for part in (endpoint, *rest) if endpoint is not None else ():
             path += "/" + quote(part, safe="")
         return path
@@ -106,7 +119,9 @@ class RestEndpoints(Endpoints):
                 doc = self._read(name)
             except ResourceNotFoundError:
                 return None
-            deployments = [deployment_info(d) for d in arm_rest.pages(self._session, self._path(name, "deployments"), "deployment")]
+            deployments = [
+                deployment_info(d) for d in arm_rest.pages(self._session, self._path(name, "deployments"), "deployment")
+            ]
         info = endpoint_info(doc, deployments)
         if images:
             info = replace(info, deployments=tuple(replace(d, image=self._image_of(d.image)) for d in info.deployments))
@@ -120,8 +135,10 @@ class RestEndpoints(Endpoints):
         if match is None:
             return environment
         if environment not in _IMAGES:
-            path = (arm_rest.workspace_path(self.ws.subscription_id, self.ws.resource_group, self.ws.name)
-                    + f"/environments/{quote(match['name'], safe='')}/versions/{quote(match['version'], safe='')}")
+            path = (
+                arm_rest.workspace_path(self.ws.subscription_id, self.ws.resource_group, self.ws.name)
+                + f"/environments/{quote(match['name'], safe='')}/versions/{quote(match['version'], safe='')}"
+            )
             try:
                 with azure_call(f"reading environment {match['name']}"):
                     doc = arm_rest.call(self._session, "GET", path, "environment")
@@ -138,20 +155,28 @@ class RestEndpoints(Endpoints):
 
         with azure_call(f"reading deployment {name}"):
             try:
-                return deployment_info(arm_rest.call(self._session, "GET", self._path(endpoint, "deployments", name), "deployment"))
+                return deployment_info(
+                    arm_rest.call(self._session, "GET", self._path(endpoint, "deployments", name), "deployment")
+                )
             except ResourceNotFoundError:
                 return None
 
     def logs(self, endpoint: str, deployment: str, container: str = "inference-server", lines: int = 200) -> list[str]:
         if container not in LOG_CONTAINERS:
-            raise RdeployError(f"Unknown log container {container!r}.", f"Use one of {', '.join(LOG_CONTAINERS)}.", code="Usage")
+            raise RdeployError(
+                f"Unknown log container {container!r}.", f"Use one of {', '.join(LOG_CONTAINERS)}.", code="Usage"
+            )
         body = {"containerType": _LOG_CONTAINER_REST[container], "tail": lines}
         with azure_call(f"reading the {container} log of {endpoint}/{deployment}"):
-            doc = arm_rest.call(self._session, "POST", self._path(endpoint, "deployments", deployment, "getLogs"), "deployment", body)
+            doc = arm_rest.call(
+                self._session, "POST", self._path(endpoint, "deployments", deployment, "getLogs"), "deployment", body
+            )
         return str((doc or {}).get("content") or "").splitlines()
 
     # ----- delete -----
-    def delete(self, name: str, *, on_progress: ProgressSink = lambda t: None, cancel: threading.Event | None = None) -> None:
+    def delete(
+        self, name: str, *, on_progress: ProgressSink = lambda t: None, cancel: threading.Event | None = None
+    ) -> None:
         from azure.core.exceptions import ResourceNotFoundError
 
         cancel = cancel or threading.Event()
@@ -171,11 +196,19 @@ class RestEndpoints(Endpoints):
             doc = arm_rest.call(self._session, "GET", self._path(name), "endpoint")
             mode = str((doc.get("properties") or {}).get("authMode") or "").lower()
             if mode == "key":
-                secret = (arm_rest.call(self._session, "POST", self._path(name, "listKeys"), "endpoint") or {}).get("primaryKey")
+                secret = (arm_rest.call(self._session, "POST", self._path(name, "listKeys"), "endpoint") or {}).get(
+                    "primaryKey"
+                )
             elif mode == "aadtoken":
                 secret = self._session.credential.get_token(_AAD_TOKEN_SCOPE).token
             else:
-                secret = (arm_rest.call(self._session, "POST", self._path(name, "token"), "endpoint") or {}).get("accessToken")
+                secret = (arm_rest.call(self._session, "POST", self._path(name, "token"), "endpoint") or {}).get(
+                    "accessToken"
+                )
         if not secret:
-            raise RdeployError(f"Endpoint {name} returned no key or token.", "Check that you may list its keys (AzureML Data Scientist).", code="NoKey")
+            raise RdeployError(
+                f"Endpoint {name} returned no key or token.",
+                "Check that you may list its keys (AzureML Data Scientist).",
+                code="NoKey",
+            )
         return f"Bearer {secret}"

@@ -4,6 +4,7 @@ Sending the request and reading the answer (status, latency, retries, 401/424 ex
 string) is rdeploy_tui.scoring's, for the wizard, the CLI and the deploy alike. Our own HTTP call, not
 online_endpoints.invoke, which leaks its deployment header into later calls.
 """
+
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
@@ -24,16 +25,26 @@ def endpoint_target(ws: Workspace, endpoint: str, deployment: str | None = None)
     endpoints = RestEndpoints(ws)  # reads and keys only: no azure.ai.ml import for `endpoints score`
     info = endpoints.show(endpoint)
     if not info.scoring_uri:
-        raise RdeployError(f"endpoint {endpoint} has no scoring URI yet (it is {info.state})",
-                           "wait until it is Succeeded, then score again", code="NotReady")
+        raise RdeployError(
+            f"endpoint {endpoint} has no scoring URI yet (it is {info.state})",
+            "wait until it is Succeeded, then score again",
+            code="NotReady",
+        )
     secret = endpoints.auth_header(endpoint).removeprefix("Bearer ")
     return ScoringTarget(info.scoring_uri, secret, deployment, verify=ws.session.ca_bundle or True)
 
 
-def score(ws: Workspace, endpoint: str, payload: Any, *, deployment: str | None = None, attempts: int = 4) -> ScoreResult:
+def score(
+    ws: Workspace, endpoint: str, payload: Any, *, deployment: str | None = None, attempts: int = 4
+) -> ScoreResult:
     """POST `payload` (JSON-able) to the endpoint; busy or unreachable is tried again. The 200 result
     (rdeploy_tui.scoring.ScoreResult), or RdeployError: a 424 with the model's own status and reason."""
     from rdeploy_tui.scoring.client import score_or_raise
 
-    return score_or_raise(endpoint_target(ws, endpoint, deployment), payload, endpoint=endpoint,
-                          attempts=attempts, delay=1.0 * ws.session.poll_scale)
+    return score_or_raise(
+        endpoint_target(ws, endpoint, deployment),
+        payload,
+        endpoint=endpoint,
+        attempts=attempts,
+        delay=1.0 * ws.session.poll_scale,
+    )

@@ -2,6 +2,7 @@
 Azure client in rdeploy-tui. Management clients (subscriptions, ACR, ACR Tasks), MLClient and blob clients all get
 the same base URL, credential, CA bundle and retry policy, so clouds differ only in how the Session was made
 (rdeploy_tui.azure.connection.connect)."""
+
 from __future__ import annotations
 
 import os
@@ -61,7 +62,7 @@ class Session:
             self.sandbox.stop()
             self._owns_sandbox = False
 
-    def __enter__(self) -> "Session":
+    def __enter__(self) -> Session:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -96,7 +97,9 @@ class Session:
         if self._identity is None:
             with azure_call("signing in"):
                 token = self.credential.get_token(*self.scopes)
-            self._identity = identity_from_token(token.token, getattr(self.credential, "source", self.credential_source))
+            self._identity = identity_from_token(
+                token.token, getattr(self.credential, "source", self.credential_source)
+            )
         return self._identity
 
     def access_token(self) -> str:

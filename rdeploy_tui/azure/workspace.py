@@ -1,4 +1,5 @@
 """One Azure ML workspace: its container registry and its registered models."""
+
 from __future__ import annotations
 
 import re
@@ -8,9 +9,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from rdeploy_tui.azure.session import Session
 from rdeploy_tui.azure.discovery import WorkspaceInfo, get_workspace, resource_id_pattern
 from rdeploy_tui.azure.errors import azure_call
+from rdeploy_tui.azure.session import Session
 from rdeploy_tui.errors import RdeployError
 from rdeploy_tui.logfile import cache_dir
 
@@ -42,7 +43,9 @@ class Workspace:
         self._registry: Registry | None = None
 
     @classmethod
-    def open(cls, session: Session, subscription_id: str, resource_group: str, name: str, *, light: bool = False) -> "Workspace":
+    def open(
+        cls, session: Session, subscription_id: str, resource_group: str, name: str, *, light: bool = False
+    ) -> Workspace:
         """Read the workspace (raises RdeployError: not found, no permission, not signed in ...).
         light: over plain ARM REST (arm_rest.py), without importing azure.ai.ml (the day-2 commands)."""
         if light:
@@ -92,7 +95,14 @@ class Workspace:
         with azure_call("listing registered models"):
             models = list(self.ml_client().models.list())
         return sorted(
-            (ModelInfo(m.name, str(m.latest_version) if getattr(m, "latest_version", None) else None, getattr(m, "description", None)) for m in models),
+            (
+                ModelInfo(
+                    m.name,
+                    str(m.latest_version) if getattr(m, "latest_version", None) else None,
+                    getattr(m, "description", None),
+                )
+                for m in models
+            ),
             key=lambda m: m.name.lower(),
         )
 
@@ -103,18 +113,24 @@ class Workspace:
         return sorted(versions, key=_version_key, reverse=True)
 
     def resolve_model_version(self, name: str, version: str) -> str:
-        """"latest" -> the number it stands for today; a given version is checked to exist."""
+        """ "latest" -> the number it stands for today; a given version is checked to exist."""
         doing = f"looking up model {name}" + ("" if version == "latest" else f" version {version}")
         with azure_call(doing):
             client = self.ml_client()
             try:
-                model = client.models.get(name, label="latest") if version == "latest" else client.models.get(name, version=version)
+                model = (
+                    client.models.get(name, label="latest")
+                    if version == "latest"
+                    else client.models.get(name, version=version)
+                )
             except Exception as exc:
                 from azure.core.exceptions import ResourceNotFoundError
 
                 if isinstance(exc, ResourceNotFoundError):
                     raise RdeployError(
-                        f"Model {name}" + ("" if version == "latest" else f" version {version}") + f" is not registered in workspace {self.name}.",
+                        f"Model {name}"
+                        + ("" if version == "latest" else f" version {version}")
+                        + f" is not registered in workspace {self.name}.",
                         "Register it first (for example `az ml model create -n NAME -v 1 -p crate.bin`) or pick another model.",
                         code="ModelNotFound",
                     ) from None
@@ -124,7 +140,11 @@ class Workspace:
     def download_model(self, name: str, version: str) -> Path:
         """The files of model `name` version `version` (a number), as `az ml model download` fetches them, in this
         user's cache folder. A registered version's files never change, so a complete earlier download is reused."""
-        folder = cache_dir() / "models" / "/".join(_safe(p) for p in (self.subscription_id, self.resource_group, self.name, name, version))
+        folder = (
+            cache_dir()
+            / "models"
+            / "/".join(_safe(p) for p in (self.subscription_id, self.resource_group, self.name, name, version))
+        )
         if folder.is_dir():
             return folder
         folder.parent.mkdir(parents=True, exist_ok=True)
@@ -145,8 +165,8 @@ class Workspace:
     def register_model(self, folder: Any, name: str, *, description: str | None = None) -> ModelInfo:
         """Register a local folder (holding crate.bin) as the next version of model `name` (1 for a new one),
         as `az ml model create --type custom_model --path FOLDER` does."""
-        from azure.core.exceptions import ResourceNotFoundError
         from azure.ai.ml.entities import Model
+        from azure.core.exceptions import ResourceNotFoundError
 
         with azure_call(f"registering model {name}"):
             client = self.ml_client()
@@ -156,8 +176,9 @@ class Workspace:
                 versions = []
             numbers = [int(v) for v in versions if v.isdigit()]
             version = str(max(numbers) + 1 if numbers else 1)
-            model = client.models.create_or_update(Model(name=name, version=version, path=str(folder), type="custom_model",
-                                                         description=description))
+            model = client.models.create_or_update(
+                Model(name=name, version=version, path=str(folder), type="custom_model", description=description)
+            )
         return ModelInfo(model.name, str(model.version), getattr(model, "description", None))
 
 

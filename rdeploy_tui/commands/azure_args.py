@@ -1,23 +1,28 @@
 """Shared by the commands that talk to Azure: connecting, choosing the workspace, confirming."""
+
 from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 from rdeploy_tui.errors import RdeployError
 
 
 def add_workspace_options(parser: argparse.ArgumentParser) -> None:
-    group = parser.add_argument_group("workspace (default: from --spec, ./rdeploy.yaml, a compute instance or config.json)")
+    group = parser.add_argument_group(
+        "workspace (default: from --spec, ./rdeploy.yaml, a compute instance or config.json)"
+    )
     group.add_argument("--spec", metavar="FILE", help="take the workspace from this deploy spec")
     group.add_argument("--subscription", metavar="ID")
     group.add_argument("--resource-group", "-g", metavar="NAME")
     group.add_argument("--workspace", "-w", metavar="NAME")
 
 
-def workspace_actions(sub: argparse._SubParsersAction, name: str, help: str, run) -> Callable[[str, str], argparse.ArgumentParser]:
+def workspace_actions(
+    sub: argparse._SubParsersAction, name: str, help: str, run
+) -> Callable[[str, str], argparse.ArgumentParser]:
     """`rdeploy-tui NAME ACTION ...` for a command whose actions each read one workspace: returns the function that
     adds an action with the workspace and connection options and --json."""
     from rdeploy_tui.cli import add_connection_options
@@ -55,15 +60,31 @@ def open_workspace(session, args: argparse.Namespace, *, light: bool = False):
 
         spec, problems = load_spec(spec_path)
         if spec is None:
-            raise RdeployError(f"Cannot read {spec_path}: {problems[0] if problems else 'unknown problem'}", "Fix the file or pass --workspace/--resource-group.", code="Usage")
-        sub, rg, ws = sub or spec.workspace.subscription_id, rg or spec.workspace.resource_group, ws or spec.workspace.name
+            raise RdeployError(
+                f"Cannot read {spec_path}: {problems[0] if problems else 'unknown problem'}",
+                "Fix the file or pass --workspace/--resource-group.",
+                code="Usage",
+            )
+        sub, rg, ws = (
+            sub or spec.workspace.subscription_id,
+            rg or spec.workspace.resource_group,
+            ws or spec.workspace.name,
+        )
     if not (sub and rg and ws):
         for hint in azure.workspace_hints():
             if hint.name and hint.resource_group:
-                sub, rg, ws = sub or hint.subscription_id or azure.default_subscription_id(), rg or hint.resource_group, ws or hint.name
+                sub, rg, ws = (
+                    sub or hint.subscription_id or azure.default_subscription_id(),
+                    rg or hint.resource_group,
+                    ws or hint.name,
+                )
                 break
     if not (sub and rg and ws) and session.is_sandbox:
-        sub, rg, ws = sub or session.sandbox.subscription_id, rg or session.sandbox.resource_group, ws or session.sandbox.workspace_name
+        sub, rg, ws = (
+            sub or session.sandbox.subscription_id,
+            rg or session.sandbox.resource_group,
+            ws or session.sandbox.workspace_name,
+        )
     sub = sub or azure.default_subscription_id()
     if not (sub and rg and ws):
         raise RdeployError(

@@ -1,4 +1,5 @@
 """`rdeploy-tui deploy --spec FILE [--yes] [--json]`: run the deploy plan, printing progress and logs line by line."""
+
 from __future__ import annotations
 
 import argparse
@@ -10,22 +11,47 @@ from pathlib import Path
 from rdeploy_tui.cli import add_connection_options
 from rdeploy_tui.commands.azure_args import confirm, connect
 from rdeploy_tui.commands.spec_args import add_spec_option, load_valid_spec, print_problems
+from rdeploy_tui.pipeline.events import (
+    Event,
+    LogLines,
+    PlanFinished,
+    StepFailed,
+    StepFinished,
+    StepProgress,
+    StepStarted,
+    to_json,
+)
 from rdeploy_tui.spec import rules
-from rdeploy_tui.pipeline.events import Event, LogLines, PlanFinished, StepFailed, StepFinished, StepProgress, StepStarted, to_json
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    parser = sub.add_parser("deploy", help="build the image, create the endpoint and deployment, score the sample request")
+    parser = sub.add_parser(
+        "deploy", help="build the image, create the endpoint and deployment, score the sample request"
+    )
     add_spec_option(parser)
-    parser.add_argument("--yes", "-y", action="store_true", help="do not ask for confirmation (needed without a terminal)")
+    parser.add_argument(
+        "--yes", "-y", action="store_true", help="do not ask for confirmation (needed without a terminal)"
+    )
     parser.add_argument("--json", action="store_true", help="print events as JSON lines")
-    parser.add_argument("--rebuild", action="store_true", help="build the image even if the registry already has its tag")
+    parser.add_argument(
+        "--rebuild", action="store_true", help="build the image even if the registry already has its tag"
+    )
     parser.add_argument("--no-score", action="store_true", help="skip the smoke test of the sample request")
-    parser.add_argument("--image", metavar="REF",
-                        help="deploy this existing image (e.g. myacr.azurecr.io/r-forecast:1) instead of building one")
-    parser.add_argument("--base-from-docker-hub", action="store_true",
-                        help="build FROM the base image on Docker Hub instead of a copy imported into the workspace registry")
-    parser.add_argument("--expires-after", metavar="DURATION", help="tag the endpoint to expire after e.g. 8h or 2d (`endpoints sweep` deletes expired ones)")
+    parser.add_argument(
+        "--image",
+        metavar="REF",
+        help="deploy this existing image (e.g. myacr.azurecr.io/r-forecast:1) instead of building one",
+    )
+    parser.add_argument(
+        "--base-from-docker-hub",
+        action="store_true",
+        help="build FROM the base image on Docker Hub instead of a copy imported into the workspace registry",
+    )
+    parser.add_argument(
+        "--expires-after",
+        metavar="DURATION",
+        help="tag the endpoint to expire after e.g. 8h or 2d (`endpoints sweep` deletes expired ones)",
+    )
     add_connection_options(parser)
     parser.set_defaults(run=run)
 

@@ -1,4 +1,5 @@
 """The cost guard's part of `rdeploy-tui endpoints`: what each endpoint bills now (list), and `endpoints sweep`."""
+
 from __future__ import annotations
 
 import argparse
@@ -53,14 +54,21 @@ def sweep_command(args: argparse.Namespace) -> int:
     from rdeploy_tui.pipeline.expiry import is_expired, sweep, time_left
 
     if not args.yes and not sys.stdin.isatty():
-        raise RdeployError("`endpoints sweep` deletes endpoints and needs a confirmation, but there is no terminal to ask on.",
-                           "Run it with --yes (as a cron job would).", code="Usage")
+        raise RdeployError(
+            "`endpoints sweep` deletes endpoints and needs a confirmation, but there is no terminal to ask on.",
+            "Run it with --yes (as a cron job would).",
+            code="Usage",
+        )
     with connect(args) as session:
         ws = open_workspace(session, args)
         endpoints = azure.Endpoints(ws)
         expired = [e for e in endpoints.list() if is_expired(e.tags)]
         if not expired:
-            print(json.dumps({"deleted": [], "failed": []}) if args.json else f"No expired endpoints in workspace {ws.name}.")
+            print(
+                json.dumps({"deleted": [], "failed": []})
+                if args.json
+                else f"No expired endpoints in workspace {ws.name}."
+            )
             return 0
         if not args.json:
             for e in expired:
@@ -68,7 +76,9 @@ def sweep_command(args: argparse.Namespace) -> int:
         if not confirm(f"Delete these {len(expired)} expired endpoint(s) and their deployments?", args):
             print("Nothing was deleted.")
             return 1
-        deleted, failed = sweep(endpoints, on_deleting=lambda name: None if args.json else print(f"deleting {name} ...", flush=True))
+        deleted, failed = sweep(
+            endpoints, on_deleting=lambda name: None if args.json else print(f"deleting {name} ...", flush=True)
+        )
     if args.json:
         print(json.dumps({"deleted": deleted, "failed": [{"name": n, "error": w} for n, w in failed]}))
     else:

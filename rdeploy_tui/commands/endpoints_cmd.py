@@ -1,4 +1,5 @@
 """`rdeploy-tui endpoints list | show | logs | score | traffic | delete`: day-2 work on online endpoints."""
+
 from __future__ import annotations
 
 import argparse
@@ -34,7 +35,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = action("delete", "delete an endpoint and its deployments (stops their bill)")
     p.add_argument("name")
     p.add_argument("--yes", "-y", action="store_true")
-    p = action("sweep", "delete every endpoint whose expiry (deploy --expires-after) has passed; for a cron job with --yes")
+    p = action(
+        "sweep", "delete every endpoint whose expiry (deploy --expires-after) has passed; for a cron job with --yes"
+    )
     p.add_argument("--yes", "-y", action="store_true")
 
 
@@ -72,21 +75,40 @@ def run(args: argparse.Namespace) -> int:
             _out(args, [{**asdict(e), **r} for e, r in zip(found, rows)], _list_text(found, ws, rows))
         elif args.action == "show":
             e = endpoints.show(args.name)
-            lines = [f"{e.name}: {e.state}, auth {e.auth_mode}, {e.location or ''}", f"scoring URI: {e.scoring_uri or '-'}",
-                     "traffic: " + (", ".join(f"{k}={v}%" for k, v in sorted(e.traffic.items())) or "none")]
-            lines += [f"  deployment {d.name}: {d.state}, {d.instance_count} x {d.instance_type}, image {d.image or '-'}" for d in e.deployments]
+            lines = [
+                f"{e.name}: {e.state}, auth {e.auth_mode}, {e.location or ''}",
+                f"scoring URI: {e.scoring_uri or '-'}",
+                "traffic: " + (", ".join(f"{k}={v}%" for k, v in sorted(e.traffic.items())) or "none"),
+            ]
+            lines += [
+                f"  deployment {d.name}: {d.state}, {d.instance_count} x {d.instance_type}, image {d.image or '-'}"
+                for d in e.deployments
+            ]
             _out(args, asdict(e), "\n".join(lines))
         elif args.action == "logs":
             deployment = args.deployment or endpoints.default_deployment(args.name)
             lines = endpoints.logs(args.name, deployment, args.container, args.lines)
-            _out(args, {"deployment": deployment, "container": args.container, "lines": lines}, "\n".join(lines) or "(the log is empty)")
+            _out(
+                args,
+                {"deployment": deployment, "container": args.container, "lines": lines},
+                "\n".join(lines) or "(the log is empty)",
+            )
         elif args.action == "score":
             from rdeploy_tui.scoring.result import double_encoding_message
 
             result = azure.score(ws, args.name, payload, deployment=args.deployment)
             who = result.served_by or result.deployment
             if args.json:
-                _out(args, {"status": result.status, "deployment": who, "latency_ms": round(result.latency_ms, 1), "body": result.body}, "")
+                _out(
+                    args,
+                    {
+                        "status": result.status,
+                        "deployment": who,
+                        "latency_ms": round(result.latency_ms, 1),
+                        "body": result.body,
+                    },
+                    "",
+                )
             else:
                 print(result.text)
                 print(f"(HTTP {result.status} from {who or args.name} in {result.latency_ms:.0f} ms)", file=sys.stderr)
@@ -116,8 +138,18 @@ def _list_text(found, ws, costs) -> str:
     rows = [("", "ENDPOINT", "STATE", "AUTH", "TRAFFIC", "BILLS NOW", "EXPIRY", "SCORING URI")]
     for e, cost in zip(found, costs):
         traffic = " ".join(f"{k}={v}%" for k, v in sorted(e.traffic.items()) if v) or "none"
-        rows.append(("$" if e.deployments else "", e.name, e.state, e.auth_mode, traffic, cost["bills"], cost["expiry"],
-                     e.scoring_uri or "-"))
+        rows.append(
+            (
+                "$" if e.deployments else "",
+                e.name,
+                e.state,
+                e.auth_mode,
+                traffic,
+                cost["bills"],
+                cost["expiry"],
+                e.scoring_uri or "-",
+            )
+        )
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]) - 1)]
     lines = [f"Online endpoints in {where}:"]
     lines += [" ".join(c.ljust(w) for c, w in zip(r, widths)) + " " + r[-1] for r in rows]
@@ -132,17 +164,30 @@ def _payload(args: argparse.Namespace):
     try:
         text = args.data if args.data is not None else Path(args.file).read_text(encoding="utf-8")
     except OSError as exc:
-        raise RdeployError(f"Cannot read {args.file}: {exc.strerror}.", "Give a readable JSON file.", code="Usage") from None
+        raise RdeployError(
+            f"Cannot read {args.file}: {exc.strerror}.", "Give a readable JSON file.", code="Usage"
+        ) from None
     except UnicodeDecodeError as exc:
-        raise RdeployError(f"{args.file} is not UTF-8 text (byte {exc.start} cannot be decoded): a scoring request is JSON.",
-                           "Give a JSON file (for binary data, encode it as base64 inside the JSON).", code="Usage") from None
+        raise RdeployError(
+            f"{args.file} is not UTF-8 text (byte {exc.start} cannot be decoded): a scoring request is JSON.",
+            "Give a JSON file (for binary data, encode it as base64 inside the JSON).",
+            code="Usage",
+        ) from None
     source = "the --data value" if args.data is not None else str(args.file)
     try:
         return json.loads(text)
     except json.JSONDecodeError as exc:
-        raise RdeployError(f"The request body in {source} is not valid JSON ({exc.msg} at character {exc.pos}).", "Fix the JSON and try again.", code="Usage") from None
+        raise RdeployError(
+            f"The request body in {source} is not valid JSON ({exc.msg} at character {exc.pos}).",
+            "Fix the JSON and try again.",
+            code="Usage",
+        ) from None
     except RecursionError:
-        raise RdeployError(f"The request body in {source} is nested too deeply to be read.", "Flatten the JSON and try again.", code="Usage") from None
+        raise RdeployError(
+            f"The request body in {source} is nested too deeply to be read.",
+            "Flatten the JSON and try again.",
+            code="Usage",
+        ) from None
 
 
 def _split(items: list[str]) -> dict[str, int]:

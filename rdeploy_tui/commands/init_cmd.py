@@ -1,11 +1,18 @@
 """`rdeploy-tui init --out DIR`: write the deploy folder (and a default spec when there is none)."""
+
 from __future__ import annotations
 
 import argparse
 import sys
 from pathlib import Path
 
-from rdeploy_tui.commands.spec_args import add_model_dir_option, add_spec_option, crate_packages, load_valid_spec, print_problems
+from rdeploy_tui.commands.spec_args import (
+    add_model_dir_option,
+    add_spec_option,
+    crate_packages,
+    load_valid_spec,
+    print_problems,
+)
 from rdeploy_tui.deploy_folder.render import render, write_folder
 from rdeploy_tui.errors import RdeployError
 from rdeploy_tui.spec import base_images
@@ -39,9 +46,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser.add_argument("--registry", metavar="LOGIN_SERVER", help="ACR login server, e.g. myacr.azurecr.io")
     parser.add_argument("--force", action="store_true", help="overwrite files in DIR that you have edited")
     add_model_dir_option(parser, "a new spec lists the R packages its crate uses (read with local R)")
-    parser.add_argument("--refresh", action="store_true",
-                        help="move image.base to its newest version tag and image.package_snapshot to yesterday's date "
-                             "(this changes the image and its auto tag), and save the spec")
+    parser.add_argument(
+        "--refresh",
+        action="store_true",
+        help="move image.base to its newest version tag and image.package_snapshot to yesterday's date "
+        "(this changes the image and its auto tag), and save the spec",
+    )
     parser.set_defaults(run=run)
 
 
@@ -56,7 +66,10 @@ def run(args: argparse.Namespace) -> int:
         if args.model_dir:
             packages, error = crate_packages(args.model_dir)
             if error:
-                print(f"image.r_packages left empty: the packages the model uses could not be read: {error}", file=sys.stderr)
+                print(
+                    f"image.r_packages left empty: the packages the model uses could not be read: {error}",
+                    file=sys.stderr,
+                )
             else:
                 spec.image.r_packages = [p for p in packages if p not in ("plumber", "carrier")]
                 print(f"image.r_packages from the crate: {', '.join(spec.image.r_packages) or '(none beyond base R)'}")
@@ -74,7 +87,11 @@ def run(args: argparse.Namespace) -> int:
 
     out = Path(args.out)
     if not args.force:
-        edited = [rel for rel, content in rendered.files.items() if (out / rel).is_file() and (out / rel).read_bytes() != content]
+        edited = [
+            rel
+            for rel, content in rendered.files.items()
+            if (out / rel).is_file() and (out / rel).read_bytes() != content
+        ]
         if edited:
             for rel in edited:
                 print(f"{out / rel}: differs from what would be generated (edited by hand?)", file=sys.stderr)

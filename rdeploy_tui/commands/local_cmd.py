@@ -2,6 +2,7 @@
 
 Exit 0 when every check passes (warnings allowed), 1 when one fails, 2 on usage errors.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -28,11 +29,18 @@ def register(sub: argparse._SubParsersAction) -> None:
         ),
     )
     add_spec_option(parser)
-    parser.add_argument("--model-dir", metavar="DIR",
-                        help="the model's files (a folder with models/crate.bin or crate.bin below it); "
-                             "default: the built-in sample model")
-    parser.add_argument("--runner", choices=("auto", "rscript", "docker"), default="auto",
-                        help="auto (default): docker when an engine answers, else Rscript")
+    parser.add_argument(
+        "--model-dir",
+        metavar="DIR",
+        help="the model's files (a folder with models/crate.bin or crate.bin below it); "
+        "default: the built-in sample model",
+    )
+    parser.add_argument(
+        "--runner",
+        choices=("auto", "rscript", "docker"),
+        default="auto",
+        help="auto (default): docker when an engine answers, else Rscript",
+    )
     parser.add_argument("--json", action="store_true", help="print the report as JSON on stdout")
     parser.set_defaults(run=run)
 

@@ -1,4 +1,5 @@
 """`rdeploy-tui rollout --spec FILE`: a new version beside the serving one, shifted in stages, rolled back on trouble."""
+
 from __future__ import annotations
 
 import argparse
@@ -17,23 +18,53 @@ def register(sub: argparse._SubParsersAction) -> None:
         "rollout",
         help="deploy a new version beside the serving one at 0 %%, shift traffic in stages, roll back automatically",
         description="Deploys the spec's model/packages/size as a second deployment of the endpoint with no traffic, scores it by name, "
-                    "optionally mirrors live traffic to it, then shifts traffic in stages (the spec's rollout.steps, default 10 50 100). "
-                    "At each stage both deployments answer the same requests; crossing a threshold of the spec's rollout section "
-                    "(error rate, p50/p95 latency against the old one, differing answers) moves all traffic back. Run it again to resume.",
+        "optionally mirrors live traffic to it, then shifts traffic in stages (the spec's rollout.steps, default 10 50 100). "
+        "At each stage both deployments answer the same requests; crossing a threshold of the spec's rollout section "
+        "(error rate, p50/p95 latency against the old one, differing answers) moves all traffic back. Run it again to resume.",
     )
     add_spec_option(parser)
-    parser.add_argument("--new", metavar="NAME", help="name of the new deployment (default: deployment.name, or the other of blue/green)")
-    parser.add_argument("--steps", metavar="PCT,PCT,...", help="the new deployment's share at each stage, ending at 100 (default from the spec: 10,50,100)")
-    parser.add_argument("--hold", type=int, metavar="SECONDS", help="how long each stage is watched (default from the spec: 60)")
-    parser.add_argument("--mirror", type=int, metavar="PCT", help="first mirror this share of live traffic to the new deployment (at most 50)")
+    parser.add_argument(
+        "--new",
+        metavar="NAME",
+        help="name of the new deployment (default: deployment.name, or the other of blue/green)",
+    )
+    parser.add_argument(
+        "--steps",
+        metavar="PCT,PCT,...",
+        help="the new deployment's share at each stage, ending at 100 (default from the spec: 10,50,100)",
+    )
+    parser.add_argument(
+        "--hold", type=int, metavar="SECONDS", help="how long each stage is watched (default from the spec: 60)"
+    )
+    parser.add_argument(
+        "--mirror",
+        type=int,
+        metavar="PCT",
+        help="first mirror this share of live traffic to the new deployment (at most 50)",
+    )
     parser.add_argument("--mirror-seconds", type=int, metavar="SECONDS", help="how long to mirror")
-    parser.add_argument("--requests", metavar="FILE", help="a JSON list of request bodies to compare on (default: the sample request)")
-    parser.add_argument("--keep-old", action="store_true", help="at 100 %%, keep the old deployment at 0 %% (it still bills) instead of deleting it")
-    parser.add_argument("--delete-failed", action="store_true", help="on rollback, delete the new deployment instead of keeping it for its logs")
+    parser.add_argument(
+        "--requests", metavar="FILE", help="a JSON list of request bodies to compare on (default: the sample request)"
+    )
+    parser.add_argument(
+        "--keep-old",
+        action="store_true",
+        help="at 100 %%, keep the old deployment at 0 %% (it still bills) instead of deleting it",
+    )
+    parser.add_argument(
+        "--delete-failed",
+        action="store_true",
+        help="on rollback, delete the new deployment instead of keeping it for its logs",
+    )
     parser.add_argument("--rebuild", action="store_true", help="build the image even if the registry has its tag")
-    parser.add_argument("--take-lock", action="store_true",
-                        help="take the endpoint's rollout lock (its rdeploy-rollout-lock tag) from another rollout you know is gone")
-    parser.add_argument("--yes", "-y", action="store_true", help="do not ask for confirmation (needed without a terminal)")
+    parser.add_argument(
+        "--take-lock",
+        action="store_true",
+        help="take the endpoint's rollout lock (its rdeploy-rollout-lock tag) from another rollout you know is gone",
+    )
+    parser.add_argument(
+        "--yes", "-y", action="store_true", help="do not ask for confirmation (needed without a terminal)"
+    )
     parser.add_argument("--json", action="store_true", help="print events as JSON lines")
     add_connection_options(parser)
     parser.set_defaults(run=run)
@@ -41,7 +72,9 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def _steps(text: str) -> list[int]:
     if not re.fullmatch(r"\s*\d{1,3}(\s*,\s*\d{1,3})*\s*", text):
-        raise RdeployError(f"--steps {text!r} is not a list of percentages.", "For example: --steps 10,50,100.", code="Usage")
+        raise RdeployError(
+            f"--steps {text!r} is not a list of percentages.", "For example: --steps 10,50,100.", code="Usage"
+        )
     return [int(x) for x in text.split(",")]
 
 
@@ -71,23 +104,48 @@ def run(args: argparse.Namespace) -> int:
     r = spec.rollout
     if args.steps is not None:
         r.steps = _steps(args.steps)
-    for name, value in (("hold_seconds", args.hold), ("mirror_percent", args.mirror), ("mirror_seconds", args.mirror_seconds), ("requests_file", args.requests)):
+    for name, value in (
+        ("hold_seconds", args.hold),
+        ("mirror_percent", args.mirror),
+        ("mirror_seconds", args.mirror_seconds),
+        ("requests_file", args.requests),
+    ):
         if value is not None:
             setattr(r, name, value)
     if args.mirror and args.mirror_seconds is None and not r.mirror_seconds:
         r.mirror_seconds = r.hold_seconds
-    bad = [p for p in rules.validate(spec, base_dir=spec_path.parent) if p.level == "error" and p.field.startswith("rollout.")]
+    bad = [
+        p
+        for p in rules.validate(spec, base_dir=spec_path.parent)
+        if p.level == "error" and p.field.startswith("rollout.")
+    ]
     if bad:
-        raise RdeployError("; ".join(str(p) for p in bad), "Fix the option or the spec's rollout section.", code="Usage")
-    if not confirm(f"Roll out a new deployment on endpoint {spec.endpoint.name} (stages {', '.join(map(str, r.steps))} %; this creates resources that bill)?", args):
+        raise RdeployError(
+            "; ".join(str(p) for p in bad), "Fix the option or the spec's rollout section.", code="Usage"
+        )
+    if not confirm(
+        f"Roll out a new deployment on endpoint {spec.endpoint.name} (stages {', '.join(map(str, r.steps))} %; this creates resources that bill)?",
+        args,
+    ):
         print("Nothing was done.")
         return 1
-    options = RolloutOptions(new_deployment=args.new, keep_old=args.keep_old, delete_failed=args.delete_failed, force_build=args.rebuild,
-                             take_lock=args.take_lock)
+    options = RolloutOptions(
+        new_deployment=args.new,
+        keep_old=args.keep_old,
+        delete_failed=args.delete_failed,
+        force_build=args.rebuild,
+        take_lock=args.take_lock,
+    )
     session = connect(args)
     try:
-        outcome = run_rollout(spec, session=session, sink=_json if args.json else _plain, options=options, base_dir=spec_path.parent,
-                              cancel=threading.Event())
+        outcome = run_rollout(
+            spec,
+            session=session,
+            sink=_json if args.json else _plain,
+            options=options,
+            base_dir=spec_path.parent,
+            cancel=threading.Event(),
+        )
     finally:
         session.close()
     if outcome.log_file is not None and not args.json:

@@ -1,4 +1,5 @@
 """`rdeploy-tui sandbox`: serve the Azure sandbox in the foreground until Ctrl+C."""
+
 from __future__ import annotations
 
 import argparse
@@ -22,20 +23,33 @@ def register(sub: argparse._SubParsersAction) -> None:
         description="Serve an HTTPS simulation of the Azure services rdeploy-tui uses. Ctrl+C stops it and everything it started.",
     )
     parser.add_argument("--port", type=int, default=0, help="port on 127.0.0.1 (default: a free one)")
-    parser.add_argument("--state-dir", metavar="DIR", help="folder holding the sandbox's state (default: the one --sandbox uses, so both see the same endpoints)")
     parser.add_argument(
-        "--time-scale", type=float, default=DEMO_TIME_SCALE, metavar="X",
+        "--state-dir",
+        metavar="DIR",
+        help="folder holding the sandbox's state (default: the one --sandbox uses, so both see the same endpoints)",
+    )
+    parser.add_argument(
+        "--time-scale",
+        type=float,
+        default=DEMO_TIME_SCALE,
+        metavar="X",
         help=f"multiply Azure's simulated durations by X (default {DEMO_TIME_SCALE:g}, the same pace as --sandbox: a first deploy "
         "takes ~40 s; 1 is Azure's own pace, ~11 min: a 3 min image build, 1.5 min endpoint, 7 min deployment)",
     )
-    parser.add_argument("--quota-cores", type=int, default=None, metavar="N", help="vCPU quota per subscription (default 32)")
     parser.add_argument(
-        "--fault", action="append", default=[], metavar="NAME[:COUNT][@MATCH][,KEY=VALUE]",
-        help=f"make the sandbox misbehave, for COUNT uses or until stopped, where MATCH (a regex) matches; repeatable. Names: {', '.join(FAULT_NAMES)}. "
-             "E.g. deployment-slow@/green$,factor=5,after=10 makes deployment green 5x slower after 10 requests",
+        "--quota-cores", type=int, default=None, metavar="N", help="vCPU quota per subscription (default 32)"
     )
     parser.add_argument(
-        "--compute-instance", action="store_true",
+        "--fault",
+        action="append",
+        default=[],
+        metavar="NAME[:COUNT][@MATCH][,KEY=VALUE]",
+        help=f"make the sandbox misbehave, for COUNT uses or until stopped, where MATCH (a regex) matches; repeatable. Names: {', '.join(FAULT_NAMES)}. "
+        "E.g. deployment-slow@/green$,factor=5,after=10 makes deployment green 5x slower after 10 requests",
+    )
+    parser.add_argument(
+        "--compute-instance",
+        action="store_true",
         help="also print the variables of a simulated compute instance terminal (managed identity, workspace, cloud, CA): "
         "a shell with them runs plain `rdeploy-tui` against the sandbox as on a compute instance",
     )
@@ -56,18 +70,26 @@ def run(args: argparse.Namespace) -> int:
     state_dir = Path(args.state_dir).expanduser() if args.state_dir else default_state_dir()
     try:
         sandbox = Sandbox(
-            state_dir, port=args.port, time_scale=args.time_scale,
-            quota_cores=args.quota_cores or DEFAULT_QUOTA_CORES, faults=faults,
+            state_dir,
+            port=args.port,
+            time_scale=args.time_scale,
+            quota_cores=args.quota_cores or DEFAULT_QUOTA_CORES,
+            faults=faults,
         )
         sandbox.start()
     except StateFolderBusy as exc:
         raise RdeployError(str(exc)) from None
     except OSError as exc:
         if exc.errno == errno.EADDRINUSE:
-            raise RdeployError(f"port {args.port} on 127.0.0.1 is already in use", "choose another --port, or leave it out to get a free one") from None
+            raise RdeployError(
+                f"port {args.port} on 127.0.0.1 is already in use",
+                "choose another --port, or leave it out to get a free one",
+            ) from None
         raise RdeployError(f"the sandbox could not start: {exc}", f"check that {state_dir} is writable") from None
     except Exception as exc:  # any other start-up failure: reported at once, never a hang or a traceback
-        raise RdeployError(f"the sandbox could not start: {exc}", f"check {state_dir}; to start from a fresh sandbox, move it aside") from None
+        raise RdeployError(
+            f"the sandbox could not start: {exc}", f"check {state_dir}; to start from a fresh sandbox, move it aside"
+        ) from None
     for notice in sandbox.notices:
         print(f"rdeploy-tui: warning: {notice}", file=sys.stderr, flush=True)
     stop = threading.Event()
@@ -131,11 +153,24 @@ def _print_banner(sandbox: Any, faults: Any, *, compute_instance: bool = False) 
         "",
         "The az CLI (pip install azure-cli), then Microsoft's how-to commands:",
         *("  " + line for line in az_recipe(sandbox)),
-        *([f"  az acr build -r {default_acr['name']} -t r-forecast:v1 ./docker-context   # no -g needed", "  az resource list -o table"]
-          if default_acr else []),
+        *(
+            [
+                f"  az acr build -r {default_acr['name']} -t r-forecast:v1 ./docker-context   # no -g needed",
+                "  az resource list -o table",
+            ]
+            if default_acr
+            else []
+        ),
         "",
-        *(["A compute instance terminal on this sandbox (managed identity, its workspace): paste these, then run rdeploy-tui:",
-           *("  " + line for line in compute_instance_exports(sandbox)), ""] if compute_instance else []),
+        *(
+            [
+                "A compute instance terminal on this sandbox (managed identity, its workspace): paste these, then run rdeploy-tui:",
+                *("  " + line for line in compute_instance_exports(sandbox)),
+                "",
+            ]
+            if compute_instance
+            else []
+        ),
         "Press Ctrl+C to stop.",
     ]
     print("\n".join(lines), flush=True)

@@ -1,4 +1,5 @@
 """Reading the --spec file for a command: every problem printed, exit 1, nothing else done."""
+
 from __future__ import annotations
 
 import argparse
@@ -47,6 +48,11 @@ def crate_package_problems(spec: DeploySpec, model_dir: str) -> list[Problem]:
         return [Problem("image.r_packages", f"the packages the model uses could not be read: {error}", "warning")]
     listed = {p.lower() for p in spec.image.r_packages} | {"plumber", "carrier"}
     return [
-        Problem("image.r_packages", f"the model uses R package {p!r} (read from its crate.bin), which image.r_packages lacks", "warning")
-        for p in packages if p.lower() not in listed
+        Problem(
+            "image.r_packages",
+            f"the model uses R package {p!r} (read from its crate.bin), which image.r_packages lacks",
+            "warning",
+        )
+        for p in packages
+        if p.lower() not in listed
     ]

@@ -1,10 +1,17 @@
 """`rdeploy-tui validate --spec FILE`: every problem, one per line; exit 1 if any is an error."""
+
 from __future__ import annotations
 
 import argparse
 from pathlib import Path
 
-from rdeploy_tui.commands.spec_args import add_model_dir_option, add_spec_option, crate_package_problems, load_valid_spec, print_problems
+from rdeploy_tui.commands.spec_args import (
+    add_model_dir_option,
+    add_spec_option,
+    crate_package_problems,
+    load_valid_spec,
+    print_problems,
+)
 
 
 def register(sub: argparse._SubParsersAction) -> None:

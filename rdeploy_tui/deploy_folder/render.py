@@ -6,6 +6,7 @@
 Only validated values reach a template (render refuses a spec with errors), and every value that
 goes into R or shell text has passed an allow-list in rules.py, so nothing here needs escaping.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -18,8 +19,8 @@ from pathlib import Path
 
 import yaml
 
-from rdeploy_tui.spec import base_images, rules
 from rdeploy_tui.deploy_folder.templates import asset, docker_template
+from rdeploy_tui.spec import base_images, rules
 from rdeploy_tui.spec.deploy_spec import DeploySpec, SpecError
 
 DOCKER_CONTEXT = "docker-context"
@@ -50,7 +51,7 @@ class Rendered:
 
     def docker_context(self) -> dict[str, bytes]:
         prefix = DOCKER_CONTEXT + "/"
-        return {k[len(prefix):]: v for k, v in self.files.items() if k.startswith(prefix)}
+        return {k[len(prefix) :]: v for k, v in self.files.items() if k.startswith(prefix)}
 
     def text(self, name: str) -> str:
         return self.files[name].decode("utf-8")
@@ -110,7 +111,9 @@ def render(spec: DeploySpec, *, base_dir: Path | None = None, registry: str | No
     preload = ", ".join(f'"{p}"' for p in r_packages(spec) if p != "plumber")
     start_script = fill(docker_template("start_plumber.R").read_text(), {"PORT": port, "R_PACKAGES": preload})
     repo_url = package_repository(spec)
-    install_script = fill(docker_template("install_packages.R").read_text(), {"REPO_URL": repo_url, "R_PACKAGES": packages})
+    install_script = fill(
+        docker_template("install_packages.R").read_text(), {"REPO_URL": repo_url, "R_PACKAGES": packages}
+    )
     repo_note = f"the package snapshot {repo_url}" if repo_url else "the base image's own package repository"
 
     def dockerfile(tag: str) -> str:
@@ -130,8 +133,13 @@ def render(spec: DeploySpec, *, base_dir: Path | None = None, registry: str | No
     # (Dockerfile) and the dated package repository (install_packages.R) are in it: changing either changes the tag.
     tag = spec.image.tag
     if tag == "auto":
-        tag = content_tag({"Dockerfile": dockerfile("auto").encode(), "install_packages.R": install_script.encode(),
-                           "start_plumber.R": start_script.encode()})
+        tag = content_tag(
+            {
+                "Dockerfile": dockerfile("auto").encode(),
+                "install_packages.R": install_script.encode(),
+                "start_plumber.R": start_script.encode(),
+            }
+        )
     image = f"{registry or REGISTRY_PLACEHOLDER}/{repository}:{tag}"
 
     files = {

@@ -4,13 +4,14 @@
 assets/sample-model/make_crate.R is its source; crate.bin beside it is the prebuilt result, shipped so
 that machines without R (the sandbox, CI jobs without R) can still register it.
 """
+
 from __future__ import annotations
 
 import subprocess
 from pathlib import Path
 
-from rdeploy_tui.local.plumber import LocalRunError, find_rscript, r_missing_error
 from rdeploy_tui.deploy_folder.templates import asset
+from rdeploy_tui.local.plumber import LocalRunError, find_rscript, r_missing_error
 
 CRATE_FILENAME = "crate.bin"
 # What the sample model answers to; the spec's default sample request.
@@ -37,11 +38,15 @@ def build_sample_crate(dest_dir: Path, *, rscript: str | None = None, timeout: f
     try:
         done = subprocess.run(
             [rscript, "--vanilla", str(script), str(dest_dir.resolve())],
-            capture_output=True, text=True, timeout=timeout, check=False,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
         )
     except subprocess.TimeoutExpired as exc:
         raise LocalRunError(
-            f"building the sample model took more than {timeout:g} s", "check that R starts: Rscript -e 'R.version.string'"
+            f"building the sample model took more than {timeout:g} s",
+            "check that R starts: Rscript -e 'R.version.string'",
         ) from exc
     except OSError as exc:
         raise LocalRunError(f"cannot run {rscript}: {exc}", "check the R installation") from exc

@@ -1,4 +1,5 @@
 """Where the shipped templates live: beside the package in a checkout, under share/ when installed."""
+
 from __future__ import annotations
 
 import sys

@@ -15,25 +15,27 @@ Checks, in order; a failed check that makes the rest meaningless ends the run:
 
 Core code: no textual. The report is plain data (to_dict() for --json); on_event streams progress.
 """
+
 from __future__ import annotations
 
 import json
 import subprocess
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Literal
+from typing import Any, Literal
 
-from rdeploy_tui.errors import RdeployError
-from rdeploy_tui.local.plumber import R_INSTALL_COMMAND, LocalRunError, PlumberProcess, find_rscript, start_plumber
-from rdeploy_tui.local.http_client import Latency, measure, request
-from rdeploy_tui.scoring.judge import DOUBLE_ENCODING_FIX, parse_body, precision_finding
 from rdeploy_tui.deploy_folder.render import DOCKER_CONTEXT, ENTRY_SCRIPT, r_packages, render, write_folder
 from rdeploy_tui.deploy_folder.sample_model import CRATE_FILENAME, build_sample_crate, sample_model_dir
+from rdeploy_tui.errors import RdeployError
+from rdeploy_tui.local.http_client import Latency, measure, request
+from rdeploy_tui.local.plumber import R_INSTALL_COMMAND, LocalRunError, PlumberProcess, find_rscript, start_plumber
+from rdeploy_tui.scoring.client import score
+from rdeploy_tui.scoring.judge import DOUBLE_ENCODING_FIX, parse_body, precision_finding
 from rdeploy_tui.scoring.result import ScoreResult
 from rdeploy_tui.scoring.target import ScoringTarget
-from rdeploy_tui.scoring.client import score
 from rdeploy_tui.spec.deploy_spec import DeploySpec, SpecError
 
 Status = Literal["ok", "warn", "fail"]
@@ -139,15 +141,22 @@ def run_local_checks(
 
 
 class _Session:
-    def __init__(self, spec: DeploySpec, base_dir: Path, model_dir: Path | None,
-                 on_event: Callable[[LocalEvent], None] | None, latency_samples: int):
+    def __init__(
+        self,
+        spec: DeploySpec,
+        base_dir: Path,
+        model_dir: Path | None,
+        on_event: Callable[[LocalEvent], None] | None,
+        latency_samples: int,
+    ):
         self.spec = spec
         self.base_dir = base_dir
         self.model_dir = model_dir
         self.on_event = on_event
         self.latency_samples = latency_samples
-        self.report = LocalReport(probe_initial_delay=spec.deployment.probes.initial_delay,
-                                  probe_limit_seconds=probe_limit(spec))
+        self.report = LocalReport(
+            probe_initial_delay=spec.deployment.probes.initial_delay, probe_limit_seconds=probe_limit(spec)
+        )
         self.tmp = Path(".")
         self.rscript: str | None = None
         self.server: PlumberProcess | None = None
@@ -158,8 +167,16 @@ class _Session:
         if self.on_event:
             self.on_event(LocalEvent("step", text))
 
-    def add(self, name: str, status: Status, message: str, next_step: str | None = None,
-            details: str | None = None, *, stop: bool = False) -> None:
+    def add(
+        self,
+        name: str,
+        status: Status,
+        message: str,
+        next_step: str | None = None,
+        details: str | None = None,
+        *,
+        stop: bool = False,
+    ) -> None:
         check = Check(name, status, message, next_step, details)
         self.report.checks.append(check)
         if self.on_event:
@@ -186,13 +203,20 @@ class _Session:
             self.step("looking for a Docker engine")
             use_docker = docker_engine_available()
             if runner == "docker" and not use_docker:
-                self.add("runner", "fail", "no Docker engine answers `docker info`",
-                         "start Docker, or run with --runner rscript", stop=True)
+                self.add(
+                    "runner",
+                    "fail",
+                    "no Docker engine answers `docker info`",
+                    "start Docker, or run with --runner rscript",
+                    stop=True,
+                )
         self.report.runner = "docker" if use_docker else "rscript"
         if use_docker:
             self.add("runner", "ok", "docker: the image is built and run as Azure would run it")
         else:
-            self.add("runner", "ok", "Rscript on this machine" + (" (no Docker engine answered)" if runner == "auto" else ""))
+            self.add(
+                "runner", "ok", "Rscript on this machine" + (" (no Docker engine answered)" if runner == "auto" else "")
+            )
         self.rscript = find_rscript()
         if not use_docker:
             self.check_r()
@@ -209,63 +233,108 @@ class _Session:
         try:
             rendered = render(self.spec, base_dir=self.base_dir)
         except SpecError as exc:
-            self.add("spec", "fail", "the spec has errors: " + "; ".join(str(p) for p in exc.problems),
-                     "fix them (rdeploy-tui validate lists them all)", stop=True)
+            self.add(
+                "spec",
+                "fail",
+                "the spec has errors: " + "; ".join(str(p) for p in exc.problems),
+                "fix them (rdeploy-tui validate lists them all)",
+                stop=True,
+            )
         except OSError as exc:
-            self.add("spec", "fail", f"cannot read the scoring script: {exc}", "check scoring.script in the spec", stop=True)
+            self.add(
+                "spec", "fail", f"cannot read the scoring script: {exc}", "check scoring.script in the spec", stop=True
+            )
         folder = self.tmp / "folder"
         write_folder(rendered, folder)
         return folder
 
     def check_r(self) -> None:
         if self.rscript is None:
-            self.add("R", "fail", "R is not installed here (no Rscript on PATH)",
-                     f"install R and plumber: {R_INSTALL_COMMAND}", stop=True)
+            self.add(
+                "R",
+                "fail",
+                "R is not installed here (no Rscript on PATH)",
+                f"install R and plumber: {R_INSTALL_COMMAND}",
+                stop=True,
+            )
         self.step("listing the R packages installed here")
         try:
-            done = subprocess.run([self.rscript, "-e", 'cat(R.version.string, "\\n"); cat(rownames(installed.packages()), sep = "\\n")'],
-                                  capture_output=True, text=True, timeout=_R_QUERY_TIMEOUT, check=False)
+            done = subprocess.run(
+                [self.rscript, "-e", 'cat(R.version.string, "\\n"); cat(rownames(installed.packages()), sep = "\\n")'],
+                capture_output=True,
+                text=True,
+                timeout=_R_QUERY_TIMEOUT,
+                check=False,
+            )
         except (OSError, subprocess.TimeoutExpired) as exc:
             self.add("R", "fail", f"{self.rscript} does not run: {exc}", f"reinstall R: {R_INSTALL_COMMAND}", stop=True)
         if done.returncode != 0:
-            self.add("R", "fail", f"{self.rscript} failed (exit code {done.returncode})",
-                     f"reinstall R: {R_INSTALL_COMMAND}", details=done.stdout + done.stderr, stop=True)
+            self.add(
+                "R",
+                "fail",
+                f"{self.rscript} failed (exit code {done.returncode})",
+                f"reinstall R: {R_INSTALL_COMMAND}",
+                details=done.stdout + done.stderr,
+                stop=True,
+            )
         version, *installed = done.stdout.splitlines()
         have = {p.strip() for p in installed}
         self.add("R", "ok", f"{version.strip()} at {self.rscript}")
         missing_core = [p for p in ("plumber", "jsonlite") if p not in have]
         if missing_core:
-            self.add("packages", "fail", f"{', '.join(missing_core)} not installed here: the API cannot start",
-                     f"install them: {R_INSTALL_COMMAND}", stop=True)
+            self.add(
+                "packages",
+                "fail",
+                f"{', '.join(missing_core)} not installed here: the API cannot start",
+                f"install them: {R_INSTALL_COMMAND}",
+                stop=True,
+            )
         missing = [p for p in r_packages(self.spec) if p not in have]
         if not missing:
             self.add("packages", "ok", "every package the image installs is installed here too")
             return
         listed = ", ".join(f'"{p}"' for p in missing)
-        how = (f"install them here: Rscript -e 'install.packages(c({listed}))' "
-               "(Debian packages most as r-cran-NAME; it has no r-cran-carrier)")
+        how = (
+            f"install them here: Rscript -e 'install.packages(c({listed}))' "
+            "(Debian packages most as r-cran-NAME; it has no r-cran-carrier)"
+        )
         requested = [p for p in missing if p in self.spec.image.r_packages]
         if requested:
             # a package the model needs is not here: a pass would be a guess (issue 13.5); the rest still runs
-            self.add("packages", "fail",
-                     f"{', '.join(requested)} (image.r_packages) not installed here: this run cannot stand for the endpoint's",
-                     how)
+            self.add(
+                "packages",
+                "fail",
+                f"{', '.join(requested)} (image.r_packages) not installed here: this run cannot stand for the endpoint's",
+                how,
+            )
             return
         note = " (A simple crate loads without carrier.)" if "carrier" in missing else ""
-        self.add("packages", "warn",
-                 f"the image installs {', '.join(missing)}, missing here: results here may differ from the endpoint's.{note}",
-                 f"to test exactly what Azure runs, {how}")
+        self.add(
+            "packages",
+            "warn",
+            f"the image installs {', '.join(missing)}, missing here: results here may differ from the endpoint's.{note}",
+            f"to test exactly what Azure runs, {how}",
+        )
 
     def resolve_model(self) -> Path:
         if self.model_dir is not None:
             model_dir = Path(self.model_dir).resolve()
             if not model_dir.is_dir():
-                self.add("model", "fail", f"model folder {model_dir} does not exist",
-                         "pass --model-dir the folder holding the model's files (e.g. one with models/crate.bin)", stop=True)
+                self.add(
+                    "model",
+                    "fail",
+                    f"model folder {model_dir} does not exist",
+                    "pass --model-dir the folder holding the model's files (e.g. one with models/crate.bin)",
+                    stop=True,
+                )
             crate = find_crate(model_dir)
             if crate is None:
-                self.add("model", "warn", f"no {CRATE_FILENAME} under {model_dir}",
-                         "the generated plumber.R needs models/crate.bin; a custom script may load other files")
+                self.add(
+                    "model",
+                    "warn",
+                    f"no {CRATE_FILENAME} under {model_dir}",
+                    "the generated plumber.R needs models/crate.bin; a custom script may load other files",
+                )
             else:
                 self.add("model", "ok", f"{crate}")
         else:
@@ -278,11 +347,18 @@ class _Session:
             self.step("building the sample model from make_crate.R")
             try:
                 build_sample_crate(self.tmp / "sample-model")
-                self.add("model", "ok", "sample model (Nile trend forecast), rebuilt from assets/sample-model/make_crate.R")
+                self.add(
+                    "model", "ok", "sample model (Nile trend forecast), rebuilt from assets/sample-model/make_crate.R"
+                )
                 return self.tmp / "sample-model"
             except LocalRunError as exc:
-                self.add("model", "warn", f"could not rebuild the sample model ({exc.what}); using the shipped crate.bin",
-                         exc.next_step, exc.details)
+                self.add(
+                    "model",
+                    "warn",
+                    f"could not rebuild the sample model ({exc.what}); using the shipped crate.bin",
+                    exc.next_step,
+                    exc.details,
+                )
                 return sample_model_dir()
         self.add("model", "ok", "sample model (Nile trend forecast), the shipped crate.bin")
         return sample_model_dir()
@@ -295,8 +371,12 @@ class _Session:
                 self.server = self.start_docker(folder, model_dir)
             else:
                 self.step("starting Rscript start_plumber.R")
-                self.server = start_plumber(folder / "src", model_dir, start_script=folder / DOCKER_CONTEXT / "start_plumber.R",
-                                            entry_script=ENTRY_SCRIPT)
+                self.server = start_plumber(
+                    folder / "src",
+                    model_dir,
+                    start_script=folder / DOCKER_CONTEXT / "start_plumber.R",
+                    entry_script=ENTRY_SCRIPT,
+                )
             self.report.url = self.server.url
             self.step(f"waiting for {self.spec.scoring.routes.ready} on {self.server.url} (probe limit {limit} s)")
             seconds = self.server.wait_ready(self.spec.scoring.routes.ready, timeout=limit)
@@ -307,15 +387,19 @@ class _Session:
                     f"{exc.what}: Azure stops waiting after initial_delay {p.initial_delay} s + period {p.period} s "
                     f"x failure_threshold {p.failure_threshold} = {limit} s and restarts the container, again and again",
                     "load less at start-up, or raise deployment.probes.initial_delay / failure_threshold in the spec",
-                    details=exc.details, code=exc.code,
+                    details=exc.details,
+                    code=exc.code,
                 )
             self.fail_with("start-up", exc)
         self.report.startup_seconds = round(seconds, 3)
         if seconds > delay:
-            self.add("start-up", "warn",
-                     f"ready after {seconds:.2f} s, later than the probes' initial_delay of {delay} s (limit {limit} s): "
-                     "Azure logs failed probes until then, and the cloud starts slower than this machine",
-                     "raise deployment.probes.initial_delay above the start-up time")
+            self.add(
+                "start-up",
+                "warn",
+                f"ready after {seconds:.2f} s, later than the probes' initial_delay of {delay} s (limit {limit} s): "
+                "Azure logs failed probes until then, and the cloud starts slower than this machine",
+                "raise deployment.probes.initial_delay above the start-up time",
+            )
         else:
             self.add("start-up", "ok", f"ready after {seconds:.2f} s (probes start at {delay} s, give up at {limit} s)")
 
@@ -326,9 +410,14 @@ class _Session:
         self.step(f"docker build -t {image} (the first build pulls {self.spec.image.base})")
         build_image(folder / DOCKER_CONTEXT, image)
         self.step("docker run with the container's variables")
-        return run_container(image, folder / "src", model_dir, container_port=self.spec.scoring.port,
-                             entry_script=ENTRY_SCRIPT,
-                             model_subdir=f"{self.spec.model.name}/{self.spec.model.version}")
+        return run_container(
+            image,
+            folder / "src",
+            model_dir,
+            container_port=self.spec.scoring.port,
+            entry_script=ENTRY_SCRIPT,
+            model_subdir=f"{self.spec.model.name}/{self.spec.model.version}",
+        )
 
     def check_live(self) -> None:
         route = self.spec.scoring.routes.live
@@ -336,11 +425,22 @@ class _Session:
         try:
             resp = request(self.server.url, "GET", route, timeout=10)
         except OSError as exc:
-            self.add("liveness", "fail", f"GET {route} got no answer ({exc})",
-                     "check the live route in the scoring script", self.server.output(), stop=True)
+            self.add(
+                "liveness",
+                "fail",
+                f"GET {route} got no answer ({exc})",
+                "check the live route in the scoring script",
+                self.server.output(),
+                stop=True,
+            )
         if resp.status != 200:
-            self.add("liveness", "fail", f"GET {route} answered {resp.status}: Azure would restart the container",
-                     f"add a GET {route} handler that returns 200 (or fix scoring.routes.live)", resp.text)
+            self.add(
+                "liveness",
+                "fail",
+                f"GET {route} answered {resp.status}: Azure would restart the container",
+                f"add a GET {route} handler that returns 200 (or fix scoring.routes.live)",
+                resp.text,
+            )
         else:
             self.add("liveness", "ok", f"GET {route} answered 200")
 
@@ -353,8 +453,14 @@ class _Session:
         timeout = self.spec.deployment.request_timeout_ms / 1000
         resp = score(ScoringTarget(self.server.url + route, timeout=max(timeout, 30.0)), body)
         if resp.status is None:
-            self.add("score", "fail", f"POST {route} got no answer ({resp.error})",
-                     "see the server output in the details", self.server.output(), stop=True)
+            self.add(
+                "score",
+                "fail",
+                f"POST {route} got no answer ({resp.error})",
+                "see the server output in the details",
+                self.server.output(),
+                stop=True,
+            )
         self.report.score_status = resp.status
         is_json, value = resp.is_json, resp.value
         self.report.score_body = resp.body
@@ -372,20 +478,37 @@ class _Session:
         elif resp.status == 404:
             next_step = f"the scoring script has no POST {route}: fix the route in the script or scoring.routes.score"
         else:
-            next_step = "the handler failed: fix the error shown in the server output, in the scoring script or the model"
+            next_step = (
+                "the handler failed: fix the error shown in the server output, in the scoring script or the model"
+            )
         self.add("score", "fail", what, next_step, self.server.output())
         raise _Stop
 
     def check_json(self, resp: ScoreResult) -> Any:
         content_type = resp.headers.get("content-type", "")
         if not resp.is_json:
-            self.add("JSON", "fail", f"the answer is not JSON (Content-Type {content_type or 'none'}): {_clip(resp.text)}",
-                     "use a JSON serializer on the score handler: #* @serializer json list(digits = NA)", stop=True)
+            self.add(
+                "JSON",
+                "fail",
+                f"the answer is not JSON (Content-Type {content_type or 'none'}): {_clip(resp.text)}",
+                "use a JSON serializer on the score handler: #* @serializer json list(digits = NA)",
+                stop=True,
+            )
         if resp.double_encoded is not None:
-            self.add("JSON", "fail", f"the answer is JSON inside a string: {_clip(resp.text)}", DOUBLE_ENCODING_FIX, stop=True)
+            self.add(
+                "JSON",
+                "fail",
+                f"the answer is JSON inside a string: {_clip(resp.text)}",
+                DOUBLE_ENCODING_FIX,
+                stop=True,
+            )
         if "json" not in content_type.lower():
-            self.add("JSON", "warn", f"the body is JSON but Content-Type is {content_type or 'missing'}",
-                     "use a JSON serializer on the score handler: #* @serializer json list(digits = NA)")
+            self.add(
+                "JSON",
+                "warn",
+                f"the body is JSON but Content-Type is {content_type or 'missing'}",
+                "use a JSON serializer on the score handler: #* @serializer json list(digits = NA)",
+            )
         else:
             self.add("JSON", "ok", "real JSON: " + _clip(resp.text, 120))
         return resp.value
@@ -407,8 +530,13 @@ class _Session:
         req.write_text(json.dumps(self.spec.scoring.sample_request))
         self.step("running the crate directly in R for comparison")
         try:
-            done = subprocess.run([self.rscript, str(script), str(crate), str(req)], capture_output=True, text=True,
-                                  timeout=_R_QUERY_TIMEOUT, check=False)
+            done = subprocess.run(
+                [self.rscript, str(script), str(crate), str(req)],
+                capture_output=True,
+                text=True,
+                timeout=_R_QUERY_TIMEOUT,
+                check=False,
+            )
         except (OSError, subprocess.TimeoutExpired) as exc:
             return None, f"running the crate directly failed: {exc}"
         if done.returncode != 0:
@@ -427,30 +555,54 @@ class _Session:
             new = measure(self.server.url, route, body, n, keep_alive=False)
             kept = measure(self.server.url, route, body, n, keep_alive=True)
         except OSError as exc:
-            self.add("latency", "fail", f"the API stopped answering while timed ({exc})",
-                     "see the server output in the details", self.server.output())
+            self.add(
+                "latency",
+                "fail",
+                f"the API stopped answering while timed ({exc})",
+                "see the server output in the details",
+                self.server.output(),
+            )
             return
         self.report.latency = [new.summary(), kept.summary()]
         budget_ms = self.spec.deployment.request_timeout_ms
         closing = kept.closes == len(kept.statuses)
-        message = (f"new connection p50 {_ms(new, 50)} / p95 {_ms(new, 95)}; keep-alive client p50 {_ms(kept, 50)} / p95 "
-                   f"{_ms(kept, 95)} ({'the API answers Connection: close, so it reconnects' if closing else 'connections reused'}; n={n} each)")
+        message = (
+            f"new connection p50 {_ms(new, 50)} / p95 {_ms(new, 95)}; keep-alive client p50 {_ms(kept, 50)} / p95 "
+            f"{_ms(kept, 95)} ({'the API answers Connection: close, so it reconnects' if closing else 'connections reused'}; n={n} each)"
+        )
         # httpuv answers a reused connection ~40 ms late (r-facts.md); Azure's scoring front reuses its connections.
         slow_reuse = (kept.percentile(50) or 0) > (new.percentile(50) or 0) + 20
         worst = max(new.samples_ms + kept.samples_ms)
         failures = sum(s != 200 for s in new.statuses + kept.statuses)
         if failures:
-            self.add("latency", "fail", f"{failures} of {2 * n} repeated requests did not answer 200; " + message,
-                     "the API is not stable under repeated calls: see the server output", self.server.output())
+            self.add(
+                "latency",
+                "fail",
+                f"{failures} of {2 * n} repeated requests did not answer 200; " + message,
+                "the API is not stable under repeated calls: see the server output",
+                self.server.output(),
+            )
         elif worst > budget_ms:
-            self.add("latency", "fail", f"slowest request {worst:.0f} ms exceeds request_timeout_ms {budget_ms}; " + message,
-                     "make scoring faster or raise deployment.request_timeout_ms")
+            self.add(
+                "latency",
+                "fail",
+                f"slowest request {worst:.0f} ms exceeds request_timeout_ms {budget_ms}; " + message,
+                "make scoring faster or raise deployment.request_timeout_ms",
+            )
         elif slow_reuse:
-            self.add("latency", "warn", "reused connections answer ~40 ms late (httpuv); " + message,
-                     'keep `res$setHeader("Connection", "close")` in the score handler: Azure\'s scoring front reuses connections')
+            self.add(
+                "latency",
+                "warn",
+                "reused connections answer ~40 ms late (httpuv); " + message,
+                'keep `res$setHeader("Connection", "close")` in the score handler: Azure\'s scoring front reuses connections',
+            )
         elif (new.percentile(95) or 0) > budget_ms / 2:
-            self.add("latency", "warn", f"p95 is over half of request_timeout_ms {budget_ms}; " + message,
-                     "the cloud instance may be slower: raise deployment.request_timeout_ms")
+            self.add(
+                "latency",
+                "warn",
+                f"p95 is over half of request_timeout_ms {budget_ms}; " + message,
+                "the cloud instance may be slower: raise deployment.request_timeout_ms",
+            )
         else:
             self.add("latency", "ok", message)
 

@@ -6,6 +6,7 @@ function's body and every function among its enclosed values (recursively), coll
 captured `forecast::ets`), and the package of S4 objects. Base R's own packages are left out. It never guesses:
 without R (or codetools, or a readable crate) the answer says the list could not be read and why.
 """
+
 from __future__ import annotations
 
 import subprocess
@@ -16,7 +17,7 @@ from rdeploy_tui.local.plumber import find_rscript
 
 TIMEOUT_S = 60.0
 BASE_PACKAGES = frozenset(
-    "base compiler datasets grDevices graphics grid methods parallel splines stats stats4 tcltk tools utils".split()
+    ["base", "compiler", "datasets", "grDevices", "graphics", "grid", "methods", "parallel", "splines", "stats", "stats4", "tcltk", "tools", "utils"]
 )
 
 _R = r"""
@@ -86,8 +87,9 @@ def read_crate_packages(crate: Path, *, rscript: str | None = None) -> CratePack
     if not Path(crate).is_file():
         return CratePackages([], f"{crate} does not exist")
     try:
-        done = subprocess.run([rscript, "--vanilla", "-e", _R, str(crate)], capture_output=True, text=True,
-                              timeout=TIMEOUT_S, check=False)
+        done = subprocess.run(
+            [rscript, "--vanilla", "-e", _R, str(crate)], capture_output=True, text=True, timeout=TIMEOUT_S, check=False
+        )
     except (OSError, subprocess.TimeoutExpired) as exc:
         return CratePackages([], f"R could not read the crate: {exc}")
     errors = [line[6:].strip() for line in done.stdout.splitlines() if line.startswith("ERROR ")]

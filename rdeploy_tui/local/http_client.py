@@ -7,6 +7,7 @@ the API closes each connection (`Connection: close`, as the generated plumber.R 
 client such as Azure's scoring front reconnects instead of waiting). Scoring requests go through
 rdeploy_tui.scoring's client, as they do for an endpoint.
 """
+
 from __future__ import annotations
 
 import http.client
@@ -17,8 +18,8 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from rdeploy_tui.scoring.client import ScoringClient
-from rdeploy_tui.scoring.target import ScoringTarget
 from rdeploy_tui.scoring.load_test import percentile
+from rdeploy_tui.scoring.target import ScoringTarget
 
 
 @dataclass
@@ -70,8 +71,10 @@ class Latency:
 
     def summary(self) -> dict[str, Any]:
         return {
-            "connection": self.connection, "n": len(self.samples_ms),
-            "p50_ms": self.percentile(50), "p95_ms": self.percentile(95),
+            "connection": self.connection,
+            "n": len(self.samples_ms),
+            "p50_ms": self.percentile(50),
+            "p95_ms": self.percentile(95),
             "max_ms": max(self.samples_ms) if self.samples_ms else None,
             "non_200": sum(1 for s in self.statuses if s != 200),
             "connection_close": self.closes,

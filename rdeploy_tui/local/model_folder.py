@@ -1,4 +1,5 @@
 """What a model folder must hold before it is registered: the carrier crate the scoring script loads."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -13,6 +14,8 @@ def model_folder_problem(folder: Path) -> str | None:
     if not folder.is_dir():
         return f"{folder} is not a folder: give the folder holding {CRATE_FILENAME}"
     if not any(folder.rglob(CRATE_FILENAME)):
-        return (f"{folder} holds no {CRATE_FILENAME}: save the model with carrier "
-                f"(saveRDS(carrier::crate(...), \"{CRATE_FILENAME}\")) into it")
+        return (
+            f"{folder} holds no {CRATE_FILENAME}: save the model with carrier "
+            f'(saveRDS(carrier::crate(...), "{CRATE_FILENAME}")) into it'
+        )
     return None

@@ -8,6 +8,7 @@ and one reader thread drains its output so a full pipe can never block R.
 Used by `rdeploy-tui local` (local_checks.py), the wizard's "test locally" step and the sandbox,
 which hosts its deployments with it. The docker variant lives in local_docker.py.
 """
+
 from __future__ import annotations
 
 import atexit
@@ -24,8 +25,9 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any
 
 from rdeploy_tui.errors import RdeployError
 
@@ -99,7 +101,7 @@ def r_error_text(output: str) -> str | None:
     if start is None:
         return None
     block = [lines[start]]
-    for line in lines[start + 1:]:
+    for line in lines[start + 1 :]:
         if _BLOCK_END.match(line) or line.startswith("Error"):
             break
         block.append(line)
@@ -120,7 +122,8 @@ def explain_start_failure(output: str, exit_code: int | None, port: int) -> Loca
         return LocalRunError(
             f"port {port} on {LOOPBACK} is already in use, so plumber could not listen on it",
             "stop the program using it, or let rdeploy-tui pick a free port (leave the port unset)",
-            details=output, code="port_in_use",
+            details=output,
+            code="port_in_use",
         )
     text = r_error_text(output) or f"no error text (exit code {exit_code})"
     if "unexpected" in text and re.search(r"\.R:\d+:\d+:", text):
@@ -131,7 +134,7 @@ def explain_start_failure(output: str, exit_code: int | None, port: int) -> Loca
         code = "model_missing"
     elif "readRDS" in text or "unserialize" in text or "input format" in text or "magic number" in text:
         next_step = (
-            "crate.bin is not a saved crate: write it with saveRDS(serialize(crate, NULL), \"crate.bin\") "
+            'crate.bin is not a saved crate: write it with saveRDS(serialize(crate, NULL), "crate.bin") '
             "and register that file"
         )
         code = "model_unreadable"
@@ -173,7 +176,7 @@ class _Launcher:
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._jobs: "queue.Queue[tuple[Callable[[], Any], concurrent.futures.Future]]" = queue.Queue()
+        self._jobs: queue.Queue[tuple[Callable[[], Any], concurrent.futures.Future]] = queue.Queue()
         self._thread: threading.Thread | None = None
 
     def run(self, fn: Callable[[], Any]) -> Any:
@@ -190,7 +193,7 @@ class _Launcher:
             fn, future = self._jobs.get()
             try:
                 future.set_result(fn())
-            except BaseException as exc:  # noqa: BLE001 - handed to the caller
+            except BaseException as exc:
                 future.set_exception(exc)
 
 
@@ -233,7 +236,7 @@ def reap_pid_files(folder: Path, name: str = "plumber.pid") -> list[int]:
 
 # --- the process -----------------------------------------------------------------------------------
 
-_live: set["PlumberProcess"] = set()  # started and not yet stopped
+_live: set[PlumberProcess] = set()  # started and not yet stopped
 
 
 @atexit.register
@@ -267,11 +270,17 @@ class PlumberProcess:
         self.started = time.monotonic()
         self._pid_file = pid_file
         try:
-            self._proc = _launcher.run(lambda: subprocess.Popen(
-                _with_launcher(list(argv)), env=env, cwd=cwd, stdin=subprocess.DEVNULL,
-                stdout=subprocess.PIPE, stderr=subprocess.STDOUT,  # one pipe keeps R's lines in order
-                start_new_session=True,  # own process group: stop() reaches every child
-            ))
+            self._proc = _launcher.run(
+                lambda: subprocess.Popen(
+                    _with_launcher(list(argv)),
+                    env=env,
+                    cwd=cwd,
+                    stdin=subprocess.DEVNULL,
+                    stdout=subprocess.PIPE,
+                    stderr=subprocess.STDOUT,  # one pipe keeps R's lines in order
+                    start_new_session=True,  # own process group: stop() reaches every child
+                )
+            )
         except OSError as exc:
             raise LocalRunError(f"cannot run {argv[0]}: {exc}", "check the installation", code="spawn_failed") from exc
         self.pid = self._proc.pid
@@ -324,7 +333,8 @@ class PlumberProcess:
                 raise LocalRunError(
                     f"the plumber API was not ready within {timeout:g} s (GET {route}: {last})",
                     "make start-up faster (load less at start) or raise the readiness probe's limits",
-                    details=self.output(), code="not_ready",
+                    details=self.output(),
+                    code="not_ready",
                 )
             status = _probe(self.url, route, min(1.0, deadline - now))
             if status == 200:
@@ -363,7 +373,7 @@ class PlumberProcess:
                 pass  # best effort: the container was started with --rm
         self._reader.join(timeout=2.0)
 
-    def __enter__(self) -> "PlumberProcess":
+    def __enter__(self) -> PlumberProcess:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -424,5 +434,6 @@ def start_plumber(
     env.update({"PLUMBER_HOST": LOOPBACK, "PLUMBER_PORT": str(port)})
     env.update(extra_env or {})
     start_script = Path(start_script).resolve()
-    return PlumberProcess([rscript, str(start_script)], env, f"http://{LOOPBACK}:{port}",
-                          cwd=Path(app_dir).resolve(), pid_file=pid_file)
+    return PlumberProcess(
+        [rscript, str(start_script)], env, f"http://{LOOPBACK}:{port}", cwd=Path(app_dir).resolve(), pid_file=pid_file
+    )

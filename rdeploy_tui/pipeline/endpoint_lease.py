@@ -25,6 +25,7 @@ updating the endpoint, as a tag write is an endpoint update) at most every RENEW
 longest stretch without such a point: deploying the new version (an ACR build of at most 3600 s + grace, then the
 deployment's wait, azure/deadlines.py), about 82 minutes.
 """
+
 from __future__ import annotations
 
 import calendar
@@ -61,7 +62,9 @@ class Holder:
         return f"lease={self.lease};host={self.host[:64]};pid={self.pid};since={_stamp(self.since)};renewed={_stamp(self.renewed)}"
 
     def who(self) -> str:
-        return f"process {self.pid} on {self.host}, since {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime(self.since))}"
+        return (
+            f"process {self.pid} on {self.host}, since {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime(self.since))}"
+        )
 
 
 def _stamp(epoch: float) -> str:
@@ -104,8 +107,6 @@ def _running(pid: int) -> bool:
     return True
 
 
-
-
 def busy_error(endpoint: str, holder: Holder, lease_s: float = LEASE_S) -> RdeployError:
     stale_at = time.strftime("%H:%M UTC", time.gmtime(holder.renewed + lease_s))
     return RdeployError(
@@ -119,8 +120,18 @@ def busy_error(endpoint: str, holder: Holder, lease_s: float = LEASE_S) -> Rdepl
 class EndpointLease:
     """The lease on one endpoint. `endpoints`: rdeploy_tui.azure.Endpoints (show, set_tags)."""
 
-    def __init__(self, endpoints: Any, endpoint: str, *, settle_s: float = SETTLE_S, lease_s: float = LEASE_S,
-                 renew_s: float = RENEW_S, poll_s: float = POLL_S, busy_wait_s: float = BUSY_WAIT_S, clock: Any = time.time) -> None:
+    def __init__(
+        self,
+        endpoints: Any,
+        endpoint: str,
+        *,
+        settle_s: float = SETTLE_S,
+        lease_s: float = LEASE_S,
+        renew_s: float = RENEW_S,
+        poll_s: float = POLL_S,
+        busy_wait_s: float = BUSY_WAIT_S,
+        clock: Any = time.time,
+    ) -> None:
         self.endpoints, self.endpoint = endpoints, endpoint
         self.settle_s, self.lease_s, self.renew_s, self.clock = settle_s, lease_s, renew_s, clock
         self.poll_s, self.busy_wait_s = poll_s, busy_wait_s

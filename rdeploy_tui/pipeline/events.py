@@ -1,11 +1,13 @@
 """Events a running plan emits. The TUI, the CLI (plain lines or JSON) and the state file all
 consume this one stream; nothing here knows who listens.
 """
+
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
-from typing import Any, Callable, Literal, Union
+from typing import Any, Literal, Union
 
 StepStatus = Literal["pending", "running", "done", "skipped", "failed", "cancelled"]
 

@@ -4,11 +4,13 @@ and acted on by `endpoints sweep` (a cron job, or the user), so a forgotten test
 The tag holds an absolute UTC time (ISO 8601), so any tool can read it; every deploy with an expiry
 sets it again from that moment (a re-deploy extends the life).
 """
+
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from datetime import datetime, timezone
-from typing import Any, Callable
+from typing import Any
 
 from rdeploy_tui.spec.durations import parse_duration
 
@@ -42,7 +44,7 @@ def expiry_sentence(tags: dict[str, str] | None) -> str | None:
 
 
 def _utc(value: str) -> str:
-    """"2026-11-26T21:00:00Z" -> "2026-11-26 21:00 UTC"."""
+    """ "2026-11-26T21:00:00Z" -> "2026-11-26 21:00 UTC"."""
     return value.replace("T", " ")[:16] + " UTC"
 
 
@@ -58,7 +60,7 @@ def expires_at(tags: dict[str, str] | None) -> float | None:
 
 
 def time_left(tags: dict[str, str] | None, now: float | None = None) -> str:
-    """"3h 12m left", "expired 2h ago", or "-" without an expiry."""
+    """ "3h 12m left", "expired 2h ago", or "-" without an expiry."""
     at = expires_at(tags)
     if at is None:
         return "-"
@@ -82,7 +84,9 @@ def is_expired(tags: dict[str, str] | None, now: float | None = None) -> bool:
     return at is not None and at <= (time.time() if now is None else now)
 
 
-def sweep(endpoints: Any, *, now: float | None = None, on_deleting: Callable[[str], None] = lambda name: None) -> tuple[list[str], list[tuple[str, str]]]:
+def sweep(
+    endpoints: Any, *, now: float | None = None, on_deleting: Callable[[str], None] = lambda name: None
+) -> tuple[list[str], list[tuple[str, str]]]:
     """Delete every expired endpoint of `endpoints` (rdeploy_tui.azure.Endpoints). Returns (deleted, [(name, why not)])."""
     from rdeploy_tui.errors import RdeployError
 

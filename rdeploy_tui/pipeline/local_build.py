@@ -10,20 +10,24 @@ The base image comes straight from Docker Hub here (the Dockerfile's `ARG BASE` 
 registry exists for ACR Tasks agents, which pull anonymously from shared addresses and meet Docker Hub's rate limit;
 this machine's engine pulls with its own Docker Hub identity and cache.
 """
+
 from __future__ import annotations
 
 import tempfile
 import threading
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from rdeploy_tui.errors import RdeployError
 from rdeploy_tui.local.plumber import LocalRunError
 
 
 def build_elsewhere_hint(image: str) -> str:
-    return (f"build elsewhere (`docker build -t {image} docker-context`, then `az acr login -n {image.split('.')[0]}` and "
-            f"`docker push {image}`), then deploy it with `rdeploy-tui deploy --image {image}`")
+    return (
+        f"build elsewhere (`docker build -t {image} docker-context`, then `az acr login -n {image.split('.')[0]}` and "
+        f"`docker push {image}`), then deploy it with `rdeploy-tui deploy --image {image}`"
+    )
 
 
 def without_tasks_or_engine(exc: RdeployError, image: str) -> RdeployError:
@@ -32,12 +36,22 @@ def without_tasks_or_engine(exc: RdeployError, image: str) -> RdeployError:
         exc.what,
         "No Docker engine answers on this machine to build it instead. Upgrade the subscription to pay-as-you-go "
         f"(ACR Tasks then builds), or {build_elsewhere_hint(image)}.",
-        details=exc.details, code=exc.code,
+        details=exc.details,
+        code=exc.code,
     )
 
 
-def build_and_push(ws: Any, context: dict[str, bytes], image: str, *, on_lines: Callable[[list[str]], None],
-                   on_progress: Callable[[str], None], cancel: threading.Event, docker: str = "docker", login: Any = None) -> str:
+def build_and_push(
+    ws: Any,
+    context: dict[str, bytes],
+    image: str,
+    *,
+    on_lines: Callable[[list[str]], None],
+    on_progress: Callable[[str], None],
+    cancel: threading.Event,
+    docker: str = "docker",
+    login: Any = None,
+) -> str:
     """docker login + build + push of `context` as `image` (login_server/repository:tag); returns the image.
     `login`: an azure.acr_login.RegistryLogin got already (else it is got here).
     Raises RdeployError: RegistryUnreachable/RegistryLoginRefused (the token exchange), RegistryLoginFailed,
@@ -50,7 +64,9 @@ def build_and_push(ws: Any, context: dict[str, bytes], image: str, *, on_lines: 
     on_progress(f"signing docker in to {server}")
     login = login or registry_login(ws)
     try:
-        engine.registry_login(login.login_server, login.username, login.password, on_lines=on_lines, docker=docker, cancel=cancel)
+        engine.registry_login(
+            login.login_server, login.username, login.password, on_lines=on_lines, docker=docker, cancel=cancel
+        )
         with tempfile.TemporaryDirectory(prefix="rdeploy-docker-context-") as folder:
             for name, data in context.items():
                 path = Path(folder) / name
@@ -75,13 +91,17 @@ def _explained(exc: LocalRunError, image: str) -> RdeployError:
             f"docker login to {server} failed, although the registry gave a token.",
             f"Read docker's message below (a credential helper or a proxy may be in the way); try `az acr login -n {registry}`, "
             f"or {build_elsewhere_hint(image)}.",
-            details=details, code="RegistryLoginFailed")
+            details=details,
+            code="RegistryLoginFailed",
+        )
     if exc.code == "build_failed":
         return RdeployError(
             f"The local docker build of {image} failed.",
             "Read the build log: a failed R package install or a Dockerfile error is named there. Fix the package list "
             "or the Dockerfile and deploy again.",
-            details=details, code="BuildFailed")
+            details=details,
+            code="BuildFailed",
+        )
     if exc.code == "push_failed":
         text = (details or "").lower()
         if "denied" in text or "unauthorized" in text:
@@ -89,9 +109,18 @@ def _explained(exc: LocalRunError, image: str) -> RdeployError:
                 f"The registry {server} refused the push of {image}.",
                 f"You need the AcrPush role on {registry} (`az role assignment create --role AcrPush --assignee <you> "
                 f"--scope <the registry's id>`, `az acr show -n {registry} --query id`), then deploy again.",
-                details=details, code="PushDenied")
-        return RdeployError(f"docker push of {image} failed.", "Read docker's message below, then deploy again.",
-                            details=details, code="PushFailed")
-    return RdeployError(f"The local Docker build could not run: {exc.what}.",
-                        f"Check the Docker installation (`docker info`), or {build_elsewhere_hint(image)}.",
-                        details=details, code="LocalDockerFailed")
+                details=details,
+                code="PushDenied",
+            )
+        return RdeployError(
+            f"docker push of {image} failed.",
+            "Read docker's message below, then deploy again.",
+            details=details,
+            code="PushFailed",
+        )
+    return RdeployError(
+        f"The local Docker build could not run: {exc.what}.",
+        f"Check the Docker installation (`docker info`), or {build_elsewhere_hint(image)}.",
+        details=details,
+        code="LocalDockerFailed",
+    )

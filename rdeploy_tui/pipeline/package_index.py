@@ -5,6 +5,7 @@ dated snapshot for a real deploy, the sandbox's own CRAN catalogue for `--sandbo
 index fails the deploy before minutes of building, with close matches; an index that cannot be read (no network,
 a base image whose repository is unknown) only says the names were not checked.
 """
+
 from __future__ import annotations
 
 import gzip
@@ -18,7 +19,9 @@ from rdeploy_tui.tls import tls_context
 
 TIMEOUT_S = 15.0
 # What a base R installation and the image's own packages provide: never in a CRAN index, always installable.
-_BASE_R = frozenset("base compiler datasets grDevices graphics grid methods parallel splines stats stats4 tcltk tools utils".split())
+_BASE_R = frozenset(
+    ["base", "compiler", "datasets", "grDevices", "graphics", "grid", "methods", "parallel", "splines", "stats", "stats4", "tcltk", "tools", "utils"]
+)
 
 
 @dataclass(frozen=True)
@@ -36,7 +39,11 @@ def read_index(repo_url: str, *, verify: bool | str = True) -> set[str]:
     with httpx.Client(timeout=httpx.Timeout(TIMEOUT_S, connect=5.0), verify=tls, follow_redirects=True) as client:
         response = client.get(base + "PACKAGES.gz")
         if response.status_code == 200:
-            text = gzip.decompress(response.content).decode("utf-8", "replace") if response.content[:2] == b"\x1f\x8b" else response.text
+            text = (
+                gzip.decompress(response.content).decode("utf-8", "replace")
+                if response.content[:2] == b"\x1f\x8b"
+                else response.text
+            )
         else:
             response = client.get(base + "PACKAGES")
             response.raise_for_status()

@@ -8,6 +8,7 @@ deployment needs both. The smoke score targets the new deployment by name (azure
 so it needs the deployment, not the traffic split, and runs while Azure updates the traffic. The TUI shows `plan.steps` before anything runs; runner.run_deploy executes
 them and reports through events.py.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -61,10 +62,16 @@ def make_plan(spec: DeploySpec, *, image_name: str | None = None, registry: str 
     return Plan(
         (
             Step(PREPARE, f"Check workspace {spec.workspace.name}, its registry and model {spec.model.name}"),
-            Step(BUILD, f"Build image {image}" + (f" in {registry}" if registry else " in the workspace registry"), (PREPARE,)),
+            Step(
+                BUILD,
+                f"Build image {image}" + (f" in {registry}" if registry else " in the workspace registry"),
+                (PREPARE,),
+            ),
             Step(ENDPOINT, f"Create endpoint {spec.endpoint.name} ({spec.endpoint.auth_mode})", (PREPARE,)),
             Step(DEPLOYMENT, f"Create deployment {d.name} ({d.instance_count} x {d.instance_type})", (BUILD, ENDPOINT)),
             Step(TRAFFIC, f"Route {d.traffic}% of traffic to {d.name}", (DEPLOYMENT,)),
-            Step(SMOKE, "Score the sample request", (DEPLOYMENT,)),  # the deployment by name: no need to wait for traffic
+            Step(
+                SMOKE, "Score the sample request", (DEPLOYMENT,)
+            ),  # the deployment by name: no need to wait for traffic
         )
     )

@@ -14,6 +14,7 @@ continues with the same A and B from B's current share. One rollout per endpoint
 machine, and a lease in the endpoint's tags that other machines see (pipeline/endpoint_lease.py).
 No Textual here: the wizard runs this in a worker and steers it with a RolloutControl.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -29,7 +30,16 @@ from typing import Any
 
 from rdeploy_tui.errors import RdeployError
 from rdeploy_tui.logfile import log_dir, state_dir
-from rdeploy_tui.pipeline.events import Event, EventSink, PlanFinished, StepFailed, StepFinished, StepProgress, StepStarted, to_json
+from rdeploy_tui.pipeline.events import (
+    Event,
+    EventSink,
+    PlanFinished,
+    StepFailed,
+    StepFinished,
+    StepProgress,
+    StepStarted,
+    to_json,
+)
 from rdeploy_tui.spec.deploy_spec import DeploySpec, RolloutSpec
 
 DEPLOY_NEW = "deploy-new"
@@ -68,9 +78,11 @@ class StageMeasured:
         def ms(v: float | None) -> str:
             return "-" if v is None else f"{v:.0f}"
 
-        return (f"{self.new}: {self.new_errors}/{self.new_sent} errors, p50 {ms(self.new_p50)} ms, p95 {ms(self.new_p95)} ms · "
-                f"{self.old}: {self.old_errors}/{self.old_sent} errors, p50 {ms(self.old_p50)} ms, p95 {ms(self.old_p95)} ms · "
-                f"answers differ {self.mismatches}/{self.compared}")
+        return (
+            f"{self.new}: {self.new_errors}/{self.new_sent} errors, p50 {ms(self.new_p50)} ms, p95 {ms(self.new_p95)} ms · "
+            f"{self.old}: {self.old_errors}/{self.old_sent} errors, p50 {ms(self.old_p50)} ms, p95 {ms(self.old_p95)} ms · "
+            f"answers differ {self.mismatches}/{self.compared}"
+        )
 
 
 @dataclass
@@ -124,10 +136,22 @@ class _Tally:
     def measured(self, step: str, old: str, new: str, verdict: str | None = None) -> StageMeasured:
         from rdeploy_tui.scoring.load_test import percentile
 
-        return StageMeasured(step, old, new, self.old_sent, self.old_errors, self.new_sent, self.new_errors,
-                             percentile(self.old_latencies, 50), percentile(self.old_latencies, 95),
-                             percentile(self.new_latencies, 50), percentile(self.new_latencies, 95),
-                             self.compared, self.mismatches, verdict)
+        return StageMeasured(
+            step,
+            old,
+            new,
+            self.old_sent,
+            self.old_errors,
+            self.new_sent,
+            self.new_errors,
+            percentile(self.old_latencies, 50),
+            percentile(self.old_latencies, 95),
+            percentile(self.new_latencies, 50),
+            percentile(self.new_latencies, 95),
+            self.compared,
+            self.mismatches,
+            verdict,
+        )
 
 
 def judge_stage(m: StageMeasured, r: RolloutSpec) -> str | None:
@@ -136,18 +160,26 @@ def judge_stage(m: StageMeasured, r: RolloutSpec) -> str | None:
         new_rate = m.new_errors / m.new_sent
         old_rate = m.old_errors / m.old_sent if m.old_sent else 0.0
         if new_rate > old_rate + r.max_error_rate:
-            return (f"error rate {new_rate:.0%} ({m.new_errors} of {m.new_sent}) against {old_rate:.0%} for {m.old}; "
-                    f"at most {r.max_error_rate:.0%} more is allowed (rollout.max_error_rate)")
-    for q, new_v, old_v, limit, key in ((50, m.new_p50, m.old_p50, r.max_p50_ratio, "max_p50_ratio"),
-                                        (95, m.new_p95, m.old_p95, r.max_p95_ratio, "max_p95_ratio")):
+            return (
+                f"error rate {new_rate:.0%} ({m.new_errors} of {m.new_sent}) against {old_rate:.0%} for {m.old}; "
+                f"at most {r.max_error_rate:.0%} more is allowed (rollout.max_error_rate)"
+            )
+    for q, new_v, old_v, limit, key in (
+        (50, m.new_p50, m.old_p50, r.max_p50_ratio, "max_p50_ratio"),
+        (95, m.new_p95, m.old_p95, r.max_p95_ratio, "max_p95_ratio"),
+    ):
         if new_v is None or old_v is None:
             continue
         if new_v > old_v * limit and new_v - old_v > r.latency_slack_ms:
-            return (f"p{q} latency {new_v:.0f} ms against {old_v:.0f} ms for {m.old} ({new_v / max(old_v, 0.001):.1f}x; "
-                    f"at most {limit:g}x is allowed, rollout.{key})")
+            return (
+                f"p{q} latency {new_v:.0f} ms against {old_v:.0f} ms for {m.old} ({new_v / max(old_v, 0.001):.1f}x; "
+                f"at most {limit:g}x is allowed, rollout.{key})"
+            )
     if m.compared and m.mismatches / m.compared > r.max_answer_mismatch:
-        return (f"{m.mismatches} of {m.compared} answers differ from {m.old}'s beyond a relative tolerance of {r.answer_tolerance:g} "
-                f"(rollout.answer_tolerance; at most {r.max_answer_mismatch:.0%} may differ, rollout.max_answer_mismatch)")
+        return (
+            f"{m.mismatches} of {m.compared} answers differ from {m.old}'s beyond a relative tolerance of {r.answer_tolerance:g} "
+            f"(rollout.answer_tolerance; at most {r.max_answer_mismatch:.0%} may differ, rollout.max_answer_mismatch)"
+        )
     return None
 
 
@@ -160,9 +192,17 @@ def load_requests(spec: DeploySpec, base_dir: Path | None) -> list[Any]:
     try:
         data = json.loads(file.read_text(encoding="utf-8"))
     except OSError as exc:
-        raise RdeployError(f"Cannot read the rollout's requests file {file}: {exc.strerror}.", "Fix rollout.requests_file in the spec.", code="Usage") from None
+        raise RdeployError(
+            f"Cannot read the rollout's requests file {file}: {exc.strerror}.",
+            "Fix rollout.requests_file in the spec.",
+            code="Usage",
+        ) from None
     except ValueError as exc:
-        raise RdeployError(f"The rollout's requests file {file} is not JSON: {exc}.", "Give a JSON list of request bodies.", code="Usage") from None
+        raise RdeployError(
+            f"The rollout's requests file {file} is not JSON: {exc}.",
+            "Give a JSON list of request bodies.",
+            code="Usage",
+        ) from None
     bodies = data if isinstance(data, list) and data and not isinstance(data[0], (int, float, str)) else [data]
     return bodies
 
@@ -211,8 +251,17 @@ class _Cancelled(Exception):
 
 
 class Rollout:
-    def __init__(self, spec: DeploySpec, *, session: Any, sink: EventSink, options: RolloutOptions | None = None,
-                 base_dir: Path | None = None, cancel: threading.Event | None = None, control: RolloutControl | None = None) -> None:
+    def __init__(
+        self,
+        spec: DeploySpec,
+        *,
+        session: Any,
+        sink: EventSink,
+        options: RolloutOptions | None = None,
+        base_dir: Path | None = None,
+        cancel: threading.Event | None = None,
+        control: RolloutControl | None = None,
+    ) -> None:
         self.spec = spec
         self.session = session
         self.options = options or RolloutOptions()
@@ -259,10 +308,17 @@ class Rollout:
         try:
             lock.acquire(timeout=0)
         except Timeout:
-            error = RdeployError(f"Another rollout on endpoint {self.spec.endpoint.name} is running on this machine.",
-                                 "Wait for it to end (or stop it with Ctrl+C in its terminal), then run `rdeploy-tui rollout` again: it resumes.",
-                                 code="RolloutBusy")
-            return RolloutOutcome("failed", f"Rollout not started: {error.what} Next: {error.next_step}", self.spec.endpoint.name, error=error)
+            error = RdeployError(
+                f"Another rollout on endpoint {self.spec.endpoint.name} is running on this machine.",
+                "Wait for it to end (or stop it with Ctrl+C in its terminal), then run `rdeploy-tui rollout` again: it resumes.",
+                code="RolloutBusy",
+            )
+            return RolloutOutcome(
+                "failed",
+                f"Rollout not started: {error.what} Next: {error.next_step}",
+                self.spec.endpoint.name,
+                error=error,
+            )
         try:
             self.log_file.parent.mkdir(parents=True, exist_ok=True)
             self._log = open(self.log_file, "a", encoding="utf-8")
@@ -280,7 +336,16 @@ class Rollout:
                 self._scoring.close()
         outcome.seconds = time.monotonic() - started
         outcome.log_file = self.log_file if self._log is not None else None
-        self.emit(PlanFinished("succeeded" if outcome.status == "succeeded" else "cancelled" if outcome.status == "cancelled" else "failed", outcome.summary))
+        self.emit(
+            PlanFinished(
+                "succeeded"
+                if outcome.status == "succeeded"
+                else "cancelled"
+                if outcome.status == "cancelled"
+                else "failed",
+                outcome.summary,
+            )
+        )
         if self._log is not None:
             self._log.close()
         return outcome
@@ -316,7 +381,9 @@ class Rollout:
                 return self._stopped(current)
             if error.code == "RolloutBusy":  # another machine's rollout holds the endpoint: nothing was changed
                 self.emit(StepFailed(current, error.what, error.next_step, code=error.code))
-                return RolloutOutcome("failed", f"Rollout not started: {error.what} Next: {error.next_step}", ep, error=error)
+                return RolloutOutcome(
+                    "failed", f"Rollout not started: {error.what} Next: {error.next_step}", ep, error=error
+                )
             return self._failed(current, error)
         except Exception as exc:  # an SDK surprise: explained, never a traceback
             from rdeploy_tui.azure.errors import explain
@@ -329,20 +396,54 @@ class Rollout:
         except RdeployError as error:
             ep = self.spec.endpoint.name
             fix = f"rdeploy-tui endpoints traffic {ep} {self.old}=100 {self.new}=0"
-            self.emit(StepFailed(ROLLBACK, f"Rolling back failed: {error.what}", f"Move the traffic back yourself: `{fix}`.", error.details, error.code))
+            self.emit(
+                StepFailed(
+                    ROLLBACK,
+                    f"Rolling back failed: {error.what}",
+                    f"Move the traffic back yourself: `{fix}`.",
+                    error.details,
+                    error.code,
+                )
+            )
             self._save(status="failed", reason=reason)
-            return RolloutOutcome("failed", f"Rollout failed at {stage} ({reason}) and so did the rollback: {error.what} "
-                                            f"Next: `{fix}`.", ep, self.old, self.new, reason=reason, stages=self.stages, error=error)
+            return RolloutOutcome(
+                "failed",
+                f"Rollout failed at {stage} ({reason}) and so did the rollback: {error.what} Next: `{fix}`.",
+                ep,
+                self.old,
+                self.new,
+                reason=reason,
+                stages=self.stages,
+                error=error,
+            )
 
     def _stopped(self, step: str) -> RolloutOutcome:
         """Asked to stop: the traffic stays where it is and the next run resumes from there."""
         ep = self.spec.endpoint.name
         if self.progress:
             self._save(status="cancelled")
-        where = f"{self.new} has {self._share(self.new, quiet=True)} % of the traffic" if self.new and self.ws is not None else "nothing changed"
-        self.emit(StepFailed(step, "Rollout stopped; the traffic stays as it is.", "Run `rdeploy-tui rollout` again to resume, or roll back with "
-                             f"`rdeploy-tui endpoints traffic {ep} {self.old or 'OLD'}=100 {self.new or 'NEW'}=0`.", code="Cancelled"))
-        return RolloutOutcome("cancelled", f"Rollout stopped: {where}. Run it again to resume.", ep, self.old or None, self.new or None, stages=self.stages)
+        where = (
+            f"{self.new} has {self._share(self.new, quiet=True)} % of the traffic"
+            if self.new and self.ws is not None
+            else "nothing changed"
+        )
+        self.emit(
+            StepFailed(
+                step,
+                "Rollout stopped; the traffic stays as it is.",
+                "Run `rdeploy-tui rollout` again to resume, or roll back with "
+                f"`rdeploy-tui endpoints traffic {ep} {self.old or 'OLD'}=100 {self.new or 'NEW'}=0`.",
+                code="Cancelled",
+            )
+        )
+        return RolloutOutcome(
+            "cancelled",
+            f"Rollout stopped: {where}. Run it again to resume.",
+            ep,
+            self.old or None,
+            self.new or None,
+            stages=self.stages,
+        )
 
     def _failed(self, step: str, error: RdeployError) -> RolloutOutcome:
         ep = self.spec.endpoint.name
@@ -356,9 +457,13 @@ class Rollout:
                 return self._rollback(f"the rollout failed during {step}: {error.what}", step, error=error)
             except RdeployError:
                 pass  # the summary below says where the traffic is
-        state = (f" {self.new} has {self._share(self.new, quiet=True)} % of the traffic." if self.new and self.old else "")
+        state = (
+            f" {self.new} has {self._share(self.new, quiet=True)} % of the traffic." if self.new and self.old else ""
+        )
         summary = f"Rollout failed: {error.what}{state}" + (f" Next: {error.next_step}" if error.next_step else "")
-        return RolloutOutcome("failed", summary, ep, self.old or None, self.new or None, stages=self.stages, error=error)
+        return RolloutOutcome(
+            "failed", summary, ep, self.old or None, self.new or None, stages=self.stages, error=error
+        )
 
     # ----- steps -----
     def _prepare(self) -> None:
@@ -372,8 +477,11 @@ class Rollout:
         self.ws = Workspace.open(self.session, w.subscription_id, w.resource_group, w.name)
         info = Endpoints(self.ws).find(ep)
         if info is None:
-            raise RdeployError(f"There is no endpoint {ep} in workspace {self.ws.name} to roll out on.",
-                               f"Deploy a first version with `rdeploy-tui deploy`, then roll out the next one.", code="NotFound")
+            raise RdeployError(
+                f"There is no endpoint {ep} in workspace {self.ws.name} to roll out on.",
+                "Deploy a first version with `rdeploy-tui deploy`, then roll out the next one.",
+                code="NotFound",
+            )
         self._take_lease()
         previous = load_progress(self.spec)
         names = {d.name for d in info.deployments}
@@ -381,24 +489,45 @@ class Rollout:
             self.old, self.new = previous["old"], previous["new"]
             self.progress = previous
             self.stages = list(previous.get("stages") or [])
-            self.emit(StepProgress("prepare", f"resuming the rollout of {self.new} beside {self.old} (it stopped {previous.get('status')})"))
+            self.emit(
+                StepProgress(
+                    "prepare",
+                    f"resuming the rollout of {self.new} beside {self.old} (it stopped {previous.get('status')})",
+                )
+            )
         else:
             live = {k: v for k, v in info.traffic.items() if v > 0}
             if not live:
-                raise RdeployError(f"No deployment of endpoint {ep} takes traffic, so there is nothing to roll out from.",
-                                   f"Give one all traffic (`rdeploy-tui endpoints traffic {ep} NAME=100`) or use `rdeploy-tui deploy`.", code="NoLiveDeployment")
+                raise RdeployError(
+                    f"No deployment of endpoint {ep} takes traffic, so there is nothing to roll out from.",
+                    f"Give one all traffic (`rdeploy-tui endpoints traffic {ep} NAME=100`) or use `rdeploy-tui deploy`.",
+                    code="NoLiveDeployment",
+                )
             self.old = max(live.items(), key=lambda kv: kv[1])[0]
             if len(live) > 1:
-                raise RdeployError(f"Endpoint {ep} splits its traffic already ({', '.join(f'{k}={v}%' for k, v in sorted(live.items()))}).",
-                                   f"Give one deployment all traffic first: `rdeploy-tui endpoints traffic {ep} {self.old}=100`.", code="TrafficSplit")
+                raise RdeployError(
+                    f"Endpoint {ep} splits its traffic already ({', '.join(f'{k}={v}%' for k, v in sorted(live.items()))}).",
+                    f"Give one deployment all traffic first: `rdeploy-tui endpoints traffic {ep} {self.old}=100`.",
+                    code="TrafficSplit",
+                )
             wanted = self.options.new_deployment or self.spec.deployment.name
             if wanted == self.old:
                 if self.options.new_deployment or wanted not in _OTHER_COLOUR:
-                    raise RdeployError(f"Deployment {wanted} is the one serving endpoint {ep}; the new version needs another name.",
-                                       "Give the new deployment another name (--new NAME, or deployment.name in the spec).", code="Usage")
+                    raise RdeployError(
+                        f"Deployment {wanted} is the one serving endpoint {ep}; the new version needs another name.",
+                        "Give the new deployment another name (--new NAME, or deployment.name in the spec).",
+                        code="Usage",
+                    )
                 wanted = _OTHER_COLOUR[wanted]
             self.new = wanted
-            self.progress = {"endpoint": ep, "old": self.old, "new": self.new, "status": "running", "stages": [], "started_at": time.time()}
+            self.progress = {
+                "endpoint": ep,
+                "old": self.old,
+                "new": self.new,
+                "status": "running",
+                "stages": [],
+                "started_at": time.time(),
+            }
         self._save(status="running")
         self.emit(StepFinished("prepare", "done", f"{self.old} serves {ep}; the new version deploys as {self.new}"))
 
@@ -410,8 +539,13 @@ class Rollout:
 
         ep, scale = self.spec.endpoint.name, self.session.poll_scale
         # The sandbox's operations run on scaled time, but R starting a deployment is real time: a floor of a minute.
-        lease = EndpointLease(Endpoints(self.ws), ep, settle_s=SETTLE_S * scale, poll_s=POLL_S * scale,
-                              busy_wait_s=deadlines.scaled(self.session, BUSY_WAIT_S, floor=60.0))
+        lease = EndpointLease(
+            Endpoints(self.ws),
+            ep,
+            settle_s=SETTLE_S * scale,
+            poll_s=POLL_S * scale,
+            busy_wait_s=deadlines.scaled(self.session, BUSY_WAIT_S, floor=60.0),
+        )
         replaced = lease.acquire(self.cancel, take=self.options.take_lock)
         self._lease = lease
         if replaced is not None:
@@ -439,17 +573,39 @@ class Rollout:
         spec = self.spec.copy()
         spec.deployment.name = self.new
         spec.deployment.traffic = self._share(self.new)  # 0 for a new one; a resumed rollout keeps B's share
-        self.emit(StepStarted(DEPLOY_NEW, f"Deploy {self.new} beside {self.old} at {spec.deployment.traffic} % of the traffic, then score it by name"))
-        outcome = run_deploy(spec, session=self.session, sink=lambda e: None if isinstance(e, PlanFinished) else self.emit(e),
-                             base_dir=self.base_dir, cancel=self.cancel, force_build=self.options.force_build, smoke_score=True)
+        self.emit(
+            StepStarted(
+                DEPLOY_NEW,
+                f"Deploy {self.new} beside {self.old} at {spec.deployment.traffic} % of the traffic, then score it by name",
+            )
+        )
+        outcome = run_deploy(
+            spec,
+            session=self.session,
+            sink=lambda e: None if isinstance(e, PlanFinished) else self.emit(e),
+            base_dir=self.base_dir,
+            cancel=self.cancel,
+            force_build=self.options.force_build,
+            smoke_score=True,
+        )
         if outcome.status == "cancelled":
             raise _Cancelled()
         if outcome.status != "succeeded":
             error = outcome.error or RdeployError(outcome.summary)
-            raise RdeployError(f"The new deployment {self.new} did not come up: {error.what} {self.old} still takes all traffic.",
-                               error.next_step or f"Read its log: `rdeploy-tui endpoints logs {self.spec.endpoint.name} -d {self.new}`; fix and run rollout again.",
-                               details=error.details, code=error.code)
-        self.emit(StepFinished(DEPLOY_NEW, "done", f"{self.new} answers the sample request ({outcome.model}); it has {spec.deployment.traffic} % of the traffic"))
+            raise RdeployError(
+                f"The new deployment {self.new} did not come up: {error.what} {self.old} still takes all traffic.",
+                error.next_step
+                or f"Read its log: `rdeploy-tui endpoints logs {self.spec.endpoint.name} -d {self.new}`; fix and run rollout again.",
+                details=error.details,
+                code=error.code,
+            )
+        self.emit(
+            StepFinished(
+                DEPLOY_NEW,
+                "done",
+                f"{self.new} answers the sample request ({outcome.model}); it has {spec.deployment.traffic} % of the traffic",
+            )
+        )
 
     def _targets(self) -> tuple[Any, Any, Any]:
         from rdeploy_tui.azure.scoring import endpoint_target
@@ -488,8 +644,15 @@ class Rollout:
             results: dict[str, Any] = {}
 
             def load(kind: str, target: Any) -> None:
-                results[kind] = run_load_test(client, target, body, per_body, min(2, per_body), on_result=collect(kind),
-                                              cancelled=self.cancel.is_set)
+                results[kind] = run_load_test(
+                    client,
+                    target,
+                    body,
+                    per_body,
+                    min(2, per_body),
+                    on_result=collect(kind),
+                    cancelled=self.cancel.is_set,
+                )
 
             thread = threading.Thread(target=load, args=("old", old_target), name="rdeploy-rollout-old", daemon=True)
             thread.start()
@@ -545,13 +708,25 @@ class Rollout:
         r, ep = self.spec.rollout, self.spec.endpoint.name
         endpoints = Endpoints(self.ws)
         self._renew_lease()
-        self.emit(StepStarted(MIRROR, f"Mirror {r.mirror_percent} % of live traffic to {self.new} for {r.mirror_seconds} s (callers still get {self.old}'s answers)"))
+        self.emit(
+            StepStarted(
+                MIRROR,
+                f"Mirror {r.mirror_percent} % of live traffic to {self.new} for {r.mirror_seconds} s (callers still get {self.old}'s answers)",
+            )
+        )
         before = self._score_lines()
         countable = bool(before)  # the smoke score left a line, unless the scoring script is one that logs none
         if not countable:
-            self.emit(StepProgress(MIRROR, f"{self.new}'s log has no 'score: HTTP ...' lines (a scoring script of your own?): "
-                                           "its copies cannot be counted or judged here; read its log or Azure Monitor metrics"))
-        endpoints.set_mirror(ep, self.new, r.mirror_percent, on_progress=lambda m: self.emit(StepProgress(MIRROR, m)), cancel=self.cancel)
+            self.emit(
+                StepProgress(
+                    MIRROR,
+                    f"{self.new}'s log has no 'score: HTTP ...' lines (a scoring script of your own?): "
+                    "its copies cannot be counted or judged here; read its log or Azure Monitor metrics",
+                )
+            )
+        endpoints.set_mirror(
+            ep, self.new, r.mirror_percent, on_progress=lambda m: self.emit(StepProgress(MIRROR, m)), cancel=self.cancel
+        )
         live, _, _ = self._targets()
         tally = _Tally()
         sent = [0]
@@ -559,7 +734,9 @@ class Rollout:
         def round_() -> StageMeasured:
             client = self._client()
             for body in self._bodies():
-                result = run_load_test(client, live, body, max(1, r.requests_per_stage), 2, cancelled=self.cancel.is_set)
+                result = run_load_test(
+                    client, live, body, max(1, r.requests_per_stage), 2, cancelled=self.cancel.is_set
+                )
                 tally.old_latencies += list(result.latencies_ms)
                 tally.old_sent += result.sent
                 tally.old_errors += result.errors
@@ -572,9 +749,15 @@ class Rollout:
             tally.new_sent = len(copies)
             tally.new_errors = sum(1 for status, _ in copies if status != 200)
             model_ms = percentile([float(ms) for _, ms in copies], 50)
-            self.emit(StepProgress(MIRROR, f"{self.new} received {len(copies)} copies of {sent[0]} live requests "
-                                           f"({len(copies) / max(1, sent[0]):.0%}; mirroring {r.mirror_percent} %), "
-                                           f"{tally.new_errors} failed" + (f", model time p50 {model_ms:.0f} ms" if model_ms is not None else "")))
+            self.emit(
+                StepProgress(
+                    MIRROR,
+                    f"{self.new} received {len(copies)} copies of {sent[0]} live requests "
+                    f"({len(copies) / max(1, sent[0]):.0%}; mirroring {r.mirror_percent} %), "
+                    f"{tally.new_errors} failed"
+                    + (f", model time p50 {model_ms:.0f} ms" if model_ms is not None else ""),
+                )
+            )
             return tally.measured(MIRROR, self.old, self.new)
 
         try:
@@ -585,8 +768,14 @@ class Rollout:
             except RdeployError as exc:
                 self.emit(StepProgress(MIRROR, f"could not stop mirroring: {exc.what}"))
         self._save(mirrored=True)
-        self.emit(StepFinished(MIRROR, "done", f"{self.new} got {measured.new_sent} copies of {sent[0]} requests ({measured.new_sent / max(1, sent[0]):.0%}), "
-                                               f"{measured.new_errors} failed; mirroring stopped"))
+        self.emit(
+            StepFinished(
+                MIRROR,
+                "done",
+                f"{self.new} got {measured.new_sent} copies of {sent[0]} requests ({measured.new_sent / max(1, sent[0]):.0%}), "
+                f"{measured.new_errors} failed; mirroring stopped",
+            )
+        )
 
     def _score_lines(self) -> list[tuple[int, int]]:
         """(status, ms) of every request the new deployment's log shows (assets/plumber.R logs one line each)."""
@@ -600,7 +789,7 @@ class Rollout:
         the count is read until it stops changing."""
         last: list[tuple[int, int]] | None = None
         for _ in range(20):
-            now = self._score_lines()[len(before):]
+            now = self._score_lines()[len(before) :]
             if last is not None and len(now) == len(last):
                 return now
             last = now
@@ -615,10 +804,14 @@ class Rollout:
         if self.cancel.is_set():
             raise _Cancelled()
         self._renew_lease()
-        self.emit(StepStarted(step, f"Shift {percent} % of the traffic to {self.new} and watch it for {r.hold_seconds} s"))
+        self.emit(
+            StepStarted(step, f"Shift {percent} % of the traffic to {self.new} and watch it for {r.hold_seconds} s")
+        )
         split = {self.new: percent, self.old: 100 - percent}
         if self._share(self.new) != percent:
-            Endpoints(self.ws).set_traffic(ep, split, on_progress=lambda m: self.emit(StepProgress(step, m)), cancel=self.cancel)
+            Endpoints(self.ws).set_traffic(
+                ep, split, on_progress=lambda m: self.emit(StepProgress(step, m)), cancel=self.cancel
+            )
         self._save(stage=percent)
         _, old_target, new_target = self._targets()
         tally = _Tally()
@@ -635,18 +828,34 @@ class Rollout:
 
         ep = self.spec.endpoint.name
         self._renew_lease()
-        self.emit(StepStarted(FINISH, f"Keep {self.old} at 0 %" if self.options.keep_old else f"Delete {self.old}, which no longer takes traffic"))
+        self.emit(
+            StepStarted(
+                FINISH,
+                f"Keep {self.old} at 0 %"
+                if self.options.keep_old
+                else f"Delete {self.old}, which no longer takes traffic",
+            )
+        )
         if self.options.keep_old:
             kept = f"{self.old} is kept at 0 % (it bills until you delete it: rdeploy-tui endpoints traffic/delete, or rollout again)"
             self.emit(StepFinished(FINISH, "skipped", kept))
         else:
-            Endpoints(self.ws).delete_deployment(ep, self.old, on_progress=lambda m: self.emit(StepProgress(FINISH, m)), cancel=self.cancel)
+            Endpoints(self.ws).delete_deployment(
+                ep, self.old, on_progress=lambda m: self.emit(StepProgress(FINISH, m)), cancel=self.cancel
+            )
             kept = f"{self.old} was deleted"
             self.emit(StepFinished(FINISH, "done", kept))
         self._save(status="succeeded")
         report = self._report("succeeded", None)
-        return RolloutOutcome("succeeded", f"Rollout done: {self.new} takes all traffic of endpoint {ep}; {kept}. Report: {report}", ep, self.old, self.new,
-                              stages=self.stages, report_file=report)
+        return RolloutOutcome(
+            "succeeded",
+            f"Rollout done: {self.new} takes all traffic of endpoint {ep}; {kept}. Report: {report}",
+            ep,
+            self.old,
+            self.new,
+            stages=self.stages,
+            report_file=report,
+        )
 
     def _rollback(self, reason: str, stage: str, error: RdeployError | None = None) -> RolloutOutcome:
         from rdeploy_tui.azure.online import Endpoints
@@ -660,25 +869,53 @@ class Rollout:
         if info.mirror_traffic.get(self.new):
             endpoints.set_mirror(ep, self.new, 0, cancel=calm)
         if info.traffic.get(self.old, 0) != 100:
-            endpoints.set_traffic(ep, {self.old: 100, self.new: 0}, on_progress=lambda m: self.emit(StepProgress(ROLLBACK, m)), cancel=calm)
+            endpoints.set_traffic(
+                ep,
+                {self.old: 100, self.new: 0},
+                on_progress=lambda m: self.emit(StepProgress(ROLLBACK, m)),
+                cancel=calm,
+            )
         if self.options.delete_failed:
-            endpoints.delete_deployment(ep, self.new, on_progress=lambda m: self.emit(StepProgress(ROLLBACK, m)), cancel=calm)
+            endpoints.delete_deployment(
+                ep, self.new, on_progress=lambda m: self.emit(StepProgress(ROLLBACK, m)), cancel=calm
+            )
             left = f"{self.new} was deleted"
         else:
-            left = (f"{self.new} is kept at 0 % for its logs (`rdeploy-tui endpoints logs {ep} -d {self.new}`); it bills until you delete it "
-                    f"(rollout --delete-failed does)")
+            left = (
+                f"{self.new} is kept at 0 % for its logs (`rdeploy-tui endpoints logs {ep} -d {self.new}`); it bills until you delete it "
+                f"(rollout --delete-failed does)"
+            )
         self.emit(StepFinished(ROLLBACK, "done", f"{self.old} takes all traffic again; {left}"))
         self._save(status="rolled-back", reason=reason)
         report = self._report("rolled-back", reason)
-        summary = (f"Rolled back at {stage}: {reason}. {self.old} takes all traffic of endpoint {ep}; {left}. Report: {report}. "
-                   f"Next: fix {self.new} and run `rdeploy-tui rollout` again.")
-        return RolloutOutcome("rolled-back", summary, ep, self.old, self.new, reason=reason, stages=self.stages, report_file=report, error=error)
+        summary = (
+            f"Rolled back at {stage}: {reason}. {self.old} takes all traffic of endpoint {ep}; {left}. Report: {report}. "
+            f"Next: fix {self.new} and run `rdeploy-tui rollout` again."
+        )
+        return RolloutOutcome(
+            "rolled-back",
+            summary,
+            ep,
+            self.old,
+            self.new,
+            reason=reason,
+            stages=self.stages,
+            report_file=report,
+            error=error,
+        )
 
     def _report(self, status: str, reason: str | None) -> Path | None:
         """What was seen, stage by stage, beside the log (JSON)."""
         path = log_dir() / f"rollout-{time.strftime('%Y%m%d-%H%M%S')}-{self.spec.endpoint.name}-report.json"
-        data = {"endpoint": self.spec.endpoint.name, "old": self.old, "new": self.new, "status": status, "reason": reason,
-                "thresholds": asdict(self.spec.rollout), "stages": self.stages}
+        data = {
+            "endpoint": self.spec.endpoint.name,
+            "old": self.old,
+            "new": self.new,
+            "status": status,
+            "reason": reason,
+            "thresholds": asdict(self.spec.rollout),
+            "stages": self.stages,
+        }
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_text(json.dumps(data, indent=1, default=str), encoding="utf-8")
@@ -687,7 +924,17 @@ class Rollout:
         return path
 
 
-def run_rollout(spec: DeploySpec, *, session: Any, sink: EventSink, options: RolloutOptions | None = None, base_dir: Path | None = None,
-                cancel: threading.Event | None = None, control: RolloutControl | None = None) -> RolloutOutcome:
+def run_rollout(
+    spec: DeploySpec,
+    *,
+    session: Any,
+    sink: EventSink,
+    options: RolloutOptions | None = None,
+    base_dir: Path | None = None,
+    cancel: threading.Event | None = None,
+    control: RolloutControl | None = None,
+) -> RolloutOutcome:
     """Roll spec's deployment out on its endpoint beside the one serving; never raises RdeployError (see the outcome)."""
-    return Rollout(spec, session=session, sink=sink, options=options, base_dir=base_dir, cancel=cancel, control=control).run()
+    return Rollout(
+        spec, session=session, sink=sink, options=options, base_dir=base_dir, cancel=cancel, control=control
+    ).run()

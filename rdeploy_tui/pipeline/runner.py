@@ -10,6 +10,7 @@ ends. The next run for the same target re-attaches to the build run that was goi
 endpoint or deployment Azure is still working on instead of sending another request, and skips
 what is already done and unchanged. Create-or-update everywhere: a re-run never makes a second endpoint.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -17,18 +18,29 @@ import json
 import queue
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
-from rdeploy_tui.pipeline import plan as P
 from rdeploy_tui.azure.capture import redact, sdk_lines, uncaptured
-from rdeploy_tui.errors import RdeployError
-from rdeploy_tui.pipeline.events import Event, EventSink, LogLines, PlanFinished, StepFailed, StepFinished, StepProgress, StepStarted, to_json
-from rdeploy_tui.logfile import log_dir
 from rdeploy_tui.deploy_folder.render import ENTRY_SCRIPT, Rendered, render
-from rdeploy_tui.spec.deploy_spec import DeploySpec, SpecError
+from rdeploy_tui.errors import RdeployError
+from rdeploy_tui.logfile import log_dir
+from rdeploy_tui.pipeline import plan as P
+from rdeploy_tui.pipeline.events import (
+    Event,
+    EventSink,
+    LogLines,
+    PlanFinished,
+    StepFailed,
+    StepFinished,
+    StepProgress,
+    StepStarted,
+    to_json,
+)
 from rdeploy_tui.pipeline.state import DeployState, StateStore, target_key
+from rdeploy_tui.spec.deploy_spec import DeploySpec, SpecError
 
 
 @dataclass
@@ -72,9 +84,20 @@ def deployment_fingerprint(request: Any) -> str:
 
 
 class Runner:
-    def __init__(self, spec: DeploySpec, *, session: Any, sink: EventSink, base_dir: Path | None = None, cancel: threading.Event | None = None,
-                 force_build: bool = False, smoke_score: bool = True, store: StateStore | None = None,
-                 base_from_docker_hub: bool = False, image: str | None = None) -> None:
+    def __init__(
+        self,
+        spec: DeploySpec,
+        *,
+        session: Any,
+        sink: EventSink,
+        base_dir: Path | None = None,
+        cancel: threading.Event | None = None,
+        force_build: bool = False,
+        smoke_score: bool = True,
+        store: StateStore | None = None,
+        base_from_docker_hub: bool = False,
+        image: str | None = None,
+    ) -> None:
         self.spec = spec
         self.image_override = image  # `deploy --image REF`: an image built elsewhere; no build
         self.base_from_docker_hub = base_from_docker_hub  # skip copying the base image into the workspace registry
@@ -169,7 +192,9 @@ class Runner:
         summary = f"Deploy failed: {error.what} {error.next_step or ''}".strip()
         self.emit(PlanFinished("failed", summary))
         spec = self.spec
-        return Outcome(status="failed", summary=summary, endpoint=spec.endpoint.name, deployment=spec.deployment.name, error=error)
+        return Outcome(
+            status="failed", summary=summary, endpoint=spec.endpoint.name, deployment=spec.deployment.name, error=error
+        )
 
     def _run(self) -> Outcome:
         try:
@@ -181,7 +206,9 @@ class Runner:
         if self.previous is not None and self.previous.status == "running":
             unfinished = [k for k, v in self.previous.steps.items() if v.status in ("running", "cancelled", "failed")]
             if unfinished:
-                self.emit(StepProgress(P.PREPARE, f"resuming the previous deploy (it stopped during {', '.join(unfinished)})"))
+                self.emit(
+                    StepProgress(P.PREPARE, f"resuming the previous deploy (it stopped during {', '.join(unfinished)})")
+                )
         for step_id in self.plan.ids:  # carry over what later runs need to resume (build run id, fingerprints)
             prev = self._previous(step_id)
             if prev is not None:
@@ -194,7 +221,9 @@ class Runner:
         cancelled: list[str] = []
         timings: dict[str, float] = {}
         interrupted = False
-        with sdk_lines(lambda line: self.emit(LogLines(self._running[-1] if self._running else P.PREPARE, "sdk", (line,)))):
+        with sdk_lines(
+            lambda line: self.emit(LogLines(self._running[-1] if self._running else P.PREPARE, "sdk", (line,)))
+        ):
             while True:
                 if not self.stop.is_set() and not failures:
                     for step in self.plan.ready(finished, started):
@@ -229,7 +258,7 @@ class Runner:
                         self.stop.set()
         return self._finish(failures, cancelled, finished, timings)
 
-    def _launch(self, step: P.Step, results: "queue.Queue[tuple[str, str, Any]]") -> None:
+    def _launch(self, step: P.Step, results: queue.Queue[tuple[str, str, Any]]) -> None:
         def work() -> None:
             started = time.monotonic()
             self._running.append(step.id)
@@ -269,7 +298,9 @@ class Runner:
     def _title(self, step: P.Step) -> str:
         if step.id == P.BUILD and self.ctx.rendered is not None:
             registry = self.ctx.ws.registry().name if self.ctx.ws is not None else None
-            return P.make_plan(self.spec, image_name=self.ctx.rendered.image_name, registry=registry).step(P.BUILD).title
+            return (
+                P.make_plan(self.spec, image_name=self.ctx.rendered.image_name, registry=registry).step(P.BUILD).title
+            )
         return step.title
 
     # ----- the steps -----
@@ -305,7 +336,12 @@ class Runner:
         try:
             rendered = render(self.spec, base_dir=self.base_dir, registry=registry.login_server)
         except SpecError as exc:
-            raise RdeployError("The deploy spec has errors.", "Run `rdeploy-tui validate` and fix them.", details=str(exc), code="SpecError") from None
+            raise RdeployError(
+                "The deploy spec has errors.",
+                "Run `rdeploy-tui validate` and fix them.",
+                details=str(exc),
+                code="SpecError",
+            ) from None
         if not self.image_override:  # an image built elsewhere installs what it installs
             self._check_package_names(say)
         self.ctx.ws, self.ctx.rendered, self.ctx.model_version = ws, rendered, version
@@ -328,7 +364,9 @@ class Runner:
             say(f"R package names not checked: could not read the package index of {repo} ({check.reason[:120]})")
             return
         if check.unknown:
-            names = "; ".join(f"{p}" + (f" (did you mean {', '.join(near)}?)" if near else "") for p, near in check.unknown.items())
+            names = "; ".join(
+                f"{p}" + (f" (did you mean {', '.join(near)}?)" if near else "") for p, near in check.unknown.items()
+            )
             raise RdeployError(
                 f"R packages not in the package repository {repo}: {names}.",
                 "Fix the names in image.r_packages (CRAN names are case-sensitive), then deploy again.",
@@ -346,7 +384,12 @@ class Runner:
             raise _Skip(f"using the image {self.image_override} given with --image: build skipped")
         prev = self._previous(P.BUILD)
         run_id = None
-        if prev is not None and prev.status in ("running", "cancelled") and prev.data.get("image") == rendered.image and prev.data.get("run_id"):
+        if (
+            prev is not None
+            and prev.status in ("running", "cancelled")
+            and prev.data.get("image") == rendered.image
+            and prev.data.get("run_id")
+        ):
             run_id = self._resumable_build(prev.data["run_id"])
         self._record(P.BUILD, "running", image=rendered.image, run_id=run_id)
         try:
@@ -369,7 +412,9 @@ class Runner:
             raise
         self.ctx.image = result.image
         if result.skipped:
-            raise _Skip(f"{rendered.image_name} is already in the registry (built by run {result.run_id}): build skipped")
+            raise _Skip(
+                f"{rendered.image_name} is already in the registry (built by run {result.run_id}): build skipped"
+            )
         self.ctx.image_fresh = True
         return f"built {result.image} (run {result.run_id})"
 
@@ -388,17 +433,31 @@ class Runner:
             login = registry_login(self.ctx.ws)
         except RdeployError:
             pass  # explained below: by the local path when an engine answers, else by the two ways forward
-        if login is not None and not self.force_build and image_in_registry(self.ctx.ws, login, rendered.image_repository, rendered.image_tag):
+        if (
+            login is not None
+            and not self.force_build
+            and image_in_registry(self.ctx.ws, login, rendered.image_repository, rendered.image_tag)
+        ):
             self.ctx.image = image
-            raise _Skip(f"{rendered.image_name} is already in the registry: build skipped (ACR Tasks is not allowed in this subscription)")
+            raise _Skip(
+                f"{rendered.image_name} is already in the registry: build skipped (ACR Tasks is not allowed in this subscription)"
+            )
         if not docker_engine_available():
             raise without_tasks_or_engine(refused, image)
-        build_and_push(self.ctx.ws, rendered.docker_context(), image, login=login,
-                       on_lines=lambda lines: self.emit(LogLines(P.BUILD, "build", tuple(lines))),
-                       on_progress=self._progress(P.BUILD), cancel=self.stop)
+        build_and_push(
+            self.ctx.ws,
+            rendered.docker_context(),
+            image,
+            login=login,
+            on_lines=lambda lines: self.emit(LogLines(P.BUILD, "build", tuple(lines))),
+            on_progress=self._progress(P.BUILD),
+            cancel=self.stop,
+        )
         self.ctx.image = image
         self.ctx.image_fresh = True
-        return f"built {image} with the local Docker engine and pushed it (ACR Tasks is not allowed in this subscription)"
+        return (
+            f"built {image} with the local Docker engine and pushed it (ACR Tasks is not allowed in this subscription)"
+        )
 
     def _base_import(self) -> tuple[str, str, str] | None:
         """(build argument, Docker Hub source, copy) when the base image should come from the workspace registry."""
@@ -422,19 +481,29 @@ class Runner:
         except RdeployError:
             return None
         if status is None or status.lower() == "succeeded":
-            self.emit(StepProgress(P.BUILD, f"resuming: build run {run_id} from the previous deploy is {status or 'still running'}"))
+            self.emit(
+                StepProgress(
+                    P.BUILD, f"resuming: build run {run_id} from the previous deploy is {status or 'still running'}"
+                )
+            )
             return run_id
-        self.emit(StepProgress(P.BUILD, f"the build run {run_id} of the previous deploy ended {status}: building again"))
+        self.emit(
+            StepProgress(P.BUILD, f"the build run {run_id} of the previous deploy ended {status}: building again")
+        )
         return None
 
     def _step_create_endpoint(self) -> str:
         from rdeploy_tui.azure.online import Endpoints
-
         from rdeploy_tui.pipeline.expiry import expiry_tag
 
         e = self.spec.endpoint
-        info = Endpoints(self.ctx.ws).create_or_update_endpoint(e.name, e.auth_mode, on_progress=self._progress(P.ENDPOINT), cancel=self.stop,
-                                                                tags=expiry_tag(self.spec.deployment.expires_after))
+        info = Endpoints(self.ctx.ws).create_or_update_endpoint(
+            e.name,
+            e.auth_mode,
+            on_progress=self._progress(P.ENDPOINT),
+            cancel=self.stop,
+            tags=expiry_tag(self.spec.deployment.expires_after),
+        )
         self.ctx.endpoint = info
         return f"endpoint {info.name} is ready ({info.auth_mode})"
 
@@ -449,7 +518,7 @@ class Runner:
             name=d.name,
             model=f"{spec.model.name}:{self.ctx.model_version}",
             image=self.ctx.image,
-            code_files={k[len("src/"):]: v for k, v in rendered.files.items() if k.startswith("src/")},
+            code_files={k[len("src/") :]: v for k, v in rendered.files.items() if k.startswith("src/")},
             scoring_script=ENTRY_SCRIPT,
             port=spec.scoring.port,
             live_route=routes.live,
@@ -458,7 +527,12 @@ class Runner:
             instance_type=d.instance_type,
             instance_count=d.instance_count,
             request_timeout_ms=d.request_timeout_ms,
-            probe={"initial_delay": p.initial_delay, "period": p.period, "timeout": p.timeout, "failure_threshold": p.failure_threshold},
+            probe={
+                "initial_delay": p.initial_delay,
+                "period": p.period,
+                "timeout": p.timeout,
+                "failure_threshold": p.failure_threshold,
+            },
         )
 
     def _step_create_deployment(self) -> str:
@@ -474,7 +548,9 @@ class Runner:
             if current is not None and current.state.lower() == "succeeded":
                 self._record(P.DEPLOYMENT, "running", fingerprint=fingerprint)
                 raise _Skip(f"deployment {request.name} already runs this image, model and settings: nothing to update")
-        resume = prev is not None and prev.status in ("running", "cancelled") and prev.data.get("fingerprint") == fingerprint
+        resume = (
+            prev is not None and prev.status in ("running", "cancelled") and prev.data.get("fingerprint") == fingerprint
+        )
         self._record(P.DEPLOYMENT, "running", fingerprint=None, sent_fingerprint=fingerprint)
         info = endpoints.create_or_update_deployment(
             request,
@@ -490,7 +566,9 @@ class Runner:
         from rdeploy_tui.azure.online import Endpoints
 
         d = self.spec.deployment
-        info = Endpoints(self.ctx.ws).route_to(self.spec.endpoint.name, d.name, d.traffic, on_progress=self._progress(P.TRAFFIC), cancel=self.stop)
+        info = Endpoints(self.ctx.ws).route_to(
+            self.spec.endpoint.name, d.name, d.traffic, on_progress=self._progress(P.TRAFFIC), cancel=self.stop
+        )
         self.ctx.endpoint = info
         split = ", ".join(f"{k}={v}%" for k, v in sorted(info.traffic.items())) or "none"
         return f"traffic: {split}"
@@ -503,7 +581,9 @@ class Runner:
             raise _Skip("smoke test not requested")
         say = self._progress(P.SMOKE)
         say("sending the sample request")
-        result = score(self.ctx.ws, self.spec.endpoint.name, self.spec.scoring.sample_request, deployment=self.spec.deployment.name)
+        result = score(
+            self.ctx.ws, self.spec.endpoint.name, self.spec.scoring.sample_request, deployment=self.spec.deployment.name
+        )
         self.ctx.score = result
         answer = result.text if len(result.text) <= 200 else result.text[:197] + "..."
         warning = double_encoding_message(result)
@@ -522,13 +602,22 @@ class Runner:
         except Exception:  # the price is a courtesy
             return ""
 
-
-    def _finish(self, failures: list[tuple[str, RdeployError]], cancelled: list[str], finished: set[str], timings: dict[str, float]) -> Outcome:
+    def _finish(
+        self,
+        failures: list[tuple[str, RdeployError]],
+        cancelled: list[str],
+        finished: set[str],
+        timings: dict[str, float],
+    ) -> Outcome:
         from rdeploy_tui.pipeline.expiry import expiry_sentence
 
         spec = self.spec
         ep, dep = spec.endpoint.name, spec.deployment.name
-        endpoint_exists = P.ENDPOINT in finished or self.state.step(P.ENDPOINT).status in ("running", "cancelled", "failed") and self.state.step(P.ENDPOINT).started_at is not None
+        endpoint_exists = (
+            P.ENDPOINT in finished
+            or (self.state.step(P.ENDPOINT).status in ("running", "cancelled", "failed")
+            and self.state.step(P.ENDPOINT).started_at is not None)
+        )
         deployment_touched = self.state.step(P.DEPLOYMENT).started_at is not None
         d = spec.deployment
         bill = f"deployment {dep} ({d.instance_count} x {d.instance_type}) bills per instance-hour until you delete it: rdeploy-tui endpoints delete {ep}"
@@ -536,7 +625,9 @@ class Runner:
         if error is None and not cancelled and not self.cancel.is_set():
             status = "succeeded"
             uri = getattr(self.ctx.endpoint, "scoring_uri", None)
-            summary = f"Endpoint {ep} is live" + (f" at {uri}" if uri else "") + f". The {bill}." + self._cost_sentence()
+            summary = (
+                f"Endpoint {ep} is live" + (f" at {uri}" if uri else "") + f". The {bill}." + self._cost_sentence()
+            )
             if expiry := expiry_sentence(getattr(self.ctx.endpoint, "tags", None)):  # the tag as Azure holds it now
                 summary += f" {expiry}."
         else:
@@ -545,8 +636,13 @@ class Runner:
             stopped: list[str] = []
             left = self._left_behind(bill, stopped) if attempted else ["nothing was created in Azure"]
             head = "Deploy cancelled." if status == "cancelled" else f"Deploy failed: {error.what}"
-            summary = (head + "".join(f" {note}." for note in stopped) + " Left behind: " + "; ".join(left)
-                       + ". Run the same deploy again to resume where it stopped.")
+            summary = (
+                head
+                + "".join(f" {note}." for note in stopped)
+                + " Left behind: "
+                + "; ".join(left)
+                + ". Run the same deploy again to resume where it stopped."
+            )
         self.state.status = status
         with self._state_lock:
             self.store.save(self.state)
@@ -599,24 +695,52 @@ class Runner:
             deployment = next((d for d in info.deployments if d.name == dep), None)
             others = [d.name for d in info.deployments if d.name != dep]
             if deployment is None:
-                extra = f" with deployment(s) {', '.join(others)} from before" if others else " (an endpoint without deployments does not bill compute)"
+                extra = (
+                    f" with deployment(s) {', '.join(others)} from before"
+                    if others
+                    else " (an endpoint without deployments does not bill compute)"
+                )
                 left.append(f"endpoint {ep} exists, {info.state}{extra}")
             elif deployment.state.lower() == "failed":
-                left.append(f"endpoint {ep} exists, {info.state}; deployment {dep} exists as Failed: it bills per instance-hour for "
-                            f"any instances Azure allocated for it, until you delete it: rdeploy-tui endpoints delete {ep}")
+                left.append(
+                    f"endpoint {ep} exists, {info.state}; deployment {dep} exists as Failed: it bills per instance-hour for "
+                    f"any instances Azure allocated for it, until you delete it: rdeploy-tui endpoints delete {ep}"
+                )
             else:
-                left.append(f"endpoint {ep} exists, {info.state}; deployment {dep} is {deployment.state} in Azure: the {bill}")
+                left.append(
+                    f"endpoint {ep} exists, {info.state}; deployment {dep} is {deployment.state} in Azure: the {bill}"
+                )
         return left or ["nothing was created in Azure"]
 
 
-def run_deploy(spec: DeploySpec, *, session: Any, sink: EventSink, base_dir: Path | None = None, cancel: threading.Event | None = None,
-               force_build: bool = False, smoke_score: bool = True, store: StateStore | None = None,
-               base_from_docker_hub: bool = False, image: str | None = None) -> Outcome:
+def run_deploy(
+    spec: DeploySpec,
+    *,
+    session: Any,
+    sink: EventSink,
+    base_dir: Path | None = None,
+    cancel: threading.Event | None = None,
+    force_build: bool = False,
+    smoke_score: bool = True,
+    store: StateStore | None = None,
+    base_from_docker_hub: bool = False,
+    image: str | None = None,
+) -> Outcome:
     """Deploy `spec` through `session` (azure.connect(...)), emitting events to `sink`; returns the Outcome.
 
     Never raises RdeployError: failures are in Outcome.error and in StepFailed/PlanFinished events.
     Set `cancel` to stop: the build is cancelled in ACR; Azure-side endpoint/deployment operations go on
     and the summary says so. A second Ctrl+C (KeyboardInterrupt) in the calling thread leaves at once.
     """
-    return Runner(spec, session=session, sink=sink, base_dir=base_dir, cancel=cancel, force_build=force_build, smoke_score=smoke_score,
-                  store=store, base_from_docker_hub=base_from_docker_hub, image=image).run()
+    return Runner(
+        spec,
+        session=session,
+        sink=sink,
+        base_dir=base_dir,
+        cancel=cancel,
+        force_build=force_build,
+        smoke_score=smoke_score,
+        store=store,
+        base_from_docker_hub=base_from_docker_hub,
+        image=image,
+    ).run()

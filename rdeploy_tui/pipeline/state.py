@@ -5,6 +5,7 @@ logfile.state_dir()/deployments/, rewritten atomically (temp file + os.replace) 
 change, so a reader never sees half a file and a SIGKILL loses at most the step in flight. It holds
 ids and names only (build run id, image, model version): never keys or tokens.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -47,13 +48,26 @@ class DeployState:
         return asdict(self)
 
     @classmethod
-    def from_json(cls, data: dict[str, Any]) -> "DeployState":
+    def from_json(cls, data: dict[str, Any]) -> DeployState:
         steps = {k: StepRecord(**v) for k, v in (data.get("steps") or {}).items()}
-        return cls(target=dict(data["target"]), steps=steps, status=data.get("status", "running"), updated_at=data.get("updated_at", 0.0))
+        return cls(
+            target=dict(data["target"]),
+            steps=steps,
+            status=data.get("status", "running"),
+            updated_at=data.get("updated_at", 0.0),
+        )
 
 
-def target_key(subscription_id: str, resource_group: str, workspace: str, endpoint: str, deployment: str) -> dict[str, str]:
-    return {"subscription_id": subscription_id, "resource_group": resource_group, "workspace": workspace, "endpoint": endpoint, "deployment": deployment}
+def target_key(
+    subscription_id: str, resource_group: str, workspace: str, endpoint: str, deployment: str
+) -> dict[str, str]:
+    return {
+        "subscription_id": subscription_id,
+        "resource_group": resource_group,
+        "workspace": workspace,
+        "endpoint": endpoint,
+        "deployment": deployment,
+    }
 
 
 class StateStore:
@@ -62,7 +76,9 @@ class StateStore:
         self.notices: list[str] = []  # warnings for the user (a corrupt file moved aside)
 
     def path(self, target: dict[str, str]) -> Path:
-        ident = "/".join(target[k].lower() for k in ("subscription_id", "resource_group", "workspace", "endpoint", "deployment"))
+        ident = "/".join(
+            target[k].lower() for k in ("subscription_id", "resource_group", "workspace", "endpoint", "deployment")
+        )
         digest = hashlib.sha256(ident.encode()).hexdigest()[:10]
         safe = re.sub(r"[^A-Za-z0-9_.-]", "_", f"{target['endpoint']}-{target['deployment']}")
         return self.folder / f"{safe}-{digest}.json"
@@ -94,10 +110,13 @@ class StateStore:
         except OSError as exc:
             raise RdeployError(
                 f"The resume file {path} cannot be read ({reason}) nor moved aside ({exc.strerror}).",
-                "Move it away by hand, then run the deploy again.", code="StateFile",
+                "Move it away by hand, then run the deploy again.",
+                code="StateFile",
             ) from None
-        self.notices.append(f"the resume file {path} could not be read ({reason}); it was moved to {kept} "
-                            "and this deploy starts from the beginning (what exists in Azure is reused)")
+        self.notices.append(
+            f"the resume file {path} could not be read ({reason}); it was moved to {kept} "
+            "and this deploy starts from the beginning (what exists in Azure is reused)"
+        )
 
     def save(self, state: DeployState) -> None:
         state.updated_at = time.time()
@@ -108,7 +127,8 @@ class StateStore:
         except OSError as exc:
             raise RdeployError(
                 f"Cannot write the resume file in {path.parent} ({exc.strerror}).",
-                f"Make {path.parent} a writable folder (or set RDEPLOY_HOME to one), then run again.", code="StateFile",
+                f"Make {path.parent} a writable folder (or set RDEPLOY_HOME to one), then run again.",
+                code="StateFile",
             ) from None
         try:
             with os.fdopen(fd, "w", encoding="utf-8") as fh:
@@ -120,7 +140,8 @@ class StateStore:
             Path(tmp).unlink(missing_ok=True)
             raise RdeployError(
                 f"Cannot write the resume file {path} ({exc.strerror}).",
-                f"Move {path} away if it is not a file, free some disk space, then run the deploy again.", code="StateFile",
+                f"Move {path} away if it is not a file, free some disk space, then run the deploy again.",
+                code="StateFile",
             ) from None
         except BaseException:
             Path(tmp).unlink(missing_ok=True)

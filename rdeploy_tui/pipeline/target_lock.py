@@ -2,6 +2,7 @@
 false "resuming", the other fail "endpoint busy" (issue 15). A filelock (OS lock, released by the kernel even on
 SIGKILL) beside the target's state file; a small JSON note beside it says who holds it, for the one refused.
 """
+
 from __future__ import annotations
 
 import json
@@ -32,7 +33,8 @@ class TargetLock:
         except OSError as exc:
             raise RdeployError(
                 f"Cannot create the deploy lock in {self._note.parent} ({exc.strerror}).",
-                f"Make {self._note.parent} a writable folder (or set RDEPLOY_HOME to one), then run again.", code="StateFile",
+                f"Make {self._note.parent} a writable folder (or set RDEPLOY_HOME to one), then run again.",
+                code="StateFile",
             ) from None
         try:
             self._note.write_text(json.dumps({"pid": os.getpid(), "host": socket.gethostname(), "since": time.time()}))
@@ -58,7 +60,7 @@ class TargetLock:
             code="TargetBusy",
         )
 
-    def __enter__(self) -> "TargetLock":
+    def __enter__(self) -> TargetLock:
         self.acquire()
         return self
 

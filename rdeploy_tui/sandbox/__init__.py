@@ -41,6 +41,7 @@ API for other sandbox modules (e.g. acr.py), all on the Sandbox passed to `regis
 - Every path under /subscriptions requires a sandbox bearer token (checked before routing) and an existing
   subscription (writes to the disabled one get 409 ReadOnlyDisabledSubscription).
 """
+
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
@@ -49,7 +50,7 @@ if TYPE_CHECKING:
     from rdeploy_tui.sandbox.server import Sandbox
     from rdeploy_tui.sandbox.settings import ClientSettings
 
-__all__ = ["Sandbox", "ClientSettings"]
+__all__ = ["ClientSettings", "Sandbox"]
 
 
 def __getattr__(name: str) -> Any:

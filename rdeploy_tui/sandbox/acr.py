@@ -25,6 +25,7 @@ ACR Tasks agents meet it pulling anonymously; `sandbox.acr.cran` (a cran.Cran) d
 install. What a build can pull FROM: the images of spec/base_images.py (Docker Hub, as of its date) and the images in
 the workspace registry (built or imported).
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -50,8 +51,10 @@ _REG = (
     r"/providers/Microsoft\.ContainerRegistry/registries/(?P<registry>[^/]+)"
 )
 _RUN = _REG + r"/runs/(?P<run_id>[^/]+)"
-_IMPORT_RESULT = (r"/subscriptions/(?P<subscription>[^/]+)/providers/Microsoft\.ContainerRegistry/locations/"
-                  r"(?P<location>[^/]+)/operationResults/(?P<operation>[^/]+)")
+_IMPORT_RESULT = (
+    r"/subscriptions/(?P<subscription>[^/]+)/providers/Microsoft\.ContainerRegistry/locations/"
+    r"(?P<location>[^/]+)/operationResults/(?P<operation>[^/]+)"
+)
 RUNS = "acr_runs"  # state collection: "{registry id lower}/{run id}" -> run record
 TERMINAL = ("Succeeded", "Failed", "Canceled", "Error", "Timeout")
 _POLL_S = 0.05  # how often a waiting build looks for cancel/stop, in real seconds
@@ -90,7 +93,9 @@ class AcrService:
         """The registry's record (arm.py's "registries" collection), or the 404 ARM sends."""
         with self.sandbox.state.view() as data:
             doc = data.get("registries", {}).get(arm.registry_id(subscription, group, name).lower())
-            group_known = f"/subscriptions/{subscription}/resourcegroups/{group}".lower() in data.get("resource_groups", {})
+            group_known = f"/subscriptions/{subscription}/resourcegroups/{group}".lower() in data.get(
+                "resource_groups", {}
+            )
         if doc is None:
             if not group_known:
                 raise AzureError(404, "ResourceGroupNotFound", f"Resource group '{group}' could not be found.")
@@ -216,32 +221,49 @@ class AcrService:
         targets = (body or {}).get("targetTags") or []
         image = source.get("sourceImage") or ""
         if not image or not isinstance(targets, list) or not targets:
-            raise AzureError(400, "InvalidParameters", "The import requires source.sourceImage and at least one targetTags entry.")
+            raise AzureError(
+                400, "InvalidParameters", "The import requires source.sourceImage and at least one targetTags entry."
+            )
         registry_uri = (source.get("registryUri") or "").lower()
         if source.get("resourceId"):
-            raise AzureError(400, "InvalidParameters", "The sandbox imports from Docker Hub (registryUri docker.io) only.")
+            raise AzureError(
+                400, "InvalidParameters", "The sandbox imports from Docker Hub (registryUri docker.io) only."
+            )
         if registry_uri not in ("docker.io", "registry.hub.docker.com", "registry-1.docker.io", "index.docker.io"):
-            raise AzureError(400, "InvalidParameters", f"The sandbox cannot reach the registry '{registry_uri}': it imports from docker.io only.")
+            raise AzureError(
+                400,
+                "InvalidParameters",
+                f"The sandbox cannot reach the registry '{registry_uri}': it imports from docker.io only.",
+            )
         if self.sandbox.faults.take("dockerhub-rate-limit", f"{request.method} {request.path}") is not None:
-            raise AzureError(400, "InvalidParameters", f"Error importing docker.io/{image}: {build.DOCKERHUB_RATE_LIMIT}")
+            raise AzureError(
+                400, "InvalidParameters", f"Error importing docker.io/{image}: {build.DOCKERHUB_RATE_LIMIT}"
+            )
         known = base_images.lookup(image)
         if known is None:
             raise AzureError(400, "InvalidParameters", f"Image 'docker.io/{image}' not found.")
         operation = uuid.uuid4().hex
         refs = [build.parse_image_name(str(target), resource["login_server"]) for target in targets]
-        existing = [f"{ref.repository}:{ref.tag}" for ref in refs
-                    if self.sandbox.images.get_image(resource["login_server"], ref.repository, ref.tag)]
+        existing = [
+            f"{ref.repository}:{ref.tag}"
+            for ref in refs
+            if self.sandbox.images.get_image(resource["login_server"], ref.repository, ref.tag)
+        ]
         if existing and body.get("mode") != "Force":
             self._import_failures[operation] = (
                 f"Operation registries-{operation[:8]}-{operation[8:12]} failed. Resource {resource['id']} "
-                f"{existing[0]} Tag {existing[0]} already exists in target registry.")
+                f"{existing[0]} Tag {existing[0]} already exists in target registry."
+            )
         else:
             for ref in refs:
-                self.sandbox.images.record_image(resource["login_server"], ref.repository, ref.tag, {},
-                                                 metadata=build.base_record(known))
-        location = (f"{self.sandbox.base_url}/subscriptions/{subscription}/providers/Microsoft.ContainerRegistry/"
-                    f"locations/{resource.get('location') or 'westeurope'}/operationResults/{operation}"
-                    f"?api-version={request.api_version or '2025-11-01'}")
+                self.sandbox.images.record_image(
+                    resource["login_server"], ref.repository, ref.tag, {}, metadata=build.base_record(known)
+                )
+        location = (
+            f"{self.sandbox.base_url}/subscriptions/{subscription}/providers/Microsoft.ContainerRegistry/"
+            f"locations/{resource.get('location') or 'westeurope'}/operationResults/{operation}"
+            f"?api-version={request.api_version or '2025-11-01'}"
+        )
         return Response(202, b"", {"Location": location, **self.sandbox.retry_after_headers(1)})
 
     def import_result(self, request: Request, subscription: str, location: str, operation: str) -> Response:
@@ -317,7 +339,11 @@ class AcrService:
             login_server=record["loginServer"],
             cran=self.cran,
             fail_build=record.get("failBuild", False),
-            build_args={a["name"]: a.get("value", "") for a in docker_request.get("arguments") or [] if isinstance(a, dict) and a.get("name")},
+            build_args={
+                a["name"]: a.get("value", "")
+                for a in docker_request.get("arguments") or []
+                if isinstance(a, dict) and a.get("name")
+            },
             registry_image=self._image_metadata,
             dockerhub_limited=lambda: self.sandbox.faults.take("dockerhub-rate-limit", "FROM docker.io") is not None,
         )
@@ -358,7 +384,7 @@ class AcrService:
     def _finish(
         self,
         key: str,
-        writer: "_LogWriter",
+        writer: _LogWriter,
         started: float,
         cancel: threading.Event,
         plan: build.BuildPlan | None = None,
@@ -391,9 +417,11 @@ class AcrService:
             }
         for key, record in open_runs.items():
             writer = _LogWriter(self.sandbox.blobs, record["container"], record["log"])
-            self._end_with_error(key, writer, "The sandbox stopped while this run was in progress; schedule the build again.")
+            self._end_with_error(
+                key, writer, "The sandbox stopped while this run was in progress; schedule the build again."
+            )
 
-    def _end_with_error(self, key: str, writer: "_LogWriter", reason: str) -> None:
+    def _end_with_error(self, key: str, writer: _LogWriter, reason: str) -> None:
         try:
             writer.write(["", reason])
             writer.complete("Error")
@@ -417,7 +445,7 @@ class _LogWriter:
 
     def _render(self, line: str, stamp: str) -> str:
         if line.startswith(build.TIMESTAMP):
-            line = f"{stamp} {line[len(build.TIMESTAMP):]}".rstrip()
+            line = f"{stamp} {line[len(build.TIMESTAMP) :]}".rstrip()
         return line.replace(build.DIGEST, self.digest)
 
     def complete(self, status: str) -> None:
@@ -483,7 +511,8 @@ def _docker_build_request(body: Any) -> dict[str, Any]:
     # Build arguments not marked secret are kept (FROM ${BASE} needs them); secret ones never reach the state file.
     request["arguments"] = [
         {"name": a.get("name"), "value": a.get("value", "")}
-        for a in body.get("arguments") or [] if isinstance(a, dict) and not a.get("isSecret")
+        for a in body.get("arguments") or []
+        if isinstance(a, dict) and not a.get("isSecret")
     ]
     return request
 
@@ -501,7 +530,10 @@ def _run_resource(registry_id: str, run_id: str, docker_request: dict[str, Any])
             "runType": "QuickBuild",
             "createTime": _now(),
             "outputImages": [],
-            "platform": {"os": platform.get("os", "Linux").lower(), "architecture": platform.get("architecture") or "amd64"},
+            "platform": {
+                "os": platform.get("os", "Linux").lower(),
+                "architecture": platform.get("architecture") or "amd64",
+            },
             "agentConfiguration": {"cpu": 2},
             "sourceRegistryAuth": "Default",
             "provisioningState": "Succeeded",

@@ -6,6 +6,7 @@ State collections (shared with other sandbox modules; keys are lower-cased resou
     workspaces     {ws_id: {id, name, subscription, resource_group, location, workspace_guid, container_registry, storage_container}}
     registries     {acr_id: {id, name, subscription, resource_group, location, login_server, sku, created}}
 """
+
 from __future__ import annotations
 
 import time
@@ -70,7 +71,9 @@ def ensure_workspace(sandbox: Any, sub: str, rg: str, name: str, *, with_registr
     with sandbox.state.edit() as data:
         groups = sandbox.state.collection(data, "resource_groups")
         rg_key = f"/subscriptions/{sub}/resourcegroups/{rg}".lower()
-        groups.setdefault(rg_key, {"id": f"/subscriptions/{sub}/resourceGroups/{rg}", "name": rg, "location": DEFAULT_LOCATION})
+        groups.setdefault(
+            rg_key, {"id": f"/subscriptions/{sub}/resourceGroups/{rg}", "name": rg, "location": DEFAULT_LOCATION}
+        )
         workspaces = sandbox.state.collection(data, "workspaces")
         existing = workspaces.get(ws_id.lower())
         if existing is not None:
@@ -81,12 +84,24 @@ def ensure_workspace(sandbox: Any, sub: str, rg: str, name: str, *, with_registr
             acr_name = ("acr" + name.replace("-", "").replace("_", "").lower())[:40] + guid[:8].replace("-", "")
             acr = registry_id(sub, rg, acr_name)
             sandbox.state.collection(data, "registries")[acr.lower()] = {
-                "id": acr, "name": acr_name, "subscription": sub, "resource_group": rg, "location": DEFAULT_LOCATION,
-                "login_server": f"{acr_name}.azurecr.io", "sku": "Basic", "created": time.time(),
+                "id": acr,
+                "name": acr_name,
+                "subscription": sub,
+                "resource_group": rg,
+                "location": DEFAULT_LOCATION,
+                "login_server": f"{acr_name}.azurecr.io",
+                "sku": "Basic",
+                "created": time.time(),
             }
         doc = {
-            "id": ws_id, "name": name, "subscription": sub, "resource_group": rg, "location": DEFAULT_LOCATION,
-            "workspace_guid": guid, "container_registry": acr, "storage_container": f"azureml-blobstore-{guid}",
+            "id": ws_id,
+            "name": name,
+            "subscription": sub,
+            "resource_group": rg,
+            "location": DEFAULT_LOCATION,
+            "workspace_guid": guid,
+            "container_registry": acr,
+            "storage_container": f"azureml-blobstore-{guid}",
             "created": time.time(),
         }
         workspaces[ws_id.lower()] = doc
@@ -130,7 +145,11 @@ def _subscription_body(doc: dict[str, Any]) -> dict[str, Any]:
         "tenantId": doc["tenantId"],
         "displayName": doc["displayName"],
         "state": doc["state"],
-        "subscriptionPolicies": {"locationPlacementId": "Public_2014-09-01", "quotaId": doc.get("quotaId", "PayAsYouGo_2014-09-01"), "spendingLimit": "Off"},
+        "subscriptionPolicies": {
+            "locationPlacementId": "Public_2014-09-01",
+            "quotaId": doc.get("quotaId", "PayAsYouGo_2014-09-01"),
+            "spendingLimit": "Off",
+        },
     }
 
 
@@ -145,7 +164,11 @@ def workspace_body(sandbox: Any, doc: dict[str, Any]) -> dict[str, Any]:
         "kind": "Default",
         "tags": {},
         "sku": {"name": "Basic", "tier": "Basic"},
-        "identity": {"type": "SystemAssigned", "principalId": str(uuid.uuid5(uuid.NAMESPACE_URL, doc["id"])), "tenantId": TENANT_ID},
+        "identity": {
+            "type": "SystemAssigned",
+            "principalId": str(uuid.uuid5(uuid.NAMESPACE_URL, doc["id"])),
+            "tenantId": TENANT_ID,
+        },
         "systemData": system_data(doc["created"]),
         "properties": {
             "friendlyName": doc["name"],
@@ -201,7 +224,11 @@ def register(router: Router, sandbox: Any) -> None:
         hiding = sandbox.faults.peek("no-subscriptions")  # the identity has no access to some or all of them
         if hiding is not None:
             hidden = [d for d in docs if hiding.matches(f"GET /subscriptions/{d['subscriptionId']}")]
-            if hidden and sandbox.faults.take("no-subscriptions", f"GET /subscriptions/{hidden[0]['subscriptionId']}") is not None:
+            if (
+                hidden
+                and sandbox.faults.take("no-subscriptions", f"GET /subscriptions/{hidden[0]['subscriptionId']}")
+                is not None
+            ):
                 docs = [d for d in docs if d not in hidden]
         subs = [_subscription_body(doc) for doc in docs]
         return json_response(200, {"value": subs, "count": {"type": "Total", "value": len(subs)}})
@@ -268,6 +295,9 @@ def register(router: Router, sandbox: Any) -> None:
 
 def _group_body(doc: dict[str, Any]) -> dict[str, Any]:
     return {
-        "id": doc["id"], "name": doc["name"], "type": "Microsoft.Resources/resourceGroups",
-        "location": doc["location"], "properties": {"provisioningState": "Succeeded"},
+        "id": doc["id"],
+        "name": doc["name"],
+        "type": "Microsoft.Resources/resourceGroups",
+        "location": doc["location"],
+        "properties": {"provisioningState": "Succeeded"},
     }

@@ -15,6 +15,7 @@ Public sources for the wording (ARM's own error bodies, quoted in public issues)
 - InvalidResourceType: "The resource type 'operations' could not be found in the namespace 'Microsoft.Resources' for api
   version '2021-01-01'." (Azure/azure-rest-api-specs#14807), 404.
 """
+
 from __future__ import annotations
 
 import re
@@ -29,15 +30,7 @@ LOCATION = "westeurope"  # the sandbox's one region (arm.DEFAULT_LOCATION)
 # ARM's own api-versions as its InvalidApiVersionParameter message listed them in 2024 (ansible-collections/azure#1739),
 # plus the later ones azure-mgmt-resource 2025 ships (generated from the Microsoft.Resources REST spec). A version
 # newer than the newest here is accepted: Azure adds versions, and the sandbox cannot know which.
-RESOURCES_VERSIONS = (
-    "2025-04-01,2025-03-01,2024-11-01,2024-08-01,2024-07-01,2024-06-01-preview,2024-03-01,2023-07-01,2023-07-01-preview,"
-    "2023-03-01-preview,2022-12-01,2022-11-01-preview,2022-09-01,2022-06-01,2022-05-01,2022-03-01-preview,2022-01-01,"
-    "2021-04-01,2021-01-01,2020-10-01,2020-09-01,2020-08-01,2020-07-01,2020-06-01,2020-05-01,2020-01-01,2019-11-01,"
-    "2019-10-01,2019-09-01,2019-08-01,2019-07-01,2019-06-01,2019-05-10,2019-05-01,2019-03-01,2018-11-01,2018-09-01,"
-    "2018-08-01,2018-07-01,2018-06-01,2018-05-01,2018-02-01,2018-01-01,2017-12-01,2017-08-01,2017-06-01,2017-05-10,"
-    "2017-05-01,2017-03-01,2016-09-01,2016-07-01,2016-06-01,2016-02-01,2015-11-01,2015-01-01,2014-04-01-preview,"
-    "2014-04-01,2014-01-01,2013-03-01,2014-02-26,2014-04"
-).split(",")
+RESOURCES_VERSIONS = ["2025-04-01", "2025-03-01", "2024-11-01", "2024-08-01", "2024-07-01", "2024-06-01-preview", "2024-03-01", "2023-07-01", "2023-07-01-preview", "2023-03-01-preview", "2022-12-01", "2022-11-01-preview", "2022-09-01", "2022-06-01", "2022-05-01", "2022-03-01-preview", "2022-01-01", "2021-04-01", "2021-01-01", "2020-10-01", "2020-09-01", "2020-08-01", "2020-07-01", "2020-06-01", "2020-05-01", "2020-01-01", "2019-11-01", "2019-10-01", "2019-09-01", "2019-08-01", "2019-07-01", "2019-06-01", "2019-05-10", "2019-05-01", "2019-03-01", "2018-11-01", "2018-09-01", "2018-08-01", "2018-07-01", "2018-06-01", "2018-05-01", "2018-02-01", "2018-01-01", "2017-12-01", "2017-08-01", "2017-06-01", "2017-05-10", "2017-05-01", "2017-03-01", "2016-09-01", "2016-07-01", "2016-06-01", "2016-02-01", "2015-11-01", "2015-01-01", "2014-04-01-preview", "2014-04-01", "2014-01-01", "2013-03-01", "2014-02-26", "2014-04"]
 
 # For providers' types the sandbox knows the first api-version each type was registered with, not every version
 # published since: older ones (and malformed ones) are refused as ARM refuses them; a version between the first and
@@ -51,12 +44,7 @@ RESOURCES_VERSIONS = (
 # the Azure REST API specs) lists for machinelearningservices OnlineDeployment, plus the 2025-09-01 it uses
 # (https://www.pulumi.com/registry/packages/azure-native/api-docs/machinelearningservices/onlinedeployment).
 PUBLISHED_VERSIONS = {
-    "microsoft.machinelearningservices/workspaces/onlineendpoints": (
-        "2021-03-01-preview,2022-02-01-preview,2022-05-01,2022-06-01-preview,2022-10-01,2022-10-01-preview,"
-        "2022-12-01-preview,2023-02-01-preview,2023-04-01,2023-04-01-preview,2023-06-01-preview,2023-08-01-preview,"
-        "2023-10-01,2024-01-01-preview,2024-04-01,2024-07-01-preview,2024-10-01,2024-10-01-preview,2025-01-01-preview,"
-        "2025-04-01,2025-04-01-preview,2025-06-01,2025-07-01-preview,2025-09-01,2025-10-01-preview"
-    ).split(","),
+    "microsoft.machinelearningservices/workspaces/onlineendpoints": ["2021-03-01-preview", "2022-02-01-preview", "2022-05-01", "2022-06-01-preview", "2022-10-01", "2022-10-01-preview", "2022-12-01-preview", "2023-02-01-preview", "2023-04-01", "2023-04-01-preview", "2023-06-01-preview", "2023-08-01-preview", "2023-10-01", "2024-01-01-preview", "2024-04-01", "2024-07-01-preview", "2024-10-01", "2024-10-01-preview", "2025-01-01-preview", "2025-04-01", "2025-04-01-preview", "2025-06-01", "2025-07-01-preview", "2025-09-01", "2025-10-01-preview"],
 }
 FIRST_VERSIONS = {
     "microsoft.machinelearningservices/workspaces": "2018-03-01-preview",
@@ -70,11 +58,19 @@ _VERSION_RE = re.compile(r"^\d{4}-\d{2}-\d{2}(-(preview|privatepreview|alpha|bet
 
 
 def missing_error() -> AzureError:
-    return AzureError(400, "MissingApiVersionParameter", "The api-version query parameter (?api-version=) is required for all requests.")
+    return AzureError(
+        400,
+        "MissingApiVersionParameter",
+        "The api-version query parameter (?api-version=) is required for all requests.",
+    )
 
 
 def invalid_error(version: str, supported: list[str]) -> AzureError:
-    return AzureError(400, "InvalidApiVersionParameter", f"The api-version '{version}' is invalid. The supported versions are '{','.join(supported)}'.")
+    return AzureError(
+        400,
+        "InvalidApiVersionParameter",
+        f"The api-version '{version}' is invalid. The supported versions are '{','.join(supported)}'.",
+    )
 
 
 def resource_type(path: str) -> tuple[str, str]:
@@ -112,7 +108,8 @@ def check_api_version(request: Request) -> None:
         top = type_path.split("/")
         shown = "/".join(top[:2]) if len(top) > 1 else top[0]
         raise AzureError(
-            400, "NoRegisteredProviderFound",
+            400,
+            "NoRegisteredProviderFound",
             f"No registered resource provider found for location '{LOCATION}' and API version '{version}' for type "
             f"'{shown}'. The supported api-versions are '{supported}'. The supported locations are '{LOCATION}'.",
         )
@@ -133,7 +130,8 @@ def unmatched(request: Request) -> AzureError:
     """ARM's 404 for a path no sandbox service answers: the type is unknown in its namespace."""
     namespace, type_path = resource_type(request.path)
     return AzureError(
-        404, "InvalidResourceType",
+        404,
+        "InvalidResourceType",
         f"The resource type '{type_path or namespace}' could not be found in the namespace '{namespace}' "
         f"for api version '{request.api_version or ''}'.",
     )

@@ -13,10 +13,12 @@ Paging is ARM's: {"value": [...], "nextLink": URL} with `$top` as the page size 
 (https://learn.microsoft.com/rest/api/resources/resources/list: "$top: The number of recommendations per page if a
 paged version of this API is being used"; nextLink "The URL to use for getting the next set of results").
 """
+
 from __future__ import annotations
 
 import re
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 from urllib.parse import urlencode
 
 from rdeploy_tui.sandbox.arm import RG, SUB, TENANT_ID, system_data
@@ -45,34 +47,81 @@ def generic_resources(sandbox: Any, sub: str, rg: str | None = None) -> list[dic
     with sandbox.state.view() as data:
         for key, doc in data.get("workspaces", {}).items():
             if key.startswith(head):
-                items.append(_item(doc["id"], doc["name"], WORKSPACE_TYPE, doc["location"], doc.get("created", 0),
-                                   sku={"name": "Basic", "tier": "Basic"}, kind="Default", identity=_identity(doc["id"])))
+                items.append(
+                    _item(
+                        doc["id"],
+                        doc["name"],
+                        WORKSPACE_TYPE,
+                        doc["location"],
+                        doc.get("created", 0),
+                        sku={"name": "Basic", "tier": "Basic"},
+                        kind="Default",
+                        identity=_identity(doc["id"]),
+                    )
+                )
         for key, doc in data.get("registries", {}).items():
             if key.startswith(head):
-                items.append(_item(doc["id"], doc["name"], REGISTRY_TYPE, doc["location"], doc.get("created", 0),
-                                   sku={"name": doc["sku"], "tier": doc["sku"]}))
+                items.append(
+                    _item(
+                        doc["id"],
+                        doc["name"],
+                        REGISTRY_TYPE,
+                        doc["location"],
+                        doc.get("created", 0),
+                        sku={"name": doc["sku"], "tier": doc["sku"]},
+                    )
+                )
         for key, doc in data.get("endpoints", {}).items():
             if key.startswith(head):
                 ws = doc["workspace"].rsplit("/", 1)[-1]
-                items.append(_item(doc["id"], f"{ws}/{doc['name']}", ENDPOINT_TYPE, doc["location"], doc.get("created", 0),
-                                   kind="Managed", identity=_identity(doc["id"]), tags=doc.get("tags") or {}))
+                items.append(
+                    _item(
+                        doc["id"],
+                        f"{ws}/{doc['name']}",
+                        ENDPOINT_TYPE,
+                        doc["location"],
+                        doc.get("created", 0),
+                        kind="Managed",
+                        identity=_identity(doc["id"]),
+                        tags=doc.get("tags") or {},
+                    )
+                )
         for key, doc in data.get("deployments", {}).items():
             if key.startswith(head):
                 parts = doc["id"].split("/")
-                items.append(_item(doc["id"], f"{parts[8]}/{parts[10]}/{doc['name']}", DEPLOYMENT_TYPE, doc["location"],
-                                   doc.get("created", 0), kind="Managed", tags=doc.get("tags") or {},
-                                   sku={"name": "Default", "tier": "Standard", "capacity": doc["instance_count"]}))
+                items.append(
+                    _item(
+                        doc["id"],
+                        f"{parts[8]}/{parts[10]}/{doc['name']}",
+                        DEPLOYMENT_TYPE,
+                        doc["location"],
+                        doc.get("created", 0),
+                        kind="Managed",
+                        tags=doc.get("tags") or {},
+                        sku={"name": "Default", "tier": "Standard", "capacity": doc["instance_count"]},
+                    )
+                )
     return sorted(items, key=lambda item: item["id"].lower())
 
 
 def _identity(resource_id: str) -> dict[str, str]:
     import uuid
 
-    return {"type": "SystemAssigned", "principalId": str(uuid.uuid5(uuid.NAMESPACE_URL, resource_id)), "tenantId": TENANT_ID}
+    return {
+        "type": "SystemAssigned",
+        "principalId": str(uuid.uuid5(uuid.NAMESPACE_URL, resource_id)),
+        "tenantId": TENANT_ID,
+    }
 
 
 def _item(resource_id: str, name: str, type_: str, location: str, created: float, **extra: Any) -> dict[str, Any]:
-    item: dict[str, Any] = {"id": resource_id, "name": name, "type": type_, "location": location, "tags": extra.pop("tags", {})}
+    item: dict[str, Any] = {
+        "id": resource_id,
+        "name": name,
+        "type": type_,
+        "location": location,
+        "tags": extra.pop("tags", {}),
+    }
     item.update({k: v for k, v in extra.items() if v is not None})
     item["_created"] = created
     return item
@@ -100,8 +149,12 @@ def _matches(filter_text: str | None) -> Callable[[dict[str, Any]], bool]:
             tests.append(lambda item, v=sub["value"].lower(): v in item["name"].lower())
             continue
         # What ARM answers for a filter it cannot parse is not published; the sandbox says which part it does not know.
-        raise AzureError(400, "InvalidFilterInQueryString", f"The $filter clause '{clause}' is not supported by the sandbox. "
-                         "Use resourceType, name, location or resourceGroup with eq, or substringof('text', name).")
+        raise AzureError(
+            400,
+            "InvalidFilterInQueryString",
+            f"The $filter clause '{clause}' is not supported by the sandbox. "
+            "Use resourceType, name, location or resourceGroup with eq, or substringof('text', name).",
+        )
     return lambda item: all(test(item) for test in tests)
 
 

@@ -4,6 +4,7 @@ Nothing secret is stored in state.json: tokens are self-contained (expiry + HMAC
 endpoint keys and SAS signatures are HMACs of public facts. A restarted sandbox on
 the same folder therefore accepts the keys and tokens it issued before.
 """
+
 from __future__ import annotations
 
 import base64
@@ -13,10 +14,10 @@ import json
 import os
 import secrets
 import time
+from collections.abc import Callable
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Callable, NamedTuple
-
+from typing import Any, NamedTuple
 
 _PREFIX = "sbx1"
 
@@ -48,7 +49,9 @@ def load_secret(folder: Path, warn: Callable[[str], None] | None = None) -> byte
             )
     secret = secrets.token_bytes(MIN_SECRET_BYTES)
     tmp = path.with_suffix(".tmp")
-    with open(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "wb") as handle:  # never world-readable, not even briefly
+    with open(
+        os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "wb"
+    ) as handle:  # never world-readable, not even briefly
         handle.write(secret)
     os.replace(tmp, path)
     return secret
@@ -81,7 +84,11 @@ class Signer:
             claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
         except ValueError:
             raise TokenError("InvalidAuthenticationToken", "The access token is invalid.") from None
-        if prefix != _PREFIX or not hmac.compare_digest(signature, self.mac(kind, payload)) or claims.get("kind") != kind:
+        if (
+            prefix != _PREFIX
+            or not hmac.compare_digest(signature, self.mac(kind, payload))
+            or claims.get("kind") != kind
+        ):
             raise TokenError("InvalidAuthenticationToken", "The access token is invalid.")
         if claims["exp"] <= time.time():
             raise expired_error(claims["exp"])
@@ -120,7 +127,7 @@ class SandboxCredential:
         self._lifetime_s = lifetime_s
 
     @classmethod
-    def from_state_dir(cls, state_dir: Path, lifetime_s: float = 3600.0) -> "SandboxCredential":
+    def from_state_dir(cls, state_dir: Path, lifetime_s: float = 3600.0) -> SandboxCredential:
         """For another process on this machine that talks to a sandbox serving `state_dir`."""
         return cls(Signer(load_secret(Path(state_dir))), lifetime_s)
 
@@ -131,7 +138,7 @@ class SandboxCredential:
     def close(self) -> None:
         """TokenCredential protocol; nothing to release."""
 
-    def __enter__(self) -> "SandboxCredential":
+    def __enter__(self) -> SandboxCredential:
         return self
 
     def __exit__(self, *exc: object) -> None:

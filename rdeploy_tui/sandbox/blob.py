@@ -17,6 +17,7 @@ Python API (for the other sandbox modules, e.g. the ACR build writing its log):
 Requests must carry a SAS the sandbox issued (sig checked, expiry and permissions honoured)
 or a sandbox bearer token.
 """
+
 from __future__ import annotations
 
 import base64
@@ -24,9 +25,10 @@ import hashlib
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from email.utils import formatdate
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 from urllib.parse import quote, urlencode
 from xml.etree import ElementTree as ET
 from xml.sax.saxutils import escape
@@ -68,7 +70,9 @@ class BlobStore:
     # ----- Python API -------------------------------------------------------------------------------
     def ensure_container(self, container: str, account: str = DEFAULT_ACCOUNT) -> None:
         with self._state.edit() as data:
-            self._state.collection(data, "blob_containers").setdefault(f"{account}/{container}", {"created": time.time()})
+            self._state.collection(data, "blob_containers").setdefault(
+                f"{account}/{container}", {"created": time.time()}
+            )
 
     def container_exists(self, container: str, account: str = DEFAULT_ACCOUNT) -> bool:
         with self._state.view() as data:
@@ -113,7 +117,9 @@ class BlobStore:
             self._touch(info)
             return info["size"]
 
-    def set_metadata(self, container: str, name: str, metadata: dict[str, str], *, account: str = DEFAULT_ACCOUNT) -> None:
+    def set_metadata(
+        self, container: str, name: str, metadata: dict[str, str], *, account: str = DEFAULT_ACCOUNT
+    ) -> None:
         with self._state.edit() as state:
             info = self._info(state, account, container, name)
             if info is None:
@@ -121,7 +127,9 @@ class BlobStore:
             info["metadata"] = dict(metadata)
             self._touch(info)
 
-    def read(self, container: str, name: str, start: int = 0, end: int | None = None, *, account: str = DEFAULT_ACCOUNT) -> bytes:
+    def read(
+        self, container: str, name: str, start: int = 0, end: int | None = None, *, account: str = DEFAULT_ACCOUNT
+    ) -> bytes:
         if self.properties(container, name, account=account) is None:
             raise BlobError(404, "BlobNotFound", "The specified blob does not exist.")
         with open(self._path(account, container, name), "rb") as handle:
@@ -136,7 +144,7 @@ class BlobStore:
     def list_blobs(self, container: str, prefix: str = "", *, account: str = DEFAULT_ACCOUNT) -> list[str]:
         head = f"{account}/{container}/"
         with self._state.view() as state:
-            keys = [key[len(head):] for key in state.get("blobs", {}) if key.startswith(head)]
+            keys = [key[len(head) :] for key in state.get("blobs", {}) if key.startswith(head)]
         return sorted(name for name in keys if name.startswith(prefix))
 
     def delete_blob(self, container: str, name: str, *, account: str = DEFAULT_ACCOUNT) -> None:
@@ -187,7 +195,14 @@ class BlobStore:
         return state.get("blobs", {}).get(f"{account}/{container}/{name}")
 
     def _write(
-        self, account: str, container: str, name: str, data: bytes, blob_type: str, metadata: dict[str, str], content_type: str | None
+        self,
+        account: str,
+        container: str,
+        name: str,
+        data: bytes,
+        blob_type: str,
+        metadata: dict[str, str],
+        content_type: str | None,
     ) -> dict[str, Any]:
         path = self._path(account, container, name)
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -225,17 +240,29 @@ class BlobStore:
                 raise BlobError(401, "InvalidAuthenticationInfo", exc.message) from None
         sig = request.param("sig")
         if not sig:
-            raise BlobError(401, "NoAuthenticationInformation", "Server failed to authenticate the request. Please refer to the information in the www-authenticate header.")
+            raise BlobError(
+                401,
+                "NoAuthenticationInformation",
+                "Server failed to authenticate the request. Please refer to the information in the www-authenticate header.",
+            )
         sp, se = request.param("sp", ""), request.param("se", "")
         resource = request.param("sr") or "a"
         scope = {"a": ("", ""), "c": (container, ""), "b": (container, name or "")}.get(resource, ("?", "?"))
         expected = self._signer.mac("sas", account, scope[0], scope[1], resource, sp, se)
         if sig != expected:
-            raise BlobError(403, "AuthenticationFailed", "Server failed to authenticate the request. Make sure the value of Authorization header is formed correctly including the signature.")
+            raise BlobError(
+                403,
+                "AuthenticationFailed",
+                "Server failed to authenticate the request. Make sure the value of Authorization header is formed correctly including the signature.",
+            )
         if time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()) > se:
             raise BlobError(403, "AuthenticationFailed", "Signed expiry time has to be after signed start time")
         if not any(letter in sp for letter in needed):
-            raise BlobError(403, "AuthorizationPermissionMismatch", "This request is not authorized to perform this operation using this permission.")
+            raise BlobError(
+                403,
+                "AuthorizationPermissionMismatch",
+                "This request is not authorized to perform this operation using this permission.",
+            )
 
 
 def register(router: Router, sandbox: Any) -> None:
@@ -248,7 +275,11 @@ def register(router: Router, sandbox: Any) -> None:
         except BlobError as exc:
             return _error(exc.status, exc.code, exc.message)
 
-    router.add("*", r"/(?P<account>[a-z0-9]{3,24}(?:\.blob\.[^/]+)?)/(?P<container>[a-z0-9$][a-z0-9-]{2,62})(?:/(?P<blob>.+))?", handle)
+    router.add(
+        "*",
+        r"/(?P<account>[a-z0-9]{3,24}(?:\.blob\.[^/]+)?)/(?P<container>[a-z0-9$][a-z0-9-]{2,62})(?:/(?P<blob>.+))?",
+        handle,
+    )
 
 
 def _dispatch(store: BlobStore, request: Request, account: str, container: str, blob: str | None) -> Response:
@@ -256,7 +287,11 @@ def _dispatch(store: BlobStore, request: Request, account: str, container: str, 
     restype = (request.param("restype") or "").lower()
     if blob is None:
         if restype != "container":
-            raise BlobError(400, "InvalidQueryParameterValue", "Value for one of the query parameters specified in the request URI is invalid.")
+            raise BlobError(
+                400,
+                "InvalidQueryParameterValue",
+                "Value for one of the query parameters specified in the request URI is invalid.",
+            )
         return _container(store, request, account, container, comp)
     method = request.method
     if method in ("GET", "HEAD") and comp in ("", "metadata"):
@@ -294,8 +329,22 @@ def _container(store: BlobStore, request: Request, account: str, container: str,
     if comp == "list" and request.method == "GET":
         return _list(store, request, account, container)
     if request.method in ("GET", "HEAD") and not comp:
-        return Response(200, b"", {**_base_headers(), "ETag": '"0x1"', "Last-Modified": _http_date(time.time()), "x-ms-lease-state": "available", "x-ms-lease-status": "unlocked"})
-    raise BlobError(400, "InvalidQueryParameterValue", "Value for one of the query parameters specified in the request URI is invalid.")
+        return Response(
+            200,
+            b"",
+            {
+                **_base_headers(),
+                "ETag": '"0x1"',
+                "Last-Modified": _http_date(time.time()),
+                "x-ms-lease-state": "available",
+                "x-ms-lease-status": "unlocked",
+            },
+        )
+    raise BlobError(
+        400,
+        "InvalidQueryParameterValue",
+        "Value for one of the query parameters specified in the request URI is invalid.",
+    )
 
 
 def _list(store: BlobStore, request: Request, account: str, container: str) -> Response:
@@ -312,7 +361,7 @@ def _list(store: BlobStore, request: Request, account: str, container: str) -> R
     out.append("<Blobs>")
     prefixes: list[str] = []
     for name in store.list_blobs(container, prefix, account=account):
-        rest = name[len(prefix):]
+        rest = name[len(prefix) :]
         if delimiter and delimiter in rest:
             folder = prefix + rest.split(delimiter, 1)[0] + delimiter
             if folder not in prefixes:
@@ -331,13 +380,17 @@ def _list(store: BlobStore, request: Request, account: str, container: str) -> R
             "</Properties>"
         )
         if with_metadata:
-            out.append("<Metadata>" + "".join(f"<{k}>{escape(v)}</{k}>" for k, v in info["metadata"].items()) + "</Metadata>")
+            out.append(
+                "<Metadata>" + "".join(f"<{k}>{escape(v)}</{k}>" for k, v in info["metadata"].items()) + "</Metadata>"
+            )
         out.append("</Blob>")
     out.append("</Blobs><NextMarker/></EnumerationResults>")
     return Response(200, "".join(out).encode(), {**_base_headers(), "Content-Type": "application/xml"})
 
 
-def _download(store: BlobStore, request: Request, account: str, container: str, blob: str, info: dict[str, Any]) -> Response:
+def _download(
+    store: BlobStore, request: Request, account: str, container: str, blob: str, info: dict[str, Any]
+) -> Response:
     headers = _props_headers(info)
     size = info["size"]
     spec = request.headers.get("x-ms-range") or request.headers.get("Range")
@@ -348,7 +401,9 @@ def _download(store: BlobStore, request: Request, account: str, container: str, 
         start = int(start_text)
         end = min(int(end_text), size - 1) if end_text else size - 1
     except (IndexError, ValueError):
-        raise BlobError(400, "InvalidHeaderValue", "The value for one of the HTTP headers is not in the correct format.") from None
+        raise BlobError(
+            400, "InvalidHeaderValue", "The value for one of the HTTP headers is not in the correct format."
+        ) from None
     if start >= size or end < start:
         response = _error(416, "InvalidRange", "The range specified is invalid for the current size of the resource.")
         response.headers["Content-Range"] = f"bytes */{size}"
@@ -359,15 +414,26 @@ def _download(store: BlobStore, request: Request, account: str, container: str, 
 
 
 def _put(store: BlobStore, request: Request, account: str, container: str, blob: str, comp: str) -> Response:
-    metadata = {k[len("x-ms-meta-"):]: v for k, v in request.headers.items() if k.startswith("x-ms-meta-")}
+    metadata = {k[len("x-ms-meta-") :]: v for k, v in request.headers.items() if k.startswith("x-ms-meta-")}
     if comp == "metadata":
         store.set_metadata(container, blob, metadata, account=account)
-        return Response(200, b"", _props_headers(store.properties(container, blob, account=account) or {}, metadata_only=True))
+        return Response(
+            200, b"", _props_headers(store.properties(container, blob, account=account) or {}, metadata_only=True)
+        )
     if comp == "appendblock":
         offset = (store.properties(container, blob, account=account) or {}).get("size", 0)
         store.append_block(container, blob, request.body, account=account)
         info = store.properties(container, blob, account=account) or {}
-        return Response(201, b"", {**_etag_headers(info), "x-ms-blob-append-offset": str(offset), "x-ms-blob-committed-block-count": str(info.get("blocks", 0)), "x-ms-request-server-encrypted": "true"})
+        return Response(
+            201,
+            b"",
+            {
+                **_etag_headers(info),
+                "x-ms-blob-append-offset": str(offset),
+                "x-ms-blob-committed-block-count": str(info.get("blocks", 0)),
+                "x-ms-request-server-encrypted": "true",
+            },
+        )
     if comp == "block":
         block_id = request.param("blockid") or ""
         with store._lock:
@@ -393,7 +459,9 @@ def _put(store: BlobStore, request: Request, account: str, container: str, blob:
     return Response(201, b"", headers)
 
 
-def _commit_blocks(store: BlobStore, request: Request, account: str, container: str, blob: str, metadata: dict[str, str]) -> Response:
+def _commit_blocks(
+    store: BlobStore, request: Request, account: str, container: str, blob: str, metadata: dict[str, str]
+) -> Response:
     try:
         ids = [element.text or "" for element in ET.fromstring(request.body)]
     except ET.ParseError:
@@ -403,7 +471,9 @@ def _commit_blocks(store: BlobStore, request: Request, account: str, container: 
     if any(block_id not in staged for block_id in ids):
         raise BlobError(400, "InvalidBlockList", "The specified block list is invalid.")
     data = b"".join(staged[block_id] for block_id in ids)
-    info = store._write(account, container, blob, data, "BlockBlob", metadata, request.headers.get("x-ms-blob-content-type"))
+    info = store._write(
+        account, container, blob, data, "BlockBlob", metadata, request.headers.get("x-ms-blob-content-type")
+    )
     return Response(201, b"", {**_etag_headers(info), "x-ms-request-server-encrypted": "true"})
 
 
@@ -412,7 +482,11 @@ def _base_headers() -> dict[str, str]:
 
 
 def _etag_headers(info: dict[str, Any]) -> dict[str, str]:
-    return {**_base_headers(), "ETag": info.get("etag", '"0x0"'), "Last-Modified": _http_date(info.get("modified", time.time()))}
+    return {
+        **_base_headers(),
+        "ETag": info.get("etag", '"0x0"'),
+        "Last-Modified": _http_date(info.get("modified", time.time())),
+    }
 
 
 def _props_headers(info: dict[str, Any], *, metadata_only: bool = False) -> dict[str, str]:
@@ -439,8 +513,12 @@ def _props_headers(info: dict[str, Any], *, metadata_only: bool = False) -> dict
 
 
 def _error(status: int, code: str, message: str) -> Response:
-    body = f'<?xml version="1.0" encoding="utf-8"?><Error><Code>{code}</Code><Message>{escape(message)}</Message></Error>'
-    return Response(status, body.encode(), {**_base_headers(), "Content-Type": "application/xml", "x-ms-error-code": code})
+    body = (
+        f'<?xml version="1.0" encoding="utf-8"?><Error><Code>{code}</Code><Message>{escape(message)}</Message></Error>'
+    )
+    return Response(
+        status, body.encode(), {**_base_headers(), "Content-Type": "application/xml", "x-ms-error-code": code}
+    )
 
 
 def _http_date(ts: float) -> str:

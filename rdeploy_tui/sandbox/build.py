@@ -9,6 +9,7 @@ Realism over strictness: a Dockerfile without `ENTRYPOINT []` on the rstudio/plu
 (as it does in ACR) and only draws a warning line; the image record says so, so a deployment of that
 image can fail later the way the real container does.
 """
+
 from __future__ import annotations
 
 import fnmatch
@@ -18,13 +19,14 @@ import io
 import posixpath
 import re
 import tarfile
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 from rdeploy_tui.sandbox import dockerfile, sysreqs
 from rdeploy_tui.sandbox.cran import BASE_R, Cran
-from rdeploy_tui.spec import base_images
 from rdeploy_tui.sandbox.durations import BUILD_TIMES
+from rdeploy_tui.spec import base_images
 
 # The ENTRYPOINT of rstudio/plumber: it plumbs its last argument, i.e. CMD is taken as a plumber file.
 PLUMBER_BASE_ENTRYPOINT = [
@@ -36,13 +38,14 @@ PLUMBER_BASE_ENTRYPOINT = [
 ]
 # Packages the rstudio/plumber image already has: a build does not download them again.
 PLUMBER_BASE_PACKAGES = frozenset(
-    "plumber jsonlite httpuv R6 Rcpp later promises stringi crayon magrittr mime sodium swagger webutils "
-    "lifecycle rlang glue cli ellipsis remotes pak".split()
+    ["plumber", "jsonlite", "httpuv", "R6", "Rcpp", "later", "promises", "stringi", "crayon", "magrittr", "mime", "sodium", "swagger", "webutils", "lifecycle", "rlang", "glue", "cli", "ellipsis", "remotes", "pak"]
 )
 # What docker prints when a pull fails (moby's registry errors, as `docker build` shows them at the FROM step):
 # https://docs.docker.com/docker-hub/usage/pulls/ (the rate limit), distribution spec error codes for the rest.
-DOCKERHUB_RATE_LIMIT = ("toomanyrequests: You have reached your pull rate limit. You may increase the limit by "
-                        "authenticating and upgrading: https://www.docker.com/increase-rate-limit")
+DOCKERHUB_RATE_LIMIT = (
+    "toomanyrequests: You have reached your pull rate limit. You may increase the limit by "
+    "authenticating and upgrading: https://www.docker.com/increase-rate-limit"
+)
 RSPM_URL = "https://p3m.dev/cran/__linux__/noble/latest/src/contrib"
 # Seconds of a real build each phase stands for (durations.py says why); acr.py multiplies them by the time scale.
 TIMES = BUILD_TIMES
@@ -169,8 +172,12 @@ def plan_build(
     )
 
     def fail(message: str, *lines: str) -> BuildPlan:
-        log.add(TIMES["final"], *lines, _stamp("Container failed during run: build. No retries remaining."),
-                "failed to run step ID: build: exit status 1")
+        log.add(
+            TIMES["final"],
+            *lines,
+            _stamp("Container failed during run: build. No retries remaining."),
+            "failed to run step ID: build: exit status 1",
+        )
         return BuildPlan(log.chunks, False, message)
 
     try:
@@ -186,11 +193,20 @@ def plan_build(
     instructions = dockerfile.parse(text)
     problem = _syntax_problem(instructions, path)
     if problem:
-        return fail(problem, _stamp("Successfully scanned dependencies"), _stamp("Launching container with name: build"),
-                    f"Sending build context to Docker daemon  {_size(files)}", problem)
+        return fail(
+            problem,
+            _stamp("Successfully scanned dependencies"),
+            _stamp("Launching container with name: build"),
+            f"Sending build context to Docker daemon  {_size(files)}",
+            problem,
+        )
 
-    log.add(TIMES["step"], _stamp("Successfully scanned dependencies"), _stamp("Launching container with name: build"),
-            f"Sending build context to Docker daemon  {_size(files)}")
+    log.add(
+        TIMES["step"],
+        _stamp("Successfully scanned dependencies"),
+        _stamp("Launching container with name: build"),
+        f"Sending build context to Docker daemon  {_size(files)}",
+    )
     builder = _Builder(run_id, files, instructions, cran, fail_build, log)
     builder.args = dict(build_args or {})
     builder.login_server = login_server
@@ -209,25 +225,41 @@ def plan_build(
     pushed = images if push else []
     push_at = None
     if pushed:
-        log.add(TIMES["step"], _stamp("Executing step ID: push. Timeout(sec): 3600, Working directory: '', Network: ''"))
+        log.add(
+            TIMES["step"], _stamp("Executing step ID: push. Timeout(sec): 3600, Working directory: '', Network: ''")
+        )
         for ref in pushed:
             full = f"{login_server}/{ref.repository}:{ref.tag}"
             layers = [_hex(image_id, n)[:12] for n in range(4)]
-            log.add(TIMES["push"], _stamp(f"Pushing image: {full}, attempt 1"),
-                    f"The push refers to repository [{login_server}/{ref.repository}]",
-                    *[f"{layer}: Preparing" for layer in layers])
+            log.add(
+                TIMES["push"],
+                _stamp(f"Pushing image: {full}, attempt 1"),
+                f"The push refers to repository [{login_server}/{ref.repository}]",
+                *[f"{layer}: Preparing" for layer in layers],
+            )
             if push_at is None:
                 push_at = len(log.chunks)
-            log.add(TIMES["push"], *[f"{layer}: Pushed" for layer in layers],
-                    f"{ref.tag}: digest: {DIGEST} size: {1000 + int(image_id[:3], 16)}",
-                    _stamp(f"Successfully pushed image: {full}"))
+            log.add(
+                TIMES["push"],
+                *[f"{layer}: Pushed" for layer in layers],
+                f"{ref.tag}: digest: {DIGEST} size: {1000 + int(image_id[:3], 16)}",
+                _stamp(f"Successfully pushed image: {full}"),
+            )
     push_seconds = sum(chunk.seconds for chunk in log.chunks) - build_seconds
-    log.add(TIMES["final"], _stamp(f"Step ID: build marked as successful (elapsed time in seconds: {build_seconds:.6f})"),
-            _stamp("Populating digests for step ID: build..."),
-            _stamp("Successfully populated digests for step ID: build"),
-            *([_stamp(f"Step ID: push marked as successful (elapsed time in seconds: {push_seconds:.6f})")] if pushed else []),
-            _stamp("The following dependencies were found:"), _stamp(""),
-            *_dependencies(pushed, login_server, builder.base_image, builder.base_registry))
+    log.add(
+        TIMES["final"],
+        _stamp(f"Step ID: build marked as successful (elapsed time in seconds: {build_seconds:.6f})"),
+        _stamp("Populating digests for step ID: build..."),
+        _stamp("Successfully populated digests for step ID: build"),
+        *(
+            [_stamp(f"Step ID: push marked as successful (elapsed time in seconds: {push_seconds:.6f})")]
+            if pushed
+            else []
+        ),
+        _stamp("The following dependencies were found:"),
+        _stamp(""),
+        *_dependencies(pushed, login_server, builder.base_image, builder.base_registry),
+    )
     return BuildPlan(log.chunks, True, None, pushed, push_at, builder.describe_image(path, run_id), builder.warnings)
 
 
@@ -241,8 +273,10 @@ def _syntax_problem(instructions: list[dockerfile.Instruction], path: str) -> st
         return f"Error response from daemon: the Dockerfile ({path}) cannot be empty"
     for instruction in instructions:
         if instruction.keyword not in dockerfile.KNOWN_INSTRUCTIONS:
-            return (f"Error response from daemon: dockerfile parse error line {instruction.line}: "
-                    f"unknown instruction: {instruction.keyword}")
+            return (
+                f"Error response from daemon: dockerfile parse error line {instruction.line}: "
+                f"unknown instruction: {instruction.keyword}"
+            )
     first = next((i for i in instructions if i.keyword != "ARG"), None)
     if first is None or first.keyword != "FROM":
         return "Error response from daemon: No build stage in current context"
@@ -255,21 +289,38 @@ def _dependencies(images: list[ImageRef], login_server: str, base: str, base_reg
     lines: list[str] = []
     for ref in images or [ImageRef("", "")]:
         if ref.repository:
-            lines += ["- image:", f"    registry: {login_server}", f"    repository: {ref.repository}",
-                      f"    tag: {ref.tag}", f"    digest: {DIGEST}"]
+            lines += [
+                "- image:",
+                f"    registry: {login_server}",
+                f"    repository: {ref.repository}",
+                f"    tag: {ref.tag}",
+                f"    digest: {DIGEST}",
+            ]
         else:
             lines.append("- image: {}")
-        lines += ["  runtime-dependency:", f"    registry: {registry}",
-                  f"    repository: {repository}", f"    tag: {tag or 'latest'}",
-                  f"    digest: sha256:{_hex('base', base)}", "  git: {}"]
+        lines += [
+            "  runtime-dependency:",
+            f"    registry: {registry}",
+            f"    repository: {repository}",
+            f"    tag: {tag or 'latest'}",
+            f"    digest: sha256:{_hex('base', base)}",
+            "  git: {}",
+        ]
     return lines
 
 
 class _Builder:
     """Walks the instructions like the classic docker builder: one "Step i/N" per instruction."""
 
-    def __init__(self, run_id: str, files: dict[str, bytes], instructions: list[dockerfile.Instruction],
-                 cran: Cran, fail_build: bool, log: _Log) -> None:
+    def __init__(
+        self,
+        run_id: str,
+        files: dict[str, bytes],
+        instructions: list[dockerfile.Instruction],
+        cran: Cran,
+        fail_build: bool,
+        log: _Log,
+    ) -> None:
         self.files = files
         self.instructions = instructions
         self.cran = cran
@@ -296,8 +347,14 @@ class _Builder:
 
     def run(self) -> str | None:
         """Log every step; returns docker's error line when a step fails."""
-        handlers = {"FROM": self._from, "ENTRYPOINT": self._entrypoint, "CMD": self._cmd,
-                    "COPY": self._copy, "ADD": self._copy, "RUN": self._run}
+        handlers = {
+            "FROM": self._from,
+            "ENTRYPOINT": self._entrypoint,
+            "CMD": self._cmd,
+            "COPY": self._copy,
+            "ADD": self._copy,
+            "RUN": self._run,
+        }
         # ARGs before the first FROM are build-wide defaults, not steps of the classic builder
         leading = next((i for i, ins in enumerate(self.instructions) if ins.keyword != "ARG"), 0)
         for instruction in self.instructions[:leading]:
@@ -312,15 +369,19 @@ class _Builder:
                 return failure
             self.layer = _hex(self.layer, instruction)[:12]
         if self.entrypoint == PLUMBER_BASE_ENTRYPOINT and not self.entrypoint_set:
-            warning = ("warning: the image keeps the ENTRYPOINT of rstudio/plumber, which runs CMD as a plumber file; "
-                       "add `ENTRYPOINT []` so the container runs CMD itself")
+            warning = (
+                "warning: the image keeps the ENTRYPOINT of rstudio/plumber, which runs CMD as a plumber file; "
+                "add `ENTRYPOINT []` so the container runs CMD itself"
+            )
             self.warnings.append(warning)
             self.log.add(0, warning)
         return None
 
     def _from(self, instruction: dockerfile.Instruction, header: str) -> str | None:
         words = [w for w in instruction.args.split() if not w.startswith("--")]
-        reference = re.sub(r"\$\{(\w+)\}|\$(\w+)", lambda m: self.args.get(m.group(1) or m.group(2), ""), words[0] if words else "")
+        reference = re.sub(
+            r"\$\{(\w+)\}|\$(\w+)", lambda m: self.args.get(m.group(1) or m.group(2), ""), words[0] if words else ""
+        )
         registry, repository, tag = base_images.split_reference(reference)
         self.base_registry = registry
         self.base_image = f"{repository}:{tag}"
@@ -333,14 +394,21 @@ class _Builder:
             self.pending = [header, failure]
             return failure
         layers = [_hex("base", full, n)[:12] for n in range(5)]
-        self.log.add(TIMES["step"], header, f"{tag}: Pulling from {repository}",
-                     *[f"{layer}: Pulling fs layer" for layer in layers])
+        self.log.add(
+            TIMES["step"],
+            header,
+            f"{tag}: Pulling from {repository}",
+            *[f"{layer}: Pulling fs layer" for layer in layers],
+        )
         for layer in layers:
             self.log.add(TIMES["layer"], f"{layer}: Verifying Checksum", f"{layer}: Download complete")
-        self.log.add(TIMES["step"], *[f"{layer}: Pull complete" for layer in layers],
-                     f"Digest: sha256:{_hex('base', full)}",
-                     f"Status: Downloaded newer image for {full}",
-                     f" ---> {_hex('base', full, 'id')[:12]}")
+        self.log.add(
+            TIMES["step"],
+            *[f"{layer}: Pull complete" for layer in layers],
+            f"Digest: sha256:{_hex('base', full)}",
+            f"Status: Downloaded newer image for {full}",
+            f" ---> {_hex('base', full, 'id')[:12]}",
+        )
         return None
 
     def _pull_failure(self, registry: str, repository: str, tag: str, full: str) -> str | None:
@@ -356,16 +424,20 @@ class _Builder:
             return None
         if registry != "docker.io":
             # The sandbox reaches no registry but its own and its copy of Docker Hub's catalogue: say so.
-            return (f'Error response from daemon: Get "https://{registry}/v2/": the sandbox cannot pull from {registry}: '
-                    "import the image into the workspace registry first")
+            return (
+                f'Error response from daemon: Get "https://{registry}/v2/": the sandbox cannot pull from {registry}: '
+                "import the image into the workspace registry first"
+            )
         if self.dockerhub_limited():
             return DOCKERHUB_RATE_LIMIT
         known = base_images.lookup(f"{repository}:{tag}")
         if known is None:
             if repository in base_images.CATALOGUE:
                 return f"manifest for {full} not found: manifest unknown: manifest unknown"
-            return (f"pull access denied for {repository}, repository does not exist or may require 'docker login': "
-                    "denied: requested access to the resource is denied")
+            return (
+                f"pull access denied for {repository}, repository does not exist or may require 'docker login': "
+                "denied: requested access to the resource is denied"
+            )
         self.base = _base_facts(known)
         self.provided = set(self.base["system_libraries"])
         return None
@@ -383,8 +455,13 @@ class _Builder:
 
     def _metadata(self, instruction: dockerfile.Instruction, header: str) -> str | None:
         container = _hex(self.layer, "container")[:12]
-        self.log.add(TIMES["step"], header, f" ---> Running in {container}",
-                     f"Removing intermediate container {container}", f" ---> {_hex(self.layer, instruction)[:12]}")
+        self.log.add(
+            TIMES["step"],
+            header,
+            f" ---> Running in {container}",
+            f"Removing intermediate container {container}",
+            f" ---> {_hex(self.layer, instruction)[:12]}",
+        )
         return None
 
     def _copy(self, instruction: dockerfile.Instruction, header: str) -> str | None:
@@ -397,8 +474,10 @@ class _Builder:
             matched = self._context_matches(source)
             if not matched:
                 self.pending = [header]
-                return (f"{instruction.keyword} failed: file not found in build context or excluded by "
-                        f".dockerignore: stat {source}: file does not exist")
+                return (
+                    f"{instruction.keyword} failed: file not found in build context or excluded by "
+                    f".dockerignore: stat {source}: file does not exist"
+                )
             base = posixpath.normpath(source.lstrip("/"))
             for path in matched:
                 if path == base and len(matched) == 1 and not destination.endswith("/") and len(sources) == 1:
@@ -430,12 +509,21 @@ class _Builder:
             if self.fail_build:
                 self.pending = [header, f" ---> Running in {container}", "Killed"]
                 return failed_command.replace("code: 1", "code: 137")
-            self.log.add(TIMES["step"] * 2, header, f" ---> Running in {container}",
-                         f"Removing intermediate container {container}", f" ---> {_hex(self.layer, instruction)[:12]}")
+            self.log.add(
+                TIMES["step"] * 2,
+                header,
+                f" ---> Running in {container}",
+                f"Removing intermediate container {container}",
+                f" ---> {_hex(self.layer, instruction)[:12]}",
+            )
             return None
 
-        self.log.add(TIMES["step"], header, f" ---> Running in {container}",
-                     *([f"> {_r_expression(install.code)}"] if install.echoes_code else []))
+        self.log.add(
+            TIMES["step"],
+            header,
+            f" ---> Running in {container}",
+            *([f"> {_r_expression(install.code)}"] if install.echoes_code else []),
+        )
         requested = [p for p in install.packages if p not in BASE_R]
         if install.tool == "pak" and self.base.get("pak"):
             requested = [p for p in requested if p != "pak"]  # `if (!requireNamespace("pak")) install.packages("pak")`
@@ -454,8 +542,11 @@ class _Builder:
 
         if to_fetch:
             plural = "s" if len(to_fetch) > 1 else ""
-            self.log.add(TIMES["step"], f"Installing package{plural} into ‘/usr/local/lib/R/site-library’",
-                         "(as ‘lib’ is unspecified)")
+            self.log.add(
+                TIMES["step"],
+                f"Installing package{plural} into ‘/usr/local/lib/R/site-library’",
+                "(as ‘lib’ is unspecified)",
+            )
         binary = self.base.get("binary", True)
         for package in available:
             version, size = self.cran.version(package), self.cran.size_kb(package)
@@ -469,13 +560,23 @@ class _Builder:
                 continue
             if lacking:
                 self.unloadable[package] = sysreqs.load_error(package, lacking[0])
-            self.log.add(TIMES["package"], f"trying URL '{RSPM_URL}/{package}_{version}.tar.gz'",
-                         f"Content type 'binary/octet-stream' length {size * 1024} bytes ({size} KB)",
-                         "=" * 50, f"downloaded {size} KB", "",
-                         f"* installing *binary* package ‘{package}’ ...", f"* DONE ({package})")
+            self.log.add(
+                TIMES["package"],
+                f"trying URL '{RSPM_URL}/{package}_{version}.tar.gz'",
+                f"Content type 'binary/octet-stream' length {size * 1024} bytes ({size} KB)",
+                "=" * 50,
+                f"downloaded {size} KB",
+                "",
+                f"* installing *binary* package ‘{package}’ ...",
+                f"* DONE ({package})",
+            )
         if available:
-            self.log.add(0, "", "The downloaded source packages are in",
-                         f"\t‘/tmp/Rtmp{_hex(self.layer)[:6]}/downloaded_packages’")
+            self.log.add(
+                0,
+                "",
+                "The downloaded source packages are in",
+                f"\t‘/tmp/Rtmp{_hex(self.layer)[:6]}/downloaded_packages’",
+            )
         warnings = _install_warnings(install.call, unavailable, broken)
         missing = unavailable + broken
         self.installed += [p for p in requested if p not in missing]
@@ -489,43 +590,75 @@ class _Builder:
         if warnings:
             self.log.add(0, *warnings)
             self.warnings.append(f"R packages not installed (the build did not check): {', '.join(missing)}")
-        self.log.add(TIMES["step"], f"Removing intermediate container {container}",
-                     f" ---> {_hex(self.layer, instruction)[:12]}")
+        self.log.add(
+            TIMES["step"], f"Removing intermediate container {container}", f" ---> {_hex(self.layer, instruction)[:12]}"
+        )
         return None
 
-    def _pak(self, install: dockerfile.RInstall, header: str, container: str, requested: list[str],
-             available: list[str], unavailable: list[str], failed_command: str) -> str | None:
+    def _pak(
+        self,
+        install: dockerfile.RInstall,
+        header: str,
+        container: str,
+        requested: list[str],
+        available: list[str],
+        unavailable: list[str],
+        failed_command: str,
+    ) -> str | None:
         """pak::pkg_install(): resolves first (an unknown name fails before anything installs), installs system
         requirements with apt, then the packages. Its output as pak 0.8 prints it."""
-        self.log.add(TIMES["step"], "✔ Updated metadata database: 3.12 MB in 4 files.", "ℹ Updating metadata database",
-                     "✔ Updating metadata database ... done")
+        self.log.add(
+            TIMES["step"],
+            "✔ Updated metadata database: 3.12 MB in 4 files.",
+            "ℹ Updating metadata database",
+            "✔ Updating metadata database ... done",
+        )
         if unavailable:
-            self.pending = ["Error: ", "! error in pak subprocess", "Caused by error: ",
-                            "! Could not solve package dependencies:",
-                            *[f"* {p}: Can't find package called {p}." for p in unavailable], "Execution halted"]
+            self.pending = [
+                "Error: ",
+                "! error in pak subprocess",
+                "Caused by error: ",
+                "! Could not solve package dependencies:",
+                *[f"* {p}: Can't find package called {p}." for p in unavailable],
+                "Execution halted",
+            ]
             self.missing += unavailable
             return failed_command
         if self.fail_build and available:
-            self.pending = [f"✖ Failed to build source package {available[0]}.", "Error: ",
-                            "! error in pak subprocess", f"Caused by error in `stop_task_build(state, worker)`:",
-                            f"! Failed to build source package {available[0]}.", "Execution halted"]
+            self.pending = [
+                f"✖ Failed to build source package {available[0]}.",
+                "Error: ",
+                "! error in pak subprocess",
+                "Caused by error in `stop_task_build(state, worker)`:",
+                f"! Failed to build source package {available[0]}.",
+                "Execution halted",
+            ]
             self.missing.append(available[0])
             return failed_command
         if available:
-            self.log.add(TIMES["step"], f"→ Will install {len(available)} package{'s' if len(available) > 1 else ''}.",
-                         *[f"+ {p} {self.cran.version(p)} [dl]" for p in available])
+            self.log.add(
+                TIMES["step"],
+                f"→ Will install {len(available)} package{'s' if len(available) > 1 else ''}.",
+                *[f"+ {p} {self.cran.version(p)} [dl]" for p in available],
+            )
             needed = sorted({lib.apt for p in available for lib in sysreqs.missing(p, self.provided, binary=False)})
             if needed:
-                self.log.add(TIMES["step"] * 2, "ℹ Installing system requirements",
-                             "ℹ Executing `sh -c apt-get -y update`",
-                             f"ℹ Executing `sh -c apt-get -y install {' '.join(needed)}`")
+                self.log.add(
+                    TIMES["step"] * 2,
+                    "ℹ Installing system requirements",
+                    "ℹ Executing `sh -c apt-get -y update`",
+                    f"ℹ Executing `sh -c apt-get -y install {' '.join(needed)}`",
+                )
                 self.provided |= {key for key, lib in sysreqs.LIBRARIES.items() if lib.apt in needed}
             else:
                 self.log.add(0, "✔ All system requirements are already installed.")
             for package in available:
-                self.log.add(TIMES["package"], f"✔ Got {package} {self.cran.version(package)} "
-                             f"(x86_64-pc-linux-gnu-ubuntu-24.04) ({self.cran.size_kb(package)} kB)",
-                             f"✔ Installed {package} {self.cran.version(package)}  (1.1s)")
+                self.log.add(
+                    TIMES["package"],
+                    f"✔ Got {package} {self.cran.version(package)} "
+                    f"(x86_64-pc-linux-gnu-ubuntu-24.04) ({self.cran.size_kb(package)} kB)",
+                    f"✔ Installed {package} {self.cran.version(package)}  (1.1s)",
+                )
             self.log.add(0, f"✔ {len(available)} pkgs: added {len(available)}, dld {len(available)} [12.3s]")
         else:
             self.log.add(0, "✔ No changes needed")
@@ -533,7 +666,9 @@ class _Builder:
         if install.load_checked and self._load_failures(requested):
             self.pending = self._load_failure_lines(install, requested)
             return failed_command
-        self.log.add(TIMES["step"], f"Removing intermediate container {container}", f" ---> {_hex(self.layer, header)[:12]}")
+        self.log.add(
+            TIMES["step"], f"Removing intermediate container {container}", f" ---> {_hex(self.layer, header)[:12]}"
+        )
         return None
 
     def _load_failures(self, packages: list[str]) -> dict[str, str]:
@@ -566,9 +701,12 @@ class _Builder:
             "plumber": bool(self.base.get("plumber")) or "plumber" in self.installed,
             "r_version": self.base.get("r_version", "unknown"),
             # what an image built FROM this one starts with
-            "holds": {**self.base, "packages": sorted(set(self.base.get("packages", ())) | set(self.installed)),
-                      "plumber": self.base.get("plumber") or ("plumber" in self.installed or None),
-                      "system_libraries": sorted(self.provided)},
+            "holds": {
+                **self.base,
+                "packages": sorted(set(self.base.get("packages", ())) | set(self.installed)),
+                "plumber": self.base.get("plumber") or ("plumber" in self.installed or None),
+                "system_libraries": sorted(self.provided),
+            },
             "base_image": self.base_image,
             "entrypoint": self.entrypoint or [],
             "cmd": cmd,
@@ -602,16 +740,24 @@ def _install_warnings(call: str, unavailable: list[str], broken: list[str]) -> l
     if unavailable:
         quoted = ", ".join(f"‘{p}’" for p in unavailable)
         if len(unavailable) == 1:
-            lines += [f"{prefix(number)}package {quoted} is not available for this version of R", "",
-                      "A version of this package for your version of R might be available elsewhere,"]
+            lines += [
+                f"{prefix(number)}package {quoted} is not available for this version of R",
+                "",
+                "A version of this package for your version of R might be available elsewhere,",
+            ]
         else:
-            lines += [f"{prefix(number)}packages {quoted} are not available for this version of R", "",
-                      "Versions of these packages for your version of R might be available elsewhere,"]
-        lines += ["see the ideas at", "https://cran.r-project.org/doc/manuals/r-patched/R-admin.html#Installing-packages "]
+            lines += [
+                f"{prefix(number)}packages {quoted} are not available for this version of R",
+                "",
+                "Versions of these packages for your version of R might be available elsewhere,",
+            ]
+        lines += [
+            "see the ideas at",
+            "https://cran.r-project.org/doc/manuals/r-patched/R-admin.html#Installing-packages ",
+        ]
         number += 1
     for package in broken:
-        lines += [f"{prefix(number)}In {call} :",
-                  f"  installation of package ‘{package}’ had non-zero exit status"]
+        lines += [f"{prefix(number)}In {call} :", f"  installation of package ‘{package}’ had non-zero exit status"]
         number += 1
     return lines
 
@@ -623,7 +769,7 @@ def _compile_failure(package: str, version: str) -> list[str]:
         f"** package ‘{package}’ successfully unpacked and MD5 sums checked",
         "** using staged installation",
         "** libs",
-        "g++ -std=gnu++17 -I\"/usr/local/lib/R/include\" -DNDEBUG -fpic -g -O2 -c init.cpp -o init.o",
+        'g++ -std=gnu++17 -I"/usr/local/lib/R/include" -DNDEBUG -fpic -g -O2 -c init.cpp -o init.o',
         "g++: fatal error: Killed signal terminated program cc1plus",
         "compilation terminated.",
         "make: *** [/usr/local/lib/R/etc/Makeconf:196: init.o] Error 1",
@@ -646,13 +792,27 @@ def _base_facts(image: base_images.BaseImage) -> dict[str, Any]:
     """What a catalogue image holds, as the image record stores it (JSON)."""
     packages = sorted(PLUMBER_BASE_PACKAGES) if image.plumber else []
     provided = {key for key, lib in sysreqs.LIBRARIES.items() if key in image.system_libraries}
-    return {"reference": image.reference, "r_version": image.r_version, "plumber": image.plumber, "pak": image.pak,
-            "binary": image.binary, "repo_url": image.repo_url, "packages": packages,
-            "system_libraries": sorted(provided)}
+    return {
+        "reference": image.reference,
+        "r_version": image.r_version,
+        "plumber": image.plumber,
+        "pak": image.pak,
+        "binary": image.binary,
+        "repo_url": image.repo_url,
+        "packages": packages,
+        "system_libraries": sorted(provided),
+    }
 
 
 def _unknown_base() -> dict[str, Any]:
-    return {"r_version": "unknown", "plumber": None, "pak": False, "binary": True, "packages": [], "system_libraries": []}
+    return {
+        "r_version": "unknown",
+        "plumber": None,
+        "pak": False,
+        "binary": True,
+        "packages": [],
+        "system_libraries": [],
+    }
 
 
 def base_record(image: base_images.BaseImage) -> dict[str, Any]:

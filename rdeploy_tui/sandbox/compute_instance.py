@@ -13,6 +13,7 @@ identity), 400 "Identity not found" as Azure's instance metadata service words i
 
 The token is the sandbox's own ARM token, for the compute instance's system-assigned identity.
 """
+
 from __future__ import annotations
 
 import hmac
@@ -45,15 +46,24 @@ class ComputeInstance:
         # MSI_ENDPOINT/MSI_SECRET are what azure-identity and msal read; CI_* are the compute instance's own
         # variables (rdeploy_tui.azure.discovery reads CI_WORKSPACE, CI_RESOURCE_GROUP, CI_SUBSCRIPTION_ID).
         return {
-            "MSI_ENDPOINT": self.msi_endpoint, "MSI_SECRET": self.msi_secret, "CI_NAME": self.name,
-            "CI_SUBSCRIPTION_ID": self.subscription_id, "CI_RESOURCE_GROUP": self.resource_group, "CI_WORKSPACE": self.workspace,
+            "MSI_ENDPOINT": self.msi_endpoint,
+            "MSI_SECRET": self.msi_secret,
+            "CI_NAME": self.name,
+            "CI_SUBSCRIPTION_ID": self.subscription_id,
+            "CI_RESOURCE_GROUP": self.resource_group,
+            "CI_WORKSPACE": self.workspace,
         }
 
 
 def compute_instance(sandbox: Any) -> ComputeInstance:
     secret = sandbox.signer.mac("compute-instance-msi-secret", COMPUTE_NAME)[:32]
     return ComputeInstance(
-        f"{sandbox.base_url}{MSI_PATH}", secret, COMPUTE_NAME, sandbox.subscription_id, sandbox.resource_group, sandbox.workspace_name,
+        f"{sandbox.base_url}{MSI_PATH}",
+        secret,
+        COMPUTE_NAME,
+        sandbox.subscription_id,
+        sandbox.resource_group,
+        sandbox.workspace_name,
     )
 
 
@@ -65,7 +75,13 @@ def register(router: Router, sandbox: Any) -> None:
         ci = compute_instance(sandbox)
         given = request.headers.get("secret") or ""
         if not hmac.compare_digest(given.encode(), ci.msi_secret.encode()):
-            return json_response(401, {"error": "unauthorized_client", "error_description": "The secret header is missing or does not match MSI_SECRET."})
+            return json_response(
+                401,
+                {
+                    "error": "unauthorized_client",
+                    "error_description": "The secret header is missing or does not match MSI_SECRET.",
+                },
+            )
         slow = sandbox.faults.take("slow-identity", f"GET {request.path}")
         if slow is not None:  # a token endpoint that takes its time (seconds, real ones): clients must not hang on it
             deadline = time.monotonic() + float(slow.params.get("seconds", 10))
@@ -75,11 +91,33 @@ def register(router: Router, sandbox: Any) -> None:
             return json_response(400, {"error": "invalid_request", "error_description": "Identity not found"})
         resource = request.param("resource") or ""
         if not login.audience_allowed(sandbox, resource):
-            return json_response(400, {"error": "invalid_resource", "error_description": f"The resource {resource!r} is not one the sandbox issues tokens for: use {sandbox.base_url}/."})
+            return json_response(
+                400,
+                {
+                    "error": "invalid_resource",
+                    "error_description": f"The resource {resource!r} is not one the sandbox issues tokens for: use {sandbox.base_url}/.",
+                },
+            )
         access_token, expires_on = sandbox.signer.issue(
-            "arm", TOKEN_LIFETIME_S, aud=resource, iss=f"{sandbox.base_url}/{TENANT_ID}/", tid=TENANT_ID, appid=IDENTITY_CLIENT_ID,
-            oid=IDENTITY_OBJECT_ID, sub=IDENTITY_OBJECT_ID, idtyp="app", xms_mirid=f"/subscriptions/{ci.subscription_id}/resourcegroups/"
+            "arm",
+            TOKEN_LIFETIME_S,
+            aud=resource,
+            iss=f"{sandbox.base_url}/{TENANT_ID}/",
+            tid=TENANT_ID,
+            appid=IDENTITY_CLIENT_ID,
+            oid=IDENTITY_OBJECT_ID,
+            sub=IDENTITY_OBJECT_ID,
+            idtyp="app",
+            xms_mirid=f"/subscriptions/{ci.subscription_id}/resourcegroups/"
             f"{ci.resource_group}/providers/Microsoft.MachineLearningServices/workspaces/{ci.workspace}/computes/{ci.name}",
         )
-        return json_response(200, {"access_token": access_token, "expires_on": expires_on, "resource": resource, "token_type": "Bearer",
-                                   "client_id": IDENTITY_CLIENT_ID})
+        return json_response(
+            200,
+            {
+                "access_token": access_token,
+                "expires_on": expires_on,
+                "resource": resource,
+                "token_type": "Bearer",
+                "client_id": IDENTITY_CLIENT_ID,
+            },
+        )

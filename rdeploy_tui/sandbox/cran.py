@@ -4,6 +4,7 @@ A real build downloads from CRAN (or Posit's binary mirror); the sandbox has no 
 treats a package as installable when it is in this machine's R library or in a list of well-known
 CRAN names. Anything else fails the way `install.packages()` fails for a name CRAN does not have.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -18,21 +19,12 @@ from rdeploy_tui.sandbox.sysreqs import SYSREQS
 # Packages a model-serving image commonly installs. Not exhaustive: it only has to make the
 # sandbox accept what real users ask for while still rejecting typos.
 WELL_KNOWN_CRAN = frozenset(
-    """
-    carrier plumber jsonlite httpuv vetiver pins renv remotes pak
-    tidyverse dplyr tidyr purrr readr tibble stringr forcats lubridate ggplot2 magrittr rlang glue
-    data.table Matrix MASS nnet rpart survival mgcv lme4 nlme boot class cluster
-    caret tidymodels parsnip recipes workflows rsample yardstick tune hardhat butcher bundle
-    randomForest ranger xgboost lightgbm glmnet gbm e1071 kernlab earth naivebayes C50 party partykit
-    forecast fable tsibble zoo xts tseries prophet
-    stringi R6 Rcpp cli crayon curl httr httr2 mime sodium later promises swagger webutils
-    lobstr digest yaml arrow DBI odbc AzureStor AzureAuth
-    """.split()
+    ["carrier", "plumber", "jsonlite", "httpuv", "vetiver", "pins", "renv", "remotes", "pak", "tidyverse", "dplyr", "tidyr", "purrr", "readr", "tibble", "stringr", "forcats", "lubridate", "ggplot2", "magrittr", "rlang", "glue", "data.table", "Matrix", "MASS", "nnet", "rpart", "survival", "mgcv", "lme4", "nlme", "boot", "class", "cluster", "caret", "tidymodels", "parsnip", "recipes", "workflows", "rsample", "yardstick", "tune", "hardhat", "butcher", "bundle", "randomForest", "ranger", "xgboost", "lightgbm", "glmnet", "gbm", "e1071", "kernlab", "earth", "naivebayes", "C50", "party", "partykit", "forecast", "fable", "tsibble", "zoo", "xts", "tseries", "prophet", "stringi", "R6", "Rcpp", "cli", "crayon", "curl", "httr", "httr2", "mime", "sodium", "later", "promises", "swagger", "webutils", "lobstr", "digest", "yaml", "arrow", "DBI", "odbc", "AzureStor", "AzureAuth"]
 ) | (frozenset(SYSREQS) - {"rgdal", "rgeos"})  # rgdal and rgeos were retired to CRAN's archive in 2023
 
 # R's base and recommended-by-default packages ship with R itself.
 BASE_R = frozenset(
-    "base compiler datasets grDevices graphics grid methods parallel splines stats stats4 tcltk tools utils".split()
+    ["base", "compiler", "datasets", "grDevices", "graphics", "grid", "methods", "parallel", "splines", "stats", "stats4", "tcltk", "tools", "utils"]
 )
 
 

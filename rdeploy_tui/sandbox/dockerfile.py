@@ -3,16 +3,17 @@
 Pure functions: instructions with their line numbers, the exec/shell forms of ENTRYPOINT/CMD, the
 sources of COPY/ADD, and the R packages a RUN line installs.
 """
+
 from __future__ import annotations
 
 import json
 import re
 import shlex
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Iterator
 
 KNOWN_INSTRUCTIONS = frozenset(
-    "ADD ARG CMD COPY ENTRYPOINT ENV EXPOSE FROM HEALTHCHECK LABEL MAINTAINER ONBUILD RUN SHELL STOPSIGNAL USER VOLUME WORKDIR".split()
+    ["ADD", "ARG", "CMD", "COPY", "ENTRYPOINT", "ENV", "EXPOSE", "FROM", "HEALTHCHECK", "LABEL", "MAINTAINER", "ONBUILD", "RUN", "SHELL", "STOPSIGNAL", "USER", "VOLUME", "WORKDIR"]
 )
 
 
@@ -97,6 +98,7 @@ def copy_from_stage(args: str) -> bool:
 
 # --- R packages --------------------------------------------------------------------------
 
+
 @dataclass(frozen=True)
 class RInstall:
     """What one RUN line asks R to install."""
@@ -149,19 +151,29 @@ def r_install(run_args: str, script: str | None = None) -> RInstall | None:
     if call is None:
         return None
     found, arguments = call
-    after = code[found.end():]
+    after = code[found.end() :]
     checked = bool(_CHECK.search(after))
     failure_text, is_error = _failure_text(after) if checked else (None, False)
-    call_text = code[found.start(): found.end()] + arguments + ")"
+    call_text = code[found.start() : found.end()] + arguments + ")"
     tool = "pak" if found.group(0).startswith("pak::") else "install.packages"
     load = _LOAD_CHECK.search(after)
-    load_checked = load is not None and bool(_CHECK.search(after[load.end():]))
-    load_failure = _failure_text(after[load.end():])[0] if load_checked else None
+    load_checked = load is not None and bool(_CHECK.search(after[load.end() :]))
+    load_failure = _failure_text(after[load.end() :])[0] if load_checked else None
     if tool == "pak":
         checked = True  # pak stops with an error when it cannot install a package
         failure_text, is_error = None, True
-    return RInstall(tuple(packages), checked, failure_text, is_error, _runs_r_console(run_args), code, call_text,
-                    tool, load_checked, load_failure)
+    return RInstall(
+        tuple(packages),
+        checked,
+        failure_text,
+        is_error,
+        _runs_r_console(run_args),
+        code,
+        call_text,
+        tool,
+        load_checked,
+        load_failure,
+    )
 
 
 def rscript_file(run_args: str) -> str | None:
@@ -171,7 +183,12 @@ def rscript_file(run_args: str) -> str | None:
         words = form if form is not None else shlex.split(run_args)
     except ValueError:
         return None
-    if len(words) >= 2 and posix_basename(words[0]) == "Rscript" and words[-1].endswith((".R", ".r")) and "-e" not in words:
+    if (
+        len(words) >= 2
+        and posix_basename(words[0]) == "Rscript"
+        and words[-1].endswith((".R", ".r"))
+        and "-e" not in words
+    ):
         return words[-1]
     return None
 
@@ -264,13 +281,13 @@ def _resolve_packages(expression: str, code_before: str, depth: int = 0) -> tupl
     expression = expression.strip()
     if depth > 5 or not expression:
         return ()
-    if expression.startswith(("\"", "'")) or re.match(r"c\s*\(", expression):
+    if expression.startswith(('"', "'")) or re.match(r"c\s*\(", expression):
         return tuple(_strings(_leading_expression(expression)))
     if re.fullmatch(r"[A-Za-z.][\w.]*", expression):
         assignments = list(re.finditer(rf"(?<![\w.$]){re.escape(expression)}\s*(?:<-|=(?!=))\s*", code_before))
         if assignments:
             found = assignments[-1]
-            value = _leading_expression(code_before[found.end():])
+            value = _leading_expression(code_before[found.end() :])
             return _resolve_packages(value, code_before[: found.start()], depth + 1)
         return ()
     call = re.match(r"[\w.:]+\s*\(", expression)

@@ -26,6 +26,7 @@ deployment dominates; a traffic update is short).
 - Poll hint: Azure ML answers long-running operations without Retry-After (the SDK then waits 30 s, or
   MLClient(polling_interval=...)); the sandbox hints 5 s through retry-after-ms so scaled runs stay crisp.
 """
+
 from __future__ import annotations
 
 # ----- the ACR build (sandbox/build.py lays a build out as log chunks; sandbox/acr.py waits these) -----
@@ -51,5 +52,7 @@ DEPLOYMENT_DELETE_S = 120.0
 POLL_HINT_S = 5.0  # retry-after-ms the sandbox sends with long-running operations
 
 # ----- time scales -----
-DEMO_TIME_SCALE = 0.05  # `rdeploy-tui --sandbox` and `rdeploy-tui sandbox`: 1 minute of Azure in 3 s; a first deploy ~40 s
+DEMO_TIME_SCALE = (
+    0.05  # `rdeploy-tui --sandbox` and `rdeploy-tui sandbox`: 1 minute of Azure in 3 s; a first deploy ~40 s
+)
 TEST_TIME_SCALE = 0.003  # the test suite: a first deploy in ~2 s (plus R's start-up)

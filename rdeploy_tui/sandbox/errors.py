@@ -1,4 +1,5 @@
 """An exception handlers raise to answer with an Azure error body; the server turns it into the response."""
+
 from __future__ import annotations
 
 from rdeploy_tui.sandbox.http import Response, azure_error
@@ -6,7 +7,12 @@ from rdeploy_tui.sandbox.http import Response, azure_error
 
 class AzureError(Exception):
     def __init__(
-        self, status: int, code: str, message: str, headers: dict[str, str] | None = None, details: list[dict[str, str]] | None = None
+        self,
+        status: int,
+        code: str,
+        message: str,
+        headers: dict[str, str] | None = None,
+        details: list[dict[str, str]] | None = None,
     ) -> None:
         super().__init__(message)
         self.status, self.code, self.message, self.headers = status, code, message, headers or {}

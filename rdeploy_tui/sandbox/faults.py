@@ -29,6 +29,7 @@ Who reads which knob:
 - compute instance (compute_instance.py): no-identity -- the compute instance has no managed identity: its MSI
   endpoint answers 400 "Identity not found"; slow-identity -- the MSI endpoint answers after `seconds` (default 10).
 """
+
 from __future__ import annotations
 
 import re
@@ -36,12 +37,29 @@ import threading
 from dataclasses import dataclass, field
 from typing import Any
 
-REQUEST_FAULTS = ("throttle", "transient-500", "transient-503", "drop-connection", "expired-token", "authorization-failed")
+REQUEST_FAULTS = (
+    "throttle",
+    "transient-500",
+    "transient-503",
+    "drop-connection",
+    "expired-token",
+    "authorization-failed",
+)
 DEPLOYMENT_FAULTS = ("out-of-quota", "image-pull-failure", "resource-not-ready", "bad-argument")
 SCORING_FAULTS = ("slow-scoring", "deployment-slow", "deployment-errors")
-FAULT_NAMES = REQUEST_FAULTS + DEPLOYMENT_FAULTS + SCORING_FAULTS + (
-    "build-fail", "tasks-not-allowed", "no-subscriptions", "no-identity", "slow-identity", "dockerhub-rate-limit",
-    "registry-push-denied",
+FAULT_NAMES = (
+    REQUEST_FAULTS
+    + DEPLOYMENT_FAULTS
+    + SCORING_FAULTS
+    + (
+        "build-fail",
+        "tasks-not-allowed",
+        "no-subscriptions",
+        "no-identity",
+        "slow-identity",
+        "dockerhub-rate-limit",
+        "registry-push-denied",
+    )
 )
 
 
@@ -116,7 +134,7 @@ class Faults:
         return None
 
     @classmethod
-    def from_specs(cls, specs: list[str] | None) -> "Faults":
+    def from_specs(cls, specs: list[str] | None) -> Faults:
         """Build from command-line specs: NAME[:COUNT][@MATCH][,KEY=VALUE...], e.g. throttle:2 or
         deployment-slow@/green$,factor=5,after=10 (green 5x slower after 10 requests)."""
         faults = cls()
@@ -135,7 +153,9 @@ class Faults:
             try:
                 faults.arm(name.strip(), count=int(count) if count else None, match=match or None, **params)
             except re.error as exc:
-                raise ValueError(f"Fault {spec!r}: the pattern after '@' is not a regular expression ({exc}).") from None
+                raise ValueError(
+                    f"Fault {spec!r}: the pattern after '@' is not a regular expression ({exc})."
+                ) from None
         return faults
 
 

@@ -4,6 +4,7 @@ The container is assembled from what Azure would mount: the uploaded code folder
 model's files (AZUREML_MODEL_DIR) and the built image's start script. Its stdout/stderr is the
 inference-server log. Files live under state_dir/run/<deployment>/ and are rebuilt on every start.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -78,9 +79,12 @@ class DeploymentHosting:
         if image.metadata.get("plumber") is False:
             # The image was built FROM a base without plumber (rocker/r-ver, r-base) and nothing installed it: R stops
             # at plumber::plumb in start_plumber.R, the container restarts, and the readiness probe never passes.
-            for line in ("Error in loadNamespace(x) : there is no package called ‘plumber’",
-                         "Calls: loadNamespace -> withRestarts -> withOneRestart -> doWithOneRestart", "Execution halted",
-                         "Container exited with code 1"):
+            for line in (
+                "Error in loadNamespace(x) : there is no package called ‘plumber’",
+                "Calls: loadNamespace -> withRestarts -> withOneRestart -> doWithOneRestart",
+                "Execution halted",
+                "Container exited with code 1",
+            ):
                 self._say(key, line)
             raise ContainerFailure("ResourceNotReady", _not_ready_message(ready_path_of(env_props)))
         start_script = image.folder / image.metadata.get("start_script", "start_plumber.R")
@@ -91,7 +95,10 @@ class DeploymentHosting:
             for package, reason in sorted(unloadable.items()):
                 self._say(key, f"rdeploy: R package {package} does not load: {reason}")
         if not start_script.is_file():
-            raise ContainerFailure("ResourceNotReady", f"The image {image.reference} has no {start_script.name}: the container has nothing to run.")
+            raise ContainerFailure(
+                "ResourceNotReady",
+                f"The image {image.reference} has no {start_script.name}: the container has nothing to run.",
+            )
         routes = env_props.get("inferenceConfig") or {}
         ready_path = (routes.get("readinessRoute") or {}).get("path") or "/ready"
         scoring_path = (routes.get("scoringRoute") or {}).get("path") or "/score"
@@ -102,7 +109,9 @@ class DeploymentHosting:
         code_config = dep["properties"].get("codeConfiguration") or {}
         variables = dict(dep["properties"].get("environmentVariables") or {})
         entry = code_config.get("scoringScript") or variables.get("AZUREML_ENTRY_SCRIPT") or "plumber.R"
-        process = self._launch(key, app_dir, model_dir, start_script, entry, variables, ready_path, app_dir.parent / PID_FILE)
+        process = self._launch(
+            key, app_dir, model_dir, start_script, entry, variables, ready_path, app_dir.parent / PID_FILE
+        )
         timeout = _duration_s(((dep["properties"].get("requestSettings") or {}).get("requestTimeout")) or "PT5S")
         target = Target(process.url, scoring_path, timeout)
         with self._lock:
@@ -147,7 +156,10 @@ class DeploymentHosting:
         port = (routes.get("readinessRoute") or {}).get("port") or DEFAULT_PORT
         self._say(key, "Starting container: Rscript /tmp/start_plumber.R")
         for _ in range(3):
-            self._say(key, f'Readiness probe failed: Get "http://10.0.0.4:{port}{ready_path}": dial tcp 10.0.0.4:{port}: connect: connection refused')
+            self._say(
+                key,
+                f'Readiness probe failed: Get "http://10.0.0.4:{port}{ready_path}": dial tcp 10.0.0.4:{port}: connect: connection refused',
+            )
         self._say(key, "Container did not become ready within the readiness probe's failure threshold")
 
     def _materialize(self, dep: dict[str, Any]) -> tuple[Path, Path]:
@@ -162,13 +174,26 @@ class DeploymentHosting:
         self._say(dep["id"].lower(), "Code and model mounted (AML_APP_ROOT, AZUREML_MODEL_DIR)")
         return app_dir, model_dir
 
-    def _launch(self, key: str, app_dir: Path, model_dir: Path, start_script: Path, entry: str, variables: dict[str, str], ready_path: str, pid_file: Path) -> Any:
+    def _launch(
+        self,
+        key: str,
+        app_dir: Path,
+        model_dir: Path,
+        start_script: Path,
+        entry: str,
+        variables: dict[str, str],
+        ready_path: str,
+        pid_file: Path,
+    ) -> Any:
         try:
             from rdeploy_tui.local import plumber as local
         except ImportError:
-            raise ContainerFailure("ResourceNotReady", "The sandbox cannot run containers: rdeploy_tui.local.plumber (the plumber runner) is missing.") from None
+            raise ContainerFailure(
+                "ResourceNotReady",
+                "The sandbox cannot run containers: rdeploy_tui.local.plumber (the plumber runner) is missing.",
+            ) from None
         if local.find_rscript() is None:
-            self._say(key, "exec: \"Rscript\": executable file not found in $PATH")
+            self._say(key, 'exec: "Rscript": executable file not found in $PATH')
             raise ContainerFailure(
                 "ResourceNotReady",
                 "The inference-server container exited at start: Rscript was not found on this machine, so the sandbox "
@@ -176,10 +201,19 @@ class DeploymentHosting:
             )
         self._say(key, f"Starting container: Rscript {start_script.name} (entry script {entry})")
         try:
-            process = local.start_plumber(app_dir, model_dir, start_script=start_script, entry_script=entry, extra_env=variables, pid_file=pid_file)
+            process = local.start_plumber(
+                app_dir,
+                model_dir,
+                start_script=start_script,
+                entry_script=entry,
+                extra_env=variables,
+                pid_file=pid_file,
+            )
         except local.LocalRunError as exc:
             self._say(key, f"Container failed to start: {exc.what}")
-            raise ContainerFailure("ResourceNotReady", f"The inference-server container failed to start: {exc.what}") from None
+            raise ContainerFailure(
+                "ResourceNotReady", f"The inference-server container failed to start: {exc.what}"
+            ) from None
         try:
             process.wait_ready(ready_path, timeout=READY_TIMEOUT_S)
         except local.LocalRunError as exc:
@@ -188,7 +222,9 @@ class DeploymentHosting:
             with self._lock:
                 self._exited_output[key] = output
             self._say(key, f"Readiness probe on {ready_path} failed; container exited")
-            raise ContainerFailure("ResourceNotReady", f"{_not_ready_message(ready_path)} The container said: {exc.what}") from None
+            raise ContainerFailure(
+                "ResourceNotReady", f"{_not_ready_message(ready_path)} The container said: {exc.what}"
+            ) from None
         self._say(key, f"Readiness probe on {ready_path} succeeded")
         return process
 

@@ -5,12 +5,14 @@ Each service module (ARM resources, blob storage, ACR tasks, scoring) exposes
 Handlers receive a Request plus the regex's named groups and return a Response.
 Kept free of the server itself so handlers can be unit-tested without sockets.
 """
+
 from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 from urllib.parse import parse_qsl
 
 
@@ -44,7 +46,7 @@ class Request:
     body: bytes = b""
 
     @classmethod
-    def from_target(cls, method: str, target: str, headers: Any, body: bytes) -> "Request":
+    def from_target(cls, method: str, target: str, headers: Any, body: bytes) -> Request:
         from urllib.parse import unquote, urlsplit
 
         parts = urlsplit(target)
@@ -89,7 +91,11 @@ def json_response(status: int, payload: Any, headers: dict[str, str] | None = No
 
 
 def azure_error(
-    status: int, code: str, message: str, headers: dict[str, str] | None = None, details: list[dict[str, str]] | None = None
+    status: int,
+    code: str,
+    message: str,
+    headers: dict[str, str] | None = None,
+    details: list[dict[str, str]] | None = None,
 ) -> Response:
     """An error body shaped the way ARM and the data planes send it (details: ARM's error.details list)."""
     error: dict[str, Any] = {"code": code, "message": message}

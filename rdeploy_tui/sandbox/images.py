@@ -12,6 +12,7 @@ Metadata keys the deployment hosting reads (all optional):
     "r_packages":        R packages the image installs (informational: the host's R runs the crate)
     "r_packages_missing": packages an unchecked install step left out (the build did not fail)
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -105,8 +106,13 @@ class ImageRegistry:
 
     def _image(self, login_server: str, repository: str, tag: str, entry: dict[str, Any]) -> Image:
         return Image(
-            login_server, repository, tag, entry["digest"], entry["created"],
-            self._folder / entry["digest"].split(":", 1)[1], dict(entry.get("metadata", {})),
+            login_server,
+            repository,
+            tag,
+            entry["digest"],
+            entry["created"],
+            self._folder / entry["digest"].split(":", 1)[1],
+            dict(entry.get("metadata", {})),
         )
 
 

@@ -14,6 +14,7 @@ both. Errors have Entra's shape: {"error", "error_description": "AADSTSnnn: ..."
 "trace_id", "correlation_id", "error_uri"}. Tokens are the sandbox's own "arm" tokens with JWT-like claims
 (aud, appid, tid, ...) so the sandbox's ARM accepts them and clients can read who signed in.
 """
+
 from __future__ import annotations
 
 import base64
@@ -46,7 +47,11 @@ class ServicePrincipal:
 
     def environment(self) -> dict[str, str]:
         """The variables azure-identity's EnvironmentCredential reads."""
-        return {"AZURE_TENANT_ID": self.tenant_id, "AZURE_CLIENT_ID": self.client_id, "AZURE_CLIENT_SECRET": self.client_secret}
+        return {
+            "AZURE_TENANT_ID": self.tenant_id,
+            "AZURE_CLIENT_ID": self.client_id,
+            "AZURE_CLIENT_SECRET": self.client_secret,
+        }
 
 
 def service_principal(sandbox: Any) -> ServicePrincipal:
@@ -100,7 +105,12 @@ def cloud_metadata(sandbox: Any) -> dict[str, Any]:
     return {
         "name": CLOUD_NAME,
         "portal": base,
-        "authentication": {"loginEndpoint": base, "audiences": audiences(sandbox), "tenant": "common", "identityProvider": "AAD"},
+        "authentication": {
+            "loginEndpoint": base,
+            "audiences": audiences(sandbox),
+            "tenant": "common",
+            "identityProvider": "AAD",
+        },
         "media": base,
         "graphAudience": base,
         "graph": base,
@@ -115,9 +125,15 @@ def cloud_metadata(sandbox: Any) -> dict[str, Any]:
         "synapseAnalyticsResourceId": base,
         "logAnalyticsResourceId": base,
         "ossrDbmsResourceId": base,
-        "suffixes": {"acrLoginServer": "azurecr.io", "keyVaultDns": "vault.azure.net", "storage": STORAGE_ENDPOINT,
-                     "sqlServerHostname": "database.windows.net", "azureDataLakeStoreFileSystem": "azuredatalakestore.net",
-                     "azureDataLakeAnalyticsCatalogAndJob": "azuredatalakeanalytics.net", "mhsmDns": "managedhsm.azure.net"},
+        "suffixes": {
+            "acrLoginServer": "azurecr.io",
+            "keyVaultDns": "vault.azure.net",
+            "storage": STORAGE_ENDPOINT,
+            "sqlServerHostname": "database.windows.net",
+            "azureDataLakeStoreFileSystem": "azuredatalakestore.net",
+            "azureDataLakeAnalyticsCatalogAndJob": "azuredatalakeanalytics.net",
+            "mhsmDns": "managedhsm.azure.net",
+        },
     }
 
 
@@ -132,7 +148,9 @@ def legacy_metadata(sandbox: Any) -> dict[str, Any]:
     }
 
 
-def entra_error(status: int, error: str, code: int, description: str, request: Request | None = None, base: str = "") -> Response:
+def entra_error(
+    status: int, error: str, code: int, description: str, request: Request | None = None, base: str = ""
+) -> Response:
     """An error in the shape Microsoft Entra's token and discovery endpoints send."""
     trace_id = str(uuid.uuid4())
     correlation_id = (request.headers.get("client-request-id") if request else None) or str(uuid.uuid4())
@@ -158,10 +176,13 @@ def _tenant_known(tenant: str) -> bool:
 
 def _tenant_not_found(tenant: str, request: Request, base: str) -> Response:
     return entra_error(
-        400, "invalid_tenant", 90002,
+        400,
+        "invalid_tenant",
+        90002,
         f"Tenant '{tenant}' not found. Check to make sure you have the correct tenant ID and are signing into the correct cloud. "
         "Check with your subscription administrator, this may happen if there are no active subscriptions for the tenant.",
-        request, base,
+        request,
+        base,
     )
 
 
@@ -185,9 +206,27 @@ def openid_configuration(sandbox: Any, tenant: str) -> dict[str, Any]:
         "http_logout_supported": True,
         "frontchannel_logout_supported": True,
         "end_session_endpoint": f"{base}/{tid}/oauth2/v2.0/logout",
-        "claims_supported": ["sub", "iss", "cloud_instance_name", "cloud_instance_host_name", "cloud_graph_host_name",
-                             "msgraph_host", "aud", "exp", "iat", "auth_time", "acr", "nonce", "preferred_username",
-                             "name", "tid", "ver", "at_hash", "c_hash", "email"],
+        "claims_supported": [
+            "sub",
+            "iss",
+            "cloud_instance_name",
+            "cloud_instance_host_name",
+            "cloud_graph_host_name",
+            "msgraph_host",
+            "aud",
+            "exp",
+            "iat",
+            "auth_time",
+            "acr",
+            "nonce",
+            "preferred_username",
+            "name",
+            "tid",
+            "ver",
+            "at_hash",
+            "c_hash",
+            "email",
+        ],
         "kerberos_endpoint": f"{base}/{tid}/kerberos",
         "tenant_region_scope": "EU",
         "cloud_instance_name": "rdeploy-sandbox",
@@ -226,14 +265,19 @@ def register(router: Router, sandbox: Any) -> None:
     def instance_discovery(request: Request) -> Response:
         endpoint = request.param("authorization_endpoint") or ""
         if not endpoint.lower().startswith(sandbox.base_url.lower() + "/"):
-            return entra_error(400, "invalid_instance", 50049, "Unknown or invalid instance.", request, sandbox.base_url)
-        tenant = endpoint[len(sandbox.base_url) + 1:].split("/")[0]
+            return entra_error(
+                400, "invalid_instance", 50049, "Unknown or invalid instance.", request, sandbox.base_url
+            )
+        tenant = endpoint[len(sandbox.base_url) + 1 :].split("/")[0]
         host = sandbox.base_url.split("://", 1)[1]
-        return json_response(200, {
-            "tenant_discovery_endpoint": f"{sandbox.base_url}/{tenant}/v2.0/.well-known/openid-configuration",
-            "api-version": "1.1",
-            "metadata": [{"preferred_network": host, "preferred_cache": host, "aliases": [host]}],
-        })
+        return json_response(
+            200,
+            {
+                "tenant_discovery_endpoint": f"{sandbox.base_url}/{tenant}/v2.0/.well-known/openid-configuration",
+                "api-version": "1.1",
+                "metadata": [{"preferred_network": host, "preferred_cache": host, "aliases": [host]}],
+            },
+        )
 
     @router.route("GET", r"/(?P<tenant>[^/]+)/v2\.0/\.well-known/openid-configuration")
     def openid(request: Request, tenant: str) -> Response:
@@ -248,46 +292,103 @@ def register(router: Router, sandbox: Any) -> None:
         client_id, secret, form = _client_credentials(request)
         grant = form.get("grant_type")
         if grant != "client_credentials":
-            return entra_error(400, "unsupported_grant_type", 70003,
-                               "The app requested an unsupported grant type. The sandbox signs in service principals only "
-                               "(client credentials).", request, sandbox.base_url)
+            return entra_error(
+                400,
+                "unsupported_grant_type",
+                70003,
+                "The app requested an unsupported grant type. The sandbox signs in service principals only "
+                "(client credentials).",
+                request,
+                sandbox.base_url,
+            )
         sp = service_principal(sandbox)
         if not client_id:
-            return entra_error(400, "invalid_request", 900144, "The request body must contain the following parameter: 'client_id'.", request, sandbox.base_url)
+            return entra_error(
+                400,
+                "invalid_request",
+                900144,
+                "The request body must contain the following parameter: 'client_id'.",
+                request,
+                sandbox.base_url,
+            )
         if client_id.lower() != sp.client_id:
             return entra_error(
-                400, "unauthorized_client", 700016,
+                400,
+                "unauthorized_client",
+                700016,
                 f"Application with identifier '{client_id}' was not found in the directory '{sp.tenant_id}'. This can happen if the "
                 "application has not been installed by the administrator of the tenant or consented to by any user in the tenant. "
-                "You may have sent your authentication request to the wrong tenant.", request, sandbox.base_url)
+                "You may have sent your authentication request to the wrong tenant.",
+                request,
+                sandbox.base_url,
+            )
         if not secret:
-            return entra_error(401, "invalid_client", 7000218,
-                               "The request body must contain the following parameter: 'client_assertion' or 'client_secret'.", request, sandbox.base_url)
+            return entra_error(
+                401,
+                "invalid_client",
+                7000218,
+                "The request body must contain the following parameter: 'client_assertion' or 'client_secret'.",
+                request,
+                sandbox.base_url,
+            )
         if not hmac.compare_digest(secret.encode(), sp.client_secret.encode()):
             return entra_error(
-                401, "invalid_client", 7000215,
+                401,
+                "invalid_client",
+                7000215,
                 "Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, not the "
-                f"client secret ID, for a secret added to app '{sp.client_id}'.", request, sandbox.base_url)
+                f"client secret ID, for a secret added to app '{sp.client_id}'.",
+                request,
+                sandbox.base_url,
+            )
         scopes = (form.get("scope") or "").split()
-        resources = [s[: -len("/.default")] if s.endswith("/.default") else s for s in scopes if s not in ("openid", "profile", "offline_access")]
+        resources = [
+            s[: -len("/.default")] if s.endswith("/.default") else s
+            for s in scopes
+            if s not in ("openid", "profile", "offline_access")
+        ]
         if len(resources) != 1 or not scopes[0].endswith("/.default"):
-            return entra_error(400, "invalid_scope", 1002012,
-                               f"The provided value for scope {form.get('scope') or ''} is not valid. Client credential flows must "
-                               "have a scope value with /.default suffixed to the resource identifier (application ID URI).", request, sandbox.base_url)
+            return entra_error(
+                400,
+                "invalid_scope",
+                1002012,
+                f"The provided value for scope {form.get('scope') or ''} is not valid. Client credential flows must "
+                "have a scope value with /.default suffixed to the resource identifier (application ID URI).",
+                request,
+                sandbox.base_url,
+            )
         resource = resources[0]
         if not audience_allowed(sandbox, resource):
             return entra_error(
-                400, "invalid_resource", 500011,
+                400,
+                "invalid_resource",
+                500011,
                 f"The resource principal named {resource} was not found in the tenant named {sp.tenant_id}. This can happen if the "
                 "application has not been installed by the administrator of the tenant or consented to by any user in the tenant. "
-                "You might have sent your authentication request to the wrong tenant.", request, sandbox.base_url)
+                "You might have sent your authentication request to the wrong tenant.",
+                request,
+                sandbox.base_url,
+            )
         access_token, _expires_on = sandbox.signer.issue(
-            "arm", TOKEN_LIFETIME_S,
-            aud=resource, iss=f"{sandbox.base_url}/{sp.tenant_id}/", tid=sp.tenant_id, appid=sp.client_id,
-            app_displayname=sp.display_name, oid=SP_OBJECT_ID, sub=SP_OBJECT_ID, idtyp="app", ver="1.0",
+            "arm",
+            TOKEN_LIFETIME_S,
+            aud=resource,
+            iss=f"{sandbox.base_url}/{sp.tenant_id}/",
+            tid=sp.tenant_id,
+            appid=sp.client_id,
+            app_displayname=sp.display_name,
+            oid=SP_OBJECT_ID,
+            sub=SP_OBJECT_ID,
+            idtyp="app",
+            ver="1.0",
         )
         return json_response(
             200,
-            {"token_type": "Bearer", "expires_in": TOKEN_LIFETIME_S, "ext_expires_in": TOKEN_LIFETIME_S, "access_token": access_token},
+            {
+                "token_type": "Bearer",
+                "expires_in": TOKEN_LIFETIME_S,
+                "ext_expires_in": TOKEN_LIFETIME_S,
+                "access_token": access_token,
+            },
             {"Cache-Control": "no-store, no-cache", "Pragma": "no-cache"},
         )

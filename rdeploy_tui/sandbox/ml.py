@@ -3,6 +3,7 @@
 State collection `assets`: {"<ws_id>/<kind>/<name>/versions/<version>" (lower-cased): {kind, name, version,
 workspace, properties, created, modified}} with kind in models / codes / environments.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -36,7 +37,14 @@ def ensure_sample_model(sandbox: Any, ws_id: str, name: str) -> dict[str, Any]:
     latest = _latest(sandbox, ws_id, "models", name)
     if latest is not None:
         return latest
-    return register_model_files(sandbox, ws_id, name, "1", sample_model_files(), description="Sample R forecast model (a crate) registered by the sandbox")
+    return register_model_files(
+        sandbox,
+        ws_id,
+        name,
+        "1",
+        sample_model_files(),
+        description="Sample R forecast model (a crate) registered by the sandbox",
+    )
 
 
 def register_model_files(
@@ -44,7 +52,9 @@ def register_model_files(
 ) -> dict[str, Any]:
     """Upload files to the workspace datastore and register them as a model version (a folder model)."""
     doc = _workspace_by_id(sandbox, ws_id)
-    digest = hashlib.sha256(b"".join(hashlib.sha256(data).digest() for _, data in sorted(files.items()))).hexdigest()[:32]
+    digest = hashlib.sha256(b"".join(hashlib.sha256(data).digest() for _, data in sorted(files.items()))).hexdigest()[
+        :32
+    ]
     top = sorted({path.split("/", 1)[0] for path in files})
     folder = top[0] if len(top) == 1 and all("/" in path for path in files) else ""
     prefix = f"LocalUpload/{digest}"
@@ -56,8 +66,15 @@ def register_model_files(
         f"/workspaces/{doc['name']}/datastores/{DATASTORE}/paths/{target}"
     )
     props = {
-        "description": description, "tags": {}, "properties": {}, "isArchived": False, "isAnonymous": False,
-        "modelUri": uri, "modelType": "custom_model", "flavors": {}, "jobName": None,
+        "description": description,
+        "tags": {},
+        "properties": {},
+        "isArchived": False,
+        "isAnonymous": False,
+        "modelUri": uri,
+        "modelType": "custom_model",
+        "flavors": {},
+        "jobName": None,
     }
     return put_asset(sandbox, ws_id, "models", name, version, props)
 
@@ -67,15 +84,22 @@ def _key(ws_id: str, kind: str, name: str, version: str) -> str:
     return f"{ws_id}/{kind}/{name}/versions/{version}".lower()
 
 
-def put_asset(sandbox: Any, ws_id: str, kind: str, name: str, version: str, properties: dict[str, Any]) -> dict[str, Any]:
+def put_asset(
+    sandbox: Any, ws_id: str, kind: str, name: str, version: str, properties: dict[str, Any]
+) -> dict[str, Any]:
     now = time.time()
     with sandbox.state.edit() as data:
         assets = sandbox.state.collection(data, "assets")
         key = _key(ws_id, kind, name, version)
         previous = assets.get(key)
         entry = {
-            "kind": kind, "name": name, "version": version, "workspace": ws_id,
-            "properties": properties, "created": previous["created"] if previous else now, "modified": now,
+            "kind": kind,
+            "name": name,
+            "version": version,
+            "workspace": ws_id,
+            "properties": properties,
+            "created": previous["created"] if previous else now,
+            "modified": now,
         }
         assets[key] = entry
         return dict(entry)
@@ -90,7 +114,11 @@ def get_asset(sandbox: Any, ws_id: str, kind: str, name: str, version: str) -> d
 def asset_by_id(sandbox: Any, resource_id: str) -> dict[str, Any] | None:
     """An asset version from its ARM id (with or without the `azureml:` prefix)."""
     resource_id = resource_id.removeprefix("azureml:")
-    match = re.match(r"(?P<ws>.+/workspaces/[^/]+)/(?P<kind>models|codes|environments)/(?P<name>[^/]+)/versions/(?P<version>[^/]+)$", resource_id, re.I)
+    match = re.match(
+        r"(?P<ws>.+/workspaces/[^/]+)/(?P<kind>models|codes|environments)/(?P<name>[^/]+)/versions/(?P<version>[^/]+)$",
+        resource_id,
+        re.I,
+    )
     if not match:
         return None
     return get_asset(sandbox, match["ws"], match["kind"].lower(), match["name"], match["version"])
@@ -149,8 +177,12 @@ def container_body(ws_id: str, kind: str, versions: list[dict[str, Any]]) -> dic
         "type": f"Microsoft.MachineLearningServices/workspaces/{kind}",
         "systemData": system_data(versions[0]["created"], latest["modified"]),
         "properties": {
-            "description": props.get("description"), "tags": props.get("tags") or {}, "properties": {},
-            "isArchived": False, "latestVersion": latest["version"], "nextVersion": str(max(numeric, default=0) + 1),
+            "description": props.get("description"),
+            "tags": props.get("tags") or {},
+            "properties": {},
+            "isArchived": False,
+            "latestVersion": latest["version"],
+            "nextVersion": str(max(numeric, default=0) + 1),
             "provisioningState": "Succeeded",
         },
     }
@@ -160,14 +192,18 @@ def container_body(ws_id: str, kind: str, versions: list[dict[str, Any]]) -> dic
 def model_files(sandbox: Any, entry: dict[str, Any]) -> dict[str, bytes]:
     """The model's files keyed by their path below the model mount (the registered folder's name first)."""
     uri = entry["properties"].get("modelUri") or ""
-    match = re.match(r"azureml://subscriptions/([^/]+)/resource[gG]roups/([^/]+)/workspaces/([^/]+)/datastores/[^/]+/paths/(.+)", uri)
+    match = re.match(
+        r"azureml://subscriptions/([^/]+)/resource[gG]roups/([^/]+)/workspaces/([^/]+)/datastores/[^/]+/paths/(.+)", uri
+    )
     if not match:
         raise AzureError(400, "BadArgument", f"The sandbox cannot read model files from {uri!r}.")
     doc = find_workspace(sandbox, match[1], match[2], match[3])
     path = match[4].rstrip("/")
     base = path.rsplit("/", 1)[0] if "/" in path else ""
-    names = [n for n in sandbox.blobs.list_blobs(doc["storage_container"], path) if n == path or n.startswith(path + "/")]
-    return {n[len(base):].lstrip("/"): sandbox.blobs.read(doc["storage_container"], n) for n in names}
+    names = [
+        n for n in sandbox.blobs.list_blobs(doc["storage_container"], path) if n == path or n.startswith(path + "/")
+    ]
+    return {n[len(base) :].lstrip("/"): sandbox.blobs.read(doc["storage_container"], n) for n in names}
 
 
 def code_files(sandbox: Any, entry: dict[str, Any]) -> dict[str, bytes]:
@@ -178,10 +214,14 @@ def code_files(sandbox: Any, entry: dict[str, Any]) -> dict[str, bytes]:
         raise AzureError(400, "BadArgument", f"The code version's codeUri {uri!r} does not point at sandbox storage.")
     container, prefix = parts[1], (parts[2] if len(parts) > 2 else "")
     account = parts[0].split(".blob.", 1)[0]
-    names = [n for n in sandbox.blobs.list_blobs(container, prefix, account=account) if not prefix or n == prefix or n.startswith(prefix.rstrip("/") + "/")]
+    names = [
+        n
+        for n in sandbox.blobs.list_blobs(container, prefix, account=account)
+        if not prefix or n == prefix or n.startswith(prefix.rstrip("/") + "/")
+    ]
     files = {}
     for name in names:
-        relative = name[len(prefix):].lstrip("/") if prefix and name != prefix else Path(name).name
+        relative = name[len(prefix) :].lstrip("/") if prefix and name != prefix else Path(name).name
         files[relative] = sandbox.blobs.read(container, name, account=account)
     return files
 
@@ -218,10 +258,16 @@ def register(router: Router, sandbox: Any) -> None:
         ws_id = ws_of(sub, rg, ws)
         props = request.json().get("properties", {})
         now = time.time()
-        return json_response(200, {
-            "id": f"{ws_id}/{kind}/{name}", "name": name, "type": f"Microsoft.MachineLearningServices/workspaces/{kind}",
-            "systemData": system_data(now), "properties": {**props, "provisioningState": "Succeeded"},
-        })
+        return json_response(
+            200,
+            {
+                "id": f"{ws_id}/{kind}/{name}",
+                "name": name,
+                "type": f"Microsoft.MachineLearningServices/workspaces/{kind}",
+                "systemData": system_data(now),
+                "properties": {**props, "provisioningState": "Succeeded"},
+            },
+        )
 
     @router.route("GET", WS + "/" + kinds + "/" + _NAME + "/versions")
     def list_versions(request: Request, sub: str, rg: str, ws: str, kind: str, name: str) -> Response:
@@ -242,7 +288,9 @@ def register(router: Router, sandbox: Any) -> None:
     def get_version(request: Request, sub: str, rg: str, ws: str, kind: str, name: str, version: str) -> Response:
         entry = get_asset(sandbox, ws_of(sub, rg, ws), kind.lower(), name, version)
         if entry is None:
-            raise not_found(f"Microsoft.MachineLearningServices/workspaces/{kind}/versions", f"{ws}/{name}/{version}", rg)
+            raise not_found(
+                f"Microsoft.MachineLearningServices/workspaces/{kind}/versions", f"{ws}/{name}/{version}", rg
+            )
         return json_response(200, version_body(entry))
 
     @router.route("PUT", WS + "/" + kinds + "/" + _NAME + "/versions/" + _VERSION)
@@ -251,8 +299,16 @@ def register(router: Router, sandbox: Any) -> None:
         props = dict(request.json().get("properties") or {})
         props.pop("provisioningState", None)
         existing = get_asset(sandbox, ws_id, kind.lower(), name, version)
-        if existing is not None and kind.lower() == "models" and existing["properties"].get("modelUri") != props.get("modelUri"):
-            raise AzureError(409, "UserError", f"A model version {name}:{version} already exists with different content; use a new version.")
+        if (
+            existing is not None
+            and kind.lower() == "models"
+            and existing["properties"].get("modelUri") != props.get("modelUri")
+        ):
+            raise AzureError(
+                409,
+                "UserError",
+                f"A model version {name}:{version} already exists with different content; use a new version.",
+            )
         if kind.lower() == "codes" and props.get("codeUri") and "contentHash" not in props:
             props["contentHash"] = _content_hash(request)
         entry = put_asset(sandbox, ws_id, kind.lower(), name, version, props)
@@ -265,15 +321,18 @@ def register(router: Router, sandbox: Any) -> None:
         container = str(uuid.uuid4())
         sandbox.blobs.ensure_container(container)
         sas = sandbox.blobs.sas_url(container, permissions="racwl", expiry_s=3600)
-        return json_response(200, {
-            "blobReferenceForConsumption": {
-                "blobUri": f"{sandbox.base_url}/{DEFAULT_ACCOUNT}/{container}",
-                "storageAccountArmId": f"/subscriptions/{sub}/resourceGroups/{rg}/providers/Microsoft.Storage/storageAccounts/{DEFAULT_ACCOUNT}",
-                "credential": {"credentialType": "SAS", "sasUri": sas},
+        return json_response(
+            200,
+            {
+                "blobReferenceForConsumption": {
+                    "blobUri": f"{sandbox.base_url}/{DEFAULT_ACCOUNT}/{container}",
+                    "storageAccountArmId": f"/subscriptions/{sub}/resourceGroups/{rg}/providers/Microsoft.Storage/storageAccounts/{DEFAULT_ACCOUNT}",
+                    "credential": {"credentialType": "SAS", "sasUri": sas},
+                },
+                "pendingUploadId": str(uuid.uuid4()),
+                "pendingUploadType": "TemporaryBlobReference",
             },
-            "pendingUploadId": str(uuid.uuid4()),
-            "pendingUploadType": "TemporaryBlobReference",
-        })
+        )
 
 
 def _content_hash(request: Request) -> str | None:

@@ -9,12 +9,14 @@ State collections (keys are lower-cased resource ids, operation ids as issued):
     deployments {id, name, endpoint, workspace, location, instance_type, instance_count, properties, state, error, created, modified, storage_log}
     operations  {id, action, resource, status, error, start, end, location, subscription}
 """
+
 from __future__ import annotations
 
 import re
 import time
 import uuid
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from rdeploy_tui.sandbox import ml
 from rdeploy_tui.sandbox.arm import WS, find_workspace, iso, system_data, workspace_id
@@ -28,8 +30,9 @@ from rdeploy_tui.sandbox.durations import (  # simulated seconds at time scale 1
     POLL_HINT_S,
 )
 from rdeploy_tui.sandbox.errors import AzureError, not_found
-from rdeploy_tui.spec.vm_sizes import SOURCE_URL as VM_SOURCE_URL, VM_SIZES
 from rdeploy_tui.sandbox.http import Request, Response, Router, json_response
+from rdeploy_tui.spec.vm_sizes import SOURCE_URL as VM_SOURCE_URL
+from rdeploy_tui.spec.vm_sizes import VM_SIZES
 
 # The sizes a managed online deployment may use, with their cores: Microsoft's published SKU list (vm_sizes.py cites it).
 SKU_CORES = {key: size.vcpus for key, size in VM_SIZES.items()}
@@ -42,7 +45,13 @@ EP = WS + r"/onlineEndpoints/(?P<endpoint>[^/]+)"
 DEP = EP + r"/deployments/(?P<deployment>[^/]+)"
 BUSY = ("Creating", "Updating", "Deleting")
 
-DEFAULT_PROBE = {"initialDelay": "PT10S", "period": "PT10S", "timeout": "PT2S", "successThreshold": 1, "failureThreshold": 30}
+DEFAULT_PROBE = {
+    "initialDelay": "PT10S",
+    "period": "PT10S",
+    "timeout": "PT2S",
+    "successThreshold": 1,
+    "failureThreshold": 30,
+}
 DEFAULT_REQUEST_SETTINGS = {"requestTimeout": "PT5S", "maxConcurrentRequestsPerInstance": 1, "maxQueueWait": "PT0.5S"}
 
 
@@ -91,14 +100,23 @@ def _copy(doc: dict[str, Any]) -> dict[str, Any]:
 
 
 # ----- operations -------------------------------------------------------------------------------------
-def start_operation(sandbox: Any, action: str, resource_id: str, location: str, ws_guid: str) -> tuple[str, dict[str, str]]:
+def start_operation(
+    sandbox: Any, action: str, resource_id: str, location: str, ws_guid: str
+) -> tuple[str, dict[str, str]]:
     """Record an operation, start its worker, and return (op_id, the headers telling the SDK where to poll)."""
     sub = resource_id.split("/")[2]
     op_id = f"oeidp:{ws_guid}:{uuid.uuid4()}"
     with sandbox.state.edit() as data:
         sandbox.state.collection(data, "operations")[op_id] = {
-            "id": op_id, "action": action, "resource": resource_id, "status": "InProgress", "error": None,
-            "start": time.time(), "end": None, "location": location, "subscription": sub,
+            "id": op_id,
+            "action": action,
+            "resource": resource_id,
+            "status": "InProgress",
+            "error": None,
+            "start": time.time(),
+            "end": None,
+            "location": location,
+            "subscription": sub,
         }
     base = f"{sandbox.base_url}/subscriptions/{sub}/providers/Microsoft.MachineLearningServices/locations/{location}"
     headers = {
@@ -263,7 +281,11 @@ def endpoint_body(sandbox: Any, doc: dict[str, Any]) -> dict[str, Any]:
         "location": doc["location"],
         "kind": "Managed",
         "tags": doc.get("tags") or {},
-        "identity": {"type": "SystemAssigned", "principalId": str(uuid.uuid5(uuid.NAMESPACE_URL, doc["id"])), "tenantId": doc.get("tenant", "")},
+        "identity": {
+            "type": "SystemAssigned",
+            "principalId": str(uuid.uuid5(uuid.NAMESPACE_URL, doc["id"])),
+            "tenantId": doc.get("tenant", ""),
+        },
         "systemData": system_data(doc["created"], doc["modified"]),
         "properties": {
             "authMode": doc["auth_mode"],
@@ -311,7 +333,8 @@ def deployment_body(doc: dict[str, Any]) -> dict[str, Any]:
 def _check_name(kind: str, name: str) -> None:
     if not (3 <= len(name) <= 32) or not NAME_RE.match(name):
         raise AzureError(
-            400, "BadArgument",
+            400,
+            "BadArgument",
             f"{kind} name '{name}' is invalid: use 3-32 letters, digits and '-', starting with a letter and not ending with '-'.",
         )
 
@@ -322,7 +345,8 @@ def _cores(instance_type: str) -> int:
         # Azure refuses a size outside its SKU list with 400 BadArgument; its exact text is not published (unknown),
         # so the message names the list instead: https://learn.microsoft.com/azure/machine-learning/reference-managed-online-endpoints-vm-sku-list
         raise AzureError(
-            400, "BadArgument",
+            400,
+            "BadArgument",
             f"The instance type '{instance_type}' is not supported for managed online deployments. "
             f"Use a VM size from the managed online endpoints SKU list: {VM_SOURCE_URL}",
         )
@@ -370,17 +394,27 @@ def register(router: Router, sandbox: Any) -> None:
         ep = endpoint_or_404(sub, rg, ws, endpoint)
         doc = get_deployment(sandbox, f"{ep['id']}/deployments/{deployment}")
         if doc is None:
-            raise not_found("Microsoft.MachineLearningServices/workspaces/onlineEndpoints/deployments", f"{ws}/{endpoint}/{deployment}", rg)
+            raise not_found(
+                "Microsoft.MachineLearningServices/workspaces/onlineEndpoints/deployments",
+                f"{ws}/{endpoint}/{deployment}",
+                rg,
+            )
         return doc
 
     # --- operation status ---
-    @router.route("GET", r"/subscriptions/(?P<sub>[^/]+)/providers/Microsoft\.MachineLearningServices/locations/(?P<loc>[^/]+)/mfeOperationsStatus/(?P<op>[^/]+)")
+    @router.route(
+        "GET",
+        r"/subscriptions/(?P<sub>[^/]+)/providers/Microsoft\.MachineLearningServices/locations/(?P<loc>[^/]+)/mfeOperationsStatus/(?P<op>[^/]+)",
+    )
     def operation_status(request: Request, sub: str, loc: str, op: str) -> Response:
         doc = _operation(sandbox, op)
         if doc is None:
             raise AzureError(404, "NotFound", f"Operation {op} was not found.")
         body: dict[str, Any] = {
-            "id": request.path, "name": op, "status": doc["status"], "startTime": iso(doc["start"]),
+            "id": request.path,
+            "name": op,
+            "status": doc["status"],
+            "startTime": iso(doc["start"]),
             "endTime": iso(doc["end"]) if doc["end"] else "0001-01-01T00:00:00+00:00",
         }
         if doc["error"]:
@@ -388,13 +422,23 @@ def register(router: Router, sandbox: Any) -> None:
         headers = sandbox.retry_after_headers(POLL_HINT_S) if doc["status"] == "InProgress" else {}
         return json_response(200, body, headers)
 
-    @router.route("GET", r"/subscriptions/(?P<sub>[^/]+)/providers/Microsoft\.MachineLearningServices/locations/(?P<loc>[^/]+)/mfeOperationResults/(?P<op>[^/]+)")
+    @router.route(
+        "GET",
+        r"/subscriptions/(?P<sub>[^/]+)/providers/Microsoft\.MachineLearningServices/locations/(?P<loc>[^/]+)/mfeOperationResults/(?P<op>[^/]+)",
+    )
     def operation_result(request: Request, sub: str, loc: str, op: str) -> Response:
         doc = _operation(sandbox, op)
         if doc is None:
             raise AzureError(404, "NotFound", f"Operation {op} was not found.")
         if doc["status"] == "InProgress":
-            return Response(202, b"", {"Location": sandbox.base_url + request.path + "?api-version=2023-04-01-preview", **sandbox.retry_after_headers(POLL_HINT_S)})
+            return Response(
+                202,
+                b"",
+                {
+                    "Location": sandbox.base_url + request.path + "?api-version=2023-04-01-preview",
+                    **sandbox.retry_after_headers(POLL_HINT_S),
+                },
+            )
         return Response(200, b"", {})
 
     # --- endpoints ---
@@ -404,7 +448,9 @@ def register(router: Router, sandbox: Any) -> None:
         head = (ws_id + "/onlineEndpoints/").lower()
         with sandbox.state.view() as data:
             docs = [_copy(d) for k, d in data.get("endpoints", {}).items() if k.startswith(head)]
-        return json_response(200, {"value": [endpoint_body(sandbox, d) for d in sorted(docs, key=lambda d: d["created"])]})
+        return json_response(
+            200, {"value": [endpoint_body(sandbox, d) for d in sorted(docs, key=lambda d: d["created"])]}
+        )
 
     @router.route("GET", EP)
     def get_endpoint_route(request: Request, sub: str, rg: str, ws: str, endpoint: str) -> Response:
@@ -430,18 +476,32 @@ def register(router: Router, sandbox: Any) -> None:
                 raise not_found("Microsoft.MachineLearningServices/workspaces/onlineEndpoints", f"{ws}/{endpoint}", rg)
             other = endpoint_by_name(sandbox, endpoint)
             if other is not None:
-                raise AzureError(409, "Conflict", f"An endpoint named '{endpoint}' already exists in region {other['location']}. Endpoint names must be unique within a region; choose another name.")
+                raise AzureError(
+                    409,
+                    "Conflict",
+                    f"An endpoint named '{endpoint}' already exists in region {other['location']}. Endpoint names must be unique within a region; choose another name.",
+                )
             auth_mode = props.get("authMode") or "Key"
             if auth_mode.lower() not in ("key", "amltoken", "aadtoken"):
-                raise AzureError(400, "BadArgument", f"authMode '{auth_mode}' is invalid: use Key, AMLToken or AADToken.")
+                raise AzureError(
+                    400, "BadArgument", f"authMode '{auth_mode}' is invalid: use Key, AMLToken or AADToken."
+                )
             _check_traffic(sandbox, ep_id, props.get("traffic") or {})
             _check_mirror(sandbox, ep_id, props.get("traffic") or {}, props.get("mirrorTraffic") or {})
             now = time.time()
             doc = {
-                "id": ep_id, "name": endpoint, "workspace": ws_doc["id"], "location": body.get("location") or ws_doc["location"],
-                "auth_mode": auth_mode, "description": props.get("description"), "tags": body.get("tags") or {},
-                "traffic": props.get("traffic") or {}, "mirror_traffic": props.get("mirrorTraffic") or {},
-                "state": "Creating", "created": now, "modified": now,
+                "id": ep_id,
+                "name": endpoint,
+                "workspace": ws_doc["id"],
+                "location": body.get("location") or ws_doc["location"],
+                "auth_mode": auth_mode,
+                "description": props.get("description"),
+                "tags": body.get("tags") or {},
+                "traffic": props.get("traffic") or {},
+                "mirror_traffic": props.get("mirrorTraffic") or {},
+                "state": "Creating",
+                "created": now,
+                "modified": now,
             }
             with sandbox.state.edit() as data:
                 sandbox.state.collection(data, "endpoints")[ep_id.lower()] = doc
@@ -455,13 +515,20 @@ def register(router: Router, sandbox: Any) -> None:
             changes["traffic"] = props.get("traffic") or {}
         if "mirrorTraffic" in props:
             changes["mirror_traffic"] = props.get("mirrorTraffic") or {}
-        _check_mirror(sandbox, ep_id, changes.get("traffic", existing.get("traffic") or {}), changes.get("mirror_traffic", existing.get("mirror_traffic") or {}))
+        _check_mirror(
+            sandbox,
+            ep_id,
+            changes.get("traffic", existing.get("traffic") or {}),
+            changes.get("mirror_traffic", existing.get("mirror_traffic") or {}),
+        )
         if "description" in props:
             changes["description"] = props["description"]
         if "tags" in body:
             changes["tags"] = body.get("tags") or {}
         if props.get("authMode") and props["authMode"].lower() != existing["auth_mode"].lower():
-            raise AzureError(400, "BadArgument", "The authMode of an existing endpoint cannot be changed; create a new endpoint.")
+            raise AzureError(
+                400, "BadArgument", "The authMode of an existing endpoint cannot be changed; create a new endpoint."
+            )
         update_doc(sandbox, "endpoints", ep_id, **changes)
         _, headers = start_operation(sandbox, "endpoint-update", ep_id, existing["location"], ws_doc["workspace_guid"])
         return json_response(200, endpoint_body(sandbox, get_endpoint(sandbox, ep_id) or existing), headers)
@@ -483,16 +550,38 @@ def register(router: Router, sandbox: Any) -> None:
     def list_keys(request: Request, sub: str, rg: str, ws: str, endpoint: str) -> Response:
         doc = endpoint_or_404(sub, rg, ws, endpoint)
         if doc["auth_mode"].lower() != "key":
-            raise AzureError(400, "BadArgument", f"Endpoint '{endpoint}' uses {doc['auth_mode']} authentication; keys are only available with authMode Key. Ask for a token instead.")
-        return json_response(200, {"primaryKey": sandbox.signer.endpoint_key(doc["id"], "primary"), "secondaryKey": sandbox.signer.endpoint_key(doc["id"], "secondary")})
+            raise AzureError(
+                400,
+                "BadArgument",
+                f"Endpoint '{endpoint}' uses {doc['auth_mode']} authentication; keys are only available with authMode Key. Ask for a token instead.",
+            )
+        return json_response(
+            200,
+            {
+                "primaryKey": sandbox.signer.endpoint_key(doc["id"], "primary"),
+                "secondaryKey": sandbox.signer.endpoint_key(doc["id"], "secondary"),
+            },
+        )
 
     @router.route("POST", EP + r"/token")
     def get_token(request: Request, sub: str, rg: str, ws: str, endpoint: str) -> Response:
         doc = endpoint_or_404(sub, rg, ws, endpoint)
         if doc["auth_mode"].lower() != "amltoken":
-            raise AzureError(400, "BadArgument", f"Endpoint '{endpoint}' uses {doc['auth_mode']} authentication; tokens are only issued with authMode AMLToken. Use its keys.")
+            raise AzureError(
+                400,
+                "BadArgument",
+                f"Endpoint '{endpoint}' uses {doc['auth_mode']} authentication; tokens are only issued with authMode AMLToken. Use its keys.",
+            )
         token, expires = sandbox.signer.issue("aml", 3600, endpoint=doc["id"].lower())
-        return json_response(200, {"accessToken": token, "tokenType": "Bearer", "expiryTimeUtc": expires, "refreshAfterTimeUtc": expires - 900})
+        return json_response(
+            200,
+            {
+                "accessToken": token,
+                "tokenType": "Bearer",
+                "expiryTimeUtc": expires,
+                "refreshAfterTimeUtc": expires - 900,
+            },
+        )
 
     # --- deployments ---
     @router.route("GET", EP + r"/deployments")
@@ -517,11 +606,19 @@ def register(router: Router, sandbox: Any) -> None:
         if existing is not None and existing["state"] in BUSY:
             raise _busy("deployment", deployment, existing["state"])
         if existing is None and len(deployments_of(sandbox, ep["id"])) >= MAX_DEPLOYMENTS_PER_ENDPOINT:
-            raise AzureError(400, "BadArgument", f"Endpoint '{endpoint}' already has {MAX_DEPLOYMENTS_PER_ENDPOINT} deployments, the most it may have.")
+            raise AzureError(
+                400,
+                "BadArgument",
+                f"Endpoint '{endpoint}' already has {MAX_DEPLOYMENTS_PER_ENDPOINT} deployments, the most it may have.",
+            )
         body = request.json()
         props = dict(body.get("properties") or {})
         if sandbox.faults.take("bad-argument", f"PUT {request.path}"):
-            raise AzureError(400, "BadArgument", "The deployment request is invalid: the scoring route, environment and model settings disagree (simulated BadArgument fault).")
+            raise AzureError(
+                400,
+                "BadArgument",
+                "The deployment request is invalid: the scoring route, environment and model settings disagree (simulated BadArgument fault).",
+            )
         instance_type = props.get("instanceType") or "Standard_DS3_v2"
         capacity = (body.get("sku") or {}).get("capacity")
         count = 1 if capacity is None else int(capacity)  # sku.capacity absent: one instance (REST spec default)
@@ -534,15 +631,31 @@ def register(router: Router, sandbox: Any) -> None:
         _resolve_assets(sandbox, props)
         now = time.time()
         doc = {
-            "id": dep_id, "name": deployment, "endpoint": ep["id"], "workspace": ws_doc["id"],
-            "location": body.get("location") or ep["location"], "tags": body.get("tags") or {},
-            "instance_type": instance_type, "instance_count": count, "properties": props,
-            "state": "Updating" if existing else "Creating", "error": None,
-            "created": existing["created"] if existing else now, "modified": now, "storage_log": [],
+            "id": dep_id,
+            "name": deployment,
+            "endpoint": ep["id"],
+            "workspace": ws_doc["id"],
+            "location": body.get("location") or ep["location"],
+            "tags": body.get("tags") or {},
+            "instance_type": instance_type,
+            "instance_count": count,
+            "properties": props,
+            "state": "Updating" if existing else "Creating",
+            "error": None,
+            "created": existing["created"] if existing else now,
+            "modified": now,
+            "storage_log": [],
         }
         used = _used_cores(sandbox, sub, dep_id)
         needed = _cores(instance_type) * count * QUOTA_HEADROOM
-        fault = next((name for name in ("out-of-quota", "image-pull-failure", "resource-not-ready") if sandbox.faults.take(name, f"PUT {request.path}")), None)
+        fault = next(
+            (
+                name
+                for name in ("out-of-quota", "image-pull-failure", "resource-not-ready")
+                if sandbox.faults.take(name, f"PUT {request.path}")
+            ),
+            None,
+        )
         if fault is None and used + needed > sandbox.quota_cores:
             fault = "out-of-quota"
         doc["fault"] = fault
@@ -553,7 +666,13 @@ def register(router: Router, sandbox: Any) -> None:
         update_doc(sandbox, "endpoints", ep["id"], state="Updating")
         if existing is not None:
             sandbox.hosting.stop(dep_id)
-        _, headers = start_operation(sandbox, "deployment-update" if existing else "deployment-create", dep_id, doc["location"], ws_doc["workspace_guid"])
+        _, headers = start_operation(
+            sandbox,
+            "deployment-update" if existing else "deployment-create",
+            dep_id,
+            doc["location"],
+            ws_doc["workspace_guid"],
+        )
         return json_response(200 if existing else 201, deployment_body(doc), headers)
 
     @router.route("DELETE", DEP)
@@ -568,7 +687,11 @@ def register(router: Router, sandbox: Any) -> None:
             raise _busy("deployment", deployment, doc["state"])
         share = int((ep.get("traffic") or {}).get(deployment, 0))
         if share > 0:
-            raise AzureError(400, "BadArgument", f"Deployment '{deployment}' receives {share}% of endpoint '{endpoint}' traffic. Set its traffic to 0 before deleting it.")
+            raise AzureError(
+                400,
+                "BadArgument",
+                f"Deployment '{deployment}' receives {share}% of endpoint '{endpoint}' traffic. Set its traffic to 0 before deleting it.",
+            )
         update_doc(sandbox, "deployments", dep_id, state="Deleting")
         update_doc(sandbox, "endpoints", ep["id"], state="Updating")
         _, headers = start_operation(sandbox, "deployment-delete", dep_id, doc["location"], ws_doc["workspace_guid"])
@@ -585,7 +708,11 @@ def register(router: Router, sandbox: Any) -> None:
         elif container == "inferenceserver":
             lines = sandbox.hosting.logs(doc["id"]).splitlines()
         else:
-            raise AzureError(400, "BadArgument", f"containerType '{body.get('containerType')}' is invalid: use InferenceServer or StorageInitializer.")
+            raise AzureError(
+                400,
+                "BadArgument",
+                f"containerType '{body.get('containerType')}' is invalid: use InferenceServer or StorageInitializer.",
+            )
         if isinstance(tail, int) and tail > 0:
             lines = lines[-tail:]
         return json_response(200, {"content": "\n".join(lines) + ("\n" if lines else "")})
@@ -593,7 +720,8 @@ def register(router: Router, sandbox: Any) -> None:
 
 def _busy(kind: str, name: str, state: str) -> AzureError:
     return AzureError(
-        409, "Conflict",
+        409,
+        "Conflict",
         f"The {kind} '{name}' is {state.lower()} ({state}); another operation is in progress. Wait for it to finish, then retry.",
     )
 
@@ -602,12 +730,18 @@ def _check_traffic(sandbox: Any, ep_id: str, traffic: dict[str, Any]) -> None:
     names = {d["name"].lower(): d for d in deployments_of(sandbox, ep_id)}
     for name, share in traffic.items():
         if name.lower() not in names:
-            raise AzureError(400, "BadArgument", f"Traffic names deployment '{name}', which does not exist in this endpoint.")
+            raise AzureError(
+                400, "BadArgument", f"Traffic names deployment '{name}', which does not exist in this endpoint."
+            )
         if not isinstance(share, int) or not 0 <= share <= 100:
-            raise AzureError(400, "BadArgument", f"Traffic for deployment '{name}' must be a whole number from 0 to 100.")
+            raise AzureError(
+                400, "BadArgument", f"Traffic for deployment '{name}' must be a whole number from 0 to 100."
+            )
     total = sum(traffic.values())
     if traffic and total not in (0, 100):
-        raise AzureError(400, "BadArgument", f"Traffic values must add up to 100 (or all be 0); they add up to {total}.")
+        raise AzureError(
+            400, "BadArgument", f"Traffic values must add up to 100 (or all be 0); they add up to {total}."
+        )
 
 
 def _check_mirror(sandbox: Any, ep_id: str, traffic: dict[str, Any], mirror: dict[str, Any]) -> None:
@@ -620,17 +754,31 @@ def _check_mirror(sandbox: Any, ep_id: str, traffic: dict[str, Any], mirror: dic
     names = {d["name"].lower() for d in deployments_of(sandbox, ep_id)}
     for name, share in mirror.items():
         if name.lower() not in names:
-            raise AzureError(400, "BadArgument", f"Mirror traffic names deployment '{name}', which does not exist in this endpoint.")
+            raise AzureError(
+                400, "BadArgument", f"Mirror traffic names deployment '{name}', which does not exist in this endpoint."
+            )
         if isinstance(share, bool) or not isinstance(share, int) or not 0 <= share <= 100:
-            raise AzureError(400, "BadArgument", f"Mirror traffic for deployment '{name}' must be a whole number from 0 to 100.")
+            raise AzureError(
+                400, "BadArgument", f"Mirror traffic for deployment '{name}' must be a whole number from 0 to 100."
+            )
     if len(shadows) > 1:
-        raise AzureError(400, "BadArgument", f"Traffic can be mirrored to only one deployment in an endpoint; mirrorTraffic names {len(shadows)}: {', '.join(sorted(shadows))}.")
+        raise AzureError(
+            400,
+            "BadArgument",
+            f"Traffic can be mirrored to only one deployment in an endpoint; mirrorTraffic names {len(shadows)}: {', '.join(sorted(shadows))}.",
+        )
     if sum(shadows.values()) > 50:
-        raise AzureError(400, "BadArgument", f"Mirror traffic values need to sum to at most 50; they sum to {sum(shadows.values())}.")
+        raise AzureError(
+            400, "BadArgument", f"Mirror traffic values need to sum to at most 50; they sum to {sum(shadows.values())}."
+        )
     live = {name.lower() for name, share in traffic.items() if share}
     for name in shadows:
         if name.lower() in live:
-            raise AzureError(400, "BadArgument", f"Deployment '{name}' receives live traffic ({traffic.get(name)}%) and mirrored traffic; a deployment can receive only live traffic or mirrored traffic, not both.")
+            raise AzureError(
+                400,
+                "BadArgument",
+                f"Deployment '{name}' receives live traffic ({traffic.get(name)}%) and mirrored traffic; a deployment can receive only live traffic or mirrored traffic, not both.",
+            )
 
 
 def _resolve_assets(sandbox: Any, props: dict[str, Any]) -> None:
@@ -653,7 +801,11 @@ def _model_not_found(sandbox: Any, model_id: str) -> AzureError:
     missing model (Azure/mlops-v2#76: "(UserError) The specified resource was not found." with details
     "(ModelNotFound) Model container with name: patient-model not found."). The words for an existing model lacking
     the version are not published (unknown): the sandbox says which version is missing and which exist."""
-    match = re.search(r"(?P<ws>.+/workspaces/[^/]+)/models/(?P<name>[^/]+)/versions/(?P<version>[^/]+)$", model_id.removeprefix("azureml:"), re.I)
+    match = re.search(
+        r"(?P<ws>.+/workspaces/[^/]+)/models/(?P<name>[^/]+)/versions/(?P<version>[^/]+)$",
+        model_id.removeprefix("azureml:"),
+        re.I,
+    )
     if match is None:
         detail = f"Model '{model_id}' is not a model version id."
     else:
@@ -662,4 +814,9 @@ def _model_not_found(sandbox: Any, model_id: str) -> AzureError:
             detail = f"Model container with name: {match['name']} not found."
         else:
             detail = f"Model version {match['name']}:{match['version']} not found. Versions registered: {', '.join(versions)}."
-    return AzureError(404, "UserError", "The specified resource was not found.", details=[{"code": "ModelNotFound", "message": detail}])
+    return AzureError(
+        404,
+        "UserError",
+        "The specified resource was not found.",
+        details=[{"code": "ModelNotFound", "message": detail}],
+    )

@@ -11,6 +11,7 @@ pay-as-you-go one. The figures are SIMULATED (close to 2024 East US Linux list p
 region here): they are not Azure's prices. How the real API answers a malformed $filter is not documented:
 a 400 with an error object is an assumption.
 """
+
 from __future__ import annotations
 
 import json
@@ -42,15 +43,32 @@ def _items(region: str) -> list[dict[str, Any]]:
         for os_name, factor in (("", 1.0), (" Windows", 1.8)):
             for suffix, share in (("", 1.0), (" Spot", 0.2), (" Low Priority", 0.2)):
                 price = round(linux * factor * share, 4)
-                items.append({
-                    "currencyCode": "USD", "tierMinimumUnits": 0.0, "retailPrice": price, "unitPrice": price,
-                    "armRegionName": region, "location": region, "effectiveStartDate": "2024-01-01T00:00:00Z",
-                    "meterId": f"sandbox-{sku}-{os_name.strip() or 'linux'}-{suffix.strip() or 'payg'}".lower().replace(" ", "-"),
-                    "meterName": meter + suffix, "productId": f"SANDBOX{series.split()[0]}", "skuId": f"SANDBOX/{sku}",
-                    "productName": f"Virtual Machines {series}{os_name}", "skuName": meter + suffix,
-                    "serviceName": "Virtual Machines", "serviceId": "SANDBOXVM", "serviceFamily": "Compute",
-                    "unitOfMeasure": "1 Hour", "type": "Consumption", "isPrimaryMeterRegion": True, "armSkuName": sku,
-                })
+                items.append(
+                    {
+                        "currencyCode": "USD",
+                        "tierMinimumUnits": 0.0,
+                        "retailPrice": price,
+                        "unitPrice": price,
+                        "armRegionName": region,
+                        "location": region,
+                        "effectiveStartDate": "2024-01-01T00:00:00Z",
+                        "meterId": f"sandbox-{sku}-{os_name.strip() or 'linux'}-{suffix.strip() or 'payg'}".lower().replace(
+                            " ", "-"
+                        ),
+                        "meterName": meter + suffix,
+                        "productId": f"SANDBOX{series.split()[0]}",
+                        "skuId": f"SANDBOX/{sku}",
+                        "productName": f"Virtual Machines {series}{os_name}",
+                        "skuName": meter + suffix,
+                        "serviceName": "Virtual Machines",
+                        "serviceId": "SANDBOXVM",
+                        "serviceFamily": "Compute",
+                        "unitOfMeasure": "1 Hour",
+                        "type": "Consumption",
+                        "isPrimaryMeterRegion": True,
+                        "armSkuName": sku,
+                    }
+                )
     return items
 
 
@@ -72,19 +90,36 @@ def register(router: Router, sandbox: Any) -> None:
     def prices(request: Request) -> Response:
         wanted = _parse_filter(request.param("$filter") or "")
         if wanted is None:
-            body = {"Error": {"Code": "BadRequest", "Message": "Invalid OData $filter: use field eq 'value' clauses joined by and."}}
+            body = {
+                "Error": {
+                    "Code": "BadRequest",
+                    "Message": "Invalid OData $filter: use field eq 'value' clauses joined by and.",
+                }
+            }
             return Response(400, json.dumps(body).encode(), {"Content-Type": "application/json"})
         region = wanted.get("armregionname", "eastus")
         # field names compare case-insensitively; priceType is the item's "type"
-        items = [i for i in _items(region.lower())
-                 if all(str({k.lower(): v for k, v in i.items()}.get("type" if k == "pricetype" else k, "")).lower() == v.lower()
-                        for k, v in wanted.items())]
+        items = [
+            i
+            for i in _items(region.lower())
+            if all(
+                str({k.lower(): v for k, v in i.items()}.get("type" if k == "pricetype" else k, "")).lower()
+                == v.lower()
+                for k, v in wanted.items()
+            )
+        ]
         skip = int(request.param("$skip") or 0)
-        page = items[skip:skip + PAGE_SIZE]
+        page = items[skip : skip + PAGE_SIZE]
         next_link = None
         if skip + PAGE_SIZE < len(items):
             query = {k: v for k, v in request.query.items() if k.lower() != "$skip"}
             next_link = f"{sandbox.base_url}/api/retail/prices?{urlencode({**query, '$skip': skip + PAGE_SIZE})}"
-        body = {"BillingCurrency": "USD", "CustomerEntityId": "Default", "CustomerEntityType": "Retail",
-                "Items": page, "NextPageLink": next_link, "Count": len(page)}
+        body = {
+            "BillingCurrency": "USD",
+            "CustomerEntityId": "Default",
+            "CustomerEntityType": "Retail",
+            "Items": page,
+            "NextPageLink": next_link,
+            "Count": len(page),
+        }
         return Response(200, json.dumps(body).encode(), {"Content-Type": "application/json"})

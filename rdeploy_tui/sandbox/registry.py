@@ -27,6 +27,7 @@ with AcrPull and not AcrPush (the push then ends in DENIED).
 A pushed manifest makes the image known to the sandbox (images.py), like an ACR build's push: its layers' files are
 the image's files, its config's Entrypoint/Cmd say what starts, so a deployment of it runs.
 """
+
 from __future__ import annotations
 
 import base64
@@ -91,12 +92,24 @@ class RegistryPlane:
         login_server = self._login_server(request)
         if login_server is None:
             host = request.headers.get("Host", "")
-            return errors(404, "NAME_UNKNOWN", f"No sandbox registry is named {host!r}: send the registry's login server "
-                          "({name}.azurecr.io) as the Host header.")
+            return errors(
+                404,
+                "NAME_UNKNOWN",
+                f"No sandbox registry is named {host!r}: send the registry's login server "
+                "({name}.azurecr.io) as the Host header.",
+            )
         if request.path == "/oauth2/exchange":
-            return self.exchange(request, login_server) if request.method == "POST" else errors(405, "UNSUPPORTED", "POST only.")
+            return (
+                self.exchange(request, login_server)
+                if request.method == "POST"
+                else errors(405, "UNSUPPORTED", "POST only.")
+            )
         if request.path == "/oauth2/token":
-            return self.token(request, login_server) if request.method in ("GET", "POST") else errors(405, "UNSUPPORTED", "GET or POST.")
+            return (
+                self.token(request, login_server)
+                if request.method in ("GET", "POST")
+                else errors(405, "UNSUPPORTED", "GET or POST.")
+            )
         for method, pattern, handler in _ROUTES:
             match = pattern.fullmatch(request.path)
             if match and method == request.method:
@@ -112,10 +125,22 @@ class RegistryPlane:
 
     def refuse_before_body(self, request: Request) -> Response | None:
         """An upload without a bearer token is refused before its body is read."""
-        if request.path.startswith("/v2/") and request.method in ("PATCH", "PUT", "POST") and not request.headers.get("Authorization"):
+        if (
+            request.path.startswith("/v2/")
+            and request.method in ("PATCH", "PUT", "POST")
+            and not request.headers.get("Authorization")
+        ):
             login_server = self._login_server(request)
-            name = next((m.group("name") for method, pattern, _ in _ROUTES if method == request.method
-                         for m in [pattern.fullmatch(request.path)] if m and "name" in m.groupdict()), None)
+            name = next(
+                (
+                    m.group("name")
+                    for method, pattern, _ in _ROUTES
+                    if method == request.method
+                    for m in [pattern.fullmatch(request.path)]
+                    if m and "name" in m.groupdict()
+                ),
+                None,
+            )
             if login_server is not None:
                 return self._challenge(login_server, _scope(name, request.method))
         return None
@@ -135,7 +160,11 @@ class RegistryPlane:
         -> 200 {"refresh_token": ...}. The deprecated grant types (with an AAD refresh token) are not served."""
         form = _form(request)
         if form.get("grant_type") != "access_token":
-            return errors(400, "UNSUPPORTED", f"grant_type {form.get('grant_type')!r} is not supported: send grant_type=access_token.")
+            return errors(
+                400,
+                "UNSUPPORTED",
+                f"grant_type {form.get('grant_type')!r} is not supported: send grant_type=access_token.",
+            )
         if (form.get("service") or "").lower() != login_server.lower():
             return errors(400, "UNSUPPORTED", f"service {form.get('service')!r} is not this registry ({login_server}).")
         from rdeploy_tui.sandbox import login
@@ -151,8 +180,12 @@ class RegistryPlane:
         aud = claims.get("aud")
         if aud is not None and not login.audience_allowed(self.sandbox, str(aud)):
             return errors(401, "UNAUTHORIZED", f"The AAD access token is for {aud}, not Azure Resource Manager.")
-        refresh, _ = self.sandbox.signer.issue("acr-refresh", REFRESH_LIFETIME_S, service=login_server.lower(),
-                                               sub=str(claims.get("oid") or claims.get("sub") or "sandbox-user"))
+        refresh, _ = self.sandbox.signer.issue(
+            "acr-refresh",
+            REFRESH_LIFETIME_S,
+            service=login_server.lower(),
+            sub=str(claims.get("oid") or claims.get("sub") or "sandbox-user"),
+        )
         return json_response(200, {"refresh_token": refresh})
 
     def token(self, request: Request, login_server: str) -> Response:
@@ -161,20 +194,31 @@ class RegistryPlane:
         -> 200 {"access_token": ...}."""
         form = _form(request) if request.method == "POST" else {}
         query = request.query if request.method == "GET" else {}
-        scopes = [value for key, value in parse_qsl(request.body.decode("utf-8", "replace")) if key == "scope"] if form else \
-            [v for k, v in _query_pairs(request) if k == "scope"]
+        scopes = (
+            [value for key, value in parse_qsl(request.body.decode("utf-8", "replace")) if key == "scope"]
+            if form
+            else [v for k, v in _query_pairs(request) if k == "scope"]
+        )
         service = form.get("service") or query.get("service") or ""
         if service.lower() != login_server.lower():
             return errors(400, "UNSUPPORTED", f"service {service!r} is not this registry ({login_server}).")
         if form:
             if form.get("grant_type") != "refresh_token":
-                return errors(400, "UNSUPPORTED", f"grant_type {form.get('grant_type')!r} is not supported: send grant_type=refresh_token.")
+                return errors(
+                    400,
+                    "UNSUPPORTED",
+                    f"grant_type {form.get('grant_type')!r} is not supported: send grant_type=refresh_token.",
+                )
             refresh = form.get("refresh_token") or ""
         else:
             user, _, refresh = _basic(request.headers.get("Authorization", ""))
             if user != NULL_GUID:
                 # Admin user and repository-scoped tokens are not simulated.
-                return errors(401, "UNAUTHORIZED", "authentication required: the user name must be the null GUID with an ACR refresh token.")
+                return errors(
+                    401,
+                    "UNAUTHORIZED",
+                    "authentication required: the user name must be the null GUID with an ACR refresh token.",
+                )
         try:
             claims = self.sandbox.signer.verify(refresh, "acr-refresh")
         except TokenError as exc:
@@ -190,11 +234,14 @@ class RegistryPlane:
             if push_denied:
                 granted = [a for a in granted if a == "pull"]
             access.append({"type": kind, "name": name, "actions": granted})
-        token, _ = self.sandbox.signer.issue("acr-access", ACCESS_LIFETIME_S, service=login_server.lower(), access=access,
-                                             sub=claims.get("sub"))
+        token, _ = self.sandbox.signer.issue(
+            "acr-access", ACCESS_LIFETIME_S, service=login_server.lower(), access=access, sub=claims.get("sub")
+        )
         return json_response(200, {"access_token": token})
 
-    def _authorize(self, request: Request, login_server: str, name: str | None, method: str) -> dict[str, Any] | Response | None:
+    def _authorize(
+        self, request: Request, login_server: str, name: str | None, method: str
+    ) -> dict[str, Any] | Response | None:
         """The access token's claims when it allows this request; None when there is no usable token (challenge);
         a DENIED response when the token is good but lacks the action."""
         auth = request.headers.get("Authorization", "")
@@ -210,12 +257,20 @@ class RegistryPlane:
             return claims
         needed = "push" if method in ("POST", "PATCH", "PUT") else "pull"
         for entry in claims.get("access") or []:
-            if entry.get("type") == "repository" and entry.get("name") == name and (needed in entry["actions"] or "*" in entry["actions"]):
+            if (
+                entry.get("type") == "repository"
+                and entry.get("name") == name
+                and (needed in entry["actions"] or "*" in entry["actions"])
+            ):
                 return claims
         if any(entry.get("name") == name for entry in claims.get("access") or []):
             # OCI spec error code DENIED; docker prints "denied: requested access to the resource is denied".
-            return errors(403, "DENIED", "requested access to the resource is denied",
-                          [{"Type": "repository", "Name": name, "Action": needed}])
+            return errors(
+                403,
+                "DENIED",
+                "requested access to the resource is denied",
+                [{"Type": "repository", "Name": name, "Action": needed}],
+            )
         return None
 
     def _challenge(self, login_server: str, scope: str | None) -> Response:
@@ -246,7 +301,11 @@ class RegistryPlane:
         if path is None or not path.is_file():
             return errors(404, "BLOB_UNKNOWN", "blob unknown to registry", {"digest": digest})
         data = path.read_bytes()
-        headers = {"Docker-Content-Digest": digest, "Content-Type": "application/octet-stream", "Content-Length": str(len(data))}
+        headers = {
+            "Docker-Content-Digest": digest,
+            "Content-Type": "application/octet-stream",
+            "Content-Length": str(len(data)),
+        }
         return Response(200, b"" if request.method == "HEAD" else data, headers)
 
     def _upload_path(self, login_server: str, upload: str) -> Path:
@@ -260,7 +319,9 @@ class RegistryPlane:
         path = self._upload_path(login_server, upload)
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(b"")
-        return Response(202, b"", {"Location": f"/v2/{name}/blobs/uploads/{upload}", "Docker-Upload-UUID": upload, "Range": "0-0"})
+        return Response(
+            202, b"", {"Location": f"/v2/{name}/blobs/uploads/{upload}", "Docker-Upload-UUID": upload, "Range": "0-0"}
+        )
 
     def patch_upload(self, request: Request, login_server: str, name: str, upload: str) -> Response:
         path = self._upload_path(login_server, upload)
@@ -269,11 +330,21 @@ class RegistryPlane:
         size = path.stat().st_size
         content_range = request.headers.get("Content-Range")
         if content_range and not content_range.startswith(f"{size}-"):  # OCI: out-of-order chunks are 416
-            return Response(416, b"", {"Location": f"/v2/{name}/blobs/uploads/{upload}", "Range": f"0-{max(0, size - 1)}"})
+            return Response(
+                416, b"", {"Location": f"/v2/{name}/blobs/uploads/{upload}", "Range": f"0-{max(0, size - 1)}"}
+            )
         with open(path, "ab") as handle:
             handle.write(request.body)
         size += len(request.body)
-        return Response(202, b"", {"Location": f"/v2/{name}/blobs/uploads/{upload}", "Docker-Upload-UUID": upload, "Range": f"0-{max(0, size - 1)}"})
+        return Response(
+            202,
+            b"",
+            {
+                "Location": f"/v2/{name}/blobs/uploads/{upload}",
+                "Docker-Upload-UUID": upload,
+                "Range": f"0-{max(0, size - 1)}",
+            },
+        )
 
     def finish_upload(self, request: Request, login_server: str, name: str, upload: str) -> Response:
         path = self._upload_path(login_server, upload)
@@ -301,13 +372,23 @@ class RegistryPlane:
         media_type = media_type or manifest.get("mediaType", "")
         if media_type not in MANIFEST_TYPES:
             # A sandbox limit: image indexes and manifest lists are valid OCI but not simulated.
-            return errors(400, "MANIFEST_INVALID", f"manifest invalid: the sandbox registry takes single image manifests ({', '.join(MANIFEST_TYPES)}), not {media_type!r}")
+            return errors(
+                400,
+                "MANIFEST_INVALID",
+                f"manifest invalid: the sandbox registry takes single image manifests ({', '.join(MANIFEST_TYPES)}), not {media_type!r}",
+            )
         digest = "sha256:" + hashlib.sha256(request.body).hexdigest()
         if _DIGEST.fullmatch(reference) and reference != digest:
-            return errors(400, "DIGEST_INVALID", "provided digest did not match uploaded content", {"digest": reference})
+            return errors(
+                400, "DIGEST_INVALID", "provided digest did not match uploaded content", {"digest": reference}
+            )
         wanted = [manifest.get("config") or {}] + list(manifest.get("layers") or [])
-        missing = [d.get("digest") for d in wanted if self._blob_path(login_server, str(d.get("digest"))) is None
-                   or not self._blob_path(login_server, str(d.get("digest"))).is_file()]
+        missing = [
+            d.get("digest")
+            for d in wanted
+            if self._blob_path(login_server, str(d.get("digest"))) is None
+            or not self._blob_path(login_server, str(d.get("digest"))).is_file()
+        ]
         if missing:
             return errors(400, "MANIFEST_BLOB_UNKNOWN", "blob unknown to registry", {"digest": missing[0]})
         try:
@@ -319,8 +400,12 @@ class RegistryPlane:
         if not _DIGEST.fullmatch(reference):
             with self.sandbox.state.edit() as data:
                 self.sandbox.state.collection(data, TAGS)[json.dumps([login_server.lower(), name, reference])] = {
-                    "digest": digest, "mediaType": media_type}
-            self.sandbox.images.record_image(login_server, name, reference, files, metadata=_describe(config, files, digest))
+                    "digest": digest,
+                    "mediaType": media_type,
+                }
+            self.sandbox.images.record_image(
+                login_server, name, reference, files, metadata=_describe(config, files, digest)
+            )
         return Response(201, b"", {"Location": f"/v2/{name}/manifests/{digest}", "Docker-Content-Digest": digest})
 
     def get_manifest(self, request: Request, login_server: str, name: str, reference: str) -> Response:
@@ -329,7 +414,9 @@ class RegistryPlane:
             with self.sandbox.state.view() as data:
                 entry = data.get(TAGS, {}).get(json.dumps([login_server.lower(), name, reference]))
             if entry is None:  # images an ACR build recorded have no manifest in the sandbox: unknown here too
-                return errors(404, "MANIFEST_UNKNOWN", f'manifest tagged by "{reference}" is not found', {"Tag": reference})
+                return errors(
+                    404, "MANIFEST_UNKNOWN", f'manifest tagged by "{reference}" is not found', {"Tag": reference}
+                )
             digest, media_type = entry["digest"], entry["mediaType"]
         path = self._blob_path(login_server, digest)
         if path is None or not path.is_file():

@@ -8,6 +8,7 @@ Like the reverse proxy in front of an Azure ML container, the front keeps its up
 to the container alive and reuses them (one pool for all deployments). That is what exposes httpuv's
 ~40 ms on reused connections (r-facts.md), which the generated plumber.R answers with `Connection: close`.
 """
+
 from __future__ import annotations
 
 import hmac
@@ -29,7 +30,9 @@ SLOW_SCORING_DEFAULT_S = 3.0
 
 
 def _answer(status: int, message: str, headers: dict[str, str] | None = None) -> Response:
-    return Response(status, json.dumps({"message": message}).encode(), {"Content-Type": "application/json", **(headers or {})})
+    return Response(
+        status, json.dumps({"message": message}).encode(), {"Content-Type": "application/json", **(headers or {})}
+    )
 
 
 SCORE_PATH = re.compile(r"/endpoints/(?P<name>[^/]+)/score")
@@ -47,7 +50,9 @@ def refuse_before_body(sandbox: Any, request: Request) -> Response | None:
     if endpoint is None or endpoint["state"] in ("Creating", "Deleting"):
         return _answer(404, f"Endpoint {name} not found.", ids)
     if not _authorized(sandbox, endpoint, request.headers.get("Authorization", "")):
-        return _answer(401, "Unauthorized: the request needs the endpoint's key or token as 'Authorization: Bearer <key>'.", ids)
+        return _answer(
+            401, "Unauthorized: the request needs the endpoint's key or token as 'Authorization: Bearer <key>'.", ids
+        )
     return None
 
 
@@ -63,6 +68,7 @@ def register(router: Router, sandbox: Any) -> None:
     # Azure does not document its answer to other methods on the scoring URI; a POST-only route answers 405
     # (before this, the blob emulator's catch-all route answered them).
     for method in ("GET", "PUT", "DELETE", "PATCH", "HEAD"):
+
         @router.route(method, SCORE_PATH.pattern)
         def not_allowed(request: Request, name: str) -> Response:
             return _answer(405, "Method Not Allowed: score with POST.", {"Allow": "POST"})
@@ -85,7 +91,11 @@ def register(router: Router, sandbox: Any) -> None:
         if target is None and deployment["state"] == "Succeeded":
             target = _after_restart(sandbox, deployment["id"])
         if deployment["state"] != "Succeeded" or target is None:
-            return _answer(503, f"Deployment {deployment['name']} is not ready (provisioning state {deployment['state']}); no healthy upstream.", headers)
+            return _answer(
+                503,
+                f"Deployment {deployment['name']} is not ready (provisioning state {deployment['state']}); no healthy upstream.",
+                headers,
+            )
         if not request.headers.get("azureml-model-deployment"):
             _mirror(sandbox, endpoint, request)
         delay = 0.0
@@ -97,11 +107,17 @@ def register(router: Router, sandbox: Any) -> None:
             return Response(408, b"upstream request timeout", {**headers, "Content-Type": "text/plain"})
         time.sleep(delay)
         try:
-            status, body, content_type = _serve(sandbox, upstream, endpoint, deployment, target, request, target.request_timeout_s - delay)
+            status, body, content_type = _serve(
+                sandbox, upstream, endpoint, deployment, target, request, target.request_timeout_s - delay
+            )
         except httpx.TimeoutException:
             return Response(408, b"upstream request timeout", {**headers, "Content-Type": "text/plain"})
         except httpx.TransportError:
-            return _answer(502, f"Deployment {deployment['name']} did not answer: its container is not running. Read its inference-server logs.", headers)
+            return _answer(
+                502,
+                f"Deployment {deployment['name']} did not answer: its container is not running. Read its inference-server logs.",
+                headers,
+            )
         headers["Content-Type"] = content_type
         if status != 200:
             headers["ms-azureml-model-error-statuscode"] = str(status)
@@ -140,7 +156,11 @@ def _pick(sandbox: Any, endpoint: dict[str, Any], wanted: str | None) -> tuple[d
         if chosen is None:
             return None, f"Deployment {wanted} not found in endpoint {endpoint['name']}."
         return chosen, ""
-    weights = [(deployments[n.lower()], share) for n, share in (endpoint.get("traffic") or {}).items() if share > 0 and n.lower() in deployments]
+    weights = [
+        (deployments[n.lower()], share)
+        for n, share in (endpoint.get("traffic") or {}).items()
+        if share > 0 and n.lower() in deployments
+    ]
     if not weights:
         return None, (
             "No valid deployments to route to. Please check that the endpoint has at least one deployment with "
@@ -154,7 +174,15 @@ def _pick(sandbox: Any, endpoint: dict[str, Any], wanted: str | None) -> tuple[d
     return weights[-1][0], ""
 
 
-def _serve(sandbox: Any, upstream: httpx.Client, endpoint: dict[str, Any], deployment: dict[str, Any], target: Any, request: Request, timeout: float) -> tuple[int, bytes, str]:
+def _serve(
+    sandbox: Any,
+    upstream: httpx.Client,
+    endpoint: dict[str, Any],
+    deployment: dict[str, Any],
+    target: Any,
+    request: Request,
+    timeout: float,
+) -> tuple[int, bytes, str]:
     """The deployment's answer, through the deployment-slow / deployment-errors knobs (faults.py) when they
     target it: one deployment made slow or failing after N requests, so a rollout can be seen rolling back."""
     who = f"{endpoint['name']}/{deployment['name']}"
@@ -162,7 +190,11 @@ def _serve(sandbox: Any, upstream: httpx.Client, endpoint: dict[str, Any], deplo
     failing = sandbox.faults.take("deployment-errors", who)
     if failing is not None and failing.hits > int(failing.params.get("after", 0)):
         status = int(failing.params.get("status", 500))
-        return status, json.dumps({"error": f"model failed (sandbox fault deployment-errors, HTTP {status})"}).encode(), "application/json"
+        return (
+            status,
+            json.dumps({"error": f"model failed (sandbox fault deployment-errors, HTTP {status})"}).encode(),
+            "application/json",
+        )
     answer = _forward(upstream, target, request, timeout)
     slow = sandbox.faults.take("deployment-slow", who)
     if slow is not None and slow.hits > int(slow.params.get("after", 0)):
@@ -185,7 +217,9 @@ def _mirror(sandbox: Any, endpoint: dict[str, Any], request: Request) -> None:
     for name, share in (endpoint.get("mirror_traffic") or {}).items():
         if not share or random.uniform(0, 100) >= share:
             continue
-        shadow = next((d for d in online.deployments_of(sandbox, endpoint["id"]) if d["name"].lower() == name.lower()), None)
+        shadow = next(
+            (d for d in online.deployments_of(sandbox, endpoint["id"]) if d["name"].lower() == name.lower()), None
+        )
         target = sandbox.hosting.target(shadow["id"]) if shadow is not None and shadow["state"] == "Succeeded" else None
         if target is None:
             continue
@@ -199,11 +233,12 @@ def _mirror(sandbox: Any, endpoint: dict[str, Any], request: Request) -> None:
         sandbox.spawn(copy, name="sandbox-mirror")
 
 
-
 def _forward(upstream: httpx.Client, target: Any, request: Request, timeout: float) -> tuple[int, bytes, str]:
     """POST to the container on a pooled connection (kept alive unless the container says Connection: close)."""
     response = upstream.post(
-        target.url + target.scoring_path, content=request.body, timeout=max(0.1, timeout),
+        target.url + target.scoring_path,
+        content=request.body,
+        timeout=max(0.1, timeout),
         headers={"Content-Type": request.headers.get("Content-Type") or "application/json"},
     )
     return response.status_code, response.content, response.headers.get("Content-Type") or "application/json"

@@ -1,11 +1,19 @@
 """The sandbox's first start on a state folder: what a new user finds there."""
+
 from __future__ import annotations
 
 from typing import Any
 
 from rdeploy_tui.sandbox import ml
-from rdeploy_tui.sandbox.arm import (DEFAULT_RESOURCE_GROUP, DEFAULT_SUBSCRIPTION, DEFAULT_WORKSPACE, DISABLED_SUBSCRIPTION,
-                                     NO_ACR_WORKSPACE, ensure_subscription, ensure_workspace)
+from rdeploy_tui.sandbox.arm import (
+    DEFAULT_RESOURCE_GROUP,
+    DEFAULT_SUBSCRIPTION,
+    DEFAULT_WORKSPACE,
+    DISABLED_SUBSCRIPTION,
+    NO_ACR_WORKSPACE,
+    ensure_subscription,
+    ensure_workspace,
+)
 
 
 def seed(sandbox: Any) -> None:

@@ -7,6 +7,7 @@
 The server owns everything it starts (HTTP threads, background operations, plumber
 processes); `stop()` ends all of them.
 """
+
 from __future__ import annotations
 
 import importlib.util
@@ -16,20 +17,19 @@ import threading
 import time
 import traceback
 import uuid
+from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
-from rdeploy_tui.sandbox import tls
-from rdeploy_tui.sandbox.seed import seed
+from rdeploy_tui.sandbox import arm, arm_front_door, registry, tls
 from rdeploy_tui.sandbox.auth import SandboxCredential, Signer, TokenError, expired_error, load_secret
-from rdeploy_tui.sandbox import arm, arm_front_door
 from rdeploy_tui.sandbox.blob import BlobStore
 from rdeploy_tui.sandbox.errors import AzureError
 from rdeploy_tui.sandbox.faults import Fault, Faults
 from rdeploy_tui.sandbox.http import Request, Response, Router, azure_error
 from rdeploy_tui.sandbox.images import ImageRegistry
-from rdeploy_tui.sandbox import registry
+from rdeploy_tui.sandbox.seed import seed
 from rdeploy_tui.sandbox.settings import ClientSettings
 from rdeploy_tui.sandbox.state import StateStore
 
@@ -37,7 +37,9 @@ log = logging.getLogger("rdeploy_tui.sandbox")
 log.addHandler(logging.NullHandler())  # never Python's last-resort handler (tracebacks on the user's terminal)
 
 DEFAULT_QUOTA_CORES = 32
-_MAX_BODY = 512 * 1024 * 1024  # the SDK's blob uploads are the big bodies; Azure's own caps per service are not all documented
+_MAX_BODY = (
+    512 * 1024 * 1024
+)  # the SDK's blob uploads are the big bodies; Azure's own caps per service are not all documented
 REQUEST_LOG_MAX = 10_000
 
 
@@ -101,7 +103,7 @@ class Sandbox:
         self.restarting: set[str] = set()  # deployment ids whose container the sandbox restarts after its own restart
 
     # ----- lifecycle --------------------------------------------------------------------------------
-    def start(self) -> "Sandbox":
+    def start(self) -> Sandbox:
         if self._server is not None:
             return self
         self.state.acquire_folder()
@@ -127,7 +129,17 @@ class Sandbox:
         return self
 
     def _start(self) -> None:
-        from rdeploy_tui.sandbox import arm_resources, blob, compute_instance, hosting, login, ml, online, prices, scoring
+        from rdeploy_tui.sandbox import (
+            arm_resources,
+            blob,
+            compute_instance,
+            hosting,
+            login,
+            ml,
+            online,
+            prices,
+            scoring,
+        )
 
         self.ca_bundle = tls.ensure_certificates(self.state_dir / "tls")
         context = tls.server_context(self.state_dir / "tls")
@@ -150,7 +162,9 @@ class Sandbox:
             acr.register(self.router, self)
         blob.register(self.storage_router, self)  # asked last, and never for ARM paths
         seed(self)
-        self._serve_thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.1}, name="sandbox-http", daemon=True)
+        self._serve_thread = threading.Thread(
+            target=server.serve_forever, kwargs={"poll_interval": 0.1}, name="sandbox-http", daemon=True
+        )
         self._serve_thread.start()
         online.resume(self)
 
@@ -208,7 +222,7 @@ class Sandbox:
     def log_path(self) -> Path:
         return self.state_dir / "sandbox.log"
 
-    def __enter__(self) -> "Sandbox":
+    def __enter__(self) -> Sandbox:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:
@@ -314,7 +328,9 @@ class Sandbox:
             self._log(request, 0, started)
             raise
         response.headers.setdefault("x-ms-request-id", str(uuid.uuid4()))
-        response.headers.setdefault("x-ms-correlation-request-id", request.headers.get("x-ms-client-request-id") or str(uuid.uuid4()))
+        response.headers.setdefault(
+            "x-ms-correlation-request-id", request.headers.get("x-ms-client-request-id") or str(uuid.uuid4())
+        )
         self._log(request, response.status, started)
         return response
 
@@ -355,27 +371,37 @@ class Sandbox:
             return azure_error(400, "BadRequest", f"The request body is not valid: {exc}")
         except Exception:
             log.error("sandbox handler failed for %s %s\n%s", request.method, request.path, traceback.format_exc())
-            return azure_error(500, "InternalServerError", f"The sandbox failed to handle this request; see the sandbox log ({self.log_path}).")
+            return azure_error(
+                500,
+                "InternalServerError",
+                f"The sandbox failed to handle this request; see the sandbox log ({self.log_path}).",
+            )
 
     def _check_bearer(self, request: Request) -> Response | None:
         auth = request.headers.get("Authorization", "")
         if not auth.startswith("Bearer "):
-            return azure_error(401, "AuthenticationFailed", "Authentication failed. The 'Authorization' header is missing.")
+            return azure_error(
+                401, "AuthenticationFailed", "Authentication failed. The 'Authorization' header is missing."
+            )
         try:
             claims = self._signer.verify(auth[7:], "arm")
         except TokenError as exc:
             return _unauthorized(exc)
-        aud = claims.get("aud")  # tokens from the sandbox's Entra endpoint name their audience; SandboxCredential's do not
+        aud = claims.get(
+            "aud"
+        )  # tokens from the sandbox's Entra endpoint name their audience; SandboxCredential's do not
         if aud is not None:
             from rdeploy_tui.sandbox import login
 
             if not login.audience_allowed(self, str(aud)):
                 allowed = ",".join(f"'{a}','{a.rstrip('/')}'" for a in login.audiences(self))
-                return _unauthorized(TokenError(
-                    "InvalidAuthenticationTokenAudience",
-                    f"The access token has been obtained for wrong audience or resource '{aud}'. "
-                    f"It should exactly match with one of the allowed audiences {allowed}.",
-                ))
+                return _unauthorized(
+                    TokenError(
+                        "InvalidAuthenticationTokenAudience",
+                        f"The access token has been obtained for wrong audience or resource '{aud}'. "
+                        f"It should exactly match with one of the allowed audiences {allowed}.",
+                    )
+                )
         return None
 
     def _fault_response(self, fault: Fault) -> Response:
@@ -387,13 +413,24 @@ class Sandbox:
         if name == "authorization-failed":  # params: action, scope (ARM's 403 names both)
             action = fault.params.get("action", "Microsoft.MachineLearningServices/workspaces/onlineEndpoints/write")
             scope = fault.params.get("scope", "/subscriptions/" + self.subscription_id)
-            return azure_error(403, "AuthorizationFailed", f"The client 'sandbox-user@example.com' with object id '00000000-0000-0000-0000-00000000a11e' does not have authorization to perform action '{action}' over scope '{scope}' or the scope is invalid. If access was recently granted, please refresh your credentials.")
+            return azure_error(
+                403,
+                "AuthorizationFailed",
+                f"The client 'sandbox-user@example.com' with object id '00000000-0000-0000-0000-00000000a11e' does not have authorization to perform action '{action}' over scope '{scope}' or the scope is invalid. If access was recently granted, please refresh your credentials.",
+            )
         retry_s = float(fault.params.get("retry_after", 1))
         retry = {"Retry-After": str(max(1, round(retry_s))), **self.retry_after_headers(retry_s)}
         if name == "throttle":
-            return azure_error(429, "TooManyRequests", "The request is being throttled as the limit has been reached for operation type. Retry after the time in the Retry-After header.", retry)
+            return azure_error(
+                429,
+                "TooManyRequests",
+                "The request is being throttled as the limit has been reached for operation type. Retry after the time in the Retry-After header.",
+                retry,
+            )
         if name == "transient-503":
-            return azure_error(503, "ServiceUnavailable", "The service is temporarily unavailable. Please retry the request.", retry)
+            return azure_error(
+                503, "ServiceUnavailable", "The service is temporarily unavailable. Please retry the request.", retry
+            )
         return azure_error(500, "InternalServerError", "Encountered internal server error. Please try again.")
 
     def _log(self, request: Request, status: int, started: float) -> None:

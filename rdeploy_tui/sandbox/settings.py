@@ -1,4 +1,5 @@
 """What a client needs to talk to a sandbox: the one place that knows how to point the SDKs at it."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -53,7 +54,11 @@ class ClientSettings:
 
     def mgmt_kwargs(self) -> dict[str, Any]:
         """Keyword arguments for azure-mgmt-* clients (SubscriptionClient, ContainerRegistryManagementClient, ...)."""
-        return {"base_url": self.base_url, "credential_scopes": self.credential_scopes, "connection_verify": self.ca_bundle}
+        return {
+            "base_url": self.base_url,
+            "credential_scopes": self.credential_scopes,
+            "connection_verify": self.ca_bundle,
+        }
 
     def ml_client_kwargs(self) -> dict[str, Any]:
         return {"cloud": self.cloud_name, "cloud_metadata": self.cloud_metadata, "connection_verify": self.ca_bundle}

@@ -5,15 +5,17 @@ deployments, operations, images, ACR runs) lives in this document, in named
 collections. Files (blobs, image contents) live beside it in their own folders.
 Secrets do not: keys and tokens are derived from the folder's secret (see auth.py).
 """
+
 from __future__ import annotations
 
 import json
 import os
 import threading
 import time
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 try:  # fcntl is POSIX-only; on Windows two sandboxes on one folder are not detected
     import fcntl
@@ -21,7 +23,9 @@ except ImportError:  # pragma: no cover
     fcntl = None  # type: ignore[assignment]
 
 
-MAX_STATE_BYTES = 256 * 1024 * 1024  # far above any real sandbox (a few hundred KiB); stops a runaway file filling memory
+MAX_STATE_BYTES = (
+    256 * 1024 * 1024
+)  # far above any real sandbox (a few hundred KiB); stops a runaway file filling memory
 
 
 class StateFolderBusy(RuntimeError):

@@ -12,6 +12,7 @@ What happens without the library (how R fails, as R prints it):
 A Dockerfile provides a library by installing it with apt (`apt-get install ... libgdal-dev`), or by installing the
 packages with pak, which installs system requirements itself (pak >= 0.6, as root, on Ubuntu/Debian).
 """
+
 from __future__ import annotations
 
 import re
@@ -27,28 +28,31 @@ class SystemLibrary:
     everywhere_at_runtime: bool = False  # R itself links it, so binaries load on any R image
 
 
-LIBRARIES = {lib.key: lib for lib in [
-    SystemLibrary("gdal", "libgdal-dev", r"libgdal", "libgdal.so.34"),
-    SystemLibrary("geos", "libgeos-dev", r"libgeos", "libgeos_c.so.1"),
-    SystemLibrary("proj", "libproj-dev", r"libproj", "libproj.so.25"),
-    SystemLibrary("udunits", "libudunits2-dev", r"libudunits2", "libudunits2.so.0"),
-    SystemLibrary("odbc", "unixodbc-dev", r"unixodbc|libodbc", "libodbc.so.2"),
-    SystemLibrary("libxml2", "libxml2-dev", r"libxml2", "libxml2.so.2"),
-    SystemLibrary("libcurl", "libcurl4-openssl-dev", r"libcurl", "libcurl.so.4", True),
-    SystemLibrary("libssl", "libssl-dev", r"libssl", "libssl.so.3", True),
-    SystemLibrary("glpk", "libglpk-dev", r"libglpk", "libglpk.so.40"),
-    SystemLibrary("gmp", "libgmp3-dev", r"libgmp", "libgmp.so.10"),
-    SystemLibrary("java", "default-jdk", r"default-j[dr]k|openjdk", "libjvm.so"),
-    SystemLibrary("libpq", "libpq-dev", r"libpq", "libpq.so.5"),
-    SystemLibrary("mysql", "libmariadb-dev", r"libmariadb|libmysqlclient", "libmariadb.so.3"),
-    SystemLibrary("magick", "libmagick++-dev", r"libmagick", "libMagick++-6.Q16.so.8"),
-    SystemLibrary("libgit2", "libgit2-dev", r"libgit2", "libgit2.so.1.7"),
-    SystemLibrary("libsodium", "libsodium-dev", r"libsodium", "libsodium.so.23"),
-    SystemLibrary("freetype", "libfreetype6-dev", r"libfreetype", "libfreetype.so.6"),
-    SystemLibrary("harfbuzz", "libharfbuzz-dev", r"libharfbuzz", "libharfbuzz.so.0"),
-    SystemLibrary("fribidi", "libfribidi-dev", r"libfribidi", "libfribidi.so.0"),
-    SystemLibrary("v8", "libnode-dev", r"libnode|libv8", "libnode.so.109"),
-]}
+LIBRARIES = {
+    lib.key: lib
+    for lib in [
+        SystemLibrary("gdal", "libgdal-dev", r"libgdal", "libgdal.so.34"),
+        SystemLibrary("geos", "libgeos-dev", r"libgeos", "libgeos_c.so.1"),
+        SystemLibrary("proj", "libproj-dev", r"libproj", "libproj.so.25"),
+        SystemLibrary("udunits", "libudunits2-dev", r"libudunits2", "libudunits2.so.0"),
+        SystemLibrary("odbc", "unixodbc-dev", r"unixodbc|libodbc", "libodbc.so.2"),
+        SystemLibrary("libxml2", "libxml2-dev", r"libxml2", "libxml2.so.2"),
+        SystemLibrary("libcurl", "libcurl4-openssl-dev", r"libcurl", "libcurl.so.4", True),
+        SystemLibrary("libssl", "libssl-dev", r"libssl", "libssl.so.3", True),
+        SystemLibrary("glpk", "libglpk-dev", r"libglpk", "libglpk.so.40"),
+        SystemLibrary("gmp", "libgmp3-dev", r"libgmp", "libgmp.so.10"),
+        SystemLibrary("java", "default-jdk", r"default-j[dr]k|openjdk", "libjvm.so"),
+        SystemLibrary("libpq", "libpq-dev", r"libpq", "libpq.so.5"),
+        SystemLibrary("mysql", "libmariadb-dev", r"libmariadb|libmysqlclient", "libmariadb.so.3"),
+        SystemLibrary("magick", "libmagick++-dev", r"libmagick", "libMagick++-6.Q16.so.8"),
+        SystemLibrary("libgit2", "libgit2-dev", r"libgit2", "libgit2.so.1.7"),
+        SystemLibrary("libsodium", "libsodium-dev", r"libsodium", "libsodium.so.23"),
+        SystemLibrary("freetype", "libfreetype6-dev", r"libfreetype", "libfreetype.so.6"),
+        SystemLibrary("harfbuzz", "libharfbuzz-dev", r"libharfbuzz", "libharfbuzz.so.0"),
+        SystemLibrary("fribidi", "libfribidi-dev", r"libfribidi", "libfribidi.so.0"),
+        SystemLibrary("v8", "libnode-dev", r"libnode|libv8", "libnode.so.109"),
+    ]
+}
 
 # package -> the libraries it needs (DESCRIPTION SystemRequirements, mapped by Posit's rules)
 SYSREQS: dict[str, tuple[str, ...]] = {
@@ -91,8 +95,10 @@ def missing(package: str, provided: set[str], *, binary: bool) -> list[SystemLib
 
 def load_error(package: str, lib: SystemLibrary) -> str:
     """conditionMessage() of loadNamespace() for a binary package whose library is absent (R 4.x wording)."""
-    return (f"unable to load shared object '/usr/local/lib/R/site-library/{package}/libs/{package}.so':\n"
-            f"  {lib.shared_object}: cannot open shared object file: No such file or directory")
+    return (
+        f"unable to load shared object '/usr/local/lib/R/site-library/{package}/libs/{package}.so':\n"
+        f"  {lib.shared_object}: cannot open shared object file: No such file or directory"
+    )
 
 
 def configure_failure(package: str, libs: list[SystemLibrary]) -> list[str]:
@@ -103,7 +109,7 @@ def configure_failure(package: str, libs: list[SystemLibrary]) -> list[str]:
         "** package successfully unpacked and MD5 sums checked",
         "** using staged installation",
         "--------------------------- [ANTICONF] --------------------------------",
-        f"Configuration failed because a system library was not found. Try installing:",
+        "Configuration failed because a system library was not found. Try installing:",
         f" * deb: {names} (Debian, Ubuntu, etc)",
         "-------------------------- [ERROR MESSAGE] ---------------------------",
         f"ERROR: configuration failed for package ‘{package}’",

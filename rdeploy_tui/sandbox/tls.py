@@ -3,6 +3,7 @@
 Kept in the state folder so a restarted sandbox presents the same CA: clients
 configured once (REQUESTS_CA_BUNDLE) keep working across restarts.
 """
+
 from __future__ import annotations
 
 import os

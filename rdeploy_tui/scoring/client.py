@@ -1,11 +1,13 @@
 """Sending scoring requests over HTTP (httpx): one client, retries of transient failures, errors explained."""
+
 from __future__ import annotations
 
 import json
 import ssl
 import threading
 import time
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import httpx
 
@@ -30,8 +32,9 @@ class ScoringClient:
 
     def __init__(self, *, keep_alive: bool = True, max_connections: int = MAX_CONNECTIONS) -> None:
         self.keep_alive = keep_alive
-        self._limits = httpx.Limits(max_connections=max_connections,
-                                    max_keepalive_connections=max_connections if keep_alive else 0)
+        self._limits = httpx.Limits(
+            max_connections=max_connections, max_keepalive_connections=max_connections if keep_alive else 0
+        )
         self._clients: dict[tuple[bool | str, str | None], httpx.Client] = {}
         self._lock = threading.Lock()
 
@@ -42,7 +45,9 @@ class ScoringClient:
             if client is None:
                 # trust_env=False: httpx would also proxy plain-http targets and read netrc; proxy_for decides instead.
                 tls = tls_context(verify)
-                client = httpx.Client(verify=tls, limits=self._limits, trust_env=False, follow_redirects=False, proxy=proxy)
+                client = httpx.Client(
+                    verify=tls, limits=self._limits, trust_env=False, follow_redirects=False, proxy=proxy
+                )
                 self._clients[(verify, proxy)] = client
             return client
 
@@ -50,31 +55,42 @@ class ScoringClient:
         """POST body (JSON text) to the target. HTTP and network trouble come back in the result."""
         payload = body.encode("utf-8") if isinstance(body, str) else body
         try:
-            client = self._client(target.verify, target.uri)  # creating it loads CA certificates: not part of the latency
+            client = self._client(
+                target.verify, target.uri
+            )  # creating it loads CA certificates: not part of the latency
         except (OSError, ValueError, ssl.SSLError) as exc:
-            return ScoreResult(None, 0.0, error=f"cannot use the CA bundle {target.verify!r}: {exc}",
-                               deployment=target.deployment)
+            return ScoreResult(
+                None, 0.0, error=f"cannot use the CA bundle {target.verify!r}: {exc}", deployment=target.deployment
+            )
         started = time.perf_counter()
         try:
-            response = client.post(
-                target.uri, content=payload, headers=target.headers(), timeout=target.timeout)
+            response = client.post(target.uri, content=payload, headers=target.headers(), timeout=target.timeout)
         except httpx.TimeoutException:
-            return ScoreResult(None, _ms(started), error=f"no answer within {target.timeout:g} s",
-                               deployment=target.deployment)
+            return ScoreResult(
+                None, _ms(started), error=f"no answer within {target.timeout:g} s", deployment=target.deployment
+            )
         except (httpx.HTTPError, OSError, ValueError) as exc:
             return ScoreResult(None, _ms(started), error=_transport_error(exc), deployment=target.deployment)
         except RuntimeError:  # the client was closed meanwhile (its screen went away)
-            return ScoreResult(None, _ms(started), error="cancelled: the scoring client was closed",
-                               deployment=target.deployment)
-        return ScoreResult(response.status_code, _ms(started), {k.lower(): v for k, v in response.headers.items()},
-                           response.content, deployment=target.deployment)
+            return ScoreResult(
+                None, _ms(started), error="cancelled: the scoring client was closed", deployment=target.deployment
+            )
+        return ScoreResult(
+            response.status_code,
+            _ms(started),
+            {k.lower(): v for k, v in response.headers.items()},
+            response.content,
+            deployment=target.deployment,
+        )
 
     def fetch_openapi(self, target: ScoringTarget, score_route: str = "/score", timeout: float = 10.0) -> Any | None:
         """GET the API's /openapi.json beside the score route; None when it is not served (Azure only routes
         the score path to a custom container, so this works locally, rarely in the cloud)."""
         headers = {k: v for k, v in target.headers().items() if k != "Content-Type"}
         try:
-            response = self._client(target.verify, target.uri).get(openapi_url(target.uri, score_route), headers=headers, timeout=timeout)
+            response = self._client(target.verify, target.uri).get(
+                openapi_url(target.uri, score_route), headers=headers, timeout=timeout
+            )
             return response.json() if response.status_code == 200 else None
         except (httpx.HTTPError, OSError, ValueError):
             return None
@@ -85,7 +101,7 @@ class ScoringClient:
         for client in clients:
             client.close()
 
-    def __enter__(self) -> "ScoringClient":
+    def __enter__(self) -> ScoringClient:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -100,8 +116,15 @@ def score(target: ScoringTarget, body: str | bytes | Any) -> ScoreResult:
         return client.score(target, body)
 
 
-def score_retrying(client: ScoringClient, target: ScoringTarget, body: str | bytes, *, attempts: int = 4,
-                   delay: float = 1.0, sleep: Callable[[float], None] = time.sleep) -> tuple[ScoreResult, int]:
+def score_retrying(
+    client: ScoringClient,
+    target: ScoringTarget,
+    body: str | bytes,
+    *,
+    attempts: int = 4,
+    delay: float = 1.0,
+    sleep: Callable[[float], None] = time.sleep,
+) -> tuple[ScoreResult, int]:
     """Score, trying again after a transient failure (no answer; 429, 502, 503, 504) up to `attempts`
     tries in all, waiting `delay` seconds and doubling (an answer's Retry-After wins). Returns the last
     result and how many tries it took."""
@@ -128,12 +151,17 @@ def scoring_error(result: ScoreResult, endpoint: str, tries: int = 1) -> Rdeploy
     next_step = why.next_step
     if why.code in _LOG_CODES or why.code.startswith("HTTP"):
         next_step += f"; the container log: `rdeploy-tui endpoints logs {endpoint}" + (f" -d {who}`" if who else "`")
-    return RdeployError(f"Scoring endpoint {endpoint}" + (f" (deployment {who})" if who else "") + f" failed{after}: {why.what}",
-                        next_step, details=result.text[:500] or None, code=why.code)
+    return RdeployError(
+        f"Scoring endpoint {endpoint}" + (f" (deployment {who})" if who else "") + f" failed{after}: {why.what}",
+        next_step,
+        details=result.text[:500] or None,
+        code=why.code,
+    )
 
 
-def score_or_raise(target: ScoringTarget, body: str | bytes | Any, *, endpoint: str, attempts: int = 4,
-                   delay: float = 1.0) -> ScoreResult:
+def score_or_raise(
+    target: ScoringTarget, body: str | bytes | Any, *, endpoint: str, attempts: int = 4, delay: float = 1.0
+) -> ScoreResult:
     """One request on a client of its own (a non-str/bytes body is sent as JSON), retried while transient
     (score_retrying); the 200 result, or RdeployError with what went wrong (scoring_error)."""
     if not isinstance(body, (str, bytes)):

@@ -1,4 +1,5 @@
 """Why a scoring request did not answer 200, in the user's terms, and what to do next."""
+
 from __future__ import annotations
 
 import json
@@ -48,28 +49,50 @@ _CONTAINER_STATUS_NEXT = {
     404: "the container has no such route: the deployment's scoring route must match the script's #* @post path",
     405: "the score route does not accept POST: declare it with #* @post in the scoring script",
     500: "the R code failed while scoring: read the inference-server log for R's error message "
-         "(malformed JSON, a missing argument or a model error all end as 500 in plumber)",
+    "(malformed JSON, a missing argument or a model error all end as 500 in plumber)",
 }
 
 
 # What Azure's front end (or a proxy) means by a status: (what, with {status}; next step; code).
-_TIMED_OUT = ("HTTP {status}: scoring took longer than the deployment's request timeout",
-              "make the model faster, or raise request_settings.request_timeout_ms (at most 180000)", "Timeout")
+_TIMED_OUT = (
+    "HTTP {status}: scoring took longer than the deployment's request timeout",
+    "make the model faster, or raise request_settings.request_timeout_ms (at most 180000)",
+    "Timeout",
+)
 
 
 _FRONT_END_STATUS: dict[int, tuple[str, str, str]] = {
-    401: ("HTTP 401: the key or token was refused",
-          "get the endpoint's keys again (tokens expire after a while; keys change when regenerated)", "Unauthorized"),
-    403: ("HTTP 403: not allowed", "ask for a role that may score this endpoint (e.g. AzureML Data Scientist)", "Forbidden"),
-    404: ("HTTP 404", "check the endpoint exists and that a deployment takes traffic, or pick a deployment that exists",
-          "NotFound"),
+    401: (
+        "HTTP 401: the key or token was refused",
+        "get the endpoint's keys again (tokens expire after a while; keys change when regenerated)",
+        "Unauthorized",
+    ),
+    403: (
+        "HTTP 403: not allowed",
+        "ask for a role that may score this endpoint (e.g. AzureML Data Scientist)",
+        "Forbidden",
+    ),
+    404: (
+        "HTTP 404",
+        "check the endpoint exists and that a deployment takes traffic, or pick a deployment that exists",
+        "NotFound",
+    ),
     408: _TIMED_OUT,
-    429: ("HTTP 429: too many requests at once",
-          "send fewer requests at a time, or add instances (plumber answers one request at a time)", "TooManyRequests"),
-    502: ("HTTP 502: the container did not answer",
-          "read the deployment's inference-server log: the R process probably stopped", "BadGateway"),
-    503: ("HTTP 503: no healthy deployment could take the request",
-          "wait until the deployment is ready, or read its logs if it keeps failing its probes", "Unavailable"),
+    429: (
+        "HTTP 429: too many requests at once",
+        "send fewer requests at a time, or add instances (plumber answers one request at a time)",
+        "TooManyRequests",
+    ),
+    502: (
+        "HTTP 502: the container did not answer",
+        "read the deployment's inference-server log: the R process probably stopped",
+        "BadGateway",
+    ),
+    503: (
+        "HTTP 503: no healthy deployment could take the request",
+        "wait until the deployment is ready, or read its logs if it keeps failing its probes",
+        "Unavailable",
+    ),
     504: _TIMED_OUT,
 }
 
@@ -89,9 +112,14 @@ def explain_status(status: int, headers: dict[str, str], body: bytes) -> Explana
         if reason:
             about += f" (reason: {reason})"
         next_step = _CONTAINER_STATUS_NEXT.get(
-            inner_status or 0, "read the inference-server log of the deployment for what the scoring script did")
-        return Explanation(f"the model container answered {about}{said}; Azure passes a container's non-200 answer "
-                           "on as 424 (Failed Dependency)", next_step, "ModelError")
+            inner_status or 0, "read the inference-server log of the deployment for what the scoring script did"
+        )
+        return Explanation(
+            f"the model container answered {about}{said}; Azure passes a container's non-200 answer "
+            "on as 424 (Failed Dependency)",
+            next_step,
+            "ModelError",
+        )
     if status in _FRONT_END_STATUS:
         head, next_step, code = _FRONT_END_STATUS[status]
         return Explanation(head.format(status=status) + said, next_step, code)

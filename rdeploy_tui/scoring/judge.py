@@ -2,6 +2,7 @@
 
 Pure functions (no R, no HTTP) so each finding is unit-tested on its own.
 """
+
 from __future__ import annotations
 
 import json
@@ -39,7 +40,7 @@ def double_encoded(value: Any) -> Any | None:
     if not isinstance(value, str):
         return None
     text = value.strip()
-    if not text[:1] in ("[", "{"):
+    if text[:1] not in ("[", "{"):
         return None
     try:
         return json.loads(text)

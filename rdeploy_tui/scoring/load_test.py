@@ -1,12 +1,13 @@
 """A load test from a terminal: n requests at a concurrency, percentiles and errors. A sanity check, not a load generator."""
+
 from __future__ import annotations
 
 import math
 import threading
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
-from typing import Callable
 
 from rdeploy_tui.errors import RdeployError
 from rdeploy_tui.scoring.client import MAX_CONNECTIONS, ScoringClient
@@ -77,9 +78,11 @@ class LoadTestResult:
         def fmt(v: float | None) -> str:
             return "-" if v is None else f"{v:.0f} ms"
 
-        parts = [f"{self.sent}/{self.requested} requests at concurrency {self.concurrency} in {self.seconds:.1f} s",
-                 f"p50 {fmt(self.p(50))} · p95 {fmt(self.p(95))} · p99 {fmt(self.p(99))}",
-                 f"{self.throughput:.1f} req/s · {self.errors} errors"]
+        parts = [
+            f"{self.sent}/{self.requested} requests at concurrency {self.concurrency} in {self.seconds:.1f} s",
+            f"p50 {fmt(self.p(50))} · p95 {fmt(self.p(95))} · p99 {fmt(self.p(99))}",
+            f"{self.throughput:.1f} req/s · {self.errors} errors",
+        ]
         if self.stopped:
             parts.append(f"stopped early: {self.stopped}")
         return "\n".join(parts)
@@ -108,7 +111,9 @@ def run_load_test(
     """
     problem = check_load_test(n, concurrency)
     if problem:
-        raise RdeployError(f"load test not started: {problem}", "change the numbers and start it again", code="BadLoadTest")
+        raise RdeployError(
+            f"load test not started: {problem}", "change the numbers and start it again", code="BadLoadTest"
+        )
     # No single request may outlive the test's time limit.
     target = replace(target, timeout=min(target.timeout, time_limit))
     lock = threading.Lock()
@@ -153,5 +158,12 @@ def run_load_test(
     with ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="rdeploy-load") as pool:
         for future in [pool.submit(worker) for _ in range(concurrency)]:
             future.result()
-    return LoadTestResult(n, concurrency, tuple(latencies), statuses, failures,
-                          time.perf_counter() - started, stopped[0] if stopped else None)
+    return LoadTestResult(
+        n,
+        concurrency,
+        tuple(latencies),
+        statuses,
+        failures,
+        time.perf_counter() - started,
+        stopped[0] if stopped else None,
+    )

@@ -1,4 +1,5 @@
 """A sample request from the API's own OpenAPI description (plumber serves /openapi.json)."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -47,7 +48,11 @@ def sample_from_openapi(doc: Any, score_route: str = "/score") -> dict[str, Any]
     if not isinstance(doc, dict):
         return None
     paths = doc.get("paths")
-    op = paths.get(score_route, {}).get("post") if isinstance(paths, dict) and isinstance(paths.get(score_route), dict) else None
+    op = (
+        paths.get(score_route, {}).get("post")
+        if isinstance(paths, dict) and isinstance(paths.get(score_route), dict)
+        else None
+    )
     if not isinstance(op, dict):
         return None
     sample: dict[str, Any] = {}

@@ -5,6 +5,7 @@ https:// target: TLS runs end to end, the proxy sees host and port only); a plai
 plumber) never goes through a proxy, where the key would cross it in clear. Loopback never goes through one:
 a proxy cannot reach this machine's 127.0.0.1.
 """
+
 from __future__ import annotations
 
 import ipaddress
@@ -23,7 +24,9 @@ def proxy_for(uri: str) -> str | None:
     if not proxy:
         return None
     netloc = f"{host}:{parts.port}" if parts.port else host
-    if urllib.request.proxy_bypass_environment(netloc, proxies) or urllib.request.proxy_bypass_environment(host, proxies):
+    if urllib.request.proxy_bypass_environment(netloc, proxies) or urllib.request.proxy_bypass_environment(
+        host, proxies
+    ):
         return None  # NO_PROXY names it (suffixes, `*`, host:port) the way urllib and requests match
     return proxy if "://" in proxy else f"http://{proxy}"
 

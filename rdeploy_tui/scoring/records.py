@@ -1,4 +1,5 @@
 """A response shown as a table: plumber encodes a data.frame as a list of JSON objects."""
+
 from __future__ import annotations
 
 import json

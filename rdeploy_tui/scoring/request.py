@@ -1,4 +1,5 @@
 """The request body as the user writes it: JSON text in an editor."""
+
 from __future__ import annotations
 
 import json
@@ -18,12 +19,13 @@ class RequestTextError(RdeployError):
 def parse_request_text(text: str) -> Any:
     """The JSON value of an editor's text; RequestTextError with the position when it is not JSON."""
     if not text.strip():
-        raise RequestTextError("the request body is empty: write a JSON object, e.g. {\"x\": [1]}", 1, 1)
+        raise RequestTextError('the request body is empty: write a JSON object, e.g. {"x": [1]}', 1, 1)
     try:
         return json.loads(text)
     except json.JSONDecodeError as exc:
-        raise RequestTextError(f"the request is not valid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})",
-                               exc.lineno, exc.colno) from None
+        raise RequestTextError(
+            f"the request is not valid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})", exc.lineno, exc.colno
+        ) from None
 
 
 def request_text(value: Any) -> str:

@@ -1,4 +1,5 @@
 """The answer to one scoring request: status, latency, body, and what it means."""
+
 from __future__ import annotations
 
 import json
@@ -78,9 +79,12 @@ class ScoreResult:
         if self.ok:
             return None
         if self.status is None:
-            return Explanation(f"no answer from {self.deployment_note()}the endpoint: {self.error}",
-                               "check the scoring URI and the network; on a compute instance the endpoint must be reachable "
-                               "from its virtual network", "NoAnswer")
+            return Explanation(
+                f"no answer from {self.deployment_note()}the endpoint: {self.error}",
+                "check the scoring URI and the network; on a compute instance the endpoint must be reachable "
+                "from its virtual network",
+                "NoAnswer",
+            )
         return explain_status(self.status, self.headers, self.content)
 
     def deployment_note(self) -> str:

@@ -1,4 +1,5 @@
 """Copyable snippets (curl, Python) that send the same request; the key or token masked unless revealed."""
+
 from __future__ import annotations
 
 import json
@@ -16,12 +17,18 @@ def _secret(target: ScoringTarget, reveal: bool) -> str:
 
 def curl_snippet(target: ScoringTarget, body_text: str, *, reveal: bool = False) -> str:
     """A curl command that sends this request; the key/token is masked unless `reveal`."""
-    lines = [f"curl -sS -X POST {shlex.quote(target.uri)}",
-             f"  -H {shlex.quote('Authorization: Bearer ' + _secret(target, reveal))}",
-             "  -H 'Content-Type: application/json'"]
+    lines = [
+        f"curl -sS -X POST {shlex.quote(target.uri)}",
+        f"  -H {shlex.quote('Authorization: Bearer ' + _secret(target, reveal))}",
+        "  -H 'Content-Type: application/json'",
+    ]
     if target.deployment:
         lines.append(f"  -H {shlex.quote(DEPLOYMENT_HEADER + ': ' + target.deployment)}")
-    compact = json.dumps(json.loads(body_text), separators=(",", ":"), ensure_ascii=False) if _is_json(body_text) else body_text
+    compact = (
+        json.dumps(json.loads(body_text), separators=(",", ":"), ensure_ascii=False)
+        if _is_json(body_text)
+        else body_text
+    )
     lines.append(f"  --data-binary {shlex.quote(compact)}")
     return " \\\n".join(lines)
 
@@ -40,7 +47,7 @@ def python_snippet(target: ScoringTarget, body_text: str, *, reveal: bool = Fals
         f"url = {target.uri!r}\n"
         f"headers = {{\n{header_lines}}}\n"
         f"body = {body!r}\n"
-        "request = urllib.request.Request(url, data=json.dumps(body).encode(), headers=headers, method=\"POST\")\n"
+        'request = urllib.request.Request(url, data=json.dumps(body).encode(), headers=headers, method="POST")\n'
         "with urllib.request.urlopen(request, timeout=180) as response:\n"
         "    print(response.status, json.loads(response.read()))\n"
     )

@@ -1,4 +1,5 @@
 """Where a scoring request goes and with which key or token."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field

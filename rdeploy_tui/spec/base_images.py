@@ -18,6 +18,7 @@ the sandbox's build (which `FROM` exists, what the image then holds). Sources, r
 Docker Hub adds tags every month; an image or tag missing here is a warning in `validate` (it may be newer than this
 table), while the sandbox, which can only build what it knows, fails the pull as Docker would.
 """
+
 from __future__ import annotations
 
 import datetime
@@ -62,8 +63,15 @@ _ROCKER_HISTORY = """
 _CODENAMES = {"20.04": "focal", "22.04": "jammy", "24.04": "noble"}
 PPM = "https://p3m.dev/cran/__linux__"
 CRAN_SOURCE = "https://cloud.r-project.org"
-PLUMBER_TAGS = {"latest": "v1.3.0", "v1.3.0": "v1.3.0", "v1.2.0": "v1.2.0", "v1.1.0": "v1.1.0", "v1.0.0": "v1.0.0",
-                "v0.4.6": "v0.4.6", "next": "next"}
+PLUMBER_TAGS = {
+    "latest": "v1.3.0",
+    "v1.3.0": "v1.3.0",
+    "v1.2.0": "v1.2.0",
+    "v1.1.0": "v1.1.0",
+    "v1.0.0": "v1.0.0",
+    "v0.4.6": "v0.4.6",
+    "next": "next",
+}
 # What rstudio/plumber's Dockerfile installs with apt (its runtime libraries, by the R packages that need them)
 PLUMBER_SYSTEM_LIBRARIES = ("libssl", "libcurl", "libsodium", "libxml2")
 
@@ -100,16 +108,27 @@ def _rocker() -> dict[str, BaseImage]:
     for version, ubuntu, freeze in rows:
         codename = _CODENAMES[ubuntu]
         url = f"{PPM}/{codename}/{'latest' if freeze == '-' else freeze}"
-        images[version] = BaseImage("rocker/r-ver", version, version, codename, url, True, None, False,
-                                    moving=freeze == "-", pinned_tag=version)
+        images[version] = BaseImage(
+            "rocker/r-ver", version, version, codename, url, True, None, False, moving=freeze == "-", pinned_tag=version
+        )
     # moving aliases: 4 and latest -> newest; 4.x -> newest of that minor
     aliases = {"latest": newest, "4": newest}
     for version, *_ in rows:
         aliases[version.rsplit(".", 1)[0]] = version
     for alias, version in aliases.items():
         image = images[version]
-        images[alias] = BaseImage(image.repository, alias, image.r_version, image.distro, image.repo_url, True, None,
-                                  False, moving=True, pinned_tag=version)
+        images[alias] = BaseImage(
+            image.repository,
+            alias,
+            image.r_version,
+            image.distro,
+            image.repo_url,
+            True,
+            None,
+            False,
+            moving=True,
+            pinned_tag=version,
+        )
     images["devel"] = BaseImage("rocker/r-ver", "devel", "devel", "noble", CRAN_SOURCE, False, None, False, moving=True)
     return images
 
@@ -122,18 +141,38 @@ def _plumber() -> dict[str, BaseImage]:
     images = {}
     for tag, version in PLUMBER_TAGS.items():
         images[tag] = BaseImage(
-            "rstudio/plumber", tag, _NEWEST.r_version, _NEWEST.distro, _NEWEST.repo_url, True,
-            version.lstrip("v") if version != "next" else "next", True, PLUMBER_SYSTEM_LIBRARIES,
-            moving=True, pinned_tag=version if tag == "latest" else tag,
+            "rstudio/plumber",
+            tag,
+            _NEWEST.r_version,
+            _NEWEST.distro,
+            _NEWEST.repo_url,
+            True,
+            version.lstrip("v") if version != "next" else "next",
+            True,
+            PLUMBER_SYSTEM_LIBRARIES,
+            moving=True,
+            pinned_tag=version if tag == "latest" else tag,
         )
     return images
 
 
 def _r_base() -> dict[str, BaseImage]:
     versions = [line.split()[0] for line in _ROCKER_HISTORY.strip().splitlines()]
-    images = {v: BaseImage("r-base", v, v, "debian-testing", CRAN_SOURCE, False, None, False, pinned_tag=v) for v in versions}
-    images["latest"] = BaseImage("r-base", "latest", versions[-1], "debian-testing", CRAN_SOURCE, False, None, False,
-                                 moving=True, pinned_tag=versions[-1])
+    images = {
+        v: BaseImage("r-base", v, v, "debian-testing", CRAN_SOURCE, False, None, False, pinned_tag=v) for v in versions
+    }
+    images["latest"] = BaseImage(
+        "r-base",
+        "latest",
+        versions[-1],
+        "debian-testing",
+        CRAN_SOURCE,
+        False,
+        None,
+        False,
+        moving=True,
+        pinned_tag=versions[-1],
+    )
     return images
 
 
@@ -157,7 +196,7 @@ def split_reference(reference: str) -> tuple[str, str, str]:
     if not sep:
         repository, tag = name, "latest"
     if registry == "docker.io" and repository.startswith("library/"):
-        repository = repository[len("library/"):]
+        repository = repository[len("library/") :]
     return registry, repository, tag
 
 

@@ -4,6 +4,7 @@ Loading never raises on bad content: structural problems (unknown keys, wrong ty
 Problems next to whatever could be read, so the CLI and the forms can show every message at once.
 Value rules (names, packages, SKUs ...) live in rules.py.
 """
+
 from __future__ import annotations
 
 import copy
@@ -142,11 +143,11 @@ class DeploySpec:
         header = "# rdeploy-tui deploy spec: `rdeploy-tui validate --spec rdeploy.yaml` checks it.\n"
         return header + yaml.safe_dump(self.to_dict(), sort_keys=False, allow_unicode=False)
 
-    def copy(self) -> "DeploySpec":
+    def copy(self) -> DeploySpec:
         return copy.deepcopy(self)
 
     @classmethod
-    def from_dict(cls, data: Any) -> tuple["DeploySpec", list[Problem]]:
+    def from_dict(cls, data: Any) -> tuple[DeploySpec, list[Problem]]:
         problems: list[Problem] = []
         if data is None:
             data = {}
@@ -177,7 +178,12 @@ def load_spec(path: Path) -> tuple[DeploySpec | None, list[Problem]]:
         where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark else ""
         return None, [Problem("spec", f"{path} is not valid YAML{where}: {getattr(exc, 'problem', None) or exc}")]
     if data is None:  # empty, or comments only: "all defaults" would deploy something nobody wrote down
-        return None, [Problem("spec", f"{path} is empty; fill it in, or delete it and run `rdeploy-tui init --out DIR` to write one with the defaults")]
+        return None, [
+            Problem(
+                "spec",
+                f"{path} is empty; fill it in, or delete it and run `rdeploy-tui init --out DIR` to write one with the defaults",
+            )
+        ]
     return DeploySpec.from_dict(data)
 
 
@@ -241,7 +247,9 @@ def _coerce(value: Any, default: Any, type_name: Any, path: str, problems: list[
         return _coerce_sample_request(value, default, path, problems)
     if path == "rollout.steps":
         if not isinstance(value, list) or any(isinstance(v, bool) or not isinstance(v, int) for v in value):
-            problems.append(Problem(path, f"must be a list of whole percentages, e.g. [10, 50, 100]; got {_kind(value)}"))
+            problems.append(
+                Problem(path, f"must be a list of whole percentages, e.g. [10, 50, 100]; got {_kind(value)}")
+            )
             return default
         return list(value)
     if type_name == "float":

@@ -1,5 +1,6 @@
 """Durations as the spec and the CLI write them ("30m", "8h", "2d", "1w"): a module of its own so the day-2
 commands that read expiry tags do not import the whole rule book (and its YAML loader) to parse one."""
+
 from __future__ import annotations
 
 import re

@@ -7,6 +7,7 @@ it `Rcpp`, but a name it lacks may well exist: then it says nothing. A complete 
 naming its date (a package newer than the list is possible). Either way only a warning: the pipeline checks the
 repository's own index before building.
 """
+
 from __future__ import annotations
 
 import difflib
@@ -42,7 +43,9 @@ def shipped() -> NameList:
 def parse(text: str) -> NameList:
     meta = dict(re.findall(r"^# (source|date|complete): (.*)$", text, re.M))
     names = frozenset(line.strip() for line in text.splitlines() if line.strip() and not line.startswith("#"))
-    return NameList(names, meta.get("source", "unknown"), meta.get("date", "unknown"), meta.get("complete", "no").strip() == "yes")
+    return NameList(
+        names, meta.get("source", "unknown"), meta.get("date", "unknown"), meta.get("complete", "no").strip() == "yes"
+    )
 
 
 def close_matches(name: str, names: frozenset[str] | set[str], limit: int = 3) -> list[str]:

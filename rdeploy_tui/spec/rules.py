@@ -6,12 +6,14 @@ Messages name the offending value and say what is allowed. Values that could bre
 files they are written into (quotes, `$(...)`, backticks, newlines, `;`, non-ASCII look-alikes)
 never match the allow-lists below: they are refused, never escaped.
 """
+
 from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from rdeploy_tui.spec import base_images, package_names
 from rdeploy_tui.spec.deploy_spec import DeploySpec, Problem
@@ -31,8 +33,20 @@ MAX_INSTANCES = 50
 
 # Packages that ship with R itself: installing them from CRAN fails, so they are refused with a hint.
 BASE_R_PACKAGES = {
-    "base", "compiler", "datasets", "graphics", "grDevices", "grid", "methods",
-    "parallel", "splines", "stats", "stats4", "tcltk", "tools", "utils",
+    "base",
+    "compiler",
+    "datasets",
+    "graphics",
+    "grDevices",
+    "grid",
+    "methods",
+    "parallel",
+    "splines",
+    "stats",
+    "stats4",
+    "tcltk",
+    "tools",
+    "utils",
 }
 
 _ENDPOINT_NAME = re.compile(r"[a-zA-Z]([-a-zA-Z0-9]*[a-zA-Z0-9])?")
@@ -98,7 +112,9 @@ def check_r_package(value: Any) -> str | None:
     if err := _text(value, "R package name"):
         return err
     if value in BASE_R_PACKAGES:
-        return f"R package {show(value)} ships with R itself; remove it from the list (it cannot be installed from CRAN)"
+        return (
+            f"R package {show(value)} ships with R itself; remove it from the list (it cannot be installed from CRAN)"
+        )
     if len(value) < 2 or not _matches(_R_PACKAGE, value):
         return (
             f"R package name {show(value)} is not valid: use ASCII letters, digits and '.', at least two "
@@ -187,7 +203,9 @@ def base_image_warnings(base: str, snapshot: str) -> list[str]:
             "(`rdeploy-tui init --refresh` writes it), so the same spec builds the same image later"
         )
     if not image.binary and snapshot != "none":
-        found.append(f"base image {show(base)} installs R packages from source ({image.repo_url}): builds compile every package")
+        found.append(
+            f"base image {show(base)} installs R packages from source ({image.repo_url}): builds compile every package"
+        )
     return found
 
 
@@ -225,7 +243,9 @@ def check_model_name(value: Any) -> str | None:
     if err := _text(value, "model name"):
         return err
     if not _matches(_MODEL_NAME, value):
-        return f"model name {show(value)} is not allowed: letters, digits, '_', '.', '-', starting with a letter or digit"
+        return (
+            f"model name {show(value)} is not allowed: letters, digits, '_', '.', '-', starting with a letter or digit"
+        )
     return None
 
 
@@ -303,7 +323,11 @@ def check_route(value: Any, what: str = "route") -> str | None:
 
 
 def check_routes(routes: Any) -> list[tuple[str, str]]:
-    found = [(name, err) for name in ("live", "ready", "score") if (err := check_route(getattr(routes, name), f"{name} route"))]
+    found = [
+        (name, err)
+        for name in ("live", "ready", "score")
+        if (err := check_route(getattr(routes, name), f"{name} route"))
+    ]
     if not found and routes.score in (routes.live, routes.ready):
         found.append(("score", f"score route {show(routes.score)} must differ from the live and ready routes"))
     return found
@@ -312,7 +336,7 @@ def check_routes(routes: Any) -> list[tuple[str, str]]:
 def check_sample_request(value: Any) -> str | None:
     """The body sent to /score: a JSON object whose keys become the crate's named arguments."""
     if not isinstance(value, dict):
-        return f"sample request must be a JSON object such as {{\"forecast_horizon\": [2]}}, got {show(value)}"
+        return f'sample request must be a JSON object such as {{"forecast_horizon": [2]}}, got {show(value)}'
     try:
         encoded = json.dumps(value, allow_nan=False)
     except (TypeError, ValueError) as exc:
@@ -367,8 +391,17 @@ def _rollout_problems(r: Any) -> list[Problem]:
     problems: list[Problem] = []
     steps = list(r.steps or [])
     if not steps or any(not 1 <= s <= 100 for s in steps) or steps != sorted(set(steps)) or steps[-1] != 100:
-        problems.append(Problem("rollout.steps", f"{steps} must be rising percentages from 1 to 100 ending at 100, e.g. [10, 50, 100]"))
-    for name, low, high in (("hold_seconds", 0, 86400), ("requests_per_stage", 1, 500), ("mirror_seconds", 0, 86400), ("latency_slack_ms", 0, 60_000)):
+        problems.append(
+            Problem(
+                "rollout.steps", f"{steps} must be rising percentages from 1 to 100 ending at 100, e.g. [10, 50, 100]"
+            )
+        )
+    for name, low, high in (
+        ("hold_seconds", 0, 86400),
+        ("requests_per_stage", 1, 500),
+        ("mirror_seconds", 0, 86400),
+        ("latency_slack_ms", 0, 60_000),
+    ):
         if err := _int_in(getattr(r, name), name.replace("_", " "), low, high):
             problems.append(Problem(f"rollout.{name}", err))
     # Azure mirrors at most 50 % of live traffic (learn.microsoft.com/azure/machine-learning/how-to-safely-rollout-online-endpoints)
@@ -379,7 +412,9 @@ def _rollout_problems(r: Any) -> list[Problem]:
             problems.append(Problem(f"rollout.{name}", "must be a share from 0 to 1, e.g. 0.02 for 2 %"))
     for name in ("max_p50_ratio", "max_p95_ratio"):
         if getattr(r, name) < 1:
-            problems.append(Problem(f"rollout.{name}", "must be 1 or more (1.5: the new deployment may be 50 % slower)"))
+            problems.append(
+                Problem(f"rollout.{name}", "must be 1 or more (1.5: the new deployment may be 50 % slower)")
+            )
     if r.answer_tolerance < 0:
         problems.append(Problem("rollout.answer_tolerance", "must be 0 or more"))
     return problems
@@ -401,7 +436,9 @@ def validate(spec: DeploySpec, base_dir: Path | None = None) -> list[Problem]:
     check("image.repository", check_repository, spec.image.repository)
     check("image.tag", check_tag, spec.image.tag)
     check("image.base", check_base_image, spec.image.base)
-    problems.extend(Problem("image.base", w, "warning") for w in base_image_warnings(spec.image.base, spec.image.package_snapshot))
+    problems.extend(
+        Problem("image.base", w, "warning") for w in base_image_warnings(spec.image.base, spec.image.package_snapshot)
+    )
     check("image.package_snapshot", check_package_snapshot, spec.image.package_snapshot)
     bad_packages = set()
     for index, err in check_r_packages(spec.image.r_packages):

@@ -5,6 +5,7 @@ Azure needs an endpoint's shares to add up to 100 (or all be 0):
 https://learn.microsoft.com/azure/machine-learning/how-to-safely-rollout-online-endpoints
 so the share the new deployment does not take goes to the deployment that had the most; with none
 taking traffic, the new deployment takes it all."""
+
 from __future__ import annotations
 
 

@@ -10,6 +10,7 @@ column: those sizes are exempt from the 20 % extra quota Azure ML holds for upgr
 Azure adds sizes over time, so a size missing here is a warning in `validate` (not an error); the sandbox refuses it,
 since it can only host what it knows.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass

@@ -6,6 +6,7 @@
   before any Python object is built, and refused past MAX_EXPANDED_NODES or MAX_DEPTH;
 - a key given twice in one mapping is an error (YAML 1.2 says keys are unique; PyYAML keeps the last silently).
 """
+
 from __future__ import annotations
 
 import os
@@ -48,7 +49,9 @@ def read_spec_text(path: Path) -> str:
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise SpecFileError(f"cannot read {path}: it is not UTF-8 text (byte {exc.start} cannot be decoded); save it as UTF-8") from None
+        raise SpecFileError(
+            f"cannot read {path}: it is not UTF-8 text (byte {exc.start} cannot be decoded); save it as UTF-8"
+        ) from None
 
 
 class _BoundedLoader(yaml.SafeLoader):
@@ -63,8 +66,10 @@ class _BoundedLoader(yaml.SafeLoader):
                 key = key_node.value
                 if key in seen:
                     raise yaml.constructor.ConstructorError(
-                        "while reading a mapping", node.start_mark,
-                        f"the key {shown(key)} is given twice (again on line {key_node.start_mark.line + 1}); keep one", key_node.start_mark,
+                        "while reading a mapping",
+                        node.start_mark,
+                        f"the key {shown(key)} is given twice (again on line {key_node.start_mark.line + 1}); keep one",
+                        key_node.start_mark,
                     )
                 seen[key] = key_node
         return super().construct_mapping(node, deep=deep)
@@ -85,7 +90,9 @@ def _check_expansion(root: yaml.Node) -> None:
             size[key] = 1 + sum(size[id(c)] for c in children)
             depth[key] = 1 + max((depth[id(c)] for c in children), default=0)
             if size[key] > MAX_EXPANDED_NODES:
-                raise _refused(node, f"its aliases expand to more than {MAX_EXPANDED_NODES:,} values (a \"billion laughs\" file?)")
+                raise _refused(
+                    node, f'its aliases expand to more than {MAX_EXPANDED_NODES:,} values (a "billion laughs" file?)'
+                )
             if depth[key] > MAX_DEPTH:
                 raise _refused(node, f"it is nested more than {MAX_DEPTH} levels deep")
             continue
@@ -115,10 +122,12 @@ def _refused(node: yaml.Node, why: str) -> yaml.YAMLError:
 def load_yaml(text: str) -> Any:
     """yaml.safe_load with the bounds above; raises yaml.YAMLError (with a mark) on a refused document."""
     try:
-        return yaml.load(text, Loader=_BoundedLoader)  # noqa: S506 - a SafeLoader subclass
+        return yaml.load(text, Loader=_BoundedLoader)
     except RecursionError:
         # PyYAML's parser recurses per nesting level before the composer hands us a node.
-        raise yaml.YAMLError(f"refused: it is nested too deeply (more than {MAX_DEPTH} levels are never needed)") from None
+        raise yaml.YAMLError(
+            f"refused: it is nested too deeply (more than {MAX_DEPTH} levels are never needed)"
+        ) from None
 
 
 _PLAIN = re.compile(r"[A-Za-z0-9_.-]{1,40}")

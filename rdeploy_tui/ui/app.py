@@ -1,4 +1,5 @@
 """The wizard app: one screen per step, switched by goto(); errors from workers become dialogs."""
+
 from __future__ import annotations
 
 import gc
@@ -10,8 +11,8 @@ from textual.app import App
 from textual.binding import Binding
 from textual.screen import Screen
 
-from rdeploy_tui.errors import RdeployError
 from rdeploy_tui.connection_options import ConnectionOptions
+from rdeploy_tui.errors import RdeployError
 from rdeploy_tui.ui.session import Session
 
 # The first screen must paint within 0.4 s of launch (issue 6; benchmarks/bench_ui_first_paint.py):
@@ -168,8 +169,12 @@ class RdeployApp(App):
         if self.user_keymap.keymap:
             self.set_keymap(self.user_keymap.keymap)
         if self.user_keymap.problems:
-            self.notify("\n".join(self.user_keymap.problems[:5]) + "\n(F1 lists them all)",
-                        title=f"Keymap {path.name}: check these entries", severity="warning", timeout=10)
+            self.notify(
+                "\n".join(self.user_keymap.problems[:5]) + "\n(F1 lists them all)",
+                title=f"Keymap {path.name}: check these entries",
+                severity="warning",
+                timeout=10,
+            )
 
     user_keymap = None  # keys.UserKeymap once loaded
 
@@ -209,7 +214,9 @@ class RdeployApp(App):
             ConfirmDialog(
                 "A deploy is running. Quit anyway?\n\nThe image build is cancelled; what Azure is already creating "
                 "goes on. Run rdeploy-tui again to resume.",
-                yes="Quit", no="Stay", danger=True,
+                yes="Quit",
+                no="Stay",
+                danger=True,
             ),
             answer,
         )
@@ -239,7 +246,8 @@ class RdeployApp(App):
                 + ("was interrupted" if state.status == "cancelled" else "did not finish")
                 + (f" (it stopped during {', '.join(stopped)})" if stopped else "")
                 + ".\n\nResume it now? Finished steps are not repeated.",
-                yes="Resume", no="Start over",
+                yes="Resume",
+                no="Start over",
             ),
             answer,
         )
@@ -320,5 +328,10 @@ def closing_summary(app: RdeployApp) -> str | None:
     from rdeploy_tui.ui.exit_summary import exit_summary
 
     session = app.session
-    return exit_summary(session.spec, session.connection, session.found.get("deploy_outcome"), app.interrupted_deploy,
-                        session.found.get("traffic_after"))
+    return exit_summary(
+        session.spec,
+        session.connection,
+        session.found.get("deploy_outcome"),
+        app.interrupted_deploy,
+        session.found.get("traffic_after"),
+    )

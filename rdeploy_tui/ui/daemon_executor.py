@@ -6,11 +6,13 @@ in a slow network call (a compute instance's token endpoint that takes a minute,
 the terminal after the user quit. Here a quit is a quit: the app's workers own no state that a sudden end can corrupt
 (the deploy state is written atomically and resumes after a kill).
 """
+
 from __future__ import annotations
 
 import concurrent.futures
 import threading
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 
 class DaemonThreadExecutor(concurrent.futures.ThreadPoolExecutor):

@@ -1,6 +1,7 @@
 """What the terminal keeps once the wizard closes (issue 14): the app's screens vanish on exit, so after
 a deploy the user is left with the endpoint, its scoring URI, what serves it, how to score it from the
 shell, and that it bills until deleted, with the commands to do both."""
+
 from __future__ import annotations
 
 import json
@@ -32,21 +33,23 @@ def cli_flags(spec: Any, connection: Any) -> str:
     return shlex.join(flags)
 
 
-def exit_summary(spec: Any, connection: Any, outcome: Any | None, interrupted: bool = False,
-                 traffic: str | None = None) -> str | None:
+def exit_summary(
+    spec: Any, connection: Any, outcome: Any | None, interrupted: bool = False, traffic: str | None = None
+) -> str | None:
     """Lines to print after the app closed; None when this run deployed nothing. `traffic`: the split the
     deploy's traffic step reported ("traffic: blue=100%"), when it ran."""
     if interrupted:
-        return (f"rdeploy-tui: the deploy of {spec.endpoint.name}/{spec.deployment.name} was interrupted. "
-                "Run rdeploy-tui again to resume it: finished steps are not repeated.")
+        return (
+            f"rdeploy-tui: the deploy of {spec.endpoint.name}/{spec.deployment.name} was interrupted. "
+            "Run rdeploy-tui again to resume it: finished steps are not repeated."
+        )
     if outcome is None:
         return None
     if outcome.status != "succeeded":
         return f"rdeploy-tui: deploy {outcome.status}. {outcome.summary}\nRun rdeploy-tui again to resume it."
     flags = cli_flags(spec, connection)
     request = json.dumps(spec.scoring.sample_request, separators=(",", ":"))
-    data = (f"--data {shlex.quote(request)}" if len(request) <= MAX_INLINE_REQUEST
-            else "--file sample-request.json")
+    data = f"--data {shlex.quote(request)}" if len(request) <= MAX_INLINE_REQUEST else "--file sample-request.json"
     dep = spec.deployment
     lines = [
         f"rdeploy-tui: endpoint {outcome.endpoint} is live in workspace {spec.workspace.name}.",
@@ -60,6 +63,8 @@ def exit_summary(spec: Any, connection: Any, outcome: Any | None, interrupted: b
     expires = expires_at(getattr(outcome, "tags", None))
     if expires is not None:  # deployment.expires_after: the tag `endpoints sweep` acts on
         at = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(expires))
-        lines += [f"  Expires:     {at}; after that this deletes it (e.g. from cron):",
-                  f"               rdeploy-tui endpoints sweep --yes {flags}"]
+        lines += [
+            f"  Expires:     {at}; after that this deletes it (e.g. from cron):",
+            f"               rdeploy-tui endpoints sweep --yes {flags}",
+        ]
     return "\n".join(lines)

@@ -9,6 +9,7 @@ What xterm.js 6 sends (src/common/input/Keyboard.ts; measured in headless Chromi
 tests/ui/test_browser_terminal.py, which decodes each with Textual's parser): F1-F4 ESC O P..S, F8 ESC [19~,
 F9 ESC [20~, F10 ESC [21~, alt+letter ESC letter, ctrl+letter its C0 code (ctrl+s 0x13), Esc ESC, ? itself.
 """
+
 from __future__ import annotations
 
 import importlib
@@ -25,10 +26,14 @@ if TYPE_CHECKING:
 
 # key (Textual's name) -> who keeps it, and where that is documented.
 _CHROME = "Chrome/Edge keep it even when the page asks for it (new/close window or tab, switch tab)"
-_CHROME_SRC = ("chromium chrome/browser/ui/browser_command_controller.cc IsReservedCommandOrKey; "
-               "https://support.google.com/chrome/answer/157179")
-_VSCODE_SRC = ("VS Code terminal.integrated.commandsToSkipShell default list, "
-               "https://code.visualstudio.com/docs/terminal/advanced#_keybindings-and-the-shell")
+_CHROME_SRC = (
+    "chromium chrome/browser/ui/browser_command_controller.cc IsReservedCommandOrKey; "
+    "https://support.google.com/chrome/answer/157179"
+)
+_VSCODE_SRC = (
+    "VS Code terminal.integrated.commandsToSkipShell default list, "
+    "https://code.visualstudio.com/docs/terminal/advanced#_keybindings-and-the-shell"
+)
 RESERVED_KEYS: dict[str, str] = {
     # Chrome and Edge (Chromium): reserved commands a page can never preventDefault.
     "ctrl+n": f"{_CHROME}: new window [{_CHROME_SRC}]",
@@ -43,8 +48,10 @@ RESERVED_KEYS: dict[str, str] = {
     "ctrl+pagedown": f"{_CHROME}: next tab [{_CHROME_SRC}]",
     "ctrl+pageup": f"{_CHROME}: previous tab [{_CHROME_SRC}]",
     # Firefox on Linux quits on ctrl+q unless browser.quitShortcut.disabled is set.
-    "ctrl+q": ("Firefox (Linux) quits [https://support.mozilla.org/kb/keyboard-shortcuts-perform-firefox-tasks-quickly]; "
-               f"VS Code: workbench.action.quit / quickOpenView [{_VSCODE_SRC}]"),
+    "ctrl+q": (
+        "Firefox (Linux) quits [https://support.mozilla.org/kb/keyboard-shortcuts-perform-firefox-tasks-quickly]; "
+        f"VS Code: workbench.action.quit / quickOpenView [{_VSCODE_SRC}]"
+    ),
     # Browsers: reload, full screen, developer tools. ctrl+r is the same reload command as F5.
     "f5": "browsers reload the page [https://support.google.com/chrome/answer/157179]",
     "ctrl+r": "browsers reload the page (as F5) [https://support.google.com/chrome/answer/157179]",
@@ -150,8 +157,10 @@ def load_keymap(path: Path | None = None, known_ids: set[str] | None = None) -> 
             continue
         if names and all(reserved_reason(k) for k in names):
             # Applied anyway (the user may run in a native terminal), but said.
-            result.problems.append(f"{binding_id}: {names[0]} may never arrive in a browser terminal "
-                                   f"({reserved_reason(names[0]).split(' [')[0]})")
+            result.problems.append(
+                f"{binding_id}: {names[0]} may never arrive in a browser terminal "
+                f"({reserved_reason(names[0]).split(' [')[0]})"
+            )
         result.keymap[binding_id] = ",".join(names)
     return result
 
@@ -167,13 +176,17 @@ def ui_binding_classes() -> list[type]:
     for info in pkgutil.walk_packages(ui_package.__path__, ui_package.__name__ + "."):
         module = importlib.import_module(info.name)
         for obj in vars(module).values():
-            if (isinstance(obj, type) and issubclass(obj, DOMNode) and obj.__module__ == module.__name__
-                    and "BINDINGS" in vars(obj)):
+            if (
+                isinstance(obj, type)
+                and issubclass(obj, DOMNode)
+                and obj.__module__ == module.__name__
+                and "BINDINGS" in vars(obj)
+            ):
                 classes.append(obj)
     return classes
 
 
-def own_bindings(cls: type) -> list["Binding"]:
+def own_bindings(cls: type) -> list[Binding]:
     from textual.binding import Binding
 
     return list(Binding.make_bindings(vars(cls)["BINDINGS"]))
@@ -209,7 +222,7 @@ def keymap_clashes(keymap: dict[str, str]) -> list[str]:
 class ScreenAction:
     """One action offered on a screen, with all its keys (after the user's keymap)."""
 
-    node: "DOMNode"
+    node: DOMNode
     action: str
     description: str
     keys: list[str]
@@ -217,7 +230,7 @@ class ScreenAction:
     enabled: bool
 
 
-def screen_actions(screen: "Screen") -> list[ScreenAction]:
+def screen_actions(screen: Screen) -> list[ScreenAction]:
     """Every action the keys of `screen` (its focused widget, the screen, the app) reach now,
     one entry per action with all its keys (the footer's first), the focused widget's first and the app's last."""
     found: dict[tuple[int, str], ScreenAction] = {}
@@ -228,8 +241,13 @@ def screen_actions(screen: "Screen") -> list[ScreenAction]:
         entry = found.get((id(active.node), binding.action))
         if entry is None:
             found[(id(active.node), binding.action)] = ScreenAction(
-                active.node, binding.action, binding.description or binding.action.replace("_", " "),
-                [key], binding.id, active.enabled)
+                active.node,
+                binding.action,
+                binding.description or binding.action.replace("_", " "),
+                [key],
+                binding.id,
+                active.enabled,
+            )
         else:
             entry.keys.append(key)
             entry.description = entry.description or binding.description

@@ -1,5 +1,6 @@
 """The command palette (F3) lists every action of the screen it was opened on, with its keys, so an
 action is found by name and run without knowing its key (as posting and harlequin do)."""
+
 from __future__ import annotations
 
 from functools import partial
@@ -32,5 +33,10 @@ class ScreenActionsProvider(Provider):
         matcher = self.matcher(query)
         for text, action in self._commands():
             if score := matcher.match(text):
-                yield Hit(score, matcher.highlight(text), self._run(action), text=text,
-                          help=action.binding_id and f"keymap id: {action.binding_id}")
+                yield Hit(
+                    score,
+                    matcher.highlight(text),
+                    self._run(action),
+                    text=text,
+                    help=action.binding_id and f"keymap id: {action.binding_id}",
+                )

@@ -3,6 +3,7 @@
 Screens read and write the spec here; discovery results are kept so Back/Next does not ask Azure
 again. The spec is saved to the state folder on every Next, so the next run starts from it.
 """
+
 from __future__ import annotations
 
 import threading
@@ -76,7 +77,7 @@ class Session:
         self._lock = threading.Lock()
 
     @classmethod
-    def start(cls, connection: ConnectionOptions, base_dir: Path | None = None) -> "Session":
+    def start(cls, connection: ConnectionOptions, base_dir: Path | None = None) -> Session:
         session = cls(connection=connection, base_dir=base_dir)
         session._last_run_pending = True
         return session

@@ -1,4 +1,5 @@
 """Pipeline tests: the real SDK clients, through rdeploy_tui.azure, against the shared sandbox."""
+
 from __future__ import annotations
 
 import itertools

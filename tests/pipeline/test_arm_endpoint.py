@@ -4,6 +4,7 @@ The console script runs in a subprocess with only a service principal in its env
 AZURE_CLIENT_ID, AZURE_CLIENT_SECRET): it reads ARM's /metadata/endpoints, signs in at the Entra token endpoint
 the metadata names (the sandbox's), and lists the workspace's endpoints through the real SDK clients.
 """
+
 from __future__ import annotations
 
 import json
@@ -18,8 +19,19 @@ import pytest
 from sandbox_specs import sandbox_ml_client
 
 # Anything that could point the child at the sandbox (or at a real cloud) other than the command line.
-_SCRUB = ("REQUESTS_CA_BUNDLE", "SSL_CERT_FILE", "SSL_CERT_DIR", "CURL_CA_BUNDLE", "AZUREML_CURRENT_CLOUD", "IDENTITY_ENDPOINT",
-          "MSI_ENDPOINT", "CI_NAME", "CI_WORKSPACE", "MLFLOW_TRACKING_URI", "AZURE_AUTHORITY_HOST")
+_SCRUB = (
+    "REQUESTS_CA_BUNDLE",
+    "SSL_CERT_FILE",
+    "SSL_CERT_DIR",
+    "CURL_CA_BUNDLE",
+    "AZUREML_CURRENT_CLOUD",
+    "IDENTITY_ENDPOINT",
+    "MSI_ENDPOINT",
+    "CI_NAME",
+    "CI_WORKSPACE",
+    "MLFLOW_TRACKING_URI",
+    "AZURE_AUTHORITY_HOST",
+)
 
 
 def _console_script() -> str:
@@ -44,9 +56,18 @@ def listed_endpoint(sandbox_server):
 def run_cli(sandbox, tmp_path):
     """Run `rdeploy-tui ARGS endpoints list -w ...` as a user on a custom cloud would."""
     sp = sandbox.service_principal
-    workspace = ["--subscription", sandbox.subscription_id, "--resource-group", sandbox.resource_group, "--workspace", sandbox.workspace_name]
+    workspace = [
+        "--subscription",
+        sandbox.subscription_id,
+        "--resource-group",
+        sandbox.resource_group,
+        "--workspace",
+        sandbox.workspace_name,
+    ]
 
-    def run(*connection: str, command: tuple[str, ...] = ("endpoints", "list"), **azure: str) -> subprocess.CompletedProcess:
+    def run(
+        *connection: str, command: tuple[str, ...] = ("endpoints", "list"), **azure: str
+    ) -> subprocess.CompletedProcess:
         """`azure`: overrides of the service principal's variables, e.g. AZURE_CLIENT_SECRET="wrong"."""
         env = {k: v for k, v in os.environ.items() if k not in _SCRUB and not k.startswith(("AZURE_", "RDEPLOY_"))}
         env.update(sp.environment())
@@ -55,7 +76,12 @@ def run_cli(sandbox, tmp_path):
         sandbox.request_log.clear()
         return subprocess.run(
             [_console_script(), *connection, *command, *workspace],
-            capture_output=True, text=True, env=env, cwd=tmp_path, stdin=subprocess.DEVNULL, timeout=120,
+            capture_output=True,
+            text=True,
+            env=env,
+            cwd=tmp_path,
+            stdin=subprocess.DEVNULL,
+            timeout=120,
         )
 
     return run
@@ -85,13 +111,17 @@ def test_lists_endpoints_signed_in_as_a_service_principal(sandbox, run_cli, list
 
 
 def test_json_output_names_the_endpoint(sandbox, run_cli, listed_endpoint):
-    result = run_cli("--arm-endpoint", sandbox.base_url + "/", "--ca-bundle", _ca(sandbox), command=("endpoints", "list", "--json"))
+    result = run_cli(
+        "--arm-endpoint", sandbox.base_url + "/", "--ca-bundle", _ca(sandbox), command=("endpoints", "list", "--json")
+    )
     assert result.returncode == 0, result.stderr
     assert listed_endpoint in [e["name"] for e in json.loads(result.stdout)]
 
 
 def test_wrong_secret_says_what_happened_and_what_to_do(sandbox, run_cli):
-    result = run_cli("--arm-endpoint", sandbox.base_url, "--ca-bundle", _ca(sandbox), AZURE_CLIENT_SECRET="not-the-secret")
+    result = run_cli(
+        "--arm-endpoint", sandbox.base_url, "--ca-bundle", _ca(sandbox), AZURE_CLIENT_SECRET="not-the-secret"
+    )
     assert result.returncode == 1
     _no_traceback(result)
     assert "AADSTS7000215" in result.stderr and "client secret" in result.stderr
@@ -101,7 +131,13 @@ def test_wrong_secret_says_what_happened_and_what_to_do(sandbox, run_cli):
 
 
 def test_wrong_tenant_says_so(sandbox, run_cli):
-    result = run_cli("--arm-endpoint", sandbox.base_url, "--ca-bundle", _ca(sandbox), AZURE_TENANT_ID="00000000-1111-4222-8333-444444444444")
+    result = run_cli(
+        "--arm-endpoint",
+        sandbox.base_url,
+        "--ca-bundle",
+        _ca(sandbox),
+        AZURE_TENANT_ID="00000000-1111-4222-8333-444444444444",
+    )
     assert result.returncode == 1
     _no_traceback(result)
     assert "AADSTS90002" in result.stderr and "AZURE_TENANT_ID" in result.stderr
@@ -151,7 +187,9 @@ def test_the_session_shows_who_signed_in_and_uses_the_metadata(sandbox, rdeploy_
     for name, value in sandbox.service_principal.environment().items():
         monkeypatch.setenv(name, value)
     monkeypatch.setenv("PATH", os.path.dirname(sys.executable))  # no az CLI: the environment credential alone
-    monkeypatch.setenv("REQUESTS_CA_BUNDLE", os.environ.get("REQUESTS_CA_BUNDLE", ""))  # connect() sets it; restored after
+    monkeypatch.setenv(
+        "REQUESTS_CA_BUNDLE", os.environ.get("REQUESTS_CA_BUNDLE", "")
+    )  # connect() sets it; restored after
     with connect(ConnectionOptions(arm_endpoint=sandbox.base_url, ca_bundle=_ca(sandbox))) as session:
         assert session.arm_endpoint == sandbox.base_url
         assert session.authority == sandbox.base_url  # loginEndpoint from /metadata/endpoints

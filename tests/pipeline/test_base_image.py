@@ -1,5 +1,6 @@
 """The base image through the pipeline and the real SDKs: copied into the workspace registry before the first build
 (so Docker Hub's anonymous pull limit does not reach the build), `--base-from-docker-hub`, and a failed import."""
+
 from __future__ import annotations
 
 import pytest
@@ -22,7 +23,9 @@ def _build_log(recorder) -> str:
 
 
 @pytest.mark.r
-def test_the_build_pulls_the_workspace_copy_so_the_docker_hub_limit_does_not_matter(session, sandbox, make_spec, recorder, cleanup):
+def test_the_build_pulls_the_workspace_copy_so_the_docker_hub_limit_does_not_matter(
+    session, sandbox, make_spec, recorder, cleanup
+):
     spec = make_spec("hubcopy")
     sandbox.faults.arm("dockerhub-rate-limit", match=r"^FROM ")  # every build's pull from Docker Hub is refused
     outcome = run_deploy(spec, session=session, sink=recorder, force_build=True)
@@ -50,7 +53,9 @@ def test_from_docker_hub_on_request_meets_the_limit(session, sandbox, make_spec,
     assert "toomanyrequests: You have reached your pull rate limit" in _build_log(recorder)
 
 
-def test_a_base_image_that_cannot_be_imported_says_why_and_offers_docker_hub(session, sandbox, make_spec, recorder, cleanup):
+def test_a_base_image_that_cannot_be_imported_says_why_and_offers_docker_hub(
+    session, sandbox, make_spec, recorder, cleanup
+):
     spec = make_spec("noimport")
     spec.image.base = "rocker/r-ver:9.9.9"
     outcome = run_deploy(spec, session=session, sink=recorder, force_build=True)
@@ -80,10 +85,14 @@ def test_deploy_image_skips_the_build_and_deploys_that_image(session, sandbox, m
     spec = make_spec("byimage")
     spec.image.r_packages = ["notapkg123"]  # not checked: the image was built elsewhere
     login = _workspace(session, spec).registry().login_server
-    sandbox.images.record_image(login, "built-elsewhere", "1", render(make_spec("x")).docker_context(), metadata={"entrypoint_reset": True})
+    sandbox.images.record_image(
+        login, "built-elsewhere", "1", render(make_spec("x")).docker_context(), metadata={"entrypoint_reset": True}
+    )
     sandbox.faults.arm("tasks-not-allowed")  # ACR Tasks refused: nothing may be built
     try:
-        outcome = run_deploy(spec, session=session, sink=recorder, image=f"{login}/built-elsewhere:1", smoke_score=False)
+        outcome = run_deploy(
+            spec, session=session, sink=recorder, image=f"{login}/built-elsewhere:1", smoke_score=False
+        )
     finally:
         sandbox.faults.clear("tasks-not-allowed")
     cleanup.append((_workspace(session, spec), spec.endpoint.name))

@@ -1,4 +1,5 @@
 """`rdeploy-tui deploy` and `rdeploy-tui endpoints`: exit codes and output, as a user runs them."""
+
 from __future__ import annotations
 
 import json
@@ -12,9 +13,22 @@ import pytest
 
 def _run(args, home, **kw):
     # AZUREML_CURRENT_CLOUD: a stale cloud name inherited from another process must not break the SDK
-    env = {**os.environ, "RDEPLOY_HOME": str(home), "RDEPLOY_SANDBOX_TIME_SCALE": "0.003", "AZUREML_CURRENT_CLOUD": "SomeOtherCloud"}
+    env = {
+        **os.environ,
+        "RDEPLOY_HOME": str(home),
+        "RDEPLOY_SANDBOX_TIME_SCALE": "0.003",
+        "AZUREML_CURRENT_CLOUD": "SomeOtherCloud",
+    }
     env.pop("REQUESTS_CA_BUNDLE", None)
-    return subprocess.run([sys.executable, "-m", "rdeploy_tui", *args], capture_output=True, text=True, env=env, stdin=subprocess.DEVNULL, timeout=180, **kw)
+    return subprocess.run(
+        [sys.executable, "-m", "rdeploy_tui", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        stdin=subprocess.DEVNULL,
+        timeout=180,
+        **kw,
+    )
 
 
 @pytest.fixture
@@ -36,7 +50,12 @@ def test_usage_errors_exit_2(tmp_path, spec_file):
     assert _run(["endpoints", "traffic", "x", "blue=abc", "--sandbox"], tmp_path / "h").returncode == 2
     assert _run(["endpoints", "score", "x", "--data", "{", "--sandbox"], tmp_path / "h").returncode == 2
     assert _run(["endpoints", "delete", "x", "--sandbox"], tmp_path / "h").returncode == 2  # no --yes, no terminal
-    assert _run(["deploy", "--spec", str(spec_file), "--sandbox", "--cloud", "AzureChinaCloud", "--yes"], tmp_path / "h").returncode == 2
+    assert (
+        _run(
+            ["deploy", "--spec", str(spec_file), "--sandbox", "--cloud", "AzureChinaCloud", "--yes"], tmp_path / "h"
+        ).returncode
+        == 2
+    )
 
 
 @pytest.mark.sandbox
@@ -52,10 +71,14 @@ def test_deploy_then_day_two_commands(tmp_path, spec_file):
     listed = _run(["endpoints", "list", *common, "--json"], home)
     assert [e["name"] for e in json.loads(listed.stdout)] == ["r-endpoint-forecast"]
     shown = _run(["endpoints", "show", "r-endpoint-forecast", *common], home)
-    assert shown.returncode == 0 and re.search(r"deployment blue: Succeeded, 1 x \S+, image \S+\.azurecr\.io/r-forecast:[0-9a-f]{16}$", shown.stdout, re.M), shown.stdout
+    assert shown.returncode == 0 and re.search(
+        r"deployment blue: Succeeded, 1 x \S+, image \S+\.azurecr\.io/r-forecast:[0-9a-f]{16}$", shown.stdout, re.M
+    ), shown.stdout
     logs = _run(["endpoints", "logs", "r-endpoint-forecast", *common, "--container", "storage-initializer"], home)
     assert logs.returncode == 0 and "storage-initializer" in logs.stdout
-    scored = _run(["endpoints", "score", "r-endpoint-forecast", *common, "--data", '{"forecast_horizon": [1]}', "--json"], home)
+    scored = _run(
+        ["endpoints", "score", "r-endpoint-forecast", *common, "--data", '{"forecast_horizon": [1]}', "--json"], home
+    )
     assert scored.returncode == 0 and json.loads(scored.stdout)["status"] == 200
     bad = _run(["endpoints", "score", "r-endpoint-forecast", *common, "--data", "{}"], home)
     assert bad.returncode == 1 and "424" in bad.stderr and "Traceback" not in bad.stderr

@@ -1,5 +1,6 @@
 """Issue 14 part 3, the CLI's last mile: a cancelled deploy said once, a "n" answer exits 0 with
 "nothing deleted", and `endpoints list` (text and --json) as a user reads it."""
+
 from __future__ import annotations
 
 import json
@@ -11,17 +12,21 @@ import sys
 import time
 
 import pytest
+from test_cli import _run, spec_file  # noqa: F401  (spec_file is a fixture)
 
 from rdeploy_tui.commands.deploy_cmd import _plain
 from rdeploy_tui.pipeline.events import PlanFinished, StepFailed
 
-from test_cli import _run, spec_file  # noqa: F401  (spec_file is a fixture)
-
 
 def test_a_cancelled_deploy_is_said_once(capsys):
     _plain(StepFailed("build-image", "The image build (run ca1) was cancelled.", None, None, "Cancelled", 0.0))
-    _plain(PlanFinished("cancelled", "Deploy cancelled. Left behind: nothing was created in Azure. Run the same "
-                                     "deploy again to resume where it stopped."))
+    _plain(
+        PlanFinished(
+            "cancelled",
+            "Deploy cancelled. Left behind: nothing was created in Azure. Run the same "
+            "deploy again to resume where it stopped.",
+        )
+    )
     _plain(PlanFinished("succeeded", "Endpoint e is live."))
     out = capsys.readouterr().out
     assert out.count("Deploy cancelled.") == 1
@@ -32,8 +37,9 @@ def _answer_in_terminal(args: list[str], answer: str, home, timeout: float = 60)
     """Run the CLI on a pseudo-terminal, type `answer` at its [y/N] question; (exit code, output)."""
     master, slave = pty.openpty()
     env = {**os.environ, "RDEPLOY_HOME": str(home)}
-    proc = subprocess.Popen([sys.executable, "-m", "rdeploy_tui", *args], stdin=slave, stdout=slave, stderr=slave,
-                            env=env, close_fds=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "rdeploy_tui", *args], stdin=slave, stdout=slave, stderr=slave, env=env, close_fds=True
+    )
     os.close(slave)
     out, answered = b"", False
     deadline = time.monotonic() + timeout
@@ -63,7 +69,9 @@ def _answer_in_terminal(args: list[str], answer: str, home, timeout: float = 60)
 def test_answering_no_to_delete_exits_0_with_nothing_deleted(tmp_path):
     from sandbox_specs import endpoint_in_sandbox_folder
 
-    endpoint_in_sandbox_folder(tmp_path / "h" / "sandbox", "r-endpoint-forecast")  # delete asks only about one that exists
+    endpoint_in_sandbox_folder(
+        tmp_path / "h" / "sandbox", "r-endpoint-forecast"
+    )  # delete asks only about one that exists
     code, out = _answer_in_terminal(["endpoints", "delete", "r-endpoint-forecast", "--sandbox"], "n", tmp_path / "h")
     assert "[y/N]" in out
     assert code == 0 and "nothing deleted" in out, out

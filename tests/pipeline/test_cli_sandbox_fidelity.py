@@ -1,5 +1,6 @@
 """Our CLI where the sandbox and Azure agree on a refusal: a delete of a mistyped endpoint, and one sandbox folder
 shared by `rdeploy-tui sandbox` and `--sandbox`."""
+
 from __future__ import annotations
 
 import json
@@ -20,14 +21,25 @@ TIME_SCALE = "0.003"
 
 
 def _env(home: Path) -> dict[str, str]:
-    env = {**os.environ, "RDEPLOY_HOME": str(home), "RDEPLOY_SANDBOX_TIME_SCALE": TIME_SCALE, "AZUREML_CURRENT_CLOUD": "SomeOtherCloud"}
+    env = {
+        **os.environ,
+        "RDEPLOY_HOME": str(home),
+        "RDEPLOY_SANDBOX_TIME_SCALE": TIME_SCALE,
+        "AZUREML_CURRENT_CLOUD": "SomeOtherCloud",
+    }
     env.pop("REQUESTS_CA_BUNDLE", None)
     return env
 
 
 def _cli(args: list[str], home: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "rdeploy_tui", *args], capture_output=True, text=True, env=_env(home),
-                          stdin=subprocess.DEVNULL, timeout=180)
+    return subprocess.run(
+        [sys.executable, "-m", "rdeploy_tui", *args],
+        capture_output=True,
+        text=True,
+        env=_env(home),
+        stdin=subprocess.DEVNULL,
+        timeout=180,
+    )
 
 
 def test_delete_of_a_mistyped_endpoint_says_so_and_names_the_close_one(tmp_path):
@@ -51,8 +63,14 @@ def test_rdeploy_tui_sandbox_and_the_sandbox_flag_share_one_folder(tmp_path):
     from rdeploy_tui.sandbox.settings import ClientSettings
 
     home = tmp_path / "h"
-    server = subprocess.Popen([sys.executable, "-m", "rdeploy_tui", "sandbox", "--time-scale", TIME_SCALE], env=_env(home),
-                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, stdin=subprocess.DEVNULL)
+    server = subprocess.Popen(
+        [sys.executable, "-m", "rdeploy_tui", "sandbox", "--time-scale", TIME_SCALE],
+        env=_env(home),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        stdin=subprocess.DEVNULL,
+    )
     lines: list[str] = []
     reader = threading.Thread(target=lambda: lines.extend(iter(server.stdout.readline, "")), daemon=True)
     reader.start()
@@ -67,14 +85,21 @@ def test_rdeploy_tui_sandbox_and_the_sandbox_flag_share_one_folder(tmp_path):
         assert "az login --service-principal" in banner and "ARM_CLOUD_METADATA_URL=" in banner
         base_url = next(line.split()[-1] for line in lines if line.startswith("rdeploy-tui sandbox serving at"))
         ca_bundle = next(line.split()[-1] for line in lines if line.strip().startswith("CA bundle"))
-        settings = ClientSettings(base_url=base_url, ca_bundle=ca_bundle, subscription_id="5a4d1f3e-8f3b-4c1e-9d2a-000000000001",
-                                  resource_group="rdeploy-sandbox-rg", workspace_name="rdeploy-sandbox-ws", state_dir=folder)
+        settings = ClientSettings(
+            base_url=base_url,
+            ca_bundle=ca_bundle,
+            subscription_id="5a4d1f3e-8f3b-4c1e-9d2a-000000000001",
+            resource_group="rdeploy-sandbox-rg",
+            workspace_name="rdeploy-sandbox-ws",
+            state_dir=folder,
+        )
         with pytest.MonkeyPatch.context() as patch:
             patch.setenv("REQUESTS_CA_BUNDLE", ca_bundle)
             from azure.ai.ml.entities import ManagedOnlineEndpoint
 
             sandbox_ml_client(settings).online_endpoints.begin_create_or_update(
-                ManagedOnlineEndpoint(name="made-by-another-client", auth_mode="key")).result()
+                ManagedOnlineEndpoint(name="made-by-another-client", auth_mode="key")
+            ).result()
     finally:
         server.send_signal(signal.SIGTERM)
         server.wait(timeout=60)

@@ -1,5 +1,6 @@
 """The day-2 commands that only read or delete never import azure.ai.ml (~1.5 s of a ~1.8 s command): they go
 over plain ARM REST (azure/rest_online.py). Run as a user does, in a fresh interpreter on an in-process sandbox."""
+
 from __future__ import annotations
 
 import json
@@ -22,8 +23,14 @@ print(json.dumps({"rc": rc, "azure.ai.ml": "azure.ai.ml" in sys.modules}), file=
 def _run(args: list[str], home) -> tuple[dict, subprocess.CompletedProcess]:
     env = {**os.environ, "RDEPLOY_HOME": str(home), "RDEPLOY_SANDBOX_TIME_SCALE": "0.003"}
     env.pop("REQUESTS_CA_BUNDLE", None)
-    done = subprocess.run([sys.executable, "-c", _PROBE, *args], capture_output=True, text=True, env=env,
-                          stdin=subprocess.DEVNULL, timeout=180)
+    done = subprocess.run(
+        [sys.executable, "-c", _PROBE, *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        stdin=subprocess.DEVNULL,
+        timeout=180,
+    )
     assert "Traceback" not in done.stderr, done.stderr
     return json.loads(done.stderr.strip().splitlines()[-1]), done
 

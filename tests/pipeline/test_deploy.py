@@ -1,4 +1,5 @@
 """The whole plan against the sandbox with the real SDKs: success, skips, and a scored request."""
+
 from __future__ import annotations
 
 import pytest
@@ -29,9 +30,13 @@ def test_deploy_reaches_a_scored_request_and_prints_nothing(session, make_spec, 
     # build and endpoint ran side by side: both started before either finished
     order = [(type(e).__name__, e.step) for e in recorder.events if isinstance(e, (StepStarted, StepFinished))]
     first_finish = min(order.index(("StepFinished", P.BUILD)), order.index(("StepFinished", P.ENDPOINT)))
-    assert order.index(("StepStarted", P.BUILD)) < first_finish and order.index(("StepStarted", P.ENDPOINT)) < first_finish
+    assert (
+        order.index(("StepStarted", P.BUILD)) < first_finish and order.index(("StepStarted", P.ENDPOINT)) < first_finish
+    )
     # the deployment only after both
-    assert order.index(("StepStarted", P.DEPLOYMENT)) > max(order.index(("StepFinished", P.BUILD)), order.index(("StepFinished", P.ENDPOINT)))
+    assert order.index(("StepStarted", P.DEPLOYMENT)) > max(
+        order.index(("StepFinished", P.BUILD)), order.index(("StepFinished", P.ENDPOINT))
+    )
     # the smoke score (the deployment by name) runs while the traffic update does, both after the deployment
     assert order.index(("StepStarted", P.SMOKE)) < order.index(("StepFinished", P.TRAFFIC))
     assert order.index(("StepStarted", P.SMOKE)) > order.index(("StepFinished", P.DEPLOYMENT))

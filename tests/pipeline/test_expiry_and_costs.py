@@ -1,5 +1,6 @@
 """The cost guard on the CLI: `endpoints sweep` deletes the expired endpoint and keeps the other; `endpoints list`
 shows what each bills now (the sandbox's price API) and the time left."""
+
 from __future__ import annotations
 
 import json
@@ -27,8 +28,14 @@ def test_expiry_tags_read_and_written():
 def _cli(home, *args):
     env = {**os.environ, "RDEPLOY_HOME": str(home), "RDEPLOY_SANDBOX_TIME_SCALE": "0.003"}
     env.pop("REQUESTS_CA_BUNDLE", None)
-    return subprocess.run([sys.executable, "-m", "rdeploy_tui", *args, "--sandbox"], capture_output=True, text=True, env=env,
-                          stdin=subprocess.DEVNULL, timeout=180)
+    return subprocess.run(
+        [sys.executable, "-m", "rdeploy_tui", *args, "--sandbox"],
+        capture_output=True,
+        text=True,
+        env=env,
+        stdin=subprocess.DEVNULL,
+        timeout=180,
+    )
 
 
 def test_sweep_deletes_the_expired_endpoint_only(tmp_path, monkeypatch):
@@ -79,12 +86,18 @@ def test_deploy_tags_the_expiry_and_prices_the_deployment(session, make_spec, cl
     cleanup.append((ws, spec.endpoint.name))
     assert outcome.status == "succeeded", outcome.summary
     per_hour = SIMULATED["Standard_DS2_v2"][2] * 2
-    assert f"Cost while it lives: 2 x Standard_DS2_v2: {per_hour:.2f} USD/hour, {per_hour * 24:.2f} USD/day" in outcome.summary
+    assert (
+        f"Cost while it lives: 2 x Standard_DS2_v2: {per_hour:.2f} USD/hour, {per_hour * 24:.2f} USD/day"
+        in outcome.summary
+    )
     assert "list price before discounts and taxes" in outcome.summary
     endpoints = Endpoints(ws)
     info = endpoints.show(spec.endpoint.name)
     assert time_left(info.tags).startswith("1d 23h") and info.tags.get("created-by") == "rdeploy-tui"
     # the deploy's summary (CLI output, the wizard's finish) says when, from the tag Azure holds
-    assert f"It expires at {info.tags[TAG].replace('T', ' ')[:16]} UTC: `rdeploy-tui endpoints sweep` deletes it after that." in outcome.summary
+    assert (
+        f"It expires at {info.tags[TAG].replace('T', ' ')[:16]} UTC: `rdeploy-tui endpoints sweep` deletes it after that."
+        in outcome.summary
+    )
     assert outcome.tags[TAG] == info.tags[TAG]
     assert bills_now(session, endpoints, info)["hourly_price"] == pytest.approx(per_hour)

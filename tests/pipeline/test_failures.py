@@ -1,12 +1,13 @@
 """Each Azure failure, injected by the sandbox, reaches the user as what happened + what to do."""
+
 from __future__ import annotations
 
 import threading
 
 import pytest
 
-from rdeploy_tui.pipeline import plan as P
 from rdeploy_tui.errors import RdeployError
+from rdeploy_tui.pipeline import plan as P
 from rdeploy_tui.pipeline.events import LogLines, PlanFinished, StepFailed, StepFinished
 from rdeploy_tui.pipeline.runner import run_deploy
 
@@ -216,7 +217,11 @@ def test_cancel_during_the_build_cancels_the_acr_run(session, sandbox, make_spec
     monkeypatch.setattr(sandbox, "time_scale", 0.03)  # a build that lasts long enough (~6 s) to be cancelled
     cancel = threading.Event()
     result = {}
-    worker = threading.Thread(target=lambda: result.update(o=run_deploy(spec, session=session, sink=recorder, cancel=cancel, force_build=True)))
+    worker = threading.Thread(
+        target=lambda: result.update(
+            o=run_deploy(spec, session=session, sink=recorder, cancel=cancel, force_build=True)
+        )
+    )
     worker.start()
     assert recorder.wait_for(lambda e: isinstance(e, LogLines) and e.step == P.BUILD)
     cancel.set()
@@ -300,15 +305,38 @@ def test_cli_names_a_subscription_it_cannot_see_without_a_traceback(sandbox, tmp
     from pathlib import Path
 
     unknown = _unknown_subscription()
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("AZURE_", "RDEPLOY_", "REQUESTS_CA", "SSL_CERT", "CURL_CA"))}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("AZURE_", "RDEPLOY_", "REQUESTS_CA", "SSL_CERT", "CURL_CA"))
+    }
     env.pop("AZUREML_CURRENT_CLOUD", None)
     env.update(sandbox.service_principal.environment())
     env["RDEPLOY_HOME"] = str(tmp_path / "home")
     result = subprocess.run(
-        [sys.executable, "-m", "rdeploy_tui", "--arm-endpoint", sandbox.base_url, "--ca-bundle", str(Path(sandbox.client_settings().ca_cert)),
-         "endpoints", "list", "--subscription", unknown, "--resource-group", sandbox.resource_group,
-         "--workspace", sandbox.workspace_name],
-        capture_output=True, text=True, env=env, cwd=tmp_path, stdin=subprocess.DEVNULL, timeout=120,
+        [
+            sys.executable,
+            "-m",
+            "rdeploy_tui",
+            "--arm-endpoint",
+            sandbox.base_url,
+            "--ca-bundle",
+            str(Path(sandbox.client_settings().ca_cert)),
+            "endpoints",
+            "list",
+            "--subscription",
+            unknown,
+            "--resource-group",
+            sandbox.resource_group,
+            "--workspace",
+            sandbox.workspace_name,
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=tmp_path,
+        stdin=subprocess.DEVNULL,
+        timeout=120,
     )
     assert result.returncode == 1, result.stdout + result.stderr
     assert "Traceback" not in result.stdout + result.stderr

@@ -2,14 +2,15 @@
 workspace registry. No engine runs on the test machines: `docker` is tests/docker_double.py, whose login and push
 really talk to the sandbox's registry (challenge, token with the exchanged refresh token, blob uploads, manifest),
 so a wrong token exchange or a wrong registry fails these tests."""
+
 from __future__ import annotations
 
 import json
 import threading
 
 import pytest
-
 from docker_double import install
+
 from rdeploy_tui.pipeline import plan as P
 from rdeploy_tui.pipeline.events import LogLines, StepFailed, StepFinished
 from rdeploy_tui.pipeline.runner import run_deploy
@@ -40,7 +41,9 @@ def _failed(recorder, step):
 
 
 @pytest.mark.r
-def test_tasks_not_allowed_builds_locally_pushes_and_serves(session, sandbox, make_spec, recorder, cleanup, docker_double, monkeypatch):
+def test_tasks_not_allowed_builds_locally_pushes_and_serves(
+    session, sandbox, make_spec, recorder, cleanup, docker_double, monkeypatch
+):
     spec = make_spec("local")
     sandbox.faults.arm("tasks-not-allowed", count=1)
     outcome = run_deploy(spec, session=session, sink=recorder, force_build=True)
@@ -76,7 +79,9 @@ def test_tasks_not_allowed_builds_locally_pushes_and_serves(session, sandbox, ma
     assert skipped.status == "skipped" and "already in the registry" in skipped.message
 
 
-def test_no_engine_explains_the_two_ways_forward(session, sandbox, make_spec, recorder, cleanup, docker_double, monkeypatch):
+def test_no_engine_explains_the_two_ways_forward(
+    session, sandbox, make_spec, recorder, cleanup, docker_double, monkeypatch
+):
     monkeypatch.setenv("DOCKER_DOUBLE_NO_ENGINE", "1")
     spec = make_spec("noengine")
     sandbox.faults.arm("tasks-not-allowed", count=1)
@@ -112,18 +117,25 @@ def test_a_failed_local_build_shows_its_log(session, sandbox, make_spec, recorde
     assert outcome.status == "failed"
 
 
-def test_cancel_stops_the_local_build(session, sandbox, make_spec, recorder, cleanup, docker_double, monkeypatch, tmp_path):
+def test_cancel_stops_the_local_build(
+    session, sandbox, make_spec, recorder, cleanup, docker_double, monkeypatch, tmp_path
+):
     release = tmp_path / "release-the-build"
     monkeypatch.setenv("DOCKER_DOUBLE_BUILD_WAIT", str(release))
     spec = make_spec("lcancel")
     sandbox.faults.arm("tasks-not-allowed", count=1)
     cancel = threading.Event()
     result: dict = {}
-    worker = threading.Thread(target=lambda: result.update(outcome=run_deploy(spec, session=session, sink=recorder, cancel=cancel,
-                                                                              force_build=True)))
+    worker = threading.Thread(
+        target=lambda: result.update(
+            outcome=run_deploy(spec, session=session, sink=recorder, cancel=cancel, force_build=True)
+        )
+    )
     worker.start()
     try:
-        in_run = recorder.wait_for(lambda e: isinstance(e, LogLines) and e.step == P.BUILD and any("RUN" in line for line in e.lines))
+        in_run = recorder.wait_for(
+            lambda e: isinstance(e, LogLines) and e.step == P.BUILD and any("RUN" in line for line in e.lines)
+        )
         assert in_run, recorder.events  # the build is in its long RUN
         cancel.set()
         worker.join(timeout=60)

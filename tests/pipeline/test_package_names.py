@@ -1,5 +1,6 @@
 """Issue 13.5: package names are checked before a build: offline against the shipped (partial) list of CRAN names,
 and in the pipeline against the repository's index (here the sandbox's own CRAN catalogue, read over HTTPS)."""
+
 from __future__ import annotations
 
 import pytest
@@ -18,7 +19,10 @@ def test_the_shipped_list_is_dated_partial_and_only_warns():
     assert "forecast" in names.names and "data.table" in names.names and len(names.names) > 1000
     assert names.source.startswith("Debian") and names.date[:2] == "20"
     spec_warnings = {p.field: p for p in rules.validate(_spec(["forcast", "notapkg123", "Forecast"]))}
-    assert spec_warnings["image.r_packages[0]"].level == "warning" and "did you mean forecast" in spec_warnings["image.r_packages[0]"].message
+    assert (
+        spec_warnings["image.r_packages[0]"].level == "warning"
+        and "did you mean forecast" in spec_warnings["image.r_packages[0]"].message
+    )
     assert "image.r_packages[1]" not in spec_warnings  # the partial list cannot say a name does not exist
     assert "spelled 'forecast'" in spec_warnings["image.r_packages[2]"].message
 
@@ -32,7 +36,9 @@ def _spec(packages):
 
 
 def test_the_sandbox_serves_its_catalogue_as_a_repository_index(sandbox):
-    check = check_packages(["forecast", "notapkg123", "forcast"], f"{sandbox.base_url}/cran", verify=sandbox.client_settings().ca_bundle)
+    check = check_packages(
+        ["forecast", "notapkg123", "forcast"], f"{sandbox.base_url}/cran", verify=sandbox.client_settings().ca_bundle
+    )
     assert check.read and set(check.unknown) == {"notapkg123", "forcast"}
     assert "forecast" in check.unknown["forcast"]
     offline = check_packages(["forecast"], "https://127.0.0.1:9/cran")
@@ -56,7 +62,12 @@ def test_a_deploy_with_known_packages_says_they_were_found(session, sandbox, mak
     run_deploy(spec, session=session, sink=recorder, smoke_score=False)
     from rdeploy_tui.azure import Workspace
 
-    cleanup.append((Workspace.open(session, spec.workspace.subscription_id, spec.workspace.resource_group, spec.workspace.name), spec.endpoint.name))
+    cleanup.append(
+        (
+            Workspace.open(session, spec.workspace.subscription_id, spec.workspace.resource_group, spec.workspace.name),
+            spec.endpoint.name,
+        )
+    )
     assert any("3 R package names found in" in e.message for e in recorder.of(StepProgress, P.PREPARE))
 
 

@@ -1,5 +1,6 @@
 """A deploy killed with SIGKILL (the whole process tree, sandbox included) resumes on the next run
 without a second endpoint. The CLI runs as a real subprocess with its own in-process sandbox."""
+
 from __future__ import annotations
 
 import json
@@ -38,7 +39,10 @@ def _deploy(home: Path, spec: Path, *, kill_when=None, timeout: float = 120) -> 
     env.pop("REQUESTS_CA_BUNDLE", None)
     proc = subprocess.Popen(
         [sys.executable, "-m", "rdeploy_tui", "deploy", "--spec", str(spec), "--sandbox", "--yes", "--json"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
     )
     events: list[dict] = []
     deadline = time.monotonic() + timeout
@@ -104,7 +108,9 @@ def test_resume_after_sigkill(tmp_path, spec_file, where, kill_when):
         # the in-process sandbox died with the run, so its ACR run ended: built again, said so
         assert "building again" in progress or "resuming: build run" in progress
     else:
-        assert [e for e in events if e["event"] == "StepFinished" and e["step"] == "build-image"][0]["status"] == "skipped"
+        assert [e for e in events if e["event"] == "StepFinished" and e["step"] == "build-image"][0][
+            "status"
+        ] == "skipped"
     assert _endpoint_count(home) == 1  # never a second endpoint
     score = [e for e in events if e["event"] == "StepFinished" and e["step"] == "smoke-score"][0]
     assert score["message"].startswith("HTTP 200")

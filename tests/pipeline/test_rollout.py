@@ -1,5 +1,6 @@
 """`rollout` end to end on the sandbox with the real SDKs: a good new deployment reaches 100 %, a failing or 5x
 slower one is rolled back with the old one at 100 % and a report, a mirrored stage counts the shadow's copies."""
+
 from __future__ import annotations
 
 import json
@@ -41,9 +42,16 @@ def test_a_good_new_deployment_reaches_100_percent_and_the_old_one_goes(session,
     assert info.traffic == {"green": 100} and [d.name for d in info.deployments] == ["green"]
     measured = recorder.of(StageMeasured)
     assert [m.step for m in measured] == ["stage-10", "stage-50", "stage-100"]
-    assert all(m.verdict is None and m.new_sent == 8 and m.new_errors == 0 and m.compared == 8 and m.mismatches == 0 for m in measured)
+    assert all(
+        m.verdict is None and m.new_sent == 8 and m.new_errors == 0 and m.compared == 8 and m.mismatches == 0
+        for m in measured
+    )
     report = json.loads(outcome.report_file.read_text())
-    assert report["status"] == "succeeded" and [s["step"] for s in report["stages"]] == ["stage-10", "stage-50", "stage-100"]
+    assert report["status"] == "succeeded" and [s["step"] for s in report["stages"]] == [
+        "stage-10",
+        "stage-50",
+        "stage-100",
+    ]
     assert isinstance(recorder.events[-1], PlanFinished) and recorder.events[-1].status == "succeeded"
 
 
@@ -60,7 +68,11 @@ def test_a_new_deployment_failing_after_some_requests_is_rolled_back(session, ma
     assert info.traffic.get("blue") == 100 and not info.traffic.get("green")
     assert {d.name for d in info.deployments} == {"blue", "green"}  # green kept for its logs
     report = json.loads(outcome.report_file.read_text())
-    assert report["status"] == "rolled-back" and report["stages"][-1]["step"] == "stage-10" and report["stages"][-1]["new_errors"] > 0
+    assert (
+        report["status"] == "rolled-back"
+        and report["stages"][-1]["step"] == "stage-10"
+        and report["stages"][-1]["new_errors"] > 0
+    )
     assert "Next:" in outcome.summary and "logs" in outcome.summary
     assert recorder.of(StepFinished, "rollback")[0].status == "done"
 
@@ -102,7 +114,9 @@ def test_a_mirrored_stage_shows_the_shadows_share_of_copies(session, make_spec, 
     with pytest.raises(RdeployError, match="at most 50"):
         endpoints.set_mirror(spec.endpoint.name, "blue", 60)
     endpoints.set_mirror(spec.endpoint.name, "blue", 50)
-    assert score(ws, spec.endpoint.name, spec.scoring.sample_request).served_by == "green"  # the caller sees the live answer
+    assert (
+        score(ws, spec.endpoint.name, spec.scoring.sample_request).served_by == "green"
+    )  # the caller sees the live answer
 
 
 def test_two_rollouts_on_one_endpoint_are_refused(make_spec, rdeploy_home):
@@ -175,8 +189,14 @@ def test_the_cli_rolls_out_and_refuses_without_a_terminal(tmp_path):
     env.pop("REQUESTS_CA_BUNDLE", None)
 
     def cli(*args):
-        return subprocess.run([sys.executable, "-m", "rdeploy_tui", *args, "--spec", str(path), "--sandbox"],
-                              capture_output=True, text=True, env=env, stdin=subprocess.DEVNULL, timeout=300)
+        return subprocess.run(
+            [sys.executable, "-m", "rdeploy_tui", *args, "--spec", str(path), "--sandbox"],
+            capture_output=True,
+            text=True,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            timeout=300,
+        )
 
     refused = cli("rollout")
     assert refused.returncode == 2 and "--yes" in refused.stderr and "Traceback" not in refused.stderr

@@ -1,5 +1,6 @@
 """Never two rollouts on one endpoint, across machines (issue 16): a lease in the endpoint's tags, read and written
 with the real SDK on the shared sandbox. Each "machine" has its own RDEPLOY_HOME, so the file lock cannot help."""
+
 from __future__ import annotations
 
 import os
@@ -19,8 +20,19 @@ from rdeploy_tui.pipeline.events import StepProgress, StepStarted
 
 pytestmark = [pytest.mark.sandbox]
 
-_SCRUB = ("REQUESTS_CA_BUNDLE", "SSL_CERT_FILE", "SSL_CERT_DIR", "CURL_CA_BUNDLE", "AZUREML_CURRENT_CLOUD", "IDENTITY_ENDPOINT",
-          "MSI_ENDPOINT", "CI_NAME", "CI_WORKSPACE", "MLFLOW_TRACKING_URI", "AZURE_AUTHORITY_HOST")
+_SCRUB = (
+    "REQUESTS_CA_BUNDLE",
+    "SSL_CERT_FILE",
+    "SSL_CERT_DIR",
+    "CURL_CA_BUNDLE",
+    "AZUREML_CURRENT_CLOUD",
+    "IDENTITY_ENDPOINT",
+    "MSI_ENDPOINT",
+    "CI_NAME",
+    "CI_WORKSPACE",
+    "MLFLOW_TRACKING_URI",
+    "AZURE_AUTHORITY_HOST",
+)
 
 
 def _tag_as_azure_holds_it(sandbox, name: str) -> str | None:
@@ -84,13 +96,17 @@ def test_the_lease_refuses_a_second_holder_takes_over_a_stale_one_and_is_release
     with pytest.raises(RdeployError) as lost:
         first.renew(force=True)
     assert lost.value.code == "RolloutLockLost" and f"process {os.getpid()}" in lost.value.what
-    assert first.release() is None and parse(_tag_as_azure_holds_it(sandbox, name)).lease == second.lease  # not first's to remove
+    assert (
+        first.release() is None and parse(_tag_as_azure_holds_it(sandbox, name)).lease == second.lease
+    )  # not first's to remove
 
     assert second.release() is None
     assert _tag_as_azure_holds_it(sandbox, name) is None
 
     # A lease of a process of this host that has ended is free at once (a crashed rollout resumed here).
-    ended = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True, check=True)
+    ended = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True, check=True
+    )
     _write_tag(sandbox, name, _stale(socket.gethostname(), int(ended.stdout), hours=0))
     third = EndpointLease(endpoints, name, settle_s=0.05)
     assert third.acquire().pid == int(ended.stdout)
@@ -103,7 +119,9 @@ def _console_script() -> str:
 
 
 @pytest.mark.r
-def test_a_second_rollout_from_another_machine_is_refused_naming_the_first(session, make_spec, cleanup, sandbox, tmp_path, recorder):
+def test_a_second_rollout_from_another_machine_is_refused_naming_the_first(
+    session, make_spec, cleanup, sandbox, tmp_path, recorder
+):
     """The first rollout runs here (RDEPLOY_HOME of this test); the second is another process with its own
     RDEPLOY_HOME, signed in to the sandbox as a custom cloud would be (--arm-endpoint), as a second machine."""
     from rdeploy_tui.azure import Workspace
@@ -126,7 +144,9 @@ def test_a_second_rollout_from_another_machine_is_refused_naming_the_first(sessi
             go_on.wait(120)
 
     outcome = []
-    first = threading.Thread(target=lambda: outcome.append(run_rollout(spec.copy(), session=session, sink=sink, cancel=cancel)), daemon=True)
+    first = threading.Thread(
+        target=lambda: outcome.append(run_rollout(spec.copy(), session=session, sink=sink, cancel=cancel)), daemon=True
+    )
     first.start()
     try:
         assert paused.wait(120), [str(e) for e in recorder.events]
@@ -139,12 +159,30 @@ def test_a_second_rollout_from_another_machine_is_refused_naming_the_first(sessi
         env.update(sandbox.service_principal.environment())
         env["RDEPLOY_HOME"] = str(tmp_path / "other-machine" / "home")
         second = subprocess.run(
-            [_console_script(), "--arm-endpoint", sandbox.base_url, "--ca-bundle", str(sandbox.client_settings().ca_cert),
-             "rollout", "--spec", str(spec_file), "--yes"],
-            capture_output=True, text=True, env=env, cwd=spec_file.parent, stdin=subprocess.DEVNULL, timeout=300)
+            [
+                _console_script(),
+                "--arm-endpoint",
+                sandbox.base_url,
+                "--ca-bundle",
+                str(sandbox.client_settings().ca_cert),
+                "rollout",
+                "--spec",
+                str(spec_file),
+                "--yes",
+            ],
+            capture_output=True,
+            text=True,
+            env=env,
+            cwd=spec_file.parent,
+            stdin=subprocess.DEVNULL,
+            timeout=300,
+        )
         out = second.stdout + second.stderr
         assert second.returncode == 1, out
-        assert f"Another rollout on endpoint {spec.endpoint.name} is running (process {os.getpid()} on {socket.gethostname()}" in out
+        assert (
+            f"Another rollout on endpoint {spec.endpoint.name} is running (process {os.getpid()} on {socket.gethostname()}"
+            in out
+        )
         assert "--take-lock" in out and "Traceback" not in out
     finally:
         cancel.set()
@@ -170,13 +208,19 @@ def test_a_stale_lock_left_by_another_machine_is_taken_over(session, make_spec, 
 
     def sink(event):
         recorder(event)
-        if isinstance(event, StepProgress) and event.step == "prepare" and "took over the rollout lock" in event.message:
+        if (
+            isinstance(event, StepProgress)
+            and event.step == "prepare"
+            and "took over the rollout lock" in event.message
+        ):
             seen.append(_tag_as_azure_holds_it(sandbox, spec.endpoint.name))
             cancel.set()  # enough: stop before the new version is deployed
 
     outcome = run_rollout(spec.copy(), session=session, sink=sink, cancel=cancel)
     took = [e.message for e in recorder.of(StepProgress, "prepare") if "took over" in e.message]
-    assert took and "process 4242 on build-agent-7" in took[0] and "it was stale" in took[0], [str(e) for e in recorder.events]
+    assert took and "process 4242 on build-agent-7" in took[0] and "it was stale" in took[0], [
+        str(e) for e in recorder.events
+    ]
     assert parse(seen[0]).pid == os.getpid()
     assert outcome.status == "cancelled", outcome.summary
     # released at the end, once Azure is done with the new deployment it went on creating after the cancel

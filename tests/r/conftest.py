@@ -3,6 +3,7 @@ root conftest skips them with a printed reason when R is missing, and fails them
 
 After every test no process started by the test may be left alive.
 """
+
 from __future__ import annotations
 
 import os

@@ -1,4 +1,5 @@
 """Issue 13.4: the packages a crate uses, read from crate.bin with a real Rscript and codetools; init and validate."""
+
 from __future__ import annotations
 
 import subprocess
@@ -32,7 +33,9 @@ def model_dir(tmp_path):
 
 
 def cli(*args, cwd):
-    return subprocess.run([sys.executable, "-m", "rdeploy_tui", *args], cwd=cwd, capture_output=True, text=True, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "rdeploy_tui", *args], cwd=cwd, capture_output=True, text=True, timeout=120
+    )
 
 
 def test_the_crates_packages_are_read_from_calls_enclosed_functions_and_namespaces(model_dir):

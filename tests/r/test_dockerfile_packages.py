@@ -5,6 +5,7 @@ CRAN is not reachable here, so R's repository is an empty local one (any package
 like a typo'd or archived CRAN package) and the spec asks for no snapshot (package_snapshot: none). Stand-in packages
 built with `R CMD INSTALL` play carrier, pak and a package whose system library is missing.
 """
+
 from __future__ import annotations
 
 import os
@@ -33,12 +34,15 @@ def fake_package(tmp_path, name: str, *, body: str = "", namespace: str = "") ->
     pkg = tmp_path / "src" / name
     (pkg / "R").mkdir(parents=True)
     (pkg / "DESCRIPTION").write_text(
-        f"Package: {name}\nVersion: 0.0.1\nTitle: t\nDescription: t.\nLicense: MIT\nAuthor: a\nMaintainer: a <a@b.c>\n")
+        f"Package: {name}\nVersion: 0.0.1\nTitle: t\nDescription: t.\nLicense: MIT\nAuthor: a\nMaintainer: a <a@b.c>\n"
+    )
     (pkg / "NAMESPACE").write_text(namespace)
     (pkg / "R" / "code.R").write_text(body)
     lib = tmp_path / "lib"
     lib.mkdir(exist_ok=True)
-    built = subprocess.run(["R", "CMD", "INSTALL", "--no-test-load", "-l", str(lib), str(pkg)], capture_output=True, text=True, timeout=120)
+    built = subprocess.run(
+        ["R", "CMD", "INSTALL", "--no-test-load", "-l", str(lib), str(pkg)], capture_output=True, text=True, timeout=120
+    )
     assert built.returncode == 0, built.stderr
 
 
@@ -53,7 +57,10 @@ def run_install(tmp_path, packages):
     env = dict(os.environ, R_PROFILE_USER=str(profile), R_LIBS_USER=str(lib))
     return subprocess.run(
         [shutil.which("Rscript"), str(install_script(tmp_path, packages))],
-        capture_output=True, text=True, timeout=120, env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env,
     )
 
 
@@ -72,10 +79,16 @@ def test_missing_package_without_pak_fails_the_build(tmp_path):
 
 def test_pak_is_asked_for_exactly_the_missing_packages_and_its_failure_fails_the_build(tmp_path):
     asked = tmp_path / "asked.txt"
-    fake_package(tmp_path, "pak", namespace="export(pkg_install)\n", body=(
-        "pkg_install <- function(pkg, upgrade = FALSE, ask = TRUE) {\n"
-        f"  writeLines(pkg, '{asked}')\n"
-        "  stop('Cannot install packages: Can\\'t find package called surelynotapackage.')\n}\n"))
+    fake_package(
+        tmp_path,
+        "pak",
+        namespace="export(pkg_install)\n",
+        body=(
+            "pkg_install <- function(pkg, upgrade = FALSE, ask = TRUE) {\n"
+            f"  writeLines(pkg, '{asked}')\n"
+            "  stop('Cannot install packages: Can\\'t find package called surelynotapackage.')\n}\n"
+        ),
+    )
     result = run_install(tmp_path, ["jsonlite", "surelynotapackage"])
     assert result.returncode == 1
     assert asked.read_text().split() == ["carrier", "surelynotapackage"]  # plumber and jsonlite are already here
@@ -85,9 +98,14 @@ def test_pak_is_asked_for_exactly_the_missing_packages_and_its_failure_fails_the
 def test_a_package_that_installs_but_does_not_load_fails_the_build_with_rs_reason(tmp_path):
     fake_package(tmp_path, "carrier")
     # as sf does without GDAL: installed, but loading its shared object fails
-    fake_package(tmp_path, "geoish", body=(
-        ".onLoad <- function(libname, pkgname) stop(\"unable to load shared object 'geoish.so':\\n"
-        "  libgdal.so.34: cannot open shared object file: No such file or directory\")\n"))
+    fake_package(
+        tmp_path,
+        "geoish",
+        body=(
+            ".onLoad <- function(libname, pkgname) stop(\"unable to load shared object 'geoish.so':\\n"
+            '  libgdal.so.34: cannot open shared object file: No such file or directory")\n'
+        ),
+    )
     result = run_install(tmp_path, ["jsonlite", "geoish"])
     assert result.returncode == 1
     assert "rdeploy: R packages that do not load: geoish: " in result.stderr

@@ -1,4 +1,5 @@
 """The local runner against a real Rscript + plumber, with real broken inputs."""
+
 from __future__ import annotations
 
 import json
@@ -11,11 +12,11 @@ from pathlib import Path
 import pytest
 
 from rdeploy_tui.cli import main
-from rdeploy_tui.local.plumber import LocalRunError, find_rscript, start_plumber
-from rdeploy_tui.local.checks import LocalReport, run_local_checks
-from rdeploy_tui.local.http_client import request
 from rdeploy_tui.deploy_folder.render import render, write_folder
 from rdeploy_tui.deploy_folder.sample_model import build_sample_crate, sample_crate_path
+from rdeploy_tui.local.checks import LocalReport, run_local_checks
+from rdeploy_tui.local.http_client import request
+from rdeploy_tui.local.plumber import LocalRunError, find_rscript, start_plumber
 from rdeploy_tui.spec.deploy_spec import DeploySpec, ProbeSpec, save_spec
 
 pytestmark = pytest.mark.r
@@ -91,13 +92,23 @@ def test_cli_passes_on_generated_folder_with_sample_model(tmp_path):
     """The real console script, the default (rebuilt) sample model, the human-readable report."""
     spec_path = project(tmp_path)
     exe = Path(sys.executable).with_name("rdeploy-tui")
-    done = subprocess.run([str(exe), "local", "--spec", str(spec_path), "--runner", "rscript"],
-                          capture_output=True, text=True, timeout=120, cwd=tmp_path)
+    done = subprocess.run(
+        [str(exe), "local", "--spec", str(spec_path), "--runner", "rscript"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=tmp_path,
+    )
     assert done.returncode == 0, done.stdout + done.stderr
     out = done.stdout
     assert "Traceback" not in out + done.stderr
-    for line in ("ok    start-up: ready after", "ok    score: POST /score", "ok    JSON: real JSON",
-                 "ok    precision: all 8 numbers match", "ok    latency: new connection p50"):
+    for line in (
+        "ok    start-up: ready after",
+        "ok    score: POST /score",
+        "ok    JSON: real JSON",
+        "ok    precision: all 8 numbers match",
+        "ok    latency: new connection p50",
+    ):
         assert line in out
     assert "local run passed" in out
 
@@ -107,7 +118,18 @@ def test_json_report_and_model_dir(tmp_path, sample_dir, capsys):
     model = tmp_path / "registered" / "models"
     model.mkdir(parents=True)
     (model / "crate.bin").write_bytes((sample_dir / "crate.bin").read_bytes())
-    rc = main(["local", "--spec", str(spec_path), "--model-dir", str(tmp_path / "registered"), "--runner", "rscript", "--json"])
+    rc = main(
+        [
+            "local",
+            "--spec",
+            str(spec_path),
+            "--model-dir",
+            str(tmp_path / "registered"),
+            "--runner",
+            "rscript",
+            "--json",
+        ]
+    )
     report = json.loads(capsys.readouterr().out)
     assert rc == 0 and report["ok"] is True
     assert report["url"].startswith("http://127.0.0.1:")
@@ -185,10 +207,10 @@ def test_r_says_address_in_use_when_it_loses_the_race(tmp_path, sample_dir):
     with start_plumber(folder / "src", sample_dir, start_script=start) as first:
         first.wait_ready()
         # PLUMBER_PORT overrides the port start_plumber checked, so R itself meets the taken port.
-        with start_plumber(folder / "src", sample_dir, start_script=start,
-                           extra_env={"PLUMBER_PORT": str(first.port)}) as second:
-            with pytest.raises(LocalRunError) as info:
-                second.wait_ready(timeout=20)
+        with start_plumber(
+            folder / "src", sample_dir, start_script=start, extra_env={"PLUMBER_PORT": str(first.port)}
+        ) as second, pytest.raises(LocalRunError) as info:
+            second.wait_ready(timeout=20)
     assert info.value.code == "port_in_use"
     assert "already in use" in info.value.what
 
@@ -236,7 +258,10 @@ def test_rounded_numbers_warn(tmp_path, sample_dir):
     assert report.ok
     check = next(c for c in report.checks if c.name == "precision")
     assert check.status == "warn"
-    assert "6 of 8 numbers were rounded to 4 decimal places (the crate returned 782.277575757576, the API answered 782.2776)" in check.message
+    assert (
+        "6 of 8 numbers were rounded to 4 decimal places (the crate returned 782.277575757576, the API answered 782.2776)"
+        in check.message
+    )
     assert "digits = NA" in check.next_step
 
 
@@ -293,8 +318,13 @@ def test_sample_model_build(tmp_path):
     path = build_sample_crate(tmp_path / "out")
     assert path.name == "crate.bin" and path.stat().st_size > 100
     rscript = find_rscript()
-    done = subprocess.run([rscript, "-e", f'f <- unserialize(readRDS("{path}")); cat(class(f), names(formals(f)))'],
-                          capture_output=True, text=True, timeout=60, env={**os.environ})
+    done = subprocess.run(
+        [rscript, "-e", f'f <- unserialize(readRDS("{path}")); cat(class(f), names(formals(f)))'],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ},
+    )
     assert done.stdout == "function forecast_horizon"
 
 

@@ -1,4 +1,5 @@
 """Issue 13.6: start_plumber.R loads the model's packages before the API answers /ready (real Rscript + plumber)."""
+
 from __future__ import annotations
 
 import pytest
@@ -29,7 +30,9 @@ def test_the_models_packages_are_loaded_before_ready_and_a_missing_one_is_named(
     spec.image.r_packages = ["codetools", "surelynotinstalledhere"]  # codetools: installed, loaded by nothing else
     write_folder(render(spec, base_dir=tmp_path), tmp_path / "out")
     folder = tmp_path / "out"
-    with start_plumber(folder / "src", sample_model_dir(), start_script=folder / "docker-context" / "start_plumber.R") as proc:
+    with start_plumber(
+        folder / "src", sample_model_dir(), start_script=folder / "docker-context" / "start_plumber.R"
+    ) as proc:
         proc.wait_ready()
         loaded = request(proc.url, "GET", "/loaded")
         assert loaded.status == 200 and "codetools" in loaded.text

@@ -2,6 +2,7 @@
 
 fable is not installed here, so the crate returns a fable-LIKE object: the classes fable gives a forecast, a
 `distribution` column (a vctrs list of parameters, as distributional stores it), a classed index and `.mean`."""
+
 from __future__ import annotations
 
 import json
@@ -37,7 +38,9 @@ def test_a_fable_like_forecast_is_answered_as_tidy_columns(tmp_path):
     done = subprocess.run(["Rscript", "-e", MAKE_CRATE, str(model)], capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
     write_folder(render(DeploySpec()), tmp_path / "app")
-    with start_plumber(tmp_path / "app" / "src", model, start_script=tmp_path / "app" / "docker-context" / "start_plumber.R") as proc:
+    with start_plumber(
+        tmp_path / "app" / "src", model, start_script=tmp_path / "app" / "docker-context" / "start_plumber.R"
+    ) as proc:
         proc.wait_ready()
         answer = request(proc.url, "POST", "/score", {"forecast_horizon": [2]})
     assert answer.status == 200, answer.text

@@ -1,4 +1,5 @@
 """Real processes for the reliability tests: run the CLI, find its R children in /proc, wait with deadlines."""
+
 from __future__ import annotations
 
 import os
@@ -6,8 +7,8 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 CLI = [sys.executable, "-m", "rdeploy_tui"]
 
@@ -20,13 +21,25 @@ def cli_env(home: Path, **extra: str) -> dict[str, str]:
 
 def run_cli(args: list[str], home: Path, timeout: float = 180, **extra: str) -> subprocess.CompletedProcess:
     """The CLI as a user runs it; the timeout is the test's deadline (a hang fails with TimeoutExpired)."""
-    return subprocess.run(CLI + args, env=cli_env(home, **extra), capture_output=True, text=True,
-                          stdin=subprocess.DEVNULL, timeout=timeout)
+    return subprocess.run(
+        CLI + args,
+        env=cli_env(home, **extra),
+        capture_output=True,
+        text=True,
+        stdin=subprocess.DEVNULL,
+        timeout=timeout,
+    )
 
 
 def start_cli(args: list[str], home: Path, **extra: str) -> subprocess.Popen:
-    return subprocess.Popen(CLI + args, env=cli_env(home, **extra), stdin=subprocess.DEVNULL,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    return subprocess.Popen(
+        CLI + args,
+        env=cli_env(home, **extra),
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
 
 
 def wait_for(check: Callable[[], object], timeout: float, what: str) -> object:
@@ -58,7 +71,12 @@ def plumber_pids(marker: str) -> list[int]:
             cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
         except OSError:
             continue
-        if "start_plumber.R" in cmdline and marker in cmdline and "-c" not in cmdline.split()[:2] and alive(int(entry.name)):
+        if (
+            "start_plumber.R" in cmdline
+            and marker in cmdline
+            and "-c" not in cmdline.split()[:2]
+            and alive(int(entry.name))
+        ):
             found.append(int(entry.name))
     return sorted(found)
 
@@ -66,8 +84,11 @@ def plumber_pids(marker: str) -> list[int]:
 def listening_ports(pid: int) -> set[int]:
     """TCP ports the process listens on (from /proc/net/tcp and its socket inodes)."""
     try:
-        inodes = {os.readlink(f"/proc/{pid}/fd/{fd}")[8:-1] for fd in os.listdir(f"/proc/{pid}/fd")
-                  if os.readlink(f"/proc/{pid}/fd/{fd}").startswith("socket:[")}
+        inodes = {
+            os.readlink(f"/proc/{pid}/fd/{fd}")[8:-1]
+            for fd in os.listdir(f"/proc/{pid}/fd")
+            if os.readlink(f"/proc/{pid}/fd/{fd}").startswith("socket:[")
+        }
     except OSError:
         return set()
     ports = set()

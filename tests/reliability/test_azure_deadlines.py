@@ -1,4 +1,5 @@
 """Issue 15 item 4: a wait on Azure has a deadline; past it the user hears what goes on in Azure, what bills, how to check."""
+
 from __future__ import annotations
 
 import os
@@ -42,8 +43,9 @@ def test_an_endpoint_stuck_in_creating_is_not_waited_for_forever(sandbox, tmp_pa
 
 
 def test_deadlines_come_from_azures_own_limits():
-    from rdeploy_tui.azure import deadlines
     from azure.ai.ml.constants._common import LROConfigurations
+
+    from rdeploy_tui.azure import deadlines
 
     assert deadlines.LRO_WAIT_S == LROConfigurations.POLLING_TIMEOUT  # what az ml waits
     # default probes: 10 s + 10 s x 30 on top of the SDK's wait

@@ -1,16 +1,27 @@
 """Issue 15 item 11: .dockerignore is matched with Docker's own rules (Moby fileutils via docker-py), not by hand:
 `*.R` ignores x.R at the top only, `**/*.R` at any depth, a folder pattern takes its files, the last line wins."""
+
 from __future__ import annotations
 
+import gzip
 import io
 import tarfile
-import gzip
 
 import pytest
 
 from rdeploy_tui.azure.acr import make_context_archive
 
-FILES = ["x.R", "sub/x.R", "sub/deep/y.R", "notes.log", "sub/notes.log", "keep.log", "data/big.csv", "data/small.csv", "README.md"]
+FILES = [
+    "x.R",
+    "sub/x.R",
+    "sub/deep/y.R",
+    "notes.log",
+    "sub/notes.log",
+    "keep.log",
+    "data/big.csv",
+    "data/small.csv",
+    "README.md",
+]
 
 
 def _sent(dockerignore: str) -> set[str]:
@@ -21,17 +32,20 @@ def _sent(dockerignore: str) -> set[str]:
         return set(tar.getnames()) - {"Dockerfile", ".dockerignore"}
 
 
-@pytest.mark.parametrize("rules, ignored", [
-    ("*.R", {"x.R"}),  # the hand-written matcher also ignored sub/x.R
-    ("**/*.R", {"x.R", "sub/x.R", "sub/deep/y.R"}),
-    ("sub/*.R", {"sub/x.R"}),
-    ("*/*.log", {"sub/notes.log"}),
-    ("*.log\n!keep.log", {"notes.log"}),
-    ("data\n!data/small.csv", {"data/big.csv"}),
-    ("# a comment\n\n/README.md", {"README.md"}),
-    ("sub", {"sub/x.R", "sub/deep/y.R", "sub/notes.log"}),
-    ("sub/../x.R", {"x.R"}),
-])
+@pytest.mark.parametrize(
+    "rules, ignored",
+    [
+        ("*.R", {"x.R"}),  # the hand-written matcher also ignored sub/x.R
+        ("**/*.R", {"x.R", "sub/x.R", "sub/deep/y.R"}),
+        ("sub/*.R", {"sub/x.R"}),
+        ("*/*.log", {"sub/notes.log"}),
+        ("*.log\n!keep.log", {"notes.log"}),
+        ("data\n!data/small.csv", {"data/big.csv"}),
+        ("# a comment\n\n/README.md", {"README.md"}),
+        ("sub", {"sub/x.R", "sub/deep/y.R", "sub/notes.log"}),
+        ("sub/../x.R", {"x.R"}),
+    ],
+)
 def test_dockerignore_follows_dockers_rules(rules, ignored):
     assert set(FILES) - _sent(rules) == ignored
 

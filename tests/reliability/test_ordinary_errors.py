@@ -1,15 +1,13 @@
 """Issue 15 item 9: ordinary mistakes get a message that names the file and a next step, never
 "unexpected error" or a traceback; a corrupt resume file is moved aside with a warning."""
+
 from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
-
 from reliability_helpers import run_cli
 
 
@@ -57,8 +55,22 @@ def _case(tmp: Path, name: str) -> tuple[list[str], str]:
     raise AssertionError(name)
 
 
-CASES = ["deep-yaml", "deep-json", "dev-zero", "fifo", "spec-folder", "spec-empty", "spec-not-utf8", "spec-duplicate-key",
-         "out-is-a-file", "out-under-a-file", "out-read-only", "score-binary-file", "score-deep-json", "score-file-is-a-folder"]
+CASES = [
+    "deep-yaml",
+    "deep-json",
+    "dev-zero",
+    "fifo",
+    "spec-folder",
+    "spec-empty",
+    "spec-not-utf8",
+    "spec-duplicate-key",
+    "out-is-a-file",
+    "out-under-a-file",
+    "out-read-only",
+    "score-binary-file",
+    "score-deep-json",
+    "score-file-is-a-folder",
+]
 
 
 @pytest.mark.parametrize("name", CASES)

@@ -1,8 +1,7 @@
 """Issue 15 item 9: a sandbox failure never prints a traceback on the user's terminal (it goes to sandbox.log), and
 an HTTP 5xx answer is not explained as a network or proxy problem."""
-from __future__ import annotations
 
-import os
+from __future__ import annotations
 
 import pytest
 

@@ -1,5 +1,6 @@
 """Issue 15 item 10: the sandbox checks the key before reading a body, answers 405 (not the blob emulator) on a
 GET of the scoring URI, and its request log is bounded."""
+
 from __future__ import annotations
 
 import socket
@@ -22,7 +23,10 @@ def _raw(sandbox, head: str) -> str:
 @pytest.mark.parametrize("path", ["/endpoints/no-such-endpoint/score", "/subscriptions/x/resourceGroups/y"])
 def test_a_caller_without_a_key_is_refused_before_its_body_is_read(sandbox, path):
     # 512 MiB announced, none sent: an answer proves the sandbox did not wait for (or read) the body.
-    answer = _raw(sandbox, f"POST {path} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 536870000\r\n\r\n")
+    answer = _raw(
+        sandbox,
+        f"POST {path} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 536870000\r\n\r\n",
+    )
     assert answer.split(" ", 2)[1] in ("401", "404"), answer[:200]
 
 

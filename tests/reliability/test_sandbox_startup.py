@@ -1,5 +1,6 @@
 """Issue 15 items 1, 7, 9: a sandbox start-up failure is reported at once (never a hang), corrupt state and a
 weak secret are moved aside with a warning."""
+
 from __future__ import annotations
 
 import os
@@ -21,7 +22,9 @@ CLI = [sys.executable, "-m", "rdeploy_tui"]
 def _cli(args: list[str], home: Path, timeout: float = 90) -> subprocess.CompletedProcess:
     env = {**os.environ, "RDEPLOY_HOME": str(home)}
     # The deadline is the test: a hang fails it with TimeoutExpired instead of blocking the suite.
-    return subprocess.run(CLI + args, env=env, capture_output=True, text=True, timeout=timeout, stdin=subprocess.DEVNULL)
+    return subprocess.run(
+        CLI + args, env=env, capture_output=True, text=True, timeout=timeout, stdin=subprocess.DEVNULL
+    )
 
 
 @pytest.mark.parametrize("content", ["[]", '{"seeded": true, "deployments": {"d": {"x": 1}}}', "{not json"])
@@ -63,7 +66,7 @@ def test_a_start_up_failure_after_the_socket_exists_is_raised_at_once(tmp_path, 
 def _raises(fn) -> BaseException | None:
     try:
         fn()
-    except BaseException as exc:  # noqa: BLE001 - the test inspects it
+    except BaseException as exc:
         return exc
     return None
 

@@ -1,4 +1,5 @@
 """Issue 15 item 10: a scoring body that is not JSON, or not UTF-8, is answered 400 saying so (not a bare 500)."""
+
 from __future__ import annotations
 
 import http.client
@@ -28,7 +29,9 @@ def _post(url: str, body: bytes, content_type: str = "application/json") -> tupl
 def test_bodies_that_are_not_json_get_a_400_that_says_so(tmp_path):
     folder = tmp_path / "folder"
     write_folder(render(DeploySpec(), base_dir=tmp_path), folder)
-    with start_plumber(folder / "src", sample_model_dir(), start_script=folder / "docker-context/start_plumber.R") as api:
+    with start_plumber(
+        folder / "src", sample_model_dir(), start_script=folder / "docker-context/start_plumber.R"
+    ) as api:
         api.wait_ready(timeout=60)
         for body in (b"this is not json", b'{"forecast_horizon": [1', b'{"x": "\xff\xfe"}'):
             status, answer = _post(api.url, body)

@@ -1,5 +1,6 @@
 """Issue 15 item 11: scoring honours HTTPS_PROXY/NO_PROXY like the Azure SDKs, and the key only ever crosses a
 proxy inside a CONNECT tunnel. A real proxy and a real HTTPS server (trustme CA) on loopback."""
+
 from __future__ import annotations
 
 import http.server
@@ -96,7 +97,16 @@ def servers(tmp_path):
 
 
 def _clear_proxy_env(monkeypatch):
-    for name in ("HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy", "ALL_PROXY", "all_proxy", "NO_PROXY", "no_proxy"):
+    for name in (
+        "HTTPS_PROXY",
+        "https_proxy",
+        "HTTP_PROXY",
+        "http_proxy",
+        "ALL_PROXY",
+        "all_proxy",
+        "NO_PROXY",
+        "no_proxy",
+    ):
         monkeypatch.delenv(name, raising=False)
 
 

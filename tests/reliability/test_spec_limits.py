@@ -1,5 +1,6 @@
 """Issue 15 items 6 and 10: a spec file cannot decide how much memory or time loading it takes, and what it
 holds is never echoed raw to the terminal."""
+
 from __future__ import annotations
 
 import os
@@ -30,8 +31,13 @@ scoring:
 def _validate(spec: str, timeout: float = 60) -> tuple[subprocess.CompletedProcess, int]:
     """`rdeploy-tui validate` in a child; returns its result and the child's peak memory in MiB."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    result = subprocess.run([sys.executable, "-m", "rdeploy_tui", "validate", "--spec", spec],
-                            capture_output=True, text=True, timeout=timeout, stdin=subprocess.DEVNULL)
+    result = subprocess.run(
+        [sys.executable, "-m", "rdeploy_tui", "validate", "--spec", spec],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        stdin=subprocess.DEVNULL,
+    )
     peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     return result, max(peak, before) // 1024
 
@@ -74,7 +80,9 @@ def test_an_oversized_spec_is_refused_before_parsing(tmp_path):
     assert spec is None and "at most" in problems[0].message
 
 
-@pytest.mark.parametrize("text", ["a: " + "[" * 5000 + "]" * 5000, "a:\n" + "".join("  " * i + f"k{i}:\n" for i in range(1, 200))])
+@pytest.mark.parametrize(
+    "text", ["a: " + "[" * 5000 + "]" * 5000, "a:\n" + "".join("  " * i + f"k{i}:\n" for i in range(1, 200))]
+)
 def test_deep_nesting_is_a_problem_not_a_crash(tmp_path, text):
     path = tmp_path / "deep.yaml"
     path.write_text(text)

@@ -1,4 +1,5 @@
 """Issue 15 item 5: a second deploy of the same target is refused at once and told who holds it."""
+
 from __future__ import annotations
 
 import socket
@@ -23,7 +24,11 @@ def test_a_second_deploy_of_one_target_names_the_holder(tmp_path, rdeploy_home):
     spec = default_spec()
     store = StateStore(tmp_path / "deployments")
     path = store.path(_target(spec))
-    holder = subprocess.Popen([sys.executable, "-c", textwrap.dedent(f"""
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            textwrap.dedent(f"""
         import sys, json
         from pathlib import Path
         from rdeploy_tui.pipeline.target_lock import TargetLock
@@ -32,7 +37,12 @@ def test_a_second_deploy_of_one_target_names_the_holder(tmp_path, rdeploy_home):
         print("held", flush=True)
         sys.stdin.read()  # hold until the test closes stdin
         lock.release()
-        """)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        """),
+        ],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     try:
         assert holder.stdout.readline().strip() == "held"
         events: list = []
@@ -59,7 +69,11 @@ def test_the_lock_is_released_when_its_holder_is_killed(tmp_path):
 
     spec = default_spec()
     path = tmp_path / "t.json"
-    holder = subprocess.Popen([sys.executable, "-c", textwrap.dedent(f"""
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            textwrap.dedent(f"""
         import time, json
         from pathlib import Path
         from rdeploy_tui.pipeline.target_lock import TargetLock
@@ -67,7 +81,11 @@ def test_the_lock_is_released_when_its_holder_is_killed(tmp_path):
         lock.acquire()
         print("held", flush=True)
         time.sleep(600)
-        """)], stdout=subprocess.PIPE, text=True)
+        """),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     try:
         assert holder.stdout.readline().strip() == "held"
         assert not _can_take(TargetLock(path, _target(spec)))  # held, really

@@ -1,6 +1,7 @@
 """Issue 15 item 11: a federated token file (AZURE_FEDERATED_TOKEN_FILE, workload identity on AKS and CI) signs in
 through azure-identity's WorkloadIdentityCredential: the file's token reaches Entra as the client assertion.
 Entra here is a small HTTPS server on loopback (trustme CA) that records the token request."""
+
 from __future__ import annotations
 
 import base64
@@ -35,14 +36,24 @@ class _Entra(http.server.BaseHTTPRequestHandler):
 
     def do_GET(self) -> None:
         base = f"https://localhost:{self.server.server_address[1]}"
-        self._json({"token_endpoint": f"{base}/{TENANT}/oauth2/v2.0/token", "issuer": f"{base}/{TENANT}/v2.0",
-                    "authorization_endpoint": f"{base}/{TENANT}/oauth2/v2.0/authorize"})
+        self._json(
+            {
+                "token_endpoint": f"{base}/{TENANT}/oauth2/v2.0/token",
+                "issuer": f"{base}/{TENANT}/v2.0",
+                "authorization_endpoint": f"{base}/{TENANT}/oauth2/v2.0/authorize",
+            }
+        )
 
     def do_POST(self) -> None:
         form = dict(parse_qsl(self.rfile.read(int(self.headers["Content-Length"])).decode()))
         _Entra.token_requests.append(form)
-        self._json({"token_type": "Bearer", "expires_in": 3600,
-                    "access_token": _jwt({"appid": CLIENT, "tid": TENANT, "app_displayname": "ci-deployer"})})
+        self._json(
+            {
+                "token_type": "Bearer",
+                "expires_in": 3600,
+                "access_token": _jwt({"appid": CLIENT, "tid": TENANT, "app_displayname": "ci-deployer"}),
+            }
+        )
 
     def log_message(self, *args) -> None:
         pass

@@ -1,10 +1,11 @@
 """Sandbox test helpers: SDK clients bound to the shared sandbox, and the files a deployment needs."""
+
 from __future__ import annotations
 
 from pathlib import Path
 
 import pytest
-from sandbox_helpers import create_endpoint, make_deployment, unique_name  # noqa: F401 - re-exported for tests
+from sandbox_helpers import create_endpoint, make_deployment, unique_name
 from sandbox_specs import sandbox_ml_client
 
 
@@ -29,7 +30,10 @@ def app_files(sandbox_server, login_server):
 
     rendered = render(default_spec(), registry=login_server)
     sandbox_server.images.record_image(
-        login_server, rendered.image_repository, rendered.image_tag, rendered.docker_context(),
+        login_server,
+        rendered.image_repository,
+        rendered.image_tag,
+        rendered.docker_context(),
         metadata={"entrypoint_reset": True},
     )
     return rendered

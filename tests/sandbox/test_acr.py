@@ -3,6 +3,7 @@
 azure-mgmt-containerregistry (registries.get), azure-mgmt-containerregistrytasks (upload URL, scheduleRun,
 runs, log SAS URL, cancel) and azure-storage-blob (context upload, ranged log reads) over HTTPS.
 """
+
 from __future__ import annotations
 
 import io
@@ -14,7 +15,12 @@ import pytest
 from azure.core.exceptions import HttpResponseError, ResourceNotFoundError
 from azure.mgmt.containerregistry import ContainerRegistryManagementClient
 from azure.mgmt.containerregistrytasks import ContainerRegistryTasksMgmtClient
-from azure.mgmt.containerregistrytasks.models import Argument, DockerBuildRequest, EncodedTaskRunRequest, PlatformProperties
+from azure.mgmt.containerregistrytasks.models import (
+    Argument,
+    DockerBuildRequest,
+    EncodedTaskRunRequest,
+    PlatformProperties,
+)
 from azure.storage.blob import BlobClient
 
 from rdeploy_tui.sandbox import arm
@@ -45,8 +51,12 @@ def context_archive(dockerfile: str, **extra: bytes) -> bytes:
     """A docker-context tar.gz made the way az acr build packs one (names relative to the context root)."""
     buffer = io.BytesIO()
     with tarfile.open(fileobj=buffer, mode="w:gz") as tar:
-        files = {"Dockerfile": dockerfile.encode(), "start_plumber.R": START_PLUMBER,
-                 "install_packages.R": our_context()["install_packages.R"], **extra}
+        files = {
+            "Dockerfile": dockerfile.encode(),
+            "start_plumber.R": START_PLUMBER,
+            "install_packages.R": our_context()["install_packages.R"],
+            **extra,
+        }
         for name, data in files.items():
             info = tarfile.TarInfo(name)
             info.size = len(data)
@@ -60,9 +70,13 @@ class AcrClients:
         self.sandbox = sandbox
         self.settings = settings = sandbox.client_settings()
         credential = settings.credential()
-        self.registries = ContainerRegistryManagementClient(credential, settings.subscription_id, **settings.mgmt_kwargs())
+        self.registries = ContainerRegistryManagementClient(
+            credential, settings.subscription_id, **settings.mgmt_kwargs()
+        )
         self.tasks = ContainerRegistryTasksMgmtClient(credential, settings.subscription_id, **settings.mgmt_kwargs())
-        workspace = arm.find_workspace(sandbox, settings.subscription_id, settings.resource_group, settings.workspace_name)
+        workspace = arm.find_workspace(
+            sandbox, settings.subscription_id, settings.resource_group, settings.workspace_name
+        )
         self.group = settings.resource_group
         self.registry = workspace["container_registry"].rsplit("/", 1)[1]
 
@@ -176,14 +190,22 @@ def test_az_acr_build_flow_succeeds_and_the_image_is_remembered(acr: AcrClients,
     "dockerfile, extra, reasons",
     [
         (our_dockerfile().replace("FROM ${BASE}", ""), {}, ["No build stage in current context"]),
-        (our_dockerfile(), {"install_packages.R": our_context(("notapkg",))["install_packages.R"]},
-         ["* notapkg: Can't find package called notapkg."]),
-        (our_dockerfile().replace("ARG BASE=rstudio/plumber:v1.3.0", "ARG BASE=rocker/r-ver:9.9.9"), {},
-         ["manifest for rocker/r-ver:9.9.9 not found: manifest unknown: manifest unknown"]),
+        (
+            our_dockerfile(),
+            {"install_packages.R": our_context(("notapkg",))["install_packages.R"]},
+            ["* notapkg: Can't find package called notapkg."],
+        ),
+        (
+            our_dockerfile().replace("ARG BASE=rstudio/plumber:v1.3.0", "ARG BASE=rocker/r-ver:9.9.9"),
+            {},
+            ["manifest for rocker/r-ver:9.9.9 not found: manifest unknown: manifest unknown"],
+        ),
     ],
     ids=["no-FROM", "package-not-on-cran", "unknown-base-tag"],
 )
-def test_a_bad_dockerfile_fails_with_the_reason_in_the_log(acr: AcrClients, dockerfile: str, extra: dict, reasons: list[str]):
+def test_a_bad_dockerfile_fails_with_the_reason_in_the_log(
+    acr: AcrClients, dockerfile: str, extra: dict, reasons: list[str]
+):
     queued = acr.schedule(context_archive(dockerfile, **extra), image="broken:1")
     log, status = acr.stream_log(queued.run_id)
     assert status == "Failed"
@@ -223,7 +245,10 @@ def test_free_credit_subscriptions_refuse_acr_tasks(acr: AcrClients):
         acr.schedule(context_archive(our_dockerfile()))
     assert refused.value.status_code == 400
     assert refused.value.error.code == "TasksOperationsNotAllowed"
-    assert f"ACR Tasks requests for the registry {acr.registry} and {subscription} are not permitted" in refused.value.error.message
+    assert (
+        f"ACR Tasks requests for the registry {acr.registry} and {subscription} are not permitted"
+        in refused.value.error.message
+    )
 
 
 def test_the_tasks_not_allowed_fault_refuses_schedule_run(acr: AcrClients):
@@ -244,8 +269,11 @@ def test_unknown_runs_and_registries_answer_404(acr: AcrClients):
 def test_a_context_that_was_never_uploaded_fails_the_run(acr: AcrClients):
     upload = acr.tasks.registries.get_build_source_upload_url(acr.group, acr.registry)
     request = DockerBuildRequest(
-        source_location=upload.relative_path, docker_file_path="Dockerfile", image_names=["r-model:1"],
-        is_push_enabled=True, platform=PlatformProperties(os="Linux"),
+        source_location=upload.relative_path,
+        docker_file_path="Dockerfile",
+        image_names=["r-model:1"],
+        is_push_enabled=True,
+        platform=PlatformProperties(os="Linux"),
     )
     run = acr.tasks.registries.schedule_run(acr.group, acr.registry, request)
     log, status = acr.stream_log(run.run_id)
@@ -267,8 +295,11 @@ def test_secret_build_arguments_never_reach_the_state_file(acr: AcrClients, stat
     upload = acr.tasks.registries.get_build_source_upload_url(acr.group, acr.registry)
     acr.blob(upload.upload_url).upload_blob(context_archive(our_dockerfile()), blob_type="BlockBlob", overwrite=True)
     request = DockerBuildRequest(
-        source_location=upload.relative_path, docker_file_path="Dockerfile", image_names=["r-model:2"],
-        is_push_enabled=True, platform=PlatformProperties(os="Linux"),
+        source_location=upload.relative_path,
+        docker_file_path="Dockerfile",
+        image_names=["r-model:2"],
+        is_push_enabled=True,
+        platform=PlatformProperties(os="Linux"),
         arguments=[Argument(name="GITHUB_PAT", value="s3cr3t-build-arg", is_secret=True)],
     )
     run = acr.tasks.registries.schedule_run(acr.group, acr.registry, request)

@@ -1,4 +1,5 @@
 """The sandbox's docker-build simulation: Dockerfile reading and what a build prints and produces (no server)."""
+
 from __future__ import annotations
 
 import io
@@ -25,7 +26,9 @@ def our_context(packages: tuple[str, ...] = ("forecast",), base: str = "rstudio/
     return render(spec).docker_context()
 
 
-def our_plan(packages: tuple[str, ...] = ("forecast",), base: str = "rstudio/plumber:v1.3.0", edit=None, **kwargs) -> build.BuildPlan:
+def our_plan(
+    packages: tuple[str, ...] = ("forecast",), base: str = "rstudio/plumber:v1.3.0", edit=None, **kwargs
+) -> build.BuildPlan:
     files = our_context(packages, base)
     if edit is not None:
         files["Dockerfile"] = edit(files["Dockerfile"].decode()).encode()
@@ -41,10 +44,18 @@ CMD ["Rscript", "/tmp/start_plumber.R"]
 
 
 def plan(text: str, *, files: dict[str, bytes] | None = None, cran: Cran = Cran(), **kwargs) -> build.BuildPlan:
-    context = {"Dockerfile": text.encode(), "start_plumber.R": b"pr <- plumber::plumb('x')\n"} if files is None else files
+    context = (
+        {"Dockerfile": text.encode(), "start_plumber.R": b"pr <- plumber::plumb('x')\n"} if files is None else files
+    )
     return build.plan_build(
-        run_id="ca1", files=context, dockerfile_path=kwargs.pop("dockerfile_path", "Dockerfile"),
-        image_names=kwargs.pop("image_names", ["r-model:1"]), push=True, login_server=LOGIN, cran=cran, **kwargs,
+        run_id="ca1",
+        files=context,
+        dockerfile_path=kwargs.pop("dockerfile_path", "Dockerfile"),
+        image_names=kwargs.pop("image_names", ["r-model:1"]),
+        push=True,
+        login_server=LOGIN,
+        cran=cran,
+        **kwargs,
     )
 
 
@@ -54,7 +65,7 @@ def log_text(result: build.BuildPlan) -> str:
 
 # ----- reading Dockerfiles ---------------------------------------------------------------------------
 def test_parse_joins_continuations_and_drops_comments():
-    instructions = dockerfile.parse("# c\nFROM a:1\n\nRUN echo 1 \\\n  # inner comment\n  && echo 2\ncmd [\"x\"]\n")
+    instructions = dockerfile.parse('# c\nFROM a:1\n\nRUN echo 1 \\\n  # inner comment\n  && echo 2\ncmd ["x"]\n')
     assert [(i.line, i.keyword) for i in instructions] == [(2, "FROM"), (4, "RUN"), (7, "CMD")]
     assert instructions[1].args == "echo 1 && echo 2"
 
@@ -64,7 +75,11 @@ def test_parse_joins_continuations_and_drops_comments():
     [
         ("""R -e "install.packages(c('forecast','carrier'))\"""", ("forecast", "carrier"), False),
         ("""Rscript -e 'install.packages("xgboost", repos = "https://cloud.r-project.org")'""", ("xgboost",), False),
-        ("""["Rscript", "-e", "install.packages(pkgs = c('a', 'b')); if (!requireNamespace('a')) stop('no a')"]""", ("a", "b"), True),
+        (
+            """["Rscript", "-e", "install.packages(pkgs = c('a', 'b')); if (!requireNamespace('a')) stop('no a')"]""",
+            ("a", "b"),
+            True,
+        ),
         ("install2.r --error carrier forecast", ("carrier", "forecast"), True),
         ("apt-get update && apt-get install -y libxml2", None, None),
     ],
@@ -92,7 +107,11 @@ def test_our_dockerfile_builds_and_describes_the_image():
     result = our_plan()
     text = log_text(result)
     assert result.succeeded, text
-    assert "Step 1/7 : FROM ${BASE}" in text and "v1.3.0: Pulling from rstudio/plumber" in text and "Step 7/7 : CMD" in text
+    assert (
+        "Step 1/7 : FROM ${BASE}" in text
+        and "v1.3.0: Pulling from rstudio/plumber" in text
+        and "Step 7/7 : CMD" in text
+    )
     assert "✔ Installed carrier" in text and "✔ Installed forecast" in text and "Installed plumber" not in text
     assert f"Successfully tagged {LOGIN}/r-model:1" in text and "Pushing image" in text
     assert [(ref.repository, ref.tag) for ref in result.images] == [("r-model", "1")]
@@ -142,10 +161,13 @@ def test_missing_entrypoint_reset_builds_with_a_warning_and_a_crashing_image_rec
 @pytest.mark.parametrize(
     "text, reason",
     [
-        ("RUN echo hi\nCMD [\"x\"]\n", "No build stage in current context"),
+        ('RUN echo hi\nCMD ["x"]\n', "No build stage in current context"),
         ("", "cannot be empty"),
         ("FROM rstudio/plumber\nINSTAL x\n", "dockerfile parse error line 2: unknown instruction: INSTAL"),
-        ("FROM rstudio/plumber\nCOPY plumber.R /app/\n", "COPY failed: file not found in build context or excluded by .dockerignore: stat plumber.R: file does not exist"),
+        (
+            "FROM rstudio/plumber\nCOPY plumber.R /app/\n",
+            "COPY failed: file not found in build context or excluded by .dockerignore: stat plumber.R: file does not exist",
+        ),
     ],
 )
 def test_bad_dockerfiles_fail_with_dockers_reason(text, reason):
@@ -163,7 +185,14 @@ def test_the_build_fail_knob_fails_at_the_package_install():
     text = log_text(result := our_plan(fail_build=True))
     assert not result.succeeded
     assert "Failed to build source package carrier" in text
-    text = log_text(result := plan(MICROSOFT_HOWTO.replace('"install', '"pkgs <- c(\'forecast\'); install').replace("'))", "')); if (!all(pkgs %in% rownames(installed.packages()))) quit(status = 1)"), fail_build=True))
+    text = log_text(
+        result := plan(
+            MICROSOFT_HOWTO.replace('"install', "\"pkgs <- c('forecast'); install").replace(
+                "'))", "')); if (!all(pkgs %in% rownames(installed.packages()))) quit(status = 1)"
+            ),
+            fail_build=True,
+        )
+    )
     assert not result.succeeded and "ERROR: compilation failed for package ‘forecast’" in text
 
 
@@ -191,10 +220,16 @@ def test_the_docker_context_rdeploy_renders_for_the_default_spec_builds():
 
 
 # ----- base images (spec/base_images.py), Docker Hub's limit, system libraries --------------------------
-@pytest.mark.parametrize("base, reason", [
-    ("rocker/r-ver:9.9.9", "manifest for rocker/r-ver:9.9.9 not found: manifest unknown: manifest unknown"),
-    ("rstudio/plumbr:v1.3.0", "pull access denied for rstudio/plumbr, repository does not exist or may require 'docker login'"),
-])
+@pytest.mark.parametrize(
+    "base, reason",
+    [
+        ("rocker/r-ver:9.9.9", "manifest for rocker/r-ver:9.9.9 not found: manifest unknown: manifest unknown"),
+        (
+            "rstudio/plumbr:v1.3.0",
+            "pull access denied for rstudio/plumbr, repository does not exist or may require 'docker login'",
+        ),
+    ],
+)
 def test_an_unknown_base_image_fails_the_pull_with_dockers_words(base, reason):
     result = our_plan(base=base)
     text = log_text(result)
@@ -209,13 +244,18 @@ def test_the_docker_hub_limit_fails_pulls_from_docker_hub_but_not_from_the_works
     from rdeploy_tui.spec import base_images
 
     holds = build.base_record(base_images.lookup("rstudio/plumber:v1.3.0"))
-    from_copy = our_plan(dockerhub_limited=lambda: True, build_args={"BASE": copy},
-                         registry_image=lambda ref: holds if ref == copy else None)
+    from_copy = our_plan(
+        dockerhub_limited=lambda: True,
+        build_args={"BASE": copy},
+        registry_image=lambda ref: holds if ref == copy else None,
+    )
     assert from_copy.succeeded, log_text(from_copy)
     assert f"Status: Downloaded newer image for {copy}" in log_text(from_copy)
     assert from_copy.image["plumber"] is True and from_copy.image["entrypoint_reset"] is True
     missing = our_plan(build_args={"BASE": copy})
-    assert f'manifest for {copy} not found: manifest unknown: manifest tagged by "v1.3.0" is not found' in log_text(missing)
+    assert f'manifest for {copy} not found: manifest unknown: manifest tagged by "v1.3.0" is not found' in log_text(
+        missing
+    )
 
 
 def test_a_base_without_plumber_gets_it_from_our_build_but_not_from_the_howto():

@@ -1,13 +1,13 @@
 """Base images through the real SDK clients: importImage (azure-mgmt-containerregistry's begin_import_image, what
 `az acr import` calls), builds FROM the workspace copy with a build argument, and Docker Hub's pull limit."""
+
 from __future__ import annotations
 
 import pytest
 from azure.core.exceptions import HttpResponseError
 from azure.mgmt.containerregistry.models import ImportImageParameters, ImportSource
 from azure.mgmt.containerregistrytasks.models import Argument, DockerBuildRequest, PlatformProperties
-from test_acr import AcrClients, context_archive, our_context, our_dockerfile  # noqa: F401 - fixtures below
-from test_acr import acr, sandbox, state_dir  # noqa: F401 - the same per-test sandbox
+from test_acr import AcrClients, acr, context_archive, our_context, our_dockerfile, sandbox, state_dir  # noqa: F401 - fixtures below  # noqa: F401 - the same per-test sandbox
 
 pytestmark = pytest.mark.sandbox
 BASE = "rstudio/plumber:v1.3.0"
@@ -15,7 +15,9 @@ COPY = "base/rstudio/plumber:v1.3.0"
 
 
 def import_base(acr: AcrClients, source: str = BASE, target: str = COPY) -> None:
-    parameters = ImportImageParameters(source=ImportSource(registry_uri="docker.io", source_image=source), target_tags=[target])
+    parameters = ImportImageParameters(
+        source=ImportSource(registry_uri="docker.io", source_image=source), target_tags=[target]
+    )
     acr.registries.registries.begin_import_image(acr.group, acr.registry, parameters).result()
 
 
@@ -23,7 +25,10 @@ def build_with(acr: AcrClients, base_arg: str | None, image: str = "r-model:2") 
     upload = acr.tasks.registries.get_build_source_upload_url(acr.group, acr.registry)
     acr.blob(upload.upload_url).upload_blob(context_archive(our_dockerfile()), blob_type="BlockBlob", overwrite=True)
     request = DockerBuildRequest(
-        source_location=upload.relative_path, docker_file_path="Dockerfile", image_names=[image], is_push_enabled=True,
+        source_location=upload.relative_path,
+        docker_file_path="Dockerfile",
+        image_names=[image],
+        is_push_enabled=True,
         platform=PlatformProperties(os="Linux"),
         arguments=[Argument(name="BASE", value=base_arg, is_secret=False)] if base_arg else None,
     )
@@ -31,7 +36,9 @@ def build_with(acr: AcrClients, base_arg: str | None, image: str = "r-model:2") 
     return acr.stream_log(run.run_id)
 
 
-def test_import_puts_the_base_in_the_workspace_registry_and_builds_from_it_despite_the_docker_hub_limit(acr: AcrClients):
+def test_import_puts_the_base_in_the_workspace_registry_and_builds_from_it_despite_the_docker_hub_limit(
+    acr: AcrClients,
+):
     login = f"{acr.registry}.azurecr.io"
     import_base(acr)
     copy = acr.sandbox.images.get_image(login, "base/rstudio/plumber", "v1.3.0")
@@ -51,13 +58,19 @@ def test_a_build_from_a_copy_that_was_never_imported_fails_as_acr_says(acr: AcrC
     login = f"{acr.registry}.azurecr.io"
     log, status = build_with(acr, f"{login}/base/rstudio/plumber:v9")
     assert status == "Failed"
-    assert f'manifest for {login}/base/rstudio/plumber:v9 not found: manifest unknown: manifest tagged by "v9" is not found' in log
+    assert (
+        f'manifest for {login}/base/rstudio/plumber:v9 not found: manifest unknown: manifest tagged by "v9" is not found'
+        in log
+    )
 
 
-@pytest.mark.parametrize("source, fault, words", [
-    ("rstudio/plumber:v9.9.9", None, "not found"),
-    (BASE, "dockerhub-rate-limit", "toomanyrequests"),
-])
+@pytest.mark.parametrize(
+    "source, fault, words",
+    [
+        ("rstudio/plumber:v9.9.9", None, "not found"),
+        (BASE, "dockerhub-rate-limit", "toomanyrequests"),
+    ],
+)
 def test_import_refusals(acr: AcrClients, source, fault, words):
     if fault:
         acr.sandbox.faults.arm(fault, count=1)
@@ -72,5 +85,7 @@ def test_a_second_import_onto_the_same_tag_fails_unless_forced(acr: AcrClients):
     with pytest.raises(HttpResponseError) as refused:
         import_base(acr)
     assert "Tag base/rstudio/plumber:v1.3.0 already exists in target registry." in str(refused.value)
-    forced = ImportImageParameters(source=ImportSource(registry_uri="docker.io", source_image=BASE), target_tags=[COPY], mode="Force")
+    forced = ImportImageParameters(
+        source=ImportSource(registry_uri="docker.io", source_image=BASE), target_tags=[COPY], mode="Force"
+    )
     acr.registries.registries.begin_import_image(acr.group, acr.registry, forced).result()

@@ -1,4 +1,5 @@
 """Subscriptions, workspaces and models with the real SDK clients."""
+
 from __future__ import annotations
 
 import pytest
@@ -12,10 +13,16 @@ def test_subscriptions_list_shows_one_enabled_and_one_disabled(sandbox, sandbox_
     from azure.mgmt.resource.subscriptions import SubscriptionClient
 
     client = SubscriptionClient(sandbox.credential(), **sandbox_settings.mgmt_kwargs())
-    states = {s.subscription_id: str(s.state.value if hasattr(s.state, "value") else s.state) for s in client.subscriptions.list()}
+    states = {
+        s.subscription_id: str(s.state.value if hasattr(s.state, "value") else s.state)
+        for s in client.subscriptions.list()
+    }
     assert states[sandbox.subscription_id] == "Enabled"
     assert "Disabled" in states.values()
-    assert any(e["path"] == "/subscriptions" and e["api_version"] == "2022-12-01" and e["status"] == 200 for e in sandbox.request_log)
+    assert any(
+        e["path"] == "/subscriptions" and e["api_version"] == "2022-12-01" and e["status"] == 200
+        for e in sandbox.request_log
+    )
 
 
 def test_workspaces_get_with_and_without_registry(sandbox, ml_client):
@@ -63,11 +70,19 @@ def test_missing_model_is_404(ml_client):
 def test_ensure_workspace_and_model_create_on_first_use(sandbox, sandbox_settings):
     model = sandbox.ensure_model("11111111-2222-3333-4444-555555555555", "rg-ml", "ws-ml", "my-model")
     assert model["version"] == "1"
-    client = sandbox_ml_client(sandbox_settings, subscription_id="11111111-2222-3333-4444-555555555555", resource_group="rg-ml", workspace_name="ws-ml")
+    client = sandbox_ml_client(
+        sandbox_settings,
+        subscription_id="11111111-2222-3333-4444-555555555555",
+        resource_group="rg-ml",
+        workspace_name="ws-ml",
+    )
     assert client.workspaces.get("ws-ml").container_registry
     assert client.models.get("my-model", label="latest").version == "1"
     # Idempotent: a second call finds what the first made.
-    assert sandbox.ensure_model("11111111-2222-3333-4444-555555555555", "rg-ml", "ws-ml", "my-model")["created"] == model["created"]
+    assert (
+        sandbox.ensure_model("11111111-2222-3333-4444-555555555555", "rg-ml", "ws-ml", "my-model")["created"]
+        == model["created"]
+    )
 
 
 def test_requests_without_a_valid_token_get_401(sandbox, sandbox_settings):
@@ -97,7 +112,9 @@ def test_writes_to_the_disabled_subscription_are_refused(sandbox, sandbox_settin
     from rdeploy_tui.sandbox.arm import DISABLED_SUBSCRIPTION
 
     sandbox.ensure_workspace(DISABLED_SUBSCRIPTION, "rg-old", "ws-old")
-    client = sandbox_ml_client(sandbox_settings, subscription_id=DISABLED_SUBSCRIPTION, resource_group="rg-old", workspace_name="ws-old")
+    client = sandbox_ml_client(
+        sandbox_settings, subscription_id=DISABLED_SUBSCRIPTION, resource_group="rg-old", workspace_name="ws-old"
+    )
     assert client.workspaces.get("ws-old").name == "ws-old"  # reads still work
     with pytest.raises(HttpResponseError) as info:
         client.online_endpoints.begin_create_or_update(ManagedOnlineEndpoint(name="never-made"))

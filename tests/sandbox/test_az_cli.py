@@ -5,6 +5,7 @@ must run, elsewhere they skip when az is not there. Each test has its own AZURE_
 one `rdeploy-tui sandbox` prints (commands/sandbox_cmd.az_recipe), run as printed by bash.
 `az ml` is not here: its extension is not on PyPI, and its calls are azure-ai-ml's, which the rest of the suite drives.
 """
+
 from __future__ import annotations
 
 import json
@@ -75,12 +76,27 @@ def test_az_resource_list_sees_the_workspace_and_its_registry(az, sandbox):
     for item in json.loads(listed.stdout):
         by_type.setdefault(item["type"], []).append(item["name"])
     assert sandbox.workspace_name in by_type["Microsoft.MachineLearningServices/workspaces"]
-    registries = az("resource", "list", "--resource-type", "Microsoft.ContainerRegistry/registries", "--query", "[].type", "-o", "json")
-    assert registries.returncode == 0 and set(json.loads(registries.stdout)) == {"Microsoft.ContainerRegistry/registries"}
+    registries = az(
+        "resource",
+        "list",
+        "--resource-type",
+        "Microsoft.ContainerRegistry/registries",
+        "--query",
+        "[].type",
+        "-o",
+        "json",
+    )
+    assert registries.returncode == 0 and set(json.loads(registries.stdout)) == {
+        "Microsoft.ContainerRegistry/registries"
+    }
 
 
 def test_an_unknown_arm_path_answers_arms_json_error_to_az_rest(az, sandbox):
-    answer = az("rest", "--url", f"{sandbox.base_url}/subscriptions/{sandbox.subscription_id}/providers/Microsoft.MachineLearningServices/nosuchthings?api-version=2024-04-01")
+    answer = az(
+        "rest",
+        "--url",
+        f"{sandbox.base_url}/subscriptions/{sandbox.subscription_id}/providers/Microsoft.MachineLearningServices/nosuchthings?api-version=2024-04-01",
+    )
     assert answer.returncode != 0
     assert "InvalidResourceType" in answer.stderr and "nosuchthings" in answer.stderr
 
@@ -94,7 +110,18 @@ def test_az_cloud_register_with_the_arm_endpoint_works_too(sandbox, az_bin, tmp_
         ["cloud", "register", "--name", "SandboxByEndpoint", "--endpoint-resource-manager", sandbox.base_url],
         ["cloud", "set", "--name", "SandboxByEndpoint"],
         ["config", "set", "core.instance_discovery=false"],
-        ["login", "--service-principal", "--username", sp.client_id, "--password", sp.client_secret, "--tenant", sp.tenant_id, "-o", "none"],
+        [
+            "login",
+            "--service-principal",
+            "--username",
+            sp.client_id,
+            "--password",
+            sp.client_secret,
+            "--tenant",
+            sp.tenant_id,
+            "-o",
+            "none",
+        ],
         ["account", "show", "--query", "id", "-o", "tsv"],
     ]
     for step in steps:

@@ -1,4 +1,5 @@
 """Blob storage with the real azure-storage-blob client, path-style on the sandbox."""
+
 from __future__ import annotations
 
 import pytest

@@ -1,4 +1,5 @@
 """Each fault knob makes the sandbox answer the way Azure does; targeted faults show retry-then-succeed."""
+
 from __future__ import annotations
 
 import time
@@ -35,7 +36,8 @@ def test_throttle_sends_retry_after(sandbox, sandbox_settings):
     token = sandbox.credential().get_token(sandbox_settings.credential_scopes[0]).token
     answer = requests.get(
         f"{sandbox.base_url}/subscriptions?api-version=2022-12-01",
-        headers={"Authorization": f"Bearer {token}"}, verify=sandbox_settings.ca_bundle,
+        headers={"Authorization": f"Bearer {token}"},
+        verify=sandbox_settings.ca_bundle,
     )
     assert answer.status_code == 429
     assert answer.headers["Retry-After"] == "7"
@@ -65,7 +67,11 @@ def test_bad_argument_is_refused_at_once(sandbox, ml_client, app_files, code_dir
 
 @pytest.mark.parametrize(
     ("fault", "code"),
-    [("out-of-quota", "OutOfQuota"), ("image-pull-failure", "ImagePullFailure"), ("resource-not-ready", "ResourceNotReady")],
+    [
+        ("out-of-quota", "OutOfQuota"),
+        ("image-pull-failure", "ImagePullFailure"),
+        ("resource-not-ready", "ResourceNotReady"),
+    ],
 )
 def test_deployment_faults_fail_the_operation(sandbox, ml_client, app_files, code_dir, fault, code):
     name = unique_name("fails")
@@ -86,7 +92,9 @@ def test_deployment_faults_fail_the_operation(sandbox, ml_client, app_files, cod
 def test_real_quota_is_enforced(sandbox, ml_client, app_files, code_dir):
     name = unique_name("quota")
     create_endpoint(ml_client, name)
-    too_big = make_deployment("blue", name, app_files.image, code_dir, instance_type="Standard_DS5_v2", instance_count=3)
+    too_big = make_deployment(
+        "blue", name, app_files.image, code_dir, instance_type="Standard_DS5_v2", instance_count=3
+    )
     with pytest.raises(HttpResponseError) as info:
         ml_client.online_deployments.begin_create_or_update(too_big, skip_script_validation=True).result()
     assert "OutOfQuota" in str(info.value)

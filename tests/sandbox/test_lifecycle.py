@@ -1,4 +1,5 @@
 """A sandbox keeps its state across restarts, resumes what was running, and leaves no process behind."""
+
 from __future__ import annotations
 
 import os
@@ -11,10 +12,10 @@ from pathlib import Path
 import pytest
 import requests
 from sandbox_helpers import make_deployment
+from sandbox_specs import sandbox_ml_client
 
 from rdeploy_tui.sandbox import Sandbox
 from rdeploy_tui.sandbox.state import StateFolderBusy
-from sandbox_specs import sandbox_ml_client
 
 pytestmark = pytest.mark.sandbox
 
@@ -77,7 +78,9 @@ def test_restart_keeps_state_restarts_deployments_and_stops_every_process(tmp_pa
             if second.hosting.target(f"{endpoint.id}/deployments/blue"):
                 break
             time.sleep(0.1)
-        answer = requests.post(endpoint.scoring_uri, json={"forecast_horizon": [2]}, headers={"Authorization": f"Bearer {key}"}, timeout=30)
+        answer = requests.post(
+            endpoint.scoring_uri, json={"forecast_horizon": [2]}, headers={"Authorization": f"Bearer {key}"}, timeout=30
+        )
         assert answer.status_code == 200, answer.text
         second_pid = second.hosting._processes[f"{endpoint.id}/deployments/blue".lower()].pid
     assert not _alive(second_pid)
@@ -89,7 +92,9 @@ def test_an_operation_in_flight_finishes_after_a_restart(tmp_path, monkeypatch):
     state = tmp_path / "state"
     with Sandbox(state, time_scale=10) as slow:  # the endpoint would take minutes here
         monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(slow.ca_bundle))
-        sandbox_ml_client(slow.client_settings()).online_endpoints.begin_create_or_update(ManagedOnlineEndpoint(name="in-flight"))
+        sandbox_ml_client(slow.client_settings()).online_endpoints.begin_create_or_update(
+            ManagedOnlineEndpoint(name="in-flight")
+        )
     with Sandbox(state, time_scale=0.003) as fast:
         client = sandbox_ml_client(fast.client_settings())
         assert client.online_endpoints.get("in-flight").provisioning_state == "Creating"
@@ -100,9 +105,8 @@ def test_an_operation_in_flight_finishes_after_a_restart(tmp_path, monkeypatch):
 
 
 def test_two_sandboxes_cannot_share_a_folder(tmp_path):
-    with Sandbox(tmp_path / "state"):
-        with pytest.raises(StateFolderBusy):
-            Sandbox(tmp_path / "state").start()
+    with Sandbox(tmp_path / "state"), pytest.raises(StateFolderBusy):
+        Sandbox(tmp_path / "state").start()
 
 
 def test_the_certificate_is_reused_after_a_restart(tmp_path):
@@ -110,14 +114,32 @@ def test_the_certificate_is_reused_after_a_restart(tmp_path):
         bundle = first.ca_bundle.read_bytes()
     with Sandbox(tmp_path / "state") as second:
         assert second.ca_bundle.read_bytes() == bundle
-        assert requests.get(f"{second.base_url}/subscriptions", verify=str(second.ca_bundle), timeout=5).status_code == 401
+        assert (
+            requests.get(f"{second.base_url}/subscriptions", verify=str(second.ca_bundle), timeout=5).status_code == 401
+        )
 
 
 def test_sandbox_command_serves_until_ctrl_c(tmp_path):
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     proc = subprocess.Popen(
-        [sys.executable, "-X", "faulthandler", "-m", "rdeploy_tui", "sandbox", "--state-dir", str(tmp_path / "cli"), "--time-scale", "0.02", "--fault", "throttle:1"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+        [
+            sys.executable,
+            "-X",
+            "faulthandler",
+            "-m",
+            "rdeploy_tui",
+            "sandbox",
+            "--state-dir",
+            str(tmp_path / "cli"),
+            "--time-scale",
+            "0.02",
+            "--fault",
+            "throttle:1",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
         # As CI and `cmd &` in a script start it: with SIGINT ignored. Ctrl+C must still stop it.
         preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN),
     )

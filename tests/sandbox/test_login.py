@@ -2,6 +2,7 @@
 
 Driven by what real clients send: azure-identity's ClientSecretCredential (MSAL underneath) and a SubscriptionClient.
 """
+
 from __future__ import annotations
 
 import pytest
@@ -13,8 +14,12 @@ def _credential(sandbox, secret=None, client_id=None, tenant=None):
 
     sp = sandbox.service_principal
     return ClientSecretCredential(
-        tenant or sp.tenant_id, client_id or sp.client_id, secret or sp.client_secret,
-        authority=sandbox.base_url, disable_instance_discovery=True, connection_verify=str(sandbox.ca_bundle),
+        tenant or sp.tenant_id,
+        client_id or sp.client_id,
+        secret or sp.client_secret,
+        authority=sandbox.base_url,
+        disable_instance_discovery=True,
+        connection_verify=str(sandbox.ca_bundle),
     )
 
 
@@ -35,7 +40,12 @@ def test_metadata_endpoints_in_both_shapes(sandbox):
 @pytest.mark.parametrize("version", ["2019-05-01", "2019-10-01", "2020-06-01"])
 def test_metadata_between_2019_and_2022_is_a_list_of_clouds(sandbox, version):
     """What azure-cli reads from ARM_CLOUD_METADATA_URL and Azure Stack Hub's samples index with [0]."""
-    clouds = requests.get(f"{sandbox.base_url}/metadata/endpoints", params={"api-version": version}, verify=str(sandbox.ca_bundle), timeout=5).json()
+    clouds = requests.get(
+        f"{sandbox.base_url}/metadata/endpoints",
+        params={"api-version": version},
+        verify=str(sandbox.ca_bundle),
+        timeout=5,
+    ).json()
     assert isinstance(clouds, list) and [c["name"] for c in clouds] == ["RdeploySandbox"]
     assert clouds[0]["resourceManager"] == sandbox.base_url + "/"
 
@@ -49,7 +59,12 @@ def test_azure_ai_ml_reads_the_sandbox_cloud_from_arm_cloud_metadata_url(sandbox
 
 
 def test_a_metadata_version_older_than_any_is_invalid(sandbox):
-    answer = requests.get(f"{sandbox.base_url}/metadata/endpoints", params={"api-version": "2014-01-01"}, verify=str(sandbox.ca_bundle), timeout=5)
+    answer = requests.get(
+        f"{sandbox.base_url}/metadata/endpoints",
+        params={"api-version": "2014-01-01"},
+        verify=str(sandbox.ca_bundle),
+        timeout=5,
+    )
     assert answer.status_code == 400 and answer.json()["error"]["code"] == "InvalidApiVersionParameter"
 
 
@@ -65,7 +80,12 @@ def test_the_service_principal_gets_a_token_arm_accepts(sandbox):
         ("POST", f"/{tenant}/oauth2/v2.0/token"),
     ]
     assert token.expires_on > 0
-    client = SubscriptionClient(credential, base_url=sandbox.base_url, credential_scopes=[sandbox.base_url + "/.default"], connection_verify=str(sandbox.ca_bundle))
+    client = SubscriptionClient(
+        credential,
+        base_url=sandbox.base_url,
+        credential_scopes=[sandbox.base_url + "/.default"],
+        connection_verify=str(sandbox.ca_bundle),
+    )
     assert sandbox.subscription_id in [s.subscription_id for s in client.subscriptions.list()]
 
 
@@ -73,8 +93,13 @@ def test_a_second_advertised_audience_works_too(sandbox):
     from rdeploy_tui.sandbox.login import EXTRA_AUDIENCE
 
     token = _credential(sandbox).get_token(EXTRA_AUDIENCE + ".default").token
-    answer = requests.get(f"{sandbox.base_url}/subscriptions", params={"api-version": "2022-12-01"},
-                          headers={"Authorization": f"Bearer {token}"}, verify=str(sandbox.ca_bundle), timeout=5)
+    answer = requests.get(
+        f"{sandbox.base_url}/subscriptions",
+        params={"api-version": "2022-12-01"},
+        headers={"Authorization": f"Bearer {token}"},
+        verify=str(sandbox.ca_bundle),
+        timeout=5,
+    )
     assert answer.status_code == 200
 
 
@@ -102,8 +127,14 @@ def test_wrong_secret_body_is_entras(sandbox):
     sp = sandbox.service_principal
     answer = requests.post(
         f"{sandbox.base_url}/{sp.tenant_id}/oauth2/v2.0/token",
-        data={"grant_type": "client_credentials", "client_id": sp.client_id, "client_secret": "x", "scope": sandbox.base_url + "/.default"},
-        verify=str(sandbox.ca_bundle), timeout=5,
+        data={
+            "grant_type": "client_credentials",
+            "client_id": sp.client_id,
+            "client_secret": "x",
+            "scope": sandbox.base_url + "/.default",
+        },
+        verify=str(sandbox.ca_bundle),
+        timeout=5,
     )
     assert answer.status_code == 401
     body = answer.json()
@@ -120,8 +151,13 @@ def test_unknown_resource_and_foreign_audience_are_refused(sandbox):
     assert "AADSTS500011" in str(caught.value)
     # A token for another audience (as if obtained elsewhere) is refused by the sandbox's ARM, as ARM words it.
     token, _ = sandbox.signer.issue("arm", 600, aud="https://management.azure.com/")
-    answer = requests.get(f"{sandbox.base_url}/subscriptions", params={"api-version": "2022-12-01"},
-                          headers={"Authorization": f"Bearer {token}"}, verify=str(sandbox.ca_bundle), timeout=5)
+    answer = requests.get(
+        f"{sandbox.base_url}/subscriptions",
+        params={"api-version": "2022-12-01"},
+        headers={"Authorization": f"Bearer {token}"},
+        verify=str(sandbox.ca_bundle),
+        timeout=5,
+    )
     assert answer.status_code == 401 and answer.json()["error"]["code"] == "InvalidAuthenticationTokenAudience"
 
 

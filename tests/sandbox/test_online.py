@@ -1,10 +1,10 @@
 """Online endpoints and deployments with the real azure-ai-ml client; scoring through a real plumber process."""
+
 from __future__ import annotations
 
 import pytest
 import requests
 from azure.core.exceptions import HttpResponseError, ResourceNotFoundError
-
 from sandbox_helpers import create_endpoint, make_deployment, unique_name
 from sandbox_specs import sandbox_ml_client
 
@@ -73,7 +73,8 @@ def test_deployment_of_a_missing_model_is_refused(sandbox, ml_client, app_files,
     create_endpoint(ml_client, name)
     with pytest.raises(HttpResponseError) as info:
         ml_client.online_deployments.begin_create_or_update(
-            make_deployment("blue", name, app_files.image, code_dir, model="forecast-model:99"), skip_script_validation=True
+            make_deployment("blue", name, app_files.image, code_dir, model="forecast-model:99"),
+            skip_script_validation=True,
         ).result()
     assert info.value.status_code == 404
 
@@ -99,14 +100,18 @@ def test_deploy_upload_logs_and_score(sandbox, ml_client, deployed, app_files):
     assert "forecast-model" in init_logs
 
     key = ml_client.online_endpoints.get_keys(name).primary_key
-    answer = requests.post(deployed.scoring_uri, json={"forecast_horizon": [3]}, headers={"Authorization": f"Bearer {key}"}, timeout=30)
+    answer = requests.post(
+        deployed.scoring_uri, json={"forecast_horizon": [3]}, headers={"Authorization": f"Bearer {key}"}, timeout=30
+    )
     assert answer.status_code == 200, answer.text
     assert len(answer.json()) == 3
     assert answer.headers["azureml-model-deployment"] == "blue"
 
     routed = requests.post(
-        deployed.scoring_uri, json={"forecast_horizon": [1]},
-        headers={"Authorization": f"Bearer {key}", "azureml-model-deployment": "blue"}, timeout=30,
+        deployed.scoring_uri,
+        json={"forecast_horizon": [1]},
+        headers={"Authorization": f"Bearer {key}", "azureml-model-deployment": "blue"},
+        timeout=30,
     )
     assert routed.status_code == 200
 
@@ -117,7 +122,9 @@ def test_scoring_errors_as_azure_sends_them(sandbox, ml_client, deployed):
     auth = {"Authorization": f"Bearer {key}"}
 
     assert requests.post(deployed.scoring_uri, json={"forecast_horizon": [3]}, timeout=30).status_code == 401
-    wrong = requests.post(deployed.scoring_uri, json={"forecast_horizon": [3]}, headers={"Authorization": "Bearer nope"}, timeout=30)
+    wrong = requests.post(
+        deployed.scoring_uri, json={"forecast_horizon": [3]}, headers={"Authorization": "Bearer nope"}, timeout=30
+    )
     assert wrong.status_code == 401
 
     bad = requests.post(deployed.scoring_uri, json={"forecast_horizon": ["abc"]}, headers=auth, timeout=30)
@@ -126,7 +133,9 @@ def test_scoring_errors_as_azure_sends_them(sandbox, ml_client, deployed):
     assert bad.headers["ms-azureml-model-error-reason"]
     assert "forecast_horizon" in bad.text  # the container's own answer comes through
 
-    missing = requests.post(deployed.scoring_uri, json={}, headers={**auth, "azureml-model-deployment": "green"}, timeout=30)
+    missing = requests.post(
+        deployed.scoring_uri, json={}, headers={**auth, "azureml-model-deployment": "green"}, timeout=30
+    )
     assert missing.status_code == 404
 
 
@@ -139,8 +148,15 @@ def test_generated_api_closes_each_connection_and_the_front_reconnects(sandbox, 
     assert direct.status_code == 200 and direct.headers["Connection"].lower() == "close"
     key = ml_client.online_endpoints.get_keys(deployed.name).primary_key
     with requests.Session() as client:
-        answers = [client.post(deployed.scoring_uri, json={"forecast_horizon": [2]}, headers={"Authorization": f"Bearer {key}"},
-                               timeout=30) for _ in range(5)]
+        answers = [
+            client.post(
+                deployed.scoring_uri,
+                json={"forecast_horizon": [2]},
+                headers={"Authorization": f"Bearer {key}"},
+                timeout=30,
+            )
+            for _ in range(5)
+        ]
     assert [a.status_code for a in answers] == [200] * 5
     assert all("close" not in a.headers.get("Connection", "").lower() for a in answers)  # hop-by-hop: not passed on
 
@@ -163,7 +179,9 @@ def test_traffic_split_and_second_deployment(sandbox, ml_client, app_files, code
     endpoint.traffic = {"blue": 0, "green": 100}
     ml_client.online_endpoints.begin_create_or_update(endpoint).result()
     served_by = {
-        requests.post(endpoint.scoring_uri, json={"forecast_horizon": [1]}, headers=auth, timeout=30).headers["azureml-model-deployment"]
+        requests.post(endpoint.scoring_uri, json={"forecast_horizon": [1]}, headers=auth, timeout=30).headers[
+            "azureml-model-deployment"
+        ]
         for _ in range(5)
     }
     assert served_by == {"green"}

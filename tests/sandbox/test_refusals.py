@@ -1,10 +1,10 @@
 """The sandbox refuses what Azure refuses, with the real SDK clients (docs/sandbox-fidelity.md lists each rule)."""
+
 from __future__ import annotations
 
 import pytest
 from azure.core.exceptions import HttpResponseError, ResourceNotFoundError
 from azure.core.rest import HttpRequest
-
 from sandbox_helpers import create_endpoint, make_deployment, unique_name
 
 pytestmark = pytest.mark.sandbox
@@ -19,7 +19,9 @@ def arm(sandbox, sandbox_settings):
 
     def send(method: str, path: str, **params: str):
         query = "&".join(f"{k.replace('_', '-')}={v}" for k, v in params.items())
-        return client._client.send_request(HttpRequest(method, f"{sandbox.base_url}{path}" + (f"?{query}" if query else "")))
+        return client._client.send_request(
+            HttpRequest(method, f"{sandbox.base_url}{path}" + (f"?{query}" if query else ""))
+        )
 
     return send
 
@@ -31,7 +33,10 @@ def _error(response) -> dict:
 def test_missing_api_version_is_arms_400(sandbox, arm):
     answer = arm("GET", f"/subscriptions/{sandbox.subscription_id}/resourcegroups")
     assert answer.status_code == 400
-    assert _error(answer) == {"code": "MissingApiVersionParameter", "message": "The api-version query parameter (?api-version=) is required for all requests."}
+    assert _error(answer) == {
+        "code": "MissingApiVersionParameter",
+        "message": "The api-version query parameter (?api-version=) is required for all requests.",
+    }
 
 
 def test_an_api_version_arm_does_not_have_is_invalid(sandbox, arm):
@@ -39,8 +44,13 @@ def test_an_api_version_arm_does_not_have_is_invalid(sandbox, arm):
     assert answer.status_code == 400
     error = _error(answer)
     assert error["code"] == "InvalidApiVersionParameter"
-    assert error["message"].startswith("The api-version '2021-03-01' is invalid. The supported versions are '2025-04-01,")
-    assert arm("GET", f"/subscriptions/{sandbox.subscription_id}/resourcegroups", api_version="2022-12-01").status_code == 200
+    assert error["message"].startswith(
+        "The api-version '2021-03-01' is invalid. The supported versions are '2025-04-01,"
+    )
+    assert (
+        arm("GET", f"/subscriptions/{sandbox.subscription_id}/resourcegroups", api_version="2022-12-01").status_code
+        == 200
+    )
 
 
 def test_an_online_endpoint_api_version_never_published_has_no_registered_provider(sandbox, arm):
@@ -54,7 +64,11 @@ def test_an_online_endpoint_api_version_never_published_has_no_registered_provid
 
 
 def test_unknown_arm_paths_answer_arms_json_404_not_blob_xml(sandbox, arm):
-    answer = arm("GET", f"/subscriptions/{sandbox.subscription_id}/resourceGroups/{sandbox.resource_group}/providers/Microsoft.MachineLearningServices/workspaces/{sandbox.workspace_name}/nosuchthings", api_version="2024-04-01")
+    answer = arm(
+        "GET",
+        f"/subscriptions/{sandbox.subscription_id}/resourceGroups/{sandbox.resource_group}/providers/Microsoft.MachineLearningServices/workspaces/{sandbox.workspace_name}/nosuchthings",
+        api_version="2024-04-01",
+    )
     assert answer.status_code == 404 and answer.headers["Content-Type"].startswith("application/json")
     assert _error(answer) == {
         "code": "InvalidResourceType",
@@ -78,11 +92,16 @@ def test_instance_count_zero_is_refused_not_made_one(sandbox, ml_client, app_fil
         ml_client.online_deployments.get("blue", name)
 
 
-@pytest.mark.parametrize("model, detail", [
-    ("forecast-model:99", "Model version forecast-model:99 not found. Versions registered: 1."),
-    ("never-registered:1", "Model container with name: never-registered not found."),
-])
-def test_deploying_a_model_version_that_does_not_exist_fails_as_azure_does(sandbox, ml_client, app_files, code_dir, model, detail):
+@pytest.mark.parametrize(
+    "model, detail",
+    [
+        ("forecast-model:99", "Model version forecast-model:99 not found. Versions registered: 1."),
+        ("never-registered:1", "Model container with name: never-registered not found."),
+    ],
+)
+def test_deploying_a_model_version_that_does_not_exist_fails_as_azure_does(
+    sandbox, ml_client, app_files, code_dir, model, detail
+):
     name = unique_name("nomodel")
     create_endpoint(ml_client, name)
     sandbox.request_log.clear()

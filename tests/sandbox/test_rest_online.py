@@ -1,12 +1,12 @@
 """The day-2 light path (azure/arm_rest.py, azure/rest_online.py: plain ARM REST, no azure.ai.ml) against what
 azure-ai-ml sends and parses for the same operation on the sandbox: same requests (method, path, api-version)
 and the same EndpointInfo / DeploymentInfo / WorkspaceInfo / log lines / key. So the two paths cannot drift."""
+
 from __future__ import annotations
 
 import os
 
 import pytest
-
 from sandbox_helpers import create_endpoint, unique_name
 
 pytestmark = pytest.mark.sandbox
@@ -63,18 +63,24 @@ def test_endpoints_list_show_keys_and_missing_alike(sandbox, both, ml_client):
     for name, auth in ours.items():
         create_endpoint(ml_client, name, auth)
     listed_heavy, listed_light = _same(sandbox, heavy.list, light.list)
-    listed_heavy, listed_light = ([e for e in listed if e.name in ours] for listed in (listed_heavy, listed_light))  # tests share the sandbox
+    listed_heavy, listed_light = (
+        [e for e in listed if e.name in ours] for listed in (listed_heavy, listed_light)
+    )  # tests share the sandbox
     assert listed_light == listed_heavy and {e.name: e.auth_mode for e in listed_light} == ours
     assert all(e.created_at for e in listed_light)
     for endpoint in listed_heavy:
         shown_heavy, shown_light = _same(sandbox, lambda: heavy.show(endpoint.name), lambda: light.show(endpoint.name))
         assert shown_light == shown_heavy
-        key_heavy, key_light = _same(sandbox, lambda: heavy.auth_header(endpoint.name), lambda: light.auth_header(endpoint.name))
+        key_heavy, key_light = _same(
+            sandbox, lambda: heavy.auth_header(endpoint.name), lambda: light.auth_header(endpoint.name)
+        )
         if endpoint.auth_mode == "key":
             assert key_light == key_heavy
         else:  # aml tokens are issued per call: same kind, different value
             assert key_light.startswith("Bearer ") and len(key_light) > 20
-    missing_heavy, missing_light = _same(sandbox, lambda: heavy.find("no-such-endpoint"), lambda: light.find("no-such-endpoint"))
+    missing_heavy, missing_light = _same(
+        sandbox, lambda: heavy.find("no-such-endpoint"), lambda: light.find("no-such-endpoint")
+    )
     assert missing_heavy is None and missing_light is None
 
 
@@ -85,12 +91,18 @@ def test_deployed_endpoint_show_deployment_logs_alike(sandbox, both, deployed):
     assert shown_light == shown_heavy
     assert shown_light.deployments[0].image and "/environments/" not in shown_light.deployments[0].image
     assert shown_light.traffic == {"blue": 100}
-    found_heavy, found_light = _same(sandbox, lambda: heavy.find_deployment(deployed.name, "blue"),
-                                     lambda: light.find_deployment(deployed.name, "blue"))
+    found_heavy, found_light = _same(
+        sandbox,
+        lambda: heavy.find_deployment(deployed.name, "blue"),
+        lambda: light.find_deployment(deployed.name, "blue"),
+    )
     assert found_light == found_heavy and found_light.state == "Succeeded"
     for container in ("inference-server", "storage-initializer"):
-        logs_heavy, logs_light = _same(sandbox, lambda: heavy.logs(deployed.name, "blue", container, 20),
-                                       lambda: light.logs(deployed.name, "blue", container, 20))
+        logs_heavy, logs_light = _same(
+            sandbox,
+            lambda: heavy.logs(deployed.name, "blue", container, 20),
+            lambda: light.logs(deployed.name, "blue", container, 20),
+        )
         assert logs_light == logs_heavy and logs_light
 
 

@@ -10,12 +10,12 @@ terminal; the terminal inside it is the same xterm.js, so what reaches the app i
 dev.sh installs the parts: `apt-get install chromium` (when missing), `npm install` of xterm.js into
 BROWSER_TERMINAL_DIR, and playwright from the [test] extra (never `playwright install`).
 """
+
 from __future__ import annotations
 
 import asyncio
 import fcntl
 import os
-import shutil
 import signal
 import struct
 import subprocess
@@ -24,8 +24,14 @@ import threading
 from pathlib import Path
 
 CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--no-first-run"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 
 
 def browser_terminal_dir() -> Path:
@@ -66,7 +72,7 @@ class PtyBridge:
         self._stop: asyncio.Future | None = None
         self._thread = threading.Thread(target=self._run, name="pty-bridge", daemon=True)
 
-    def __enter__(self) -> "PtyBridge":
+    def __enter__(self) -> PtyBridge:
         self._thread.start()
         if not self._ready.wait(30):
             raise RuntimeError("the pty bridge did not start")
@@ -112,8 +118,16 @@ class PtyBridge:
         def controlling_terminal() -> None:  # in the child, after setsid: the pty is its terminal
             fcntl.ioctl(0, termios.TIOCSCTTY, 0)
 
-        self.process = subprocess.Popen(self.argv, stdin=slave, stdout=slave, stderr=slave, cwd=self.cwd,
-                                        env=self.env, start_new_session=True, preexec_fn=controlling_terminal)
+        self.process = subprocess.Popen(
+            self.argv,
+            stdin=slave,
+            stdout=slave,
+            stderr=slave,
+            cwd=self.cwd,
+            env=self.env,
+            start_new_session=True,
+            preexec_fn=controlling_terminal,
+        )
         os.close(slave)
         return master
 
@@ -187,9 +201,18 @@ RECORD = """([cols, rows]) => {
 }"""
 
 # Textual key names -> Playwright key names (https://playwright.dev/python/docs/api/class-keyboard).
-_PLAYWRIGHT_KEYS = {"escape": "Escape", "enter": "Enter", "tab": "Tab", "delete": "Delete", "space": "Space",
-                    "question_mark": "?", "up": "ArrowUp", "down": "ArrowDown", "left": "ArrowLeft",
-                    "right": "ArrowRight"}
+_PLAYWRIGHT_KEYS = {
+    "escape": "Escape",
+    "enter": "Enter",
+    "tab": "Tab",
+    "delete": "Delete",
+    "space": "Space",
+    "question_mark": "?",
+    "up": "ArrowUp",
+    "down": "ArrowDown",
+    "left": "ArrowLeft",
+    "right": "ArrowRight",
+}
 _PLAYWRIGHT_MODIFIERS = {"ctrl": "Control", "alt": "Alt", "shift": "Shift"}
 
 
@@ -242,8 +265,9 @@ class BrowserTerminal:
         from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
         try:
-            self.page.wait_for_function("needle => window.screenText().includes(needle)", arg=needle,
-                                        polling=100, timeout=timeout * 1000)
+            self.page.wait_for_function(
+                "needle => window.screenText().includes(needle)", arg=needle, polling=100, timeout=timeout * 1000
+            )
         except PlaywrightTimeout:
             raise AssertionError(f"{needle!r} did not appear; the browser terminal shows:\n{self.text()}") from None
         return self.text()
@@ -255,7 +279,10 @@ class BrowserTerminal:
         try:
             self.page.wait_for_function(
                 "pattern => window.screenText().split('\\n').some(line => new RegExp(pattern).test(line))",
-                arg=pattern, polling=100, timeout=timeout * 1000)
+                arg=pattern,
+                polling=100,
+                timeout=timeout * 1000,
+            )
         except PlaywrightTimeout:
             raise AssertionError(f"no line matches {pattern!r}; the browser terminal shows:\n{self.text()}") from None
         return self.text()
@@ -264,8 +291,9 @@ class BrowserTerminal:
         from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
         try:
-            self.page.wait_for_function("needle => !window.screenText().includes(needle)", arg=needle,
-                                        polling=100, timeout=timeout * 1000)
+            self.page.wait_for_function(
+                "needle => !window.screenText().includes(needle)", arg=needle, polling=100, timeout=timeout * 1000
+            )
         except PlaywrightTimeout:
             raise AssertionError(f"{needle!r} is still there; the browser terminal shows:\n{self.text()}") from None
         return self.text()
@@ -293,5 +321,3 @@ class BrowserTerminal:
         self.page.locator("#terminal").screenshot(path=str(path))
         self.shots.append(path)
         return path
-
-

@@ -3,12 +3,12 @@
 Snapshots wait for the state they show (issue 14 part 4): `snap_compare` here wraps the plugin's so that
 every picture is taken only once the screen has settled (see ui_helpers.settle), whatever the load.
 """
+
 from __future__ import annotations
 
 import inspect
 
 import pytest
-
 from ui_helpers import settle
 
 

@@ -1,19 +1,19 @@
 """App behaviour around the steps: resume after a crash, worker errors as dialogs, no-command CLI."""
+
 from __future__ import annotations
 
 import sys
 
 import pytest
+from ui_helpers import FIXTURES, make_app, wait_for
 
-from rdeploy_tui.errors import RdeployError
-from rdeploy_tui.spec.deploy_spec import default_spec
-from rdeploy_tui.pipeline.state import DeployState, StateStore, target_key
-from rdeploy_tui.ui.app import RdeployApp
 from rdeploy_tui.connection_options import ConnectionOptions
+from rdeploy_tui.errors import RdeployError
+from rdeploy_tui.pipeline.state import DeployState, StateStore, target_key
+from rdeploy_tui.spec.deploy_spec import default_spec
+from rdeploy_tui.ui.app import RdeployApp
 from rdeploy_tui.ui.session import Session
 from rdeploy_tui.ui.widgets.dialogs import ConfirmDialog, ErrorDialog
-
-from ui_helpers import FIXTURES, make_app, wait_for
 
 
 async def wait_for_dialog(pilot, seconds: float = 60.0) -> None:
@@ -29,7 +29,9 @@ async def test_reopening_after_an_interrupted_deploy_offers_to_resume(monkeypatc
     session = Session(connection=ConnectionOptions(), spec=spec, base_dir=FIXTURES, from_last_run=True)
     session.save_last_run()
     w = spec.workspace
-    state = DeployState(target_key(w.subscription_id, w.resource_group, w.name, spec.endpoint.name, spec.deployment.name))
+    state = DeployState(
+        target_key(w.subscription_id, w.resource_group, w.name, spec.endpoint.name, spec.deployment.name)
+    )
     state.step("build-image").status = "running" if status == "running" else "cancelled"
     state.status = status
     StateStore().save(state)
@@ -50,7 +52,9 @@ async def test_a_failed_deploy_is_not_offered_for_resume(monkeypatch):
     session = Session(connection=ConnectionOptions(), spec=spec, base_dir=FIXTURES, from_last_run=True)
     session.save_last_run()
     w = spec.workspace
-    state = DeployState(target_key(w.subscription_id, w.resource_group, w.name, spec.endpoint.name, spec.deployment.name))
+    state = DeployState(
+        target_key(w.subscription_id, w.resource_group, w.name, spec.endpoint.name, spec.deployment.name)
+    )
     state.status = "failed"
     StateStore().save(state)
     monkeypatch.setattr("rdeploy_tui.ui.screens.signin.SignInScreen.sign_in", lambda self: None)
@@ -76,7 +80,9 @@ async def test_no_offer_without_an_unfinished_deploy(monkeypatch):
 
 async def test_a_failing_worker_becomes_an_error_dialog_with_the_next_action(monkeypatch):
     def fail(self):
-        raise RdeployError("Azure refused: no permission on workspace ws-ml.", "Ask for the AzureML Data Scientist role.")
+        raise RdeployError(
+            "Azure refused: no permission on workspace ws-ml.", "Ask for the AzureML Data Scientist role."
+        )
 
     monkeypatch.setattr("rdeploy_tui.ui.session.Session.workspace", fail)
     app = make_app(5, found={})  # no endpoints known: the endpoint screen lists them in a worker
@@ -106,7 +112,9 @@ def test_no_command_does_not_import_every_command_module():
     """The wizard path parses its options without importing the command modules (first-paint budget)."""
     import subprocess
 
-    code = ("import sys, rdeploy_tui.cli as c; a = c._wizard_args(['--sandbox']); "
-            "print(a.sandbox, sorted(m for m in sys.modules if m.startswith('rdeploy_tui.commands.')))")
+    code = (
+        "import sys, rdeploy_tui.cli as c; a = c._wizard_args(['--sandbox']); "
+        "print(a.sandbox, sorted(m for m in sys.modules if m.startswith('rdeploy_tui.commands.')))"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "True []"

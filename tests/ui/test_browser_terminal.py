@@ -13,6 +13,7 @@ against the table of keys browsers and VS Code keep (rdeploy_tui/ui/keys.py).
 Runs wherever Chromium, xterm.js and Playwright are installed (dev.sh installs them); outside CI it is
 skipped with the reason when they are not; in CI (CI=true) a missing part fails it.
 """
+
 from __future__ import annotations
 
 import os
@@ -20,7 +21,6 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from browser_terminal import CHROMIUM, CHROMIUM_ARGS, BrowserTerminal, PtyBridge, missing_parts, playwright_key
 
 pytestmark = [pytest.mark.browser, pytest.mark.sandbox, pytest.mark.slow]
@@ -38,7 +38,9 @@ def browser_page():
     missing = missing_parts()
     if missing:
         if _in_ci():
-            pytest.fail("CI must run the browser-terminal test; missing: " + "; ".join(missing) + " (run bash dev.sh test)")
+            pytest.fail(
+                "CI must run the browser-terminal test; missing: " + "; ".join(missing) + " (run bash dev.sh test)"
+            )
         pytest.skip("no browser terminal on this machine: " + "; ".join(missing) + " (bash dev.sh test installs them)")
     from playwright.sync_api import sync_playwright
 
@@ -58,8 +60,12 @@ def terminal(browser_page, tmp_path, capsys):
     for old in ARTIFACTS.glob("*.png"):
         old.unlink()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTEST", "TEXTUAL"))}
-    env.update(TERM="xterm-256color", COLORTERM="truecolor", RDEPLOY_HOME=str(tmp_path / "home"),
-               RDEPLOY_SANDBOX_TIME_SCALE="0.003")  # a deployment takes seconds, not minutes
+    env.update(
+        TERM="xterm-256color",
+        COLORTERM="truecolor",
+        RDEPLOY_HOME=str(tmp_path / "home"),
+        RDEPLOY_SANDBOX_TIME_SCALE="0.003",
+    )  # a deployment takes seconds, not minutes
     with PtyBridge([str(SCRIPT), "--sandbox"], env=env, cwd=tmp_path) as bridge:
         term = BrowserTerminal(browser_page, ARTIFACTS)
         term.start(bridge.url)

@@ -1,5 +1,6 @@
 """The wizard's expiry field (issue 16): the spec's rule at the field, carried into the spec, said in the review,
 and a deploy from the wizard that tags the endpoint, read back with the real SDK from the sandbox."""
+
 from __future__ import annotations
 
 import os
@@ -7,11 +8,10 @@ import time
 
 import pytest
 from textual.widgets import Button, Static
+from ui_helpers import make_app, settle, wait_for
 
 from rdeploy_tui.pipeline.expiry import TAG, expires_at, expiry_note
 from rdeploy_tui.ui.widgets.field import Field
-
-from ui_helpers import make_app, settle, wait_for
 
 
 def test_expiry_note_says_when_before_the_deploy():
@@ -65,8 +65,9 @@ async def test_a_bad_expiry_is_refused_at_the_field_and_empty_means_none():
 @pytest.mark.sandbox
 @pytest.mark.r
 async def test_a_wizard_deploy_with_an_expiry_tags_the_endpoint(sandbox_server):
-    from rdeploy_tui.azure import session_for_sandbox
     from sandbox_specs import sandbox_ml_client, spec_on_sandbox
+
+    from rdeploy_tui.azure import session_for_sandbox
 
     name = f"ui-expiry-{os.getpid() % 10000}"
     session = session_for_sandbox(sandbox_server)

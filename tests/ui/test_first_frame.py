@@ -1,21 +1,23 @@
 """Launch in two frames (issue 6): the first frame is the step bar and the sign-in status, painted
 before azure.ai.ml is imported; the nav bar and footer follow; sign-in (which imports the Azure SDK
 in a worker) starts only once the first screen is complete."""
+
 from __future__ import annotations
 
 import gc
 import os
 
 from textual.widgets import Footer
+from ui_helpers import make_app, run_in_terminal, started
 
 from rdeploy_tui.ui.screens.signin import SignInScreen
-
-from ui_helpers import make_app, run_in_terminal, started
 
 
 async def test_first_frame_is_light_and_sign_in_waits_for_the_complete_screen(monkeypatch):
     seen: dict[str, object] = {}
-    monkeypatch.setattr(SignInScreen, "sign_in", lambda self: seen.setdefault("sign-in", (self.app.painted, self.app.settled)))
+    monkeypatch.setattr(
+        SignInScreen, "sign_in", lambda self: seen.setdefault("sign-in", (self.app.painted, self.app.settled))
+    )
     app = make_app(0)
 
     def mark(what: str) -> bool:
@@ -41,8 +43,9 @@ async def test_first_frame_is_light_and_sign_in_waits_for_the_complete_screen(mo
 
 def test_real_console_script_paints_before_importing_azure_ml(tmp_path):
     marks = tmp_path / "marks"
-    env = dict(os.environ, RDEPLOY_HOME=str(tmp_path / "home"), TERM="xterm-256color",
-               RDEPLOY_TUI_PAINTED_FILE=str(marks))
+    env = dict(
+        os.environ, RDEPLOY_HOME=str(tmp_path / "home"), TERM="xterm-256color", RDEPLOY_TUI_PAINTED_FILE=str(marks)
+    )
     code, output = run_in_terminal(env)
     assert code == 0, output
     lines = [line.split() for line in marks.read_text().splitlines()]

@@ -1,7 +1,9 @@
 """Each form refuses invalid input: Next stays blocked and the message is shown at the field."""
+
 from __future__ import annotations
 
 from textual.widgets import Button, OptionList, Select, Static, TextArea
+from ui_helpers import make_app, started
 
 from rdeploy_tui.deploy_folder.render import ALWAYS_INSTALLED
 from rdeploy_tui.spec.deploy_spec import default_spec
@@ -11,8 +13,6 @@ from rdeploy_tui.ui.screens.review import ReviewScreen
 from rdeploy_tui.ui.screens.script import ScriptScreen
 from rdeploy_tui.ui.widgets.code_view import CodeView
 from rdeploy_tui.ui.widgets.field import Field
-
-from ui_helpers import make_app, started
 
 
 def field_message(screen, field_id: str) -> str:
@@ -95,14 +95,16 @@ async def test_script_refuses_bad_json_and_missing_file():
         await started(pilot)
         screen = app.screen
         assert isinstance(screen, ScriptScreen)
-        editor = screen.query_one("#sample-request", TextArea)  # mounting the JSON editor is itself the tree-sitter check
+        editor = screen.query_one(
+            "#sample-request", TextArea
+        )  # mounting the JSON editor is itself the tree-sitter check
         assert editor.language == "json"
         assert not next_blocked(screen)
         editor.text = '{"forecast_horizon": [2'
         await pilot.pause()
         assert "not valid JSON" in str(screen.query_one("#request-message", Static).render())
         assert next_blocked(screen)
-        editor.text = '[1, 2]'
+        editor.text = "[1, 2]"
         await pilot.pause()
         assert "must be a JSON object" in str(screen.query_one("#request-message", Static).render())
         assert next_blocked(screen)
@@ -162,15 +164,24 @@ async def test_endpoint_refuses_bad_names_counts_and_traffic():
         await pilot.press("f2")
         spec = app.session.spec
         assert (spec.endpoint.name, spec.deployment.instance_count, spec.deployment.instance_type) == (
-            "my-endpoint", 3, "Standard_DS1_v2")
+            "my-endpoint",
+            3,
+            "Standard_DS1_v2",
+        )
         assert isinstance(app.screen, ReviewScreen)
 
 
 async def test_endpoint_name_checked_against_existing_endpoints():
     from rdeploy_tui.azure.online import DeploymentInfo, EndpointInfo
 
-    existing = EndpointInfo("r-endpoint-forecast", "Succeeded", "key", "https://x/score", {"blue": 100},
-                            deployments=(DeploymentInfo("blue", "Succeeded", "Standard_DS3_v2", 1, None, None),))
+    existing = EndpointInfo(
+        "r-endpoint-forecast",
+        "Succeeded",
+        "key",
+        "https://x/score",
+        {"blue": 100},
+        deployments=(DeploymentInfo("blue", "Succeeded", "Standard_DS3_v2", 1, None, None),),
+    )
     app = make_app(5, found={"endpoints": {existing.name: existing}})
     async with app.run_test(size=(80, 24)) as pilot:
         await started(pilot)
@@ -204,9 +215,19 @@ async def test_review_writes_the_folder(tmp_path):
         screen = app.screen
         await set_field(pilot, screen, "out-dir", str(tmp_path / "out"))
         await pilot.click("#write")
-        written = sorted(p.relative_to(tmp_path / "out").as_posix() for p in (tmp_path / "out").rglob("*") if p.is_file())
-        assert written == sorted([
-            "docker-context/Dockerfile", "docker-context/install_packages.R", "docker-context/start_plumber.R", "src/plumber.R",
-            "endpoint.yml", "deployment.yml", "sample-request.json", "rdeploy.yaml",
-        ])
+        written = sorted(
+            p.relative_to(tmp_path / "out").as_posix() for p in (tmp_path / "out").rglob("*") if p.is_file()
+        )
+        assert written == sorted(
+            [
+                "docker-context/Dockerfile",
+                "docker-context/install_packages.R",
+                "docker-context/start_plumber.R",
+                "src/plumber.R",
+                "endpoint.yml",
+                "deployment.yml",
+                "sample-request.json",
+                "rdeploy.yaml",
+            ]
+        )
         assert "Wrote 8 files" in str(screen.query_one("#write-result", Static).render())

@@ -1,22 +1,21 @@
 """Keys in the app: F1 help over any screen, the command palette (F3) listing the screen's actions,
 the user's keymap.yaml applied (bad entries said, not fatal), Tab leaving the JSON editors, and Esc
 leaving the scoring screen in one press."""
+
 from __future__ import annotations
 
 import time
 
 import pytest
-
 from textual.command import CommandList, CommandPalette
 from textual.widgets import Button, Input, Static, TextArea
+from ui_helpers import SIZES, make_app
 
 from rdeploy_tui.scoring.target import ScoringTarget
 from rdeploy_tui.ui.palette import ScreenActionsProvider
 from rdeploy_tui.ui.screens.deploy import DeployScreen
 from rdeploy_tui.ui.screens.help import HelpScreen
 from rdeploy_tui.ui.screens.scoring import ScoringScreen
-
-from ui_helpers import SIZES, make_app
 
 
 async def wait_for(pilot, condition, timeout: float = 10.0, what: str = "the UI"):
@@ -76,8 +75,11 @@ async def test_palette_lists_the_screen_actions_with_keys_and_runs_one():
         await wait_for(pilot, lambda: isinstance(app.screen, CommandPalette), what="the palette")
         await pilot.press(*"next")
         hits = app.screen.query_one(CommandList)
-        await wait_for(pilot, lambda: any("Next (F2" in str(hits.get_option_at_index(i).prompt)
-                                          for i in range(hits.option_count)), what="the Next hit")
+        await wait_for(
+            pilot,
+            lambda: any("Next (F2" in str(hits.get_option_at_index(i).prompt) for i in range(hits.option_count)),
+            what="the Next hit",
+        )
         index = next(i for i in range(hits.option_count) if "Next (F2" in str(hits.get_option_at_index(i).prompt))
         hits.highlighted = index
         await pilot.press("enter")
@@ -86,8 +88,9 @@ async def test_palette_lists_the_screen_actions_with_keys_and_runs_one():
 
 async def test_keymap_file_rebinds_and_reports_bad_entries(rdeploy_home):
     rdeploy_home.mkdir(parents=True, exist_ok=True)
-    (rdeploy_home / "keymap.yaml").write_text("next: f6\nnosuch: f7\nback: ctrl+nokey\npackages.edit: ctrl+d\n",
-                                              encoding="utf-8")
+    (rdeploy_home / "keymap.yaml").write_text(
+        "next: f6\nnosuch: f7\nback: ctrl+nokey\npackages.edit: ctrl+d\n", encoding="utf-8"
+    )
     app = make_app(3)
     async with app.run_test(size=(80, 24)) as pilot:
         await wait_for(pilot, lambda: app.user_keymap is not None, what="the keymap")
@@ -138,6 +141,7 @@ async def test_esc_leaves_the_scoring_screen_in_one_press_from_the_editor():
 @pytest.mark.parametrize("size", SIZES)
 def test_help_screen_snapshot(snap_compare, size, monkeypatch):
     monkeypatch.setenv("RDEPLOY_HOME", "/home/user/.config/rdeploy-tui")  # the path it shows; never created
+
     async def open_help(pilot):
         await wait_for(pilot, lambda: pilot.app.settled, what="the first screen")
         pilot.app.screen.query_one("#package-list").focus()
@@ -159,8 +163,11 @@ async def test_esc_closes_the_management_scoring_screen_in_one_press_from_the_ed
         below = app.screen
         scoring = ManageScoringScreen(FixedSource(), ENDPOINTS[0])
         app.push_screen(scoring)
-        await wait_for(pilot, lambda: app.screen is scoring and isinstance(app.focused, TextArea)
-                       and app.focused.id == "request-editor", what="the editor")
+        await wait_for(
+            pilot,
+            lambda: app.screen is scoring and isinstance(app.focused, TextArea) and app.focused.id == "request-editor",
+            what="the editor",
+        )
         await pilot.press("escape")
         await wait_for(pilot, lambda: app.screen is below, what="Esc to close the scoring screen")
 
@@ -188,10 +195,15 @@ async def test_format_json_lays_out_the_request_from_the_editor_and_is_listed_in
         broken = '{"x": 1,,}'
         editor.load_text(broken)
         await pilot.press("alt+j")
-        await wait_for(pilot, lambda: "not valid JSON" in str(screen.panel.query_one("#request-problem", Static).render()),
-                       what="the problem under the editor")
+        await wait_for(
+            pilot,
+            lambda: "not valid JSON" in str(screen.panel.query_one("#request-problem", Static).render()),
+            what="the problem under the editor",
+        )
         assert editor.text == broken
         await pilot.press("f1")
         await wait_for(pilot, lambda: isinstance(app.screen, HelpScreen), what="the help screen")
         assert _actions(app.screen)["scoring.format_request"] == ["alt+j"]
-        assert [a.description for a in app.screen.actions if a.binding_id == "scoring.format_request"] == ["Format JSON"]
+        assert [a.description for a in app.screen.actions if a.binding_id == "scoring.format_request"] == [
+            "Format JSON"
+        ]

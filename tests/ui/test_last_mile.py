@@ -1,18 +1,18 @@
 """Issue 14 part 3: the wizard's last mile at 80x24, each newcomer point checked here."""
+
 from __future__ import annotations
 
 import json
 
 import pytest
 from rich.cells import cell_len
+from test_manage_snapshots import NOW, FixedSource
 from textual.widgets import Footer
 from textual.widgets._footer import FooterKey
+from ui_helpers import make_app, settle, wait_for
 
 from rdeploy_tui.ui.screens.manage import ManageScreen
 from rdeploy_tui.ui.screens.scoring import ScoringScreen
-
-from test_manage_snapshots import NOW, FixedSource
-from ui_helpers import make_app, settle, wait_for
 
 SMALL = (80, 24)
 
@@ -23,8 +23,12 @@ def footer_cut_off(screen) -> list[str]:
     keys = list(footer.query(FooterKey))
     palette = [k for k in keys if k.has_class("-command-palette")]
     right = palette[0].region.x if palette else footer.region.right
-    return [f"{k.key_display} {k.description}" for k in keys
-            if k not in palette and (k.region.width < cell_len(f"{k.key_display} {k.description}") or k.region.right > right)]
+    return [
+        f"{k.key_display} {k.description}"
+        for k in keys
+        if k not in palette
+        and (k.region.width < cell_len(f"{k.key_display} {k.description}") or k.region.right > right)
+    ]
 
 
 async def _manage(pilot, source=None):
@@ -71,10 +75,20 @@ async def test_failed_build_shows_the_failing_line_whole_and_the_log_across_the_
         app.goto(7)
         await settle(pilot)
         screen.status = "running"
-        screen.sink(LogLines("build-image", "build", ("Step 4/6 : RUN R -e ...", key, "Removing intermediate container")))
+        screen.sink(
+            LogLines("build-image", "build", ("Step 4/6 : RUN R -e ...", key, "Removing intermediate container"))
+        )
         screen.apply(StepStarted("build-image", "Build image", 0.0))
-        screen.apply(StepFailed("build-image", "The image build failed.", "Read the build log.",
-                                f"Step 4/6\n{key}\nRemoving intermediate container", "BuildFailed", 1.0))
+        screen.apply(
+            StepFailed(
+                "build-image",
+                "The image build failed.",
+                "Read the build log.",
+                f"Step 4/6\n{key}\nRemoving intermediate container",
+                "BuildFailed",
+                1.0,
+            )
+        )
         await settle(pilot)
         build, deploy = screen.query_one("#build-log", LogPanel), screen.query_one("#deploy-log", LogPanel)
         assert not deploy.display and build.size.width >= SMALL[0] - 4  # was 36 columns beside the other log
@@ -109,11 +123,17 @@ async def test_local_test_lines_wrap_at_80x24():
 
 # --- the summary printed once the app has closed -------------------------------------------------------
 
+
 def _succeeded(spec):
     from rdeploy_tui.pipeline.runner import Outcome
 
-    return Outcome("succeeded", "Endpoint is live.", spec.endpoint.name, spec.deployment.name,
-                   scoring_uri=f"https://{spec.endpoint.name}.westeurope.inference.ml.azure.com/score")
+    return Outcome(
+        "succeeded",
+        "Endpoint is live.",
+        spec.endpoint.name,
+        spec.deployment.name,
+        scoring_uri=f"https://{spec.endpoint.name}.westeurope.inference.ml.azure.com/score",
+    )
 
 
 def _cli_args(command_line: str):
@@ -147,12 +167,21 @@ async def test_finish_prints_endpoint_uri_deployment_how_to_score_and_delete():
     assert "bills per instance-hour until you delete it" in text
     score = next(line for line in text.splitlines() if "rdeploy-tui endpoints score" in line).split("Score it:")[1]
     args = _cli_args(score)
-    assert (args.action, args.name, args.sandbox, args.workspace) == ("score", spec.endpoint.name, True, spec.workspace.name)
+    assert (args.action, args.name, args.sandbox, args.workspace) == (
+        "score",
+        spec.endpoint.name,
+        True,
+        spec.workspace.name,
+    )
     assert json.loads(args.data) == spec.scoring.sample_request
     delete = next(line for line in text.splitlines() if "rdeploy-tui endpoints delete" in line)
     args = _cli_args(delete)
     assert (args.action, args.name, args.resource_group, args.subscription) == (
-        "delete", spec.endpoint.name, spec.workspace.resource_group, "5a4d1f3e-0000")
+        "delete",
+        spec.endpoint.name,
+        spec.workspace.resource_group,
+        "5a4d1f3e-0000",
+    )
 
 
 async def test_quit_during_a_deploy_prints_how_to_resume():
@@ -187,6 +216,7 @@ async def test_quit_without_a_deploy_prints_nothing():
 
 # --- stale state ---------------------------------------------------------------------------------------
 
+
 async def test_workspace_list_has_no_selectable_looking_for_entry(monkeypatch):
     from textual.widgets import Select
 
@@ -220,8 +250,11 @@ async def test_not_yet_toast_goes_once_the_problem_is_fixed():
 def _report(passed: bool):
     from rdeploy_tui.local.checks import Check, LocalReport
 
-    check = Check("score", "ok", "HTTP 200") if passed else Check("score", "fail", "HTTP 500: object 'h' not found",
-                                                                   "fix the script")
+    check = (
+        Check("score", "ok", "HTTP 200")
+        if passed
+        else Check("score", "fail", "HTTP 500: object 'h' not found", "fix the script")
+    )
     return LocalReport(score_status=200 if passed else 500, checks=[check])
 
 
@@ -297,8 +330,10 @@ async def test_review_rechecks_an_endpoint_a_failed_first_run_created(monkeypatc
 
     def listed(self):  # what Azure says after the failed run: the endpoint exists, no deployment took traffic
         spec = self.app.session.spec
-        self.app.call_later(self._endpoints_listed, {spec.endpoint.name: EndpointInfo(
-            spec.endpoint.name, "Succeeded", "aml_token", "https://x/score", {})})
+        self.app.call_later(
+            self._endpoints_listed,
+            {spec.endpoint.name: EndpointInfo(spec.endpoint.name, "Succeeded", "aml_token", "https://x/score", {})},
+        )
 
     monkeypatch.setattr("rdeploy_tui.ui.screens.review.ReviewScreen.list_endpoints", listed)
     deploy = DeployScreen(autostart=False)
@@ -316,6 +351,7 @@ async def test_review_rechecks_an_endpoint_a_failed_first_run_created(monkeypatc
 
 
 # --- traffic ---------------------------------------------------------------------------------------------
+
 
 async def test_a_sole_deployment_at_10_percent_is_told_before_the_deploy():
     app = make_app(5)
@@ -338,9 +374,17 @@ async def test_review_shows_every_deployments_share():
 
     spec = default_spec()
     spec.deployment.name, spec.deployment.traffic = "green", 10
-    existing = EndpointInfo(spec.endpoint.name, "Succeeded", "aml_token", "https://x/score", {"blue": 100},
-                            deployments=(DeploymentInfo("blue", "Succeeded", "Standard_DS3_v2", 1, None, None),
-                                         DeploymentInfo("old", "Succeeded", "Standard_DS3_v2", 1, None, None)))
+    existing = EndpointInfo(
+        spec.endpoint.name,
+        "Succeeded",
+        "aml_token",
+        "https://x/score",
+        {"blue": 100},
+        deployments=(
+            DeploymentInfo("blue", "Succeeded", "Standard_DS3_v2", 1, None, None),
+            DeploymentInfo("old", "Succeeded", "Standard_DS3_v2", 1, None, None),
+        ),
+    )
     app = make_app(6, spec=spec, found={"endpoints": {spec.endpoint.name: existing}})
     async with app.run_test(size=SMALL) as pilot:
         await settle(pilot, first=True)
@@ -409,8 +453,11 @@ def _with_idle(info):
 
     if info.name != "churn-ep" or len(info.deployments) > 1:
         return info
-    return replace(info, traffic={"main": 100, "spare": 0},
-                   deployments=(*info.deployments, DeploymentInfo("spare", "Succeeded", "Standard_F4s_v2", 1, None, None)))
+    return replace(
+        info,
+        traffic={"main": 100, "spare": 0},
+        deployments=(*info.deployments, DeploymentInfo("spare", "Succeeded", "Standard_F4s_v2", 1, None, None)),
+    )
 
 
 async def test_a_deployment_at_0_percent_that_bills_is_flagged():
@@ -423,12 +470,15 @@ async def test_a_deployment_at_0_percent_that_bills_is_flagged():
         endpoints = screen.query_one("#endpoints", DataTable)
         cell = endpoints.get_cell("churn-ep", "traffic")  # its only deployment, main, takes 0 %
         assert "main 0% $idle" in str(cell)
-        assert "$idle: at 0 % traffic, billing for nothing: churn-ep/main." in str(screen.query_one("#manage-status").render())
+        assert "$idle: at 0 % traffic, billing for nothing: churn-ep/main." in str(
+            screen.query_one("#manage-status").render()
+        )
         assert "idle" not in str(endpoints.get_cell("r-endpoint-forecast", "traffic"))
         assert "idle" not in str(endpoints.get_cell("empty-ep", "traffic"))
 
 
 # --- registering a model from the wizard ---------------------------------------------------------------
+
 
 async def test_a_workspace_without_models_offers_to_register_one(monkeypatch):
     monkeypatch.setattr("rdeploy_tui.ui.screens.model.ModelScreen.load_models", lambda self: None)

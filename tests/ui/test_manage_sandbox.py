@@ -1,12 +1,14 @@
 """The management screens against the sandbox through the real Azure layer: the list with its billing
 mark, traffic editing, deleting a deployment (refused while it takes traffic), deleting an endpoint
 only after its name is typed back, container logs, and opening on the endpoints when reopened."""
+
 from __future__ import annotations
 
 import os
 
 import pytest
 from textual.widgets import Button, DataTable, Input, Static
+from ui_helpers import deployed_on_sandbox, make_app, wait_for
 
 from rdeploy_tui.ui.screens.manage import BILL_MARK, ManageScreen
 from rdeploy_tui.ui.screens.manage_dialogs import TrafficDialog, TypeNameDialog
@@ -14,8 +16,6 @@ from rdeploy_tui.ui.screens.manage_logs import ManageLogsScreen
 from rdeploy_tui.ui.screens.scoring import ScoringScreen
 from rdeploy_tui.ui.widgets.field import Field
 from rdeploy_tui.ui.widgets.log_panel import LogPanel
-
-from ui_helpers import deployed_on_sandbox, make_app, wait_for
 
 pytestmark = [pytest.mark.sandbox, pytest.mark.r]
 
@@ -32,8 +32,9 @@ def two_deployments(sandbox_server, tmp_path_factory):
         green = spec.copy()
         green.deployment.name, green.deployment.traffic = "green", 0
         assert run_deploy(green, session=session, sink=lambda e: None).status == "succeeded"
-        endpoints = Endpoints(Workspace.open(session, spec.workspace.subscription_id, spec.workspace.resource_group,
-                                             spec.workspace.name))
+        endpoints = Endpoints(
+            Workspace.open(session, spec.workspace.subscription_id, spec.workspace.resource_group, spec.workspace.name)
+        )
         yield spec, session, endpoints
         try:
             endpoints.delete(spec.endpoint.name)
@@ -168,5 +169,7 @@ async def test_reopening_opens_on_the_endpoints_and_deleting_needs_the_name(two_
 
         dialog.query_one("#confirm-name", Input).value = name
         await pilot.press("enter")
-        await wait_for(pilot, lambda: app.screen is screen and name not in screen.infos and not screen.loading, timeout=90)
+        await wait_for(
+            pilot, lambda: app.screen is screen and name not in screen.infos and not screen.loading, timeout=90
+        )
         assert endpoints.find(name) is None

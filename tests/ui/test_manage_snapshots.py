@@ -2,18 +2,18 @@
 
 Update after an intended change: .venv/bin/pytest tests/ui/test_manage_snapshots.py --snapshot-update
 """
+
 from __future__ import annotations
 
 import pytest
 from textual.widgets import DataTable, Input
+from ui_helpers import SIZES, make_app, wait_for
 
 from rdeploy_tui.azure.online import DeploymentInfo, EndpointInfo
 from rdeploy_tui.scoring.target import ScoringTarget
 from rdeploy_tui.ui.screens.manage import ManageScreen
 from rdeploy_tui.ui.screens.scoring import ScoringScreen
 from rdeploy_tui.ui.widgets.field import Field
-
-from ui_helpers import SIZES, make_app, wait_for
 
 NOW = 1_700_000_000.0  # 2023-11-14T22:13:20Z
 MODEL = "/subscriptions/5a4d1f3e-0000/resourceGroups/rg-ml/providers/Microsoft.MachineLearningServices/workspaces/ws-ml/models/forecast-model/versions/3"
@@ -25,18 +25,43 @@ def dep(name: str, count: int = 1, state: str = "Succeeded", kind: str = "Standa
 
 
 ENDPOINTS = [
-    EndpointInfo("r-endpoint-forecast", "Succeeded", "aml_token",
-                 "https://r-endpoint-forecast.westeurope.inference.ml.azure.com/score", {"blue": 90, "green": 10},
-                 "westeurope", (dep("blue", 2), dep("green")), created_at="2023-11-11T09:00:00Z"),
-    EndpointInfo("churn-ep", "Succeeded", "key", "https://churn-ep.westeurope.inference.ml.azure.com/score",
-                 {"main": 0}, "westeurope", (dep("main", 1, "Failed", "Standard_F4s_v2"),), created_at="2023-11-14T19:40:00Z"),
-    EndpointInfo("empty-ep", "Succeeded", "key", "https://empty-ep.westeurope.inference.ml.azure.com/score", {},
-                 "westeurope", (), created_at="2023-10-01T00:00:00Z"),
+    EndpointInfo(
+        "r-endpoint-forecast",
+        "Succeeded",
+        "aml_token",
+        "https://r-endpoint-forecast.westeurope.inference.ml.azure.com/score",
+        {"blue": 90, "green": 10},
+        "westeurope",
+        (dep("blue", 2), dep("green")),
+        created_at="2023-11-11T09:00:00Z",
+    ),
+    EndpointInfo(
+        "churn-ep",
+        "Succeeded",
+        "key",
+        "https://churn-ep.westeurope.inference.ml.azure.com/score",
+        {"main": 0},
+        "westeurope",
+        (dep("main", 1, "Failed", "Standard_F4s_v2"),),
+        created_at="2023-11-14T19:40:00Z",
+    ),
+    EndpointInfo(
+        "empty-ep",
+        "Succeeded",
+        "key",
+        "https://empty-ep.westeurope.inference.ml.azure.com/score",
+        {},
+        "westeurope",
+        (),
+        created_at="2023-10-01T00:00:00Z",
+    ),
 ]
-LOG = ["2023-11-14T22:00:01Z Pulling image acrml.azurecr.io/r-forecast:1a2b3c4d5e6f",
-       "2023-11-14T22:00:09Z Starting container: Rscript start_plumber.R",
-       "Running plumber API at http://0.0.0.0:8000",
-       "Running swagger Docs at http://0.0.0.0:8000/__docs__/"]
+LOG = [
+    "2023-11-14T22:00:01Z Pulling image acrml.azurecr.io/r-forecast:1a2b3c4d5e6f",
+    "2023-11-14T22:00:09Z Starting container: Rscript start_plumber.R",
+    "Running plumber API at http://0.0.0.0:8000",
+    "Running swagger Docs at http://0.0.0.0:8000/__docs__/",
+]
 
 
 class FixedSource:

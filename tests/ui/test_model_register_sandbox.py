@@ -1,5 +1,6 @@
 """Registering a model from the wizard against the sandbox, through the real SDK (ml_client.models
 .create_or_update) after a real local test with R on the folder (issue 14 part 3)."""
+
 from __future__ import annotations
 
 import os
@@ -7,20 +8,20 @@ import shutil
 
 import pytest
 from textual.widgets import OptionList
+from ui_helpers import make_app, settle, wait_for
 
 from rdeploy_tui.deploy_folder.sample_model import sample_crate_path
 from rdeploy_tui.ui.screens.model import REGISTER
 from rdeploy_tui.ui.screens.packages import PackagesScreen
 from rdeploy_tui.ui.widgets.field import Field
 
-from ui_helpers import make_app, settle, wait_for
-
 pytestmark = [pytest.mark.sandbox, pytest.mark.r]
 
 
 async def test_register_a_new_model_from_a_folder_after_a_local_test(sandbox_server, tmp_path, rdeploy_home):
-    from rdeploy_tui.azure import Workspace, session_for_sandbox
     from sandbox_specs import spec_on_sandbox
+
+    from rdeploy_tui.azure import Workspace, session_for_sandbox
 
     folder = tmp_path / "my-crate"
     folder.mkdir()
@@ -40,8 +41,14 @@ async def test_register_a_new_model_from_a_folder_after_a_local_test(sandbox_ser
         screen.query_one("#register-name", Field).set_text(name)
         await settle(pilot)
         screen.query_one("#register").press()
-        await wait_for(pilot, lambda: "Registered model" in str(screen.query_one("#register-status").render())
-                       or "Not registered" in str(screen.query_one("#register-status").render()), timeout=180)
+        await wait_for(
+            pilot,
+            lambda: (
+                "Registered model" in str(screen.query_one("#register-status").render())
+                or "Not registered" in str(screen.query_one("#register-status").render())
+            ),
+            timeout=180,
+        )
         assert str(screen.query_one("#register-status").render()) == f"Registered model {name} version 1."
         # The new model is in the list, selected, with its version: Next may go on.
         await wait_for(pilot, lambda: screen.versions_for == name and not screen.problems())
@@ -53,13 +60,16 @@ async def test_register_a_new_model_from_a_folder_after_a_local_test(sandbox_ser
         assert str(status.render()) == f"Model {name} version 1 uses no packages beyond base R."
         assert not (rdeploy_home / "cache" / "models").exists()
         assert app.session.spec.model.name == name
-    ws = Workspace.open(session, sandbox_server.subscription_id, sandbox_server.resource_group, sandbox_server.workspace_name)
+    ws = Workspace.open(
+        session, sandbox_server.subscription_id, sandbox_server.resource_group, sandbox_server.workspace_name
+    )
     assert ws.list_model_versions(name) == ["1"]
 
 
 async def test_a_crate_that_fails_the_local_test_is_not_registered(sandbox_server, tmp_path):
-    from rdeploy_tui.azure import Workspace, session_for_sandbox
     from sandbox_specs import spec_on_sandbox
+
+    from rdeploy_tui.azure import Workspace, session_for_sandbox
 
     folder = tmp_path / "broken"
     folder.mkdir()
@@ -78,7 +88,11 @@ async def test_a_crate_that_fails_the_local_test_is_not_registered(sandbox_serve
         screen.query_one("#register-name", Field).set_text(name)
         await settle(pilot)
         screen.query_one("#register").press()
-        await wait_for(pilot, lambda: "Not registered" in str(screen.query_one("#register-status").render()), timeout=180)
+        await wait_for(
+            pilot, lambda: "Not registered" in str(screen.query_one("#register-status").render()), timeout=180
+        )
         assert "local test failed" in str(screen.query_one("#register-status").render())
-    ws = Workspace.open(session, sandbox_server.subscription_id, sandbox_server.resource_group, sandbox_server.workspace_name)
+    ws = Workspace.open(
+        session, sandbox_server.subscription_id, sandbox_server.resource_group, sandbox_server.workspace_name
+    )
     assert name not in [m.name for m in ws.list_models()]

@@ -1,9 +1,9 @@
 """Issue 13.5 in the wizard: a likely typo of a CRAN name is flagged at the packages field (a warning: the shipped
 list of names is partial, so it never blocks)."""
+
 from __future__ import annotations
 
 import pytest
-
 from test_forms import field_message, next_blocked, set_field
 from ui_helpers import make_app, started
 
@@ -29,11 +29,12 @@ async def test_the_packages_a_crate_uses_are_read_and_marked(tmp_path):
     import subprocess
 
     from textual.widgets import Input, OptionList, Static
-
     from ui_helpers import wait_for
 
-    make = ("env <- new.env(parent = baseenv()); f <- function(h) zoo::zoo(h); environment(f) <- env; "
-            f"dir.create('{tmp_path}/models'); saveRDS(serialize(f, NULL), '{tmp_path}/models/crate.bin')")
+    make = (
+        "env <- new.env(parent = baseenv()); f <- function(h) zoo::zoo(h); environment(f) <- env; "
+        f"dir.create('{tmp_path}/models'); saveRDS(serialize(f, NULL), '{tmp_path}/models/crate.bin')"
+    )
     assert subprocess.run(["Rscript", "-e", make], capture_output=True, timeout=60).returncode == 0
     spec = default_spec()
     spec.image.r_packages = ["forecast"]
@@ -44,7 +45,10 @@ async def test_the_packages_a_crate_uses_are_read_and_marked(tmp_path):
         screen.query_one("#crate-dir", Input).value = str(tmp_path)
         await pilot.click("#read-crate")
         await wait_for(pilot, lambda: " uses " in str(screen.query_one("#crate-result", Static).render()))
-        assert str(screen.query_one("#crate-result", Static).render()) == f"The crate under {tmp_path} uses zoo; added zoo."
+        assert (
+            str(screen.query_one("#crate-result", Static).render())
+            == f"The crate under {tmp_path} uses zoo; added zoo."
+        )
         assert screen.packages == ["forecast", "zoo"]
         labels = [str(o.prompt) for o in screen.query_one("#package-list", OptionList).options]
         assert "zoo  (used by the model)" in labels
@@ -53,10 +57,10 @@ async def test_the_packages_a_crate_uses_are_read_and_marked(tmp_path):
 async def test_a_read_that_ends_after_the_step_was_left_reaches_the_spec_and_says_so(monkeypatch):
     """The crate is read in a worker: Next is never held for it. When its answer comes after the user moved on, the
     spec still gets the packages (typed ones kept), and a notification says what was added."""
+    from ui_helpers import wait_for
+
     from rdeploy_tui.local.crate_packages import CratePackages
     from rdeploy_tui.ui.session import ChosenModel
-
-    from ui_helpers import wait_for
 
     monkeypatch.setattr(PackagesScreen, "read_packages", lambda self, source: None)  # the answer is handed over below
     spec = default_spec()
@@ -71,15 +75,17 @@ async def test_a_read_that_ends_after_the_step_was_left_reaches_the_spec_and_say
         await wait_for(pilot, lambda: app.screen is not screen)
         screen._packages_read(chosen, CratePackages(["zoo"]))
         assert app.session.spec.image.r_packages == ["forecast", "zoo"]
-        await wait_for(pilot, lambda: [n.message for n in app._notifications] == ["Model forecast-model version 2 uses zoo; added zoo."])
+        await wait_for(
+            pilot,
+            lambda: [n.message for n in app._notifications] == ["Model forecast-model version 2 uses zoo; added zoo."],
+        )
 
 
 async def test_read_reads_the_chosen_model_again_or_the_folder_typed_beside_it(monkeypatch):
     from textual.widgets import Input
+    from ui_helpers import FIXTURES, wait_for
 
     from rdeploy_tui.ui.session import ChosenModel
-
-    from ui_helpers import FIXTURES, wait_for
 
     asked = []
     monkeypatch.setattr(PackagesScreen, "read_packages", lambda self, source: asked.append(source))

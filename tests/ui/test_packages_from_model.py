@@ -1,6 +1,7 @@
 """Issue 13.4 in the wizard: once the model is chosen, the packages step reads its crate.bin with R and prefills itself,
 each package marked "used by the model". A registered model's files are downloaded first, with the real SDK from the
 sandbox's blob storage, to the user's cache folder; without R it says so at the step and downloads nothing."""
+
 from __future__ import annotations
 
 import subprocess
@@ -8,10 +9,9 @@ import uuid
 
 import pytest
 from textual.widgets import OptionList, Static
+from ui_helpers import make_app, settle, wait_for
 
 from rdeploy_tui.ui.screens.packages import PackagesScreen
-
-from ui_helpers import make_app, settle, wait_for
 
 pytestmark = [pytest.mark.sandbox, pytest.mark.slow]
 
@@ -33,7 +33,9 @@ def _registered(sandbox, folder):
 
     session = session_for_sandbox(sandbox)
     name = f"zoo-model-{uuid.uuid4().hex[:8]}"
-    Workspace.open(session, sandbox.subscription_id, sandbox.resource_group, sandbox.workspace_name).register_model(folder, name)
+    Workspace.open(session, sandbox.subscription_id, sandbox.resource_group, sandbox.workspace_name).register_model(
+        folder, name
+    )
     return session, name
 
 
@@ -68,8 +70,13 @@ async def test_the_chosen_models_packages_prefill_the_step_marked(sandbox_server
         await wait_for(pilot, lambda: _status(screen).startswith(f"Model {name} version 1 uses"), timeout=120)
         assert _status(screen) == f"Model {name} version 1 uses jsonlite, zoo; added jsonlite."
         labels = [str(o.prompt) for o in screen.query_one("#package-list", OptionList).options]
-        assert labels == ["plumber  (always included)", "carrier  (always included)",
-                          "forecast", "zoo  (used by the model)", "jsonlite  (used by the model)"]
+        assert labels == [
+            "plumber  (always included)",
+            "carrier  (always included)",
+            "forecast",
+            "zoo  (used by the model)",
+            "jsonlite  (used by the model)",
+        ]
         await pilot.press("f2")  # the prefilled list is what the spec takes
         await wait_for(pilot, lambda: not isinstance(app.screen, PackagesScreen))
         assert app.session.spec.image.r_packages == ["forecast", "zoo", "jsonlite"]
@@ -93,7 +100,9 @@ async def test_without_r_the_step_says_so_and_downloads_nothing(sandbox_server, 
     async with app.run_test(size=(80, 24)) as pilot:
         screen = await _on_packages_step(pilot, name)
         await wait_for(pilot, lambda: _status(screen).startswith("Could not read"), timeout=60)
-        assert _status(screen) == (f"Could not read the packages model {name} version 1 uses: R is not installed here "
-                                   "(no Rscript). Add them by hand.")
+        assert _status(screen) == (
+            f"Could not read the packages model {name} version 1 uses: R is not installed here "
+            "(no Rscript). Add them by hand."
+        )
         assert screen.packages == ["forecast"] and not screen.from_model  # never a guess
     assert not (rdeploy_home / "cache" / "models").exists()

@@ -1,17 +1,17 @@
 """The rollout screen: both deployments side by side, fed by the real rollout on the sandbox; hold, advance and
 roll back by hand; reached from the endpoints list ("u": update this endpoint) through the wizard's steps."""
+
 from __future__ import annotations
 
 import os
 
 import pytest
 from textual.widgets import DataTable, Sparkline, Static
+from ui_helpers import deployed_on_sandbox, make_app, wait_for
 
 from rdeploy_tui.ui.screens.manage import ManageScreen
 from rdeploy_tui.ui.screens.rollout import RolloutScreen
 from rdeploy_tui.ui.screens.scoring import ScoringScreen
-
-from ui_helpers import deployed_on_sandbox, make_app, wait_for
 
 pytestmark = [pytest.mark.sandbox, pytest.mark.r]
 
@@ -54,7 +54,9 @@ async def test_rollout_screen_holds_advances_and_rolls_back_by_hand(sandbox_serv
                 assert screen.outcome.status == "rolled-back" and screen.outcome.reason == "rolled back by hand"
                 from rdeploy_tui.azure import Endpoints, Workspace
 
-                ws = Workspace.open(session, spec.workspace.subscription_id, spec.workspace.resource_group, spec.workspace.name)
+                ws = Workspace.open(
+                    session, spec.workspace.subscription_id, spec.workspace.resource_group, spec.workspace.name
+                )
                 assert Endpoints(ws).show(name).traffic.get("blue") == 100
                 await pilot.press("escape")
                 assert not isinstance(app.screen, RolloutScreen)
@@ -63,6 +65,10 @@ async def test_rollout_screen_holds_advances_and_rolls_back_by_hand(sandbox_serv
             from rdeploy_tui.errors import RdeployError
 
             try:
-                Endpoints(Workspace.open(session, spec.workspace.subscription_id, spec.workspace.resource_group, spec.workspace.name)).delete(name)
+                Endpoints(
+                    Workspace.open(
+                        session, spec.workspace.subscription_id, spec.workspace.resource_group, spec.workspace.name
+                    )
+                ).delete(name)
             except RdeployError:
                 pass

@@ -1,5 +1,6 @@
 """The scoring screen driven with Pilot against a loopback HTTP server that answers like Azure's
 front end (records, 424 with model-error headers, JSON inside a string, 401, slow answers)."""
+
 from __future__ import annotations
 
 import json
@@ -9,15 +10,13 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from textual.widgets import Button, DataTable, Select, Static, TabbedContent, TextArea
+from ui_helpers import make_app
 
-from rdeploy_tui.scoring.target import MASK
-from rdeploy_tui.scoring.target import ScoringTarget
+from rdeploy_tui.scoring.target import MASK, ScoringTarget
 from rdeploy_tui.spec.deploy_spec import default_spec
 from rdeploy_tui.ui.screens.scoring import ScoringScreen
 from rdeploy_tui.ui.widgets.field import Field
 from rdeploy_tui.ui.widgets.scoring_panel import ScoringPanel
-
-from ui_helpers import make_app
 
 KEY = "loopback-key-123"
 RECORDS = [{"year": 1971, "forecast": 782.28}, {"year": 1972, "forecast": 779.56}]
@@ -39,8 +38,11 @@ class Front(BaseHTTPRequestHandler):
             return self.answer(401, {"message": "Unauthorized"}, headers)
         case = json.loads(body).get("case", "ok")
         if case == "424":
-            return self.answer(424, {"error": "forecast_horizon must be one whole number"}, {
-                **headers, "ms-azureml-model-error-statuscode": "400", "ms-azureml-model-error-reason": "model_error"})
+            return self.answer(
+                424,
+                {"error": "forecast_horizon must be one whole number"},
+                {**headers, "ms-azureml-model-error-statuscode": "400", "ms-azureml-model-error-reason": "model_error"},
+            )
         if case == "wrapped":
             return self.answer(200, [json.dumps(RECORDS)], headers)
         if case == "slow":

@@ -1,5 +1,6 @@
 """The wizard's last screen against the sandbox: the deployed endpoint scored through the Azure layer's
 key and scoring URI, the sandbox proxying to a real plumber process (so R is needed)."""
+
 from __future__ import annotations
 
 import dataclasses
@@ -7,10 +8,9 @@ import os
 
 import pytest
 from textual.widgets import DataTable, Static
+from ui_helpers import deployed_on_sandbox, make_app, wait_for
 
 from rdeploy_tui.ui.screens.scoring import ScoringScreen
-
-from ui_helpers import deployed_on_sandbox, make_app, wait_for
 
 pytestmark = [pytest.mark.sandbox, pytest.mark.r]
 

@@ -2,23 +2,25 @@
 
 Update after an intended change: .venv/bin/pytest tests/ui/test_scoring_snapshots.py --snapshot-update
 """
+
 from __future__ import annotations
 
 import json
 
 import pytest
 from textual.widgets import TabbedContent
+from ui_helpers import SIZES, make_app, wait_for
 
 from rdeploy_tui.scoring.load_test import LoadTestResult
 from rdeploy_tui.scoring.result import ScoreResult
 from rdeploy_tui.scoring.target import ScoringTarget
 from rdeploy_tui.ui.screens.scoring import ScoringScreen
 
-from ui_helpers import SIZES, make_app, wait_for
-
 URI = "https://r-endpoint-forecast.westeurope.inference.ml.azure.com/score"
-RECORDS = [{"year": 1971, "forecast": 782.2776, "lower_95": 487.2007, "upper_95": 1077.3544},
-           {"year": 1972, "forecast": 779.5633, "lower_95": 484.4864, "upper_95": 1074.6401}]
+RECORDS = [
+    {"year": 1971, "forecast": 782.2776, "lower_95": 487.2007, "upper_95": 1077.3544},
+    {"year": 1972, "forecast": 779.5633, "lower_95": 484.4864, "upper_95": 1074.6401},
+]
 
 
 def scoring_app():
@@ -49,9 +51,16 @@ def test_scored_table(snap_compare, size):
 @pytest.mark.parametrize("size", SIZES)
 def test_model_error_424(snap_compare, size):
     app, _ = scoring_app()
-    result = ScoreResult(424, 17.0, {"azureml-model-deployment": "blue", "ms-azureml-model-error-statuscode": "400",
-                                     "ms-azureml-model-error-reason": "model_error"},
-                         b'{"error":"forecast_horizon must be one whole number from 1 to 100"}')
+    result = ScoreResult(
+        424,
+        17.0,
+        {
+            "azureml-model-deployment": "blue",
+            "ms-azureml-model-error-statuscode": "400",
+            "ms-azureml-model-error-reason": "model_error",
+        },
+        b'{"error":"forecast_horizon must be one whole number from 1 to 100"}',
+    )
     assert snap_compare(app, terminal_size=size, run_before=shows(result))
 
 

@@ -4,6 +4,7 @@ signs in the way plain `rdeploy-tui` does in a compute instance terminal (the va
 
 Update the pictures after an intended change: .venv/bin/python -m pytest tests/ui/test_signin_compute_instance.py --snapshot-update
 """
+
 from __future__ import annotations
 
 import os
@@ -12,13 +13,12 @@ from pathlib import Path
 
 import pytest
 from textual.widgets import Select, Static
+from ui_helpers import wait_for
 
 from rdeploy_tui.connection_options import ConnectionOptions
 from rdeploy_tui.ui.app import RdeployApp
 from rdeploy_tui.ui.session import Session
 from rdeploy_tui.ui.widgets.dialogs import ErrorDialog
-
-from ui_helpers import wait_for
 
 pytestmark = pytest.mark.sandbox
 
@@ -69,7 +69,9 @@ async def _retry_signs_in(pilot, sandbox) -> None:
     """The screen's next step is real: with the cause gone, F2 (Retry) signs in and offers the subscription."""
     sandbox.faults.clear()
     await pilot.press("f2")
-    await wait_for(pilot, lambda: "Signed in as" in _text(pilot.app, "#who") and bool(pilot.app.screen.query(Select)), timeout=90)
+    await wait_for(
+        pilot, lambda: "Signed in as" in _text(pilot.app, "#who") and bool(pilot.app.screen.query(Select)), timeout=90
+    )
     assert pilot.app.screen.query_one("#subscription", Select).value == sandbox.subscription_id
 
 
@@ -79,9 +81,14 @@ async def test_no_managed_identity_says_so_and_retry_signs_in_once_it_has_one(co
     async with app.run_test(size=(80, 24)) as pilot:
         await _answered(pilot)
         assert _text(app, "#who") == "Not signed in."
-        assert _text(app, "#sign-in-error") == "This compute instance has no managed identity, so it cannot sign in to Azure."
+        assert (
+            _text(app, "#sign-in-error")
+            == "This compute instance has no managed identity, so it cannot sign in to Azure."
+        )
         advice = _text(app, "#sign-in-next")
-        assert "`az login`" in advice and "AzureML Data Scientist" in advice and advice.endswith("Then press F2 to retry.")
+        assert (
+            "`az login`" in advice and "AzureML Data Scientist" in advice and advice.endswith("Then press F2 to retry.")
+        )
         assert [e["status"] for e in sandbox.request_log if e["path"] == "/MSI/auth"][-1] == 400
         await _retry_signs_in(pilot, sandbox)
 
@@ -94,26 +101,42 @@ async def test_an_identity_with_no_role_is_given_the_role_and_the_command(comput
         await _answered(pilot)
         assert _text(app, "#who").startswith("Signed in as 3f1c9a2e-6b7d-4c8e-9f10-00000000c1c1 (managed identity")
         assert "has no role in any subscription" in _text(app, "#sign-in-error")
-        workspace = (f"/subscriptions/{sandbox.subscription_id}/resourceGroups/{sandbox.resource_group}"
-                     f"/providers/Microsoft.MachineLearningServices/workspaces/{sandbox.workspace_name}")
-        assert ('az role assignment create --assignee 3f1c9a2e-6b7d-4c8e-9f10-00000000c10b --role "AzureML Data Scientist" '
-                f"--scope {workspace}") in _text(app, "#sign-in-next")
+        workspace = (
+            f"/subscriptions/{sandbox.subscription_id}/resourceGroups/{sandbox.resource_group}"
+            f"/providers/Microsoft.MachineLearningServices/workspaces/{sandbox.workspace_name}"
+        )
+        assert (
+            'az role assignment create --assignee 3f1c9a2e-6b7d-4c8e-9f10-00000000c10b --role "AzureML Data Scientist" '
+            f"--scope {workspace}"
+        ) in _text(app, "#sign-in-next")
         await _retry_signs_in(pilot, sandbox)
 
 
 async def test_a_403_listing_subscriptions_names_the_role_and_the_command(compute_instance_terminal, sandbox):
     scope = f"/subscriptions/{sandbox.subscription_id}"
-    sandbox.faults.arm("authorization-failed", match="GET /subscriptions$", action="Microsoft.Resources/subscriptions/read", scope=scope)
+    sandbox.faults.arm(
+        "authorization-failed",
+        match="GET /subscriptions$",
+        action="Microsoft.Resources/subscriptions/read",
+        scope=scope,
+    )
     app = compute_instance_terminal()
     async with app.run_test(size=(80, 24)) as pilot:
         await _answered(pilot)
         assert "Signed in as" in _text(app, "#who") and "managed identity" in _text(app, "#who")
-        assert "You do not have permission to perform Microsoft.Resources/subscriptions/read" in _text(app, "#sign-in-error")
-        assert f'az role assignment create --assignee 00000000-0000-0000-0000-00000000a11e --role "Reader" --scope {scope}' in _text(app, "#sign-in-next")
+        assert "You do not have permission to perform Microsoft.Resources/subscriptions/read" in _text(
+            app, "#sign-in-error"
+        )
+        assert (
+            f'az role assignment create --assignee 00000000-0000-0000-0000-00000000a11e --role "Reader" --scope {scope}'
+            in _text(app, "#sign-in-next")
+        )
         await _retry_signs_in(pilot, sandbox)
 
 
-async def test_a_slow_token_endpoint_says_what_it_waits_for_and_the_app_stays_responsive(compute_instance_terminal, sandbox, monkeypatch):
+async def test_a_slow_token_endpoint_says_what_it_waits_for_and_the_app_stays_responsive(
+    compute_instance_terminal, sandbox, monkeypatch
+):
     from rdeploy_tui.ui.screens.help import HelpScreen
     from rdeploy_tui.ui.screens.signin import SignInScreen
 
@@ -133,19 +156,32 @@ async def test_a_slow_token_endpoint_says_what_it_waits_for_and_the_app_stays_re
 
 
 async def test_a_403_on_the_workspace_is_a_dialog_with_the_role_and_the_command(compute_instance_terminal, sandbox):
-    scope = (f"/subscriptions/{sandbox.subscription_id}/resourceGroups/{sandbox.resource_group}"
-             f"/providers/Microsoft.MachineLearningServices/workspaces/{sandbox.workspace_name}")
-    sandbox.faults.arm("authorization-failed", match="Microsoft.MachineLearningServices/workspaces",
-                       action="Microsoft.MachineLearningServices/workspaces/read", scope=scope)
+    scope = (
+        f"/subscriptions/{sandbox.subscription_id}/resourceGroups/{sandbox.resource_group}"
+        f"/providers/Microsoft.MachineLearningServices/workspaces/{sandbox.workspace_name}"
+    )
+    sandbox.faults.arm(
+        "authorization-failed",
+        match="Microsoft.MachineLearningServices/workspaces",
+        action="Microsoft.MachineLearningServices/workspaces/read",
+        scope=scope,
+    )
     app = compute_instance_terminal()
     async with app.run_test(size=(80, 24)) as pilot:
         await wait_for(pilot, lambda: "Signed in as" in _text(app, "#who"), timeout=90)
         await pilot.press("f2")
-        await wait_for(pilot, lambda: isinstance(app.screen, ErrorDialog) and bool(app.screen.query("#close")), timeout=90)
+        await wait_for(
+            pilot, lambda: isinstance(app.screen, ErrorDialog) and bool(app.screen.query("#close")), timeout=90
+        )
         dialog = app.screen
-        assert dialog.what.startswith("You do not have permission to perform Microsoft.MachineLearningServices/workspaces/read")
+        assert dialog.what.startswith(
+            "You do not have permission to perform Microsoft.MachineLearningServices/workspaces/read"
+        )
         assert "AzureML Data Scientist" in dialog.next_step
-        assert f'az role assignment create --assignee 00000000-0000-0000-0000-00000000a11e --role "AzureML Data Scientist" --scope {scope}' in dialog.next_step
+        assert (
+            f'az role assignment create --assignee 00000000-0000-0000-0000-00000000a11e --role "AzureML Data Scientist" --scope {scope}'
+            in dialog.next_step
+        )
 
 
 def test_snapshot_no_managed_identity(compute_instance_terminal, sandbox, snap_compare):
@@ -158,15 +194,25 @@ def test_snapshot_no_managed_identity(compute_instance_terminal, sandbox, snap_c
 
 
 def test_snapshot_403_on_the_workspace(compute_instance_terminal, sandbox, snap_compare):
-    scope = (f"/subscriptions/{sandbox.subscription_id}/resourceGroups/{sandbox.resource_group}"
-             f"/providers/Microsoft.MachineLearningServices/workspaces/{sandbox.workspace_name}")
-    sandbox.faults.arm("authorization-failed", match="Microsoft.MachineLearningServices/workspaces",
-                       action="Microsoft.MachineLearningServices/workspaces/read", scope=scope)
+    scope = (
+        f"/subscriptions/{sandbox.subscription_id}/resourceGroups/{sandbox.resource_group}"
+        f"/providers/Microsoft.MachineLearningServices/workspaces/{sandbox.workspace_name}"
+    )
+    sandbox.faults.arm(
+        "authorization-failed",
+        match="Microsoft.MachineLearningServices/workspaces",
+        action="Microsoft.MachineLearningServices/workspaces/read",
+        scope=scope,
+    )
 
     async def refused(pilot):
         await wait_for(pilot, lambda: "Signed in as" in _text(pilot.app, "#who"), timeout=90)
         await pilot.press("f2")
-        await wait_for(pilot, lambda: isinstance(pilot.app.screen, ErrorDialog) and bool(pilot.app.screen.query("#close")), timeout=90)
+        await wait_for(
+            pilot,
+            lambda: isinstance(pilot.app.screen, ErrorDialog) and bool(pilot.app.screen.query("#close")),
+            timeout=90,
+        )
 
     assert snap_compare(compute_instance_terminal(), terminal_size=(80, 24), run_before=refused)
 
@@ -191,8 +237,16 @@ async def test_an_az_session_that_is_gone_says_run_az_login_and_retry_signs_in_a
     for stored in ("service_principal_entries.json", "msal_token_cache.json"):  # what `az logout` removes
         (config / stored).unlink(missing_ok=True)
     _clean(monkeypatch)
-    for key in ("PATH", "AZURE_CONFIG_DIR", "ARM_CLOUD_METADATA_URL", "REQUESTS_CA_BUNDLE", "SSL_CERT_FILE",
-                "AZURE_CORE_COLLECT_TELEMETRY", "AZURE_CORE_SURVEY_MESSAGE", "AZURE_CORE_NO_COLOR"):
+    for key in (
+        "PATH",
+        "AZURE_CONFIG_DIR",
+        "ARM_CLOUD_METADATA_URL",
+        "REQUESTS_CA_BUNDLE",
+        "SSL_CERT_FILE",
+        "AZURE_CORE_COLLECT_TELEMETRY",
+        "AZURE_CORE_SURVEY_MESSAGE",
+        "AZURE_CORE_NO_COLOR",
+    ):
         if key in az_env:
             monkeypatch.setenv(key, az_env[key])
     app = RdeployApp(Session.start(ConnectionOptions()))

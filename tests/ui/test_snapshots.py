@@ -3,9 +3,11 @@ same UI-thread handlers the workers call, so the pictures never depend on timing
 
 Update after an intended change: .venv/bin/pytest tests/ui/test_snapshots.py --snapshot-update
 """
+
 from __future__ import annotations
 
 import pytest
+from ui_helpers import SIZES, make_app
 
 from rdeploy_tui.azure.credentials import Identity
 from rdeploy_tui.azure.discovery import Subscription, WorkspaceHint, WorkspaceInfo
@@ -15,8 +17,6 @@ from rdeploy_tui.pipeline.events import LogLines, PlanFinished, StepFailed, Step
 from rdeploy_tui.spec.deploy_spec import default_spec
 from rdeploy_tui.ui.screens.deploy import DeployScreen
 from rdeploy_tui.ui.widgets.dialogs import ErrorDialog
-
-from ui_helpers import SIZES, make_app
 
 T0 = 1_700_000_000.0
 SUB = "5a4d1f3e-8f3b-4c1e-9d2a-000000000001"
@@ -64,7 +64,11 @@ def test_packages_from_the_model(snap_compare, size, monkeypatch):
     from rdeploy_tui.ui.session import ChosenModel
 
     Offline.patch(monkeypatch, "rdeploy_tui.ui.screens.packages.PackagesScreen.read_packages")
-    app = make_app(3, spec=spec_with_packages(), found={"endpoints": {}, "chosen_model": ChosenModel((SUB, "rg-ml", "ws-ml"), "forecast-model", "3")})
+    app = make_app(
+        3,
+        spec=spec_with_packages(),
+        found={"endpoints": {}, "chosen_model": ChosenModel((SUB, "rg-ml", "ws-ml"), "forecast-model", "3")},
+    )
 
     async def read(pilot):
         from ui_helpers import wait_for
@@ -102,7 +106,11 @@ def test_endpoint_refusing(snap_compare, size):
 
 @pytest.mark.parametrize("size", SIZES)
 def test_review(snap_compare, size):
-    found = {"endpoints": {}, "registry": "sandboxacr.azurecr.io", "model_versions": {"forecast-model": ["3", "2", "1"]}}
+    found = {
+        "endpoints": {},
+        "registry": "sandboxacr.azurecr.io",
+        "model_versions": {"forecast-model": ["3", "2", "1"]},
+    }
     assert snap_compare(make_app(6, spec=spec_with_packages(), found=found), terminal_size=size)
 
 
@@ -140,10 +148,12 @@ def test_signin_signed_out(snap_compare, size, monkeypatch):
     Offline.patch(monkeypatch, "rdeploy_tui.ui.screens.signin.SignInScreen.sign_in")
 
     async def signed_out(pilot):
-        await pilot.app.screen._signed_out(RdeployError(
-            "No Azure sign-in found (tried the Azure CLI, environment variables and managed identity).",
-            "Run `az login` (or `az login --use-device-code` in a browser terminal), then press F2.",
-        ))
+        await pilot.app.screen._signed_out(
+            RdeployError(
+                "No Azure sign-in found (tried the Azure CLI, environment variables and managed identity).",
+                "Run `az login` (or `az login --use-device-code` in a browser terminal), then press F2.",
+            )
+        )
         await pilot.pause()
 
     assert snap_compare(make_app(0), terminal_size=size, run_before=signed_out)
@@ -160,8 +170,11 @@ def _workspaces(with_registry: bool):
 @pytest.mark.parametrize("size", SIZES)
 @pytest.mark.parametrize("registry", [True, False], ids=["acr", "no-acr"])
 def test_workspace(snap_compare, size, registry, monkeypatch):
-    Offline.patch(monkeypatch, "rdeploy_tui.ui.screens.workspace.WorkspaceScreen.find_workspaces",
-                  "rdeploy_tui.ui.screens.workspace.WorkspaceScreen.check_registry")
+    Offline.patch(
+        monkeypatch,
+        "rdeploy_tui.ui.screens.workspace.WorkspaceScreen.find_workspaces",
+        "rdeploy_tui.ui.screens.workspace.WorkspaceScreen.check_registry",
+    )
 
     async def found(pilot):
         screen = pilot.app.screen
@@ -172,10 +185,17 @@ def test_workspace(snap_compare, size, registry, monkeypatch):
             reg = Registry(SUB, "rg-ml", "sandboxacr", "sandboxacr.azurecr.io", "id")
             screen._registry_checked("rg-ml/ws-ml", None, reg, None)
         else:
-            screen._registry_checked("rg-ml/ws-ml", None, None, RdeployError(
-                "Workspace ws-ml has no container registry yet (Azure creates one with the first custom environment build).",
-                "Create one and attach it: `az acr create -g rg-ml -n NAME --sku Basic`, then "
-                "`az ml workspace update -g rg-ml -n ws-ml --container-registry <its id>`.", code="NoRegistry"))
+            screen._registry_checked(
+                "rg-ml/ws-ml",
+                None,
+                None,
+                RdeployError(
+                    "Workspace ws-ml has no container registry yet (Azure creates one with the first custom environment build).",
+                    "Create one and attach it: `az acr create -g rg-ml -n NAME --sku Basic`, then "
+                    "`az ml workspace update -g rg-ml -n ws-ml --container-registry <its id>`.",
+                    code="NoRegistry",
+                ),
+            )
         await pilot.pause()
 
     spec = default_spec()
@@ -185,8 +205,11 @@ def test_workspace(snap_compare, size, registry, monkeypatch):
 
 @pytest.mark.parametrize("size", SIZES)
 def test_model(snap_compare, size, monkeypatch):
-    Offline.patch(monkeypatch, "rdeploy_tui.ui.screens.model.ModelScreen.load_models",
-                  "rdeploy_tui.ui.screens.model.ModelScreen.load_versions")
+    Offline.patch(
+        monkeypatch,
+        "rdeploy_tui.ui.screens.model.ModelScreen.load_models",
+        "rdeploy_tui.ui.screens.model.ModelScreen.load_versions",
+    )
 
     async def found(pilot):
         screen = pilot.app.screen
@@ -214,12 +237,21 @@ def _deploy_events(outcome: str):
     ]
     if outcome == "failed":
         events += [
-            StepFailed("build-image", "The image build failed: R package 'forcast' is not available.",
-                       "Fix the package name on the R packages step, then Deploy again (finished steps are kept).",
-                       "Step 4/6 : RUN R -e \"install.packages(...)\"\nWarning: package 'forcast' is not available\n"
-                       + BUILD_KEY_LINE, "BuildFailed", T0 + 95),
-            PlanFinished("failed", "Deploy failed. Left behind: endpoint r-endpoint-forecast exists "
-                                   "(an endpoint without deployments does not bill compute).", T0 + 96),
+            StepFailed(
+                "build-image",
+                "The image build failed: R package 'forcast' is not available.",
+                "Fix the package name on the R packages step, then Deploy again (finished steps are kept).",
+                "Step 4/6 : RUN R -e \"install.packages(...)\"\nWarning: package 'forcast' is not available\n"
+                + BUILD_KEY_LINE,
+                "BuildFailed",
+                T0 + 95,
+            ),
+            PlanFinished(
+                "failed",
+                "Deploy failed. Left behind: endpoint r-endpoint-forecast exists "
+                "(an endpoint without deployments does not bill compute).",
+                T0 + 96,
+            ),
         ]
     else:
         events += [
@@ -234,10 +266,14 @@ def _deploy_events(outcome: str):
             StepStarted("smoke-score", "Score the sample request", T0 + 170),
             StepFinished("route-traffic", "done", "blue 100%", T0 + 180),
             StepFinished("smoke-score", "done", "200 in 41 ms", T0 + 171),
-            PlanFinished("succeeded", "Endpoint r-endpoint-forecast is live at "
-                         "https://r-endpoint-forecast.westeurope.inference.ml.azure.com/score. The deployment blue "
-                         "(1 x Standard_DS3_v2) bills per instance-hour until you delete it: "
-                         "rdeploy-tui endpoints delete r-endpoint-forecast.", T0 + 180),
+            PlanFinished(
+                "succeeded",
+                "Endpoint r-endpoint-forecast is live at "
+                "https://r-endpoint-forecast.westeurope.inference.ml.azure.com/score. The deployment blue "
+                "(1 x Standard_DS3_v2) bills per instance-hour until you delete it: "
+                "rdeploy-tui endpoints delete r-endpoint-forecast.",
+                T0 + 180,
+            ),
         ]
     return events
 
@@ -252,7 +288,9 @@ def test_deploy(snap_compare, size, outcome):
         await pilot.pause()
         screen.status = outcome
         # The logs come before the failure, as from the runner.
-        screen.sink(LogLines("build-image", "build", tuple(f"Step {i}/6 : build output line {i}" for i in range(1, 40))))
+        screen.sink(
+            LogLines("build-image", "build", tuple(f"Step {i}/6 : build output line {i}" for i in range(1, 40)))
+        )
         if outcome == "failed":
             screen.sink(LogLines("build-image", "build", (BUILD_KEY_LINE,)))
         screen.sink(LogLines("create-deployment", "inference-server", ("Running plumber API at http://0.0.0.0:8000",)))
@@ -270,11 +308,13 @@ def test_deploy(snap_compare, size, outcome):
 @pytest.mark.parametrize("size", SIZES)
 def test_error_dialog(snap_compare, size):
     async def fail(pilot):
-        pilot.app.push_screen(ErrorDialog(
-            "Azure refused the request: the subscription has no quota for Standard_DS3_v2 in westeurope.",
-            "Pick a smaller instance type on the Endpoint step, or ask for quota.",
-            "QuotaExceeded: 4 cores needed, 0 available",
-        ))
+        pilot.app.push_screen(
+            ErrorDialog(
+                "Azure refused the request: the subscription has no quota for Standard_DS3_v2 in westeurope.",
+                "Pick a smaller instance type on the Endpoint step, or ask for quota.",
+                "QuotaExceeded: 4 cores needed, 0 available",
+            )
+        )
         await pilot.pause()
 
     assert snap_compare(make_app(5), terminal_size=size, run_before=fail)
@@ -308,11 +348,14 @@ def test_error_dialog_no_role(snap_compare, size):
     from rdeploy_tui.azure.errors import explain
 
     scope = f"{WS_ID}/onlineEndpoints/r-endpoint-forecast"
-    error = explain(_forbidden(
-        "The client 'someone@example.com' with object id '00000000-0000-0000-0000-00000000a11e' does not have "
-        "authorization to perform action 'Microsoft.MachineLearningServices/workspaces/onlineEndpoints/write' over "
-        f"scope '{scope}' or the scope is invalid. If access was recently granted, please refresh your credentials."),
-        "creating endpoint r-endpoint-forecast")
+    error = explain(
+        _forbidden(
+            "The client 'someone@example.com' with object id '00000000-0000-0000-0000-00000000a11e' does not have "
+            "authorization to perform action 'Microsoft.MachineLearningServices/workspaces/onlineEndpoints/write' over "
+            f"scope '{scope}' or the scope is invalid. If access was recently granted, please refresh your credentials."
+        ),
+        "creating endpoint r-endpoint-forecast",
+    )
     assert "az role assignment create" in (error.next_step or "")
 
     async def fail(pilot):

@@ -1,5 +1,6 @@
 """The real console script in a real terminal (tmux): launch with --sandbox, walk the first screens
 with keystrokes, read the screen with capture-pane, quit, and check nothing else reached the terminal."""
+
 from __future__ import annotations
 
 import shutil
@@ -24,8 +25,10 @@ def tmux(tmp_path):
     home = tmp_path / "home"
     done = tmp_path / "exit-code"
     # The shell line: run the app, then record how it ended, then keep the pane open to be read.
-    command = (f"cd {tmp_path} && RDEPLOY_HOME={home} RDEPLOY_SANDBOX_TIME_SCALE=0.003 {SCRIPT} --sandbox; "
-               f"echo $? > {done}; echo APP-EXITED; sleep 60")
+    command = (
+        f"cd {tmp_path} && RDEPLOY_HOME={home} RDEPLOY_SANDBOX_TIME_SCALE=0.003 {SCRIPT} --sandbox; "
+        f"echo $? > {done}; echo APP-EXITED; sleep 60"
+    )
     subprocess.run(["tmux", "new-session", "-d", "-s", name, "-x", "80", "-y", "24", command], check=True)
 
     class Pane:
@@ -39,8 +42,9 @@ def tmux(tmp_path):
                 time.sleep(0.05)
 
         def text(self) -> str:
-            return subprocess.run(["tmux", "capture-pane", "-t", name, "-p"], check=True,
-                                  capture_output=True, text=True).stdout
+            return subprocess.run(
+                ["tmux", "capture-pane", "-t", name, "-p"], check=True, capture_output=True, text=True
+            ).stdout
 
         def wait_for(self, needle: str, timeout: float = 30.0) -> str:
             deadline = time.monotonic() + timeout

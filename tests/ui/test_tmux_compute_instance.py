@@ -6,6 +6,7 @@ session of the real az CLI.
 Each preselects the compute instance's workspace, walks the wizard to a scored request and quits; reopened, it lands on
 the endpoints, scores, and deletes the endpoint once its name is typed back.
 """
+
 from __future__ import annotations
 
 import shutil
@@ -13,8 +14,8 @@ import subprocess
 import sys
 import time
 import uuid
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import pytest
 
@@ -29,7 +30,9 @@ class Pane:
     def __init__(self, script: Path, exit_file: Path) -> None:
         self.name = f"rdeploy-ci-{uuid.uuid4().hex[:8]}"
         self.exit_file = exit_file
-        subprocess.run(["tmux", "new-session", "-d", "-s", self.name, "-x", "80", "-y", "24", f"bash {script}"], check=True)
+        subprocess.run(
+            ["tmux", "new-session", "-d", "-s", self.name, "-x", "80", "-y", "24", f"bash {script}"], check=True
+        )
 
     def keys(self, *keys: str) -> None:
         for key in keys:  # one at a time, as typed (see test_tmux.py)
@@ -40,7 +43,9 @@ class Pane:
         self.keys(*text)
 
     def text(self) -> str:
-        return subprocess.run(["tmux", "capture-pane", "-t", self.name, "-p"], check=True, capture_output=True, text=True).stdout
+        return subprocess.run(
+            ["tmux", "capture-pane", "-t", self.name, "-p"], check=True, capture_output=True, text=True
+        ).stdout
 
     def wait_for(self, *needles: str, timeout: float = 60.0) -> str:
         deadline = time.monotonic() + timeout
@@ -82,12 +87,17 @@ def card_terminal(tmp_path):
 
     def terminal(exports: list[str], path: list[Path]) -> Callable[[], Pane]:
         script = tmp_path / "terminal.sh"
-        script.write_text("\n".join([
-            "unset $(compgen -e | grep -E '^(AZURE_|ARM_|MSI_|IDENTITY_|CI_|AZUREML_|MLFLOW_|DEFAULT_IDENTITY_)')",
-            *exports,
-            f"export RDEPLOY_HOME={tmp_path / 'home'} PATH={':'.join(map(str, [SCRIPT.parent, *path]))}:/usr/bin:/bin",
-            f"cd {tmp_path} && {SCRIPT}; echo $? > {exit_file}; echo APP-EXITED; sleep 120",
-        ]) + "\n")
+        script.write_text(
+            "\n".join(
+                [
+                    "unset $(compgen -e | grep -E '^(AZURE_|ARM_|MSI_|IDENTITY_|CI_|AZUREML_|MLFLOW_|DEFAULT_IDENTITY_)')",
+                    *exports,
+                    f"export RDEPLOY_HOME={tmp_path / 'home'} PATH={':'.join(map(str, [SCRIPT.parent, *path]))}:/usr/bin:/bin",
+                    f"cd {tmp_path} && {SCRIPT}; echo $? > {exit_file}; echo APP-EXITED; sleep 120",
+                ]
+            )
+            + "\n"
+        )
 
         def open_terminal() -> Pane:
             exit_file.unlink(missing_ok=True)
@@ -123,13 +133,18 @@ def az_login_shell(card_terminal, tmp_path):
     import shlex
 
     from az_cli_helpers import require_az, signed_in
+
     from rdeploy_tui.sandbox.compute_instance import compute_instance
 
     az = require_az()
     sandbox, terminal = card_terminal
     az_env, _login = signed_in(sandbox, az, tmp_path / "azure-config")
-    kept = {key: value for key, value in az_env.items()
-            if key in ("AZURE_CONFIG_DIR", "ARM_CLOUD_METADATA_URL", "REQUESTS_CA_BUNDLE", "SSL_CERT_FILE") or key.startswith("AZURE_CORE_")}
+    kept = {
+        key: value
+        for key, value in az_env.items()
+        if key in ("AZURE_CONFIG_DIR", "ARM_CLOUD_METADATA_URL", "REQUESTS_CA_BUNDLE", "SSL_CERT_FILE")
+        or key.startswith("AZURE_CORE_")
+    }
     kept.update((key, value) for key, value in compute_instance(sandbox).environment().items() if key.startswith("CI_"))
     return sandbox, terminal([f"export {key}={shlex.quote(value)}" for key, value in kept.items()], [az.parent])
 
@@ -142,7 +157,9 @@ def _quit(pane: Pane) -> None:
     # Only the closing summary (ui/exit_summary.py: what is live and billing, how to score it) may follow the app:
     # no SDK log lines, poll dots or tracebacks reached the terminal.
     assert leftover == [] or leftover[0].startswith("rdeploy-tui: endpoint "), leftover
-    assert not [line for line in leftover if "Traceback" in line or line.startswith(("INFO", "WARNING", "DEBUG", "ERROR", "."))], leftover
+    assert not [
+        line for line in leftover if "Traceback" in line or line.startswith(("INFO", "WARNING", "DEBUG", "ERROR", "."))
+    ], leftover
 
 
 def _walk_the_card(sandbox, open_terminal, *signed_in: str) -> None:
@@ -201,7 +218,9 @@ def test_a_slow_token_endpoint_neither_hangs_the_first_screen_nor_the_quit(compu
     sandbox, open_terminal = compute_instance_shell
     sandbox.faults.arm("slow-identity", seconds=300)  # the token answer is held back far longer than the test runs
     pane = open_terminal()
-    pane.wait_for("Sign-in and subscription", "Still signing in", "managed identity", timeout=90)  # says what it waits for
+    pane.wait_for(
+        "Sign-in and subscription", "Still signing in", "managed identity", timeout=90
+    )  # says what it waits for
     assert not [e for e in sandbox.request_log if e["path"] == "/MSI/auth"]  # still waiting for the token
     pane.keys("F10")
     screen = pane.wait_for("APP-EXITED", timeout=30)  # quitting does not wait for the pending sign-in

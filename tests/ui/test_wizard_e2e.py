@@ -1,11 +1,12 @@
 """The whole wizard, driven by keys against the built-in sandbox, from sign-in to a scored request."""
+
 from __future__ import annotations
 
 import pytest
 from textual.widgets import Button, Select
 
-from rdeploy_tui.ui.app import RdeployApp
 from rdeploy_tui.connection_options import ConnectionOptions
+from rdeploy_tui.ui.app import RdeployApp
 from rdeploy_tui.ui.session import Session
 
 pytestmark = [pytest.mark.sandbox, pytest.mark.slow]
@@ -17,7 +18,9 @@ async def wait_until(pilot, condition, timeout: float = 60.0, what: str = "") ->
     while not condition():
         if waited >= timeout:
             screen = pilot.app.screen
-            raise AssertionError(f"timed out waiting for {what} on {screen!r}: {getattr(screen, 'problems', lambda: [])()}")
+            raise AssertionError(
+                f"timed out waiting for {what} on {screen!r}: {getattr(screen, 'problems', lambda: [])()}"
+            )
         await pilot.pause(0.1)
         waited += 0.1
 
@@ -42,7 +45,9 @@ async def test_wizard_deploys_and_scores_in_the_sandbox(tmp_path, monkeypatch):
         async with app.run_test(size=(80, 24)) as pilot:
             await wait_until(pilot, lambda: step_is(app, 0) and app.settled, what="the first screen")
             await next_step(pilot, 1, "sign-in")
-            await wait_until(pilot, lambda: isinstance(app.screen.query_one("#workspace", Select).value, str), what="workspaces")
+            await wait_until(
+                pilot, lambda: isinstance(app.screen.query_one("#workspace", Select).value, str), what="workspaces"
+            )
             await next_step(pilot, 2, "the registry check")
             await next_step(pilot, 3, "the model list")
             assert session.spec.model.name == "forecast-model" and session.spec.model.version == "latest"
@@ -53,7 +58,9 @@ async def test_wizard_deploys_and_scores_in_the_sandbox(tmp_path, monkeypatch):
             await next_step(pilot, 6, "endpoint settings")
             await next_step(pilot, 7, "review")
             deploy = app.screen
-            await wait_until(pilot, lambda: deploy.status in ("succeeded", "failed", "cancelled"), timeout=240, what="the deploy")
+            await wait_until(
+                pilot, lambda: deploy.status in ("succeeded", "failed", "cancelled"), timeout=240, what="the deploy"
+            )
             assert deploy.status == "succeeded", deploy.query_one("#deploy-status").render()
             assert deploy.query_one("#build-log").received > 0
             await next_step(pilot, 8, "the deploy")

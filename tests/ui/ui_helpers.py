@@ -1,5 +1,6 @@
 """UI test helpers: a wizard app on a chosen step, with a fixed spec, folder and (optional) discovery
 results, so what the screens show is deterministic (no temp paths, clocks or ports on screen)."""
+
 from __future__ import annotations
 
 import os
@@ -13,17 +14,23 @@ from pathlib import Path
 
 import pytest
 
+from rdeploy_tui.connection_options import ConnectionOptions
 from rdeploy_tui.spec.deploy_spec import DeploySpec, default_spec
 from rdeploy_tui.ui.app import RdeployApp
-from rdeploy_tui.connection_options import ConnectionOptions
 from rdeploy_tui.ui.session import Session
 
 FIXTURES = Path(__file__).parent / "fixtures"
 SIZES = [pytest.param((80, 24), id="80x24"), pytest.param((120, 40), id="120x40")]
 
 
-def make_app(step: int, *, spec: DeploySpec | None = None, found: dict | None = None,
-             screens: dict | None = None, sandbox: bool = False) -> RdeployApp:
+def make_app(
+    step: int,
+    *,
+    spec: DeploySpec | None = None,
+    found: dict | None = None,
+    screens: dict | None = None,
+    sandbox: bool = False,
+) -> RdeployApp:
     """The app opened on `step`. `screens` pre-installs step screens (e.g. a DeployScreen fed by hand).
 
     Without `found`, discovery is taken as done with nothing existing (no endpoints), so the forms
@@ -37,12 +44,12 @@ def make_app(step: int, *, spec: DeploySpec | None = None, found: dict | None = 
     return app
 
 
-
 @contextmanager
 def deployed_on_sandbox(sandbox_server, home: Path, endpoint_name: str):
     """Deploy a default spec to the shared sandbox with the real pipeline; yields (spec, azure session).
     State and logs go to `home`; the CA bundle variable is restored afterwards."""
     from sandbox_specs import spec_on_sandbox
+
     from rdeploy_tui.azure import session_for_sandbox
     from rdeploy_tui.pipeline.runner import run_deploy
 

@@ -1,4 +1,5 @@
 """Pure parts of the Azure layer: error mapping, redaction, discovery hints, the build archive, log tails."""
+
 from __future__ import annotations
 
 import base64
@@ -8,7 +9,6 @@ import json
 import subprocess
 import sys
 import tarfile
-
 
 from rdeploy_tui.azure.acr import make_context_archive
 from rdeploy_tui.azure.capture import redact
@@ -40,7 +40,13 @@ def _http_error(status: int, code: str, message: str):
 
 
 def test_out_of_quota_gives_the_numbers():
-    err = explain(_http_error(400, "OutOfQuota", "Not enough quota available for Standard_DS3_v2 in SubscriptionId x. Current usage/limit: 28/32. Additional needed: 5"))
+    err = explain(
+        _http_error(
+            400,
+            "OutOfQuota",
+            "Not enough quota available for Standard_DS3_v2 in SubscriptionId x. Current usage/limit: 28/32. Additional needed: 5",
+        )
+    )
     assert err.code == "OutOfQuota"
     assert "28 of 32 cores in use, 5 more needed" in err.what
 
@@ -65,7 +71,9 @@ def test_secrets_are_redacted():
 
 
 def test_identity_from_a_jwt():
-    payload = base64.urlsafe_b64encode(json.dumps({"upn": "ana@contoso.com", "tid": "t-1"}).encode()).decode().rstrip("=")
+    payload = (
+        base64.urlsafe_b64encode(json.dumps({"upn": "ana@contoso.com", "tid": "t-1"}).encode()).decode().rstrip("=")
+    )
     who = identity_from_token(f"h.{payload}.s", "Azure CLI")
     assert (who.name, who.tenant_id, who.kind) == ("ana@contoso.com", "t-1", "user")
     app = base64.urlsafe_b64encode(json.dumps({"appid": "app-1", "tid": "t"}).encode()).decode().rstrip("=")
@@ -90,18 +98,30 @@ def test_workspace_hints_from_compute_instance_and_config_json(tmp_path, monkeyp
     monkeypatch.setenv("HOME", str(tmp_path / "home"))
     project = tmp_path / "project" / "deep"
     project.mkdir(parents=True)
-    (tmp_path / "project" / "config.json").write_text(json.dumps({"subscription_id": "s", "resource_group": "rg", "workspace_name": "ws"}))
+    (tmp_path / "project" / "config.json").write_text(
+        json.dumps({"subscription_id": "s", "resource_group": "rg", "workspace_name": "ws"})
+    )
     hints = workspace_hints(project)
     assert [(h.subscription_id, h.resource_group, h.name) for h in hints] == [("s", "rg", "ws")]
-    monkeypatch.setenv("MLFLOW_TRACKING_URI", "azureml://westeurope.api.azureml.ms/mlflow/v1.0/subscriptions/S2/resourceGroups/RG2/providers/Microsoft.MachineLearningServices/workspaces/WS2")
+    monkeypatch.setenv(
+        "MLFLOW_TRACKING_URI",
+        "azureml://westeurope.api.azureml.ms/mlflow/v1.0/subscriptions/S2/resourceGroups/RG2/providers/Microsoft.MachineLearningServices/workspaces/WS2",
+    )
     first = workspace_hints(project)[0]
     assert (first.subscription_id, first.resource_group, first.name) == ("S2", "RG2", "WS2")
     assert "compute instance" in first.source
 
 
 def test_context_archive_honours_dockerignore():
-    files = {"Dockerfile": b"FROM x\n", ".dockerignore": b"*.log\nsecrets/\n!keep.log\n", "a.log": b"", "keep.log": b"",
-             "secrets/k": b"", "start_plumber.R": b"", ".git/HEAD": b""}
+    files = {
+        "Dockerfile": b"FROM x\n",
+        ".dockerignore": b"*.log\nsecrets/\n!keep.log\n",
+        "a.log": b"",
+        "keep.log": b"",
+        "secrets/k": b"",
+        "start_plumber.R": b"",
+        ".git/HEAD": b"",
+    }
     archive = make_context_archive(files)
     with tarfile.open(fileobj=io.BytesIO(gzip.decompress(archive))) as tar:
         names = sorted(tar.getnames())

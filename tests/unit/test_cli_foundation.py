@@ -1,4 +1,5 @@
 """init / validate / --help / --version through the real console entry, in a subprocess."""
+
 from __future__ import annotations
 
 import subprocess
@@ -154,4 +155,6 @@ def test_a_command_imports_only_its_own_module(argv, tmp_path):
     for other in ("init_cmd", "deploy_cmd", "rollout_cmd", "validate_cmd", "'yaml'"):
         assert other not in loaded, loaded
     full = cli("--help", cwd=tmp_path).stdout
-    assert all(name in full for name in ("init", "validate", "local", "sandbox", "deploy", "rollout", "endpoints", "models"))
+    assert all(
+        name in full for name in ("init", "validate", "local", "sandbox", "deploy", "rollout", "endpoints", "models")
+    )

@@ -1,11 +1,12 @@
 """The client factory's choice of cloud: sovereign clouds by name, custom ARM endpoints from their metadata."""
+
 from __future__ import annotations
 
 import pytest
 
-from rdeploy_tui.connection_options import ConnectionOptions
-from rdeploy_tui.azure.connection import check_options, connect
 from rdeploy_tui.azure.clouds import endpoints_from_metadata, sovereign_cloud
+from rdeploy_tui.azure.connection import check_options, connect
+from rdeploy_tui.connection_options import ConnectionOptions
 from rdeploy_tui.errors import RdeployError
 
 SOVEREIGN = {
@@ -21,7 +22,13 @@ def service_principal_env(monkeypatch, tmp_path):
     monkeypatch.setenv("AZURE_TENANT_ID", "72f988bf-0000-4000-8000-00000000a11e")
     monkeypatch.setenv("AZURE_CLIENT_ID", "0c1d5a7e-5a4d-4f3e-8b1c-5a4db0c5e7a1")
     monkeypatch.setenv("AZURE_CLIENT_SECRET", "not-used-offline")
-    for var in ("IDENTITY_ENDPOINT", "MSI_ENDPOINT", "AZURE_AUTHORITY_HOST", "AZURE_CLIENT_CERTIFICATE_PATH", "AZURE_FEDERATED_TOKEN_FILE"):
+    for var in (
+        "IDENTITY_ENDPOINT",
+        "MSI_ENDPOINT",
+        "AZURE_AUTHORITY_HOST",
+        "AZURE_CLIENT_CERTIFICATE_PATH",
+        "AZURE_FEDERATED_TOKEN_FILE",
+    ):
         monkeypatch.delenv(var, raising=False)
     monkeypatch.setenv("PATH", str(tmp_path))  # no az
     monkeypatch.setenv("RDEPLOY_HOME", str(tmp_path / "home"))
@@ -75,7 +82,12 @@ def test_custom_authority_turns_off_instance_discovery(service_principal_env):
 PUBLIC_2022 = {
     "name": "AzureCloud",
     "portal": "https://portal.azure.com",
-    "authentication": {"loginEndpoint": "https://login.microsoftonline.com", "audiences": ["https://management.core.windows.net/", "https://management.azure.com/"], "tenant": "common", "identityProvider": "AAD"},
+    "authentication": {
+        "loginEndpoint": "https://login.microsoftonline.com",
+        "audiences": ["https://management.core.windows.net/", "https://management.azure.com/"],
+        "tenant": "common",
+        "identityProvider": "AAD",
+    },
     "resourceManager": "https://management.azure.com/",
     "suffixes": {"storage": "core.windows.net", "acrLoginServer": "azurecr.io"},
 }
@@ -83,20 +95,30 @@ STACK_ENTRA = {
     "galleryEndpoint": "https://providers.local.azurestack.external:30016/",
     "graphEndpoint": "https://graph.windows.net/",
     "portalEndpoint": "https://portal.local.azurestack.external/",
-    "authentication": {"loginEndpoint": "https://login.windows.net/", "audiences": ["https://management.contoso.onmicrosoft.com/3cc6a7b2-1c3d-4a5e-9f00-1234567890ab"]},
+    "authentication": {
+        "loginEndpoint": "https://login.windows.net/",
+        "audiences": ["https://management.contoso.onmicrosoft.com/3cc6a7b2-1c3d-4a5e-9f00-1234567890ab"],
+    },
 }
 STACK_ADFS = {
     "galleryEndpoint": "https://providers.local.azurestack.external:30016/",
     "graphEndpoint": "https://graph.local.azurestack.external/",
     "portalEndpoint": "https://portal.local.azurestack.external/",
-    "authentication": {"loginEndpoint": "https://adfs.local.azurestack.external/adfs/", "audiences": ["https://management.adfs.azurestack.local/4de154de-f8a8-4017-af41-df619da68155"]},
+    "authentication": {
+        "loginEndpoint": "https://adfs.local.azurestack.external/adfs/",
+        "audiences": ["https://management.adfs.azurestack.local/4de154de-f8a8-4017-af41-df619da68155"],
+    },
 }
 
 
 def test_public_metadata_keeps_the_arm_url_as_audience():
     cloud = endpoints_from_metadata("https://management.azure.com/", PUBLIC_2022)
     assert (cloud.arm, cloud.authority, cloud.audience, cloud.storage_suffix) == (
-        "https://management.azure.com", "https://login.microsoftonline.com", "https://management.azure.com", "core.windows.net")
+        "https://management.azure.com",
+        "https://login.microsoftonline.com",
+        "https://management.azure.com",
+        "core.windows.net",
+    )
     # 2019-05-01 answers a list of clouds: pick this ARM's entry
     other = {**PUBLIC_2022, "name": "AzureChinaCloud", "resourceManager": "https://management.chinacloudapi.cn/"}
     assert endpoints_from_metadata("https://management.azure.com", [other, PUBLIC_2022]).name == "AzureCloud"
@@ -131,8 +153,10 @@ def test_entra_errors_are_explained():
 
     from rdeploy_tui.azure.errors import explain
 
-    text = ("Authentication failed: AADSTS7000215: Invalid client secret provided. Ensure the secret being sent in the request is "
-            "the client secret value, not the client secret ID, for a secret added to app 'x'. Trace ID: 1 Correlation ID: 2 Timestamp: 3")
+    text = (
+        "Authentication failed: AADSTS7000215: Invalid client secret provided. Ensure the secret being sent in the request is "
+        "the client secret value, not the client secret ID, for a secret added to app 'x'. Trace ID: 1 Correlation ID: 2 Timestamp: 3"
+    )
     error = explain(ClientAuthenticationError(message=text), "signing in")
     assert error.code == "AADSTS7000215" and "client secret" in error.what and "AZURE_CLIENT_SECRET" in error.next_step
     assert "Trace ID" not in (error.details or "")
@@ -150,7 +174,9 @@ def test_adfs_needs_the_adfs_tenant(service_principal_env, monkeypatch):
     monkeypatch.setenv("AZURE_TENANT_ID", "adfs")
     with connect(ConnectionOptions(arm_endpoint="https://management.local.azurestack.external")) as session:
         assert session.authority == "https://adfs.local.azurestack.external"
-        assert session.scopes == ["https://management.adfs.azurestack.local/4de154de-f8a8-4017-af41-df619da68155/.default"]
+        assert session.scopes == [
+            "https://management.adfs.azurestack.local/4de154de-f8a8-4017-af41-df619da68155/.default"
+        ]
         assert session.credential._credential._instance_discovery is False
 
 

@@ -1,5 +1,6 @@
 """Layering, checked in fresh interpreters: core code never imports Textual, and starting the CLI
 imports neither Textual nor azure.ai.ml (the first screen must paint before azure.ai.ml loads)."""
+
 from __future__ import annotations
 
 import pkgutil

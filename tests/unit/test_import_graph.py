@@ -6,6 +6,7 @@ and under TYPE_CHECKING): no cycles, and the layers keep to their side.
 - The sandbox never imports the client's Azure layer (rdeploy_tui.azure): it must not share our client's
   assumptions. (Core never importing Textual is checked in fresh interpreters by test_import_boundaries.py.)
 """
+
 from __future__ import annotations
 
 import ast

@@ -1,5 +1,6 @@
 """Runner choice without R or a Docker engine: engine detection with fake `docker` executables, the
 `docker run` command line, and the CLI's answers when R or the engine is missing."""
+
 from __future__ import annotations
 
 import os
@@ -10,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from rdeploy_tui.local.plumber import R_INSTALL_COMMAND
 from rdeploy_tui.local.docker import docker_engine_available, run_container
+from rdeploy_tui.local.plumber import R_INSTALL_COMMAND
 
 FAKE_DOCKER = """#!/bin/sh
 echo "$@" >> "$FAKE_DOCKER_LOG"
@@ -58,8 +59,15 @@ def test_run_container_command_line_and_cleanup(fake_docker, tmp_path):
     app, model = tmp_path / "src", tmp_path / "model"
     app.mkdir()
     model.mkdir()
-    proc = run_container("rdeploy-local/r-forecast:latest", app, model, container_port=8000,
-                         model_subdir="forecast-model/3", port=18555, docker=str(docker))
+    proc = run_container(
+        "rdeploy-local/r-forecast:latest",
+        app,
+        model,
+        container_port=8000,
+        model_subdir="forecast-model/3",
+        port=18555,
+        docker=str(docker),
+    )
     try:
         assert proc.url == "http://127.0.0.1:18555"
         deadline = time.monotonic() + 5
@@ -73,8 +81,11 @@ def test_run_container_command_line_and_cleanup(fake_docker, tmp_path):
     assert "-p 127.0.0.1:18555:8000" in run_line  # published on loopback only
     assert f"-v {app}:/var/azureml-app:ro" in run_line
     assert f"-v {model}:/var/azureml-models/forecast-model/3:ro" in run_line
-    for env in ("AML_APP_ROOT=/var/azureml-app", "AZUREML_ENTRY_SCRIPT=plumber.R",
-                "AZUREML_MODEL_DIR=/var/azureml-models/forecast-model/3"):
+    for env in (
+        "AML_APP_ROOT=/var/azureml-app",
+        "AZUREML_ENTRY_SCRIPT=plumber.R",
+        "AZUREML_MODEL_DIR=/var/azureml-models/forecast-model/3",
+    ):
         assert f"-e {env}" in run_line
     assert run_line.endswith("rdeploy-local/r-forecast:latest")
     assert rm_line == f"rm -f {name}"
@@ -82,10 +93,21 @@ def test_run_container_command_line_and_cleanup(fake_docker, tmp_path):
 
 
 def cli(tmp_path: Path, *args: str, **env: str) -> subprocess.CompletedProcess:
-    subprocess.run([sys.executable, "-m", "rdeploy_tui", "init", "--out", "deploy"], cwd=tmp_path,
-                   capture_output=True, timeout=60, check=True)
-    return subprocess.run([sys.executable, "-m", "rdeploy_tui", "local", *args], cwd=tmp_path, capture_output=True,
-                          text=True, timeout=60, env={**os.environ, **env})
+    subprocess.run(
+        [sys.executable, "-m", "rdeploy_tui", "init", "--out", "deploy"],
+        cwd=tmp_path,
+        capture_output=True,
+        timeout=60,
+        check=True,
+    )
+    return subprocess.run(
+        [sys.executable, "-m", "rdeploy_tui", "local", *args],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, **env},
+    )
 
 
 def test_cli_without_r_names_the_install_command(tmp_path, fake_docker):

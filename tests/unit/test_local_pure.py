@@ -1,4 +1,5 @@
 """Pure parts of the local runner: R's error text, response judging, percentiles, paths, ports."""
+
 from __future__ import annotations
 
 import json
@@ -6,9 +7,9 @@ import socket
 
 import pytest
 
-from rdeploy_tui.local.plumber import explain_start_failure, find_rscript, free_port, port_in_use, r_error_text
 from rdeploy_tui.local.checks import find_crate, probe_limit
 from rdeploy_tui.local.http_client import Latency
+from rdeploy_tui.local.plumber import explain_start_failure, find_rscript, free_port, port_in_use, r_error_text
 from rdeploy_tui.scoring.judge import decimals, double_encoded, numbers, parse_body, precision_finding
 from rdeploy_tui.spec.deploy_spec import DeploySpec
 
@@ -45,7 +46,9 @@ def test_r_error_text_drops_plumbers_wrapping():
     assert r_error_text(MISSING_CRATE) == "crate.bin not found under AZUREML_MODEL_DIR (/m)"
     assert r_error_text(CORRUPT_RDS) == "Error in readRDS(crate_path): unknown input format"
     assert r_error_text(SYNTAX) == "plumber.R:64:16: unexpected '{'\n63: }\n64: x <- function( {\n                   ^"
-    assert r_error_text("Error: AZUREML_MODEL_DIR is not set\nExecution halted\n") == "Error: AZUREML_MODEL_DIR is not set"
+    assert (
+        r_error_text("Error: AZUREML_MODEL_DIR is not set\nExecution halted\n") == "Error: AZUREML_MODEL_DIR is not set"
+    )
     assert r_error_text("Running plumber API at http://127.0.0.1:1\n") is None
 
 
@@ -56,7 +59,11 @@ def test_r_error_text_drops_plumbers_wrapping():
         (CORRUPT_RDS, "model_unreadable", "saveRDS(serialize(crate, NULL)"),
         (SYNTAX, "syntax_error", "syntax error"),
         (PORT_TAKEN, "port_in_use", "free port"),
-        ("Error in library(forecast) : there is no package called 'forecast'\nExecution halted\n", "package_missing", "image.r_packages"),
+        (
+            "Error in library(forecast) : there is no package called 'forecast'\nExecution halted\n",
+            "package_missing",
+            "image.r_packages",
+        ),
         ("Error in f() : boom\nExecution halted\n", "load_error", "scoring script"),
         ("", "load_error", "scoring script"),
     ],
@@ -130,7 +137,11 @@ def test_find_crate_prefers_models_folder(tmp_path):
 def test_probe_limit():
     spec = DeploySpec()
     assert probe_limit(spec) == 10 + 10 * 30
-    spec.deployment.probes.initial_delay, spec.deployment.probes.period, spec.deployment.probes.failure_threshold = 0, 1, 2
+    spec.deployment.probes.initial_delay, spec.deployment.probes.period, spec.deployment.probes.failure_threshold = (
+        0,
+        1,
+        2,
+    )
     assert probe_limit(spec) == 2
 
 

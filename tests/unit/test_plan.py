@@ -1,4 +1,5 @@
 """The plan's shape: build and endpoint in parallel, the deployment after both."""
+
 from rdeploy_tui.pipeline import plan as P
 from rdeploy_tui.spec.deploy_spec import default_spec
 
@@ -8,7 +9,9 @@ def test_build_and_endpoint_run_side_by_side_after_prepare():
     assert [s.id for s in plan.ready(set(), set())] == [P.PREPARE]
     assert {s.id for s in plan.ready({P.PREPARE}, {P.PREPARE})} == {P.BUILD, P.ENDPOINT}
     assert plan.ready({P.PREPARE, P.BUILD}, {P.PREPARE, P.BUILD, P.ENDPOINT}) == []
-    assert [s.id for s in plan.ready({P.PREPARE, P.BUILD, P.ENDPOINT}, {P.PREPARE, P.BUILD, P.ENDPOINT})] == [P.DEPLOYMENT]
+    assert [s.id for s in plan.ready({P.PREPARE, P.BUILD, P.ENDPOINT}, {P.PREPARE, P.BUILD, P.ENDPOINT})] == [
+        P.DEPLOYMENT
+    ]
     assert plan.downstream(P.BUILD) == {P.DEPLOYMENT, P.TRAFFIC, P.SMOKE}
 
 

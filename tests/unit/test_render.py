@@ -1,4 +1,5 @@
 """Render: golden files, determinism, the auto tag, and azure-ai-ml's own loaders."""
+
 from __future__ import annotations
 
 import os
@@ -82,7 +83,10 @@ def test_dockerfile_contract():
     lines = [line.strip() for line in dockerfile.splitlines()]
     # the pinned base by default, replaceable by the workspace registry's copy (--build-arg BASE=...)
     assert lines[lines.index("ARG BASE=rstudio/plumber:v1.3.0") + 1] == "FROM ${BASE}"
-    assert "az acr import -n ACR_NAME --source docker.io/rstudio/plumber:v1.3.0 --image base/rstudio/plumber:v1.3.0" in dockerfile
+    assert (
+        "az acr import -n ACR_NAME --source docker.io/rstudio/plumber:v1.3.0 --image base/rstudio/plumber:v1.3.0"
+        in dockerfile
+    )
     assert "ENTRYPOINT []" in lines
     assert lines.index("ENTRYPOINT []") < lines.index('CMD ["Rscript", "/tmp/start_plumber.R"]')
     assert [line for line in lines if line.startswith("RUN ")] == ["RUN Rscript /tmp/install_packages.R"]

@@ -1,6 +1,7 @@
 """Every action of the UI has a key that reaches the app in a browser terminal (xterm.js in Chrome,
 Edge, Firefox) and in VS Code's terminal: none is bound only to a key those keep (ui/keys.py).
 Headless browsers cannot show their own shortcuts, so this table is what guards them."""
+
 from __future__ import annotations
 
 from collections import defaultdict
@@ -21,8 +22,18 @@ def _bindings_by_action(cls) -> dict[str, list]:
 
 def test_the_walk_finds_every_screen_widget_and_the_app():
     names = {cls.__name__ for cls in keys.ui_binding_classes()}
-    assert {"RdeployApp", "WizardStep", "DeployScreen", "ScoringScreen", "ScoringPanel", "ManageScreen",
-            "ManageScoringScreen", "SignInScreen", "ConfirmDialog", "HelpScreen"} <= names
+    assert {
+        "RdeployApp",
+        "WizardStep",
+        "DeployScreen",
+        "ScoringScreen",
+        "ScoringPanel",
+        "ManageScreen",
+        "ManageScoringScreen",
+        "SignInScreen",
+        "ConfirmDialog",
+        "HelpScreen",
+    } <= names
 
 
 def bound_only_to_reserved(classes) -> list[str]:
@@ -30,8 +41,9 @@ def bound_only_to_reserved(classes) -> list[str]:
     for cls in classes:
         for action, bindings in _bindings_by_action(cls).items():
             if all(keys.reserved_reason(b.key) for b in bindings):
-                only_reserved.append(f"{cls.__name__}.{action}: {[b.key for b in bindings]} "
-                                     f"({keys.reserved_reason(bindings[0].key)})")
+                only_reserved.append(
+                    f"{cls.__name__}.{action}: {[b.key for b in bindings]} ({keys.reserved_reason(bindings[0].key)})"
+                )
     return only_reserved
 
 
@@ -41,8 +53,12 @@ def test_no_action_is_bound_only_to_a_key_browsers_or_vscode_keep():
 
 def test_the_check_catches_the_old_bindings():
     class Before(Screen):  # the wizard's keys before issue 14
-        BINDINGS = [Binding("ctrl+n", "next", "Next"), Binding("escape", "back", "Back"),
-                    Binding("ctrl+t", "toggle_view", "Table/JSON"), Binding("ctrl+s,f9", "send", "Send")]
+        BINDINGS = [
+            Binding("ctrl+n", "next", "Next"),
+            Binding("escape", "back", "Back"),
+            Binding("ctrl+t", "toggle_view", "Table/JSON"),
+            Binding("ctrl+s,f9", "send", "Send"),
+        ]
 
     found = bound_only_to_reserved([Before])
     assert [f.split(":")[0] for f in found] == ["Before.next", "Before.toggle_view"]
@@ -63,8 +79,12 @@ def test_textual_defaults_the_app_keeps_have_an_arriving_key_too():
 
 
 def test_every_binding_has_an_id_for_the_keymap():
-    missing = [f"{cls.__name__}: {b.key} -> {b.action}" for cls in keys.ui_binding_classes()
-               for b in keys.own_bindings(cls) if not b.id]
+    missing = [
+        f"{cls.__name__}: {b.key} -> {b.action}"
+        for cls in keys.ui_binding_classes()
+        for b in keys.own_bindings(cls)
+        if not b.id
+    ]
     assert missing == []
 
 
@@ -95,10 +115,10 @@ def test_keymap_file_overrides_and_reports_bad_entries(tmp_path):
     path.write_text(
         "next: f4\n"
         "send: [f9, alt+s]\n"
-        "quit: ctrl+q\n"          # only a reserved key: applied, but said
-        "nosuch: f6\n"            # unknown id
-        "back: ctrl+nokey\n"      # not a key
-        "help: 12\n",             # not a key string
+        "quit: ctrl+q\n"  # only a reserved key: applied, but said
+        "nosuch: f6\n"  # unknown id
+        "back: ctrl+nokey\n"  # not a key
+        "help: 12\n",  # not a key string
         encoding="utf-8",
     )
     known = {"next", "send", "quit", "back", "help"}

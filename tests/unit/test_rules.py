@@ -1,4 +1,5 @@
 """Tables of good and bad values for every rule, hostile ones included."""
+
 from __future__ import annotations
 
 import pytest
@@ -59,9 +60,7 @@ def test_non_text_values_are_refused(check, value):
     assert check(value)
 
 
-@pytest.mark.parametrize(
-    "value", ["r-endpoint-forecast", "abc", "A1b", "e" * 32, "my-endpoint-2", "Blue"]
-)
+@pytest.mark.parametrize("value", ["r-endpoint-forecast", "abc", "A1b", "e" * 32, "my-endpoint-2", "Blue"])
 def test_good_endpoint_names(value):
     assert rules.check_endpoint_name(value) is None
 
@@ -186,7 +185,9 @@ def test_instance_type_table_has_vcpu_memory_and_gpus():
     assert (t.vcpus, t.memory_gib) == (4, 8)
     assert t.label == "Standard_F4s_v2 (4 vCPU, 8 GiB)"
     # the sizes the issue names: E-series memory sizes, GPUs, every row of Microsoft's page
-    assert rules.check_instance_type("Standard_E4s_v3") is None and rules.instance_type_warning("Standard_E4s_v3") is None
+    assert (
+        rules.check_instance_type("Standard_E4s_v3") is None and rules.instance_type_warning("Standard_E4s_v3") is None
+    )
     gpu = rules.INSTANCE_TYPES["standard_nc6s_v3"]
     assert gpu.has_gpu and gpu.label == "Standard_NC6s_v3 (6 vCPU, 112 GiB, 1 GPU)"
     assert len(rules.INSTANCE_TYPES) == 85  # every row of the page (read 2026-11-26)
@@ -236,9 +237,7 @@ def test_routes_must_differ():
     ]
 
 
-@pytest.mark.parametrize(
-    "value", [{"forecast_horizon": [2]}, {}, {"x": 1, "y.z": "a", "w_1": [1, 2], ".hidden": None}]
-)
+@pytest.mark.parametrize("value", [{"forecast_horizon": [2]}, {}, {"x": 1, "y.z": "a", "w_1": [1, 2], ".hidden": None}])
 def test_good_sample_requests(value):
     assert rules.check_sample_request(value) is None
 
@@ -271,7 +270,11 @@ def test_script_path(tmp_path):
 @pytest.mark.parametrize(
     "check, good, bad",
     [
-        (rules.check_subscription_id, ["00000000-0000-0000-0000-000000000000", "A1B2C3D4-0000-0000-0000-00000000000F"], ["0000", "g0000000-0000-0000-0000-000000000000"]),
+        (
+            rules.check_subscription_id,
+            ["00000000-0000-0000-0000-000000000000", "A1B2C3D4-0000-0000-0000-00000000000F"],
+            ["0000", "g0000000-0000-0000-0000-000000000000"],
+        ),
         (rules.check_resource_group, ["rg-ml", "RG_ml.prod(1)", "r"], ["rg.", "r" * 91, "rg ml"]),
         (rules.check_workspace_name, ["ws-ml", "ws_1", "a" * 33], ["ws", "-ws", "a" * 34, "ws.ml"]),
         (rules.check_model_name, ["forecast-model", "m.1_a"], ["-m", "m/1", "m:1"]),

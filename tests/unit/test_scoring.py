@@ -1,4 +1,5 @@
 """The scoring package against small loopback HTTP servers (edge cases Azure produces) and as pure functions."""
+
 from __future__ import annotations
 
 import json
@@ -8,18 +9,22 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from rdeploy_tui.scoring.client import score_or_raise
+from rdeploy_tui.errors import RdeployError
+from rdeploy_tui.scoring.client import ScoringClient, score_or_raise
 from rdeploy_tui.scoring.explain import explain_status
-from rdeploy_tui.scoring.load_test import MAX_LOAD_CONCURRENCY, MAX_LOAD_REQUESTS, check_load_test, percentile, run_load_test
+from rdeploy_tui.scoring.load_test import (
+    MAX_LOAD_CONCURRENCY,
+    MAX_LOAD_REQUESTS,
+    check_load_test,
+    percentile,
+    run_load_test,
+)
 from rdeploy_tui.scoring.openapi import openapi_url, sample_from_openapi
 from rdeploy_tui.scoring.records import records_table
 from rdeploy_tui.scoring.request import RequestTextError, parse_request_text
 from rdeploy_tui.scoring.result import ScoreResult, double_encoding_message
 from rdeploy_tui.scoring.snippets import curl_snippet, python_snippet
-from rdeploy_tui.scoring.target import MASK
-from rdeploy_tui.errors import RdeployError
-from rdeploy_tui.scoring.client import ScoringClient
-from rdeploy_tui.scoring.target import ScoringTarget
+from rdeploy_tui.scoring.target import MASK, ScoringTarget
 
 SECRET = "s3cret-key-0123456789"
 RECORDS = [{"year": 1971, "forecast": 782.27}, {"year": 1972, "forecast": 779.56, "note": "x"}]
@@ -44,8 +49,23 @@ class Handler(BaseHTTPRequestHandler):
 
     def do_GET(self):
         if self.path == "/api/openapi.json":
-            doc = {"openapi": "3.0.3", "paths": {"/api/score": {"post": {"parameters": [
-                {"name": "h", "in": "query", "required": True, "schema": {"type": "array", "items": {"type": "integer"}}}]}}}}
+            doc = {
+                "openapi": "3.0.3",
+                "paths": {
+                    "/api/score": {
+                        "post": {
+                            "parameters": [
+                                {
+                                    "name": "h",
+                                    "in": "query",
+                                    "required": True,
+                                    "schema": {"type": "array", "items": {"type": "integer"}},
+                                }
+                            ]
+                        }
+                    }
+                },
+            }
             self._send(200, json.dumps(doc).encode())
         else:
             self._send(404, b'{"error":"404 - Resource Not Found"}')
@@ -61,11 +81,17 @@ class Handler(BaseHTTPRequestHandler):
         if self.path == "/api/score":
             return self._send(200, json.dumps(RECORDS).encode(), served)
         if self.path == "/model-error":
-            return self._send(424, b'{"error":"forecast_horizon must be one whole number"}', {
-                **served, "ms-azureml-model-error-statuscode": "400", "ms-azureml-model-error-reason": "model_error"})
+            return self._send(
+                424,
+                b'{"error":"forecast_horizon must be one whole number"}',
+                {**served, "ms-azureml-model-error-statuscode": "400", "ms-azureml-model-error-reason": "model_error"},
+            )
         if self.path == "/model-crash":
-            return self._send(424, b'{"error":"500 - Internal server error"}', {
-                **served, "ms-azureml-model-error-statuscode": "500", "ms-azureml-model-error-reason": "model_error"})
+            return self._send(
+                424,
+                b'{"error":"500 - Internal server error"}',
+                {**served, "ms-azureml-model-error-statuscode": "500", "ms-azureml-model-error-reason": "model_error"},
+            )
         if self.path == "/wrapped":  # plumber's answer when the script returns jsonlite::toJSON(df)
             return self._send(200, json.dumps([json.dumps(RECORDS)]).encode(), served)
         if self.path == "/string":  # a bare JSON string that holds JSON
@@ -203,27 +229,50 @@ def test_openapi_sample_fetched_beside_the_score_route(server, client):
 
 
 def test_openapi_url():
-    assert openapi_url("https://ep.westeurope.inference.ml.azure.com/score") == \
-        "https://ep.westeurope.inference.ml.azure.com/openapi.json"
+    assert (
+        openapi_url("https://ep.westeurope.inference.ml.azure.com/score")
+        == "https://ep.westeurope.inference.ml.azure.com/openapi.json"
+    )
     assert openapi_url("http://127.0.0.1:8000/v1/predict", "/v1/predict") == "http://127.0.0.1:8000/openapi.json"
     assert openapi_url("https://h/endpoints/e/score?x=1") == "https://h/endpoints/e/openapi.json"
 
 
 def test_sample_from_openapi_types_defaults_and_absence():
-    doc = {"paths": {"/score": {"post": {"parameters": [
-        {"name": "n", "in": "query", "schema": {"type": "integer"}},
-        {"name": "x", "in": "query", "schema": {"type": "array", "items": {"type": "number"}}},
-        {"name": "name", "in": "query", "schema": {"type": "string", "default": "nile"}},
-        {"name": "flag", "in": "query", "schema": {"type": "boolean"}},
-        {"name": "req", "in": "query", "schema": {"type": "string"}},
-    ]}}}}
+    doc = {
+        "paths": {
+            "/score": {
+                "post": {
+                    "parameters": [
+                        {"name": "n", "in": "query", "schema": {"type": "integer"}},
+                        {"name": "x", "in": "query", "schema": {"type": "array", "items": {"type": "number"}}},
+                        {"name": "name", "in": "query", "schema": {"type": "string", "default": "nile"}},
+                        {"name": "flag", "in": "query", "schema": {"type": "boolean"}},
+                        {"name": "req", "in": "query", "schema": {"type": "string"}},
+                    ]
+                }
+            }
+        }
+    }
     assert sample_from_openapi(doc) == {"n": 1, "x": [1.5], "name": "nile", "flag": True}
     no_params = {"paths": {"/score": {"post": {"parameters": []}}}}
     assert sample_from_openapi(no_params) is None
     assert sample_from_openapi({"paths": {"/other": {"post": {}}}}) is None
     assert sample_from_openapi("garbage") is None
-    body = {"paths": {"/score": {"post": {"requestBody": {"content": {"application/json": {"schema": {
-        "type": "object", "properties": {"k": {"type": "integer", "example": 7}}}}}}}}}}
+    body = {
+        "paths": {
+            "/score": {
+                "post": {
+                    "requestBody": {
+                        "content": {
+                            "application/json": {
+                                "schema": {"type": "object", "properties": {"k": {"type": "integer", "example": 7}}}
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
     assert sample_from_openapi(body) == {"k": 7}
 
 
@@ -236,8 +285,17 @@ def test_parse_request_text_points_at_the_problem():
         parse_request_text("   ")
 
 
-@pytest.mark.parametrize("status,code", [(404, "NotFound"), (408, "Timeout"), (429, "TooManyRequests"),
-                                         (502, "BadGateway"), (503, "Unavailable"), (500, "HTTP500")])
+@pytest.mark.parametrize(
+    "status,code",
+    [
+        (404, "NotFound"),
+        (408, "Timeout"),
+        (429, "TooManyRequests"),
+        (502, "BadGateway"),
+        (503, "Unavailable"),
+        (500, "HTTP500"),
+    ],
+)
 def test_explain_status_covers_azure_statuses(status, code):
     why = explain_status(status, {}, b'{"message": "said the front end"}')
     assert why.code == code
@@ -295,8 +353,9 @@ def test_python_snippet_runs_and_scores(server):
 def test_load_test_counts_latencies_and_errors(server, client):
     Handler.seen.clear()
     seen_progress = []
-    result = run_load_test(client, target(server, "/flaky"), "{}", 20, 4,
-                                   progress=lambda done, n: seen_progress.append((done, n)))
+    result = run_load_test(
+        client, target(server, "/flaky"), "{}", 20, 4, progress=lambda done, n: seen_progress.append((done, n))
+    )
     assert result.sent == 20 and len(result.latencies_ms) == 20
     assert result.ok == 10 and result.errors == 10 and result.statuses[503] == 10
     assert result.p(50) is not None and result.p(50) <= result.p(95) <= result.p(99)
@@ -345,7 +404,11 @@ def test_score_or_raise_explains_a_424_with_the_log_command(server):
         score_or_raise(target(server, "/model-error", deployment="blue"), "{}", endpoint="ep", delay=0)
     error = caught.value
     assert error.code == "ModelError"
-    assert "Scoring endpoint ep (deployment blue) failed" in error.what and "424" in error.what and "HTTP 400" in error.what
+    assert (
+        "Scoring endpoint ep (deployment blue) failed" in error.what
+        and "424" in error.what
+        and "HTTP 400" in error.what
+    )
     assert "fields and types" in error.next_step and "rdeploy-tui endpoints logs ep -d blue" in error.next_step
     assert "forecast_horizon must be one whole number" in error.details
 
@@ -354,8 +417,9 @@ def test_score_or_raise_gives_up_after_the_attempts(server):
     from rdeploy_tui.local.plumber import free_port
 
     with pytest.raises(RdeployError) as caught:
-        score_or_raise(ScoringTarget(f"http://127.0.0.1:{free_port()}/score", SECRET), "{}", endpoint="ep",
-                               attempts=2, delay=0)
+        score_or_raise(
+            ScoringTarget(f"http://127.0.0.1:{free_port()}/score", SECRET), "{}", endpoint="ep", attempts=2, delay=0
+        )
     assert caught.value.code == "NoAnswer" and "after 2 tries" in caught.value.what
     with pytest.raises(RdeployError) as refused:
         score_or_raise(ScoringTarget(server + "/api/score", "wrong"), "{}", endpoint="ep", delay=0)

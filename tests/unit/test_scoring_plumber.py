@@ -1,20 +1,20 @@
 """The scoring package against a REAL plumber API started by the local runner (needs Rscript + plumber)."""
+
 from __future__ import annotations
 
 from pathlib import Path
 
 import pytest
 
-from rdeploy_tui.scoring.client import score
+from rdeploy_tui.deploy_folder.render import render, write_folder
+from rdeploy_tui.deploy_folder.sample_model import SAMPLE_REQUEST, sample_model_dir
+from rdeploy_tui.local.plumber import start_plumber
+from rdeploy_tui.scoring.client import ScoringClient, score
 from rdeploy_tui.scoring.load_test import run_load_test
 from rdeploy_tui.scoring.openapi import sample_from_openapi
 from rdeploy_tui.scoring.records import records_table
 from rdeploy_tui.scoring.request import request_text
 from rdeploy_tui.scoring.result import double_encoding_message
-from rdeploy_tui.local.plumber import start_plumber
-from rdeploy_tui.deploy_folder.render import render, write_folder
-from rdeploy_tui.deploy_folder.sample_model import SAMPLE_REQUEST, sample_model_dir
-from rdeploy_tui.scoring.client import ScoringClient
 from rdeploy_tui.scoring.target import ScoringTarget
 from rdeploy_tui.spec.deploy_spec import default_spec
 
@@ -107,7 +107,6 @@ def test_microsoft_style_script_detected_and_sampled(microsoft_api):
 @pytest.mark.parametrize("keep_alive", [True, False])
 def test_small_load_test(generated_api, keep_alive):
     with ScoringClient(keep_alive=keep_alive) as client:
-        result = run_load_test(client, ScoringTarget(generated_api.url + "/score"),
-                                       '{"forecast_horizon": [2]}', 12, 3)
+        result = run_load_test(client, ScoringTarget(generated_api.url + "/score"), '{"forecast_horizon": [2]}', 12, 3)
     assert result.ok == 12 and result.errors == 0
     assert result.p(99) is not None

@@ -1,5 +1,6 @@
 """One TLS context per trust setting (rdeploy_tui/tls.py): shared while the bundle is the same file, rebuilt when
 the file is rewritten (a new sandbox CA at the same path), and it trusts what the bundle holds."""
+
 from __future__ import annotations
 
 import os

@@ -1,8 +1,10 @@
 """What every wizard step shares: the step indicator, Back/Next, Esc, and Next blocked while the
 form has problems (the first one is shown beside Next; each field shows its own)."""
+
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Callable, ClassVar, Protocol
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
 from textual import on, work
 from textual.app import ComposeResult
@@ -10,10 +12,10 @@ from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Button, Static
-from rdeploy_tui.ui.widgets.footer import KeysFooter
 from textual.worker import Worker, WorkerState
 
 from rdeploy_tui.ui.widgets.field import Field
+from rdeploy_tui.ui.widgets.footer import KeysFooter
 from rdeploy_tui.ui.widgets.step_indicator import StepIndicator
 
 if TYPE_CHECKING:
@@ -25,7 +27,7 @@ class WizardHost(Protocol):
     """What the steps use of their app beyond Textual's App (rdeploy_tui.ui.app.RdeployApp implements it).
     Declared here so that no screen imports the app module, which imports the screens."""
 
-    session: "Session"
+    session: Session
 
     def goto(self, step: int) -> None: ...
 
@@ -98,11 +100,11 @@ class WizardStep(WorkerErrors, Screen):
         Binding("escape", "back", "Back", id="back"),
     ]
 
-    app: "WizardHost"  # and a textual App
+    app: WizardHost  # and a textual App
     _not_yet_shown = False  # a "Not yet" toast is up (cleared once the problem is fixed)
 
     @property
-    def spec(self) -> "DeploySpec":
+    def spec(self) -> DeploySpec:
         return self.app.session.spec
 
     def compose(self) -> ComposeResult:

@@ -1,6 +1,7 @@
 """Step 8: build and deploy. A view over runner.run_deploy: the plan's steps with status and
 elapsed time, the build and deployment logs streaming, cancel with confirmation, and on failure
 the message, the next action and the relevant log lines. No deploy logic here."""
+
 from __future__ import annotations
 
 import re
@@ -26,7 +27,9 @@ BUILD_STEPS = {"build-image"}  # a failure of these is read in the build log; of
 # The line of a failure's log that names the cause: our own Dockerfile/plumber.R messages first, then R's
 # and Docker's error lines.
 _OWN_LINE = re.compile(r"^\s*rdeploy: ")
-_ERROR_LINE = re.compile(r"^\s*(error\b|fatal\b|execution halted)|\b(failed|not available|cannot|no such)\b", re.IGNORECASE)
+_ERROR_LINE = re.compile(
+    r"^\s*(error\b|fatal\b|execution halted)|\b(failed|not available|cannot|no such)\b", re.IGNORECASE
+)
 
 
 def failing_line(details: str | None) -> str | None:
@@ -61,7 +64,9 @@ class DeployScreen(WizardStep):
 
     def compose_body(self) -> ComposeResult:
         yield Static("", id="deploy-status", markup=False)
-        yield StepsView([StepRow(s.id, s.title) for s in P.make_plan(self.spec).steps], clock=self.clock, id="steps-view")
+        yield StepsView(
+            [StepRow(s.id, s.title) for s in P.make_plan(self.spec).steps], clock=self.clock, id="steps-view"
+        )
         with VerticalScroll(id="failure", classes="-hidden"):
             yield Static("", id="failure-what", markup=False)
             yield Static("", id="failure-next", markup=False)
@@ -112,8 +117,9 @@ class DeployScreen(WizardStep):
         from rdeploy_tui.pipeline.runner import run_deploy
 
         session = self.app.session
-        outcome = run_deploy(spec, session=session.azure(), sink=self.sink, base_dir=session.base_dir,
-                             cancel=self.cancel_event)
+        outcome = run_deploy(
+            spec, session=session.azure(), sink=self.sink, base_dir=session.base_dir, cancel=self.cancel_event
+        )
         self.app.call_from_thread(self._finished, outcome)
 
     def sink(self, event) -> None:
@@ -134,7 +140,9 @@ class DeployScreen(WizardStep):
         """Show one plan event (UI thread)."""
         steps = self.query_one("#steps-view", StepsView)
         if isinstance(event, StepStarted):
-            steps.update_step(event.step, status="running", started=event.at, finished=None, message="", title=event.title)
+            steps.update_step(
+                event.step, status="running", started=event.at, finished=None, message="", title=event.title
+            )
         elif isinstance(event, StepProgress):
             steps.update_step(event.step, message=event.message)
         elif isinstance(event, StepFinished):
@@ -143,7 +151,9 @@ class DeployScreen(WizardStep):
                 self.app.session.found["traffic_after"] = event.message
         elif isinstance(event, StepFailed):
             cancelled = event.code == "Cancelled"
-            steps.update_step(event.step, status="cancelled" if cancelled else "failed", finished=event.at, message=event.what)
+            steps.update_step(
+                event.step, status="cancelled" if cancelled else "failed", finished=event.at, message=event.what
+            )
             if not cancelled:
                 self.failures.append(event)
                 self._show_failure(event)
@@ -208,7 +218,9 @@ class DeployScreen(WizardStep):
             ConfirmDialog(
                 "Cancel the deployment?\n\nThe image build is cancelled. An endpoint or deployment that Azure is "
                 "already creating goes on, and a deployment bills while it exists. Running the deploy again resumes.",
-                yes="Cancel deploy", no="Keep deploying", danger=True,
+                yes="Cancel deploy",
+                no="Keep deploying",
+                danger=True,
             ),
             answer,
         )

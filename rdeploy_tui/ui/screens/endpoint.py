@@ -1,4 +1,5 @@
 """Step 6: endpoint (name, auth mode, expiry) and deployment (name, instance type, count, traffic)."""
+
 from __future__ import annotations
 
 from textual import on, work
@@ -29,20 +30,53 @@ class EndpointScreen(ListsEndpoints, WizardStep):
     def compose_body(self) -> ComposeResult:
         spec = self.spec
         with Grid(id="endpoint-grid"):
-            yield Field("Endpoint name", spec.endpoint.name, checks=[rules.check_endpoint_name],
-                        warn=self._endpoint_note, id="endpoint-name")
-            yield Field("Deployment name", spec.deployment.name, checks=[rules.check_deployment_name],
-                        warn=self._deployment_note, id="deployment-name")
-            yield Field("Instance count (1-50)", str(spec.deployment.instance_count),
-                        checks=[rules.check_instance_count], convert=to_int("instance count"), id="instance-count")
-            yield Field("Traffic to this deployment (%)", str(spec.deployment.traffic),
-                        checks=[rules.check_traffic], convert=to_int("traffic"), warn=self._traffic_note, id="traffic")
+            yield Field(
+                "Endpoint name",
+                spec.endpoint.name,
+                checks=[rules.check_endpoint_name],
+                warn=self._endpoint_note,
+                id="endpoint-name",
+            )
+            yield Field(
+                "Deployment name",
+                spec.deployment.name,
+                checks=[rules.check_deployment_name],
+                warn=self._deployment_note,
+                id="deployment-name",
+            )
+            yield Field(
+                "Instance count (1-50)",
+                str(spec.deployment.instance_count),
+                checks=[rules.check_instance_count],
+                convert=to_int("instance count"),
+                id="instance-count",
+            )
+            yield Field(
+                "Traffic to this deployment (%)",
+                str(spec.deployment.traffic),
+                checks=[rules.check_traffic],
+                convert=to_int("traffic"),
+                warn=self._traffic_note,
+                id="traffic",
+            )
             # The spec's own rule (deployment.expires_after); empty: no expiry tag, the endpoint lives until deleted.
-            yield Field("Expires after (8h, 2d; empty: never)", spec.deployment.expires_after or "",
-                        checks=[rules.check_expires_after], convert=_optional, placeholder="never", id="expires-after")
+            yield Field(
+                "Expires after (8h, 2d; empty: never)",
+                spec.deployment.expires_after or "",
+                checks=[rules.check_expires_after],
+                convert=_optional,
+                placeholder="never",
+                id="expires-after",
+            )
         yield Label("Auth mode", classes="field-label")
         auth = spec.endpoint.auth_mode if spec.endpoint.auth_mode in AUTH_LABELS else "aml_token"
-        yield Select([(label, mode) for mode, label in AUTH_LABELS.items()], value=auth, allow_blank=False, compact=True, id="auth-mode")
+        yield Select(
+            [(label, mode) for mode, label in AUTH_LABELS.items()],
+            value=auth,
+            allow_blank=False,
+            compact=True,
+            id="auth-mode",
+        )
         yield Label("Instance type", classes="field-label")
         yield Select(
             [(t.label, t.name) for t in rules.INSTANCE_TYPES.values()],
@@ -116,7 +150,9 @@ class EndpointScreen(ListsEndpoints, WizardStep):
         cost = prices.get(value) if isinstance(value, str) else None
         count = self.query_one("#instance-count", Field).text.strip() if self.is_mounted else ""
         line = cost.text(int(count)) if cost is not None and count.isdigit() and 1 <= int(count) <= 50 else ""
-        self.query_one("#instance-warning", Static).update("\n".join(x for x in (warning, line and f"Cost: {line}") if x))
+        self.query_one("#instance-warning", Static).update(
+            "\n".join(x for x in (warning, line and f"Cost: {line}") if x)
+        )
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="price")
     def load_price(self, instance_type: str) -> None:

@@ -1,5 +1,6 @@
 """F1: every key of the screen below (its focused widget, the screen, the app), the keymap id to
 override each with, and the user's keymap file with what was left out of it."""
+
 from __future__ import annotations
 
 from rich.table import Table

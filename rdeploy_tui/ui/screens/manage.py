@@ -2,11 +2,13 @@
 traffic per deployment, instances, age and scoring URI, with a $ on those that still bill; details of
 the selected one; score, logs, traffic, delete. A view over manage_source (the Azure layer): every
 call runs in a thread worker, failures become a dialog with the next action."""
+
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from datetime import datetime, timezone
-from typing import Any, Callable
+from typing import Any
 
 from rich.text import Text
 from textual import on, work
@@ -14,12 +16,12 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
 from textual.widgets import DataTable, Static
-from rdeploy_tui.ui.widgets.footer import KeysFooter
 
 from rdeploy_tui.ui.screens.base import WorkerErrors
 from rdeploy_tui.ui.screens.manage_dialogs import TrafficDialog, TypeNameDialog
 from rdeploy_tui.ui.screens.manage_source import AzureSource, delete_deployment_problem, idle_deployments, still_bills
 from rdeploy_tui.ui.widgets.dialogs import ConfirmDialog
+from rdeploy_tui.ui.widgets.footer import KeysFooter
 
 BILL_MARK = "$"
 
@@ -99,11 +101,15 @@ class ManageScreen(WorkerErrors, Screen):
         Binding("r", "refresh", "Refresh", id="manage.refresh"),
         Binding("n", "new", "New deploy", id="manage.new"),
         Binding("u", "update", "Update (rollout)", id="manage.update"),
-        Binding("e", "delete_expired", "Del expired", show=False, id="manage.delete_expired"),  # the status line offers it when some expired
+        Binding(
+            "e", "delete_expired", "Del expired", show=False, id="manage.delete_expired"
+        ),  # the status line offers it when some expired
         Binding("escape", "new", "Wizard", show=False, id="manage.wizard"),
     ]
 
-    def __init__(self, source: Any = None, *, clock: Callable[[], float] = time.time, infos: list[Any] | None = None) -> None:
+    def __init__(
+        self, source: Any = None, *, clock: Callable[[], float] = time.time, infos: list[Any] | None = None
+    ) -> None:
         super().__init__()
         self._source = source
         self.clock = clock
@@ -132,10 +138,19 @@ class ManageScreen(WorkerErrors, Screen):
         self.query_one("#manage-title", Static).update(f"Online endpoints in {self.source.label}")
         table = self.query_one("#endpoints", DataTable)
         table.add_column(BILL_MARK, key="bill", width=1)
-        for label, key in (("Endpoint", "name"), ("State", "state"), ("Auth", "auth"), ("Traffic", "traffic"),
-                           ("Instances", "instances"), ("Age", "age"), ("Scoring URI", "uri")):
+        for label, key in (
+            ("Endpoint", "name"),
+            ("State", "state"),
+            ("Auth", "auth"),
+            ("Traffic", "traffic"),
+            ("Instances", "instances"),
+            ("Age", "age"),
+            ("Scoring URI", "uri"),
+        ):
             table.add_column(label, key=key)
-        self.query_one("#deployments", DataTable).add_columns("Deployment", "State", "Traffic", "Instances", "Model", "Image")
+        self.query_one("#deployments", DataTable).add_columns(
+            "Deployment", "State", "Traffic", "Instances", "Model", "Image"
+        )
         if self._initial is not None:
             self.show_endpoints(self._initial)
         else:
@@ -174,8 +189,13 @@ class ManageScreen(WorkerErrors, Screen):
             bills = still_bills(info)
             table.add_row(
                 Text(BILL_MARK, style="bold yellow") if bills else "",
-                info.name, info.state, info.auth_mode, traffic_cell(info), instances_text(info),
-                age(getattr(info, "created_at", None), now), info.scoring_uri or "-",
+                info.name,
+                info.state,
+                info.auth_mode,
+                traffic_cell(info),
+                instances_text(info),
+                age(getattr(info, "created_at", None), now),
+                info.scoring_uri or "-",
                 key=info.name,
             )
         if keep in self.infos:
@@ -185,10 +205,12 @@ class ManageScreen(WorkerErrors, Screen):
         if not infos:
             self._say("No online endpoints in this workspace. n starts the deploy wizard.")
         else:
-            self._say(f"{len(infos)} endpoint(s), {billing} marked {BILL_MARK}: their deployments bill per instance-hour "
-                      "until deleted." + (f" {BILL_MARK}idle: at 0 % traffic, billing for nothing: {', '.join(idle)}."
-                                          if idle else "")
-                      + (f" {len(self.expired)} expired (listed first): e deletes them." if self.expired else ""))
+            self._say(
+                f"{len(infos)} endpoint(s), {billing} marked {BILL_MARK}: their deployments bill per instance-hour "
+                "until deleted."
+                + (f" {BILL_MARK}idle: at 0 % traffic, billing for nothing: {', '.join(idle)}." if idle else "")
+                + (f" {len(self.expired)} expired (listed first): e deletes them." if self.expired else "")
+            )
         self.show_details()
 
     def selected_name(self) -> str | None:
@@ -218,16 +240,26 @@ class ManageScreen(WorkerErrors, Screen):
             self.query_one("#details-uri", Static).update("")
             return
         self.query_one("#details-title", Static).update(
-            f"{info.name}: {info.state}, auth {info.auth_mode}" + (f", {info.location}" if info.location else ""))
+            f"{info.name}: {info.state}, auth {info.auth_mode}" + (f", {info.location}" if info.location else "")
+        )
         for d in info.deployments:
             kind = (d.instance_type or "?").removeprefix("Standard_")
             share = info.traffic.get(d.name, 0)
-            deps.add_row(d.name, d.state, f"{share}%" if share > 0 else Text(f"0% {BILL_MARK}idle", style="bold yellow"),
-                         f"{kind} x{d.instance_count}", short_model(d.model), short_image(d.image), key=d.name)
+            deps.add_row(
+                d.name,
+                d.state,
+                f"{share}%" if share > 0 else Text(f"0% {BILL_MARK}idle", style="bold yellow"),
+                f"{kind} x{d.instance_count}",
+                short_model(d.model),
+                short_image(d.image),
+                key=d.name,
+            )
         if keep is not None and keep in {d.name for d in info.deployments}:
             deps.move_cursor(row=deps.get_row_index(keep))
         if not info.deployments:
-            self.query_one("#details-title", Static).update(f"{info.name}: {info.state}, no deployments (does not bill)")
+            self.query_one("#details-title", Static).update(
+                f"{info.name}: {info.state}, no deployments (does not bill)"
+            )
         self.query_one("#details-uri", Static).update(f"Scoring URI: {info.scoring_uri or 'none yet'}")
 
     def selected_deployment(self) -> str | None:
@@ -317,9 +349,16 @@ class ManageScreen(WorkerErrors, Screen):
                 self._say(f"Deleting deployment {deployment} of {info.name} …")
                 self.delete_deployment(info.name, deployment)
 
-        self.app.push_screen(ConfirmDialog(
-            f"Delete deployment {deployment} of endpoint {info.name}?\n\nIts instances stop (and stop billing). "
-            "This cannot be undone.", yes="Delete deployment", no="Keep", danger=True), answer)
+        self.app.push_screen(
+            ConfirmDialog(
+                f"Delete deployment {deployment} of endpoint {info.name}?\n\nIts instances stop (and stop billing). "
+                "This cannot be undone.",
+                yes="Delete deployment",
+                no="Keep",
+                danger=True,
+            ),
+            answer,
+        )
 
     @work(thread=True, exit_on_error=False, group="change")
     def delete_deployment(self, endpoint: str, deployment: str) -> None:
@@ -349,8 +388,16 @@ class ManageScreen(WorkerErrors, Screen):
                 self._say(f"Deleting {', '.join(names)} …")
                 self.delete_endpoints(names)
 
-        self.app.push_screen(ConfirmDialog(f"Delete the expired endpoint(s) {', '.join(names)} and their deployments?\n\n"
-                                           "They stop billing. This cannot be undone.", yes="Delete expired", no="Keep", danger=True), answer)
+        self.app.push_screen(
+            ConfirmDialog(
+                f"Delete the expired endpoint(s) {', '.join(names)} and their deployments?\n\n"
+                "They stop billing. This cannot be undone.",
+                yes="Delete expired",
+                no="Keep",
+                danger=True,
+            ),
+            answer,
+        )
 
     @work(thread=True, exit_on_error=False, group="change")
     def delete_endpoints(self, names: list[str]) -> None:
@@ -370,7 +417,10 @@ class ManageScreen(WorkerErrors, Screen):
             return
         live = {n: v for n, v in info.traffic.items() if v > 0}
         if not live:
-            self.notify(f"No deployment of {info.name} takes traffic: there is nothing to roll out from (n deploys).", severity="warning")
+            self.notify(
+                f"No deployment of {info.name} takes traffic: there is nothing to roll out from (n deploys).",
+                severity="warning",
+            )
             return
         old = max(live.items(), key=lambda kv: kv[1])[0]
         spec = self.app.session.spec

@@ -1,5 +1,6 @@
 """Dialogs of the management screen: editing a traffic split (whole percentages adding up to 100, the
 message at the field being edited) and deleting an endpoint only after its name is typed back."""
+
 from __future__ import annotations
 
 from textual import on
@@ -34,8 +35,13 @@ class TrafficDialog(ModalScreen[dict[str, int] | None]):
             yield Static(f"Traffic of {self.endpoint}", classes="dialog-title", markup=False)
             yield Static("Whole percentages per deployment, adding up to 100.", classes="dialog-text", markup=False)
             for i, name in enumerate(self.deployments):
-                yield Field(f"{name} (%)", str(self.traffic[name]), convert=to_int("traffic"),
-                            checks=[_share, self._sum_check(name)], id=f"share-{i}")
+                yield Field(
+                    f"{name} (%)",
+                    str(self.traffic[name]),
+                    convert=to_int("traffic"),
+                    checks=[_share, self._sum_check(name)],
+                    id=f"share-{i}",
+                )
             with Horizontal(classes="dialog-buttons"):
                 yield Button("Cancel", id="cancel")
                 yield Button("Save", id="save", variant="primary")
@@ -121,10 +127,16 @@ class TypeNameDialog(ModalScreen[bool]):
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog error-dialog"):
             yield Static(f"Delete endpoint {self.endpoint}?", classes="dialog-title", markup=False)
-            what = (f"Its deployments ({', '.join(self.deployments)}) are deleted with it and stop billing."
-                    if self.deployments else "It has no deployments.")
-            yield Static(f"{what} This cannot be undone, and its name may not be reusable at once.",
-                         classes="dialog-text", markup=False)
+            what = (
+                f"Its deployments ({', '.join(self.deployments)}) are deleted with it and stop billing."
+                if self.deployments
+                else "It has no deployments."
+            )
+            yield Static(
+                f"{what} This cannot be undone, and its name may not be reusable at once.",
+                classes="dialog-text",
+                markup=False,
+            )
             yield Label("Type the endpoint's name to confirm", classes="field-label")
             yield Input(placeholder=self.endpoint, id="confirm-name")
             yield Static("", id="confirm-message", classes="field-message", markup=False)

@@ -1,5 +1,6 @@
 """Container logs of a deployment (inference-server, storage-initializer) with refresh and follow.
 Azure returns a log's tail; following polls it and appends the lines not seen before."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -11,10 +12,10 @@ from textual.containers import Horizontal
 from textual.screen import Screen
 from textual.timer import Timer
 from textual.widgets import Button, Select, Static
-from rdeploy_tui.ui.widgets.footer import KeysFooter
 
 from rdeploy_tui.azure.online import LOG_CONTAINERS, new_lines  # no SDK import: plain helpers of the Azure layer
 from rdeploy_tui.ui.screens.base import WorkerErrors
+from rdeploy_tui.ui.widgets.footer import KeysFooter
 from rdeploy_tui.ui.widgets.log_panel import LogPanel
 
 TAIL_LINES = 500
@@ -51,10 +52,20 @@ class ManageLogsScreen(WorkerErrors, Screen):
     def compose(self) -> ComposeResult:
         yield Static(f"Logs of {self.info.name}", id="logs-title", markup=False)
         with Horizontal(classes="logs-bar"):
-            yield Select([(f"deployment {d.name}", d.name) for d in self.info.deployments], value=self.deployment,
-                         allow_blank=False, compact=True, id="logs-deployment")
-            yield Select([(c, c) for c in LOG_CONTAINERS], value=self.container, allow_blank=False, compact=True,
-                         id="logs-container")
+            yield Select(
+                [(f"deployment {d.name}", d.name) for d in self.info.deployments],
+                value=self.deployment,
+                allow_blank=False,
+                compact=True,
+                id="logs-deployment",
+            )
+            yield Select(
+                [(c, c) for c in LOG_CONTAINERS],
+                value=self.container,
+                allow_blank=False,
+                compact=True,
+                id="logs-container",
+            )
             yield Button("Refresh", id="logs-refresh", compact=True)
             yield Button("Follow", id="logs-follow", compact=True)
             yield Static("", id="logs-status", markup=False)

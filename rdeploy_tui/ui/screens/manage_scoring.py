@@ -1,4 +1,5 @@
 """Scoring an endpoint picked in the management screen: the same panel the wizard ends on."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -7,8 +8,8 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
 from textual.widgets import Static
-from rdeploy_tui.ui.widgets.footer import KeysFooter
 
+from rdeploy_tui.ui.widgets.footer import KeysFooter
 from rdeploy_tui.ui.widgets.scoring_panel import ScoringPanel
 
 
@@ -32,9 +33,14 @@ class ManageScoringScreen(Screen):
     def compose(self) -> ComposeResult:
         info = self.info
         yield Static(f"Score {info.name} ({info.auth_mode})", id="manage-score-title", markup=False)
-        yield ScoringPanel(info.name, lambda: self.source.target(info.name),
-                           deployments=[d.name for d in info.deployments], sample=self.source.sample_for(info.name),
-                           score_route=self.source.score_route(info.name), id="scoring-panel")
+        yield ScoringPanel(
+            info.name,
+            lambda: self.source.target(info.name),
+            deployments=[d.name for d in info.deployments],
+            sample=self.source.sample_for(info.name),
+            score_route=self.source.score_route(info.name),
+            id="scoring-panel",
+        )
         yield KeysFooter()
 
     def on_mount(self) -> None:

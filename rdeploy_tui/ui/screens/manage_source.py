@@ -1,6 +1,7 @@
 """What the management screens read and change, in one object: the workspace's endpoints through the
 Azure layer (rdeploy_tui.azure). Every method blocks on the network: call them from thread workers.
 The screens take any object with these methods, so snapshot tests can show fixed data."""
+
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
@@ -25,8 +26,10 @@ def delete_deployment_problem(info: Any, deployment: str) -> str | None:
     """Why a deployment may not be deleted now, or None: never one that still takes traffic."""
     share = (info.traffic or {}).get(deployment, 0)
     if share > 0:
-        return (f"deployment {deployment} still takes {share} % of the traffic of {info.name}: "
-                "move its traffic to another deployment first (Traffic), or delete the whole endpoint")
+        return (
+            f"deployment {deployment} still takes {share} % of the traffic of {info.name}: "
+            "move its traffic to another deployment first (Traffic), or delete the whole endpoint"
+        )
     return None
 
 

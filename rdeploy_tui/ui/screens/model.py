@@ -1,5 +1,6 @@
 """Step 3: the registered model and its version (latest shown with the number it stands for), or a new
 model registered from a folder holding crate.bin (the how-to's prerequisite), after a local test on it."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -36,9 +37,16 @@ class ModelScreen(WizardStep):
         yield Label("Version", classes="field-label", id="version-label")
         yield Select([], prompt="(choose a model)", id="version", allow_blank=True, compact=True)
         with Vertical(id="register-form", classes="-hidden"):
-            yield Field("Folder holding crate.bin (relative to the current folder)", "", checks=[self._folder_problem],
-                        placeholder="models", id="register-dir")
-            yield Field("Register it as model", self.spec.model.name, checks=[rules.check_model_name], id="register-name")
+            yield Field(
+                "Folder holding crate.bin (relative to the current folder)",
+                "",
+                checks=[self._folder_problem],
+                placeholder="models",
+                id="register-dir",
+            )
+            yield Field(
+                "Register it as model", self.spec.model.name, checks=[rules.check_model_name], id="register-name"
+            )
             with Horizontal(classes="buttons"):
                 yield Button("Test locally, then register", id="register", compact=True)
             yield Static("", id="register-status", markup=False)
@@ -149,12 +157,16 @@ class ModelScreen(WizardStep):
     def _register_refused(self, failed) -> None:
         self.registering = False
         self.query_one("#register", Button).disabled = False
-        self._register_status(f"Not registered: the local test failed at {failed.name}: {failed.message}"
-                              + (f"\nNext: {failed.next_step}" if failed.next_step else ""))
+        self._register_status(
+            f"Not registered: the local test failed at {failed.name}: {failed.message}"
+            + (f"\nNext: {failed.next_step}" if failed.next_step else "")
+        )
 
     def _registered(self, model, folder: Path) -> None:
         # The packages step reads this version's crate here, where its files are, instead of downloading them.
-        self.app.session.found.setdefault("model_folders", {})[(self._workspace_key(), model.name, model.latest_version)] = folder
+        self.app.session.found.setdefault("model_folders", {})[
+            (self._workspace_key(), model.name, model.latest_version)
+        ] = folder
         self.registering = False
         self.query_one("#register", Button).disabled = False
         self._register_status(f"Registered model {model.name} version {model.latest_version}.")
@@ -169,8 +181,10 @@ class ModelScreen(WizardStep):
         self.app.call_from_thread(self._versions_loaded, name, versions)
 
     def _versions_loaded(self, name: str, versions: list[str]) -> None:
-        if self.query_one("#models", OptionList).highlighted_option is None or \
-                self.query_one("#models", OptionList).highlighted_option.id != name:
+        if (
+            self.query_one("#models", OptionList).highlighted_option is None
+            or self.query_one("#models", OptionList).highlighted_option.id != name
+        ):
             return  # the user moved on meanwhile
         self.versions_for = name
         self.app.session.found.setdefault("model_versions", {})[name] = versions  # for the review's "latest (N)"
@@ -203,7 +217,11 @@ class ModelScreen(WizardStep):
             return ["loading registered models ..."]
         highlighted = self.query_one("#models", OptionList).highlighted_option
         if not self.models or (highlighted is not None and highlighted.id == REGISTER):
-            return ["registering the model ..." if self.registering else "register the model first, or pick a registered one"]
+            return [
+                "registering the model ..."
+                if self.registering
+                else "register the model first, or pick a registered one"
+            ]
         if self.versions_for is None:
             return ["loading versions ..."]
         if not isinstance(self.query_one("#version", Select).value, str):
@@ -219,4 +237,6 @@ class ModelScreen(WizardStep):
         newest = (found.get("model_versions", {}).get(name) or [version])[0]  # loaded with the versions, newest first
         number = newest if version == LATEST else version  # still "latest" if unknown: the packages step resolves it
         folder = found.get("model_folders", {}).get((self._workspace_key(), name, number))
-        found["chosen_model"] = ChosenModel(self._workspace_key(), name, number, folder)  # the packages step reads its crate
+        found["chosen_model"] = ChosenModel(
+            self._workspace_key(), name, number, folder
+        )  # the packages step reads its crate

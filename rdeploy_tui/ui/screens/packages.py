@@ -1,4 +1,5 @@
 """Step 4: the R packages installed in the image. carrier is always there and cannot be removed."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -11,9 +12,9 @@ from textual.widgets import Button, Input, OptionList, Static
 from textual.widgets.option_list import Option
 from textual.worker import Worker
 
+from rdeploy_tui.deploy_folder.render import ALWAYS_INSTALLED
 from rdeploy_tui.errors import RdeployError
 from rdeploy_tui.spec import package_names, rules
-from rdeploy_tui.deploy_folder.render import ALWAYS_INSTALLED
 from rdeploy_tui.ui.screens.base import WizardStep
 from rdeploy_tui.ui.session import ChosenModel
 from rdeploy_tui.ui.widgets.field import Field
@@ -55,7 +56,9 @@ class PackagesScreen(WizardStep):
             yield Button("Add", id="add", compact=True)
             yield Button("Remove (ctrl+d)", id="remove", compact=True)
         with Horizontal(classes="buttons"):
-            yield Input(placeholder="another folder with crate.bin (empty: the chosen model)", compact=True, id="crate-dir")
+            yield Input(
+                placeholder="another folder with crate.bin (empty: the chosen model)", compact=True, id="crate-dir"
+            )
             yield Button("Read", id="read-crate", compact=True)
         yield Static("", id="crate-result", classes="hint", markup=False)
 
@@ -63,7 +66,9 @@ class PackagesScreen(WizardStep):
         # Only the valid part of a last-run list is taken over; base-R names and repeats are dropped.
         bad = {i for i, _ in rules.check_r_packages(self.spec.image.r_packages) if i is not None}
         carrier = {p.lower() for p in ALWAYS_INSTALLED}
-        self.packages = [p for i, p in enumerate(self.spec.image.r_packages) if i not in bad and p.lower() not in carrier]
+        self.packages = [
+            p for i, p in enumerate(self.spec.image.r_packages) if i not in bad and p.lower() not in carrier
+        ]
         self.refresh_list()
         super().on_mount()
 
@@ -87,7 +92,9 @@ class PackagesScreen(WizardStep):
         for name in ALWAYS_INSTALLED:
             options.add_option(Option(f"{name}  (always included)", id=f"fixed-{name}", disabled=True))
         for i, name in enumerate(self.packages):
-            options.add_option(Option(f"{name}  (used by the model)" if name in self.from_model else name, id=f"pkg-{i}"))
+            options.add_option(
+                Option(f"{name}  (used by the model)" if name in self.from_model else name, id=f"pkg-{i}")
+            )
         if highlight is not None and self.packages:
             options.highlighted = len(ALWAYS_INSTALLED) + min(highlight, len(self.packages) - 1)
 
@@ -191,8 +198,14 @@ class PackagesScreen(WizardStep):
     def _download(self, chosen: ChosenModel) -> Path:
         """The chosen model's files in the user's cache folder (runs in the worker)."""
         workspace = self.app.session.workspace()
-        version = workspace.resolve_model_version(chosen.name, chosen.version) if chosen.version == "latest" else chosen.version
-        self.app.call_from_thread(self._crate_status, f"Downloading model {chosen.name} version {version} to read the packages it uses ...")
+        version = (
+            workspace.resolve_model_version(chosen.name, chosen.version)
+            if chosen.version == "latest"
+            else chosen.version
+        )
+        self.app.call_from_thread(
+            self._crate_status, f"Downloading model {chosen.name} version {version} to read the packages it uses ..."
+        )
         return workspace.download_model(chosen.name, version)
 
     def _crate_status(self, text: str) -> None:
@@ -212,7 +225,9 @@ class PackagesScreen(WizardStep):
         else:
             added, removed = self._use_model_packages(result.packages)
             said = f"{what[:1].upper()}{what[1:]} uses " + (", ".join(result.packages) or "no packages beyond base R")
-            said += (f"; added {', '.join(added)}" if added else "") + (f"; removed {', '.join(removed)}" if removed else "")
+            said += (f"; added {', '.join(added)}" if added else "") + (
+                f"; removed {', '.join(removed)}" if removed else ""
+            )
             status.update(said + ".")
         self.refresh_list(highlight=self._selected_index())
         if (added or removed) and not self.is_current:

@@ -1,5 +1,6 @@
 """Step 7: every generated file (highlighted), the spec, what will be created, and writing the
 folder to disk for use with the az CLI."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -10,9 +11,9 @@ from textual.containers import Horizontal
 from textual.widgets import Button, OptionList, Static
 from textual.widgets.option_list import Option
 
+from rdeploy_tui.deploy_folder.render import Rendered, r_packages, render, write_folder
 from rdeploy_tui.pipeline.expiry import expiry_note
 from rdeploy_tui.spec import rules
-from rdeploy_tui.deploy_folder.render import Rendered, r_packages, render, write_folder
 from rdeploy_tui.spec.deploy_spec import SPEC_FILENAME, SpecError, save_spec
 from rdeploy_tui.spec.traffic import share_note, traffic_after
 from rdeploy_tui.ui.screens.base import ListsEndpoints, WizardStep
@@ -85,7 +86,7 @@ class ReviewScreen(ListsEndpoints, WizardStep):
         highlighted = files.highlighted
         files.clear_options()
         files.add_option(Option(SUMMARY, id=SUMMARY))
-        for name in (self.rendered.files if self.rendered else {}):
+        for name in self.rendered.files if self.rendered else {}:
             files.add_option(Option(name, id=name))
         files.add_option(Option(SPEC_ENTRY, id=SPEC_ENTRY))
         files.highlighted = highlighted if highlighted is not None and highlighted < files.option_count else 0
@@ -121,8 +122,13 @@ class ReviewScreen(ListsEndpoints, WizardStep):
             f"   built by ACR Tasks in {acr} (skipped if that tag exists),",
             f"   with R packages: {', '.join(r_packages(spec))}",
             f"2. Endpoint {spec.endpoint.name} (auth: {spec.endpoint.auth_mode})"
-            + (" - checking whether it exists ..." if "endpoints" not in found
-               else " - exists, reused" if endpoint_exists else " - new, created while the image builds"),
+            + (
+                " - checking whether it exists ..."
+                if "endpoints" not in found
+                else " - exists, reused"
+                if endpoint_exists
+                else " - new, created while the image builds"
+            ),
             *([f"   {note}"] if (note := expiry_note(spec.deployment.expires_after)) else []),
             f"3. Deployment {spec.deployment.name}: {itype.label if itype else spec.deployment.instance_type}"
             f" x {spec.deployment.instance_count}",

@@ -1,6 +1,7 @@
 """The rollout, live: the old and the new deployment side by side (errors, p50/p95 latency, a sparkline of each
 round's p50), the stage, and keys to advance, hold or roll back by hand. A view over pipeline/rollout.py, which
 runs in a thread worker and is steered through its RolloutControl; nothing here decides a threshold."""
+
 from __future__ import annotations
 
 import threading
@@ -15,8 +16,8 @@ from textual.widgets import Sparkline, Static
 
 from rdeploy_tui.pipeline.events import LogLines, PlanFinished, StepFailed, StepFinished, StepProgress, StepStarted
 from rdeploy_tui.pipeline.rollout import RolloutControl, StageMeasured
-from rdeploy_tui.ui.widgets.log_panel import LogPanel
 from rdeploy_tui.ui.widgets.footer import KeysFooter
+from rdeploy_tui.ui.widgets.log_panel import LogPanel
 
 
 def _ms(value: float | None) -> str:
@@ -78,8 +79,15 @@ class RolloutScreen(Screen):
         from rdeploy_tui.pipeline.rollout import run_rollout
 
         session = self.app.session
-        outcome = run_rollout(self.spec, session=session.azure(), sink=lambda e: self.app.call_from_thread(self.apply, e),
-                              options=self.options, base_dir=session.base_dir, cancel=self.cancel, control=self.control)
+        outcome = run_rollout(
+            self.spec,
+            session=session.azure(),
+            sink=lambda e: self.app.call_from_thread(self.apply, e),
+            options=self.options,
+            base_dir=session.base_dir,
+            cancel=self.cancel,
+            control=self.control,
+        )
         self.app.call_from_thread(self._finished, outcome)
 
     # -- events -------------------------------------------------------------------------------------------
@@ -106,8 +114,10 @@ class RolloutScreen(Screen):
     def show_measured(self, m: StageMeasured) -> None:
         self.query_one("#side-old").border_title = f"{m.old} (old)"
         self.query_one("#side-new").border_title = f"{m.new} (new)"
-        for side, name, sent, errors, p50, p95 in (("old", m.old, m.old_sent, m.old_errors, m.old_p50, m.old_p95),
-                                                   ("new", m.new, m.new_sent, m.new_errors, m.new_p50, m.new_p95)):
+        for side, name, sent, errors, p50, p95 in (
+            ("old", m.old, m.old_sent, m.old_errors, m.old_p50, m.old_p95),
+            ("new", m.new, m.new_sent, m.new_errors, m.new_p50, m.new_p95),
+        ):
             text = f"{m.step}: {errors}/{sent} errors\np50 {_ms(p50)} · p95 {_ms(p95)}"
             if side == "new":
                 text += f"\nanswers differ {m.mismatches}/{m.compared}"
@@ -153,6 +163,8 @@ class RolloutScreen(Screen):
     def action_close(self) -> None:
         if self.running:
             self.cancel.set()  # stops at the next safe point; the traffic stays and a later rollout resumes
-            self.query_one("#rollout-log", LogPanel).add(["    (stopping: the traffic stays as it is; run the rollout again to resume)"])
+            self.query_one("#rollout-log", LogPanel).add(
+                ["    (stopping: the traffic stays as it is; run the rollout again to resume)"]
+            )
             return
         self.app.pop_screen()

@@ -1,9 +1,10 @@
 """Step 9: score the endpoint just deployed. The wizard ends here with the sample request sent once;
 the panel (widgets/scoring_panel.py) then offers the editor, history, snippets and the load test.
 Scoring itself is rdeploy_tui.scoring; the key comes through the Azure layer inside a worker."""
+
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -35,12 +36,23 @@ class ScoringScreen(WizardStep):
 
     def compose_body(self) -> ComposeResult:
         spec = self.spec
-        yield Static(f"Endpoint {spec.endpoint.name} · deployment {spec.deployment.name} · auth {spec.endpoint.auth_mode}",
-                     id="score-heading", markup=False)
+        yield Static(
+            f"Endpoint {spec.endpoint.name} · deployment {spec.deployment.name} · auth {spec.endpoint.auth_mode}",
+            id="score-heading",
+            markup=False,
+        )
         known = (self.app.session.found.get("endpoints") or {}).get(spec.endpoint.name)
-        deployments = [spec.deployment.name] + [d.name for d in getattr(known, "deployments", ()) if d.name != spec.deployment.name]
-        yield ScoringPanel(spec.endpoint.name, self.resolver or self._resolve, deployments=deployments, sample=spec.scoring.sample_request,
-                           score_route=spec.scoring.routes.score, id="scoring-panel")
+        deployments = [spec.deployment.name] + [
+            d.name for d in getattr(known, "deployments", ()) if d.name != spec.deployment.name
+        ]
+        yield ScoringPanel(
+            spec.endpoint.name,
+            self.resolver or self._resolve,
+            deployments=deployments,
+            sample=spec.scoring.sample_request,
+            score_route=spec.scoring.routes.score,
+            id="scoring-panel",
+        )
 
     def _resolve(self) -> ScoringTarget:
         """Scoring URI and key/token of the deployed endpoint (worker thread: blocks on Azure)."""

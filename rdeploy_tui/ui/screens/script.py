@@ -1,5 +1,6 @@
 """Step 5: the plumber scoring script (generated or the user's file), its preview, the sample
 request, and a local test with R on this machine before anything is paid for in Azure."""
+
 from __future__ import annotations
 
 import json
@@ -12,13 +13,12 @@ from textual.containers import Horizontal, Vertical
 from textual.widgets import Button, Input, Label, RadioButton, RadioSet, RichLog, Static, TextArea
 from textual.worker import Worker
 
-from rdeploy_tui.spec import rules
 from rdeploy_tui.deploy_folder.render import render
+from rdeploy_tui.spec import rules
 from rdeploy_tui.spec.deploy_spec import SpecError
 from rdeploy_tui.ui.screens.base import WizardStep
 from rdeploy_tui.ui.widgets.code_view import CodeView
 from rdeploy_tui.ui.widgets.field import Field
-
 
 CHECK_MARKS = {"ok": "ok  ", "warn": "warn", "fail": "FAIL"}
 
@@ -53,14 +53,25 @@ class ScriptScreen(WizardStep):
         yield CodeView(id="preview")
         yield Label("Sample request (JSON body sent to the score route)", classes="field-label")
         yield TextArea.code_editor(
-            json.dumps(self.spec.scoring.sample_request), language="json", id="sample-request",
-            show_line_numbers=False, soft_wrap=True, tab_behavior="focus",  # Tab moves on to Test locally
+            json.dumps(self.spec.scoring.sample_request),
+            language="json",
+            id="sample-request",
+            show_line_numbers=False,
+            soft_wrap=True,
+            tab_behavior="focus",  # Tab moves on to Test locally
         )
         yield Static("", id="request-message", classes="field-message", markup=False)
         with Vertical(id="local-test"):
-            yield Label("Test locally (F8): run the API with R on this machine and score the sample request", classes="field-label")
+            yield Label(
+                "Test locally (F8): run the API with R on this machine and score the sample request",
+                classes="field-label",
+            )
             with Horizontal(classes="buttons"):
-                yield Input(placeholder="model folder with crate.bin (empty: the built-in sample model)", compact=True, id="model-dir")
+                yield Input(
+                    placeholder="model folder with crate.bin (empty: the built-in sample model)",
+                    compact=True,
+                    id="model-dir",
+                )
                 yield Button("Test locally", id="test-local", compact=True)
             yield Static("", id="local-result", markup=False)
             yield RichLog(max_lines=2000, wrap=True, markup=False, id="local-log", classes="-hidden")
@@ -124,8 +135,11 @@ class ScriptScreen(WizardStep):
         self.update_nav()
 
     def _test_inputs(self) -> tuple:
-        return (self._script_choice(), self.query_one("#sample-request", TextArea).text,
-                self.query_one("#model-dir", Input).value.strip())
+        return (
+            self._script_choice(),
+            self.query_one("#sample-request", TextArea).text,
+            self.query_one("#model-dir", Input).value.strip(),
+        )
 
     def _mark_stale_result(self) -> None:
         """A local test result applies to what it ran with: once the request (or script, or model folder)
@@ -136,8 +150,10 @@ class ScriptScreen(WizardStep):
         stale = self._test_inputs() != self.tested
         result.set_class(stale, "-stale")
         if stale:
-            result.update(("Local test passed" if self.local_passed else "Local test failed")
-                          + " for an earlier request, script or model: Test locally again.")
+            result.update(
+                ("Local test passed" if self.local_passed else "Local test failed")
+                + " for an earlier request, script or model: Test locally again."
+            )
         else:
             result.update(self._result_text)
 
@@ -162,7 +178,9 @@ class ScriptScreen(WizardStep):
         typed = self.query_one("#model-dir", Input).value.strip()
         model_dir = Path(typed).expanduser() if typed else None
         if model_dir is not None and not model_dir.is_dir():
-            self.query_one("#local-result", Static).update(f"{typed} is not a folder: type the folder holding crate.bin.")
+            self.query_one("#local-result", Static).update(
+                f"{typed} is not a folder: type the folder holding crate.bin."
+            )
             return
         spec = self.spec.copy()
         self._commit_into(spec)
@@ -184,7 +202,11 @@ class ScriptScreen(WizardStep):
 
     def _local_event(self, event) -> None:
         """Runs in the worker thread; a check run emits a dozen events, so one hop each is fine."""
-        line = f"{CHECK_MARKS[event.check.status]} {event.check.name}: {event.check.message}" if event.check else f"... {event.text}"
+        line = (
+            f"{CHECK_MARKS[event.check.status]} {event.check.name}: {event.check.message}"
+            if event.check
+            else f"... {event.text}"
+        )
         self.app.call_from_thread(self.query_one("#local-log", RichLog).write, line)
 
     def _local_done(self, report) -> None:
@@ -195,13 +217,17 @@ class ScriptScreen(WizardStep):
         self.local_passed = failed is None
         if failed is None:
             took = f" (ready in {report.startup_seconds:.1f} s)" if report.startup_seconds else ""
-            self._result_text = f"Local test passed{took}: the API answered the sample request with HTTP {report.score_status}."
+            self._result_text = (
+                f"Local test passed{took}: the API answered the sample request with HTTP {report.score_status}."
+            )
             result.update(self._result_text)
             result.set_class(False, "-failed")
             self._mark_stale_result()
             return
         result.set_class(True, "-failed")
-        self._result_text = f"Local test failed at {failed.name}: {failed.message}" + (f"\nNext: {failed.next_step}" if failed.next_step else "")
+        self._result_text = f"Local test failed at {failed.name}: {failed.message}" + (
+            f"\nNext: {failed.next_step}" if failed.next_step else ""
+        )
         result.update(self._result_text)
         self._mark_stale_result()
         if failed.details:
@@ -233,10 +259,15 @@ class ScriptScreen(WizardStep):
                 if yes:
                     super(ScriptScreen, self).action_next()
 
-            self.app.push_screen(ConfirmDialog(
-                "The local test of this script and request failed.\n\nGo on anyway? The deployment in Azure will "
-                "most likely fail the same way, after the image build and the instances were paid for.",
-                yes="Go on anyway", no="Stay and fix it"), answer)
+            self.app.push_screen(
+                ConfirmDialog(
+                    "The local test of this script and request failed.\n\nGo on anyway? The deployment in Azure will "
+                    "most likely fail the same way, after the image build and the instances were paid for.",
+                    yes="Go on anyway",
+                    no="Stay and fix it",
+                ),
+                answer,
+            )
             return
         super().action_next()
 

@@ -1,4 +1,5 @@
 """Step 1: who is signed in (and to which tenant), and the subscription to use."""
+
 from __future__ import annotations
 
 import os
@@ -26,7 +27,9 @@ def _enabled(sub) -> bool:
 
 def _in_the_wizard(next_step: str) -> str:
     """Advice written for a command line ("then run again") as it applies here: the Retry button."""
-    return re.sub(r"\b([Tt])hen run (rdeploy-tui )?again\b", lambda m: m.group(1) + "hen press F2 to retry", next_step.strip())
+    return re.sub(
+        r"\b([Tt])hen run (rdeploy-tui )?again\b", lambda m: m.group(1) + "hen press F2 to retry", next_step.strip()
+    )
 
 
 def _waiting_for() -> str:
@@ -129,10 +132,17 @@ class SignInScreen(WizardStep):
         self.who = who
         self.query_one("#who", Static).update(self._who_text())
         select = self.query_one("#subscription", Select)
-        select.set_options([
-            (f"{s.name}  {s.id}" + ("  (default)" if s.is_default else "") + ("" if _enabled(s) else f"  ({_state(s).lower()})"), s.id)
-            for s in subs
-        ])
+        select.set_options(
+            [
+                (
+                    f"{s.name}  {s.id}"
+                    + ("  (default)" if s.is_default else "")
+                    + ("" if _enabled(s) else f"  ({_state(s).lower()})"),
+                    s.id,
+                )
+                for s in subs
+            ]
+        )
         ids = [s.id for s in subs]
         wanted = self.spec.workspace.subscription_id
         if subs:
@@ -170,7 +180,9 @@ class SignInScreen(WizardStep):
         )
         self.query_one("#sign-in-error", Static).update(exc.what)
         self.query_one("#sign-in-next", Static).update(
-            f"Next: {_in_the_wizard(exc.next_step)}" if exc.next_step else "Next: run `az login` in another terminal, then Retry."
+            f"Next: {_in_the_wizard(exc.next_step)}"
+            if exc.next_step
+            else "Next: run `az login` in another terminal, then Retry."
         )
         self.query_one("#not-signed-in").remove_class("-hidden")
         self.query_one("#retry", Button).focus()

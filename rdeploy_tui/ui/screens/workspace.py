@@ -1,4 +1,5 @@
 """Step 2: the Azure ML workspace (found from the environment or picked) and its container registry."""
+
 from __future__ import annotations
 
 from textual import on, work
@@ -53,8 +54,12 @@ class WorkspaceScreen(WizardStep):
         self.loaded_for = subscription_id
         self.workspaces = {f"{w.resource_group}/{w.name}": w for w in found}
         select = self.query_one("#workspace", Select)
-        select.set_options([(f"{w.name}  (group {w.resource_group}, {w.location or 'no location'})", key)
-                            for key, w in self.workspaces.items()])
+        select.set_options(
+            [
+                (f"{w.name}  (group {w.resource_group}, {w.location or 'no location'})", key)
+                for key, w in self.workspaces.items()
+            ]
+        )
         select.prompt = "(choose a workspace)" if found else "(no workspaces in this subscription)"
         select.disabled = not found
         status = self.query_one("#ws-status", Static)
@@ -127,7 +132,9 @@ class WorkspaceScreen(WizardStep):
         if worker.group == "registry":
             self.query_one("#registry", Static).update("Could not read the registry (see the message).")
         else:
-            self.query_one("#ws-status", Static).update("Could not list workspaces (see the message); go Back and retry.")
+            self.query_one("#ws-status", Static).update(
+                "Could not list workspaces (see the message); go Back and retry."
+            )
             self.query_one("#workspace", Select).prompt = "(no workspaces listed)"
         self.update_nav()
 

@@ -1,5 +1,6 @@
 """Read-only file view with syntax highlighting (pygments via Rich: R and Dockerfile have no
 tree-sitter grammar in textual[syntax], so TextArea cannot highlight them)."""
+
 from __future__ import annotations
 
 from rich.syntax import Syntax

@@ -1,4 +1,5 @@
 """Small modal dialogs reused everywhere: a yes/no question and an error with its next action."""
+
 from __future__ import annotations
 
 from textual.app import ComposeResult
@@ -54,7 +55,9 @@ class ErrorDialog(ModalScreen[None]):
         Binding("enter", "close", "Close", show=False, id="error.close_enter"),
     ]
 
-    def __init__(self, what: str, next_step: str | None = None, details: str | None = None, title: str = "Error") -> None:
+    def __init__(
+        self, what: str, next_step: str | None = None, details: str | None = None, title: str = "Error"
+    ) -> None:
         super().__init__(classes="dialog-screen")
         self.what, self.next_step, self.details, self.title_text = what, next_step, details, title
 

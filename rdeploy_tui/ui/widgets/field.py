@@ -4,9 +4,11 @@ Checks are the pure `check_*` functions of rules.py (message or None), so the fo
 refuse exactly the same values. A `convert` turns the text into the value that is checked and
 stored (e.g. int for counts); text that cannot be converted is refused with the convert's message.
 """
+
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from textual.app import ComposeResult
 from textual.containers import Vertical
@@ -44,12 +46,12 @@ class Field(Vertical):
     class Checked(Message):
         """Posted after every check, so the screen can block or unblock Next."""
 
-        def __init__(self, field: "Field") -> None:
+        def __init__(self, field: Field) -> None:
             super().__init__()
             self.field = field
 
         @property
-        def control(self) -> "Field":
+        def control(self) -> Field:
             return self.field
 
     def __init__(
@@ -76,7 +78,13 @@ class Field(Vertical):
 
     def compose(self) -> ComposeResult:
         yield Label(self.label, classes="field-label")
-        yield Input(self._initial, placeholder=self.placeholder, max_length=self.max_length, compact=True, id=f"{self.id}-input" if self.id else None)
+        yield Input(
+            self._initial,
+            placeholder=self.placeholder,
+            max_length=self.max_length,
+            compact=True,
+            id=f"{self.id}-input" if self.id else None,
+        )
         yield Static("", classes="field-message", markup=False)
 
     def on_mount(self) -> None:

@@ -1,6 +1,7 @@
 """The footer of every screen. Every key must stay visible at 80x24 (issue 14: there the endpoints list
 lost "New deploy" and "Quit", the scoring screen "Quit"): compact (one space less around each key), and
 when a screen's keys still do not fit in one row, two rows. The palette's key is not shown: F1 lists it."""
+
 from __future__ import annotations
 
 import math

@@ -5,11 +5,12 @@ Measured (design notes): one write_line per line from a thread took 180 s for 10
 of 1,000 took ~1 s with the UI stalling at most ~50 ms. Lines that would scroll out of max_lines
 before being seen are dropped from the backlog instead of being written and evicted.
 """
+
 from __future__ import annotations
 
 import threading
 from collections import deque
-from typing import Iterable
+from collections.abc import Iterable
 
 from textual.app import ComposeResult
 from textual.containers import Vertical

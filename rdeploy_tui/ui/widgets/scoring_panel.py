@@ -6,13 +6,15 @@ The panel gets a `resolver(deployment) -> ScoringTarget` that may block (Azure: 
 through the Azure layer; tests: a local server). The key/token stays in memory: it is shown only
 in a snippet the user reveals on purpose, and never written to a log or a file.
 """
+
 from __future__ import annotations
 
 import dataclasses
 import json
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 from textual import on, work
 from textual.app import ComposeResult
@@ -22,14 +24,19 @@ from textual.message import Message
 from textual.widgets import Button, ContentSwitcher, DataTable, Select, Static, TabbedContent, TabPane, TextArea
 from textual.worker import Worker, get_current_worker
 
-from rdeploy_tui.scoring.load_test import DEFAULT_LOAD_TIME_LIMIT_S, LoadTestResult, MAX_LOAD_CONCURRENCY, MAX_LOAD_REQUESTS, run_load_test
+from rdeploy_tui.scoring.client import ScoringClient
+from rdeploy_tui.scoring.load_test import (
+    DEFAULT_LOAD_TIME_LIMIT_S,
+    MAX_LOAD_CONCURRENCY,
+    MAX_LOAD_REQUESTS,
+    LoadTestResult,
+    run_load_test,
+)
 from rdeploy_tui.scoring.openapi import sample_from_openapi
 from rdeploy_tui.scoring.records import RecordsTable, records_table
 from rdeploy_tui.scoring.request import RequestTextError, parse_request_text, request_text
-from rdeploy_tui.scoring.result import double_encoding_message
+from rdeploy_tui.scoring.result import ScoreResult, double_encoding_message
 from rdeploy_tui.scoring.snippets import curl_snippet, python_snippet
-from rdeploy_tui.scoring.result import ScoreResult
-from rdeploy_tui.scoring.client import ScoringClient
 from rdeploy_tui.scoring.target import ScoringTarget
 from rdeploy_tui.ui.screens.base import WorkerErrors
 from rdeploy_tui.ui.widgets.field import Field, to_int
@@ -49,8 +56,13 @@ class HistoryEntry:
     def row(self) -> tuple[str, ...]:
         status = "-" if self.result.status is None else str(self.result.status)
         compact = " ".join(self.body.split())
-        return (str(self.number), self.deployment or "traffic", status, f"{self.result.latency_ms:.0f}",
-                compact if len(compact) <= 60 else compact[:59] + "…")
+        return (
+            str(self.number),
+            self.deployment or "traffic",
+            status,
+            f"{self.result.latency_ms:.0f}",
+            compact if len(compact) <= 60 else compact[:59] + "…",
+        )
 
 
 class ScoringPanel(WorkerErrors, Vertical):
@@ -155,15 +167,22 @@ class ScoringPanel(WorkerErrors, Vertical):
                     yield Button("Copy Python", id="copy-python", compact=True)
                     yield Static("", id="snippet-note", markup=False)
                 yield TextArea.code_editor("", language="bash", read_only=True, id="snippet-curl", classes="snippet")
-                yield TextArea.code_editor("", language="python", read_only=True, id="snippet-python", classes="snippet")
+                yield TextArea.code_editor(
+                    "", language="python", read_only=True, id="snippet-python", classes="snippet"
+                )
             with TabPane("Load test", id="tab-load"):
                 yield Static(
                     f"Sends the request N times, C at a time (at most {MAX_LOAD_REQUESTS} requests, "
                     f"{MAX_LOAD_CONCURRENCY} at once, {DEFAULT_LOAD_TIME_LIMIT_S:.0f} s). "
-                    "plumber answers one request at a time per instance.", classes="hint", markup=False)
+                    "plumber answers one request at a time per instance.",
+                    classes="hint",
+                    markup=False,
+                )
                 with Horizontal(classes="load-fields"):
                     yield Field("Requests (N)", "50", checks=[self._check_n], convert=to_int("requests"), id="load-n")
-                    yield Field("Concurrency (C)", "4", checks=[self._check_c], convert=to_int("concurrency"), id="load-c")
+                    yield Field(
+                        "Concurrency (C)", "4", checks=[self._check_c], convert=to_int("concurrency"), id="load-c"
+                    )
                     yield Button("Start", id="load-start", variant="primary", compact=True)
                     yield Button("Stop", id="load-stop", disabled=True, compact=True)
                 yield Static("", id="load-result", markup=False)
@@ -217,9 +236,13 @@ class ScoringPanel(WorkerErrors, Vertical):
             problem.remove_class("-empty")
             self.editor.cursor_location = (max(0, exc.line - 1), max(0, exc.column - 1))
             self.editor.focus()
-            if sending and self.history:  # the answer still shown is not this request's: say so instead of its "HTTP 200"
-                self._status(f"Not sent: the request is not JSON. The answer below is from request "
-                             f"#{self.history[-1].number}.", False)
+            if (
+                sending and self.history
+            ):  # the answer still shown is not this request's: say so instead of its "HTTP 200"
+                self._status(
+                    f"Not sent: the request is not JSON. The answer below is from request #{self.history[-1].number}.",
+                    False,
+                )
             return None
         problem.update("")
         problem.add_class("-empty")
@@ -304,7 +327,8 @@ class ScoringPanel(WorkerErrors, Vertical):
         note.set_class(why is None and wrapped is None, "-empty")
         shown = result.double_encoded if wrapped is not None else result.value
         self.query_one("#result-json", TextArea).load_text(
-            json.dumps(shown, indent=2, ensure_ascii=False) if wrapped is not None else result.pretty())
+            json.dumps(shown, indent=2, ensure_ascii=False) if wrapped is not None else result.pretty()
+        )
         table = records_table(shown) if result.ok else None
         self._fill_table(table)
         toggle = self.query_one("#toggle-view", Button)
@@ -411,8 +435,11 @@ class ScoringPanel(WorkerErrors, Vertical):
             self.editor.load_text(request_text(sample))
             self.notify("Request built from the API's /openapi.json.", title="Sample request")
         elif say:
-            self.notify("The API does not describe its arguments at /openapi.json (Azure only routes the score "
-                        "path to the container): write the request by hand.", severity="warning")
+            self.notify(
+                "The API does not describe its arguments at /openapi.json (Azure only routes the score "
+                "path to the container): write the request by hand.",
+                severity="warning",
+            )
 
     # -- load test ---------------------------------------------------------------------------------------
     @staticmethod
@@ -469,8 +496,9 @@ class ScoringPanel(WorkerErrors, Vertical):
                 last[0] = now
                 self.app.call_from_thread(self.query_one("#load-result", Static).update, f"{done}/{total} requests …")
 
-        result = run_load_test(self.client, target, body, n, concurrency,
-                                       cancelled=lambda: worker.is_cancelled, progress=progress)
+        result = run_load_test(
+            self.client, target, body, n, concurrency, cancelled=lambda: worker.is_cancelled, progress=progress
+        )
         self.app.call_from_thread(self.show_load_result, result)
 
     def show_load_result(self, result: LoadTestResult) -> None:

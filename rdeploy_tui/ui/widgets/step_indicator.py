@@ -1,4 +1,5 @@
 """Where am I: the wizard's steps on one line, the current one highlighted."""
+
 from __future__ import annotations
 
 from rich.text import Text

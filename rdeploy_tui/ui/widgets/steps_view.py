@@ -1,9 +1,10 @@
 """The deploy plan's steps: status, title, elapsed time and the latest progress line of each."""
+
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 from rich.table import Table
 from rich.text import Text
