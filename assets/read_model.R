@@ -64,10 +64,10 @@ if (length(crates) == 0 && length(metas) > 0) {
     if (!is.list(meta) || !identical(meta$type, "rds") || !is.character(meta$file)) next
     rds <- if (dirname(meta_file) == ".") meta$file[[1]] else file.path(dirname(meta_file), meta$file[[1]])
     if (!rds %in% files) next
-    version_dir <- dirname(meta_file)
+    # <board>/<pin>/<version>/data.txt; the folder read may be the board, the pin's folder or a version's folder
+    where <- file.path(normalizePath(folder), dirname(meta_file))
     pins <- rbind(pins, data.frame(
-      file = rds, pin = if (version_dir == ".") basename(normalizePath(folder)) else basename(dirname(version_dir)),
-      version = if (version_dir == ".") "" else basename(version_dir),
+      file = rds, pin = basename(dirname(where)), version = basename(where),
       created = if (is.null(meta$created)) "" else as.character(meta$created), stringsAsFactors = FALSE))
   }
 }

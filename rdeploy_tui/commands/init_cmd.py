@@ -113,6 +113,9 @@ def run(args: argparse.Namespace) -> int:
         rendered = render(spec, base_dir=spec_path.parent, registry=args.registry)
     except SpecError as exc:
         print_problems(exc.problems, spec_path)
+        if model_changes:  # what was read is kept: the spec is saved for the user to finish
+            save_spec(spec, spec_path)
+            print(f"wrote {spec_path} with what the model's folder holds; fix the problems above, then run init again")
         return 1
 
     out = Path(args.out)
