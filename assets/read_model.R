@@ -3,7 +3,7 @@
 # It loads the model with the generated API's own functions (rdeploy_model.R), so the kind it reports is the
 # kind the API serves. Output is bounded: at most MAX_ITEMS columns, levels, packages and files are listed.
 #   kind      crate | fitted | vetiver
-#   file      the model file, relative to FOLDER
+#   file      the model file as model.file names it: the shortest end of its path under FOLDER that finds it
 #   form      how it was saved: serialize (saveRDS(serialize(x, NULL), ...), the how-to's form) or saveRDS
 #   inputs    list of {name, type, levels} (NULL: the model does not record them); arguments: a crate's arguments
 #   packages  the R packages it needs beyond base R; missing: those of them not installed here
@@ -100,6 +100,17 @@ if (length(crates) > 0) {
   out$file <- rds[[1]]
 }
 path <- file.path(folder, out$file)
+# model.file as the generated API looks for it (rdeploy_find_file): the shortest end of the path that finds this same
+# file, in this folder as in Azure's mount of it (models/crate.bin -> crate.bin; a pin's newest version keeps its folder)
+parts <- strsplit(out$file, "/", fixed = TRUE)[[1]]
+for (i in rev(seq_along(parts))) {
+  suffix <- paste(parts[i:length(parts)], collapse = "/")
+  found <- tryCatch(rdeploy_find_file(folder, suffix), error = function(e) "")
+  if (nzchar(found) && identical(normalizePath(found), normalizePath(path))) {
+    out$file <- suffix
+    break
+  }
+}
 
 # --- what R reads in it --------------------------------------------------------------------------
 x <- tryCatch(readRDS(path), error = function(e) {

@@ -57,7 +57,7 @@ class ModelReading:
     error: str | None = None
     next_step: str | None = None
     kind: str | None = None  # crate | fitted | vetiver
-    file: str | None = None  # relative to the folder read
+    file: str | None = None  # as model.file names it: the shortest end of its path in the folder that finds it
     form: str | None = None  # serialize (the how-to's saveRDS(serialize(x, NULL), ...)) or saveRDS
     model_class: tuple[str, ...] = ()
     inputs: tuple[InputColumn, ...] | None = None  # None: the model does not record them

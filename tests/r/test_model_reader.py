@@ -51,7 +51,7 @@ def test_a_crates_packages_are_read_from_calls_enclosed_functions_and_namespaces
     assert reading.ok, reading.error
     assert (reading.kind, reading.file, reading.form, reading.arguments) == (
         "crate",
-        "models/crate.bin",
+        "crate.bin",  # models/crate.bin, named as the generated API finds it (models/ first)
         "serialize",
         ("h",),
     )
@@ -60,15 +60,14 @@ def test_a_crates_packages_are_read_from_calls_enclosed_functions_and_namespaces
     assert reading.packages == ["forecast", "jsonlite", "tibble", "xts", "zoo"]
     assert set(reading.missing) == {"forecast", "tibble", "xts", "zoo"}  # not installed on this machine
     assert reading.summary() == (
-        "a crate (an R function of h) in models/crate.bin, saved with saveRDS(serialize(crate, NULL), ...), "
-        "the how-to's form"
+        "a crate (an R function of h) in crate.bin, saved with saveRDS(serialize(crate, NULL), ...), the how-to's form"
     )
 
 
 def test_a_crate_saved_either_way_is_a_crate_and_says_how_it_was_saved(tmp_path):
     serialized = read_model(build("crate-serialize", tmp_path / "a"))
     plain = read_model(build("crate-saverds", tmp_path / "b"))
-    assert (serialized.kind, serialized.form, serialized.file) == ("crate", "serialize", "models/crate.bin")
+    assert (serialized.kind, serialized.form, serialized.file) == ("crate", "serialize", "crate.bin")
     assert (plain.kind, plain.form, plain.file) == ("crate", "saveRDS", "crate.bin")
     assert "saved with plain saveRDS(crate, ...)" in plain.summary()
     assert serialized.arguments == plain.arguments == ("speed",)
@@ -106,7 +105,8 @@ def test_a_ranger_forest_needs_ranger_and_names_its_variables_without_types(tmp_
 
 def test_a_vetiver_pin_gives_its_newest_version_prototype_and_required_packages(tmp_path):
     lm_pin = read_model(build("vetiver-lm", tmp_path / "board"))
-    assert (lm_pin.kind, lm_pin.file) == ("vetiver", "cars-lm/20261127T101500Z-1a2b3/cars-lm.rds")
+    # the newest version, named so that the API finds it and not the older one beside it
+    assert (lm_pin.kind, lm_pin.file) == ("vetiver", "20261127T101500Z-1a2b3/cars-lm.rds")
     assert lm_pin.pin is not None and (lm_pin.pin.name, lm_pin.pin.version, lm_pin.pin.versions) == (
         "cars-lm",
         "20261127T101500Z-1a2b3",
@@ -116,10 +116,10 @@ def test_a_vetiver_pin_gives_its_newest_version_prototype_and_required_packages(
     assert "the pin has 2 versions; the newest, 20261127T101500Z-1a2b3, was read" in lm_pin.notes
     assert lm_pin.summary() == (
         "a vetiver model (pin cars-lm, version 20261127T101500Z-1a2b3) holding a fitted lm model, "
-        "in cars-lm/20261127T101500Z-1a2b3/cars-lm.rds"
+        "in 20261127T101500Z-1a2b3/cars-lm.rds"
     )
     forest = read_model(build("vetiver-ranger", tmp_path / "board-rf") / "cars-rf")  # the pin's own folder
-    assert (forest.kind, forest.file) == ("vetiver", "20261127T101500Z-aaaaa/cars-rf.rds")
+    assert (forest.kind, forest.file) == ("vetiver", "cars-rf.rds")  # one version: its name finds it
     assert forest.pin is not None and forest.pin.required_pkgs == ("ranger",)
     assert forest.packages == ["ranger"]
     assert forest.sample_request == [{"speed": 0}]  # the prototype's type, with a note saying it is a placeholder
@@ -212,6 +212,6 @@ def test_init_lists_a_crates_packages_and_validate_warns_about_one_the_spec_lack
     spec.write_text("".join(line for line in spec.read_text().splitlines(keepends=True) if line.strip() != "- tibble"))
     checked = cli("validate", "--model-dir", str(crate_dir), cwd=tmp_path)
     assert checked.returncode == 0
-    assert "warning: image.r_packages: the model uses R package 'tibble' (read from models/crate.bin)" in checked.stderr
+    assert "warning: image.r_packages: the model uses R package 'tibble' (read from crate.bin)" in checked.stderr
     unread = cli("validate", "--model-dir", str(tmp_path / "nothing"), cwd=tmp_path)
     assert unread.returncode == 0 and "could not be read: " in unread.stderr and "is not a folder" in unread.stderr
