@@ -40,7 +40,7 @@ from rdeploy_tui.deploy_folder.sample_model import build_sample_crate, sample_mo
 from rdeploy_tui.deploy_folder.templates import asset
 from rdeploy_tui.errors import RdeployError
 from rdeploy_tui.local.http_client import Latency, measure, request
-from rdeploy_tui.local.package_advice import install_advice
+from rdeploy_tui.local.package_advice import install_advice, missing_package
 from rdeploy_tui.local.plumber import R_INSTALL_COMMAND, LocalRunError, PlumberProcess, find_rscript, start_plumber
 from rdeploy_tui.scoring.client import score
 from rdeploy_tui.scoring.judge import DOUBLE_ENCODING_FIX, parse_body, precision_finding
@@ -516,7 +516,9 @@ class _Session:
         what = f"POST {route} {json.dumps(body)} answered {resp.status}: {error or _clip(resp.text)}"
         if server_said:
             what += f"\nserver output: {server_said}"
-        if resp.status == 400:
+        if package := missing_package(f"{error} {server_said}"):
+            next_step = f"the model needs the R package {package}, not installed here: {install_advice([package])}"
+        elif resp.status == 400:
             next_step = "the model refused the sample request: fix scoring.sample_request (or the model) so they agree"
         elif resp.status == 404:
             next_step = f"the scoring script has no POST {route}: fix the route in the script or scoring.routes.score"

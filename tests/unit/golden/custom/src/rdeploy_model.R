@@ -346,12 +346,16 @@ rdeploy_score <- function(model, body) {
 }
 
 # The score route's answer: the model's result, or a 400 with {"error": ...} when the body or the model refuses
-# (vetiver's clients read "message"). A model's own stop() is the caller's input being refused, as before.
+# (vetiver's clients read "message"). A model's own stop() is the caller's input being refused, as before; a package
+# missing from the image is the deployment's fault, a 500.
 rdeploy_answer <- function(model, bytes, res) {
   tryCatch(rdeploy_score(model, rdeploy_parse_body(bytes)), error = function(e) {
     res$status <- 400
     text <- conditionMessage(e)
-    if (!inherits(e, "rdeploy_bad_input") && model$kind != "crate") {
+    if (grepl("there is no package called", text, fixed = TRUE)) {
+      res$status <- 500
+      text <- paste("the model needs an R package this image lacks:", text)
+    } else if (!inherits(e, "rdeploy_bad_input") && model$kind != "crate") {
       text <- paste("the model could not score this input:", text)
     }
     answer <- list(error = jsonlite::unbox(text))
