@@ -91,6 +91,14 @@ class ModelReading:
             return f"a vetiver model (pin {self.pin.name}{version}) holding {model}, in {self.file}"
         return f"{model} scored with predict(), in {self.file}"
 
+    def kind_text(self) -> str:
+        """A few words: a crate, a fitted lm model, a vetiver model (lm)."""
+        if self.kind == "crate":
+            return "a crate"
+        if self.kind == "vetiver":
+            return f"a vetiver model ({self.model_class[0] if self.model_class else 'fitted'})"
+        return f"a fitted {self.model_class[0] if self.model_class else 'R'} model"
+
     def input_text(self) -> str:
         """What the model takes, in words."""
         if self.kind == "crate":
@@ -202,6 +210,16 @@ def apply_reading(spec: DeploySpec, reading: ModelReading) -> list[str]:
         spec.scoring.sample_request = reading.sample_request
         changes.append(f"scoring.sample_request: {json.dumps(reading.sample_request)}")
     return changes
+
+
+def trial_spec(spec: DeploySpec, reading: ModelReading) -> DeploySpec:
+    """A copy of `spec` that serves what was read: its kind, file and sample request, and the packages it needs
+    (what a local test of a folder runs before the folder is registered)."""
+    trial = spec.copy()
+    apply_reading(trial, reading)
+    have = {p.lower() for p in trial.image.r_packages}
+    trial.image.r_packages += [p for p in reading.packages if p.lower() not in have]
+    return trial
 
 
 def _covers(sample: Any, inputs: tuple[InputColumn, ...] | None) -> bool:
