@@ -320,7 +320,7 @@ class _Session:
                     "model",
                     "fail",
                     f"the spec's model is a {self.spec.model.kind} model, and the built-in sample model is a crate",
-                    "pass --model-dir the folder holding the model's files",
+                    "give the folder holding the model's files (rdeploy-tui local --model-dir DIR)",
                     stop=True,
                 )
             model_dir = self.sample_model()

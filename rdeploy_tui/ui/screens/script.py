@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import ClassVar
 
 from textual import on, work
 from textual.app import ComposeResult
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Button, Input, Label, RadioButton, RadioSet, RichLog, Static, TextArea
 from textual.worker import Worker
@@ -25,7 +26,7 @@ CHECK_MARKS = {"ok": "ok  ", "warn": "warn", "fail": "FAIL"}
 
 class ScriptScreen(WizardStep):
     STEP = 4
-    BINDINGS = [Binding("f8", "test_local", "Test locally", id="script.test_local")]
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("f8", "test_local", "Test locally", id="script.test_local")]
 
     def __init__(self) -> None:
         super().__init__()
@@ -127,7 +128,7 @@ class ScriptScreen(WizardStep):
     def _check_request(self) -> None:
         text = self.query_one("#sample-request", TextArea).text
         try:
-            self.request_error = rules.check_sample_request(json.loads(text))
+            self.request_error = rules.check_sample_request(json.loads(text), self.spec.model.kind)
         except json.JSONDecodeError as exc:
             self.request_error = f"sample request is not valid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})"
         self.query_one("#request-message", Static).update(self.request_error or "")
