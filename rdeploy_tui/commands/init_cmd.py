@@ -16,7 +16,7 @@ from rdeploy_tui.commands.spec_args import (
 from rdeploy_tui.deploy_folder.render import always_installed, render, write_folder
 from rdeploy_tui.errors import RdeployError
 from rdeploy_tui.spec import base_images
-from rdeploy_tui.spec.deploy_spec import DeploySpec, SpecError, default_spec, save_spec
+from rdeploy_tui.spec.deploy_spec import DeploySpec, Problem, SpecError, default_spec, save_spec
 
 
 def _refresh(spec: DeploySpec) -> list[str]:
@@ -97,16 +97,18 @@ def register(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     spec_path = Path(args.spec)
     new_spec = not spec_path.exists()
+    problems: list[Problem] = []
     if new_spec:
-        spec, problems = default_spec(), []
+        spec = default_spec()
         # a new spec pins what "now" means: the base image's version tag and a dated package snapshot
         spec.image.base = base_images.pinned(spec.image.base)
         spec.image.package_snapshot = base_images.snapshot_today()
     else:
-        spec, problems = load_valid_spec(spec_path)
+        loaded, problems = load_valid_spec(spec_path)
         print_problems(problems, spec_path)
-        if spec is None:
+        if loaded is None:
             return 1
+        spec = loaded
     model_changes = _read_model(spec, args.model_dir) if args.model_dir else []
     changes = _refresh(spec) if args.refresh else []
     try:

@@ -256,6 +256,7 @@ class _Session:
                 f"install R and plumber: {R_INSTALL_COMMAND}",
                 stop=True,
             )
+        assert self.rscript is not None  # the failed check above stopped the run
         self.step("listing the R packages installed here")
         try:
             done = subprocess.run(
@@ -511,7 +512,7 @@ class _Session:
             self.add("score", "ok", f"POST {route} {json.dumps(body)} answered 200 in {resp.latency_ms:.0f} ms")
             return resp
         # plumber prints a handler's error (500) as it answers; a handled 4xx usually prints nothing.
-        server_said = _server_lines(_output_since(self.server, before, wait=0.5 if resp.status >= 500 else 0.05))
+        server_said = _server_lines(_output_since(self.server, before, wait=0.5 if (resp.status or 0) >= 500 else 0.05))
         error = value.get("error") if is_json and isinstance(value, dict) else None
         what = f"POST {route} {json.dumps(body)} answered {resp.status}: {error or _clip(resp.text)}"
         if server_said:
@@ -562,7 +563,8 @@ class _Session:
         reference, why_not = self.reference_result(model_dir)
         finding = precision_finding(reference, value)
         details = None if reference is not None else why_not
-        self.add("precision", finding.status, finding.message, finding.next_step, details)
+        status: Status = "fail" if finding.status == "fail" else "warn" if finding.status == "warn" else "ok"
+        self.add("precision", status, finding.message, finding.next_step, details)
 
     def reference_result(self, model_dir: Path) -> tuple[Any | None, str | None]:
         """The model's own result for the sample request, computed in R directly; (None, why) if impossible."""

@@ -515,8 +515,8 @@ def validate(spec: DeploySpec, base_dir: Path | None = None) -> list[Problem]:
     )
     check("image.package_snapshot", check_package_snapshot, spec.image.package_snapshot)
     bad_packages = set()
-    for index, err in check_r_packages(spec.image.r_packages):
-        problems.append(Problem("image.r_packages" + (f"[{index}]" if index is not None else ""), err))
+    for index, message in check_r_packages(spec.image.r_packages):
+        problems.append(Problem("image.r_packages" + (f"[{index}]" if index is not None else ""), message))
         bad_packages.add(index)
     if isinstance(spec.image.r_packages, list):
         for index, name in enumerate(spec.image.r_packages):
@@ -525,8 +525,8 @@ def validate(spec: DeploySpec, base_dir: Path | None = None) -> list[Problem]:
     if err := check_script_path(spec.scoring.script, base_dir):
         problems.append(Problem("scoring.script", err))
     check("scoring.port", check_port, spec.scoring.port)
-    for name, err in check_routes(spec.scoring.routes):
-        problems.append(Problem(f"scoring.routes.{name}", err))
+    for name, message in check_routes(spec.scoring.routes):
+        problems.append(Problem(f"scoring.routes.{name}", message))
     if err := check_sample_request(spec.scoring.sample_request, spec.model.kind):
         problems.append(Problem("scoring.sample_request", err))
     check("endpoint.name", check_endpoint_name, spec.endpoint.name)
