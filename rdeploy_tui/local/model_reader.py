@@ -92,12 +92,11 @@ class ModelReading:
         return f"{model} scored with predict(), in {self.file}"
 
     def kind_text(self) -> str:
-        """A few words: a crate, a fitted lm model, a vetiver model (lm)."""
+        """A few words: a crate, a fitted lm model, a vetiver lm model."""
         if self.kind == "crate":
             return "a crate"
-        if self.kind == "vetiver":
-            return f"a vetiver model ({self.model_class[0] if self.model_class else 'fitted'})"
-        return f"a fitted {self.model_class[0] if self.model_class else 'R'} model"
+        model = self.model_class[0] if self.model_class else "R"
+        return f"a vetiver {model} model" if self.kind == "vetiver" else f"a fitted {model} model"
 
     def input_text(self) -> str:
         """What the model takes, in words."""

@@ -133,7 +133,7 @@ async def test_a_vetiver_model_registered_under_a_known_name_says_it_adds_a_vers
         status = screen.query_one("#register-status")
         await wait_for(pilot, lambda: "egistered" in str(status.render()), timeout=180)
         assert str(status.render()) == (
-            f"Registered a vetiver model (lm) as model {name} version 2 "
+            f"Registered a vetiver lm model as model {name} version 2 "
             f"({name} already had version 1: registering a name again adds a version)."
         )
         await wait_for(pilot, lambda: screen.versions_for == name and not screen.problems())
@@ -141,7 +141,7 @@ async def test_a_vetiver_model_registered_under_a_known_name_says_it_adds_a_vers
         await wait_for(pilot, lambda: isinstance(app.screen, PackagesScreen))
         result = app.screen.query_one("#crate-result")
         await wait_for(pilot, lambda: " uses " in str(result.render()), timeout=120)
-        assert str(result.render()) == f"Model {name} version 2 (a vetiver model (lm)) uses no packages beyond base R."
+        assert str(result.render()) == f"Model {name} version 2 (a vetiver lm model) uses no packages beyond base R."
     assert (app.session.spec.model.kind, app.session.spec.model.file) == (
         "vetiver",
         "20261127T101500Z-1a2b3/cars-lm.rds",

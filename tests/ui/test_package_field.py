@@ -73,7 +73,7 @@ async def test_a_vetiver_model_read_here_records_its_kind_and_lists_what_its_kin
         await wait_for(pilot, lambda: " uses " in str(screen.query_one("#crate-result", Static).render()))
         assert (
             str(screen.query_one("#crate-result", Static).render())
-            == f"The model under {board} (a vetiver model (ranger)) uses ranger; added ranger."
+            == f"The model under {board} (a vetiver ranger model) uses ranger; added ranger."
         )
         labels = [str(o.prompt) for o in screen.query_one("#package-list", OptionList).options]
         assert labels == ["plumber  (always included)", "yaml  (always included)", "ranger  (used by the model)"]

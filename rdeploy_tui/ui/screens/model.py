@@ -39,7 +39,7 @@ class ModelScreen(WizardStep):
         yield Select([], prompt="(choose a model)", id="version", allow_blank=True, compact=True)
         with Vertical(id="register-form", classes="-hidden"):
             yield Field(
-                "Folder holding the model: crate.bin, an .rds or a pins board (relative to the current folder)",
+                "Model folder: crate.bin, an .rds or a pins board (relative paths from here)",
                 "",
                 checks=[self._folder_problem],
                 placeholder="models",
@@ -49,7 +49,7 @@ class ModelScreen(WizardStep):
             yield Field(
                 "Register it as model (a new name, or an existing one for its next version)",
                 "",
-                checks=[rules.check_model_name],
+                checks=[lambda name: "type a name for the model" if not name else rules.check_model_name(name)],
                 placeholder="e.g. cars-lm",
                 id="register-name",
             )
