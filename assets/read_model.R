@@ -89,6 +89,11 @@ if (length(crates) > 0) {
   named <- rds[basename(rds) == "model.rds"]
   if (length(named) > 0) rds <- named
   if (length(rds) == 0) {
+    other <- unique(unlist(lapply(metas, function(m) tryCatch(yaml::read_yaml(file.path(folder, m))$type, error = function(e) NULL))))
+    if (length(other) > 0) {
+      fail(sprintf("%s is a pins board whose pins are of type %s, not rds: not an R model (Python's vetiver writes joblib)",
+                   folder, paste(other, collapse = ", ")), "pin the model from R: vetiver_pin_write(board_folder(FOLDER), v)")
+    }
     fail(sprintf("%s holds no model file: no crate.bin, no .rds file, no pins board", folder),
          paste0("put the model in it: ", SAVE_CRATE, '; or a fitted model with saveRDS(fit, "model.rds"); ',
                 "or a vetiver model with vetiver_pin_write(board_folder(FOLDER), v)"))

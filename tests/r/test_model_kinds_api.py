@@ -196,3 +196,15 @@ def test_a_vetiver_model_answers_vetivers_own_routes(api):
     # vetiver's clients read "message" from an error
     status, answer = client.score([{"distance": 3}])
     assert status == 400 and answer["message"] == answer["error"]
+
+
+@kinds("lm")
+def test_brackets_inside_strings_are_not_nesting(api):
+    """The depth is counted outside JSON strings, escaped quotes included: text full of brackets is fine."""
+    _, client = api
+    note = "[" * 5000 + '\\"{' * 100
+    status, answer = client.score(f'[{{"speed": 4, "note": "{note}"}}]')
+    assert status == 200, answer
+    # an escaped backslash, then the string's end: the brackets after it nest
+    status, answer = client.score('[{"speed": 4, "note": "\\\\", "x": ' + "[" * 100 + "]" * 100 + "}]")
+    assert status == 400 and answer["error"].startswith("the request body is JSON nested 102 levels deep"), answer

@@ -215,3 +215,27 @@ def test_init_lists_a_crates_packages_and_validate_warns_about_one_the_spec_lack
     assert "warning: image.r_packages: the model uses R package 'tibble' (read from crate.bin)" in checked.stderr
     unread = cli("validate", "--model-dir", str(tmp_path / "nothing"), cwd=tmp_path)
     assert unread.returncode == 0 and "could not be read: " in unread.stderr and "is not a folder" in unread.stderr
+
+
+def test_what_r_says_is_bounded_and_a_python_pin_is_named(tmp_path):
+    wide = tmp_path / "wide"
+    wide.mkdir()
+    rscript(
+        "set.seed(1); d <- as.data.frame(matrix(rnorm(300 * 251), 300)); names(d) <- c('y', sprintf('x%03d', 1:250))\n"
+        'saveRDS(lm(y ~ ., data = d), file.path(commandArgs(TRUE)[[1]], "model.rds"))',
+        str(wide),
+    )
+    reading = read_model(wide)
+    assert reading.ok and reading.inputs is not None
+    assert (len(reading.inputs), reading.inputs_total) == (200, 250)  # at most 200 listed, the total said
+    assert reading.input_text().endswith("and 238 more")
+    assert reading.sample_request is None  # more columns than R lists: no sample made from a part of them
+    python_board = tmp_path / "py-board" / "mtcars" / "20240101T000000Z-abcde"
+    python_board.mkdir(parents=True)
+    (python_board / "mtcars.joblib").write_bytes(b"\x80\x04joblib")
+    (python_board / "data.txt").write_text("file: mtcars.joblib\ntype: joblib\napi_version: 1\n")
+    refused = read_model(tmp_path / "py-board")
+    assert refused.error == (
+        f"{tmp_path / 'py-board'} is a pins board whose pins are of type joblib, not rds: not an R model "
+        "(Python's vetiver writes joblib)"
+    )
