@@ -110,3 +110,21 @@ def test_models_register_refuses_a_text_file_named_crate_bin_before_uploading(tm
     assert "Traceback" not in refused.stderr
     listed = json.loads(_run(["models", "list", "--sandbox", "--json"], home).stdout)
     assert "texty" not in [m["name"] for m in listed]  # nothing was uploaded
+
+
+def test_without_r_register_says_so_and_no_check_registers_unread(tmp_path, monkeypatch):
+    home = tmp_path / "h"
+    folder = build("crate-serialize", tmp_path / "crate")
+    monkeypatch.setenv("RDEPLOY_RSCRIPT", "")  # this machine has no R (the variable reaches the CLI's process)
+    refused = _run(["models", "register", "--path", str(folder), "--name", "unread", "--sandbox"], home)
+    assert refused.returncode == 1
+    assert f"Cannot check {folder} before registering it: R is not installed here (no Rscript)." in refused.stderr
+    assert "or register it unchecked with --no-check" in refused.stderr
+    unread = _run(
+        ["models", "register", "--path", str(folder), "--name", "unread", "--sandbox", "--no-check", "--json"], home
+    )
+    assert unread.returncode == 0, unread.stderr
+    assert {k: v for k, v in json.loads(unread.stdout).items() if k in ("version", "checked")} == {
+        "version": "1",
+        "checked": False,
+    }
