@@ -20,8 +20,11 @@ _FILE = Path(__file__).with_name("cran_names.txt")
 
 # CRAN packages that rdeploy-tui's model kinds use and Debian 12 does not package, so the shipped list (made from
 # Debian's r-cran-* when CRAN cannot be read) lacks them: carrier (crates), vetiver and pins (vetiver models), bundle
-# and butcher (what vetiver_model() applies), and the tidymodels packages a workflow needs (cran.r-project.org/package=NAME).
-CRAN_NOT_IN_DEBIAN = frozenset(["bundle", "butcher", "carrier", "parsnip", "pins", "tidymodels", "vetiver", "workflows"])
+# and butcher (what vetiver_model() applies), and the tidymodels packages a workflow needs
+# (each at cran.r-project.org/package=NAME).
+CRAN_NOT_IN_DEBIAN = frozenset(
+    ["bundle", "butcher", "carrier", "parsnip", "pins", "tidymodels", "vetiver", "workflows"]
+)
 
 
 @dataclass(frozen=True)

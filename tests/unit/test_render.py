@@ -32,7 +32,8 @@ def custom_spec() -> DeploySpec:
 def vetiver_spec() -> DeploySpec:
     """A vetiver model pinned to a board folder, its readiness routed to vetiver's /ping."""
     spec = DeploySpec()
-    spec.model.name, spec.model.kind, spec.model.file = "cars-lm", "vetiver", "cars-lm/20261127T101500Z-1a2b3/cars-lm.rds"
+    spec.model.name, spec.model.kind = "cars-lm", "vetiver"
+    spec.model.file = "cars-lm/20261127T101500Z-1a2b3/cars-lm.rds"
     spec.image.r_packages = ["ranger"]
     spec.scoring.routes.ready = "/ping"
     spec.scoring.sample_request = [{"speed": 10}]
