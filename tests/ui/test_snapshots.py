@@ -190,7 +190,8 @@ def test_workspace(snap_compare, size, registry, monkeypatch):
                 None,
                 None,
                 RdeployError(
-                    "Workspace ws-ml has no container registry yet (Azure creates one with the first custom environment build).",
+                    "Workspace ws-ml has no container registry yet "
+                    "(Azure creates one with the first custom environment build).",
                     "Create one and attach it: `az acr create -g rg-ml -n NAME --sku Basic`, then "
                     "`az ml workspace update -g rg-ml -n ws-ml --container-registry <its id>`.",
                     code="NoRegistry",

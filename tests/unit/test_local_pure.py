@@ -1,3 +1,4 @@
+# ruff: noqa: W291, E501
 """Pure parts of the local runner: R's error text, response judging, percentiles, paths, ports."""
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from rdeploy_tui.local.plumber import explain_start_failure, find_rscript, free_
 from rdeploy_tui.scoring.judge import decimals, double_encoded, numbers, parse_body, precision_finding
 from rdeploy_tui.spec.deploy_spec import DeploySpec
 
-# Verbatim outputs of Rscript start_plumber.R (R 4.2.2, plumber 1.2.1).
+# Verbatim outputs of Rscript start_plumber.R (R 4.2.2, plumber 1.2.1): R's trailing spaces and long lines are kept.
 MISSING_CRATE = """Error in stopOnLine(lineNum, file[lineNum], e) : 
   Error on line #10: 'crate_path <- file.path(model_dir, "models", "crate.bin")' - Error in eval(expr, envir): crate.bin not found under AZUREML_MODEL_DIR (/m)
 Calls: <Anonymous> ... tryCatchList -> tryCatchOne -> <Anonymous> -> stopOnLine
