@@ -7,11 +7,12 @@ set -euo pipefail
 cd "$(dirname "$0")"
 
 VENV=.venv
-APT_PACKAGES=(r-base-core r-cran-plumber r-cran-jsonlite r-cran-codetools tmux)
+# ranger and yaml: the model kinds' tests (a ranger forest; a vetiver pin's data.txt, which the generated API reads)
+APT_PACKAGES=(r-base-core r-cran-plumber r-cran-jsonlite r-cran-codetools r-cran-ranger r-cran-yaml tmux)
 
 need_apt() {
   command -v Rscript >/dev/null 2>&1 || return 0
-  Rscript -e 'for (p in c("plumber", "jsonlite", "codetools")) invisible(loadNamespace(p))' >/dev/null 2>&1 || return 0
+  Rscript -e 'for (p in c("plumber", "jsonlite", "codetools", "ranger", "yaml")) invisible(loadNamespace(p))' >/dev/null 2>&1 || return 0
   command -v tmux >/dev/null 2>&1 || return 0
   return 1
 }
@@ -32,7 +33,7 @@ apt_install() {  # apt_install WHY PACKAGE...
 
 setup_system() {
   need_apt || return 0
-  apt_install "R for the local runner and the sandbox, codetools to read a crate's packages, tmux for terminal tests" "${APT_PACKAGES[@]}"
+  apt_install "R for the local runner and the sandbox, codetools to read a crate's packages, ranger and yaml for the model kinds' tests, tmux for terminal tests" "${APT_PACKAGES[@]}"
 }
 
 # The browser-terminal test (tests/ui/test_browser_terminal.py): Debian's Chromium (driven by Playwright

@@ -1,6 +1,7 @@
-"""The packages step's prefill (issue 13.4): how long from choosing a registered model to its packages on screen is spent
-downloading its files (azure-ai-ml's models.download from the sandbox's blob storage, into the cache: cold, then
-cached) and reading its crate.bin with R (codetools). The UI never waits on it (a worker); this says how soon it lands.
+"""The packages step's prefill (issues 13.4, 27): how long from choosing a registered model to its packages on screen
+is spent downloading its files (azure-ai-ml's models.download from the sandbox's blob storage, into the cache: cold,
+then cached) and reading them with R (local/model_reader.py: the kind, the input, the packages its crate calls). The UI
+never waits on it (a worker); this says how soon it lands.
 
     .venv/bin/python benchmarks/bench_model_packages.py [--runs 5]
 
@@ -25,7 +26,7 @@ def main() -> int:
     tmp = Path(tempfile.mkdtemp(prefix="bench-model-packages-"))
     os.environ["RDEPLOY_HOME"] = str(tmp / "home")  # the cache folder is inside it
     from rdeploy_tui.azure import Workspace, session_for_sandbox
-    from rdeploy_tui.local.crate_packages import read_model_dir
+    from rdeploy_tui.local.model_reader import read_model
     from rdeploy_tui.logfile import cache_dir
     from rdeploy_tui.sandbox import Sandbox
 
@@ -34,7 +35,7 @@ def main() -> int:
     try:
         session = session_for_sandbox(sandbox)
         ws = Workspace.open(session, sandbox.subscription_id, sandbox.resource_group, sandbox.workspace_name)
-        ws.ml_client().models  # azure.ai.ml imported and the client built before timing (the model step did that)
+        _ = ws.ml_client().models  # azure.ai.ml imported and the client built before timing (the model step did that)
         for _ in range(args.runs):
             shutil.rmtree(cache_dir() / "models", ignore_errors=True)
             for label in ("download, cold", "download, cached"):
@@ -42,7 +43,7 @@ def main() -> int:
                 folder = ws.download_model("forecast-model", "1")
                 times[label].append(time.perf_counter() - start)
             start = time.perf_counter()
-            result = read_model_dir(folder)
+            result = read_model(folder)
             times["read with R"].append(time.perf_counter() - start)
             assert result.error is None, result.error
     finally:

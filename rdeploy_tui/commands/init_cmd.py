@@ -9,14 +9,14 @@ from pathlib import Path
 from rdeploy_tui.commands.spec_args import (
     add_model_dir_option,
     add_spec_option,
-    crate_packages,
     load_valid_spec,
     print_problems,
+    read_model_dir,
 )
-from rdeploy_tui.deploy_folder.render import render, write_folder
+from rdeploy_tui.deploy_folder.render import always_installed, render, write_folder
 from rdeploy_tui.errors import RdeployError
 from rdeploy_tui.spec import base_images
-from rdeploy_tui.spec.deploy_spec import DeploySpec, SpecError, default_spec, save_spec
+from rdeploy_tui.spec.deploy_spec import DeploySpec, Problem, SpecError, default_spec, save_spec
 
 
 def _refresh(spec: DeploySpec) -> list[str]:
@@ -35,6 +35,41 @@ def _refresh(spec: DeploySpec) -> list[str]:
     return [c for c in changes if "->" in c] + [c for c in changes if "->" not in c]
 
 
+def _read_model(spec: DeploySpec, model_dir: str) -> list[str]:
+    """Record in the spec what the model folder holds, read with R; prints what was found and each change."""
+    from rdeploy_tui.local.model_reader import apply_reading
+
+    reading = read_model_dir(model_dir)
+    if not reading.ok:
+        print(
+            f"{model_dir}: the model could not be read ({reading.error}); model.kind and image.r_packages left as "
+            "they are" + (f". Next: {reading.next_step}" if reading.next_step else ""),
+            file=sys.stderr,
+        )
+        return []
+    print(f"model: {reading.summary()}")
+    print(f"it takes {reading.input_text()}")
+    changes = apply_reading(spec, reading)
+    fixed = {p.lower() for p in always_installed(spec.model.kind)}
+    have = {p.lower() for p in spec.image.r_packages}
+    added = [p for p in reading.packages if p.lower() not in fixed | have]
+    spec.image.r_packages = [p for p in spec.image.r_packages if p.lower() not in fixed] + added
+    if added:
+        changes.append(f"image.r_packages: added {', '.join(added)} (needed by the model)")
+    elif not reading.packages:
+        print(
+            "the model needs no R packages beyond base R" + ("" if reading.packages_complete else " that R could read")
+        )
+    for line in [*changes, *reading.notes]:
+        print(line)
+    if reading.kind != "crate" and reading.sample_request is None:
+        print(
+            "no sample request could be made from the model: set scoring.sample_request to one row it takes",
+            file=sys.stderr,
+        )
+    return changes
+
+
 def register(sub: argparse._SubParsersAction) -> None:
     parser = sub.add_parser(
         "init",
@@ -45,7 +80,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser.add_argument("--out", metavar="DIR", required=True, help="folder to write (created if missing)")
     parser.add_argument("--registry", metavar="LOGIN_SERVER", help="ACR login server, e.g. myacr.azurecr.io")
     parser.add_argument("--force", action="store_true", help="overwrite files in DIR that you have edited")
-    add_model_dir_option(parser, "a new spec lists the R packages its crate uses (read with local R)")
+    add_model_dir_option(
+        parser,
+        "read with local R: the spec records what kind of model it is (model.kind, model.file), a sample request "
+        "where the model has one, and lists the R packages it needs",
+    )
     parser.add_argument(
         "--refresh",
         action="store_true",
@@ -58,31 +97,27 @@ def register(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     spec_path = Path(args.spec)
     new_spec = not spec_path.exists()
+    problems: list[Problem] = []
     if new_spec:
-        spec, problems = default_spec(), []
+        spec = default_spec()
         # a new spec pins what "now" means: the base image's version tag and a dated package snapshot
         spec.image.base = base_images.pinned(spec.image.base)
         spec.image.package_snapshot = base_images.snapshot_today()
-        if args.model_dir:
-            packages, error = crate_packages(args.model_dir)
-            if error:
-                print(
-                    f"image.r_packages left empty: the packages the model uses could not be read: {error}",
-                    file=sys.stderr,
-                )
-            else:
-                spec.image.r_packages = [p for p in packages if p not in ("plumber", "carrier")]
-                print(f"image.r_packages from the crate: {', '.join(spec.image.r_packages) or '(none beyond base R)'}")
     else:
-        spec, problems = load_valid_spec(spec_path)
+        loaded, problems = load_valid_spec(spec_path)
         print_problems(problems, spec_path)
-        if spec is None:
+        if loaded is None:
             return 1
+        spec = loaded
+    model_changes = _read_model(spec, args.model_dir) if args.model_dir else []
     changes = _refresh(spec) if args.refresh else []
     try:
         rendered = render(spec, base_dir=spec_path.parent, registry=args.registry)
     except SpecError as exc:
         print_problems(exc.problems, spec_path)
+        if model_changes:  # what was read is kept: the spec is saved for the user to finish
+            save_spec(spec, spec_path)
+            print(f"wrote {spec_path} with what the model's folder holds; fix the problems above, then run init again")
         return 1
 
     out = Path(args.out)
@@ -101,10 +136,11 @@ def run(args: argparse.Namespace) -> int:
         if new_spec:
             save_spec(spec, spec_path)
             print(f"wrote {spec_path} (defaults: edit it, then run init again)")
-        elif args.refresh:
-            for change in changes or ["nothing to move: base image and package snapshot are current"]:
-                print(change)
-            if changes:
+        else:
+            if args.refresh:
+                for change in changes or ["nothing to move: base image and package snapshot are current"]:
+                    print(change)
+            if changes or model_changes:
                 save_spec(spec, spec_path)
                 print(f"wrote {spec_path}")
         for path in write_folder(rendered, out):

@@ -32,8 +32,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--model-dir",
         metavar="DIR",
-        help="the model's files (a folder with models/crate.bin or crate.bin below it); "
-        "default: the built-in sample model",
+        help="the model's folder (crate.bin, an .rds or a pins board; read with R, its kind must be the spec's "
+        "model.kind); default: the built-in sample model (a crate)",
     )
     parser.add_argument(
         "--runner",

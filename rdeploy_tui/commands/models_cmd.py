@@ -6,20 +6,36 @@ from __future__ import annotations
 import argparse
 import json
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from rdeploy_tui.commands.azure_args import connect, open_workspace, workspace_actions
 from rdeploy_tui.errors import RdeployError
+from rdeploy_tui.local.model_folder import MODEL_FILES
+
+if TYPE_CHECKING:
+    from rdeploy_tui.local.model_reader import ModelReading
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     action = workspace_actions(
-        sub, "models", "register a model folder (holding crate.bin) or list registered models", run
+        sub, "models", "register a model folder (crate.bin, an .rds or a vetiver pins board) or list models", run
     )
 
-    p = action("register", "register a local folder holding crate.bin as the next version of a model")
-    p.add_argument("--path", required=True, metavar="DIR", help="the folder holding crate.bin")
-    p.add_argument("--name", required=True, help="the model's name (a new name starts at version 1)")
+    p = action(
+        "register",
+        "register a local model folder as the next version of a model, after reading it with R "
+        "(a crate saved either way, a fitted model's .rds, or a vetiver model pinned to a board folder)",
+    )
+    p.add_argument("--path", required=True, metavar="DIR", help=f"the folder holding the model ({MODEL_FILES})")
+    p.add_argument(
+        "--name", required=True, help="the model's name (a new name starts at version 1, a known one adds a version)"
+    )
     p.add_argument("--description")
+    p.add_argument(
+        "--no-check",
+        action="store_true",
+        help="register without reading the folder with R first (when this machine has no R)",
+    )
     action("list", "registered models and their latest versions")
 
 
@@ -29,26 +45,38 @@ def run(args: argparse.Namespace) -> int:
         return 2
     from rdeploy_tui.spec import rules
 
+    reading = None
+    data: Any  # the --json answer
     if args.action == "register":  # check the folder before connecting: a wrong path is a usage error
-        from rdeploy_tui.local.model_folder import model_folder_problem
-
         folder = Path(args.path).expanduser()
-        problem = model_folder_problem(folder)
-        if problem:
-            raise RdeployError(
-                f"Cannot register {args.path}: {problem}.", "Give the folder holding crate.bin.", code="Usage"
-            )
         name_problem = rules.check_model_name(args.name)
         if name_problem:
             raise RdeployError(f"{name_problem[0].upper()}{name_problem[1:]}.", "Choose another --name.", code="Usage")
+        reading = _check_folder(folder, args)
     with connect(args) as session:
         ws = open_workspace(session, args)
         if args.action == "register":
+            # Registering a name again adds a version: said, so a second `register` is never a silent version 2.
+            before = next((m.latest_version for m in ws.list_models() if m.name == args.name), None)
             model = ws.register_model(folder.resolve(), args.name, description=args.description)
-            data = {"name": model.name, "version": model.latest_version, "workspace": ws.name}
+            data = {
+                "name": model.name,
+                "version": model.latest_version,
+                "workspace": ws.name,
+                "new_model": before is None,
+                "previous_version": before,
+                **_reading_data(reading),
+            }
+            added = (
+                f" ({model.name} already had version {before}: registering a name again adds a version)"
+                if before is not None
+                else " (a new model)"
+            )
             text = (
-                f"Registered {folder} as model {model.name} version {model.latest_version} in workspace {ws.name}.\n"
-                f"Deploy it: in the wizard pick {model.name}, or set model.name: {model.name} in rdeploy.yaml."
+                f"Registered {folder} as model {model.name} version {model.latest_version} in workspace "
+                f"{ws.name}{added}.\n"
+                f"Deploy it: in the wizard pick {model.name}, or set model.name: {model.name} in rdeploy.yaml"
+                + (f" (and run rdeploy-tui init --model-dir {folder} to record what it holds)." if reading else ".")
             )
         else:
             models = ws.list_models()
@@ -63,3 +91,52 @@ def run(args: argparse.Namespace) -> int:
             )
     print(json.dumps(data, indent=2) if args.json else text)
     return 0
+
+
+def _check_folder(folder: Path, args: argparse.Namespace) -> ModelReading | None:
+    """Read the folder with R before anything is uploaded, and say what it holds; a folder R cannot read as a model is
+    refused. None with --no-check."""
+    from rdeploy_tui.local.model_folder import model_folder_problem
+
+    problem = model_folder_problem(folder)
+    if problem:
+        raise RdeployError(
+            f"Cannot register {args.path}: {problem}.", "Give the folder holding the model.", code="Usage"
+        )
+    if args.no_check:
+        return None
+    from rdeploy_tui.local.model_reader import NO_R, read_model
+    from rdeploy_tui.local.plumber import R_INSTALL_COMMAND
+
+    reading = read_model(folder)
+    if reading.error == NO_R:
+        raise RdeployError(
+            f"Cannot check {args.path} before registering it: {NO_R}.",
+            f"Install R ({R_INSTALL_COMMAND}), or register it unchecked with --no-check.",
+        )
+    if not reading.ok:
+        raise RdeployError(
+            f"Not registered: {args.path} does not hold a model R can load: {reading.error}.",
+            f"{reading.next_step[:1].upper()}{reading.next_step[1:]}." if reading.next_step else "Check the folder.",
+            code="Usage",
+        )
+    if not args.json:
+        print(f"Read {folder} with R: {reading.summary()}.")
+        print(f"It takes {reading.input_text()}.")
+        if reading.packages:
+            print(f"It needs the R packages {', '.join(reading.packages)}.")
+        for note in reading.notes:
+            print(f"Note: {note}.")
+    return reading
+
+
+def _reading_data(reading: ModelReading | None) -> dict[str, Any]:
+    if reading is None:
+        return {"checked": False}
+    return {
+        "checked": True,
+        "kind": reading.kind,
+        "file": reading.file,
+        "form": reading.form,
+        "packages": reading.packages,
+    }

@@ -8,25 +8,31 @@ from pathlib import Path
 from rdeploy_tui.commands.spec_args import (
     add_model_dir_option,
     add_spec_option,
-    crate_package_problems,
     load_valid_spec,
+    model_dir_problems,
     print_problems,
+    read_model_dir,
 )
+from rdeploy_tui.spec import rules
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     parser = sub.add_parser("validate", help="check a deploy spec without touching Azure")
     add_spec_option(parser)
-    add_model_dir_option(parser, "warn about each package its crate uses that image.r_packages lacks (needs R)")
+    add_model_dir_option(
+        parser,
+        "read it with local R: an error when model.kind/model.file do not match what it holds, a warning for each "
+        "package it needs that image.r_packages lacks",
+    )
     parser.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
     spec, problems = load_valid_spec(Path(args.spec))
     if spec is not None and args.model_dir:
-        problems = problems + crate_package_problems(spec, args.model_dir)
+        problems = problems + model_dir_problems(spec, read_model_dir(args.model_dir))
     print_problems(problems, args.spec)
-    if spec is None:
+    if spec is None or rules.errors(problems):
         return 1
     print(f"{args.spec}: ok" + (f" ({len(problems)} warning(s))" if problems else ""))
     return 0

@@ -1,6 +1,6 @@
 """DeploySpec -> the r-deploy-azureml folder of Microsoft's how-to, byte for byte deterministic.
 
-    docker-context/Dockerfile        docker-context/start_plumber.R     src/plumber.R
+    docker-context/Dockerfile        docker-context/start_plumber.R     src/plumber.R (+ src/rdeploy_model.R)
     endpoint.yml                     deployment.yml                     sample-request.json
 
 Only validated values reach a template (render refuses a spec with errors), and every value that
@@ -25,8 +25,16 @@ from rdeploy_tui.spec.deploy_spec import DeploySpec, SpecError
 
 DOCKER_CONTEXT = "docker-context"
 ENTRY_SCRIPT = "plumber.R"
-# plumber serves the API whatever the base image holds; crates are built with carrier. Both are installed and loaded.
+MODEL_LIBRARY = "rdeploy_model.R"  # beside the generated plumber.R: how each kind of model is loaded and scored
+# plumber serves the API whatever the base image holds; crates are built with carrier (a simple one loads without
+# it); the generated API reads a vetiver pin's data.txt with yaml. Each is installed and loaded with the model's.
 ALWAYS_INSTALLED = ("plumber", "carrier")
+_KIND_PACKAGES = {"crate": ("plumber", "carrier"), "fitted": ("plumber",), "vetiver": ("plumber", "yaml")}
+_KIND_TEXT = {
+    "crate": ("a carrier crate", "the JSON body's fields become the crate's named arguments"),
+    "fitted": ("a fitted model scored with predict()", "predict() on the JSON body's rows, checked column by column"),
+    "vetiver": ("a vetiver model", "predict() on the JSON body's rows, checked against the vetiver prototype"),
+}
 REGISTRY_PLACEHOLDER = "ACR_NAME.azurecr.io"
 ENDPOINT_SCHEMA = "https://azuremlschemas.azureedge.net/latest/managedOnlineEndpoint.schema.json"
 DEPLOYMENT_SCHEMA = "https://azuremlschemas.azureedge.net/latest/managedOnlineDeployment.schema.json"
@@ -66,10 +74,16 @@ def fill(template: str, values: dict[str, str]) -> str:
     return _PLACEHOLDER.sub(sub, template)
 
 
+def always_installed(kind: str) -> tuple[str, ...]:
+    """The packages the image installs for a model of this kind whatever the list says (see ALWAYS_INSTALLED)."""
+    return _KIND_PACKAGES.get(kind, ALWAYS_INSTALLED)
+
+
 def r_packages(spec: DeploySpec) -> list[str]:
-    """plumber and carrier first, then the user's packages in their order, without repeats."""
-    seen = {p.lower() for p in ALWAYS_INSTALLED}
-    return list(ALWAYS_INSTALLED) + [p for p in spec.image.r_packages if p.lower() not in seen]
+    """The kind's fixed packages first (plumber, ...), then the user's packages in their order, without repeats."""
+    fixed = always_installed(spec.model.kind)
+    seen = {p.lower() for p in fixed}
+    return list(fixed) + [p for p in spec.image.r_packages if p.lower() not in seen]
 
 
 def package_repository(spec: DeploySpec) -> str:
@@ -147,6 +161,7 @@ def render(spec: DeploySpec, *, base_dir: Path | None = None, registry: str | No
         f"{DOCKER_CONTEXT}/install_packages.R": install_script,
         f"{DOCKER_CONTEXT}/start_plumber.R": start_script,
         f"src/{ENTRY_SCRIPT}": _scoring_script(spec, base_dir),
+        **({f"src/{MODEL_LIBRARY}": asset(MODEL_LIBRARY).read_text()} if spec.scoring.script is None else {}),
         "endpoint.yml": _endpoint_yaml(spec),
         "deployment.yml": _deployment_yaml(spec, image),
         "sample-request.json": json.dumps(spec.scoring.sample_request, indent=2) + "\n",
@@ -166,10 +181,15 @@ def _scoring_script(spec: DeploySpec, base_dir: Path | None) -> str:
             path = Path(base_dir or ".") / path
         return path.read_text(encoding="utf-8")
     routes = spec.scoring.routes
+    kind_text, score_text = _KIND_TEXT[spec.model.kind]
     return fill(
         asset("plumber.R").read_text(),
         {
             "MODEL_NAME": spec.model.name,
+            "MODEL_KIND": spec.model.kind,
+            "MODEL_FILE": spec.model.file,
+            "KIND_TEXT": kind_text,
+            "SCORE_TEXT": score_text,
             "LIVE_ROUTE": routes.live,
             "READY_ROUTE": routes.ready,
             "SCORE_ROUTE": routes.score,

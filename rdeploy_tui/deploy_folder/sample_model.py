@@ -12,8 +12,10 @@ from pathlib import Path
 
 from rdeploy_tui.deploy_folder.templates import asset
 from rdeploy_tui.local.plumber import LocalRunError, find_rscript, r_missing_error
+from rdeploy_tui.spec.model_files import CRATE_FILENAME
 
-CRATE_FILENAME = "crate.bin"
+__all__ = ["CRATE_FILENAME", "SAMPLE_REQUEST", "build_sample_crate", "sample_crate_path", "sample_model_dir"]
+
 # What the sample model answers to; the spec's default sample request.
 SAMPLE_REQUEST = {"forecast_horizon": [2]}
 

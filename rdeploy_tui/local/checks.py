@@ -5,12 +5,13 @@ Checks, in order; a failed check that makes the rest meaningless ends the run:
   R          Rscript present (else: the exact apt command)
   packages   plumber/jsonlite here; a package of image.r_packages missing here -> failed check (the run goes on);
              carrier missing -> warning (a simple crate loads without it)
-  model      the model folder (default: the sample model, rebuilt from its R source when R is here)
+  model      the model folder read with R (default: the sample model, rebuilt from its R source when R is here):
+             its kind and file must be the spec's model.kind and model.file, its packages in image.r_packages
   start-up   the API loads (R's own error text otherwise) and /ready answers within the probe budget
   liveness   the live route answers 200
   score      POST the spec's sample request -> 200 (else body + server output)
   JSON       the answer is JSON, and not JSON inside a string
-  precision  numbers equal the crate's own full-precision result (not rounded to 4 places)
+  precision  numbers equal the model's own full-precision result in R (not rounded to 4 places)
   latency    a few requests on new connections (and keep-alive, reported apart)
 
 Core code: no textual. The report is plain data (to_dict() for --json); on_event streams progress.
@@ -25,12 +26,21 @@ import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-from rdeploy_tui.deploy_folder.render import DOCKER_CONTEXT, ENTRY_SCRIPT, r_packages, render, write_folder
-from rdeploy_tui.deploy_folder.sample_model import CRATE_FILENAME, build_sample_crate, sample_model_dir
+from rdeploy_tui.deploy_folder.render import (
+    DOCKER_CONTEXT,
+    ENTRY_SCRIPT,
+    MODEL_LIBRARY,
+    r_packages,
+    render,
+    write_folder,
+)
+from rdeploy_tui.deploy_folder.sample_model import build_sample_crate, sample_model_dir
+from rdeploy_tui.deploy_folder.templates import asset
 from rdeploy_tui.errors import RdeployError
 from rdeploy_tui.local.http_client import Latency, measure, request
+from rdeploy_tui.local.package_advice import install_advice, missing_package
 from rdeploy_tui.local.plumber import R_INSTALL_COMMAND, LocalRunError, PlumberProcess, find_rscript, start_plumber
 from rdeploy_tui.scoring.client import score
 from rdeploy_tui.scoring.judge import DOUBLE_ENCODING_FIX, parse_body, precision_finding
@@ -38,26 +48,23 @@ from rdeploy_tui.scoring.result import ScoreResult
 from rdeploy_tui.scoring.target import ScoringTarget
 from rdeploy_tui.spec.deploy_spec import DeploySpec, SpecError
 
+if TYPE_CHECKING:
+    from rdeploy_tui.local.model_reader import ModelReading
+
 Status = Literal["ok", "warn", "fail"]
 LATENCY_SAMPLES = 10
 _R_QUERY_TIMEOUT = 60.0
 
-# The crate called directly, outside plumber, with the request parsed the way plumber's json parser
-# does (parse_json(simplifyVector = TRUE)) and the same plain conversion as the generated plumber.R;
-# printed at full precision. This is the reference the API's numbers are compared with.
+# The model scored directly, outside plumber, with the generated API's own functions (rdeploy_model.R) on the request
+# parsed as the API parses it, after loading the image's packages as start_plumber.R does; printed at full precision.
+# This is the reference the API's numbers are compared with.
 _REFERENCE_R = r"""
 args <- commandArgs(trailingOnly = TRUE)
-crate <- unserialize(readRDS(args[[1]]))
-body <- jsonlite::parse_json(paste(readLines(args[[2]], warn = FALSE), collapse = "\n"), simplifyVector = TRUE)
-result <- do.call(crate, body)
-if (inherits(result, "forecast")) result <- as.data.frame(result)
-if (inherits(result, "ts")) result <- as.numeric(result)
-if (is.data.frame(result) && inherits(result, c("fbl_ts", "tbl_ts"))) {
-  keep <- !vapply(result, function(col) inherits(col, "distribution"), logical(1))
-  result <- as.data.frame(lapply(unclass(result)[keep], function(col) if (inherits(col, "vctrs_vctr")) format(col) else col),
-                          check.names = FALSE, stringsAsFactors = FALSE)
-}
-cat(jsonlite::toJSON(result, digits = NA))
+source(args[[1]])
+for (p in strsplit(args[[6]], ",")[[1]]) try(loadNamespace(p), silent = TRUE)
+model <- rdeploy_load_model(args[[2]], kind = args[[3]], file = args[[4]])
+body <- rdeploy_parse_body(readBin(args[[5]], "raw", file.size(args[[5]])))
+cat(jsonlite::toJSON(rdeploy_score(model, body), digits = NA, na = "null"))
 """
 
 
@@ -101,15 +108,6 @@ class LocalReport:
 
 class _Stop(Exception):
     """A failed check after which the remaining checks cannot run."""
-
-
-def find_crate(model_dir: Path) -> Path | None:
-    """crate.bin as the generated plumber.R finds it: models/crate.bin first, else the first one below."""
-    preferred = model_dir / "models" / CRATE_FILENAME
-    if preferred.is_file():
-        return preferred
-    found = sorted(p for p in model_dir.rglob(CRATE_FILENAME) if p.is_file())
-    return found[0] if found else None
 
 
 def probe_limit(spec: DeploySpec) -> int:
@@ -160,6 +158,7 @@ class _Session:
         self.tmp = Path(".")
         self.rscript: str | None = None
         self.server: PlumberProcess | None = None
+        self.reading: ModelReading | None = None  # what R read in the model folder given
 
     # --- plumbing ---------------------------------------------------------------------------
 
@@ -257,6 +256,7 @@ class _Session:
                 f"install R and plumber: {R_INSTALL_COMMAND}",
                 stop=True,
             )
+        assert self.rscript is not None  # the failed check above stopped the run
         self.step("listing the R packages installed here")
         try:
             done = subprocess.run(
@@ -293,54 +293,97 @@ class _Session:
         if not missing:
             self.add("packages", "ok", "every package the image installs is installed here too")
             return
-        listed = ", ".join(f'"{p}"' for p in missing)
-        how = (
-            f"install them here: Rscript -e 'install.packages(c({listed}))' "
-            "(Debian packages most as r-cran-NAME; it has no r-cran-carrier)"
-        )
         requested = [p for p in missing if p in self.spec.image.r_packages]
         if requested:
             # a package the model needs is not here: a pass would be a guess (issue 13.5); the rest still runs
             self.add(
                 "packages",
                 "fail",
-                f"{', '.join(requested)} (image.r_packages) not installed here: this run cannot stand for the endpoint's",
-                how,
+                f"{_listed(requested)} from image.r_packages {'is' if len(requested) == 1 else 'are'} not installed "
+                "here, so this run cannot show what the endpoint, which installs "
+                f"{'it' if len(requested) == 1 else 'them'}, will answer",
+                install_advice(requested),
             )
             return
-        note = " (A simple crate loads without carrier.)" if "carrier" in missing else ""
+        note = " A simple crate loads without carrier." if "carrier" in missing else ""
         self.add(
             "packages",
             "warn",
-            f"the image installs {', '.join(missing)}, missing here: results here may differ from the endpoint's.{note}",
-            f"to test exactly what Azure runs, {how}",
+            f"the image installs {_listed(missing)}, not installed here, so results here may differ from the "
+            f"endpoint's results.{note}",
+            f"to test exactly what Azure runs, {install_advice(missing)}",
         )
 
     def resolve_model(self) -> Path:
-        if self.model_dir is not None:
+        if self.model_dir is None:
+            if self.spec.model.kind != "crate":
+                self.add(
+                    "model",
+                    "fail",
+                    f"the spec's model is a {self.spec.model.kind} model, and the built-in sample model is a crate",
+                    "give the folder holding the model's files (rdeploy-tui local --model-dir DIR)",
+                    stop=True,
+                )
+            model_dir = self.sample_model()
+        else:
             model_dir = Path(self.model_dir).resolve()
             if not model_dir.is_dir():
                 self.add(
                     "model",
                     "fail",
                     f"model folder {model_dir} does not exist",
-                    "pass --model-dir the folder holding the model's files (e.g. one with models/crate.bin)",
+                    "pass --model-dir the folder holding the model's files (crate.bin, an .rds file or a pins board)",
                     stop=True,
                 )
-            crate = find_crate(model_dir)
-            if crate is None:
-                self.add(
-                    "model",
-                    "warn",
-                    f"no {CRATE_FILENAME} under {model_dir}",
-                    "the generated plumber.R needs models/crate.bin; a custom script may load other files",
-                )
-            else:
-                self.add("model", "ok", f"{crate}")
-        else:
-            model_dir = self.sample_model()
+            self.read_model(model_dir)
         self.report.model_dir = str(model_dir)
         return model_dir
+
+    def read_model(self, model_dir: Path) -> None:
+        """What the folder holds, read with R, against what the spec says (the generated API loads what it says)."""
+        from rdeploy_tui.local.model_reader import read_model
+
+        generated = self.spec.scoring.script is None
+        if self.rscript is None:
+            self.add("model", "ok", f"{model_dir} (not read: no R here; the container reads it)")
+            return
+        self.step("reading the model's files with R")
+        reading = read_model(model_dir, rscript=self.rscript)
+        if not reading.ok:
+            # a scoring script of the user's own may load other files; the generated one loads what the spec says
+            self.add(
+                "model",
+                "fail" if generated else "warn",
+                f"{model_dir}: {reading.error}",
+                reading.next_step,
+                stop=generated,
+            )
+            return
+        self.reading = reading
+        spec_model = self.spec.model
+        if generated and (spec_model.kind, spec_model.file) != (reading.kind, reading.file):
+            self.add(
+                "model",
+                "fail",
+                f"the folder holds {reading.summary()}, but the spec says model.kind {spec_model.kind}, "
+                f"model.file {spec_model.file}: the generated API would not load it",
+                f"record what the folder holds: rdeploy-tui init --model-dir {model_dir} "
+                f"(or set model.kind: {reading.kind} and model.file: {reading.file} in the spec)",
+                stop=True,
+            )
+        fixed = {p.lower() for p in r_packages(self.spec)}
+        lacking = [p for p in reading.packages if p.lower() not in fixed]
+        if lacking:
+            self.add(
+                "model",
+                "warn",
+                f"{reading.summary()}; it needs {_listed(lacking)}, which image.r_packages lacks, so the image "
+                f"would not have {'it' if len(lacking) == 1 else 'them'}",
+                f"add {'it' if len(lacking) == 1 else 'them'} to image.r_packages "
+                f"(rdeploy-tui init --model-dir {model_dir} adds what the model needs)",
+            )
+            return
+        self.add("model", "ok", f"{reading.summary()}; it takes {reading.input_text()}")
 
     def sample_model(self) -> Path:
         if self.rscript is not None:
@@ -385,7 +428,8 @@ class _Session:
                 p = self.spec.deployment.probes
                 exc = LocalRunError(
                     f"{exc.what}: Azure stops waiting after initial_delay {p.initial_delay} s + period {p.period} s "
-                    f"x failure_threshold {p.failure_threshold} = {limit} s and restarts the container, again and again",
+                    f"x failure_threshold {p.failure_threshold} = {limit} s and restarts the container, "
+                    "again and again",
                     "load less at start-up, or raise deployment.probes.initial_delay / failure_threshold in the spec",
                     details=exc.details,
                     code=exc.code,
@@ -468,12 +512,14 @@ class _Session:
             self.add("score", "ok", f"POST {route} {json.dumps(body)} answered 200 in {resp.latency_ms:.0f} ms")
             return resp
         # plumber prints a handler's error (500) as it answers; a handled 4xx usually prints nothing.
-        server_said = _server_lines(_output_since(self.server, before, wait=0.5 if resp.status >= 500 else 0.05))
+        server_said = _server_lines(_output_since(self.server, before, wait=0.5 if (resp.status or 0) >= 500 else 0.05))
         error = value.get("error") if is_json and isinstance(value, dict) else None
         what = f"POST {route} {json.dumps(body)} answered {resp.status}: {error or _clip(resp.text)}"
         if server_said:
             what += f"\nserver output: {server_said}"
-        if resp.status == 400:
+        if package := missing_package(f"{error} {server_said}"):
+            next_step = f"the model needs the R package {package}, not installed here: {install_advice([package])}"
+        elif resp.status == 400:
             next_step = "the model refused the sample request: fix scoring.sample_request (or the model) so they agree"
         elif resp.status == 404:
             next_step = f"the scoring script has no POST {route}: fix the route in the script or scoring.routes.score"
@@ -517,32 +563,31 @@ class _Session:
         reference, why_not = self.reference_result(model_dir)
         finding = precision_finding(reference, value)
         details = None if reference is not None else why_not
-        self.add("precision", finding.status, finding.message, finding.next_step, details)
+        status: Status = "fail" if finding.status == "fail" else "warn" if finding.status == "warn" else "ok"
+        self.add("precision", status, finding.message, finding.next_step, details)
 
     def reference_result(self, model_dir: Path) -> tuple[Any | None, str | None]:
-        """The crate's own result for the sample request, computed in R directly; (None, why) if impossible."""
-        crate = find_crate(model_dir)
-        if self.rscript is None or crate is None:
-            return None, "no local R or no crate.bin to run the model directly"
+        """The model's own result for the sample request, computed in R directly; (None, why) if impossible."""
+        if self.rscript is None:
+            return None, "no local R to run the model directly"
+        kind, file = self.spec.model.kind, self.spec.model.file
+        if self.reading is not None:  # a scoring script of the user's own: what the folder holds
+            kind, file = self.reading.kind or kind, self.reading.file or file
         script = self.tmp / "reference.R"
         script.write_text(_REFERENCE_R)
         req = self.tmp / "reference-request.json"
         req.write_text(json.dumps(self.spec.scoring.sample_request))
-        self.step("running the crate directly in R for comparison")
+        packages = ",".join(p for p in r_packages(self.spec) if p != "plumber")
+        self.step("running the model directly in R for comparison")
+        argv = [self.rscript, str(script), str(asset(MODEL_LIBRARY)), str(model_dir), kind, file, str(req), packages]
         try:
-            done = subprocess.run(
-                [self.rscript, str(script), str(crate), str(req)],
-                capture_output=True,
-                text=True,
-                timeout=_R_QUERY_TIMEOUT,
-                check=False,
-            )
+            done = subprocess.run(argv, capture_output=True, text=True, timeout=_R_QUERY_TIMEOUT, check=False)
         except (OSError, subprocess.TimeoutExpired) as exc:
-            return None, f"running the crate directly failed: {exc}"
+            return None, f"running the model directly failed: {exc}"
         if done.returncode != 0:
-            return None, "running the crate directly failed:\n" + done.stderr.strip()
+            return None, "running the model directly failed:\n" + done.stderr.strip()
         is_json, value = parse_body(done.stdout.encode())
-        return (value, None) if is_json else (None, "the crate's direct result could not be read as JSON")
+        return (value, None) if is_json else (None, "the model's direct result could not be read as JSON")
 
     def check_latency(self) -> None:
         assert self.server is not None
@@ -566,9 +611,10 @@ class _Session:
         self.report.latency = [new.summary(), kept.summary()]
         budget_ms = self.spec.deployment.request_timeout_ms
         closing = kept.closes == len(kept.statuses)
+        how = "the API answers Connection: close, so it reconnects" if closing else "connections reused"
         message = (
             f"new connection p50 {_ms(new, 50)} / p95 {_ms(new, 95)}; keep-alive client p50 {_ms(kept, 50)} / p95 "
-            f"{_ms(kept, 95)} ({'the API answers Connection: close, so it reconnects' if closing else 'connections reused'}; n={n} each)"
+            f"{_ms(kept, 95)} ({how}; n={n} each)"
         )
         # httpuv answers a reused connection ~40 ms late (r-facts.md); Azure's scoring front reuses its connections.
         slow_reuse = (kept.percentile(50) or 0) > (new.percentile(50) or 0) + 20
@@ -594,7 +640,8 @@ class _Session:
                 "latency",
                 "warn",
                 "reused connections answer ~40 ms late (httpuv); " + message,
-                'keep `res$setHeader("Connection", "close")` in the score handler: Azure\'s scoring front reuses connections',
+                'keep `res$setHeader("Connection", "close")` in the score handler: '
+                "Azure's scoring front reuses connections",
             )
         elif (new.percentile(95) or 0) > budget_ms / 2:
             self.add(
@@ -605,6 +652,10 @@ class _Session:
             )
         else:
             self.add("latency", "ok", message)
+
+
+def _listed(packages: list[str]) -> str:
+    return ("R package " if len(packages) == 1 else "R packages ") + ", ".join(packages)
 
 
 def _ms(lat: Latency, p: float) -> str:

@@ -1,21 +1,22 @@
-"""What a model folder must hold before it is registered: the carrier crate the scoring script loads."""
+"""A first look at a model folder, without R (fast enough to run as a field is typed): it must exist and hold a
+model file the reader can look at. What the file holds is said by R (model_reader.py) before anything is uploaded."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from rdeploy_tui.deploy_folder.sample_model import CRATE_FILENAME
+from rdeploy_tui.spec.model_files import CRATE_FILENAME, SAVE_CRATE, SAVE_FITTED
+
+MODEL_FILES = f"{CRATE_FILENAME}, an .rds file or a pins board"
 
 
 def model_folder_problem(folder: Path) -> str | None:
-    """Why `folder` cannot be registered as the model, or None."""
+    """Why `folder` cannot be a model's folder, or None."""
     if not folder.exists():
         return f"{folder} does not exist"
     if not folder.is_dir():
-        return f"{folder} is not a folder: give the folder holding {CRATE_FILENAME}"
-    if not any(folder.rglob(CRATE_FILENAME)):
-        return (
-            f"{folder} holds no {CRATE_FILENAME}: save the model with carrier "
-            f'(saveRDS(carrier::crate(...), "{CRATE_FILENAME}")) into it'
-        )
+        return f"{folder} is not a folder: give the folder holding the model ({MODEL_FILES})"
+    names = (p.name.lower() for p in folder.rglob("*") if p.is_file())
+    if not any(name == CRATE_FILENAME or name.endswith(".rds") for name in names):
+        return f"{folder} holds no {MODEL_FILES}: {SAVE_CRATE} into it, or {SAVE_FITTED}"
     return None

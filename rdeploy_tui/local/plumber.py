@@ -30,6 +30,8 @@ from pathlib import Path
 from typing import Any
 
 from rdeploy_tui.errors import RdeployError
+from rdeploy_tui.local.package_advice import install_advice, missing_package
+from rdeploy_tui.spec.model_files import SAVE_CRATE, SAVE_FITTED
 
 LOOPBACK = "127.0.0.1"
 R_INSTALL_COMMAND = (
@@ -129,18 +131,21 @@ def explain_start_failure(output: str, exit_code: int | None, port: int) -> Loca
     if "unexpected" in text and re.search(r"\.R:\d+:\d+:", text):
         next_step = "fix the syntax error at the file:line:column shown above in your scoring script"
         code = "syntax_error"
-    elif "crate.bin not found" in text or "AZUREML_MODEL_DIR" in text:
-        next_step = "point --model-dir at the folder holding the registered model's files (models/crate.bin)"
+    elif "not found under AZUREML_MODEL_DIR" in text or "AZUREML_MODEL_DIR is not set" in text:
+        next_step = "point --model-dir at the folder holding the registered model's files (the spec's model.file)"
         code = "model_missing"
     elif "readRDS" in text or "unserialize" in text or "input format" in text or "magic number" in text:
-        next_step = (
-            'crate.bin is not a saved crate: write it with saveRDS(serialize(crate, NULL), "crate.bin") '
-            "and register that file"
-        )
+        next_step = f"the model file is not an R object saved with saveRDS: {SAVE_CRATE}; or {SAVE_FITTED}"
         code = "model_unreadable"
-    elif "there is no package called" in text:
-        next_step = "install the package locally, and list it in the spec's image.r_packages so the image has it"
+    elif package := missing_package(text):
+        next_step = (
+            f"the R package {package} is not installed here: {install_advice([package])}. "
+            "List it in the spec's image.r_packages too, so the image has it"
+        )
         code = "package_missing"
+    elif "read the model's folder again" in text:
+        next_step = "run rdeploy-tui init --model-dir FOLDER to record what the model's folder holds"
+        code = "model_kind"
     else:
         next_step = "fix the error above in the scoring script or the model; the full server output is in the details"
         code = "load_error"
@@ -158,10 +163,10 @@ _PR_SET_PDEATHSIG = 1
 _LAUNCHER = (
     "import ctypes, os, signal, sys\n"
     "libc = ctypes.CDLL(None, use_errno=True)\n"
-    "if libc.prctl(%d, signal.SIGKILL, 0, 0, 0) != 0: sys.exit('prctl failed')\n"
+    f"if libc.prctl({_PR_SET_PDEATHSIG}, signal.SIGKILL, 0, 0, 0) != 0: sys.exit('prctl failed')\n"
     "if os.getppid() != int(sys.argv[1]): sys.exit(0)  # the parent died before prctl: nothing to serve\n"
     "os.execv(sys.argv[2], sys.argv[2:])\n"
-) % _PR_SET_PDEATHSIG
+)
 
 
 def _with_launcher(argv: list[str]) -> list[str]:
@@ -201,7 +206,8 @@ _launcher = _Launcher()
 
 
 def _proc_start_time(pid: int) -> str | None:
-    """The process's start time in clock ticks since boot (/proc/PID/stat field 22): a pid plus this names one process."""
+    """The process's start time in clock ticks since boot (/proc/PID/stat field 22): a pid plus this names one
+    process."""
     try:
         stat = Path(f"/proc/{pid}/stat").read_text()
     except OSError:

@@ -16,6 +16,7 @@ from typing import Any, Literal
 import yaml
 
 from rdeploy_tui.spec import SPEC_FILENAME  # noqa: F401 - re-exported: where the spec is looked for
+from rdeploy_tui.spec.model_files import CRATE_FILENAME
 
 SCHEMA_VERSION = 1
 DEFAULT_PACKAGE_SNAPSHOT = "2026-11-02"  # a spec without the key keeps building with the packages of this date
@@ -53,6 +54,8 @@ class WorkspaceRef:
 class ModelRef:
     name: str = "forecast-model"
     version: str = "latest"  # "latest" or a registered version
+    kind: str = "crate"  # one of model_files.MODEL_KINDS, read from the model's files with R
+    file: str = CRATE_FILENAME  # the model file, relative to the registered folder (vetiver: the pin's .rds)
 
 
 @dataclass
@@ -181,7 +184,8 @@ def load_spec(path: Path) -> tuple[DeploySpec | None, list[Problem]]:
         return None, [
             Problem(
                 "spec",
-                f"{path} is empty; fill it in, or delete it and run `rdeploy-tui init --out DIR` to write one with the defaults",
+                f"{path} is empty; fill it in, or delete it and run `rdeploy-tui init --out DIR` "
+                "to write one with the defaults",
             )
         ]
     return DeploySpec.from_dict(data)

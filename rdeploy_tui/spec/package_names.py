@@ -18,6 +18,14 @@ from pathlib import Path
 
 _FILE = Path(__file__).with_name("cran_names.txt")
 
+# CRAN packages that rdeploy-tui's model kinds use and Debian 12 does not package, so the shipped list (made from
+# Debian's r-cran-* when CRAN cannot be read) lacks them: carrier (crates), vetiver and pins (vetiver models), bundle
+# and butcher (what vetiver_model() applies), and the tidymodels packages a workflow needs
+# (each at cran.r-project.org/package=NAME).
+CRAN_NOT_IN_DEBIAN = frozenset(
+    ["bundle", "butcher", "carrier", "parsnip", "pins", "tidymodels", "vetiver", "workflows"]
+)
+
 
 @dataclass(frozen=True)
 class NameList:
@@ -57,7 +65,7 @@ def offline_warning(name: str, names: NameList | None = None) -> str | None:
     """A warning when the shipped list suggests a typo or another spelling, or (complete list) lacks the name; None
     when it has nothing to say."""
     names = names or shipped()
-    if name in names.names:
+    if name in names.names or name in CRAN_NOT_IN_DEBIAN:
         return None
     spelled = names.by_lower.get(name.lower())
     if spelled is not None:
@@ -65,7 +73,10 @@ def offline_warning(name: str, names: NameList | None = None) -> str | None:
     near = close_matches(name, names.names)
     guess = f"; did you mean {', '.join(near)}?" if near else ""
     if names.complete:
-        return f"R package {name!r} was not on CRAN on {names.date} (rdeploy-tui's copy of CRAN's index){guess or '; check the name'}"
+        return (
+            f"R package {name!r} was not on CRAN on {names.date} (rdeploy-tui's copy of CRAN's index)"
+            f"{guess or '; check the name'}"
+        )
     if not near:
         return None
     return f"R package {name!r} is not in rdeploy-tui's list of CRAN names (partial, {names.date}){guess}"

@@ -18,6 +18,7 @@ from typing import Any
 from rdeploy_tui.spec import base_images, package_names
 from rdeploy_tui.spec.deploy_spec import DeploySpec, Problem
 from rdeploy_tui.spec.durations import parse_duration
+from rdeploy_tui.spec.model_files import MODEL_KINDS
 from rdeploy_tui.spec.vm_sizes import VM_SIZES, VmSize, close_matches
 
 MAX_TEXT = 256  # no legitimate value in a spec is longer; caps what reaches a message too
@@ -64,6 +65,8 @@ _RESOURCE_GROUP = re.compile(r"[-\w.()]{0,89}[-\w()]", re.ASCII)
 _WORKSPACE = re.compile(r"[a-zA-Z0-9][a-zA-Z0-9_-]{2,32}")
 _MODEL_NAME = re.compile(r"[a-zA-Z0-9][a-zA-Z0-9_.-]{0,254}")
 _MODEL_VERSION = re.compile(r"latest|[0-9]{1,9}|[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
+# A relative path below the model folder: the generated plumber.R writes it into an R string.
+_MODEL_FILE = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.+-]*(?:/[A-Za-z0-9_][A-Za-z0-9_.+-]*)*")
 _ROUTE = re.compile(r"/[A-Za-z0-9._~/-]{0,254}")
 _REQUEST_KEY = re.compile(r"[A-Za-z.][A-Za-z0-9._]*")
 _SCRIPT_PATH = re.compile(r"[A-Za-z0-9_./ -]{1,250}\.[Rr]")
@@ -176,7 +179,10 @@ def check_package_snapshot(value: Any) -> str | None:
     if err := _text(value, "package snapshot"):
         return err
     if value != "none" and not base_images.is_snapshot_date(value):
-        return f"package snapshot {show(value)} is not a date like 2026-11-02 (or 'none' for the base image's own repository)"
+        return (
+            f"package snapshot {show(value)} is not a date like 2026-11-02 "
+            "(or 'none' for the base image's own repository)"
+        )
     return None
 
 
@@ -184,7 +190,7 @@ def base_image_warnings(base: str, snapshot: str) -> list[str]:
     """What the table of known base images says about `image.base` (warnings only: Docker Hub adds tags monthly)."""
     if check_base_image(base):
         return []
-    registry, repository, tag = base_images.split_reference(base)
+    registry, repository, _tag = base_images.split_reference(base)
     if registry != "docker.io":
         return []  # a private registry: nothing known, nothing to say
     image = base_images.lookup(base)
@@ -193,7 +199,8 @@ def base_image_warnings(base: str, snapshot: str) -> list[str]:
         tags = base_images.known_tags(repository)
         known = f"; known tags include {', '.join(tags[-4:])}" if tags else ""
         found.append(
-            f"base image {show(base)} is not in rdeploy-tui's table of base images (as of {base_images.TABLE_DATE}){known}: "
+            f"base image {show(base)} is not in rdeploy-tui's table of base images "
+            f"(as of {base_images.TABLE_DATE}){known}: "
             "if it does not exist the build fails at its first step"
         )
         return found
@@ -257,11 +264,33 @@ def check_model_version(value: Any) -> str | None:
     return None
 
 
+def check_model_kind(value: Any) -> str | None:
+    if value not in MODEL_KINDS:
+        return (
+            f"model kind {show(value)} is not one rdeploy-tui serves: use {', '.join(MODEL_KINDS)} "
+            "(`rdeploy-tui init --model-dir DIR` reads it from the model's files)"
+        )
+    return None
+
+
+def check_model_file(value: Any) -> str | None:
+    """`model.file`: where the model file is inside the registered folder, as a relative path."""
+    if err := _text(value, "model file"):
+        return err
+    if not _matches(_MODEL_FILE, value) or any(part in (".", "..") for part in value.split("/")):
+        return (
+            f"model file {show(value)} is not allowed: a path inside the model's folder such as crate.bin or "
+            "models/model.rds (letters, digits, '_', '.', '+', '-', '/')"
+        )
+    return None
+
+
 _INSTANCE_TYPE = re.compile(r"[A-Za-z][A-Za-z0-9_]{2,63}")
 
 
 def check_instance_type(value: Any) -> str | None:
-    """An error only for what cannot be a VM size name; a size missing from the table is a warning (Azure adds sizes)."""
+    """An error only for what cannot be a VM size name; a size missing from the table is a warning (Azure adds
+    sizes)."""
     if err := _text(value, "instance type"):
         return err
     if not _matches(_INSTANCE_TYPE, value):
@@ -333,16 +362,15 @@ def check_routes(routes: Any) -> list[tuple[str, str]]:
     return found
 
 
-def check_sample_request(value: Any) -> str | None:
-    """The body sent to /score: a JSON object whose keys become the crate's named arguments."""
+def check_sample_request(value: Any, kind: str = "crate") -> str | None:
+    """The body sent to the score route: for a crate, a JSON object whose keys become the crate's named arguments;
+    for a fitted or vetiver model, rows (an array of objects) or columns (an object of values or arrays)."""
+    if kind != "crate":
+        return _check_frame_request(value)
     if not isinstance(value, dict):
         return f'sample request must be a JSON object such as {{"forecast_horizon": [2]}}, got {show(value)}'
-    try:
-        encoded = json.dumps(value, allow_nan=False)
-    except (TypeError, ValueError) as exc:
-        return f"sample request cannot be written as JSON: {exc}"
-    if len(encoded) > 1_000_000:
-        return f"sample request is {len(encoded):,} bytes as JSON; keep it under 1 MB"
+    if err := _request_size(value):
+        return err
     for key in value:
         if not _matches(_REQUEST_KEY, key) or len(key) > 64:
             return (
@@ -352,6 +380,46 @@ def check_sample_request(value: Any) -> str | None:
     return None
 
 
+def _request_size(value: Any) -> str | None:
+    try:
+        encoded = json.dumps(value, allow_nan=False)
+    except (TypeError, ValueError) as exc:
+        return f"sample request cannot be written as JSON: {exc}"
+    if len(encoded) > 1_000_000:
+        return f"sample request is {len(encoded):,} bytes as JSON; keep it under 1 MB"
+    return None
+
+
+_FRAME_SHAPE = 'rows such as [{"speed": 10}] or columns such as {"speed": [10, 20]}'
+
+
+def _plain(value: Any) -> bool:
+    return value is None or isinstance(value, (str, int, float, bool))
+
+
+def _check_frame_request(value: Any) -> str | None:
+    """Rows or columns of a data frame, as the generated API reads them for predict()."""
+    if isinstance(value, list):
+        if not value or not all(isinstance(row, dict) and row for row in value):
+            return f"sample request must be {_FRAME_SHAPE}, got {show(value)}"
+        for i, row in enumerate(value):
+            for key, cell in row.items():
+                if not _plain(cell):
+                    return f"sample request row {i + 1}: column {show(key)} must hold a plain value, got {show(cell)}"
+    elif isinstance(value, dict) and value:
+        sizes = set()
+        for key, column in value.items():
+            cells = column if isinstance(column, list) else [column]
+            if not all(_plain(cell) for cell in cells):
+                return f"sample request column {show(key)} must hold plain values, got {show(column)}"
+            sizes.add(len(cells))
+        if len(sizes) > 1:
+            return "sample request columns must all have the same number of values"
+    else:
+        return f"sample request must be {_FRAME_SHAPE}, got {show(value)}"
+    return _request_size(value)
+
+
 def check_script_path(value: Any, base_dir: Path | None = None) -> str | None:
     """`scoring.script`: None (generate) or an existing .R file, relative to the spec's folder."""
     if value is None:
@@ -359,7 +427,10 @@ def check_script_path(value: Any, base_dir: Path | None = None) -> str | None:
     if err := _text(value, "scoring script path"):
         return err
     if not _matches(_SCRIPT_PATH, value):
-        return f"scoring script path {show(value)} is not allowed: a path to an .R file (letters, digits, '_', '.', '-', '/', spaces)"
+        return (
+            f"scoring script path {show(value)} is not allowed: a path to an .R file "
+            "(letters, digits, '_', '.', '-', '/', spaces)"
+        )
     if base_dir is not None:
         path = Path(value) if Path(value).is_absolute() else Path(base_dir) / value
         if not path.is_file():
@@ -404,7 +475,8 @@ def _rollout_problems(r: Any) -> list[Problem]:
     ):
         if err := _int_in(getattr(r, name), name.replace("_", " "), low, high):
             problems.append(Problem(f"rollout.{name}", err))
-    # Azure mirrors at most 50 % of live traffic (learn.microsoft.com/azure/machine-learning/how-to-safely-rollout-online-endpoints)
+    # Azure mirrors at most 50 % of live traffic
+    # (learn.microsoft.com/azure/machine-learning/how-to-safely-rollout-online-endpoints)
     if err := _int_in(r.mirror_percent, "mirror percent", 0, 50):
         problems.append(Problem("rollout.mirror_percent", err + " (Azure mirrors at most 50 %)"))
     for name in ("max_error_rate", "max_answer_mismatch"):
@@ -433,6 +505,8 @@ def validate(spec: DeploySpec, base_dir: Path | None = None) -> list[Problem]:
     check("workspace.name", check_workspace_name, spec.workspace.name)
     check("model.name", check_model_name, spec.model.name)
     check("model.version", check_model_version, spec.model.version)
+    check("model.kind", check_model_kind, spec.model.kind)
+    check("model.file", check_model_file, spec.model.file)
     check("image.repository", check_repository, spec.image.repository)
     check("image.tag", check_tag, spec.image.tag)
     check("image.base", check_base_image, spec.image.base)
@@ -441,8 +515,8 @@ def validate(spec: DeploySpec, base_dir: Path | None = None) -> list[Problem]:
     )
     check("image.package_snapshot", check_package_snapshot, spec.image.package_snapshot)
     bad_packages = set()
-    for index, err in check_r_packages(spec.image.r_packages):
-        problems.append(Problem("image.r_packages" + (f"[{index}]" if index is not None else ""), err))
+    for index, message in check_r_packages(spec.image.r_packages):
+        problems.append(Problem("image.r_packages" + (f"[{index}]" if index is not None else ""), message))
         bad_packages.add(index)
     if isinstance(spec.image.r_packages, list):
         for index, name in enumerate(spec.image.r_packages):
@@ -451,9 +525,10 @@ def validate(spec: DeploySpec, base_dir: Path | None = None) -> list[Problem]:
     if err := check_script_path(spec.scoring.script, base_dir):
         problems.append(Problem("scoring.script", err))
     check("scoring.port", check_port, spec.scoring.port)
-    for name, err in check_routes(spec.scoring.routes):
-        problems.append(Problem(f"scoring.routes.{name}", err))
-    check("scoring.sample_request", check_sample_request, spec.scoring.sample_request)
+    for name, message in check_routes(spec.scoring.routes):
+        problems.append(Problem(f"scoring.routes.{name}", message))
+    if err := check_sample_request(spec.scoring.sample_request, spec.model.kind):
+        problems.append(Problem("scoring.sample_request", err))
     check("endpoint.name", check_endpoint_name, spec.endpoint.name)
     check("endpoint.auth_mode", check_auth_mode, spec.endpoint.auth_mode)
     check("deployment.name", check_deployment_name, spec.deployment.name)

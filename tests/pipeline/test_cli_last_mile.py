@@ -102,6 +102,7 @@ def test_list_names_the_workspace_has_a_header_and_shows_deployments(tmp_path, s
 
 
 @pytest.mark.sandbox
+@pytest.mark.r  # the folder is read with R before it is registered
 def test_models_register_a_folder_then_list(tmp_path):
     from rdeploy_tui.deploy_folder.sample_model import sample_crate_path
 
@@ -122,4 +123,6 @@ def test_models_register_refuses_a_folder_without_a_crate(tmp_path):
     empty = tmp_path / "empty"
     empty.mkdir()
     result = _run(["models", "register", "--path", str(empty), "--name", "m", "--sandbox"], tmp_path / "h")
-    assert result.returncode == 2 and "holds no crate.bin" in result.stderr and "Traceback" not in result.stderr
+    assert (
+        result.returncode == 2 and "holds no crate.bin, an .rds" in result.stderr and "Traceback" not in result.stderr
+    )

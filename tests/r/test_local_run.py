@@ -154,27 +154,42 @@ def test_rebuilt_sample_crate_scores_like_the_shipped_one(tmp_path, sample_dir):
 # --- load-time failures: R's own error text -------------------------------------------------------
 
 
-def test_missing_crate(tmp_path, capsys):
+def test_a_folder_without_a_model_is_refused_before_the_api_starts(tmp_path, capsys):
     spec_path = project(tmp_path)
     (tmp_path / "empty-model").mkdir()
     rc = main(["local", "--spec", str(spec_path), "--model-dir", str(tmp_path / "empty-model"), "--runner", "rscript"])
     out = capsys.readouterr().out
     assert rc == 1
-    assert "FAIL  start-up: the plumber API stopped while starting: crate.bin not found under AZUREML_MODEL_DIR" in out
-    assert "next: point --model-dir at the folder" in out
-    assert "Error on line #" not in out.split("| ")[0]  # plumber's misleading line number stays in the details
-    assert "local run FAILED: start-up" in out
+    assert "holds no model file: no crate.bin, no .rds file, no pins board" in out
+    assert 'next: put the model in it: save a crate with saveRDS(serialize(crate, NULL), "crate.bin")' in out
+    assert "local run FAILED: model" in out and "start-up" not in out
 
 
-def test_corrupt_rds(tmp_path, sample_dir):
+def test_a_crate_cut_short_is_refused_in_rs_words(tmp_path, sample_dir):
     model = tmp_path / "model"
     model.mkdir()
     (model / "crate.bin").write_bytes((sample_dir / "crate.bin").read_bytes()[:200])  # a crate cut short
     report = check_run(project(tmp_path), model)
     check = failed(report)
+    assert check.name == "model"
+    said = "crate.bin is not an R object saved with saveRDS (R says: error reading from connection)"
+    assert check.message == f"{model}: {said}"
+    assert check.next_step == (
+        'save a crate with saveRDS(serialize(crate, NULL), "crate.bin") (plain saveRDS(crate, "crate.bin") works too)'
+    )
+
+
+def test_a_model_file_the_api_cannot_load_stops_it_with_rs_error(tmp_path, sample_dir):
+    """A scoring script of the user's own still meets R's own error at start-up (the reader only warns for it)."""
+    model = tmp_path / "model"
+    model.mkdir()
+    (model / "crate.bin").write_bytes((sample_dir / "crate.bin").read_bytes()[:200])
+    report = check_run(project(tmp_path, script=custom("model(forecast_horizon)")), model)
+    assert [c.status for c in report.checks if c.name == "model"] == ["warn"]
+    check = failed(report)
     assert check.name == "start-up"
-    assert "Error in readRDS(crate_path): error reading from connection" in check.message
-    assert "saveRDS(serialize(crate, NULL)" in check.next_step
+    assert "error reading from connection" in check.message
+    assert 'saveRDS(serialize(crate, NULL), "crate.bin")' in check.next_step
     assert "Execution halted" in report.server_output
 
 
@@ -207,9 +222,12 @@ def test_r_says_address_in_use_when_it_loses_the_race(tmp_path, sample_dir):
     with start_plumber(folder / "src", sample_dir, start_script=start) as first:
         first.wait_ready()
         # PLUMBER_PORT overrides the port start_plumber checked, so R itself meets the taken port.
-        with start_plumber(
-            folder / "src", sample_dir, start_script=start, extra_env={"PLUMBER_PORT": str(first.port)}
-        ) as second, pytest.raises(LocalRunError) as info:
+        with (
+            start_plumber(
+                folder / "src", sample_dir, start_script=start, extra_env={"PLUMBER_PORT": str(first.port)}
+            ) as second,
+            pytest.raises(LocalRunError) as info,
+        ):
             second.wait_ready(timeout=20)
     assert info.value.code == "port_in_use"
     assert "already in use" in info.value.what
@@ -259,8 +277,8 @@ def test_rounded_numbers_warn(tmp_path, sample_dir):
     check = next(c for c in report.checks if c.name == "precision")
     assert check.status == "warn"
     assert (
-        "6 of 8 numbers were rounded to 4 decimal places (the crate returned 782.277575757576, the API answered 782.2776)"
-        in check.message
+        "6 of 8 numbers were rounded to 4 decimal places "
+        "(the crate returned 782.277575757576, the API answered 782.2776)" in check.message
     )
     assert "digits = NA" in check.next_step
 

@@ -43,7 +43,9 @@ def app_files(sandbox_server, login_server):
 def code_dir(app_files, tmp_path_factory) -> Path:
     folder = tmp_path_factory.mktemp("app") / "src"
     folder.mkdir()
-    (folder / "plumber.R").write_bytes(app_files.files["src/plumber.R"])
+    for name, content in app_files.files.items():  # plumber.R and the model library it sources
+        if name.startswith("src/"):
+            (folder / name.removeprefix("src/")).write_bytes(content)
     return folder
 
 

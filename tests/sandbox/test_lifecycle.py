@@ -39,7 +39,9 @@ def _record_app(sandbox: Sandbox, tmp_path: Path):
     sandbox.images.record_image(login_server, rendered.image_repository, rendered.image_tag, rendered.docker_context())
     code = tmp_path / "src"
     code.mkdir(exist_ok=True)
-    (code / "plumber.R").write_bytes(rendered.files["src/plumber.R"])
+    for name, content in rendered.files.items():  # plumber.R and the model library it sources
+        if name.startswith("src/"):
+            (code / name.removeprefix("src/")).write_bytes(content)
     return rendered, code
 
 

@@ -224,10 +224,11 @@ async def test_review_writes_the_folder(tmp_path):
                 "docker-context/install_packages.R",
                 "docker-context/start_plumber.R",
                 "src/plumber.R",
+                "src/rdeploy_model.R",
                 "endpoint.yml",
                 "deployment.yml",
                 "sample-request.json",
                 "rdeploy.yaml",
             ]
         )
-        assert "Wrote 8 files" in str(screen.query_one("#write-result", Static).render())
+        assert "Wrote 9 files" in str(screen.query_one("#write-result", Static).render())

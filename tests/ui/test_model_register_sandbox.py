@@ -37,6 +37,8 @@ async def test_register_a_new_model_from_a_folder_after_a_local_test(sandbox_ser
         options = screen.query_one("#models", OptionList)
         options.highlighted = options.get_option_index(REGISTER)
         await wait_for(pilot, lambda: not screen.query_one("#register-form").has_class("-hidden"))
+        # never the highlighted model's name: registering a name again would add a version to that model
+        assert screen.query_one("#register-name", Field).value == ""
         screen.query_one("#register-dir", Field).set_text(str(folder))
         screen.query_one("#register-name", Field).set_text(name)
         await settle(pilot)
@@ -44,20 +46,20 @@ async def test_register_a_new_model_from_a_folder_after_a_local_test(sandbox_ser
         await wait_for(
             pilot,
             lambda: (
-                "Registered model" in str(screen.query_one("#register-status").render())
+                "Registered " in str(screen.query_one("#register-status").render())
                 or "Not registered" in str(screen.query_one("#register-status").render())
             ),
             timeout=180,
         )
-        assert str(screen.query_one("#register-status").render()) == f"Registered model {name} version 1."
+        assert str(screen.query_one("#register-status").render()) == f"Registered a crate as model {name} version 1."
         # The new model is in the list, selected, with its version: Next may go on.
         await wait_for(pilot, lambda: screen.versions_for == name and not screen.problems())
         # Next: the packages step reads the crate where it was registered from (issue 13.4), nothing downloaded.
         await pilot.press("f2")
         await wait_for(pilot, lambda: isinstance(app.screen, PackagesScreen))
         status = app.screen.query_one("#crate-result")
-        await wait_for(pilot, lambda: str(status.render()).startswith(f"Model {name} version 1 uses"), timeout=120)
-        assert str(status.render()) == f"Model {name} version 1 uses no packages beyond base R."
+        await wait_for(pilot, lambda: str(status.render()).startswith(f"Model {name} version 1 (a crate)"), timeout=120)
+        assert str(status.render()) == f"Model {name} version 1 (a crate) uses no packages beyond base R."
         assert not (rdeploy_home / "cache" / "models").exists()
         assert app.session.spec.model.name == name
     ws = Workspace.open(
@@ -91,8 +93,56 @@ async def test_a_crate_that_fails_the_local_test_is_not_registered(sandbox_serve
         await wait_for(
             pilot, lambda: "Not registered" in str(screen.query_one("#register-status").render()), timeout=180
         )
-        assert "local test failed" in str(screen.query_one("#register-status").render())
+        said = str(screen.query_one("#register-status").render())
+        assert "crate.bin is not an R object saved with saveRDS (R says: unknown input format)" in said
+        assert 'Next: save a crate with saveRDS(serialize(crate, NULL), "crate.bin")' in said
     ws = Workspace.open(
         session, sandbox_server.subscription_id, sandbox_server.resource_group, sandbox_server.workspace_name
     )
     assert name not in [m.name for m in ws.list_models()]
+
+
+async def test_a_vetiver_model_registered_under_a_known_name_says_it_adds_a_version(sandbox_server, tmp_path):
+    from r_models import build
+    from sandbox_specs import spec_on_sandbox
+
+    from rdeploy_tui.azure import Workspace, session_for_sandbox
+
+    session = session_for_sandbox(sandbox_server)
+    ws = Workspace.open(
+        session, sandbox_server.subscription_id, sandbox_server.resource_group, sandbox_server.workspace_name
+    )
+    name = f"cars-lm-{os.getpid() % 10000}"
+    first = tmp_path / "first"
+    first.mkdir()
+    shutil.copy(sample_crate_path(), first / "crate.bin")
+    ws.register_model(first, name)  # version 1, registered elsewhere
+    board = build("vetiver-lm", tmp_path / "board")
+    app = make_app(2, spec=spec_on_sandbox(sandbox_server, "unused-endpoint"), sandbox=True)
+    app.session._azure = session
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot, first=True)
+        screen = app.screen
+        await wait_for(pilot, lambda: not screen.busy and name in screen.models)
+        options = screen.query_one("#models", OptionList)
+        options.highlighted = options.get_option_index(REGISTER)
+        screen.query_one("#register-dir", Field).set_text(str(board))
+        screen.query_one("#register-name", Field).set_text(name)
+        await settle(pilot)
+        screen.query_one("#register").press()
+        status = screen.query_one("#register-status")
+        await wait_for(pilot, lambda: "egistered" in str(status.render()), timeout=180)
+        assert str(status.render()) == (
+            f"Registered a vetiver lm model as model {name} version 2 "
+            f"({name} already had version 1: registering a name again adds a version)."
+        )
+        await wait_for(pilot, lambda: screen.versions_for == name and not screen.problems())
+        await pilot.press("f2")
+        await wait_for(pilot, lambda: isinstance(app.screen, PackagesScreen))
+        result = app.screen.query_one("#crate-result")
+        await wait_for(pilot, lambda: " uses " in str(result.render()), timeout=120)
+        assert str(result.render()) == f"Model {name} version 2 (a vetiver lm model) uses no packages beyond base R."
+    assert (app.session.spec.model.kind, app.session.spec.model.file) == (
+        "vetiver",
+        "20261127T101500Z-1a2b3/cars-lm.rds",
+    )

@@ -47,11 +47,43 @@ async def test_the_packages_a_crate_uses_are_read_and_marked(tmp_path):
         await wait_for(pilot, lambda: " uses " in str(screen.query_one("#crate-result", Static).render()))
         assert (
             str(screen.query_one("#crate-result", Static).render())
-            == f"The crate under {tmp_path} uses zoo; added zoo."
+            == f"The model under {tmp_path} (a crate) uses zoo; added zoo."
         )
         assert screen.packages == ["forecast", "zoo"]
         labels = [str(o.prompt) for o in screen.query_one("#package-list", OptionList).options]
         assert "zoo  (used by the model)" in labels
+
+
+@pytest.mark.r
+async def test_a_vetiver_model_read_here_records_its_kind_and_lists_what_its_kind_installs(tmp_path):
+    """Issue 27: any model a user has. Reading a vetiver pin makes the spec's model a vetiver one (what the generated
+    API serves), lists its required packages marked, and its kind's own packages (plumber, yaml) as always included."""
+    from r_models import build
+    from textual.widgets import Input, OptionList, Static
+    from ui_helpers import wait_for
+
+    board = build("vetiver-ranger", tmp_path / "board")
+    spec = default_spec()
+    app = make_app(3, spec=spec)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await started(pilot)
+        screen = app.screen
+        screen.query_one("#crate-dir", Input).value = str(board)
+        await pilot.click("#read-crate")
+        await wait_for(pilot, lambda: " uses " in str(screen.query_one("#crate-result", Static).render()))
+        assert (
+            str(screen.query_one("#crate-result", Static).render())
+            == f"The model under {board} (a vetiver ranger model) uses ranger; added ranger."
+        )
+        labels = [str(o.prompt) for o in screen.query_one("#package-list", OptionList).options]
+        assert labels == ["plumber  (always included)", "yaml  (always included)", "ranger  (used by the model)"]
+        assert "generated API itself uses are always included" in str(screen.query_one("#packages-hint").render())
+        await pilot.press("f2")
+        await wait_for(pilot, lambda: app.screen is not screen)
+    model = app.session.spec.model
+    assert (model.kind, model.file) == ("vetiver", "cars-rf.rds")
+    assert app.session.spec.scoring.sample_request == [{"speed": 0}]
+    assert app.session.spec.image.r_packages == ["ranger"]
 
 
 async def test_a_read_that_ends_after_the_step_was_left_reaches_the_spec_and_says_so(monkeypatch):
@@ -59,7 +91,7 @@ async def test_a_read_that_ends_after_the_step_was_left_reaches_the_spec_and_say
     spec still gets the packages (typed ones kept), and a notification says what was added."""
     from ui_helpers import wait_for
 
-    from rdeploy_tui.local.crate_packages import CratePackages
+    from rdeploy_tui.local.model_reader import ModelReading
     from rdeploy_tui.ui.session import ChosenModel
 
     monkeypatch.setattr(PackagesScreen, "read_packages", lambda self, source: None)  # the answer is handed over below
@@ -73,7 +105,7 @@ async def test_a_read_that_ends_after_the_step_was_left_reaches_the_spec_and_say
         await wait_for(pilot, lambda: screen._reading == chosen)
         await pilot.press("f2")
         await wait_for(pilot, lambda: app.screen is not screen)
-        screen._packages_read(chosen, CratePackages(["zoo"]))
+        screen._packages_read(chosen, ModelReading(["zoo"]))
         assert app.session.spec.image.r_packages == ["forecast", "zoo"]
         await wait_for(
             pilot,

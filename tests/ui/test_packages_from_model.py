@@ -28,7 +28,8 @@ saveRDS(serialize(f, NULL), file.path(out, "models", "crate.bin"))
 
 
 def _registered(sandbox, folder):
-    """`folder` registered as a new model in the sandbox's workspace with the real SDK (as `az ml model create` does)."""
+    """`folder` registered as a new model in the sandbox's workspace with the real SDK (as `az ml model create`
+    does)."""
     from rdeploy_tui.azure import Workspace, session_for_sandbox
 
     session = session_for_sandbox(sandbox)
@@ -67,8 +68,8 @@ async def test_the_chosen_models_packages_prefill_the_step_marked(sandbox_server
     app.session._azure = session
     async with app.run_test(size=(80, 24)) as pilot:
         screen = await _on_packages_step(pilot, name)
-        await wait_for(pilot, lambda: _status(screen).startswith(f"Model {name} version 1 uses"), timeout=120)
-        assert _status(screen) == f"Model {name} version 1 uses jsonlite, zoo; added jsonlite."
+        await wait_for(pilot, lambda: _status(screen).startswith(f"Model {name} version 1 (a crate) uses"), timeout=120)
+        assert _status(screen) == f"Model {name} version 1 (a crate) uses jsonlite, zoo; added jsonlite."
         labels = [str(o.prompt) for o in screen.query_one("#package-list", OptionList).options]
         assert labels == [
             "plumber  (always included)",

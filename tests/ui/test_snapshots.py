@@ -60,7 +60,7 @@ def test_packages_refusing(snap_compare, size):
 @pytest.mark.parametrize("size", SIZES)
 def test_packages_from_the_model(snap_compare, size, monkeypatch):
     """Issue 13.4: the chosen model's crate read (here handed to the screen), its packages added and marked."""
-    from rdeploy_tui.local.crate_packages import CratePackages
+    from rdeploy_tui.local.model_reader import ModelReading
     from rdeploy_tui.ui.session import ChosenModel
 
     Offline.patch(monkeypatch, "rdeploy_tui.ui.screens.packages.PackagesScreen.read_packages")
@@ -75,7 +75,7 @@ def test_packages_from_the_model(snap_compare, size, monkeypatch):
 
         screen = pilot.app.screen
         await wait_for(pilot, lambda: screen._reading is not None)  # the step asked for the chosen model's crate
-        screen._packages_read(screen._reading, CratePackages(["forecast", "jsonlite", "zoo"]))
+        screen._packages_read(screen._reading, ModelReading(["forecast", "jsonlite", "zoo"]))
         await pilot.pause()
 
     assert snap_compare(app, terminal_size=size, run_before=read)
@@ -190,7 +190,8 @@ def test_workspace(snap_compare, size, registry, monkeypatch):
                 None,
                 None,
                 RdeployError(
-                    "Workspace ws-ml has no container registry yet (Azure creates one with the first custom environment build).",
+                    "Workspace ws-ml has no container registry yet "
+                    "(Azure creates one with the first custom environment build).",
                     "Create one and attach it: `az acr create -g rg-ml -n NAME --sku Basic`, then "
                     "`az ml workspace update -g rg-ml -n ws-ml --container-registry <its id>`.",
                     code="NoRegistry",

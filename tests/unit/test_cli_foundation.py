@@ -48,6 +48,7 @@ def test_init_writes_spec_and_folder_then_validates(tmp_path):
         "endpoint.yml",
         "sample-request.json",
         "src/plumber.R",
+        "src/rdeploy_model.R",
     ]
     assert cli("validate", "--spec", "rdeploy.yaml", cwd=tmp_path).returncode == 0
     # Same spec, same bytes: a second init is a no-op that succeeds.

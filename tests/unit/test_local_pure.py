@@ -1,3 +1,4 @@
+# ruff: noqa: W291, E501
 """Pure parts of the local runner: R's error text, response judging, percentiles, paths, ports."""
 
 from __future__ import annotations
@@ -7,13 +8,13 @@ import socket
 
 import pytest
 
-from rdeploy_tui.local.checks import find_crate, probe_limit
+from rdeploy_tui.local.checks import probe_limit
 from rdeploy_tui.local.http_client import Latency
 from rdeploy_tui.local.plumber import explain_start_failure, find_rscript, free_port, port_in_use, r_error_text
 from rdeploy_tui.scoring.judge import decimals, double_encoded, numbers, parse_body, precision_finding
 from rdeploy_tui.spec.deploy_spec import DeploySpec
 
-# Verbatim outputs of Rscript start_plumber.R (R 4.2.2, plumber 1.2.1).
+# Verbatim outputs of Rscript start_plumber.R (R 4.2.2, plumber 1.2.1): R's trailing spaces and long lines are kept.
 MISSING_CRATE = """Error in stopOnLine(lineNum, file[lineNum], e) : 
   Error on line #10: 'crate_path <- file.path(model_dir, "models", "crate.bin")' - Error in eval(expr, envir): crate.bin not found under AZUREML_MODEL_DIR (/m)
 Calls: <Anonymous> ... tryCatchList -> tryCatchOne -> <Anonymous> -> stopOnLine
@@ -122,16 +123,6 @@ def test_percentiles_nearest_rank():
     assert lat.percentile(50) == 10.0 and lat.percentile(95) == 19.0 and lat.percentile(100) == 20.0
     assert lat.summary()["non_200"] == 1 and lat.summary()["max_ms"] == 20.0
     assert Latency("new").percentile(50) is None
-
-
-def test_find_crate_prefers_models_folder(tmp_path):
-    assert find_crate(tmp_path) is None
-    (tmp_path / "b" / "deep").mkdir(parents=True)
-    (tmp_path / "b" / "deep" / "crate.bin").write_bytes(b"x")
-    assert find_crate(tmp_path) == tmp_path / "b" / "deep" / "crate.bin"
-    (tmp_path / "models").mkdir()
-    (tmp_path / "models" / "crate.bin").write_bytes(b"x")
-    assert find_crate(tmp_path) == tmp_path / "models" / "crate.bin"
 
 
 def test_probe_limit():

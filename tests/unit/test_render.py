@@ -29,9 +29,21 @@ def custom_spec() -> DeploySpec:
     return spec
 
 
+def vetiver_spec() -> DeploySpec:
+    """A vetiver model pinned to a board folder, its readiness routed to vetiver's /ping."""
+    spec = DeploySpec()
+    spec.model.name, spec.model.kind = "cars-lm", "vetiver"
+    spec.model.file = "cars-lm/20261127T101500Z-1a2b3/cars-lm.rds"
+    spec.image.r_packages = ["ranger"]
+    spec.scoring.routes.ready = "/ping"
+    spec.scoring.sample_request = [{"speed": 10}]
+    return spec
+
+
 CASES = {
     "default": (DeploySpec(), None),
     "custom": (custom_spec(), "myacr.azurecr.io"),
+    "vetiver": (vetiver_spec(), None),
 }
 
 

@@ -1,5 +1,6 @@
 """Step 3: the registered model and its version (latest shown with the number it stands for), or a new
-model registered from a folder holding crate.bin (the how-to's prerequisite), after a local test on it."""
+model registered from a folder (a crate.bin as the how-to makes it, a fitted model's .rds, or a vetiver pins board),
+after R has read it and a local test has served it."""
 
 from __future__ import annotations
 
@@ -38,14 +39,19 @@ class ModelScreen(WizardStep):
         yield Select([], prompt="(choose a model)", id="version", allow_blank=True, compact=True)
         with Vertical(id="register-form", classes="-hidden"):
             yield Field(
-                "Folder holding crate.bin (relative to the current folder)",
+                "Model folder: crate.bin, an .rds or a pins board (relative paths from here)",
                 "",
                 checks=[self._folder_problem],
                 placeholder="models",
                 id="register-dir",
             )
+            # Empty, never the highlighted model's name: registering a name again adds a version to that model.
             yield Field(
-                "Register it as model", self.spec.model.name, checks=[rules.check_model_name], id="register-name"
+                "Register it as model (a new name, or an existing one for its next version)",
+                "",
+                checks=[lambda name: "type a name for the model" if not name else rules.check_model_name(name)],
+                placeholder="e.g. cars-lm",
+                id="register-name",
             )
             with Horizontal(classes="buttons"):
                 yield Button("Test locally, then register", id="register", compact=True)
@@ -58,7 +64,7 @@ class ModelScreen(WizardStep):
     def _folder_problem(self, text: str) -> str | None:
         from rdeploy_tui.local.model_folder import model_folder_problem
 
-        return "type the folder holding crate.bin" if not text else model_folder_problem(self._folder(text))
+        return "type the folder holding the model" if not text else model_folder_problem(self._folder(text))
 
     def _workspace_key(self) -> tuple:
         ws = self.spec.workspace
@@ -133,23 +139,32 @@ class ModelScreen(WizardStep):
             return
         self.registering = True
         self.query_one("#register", Button).disabled = True
-        self._register_status("Testing the model locally with R first (the API as the container runs it) ...")
+        self._register_status(
+            "Reading the model with R, then testing it locally (the API as the container runs it) ..."
+        )
         self.register_model(self._folder(fields[0].value), fields[1].value)
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="register")
     def register_model(self, folder: Path, name: str) -> None:
-        from rdeploy_tui.local.checks import run_local_checks  # starts R: only when asked
+        from rdeploy_tui.local.checks import Check, run_local_checks  # starts R: only when asked
+        from rdeploy_tui.local.model_reader import read_model, trial_spec
 
-        # The local test runs on the folder before anything is uploaded: a crate that does not load or score
-        # here would fail the same way in Azure, after a build and a deployment were paid for.
-        report = run_local_checks(self.spec.copy(), self.app.session.base_dir, folder)
+        # R reads the folder and a local test serves it before anything is uploaded: a model that does not load or
+        # score here would fail the same way in Azure, after a build and a deployment were paid for.
+        reading = read_model(folder)
+        if not reading.ok:
+            refused = Check("model", "fail", reading.error or "it could not be read", reading.next_step)
+            self.app.call_from_thread(self._register_refused, refused)
+            return
+        self.app.call_from_thread(self._register_status, f"Found {reading.summary()}. Testing it locally ...")
+        report = run_local_checks(trial_spec(self.spec, reading), self.app.session.base_dir, folder)
         failed = next((c for c in report.checks if c.status == "fail"), None)
         if failed is not None:
             self.app.call_from_thread(self._register_refused, failed)
             return
         self.app.call_from_thread(self._register_status, f"Local test passed. Registering {folder.name} as {name} ...")
         model = self.app.session.workspace().register_model(folder, name)
-        self.app.call_from_thread(self._registered, model, folder)
+        self.app.call_from_thread(self._registered, model, folder, reading.kind_text())
 
     def _register_status(self, text: str) -> None:
         self.query_one("#register-status", Static).update(text)
@@ -157,19 +172,25 @@ class ModelScreen(WizardStep):
     def _register_refused(self, failed) -> None:
         self.registering = False
         self.query_one("#register", Button).disabled = False
+        where = "R cannot load it as a model" if failed.name == "model" else f"the local test failed at {failed.name}"
         self._register_status(
-            f"Not registered: the local test failed at {failed.name}: {failed.message}"
-            + (f"\nNext: {failed.next_step}" if failed.next_step else "")
+            f"Not registered: {where}: {failed.message}" + (f"\nNext: {failed.next_step}" if failed.next_step else "")
         )
 
-    def _registered(self, model, folder: Path) -> None:
+    def _registered(self, model, folder: Path, what: str) -> None:
         # The packages step reads this version's crate here, where its files are, instead of downloading them.
         self.app.session.found.setdefault("model_folders", {})[
             (self._workspace_key(), model.name, model.latest_version)
         ] = folder
         self.registering = False
         self.query_one("#register", Button).disabled = False
-        self._register_status(f"Registered model {model.name} version {model.latest_version}.")
+        before = self.models.get(model.name)
+        again = (
+            f" ({model.name} already had version {before.latest_version}: registering a name again adds a version)"
+            if before is not None and getattr(before, "latest_version", None)
+            else ""
+        )
+        self._register_status(f"Registered {what} as model {model.name} version {model.latest_version}{again}.")
         self.spec.model.name, self.spec.model.version = model.name, LATEST
         self.app.session.found.pop("model_versions", None)
         self.busy = True

@@ -1,29 +1,48 @@
-"""Step 4: the R packages installed in the image. carrier is always there and cannot be removed."""
+"""Step 4: the R packages installed in the image. The model kind's own (plumber, and carrier for a crate) are always
+there and cannot be removed. The chosen model's files are read with R: its kind goes into the spec, its packages into
+the list, marked."""
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING, ClassVar
 
 from textual import on, work
 from textual.app import ComposeResult
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 from textual.containers import Horizontal
 from textual.widgets import Button, Input, OptionList, Static
 from textual.widgets.option_list import Option
 from textual.worker import Worker
 
-from rdeploy_tui.deploy_folder.render import ALWAYS_INSTALLED
+from rdeploy_tui.deploy_folder.render import always_installed
 from rdeploy_tui.errors import RdeployError
 from rdeploy_tui.spec import package_names, rules
 from rdeploy_tui.ui.screens.base import WizardStep
 from rdeploy_tui.ui.session import ChosenModel
 from rdeploy_tui.ui.widgets.field import Field
 
+if TYPE_CHECKING:  # the reader runs R: imported by the worker that reads
+    from rdeploy_tui.local.model_reader import ModelReading
+
+
+# By whether the model is a crate (carrier installed too) or another kind (spec's model.kind)
+_HINT = {
+    True: "Packages your model needs at scoring time; they are installed in the image and loaded once in the build. "
+    "plumber (serves the API) and carrier (crates need it) are always included.",
+    False: "Packages your model needs at scoring time; they are installed in the image and loaded once in the build. "
+    "The packages the generated API itself uses are always included.",
+}
+_FOLDER = {
+    True: "another folder with crate.bin (empty: the chosen model)",
+    False: "another model folder (empty: the chosen one)",
+}
+
 
 class PackagesScreen(WizardStep):
     STEP = 3
     AUTO_FOCUS = "#package-input"
-    BINDINGS = [
+    BINDINGS: ClassVar[list[BindingType]] = [
         Binding("delete", "remove", "Remove", show=False, id="packages.remove_delete"),
         Binding("ctrl+d", "remove", "Remove", id="packages.remove"),
         Binding("ctrl+e", "edit", "Edit", id="packages.edit"),
@@ -32,18 +51,14 @@ class PackagesScreen(WizardStep):
     def __init__(self) -> None:
         super().__init__()
         self.packages: list[str] = []
-        self.from_model: set[str] = set()  # packages read from the crate ("used by the model")
+        self.from_model: set[str] = set()  # packages read from the model's files ("used by the model")
         self.prefilled: set[str] = set()  # names a read added (not typed): a later read may take them out again
         self.read_for: ChosenModel | None = None  # the chosen model whose crate was read (or is being read)
         self._reading: ChosenModel | Path | None = None  # the read whose answer is awaited
         self.editing: int | None = None  # index in self.packages being edited in the field
 
     def compose_body(self) -> ComposeResult:
-        yield Static(
-            "Packages your model needs at scoring time; they are installed in the image and loaded once in the build. "
-            "plumber (serves the API) and carrier (crates need it) are always included.",
-            classes="hint",
-        )
+        yield Static(_HINT[self.spec.model.kind == "crate"], classes="hint", id="packages-hint")
         yield OptionList(id="package-list")
         yield Field(
             "Add a package (Enter adds; select one in the list and press Enter to edit it)",
@@ -56,19 +71,15 @@ class PackagesScreen(WizardStep):
             yield Button("Add", id="add", compact=True)
             yield Button("Remove (ctrl+d)", id="remove", compact=True)
         with Horizontal(classes="buttons"):
-            yield Input(
-                placeholder="another folder with crate.bin (empty: the chosen model)", compact=True, id="crate-dir"
-            )
+            yield Input(placeholder=_FOLDER[self.spec.model.kind == "crate"], compact=True, id="crate-dir")
             yield Button("Read", id="read-crate", compact=True)
         yield Static("", id="crate-result", classes="hint", markup=False)
 
     def on_mount(self) -> None:
         # Only the valid part of a last-run list is taken over; base-R names and repeats are dropped.
         bad = {i for i, _ in rules.check_r_packages(self.spec.image.r_packages) if i is not None}
-        carrier = {p.lower() for p in ALWAYS_INSTALLED}
-        self.packages = [
-            p for i, p in enumerate(self.spec.image.r_packages) if i not in bad and p.lower() not in carrier
-        ]
+        fixed = {p.lower() for p in self.fixed}
+        self.packages = [p for i, p in enumerate(self.spec.image.r_packages) if i not in bad and p.lower() not in fixed]
         self.refresh_list()
         super().on_mount()
 
@@ -78,7 +89,7 @@ class PackagesScreen(WizardStep):
             return None  # an empty field is fine: nothing to add
         if err := rules.check_r_package(name):
             return err
-        if name.lower() in {p.lower() for p in ALWAYS_INSTALLED}:
+        if name.lower() in {p.lower() for p in self.fixed}:
             return f"{name} is always included; no need to add it"
         for i, existing in enumerate(self.packages):
             if existing.lower() == name.lower() and i != self.editing:
@@ -86,23 +97,28 @@ class PackagesScreen(WizardStep):
         return None
 
     # -- list -----------------------------------------------------------------------------------------
+    @property
+    def fixed(self) -> tuple[str, ...]:
+        """The packages the model's kind always installs (render.always_installed)."""
+        return always_installed(self.spec.model.kind)
+
     def refresh_list(self, highlight: int | None = None) -> None:
         options = self.query_one("#package-list", OptionList)
         options.clear_options()
-        for name in ALWAYS_INSTALLED:
+        for name in self.fixed:
             options.add_option(Option(f"{name}  (always included)", id=f"fixed-{name}", disabled=True))
         for i, name in enumerate(self.packages):
             options.add_option(
                 Option(f"{name}  (used by the model)" if name in self.from_model else name, id=f"pkg-{i}")
             )
         if highlight is not None and self.packages:
-            options.highlighted = len(ALWAYS_INSTALLED) + min(highlight, len(self.packages) - 1)
+            options.highlighted = len(self.fixed) + min(highlight, len(self.packages) - 1)
 
     def _selected_index(self) -> int | None:
         options = self.query_one("#package-list", OptionList)
         if options.highlighted is None:
             return None
-        index = options.highlighted - len(ALWAYS_INSTALLED)
+        index = options.highlighted - len(self.fixed)
         return index if 0 <= index < len(self.packages) else None
 
     # -- actions --------------------------------------------------------------------------------------
@@ -150,9 +166,10 @@ class PackagesScreen(WizardStep):
         self.refresh_list(highlight=index)
         self.notify(f"Removed {removed}")
 
-    # -- packages read from the model's crate.bin (issue 13.4) -----------------------------------------
+    # -- what the model's files hold, read with R (issues 13.4, 27) -----------------------------------------
     # The model chosen at the model step is read as soon as this step opens (its files downloaded to the cache
     # first, unless it was registered from a folder here); "Read" reads it again, or another folder typed beside it.
+    # The reading records the model's kind in the spec (local/model_reader.apply_reading) and prefills its packages.
     def arrived(self) -> None:
         chosen = self.app.session.found.get("chosen_model")
         if chosen is not None and chosen != self.read_for:
@@ -168,7 +185,7 @@ class PackagesScreen(WizardStep):
         elif self.read_for is not None:
             self._start_read(self.read_for)
         else:
-            self.query_one("#crate-result", Static).update("Type the folder that holds the model's crate.bin.")
+            self.query_one("#crate-result", Static).update("Type the folder that holds the model's files.")
 
     def _start_read(self, source: ChosenModel | Path) -> None:
         if isinstance(source, ChosenModel):
@@ -180,7 +197,7 @@ class PackagesScreen(WizardStep):
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="read-crate")
     def read_packages(self, source: ChosenModel | Path) -> None:
-        from rdeploy_tui.local.crate_packages import CratePackages, read_model_dir, without_r  # starts R: only here
+        from rdeploy_tui.local.model_reader import ModelReading, read_model, without_r  # starts R: only here
 
         result = without_r()  # no R: say so at once, without downloading files that could not be read anyway
         folder = source.folder if isinstance(source, ChosenModel) else source
@@ -188,11 +205,11 @@ class PackagesScreen(WizardStep):
             try:
                 folder = self._download(source)
             except RdeployError as exc:  # said at the step: the packages can still be typed by hand
-                result = CratePackages([], f"its files could not be downloaded: {exc.what}")
+                result = ModelReading(error=f"its files could not be downloaded: {exc.what}")
             else:
                 self.app.call_from_thread(self._crate_status, f"Reading the packages {_what(source)} uses, with R ...")
         if result is None:
-            result = read_model_dir(folder)
+            result = read_model(folder)
         self.app.call_from_thread(self._packages_read, source, result)
 
     def _download(self, chosen: ChosenModel) -> Path:
@@ -211,26 +228,35 @@ class PackagesScreen(WizardStep):
     def _crate_status(self, text: str) -> None:
         self.query_one("#crate-result", Static).update(text)
 
-    def _packages_read(self, source: ChosenModel | Path, result) -> None:
+    def _packages_read(self, source: ChosenModel | Path, result: ModelReading) -> None:
         if source != self._reading:
             return  # a newer read (another model, another folder) replaced this one
         self._reading = None
         self.query_one("#read-crate", Button).disabled = False
         status = self.query_one("#crate-result", Static)
         what = _what(source)
+        kind_changed = False
         if result.error:
             # Never a guess: the chosen model's marks (and what a read of an earlier model added) go, typed names stay.
             added, removed = self._use_model_packages([]) if isinstance(source, ChosenModel) else ([], [])
             status.update(f"Could not read the packages {what} uses: {result.error.rstrip('. ')}. Add them by hand.")
         else:
+            from rdeploy_tui.local.model_reader import apply_reading
+
+            kind_changed = result.ok and self.spec.model.kind != result.kind
+            apply_reading(self.spec, result)  # the model's kind and file, before the kind's fixed packages are listed
             added, removed = self._use_model_packages(result.packages)
+            what = f"{what} ({result.kind_text()})" if result.ok else what
             said = f"{what[:1].upper()}{what[1:]} uses " + (", ".join(result.packages) or "no packages beyond base R")
             said += (f"; added {', '.join(added)}" if added else "") + (
                 f"; removed {', '.join(removed)}" if removed else ""
             )
             status.update(said + ".")
         self.refresh_list(highlight=self._selected_index())
-        if (added or removed) and not self.is_current:
+        if kind_changed:
+            self.query_one("#packages-hint", Static).update(_HINT[self.spec.model.kind == "crate"])
+            self.query_one("#crate-dir", Input).placeholder = _FOLDER[self.spec.model.kind == "crate"]
+        if (added or removed or kind_changed) and not self.is_current:
             # The read finished after the user moved on: the spec takes the change, and the user is told.
             self.commit()
             self.app.session.save_last_run()
@@ -239,7 +265,7 @@ class PackagesScreen(WizardStep):
     def _use_model_packages(self, used: list[str]) -> tuple[list[str], list[str]]:
         """Make the model's packages `used`: add those missing (marked), drop what an earlier read added and the
         model no longer uses, never a package the user typed. Returns (added, removed)."""
-        fixed = {p.lower() for p in ALWAYS_INSTALLED}
+        fixed = {p.lower() for p in self.fixed}
         used = [p for p in used if p.lower() not in fixed]
         wanted = {p.lower() for p in used}
         removed = [p for p in self.packages if p in self.prefilled and p.lower() not in wanted]
@@ -269,4 +295,4 @@ class PackagesScreen(WizardStep):
 
 
 def _what(source: ChosenModel | Path) -> str:
-    return str(source) if isinstance(source, ChosenModel) else f"the crate under {source}"
+    return str(source) if isinstance(source, ChosenModel) else f"the model under {source}"

@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import ClassVar
 
 from textual import on, work
 from textual.app import ComposeResult
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Button, Input, Label, RadioButton, RadioSet, RichLog, Static, TextArea
 from textual.worker import Worker
@@ -25,7 +26,7 @@ CHECK_MARKS = {"ok": "ok  ", "warn": "warn", "fail": "FAIL"}
 
 class ScriptScreen(WizardStep):
     STEP = 4
-    BINDINGS = [Binding("f8", "test_local", "Test locally", id="script.test_local")]
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("f8", "test_local", "Test locally", id="script.test_local")]
 
     def __init__(self) -> None:
         super().__init__()
@@ -67,11 +68,7 @@ class ScriptScreen(WizardStep):
                 classes="field-label",
             )
             with Horizontal(classes="buttons"):
-                yield Input(
-                    placeholder="model folder with crate.bin (empty: the built-in sample model)",
-                    compact=True,
-                    id="model-dir",
-                )
+                yield Input(placeholder=_model_dir_hint(self.spec.model.kind), compact=True, id="model-dir")
                 yield Button("Test locally", id="test-local", compact=True)
             yield Static("", id="local-result", markup=False)
             yield RichLog(max_lines=2000, wrap=True, markup=False, id="local-log", classes="-hidden")
@@ -83,7 +80,21 @@ class ScriptScreen(WizardStep):
 
     def on_screen_resume(self) -> None:
         self._refresh_preview()
+        self._follow_model_kind()
         super().on_screen_resume()
+
+    def _follow_model_kind(self) -> None:
+        """The packages step reads the model's files and may change the spec's model kind (and its sample request):
+        a request the kind cannot take gives way to the spec's, and the local test's hint follows."""
+        self.query_one("#model-dir", Input).placeholder = _model_dir_hint(self.spec.model.kind)
+        editor = self.query_one("#sample-request", TextArea)
+        wanted = json.dumps(self.spec.scoring.sample_request)
+        try:
+            fits = rules.check_sample_request(json.loads(editor.text), self.spec.model.kind) is None
+        except json.JSONDecodeError:
+            fits = True  # the user's own typing in progress: left alone, its error shown
+        if not fits and editor.text != wanted:
+            editor.text = wanted
 
     # -- script source ---------------------------------------------------------------------------------
     @property
@@ -127,7 +138,7 @@ class ScriptScreen(WizardStep):
     def _check_request(self) -> None:
         text = self.query_one("#sample-request", TextArea).text
         try:
-            self.request_error = rules.check_sample_request(json.loads(text))
+            self.request_error = rules.check_sample_request(json.loads(text), self.spec.model.kind)
         except json.JSONDecodeError as exc:
             self.request_error = f"sample request is not valid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})"
         self.query_one("#request-message", Static).update(self.request_error or "")
@@ -179,7 +190,7 @@ class ScriptScreen(WizardStep):
         model_dir = Path(typed).expanduser() if typed else None
         if model_dir is not None and not model_dir.is_dir():
             self.query_one("#local-result", Static).update(
-                f"{typed} is not a folder: type the folder holding crate.bin."
+                f"{typed} is not a folder: type the folder holding the model."
             )
             return
         spec = self.spec.copy()
@@ -197,8 +208,31 @@ class ScriptScreen(WizardStep):
     def run_local_test(self, spec, model_dir: Path | None) -> None:
         from rdeploy_tui.local.checks import run_local_checks  # starts R: only when asked
 
+        if model_dir is None and spec.model.kind != "crate":
+            model_dir = self._chosen_model_files()  # the sample model is a crate: test the model itself
         report = run_local_checks(spec, self.app.session.base_dir, model_dir, on_event=self._local_event)
         self.app.call_from_thread(self._local_done, report)
+
+    def _chosen_model_files(self) -> Path | None:
+        """The chosen model's files (runs in the worker): where it was registered from in this run, else its
+        registered version downloaded to the cache, as the packages step reads it (a cached copy is not fetched
+        again)."""
+        chosen = self.app.session.found.get("chosen_model")
+        if chosen is None:
+            return None
+        if chosen.folder is not None:
+            return chosen.folder
+        workspace = self.app.session.workspace()
+        version = (
+            workspace.resolve_model_version(chosen.name, chosen.version)
+            if chosen.version == "latest"
+            else chosen.version
+        )
+        self._local_event_text(f"using model {chosen.name} version {version}'s files")
+        return workspace.download_model(chosen.name, version)
+
+    def _local_event_text(self, text: str) -> None:
+        self.app.call_from_thread(self.query_one("#local-log", RichLog).write, f"... {text}")
 
     def _local_event(self, event) -> None:
         """Runs in the worker thread; a check run emits a dozen events, so one hop each is fine."""
@@ -277,3 +311,9 @@ class ScriptScreen(WizardStep):
 
     def commit(self) -> None:
         self._commit_into(self.spec)
+
+
+def _model_dir_hint(kind: str) -> str:
+    if kind == "crate":
+        return "model folder with crate.bin (empty: the built-in sample model)"
+    return "model folder (empty: the chosen model's files)"
