@@ -142,11 +142,7 @@ def read_bytes(path: Path | str, kind: FileKind) -> bytes:
             raise FileRefused(path, f"is a folder, not a {kind.what}", kind)
         if not stat.S_ISREG(info.st_mode):
             target = f" (it links to {printable(os.path.realpath(path), 200)})" if path.is_symlink() else ""
-            raise FileRefused(
-                path,
-                f"is not a regular file but {_file_type(info.st_mode)}{target}; a {kind.what} must be a file",
-                kind,
-            )
+            raise FileRefused(path, f"is {_file_type(info.st_mode)}, not a regular file{target}", kind)
         if info.st_size > kind.max_bytes:
             raise FileRefused(path, f"is {info.st_size:,} bytes; a {kind.what} may be at most {kind.max_bytes:,}", kind)
         chunks: list[bytes] = []
