@@ -67,6 +67,7 @@ REQUESTS_FILE = FileKind("rollout requests file", 16 * MiB, "give a JSON list of
 SCORING_SCRIPT = FileKind("scoring script", 1 * MiB, "give the path of your plumber .R file")
 CA_BUNDLE = FileKind("CA bundle", 4 * MiB, "give a PEM file with the CA certificate(s)")
 AZ_PROFILE = FileKind("az CLI profile", 4 * MiB, "run `az login` again to rewrite it")
+AZ_CONFIG = FileKind("az CLI config", 64 * KiB, "fix it with `az configure`, or delete it")
 WORKSPACE_CONFIG = FileKind("workspace config.json", 64 * KiB, "download config.json again from the Azure portal")
 PID_FILE = FileKind("pid file", 4 * KiB, "delete it")
 

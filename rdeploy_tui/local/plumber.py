@@ -29,6 +29,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+from rdeploy_tui import bounded_read
 from rdeploy_tui.errors import RdeployError
 
 LOOPBACK = "127.0.0.1"
@@ -158,10 +159,10 @@ _PR_SET_PDEATHSIG = 1
 _LAUNCHER = (
     "import ctypes, os, signal, sys\n"
     "libc = ctypes.CDLL(None, use_errno=True)\n"
-    "if libc.prctl(%d, signal.SIGKILL, 0, 0, 0) != 0: sys.exit('prctl failed')\n"
+    f"if libc.prctl({_PR_SET_PDEATHSIG}, signal.SIGKILL, 0, 0, 0) != 0: sys.exit('prctl failed')\n"
     "if os.getppid() != int(sys.argv[1]): sys.exit(0)  # the parent died before prctl: nothing to serve\n"
     "os.execv(sys.argv[2], sys.argv[2:])\n"
-) % _PR_SET_PDEATHSIG
+)
 
 
 def _with_launcher(argv: list[str]) -> list[str]:
@@ -201,7 +202,8 @@ _launcher = _Launcher()
 
 
 def _proc_start_time(pid: int) -> str | None:
-    """The process's start time in clock ticks since boot (/proc/PID/stat field 22): a pid plus this names one process."""
+    """The process's start time in clock ticks since boot (/proc/PID/stat field 22): a pid plus this names one
+    process."""
     try:
         stat = Path(f"/proc/{pid}/stat").read_text()
     except OSError:
@@ -223,10 +225,12 @@ def reap_pid_files(folder: Path, name: str = "plumber.pid") -> list[int]:
     killed = []
     for pid_file in sorted(Path(folder).glob(f"*/{name}")):
         try:
-            record = json.loads(pid_file.read_text())
-            pid, start = int(record["pid"]), str(record["start_time"])
-        except (OSError, ValueError, KeyError, TypeError):
+            record = bounded_read.read_json(pid_file, bounded_read.PID_FILE)  # written by us, but in a shared folder
+            pid, start = record["pid"], str(record["start_time"])
+        except (OSError, bounded_read.FileRefused, KeyError, TypeError):
             pid, start = 0, ""
+        if not isinstance(pid, int) or isinstance(pid, bool) or not 0 < pid < 2**31:
+            pid = 0  # not a process id this machine can have (os.killpg would raise OverflowError)
         if pid > 0 and _proc_start_time(pid) == start:
             _signal_group(pid, signal.SIGKILL)
             killed.append(pid)

@@ -176,7 +176,10 @@ def check_package_snapshot(value: Any) -> str | None:
     if err := _text(value, "package snapshot"):
         return err
     if value != "none" and not base_images.is_snapshot_date(value):
-        return f"package snapshot {show(value)} is not a date like 2026-11-02 (or 'none' for the base image's own repository)"
+        return (
+            f"package snapshot {show(value)} is not a date like 2026-11-02 "
+            "(or 'none' for the base image's own repository)"
+        )
     return None
 
 
@@ -184,7 +187,7 @@ def base_image_warnings(base: str, snapshot: str) -> list[str]:
     """What the table of known base images says about `image.base` (warnings only: Docker Hub adds tags monthly)."""
     if check_base_image(base):
         return []
-    registry, repository, tag = base_images.split_reference(base)
+    registry, repository, _tag = base_images.split_reference(base)
     if registry != "docker.io":
         return []  # a private registry: nothing known, nothing to say
     image = base_images.lookup(base)
@@ -193,7 +196,8 @@ def base_image_warnings(base: str, snapshot: str) -> list[str]:
         tags = base_images.known_tags(repository)
         known = f"; known tags include {', '.join(tags[-4:])}" if tags else ""
         found.append(
-            f"base image {show(base)} is not in rdeploy-tui's table of base images (as of {base_images.TABLE_DATE}){known}: "
+            f"base image {show(base)} is not in rdeploy-tui's table of base images "
+            f"(as of {base_images.TABLE_DATE}){known}: "
             "if it does not exist the build fails at its first step"
         )
         return found
@@ -261,7 +265,8 @@ _INSTANCE_TYPE = re.compile(r"[A-Za-z][A-Za-z0-9_]{2,63}")
 
 
 def check_instance_type(value: Any) -> str | None:
-    """An error only for what cannot be a VM size name; a size missing from the table is a warning (Azure adds sizes)."""
+    """An error only for what cannot be a VM size name; a size missing from the table is a warning (Azure adds
+    sizes)."""
     if err := _text(value, "instance type"):
         return err
     if not _matches(_INSTANCE_TYPE, value):
@@ -359,11 +364,46 @@ def check_script_path(value: Any, base_dir: Path | None = None) -> str | None:
     if err := _text(value, "scoring script path"):
         return err
     if not _matches(_SCRIPT_PATH, value):
-        return f"scoring script path {show(value)} is not allowed: a path to an .R file (letters, digits, '_', '.', '-', '/', spaces)"
+        return (
+            f"scoring script path {show(value)} is not allowed: a path to an .R file "
+            "(letters, digits, '_', '.', '-', '/', spaces)"
+        )
     if base_dir is not None:
         path = Path(value) if Path(value).is_absolute() else Path(base_dir) / value
-        if not path.is_file():
+        if not path.exists():
             return f"scoring script {show(value)} does not exist (looked for {path})"
+        if not path.is_file():
+            return f"scoring script {show(value)} is not a regular file ({path}); give the path of your plumber .R file"
+    return None
+
+
+def outside_folder_warning(value: Any, base_dir: Path | None, what: str) -> str | None:
+    """A relative path that leaves the spec's folder (../, or a symlink): said with where it resolves, since a
+    copied or shared spec then reads a file nobody sees beside it. An absolute path is plainly meant."""
+    if not isinstance(value, str) or not value or base_dir is None or Path(value).is_absolute():
+        return None
+    folder = Path(base_dir).resolve()
+    resolved = (folder / value).resolve()
+    if resolved == folder or folder in resolved.parents:
+        return None
+    return f"{what} {show(value)} resolves to {resolved}, outside the spec's folder {folder} (fine if you mean it)"
+
+
+def check_requests_file(value: Any, base_dir: Path | None = None) -> str | None:
+    """`rollout.requests_file`: None (the sample request) or a readable JSON file of request bodies."""
+    if value is None:
+        return None
+    if err := _text(value, "requests file path"):
+        return err
+    if base_dir is None:
+        return None
+    from rdeploy_tui.errors import RdeployError
+    from rdeploy_tui.spec.requests_file import read_requests_file, requests_file_path
+
+    try:
+        read_requests_file(requests_file_path(value, base_dir))
+    except RdeployError as exc:
+        return exc.what[:1].lower() + exc.what[1:].rstrip(".")
     return None
 
 
@@ -404,7 +444,8 @@ def _rollout_problems(r: Any) -> list[Problem]:
     ):
         if err := _int_in(getattr(r, name), name.replace("_", " "), low, high):
             problems.append(Problem(f"rollout.{name}", err))
-    # Azure mirrors at most 50 % of live traffic (learn.microsoft.com/azure/machine-learning/how-to-safely-rollout-online-endpoints)
+    # Azure mirrors at most 50 % of live traffic
+    # (learn.microsoft.com/azure/machine-learning/how-to-safely-rollout-online-endpoints)
     if err := _int_in(r.mirror_percent, "mirror percent", 0, 50):
         problems.append(Problem("rollout.mirror_percent", err + " (Azure mirrors at most 50 %)"))
     for name in ("max_error_rate", "max_answer_mismatch"):
@@ -450,6 +491,8 @@ def validate(spec: DeploySpec, base_dir: Path | None = None) -> list[Problem]:
                 problems.append(Problem(f"image.r_packages[{index}]", warning, "warning"))
     if err := check_script_path(spec.scoring.script, base_dir):
         problems.append(Problem("scoring.script", err))
+    elif warning := outside_folder_warning(spec.scoring.script, base_dir, "scoring script"):
+        problems.append(Problem("scoring.script", warning, "warning"))
     check("scoring.port", check_port, spec.scoring.port)
     for name, err in check_routes(spec.scoring.routes):
         problems.append(Problem(f"scoring.routes.{name}", err))
@@ -467,6 +510,10 @@ def validate(spec: DeploySpec, base_dir: Path | None = None) -> list[Problem]:
     problems.extend(_probe_problems(spec.deployment.probes))
     check("deployment.expires_after", check_expires_after, spec.deployment.expires_after)
     problems.extend(_rollout_problems(spec.rollout))
+    if err := check_requests_file(spec.rollout.requests_file, base_dir):
+        problems.append(Problem("rollout.requests_file", err))
+    elif warning := outside_folder_warning(spec.rollout.requests_file, base_dir, "requests file"):
+        problems.append(Problem("rollout.requests_file", warning, "warning"))
     return problems
 
 

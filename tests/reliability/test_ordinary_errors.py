@@ -49,7 +49,7 @@ def _case(tmp: Path, name: str) -> tuple[list[str], str]:
         return ["endpoints", "score", "x", "--file", str(tmp / "req.bin"), "--sandbox"], str(tmp / "req.bin")
     if name == "score-deep-json":
         (tmp / "req.json").write_text("[" * 100_000 + "]" * 100_000)
-        return ["endpoints", "score", "x", "--file", str(tmp / "req.json"), "--sandbox"], "nested too deeply"
+        return ["endpoints", "score", "x", "--file", str(tmp / "req.json"), "--sandbox"], "nested more than 64 levels deep"
     if name == "score-file-is-a-folder":
         return ["endpoints", "score", "x", "--file", str(tmp), "--sandbox"], str(tmp)
     raise AssertionError(name)
