@@ -342,10 +342,11 @@ def main() -> int:
                     value = rss_mib(pid)
                     if value is not None:
                         samples[name].append((now - started, value))
-                if wizard is not None:
-                    shown = wizard.screen()
-                    if "HTTP 200 from" not in shown and wizard.sends > 2:
-                        wizard_bad.append(f"at {now - started:.0f} s: " + " | ".join(shown.splitlines()[8:10]))
+                if wizard is not None and wizard.sends > 2:
+                    shown = wizard.screen()  # the last answer's status, or "Sending to ..." while one is in flight
+                    if "HTTP 200 from" not in shown and "Sending to" not in shown:
+                        status = next((line for line in shown.splitlines() if "HTTP" in line), "no status line")
+                        wizard_bad.append(f"at {now - started:.0f} s: {status.strip()}")
                 print(
                     f"  {now - started:6.0f} s  "
                     + "  ".join(f"{n} {samples[n][-1][1]:.1f} MiB" for n in samples if samples[n])
