@@ -233,3 +233,13 @@ def test_a_pid_file_with_a_pid_no_machine_has_is_ignored(tmp_path):
     (tmp_path / "fifo.pid").rename(tmp_path / "fifo" / "plumber.pid")
     assert _in_thread(reap_pid_files, tmp_path) == []
     assert not list(tmp_path.glob("*/plumber.pid"))  # each read once and removed
+
+
+def test_a_model_folder_whose_crate_is_a_fifo_is_refused_before_connecting(tmp_path):
+    model = tmp_path / "model"
+    model.mkdir()
+    os.mkfifo(model / "crate.bin")  # R's readRDS and the upload would both wait on it for ever
+    args = ["models", "register", "--path", str(model), "--name", "m", "--sandbox"]
+    said = _explained(run_cli(args, tmp_path / "home", timeout=60), 2)
+    assert f"{model / 'crate.bin'} is not a regular file" in said
+    assert not (tmp_path / "home" / "sandbox").exists()
