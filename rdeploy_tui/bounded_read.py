@@ -4,9 +4,9 @@ Every file rdeploy-tui reads back goes through here (issue 25): the deploy spec 
 the resume state, a deploy lock's holder note, the prices cache, `endpoints score --file`, a rollout's requests file,
 a scoring script, a CA bundle, the az CLI's profile, a sandbox deployment's pid file.
 
-- Only regular files: the file is opened with O_NONBLOCK (a FIFO nobody writes to opens at once instead of blocking)
-  and checked with fstat on that descriptor (what is read is what was checked); a FIFO, a device such as /dev/zero,
-  a socket or a folder is refused before a byte is read.
+- Only regular files: a FIFO, a device such as /dev/zero, a socket or a folder is refused before it is opened
+  (stat), and the file is then opened with O_NONBLOCK (a FIFO swapped in meanwhile opens at once instead of
+  blocking) and checked again with fstat on that descriptor (what is read is what was checked).
 - At most `kind.max_bytes`, checked on the size and again while reading (a file may grow between the two).
 - UTF-8 text, with or without a byte order mark (the az CLI and Windows editors write one).
 - JSON and YAML are checked before any Python object is built: nesting depth (json and PyYAML recurse per level
@@ -107,8 +107,8 @@ class FileRefused(RdeployError):
 
     def __init__(self, path: Path | str, problem: str, kind: FileKind, content: ContentError | None = None) -> None:
         self.path, self.problem, self.kind, self.content = Path(path), problem, kind, content
-        super().__init__(f"{printable(str(path), 200)} {problem}", kind.remedy[:1].upper() + kind.remedy[1:] + ".")
-        self.code = "FileRefused"
+        remedy = kind.remedy[:1].upper() + kind.remedy[1:] + "."
+        super().__init__(f"{printable(str(path), 200)} {problem}", remedy, code="FileRefused")
 
 
 # ----- bytes and text -------------------------------------------------------------------------------------------
@@ -124,26 +124,34 @@ def _file_type(mode: int) -> str:
     return "not a plain file"
 
 
+def _check_type(path: Path, mode: int, kind: FileKind) -> None:
+    if stat.S_ISDIR(mode):
+        raise FileRefused(path, f"is a folder, not a {kind.what}", kind)
+    if not stat.S_ISREG(mode):
+        target = f" (it links to {printable(os.path.realpath(path), 200)})" if path.is_symlink() else ""
+        raise FileRefused(path, f"is {_file_type(mode)}, not a regular file{target}", kind)
+
+
 def read_bytes(path: Path | str, kind: FileKind) -> bytes:
     """The file's bytes. FileNotFoundError when it does not exist (callers decide whether that is normal);
     FileRefused for anything else that keeps it from being read as a regular file of at most kind.max_bytes."""
     path = Path(path)
-    flags = os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOCTTY", 0) | getattr(os, "O_CLOEXEC", 0)
     try:
-        fd = os.open(path, flags)
+        _check_type(path, os.stat(path).st_mode, kind)  # a device is refused without being opened at all
     except FileNotFoundError:
         raise
-    except IsADirectoryError:
-        raise FileRefused(path, f"is a folder, not a {kind.what}", kind) from None
+    except OSError as exc:
+        raise FileRefused(path, f"cannot be read ({exc.strerror or exc})", kind) from None
+    flags = os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOCTTY", 0) | getattr(os, "O_CLOEXEC", 0)
+    try:
+        fd = os.open(path, flags)  # O_NONBLOCK: a FIFO swapped in since the stat opens at once instead of waiting
+    except FileNotFoundError:
+        raise
     except OSError as exc:
         raise FileRefused(path, f"cannot be read ({exc.strerror or exc})", kind) from None
     try:
-        info = os.fstat(fd)
-        if stat.S_ISDIR(info.st_mode):
-            raise FileRefused(path, f"is a folder, not a {kind.what}", kind)
-        if not stat.S_ISREG(info.st_mode):
-            target = f" (it links to {printable(os.path.realpath(path), 200)})" if path.is_symlink() else ""
-            raise FileRefused(path, f"is {_file_type(info.st_mode)}, not a regular file{target}", kind)
+        info = os.fstat(fd)  # what is read is what is checked
+        _check_type(path, info.st_mode, kind)
         if info.st_size > kind.max_bytes:
             raise FileRefused(path, f"is {info.st_size:,} bytes; a {kind.what} may be at most {kind.max_bytes:,}", kind)
         chunks: list[bytes] = []
