@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from rdeploy_tui import bounded_read
 from rdeploy_tui.errors import RdeployError
 from rdeploy_tui.logfile import state_dir
 
@@ -18,10 +19,10 @@ def combined_ca_bundle(extra: str) -> str:
 
     import certifi
 
-    extra_pem = Path(extra).read_bytes()
+    extra_pem = bounded_read.read_bytes(extra, bounded_read.CA_BUNDLE)
     current = os.environ.get("REQUESTS_CA_BUNDLE") or ""
     base = Path(current) if current and Path(current).is_file() else Path(certifi.where())
-    base_pem = base.read_bytes()
+    base_pem = bounded_read.read_bytes(base, bounded_read.CA_BUNDLE)
     if extra_pem.strip() and extra_pem.strip() in base_pem:
         return str(base)  # connecting again in the same process: do not nest bundles
     folder = state_dir() / "tls"
@@ -40,8 +41,14 @@ def trust_ca_bundle(extra: str) -> str:
     import ssl
 
     try:
-        ssl.create_default_context(cafile=extra)
-    except (ssl.SSLError, ValueError, OSError) as exc:
+        # Read here, bounded (a FIFO or a huge file is refused at once), then given to OpenSSL as text.
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+        context.load_verify_locations(cadata=bounded_read.read_text(extra, bounded_read.CA_BUNDLE))
+        if not context.cert_store_stats()["x509"]:
+            raise ValueError("no certificate in it")
+    except bounded_read.FileRefused as exc:
+        raise RdeployError(f"--ca-bundle {exc.what}.", exc.next_step, code="Usage") from None
+    except (ssl.SSLError, ValueError, TypeError, OSError) as exc:
         raise RdeployError(
             f"--ca-bundle {extra} holds no usable PEM certificates ({getattr(exc, 'reason', None) or exc}).",
             "Give a PEM file (-----BEGIN CERTIFICATE-----) with the CA that signed the ARM endpoint's certificate.",

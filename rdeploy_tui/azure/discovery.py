@@ -7,13 +7,13 @@ from the studio, the az CLI's defaults. Then the lists Azure gives (subscription
 from __future__ import annotations
 
 import configparser
-import json
 import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from rdeploy_tui import bounded_read
 from rdeploy_tui.azure.errors import azure_call
 from rdeploy_tui.azure.session import Session
 from rdeploy_tui.errors import RdeployError
@@ -73,8 +73,8 @@ def default_subscription_id() -> str | None:
             return os.environ[var]
     path = azure_config_dir() / "azureProfile.json"
     try:
-        profile = json.loads(path.read_text(encoding="utf-8-sig"))  # the az CLI writes a BOM
-    except (OSError, ValueError):
+        profile = bounded_read.read_json(path, bounded_read.AZ_PROFILE)  # the az CLI writes a BOM: accepted
+    except (OSError, bounded_read.FileRefused):
         return None
     for sub in profile.get("subscriptions", []) if isinstance(profile, dict) else []:
         if isinstance(sub, dict) and sub.get("isDefault") and sub.get("id"):
@@ -101,8 +101,8 @@ def list_subscriptions(session: Session) -> list[Subscription]:
         who = session.identity()
         raise RdeployError(
             f"{who.name} has no Azure subscription in tenant {who.tenant_id or '(unknown)'}.",
-            "Ask for access to a subscription (Reader or more), sign in to another tenant with `az login --tenant TENANT`, "
-            "or try rdeploy-tui with --sandbox.",
+            "Ask for access to a subscription (Reader or more), sign in to another tenant with "
+            "`az login --tenant TENANT`, or try rdeploy-tui with --sandbox.",
             code="NoSubscription",
         )
     if default is None and len(found) == 1:
@@ -156,9 +156,9 @@ def workspace_hints(start: Path | None = None) -> list[WorkspaceHint]:
     # `az configure --defaults group=RG workspace=WS`
     config = configparser.ConfigParser()
     try:
-        config.read(azure_config_dir() / "config", encoding="utf-8")
+        config.read_string(bounded_read.read_text(azure_config_dir() / "config", bounded_read.AZ_CONFIG))
         defaults = config["defaults"] if config.has_section("defaults") else {}
-    except (configparser.Error, OSError, UnicodeDecodeError):
+    except (configparser.Error, OSError, bounded_read.FileRefused):
         defaults = {}
     if defaults.get("workspace"):
         hints.append(
@@ -171,8 +171,8 @@ def workspace_hints(start: Path | None = None) -> list[WorkspaceHint]:
 
 def _config_json_hint(path: Path) -> WorkspaceHint | None:
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+        data = bounded_read.read_json(path, bounded_read.WORKSPACE_CONFIG)
+    except (OSError, bounded_read.FileRefused):
         return None
     if not isinstance(data, dict):
         return None
@@ -188,7 +188,8 @@ def _config_json_hint(path: Path) -> WorkspaceHint | None:
 
 
 def list_workspaces(session: Session, subscription_id: str) -> list[WorkspaceInfo]:
-    """Azure ML workspaces in a subscription (hubs and projects excluded: they host no online endpoints of their own)."""
+    """Azure ML workspaces in a subscription (hubs and projects excluded: they host no online endpoints of their
+    own)."""
     with azure_call("listing workspaces", who=session.identity):
         client = session.ml_client(subscription_id)
         found = [_info(subscription_id, ws) for ws in client.workspaces.list(scope="subscription")]

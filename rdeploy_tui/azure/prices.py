@@ -18,6 +18,7 @@ The sandbox serves a simulation of the API (sandbox/prices.py); a sandbox sessio
 from __future__ import annotations
 
 import json
+import math
 import os
 import tempfile
 import threading
@@ -26,6 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from rdeploy_tui import bounded_read
 from rdeploy_tui.logfile import cache_dir
 
 RETAIL_PRICES_URL = "https://prices.azure.com/api/retail/prices"
@@ -48,13 +50,17 @@ class Price:
         """ "2 x Standard_DS3_v2: 0.59 USD/hour, 14.06 USD/day, 421.92 USD per 30 days (list price ...)"."""
         hourly = self.per_hour * count
         return (
-            f"{count} x {self.instance_type}: {hourly:.2f} {self.currency}/hour, {hourly * 24:.2f} {self.currency}/day, "
-            f"{hourly * 24 * 30:.2f} {self.currency} per 30 days ({LABEL}, {self.region})"
+            f"{count} x {self.instance_type}: {hourly:.2f} {self.currency}/hour, "
+            f"{hourly * 24:.2f} {self.currency}/day, {hourly * 24 * 30:.2f} {self.currency} per 30 days "
+            f"({LABEL}, {self.region})"
         )
 
 
 def unknown_text(instance_type: str, count: int = 1) -> str:
-    return f"{count} x {instance_type}: price unknown (the Azure Retail Prices API could not be reached or does not list it)"
+    return (
+        f"{count} x {instance_type}: price unknown "
+        "(the Azure Retail Prices API could not be reached or does not list it)"
+    )
 
 
 def source(session: Any) -> tuple[str, bool | str]:
@@ -118,11 +124,32 @@ def _cache_file() -> Path:
 
 
 def _read_cache() -> dict[str, Any]:
+    """The cache's entries; a cache that cannot be read (corrupt, nested, huge, a FIFO: bounded_read) is empty,
+    and the next answer rewrites it: it only saves a request."""
     try:
-        data = json.loads(_cache_file().read_text(encoding="utf-8"))
-        return data if isinstance(data, dict) else {}
-    except (OSError, ValueError):
+        data = bounded_read.read_json(_cache_file(), bounded_read.PRICES_CACHE)
+    except (OSError, bounded_read.FileRefused):
         return {}
+    return data if isinstance(data, dict) else {}
+
+
+def _cached(entry: Any, instance_type: str, region: str) -> tuple[bool, Price | None]:
+    """(fresh, price) from one cache entry; an entry of the wrong shape is not fresh (asked again)."""
+    if not isinstance(entry, dict):
+        return False, None
+    at, hit, currency = entry.get("at"), entry.get("price"), entry.get("currency")
+    if not _finite(at) or not 0 <= time.time() - at < CACHE_SECONDS:
+        return False, None
+    if hit is None:
+        return True, None  # "not listed" is an answer too
+    if not _finite(hit) or hit < 0:
+        return False, None
+    unit = currency if isinstance(currency, str) and currency.isalpha() and len(currency) == 3 else "USD"
+    return True, Price(instance_type, region.lower(), float(hit), unit)
+
+
+def _finite(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
 
 
 def _write_cache(data: dict[str, Any]) -> None:
@@ -145,14 +172,9 @@ def hourly_price(session: Any, region: str | None, instance_type: str | None, *,
     url, verify = source(session)
     key = f"{url}|{region.lower()}|{instance_type.lower()}"
     with _lock:
-        entry = _read_cache().get(key)
-    if isinstance(entry, dict) and time.time() - float(entry.get("at", 0)) < CACHE_SECONDS:
-        hit = entry.get("price")
-        return (
-            Price(instance_type, region.lower(), float(hit), entry.get("currency") or "USD")
-            if isinstance(hit, (int, float))
-            else None
-        )
+        fresh, cached = _cached(_read_cache().get(key), instance_type, region)
+    if fresh:
+        return cached
     try:
         price = fetch(url, region, instance_type, verify=verify, timeout=timeout)
     except Exception:  # offline, refused, a proxy's HTML, a TLS problem: the price is unknown, not an error

@@ -6,7 +6,6 @@ import argparse
 import json
 import re
 import sys
-from pathlib import Path
 
 from rdeploy_tui.commands.azure_args import confirm, connect, open_workspace, workspace_actions
 from rdeploy_tui.errors import RdeployError
@@ -72,7 +71,7 @@ def run(args: argparse.Namespace) -> int:
 
             found = [endpoints.find(e.name) or e for e in endpoints.list()]
             rows = list_rows(session, endpoints, found)  # what each bills now per hour, and its time left
-            _out(args, [{**asdict(e), **r} for e, r in zip(found, rows)], _list_text(found, ws, rows))
+            _out(args, [{**asdict(e), **r} for e, r in zip(found, rows, strict=True)], _list_text(found, ws, rows))
         elif args.action == "show":
             e = endpoints.show(args.name)
             lines = [
@@ -136,7 +135,7 @@ def _list_text(found, ws, costs) -> str:
     if not found:
         return f"No online endpoints in {where}."
     rows = [("", "ENDPOINT", "STATE", "AUTH", "TRAFFIC", "BILLS NOW", "EXPIRY", "SCORING URI")]
-    for e, cost in zip(found, costs):
+    for e, cost in zip(found, costs, strict=True):
         traffic = " ".join(f"{k}={v}%" for k, v in sorted(e.traffic.items()) if v) or "none"
         rows.append(
             (
@@ -152,7 +151,7 @@ def _list_text(found, ws, costs) -> str:
         )
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]) - 1)]
     lines = [f"Online endpoints in {where}:"]
-    lines += [" ".join(c.ljust(w) for c, w in zip(r, widths)) + " " + r[-1] for r in rows]
+    lines += [" ".join(c.ljust(w) for c, w in zip(r, widths, strict=False)) + " " + r[-1] for r in rows]
     billing = sum(1 for e in found if e.deployments)
     if billing:
         lines.append(f"$: has deployments, which bill per instance-hour until deleted ({billing} of {len(found)}).")
@@ -161,33 +160,24 @@ def _list_text(found, ws, costs) -> str:
 
 
 def _payload(args: argparse.Namespace):
+    """The request body of `score`, read and checked before connecting: a bad file is a usage error (exit 2).
+    --file goes through bounded_read (a FIFO, /dev/zero or a 1.8 GB file is refused at once, as is JSON nested
+    too deeply or a number too long to read)."""
+    from rdeploy_tui import bounded_read
+
+    if args.data is not None:
+        try:
+            return bounded_read.parse_json(args.data)
+        except bounded_read.ContentError as exc:
+            raise RdeployError(
+                f"The request body in the --data value {exc.message}.", "Fix the JSON and try again.", code="Usage"
+            ) from None
     try:
-        text = args.data if args.data is not None else Path(args.file).read_text(encoding="utf-8")
-    except OSError as exc:
-        raise RdeployError(
-            f"Cannot read {args.file}: {exc.strerror}.", "Give a readable JSON file.", code="Usage"
-        ) from None
-    except UnicodeDecodeError as exc:
-        raise RdeployError(
-            f"{args.file} is not UTF-8 text (byte {exc.start} cannot be decoded): a scoring request is JSON.",
-            "Give a JSON file (for binary data, encode it as base64 inside the JSON).",
-            code="Usage",
-        ) from None
-    source = "the --data value" if args.data is not None else str(args.file)
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise RdeployError(
-            f"The request body in {source} is not valid JSON ({exc.msg} at character {exc.pos}).",
-            "Fix the JSON and try again.",
-            code="Usage",
-        ) from None
-    except RecursionError:
-        raise RdeployError(
-            f"The request body in {source} is nested too deeply to be read.",
-            "Flatten the JSON and try again.",
-            code="Usage",
-        ) from None
+        return bounded_read.read_json(args.file, bounded_read.REQUEST_BODY)
+    except FileNotFoundError:
+        raise RdeployError(f"Cannot read {args.file}: no such file.", "Give a JSON file.", code="Usage") from None
+    except bounded_read.FileRefused as exc:
+        raise RdeployError(f"The request body {exc.what}.", exc.next_step, code="Usage") from None
 
 
 def _split(items: list[str]) -> dict[str, int]:

@@ -19,6 +19,7 @@ from pathlib import Path
 
 import yaml
 
+from rdeploy_tui import bounded_read
 from rdeploy_tui.deploy_folder.templates import asset, docker_template
 from rdeploy_tui.spec import base_images, rules
 from rdeploy_tui.spec.deploy_spec import DeploySpec, SpecError
@@ -179,7 +180,7 @@ def _scoring_script(spec: DeploySpec, base_dir: Path | None) -> str:
         path = Path(spec.scoring.script)
         if not path.is_absolute():
             path = Path(base_dir or ".") / path
-        return path.read_text(encoding="utf-8")
+        return bounded_read.read_text(path, bounded_read.SCORING_SCRIPT)  # the user's file: bounded, never blocking
     routes = spec.scoring.routes
     kind_text, score_text = _KIND_TEXT[spec.model.kind]
     return fill(

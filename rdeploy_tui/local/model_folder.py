@@ -16,7 +16,10 @@ def model_folder_problem(folder: Path) -> str | None:
         return f"{folder} does not exist"
     if not folder.is_dir():
         return f"{folder} is not a folder: give the folder holding the model ({MODEL_FILES})"
-    names = (p.name.lower() for p in folder.rglob("*") if p.is_file())
-    if not any(name == CRATE_FILENAME or name.endswith(".rds") for name in names):
+    models = [p for p in folder.rglob("*") if p.name.lower() == CRATE_FILENAME or p.name.lower().endswith(".rds")]
+    if not models:
         return f"{folder} holds no {MODEL_FILES}: {SAVE_CRATE} into it, or {SAVE_FITTED}"
+    # R and the upload would wait forever on a FIFO and never end on a device: only regular files are read.
+    if odd := next((m for m in models if not m.is_file()), None):
+        return f"{odd} is not a regular file (a pipe, device or socket): save the model into it with R"
     return None

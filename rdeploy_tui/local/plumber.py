@@ -29,6 +29,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+from rdeploy_tui import bounded_read
 from rdeploy_tui.errors import RdeployError
 from rdeploy_tui.local.package_advice import install_advice, missing_package
 from rdeploy_tui.spec.model_files import SAVE_CRATE, SAVE_FITTED
@@ -229,10 +230,12 @@ def reap_pid_files(folder: Path, name: str = "plumber.pid") -> list[int]:
     killed = []
     for pid_file in sorted(Path(folder).glob(f"*/{name}")):
         try:
-            record = json.loads(pid_file.read_text())
-            pid, start = int(record["pid"]), str(record["start_time"])
-        except (OSError, ValueError, KeyError, TypeError):
+            record = bounded_read.read_json(pid_file, bounded_read.PID_FILE)  # written by us, but in a shared folder
+            pid, start = record["pid"], str(record["start_time"])
+        except (OSError, bounded_read.FileRefused, KeyError, TypeError):
             pid, start = 0, ""
+        if not isinstance(pid, int) or isinstance(pid, bool) or not 0 < pid < 2**31:
+            pid = 0  # not a process id this machine can have (os.killpg would raise OverflowError)
         if pid > 0 and _proc_start_time(pid) == start:
             _signal_group(pid, signal.SIGKILL)
             killed.append(pid)

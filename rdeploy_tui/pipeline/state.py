@@ -18,6 +18,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from rdeploy_tui import bounded_read
 from rdeploy_tui.errors import RdeployError
 from rdeploy_tui.logfile import state_dir
 
@@ -90,15 +91,16 @@ class StateStore:
         if not path.exists() and not path.is_symlink():
             return None
         try:
-            if not path.is_file():
-                raise ValueError("it is not a regular file")
-            data = json.loads(path.read_text(encoding="utf-8"))
+            data = bounded_read.read_json(path, bounded_read.RESUME_STATE)  # a FIFO or a huge file: refused at once
             if not isinstance(data, dict):
                 raise ValueError(f"it holds a JSON {type(data).__name__}, not an object")
             if data.get("format") != FORMAT:
                 return None  # another version's file: a fresh run, and the file is rewritten
             return DeployState.from_json(data)
-        except (OSError, ValueError, KeyError, TypeError, AttributeError, RecursionError) as exc:
+        except bounded_read.FileRefused as exc:
+            self._move_aside(path, exc.problem)
+            return None
+        except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
             reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc) or type(exc).__name__
             self._move_aside(path, reason)
             return None
@@ -151,7 +153,7 @@ class StateStore:
         found = []
         for path in sorted(self.folder.glob("*.json")):
             try:
-                found.append(DeployState.from_json(json.loads(path.read_text(encoding="utf-8"))))
-            except (OSError, ValueError, KeyError, TypeError):
-                continue
+                found.append(DeployState.from_json(bounded_read.read_json(path, bounded_read.RESUME_STATE)))
+            except (OSError, bounded_read.FileRefused, ValueError, KeyError, TypeError, AttributeError):
+                continue  # load() of that target says what is wrong with it, and moves it aside
         return found

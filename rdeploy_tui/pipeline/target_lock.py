@@ -8,12 +8,13 @@ from __future__ import annotations
 import json
 import os
 import socket
+import tempfile
 import time
 from pathlib import Path
-from typing import Any
 
 import filelock
 
+from rdeploy_tui import bounded_read
 from rdeploy_tui.errors import RdeployError
 
 
@@ -36,10 +37,16 @@ class TargetLock:
                 f"Make {self._note.parent} a writable folder (or set RDEPLOY_HOME to one), then run again.",
                 code="StateFile",
             ) from None
-        try:
-            self._note.write_text(json.dumps({"pid": os.getpid(), "host": socket.gethostname(), "since": time.time()}))
-        except OSError:
-            pass  # the lock holds without the note; only the refusal's detail is lost
+        note = {"pid": os.getpid(), "host": socket.gethostname(), "since": time.time()}
+        tmp = None
+        try:  # a new file put in place: whatever sat at the note's path (a FIFO would block a write) is replaced
+            fd, tmp = tempfile.mkstemp(dir=self._note.parent, prefix=f".{self._note.name}.")
+            with os.fdopen(fd, "w", encoding="utf-8") as fh:
+                json.dump(note, fh)
+            os.replace(tmp, self._note)
+        except OSError:  # the lock holds without the note; only the refusal's detail is lost
+            if tmp:
+                Path(tmp).unlink(missing_ok=True)
 
     def release(self) -> None:
         if self._lock.is_locked:
@@ -47,16 +54,12 @@ class TargetLock:
             self._lock.release()
 
     def _busy(self) -> RdeployError:
-        holder = _read(self._note)
         t = self._target
-        if holder:
-            since = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(float(holder.get("since", 0))))
-            who = f"process {holder.get('pid')} on {holder.get('host')}, since {since}"
-        else:
-            who = "another rdeploy-tui process"
         return RdeployError(
-            f"Another deploy of endpoint {t['endpoint']} / deployment {t['deployment']} is running ({who}).",
-            "Wait for it to finish (or stop it), then run this deploy again: two deploys of one target would race each other.",
+            f"Another deploy of endpoint {t['endpoint']} / deployment {t['deployment']} is running "
+            f"({holder_text(self._note)}).",
+            "Wait for it to finish (or stop it), then run this deploy again: two deploys of one target would race "
+            "each other.",
             code="TargetBusy",
         )
 
@@ -68,9 +71,23 @@ class TargetLock:
         self.release()
 
 
-def _read(path: Path) -> dict[str, Any] | None:
+def holder_text(note: Path) -> str:
+    """Who holds the lock, from its note: "process 12 on build-01, since 2026-11-26 10:00:00". The note is written by
+    another process (or anyone): each field is checked and shown without control characters, and a note that is
+    missing or unreadable is "another rdeploy-tui process", never an error of this deploy."""
     try:
-        data = json.loads(path.read_text())
-    except (OSError, ValueError):
-        return None
-    return data if isinstance(data, dict) else None
+        data = bounded_read.read_json(note, bounded_read.LOCK_NOTE)
+    except (OSError, bounded_read.FileRefused):
+        data = None
+    if not isinstance(data, dict):
+        return "another rdeploy-tui process"
+    pid, host, since = data.get("pid"), data.get("host"), data.get("since")
+    who = f"process {pid}" if isinstance(pid, int) and not isinstance(pid, bool) and 0 < pid < 2**31 else "a process"
+    if isinstance(host, str) and host.strip():
+        who += f" on {bounded_read.printable(host, 64)}"
+    if isinstance(since, (int, float)) and not isinstance(since, bool):
+        try:
+            who += ", since " + time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(since))
+        except (OverflowError, OSError, ValueError):  # not a time this machine can show (nan, 1e300, negative)
+            pass
+    return who

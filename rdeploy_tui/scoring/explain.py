@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
+
+from rdeploy_tui.bounded_read import parse_json
 
 MODEL_ERROR_STATUS_HEADER = "ms-azureml-model-error-statuscode"
 
@@ -23,8 +24,8 @@ class Explanation:
 def _error_text(body: bytes) -> str | None:
     """The message an API put in its error body ({"error": ...} from plumber.R, {"message": ...} from Azure)."""
     try:
-        value = json.loads(body)
-    except (ValueError, UnicodeDecodeError):
+        value = parse_json(body.decode("utf-8"))
+    except (ValueError, UnicodeDecodeError):  # ContentError too: nested too deep, a number too long
         text = body.decode("utf-8", errors="replace").strip()
         return text[:300] or None
     if isinstance(value, list) and len(value) == 1:

@@ -5,10 +5,11 @@ Pure functions (no R, no HTTP) so each finding is unit-tested on its own.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
+
+from rdeploy_tui.bounded_read import parse_json
 
 PLUMBER_DEFAULT_DIGITS = 4  # plumber's json serializer rounds to 4 decimal places unless told digits = NA
 DOUBLE_ENCODING_FIX = (
@@ -28,8 +29,8 @@ class Finding:
 def parse_body(body: bytes) -> tuple[bool, Any]:
     """(True, value) when body is JSON; (False, None) otherwise."""
     try:
-        return True, json.loads(body.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError):
+        return True, parse_json(body.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError):  # ContentError too: nested too deep, a number too long
         return False, None
 
 
@@ -43,8 +44,8 @@ def double_encoded(value: Any) -> Any | None:
     if text[:1] not in ("[", "{"):
         return None
     try:
-        return json.loads(text)
-    except json.JSONDecodeError:
+        return parse_json(text)
+    except ValueError:
         return None
 
 
@@ -96,7 +97,7 @@ def precision_finding(reference: Any | None, response: Any) -> Finding:
     if reference is not None:
         ref = numbers(reference)
         if len(ref) == len(got):
-            changed = [(r, g) for r, g in zip(ref, got) if not _same(r, g)]
+            changed = [(r, g) for r, g in zip(ref, got, strict=True) if not _same(r, g)]
             if not changed:
                 return Finding("ok", f"all {len(got)} numbers match the crate's own result at full precision")
             r, g = changed[0]
@@ -123,8 +124,8 @@ def precision_finding(reference: Any | None, response: Any) -> Finding:
     if looks_rounded:
         return Finding(
             "warn",
-            f"every number has at most {PLUMBER_DEFAULT_DIGITS} decimal places, as plumber's default rounding leaves them "
-            "(the crate could not be run directly to compare)",
+            f"every number has at most {PLUMBER_DEFAULT_DIGITS} decimal places, as plumber's default rounding "
+            "leaves them (the crate could not be run directly to compare)",
             ROUNDING_FIX + " -- unless the model really returns such numbers",
         )
     return Finding("ok", "numbers carry more than 4 decimal places (the crate could not be run directly to compare)")
@@ -138,7 +139,7 @@ def answers_differ(a: Any, b: Any, tolerance: float = 1e-6) -> bool:
     if isinstance(a, (int, float)) and isinstance(b, (int, float)):
         return abs(a - b) > tolerance * max(1.0, abs(a), abs(b))
     if isinstance(a, list) and isinstance(b, list):
-        return len(a) != len(b) or any(answers_differ(x, y, tolerance) for x, y in zip(a, b))
+        return len(a) != len(b) or any(answers_differ(x, y, tolerance) for x, y in zip(a, b, strict=True))
     if isinstance(a, dict) and isinstance(b, dict):
         return a.keys() != b.keys() or any(answers_differ(a[k], b[k], tolerance) for k in a)
     return a != b

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from rdeploy_tui.bounded_read import ContentError, parse_json
 from rdeploy_tui.errors import RdeployError
 
 
@@ -21,11 +22,11 @@ def parse_request_text(text: str) -> Any:
     if not text.strip():
         raise RequestTextError('the request body is empty: write a JSON object, e.g. {"x": [1]}', 1, 1)
     try:
-        return json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise RequestTextError(
-            f"the request is not valid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})", exc.lineno, exc.colno
-        ) from None
+        return parse_json(text)  # bounded: nesting and number lengths checked before anything is built
+    except ContentError as exc:
+        line, column = exc.line or 1, exc.column or 1
+        what = f"{exc.problem}: {exc.detail}" if exc.detail else exc.problem
+        raise RequestTextError(f"the request {what} (line {line}, column {column})", line, column) from None
 
 
 def request_text(value: Any) -> str:
@@ -35,7 +36,7 @@ def request_text(value: Any) -> str:
 
 def _is_json(text: str) -> bool:
     try:
-        json.loads(text)
+        parse_json(text)
         return True
     except ValueError:
         return False

@@ -6,6 +6,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
+from rdeploy_tui.bounded_read import parse_json
 from rdeploy_tui.scoring.explain import Explanation, explain_status
 from rdeploy_tui.scoring.judge import DOUBLE_ENCODING_FIX, double_encoded
 from rdeploy_tui.scoring.target import DEPLOYMENT_HEADER
@@ -52,8 +53,8 @@ class ScoreResult:
         cached = self.__dict__.get("_parsed_cache")
         if cached is None:
             try:
-                cached = (True, json.loads(self.content)) if self.content else (False, None)
-            except (ValueError, UnicodeDecodeError):
+                cached = (True, parse_json(self.content.decode("utf-8"))) if self.content else (False, None)
+            except (ValueError, UnicodeDecodeError):  # ContentError too: nested too deep, a number too long
                 cached = (False, None)
             object.__setattr__(self, "_parsed_cache", cached)  # frozen dataclass: cache by hand
         return cached

@@ -4,6 +4,7 @@ deploy_spec.py  DeploySpec and its parts; load_spec / save_spec (rdeploy.yaml), 
 rules.py        pure, fast checks of each value (names, packages, images, SKUs, routes), and validate(spec)
 durations.py    "8h", "2d": the expiry durations of the spec and the CLI
 model_files.py  the model kinds (model.kind) and the one recipe for saving a crate
+requests_file.py  a rollout's requests file: the request bodies both deployments answer, read and checked
 """
 
 # Here rather than in deploy_spec.py: commands look for the file before deciding to load it (and its YAML parser).

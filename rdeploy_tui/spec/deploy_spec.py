@@ -11,12 +11,15 @@ import copy
 import json
 from dataclasses import asdict, dataclass, field, fields, is_dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import yaml
 
 from rdeploy_tui.spec import SPEC_FILENAME  # noqa: F401 - re-exported: where the spec is looked for
 from rdeploy_tui.spec.model_files import CRATE_FILENAME
+
+if TYPE_CHECKING:
+    from rdeploy_tui.bounded_read import FileKind
 
 SCHEMA_VERSION = 1
 DEFAULT_PACKAGE_SNAPSHOT = "2026-11-02"  # a spec without the key keeps building with the packages of this date
@@ -164,22 +167,21 @@ def default_spec() -> DeploySpec:
     return DeploySpec()
 
 
-def load_spec(path: Path) -> tuple[DeploySpec | None, list[Problem]]:
-    """Read a spec file. Returns (spec or None when unreadable, problems found while reading)."""
-    from rdeploy_tui.spec.yaml_load import SpecFileError, load_yaml, read_spec_text
+def load_spec(path: Path, kind: FileKind | None = None) -> tuple[DeploySpec | None, list[Problem]]:
+    """Read a spec file (bounded: rdeploy_tui/bounded_read.py). Returns (spec or None when unreadable, problems
+    found while reading); a number too long to read is a problem at its field, like any other wrong value."""
+    from rdeploy_tui import bounded_read
 
     try:
-        text = read_spec_text(Path(path))
+        data = bounded_read.read_yaml(Path(path), kind or bounded_read.SPEC)
     except FileNotFoundError:
         return None, [Problem("spec", f"file not found: {path}")]
-    except SpecFileError as exc:
-        return None, [Problem("spec", str(exc))]
-    try:
-        data = load_yaml(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark else ""
-        return None, [Problem("spec", f"{path} is not valid YAML{where}: {getattr(exc, 'problem', None) or exc}")]
+    except bounded_read.FileRefused as exc:
+        content = exc.content
+        if content is not None and content.field:  # the file is fine but for one value: say it at that field
+            where = f" (line {content.line})" if content.line else ""
+            return None, [Problem(content.field, content.problem + where)]
+        return None, [Problem("spec", exc.what)]
     if data is None:  # empty, or comments only: "all defaults" would deploy something nobody wrote down
         return None, [
             Problem(
@@ -222,7 +224,7 @@ def _build(cls: type, data: dict[str, Any], prefix: str, problems: list[Problem]
     for key in data:
         if key not in known:
             where = prefix.rstrip(".") or "spec"
-            from rdeploy_tui.spec.yaml_load import shown  # keys come from the file: quoted, escaped, truncated
+            from rdeploy_tui.bounded_read import shown  # keys come from the file: quoted, escaped, truncated
 
             problems.append(
                 Problem(f"{prefix}{shown(key)}", f"unknown key in {where}; allowed keys: {', '.join(known)}")

@@ -433,8 +433,40 @@ def check_script_path(value: Any, base_dir: Path | None = None) -> str | None:
         )
     if base_dir is not None:
         path = Path(value) if Path(value).is_absolute() else Path(base_dir) / value
-        if not path.is_file():
+        if not path.exists():
             return f"scoring script {show(value)} does not exist (looked for {path})"
+        if not path.is_file():
+            return f"scoring script {show(value)} is not a regular file ({path}); give the path of your plumber .R file"
+    return None
+
+
+def outside_folder_warning(value: Any, base_dir: Path | None, what: str) -> str | None:
+    """A relative path that leaves the spec's folder (../, or a symlink): said with where it resolves, since a
+    copied or shared spec then reads a file nobody sees beside it. An absolute path is plainly meant."""
+    if not isinstance(value, str) or not value or base_dir is None or Path(value).is_absolute():
+        return None
+    folder = Path(base_dir).resolve()
+    resolved = (folder / value).resolve()
+    if resolved == folder or folder in resolved.parents:
+        return None
+    return f"{what} {show(value)} resolves to {resolved}, outside the spec's folder {folder} (fine if you mean it)"
+
+
+def check_requests_file(value: Any, base_dir: Path | None = None) -> str | None:
+    """`rollout.requests_file`: None (the sample request) or a readable JSON file of request bodies."""
+    if value is None:
+        return None
+    if err := _text(value, "requests file path"):
+        return err
+    if base_dir is None:
+        return None
+    from rdeploy_tui.errors import RdeployError
+    from rdeploy_tui.spec.requests_file import read_requests_file, requests_file_path
+
+    try:
+        read_requests_file(requests_file_path(value, base_dir))
+    except RdeployError as exc:
+        return exc.what[:1].lower() + exc.what[1:].rstrip(".")
     return None
 
 
@@ -524,6 +556,8 @@ def validate(spec: DeploySpec, base_dir: Path | None = None) -> list[Problem]:
                 problems.append(Problem(f"image.r_packages[{index}]", warning, "warning"))
     if err := check_script_path(spec.scoring.script, base_dir):
         problems.append(Problem("scoring.script", err))
+    elif warning := outside_folder_warning(spec.scoring.script, base_dir, "scoring script"):
+        problems.append(Problem("scoring.script", warning, "warning"))
     check("scoring.port", check_port, spec.scoring.port)
     for name, message in check_routes(spec.scoring.routes):
         problems.append(Problem(f"scoring.routes.{name}", message))
@@ -542,6 +576,10 @@ def validate(spec: DeploySpec, base_dir: Path | None = None) -> list[Problem]:
     problems.extend(_probe_problems(spec.deployment.probes))
     check("deployment.expires_after", check_expires_after, spec.deployment.expires_after)
     problems.extend(_rollout_problems(spec.rollout))
+    if err := check_requests_file(spec.rollout.requests_file, base_dir):
+        problems.append(Problem("rollout.requests_file", err))
+    elif warning := outside_folder_warning(spec.rollout.requests_file, base_dir, "requests file"):
+        problems.append(Problem("rollout.requests_file", warning, "warning"))
     return problems
 
 

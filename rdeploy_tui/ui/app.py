@@ -161,11 +161,10 @@ class RdeployApp(App):
         from rdeploy_tui.ui import keys
 
         path = keys.keymap_path()
-        if not path.exists():
+        if not path.exists() and not path.is_symlink():
             self.user_keymap = keys.UserKeymap(path)
             return
-        self.user_keymap = keys.load_keymap(path, keys.ui_binding_ids())
-        self.user_keymap.problems += keys.keymap_clashes(self.user_keymap.keymap)
+        self.user_keymap = keys.load_user_keymap(path)
         if self.user_keymap.keymap:
             self.set_keymap(self.user_keymap.keymap)
         if self.user_keymap.problems:
@@ -174,6 +173,7 @@ class RdeployApp(App):
                 title=f"Keymap {path.name}: check these entries",
                 severity="warning",
                 timeout=10,
+                markup=False,  # the entries come from the file: "[b]" must be shown, not read as markup
             )
 
     user_keymap = None  # keys.UserKeymap once loaded

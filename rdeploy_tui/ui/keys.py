@@ -83,20 +83,33 @@ def split_keys(keys: str) -> list[str]:
 _MODIFIERS = {"ctrl", "alt", "shift", "meta", "super", "hyper"}
 
 
+def _sent_by_keyboards(char: str) -> bool:
+    """Whether a keyboard layout types `char` as one key: punctuation, symbols, currency signs and spaces of the
+    scripts' own blocks (below U+2000, and currency signs such as the euro). Emoji, dingbats and arrows are
+    characters a person pastes, never a key (issue 23: "quit: banana" named the banana emoji and left quit unbound)."""
+    category = unicodedata.category(char)
+    return category[0] in "PSZ" and (ord(char) < 0x2000 or category == "Sc")
+
+
 def key_problem(key: str) -> str | None:
-    """Why `key` is not a key name Textual knows (None: it is one)."""
+    """Why `key` is not a key name Textual knows and a keyboard sends (None: it is one)."""
     from textual.keys import Keys
 
     *modifiers, name = key.split("+")
     if bad := [m for m in modifiers if m not in _MODIFIERS]:
-        return f"unknown modifier {bad[0]!r} in {key!r} (use ctrl, alt, shift)"
+        return f"unknown modifier {shown(bad[0])} in {shown(key)} (use ctrl, alt, shift)"
     if len(name) == 1 or name in {k.value for k in Keys}:
         return None
     try:  # Textual names punctuation by its Unicode name: question_mark, full_stop ...
-        unicodedata.lookup(name.replace("_", " ").upper())
-        return None
+        char = unicodedata.lookup(name.replace("_", " ").upper())
     except KeyError:
-        return f"unknown key {name!r} (examples: f4, alt+n, ctrl+s, question_mark)"
+        return f"unknown key {shown(name)} (examples: f4, alt+n, ctrl+s, question_mark)"
+    if not _sent_by_keyboards(char):
+        return (
+            f"{shown(name)} is the name of the character U+{ord(char):04X}, which no keyboard sends as a key "
+            "(examples: f4, alt+n, ctrl+s, question_mark)"
+        )
+    return None
 
 
 # -- the user's keymap --------------------------------------------------------------------------------
@@ -121,48 +134,158 @@ class UserKeymap:
 
 def load_keymap(path: Path | None = None, known_ids: set[str] | None = None) -> UserKeymap:
     """Read keymap.yaml: `binding id: key` or `binding id: [key, key]`. Bad entries are left out and
-    described in .problems (never raised); a missing file is an empty keymap."""
-    import yaml
+    described in .problems (never raised); a missing file is an empty keymap. The file is read through
+    bounded_read (a FIFO, /dev/zero, deep nesting or a 5,000-digit number is a problem, never a hang or a crash)."""
+    loaded, notes = _read_keymap(path or keymap_path(), known_ids)
+    loaded.problems += notes.values()
+    return loaded
 
-    path = path or keymap_path()
+
+def _read_keymap(path: Path, known_ids: set[str] | None) -> tuple[UserKeymap, dict[str, str]]:
+    """The entries that are keys, the problems of those left out, and a note per entry applied although only
+    keys a browser keeps were given (the user may run in a native terminal)."""
+    from rdeploy_tui import bounded_read
+
     result = UserKeymap(path)
+    notes: dict[str, str] = {}
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = bounded_read.read_yaml(path, bounded_read.KEYMAP)
     except FileNotFoundError:
-        return result
-    except (OSError, UnicodeDecodeError) as exc:
-        result.problems.append(f"cannot read {path}: {exc}")
-        return result
-    except yaml.YAMLError as exc:
-        where = getattr(exc, "problem_mark", None)
-        result.problems.append(f"{path} is not valid YAML" + (f" (line {where.line + 1})" if where else ""))
-        return result
+        return result, notes
+    except bounded_read.FileRefused as exc:
+        result.problems.append(f"{exc.what}: none of it was applied. {exc.next_step}")
+        return result, notes
     if data is None:
-        return result
+        return result, notes
     if not isinstance(data, dict):
         result.problems.append(f"{path} must map binding ids to keys, e.g. 'next: f4'")
-        return result
-    for binding_id, value in data.items():
-        binding_id = str(binding_id)
-        if known_ids is not None and binding_id not in known_ids:
+        return result, notes
+    for raw_id, value in data.items():
+        binding_id = shown(raw_id)  # from the file: quoted and escaped unless a plain name
+        if known_ids is not None and str(raw_id) not in known_ids:
             result.problems.append(f"{binding_id}: no such binding id (the help screen, F1, lists them)")
             continue
         keys = value if isinstance(value, list) else [value]
-        if not keys or not all(isinstance(k, str) for k in keys):
+        names = [k for part in keys if isinstance(part, str) for k in split_keys(part)]
+        if not names or not all(isinstance(k, str) for k in keys):
             result.problems.append(f"{binding_id}: give a key or a list of keys, e.g. 'f4' or [f4, alt+x]")
             continue
-        names = [k for part in keys for k in split_keys(part)]
         if bad := next((p for p in map(key_problem, names) if p), None):
             result.problems.append(f"{binding_id}: {bad}")
             continue
-        if names and all(reserved_reason(k) for k in names):
-            # Applied anyway (the user may run in a native terminal), but said.
-            result.problems.append(
+        if all(reserved_reason(k) for k in names):
+            notes[str(raw_id)] = (
                 f"{binding_id}: {names[0]} may never arrive in a browser terminal "
-                f"({reserved_reason(names[0]).split(' [')[0]})"
+                f"({(reserved_reason(names[0]) or '').split(' [')[0]})"
             )
-        result.keymap[binding_id] = ",".join(names)
-    return result
+        result.keymap[str(raw_id)] = ",".join(names)
+    return result, notes
+
+
+def shown(value: object) -> str:
+    from rdeploy_tui.bounded_read import shown as quoted
+
+    return quoted(value)
+
+
+# Actions no keymap may leave without a key that works (issue 23): without them the user cannot leave the app,
+# see its keys or find an action by name.
+ESSENTIAL_ACTIONS = {"quit": "Quit", "help": "Help", "command_palette": "the command palette"}
+
+
+def _is_app(cls: type) -> bool:
+    from textual.app import App
+
+    return issubclass(cls, App)
+
+
+def _working_keys(binding_id: str, keymap: dict[str, str], classes: list[type]) -> tuple[list[str], list[str]]:
+    """The keys of an app binding id that reach its action in a browser terminal, and why each other key does not.
+    A key works when it is a key, no browser or VS Code keeps it, and no other binding takes it first: another
+    app binding holding it (Textual's keymap drops the default that clashes), or, for a binding without
+    priority, any screen's or widget's binding (Textual asks the focused widget and the screen first)."""
+    placed = [(cls, b) for cls in classes for b in own_bindings(cls)]
+
+    def keys_of(b: Binding) -> list[str]:
+        return split_keys(keymap[b.id]) if b.id and b.id in keymap else split_keys(b.key)
+
+    mine = [b for cls, b in placed if _is_app(cls) and b.id == binding_id]
+    if not mine:
+        return [], []
+    priority = any(b.priority for b in mine)
+    own_keys = list(dict.fromkeys(k for b in mine for k in keys_of(b)))
+    working: list[str] = []
+    reasons: list[str] = []
+    for key in own_keys:
+        if problem := key_problem(key):
+            reasons.append(problem)
+            continue
+        if reserved := reserved_reason(key):
+            reasons.append(f"{key}: {reserved.split(' [')[0]}")
+            continue
+        rivals = [
+            b.description or b.action
+            for cls, b in placed
+            if b.action != mine[0].action
+            and key in keys_of(b)
+            # On the app, a keymap entry takes its keys from the defaults that held them; elsewhere a screen's
+            # or widget's binding wins over an app binding without priority.
+            and ((b.id in keymap) if _is_app(cls) else not priority)
+        ]
+        if rivals:
+            reasons.append(f"{key} is also {rivals[0]}'s key")
+            continue
+        working.append(key)
+    return working, reasons
+
+
+def keep_essential_keys(keymap: dict[str, str], classes: list[type]) -> tuple[dict[str, str], list[str]]:
+    """The keymap with what would leave Quit, Help or the command palette without a working key taken out, and a
+    sentence for each entry taken out. The essential action's own entry goes first (its default comes back);
+    if its default keys are still taken, the entries that took them go."""
+    keymap = dict(keymap)
+    problems: list[str] = []
+    for _ in range(len(keymap) + 1):  # each pass removes an entry or ends
+        removed = False
+        for binding_id, name in ESSENTIAL_ACTIONS.items():
+            working, reasons = _working_keys(binding_id, keymap, classes)
+            if working or not reasons:
+                continue
+            if binding_id in keymap:
+                keys = keymap.pop(binding_id)
+                defaults = [
+                    k
+                    for cls in classes
+                    if _is_app(cls)
+                    for b in own_bindings(cls)
+                    if b.id == binding_id
+                    for k in split_keys(b.key)
+                ]
+                problems.append(
+                    f"{binding_id}: {keys} would leave {name} without a key that works in a browser terminal "
+                    f"({'; '.join(reasons)}); its own keys are kept ({', '.join(defaults)})"
+                )
+                removed = True
+                continue
+            default_keys = set(_working_keys(binding_id, {}, classes)[0])
+            for other in [i for i, v in keymap.items() if default_keys & set(split_keys(v))]:
+                taken = sorted(default_keys & set(split_keys(keymap.pop(other))))
+                problems.append(f"{other}: {', '.join(taken)} is {name}'s key; left out so that {name} keeps it")
+                removed = True
+        if not removed:
+            break
+    return keymap, problems
+
+
+def load_user_keymap(path: Path | None = None) -> UserKeymap:
+    """keymap.yaml as the app applies it: each entry checked (load_keymap), none leaving Quit, Help or the command
+    palette without a working key (keep_essential_keys), and keys given to two actions of one screen said."""
+    classes = ui_binding_classes()
+    loaded, notes = _read_keymap(path or keymap_path(), {b.id for cls in classes for b in own_bindings(cls) if b.id})
+    loaded.keymap, essential = keep_essential_keys(loaded.keymap, classes)
+    loaded.problems += essential + [note for i, note in notes.items() if i in loaded.keymap]
+    loaded.problems += keymap_clashes(loaded.keymap)
+    return loaded
 
 
 # -- every binding in the UI --------------------------------------------------------------------------

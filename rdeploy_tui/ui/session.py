@@ -34,9 +34,10 @@ def load_last_run() -> DeploySpec | None:
     path = last_run_path()
     if not path.is_file():
         return None
+    from rdeploy_tui.bounded_read import LAST_RUN
     from rdeploy_tui.spec.deploy_spec import load_spec
 
-    spec, _problems = load_spec(path)  # problems show up at the fields once the forms load the values
+    spec, _problems = load_spec(path, LAST_RUN)  # problems show up at the fields once the forms load the values
     return spec
 
 

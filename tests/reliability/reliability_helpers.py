@@ -115,3 +115,35 @@ def port_listened(port: int) -> bool:
         if parts[3] == "0A" and int(parts[1].split(":")[1], 16) == port:
             return True
     return False
+
+
+# The CLI with its own peak RSS said at exit. VmHWM is the high-water mark of this process's memory since its exec;
+# wait4's ru_maxrss is not usable here: Linux carries the spawning process's peak (pytest's) over the exec.
+_PEAK_LAUNCHER = (
+    "import atexit, sys\n"
+    "def peak():\n"
+    "    for line in open('/proc/self/status'):\n"
+    "        if line.startswith('VmHWM:'):\n"
+    "            print('rdeploy-peak-kib', line.split()[1], file=sys.stderr)\n"
+    "atexit.register(peak)\n"
+    "from rdeploy_tui.cli import main\n"
+    "raise SystemExit(main(sys.argv[1:]))\n"
+)
+
+
+def run_cli_peak(args: list[str], home: Path, timeout: float = 60) -> tuple[subprocess.CompletedProcess, int]:
+    """run_cli, and the CLI process's own peak resident memory in MiB (0 when it died before saying it)."""
+    result = subprocess.run(
+        [sys.executable, "-c", _PEAK_LAUNCHER, *args],
+        env=cli_env(home),
+        capture_output=True,
+        text=True,
+        stdin=subprocess.DEVNULL,
+        timeout=timeout,
+    )
+    peak = 0
+    for line in result.stderr.splitlines():
+        if line.startswith("rdeploy-peak-kib "):
+            peak = int(line.split()[1]) // 1024
+    result.stderr = "\n".join(line for line in result.stderr.splitlines() if not line.startswith("rdeploy-peak-kib"))
+    return result, peak

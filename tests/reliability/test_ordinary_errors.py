@@ -49,7 +49,7 @@ def _case(tmp: Path, name: str) -> tuple[list[str], str]:
         return ["endpoints", "score", "x", "--file", str(tmp / "req.bin"), "--sandbox"], str(tmp / "req.bin")
     if name == "score-deep-json":
         (tmp / "req.json").write_text("[" * 100_000 + "]" * 100_000)
-        return ["endpoints", "score", "x", "--file", str(tmp / "req.json"), "--sandbox"], "nested too deeply"
+        return ["endpoints", "score", "x", "--file", str(tmp / "req.json"), "--sandbox"], "nested more than 64"
     if name == "score-file-is-a-folder":
         return ["endpoints", "score", "x", "--file", str(tmp), "--sandbox"], str(tmp)
     raise AssertionError(name)
@@ -80,7 +80,7 @@ def test_an_ordinary_mistake_is_explained(tmp_path, name):
     assert result.returncode in (1, 2), result
     assert "unexpected error" not in result.stderr and "Traceback" not in result.stderr, result.stderr
     assert must in result.stderr, result.stderr
-    if not args[0] == "validate":  # validate prints the problems themselves; the others say what to do next
+    if args[0] != "validate":  # validate prints the problems themselves; the others say what to do next
         assert "Next:" in result.stderr, result.stderr
 
 

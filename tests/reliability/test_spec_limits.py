@@ -4,11 +4,11 @@ holds is never echoed raw to the terminal."""
 from __future__ import annotations
 
 import os
-import resource
 import subprocess
-import sys
+from pathlib import Path
 
 import pytest
+from reliability_helpers import run_cli_peak
 
 from rdeploy_tui.spec.deploy_spec import load_spec
 
@@ -28,28 +28,19 @@ scoring:
 """
 
 
-def _validate(spec: str, timeout: float = 60) -> tuple[subprocess.CompletedProcess, int]:
-    """`rdeploy-tui validate` in a child; returns its result and the child's peak memory in MiB."""
-    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    result = subprocess.run(
-        [sys.executable, "-m", "rdeploy_tui", "validate", "--spec", spec],
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        stdin=subprocess.DEVNULL,
-    )
-    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    return result, max(peak, before) // 1024
+def _validate(spec: str, home: Path, timeout: float = 60) -> tuple[subprocess.CompletedProcess, int]:
+    """`rdeploy-tui validate` in a child; returns its result and the child's own peak memory in MiB."""
+    return run_cli_peak(["validate", "--spec", spec], home, timeout)
 
 
 def test_billion_laughs_is_refused_while_loading(tmp_path):
     path = tmp_path / "laughs.yaml"
     path.write_text(LAUGHS)
     assert path.stat().st_size < 1024
-    result, peak_mib = _validate(str(path))
+    result, peak_mib = _validate(str(path), tmp_path / "home")
     assert result.returncode == 1
     assert "aliases expand to more than" in result.stderr and "Traceback" not in result.stderr
-    assert peak_mib < 400, f"validate peaked at {peak_mib} MiB"
+    assert 0 < peak_mib < 400, f"validate peaked at {peak_mib} MiB"
 
 
 def test_a_self_referencing_alias_is_refused(tmp_path):
@@ -68,7 +59,7 @@ def test_a_spec_that_is_not_a_regular_file_is_refused_at_once(tmp_path, special)
         target = str(tmp_path)
     else:
         target = special
-    result, _ = _validate(target, timeout=30)
+    result, _ = _validate(target, tmp_path / "home", timeout=30)
     assert result.returncode == 1 and "Traceback" not in result.stderr
     assert target in result.stderr and ("not a regular file" in result.stderr or "is a folder" in result.stderr)
 
@@ -102,10 +93,10 @@ def test_unknown_keys_are_quoted_escaped_and_truncated(tmp_path):
     secret.write_text("AZURE_CLIENT_SECRET=hunter2-very-long-secret-value-that-must-not-be-shown-in-full\n")
     link = tmp_path / "rdeploy.yaml"
     link.symlink_to(secret)
-    result, _ = _validate(str(link))
+    result, _ = _validate(str(link), tmp_path / "home")
     assert result.returncode == 1
     assert "must-not-be-shown-in-full" not in result.stderr
     escape = tmp_path / "esc.yaml"
     escape.write_text('"\\e]0;owned\\a\\e[2J": 1\n')
-    result, _ = _validate(str(escape))
+    result, _ = _validate(str(escape), tmp_path / "home")
     assert result.returncode == 1 and "\x1b" not in result.stderr and "\\x1b" in result.stderr

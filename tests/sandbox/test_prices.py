@@ -1,4 +1,5 @@
-"""Prices from the sandbox's simulation of the Azure Retail Prices API, through the real client (httpx), and the cache."""
+"""Prices from the sandbox's simulation of the Azure Retail Prices API, through the real client (httpx), and the
+cache."""
 
 from __future__ import annotations
 
@@ -23,7 +24,8 @@ def session(sandbox, rdeploy_home):
 def test_the_request_has_microsofts_documented_shape():
     assert prices.RETAIL_PRICES_URL == "https://prices.azure.com/api/retail/prices"
     assert prices.odata_filter("WestEurope", "Standard_DS3_v2") == (
-        "serviceName eq 'Virtual Machines' and armRegionName eq 'westeurope' and armSkuName eq 'Standard_DS3_v2' and priceType eq 'Consumption'"
+        "serviceName eq 'Virtual Machines' and armRegionName eq 'westeurope' and armSkuName eq 'Standard_DS3_v2' "
+        "and priceType eq 'Consumption'"
     )
 
 
@@ -31,7 +33,8 @@ def test_linux_pay_as_you_go_price_across_pages(session, sandbox):
     from rdeploy_tui.sandbox.prices import PAGE_SIZE, SIMULATED
 
     price = prices.hourly_price(session, "westeurope", "Standard_DS3_v2")
-    # six items per size (Linux/Windows x pay-as-you-go/Spot/Low Priority) over pages of PAGE_SIZE: NextPageLink followed
+    # six items per size (Linux/Windows x pay-as-you-go/Spot/Low Priority) over pages of PAGE_SIZE: NextPageLink
+    # followed
     assert PAGE_SIZE < 6 and price == prices.Price(
         "Standard_DS3_v2", "westeurope", SIMULATED["Standard_DS3_v2"][2], "USD"
     )
@@ -60,3 +63,39 @@ def test_answers_are_cached_for_a_day(session):
     data[key]["at"] = time.time() - prices.CACHE_SECONDS - 1  # older than a day: asked again
     path.write_text(json.dumps(data))
     assert prices.hourly_price(session, "northeurope", "Standard_F4s_v2") == first
+
+
+@pytest.mark.parametrize(
+    "cache",
+    [
+        pytest.param("[" * 100_000 + "]" * 100_000, id="deeply-nested"),
+        pytest.param('{"x": ' + "7" * 5000 + "}", id="5000-digit-number"),
+        pytest.param("fifo", id="fifo"),
+        pytest.param("entry", id="entry-of-the-wrong-shape"),
+    ],
+)
+def test_a_cache_that_cannot_be_read_is_asked_again_and_rewritten(session, cache):
+    import os
+    import threading
+
+    first = prices.hourly_price(session, "westus", "Standard_DS2_v2")  # the answer, and a cache holding it
+    path = prices.cache_dir() / "prices.json"
+    if cache == "entry":
+        data = json.loads(path.read_text())
+        for entry in data.values():
+            entry.update({"at": "yesterday", "price": "cheap", "currency": "\x1b]0;x\x07"})
+        path.write_text(json.dumps(data))
+    else:
+        path.unlink()
+        if cache == "fifo":
+            os.mkfifo(path)  # nobody writes to it: an ordinary read blocks for ever
+        else:
+            path.write_text(cache)
+    answers: list = []
+    asker = threading.Thread(
+        target=lambda: answers.append(prices.hourly_price(session, "westus", "Standard_DS2_v2")), daemon=True
+    )
+    asker.start()
+    asker.join(60)  # a safety net: the assertions are on the answer
+    assert answers == [first]
+    assert path.is_file() and any(k.endswith("|westus|standard_ds2_v2") for k in json.loads(path.read_text()))

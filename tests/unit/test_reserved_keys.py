@@ -4,8 +4,12 @@ Headless browsers cannot show their own shortcuts, so this table is what guards 
 
 from __future__ import annotations
 
+import os
+import threading
 from collections import defaultdict
+from typing import ClassVar
 
+import pytest
 from textual.binding import Binding
 from textual.screen import Screen
 
@@ -53,7 +57,7 @@ def test_no_action_is_bound_only_to_a_key_browsers_or_vscode_keep():
 
 def test_the_check_catches_the_old_bindings():
     class Before(Screen):  # the wizard's keys before issue 14
-        BINDINGS = [
+        BINDINGS: ClassVar = [
             Binding("ctrl+n", "next", "Next"),
             Binding("escape", "back", "Back"),
             Binding("ctrl+t", "toggle_view", "Table/JSON"),
@@ -126,7 +130,7 @@ def test_keymap_file_overrides_and_reports_bad_entries(tmp_path):
     assert loaded.keymap == {"next": "f4", "send": "f9,alt+s", "quit": "ctrl+q"}
     problems = "\n".join(loaded.problems)
     assert "nosuch: no such binding id" in problems
-    assert "back: unknown key 'nokey'" in problems
+    assert "back: unknown key nokey" in problems
     assert "help: give a key" in problems
     assert "quit: ctrl+q may never arrive in a browser terminal" in problems
 
@@ -165,3 +169,60 @@ def test_every_alt_letter_textual_reads_as_another_key_is_in_the_table():
         if decoded != [f"alt+{letter}"]:
             misread.add(f"alt+{letter}")
     assert misread and misread <= set(keys.RESERVED_KEYS), misread - set(keys.RESERVED_KEYS)
+
+
+def test_a_character_no_keyboard_sends_is_not_a_key():
+    assert "U+1F34C, which no keyboard sends" in keys.key_problem("banana")
+    assert "U+2603" in keys.key_problem("ctrl+snowman")
+    for key in ("question_mark", "euro_sign", "degree_sign", "section_sign", "f4", "alt+n", "ctrl+s", "a", "5"):
+        assert keys.key_problem(key) is None, key
+
+
+@pytest.mark.parametrize(
+    ("entries", "kept", "said"),
+    [
+        ({"quit": "banana"}, {}, "quit: banana would leave Quit without a key that works"),
+        ({"quit": "f5"}, {}, "(f5: browsers reload the page); its own keys are kept (f10, ctrl+q)"),
+        ({"quit": "ctrl+q"}, {}, "quit: ctrl+q would leave Quit without a key that works"),
+        ({"help": "f10"}, {}, "help: f10 is Quit's key; left out so that Quit keeps it"),
+        ({"command_palette": "f10"}, {}, "command_palette: f10 is Quit's key"),
+        ({"help": "f2"}, {}, "help: f2 would leave Help without a key that works in a browser terminal (f2 is also"),
+        ({"next": "question_mark"}, {}, "next: question_mark is Help's key; left out so that Help keeps it"),
+        ({"command_palette": "ctrl+p"}, {}, "would leave the command palette without a key that works"),
+        # Swaps and moves that leave every essential action a key are the user's to make.
+        ({"help": "f2", "next": "question_mark"}, {"help": "f2", "next": "question_mark"}, None),
+        ({"quit": "f6", "next": "f4"}, {"quit": "f6", "next": "f4"}, None),
+        ({"quit": "f6,ctrl+q"}, {"quit": "f6,ctrl+q"}, None),
+    ],
+)
+def test_no_keymap_leaves_quit_help_or_the_palette_without_a_working_key(entries, kept, said):
+    keymap, problems = keys.keep_essential_keys(entries, keys.ui_binding_classes())
+    assert keymap == kept
+    if said is None:
+        assert problems == []
+    else:
+        assert len(problems) == 1 and said in problems[0], problems
+
+
+@pytest.mark.parametrize("special", ["fifo", "/dev/zero", "deep", "digits"])
+def test_a_keymap_that_cannot_be_read_is_a_problem_not_a_hang(tmp_path, special):
+    path = tmp_path / "keymap.yaml"
+    if special == "fifo":
+        os.mkfifo(path)
+    elif special == "deep":
+        path.write_text("next: " + "[" * 3000 + "]" * 3000 + "\n")
+    elif special == "digits":
+        path.write_text("next: f4\nquit: " + "1" * 5000 + "\n")
+    else:
+        path.symlink_to(special)
+    loaded: list = []
+    reader = threading.Thread(target=lambda: loaded.append(keys.load_keymap(path)), daemon=True)
+    reader.start()
+    reader.join(60)  # a safety net: the assertions are on what came back
+    assert loaded, "reading keymap.yaml blocked"
+    assert loaded[0].keymap == {}
+    (problem,) = loaded[0].problems
+    assert str(path) in problem and "none of it was applied" in problem
+    assert {"fifo": "named pipe", "/dev/zero": "character device", "deep": "nested", "digits": "5,000 digits"}[
+        special
+    ] in problem

@@ -6,6 +6,7 @@ import json
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import ClassVar
 
 import pytest
 
@@ -33,7 +34,7 @@ RECORDS = [{"year": 1971, "forecast": 782.27}, {"year": 1972, "forecast": 779.56
 class Handler(BaseHTTPRequestHandler):
     """Answers by path, the way Azure's front end and plumber answer."""
 
-    seen: list[dict] = []
+    seen: ClassVar[list[dict]] = []
 
     def log_message(self, *args):  # keep test output clean
         pass
@@ -433,3 +434,28 @@ def test_retry_wait_follows_retry_after_up_to_30_s():
     assert ScoreResult(None, 1.0, error="refused").retry_wait(0.5) == 0.5
     assert ScoreResult(503, 1.0).transient and ScoreResult(None, 1.0).transient
     assert not ScoreResult(424, 1.0).transient and not ScoreResult(200, 1.0).transient
+
+
+@pytest.mark.parametrize(
+    ("text", "said", "line", "column"),
+    [
+        pytest.param('{"x":\n [' + "1" * 5000 + "]}", "holds a number of 5,000 digits", 2, 3, id="5000-digits"),
+        pytest.param("[" * 5000 + "]" * 5000, "is nested more than 64 levels deep", 1, 65, id="deep"),
+        pytest.param('{"x": }', "is not valid JSON: Expecting value", 1, 7, id="invalid"),
+    ],
+)
+def test_a_request_the_editor_cannot_send_says_where(text, said, line, column):
+    with pytest.raises(RequestTextError) as caught:
+        parse_request_text(text)
+    assert said in caught.value.what and (caught.value.line, caught.value.column) == (line, column)
+
+
+@pytest.mark.parametrize("body", [b"[" * 5000 + b"]" * 5000, b'{"y": ' + b"9" * 5000 + b"}"], ids=["deep", "digits"])
+def test_an_answer_too_deep_or_too_long_to_read_is_shown_as_text(body):
+    from rdeploy_tui.scoring.judge import double_encoded, parse_body
+
+    result = ScoreResult(200, 1.0, {}, body)
+    assert result.value is None and result.text.startswith(body[:5].decode())
+    assert parse_body(body) == (False, None)
+    assert double_encoded([body.decode()]) is None
+    assert explain_status(500, {}, body) is not None
