@@ -26,7 +26,7 @@ def main() -> int:
     os.environ["RDEPLOY_HOME"] = str(tmp / "home")  # the cache folder is inside it
     from rdeploy_tui.azure import Workspace, session_for_sandbox
     from rdeploy_tui.local.crate_packages import read_model_dir
-    from rdeploy_tui.logfile import cache_dir
+    from rdeploy_tui.locations import cache_dir
     from rdeploy_tui.sandbox import Sandbox
 
     sandbox = Sandbox(tmp / "sandbox", time_scale=0.003).start()

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from rdeploy_tui.logfile import cache_dir
+from rdeploy_tui.locations import prices_cache
 
 RETAIL_PRICES_URL = "https://prices.azure.com/api/retail/prices"
 API_VERSION = "2023-01-01-preview"
@@ -114,7 +114,7 @@ def fetch(
 
 
 def _cache_file() -> Path:
-    return cache_dir() / "prices.json"
+    return prices_cache()
 
 
 def _read_cache() -> dict[str, Any]:

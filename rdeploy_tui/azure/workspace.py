@@ -13,7 +13,7 @@ from rdeploy_tui.azure.discovery import WorkspaceInfo, get_workspace, resource_i
 from rdeploy_tui.azure.errors import azure_call
 from rdeploy_tui.azure.session import Session
 from rdeploy_tui.errors import RdeployError
-from rdeploy_tui.logfile import cache_dir
+from rdeploy_tui.locations import model_cache
 
 _REGISTRY_ID = resource_id_pattern("Microsoft.ContainerRegistry/registries")
 
@@ -140,11 +140,7 @@ class Workspace:
     def download_model(self, name: str, version: str) -> Path:
         """The files of model `name` version `version` (a number), as `az ml model download` fetches them, in this
         user's cache folder. A registered version's files never change, so a complete earlier download is reused."""
-        folder = (
-            cache_dir()
-            / "models"
-            / "/".join(_safe(p) for p in (self.subscription_id, self.resource_group, self.name, name, version))
-        )
+        folder = model_cache(self.subscription_id, self.resource_group, self.name, name, version)
         if folder.is_dir():
             return folder
         folder.parent.mkdir(parents=True, exist_ok=True)

@@ -26,7 +26,7 @@ from typing import Any
 from rdeploy_tui.azure.capture import redact, sdk_lines, uncaptured
 from rdeploy_tui.deploy_folder.render import ENTRY_SCRIPT, Rendered, render
 from rdeploy_tui.errors import RdeployError
-from rdeploy_tui.logfile import log_dir
+from rdeploy_tui.locations import run_log
 from rdeploy_tui.pipeline import plan as P
 from rdeploy_tui.pipeline.events import (
     Event,
@@ -118,7 +118,7 @@ class Runner:
         self._emit_lock = threading.Lock()
         self._state_lock = threading.Lock()
         self._running: list[str] = []
-        self.log_file: Path | None = log_dir() / f"deploy-{time.strftime('%Y%m%d-%H%M%S')}-{spec.endpoint.name}.jsonl"
+        self.log_file: Path | None = run_log("deploy", spec.endpoint.name)
         self._log_handle: Any = None
 
     # ----- plumbing -----

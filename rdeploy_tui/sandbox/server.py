@@ -46,9 +46,9 @@ REQUEST_LOG_MAX = 10_000
 def default_state_dir() -> Path:
     """Where `rdeploy-tui sandbox` and `--sandbox` both keep the sandbox, so endpoints made with one are seen by the
     other: `sandbox` in rdeploy-tui's state folder (RDEPLOY_HOME, else the platform's user state dir)."""
-    from rdeploy_tui.logfile import state_dir
+    from rdeploy_tui.locations import sandbox_dir
 
-    return state_dir() / "sandbox"
+    return sandbox_dir()
 
 
 class _BoundedLog(list):

@@ -20,13 +20,11 @@ if TYPE_CHECKING:
 # (pyyaml, its dataclasses) and platformdirs are imported only when the spec is first needed, which
 # for the wizard is right after the first paint.
 
-LAST_RUN_FILENAME = "last-run.yaml"
-
 
 def last_run_path() -> Path:
-    from rdeploy_tui import logfile
+    from rdeploy_tui import locations
 
-    return logfile.state_dir() / LAST_RUN_FILENAME
+    return locations.last_run_spec()
 
 
 def load_last_run() -> DeploySpec | None:
