@@ -53,6 +53,19 @@ def add_connection_options(parser: argparse.ArgumentParser, *, root: bool = Fals
         "--arm-endpoint", metavar="URL", help="any other Azure Resource Manager endpoint (https)", **unset
     )
     group.add_argument("--ca-bundle", metavar="FILE", help="CA certificates to trust for --arm-endpoint", **unset)
+    group.add_argument(
+        "--prices-url",
+        metavar="URL",
+        help="the Azure Retail Prices API, or a mirror of it (env RDEPLOY_PRICES_URL; default Microsoft's)",
+        **unset,
+    )
+    group.add_argument(
+        "--package-index-url",
+        metavar="URL",
+        help="the R repository whose package index a deploy checks names against (env RDEPLOY_PACKAGE_INDEX_URL; "
+        "default the one the image installs from)",
+        **unset,
+    )
 
 
 def build_parser(only: str | None = None) -> argparse.ArgumentParser:

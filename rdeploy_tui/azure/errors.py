@@ -170,10 +170,8 @@ def explain(exc: BaseException, doing: str = "", *, details: str | None = None, 
             details=message,
             code="TasksOperationsNotAllowed",
         )
-    if (
-        code in ("OutOfQuota", "QuotaExceeded")
-        or ("quota" in message.lower()
-        and ("not enough" in message.lower() or "exceed" in message.lower()))
+    if code in ("OutOfQuota", "QuotaExceeded") or (
+        "quota" in message.lower() and ("not enough" in message.lower() or "exceed" in message.lower())
     ):
         numbers = _quota_numbers(message)
         return RdeployError(

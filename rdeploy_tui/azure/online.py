@@ -175,7 +175,16 @@ class Endpoints:
         return self.ws.ml_client().online_deployments
 
     def _interval(self, seconds: float) -> float:
-        return seconds * self.ws.session.poll_scale
+        """Our own poll interval: Azure's documented `seconds`, or sooner when the service hinted so (pace.py)."""
+        return self.ws.connection.pace.poll_interval(seconds)
+
+    def _path(self, endpoint: str, deployment: str | None = None) -> str:
+        """The end of a resource's ARM path, to find the timeout the service announced for its operation."""
+        path = f"/workspaces/{self.ws.name}/onlineEndpoints/{endpoint}"
+        return f"{path}/deployments/{deployment}" if deployment else path
+
+    def _limit(self, resource: str, documented_s: float) -> float:
+        return deadlines.operation_limit(self.ws.connection, resource, documented_s)
 
     # ----- reading -----
     def list(self) -> list[EndpointInfo]:
@@ -338,13 +347,10 @@ class Endpoints:
             on_progress,
             cancel,
             doing=f"creating endpoint {name}",
-            limit_s=self._limit(deadlines.LRO_WAIT_S),
+            limit_s=self._limit(self._path(name), deadlines.LRO_WAIT_S),
             still=self._endpoint_still(name),
         )
         return self.show(name)
-
-    def _limit(self, seconds: float, floor: float = deadlines.SANDBOX_FLOOR_S) -> float:
-        return deadlines.scaled(self.ws.session, seconds, floor=floor)
 
     def _endpoint_still(self, name: str) -> Callable[[float], RdeployError]:
         return lambda waited: deadlines.still_going(
@@ -365,7 +371,7 @@ class Endpoints:
 
     def _wait_endpoint(self, name: str, on_progress: ProgressSink, cancel: threading.Event) -> EndpointInfo:
         started = time.monotonic()
-        limit = self._limit(deadlines.LRO_WAIT_S)
+        limit = self._limit(self._path(name), deadlines.LRO_WAIT_S)
         while True:
             if time.monotonic() - started > limit:
                 raise self._endpoint_still(name)(limit)
@@ -478,8 +484,7 @@ class Endpoints:
         return info
 
     def _deployment_limit(self, request: DeploymentRequest) -> float:
-        # R's start-up inside the sandbox is real time (hosting.READY_TIMEOUT_S = 60 s): a higher floor.
-        return self._limit(deadlines.deployment_wait_s(request.probe), floor=180.0)
+        return self._limit(self._path(request.endpoint, request.name), deadlines.deployment_wait_s(request.probe))
 
     def _wait_deployment(
         self,
@@ -666,7 +671,7 @@ class Endpoints:
         """The deadline of an operation on the endpoint or one of its deployments, and what to say past it
         (azure/deadlines.py)."""
         return {
-            "limit_s": self._limit(deadlines.LRO_WAIT_S),
+            "limit_s": self._limit(self._path(endpoint), deadlines.LRO_WAIT_S),
             "still": lambda waited: deadlines.still_going(
                 doing, waited, bills, f"rdeploy-tui endpoints show {endpoint}"
             ),

@@ -95,7 +95,7 @@ class RestEndpoints(Endpoints):
 
     @property
     def _session(self) -> Any:
-        return self.ws.session
+        return self.ws.connection
 
     def _path(self, endpoint: str | None = None, *rest: str) -> str:
         path = (

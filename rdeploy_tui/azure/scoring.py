@@ -31,7 +31,7 @@ def endpoint_target(ws: Workspace, endpoint: str, deployment: str | None = None)
             code="NotReady",
         )
     secret = endpoints.auth_header(endpoint).removeprefix("Bearer ")
-    return ScoringTarget(info.scoring_uri, secret, deployment, verify=ws.session.ca_bundle or True)
+    return ScoringTarget(info.scoring_uri, secret, deployment, verify=ws.connection.ca_bundle or True)
 
 
 def score(
@@ -46,5 +46,5 @@ def score(
         payload,
         endpoint=endpoint,
         attempts=attempts,
-        delay=1.0 * ws.session.poll_scale,
+        delay=ws.connection.pace.poll_interval(1.0),
     )

@@ -11,7 +11,7 @@ from typing import Any
 
 from rdeploy_tui.azure.discovery import WorkspaceInfo, get_workspace, resource_id_pattern
 from rdeploy_tui.azure.errors import azure_call
-from rdeploy_tui.azure.session import Session
+from rdeploy_tui.azure.clients import AzureConnection
 from rdeploy_tui.errors import RdeployError
 from rdeploy_tui.locations import model_cache
 
@@ -35,24 +35,24 @@ class ModelInfo:
 
 
 class Workspace:
-    """A workspace bound to a Session: everything below it (registry, models, endpoints) goes through here."""
+    """A workspace bound to a AzureConnection: everything below it (registry, models, endpoints) goes through here."""
 
-    def __init__(self, session: Session, info: WorkspaceInfo) -> None:
-        self.session = session
+    def __init__(self, connection: AzureConnection, info: WorkspaceInfo) -> None:
+        self.connection = connection
         self.info = info
         self._registry: Registry | None = None
 
     @classmethod
     def open(
-        cls, session: Session, subscription_id: str, resource_group: str, name: str, *, light: bool = False
+        cls, connection: AzureConnection, subscription_id: str, resource_group: str, name: str, *, light: bool = False
     ) -> Workspace:
         """Read the workspace (raises RdeployError: not found, no permission, not signed in ...).
         light: over plain ARM REST (arm_rest.py), without importing azure.ai.ml (the day-2 commands)."""
         if light:
             from rdeploy_tui.azure import arm_rest
 
-            return cls(session, arm_rest.get_workspace(session, subscription_id, resource_group, name))
-        return cls(session, get_workspace(session, subscription_id, resource_group, name))
+            return cls(connection, arm_rest.get_workspace(connection, subscription_id, resource_group, name))
+        return cls(connection, get_workspace(connection, subscription_id, resource_group, name))
 
     @property
     def subscription_id(self) -> str:
@@ -67,7 +67,7 @@ class Workspace:
         return self.info.name
 
     def ml_client(self) -> Any:
-        return self.session.ml_client(self.subscription_id, self.resource_group, self.name)
+        return self.connection.ml_client(self.subscription_id, self.resource_group, self.name)
 
     # ----- container registry -----
     def registry(self) -> Registry:
@@ -85,7 +85,7 @@ class Workspace:
                 code="NoRegistry",
             )
         with azure_call(f"reading container registry {match['name']}"):
-            acr = self.session.registry_client(match["sub"]).registries.get(match["rg"], match["name"])
+            acr = self.connection.registry_client(match["sub"]).registries.get(match["rg"], match["name"])
         self._registry = Registry(match["sub"], match["rg"], acr.name, acr.login_server, acr.id)
         return self._registry
 

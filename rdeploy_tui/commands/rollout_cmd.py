@@ -136,7 +136,9 @@ def run(args: argparse.Namespace) -> int:
         force_build=args.rebuild,
         take_lock=args.take_lock,
     )
-    session = connect(args)
+    from rdeploy_tui.launch import Playground
+
+    session = connect(args, playground=Playground.for_spec(spec))
     try:
         outcome = run_rollout(
             spec,

@@ -472,8 +472,6 @@ class Rollout:
 
         w, ep = self.spec.workspace, self.spec.endpoint.name
         self.emit(StepStarted("prepare", f"Read endpoint {ep} and choose the deployment to replace"))
-        if self.session.is_sandbox:  # the sandbox is a playground: any spec's workspace exists there (as for deploy)
-            self.session.sandbox.ensure_workspace(w.subscription_id, w.resource_group, w.name)
         self.ws = Workspace.open(self.session, w.subscription_id, w.resource_group, w.name)
         info = Endpoints(self.ws).find(ep)
         if info is None:
@@ -537,14 +535,15 @@ class Rollout:
         from rdeploy_tui.azure.online import Endpoints
         from rdeploy_tui.pipeline.endpoint_lease import BUSY_WAIT_S, POLL_S, SETTLE_S, TAG, EndpointLease
 
-        ep, scale = self.spec.endpoint.name, self.session.poll_scale
-        # The sandbox's operations run on scaled time, but R starting a deployment is real time: a floor of a minute.
+        ep, pace = self.spec.endpoint.name, self.session.pace
+        # Azure's pace: its own poll hint (Retry-After) where it gave one, its announced operation timeout for the
+        # endpoint where it gave one; else the documented figures (pipeline/endpoint_lease.py).
         lease = EndpointLease(
             Endpoints(self.ws),
             ep,
-            settle_s=SETTLE_S * scale,
-            poll_s=POLL_S * scale,
-            busy_wait_s=deadlines.scaled(self.session, BUSY_WAIT_S, floor=60.0),
+            settle_s=pace.poll_interval(SETTLE_S),
+            poll_s=pace.poll_interval(POLL_S),
+            busy_wait_s=deadlines.operation_limit(self.session, f"/onlineEndpoints/{ep}", BUSY_WAIT_S),
         )
         replaced = lease.acquire(self.cancel, take=self.options.take_lock)
         self._lease = lease

@@ -125,12 +125,12 @@ class Session:
 
     # -- Azure (call only from worker threads: these block and import the SDKs) -------------------------
     def azure(self) -> Any:
-        """The one azure.Session of this run (connects, or starts the sandbox, on first use)."""
+        """The one AzureConnection of this run (connects, or starts the sandbox, on first use)."""
         with self._lock:
             if self._azure is None:
-                from rdeploy_tui import azure  # SDK imports happen inside; never on the UI thread
+                from rdeploy_tui import launch  # SDK imports happen inside; never on the UI thread
 
-                self._azure = azure.connect(self.connection)
+                self._azure = launch.connect(self.connection)
             return self._azure
 
     def workspace(self) -> Any:

@@ -8,16 +8,16 @@ import os
 
 import pytest
 from sandbox_helpers import create_endpoint, unique_name
+from sandbox_specs import connection_on
 
 pytestmark = pytest.mark.sandbox
 
 
 @pytest.fixture
 def session(sandbox, rdeploy_home, monkeypatch):
-    from rdeploy_tui.azure import session_for_sandbox
 
     monkeypatch.setenv("REQUESTS_CA_BUNDLE", os.environ.get("REQUESTS_CA_BUNDLE", ""))  # restored after the test
-    with session_for_sandbox(sandbox) as s:
+    with connection_on(sandbox) as s:
         yield s
 
 
