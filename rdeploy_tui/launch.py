@@ -105,6 +105,29 @@ def sandbox_options(
     )
 
 
+def flags_for(sandbox: Any) -> list[str]:
+    """The command-line flags that reach a running sandbox from another process (what `rdeploy-tui sandbox` prints):
+    the ARM endpoint and CA, and its prices and package index as the endpoint overrides."""
+    options = sandbox_options(sandbox)
+    return [
+        *("--arm-endpoint", str(options.arm_endpoint), "--ca-bundle", str(options.ca_bundle)),
+        *("--prices-url", str(options.prices_url), "--package-index-url", str(options.package_index_url)),
+    ]
+
+
+def environment_for(sandbox: Any) -> dict[str, str]:
+    """The variables another process needs besides flags_for(): the service principal (azure-identity's
+    EnvironmentCredential) and the proxy its registries are reached through."""
+    from urllib.parse import urlsplit
+
+    principal = sandbox.service_principal
+    return {
+        **principal.environment(),
+        "HTTPS_PROXY": f"http://{urlsplit(sandbox.base_url).netloc}",
+        "NO_PROXY": "127.0.0.1,localhost,::1",
+    }
+
+
 def start_sandbox(time_scale: float | None = None, *, say: Callable[[str], None] = say_on_stderr) -> Any:
     """The built-in sandbox, started in this process on the state folder `rdeploy-tui sandbox` serves too.
 
@@ -158,9 +181,7 @@ def _refuse_other_targets(options: ConnectionOptions) -> None:
 def route_registries_through(sandbox: Any) -> None:
     """The sandbox's registries (NAME.azurecr.io) are reached as any registry behind a proxy: this process's
     HTTPS_PROXY is the sandbox, which answers CONNECT for its registries only; loopback stays direct."""
-    from urllib.parse import urlsplit
-
-    proxy = f"http://{urlsplit(sandbox.base_url).netloc}"
+    proxy = environment_for(sandbox)["HTTPS_PROXY"]
     for name in ("HTTPS_PROXY", "https_proxy"):
         os.environ[name] = proxy
     direct = {"127.0.0.1", "localhost", "::1"}

@@ -112,6 +112,9 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _print_banner(sandbox: Any, faults: Any, *, compute_instance: bool = False) -> None:
+    import shlex
+
+    from rdeploy_tui import launch
     from rdeploy_tui.sandbox import arm
 
     settings = sandbox.client_settings()
@@ -147,9 +150,11 @@ def _print_banner(sandbox: Any, faults: Any, *, compute_instance: bool = False) 
         f"  tenant           {sp.tenant_id}",
         f"  client id        {sp.client_id}  ({sp.display_name})",
         f"  client secret    {sp.client_secret}",
-        f"  export AZURE_TENANT_ID={sp.tenant_id} AZURE_CLIENT_ID={sp.client_id} AZURE_CLIENT_SECRET='{sp.client_secret}'",
-        f"  rdeploy-tui --arm-endpoint {settings.base_url} --ca-bundle {settings.ca_cert} endpoints list "
-        f"--subscription {settings.subscription_id} -g {settings.resource_group} -w {settings.workspace_name}",
+        "  export " + " ".join(f"{k}={shlex.quote(v)}" for k, v in launch.environment_for(sandbox).items()),
+        "  rdeploy-tui endpoints list "
+        + shlex.join(launch.flags_for(sandbox))
+        + f" --subscription {settings.subscription_id} -g {settings.resource_group} -w {settings.workspace_name}",
+        "  (HTTPS_PROXY: the sandbox answers CONNECT for its registries, NAME.azurecr.io, as a corporate proxy would)",
         "",
         "The az CLI (pip install azure-cli), then Microsoft's how-to commands:",
         *("  " + line for line in az_recipe(sandbox)),
