@@ -20,7 +20,8 @@ from rdeploy_tui.errors import RdeployError
 
 SIGN_IN = (
     "Sign in with `az login` (on an Azure ML compute instance: `az login --identity`), "
-    "or set AZURE_TENANT_ID, AZURE_CLIENT_ID and AZURE_CLIENT_SECRET for a service principal; then run again."
+    "or set AZURE_TENANT_ID, AZURE_CLIENT_ID and AZURE_CLIENT_SECRET for a service principal; then run again. "
+    "To try everything without an Azure account first: `rdeploy-tui --sandbox`."
 )
 
 # Which built-in role grants the action an AuthorizationFailed names (first matching prefix wins).

@@ -223,10 +223,11 @@ class Endpoints:
         except RdeployError:
             names = []
         close = difflib.get_close_matches(name, names, n=3, cutoff=0.6)
+        listing = self._command("endpoints", "list")
         if close:
-            hint = f"Did you mean {' or '.join(close)}? `rdeploy-tui endpoints list` shows them all."
+            hint = f"Did you mean {' or '.join(close)}? `{listing}` shows them all."
         elif names:
-            hint = f"The workspace has {len(names)} endpoint{'s' if len(names) != 1 else ''}: `rdeploy-tui endpoints list` shows them."
+            hint = f"The workspace has {len(names)} endpoint{'s' if len(names) != 1 else ''}: `{listing}` shows them."
         else:
             hint = "The workspace has no endpoints; check --workspace and --resource-group."
         return RdeployError(f"no endpoint {name} in workspace {self.ws.name}", hint, code="NotFound")
@@ -282,6 +283,27 @@ class Endpoints:
             text = self._deps.get_logs(deployment, endpoint, lines, container_type=container)
         return (text or "").splitlines()
 
+    def _command(self, *words: str) -> str:
+        """A next command to print, with the flags that reach this same Azure (ConnectionOptions.command)."""
+        return self.ws.connection.command(*words)
+
+    def require_deployment(self, endpoint: str, deployment: str, info: EndpointInfo | None = None) -> None:
+        """Raise RdeployError naming the endpoint's deployments unless `deployment` is one of them (a mistyped
+        `-d` must not reach Azure as a request that fails somewhere else). `info`: the endpoint just read."""
+        info = info or self.show(endpoint)
+        names = [d.name for d in info.deployments]
+        if deployment in names:
+            return
+        import difflib
+
+        close = difflib.get_close_matches(deployment, names, n=2, cutoff=0.6)
+        raise RdeployError(
+            f"Endpoint {endpoint} has no deployment {deployment}.",
+            (f"Did you mean {' or '.join(close)}? " if close else "")
+            + (f"Its deployments: {', '.join(names)}." if names else "It has no deployments."),
+            code="Usage",
+        )
+
     def default_deployment(self, endpoint: str) -> str:
         """The deployment with the most traffic (the one a plain score call reaches), else the only one."""
         info = self.show(endpoint)
@@ -290,7 +312,9 @@ class Endpoints:
         if info.deployments:
             return info.deployments[0].name
         raise RdeployError(
-            f"Endpoint {endpoint} has no deployment.", "Deploy one with `rdeploy-tui deploy`.", code="NoDeployment"
+            f"Endpoint {endpoint} has no deployment.",
+            f"Deploy one with `{self._command('deploy', '--spec', 'rdeploy.yaml')}`.",
+            code="NoDeployment",
         )
 
     # ----- endpoint create / update -----
@@ -357,7 +381,7 @@ class Endpoints:
             f"Creating endpoint {name}",
             waited,
             "An endpoint without deployments does not bill compute.",
-            f"rdeploy-tui endpoints show {name}",
+            self._command("endpoints", "show", name),
         )
 
     def _deployment_still(self, endpoint: str, name: str, instances: str) -> Callable[[float], RdeployError]:
@@ -365,8 +389,8 @@ class Endpoints:
             f"Deployment {name} of endpoint {endpoint}",
             waited,
             f"Its instances{instances} bill per instance-hour from the moment Azure allocates them until you delete it "
-            f"(`rdeploy-tui endpoints delete {endpoint}`).",
-            f"rdeploy-tui endpoints show {endpoint}",
+            f"(`{self._command('endpoints', 'delete', endpoint)}`).",
+            self._command("endpoints", "show", endpoint),
         )
 
     def _wait_endpoint(self, name: str, on_progress: ProgressSink, cancel: threading.Event) -> EndpointInfo:
@@ -386,7 +410,7 @@ class Endpoints:
             if state in ("failed", "canceled"):
                 raise RdeployError(
                     f"Creating endpoint {name} ended as {info.state}.",
-                    "Delete it (`rdeploy-tui endpoints delete NAME`) and deploy again.",
+                    f"Delete it (`{self._command('endpoints', 'delete', name)}`) and deploy again.",
                     code="EndpointFailed",
                 )
             on_progress(f"endpoint {name} is {info.state} ({time.monotonic() - started:.0f} s)")
@@ -536,15 +560,14 @@ class Endpoints:
         cancel: threading.Event | None = None,
         current: EndpointInfo | None = None,
     ) -> EndpointInfo:
-        """Set the endpoint's traffic split exactly (values 0-100 summing to 100, or all 0). `current`: the endpoint just read."""
+        """Set the endpoint's traffic split exactly (spec/traffic.py's rule: whole percentages adding up to 100, or all
+        0). `current`: the endpoint just read."""
+        from rdeploy_tui.spec.traffic import traffic_problem
+
         cancel = cancel or threading.Event()
-        total = sum(traffic.values())
-        if any(v < 0 or v > 100 for v in traffic.values()) or total not in (0, 100):
-            raise RdeployError(
-                f"Traffic must be whole percentages that add up to 100; got {total}.",
-                "For example: blue=90 green=10.",
-                code="Usage",
-            )
+        problem = traffic_problem(traffic)
+        if problem:
+            raise RdeployError(f"Traffic not set: {problem}.", "For example: blue=90 green=10.", code="Usage")
         info = current or self.show(endpoint)
         unknown = set(traffic) - {d.name for d in info.deployments}
         if unknown:
@@ -673,7 +696,7 @@ class Endpoints:
         return {
             "limit_s": self._limit(self._path(endpoint), deadlines.LRO_WAIT_S),
             "still": lambda waited: deadlines.still_going(
-                doing, waited, bills, f"rdeploy-tui endpoints show {endpoint}"
+                doing, waited, bills, self._command("endpoints", "show", endpoint)
             ),
         }
 

@@ -30,6 +30,8 @@ def endpoint_target(ws: Workspace, endpoint: str, deployment: str | None = None)
             "wait until it is Succeeded, then score again",
             code="NotReady",
         )
+    if deployment:  # a deployment it does not have: named with the ones it has, before any request
+        endpoints.require_deployment(endpoint, deployment, info)
     secret = endpoints.auth_header(endpoint).removeprefix("Bearer ")
     return ScoringTarget(info.scoring_uri, secret, deployment, verify=ws.connection.ca_bundle or True)
 
