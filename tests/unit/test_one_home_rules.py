@@ -80,3 +80,27 @@ def test_the_headers_read_as_azure_core_reads_them():
     assert retry_after_s({"x-ms-retry-after-ms": "20"}) == 0.02
     assert retry_after_s({"Retry-After": "Wed, 21 Oct 2015 07:28:00 GMT"}) is None
     assert iso_duration_s("PT30M") == 1800.0 and iso_duration_s("PT5.4S") == 5.4 and iso_duration_s("soon") is None
+
+
+def test_a_new_azure_failure_is_one_more_row_in_the_table(monkeypatch):
+    from azure.core.exceptions import HttpResponseError
+
+    from rdeploy_tui.azure import errors
+
+    failure = HttpResponseError(message="(DnsZoneLimit) The private DNS zone limit was reached.")
+    before = errors.explain(failure, "creating endpoint ep")
+    assert before.what.startswith("Azure refused the request while creating endpoint ep")  # the generic row
+    row = errors.Problem(
+        "DnsZoneLimit",
+        lambda f: "private dns zone limit" in f.lowered,
+        what=lambda f: "The subscription has reached its private DNS zone limit" + f.where + ".",
+        next_step=lambda f: "Delete unused private DNS zones, then run again.",
+    )
+    monkeypatch.setattr(errors, "PROBLEMS", (row, *errors.PROBLEMS))
+    after = errors.explain(failure, "creating endpoint ep")
+    assert (after.what, after.next_step, after.code) == (
+        "The subscription has reached its private DNS zone limit while creating endpoint ep.",
+        "Delete unused private DNS zones, then run again.",
+        "DnsZoneLimit",
+    )
+    assert after.details == "The private DNS zone limit was reached."
