@@ -38,7 +38,7 @@ def add_connection_options(parser: argparse.ArgumentParser, *, root: bool = Fals
     a command's copies default to SUPPRESS so they never overwrite what the root parser read."""
     import argparse
 
-    unset = {} if root else {"default": argparse.SUPPRESS}
+    unset: dict[str, Any] = {} if root else {"default": argparse.SUPPRESS}
     group = parser.add_argument_group("Azure connection")
     group.add_argument(
         "--sandbox",

@@ -21,13 +21,15 @@ import os
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from rdeploy_tui.connection_options import ConnectionOptions, ServicePrincipal
 from rdeploy_tui.errors import RdeployError
 
 if TYPE_CHECKING:
     from rdeploy_tui.azure.clients import AzureConnection
+    from rdeploy_tui.sandbox.server import Sandbox
+    from rdeploy_tui.spec.deploy_spec import DeploySpec
 
 SANDBOX_TIME_SCALE_ENV = "RDEPLOY_SANDBOX_TIME_SCALE"
 SANDBOX_FLAGS = ("--sandbox",)
@@ -43,7 +45,7 @@ class Playground:
     model: str | None = None
 
     @classmethod
-    def for_spec(cls, spec: Any) -> Playground:
+    def for_spec(cls, spec: DeploySpec) -> Playground:
         w = spec.workspace
         return cls(w.subscription_id, w.resource_group, w.name, spec.model.name)
 
@@ -89,7 +91,7 @@ def sandbox_default_workspace() -> tuple[str, str, str]:
 
 
 def sandbox_options(
-    sandbox: Any, requested: ConnectionOptions | None = None, *, flags: tuple[str, ...] = SANDBOX_FLAGS
+    sandbox: Sandbox, requested: ConnectionOptions | None = None, *, flags: tuple[str, ...] = SANDBOX_FLAGS
 ) -> ConnectionOptions:
     """What the core needs to reach a running sandbox, as it would any ARM endpoint. `flags`: what a printed next
     command carries to reach it again (`--sandbox` in process; tests pass the `--arm-endpoint` form)."""
@@ -105,7 +107,7 @@ def sandbox_options(
     )
 
 
-def flags_for(sandbox: Any) -> list[str]:
+def flags_for(sandbox: Sandbox) -> list[str]:
     """The command-line flags that reach a running sandbox from another process (what `rdeploy-tui sandbox` prints):
     the ARM endpoint and CA, and its prices and package index as the endpoint overrides."""
     options = sandbox_options(sandbox)
@@ -115,7 +117,7 @@ def flags_for(sandbox: Any) -> list[str]:
     ]
 
 
-def environment_for(sandbox: Any) -> dict[str, str]:
+def environment_for(sandbox: Sandbox) -> dict[str, str]:
     """The variables another process needs besides flags_for(): the service principal (azure-identity's
     EnvironmentCredential) and the proxy its registries are reached through."""
     from urllib.parse import urlsplit
@@ -128,7 +130,7 @@ def environment_for(sandbox: Any) -> dict[str, str]:
     }
 
 
-def start_sandbox(time_scale: float | None = None, *, say: Callable[[str], None] = say_on_stderr) -> Any:
+def start_sandbox(time_scale: float | None = None, *, say: Callable[[str], None] = say_on_stderr) -> Sandbox:
     """The built-in sandbox, started in this process on the state folder `rdeploy-tui sandbox` serves too.
 
     Its pace: `time_scale`, else RDEPLOY_SANDBOX_TIME_SCALE, else sandbox.durations.DEMO_TIME_SCALE (Azure's
@@ -178,7 +180,7 @@ def _refuse_other_targets(options: ConnectionOptions) -> None:
         )
 
 
-def route_registries_through(sandbox: Any) -> None:
+def route_registries_through(sandbox: Sandbox) -> None:
     """The sandbox's registries (NAME.azurecr.io) are reached as any registry behind a proxy: this process's
     HTTPS_PROXY is the sandbox, which answers CONNECT for its registries only; loopback stays direct."""
     proxy = environment_for(sandbox)["HTTPS_PROXY"]

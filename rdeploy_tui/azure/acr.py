@@ -75,7 +75,8 @@ def context_files(source: Path | dict[str, bytes]) -> dict[str, bytes]:
 
 
 def make_context_archive(source: Path | dict[str, bytes]) -> bytes:
-    """A deterministic tar.gz of a docker context (folder or {relative path: bytes}), minus .dockerignore'd and VCS files.
+    """A deterministic tar.gz of a docker context (folder or {relative path: bytes}), minus .dockerignore'd and VCS
+    files.
 
     Like docker, the Dockerfile and .dockerignore themselves are always sent."""
     files = context_files(source)

@@ -10,7 +10,7 @@ The flow, as ACR's "AAD OAuth" document describes it (https://github.com/Azure/a
   2. POST <realm's scheme and host>/oauth2/exchange, form grant_type=access_token, service=<the challenge's service>,
      tenant=<the token's tenant>, access_token=<an Entra access token> -> {"refresh_token": ...};
   3. the refresh token is docker's password, with the null GUID as user name (docker then does the token dance).
-The Entra token is the connection's ARM token (the brief's choice, and what az did before 2.67): ACR accepts ARM-audience
+The Entra token is the connection's ARM token (what az did before 2.67): ACR accepts ARM-audience
 tokens unless the registry's `azureADAuthenticationAsArmPolicy` is disabled, in which case az asks for the audience
 https://containerregistry.azure.net instead; the refusal then names that policy.
 
@@ -58,7 +58,8 @@ def registry_login(ws: Workspace) -> RegistryLogin:
                 raise RdeployError(
                     f"The registry {server} did not answer as a container registry does (HTTP {challenge.status_code} "
                     "to GET /v2/, without a Bearer challenge).",
-                    f"Check that {server} is reachable from this machine (proxy, firewall, private endpoint), then deploy again.",
+                    f"Check that {server} is reachable from this machine (proxy, firewall, private endpoint), then "
+                    "deploy again.",
                     code="RegistryUnreachable",
                 )
             realm_host = urlsplit(params["realm"]).netloc or server
@@ -74,7 +75,8 @@ def registry_login(ws: Workspace) -> RegistryLogin:
     except httpx.HTTPError as exc:
         raise RdeployError(
             f"The registry {server} could not be reached to sign in: {type(exc).__name__}.",
-            f"Check that {server} is reachable from this machine (proxy, firewall, private endpoint), then deploy again.",
+            f"Check that {server} is reachable from this machine (proxy, firewall, private endpoint), then deploy "
+            "again.",
             details=str(exc)[:500],
             code="RegistryUnreachable",
         ) from None

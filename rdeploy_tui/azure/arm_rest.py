@@ -16,9 +16,9 @@ from collections.abc import Iterator
 from typing import Any
 from urllib.parse import quote
 
+from rdeploy_tui.azure.clients import LRO_INTERVAL_S, AzureConnection
 from rdeploy_tui.azure.discovery import WorkspaceInfo, resource_id_pattern
 from rdeploy_tui.azure.errors import azure_call
-from rdeploy_tui.azure.clients import LRO_INTERVAL_S, AzureConnection
 from rdeploy_tui.errors import RdeployError
 
 # What azure-ai-ml (>=1.35) sends per resource; checked against its requests by the test above.

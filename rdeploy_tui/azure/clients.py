@@ -153,14 +153,15 @@ class AzureConnection:
         config.authentication_policy = ARMChallengeAuthenticationPolicy(self.credential, *self.scopes, **kwargs)
         config.custom_hook_policy = policies.CustomHookPolicy(**kwargs)
         config.logging_policy = policies.NetworkTraceLoggingPolicy(**kwargs)
-        client = ARMPipelineClient(base_url=self.arm_endpoint, config=config, **kwargs)
+        client: Any = ARMPipelineClient(base_url=self.arm_endpoint, config=config, **kwargs)
         with self._lock:
             if self._arm_pipeline is None:
                 self._arm_pipeline = client
             return self._arm_pipeline
 
     def ml_client(self, subscription_id: str, resource_group: str | None = None, workspace: str | None = None) -> Any:
-        """An MLClient (cached per workspace). The first call imports azure.ai.ml (~1.5 s): call it off the UI thread."""
+        """An MLClient (cached per workspace). The first call imports azure.ai.ml (~1.5 s): call it off the UI
+        thread."""
         key = (subscription_id, resource_group, workspace)
         with self._lock:
             client = self._ml_clients.get(key)

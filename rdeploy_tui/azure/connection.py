@@ -90,7 +90,8 @@ def connect(options: ConnectionOptions | None = None, *, on_close: Callable[[], 
         ):
             raise RdeployError(
                 f"{cloud.arm} signs in with AD FS ({cloud.authority}/adfs), where the tenant is always 'adfs'.",
-                "Set AZURE_TENANT_ID=adfs for the service principal (or sign in with `az login` on a cloud registered with `az cloud register`).",
+                "Set AZURE_TENANT_ID=adfs for the service principal (or sign in with `az login` on a cloud registered "
+                "with `az cloud register`).",
                 code="Usage",
             )
         credential, source = build_credential(cloud.authority, ca_bundle=ca_bundle, service_principal=sp)

@@ -147,7 +147,8 @@ def build_credential(
         )
     if not sources:
         raise RdeployError(
-            "You are not signed in to Azure: no Azure CLI, no managed identity and no service principal variables were found.",
+            "You are not signed in to Azure: no Azure CLI, no managed identity and no service principal variables were "
+            "found.",
             SIGN_IN,
             code="NotSignedIn",
         )
@@ -179,7 +180,7 @@ class _LabelledChain:
     @property
     def source(self) -> str:
         successful = getattr(self._chain, "_successful_credential", None)
-        for credential, label in zip(getattr(self._chain, "credentials", ()), self._labels):
+        for credential, label in zip(getattr(self._chain, "credentials", ()), self._labels, strict=False):
             if credential is successful:
                 return label
         return self._labels[0]

@@ -50,7 +50,8 @@ def operation_limit(connection: AzureConnection, resource_suffix: str, documente
 def still_going(what: str, waited_s: float, bills: str, check: str) -> RdeployError:
     """The error for a wait that reached its limit: what goes on in Azure, what bills, how to check."""
     return RdeployError(
-        f"{what} did not finish within {_minutes(waited_s)} (the limit Azure itself sets); it may still go on in Azure. {bills}",
+        f"{what} did not finish within {_minutes(waited_s)} (the limit Azure itself sets); it may still go on in "
+        f"Azure. {bills}",
         f"Check it with `{check}`; run the same command again to keep waiting, or delete what you do not need.",
         code="StillRunning",
     )

@@ -14,8 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from rdeploy_tui.azure.errors import azure_call
 from rdeploy_tui.azure.clients import AzureConnection
+from rdeploy_tui.azure.errors import azure_call
 from rdeploy_tui.errors import RdeployError
 
 
@@ -101,8 +101,8 @@ def list_subscriptions(connection: AzureConnection) -> list[Subscription]:
         who = connection.identity()
         raise RdeployError(
             f"{who.name} has no Azure subscription in tenant {who.tenant_id or '(unknown)'}.",
-            "Ask for access to a subscription (Reader or more), sign in to another tenant with `az login --tenant TENANT`, "
-            "or try rdeploy-tui with --sandbox.",
+            "Ask for access to a subscription (Reader or more), sign in to another tenant with `az login --tenant "
+            "TENANT`, or try rdeploy-tui with --sandbox.",
             code="NoSubscription",
         )
     if default is None and len(found) == 1:
@@ -188,7 +188,8 @@ def _config_json_hint(path: Path) -> WorkspaceHint | None:
 
 
 def list_workspaces(connection: AzureConnection, subscription_id: str) -> list[WorkspaceInfo]:
-    """Azure ML workspaces in a subscription (hubs and projects excluded: they host no online endpoints of their own)."""
+    """Azure ML workspaces in a subscription (hubs and projects excluded: they host no online endpoints of their
+    own)."""
     with azure_call("listing workspaces", who=connection.identity):
         client = connection.ml_client(subscription_id)
         found = [_info(subscription_id, ws) for ws in client.workspaces.list(scope="subscription")]

@@ -83,8 +83,9 @@ def error_message(exc: BaseException) -> str:
 
 def status_code(exc: BaseException) -> int | None:
     code = getattr(exc, "status_code", None)
-    if code is None and getattr(exc, "response", None) is not None:
-        code = getattr(exc.response, "status_code", None)
+    response = getattr(exc, "response", None)
+    if code is None and response is not None:
+        code = getattr(response, "status_code", None)
     return code
 
 
@@ -220,8 +221,8 @@ PROBLEMS: tuple[Problem, ...] = (
         ),
         next_step=lambda f: (
             "Use a smaller instance type or fewer instances, delete deployments you no longer need, "
-            "or request more quota in Azure ML studio (Quota page) for this VM family and region. Azure needs 20% extra "
-            "headroom."
+            "or request more quota in Azure ML studio (Quota page) for this VM family and region. Azure needs 20% "
+            "extra headroom."
         ),
     ),
     Problem(
@@ -398,13 +399,13 @@ def azure_call(doing: str, *, details: Any = None, who: Any = None) -> Iterator[
 _ENTRA: dict[str, tuple[str, str]] = {
     "7000215": (
         "Microsoft Entra rejected the service principal's client secret (AADSTS7000215: invalid client secret)",
-        "Set AZURE_CLIENT_SECRET to the secret's Value (not its Secret ID). If it expired or was deleted, create a new one "
-        "(Microsoft Entra admin center > App registrations > the app > Certificates & secrets), then run again.",
+        "Set AZURE_CLIENT_SECRET to the secret's Value (not its Secret ID). If it expired or was deleted, create a new "
+        "one (Microsoft Entra admin center > App registrations > the app > Certificates & secrets), then run again.",
     ),
     "7000222": (
         "The service principal's client secret has expired (AADSTS7000222)",
-        "Create a new client secret (Microsoft Entra admin center > App registrations > the app > Certificates & secrets), "
-        "set AZURE_CLIENT_SECRET to its Value, then run again.",
+        "Create a new client secret (Microsoft Entra admin center > App registrations > the app > Certificates & "
+        "secrets), set AZURE_CLIENT_SECRET to its Value, then run again.",
     ),
     "7000218": (
         "The sign-in request carried no client secret (AADSTS7000218)",
@@ -417,7 +418,8 @@ _ENTRA: dict[str, tuple[str, str]] = {
     ),
     "90002": (
         "Microsoft Entra does not know this tenant (AADSTS90002)",
-        "Check AZURE_TENANT_ID (the Directory (tenant) ID) and that you sign in to the right cloud (--cloud / --arm-endpoint), then run again.",
+        "Check AZURE_TENANT_ID (the Directory (tenant) ID) and that you sign in to the right cloud (--cloud / "
+        "--arm-endpoint), then run again.",
     ),
     "500011": (
         "The sign-in service does not know the resource the token was asked for (AADSTS500011)",
@@ -429,7 +431,9 @@ _ENTRA: dict[str, tuple[str, str]] = {
 
 def _chain_text(exc: BaseException) -> str:
     """The messages of `exc` and everything it was raised from (credential chains wrap the real cause)."""
-    parts, seen, cause = [], set(), exc
+    parts: list[str] = []
+    seen: set[int] = set()
+    cause: BaseException | None = exc
     while cause is not None and id(cause) not in seen:
         seen.add(id(cause))
         parts.append(str(cause))
@@ -541,8 +545,9 @@ def _certificate_error(exc: BaseException, where: str) -> RdeployError | None:
     reason = re.search(r"CERTIFICATE_VERIFY_FAILED\]\s*certificate verify failed:\s*([^(\)']+)", text)
     return RdeployError(
         "A TLS certificate was not trusted" + where + (f" ({reason.group(1).strip()})" if reason else "") + ".",
-        "For an ARM endpoint with its own CA (Azure Stack Hub, a private cloud), pass --ca-bundle FILE with that CA's PEM "
-        "certificate; behind a TLS-inspecting proxy, set REQUESTS_CA_BUNDLE to a bundle with the proxy's CA. Then run again.",
+        "For an ARM endpoint with its own CA (Azure Stack Hub, a private cloud), pass --ca-bundle FILE with that "
+        "CA's PEM certificate; behind a TLS-inspecting proxy, set REQUESTS_CA_BUNDLE to a bundle with the proxy's "
+        "CA. Then run again.",
         details=redact(text),
         code="CertificateError",
     )

@@ -244,7 +244,8 @@ class Endpoints:
                 raise self.missing(name) from None
 
     def _read(self, name: str) -> Any:
-        """The endpoint as the service returns it; ResourceNotFoundError when there is none (RestEndpoints: over ARM REST)."""
+        """The endpoint as the service returns it; ResourceNotFoundError when there is none (RestEndpoints: over ARM
+        REST)."""
         return self._ops.get(name)
 
     def _image_of(self, environment: str | None) -> str | None:
@@ -350,7 +351,8 @@ class Endpoints:
         if existing is not None and existing.state.lower() == "succeeded":
             if existing.auth_mode.lower() != auth_mode.lower():
                 on_progress(
-                    f"endpoint {name} exists with auth mode {existing.auth_mode}; keeping it (auth mode cannot change in place)"
+                    f"endpoint {name} exists with auth mode {existing.auth_mode}; keeping it (auth mode cannot change "
+                    "in place)"
                 )
             else:
                 on_progress(f"endpoint {name} already exists")

@@ -51,13 +51,16 @@ class Price:
         """ "2 x Standard_DS3_v2: 0.59 USD/hour, 14.06 USD/day, 421.92 USD per 30 days (list price ...)"."""
         hourly = self.per_hour * count
         return (
-            f"{count} x {self.instance_type}: {hourly:.2f} {self.currency}/hour, {hourly * 24:.2f} {self.currency}/day, "
-            f"{hourly * 24 * 30:.2f} {self.currency} per 30 days ({LABEL}, {self.region})"
+            f"{count} x {self.instance_type}: {hourly:.2f} {self.currency}/hour, {hourly * 24:.2f} "
+            f"{self.currency}/day, {hourly * 24 * 30:.2f} {self.currency} per 30 days ({LABEL}, {self.region})"
         )
 
 
 def unknown_text(instance_type: str, count: int = 1) -> str:
-    return f"{count} x {instance_type}: price unknown (the Azure Retail Prices API could not be reached or does not list it)"
+    return (
+        f"{count} x {instance_type}: price unknown (the Azure Retail Prices API could not be reached or does not "
+        "list it)"
+    )
 
 
 def source(connection: AzureConnection | None) -> tuple[str, bool | str]:

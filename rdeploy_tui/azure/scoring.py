@@ -19,7 +19,8 @@ if TYPE_CHECKING:  # rdeploy_tui.scoring loads httpx: only when a request is mad
 
 
 def endpoint_target(ws: Workspace, endpoint: str, deployment: str | None = None) -> ScoringTarget:
-    """The endpoint's scoring URI and key/token (per its auth mode). RdeployError(code="NotReady") when it has no URI yet."""
+    """The endpoint's scoring URI and key/token (per its auth mode). RdeployError(code="NotReady") when it has no URI
+    yet; RdeployError(code="Usage") naming the endpoint's deployments when `deployment` is none of them."""
     from rdeploy_tui.scoring.target import ScoringTarget
 
     endpoints = RestEndpoints(ws)  # reads and keys only: no azure.ai.ml import for `endpoints score`

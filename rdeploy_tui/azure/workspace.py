@@ -9,9 +9,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from rdeploy_tui.azure.clients import AzureConnection
 from rdeploy_tui.azure.discovery import WorkspaceInfo, get_workspace, resource_id_pattern
 from rdeploy_tui.azure.errors import azure_call
-from rdeploy_tui.azure.clients import AzureConnection
 from rdeploy_tui.errors import RdeployError
 from rdeploy_tui.locations import model_cache
 
@@ -78,7 +78,8 @@ class Workspace:
         match = _REGISTRY_ID.search(registry_id or "")
         if not match:
             raise RdeployError(
-                f"Workspace {self.name} has no container registry yet (Azure creates one with the first custom environment build).",
+                f"Workspace {self.name} has no container registry yet (Azure creates one with the first custom "
+                "environment build).",
                 f"Create one and attach it: `az acr create -g {self.resource_group} -n NAME --sku Basic`, then "
                 f"`az ml workspace update -g {self.resource_group} -n {self.name} --container-registry "
                 f"/subscriptions/{self.subscription_id}/resourceGroups/{self.resource_group}/providers/Microsoft.ContainerRegistry/registries/NAME`.",
@@ -131,7 +132,8 @@ class Workspace:
                         f"Model {name}"
                         + ("" if version == "latest" else f" version {version}")
                         + f" is not registered in workspace {self.name}.",
-                        "Register it first (for example `az ml model create -n NAME -v 1 -p crate.bin`) or pick another model.",
+                        "Register it first (for example `az ml model create -n NAME -v 1 -p crate.bin`) or pick "
+                        "another model.",
                         code="ModelNotFound",
                     ) from None
                 raise

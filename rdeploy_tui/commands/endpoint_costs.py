@@ -45,7 +45,9 @@ def list_rows(session: Any, endpoints: Any, found: list[Any]) -> list[dict[str, 
 
     with ThreadPoolExecutor(max_workers=4, thread_name_prefix="rdeploy-costs") as pool:
         bills = list(pool.map(lambda e: bills_now(session, endpoints, e), found))
-    return [{**b, "expiry": time_left(e.tags), "expires_at": e.tags.get(TAG)} for e, b in zip(found, bills)]
+    return [
+        {**b, "expiry": time_left(e.tags), "expires_at": e.tags.get(TAG)} for e, b in zip(found, bills, strict=True)
+    ]
 
 
 def sweep_command(args: argparse.Namespace) -> int:

@@ -72,7 +72,7 @@ def run(args: argparse.Namespace) -> int:
 
             found = [endpoints.find(e.name) or e for e in endpoints.list()]
             rows = list_rows(session, endpoints, found)  # what each bills now per hour, and its time left
-            _out(args, [{**asdict(e), **r} for e, r in zip(found, rows)], _list_text(found, ws, rows))
+            _out(args, [{**asdict(e), **r} for e, r in zip(found, rows, strict=True)], _list_text(found, ws, rows))
         elif args.action == "show":
             e = endpoints.show(args.name)
             lines = [
@@ -140,7 +140,7 @@ def _list_text(found, ws, costs) -> str:
     from rdeploy_tui.billing import still_bills
 
     rows = [("", "ENDPOINT", "STATE", "AUTH", "TRAFFIC", "BILLS NOW", "EXPIRY", "SCORING URI")]
-    for e, cost in zip(found, costs):
+    for e, cost in zip(found, costs, strict=True):
         traffic = " ".join(f"{k}={v}%" for k, v in sorted(e.traffic.items()) if v) or "none"
         rows.append(
             (
@@ -156,7 +156,7 @@ def _list_text(found, ws, costs) -> str:
         )
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]) - 1)]
     lines = [f"Online endpoints in {where}:"]
-    lines += [" ".join(c.ljust(w) for c, w in zip(r, widths)) + " " + r[-1] for r in rows]
+    lines += [" ".join(c.ljust(w) for c, w in zip(r, widths, strict=False)) + " " + r[-1] for r in rows]
     billing = sum(1 for e in found if still_bills(e))
     if billing:
         lines.append(f"$: has deployments, which bill per instance-hour until deleted ({billing} of {len(found)}).")

@@ -19,7 +19,7 @@ def unique_name(prefix: str) -> str:
 
 @pytest.fixture
 def session(sandbox, rdeploy_home, monkeypatch):
-    """An AzureConnection on the shared sandbox, as --sandbox makes one (state and logs under this test's RDEPLOY_HOME)."""
+    """An AzureConnection on the shared sandbox, as --sandbox makes one (state, logs under this test's RDEPLOY_HOME)."""
     from sandbox_specs import connection_on
 
     with connection_on(sandbox) as s:

@@ -1,4 +1,5 @@
-"""Prices from the sandbox's simulation of the Azure Retail Prices API, through the real client (httpx), and the cache."""
+"""Prices from the sandbox's simulation of the Azure Retail Prices API, through the real client (httpx), and the
+cache."""
 
 from __future__ import annotations
 
@@ -22,7 +23,8 @@ def session(sandbox, rdeploy_home):
 def test_the_request_has_microsofts_documented_shape():
     assert prices.RETAIL_PRICES_URL == "https://prices.azure.com/api/retail/prices"
     assert prices.odata_filter("WestEurope", "Standard_DS3_v2") == (
-        "serviceName eq 'Virtual Machines' and armRegionName eq 'westeurope' and armSkuName eq 'Standard_DS3_v2' and priceType eq 'Consumption'"
+        "serviceName eq 'Virtual Machines' and armRegionName eq 'westeurope' and armSkuName eq 'Standard_DS3_v2' and "
+        "priceType eq 'Consumption'"
     )
 
 
@@ -30,7 +32,8 @@ def test_linux_pay_as_you_go_price_across_pages(session, sandbox):
     from rdeploy_tui.sandbox.prices import PAGE_SIZE, SIMULATED
 
     price = prices.hourly_price(session, "westeurope", "Standard_DS3_v2")
-    # six items per size (Linux/Windows x pay-as-you-go/Spot/Low Priority) over pages of PAGE_SIZE: NextPageLink followed
+    # six items per size (Linux/Windows x pay-as-you-go/Spot/Low Priority) over pages of PAGE_SIZE: NextPageLink
+    # followed
     assert PAGE_SIZE < 6 and price == prices.Price(
         "Standard_DS3_v2", "westeurope", SIMULATED["Standard_DS3_v2"][2], "USD"
     )
