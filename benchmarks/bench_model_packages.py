@@ -1,4 +1,4 @@
-"""The packages step's prefill (issue 13.4): how long from choosing a registered model to its packages on screen is spent
+"""The packages step's prefill: how long from choosing a registered model to its packages on screen is spent
 downloading its files (azure-ai-ml's models.download from the sandbox's blob storage, into the cache: cold, then
 cached) and reading its crate.bin with R (codetools). The UI never waits on it (a worker); this says how soon it lands.
 
@@ -24,7 +24,8 @@ def main() -> int:
     args = parser.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="bench-model-packages-"))
     os.environ["RDEPLOY_HOME"] = str(tmp / "home")  # the cache folder is inside it
-    from rdeploy_tui.azure import Workspace, session_for_sandbox
+    from rdeploy_tui import launch
+    from rdeploy_tui.azure import Workspace
     from rdeploy_tui.local.crate_packages import read_model_dir
     from rdeploy_tui.locations import cache_dir
     from rdeploy_tui.sandbox import Sandbox
@@ -32,9 +33,9 @@ def main() -> int:
     sandbox = Sandbox(tmp / "sandbox", time_scale=0.003).start()
     times: dict[str, list[float]] = {"download, cold": [], "download, cached": [], "read with R": []}
     try:
-        session = session_for_sandbox(sandbox)
+        session = launch.connect_to(sandbox)
         ws = Workspace.open(session, sandbox.subscription_id, sandbox.resource_group, sandbox.workspace_name)
-        ws.ml_client().models  # azure.ai.ml imported and the client built before timing (the model step did that)
+        _ = ws.ml_client().models  # azure.ai.ml imported and the client built before timing (the model step did that)
         for _ in range(args.runs):
             shutil.rmtree(cache_dir() / "models", ignore_errors=True)
             for label in ("download, cold", "download, cached"):

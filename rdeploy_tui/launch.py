@@ -83,6 +83,16 @@ def connect(
         raise
 
 
+def connect_to(
+    sandbox: Sandbox, requested: ConnectionOptions | None = None, *, on_close: Callable[[], None] | None = None
+) -> AzureConnection:
+    """A connection to a sandbox already running in this process (benchmarks, tests), made as `connect` makes it."""
+    from rdeploy_tui.azure.connection import connect as connect_azure
+
+    route_registries_through(sandbox)
+    return connect_azure(sandbox_options(sandbox, requested), on_close=on_close)
+
+
 def sandbox_default_workspace() -> tuple[str, str, str]:
     """(subscription, resource group, workspace) a fresh sandbox offers when nothing names one."""
     from rdeploy_tui.sandbox import arm

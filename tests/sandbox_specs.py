@@ -42,14 +42,13 @@ def endpoint_in_sandbox_folder(folder, name: str, time_scale: float = 0.003) -> 
         client.online_endpoints.begin_create_or_update(ManagedOnlineEndpoint(name=name, auth_mode="key")).result()
 
 
-def connection_on(sandbox, requested=None, *, flags=None):
+def connection_on(sandbox, requested=None):
     """An AzureConnection on a running sandbox, made the way `--sandbox` makes it (rdeploy_tui.launch): the core's
     own connect() with the sandbox's ARM URL and CA, signed in as its service principal, its prices and package
     index, HTTPS_PROXY for its registries. Use it with `with`, or close it: closing restores the variables it set."""
     import os
 
     from rdeploy_tui import launch
-    from rdeploy_tui.azure.connection import connect
 
     saved = {name: os.environ.get(name) for name in _CONNECTION_VARIABLES}
 
@@ -60,10 +59,8 @@ def connection_on(sandbox, requested=None, *, flags=None):
             else:
                 os.environ[name] = value
 
-    launch.route_registries_through(sandbox)
-    options = launch.sandbox_options(sandbox, requested, **({"flags": flags} if flags is not None else {}))
     try:
-        return connect(options, on_close=restore)
+        return launch.connect_to(sandbox, requested, on_close=restore)
     except BaseException:
         restore()
         raise

@@ -28,7 +28,7 @@ class Identity:
     name: str  # user name / UPN, or the app id of a service principal / managed identity
     tenant_id: str | None
     kind: str  # "user", "service principal", "managed identity"
-    source: str  # which sign-in source answered: "Azure CLI", "managed identity", "environment", "service principal"
+    source: str  # which sign-in source answered: "Azure CLI", "managed identity", "environment", "client secret"
     object_id: str | None = None  # the `oid` claim: what `az role assignment create --assignee` takes
 
     def __str__(self) -> str:
@@ -111,7 +111,7 @@ def build_credential(
         from azure.identity import ClientSecretCredential
 
         sp = service_principal
-        return ClientSecretCredential(sp.tenant_id, sp.client_id, sp.client_secret, **kw), "service principal"
+        return ClientSecretCredential(sp.tenant_id, sp.client_id, sp.client_secret, **kw), "client secret"
     env = os.environ
     if (
         env.get("AZURE_CLIENT_ID")
