@@ -50,4 +50,5 @@ def score(
         endpoint=endpoint,
         attempts=attempts,
         delay=ws.connection.pace.poll_interval(1.0),
+        command=ws.connection.command,
     )
