@@ -76,8 +76,7 @@ def connect(
             )
             if created:
                 say(f"sandbox: created {' and '.join(created)} for this spec")
-        route_registries_through(sandbox)
-        return connect_azure(sandbox_options(sandbox, options), on_close=sandbox.stop)
+        return connect_to(sandbox, options, on_close=sandbox.stop)
     except BaseException:
         sandbox.stop()
         raise
@@ -104,7 +103,7 @@ def sandbox_options(
     sandbox: Sandbox, requested: ConnectionOptions | None = None, *, flags: tuple[str, ...] = SANDBOX_FLAGS
 ) -> ConnectionOptions:
     """What the core needs to reach a running sandbox, as it would any ARM endpoint. `flags`: what a printed next
-    command carries to reach it again (`--sandbox` in process; tests pass the `--arm-endpoint` form)."""
+    command carries to reach it again (`--sandbox`: that command starts the sandbox on the same state folder)."""
     settings = sandbox.client_settings()
     principal = sandbox.service_principal
     return ConnectionOptions(
