@@ -98,12 +98,7 @@ def plumbers(marker: str) -> list[int]:
                 state = (entry / "status").read_text()
             except OSError:
                 continue
-            if (
-                "start_plumber.R" in cmd
-                and marker in cmd
-                and "\nState:\tZ" not in state
-                and not cmd.split()[1:2] == ["-c"]
-            ):
+            if "start_plumber.R" in cmd and marker in cmd and "\nState:\tZ" not in state and cmd.split()[1:2] != ["-c"]:
                 found.append(int(entry.name))
     return found
 
@@ -205,7 +200,7 @@ def _kill_when_serving(proc: subprocess.Popen, marker: str) -> tuple[bool, str]:
 def _(tmp: Path):
     spec = spec_file(tmp)
     proc = subprocess.Popen(
-        CLI + ["deploy", "--spec", str(spec), "--sandbox", "--yes"],
+        [*CLI, "deploy", "--spec", str(spec), "--sandbox", "--yes"],
         env=env(tmp),
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
@@ -220,7 +215,7 @@ def _(tmp: Path):
     if r.returncode != 0:
         return False, "setup deploy failed: " + clean(r.stdout[-200:])
     proc = subprocess.Popen(
-        CLI + ["sandbox", "--state-dir", str(tmp / "sandbox"), "--time-scale", TIME_SCALE],
+        [*CLI, "sandbox", "--state-dir", str(tmp / "sandbox"), "--time-scale", TIME_SCALE],
         env=env(tmp),
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
@@ -233,7 +228,7 @@ def _(tmp: Path):
     spec = spec_file(tmp)
     if cli(["deploy", "--spec", str(spec), "--sandbox", "--yes"], tmp, timeout=300).returncode != 0:
         return False, "setup deploy failed"
-    args = CLI + ["sandbox", "--state-dir", str(tmp / "sandbox"), "--time-scale", TIME_SCALE]
+    args = [*CLI, "sandbox", "--state-dir", str(tmp / "sandbox"), "--time-scale", TIME_SCALE]
     extra = {"RDEPLOY_NO_PDEATHSIG": "1"}
     first = subprocess.Popen(args, env=env(tmp, **extra), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     old = wait_for(lambda: serving(str(tmp)), 120) or []
@@ -281,14 +276,15 @@ def _(tmp: Path):
 # ----- 4. unbounded waits ----------------------------------------------------------------------------------------
 @check("4 endpoint stuck in Creating", "the server leaves the endpoint Creating; deploy waits (deadline 90 s)")
 def _(tmp: Path):
-    from rdeploy_tui.azure import Workspace, session_for_sandbox
+    from rdeploy_tui import launch
+    from rdeploy_tui.azure import Workspace
     from rdeploy_tui.azure.online import Endpoints
     from rdeploy_tui.errors import RdeployError
     from rdeploy_tui.sandbox import Sandbox
     from rdeploy_tui.sandbox.online import update_doc
 
     os.environ["RDEPLOY_HOME"] = str(tmp)
-    with Sandbox(tmp / "sandbox", time_scale=0.003) as sandbox, session_for_sandbox(sandbox) as session:
+    with Sandbox(tmp / "sandbox", time_scale=0.003) as sandbox, launch.connect_to(sandbox) as session:
         ws = Workspace.open(session, sandbox.subscription_id, sandbox.resource_group, sandbox.workspace_name)
         Endpoints(ws).create_or_update_endpoint("stuck", "key")
         update_doc(sandbox, "endpoints", _endpoint_id(sandbox, "stuck"), state="Creating")
@@ -348,7 +344,7 @@ def _(tmp: Path):
 
 # ----- 6. billion laughs and special files ------------------------------------------------------------------------
 LAUGHS = "scoring:\n  sample_request:\n    a: &a [lol, lol, lol, lol, lol, lol, lol, lol, lol]\n" + "".join(
-    f"    {b}: &{b} [{', '.join(['*' + a] * 9)}]\n" for a, b in zip("abcdefgh", "bcdefghi")
+    f"    {b}: &{b} [{', '.join(['*' + a] * 9)}]\n" for a, b in zip("abcdefgh", "bcdefghi", strict=True)
 )
 
 
@@ -395,7 +391,7 @@ def _(tmp: Path):
 
 # ----- 8. false reports ------------------------------------------------------------------------------------------
 def _sandbox_deploy(tmp: Path, fault: str, match: str):
-    from rdeploy_tui.azure import session_for_sandbox
+    from rdeploy_tui import launch
     from rdeploy_tui.pipeline.runner import run_deploy
     from rdeploy_tui.sandbox import Sandbox
     from rdeploy_tui.spec.deploy_spec import default_spec
@@ -406,7 +402,7 @@ def _sandbox_deploy(tmp: Path, fault: str, match: str):
         spec.workspace.subscription_id, spec.workspace.resource_group = sandbox.subscription_id, sandbox.resource_group
         spec.workspace.name = sandbox.workspace_name
         sandbox.faults.arm(fault, count=1, match=match)
-        with session_for_sandbox(sandbox) as session:
+        with launch.connect_to(sandbox) as session:
             return run_deploy(spec, session=session, sink=lambda e: None, smoke_score=False)
 
 
@@ -594,7 +590,7 @@ def _(tmp: Path):
                 "PATH": str(tmp),
             }
         )
-        credential, source = build_credential()
+        credential, _source = build_credential()
     finally:
         os.environ.clear()
         os.environ.update(saved)
@@ -635,7 +631,7 @@ def main() -> int:
             started = time.monotonic()
             result: list[tuple[bool, str]] = []
 
-            def run(fn=fn, folder=folder) -> None:
+            def run(fn=fn, folder=folder, result=result) -> None:
                 try:
                     result.append(fn(Path(folder)))
                 except Exception as exc:
