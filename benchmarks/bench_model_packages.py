@@ -25,15 +25,16 @@ def main() -> int:
     args = parser.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="bench-model-packages-"))
     os.environ["RDEPLOY_HOME"] = str(tmp / "home")  # the cache folder is inside it
-    from rdeploy_tui.azure import Workspace, session_for_sandbox
+    from rdeploy_tui import launch
+    from rdeploy_tui.azure import Workspace
     from rdeploy_tui.local.model_reader import read_model
-    from rdeploy_tui.logfile import cache_dir
+    from rdeploy_tui.locations import cache_dir
     from rdeploy_tui.sandbox import Sandbox
 
     sandbox = Sandbox(tmp / "sandbox", time_scale=0.003).start()
     times: dict[str, list[float]] = {"download, cold": [], "download, cached": [], "read with R": []}
     try:
-        session = session_for_sandbox(sandbox)
+        session = launch.connect_to(sandbox)
         ws = Workspace.open(session, sandbox.subscription_id, sandbox.resource_group, sandbox.workspace_name)
         _ = ws.ml_client().models  # azure.ai.ml imported and the client built before timing (the model step did that)
         for _ in range(args.runs):

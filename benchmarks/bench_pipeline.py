@@ -49,7 +49,8 @@ def main() -> int:
 
     tmp = Path(tempfile.mkdtemp(prefix="rdeploy-bench-"))
     os.environ["RDEPLOY_HOME"] = str(tmp / "home")
-    from rdeploy_tui.azure import Endpoints, Workspace, build_image, session_for_sandbox
+    from rdeploy_tui import launch
+    from rdeploy_tui.azure import Endpoints, Workspace, build_image
     from rdeploy_tui.deploy_folder.render import render
     from rdeploy_tui.pipeline import plan as P
     from rdeploy_tui.pipeline.events import StepFinished, StepStarted
@@ -59,7 +60,7 @@ def main() -> int:
 
     sandbox = Sandbox(tmp / "sandbox", time_scale=args.time_scale).start()
     try:
-        session = session_for_sandbox(sandbox)
+        session = launch.connect_to(sandbox)
         spec = default_spec()
         spec.workspace.subscription_id, spec.workspace.resource_group, spec.workspace.name = (
             sandbox.subscription_id,
@@ -116,7 +117,9 @@ def main() -> int:
 
         # ---- the table -------------------------------------------------------------------------------------
         def row(label: str, plan_s: float | None, seq_s: float | None) -> str:
-            cell = lambda v: f"{v:>12.2f} s" if v is not None else f"{'-':>14}"
+            def cell(v):
+                return f"{v:>12.2f} s" if v is not None else f"{'-':>14}"
+
             return f"{label:<46}{cell(plan_s)}{cell(seq_s)}"
 
         print(f"sandbox time scale {args.time_scale:g} (1 = Azure's own durations; rdeploy_tui/sandbox/durations.py)")

@@ -35,7 +35,8 @@ def _cli(env: dict[str, str], *args: str) -> tuple[float, str]:
     took = time.perf_counter() - started
     if done.returncode != 0:
         raise SystemExit(
-            f"bench_rollout: `rdeploy-tui {' '.join(args)}` failed ({done.returncode}):\n{done.stdout[-2000:]}\n{done.stderr[-2000:]}"
+            f"bench_rollout: `rdeploy-tui {' '.join(args)}` failed ({done.returncode}):\n"
+            f"{done.stdout[-2000:]}\n{done.stderr[-2000:]}"
         )
     return took, done.stdout
 
@@ -123,7 +124,8 @@ def main() -> int:
         in_process = _in_process(folder, env, steps, args.requests)
 
     print(
-        f"time scale {args.time_scale}, stages {args.steps}, rollout compares {args.requests} requests per deployment per stage"
+        f"time scale {args.time_scale}, stages {args.steps}, "
+        f"rollout compares {args.requests} requests per deployment per stage"
     )
     print(f"{'rollout: start -> green at 100 %':<44}{at_100:>8.1f} s")
     print(f"{'rollout: whole command':<44}{rollout_total:>8.1f} s")
@@ -145,7 +147,9 @@ def _in_process(folder: Path, env: dict[str, str], steps: list[int], requests: i
 
     os.environ.update({k: env[k] for k in ("RDEPLOY_HOME", "RDEPLOY_SANDBOX_TIME_SCALE")})
     results = []
-    with azure.connect(azure.ConnectionOptions(sandbox=True)) as session:
+    from rdeploy_tui import launch
+
+    with launch.connect(azure.ConnectionOptions(sandbox=True)) as session:
         specs = {}
         for ep in ("bench-api-rollout", "bench-api-manual"):
             spec = load_spec(_spec(folder, ep, "blue", 100, steps, requests))[0]

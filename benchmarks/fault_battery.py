@@ -288,14 +288,15 @@ def _(tmp: Path):
 # ----- 4. unbounded waits ----------------------------------------------------------------------------------------
 @check("4 endpoint stuck in Creating", "the server leaves the endpoint Creating; deploy waits (deadline 90 s)")
 def _(tmp: Path):
-    from rdeploy_tui.azure import Workspace, session_for_sandbox
+    from rdeploy_tui import launch
+    from rdeploy_tui.azure import Workspace
     from rdeploy_tui.azure.online import Endpoints
     from rdeploy_tui.errors import RdeployError
     from rdeploy_tui.sandbox import Sandbox
     from rdeploy_tui.sandbox.online import update_doc
 
     os.environ["RDEPLOY_HOME"] = str(tmp)
-    with Sandbox(tmp / "sandbox", time_scale=0.003) as sandbox, session_for_sandbox(sandbox) as session:
+    with Sandbox(tmp / "sandbox", time_scale=0.003) as sandbox, launch.connect_to(sandbox) as session:
         ws = Workspace.open(session, sandbox.subscription_id, sandbox.resource_group, sandbox.workspace_name)
         Endpoints(ws).create_or_update_endpoint("stuck", "key")
         update_doc(sandbox, "endpoints", _endpoint_id(sandbox, "stuck"), state="Creating")
@@ -402,7 +403,7 @@ def _(tmp: Path):
 
 # ----- 8. false reports ------------------------------------------------------------------------------------------
 def _sandbox_deploy(tmp: Path, fault: str, match: str):
-    from rdeploy_tui.azure import session_for_sandbox
+    from rdeploy_tui import launch
     from rdeploy_tui.pipeline.runner import run_deploy
     from rdeploy_tui.sandbox import Sandbox
     from rdeploy_tui.spec.deploy_spec import default_spec
@@ -413,7 +414,7 @@ def _sandbox_deploy(tmp: Path, fault: str, match: str):
         spec.workspace.subscription_id, spec.workspace.resource_group = sandbox.subscription_id, sandbox.resource_group
         spec.workspace.name = sandbox.workspace_name
         sandbox.faults.arm(fault, count=1, match=match)
-        with session_for_sandbox(sandbox) as session:
+        with launch.connect_to(sandbox) as session:
             return run_deploy(spec, session=session, sink=lambda e: None, smoke_score=False)
 
 
@@ -768,9 +769,9 @@ def _(tmp: Path):
     cache.write_text("[" * 100_000 + "]" * 100_000)
     code = (
         "from rdeploy_tui.sandbox import Sandbox\n"
-        "from rdeploy_tui.azure import session_for_sandbox\n"
+        "from rdeploy_tui.launch import connect_to\n"
         "from rdeploy_tui.azure.prices import hourly_price\n"
-        f"with Sandbox({str(tmp / 'sandbox')!r}, time_scale=0.003) as box, session_for_sandbox(box) as s:\n"
+        f"with Sandbox({str(tmp / 'sandbox')!r}, time_scale=0.003) as box, connect_to(box) as s:\n"
         "    print(hourly_price(s, 'westeurope', 'Standard_DS3_v2'))\n"
     )
     try:

@@ -10,7 +10,7 @@ import importlib
 import sys
 from collections.abc import Sequence
 from types import SimpleNamespace
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, TextIO
 
 from rdeploy_tui import __version__
 from rdeploy_tui.errors import RdeployError
@@ -38,12 +38,13 @@ def add_connection_options(parser: argparse.ArgumentParser, *, root: bool = Fals
     a command's copies default to SUPPRESS so they never overwrite what the root parser read."""
     import argparse
 
-    unset = {} if root else {"default": argparse.SUPPRESS}
+    unset: dict[str, Any] = {} if root else {"default": argparse.SUPPRESS}
     group = parser.add_argument_group("Azure connection")
     group.add_argument(
         "--sandbox",
         action="store_true",
-        help="use the built-in Azure sandbox (no account needed; it runs at 1/20 of Azure's durations, RDEPLOY_SANDBOX_TIME_SCALE=1 for the real pace)",
+        help="use the built-in Azure sandbox (no account needed; it runs at 1/20 of Azure's durations, "
+        "RDEPLOY_SANDBOX_TIME_SCALE=1 for the real pace)",
         **unset,
     )
     group.add_argument(
@@ -53,6 +54,19 @@ def add_connection_options(parser: argparse.ArgumentParser, *, root: bool = Fals
         "--arm-endpoint", metavar="URL", help="any other Azure Resource Manager endpoint (https)", **unset
     )
     group.add_argument("--ca-bundle", metavar="FILE", help="CA certificates to trust for --arm-endpoint", **unset)
+    group.add_argument(
+        "--prices-url",
+        metavar="URL",
+        help="the Azure Retail Prices API, or a mirror of it (env RDEPLOY_PRICES_URL; default Microsoft's)",
+        **unset,
+    )
+    group.add_argument(
+        "--package-index-url",
+        metavar="URL",
+        help="the R repository whose package index a deploy checks names against (env RDEPLOY_PACKAGE_INDEX_URL; "
+        "default the one the image installs from)",
+        **unset,
+    )
 
 
 def build_parser(only: str | None = None) -> argparse.ArgumentParser:
@@ -64,6 +78,7 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="rdeploy-tui",
         description="Deploy R models (carrier crates served by plumber) to Azure Machine Learning online endpoints.",
+        epilog=WIZARD_NOTE,
     )
     parser.add_argument("--version", action="version", version=f"rdeploy-tui {__version__}")
     add_connection_options(parser, root=True)  # for the wizard, and for commands given it before their name
@@ -71,6 +86,53 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     for name in COMMANDS if only is None else (only,):
         importlib.import_module(f"rdeploy_tui.commands.{name}").register(sub)
     return parser
+
+
+WIZARD_NOTE = (
+    "Without a COMMAND, rdeploy-tui opens the wizard (a full-screen terminal UI; add --sandbox to try it without an "
+    "Azure account). No COMMAND opens the wizard: each one prints what it does and exits, for scripts, CI and pipes."
+)
+
+
+class _StdoutOrTerminal:
+    """sys.stdout that outlives its reader: when a pipe's reader is gone (`deploy | tee log`, then Ctrl+C ends tee
+    first; `| head`), the rest of the output goes to stderr, the terminal, instead of ending in BrokenPipeError and
+    losing what the user most needs then, the cancel summary. Python ignores SIGPIPE, so a closed pipe is EPIPE here."""
+
+    def __init__(self, stdout: TextIO, stderr: TextIO) -> None:
+        self._out, self._err, self._gone = stdout, stderr, False
+
+    def write(self, text: str) -> int:
+        if not self._gone:
+            try:
+                return self._out.write(text)
+            except BrokenPipeError:
+                self._switch()
+        return self._err.write(text)
+
+    def flush(self) -> None:
+        if not self._gone:
+            try:
+                self._out.flush()
+                return
+            except BrokenPipeError:
+                self._switch()
+        self._err.flush()
+
+    def _switch(self) -> None:
+        import os
+
+        self._gone = True
+        try:  # what is still buffered for the closed pipe must not fail again at exit
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, self._out.fileno())
+            os.close(devnull)
+        except (OSError, ValueError):
+            pass
+        self._err.write("rdeploy-tui: the output pipe was closed; the rest goes to the terminal (stderr)\n")
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._out, name)
 
 
 def _report_crash(exc: BaseException) -> int:
@@ -117,7 +179,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     if run is None:
         from rdeploy_tui.commands import ui_cmd
 
-        run = ui_cmd.run
+        return _run(ui_cmd.run, args)  # the wizard owns the terminal
+    stdout = sys.stdout
+    if stdout is not None and sys.stderr is not None and not isinstance(stdout, _StdoutOrTerminal):
+        sys.stdout = _StdoutOrTerminal(stdout, sys.stderr)  # type: ignore[assignment]
+    try:
+        return _run(run, args)
+    finally:
+        sys.stdout = stdout
+
+
+def _run(run: Any, args: Any) -> int:
+    """A command's exit code: every failure a message (0 ok, 1 failed, 2 usage, 130 interrupted), no traceback."""
     try:
         return int(run(args) or 0)
     except RdeployError as exc:

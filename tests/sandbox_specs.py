@@ -40,3 +40,30 @@ def endpoint_in_sandbox_folder(folder, name: str, time_scale: float = 0.003) -> 
         patch.setenv("REQUESTS_CA_BUNDLE", str(sandbox.ca_bundle))
         client = sandbox_ml_client(sandbox.client_settings())
         client.online_endpoints.begin_create_or_update(ManagedOnlineEndpoint(name=name, auth_mode="key")).result()
+
+
+def connection_on(sandbox, requested=None):
+    """An AzureConnection on a running sandbox, made the way `--sandbox` makes it (rdeploy_tui.launch): the core's
+    own connect() with the sandbox's ARM URL and CA, signed in as its service principal, its prices and package
+    index, HTTPS_PROXY for its registries. Use it with `with`, or close it: closing restores the variables it set."""
+    import os
+
+    from rdeploy_tui import launch
+
+    saved = {name: os.environ.get(name) for name in _CONNECTION_VARIABLES}
+
+    def restore() -> None:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+    try:
+        return launch.connect_to(sandbox, requested, on_close=restore)
+    except BaseException:
+        restore()
+        raise
+
+
+_CONNECTION_VARIABLES = ("REQUESTS_CA_BUNDLE", "HTTPS_PROXY", "https_proxy", "NO_PROXY", "no_proxy")

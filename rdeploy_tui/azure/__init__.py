@@ -1,4 +1,4 @@
-"""The Azure layer: the only code in rdeploy-tui that talks to Azure (real, sovereign, custom ARM, or sandbox).
+"""The Azure layer: the only code in rdeploy-tui that talks to Azure (public, sovereign, or any custom ARM endpoint).
 
 Cheap to import (no SDK is imported until a call needs it; azure.ai.ml, ~1.5 s, only on the first
 workspace call). Every public call may block on the network: from the TUI, call it in a thread
@@ -9,13 +9,13 @@ Typical use (the wizard follows the same order):
 
     from rdeploy_tui import azure
 
-    session = azure.connect(azure.ConnectionOptions.from_args(args))    # or ConnectionOptions(sandbox=True)
-    who = session.identity()                        # Identity(name, tenant_id, kind, source); not signed in -> RdeployError
-    subs = azure.list_subscriptions(session)        # default (az CLI / AZURE_SUBSCRIPTION_ID) first
+    connection = azure.connect(azure.ConnectionOptions.from_args(args))  # (--sandbox: rdeploy_tui.launch.connect)
+    who = connection.identity()                     # Identity(name, tenant_id, kind, source); or RdeployError
+    subs = azure.list_subscriptions(connection)     # default (az CLI / AZURE_SUBSCRIPTION_ID) first
     hints = azure.workspace_hints()                 # compute instance vars, config.json, az defaults (no network)
-    wss = azure.list_workspaces(session, subs[0].id)
-    ws = azure.Workspace.open(session, sub, rg, name)
-    ws.registry()                                   # Registry(name, login_server ...); none -> RdeployError(code="NoRegistry")
+    wss = azure.list_workspaces(connection, subs[0].id)
+    ws = azure.Workspace.open(connection, sub, rg, name)
+    ws.registry()                                   # Registry(name, login_server ...); or RdeployError NoRegistry
     ws.list_models(); ws.list_model_versions("m"); ws.resolve_model_version("m", "latest") -> "3"
 
     eps = azure.Endpoints(ws)                       # endpoints list/show/logs/traffic/delete
@@ -23,15 +23,16 @@ Typical use (the wizard follows the same order):
     azure.endpoint_target(ws, "my-endpoint")        # scoring URI + key/token, for rdeploy_tui.scoring's client
     azure.score(ws, "my-endpoint", {"x": [1]})      # rdeploy_tui.scoring.result.ScoreResult; 424 etc. -> RdeployError
 
-The deploy itself is rdeploy_tui.pipeline.runner.run_deploy (plan + events + state), which uses build_image and Endpoints.
+The deploy itself is rdeploy_tui.pipeline.runner.run_deploy (plan + events + state): build_image and Endpoints.
 """
 
 from __future__ import annotations
 
 from rdeploy_tui.azure.acr import BuildResult, build_image, find_built_image, make_context_archive
 from rdeploy_tui.azure.capture import quiet_sdk, redact, sdk_lines
+from rdeploy_tui.azure.clients import AzureConnection
 from rdeploy_tui.azure.clouds import CLOUDS
-from rdeploy_tui.azure.connection import connect, session_for_sandbox
+from rdeploy_tui.azure.connection import connect
 from rdeploy_tui.azure.credentials import Identity, on_compute_instance
 from rdeploy_tui.azure.discovery import (
     Subscription,
@@ -46,13 +47,13 @@ from rdeploy_tui.azure.errors import explain
 from rdeploy_tui.azure.online import LOG_CONTAINERS, DeploymentInfo, EndpointInfo, Endpoints
 from rdeploy_tui.azure.rest_online import RestEndpoints
 from rdeploy_tui.azure.scoring import endpoint_target, score
-from rdeploy_tui.azure.session import Session
 from rdeploy_tui.azure.workspace import ModelInfo, Registry, Workspace
 from rdeploy_tui.connection_options import ConnectionOptions
 
 __all__ = [
     "CLOUDS",
     "LOG_CONTAINERS",
+    "AzureConnection",
     "BuildResult",
     "ConnectionOptions",
     "DeploymentInfo",
@@ -62,7 +63,6 @@ __all__ = [
     "ModelInfo",
     "Registry",
     "RestEndpoints",
-    "Session",
     "Subscription",
     "Workspace",
     "WorkspaceHint",
@@ -81,6 +81,5 @@ __all__ = [
     "redact",
     "score",
     "sdk_lines",
-    "session_for_sandbox",
     "workspace_hints",
 ]

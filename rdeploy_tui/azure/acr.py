@@ -75,7 +75,8 @@ def context_files(source: Path | dict[str, bytes]) -> dict[str, bytes]:
 
 
 def make_context_archive(source: Path | dict[str, bytes]) -> bytes:
-    """A deterministic tar.gz of a docker context (folder or {relative path: bytes}), minus .dockerignore'd and VCS files.
+    """A deterministic tar.gz of a docker context (folder or {relative path: bytes}), minus .dockerignore'd and VCS
+    files.
 
     Like docker, the Dockerfile and .dockerignore themselves are always sent."""
     files = context_files(source)
@@ -107,7 +108,7 @@ def find_built_image(ws: Workspace, repository: str, tag: str) -> str | None:
     """
     registry = ws.registry()
     with azure_call(f"checking whether {repository}:{tag} is already in {registry.name}"):
-        tasks = ws.session.tasks_client(registry.subscription_id)
+        tasks = ws.connection.tasks_client(registry.subscription_id)
         for run in tasks.runs.list(registry.resource_group, registry.name, top=100):
             props = getattr(run, "properties", None) or run
             if str(getattr(props, "status", "")).lower() not in ("succeeded", "runstatus.succeeded"):
@@ -149,7 +150,7 @@ def import_base_image(
     on_progress(f"copying docker.io/{source} into {registry.name} as {target}")
     try:
         with azure_call(f"importing the base image {source} into {registry.name}"):
-            client = ws.session.registry_client(registry.subscription_id)
+            client = ws.connection.registry_client(registry.subscription_id)
             client.registries.begin_import_image(registry.resource_group, registry.name, parameters).result()
     except RdeployError as exc:
         reason = " ".join(part for part in (exc.what, exc.details or "") if part)
@@ -202,7 +203,7 @@ def build_image(
     cancel = cancel or threading.Event()
     registry = ws.registry()
     image = f"{registry.login_server}/{repository}:{tag}"
-    tasks = ws.session.tasks_client(registry.subscription_id)
+    tasks = ws.connection.tasks_client(registry.subscription_id)
     if run_id is None and not force:
         existing = find_built_image(ws, repository, tag)
         if existing is not None:
@@ -250,7 +251,7 @@ def _start(
     on_progress(f"uploading the build context ({len(archive) / 1024:.1f} KiB)")
     with azure_call(f"uploading the build context to {registry.name}"):
         upload = tasks.registries.get_build_source_upload_url(registry.resource_group, registry.name)
-        ws.session.blob_client(upload.upload_url).upload_blob(archive, blob_type="BlockBlob", overwrite=True)
+        ws.connection.blob_client(upload.upload_url).upload_blob(archive, blob_type="BlockBlob", overwrite=True)
     if cancel.is_set():
         raise RdeployError("The image build was cancelled before it started.", None, code="Cancelled")
     request = models.DockerBuildRequest(
@@ -279,17 +280,17 @@ def _follow(
     cancel: threading.Event,
 ) -> tuple[str, list[str]]:
     """Stream the run's log blob until its metadata says complete; returns (status, last lines)."""
-    scale = ws.session.poll_scale
+    pace = ws.connection.pace
     with azure_call(f"opening the log of build run {run_id}"):
         log_url = tasks.runs.get_log_sas_url(registry.resource_group, registry.name, run_id).log_link
-    blob = ws.session.blob_client(log_url)
+    blob = ws.connection.blob_client(log_url)
     offset, pending, tail = 0, b"", []
     delay, cancelled_at_azure = 1.0, False
     polls_without_blob = 0
     on_progress(f"build run {run_id} queued")
     from rdeploy_tui.azure import deadlines
 
-    limit = deadlines.scaled(ws.session, BUILD_TIMEOUT_S + deadlines.BUILD_GRACE_S)
+    limit = BUILD_TIMEOUT_S + deadlines.BUILD_GRACE_S  # the timeout we asked ACR for: it ends the run by then
     started = time.monotonic()
     while True:
         if time.monotonic() - started > limit:
@@ -338,9 +339,12 @@ def _follow(
             return _status_text(status), tail
         # Back-off like `az acr build`: 1 s while lines flow, doubling when quiet, but capped at 3 s where az
         # goes to 15 s: the build's end is on the deploy's critical path, and a blob HEAD every 3 s costs nothing.
+        # Sooner when the service hinted a faster pace (Retry-After on its operations: azure/pace.py).
         delay = 1.0 if got_lines else min(delay * 2, 3.0)
-        if cancel.wait(delay * scale) and cancelled_at_azure:
-            cancel.wait(0.5 * scale)  # already cancelled: keep polling for the final status, without spinning
+        if cancel.wait(pace.poll_interval(delay)) and cancelled_at_azure:
+            cancel.wait(
+                pace.poll_interval(0.5)
+            )  # already cancelled: keep polling for the final status, without spinning
 
 
 def _run_status_if_final(tasks, registry: Registry, run_id: str) -> str | None:
@@ -355,4 +359,4 @@ def cancel_build(ws: Workspace, run_id: str) -> None:
     """Ask ACR to cancel a build run (it stops billing build minutes)."""
     registry = ws.registry()
     with azure_call(f"cancelling build run {run_id}"):
-        ws.session.tasks_client(registry.subscription_id).runs.cancel(registry.resource_group, registry.name, run_id)
+        ws.connection.tasks_client(registry.subscription_id).runs.cancel(registry.resource_group, registry.name, run_id)

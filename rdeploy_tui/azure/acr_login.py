@@ -10,13 +10,13 @@ The flow, as ACR's "AAD OAuth" document describes it (https://github.com/Azure/a
   2. POST <realm's scheme and host>/oauth2/exchange, form grant_type=access_token, service=<the challenge's service>,
      tenant=<the token's tenant>, access_token=<an Entra access token> -> {"refresh_token": ...};
   3. the refresh token is docker's password, with the null GUID as user name (docker then does the token dance).
-The Entra token is the session's ARM token (the brief's choice, and what az did before 2.67): ACR accepts ARM-audience
+The Entra token is the connection's ARM token (what az did before 2.67): ACR accepts ARM-audience
 tokens unless the registry's `azureADAuthenticationAsArmPolicy` is disabled, in which case az asks for the audience
 https://containerregistry.azure.net instead; the refusal then names that policy.
 
 The refresh token is a password: it goes to docker on stdin only, never on a command line, in a log or a file of
-ours (docker's own credential store keeps it, as after `az acr login`). Plain httpx: two small requests; the sandbox's
-registries answer on the sandbox's address with the login server as the Host header (sandbox/registry.py).
+ours (docker's own credential store keeps it, as after `az acr login`). Plain httpx: two small requests, through
+HTTPS_PROXY/NO_PROXY as every other client (a corporate proxy; the built-in sandbox is reached the same way).
 """
 
 from __future__ import annotations
@@ -47,32 +47,36 @@ def registry_login(ws: Workspace) -> RegistryLogin:
 
     registry = ws.registry()
     server = registry.login_server
-    session = ws.session
-    verify = tls_context(session.ca_bundle or True)
+    connection = ws.connection
+    verify = tls_context(connection.ca_bundle or True)
     try:
         # trust_env: HTTPS_PROXY/NO_PROXY as everywhere else; no redirects (the exchange's form holds a token)
         with httpx.Client(verify=verify, timeout=_TIMEOUT_S, trust_env=True, follow_redirects=False) as client:
-            challenge = client.get(_url(session, server, "/v2/"), headers=_host(session, server))
+            challenge = client.get(f"https://{server}/v2/")
             params = _bearer_params(challenge.headers.get("WWW-Authenticate", ""))
             if challenge.status_code != 401 or "realm" not in params or "service" not in params:
                 raise RdeployError(
                     f"The registry {server} did not answer as a container registry does (HTTP {challenge.status_code} "
                     "to GET /v2/, without a Bearer challenge).",
-                    f"Check that {server} is reachable from this machine (proxy, firewall, private endpoint), then deploy again.",
+                    f"Check that {server} is reachable from this machine (proxy, firewall, private endpoint), then "
+                    "deploy again.",
                     code="RegistryUnreachable",
                 )
             realm_host = urlsplit(params["realm"]).netloc or server
-            tenant = session.identity().tenant_id
-            form = {"grant_type": "access_token", "service": params["service"], "access_token": session.access_token()}
+            tenant = connection.identity().tenant_id
+            form = {
+                "grant_type": "access_token",
+                "service": params["service"],
+                "access_token": connection.access_token(),
+            }
             if tenant:
                 form["tenant"] = tenant
-            answer = client.post(
-                _url(session, realm_host, "/oauth2/exchange"), data=form, headers=_host(session, realm_host)
-            )
+            answer = client.post(f"https://{realm_host}/oauth2/exchange", data=form)
     except httpx.HTTPError as exc:
         raise RdeployError(
             f"The registry {server} could not be reached to sign in: {type(exc).__name__}.",
-            f"Check that {server} is reachable from this machine (proxy, firewall, private endpoint), then deploy again.",
+            f"Check that {server} is reachable from this machine (proxy, firewall, private endpoint), then deploy "
+            "again.",
             details=str(exc)[:500],
             code="RegistryUnreachable",
         ) from None
@@ -87,17 +91,6 @@ def registry_login(ws: Workspace) -> RegistryLogin:
             code="RegistryLoginRefused",
         )
     return RegistryLogin(server, NULL_GUID, str(refresh))
-
-
-def _url(session: Any, host: str, path: str) -> str:
-    if session.is_sandbox:
-        return session.sandbox.base_url + path
-    return f"https://{host}{path}"
-
-
-def _host(session: Any, host: str) -> dict[str, str]:
-    """The sandbox serves every registry on its own address and picks one by the Host header."""
-    return {"Host": host} if session.is_sandbox else {}
 
 
 def _bearer_params(header: str) -> dict[str, str]:
@@ -132,8 +125,8 @@ def image_in_registry(ws: Workspace, login: RegistryLogin, repository: str, tag:
     "Checking if content exists"). Any failure reads as "not known to be there" (the caller builds)."""
     import httpx
 
-    session, server = ws.session, login.login_server
-    verify = tls_context(session.ca_bundle or True)
+    server = login.login_server
+    verify = tls_context(ws.connection.ca_bundle or True)
     form = {
         "grant_type": "refresh_token",
         "service": server,
@@ -150,13 +143,13 @@ def image_in_registry(ws: Workspace, login: RegistryLogin, repository: str, tag:
     )
     try:
         with httpx.Client(verify=verify, timeout=_TIMEOUT_S, trust_env=True, follow_redirects=False) as client:
-            answer = client.post(_url(session, server, "/oauth2/token"), data=form, headers=_host(session, server))
+            answer = client.post(f"https://{server}/oauth2/token", data=form)
             token = _json(answer).get("access_token") if answer.status_code == 200 else None
             if not token:
                 return False
             head = client.head(
-                _url(session, server, f"/v2/{repository}/manifests/{tag}"),
-                headers={**_host(session, server), "Authorization": f"Bearer {token}", "Accept": accept},
+                f"https://{server}/v2/{repository}/manifests/{tag}",
+                headers={"Authorization": f"Bearer {token}", "Accept": accept},
             )
     except httpx.HTTPError:
         return False

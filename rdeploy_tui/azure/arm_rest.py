@@ -1,4 +1,4 @@
-"""Plain ARM REST calls over azure-core's ARM pipeline (Session.arm_pipeline): the day-2 commands' light path.
+"""Plain ARM REST calls over azure-core's ARM pipeline (AzureConnection.arm_pipeline): the day-2 commands' light path.
 
 `import azure.ai.ml` alone takes ~1.5 s, most of a `rdeploy-tui endpoints list`. The reads and the delete those
 commands need are a handful of REST operations; here they go through the same pipeline the generated SDKs use
@@ -16,9 +16,9 @@ from collections.abc import Iterator
 from typing import Any
 from urllib.parse import quote
 
+from rdeploy_tui.azure.clients import LRO_INTERVAL_S, AzureConnection
 from rdeploy_tui.azure.discovery import WorkspaceInfo, resource_id_pattern
 from rdeploy_tui.azure.errors import azure_call
-from rdeploy_tui.azure.session import Session
 from rdeploy_tui.errors import RdeployError
 
 # What azure-ai-ml (>=1.35) sends per resource; checked against its requests by the test above.
@@ -61,26 +61,28 @@ def _request(method: str, url: str, api_version: str | None, body: Any = None) -
     return HttpRequest(method, url, params=params, json=body)
 
 
-def _send(session: Session, request: Any) -> Any:
-    """The PipelineResponse (an LROPoller needs it); a path is made absolute on the session's ARM endpoint."""
-    client = session.arm_pipeline()
+def _send(connection: AzureConnection, request: Any) -> Any:
+    """The PipelineResponse (an LROPoller needs it); a path is made absolute on the connection's ARM endpoint."""
+    client = connection.arm_pipeline()
     request.url = client.format_url(request.url)
     return client._pipeline.run(request, stream=False)  # what the generated clients do
 
 
-def call(session: Session, method: str, path: str, api: str, body: Any = None, *, ok: tuple[int, ...] = (200,)) -> Any:
+def call(
+    connection: AzureConnection, method: str, path: str, api: str, body: Any = None, *, ok: tuple[int, ...] = (200,)
+) -> Any:
     """One request; the parsed JSON answer (None when empty). Raises azure.core exceptions: call it in azure_call."""
-    response = _send(session, _request(method, path, API_VERSIONS[api], body)).http_response
+    response = _send(connection, _request(method, path, API_VERSIONS[api], body)).http_response
     if response.status_code not in ok:
         _raise_for(response)
     return response.json() if response.content else None
 
 
-def pages(session: Session, path: str, api: str) -> Iterator[dict[str, Any]]:
+def pages(connection: AzureConnection, path: str, api: str) -> Iterator[dict[str, Any]]:
     """Every item of a list operation, following nextLink (which carries its own query)."""
     request = _request("GET", path, API_VERSIONS[api])
     while True:
-        response = _send(session, request).http_response
+        response = _send(connection, request).http_response
         if response.status_code != 200:
             _raise_for(response)
         page = response.json() or {}
@@ -90,18 +92,16 @@ def pages(session: Session, path: str, api: str) -> Iterator[dict[str, Any]]:
         request = _request("GET", page["nextLink"], None)
 
 
-def begin(session: Session, method: str, path: str, api: str) -> Any:
+def begin(connection: AzureConnection, method: str, path: str, api: str) -> Any:
     """Start a long-running operation; an azure.core LROPoller with ARM's polling (Azure-AsyncOperation,
     Location, Retry-After), as the generated clients return. 404 raises ResourceNotFoundError."""
     from azure.core.polling import LROPoller
     from azure.mgmt.core.polling.arm_polling import ARMPolling
 
-    initial = _send(session, _request(method, path, API_VERSIONS[api]))
+    initial = _send(connection, _request(method, path, API_VERSIONS[api]))
     if initial.http_response.status_code not in (200, 201, 202, 204):
         _raise_for(initial.http_response)
-    return LROPoller(
-        session.arm_pipeline(), initial, lambda pipeline_response: None, ARMPolling(session.lro_interval_s)
-    )
+    return LROPoller(connection.arm_pipeline(), initial, lambda pipeline_response: None, ARMPolling(LRO_INTERVAL_S))
 
 
 def workspace_info(subscription_id: str, doc: dict[str, Any]) -> WorkspaceInfo | None:
@@ -121,11 +121,11 @@ def workspace_info(subscription_id: str, doc: dict[str, Any]) -> WorkspaceInfo |
     )
 
 
-def get_workspace(session: Session, subscription_id: str, resource_group: str, name: str) -> WorkspaceInfo:
+def get_workspace(connection: AzureConnection, subscription_id: str, resource_group: str, name: str) -> WorkspaceInfo:
     """discovery.get_workspace without azure.ai.ml."""
-    with azure_call(f"reading workspace {name}", who=session.identity):
+    with azure_call(f"reading workspace {name}", who=connection.identity):
         info = workspace_info(
-            subscription_id, call(session, "GET", workspace_path(subscription_id, resource_group, name), "workspace")
+            subscription_id, call(connection, "GET", workspace_path(subscription_id, resource_group, name), "workspace")
         )
     if info is None:
         raise RdeployError(f"Workspace {name} was not found in resource group {resource_group}.", "Check the names.")

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from rdeploy_tui import bounded_read
 from rdeploy_tui.errors import RdeployError
-from rdeploy_tui.logfile import state_dir
+from rdeploy_tui.locations import tls_dir
 
 
 def combined_ca_bundle(extra: str) -> str:
@@ -25,7 +25,7 @@ def combined_ca_bundle(extra: str) -> str:
     base_pem = bounded_read.read_bytes(base, bounded_read.CA_BUNDLE)
     if extra_pem.strip() and extra_pem.strip() in base_pem:
         return str(base)  # connecting again in the same process: do not nest bundles
-    folder = state_dir() / "tls"
+    folder = tls_dir()
     folder.mkdir(parents=True, exist_ok=True)
     target = folder / f"ca-bundle-{hashlib.sha256(base_pem + b'|' + extra_pem).hexdigest()[:12]}.pem"
     if not target.exists():

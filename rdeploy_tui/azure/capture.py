@@ -17,7 +17,7 @@ import re
 import threading
 from collections.abc import Callable
 
-from rdeploy_tui.logfile import log_dir
+from rdeploy_tui.locations import sdk_log
 
 SdkListener = Callable[[str], None]
 
@@ -70,7 +70,7 @@ class _ToListeners(logging.Handler):
 
 
 def sdk_log_path():
-    return log_dir() / "azure-sdk.log"
+    return sdk_log()
 
 
 def quiet_sdk() -> None:

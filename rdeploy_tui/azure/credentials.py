@@ -17,6 +17,7 @@ from typing import Any
 from rdeploy_tui.azure.capture import quiet_sdk
 from rdeploy_tui.azure.clouds import CLOUDS
 from rdeploy_tui.azure.errors import SIGN_IN
+from rdeploy_tui.connection_options import ServicePrincipal
 from rdeploy_tui.errors import RdeployError
 
 
@@ -26,8 +27,8 @@ class Identity:
 
     name: str  # user name / UPN, or the app id of a service principal / managed identity
     tenant_id: str | None
-    kind: str  # "user", "service principal", "managed identity", "sandbox"
-    source: str  # which sign-in source answered: "Azure CLI", "managed identity", "environment", "sandbox"
+    kind: str  # "user", "service principal", "managed identity"
+    source: str  # which sign-in source answered: "Azure CLI", "managed identity", "environment", "client secret"
     object_id: str | None = None  # the `oid` claim: what `az role assignment create --assignee` takes
 
     def __str__(self) -> str:
@@ -60,12 +61,8 @@ def identity_from_token(token: str, source: str) -> Identity:
         name, kind = claims.get("appid") or claims.get("oid") or "managed identity", "managed identity"
     elif claims.get("appid") or claims.get("azp"):
         name, kind = claims.get("app_displayname") or claims.get("appid") or claims.get("azp"), "service principal"
-    elif source == "sandbox":
-        name, kind = "sandbox user", "sandbox"
     else:
         name, kind = "unknown identity", "user"
-    if source == "sandbox":
-        kind = "sandbox"
     oid = claims.get("oid")
     return Identity(str(name), claims.get("tid"), kind, source, str(oid) if oid else None)
 
@@ -79,8 +76,11 @@ def on_compute_instance() -> bool:
     )
 
 
-def build_credential(authority: str | None = None, *, ca_bundle: str | None = None) -> tuple[Any, str]:
-    """A credential chain over the sign-in sources that are present here, and a label for them.
+def build_credential(
+    authority: str | None = None, *, ca_bundle: str | None = None, service_principal: ServicePrincipal | None = None
+) -> tuple[Any, str]:
+    """A credential chain over the sign-in sources that are present here, and a label for them; or, given a
+    `service_principal`, that one alone (ClientSecretCredential, as `az login --service-principal` signs in).
 
     Only sources that exist are tried, so a laptop never waits on a metadata endpoint that is not
     there: environment (service principal / workload identity) when its variables are set; the Azure
@@ -88,7 +88,7 @@ def build_credential(authority: str | None = None, *, ca_bundle: str | None = No
     MSI_ENDPOINT, as Azure ML compute instances, App Service and Arc do).
 
     `authority` (https://host[:port]) is where the service principal signs in; for a host MSAL does not know
-    (Azure Stack Hub, a private cloud, the sandbox) instance discovery is turned off: MSAL would otherwise ask
+    (Azure Stack Hub, a private cloud, the built-in sandbox) instance discovery is turned off: MSAL would otherwise ask
     login.microsoftonline.com to vouch for it. `ca_bundle` is trusted for the sign-in requests too.
     """
     quiet_sdk()
@@ -107,6 +107,11 @@ def build_credential(authority: str | None = None, *, ca_bundle: str | None = No
             kw["disable_instance_discovery"] = True
     if ca_bundle:
         kw["connection_verify"] = ca_bundle
+    if service_principal is not None:
+        from azure.identity import ClientSecretCredential
+
+        sp = service_principal
+        return ClientSecretCredential(sp.tenant_id, sp.client_id, sp.client_secret, **kw), "client secret"
     env = os.environ
     if (
         env.get("AZURE_CLIENT_ID")
@@ -142,7 +147,8 @@ def build_credential(authority: str | None = None, *, ca_bundle: str | None = No
         )
     if not sources:
         raise RdeployError(
-            "You are not signed in to Azure: no Azure CLI, no managed identity and no service principal variables were found.",
+            "You are not signed in to Azure: no Azure CLI, no managed identity and no service principal variables were "
+            "found.",
             SIGN_IN,
             code="NotSignedIn",
         )
@@ -174,7 +180,7 @@ class _LabelledChain:
     @property
     def source(self) -> str:
         successful = getattr(self._chain, "_successful_credential", None)
-        for credential, label in zip(getattr(self._chain, "credentials", ()), self._labels):
+        for credential, label in zip(getattr(self._chain, "credentials", ()), self._labels, strict=False):
             if credential is successful:
                 return label
         return self._labels[0]

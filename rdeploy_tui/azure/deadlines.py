@@ -1,15 +1,20 @@
-"""How long we wait for Azure, each limit taken from Azure's own, and what to tell the user when it passes.
+"""How long we wait for Azure, each limit Azure's own, and what to tell the user when it passes.
 
 Waiting longer than Azure itself would never helps: past these limits the operation is stuck or failed
-server-side. When a wait ends this way the operation may still go on in Azure; the message says what,
-what bills meanwhile, and how to check (issue 15: a resume once waited on a Creating endpoint until killed).
+server-side. The limit of an operation is the timeout the service announced for it (`x-ms-async-operation-timeout`
+on the request that started it, recorded by azure/pace.py); where it announced none, the documented limits below.
+When a wait ends this way the operation may still go on in Azure; the message says what, what bills meanwhile,
+and how to check (a resume once waited on a Creating endpoint until killed).
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 from rdeploy_tui.errors import RdeployError
+
+if TYPE_CHECKING:
+    from rdeploy_tui.azure.clients import AzureConnection
 
 # azure-ai-ml waits this long for an online endpoint/deployment operation before giving up
 # (LROConfigurations.POLLING_TIMEOUT = 720 s, azure/ai/ml/constants/_common.py, used by polling_wait in
@@ -22,8 +27,9 @@ LRO_WAIT_S = 720.0
 # https://learn.microsoft.com/azure/container-registry/container-registry-tasks-reference-yaml#task-properties);
 # we add this much for the run to report its end.
 BUILD_GRACE_S = 300.0
-# The sandbox runs Azure's durations scaled down, but R's own start-up and a busy test machine are real time.
-SANDBOX_FLOOR_S = 5.0
+# Azure ML's poll interval for its own operations (LROConfigurations.POLL_INTERVAL): where nothing says otherwise,
+# our own polls of a resource's state and logs go at this pace (a Retry-After makes them faster: azure/pace.py).
+POLL_S = 5.0
 
 
 def deployment_wait_s(probe: dict[str, int] | None) -> float:
@@ -32,16 +38,20 @@ def deployment_wait_s(probe: dict[str, int] | None) -> float:
     return LRO_WAIT_S + budget
 
 
-def scaled(session: Any, seconds: float, *, floor: float = SANDBOX_FLOOR_S) -> float:
-    """The wait in this session's time: Azure's as it is; the sandbox's scaled like its durations, with a floor."""
-    scale = session.poll_scale
-    return seconds if scale >= 1.0 else max(seconds * scale, floor)
+def operation_limit(connection: AzureConnection, resource_suffix: str, documented_s: float) -> float:
+    """How long to wait for the operation last started on the resource whose path ends with `resource_suffix`:
+    the timeout the service announced for it, plus one poll to read the end it reports then; else `documented_s`."""
+    announced = connection.pace.operation_timeout(resource_suffix)
+    if announced is None:
+        return documented_s
+    return announced + connection.pace.poll_interval(POLL_S)
 
 
 def still_going(what: str, waited_s: float, bills: str, check: str) -> RdeployError:
     """The error for a wait that reached its limit: what goes on in Azure, what bills, how to check."""
     return RdeployError(
-        f"{what} did not finish within {_minutes(waited_s)} (the limit Azure's own tools wait); it may still go on in Azure. {bills}",
+        f"{what} did not finish within {_minutes(waited_s)} (the limit Azure itself sets); it may still go on in "
+        f"Azure. {bills}",
         f"Check it with `{check}`; run the same command again to keep waiting, or delete what you do not need.",
         code="StillRunning",
     )

@@ -14,8 +14,8 @@ from pathlib import Path
 from typing import Any
 
 from rdeploy_tui import bounded_read
+from rdeploy_tui.azure.clients import AzureConnection
 from rdeploy_tui.azure.errors import azure_call
-from rdeploy_tui.azure.session import Session
 from rdeploy_tui.errors import RdeployError
 
 
@@ -82,11 +82,11 @@ def default_subscription_id() -> str | None:
     return None
 
 
-def list_subscriptions(session: Session) -> list[Subscription]:
+def list_subscriptions(connection: AzureConnection) -> list[Subscription]:
     """Subscriptions the signed-in identity can see, the default first. Raises RdeployError (none: how to get one)."""
     default = default_subscription_id()
     with azure_call("listing subscriptions"):
-        client = session.subscription_client()
+        client = connection.subscription_client()
         found = [
             Subscription(
                 id=s.subscription_id,
@@ -98,7 +98,7 @@ def list_subscriptions(session: Session) -> list[Subscription]:
             for s in client.subscriptions.list()
         ]
     if not found:
-        who = session.identity()
+        who = connection.identity()
         raise RdeployError(
             f"{who.name} has no Azure subscription in tenant {who.tenant_id or '(unknown)'}.",
             "Ask for access to a subscription (Reader or more), sign in to another tenant with "
@@ -187,18 +187,18 @@ def _config_json_hint(path: Path) -> WorkspaceHint | None:
     )
 
 
-def list_workspaces(session: Session, subscription_id: str) -> list[WorkspaceInfo]:
+def list_workspaces(connection: AzureConnection, subscription_id: str) -> list[WorkspaceInfo]:
     """Azure ML workspaces in a subscription (hubs and projects excluded: they host no online endpoints of their
     own)."""
-    with azure_call("listing workspaces", who=session.identity):
-        client = session.ml_client(subscription_id)
+    with azure_call("listing workspaces", who=connection.identity):
+        client = connection.ml_client(subscription_id)
         found = [_info(subscription_id, ws) for ws in client.workspaces.list(scope="subscription")]
     return sorted((w for w in found if w is not None), key=lambda w: (w.resource_group.lower(), w.name.lower()))
 
 
-def get_workspace(session: Session, subscription_id: str, resource_group: str, name: str) -> WorkspaceInfo:
-    with azure_call(f"reading workspace {name}", who=session.identity):
-        client = session.ml_client(subscription_id, resource_group, name)
+def get_workspace(connection: AzureConnection, subscription_id: str, resource_group: str, name: str) -> WorkspaceInfo:
+    with azure_call(f"reading workspace {name}", who=connection.identity):
+        client = connection.ml_client(subscription_id, resource_group, name)
         info = _info(subscription_id, client.workspaces.get(name))
     if info is None:  # pragma: no cover - the SDK returns a workspace or raises
         raise RdeployError(f"Workspace {name} was not found in resource group {resource_group}.", "Check the names.")

@@ -1,7 +1,9 @@
 """The one place where Azure failures become RdeployError(what happened, what to do next).
 
 `explain(exc, doing=...)` takes anything an SDK call raised (azure-core HTTP errors, credential
-errors, network errors, the SDK's own validation errors) and returns an RdeployError. `azure_call`
+errors, network errors, the SDK's own validation errors) and returns an RdeployError, from PROBLEMS: a table
+of known problems (how to recognise one, what happened, what to do next) that a new failure extends by one row.
+`azure_call`
 wraps a block so every exception leaving it is already explained. Messages never carry tokens or keys
 (azure-core error texts do not; everything still passes capture.redact).
 """
@@ -11,8 +13,9 @@ from __future__ import annotations
 import json
 import os
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any
 
 from rdeploy_tui.azure.capture import redact
@@ -20,7 +23,8 @@ from rdeploy_tui.errors import RdeployError
 
 SIGN_IN = (
     "Sign in with `az login` (on an Azure ML compute instance: `az login --identity`), "
-    "or set AZURE_TENANT_ID, AZURE_CLIENT_ID and AZURE_CLIENT_SECRET for a service principal; then run again."
+    "or set AZURE_TENANT_ID, AZURE_CLIENT_ID and AZURE_CLIENT_SECRET for a service principal; then run again. "
+    "To try everything without an Azure account first: `rdeploy-tui --sandbox`."
 )
 
 # Which built-in role grants the action an AuthorizationFailed names (first matching prefix wins).
@@ -79,193 +83,290 @@ def error_message(exc: BaseException) -> str:
 
 def status_code(exc: BaseException) -> int | None:
     code = getattr(exc, "status_code", None)
-    if code is None and getattr(exc, "response", None) is not None:
-        code = getattr(exc.response, "status_code", None)
+    response = getattr(exc, "response", None)
+    if code is None and response is not None:
+        code = getattr(response, "status_code", None)
     return code
 
 
-def explain(exc: BaseException, doing: str = "", *, details: str | None = None, who: Any = None) -> RdeployError:
-    """Turn any exception raised by an Azure call into an RdeployError. `doing`: e.g. "creating endpoint x".
+@dataclass(frozen=True)
+class Failure:
+    """An exception an Azure call raised, read once: what every row of PROBLEMS matches on and words with."""
 
-    `who`: the signed-in identity (or a callable returning it), named when a subscription is not visible."""
-    if isinstance(exc, RdeployError):
-        return exc
-    where = f" while {doing}" if doing else ""
+    exc: BaseException
+    where: str  # " while creating endpoint x", or ""
+    code: str | None  # Azure's error code
+    message: str  # the service's own sentence, redacted
+    status: int | None  # the HTTP status, when there was an answer
+    details: str | None  # extra text from the caller (container log lines ...)
+    who: Any  # the signed-in identity, or a callable returning it
+
+    @property
+    def lowered(self) -> str:
+        return self.message.lower()
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One known failure: how to recognise it, what happened, what to do next. Rows are tried in order; the first
+    whose `matches` holds explains the failure. A new failure is a new row, placed before the rows it is narrower
+    than. `explain`, when set, builds the whole error (rows whose wording needs more than one sentence each)."""
+
+    name: str  # what the row is, and the code reported unless `code` says otherwise
+    matches: Callable[[Failure], bool]
+    what: Callable[[Failure], str] = lambda f: ""
+    next_step: Callable[[Failure], str] = lambda f: ""
+    code: Callable[[Failure], str | None] | None = None  # the code reported; unset: the row's name
+    details: Callable[[Failure], str | None] = lambda f: f.message
+    explain: Callable[[Failure], RdeployError | None] | None = None
+
+
+def _http(exc: BaseException, *names: str) -> bool:
     from azure.core import exceptions as core
 
+    return isinstance(exc, tuple(getattr(core, n) for n in names))
+
+
+def _credential_unavailable(exc: BaseException) -> bool:
     try:  # azure-identity is only present where we sign in; its errors mean "not signed in"
         from azure.identity import CredentialUnavailableError
     except ImportError:  # pragma: no cover
-        CredentialUnavailableError = ()  # type: ignore[assignment,misc]
+        return False
+    return isinstance(exc, CredentialUnavailableError)
 
-    identity = _managed_identity_missing(exc, where)
-    if identity is not None:
-        return identity
-    az_session = _az_session_gone(exc, where)
-    if az_session is not None:
-        return az_session
-    if isinstance(exc, CredentialUnavailableError):
-        return RdeployError(
-            "You are not signed in to Azure" + where + ".", SIGN_IN, details=redact(str(exc)), code="NotSignedIn"
-        )
-    entra = _entra_error(exc, where)
-    if entra is not None:
-        return entra
-    certificate = _certificate_error(exc, where)
-    if certificate is not None:
-        return certificate
-    code = error_code(exc)
-    message = error_message(exc)
-    status = status_code(exc)
 
-    if (
-        isinstance(exc, core.ClientAuthenticationError)
-        or status == 401
-        or code in ("ExpiredAuthenticationToken", "InvalidAuthenticationToken", "AuthenticationFailed")
-    ):
-        if code == "ExpiredAuthenticationToken":
-            return RdeployError("Your Azure sign-in has expired" + where + ".", SIGN_IN, details=message, code=code)
-        return RdeployError(
-            "Azure did not accept your sign-in" + where + ".", SIGN_IN, details=message, code=code or "NotSignedIn"
-        )
-    if code in ("AuthorizationFailed", "LinkedAuthorizationFailed", "AuthorizationPermissionMismatch") or status == 403:
-        action = _quoted_after(message, "action")
-        scope = _quoted_after(message, "scope")
-        role = _role_for(action or message)
-        what = "You do not have permission" + (f" to perform {action}" if action else "") + where + "."
-        nxt = f"Ask an owner of {scope or 'the resource'} to give you the role {role}, then run again."
-        principal = re.search(r"object id '([0-9a-fA-F-]{36})'", message)
-        if principal and scope:  # the scope once, in the command (a long id twice does not fit a dialog at 80x24)
-            command = role_assignment_command(principal.group(1), re.split(r" \(| on ", role, maxsplit=1)[0], scope)
-            nxt = f"Ask an owner to give you the role {role}. The owner runs:\n  {command}\nThen run again."
-        return RdeployError(what, nxt, details=message, code=code or "AuthorizationFailed")
-    if code in ("SubscriptionNotFound", "InvalidSubscriptionId"):
-        sub = _quoted_after(message, "subscription")
-        return RdeployError(
-            (f"Subscription {sub}" if sub else "The subscription")
-            + f" was not found, or is not visible to {_who(who)}{where}.",
-            "Check the subscription id in the spec (or --subscription) against `az account list -o table`; if it is right, "
-            "ask an owner of the subscription for access (Reader or more), or sign in to its tenant with "
-            "`az login --tenant TENANT`; then run again.",
-            details=message,
-            code="SubscriptionNotFound",
-        )
-    if code == "ReadOnlyDisabledSubscription":
-        sub = _quoted_after(message, "subscription")
-        return RdeployError(
-            (f"Subscription {sub}" if sub else "The subscription")
-            + f" is disabled, so nothing can be created or changed in it{where}.",
-            "Re-enable it (Azure portal > Subscriptions: a subscription is disabled when it was cancelled, its free credit "
-            "or spending limit ran out, or a payment failed), or deploy to another subscription; then run again.",
-            details=message,
-            code="ReadOnlyDisabledSubscription",
-        )
-    if code == "TasksOperationsNotAllowed" or "tasksoperationsnotallowed" in message.lower():
-        return RdeployError(
-            "Your subscription does not allow ACR Tasks, so the image cannot be built in the registry" + where + ". "
-            "Free-credit and trial subscriptions refuse them.",
-            "Upgrade the subscription to pay-as-you-go, or build and push the image yourself: write the files "
-            "(the review screen or `rdeploy-tui init`), then `az acr login -n REGISTRY`, `docker build -t IMAGE docker-context`, "
-            "`docker push IMAGE`.",
-            details=message,
-            code="TasksOperationsNotAllowed",
-        )
-    if (
-        code in ("OutOfQuota", "QuotaExceeded")
-        or ("quota" in message.lower()
-        and ("not enough" in message.lower() or "exceed" in message.lower()))
-    ):
-        numbers = _quota_numbers(message)
-        return RdeployError(
-            "There is not enough quota for this deployment" + where + (f": {numbers}" if numbers else "") + ".",
-            "Use a smaller instance type or fewer instances, delete deployments you no longer need, or request more "
-            "quota in Azure ML studio (Quota page) for this VM family and region. Azure needs 20% extra headroom.",
-            details=message,
-            code="OutOfQuota",
-        )
-    if code in ("ImagePullFailure", "ImageNotFound") or ("pull" in message.lower() and "image" in message.lower()):
-        return RdeployError(
-            "The deployment could not pull its container image" + where + ".",
-            "Check that the image exists in the workspace's registry (rerun with a rebuild) and that the workspace "
-            "can reach the registry (its managed identity needs AcrPull).",
-            details=_join(message, details),
-            code="ImagePullFailure",
-        )
-    if (
-        code == "ResourceNotReady"
-        or "container has crashed" in message.lower()
-        or "resourcenotready" in message.lower()
-    ):
-        return RdeployError(
-            "The scoring container did not become ready" + where + ": it crashed or its readiness probe kept failing.",
-            "Read the container log below (R errors end with 'Execution halted'); test locally with the local run, "
-            "check the R packages and the model, then deploy again.",
-            details=_join(message, details),
-            code="ResourceNotReady",
-        )
-    if _name_taken(code, message):
-        return RdeployError(
-            "That endpoint name is already taken in this region" + where + " (endpoint names are unique per region, "
-            "and a just-deleted name can stay reserved for a while).",
-            "Choose another endpoint name (for example add your initials or a date) and run again.",
-            details=message,
-            code="EndpointNameTaken",
-        )
-    if _busy(code, message):
-        return RdeployError(
-            "The endpoint is busy with another operation (Updating)" + where + ".",
-            "Wait until the current operation finishes (`rdeploy-tui endpoints show NAME`), then run again.",
-            details=message,
-            code="EndpointBusy",
-        )
-    if status == 429 or code in ("TooManyRequests", "429"):
-        return RdeployError(
-            "Azure kept throttling requests" + where + " even after several retries.",
-            "Wait a minute and run the command again (a deploy picks up where it stopped).",
-            details=message,
-            code="Throttled",
-        )
-    if status is not None and status >= 500:  # an answer: the network works, the service failed (not "check the proxy")
-        return RdeployError(
-            f"Azure answered HTTP {status}"
-            + (f" ({code})" if code else "")
-            + where
+_SIGNED_OUT_CODES = ("ExpiredAuthenticationToken", "InvalidAuthenticationToken", "AuthenticationFailed")
+
+PROBLEMS: tuple[Problem, ...] = (
+    # Sign-in: the causes hide in chains of credential errors, so these rows read the whole chain.
+    Problem("NoManagedIdentity", lambda f: True, explain=lambda f: _managed_identity_missing(f.exc, f.where)),
+    Problem("AzSessionExpired", lambda f: True, explain=lambda f: _az_session_gone(f.exc, f.where)),
+    Problem(
+        "NotSignedIn",
+        lambda f: _credential_unavailable(f.exc),
+        what=lambda f: "You are not signed in to Azure" + f.where + ".",
+        next_step=lambda f: SIGN_IN,
+        details=lambda f: redact(str(f.exc)),
+    ),
+    Problem("AADSTS", lambda f: True, explain=lambda f: _entra_error(f.exc, f.where)),
+    Problem("CertificateError", lambda f: True, explain=lambda f: _certificate_error(f.exc, f.where)),
+    Problem(
+        "ExpiredAuthenticationToken",
+        lambda f: f.code == "ExpiredAuthenticationToken",
+        what=lambda f: "Your Azure sign-in has expired" + f.where + ".",
+        next_step=lambda f: SIGN_IN,
+    ),
+    Problem(
+        "NotSignedIn",
+        lambda f: _http(f.exc, "ClientAuthenticationError") or f.status == 401 or f.code in _SIGNED_OUT_CODES,
+        what=lambda f: "Azure did not accept your sign-in" + f.where + ".",
+        next_step=lambda f: SIGN_IN,
+        code=lambda f: f.code or "NotSignedIn",
+    ),
+    # Access and subscriptions.
+    Problem(
+        "AuthorizationFailed",
+        lambda f: (
+            f.code in ("AuthorizationFailed", "LinkedAuthorizationFailed", "AuthorizationPermissionMismatch")
+            or f.status == 403
+        ),
+        explain=lambda f: _authorization_failed(f),
+    ),
+    Problem(
+        "SubscriptionNotFound",
+        lambda f: f.code in ("SubscriptionNotFound", "InvalidSubscriptionId"),
+        what=lambda f: _subscription(f) + f" was not found, or is not visible to {_who(f.who)}{f.where}.",
+        next_step=lambda f: (
+            "Check the subscription id in the spec (or --subscription) against `az account list -o "
+            "table`; if it is right, ask an owner of the subscription for access (Reader or more), or sign in to its "
+            "tenant with `az login --tenant TENANT`; then run again."
+        ),
+    ),
+    Problem(
+        "ReadOnlyDisabledSubscription",
+        lambda f: f.code == "ReadOnlyDisabledSubscription",
+        what=lambda f: _subscription(f) + f" is disabled, so nothing can be created or changed in it{f.where}.",
+        next_step=lambda f: (
+            "Re-enable it (Azure portal > Subscriptions: a subscription is disabled when it was "
+            "cancelled, its free credit or spending limit ran out, or a payment failed), or deploy to another "
+            "subscription; then run again."
+        ),
+    ),
+    # Building and running the image.
+    Problem(
+        "TasksOperationsNotAllowed",
+        lambda f: f.code == "TasksOperationsNotAllowed" or "tasksoperationsnotallowed" in f.lowered,
+        what=lambda f: (
+            "Your subscription does not allow ACR Tasks, so the image cannot be built in the registry"
+            + f.where
+            + ". Free-credit and trial subscriptions refuse them."
+        ),
+        next_step=lambda f: (
+            "Upgrade the subscription to pay-as-you-go, or build and push the image yourself: "
+            "write the files (the review screen or `rdeploy-tui init`), then `az acr login -n REGISTRY`, "
+            "`docker build -t IMAGE docker-context`, `docker push IMAGE`."
+        ),
+    ),
+    Problem(
+        "OutOfQuota",
+        lambda f: (
+            f.code in ("OutOfQuota", "QuotaExceeded")
+            or ("quota" in f.lowered and ("not enough" in f.lowered or "exceed" in f.lowered))
+        ),
+        what=lambda f: (
+            "There is not enough quota for this deployment"
+            + f.where
+            + (f": {numbers}" if (numbers := _quota_numbers(f.message)) else "")
+            + "."
+        ),
+        next_step=lambda f: (
+            "Use a smaller instance type or fewer instances, delete deployments you no longer need, "
+            "or request more quota in Azure ML studio (Quota page) for this VM family and region. Azure needs 20% "
+            "extra headroom."
+        ),
+    ),
+    Problem(
+        "ImagePullFailure",
+        lambda f: f.code in ("ImagePullFailure", "ImageNotFound") or ("pull" in f.lowered and "image" in f.lowered),
+        what=lambda f: "The deployment could not pull its container image" + f.where + ".",
+        next_step=lambda f: (
+            "Check that the image exists in the workspace's registry (rerun with a rebuild) and that "
+            "the workspace can reach the registry (its managed identity needs AcrPull)."
+        ),
+        details=lambda f: _join(f.message, f.details),
+    ),
+    Problem(
+        "ResourceNotReady",
+        lambda f: (
+            f.code == "ResourceNotReady" or "container has crashed" in f.lowered or "resourcenotready" in f.lowered
+        ),
+        what=lambda f: (
+            "The scoring container did not become ready" + f.where + ": it crashed or its readiness probe kept failing."
+        ),
+        next_step=lambda f: (
+            "Read the container log below (R errors end with 'Execution halted'); test locally with "
+            "the local run, check the R packages and the model, then deploy again."
+        ),
+        details=lambda f: _join(f.message, f.details),
+    ),
+    # Endpoints.
+    Problem(
+        "EndpointNameTaken",
+        lambda f: _name_taken(f.code, f.message),
+        what=lambda f: (
+            "That endpoint name is already taken in this region"
+            + f.where
+            + " (endpoint names are unique per region, and a just-deleted name can stay reserved for a while)."
+        ),
+        next_step=lambda f: "Choose another endpoint name (for example add your initials or a date) and run again.",
+    ),
+    Problem(
+        "EndpointBusy",
+        lambda f: _busy(f.code, f.message),
+        what=lambda f: "The endpoint is busy with another operation (Updating)" + f.where + ".",
+        next_step=lambda f: (
+            "Wait until the current operation finishes (`rdeploy-tui endpoints show NAME`), then run again."
+        ),
+    ),
+    # The service or the network failing.
+    Problem(
+        "Throttled",
+        lambda f: f.status == 429 or f.code in ("TooManyRequests", "429"),
+        what=lambda f: "Azure kept throttling requests" + f.where + " even after several retries.",
+        next_step=lambda f: "Wait a minute and run the command again (a deploy picks up where it stopped).",
+    ),
+    Problem(  # an answer: the network works, the service failed (not "check the proxy")
+        "ServiceError",
+        lambda f: f.status is not None and f.status >= 500,
+        what=lambda f: (
+            f"Azure answered HTTP {f.status}"
+            + (f" ({f.code})" if f.code else "")
+            + f.where
             + " even after several retries"
-            + (f": {message}" if message else "."),
-            "Run the command again in a few minutes (a deploy picks up where it stopped); if it keeps failing, "
-            "check https://status.azure.com or open a support request with the request id.",
-            details=message,
-            code=code or "ServiceError",
-        )
-    if isinstance(exc, (core.ServiceRequestError, core.ServiceResponseError)):
+            + (f": {f.message}" if f.message else ".")
+        ),
+        next_step=lambda f: (
+            "Run the command again in a few minutes (a deploy picks up where it stopped); if it "
+            "keeps failing, check https://status.azure.com or open a support request with the request id."
+        ),
+        code=lambda f: f.code or "ServiceError",
+    ),
+    Problem(
+        "NetworkError",
+        lambda f: _http(f.exc, "ServiceRequestError", "ServiceResponseError"),
+        what=lambda f: "Azure could not be reached or kept failing" + f.where + " even after several retries.",
+        next_step=lambda f: (
+            "Check the network connection (and proxy settings), then run the command again (a deploy "
+            "picks up where it stopped)."
+        ),
+        code=lambda f: f.code or ("ServiceError" if f.status else "NetworkError"),
+    ),
+    Problem(
+        "NotFound",
+        lambda f: _http(f.exc, "ResourceNotFoundError") or f.status == 404,
+        what=lambda f: "Azure could not find the resource" + f.where + ".",
+        next_step=lambda f: "Check the subscription, resource group, workspace and names in the spec.",
+        code=lambda f: f.code or "NotFound",
+    ),
+    Problem(
+        "HttpResponseError",
+        lambda f: _http(f.exc, "HttpResponseError"),
+        what=lambda f: f"Azure refused the request{f.where}: {f.message}",
+        next_step=lambda f: "Fix what the message says and run again.",
+        code=lambda f: f.code,
+    ),
+)
+
+
+def explain(exc: BaseException, doing: str = "", *, details: str | None = None, who: Any = None) -> RdeployError:
+    """Turn any exception raised by an Azure call into an RdeployError: the first row of PROBLEMS that matches, else
+    the SDK's own message. `doing`: e.g. "creating endpoint x". `who`: the signed-in identity (or a callable
+    returning it), named when a subscription is not visible."""
+    if isinstance(exc, RdeployError):
+        return exc
+    failure = Failure(
+        exc, f" while {doing}" if doing else "", error_code(exc), error_message(exc), status_code(exc), details, who
+    )
+    for problem in PROBLEMS:
+        if not problem.matches(failure):
+            continue
+        if problem.explain is not None:
+            error = problem.explain(failure)
+            if error is None:
+                continue
+            return error
         return RdeployError(
-            "Azure could not be reached or kept failing" + where + " even after several retries.",
-            "Check the network connection (and proxy settings), then run the command again (a deploy picks up where it stopped).",
-            details=message,
-            code=code or ("ServiceError" if status else "NetworkError"),
-        )
-    if isinstance(exc, core.ResourceNotFoundError) or status == 404:
-        return RdeployError(
-            "Azure could not find the resource" + where + ".",
-            "Check the subscription, resource group, workspace and names in the spec.",
-            details=message,
-            code=code or "NotFound",
-        )
-    if isinstance(exc, core.HttpResponseError):
-        return RdeployError(
-            f"Azure refused the request{where}: {message}",
-            "Fix what the message says and run again.",
-            details=message,
-            code=code,
+            problem.what(failure),
+            problem.next_step(failure),
+            details=problem.details(failure),
+            code=problem.name if problem.code is None else problem.code(failure),
         )
     # The SDK's own validation errors and anything else: its message, never a traceback.
     text = redact(str(exc)) or type(exc).__name__
     return RdeployError(
-        f"The Azure SDK failed{where}: {text}",
+        f"The Azure SDK failed{failure.where}: {text}",
         "Check the settings it names and run again.",
         details=text,
         code=type(exc).__name__,
     )
+
+
+def _subscription(f: Failure) -> str:
+    sub = _quoted_after(f.message, "subscription")
+    return f"Subscription {sub}" if sub else "The subscription"
+
+
+def _authorization_failed(f: Failure) -> RdeployError:
+    action = _quoted_after(f.message, "action")
+    scope = _quoted_after(f.message, "scope")
+    role = _role_for(action or f.message)
+    what = "You do not have permission" + (f" to perform {action}" if action else "") + f.where + "."
+    nxt = f"Ask an owner of {scope or 'the resource'} to give you the role {role}, then run again."
+    principal = re.search(r"object id '([0-9a-fA-F-]{36})'", f.message)
+    if principal and scope:  # the scope once, in the command (a long id twice does not fit a dialog at 80x24)
+        command = role_assignment_command(principal.group(1), re.split(r" \(| on ", role, maxsplit=1)[0], scope)
+        nxt = f"Ask an owner to give you the role {role}. The owner runs:\n  {command}\nThen run again."
+    return RdeployError(what, nxt, details=f.message, code=f.code or "AuthorizationFailed")
 
 
 def _who(who: Any) -> str:
@@ -298,13 +399,13 @@ def azure_call(doing: str, *, details: Any = None, who: Any = None) -> Iterator[
 _ENTRA: dict[str, tuple[str, str]] = {
     "7000215": (
         "Microsoft Entra rejected the service principal's client secret (AADSTS7000215: invalid client secret)",
-        "Set AZURE_CLIENT_SECRET to the secret's Value (not its Secret ID). If it expired or was deleted, create a new one "
-        "(Microsoft Entra admin center > App registrations > the app > Certificates & secrets), then run again.",
+        "Set AZURE_CLIENT_SECRET to the secret's Value (not its Secret ID). If it expired or was deleted, create a new "
+        "one (Microsoft Entra admin center > App registrations > the app > Certificates & secrets), then run again.",
     ),
     "7000222": (
         "The service principal's client secret has expired (AADSTS7000222)",
-        "Create a new client secret (Microsoft Entra admin center > App registrations > the app > Certificates & secrets), "
-        "set AZURE_CLIENT_SECRET to its Value, then run again.",
+        "Create a new client secret (Microsoft Entra admin center > App registrations > the app > Certificates & "
+        "secrets), set AZURE_CLIENT_SECRET to its Value, then run again.",
     ),
     "7000218": (
         "The sign-in request carried no client secret (AADSTS7000218)",
@@ -317,7 +418,8 @@ _ENTRA: dict[str, tuple[str, str]] = {
     ),
     "90002": (
         "Microsoft Entra does not know this tenant (AADSTS90002)",
-        "Check AZURE_TENANT_ID (the Directory (tenant) ID) and that you sign in to the right cloud (--cloud / --arm-endpoint), then run again.",
+        "Check AZURE_TENANT_ID (the Directory (tenant) ID) and that you sign in to the right cloud (--cloud / "
+        "--arm-endpoint), then run again.",
     ),
     "500011": (
         "The sign-in service does not know the resource the token was asked for (AADSTS500011)",
@@ -329,7 +431,9 @@ _ENTRA: dict[str, tuple[str, str]] = {
 
 def _chain_text(exc: BaseException) -> str:
     """The messages of `exc` and everything it was raised from (credential chains wrap the real cause)."""
-    parts, seen, cause = [], set(), exc
+    parts: list[str] = []
+    seen: set[int] = set()
+    cause: BaseException | None = exc
     while cause is not None and id(cause) not in seen:
         seen.add(id(cause))
         parts.append(str(cause))
@@ -441,8 +545,9 @@ def _certificate_error(exc: BaseException, where: str) -> RdeployError | None:
     reason = re.search(r"CERTIFICATE_VERIFY_FAILED\]\s*certificate verify failed:\s*([^(\)']+)", text)
     return RdeployError(
         "A TLS certificate was not trusted" + where + (f" ({reason.group(1).strip()})" if reason else "") + ".",
-        "For an ARM endpoint with its own CA (Azure Stack Hub, a private cloud), pass --ca-bundle FILE with that CA's PEM "
-        "certificate; behind a TLS-inspecting proxy, set REQUESTS_CA_BUNDLE to a bundle with the proxy's CA. Then run again.",
+        "For an ARM endpoint with its own CA (Azure Stack Hub, a private cloud), pass --ca-bundle FILE with that "
+        "CA's PEM certificate; behind a TLS-inspecting proxy, set REQUESTS_CA_BUNDLE to a bundle with the proxy's "
+        "CA. Then run again.",
         details=redact(text),
         code="CertificateError",
     )

@@ -175,7 +175,16 @@ class Endpoints:
         return self.ws.ml_client().online_deployments
 
     def _interval(self, seconds: float) -> float:
-        return seconds * self.ws.session.poll_scale
+        """Our own poll interval: Azure's documented `seconds`, or sooner when the service hinted so (pace.py)."""
+        return self.ws.connection.pace.poll_interval(seconds)
+
+    def _path(self, endpoint: str, deployment: str | None = None) -> str:
+        """The end of a resource's ARM path, to find the timeout the service announced for its operation."""
+        path = f"/workspaces/{self.ws.name}/onlineEndpoints/{endpoint}"
+        return f"{path}/deployments/{deployment}" if deployment else path
+
+    def _limit(self, resource: str, documented_s: float) -> float:
+        return deadlines.operation_limit(self.ws.connection, resource, documented_s)
 
     # ----- reading -----
     def list(self) -> list[EndpointInfo]:
@@ -214,10 +223,11 @@ class Endpoints:
         except RdeployError:
             names = []
         close = difflib.get_close_matches(name, names, n=3, cutoff=0.6)
+        listing = self._command("endpoints", "list")
         if close:
-            hint = f"Did you mean {' or '.join(close)}? `rdeploy-tui endpoints list` shows them all."
+            hint = f"Did you mean {' or '.join(close)}? `{listing}` shows them all."
         elif names:
-            hint = f"The workspace has {len(names)} endpoint{'s' if len(names) != 1 else ''}: `rdeploy-tui endpoints list` shows them."
+            hint = f"The workspace has {len(names)} endpoint{'s' if len(names) != 1 else ''}: `{listing}` shows them."
         else:
             hint = "The workspace has no endpoints; check --workspace and --resource-group."
         return RdeployError(f"no endpoint {name} in workspace {self.ws.name}", hint, code="NotFound")
@@ -234,7 +244,8 @@ class Endpoints:
                 raise self.missing(name) from None
 
     def _read(self, name: str) -> Any:
-        """The endpoint as the service returns it; ResourceNotFoundError when there is none (RestEndpoints: over ARM REST)."""
+        """The endpoint as the service returns it; ResourceNotFoundError when there is none (RestEndpoints: over ARM
+        REST)."""
         return self._ops.get(name)
 
     def _image_of(self, environment: str | None) -> str | None:
@@ -273,6 +284,27 @@ class Endpoints:
             text = self._deps.get_logs(deployment, endpoint, lines, container_type=container)
         return (text or "").splitlines()
 
+    def _command(self, *words: str) -> str:
+        """A next command to print, with the flags that reach this same Azure (ConnectionOptions.command)."""
+        return self.ws.connection.command(*words)
+
+    def require_deployment(self, endpoint: str, deployment: str, info: EndpointInfo | None = None) -> None:
+        """Raise RdeployError naming the endpoint's deployments unless `deployment` is one of them (a mistyped
+        `-d` must not reach Azure as a request that fails somewhere else). `info`: the endpoint just read."""
+        info = info or self.show(endpoint)
+        names = [d.name for d in info.deployments]
+        if deployment in names:
+            return
+        import difflib
+
+        close = difflib.get_close_matches(deployment, names, n=2, cutoff=0.6)
+        raise RdeployError(
+            f"Endpoint {endpoint} has no deployment {deployment}.",
+            (f"Did you mean {' or '.join(close)}? " if close else "")
+            + (f"Its deployments: {', '.join(names)}." if names else "It has no deployments."),
+            code="Usage",
+        )
+
     def default_deployment(self, endpoint: str) -> str:
         """The deployment with the most traffic (the one a plain score call reaches), else the only one."""
         info = self.show(endpoint)
@@ -281,7 +313,9 @@ class Endpoints:
         if info.deployments:
             return info.deployments[0].name
         raise RdeployError(
-            f"Endpoint {endpoint} has no deployment.", "Deploy one with `rdeploy-tui deploy`.", code="NoDeployment"
+            f"Endpoint {endpoint} has no deployment.",
+            f"Deploy one with `{self._command('deploy', '--spec', 'rdeploy.yaml')}`.",
+            code="NoDeployment",
         )
 
     # ----- endpoint create / update -----
@@ -317,7 +351,8 @@ class Endpoints:
         if existing is not None and existing.state.lower() == "succeeded":
             if existing.auth_mode.lower() != auth_mode.lower():
                 on_progress(
-                    f"endpoint {name} exists with auth mode {existing.auth_mode}; keeping it (auth mode cannot change in place)"
+                    f"endpoint {name} exists with auth mode {existing.auth_mode}; keeping it (auth mode cannot change "
+                    "in place)"
                 )
             else:
                 on_progress(f"endpoint {name} already exists")
@@ -338,20 +373,17 @@ class Endpoints:
             on_progress,
             cancel,
             doing=f"creating endpoint {name}",
-            limit_s=self._limit(deadlines.LRO_WAIT_S),
+            limit_s=self._limit(self._path(name), deadlines.LRO_WAIT_S),
             still=self._endpoint_still(name),
         )
         return self.show(name)
-
-    def _limit(self, seconds: float, floor: float = deadlines.SANDBOX_FLOOR_S) -> float:
-        return deadlines.scaled(self.ws.session, seconds, floor=floor)
 
     def _endpoint_still(self, name: str) -> Callable[[float], RdeployError]:
         return lambda waited: deadlines.still_going(
             f"Creating endpoint {name}",
             waited,
             "An endpoint without deployments does not bill compute.",
-            f"rdeploy-tui endpoints show {name}",
+            self._command("endpoints", "show", name),
         )
 
     def _deployment_still(self, endpoint: str, name: str, instances: str) -> Callable[[float], RdeployError]:
@@ -359,13 +391,13 @@ class Endpoints:
             f"Deployment {name} of endpoint {endpoint}",
             waited,
             f"Its instances{instances} bill per instance-hour from the moment Azure allocates them until you delete it "
-            f"(`rdeploy-tui endpoints delete {endpoint}`).",
-            f"rdeploy-tui endpoints show {endpoint}",
+            f"(`{self._command('endpoints', 'delete', endpoint)}`).",
+            self._command("endpoints", "show", endpoint),
         )
 
     def _wait_endpoint(self, name: str, on_progress: ProgressSink, cancel: threading.Event) -> EndpointInfo:
         started = time.monotonic()
-        limit = self._limit(deadlines.LRO_WAIT_S)
+        limit = self._limit(self._path(name), deadlines.LRO_WAIT_S)
         while True:
             if time.monotonic() - started > limit:
                 raise self._endpoint_still(name)(limit)
@@ -380,7 +412,7 @@ class Endpoints:
             if state in ("failed", "canceled"):
                 raise RdeployError(
                     f"Creating endpoint {name} ended as {info.state}.",
-                    "Delete it (`rdeploy-tui endpoints delete NAME`) and deploy again.",
+                    f"Delete it (`{self._command('endpoints', 'delete', name)}`) and deploy again.",
                     code="EndpointFailed",
                 )
             on_progress(f"endpoint {name} is {info.state} ({time.monotonic() - started:.0f} s)")
@@ -478,8 +510,7 @@ class Endpoints:
         return info
 
     def _deployment_limit(self, request: DeploymentRequest) -> float:
-        # R's start-up inside the sandbox is real time (hosting.READY_TIMEOUT_S = 60 s): a higher floor.
-        return self._limit(deadlines.deployment_wait_s(request.probe), floor=180.0)
+        return self._limit(self._path(request.endpoint, request.name), deadlines.deployment_wait_s(request.probe))
 
     def _wait_deployment(
         self,
@@ -531,15 +562,14 @@ class Endpoints:
         cancel: threading.Event | None = None,
         current: EndpointInfo | None = None,
     ) -> EndpointInfo:
-        """Set the endpoint's traffic split exactly (values 0-100 summing to 100, or all 0). `current`: the endpoint just read."""
+        """Set the endpoint's traffic split exactly (spec/traffic.py's rule: whole percentages adding up to 100, or all
+        0). `current`: the endpoint just read."""
+        from rdeploy_tui.spec.traffic import traffic_problem
+
         cancel = cancel or threading.Event()
-        total = sum(traffic.values())
-        if any(v < 0 or v > 100 for v in traffic.values()) or total not in (0, 100):
-            raise RdeployError(
-                f"Traffic must be whole percentages that add up to 100; got {total}.",
-                "For example: blue=90 green=10.",
-                code="Usage",
-            )
+        problem = traffic_problem(traffic)
+        if problem:
+            raise RdeployError(f"Traffic not set: {problem}.", "For example: blue=90 green=10.", code="Usage")
         info = current or self.show(endpoint)
         unknown = set(traffic) - {d.name for d in info.deployments}
         if unknown:
@@ -666,9 +696,9 @@ class Endpoints:
         """The deadline of an operation on the endpoint or one of its deployments, and what to say past it
         (azure/deadlines.py)."""
         return {
-            "limit_s": self._limit(deadlines.LRO_WAIT_S),
+            "limit_s": self._limit(self._path(endpoint), deadlines.LRO_WAIT_S),
             "still": lambda waited: deadlines.still_going(
-                doing, waited, bills, f"rdeploy-tui endpoints show {endpoint}"
+                doing, waited, bills, self._command("endpoints", "show", endpoint)
             ),
         }
 

@@ -12,7 +12,8 @@ A managed online deployment bills its instances at the virtual machine's Linux p
 Figures are list prices in USD before discounts (reservations, savings plans, agreements) and taxes. Offline,
 or when the API lists no such item: None, said as "price unknown", never a guess.
 
-The sandbox serves a simulation of the API (sandbox/prices.py); a sandbox session asks it instead.
+A connection whose options name another prices URL (--prices-url, RDEPLOY_PRICES_URL: a mirror or proxy of the API,
+or the built-in sandbox's simulation) asks that one instead.
 """
 
 from __future__ import annotations
@@ -25,14 +26,16 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rdeploy_tui import bounded_read
-from rdeploy_tui.logfile import cache_dir
+from rdeploy_tui.locations import prices_cache
+
+if TYPE_CHECKING:
+    from rdeploy_tui.azure.clients import AzureConnection
 
 RETAIL_PRICES_URL = "https://prices.azure.com/api/retail/prices"
 API_VERSION = "2023-01-01-preview"
-SANDBOX_PATH = "/api/retail/prices"
 CACHE_SECONDS = 24 * 3600
 MAX_PAGES = 10  # one SKU in one region is a handful of items; a runaway NextPageLink chain stops here
 LABEL = "list price before discounts and taxes"
@@ -63,12 +66,12 @@ def unknown_text(instance_type: str, count: int = 1) -> str:
     )
 
 
-def source(session: Any) -> tuple[str, bool | str]:
-    """Where to ask (URL) and what TLS to trust: the sandbox's simulation for a sandbox session; else
-    RDEPLOY_PRICES_URL when set (a proxy or mirror of the API), else Microsoft's."""
-    if session is not None and getattr(session, "sandbox", None) is not None:
-        return session.sandbox.base_url + SANDBOX_PATH, session.ca_bundle or True
-    return os.environ.get("RDEPLOY_PRICES_URL") or RETAIL_PRICES_URL, (getattr(session, "ca_bundle", None) or True)
+def source(connection: AzureConnection | None) -> tuple[str, bool | str]:
+    """Where to ask (URL) and what TLS to trust: the connection's prices URL when its options name one (a mirror or
+    proxy of the API), else Microsoft's; the connection's CA bundle either way."""
+    if connection is None:
+        return RETAIL_PRICES_URL, True
+    return connection.options.prices_url or RETAIL_PRICES_URL, connection.ca_bundle or True
 
 
 def odata_filter(region: str, instance_type: str) -> str:
@@ -120,7 +123,7 @@ def fetch(
 
 
 def _cache_file() -> Path:
-    return cache_dir() / "prices.json"
+    return prices_cache()
 
 
 def _read_cache() -> dict[str, Any]:
@@ -164,12 +167,14 @@ def _write_cache(data: dict[str, Any]) -> None:
         pass  # a cache that cannot be written costs one request next time, nothing more
 
 
-def hourly_price(session: Any, region: str | None, instance_type: str | None, *, timeout: float = 5.0) -> Price | None:
+def hourly_price(
+    connection: AzureConnection | None, region: str | None, instance_type: str | None, *, timeout: float = 5.0
+) -> Price | None:
     """The hourly list price of one instance of `instance_type` in `region`, or None (unknown or offline).
     Answers (including "not listed") are cached for a day per API URL, region and SKU; failures are not."""
     if not region or not instance_type:
         return None
-    url, verify = source(session)
+    url, verify = source(connection)
     key = f"{url}|{region.lower()}|{instance_type.lower()}"
     with _lock:
         fresh, cached = _cached(_read_cache().get(key), instance_type, region)
@@ -190,7 +195,7 @@ def hourly_price(session: Any, region: str | None, instance_type: str | None, *,
     return price
 
 
-def cost_text(session: Any, region: str | None, instance_type: str, count: int) -> str:
+def cost_text(connection: AzureConnection | None, region: str | None, instance_type: str, count: int) -> str:
     """One line for summaries: the price of `count` instances per hour, day and 30 days, or "price unknown"."""
-    price = hourly_price(session, region, instance_type)
+    price = hourly_price(connection, region, instance_type)
     return price.text(count) if price else unknown_text(instance_type, count)

@@ -33,7 +33,8 @@ from rdeploy_tui.errors import RdeployError
 _AUTH_MODES = {"key": "key", "amltoken": "aml_token", "aadtoken": "aad_token"}
 # getLogs names the containers in PascalCase (azure-ai-ml's EndpointDeploymentLogContainerType *_REST).
 _LOG_CONTAINER_REST = {"inference-server": "InferenceServer", "storage-initializer": "StorageInitializer"}
-# Tokens for aad_token endpoints are for Azure ML's own resource, in every cloud (azure-ai-ml: AAD_TOKEN_RESOURCE_ENDPOINT).
+# Tokens for aad_token endpoints are for Azure ML's own resource, in every cloud
+# (azure-ai-ml: AAD_TOKEN_RESOURCE_ENDPOINT).
 _AAD_TOKEN_SCOPE = "https://ml.azure.com/.default"
 _FRACTION = re.compile(r"\.(\d+)")
 
@@ -95,7 +96,7 @@ class RestEndpoints(Endpoints):
 
     @property
     def _session(self) -> Any:
-        return self.ws.session
+        return self.ws.connection
 
     def _path(self, endpoint: str | None = None, *rest: str) -> str:
         path = (

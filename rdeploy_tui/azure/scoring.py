@@ -19,7 +19,8 @@ if TYPE_CHECKING:  # rdeploy_tui.scoring loads httpx: only when a request is mad
 
 
 def endpoint_target(ws: Workspace, endpoint: str, deployment: str | None = None) -> ScoringTarget:
-    """The endpoint's scoring URI and key/token (per its auth mode). RdeployError(code="NotReady") when it has no URI yet."""
+    """The endpoint's scoring URI and key/token (per its auth mode). RdeployError(code="NotReady") when it has no URI
+    yet; RdeployError(code="Usage") naming the endpoint's deployments when `deployment` is none of them."""
     from rdeploy_tui.scoring.target import ScoringTarget
 
     endpoints = RestEndpoints(ws)  # reads and keys only: no azure.ai.ml import for `endpoints score`
@@ -30,8 +31,10 @@ def endpoint_target(ws: Workspace, endpoint: str, deployment: str | None = None)
             "wait until it is Succeeded, then score again",
             code="NotReady",
         )
+    if deployment:  # a deployment it does not have: named with the ones it has, before any request
+        endpoints.require_deployment(endpoint, deployment, info)
     secret = endpoints.auth_header(endpoint).removeprefix("Bearer ")
-    return ScoringTarget(info.scoring_uri, secret, deployment, verify=ws.session.ca_bundle or True)
+    return ScoringTarget(info.scoring_uri, secret, deployment, verify=ws.connection.ca_bundle or True)
 
 
 def score(
@@ -46,5 +49,6 @@ def score(
         payload,
         endpoint=endpoint,
         attempts=attempts,
-        delay=1.0 * ws.session.poll_scale,
+        delay=ws.connection.pace.poll_interval(1.0),
+        command=ws.connection.command,
     )

@@ -9,11 +9,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from rdeploy_tui.azure.clients import AzureConnection
 from rdeploy_tui.azure.discovery import WorkspaceInfo, get_workspace, resource_id_pattern
 from rdeploy_tui.azure.errors import azure_call
-from rdeploy_tui.azure.session import Session
 from rdeploy_tui.errors import RdeployError
-from rdeploy_tui.logfile import cache_dir
+from rdeploy_tui.locations import model_cache
 
 _REGISTRY_ID = resource_id_pattern("Microsoft.ContainerRegistry/registries")
 
@@ -35,24 +35,24 @@ class ModelInfo:
 
 
 class Workspace:
-    """A workspace bound to a Session: everything below it (registry, models, endpoints) goes through here."""
+    """A workspace bound to a AzureConnection: everything below it (registry, models, endpoints) goes through here."""
 
-    def __init__(self, session: Session, info: WorkspaceInfo) -> None:
-        self.session = session
+    def __init__(self, connection: AzureConnection, info: WorkspaceInfo) -> None:
+        self.connection = connection
         self.info = info
         self._registry: Registry | None = None
 
     @classmethod
     def open(
-        cls, session: Session, subscription_id: str, resource_group: str, name: str, *, light: bool = False
+        cls, connection: AzureConnection, subscription_id: str, resource_group: str, name: str, *, light: bool = False
     ) -> Workspace:
         """Read the workspace (raises RdeployError: not found, no permission, not signed in ...).
         light: over plain ARM REST (arm_rest.py), without importing azure.ai.ml (the day-2 commands)."""
         if light:
             from rdeploy_tui.azure import arm_rest
 
-            return cls(session, arm_rest.get_workspace(session, subscription_id, resource_group, name))
-        return cls(session, get_workspace(session, subscription_id, resource_group, name))
+            return cls(connection, arm_rest.get_workspace(connection, subscription_id, resource_group, name))
+        return cls(connection, get_workspace(connection, subscription_id, resource_group, name))
 
     @property
     def subscription_id(self) -> str:
@@ -67,7 +67,7 @@ class Workspace:
         return self.info.name
 
     def ml_client(self) -> Any:
-        return self.session.ml_client(self.subscription_id, self.resource_group, self.name)
+        return self.connection.ml_client(self.subscription_id, self.resource_group, self.name)
 
     # ----- container registry -----
     def registry(self) -> Registry:
@@ -78,14 +78,15 @@ class Workspace:
         match = _REGISTRY_ID.search(registry_id or "")
         if not match:
             raise RdeployError(
-                f"Workspace {self.name} has no container registry yet (Azure creates one with the first custom environment build).",
+                f"Workspace {self.name} has no container registry yet (Azure creates one with the first custom "
+                "environment build).",
                 f"Create one and attach it: `az acr create -g {self.resource_group} -n NAME --sku Basic`, then "
                 f"`az ml workspace update -g {self.resource_group} -n {self.name} --container-registry "
                 f"/subscriptions/{self.subscription_id}/resourceGroups/{self.resource_group}/providers/Microsoft.ContainerRegistry/registries/NAME`.",
                 code="NoRegistry",
             )
         with azure_call(f"reading container registry {match['name']}"):
-            acr = self.session.registry_client(match["sub"]).registries.get(match["rg"], match["name"])
+            acr = self.connection.registry_client(match["sub"]).registries.get(match["rg"], match["name"])
         self._registry = Registry(match["sub"], match["rg"], acr.name, acr.login_server, acr.id)
         return self._registry
 
@@ -131,7 +132,8 @@ class Workspace:
                         f"Model {name}"
                         + ("" if version == "latest" else f" version {version}")
                         + f" is not registered in workspace {self.name}.",
-                        "Register it first (for example `az ml model create -n NAME -v 1 -p crate.bin`) or pick another model.",
+                        "Register it first (for example `az ml model create -n NAME -v 1 -p crate.bin`) or pick "
+                        "another model.",
                         code="ModelNotFound",
                     ) from None
                 raise
@@ -140,11 +142,7 @@ class Workspace:
     def download_model(self, name: str, version: str) -> Path:
         """The files of model `name` version `version` (a number), as `az ml model download` fetches them, in this
         user's cache folder. A registered version's files never change, so a complete earlier download is reused."""
-        folder = (
-            cache_dir()
-            / "models"
-            / "/".join(_safe(p) for p in (self.subscription_id, self.resource_group, self.name, name, version))
-        )
+        folder = model_cache(self.subscription_id, self.resource_group, self.name, name, version)
         if folder.is_dir():
             return folder
         folder.parent.mkdir(parents=True, exist_ok=True)

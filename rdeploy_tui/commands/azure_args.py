@@ -6,8 +6,14 @@ import argparse
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from rdeploy_tui.errors import RdeployError
+
+if TYPE_CHECKING:
+    from rdeploy_tui.azure.clients import AzureConnection
+    from rdeploy_tui.azure.workspace import Workspace
+    from rdeploy_tui.launch import Playground
 
 
 def add_workspace_options(parser: argparse.ArgumentParser) -> None:
@@ -41,15 +47,22 @@ def workspace_actions(
     return action
 
 
-def connect(args: argparse.Namespace):
-    from rdeploy_tui import azure
+def connect(args: argparse.Namespace, *, playground: Playground | None = None) -> AzureConnection:
+    """The connection the flags name (rdeploy_tui.launch). On the built-in sandbox, the workspace these flags name
+    (or `playground`: a deploy spec's workspace and model) is made to exist first, and said so."""
+    from rdeploy_tui import launch
+    from rdeploy_tui.connection_options import ConnectionOptions
 
-    return azure.connect(azure.ConnectionOptions.from_args(args))
+    options = ConnectionOptions.from_args(args)
+    if options.sandbox and playground is None and hasattr(args, "workspace"):
+        sub, rg, ws = workspace_names(args, sandbox=True)
+        playground = launch.Playground(sub, rg, ws)
+    return launch.connect(options, playground=playground)
 
 
-def open_workspace(session, args: argparse.Namespace, *, light: bool = False):
-    """The workspace named by flags, else the spec, else the environment's hints, else the sandbox default.
-    light: read without azure.ai.ml (Workspace.open)."""
+def workspace_names(args: argparse.Namespace, *, sandbox: bool = False) -> tuple[str, str, str]:
+    """(subscription, resource group, workspace) named by flags, else the spec, else the environment's hints, else
+    (on the built-in sandbox) its default workspace. Raises RdeployError (usage) when none is found."""
     from rdeploy_tui import azure
     from rdeploy_tui.spec import SPEC_FILENAME
 
@@ -79,12 +92,11 @@ def open_workspace(session, args: argparse.Namespace, *, light: bool = False):
                     ws or hint.name,
                 )
                 break
-    if not (sub and rg and ws) and session.is_sandbox:
-        sub, rg, ws = (
-            sub or session.sandbox.subscription_id,
-            rg or session.sandbox.resource_group,
-            ws or session.sandbox.workspace_name,
-        )
+    if not (sub and rg and ws) and sandbox:
+        from rdeploy_tui.launch import sandbox_default_workspace
+
+        default_sub, default_rg, default_ws = sandbox_default_workspace()
+        sub, rg, ws = sub or default_sub, rg or default_rg, ws or default_ws
     sub = sub or azure.default_subscription_id()
     if not (sub and rg and ws):
         raise RdeployError(
@@ -92,9 +104,17 @@ def open_workspace(session, args: argparse.Namespace, *, light: bool = False):
             "Pass --spec FILE, or --subscription ID --resource-group NAME --workspace NAME.",
             code="Usage",
         )
-    if session.is_sandbox:
-        session.sandbox.ensure_workspace(sub, rg, ws)
-    return azure.Workspace.open(session, sub, rg, ws, light=light)
+    return sub, rg, ws
+
+
+def open_workspace(connection: AzureConnection, args: argparse.Namespace, *, light: bool = False) -> Workspace:
+    """The workspace named by flags, else the spec, else the environment's hints, else the sandbox's default.
+    light: read without azure.ai.ml (Workspace.open)."""
+    from rdeploy_tui import azure
+
+    sandbox = bool(getattr(args, "sandbox", False))
+    sub, rg, ws = workspace_names(args, sandbox=sandbox)
+    return azure.Workspace.open(connection, sub, rg, ws, light=light)
 
 
 def confirm(question: str, args: argparse.Namespace) -> bool:

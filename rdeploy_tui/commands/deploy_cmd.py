@@ -114,7 +114,9 @@ def run(args: argparse.Namespace) -> int:
         if not confirm(f"Deploy {spec.endpoint.name}/{spec.deployment.name} (this creates resources that bill)?", args):
             print("Not confirmed: nothing deployed.")
             return 0  # the user's answer, not a failure
-    session = connect(args)
+    from rdeploy_tui.launch import Playground
+
+    session = connect(args, playground=Playground.for_spec(spec))
     try:
         outcome = run_deploy(
             spec,

@@ -14,17 +14,18 @@ from rdeploy_tui.errors import RdeployError
 def bills_now(session: Any, endpoints: Any, info: Any) -> dict[str, Any]:
     """{"bills": text, "hourly_price": float | None, "currency": ...}: every deployment's instances at list price."""
     from rdeploy_tui.azure.prices import hourly_price
+    from rdeploy_tui.billing import billing_deployments
 
     try:
         full = endpoints.find(info.name) or info
     except RdeployError:
         return {"bills": "price unknown (deployments unreadable)", "hourly_price": None, "currency": None}
-    deployments = [d for d in full.deployments if d.instance_type]
+    deployments = billing_deployments(full)
     if not deployments:
         return {"bills": "no deployments: no compute bill", "hourly_price": 0.0, "currency": None}
     total, currency, unknown = 0.0, None, []
     for d in deployments:
-        price = hourly_price(session, info.location, d.instance_type)
+        price = hourly_price(session, info.location, d.instance_type) if d.instance_type else None
         if price is None:
             unknown.append(d.name)
             continue
@@ -44,7 +45,9 @@ def list_rows(session: Any, endpoints: Any, found: list[Any]) -> list[dict[str, 
 
     with ThreadPoolExecutor(max_workers=4, thread_name_prefix="rdeploy-costs") as pool:
         bills = list(pool.map(lambda e: bills_now(session, endpoints, e), found))
-    return [{**b, "expiry": time_left(e.tags), "expires_at": e.tags.get(TAG)} for e, b in zip(found, bills)]
+    return [
+        {**b, "expiry": time_left(e.tags), "expires_at": e.tags.get(TAG)} for e, b in zip(found, bills, strict=True)
+    ]
 
 
 def sweep_command(args: argparse.Namespace) -> int:

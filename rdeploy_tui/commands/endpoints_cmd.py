@@ -51,7 +51,7 @@ def run(args: argparse.Namespace) -> int:
     payload = None
     if args.action == "score":  # read the body before connecting: a bad file is a usage error
         payload = _payload(args)
-    split = _split(args.split) if args.action == "traffic" else None
+    split = _split(args.split) if args.action == "traffic" else None  # a split Azure would refuse: before connecting
     if args.action == "delete" and not args.yes and not sys.stdin.isatty():
         confirm("", args)  # unattended without --yes: the usage error (exit 2), before any Azure call
     if args.action == "sweep":
@@ -85,6 +85,8 @@ def run(args: argparse.Namespace) -> int:
             ]
             _out(args, asdict(e), "\n".join(lines))
         elif args.action == "logs":
+            if args.deployment:
+                endpoints.require_deployment(args.name, args.deployment)
             deployment = args.deployment or endpoints.default_deployment(args.name)
             lines = endpoints.logs(args.name, deployment, args.container, args.lines)
             _out(
@@ -134,12 +136,14 @@ def _list_text(found, ws, costs) -> str:
     where = f"workspace {ws.name} (resource group {ws.resource_group}, subscription {ws.subscription_id})"
     if not found:
         return f"No online endpoints in {where}."
+    from rdeploy_tui.billing import still_bills
+
     rows = [("", "ENDPOINT", "STATE", "AUTH", "TRAFFIC", "BILLS NOW", "EXPIRY", "SCORING URI")]
     for e, cost in zip(found, costs, strict=True):
         traffic = " ".join(f"{k}={v}%" for k, v in sorted(e.traffic.items()) if v) or "none"
         rows.append(
             (
-                "$" if e.deployments else "",
+                "$" if still_bills(e) else "",
                 e.name,
                 e.state,
                 e.auth_mode,
@@ -152,7 +156,7 @@ def _list_text(found, ws, costs) -> str:
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]) - 1)]
     lines = [f"Online endpoints in {where}:"]
     lines += [" ".join(c.ljust(w) for c, w in zip(r, widths, strict=False)) + " " + r[-1] for r in rows]
-    billing = sum(1 for e in found if e.deployments)
+    billing = sum(1 for e in found if still_bills(e))
     if billing:
         lines.append(f"$: has deployments, which bill per instance-hour until deleted ({billing} of {len(found)}).")
     lines.append("Prices are list prices before discounts and taxes.")
@@ -181,10 +185,18 @@ def _payload(args: argparse.Namespace):
 
 
 def _split(items: list[str]) -> dict[str, int]:
-    split = {}
+    """DEPLOYMENT=PERCENT words as a split that Azure accepts (spec/traffic.py), else a usage error."""
+    from rdeploy_tui.spec.traffic import traffic_problem
+
+    split: dict[str, int] = {}
     for item in items:
         match = re.fullmatch(r"([A-Za-z][-A-Za-z0-9]*)=(\d{1,3})", item)
         if not match:
             raise RdeployError(f"{item!r} is not DEPLOYMENT=PERCENT.", "For example: blue=90 green=10.", code="Usage")
+        if match.group(1) in split:
+            raise RdeployError(f"{match.group(1)} is given twice.", "Give each deployment once.", code="Usage")
         split[match.group(1)] = int(match.group(2))
+    problem = traffic_problem(split)
+    if problem:
+        raise RdeployError(f"Traffic not set: {problem}.", "For example: blue=90 green=10.", code="Usage")
     return split

@@ -1,4 +1,5 @@
-"""`rdeploy-tui rollout --spec FILE`: a new version beside the serving one, shifted in stages, rolled back on trouble."""
+"""`rdeploy-tui rollout --spec FILE`: a new version beside the serving one, shifted in stages, rolled back on
+trouble."""
 
 from __future__ import annotations
 
@@ -17,10 +18,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser = sub.add_parser(
         "rollout",
         help="deploy a new version beside the serving one at 0 %%, shift traffic in stages, roll back automatically",
-        description="Deploys the spec's model/packages/size as a second deployment of the endpoint with no traffic, scores it by name, "
-        "optionally mirrors live traffic to it, then shifts traffic in stages (the spec's rollout.steps, default 10 50 100). "
+        description="Deploys the spec's model/packages/size as a second deployment of the endpoint with no traffic, "
+        "scores it by name, "
+        "optionally mirrors live traffic to it, then shifts traffic in stages (the spec's rollout.steps, default 10 50 "
+        "100). "
         "At each stage both deployments answer the same requests; crossing a threshold of the spec's rollout section "
-        "(error rate, p50/p95 latency against the old one, differing answers) moves all traffic back. Run it again to resume.",
+        "(error rate, p50/p95 latency against the old one, differing answers) moves all traffic back. Run it again to "
+        "resume.",
     )
     add_spec_option(parser)
     parser.add_argument(
@@ -124,7 +128,8 @@ def run(args: argparse.Namespace) -> int:
             "; ".join(str(p) for p in bad), "Fix the option or the spec's rollout section.", code="Usage"
         )
     if not confirm(
-        f"Roll out a new deployment on endpoint {spec.endpoint.name} (stages {', '.join(map(str, r.steps))} %; this creates resources that bill)?",
+        f"Roll out a new deployment on endpoint {spec.endpoint.name} (stages {', '.join(map(str, r.steps))} %; this "
+        "creates resources that bill)?",
         args,
     ):
         print("Nothing was done.")
@@ -136,7 +141,9 @@ def run(args: argparse.Namespace) -> int:
         force_build=args.rebuild,
         take_lock=args.take_lock,
     )
-    session = connect(args)
+    from rdeploy_tui.launch import Playground
+
+    session = connect(args, playground=Playground.for_spec(spec))
     try:
         outcome = run_rollout(
             spec,

@@ -20,7 +20,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser = sub.add_parser(
         "sandbox",
         help="serve the built-in Azure sandbox (HTTPS on 127.0.0.1) for any Azure SDK client",
-        description="Serve an HTTPS simulation of the Azure services rdeploy-tui uses. Ctrl+C stops it and everything it started.",
+        description="Serve an HTTPS simulation of the Azure services rdeploy-tui uses. Ctrl+C stops it and everything "
+        "it started.",
     )
     parser.add_argument("--port", type=int, default=0, help="port on 127.0.0.1 (default: a free one)")
     parser.add_argument(
@@ -33,7 +34,8 @@ def register(sub: argparse._SubParsersAction) -> None:
         type=float,
         default=DEMO_TIME_SCALE,
         metavar="X",
-        help=f"multiply Azure's simulated durations by X (default {DEMO_TIME_SCALE:g}, the same pace as --sandbox: a first deploy "
+        help=f"multiply Azure's simulated durations by X (default {DEMO_TIME_SCALE:g}, the same pace as --sandbox: a "
+        "first deploy "
         "takes ~40 s; 1 is Azure's own pace, ~11 min: a 3 min image build, 1.5 min endpoint, 7 min deployment)",
     )
     parser.add_argument(
@@ -44,14 +46,15 @@ def register(sub: argparse._SubParsersAction) -> None:
         action="append",
         default=[],
         metavar="NAME[:COUNT][@MATCH][,KEY=VALUE]",
-        help=f"make the sandbox misbehave, for COUNT uses or until stopped, where MATCH (a regex) matches; repeatable. Names: {', '.join(FAULT_NAMES)}. "
+        help="make the sandbox misbehave, for COUNT uses or until stopped, where MATCH (a regex) matches; repeatable. "
+        f"Names: {', '.join(FAULT_NAMES)}. "
         "E.g. deployment-slow@/green$,factor=5,after=10 makes deployment green 5x slower after 10 requests",
     )
     parser.add_argument(
         "--compute-instance",
         action="store_true",
-        help="also print the variables of a simulated compute instance terminal (managed identity, workspace, cloud, CA): "
-        "a shell with them runs plain `rdeploy-tui` against the sandbox as on a compute instance",
+        help="also print the variables of a simulated compute instance terminal (managed identity, workspace, cloud, "
+        "CA): a shell with them runs plain `rdeploy-tui` against the sandbox as on a compute instance",
     )
     parser.set_defaults(run=run)
 
@@ -112,6 +115,9 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _print_banner(sandbox: Any, faults: Any, *, compute_instance: bool = False) -> None:
+    import shlex
+
+    from rdeploy_tui import launch
     from rdeploy_tui.sandbox import arm
 
     settings = sandbox.client_settings()
@@ -135,7 +141,8 @@ def _print_banner(sandbox: Any, faults: Any, *, compute_instance: bool = False) 
         f"  state folder     {sandbox.state_dir}",
         f"  sandbox log      {sandbox.log_path}  (its own errors; never printed here)",
         f"  time scale       {sandbox.time_scale:g}  (x Azure's durations: 1 is Azure's own pace; --time-scale X)",
-        f"  faults           {', '.join(f.name + ('' if f.count is None else f':{f.count}') for f in faults.armed()) or 'none'}",
+        "  faults           "
+        f"{', '.join(f.name + ('' if f.count is None else f':{f.count}') for f in faults.armed()) or 'none'}",
         "",
         "Point a client at it:",
         f"  export REQUESTS_CA_BUNDLE={settings.ca_bundle}",
@@ -147,9 +154,11 @@ def _print_banner(sandbox: Any, faults: Any, *, compute_instance: bool = False) 
         f"  tenant           {sp.tenant_id}",
         f"  client id        {sp.client_id}  ({sp.display_name})",
         f"  client secret    {sp.client_secret}",
-        f"  export AZURE_TENANT_ID={sp.tenant_id} AZURE_CLIENT_ID={sp.client_id} AZURE_CLIENT_SECRET='{sp.client_secret}'",
-        f"  rdeploy-tui --arm-endpoint {settings.base_url} --ca-bundle {settings.ca_cert} endpoints list "
-        f"--subscription {settings.subscription_id} -g {settings.resource_group} -w {settings.workspace_name}",
+        "  export " + " ".join(f"{k}={shlex.quote(v)}" for k, v in launch.environment_for(sandbox).items()),
+        "  rdeploy-tui endpoints list "
+        + shlex.join(launch.flags_for(sandbox))
+        + f" --subscription {settings.subscription_id} -g {settings.resource_group} -w {settings.workspace_name}",
+        "  (HTTPS_PROXY: the sandbox answers CONNECT for its registries, NAME.azurecr.io, as a corporate proxy would)",
         "",
         "The az CLI (pip install azure-cli), then Microsoft's how-to commands:",
         *("  " + line for line in az_recipe(sandbox)),
@@ -164,7 +173,8 @@ def _print_banner(sandbox: Any, faults: Any, *, compute_instance: bool = False) 
         "",
         *(
             [
-                "A compute instance terminal on this sandbox (managed identity, its workspace): paste these, then run rdeploy-tui:",
+                "A compute instance terminal on this sandbox (managed identity, its workspace): paste these, then run "
+                "rdeploy-tui:",
                 *("  " + line for line in compute_instance_exports(sandbox)),
                 "",
             ]
@@ -210,5 +220,6 @@ def az_recipe(sandbox: Any) -> list[str]:
         f"export ARM_CLOUD_METADATA_URL={shlex.quote(metadata)}",
         f"az cloud set --name {CLOUD_NAME}",
         "az config set core.instance_discovery=false",
-        f"az login --service-principal --username {sp.client_id} --password {shlex.quote(sp.client_secret)} --tenant {sp.tenant_id}",
+        f"az login --service-principal --username {sp.client_id} --password {shlex.quote(sp.client_secret)} --tenant "
+        f"{sp.tenant_id}",
     ]

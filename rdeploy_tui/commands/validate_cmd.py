@@ -14,6 +14,7 @@ from rdeploy_tui.commands.spec_args import (
     read_model_dir,
 )
 from rdeploy_tui.spec import rules
+from rdeploy_tui.spec.deploy_spec import DeploySpec, Problem, WorkspaceRef
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -27,8 +28,27 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser.set_defaults(run=run)
 
 
+def placeholder_workspace(spec: DeploySpec) -> list[Problem]:
+    """A warning when the spec still names the workspace `init` writes as a placeholder: Azure has no such
+    workspace (and the built-in sandbox would create it, saying so), so say what to set."""
+    if spec.workspace != WorkspaceRef():
+        return []
+    return [
+        Problem(
+            "workspace",
+            f"subscription {spec.workspace.subscription_id}, resource group {spec.workspace.resource_group} and "
+            f"workspace {spec.workspace.name} are the placeholders `init` writes: set workspace.subscription_id, "
+            "workspace.resource_group and workspace.name to your Azure ML workspace (`az ml workspace show`, or the "
+            "studio's config.json); on the built-in sandbox (--sandbox) they are created for you",
+            level="warning",
+        )
+    ]
+
+
 def run(args: argparse.Namespace) -> int:
     spec, problems = load_valid_spec(Path(args.spec))
+    if spec is not None:
+        problems = problems + placeholder_workspace(spec)
     if spec is not None and args.model_dir:
         problems = problems + model_dir_problems(spec, read_model_dir(args.model_dir))
     print_problems(problems, args.spec)

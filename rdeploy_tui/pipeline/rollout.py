@@ -9,7 +9,7 @@ deployment (A) answer the same requests (scoring.load_test, each by name): B's e
 against A's and whether its answers differ beyond a tolerance decide (judge_stage). Crossing a threshold
 moves all traffic back to A; B stays for its logs (deleted with delete_failed) and a report is written.
 
-Resumable: progress is saved per endpoint (logfile.state_dir()/rollouts/); the next run for the endpoint
+Resumable: progress is saved per endpoint (locations.rollouts_dir()); the next run for the endpoint
 continues with the same A and B from B's current share. One rollout per endpoint at a time: a file lock on this
 machine, and a lease in the endpoint's tags that other machines see (pipeline/endpoint_lease.py).
 No Textual here: the wizard runs this in a worker and steers it with a RolloutControl.
@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from rdeploy_tui.errors import RdeployError
-from rdeploy_tui.logfile import log_dir, state_dir
+from rdeploy_tui.locations import locks_dir, rollouts_dir, run_log
 from rdeploy_tui.pipeline.events import (
     Event,
     EventSink,
@@ -215,7 +215,7 @@ def _endpoint_key(spec: DeploySpec) -> str:
 
 
 def _state_path(spec: DeploySpec) -> Path:
-    return state_dir() / "rollouts" / f"{_endpoint_key(spec)}.json"
+    return rollouts_dir() / f"{_endpoint_key(spec)}.json"
 
 
 def load_progress(spec: DeploySpec) -> dict[str, Any] | None:
@@ -270,7 +270,7 @@ class Rollout:
         self.control = control or RolloutControl()
         self._sink = sink
         self._lock = threading.Lock()
-        self.log_file = log_dir() / f"rollout-{time.strftime('%Y%m%d-%H%M%S')}-{spec.endpoint.name}.jsonl"
+        self.log_file = run_log("rollout", spec.endpoint.name)
         self._log: Any = None
         self.stages: list[dict[str, Any]] = []
         self.progress: dict[str, Any] = {}
@@ -302,7 +302,7 @@ class Rollout:
         from filelock import FileLock, Timeout
 
         started = time.monotonic()
-        lock_path = state_dir() / "locks" / f"rollout-{_endpoint_key(self.spec)}.lock"
+        lock_path = locks_dir() / f"rollout-{_endpoint_key(self.spec)}.lock"
         lock_path.parent.mkdir(parents=True, exist_ok=True)
         lock = FileLock(str(lock_path))
         try:
@@ -472,8 +472,6 @@ class Rollout:
 
         w, ep = self.spec.workspace, self.spec.endpoint.name
         self.emit(StepStarted("prepare", f"Read endpoint {ep} and choose the deployment to replace"))
-        if self.session.is_sandbox:  # the sandbox is a playground: any spec's workspace exists there (as for deploy)
-            self.session.sandbox.ensure_workspace(w.subscription_id, w.resource_group, w.name)
         self.ws = Workspace.open(self.session, w.subscription_id, w.resource_group, w.name)
         info = Endpoints(self.ws).find(ep)
         if info is None:
@@ -537,14 +535,15 @@ class Rollout:
         from rdeploy_tui.azure.online import Endpoints
         from rdeploy_tui.pipeline.endpoint_lease import BUSY_WAIT_S, POLL_S, SETTLE_S, TAG, EndpointLease
 
-        ep, scale = self.spec.endpoint.name, self.session.poll_scale
-        # The sandbox's operations run on scaled time, but R starting a deployment is real time: a floor of a minute.
+        ep, pace = self.spec.endpoint.name, self.session.pace
+        # Azure's pace: its own poll hint (Retry-After) where it gave one, its announced operation timeout for the
+        # endpoint where it gave one; else the documented figures (pipeline/endpoint_lease.py).
         lease = EndpointLease(
             Endpoints(self.ws),
             ep,
-            settle_s=SETTLE_S * scale,
-            poll_s=POLL_S * scale,
-            busy_wait_s=deadlines.scaled(self.session, BUSY_WAIT_S, floor=60.0),
+            settle_s=pace.poll_interval(SETTLE_S),
+            poll_s=pace.poll_interval(POLL_S),
+            busy_wait_s=deadlines.operation_limit(self.session, f"/onlineEndpoints/{ep}", BUSY_WAIT_S),
         )
         replaced = lease.acquire(self.cancel, take=self.options.take_lock)
         self._lease = lease
@@ -906,7 +905,7 @@ class Rollout:
 
     def _report(self, status: str, reason: str | None) -> Path | None:
         """What was seen, stage by stage, beside the log (JSON)."""
-        path = log_dir() / f"rollout-{time.strftime('%Y%m%d-%H%M%S')}-{self.spec.endpoint.name}-report.json"
+        path = run_log("rollout", self.spec.endpoint.name, "-report.json")
         data = {
             "endpoint": self.spec.endpoint.name,
             "old": self.old,

@@ -26,7 +26,7 @@ from typing import Any
 from rdeploy_tui.azure.capture import redact, sdk_lines, uncaptured
 from rdeploy_tui.deploy_folder.render import ENTRY_SCRIPT, Rendered, render
 from rdeploy_tui.errors import RdeployError
-from rdeploy_tui.logfile import log_dir
+from rdeploy_tui.locations import run_log
 from rdeploy_tui.pipeline import plan as P
 from rdeploy_tui.pipeline.events import (
     Event,
@@ -118,7 +118,7 @@ class Runner:
         self._emit_lock = threading.Lock()
         self._state_lock = threading.Lock()
         self._running: list[str] = []
-        self.log_file: Path | None = log_dir() / f"deploy-{time.strftime('%Y%m%d-%H%M%S')}-{spec.endpoint.name}.jsonl"
+        self.log_file: Path | None = run_log("deploy", spec.endpoint.name)
         self._log_handle: Any = None
 
     # ----- plumbing -----
@@ -311,8 +311,6 @@ class Runner:
         say = self._progress(P.PREPARE)
         who = self.session.identity()
         say(f"signed in as {who}")
-        if self.session.is_sandbox:  # the sandbox is a playground: any spec's workspace and model exist there
-            self.session.sandbox.ensure_model(w.subscription_id, w.resource_group, w.name, self.spec.model.name)
         ws = Workspace.open(self.session, w.subscription_id, w.resource_group, w.name)
         # The model lookup and the registry lookup are independent round trips: side by side.
         model: dict[str, Any] = {}
@@ -353,8 +351,7 @@ class Runner:
         from rdeploy_tui.deploy_folder.render import package_repository, r_packages
         from rdeploy_tui.pipeline.package_index import check_packages
 
-        sandbox = getattr(self.session, "sandbox", None)
-        repo = f"{sandbox.base_url}/cran" if sandbox is not None else package_repository(self.spec)
+        repo = self.session.options.package_index_url or package_repository(self.spec)
         if not repo:
             say("R package names not checked: the base image's package repository is not known")
             return

@@ -1,7 +1,7 @@
 """Deployment progress on disk, so a deploy that crashed or was interrupted resumes where it stopped.
 
 One JSON file per target (subscription, resource group, workspace, endpoint, deployment) under
-logfile.state_dir()/deployments/, rewritten atomically (temp file + os.replace) after every step
+locations.deployments_dir(), rewritten atomically (temp file + os.replace) after every step
 change, so a reader never sees half a file and a SIGKILL loses at most the step in flight. It holds
 ids and names only (build run id, image, model version): never keys or tokens.
 """
@@ -20,7 +20,7 @@ from typing import Any
 
 from rdeploy_tui import bounded_read
 from rdeploy_tui.errors import RdeployError
-from rdeploy_tui.logfile import state_dir
+from rdeploy_tui.locations import deployments_dir
 
 FORMAT = 1
 
@@ -73,7 +73,7 @@ def target_key(
 
 class StateStore:
     def __init__(self, folder: Path | None = None) -> None:
-        self.folder = Path(folder) if folder else state_dir() / "deployments"
+        self.folder = Path(folder) if folder else deployments_dir()
         self.notices: list[str] = []  # warnings for the user (a corrupt file moved aside)
 
     def path(self, target: dict[str, str]) -> Path:

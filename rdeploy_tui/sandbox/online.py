@@ -125,8 +125,24 @@ def start_operation(
     }
     if action.endswith("delete"):
         headers["Location"] = f"{base}/mfeOperationResults/{op_id}?api-version=2023-04-01-preview"
+    else:
+        headers["x-ms-async-operation-timeout"] = _operation_timeout(sandbox, action)
     sandbox.spawn(WORKERS[action], sandbox, op_id, name=f"sandbox-{action}")
     return op_id, headers
+
+
+# Azure ML announces how long a create or update may run: `x-ms-async-operation-timeout: PT30M` on the PUT of an
+# online endpoint or deployment (the header of ARM's async operations, azure-resource-manager-rpc async-api-reference).
+# The sandbox announces the same, scaled like its durations; a deployment adds the real seconds R may take to start
+# (hosting.READY_TIMEOUT_S, never scaled), so the announcement covers what the sandbox may really take.
+OPERATION_TIMEOUT_S = 1800.0
+
+
+def _operation_timeout(sandbox: Any, action: str) -> str:
+    from rdeploy_tui.sandbox.hosting import READY_TIMEOUT_S
+
+    seconds = sandbox.scaled(OPERATION_TIMEOUT_S) + (READY_TIMEOUT_S if action.startswith("deployment") else 0.0)
+    return f"PT{seconds:.3f}S" if seconds < 60 else f"PT{int(seconds // 60)}M{seconds % 60:.3f}S"
 
 
 def finish_operation(sandbox: Any, op_id: str, error: dict[str, str] | None = None) -> None:

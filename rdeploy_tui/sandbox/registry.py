@@ -17,8 +17,9 @@ containerregistry.json), the same {"errors":[{code, message, detail}]} the OCI s
 
 Which registry: Azure gives each registry its own host name ({name}.azurecr.io) and its front door picks the registry
 by that name (the Host header / SNI); the sandbox has one listener for all of them, so it picks the registry by the
-Host header alone. A client reaches a sandbox registry by connecting to the sandbox's address and sending
-`Host: {name}.azurecr.io` (rdeploy_tui's own client does; tests' docker double does).
+Host header alone. A client reaches a sandbox registry as a registry behind a proxy is reached: HTTPS_PROXY names
+the sandbox, which answers `CONNECT {name}.azurecr.io:443` and then the TLS inside (server.py); or, as tests' docker
+double does, by connecting to the sandbox's address and sending `Host: {name}.azurecr.io`.
 
 Who may: every principal with a valid sandbox ARM token may push, as every signed-in principal may call ARM in the
 sandbox (it has no role assignments). The fault "registry-push-denied" grants pull only, as ACR does for a principal
@@ -145,9 +146,16 @@ class RegistryPlane:
                 return self._challenge(login_server, _scope(name, request.method))
         return None
 
+    def serves(self, host: str) -> bool:
+        """Whether `host` is the login server of one of the sandbox's registries (what CONNECT may tunnel to)."""
+        return self._registry_named(host.lower()) is not None
+
     def _login_server(self, request: Request) -> str | None:
         host = (request.headers.get("Host") or "").lower()
         host = host.rsplit(":", 1)[0] if ":" in host and not host.startswith("[") else host
+        return self._registry_named(host)
+
+    def _registry_named(self, host: str) -> str | None:
         with self.sandbox.state.view() as data:
             for doc in data.get("registries", {}).values():
                 if doc["login_server"].lower() == host:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import importlib.util
 import logging
 import socket
+import ssl
 import threading
 import time
 import traceback
@@ -46,9 +47,9 @@ REQUEST_LOG_MAX = 10_000
 def default_state_dir() -> Path:
     """Where `rdeploy-tui sandbox` and `--sandbox` both keep the sandbox, so endpoints made with one are seen by the
     other: `sandbox` in rdeploy-tui's state folder (RDEPLOY_HOME, else the platform's user state dir)."""
-    from rdeploy_tui.logfile import state_dir
+    from rdeploy_tui.locations import sandbox_dir
 
-    return state_dir() / "sandbox"
+    return sandbox_dir()
 
 
 class _BoundedLog(list):
@@ -144,7 +145,7 @@ class Sandbox:
         self.ca_bundle = tls.ensure_certificates(self.state_dir / "tls")
         context = tls.server_context(self.state_dir / "tls")
         server = _Server(("127.0.0.1", self.port), _Handler, self)
-        server.socket = context.wrap_socket(server.socket, server_side=True, do_handshake_on_connect=False)
+        server.tls = context  # each connection is wrapped in its handler thread (TLS, or a proxy client in clear)
         # A client that connects and resets before accept() leaves select() saying "readable" and a blocking
         # accept() waiting for the next client: serve_forever, and so stop(), would hang. A timeout bounds it
         # (accepted sockets are made blocking again by socket.accept()).
@@ -300,6 +301,24 @@ class Sandbox:
 
         workspace_doc = self.ensure_workspace(subscription_id, resource_group, workspace)
         return ml.ensure_sample_model(self, workspace_doc["id"], name)
+
+    def prepare_playground(
+        self, subscription_id: str, resource_group: str, workspace: str, model: str | None = None
+    ) -> list[str]:
+        """Make what a spec names exist here (the sandbox as a playground: any workspace, and a model holding the
+        sample crate); return what had to be created, as phrases for the user (empty: all was there)."""
+        from rdeploy_tui.sandbox import ml
+
+        created = []
+        try:
+            arm.find_workspace(self, subscription_id, resource_group, workspace)
+        except AzureError:
+            created.append(f"workspace {workspace} (resource group {resource_group}, with a container registry)")
+        doc = self.ensure_workspace(subscription_id, resource_group, workspace)
+        if model and not ml._versions(self, doc["id"], "models", model):
+            created.append(f"model {model} (version 1: the sample R forecast crate)")
+            self.ensure_model(subscription_id, resource_group, workspace, model)
+        return created
 
     @property
     def service_principal(self) -> Any:
@@ -468,6 +487,7 @@ def _optional_module(name: str) -> Any:
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
+    tls: ssl.SSLContext
 
     def __init__(self, address: tuple[str, int], handler: type, sandbox: Sandbox) -> None:
         self.sandbox = sandbox
@@ -485,7 +505,24 @@ class _Handler(BaseHTTPRequestHandler):
     timeout = 120
     server: _Server
 
+    # One port serves HTTPS and, in clear, HTTP proxy clients: a client whose HTTPS_PROXY is the sandbox sends
+    # `CONNECT NAME.azurecr.io:443` and then speaks TLS to that registry inside the tunnel, which the sandbox
+    # answers itself (its certificate names *.azurecr.io). So its registries are reached the way a registry behind
+    # a corporate proxy is (HTTPS_PROXY, NO_PROXY), by any client: no Host-header tricks. Only CONNECT to one of
+    # its own registries is served in clear; the sandbox is no proxy to anywhere else.
+    in_clear = False
+
     def setup(self) -> None:
+        raw = self.request
+        raw.settimeout(self.timeout)
+        try:
+            first = raw.recv(1, socket.MSG_PEEK)
+        except OSError:
+            first = b""
+        if first == b"\x16":  # a TLS handshake record: the sandbox's own HTTPS
+            self.request = self.server.tls.wrap_socket(raw, server_side=True)
+        else:
+            self.in_clear = True
         super().setup()
         # Headers and body go out in separate writes; without NODELAY, Nagle + the client's delayed ACK add ~40 ms.
         self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
@@ -496,12 +533,42 @@ class _Handler(BaseHTTPRequestHandler):
             super().finish()
         finally:
             self.server.sandbox._track(self.connection, False)
+            if self.connection is not self._accepted:  # a TLS socket made here: the server closes only its own
+                self.connection.close()
+
+    def __init__(self, request: Any, client_address: Any, server: _Server) -> None:
+        self._accepted = request
+        super().__init__(request, client_address, server)
+
+    def do_CONNECT(self) -> None:
+        """An HTTP proxy's CONNECT, for the sandbox's registries only (RFC 9110 9.3.6: 2xx, then a tunnel)."""
+        host, _, port = self.path.rpartition(":")
+        if not self.in_clear or port != "443" or not self.server.sandbox.registry.serves(host):
+            self.close_connection = True
+            self.send_error(403, "The sandbox tunnels only to its own registries (NAME.azurecr.io:443)")
+            return
+        self.send_response(200, "Connection established")
+        self.end_headers()
+        self.wfile.flush()
+        self.rfile.close()
+        self.wfile.close()
+        self.server.sandbox._track(self.connection, False)
+        self.request = self.server.tls.wrap_socket(self.connection, server_side=True)  # TLS to {host}, answered here
+        self.in_clear = False
+        super().setup()
+        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self.server.sandbox._track(self.connection, True)
+        self.close_connection = False
 
     def log_message(self, format: str, *args: Any) -> None:
         log.debug("%s " + format, self.client_address[0], *args)
 
     def _serve(self) -> None:
         sandbox = self.server.sandbox
+        if self.in_clear:
+            self.close_connection = True
+            self.send_error(400, "The sandbox speaks HTTPS; in clear it only answers CONNECT to its registries")
+            return
         headers_only = Request.from_target(self.command, self.path, dict(self.headers.items()), b"")
         refused = sandbox.refuse_before_body(headers_only)
         if refused is not None:

@@ -141,8 +141,17 @@ def score_retrying(
 _LOG_CODES = frozenset({"ModelError", "Timeout", "BadGateway", "Unavailable"})
 
 
-def scoring_error(result: ScoreResult, endpoint: str, tries: int = 1) -> RdeployError | None:
-    """None for a 200; otherwise result.explain() as the RdeployError the CLI and the deploy report."""
+def _bare_command(*words: str) -> str:
+    import shlex
+
+    return shlex.join(["rdeploy-tui", *words])
+
+
+def scoring_error(
+    result: ScoreResult, endpoint: str, tries: int = 1, *, command: Callable[..., str] = _bare_command
+) -> RdeployError | None:
+    """None for a 200; otherwise result.explain() as the RdeployError the CLI and the deploy report. `command`
+    builds a next command with the flags that reach the same Azure (ConnectionOptions.command)."""
     why = result.explain()
     if why is None:
         return None
@@ -150,7 +159,7 @@ def scoring_error(result: ScoreResult, endpoint: str, tries: int = 1) -> Rdeploy
     after = f" (after {tries} tries)" if tries > 1 else ""
     next_step = why.next_step
     if why.code in _LOG_CODES or why.code.startswith("HTTP"):
-        next_step += f"; the container log: `rdeploy-tui endpoints logs {endpoint}" + (f" -d {who}`" if who else "`")
+        next_step += f"; the container log: `{command('endpoints', 'logs', endpoint, *(['-d', who] if who else []))}`"
     return RdeployError(
         f"Scoring endpoint {endpoint}" + (f" (deployment {who})" if who else "") + f" failed{after}: {why.what}",
         next_step,
@@ -160,7 +169,13 @@ def scoring_error(result: ScoreResult, endpoint: str, tries: int = 1) -> Rdeploy
 
 
 def score_or_raise(
-    target: ScoringTarget, body: str | bytes | Any, *, endpoint: str, attempts: int = 4, delay: float = 1.0
+    target: ScoringTarget,
+    body: str | bytes | Any,
+    *,
+    endpoint: str,
+    attempts: int = 4,
+    delay: float = 1.0,
+    command: Callable[..., str] = _bare_command,
 ) -> ScoreResult:
     """One request on a client of its own (a non-str/bytes body is sent as JSON), retried while transient
     (score_retrying); the 200 result, or RdeployError with what went wrong (scoring_error)."""
@@ -168,7 +183,7 @@ def score_or_raise(
         body = json.dumps(body)
     with ScoringClient() as client:
         result, tries = score_retrying(client, target, body, attempts=attempts, delay=delay)
-    error = scoring_error(result, endpoint, tries)
+    error = scoring_error(result, endpoint, tries, command=command)
     if error is not None:
         raise error
     return result
@@ -184,6 +199,6 @@ def _transport_error(exc: BaseException) -> str:
         if "CERTIFICATE_VERIFY_FAILED" in cause:
             return "the server's TLS certificate is not trusted (give its CA with --ca-bundle)"
         return f"cannot connect ({cause})"
-    if isinstance(exc, httpx.UnsupportedProtocol) or isinstance(exc, ValueError):
+    if isinstance(exc, (httpx.UnsupportedProtocol, ValueError)):
         return f"not a usable URL ({exc})"
     return f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__

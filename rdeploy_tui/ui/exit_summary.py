@@ -18,15 +18,7 @@ MAX_INLINE_REQUEST = 120
 def cli_flags(spec: Any, connection: Any) -> str:
     """The flags that make `rdeploy-tui endpoints ...` find this workspace over this connection."""
     ws = spec.workspace
-    flags = []
-    if connection.sandbox:
-        flags.append("--sandbox")
-    if connection.cloud:
-        flags += ["--cloud", connection.cloud]
-    if connection.arm_endpoint:
-        flags += ["--arm-endpoint", connection.arm_endpoint]
-    if connection.ca_bundle:
-        flags += ["--ca-bundle", connection.ca_bundle]
+    flags = connection.target_flags()  # the one rule for reaching the same Azure (ConnectionOptions)
     if ws.subscription_id:
         flags += ["--subscription", ws.subscription_id]
     flags += ["-g", ws.resource_group, "-w", ws.name]

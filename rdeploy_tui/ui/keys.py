@@ -115,12 +115,9 @@ def key_problem(key: str) -> str | None:
 # -- the user's keymap --------------------------------------------------------------------------------
 def keymap_path() -> Path:
     """The user's config dir (RDEPLOY_HOME instead, as for state and logs: tests, side-by-side installs)."""
-    import os
+    from rdeploy_tui import locations
 
-    from platformdirs import user_config_dir
-
-    override = os.environ.get("RDEPLOY_HOME")
-    return Path(override or user_config_dir("rdeploy-tui")) / "keymap.yaml"
+    return locations.keymap_file()
 
 
 @dataclass

@@ -20,13 +20,11 @@ if TYPE_CHECKING:
 # (pyyaml, its dataclasses) and platformdirs are imported only when the spec is first needed, which
 # for the wizard is right after the first paint.
 
-LAST_RUN_FILENAME = "last-run.yaml"
-
 
 def last_run_path() -> Path:
-    from rdeploy_tui import logfile
+    from rdeploy_tui import locations
 
-    return logfile.state_dir() / LAST_RUN_FILENAME
+    return locations.last_run_spec()
 
 
 def load_last_run() -> DeploySpec | None:
@@ -128,12 +126,12 @@ class Session:
 
     # -- Azure (call only from worker threads: these block and import the SDKs) -------------------------
     def azure(self) -> Any:
-        """The one azure.Session of this run (connects, or starts the sandbox, on first use)."""
+        """The one AzureConnection of this run (connects, or starts the sandbox, on first use)."""
         with self._lock:
             if self._azure is None:
-                from rdeploy_tui import azure  # SDK imports happen inside; never on the UI thread
+                from rdeploy_tui import launch  # SDK imports happen inside; never on the UI thread
 
-                self._azure = azure.connect(self.connection)
+                self._azure = launch.connect(self.connection)
             return self._azure
 
     def workspace(self) -> Any:

@@ -19,11 +19,10 @@ def unique_name(prefix: str) -> str:
 
 @pytest.fixture
 def session(sandbox, rdeploy_home, monkeypatch):
-    """A Session on the shared sandbox (state, logs and CA bundle under this test's RDEPLOY_HOME)."""
-    from rdeploy_tui.azure import session_for_sandbox
+    """An AzureConnection on the shared sandbox, as --sandbox makes one (state, logs under this test's RDEPLOY_HOME)."""
+    from sandbox_specs import connection_on
 
-    monkeypatch.setenv("REQUESTS_CA_BUNDLE", os.environ.get("REQUESTS_CA_BUNDLE", ""))  # restored after the test
-    with session_for_sandbox(sandbox) as s:
+    with connection_on(sandbox) as s:
         yield s
 
 

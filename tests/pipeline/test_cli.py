@@ -66,7 +66,10 @@ def test_deploy_then_day_two_commands(tmp_path, spec_file):
     assert deployed.returncode == 0, deployed.stderr
     events = [json.loads(line) for line in deployed.stdout.splitlines()]
     assert events[-1]["event"] == "PlanFinished" and events[-1]["status"] == "succeeded"
-    assert deployed.stderr == ""
+    # init's placeholder workspace exists in no sandbox: the sandbox makes it for this spec, and says so (only that)
+    said = deployed.stderr.splitlines()
+    assert said and all(line.startswith("rdeploy-tui: sandbox: created ") for line in said), deployed.stderr
+    assert "workspace ws-ml" in said[0] and "model forecast-model" in said[0]
     common = ["--spec", str(spec_file), "--sandbox"]
     listed = _run(["endpoints", "list", *common, "--json"], home)
     assert [e["name"] for e in json.loads(listed.stdout)] == ["r-endpoint-forecast"]

@@ -109,7 +109,7 @@ def test_rdeploy_tui_sandbox_and_the_sandbox_flag_share_one_folder(tmp_path):
 
 
 def test_both_default_to_the_state_folder(monkeypatch):
-    from rdeploy_tui.logfile import state_dir
+    from rdeploy_tui.locations import state_dir
     from rdeploy_tui.sandbox.server import default_state_dir
 
     monkeypatch.delenv("RDEPLOY_HOME", raising=False)

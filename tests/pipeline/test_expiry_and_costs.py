@@ -46,10 +46,12 @@ def test_sweep_deletes_the_expired_endpoint_only(tmp_path, monkeypatch):
     monkeypatch.setenv("RDEPLOY_SANDBOX_TIME_SCALE", "0.003")
     monkeypatch.setenv("REQUESTS_CA_BUNDLE", os.environ.get("REQUESTS_CA_BUNDLE", ""))
     # two endpoints in the CLI's own sandbox (its state under RDEPLOY_HOME): one expired an hour ago, one with 8 h left
-    with azure.connect(azure.ConnectionOptions(sandbox=True)) as session:
-        sb = session.sandbox
-        sb.ensure_workspace(sb.subscription_id, sb.resource_group, sb.workspace_name)
-        ws = azure.Workspace.open(session, sb.subscription_id, sb.resource_group, sb.workspace_name)
+    from rdeploy_tui import launch
+    from rdeploy_tui.sandbox import arm
+
+    where = (arm.DEFAULT_SUBSCRIPTION, arm.DEFAULT_RESOURCE_GROUP, arm.DEFAULT_WORKSPACE)
+    with launch.connect(azure.ConnectionOptions(sandbox=True)) as session:
+        ws = azure.Workspace.open(session, *where)
         endpoints = azure.Endpoints(ws)
         endpoints.create_or_update_endpoint("ep-expired", "key", tags=expiry_tag("1h", time.time() - 7200))
         endpoints.create_or_update_endpoint("ep-kept", "key", tags=expiry_tag("8h"))

@@ -208,9 +208,9 @@ def test_a_resume_file_that_cannot_be_read_is_moved_aside_with_a_notice(tmp_path
 
 
 def test_a_fifo_where_the_crash_log_goes_is_replaced_not_blocked_on(rdeploy_home):
-    from rdeploy_tui import logfile
+    from rdeploy_tui import locations, logfile
 
-    path = logfile.crash_log_path()
+    path = locations.crash_log()
     path.parent.mkdir(parents=True)
     os.mkfifo(path)
     where = _in_thread(logfile.save_crash, ValueError("boom"))

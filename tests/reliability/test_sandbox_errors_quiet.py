@@ -4,6 +4,7 @@ an HTTP 5xx answer is not explained as a network or proxy problem."""
 from __future__ import annotations
 
 import pytest
+from sandbox_specs import connection_on
 
 from rdeploy_tui.errors import RdeployError
 from rdeploy_tui.sandbox import Sandbox
@@ -12,12 +13,12 @@ pytestmark = pytest.mark.sandbox
 
 
 def test_a_handler_failure_goes_to_the_sandbox_log_not_the_terminal(tmp_path, monkeypatch, capfd):
-    from rdeploy_tui.azure import Endpoints, Workspace, session_for_sandbox
+    from rdeploy_tui.azure import Endpoints, Workspace
 
     monkeypatch.setenv("RDEPLOY_HOME", str(tmp_path / "home"))
     with Sandbox(tmp_path / "state", time_scale=0.003) as sandbox:
         monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(sandbox.ca_bundle))
-        with session_for_sandbox(sandbox) as session:
+        with connection_on(sandbox) as session:
             ws = Workspace.open(session, sandbox.subscription_id, sandbox.resource_group, sandbox.workspace_name)
             with sandbox.state.edit() as data:  # corrupted while running: a document without its fields
                 ws_id = next(w["id"] for w in data["workspaces"].values() if w["name"] == sandbox.workspace_name)

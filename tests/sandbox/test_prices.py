@@ -7,6 +7,7 @@ import json
 import time
 
 import pytest
+from sandbox_specs import connection_on
 
 from rdeploy_tui.azure import prices
 
@@ -15,9 +16,7 @@ pytestmark = pytest.mark.sandbox
 
 @pytest.fixture
 def session(sandbox, rdeploy_home):
-    from rdeploy_tui.azure import session_for_sandbox
-
-    with session_for_sandbox(sandbox) as s:
+    with connection_on(sandbox) as s:
         yield s
 
 
@@ -43,18 +42,21 @@ def test_linux_pay_as_you_go_price_across_pages(session, sandbox):
     assert "list price before discounts and taxes" in text
 
 
-def test_unknown_and_offline_are_price_unknown_never_a_guess(session, monkeypatch):
+def test_unknown_and_offline_are_price_unknown_never_a_guess(session, sandbox):
+    from rdeploy_tui.connection_options import ConnectionOptions
+
     assert prices.hourly_price(session, "westeurope", "Standard_NC6s_v3") is None  # not in the list
     assert "price unknown" in prices.cost_text(session, "westeurope", "Standard_NC6s_v3", 1)
-    monkeypatch.setenv("RDEPLOY_PRICES_URL", "https://127.0.0.1:9/api/retail/prices")  # nothing listens there
-    assert prices.hourly_price(None, "westeurope", "Standard_DS3_v2") is None
-    cached = json.loads((prices.cache_dir() / "prices.json").read_text())
+    offline = ConnectionOptions(prices_url="https://127.0.0.1:9/api/retail/prices")  # nothing listens there
+    with connection_on(sandbox, offline) as elsewhere:
+        assert prices.hourly_price(elsewhere, "westeurope", "Standard_DS3_v2") is None
+    cached = json.loads(prices.prices_cache().read_text())
     assert not any(k.startswith("https://127.0.0.1:9/") for k in cached)  # a failure is not cached
 
 
 def test_answers_are_cached_for_a_day(session):
     first = prices.hourly_price(session, "northeurope", "Standard_F4s_v2")
-    path = prices.cache_dir() / "prices.json"
+    path = prices.prices_cache()
     data = json.loads(path.read_text())
     key = next(k for k in data if k.endswith("|northeurope|standard_f4s_v2"))
     data[key]["price"] = 9.99  # what a day-old answer said: used as it is

@@ -8,16 +8,16 @@ import os
 
 import pytest
 from sandbox_helpers import create_endpoint, unique_name
+from sandbox_specs import connection_on
 
 pytestmark = pytest.mark.sandbox
 
 
 @pytest.fixture
 def session(sandbox, rdeploy_home, monkeypatch):
-    from rdeploy_tui.azure import session_for_sandbox
 
     monkeypatch.setenv("REQUESTS_CA_BUNDLE", os.environ.get("REQUESTS_CA_BUNDLE", ""))  # restored after the test
-    with session_for_sandbox(sandbox) as s:
+    with connection_on(sandbox) as s:
         yield s
 
 
@@ -69,11 +69,10 @@ def test_endpoints_list_show_keys_and_missing_alike(sandbox, both, ml_client):
     assert listed_light == listed_heavy and {e.name: e.auth_mode for e in listed_light} == ours
     assert all(e.created_at for e in listed_light)
     for endpoint in listed_heavy:
-        shown_heavy, shown_light = _same(sandbox, lambda: heavy.show(endpoint.name), lambda: light.show(endpoint.name))
+        name = endpoint.name
+        shown_heavy, shown_light = _same(sandbox, lambda n=name: heavy.show(n), lambda n=name: light.show(n))
         assert shown_light == shown_heavy
-        key_heavy, key_light = _same(
-            sandbox, lambda: heavy.auth_header(endpoint.name), lambda: light.auth_header(endpoint.name)
-        )
+        key_heavy, key_light = _same(sandbox, lambda n=name: heavy.auth_header(n), lambda n=name: light.auth_header(n))
         if endpoint.auth_mode == "key":
             assert key_light == key_heavy
         else:  # aml tokens are issued per call: same kind, different value
@@ -100,8 +99,8 @@ def test_deployed_endpoint_show_deployment_logs_alike(sandbox, both, deployed):
     for container in ("inference-server", "storage-initializer"):
         logs_heavy, logs_light = _same(
             sandbox,
-            lambda: heavy.logs(deployed.name, "blue", container, 20),
-            lambda: light.logs(deployed.name, "blue", container, 20),
+            lambda c=container: heavy.logs(deployed.name, "blue", c, 20),
+            lambda c=container: light.logs(deployed.name, "blue", c, 20),
         )
         assert logs_light == logs_heavy and logs_light
 

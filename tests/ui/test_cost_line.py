@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 
 import pytest
+from sandbox_specs import connection_on
 from textual.widgets import Select, Static
 from ui_helpers import make_app, started, wait_for
 
@@ -17,10 +18,10 @@ pytestmark = pytest.mark.sandbox
 async def test_endpoint_step_shows_the_cost_of_size_times_count(sandbox, monkeypatch):
     from sandbox_specs import spec_on_sandbox
 
-    from rdeploy_tui.azure import Workspace, session_for_sandbox
+    from rdeploy_tui.azure import Workspace
 
     monkeypatch.setenv("REQUESTS_CA_BUNDLE", os.environ.get("REQUESTS_CA_BUNDLE", ""))
-    with session_for_sandbox(sandbox) as session:
+    with connection_on(sandbox) as session:
         spec = spec_on_sandbox(sandbox, "cost-ui")
         ws = Workspace.open(session, sandbox.subscription_id, sandbox.resource_group, sandbox.workspace_name)
         app = make_app(5, spec=spec, found={"endpoints": {}, "workspace": ws})

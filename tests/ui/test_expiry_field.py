@@ -7,6 +7,7 @@ import os
 import time
 
 import pytest
+from sandbox_specs import connection_on
 from textual.widgets import Button, Static
 from ui_helpers import make_app, settle, wait_for
 
@@ -67,10 +68,8 @@ async def test_a_bad_expiry_is_refused_at_the_field_and_empty_means_none():
 async def test_a_wizard_deploy_with_an_expiry_tags_the_endpoint(sandbox_server):
     from sandbox_specs import sandbox_ml_client, spec_on_sandbox
 
-    from rdeploy_tui.azure import session_for_sandbox
-
     name = f"ui-expiry-{os.getpid() % 10000}"
-    session = session_for_sandbox(sandbox_server)
+    session = connection_on(sandbox_server)
     app = make_app(5, spec=spec_on_sandbox(sandbox_server, name), sandbox=True)
     app.session._azure = session
     async with app.run_test(size=(80, 24)) as pilot:

@@ -7,6 +7,7 @@ import os
 import shutil
 
 import pytest
+from sandbox_specs import connection_on
 from textual.widgets import OptionList
 from ui_helpers import make_app, settle, wait_for
 
@@ -21,13 +22,13 @@ pytestmark = [pytest.mark.sandbox, pytest.mark.r]
 async def test_register_a_new_model_from_a_folder_after_a_local_test(sandbox_server, tmp_path, rdeploy_home):
     from sandbox_specs import spec_on_sandbox
 
-    from rdeploy_tui.azure import Workspace, session_for_sandbox
+    from rdeploy_tui.azure import Workspace
 
     folder = tmp_path / "my-crate"
     folder.mkdir()
     shutil.copy(sample_crate_path(), folder / "crate.bin")
     name = f"wizard-model-{os.getpid() % 10000}"
-    session = session_for_sandbox(sandbox_server)
+    session = connection_on(sandbox_server)
     app = make_app(2, spec=spec_on_sandbox(sandbox_server, "unused-endpoint"), sandbox=True)
     app.session._azure = session
     async with app.run_test(size=(80, 24)) as pilot:
@@ -71,13 +72,13 @@ async def test_register_a_new_model_from_a_folder_after_a_local_test(sandbox_ser
 async def test_a_crate_that_fails_the_local_test_is_not_registered(sandbox_server, tmp_path):
     from sandbox_specs import spec_on_sandbox
 
-    from rdeploy_tui.azure import Workspace, session_for_sandbox
+    from rdeploy_tui.azure import Workspace
 
     folder = tmp_path / "broken"
     folder.mkdir()
     (folder / "crate.bin").write_bytes(b"not an R object")
     name = f"broken-model-{os.getpid() % 10000}"
-    session = session_for_sandbox(sandbox_server)
+    session = connection_on(sandbox_server)
     app = make_app(2, spec=spec_on_sandbox(sandbox_server, "unused-endpoint"), sandbox=True)
     app.session._azure = session
     async with app.run_test(size=(80, 24)) as pilot:
@@ -106,9 +107,9 @@ async def test_a_vetiver_model_registered_under_a_known_name_says_it_adds_a_vers
     from r_models import build
     from sandbox_specs import spec_on_sandbox
 
-    from rdeploy_tui.azure import Workspace, session_for_sandbox
+    from rdeploy_tui.azure import Workspace
 
-    session = session_for_sandbox(sandbox_server)
+    session = connection_on(sandbox_server)
     ws = Workspace.open(
         session, sandbox_server.subscription_id, sandbox_server.resource_group, sandbox_server.workspace_name
     )

@@ -8,6 +8,7 @@ import subprocess
 import uuid
 
 import pytest
+from sandbox_specs import connection_on
 from textual.widgets import OptionList, Static
 from ui_helpers import make_app, settle, wait_for
 
@@ -30,9 +31,9 @@ saveRDS(serialize(f, NULL), file.path(out, "models", "crate.bin"))
 def _registered(sandbox, folder):
     """`folder` registered as a new model in the sandbox's workspace with the real SDK (as `az ml model create`
     does)."""
-    from rdeploy_tui.azure import Workspace, session_for_sandbox
+    from rdeploy_tui.azure import Workspace
 
-    session = session_for_sandbox(sandbox)
+    session = connection_on(sandbox)
     name = f"zoo-model-{uuid.uuid4().hex[:8]}"
     Workspace.open(session, sandbox.subscription_id, sandbox.resource_group, sandbox.workspace_name).register_model(
         folder, name

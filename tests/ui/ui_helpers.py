@@ -48,19 +48,17 @@ def make_app(
 def deployed_on_sandbox(sandbox_server, home: Path, endpoint_name: str):
     """Deploy a default spec to the shared sandbox with the real pipeline; yields (spec, azure session).
     State and logs go to `home`; the CA bundle variable is restored afterwards."""
-    from sandbox_specs import spec_on_sandbox
+    from sandbox_specs import connection_on, spec_on_sandbox
 
-    from rdeploy_tui.azure import session_for_sandbox
     from rdeploy_tui.pipeline.runner import run_deploy
 
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("RDEPLOY_HOME", str(home))
-        patch.setenv("REQUESTS_CA_BUNDLE", os.environ.get("REQUESTS_CA_BUNDLE", ""))
-        session = session_for_sandbox(sandbox_server)
-        spec = spec_on_sandbox(sandbox_server, endpoint_name)
-        outcome = run_deploy(spec, session=session, sink=lambda event: None)
-        assert outcome.status == "succeeded", outcome.summary
-        yield spec, session
+        with connection_on(sandbox_server) as session:
+            spec = spec_on_sandbox(sandbox_server, endpoint_name)
+            outcome = run_deploy(spec, session=session, sink=lambda event: None)
+            assert outcome.status == "succeeded", outcome.summary
+            yield spec, session
 
 
 async def wait_for(pilot, condition, timeout: float = 60.0) -> None:

@@ -109,7 +109,10 @@ def test_init_refuses_to_clobber_edited_files(tmp_path):
 
 
 def test_warnings_alone_pass(tmp_path):
-    (tmp_path / "rdeploy.yaml").write_text("deployment: {instance_type: Standard_DS2_v2}\n")
+    (tmp_path / "rdeploy.yaml").write_text(
+        "workspace: {subscription_id: 11111111-2222-3333-4444-555555555555, resource_group: rg-a, name: ws-a}\n"
+        "deployment: {instance_type: Standard_DS2_v2}\n"
+    )
     result = cli("validate", "--spec", "rdeploy.yaml", cwd=tmp_path)
     assert result.returncode == 0 and "1 warning" in result.stdout and "warning:" in result.stderr
 

@@ -113,7 +113,7 @@ def test_only_the_azure_layer_imports_azure_sdks(name):
 
 
 def test_the_azure_layer_does_import_sdks():
-    assert _sdk_imports(PACKAGE / "azure" / "session.py")
+    assert _sdk_imports(PACKAGE / "azure" / "clients.py")
 
 
 @pytest.mark.parametrize("name", sorted(n for n in _MODULES if n.startswith("rdeploy_tui.sandbox")))

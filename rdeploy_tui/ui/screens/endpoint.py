@@ -159,7 +159,7 @@ class EndpointScreen(ListsEndpoints, WizardStep):
         from rdeploy_tui.azure.prices import hourly_price
 
         ws = self.app.session.found.get("workspace")
-        price = hourly_price(ws.session, ws.info.location, instance_type)
+        price = hourly_price(ws.connection, ws.info.location, instance_type)
         self.app.call_from_thread(self._price_loaded, instance_type, price)
 
     def _price_loaded(self, instance_type: str, price: object) -> None:

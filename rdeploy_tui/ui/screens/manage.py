@@ -19,7 +19,8 @@ from textual.widgets import DataTable, Static
 
 from rdeploy_tui.ui.screens.base import WorkerErrors
 from rdeploy_tui.ui.screens.manage_dialogs import TrafficDialog, TypeNameDialog
-from rdeploy_tui.ui.screens.manage_source import AzureSource, delete_deployment_problem, idle_deployments, still_bills
+from rdeploy_tui.billing import idle_deployments, still_bills
+from rdeploy_tui.ui.screens.manage_source import AzureSource, delete_deployment_problem
 from rdeploy_tui.ui.widgets.dialogs import ConfirmDialog
 from rdeploy_tui.ui.widgets.footer import KeysFooter
 

@@ -10,7 +10,7 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Static
 
-from rdeploy_tui.ui.screens.manage_source import traffic_problem
+from rdeploy_tui.spec.traffic import traffic_problem
 from rdeploy_tui.ui.widgets.field import Field, to_int
 
 

@@ -12,16 +12,6 @@ from rdeploy_tui.scoring.target import ScoringTarget
 _READERS = 8  # endpoints read in parallel when listing (each needs its own GET for its deployments)
 
 
-def traffic_problem(traffic: dict[str, int]) -> str | None:
-    """Why a traffic split cannot be saved, or None. Azure wants whole percentages adding up to 100."""
-    if any(not 0 <= v <= 100 for v in traffic.values()):
-        return "each share must be from 0 to 100"
-    total = sum(traffic.values())
-    if total != 100:
-        return f"the shares add up to {total} %, not 100 %"
-    return None
-
-
 def delete_deployment_problem(info: Any, deployment: str) -> str | None:
     """Why a deployment may not be deleted now, or None: never one that still takes traffic."""
     share = (info.traffic or {}).get(deployment, 0)
@@ -31,19 +21,6 @@ def delete_deployment_problem(info: Any, deployment: str) -> str | None:
             "move its traffic to another deployment first (Traffic), or delete the whole endpoint"
         )
     return None
-
-
-def still_bills(info: Any) -> bool:
-    """Managed online deployments bill per instance-hour while they exist (failed ones too); an
-    endpoint without deployments costs nothing."""
-    return bool(getattr(info, "deployments", ()))
-
-
-def idle_deployments(info: Any) -> list[str]:
-    """Deployments that take no traffic: they bill per instance-hour all the same (a deploy left at 0 %,
-    or a rollout's old deployment). Route traffic to them or delete them."""
-    traffic = getattr(info, "traffic", None) or {}
-    return [d.name for d in getattr(info, "deployments", ()) if traffic.get(d.name, 0) <= 0]
 
 
 class AzureSource:

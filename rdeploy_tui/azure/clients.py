@@ -1,29 +1,34 @@
-"""A Session: one connection to one Azure (real cloud, custom ARM endpoint or sandbox), the factory of every
-Azure client in rdeploy-tui. Management clients (subscriptions, ACR, ACR Tasks), MLClient and blob clients all get
-the same base URL, credential, CA bundle and retry policy, so clouds differ only in how the Session was made
-(rdeploy_tui.azure.connection.connect)."""
+"""AzureConnection: one connection to one Azure (public or sovereign cloud, or any ARM endpoint), the factory of
+every Azure client in rdeploy-tui. Management clients (subscriptions, ACR, ACR Tasks), MLClient, blob clients and
+the plain ARM pipeline all get the same base URL, credential, CA bundle, retry policy and pace recorder, so clouds
+differ only in how the connection was made (rdeploy_tui.azure.connection.connect)."""
 
 from __future__ import annotations
 
 import os
 import threading
+from collections.abc import Callable
 from typing import Any
 
 from rdeploy_tui.azure.capture import quiet_ml, quiet_sdk
 from rdeploy_tui.azure.credentials import Identity, identity_from_token
 from rdeploy_tui.azure.errors import azure_call
+from rdeploy_tui.azure.pace import Pace
 from rdeploy_tui.connection_options import ConnectionOptions
 
 # Retries for every client: azure-core retries 429/5xx/connection errors with exponential back-off,
 # honouring Retry-After; bounded so a dead network is reported within about a minute.
 RETRY = {"retry_total": 5, "retry_backoff_factor": 0.8, "retry_backoff_max": 20}
+# Seconds between polls of a long-running operation that sends no Retry-After. Azure ML's endpoint operations send
+# none: the SDK's default 30 s would make a ~20 s traffic update cost 30 s on the deploy's critical path; 5 s is what
+# azure-ai-ml's deployment operations poll at (LROConfigurations.POLL_INTERVAL). A Retry-After always wins.
+LRO_INTERVAL_S = 5
 
 
-class Session:
-    """A connection to one Azure (real cloud, custom ARM endpoint or sandbox): credential + client factory.
+class AzureConnection:
+    """A connection to one Azure: credential + client factory. Thread-safe for use from worker threads.
 
-    Thread-safe for use from worker threads. Close it (or use `with`) to stop an in-process sandbox.
-    """
+    Close it (or use `with`) to release what was started for it (`on_close`, e.g. by rdeploy_tui.launch)."""
 
     def __init__(
         self,
@@ -35,9 +40,9 @@ class Session:
         cloud_metadata: dict[str, str] | None,
         ca_bundle: str | None,
         credential_source: str,
-        sandbox: Any = None,
         authority: str | None = None,
         audience: str | None = None,
+        on_close: Callable[[], None] | None = None,
     ) -> None:
         self.options = options
         self.credential = credential
@@ -46,45 +51,30 @@ class Session:
         self.cloud_metadata = cloud_metadata  # None for the clouds azure-ai-ml knows by name
         self.ca_bundle = ca_bundle
         self.credential_source = credential_source
-        self.sandbox = sandbox  # the in-process rdeploy_tui.sandbox Sandbox, when --sandbox
-        self.authority = authority  # where the credential signs in (None: the sandbox's own credential)
+        self.authority = authority  # where the credential signs in
         self.audience = (audience or arm_endpoint).rstrip("/")  # the resource ARM tokens are asked for
+        self.pace = Pace()  # what Azure says about its own pace (Retry-After, operation timeouts)
+        self._on_close = on_close
         self._lock = threading.Lock()
         self._ml_clients: dict[tuple[str, str | None, str | None], Any] = {}
         self._identity: Identity | None = None
         self._arm_pipeline: Any = None
 
     # ----- lifecycle -----
-    _owns_sandbox = False
-
     def close(self) -> None:
-        if self._owns_sandbox and self.sandbox is not None:
-            self.sandbox.stop()
-            self._owns_sandbox = False
+        on_close, self._on_close = self._on_close, None
+        if on_close is not None:
+            on_close()
 
-    def __enter__(self) -> Session:
+    def __enter__(self) -> AzureConnection:
         return self
 
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    @property
-    def is_sandbox(self) -> bool:
-        return self.sandbox is not None
-
-    @property
-    def poll_scale(self) -> float:
-        """Multiplier for our own poll intervals: the sandbox runs on scaled time, Azure does not."""
-        if self.sandbox is not None:
-            return max(0.01, min(1.0, float(getattr(self.sandbox, "time_scale", 1.0))))
-        return 1.0
-
-    @property
-    def lro_interval_s(self) -> int:
-        """Seconds between polls of a long-running operation that sends no Retry-After. Azure ML's endpoint
-        operations send none: the SDK's default 30 s would make a ~20 s traffic update cost 30 s on the deploy's
-        critical path; 5 s is what deployments poll at. The sandbox sends retry-after-ms; 1 s only caps the rest."""
-        return 1 if self.is_sandbox else 5
+    def command(self, *words: str) -> str:
+        """A next command to print that reaches this same Azure (ConnectionOptions.command)."""
+        return self.options.command(*words)
 
     @property
     def scopes(self) -> list[str]:
@@ -109,7 +99,7 @@ class Session:
 
     # ----- clients -----
     def client_kwargs(self) -> dict[str, Any]:
-        kwargs: dict[str, Any] = dict(RETRY)
+        kwargs: dict[str, Any] = {**RETRY, "raw_response_hook": self.pace.observe}
         if self.ca_bundle:
             kwargs["connection_verify"] = self.ca_bundle
         return kwargs
@@ -142,7 +132,7 @@ class Session:
         return BlobClient.from_blob_url(sas_url, **self.client_kwargs())
 
     def arm_pipeline(self) -> Any:
-        """azure-core's ARM pipeline alone (ARMPipelineClient: this session's credential, retries, CA bundle and SDK
+        """azure-core's ARM pipeline alone (ARMPipelineClient: this connection's credential, retries, CA bundle and SDK
         logging), for the REST calls of rdeploy_tui.azure.arm_rest: day-2 commands without importing azure.ai.ml."""
         with self._lock:
             if self._arm_pipeline is not None:
@@ -163,14 +153,15 @@ class Session:
         config.authentication_policy = ARMChallengeAuthenticationPolicy(self.credential, *self.scopes, **kwargs)
         config.custom_hook_policy = policies.CustomHookPolicy(**kwargs)
         config.logging_policy = policies.NetworkTraceLoggingPolicy(**kwargs)
-        client = ARMPipelineClient(base_url=self.arm_endpoint, config=config, **kwargs)
+        client: Any = ARMPipelineClient(base_url=self.arm_endpoint, config=config, **kwargs)
         with self._lock:
             if self._arm_pipeline is None:
                 self._arm_pipeline = client
             return self._arm_pipeline
 
     def ml_client(self, subscription_id: str, resource_group: str | None = None, workspace: str | None = None) -> Any:
-        """An MLClient (cached per workspace). The first call imports azure.ai.ml (~1.5 s): call it off the UI thread."""
+        """An MLClient (cached per workspace). The first call imports azure.ai.ml (~1.5 s): call it off the UI
+        thread."""
         key = (subscription_id, resource_group, workspace)
         with self._lock:
             client = self._ml_clients.get(key)
@@ -191,7 +182,7 @@ class Session:
         }
         if self.cloud_metadata:
             kwargs["cloud_metadata"] = self.cloud_metadata
-        kwargs["polling_interval"] = self.lro_interval_s
+        kwargs["polling_interval"] = LRO_INTERVAL_S
         with azure_call("connecting to the workspace"):
             client = MLClient(self.credential, subscription_id, resource_group, workspace, **kwargs)
         with self._lock:
