@@ -196,6 +196,8 @@ class MetricsStore:
         seen: set[int] = set()
         new_samples, new_capacity = [], []
         for dep_id, instance_type in running:
+            if dep_id in self._sandbox.restarting:  # the sandbox's own restart: Azure's instances never stopped
+                continue
             instances = self._sandbox.hosting.instances(dep_id)
             if not instances and online.get_deployment(self._sandbox, dep_id) is None:
                 continue
