@@ -19,7 +19,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from rdeploy_tui.azure.errors import azure_call
-from rdeploy_tui.azure.monitor import deployment_id, endpoint_id, monitor_client
+from rdeploy_tui.azure.insights import deployment_id, endpoint_id, monitor_client
 from rdeploy_tui.azure.workspace import Workspace
 from rdeploy_tui.errors import RdeployError
 from rdeploy_tui.spec.autoscale import ProfilePlan, RecurrencePlan, RulePlan, describe, profiles, setting_name

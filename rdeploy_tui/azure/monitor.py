@@ -18,6 +18,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from rdeploy_tui.azure.errors import azure_call
+from rdeploy_tui.azure.insights import deployment_id, endpoint_id, monitor_client
 from rdeploy_tui.azure.workspace import Workspace
 from rdeploy_tui.errors import RdeployError
 
@@ -93,26 +94,6 @@ class Health:
     @property
     def has_traffic(self) -> bool:
         return bool(self.requests.values)
-
-
-def monitor_client(session: Any, subscription_id: str) -> Any:
-    """azure-mgmt-monitor's client on this session's ARM endpoint (any cloud, custom ARM or the sandbox)."""
-    from rdeploy_tui.azure.capture import quiet_sdk
-
-    quiet_sdk()
-    from azure.mgmt.monitor import MonitorManagementClient  # ~0.1 s: only when metrics or autoscale are asked for
-
-    return MonitorManagementClient(session.credential, subscription_id, **session.mgmt_kwargs())
-
-
-def endpoint_id(ws: Workspace, endpoint: str) -> str:
-    from rdeploy_tui.azure.arm_rest import workspace_path
-
-    return workspace_path(ws.subscription_id, ws.resource_group, ws.name) + f"/onlineEndpoints/{endpoint}"
-
-
-def deployment_id(ws: Workspace, endpoint: str, deployment: str) -> str:
-    return endpoint_id(ws, endpoint) + f"/deployments/{deployment}"
 
 
 def window_span(window: str, now: datetime | None = None) -> tuple[datetime, datetime, str]:
