@@ -15,7 +15,7 @@ workspace's resource group, in the endpoint's region. Writing needs microsoft.in
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta, timezone, tzinfo
 from typing import Any
 
 from rdeploy_tui.azure.errors import azure_call
@@ -54,8 +54,9 @@ class ScaleEvent:
     status: str  # Started, Succeeded, Failed
     description: str
 
-    def text(self) -> str:
-        when = self.at.astimezone().strftime("%H:%M:%S")
+    def text(self, tz: tzinfo | None = None) -> str:
+        """'14:03:10 scale out 1 -> 2 succeeded' (the time in `tz`, default the local time zone)."""
+        when = self.at.astimezone(tz).strftime("%H:%M:%S")
         if self.kind == "flapping":
             return f"{when} flapping: {self.description}"
         arrow = f"{self.old} -> {self.new}" if self.old is not None else ""

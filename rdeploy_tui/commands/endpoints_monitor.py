@@ -10,9 +10,9 @@ from dataclasses import asdict, replace
 from typing import Any
 
 from rdeploy_tui.errors import RdeployError
+from rdeploy_tui.health_text import health_rows, spark
 
 WINDOW_CHOICES = ("1h", "6h", "24h", "7d")  # azure.monitor.WINDOWS, without importing the Azure layer to list them
-_BARS = "▁▂▃▄▅▆▇█"
 
 
 def add_metrics_arguments(p: argparse.ArgumentParser) -> None:
@@ -62,67 +62,18 @@ def _grain_words(interval: str) -> str:
     return {"PT1M": "1-minute", "PT5M": "5-minute", "PT15M": "15-minute", "PT1H": "1-hour"}.get(interval, interval)
 
 
-def spark(points: tuple[float | None, ...] | list[float | None], width: int = 24, top: float | None = None) -> str:
-    """A sparkline of the last `width` grains' points (averaged down when there are more); blank without data."""
-    if not points:
-        return ""
-    chunk = max(1, -(-len(points) // width))
-    cells: list[float | None] = []
-    for i in range(0, len(points), chunk):
-        part = [p for p in points[i : i + chunk] if p is not None]
-        cells.append(sum(part) / len(part) if part else None)
-    peak = top if top is not None else max((c for c in cells if c is not None), default=0.0)
-    out = []
-    for c in cells[-width:]:
-        if c is None:
-            out.append(" ")
-        else:
-            out.append(_BARS[min(len(_BARS) - 1, int(c / peak * (len(_BARS) - 1) + 0.5))] if peak > 0 else _BARS[0])
-    return "".join(out)
-
-
-def _num(value: float | None, digits: int = 0) -> str:
-    return "-" if value is None else f"{value:,.{digits}f}"
-
-
-def health_rows(health: Any) -> list[tuple[str, Any, str, str, str]]:
-    """(label, series, now, average, max) for each line of the health table (the CLI and the wizard share them)."""
-    r = health.requests
-    rows: list[tuple[str, Any, str, str, str]] = [("requests/min", r, _num(r.last), _num(r.average), _num(r.maximum))]
-    for status_class in ("4xx", "5xx"):
-        series = health.errors(status_class)
-        rate = health.error_rate(status_class)
-        share = "-" if rate is None else f"{rate:.1%}"
-        rows.append((f"errors {status_class}/min", series, _num(series.last), share, _num(series.maximum)))
-    for name, series in health.latency.items():
-        rows.append(
-            (f"latency {name.lower()} ms", series, _num(series.last), _num(series.average), _num(series.maximum))
-        )
-    for instance, series in health.cpu.items():
-        rows.append(
-            (f"CPU % {instance}", series, _num(series.last, 1), _num(series.average, 1), _num(series.maximum, 1))
-        )
-    for instance, series in health.memory.items():
-        rows.append(
-            (f"memory % {instance}", series, _num(series.last, 1), _num(series.average, 1), _num(series.maximum, 1))
-        )
-    if health.instances is not None:
-        s = health.instances
-        rows.append(("instances", s, _num(s.last), _num(s.average, 1), _num(s.maximum)))
-    return rows
-
-
 def health_text(health: Any) -> str:
     who = f" through deployment {health.deployment}" if health.deployment else ""
     lines = [
         f"Health of endpoint {health.endpoint}{who}, last {health.window} in {_grain_words(health.interval)} grains "
         "(Azure Monitor):"
     ]
-    rows = [("METRIC", None, "NOW", "AVG", "MAX"), *health_rows(health)]
-    width = max(len(r[0]) for r in rows)
-    for label, series, now, avg, top in rows:
-        graph = spark(series.points) if series is not None else "".ljust(24)
-        lines.append(f"  {label.ljust(width)}  {graph.ljust(24)}  {now:>8}  {avg:>8}  {top:>8}")
+    rows = health_rows(health)
+    width = max(len(r.label) for r in rows)
+    lines.append(f"  {'METRIC'.ljust(width)}  {'LAST ' + health.window:<24}  {'NOW':>8}  {'AVG':>8}  {'MAX':>8}")
+    for r in rows:
+        graph = spark(r.series.points, 24, r.top)
+        lines.append(f"  {r.label.ljust(width)}  {graph:<24}  {r.now:>8}  {r.average:>8}  {r.maximum:>8}")
     lines.append("  (AVG of an error line: its share of all requests in the window)")
     if not health.has_traffic:
         lines.append("  No requests in this window (Azure Monitor publishes a minute or more late).")

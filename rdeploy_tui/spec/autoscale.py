@@ -80,17 +80,29 @@ class RulePlan:
     time_aggregation: str = "Average"
     grain_minutes: int = 1
 
-    def text(self) -> str:
-        """'+1 instance when CpuUtilizationPercentage > 70 % (average over 5 min), then wait 5 min'."""
+    @property
+    def _parts(self) -> tuple[str, str, str]:
+        """(sign, operator symbol, unit) for people."""
         unit = next((u for _, name, u in SCALE_METRICS.values() if name == self.metric_name), "")
         sign = {"Increase": "+", "Decrease": "-"}.get(self.direction, "")
         op = {"GreaterThan": ">", "GreaterThanOrEqual": ">=", "LessThan": "<", "LessThanOrEqual": "<="}.get(
             self.operator, self.operator
         )
+        return sign, op, f" {unit}" if unit else ""
+
+    def short(self) -> str:
+        """'+1 when CPU > 20 % for 5 min' (the health view's line)."""
+        sign, op, unit = self._parts
+        name = {"CpuUtilizationPercentage": "CPU", "RequestLatency": "latency"}.get(self.metric_name, self.metric_name)
+        return f"{sign}{self.change} when {name} {op} {self.threshold:g}{unit} for {self.window_minutes} min"
+
+    def text(self) -> str:
+        """'+1 instance when deployment CpuUtilizationPercentage > 70 % (average over 5 min), then wait 5 min'."""
+        sign, op, unit = self._parts
         plural = "" if self.change == 1 else "s"
         return (
             f"{sign}{self.change} instance{plural} when {self.resource} {self.metric_name} {op} {self.threshold:g}"
-            f"{' ' + unit if unit else ''} ({self.time_aggregation.lower()} over {self.window_minutes} min), "
+            f"{unit} ({self.time_aggregation.lower()} over {self.window_minutes} min), "
             f"then wait {self.cooldown_minutes} min"
         )
 
