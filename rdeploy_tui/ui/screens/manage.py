@@ -95,7 +95,8 @@ class ManageScreen(WorkerErrors, Screen):
     BINDINGS = [
         Binding("s", "score", "Score", id="manage.score"),
         Binding("l", "logs", "Logs", id="manage.logs"),
-        Binding("h", "health", "Health", id="manage.health"),
+        # Not in the footer (full at 80x24, issue 14): F1 and the palette list it.
+        Binding("h", "health", "Health", show=False, id="manage.health"),
         Binding("t", "traffic", "Traffic", id="manage.traffic"),
         Binding("d", "delete_deployment", "Del deployment", id="manage.delete_deployment"),
         Binding("x", "delete_endpoint", "Del endpoint", id="manage.delete_endpoint"),
