@@ -6,11 +6,12 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from dataclasses import asdict, replace
 from typing import Any
 
 from rdeploy_tui.errors import RdeployError
-from rdeploy_tui.health_text import health_rows, spark
+
+# Only the parser lines run for the other `endpoints` actions: what the two actions need is imported in them
+# (benchmarks/bench_day2_cli.py times `endpoints list/show/...` as fresh processes).
 
 WINDOW_CHOICES = ("1h", "6h", "24h", "7d")  # azure.monitor.WINDOWS, without importing the Azure layer to list them
 
@@ -63,6 +64,8 @@ def _grain_words(interval: str) -> str:
 
 
 def health_text(health: Any) -> str:
+    from rdeploy_tui.health_text import health_rows, spark
+
     who = f" through deployment {health.deployment}" if health.deployment else ""
     lines = [
         f"Health of endpoint {health.endpoint}{who}, last {health.window} in {_grain_words(health.interval)} grains "
@@ -90,6 +93,8 @@ def health_text(health: Any) -> str:
 
 
 def health_json(health: Any) -> dict[str, Any]:
+    from dataclasses import asdict
+
     def points(series: Any) -> list[float | None]:
         return list(series.points) if series is not None else []
 
@@ -122,6 +127,8 @@ def health_json(health: Any) -> dict[str, Any]:
 # ----- endpoints autoscale ------------------------------------------------------------------------------------------
 def _requested(args: argparse.Namespace) -> Any | None:
     """The AutoscaleSpec the flags ask for (None: only show), checked before anything reaches Azure."""
+    from dataclasses import replace
+
     from rdeploy_tui.spec.deploy_spec import AutoscaleSpec, DeploymentSpec
     from rdeploy_tui.spec.rules import autoscale_problems
 
@@ -190,6 +197,7 @@ def _requested(args: argparse.Namespace) -> Any | None:
 
 
 def autoscale_command(args: argparse.Namespace) -> int:
+    from dataclasses import asdict
     from datetime import datetime, timedelta, timezone
 
     from rdeploy_tui import azure
@@ -249,6 +257,8 @@ def autoscale_command(args: argparse.Namespace) -> int:
 
 
 def _info_json(info: Any, deployment: str) -> dict[str, Any]:
+    from dataclasses import asdict
+
     return {
         "deployment": deployment,
         "autoscale": {
