@@ -152,7 +152,7 @@ def _dimension(series: Any, name: str) -> str:
 def _sum(columns: list[tuple[float | None, ...]], n: int) -> tuple[float | None, ...]:
     out: list[float | None] = []
     for i in range(n):
-        values = [c[i] for c in columns if c[i] is not None]
+        values = [v for c in columns if (v := c[i]) is not None]
         out.append(sum(values) if values else None)
     return tuple(out)
 

@@ -346,7 +346,7 @@ class MetricsStore:
         series = self.buckets(resource_type, resource, fact, spans, zoom, {}, split)
         values: list[float] = []
         for i in range(grains):
-            points = [s[i]["average"] for s in series.values() if s[i] is not None and "average" in s[i]]
+            points = [p["average"] for s in series.values() if (p := s[i]) is not None and "average" in p]
             if points:
                 values.append(_combine(statistic, points))
         if not values:

@@ -148,7 +148,14 @@ async def test_h_on_the_endpoints_list_opens_the_health_of_the_selected_deployme
         autoscale = str(app.screen.query_one("#health-autoscale", Static).render())
         assert "Autoscale on: 1-3 instances, default 1 (autoscale-r-endpoint-forecast-blue)" in autoscale
         assert "+1 when CPU > 20 % for 5 min · -1 when CPU < 5 % for 10 min" in autoscale
-        assert "Scale events: 22:01:20 scale out 2 -> 3 · 21:42:20 scale out 1 -> 2" in autoscale
+        # Opened from the list, the view shows times in the terminal's time zone.
+        newest, older = ((END - timedelta(minutes=m)).astimezone().strftime("%H:%M:%S") for m in (12, 31))
+        assert f"Scale events: 2 in the last 1h; newest {newest} scale out 2 -> 3 (list above)" in autoscale
+        listed = str(app.screen.query_one("#health-events", Static).render())
+        assert listed.splitlines()[1:] == [
+            f"  {newest} scale out 2 -> 3 succeeded",
+            f"  {older} scale out 1 -> 2 succeeded",
+        ]
         await pilot.press("escape")
         await wait_for(pilot, lambda: app.screen is manage)
 

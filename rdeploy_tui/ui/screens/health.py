@@ -20,6 +20,7 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.message import Message
 from textual.screen import Screen
 from textual.timer import Timer
+from textual.widget import Widget
 from textual.widgets import Select, Static
 from textual.worker import Worker, WorkerState
 
@@ -31,7 +32,6 @@ from rdeploy_tui.ui.widgets.metric_row import NUMBER_WIDTH, MetricRow
 WINDOWS = ("1h", "6h", "24h", "7d")  # azure.monitor.WINDOWS: named here so the screen opens without the Azure layer
 GRAINS = {"1h": "1-minute", "6h": "5-minute", "24h": "15-minute", "7d": "1-hour"}
 REFRESH_S = 15.0  # Azure Monitor's grains are a minute; ARM reads count against the subscription's quota
-EVENTS_SHOWN = 4
 
 
 class AzureHealth:
@@ -62,7 +62,8 @@ class HealthScreen(WorkerErrors, Screen):
     HealthScreen .health-bar #health-deployment { width: 26; }
     HealthScreen #health-status { width: 1fr; color: $text-muted; text-overflow: ellipsis; text-wrap: nowrap; }
     HealthScreen #health-head { height: 1; padding: 0 1; color: $text-muted; }
-    HealthScreen #health-rows { height: auto; max-height: 1fr; padding: 0 1; }
+    HealthScreen #health-rows { height: 1fr; padding: 0 1; }
+    HealthScreen #health-events { height: auto; margin-top: 1; color: $text-muted; }
     HealthScreen #health-autoscale { height: auto; padding: 0 1; border-top: solid $panel-lighten-2; }
     """
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -94,7 +95,9 @@ class HealthScreen(WorkerErrors, Screen):
         self._source = source
         self.endpoint = endpoint
         self.deployments = list(deployments)
-        self.deployment = deployment if deployment in self.deployments else (self.deployments or [None])[0]
+        self.deployment: str | None = (
+            deployment if deployment in self.deployments else next(iter(self.deployments), None)
+        )
         self.window = window
         self.clock = clock
         self.tz = tz  # None: the terminal's local time
@@ -112,7 +115,7 @@ class HealthScreen(WorkerErrors, Screen):
     @property
     def source(self) -> Any:
         if self._source is None:
-            self._source = AzureHealth(self.app.session)
+            self._source = AzureHealth(self.app.session)  # type: ignore[attr-defined]  # RdeployApp (base.WizardHost)
         return self._source
 
     def compose(self) -> ComposeResult:
@@ -192,7 +195,12 @@ class HealthScreen(WorkerErrors, Screen):
         )
         container = self.query_one("#health-rows", VerticalScroll)
         await container.remove_children()
-        await container.mount_all([MetricRow(r, width, warn=r.label.startswith("errors")) for r in rows])
+        widgets: list[Widget] = [MetricRow(r, width, warn=r.label.startswith("errors")) for r in rows]
+        if health.events:  # every scale event of the window, below the figures (the list scrolls with them)
+            listed = [f"Scale events in the last {health.window}, newest first:"]
+            listed += [f"  {e.text(self.tz)}" for e in health.events]
+            widgets.append(Static("\n".join(listed), id="health-events", markup=False))
+        await container.mount_all(widgets)
         self.query_one("#health-autoscale", Static).update(self._autoscale_text(health))
         when = datetime.fromtimestamp(self.clock(), self.tz).strftime("%H:%M:%S")
         quiet = "" if health.has_traffic else " · no requests in this window"
@@ -215,13 +223,15 @@ class HealthScreen(WorkerErrors, Screen):
         if profile is not None and profile.rules:
             cooldowns = sorted({r.cooldown_minutes for r in profile.rules})
             lines.append(
-                "  " + " · ".join(r.short() for r in profile.rules) + f" · cooldown {'/'.join(map(str, cooldowns))} min"
+                " · ".join(r.short() for r in profile.rules) + f" · cooldown {'/'.join(map(str, cooldowns))} min"
             )
         if len(info.profiles) > 1:
             lines[-1] += f" · {len(info.profiles) - 1} scheduled profile(s): endpoints autoscale shows them"
         if health.events:
-            shown = " · ".join(e.text(self.tz).replace(" succeeded", "") for e in health.events[:EVENTS_SHOWN])
-            lines.append(f"Scale events: {shown}")
+            newest = health.events[0].text(self.tz).replace(" succeeded", "")
+            lines.append(
+                f"Scale events: {len(health.events)} in the last {health.window}; newest {newest} (list above)"
+            )
         else:
             lines.append(f"No scale events in the last {health.window}.")
         return "\n".join(lines)
