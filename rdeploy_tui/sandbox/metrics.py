@@ -209,10 +209,11 @@ class MetricsStore:
                 reading = _read_process(self._processes, instance.pid, psutil)
                 if reading is None:
                     continue
-                cpu_s, rss = reading
-                last = self._last_cpu.get(instance.pid)
+                cpu_s, rss, born = reading
+                # The first reading of a process covers its life so far (its start-up included, as a container's).
+                last = self._last_cpu.get(instance.pid) or (born, 0.0)
                 self._last_cpu[instance.pid] = (now, cpu_s)
-                if last is None or now <= last[0]:
+                if now <= last[0]:
                     continue
                 cpu = max(0.0, min(100.0, (cpu_s - last[1]) / (now - last[0]) / vcpus * 100))
                 new_samples.append(Sample(last[0], now, dep_id, instance.id, cpu, min(100.0, rss / memory * 100)))
@@ -284,12 +285,10 @@ class MetricsStore:
                 _endpoint_dims if resource_type == ENDPOINT_TYPE else _deployment_dims
             )
         elif fact.name == "DeploymentCapacity" and "instanceid" not in {d.lower() for d in split}:
-            items = [c for c in self._snapshot(self.capacity) if c.deployment == resource and lo <= c.at <= hi]
+            items = [c for c in self._since(self.capacity, lo) if c.deployment == resource and c.at <= hi]
             dims_of = _state_dims
         else:
-            items = [
-                s for s in self._snapshot(self.samples) if s.deployment == resource and s.end >= lo and s.start <= hi
-            ]
+            items = [s for s in self._since(self.samples, lo) if s.deployment == resource and s.start <= hi]
             dims_of = _instance_dims
         groups: dict[tuple[tuple[str, str], ...], list[Any]] = {}
         for item in items:
@@ -309,15 +308,26 @@ class MetricsStore:
             endpoint, _, deployment = resource.rpartition("/deployments/")
         return [
             r
-            for r in self._snapshot(self.requests)
+            for r in self._since(self.requests, lo)
             if r.endpoint == endpoint
             and lo <= r.at <= hi
             and (deployment is None or r.deployment.lower() == deployment)
         ]
 
-    def _snapshot(self, records: deque[Any]) -> list[Any]:
+    def _since(self, records: deque[Any], lo: float) -> list[Any]:
+        """The records that end at or after `lo`, oldest first. Records are appended as time goes, so the scan
+        stops at the first older one: a query of the last minutes never copies a day of records."""
+        found = []
         with self._lock:
-            return list(records)
+            for record in reversed(records):
+                if getattr(record, "end", None) is not None:
+                    if record.end < lo:
+                        break
+                elif record.at < lo:
+                    break
+                found.append(record)
+        found.reverse()
+        return found
 
     def rule_value(
         self,
@@ -355,8 +365,9 @@ class MetricsStore:
 
 
 # ----- aggregation ---------------------------------------------------------------------------------------------
-def _read_process(cache: dict[int, Any], pid: int, psutil: Any) -> tuple[float, int] | None:
-    """CPU seconds and resident bytes of a process and its children (Rscript may run R as a child)."""
+def _read_process(cache: dict[int, Any], pid: int, psutil: Any) -> tuple[float, int, float] | None:
+    """CPU seconds and resident bytes of a process and its children (Rscript may run R as a child), and when the
+    process started."""
     try:
         process = cache.get(pid) or cache.setdefault(pid, psutil.Process(pid))
         family = [process, *process.children(recursive=True)]
@@ -368,7 +379,7 @@ def _read_process(cache: dict[int, Any], pid: int, psutil: Any) -> tuple[float, 
                 rss += p.memory_info().rss
             except psutil.Error:
                 continue
-        return cpu, int(rss)
+        return cpu, int(rss), process.create_time()
     except psutil.Error:
         cache.pop(pid, None)
         return None
