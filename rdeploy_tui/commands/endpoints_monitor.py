@@ -244,6 +244,12 @@ def autoscale_command(args: argparse.Namespace) -> int:
             )
             return 0
         found = endpoints.find_deployment(args.name, deployment)
+        if found is not None and found.instance_type:  # the family's free vCPUs against autoscale's max
+            from rdeploy_tui.azure.quota import autoscale_quota_warning
+
+            quota = autoscale_quota_warning(ws, found.instance_type, wanted.max, found.instance_count or 1)
+            if quota:
+                print(f"Warning: {quota}", file=sys.stderr)
         if found is not None:  # what depends on the VM size (a plumber instance uses one of its cores)
             checked = DeploymentSpec(
                 instance_type=found.instance_type or "", instance_count=found.instance_count or 1, autoscale=wanted

@@ -20,6 +20,7 @@ def apply(spec: DeploySpec, ws: Any) -> str:
     """Create or update the setting, enabled; the step's closing line. Validation ran before the deploy started
     (spec.rules.autoscale_problems: errors never reach Azure)."""
     from rdeploy_tui.azure.autoscale import apply_autoscale
+    from rdeploy_tui.azure.quota import autoscale_quota_warning
     from rdeploy_tui.spec.rules import autoscale_problems
 
     auto = spec.deployment.autoscale
@@ -29,4 +30,6 @@ def apply(spec: DeploySpec, ws: Any) -> str:
         raise RdeployError(f"{errors[0].field}: {errors[0].message}", "Fix deployment.autoscale in the spec.")
     info = apply_autoscale(ws, spec.endpoint.name, spec.deployment.name, auto)
     rules = "; ".join(r.text() for r in info.default_profile.rules) if info.default_profile else "no rules"
-    return f"setting {info.name}: {rules}"
+    d = spec.deployment
+    quota = autoscale_quota_warning(ws, d.instance_type, auto.max, d.instance_count)
+    return f"setting {info.name}: {rules}" + (f". Warning: {quota}" if quota else "")

@@ -142,6 +142,7 @@ class Sandbox:
             online,
             prices,
             scoring,
+            usages,
         )
 
         self.ca_bundle = tls.ensure_certificates(self.state_dir / "tls")
@@ -159,7 +160,8 @@ class Sandbox:
         self.metrics = metrics.MetricsStore(self)
 
         self._stopping.clear()
-        for module in (arm, arm_resources, ml, online, scoring, login, compute_instance, prices, metrics, autoscale):
+        modules = (arm, arm_resources, ml, online, scoring, login, compute_instance, prices, metrics, autoscale, usages)
+        for module in modules:
             module.register(self.router, self)
         acr = _optional_module("rdeploy_tui.sandbox.acr")
         if acr is not None:

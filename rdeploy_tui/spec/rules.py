@@ -10,6 +10,7 @@ never match the allow-lists below: they are refused, never escaped.
 from __future__ import annotations
 
 import json
+import math
 import re
 from collections.abc import Callable
 from pathlib import Path
@@ -485,6 +486,34 @@ def cpu_ceiling_warning(auto: Any, instance_type: Any) -> str | None:
         f"plumber serves one request at a time on one core, so on {size.name} ({size.vcpus} vCPU) an instance rarely "
         f"uses more than {ceiling:.0f} % CPU: a scale-out above {rule.threshold:g} % may never fire. Use a threshold "
         f"below {ceiling:.0f} %, scale on latency, or a smaller VM size"
+    )
+
+
+# Azure ML holds 20 % more quota than a deployment's cores for its upgrades, except for the sizes the SKU list marks
+# "Skip 20% Reservation" (vm_sizes.py).
+QUOTA_HEADROOM = 1.2
+
+
+def quota_warning(instance_type: str, maximum: int, current: int, used: int, limit: int) -> str | None:
+    """Whether autoscale's maximum fits in the VM family's quota: the deployment holds `current` instances (counted in
+    `used`); at `maximum` it holds vcpus x maximum (+20 %). A scale-out beyond what fits fails (OutOfQuota): a warning,
+    since the quota can be raised. None when it fits or the size is unknown."""
+    size = INSTANCE_TYPES.get(instance_type.lower()) if isinstance(instance_type, str) else None
+    if size is None or limit < 0:  # -1: no limit
+        return None
+    factor = 1.0 if size.skip_reservation else QUOTA_HEADROOM
+
+    def more(count: int) -> int:
+        return max(0, math.ceil(round(size.vcpus * count * factor, 6)) - size.vcpus * current)
+
+    free = limit - used
+    if more(maximum) <= free:
+        return None
+    fits = max((k for k in range(current, maximum + 1) if more(k) <= free), default=current)
+    return (
+        f"at its max of {maximum} instances {size.name} needs {more(maximum)} more vCPUs of the "
+        f"{size.family} quota (20 % extra included), which has {max(0, free)} of {limit} free: scale-outs past "
+        f"{fits} instances will fail (OutOfQuota). Request more quota (Azure ML studio > Quota) or lower max"
     )
 
 

@@ -91,6 +91,12 @@ def test_metrics_and_autoscale_of_a_deployed_endpoint(tmp_path):
     assert "autoscale on: setting autoscale-cli-health-blue" in done.stdout
     assert "CpuUtilizationPercentage > 40 %" in done.stdout and "CpuUtilizationPercentage < 15 %" in done.stdout
 
+    # A max beyond the sandbox's 32-vCPU quota: set, with a warning naming the count that fits.
+    too_many, done = _run(home, "endpoints", "autoscale", "cli-health", "--max", "50", *where)
+    assert too_many["rc"] == 0 and "Warning: at its max of 50 instances Standard_DS2_v2 needs" in done.stderr
+    assert "scale-outs past 13 instances will fail (OutOfQuota)" in done.stderr
+    _run(home, "endpoints", "autoscale", "cli-health", "--max", "3", "--cpu-out", "40", "--cpu-in", "15", *where)
+
     shown, done = _run(home, "endpoints", "autoscale", "cli-health", "--json", *where)
     setting = json.loads(done.stdout)["autoscale"]
     assert setting["enabled"] and setting["profiles"][0]["maximum"] == 3

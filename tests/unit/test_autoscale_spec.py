@@ -203,3 +203,15 @@ def test_a_schedule_becomes_a_recurrence_profile_and_the_default_starting_again_
     assert back.recurrence == autoscale.RecurrencePlan(("Saturday", "Sunday"), 19, 30, "UTC")
     assert back.rules == default.rules
     assert autoscale.describe(profiles)[3] == "schedule: 1 instance from 06:00 UTC on Sat, Sun"
+
+
+def test_a_max_beyond_the_familys_free_vcpus_is_warned_about_with_the_count_that_fits():
+    # Standard_DS3_v2: 4 vCPUs, 20 % more held for upgrades. One instance runs (4 of the 32 used).
+    assert rules.quota_warning("Standard_DS3_v2", 5, 1, used=4, limit=32) is None  # 24 - 4 = 20 more, 28 free
+    message = rules.quota_warning("Standard_DS3_v2", 8, 1, used=4, limit=32)
+    assert "needs 35 more vCPUs of the standardDSv2Family quota" in message and "28 of 32 free" in message
+    assert "scale-outs past 6 instances will fail (OutOfQuota)" in message
+    # The sizes the SKU list exempts from the 20 % reservation: 24 x 2 = 48 exactly fits 48 free.
+    assert rules.quota_warning("Standard_NC24ads_A100_v4", 2, 0, used=0, limit=48) is None
+    assert rules.quota_warning("Standard_DS3_v2", 50, 1, used=4, limit=-1) is None  # -1: no limit
+    assert rules.quota_warning("Standard_Unknown", 50, 1, used=4, limit=8) is None
