@@ -125,6 +125,13 @@ class AzureConnection:
 
         return ContainerRegistryTasksMgmtClient(self.credential, subscription_id, **self.mgmt_kwargs())
 
+    def monitor_client(self, subscription_id: str) -> Any:
+        """Azure Monitor (metrics, autoscale settings, the activity log): only when they are asked for (~0.1 s)."""
+        quiet_sdk()
+        from azure.mgmt.monitor import MonitorManagementClient
+
+        return MonitorManagementClient(self.credential, subscription_id, **self.mgmt_kwargs())
+
     def blob_client(self, sas_url: str) -> Any:
         quiet_sdk()
         from azure.storage.blob import BlobClient

@@ -38,6 +38,14 @@ def register(sub: argparse._SubParsersAction) -> None:
         "sweep", "delete every endpoint whose expiry (deploy --expires-after) has passed; for a cron job with --yes"
     )
     p.add_argument("--yes", "-y", action="store_true")
+    from rdeploy_tui.commands import endpoints_monitor
+
+    endpoints_monitor.add_metrics_arguments(
+        action("metrics", "health from Azure Monitor: requests, errors, latency, CPU and memory per instance")
+    )
+    endpoints_monitor.add_autoscale_arguments(
+        action("autoscale", "show or set a deployment's autoscale (Azure Monitor); --off turns it off")
+    )
 
 
 def _out(args: argparse.Namespace, data, text: str) -> None:
@@ -58,6 +66,10 @@ def run(args: argparse.Namespace) -> int:
         from rdeploy_tui.commands.endpoint_costs import sweep_command
 
         return sweep_command(args)
+    if args.action in ("metrics", "autoscale"):
+        from rdeploy_tui.commands import endpoints_monitor
+
+        return endpoints_monitor.run(args)
     from dataclasses import asdict
 
     from rdeploy_tui import azure

@@ -21,6 +21,7 @@ ENDPOINT = "create-endpoint"
 DEPLOYMENT = "create-deployment"
 TRAFFIC = "route-traffic"
 SMOKE = "smoke-score"
+AUTOSCALE = "autoscale"  # only when the spec has deployment.autoscale (pipeline/autoscale_step.py)
 
 
 @dataclass(frozen=True)
@@ -59,6 +60,11 @@ def make_plan(spec: DeploySpec, *, image_name: str | None = None, registry: str 
     """The steps for this spec, titled for people. `image_name` (repo:tag) and `registry` make titles exact when known."""
     image = image_name or f"{spec.image.repository}:{spec.image.tag}"
     d = spec.deployment
+    scaling = ()
+    if d.autoscale is not None:
+        from rdeploy_tui.pipeline.autoscale_step import title
+
+        scaling = (Step(AUTOSCALE, title(spec), (DEPLOYMENT,)),)
     return Plan(
         (
             Step(PREPARE, f"Check workspace {spec.workspace.name}, its registry and model {spec.model.name}"),
@@ -73,5 +79,6 @@ def make_plan(spec: DeploySpec, *, image_name: str | None = None, registry: str 
             Step(
                 SMOKE, "Score the sample request", (DEPLOYMENT,)
             ),  # the deployment by name: no need to wait for traffic
+            *scaling,
         )
     )

@@ -25,11 +25,13 @@ import tempfile
 import threading
 import time
 from dataclasses import asdict, dataclass, field, replace
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
 from rdeploy_tui.errors import RdeployError
 from rdeploy_tui.locations import locks_dir, rollouts_dir, run_log
+from rdeploy_tui.pipeline import stage_metrics
 from rdeploy_tui.pipeline.events import (
     Event,
     EventSink,
@@ -819,8 +821,12 @@ class Rollout:
             self._compare(tally, old_target, new_target)
             return tally.measured(step, self.old, self.new)
 
+        started = datetime.now(timezone.utc)
         measured = self._watch(step, r.hold_seconds, round_)
-        self.emit(StepFinished(step, "done", f"{self.new} at {percent} %: {measured.line()}"))
+        # Azure Monitor's figures for both deployments beside the load test's (pipeline/stage_metrics.py).
+        azure = stage_metrics.report(self.ws, ep, self.old, self.new, started, self.stages, step)
+        self._save(stages=self.stages)
+        self.emit(StepFinished(step, "done", f"{self.new} at {percent} %: {measured.line()}{azure}"))
 
     def _finish(self) -> RolloutOutcome:
         from rdeploy_tui.azure.online import Endpoints

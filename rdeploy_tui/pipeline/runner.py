@@ -587,6 +587,11 @@ class Runner:
         self.emit(LogLines(P.SMOKE, "score", (answer, warning) if warning else (answer,)))
         return f"HTTP {result.status} in {result.latency_ms:.0f} ms: {answer}"
 
+    def _step_autoscale(self) -> str:
+        from rdeploy_tui.pipeline import autoscale_step
+
+        return autoscale_step.apply(self.spec, self.ctx.ws)
+
     # ----- the end -----
     def _cost_sentence(self) -> str:
         """What the deployment costs while it lives (list price), or that the price is unknown; never fails the deploy."""
@@ -610,10 +615,9 @@ class Runner:
 
         spec = self.spec
         ep, dep = spec.endpoint.name, spec.deployment.name
-        endpoint_exists = (
-            P.ENDPOINT in finished
-            or (self.state.step(P.ENDPOINT).status in ("running", "cancelled", "failed")
-            and self.state.step(P.ENDPOINT).started_at is not None)
+        endpoint_exists = P.ENDPOINT in finished or (
+            self.state.step(P.ENDPOINT).status in ("running", "cancelled", "failed")
+            and self.state.step(P.ENDPOINT).started_at is not None
         )
         deployment_touched = self.state.step(P.DEPLOYMENT).started_at is not None
         d = spec.deployment

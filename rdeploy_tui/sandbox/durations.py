@@ -51,6 +51,16 @@ DEPLOYMENT_START_S = 90.0  # container started (the real plumber process is up b
 DEPLOYMENT_DELETE_S = 120.0
 POLL_HINT_S = 5.0  # retry-after-ms the sandbox sends with long-running operations
 
+# ----- Azure Monitor autoscale (sandbox/autoscale.py) -----
+# "The autoscale job runs every 30 to 60 seconds, depending on the resource type" (Understand autoscale settings,
+# learn.microsoft.com/azure/azure-monitor/autoscale/autoscale-understanding-settings): the sandbox runs it every 30.
+AUTOSCALE_RUN_S = 30.0
+# How long adding or removing an instance of a managed online deployment takes is not published. Assumed: a new
+# instance is a VM allocated, the image pulled and the container started (like a deployment's provisioning and
+# start, without the model and code upload): 5 minutes; removing one: a minute.
+SCALE_OUT_S = 300.0
+SCALE_IN_S = 60.0
+
 # ----- time scales -----
 DEMO_TIME_SCALE = (
     0.05  # `rdeploy-tui --sandbox` and `rdeploy-tui sandbox`: 1 minute of Azure in 3 s; a first deploy ~40 s

@@ -1,17 +1,23 @@
-"""Deployments run for real: each ready deployment is a plumber process started through rdeploy_tui.local.plumber.
+"""Deployments run for real: each instance of a ready deployment is a plumber process started through
+rdeploy_tui.local.plumber (instance_count of them; autoscale adds and removes them with `scale`).
 
 The container is assembled from what Azure would mount: the uploaded code folder (AML_APP_ROOT), the
-model's files (AZUREML_MODEL_DIR) and the built image's start script. Its stdout/stderr is the
-inference-server log. Files live under state_dir/run/<deployment>/ and are rebuilt on every start.
+model's files (AZUREML_MODEL_DIR) and the built image's start script. The first instance's stdout/stderr is the
+inference-server log. Files live under state_dir/run/<deployment>/ and are rebuilt on every start; each further
+instance keeps its pid file in a sibling folder (<deployment>-<n>/), so a restart reaps it too.
 """
 
 from __future__ import annotations
 
 import hashlib
+import itertools
 import shutil
 import threading
 import time
-from dataclasses import dataclass
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -32,18 +38,81 @@ class ContainerFailure(Exception):
 
 
 @dataclass
+class Instance:
+    """One instance of a deployment: a plumber process (its id is Azure Monitor's instanceId dimension)."""
+
+    id: str
+    process: Any  # rdeploy_tui.local.plumber.PlumberProcess
+    folder: Path | None = None  # its own pid-file folder (the first instance shares the deployment's)
+    in_flight: int = 0  # requests the front has sent it and not had answered (guarded by the Target's lock)
+
+    def stop(self) -> None:
+        self.process.stop()
+        if self.folder is not None:
+            shutil.rmtree(self.folder, ignore_errors=True)
+
+    @property
+    def url(self) -> str:
+        return self.process.url
+
+    @property
+    def pid(self) -> int:
+        return self.process.pid
+
+
+@dataclass
 class Target:
-    url: str  # http://127.0.0.1:PORT of the plumber process
+    """Where the front sends a deployment's requests: its instances, each a plumber process on 127.0.0.1."""
+
     scoring_path: str
     request_timeout_s: float
+    instances: list[Instance] = field(default_factory=list)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    _turn: Any = field(default_factory=itertools.count, repr=False)
+
+    @property
+    def url(self) -> str:
+        """The first instance's http://127.0.0.1:PORT."""
+        return self.instances[0].url
+
+    @contextmanager
+    def lease(self) -> Iterator[Instance]:
+        """The instance with the fewest requests in flight (ties in turn) for one request. How Azure's front picks
+        an instance is not documented; plumber answers one request at a time, so the least busy one answers first."""
+        with self._lock:
+            live = list(self.instances)
+            turn = next(self._turn)
+            chosen = min(live, key=lambda i: (i.in_flight, (live.index(i) - turn) % len(live)))
+            chosen.in_flight += 1
+        try:
+            yield chosen
+        finally:
+            with self._lock:
+                chosen.in_flight -= 1
+
+
+@dataclass(frozen=True)
+class _Recipe:
+    """How to start one more instance of a running deployment (autoscale's scale-out)."""
+
+    name: str
+    folder: Path
+    app_dir: Path
+    model_dir: Path
+    start_script: Path
+    entry: str
+    variables: dict[str, str]
+    ready_path: str
 
 
 class DeploymentHosting:
     def __init__(self, sandbox: Any) -> None:
         self._sandbox = sandbox
         self._lock = threading.Lock()
-        self._processes: dict[str, Any] = {}
+        self._processes: dict[str, Any] = {}  # each deployment's first instance (its output is the log)
         self._targets: dict[str, Target] = {}
+        self._recipes: dict[str, _Recipe] = {}
+        self._serial = itertools.count(1)  # instance ids never repeat within a sandbox run
         self._logs: dict[str, list[str]] = {}  # lines written by the platform (start-up, probes)
         self._exited_output: dict[str, str] = {}  # output of a process that has stopped
         self.reaped = _reap_orphans(sandbox.state_dir / "run")
@@ -112,18 +181,91 @@ class DeploymentHosting:
         process = self._launch(
             key, app_dir, model_dir, start_script, entry, variables, ready_path, app_dir.parent / PID_FILE
         )
+        recipe = _Recipe(dep["name"], app_dir.parent, app_dir, model_dir, start_script, entry, variables, ready_path)
         timeout = _duration_s(((dep["properties"].get("requestSettings") or {}).get("requestTimeout")) or "PT5S")
-        target = Target(process.url, scoring_path, timeout)
+        target = Target(scoring_path, timeout, [Instance(self._instance_id(recipe), process)])
         with self._lock:
             self._processes[key] = process
             self._targets[key] = target
+            self._recipes[key] = recipe
+        try:
+            self._add_instances(key, recipe, target, int(dep.get("instance_count") or 1) - 1)
+        except ContainerFailure:
+            self.stop(dep["id"])
+            raise
         return target
+
+    def scale(self, dep_id: str, count: int) -> None:
+        """Run `count` instances of a running deployment: start more (each waits for its readiness route) or stop
+        the newest. Blocks until done; the front routes to a new instance only once it is ready."""
+        key = dep_id.lower()
+        with self._lock:
+            target, recipe = self._targets.get(key), self._recipes.get(key)
+        if target is None or recipe is None or count < 1:
+            return
+        with target._lock:
+            surplus = target.instances[count:] if len(target.instances) > count else []
+            target.instances[count:] = []
+        for instance in reversed(surplus):
+            self._say(key, f"Instance {instance.id} removed (scale in)")
+            instance.stop()
+        self._add_instances(key, recipe, target, count - len(target.instances))
+
+    def instances(self, dep_id: str) -> list[Instance]:
+        """The ready instances of a deployment (empty when it runs none)."""
+        with self._lock:
+            target = self._targets.get(dep_id.lower())
+        if target is None:
+            return []
+        with target._lock:
+            return list(target.instances)
+
+    def _instance_id(self, recipe: _Recipe) -> str:
+        # Azure's instance ids are not documented in a form to copy: the deployment's name and a serial number.
+        return f"{recipe.name}-{next(self._serial)}"
+
+    def _add_instances(self, key: str, recipe: _Recipe, target: Target, more: int) -> None:
+        """Start `more` further instances together; each joins the target once its readiness route answers."""
+        if more <= 0:
+            return
+
+        def one(_: int) -> None:
+            instance_id = self._instance_id(recipe)
+            folder = recipe.folder.with_name(f"{recipe.folder.name}-{instance_id.rsplit('-', 1)[1]}")
+            process = self._launch(
+                key,
+                recipe.app_dir,
+                recipe.model_dir,
+                recipe.start_script,
+                recipe.entry,
+                recipe.variables,
+                recipe.ready_path,
+                folder / PID_FILE,
+            )
+            with self._lock:
+                running = self._targets.get(key) is target
+            instance = Instance(instance_id, process, folder)
+            if not running:  # stopped while this instance started
+                instance.stop()
+                return
+            with target._lock:
+                target.instances.append(instance)
+            self._say(key, f"Instance {instance_id} added")
+
+        with ThreadPoolExecutor(max_workers=min(more, 8), thread_name_prefix="sandbox-instance") as pool:
+            list(pool.map(one, range(more)))
 
     def stop(self, dep_id: str) -> None:
         key = dep_id.lower()
         with self._lock:
             process = self._processes.pop(key, None)
-            self._targets.pop(key, None)
+            target = self._targets.pop(key, None)
+            self._recipes.pop(key, None)
+        if target is not None:
+            with target._lock:
+                others, target.instances[:] = [i for i in target.instances if i.process is not process], []
+            for instance in others:
+                instance.stop()
         if process is not None:
             process.stop()
             with self._lock:

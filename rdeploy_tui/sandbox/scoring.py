@@ -39,7 +39,16 @@ SCORE_PATH = re.compile(r"/endpoints/(?P<name>[^/]+)/score")
 
 
 def refuse_before_body(sandbox: Any, request: Request) -> Response | None:
-    """404/401 decided from the headers alone, so an unauthenticated caller never makes the sandbox read its body."""
+    """404/401 decided from the headers alone, so an unauthenticated caller never makes the sandbox read its body.
+    A refusal of an endpoint that exists counts in its metrics (RequestsPerMinute by statusCode), as Azure's do."""
+    started = time.perf_counter()
+    refused = _refusal(sandbox, request)
+    if refused is not None:
+        sandbox.metrics.record_scoring(request, refused, started)
+    return refused
+
+
+def _refusal(sandbox: Any, request: Request) -> Response | None:
     match = SCORE_PATH.fullmatch(request.path)
     if request.method != "POST" or match is None:
         return None
@@ -75,9 +84,15 @@ def register(router: Router, sandbox: Any) -> None:
 
     @router.route("POST", SCORE_PATH.pattern)
     def score(request: Request, name: str) -> Response:
+        started = time.perf_counter()
+        response = answer(request, name)
+        sandbox.metrics.record_scoring(request, response, started)  # status, latency, deployment (sandbox/metrics.py)
+        return response
+
+    def answer(request: Request, name: str) -> Response:
         request_id = str(uuid.uuid4())
         ids = {"x-request-id": request_id, "x-ms-request-id": request_id}
-        refused = refuse_before_body(sandbox, request)
+        refused = _refusal(sandbox, request)
         if refused is not None:
             return refused
         endpoint = online.endpoint_by_name(sandbox, name)
@@ -234,11 +249,13 @@ def _mirror(sandbox: Any, endpoint: dict[str, Any], request: Request) -> None:
 
 
 def _forward(upstream: httpx.Client, target: Any, request: Request, timeout: float) -> tuple[int, bytes, str]:
-    """POST to the container on a pooled connection (kept alive unless the container says Connection: close)."""
-    response = upstream.post(
-        target.url + target.scoring_path,
-        content=request.body,
-        timeout=max(0.1, timeout),
-        headers={"Content-Type": request.headers.get("Content-Type") or "application/json"},
-    )
+    """POST to the least busy instance, on a pooled connection (kept alive unless the container says
+    Connection: close)."""
+    with target.lease() as instance:
+        response = upstream.post(
+            instance.url + target.scoring_path,
+            content=request.body,
+            timeout=max(0.1, timeout),
+            headers={"Content-Type": request.headers.get("Content-Type") or "application/json"},
+        )
     return response.status_code, response.content, response.headers.get("Content-Type") or "application/json"

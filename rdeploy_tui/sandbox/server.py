@@ -101,6 +101,7 @@ class Sandbox:
         self._connections_lock = threading.Lock()
         self.hosting: Any = None  # hosting.DeploymentHosting, created at start
         self.scoring_upstream: Any = None  # the scoring front's connection pool to the containers (scoring.py)
+        self.metrics: Any = None  # metrics.MetricsStore: what Azure Monitor's metrics API answers from
         self.restarting: set[str] = set()  # deployment ids whose container the sandbox restarts after its own restart
 
     # ----- lifecycle --------------------------------------------------------------------------------
@@ -132,14 +133,17 @@ class Sandbox:
     def _start(self) -> None:
         from rdeploy_tui.sandbox import (
             arm_resources,
+            autoscale,
             blob,
             compute_instance,
             hosting,
             login,
+            metrics,
             ml,
             online,
             prices,
             scoring,
+            usages,
         )
 
         self.ca_bundle = tls.ensure_certificates(self.state_dir / "tls")
@@ -154,9 +158,11 @@ class Sandbox:
         self.port = server.server_address[1]
         self.base_url = f"https://127.0.0.1:{self.port}"
         self.hosting = hosting.DeploymentHosting(self)
+        self.metrics = metrics.MetricsStore(self)
 
         self._stopping.clear()
-        for module in (arm, arm_resources, ml, online, scoring, login, compute_instance, prices):
+        modules = (arm, arm_resources, ml, online, scoring, login, compute_instance, prices, metrics, autoscale, usages)
+        for module in modules:
             module.register(self.router, self)
         acr = _optional_module("rdeploy_tui.sandbox.acr")
         if acr is not None:

@@ -104,6 +104,45 @@ class ProbeSpec:
 
 
 @dataclass
+class ScaleRuleSpec:
+    """One scale rule of deployment.autoscale, in the terms of Microsoft's "Autoscale online endpoints" how-to."""
+
+    metric: str = (
+        "cpu"  # cpu: the deployment's CpuUtilizationPercentage (%); latency: the endpoint's RequestLatency (ms)
+    )
+    threshold: float = 20.0  # scale out above it, scale in below it (the average over `minutes`)
+    minutes: int = 5  # the time window the average is taken over (Azure: 5 minutes to 12 hours)
+    change: int = 1  # instances added or removed each time
+    cooldown_minutes: int = 5  # no further scaling for this long after a scale action (Azure: 1 minute to 1 week)
+
+
+@dataclass
+class ScheduleSpec:
+    """A fixed instance count at set hours of set days (the how-to's weekend profile), e.g. nights or weekends."""
+
+    days: list[str] = field(default_factory=lambda: ["Saturday", "Sunday"])
+    start: str = "00:00"  # HH:MM in time_zone
+    end: str = "23:59"
+    time_zone: str = "UTC"  # a Windows time zone name, as Azure's autoscale takes it
+    instances: int = 1
+
+
+@dataclass
+class AutoscaleSpec:
+    """deployment.autoscale: an Azure Monitor autoscale setting on the deployment (applied by deploy)."""
+
+    min: int = 1
+    max: int = 3
+    default: int = 1  # what Azure scales to when it cannot read the metrics (and the current count is lower)
+    # The how-to scales out above 70 % CPU, which assumes a server using every core; plumber uses one, so an instance
+    # of the default Standard_DS3_v2 (4 vCPU) rarely passes 25 % (rules.cpu_ceiling_warning): 20 % out, 5 % in.
+    scale_out: ScaleRuleSpec = field(default_factory=ScaleRuleSpec)
+    # Azure skips a scale-in that would trigger a scale-out at once (flapping): rules.scale_in_flaps checks the margin.
+    scale_in: ScaleRuleSpec = field(default_factory=lambda: ScaleRuleSpec(threshold=5.0, minutes=10))
+    schedule: ScheduleSpec | None = None
+
+
+@dataclass
 class DeploymentSpec:
     name: str = "blue"
     instance_type: str = "Standard_DS3_v2"
@@ -112,6 +151,7 @@ class DeploymentSpec:
     request_timeout_ms: int = 5000
     probes: ProbeSpec = field(default_factory=ProbeSpec)
     expires_after: str | None = None  # e.g. "8h", "2d": an expiry tag on the endpoint (`endpoints sweep` deletes it)
+    autoscale: AutoscaleSpec | None = None  # None: a fixed instance_count
 
 
 @dataclass
@@ -240,7 +280,19 @@ def _build(cls: type, data: dict[str, Any], prefix: str, problems: list[Problem]
     return instance
 
 
+# Sections that are absent (None) unless the file has them.
+_OPTIONAL_SECTIONS: dict[str, type] = {"AutoscaleSpec | None": AutoscaleSpec, "ScheduleSpec | None": ScheduleSpec}
+
+
 def _coerce(value: Any, default: Any, type_name: Any, path: str, problems: list[Problem]) -> Any:
+    section = _OPTIONAL_SECTIONS.get(str(type_name))
+    if section is not None:
+        if value is None:
+            return None
+        if not isinstance(value, dict):
+            problems.append(Problem(path, f"must be a mapping (or null for none), got {_kind(value)}"))
+            return None
+        return _build(section, value, path + ".", problems)
     if is_dataclass(default):
         if value is None:
             return default

@@ -10,12 +10,14 @@ never match the allow-lists below: they are refused, never escaped.
 from __future__ import annotations
 
 import json
+import math
 import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from rdeploy_tui.spec import base_images, package_names
+from rdeploy_tui.spec import autoscale, base_images, package_names
+from rdeploy_tui.spec.azure_metrics import SCALE_METRICS
 from rdeploy_tui.spec.deploy_spec import DeploySpec, Problem
 from rdeploy_tui.spec.durations import parse_duration
 from rdeploy_tui.spec.model_files import MODEL_KINDS
@@ -490,6 +492,216 @@ def check_expires_after(value: Any) -> str | None:
     return None
 
 
+# ----- deployment.autoscale (spec/autoscale.py says how it becomes Azure's autoscale setting) -----------------------
+def check_autoscale_count(value: Any, what: str = "instance count") -> str | None:
+    """min, max, default and a schedule's count: 1 to 50 (a managed deployment runs at least one instance; 50 is
+    Azure's limit per deployment, learn.microsoft.com/azure/machine-learning/how-to-manage-quotas)."""
+    return _int_in(value, what, 1, MAX_INSTANCES)
+
+
+def check_scale_minutes(value: Any) -> str | None:
+    """A rule's time window: 5 minutes to 12 hours (REST spec MetricTrigger.timeWindow)."""
+    return _int_in(value, "time window (minutes)", autoscale.MIN_WINDOW_MINUTES, autoscale.MAX_WINDOW_MINUTES)
+
+
+def check_cooldown_minutes(value: Any) -> str | None:
+    """1 minute to 1 week (REST spec ScaleAction.cooldown)."""
+    return _int_in(value, "cooldown (minutes)", autoscale.MIN_COOLDOWN_MINUTES, autoscale.MAX_COOLDOWN_MINUTES)
+
+
+def check_scale_change(value: Any) -> str | None:
+    """Instances added or removed per action: 1 or more (REST spec ScaleAction.value), at most the 50 allowed."""
+    return _int_in(value, "instances per scale action", 1, MAX_INSTANCES)
+
+
+def check_scale_metric(value: Any) -> str | None:
+    if value not in SCALE_METRICS:
+        return f"scale metric {show(value)} is not allowed: use {' or '.join(SCALE_METRICS)}"
+    return None
+
+
+def check_threshold(metric: str, value: Any) -> str | None:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return f"threshold must be a number, got {show(value)}"
+    if metric == "cpu" and not 0 < value < 100:
+        return f"CPU threshold {value:g} is out of range: use a percentage above 0 and below 100"
+    if metric == "latency" and not 0 < value <= 180_000:
+        return (
+            f"latency threshold {value:g} is out of range: use milliseconds above 0, at most 180000 "
+            "(the longest request timeout)"
+        )
+    return None
+
+
+def scale_in_flaps(auto: Any) -> str | None:
+    """Why the scale-in rule would trigger the scale-out rule at once, or None.
+
+    Azure's "Autoscale flapping" (learn.microsoft.com/azure/azure-monitor/autoscale/autoscale-flapping): before a
+    scale-in the engine estimates the metric on fewer instances, and when that crosses the scale-out threshold it
+    skips the scale-in ("Flapping" in the activity log); its cure is an adequate margin between the thresholds. For
+    an average per instance (CPU), removing instances raises each one's share by n/(n - change): the scale-in
+    threshold times the largest such factor between min and max must stay below the scale-out threshold. A latency
+    does not move with 1/n in a known way, so for it only the order of the thresholds is checked."""
+    out, into = auto.scale_out, auto.scale_in
+    if (
+        out.metric != into.metric
+        or check_threshold(out.metric, out.threshold)
+        or check_threshold(into.metric, into.threshold)
+    ):
+        return None
+    if into.threshold >= out.threshold:
+        return (
+            f"the scale-in threshold ({into.threshold:g}) must be below the scale-out threshold ({out.threshold:g}); "
+            "with no margin every scale action triggers the opposite one (Azure calls it flapping)"
+        )
+    if out.metric != "cpu" or not all(isinstance(v, int) and v >= 1 for v in (auto.min, auto.max, into.change)):
+        return None
+    worst = None
+    for n in range(auto.min + 1, auto.max + 1):
+        fewer = max(auto.min, n - into.change)
+        if worst is None or n / fewer > worst[0] / worst[1]:
+            worst = (n, fewer)
+    if worst is None:
+        return None
+    n, fewer = worst
+    estimate = into.threshold * n / fewer
+    if estimate < out.threshold:
+        return None
+    return (
+        f"a scale-in from {n} to {fewer} instance{'s' if fewer != 1 else ''} puts {n / fewer:.2g}x the load on each: "
+        f"{into.threshold:g} % CPU becomes {estimate:.0f} %, not below the scale-out threshold {out.threshold:g} %, so "
+        "Azure would skip the scale-in to avoid flapping; "
+        f"use a scale-in threshold below {out.threshold * fewer / n:.0f} %"
+    )
+
+
+def cpu_ceiling_warning(auto: Any, instance_type: Any) -> str | None:
+    """plumber answers one request at a time on one R process (r-facts): an instance with v vCPUs rarely goes past
+    100/v % CPU (more only when the model itself runs threads), so a higher CPU scale-out threshold never fires."""
+    size = INSTANCE_TYPES.get(instance_type.lower()) if isinstance(instance_type, str) else None
+    rule = auto.scale_out
+    if size is None or size.vcpus < 2 or rule.metric != "cpu" or check_threshold("cpu", rule.threshold):
+        return None
+    ceiling = 100 / size.vcpus
+    if rule.threshold < ceiling:
+        return None
+    return (
+        f"plumber serves one request at a time on one core, so on {size.name} ({size.vcpus} vCPU) an instance rarely "
+        f"uses more than {ceiling:.0f} % CPU: a scale-out above {rule.threshold:g} % may never fire. Use a threshold "
+        f"below {ceiling:.0f} %, scale on latency, or a smaller VM size"
+    )
+
+
+# Azure ML holds 20 % more quota than a deployment's cores for its upgrades, except for the sizes the SKU list marks
+# "Skip 20% Reservation" (vm_sizes.py).
+QUOTA_HEADROOM = 1.2
+
+
+def quota_warning(instance_type: str, maximum: int, current: int, used: int, limit: int) -> str | None:
+    """Whether autoscale's maximum fits in the VM family's quota: the deployment holds `current` instances (counted in
+    `used`); at `maximum` it holds vcpus x maximum (+20 %). A scale-out beyond what fits fails (OutOfQuota): a warning,
+    since the quota can be raised. None when it fits or the size is unknown."""
+    size = INSTANCE_TYPES.get(instance_type.lower()) if isinstance(instance_type, str) else None
+    if size is None or limit < 0:  # -1: no limit
+        return None
+    factor = 1.0 if size.skip_reservation else QUOTA_HEADROOM
+
+    def more(count: int) -> int:
+        return max(0, math.ceil(round(size.vcpus * count * factor, 6)) - size.vcpus * current)
+
+    free = limit - used
+    if more(maximum) <= free:
+        return None
+    fits = max((k for k in range(current, maximum + 1) if more(k) <= free), default=current)
+    return (
+        f"at its max of {maximum} instances {size.name} needs {more(maximum)} more vCPUs of the "
+        f"{size.family} quota (20 % extra included), which has {max(0, free)} of {limit} free: scale-outs past "
+        f"{fits} instances will fail (OutOfQuota). Request more quota (Azure ML studio > Quota) or lower max"
+    )
+
+
+def autoscale_problems(d: Any) -> list[Problem]:
+    """deployment.autoscale against Azure's limits and its autoscale best practices."""
+    auto = d.autoscale
+    if auto is None:
+        return []
+    at = "deployment.autoscale"
+    found: list[Problem] = []
+    for name in ("min", "max", "default"):
+        if err := check_autoscale_count(getattr(auto, name), f"autoscale {name}"):
+            found.append(Problem(f"{at}.{name}", err))
+    counts_ok = not found
+    if counts_ok and not auto.min <= auto.default <= auto.max:
+        found.append(Problem(f"{at}.default", f"default {auto.default} must be from min {auto.min} to max {auto.max}"))
+    if counts_ok and auto.min > auto.max:
+        found.append(Problem(f"{at}.max", f"max {auto.max} is below min {auto.min}"))
+    elif counts_ok and auto.min == auto.max:
+        # "Ensure the maximum and minimum values are different" (Best practices for autoscale).
+        found.append(Problem(f"{at}.max", f"min and max are both {auto.min}: autoscale can never scale", "warning"))
+    for side in ("scale_out", "scale_in"):
+        r = getattr(auto, side)
+        for name, err in (
+            ("metric", check_scale_metric(r.metric)),
+            ("minutes", check_scale_minutes(r.minutes)),
+            ("change", check_scale_change(r.change)),
+            ("cooldown_minutes", check_cooldown_minutes(r.cooldown_minutes)),
+        ):
+            if err:
+                found.append(Problem(f"{at}.{side}.{name}", err))
+        if r.metric in SCALE_METRICS and (err := check_threshold(r.metric, r.threshold)):
+            found.append(Problem(f"{at}.{side}.threshold", err))
+    if auto.scale_out.metric != auto.scale_in.metric and not any(p.field.endswith(".metric") for p in found):
+        # "When you use a scale-in and scale-out rule, ideally use the same metric to control both" (best practices).
+        found.append(
+            Problem(
+                f"{at}.scale_in.metric",
+                "scale out and in on the same metric: on different ones both can hold at once and the count flaps",
+                "warning",
+            )
+        )
+    if counts_ok and not any(p.level == "error" for p in found) and (flap := scale_in_flaps(auto)):
+        found.append(Problem(f"{at}.scale_in.threshold", flap))
+    if warning := cpu_ceiling_warning(auto, d.instance_type):
+        found.append(Problem(f"{at}.scale_out.threshold", warning, "warning"))
+    if counts_ok and isinstance(d.instance_count, int) and not auto.min <= d.instance_count <= auto.max:
+        bound = "min" if d.instance_count < auto.min else "max"
+        found.append(
+            Problem(
+                "deployment.instance_count",
+                f"{d.instance_count} is outside autoscale's {auto.min}-{auto.max}: Azure moves it to the {bound} on "
+                "its next run (manual counts outside the limits are reset)",
+                "warning",
+            )
+        )
+    if auto.schedule is not None:
+        found.extend(_schedule_problems(auto.schedule, f"{at}.schedule"))
+    return found
+
+
+def _schedule_problems(s: Any, at: str) -> list[Problem]:
+    found = []
+    days = s.days if isinstance(s.days, list) else []
+    if not days or any(day not in autoscale.DAYS for day in days):
+        found.append(
+            Problem(f"{at}.days", f"{show(s.days)} must list days such as Saturday, Sunday (English, capitalised)")
+        )
+    for name in ("start", "end"):
+        if autoscale.hh_mm(getattr(s, name)) is None:
+            found.append(Problem(f"{at}.{name}", f"{show(getattr(s, name))} is not a time of day like 06:00"))
+    if s.time_zone not in autoscale.TIME_ZONES:
+        found.append(
+            Problem(
+                f"{at}.time_zone",
+                f"{show(s.time_zone)} is not a time zone Azure's autoscale knows, e.g. UTC or W. Europe Standard Time",
+            )
+        )
+    if err := check_autoscale_count(s.instances, "schedule instances"):
+        found.append(Problem(f"{at}.instances", err))
+    if not found and s.start == s.end:
+        found.append(Problem(f"{at}.end", "the schedule ends when it starts"))
+    return found
+
+
 def _rollout_problems(r: Any) -> list[Problem]:
     problems: list[Problem] = []
     steps = list(r.steps or [])
@@ -575,6 +787,7 @@ def validate(spec: DeploySpec, base_dir: Path | None = None) -> list[Problem]:
         problems.append(Problem("deployment.request_timeout_ms", err))
     problems.extend(_probe_problems(spec.deployment.probes))
     check("deployment.expires_after", check_expires_after, spec.deployment.expires_after)
+    problems.extend(autoscale_problems(spec.deployment))
     problems.extend(_rollout_problems(spec.rollout))
     if err := check_requests_file(spec.rollout.requests_file, base_dir):
         problems.append(Problem("rollout.requests_file", err))

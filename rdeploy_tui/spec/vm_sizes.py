@@ -147,3 +147,9 @@ def close_matches(name: str, limit: int = 4) -> list[str]:
 
     found = difflib.get_close_matches(name.lower(), list(VM_SIZES), n=limit, cutoff=0.75)
     return [VM_SIZES[key].name for key in found]
+
+
+def usage_name(family: str) -> str:
+    """The name Azure ML's quota usages give a family ('standardDSv2Family' -> 'Standard DSv2 Family Cluster Dedicated
+    vCPUs'), as the REST spec's Usages example lists them (machinelearningservices 2024-10-01 Usage/list.json)."""
+    return f"Standard {family.removeprefix('standard').removesuffix('Family')} Family Cluster Dedicated vCPUs"

@@ -1,4 +1,4 @@
-"""Step 6: endpoint (name, auth mode, expiry) and deployment (name, instance type, count, traffic)."""
+"""Step 6: endpoint (name, auth mode, expiry) and deployment (name, instance type, count, traffic, autoscale)."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from textual.widgets import Label, Select, Static
 from rdeploy_tui.spec import rules
 from rdeploy_tui.spec.traffic import share_note
 from rdeploy_tui.ui.screens.base import ListsEndpoints, WizardStep
+from rdeploy_tui.ui.widgets.autoscale_form import AutoscaleForm
 from rdeploy_tui.ui.widgets.field import Field, to_int
 
 AUTH_LABELS = {
@@ -86,6 +87,16 @@ class EndpointScreen(ListsEndpoints, WizardStep):
             id="instance-type",
         )
         yield Static("", id="instance-warning", classes="field-message -warning", markup=False)
+        yield AutoscaleForm(
+            spec.deployment.autoscale,
+            instance_type=lambda: self.query_one("#instance-type", Select).value,
+            instance_count=self._instance_count,
+            id="autoscale-form",
+        )
+
+    def _instance_count(self) -> int | None:
+        count = self.query_one("#instance-count", Field)
+        return None if count.error else count.value
 
     @staticmethod
     def _known_instance_type(name: str) -> str:
@@ -153,6 +164,15 @@ class EndpointScreen(ListsEndpoints, WizardStep):
         self.query_one("#instance-warning", Static).update(
             "\n".join(x for x in (warning, line and f"Cost: {line}") if x)
         )
+        if self.is_mounted and self.query(AutoscaleForm):
+            self.query_one(AutoscaleForm).check()  # what a plumber instance's CPU can reach depends on the size
+
+    @on(AutoscaleForm.Changed)
+    def _autoscale_changed(self) -> None:
+        self.update_nav()
+
+    def problems(self) -> list[str]:
+        return super().problems() + self.query_one(AutoscaleForm).problems()
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="price")
     def load_price(self, instance_type: str) -> None:
@@ -178,3 +198,4 @@ class EndpointScreen(ListsEndpoints, WizardStep):
         spec.deployment.instance_count = self.query_one("#instance-count", Field).value
         spec.deployment.traffic = self.query_one("#traffic", Field).value
         spec.deployment.expires_after = self.query_one("#expires-after", Field).value
+        spec.deployment.autoscale = self.query_one(AutoscaleForm).value

@@ -96,6 +96,8 @@ class ManageScreen(WorkerErrors, Screen):
     BINDINGS = [
         Binding("s", "score", "Score", id="manage.score"),
         Binding("l", "logs", "Logs", id="manage.logs"),
+        # Not in the footer (full at 80x24, issue 14): F1 and the palette list it.
+        Binding("h", "health", "Health", show=False, id="manage.health"),
         Binding("t", "traffic", "Traffic", id="manage.traffic"),
         Binding("d", "delete_deployment", "Del deployment", id="manage.delete_deployment"),
         Binding("x", "delete_endpoint", "Del endpoint", id="manage.delete_endpoint"),
@@ -305,6 +307,21 @@ class ManageScreen(WorkerErrors, Screen):
         from rdeploy_tui.ui.screens.manage_logs import ManageLogsScreen
 
         self.app.push_screen(ManageLogsScreen(self.source, info, deployment=self.selected_deployment()))
+
+    def action_health(self) -> None:
+        info = self._need_endpoint()
+        if info is None:
+            return
+        from rdeploy_tui.ui.screens.health import HealthScreen, health_source
+
+        self.app.push_screen(
+            HealthScreen(
+                health_source(self.source),
+                info.name,
+                [d.name for d in info.deployments],
+                deployment=self.selected_deployment(),
+            )
+        )
 
     # -- traffic -----------------------------------------------------------------------------------------
     def action_traffic(self) -> None:

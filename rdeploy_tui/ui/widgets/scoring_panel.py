@@ -110,6 +110,8 @@ class ScoringPanel(WorkerErrors, Vertical):
         # xterm.js as ESC j (alt+f would not: ESC f reads as ctrl+right, ui/keys.py); F6/F7 do too but the TextArea keeps them (select line / all). Not in the
         # footer (full at 80x24): the hint beside Send, F1 and the palette list it.
         Binding("alt+j", "format_request", "Format JSON", show=False, id="scoring.format_request"),
+        # The endpoint's health (ui/screens/health.py): alt+h reaches the app from the editor as alt+j does.
+        Binding("alt+h", "health", "Health", show=False, id="scoring.health"),
     ]
 
     def __init__(
@@ -203,6 +205,11 @@ class ScoringPanel(WorkerErrors, Vertical):
 
     def workers_running(self) -> list[Worker]:
         return [w for w in self.app.workers if w.node is self and w.is_running]
+
+    def action_health(self) -> None:
+        from rdeploy_tui.ui.screens.health import HealthScreen
+
+        self.app.push_screen(HealthScreen(None, self.endpoint, self.deployments, deployment=self.selected_deployment()))
 
     # -- the target --------------------------------------------------------------------------------------
     def target(self) -> ScoringTarget:
