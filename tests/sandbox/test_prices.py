@@ -9,6 +9,7 @@ import time
 import pytest
 from sandbox_specs import connection_on
 
+from rdeploy_tui import locations
 from rdeploy_tui.azure import prices
 
 pytestmark = pytest.mark.sandbox
@@ -81,7 +82,7 @@ def test_a_cache_that_cannot_be_read_is_asked_again_and_rewritten(session, cache
     import threading
 
     first = prices.hourly_price(session, "westus", "Standard_DS2_v2")  # the answer, and a cache holding it
-    path = prices.cache_dir() / "prices.json"
+    path = locations.prices_cache()
     if cache == "entry":
         data = json.loads(path.read_text())
         for entry in data.values():
