@@ -74,6 +74,8 @@ def _plain(event: Event) -> None:
         if event.details:
             for line in event.details.splitlines()[-40:]:
                 print(f"    | {line}")
+        if event.failing_line:  # the log line that names the cause (pipeline/failing_line.py), last to be seen
+            print(f"    Failing line: {event.failing_line}")
         if event.next_step:
             print(f"    Next: {event.next_step}")
     elif isinstance(event, PlanFinished):
@@ -115,7 +117,7 @@ def run(args: argparse.Namespace) -> int:
             print("Not confirmed: nothing deployed.")
             return 0  # the user's answer, not a failure
     session = connect(args)
-    try:
+    try:  # a run whose resume state or log could not be saved does not succeed (engine.py): exit 1 then
         outcome = run_deploy(
             spec,
             session=session,

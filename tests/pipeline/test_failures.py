@@ -141,17 +141,16 @@ def test_endpoint_name_taken_in_the_region(session, sandbox, make_spec, recorder
 @pytest.mark.r
 def test_endpoint_busy(session, sandbox, make_spec, cleanup):
     from rdeploy_tui.azure import Endpoints
-    from rdeploy_tui.pipeline.runner import Runner
+    from rdeploy_tui.deploy_folder.render import render
+    from rdeploy_tui.pipeline.runner import deployment_request
 
     spec = make_spec("busy")
     first = run_deploy(spec, session=session, sink=lambda e: None, smoke_score=False)
     ws = _workspace(session, spec)
     cleanup.append((ws, spec.endpoint.name))
     assert first.status == "succeeded", first.summary
-    runner = Runner(spec, session=session, sink=lambda e: None)
-    runner._step_prepare()
-    runner.ctx.image = first.image
-    request = runner._deployment_request()
+    rendered = render(spec, registry=ws.registry().login_server)
+    request = deployment_request(spec, rendered, first.model.split(":")[1], first.image)
     request.name = "green"
     # Another operation holds the endpoint (Updating) when a second deployment is sent.
     from rdeploy_tui.sandbox import online
@@ -266,7 +265,8 @@ def test_a_spec_naming_a_subscription_the_identity_cannot_see(session, sandbox, 
 
     spec = make_spec("nosub")
     unknown = spec.workspace.subscription_id = _unknown_subscription()
-    # The sandbox makes any spec's workspace on first use; the fault keeps this subscription out of the identity's sight.
+    # The sandbox makes any spec's workspace on first use; the fault keeps this subscription out of the identity's
+    # sight.
     sandbox.faults.arm("no-subscriptions", match=unknown)
     sandbox.request_log.clear()
     outcome = run_deploy(spec, session=session, sink=recorder)

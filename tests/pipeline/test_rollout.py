@@ -125,7 +125,7 @@ def test_two_rollouts_on_one_endpoint_are_refused(make_spec, rdeploy_home):
     from rdeploy_tui.pipeline import rollout
 
     spec = make_spec("roll-lock")
-    path = rdeploy_home / "locks" / f"rollout-{rollout._endpoint_key(spec)}.lock"
+    path = rollout.rollout_lock_path(spec)
     path.parent.mkdir(parents=True, exist_ok=True)
     with FileLock(str(path)):
         outcome = run_rollout(spec, session=None, sink=lambda e: None)

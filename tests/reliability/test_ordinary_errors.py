@@ -86,9 +86,9 @@ def test_an_ordinary_mistake_is_explained(tmp_path, name):
 
 @pytest.mark.parametrize("content", ["[]", "{not json", None])
 def test_a_corrupt_resume_file_is_moved_aside_with_a_warning(tmp_path, rdeploy_home, content):
-    from rdeploy_tui.pipeline.state import StateStore, target_key
+    from rdeploy_tui.pipeline.state import ResumeStore, target_key
 
-    store = StateStore(tmp_path / "deployments")
+    store = ResumeStore(tmp_path / "deployments")
     target = target_key("s", "g", "w", "e", "blue")
     path = store.path(target)
     path.parent.mkdir(parents=True)
@@ -100,9 +100,9 @@ def test_a_corrupt_resume_file_is_moved_aside_with_a_warning(tmp_path, rdeploy_h
     kept = list(path.parent.glob(path.name + ".corrupt-*"))
     assert len(kept) == 1 and not path.exists()
     assert store.notices and str(path) in store.notices[0] and str(kept[0]) in store.notices[0]
-    from rdeploy_tui.pipeline.state import DeployState
+    from rdeploy_tui.pipeline.state import initial
 
-    store.save(DeployState(target))  # the next deploy writes its own file
+    store.save(initial("deploy", target))  # the next deploy writes its own file
     assert json.loads(path.read_text())["target"] == target
 
 

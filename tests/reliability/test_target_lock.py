@@ -11,7 +11,7 @@ from reliability_helpers import wait_for
 
 from rdeploy_tui.pipeline.events import PlanFinished
 from rdeploy_tui.pipeline.runner import run_deploy
-from rdeploy_tui.pipeline.state import StateStore, target_key
+from rdeploy_tui.pipeline.state import ResumeStore, target_key
 from rdeploy_tui.spec.deploy_spec import default_spec
 
 
@@ -22,7 +22,7 @@ def _target(spec):
 
 def test_a_second_deploy_of_one_target_names_the_holder(tmp_path, rdeploy_home):
     spec = default_spec()
-    store = StateStore(tmp_path / "deployments")
+    store = ResumeStore(tmp_path / "deployments")
     path = store.path(_target(spec))
     holder = subprocess.Popen(
         [
