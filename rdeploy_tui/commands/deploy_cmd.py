@@ -89,8 +89,11 @@ def _json(event: Event) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from rdeploy_tui.logfile import log_dir
+    from rdeploy_tui.pipeline.engine import check_state_folder
     from rdeploy_tui.pipeline.plan import make_plan
     from rdeploy_tui.pipeline.runner import run_deploy
+    from rdeploy_tui.pipeline.state import ResumeStore
 
     spec_path = Path(args.spec)
     spec, problems = load_valid_spec(spec_path)
@@ -107,6 +110,8 @@ def run(args: argparse.Namespace) -> int:
         if problem := check_expires_after(args.expires_after):
             raise RdeployError(f"--expires-after: {problem}.", "For example: --expires-after 8h.", code="Usage")
         spec.deployment.expires_after = args.expires_after
+    # The state folder takes the resume state and the log, checked before anything is asked or sent to Azure.
+    check_state_folder([ResumeStore().folder, log_dir()])
     if not args.yes:
         if not args.json and sys.stdin.isatty():
             from rdeploy_tui.deploy_folder.render import render

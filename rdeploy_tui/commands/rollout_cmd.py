@@ -97,7 +97,9 @@ def _plain(event: Event) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from rdeploy_tui.commands.deploy_cmd import _json  # the deploy's JSON lines: one format for both commands
-    from rdeploy_tui.pipeline.rollout import RolloutOptions, run_rollout
+    from rdeploy_tui.logfile import log_dir
+    from rdeploy_tui.pipeline.engine import check_state_folder
+    from rdeploy_tui.pipeline.rollout import RolloutOptions, rollout_store, run_rollout
     from rdeploy_tui.pipeline.rollout_inputs import check_rollout_inputs
 
     spec_path = Path(args.spec)
@@ -123,6 +125,7 @@ def run(args: argparse.Namespace) -> int:
     if args.requests is not None and not Path(args.requests).is_absolute():
         r.requests_file = str(Path.cwd() / args.requests)  # an option is relative to where it is typed
     bodies = check_rollout_inputs(spec, spec_path.parent)
+    check_state_folder([rollout_store().folder, log_dir()])
     if not confirm(
         f"Roll out a new deployment on endpoint {spec.endpoint.name} "
         f"(stages {', '.join(map(str, r.steps))} %; this creates resources that bill)?",

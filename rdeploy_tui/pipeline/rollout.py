@@ -292,19 +292,21 @@ def prepare(run: RolloutRun) -> str:
     names = {d.name for d in info.deployments}
     previous = run.engine.previous
     r = previous.rollout if previous is not None else RolloutFacts()
-    unfinished = bool(r.old and r.new) and not r.rolled_back and not r.retired
-    if unfinished and r.rollback_reason and r.old in names:
+    # The previous run of this endpoint's rollout is open when it was killed (even after its last step: it did not
+    # report), or when it ended before its rollback or retirement (failed, cancelled).
+    killed = previous is not None and previous.status == "running"
+    open_ = bool(r.old and r.new) and (killed or not (r.rolled_back or r.retired))
+    if open_ and r.rollback_reason and r.old in names:
         run.old, run.new, run.resume_to = r.old or "", r.new or "", ROLLBACK
         note = f"the previous run was rolling back ({r.rollback_reason}): finishing the rollback to {run.old}"
-    elif unfinished and r.shifted and r.new in names:
+    elif open_ and r.shifted and r.new in names:
         run.old, run.new, run.resume_to = r.old or "", r.new or "", FINISH
         note = f"the previous run had moved all traffic to {r.new} and judged it: it is not judged again; " + (
             f"{r.old} is kept" if run.options.keep_old else f"{r.old} is retired"
         )
-    elif unfinished and r.old in names:
+    elif open_ and not (r.rolled_back or r.retired) and r.old in names:
         run.old, run.new, run.resume_to = r.old or "", r.new or "", DEPLOY_NEW
-        status = previous.status if previous is not None else "running"
-        how = "killed" if status == "running" else status
+        how = "killed" if killed else previous.status if previous is not None else "running"
         note = f"resuming the rollout of {run.new} beside {run.old} (it stopped {how})"
     else:
         run.old, run.new = _choose(run, info)
@@ -312,11 +314,12 @@ def prepare(run: RolloutRun) -> str:
     run.engine.emit(RolloutPlanned(PREPARE, run.old, run.new, resumed=run.resume_to is not None))
     if note:
         run.say(PREPARE)(note)
-    if run.resume_to == DEPLOY_NEW and info.mirror_traffic.get(run.new) and not _mirrors_now(run):
-        # A mirror the previous run left on: a deployment takes live or mirrored traffic, not both (Azure's rule),
-        # so it would refuse the next stage. Stopped rather than rolled back: the version was not found wanting.
+    if run.resume_to in (None, DEPLOY_NEW) and info.mirror_traffic.get(run.new) and not _mirrors_now(run):
+        # A mirror left on (by a run that was killed, or one whose lock this run took over): a deployment takes
+        # live or mirrored traffic, not both (Azure's rule), so the next stage would be refused. Stopped, not
+        # rolled back: the new version was not found wanting.
         run.set_mirror(PREPARE, 0)
-        run.say(PREPARE)(f"stopped mirroring to {run.new} (left on by the previous run; this run does not mirror)")
+        run.say(PREPARE)(f"stopped mirroring to {run.new} (left on by an earlier run; this run does not mirror now)")
     return f"{run.old} serves {ep}; the new version deploys as {run.new}"
 
 
@@ -541,15 +544,25 @@ def mirror(run: RolloutRun) -> str:
 
     try:
         measured = _watch(run, MIRROR, r.mirror_seconds, round_)
-    finally:
-        try:  # a shadow may not take live traffic: the mirror stops before any stage, unless the lock was lost
-            run.set_mirror(MIRROR, 0, rollback=True)
-        except RdeployError as exc:
-            run.say(MIRROR)(f"could not stop mirroring: {exc.what}")
+    except BaseException:
+        _stop_mirror(run, quiet=True)
+        raise
+    _stop_mirror(run)
     return (
         f"{run.new} got {measured.new_sent} copies of {sent[0]} requests "
         f"({measured.new_sent / max(1, sent[0]):.0%}), {measured.new_errors} failed; mirroring stopped"
     )
+
+
+def _stop_mirror(run: RolloutRun, *, quiet: bool = False) -> None:
+    """A shadow may not take live traffic: the mirror stops before any stage. Not when the lock was lost (the
+    endpoint is another rollout's now): then the step fails with that, unless it fails already (`quiet`)."""
+    try:
+        run.set_mirror(MIRROR, 0, rollback=True)
+    except RdeployError as exc:
+        if exc.code == "RolloutLockLost" and not quiet:
+            raise
+        run.say(MIRROR)(f"could not stop mirroring: {exc.what}")
 
 
 def _score_lines(run: RolloutRun) -> list[tuple[int, int]]:
