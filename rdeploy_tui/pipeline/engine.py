@@ -28,7 +28,7 @@ import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any, Generic, Protocol, TypeVar
+from typing import IO, TYPE_CHECKING, Any, Generic, Literal, Protocol, TypeVar
 
 from rdeploy_tui.azure.capture import redact, sdk_lines, uncaptured
 from rdeploy_tui.errors import RdeployError
@@ -430,15 +430,16 @@ class Engine:
         except Exception as exc:  # a bug or an SDK surprise: explained, never a traceback
             from rdeploy_tui.azure.errors import explain
 
-            error = explain(exc, title[:1].lower() + title[1:])
-            self.emit(StepFailed(step.id, error.what, error.next_step, error.details, error.code))
-            return "failed", error
+            explained = explain(exc, title[:1].lower() + title[1:])
+            self.emit(StepFailed(step.id, explained.what, explained.next_step, explained.details, explained.code))
+            return "failed", explained
         self.emit(StepFinished(step.id, "done", message or ""))
         return "done", None
 
 
-def _plan_status(status: str) -> str:
-    return status if status in ("succeeded", "cancelled") else "failed"
+def _plan_status(status: str) -> Literal["succeeded", "failed", "cancelled"]:
+    """A rollout's "rolled-back" is a run that failed (its summary says it moved the traffic back)."""
+    return "succeeded" if status == "succeeded" else "cancelled" if status == "cancelled" else "failed"
 
 
 def _unsaved(outcome: Outcome, error: RdeployError) -> Outcome:

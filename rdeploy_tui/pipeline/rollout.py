@@ -404,8 +404,9 @@ def deploy_new(run: RolloutRun) -> str:
         raise RdeployError("Stopped as asked.", None, code="Cancelled")
     if outcome.status != "succeeded":
         error = outcome.error or RdeployError(outcome.summary)
+        serving = f" {run.old} still takes all traffic." if spec.deployment.traffic == 0 else ""
         raise RdeployError(
-            f"The new deployment {run.new} did not come up: {error.what} {run.old} still takes all traffic.",
+            f"The new deployment {run.new} did not come up: {error.what}{serving}",
             error.next_step
             or f"Read its log: `rdeploy-tui endpoints logs {run.endpoint} -d {run.new}`; fix and run rollout again.",
             details=error.details,
@@ -655,7 +656,6 @@ def rollback_step(reason: str, stage_name: str) -> Step[RolloutRun]:
 
     def back(run: RolloutRun) -> str:
         endpoints, ep = run.endpoints(), run.endpoint
-        run.engine.emit(RollbackStarted(ROLLBACK, reason, stage_name))
         run.say(ROLLBACK)(f"{stage_name}: {reason}")
         info = endpoints.show(ep)
         if info.mirror_traffic.get(run.new):
@@ -731,6 +731,8 @@ def _outcome(run: RolloutRun, status: str, summary: str, result: StepsResult, **
 
 def _rolled_back(run: RolloutRun, reason: str, stage_name: str, error: RdeployError | None = None) -> Outcome:
     ep = run.endpoint
+    # The intent first, saved before the rollback starts: a run killed from here on is finished by the next one.
+    run.engine.emit(RollbackStarted(ROLLBACK, reason, stage_name))
     result = run.engine.run_steps([rollback_step(reason, stage_name)], run)
     if result.error is not None:
         fix = f"rdeploy-tui endpoints traffic {ep} {run.old}=100 {run.new}=0"
@@ -773,11 +775,14 @@ def _stopped(run: RolloutRun, step: str, result: StepsResult) -> Outcome:
     )
 
 
+# Failures after which the traffic is not this run's to move: the endpoint is another rollout's, or this run's
+# progress cannot be saved (a move it could not record would be lost to the next run).
+_HANDS_OFF = ("RolloutBusy", "RolloutLockLost", "RolloutLockTag", "StateFile", "StateFolder")
+
+
 def _failed(run: RolloutRun, step: str, error: RdeployError, result: StepsResult) -> Outcome:
-    moved = run.new and run.old and step.startswith("stage-") and run.share(run.new, quiet=True) > 0
-    if moved and error.code not in ("RolloutLockLost", "StateFile", "StateFolder"):
-        # Traffic is part-way: hand it back to the old deployment rather than leave users on an unjudged one.
-        # (Not when another rollout took the endpoint over, nor when progress cannot be saved: not ours to move.)
+    if step != PREPARE and error.code not in _HANDS_OFF and run.new and run.share(run.new, quiet=True) > 0:
+        # B takes live traffic: hand it back to the old deployment rather than leave users on one that failed.
         return _rolled_back(run, f"the rollout failed during {step}: {error.what}", step, error)
     state = f" {run.new} has {run.share(run.new, quiet=True)} % of the traffic." if run.new and run.ws else ""
     summary = f"Rollout failed: {error.what}{state}" + (f" Next: {error.next_step}" if error.next_step else "")

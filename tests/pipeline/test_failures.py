@@ -342,3 +342,20 @@ def test_cli_names_a_subscription_it_cannot_see_without_a_traceback(sandbox, tmp
     assert "Traceback" not in result.stdout + result.stderr
     assert f"Subscription {unknown} was not found, or is not visible to" in result.stderr
     assert "az account list" in result.stderr
+
+
+def test_an_endpoint_refused_by_authorization_leaves_nothing_the_summary_does_not_find(
+    session, sandbox, make_spec, recorder
+):
+    """Issue 25 item 12: what a failed deploy says it left behind is read from Azure; a refused PUT created nothing."""
+    from rdeploy_tui.azure import Endpoints
+
+    spec = make_spec("authz")
+    sandbox.faults.arm("authorization-failed", match=r"PUT .*/onlineEndpoints/[^/]+$")
+    outcome = run_deploy(spec, session=session, sink=recorder, smoke_score=False)
+    failure = _failed(recorder, P.ENDPOINT)
+    assert failure.code == "AuthorizationFailed" and outcome.status == "failed"
+    assert Endpoints(_workspace(session, spec)).find(spec.endpoint.name) is None  # Azure has no endpoint ...
+    left = outcome.summary.split("Left behind:", 1)[1]
+    assert "nothing was created in Azure" in left and "exists" not in left and "bills" not in left  # ... nor says so
+    assert recorder.of(PlanFinished)[-1].summary == outcome.summary
