@@ -95,6 +95,42 @@ def test_build_failure_shows_the_build_log(session, sandbox, make_spec, recorder
     assert failure.code == "BuildFailed" and failure.details
     assert recorder.of(LogLines, P.BUILD)
     assert outcome.status == "failed"
+    # the cause (pak's words for the package that failed), never ACR's generic last line
+    assert failure.failing_line == "Failed to build source package carrier.", failure.details
+    assert failure.details.splitlines()[-1].startswith("Run ID:")
+
+
+def test_the_cli_shows_the_line_that_names_a_build_failures_cause(session, sandbox, make_spec, tmp_path, cleanup):
+    import os
+    import subprocess
+    import sys
+
+    from rdeploy_tui.spec.deploy_spec import save_spec
+
+    spec = make_spec("bcli")
+    cleanup.append((_workspace(session, spec), spec.endpoint.name))  # the endpoint is created beside the build
+    spec.image.tag = "cli-cause"  # a tag of its own: never already in the registry
+    path = tmp_path / "rdeploy.yaml"
+    save_spec(spec, path)
+    sandbox.faults.arm("build-fail", count=1)
+    env = {
+        k: v for k, v in os.environ.items() if not k.startswith(("AZURE_", "RDEPLOY_")) and k != "REQUESTS_CA_BUNDLE"
+    }
+    env.update(sandbox.service_principal.environment(), RDEPLOY_HOME=str(tmp_path / "home"))
+    connection = ["--arm-endpoint", sandbox.base_url, "--ca-bundle", str(sandbox.client_settings().ca_cert)]
+    result = subprocess.run(
+        [sys.executable, "-m", "rdeploy_tui", *connection, "deploy", "--spec", str(path), "--yes", "--rebuild"],
+        capture_output=True,
+        text=True,
+        env=env,
+        stdin=subprocess.DEVNULL,
+        timeout=300,
+    )
+    assert result.returncode == 1, result.stdout[-2000:] + result.stderr
+    lines = result.stdout.splitlines()
+    cause = lines.index("    Failing line: Failed to build source package carrier.")
+    assert lines[cause + 1].startswith("    Next:")  # the cause, then what to do: the last things on screen
+    assert "Traceback" not in result.stdout + result.stderr
 
 
 def test_authorization_failed_names_the_role(session, sandbox, make_spec, recorder):
