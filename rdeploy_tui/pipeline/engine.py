@@ -162,6 +162,12 @@ def check_state_folder(folders: Iterable[Path], need: int = PROBE_BYTES) -> None
             continue
         seen.add(folder)
         probe = folder / f".rdeploy-probe-{os.getpid()}-{threading.get_ident()}"
+        if folder.exists() and not folder.is_dir():
+            raise RdeployError(
+                f"{folder} is a file where rdeploy-tui keeps its resume state and logs: it needs a folder there.",
+                f"Move {folder} away (or set RDEPLOY_HOME to another folder), then run again.",
+                code="StateFolder",
+            )
         try:
             folder.mkdir(parents=True, exist_ok=True)
             with open(probe, "wb") as fh:
@@ -261,7 +267,7 @@ class Engine:
             return
         self.persist_error = error  # no step starts from here; running ones finish what Azure already does
         step = self._running[-1] if self._running else PREPARE
-        self._tell(StepProgress(step, f"warning: {error.what} Nothing more is started; {error.next_step}"))
+        self._tell(StepProgress(step, f"warning: {error.what} Nothing more is started. {error.next_step}"))
 
     def checkpoint(self) -> None:
         """Before a step changes what serves users (a traffic move): raise the reason to stop, if there is one

@@ -80,7 +80,7 @@ def test_an_ordinary_mistake_is_explained(tmp_path, name):
     assert result.returncode in (1, 2), result
     assert "unexpected error" not in result.stderr and "Traceback" not in result.stderr, result.stderr
     assert must in result.stderr, result.stderr
-    if not args[0] == "validate":  # validate prints the problems themselves; the others say what to do next
+    if args[0] != "validate":  # validate prints the problems themselves; the others say what to do next
         assert "Next:" in result.stderr, result.stderr
 
 
@@ -107,11 +107,11 @@ def test_a_corrupt_resume_file_is_moved_aside_with_a_warning(tmp_path, rdeploy_h
 
 
 @pytest.mark.sandbox
-def test_a_failed_deploy_says_failed_once_and_no_log_path_it_could_not_write(tmp_path):
+def test_a_deploy_whose_log_folder_is_a_file_is_refused_naming_it_and_no_log_path(tmp_path):
     from rdeploy_tui.sandbox import arm
     from rdeploy_tui.spec.deploy_spec import default_spec, save_spec
 
-    spec = default_spec()  # a workspace without a registry: the deploy fails at once, before any R runs
+    spec = default_spec()
     spec.workspace.subscription_id, spec.workspace.resource_group = arm.DEFAULT_SUBSCRIPTION, arm.DEFAULT_RESOURCE_GROUP
     spec.workspace.name = arm.NO_ACR_WORKSPACE
     path = tmp_path / "rdeploy.yaml"
@@ -121,6 +121,8 @@ def test_a_failed_deploy_says_failed_once_and_no_log_path_it_could_not_write(tmp
     (home / "logs").write_text("a file where the log folder would be")
     result = run_cli(["deploy", "--spec", str(path), "--sandbox", "--yes"], home)
     assert result.returncode == 1
-    assert "Deploy failed. Deploy failed" not in result.stdout and "Deploy failed:" in result.stdout
+    # said once, before anything was sent to Azure (the sandbox never started), naming the file in the way
+    assert result.stderr.count(f"{home / 'logs'} is a file") == 1 and "Next: Move" in result.stderr
+    assert not (home / "sandbox").exists()
     assert "Log:" not in result.stdout
     assert "unexpected error" not in result.stderr and "Traceback" not in result.stderr

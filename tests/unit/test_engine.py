@@ -267,7 +267,7 @@ def test_a_state_folder_that_cannot_be_written_is_named_before_anything(rdeploy_
     ran = []
     outcome = _ran(_engine(rdeploy_home, events), [Step("p", "P", ran.append)])
     assert outcome.status == "failed" and outcome.error.code == "StateFolder" and ran == []
-    assert str(rdeploy_home / "logs") in outcome.error.what and "KB free" in outcome.error.next_step
+    assert f"{rdeploy_home / 'logs'} is a file" in outcome.error.what and "RDEPLOY_HOME" in outcome.error.next_step
 
 
 def test_the_probe_leaves_nothing_behind(tmp_path):
