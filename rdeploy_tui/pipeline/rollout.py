@@ -634,11 +634,11 @@ def retire_old(run: RolloutRun) -> str:
 
 
 def _wait_gone(run: RolloutRun, name: str) -> None:
-    """A deployment Azure is deleting (a delete sent by a run that was killed): wait until it is gone."""
-    from rdeploy_tui.azure.deadlines import LRO_WAIT_S, scaled
+    """A deployment Azure is deleting (a delete sent by a run that was killed): wait until it is gone, at most as
+    long as Azure's own tools wait for an operation (azure/deadlines.py)."""
+    from rdeploy_tui.azure.deadlines import LRO_WAIT_S
 
-    say, deadline = run.say(FINISH), time.monotonic() + scaled(run.session, LRO_WAIT_S)
-    pause = max(0.05, 5.0 * run.session.poll_scale)
+    say, deadline, pause = run.say(FINISH), time.monotonic() + LRO_WAIT_S, threading.Event()
     while run.endpoints().find_deployment(run.endpoint, name) is not None:
         if time.monotonic() > deadline:
             raise RdeployError(
@@ -647,7 +647,7 @@ def _wait_gone(run: RolloutRun, name: str) -> None:
                 code="StillRunning",
             )
         say(f"{name} is being deleted (sent by the previous run): waiting for it")
-        threading.Event().wait(pause)
+        pause.wait(1.0)
 
 
 def rollback_step(reason: str, stage_name: str) -> Step[RolloutRun]:
