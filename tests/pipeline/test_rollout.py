@@ -16,7 +16,8 @@ pytestmark = [pytest.mark.sandbox, pytest.mark.r]
 
 
 def _serving(session, make_spec, cleanup, prefix):
-    """An endpoint whose deployment blue takes all traffic; the spec for the next version (hold 0: one round per stage)."""
+    """An endpoint whose deployment blue takes all traffic; the spec for the next version (hold 0: one round per
+    stage)."""
     from rdeploy_tui.azure import Workspace
 
     spec = make_spec(prefix)
