@@ -244,18 +244,19 @@ class EndpointLease:
             return
         self._check(now, write=True)
 
-    def verify(self) -> None:
+    def verify(self) -> EndpointInfo:
         """Immediately before a traffic move: read the tag and raise RolloutLockLost unless it still holds this
         lease (a holder stopped with SIGSTOP while another took over finds out here, before it moves anything);
-        renewed too when RENEW_S has passed."""
+        renewed too when RENEW_S has passed. Returns the endpoint as it was read (the move starts from it)."""
         if self.held is None:
             raise lost_error(self.endpoint, None, "this rollout holds no lock")
         now = self.clock()
-        self._check(now, write=now - self.held.renewed >= self.renew_s)
+        return self._check(now, write=now - self.held.renewed >= self.renew_s)
 
-    def _check(self, now: float, *, write: bool) -> None:
+    def _check(self, now: float, *, write: bool) -> EndpointInfo:
         assert self.held is not None
-        value = self._free().tags.get(TAG)
+        info = self._free()
+        value = info.tags.get(TAG)
         try:
             found = parse(value, now)
         except LeaseTagError as problem:
@@ -266,8 +267,9 @@ class EndpointLease:
             raise lost_error(self.endpoint, found)
         if write:
             renewed = Holder(self.lease, self.held.host, self.held.pid, self.held.since, now)
-            self.endpoints.set_tags(self.endpoint, {TAG: renewed.tag()})
+            info = self.endpoints.set_tags(self.endpoint, {TAG: renewed.tag()})
             self.held = renewed
+        return info
 
     def release(self) -> str | None:
         """Remove the tag if it is still ours; never raises. Returns why it could not be removed, if so."""

@@ -195,6 +195,7 @@ class RolloutRun:
         self.old = ""
         self.new = ""
         self.resume_to: str | None = None  # None: a fresh rollout; else the step a resumed one goes on from
+        self.start_share = 0  # B's share of the traffic when the steps after prepare begin
         self.lease: EndpointLease | None = None
         self._scoring: ScoringClient | None = None
 
@@ -223,19 +224,26 @@ class RolloutRun:
                 return 0
             raise
 
-    def before_move(self, *, rollback: bool = False) -> None:
+    def before_move(self, *, rollback: bool = False) -> EndpointInfo:
         """Immediately before the traffic (or the mirror, or a deployment) changes: the run may still act. The
         lease is read again (another machine may have taken it, e.g. with --take-lock while this process was
-        stopped); outside a rollback also whether the progress is being saved and no one asked to stop."""
+        stopped); outside a rollback also whether the progress is being saved and no one asked to stop. Returns
+        the endpoint as read then."""
         if not rollback:
             self.engine.checkpoint()
         if self.lease is not None:
-            self.lease.verify()
+            return self.lease.verify()
+        return self.endpoints().show(self.endpoint)
 
-    def set_traffic(self, step: str, split: dict[str, int], *, rollback: bool = False) -> EndpointInfo:
-        self.before_move(rollback=rollback)
+    def set_traffic(
+        self, step: str, split: dict[str, int], *, rollback: bool = False, current: EndpointInfo | None = None
+    ) -> EndpointInfo:
+        """Move the traffic; `current`: the endpoint as before_move() just read it (else it is read now)."""
+        current = current or self.before_move(rollback=rollback)
         calm = threading.Event()  # a traffic update is seconds: once sent, it is waited for, not abandoned
-        info = self.endpoints().set_traffic(self.endpoint, split, on_progress=self.say(step), cancel=calm)
+        info = self.endpoints().set_traffic(
+            self.endpoint, split, on_progress=self.say(step), cancel=calm, current=current
+        )
         self.engine.emit(TrafficMoved(step, dict(info.traffic)))
         return info
 
@@ -287,8 +295,7 @@ def prepare(run: RolloutRun) -> str:
             "Deploy a first version with `rdeploy-tui deploy`, then roll out the next one.",
             code="NotFound",
         )
-    _take_lease(run)
-    info = run.endpoints().show(ep)  # as it is now that this run holds the endpoint
+    _take_lease(run)  # (the endpoint read above stands: no other rollout changes it while this one holds it)
     names = {d.name for d in info.deployments}
     previous = run.engine.previous
     r = previous.rollout if previous is not None else RolloutFacts()
@@ -314,7 +321,8 @@ def prepare(run: RolloutRun) -> str:
     run.engine.emit(RolloutPlanned(PREPARE, run.old, run.new, resumed=run.resume_to is not None))
     if note:
         run.say(PREPARE)(note)
-    if run.resume_to in (None, DEPLOY_NEW) and info.mirror_traffic.get(run.new) and not _mirrors_now(run):
+    share = info.traffic.get(run.new, 0)
+    if run.resume_to in (None, DEPLOY_NEW) and info.mirror_traffic.get(run.new) and not _mirrors_now(run, share):
         # A mirror left on (by a run that was killed, or one whose lock this run took over): a deployment takes
         # live or mirrored traffic, not both (Azure's rule), so the next stage would be refused. Stopped, not
         # rolled back: the new version was not found wanting.
@@ -376,13 +384,16 @@ def _take_lease(run: RolloutRun) -> None:
         run.say(PREPARE)(f"took over the rollout lock (tag {TAG}) of {replaced.who()}: {why}")
 
 
-def _mirrors_now(run: RolloutRun) -> bool:
-    return bool(run.spec.rollout.mirror_percent) and run.share(run.new) == 0 and not run.facts.mirrored
+def _mirrors_now(run: RolloutRun, share: int | None = None) -> bool:
+    """This run mirrors before its stages: asked to, B takes no live traffic yet, and no earlier run mirrored."""
+    if not run.spec.rollout.mirror_percent or run.facts.mirrored:
+        return False
+    return (run.share(run.new) if share is None else share) == 0
 
 
 # ----- the steps after prepare -------------------------------------------------------------------------------
 def deploy_new_title(run: RolloutRun) -> str:
-    return f"Deploy {run.new} beside {run.old} at {run.share(run.new)} % of the traffic, then score it by name"
+    return f"Deploy {run.new} beside {run.old} at {run.start_share} % of the traffic, then score it by name"
 
 
 def deploy_new(run: RolloutRun) -> str:
@@ -390,7 +401,7 @@ def deploy_new(run: RolloutRun) -> str:
 
     spec = run.spec.copy()
     spec.deployment.name = run.new
-    spec.deployment.traffic = run.share(run.new)  # 0 for a new one; a resumed rollout keeps B's share
+    spec.deployment.traffic = run.start_share  # 0 for a new one; a resumed rollout keeps B's share
     outcome = run_deploy(
         spec,
         session=run.session,
@@ -504,7 +515,7 @@ def mirror(run: RolloutRun) -> str:
     from rdeploy_tui.scoring.load_test import percentile, run_load_test
 
     r = run.spec.rollout
-    if not _mirrors_now(run):
+    if not _mirrors_now(run, run.start_share):
         raise StepSkipped(f"{run.new} takes live traffic already: no mirror")
     before = _score_lines(run)
     countable = bool(before)  # the smoke score left a line, unless the scoring script is one that logs none
@@ -594,8 +605,9 @@ def stage(percent: int) -> Step[RolloutRun]:
 
     def shift(run: RolloutRun) -> str:
         step = stage_id(percent)
-        if run.share(run.new) != percent:
-            run.set_traffic(step, {run.new: percent, run.old: 100 - percent})
+        current = run.before_move()
+        if current.traffic.get(run.new, 0) != percent:
+            run.set_traffic(step, {run.new: percent, run.old: 100 - percent}, current=current)
         _, old_target, new_target = run.targets()
         tally = _Tally()
 
@@ -662,7 +674,8 @@ def rollback_step(reason: str, stage_name: str) -> Step[RolloutRun]:
             run.set_mirror(ROLLBACK, 0, rollback=True)
         if info.traffic.get(run.old, 0) != 100:
             present = {d.name for d in info.deployments}
-            run.set_traffic(ROLLBACK, {run.old: 100, **({run.new: 0} if run.new in present else {})}, rollback=True)
+            split = {run.old: 100, **({run.new: 0} if run.new in present else {})}
+            run.set_traffic(ROLLBACK, split, rollback=True)
         if run.options.delete_failed:
             if endpoints.find_deployment(ep, run.new) is not None:
                 run.before_move(rollback=True)
@@ -683,7 +696,7 @@ def rollout_steps(run: RolloutRun) -> list[Step[RolloutRun]]:
     if run.resume_to == FINISH:
         return [Step(FINISH, retire_title, retire_old)]
     r = run.spec.rollout
-    share = run.share(run.new)
+    share = run.start_share = run.share(run.new)
     steps: list[Step[RolloutRun]] = [Step(DEPLOY_NEW, deploy_new_title, deploy_new)]
     if r.mirror_percent and share == 0 and not run.facts.mirrored:
         steps.append(Step(MIRROR, mirror_title, mirror, (DEPLOY_NEW,)))
