@@ -54,7 +54,7 @@ def main() -> int:
     from rdeploy_tui.deploy_folder.render import render
     from rdeploy_tui.pipeline import plan as P
     from rdeploy_tui.pipeline.events import StepFinished, StepStarted
-    from rdeploy_tui.pipeline.runner import Runner, run_deploy
+    from rdeploy_tui.pipeline.runner import deployment_request, run_deploy
     from rdeploy_tui.sandbox.server import Sandbox
     from rdeploy_tui.spec.deploy_spec import default_spec
 
@@ -106,9 +106,7 @@ def main() -> int:
         endpoints = Endpoints(ws)
         endpoints.create_or_update_endpoint(spec2.endpoint.name, spec2.endpoint.auth_mode)
         t2 = time.perf_counter()
-        runner = Runner(spec2, session=session, sink=lambda e: None)
-        runner.ctx.ws, runner.ctx.rendered, runner.ctx.model_version, runner.ctx.image = ws, rendered, "1", image
-        endpoints.create_or_update_deployment(runner._deployment_request())
+        endpoints.create_or_update_deployment(deployment_request(spec2, rendered, "1", image))
         t3 = time.perf_counter()
         endpoints.route_to(spec2.endpoint.name, spec2.deployment.name, 100)  # the how-to's --all-traffic
         t4 = time.perf_counter()
@@ -117,7 +115,7 @@ def main() -> int:
 
         # ---- the table -------------------------------------------------------------------------------------
         def row(label: str, plan_s: float | None, seq_s: float | None) -> str:
-            def cell(v):
+            def cell(v: float | None) -> str:
                 return f"{v:>12.2f} s" if v is not None else f"{'-':>14}"
 
             return f"{label:<46}{cell(plan_s)}{cell(seq_s)}"

@@ -318,13 +318,13 @@ def _endpoint_id(sandbox, name: str) -> str:
 @check("5 two deploys of one target", "a second deploy while another process holds the target")
 def _(tmp: Path):
     from rdeploy_tui.pipeline.runner import run_deploy
-    from rdeploy_tui.pipeline.state import StateStore, target_key
+    from rdeploy_tui.pipeline.state import ResumeStore, target_key
     from rdeploy_tui.spec.deploy_spec import default_spec
 
     spec = default_spec()
     w = spec.workspace
     target = target_key(w.subscription_id, w.resource_group, w.name, spec.endpoint.name, spec.deployment.name)
-    store = StateStore(tmp / "deployments")
+    store = ResumeStore(tmp / "deployments")
     holder = subprocess.Popen(
         [
             sys.executable,
@@ -435,7 +435,7 @@ def _(tmp: Path):
 # ----- 9. tracebacks and wrong causes ---------------------------------------------------------------------------
 @check("9 resume file []", "deployments/<target>.json = [] then deploy (fails later on purpose: no ACR)")
 def _(tmp: Path):
-    from rdeploy_tui.pipeline.state import StateStore, target_key
+    from rdeploy_tui.pipeline.state import ResumeStore, target_key
     from rdeploy_tui.sandbox import arm
 
     spec = spec_file(
@@ -447,7 +447,7 @@ def _(tmp: Path):
     target = target_key(
         arm.DEFAULT_SUBSCRIPTION, arm.DEFAULT_RESOURCE_GROUP, arm.NO_ACR_WORKSPACE, "r-endpoint-forecast", "blue"
     )
-    path = StateStore(tmp / "deployments").path(target)
+    path = ResumeStore(tmp / "deployments").path(target)
     path.parent.mkdir(parents=True)
     path.write_text("[]")
     r = cli(["deploy", "--spec", str(spec), "--sandbox", "--yes"], tmp, timeout=120)
@@ -785,14 +785,14 @@ def _(tmp: Path):
 
 @check("12 hostile holder note", "a held deploy lock whose note has a non-number time and escapes in the host; deploy")
 def _(tmp: Path):
-    from rdeploy_tui.pipeline.state import StateStore, target_key
+    from rdeploy_tui.pipeline.state import ResumeStore, target_key
     from rdeploy_tui.sandbox import arm
 
     spec = _no_acr_spec(tmp)
     target = target_key(
         arm.DEFAULT_SUBSCRIPTION, arm.DEFAULT_RESOURCE_GROUP, arm.NO_ACR_WORKSPACE, "r-endpoint-forecast", "blue"
     )
-    path = StateStore(tmp / "deployments").path(target)
+    path = ResumeStore(tmp / "deployments").path(target)
     holder = subprocess.Popen(
         [
             sys.executable,
@@ -877,14 +877,14 @@ def _(tmp: Path):
 
 @check("12 resume file a FIFO", "deployments/<target>.json is a FIFO, then deploy (fails later on purpose: no ACR)")
 def _(tmp: Path):
-    from rdeploy_tui.pipeline.state import StateStore, target_key
+    from rdeploy_tui.pipeline.state import ResumeStore, target_key
     from rdeploy_tui.sandbox import arm
 
     spec = _no_acr_spec(tmp)
     target = target_key(
         arm.DEFAULT_SUBSCRIPTION, arm.DEFAULT_RESOURCE_GROUP, arm.NO_ACR_WORKSPACE, "r-endpoint-forecast", "blue"
     )
-    path = StateStore(tmp / "deployments").path(target)
+    path = ResumeStore(tmp / "deployments").path(target)
     path.parent.mkdir(parents=True)
     os.mkfifo(path)
     r = cli(["deploy", "--spec", str(spec), "--sandbox", "--yes"], tmp, timeout=60)

@@ -63,7 +63,9 @@ PRICES_CACHE = FileKind("prices cache", 4 * MiB, "delete it; prices are fetched 
 REQUEST_BODY = FileKind(
     "request body", 16 * MiB, "give a JSON file of at most 16 MiB (larger inputs belong in a batch job)"
 )
-REQUESTS_FILE = FileKind("rollout requests file", 16 * MiB, "give a JSON list of request bodies (at most 16 MiB)")
+REQUESTS_FILE = FileKind(
+    "rollout requests file", 16 * MiB, "give --requests (or rollout.requests_file) a JSON list of request bodies"
+)
 SCORING_SCRIPT = FileKind("scoring script", 1 * MiB, "give the path of your plumber .R file")
 CA_BUNDLE = FileKind("CA bundle", 4 * MiB, "give a PEM file with the CA certificate(s)")
 AZ_PROFILE = FileKind("az CLI profile", 4 * MiB, "run `az login` again to rewrite it")

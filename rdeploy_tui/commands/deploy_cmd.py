@@ -74,6 +74,8 @@ def _plain(event: Event) -> None:
         if event.details:
             for line in event.details.splitlines()[-40:]:
                 print(f"    | {line}")
+        if event.failing_line:  # the log line that names the cause (pipeline/failing_line.py), last to be seen
+            print(f"    Failing line: {event.failing_line}")
         if event.next_step:
             print(f"    Next: {event.next_step}")
     elif isinstance(event, PlanFinished):
@@ -87,8 +89,11 @@ def _json(event: Event) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from rdeploy_tui.locations import log_dir
+    from rdeploy_tui.pipeline.engine import check_state_folder
     from rdeploy_tui.pipeline.plan import make_plan
     from rdeploy_tui.pipeline.runner import run_deploy
+    from rdeploy_tui.pipeline.state import ResumeStore
 
     spec_path = Path(args.spec)
     spec, problems = load_valid_spec(spec_path)
@@ -105,6 +110,8 @@ def run(args: argparse.Namespace) -> int:
         if problem := check_expires_after(args.expires_after):
             raise RdeployError(f"--expires-after: {problem}.", "For example: --expires-after 8h.", code="Usage")
         spec.deployment.expires_after = args.expires_after
+    # The state folder takes the resume state and the log, checked before anything is asked or sent to Azure.
+    check_state_folder([ResumeStore().folder, log_dir()])
     if not args.yes:
         if not args.json and sys.stdin.isatty():
             from rdeploy_tui.deploy_folder.render import render
@@ -117,7 +124,7 @@ def run(args: argparse.Namespace) -> int:
     from rdeploy_tui.launch import Playground
 
     session = connect(args, playground=Playground.for_spec(spec))
-    try:
+    try:  # a run whose resume state or log could not be saved does not succeed (engine.py): exit 1 then
         outcome = run_deploy(
             spec,
             session=session,

@@ -1,5 +1,5 @@
 """`rdeploy-tui rollout --spec FILE`: a new version beside the serving one, shifted in stages, rolled back on
-trouble."""
+trouble, resumed where it stopped (docs/rollout.md)."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from rdeploy_tui.cli import add_connection_options
 from rdeploy_tui.commands.azure_args import confirm, connect
 from rdeploy_tui.commands.spec_args import add_spec_option, load_valid_spec, print_problems
 from rdeploy_tui.errors import RdeployError
+from rdeploy_tui.pipeline.events import Event, PlanFinished, StageMeasured, StepFailed
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -19,12 +20,11 @@ def register(sub: argparse._SubParsersAction) -> None:
         "rollout",
         help="deploy a new version beside the serving one at 0 %%, shift traffic in stages, roll back automatically",
         description="Deploys the spec's model/packages/size as a second deployment of the endpoint with no traffic, "
-        "scores it by name, "
-        "optionally mirrors live traffic to it, then shifts traffic in stages (the spec's rollout.steps, default 10 50 "
-        "100). "
-        "At each stage both deployments answer the same requests; crossing a threshold of the spec's rollout section "
-        "(error rate, p50/p95 latency against the old one, differing answers) moves all traffic back. Run it again to "
-        "resume.",
+        "scores it by name, optionally mirrors live traffic to it, then shifts traffic in stages (the spec's "
+        "rollout.steps, default 10 50 100). At each stage both deployments answer the same requests; crossing a "
+        "threshold of the spec's rollout section (error rate, p50/p95 latency against the old one, differing answers) "
+        "moves all traffic back. Run it again to resume: a rollback begun is finished, a shift that reached 100 %% is "
+        "never judged again.",
     )
     add_spec_option(parser)
     parser.add_argument(
@@ -82,13 +82,13 @@ def _steps(text: str) -> list[int]:
     return [int(x) for x in text.split(",")]
 
 
-def _plain(event) -> None:
+def _plain(event: Event) -> None:
     from rdeploy_tui.commands.deploy_cmd import _plain as deploy_line
-    from rdeploy_tui.pipeline.events import PlanFinished
-    from rdeploy_tui.pipeline.rollout import StageMeasured
 
     if isinstance(event, StageMeasured):
         print(f"    {event.line()}" + (f"\n !! {event.verdict}" if event.verdict else ""), flush=True)
+    elif isinstance(event, StepFailed) and event.code == "RollbackNeeded" and event.what != "rolled back by hand":
+        return  # the threshold crossed: its StageMeasured line just said it
     elif isinstance(event, PlanFinished):
         print(event.summary, flush=True)  # it says how the rollout ended
     else:
@@ -97,8 +97,10 @@ def _plain(event) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from rdeploy_tui.commands.deploy_cmd import _json  # the deploy's JSON lines: one format for both commands
-    from rdeploy_tui.pipeline.rollout import RolloutOptions, run_rollout
-    from rdeploy_tui.spec import rules
+    from rdeploy_tui.locations import log_dir
+    from rdeploy_tui.pipeline.engine import check_state_folder
+    from rdeploy_tui.pipeline.rollout import RolloutOptions, rollout_store, run_rollout
+    from rdeploy_tui.pipeline.rollout_inputs import check_rollout_inputs
 
     spec_path = Path(args.spec)
     spec, problems = load_valid_spec(spec_path)
@@ -118,18 +120,15 @@ def run(args: argparse.Namespace) -> int:
             setattr(r, name, value)
     if args.mirror and args.mirror_seconds is None and not r.mirror_seconds:
         r.mirror_seconds = r.hold_seconds
-    bad = [
-        p
-        for p in rules.validate(spec, base_dir=spec_path.parent)
-        if p.level == "error" and p.field.startswith("rollout.")
-    ]
-    if bad:
-        raise RdeployError(
-            "; ".join(str(p) for p in bad), "Fix the option or the spec's rollout section.", code="Usage"
-        )
+    # Every input (thresholds, the requests file) before the question and before any Azure call: a bad one is a
+    # usage error (exit 2) with nothing created; once a new deployment exists it would cost a rollback.
+    if args.requests is not None and not Path(args.requests).is_absolute():
+        r.requests_file = str(Path.cwd() / args.requests)  # an option is relative to where it is typed
+    bodies = check_rollout_inputs(spec, spec_path.parent)
+    check_state_folder([rollout_store().folder, log_dir()])
     if not confirm(
-        f"Roll out a new deployment on endpoint {spec.endpoint.name} (stages {', '.join(map(str, r.steps))} %; this "
-        "creates resources that bill)?",
+        f"Roll out a new deployment on endpoint {spec.endpoint.name} "
+        f"(stages {', '.join(map(str, r.steps))} %; this creates resources that bill)?",
         args,
     ):
         print("Nothing was done.")
@@ -139,6 +138,7 @@ def run(args: argparse.Namespace) -> int:
         keep_old=args.keep_old,
         delete_failed=args.delete_failed,
         force_build=args.rebuild,
+        requests=bodies,
         take_lock=args.take_lock,
     )
     from rdeploy_tui.launch import Playground

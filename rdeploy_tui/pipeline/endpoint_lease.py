@@ -14,10 +14,16 @@ azure-ai-ml generates from the REST spec (api-version 2025-12-01, azure/ai/ml/_r
 models.OnlineEndpoint has no `etag`; build_online_endpoints_create_or_update_request / _update_request send no
 If-Match, and no operation of that client has one; REST reference: learn.microsoft.com/rest/api/azureml/
 online-endpoints/create-or-update lists no such header) leaves nothing to compare, so a conditional write is
-not available. Whether the service would honour an If-Match sent anyway is not documented, so none is sent. What is left: two machines that both read "free"
-within SETTLE_S and both write; the read-back then shows one lease id, and the other machine stands back. A
-writer slower than SETTLE_S between its read and its write can still overwrite a lease just taken; the holder
-finds that at its next refresh (the tag no longer holds its id) and stops without touching the traffic.
+not available. Whether the service would honour an If-Match sent anyway is not documented, so none is sent.
+What is left: two machines that both read "free" within SETTLE_S and both write; the read-back then shows one
+lease id, and the other machine stands back. A writer slower than SETTLE_S between its read and its write can
+still overwrite a lease just taken, and `--take-lock` overwrites a live one on purpose: the holder reads the tag
+again immediately before every traffic move (EndpointLease.verify) and, finding another lease id there, stops
+without touching the traffic.
+
+The tag is input like any other: a value that is not a lease as Holder.tag() writes it (a huge process id, a
+time that is not one, a host name with control characters) is refused with a message naming the tag, and
+replaced only with --take-lock.
 
 Stale: a lease not renewed for LEASE_S is free to take (its holder crashed or lost its network). The holder
 renews it at the rollout's safe points (between steps and between rounds of a stage: never while Azure is
@@ -30,14 +36,19 @@ from __future__ import annotations
 
 import calendar
 import os
+import re
 import socket
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING
 
 from rdeploy_tui.errors import RdeployError
+
+if TYPE_CHECKING:
+    from rdeploy_tui.azure.online import EndpointInfo, Endpoints
 
 TAG = "rdeploy-rollout-lock"
 LEASE_S = 2 * 3600.0  # a lease not renewed for this long is stale (see above)
@@ -59,7 +70,10 @@ class Holder:
 
     def tag(self) -> str:
         """The tag's value (Azure allows 256 characters per tag value)."""
-        return f"lease={self.lease};host={self.host[:64]};pid={self.pid};since={_stamp(self.since)};renewed={_stamp(self.renewed)}"
+        return (
+            f"lease={self.lease};host={self.host[:64]};pid={self.pid};"
+            f"since={_stamp(self.since)};renewed={_stamp(self.renewed)}"
+        )
 
     def who(self) -> str:
         return (
@@ -71,30 +85,72 @@ def _stamp(epoch: float) -> str:
     return time.strftime(_FORMAT, time.gmtime(epoch))
 
 
-def parse(value: str | None) -> Holder | None:
-    """The holder a tag value names; None for no tag. An unreadable value (someone edited it) counts as stale."""
+class LeaseTagError(ValueError):
+    """The tag does not hold a lease as rdeploy-tui writes it (someone edited it, or another tool wrote it)."""
+
+
+_LEASE = re.compile(r"[0-9a-f]{32}")
+_HOST = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")  # what Holder.tag() writes (host names, sanitised)
+PID_MAX = 2**22  # Linux's PID_MAX_LIMIT on 64-bit systems: no process id is larger
+_FIELDS = ("lease", "host", "pid", "since", "renewed")
+
+
+def safe_host(name: str) -> str:
+    """This machine's name as a tag holds it: host-name characters only, at most 64."""
+    cleaned = re.sub(r"[^A-Za-z0-9._-]", "-", name).lstrip("._-")[:64]
+    return cleaned or "unknown-host"
+
+
+def parse(value: str | None, now: float | None = None) -> Holder | None:
+    """The holder a tag value names; None for no tag. A value that is not a lease as Holder.tag() writes it raises
+    LeaseTagError saying which field is wrong: the tag is input like any other, checked before it is used."""
     if not value:
         return None
-    fields = dict(part.split("=", 1) for part in value.split(";") if "=" in part)
+    if len(value) > 256:  # Azure's limit for a tag value
+        raise LeaseTagError(f"it is {len(value)} characters long")
+    parts = [part.split("=", 1) for part in value.split(";")]
+    if any(len(part) != 2 for part in parts):
+        raise LeaseTagError("it is not a list of name=value fields")
+    fields = dict(parts)
+    missing = [f for f in _FIELDS if f not in fields]
+    if missing or len(fields) != len(parts):
+        raise LeaseTagError(f"it lacks {', '.join(missing)}" if missing else "it repeats a field")
+    if not _LEASE.fullmatch(fields["lease"]):
+        raise LeaseTagError("its lease is not 32 hexadecimal digits")
+    if not _HOST.fullmatch(fields["host"]):
+        raise LeaseTagError("its host is not a host name")
+    if not re.fullmatch(r"[1-9][0-9]{0,6}", fields["pid"]) or int(fields["pid"]) > PID_MAX:
+        raise LeaseTagError(f"its pid is not a process id (1 to {PID_MAX})")
 
     def when(key: str) -> float:
         try:
-            return float(calendar.timegm(time.strptime(fields.get(key, ""), _FORMAT)))
+            return float(calendar.timegm(time.strptime(fields[key], _FORMAT)))
         except ValueError:
-            return 0.0
+            raise LeaseTagError(f"its {key} time is not a UTC time like 2026-01-31T12:00:00Z") from None
 
-    try:
-        pid = int(fields.get("pid", "0"))
-    except ValueError:
-        pid = 0
-    return Holder(fields.get("lease", ""), fields.get("host", "?"), pid, when("since"), when("renewed"))
+    since, renewed = when("since"), when("renewed")
+    if renewed < since:
+        raise LeaseTagError("it was renewed before it was taken")
+    if renewed > (time.time() if now is None else now) + LEASE_S:
+        raise LeaseTagError("its renewed time is in the future")  # such a lease would never go stale
+    return Holder(fields["lease"], fields["host"], int(fields["pid"]), since, renewed)
+
+
+def unreadable_tag(endpoint: str, value: str, problem: str) -> RdeployError:
+    shown = "".join(c if c.isprintable() else "?" for c in value[:80]) + ("..." if len(value) > 80 else "")
+    return RdeployError(
+        f"The rollout lock of endpoint {endpoint} (its tag {TAG} = {shown!r}) is not one rdeploy-tui wrote: {problem}.",
+        "If no rollout runs on this endpoint now, run the rollout with --take-lock to replace the tag "
+        f"(or remove the tag {TAG} from the endpoint).",
+        code="RolloutLockTag",
+    )
 
 
 def is_stale(holder: Holder, now: float, lease_s: float = LEASE_S) -> bool:
     """Free to take: not renewed for lease_s, or held by a process of this host that no longer runs."""
     if now - holder.renewed >= lease_s:
         return True
-    return holder.host == socket.gethostname() and holder.pid > 0 and not _running(holder.pid)
+    return holder.host == safe_host(socket.gethostname()) and not _running(holder.pid)
 
 
 def _running(pid: int) -> bool:
@@ -111,9 +167,20 @@ def busy_error(endpoint: str, holder: Holder, lease_s: float = LEASE_S) -> Rdepl
     stale_at = time.strftime("%H:%M UTC", time.gmtime(holder.renewed + lease_s))
     return RdeployError(
         f"Another rollout on endpoint {endpoint} is running ({holder.who()}; endpoint tag {TAG}).",
-        f"Wait for it to end, then run `rdeploy-tui rollout` again. If that rollout is gone (its machine crashed), the lock "
-        f"goes stale at {stale_at} and is taken over then; to take it over now, run the rollout with --take-lock.",
+        "Wait for it to end, then run `rdeploy-tui rollout` again. If that rollout is gone (its machine crashed), "
+        f"the lock goes stale at {stale_at} and is taken over then; to take it over now, run the rollout with "
+        "--take-lock.",
         code="RolloutBusy",
+    )
+
+
+def lost_error(endpoint: str, found: Holder | None, why: str | None = None) -> RdeployError:
+    who = f" ({found.who()} holds it now)" if found else f" ({why or 'the tag was removed'})"
+    return RdeployError(
+        f"This rollout lost its lock on endpoint {endpoint}{who}.",
+        "Nothing more is changed from here: check the endpoint's traffic (`rdeploy-tui endpoints show "
+        f"{endpoint}`) and run `rdeploy-tui rollout` again when the other one is over.",
+        code="RolloutLockLost",
     )
 
 
@@ -122,7 +189,7 @@ class EndpointLease:
 
     def __init__(
         self,
-        endpoints: Any,
+        endpoints: Endpoints,
         endpoint: str,
         *,
         settle_s: float = SETTLE_S,
@@ -130,7 +197,7 @@ class EndpointLease:
         renew_s: float = RENEW_S,
         poll_s: float = POLL_S,
         busy_wait_s: float = BUSY_WAIT_S,
-        clock: Any = time.time,
+        clock: Callable[[], float] = time.time,
     ) -> None:
         self.endpoints, self.endpoint = endpoints, endpoint
         self.settle_s, self.lease_s, self.renew_s, self.clock = settle_s, lease_s, renew_s, clock
@@ -138,22 +205,30 @@ class EndpointLease:
         self.lease = uuid.uuid4().hex
         self.held: Holder | None = None
 
-    def acquire(self, cancel: threading.Event | None = None, *, take: bool = False) -> Holder | None:
-        """Take the lease or raise RdeployError (code RolloutBusy) naming the holder. Returns the stale (or, with
-        `take`, live) holder it replaced, if any. `take`: the user said the holder is gone (rollout --take-lock)."""
-        found = parse(self._free(cancel).tags.get(TAG))
+    def acquire(self, cancel: threading.Event | None = None, *, take: bool = False) -> Holder | str | None:
+        """Take the lease or raise RdeployError (code RolloutBusy) naming the holder. Returns what it replaced, if
+        anything: the stale (or, with `take`, live) holder, or the text of a tag that held no readable lease.
+        `take`: the user said the holder is gone (rollout --take-lock). An unreadable tag is replaced only with
+        `take`; without, RdeployError (code RolloutLockTag) names the tag and what is wrong with it."""
+        value = self._free(cancel).tags.get(TAG)
         now = self.clock()
-        replaced = None
+        replaced: Holder | str | None = None
+        try:
+            found = parse(value, now)
+        except LeaseTagError as problem:
+            if not take:
+                raise unreadable_tag(self.endpoint, value or "", str(problem)) from None
+            found, replaced = None, value
         if found is not None and found.lease != self.lease:
             if not take and not is_stale(found, now, self.lease_s):
                 raise busy_error(self.endpoint, found, self.lease_s)
             replaced = found
-        mine = Holder(self.lease, socket.gethostname(), os.getpid(), now, now)
+        mine = Holder(self.lease, safe_host(socket.gethostname()), os.getpid(), now, now)
         self.endpoints.set_tags(self.endpoint, {TAG: mine.tag()}, cancel=cancel)
         if (cancel or threading.Event()).wait(self.settle_s):
             self._release_if_mine()
             raise RdeployError("Stopped while taking the rollout lock.", None, code="Cancelled")
-        after = parse(self.endpoints.show(self.endpoint).tags.get(TAG))
+        after = self._holder(self.endpoints.show(self.endpoint).tags.get(TAG))
         if after is None or after.lease != self.lease:  # another machine wrote after us: it goes on, we stand back
             raise busy_error(self.endpoint, after or mine, self.lease_s)
         self.held = mine
@@ -161,25 +236,40 @@ class EndpointLease:
 
     def renew(self, *, force: bool = False) -> None:
         """At a safe point: renew the lease when RENEW_S has passed. Raises RdeployError (RolloutLockLost) when
-        the tag no longer holds this lease (someone took it over as stale, or cleared it)."""
+        the tag no longer holds this lease (someone took it over as stale or with --take-lock, or cleared it)."""
         if self.held is None:
             return
         now = self.clock()
         if not force and now - self.held.renewed < self.renew_s:
             return
-        found = parse(self._free().tags.get(TAG))
+        self._check(now, write=True)
+
+    def verify(self) -> EndpointInfo:
+        """Immediately before a traffic move: read the tag and raise RolloutLockLost unless it still holds this
+        lease (a holder stopped with SIGSTOP while another took over finds out here, before it moves anything);
+        renewed too when RENEW_S has passed. Returns the endpoint as it was read (the move starts from it)."""
+        if self.held is None:
+            raise lost_error(self.endpoint, None, "this rollout holds no lock")
+        now = self.clock()
+        return self._check(now, write=now - self.held.renewed >= self.renew_s)
+
+    def _check(self, now: float, *, write: bool) -> EndpointInfo:
+        assert self.held is not None
+        info = self._free()
+        value = info.tags.get(TAG)
+        try:
+            found = parse(value, now)
+        except LeaseTagError as problem:
+            self.held = None
+            raise lost_error(self.endpoint, None, f"its tag {TAG} now holds something else: {problem}") from None
         if found is None or found.lease != self.lease:
             self.held = None
-            who = f" ({found.who()} holds it now)" if found else " (the tag was removed)"
-            raise RdeployError(
-                f"This rollout lost its lock on endpoint {self.endpoint}{who}.",
-                "Nothing more is changed from here: check the endpoint's traffic (`rdeploy-tui endpoints show "
-                f"{self.endpoint}`) and run `rdeploy-tui rollout` again when the other one is over.",
-                code="RolloutLockLost",
-            )
-        renewed = Holder(self.lease, self.held.host, self.held.pid, self.held.since, now)
-        self.endpoints.set_tags(self.endpoint, {TAG: renewed.tag()})
-        self.held = renewed
+            raise lost_error(self.endpoint, found)
+        if write:
+            renewed = Holder(self.lease, self.held.host, self.held.pid, self.held.since, now)
+            info = self.endpoints.set_tags(self.endpoint, {TAG: renewed.tag()})
+            self.held = renewed
+        return info
 
     def release(self) -> str | None:
         """Remove the tag if it is still ours; never raises. Returns why it could not be removed, if so."""
@@ -188,7 +278,13 @@ class EndpointLease:
         self.held = None
         return self._release_if_mine()
 
-    def _free(self, cancel: threading.Event | None = None) -> Any:
+    def _holder(self, value: str | None) -> Holder | None:
+        try:
+            return parse(value, self.clock())
+        except LeaseTagError:
+            return None
+
+    def _free(self, cancel: threading.Event | None = None) -> EndpointInfo:
         """The endpoint once no operation runs on it (e.g. a deployment Azure goes on creating after a cancelled
         rollout), or as it is after busy_wait_s: the write that follows then says why it was refused."""
         deadline = time.monotonic() + self.busy_wait_s
@@ -200,9 +296,12 @@ class EndpointLease:
 
     def _release_if_mine(self) -> str | None:
         try:
-            found = parse(self._free().tags.get(TAG))
+            found = self._holder(self._free().tags.get(TAG))
             if found is not None and found.lease == self.lease:
                 self.endpoints.set_tags(self.endpoint, {TAG: None})
         except RdeployError as error:
-            return f"could not remove the rollout lock tag {TAG} of endpoint {self.endpoint}: {error.what} (it goes stale by itself)"
+            return (
+                f"could not remove the rollout lock tag {TAG} of endpoint {self.endpoint}: {error.what} "
+                "(it goes stale by itself)"
+            )
         return None

@@ -30,7 +30,7 @@ def expiry_note(expires_after: str | None, now: float | None = None) -> str | No
     """What a deploy with this expiry will do, said before it runs (the wizard's review):
     "expires after 8h: at 2026-11-26 21:00 UTC if deployed now"; None without an expiry."""
     at = expiry_tag(expires_after, now).get(TAG)
-    if at is None:
+    if at is None or expires_after is None:
         return None
     return f"expires after {expires_after.strip()}: at {_utc(at)} if deployed now"
 
@@ -38,7 +38,7 @@ def expiry_note(expires_after: str | None, now: float | None = None) -> str | No
 def expiry_sentence(tags: dict[str, str] | None) -> str | None:
     """What a deployed endpoint's tag says, for the summaries after a deploy; None without an expiry."""
     value = (tags or {}).get(TAG)
-    if expires_at(tags) is None:
+    if value is None or expires_at(tags) is None:
         return None
     return f"It expires at {_utc(value)}: `rdeploy-tui endpoints sweep` deletes it after that"
 
@@ -87,7 +87,8 @@ def is_expired(tags: dict[str, str] | None, now: float | None = None) -> bool:
 def sweep(
     endpoints: Any, *, now: float | None = None, on_deleting: Callable[[str], None] = lambda name: None
 ) -> tuple[list[str], list[tuple[str, str]]]:
-    """Delete every expired endpoint of `endpoints` (rdeploy_tui.azure.Endpoints). Returns (deleted, [(name, why not)])."""
+    """Delete every expired endpoint of `endpoints` (rdeploy_tui.azure.Endpoints).
+    Returns (deleted, [(name, why not)])."""
     from rdeploy_tui.errors import RdeployError
 
     deleted: list[str] = []

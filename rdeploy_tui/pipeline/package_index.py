@@ -20,7 +20,22 @@ from rdeploy_tui.tls import tls_context
 TIMEOUT_S = 15.0
 # What a base R installation and the image's own packages provide: never in a CRAN index, always installable.
 _BASE_R = frozenset(
-    ["base", "compiler", "datasets", "grDevices", "graphics", "grid", "methods", "parallel", "splines", "stats", "stats4", "tcltk", "tools", "utils"]
+    [
+        "base",
+        "compiler",
+        "datasets",
+        "grDevices",
+        "graphics",
+        "grid",
+        "methods",
+        "parallel",
+        "splines",
+        "stats",
+        "stats4",
+        "tcltk",
+        "tools",
+        "utils",
+    ]
 )
 
 

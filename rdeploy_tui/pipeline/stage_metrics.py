@@ -19,19 +19,17 @@ from rdeploy_tui.errors import RdeployError
 MIN_SPAN = timedelta(minutes=5)
 
 
-def report(ws: Any, endpoint: str, old: str, new: str, since: datetime, stages: list[dict[str, Any]], step: str) -> str:
-    """Add Azure Monitor's figures for both deployments to the stage's record (key "azure_monitor") and return the
-    text to append to the stage's closing line ("" when there are none for both)."""
+def read(ws: Any, endpoint: str, old: str, new: str, since: datetime) -> tuple[str, dict[str, dict[str, Any]]]:
+    """Azure Monitor's figures for both deployments since `since` (at least the last MIN_SPAN): the text to append to
+    the stage's closing line and the figures per deployment for the report ({} when none could be read)."""
     from rdeploy_tui.azure.monitor import traffic_by_deployment
 
     now = datetime.now(timezone.utc)
     try:
         figures = traffic_by_deployment(ws, endpoint, [new, old], min(since, now - MIN_SPAN), now)
     except RdeployError as exc:
-        return f" · Azure Monitor: not read ({exc.what})"
-    record = next((s for s in reversed(stages) if s.get("step") == step), None)
-    if record is not None:
-        record["azure_monitor"] = {name: asdict(f) for name, f in figures.items()}
+        return f" · Azure Monitor: not read ({exc.what})", {}
+    kept = {name: asdict(f) for name, f in figures.items()}
     if new not in figures or old not in figures:
-        return " · Azure Monitor: no figures for both deployments yet (it publishes a minute or more late)"
-    return f" · Azure Monitor: {figures[new].text()}; {figures[old].text()}"
+        return " · Azure Monitor: no figures for both deployments yet (it publishes a minute or more late)", kept
+    return f" · Azure Monitor: {figures[new].text()}; {figures[old].text()}", kept

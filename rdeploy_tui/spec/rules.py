@@ -454,7 +454,7 @@ def outside_folder_warning(value: Any, base_dir: Path | None, what: str) -> str 
     return f"{what} {show(value)} resolves to {resolved}, outside the spec's folder {folder} (fine if you mean it)"
 
 
-def check_requests_file(value: Any, base_dir: Path | None = None) -> str | None:
+def check_requests_file(value: Any, base_dir: Path | None = None, kind: str = "crate") -> str | None:
     """`rollout.requests_file`: None (the sample request) or a readable JSON file of request bodies."""
     if value is None:
         return None
@@ -466,7 +466,7 @@ def check_requests_file(value: Any, base_dir: Path | None = None) -> str | None:
     from rdeploy_tui.spec.requests_file import read_requests_file, requests_file_path
 
     try:
-        read_requests_file(requests_file_path(value, base_dir))
+        read_requests_file(requests_file_path(value, base_dir), lambda body: check_sample_request(body, kind))
     except RdeployError as exc:
         return exc.what[:1].lower() + exc.what[1:].rstrip(".")
     return None
@@ -789,7 +789,7 @@ def validate(spec: DeploySpec, base_dir: Path | None = None) -> list[Problem]:
     check("deployment.expires_after", check_expires_after, spec.deployment.expires_after)
     problems.extend(autoscale_problems(spec.deployment))
     problems.extend(_rollout_problems(spec.rollout))
-    if err := check_requests_file(spec.rollout.requests_file, base_dir):
+    if err := check_requests_file(spec.rollout.requests_file, base_dir, spec.model.kind):
         problems.append(Problem("rollout.requests_file", err))
     elif warning := outside_folder_warning(spec.rollout.requests_file, base_dir, "requests file"):
         problems.append(Problem("rollout.requests_file", warning, "warning"))

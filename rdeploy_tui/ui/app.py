@@ -225,12 +225,12 @@ class RdeployApp(App):
         """After a crash, or a quit during a deploy (the runner then records it cancelled): offer to resume
         the unfinished deploy of the last run's spec (True: offered). A failed deploy is not offered: its
         cause (a package name, a quota) is to be fixed in the wizard first."""
-        from rdeploy_tui.pipeline.state import StateStore, target_key
+        from rdeploy_tui.pipeline.state import ResumeStore, target_key
 
         spec = self.session.spec
         w = spec.workspace
         target = target_key(w.subscription_id, w.resource_group, w.name, spec.endpoint.name, spec.deployment.name)
-        state = StateStore().load(target) if self.session.from_last_run else None
+        state = ResumeStore().load(target) if self.session.from_last_run else None
         if state is None or state.status not in ("running", "cancelled"):
             return False
         stopped = [k for k, v in state.steps.items() if v.status in ("running", "failed", "cancelled")]

@@ -95,6 +95,42 @@ def test_build_failure_shows_the_build_log(session, sandbox, make_spec, recorder
     assert failure.code == "BuildFailed" and failure.details
     assert recorder.of(LogLines, P.BUILD)
     assert outcome.status == "failed"
+    # the cause (pak's words for the package that failed), never ACR's generic last line
+    assert failure.failing_line == "Failed to build source package carrier.", failure.details
+    assert failure.details.splitlines()[-1].startswith("Run ID:")
+
+
+def test_the_cli_shows_the_line_that_names_a_build_failures_cause(session, sandbox, make_spec, tmp_path, cleanup):
+    import os
+    import subprocess
+    import sys
+
+    from rdeploy_tui.spec.deploy_spec import save_spec
+
+    spec = make_spec("bcli")
+    cleanup.append((_workspace(session, spec), spec.endpoint.name))  # the endpoint is created beside the build
+    spec.image.tag = "cli-cause"  # a tag of its own: never already in the registry
+    path = tmp_path / "rdeploy.yaml"
+    save_spec(spec, path)
+    sandbox.faults.arm("build-fail", count=1)
+    env = {
+        k: v for k, v in os.environ.items() if not k.startswith(("AZURE_", "RDEPLOY_")) and k != "REQUESTS_CA_BUNDLE"
+    }
+    env.update(sandbox.service_principal.environment(), RDEPLOY_HOME=str(tmp_path / "home"))
+    connection = ["--arm-endpoint", sandbox.base_url, "--ca-bundle", str(sandbox.client_settings().ca_cert)]
+    result = subprocess.run(
+        [sys.executable, "-m", "rdeploy_tui", *connection, "deploy", "--spec", str(path), "--yes", "--rebuild"],
+        capture_output=True,
+        text=True,
+        env=env,
+        stdin=subprocess.DEVNULL,
+        timeout=300,
+    )
+    assert result.returncode == 1, result.stdout[-2000:] + result.stderr
+    lines = result.stdout.splitlines()
+    cause = lines.index("    Failing line: Failed to build source package carrier.")
+    assert lines[cause + 1].startswith("    Next:")  # the cause, then what to do: the last things on screen
+    assert "Traceback" not in result.stdout + result.stderr
 
 
 def test_authorization_failed_names_the_role(session, sandbox, make_spec, recorder):
@@ -141,17 +177,16 @@ def test_endpoint_name_taken_in_the_region(session, sandbox, make_spec, recorder
 @pytest.mark.r
 def test_endpoint_busy(session, sandbox, make_spec, cleanup):
     from rdeploy_tui.azure import Endpoints
-    from rdeploy_tui.pipeline.runner import Runner
+    from rdeploy_tui.deploy_folder.render import render
+    from rdeploy_tui.pipeline.runner import deployment_request
 
     spec = make_spec("busy")
     first = run_deploy(spec, session=session, sink=lambda e: None, smoke_score=False)
     ws = _workspace(session, spec)
     cleanup.append((ws, spec.endpoint.name))
     assert first.status == "succeeded", first.summary
-    runner = Runner(spec, session=session, sink=lambda e: None)
-    runner._step_prepare()
-    runner.ctx.image = first.image
-    request = runner._deployment_request()
+    rendered = render(spec, registry=ws.registry().login_server)
+    request = deployment_request(spec, rendered, first.model.split(":")[1], first.image)
     request.name = "green"
     # Another operation holds the endpoint (Updating) when a second deployment is sent.
     from rdeploy_tui.sandbox import online
@@ -262,8 +297,6 @@ def test_no_subscription_says_how_to_get_access(session, sandbox):
 
 
 def test_a_spec_naming_a_subscription_the_identity_cannot_see(session, sandbox, make_spec, recorder):
-    from rdeploy_tui.azure import Endpoints, Workspace
-
     spec = make_spec("nosub")
     unknown = spec.workspace.subscription_id = _unknown_subscription()
     # The fault keeps this subscription out of the identity's sight.
@@ -340,3 +373,20 @@ def test_cli_names_a_subscription_it_cannot_see_without_a_traceback(sandbox, tmp
     assert "Traceback" not in result.stdout + result.stderr
     assert f"Subscription {unknown} was not found, or is not visible to" in result.stderr
     assert "az account list" in result.stderr
+
+
+def test_an_endpoint_refused_by_authorization_leaves_nothing_the_summary_does_not_find(
+    session, sandbox, make_spec, recorder
+):
+    """Issue 25 item 12: what a failed deploy says it left behind is read from Azure; a refused PUT created nothing."""
+    from rdeploy_tui.azure import Endpoints
+
+    spec = make_spec("authz")
+    sandbox.faults.arm("authorization-failed", match=r"PUT .*/onlineEndpoints/[^/]+$")
+    outcome = run_deploy(spec, session=session, sink=recorder, smoke_score=False)
+    failure = _failed(recorder, P.ENDPOINT)
+    assert failure.code == "AuthorizationFailed" and outcome.status == "failed"
+    assert Endpoints(_workspace(session, spec)).find(spec.endpoint.name) is None  # Azure has no endpoint ...
+    left = outcome.summary.split("Left behind:", 1)[1]
+    assert "nothing was created in Azure" in left and "exists" not in left and "bills" not in left  # ... nor says so
+    assert recorder.of(PlanFinished)[-1].summary == outcome.summary

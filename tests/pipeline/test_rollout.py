@@ -16,7 +16,8 @@ pytestmark = [pytest.mark.sandbox, pytest.mark.r]
 
 
 def _serving(session, make_spec, cleanup, prefix):
-    """An endpoint whose deployment blue takes all traffic; the spec for the next version (hold 0: one round per stage)."""
+    """An endpoint whose deployment blue takes all traffic; the spec for the next version (hold 0: one round per
+    stage)."""
     from rdeploy_tui.azure import Workspace
 
     spec = make_spec(prefix)
@@ -125,7 +126,7 @@ def test_two_rollouts_on_one_endpoint_are_refused(make_spec, rdeploy_home):
     from rdeploy_tui.pipeline import rollout
 
     spec = make_spec("roll-lock")
-    path = rdeploy_home / "locks" / f"rollout-{rollout._endpoint_key(spec)}.lock"
+    path = rollout.rollout_lock_path(spec)
     path.parent.mkdir(parents=True, exist_ok=True)
     with FileLock(str(path)):
         outcome = run_rollout(spec, session=None, sink=lambda e: None)

@@ -123,7 +123,7 @@ def test_a_requests_file_that_cannot_be_used_is_refused_before_anything_moves(tm
     path = _spec(tmp_path)
     result = run_cli(["rollout", "--spec", str(path), "--sandbox", "--yes", "--requests", target], tmp_path / "home")
     said = _explained(result, 2)
-    assert f"rollout.requests_file: the rollout's requests file {target}" in said
+    assert f"The rollout's requests file {target}" in said
     expected = {
         "/dev/zero": "is a character device, not a regular file",
         "fifo": "is a named pipe (FIFO), not a regular file",
@@ -187,9 +187,9 @@ def test_the_wizards_last_run_spec_never_blocks_the_start(rdeploy_home, content)
 
 @pytest.mark.parametrize("content", ["fifo", "digits", "huge"])
 def test_a_resume_file_that_cannot_be_read_is_moved_aside_with_a_notice(tmp_path, content):
-    from rdeploy_tui.pipeline.state import StateStore, target_key
+    from rdeploy_tui.pipeline.state import ResumeStore, target_key
 
-    store = StateStore(tmp_path / "deployments")
+    store = ResumeStore(tmp_path / "deployments")
     target = target_key("s", "rg", "ws", "ep", "blue")
     path = store.path(target)
     path.parent.mkdir(parents=True)

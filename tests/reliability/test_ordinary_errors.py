@@ -86,9 +86,9 @@ def test_an_ordinary_mistake_is_explained(tmp_path, name):
 
 @pytest.mark.parametrize("content", ["[]", "{not json", None])
 def test_a_corrupt_resume_file_is_moved_aside_with_a_warning(tmp_path, rdeploy_home, content):
-    from rdeploy_tui.pipeline.state import StateStore, target_key
+    from rdeploy_tui.pipeline.state import ResumeStore, target_key
 
-    store = StateStore(tmp_path / "deployments")
+    store = ResumeStore(tmp_path / "deployments")
     target = target_key("s", "g", "w", "e", "blue")
     path = store.path(target)
     path.parent.mkdir(parents=True)
@@ -100,18 +100,18 @@ def test_a_corrupt_resume_file_is_moved_aside_with_a_warning(tmp_path, rdeploy_h
     kept = list(path.parent.glob(path.name + ".corrupt-*"))
     assert len(kept) == 1 and not path.exists()
     assert store.notices and str(path) in store.notices[0] and str(kept[0]) in store.notices[0]
-    from rdeploy_tui.pipeline.state import DeployState
+    from rdeploy_tui.pipeline.state import initial
 
-    store.save(DeployState(target))  # the next deploy writes its own file
+    store.save(initial("deploy", target))  # the next deploy writes its own file
     assert json.loads(path.read_text())["target"] == target
 
 
 @pytest.mark.sandbox
-def test_a_failed_deploy_says_failed_once_and_no_log_path_it_could_not_write(tmp_path):
+def test_a_deploy_whose_log_folder_is_a_file_is_refused_naming_it_and_no_log_path(tmp_path):
     from rdeploy_tui.sandbox import arm
     from rdeploy_tui.spec.deploy_spec import default_spec, save_spec
 
-    spec = default_spec()  # a workspace without a registry: the deploy fails at once, before any R runs
+    spec = default_spec()
     spec.workspace.subscription_id, spec.workspace.resource_group = arm.DEFAULT_SUBSCRIPTION, arm.DEFAULT_RESOURCE_GROUP
     spec.workspace.name = arm.NO_ACR_WORKSPACE
     path = tmp_path / "rdeploy.yaml"
@@ -121,6 +121,8 @@ def test_a_failed_deploy_says_failed_once_and_no_log_path_it_could_not_write(tmp
     (home / "logs").write_text("a file where the log folder would be")
     result = run_cli(["deploy", "--spec", str(path), "--sandbox", "--yes"], home)
     assert result.returncode == 1
-    assert "Deploy failed. Deploy failed" not in result.stdout and "Deploy failed:" in result.stdout
+    # said once, before anything was sent to Azure (the sandbox never started), naming the file in the way
+    assert result.stderr.count(f"{home / 'logs'} is a file") == 1 and "Next: Move" in result.stderr
+    assert not (home / "sandbox").exists()
     assert "Log:" not in result.stdout
     assert "unexpected error" not in result.stderr and "Traceback" not in result.stderr

@@ -15,7 +15,7 @@ from reliability_helpers import run_cli, wait_for
 
 from rdeploy_tui.pipeline.events import PlanFinished
 from rdeploy_tui.pipeline.runner import run_deploy
-from rdeploy_tui.pipeline.state import StateStore, target_key
+from rdeploy_tui.pipeline.state import ResumeStore, target_key
 from rdeploy_tui.spec.deploy_spec import default_spec
 
 
@@ -26,7 +26,7 @@ def _target(spec):
 
 def test_a_second_deploy_of_one_target_names_the_holder(tmp_path, rdeploy_home):
     spec = default_spec()
-    store = StateStore(tmp_path / "deployments")
+    store = ResumeStore(tmp_path / "deployments")
     path = store.path(_target(spec))
     holder = subprocess.Popen(
         [
@@ -140,7 +140,7 @@ def _hold(path, target):
 def test_a_hostile_holder_note_is_shown_without_escapes_through_the_cli(tmp_path):
     """Issue 25 item 6: a holder note whose host holds terminal escape sequences retitled the terminal, and a
     non-number time crashed the refusal. Each field is checked and shown without control characters."""
-    from rdeploy_tui.pipeline.state import StateStore
+    from rdeploy_tui.pipeline.state import ResumeStore
     from rdeploy_tui.sandbox import arm
     from rdeploy_tui.spec.deploy_spec import save_spec
 
@@ -150,7 +150,7 @@ def test_a_hostile_holder_note_is_shown_without_escapes_through_the_cli(tmp_path
     spec_path = tmp_path / "rdeploy.yaml"
     save_spec(spec, spec_path)
     home = tmp_path / "home"
-    path = StateStore(home / "deployments").path(_target(spec))
+    path = ResumeStore(home / "deployments").path(_target(spec))
     holder = _hold(path, _target(spec))
     try:
         note = path.with_suffix(".holder")

@@ -9,7 +9,8 @@ from ui_helpers import FIXTURES, make_app, wait_for
 
 from rdeploy_tui.connection_options import ConnectionOptions
 from rdeploy_tui.errors import RdeployError
-from rdeploy_tui.pipeline.state import DeployState, StateStore, target_key
+from rdeploy_tui.pipeline.events import PlanFinished, RunStarted, StepFailed, StepStarted
+from rdeploy_tui.pipeline.state import ResumeStore, fold, initial, target_key
 from rdeploy_tui.spec.deploy_spec import default_spec
 from rdeploy_tui.ui.app import RdeployApp
 from rdeploy_tui.ui.session import Session
@@ -29,12 +30,11 @@ async def test_reopening_after_an_interrupted_deploy_offers_to_resume(monkeypatc
     session = Session(connection=ConnectionOptions(), spec=spec, base_dir=FIXTURES, from_last_run=True)
     session.save_last_run()
     w = spec.workspace
-    state = DeployState(
-        target_key(w.subscription_id, w.resource_group, w.name, spec.endpoint.name, spec.deployment.name)
-    )
-    state.step("build-image").status = "running" if status == "running" else "cancelled"
-    state.status = status
-    StateStore().save(state)
+    target = target_key(w.subscription_id, w.resource_group, w.name, spec.endpoint.name, spec.deployment.name)
+    events = [RunStarted("deploy", target), StepStarted("build-image", "Build image")]  # a crash leaves it so
+    if status == "cancelled":
+        events += [StepFailed("build-image", "Stopped.", code="Cancelled"), PlanFinished("cancelled", "Cancelled.")]
+    ResumeStore().save(fold(events, initial("deploy", target)))
     # The sign-in and deploy workers would ask Azure; this test is about the offer only.
     monkeypatch.setattr("rdeploy_tui.ui.screens.signin.SignInScreen.sign_in", lambda self: None)
     monkeypatch.setattr("rdeploy_tui.ui.screens.deploy.DeployScreen.run_deploy", lambda self, spec: None)
@@ -52,11 +52,9 @@ async def test_a_failed_deploy_is_not_offered_for_resume(monkeypatch):
     session = Session(connection=ConnectionOptions(), spec=spec, base_dir=FIXTURES, from_last_run=True)
     session.save_last_run()
     w = spec.workspace
-    state = DeployState(
-        target_key(w.subscription_id, w.resource_group, w.name, spec.endpoint.name, spec.deployment.name)
-    )
-    state.status = "failed"
-    StateStore().save(state)
+    target = target_key(w.subscription_id, w.resource_group, w.name, spec.endpoint.name, spec.deployment.name)
+    events = [RunStarted("deploy", target), PlanFinished("failed", "Deploy failed: a cause.")]
+    ResumeStore().save(fold(events, initial("deploy", target)))
     monkeypatch.setattr("rdeploy_tui.ui.screens.signin.SignInScreen.sign_in", lambda self: None)
     monkeypatch.setattr("rdeploy_tui.ui.screens.manage.open_if_endpoints", lambda app: None)
     app = RdeployApp(Session.start(ConnectionOptions(), base_dir=FIXTURES))

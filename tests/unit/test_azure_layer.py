@@ -16,7 +16,6 @@ from rdeploy_tui.azure.credentials import identity_from_token
 from rdeploy_tui.azure.discovery import default_subscription_id, workspace_hints
 from rdeploy_tui.azure.errors import explain
 from rdeploy_tui.azure.online import new_lines
-from rdeploy_tui.pipeline.state import DeployState, StateStore, target_key
 
 
 def _http_error(status: int, code: str, message: str):
@@ -133,17 +132,6 @@ def test_new_log_lines_from_overlapping_tails():
     assert new_lines(["a", "b", "c"], ["b", "c", "d", "e"]) == ["d", "e"]
     assert new_lines([], ["a"]) == ["a"]
     assert new_lines(["a", "b"], ["a", "b"]) == []
-
-
-def test_state_file_round_trip_is_atomic(tmp_path):
-    store = StateStore(tmp_path)
-    state = DeployState(target_key("s", "rg", "ws", "ep", "blue"))
-    state.step("build-image").status = "running"
-    state.step("build-image").data["run_id"] = "ca1"
-    store.save(state)
-    loaded = store.load(state.target)
-    assert loaded.steps["build-image"].data == {"run_id": "ca1"}
-    assert [p.name for p in tmp_path.iterdir()] == [store.path(state.target).name]  # no temp files left
 
 
 def test_importing_the_azure_layer_is_cheap():

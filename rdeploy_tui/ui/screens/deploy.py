@@ -4,7 +4,6 @@ the message, the next action and the relevant log lines. No deploy logic here.""
 
 from __future__ import annotations
 
-import re
 import threading
 import time
 from collections import deque
@@ -24,22 +23,6 @@ from rdeploy_tui.ui.widgets.steps_view import StepRow, StepsView
 
 BUILD_SOURCES = {"build"}  # LogLines.source values shown in the build panel; all others go to the deployment panel
 BUILD_STEPS = {"build-image"}  # a failure of these is read in the build log; of the others, in the deployment log
-# The line of a failure's log that names the cause: our own Dockerfile/plumber.R messages first, then R's
-# and Docker's error lines.
-_OWN_LINE = re.compile(r"^\s*rdeploy: ")
-_ERROR_LINE = re.compile(
-    r"^\s*(error\b|fatal\b|execution halted)|\b(failed|not available|cannot|no such)\b", re.IGNORECASE
-)
-
-
-def failing_line(details: str | None) -> str | None:
-    """The line of a failure's log tail that says what went wrong (the last such line), or None."""
-    lines = [line.strip() for line in (details or "").splitlines() if line.strip()]
-    for pattern in (_OWN_LINE, _ERROR_LINE):
-        found = [line for line in lines if pattern.search(line)]
-        if found:
-            return found[-1]
-    return None
 
 
 class DeployScreen(WizardStep):
@@ -166,7 +149,7 @@ class DeployScreen(WizardStep):
         self.query_one("#failure-next", Static).update(f"Next: {event.next_step}" if event.next_step else "")
         # The line that names the cause, whole (wrapped), then the log of the failed step across the whole
         # width: at 80x24 two panels side by side cut it at 36 columns.
-        line = failing_line(event.details)
+        line = event.failing_line  # the line naming the cause (pipeline/failing_line.py)
         self.query_one("#failure-line", Static).update(f"Failing line: {line}" if line else "")
         self.query_one("#failure-line").display = line is not None
         build = event.step in BUILD_STEPS

@@ -14,8 +14,16 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.widgets import Sparkline, Static
 
-from rdeploy_tui.pipeline.events import LogLines, PlanFinished, StepFailed, StepFinished, StepProgress, StepStarted
-from rdeploy_tui.pipeline.rollout import RolloutControl, StageMeasured
+from rdeploy_tui.pipeline.events import (
+    LogLines,
+    PlanFinished,
+    StageMeasured,
+    StepFailed,
+    StepFinished,
+    StepProgress,
+    StepStarted,
+)
+from rdeploy_tui.pipeline.rollout import RolloutControl
 from rdeploy_tui.ui.widgets.footer import KeysFooter
 from rdeploy_tui.ui.widgets.log_panel import LogPanel
 
