@@ -23,6 +23,8 @@ RETRY = {"retry_total": 5, "retry_backoff_factor": 0.8, "retry_backoff_max": 20}
 # none: the SDK's default 30 s would make a ~20 s traffic update cost 30 s on the deploy's critical path; 5 s is what
 # azure-ai-ml's deployment operations poll at (LROConfigurations.POLL_INTERVAL). A Retry-After always wins.
 LRO_INTERVAL_S = 5
+# The clouds MLClient has defined in this process (azure.ai.ml keeps them in a module-global table).
+_CLOUDS_DEFINED: set[str] = set()
 
 
 class AzureConnection:
@@ -175,8 +177,9 @@ class AzureConnection:
             if client is not None:
                 return client
         # MLClient records its cloud in the process env var AZUREML_CURRENT_CLOUD, and parts of azure.ai.ml read it
-        # (some at import time); a value inherited from another process names a cloud this process never defined.
-        if os.environ.get("AZUREML_CURRENT_CLOUD") not in (None, self.cloud_name):
+        # (some at import time); a value inherited from another process names a cloud this process never defined,
+        # even when it is this connection's own name (a parent that reached the same ARM endpoint).
+        if os.environ.get("AZUREML_CURRENT_CLOUD") not in (None, *_CLOUDS_DEFINED):
             os.environ.pop("AZUREML_CURRENT_CLOUD")
         from azure.ai.ml import MLClient  # ~1.5 s import, deliberately deferred to the first workspace call
 
@@ -191,6 +194,7 @@ class AzureConnection:
             kwargs["cloud_metadata"] = self.cloud_metadata
         kwargs["polling_interval"] = LRO_INTERVAL_S
         with azure_call("connecting to the workspace"):
+            _CLOUDS_DEFINED.add(self.cloud_name)
             client = MLClient(self.credential, subscription_id, resource_group, workspace, **kwargs)
         with self._lock:
             return self._ml_clients.setdefault(key, client)

@@ -128,6 +128,7 @@ def test_the_cli_shows_the_line_that_names_a_build_failures_cause(session, sandb
     )
     assert result.returncode == 1, result.stdout[-2000:] + result.stderr
     lines = result.stdout.splitlines()
+    assert "    Failing line: Failed to build source package carrier." in lines, result.stdout[-3000:]
     cause = lines.index("    Failing line: Failed to build source package carrier.")
     assert lines[cause + 1].startswith("    Next:")  # the cause, then what to do: the last things on screen
     assert "Traceback" not in result.stdout + result.stderr
