@@ -23,7 +23,7 @@ async def test_endpoint_step_shows_the_cost_of_size_times_count(sandbox, monkeyp
     with session_for_sandbox(sandbox) as session:
         spec = spec_on_sandbox(sandbox, "cost-ui")
         ws = Workspace.open(session, sandbox.subscription_id, sandbox.resource_group, sandbox.workspace_name)
-        app = make_app(5, spec=spec, found={"endpoints": {}, "workspace": ws})
+        app = make_app("endpoint", spec=spec, azure=session, workspace=ws)
         async with app.run_test(size=(120, 40)) as pilot:
             await started(pilot)
             screen = app.screen

@@ -44,9 +44,9 @@ def two_deployments(sandbox_server, tmp_path_factory):
 
 def manage_app(two_deployments, *, from_last_run: bool = False, step: int = 8):
     spec, session, _ = two_deployments
-    app = make_app(step, spec=spec.copy(), screens={8: ScoringScreen(autostart=False)}, sandbox=True)
-    app.session._azure = session
-    app.session.from_last_run = from_last_run
+    app = make_app(step, spec=spec.copy(), screens={"score": ScoringScreen(autostart=False)}, sandbox=True)
+    app.state._azure = session
+    app.state.from_last_run = from_last_run
     return app
 
 

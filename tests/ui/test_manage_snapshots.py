@@ -86,7 +86,7 @@ class FixedSource:
 
 
 def app_with_manage():
-    app = make_app(8, screens={8: ScoringScreen(autostart=False)})
+    app = make_app("score", screens={"score": ScoringScreen(autostart=False)})
 
     async def open_it(pilot):
         screen = ManageScreen(FixedSource(), clock=lambda: NOW)

@@ -28,8 +28,8 @@ async def test_register_a_new_model_from_a_folder_after_a_local_test(sandbox_ser
     shutil.copy(sample_crate_path(), folder / "crate.bin")
     name = f"wizard-model-{os.getpid() % 10000}"
     session = session_for_sandbox(sandbox_server)
-    app = make_app(2, spec=spec_on_sandbox(sandbox_server, "unused-endpoint"), sandbox=True)
-    app.session._azure = session
+    app = make_app("model", spec=spec_on_sandbox(sandbox_server, "unused-endpoint"), sandbox=True)
+    app.state._azure = session
     async with app.run_test(size=(80, 24)) as pilot:
         await settle(pilot, first=True)
         screen = app.screen
@@ -59,7 +59,7 @@ async def test_register_a_new_model_from_a_folder_after_a_local_test(sandbox_ser
         await wait_for(pilot, lambda: str(status.render()).startswith(f"Model {name} version 1 uses"), timeout=120)
         assert str(status.render()) == f"Model {name} version 1 uses no packages beyond base R."
         assert not (rdeploy_home / "cache" / "models").exists()
-        assert app.session.spec.model.name == name
+        assert app.state.spec.model.name == name
     ws = Workspace.open(
         session, sandbox_server.subscription_id, sandbox_server.resource_group, sandbox_server.workspace_name
     )
@@ -76,8 +76,8 @@ async def test_a_crate_that_fails_the_local_test_is_not_registered(sandbox_serve
     (folder / "crate.bin").write_bytes(b"not an R object")
     name = f"broken-model-{os.getpid() % 10000}"
     session = session_for_sandbox(sandbox_server)
-    app = make_app(2, spec=spec_on_sandbox(sandbox_server, "unused-endpoint"), sandbox=True)
-    app.session._azure = session
+    app = make_app("model", spec=spec_on_sandbox(sandbox_server, "unused-endpoint"), sandbox=True)
+    app.state._azure = session
     async with app.run_test(size=(80, 24)) as pilot:
         await settle(pilot, first=True)
         screen = app.screen

@@ -63,8 +63,8 @@ async def test_the_chosen_models_packages_prefill_the_step_marked(sandbox_server
     session, name = _registered(sandbox_server, folder)
     spec = spec_on_sandbox(sandbox_server, "unused-endpoint")
     spec.model.name, spec.image.r_packages = name, ["forecast", "zoo"]  # the user's own list, from a last run
-    app = make_app(2, spec=spec, sandbox=True)
-    app.session._azure = session
+    app = make_app("model", spec=spec, sandbox=True)
+    app.state._azure = session
     async with app.run_test(size=(80, 24)) as pilot:
         screen = await _on_packages_step(pilot, name)
         await wait_for(pilot, lambda: _status(screen).startswith(f"Model {name} version 1 uses"), timeout=120)
@@ -79,7 +79,7 @@ async def test_the_chosen_models_packages_prefill_the_step_marked(sandbox_server
         ]
         await pilot.press("f2")  # the prefilled list is what the spec takes
         await wait_for(pilot, lambda: not isinstance(app.screen, PackagesScreen))
-        assert app.session.spec.image.r_packages == ["forecast", "zoo", "jsonlite"]
+        assert app.state.spec.image.r_packages == ["forecast", "zoo", "jsonlite"]
     # Read from the registered version's own files, downloaded once to this user's cache folder
     downloaded = list((rdeploy_home / "cache" / "models").rglob("crate.bin"))
     assert [p.read_bytes() for p in downloaded] == [(folder / "models" / "crate.bin").read_bytes()]
@@ -95,8 +95,8 @@ async def test_without_r_the_step_says_so_and_downloads_nothing(sandbox_server, 
     monkeypatch.setenv("RDEPLOY_RSCRIPT", "")  # no R on this machine
     spec = spec_on_sandbox(sandbox_server, "unused-endpoint")
     spec.model.name, spec.image.r_packages = name, ["forecast"]
-    app = make_app(2, spec=spec, sandbox=True)
-    app.session._azure = session
+    app = make_app("model", spec=spec, sandbox=True)
+    app.state._azure = session
     async with app.run_test(size=(80, 24)) as pilot:
         screen = await _on_packages_step(pilot, name)
         await wait_for(pilot, lambda: _status(screen).startswith("Could not read"), timeout=60)

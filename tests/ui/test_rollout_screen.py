@@ -21,8 +21,8 @@ async def test_rollout_screen_holds_advances_and_rolls_back_by_hand(sandbox_serv
     with deployed_on_sandbox(sandbox_server, tmp_path / "home", name) as (spec, session):
         monkeypatch.setenv("RDEPLOY_HOME", str(tmp_path / "home"))
         try:
-            app = make_app(2, spec=spec.copy(), screens={8: ScoringScreen(autostart=False)}, sandbox=True)
-            app.session._azure = session
+            app = make_app("model", spec=spec.copy(), screens={"score": ScoringScreen(autostart=False)}, sandbox=True)
+            app.state._azure = session
             async with app.run_test(size=(120, 40)) as pilot:
                 # from the endpoints list: u walks the wizard from the model step ...
                 manage = ManageScreen()
@@ -31,13 +31,13 @@ async def test_rollout_screen_holds_advances_and_rolls_back_by_hand(sandbox_serv
                 table = manage.query_one("#endpoints", DataTable)
                 table.move_cursor(row=table.get_row_index(name))
                 await pilot.press("u")
-                await wait_for(pilot, lambda: app.step == 2 and not isinstance(app.screen, ManageScreen))
-                assert app.session.spec.deployment.name == "green" and app.session.spec.deployment.traffic == 0
+                await wait_for(pilot, lambda: app.step == "model" and not isinstance(app.screen, ManageScreen))
+                assert app.state.spec.deployment.name == "green" and app.state.spec.deployment.traffic == 0
                 # ... and the deploy step becomes the rollout (a long hold: the keys decide here)
-                app.session.spec.rollout.hold_seconds = 600
-                app.session.spec.rollout.requests_per_stage = 4
-                app.session.spec.rollout.latency_slack_ms = 5000
-                app.goto(7)
+                app.state.spec.rollout.hold_seconds = 600
+                app.state.spec.rollout.requests_per_stage = 4
+                app.state.spec.rollout.latency_slack_ms = 5000
+                app.goto("deploy")
                 await wait_for(pilot, lambda: isinstance(app.screen, RolloutScreen), 30)
                 screen = app.screen
                 await wait_for(pilot, lambda: len(screen.history["new"]) >= 1, 120)

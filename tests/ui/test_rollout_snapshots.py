@@ -42,4 +42,4 @@ def test_rollout_screen(snap_compare, size):
             )
         await pilot.pause()
 
-    assert snap_compare(make_app(6), terminal_size=size, run_before=feed)
+    assert snap_compare(make_app("review"), terminal_size=size, run_before=feed)

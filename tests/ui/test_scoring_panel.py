@@ -78,7 +78,7 @@ def app_for(uri: str, key: str = KEY):
         return ScoringTarget(uri, key)
 
     screen = ScoringScreen(autostart=False, resolver=resolver)
-    app = make_app(8, screens={8: screen})
+    app = make_app("score", screens={"score": screen})
     return app, screen, resolved
 
 
@@ -177,7 +177,7 @@ async def test_invalid_json_is_refused_at_the_editor(front):
 async def test_wrong_key_is_401_then_the_key_is_fetched_again(front):
     keys = iter(["stale-key", KEY])
     screen = ScoringScreen(autostart=False, resolver=lambda: ScoringTarget(front, next(keys)))
-    app = make_app(8, screens={8: screen})
+    app = make_app("score", screens={"score": screen})
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.pause()
         panel = screen.panel

@@ -29,8 +29,8 @@ def deployed(sandbox_server, tmp_path_factory):
 def app_on(deployed, **screen_kw):
     spec, session = deployed
     screen = ScoringScreen(**screen_kw)
-    app = make_app(8, spec=spec.copy(), screens={8: screen}, sandbox=True)
-    app.session._azure = session  # the shared sandbox, not a second one
+    app = make_app("score", spec=spec.copy(), screens={"score": screen}, sandbox=True)
+    app.state._azure = session  # the shared sandbox, not a second one
     return app, screen
 
 

@@ -17,7 +17,7 @@ from ui_helpers import wait_for
 
 from rdeploy_tui.connection_options import ConnectionOptions
 from rdeploy_tui.ui.app import RdeployApp
-from rdeploy_tui.ui.session import Session
+from rdeploy_tui.ui.wizard_state import WizardState
 from rdeploy_tui.ui.widgets.dialogs import ErrorDialog
 
 pytestmark = pytest.mark.sandbox
@@ -47,12 +47,12 @@ def compute_instance_terminal(sandbox, monkeypatch):
     apps: list[RdeployApp] = []
 
     def wizard() -> RdeployApp:
-        apps.append(RdeployApp(Session.start(ConnectionOptions())))  # no --sandbox, no --arm-endpoint
+        apps.append(RdeployApp(WizardState.start(ConnectionOptions())))  # no --sandbox, no --arm-endpoint
         return apps[-1]
 
     yield wizard
     for app in apps:
-        app.session.close()
+        app.state.close()
 
 
 def _text(app, selector: str) -> str:
@@ -249,7 +249,7 @@ async def test_an_az_session_that_is_gone_says_run_az_login_and_retry_signs_in_a
     ):
         if key in az_env:
             monkeypatch.setenv(key, az_env[key])
-    app = RdeployApp(Session.start(ConnectionOptions()))
+    app = RdeployApp(WizardState.start(ConnectionOptions()))
     try:
         async with app.run_test(size=(80, 24)) as pilot:
             await _answered(pilot)
@@ -261,4 +261,4 @@ async def test_an_az_session_that_is_gone_says_run_az_login_and_retry_signs_in_a
             await wait_for(pilot, lambda: "Signed in as" in _text(app, "#who"), timeout=120)
             assert "via Azure CLI" in _text(app, "#who")
     finally:
-        app.session.close()
+        app.state.close()

@@ -45,7 +45,7 @@ class Offline:
 
 @pytest.mark.parametrize("size", SIZES)
 def test_packages(snap_compare, size):
-    assert snap_compare(make_app(3, spec=spec_with_packages()), terminal_size=size)
+    assert snap_compare(make_app("packages", spec=spec_with_packages()), terminal_size=size)
 
 
 @pytest.mark.parametrize("size", SIZES)
@@ -54,18 +54,17 @@ def test_packages_refusing(snap_compare, size):
         pilot.app.screen.query_one("#package-input").value = "stats"
         await pilot.pause()
 
-    assert snap_compare(make_app(3, spec=spec_with_packages()), terminal_size=size, run_before=type_bad)
+    assert snap_compare(make_app("packages", spec=spec_with_packages()), terminal_size=size, run_before=type_bad)
 
 
 @pytest.mark.parametrize("size", SIZES)
 def test_packages_from_the_model(snap_compare, size, monkeypatch):
     """Issue 13.4: the chosen model's crate read (here handed to the screen), its packages added and marked."""
     from rdeploy_tui.local.crate_packages import CratePackages
-    from rdeploy_tui.ui.session import ChosenModel
+    from rdeploy_tui.ui.wizard_state import ChosenModel
 
     Offline.patch(monkeypatch, "rdeploy_tui.ui.screens.packages.PackagesScreen.read_packages")
-    app = make_app(
-        3,
+    app = make_app("packages",
         spec=spec_with_packages(),
         found={"endpoints": {}, "chosen_model": ChosenModel((SUB, "rg-ml", "ws-ml"), "forecast-model", "3")},
     )
@@ -83,14 +82,14 @@ def test_packages_from_the_model(snap_compare, size, monkeypatch):
 
 @pytest.mark.parametrize("size", SIZES)
 def test_script(snap_compare, size):
-    assert snap_compare(make_app(4), terminal_size=size)
+    assert snap_compare(make_app("script"), terminal_size=size)
 
 
 @pytest.mark.parametrize("size", SIZES)
 def test_endpoint(snap_compare, size):
     spec = default_spec()
     spec.deployment.instance_type = "Standard_DS2_v2"  # shows the too-small warning
-    assert snap_compare(make_app(5, spec=spec), terminal_size=size)
+    assert snap_compare(make_app("endpoint", spec=spec), terminal_size=size)
 
 
 @pytest.mark.parametrize("size", SIZES)
@@ -101,7 +100,7 @@ def test_endpoint_refusing(snap_compare, size):
         screen.query_one("#traffic-input").value = "150"
         await pilot.pause()
 
-    assert snap_compare(make_app(5), terminal_size=size, run_before=bad)
+    assert snap_compare(make_app("endpoint"), terminal_size=size, run_before=bad)
 
 
 @pytest.mark.parametrize("size", SIZES)
@@ -111,7 +110,7 @@ def test_review(snap_compare, size):
         "registry": "sandboxacr.azurecr.io",
         "model_versions": {"forecast-model": ["3", "2", "1"]},
     }
-    assert snap_compare(make_app(6, spec=spec_with_packages(), found=found), terminal_size=size)
+    assert snap_compare(make_app("review", spec=spec_with_packages(), found=found), terminal_size=size)
 
 
 @pytest.mark.parametrize("size", SIZES)
@@ -121,7 +120,7 @@ def test_review_dockerfile(snap_compare, size):
         await pilot.pause()
 
     found = {"endpoints": {}, "registry": "sandboxacr.azurecr.io"}
-    assert snap_compare(make_app(6, spec=spec_with_packages(), found=found), terminal_size=size, run_before=pick)
+    assert snap_compare(make_app("review", spec=spec_with_packages(), found=found), terminal_size=size, run_before=pick)
 
 
 # --- Azure-backed screens, results handed over as the workers would -----------------------------
@@ -140,7 +139,7 @@ def test_signin(snap_compare, size, monkeypatch):
         await pilot.app.screen._signed_in(who, subs)
         await pilot.pause()
 
-    assert snap_compare(make_app(0), terminal_size=size, run_before=signed_in)
+    assert snap_compare(make_app("signin"), terminal_size=size, run_before=signed_in)
 
 
 @pytest.mark.parametrize("size", SIZES)
@@ -156,7 +155,7 @@ def test_signin_signed_out(snap_compare, size, monkeypatch):
         )
         await pilot.pause()
 
-    assert snap_compare(make_app(0), terminal_size=size, run_before=signed_out)
+    assert snap_compare(make_app("signin"), terminal_size=size, run_before=signed_out)
 
 
 def _workspaces(with_registry: bool):
@@ -200,7 +199,7 @@ def test_workspace(snap_compare, size, registry, monkeypatch):
 
     spec = default_spec()
     spec.workspace.subscription_id = SUB
-    assert snap_compare(make_app(1, spec=spec), terminal_size=size, run_before=found)
+    assert snap_compare(make_app("workspace", spec=spec), terminal_size=size, run_before=found)
 
 
 @pytest.mark.parametrize("size", SIZES)
@@ -219,7 +218,7 @@ def test_model(snap_compare, size, monkeypatch):
         screen._versions_loaded("forecast-model", ["3", "2", "1"])
         await pilot.pause()
 
-    assert snap_compare(make_app(2), terminal_size=size, run_before=found)
+    assert snap_compare(make_app("model"), terminal_size=size, run_before=found)
 
 
 # The line the Dockerfile prints when an R package does not install (docker-context-template/Dockerfile).
@@ -284,7 +283,7 @@ def test_deploy(snap_compare, size, outcome):
     screen = DeployScreen(clock=lambda: T0 + 185, autostart=False)
 
     async def feed(pilot):
-        pilot.app.goto(7)
+        pilot.app.goto("deploy")
         await pilot.pause()
         screen.status = outcome
         # The logs come before the failure, as from the runner.
@@ -301,7 +300,7 @@ def test_deploy(snap_compare, size, outcome):
         screen.update_nav()
         await pilot.pause()
 
-    app = make_app(6, screens={7: screen})
+    app = make_app("review", screens={"deploy": screen})
     assert snap_compare(app, terminal_size=size, run_before=feed)
 
 
@@ -317,7 +316,7 @@ def test_error_dialog(snap_compare, size):
         )
         await pilot.pause()
 
-    assert snap_compare(make_app(5), terminal_size=size, run_before=fail)
+    assert snap_compare(make_app("endpoint"), terminal_size=size, run_before=fail)
 
 
 def _forbidden(message: str):
@@ -362,7 +361,7 @@ def test_error_dialog_no_role(snap_compare, size):
         pilot.app.push_screen(ErrorDialog(error.what, error.next_step, error.details))
         await pilot.pause()
 
-    assert snap_compare(make_app(5), terminal_size=size, run_before=fail)
+    assert snap_compare(make_app("endpoint"), terminal_size=size, run_before=fail)
 
 
 @pytest.mark.parametrize("size", SIZES)
@@ -370,7 +369,7 @@ def test_cancel_confirmation(snap_compare, size):
     screen = DeployScreen(clock=lambda: T0 + 30, autostart=False)
 
     async def cancel(pilot):
-        pilot.app.goto(7)
+        pilot.app.goto("deploy")
         await pilot.pause()
         screen.status = "running"
         screen.apply(StepStarted("prepare", "Check workspace ws-ml, its registry and model forecast-model", T0))
@@ -378,4 +377,4 @@ def test_cancel_confirmation(snap_compare, size):
         await pilot.press("ctrl+x")
         await pilot.pause()
 
-    assert snap_compare(make_app(6, screens={7: screen}), terminal_size=size, run_before=cancel)
+    assert snap_compare(make_app("review", screens={"deploy": screen}), terminal_size=size, run_before=cancel)
