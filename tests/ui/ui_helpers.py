@@ -97,12 +97,15 @@ class RecordedRun:
         return self.cancelled
 
 
-def deploy_outcome(status: str = "succeeded", spec: DeploySpec | None = None, **kw: Any) -> Any:
+def deploy_outcome(
+    status: str = "succeeded", spec: DeploySpec | None = None, summary: str | None = None, **kw: Any
+) -> Any:
     """A deploy's outcome as the runner returns it, for the spec (default: the default spec)."""
     from rdeploy_tui.pipeline.runner import Outcome
 
     spec = spec or default_spec()
-    summary = {"succeeded": f"Endpoint {spec.endpoint.name} is live."}.get(status, f"Deploy {status}.")
+    if summary is None:
+        summary = f"Endpoint {spec.endpoint.name} is live." if status == "succeeded" else f"Deploy {status}."
     return Outcome(status, summary, spec.endpoint.name, spec.deployment.name, **kw)
 
 
