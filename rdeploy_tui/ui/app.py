@@ -7,7 +7,7 @@ import gc
 import importlib
 import os
 import time
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from textual.app import App
 from textual.binding import Binding, BindingType
@@ -183,12 +183,12 @@ class RdeployApp(App):
             self.end_update()
 
     # -- the update flow: a new version of one endpoint, rolled out beside the deployment serving it --------
-    def start_update(self, endpoint: str, serving: str, new: str) -> None:
-        """From the endpoints list: walk the update flow for `endpoint` (its new version goes to deployment `new`)."""
+    def start_update(self, endpoint: str, serving: str, new: str, source: Any = None) -> None:
+        """From the endpoints list (reading `source`): walk the update flow for `endpoint`, whose new version goes to
+        deployment `new` beside `serving`."""
         state = self.state
-        state.update = UpdateTarget(
-            endpoint, serving, new, state.spec.copy(), self.step or self.start_step, state.chosen_model
-        )
+        before = self.step or self.start_step
+        state.update = UpdateTarget(endpoint, serving, new, state.spec.copy(), before, state.chosen_model, source)
         spec = state.spec
         spec.endpoint.name, spec.deployment.name = endpoint, new
         spec.deployment.traffic = 0  # the rollout shifts it in stages
@@ -209,17 +209,19 @@ class RdeployApp(App):
         state.endpoints = None  # the rollout changed them
         self._fresh_forms()
         self.goto(update.step_before if update is not None else DEPLOY_FLOW.steps[0].name)
-        self.open_endpoints()
+        self.open_endpoints(update.source if update is not None else None)
         self.call_after_refresh(self._fresh_forms)  # the step that was on screen, now that it is not
 
-    def open_endpoints(self) -> None:
-        """The workspace's endpoints, read now, over the wizard."""
+    def open_endpoints(self, source: Any = None) -> None:
+        """The workspace's endpoints, read now (from `source`; None: Azure), over the wizard."""
         from rdeploy_tui.ui.screens.manage import ManageScreen
 
-        self.push_screen(ManageScreen())
+        self.push_screen(ManageScreen(source))
 
     def _close_management_screens(self) -> None:
-        while len(self.screen_stack) > 1:
+        """Pop what is above the wizard's step (the endpoints list and what it opened)."""
+        step = self.get_screen(f"step-{self.step}") if self.step is not None else None
+        while step is not None and step in self.screen_stack and self.screen_stack[-1] is not step:
             self.pop_screen()
 
     def running(self) -> RunsPipeline | None:

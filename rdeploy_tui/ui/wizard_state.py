@@ -14,7 +14,7 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from textual.dom import DOMNode
 from textual.reactive import var
@@ -77,6 +77,7 @@ class UpdateTarget:
     spec_before: DeploySpec  # the deploy flow's spec, given back when the update ends
     step_before: str  # the step the wizard was on
     chosen_model_before: ChosenModel | None  # the deploy flow's chosen model, given back too
+    source: Any = None  # what the endpoints list it came from read (manage_source.py): the list it returns to
 
 
 class WizardState(DOMNode):

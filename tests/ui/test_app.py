@@ -13,8 +13,8 @@ from rdeploy_tui.pipeline.state import DeployState, StateStore, target_key
 from rdeploy_tui.spec.deploy_spec import default_spec
 from rdeploy_tui.ui.app import RdeployApp
 from rdeploy_tui.ui.screens.deploy import DeployScreen
-from rdeploy_tui.ui.wizard_state import WizardState
 from rdeploy_tui.ui.widgets.dialogs import ConfirmDialog, ErrorDialog
+from rdeploy_tui.ui.wizard_state import WizardState
 
 
 async def wait_for_dialog(pilot, seconds: float = 60.0) -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from textual.widgets import Button, OptionList, Select, Static, TextArea
-from ui_helpers import NOT_LISTED, make_app, started
+from ui_helpers import make_app, started
 
 from rdeploy_tui.deploy_folder.render import ALWAYS_INSTALLED
 from rdeploy_tui.spec.deploy_spec import default_spec

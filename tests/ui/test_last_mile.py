@@ -56,7 +56,9 @@ async def test_endpoints_list_footer_fits_80x24():
         assert {"New deploy", "Quit"} <= shown
 
 
-@pytest.mark.parametrize("step", ["packages", "script", "endpoint", "review", "deploy", "score"])  # the others ask Azure
+@pytest.mark.parametrize(
+    "step", ["packages", "script", "endpoint", "review", "deploy", "score"]
+)  # the others ask Azure
 async def test_wizard_footers_fit_80x24(step):
     from rdeploy_tui.ui.screens.deploy import DeployScreen
 
@@ -241,7 +243,9 @@ async def test_workspace_list_has_no_selectable_looking_for_entry(monkeypatch):
         await settle(pilot, first=True)
         select = app.screen.query_one("#workspace", Select)
         assert select.disabled and select.prompt == "(looking for workspaces)"  # a status, not a choice
-        app.screen.post_message(WorkspacesFound("sub", [WorkspaceInfo("sub", "rg", "ws", "westeurope", "id", None)], []))
+        app.screen.post_message(
+            WorkspacesFound("sub", [WorkspaceInfo("sub", "rg", "ws", "westeurope", "id", None)], [])
+        )
         await wait_for(pilot, lambda: not select.disabled)
         assert "looking" not in select.prompt
 

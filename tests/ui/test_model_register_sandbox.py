@@ -28,14 +28,14 @@ async def test_register_a_new_model_from_a_folder_after_a_local_test(sandbox_ser
     shutil.copy(sample_crate_path(), folder / "crate.bin")
     name = f"wizard-model-{os.getpid() % 10000}"
     session = session_for_sandbox(sandbox_server)
-    app = make_app("model", spec=spec_on_sandbox(sandbox_server, "unused-endpoint"), sandbox=True)
-    app.state._azure = session
+    app = make_app("model", spec=spec_on_sandbox(sandbox_server, "unused-endpoint"), sandbox=True, azure=session)
     async with app.run_test(size=(80, 24)) as pilot:
         await settle(pilot, first=True)
         screen = app.screen
-        await wait_for(pilot, lambda: not screen.busy and screen.query_one("#models", OptionList).option_count > 0)
         options = screen.query_one("#models", OptionList)
-        options.highlighted = options.get_option_index(REGISTER)
+        await wait_for(pilot, lambda: options.option_count > 0 and options.has_focus)  # listed: the list has the focus
+        while options.highlighted_option is None or options.highlighted_option.id != REGISTER:
+            await pilot.press("down")  # to the last entry: register a new model
         await wait_for(pilot, lambda: not screen.query_one("#register-form").has_class("-hidden"))
         screen.query_one("#register-dir", Field).set_text(str(folder))
         screen.query_one("#register-name", Field).set_text(name)
@@ -51,7 +51,8 @@ async def test_register_a_new_model_from_a_folder_after_a_local_test(sandbox_ser
         )
         assert str(screen.query_one("#register-status").render()) == f"Registered model {name} version 1."
         # The new model is in the list, selected, with its version: Next may go on.
-        await wait_for(pilot, lambda: screen.versions_for == name and not screen.problems())
+        await wait_for(pilot, lambda: not screen.query_one("#next").disabled)
+        assert options.highlighted_option.id == name
         # Next: the packages step reads the crate where it was registered from (issue 13.4), nothing downloaded.
         await pilot.press("f2")
         await wait_for(pilot, lambda: isinstance(app.screen, PackagesScreen))
@@ -76,14 +77,14 @@ async def test_a_crate_that_fails_the_local_test_is_not_registered(sandbox_serve
     (folder / "crate.bin").write_bytes(b"not an R object")
     name = f"broken-model-{os.getpid() % 10000}"
     session = session_for_sandbox(sandbox_server)
-    app = make_app("model", spec=spec_on_sandbox(sandbox_server, "unused-endpoint"), sandbox=True)
-    app.state._azure = session
+    app = make_app("model", spec=spec_on_sandbox(sandbox_server, "unused-endpoint"), sandbox=True, azure=session)
     async with app.run_test(size=(80, 24)) as pilot:
         await settle(pilot, first=True)
         screen = app.screen
-        await wait_for(pilot, lambda: not screen.busy and screen.query_one("#models", OptionList).option_count > 0)
         options = screen.query_one("#models", OptionList)
-        options.highlighted = options.get_option_index(REGISTER)
+        await wait_for(pilot, lambda: options.option_count > 0 and options.has_focus)  # listed: the list has the focus
+        while options.highlighted_option is None or options.highlighted_option.id != REGISTER:
+            await pilot.press("down")
         screen.query_one("#register-dir", Field).set_text(str(folder))
         screen.query_one("#register-name", Field).set_text(name)
         await settle(pilot)

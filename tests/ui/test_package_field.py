@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 from test_forms import field_message, next_blocked, set_field
-from ui_helpers import NOT_LISTED, make_app, started
+from ui_helpers import make_app, started
 
 from rdeploy_tui.spec.deploy_spec import default_spec
 from rdeploy_tui.ui.screens.packages import PackagesScreen
@@ -73,7 +73,9 @@ async def test_a_read_that_ends_after_the_step_was_left_reaches_the_spec_and_say
         await started(pilot)
         screen = app.screen
         status = screen.query_one("#crate-result")
-        await wait_for(pilot, lambda: "Reading the packages model forecast-model version 2 uses" in str(status.render()))
+        await wait_for(
+            pilot, lambda: "Reading the packages model forecast-model version 2 uses" in str(status.render())
+        )
         await pilot.press("f2")
         await wait_for(pilot, lambda: app.step == "script")
         screen.post_message(CrateRead(chosen, CratePackages(["zoo"])))

@@ -28,7 +28,8 @@ saveRDS(serialize(f, NULL), file.path(out, "models", "crate.bin"))
 
 
 def _registered(sandbox, folder):
-    """`folder` registered as a new model in the sandbox's workspace with the real SDK (as `az ml model create` does)."""
+    """`folder` registered as a new model in the sandbox's workspace with the real SDK (as `az ml model create`
+    does)."""
     from rdeploy_tui.azure import Workspace, session_for_sandbox
 
     session = session_for_sandbox(sandbox)
@@ -47,7 +48,16 @@ async def _on_packages_step(pilot, name: str) -> PackagesScreen:
     """From the model step: the registered model `name` (preselected from the spec) chosen, Next."""
     await settle(pilot, first=True)
     models = pilot.app.screen
-    await wait_for(pilot, lambda: models.versions_for == name and not models.problems(), timeout=120)
+    options = models.query_one("#models")
+    await wait_for(
+        pilot,
+        lambda: (
+            options.highlighted_option is not None
+            and options.highlighted_option.id == name
+            and not models.query_one("#next").disabled
+        ),
+        timeout=120,
+    )
     await pilot.press("f2")
     await wait_for(pilot, lambda: isinstance(pilot.app.screen, PackagesScreen))
     return pilot.app.screen
@@ -63,8 +73,7 @@ async def test_the_chosen_models_packages_prefill_the_step_marked(sandbox_server
     session, name = _registered(sandbox_server, folder)
     spec = spec_on_sandbox(sandbox_server, "unused-endpoint")
     spec.model.name, spec.image.r_packages = name, ["forecast", "zoo"]  # the user's own list, from a last run
-    app = make_app("model", spec=spec, sandbox=True)
-    app.state._azure = session
+    app = make_app("model", spec=spec, sandbox=True, azure=session)
     async with app.run_test(size=(80, 24)) as pilot:
         screen = await _on_packages_step(pilot, name)
         await wait_for(pilot, lambda: _status(screen).startswith(f"Model {name} version 1 uses"), timeout=120)
@@ -95,8 +104,7 @@ async def test_without_r_the_step_says_so_and_downloads_nothing(sandbox_server, 
     monkeypatch.setenv("RDEPLOY_RSCRIPT", "")  # no R on this machine
     spec = spec_on_sandbox(sandbox_server, "unused-endpoint")
     spec.model.name, spec.image.r_packages = name, ["forecast"]
-    app = make_app("model", spec=spec, sandbox=True)
-    app.state._azure = session
+    app = make_app("model", spec=spec, sandbox=True, azure=session)
     async with app.run_test(size=(80, 24)) as pilot:
         screen = await _on_packages_step(pilot, name)
         await wait_for(pilot, lambda: _status(screen).startswith("Could not read"), timeout=60)

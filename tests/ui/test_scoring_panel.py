@@ -7,6 +7,7 @@ import json
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import ClassVar
 
 import pytest
 from textual.widgets import Button, DataTable, Select, Static, TabbedContent, TextArea
@@ -25,7 +26,7 @@ RECORDS = [{"year": 1971, "forecast": 782.28}, {"year": 1972, "forecast": 779.56
 class Front(BaseHTTPRequestHandler):
     """Answers by the request's "case" field."""
 
-    requests: list[dict] = []
+    requests: ClassVar[list[dict]] = []
 
     def log_message(self, *args):
         pass

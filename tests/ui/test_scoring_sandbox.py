@@ -29,8 +29,7 @@ def deployed(sandbox_server, tmp_path_factory):
 def app_on(deployed, **screen_kw):
     spec, session = deployed
     screen = ScoringScreen(**screen_kw)
-    app = make_app("score", spec=spec.copy(), screens={"score": screen}, sandbox=True)
-    app.state._azure = session  # the shared sandbox, not a second one
+    app = make_app("score", spec=spec.copy(), screens={"score": screen}, sandbox=True, azure=session)
     return app, screen
 
 

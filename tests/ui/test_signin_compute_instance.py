@@ -2,7 +2,8 @@
 signs in the way plain `rdeploy-tui` does in a compute instance terminal (the variables `rdeploy-tui sandbox
 --compute-instance` prints) against the real sandbox with a fault set. Each case must say what happened and what to do.
 
-Update the pictures after an intended change: .venv/bin/python -m pytest tests/ui/test_signin_compute_instance.py --snapshot-update
+Update the pictures after an intended change:
+    .venv/bin/python -m pytest tests/ui/test_signin_compute_instance.py --snapshot-update
 """
 
 from __future__ import annotations
@@ -17,8 +18,8 @@ from ui_helpers import wait_for
 
 from rdeploy_tui.connection_options import ConnectionOptions
 from rdeploy_tui.ui.app import RdeployApp
-from rdeploy_tui.ui.wizard_state import WizardState
 from rdeploy_tui.ui.widgets.dialogs import ErrorDialog
+from rdeploy_tui.ui.wizard_state import WizardState
 
 pytestmark = pytest.mark.sandbox
 
@@ -179,8 +180,8 @@ async def test_a_403_on_the_workspace_is_a_dialog_with_the_role_and_the_command(
         )
         assert "AzureML Data Scientist" in dialog.next_step
         assert (
-            f'az role assignment create --assignee 00000000-0000-0000-0000-00000000a11e --role "AzureML Data Scientist" --scope {scope}'
-            in dialog.next_step
+            "az role assignment create --assignee 00000000-0000-0000-0000-00000000a11e "
+            f'--role "AzureML Data Scientist" --scope {scope}' in dialog.next_step
         )
 
 

@@ -168,10 +168,9 @@ async def settle(pilot, *, first: bool = False, timeout: float = 30.0) -> None:
     await wait_for(pilot, quiet, timeout)
     for screen in app.screen_stack:
         for editor in screen.query("Input, TextArea"):
-            if isinstance(editor, (Input, TextArea)):
-                if editor.cursor_blink:
-                    editor.cursor_blink = False  # no blink phase in the picture (TextArea then draws none)
-                    editor.refresh()  # the watcher does not repaint by itself
+            if isinstance(editor, (Input, TextArea)) and editor.cursor_blink:
+                editor.cursor_blink = False  # no blink phase in the picture (TextArea then draws none)
+                editor.refresh()  # the watcher does not repaint by itself
     await pilot.wait_for_scheduled_animations()
     await pilot.pause()
 

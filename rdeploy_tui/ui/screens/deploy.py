@@ -43,6 +43,7 @@ def run_deploy(spec: DeploySpec, *, state: WizardState, sink: EventRelay, cancel
 
     return run(spec, session=state.azure(), sink=sink, base_dir=state.base_dir, cancel=cancel)
 
+
 BUILD_SOURCES = {"build"}  # LogLines.source values shown in the build panel; all others go to the deployment panel
 BUILD_STEPS = {"build-image"}  # a failure of these is read in the build log; of the others, in the deployment log
 # The line of a failure's log that names the cause: our own Dockerfile/plumber.R messages first, then R's

@@ -471,7 +471,7 @@ class ManageScreen(WorkerErrors, Screen):
             self.notify(sides, title="Not updated", severity="warning", timeout=10)
             return
         serving, new = sides
-        self.app.start_update(info.name, serving, new)
+        self.app.start_update(info.name, serving, new, self._source)
 
     def _rollout_progress(self, endpoint: str) -> dict[str, Any] | None:
         """The saved state of a rollout on `endpoint` from this machine (pipeline/rollout.py), if any."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 from rich.text import Text
 from textual.widget import Widget
 
-from rdeploy_tui.ui.flow import DEPLOY_FLOW, Flow
+from rdeploy_tui.ui.flow import DEPLOY_FLOW, FLOWS, Flow
 
 
 class StepIndicator(Widget):
@@ -26,8 +26,9 @@ class StepIndicator(Widget):
 
     @property
     def flow(self) -> Flow:
+        """The app's flow, or the one that has this step when the app's does not (a screen shown on its own)."""
         flow = getattr(self.app, "flow", DEPLOY_FLOW)
-        return flow if self.current in flow else DEPLOY_FLOW
+        return flow if self.current in flow else next(f for f in FLOWS if self.current in f)
 
     def render(self) -> Text:
         width = self.size.width or 80
