@@ -2,9 +2,9 @@
 
 Deploy and rollout runs call their sink from their own threads, at any rate (a build log can be thousands of lines a
 second). The relay here is that sink: it never blocks the run and never touches a widget. The first event after a
-quiet spell is posted at once; while events keep coming they are posted at most every FLUSH_SECONDS, in order, with
-consecutive log lines of one step and source merged into one LogLines. A flood of 100,000 lines so reaches the screen
-as a few dozen messages (benchmarks/bench_ui_log.py), and tests can watch them with `run_test(message_hook=...)`.
+quiet spell is posted at once; while events keep coming they are posted together, in order, at most every
+FLUSH_SECONDS: a flood of 100,000 log lines (the runner sends them in batches of LogLines) reaches the screen as a
+handful of messages (benchmarks/bench_ui_log.py). Tests can watch them with `run_test(message_hook=...)`.
 The run's outcome comes in the last message, after every event the run emitted.
 """
 
@@ -53,26 +53,6 @@ class PipelineEvents(Message):
         return sum(len(e.lines) for e in self.events if isinstance(e, LogLines))
 
 
-def merge_log_lines(events: list[PipelineEvent]) -> tuple[PipelineEvent, ...]:
-    """Consecutive LogLines of the same step and source as one (order kept)."""
-    merged: list[PipelineEvent] = []
-    for event in events:
-        last = merged[-1] if merged else None
-        if (
-            isinstance(event, LogLines)
-            and isinstance(last, LogLines)
-            and (last.step, last.source)
-            == (
-                event.step,
-                event.source,
-            )
-        ):
-            merged[-1] = LogLines(event.step, event.source, last.lines + event.lines, event.at)
-        else:
-            merged.append(event)
-    return tuple(merged)
-
-
 class EventRelay:
     """The sink of one run, posting to `target`. Create it on the UI thread (it keeps that thread's event loop);
     call it, and `finish`, from any thread."""
@@ -119,4 +99,4 @@ class EventRelay:
             return
         self._last_post = time.monotonic()
         self.posted += 1
-        self.target.post_message(PipelineEvents(merge_log_lines(events), outcome))
+        self.target.post_message(PipelineEvents(tuple(events), outcome))

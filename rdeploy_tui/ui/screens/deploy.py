@@ -145,7 +145,7 @@ class DeployScreen(WizardStep):
             build = event.source in BUILD_SOURCES
             prefix = "" if build or event.source == "inference-server" else f"[{event.source}] "
             panel = self.query_one("#build-log" if build else "#deploy-log", LogPanel)
-            panel.add(prefix + line for line in event.lines)
+            panel.add(event.lines if not prefix else [prefix + line for line in event.lines])
         elif isinstance(event, StepStarted):
             steps.update_step(
                 event.step, status="running", started=event.at, finished=None, message="", title=event.title

@@ -160,7 +160,7 @@ class RolloutScreen(WorkerErrors, Screen):
         elif isinstance(event, StepProgress):
             log.add([f"    {event.message}"])
         elif isinstance(event, LogLines):
-            log.add(f"    {event.source} | {line}" for line in event.lines)
+            log.add([f"    {event.source} | {line}" for line in event.lines])
         elif isinstance(event, StepFinished):
             log.add([f" ok {event.step}: {event.message}"])
         elif isinstance(event, StepFailed):

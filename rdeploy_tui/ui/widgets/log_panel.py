@@ -3,14 +3,15 @@ in chunks of at most CHUNK lines per turn of the event loop, so a flood never st
 
 Measured (design notes): one write_line per line from a thread took 180 s for 100,000 lines; batches of 1,000 took
 ~1 s with the UI stalling at most ~50 ms. Lines that would scroll out of max_lines before being seen are dropped
-from the backlog instead of being written and evicted. Call it on the UI thread only (screens get lines from workers
-as messages: ui/pipeline_events.py).
+from the backlog instead of being written and evicted. The backlog keeps the batches as they come (no line is
+touched when added), so a message carrying 50,000 lines costs the UI thread next to nothing until each chunk is
+written. Call it on the UI thread only (screens get lines from workers as messages: ui/pipeline_events.py).
 """
 
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Iterable
+from collections.abc import Sequence
 
 from textual.app import ComposeResult
 from textual.containers import Vertical
@@ -32,7 +33,9 @@ class LogPanel(Vertical):
         super().__init__(id=id)
         self.title = title
         self.max_lines = max_lines
-        self._backlog: deque[str] = deque()
+        self._backlog: deque[Sequence[str]] = deque()  # batches as added; the first one from _first_line on
+        self._first_line = 0
+        self._pending = 0
         self._draining = False
         self.received = 0  # lines handed to add(), for the title and the benchmarks
 
@@ -54,16 +57,23 @@ class LogPanel(Vertical):
     @property
     def pending(self) -> int:
         """Lines added but not written yet."""
-        return len(self._backlog)
+        return self._pending
 
-    def add(self, lines: Iterable[str]) -> None:
-        """Queue lines; they are written over the next turns of the event loop."""
-        before = len(self._backlog)
-        self._backlog.extend(lines)
-        self.received += len(self._backlog) - before
-        for _ in range(max(0, len(self._backlog) - self.max_lines)):
-            self._backlog.popleft()
-        if self._backlog and self.is_mounted:
+    def add(self, lines: Sequence[str]) -> None:
+        """Queue a batch of lines; they are written over the next turns of the event loop."""
+        if not lines:
+            return
+        self._backlog.append(lines)
+        self._pending += len(lines)
+        self.received += len(lines)
+        # Lines past max_lines would scroll out unseen: drop whole batches, then the start of the first.
+        while self._pending - (len(self._backlog[0]) - self._first_line) >= self.max_lines:
+            self._pending -= len(self._backlog.popleft()) - self._first_line
+            self._first_line = 0
+        if self._pending > self.max_lines:
+            self._first_line += self._pending - self.max_lines
+            self._pending = self.max_lines
+        if self.is_mounted:
             self._start_draining()
 
     def _start_draining(self) -> None:
@@ -71,8 +81,23 @@ class LogPanel(Vertical):
             self._draining = True
             self.set_timer(CHUNK_GAP_SECONDS, self._drain)
 
+    def _take(self, count: int) -> list[str]:
+        """Up to `count` lines from the front of the backlog."""
+        taken: list[str] = []
+        while self._backlog and len(taken) < count:
+            batch, start = self._backlog[0], self._first_line
+            end = min(len(batch), start + count - len(taken))
+            taken.extend(batch[start:end])
+            if end == len(batch):
+                self._backlog.popleft()
+                self._first_line = 0
+            else:
+                self._first_line = end
+        self._pending -= len(taken)
+        return taken
+
     def _drain(self) -> None:
-        chunk = [self._backlog.popleft() for _ in range(min(CHUNK, len(self._backlog)))]
+        chunk = self._take(CHUNK)
         if chunk:
             self.log.write_lines(chunk)
         if self._backlog:
@@ -83,6 +108,6 @@ class LogPanel(Vertical):
 
     def clear(self) -> None:
         self._backlog.clear()
-        self.received = 0
+        self._first_line = self._pending = self.received = 0
         self.log.clear()
         self.query_one(".log-title", Label).update(self.title)
