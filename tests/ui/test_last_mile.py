@@ -104,6 +104,35 @@ async def test_failed_build_shows_the_failing_line_whole_and_the_log_across_the_
         assert line.size.height >= 2
 
 
+async def test_deploy_events_reach_the_deploy_step_as_one_kind_of_message():
+    """The same message as the rollout's: every event of the run, in order, and the outcome in the last one."""
+    from rdeploy_tui.pipeline.events import LogLines, PlanFinished, StepFinished, StepStarted
+    from rdeploy_tui.ui.pipeline_events import PipelineEvents
+    from rdeploy_tui.ui.screens.deploy import DeployScreen
+
+    events = [
+        StepStarted("build-image", "Build image"),
+        *(LogLines("build-image", "build", (f"line {i}",)) for i in range(50)),
+        StepFinished("build-image", "done", "image pushed"),
+        PlanFinished("succeeded", "live"),
+    ]
+    outcome = deploy_outcome()
+    seen: list[PipelineEvents] = []
+    app = make_app("review", screens={"deploy": DeployScreen(run=RecordedRun(events, outcome))})
+
+    def hook(message) -> None:
+        if isinstance(message, PipelineEvents):
+            seen.append(message)
+
+    async with app.run_test(size=SMALL, message_hook=hook) as pilot:
+        await settle(pilot, first=True)
+        await pilot.press("f2")  # Deploy
+        await wait_for(pilot, lambda: seen and seen[-1].outcome is not None)
+        await wait_for(pilot, lambda: not app.screen.query_one("#next").disabled)  # Score, once it is live
+    assert [e for m in seen for e in m.events] == events
+    assert seen[-1].outcome is outcome and sum(m.log_lines for m in seen) == 50
+
+
 async def test_review_file_viewer_gets_the_width_at_80x24():
     app = make_app("review", registry="acr.azurecr.io")
     async with app.run_test(size=SMALL) as pilot:
