@@ -36,7 +36,7 @@ class RunOutcome(Protocol):
     summary: str
 
 
-class PipelineEvents(Message):
+class PipelineEvents(Message, bubble=False):
     """Events of one run, in the order emitted; `outcome` is set on the run's last message (`finished`)."""
 
     def __init__(self, events: tuple[PipelineEvent, ...], outcome: RunOutcome | None = None) -> None:
