@@ -205,7 +205,7 @@ async def test_rollout_events_reach_the_screen_as_one_kind_of_message(offline_st
     async with app.run_test(size=SMALL, message_hook=hook) as pilot:
         await settle(pilot, first=True)
         screen = RolloutScreen(app.state.spec.copy(), run=run)
-        app.push_screen(screen)
+        app.call_later(app.push_screen, screen)  # from the app (where the hook is), as the update flow opens it
         await wait_for(pilot, lambda: screen.outcome is not None)
     assert [e for m in seen for e in m.events] == events  # all of them, in order, none touched twice
     assert seen[-1].outcome is OUTCOMES["done"] and all(m.outcome is None for m in seen[:-1])
