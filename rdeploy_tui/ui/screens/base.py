@@ -18,7 +18,7 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.message import Message
 from textual.reactive import var
 from textual.screen import Screen
-from textual.widgets import Button, OptionList, RadioSet, Select, Static, TextArea
+from textual.widgets import Button, Static
 from textual.worker import Worker, WorkerState
 
 from rdeploy_tui.ui.flow import DEPLOY_FLOW, Flow
@@ -221,14 +221,13 @@ class WizardStep(WorkerErrors, Screen):
     def arrived(self) -> None:
         """Hook: the wizard navigated to this step (not called when a dialog on top closes)."""
 
-    # Form controls that report a change: what problems() reads may have changed with them.
-    @on(Field.Checked)
-    @on(Select.Changed)
-    @on(OptionList.OptionHighlighted)
-    @on(RadioSet.Changed)
-    @on(TextArea.Changed)
-    def _form_changed(self) -> None:
+    # Form controls that report a change: what problems() reads may have changed with them. Handlers by name, so
+    # that the first screen does not import the widgets it does not show (first paint, issue 6).
+    def _form_changed(self, _message: Message) -> None:
         self.form_edits += 1
+
+    on_field_checked = on_select_changed = on_option_list_option_highlighted = _form_changed
+    on_radio_set_changed = on_text_area_changed = _form_changed
 
     def _sync_nav(self) -> None:
         """The nav bar's buttons as the flow has them for this step, and the blocker."""
