@@ -168,7 +168,9 @@ class ModelScreen(WizardStep):
             return
         self.registering = True
         self.query_one("#register", Button).disabled = True
-        self._register_status("Testing the model locally with R first (the API as the container runs it) ...")
+        self.query_one("#register-status", Static).update(
+            "Testing the model locally with R first (the API as the container runs it) ..."
+        )
         self.register_model(self._folder(fields[0].value), fields[1].value)
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="register")
@@ -236,7 +238,7 @@ class ModelScreen(WizardStep):
         if worker.group == "register":
             self.registering = False
             self.query_one("#register", Button).disabled = False
-            self._register_status("Not registered (see the message).")
+            self.query_one("#register-status", Static).update("Not registered (see the message).")
             return
         self.busy = False
         self.query_one("#model-status", Static).update("Could not load models (see the message); go Back and retry.")
