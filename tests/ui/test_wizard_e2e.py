@@ -25,22 +25,22 @@ async def wait_until(pilot, condition, timeout: float = 60.0, what: str = "") ->
         waited += 0.1
 
 
-def step_is(app, index: int) -> bool:
-    return getattr(app.screen, "STEP", None) == index
+def step_is(app, step: str) -> bool:
+    return getattr(app.screen, "STEP", None) == step
 
 
-async def next_step(pilot, index: int, what: str) -> None:
-    """Wait until the current step lets us go, then F2 (Next) and wait for step `index`."""
+async def next_step(pilot, step: str, what: str) -> None:
+    """Wait until the current step lets us go, then F2 (Next) and wait for `step`."""
     app = pilot.app
     await wait_until(pilot, lambda: not app.screen.query_one("#next", Button).disabled, what=what)
     await pilot.press("f2")
-    await wait_until(pilot, lambda: step_is(app, index), what=f"step {index + 1}")
+    await wait_until(pilot, lambda: step_is(app, step), what=f"the {step} step")
 
 
 async def test_wizard_deploys_and_scores_in_the_sandbox(tmp_path, monkeypatch):
     monkeypatch.setenv("RDEPLOY_SANDBOX_TIME_SCALE", "0.003")  # a deployment takes seconds, not minutes
-    session = WizardState.start(ConnectionOptions(sandbox=True), base_dir=tmp_path)
-    app = RdeployApp(session)
+    state = WizardState.start(ConnectionOptions(sandbox=True), base_dir=tmp_path)
+    app = RdeployApp(state)
     try:
         async with app.run_test(size=(80, 24)) as pilot:
             await wait_until(pilot, lambda: step_is(app, "signin") and app.settled, what="the first screen")
@@ -50,7 +50,7 @@ async def test_wizard_deploys_and_scores_in_the_sandbox(tmp_path, monkeypatch):
             )
             await next_step(pilot, "model", "the registry check")
             await next_step(pilot, "packages", "the model list")
-            assert session.spec.model.name == "forecast-model" and session.spec.model.version == "latest"
+            assert state.spec.model.name == "forecast-model" and state.spec.model.version == "latest"
             await next_step(pilot, "script", "packages")
             await next_step(pilot, "endpoint", "the script")
             endpoint = app.screen.query_one("#endpoint-name-input")
@@ -69,4 +69,4 @@ async def test_wizard_deploys_and_scores_in_the_sandbox(tmp_path, monkeypatch):
             assert scoring.result.status == 200
             assert not [s for s in app.screen_stack if type(s).__name__ == "ErrorDialog"]
     finally:
-        session.close()
+        state.close()
