@@ -183,12 +183,16 @@ class RdeployApp(App):
             self.end_update()
 
     # -- the update flow: a new version of one endpoint, rolled out beside the deployment serving it --------
-    def start_update(self, endpoint: str, serving: str, new: str, source: Any = None) -> None:
-        """From the endpoints list (reading `source`): walk the update flow for `endpoint`, whose new version goes to
-        deployment `new` beside `serving`."""
+    def start_update(
+        self, endpoint: str, serving: str, new: str, *, deployments: tuple[str, ...] = (), source: Any = None
+    ) -> None:
+        """From the endpoints list (reading `source`): walk the update flow for `endpoint` (which has `deployments`),
+        whose new version goes to deployment `new` beside `serving`."""
         state = self.state
         before = self.step or self.start_step
-        state.update = UpdateTarget(endpoint, serving, new, state.spec.copy(), before, state.chosen_model, source)
+        state.update = UpdateTarget(
+            endpoint, serving, new, state.spec.copy(), before, state.chosen_model, source, deployments
+        )
         spec = state.spec
         spec.endpoint.name, spec.deployment.name = endpoint, new
         spec.deployment.traffic = 0  # the rollout shifts it in stages

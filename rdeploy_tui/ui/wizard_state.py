@@ -78,6 +78,7 @@ class UpdateTarget:
     step_before: str  # the step the wizard was on
     chosen_model_before: ChosenModel | None  # the deploy flow's chosen model, given back too
     source: Any = None  # what the endpoints list it came from read (manage_source.py): the list it returns to
+    deployments: tuple[str, ...] = ()  # the endpoint's deployments when the update started
 
 
 class WizardState(DOMNode):

@@ -52,8 +52,8 @@ async def test_update_rolls_out_holds_advances_rolls_back_by_hand_and_returns_to
                 await pilot.press("a")  # advance to 50 %
                 await wait_for(pilot, lambda: "stage-50" in str(new_stats.render()), 60)
                 await pilot.press("b")  # roll back by hand
-                stage = screen.query_one("#rollout-stage", Static)
-                await wait_for(pilot, lambda: "Esc: back to the endpoints" in str(stage.render()), 60)
+                title = screen.query_one("#rollout-title", Static)
+                await wait_for(pilot, lambda: "Esc: back to the endpoints" in str(title.render()), 60)
                 assert screen.outcome.status == "rolled-back" and screen.outcome.reason == "rolled back by hand"
                 await pilot.press("escape")
                 await wait_for(pilot, lambda: isinstance(app.screen, ManageScreen) and name in app.screen.infos, 60)

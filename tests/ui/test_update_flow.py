@@ -163,8 +163,8 @@ async def test_update_walks_the_steps_to_the_rollout_and_esc_returns_to_the_list
         assert run.specs[0].endpoint.name == "churn-live" and run.specs[0].deployment.name == "green"
         if outcome == "stopped":
             await pilot.press("escape")  # while it runs: stop it (the traffic stays)
-        stage = rollout.query_one("#rollout-stage")
-        await wait_for(pilot, lambda: "Esc: back to the endpoints" in str(stage.render()))
+        title = rollout.query_one("#rollout-title")
+        await wait_for(pilot, lambda: "Esc: back to the endpoints" in str(title.render()))
         reads = source.reads
         await pilot.press("escape")
         await wait_for(pilot, lambda: isinstance(app.screen, ManageScreen) and source.reads > reads)

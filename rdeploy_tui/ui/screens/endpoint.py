@@ -168,12 +168,13 @@ class EndpointScreen(ListsEndpoints, WizardStep):
         endpoint = self.query_one("#endpoint-name", Field).text.strip()
         info = self._existing().get(endpoint)
         exists = info is not None and (name in info.traffic or name in [d.name for d in info.deployments])
-        if self.update is not None:
+        update = self.update
+        if update is not None:
             share = info.traffic.get(name, 0) if info is not None else 0
             return (
-                f"deployment {name} exists ({share} %): the new version replaces it, beside {self.update.serving}"
-                if exists
-                else f"a new deployment beside {self.update.serving}"
+                f"deployment {name} exists ({share} %): the new version replaces it, beside {update.serving}"
+                if exists or name in update.deployments
+                else f"a new deployment beside {update.serving}"
             )
         if exists:
             return f"deployment {name} exists on {endpoint}: it will be updated in place"

@@ -471,7 +471,8 @@ class ManageScreen(WorkerErrors, Screen):
             self.notify(sides, title="Not updated", severity="warning", timeout=10)
             return
         serving, new = sides
-        self.app.start_update(info.name, serving, new, self._source)
+        deployments = tuple(d.name for d in info.deployments)
+        self.app.start_update(info.name, serving, new, deployments=deployments, source=self._source)
 
     def _rollout_progress(self, endpoint: str) -> dict[str, Any] | None:
         """The saved state of a rollout on `endpoint` from this machine (pipeline/rollout.py), if any."""

@@ -75,6 +75,7 @@ class RolloutScreen(WorkerErrors, Screen):
     RolloutScreen #steps { height: 1; padding: 0 1; background: $panel; }
     RolloutScreen #rollout-title { height: 1; padding: 0 1; text-style: bold; }
     RolloutScreen #rollout-stage { height: auto; max-height: 3; padding: 0 1; }
+    RolloutScreen #rollout-stage.-finished { max-height: 6; }  /* the outcome says what still bills: all of it */
     RolloutScreen #sides { height: 7; }
     RolloutScreen .side { width: 1fr; border: round $primary; padding: 0 1; }
     RolloutScreen .side Static { height: 3; }
@@ -190,7 +191,12 @@ class RolloutScreen(WorkerErrors, Screen):
     def _finished(self, outcome: RolloutOutcome) -> None:
         self.outcome = outcome
         self.running = False
-        self._stage(outcome.summary + " (Esc: back to the endpoints)")
+        # What to do next goes where it is always seen (the outcome below can be long at 80x24).
+        self.query_one("#rollout-title", Static).update(
+            f"Rollout on endpoint {self.spec.endpoint.name}: {outcome.status}. Esc: back to the endpoints"
+        )
+        self.query_one("#rollout-stage").add_class("-finished")
+        self._stage(outcome.summary)
 
     # -- keys -----------------------------------------------------------------------------------------------
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
