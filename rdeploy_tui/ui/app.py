@@ -21,6 +21,7 @@ from rdeploy_tui.ui.wizard_state import UpdateTarget, WizardState
 
 if TYPE_CHECKING:
     from rdeploy_tui.ui.screens.base import RunsPipeline
+    from rdeploy_tui.ui.screens.manage import EndpointsAtStart
 
 # The first screen must paint within 0.4 s of launch (issue 6; benchmarks/bench_ui_first_paint.py):
 # what it does not show (dialogs, the other steps, the last run's spec) is imported when first used.
@@ -215,6 +216,12 @@ class RdeployApp(App):
         self.goto(update.step_before if update is not None else DEPLOY_FLOW.steps[0].name)
         self.open_endpoints(update.source if update is not None else None)
         self.call_after_refresh(self._fresh_forms)  # the step that was on screen, now that it is not
+
+    def on_endpoints_at_start(self, message: EndpointsAtStart) -> None:
+        """The last run's workspace has endpoints (screens/manage.py open_if_endpoints): open on them."""
+        from rdeploy_tui.ui.screens.manage import ManageScreen
+
+        self.push_screen(ManageScreen(message.source, infos=message.infos))
 
     def open_endpoints(self, source: Any = None) -> None:
         """The workspace's endpoints, read now (from `source`; None: Azure), over the wizard."""

@@ -505,10 +505,14 @@ def open_if_endpoints(app: Any) -> None:
         except Exception:  # sign-in or network trouble: the wizard's first screen deals with it
             return
         if infos:
-            app.call_from_thread(_open, app, source, infos)
+            app.post_message(EndpointsAtStart(source, infos))  # the app opens the list (ui/app.py)
 
     app.run_worker(check, thread=True, exit_on_error=False, group="manage-check")
 
 
-def _open(app: Any, source: Any, infos: list[Any]) -> None:
-    app.push_screen(ManageScreen(source, infos=infos))
+class EndpointsAtStart(Message):
+    """On start, the last run's workspace has endpoints: the app opens on them."""
+
+    def __init__(self, source: Any, infos: list[Any]) -> None:
+        super().__init__()
+        self.source, self.infos = source, infos

@@ -202,6 +202,7 @@ class ScriptScreen(WizardStep):
         log.clear()
         log.remove_class("-hidden")
         self.query_one("#local-result", Static).update("Starting the API with R ...")
+        self.query_one("#local-test").scroll_visible()  # F8 from the top of the step: its result is below the fold
         self.run_local_test(spec, model_dir)
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="local-test")
