@@ -170,9 +170,12 @@ async def test_update_walks_the_steps_to_the_rollout_and_esc_returns_to_the_list
         await wait_for(pilot, lambda: isinstance(app.screen, ManageScreen) and source.reads > reads)
         manage = app.screen
         await wait_for(pilot, lambda: "churn-live" in manage.infos)
-    # The deploy flow's spec is back: a new deploy does not start from the update's.
+    # The deploy flow's spec is back: a new deploy does not start from the update's, nor does the next run.
     assert app.flow.name == "deploy" and app.state.update is None
     assert app.state.spec.deployment.name == "blue" and app.state.spec.deployment.traffic == 100
+    from rdeploy_tui.ui.wizard_state import load_last_run
+
+    assert load_last_run().deployment.name == "blue"
 
 
 async def test_back_from_the_update_flows_first_step_returns_to_the_list(offline_steps):

@@ -262,7 +262,8 @@ class WizardStep(WorkerErrors, Screen):
             self._not_yet_shown = True
             return
         self.commit()
-        self.app.state.save_last_run()
+        if self.app.state.update is None:  # the last run's spec is the deploy flow's: an update starts from the list
+            self.app.state.save_last_run()
         self.app.next_step(self.STEP)
 
     def action_back(self) -> None:

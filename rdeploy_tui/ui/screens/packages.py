@@ -245,7 +245,8 @@ class PackagesScreen(WizardStep):
         if (added or removed) and not self.is_current:
             # The read finished after the user moved on: the spec takes the change, and the user is told.
             self.commit()
-            self.app.state.save_last_run()
+            if self.app.state.update is None:
+                self.app.state.save_last_run()
             self.app.notify(str(status.render()), title="R packages")
 
     def _use_model_packages(self, used: list[str]) -> tuple[list[str], list[str]]:
