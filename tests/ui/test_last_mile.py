@@ -355,6 +355,7 @@ async def test_next_after_a_failed_local_test_asks_first(monkeypatch):
         await wait_for(pilot, lambda: isinstance(app.screen, ConfirmDialog) and app.screen.query("#yes"))
         app.screen.query_one("#yes").press()  # press(): a click can miss a dialog not laid out yet
         await wait_for(pilot, lambda: app.step == "endpoint")
+        await settle(pilot)
 
 
 async def test_old_answer_not_shown_as_current_under_a_json_error():
