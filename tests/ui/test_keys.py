@@ -9,7 +9,7 @@ import time
 import pytest
 from textual.command import CommandList, CommandPalette
 from textual.widgets import Button, Input, Static, TextArea
-from ui_helpers import SIZES, RecordedRun, deploy_outcome, make_app
+from ui_helpers import SIZES, RecordedRun, deploy_outcome, make_app, toasts
 
 from rdeploy_tui.scoring.target import ScoringTarget
 from rdeploy_tui.ui.palette import ScreenActionsProvider
@@ -92,11 +92,11 @@ async def test_keymap_file_rebinds_and_reports_bad_entries(rdeploy_home):
         "next: f6\nnosuch: f7\nback: ctrl+nokey\npackages.edit: ctrl+d\n", encoding="utf-8"
     )
     app = make_app("packages")
-    async with app.run_test(size=(80, 24)) as pilot:
+    async with app.run_test(size=(80, 24), notifications=True) as pilot:
         await wait_for(pilot, lambda: app.user_keymap is not None, what="the keymap")
         assert app.user_keymap.keymap == {"next": "f6", "packages.edit": "ctrl+d"}
         assert len(app.user_keymap.problems) == 3
-        assert any("keymap.yaml" in (n.title or "") for n in app._notifications)
+        await wait_for(pilot, lambda: "Keymap keymap.yaml: check these entries" in toasts(app), what="the toast")
         await pilot.press("f1")
         await wait_for(pilot, lambda: isinstance(app.screen, HelpScreen), what="the help screen")
         assert _actions(app.screen)["next"] == ["f6"]
