@@ -152,7 +152,8 @@ class WizardStep(WorkerErrors, Screen):
     """What stops Next now (the first of problems()), or None; the nav bar follows it."""
 
     def compute_blocker(self) -> str | None:
-        if not self.is_mounted:  # the form is still being built; the first resume works it out
+        # Not while the form is being built (the first resume works it out) or taken down (the app closing).
+        if not self.is_mounted or not self.is_running:
             return None
         problems = self.problems()
         return problems[0] if problems else None
