@@ -55,30 +55,32 @@ def test_update_from_a_split_endpoint_is_refused_first_then_rolls_out_and_return
     pane.wait_for("Online endpoints in workspace", ENDPOINT, timeout=120)
 
     pane.keys("u")  # refused at once, before any step, saying what to do
-    pane.wait_for("splits its traffic", "Press t to give one of them", timeout=30)
+    pane.wait_for("splits its traffic", "Press t to give one of them", timeout=60)
     assert "Model and version" not in pane.text() and "1 Model" not in pane.text()
 
     pane.keys("t")  # blue 100, green 0: each field's text is selected when it gets the focus, so typing replaces it
-    pane.wait_for(f"Traffic of {ENDPOINT}", "Whole percentages")
+    pane.wait_for(f"Traffic of {ENDPOINT}", "Whole percentages", timeout=120)
     pane.type("100")
-    pane.wait_for("the shares add up to 150 %, not 100 %")
+    pane.wait_for("the shares add up to 150 %, not 100 %", timeout=120)
     pane.keys("Tab")
     pane.type("0")
-    pane.wait_for("green (%)", "Save")
+    pane.wait_for("green (%)", "Save", timeout=120)
     pane.keys("Enter")
     pane.wait_for("blue 100%", "green 0% $idle", timeout=120)
 
     pane.keys("u")  # now the update flow: model, packages, script, size, review
-    pane.wait_for("1 Model", "latest (now version", timeout=60)
+    pane.wait_for("1 Model", "latest (now version", timeout=120)
     pane.keys("F2")
-    pane.wait_for("always included")
+    pane.wait_for("always included", timeout=120)
     pane.keys("F2")
-    pane.wait_for("Preview of src/plumber.R")
+    pane.wait_for("Preview of src/plumber.R", timeout=120)
     pane.keys("F2")
-    screen = pane.wait_for("New deployment's name", "deployment green exists (0 %): the new", "version replaces it")
+    screen = pane.wait_for(
+        "New deployment's name", "deployment green exists (0 %): the new", "version replaces it", timeout=120
+    )
     assert "updated in place" not in screen
     pane.keys("F2")
-    pane.wait_for("Rollout beside blue", "Roll out")
+    pane.wait_for("Rollout beside blue", "Roll out", timeout=120)
     pane.keys("F2")  # Roll out
     pane.wait_for("6 Rollout", "stage-10:", timeout=300)
     pane.keys("b")  # roll back by hand
