@@ -26,11 +26,11 @@ async def drive(tmp: Path) -> dict[str, float]:
 
     from rdeploy_tui.connection_options import ConnectionOptions
     from rdeploy_tui.ui.app import RdeployApp
-    from rdeploy_tui.ui.session import Session
+    from rdeploy_tui.ui.wizard_state import WizardState
 
     marks = {"before app": rss_mib()}
-    session = Session.start(ConnectionOptions(sandbox=True), base_dir=tmp)
-    app = RdeployApp(session)
+    state = WizardState.start(ConnectionOptions(sandbox=True), base_dir=tmp)
+    app = RdeployApp(state)
     try:
         async with app.run_test(size=(80, 24)) as pilot:
 
@@ -43,12 +43,12 @@ async def drive(tmp: Path) -> dict[str, float]:
 
             await until(lambda: app.settled)  # nav bar and footer are in, sign-in has started
             marks["first screen"] = rss_mib()
-            for step in range(1, 8):
+            for step in ("workspace", "model", "packages", "script", "endpoint", "review", "deploy"):
                 await until(lambda: not app.screen.query_one("#next", Button).disabled)
-                if step == 6:
+                if app.step == "endpoint":
                     app.screen.query_one("#endpoint-name-input").value = f"bench-mem-{os.getpid()}"
                 await pilot.press("f2")
-                await until(lambda: getattr(app.screen, "STEP", None) == step)
+                await until(lambda step=step: app.step == step)
             marks["after the forms (azure.ai.ml loaded)"] = rss_mib()
             await until(lambda: app.screen.status in ("succeeded", "failed", "cancelled"))
             marks[f"after the deploy ({app.screen.status})"] = rss_mib()
@@ -56,7 +56,7 @@ async def drive(tmp: Path) -> dict[str, float]:
             await until(lambda: getattr(app.screen, "result", None) is not None, timeout=60)
             marks["after one scored request"] = rss_mib()
     finally:
-        session.close()
+        state.close()
     return marks
 
 

@@ -1,4 +1,5 @@
-"""The wizard app: one screen per step, switched by goto(); errors from workers become dialogs."""
+"""The wizard app: the steps of the current flow (ui/flow.py), switched by goto(); the update flow's start and end;
+errors from workers become dialogs."""
 
 from __future__ import annotations
 
@@ -6,38 +7,32 @@ import gc
 import importlib
 import os
 import time
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from textual.app import App
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
+from textual.reactive import var
 from textual.screen import Screen
 
 from rdeploy_tui.connection_options import ConnectionOptions
 from rdeploy_tui.errors import RdeployError
-from rdeploy_tui.ui.session import Session
+from rdeploy_tui.ui.flow import DEPLOY_FLOW, UPDATE_FLOW, Flow, any_step
+from rdeploy_tui.ui.wizard_state import UpdateTarget, WizardState
+
+if TYPE_CHECKING:
+    from rdeploy_tui.ui.screens.base import RunsPipeline
+    from rdeploy_tui.ui.screens.manage import EndpointsAtStart
 
 # The first screen must paint within 0.4 s of launch (issue 6; benchmarks/bench_ui_first_paint.py):
 # what it does not show (dialogs, the other steps, the last run's spec) is imported when first used.
 
-# module:Class of each step, in order; imported on first visit so the first screen paints sooner.
-STEP_SCREENS = (
-    "signin:SignInScreen",
-    "workspace:WorkspaceScreen",
-    "model:ModelScreen",
-    "packages:PackagesScreen",
-    "script:ScriptScreen",
-    "endpoint:EndpointScreen",
-    "review:ReviewScreen",
-    "deploy:DeployScreen",
-    "scoring:ScoringScreen",
-)
-DEPLOY_STEP = 7
 # Benchmarks set this to a file: the app writes the times of its first frame and of its complete
 # first screen there, then exits.
 PAINTED_FILE_ENV = "RDEPLOY_TUI_PAINTED_FILE"
 
 
-def _screen_class(step: int) -> type[Screen]:
-    module, cls = STEP_SCREENS[step].split(":")
+def _screen_class(step: str) -> type[Screen]:
+    module, cls = any_step(step).screen.split(":")
     return getattr(importlib.import_module(f"rdeploy_tui.ui.screens.{module}"), cls)
 
 
@@ -53,7 +48,7 @@ class RdeployApp(App):
     # Keys that reach the app in a browser terminal (ui/keys.py): F10 quits (ctrl+q, Textual's default,
     # closes Firefox on Linux and VS Code), F1 or ? shows the keys, F3 the command palette (ctrl+p is
     # VS Code's quick open). Binding ids are what keymap.yaml overrides.
-    BINDINGS = [
+    BINDINGS: ClassVar[list[BindingType]] = [
         Binding("f10", "quit", "Quit", priority=True, id="quit"),
         Binding("ctrl+q", "quit", "Quit", show=False, priority=True, id="quit"),  # after F10 in the footer
         Binding("f1,question_mark", "help", "Help", id="help"),
@@ -62,11 +57,14 @@ class RdeployApp(App):
     COMMAND_PALETTE_BINDING = "f3"
     COMMANDS = App.COMMANDS | {_palette_provider}
 
-    def __init__(self, session: Session | None = None, *, start_step: int = 0) -> None:
+    flow: var[Flow] = var(DEPLOY_FLOW, init=False)
+    """The journey the steps belong to now: the deploy flow, or the update flow of one endpoint (ui/flow.py)."""
+
+    def __init__(self, state: WizardState | None = None, *, start_step: str = "signin") -> None:
         super().__init__()
-        self.session = session or Session.start(ConnectionOptions())
+        self.state = state or WizardState.start(ConnectionOptions())
         self.start_step = start_step
-        self.step = -1
+        self.step: str | None = None  # the step on screen (under any dialog or management screen)
         # Launch in two frames (issue 6: the first must paint within 0.4 s of launch): the first shows
         # what can be drawn cheaply; what it left out follows, and only then the work that imports
         # more modules or starts threads (it would delay both frames).
@@ -84,7 +82,7 @@ class RdeployApp(App):
         # Thread workers on daemon threads: quitting never waits for a slow token endpoint or network call.
         asyncio.get_running_loop().set_default_executor(DaemonThreadExecutor())
         self.after_start(self.load_keymap)
-        if self.session.connection.sandbox:
+        if self.state.connection.sandbox:
             self.sub_title = "sandbox"
         self.goto(self.start_step)
 
@@ -130,31 +128,125 @@ class RdeployApp(App):
             self.call_later(callback)
         if self.offer_resume():
             return
-        if self.start_step == 0:  # reopened days later: open on the workspace's endpoints when it has some
+        if self.start_step == DEPLOY_FLOW.steps[0].name:  # reopened days later: open on the endpoints, if any
             _open_management_if_endpoints(self)
 
-    def step_screen(self, step: int) -> Screen:
-        """The screen of a step, created (and kept, so its form survives Back/Next) on first use."""
+    # -- moving between steps (the flow table decides where Next and Back lead) ---------------------------
+    def step_screen(self, step: str) -> Screen:
+        """The screen of a step, created on first use and kept, so its form survives Back/Next (a step the flow
+        table marks not kept gets a fresh screen on every arrival)."""
         name = f"step-{step}"
+        if not any_step(step).kept and self.step != step:
+            self._discard(name)
         if not self.is_screen_installed(name):
             self.install_screen(_screen_class(step)(), name)
         return self.get_screen(name)
 
-    def goto(self, step: int) -> None:
-        self.step_screen(step)
-        name = f"step-{step}"
-        if self.step < 0:
-            self.push_screen(name)
+    def _discard(self, name: str) -> None:
+        """Uninstall a step's screen (not on the stack) and close it: its next visit builds it anew."""
+        if self.is_screen_installed(name):
+            screen = self.get_screen(name)
+            if not any(screen in stack for stack in self._screen_stacks.values()):
+                self.uninstall_screen(name)
+                screen.remove()
+
+    def _fresh_forms(self) -> None:
+        """The steps both flows walk fill their forms anew when the flow changes: from the spec the new journey
+        starts with, not from what they held in the other one."""
+        for step in UPDATE_FLOW.steps:
+            self._discard(f"step-{step.name}")
+
+    def goto(self, step: str) -> None:
+        """Show `step` of the current flow (switching the wizard's screen under any management screen)."""
+        screen = self.step_screen(step)
+        if self.step is None:
+            self.push_screen(screen)
         else:
-            self.switch_screen(name)
+            self.switch_screen(screen)
         self.step = step
-        screen = self.get_screen(name)
         if hasattr(screen, "arrived"):
             screen.call_after_refresh(screen.arrived)
 
+    def next_step(self, step: str) -> None:
+        """Next from `step`: the flow's following step; after the last one the journey is over."""
+        following = self.flow.after(step)
+        if following is None:
+            self.exit()
+        else:
+            self.goto(following.name)
+
+    def previous_step(self, step: str) -> None:
+        """Back from `step`: the flow's step before it; Back from the update flow's first step ends the update."""
+        before = self.flow.before(step)
+        if before is not None:
+            self.goto(before.name)
+        elif self.state.update is not None:
+            self.end_update()
+
+    # -- the update flow: a new version of one endpoint, rolled out beside the deployment serving it --------
+    def start_update(
+        self, endpoint: str, serving: str, new: str, *, deployments: tuple[str, ...] = (), source: Any = None
+    ) -> None:
+        """From the endpoints list (reading `source`): walk the update flow for `endpoint` (which has `deployments`),
+        whose new version goes to deployment `new` beside `serving`."""
+        state = self.state
+        before = self.step or self.start_step
+        state.update = UpdateTarget(
+            endpoint, serving, new, state.spec.copy(), before, state.chosen_model, source, deployments
+        )
+        spec = state.spec
+        spec.endpoint.name, spec.deployment.name = endpoint, new
+        spec.deployment.traffic = 0  # the rollout shifts it in stages
+        self.flow = UPDATE_FLOW
+        self._close_management_screens()
+        self._fresh_forms()
+        self.goto(UPDATE_FLOW.steps[0].name)
+
+    def end_update(self) -> None:
+        """The update is over (rolled out, rolled back, refused, stopped, or given up with Back): the deploy flow's
+        spec and step come back, and the endpoints list opens, read again."""
+        state = self.state
+        update, state.update = state.update, None
+        if update is not None:
+            state.spec, state.chosen_model = update.spec_before, update.chosen_model_before
+            state.save_last_run()
+        self.flow = DEPLOY_FLOW
+        state.endpoints = None  # the rollout changed them
+        self._fresh_forms()
+        self.goto(update.step_before if update is not None else DEPLOY_FLOW.steps[0].name)
+        self.open_endpoints(update.source if update is not None else None)
+        self.call_after_refresh(self._fresh_forms)  # the step that was on screen, now that it is not
+
+    def on_endpoints_at_start(self, message: EndpointsAtStart) -> None:
+        """The last run's workspace has endpoints (screens/manage.py open_if_endpoints): open on them."""
+        from rdeploy_tui.ui.screens.manage import ManageScreen
+
+        self.push_screen(ManageScreen(message.source, infos=message.infos))
+
+    def open_endpoints(self, source: Any = None) -> None:
+        """The workspace's endpoints, read now (from `source`; None: Azure), over the wizard."""
+        from rdeploy_tui.ui.screens.manage import ManageScreen
+
+        self.push_screen(ManageScreen(source))
+
+    def _close_management_screens(self) -> None:
+        """Pop what is above the wizard's step (the endpoints list and what it opened)."""
+        step = self.get_screen(f"step-{self.step}") if self.step is not None else None
+        while step is not None and step in self.screen_stack and self.screen_stack[-1] is not step:
+            self.pop_screen()
+
+    def running(self) -> RunsPipeline | None:
+        """The deploy or rollout screen while its run is going on, else None."""
+        for step in ("deploy", "rollout"):
+            name = f"step-{step}"
+            if self.is_screen_installed(name):
+                screen = self.get_screen(name)
+                if getattr(screen, "busy", False):
+                    return screen  # type: ignore[return-value]
+        return None
+
     def deploy_running(self) -> bool:
-        name = f"step-{DEPLOY_STEP}"
-        return self.is_screen_installed(name) and getattr(self.get_screen(name), "busy", False)
+        return self.running() is not None
 
     def load_keymap(self) -> None:
         """Apply the user's key overrides (keymap.yaml); what is wrong in it is said, never raised."""
@@ -197,8 +289,9 @@ class RdeployApp(App):
                 yield command
 
     async def action_quit(self) -> None:
-        """Quitting during a deploy asks first, then cancels it (the runner must return before exit)."""
-        if not self.deploy_running():
+        """Quitting during a deploy or a rollout asks first, then stops it."""
+        running = self.running()
+        if running is None:
             self.exit()
             return
 
@@ -206,20 +299,11 @@ class RdeployApp(App):
 
         def answer(yes: bool | None) -> None:
             if yes:
-                self.get_screen(f"step-{DEPLOY_STEP}").cancel_event.set()
-                self.interrupted_deploy = True
+                running.stop()
+                self.interrupted_deploy = running.STEP == "deploy"
                 self.exit()
 
-        self.push_screen(
-            ConfirmDialog(
-                "A deploy is running. Quit anyway?\n\nThe image build is cancelled; what Azure is already creating "
-                "goes on. Run rdeploy-tui again to resume.",
-                yes="Quit",
-                no="Stay",
-                danger=True,
-            ),
-            answer,
-        )
+        self.push_screen(ConfirmDialog(running.QUIT_QUESTION, yes="Quit", no="Stay", danger=True), answer)
 
     def offer_resume(self) -> bool:
         """After a crash, or a quit during a deploy (the runner then records it cancelled): offer to resume
@@ -227,23 +311,23 @@ class RdeployApp(App):
         cause (a package name, a quota) is to be fixed in the wizard first."""
         from rdeploy_tui.pipeline.state import ResumeStore, target_key
 
-        spec = self.session.spec
+        spec = self.state.spec
         w = spec.workspace
         target = target_key(w.subscription_id, w.resource_group, w.name, spec.endpoint.name, spec.deployment.name)
-        state = ResumeStore().load(target) if self.session.from_last_run else None
-        if state is None or state.status not in ("running", "cancelled"):
+        progress = ResumeStore().load(target) if self.state.from_last_run else None
+        if progress is None or progress.status not in ("running", "cancelled"):
             return False
-        stopped = [k for k, v in state.steps.items() if v.status in ("running", "failed", "cancelled")]
+        stopped = [k for k, v in progress.steps.items() if v.status in ("running", "failed", "cancelled")]
         from rdeploy_tui.ui.widgets.dialogs import ConfirmDialog
 
         def answer(yes: bool | None) -> None:
             if yes:
-                self.goto(DEPLOY_STEP)
+                self.goto("deploy")
 
         self.push_screen(
             ConfirmDialog(
                 f"The deploy of {spec.endpoint.name}/{spec.deployment.name} to workspace {w.name} "
-                + ("was interrupted" if state.status == "cancelled" else "did not finish")
+                + ("was interrupted" if progress.status == "cancelled" else "did not finish")
                 + (f" (it stopped during {', '.join(stopped)})" if stopped else "")
                 + ".\n\nResume it now? Finished steps are not repeated.",
                 yes="Resume",
@@ -311,12 +395,12 @@ def _open_management_if_endpoints(app: RdeployApp) -> None:
 
 
 def run_app(connection: ConnectionOptions) -> int:
-    session = Session.start(connection)
-    app = RdeployApp(session)
+    state = WizardState.start(connection)
+    app = RdeployApp(state)
     try:
         app.run()
     finally:
-        session.close()  # stops the in-process sandbox
+        state.close()  # stops the in-process sandbox
     summary = closing_summary(app)
     if summary:
         print(summary)
@@ -327,11 +411,5 @@ def closing_summary(app: RdeployApp) -> str | None:
     """What to print once the app has closed (its screens are gone): see ui/exit_summary.py."""
     from rdeploy_tui.ui.exit_summary import exit_summary
 
-    session = app.session
-    return exit_summary(
-        session.spec,
-        session.connection,
-        session.found.get("deploy_outcome"),
-        app.interrupted_deploy,
-        session.found.get("traffic_after"),
-    )
+    state = app.state
+    return exit_summary(state.spec, state.connection, state.last_outcome, app.interrupted_deploy, state.traffic_after)

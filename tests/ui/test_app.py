@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 
 import pytest
-from ui_helpers import FIXTURES, make_app, wait_for
+from ui_helpers import FIXTURES, NOT_LISTED, RecordedRun, make_app, wait_for
 
 from rdeploy_tui.connection_options import ConnectionOptions
 from rdeploy_tui.errors import RdeployError
@@ -13,8 +13,9 @@ from rdeploy_tui.pipeline.events import PlanFinished, RunStarted, StepFailed, St
 from rdeploy_tui.pipeline.state import ResumeStore, fold, initial, target_key
 from rdeploy_tui.spec.deploy_spec import default_spec
 from rdeploy_tui.ui.app import RdeployApp
-from rdeploy_tui.ui.session import Session
+from rdeploy_tui.ui.screens.deploy import DeployScreen
 from rdeploy_tui.ui.widgets.dialogs import ConfirmDialog, ErrorDialog
+from rdeploy_tui.ui.wizard_state import WizardState
 
 
 async def wait_for_dialog(pilot, seconds: float = 60.0) -> None:
@@ -27,7 +28,7 @@ async def test_reopening_after_an_interrupted_deploy_offers_to_resume(monkeypatc
     """A crash leaves the state "running"; quitting during a deploy cancels it, which the runner records
     as "cancelled" (issue 14: no offer was made then)."""
     spec = default_spec()
-    session = Session(connection=ConnectionOptions(), spec=spec, base_dir=FIXTURES, from_last_run=True)
+    session = WizardState(connection=ConnectionOptions(), spec=spec, base_dir=FIXTURES, from_last_run=True)
     session.save_last_run()
     w = spec.workspace
     target = target_key(w.subscription_id, w.resource_group, w.name, spec.endpoint.name, spec.deployment.name)
@@ -37,19 +38,22 @@ async def test_reopening_after_an_interrupted_deploy_offers_to_resume(monkeypatc
     ResumeStore().save(fold(events, initial("deploy", target)))
     # The sign-in and deploy workers would ask Azure; this test is about the offer only.
     monkeypatch.setattr("rdeploy_tui.ui.screens.signin.SignInScreen.sign_in", lambda self: None)
-    monkeypatch.setattr("rdeploy_tui.ui.screens.deploy.DeployScreen.run_deploy", lambda self, spec: None)
-    app = RdeployApp(Session.start(ConnectionOptions(), base_dir=FIXTURES))
+    resumed = RecordedRun([])  # the deploy step's run: it would ask Azure
+    app = RdeployApp(WizardState.start(ConnectionOptions(), base_dir=FIXTURES))
+    app.install_screen(DeployScreen(run=resumed), "step-deploy")
     async with app.run_test(size=(80, 24)) as pilot:
         await wait_for(pilot, lambda: isinstance(app.screen, ConfirmDialog) and app.screen.query("#yes"))
         dialog = app.screen
         assert "build-image" in dialog.question and "Resume it now?" in dialog.question
         app.screen.query_one("#yes").press()  # press(): a click can miss a dialog not laid out yet
-        await wait_for(pilot, lambda: app.step == 7)  # Resume opens the deploy step (which resumes)
+        await wait_for(pilot, lambda: app.step == "deploy")  # Resume opens the deploy step, which resumes
+        await wait_for(pilot, resumed.started.is_set)
+        assert resumed.specs[0].endpoint.name == spec.endpoint.name
 
 
 async def test_a_failed_deploy_is_not_offered_for_resume(monkeypatch):
     spec = default_spec()
-    session = Session(connection=ConnectionOptions(), spec=spec, base_dir=FIXTURES, from_last_run=True)
+    session = WizardState(connection=ConnectionOptions(), spec=spec, base_dir=FIXTURES, from_last_run=True)
     session.save_last_run()
     w = spec.workspace
     target = target_key(w.subscription_id, w.resource_group, w.name, spec.endpoint.name, spec.deployment.name)
@@ -57,7 +61,7 @@ async def test_a_failed_deploy_is_not_offered_for_resume(monkeypatch):
     ResumeStore().save(fold(events, initial("deploy", target)))
     monkeypatch.setattr("rdeploy_tui.ui.screens.signin.SignInScreen.sign_in", lambda self: None)
     monkeypatch.setattr("rdeploy_tui.ui.screens.manage.open_if_endpoints", lambda app: None)
-    app = RdeployApp(Session.start(ConnectionOptions(), base_dir=FIXTURES))
+    app = RdeployApp(WizardState.start(ConnectionOptions(), base_dir=FIXTURES))
     async with app.run_test(size=(80, 24)) as pilot:
         await wait_for(pilot, lambda: app.settled)
         await pilot.pause()
@@ -66,7 +70,7 @@ async def test_a_failed_deploy_is_not_offered_for_resume(monkeypatch):
 
 async def test_no_offer_without_an_unfinished_deploy(monkeypatch):
     monkeypatch.setattr("rdeploy_tui.ui.screens.signin.SignInScreen.sign_in", lambda self: None)
-    app = make_app(0)
+    app = make_app("signin")
     async with app.run_test(size=(80, 24)) as pilot:
         for _ in range(200):  # the offer would come with the complete first screen
             if app.settled:
@@ -82,8 +86,8 @@ async def test_a_failing_worker_becomes_an_error_dialog_with_the_next_action(mon
             "Azure refused: no permission on workspace ws-ml.", "Ask for the AzureML Data Scientist role."
         )
 
-    monkeypatch.setattr("rdeploy_tui.ui.session.Session.workspace", fail)
-    app = make_app(5, found={})  # no endpoints known: the endpoint screen lists them in a worker
+    monkeypatch.setattr("rdeploy_tui.ui.wizard_state.WizardState.workspace", fail)
+    app = make_app("endpoint", endpoints=NOT_LISTED)  # no endpoints known: the endpoint screen lists them in a worker
     async with app.run_test(size=(80, 24)) as pilot:
         await wait_for_dialog(pilot)
         dialog = app.screen
@@ -97,8 +101,8 @@ async def test_an_unexpected_worker_error_is_explained_and_logged(monkeypatch, r
     def boom(self):
         raise KeyError("surprise")
 
-    monkeypatch.setattr("rdeploy_tui.ui.session.Session.workspace", boom)
-    app = make_app(5, found={})
+    monkeypatch.setattr("rdeploy_tui.ui.wizard_state.WizardState.workspace", boom)
+    app = make_app("endpoint", endpoints=NOT_LISTED)
     async with app.run_test(size=(80, 24)) as pilot:
         await wait_for_dialog(pilot)
         assert isinstance(app.screen, ErrorDialog)

@@ -30,7 +30,7 @@ async def _type(pilot, input_id: str, text: str) -> None:
 
 
 async def test_autoscale_is_off_by_default_and_on_with_a_key():
-    app = make_app(5)
+    app = make_app("endpoint")
     async with app.run_test(size=(80, 24)) as pilot:
         screen = await _endpoint_step(pilot)
         form = screen.query_one(AutoscaleForm)
@@ -41,13 +41,13 @@ async def test_autoscale_is_off_by_default_and_on_with_a_key():
         assert str(form.query_one("#autoscale-on", Checkbox).label) == "Autoscale with Azure Monitor: on"
         await pilot.press("f2")
         await wait_for(pilot, lambda: app.step == 6)
-        assert app.session.spec.deployment.autoscale == AutoscaleSpec()  # the defaults: 1-3, CPU 20 % out, 5 % in
+        assert app.state.spec.deployment.autoscale == AutoscaleSpec()  # the defaults: 1-3, CPU 20 % out, 5 % in
 
 
 async def test_rules_that_would_flap_stop_next_with_the_threshold_that_works():
     spec = default_spec()
     spec.deployment.autoscale = AutoscaleSpec()
-    app = make_app(5, spec=spec)
+    app = make_app("endpoint", spec=spec)
     async with app.run_test(size=(80, 24)) as pilot:
         screen = await _endpoint_step(pilot)
         form = screen.query_one(AutoscaleForm)
@@ -65,14 +65,14 @@ async def test_rules_that_would_flap_stop_next_with_the_threshold_that_works():
         await wait_for(pilot, lambda: not screen.problems())
         await pilot.press("f2")
         await wait_for(pilot, lambda: app.step == 6)
-        auto = app.session.spec.deployment.autoscale
+        auto = app.state.spec.deployment.autoscale
         assert (auto.min, auto.max, auto.scale_in.threshold) == (1, 4, 8.0)
 
 
 async def test_latency_rules_start_from_the_how_tos_threshold_and_off_clears_the_section():
     spec = default_spec()
     spec.deployment.autoscale = AutoscaleSpec()
-    app = make_app(5, spec=spec)
+    app = make_app("endpoint", spec=spec)
     async with app.run_test(size=(80, 24)) as pilot:
         screen = await _endpoint_step(pilot)
         form = screen.query_one(AutoscaleForm)
@@ -84,13 +84,13 @@ async def test_latency_rules_start_from_the_how_tos_threshold_and_off_clears_the
         await wait_for(pilot, lambda: not form.enabled)
         await pilot.press("f2")
         await wait_for(pilot, lambda: app.step == 6)
-        assert app.session.spec.deployment.autoscale is None
+        assert app.state.spec.deployment.autoscale is None
 
 
 async def test_the_cpu_a_plumber_instance_can_reach_follows_the_vm_size():
     spec = default_spec()
     spec.deployment.autoscale = AutoscaleSpec()
-    app = make_app(5, spec=spec)
+    app = make_app("endpoint", spec=spec)
     async with app.run_test(size=(80, 24)) as pilot:
         screen = await _endpoint_step(pilot)
         form = screen.query_one(AutoscaleForm)
@@ -112,4 +112,4 @@ def test_endpoint_with_autoscale(snap_compare, size):
         pilot.app.screen.query_one(AutoscaleForm).scroll_visible(animate=False)
         await settle(pilot)
 
-    assert snap_compare(make_app(5, spec=spec), terminal_size=size, run_before=shown)
+    assert snap_compare(make_app("endpoint", spec=spec), terminal_size=size, run_before=shown)

@@ -26,7 +26,7 @@ def test_the_closing_summary_says_when_the_endpoint_expires_and_how_it_is_swept(
 
     from rdeploy_tui.cli import build_parser
     from rdeploy_tui.connection_options import ConnectionOptions
-    from rdeploy_tui.pipeline.runner import Outcome
+    from rdeploy_tui.pipeline.engine import Outcome
     from rdeploy_tui.spec.deploy_spec import default_spec
     from rdeploy_tui.ui.exit_summary import exit_summary
 
@@ -43,7 +43,7 @@ def test_the_closing_summary_says_when_the_endpoint_expires_and_how_it_is_swept(
 
 
 async def test_a_bad_expiry_is_refused_at_the_field_and_empty_means_none():
-    app = make_app(5)
+    app = make_app("endpoint")
     async with app.run_test(size=(80, 24)) as pilot:
         await settle(pilot, first=True)
         screen = app.screen
@@ -51,16 +51,16 @@ async def test_a_bad_expiry_is_refused_at_the_field_and_empty_means_none():
         assert field.text == "" and field.error is None
         for bad, said in (("8 hours", "is not a duration"), ("0h", "is not a duration"), ("53w", "at most a year")):
             field.set_text(bad)
-            await wait_for(pilot, lambda: field.error is not None and said in field.error)
+            await wait_for(pilot, lambda said=said: field.error is not None and said in field.error)
             assert said in str(field.query_one(".field-message", Static).render())  # at the field, not in a toast
             assert screen.query_one("#next", Button).disabled
         await pilot.press("f2")  # refused: the step stays
-        assert getattr(app.screen, "STEP", None) == 5
+        assert getattr(app.screen, "STEP", None) == "endpoint"
         field.set_text("")
         await wait_for(pilot, lambda: field.error is None and not screen.query_one("#next", Button).disabled)
         await pilot.press("f2")
-        await wait_for(pilot, lambda: getattr(app.screen, "STEP", None) == 6)
-        assert app.session.spec.deployment.expires_after is None
+        await wait_for(pilot, lambda: getattr(app.screen, "STEP", None) == "review")
+        assert app.state.spec.deployment.expires_after is None
 
 
 @pytest.mark.sandbox
@@ -70,19 +70,18 @@ async def test_a_wizard_deploy_with_an_expiry_tags_the_endpoint(sandbox_server):
 
     name = f"ui-expiry-{os.getpid() % 10000}"
     session = connection_on(sandbox_server)
-    app = make_app(5, spec=spec_on_sandbox(sandbox_server, name), sandbox=True)
-    app.session._azure = session
+    app = make_app("endpoint", spec=spec_on_sandbox(sandbox_server, name), sandbox=True, azure=session)
     async with app.run_test(size=(80, 24)) as pilot:
         await settle(pilot, first=True)
         app.screen.query_one("#expires-after", Field).set_text("8h")
         await wait_for(pilot, lambda: not app.screen.query_one("#next", Button).disabled)
         await pilot.press("f2")
-        await wait_for(pilot, lambda: getattr(app.screen, "STEP", None) == 6)
-        assert app.session.spec.deployment.expires_after == "8h"
-        assert "expires after 8h: at " in app.screen.summary()
+        await wait_for(pilot, lambda: getattr(app.screen, "STEP", None) == "review")
+        assert app.state.spec.deployment.expires_after == "8h"
+        assert "expires after 8h: at " in app.screen.query_one("#review-view").text
         started = time.time()
         await pilot.press("f2")  # Deploy
-        await wait_for(pilot, lambda: getattr(app.screen, "STEP", None) == 7)
+        await wait_for(pilot, lambda: getattr(app.screen, "STEP", None) == "deploy")
         deploy = app.screen
         await wait_for(pilot, lambda: deploy.status in ("succeeded", "failed", "cancelled"), timeout=240)
         status = str(deploy.query_one("#deploy-status", Static).render())

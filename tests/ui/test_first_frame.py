@@ -18,10 +18,10 @@ async def test_first_frame_is_light_and_sign_in_waits_for_the_complete_screen(mo
     monkeypatch.setattr(
         SignInScreen, "sign_in", lambda self: seen.setdefault("sign-in", (self.app.painted, self.app.settled))
     )
-    app = make_app(0)
+    app = make_app("signin")
 
     def mark(what: str) -> bool:
-        screen = app.get_screen("step-0")
+        screen = app.get_screen("step-signin")
         seen[what] = (bool(screen.query("#who")), bool(screen.query("#nav")), bool(screen.query(Footer)))
         return False
 

@@ -31,7 +31,7 @@ async def set_field(pilot, screen, field_id: str, text: str) -> None:
 async def test_packages_refuses_bad_names_duplicates_and_carrier():
     spec = default_spec()
     spec.image.r_packages = ["forecast"]
-    app = make_app(3, spec=spec)
+    app = make_app("packages", spec=spec)
     async with app.run_test(size=(80, 24)) as pilot:
         await started(pilot)
         screen = app.screen
@@ -66,14 +66,14 @@ async def test_packages_refuses_bad_names_duplicates_and_carrier():
         await pilot.press("ctrl+d")
         assert screen.packages == ["zoo"]
         await pilot.press("f2")
-        assert app.session.spec.image.r_packages == ["zoo"]
+        assert app.state.spec.image.r_packages == ["zoo"]
         assert isinstance(app.screen, ScriptScreen)
 
 
 async def test_packages_edit_in_place():
     spec = default_spec()
     spec.image.r_packages = ["forcast", "zoo"]
-    app = make_app(3, spec=spec)
+    app = make_app("packages", spec=spec)
     async with app.run_test(size=(80, 24)) as pilot:
         await started(pilot)
         screen = app.screen
@@ -90,7 +90,7 @@ async def test_packages_edit_in_place():
 
 
 async def test_script_refuses_bad_json_and_missing_file():
-    app = make_app(4)
+    app = make_app("script")
     async with app.run_test(size=(80, 24)) as pilot:
         await started(pilot)
         screen = app.screen
@@ -123,12 +123,12 @@ async def test_script_refuses_bad_json_and_missing_file():
         assert field_message(screen, "script-path") == ""
         assert "A user's own scoring script" in screen.query_one("#preview", CodeView).text
         await pilot.press("f2")
-        assert app.session.spec.scoring.script == "my_plumber.R"
-        assert app.session.spec.scoring.sample_request == {"forecast_horizon": [3]}
+        assert app.state.spec.scoring.script == "my_plumber.R"
+        assert app.state.spec.scoring.sample_request == {"forecast_horizon": [3]}
 
 
 async def test_endpoint_refuses_bad_names_counts_and_traffic():
-    app = make_app(5)
+    app = make_app("endpoint")
     async with app.run_test(size=(80, 24)) as pilot:
         await started(pilot)
         screen = app.screen
@@ -162,7 +162,7 @@ async def test_endpoint_refuses_bad_names_counts_and_traffic():
         await set_field(pilot, screen, "endpoint-name", "my-endpoint")
         await set_field(pilot, screen, "instance-count", "3")
         await pilot.press("f2")
-        spec = app.session.spec
+        spec = app.state.spec
         assert (spec.endpoint.name, spec.deployment.instance_count, spec.deployment.instance_type) == (
             "my-endpoint",
             3,
@@ -182,7 +182,7 @@ async def test_endpoint_name_checked_against_existing_endpoints():
         {"blue": 100},
         deployments=(DeploymentInfo("blue", "Succeeded", "Standard_DS3_v2", 1, None, None),),
     )
-    app = make_app(5, found={"endpoints": {existing.name: existing}})
+    app = make_app("endpoint", endpoints={existing.name: existing})
     async with app.run_test(size=(80, 24)) as pilot:
         await started(pilot)
         screen = app.screen
@@ -197,7 +197,7 @@ async def test_endpoint_name_checked_against_existing_endpoints():
 async def test_review_blocks_deploy_when_the_spec_has_errors(tmp_path):
     spec = default_spec()
     spec.model.name = "bad name!"  # e.g. a hand-edited last-run spec
-    app = make_app(6, spec=spec)
+    app = make_app("review", spec=spec)
     async with app.run_test(size=(80, 24)) as pilot:
         await started(pilot)
         screen = app.screen
@@ -209,7 +209,7 @@ async def test_review_blocks_deploy_when_the_spec_has_errors(tmp_path):
 
 
 async def test_review_writes_the_folder(tmp_path):
-    app = make_app(6)
+    app = make_app("review")
     async with app.run_test(size=(80, 24)) as pilot:
         await started(pilot)
         screen = app.screen

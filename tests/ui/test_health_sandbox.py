@@ -28,8 +28,8 @@ def deployed(sandbox_server, tmp_path_factory):
 async def test_alt_h_on_the_scoring_screen_shows_the_endpoints_health(deployed):
     spec, session = deployed
     screen = ScoringScreen()
-    app = make_app(8, spec=spec.copy(), screens={8: screen}, sandbox=True)
-    app.session._azure = session  # the shared sandbox, not a second one
+    # the shared sandbox, not a second one
+    app = make_app("scoring", spec=spec.copy(), screens={"scoring": screen}, sandbox=True, azure=session)
     async with app.run_test(size=(80, 24)) as pilot:
         await wait_for(pilot, lambda: screen.result is not None and not screen.busy)
         assert screen.result.status == 200

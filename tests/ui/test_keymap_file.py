@@ -40,7 +40,7 @@ def _toasts(app) -> str:
 async def test_a_key_no_keyboard_sends_is_said_and_quit_keeps_f10(rdeploy_home):
     rdeploy_home.mkdir(parents=True)
     (rdeploy_home / "keymap.yaml").write_text("quit: banana\nhelp: f10\nnext: f6\n", encoding="utf-8")
-    app = make_app(3)
+    app = make_app("packages")
     async with app.run_test(size=(80, 24), notifications=True) as pilot:
         await _wait(pilot, lambda: "banana" in _toasts(app), "the keymap's message")
         shown = " ".join(_toasts(app).split())
@@ -58,7 +58,7 @@ async def test_command_palette_and_help_keep_a_working_key(rdeploy_home):
     (rdeploy_home / "keymap.yaml").write_text(
         "command_palette: ctrl+p\nhelp: f2\nback: question_mark\n", encoding="utf-8"
     )
-    app = make_app(3)
+    app = make_app("packages")
     async with app.run_test(size=(80, 24), notifications=True) as pilot:
         await _wait(pilot, lambda: app.user_keymap is not None and _toasts(app), "the keymap's message")
         first = " ".join(_toasts(app).split())
@@ -93,7 +93,7 @@ async def test_an_unreadable_keymap_is_said_and_the_defaults_kept(rdeploy_home, 
         path.symlink_to(content)
     else:
         path.write_text(content, encoding="utf-8")
-    app = make_app(3)
+    app = make_app("packages")
     async with app.run_test(size=(80, 24), notifications=True) as pilot:
         await _wait(pilot, lambda: app.user_keymap is not None and _toasts(app), "the keymap's message")
         shown = " ".join(_toasts(app).split())

@@ -9,7 +9,7 @@ import time
 import pytest
 from textual.command import CommandList, CommandPalette
 from textual.widgets import Button, Input, Static, TextArea
-from ui_helpers import SIZES, make_app
+from ui_helpers import SIZES, RecordedRun, deploy_outcome, make_app, toasts
 
 from rdeploy_tui.scoring.target import ScoringTarget
 from rdeploy_tui.ui.palette import ScreenActionsProvider
@@ -31,7 +31,7 @@ def _actions(help_screen: HelpScreen) -> dict[str, list[str]]:
 
 
 async def test_f1_shows_every_key_of_the_screen_and_esc_closes_it():
-    app = make_app(3)
+    app = make_app("packages")
     async with app.run_test(size=(80, 24)) as pilot:
         await wait_for(pilot, lambda: app.settled, what="the first screen")
         packages = app.screen
@@ -52,7 +52,7 @@ async def test_f1_shows_every_key_of_the_screen_and_esc_closes_it():
 
 
 async def test_question_mark_opens_help_where_no_input_has_focus():
-    app = make_app(3)
+    app = make_app("packages")
     async with app.run_test(size=(80, 24)) as pilot:
         await wait_for(pilot, lambda: app.settled, what="the first screen")
         app.screen.set_focus(None)
@@ -61,7 +61,7 @@ async def test_question_mark_opens_help_where_no_input_has_focus():
 
 
 async def test_palette_lists_the_screen_actions_with_keys_and_runs_one():
-    app = make_app(3)
+    app = make_app("packages")
     async with app.run_test(size=(80, 24)) as pilot:
         await wait_for(pilot, lambda: app.settled, what="the first screen")
         app.screen.query_one("#package-list").focus()
@@ -83,7 +83,7 @@ async def test_palette_lists_the_screen_actions_with_keys_and_runs_one():
         index = next(i for i in range(hits.option_count) if "Next (F2" in str(hits.get_option_at_index(i).prompt))
         hits.highlighted = index
         await pilot.press("enter")
-        await wait_for(pilot, lambda: getattr(app.screen, "STEP", None) == 4, what="Next run from the palette")
+        await wait_for(pilot, lambda: getattr(app.screen, "STEP", None) == "script", what="Next run from the palette")
 
 
 async def test_keymap_file_rebinds_and_reports_bad_entries(rdeploy_home):
@@ -91,12 +91,12 @@ async def test_keymap_file_rebinds_and_reports_bad_entries(rdeploy_home):
     (rdeploy_home / "keymap.yaml").write_text(
         "next: f6\nnosuch: f7\nback: ctrl+nokey\npackages.edit: ctrl+d\n", encoding="utf-8"
     )
-    app = make_app(3)
-    async with app.run_test(size=(80, 24)) as pilot:
+    app = make_app("packages")
+    async with app.run_test(size=(80, 24), notifications=True) as pilot:
         await wait_for(pilot, lambda: app.user_keymap is not None, what="the keymap")
         assert app.user_keymap.keymap == {"next": "f6", "packages.edit": "ctrl+d"}
         assert len(app.user_keymap.problems) == 3
-        assert any("keymap.yaml" in (n.title or "") for n in app._notifications)
+        await wait_for(pilot, lambda: "Keymap keymap.yaml: check these entries" in toasts(app), what="the toast")
         await pilot.press("f1")
         await wait_for(pilot, lambda: isinstance(app.screen, HelpScreen), what="the help screen")
         assert _actions(app.screen)["next"] == ["f6"]
@@ -106,13 +106,13 @@ async def test_keymap_file_rebinds_and_reports_bad_entries(rdeploy_home):
         await pilot.press("escape")
         await pilot.press("f2")  # no longer Next
         await pilot.pause(0.2)
-        assert getattr(app.screen, "STEP", None) == 3
+        assert getattr(app.screen, "STEP", None) == "packages"
         await pilot.press("f6")
-        await wait_for(pilot, lambda: getattr(app.screen, "STEP", None) == 4, what="Next on the user's key")
+        await wait_for(pilot, lambda: getattr(app.screen, "STEP", None) == "script", what="Next on the user's key")
 
 
 async def test_tab_leaves_the_sample_request_editor_and_reaches_test_locally():
-    app = make_app(4)
+    app = make_app("script")
     async with app.run_test(size=(80, 24)) as pilot:
         await wait_for(pilot, lambda: app.settled, what="the first screen")
         editor = app.screen.query_one("#sample-request", TextArea)
@@ -127,7 +127,8 @@ async def test_tab_leaves_the_sample_request_editor_and_reaches_test_locally():
 
 async def test_esc_leaves_the_scoring_screen_in_one_press_from_the_editor():
     screen = ScoringScreen(autostart=False, resolver=lambda: ScoringTarget("http://127.0.0.1:9/score", "k"))
-    app = make_app(8, screens={8: screen, 7: DeployScreen(autostart=False)})
+    deployed = DeployScreen(run=RecordedRun([], deploy_outcome()))
+    app = make_app("score", screens={"score": screen, "deploy": deployed})
     async with app.run_test(size=(80, 24)) as pilot:
         await wait_for(pilot, lambda: app.settled, what="the first screen")
         assert app.focused is screen.panel.editor
@@ -135,7 +136,7 @@ async def test_esc_leaves_the_scoring_screen_in_one_press_from_the_editor():
         assert app.focused is not screen.panel.editor  # Tab moved on
         screen.panel.editor.focus()
         await pilot.press("escape")
-        await wait_for(pilot, lambda: getattr(app.screen, "STEP", None) == 7, what="Back in one press")
+        await wait_for(pilot, lambda: getattr(app.screen, "STEP", None) == "deploy", what="Back in one press")
 
 
 @pytest.mark.parametrize("size", SIZES)
@@ -149,7 +150,7 @@ def test_help_screen_snapshot(snap_compare, size, monkeypatch):
         await wait_for(pilot, lambda: isinstance(pilot.app.screen, HelpScreen), what="the help screen")
         await pilot.pause()
 
-    assert snap_compare(make_app(3), terminal_size=size, run_before=open_help)
+    assert snap_compare(make_app("packages"), terminal_size=size, run_before=open_help)
 
 
 async def test_esc_closes_the_management_scoring_screen_in_one_press_from_the_editor():
@@ -157,7 +158,7 @@ async def test_esc_closes_the_management_scoring_screen_in_one_press_from_the_ed
 
     from rdeploy_tui.ui.screens.manage_scoring import ManageScoringScreen
 
-    app = make_app(8, screens={8: ScoringScreen(autostart=False)})
+    app = make_app("score", screens={"score": ScoringScreen(autostart=False)})
     async with app.run_test(size=(80, 24)) as pilot:
         await wait_for(pilot, lambda: app.settled, what="the first screen")
         below = app.screen
@@ -176,7 +177,7 @@ async def test_format_json_lays_out_the_request_from_the_editor_and_is_listed_in
     """Tab moves on from the request editor, so formatting has its own key (alt+j, which arrives through xterm.js).
     Pretty-prints with a 2-space indent, undoable; text that is not JSON is left alone, the problem said."""
     screen = ScoringScreen(autostart=False, resolver=lambda: ScoringTarget("http://127.0.0.1:9/score", "k"))
-    app = make_app(8, screens={8: screen})
+    app = make_app("score", screens={"score": screen})
     async with app.run_test(size=(80, 24)) as pilot:
         await wait_for(pilot, lambda: app.settled, what="the first screen")
         editor = screen.panel.editor

@@ -52,7 +52,7 @@ class Source:
 
 async def test_expired_endpoints_come_first_and_e_deletes_them():
     source = Source()
-    app = make_app(8, screens={8: ScoringScreen(autostart=False)})
+    app = make_app("score", screens={"score": ScoringScreen(autostart=False)})
     async with app.run_test(size=(120, 40)) as pilot:
         screen = ManageScreen(source, clock=lambda: NOW)
         app.push_screen(screen)

@@ -8,7 +8,7 @@ import os
 
 import pytest
 from textual.widgets import Button, DataTable, Input, Static
-from ui_helpers import deployed_on_sandbox, make_app, wait_for
+from ui_helpers import deployed_on_sandbox, make_app, toasts, wait_for
 
 from rdeploy_tui.ui.screens.manage import BILL_MARK, ManageScreen
 from rdeploy_tui.ui.screens.manage_dialogs import TrafficDialog, TypeNameDialog
@@ -42,11 +42,12 @@ def two_deployments(sandbox_server, tmp_path_factory):
             pass  # the delete test removed it
 
 
-def manage_app(two_deployments, *, from_last_run: bool = False, step: int = 8):
+def manage_app(two_deployments, *, from_last_run: bool = False, step: str = "score"):
     spec, session, _ = two_deployments
-    app = make_app(step, spec=spec.copy(), screens={8: ScoringScreen(autostart=False)}, sandbox=True)
-    app.session._azure = session
-    app.session.from_last_run = from_last_run
+    app = make_app(
+        step, spec=spec.copy(), screens={"score": ScoringScreen(autostart=False)}, sandbox=True, azure=session
+    )
+    app.state.from_last_run = from_last_run
     return app
 
 
@@ -102,15 +103,14 @@ async def test_traffic_editing_and_deleting_a_deployment(two_deployments):
     spec, _, endpoints = two_deployments
     name = spec.endpoint.name
     app = manage_app(two_deployments)
-    async with app.run_test(size=(120, 40)) as pilot:
+    async with app.run_test(size=(120, 40), notifications=True) as pilot:
         screen = await open_manage(pilot, app, name)
 
         # blue still takes all the traffic: deleting it is refused before anything is sent
         screen.query_one("#deployments", DataTable).move_cursor(row=0)
         await pilot.press("d")
-        await pilot.pause()
+        await wait_for(pilot, lambda: "still takes 100 %" in toasts(app))
         assert app.screen is screen
-        assert any("still takes 100 %" in n.message for n in app._notifications)
 
         await pilot.press("t")
         dialog = app.screen
@@ -151,7 +151,7 @@ async def test_traffic_editing_and_deleting_a_deployment(two_deployments):
 async def test_reopening_opens_on_the_endpoints_and_deleting_needs_the_name(two_deployments):
     spec, _, endpoints = two_deployments
     name = spec.endpoint.name
-    app = manage_app(two_deployments, from_last_run=True, step=0)
+    app = manage_app(two_deployments, from_last_run=True, step="signin")
     async with app.run_test(size=(120, 40)) as pilot:
         await wait_for(pilot, lambda: isinstance(app.screen, ManageScreen) and name in app.screen.infos)
         screen = app.screen

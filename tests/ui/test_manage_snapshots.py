@@ -16,7 +16,10 @@ from rdeploy_tui.ui.screens.scoring import ScoringScreen
 from rdeploy_tui.ui.widgets.field import Field
 
 NOW = 1_700_000_000.0  # 2023-11-14T22:13:20Z
-MODEL = "/subscriptions/5a4d1f3e-0000/resourceGroups/rg-ml/providers/Microsoft.MachineLearningServices/workspaces/ws-ml/models/forecast-model/versions/3"
+MODEL = (
+    "/subscriptions/5a4d1f3e-0000/resourceGroups/rg-ml"
+    "/providers/Microsoft.MachineLearningServices/workspaces/ws-ml/models/forecast-model/versions/3"
+)
 IMAGE = "acrml.azurecr.io/r-forecast:1a2b3c4d5e6f"
 
 
@@ -73,7 +76,7 @@ class FixedSource:
         return list(ENDPOINTS)
 
     def logs(self, endpoint, deployment, container, lines):
-        return [f"[{container} of {deployment}]"] + LOG
+        return [f"[{container} of {deployment}]", *LOG]
 
     def target(self, endpoint):
         return ScoringTarget(f"https://{endpoint}.westeurope.inference.ml.azure.com/score", "fixed-key")
@@ -86,7 +89,7 @@ class FixedSource:
 
 
 def app_with_manage():
-    app = make_app(8, screens={8: ScoringScreen(autostart=False)})
+    app = make_app("score", screens={"score": ScoringScreen(autostart=False)})
 
     async def open_it(pilot):
         screen = ManageScreen(FixedSource(), clock=lambda: NOW)

@@ -29,14 +29,14 @@ async def test_register_a_new_model_from_a_folder_after_a_local_test(sandbox_ser
     shutil.copy(sample_crate_path(), folder / "crate.bin")
     name = f"wizard-model-{os.getpid() % 10000}"
     session = connection_on(sandbox_server)
-    app = make_app(2, spec=spec_on_sandbox(sandbox_server, "unused-endpoint"), sandbox=True)
-    app.session._azure = session
+    app = make_app("model", spec=spec_on_sandbox(sandbox_server, "unused-endpoint"), sandbox=True, azure=session)
     async with app.run_test(size=(80, 24)) as pilot:
         await settle(pilot, first=True)
         screen = app.screen
-        await wait_for(pilot, lambda: not screen.busy and screen.query_one("#models", OptionList).option_count > 0)
         options = screen.query_one("#models", OptionList)
-        options.highlighted = options.get_option_index(REGISTER)
+        await wait_for(pilot, lambda: options.option_count > 0 and options.has_focus)  # listed: the list has the focus
+        while options.highlighted_option is None or options.highlighted_option.id != REGISTER:
+            await pilot.press("down")  # to the last entry: register a new model
         await wait_for(pilot, lambda: not screen.query_one("#register-form").has_class("-hidden"))
         # never the highlighted model's name: registering a name again would add a version to that model
         assert screen.query_one("#register-name", Field).value == ""
@@ -54,7 +54,8 @@ async def test_register_a_new_model_from_a_folder_after_a_local_test(sandbox_ser
         )
         assert str(screen.query_one("#register-status").render()) == f"Registered a crate as model {name} version 1."
         # The new model is in the list, selected, with its version: Next may go on.
-        await wait_for(pilot, lambda: screen.versions_for == name and not screen.problems())
+        await wait_for(pilot, lambda: not screen.query_one("#next").disabled)
+        assert options.highlighted_option.id == name
         # Next: the packages step reads the crate where it was registered from (issue 13.4), nothing downloaded.
         await pilot.press("f2")
         await wait_for(pilot, lambda: isinstance(app.screen, PackagesScreen))
@@ -62,7 +63,7 @@ async def test_register_a_new_model_from_a_folder_after_a_local_test(sandbox_ser
         await wait_for(pilot, lambda: str(status.render()).startswith(f"Model {name} version 1 (a crate)"), timeout=120)
         assert str(status.render()) == f"Model {name} version 1 (a crate) uses no packages beyond base R."
         assert not (rdeploy_home / "cache" / "models").exists()
-        assert app.session.spec.model.name == name
+        assert app.state.spec.model.name == name
     ws = Workspace.open(
         session, sandbox_server.subscription_id, sandbox_server.resource_group, sandbox_server.workspace_name
     )
@@ -79,14 +80,14 @@ async def test_a_crate_that_fails_the_local_test_is_not_registered(sandbox_serve
     (folder / "crate.bin").write_bytes(b"not an R object")
     name = f"broken-model-{os.getpid() % 10000}"
     session = connection_on(sandbox_server)
-    app = make_app(2, spec=spec_on_sandbox(sandbox_server, "unused-endpoint"), sandbox=True)
-    app.session._azure = session
+    app = make_app("model", spec=spec_on_sandbox(sandbox_server, "unused-endpoint"), sandbox=True, azure=session)
     async with app.run_test(size=(80, 24)) as pilot:
         await settle(pilot, first=True)
         screen = app.screen
-        await wait_for(pilot, lambda: not screen.busy and screen.query_one("#models", OptionList).option_count > 0)
         options = screen.query_one("#models", OptionList)
-        options.highlighted = options.get_option_index(REGISTER)
+        await wait_for(pilot, lambda: options.option_count > 0 and options.has_focus)  # listed: the list has the focus
+        while options.highlighted_option is None or options.highlighted_option.id != REGISTER:
+            await pilot.press("down")
         screen.query_one("#register-dir", Field).set_text(str(folder))
         screen.query_one("#register-name", Field).set_text(name)
         await settle(pilot)
@@ -119,8 +120,7 @@ async def test_a_vetiver_model_registered_under_a_known_name_says_it_adds_a_vers
     shutil.copy(sample_crate_path(), first / "crate.bin")
     ws.register_model(first, name)  # version 1, registered elsewhere
     board = build("vetiver-lm", tmp_path / "board")
-    app = make_app(2, spec=spec_on_sandbox(sandbox_server, "unused-endpoint"), sandbox=True)
-    app.session._azure = session
+    app = make_app("model", spec=spec_on_sandbox(sandbox_server, "unused-endpoint"), sandbox=True, azure=session)
     async with app.run_test(size=(80, 24)) as pilot:
         await settle(pilot, first=True)
         screen = app.screen
@@ -143,7 +143,7 @@ async def test_a_vetiver_model_registered_under_a_known_name_says_it_adds_a_vers
         result = app.screen.query_one("#crate-result")
         await wait_for(pilot, lambda: " uses " in str(result.render()), timeout=120)
         assert str(result.render()) == f"Model {name} version 2 (a vetiver lm model) uses no packages beyond base R."
-    assert (app.session.spec.model.kind, app.session.spec.model.file) == (
+    assert (app.state.spec.model.kind, app.state.spec.model.file) == (
         "vetiver",
         "20261127T101500Z-1a2b3/cars-lm.rds",
     )

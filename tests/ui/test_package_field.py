@@ -12,7 +12,7 @@ from rdeploy_tui.ui.screens.packages import PackagesScreen
 
 
 async def test_a_likely_typo_is_flagged_but_not_blocked():
-    app = make_app(3, spec=default_spec())
+    app = make_app("packages", spec=default_spec())
     async with app.run_test(size=(80, 24)) as pilot:
         await started(pilot)
         screen = app.screen
@@ -38,7 +38,7 @@ async def test_the_packages_a_crate_uses_are_read_and_marked(tmp_path):
     assert subprocess.run(["Rscript", "-e", make], capture_output=True, timeout=60).returncode == 0
     spec = default_spec()
     spec.image.r_packages = ["forecast"]
-    app = make_app(3, spec=spec)
+    app = make_app("packages", spec=spec)
     async with app.run_test(size=(80, 24)) as pilot:
         await started(pilot)
         screen = app.screen
@@ -64,7 +64,7 @@ async def test_a_vetiver_model_read_here_records_its_kind_and_lists_what_its_kin
 
     board = build("vetiver-ranger", tmp_path / "board")
     spec = default_spec()
-    app = make_app(3, spec=spec)
+    app = make_app("packages", spec=spec)
     async with app.run_test(size=(80, 24)) as pilot:
         await started(pilot)
         screen = app.screen
@@ -80,54 +80,57 @@ async def test_a_vetiver_model_read_here_records_its_kind_and_lists_what_its_kin
         assert "generated API itself uses are always included" in str(screen.query_one("#packages-hint").render())
         await pilot.press("f2")
         await wait_for(pilot, lambda: app.screen is not screen)
-    model = app.session.spec.model
+    model = app.state.spec.model
     assert (model.kind, model.file) == ("vetiver", "cars-rf.rds")
-    assert app.session.spec.scoring.sample_request == [{"speed": 0}]
-    assert app.session.spec.image.r_packages == ["ranger"]
+    assert app.state.spec.scoring.sample_request == [{"speed": 0}]
+    assert app.state.spec.image.r_packages == ["ranger"]
 
 
 async def test_a_read_that_ends_after_the_step_was_left_reaches_the_spec_and_says_so(monkeypatch):
     """The crate is read in a worker: Next is never held for it. When its answer comes after the user moved on, the
     spec still gets the packages (typed ones kept), and a notification says what was added."""
-    from ui_helpers import wait_for
+    from ui_helpers import toasts, wait_for
 
     from rdeploy_tui.local.model_reader import ModelReading
-    from rdeploy_tui.ui.session import ChosenModel
+    from rdeploy_tui.ui.screens.packages import CrateRead
+    from rdeploy_tui.ui.wizard_state import ChosenModel
 
-    monkeypatch.setattr(PackagesScreen, "read_packages", lambda self, source: None)  # the answer is handed over below
+    # The worker (R, or a download first) is replaced: its answer is posted below, as the worker posts it.
+    monkeypatch.setattr(PackagesScreen, "read_packages", lambda self, source: None)
     spec = default_spec()
     spec.image.r_packages = ["forecast"]
     chosen = ChosenModel(("sub", "rg", "ws"), "forecast-model", "2")
-    app = make_app(3, spec=spec, found={"endpoints": {}, "chosen_model": chosen})
-    async with app.run_test(size=(80, 24)) as pilot:
+    app = make_app("packages", spec=spec, chosen_model=chosen)
+    async with app.run_test(size=(80, 24), notifications=True) as pilot:
         await started(pilot)
         screen = app.screen
-        await wait_for(pilot, lambda: screen._reading == chosen)
-        await pilot.press("f2")
-        await wait_for(pilot, lambda: app.screen is not screen)
-        screen._packages_read(chosen, ModelReading(["zoo"]))
-        assert app.session.spec.image.r_packages == ["forecast", "zoo"]
+        status = screen.query_one("#crate-result")
         await wait_for(
-            pilot,
-            lambda: [n.message for n in app._notifications] == ["Model forecast-model version 2 uses zoo; added zoo."],
+            pilot, lambda: "Reading the packages model forecast-model version 2 uses" in str(status.render())
         )
+        await pilot.press("f2")
+        await wait_for(pilot, lambda: app.step == "script")
+        screen.post_message(CrateRead(chosen, ModelReading(["zoo"])))
+        await wait_for(pilot, lambda: app.state.spec.image.r_packages == ["forecast", "zoo"])
+        await wait_for(pilot, lambda: "Model forecast-model version 2 uses zoo; added zoo." in toasts(app))
 
 
 async def test_read_reads_the_chosen_model_again_or_the_folder_typed_beside_it(monkeypatch):
     from textual.widgets import Input
     from ui_helpers import FIXTURES, wait_for
 
-    from rdeploy_tui.ui.session import ChosenModel
+    from rdeploy_tui.ui.wizard_state import ChosenModel
 
-    asked = []
+    asked = []  # what the worker was asked to read (it would start R)
     monkeypatch.setattr(PackagesScreen, "read_packages", lambda self, source: asked.append(source))
     chosen = ChosenModel(("sub", "rg", "ws"), "forecast-model", "2")
-    app = make_app(3, spec=default_spec(), found={"endpoints": {}, "chosen_model": chosen})
+    app = make_app("packages", spec=default_spec(), chosen_model=chosen)
     async with app.run_test(size=(80, 24)) as pilot:
         await started(pilot)
         screen = app.screen
         await wait_for(pilot, lambda: asked == [chosen])  # read as the step opened
-        screen._read_crate_pressed()  # Read, nothing typed: the chosen model again
-        screen.query_one("#crate-dir", Input).value = "my-model"
-        screen._read_crate_pressed()  # a folder typed: that folder, relative to the wizard's folder
-        assert asked == [chosen, chosen, FIXTURES / "my-model"]
+        screen.query_one("#crate-dir", Input).focus()
+        await pilot.press("enter")  # Read, nothing typed: the chosen model again
+        await wait_for(pilot, lambda: asked == [chosen, chosen])
+        await pilot.press(*"my-model", "enter")  # a folder typed: that folder, relative to the wizard's folder
+        await wait_for(pilot, lambda: asked == [chosen, chosen, FIXTURES / "my-model"])

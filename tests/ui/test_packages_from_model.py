@@ -49,7 +49,16 @@ async def _on_packages_step(pilot, name: str) -> PackagesScreen:
     """From the model step: the registered model `name` (preselected from the spec) chosen, Next."""
     await settle(pilot, first=True)
     models = pilot.app.screen
-    await wait_for(pilot, lambda: models.versions_for == name and not models.problems(), timeout=120)
+    options = models.query_one("#models")
+    await wait_for(
+        pilot,
+        lambda: (
+            options.highlighted_option is not None
+            and options.highlighted_option.id == name
+            and not models.query_one("#next").disabled
+        ),
+        timeout=120,
+    )
     await pilot.press("f2")
     await wait_for(pilot, lambda: isinstance(pilot.app.screen, PackagesScreen))
     return pilot.app.screen
@@ -65,8 +74,7 @@ async def test_the_chosen_models_packages_prefill_the_step_marked(sandbox_server
     session, name = _registered(sandbox_server, folder)
     spec = spec_on_sandbox(sandbox_server, "unused-endpoint")
     spec.model.name, spec.image.r_packages = name, ["forecast", "zoo"]  # the user's own list, from a last run
-    app = make_app(2, spec=spec, sandbox=True)
-    app.session._azure = session
+    app = make_app("model", spec=spec, sandbox=True, azure=session)
     async with app.run_test(size=(80, 24)) as pilot:
         screen = await _on_packages_step(pilot, name)
         await wait_for(pilot, lambda: _status(screen).startswith(f"Model {name} version 1 (a crate) uses"), timeout=120)
@@ -81,7 +89,7 @@ async def test_the_chosen_models_packages_prefill_the_step_marked(sandbox_server
         ]
         await pilot.press("f2")  # the prefilled list is what the spec takes
         await wait_for(pilot, lambda: not isinstance(app.screen, PackagesScreen))
-        assert app.session.spec.image.r_packages == ["forecast", "zoo", "jsonlite"]
+        assert app.state.spec.image.r_packages == ["forecast", "zoo", "jsonlite"]
     # Read from the registered version's own files, downloaded once to this user's cache folder
     downloaded = list((rdeploy_home / "cache" / "models").rglob("crate.bin"))
     assert [p.read_bytes() for p in downloaded] == [(folder / "models" / "crate.bin").read_bytes()]
@@ -97,8 +105,7 @@ async def test_without_r_the_step_says_so_and_downloads_nothing(sandbox_server, 
     monkeypatch.setenv("RDEPLOY_RSCRIPT", "")  # no R on this machine
     spec = spec_on_sandbox(sandbox_server, "unused-endpoint")
     spec.model.name, spec.image.r_packages = name, ["forecast"]
-    app = make_app(2, spec=spec, sandbox=True)
-    app.session._azure = session
+    app = make_app("model", spec=spec, sandbox=True, azure=session)
     async with app.run_test(size=(80, 24)) as pilot:
         screen = await _on_packages_step(pilot, name)
         await wait_for(pilot, lambda: _status(screen).startswith("Could not read"), timeout=60)

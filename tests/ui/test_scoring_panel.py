@@ -7,6 +7,7 @@ import json
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import ClassVar
 
 import pytest
 from textual.widgets import Button, DataTable, Select, Static, TabbedContent, TextArea
@@ -25,7 +26,7 @@ RECORDS = [{"year": 1971, "forecast": 782.28}, {"year": 1972, "forecast": 779.56
 class Front(BaseHTTPRequestHandler):
     """Answers by the request's "case" field."""
 
-    requests: list[dict] = []
+    requests: ClassVar[list[dict]] = []
 
     def log_message(self, *args):
         pass
@@ -78,7 +79,7 @@ def app_for(uri: str, key: str = KEY):
         return ScoringTarget(uri, key)
 
     screen = ScoringScreen(autostart=False, resolver=resolver)
-    app = make_app(8, screens={8: screen})
+    app = make_app("score", screens={"score": screen})
     return app, screen, resolved
 
 
@@ -177,7 +178,7 @@ async def test_invalid_json_is_refused_at_the_editor(front):
 async def test_wrong_key_is_401_then_the_key_is_fetched_again(front):
     keys = iter(["stale-key", KEY])
     screen = ScoringScreen(autostart=False, resolver=lambda: ScoringTarget(front, next(keys)))
-    app = make_app(8, screens={8: screen})
+    app = make_app("score", screens={"score": screen})
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.pause()
         panel = screen.panel

@@ -3,7 +3,6 @@ key and scoring URI, the sandbox proxying to a real plumber process (so R is nee
 
 from __future__ import annotations
 
-import dataclasses
 import os
 
 import pytest
@@ -29,8 +28,7 @@ def deployed(sandbox_server, tmp_path_factory):
 def app_on(deployed, **screen_kw):
     spec, session = deployed
     screen = ScoringScreen(**screen_kw)
-    app = make_app(8, spec=spec.copy(), screens={8: screen}, sandbox=True)
-    app.session._azure = session  # the shared sandbox, not a second one
+    app = make_app("score", spec=spec.copy(), screens={"score": screen}, sandbox=True, azure=session)
     return app, screen
 
 
@@ -58,14 +56,15 @@ async def test_model_error_comes_back_as_424_and_is_explained(deployed):
         assert "HTTP 400" in note and "forecast_horizon must be one whole number" in note
 
 
-async def test_refused_key_is_explained_and_fetched_again(deployed):
+async def test_refused_key_is_explained_and_fetched_again(deployed, sandbox):
     app, screen = app_on(deployed, autostart=False)
     async with app.run_test(size=(80, 24)) as pilot:
         panel = screen.panel
         await pilot.press("ctrl+s")
         await wait_for(pilot, lambda: len(panel.history) == 1 and not panel.sending)
         assert panel.history[-1].result.status == 200
-        panel._base = dataclasses.replace(panel._base, credential="not-the-token")  # as if it had expired
+        # The token the panel holds has expired: the scoring front refuses the next request once, as Azure does.
+        sandbox.faults.arm("expired-token", count=1, match=rf"^POST /endpoints/{deployed[0].endpoint.name}/score$")
         await pilot.press("ctrl+s")
         await wait_for(pilot, lambda: len(panel.history) == 2 and not panel.sending)
         assert panel.history[-1].result.status == 401

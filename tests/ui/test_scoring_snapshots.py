@@ -25,7 +25,7 @@ RECORDS = [
 
 def scoring_app():
     screen = ScoringScreen(autostart=False, resolver=lambda: ScoringTarget(URI, "fixed-secret-key"))
-    return make_app(8, screens={8: screen}), screen
+    return make_app("score", screens={"score": screen}), screen
 
 
 def shows(result: ScoreResult):

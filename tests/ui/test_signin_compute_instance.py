@@ -2,7 +2,8 @@
 signs in the way plain `rdeploy-tui` does in a compute instance terminal (the variables `rdeploy-tui sandbox
 --compute-instance` prints) against the real sandbox with a fault set. Each case must say what happened and what to do.
 
-Update the pictures after an intended change: .venv/bin/python -m pytest tests/ui/test_signin_compute_instance.py --snapshot-update
+Update the pictures after an intended change:
+    .venv/bin/python -m pytest tests/ui/test_signin_compute_instance.py --snapshot-update
 """
 
 from __future__ import annotations
@@ -17,8 +18,8 @@ from ui_helpers import wait_for
 
 from rdeploy_tui.connection_options import ConnectionOptions
 from rdeploy_tui.ui.app import RdeployApp
-from rdeploy_tui.ui.session import Session
 from rdeploy_tui.ui.widgets.dialogs import ErrorDialog
+from rdeploy_tui.ui.wizard_state import WizardState
 
 pytestmark = pytest.mark.sandbox
 
@@ -47,12 +48,12 @@ def compute_instance_terminal(sandbox, monkeypatch):
     apps: list[RdeployApp] = []
 
     def wizard() -> RdeployApp:
-        apps.append(RdeployApp(Session.start(ConnectionOptions())))  # no --sandbox, no --arm-endpoint
+        apps.append(RdeployApp(WizardState.start(ConnectionOptions())))  # no --sandbox, no --arm-endpoint
         return apps[-1]
 
     yield wizard
     for app in apps:
-        app.session.close()
+        app.state.close()
 
 
 def _text(app, selector: str) -> str:
@@ -179,8 +180,8 @@ async def test_a_403_on_the_workspace_is_a_dialog_with_the_role_and_the_command(
         )
         assert "AzureML Data Scientist" in dialog.next_step
         assert (
-            f'az role assignment create --assignee 00000000-0000-0000-0000-00000000a11e --role "AzureML Data Scientist" --scope {scope}'
-            in dialog.next_step
+            "az role assignment create --assignee 00000000-0000-0000-0000-00000000a11e "
+            f'--role "AzureML Data Scientist" --scope {scope}' in dialog.next_step
         )
 
 
@@ -249,7 +250,7 @@ async def test_an_az_session_that_is_gone_says_run_az_login_and_retry_signs_in_a
     ):
         if key in az_env:
             monkeypatch.setenv(key, az_env[key])
-    app = RdeployApp(Session.start(ConnectionOptions()))
+    app = RdeployApp(WizardState.start(ConnectionOptions()))
     try:
         async with app.run_test(size=(80, 24)) as pilot:
             await _answered(pilot)
@@ -261,4 +262,4 @@ async def test_an_az_session_that_is_gone_says_run_az_login_and_retry_signs_in_a
             await wait_for(pilot, lambda: "Signed in as" in _text(app, "#who"), timeout=120)
             assert "via Azure CLI" in _text(app, "#who")
     finally:
-        app.session.close()
+        app.state.close()

@@ -1,5 +1,6 @@
-"""Every screen at 80x24 and 120x40. Azure-backed screens get their discovery results through the
-same UI-thread handlers the workers call, so the pictures never depend on timing, clocks or ports.
+"""Every screen at 80x24 and 120x40. Azure-backed screens get their discovery results as the messages their workers
+post (the workers themselves are kept from starting), and the deploy step a recorded run, so the pictures never
+depend on timing, clocks or ports.
 
 Update after an intended change: .venv/bin/pytest tests/ui/test_snapshots.py --snapshot-update
 """
@@ -7,7 +8,7 @@ Update after an intended change: .venv/bin/pytest tests/ui/test_snapshots.py --s
 from __future__ import annotations
 
 import pytest
-from ui_helpers import SIZES, make_app
+from ui_helpers import SIZES, RecordedRun, deploy_outcome, make_app, wait_for
 
 from rdeploy_tui.azure.credentials import Identity
 from rdeploy_tui.azure.discovery import Subscription, WorkspaceHint, WorkspaceInfo
@@ -17,6 +18,8 @@ from rdeploy_tui.pipeline.events import LogLines, PlanFinished, StepFailed, Step
 from rdeploy_tui.spec.deploy_spec import default_spec
 from rdeploy_tui.ui.screens.deploy import DeployScreen
 from rdeploy_tui.ui.widgets.dialogs import ErrorDialog
+from rdeploy_tui.ui.widgets.log_panel import LogPanel
+from rdeploy_tui.ui.widgets.steps_view import StepsView
 
 T0 = 1_700_000_000.0
 SUB = "5a4d1f3e-8f3b-4c1e-9d2a-000000000001"
@@ -31,7 +34,7 @@ def spec_with_packages():
 
 
 class Offline:
-    """Stops the Azure workers from starting: the test hands results to the screens itself."""
+    """Stops the Azure workers from starting: the test posts their results to the screens itself."""
 
     @staticmethod
     def patch(monkeypatch, *names):
@@ -45,52 +48,49 @@ class Offline:
 
 @pytest.mark.parametrize("size", SIZES)
 def test_packages(snap_compare, size):
-    assert snap_compare(make_app(3, spec=spec_with_packages()), terminal_size=size)
+    assert snap_compare(make_app("packages", spec=spec_with_packages()), terminal_size=size)
 
 
 @pytest.mark.parametrize("size", SIZES)
 def test_packages_refusing(snap_compare, size):
     async def type_bad(pilot):
-        pilot.app.screen.query_one("#package-input").value = "stats"
-        await pilot.pause()
+        await pilot.press(*"stats")  # the package field has the focus
+        await wait_for(pilot, lambda: "stats" in str(pilot.app.screen.query_one("#package .field-message").render()))
 
-    assert snap_compare(make_app(3, spec=spec_with_packages()), terminal_size=size, run_before=type_bad)
+    assert snap_compare(make_app("packages", spec=spec_with_packages()), terminal_size=size, run_before=type_bad)
 
 
 @pytest.mark.parametrize("size", SIZES)
 def test_packages_from_the_model(snap_compare, size, monkeypatch):
     """Issue 13.4: the chosen model's crate read (here handed to the screen), its packages added and marked."""
     from rdeploy_tui.local.model_reader import ModelReading
-    from rdeploy_tui.ui.session import ChosenModel
+    from rdeploy_tui.ui.screens.packages import CrateRead
+    from rdeploy_tui.ui.wizard_state import ChosenModel
 
     Offline.patch(monkeypatch, "rdeploy_tui.ui.screens.packages.PackagesScreen.read_packages")
-    app = make_app(
-        3,
-        spec=spec_with_packages(),
-        found={"endpoints": {}, "chosen_model": ChosenModel((SUB, "rg-ml", "ws-ml"), "forecast-model", "3")},
-    )
+    chosen = ChosenModel((SUB, "rg-ml", "ws-ml"), "forecast-model", "3")
+    app = make_app("packages", spec=spec_with_packages(), chosen_model=chosen)
 
     async def read(pilot):
-        from ui_helpers import wait_for
-
         screen = pilot.app.screen
-        await wait_for(pilot, lambda: screen._reading is not None)  # the step asked for the chosen model's crate
-        screen._packages_read(screen._reading, ModelReading(["forecast", "jsonlite", "zoo"]))
-        await pilot.pause()
+        status = screen.query_one("#crate-result")
+        await wait_for(pilot, lambda: "Reading the packages" in str(status.render()))  # the step asked for the crate
+        screen.post_message(CrateRead(chosen, ModelReading(["forecast", "jsonlite", "zoo"])))
+        await wait_for(pilot, lambda: " uses " in str(status.render()))
 
     assert snap_compare(app, terminal_size=size, run_before=read)
 
 
 @pytest.mark.parametrize("size", SIZES)
 def test_script(snap_compare, size):
-    assert snap_compare(make_app(4), terminal_size=size)
+    assert snap_compare(make_app("script"), terminal_size=size)
 
 
 @pytest.mark.parametrize("size", SIZES)
 def test_endpoint(snap_compare, size):
     spec = default_spec()
     spec.deployment.instance_type = "Standard_DS2_v2"  # shows the too-small warning
-    assert snap_compare(make_app(5, spec=spec), terminal_size=size)
+    assert snap_compare(make_app("endpoint", spec=spec), terminal_size=size)
 
 
 @pytest.mark.parametrize("size", SIZES)
@@ -101,27 +101,28 @@ def test_endpoint_refusing(snap_compare, size):
         screen.query_one("#traffic-input").value = "150"
         await pilot.pause()
 
-    assert snap_compare(make_app(5), terminal_size=size, run_before=bad)
+    assert snap_compare(make_app("endpoint"), terminal_size=size, run_before=bad)
 
 
 @pytest.mark.parametrize("size", SIZES)
 def test_review(snap_compare, size):
-    found = {
-        "endpoints": {},
-        "registry": "sandboxacr.azurecr.io",
-        "model_versions": {"forecast-model": ["3", "2", "1"]},
-    }
-    assert snap_compare(make_app(6, spec=spec_with_packages(), found=found), terminal_size=size)
+    app = make_app(
+        "review",
+        spec=spec_with_packages(),
+        registry="sandboxacr.azurecr.io",
+        model_versions={"forecast-model": ["3", "2", "1"]},
+    )
+    assert snap_compare(app, terminal_size=size)
 
 
 @pytest.mark.parametrize("size", SIZES)
 def test_review_dockerfile(snap_compare, size):
     async def pick(pilot):
-        pilot.app.screen.query_one("#review-files").highlighted = 1
-        await pilot.pause()
+        await pilot.press("down")  # the file list has the focus: the Dockerfile follows the summary
+        await wait_for(pilot, lambda: pilot.app.screen.query_one("#review-files").highlighted == 1)
 
-    found = {"endpoints": {}, "registry": "sandboxacr.azurecr.io"}
-    assert snap_compare(make_app(6, spec=spec_with_packages(), found=found), terminal_size=size, run_before=pick)
+    app = make_app("review", spec=spec_with_packages(), registry="sandboxacr.azurecr.io")
+    assert snap_compare(app, terminal_size=size, run_before=pick)
 
 
 # --- Azure-backed screens, results handed over as the workers would -----------------------------
@@ -132,15 +133,18 @@ def test_signin(snap_compare, size, monkeypatch):
     Offline.patch(monkeypatch, "rdeploy_tui.ui.screens.signin.SignInScreen.sign_in")
 
     async def signed_in(pilot):
+        from rdeploy_tui.ui.screens.signin import SignedIn
+
         who = Identity("ada@contoso.com", "72f988bf-0000-4000-8000-00000000a11e", "user", "Azure CLI")
         subs = [
             Subscription(SUB, "ML production", "72f988bf-0000-4000-8000-00000000a11e", "Enabled", True),
             Subscription("5a4d1f3e-8f3b-4c1e-9d2a-000000000002", "Old trial", None, "Disabled"),
         ]
-        await pilot.app.screen._signed_in(who, subs)
-        await pilot.pause()
+        screen = pilot.app.screen
+        screen.post_message(SignedIn(who, subs))
+        await wait_for(pilot, lambda: not screen.query_one("#next").disabled)
 
-    assert snap_compare(make_app(0), terminal_size=size, run_before=signed_in)
+    assert snap_compare(make_app("signin"), terminal_size=size, run_before=signed_in)
 
 
 @pytest.mark.parametrize("size", SIZES)
@@ -148,15 +152,20 @@ def test_signin_signed_out(snap_compare, size, monkeypatch):
     Offline.patch(monkeypatch, "rdeploy_tui.ui.screens.signin.SignInScreen.sign_in")
 
     async def signed_out(pilot):
-        await pilot.app.screen._signed_out(
-            RdeployError(
-                "No Azure sign-in found (tried the Azure CLI, environment variables and managed identity).",
-                "Run `az login` (or `az login --use-device-code` in a browser terminal), then press F2.",
+        from rdeploy_tui.ui.screens.signin import SignedOut
+
+        screen = pilot.app.screen
+        screen.post_message(
+            SignedOut(
+                RdeployError(
+                    "No Azure sign-in found (tried the Azure CLI, environment variables and managed identity).",
+                    "Run `az login` (or `az login --use-device-code` in a browser terminal), then press F2.",
+                )
             )
         )
-        await pilot.pause()
+        await wait_for(pilot, lambda: bool(screen.query("#retry")) and screen.query_one("#retry").has_focus)
 
-    assert snap_compare(make_app(0), terminal_size=size, run_before=signed_out)
+    assert snap_compare(make_app("signin"), terminal_size=size, run_before=signed_out)
 
 
 def _workspaces(with_registry: bool):
@@ -177,31 +186,36 @@ def test_workspace(snap_compare, size, registry, monkeypatch):
     )
 
     async def found(pilot):
+        from rdeploy_tui.ui.screens.workspace import RegistryChecked, WorkspacesFound
+
         screen = pilot.app.screen
         hints = [WorkspaceHint(SUB, "rg-ml", "ws-ml", "compute instance (MLFLOW_TRACKING_URI)")]
-        screen._workspaces_found(SUB, _workspaces(registry), hints)
-        await pilot.pause()
+        screen.post_message(WorkspacesFound(SUB, _workspaces(registry), hints))
+        await wait_for(pilot, lambda: screen.query_one("#workspace").value == "rg-ml/ws-ml")
         if registry:
             reg = Registry(SUB, "rg-ml", "sandboxacr", "sandboxacr.azurecr.io", "id")
-            screen._registry_checked("rg-ml/ws-ml", None, reg, None)
+            screen.post_message(RegistryChecked("rg-ml/ws-ml", None, reg))
         else:
-            screen._registry_checked(
-                "rg-ml/ws-ml",
-                None,
-                None,
-                RdeployError(
-                    "Workspace ws-ml has no container registry yet "
-                    "(Azure creates one with the first custom environment build).",
-                    "Create one and attach it: `az acr create -g rg-ml -n NAME --sku Basic`, then "
-                    "`az ml workspace update -g rg-ml -n ws-ml --container-registry <its id>`.",
-                    code="NoRegistry",
-                ),
+            screen.post_message(
+                RegistryChecked(
+                    "rg-ml/ws-ml",
+                    None,
+                    None,
+                    RdeployError(
+                        "Workspace ws-ml has no container registry yet (Azure creates one with the first custom "
+                        "environment build).",
+                        "Create one and attach it: `az acr create -g rg-ml -n NAME --sku Basic`, then "
+                        "`az ml workspace update -g rg-ml -n ws-ml --container-registry <its id>`.",
+                        code="NoRegistry",
+                    ),
+                )
             )
-        await pilot.pause()
+        registry_line = screen.query_one("#registry")
+        await wait_for(pilot, lambda: "Checking" not in str(registry_line.render()))
 
     spec = default_spec()
     spec.workspace.subscription_id = SUB
-    assert snap_compare(make_app(1, spec=spec), terminal_size=size, run_before=found)
+    assert snap_compare(make_app("workspace", spec=spec), terminal_size=size, run_before=found)
 
 
 @pytest.mark.parametrize("size", SIZES)
@@ -213,14 +227,16 @@ def test_model(snap_compare, size, monkeypatch):
     )
 
     async def found(pilot):
+        from rdeploy_tui.ui.screens.model import ModelsLoaded, VersionsLoaded
+
         screen = pilot.app.screen
         models = [ModelInfo("churn-glm", "2"), ModelInfo("forecast-model", "3"), ModelInfo("old-model", None)]
-        screen._models_loaded(("s", "rg-ml", "ws-ml"), models)
-        await pilot.pause()
-        screen._versions_loaded("forecast-model", ["3", "2", "1"])
-        await pilot.pause()
+        screen.post_message(ModelsLoaded(("s", "rg-ml", "ws-ml"), models))
+        await wait_for(pilot, lambda: screen.query_one("#models").option_count == 4)
+        screen.post_message(VersionsLoaded("forecast-model", ["3", "2", "1"]))
+        await wait_for(pilot, lambda: not screen.query_one("#next").disabled)
 
-    assert snap_compare(make_app(2), terminal_size=size, run_before=found)
+    assert snap_compare(make_app("model"), terminal_size=size, run_before=found)
 
 
 # The line the Dockerfile prints when an R package does not install (docker-context-template/Dockerfile).
@@ -279,31 +295,45 @@ def _deploy_events(outcome: str):
     return events
 
 
+def _log_events(outcome: str):
+    """The logs, before the failure, as from the runner."""
+    events = [LogLines("build-image", "build", tuple(f"Step {i}/6 : build output line {i}" for i in range(1, 40)))]
+    if outcome == "failed":
+        events.append(LogLines("build-image", "build", (BUILD_KEY_LINE,)))
+    events += [
+        LogLines("create-deployment", "inference-server", ("Running plumber API at http://0.0.0.0:8000",)),
+        LogLines("create-deployment", "storage-initializer", ("model downloaded",)),
+    ]
+    return events
+
+
+def recorded_deploy(outcome: str) -> tuple[RecordedRun, int]:
+    """A run that replays the deploy's events (and ends as `outcome` says), and how many log lines it shows."""
+    logs, events = _log_events(outcome), _deploy_events(outcome)
+    lines = sum(len(e.lines) for e in logs)
+    finished = next((e for e in events if isinstance(e, PlanFinished)), None)
+    result = deploy_outcome(outcome, summary=finished.summary) if finished is not None else None
+    return RecordedRun(logs + events, result), lines
+
+
 @pytest.mark.parametrize("size", SIZES)
 @pytest.mark.parametrize("outcome", ["running", "failed", "succeeded"])
 def test_deploy(snap_compare, size, outcome):
-    screen = DeployScreen(clock=lambda: T0 + 185, autostart=False)
+    run, lines = recorded_deploy(outcome)
+    screen = DeployScreen(clock=lambda: T0 + 185, run=run)
 
-    async def feed(pilot):
-        pilot.app.goto(7)
-        await pilot.pause()
-        screen.status = outcome
-        # The logs come before the failure, as from the runner.
-        screen.sink(
-            LogLines("build-image", "build", tuple(f"Step {i}/6 : build output line {i}" for i in range(1, 40)))
-        )
-        if outcome == "failed":
-            screen.sink(LogLines("build-image", "build", (BUILD_KEY_LINE,)))
-        screen.sink(LogLines("create-deployment", "inference-server", ("Running plumber API at http://0.0.0.0:8000",)))
-        screen.sink(LogLines("create-deployment", "storage-initializer", ("model downloaded",)))
-        for event in _deploy_events(outcome):
-            screen.apply(event)
-        await pilot.pause(0.3)  # two flush ticks
-        screen.update_nav()
-        await pilot.pause()
+    async def deploy(pilot):
+        await pilot.press("f2")  # Deploy, from the review
+        await wait_for(pilot, lambda: pilot.app.step == "deploy")
+        if outcome == "running":  # the last event shown: every one before it is too
+            rows = screen.query_one(StepsView).rows
+            await wait_for(pilot, lambda: rows["create-deployment"].message == "deployment is Creating")
+        else:
+            await wait_for(pilot, lambda: screen.status == outcome)
+        await wait_for(pilot, lambda: sum(p.received for p in screen.query(LogPanel)) == lines)
 
-    app = make_app(6, screens={7: screen})
-    assert snap_compare(app, terminal_size=size, run_before=feed)
+    app = make_app("review", screens={"deploy": screen})
+    assert snap_compare(app, terminal_size=size, run_before=deploy)
 
 
 @pytest.mark.parametrize("size", SIZES)
@@ -318,7 +348,7 @@ def test_error_dialog(snap_compare, size):
         )
         await pilot.pause()
 
-    assert snap_compare(make_app(5), terminal_size=size, run_before=fail)
+    assert snap_compare(make_app("endpoint"), terminal_size=size, run_before=fail)
 
 
 def _forbidden(message: str):
@@ -363,20 +393,19 @@ def test_error_dialog_no_role(snap_compare, size):
         pilot.app.push_screen(ErrorDialog(error.what, error.next_step, error.details))
         await pilot.pause()
 
-    assert snap_compare(make_app(5), terminal_size=size, run_before=fail)
+    assert snap_compare(make_app("endpoint"), terminal_size=size, run_before=fail)
 
 
 @pytest.mark.parametrize("size", SIZES)
 def test_cancel_confirmation(snap_compare, size):
-    screen = DeployScreen(clock=lambda: T0 + 30, autostart=False)
+    run = RecordedRun([StepStarted("prepare", "Check workspace ws-ml, its registry and model forecast-model", T0)])
+    screen = DeployScreen(clock=lambda: T0 + 30, run=run)
 
     async def cancel(pilot):
-        pilot.app.goto(7)
-        await pilot.pause()
-        screen.status = "running"
-        screen.apply(StepStarted("prepare", "Check workspace ws-ml, its registry and model forecast-model", T0))
-        screen.update_nav()
+        await pilot.press("f2")  # Deploy, from the review
+        rows = screen.query_one(StepsView).rows
+        await wait_for(pilot, lambda: pilot.app.step == "deploy" and rows["prepare"].status == "running")
         await pilot.press("ctrl+x")
-        await pilot.pause()
+        await wait_for(pilot, lambda: pilot.app.screen.query("#no"))
 
-    assert snap_compare(make_app(6, screens={7: screen}), terminal_size=size, run_before=cancel)
+    assert snap_compare(make_app("review", screens={"deploy": screen}), terminal_size=size, run_before=cancel)

@@ -8,40 +8,108 @@ import pty
 import select
 import subprocess
 import sys
+import threading
 import time
+from collections.abc import Iterable
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from rdeploy_tui.connection_options import ConnectionOptions
 from rdeploy_tui.spec.deploy_spec import DeploySpec, default_spec
 from rdeploy_tui.ui.app import RdeployApp
-from rdeploy_tui.ui.session import Session
+from rdeploy_tui.ui.wizard_state import ChosenModel, WizardState
 
 FIXTURES = Path(__file__).parent / "fixtures"
 SIZES = [pytest.param((80, 24), id="80x24"), pytest.param((120, 40), id="120x40")]
+NOT_LISTED = object()  # make_app(endpoints=NOT_LISTED): the steps list the endpoints themselves (in a worker)
+
+
+class NoAzure:
+    """The Azure session of a test that is not to reach Azure (nor a developer's own `az login`): any use fails
+    as being signed out does, so a step that asks Azure shows it."""
+
+    def __getattr__(self, name: str) -> Any:
+        from rdeploy_tui.errors import RdeployError
+
+        raise RdeployError("This test has no Azure (NoAzure).", "Give make_app an Azure session (azure=...).")
 
 
 def make_app(
-    step: int,
+    step: str,
     *,
     spec: DeploySpec | None = None,
-    found: dict | None = None,
-    screens: dict | None = None,
+    screens: dict[str, Any] | None = None,
     sandbox: bool = False,
+    azure: Any = None,
+    endpoints: Any = None,
+    registry: str | None = None,
+    model_versions: dict[str, list[str]] | None = None,
+    chosen_model: ChosenModel | None = None,
+    workspace: Any = None,
 ) -> RdeployApp:
-    """The app opened on `step`. `screens` pre-installs step screens (e.g. a DeployScreen fed by hand).
+    """The app opened on the step named `step` (ui/flow.py). `screens` pre-installs step screens by name (e.g. a
+    DeployScreen given a recorded run). `azure`: an Azure session to use (the shared test sandbox).
 
-    Without `found`, discovery is taken as done with nothing existing (no endpoints), so the forms
-    open without Azure.
+    What the earlier steps would have found is given as such: `endpoints` (default: listed, none exist, so the forms
+    open without Azure; NOT_LISTED: not known yet), `registry`, `model_versions`, `chosen_model`, and the opened
+    `workspace` (an azure.Workspace: its region prices the sizes). Without `azure`, nothing reaches Azure (NoAzure).
     """
-    session = Session(connection=ConnectionOptions(sandbox=sandbox), spec=spec or default_spec(), base_dir=FIXTURES)
-    session.found.update({"endpoints": {}} if found is None else found)
-    app = RdeployApp(session, start_step=step)
-    for index, screen in (screens or {}).items():
-        app.install_screen(screen, f"step-{index}")
+    state = WizardState(
+        connection=ConnectionOptions(sandbox=sandbox),
+        spec=spec or default_spec(),
+        base_dir=FIXTURES,
+        azure=NoAzure() if azure is None else azure,
+    )
+    state.endpoints = None if endpoints is NOT_LISTED else ({} if endpoints is None else endpoints)
+    state.registry = registry
+    state.model_versions = dict(model_versions or {})
+    state.chosen_model = chosen_model
+    if workspace is not None:
+        state.use_workspace(workspace)
+    app = RdeployApp(state, start_step=step)
+    for name, screen in (screens or {}).items():
+        app.install_screen(screen, f"step-{name}")
     return app
+
+
+class RecordedRun:
+    """A deploy or rollout run that replays recorded events to the screen's sink, from the worker thread the screen
+    runs it in (so the events travel as the runner's do), then returns `outcome`. Without an outcome it stays
+    running until cancelled (then returns `cancelled`, when given)."""
+
+    def __init__(self, events: Iterable[Any], outcome: Any = None, *, cancelled: Any = None) -> None:
+        self.events = list(events)
+        self.outcome, self.cancelled = outcome, cancelled
+        self.started = threading.Event()
+        self.specs: list[DeploySpec] = []
+
+    def __call__(self, spec: DeploySpec, *, sink: Any, cancel: threading.Event, **_: Any) -> Any:
+        self.specs.append(spec)
+        self.started.set()
+        for event in self.events:
+            sink(event)
+        if self.outcome is not None:
+            return self.outcome
+        cancel.wait(RUNNING_AT_MOST_S)
+        return self.cancelled
+
+
+def deploy_outcome(
+    status: str = "succeeded", spec: DeploySpec | None = None, summary: str | None = None, **kw: Any
+) -> Any:
+    """A deploy's outcome as the runner returns it, for the spec (default: the default spec)."""
+    from rdeploy_tui.pipeline.engine import Outcome
+
+    spec = spec or default_spec()
+    if summary is None:
+        summary = f"Endpoint {spec.endpoint.name} is live." if status == "succeeded" else f"Deploy {status}."
+    return Outcome(status, summary, spec.endpoint.name, spec.deployment.name, **kw)
+
+
+RUNNING_AT_MOST_S = 120  # a recorded run left running ends by itself after the test (its thread is a daemon)
 
 
 @contextmanager
@@ -68,6 +136,13 @@ async def wait_for(pilot, condition, timeout: float = 60.0) -> None:
         await pilot.pause(0.05)
 
 
+def toasts(app) -> str:
+    """The text of the notifications on screen now, one per line."""
+    from textual.widgets._toast import Toast  # the notifications' own widget: what the user sees
+
+    return "\n".join(str(toast.render()) for toast in app.screen.query(Toast))
+
+
 async def settle(pilot, *, first: bool = False, timeout: float = 30.0) -> None:
     """Wait until the screen shows a state that no longer changes by itself: the first screen complete
     (`first`), no button still lit from a press (Button's 0.2 s "-active" effect, which decided the
@@ -91,10 +166,9 @@ async def settle(pilot, *, first: bool = False, timeout: float = 30.0) -> None:
     await wait_for(pilot, quiet, timeout)
     for screen in app.screen_stack:
         for editor in screen.query("Input, TextArea"):
-            if isinstance(editor, (Input, TextArea)):
-                if editor.cursor_blink:
-                    editor.cursor_blink = False  # no blink phase in the picture (TextArea then draws none)
-                    editor.refresh()  # the watcher does not repaint by itself
+            if isinstance(editor, (Input, TextArea)) and editor.cursor_blink:
+                editor.cursor_blink = False  # no blink phase in the picture (TextArea then draws none)
+                editor.refresh()  # the watcher does not repaint by itself
     await pilot.wait_for_scheduled_animations()
     await pilot.pause()
 

@@ -1,5 +1,10 @@
-"""What every wizard step shares: the step indicator, Back/Next, Esc, and Next blocked while the
-form has problems (the first one is shown beside Next; each field shows its own)."""
+"""What every wizard step shares: the step indicator, Back/Next, Esc, and Next blocked while the form has problems
+(the first one is shown beside Next; each field shows its own).
+
+The nav bar follows the step's state: `blocker` is recomputed whenever a reactive of the screen changes or a form
+control reports a change, so no screen updates the nav by hand. Where Next and Back lead is the flow table's
+(ui/flow.py), asked through the app.
+"""
 
 from __future__ import annotations
 
@@ -8,34 +13,63 @@ from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
 from textual import on, work
 from textual.app import ComposeResult
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, VerticalScroll
+from textual.message import Message
+from textual.reactive import var
 from textual.screen import Screen
 from textual.widgets import Button, Static
 from textual.worker import Worker, WorkerState
 
+from rdeploy_tui.ui.flow import DEPLOY_FLOW, Flow
 from rdeploy_tui.ui.widgets.field import Field
 from rdeploy_tui.ui.widgets.footer import KeysFooter
 from rdeploy_tui.ui.widgets.step_indicator import StepIndicator
 
 if TYPE_CHECKING:
+    from rdeploy_tui.azure.online import EndpointInfo
     from rdeploy_tui.spec.deploy_spec import DeploySpec
-    from rdeploy_tui.ui.session import Session
+    from rdeploy_tui.ui.wizard_state import WizardState
 
 
 class WizardHost(Protocol):
     """What the steps use of their app beyond Textual's App (rdeploy_tui.ui.app.RdeployApp implements it).
     Declared here so that no screen imports the app module, which imports the screens."""
 
-    session: Session
+    state: WizardState
+    flow: Flow
 
-    def goto(self, step: int) -> None: ...
+    def goto(self, step: str) -> None: ...
+
+    def next_step(self, step: str) -> None: ...
+
+    def previous_step(self, step: str) -> None: ...
+
+    def start_update(
+        self, endpoint: str, serving: str, new: str, *, deployments: tuple[str, ...] = (), source: Any = None
+    ) -> None: ...
+
+    def end_update(self) -> None: ...
+
+    def open_endpoints(self, source: Any = None) -> None: ...
 
     def show_error(self, exc: BaseException, title: str = "Error") -> None: ...
 
     def after_start(self, callback: Callable[[], Any]) -> None: ...
 
     def after_first_frame(self, callback: Callable[[], Any]) -> None: ...
+
+
+class RunsPipeline(Protocol):
+    """A step that runs a deploy or a rollout (the app asks before quitting while one runs)."""
+
+    STEP: ClassVar[str]
+    QUIT_QUESTION: ClassVar[str]
+
+    @property
+    def busy(self) -> bool: ...
+
+    def stop(self) -> None: ...
 
 
 class WorkerErrors:
@@ -64,37 +98,46 @@ class WorkerErrors:
         """Hook: undo a 'working...' state after a worker failed."""
 
 
+class EndpointsListed(Message):
+    """A worker listed the workspace's online endpoints."""
+
+    def __init__(self, endpoints: dict[str, EndpointInfo]) -> None:
+        super().__init__()
+        self.endpoints = endpoints
+
+
 class ListsEndpoints:
-    """A step whose checks or text depend on the workspace's endpoints (does it exist? what traffic?): lists them in a
-    worker on each visit until known (a deploy since, even a failed one, may have created one), keeps them in
-    session.found["endpoints"], then calls endpoints_listed()."""
+    """A step whose checks or text depend on the workspace's endpoints (does it exist? what traffic?): lists them in
+    a worker on each visit until known (a deploy since, even a failed one, may have created one), into
+    state.endpoints, and follows that field: endpoints_changed() runs whenever it changes."""
+
+    # Textual calls the handlers of every class along the MRO: these run beside the screen's own.
+    def on_mount(self) -> None:
+        self.watch(self.app.state, "endpoints", self.endpoints_changed, init=False)
 
     def on_screen_resume(self) -> None:
-        if "endpoints" not in self.app.session.found and self.should_load_on_resume():
+        if self.app.state.endpoints is None and self.should_load_on_resume():
             self.list_endpoints()
-        super().on_screen_resume()
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="endpoints")
     def list_endpoints(self) -> None:
         from rdeploy_tui import azure
 
-        found = azure.Endpoints(self.app.session.workspace()).list()
-        self.app.call_from_thread(self._endpoints_listed, {e.name: e for e in found})
+        found = azure.Endpoints(self.app.state.workspace()).list()
+        self.post_message(EndpointsListed({e.name: e for e in found}))
 
-    def _endpoints_listed(self, endpoints: dict) -> None:
-        self.app.session.found["endpoints"] = endpoints
-        self.endpoints_listed()
+    def on_endpoints_listed(self, message: EndpointsListed) -> None:
+        self.app.state.endpoints = message.endpoints
 
-    def endpoints_listed(self) -> None:
+    def endpoints_changed(self, endpoints: dict[str, EndpointInfo] | None) -> None:
         raise NotImplementedError
 
 
 class WizardStep(WorkerErrors, Screen):
-    """Subclasses set STEP, implement compose_body(), problems() and commit()."""
+    """Subclasses set STEP (a step name of ui/flow.py), implement compose_body(), problems() and commit()."""
 
-    STEP: ClassVar[int] = 0
-    NEXT_LABEL: ClassVar[str] = "Next"
-    BINDINGS = [
+    STEP: ClassVar[str] = ""
+    BINDINGS: ClassVar[list[BindingType]] = [
         # F2, not ctrl+n: Chrome and Edge keep ctrl+n (new window) from every page (ui/keys.py).
         Binding("f2,alt+n", "next", "Next", priority=True, id="next"),
         Binding("escape", "back", "Back", id="back"),
@@ -103,9 +146,33 @@ class WizardStep(WorkerErrors, Screen):
     app: WizardHost  # and a textual App
     _not_yet_shown = False  # a "Not yet" toast is up (cleared once the problem is fixed)
 
+    form_edits: var[int] = var(0, init=False)
+    """Bumped when a form control reports a change: the blocker is worked out again."""
+    blocker: var[str | None] = var(None, init=False)
+    """What stops Next now (the first of problems()), or None; the nav bar follows it."""
+
+    def compute_blocker(self) -> str | None:
+        # Not while the form is being built (the first resume works it out) or taken down (the app closing).
+        if not self.is_mounted or not self.is_running:
+            return None
+        problems = self.problems()
+        return problems[0] if problems else None
+
+    def watch_blocker(self, blocker: str | None) -> None:
+        if blocker is None and self._not_yet_shown:  # the "Not yet" toast is about a problem now fixed
+            self._not_yet_shown = False
+            self.app.clear_notifications()
+        self._show_blocker(blocker)
+
     @property
     def spec(self) -> DeploySpec:
-        return self.app.session.spec
+        return self.app.state.spec
+
+    @property
+    def flow(self) -> Flow:
+        """The flow this step is walked in now (the deploy flow for a step the update flow does not walk)."""
+        flow = self.app.flow
+        return flow if self.STEP in flow else DEPLOY_FLOW
 
     def compose(self) -> ComposeResult:
         yield StepIndicator(self.STEP, id="steps")
@@ -121,9 +188,9 @@ class WizardStep(WorkerErrors, Screen):
 
     def _chrome(self) -> list:
         nav = Horizontal(
-            Button("Back", id="back", disabled=self.STEP == 0, compact=True),
+            Button("Back", id="back", compact=True),
             Static("", id="nav-status", markup=False),
-            Button(self.NEXT_LABEL, id="next", variant="primary", compact=True),
+            Button(self.flow.step(self.STEP).next_label, id="next", variant="primary", compact=True),
             id="nav",
         )
         return [nav, KeysFooter()]
@@ -131,7 +198,7 @@ class WizardStep(WorkerErrors, Screen):
     async def _mount_chrome(self) -> None:
         await self.mount_all(self._chrome())
         self.refresh_bindings()  # a Footer lists the keys on the next bindings change, not when mounted
-        self.call_after_refresh(self.update_nav)  # once the nav bar's buttons are in
+        self._sync_nav()
 
     def compose_body(self) -> ComposeResult:
         yield from ()
@@ -143,29 +210,43 @@ class WizardStep(WorkerErrors, Screen):
     def commit(self) -> None:
         """Store the form's values into the spec (only called when problems() is empty)."""
 
+    # Textual calls on_mount and on_screen_resume of every class along the MRO: subclasses do not call these.
     def on_mount(self) -> None:
-        self.update_nav()
+        self.watch(self.app, "flow", self._flow_changed, init=False)
 
     def on_screen_resume(self) -> None:
-        self.update_nav()
+        self._sync_nav()
+        self.form_edits += 1  # other steps may have changed what this one checks against
+
+    def _flow_changed(self, _flow: Flow) -> None:
+        self._sync_nav()
 
     def arrived(self) -> None:
         """Hook: the wizard navigated to this step (not called when a dialog on top closes)."""
 
-    @on(Field.Checked)
-    def _field_checked(self) -> None:
-        self.update_nav()
+    # Form controls that report a change: what problems() reads may have changed with them. Handlers by name, so
+    # that the first screen does not import the widgets it does not show (first paint, issue 6).
+    def _form_changed(self, _message: Message) -> None:
+        self.form_edits += 1
 
-    def update_nav(self) -> None:
-        if not self.is_mounted or not self.query("#next"):  # the first screen's nav bar comes a frame late
+    on_field_checked = on_select_changed = on_option_list_option_highlighted = _form_changed
+    on_radio_set_changed = on_text_area_changed = _form_changed
+
+    def _sync_nav(self) -> None:
+        """The nav bar's buttons as the flow has them for this step, and the blocker."""
+        if not self.query("#next"):  # the first screen's nav bar comes a frame late
             return
-        problems = self.problems()
-        if not problems and self._not_yet_shown:  # the "Not yet" toast is about a problem now fixed
-            self._not_yet_shown = False
-            self.app.clear_notifications()
-        self.query_one("#next", Button).disabled = bool(problems)
-        self.query_one("#nav-status", Static).update(problems[0] if problems else "")
-        self.query_one("#nav-status", Static).set_class(bool(problems), "-blocked")
+        self.query_one("#next", Button).label = self.flow.step(self.STEP).next_label
+        self.query_one("#back", Button).disabled = self.flow.before(self.STEP) is None and self.app.state.update is None
+        self._show_blocker(self.blocker)  # (reading a computed reactive works it out again)
+
+    def _show_blocker(self, blocker: str | None) -> None:
+        if not self.query("#next"):
+            return
+        self.query_one("#next", Button).disabled = blocker is not None
+        status = self.query_one("#nav-status", Static)
+        status.update(blocker or "")
+        status.set_class(blocker is not None, "-blocked")
 
     @on(Button.Pressed, "#next")
     def _next_pressed(self) -> None:
@@ -182,9 +263,9 @@ class WizardStep(WorkerErrors, Screen):
             self._not_yet_shown = True
             return
         self.commit()
-        self.app.session.save_last_run()
-        self.app.goto(self.STEP + 1)
+        if self.app.state.update is None:  # the last run's spec is the deploy flow's: an update starts from the list
+            self.app.state.save_last_run()
+        self.app.next_step(self.STEP)
 
     def action_back(self) -> None:
-        if self.STEP > 0:
-            self.app.goto(self.STEP - 1)
+        self.app.previous_step(self.STEP)

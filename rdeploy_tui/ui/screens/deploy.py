@@ -1,49 +1,74 @@
 """Step 8: build and deploy. A view over runner.run_deploy: the plan's steps with status and
 elapsed time, the build and deployment logs streaming, cancel with confirmation, and on failure
-the message, the next action and the relevant log lines. No deploy logic here."""
+the message, the next action and the relevant log lines. No deploy logic here.
+
+The run's events arrive as PipelineEvents messages (ui/pipeline_events.py); the runner's threads never touch a
+widget."""
 
 from __future__ import annotations
 
 import threading
 import time
-from collections import deque
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from textual import on, work
 from textual.app import ComposeResult
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, VerticalScroll
+from textual.reactive import var
 from textual.widgets import Button, Static
 
 from rdeploy_tui.pipeline import plan as P
 from rdeploy_tui.pipeline.events import LogLines, PlanFinished, StepFailed, StepFinished, StepProgress, StepStarted
+from rdeploy_tui.ui.pipeline_events import EventRelay, PipelineEvents
 from rdeploy_tui.ui.screens.base import WizardStep
 from rdeploy_tui.ui.widgets.dialogs import ConfirmDialog
-from rdeploy_tui.ui.widgets.log_panel import FLUSH_SECONDS, LogPanel
+from rdeploy_tui.ui.widgets.log_panel import LogPanel
 from rdeploy_tui.ui.widgets.steps_view import StepRow, StepsView
+
+if TYPE_CHECKING:
+    from rdeploy_tui.pipeline.engine import Outcome
+    from rdeploy_tui.spec.deploy_spec import DeploySpec
+    from rdeploy_tui.ui.wizard_state import WizardState
+
+# How the screen runs a deploy: (spec, *, state, sink, cancel) -> Outcome. Tests give one that replays recorded events.
+RunDeploy = Callable[..., "Outcome"]
+
+
+def run_deploy(spec: DeploySpec, *, state: WizardState, sink: EventRelay, cancel: threading.Event) -> Outcome:
+    """The real deploy (pipeline/runner.py) through the wizard's Azure session (in the worker: it blocks)."""
+    from rdeploy_tui.pipeline.runner import run_deploy as run
+
+    return run(spec, session=state.azure(), sink=sink, base_dir=state.base_dir, cancel=cancel)
+
 
 BUILD_SOURCES = {"build"}  # LogLines.source values shown in the build panel; all others go to the deployment panel
 BUILD_STEPS = {"build-image"}  # a failure of these is read in the build log; of the others, in the deployment log
 
 
 class DeployScreen(WizardStep):
-    STEP = 7
-    NEXT_LABEL = "Score"
-    BINDINGS = [
+    STEP = "deploy"
+    QUIT_QUESTION = (
+        "A deploy is running. Quit anyway?\n\nThe image build is cancelled; what Azure is already creating "
+        "goes on. Run rdeploy-tui again to resume."
+    )
+    BINDINGS: ClassVar[list[BindingType]] = [
         Binding("f2,alt+n", "next", "Score", priority=True, id="next"),
         Binding("escape", "back", "Back / cancel", id="back"),
         Binding("ctrl+x", "cancel_deploy", "Cancel deploy", id="deploy.cancel"),
     ]
 
-    def __init__(self, *, clock=time.time, autostart: bool = True) -> None:
+    status: var[str] = var("idle", bindings=True)  # idle | running | cancelling | succeeded | failed | cancelled
+
+    def __init__(self, *, clock: Callable[[], float] = time.time, run: RunDeploy | None = None) -> None:
         super().__init__()
         self.clock = clock  # tests pin it: snapshots must not show real elapsed times
-        self.autostart = autostart  # tests feed recorded events through apply() instead
-        self.status = "idle"  # idle | running | cancelling | succeeded | failed | cancelled
+        self.run = run or run_deploy
         self.cancel_event = threading.Event()
-        self._events: deque = deque()  # from the runner's threads; drained on the UI thread
-        self.outcome = None
+        self.outcome: Outcome | None = None
         self.failures: list[StepFailed] = []
-        self.started_with: dict | None = None
+        self.started_with: dict[str, Any] | None = None
 
     def compose_body(self) -> ComposeResult:
         yield Static("", id="deploy-status", markup=False)
@@ -61,26 +86,16 @@ class DeployScreen(WizardStep):
         with Horizontal(id="deploy-buttons"):
             yield Button("Cancel deploy (ctrl+x)", id="cancel", variant="error", compact=True)
 
-    def on_mount(self) -> None:
-        self.set_interval(FLUSH_SECONDS, self.drain)
-        super().on_mount()
-
     def arrived(self) -> None:
         # Start (or resume) on arrival; after a success only when the spec changed since (Back, edit, Deploy).
         # Not on_screen_resume: closing a dialog on top must never start a deploy.
         changed = self.started_with != self.spec.to_dict()
-        if self.app.session.found.get("rollout_endpoint") == self.spec.endpoint.name and self.autostart:
-            from rdeploy_tui.ui.screens.rollout import RolloutScreen  # "update this endpoint" (manage.py): a rollout
-
-            self.app.push_screen(RolloutScreen(self.spec.copy()))
-            return
-        if self.autostart and not self.busy and (self.status != "succeeded" or changed):
+        if not self.busy and (self.status != "succeeded" or changed):
             self.start()
 
     # -- running ------------------------------------------------------------------------------------------
     def start(self) -> None:
         """Start (or, after a failure, resume) the deploy of the current spec."""
-        self.status = "running"
         self.cancel_event = threading.Event()
         self.outcome, self.failures = None, []
         steps = self.query_one("#steps-view", StepsView)
@@ -90,39 +105,31 @@ class DeployScreen(WizardStep):
         self.query_one("#logs").remove_class("-build-failed", "-deploy-failed")
         self.query_one("#cancel", Button).disabled = False
         self._set_status("Deploying: the image builds in ACR while the endpoint is created.")
-        self.app.session.save_last_run()  # a crash from here on can be resumed from this spec
+        self.app.state.save_last_run()  # a crash from here on can be resumed from this spec
         self.started_with = self.spec.to_dict()
-        self.run_deploy(self.spec.copy())
-        self.update_nav()
+        self.status = "running"
+        self.run_deploy(self.spec.copy(), EventRelay(self))
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="deploy")
-    def run_deploy(self, spec) -> None:
-        from rdeploy_tui.pipeline.runner import run_deploy
+    def run_deploy(self, spec: DeploySpec, relay: EventRelay) -> None:
+        outcome = self.run(spec, state=self.app.state, sink=relay, cancel=self.cancel_event)
+        relay.finish(outcome)
 
-        session = self.app.session
-        outcome = run_deploy(
-            spec, session=session.azure(), sink=self.sink, base_dir=session.base_dir, cancel=self.cancel_event
-        )
-        self.app.call_from_thread(self._finished, outcome)
+    def on_pipeline_events(self, message: PipelineEvents) -> None:
+        for event in message.events:
+            self.apply(event)
+        if message.outcome is not None:
+            self._finished(message.outcome)
 
-    def sink(self, event) -> None:
-        """Called by the runner from its threads. Log lines go straight to the panels' thread-safe
-        backlogs; everything else is queued for the next drain on the UI thread."""
-        if isinstance(event, LogLines):
-            panel = "#build-log" if event.source in BUILD_SOURCES else "#deploy-log"
-            prefix = "" if event.source in BUILD_SOURCES | {"inference-server"} else f"[{event.source}] "
-            self.query_one(panel, LogPanel).add(prefix + line for line in event.lines)
-        else:
-            self._events.append(event)
-
-    def drain(self) -> None:
-        while self._events:
-            self.apply(self._events.popleft())
-
-    def apply(self, event) -> None:
-        """Show one plan event (UI thread)."""
+    def apply(self, event: object) -> None:
+        """Show one plan event."""
         steps = self.query_one("#steps-view", StepsView)
-        if isinstance(event, StepStarted):
+        if isinstance(event, LogLines):
+            build = event.source in BUILD_SOURCES
+            prefix = "" if build or event.source == "inference-server" else f"[{event.source}] "
+            panel = self.query_one("#build-log" if build else "#deploy-log", LogPanel)
+            panel.add(event.lines if not prefix else [prefix + line for line in event.lines])
+        elif isinstance(event, StepStarted):
             steps.update_step(
                 event.step, status="running", started=event.at, finished=None, message="", title=event.title
             )
@@ -131,7 +138,7 @@ class DeployScreen(WizardStep):
         elif isinstance(event, StepFinished):
             steps.update_step(event.step, status=event.status, finished=event.at, message=event.message)
             if event.step == P.TRAFFIC:  # "traffic: blue=100%": the split Azure has now, for the closing summary
-                self.app.session.found["traffic_after"] = event.message
+                self.app.state.traffic_after = event.message
         elif isinstance(event, StepFailed):
             cancelled = event.code == "Cancelled"
             steps.update_step(
@@ -160,30 +167,31 @@ class DeployScreen(WizardStep):
         self.query_one("#failure-details").display = bool(details)
         self.query_one("#logs").add_class("-build-failed" if build else "-deploy-failed")
 
-    def _finished(self, outcome) -> None:
-        self.drain()
+    def _finished(self, outcome: Outcome) -> None:
         self.outcome = outcome
-        self.status = outcome.status
         self.query_one("#cancel", Button).disabled = True
         self._set_status(outcome.summary)
-        self.app.session.found["deploy_outcome"] = outcome  # for the summary printed when the app closes
+        state = self.app.state
+        state.last_outcome = outcome  # for the summary printed when the app closes
         # Even a failed first run may have created the endpoint: what the earlier steps listed is stale.
-        self.app.session.found.pop("endpoints", None)
+        state.endpoints = None
+        self.status = outcome.status
         if outcome.status == "succeeded":
-            self.app.session.found["outcome"] = outcome
             self.query_one("#next", Button).focus()
-        self.update_nav()
 
-    def worker_failed(self, worker) -> None:
-        self.status = "failed"
+    def worker_failed(self, worker: object) -> None:
         self.query_one("#cancel", Button).disabled = True
         self._set_status("The deploy stopped unexpectedly (see the message). Next/Back to retry: it resumes.")
-        self.update_nav()
+        self.status = "failed"
 
     def _set_status(self, text: str) -> None:
         self.query_one("#deploy-status", Static).update(text)
 
     # -- cancel ---------------------------------------------------------------------------------------
+    def stop(self) -> None:
+        """Cancel the run without asking (quitting): the build is cancelled, Azure finishes what it started."""
+        self.cancel_event.set()
+
     @on(Button.Pressed, "#cancel")
     def action_cancel_deploy(self) -> None:
         if self.status != "running":
@@ -191,11 +199,10 @@ class DeployScreen(WizardStep):
 
         def answer(yes: bool | None) -> None:
             if yes and self.status == "running":
-                self.status = "cancelling"
-                self.cancel_event.set()
+                self.stop()
                 self.query_one("#cancel", Button).disabled = True
                 self._set_status("Cancelling: the image build is stopped; Azure finishes what it already started.")
-                self.update_nav()
+                self.status = "cancelling"
 
         self.app.push_screen(
             ConfirmDialog(
@@ -213,14 +220,16 @@ class DeployScreen(WizardStep):
     def busy(self) -> bool:
         return self.status in ("running", "cancelling")
 
-    def update_nav(self) -> None:
-        super().update_nav()
-        if self.is_mounted:  # Cancel only while there is something to cancel: the summary needs the room
-            self.query_one("#deploy-buttons").display = self.busy
-            self.refresh_bindings()
+    def watch_status(self) -> None:
+        # Cancel only while there is something to cancel: the summary needs the room.
+        self.query_one("#deploy-buttons").display = self.busy
 
-    def check_action(self, action: str, parameters: tuple) -> bool | None:
-        return self.busy if action == "cancel_deploy" else True  # False hides ctrl+x from the footer
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "cancel_deploy":
+            return self.busy  # False hides ctrl+x from the footer
+        if action == "next":
+            return True if self.status == "succeeded" else None  # Score: shown, dimmed, until there is a deployment
+        return True
 
     def problems(self) -> list[str]:
         if self.busy:

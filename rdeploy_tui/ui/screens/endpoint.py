@@ -1,10 +1,17 @@
-"""Step 6: endpoint (name, auth mode, expiry) and deployment (name, instance type, count, traffic, autoscale)."""
+"""Step 6: endpoint (name, auth mode, expiry) and deployment (name, instance type, count, traffic,
+autoscale).
+
+In the update flow the endpoint is the one being updated (not editable), the deployment is the new version's (never
+the one serving), and its traffic is the rollout's to shift."""
 
 from __future__ import annotations
+
+from typing import TYPE_CHECKING
 
 from textual import on, work
 from textual.app import ComposeResult
 from textual.containers import Grid
+from textual.message import Message
 from textual.widgets import Label, Select, Static
 
 from rdeploy_tui.spec import rules
@@ -12,6 +19,11 @@ from rdeploy_tui.spec.traffic import share_note
 from rdeploy_tui.ui.screens.base import ListsEndpoints, WizardStep
 from rdeploy_tui.ui.widgets.autoscale_form import AutoscaleForm
 from rdeploy_tui.ui.widgets.field import Field, to_int
+
+if TYPE_CHECKING:
+    from rdeploy_tui.azure.online import EndpointInfo
+    from rdeploy_tui.azure.prices import Price
+    from rdeploy_tui.ui.wizard_state import UpdateTarget
 
 AUTH_LABELS = {
     "aml_token": "aml_token: Azure ML tokens (expire, refreshed by clients)",
@@ -24,12 +36,33 @@ def _optional(text: str) -> str | None:
     return text.strip() or None
 
 
+class PriceLoaded(Message):
+    """The hourly list price of an instance type in the workspace's region (None: not known)."""
+
+    def __init__(self, instance_type: str, price: Price | None) -> None:
+        super().__init__()
+        self.instance_type, self.price = instance_type, price
+
+
 class EndpointScreen(ListsEndpoints, WizardStep):
-    STEP = 5
+    STEP = "endpoint"
     AUTO_FOCUS = "#endpoint-name-input"
+
+    @property
+    def update(self) -> UpdateTarget | None:
+        """The update flow's target (the app builds the forms anew when the flow changes)."""
+        return self.app.state.update
 
     def compose_body(self) -> ComposeResult:
         spec = self.spec
+        if self.update is not None:
+            self.AUTO_FOCUS = "#deployment-name-input"  # the endpoint is the one being updated
+            yield Static(
+                f"A new version of endpoint {self.update.endpoint}, rolled out beside {self.update.serving}, "
+                "which serves it now.",
+                classes="hint",
+                markup=False,
+            )
         with Grid(id="endpoint-grid"):
             yield Field(
                 "Endpoint name",
@@ -39,9 +72,9 @@ class EndpointScreen(ListsEndpoints, WizardStep):
                 id="endpoint-name",
             )
             yield Field(
-                "Deployment name",
+                "Deployment name" if self.update is None else "New deployment's name",
                 spec.deployment.name,
-                checks=[rules.check_deployment_name],
+                checks=[rules.check_deployment_name, self._not_the_serving_one],
                 warn=self._deployment_note,
                 id="deployment-name",
             )
@@ -93,6 +126,15 @@ class EndpointScreen(ListsEndpoints, WizardStep):
             instance_count=self._instance_count,
             id="autoscale-form",
         )
+        if self.update is not None:
+            steps = ", ".join(f"{p} %" for p in spec.rollout.steps)
+            yield Static(
+                f"Traffic: the new deployment starts at 0 %; the rollout then gives it {steps} while both "
+                "answer the same requests, and moves it all back if the new one does worse.",
+                id="rollout-traffic",
+                classes="hint",
+                markup=False,
+            )
 
     def _instance_count(self) -> int | None:
         count = self.query_one("#instance-count", Field)
@@ -104,31 +146,49 @@ class EndpointScreen(ListsEndpoints, WizardStep):
         return known.name if known else "Standard_DS3_v2"
 
     def on_mount(self) -> None:
+        self.watch(self.app.state, "prices", self._prices_changed, init=False)
+        if self.update is not None:
+            self.query_one("#endpoint-name-input").disabled = True
+            self.query_one("#traffic", Field).display = False  # the rollout's to shift
         self._instance_changed()
-        super().on_mount()
 
     # -- checks against what exists ------------------------------------------------------------------
-    def endpoints_listed(self) -> None:
+    def endpoints_changed(self, endpoints: dict[str, EndpointInfo] | None) -> None:
         for field_id in ("#endpoint-name", "#deployment-name"):
             self.query_one(field_id, Field).check()
 
-    def _existing(self) -> dict:
-        """name -> azure.EndpointInfo of the workspace's endpoints (empty until listed)."""
-        return self.app.session.found.get("endpoints") or {}
+    def _existing(self) -> dict[str, EndpointInfo]:
+        """The workspace's endpoints by name (empty until listed)."""
+        return self.app.state.endpoints or {}
 
     def _endpoint_note(self, name: str) -> str | None:
         info = self._existing().get(name)
-        if info is None:
+        if info is None or self.update is not None:
             return None
         traffic = ", ".join(f"{d} {p}%" for d, p in info.traffic.items()) or "no traffic yet"
         return f"endpoint {name} exists ({info.state}; {traffic}): the deployment is added to it"
+
+    def _not_the_serving_one(self, name: str) -> str | None:
+        update = self.update
+        if update is not None and name == update.serving:
+            return f"{name} serves {update.endpoint} now: the new version needs another name (e.g. {update.new})"
+        return None
 
     def _deployment_note(self, name: str) -> str | None:
         if not self.is_mounted:
             return None
         endpoint = self.query_one("#endpoint-name", Field).text.strip()
         info = self._existing().get(endpoint)
-        if info and (name in info.traffic or name in [d.name for d in info.deployments]):
+        exists = info is not None and (name in info.traffic or name in [d.name for d in info.deployments])
+        update = self.update
+        if update is not None:
+            share = info.traffic.get(name, 0) if info is not None else 0
+            return (
+                f"deployment {name} exists ({share} %): the new version replaces it, beside {update.serving}"
+                if exists or name in update.deployments
+                else f"a new deployment beside {update.serving}"
+            )
+        if exists:
             return f"deployment {name} exists on {endpoint}: it will be updated in place"
         return None
 
@@ -155,8 +215,8 @@ class EndpointScreen(ListsEndpoints, WizardStep):
     def _instance_changed(self) -> None:
         value = self.query_one("#instance-type", Select).value
         warning = rules.instance_type_warning(value) if isinstance(value, str) else None
-        prices = self.app.session.found.setdefault("prices", {})
-        if isinstance(value, str) and value not in prices and self.app.session.found.get("workspace") is not None:
+        prices = self.app.state.prices
+        if isinstance(value, str) and value not in prices and self._workspace() is not None:
             self.load_price(value)  # only once the workspace (its region) is known: never a sign-in from here
         cost = prices.get(value) if isinstance(value, str) else None
         count = self.query_one("#instance-count", Field).text.strip() if self.is_mounted else ""
@@ -169,24 +229,34 @@ class EndpointScreen(ListsEndpoints, WizardStep):
 
     @on(AutoscaleForm.Changed)
     def _autoscale_changed(self) -> None:
-        self.update_nav()
+        self.form_edits += 1
 
     def problems(self) -> list[str]:
         return super().problems() + self.query_one(AutoscaleForm).problems()
+
+    def _workspace(self):  # type: ignore[no-untyped-def]
+        """The spec's workspace when it is already open (its region prices the sizes), else None."""
+        ws = self.app.state.opened_workspace
+        if ws is None or (ws.subscription_id, ws.resource_group, ws.name) != self.app.state.workspace_key:
+            return None
+        return ws
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="price")
     def load_price(self, instance_type: str) -> None:
         from rdeploy_tui.azure.prices import hourly_price
 
-        ws = self.app.session.found.get("workspace")
-        price = hourly_price(ws.connection, ws.info.location, instance_type)
-        self.app.call_from_thread(self._price_loaded, instance_type, price)
+        ws = self._workspace()
+        if ws is not None:
+            self.post_message(PriceLoaded(instance_type, hourly_price(ws.connection, ws.info.location, instance_type)))
 
-    def _price_loaded(self, instance_type: str, price: object) -> None:
-        if price is not None:  # unknown stays unsaid here; the review and the deploy summary say "price unknown"
-            self.app.session.found.setdefault("prices", {})[instance_type] = price
-            if self.is_mounted:
-                self._instance_changed()
+    def on_price_loaded(self, message: PriceLoaded) -> None:
+        if (
+            message.price is not None
+        ):  # unknown stays unsaid here; the review and the deploy summary say "price unknown"
+            self.app.state.prices = {**self.app.state.prices, message.instance_type: message.price}
+
+    def _prices_changed(self, _prices: dict[str, Price]) -> None:
+        self._instance_changed()
 
     # -- wizard ---------------------------------------------------------------------------------------
     def commit(self) -> None:
@@ -196,6 +266,7 @@ class EndpointScreen(ListsEndpoints, WizardStep):
         spec.deployment.name = self.query_one("#deployment-name", Field).value
         spec.deployment.instance_type = self.query_one("#instance-type", Select).value
         spec.deployment.instance_count = self.query_one("#instance-count", Field).value
-        spec.deployment.traffic = self.query_one("#traffic", Field).value
+        if self.update is None:  # the update flow's traffic is the rollout's (it starts at 0 %)
+            spec.deployment.traffic = self.query_one("#traffic", Field).value
         spec.deployment.expires_after = self.query_one("#expires-after", Field).value
         spec.deployment.autoscale = self.query_one(AutoscaleForm).value

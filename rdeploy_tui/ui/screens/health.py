@@ -115,7 +115,7 @@ class HealthScreen(WorkerErrors, Screen):
     @property
     def source(self) -> Any:
         if self._source is None:
-            self._source = AzureHealth(self.app.session)  # type: ignore[attr-defined]  # RdeployApp (base.WizardHost)
+            self._source = AzureHealth(self.app.state)  # type: ignore[attr-defined]  # RdeployApp (base.WizardHost)
         return self._source
 
     def compose(self) -> ComposeResult:

@@ -8,18 +8,19 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from datetime import datetime, timezone
-from typing import Any
+from typing import Any, ClassVar
 
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
+from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import DataTable, Static
 
-from rdeploy_tui.ui.screens.base import WorkerErrors
-from rdeploy_tui.ui.screens.manage_dialogs import TrafficDialog, TypeNameDialog
 from rdeploy_tui.billing import idle_deployments, still_bills
+from rdeploy_tui.ui.screens.base import WizardHost, WorkerErrors
+from rdeploy_tui.ui.screens.manage_dialogs import TrafficDialog, TypeNameDialog
 from rdeploy_tui.ui.screens.manage_source import AzureSource, delete_deployment_problem
 from rdeploy_tui.ui.widgets.dialogs import ConfirmDialog
 from rdeploy_tui.ui.widgets.footer import KeysFooter
@@ -83,6 +84,51 @@ def short_image(image: str | None) -> str:
     return (image or "").rsplit("/", 1)[-1]
 
 
+_OTHER_COLOUR = {"blue": "green", "green": "blue"}
+_RESUMABLE = ("running", "cancelled", "failed")  # a rollout left in these states resumes (pipeline/rollout.py)
+
+
+def update_sides(info: Any, progress: dict[str, Any] | None = None) -> tuple[str, str] | str:
+    """For `u` on an endpoint: (the deployment serving it, the deployment its new version goes to), or why it cannot
+    be updated now, said before any step is walked. A rollout starts from one deployment taking all the traffic
+    (pipeline/rollout.py refuses a split); a rollout of this endpoint left unfinished (`progress`, its saved state)
+    resumes where it stopped, whatever the split it left."""
+    names = {d.name for d in info.deployments}
+    if progress and progress.get("status") in _RESUMABLE and progress.get("old") in names and progress.get("new"):
+        return str(progress["old"]), str(progress["new"])
+    live = {n: v for n, v in (info.traffic or {}).items() if v > 0}
+    if not live:
+        return (
+            f"No deployment of {info.name} takes traffic, so there is nothing to roll out from: "
+            "t gives one deployment all the traffic, n deploys a first version."
+        )
+    if len(live) > 1:
+        split = ", ".join(f"{n} {v} %" for n, v in sorted(live.items()))
+        top = max(live.items(), key=lambda kv: kv[1])[0]
+        return (
+            f"{info.name} splits its traffic ({split}): a rollout starts from one deployment serving all of it. "
+            f"Press t to give one of them 100 % (e.g. {top}), then u."
+        )
+    serving = next(iter(live))
+    return serving, _OTHER_COLOUR.get(serving, f"{serving[:28]}-new")
+
+
+class EndpointsRead(Message):
+    """Every endpoint of the workspace, with its deployments."""
+
+    def __init__(self, infos: list[Any]) -> None:
+        super().__init__()
+        self.infos = infos
+
+
+class EndpointsChanged(Message):
+    """A change (traffic, delete) is done: what to tell the user."""
+
+    def __init__(self, text: str) -> None:
+        super().__init__()
+        self.text = text
+
+
 class ManageScreen(WorkerErrors, Screen):
     DEFAULT_CSS = """
     ManageScreen { layout: vertical; }
@@ -93,7 +139,7 @@ class ManageScreen(WorkerErrors, Screen):
     ManageScreen #deployments { height: auto; max-height: 8; }
     ManageScreen #details-uri { height: auto; padding: 0 1; color: $text-muted; }
     """
-    BINDINGS = [
+    BINDINGS: ClassVar[list[BindingType]] = [
         Binding("s", "score", "Score", id="manage.score"),
         Binding("l", "logs", "Logs", id="manage.logs"),
         # Not in the footer (full at 80x24, issue 14): F1 and the palette list it.
@@ -110,6 +156,8 @@ class ManageScreen(WorkerErrors, Screen):
         Binding("escape", "new", "Wizard", show=False, id="manage.wizard"),
     ]
 
+    app: WizardHost  # and a textual App
+
     def __init__(
         self, source: Any = None, *, clock: Callable[[], float] = time.time, infos: list[Any] | None = None
     ) -> None:
@@ -125,7 +173,7 @@ class ManageScreen(WorkerErrors, Screen):
     @property
     def source(self) -> Any:
         if self._source is None:
-            self._source = AzureSource(self.app.session)
+            self._source = AzureSource(self.app.state)
         return self._source
 
     def compose(self) -> ComposeResult:
@@ -166,8 +214,10 @@ class ManageScreen(WorkerErrors, Screen):
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="load")
     def load(self) -> None:
-        infos = self.source.endpoints()
-        self.app.call_from_thread(self.show_endpoints, infos)
+        self.post_message(EndpointsRead(self.source.endpoints()))
+
+    def on_endpoints_read(self, message: EndpointsRead) -> None:
+        self.show_endpoints(message.infos)
 
     def worker_failed(self, worker) -> None:
         if worker.group == "load":
@@ -342,10 +392,10 @@ class ManageScreen(WorkerErrors, Screen):
     @work(thread=True, exit_on_error=False, group="change")
     def change_traffic(self, endpoint: str, split: dict[str, int]) -> None:
         self.source.set_traffic(endpoint, split)
-        self.app.call_from_thread(self._changed, f"Traffic of {endpoint} set.")
+        self.post_message(EndpointsChanged(f"Traffic of {endpoint} set."))
 
-    def _changed(self, message: str) -> None:
-        self.notify(message, title="Done")
+    def on_endpoints_changed(self, message: EndpointsChanged) -> None:
+        self.notify(message.text, title="Done")
         self.action_refresh()
 
     # -- delete ------------------------------------------------------------------------------------------
@@ -381,7 +431,7 @@ class ManageScreen(WorkerErrors, Screen):
     @work(thread=True, exit_on_error=False, group="change")
     def delete_deployment(self, endpoint: str, deployment: str) -> None:
         self.source.delete_deployment(endpoint, deployment)
-        self.app.call_from_thread(self._changed, f"Deployment {deployment} of {endpoint} deleted.")
+        self.post_message(EndpointsChanged(f"Deployment {deployment} of {endpoint} deleted."))
 
     def action_delete_endpoint(self) -> None:
         info = self._need_endpoint()
@@ -421,33 +471,34 @@ class ManageScreen(WorkerErrors, Screen):
     def delete_endpoints(self, names: list[str]) -> None:
         for name in names:
             self.source.delete_endpoint(name)
-        self.app.call_from_thread(self._changed, f"Deleted {', '.join(names)}: they no longer bill.")
+        self.post_message(EndpointsChanged(f"Deleted {', '.join(names)}: they no longer bill."))
 
     @work(thread=True, exit_on_error=False, group="change")
     def delete_endpoint(self, endpoint: str) -> None:
         self.source.delete_endpoint(endpoint)
-        self.app.call_from_thread(self._changed, f"Endpoint {endpoint} deleted: it no longer bills.")
+        self.post_message(EndpointsChanged(f"Endpoint {endpoint} deleted: it no longer bills."))
 
-    # -- a new version of the selected endpoint: the wizard's model, packages and size steps, then a rollout --
+    # -- a new version of the selected endpoint: the update flow (model, packages, script, size, review, rollout) --
     def action_update(self) -> None:
         info = self._need_endpoint()
         if info is None:
             return
-        live = {n: v for n, v in info.traffic.items() if v > 0}
-        if not live:
-            self.notify(
-                f"No deployment of {info.name} takes traffic: there is nothing to roll out from (n deploys).",
-                severity="warning",
-            )
+        sides = update_sides(info, self._rollout_progress(info.name))
+        if isinstance(sides, str):  # refused now, before any step is walked
+            self._say(sides)
+            self.notify(sides, title="Not updated", severity="warning", timeout=10)
             return
-        old = max(live.items(), key=lambda kv: kv[1])[0]
-        spec = self.app.session.spec
-        spec.endpoint.name = info.name
-        spec.deployment.name = {"blue": "green", "green": "blue"}.get(old, f"{old[:28]}-new")
-        spec.deployment.traffic = 0  # the rollout shifts it in stages
-        self.app.session.found["rollout_endpoint"] = info.name  # the deploy step becomes a rollout (deploy.py)
-        self.action_new()
-        self.app.goto(2)  # the model step; packages, script and size follow
+        serving, new = sides
+        deployments = tuple(d.name for d in info.deployments)
+        self.app.start_update(info.name, serving, new, deployments=deployments, source=self._source)
+
+    def _rollout_progress(self, endpoint: str) -> dict[str, Any] | None:
+        """The saved state of a rollout on `endpoint` from this machine (pipeline/rollout.py), if any."""
+        from rdeploy_tui.pipeline.rollout import load_progress
+
+        spec = self.app.state.spec.copy()
+        spec.endpoint.name = endpoint
+        return load_progress(spec)
 
     # -- back to the wizard ------------------------------------------------------------------------------
     def action_new(self) -> None:
@@ -462,9 +513,9 @@ def open_if_endpoints(app: Any) -> None:
     """On start: when the last run's workspace has endpoints, open on them (the wizard stays underneath).
     Only with a last-run spec (otherwise the workspace is not known yet); quietly does nothing on failure,
     the wizard's own sign-in screen explains what is wrong."""
-    if not getattr(app.session, "from_last_run", False):
+    if not app.state.from_last_run:
         return
-    source = AzureSource(app.session)
+    source = AzureSource(app.state)
 
     def check() -> None:
         try:
@@ -472,10 +523,14 @@ def open_if_endpoints(app: Any) -> None:
         except Exception:  # sign-in or network trouble: the wizard's first screen deals with it
             return
         if infos:
-            app.call_from_thread(_open, app, source, infos)
+            app.post_message(EndpointsAtStart(source, infos))  # the app opens the list (ui/app.py)
 
     app.run_worker(check, thread=True, exit_on_error=False, group="manage-check")
 
 
-def _open(app: Any, source: Any, infos: list[Any]) -> None:
-    app.push_screen(ManageScreen(source, infos=infos))
+class EndpointsAtStart(Message):
+    """On start, the last run's workspace has endpoints: the app opens on them."""
+
+    def __init__(self, source: Any, infos: list[Any]) -> None:
+        super().__init__()
+        self.source, self.infos = source, infos

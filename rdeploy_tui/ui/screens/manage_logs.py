@@ -3,12 +3,13 @@ Azure returns a log's tail; following polls it and appends the lines not seen be
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 from textual import on, work
 from textual.app import ComposeResult
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 from textual.containers import Horizontal
+from textual.message import Message
 from textual.screen import Screen
 from textual.timer import Timer
 from textual.widgets import Button, Select, Static
@@ -22,6 +23,14 @@ TAIL_LINES = 500
 FOLLOW_EVERY_S = 5.0  # getLogs is an ARM call: polling faster only spends the request quota
 
 
+class LogRead(Message):
+    """A log's tail as Azure returned it (`replace`: shown instead of what is there, else only its new lines)."""
+
+    def __init__(self, deployment: str, container: str, lines: list[str], replace: bool) -> None:
+        super().__init__()
+        self.deployment, self.container, self.lines, self.replace = deployment, container, lines, replace
+
+
 class ManageLogsScreen(WorkerErrors, Screen):
     DEFAULT_CSS = """
     ManageLogsScreen { layout: vertical; }
@@ -32,7 +41,7 @@ class ManageLogsScreen(WorkerErrors, Screen):
     ManageLogsScreen #logs-status { width: 1fr; color: $text-muted; }
     ManageLogsScreen LogPanel { padding: 0 1; }
     """
-    BINDINGS = [
+    BINDINGS: ClassVar[list[BindingType]] = [
         Binding("r", "refresh", "Refresh", id="logs.refresh"),
         Binding("f", "follow", "Follow on/off", id="logs.follow"),
         Binding("escape", "close", "Endpoints", id="logs.close"),
@@ -116,9 +125,10 @@ class ManageLogsScreen(WorkerErrors, Screen):
     @work(thread=True, exclusive=True, exit_on_error=False, group="logs")
     def read(self, deployment: str, container: str, replace: bool) -> None:
         lines = self.source.logs(self.info.name, deployment, container, TAIL_LINES)
-        self.app.call_from_thread(self._got, deployment, container, lines, replace)
+        self.post_message(LogRead(deployment, container, lines, replace))
 
-    def _got(self, deployment: str, container: str, lines: list[str], replace: bool) -> None:
+    def on_log_read(self, message: LogRead) -> None:
+        deployment, container, lines, replace = message.deployment, message.container, message.lines, message.replace
         if (deployment, container) != (self.deployment, self.container):
             return  # the user picked another log meanwhile
         fresh = lines if replace else new_lines(self._shown, lines)

@@ -5,9 +5,12 @@ The screens take any object with these methods, so snapshot tests can show fixed
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rdeploy_tui.scoring.target import ScoringTarget
+
+if TYPE_CHECKING:
+    from rdeploy_tui.ui.wizard_state import WizardState
 
 _READERS = 8  # endpoints read in parallel when listing (each needs its own GET for its deployments)
 
@@ -24,20 +27,20 @@ def delete_deployment_problem(info: Any, deployment: str) -> str | None:
 
 
 class AzureSource:
-    """The real source: the wizard session's workspace (spec.workspace) through rdeploy_tui.azure."""
+    """The real source: the wizard's workspace (spec.workspace) through rdeploy_tui.azure."""
 
-    def __init__(self, session: Any) -> None:
-        self.session = session  # rdeploy_tui.ui.session.Session
+    def __init__(self, state: WizardState) -> None:
+        self.state = state
 
     @property
     def label(self) -> str:
-        ws = self.session.spec.workspace
+        ws = self.state.spec.workspace
         return f"workspace {ws.name} ({ws.resource_group})"
 
     def _endpoints(self) -> Any:
         from rdeploy_tui import azure  # the Azure layer; it imports the SDK when a call needs it
 
-        return azure.Endpoints(self.session.workspace())
+        return azure.Endpoints(self.state.workspace())
 
     def endpoints(self) -> list[Any]:
         """Every endpoint with its deployments, sorted by name."""
@@ -66,13 +69,13 @@ class AzureSource:
     def target(self, endpoint: str) -> ScoringTarget:
         from rdeploy_tui.azure.scoring import endpoint_target  # the SDK loads only when a call needs it
 
-        return endpoint_target(self.session.workspace(), endpoint)
+        return endpoint_target(self.state.workspace(), endpoint)
 
     def sample_for(self, endpoint: str) -> Any:
         """The last run's sample request when it was for this endpoint; None: build one from the API."""
-        spec = self.session.spec
+        spec = self.state.spec
         return spec.scoring.sample_request if spec.endpoint.name == endpoint else None
 
     def score_route(self, endpoint: str) -> str:
-        spec = self.session.spec
+        spec = self.state.spec
         return spec.scoring.routes.score if spec.endpoint.name == endpoint else "/score"

@@ -5,31 +5,73 @@ after R has read it and a local test has served it."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from textual import on, work
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
+from textual.message import Message
+from textual.reactive import var
 from textual.widgets import Button, Label, OptionList, Select, Static
 from textual.widgets.option_list import Option
 
 from rdeploy_tui.spec import rules
 from rdeploy_tui.ui.screens.base import WizardStep
 from rdeploy_tui.ui.widgets.field import Field
+from rdeploy_tui.ui.wizard_state import ChosenModel, WorkspaceKey
+
+if TYPE_CHECKING:
+    from rdeploy_tui.azure.workspace import ModelInfo
+    from rdeploy_tui.local.checks import Check
 
 LATEST = "latest"
 REGISTER = "+register"  # the list's last entry: register a new model from a local folder
 
 
+class ModelsLoaded(Message):
+    """The models registered in a workspace."""
+
+    def __init__(self, workspace: WorkspaceKey, models: list[ModelInfo]) -> None:
+        super().__init__()
+        self.workspace, self.models = workspace, models
+
+
+class VersionsLoaded(Message):
+    """The versions of one model, newest first."""
+
+    def __init__(self, name: str, versions: list[str]) -> None:
+        super().__init__()
+        self.name, self.versions = name, versions
+
+
+class RegisterProgress(Message):
+    """How registering a model goes: a line to show; `refused` the reading's or the local test's failed check (nothing
+    registered), `model` the model registered from `folder` (`what`: the kind R found there)."""
+
+    def __init__(
+        self,
+        text: str = "",
+        *,
+        refused: Check | None = None,
+        model: ModelInfo | None = None,
+        folder: Path | None = None,
+        what: str = "the model",
+    ) -> None:
+        super().__init__()
+        self.text, self.refused, self.model, self.folder, self.what = text, refused, model, folder, what
+
+
 class ModelScreen(WizardStep):
-    STEP = 2
+    STEP = "model"
+
+    busy: var[bool] = var(False)  # loading the registered models
+    registering: var[bool] = var(False)
+    versions_for: var[str | None] = var(None)  # the model whose versions the version picker holds
 
     def __init__(self) -> None:
         super().__init__()
-        self.loaded_for: tuple | None = None  # workspace the list belongs to
-        self.models: dict[str, object] = {}  # name -> ModelInfo
-        self.versions_for: str | None = None
-        self.busy = False
-        self.registering = False
+        self.loaded_for: WorkspaceKey | None = None  # workspace the list belongs to
+        self.models: dict[str, ModelInfo] = {}  # name -> ModelInfo
 
     def compose_body(self) -> ComposeResult:
         yield Static("Loading registered models ...", id="model-status", markup=False)
@@ -59,32 +101,28 @@ class ModelScreen(WizardStep):
 
     def _folder(self, text: str) -> Path:
         path = Path(text).expanduser()
-        return path if path.is_absolute() else self.app.session.base_dir / path
+        return path if path.is_absolute() else self.app.state.base_dir / path
 
     def _folder_problem(self, text: str) -> str | None:
         from rdeploy_tui.local.model_folder import model_folder_problem
 
         return "type the folder holding the model" if not text else model_folder_problem(self._folder(text))
 
-    def _workspace_key(self) -> tuple:
-        ws = self.spec.workspace
-        return (ws.subscription_id, ws.resource_group, ws.name)
-
     def on_screen_resume(self) -> None:
-        if self.loaded_for != self._workspace_key() and self.should_load_on_resume():
+        if self.loaded_for != self.app.state.workspace_key and self.should_load_on_resume():
             self.busy = True
             self.query_one("#model-status", Static).update("Loading registered models ...")
             self.load_models()
-        super().on_screen_resume()
 
     # -- workers -----------------------------------------------------------------------------------------
     @work(thread=True, exclusive=True, exit_on_error=False, group="models")
     def load_models(self) -> None:
-        key = self._workspace_key()
-        models = self.app.session.workspace().list_models()
-        self.app.call_from_thread(self._models_loaded, key, models)
+        key = self.app.state.workspace_key
+        models = self.app.state.workspace().list_models()
+        self.post_message(ModelsLoaded(key, models))
 
-    def _models_loaded(self, key: tuple, models: list) -> None:
+    def on_models_loaded(self, message: ModelsLoaded) -> None:
+        key, models = message.workspace, message.models
         self.busy = False
         self.loaded_for = key
         self.models = {m.name: m for m in models}
@@ -99,7 +137,6 @@ class ModelScreen(WizardStep):
             status.update(f"No models are registered in workspace {key[2]}: register your crate.bin below.")
             options.highlighted = 0  # the register entry
             self.query_one("#register-dir", Field).input.focus()
-            self.update_nav()
             return
         status.update(f"{len(models)} registered model(s) in workspace {key[2]}.")
         wanted = self.spec.model.name
@@ -121,7 +158,6 @@ class ModelScreen(WizardStep):
         select.set_options([])
         if not registering:
             self.load_versions(name)
-        self.update_nav()
 
     @on(OptionList.OptionSelected, "#models")
     def _model_selected(self, event: OptionList.OptionSelected) -> None:
@@ -139,7 +175,7 @@ class ModelScreen(WizardStep):
             return
         self.registering = True
         self.query_one("#register", Button).disabled = True
-        self._register_status(
+        self.query_one("#register-status", Static).update(
             "Reading the model with R, then testing it locally (the API as the container runs it) ..."
         )
         self.register_model(self._folder(fields[0].value), fields[1].value)
@@ -154,61 +190,64 @@ class ModelScreen(WizardStep):
         reading = read_model(folder)
         if not reading.ok:
             refused = Check("model", "fail", reading.error or "it could not be read", reading.next_step)
-            self.app.call_from_thread(self._register_refused, refused)
+            self.post_message(RegisterProgress(refused=refused))
             return
-        self.app.call_from_thread(self._register_status, f"Found {reading.summary()}. Testing it locally ...")
-        report = run_local_checks(trial_spec(self.spec, reading), self.app.session.base_dir, folder)
+        self.post_message(RegisterProgress(f"Found {reading.summary()}. Testing it locally ..."))
+        report = run_local_checks(trial_spec(self.spec, reading), self.app.state.base_dir, folder)
         failed = next((c for c in report.checks if c.status == "fail"), None)
         if failed is not None:
-            self.app.call_from_thread(self._register_refused, failed)
+            self.post_message(RegisterProgress(refused=failed))
             return
-        self.app.call_from_thread(self._register_status, f"Local test passed. Registering {folder.name} as {name} ...")
-        model = self.app.session.workspace().register_model(folder, name)
-        self.app.call_from_thread(self._registered, model, folder, reading.kind_text())
+        self.post_message(RegisterProgress(f"Local test passed. Registering {folder.name} as {name} ..."))
+        model = self.app.state.workspace().register_model(folder, name)
+        self.post_message(RegisterProgress(model=model, folder=folder, what=reading.kind_text()))
 
-    def _register_status(self, text: str) -> None:
-        self.query_one("#register-status", Static).update(text)
-
-    def _register_refused(self, failed) -> None:
+    def on_register_progress(self, message: RegisterProgress) -> None:
+        status = self.query_one("#register-status", Static)
+        failed, model = message.refused, message.model
+        if failed is None and model is None:
+            status.update(message.text)
+            return
         self.registering = False
         self.query_one("#register", Button).disabled = False
-        where = "R cannot load it as a model" if failed.name == "model" else f"the local test failed at {failed.name}"
-        self._register_status(
-            f"Not registered: {where}: {failed.message}" + (f"\nNext: {failed.next_step}" if failed.next_step else "")
-        )
-
-    def _registered(self, model, folder: Path, what: str) -> None:
-        # The packages step reads this version's crate here, where its files are, instead of downloading them.
-        self.app.session.found.setdefault("model_folders", {})[
-            (self._workspace_key(), model.name, model.latest_version)
-        ] = folder
-        self.registering = False
-        self.query_one("#register", Button).disabled = False
+        if failed is not None:
+            where = (
+                "R cannot load it as a model" if failed.name == "model" else f"the local test failed at {failed.name}"
+            )
+            status.update(
+                f"Not registered: {where}: {failed.message}"
+                + (f"\nNext: {failed.next_step}" if failed.next_step else "")
+            )
+            return
+        assert model is not None and message.folder is not None
+        # The packages step reads this version's model here, where its files are, instead of downloading them.
+        key = (self.app.state.workspace_key, model.name, model.latest_version or LATEST)
+        self.app.state.model_folders[key] = message.folder
         before = self.models.get(model.name)
         again = (
             f" ({model.name} already had version {before.latest_version}: registering a name again adds a version)"
             if before is not None and getattr(before, "latest_version", None)
             else ""
         )
-        self._register_status(f"Registered {what} as model {model.name} version {model.latest_version}{again}.")
+        status.update(f"Registered {message.what} as model {model.name} version {model.latest_version}{again}.")
         self.spec.model.name, self.spec.model.version = model.name, LATEST
-        self.app.session.found.pop("model_versions", None)
+        self.app.state.model_versions.pop(model.name, None)
         self.busy = True
         self.load_models()  # shows it in the list, selected
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="versions")
     def load_versions(self, name: str) -> None:
-        versions = self.app.session.workspace().list_model_versions(name)
-        self.app.call_from_thread(self._versions_loaded, name, versions)
+        versions = self.app.state.workspace().list_model_versions(name)
+        self.post_message(VersionsLoaded(name, versions))
 
-    def _versions_loaded(self, name: str, versions: list[str]) -> None:
+    def on_versions_loaded(self, message: VersionsLoaded) -> None:
+        name, versions = message.name, message.versions
         if (
             self.query_one("#models", OptionList).highlighted_option is None
             or self.query_one("#models", OptionList).highlighted_option.id != name
         ):
             return  # the user moved on meanwhile
-        self.versions_for = name
-        self.app.session.found.setdefault("model_versions", {})[name] = versions  # for the review's "latest (N)"
+        self.app.state.model_versions[name] = versions  # for the review's "latest (N)"
         newest = versions[0] if versions else None
         choices = [(f"latest (now version {newest})" if newest else "latest", LATEST)]
         choices += [(f"version {v}", v) for v in versions]
@@ -216,21 +255,16 @@ class ModelScreen(WizardStep):
         select.set_options(choices)
         wanted = self.spec.model.version if name == self.spec.model.name else LATEST
         select.value = wanted if wanted in [LATEST, *versions] else LATEST
-        self.update_nav()
-
-    @on(Select.Changed, "#version")
-    def _version_changed(self) -> None:
-        self.update_nav()
+        self.versions_for = name
 
     def worker_failed(self, worker) -> None:
         if worker.group == "register":
             self.registering = False
             self.query_one("#register", Button).disabled = False
-            self._register_status("Not registered (see the message).")
+            self.query_one("#register-status", Static).update("Not registered (see the message).")
             return
         self.busy = False
         self.query_one("#model-status", Static).update("Could not load models (see the message); go Back and retry.")
-        self.update_nav()
 
     # -- wizard -------------------------------------------------------------------------------------------
     def problems(self) -> list[str]:
@@ -250,14 +284,11 @@ class ModelScreen(WizardStep):
         return []
 
     def commit(self) -> None:
-        from rdeploy_tui.ui.session import ChosenModel
-
         name, version = self.versions_for, self.query_one("#version", Select).value
+        assert name is not None and isinstance(version, str)  # problems() is empty
         self.spec.model.name, self.spec.model.version = name, version
-        found = self.app.session.found
-        newest = (found.get("model_versions", {}).get(name) or [version])[0]  # loaded with the versions, newest first
+        state = self.app.state
+        newest = (state.model_versions.get(name) or [version])[0]  # loaded with the versions, newest first
         number = newest if version == LATEST else version  # still "latest" if unknown: the packages step resolves it
-        folder = found.get("model_folders", {}).get((self._workspace_key(), name, number))
-        found["chosen_model"] = ChosenModel(
-            self._workspace_key(), name, number, folder
-        )  # the packages step reads its crate
+        folder = state.model_folders.get((state.workspace_key, name, number))
+        state.chosen_model = ChosenModel(state.workspace_key, name, number, folder)  # the packages step reads its crate

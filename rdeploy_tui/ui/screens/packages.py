@@ -11,6 +11,7 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal
+from textual.message import Message
 from textual.widgets import Button, Input, OptionList, Static
 from textual.widgets.option_list import Option
 from textual.worker import Worker
@@ -19,11 +20,19 @@ from rdeploy_tui.deploy_folder.render import always_installed
 from rdeploy_tui.errors import RdeployError
 from rdeploy_tui.spec import package_names, rules
 from rdeploy_tui.ui.screens.base import WizardStep
-from rdeploy_tui.ui.session import ChosenModel
 from rdeploy_tui.ui.widgets.field import Field
+from rdeploy_tui.ui.wizard_state import ChosenModel
 
 if TYPE_CHECKING:  # the reader runs R: imported by the worker that reads
     from rdeploy_tui.local.model_reader import ModelReading
+
+
+class CrateRead(Message):
+    """What reading the model found (`result`), or how the read goes (`status`, while `result` is None)."""
+
+    def __init__(self, source: ChosenModel | Path, result: ModelReading | None = None, status: str = "") -> None:
+        super().__init__()
+        self.source, self.result, self.status = source, result, status
 
 
 # By whether the model is a crate (carrier installed too) or another kind (spec's model.kind)
@@ -40,7 +49,7 @@ _FOLDER = {
 
 
 class PackagesScreen(WizardStep):
-    STEP = 3
+    STEP = "packages"
     AUTO_FOCUS = "#package-input"
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("delete", "remove", "Remove", show=False, id="packages.remove_delete"),
@@ -81,7 +90,6 @@ class PackagesScreen(WizardStep):
         fixed = {p.lower() for p in self.fixed}
         self.packages = [p for i, p in enumerate(self.spec.image.r_packages) if i not in bad and p.lower() not in fixed]
         self.refresh_list()
-        super().on_mount()
 
     # -- checks ---------------------------------------------------------------------------------------
     def _check_new(self, name: str) -> str | None:
@@ -171,7 +179,7 @@ class PackagesScreen(WizardStep):
     # first, unless it was registered from a folder here); "Read" reads it again, or another folder typed beside it.
     # The reading records the model's kind in the spec (local/model_reader.apply_reading) and prefills its packages.
     def arrived(self) -> None:
-        chosen = self.app.session.found.get("chosen_model")
+        chosen = self.app.state.chosen_model
         if chosen is not None and chosen != self.read_for:
             self._start_read(chosen)
 
@@ -181,7 +189,7 @@ class PackagesScreen(WizardStep):
         typed = self.query_one("#crate-dir", Input).value.strip()
         if typed:
             folder = Path(typed).expanduser()
-            self._start_read(folder if folder.is_absolute() else self.app.session.base_dir / folder)
+            self._start_read(folder if folder.is_absolute() else self.app.state.base_dir / folder)
         elif self.read_for is not None:
             self._start_read(self.read_for)
         else:
@@ -202,35 +210,37 @@ class PackagesScreen(WizardStep):
         result = without_r()  # no R: say so at once, without downloading files that could not be read anyway
         folder = source.folder if isinstance(source, ChosenModel) else source
         if result is None and folder is None:
+            assert isinstance(source, ChosenModel)
             try:
                 folder = self._download(source)
             except RdeployError as exc:  # said at the step: the packages can still be typed by hand
                 result = ModelReading(error=f"its files could not be downloaded: {exc.what}")
             else:
-                self.app.call_from_thread(self._crate_status, f"Reading the packages {_what(source)} uses, with R ...")
+                self.post_message(CrateRead(source, status=f"Reading the packages {_what(source)} uses, with R ..."))
         if result is None:
+            assert folder is not None
             result = read_model(folder)
-        self.app.call_from_thread(self._packages_read, source, result)
+        self.post_message(CrateRead(source, result))
 
     def _download(self, chosen: ChosenModel) -> Path:
         """The chosen model's files in the user's cache folder (runs in the worker)."""
-        workspace = self.app.session.workspace()
+        workspace = self.app.state.workspace()
         version = (
             workspace.resolve_model_version(chosen.name, chosen.version)
             if chosen.version == "latest"
             else chosen.version
         )
-        self.app.call_from_thread(
-            self._crate_status, f"Downloading model {chosen.name} version {version} to read the packages it uses ..."
-        )
+        status = f"Downloading model {chosen.name} version {version} to read the packages it uses ..."
+        self.post_message(CrateRead(chosen, status=status))
         return workspace.download_model(chosen.name, version)
 
-    def _crate_status(self, text: str) -> None:
-        self.query_one("#crate-result", Static).update(text)
-
-    def _packages_read(self, source: ChosenModel | Path, result: ModelReading) -> None:
+    def on_crate_read(self, message: CrateRead) -> None:
+        source, result = message.source, message.result
         if source != self._reading:
             return  # a newer read (another model, another folder) replaced this one
+        if result is None:
+            self.query_one("#crate-result", Static).update(message.status)
+            return
         self._reading = None
         self.query_one("#read-crate", Button).disabled = False
         status = self.query_one("#crate-result", Static)
@@ -259,7 +269,8 @@ class PackagesScreen(WizardStep):
         if (added or removed or kind_changed) and not self.is_current:
             # The read finished after the user moved on: the spec takes the change, and the user is told.
             self.commit()
-            self.app.session.save_last_run()
+            if self.app.state.update is None:
+                self.app.state.save_last_run()
             self.app.notify(str(status.render()), title="R packages")
 
     def _use_model_packages(self, used: list[str]) -> tuple[list[str], list[str]]:

@@ -1,13 +1,17 @@
 """Step 7: every generated file (highlighted), the spec, what will be created, and writing the
-folder to disk for use with the az CLI."""
+folder to disk for use with the az CLI. The files are rendered anew on every visit, and what the step says it
+wrote is checked against the folder: after going back and changing a step, it says the folder is out of date."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, ClassVar
 
 from textual import on
 from textual.app import ComposeResult
 from textual.containers import Horizontal
+from textual.reactive import var
 from textual.widgets import Button, OptionList, Static
 from textual.widgets.option_list import Option
 
@@ -19,6 +23,10 @@ from rdeploy_tui.spec.traffic import share_note, traffic_after
 from rdeploy_tui.ui.screens.base import ListsEndpoints, WizardStep
 from rdeploy_tui.ui.widgets.code_view import CodeView
 from rdeploy_tui.ui.widgets.field import Field
+
+if TYPE_CHECKING:
+    from rdeploy_tui.azure.online import EndpointInfo
+    from rdeploy_tui.azure.prices import Price
 
 SUMMARY = "what will be created"
 SPEC_ENTRY = SPEC_FILENAME + " (spec)"
@@ -34,18 +42,35 @@ def _check_folder(value: str) -> str | None:
     return None
 
 
+@dataclass(frozen=True)
+class WrittenFolder:
+    """What Write folder put on disk: the folder, and each file's content as written."""
+
+    folder: Path
+    files: dict[str, bytes]  # relative path -> content (the rendered files and the spec)
+    image: str  # repository:tag the files build
+
+    def on_disk(self) -> bool:
+        """Whether the folder still holds exactly these files."""
+        try:
+            return all((self.folder / rel).read_bytes() == content for rel, content in self.files.items())
+        except OSError:
+            return False
+
+
 class ReviewScreen(ListsEndpoints, WizardStep):
-    STEP = 6
+    STEP = "review"
     AUTO_FOCUS = "#review-files"
-    NEXT_LABEL = "Deploy"
     # Under 100 columns the file list goes above the viewer, which then gets the whole width (at 80x24 side
     # by side left it 44 columns).
-    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (100, "-wide")]
+    HORIZONTAL_BREAKPOINTS: ClassVar[list[tuple[int, str]]] = [(0, "-narrow"), (100, "-wide")]
+
+    spec_problems: var[list[str]] = var(list)  # what in the spec stops the deploy (go Back to fix it)
 
     def __init__(self) -> None:
         super().__init__()
         self.rendered: Rendered | None = None
-        self.spec_problems: list[str] = []
+        self.written: WrittenFolder | None = None
 
     def compose_body(self) -> ComposeResult:
         with Horizontal(id="review-panes"):
@@ -58,30 +83,34 @@ class ReviewScreen(ListsEndpoints, WizardStep):
 
     def on_screen_resume(self) -> None:
         self.refresh_review()
-        super().on_screen_resume()
 
-    def endpoints_listed(self) -> None:
-        self.refresh_review()
+    def endpoints_changed(self, endpoints: dict[str, EndpointInfo] | None) -> None:
+        self._show_highlighted()
 
     def on_mount(self) -> None:
+        self.watch(self.app.state, "prices", self._prices_changed, init=False)
         self.refresh_review()
-        super().on_mount()
+
+    def _prices_changed(self, _prices: dict[str, Price]) -> None:
+        self._show_highlighted()
 
     def registry(self) -> str | None:
-        return self.app.session.found.get("registry")
+        return self.app.state.registry
 
     def refresh_review(self) -> None:
         """Re-render from the spec: earlier steps may have changed since the last visit."""
-        spec = self.spec
-        self.spec_problems = [str(p) for p in rules.errors(rules.validate(spec, self.app.session.base_dir))]
+        spec, base_dir = self.spec, self.app.state.base_dir
+        problems = [str(p) for p in rules.errors(rules.validate(spec, base_dir))]
         try:
-            self.rendered = render(spec, base_dir=self.app.session.base_dir, registry=self.registry())
+            self.rendered = render(spec, base_dir=base_dir, registry=self.registry())
         except SpecError as exc:
             self.rendered = None
-            self.spec_problems = self.spec_problems or [str(p) for p in exc.problems]
+            problems = problems or [str(p) for p in exc.problems]
         except (OSError, UnicodeDecodeError) as exc:
             self.rendered = None
-            self.spec_problems = [f"cannot read the scoring script: {exc}"]
+            problems = [f"cannot read the scoring script: {exc}"]
+        self.spec_problems = problems
+        self._show_write_result()
         files = self.query_one("#review-files", OptionList)
         highlighted = files.highlighted
         files.clear_options()
@@ -90,8 +119,12 @@ class ReviewScreen(ListsEndpoints, WizardStep):
             files.add_option(Option(name, id=name))
         files.add_option(Option(SPEC_ENTRY, id=SPEC_ENTRY))
         files.highlighted = highlighted if highlighted is not None and highlighted < files.option_count else 0
-        self._show(files.get_option_at_index(files.highlighted).id)
-        self.update_nav()
+        self._show_highlighted()
+
+    def _show_highlighted(self) -> None:
+        files = self.query_one("#review-files", OptionList)
+        if files.highlighted is not None:
+            self._show(files.get_option_at_index(files.highlighted).id)
 
     @on(OptionList.OptionHighlighted, "#review-files")
     def _file_highlighted(self, event: OptionList.OptionHighlighted) -> None:
@@ -109,12 +142,13 @@ class ReviewScreen(ListsEndpoints, WizardStep):
     def summary(self) -> str:
         if self.rendered is None:
             return "The spec has problems; go Back and fix them:\n\n" + "\n".join(f"- {p}" for p in self.spec_problems)
-        spec, found = self.spec, self.app.session.found
+        spec, state = self.spec, self.app.state
         ws = spec.workspace
-        existing = (found.get("endpoints") or {}).get(spec.endpoint.name)
+        existing = (state.endpoints or {}).get(spec.endpoint.name)
         endpoint_exists = existing is not None
         itype = rules.INSTANCE_TYPES.get(spec.deployment.instance_type.lower())
-        acr = found.get("registry") or "the workspace's container registry"
+        acr = state.registry or "the workspace's container registry"
+        update = state.update
         lines = [
             f"In workspace {ws.name} (resource group {ws.resource_group}):",
             "",
@@ -123,8 +157,10 @@ class ReviewScreen(ListsEndpoints, WizardStep):
             f"   with R packages: {', '.join(r_packages(spec))}",
             f"2. Endpoint {spec.endpoint.name} (auth: {spec.endpoint.auth_mode})"
             + (
-                " - checking whether it exists ..."
-                if "endpoints" not in found
+                " - the endpoint being updated"
+                if update is not None
+                else " - checking whether it exists ..."
+                if state.endpoints is None
                 else " - exists, reused"
                 if endpoint_exists
                 else " - new, created while the image builds"
@@ -133,13 +169,12 @@ class ReviewScreen(ListsEndpoints, WizardStep):
             f"3. Deployment {spec.deployment.name}: {itype.label if itype else spec.deployment.instance_type}"
             f" x {spec.deployment.instance_count}",
             f"   model {spec.model.name} version {self._version_text()}",
-            *self._traffic_lines(existing),
-            "5. One scoring request with the sample request as a smoke test",
+            *(self._rollout_lines() if update is not None else self._traffic_lines(existing)),
             "",
             "Billing: the deployment bills per instance-hour while it exists,",
             "even when idle. Delete the endpoint to stop it.",
         ]
-        price = (found.get("prices") or {}).get(spec.deployment.instance_type)
+        price = state.prices.get(spec.deployment.instance_type)
         if price is not None:  # from the endpoint step (azure/prices.py): the Retail Prices API's list price
             lines.append(f"Cost: {price.text(spec.deployment.instance_count)}")
         return "\n".join(lines)
@@ -160,13 +195,28 @@ class ReviewScreen(ListsEndpoints, WizardStep):
         idle = [n for n, v in shares.items() if v == 0]
         if idle:
             lines.append(f"   at 0 %, still billing: {', '.join(idle)}")
+        lines.append("5. One scoring request with the sample request as a smoke test")
         return lines
+
+    def _rollout_lines(self) -> list[str]:
+        """The update flow: what the rollout does with the traffic (pipeline/rollout.py decides; this says it)."""
+        update = self.app.state.update
+        assert update is not None
+        r = self.spec.rollout
+        stages = ", ".join(f"{p} %" for p in r.steps)
+        return [
+            f"4. Rollout beside {update.serving} (serving now): {self.spec.deployment.name} starts at 0 %",
+            "   and is scored by name; then it takes " + stages + ",",
+            f"   each held {r.hold_seconds} s while both answer the same requests.",
+            f"5. Too many errors (over {r.max_error_rate:.0%}), slower answers or different ones:",
+            f"   all traffic goes back to {update.serving}. a advances, h holds, b rolls back.",
+        ]
 
     def _version_text(self) -> str:
         model = self.spec.model
         if model.version != "latest":
             return model.version
-        versions = (self.app.session.found.get("model_versions") or {}).get(model.name)
+        versions = self.app.state.model_versions.get(model.name)
         return f"latest (now {versions[0]})" if versions else "latest (resolved when the deploy starts)"
 
     @on(Button.Pressed, "#write")
@@ -177,21 +227,43 @@ class ReviewScreen(ListsEndpoints, WizardStep):
             return
         out = Path(field.value).expanduser()
         if not out.is_absolute():
-            out = self.app.session.base_dir / out
+            out = self.app.state.base_dir / out
         try:
-            written = write_folder(self.rendered, out)
+            write_folder(self.rendered, out)
             save_spec(self.spec, out / SPEC_FILENAME)
         except OSError as exc:
             self.notify(f"Could not write {out}: {exc.strerror or exc}", title="Not written", severity="error")
             return
-        self.query_one("#write-result", Static).update(
-            f"Wrote {len(written) + 1} files to {out}. az CLI: cd there, then "
-            "az ml online-endpoint create -f endpoint.yml"
-        )
+        files = {**self.rendered.files, SPEC_FILENAME: self.spec.to_yaml().encode("utf-8")}
+        self.written = WrittenFolder(out, files, self.rendered.image_name)
+        self._show_write_result()
+
+    def _show_write_result(self) -> None:
+        """What the folder written holds now: these files, or files from before a change (then: write again)."""
+        result = self.query_one("#write-result", Static)
+        written = self.written
+        if written is None:
+            result.update("")
+            return
+        current = {**self.rendered.files, SPEC_FILENAME: self.spec.to_yaml().encode("utf-8")} if self.rendered else None
+        changed, on_disk = current != written.files, written.on_disk()
+        result.set_class(changed or not on_disk, "-stale")
+        if changed:
+            now = f"; the files are now image {self.rendered.image_name}" if self.rendered else ""
+            result.update(
+                f"{written.folder} holds the files as written before your changes (image {written.image}){now}: "
+                "Write folder again."
+            )
+        elif not on_disk:
+            result.update(
+                f"{written.folder} no longer holds what was written (changed or removed): Write folder again."
+            )
+        else:
+            result.update(
+                f"Wrote {len(written.files)} files to {written.folder} (image {written.image}). "
+                "az CLI: cd there, then az ml online-endpoint create -f endpoint.yml"
+            )
 
     def problems(self) -> list[str]:
         # The folder field only matters for Write; it never blocks the deploy.
         return list(self.spec_problems)
-
-    def commit(self) -> None:
-        self.app.session.found["rendered"] = self.rendered

@@ -1,16 +1,21 @@
-"""The rollout, live: the old and the new deployment side by side (errors, p50/p95 latency, a sparkline of each
-round's p50), the stage, and keys to advance, hold or roll back by hand. A view over pipeline/rollout.py, which
-runs in a thread worker and is steered through its RolloutControl; nothing here decides a threshold."""
+"""The rollout, live: the update flow's last step. The old and the new deployment side by side (errors, p50/p95
+latency, a sparkline of each round's p50), the stage, and keys to advance, hold or roll back by hand. A view over
+pipeline/rollout.py, which runs in a thread worker and is steered through its RolloutControl; nothing here decides a
+threshold. Its events arrive as PipelineEvents messages (ui/pipeline_events.py), as the deploy step's do.
+
+Whatever the outcome (done, rolled back, refused, stopped), Esc goes back to the endpoints list, read again."""
 
 from __future__ import annotations
 
 import threading
-from typing import Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from textual import work
 from textual.app import ComposeResult
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
+from textual.reactive import var
 from textual.screen import Screen
 from textual.widgets import Sparkline, Static
 
@@ -24,44 +29,102 @@ from rdeploy_tui.pipeline.events import (
     StepStarted,
 )
 from rdeploy_tui.pipeline.rollout import RolloutControl
+from rdeploy_tui.ui.pipeline_events import EventRelay, PipelineEvents
+from rdeploy_tui.ui.screens.base import WizardHost, WorkerErrors
 from rdeploy_tui.ui.widgets.footer import KeysFooter
 from rdeploy_tui.ui.widgets.log_panel import LogPanel
+from rdeploy_tui.ui.widgets.step_indicator import StepIndicator
+
+if TYPE_CHECKING:
+    from rdeploy_tui.pipeline.engine import Outcome
+    from rdeploy_tui.pipeline.rollout import RolloutOptions
+    from rdeploy_tui.spec.deploy_spec import DeploySpec
+    from rdeploy_tui.ui.wizard_state import WizardState
+
+# How the screen runs a rollout: (spec, *, state, sink, options, cancel, control) -> outcome. Tests give one that
+# replays recorded events.
+RunRollout = Callable[..., "Outcome"]
+
+
+def run_rollout(
+    spec: DeploySpec,
+    *,
+    state: WizardState,
+    sink: EventRelay,
+    options: RolloutOptions | None,
+    cancel: threading.Event,
+    control: RolloutControl,
+) -> Outcome:
+    """The real rollout (pipeline/rollout.py) through the wizard's Azure session (in the worker: it blocks)."""
+    from rdeploy_tui.pipeline.rollout import run_rollout as run
+
+    return run(
+        spec,
+        session=state.azure(),
+        sink=sink,
+        options=options,
+        base_dir=state.base_dir,
+        cancel=cancel,
+        control=control,
+    )
 
 
 def _ms(value: float | None) -> str:
     return "-" if value is None else f"{value:.0f} ms"
 
 
-class RolloutScreen(Screen):
+class RolloutScreen(WorkerErrors, Screen):
+    STEP = "rollout"
+    QUIT_QUESTION = (
+        "A rollout is running. Quit anyway?\n\nThe traffic stays as it is now; update the endpoint again (u on the "
+        "endpoints list) to resume the rollout."
+    )
     DEFAULT_CSS = """
     RolloutScreen { layout: vertical; }
-    RolloutScreen #rollout-title { height: 1; padding: 0 1; background: $panel; text-style: bold; }
+    RolloutScreen #steps { height: 1; padding: 0 1; background: $panel; }
+    RolloutScreen #rollout-title { height: 1; padding: 0 1; text-style: bold; }
     RolloutScreen #rollout-stage { height: auto; max-height: 3; padding: 0 1; }
+    RolloutScreen #rollout-stage.-finished { max-height: 6; }  /* the outcome says what still bills: all of it */
     RolloutScreen #sides { height: 7; }
     RolloutScreen .side { width: 1fr; border: round $primary; padding: 0 1; }
     RolloutScreen .side Static { height: 3; }
     RolloutScreen .side Sparkline { height: 2; }
     RolloutScreen #rollout-log { height: 1fr; }
     """
-    BINDINGS = [
+    BINDINGS: ClassVar[list[BindingType]] = [
         Binding("a", "advance", "Advance", id="rollout.advance"),
         Binding("h", "hold", "Hold/resume", id="rollout.hold"),
         Binding("b", "roll_back", "Roll back", id="rollout.roll_back"),
-        Binding("escape", "close", "Close", id="rollout.close"),
+        Binding("escape", "close", "Stop / endpoints", id="rollout.close"),
     ]
 
-    def __init__(self, spec: Any, *, options: Any = None, autostart: bool = True) -> None:
+    app: WizardHost  # and a textual App
+    running: var[bool] = var(False, bindings=True)  # the keys that steer the rollout work only while it runs
+
+    def __init__(
+        self, spec: DeploySpec | None = None, *, options: RolloutOptions | None = None, run: RunRollout | None = None
+    ) -> None:
         super().__init__()
-        self.spec = spec
+        self._spec = spec  # None: the wizard's spec as the update flow left it, taken on arrival
         self.options = options
-        self.autostart = autostart
+        self.run = run or run_rollout
         self.control = RolloutControl()
         self.cancel = threading.Event()
-        self.running = False
-        self.outcome: Any = None
+        self.outcome: Outcome | None = None
         self.history: dict[str, list[float]] = {"old": [], "new": []}
 
+    @property
+    def spec(self) -> DeploySpec:
+        if self._spec is None:
+            self._spec = self.app.state.spec.copy()
+        return self._spec
+
+    @property
+    def busy(self) -> bool:
+        return self.running
+
     def compose(self) -> ComposeResult:
+        yield StepIndicator(self.STEP, id="steps")
         yield Static(f"Rollout on endpoint {self.spec.endpoint.name}", id="rollout-title", markup=False)
         yield Static("Starting …", id="rollout-stage", markup=False)
         with Horizontal(id="sides"):
@@ -75,30 +138,27 @@ class RolloutScreen(Screen):
     def on_mount(self) -> None:
         self.query_one("#side-old").border_title = "old (serving)"
         self.query_one("#side-new").border_title = "new"
-        if self.autostart:
-            self.start()
-
-    def start(self) -> None:
         self.running = True
-        self.run_rollout()
+        self.run_rollout(self.spec, EventRelay(self))
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="rollout")
-    def run_rollout(self) -> None:
-        from rdeploy_tui.pipeline.rollout import run_rollout
-
-        session = self.app.session
-        outcome = run_rollout(
-            self.spec,
-            session=session.azure(),
-            sink=lambda e: self.app.call_from_thread(self.apply, e),
-            options=self.options,
-            base_dir=session.base_dir,
-            cancel=self.cancel,
-            control=self.control,
+    def run_rollout(self, spec: DeploySpec, relay: EventRelay) -> None:
+        outcome = self.run(
+            spec, state=self.app.state, sink=relay, options=self.options, cancel=self.cancel, control=self.control
         )
-        self.app.call_from_thread(self._finished, outcome)
+        relay.finish(outcome)
+
+    def worker_failed(self, worker: object) -> None:
+        self.running = False
+        self._stage("The rollout stopped unexpectedly (see the message). Esc: back to the endpoints.")
 
     # -- events -------------------------------------------------------------------------------------------
+    def on_pipeline_events(self, message: PipelineEvents) -> None:
+        for event in message.events:
+            self.apply(event)
+        if message.outcome is not None:
+            self._finished(message.outcome)
+
     def apply(self, event: Any) -> None:
         log = self.query_one("#rollout-log", LogPanel)
         if isinstance(event, StageMeasured):
@@ -110,21 +170,20 @@ class RolloutScreen(Screen):
         elif isinstance(event, StepProgress):
             log.add([f"    {event.message}"])
         elif isinstance(event, LogLines):
-            log.add(f"    {event.source} | {line}" for line in event.lines)
+            log.add([f"    {event.source} | {line}" for line in event.lines])
         elif isinstance(event, StepFinished):
             log.add([f" ok {event.step}: {event.message}"])
         elif isinstance(event, StepFailed):
             log.add([f" !! {event.step}: {event.what}"] + ([f"    Next: {event.next_step}"] if event.next_step else []))
         elif isinstance(event, PlanFinished):
             self._stage(event.summary)
-        log.flush()
 
     def show_measured(self, m: StageMeasured) -> None:
         self.query_one("#side-old").border_title = f"{m.old} (old)"
         self.query_one("#side-new").border_title = f"{m.new} (new)"
-        for side, name, sent, errors, p50, p95 in (
-            ("old", m.old, m.old_sent, m.old_errors, m.old_p50, m.old_p95),
-            ("new", m.new, m.new_sent, m.new_errors, m.new_p50, m.new_p95),
+        for side, sent, errors, p50, p95 in (
+            ("old", m.old_sent, m.old_errors, m.old_p50, m.old_p95),
+            ("new", m.new_sent, m.new_errors, m.new_p50, m.new_p95),
         ):
             text = f"{m.step}: {errors}/{sent} errors\np50 {_ms(p50)} · p95 {_ms(p95)}"
             if side == "new":
@@ -138,14 +197,18 @@ class RolloutScreen(Screen):
         held = " (held: h resumes)" if self.control.hold.is_set() and self.running else ""
         self.query_one("#rollout-stage", Static).update(text + held)
 
-    def _finished(self, outcome: Any) -> None:
-        self.running = False
+    def _finished(self, outcome: Outcome) -> None:
         self.outcome = outcome
-        self._stage(outcome.summary + " (Esc closes)")
-        self.refresh_bindings()
+        self.running = False
+        # What to do next goes where it is always seen (the outcome below can be long at 80x24).
+        self.query_one("#rollout-title", Static).update(
+            f"Rollout on endpoint {self.spec.endpoint.name}: {outcome.status}. Esc: back to the endpoints"
+        )
+        self.query_one("#rollout-stage").add_class("-finished")
+        self._stage(outcome.summary)
 
     # -- keys -----------------------------------------------------------------------------------------------
-    def check_action(self, action: str, parameters: tuple) -> bool | None:
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action in ("advance", "hold", "roll_back"):
             return self.running
         return True
@@ -168,11 +231,18 @@ class RolloutScreen(Screen):
         self.control.rollback.set()
         self.query_one("#rollout-log", LogPanel).add(["    (roll back: all traffic goes back to the old deployment)"])
 
+    def stop(self) -> None:
+        """Stop at the next safe point; the traffic stays and a later rollout resumes."""
+        self.cancel.set()
+
     def action_close(self) -> None:
         if self.running:
-            self.cancel.set()  # stops at the next safe point; the traffic stays and a later rollout resumes
+            self.stop()
             self.query_one("#rollout-log", LogPanel).add(
-                ["    (stopping: the traffic stays as it is; run the rollout again to resume)"]
+                ["    (stopping: the traffic stays as it is; update the endpoint again to resume)"]
             )
             return
-        self.app.pop_screen()
+        if self.app.state.update is not None:
+            self.app.end_update()  # the endpoints list, read again
+        else:
+            self.app.pop_screen()

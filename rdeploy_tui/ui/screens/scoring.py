@@ -5,9 +5,10 @@ Scoring itself is rdeploy_tui.scoring; the key comes through the Azure layer ins
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import ClassVar
 
 from textual.app import ComposeResult
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 from textual.widgets import Static
 
 from rdeploy_tui.scoring.request import request_text
@@ -18,12 +19,11 @@ from rdeploy_tui.ui.widgets.scoring_panel import ScoringPanel
 
 
 class ScoringScreen(WizardStep):
-    STEP = 8
-    NEXT_LABEL = "Finish"
+    STEP = "score"
     # The editor, every time: focusing it only on mount raced with the screen's own auto-focus, so the
     # focus (and the snapshots) depended on timing.
     AUTO_FOCUS = "#request-editor"
-    BINDINGS = [Binding("ctrl+s,f9", "send", "Send", priority=True, id="send")]
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("ctrl+s,f9", "send", "Send", priority=True, id="send")]
     DEFAULT_CSS = """
     ScoringScreen #body { overflow-y: hidden; }
     ScoringScreen #score-heading { height: 1; color: $text-muted; text-overflow: ellipsis; text-wrap: nowrap; }
@@ -41,7 +41,7 @@ class ScoringScreen(WizardStep):
             id="score-heading",
             markup=False,
         )
-        known = (self.app.session.found.get("endpoints") or {}).get(spec.endpoint.name)
+        known = (self.app.state.endpoints or {}).get(spec.endpoint.name)
         deployments = [spec.deployment.name] + [
             d.name for d in getattr(known, "deployments", ()) if d.name != spec.deployment.name
         ]
@@ -58,7 +58,7 @@ class ScoringScreen(WizardStep):
         """Scoring URI and key/token of the deployed endpoint (worker thread: blocks on Azure)."""
         from rdeploy_tui.azure.scoring import endpoint_target  # the SDK loads only when a call needs it
 
-        return endpoint_target(self.app.session.workspace(), self.spec.endpoint.name)
+        return endpoint_target(self.app.state.workspace(), self.spec.endpoint.name)
 
     @property
     def panel(self) -> ScoringPanel:
@@ -76,7 +76,10 @@ class ScoringScreen(WizardStep):
 
     def on_mount(self) -> None:
         self.panel.editor.focus()
-        super().on_mount()
+        self.watch(self.panel, "sending", self._sending_changed, init=False)
+
+    def _sending_changed(self, _sending: bool) -> None:
+        self.form_edits += 1  # Finish waits for the request in flight
 
     def action_send(self) -> None:
         """Send what the editor holds (ctrl+s or F9 wherever the focus is)."""
@@ -85,23 +88,14 @@ class ScoringScreen(WizardStep):
     def on_screen_resume(self) -> None:
         if self.autostart and not self.panel.history and not self.panel.sending:
             self.action_score()
-        super().on_screen_resume()
 
     def action_score(self) -> None:
         """Send the spec's sample request to the deployment just created."""
         self.panel.send(request_text(self.spec.scoring.sample_request), self.spec.deployment.name)
-        self.update_nav()
 
     def show_result(self, result: ScoreResult) -> None:
         """Show (and keep in the history) a result obtained elsewhere, e.g. a fixed one in tests."""
         self.panel.record(request_text(self.spec.scoring.sample_request), self.spec.deployment.name, result)
-        self.update_nav()
-
-    def on_scoring_panel_scored(self) -> None:
-        self.update_nav()
 
     def problems(self) -> list[str]:
         return ["scoring ..."] if self.busy else []
-
-    def action_next(self) -> None:
-        self.app.exit()

@@ -5,32 +5,46 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
+from textual.message import Message
+from textual.reactive import var
 from textual.widgets import Button, Input, Label, RadioButton, RadioSet, RichLog, Static, TextArea
 from textual.worker import Worker
 
 from rdeploy_tui.deploy_folder.render import render
 from rdeploy_tui.spec import rules
-from rdeploy_tui.spec.deploy_spec import SpecError
+from rdeploy_tui.spec.deploy_spec import DeploySpec, SpecError
 from rdeploy_tui.ui.screens.base import WizardStep
 from rdeploy_tui.ui.widgets.code_view import CodeView
 from rdeploy_tui.ui.widgets.field import Field
 
+if TYPE_CHECKING:
+    from rdeploy_tui.local.checks import LocalReport
+
 CHECK_MARKS = {"ok": "ok  ", "warn": "warn", "fail": "FAIL"}
 
 
+class LocalTestProgress(Message):
+    """The local test's worker: a line of progress, or (`report`) its end."""
+
+    def __init__(self, line: str = "", report: LocalReport | None = None) -> None:
+        super().__init__()
+        self.line, self.report = line, report
+
+
 class ScriptScreen(WizardStep):
-    STEP = 4
+    STEP = "script"
     BINDINGS: ClassVar[list[BindingType]] = [Binding("f8", "test_local", "Test locally", id="script.test_local")]
+
+    request_error: var[str | None] = var(None)  # why the sample request cannot be sent
 
     def __init__(self) -> None:
         super().__init__()
-        self.request_error: str | None = None
         self.testing = False
         # What the last local test ran with (script choice, request text, model folder) and whether it
         # passed; None before the first. A result shown under since-changed inputs is marked stale.
@@ -46,7 +60,7 @@ class ScriptScreen(WizardStep):
         yield Field(
             "Script file (relative to the current folder)",
             self.spec.scoring.script or "",
-            checks=[lambda v: rules.check_script_path(v, self.app.session.base_dir)],
+            checks=[lambda v: rules.check_script_path(v, self.app.state.base_dir)],
             placeholder="src/plumber.R",
             id="script-path",
         )
@@ -76,12 +90,10 @@ class ScriptScreen(WizardStep):
     def on_mount(self) -> None:
         self._sync_source()
         self._check_request()
-        super().on_mount()
 
     def on_screen_resume(self) -> None:
         self._refresh_preview()
         self._follow_model_kind()
-        super().on_screen_resume()
 
     def _follow_model_kind(self) -> None:
         """The packages step reads the model's files and may change the spec's model kind (and its sample request):
@@ -106,7 +118,6 @@ class ScriptScreen(WizardStep):
         field = self.query_one("#script-path", Field)
         field.display = self.own_file
         self._refresh_preview()
-        self.update_nav()
 
     @on(Field.Checked, "#script-path")
     def _path_checked(self) -> None:
@@ -126,7 +137,7 @@ class ScriptScreen(WizardStep):
         spec = self.spec.copy()
         spec.scoring.script = self._script_choice()
         try:
-            text = render(spec, base_dir=self.app.session.base_dir).text("src/plumber.R")
+            text = render(spec, base_dir=self.app.state.base_dir).text("src/plumber.R")
         except SpecError as exc:
             text = "# the preview needs a valid spec first:\n" + "\n".join(f"# {p}" for p in exc.problems)
         except (OSError, UnicodeDecodeError) as exc:
@@ -143,7 +154,6 @@ class ScriptScreen(WizardStep):
             self.request_error = f"sample request is not valid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})"
         self.query_one("#request-message", Static).update(self.request_error or "")
         self._mark_stale_result()
-        self.update_nav()
 
     def _test_inputs(self) -> tuple:
         return (
@@ -202,48 +212,52 @@ class ScriptScreen(WizardStep):
         log.clear()
         log.remove_class("-hidden")
         self.query_one("#local-result", Static).update("Starting the API with R ...")
+        self.query_one("#local-test").scroll_visible()  # F8 from the top of the step: its result is below the fold
         self.run_local_test(spec, model_dir)
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="local-test")
-    def run_local_test(self, spec, model_dir: Path | None) -> None:
+    def run_local_test(self, spec: DeploySpec, model_dir: Path | None) -> None:
         from rdeploy_tui.local.checks import run_local_checks  # starts R: only when asked
 
         if model_dir is None and spec.model.kind != "crate":
             model_dir = self._chosen_model_files()  # the sample model is a crate: test the model itself
-        report = run_local_checks(spec, self.app.session.base_dir, model_dir, on_event=self._local_event)
-        self.app.call_from_thread(self._local_done, report)
+        report = run_local_checks(spec, self.app.state.base_dir, model_dir, on_event=self._local_event)
+        self.post_message(LocalTestProgress(report=report))
 
     def _chosen_model_files(self) -> Path | None:
         """The chosen model's files (runs in the worker): where it was registered from in this run, else its
         registered version downloaded to the cache, as the packages step reads it (a cached copy is not fetched
         again)."""
-        chosen = self.app.session.found.get("chosen_model")
+        chosen = self.app.state.chosen_model
         if chosen is None:
             return None
         if chosen.folder is not None:
             return chosen.folder
-        workspace = self.app.session.workspace()
+        workspace = self.app.state.workspace()
         version = (
             workspace.resolve_model_version(chosen.name, chosen.version)
             if chosen.version == "latest"
             else chosen.version
         )
-        self._local_event_text(f"using model {chosen.name} version {version}'s files")
+        self.post_message(LocalTestProgress(f"... using model {chosen.name} version {version}'s files"))
         return workspace.download_model(chosen.name, version)
 
-    def _local_event_text(self, text: str) -> None:
-        self.app.call_from_thread(self.query_one("#local-log", RichLog).write, f"... {text}")
-
-    def _local_event(self, event) -> None:
-        """Runs in the worker thread; a check run emits a dozen events, so one hop each is fine."""
+    def _local_event(self, event: Any) -> None:
+        """Runs in the worker thread (a check run emits a dozen events: one message each)."""
         line = (
             f"{CHECK_MARKS[event.check.status]} {event.check.name}: {event.check.message}"
             if event.check
             else f"... {event.text}"
         )
-        self.app.call_from_thread(self.query_one("#local-log", RichLog).write, line)
+        self.post_message(LocalTestProgress(line))
 
-    def _local_done(self, report) -> None:
+    def on_local_test_progress(self, message: LocalTestProgress) -> None:
+        if message.report is None:
+            self.query_one("#local-log", RichLog).write(message.line)
+        else:
+            self._local_done(message.report)
+
+    def _local_done(self, report: LocalReport) -> None:
         self.testing = False
         self.query_one("#test-local", Button).disabled = False
         result = self.query_one("#local-result", Static)

@@ -5,15 +5,22 @@ from __future__ import annotations
 import os
 import re
 import time
+from typing import TYPE_CHECKING, ClassVar
 
 from textual import on, work
 from textual.app import ComposeResult
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 from textual.containers import Vertical
+from textual.message import Message
+from textual.reactive import var
 from textual.widgets import Button, Label, Select, Static
 
 from rdeploy_tui.errors import RdeployError
 from rdeploy_tui.ui.screens.base import WizardStep
+
+if TYPE_CHECKING:
+    from rdeploy_tui.azure.credentials import Identity
+    from rdeploy_tui.azure.discovery import Subscription
 
 
 def _state(sub) -> str:
@@ -39,23 +46,40 @@ def _waiting_for() -> str:
     return "the sign-in source (the Azure CLI or a token endpoint)"
 
 
+class SignedIn(Message):
+    """The sign-in worker's answer: who is signed in, and the subscriptions they see."""
+
+    def __init__(self, who: Identity, subscriptions: list[Subscription]) -> None:
+        super().__init__()
+        self.who, self.subscriptions = who, subscriptions
+
+
+class SignedOut(Message):
+    """The sign-in worker's answer: not signed in (`who` None), or signed in as `who` but refused what comes next."""
+
+    def __init__(self, error: RdeployError, who: Identity | None = None) -> None:
+        super().__init__()
+        self.error, self.who = error, who
+
+
 class SignInScreen(WizardStep):
-    STEP = 0
+    STEP = "signin"
     SLOW_AFTER_S = 5.0  # a sign-in still pending after this long says what it waits for (tests shorten it)
     # ctrl+r reloads the page in a browser: alt+r (and F2, Next, after a failure) retries.
-    BINDINGS = [Binding("alt+r,ctrl+r", "retry", "Retry sign-in", id="signin.retry")]
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("alt+r,ctrl+r", "retry", "Retry sign-in", id="signin.retry")]
+
+    busy: var[bool] = var(True, bindings=True)  # signing in (Retry is offered only when not)
+    who: var[Identity | None] = var(None, bindings=True)  # None: not signed in (Next retries)
 
     def __init__(self) -> None:
         super().__init__()
-        self.busy = True
-        self.subscriptions: list = []
-        self.who = None
+        self.subscriptions: list[Subscription] = []
         self._started = time.monotonic()
 
     def compose_body(self) -> ComposeResult:
         # Only the status line is on the first frame (it must paint in 0.4 s, issue 6): the picker and
         # the sign-in help are mounted when the sign-in has an answer, the only time they mean anything.
-        where = "the built-in sandbox (no Azure account needed)" if self.app.session.connection.sandbox else "Azure"
+        where = "the built-in sandbox (no Azure account needed)" if self.app.state.connection.sandbox else "Azure"
         yield Static(f"Signing in to {where} ...", id="who", markup=False)
 
     async def _mount_once(self, container: Vertical) -> None:
@@ -82,7 +106,6 @@ class SignInScreen(WizardStep):
         )
 
     def on_mount(self) -> None:
-        super().on_mount()
         # The worker imports the Azure SDK; started sooner, it would delay the first frame.
         self.app.after_start(self.sign_in)
         self.set_interval(1.0, self._still_waiting)
@@ -103,11 +126,11 @@ class SignInScreen(WizardStep):
         from rdeploy_tui.azure.errors import no_role_on_compute_instance
 
         try:
-            session = self.app.session.azure()
+            session = self.app.state.azure()
             who = session.identity()
         except RdeployError as exc:
             # Not being signed in is an expected state of this screen, shown in place, not as a dialog.
-            self.app.call_from_thread(self._signed_out, exc)
+            self.post_message(SignedOut(exc))
             return
         try:
             subs = azure.list_subscriptions(session)
@@ -115,15 +138,16 @@ class SignInScreen(WizardStep):
             # Signed in, but Azure refuses the next step (a 403, no role anywhere): say who, and what to ask for.
             if exc.code == "NoSubscription":
                 exc = no_role_on_compute_instance(who) or exc
-            self.app.call_from_thread(self._signed_out, exc, who)
+            self.post_message(SignedOut(exc, who))
             return
-        self.app.call_from_thread(self._signed_in, who, subs)
+        self.post_message(SignedIn(who, subs))
 
     def _hide(self, section: str) -> None:
         for widget in self.query(f"#{section}"):
             widget.add_class("-hidden")
 
-    async def _signed_in(self, who, subs) -> None:
+    async def on_signed_in(self, message: SignedIn) -> None:
+        who, subs = message.who, message.subscriptions
         self._hide("not-signed-in")
         await self._mount_once(self._picker())
         self.query_one("#picker").remove_class("-hidden")
@@ -152,9 +176,8 @@ class SignInScreen(WizardStep):
         note = self.query_one("#subscription-note", Static)
         if not subs:
             note.update("This identity sees no subscriptions. Ask for access, or sign in as someone else (az login).")
-        elif wanted in ids and self.app.session.from_last_run:
+        elif wanted in ids and self.app.state.from_last_run:
             note.update("Preselected from your last run.")
-        self.update_nav()
 
     def _selected(self):
         """The chosen subscription; None until sign-in has mounted the picker."""
@@ -169,8 +192,9 @@ class SignInScreen(WizardStep):
         tenant = who.tenant_id or (sub.tenant_id if sub else None) or "unknown"
         return f"Signed in as {who.name} ({who.kind}, via {who.source})\nTenant: {tenant}"
 
-    async def _signed_out(self, exc: RdeployError, who=None) -> None:
-        """Not signed in (`who` None), or signed in as `who` but refused what comes next: what happened, what to do."""
+    async def on_signed_out(self, message: SignedOut) -> None:
+        """Not signed in, or signed in but refused what comes next: what happened, what to do."""
+        exc, who = message.error, message.who
         self._hide("picker")
         await self._mount_once(self._help())
         self.busy = False
@@ -186,12 +210,10 @@ class SignInScreen(WizardStep):
         )
         self.query_one("#not-signed-in").remove_class("-hidden")
         self.query_one("#retry", Button).focus()
-        self.update_nav()
 
     def worker_failed(self, worker) -> None:
         self.busy = False
         self.query_one("#who", Static).update("Sign-in failed (see the message). Press F2 to retry.")
-        self.update_nav()
 
     @on(Button.Pressed, "#retry")
     def action_retry(self) -> None:
@@ -199,14 +221,12 @@ class SignInScreen(WizardStep):
         self._started = time.monotonic()
         self.query_one("#who", Static).update("Signing in ...")
         self._hide("not-signed-in")
-        self.update_nav()
         self.sign_in()
 
     @on(Select.Changed, "#subscription")
     def _subscription_changed(self) -> None:
         if self.who is not None:
             self.query_one("#who", Static).update(self._who_text())
-        self.update_nav()
 
     # -- wizard -------------------------------------------------------------------------------------------
     def action_next(self) -> None:
@@ -222,10 +242,6 @@ class SignInScreen(WizardStep):
             return not self.busy and self.who is None
         return True
 
-    def update_nav(self) -> None:
-        super().update_nav()
-        self.refresh_bindings()
-
     def problems(self) -> list[str]:
         if self.busy:
             return ["signing in ..."]
@@ -237,7 +253,4 @@ class SignInScreen(WizardStep):
         return []
 
     def commit(self) -> None:
-        chosen = self._selected().id
-        if chosen != self.spec.workspace.subscription_id:
-            self.app.session.found.pop("workspaces", None)
-        self.spec.workspace.subscription_id = chosen
+        self.spec.workspace.subscription_id = self._selected().id

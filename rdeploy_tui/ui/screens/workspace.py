@@ -2,25 +2,52 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from textual import on, work
 from textual.app import ComposeResult
+from textual.message import Message
+from textual.reactive import var
 from textual.widgets import Label, Select, Static
 
 from rdeploy_tui.errors import RdeployError
 from rdeploy_tui.ui.screens.base import WizardStep
 
+if TYPE_CHECKING:
+    from rdeploy_tui.azure.discovery import WorkspaceHint, WorkspaceInfo
+    from rdeploy_tui.azure.workspace import Registry, Workspace
+
+
+class WorkspacesFound(Message):
+    """The workspaces of a subscription, and what the environment says about which one is meant."""
+
+    def __init__(self, subscription_id: str, workspaces: list[WorkspaceInfo], hints: list[WorkspaceHint]) -> None:
+        super().__init__()
+        self.subscription_id, self.workspaces, self.hints = subscription_id, workspaces, hints
+
+
+class RegistryChecked(Message):
+    """A workspace's container registry, or why it has none yet (`error`, code NoRegistry)."""
+
+    def __init__(
+        self, key: str, workspace: Workspace | None, registry: Registry | None, error: RdeployError | None = None
+    ) -> None:
+        super().__init__()
+        self.key, self.workspace, self.registry, self.error = key, workspace, registry, error
+
 
 class WorkspaceScreen(WizardStep):
-    STEP = 1
+    STEP = "workspace"
+
+    busy: var[bool] = var(False)  # listing workspaces
+    checked: var[str | None] = var(None)  # "rg/name" whose registry was looked up
 
     def __init__(self) -> None:
         super().__init__()
         self.loaded_for: str | None = None  # subscription the list belongs to
-        self.workspaces: dict[str, object] = {}  # "rg/name" -> WorkspaceInfo
-        self.checked: str | None = None  # "rg/name" whose registry was looked up
-        self.registry = None
+        self.workspaces: dict[str, WorkspaceInfo] = {}  # "rg/name" -> WorkspaceInfo
+        self.registry: Registry | None = None
         self.registry_error: RdeployError | None = None
-        self.busy = False
 
     def compose_body(self) -> ComposeResult:
         yield Static("Looking for workspaces ...", id="ws-status", markup=False)
@@ -38,18 +65,18 @@ class WorkspaceScreen(WizardStep):
             select = self.query_one("#workspace", Select)
             select.prompt, select.disabled = "(looking for workspaces)", True
             self.find_workspaces(self.spec.workspace.subscription_id)
-        super().on_screen_resume()
 
     # -- workers -----------------------------------------------------------------------------------------
     @work(thread=True, exclusive=True, exit_on_error=False, group="workspaces")
     def find_workspaces(self, subscription_id: str) -> None:
         from rdeploy_tui import azure
 
-        hints = azure.workspace_hints(self.app.session.base_dir)
-        found = azure.list_workspaces(self.app.session.azure(), subscription_id)
-        self.app.call_from_thread(self._workspaces_found, subscription_id, found, hints)
+        hints = azure.workspace_hints(self.app.state.base_dir)
+        found = azure.list_workspaces(self.app.state.azure(), subscription_id)
+        self.post_message(WorkspacesFound(subscription_id, found, hints))
 
-    def _workspaces_found(self, subscription_id: str, found: list, hints: list) -> None:
+    def on_workspaces_found(self, message: WorkspacesFound) -> None:
+        subscription_id, found, hints = message.subscription_id, message.workspaces, message.hints
         self.busy = False
         self.loaded_for = subscription_id
         self.workspaces = {f"{w.resource_group}/{w.name}": w for w in found}
@@ -68,7 +95,6 @@ class WorkspaceScreen(WizardStep):
                 "No Azure ML workspaces in this subscription. Create one (az ml workspace create -n NAME -g GROUP) "
                 "or go Back and choose another subscription."
             )
-            self.update_nav()
             return
         # Preference: what the environment names (compute instance, config.json, az defaults), then the last run.
         ws = self.spec.workspace
@@ -92,40 +118,40 @@ class WorkspaceScreen(WizardStep):
     @on(Select.Changed, "#workspace")
     def _workspace_changed(self, event: Select.Changed) -> None:
         if not isinstance(event.value, str) or event.value == self.checked:
-            self.update_nav()
             return
         self.registry, self.registry_error, self.checked = None, None, None
         self.query_one("#registry", Static).update("Checking the workspace's registry ...")
         self.query_one("#registry-next", Static).update("")
         self.check_registry(event.value)
-        self.update_nav()
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="registry")
     def check_registry(self, key: str) -> None:
         from rdeploy_tui import azure
 
         info = self.workspaces[key]
-        ws = azure.Workspace(self.app.session.azure(), info)
+        ws = azure.Workspace(self.app.state.azure(), info)
         try:
             registry, error = ws.registry(), None
         except RdeployError as exc:
             if exc.code != "NoRegistry":
                 raise
             registry, error = None, exc  # expected for new workspaces: explained in place
-        self.app.call_from_thread(self._registry_checked, key, ws, registry, error)
+        self.post_message(RegistryChecked(key, ws, registry, error))
 
-    def _registry_checked(self, key: str, ws, registry, error: RdeployError | None) -> None:
+    def on_registry_checked(self, message: RegistryChecked) -> None:
+        key, registry, error = message.key, message.registry, message.error
         if self.query_one("#workspace", Select).value != key:
             return  # the user moved on meanwhile
-        self.checked, self.registry, self.registry_error = key, registry, error
-        self.app.session.found["workspace"] = ws
+        self.registry, self.registry_error = registry, error
+        self.checked = key
+        if message.workspace is not None:
+            self.app.state.use_workspace(message.workspace)
         if registry is not None:
             self.query_one("#registry", Static).update(f"{registry.name} ({registry.login_server})")
             self.query_one("#registry-next", Static).update("")
         else:
             self.query_one("#registry", Static).update(error.what)
             self.query_one("#registry-next", Static).update(f"Next: {error.next_step}")
-        self.update_nav()
 
     def worker_failed(self, worker) -> None:
         self.busy = False
@@ -136,7 +162,6 @@ class WorkspaceScreen(WizardStep):
                 "Could not list workspaces (see the message); go Back and retry."
             )
             self.query_one("#workspace", Select).prompt = "(no workspaces listed)"
-        self.update_nav()
 
     # -- wizard -------------------------------------------------------------------------------------------
     def problems(self) -> list[str]:
@@ -154,8 +179,7 @@ class WorkspaceScreen(WizardStep):
     def commit(self) -> None:
         info = self.workspaces[self.query_one("#workspace", Select).value]
         ws = self.spec.workspace
-        if (ws.resource_group, ws.name) != (info.resource_group, info.name):
-            self.app.session.found.pop("models", None)
-            self.app.session.found.pop("endpoints", None)
+        if (ws.subscription_id, ws.resource_group, ws.name) != (info.subscription_id, info.resource_group, info.name):
+            self.app.state.forget_workspace_findings()
         ws.subscription_id, ws.resource_group, ws.name = info.subscription_id, info.resource_group, info.name
-        self.app.session.found["registry"] = self.registry.login_server
+        self.app.state.registry = self.registry.login_server

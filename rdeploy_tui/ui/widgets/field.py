@@ -116,6 +116,8 @@ class Field(Vertical):
 
     def check(self) -> str | None:
         """Re-check the current text; show and return the error (None when valid)."""
+        if not (self.query(".field-message") and self.query(Input)):  # being removed (app closing, screen discarded)
+            return self.error
         message = self.query_one(".field-message", Static)
         warning = None
         try:

@@ -1,23 +1,24 @@
-"""A titled Log fed in batches: lines may arrive from any thread at any rate; the UI writes them
+"""A titled Log fed in batches: lines come in bulk (a pipeline message can carry thousands); the panel writes them
 in chunks of at most CHUNK lines per turn of the event loop, so a flood never stalls the screen.
 
-Measured (design notes): one write_line per line from a thread took 180 s for 100,000 lines; batches
-of 1,000 took ~1 s with the UI stalling at most ~50 ms. Lines that would scroll out of max_lines
-before being seen are dropped from the backlog instead of being written and evicted.
+Measured (design notes): one write_line per line from a thread took 180 s for 100,000 lines; batches of 1,000 took
+~1 s with the UI stalling at most ~50 ms. Lines that would scroll out of max_lines before being seen are dropped
+from the backlog instead of being written and evicted. The backlog keeps the batches as they come (no line is
+touched when added), so a message carrying 50,000 lines costs the UI thread next to nothing until each chunk is
+written. Call it on the UI thread only (screens get lines from workers as messages: ui/pipeline_events.py).
 """
 
 from __future__ import annotations
 
-import threading
 from collections import deque
-from collections.abc import Iterable
+from collections.abc import Sequence
 
 from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.widgets import Label, Log
 
 CHUNK = 250
-FLUSH_SECONDS = 0.1
+CHUNK_GAP_SECONDS = 0.001  # a timer between chunks, not call_later: the event loop (input, other timers) runs between
 
 
 class LogPanel(Vertical):
@@ -32,8 +33,9 @@ class LogPanel(Vertical):
         super().__init__(id=id)
         self.title = title
         self.max_lines = max_lines
-        self._backlog: deque[str] = deque()
-        self._lock = threading.Lock()
+        self._backlog: deque[Sequence[str]] = deque()  # batches as added; the first one from _first_line on
+        self._first_line = 0
+        self._pending = 0
         self._draining = False
         self.received = 0  # lines handed to add(), for the title and the benchmarks
 
@@ -42,10 +44,11 @@ class LogPanel(Vertical):
         yield Log(max_lines=self.max_lines, auto_scroll=True)
 
     def on_mount(self) -> None:
-        self.set_interval(FLUSH_SECONDS, self.flush)
         # Stay on the newest line when the panel is resized (a summary above it grows, a row below it
         # goes), not only when lines arrive; scrolling up releases it, back at the end restores it.
         self.log.anchor()
+        if self._backlog:
+            self._start_draining()
 
     @property
     def log(self) -> Log:
@@ -53,43 +56,58 @@ class LogPanel(Vertical):
 
     @property
     def pending(self) -> int:
-        with self._lock:
-            return len(self._backlog)
+        """Lines added but not written yet."""
+        return self._pending
 
-    def add(self, lines: Iterable[str]) -> None:
-        """Queue lines; safe from any thread (the UI thread writes them on its next flush)."""
-        with self._lock:
-            before = len(self._backlog)
-            self._backlog.extend(lines)
-            self.received += len(self._backlog) - before
-            excess = len(self._backlog) - self.max_lines
-            for _ in range(max(0, excess)):
-                self._backlog.popleft()
+    def add(self, lines: Sequence[str]) -> None:
+        """Queue a batch of lines; they are written over the next turns of the event loop."""
+        if not lines:
+            return
+        self._backlog.append(lines)
+        self._pending += len(lines)
+        self.received += len(lines)
+        # Lines past max_lines would scroll out unseen: drop whole batches, then the start of the first.
+        while self._pending - (len(self._backlog[0]) - self._first_line) >= self.max_lines:
+            self._pending -= len(self._backlog.popleft()) - self._first_line
+            self._first_line = 0
+        if self._pending > self.max_lines:
+            self._first_line += self._pending - self.max_lines
+            self._pending = self.max_lines
+        if self.is_mounted:
+            self._start_draining()
 
-    def flush(self) -> None:
-        """Write one chunk; if more is waiting, continue after the event loop had its turn."""
-        with self._lock:
-            if not self._backlog:
-                self._draining = False
-                return
-            chunk = [self._backlog.popleft() for _ in range(min(CHUNK, len(self._backlog)))]
-            more = bool(self._backlog)
-        self.log.write_lines(chunk)
-        if more and not self._draining:
-            # A timer, not call_later: timers let the event loop (input, other timers) run in between.
+    def _start_draining(self) -> None:
+        if not self._draining:
             self._draining = True
-            self.set_timer(0.001, self._continue)
-        elif not more:
-            self._draining = False
-            self.query_one(".log-title", Label).update(f"{self.title} ({self.received:,} lines)")
+            self.set_timer(CHUNK_GAP_SECONDS, self._drain)
 
-    def _continue(self) -> None:
+    def _take(self, count: int) -> list[str]:
+        """Up to `count` lines from the front of the backlog."""
+        taken: list[str] = []
+        while self._backlog and len(taken) < count:
+            batch, start = self._backlog[0], self._first_line
+            end = min(len(batch), start + count - len(taken))
+            taken.extend(batch[start:end])
+            if end == len(batch):
+                self._backlog.popleft()
+                self._first_line = 0
+            else:
+                self._first_line = end
+        self._pending -= len(taken)
+        return taken
+
+    def _drain(self) -> None:
+        chunk = self._take(CHUNK)
+        if chunk:
+            self.log.write_lines(chunk)
+        if self._backlog:
+            self.set_timer(CHUNK_GAP_SECONDS, self._drain)
+            return
         self._draining = False
-        self.flush()
+        self.query_one(".log-title", Label).update(f"{self.title} ({self.received:,} lines)")
 
     def clear(self) -> None:
-        with self._lock:
-            self._backlog.clear()
-            self.received = 0
+        self._backlog.clear()
+        self._first_line = self._pending = self.received = 0
         self.log.clear()
         self.query_one(".log-title", Label).update(self.title)

@@ -1,6 +1,6 @@
 """Score one endpoint: a JSON editor, the answer (pretty JSON or a table), this session's history,
 copyable curl/Python snippets and a small load test. A view over rdeploy_tui.scoring: every HTTP
-call runs in a thread worker and comes back through call_from_thread; nothing here blocks the UI.
+call runs in a thread worker and comes back as a message; nothing here blocks the UI.
 
 The panel gets a `resolver(deployment) -> ScoringTarget` that may block (Azure: scoring URI and key
 through the Azure layer; tests: a local server). The key/token stays in memory: it is shown only
@@ -14,13 +14,14 @@ import json
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 from textual import on, work
 from textual.app import ComposeResult
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
+from textual.reactive import var
 from textual.widgets import Button, ContentSwitcher, DataTable, Select, Static, TabbedContent, TabPane, TextArea
 from textual.worker import Worker, get_current_worker
 
@@ -73,6 +74,35 @@ class ScoringPanel(WorkerErrors, Vertical):
             super().__init__()
             self.entry = entry
 
+    # What the panel's workers report (they never touch its widgets); for the panel alone.
+    class TargetResolved(Message, bubble=False):
+        """The scoring URI and key are known: the snippets can show them."""
+
+    class Answered(Message, bubble=False):
+        def __init__(self, body: str, deployment: str | None, result: ScoreResult) -> None:
+            super().__init__()
+            self.body, self.deployment, self.result = body, deployment, result
+
+    class NotSent(Message, bubble=False):
+        """The request could not be sent (the error is shown by the worker's dialog)."""
+
+    class OpenApiSample(Message, bubble=False):
+        def __init__(self, sample: Any, replace_editor: bool, say: bool) -> None:
+            super().__init__()
+            self.sample, self.replace_editor, self.say = sample, replace_editor, say
+
+    class LoadProgress(Message, bubble=False):
+        def __init__(self, text: str) -> None:
+            super().__init__()
+            self.text = text
+
+    class LoadDone(Message, bubble=False):
+        def __init__(self, result: LoadTestResult) -> None:
+            super().__init__()
+            self.result = result
+
+    sending: var[bool] = var(False)  # a request is in flight (the host screen follows it)
+
     DEFAULT_CSS = """
     ScoringPanel { height: 1fr; min-height: 16; }
     ScoringPanel TabbedContent { height: 1fr; }
@@ -100,15 +130,16 @@ class ScoringPanel(WorkerErrors, Vertical):
     ScoringPanel .hint { color: $text-muted; height: auto; }
     """
 
-    BINDINGS = [
+    BINDINGS: ClassVar[list[BindingType]] = [
         # ctrl+s can be the page's "save" in a browser: F9 is the same (ui/keys.py); ctrl+t (Chrome: new
         # tab) never arrives, so the view toggles on F4.
         Binding("ctrl+s,f9", "send", "Send", priority=True, id="send"),
         Binding("f4", "toggle_view", "Table/JSON", id="scoring.toggle_view"),
         Binding("ctrl+o", "openapi_sample", "Sample from API", id="scoring.openapi_sample"),
         # Tab moves the focus on (issue 14), so the editor's layout gets a key of its own: alt+j arrives through
-        # xterm.js as ESC j (alt+f would not: ESC f reads as ctrl+right, ui/keys.py); F6/F7 do too but the TextArea keeps them (select line / all). Not in the
-        # footer (full at 80x24): the hint beside Send, F1 and the palette list it.
+        # xterm.js as ESC j (alt+f would not: ESC f reads as ctrl+right, ui/keys.py); F6/F7 do too but the
+        # TextArea keeps them (select line / all). Not in the footer (full at 80x24): the hint beside Send, F1
+        # and the palette list it.
         Binding("alt+j", "format_request", "Format JSON", show=False, id="scoring.format_request"),
         # The endpoint's health (ui/screens/health.py): alt+h reaches the app from the editor as alt+j does.
         Binding("alt+h", "health", "Health", show=False, id="scoring.health"),
@@ -137,7 +168,6 @@ class ScoringPanel(WorkerErrors, Vertical):
         self._base_lock = threading.Lock()
         self.history: list[HistoryEntry] = []
         self.revealed = False
-        self.sending = False
 
     # -- layout ------------------------------------------------------------------------------------------
     def compose(self) -> ComposeResult:
@@ -222,7 +252,7 @@ class ScoringPanel(WorkerErrors, Vertical):
     @work(thread=True, exclusive=True, exit_on_error=False, group="resolve")
     def resolve_target(self) -> None:
         self.target()
-        self.app.call_from_thread(self.refresh_snippets)
+        self.post_message(self.TargetResolved())
 
     def selected_deployment(self) -> str | None:
         value = self.query_one("#score-target", Select).value
@@ -287,13 +317,31 @@ class ScoringPanel(WorkerErrors, Vertical):
         try:
             target = dataclasses.replace(self.target(), deployment=deployment)
         except BaseException:
-            self.app.call_from_thread(self._send_done)
+            self.post_message(self.NotSent())
             raise
         result = self.client.score(target, body)
         if result.status == 401:
             with self._base_lock:
                 self._base = None  # fetch the key/token again next time
-        self.app.call_from_thread(self.record, body, deployment, result)
+        self.post_message(self.Answered(body, deployment, result))
+
+    def on_scoring_panel_target_resolved(self) -> None:
+        self.refresh_snippets()
+
+    def on_scoring_panel_not_sent(self) -> None:
+        self._send_done()
+
+    def on_scoring_panel_answered(self, message: Answered) -> None:
+        self.record(message.body, message.deployment, message.result)
+
+    def on_scoring_panel_open_api_sample(self, message: OpenApiSample) -> None:
+        self._openapi_done(message.sample, message.replace_editor, message.say)
+
+    def on_scoring_panel_load_progress(self, message: LoadProgress) -> None:
+        self.query_one("#load-result", Static).update(message.text)
+
+    def on_scoring_panel_load_done(self, message: LoadDone) -> None:
+        self.show_load_result(message.result)
 
     def worker_failed(self, worker: Worker) -> None:
         if worker.group == "send":
@@ -435,7 +483,7 @@ class ScoringPanel(WorkerErrors, Vertical):
     def fetch_openapi_sample(self, replace_editor: bool, say: bool = False) -> None:
         doc = self.client.fetch_openapi(self.target(), self.score_route)
         sample = sample_from_openapi(doc, self.score_route) if doc is not None else None
-        self.app.call_from_thread(self._openapi_done, sample, replace_editor, say)
+        self.post_message(self.OpenApiSample(sample, replace_editor, say))
 
     def _openapi_done(self, sample: Any, replace_editor: bool, say: bool) -> None:
         if sample is not None and replace_editor:
@@ -501,12 +549,12 @@ class ScoringPanel(WorkerErrors, Vertical):
             now = time.monotonic()
             if now - last[0] >= PROGRESS_EVERY_S or done == total:
                 last[0] = now
-                self.app.call_from_thread(self.query_one("#load-result", Static).update, f"{done}/{total} requests …")
+                self.post_message(self.LoadProgress(f"{done}/{total} requests …"))
 
         result = run_load_test(
             self.client, target, body, n, concurrency, cancelled=lambda: worker.is_cancelled, progress=progress
         )
-        self.app.call_from_thread(self.show_load_result, result)
+        self.post_message(self.LoadDone(result))
 
     def show_load_result(self, result: LoadTestResult) -> None:
         if not self.is_mounted:

@@ -1,22 +1,11 @@
-"""Where am I: the wizard's steps on one line, the current one highlighted."""
+"""Where am I: the current flow's steps on one line (ui/flow.py), the current one highlighted."""
 
 from __future__ import annotations
 
 from rich.text import Text
 from textual.widget import Widget
 
-# (short label, title) of each wizard step, in order.
-STEPS: tuple[tuple[str, str], ...] = (
-    ("Sign-in", "Sign-in and subscription"),
-    ("Workspace", "Workspace and registry"),
-    ("Model", "Model and version"),
-    ("Packages", "R packages"),
-    ("Script", "Scoring script"),
-    ("Endpoint", "Endpoint and deployment"),
-    ("Review", "Review"),
-    ("Deploy", "Build and deploy"),
-    ("Score", "Score"),
-)
+from rdeploy_tui.ui.flow import DEPLOY_FLOW, FLOWS, Flow
 
 
 class StepIndicator(Widget):
@@ -26,9 +15,20 @@ class StepIndicator(Widget):
     StepIndicator { height: 1; width: 1fr; }
     """
 
-    def __init__(self, current: int, **kwargs) -> None:
+    def __init__(self, current: str, **kwargs) -> None:
         super().__init__(**kwargs)
-        self.current = current  # 0-based index into STEPS
+        self.current = current  # the step's name in the flow table
+
+    def on_mount(self) -> None:
+        # The same screen serves the deploy flow and the update flow: its line follows the app's flow.
+        if hasattr(self.app, "flow"):
+            self.watch(self.app, "flow", lambda _flow: self.refresh(), init=False)
+
+    @property
+    def flow(self) -> Flow:
+        """The app's flow, or the one that has this step when the app's does not (a screen shown on its own)."""
+        flow = getattr(self.app, "flow", DEPLOY_FLOW)
+        return flow if self.current in flow else next(f for f in FLOWS if self.current in f)
 
     def render(self) -> Text:
         width = self.size.width or 80
@@ -36,17 +36,19 @@ class StepIndicator(Widget):
         return full if full.cell_len <= width else self._line(labels=False)
 
     def _line(self, labels: bool) -> Text:
+        flow = self.flow
+        current = flow.index(self.current)
         text = Text(no_wrap=True, overflow="ellipsis")
-        for i, (label, _title) in enumerate(STEPS):
+        for i, step in enumerate(flow.steps):
             if i:
                 text.append("›" if labels else " ", style="dim")
-            name = f" {i + 1} {label} " if labels else f" {i + 1} "
-            if i == self.current:
+            name = f" {i + 1} {step.label} " if labels else f" {i + 1} "
+            if i == current:
                 text.append(name, style="bold reverse")
-            elif i < self.current:
+            elif i < current:
                 text.append(name, style="green")
             else:
                 text.append(name, style="dim")
         if not labels:
-            text.append("  " + STEPS[self.current][1], style="bold")
+            text.append("  " + flow.steps[current].title, style="bold")
         return text
