@@ -13,12 +13,12 @@ import time
 import uuid
 from typing import Any
 
+from rdeploy_tui.sandbox.auth import TENANT_ID, sts_issuer
 from rdeploy_tui.sandbox.blob import account_url_for_datastore
 from rdeploy_tui.sandbox.errors import AzureError, not_found
-from rdeploy_tui.sandbox.http import Request, Response, Router, json_response
+from rdeploy_tui.sandbox.http import Request, Response, Router, azure_error, json_response
 from rdeploy_tui.sandbox.settings import STORAGE_ENDPOINT
 
-TENANT_ID = "72f988bf-0000-4000-8000-00000000a11e"
 DEFAULT_SUBSCRIPTION = "5a4d1f3e-8f3b-4c1e-9d2a-000000000001"
 DISABLED_SUBSCRIPTION = "5a4d1f3e-8f3b-4c1e-9d2a-000000000002"
 DEFAULT_RESOURCE_GROUP = "rdeploy-sandbox-rg"
@@ -133,6 +133,29 @@ def check_subscription(sandbox: Any, request: Request) -> None:
             f"The subscription '{sub}' is disabled and therefore marked as read only. "
             "You cannot perform any write actions on this subscription until it is re-enabled.",
         )
+
+
+def check_token_tenant(sandbox: Any, request: Request, tenant: str) -> Response | None:
+    """ARM refuses a token from another tenant than the subscription's: 401 InvalidAuthenticationTokenTenant, worded
+    as ARM words it (Azure/azure-sdk-for-net#49391, Azure/pcs-cli#357, bradygaster-zz/azure-tools-vscode#44). Paths
+    outside one subscription (GET /subscriptions) list the token's tenant's subscriptions and need no check."""
+    parts = request.path.split("/")
+    if len(parts) < 3 or not parts[2]:
+        return None
+    with sandbox.state.view() as data:
+        doc = data.get("subscriptions", {}).get(parts[2].lower())
+    expected = (doc or {}).get("tenantId") or TENANT_ID
+    if tenant.lower() == expected.lower():
+        return None
+    message = (
+        f"The access token is from the wrong issuer '{sts_issuer(tenant)}'. It must match the tenant "
+        f"'{sts_issuer(expected)}' associated with this subscription. Please use the authority (URL) "
+        f"'{sandbox.base_url}/{expected}' to get the token. Note, if the subscription is transferred to another "
+        "tenant there is no impact to the services, but information about new tenant could take time to propagate "
+        "(up to an hour). If you just transferred your subscription and see this error message, please try back later."
+    )
+    challenge = f'Bearer authorization_uri="{sandbox.base_url}/{expected}", error="invalid_token", error_description="{message}"'
+    return azure_error(401, "InvalidAuthenticationTokenTenant", message, {"WWW-Authenticate": challenge})
 
 
 # ----- REST shapes ------------------------------------------------------------------------------------

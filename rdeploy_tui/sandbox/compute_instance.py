@@ -102,7 +102,6 @@ def register(router: Router, sandbox: Any) -> None:
             "arm",
             TOKEN_LIFETIME_S,
             aud=resource,
-            iss=f"{sandbox.base_url}/{TENANT_ID}/",
             tid=TENANT_ID,
             appid=IDENTITY_CLIENT_ID,
             oid=IDENTITY_OBJECT_ID,

@@ -7,12 +7,15 @@
     POST /{tenant}/oauth2/v2.0/token                             client-credentials grant (azure-identity's
                                                                  ClientSecretCredential / EnvironmentCredential)
     GET  /common/discovery/instance                              instance discovery (MSAL only asks it when told to)
+    GET  /{tenant}/.well-known/openid-configuration              the v1 metadata (its issuer is ARM tokens' iss)
+    GET  /{tenant}/discovery/v2.0/keys, /{tenant}/discovery/keys the signing keys (JWKS)
 
 Only the registered test service principal gets tokens: its client id is fixed, its secret is derived from the
 state folder's secret (so it survives restarts and is never stored in state.json), and `rdeploy-tui sandbox` prints
 both. Errors have Entra's shape: {"error", "error_description": "AADSTSnnn: ...", "error_codes", "timestamp",
-"trace_id", "correlation_id", "error_uri"}. Tokens are the sandbox's own "arm" tokens with JWT-like claims
-(aud, appid, tid, ...) so the sandbox's ARM accepts them and clients can read who signed in.
+"trace_id", "correlation_id", "error_uri"}. Tokens carry the claims Entra's do (aud, iss, tid, oid, appid, iat, nbf,
+exp, ...) and are RS256 JWTs signed with the sandbox's key, which it publishes as Entra does
+(`{tenant}/discovery/v2.0/keys`, the openid-configuration's jwks_uri), so any JWT library can verify them.
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ from urllib.parse import parse_qsl
 
 from rdeploy_tui.sandbox import arm_front_door
 from rdeploy_tui.sandbox.arm import TENANT_ID
+from rdeploy_tui.sandbox.auth import sts_issuer
 from rdeploy_tui.sandbox.http import Request, Response, Router, json_response
 from rdeploy_tui.sandbox.settings import STORAGE_ENDPOINT
 
@@ -285,6 +289,30 @@ def register(router: Router, sandbox: Any) -> None:
             return _tenant_not_found(tenant, request, sandbox.base_url)
         return json_response(200, openid_configuration(sandbox, tenant))
 
+    @router.route("GET", r"/(?P<tenant>[^/]+)/\.well-known/openid-configuration")
+    def openid_v1(request: Request, tenant: str) -> Response:
+        """The v1 endpoint's metadata: its issuer is the one ARM tokens (v1) carry, as Entra's says sts.windows.net."""
+        if not _tenant_known(tenant):
+            return _tenant_not_found(tenant, request, sandbox.base_url)
+        body = openid_configuration(sandbox, tenant)
+        body.update(
+            issuer=sts_issuer(TENANT_ID),
+            jwks_uri=f"{sandbox.base_url}/{TENANT_ID}/discovery/keys",
+            token_endpoint=f"{sandbox.base_url}/{TENANT_ID}/oauth2/token",
+        )
+        return json_response(200, body)
+
+    # The keys tokens are signed with, as Entra publishes them (jwks_uri of the openid-configuration; v2.0 keys carry
+    # the v2 issuer, v1 keys none): https://learn.microsoft.com/entra/identity-platform/signing-key-rollover
+    @router.route("GET", r"/(?P<tenant>[^/]+)/discovery/(?P<version>v2\.0/)?keys")
+    def keys(request: Request, tenant: str, version: str | None) -> Response:
+        if tenant.lower() != "common" and not _tenant_known(tenant):
+            return _tenant_not_found(tenant, request, sandbox.base_url)
+        jwk = sandbox.signer.signing_key.jwk(f"{sandbox.base_url}/{TENANT_ID}/v2.0")
+        if not version:
+            jwk.pop("issuer")
+        return json_response(200, {"keys": [jwk]})
+
     @router.route("POST", r"/(?P<tenant>[^/]+)/oauth2/v2\.0/token")
     def token(request: Request, tenant: str) -> Response:
         if not _tenant_known(tenant):
@@ -373,7 +401,6 @@ def register(router: Router, sandbox: Any) -> None:
             "arm",
             TOKEN_LIFETIME_S,
             aud=resource,
-            iss=f"{sandbox.base_url}/{sp.tenant_id}/",
             tid=sp.tenant_id,
             appid=sp.client_id,
             app_displayname=sp.display_name,

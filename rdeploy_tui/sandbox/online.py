@@ -19,7 +19,8 @@ from collections.abc import Callable
 from typing import Any
 
 from rdeploy_tui.sandbox import ml
-from rdeploy_tui.sandbox.arm import WS, find_workspace, iso, system_data, workspace_id
+from rdeploy_tui.sandbox.arm import TENANT_ID, WS, find_workspace, iso, system_data, workspace_id
+from rdeploy_tui.sandbox.auth import SANDBOX_USER_OID
 from rdeploy_tui.sandbox.durations import (  # simulated seconds at time scale 1, and why
     DEPLOYMENT_DELETE_S,
     DEPLOYMENT_PROVISION_S,
@@ -572,7 +573,19 @@ def register(router: Router, sandbox: Any) -> None:
                 "BadArgument",
                 f"Endpoint '{endpoint}' uses {doc['auth_mode']} authentication; tokens are only issued with authMode AMLToken. Use its keys.",
             )
-        token, expires = sandbox.signer.issue("aml", 3600, endpoint=doc["id"].lower())
+        # The claims of Azure's endpoint tokens (azure-sdk-for-python recording test_online_deployment: canRefresh,
+        # workspaceId, tid, oid, actions, endpointName, serviceId; iss and aud "azureml").
+        token, expires = sandbox.signer.issue(
+            "aml",
+            3600,
+            canRefresh="False",
+            workspaceId=workspace(sub, rg, ws)["workspace_guid"],
+            tid=TENANT_ID,
+            oid=SANDBOX_USER_OID,
+            actions='["Microsoft.MachineLearningServices/workspaces/onlineEndpoints/score/action"]',
+            endpointName=doc["name"],
+            serviceId=doc["name"],
+        )
         return json_response(
             200,
             {

@@ -177,9 +177,11 @@ class RegistryPlane:
             claims = self.sandbox.signer.verify(form.get("access_token") or "", "arm")
         except TokenError as exc:
             return errors(401, "UNAUTHORIZED", f"The AAD access token was refused: {exc.message}")
-        aud = claims.get("aud")
-        if aud is not None and not login.audience_allowed(self.sandbox, str(aud)):
+        aud = str(claims.get("aud") or "")
+        if not login.audience_allowed(self.sandbox, aud):
             return errors(401, "UNAUTHORIZED", f"The AAD access token is for {aud}, not Azure Resource Manager.")
+        if str(claims.get("tid") or "").lower() != TENANT_ID.lower():
+            return errors(401, "UNAUTHORIZED", f"The access token is from tenant {claims.get('tid')}, not {TENANT_ID}.")
         refresh, _ = self.sandbox.signer.issue(
             "acr-refresh",
             REFRESH_LIFETIME_S,

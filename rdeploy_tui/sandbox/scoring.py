@@ -146,7 +146,11 @@ def _authorized(sandbox: Any, endpoint: dict[str, Any], header: str) -> bool:
         claims = sandbox.signer.verify(secret, "aml")
     except TokenError:
         return False
-    return claims.get("endpoint") == endpoint["id"].lower()
+    with sandbox.state.view() as data:
+        workspace = data.get("workspaces", {}).get(endpoint["workspace"].lower()) or {}
+    return claims.get("endpointName") == endpoint["name"] and claims.get("workspaceId") == workspace.get(
+        "workspace_guid"
+    )
 
 
 def _pick(sandbox: Any, endpoint: dict[str, Any], wanted: str | None) -> tuple[dict[str, Any] | None, str]:

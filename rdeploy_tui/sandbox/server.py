@@ -31,6 +31,7 @@ from rdeploy_tui.sandbox.http import Request, Response, Router, azure_error
 from rdeploy_tui.sandbox.images import ImageRegistry
 from rdeploy_tui.sandbox.seed import seed
 from rdeploy_tui.sandbox.settings import ClientSettings
+from rdeploy_tui.sandbox.signing_key import load_signing_key
 from rdeploy_tui.sandbox.state import StateStore
 
 log = logging.getLogger("rdeploy_tui.sandbox")
@@ -85,7 +86,10 @@ class Sandbox:
         self.ca_bundle = self.state_dir / "tls" / "ca-bundle.pem"
         self.state = StateStore(self.state_dir)
         self._secret_notices: list[str] = []
-        self._signer = Signer(load_secret(self.state_dir, self._secret_notices.append))
+        self._signer = Signer(
+            load_secret(self.state_dir, self._secret_notices.append),
+            load_signing_key(self.state_dir, self._secret_notices.append),
+        )
         self.blobs = BlobStore(self.state, self.state_dir / "blobs", self._signer, lambda: self.base_url)
         self.images = ImageRegistry(self.state, self.state_dir / "images")
         self.registry = registry.RegistryPlane(self)  # the registries' data plane: token exchange, docker push
@@ -378,6 +382,9 @@ class Sandbox:
             )
 
     def _check_bearer(self, request: Request) -> Response | None:
+        """ARM's checks of the bearer token, in ARM's words: present, signed by the tenant's key and unexpired
+        (InvalidAuthenticationToken / ExpiredAuthenticationToken), for one of the cloud's audiences
+        (InvalidAuthenticationTokenAudience) and from the subscription's tenant (InvalidAuthenticationTokenTenant)."""
         auth = request.headers.get("Authorization", "")
         if not auth.startswith("Bearer "):
             return azure_error(
@@ -387,22 +394,19 @@ class Sandbox:
             claims = self._signer.verify(auth[7:], "arm")
         except TokenError as exc:
             return _unauthorized(exc)
-        aud = claims.get(
-            "aud"
-        )  # tokens from the sandbox's Entra endpoint name their audience; SandboxCredential's do not
-        if aud is not None:
-            from rdeploy_tui.sandbox import login
+        from rdeploy_tui.sandbox import login
 
-            if not login.audience_allowed(self, str(aud)):
-                allowed = ",".join(f"'{a}','{a.rstrip('/')}'" for a in login.audiences(self))
-                return _unauthorized(
-                    TokenError(
-                        "InvalidAuthenticationTokenAudience",
-                        f"The access token has been obtained for wrong audience or resource '{aud}'. "
-                        f"It should exactly match with one of the allowed audiences {allowed}.",
-                    )
+        aud = str(claims.get("aud") or "")
+        if not login.audience_allowed(self, aud):
+            allowed = ",".join(f"'{a}','{a.rstrip('/')}'" for a in login.audiences(self))
+            return _unauthorized(
+                TokenError(
+                    "InvalidAuthenticationTokenAudience",
+                    f"The access token has been obtained for wrong audience or resource '{aud}'. "
+                    f"It should exactly match with one of the allowed audiences {allowed}.",
                 )
-        return None
+            )
+        return arm.check_token_tenant(self, request, str(claims.get("tid") or ""))
 
     def _fault_response(self, fault: Fault) -> Response:
         name = fault.name

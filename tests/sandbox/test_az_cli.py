@@ -128,3 +128,28 @@ def test_az_cloud_register_with_the_arm_endpoint_works_too(sandbox, az_bin, tmp_
         done = run_az([str(az_bin), *step], env)
         assert done.returncode == 0, f"az {' '.join(step[:2])} failed: {done.stderr}"
     assert done.stdout.strip() == sandbox.subscription_id
+
+
+def test_az_login_identity_on_the_simulated_compute_instance(sandbox, az_bin, tmp_path):
+    """The how-to's first command on a compute instance: `az login --identity`, with the variables the compute
+    instance's terminal has (`rdeploy-tui sandbox --compute-instance` prints them). az decodes the managed identity's
+    token itself, so it must be a real JWT."""
+    from rdeploy_tui.commands.sandbox_cmd import compute_instance_exports
+    from rdeploy_tui.sandbox.login import CLOUD_NAME
+
+    config = tmp_path / "azure-config"
+    config.mkdir()
+    script = "\n".join(
+        [
+            "set -e",
+            *compute_instance_exports(sandbox),
+            f"az cloud set --name {CLOUD_NAME}",
+            "az login --identity -o json",
+            "az account show -o json",
+        ]
+    )
+    done = run_az(["bash", "-c", script], base_env(az_bin, config), cwd=config)
+    assert done.returncode == 0, done.stderr
+    shown = json.loads(done.stdout[done.stdout.rindex('{\n  "environmentName"') :])
+    assert shown["id"] == sandbox.subscription_id
+    assert shown["user"]["type"] == "servicePrincipal" and shown["user"]["assignedIdentityInfo"] == "MSI"

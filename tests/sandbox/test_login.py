@@ -150,7 +150,9 @@ def test_unknown_resource_and_foreign_audience_are_refused(sandbox):
         _credential(sandbox).get_token("https://management.azure.com/.default")
     assert "AADSTS500011" in str(caught.value)
     # A token for another audience (as if obtained elsewhere) is refused by the sandbox's ARM, as ARM words it.
-    token, _ = sandbox.signer.issue("arm", 600, aud="https://management.azure.com/")
+    from rdeploy_tui.sandbox.arm import TENANT_ID
+
+    token, _ = sandbox.signer.issue("arm", 600, aud="https://management.azure.com/", tid=TENANT_ID)
     answer = requests.get(
         f"{sandbox.base_url}/subscriptions",
         params={"api-version": "2022-12-01"},

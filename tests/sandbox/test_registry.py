@@ -48,20 +48,30 @@ def _exchange(http, login_server, token, **extra):
 def test_the_exchange_takes_a_valid_sandbox_arm_token_only(http, sandbox, login_server):
     from rdeploy_tui.sandbox.arm import TENANT_ID
 
-    good = _exchange(http, login_server, sandbox.credential().get_token("x").token, tenant=TENANT_ID)
+    good = _exchange(
+        http, login_server, sandbox.credential().get_token(sandbox.base_url + "/.default").token, tenant=TENANT_ID
+    )
     assert good.status_code == 200 and set(good.json()) == {"refresh_token"}
     refresh = good.json()["refresh_token"]
     for token, extra in (
-        (sandbox.credential(lifetime_s=-60).get_token("x").token, {}),  # expired
+        (sandbox.credential(lifetime_s=-60).get_token(sandbox.base_url + "/.default").token, {}),  # expired
         ("eyJhbGciOiJub25lIn0.e30.", {}),  # not the sandbox's
         (refresh, {}),  # an ACR refresh token is not an AAD token
-        (sandbox.credential().get_token("x").token, {"tenant": "11111111-2222-3333-4444-555555555555"}),
+        (
+            sandbox.credential().get_token(sandbox.base_url + "/.default").token,
+            {"tenant": "11111111-2222-3333-4444-555555555555"},
+        ),
     ):
         refused = _exchange(http, login_server, token, **extra)
         assert refused.status_code == 401, refused.text
         assert refused.json()["errors"][0]["code"] == "UNAUTHORIZED"
     assert (
-        _exchange(http, login_server, sandbox.credential().get_token("x").token, service="other.azurecr.io").status_code
+        _exchange(
+            http,
+            login_server,
+            sandbox.credential().get_token(sandbox.base_url + "/.default").token,
+            service="other.azurecr.io",
+        ).status_code
         == 400
     )
     # the refresh token buys an access token (POST form, AAD-OAuth.md), and only for its own registry
@@ -107,7 +117,7 @@ def test_the_azure_sdk_pushes_an_image_the_sandbox_then_knows(sandbox, login_ser
     client = ContainerRegistryClient(
         sandbox.base_url,
         sandbox.credential(),
-        audience="https://management.azure.com",
+        audience=sandbox.base_url,  # the cloud's ARM audience, as on a sovereign cloud
         connection_verify=str(sandbox.ca_bundle),
         headers={"Host": login_server},
     )
@@ -136,7 +146,9 @@ def test_the_azure_sdk_pushes_an_image_the_sandbox_then_knows(sandbox, login_ser
 
 
 def test_the_protocol_refusals(http, sandbox, login_server):
-    refresh = _exchange(http, login_server, sandbox.credential().get_token("x").token).json()["refresh_token"]
+    refresh = _exchange(
+        http, login_server, sandbox.credential().get_token(sandbox.base_url + "/.default").token
+    ).json()["refresh_token"]
 
     def bearer(scope: str) -> dict[str, str]:
         token = http.post(
