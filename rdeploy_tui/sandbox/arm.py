@@ -177,6 +177,8 @@ def _subscription_body(doc: dict[str, Any]) -> dict[str, Any]:
 
 
 def workspace_body(sandbox: Any, doc: dict[str, Any]) -> dict[str, Any]:
+    """The workspace as Azure ML answers GET (its fields as recorded in azure-sdk-for-python's online deployment
+    recordings, api-version 2022-05-01, plus the later ones azure-ai-ml 1.35 reads)."""
     sub, rg, guid = doc["subscription"], doc["resource_group"], doc["workspace_guid"]
     short = guid.replace("-", "")[:12]
     return {
@@ -192,9 +194,17 @@ def workspace_body(sandbox: Any, doc: dict[str, Any]) -> dict[str, Any]:
             "principalId": str(uuid.uuid5(uuid.NAMESPACE_URL, doc["id"])),
             "tenantId": TENANT_ID,
         },
+        "etag": None,
         "systemData": system_data(doc["created"]),
         "properties": {
             "friendlyName": doc["name"],
+            "tenantId": TENANT_ID,
+            "imageBuildCompute": None,
+            "softDeleteEnabled": False,
+            "linkedModelInventoryArmId": None,
+            "privateLinkCount": 0,
+            "sdkTelemetryAppInsightsKey": str(uuid.uuid5(uuid.NAMESPACE_URL, doc["id"] + "/telemetry")),
+            "sasGetterUri": "",
             "description": "rdeploy-tui sandbox workspace",
             "workspaceId": guid,
             "provisioningState": "Succeeded",
@@ -211,7 +221,13 @@ def workspace_body(sandbox: Any, doc: dict[str, Any]) -> dict[str, Any]:
             "storageHnsEnabled": False,
             "systemDatastoresAuthMode": "accesskey",
             "enableDataIsolation": False,
-            "notebookInfo": None,
+            # A workspace's notebook file share (the recorded GET has it; the sandbox serves no notebooks).
+            "notebookInfo": {
+                "resourceId": guid.replace("-", ""),
+                "fqdn": f"ml-{doc['name']}-{doc['location']}-{guid}.{doc['location']}.notebooks.sandbox.rdeploy.invalid",
+                "isPrivateLinkEnabled": False,
+                "notebookPreparationError": None,
+            },
         },
     }
 

@@ -38,7 +38,29 @@ PLUMBER_BASE_ENTRYPOINT = [
 ]
 # Packages the rstudio/plumber image already has: a build does not download them again.
 PLUMBER_BASE_PACKAGES = frozenset(
-    ["plumber", "jsonlite", "httpuv", "R6", "Rcpp", "later", "promises", "stringi", "crayon", "magrittr", "mime", "sodium", "swagger", "webutils", "lifecycle", "rlang", "glue", "cli", "ellipsis", "remotes", "pak"]
+    [
+        "plumber",
+        "jsonlite",
+        "httpuv",
+        "R6",
+        "Rcpp",
+        "later",
+        "promises",
+        "stringi",
+        "crayon",
+        "magrittr",
+        "mime",
+        "sodium",
+        "swagger",
+        "webutils",
+        "lifecycle",
+        "rlang",
+        "glue",
+        "cli",
+        "ellipsis",
+        "remotes",
+        "pak",
+    ]
 )
 # What docker prints when a pull fails (moby's registry errors, as `docker build` shows them at the FROM step):
 # https://docs.docker.com/docker-hub/usage/pulls/ (the rate limit), distribution spec error codes for the rest.

@@ -28,7 +28,9 @@ from rdeploy_tui.sandbox.durations import (  # simulated seconds at time scale 1
     ENDPOINT_CREATE_S,
     ENDPOINT_DELETE_S,
     ENDPOINT_UPDATE_S,
+    LRO_TIMEOUT_S,
     POLL_HINT_S,
+    iso_duration,
 )
 from rdeploy_tui.sandbox.errors import AzureError, not_found
 from rdeploy_tui.sandbox.http import Request, Response, Router, json_response
@@ -102,11 +104,20 @@ def _copy(doc: dict[str, Any]) -> dict[str, Any]:
 
 # ----- operations -------------------------------------------------------------------------------------
 def start_operation(
-    sandbox: Any, action: str, resource_id: str, location: str, ws_guid: str
+    sandbox: Any, action: str, resource_id: str, location: str, ws_guid: str, api_version: str | None = None
 ) -> tuple[str, dict[str, str]]:
-    """Record an operation, start its worker, and return (op_id, the headers telling the SDK where to poll)."""
+    """Record an operation, start its worker, and return (op_id, the headers telling the client where to poll).
+
+    As Azure ML answers (azure-sdk-for-python recordings test_online_deployment*): Azure-AsyncOperation (the
+    operation's status), Location (the resource for a create or update; mfeOperationResults for a delete) and
+    x-ms-async-operation-timeout PT30M (scaled: durations.py). Operation ids: "oeidp:{workspace}:{uuid}" for endpoints
+    as the newer recordings in Azure/azure-sdk-assets name them (shared/azure-facts.md; "oe:" in 2022), "od:..." for
+    deployments as the 2022 recordings do (no newer one read)."""
     sub = resource_id.split("/")[2]
-    op_id = f"oeidp:{ws_guid}:{uuid.uuid4()}"
+    op_id = f"{'oeidp' if action.startswith('endpoint') else 'od'}:{ws_guid}:{uuid.uuid4()}"
+    api = api_version or "2023-04-01-preview"
+    base = f"{sandbox.base_url}/subscriptions/{sub}/providers/Microsoft.MachineLearningServices/locations/{location}"
+    status_uri = f"{base}/mfeOperationsStatus/{op_id}?api-version={api}"
     with sandbox.state.edit() as data:
         sandbox.state.collection(data, "operations")[op_id] = {
             "id": op_id,
@@ -119,13 +130,19 @@ def start_operation(
             "location": location,
             "subscription": sub,
         }
-    base = f"{sandbox.base_url}/subscriptions/{sub}/providers/Microsoft.MachineLearningServices/locations/{location}"
+        collection = "endpoints" if action.startswith("endpoint") else "deployments"
+        doc = data.get(collection, {}).get(resource_id.lower())
+        if doc is not None:
+            doc["async_uri"] = status_uri  # properties.properties.AzureAsyncOperationUri in the resource's body
     headers = {
-        "Azure-AsyncOperation": f"{base}/mfeOperationsStatus/{op_id}?api-version=2023-04-01-preview",
+        "Azure-AsyncOperation": status_uri,
+        "x-ms-async-operation-timeout": iso_duration(sandbox.scaled(LRO_TIMEOUT_S)),
         **sandbox.retry_after_headers(POLL_HINT_S),
     }
     if action.endswith("delete"):
-        headers["Location"] = f"{base}/mfeOperationResults/{op_id}?api-version=2023-04-01-preview"
+        headers["Location"] = f"{base}/mfeOperationResults/{op_id}?api-version={api}"
+    else:
+        headers["Location"] = f"{sandbox.base_url}{resource_id}?api-version={api}"
     sandbox.spawn(WORKERS[action], sandbox, op_id, name=f"sandbox-{action}")
     return op_id, headers
 
@@ -273,8 +290,11 @@ WORKERS: dict[str, Callable[[Any, str], None]] = {
 
 # ----- REST shapes ------------------------------------------------------------------------------------
 def endpoint_body(sandbox: Any, doc: dict[str, Any]) -> dict[str, Any]:
+    """The OnlineEndpoint as Azure ML answers it (recordings test_online_deployment*): scoringUri and swaggerUri null
+    until the endpoint is first ready, compute null for managed endpoints, the last operation's status URI."""
     ready = doc["state"] in ("Succeeded", "Updating")
     scoring = f"{sandbox.base_url}/endpoints/{doc['name']}/score" if ready else None
+    swagger = f"{sandbox.base_url}/endpoints/{doc['name']}/swagger.json" if ready else None
     return {
         "id": doc["id"],
         "name": doc["name"],
@@ -291,11 +311,15 @@ def endpoint_body(sandbox: Any, doc: dict[str, Any]) -> dict[str, Any]:
         "properties": {
             "authMode": doc["auth_mode"],
             "description": doc.get("description"),
-            "properties": {"azureml.onlineendpointid": doc["id"], "AzureAsyncOperationUri": ""},
+            "properties": {
+                "azureml.onlineendpointid": doc["id"].lower(),
+                "AzureAsyncOperationUri": doc.get("async_uri") or "",
+            },
+            "compute": None,
             "traffic": doc.get("traffic") or {},
             "mirrorTraffic": doc.get("mirror_traffic") or {},
             "scoringUri": scoring,
-            "swaggerUri": None,
+            "swaggerUri": swagger,
             "provisioningState": doc["state"],
             "publicNetworkAccess": "Enabled",
         },
@@ -304,6 +328,11 @@ def endpoint_body(sandbox: Any, doc: dict[str, Any]) -> dict[str, Any]:
 
 def deployment_body(doc: dict[str, Any]) -> dict[str, Any]:
     props = dict(doc["properties"])
+    props.setdefault("description", None)
+    props.setdefault("codeConfiguration", None)
+    props.setdefault("environmentId", None)
+    props.setdefault("modelMountPath", None)
+    props.setdefault("privateNetworkConnection", False)
     props.update(
         provisioningState=doc["state"],
         instanceType=doc["instance_type"],
@@ -315,7 +344,7 @@ def deployment_body(doc: dict[str, Any]) -> dict[str, Any]:
         appInsightsEnabled=bool(props.get("appInsightsEnabled")),
         egressPublicNetworkAccess=props.get("egressPublicNetworkAccess") or "Enabled",
         environmentVariables=props.get("environmentVariables") or {},
-        properties=props.get("properties") or {},
+        properties={**(props.get("properties") or {}), "AzureAsyncOperationUri": doc.get("async_uri") or ""},
     )
     return {
         "id": doc["id"],
@@ -411,13 +440,14 @@ def register(router: Router, sandbox: Any) -> None:
         doc = _operation(sandbox, op)
         if doc is None:
             raise AzureError(404, "NotFound", f"Operation {op} was not found.")
-        body: dict[str, Any] = {
-            "id": request.path,
-            "name": op,
-            "status": doc["status"],
-            "startTime": iso(doc["start"]),
-            "endTime": iso(doc["end"]) if doc["end"] else "0001-01-01T00:00:00+00:00",
-        }
+        # As recorded: while running {id, name, startTime, percentComplete: 0.0, status: "Updating"} (for creates,
+        # updates and deletes alike), then endTime, percentComplete 100.0 and the final status.
+        running = doc["status"] == "InProgress"
+        body: dict[str, Any] = {"id": request.path, "name": op, "startTime": iso(doc["start"])}
+        if not running:
+            body["endTime"] = iso(doc["end"] or doc["start"])
+        body["percentComplete"] = 0.0 if running else 100.0
+        body["status"] = "Updating" if running else doc["status"]
         if doc["error"]:
             body["error"] = dict(doc["error"])
         headers = sandbox.retry_after_headers(POLL_HINT_S) if doc["status"] == "InProgress" else {}
@@ -506,8 +536,10 @@ def register(router: Router, sandbox: Any) -> None:
             }
             with sandbox.state.edit() as data:
                 sandbox.state.collection(data, "endpoints")[ep_id.lower()] = doc
-            _, headers = start_operation(sandbox, "endpoint-create", ep_id, doc["location"], ws_doc["workspace_guid"])
-            return json_response(201, endpoint_body(sandbox, doc), headers)
+            _, headers = start_operation(
+                sandbox, "endpoint-create", ep_id, doc["location"], ws_doc["workspace_guid"], request.api_version
+            )
+            return json_response(201, endpoint_body(sandbox, get_endpoint(sandbox, ep_id) or doc), headers)
         if existing["state"] in BUSY:
             raise _busy("endpoint", endpoint, existing["state"])
         changes: dict[str, Any] = {"state": "Updating"}
@@ -531,8 +563,11 @@ def register(router: Router, sandbox: Any) -> None:
                 400, "BadArgument", "The authMode of an existing endpoint cannot be changed; create a new endpoint."
             )
         update_doc(sandbox, "endpoints", ep_id, **changes)
-        _, headers = start_operation(sandbox, "endpoint-update", ep_id, existing["location"], ws_doc["workspace_guid"])
-        return json_response(200, endpoint_body(sandbox, get_endpoint(sandbox, ep_id) or existing), headers)
+        _, headers = start_operation(
+            sandbox, "endpoint-update", ep_id, existing["location"], ws_doc["workspace_guid"], request.api_version
+        )
+        # 201 for an update too: Azure ML answered the PUT that moved traffic with 201 (recording test_online_deployment).
+        return json_response(201, endpoint_body(sandbox, get_endpoint(sandbox, ep_id) or existing), headers)
 
     @router.route("DELETE", EP)
     def delete_endpoint(request: Request, sub: str, rg: str, ws: str, endpoint: str) -> Response:
@@ -544,8 +579,10 @@ def register(router: Router, sandbox: Any) -> None:
         if doc["state"] == "Deleting":
             raise _busy("endpoint", endpoint, "Deleting")
         update_doc(sandbox, "endpoints", ep_id, state="Deleting")
-        _, headers = start_operation(sandbox, "endpoint-delete", ep_id, doc["location"], ws_doc["workspace_guid"])
-        return Response(202, b"", headers)
+        _, headers = start_operation(
+            sandbox, "endpoint-delete", ep_id, doc["location"], ws_doc["workspace_guid"], request.api_version
+        )
+        return json_response(202, None, headers)  # the recorded body is JSON null
 
     @router.route("POST", EP + r"/listKeys")
     def list_keys(request: Request, sub: str, rg: str, ws: str, endpoint: str) -> Response:
@@ -653,7 +690,7 @@ def register(router: Router, sandbox: Any) -> None:
             "instance_type": instance_type,
             "instance_count": count,
             "properties": props,
-            "state": "Updating" if existing else "Creating",
+            "state": "Updating",  # a new deployment's PUT answers "Updating" too (recording)
             "error": None,
             "created": existing["created"] if existing else now,
             "modified": now,
@@ -685,8 +722,9 @@ def register(router: Router, sandbox: Any) -> None:
             dep_id,
             doc["location"],
             ws_doc["workspace_guid"],
+            request.api_version,
         )
-        return json_response(200 if existing else 201, deployment_body(doc), headers)
+        return json_response(201, deployment_body(get_deployment(sandbox, dep_id) or doc), headers)
 
     @router.route("DELETE", DEP)
     def delete_deployment(request: Request, sub: str, rg: str, ws: str, endpoint: str, deployment: str) -> Response:
@@ -707,8 +745,10 @@ def register(router: Router, sandbox: Any) -> None:
             )
         update_doc(sandbox, "deployments", dep_id, state="Deleting")
         update_doc(sandbox, "endpoints", ep["id"], state="Updating")
-        _, headers = start_operation(sandbox, "deployment-delete", dep_id, doc["location"], ws_doc["workspace_guid"])
-        return Response(202, b"", headers)
+        _, headers = start_operation(
+            sandbox, "deployment-delete", dep_id, doc["location"], ws_doc["workspace_guid"], request.api_version
+        )
+        return json_response(202, None, headers)
 
     @router.route("POST", DEP + r"/getLogs")
     def get_logs(request: Request, sub: str, rg: str, ws: str, endpoint: str, deployment: str) -> Response:

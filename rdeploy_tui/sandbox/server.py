@@ -254,7 +254,10 @@ class Sandbox:
         return self._stopping.is_set()
 
     def retry_after_headers(self, seconds: float = 5.0) -> dict[str, str]:
-        """Tell the SDK's poller how long to wait: retry-after-ms wins over its 5-30 s default."""
+        """Tell the SDK's poller how long to wait, scaled like every duration: retry-after-ms wins over its 5-30 s
+        default. At time scale 1 there is nothing to add: Azure ML's operations send no Retry-After (recordings)."""
+        if self.time_scale == 1:
+            return {}
         return {"retry-after-ms": str(max(10, int(self.scaled(seconds) * 1000)))}
 
     def spawn(self, target: Callable[..., Any], *args: Any, name: str = "sandbox-worker") -> threading.Thread:
