@@ -293,6 +293,32 @@ def register(router: Router, sandbox: Any) -> None:
             raise AzureError(404, "ResourceGroupNotFound", f"Resource group '{rg}' could not be found.")
         return json_response(200, _group_body(doc))
 
+    @router.route("HEAD", RG)
+    def group_exists(request: Request, sub: str, rg: str) -> Response:
+        """ResourceGroups_CheckExistence (`az group exists`): 204 when it exists, 404 when not, no body
+        (azure-rest-api-specs, specification/resources/resource-manager/Microsoft.Resources/stable/2024-03-01/resources.json)."""
+        with sandbox.state.view() as data:
+            known = f"/subscriptions/{sub}/resourcegroups/{rg}".lower() in data.get("resource_groups", {})
+        return Response(204 if known else 404, b"", {})
+
+    @router.route("GET", SUB + r"/providers")
+    def list_providers(request: Request, sub: str) -> Response:
+        """Providers_List: {"value": [Provider]} (resources.json)."""
+        return json_response(200, {"value": [provider_body(sub, ns) for ns in PROVIDERS]})
+
+    @router.route("GET", SUB + r"/providers/(?P<namespace>[^/]+)")
+    def get_provider(request: Request, sub: str, namespace: str) -> Response:
+        """Providers_Get: the namespace, its registration and its types with their api-versions (what `az resource
+        show --ids` without --api-version reads to pick one). A namespace the sandbox does not serve: ARM's 404."""
+        match = next((ns for ns in PROVIDERS if ns.lower() == namespace.lower()), None)
+        if match is None:
+            raise AzureError(
+                404,
+                "InvalidResourceNamespace",
+                f"The resource namespace '{namespace}' is invalid.",
+            )
+        return json_response(200, provider_body(sub, match))
+
     @router.route("GET", RG + r"/providers/Microsoft\.MachineLearningServices/workspaces")
     def list_workspaces(request: Request, sub: str, rg: str) -> Response:
         head = f"/subscriptions/{sub}/resourcegroups/{rg}/".lower()
@@ -330,6 +356,45 @@ def register(router: Router, sandbox: Any) -> None:
             raise not_found("Microsoft.MachineLearningServices/workspaces/datastores", f"{ws}/{name}", rg)
         sas = sandbox.blobs.sas_query(doc["storage_container"], permissions="racwdl", expiry_s=8 * 3600)
         return json_response(200, {"secretsType": "Sas", "sasToken": sas})
+
+
+# The providers the sandbox serves, with the types and api-versions it answers (a subset of Azure's: the published
+# lists are in arm_front_door.py where the sandbox knows them; each type's newest version first, as ARM lists them).
+PROVIDERS: dict[str, dict[str, list[str]]] = {
+    "Microsoft.MachineLearningServices": {
+        "workspaces": ["2025-09-01", "2024-10-01", "2024-04-01", "2023-04-01", "2022-05-01"],
+        "workspaces/onlineEndpoints": ["2025-09-01", "2024-10-01", "2024-04-01", "2023-04-01", "2022-05-01"],
+        "workspaces/onlineEndpoints/deployments": [
+            "2025-09-01",
+            "2024-10-01",
+            "2024-04-01",
+            "2023-04-01",
+            "2022-05-01",
+        ],
+        "workspaces/models": ["2025-09-01", "2024-10-01", "2024-04-01", "2023-04-01", "2022-05-01"],
+        "workspaces/codes": ["2025-09-01", "2024-10-01", "2024-04-01", "2023-04-01", "2022-05-01"],
+        "workspaces/environments": ["2025-09-01", "2024-10-01", "2024-04-01", "2023-04-01", "2022-05-01"],
+        "workspaces/datastores": ["2025-09-01", "2024-10-01", "2024-04-01", "2023-04-01", "2022-05-01"],
+    },
+    "Microsoft.ContainerRegistry": {
+        "registries": ["2025-11-01", "2023-07-01", "2023-01-01-preview", "2019-05-01"],
+        "registries/runs": ["2025-03-01-preview", "2019-06-01-preview", "2019-04-01"],
+        "registries/tasks": ["2025-03-01-preview", "2019-06-01-preview", "2019-04-01"],
+    },
+}
+
+
+def provider_body(sub: str, namespace: str) -> dict[str, Any]:
+    return {
+        "id": f"/subscriptions/{sub}/providers/{namespace}",
+        "namespace": namespace,
+        "registrationState": "Registered",
+        "registrationPolicy": "RegistrationRequired",
+        "resourceTypes": [
+            {"resourceType": name, "locations": ["West Europe"], "apiVersions": versions, "capabilities": "None"}
+            for name, versions in PROVIDERS[namespace].items()
+        ],
+    }
 
 
 def _group_body(doc: dict[str, Any]) -> dict[str, Any]:

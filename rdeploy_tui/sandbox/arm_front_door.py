@@ -180,7 +180,8 @@ def check_api_version(request: Request) -> None:
         raise missing_error()
     namespace, type_path = resource_type(request.path)
     if namespace.lower() == RESOURCES_NAMESPACE.lower():
-        if version not in RESOURCES_VERSIONS and not (_VERSION_RE.match(version) and version > RESOURCES_VERSIONS[0]):
+        # Only published versions: ARM refuses a well-formed one it never published (issue 24 measured a 400 there).
+        if version not in RESOURCES_VERSIONS:
             raise invalid_error(version, RESOURCES_VERSIONS)
         return
     full_type = f"{namespace}/{type_path}".lower()
@@ -200,6 +201,21 @@ def check_api_version(request: Request) -> None:
             "NoRegisteredProviderFound",
             f"No registered resource provider found for location '{LOCATION}' and API version '{version}' for type "
             f"'{shown}'. The supported api-versions are '{supported}'. The supported locations are '{LOCATION}'.",
+        )
+
+
+def check_media_type(request: Request) -> None:
+    """ARM reads JSON bodies only: a body sent as another media type, or without a Content-Type, is refused with
+    415 UnsupportedMediaType, "The content media type '<null>' is not supported. Only 'application/json' is
+    supported." (ARM's body quoted in Azure/azure-cli#10143 and #13056, `az rest` without a Content-Type)."""
+    if not request.body:
+        return
+    media = (request.headers.get("Content-Type") or "").split(";")[0].strip().lower()
+    if media != "application/json" and not media.endswith("+json"):
+        raise AzureError(
+            415,
+            "UnsupportedMediaType",
+            f"The content media type '{media or '<null>'}' is not supported. Only 'application/json' is supported.",
         )
 
 

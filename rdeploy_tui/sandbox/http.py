@@ -70,11 +70,16 @@ class Request:
     def api_version(self) -> str | None:
         return self.param("api-version")
 
-    def json(self) -> Any:
-        """The body as JSON; an empty body is {}. Raises ValueError on malformed JSON."""
+    def json(self) -> dict[str, Any]:
+        """The body as a JSON object; an empty body is {}. Raises ValueError on malformed JSON and on JSON that is
+        not an object (an array, a string): every ARM and data-plane body the sandbox reads is an object, and the
+        server answers ValueError with ARM's 400, never a 500 that clients would retry."""
         if not self.body:
             return {}
-        return json.loads(self.body.decode("utf-8"))
+        value = json.loads(self.body.decode("utf-8"))
+        if not isinstance(value, dict):
+            raise ValueError(f"a JSON {type(value).__name__} where an object was expected")
+        return value
 
 
 @dataclass

@@ -324,6 +324,32 @@ def register(router: Router, sandbox: Any) -> None:
         )
         return json_response(200 if existing else 201, version_body(entry), headers)
 
+    @router.route("DELETE", WS + "/" + kinds + "/" + _NAME + "/versions/" + _VERSION)
+    def delete_version(request: Request, sub: str, rg: str, ws: str, kind: str, name: str, version: str) -> Response:
+        """ModelVersions_Delete / CodeVersions_Delete / EnvironmentVersions_Delete (mfe.json): 200, or 204 when there
+        is no such version (ARM's rule for deletes). A version a deployment uses is refused: 409 (words unknown)."""
+        ws_id = ws_of(sub, rg, ws)
+        key = _key(ws_id, kind.lower(), name, version)
+        resource_id = f"{ws_id}/{kind.lower()}/{name}/versions/{version}".lower()
+        with sandbox.state.edit() as data:
+            if key not in data.get("assets", {}):
+                return Response(204, b"", {})
+            for dep in data.get("deployments", {}).values():
+                props = dep.get("properties") or {}
+                used = [
+                    props.get("model"),
+                    props.get("environmentId"),
+                    (props.get("codeConfiguration") or {}).get("codeId"),
+                ]
+                if resource_id in [str(u or "").removeprefix("azureml:").lower() for u in used]:
+                    raise AzureError(
+                        409,
+                        "Conflict",
+                        f"{kind[:-1].capitalize()} version {name}:{version} is used by deployment {dep['name']}.",
+                    )
+            del data["assets"][key]
+        return Response(200, b"", {})
+
     @router.route("POST", WS + "/codes/" + _NAME + "/versions/" + _VERSION + "/startPendingUpload")
     def start_pending_upload(request: Request, sub: str, rg: str, ws: str, name: str, version: str) -> Response:
         find_workspace(sandbox, sub, rg, ws)

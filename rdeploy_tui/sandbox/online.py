@@ -288,6 +288,12 @@ WORKERS: dict[str, Callable[[Any, str], None]] = {
 }
 
 
+def endpoint_key(sandbox: Any, doc: dict[str, Any], slot: str) -> str:
+    """The endpoint's key in `slot` (primary/secondary); regenerateKeys moves the slot to its next generation."""
+    generation = int((doc.get("key_generations") or {}).get(slot, 0))
+    return sandbox.signer.endpoint_key(doc["id"], slot if generation == 0 else f"{slot}#{generation}")
+
+
 # ----- REST shapes ------------------------------------------------------------------------------------
 def endpoint_body(sandbox: Any, doc: dict[str, Any]) -> dict[str, Any]:
     """The OnlineEndpoint as Azure ML answers it (recordings test_online_deployment*): scoringUri and swaggerUri null
@@ -500,6 +506,8 @@ def register(router: Router, sandbox: Any) -> None:
         _check_name("Endpoint", endpoint)
         ep_id = endpoint_id(ws_doc["id"], endpoint)
         body = request.json()
+        if not merge:
+            _check_endpoint_put(body)
         props = body.get("properties") or {}
         existing = get_endpoint(sandbox, ep_id)
         if existing is None:
@@ -596,10 +604,49 @@ def register(router: Router, sandbox: Any) -> None:
         return json_response(
             200,
             {
-                "primaryKey": sandbox.signer.endpoint_key(doc["id"], "primary"),
-                "secondaryKey": sandbox.signer.endpoint_key(doc["id"], "secondary"),
+                "primaryKey": endpoint_key(sandbox, doc, "primary"),
+                "secondaryKey": endpoint_key(sandbox, doc, "secondary"),
             },
         )
+
+    @router.route("POST", EP + r"/regenerateKeys")
+    def regenerate_keys(request: Request, sub: str, rg: str, ws: str, endpoint: str) -> Response:
+        """OnlineEndpoints_RegenerateKeys (mfe.json): body RegenerateEndpointKeysRequest {keyType: Primary|Secondary,
+        keyValue?}; 202 with Location (an operation result) and Retry-After; `az ml online-endpoint regenerate-keys`.
+        The old key stops working at once (the sandbox has no propagation delay)."""
+        doc = endpoint_or_404(sub, rg, ws, endpoint)
+        body = request.json()
+        slot = str(body.get("keyType") or "")
+        if slot.lower() not in ("primary", "secondary"):
+            raise AzureError(400, "BadRequest", f"keyType must be Primary or Secondary, not {slot!r}.")
+        if doc["auth_mode"].lower() != "key":
+            raise AzureError(
+                400, "BadArgument", f"Endpoint '{endpoint}' uses {doc['auth_mode']} authentication; it has no keys."
+            )
+        generations = dict(doc.get("key_generations") or {})
+        generations[slot.lower()] = int(generations.get(slot.lower(), 0)) + 1
+        update_doc(sandbox, "endpoints", doc["id"], key_generations=generations)
+        ws_doc = workspace(sub, rg, ws)
+        op_id = f"oeidp:{ws_doc['workspace_guid']}:{uuid.uuid4()}"
+        with sandbox.state.edit() as data:
+            now = time.time()
+            sandbox.state.collection(data, "operations")[op_id] = {
+                "id": op_id,
+                "action": "endpoint-keys",
+                "resource": doc["id"],
+                "status": "Succeeded",
+                "error": None,
+                "start": now,
+                "end": now,
+                "location": doc["location"],
+                "subscription": sub,
+            }
+        base = f"{sandbox.base_url}/subscriptions/{sub}/providers/Microsoft.MachineLearningServices/locations/{doc['location']}"
+        headers = {
+            "Location": f"{base}/mfeOperationResults/{op_id}?api-version={request.api_version}",
+            "Retry-After": "1",  # whole seconds (RFC 9110); the key is new already
+        }
+        return json_response(202, None, headers)
 
     @router.route("POST", EP + r"/token")
     def get_token(request: Request, sub: str, rg: str, ws: str, endpoint: str) -> Response:
@@ -662,6 +709,7 @@ def register(router: Router, sandbox: Any) -> None:
                 f"Endpoint '{endpoint}' already has {MAX_DEPLOYMENTS_PER_ENDPOINT} deployments, the most it may have.",
             )
         body = request.json()
+        _check_deployment_put(body)
         props = dict(body.get("properties") or {})
         if sandbox.faults.take("bad-argument", f"PUT {request.path}"):
             raise AzureError(
@@ -771,6 +819,40 @@ def register(router: Router, sandbox: Any) -> None:
         return json_response(200, {"content": "\n".join(lines) + ("\n" if lines else "")})
 
 
+def _check_endpoint_put(body: dict[str, Any]) -> None:
+    """What the REST spec requires of an OnlineEndpoint PUT (azure-rest-api-specs, specification/machinelearningservices/
+    resource-manager/Microsoft.MachineLearningServices/stable/2024-04-01/mfe.json: OnlineEndpointTrackedResource requires
+    `properties`, TrackedResource `location`, OnlineEndpointProperties `authMode`). ARM's words for a missing location are
+    LocationRequired's; the service's words for the other two are not published (unknown): they name the field."""
+    if not body.get("location"):
+        raise AzureError(400, "LocationRequired", "The location property is required for this definition.")
+    props = body.get("properties")
+    if not isinstance(props, dict):
+        raise AzureError(400, "BadRequest", "The request is invalid: 'properties' is required for an online endpoint.")
+    if not props.get("authMode"):
+        raise AzureError(
+            400, "BadRequest", "The request is invalid: 'properties.authMode' is required (Key, AMLToken or AADToken)."
+        )
+
+
+def _check_deployment_put(body: dict[str, Any]) -> None:
+    """OnlineDeploymentProperties is polymorphic on `endpointComputeType` (Managed, Kubernetes), a required
+    discriminator (same REST spec, OnlineDeploymentTrackedResource requires `properties` and `location`); a body
+    without it cannot be read as either kind. The service's words are not published (unknown)."""
+    props = body.get("properties")
+    if not isinstance(props, dict):
+        raise AzureError(
+            400, "BadRequest", "The request is invalid: 'properties' is required for an online deployment."
+        )
+    kind = props.get("endpointComputeType")
+    if kind not in ("Managed", "Kubernetes", "AzureMLCompute"):
+        raise AzureError(
+            400,
+            "BadRequest",
+            f"The request is invalid: 'properties.endpointComputeType' must be Managed or Kubernetes, not {kind!r}.",
+        )
+
+
 def _busy(kind: str, name: str, state: str) -> AzureError:
     return AzureError(
         409,
@@ -786,7 +868,8 @@ def _check_traffic(sandbox: Any, ep_id: str, traffic: dict[str, Any]) -> None:
             raise AzureError(
                 400, "BadArgument", f"Traffic names deployment '{name}', which does not exist in this endpoint."
             )
-        if not isinstance(share, int) or not 0 <= share <= 100:
+        # Traffic values are int32 in the REST spec (OnlineEndpointProperties.traffic): JSON true is not one.
+        if isinstance(share, bool) or not isinstance(share, int) or not 0 <= share <= 100:
             raise AzureError(
                 400, "BadArgument", f"Traffic for deployment '{name}' must be a whole number from 0 to 100."
             )

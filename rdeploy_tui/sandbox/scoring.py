@@ -140,7 +140,7 @@ def _authorized(sandbox: Any, endpoint: dict[str, Any], header: str) -> bool:
         return False
     secret = header[7:].strip()
     if endpoint["auth_mode"].lower() == "key":
-        keys = (sandbox.signer.endpoint_key(endpoint["id"], slot) for slot in ("primary", "secondary"))
+        keys = (online.endpoint_key(sandbox, endpoint, slot) for slot in ("primary", "secondary"))
         return any(hmac.compare_digest(secret, key) for key in keys)
     try:
         claims = sandbox.signer.verify(secret, "aml")

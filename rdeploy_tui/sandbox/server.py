@@ -367,6 +367,7 @@ class Sandbox:
                 return self.registry.handle(request)
             if _is_arm(request.path):
                 arm_front_door.check_api_version(request)
+                arm_front_door.check_media_type(request)
                 if request.path.lower().startswith("/subscriptions/"):
                     arm.check_subscription(self, request)
                 # ARM answers its own JSON 404 for a path no provider serves, never another service's body.
@@ -374,8 +375,13 @@ class Sandbox:
             return self.router.dispatch(request, self.storage_router.dispatch)
         except AzureError as exc:
             return exc.response()
-        except ValueError as exc:  # malformed JSON bodies and the like
-            return azure_error(400, "BadRequest", f"The request body is not valid: {exc}")
+        except ValueError as exc:  # malformed JSON, or JSON that is not an object
+            # ARM's code for a body it cannot deserialize; its words for an array or string body are not published.
+            return azure_error(
+                400,
+                "InvalidRequestContent",
+                f"The request content was invalid and could not be deserialized: {exc}",
+            )
         except Exception:
             log.error("sandbox handler failed for %s %s\n%s", request.method, request.path, traceback.format_exc())
             return azure_error(
