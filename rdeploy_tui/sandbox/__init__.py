@@ -6,7 +6,7 @@
         ml_client = settings.ml_client()                       # azure.ai.ml.MLClient on the sandbox
 
 Modules: server (Sandbox, request handling, faults at the door), http (Request/Response/Router), state
-(StateStore), auth (tokens, keys, SAS), blob (storage), images (image registry), arm (subscriptions,
+(SandboxStateFile), auth (tokens, keys, SAS), blob (storage), images (image registry), arm (subscriptions,
 workspaces, datastores), ml (models, codes, environments), online (endpoints, deployments, LROs),
 hosting (plumber processes), scoring (the scoring URI), faults, settings (ClientSettings), tls.
 login: the sandbox as a custom cloud (ARM's /metadata/endpoints, an Entra token endpoint for the test service
@@ -14,7 +14,7 @@ principal in sandbox.service_principal, printed by `rdeploy-tui sandbox`).
 acr.py (ACR registries.get + ACR Tasks) is registered by the server when present.
 
 API for other sandbox modules (e.g. acr.py), all on the Sandbox passed to `register(router, sandbox)`:
-- sandbox.state: StateStore. `with sandbox.state.view() as data:` reads, `with sandbox.state.edit() as data:`
+- sandbox.state: SandboxStateFile. `with sandbox.state.view() as data:` reads, `with sandbox.state.edit() as data:`
   changes and saves atomically. Collections are plain dicts inside `data`, e.g.
   `sandbox.state.collection(data, "acr_runs")`. Keep values JSON-serialisable.
   Registries created with workspaces are in data["registries"]: {acr_id.lower(): {id, name, subscription,

@@ -35,7 +35,7 @@ from xml.sax.saxutils import escape
 
 from rdeploy_tui.sandbox.auth import Signer, TokenError
 from rdeploy_tui.sandbox.http import Request, Response, Router
-from rdeploy_tui.sandbox.state import StateStore
+from rdeploy_tui.sandbox.state import SandboxStateFile
 
 DEFAULT_ACCOUNT = "sandboxstore"
 STORAGE_VERSION = "2025-01-05"
@@ -59,7 +59,7 @@ def account_url_for_datastore(base_url: str, account: str = DEFAULT_ACCOUNT) -> 
 
 
 class BlobStore:
-    def __init__(self, state: StateStore, folder: Path, signer: Signer, base_url: Callable[[], str]) -> None:
+    def __init__(self, state: SandboxStateFile, folder: Path, signer: Signer, base_url: Callable[[], str]) -> None:
         self._state = state
         self._folder = folder
         self._signer = signer

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from rdeploy_tui.sandbox.state import StateStore
+from rdeploy_tui.sandbox.state import SandboxStateFile
 
 
 @dataclass
@@ -49,7 +49,7 @@ class Image:
 
 
 class ImageRegistry:
-    def __init__(self, state: StateStore, folder: Path) -> None:
+    def __init__(self, state: SandboxStateFile, folder: Path) -> None:
         self._state = state
         self._folder = folder
 

@@ -32,7 +32,7 @@ from rdeploy_tui.sandbox.images import ImageRegistry
 from rdeploy_tui.sandbox.seed import seed
 from rdeploy_tui.sandbox.settings import ClientSettings
 from rdeploy_tui.sandbox.signing_key import load_signing_key
-from rdeploy_tui.sandbox.state import StateStore
+from rdeploy_tui.sandbox.state import SandboxStateFile
 
 log = logging.getLogger("rdeploy_tui.sandbox")
 log.addHandler(logging.NullHandler())  # never Python's last-resort handler (tracebacks on the user's terminal)
@@ -84,7 +84,7 @@ class Sandbox:
         self.request_log: list[dict[str, Any]] = _BoundedLog()
         self.base_url = ""  # set by start(): https://127.0.0.1:PORT
         self.ca_bundle = self.state_dir / "tls" / "ca-bundle.pem"
-        self.state = StateStore(self.state_dir)
+        self.state = SandboxStateFile(self.state_dir)
         self._secret_notices: list[str] = []
         self._signer = Signer(
             load_secret(self.state_dir, self._secret_notices.append),

@@ -32,7 +32,7 @@ class StateFolderBusy(RuntimeError):
     """Another sandbox process is already serving this state folder."""
 
 
-class StateStore:
+class SandboxStateFile:
     """A dict of collections persisted to `folder/state.json`.
 
     Read with `with store.view() as data:` and change with `with store.edit() as data:`;
