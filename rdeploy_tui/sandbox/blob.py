@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import re
 import threading
 import time
 import uuid
@@ -263,6 +264,27 @@ class BlobStore:
                 "AuthorizationPermissionMismatch",
                 "This request is not authorized to perform this operation using this permission.",
             )
+
+
+_BLOB_PATH = re.compile(
+    r"/(?P<account>[a-z0-9]{3,24}(?:\.blob\.[^/]+)?)/(?P<container>[a-z0-9$][a-z0-9-]{2,62})(?:/(?P<blob>.+))?\Z"
+)
+_NEEDED = {"GET": "r", "HEAD": "r", "PUT": "wca", "DELETE": "d"}
+
+
+def refuse_before_body(store: BlobStore, request: Request) -> Response | None:
+    """The SAS or bearer check, from the URL and headers alone: an unauthenticated upload is refused before the
+    sandbox reads a byte of its body (Storage checks the signature before it takes the content, answering 403
+    AuthenticationFailed / 401 NoAuthenticationInformation)."""
+    match = _BLOB_PATH.match(request.path)
+    if match is None or not match["blob"] and (request.param("restype") or "").lower() != "container":
+        return None
+    account = match["account"].split(".blob.", 1)[0]
+    try:
+        store.authorize(request, account, match["container"], match["blob"] or None, _NEEDED.get(request.method, "r"))
+    except BlobError as exc:
+        return _error(exc.status, exc.code, exc.message)
+    return None
 
 
 def register(router: Router, sandbox: Any) -> None:

@@ -135,6 +135,10 @@ class Router:
     def add(self, method: str, pattern: str, handler: Handler) -> None:
         self._routes.append(_Route(method.upper(), re.compile(pattern + r"/?\Z", re.IGNORECASE), handler))
 
+    def matches(self, path: str) -> bool:
+        """Whether any route (of any method) answers this path."""
+        return any(route.pattern.match(path) for route in self._routes)
+
     def dispatch(self, request: Request, unmatched: Callable[[Request], Response] | None = None) -> Response:
         """The handler's response; for a path no route matches, `unmatched(request)` (default: a generic 404)."""
         path_matched = False

@@ -38,9 +38,17 @@ log = logging.getLogger("rdeploy_tui.sandbox")
 log.addHandler(logging.NullHandler())  # never Python's last-resort handler (tracebacks on the user's terminal)
 
 DEFAULT_QUOTA_CORES = 32
-_MAX_BODY = (
-    512 * 1024 * 1024
-)  # the SDK's blob uploads are the big bodies; Azure's own caps per service are not all documented
+# The most the sandbox reads of one request body, per plane; more is refused with 413 before it is read.
+# - ARM: 4 MiB, the size ARM documents for a deployment template (learn.microsoft.com/azure/azure-resource-manager/
+#   templates/best-practices, "Template limits"); ARM's own cap on other request bodies and its words for a bigger one
+#   are not published (unknown): the sandbox answers 413 RequestEntityTooLarge.
+# - Blob storage: 256 MiB per request, a sandbox limit below Azure's (Put Blob takes up to 5000 MiB, Put Block 4000
+#   MiB: learn.microsoft.com/rest/api/storageservices/put-blob); Storage's own answer is 413 RequestBodyTooLarge, "The
+#   request body is too large and exceeds the maximum permissible limit." (Common REST API error codes). The SDKs
+#   upload in blocks of 4-8 MiB, far below either.
+# - Everything else (scoring, registry data plane, sign-in): 256 MiB.
+ARM_MAX_BODY = 4 * 1024 * 1024
+MAX_BODY = 256 * 1024 * 1024
 REQUEST_LOG_MAX = 10_000
 
 
@@ -59,6 +67,30 @@ class _BoundedLog(list):
         super().append(entry)
         if len(self) > REQUEST_LOG_MAX + REQUEST_LOG_MAX // 10:  # trim in batches: O(1) amortised
             del self[: len(self) - REQUEST_LOG_MAX]
+
+
+class _BodyTooLarge(Exception):
+    """A request body over the plane's limit."""
+
+
+def _too_large(request: Request, limit: int) -> Response:
+    megabytes = limit // (1024 * 1024)
+    if _is_arm(request.path):
+        response = azure_error(
+            413,
+            "RequestEntityTooLarge",
+            f"The request content is larger than the {megabytes} MB Resource Manager accepts.",
+        )
+    else:
+        from rdeploy_tui.sandbox.blob import _error
+
+        response = _error(
+            413,
+            "RequestBodyTooLarge",
+            f"The request body is too large and exceeds the maximum permissible limit ({megabytes} MiB in the sandbox).",
+        )
+    response.headers["Connection"] = "close"
+    return response
 
 
 class _DropConnection(Exception):
@@ -343,16 +375,19 @@ class Sandbox:
 
     def refuse_before_body(self, request: Request) -> Response | None:
         """Authentication decided from the headers, before the body is read: an unauthenticated client cannot make
-        the sandbox read (up to _MAX_BODY of) its body. Faults are left to handle(): they answer first there."""
+        the sandbox read (up to MAX_BODY of) its body. Faults are left to handle(): they answer first there."""
         if self.faults.armed():
             return None
         if request.path.lower().startswith("/subscriptions"):
             return self._check_bearer(request)
         if registry.handles(request.path):
             return self.registry.refuse_before_body(request)
-        from rdeploy_tui.sandbox import scoring
+        from rdeploy_tui.sandbox import blob, scoring
 
-        return scoring.refuse_before_body(self, request)
+        refused = scoring.refuse_before_body(self, request)
+        if refused is None and not self.router.matches(request.path) and self.storage_router.matches(request.path):
+            refused = blob.refuse_before_body(self.blobs, request)
+        return refused
 
     def _respond(self, request: Request) -> Response:
         fault = self.faults.take_request_fault(request.method, request.path)
@@ -524,8 +559,13 @@ class _Handler(BaseHTTPRequestHandler):
             sandbox._log(headers_only, refused.status, time.perf_counter())
             self._send(refused)
             return
+        limit = ARM_MAX_BODY if _is_arm(headers_only.path) else MAX_BODY
         try:
-            body = self._read_body()
+            body = self._read_body(limit)
+        except _BodyTooLarge:
+            self.close_connection = True  # the rest of the body stays unread
+            self._send(_too_large(headers_only, limit))
+            return
         except ValueError as exc:
             self.send_error(400, str(exc))
             return
@@ -555,17 +595,21 @@ class _Handler(BaseHTTPRequestHandler):
 
     do_GET = do_PUT = do_POST = do_DELETE = do_HEAD = do_PATCH = do_OPTIONS = _serve
 
-    def _read_body(self) -> bytes:
+    def _read_body(self, limit: int) -> bytes:
+        """The body, never more than `limit` bytes: BodyTooLarge before reading past it (chunked bodies too)."""
         if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
-            chunks = []
+            chunks, total = [], 0
             while True:
-                size = int(self.rfile.readline().split(b";")[0].strip() or b"0", 16)
+                size = int(self.rfile.readline(64).split(b";")[0].strip() or b"0", 16)
                 if size == 0:
-                    self.rfile.readline()
+                    self.rfile.readline(64)
                     return b"".join(chunks)
+                total += size
+                if total > limit:
+                    raise _BodyTooLarge(limit)
                 chunks.append(self.rfile.read(size))
-                self.rfile.readline()
+                self.rfile.readline(64)
         length = int(self.headers.get("Content-Length") or 0)
-        if length > _MAX_BODY:
-            raise ValueError("Request body too large for the sandbox.")
+        if length > limit:
+            raise _BodyTooLarge(limit)
         return self.rfile.read(length) if length else b""
