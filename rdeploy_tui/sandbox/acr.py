@@ -334,7 +334,16 @@ class AcrService:
             run_id=run_id,
             files=files,
             dockerfile_path=docker_request.get("dockerFilePath") or "Dockerfile",
-            image_names=list(docker_request.get("imageNames") or []),
+            image_names=[
+                build.expand_run_variables(
+                    str(name),
+                    run_id=run_id,
+                    login_server=record["loginServer"],
+                    when=time.strftime("%Y%m%d-%H%M%Sz", time.gmtime()),
+                    platform=docker_request.get("platform") or {},
+                )
+                for name in docker_request.get("imageNames") or []
+            ],
             push=bool(docker_request.get("isPushEnabled")),
             login_server=record["loginServer"],
             cran=self.cran,

@@ -141,6 +141,27 @@ def parse_image_name(name: str, login_server: str) -> ImageRef:
     return ImageRef(repository, tag)
 
 
+_RUN_VARIABLE = re.compile(r"\{\{\s*\.Run\.(\w+)\s*\}\}")
+
+
+def expand_run_variables(name: str, *, run_id: str, login_server: str, when: str, platform: dict[str, str]) -> str:
+    """ACR Tasks' run variables in an image name, as `az acr build -t hello-world:{{.Run.ID}}` uses them
+    (learn.microsoft.com/azure/container-registry/container-registry-tasks-reference-yaml, "Run variables"):
+    ID, Registry, RegistryName, Date (UTC, yyyyMMdd-HHmmssz), OS, Architecture. Commit and Branch are empty for a
+    quick build of an uploaded context; an unknown variable is left as written (docker then refuses the name)."""
+    values = {
+        "ID": run_id,
+        "Registry": login_server,
+        "RegistryName": login_server.split(".", 1)[0],
+        "Date": when,
+        "OS": (platform.get("os") or "linux").lower(),
+        "Architecture": platform.get("architecture") or "amd64",
+        "Commit": "",
+        "Branch": "",
+    }
+    return _RUN_VARIABLE.sub(lambda m: values.get(m.group(1), m.group(0)), name)
+
+
 def _hex(*parts: object) -> str:
     digest = hashlib.sha256()
     for part in parts:

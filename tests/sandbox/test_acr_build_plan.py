@@ -298,3 +298,20 @@ def test_a_source_repository_fails_the_install_without_headers():
     result = plan(SF_HOWTO.format(apt="", check="").replace("rocker/r-ver:4.4.1", "r-base:latest"))
     assert "ERROR: configuration failed for package ‘sf’" in log_text(result)
     assert result.image["r_packages_missing"] == ["sf"]
+
+
+def test_run_variables_in_image_names_are_expanded_as_acr_tasks_does():
+    from rdeploy_tui.sandbox.build import expand_run_variables, parse_image_name
+
+    name = expand_run_variables(
+        "hello-world:{{.Run.ID}}", run_id="ca1", login_server="reg.azurecr.io", when="20260101-000000z", platform={}
+    )
+    assert name == "hello-world:ca1" and parse_image_name(name, "reg.azurecr.io").tag == "ca1"
+    dated = expand_run_variables(
+        "{{.Run.Registry}}/app:{{.Run.Date}}-{{.Run.OS}}",
+        run_id="ca2",
+        login_server="reg.azurecr.io",
+        when="20260101-000000z",
+        platform={"os": "Linux"},
+    )
+    assert dated == "reg.azurecr.io/app:20260101-000000z-linux"
