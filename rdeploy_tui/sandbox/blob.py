@@ -277,7 +277,7 @@ def refuse_before_body(store: BlobStore, request: Request) -> Response | None:
     sandbox reads a byte of its body (Storage checks the signature before it takes the content, answering 403
     AuthenticationFailed / 401 NoAuthenticationInformation)."""
     match = _BLOB_PATH.match(request.path)
-    if match is None or not match["blob"] and (request.param("restype") or "").lower() != "container":
+    if match is None or (not match["blob"] and (request.param("restype") or "").lower() != "container"):
         return None
     account = match["account"].split(".blob.", 1)[0]
     try:

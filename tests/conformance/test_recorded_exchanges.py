@@ -86,14 +86,16 @@ def _replay(sandbox, ws, names: Names, entries, score: Score, adapt=lambda step,
                 status, headers, body = _send(client, "GET", url)
             else:
                 status, headers, body = poll_until(
-                    lambda: _send(client, "GET", url), lambda b: (b or {}).get("status") != "Updating", timeout=120
+                    lambda url=url: _send(client, "GET", url),
+                    lambda b: (b or {}).get("status") != "Updating",
+                    timeout=120,
                 )
         else:
             url = names.map(entry["uri"]).replace("https://management.azure.com", sandbox.base_url)
             request = adapt(step, names.map_json(entry["request"])) if "request" in entry else None
             if step.endswith("-get") and entry.get("final_state"):
                 status, headers, body = poll_until(
-                    lambda: _send(client, "GET", url),
+                    lambda url=url: _send(client, "GET", url),
                     lambda b: (b or {}).get("properties", {}).get("provisioningState") not in ("Creating", "Updating"),
                     timeout=120,
                 )

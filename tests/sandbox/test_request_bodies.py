@@ -24,36 +24,34 @@ def _rss_kib() -> int:
 def _upload(sandbox, path: str, length: int, headers: dict[str, str] | None = None) -> tuple[int, bytes]:
     """Send a request announcing `length` bytes and stream zeros until the server answers or hangs up."""
     context = ssl.create_default_context(cafile=str(sandbox.ca_bundle))
-    with socket.create_connection(("127.0.0.1", sandbox.port), timeout=30) as raw:
-        with context.wrap_socket(raw, server_hostname="127.0.0.1") as conn:
-            head = (
-                f"PUT {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: {length}\r\nx-ms-blob-type: BlockBlob\r\n"
-            )
-            head += "".join(f"{k}: {v}\r\n" for k, v in (headers or {}).items()) + "\r\n"
-            conn.sendall(head.encode())
-            chunk, sent = b"\0" * (1024 * 1024), 0
-            conn.settimeout(0.5)
-            answer = b""
-            while sent < length:
-                try:
-                    conn.sendall(chunk)
-                    sent += len(chunk)
-                    answer += conn.recv(65536)  # an early answer (the refusal) arrives while we still send
-                    if b"\r\n\r\n" in answer:
-                        break
-                except TimeoutError:
-                    continue
-                except (ConnectionError, ssl.SSLError):
-                    break
-            conn.settimeout(30)
+    raw = socket.create_connection(("127.0.0.1", sandbox.port), timeout=30)
+    with raw, context.wrap_socket(raw, server_hostname="127.0.0.1") as conn:
+        head = f"PUT {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: {length}\r\nx-ms-blob-type: BlockBlob\r\n"
+        head += "".join(f"{k}: {v}\r\n" for k, v in (headers or {}).items()) + "\r\n"
+        conn.sendall(head.encode())
+        chunk, sent = b"\0" * (1024 * 1024), 0
+        conn.settimeout(0.5)
+        answer = b""
+        while sent < length:
             try:
-                while b"\r\n\r\n" not in answer:
-                    data = conn.recv(65536)
-                    if not data:
-                        break
-                    answer += data
-            except (ConnectionError, ssl.SSLError, TimeoutError):
-                pass
+                conn.sendall(chunk)
+                sent += len(chunk)
+                answer += conn.recv(65536)  # an early answer (the refusal) arrives while we still send
+                if b"\r\n\r\n" in answer:
+                    break
+            except TimeoutError:
+                continue
+            except (ConnectionError, ssl.SSLError):
+                break
+        conn.settimeout(30)
+        try:
+            while b"\r\n\r\n" not in answer:
+                data = conn.recv(65536)
+                if not data:
+                    break
+                answer += data
+        except (ConnectionError, ssl.SSLError, TimeoutError):
+            pass
     status = int(answer.split(b" ", 2)[1]) if answer.startswith(b"HTTP/") else 0
     return status, answer
 
