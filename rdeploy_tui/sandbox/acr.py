@@ -579,5 +579,5 @@ def _base36(number: int) -> str:
 
 def _duration(seconds: float) -> str:
     """ACR's style: 27s, 1m12s."""
-    whole = int(round(seconds))
+    whole = round(seconds)
     return f"{whole // 60}m{whole % 60}s" if whole >= 60 else f"{whole}s"

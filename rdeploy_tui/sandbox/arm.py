@@ -3,7 +3,8 @@
 State collections (shared with other sandbox modules; keys are lower-cased resource ids):
     subscriptions  {sub_id: {displayName, state, tenantId}}
     resource_groups {"/subscriptions/s/resourcegroups/rg": {id, name, location}}
-    workspaces     {ws_id: {id, name, subscription, resource_group, location, workspace_guid, container_registry, storage_container}}
+    workspaces     {ws_id: {id, name, subscription, resource_group, location, workspace_guid, container_registry,
+                    storage_container}}
     registries     {acr_id: {id, name, subscription, resource_group, location, login_server, sku, created}}
 """
 
@@ -26,6 +27,7 @@ DEFAULT_WORKSPACE = "rdeploy-sandbox-ws"
 NO_ACR_WORKSPACE = "rdeploy-noacr-ws"
 DEFAULT_LOCATION = "westeurope"
 DATASTORE = "workspaceblobstore"
+_SANDBOX_DNS = "sandbox.rdeploy.invalid"  # host names the sandbox invents end here (RFC 2606: never resolvable)
 
 SUB = r"/subscriptions/(?P<sub>[^/]+)"
 RG = SUB + r"/resourceGroups/(?P<rg>[^/]+)"
@@ -154,7 +156,10 @@ def check_token_tenant(sandbox: Any, request: Request, tenant: str) -> Response 
         "tenant there is no impact to the services, but information about new tenant could take time to propagate "
         "(up to an hour). If you just transferred your subscription and see this error message, please try back later."
     )
-    challenge = f'Bearer authorization_uri="{sandbox.base_url}/{expected}", error="invalid_token", error_description="{message}"'
+    challenge = (
+        f'Bearer authorization_uri="{sandbox.base_url}/{expected}", error="invalid_token", '
+        f'error_description="{message}"'
+    )
     return azure_error(401, "InvalidAuthenticationTokenTenant", message, {"WWW-Authenticate": challenge})
 
 
@@ -181,6 +186,7 @@ def workspace_body(sandbox: Any, doc: dict[str, Any]) -> dict[str, Any]:
     recordings, api-version 2022-05-01, plus the later ones azure-ai-ml 1.35 reads)."""
     sub, rg, guid = doc["subscription"], doc["resource_group"], doc["workspace_guid"]
     short = guid.replace("-", "")[:12]
+    group_id = f"/subscriptions/{sub}/resourceGroups/{rg}"
     return {
         "id": doc["id"],
         "name": doc["name"],
@@ -208,9 +214,9 @@ def workspace_body(sandbox: Any, doc: dict[str, Any]) -> dict[str, Any]:
             "description": "rdeploy-tui sandbox workspace",
             "workspaceId": guid,
             "provisioningState": "Succeeded",
-            "storageAccount": f"/subscriptions/{sub}/resourceGroups/{rg}/providers/Microsoft.Storage/storageAccounts/sandboxstore",
+            "storageAccount": f"{group_id}/providers/Microsoft.Storage/storageAccounts/sandboxstore",
             "keyVault": f"/subscriptions/{sub}/resourceGroups/{rg}/providers/Microsoft.KeyVault/vaults/kv{short}",
-            "applicationInsights": f"/subscriptions/{sub}/resourceGroups/{rg}/providers/Microsoft.insights/components/ai{short}",
+            "applicationInsights": f"{group_id}/providers/Microsoft.insights/components/ai{short}",
             "containerRegistry": doc["container_registry"] or None,
             "discoveryUrl": f"{sandbox.base_url}/discovery",
             "mlFlowTrackingUri": f"azureml://{doc['location']}.api.azureml.ms/mlflow/v1.0{doc['id']}",
@@ -224,7 +230,7 @@ def workspace_body(sandbox: Any, doc: dict[str, Any]) -> dict[str, Any]:
             # A workspace's notebook file share (the recorded GET has it; the sandbox serves no notebooks).
             "notebookInfo": {
                 "resourceId": guid.replace("-", ""),
-                "fqdn": f"ml-{doc['name']}-{doc['location']}-{guid}.{doc['location']}.notebooks.sandbox.rdeploy.invalid",
+                "fqdn": f"ml-{doc['name']}-{doc['location']}-{guid}.{doc['location']}.notebooks.{_SANDBOX_DNS}",
                 "isPrivateLinkEnabled": False,
                 "notebookPreparationError": None,
             },
@@ -296,7 +302,8 @@ def register(router: Router, sandbox: Any) -> None:
     @router.route("HEAD", RG)
     def group_exists(request: Request, sub: str, rg: str) -> Response:
         """ResourceGroups_CheckExistence (`az group exists`): 204 when it exists, 404 when not, no body
-        (azure-rest-api-specs, specification/resources/resource-manager/Microsoft.Resources/stable/2024-03-01/resources.json)."""
+        (azure-rest-api-specs, specification/resources/resource-manager/Microsoft.Resources/stable/2024-03-01/
+        resources.json)."""
         with sandbox.state.view() as data:
             known = f"/subscriptions/{sub}/resourcegroups/{rg}".lower() in data.get("resource_groups", {})
         return Response(204 if known else 404, b"", {})

@@ -7,8 +7,9 @@
 Public sources for the wording (ARM's own error bodies, quoted in public issues):
 - MissingApiVersionParameter: "The api-version query parameter (?api-version=) is required for all requests."
   (MicrosoftDocs/feedback#2279 shows management.azure.com's body; cloudquery/cloudquery#6626 the 400 status).
-- InvalidApiVersionParameter, for ARM's own types (subscriptions, resourceGroups, resources): "The api-version '2021-03-01'
-  is invalid. The supported versions are '2024-08-01,...'." (ansible-collections/azure#1739, Azure/azure-cli#28038).
+- InvalidApiVersionParameter, for ARM's own types (subscriptions, resourceGroups, resources): "The api-version
+  '2021-03-01' is invalid. The supported versions are '2024-08-01,...'." (ansible-collections/azure#1739,
+  Azure/azure-cli#28038).
 - NoRegisteredProviderFound, for a provider's type: "No registered resource provider found for location 'eastus' and
   API version '2019-05-01' for type 'workspaces'. The supported api-versions are '...'. The supported locations are
   '...'." (Azure/azure-sdk-for-js#4097, microsoft/vscode-tools-for-ai#940 for workspaces/models).
@@ -162,7 +163,8 @@ def invalid_error(version: str, supported: list[str]) -> AzureError:
 
 
 def resource_type(path: str) -> tuple[str, str]:
-    """(namespace, type) of an ARM path: `.../providers/NS/t1/n1/t2` -> (NS, "t1/t2"); no provider -> Microsoft.Resources."""
+    """(namespace, type) of an ARM path: `.../providers/NS/t1/n1/t2` -> (NS, "t1/t2"); no provider ->
+    Microsoft.Resources."""
     parts = [p for p in path.split("/") if p]
     lowered = [p.lower() for p in parts]
     if "providers" in lowered:

@@ -45,9 +45,9 @@ def load_secret(folder: Path, warn: Callable[[str], None] | None = None) -> byte
         os.replace(path, kept)
         if warn is not None:
             warn(
-                f"The sandbox secret {path} was too short ({len(secret or b'')} bytes, at least {MIN_SECRET_BYTES} needed) "
-                f"or unreadable; a new random secret replaces it (old file kept as {kept.name}). Keys and tokens the "
-                "sandbox issued before no longer work: sign in and fetch endpoint keys again."
+                f"The sandbox secret {path} was too short ({len(secret or b'')} bytes, at least {MIN_SECRET_BYTES} "
+                f"needed) or unreadable; a new random secret replaces it (old file kept as {kept.name}). Keys and "
+                "tokens the sandbox issued before no longer work: sign in and fetch endpoint keys again."
             )
     secret = secrets.token_bytes(MIN_SECRET_BYTES)
     tmp = path.with_suffix(".tmp")

@@ -244,7 +244,8 @@ class BlobStore:
             raise BlobError(
                 401,
                 "NoAuthenticationInformation",
-                "Server failed to authenticate the request. Please refer to the information in the www-authenticate header.",
+                "Server failed to authenticate the request. Please refer to the information in the www-authenticate "
+                "header.",
             )
         sp, se = request.param("sp", ""), request.param("se", "")
         resource = request.param("sr") or "a"
@@ -254,7 +255,8 @@ class BlobStore:
             raise BlobError(
                 403,
                 "AuthenticationFailed",
-                "Server failed to authenticate the request. Make sure the value of Authorization header is formed correctly including the signature.",
+                "Server failed to authenticate the request. Make sure the value of Authorization header is formed "
+                "correctly including the signature.",
             )
         if time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()) > se:
             raise BlobError(403, "AuthenticationFailed", "Signed expiry time has to be after signed start time")
@@ -375,7 +377,8 @@ def _list(store: BlobStore, request: Request, account: str, container: str) -> R
     with_metadata = "metadata" in (request.param("include") or "")
     out = [
         '<?xml version="1.0" encoding="utf-8"?>',
-        f'<EnumerationResults ServiceEndpoint="{escape(store._base_url())}/{account}/" ContainerName="{escape(container)}">',
+        f'<EnumerationResults ServiceEndpoint="{escape(store._base_url())}/{account}/" '
+        f'ContainerName="{escape(container)}">',
         f"<Prefix>{escape(prefix)}</Prefix>",
     ]
     if delimiter:

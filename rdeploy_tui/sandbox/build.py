@@ -230,7 +230,10 @@ def plan_build(
 
     path = posixpath.normpath(dockerfile_path or "Dockerfile")
     if path not in files:
-        message = f"unable to prepare context: unable to evaluate symlinks in Dockerfile path: lstat /workspace/{path}: no such file or directory"
+        message = (
+            "unable to prepare context: unable to evaluate symlinks in Dockerfile path: "
+            f"lstat /workspace/{path}: no such file or directory"
+        )
         return fail(message, message)
     text = files[path].decode("utf-8", errors="replace")
     instructions = dockerfile.parse(text)

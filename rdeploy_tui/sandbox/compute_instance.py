@@ -95,7 +95,9 @@ def register(router: Router, sandbox: Any) -> None:
                 400,
                 {
                     "error": "invalid_resource",
-                    "error_description": f"The resource {resource!r} is not one the sandbox issues tokens for: use {sandbox.base_url}/.",
+                    "error_description": (
+                        f"The resource {resource!r} is not one the sandbox issues tokens for: use {sandbox.base_url}/."
+                    ),
                 },
             )
         access_token, expires_on = sandbox.signer.issue(

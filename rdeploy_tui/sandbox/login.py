@@ -1,8 +1,8 @@
 """Sign-in the way a custom cloud publishes it: ARM's cloud metadata and a Microsoft Entra token endpoint.
 
-    GET  /metadata/endpoints?api-version=...                     ARM's cloud metadata (no auth), in the shape ARM answers
-                                                                 each api-version (see metadata_for_version); loginEndpoint
-                                                                 is the sandbox
+    GET  /metadata/endpoints?api-version=...                     ARM's cloud metadata (no auth), in the shape ARM
+                                                                 answers each api-version (see metadata_for_version);
+                                                                 loginEndpoint is the sandbox
     GET  /{tenant}/v2.0/.well-known/openid-configuration         what MSAL asks first (tenant discovery)
     POST /{tenant}/oauth2/v2.0/token                             client-credentials grant (azure-identity's
                                                                  ClientSecretCredential / EnvironmentCredential)
@@ -163,7 +163,9 @@ def entra_error(
         status,
         {
             "error": error,
-            "error_description": f"AADSTS{code}: {description} Trace ID: {trace_id} Correlation ID: {correlation_id} Timestamp: {stamp}Z",
+            "error_description": (
+                f"AADSTS{code}: {description} Trace ID: {trace_id} Correlation ID: {correlation_id} Timestamp: {stamp}Z"
+            ),
             "error_codes": [code],
             "timestamp": stamp + "Z",
             "trace_id": trace_id,
@@ -183,8 +185,9 @@ def _tenant_not_found(tenant: str, request: Request, base: str) -> Response:
         400,
         "invalid_tenant",
         90002,
-        f"Tenant '{tenant}' not found. Check to make sure you have the correct tenant ID and are signing into the correct cloud. "
-        "Check with your subscription administrator, this may happen if there are no active subscriptions for the tenant.",
+        f"Tenant '{tenant}' not found. Check to make sure you have the correct tenant ID and are signing into the "
+        "correct cloud. Check with your subscription administrator, this may happen if there are no active "
+        "subscriptions for the tenant.",
         request,
         base,
     )
@@ -324,8 +327,8 @@ def register(router: Router, sandbox: Any) -> None:
                 400,
                 "unsupported_grant_type",
                 70003,
-                "The app requested an unsupported grant type. The sandbox signs in service principals only "
-                "(client credentials).",
+                "The app requested an unsupported grant type. The sandbox signs in service principals only (client "
+                "credentials).",
                 request,
                 sandbox.base_url,
             )
@@ -344,9 +347,9 @@ def register(router: Router, sandbox: Any) -> None:
                 400,
                 "unauthorized_client",
                 700016,
-                f"Application with identifier '{client_id}' was not found in the directory '{sp.tenant_id}'. This can happen if the "
-                "application has not been installed by the administrator of the tenant or consented to by any user in the tenant. "
-                "You may have sent your authentication request to the wrong tenant.",
+                f"Application with identifier '{client_id}' was not found in the directory '{sp.tenant_id}'. This can "
+                "happen if the application has not been installed by the administrator of the tenant or consented to "
+                "by any user in the tenant. You may have sent your authentication request to the wrong tenant.",
                 request,
                 sandbox.base_url,
             )
@@ -364,8 +367,8 @@ def register(router: Router, sandbox: Any) -> None:
                 401,
                 "invalid_client",
                 7000215,
-                "Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, not the "
-                f"client secret ID, for a secret added to app '{sp.client_id}'.",
+                "Invalid client secret provided. Ensure the secret being sent in the request is the client secret "
+                f"value, not the client secret ID, for a secret added to app '{sp.client_id}'.",
                 request,
                 sandbox.base_url,
             )
@@ -391,9 +394,9 @@ def register(router: Router, sandbox: Any) -> None:
                 400,
                 "invalid_resource",
                 500011,
-                f"The resource principal named {resource} was not found in the tenant named {sp.tenant_id}. This can happen if the "
-                "application has not been installed by the administrator of the tenant or consented to by any user in the tenant. "
-                "You might have sent your authentication request to the wrong tenant.",
+                f"The resource principal named {resource} was not found in the tenant named {sp.tenant_id}. This can "
+                "happen if the application has not been installed by the administrator of the tenant or consented to "
+                "by any user in the tenant. You might have sent your authentication request to the wrong tenant.",
                 request,
                 sandbox.base_url,
             )

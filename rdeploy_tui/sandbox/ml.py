@@ -362,7 +362,10 @@ def register(router: Router, sandbox: Any) -> None:
             {
                 "blobReferenceForConsumption": {
                     "blobUri": f"{sandbox.base_url}/{DEFAULT_ACCOUNT}/{container}",
-                    "storageAccountArmId": f"/subscriptions/{sub}/resourceGroups/{rg}/providers/Microsoft.Storage/storageAccounts/{DEFAULT_ACCOUNT}",
+                    "storageAccountArmId": (
+                        f"/subscriptions/{sub}/resourceGroups/{rg}/providers/Microsoft.Storage/storageAccounts/"
+                        f"{DEFAULT_ACCOUNT}"
+                    ),
                     "credential": {"credentialType": "SAS", "sasUri": sas},
                 },
                 "pendingUploadId": str(uuid.uuid4()),

@@ -5,8 +5,10 @@ and a background operation moves the resource along: Creating/Updating -> Succee
 A deployment becomes Succeeded only once its plumber API answers its readiness route (hosting.py).
 
 State collections (keys are lower-cased resource ids, operation ids as issued):
-    endpoints   {id, name, workspace, location, auth_mode, description, tags, traffic, mirror_traffic, state, created, modified}
-    deployments {id, name, endpoint, workspace, location, instance_type, instance_count, properties, state, error, created, modified, storage_log}
+    endpoints   {id, name, workspace, location, auth_mode, description, tags, traffic, mirror_traffic, state, created,
+                 modified}
+    deployments {id, name, endpoint, workspace, location, instance_type, instance_count, properties, state, error,
+                 created, modified, storage_log}
     operations  {id, action, resource, status, error, start, end, location, subscription}
 """
 
@@ -37,7 +39,8 @@ from rdeploy_tui.sandbox.http import Request, Response, Router, json_response
 from rdeploy_tui.spec.vm_sizes import SOURCE_URL as VM_SOURCE_URL
 from rdeploy_tui.spec.vm_sizes import VM_SIZES
 
-# The sizes a managed online deployment may use, with their cores: Microsoft's published SKU list (vm_sizes.py cites it).
+# The sizes a managed online deployment may use, with their cores: Microsoft's published SKU list (vm_sizes.py cites
+# it).
 SKU_CORES = {key: size.vcpus for key, size in VM_SIZES.items()}
 QUOTA_HEADROOM = 1.2  # Azure asks for 20 % extra cores when creating or updating a deployment
 MAX_INSTANCES = 50
@@ -242,7 +245,8 @@ def _storage_init(sandbox: Any, dep: dict[str, Any]) -> None:
     model = dep["properties"].get("model") or ""
     lines = [
         f"{iso(time.time())} storage-initializer: downloading model {model.split('/models/')[-1] or '(none)'}",
-        f"{iso(time.time())} storage-initializer: downloading code {dep['properties'].get('codeConfiguration', {}).get('codeId', '').split('/codes/')[-1]}",
+        f"{iso(time.time())} storage-initializer: downloading code "
+        f"{dep['properties'].get('codeConfiguration', {}).get('codeId', '').split('/codes/')[-1]}",
         f"{iso(time.time())} storage-initializer: all files downloaded; mounting into the inference-server container",
     ]
     update_doc(sandbox, "deployments", dep["id"], storage_log=lines)
@@ -371,7 +375,8 @@ def _check_name(kind: str, name: str) -> None:
         raise AzureError(
             400,
             "BadArgument",
-            f"{kind} name '{name}' is invalid: use 3-32 letters, digits and '-', starting with a letter and not ending with '-'.",
+            f"{kind} name '{name}' is invalid: use 3-32 letters, digits and '-', starting with a letter and not "
+            "ending with '-'.",
         )
 
 
@@ -518,7 +523,8 @@ def register(router: Router, sandbox: Any) -> None:
                 raise AzureError(
                     409,
                     "Conflict",
-                    f"An endpoint named '{endpoint}' already exists in region {other['location']}. Endpoint names must be unique within a region; choose another name.",
+                    f"An endpoint named '{endpoint}' already exists in region {other['location']}. Endpoint names "
+                    "must be unique within a region; choose another name.",
                 )
             auth_mode = props.get("authMode") or "Key"
             if auth_mode.lower() not in ("key", "amltoken", "aadtoken"):
@@ -574,7 +580,8 @@ def register(router: Router, sandbox: Any) -> None:
         _, headers = start_operation(
             sandbox, "endpoint-update", ep_id, existing["location"], ws_doc["workspace_guid"], request.api_version
         )
-        # 201 for an update too: Azure ML answered the PUT that moved traffic with 201 (recording test_online_deployment).
+        # 201 for an update too: Azure ML answered the PUT that moved traffic with 201 (recording
+        # test_online_deployment).
         return json_response(201, endpoint_body(sandbox, get_endpoint(sandbox, ep_id) or existing), headers)
 
     @router.route("DELETE", EP)
@@ -599,7 +606,8 @@ def register(router: Router, sandbox: Any) -> None:
             raise AzureError(
                 400,
                 "BadArgument",
-                f"Endpoint '{endpoint}' uses {doc['auth_mode']} authentication; keys are only available with authMode Key. Ask for a token instead.",
+                f"Endpoint '{endpoint}' uses {doc['auth_mode']} authentication; keys are only available with authMode "
+                "Key. Ask for a token instead.",
             )
         return json_response(
             200,
@@ -641,7 +649,10 @@ def register(router: Router, sandbox: Any) -> None:
                 "location": doc["location"],
                 "subscription": sub,
             }
-        base = f"{sandbox.base_url}/subscriptions/{sub}/providers/Microsoft.MachineLearningServices/locations/{doc['location']}"
+        base = (
+            f"{sandbox.base_url}/subscriptions/{sub}/providers/Microsoft.MachineLearningServices/locations/"
+            f"{doc['location']}"
+        )
         headers = {
             "Location": f"{base}/mfeOperationResults/{op_id}?api-version={request.api_version}",
             "Retry-After": "1",  # whole seconds (RFC 9110); the key is new already
@@ -655,7 +666,8 @@ def register(router: Router, sandbox: Any) -> None:
             raise AzureError(
                 400,
                 "BadArgument",
-                f"Endpoint '{endpoint}' uses {doc['auth_mode']} authentication; tokens are only issued with authMode AMLToken. Use its keys.",
+                f"Endpoint '{endpoint}' uses {doc['auth_mode']} authentication; tokens are only issued with authMode "
+                "AMLToken. Use its keys.",
             )
         # The claims of Azure's endpoint tokens (azure-sdk-for-python recording test_online_deployment: canRefresh,
         # workspaceId, tid, oid, actions, endpointName, serviceId; iss and aud "azureml").
@@ -715,7 +727,8 @@ def register(router: Router, sandbox: Any) -> None:
             raise AzureError(
                 400,
                 "BadArgument",
-                "The deployment request is invalid: the scoring route, environment and model settings disagree (simulated BadArgument fault).",
+                "The deployment request is invalid: the scoring route, environment and model settings disagree "
+                "(simulated BadArgument fault).",
             )
         instance_type = props.get("instanceType") or "Standard_DS3_v2"
         capacity = (body.get("sku") or {}).get("capacity")
@@ -789,7 +802,8 @@ def register(router: Router, sandbox: Any) -> None:
             raise AzureError(
                 400,
                 "BadArgument",
-                f"Deployment '{deployment}' receives {share}% of endpoint '{endpoint}' traffic. Set its traffic to 0 before deleting it.",
+                f"Deployment '{deployment}' receives {share}% of endpoint '{endpoint}' traffic. Set its traffic to 0 "
+                "before deleting it.",
             )
         update_doc(sandbox, "deployments", dep_id, state="Deleting")
         update_doc(sandbox, "endpoints", ep["id"], state="Updating")
@@ -820,10 +834,11 @@ def register(router: Router, sandbox: Any) -> None:
 
 
 def _check_endpoint_put(body: dict[str, Any]) -> None:
-    """What the REST spec requires of an OnlineEndpoint PUT (azure-rest-api-specs, specification/machinelearningservices/
-    resource-manager/Microsoft.MachineLearningServices/stable/2024-04-01/mfe.json: OnlineEndpointTrackedResource requires
-    `properties`, TrackedResource `location`, OnlineEndpointProperties `authMode`). ARM's words for a missing location are
-    LocationRequired's; the service's words for the other two are not published (unknown): they name the field."""
+    """What the REST spec requires of an OnlineEndpoint PUT (azure-rest-api-specs, specification/
+    machinelearningservices/resource-manager/Microsoft.MachineLearningServices/stable/2024-04-01/mfe.json:
+    OnlineEndpointTrackedResource requires `properties`, TrackedResource `location`, OnlineEndpointProperties
+    `authMode`). ARM's words for a missing location are LocationRequired's; the service's words for the other two are
+    not published (unknown): they name the field."""
     if not body.get("location"):
         raise AzureError(400, "LocationRequired", "The location property is required for this definition.")
     props = body.get("properties")
@@ -857,7 +872,8 @@ def _busy(kind: str, name: str, state: str) -> AzureError:
     return AzureError(
         409,
         "Conflict",
-        f"The {kind} '{name}' is {state.lower()} ({state}); another operation is in progress. Wait for it to finish, then retry.",
+        f"The {kind} '{name}' is {state.lower()} ({state}); another operation is in progress. Wait for it to finish, "
+        "then retry.",
     )
 
 
@@ -901,7 +917,8 @@ def _check_mirror(sandbox: Any, ep_id: str, traffic: dict[str, Any], mirror: dic
         raise AzureError(
             400,
             "BadArgument",
-            f"Traffic can be mirrored to only one deployment in an endpoint; mirrorTraffic names {len(shadows)}: {', '.join(sorted(shadows))}.",
+            f"Traffic can be mirrored to only one deployment in an endpoint; mirrorTraffic names {len(shadows)}: "
+            f"{', '.join(sorted(shadows))}.",
         )
     if sum(shadows.values()) > 50:
         raise AzureError(
@@ -913,12 +930,14 @@ def _check_mirror(sandbox: Any, ep_id: str, traffic: dict[str, Any], mirror: dic
             raise AzureError(
                 400,
                 "BadArgument",
-                f"Deployment '{name}' receives live traffic ({traffic.get(name)}%) and mirrored traffic; a deployment can receive only live traffic or mirrored traffic, not both.",
+                f"Deployment '{name}' receives live traffic ({traffic.get(name)}%) and mirrored traffic; a deployment "
+                "can receive only live traffic or mirrored traffic, not both.",
             )
 
 
 def _resolve_assets(sandbox: Any, props: dict[str, Any]) -> None:
-    """Model, code and environment ids must name registered versions (the SDK has created code and environment already)."""
+    """Model, code and environment ids must name registered versions (the SDK has created code and environment
+    already)."""
     model = props.get("model")
     if model and ml.asset_by_id(sandbox, model) is None:
         raise _model_not_found(sandbox, model)
@@ -949,7 +968,10 @@ def _model_not_found(sandbox: Any, model_id: str) -> AzureError:
         if not versions:
             detail = f"Model container with name: {match['name']} not found."
         else:
-            detail = f"Model version {match['name']}:{match['version']} not found. Versions registered: {', '.join(versions)}."
+            detail = (
+                f"Model version {match['name']}:{match['version']} not found. "
+                f"Versions registered: {', '.join(versions)}."
+            )
     return AzureError(
         404,
         "UserError",

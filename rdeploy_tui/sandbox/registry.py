@@ -377,14 +377,15 @@ class RegistryPlane:
             return errors(
                 400,
                 "MANIFEST_INVALID",
-                f"manifest invalid: the sandbox registry takes single image manifests ({', '.join(MANIFEST_TYPES)}), not {media_type!r}",
+                f"manifest invalid: the sandbox registry takes single image manifests ({', '.join(MANIFEST_TYPES)}), "
+                f"not {media_type!r}",
             )
         digest = "sha256:" + hashlib.sha256(request.body).hexdigest()
         if _DIGEST.fullmatch(reference) and reference != digest:
             return errors(
                 400, "DIGEST_INVALID", "provided digest did not match uploaded content", {"digest": reference}
             )
-        wanted = [manifest.get("config") or {}] + list(manifest.get("layers") or [])
+        wanted = [manifest.get("config") or {}, *(manifest.get("layers") or [])]
         missing = [
             d.get("digest")
             for d in wanted

@@ -93,7 +93,8 @@ def register(router: Router, sandbox: Any) -> None:
         if deployment["state"] != "Succeeded" or target is None:
             return _answer(
                 503,
-                f"Deployment {deployment['name']} is not ready (provisioning state {deployment['state']}); no healthy upstream.",
+                f"Deployment {deployment['name']} is not ready (provisioning state {deployment['state']}); no healthy "
+                "upstream.",
                 headers,
             )
         if not request.headers.get("azureml-model-deployment"):
@@ -115,7 +116,8 @@ def register(router: Router, sandbox: Any) -> None:
         except httpx.TransportError:
             return _answer(
                 502,
-                f"Deployment {deployment['name']} did not answer: its container is not running. Read its inference-server logs.",
+                f"Deployment {deployment['name']} did not answer: its container is not running. Read its "
+                "inference-server logs.",
                 headers,
             )
         headers["Content-Type"] = content_type

@@ -61,7 +61,8 @@ def default_state_dir() -> Path:
 
 
 class _BoundedLog(list):
-    """The request log: a list keeping the last REQUEST_LOG_MAX entries (a long-running sandbox must not grow forever)."""
+    """The request log: a list keeping the last REQUEST_LOG_MAX entries (a long-running sandbox must not grow
+    forever)."""
 
     def append(self, entry: Any) -> None:
         super().append(entry)
@@ -87,7 +88,8 @@ def _too_large(request: Request, limit: int) -> Response:
         response = _error(
             413,
             "RequestBodyTooLarge",
-            f"The request body is too large and exceeds the maximum permissible limit ({megabytes} MiB in the sandbox).",
+            f"The request body is too large and exceeds the maximum permissible limit ({megabytes} MiB in the "
+            "sandbox).",
         )
     response.headers["Connection"] = "close"
     return response
@@ -107,7 +109,8 @@ class Sandbox:
         quota_cores: int = DEFAULT_QUOTA_CORES,
         faults: Faults | None = None,
     ) -> None:
-        """`time_scale` multiplies every simulated duration (durations.py: 1 is Azure's pace, 0.05 the demo's, 0.003 makes a deploy take ~2 s)."""
+        """`time_scale` multiplies every simulated duration (durations.py: 1 is Azure's pace, 0.05 the demo's, 0.003
+        makes a deploy take ~2 s)."""
         self.state_dir = Path(state_dir).expanduser().resolve()
         self.port = port
         self.time_scale = time_scale
@@ -464,7 +467,9 @@ class Sandbox:
             return azure_error(
                 403,
                 "AuthorizationFailed",
-                f"The client 'sandbox-user@example.com' with object id '00000000-0000-0000-0000-00000000a11e' does not have authorization to perform action '{action}' over scope '{scope}' or the scope is invalid. If access was recently granted, please refresh your credentials.",
+                "The client 'sandbox-user@example.com' with object id '00000000-0000-0000-0000-00000000a11e' does "
+                f"not have authorization to perform action '{action}' over scope '{scope}' or the scope is invalid. "
+                "If access was recently granted, please refresh your credentials.",
             )
         retry_s = float(fault.params.get("retry_after", 1))
         retry = {"Retry-After": str(max(1, round(retry_s))), **self.retry_after_headers(retry_s)}
@@ -472,7 +477,8 @@ class Sandbox:
             return azure_error(
                 429,
                 "TooManyRequests",
-                "The request is being throttled as the limit has been reached for operation type. Retry after the time in the Retry-After header.",
+                "The request is being throttled as the limit has been reached for operation type. Retry after the "
+                "time in the Retry-After header.",
                 retry,
             )
         if name == "transient-503":
@@ -503,7 +509,10 @@ def _is_arm(path: str) -> bool:
 
 
 def _unauthorized(exc: TokenError) -> Response:
-    challenge = f'Bearer authorization_uri="https://login.microsoftonline.com/common", error="invalid_token", error_description="{exc.message}"'
+    challenge = (
+        'Bearer authorization_uri="https://login.microsoftonline.com/common", error="invalid_token", '
+        f'error_description="{exc.message}"'
+    )
     return azure_error(401, exc.code, exc.message, {"WWW-Authenticate": challenge})
 
 

@@ -55,7 +55,7 @@ class SandboxStateFile:
         """Hold an exclusive OS lock on the folder for the life of the sandbox."""
         if fcntl is None or self._lock_file is not None:
             return
-        handle = open(self.folder / ".lock", "w")
+        handle = open(self.folder / ".lock", "w")  # noqa: SIM115 -- held open for the sandbox's life (the flock)
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError:

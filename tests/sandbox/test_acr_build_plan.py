@@ -43,7 +43,7 @@ CMD ["Rscript", "/tmp/start_plumber.R"]
 """
 
 
-def plan(text: str, *, files: dict[str, bytes] | None = None, cran: Cran = Cran(), **kwargs) -> build.BuildPlan:
+def plan(text: str, *, files: dict[str, bytes] | None = None, cran: Cran | None = None, **kwargs) -> build.BuildPlan:
     context = (
         {"Dockerfile": text.encode(), "start_plumber.R": b"pr <- plumber::plumb('x')\n"} if files is None else files
     )
@@ -54,7 +54,7 @@ def plan(text: str, *, files: dict[str, bytes] | None = None, cran: Cran = Cran(
         image_names=kwargs.pop("image_names", ["r-model:1"]),
         push=True,
         login_server=LOGIN,
-        cran=cran,
+        cran=cran or Cran(),
         **kwargs,
     )
 
@@ -166,7 +166,8 @@ def test_missing_entrypoint_reset_builds_with_a_warning_and_a_crashing_image_rec
         ("FROM rstudio/plumber\nINSTAL x\n", "dockerfile parse error line 2: unknown instruction: INSTAL"),
         (
             "FROM rstudio/plumber\nCOPY plumber.R /app/\n",
-            "COPY failed: file not found in build context or excluded by .dockerignore: stat plumber.R: file does not exist",
+            "COPY failed: file not found in build context or excluded by .dockerignore: stat plumber.R: file does not "
+            "exist",
         ),
     ],
 )
@@ -289,7 +290,10 @@ def test_a_binary_package_without_its_system_library_installs_but_does_not_load(
     assert "libgdal.so.34: cannot open shared object file" in text
     unchecked = plan(SF_HOWTO.format(apt="", check=""))
     assert unchecked.succeeded and "libgdal.so.34" in unchecked.image["r_packages_unloadable"]["sf"]
-    apt = "RUN apt-get update && apt-get install -y --no-install-recommends libgdal-dev libgeos-dev libproj-dev libudunits2-dev\n"
+    apt = (
+        "RUN apt-get update && apt-get install -y --no-install-recommends "
+        "libgdal-dev libgeos-dev libproj-dev libudunits2-dev\n"
+    )
     with_libraries = plan(SF_HOWTO.format(apt=apt, check="; if (!requireNamespace('sf')) quit(status = 1)"))
     assert with_libraries.succeeded and with_libraries.image["r_packages_unloadable"] == {}
 

@@ -1,4 +1,5 @@
-"""The sandbox as a custom cloud: ARM's /metadata/endpoints and a Microsoft Entra token endpoint for its test service principal.
+"""The sandbox as a custom cloud: ARM's /metadata/endpoints and a Microsoft Entra token endpoint for its test service
+principal.
 
 Driven by what real clients send: azure-identity's ClientSecretCredential (MSAL underneath) and a SubscriptionClient.
 """

@@ -165,7 +165,8 @@ def test_the_protocol_refusals(http, sandbox, login_server):
         anonymous.status_code == 401
         and 'scope="repository:judge/raw:push,pull"' in anonymous.headers["WWW-Authenticate"]
     )
-    # a monolithic upload with the wrong digest is DIGEST_INVALID; a manifest naming a missing blob MANIFEST_BLOB_UNKNOWN
+    # a monolithic upload with the wrong digest is DIGEST_INVALID; a manifest naming a missing blob is
+    # MANIFEST_BLOB_UNKNOWN
     wrong = http.post(
         "/v2/judge/raw/blobs/uploads/", params={"digest": "sha256:" + "0" * 64}, content=b"abc", headers=push
     )
