@@ -251,7 +251,9 @@ def datastore_body(sandbox: Any, doc: dict[str, Any]) -> dict[str, Any]:
             "endpoint": STORAGE_ENDPOINT,
             "protocol": "https",
             "serviceDataAccessAuthIdentity": "WorkspaceSystemAssignedIdentity",
-            "credentials": {"credentialsType": "Sas"},
+            # As Azure answers for the workspace's default blob store (recording test_online_deployment_skip_script_
+            # validation): an account key, so clients sign blob requests with Shared Key (blob.py verifies them).
+            "credentials": {"credentialsType": "AccountKey"},
             "isDefault": True,
             "description": None,
             "tags": {},
@@ -358,11 +360,12 @@ def register(router: Router, sandbox: Any) -> None:
 
     @router.route("POST", WS + r"/datastores/(?P<name>[^/]+)/listSecrets")
     def datastore_secrets(request: Request, sub: str, rg: str, ws: str, name: str) -> Response:
-        doc = find_workspace(sandbox, sub, rg, ws)
+        find_workspace(sandbox, sub, rg, ws)  # the workspace's 404 first
         if name.lower() != DATASTORE:
             raise not_found("Microsoft.MachineLearningServices/workspaces/datastores", f"{ws}/{name}", rg)
-        sas = sandbox.blobs.sas_query(doc["storage_container"], permissions="racwdl", expiry_s=8 * 3600)
-        return json_response(200, {"secretsType": "Sas", "sasToken": sas})
+        # Datastores_ListSecrets (mfe.json): AccountKeyDatastoreSecrets {secretsType: AccountKey, key}, as recorded.
+        # The body azure-ai-ml sends ({expirableSecret, expireAfterHours}) changes nothing for an account key.
+        return json_response(200, {"secretsType": "AccountKey", "key": sandbox.blobs.account_key()})
 
 
 # The providers the sandbox serves, with the types and api-versions it answers (a subset of Azure's: the published

@@ -14,8 +14,9 @@ Python API (for the other sandbox modules, e.g. the ACR build writing its log):
     store.properties(container, name) -> dict | None       # type, size, etag, metadata, content_type, ...
     store.list_blobs(container, prefix="") -> list[str]
     store.sas_url(container, name=None, permissions="r", expiry_s=3600) -> str   # name=None: container SAS
-Requests must carry a SAS the sandbox issued (sig checked, expiry and permissions honoured)
-or a sandbox bearer token.
+Requests must carry a SAS the sandbox issued (sig checked, expiry and permissions honoured), a Shared Key signature
+made with the account's key (`store.account_key(account)`, what the workspace datastore's listSecrets hands out, as
+Azure does: shared_key.py checks it) or a sandbox bearer token.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ from urllib.parse import quote, urlencode
 from xml.etree import ElementTree as ET
 from xml.sax.saxutils import escape
 
+from rdeploy_tui.sandbox import shared_key
 from rdeploy_tui.sandbox.auth import Signer, TokenError
 from rdeploy_tui.sandbox.http import Request, Response, Router
 from rdeploy_tui.sandbox.state import SandboxStateFile
@@ -44,9 +46,10 @@ _SAS_VERSION = "2022-11-02"
 
 
 class BlobError(Exception):
-    def __init__(self, status: int, code: str, message: str) -> None:
+    def __init__(self, status: int, code: str, message: str, detail: str | None = None) -> None:
         super().__init__(message)
         self.status, self.code, self.message = status, code, message
+        self.detail = detail  # Storage's AuthenticationErrorDetail, for a refused signature
 
 
 def account_url_for_datastore(base_url: str, account: str = DEFAULT_ACCOUNT) -> str:
@@ -187,6 +190,10 @@ class BlobStore:
             del params["sr"]
         return urlencode(params)
 
+    def account_key(self, account: str = DEFAULT_ACCOUNT) -> str:
+        """The storage account's key (Azure's listKeys / a datastore's AccountKey secret): Shared Key signs with it."""
+        return shared_key.account_key(self._signer.mac("storage-account-key", account))
+
     # ----- storage -----------------------------------------------------------------------------------
     def _path(self, account: str, container: str, name: str) -> Path:
         digest = hashlib.sha256(name.encode()).hexdigest()  # flat, safe file names whatever the blob name
@@ -231,8 +238,12 @@ class BlobStore:
 
     # ----- HTTP --------------------------------------------------------------------------------------
     def authorize(self, request: Request, account: str, container: str, name: str | None, needed: str) -> None:
-        """Raise BlobError unless the request carries a valid SAS (or sandbox bearer token) allowing `needed`."""
+        """Raise BlobError unless the request carries a valid SAS, Shared Key signature or sandbox bearer token allowing
+        `needed` (Shared Key and bearer tokens allow everything, as an account key and a data owner's token do)."""
         auth = request.headers.get("Authorization", "")
+        if auth.startswith(("SharedKey ", "SharedKeyLite ")):
+            self._check_shared_key(request, account, auth)
+            return
         if auth.startswith("Bearer "):
             try:
                 self._signer.verify(auth[7:], "arm")
@@ -267,6 +278,36 @@ class BlobStore:
                 "This request is not authorized to perform this operation using this permission.",
             )
 
+    def _check_shared_key(self, request: Request, account: str, auth: str) -> None:
+        refused = (
+            "Server failed to authenticate the request. Make sure the value of Authorization header is formed "
+            "correctly including the signature."
+        )
+        try:
+            parsed = shared_key.parse_authorization(auth)
+            assert parsed is not None
+            scheme, signer_account, signature = parsed
+            if signer_account.split(".blob.", 1)[0] != account:
+                # Storage's words for a key of another account are not published: the sandbox names both.
+                raise shared_key.SharedKeyError(
+                    f"The account '{signer_account}' in the Authorization header is not the account of the request's "
+                    f"URL ('{account}')."
+                )
+            headers = {name.lower(): value for name, value in request.headers.items()}
+            shared_key.verify(
+                self.account_key(account),
+                scheme,
+                signature,
+                request.method,
+                request.raw_path or quote(request.path),
+                request.raw_query,
+                headers,
+                signer_account,
+                time.time(),
+            )
+        except shared_key.SharedKeyError as exc:
+            raise BlobError(403, "AuthenticationFailed", refused, str(exc)) from None
+
 
 _BLOB_PATH = re.compile(
     r"/(?P<account>[a-z0-9]{3,24}(?:\.blob\.[^/]+)?)/(?P<container>[a-z0-9$][a-z0-9-]{2,62})(?:/(?P<blob>.+))?\Z"
@@ -285,7 +326,7 @@ def refuse_before_body(store: BlobStore, request: Request) -> Response | None:
     try:
         store.authorize(request, account, match["container"], match["blob"] or None, _NEEDED.get(request.method, "r"))
     except BlobError as exc:
-        return _error(exc.status, exc.code, exc.message)
+        return _error(exc.status, exc.code, exc.message, exc.detail)
     return None
 
 
@@ -297,7 +338,7 @@ def register(router: Router, sandbox: Any) -> None:
         try:
             return _dispatch(store, request, account, container, blob or None)
         except BlobError as exc:
-            return _error(exc.status, exc.code, exc.message)
+            return _error(exc.status, exc.code, exc.message, exc.detail)
 
     router.add(
         "*",
@@ -537,9 +578,11 @@ def _props_headers(info: dict[str, Any], *, metadata_only: bool = False) -> dict
     return headers
 
 
-def _error(status: int, code: str, message: str) -> Response:
+def _error(status: int, code: str, message: str, detail: str | None = None) -> Response:
+    extra = f"<AuthenticationErrorDetail>{escape(detail)}</AuthenticationErrorDetail>" if detail else ""
     body = (
-        f'<?xml version="1.0" encoding="utf-8"?><Error><Code>{code}</Code><Message>{escape(message)}</Message></Error>'
+        f'<?xml version="1.0" encoding="utf-8"?><Error><Code>{code}</Code><Message>{escape(message)}</Message>'
+        f"{extra}</Error>"
     )
     return Response(
         status, body.encode(), {**_base_headers(), "Content-Type": "application/xml", "x-ms-error-code": code}

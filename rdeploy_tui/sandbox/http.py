@@ -44,6 +44,8 @@ class Request:
     query: dict[str, str] = field(default_factory=dict)  # keys as sent; see `param`
     headers: Headers = field(default_factory=Headers)
     body: bytes = b""
+    raw_path: str = ""  # the path as sent, percent-encoded (what Storage's Shared Key signs)
+    raw_query: list[tuple[str, str]] = field(default_factory=list)  # (name, value) pairs as sent, not decoded
 
     @classmethod
     def from_target(cls, method: str, target: str, headers: Any, body: bytes) -> Request:
@@ -56,6 +58,8 @@ class Request:
             query=dict(parse_qsl(parts.query, keep_blank_values=True)),
             headers=Headers(headers),
             body=body,
+            raw_path=parts.path,
+            raw_query=[(name, value) for name, _, value in (p.partition("=") for p in parts.query.split("&") if p)],
         )
 
     def param(self, name: str, default: str | None = None) -> str | None:

@@ -495,12 +495,19 @@ class Sandbox:
                 "api_version": request.api_version,
                 "status": status,
                 "ms": round((time.perf_counter() - started) * 1000, 1),
+                "auth": _auth_scheme(request),
             }
         )
 
     def _track(self, conn: socket.socket, add: bool) -> None:
         with self._connections_lock:
             (self._connections.add if add else self._connections.discard)(conn)
+
+
+def _auth_scheme(request: Request) -> str | None:
+    """How the request authenticated, by name only (Bearer, SharedKey, SAS ...): never the credential itself."""
+    scheme = request.headers.get("Authorization", "").split(" ", 1)[0]
+    return scheme or ("SAS" if request.param("sig") else None)
 
 
 def _is_arm(path: str) -> bool:
