@@ -182,6 +182,27 @@ class _Log:
         self.chunks.append(Chunk(seconds, list(lines)))
 
 
+@dataclass
+class Pushed:
+    """An image a run pushes, recorded in the sandbox's registry when the log reaches its chunk."""
+
+    ref: ImageRef
+    files: dict[str, bytes]
+    metadata: dict[str, Any]
+
+
+@dataclass
+class BuildEnvironment:
+    """What a docker build in a run may reach: the registry, the package repository, the run's faults."""
+
+    run_id: str
+    login_server: str
+    cran: Cran
+    fail_build: bool = False
+    registry_image: Callable[[str], dict[str, Any] | None] = lambda reference: None
+    dockerhub_limited: Callable[[], bool] = lambda: False
+
+
 def plan_build(
     *,
     run_id: str,
@@ -200,73 +221,25 @@ def plan_build(
 
     `build_args` are the run's `--build-arg`s; `registry_image(reference)` gives the metadata of an image in the
     workspace registry (or None); `dockerhub_limited()` says whether this pull from Docker Hub hits its rate limit."""
+    env = BuildEnvironment(run_id, login_server, cran, fail_build, registry_image, dockerhub_limited)
     log = _Log()
-    log.add(TIMES["source"], _stamp("Downloading source code..."), _stamp("Finished downloading source code"))
-    volume = _hex(run_id, "vol")
-    log.add(
-        TIMES["setup"],
-        _stamp(f"Using acb_vol_{volume[:8]}-{volume[8:12]} as the home volume"),
-        _stamp("Setting up Docker configuration..."),
-        _stamp("Successfully set up Docker configuration"),
-        _stamp(f"Logging in to registry: {login_server}"),
-        _stamp(f"Successfully logged into {login_server}"),
+    prologue(log, run_id, login_server)
+    log.chunks[-1].lines += [
         _stamp("Executing step ID: build. Timeout(sec): 28800, Working directory: '', Network: ''"),
         _stamp("Scanning for dependencies..."),
-    )
+    ]
 
     def fail(message: str, *lines: str) -> BuildPlan:
-        log.add(
-            TIMES["final"],
-            *lines,
-            _stamp("Container failed during run: build. No retries remaining."),
-            "failed to run step ID: build: exit status 1",
-        )
+        log.add(TIMES["final"], *lines, *step_failed("build"))
         return BuildPlan(log.chunks, False, message)
 
     try:
         images = [parse_image_name(name, login_server) for name in image_names]
     except ValueError as exc:
         return fail(str(exc), str(exc))
-
-    path = posixpath.normpath(dockerfile_path or "Dockerfile")
-    if path not in files:
-        message = (
-            "unable to prepare context: unable to evaluate symlinks in Dockerfile path: "
-            f"lstat /workspace/{path}: no such file or directory"
-        )
-        return fail(message, message)
-    text = files[path].decode("utf-8", errors="replace")
-    instructions = dockerfile.parse(text)
-    problem = _syntax_problem(instructions, path)
-    if problem:
-        return fail(
-            problem,
-            _stamp("Successfully scanned dependencies"),
-            _stamp("Launching container with name: build"),
-            f"Sending build context to Docker daemon  {_size(files)}",
-            problem,
-        )
-
-    log.add(
-        TIMES["step"],
-        _stamp("Successfully scanned dependencies"),
-        _stamp("Launching container with name: build"),
-        f"Sending build context to Docker daemon  {_size(files)}",
-    )
-    builder = _Builder(run_id, files, instructions, cran, fail_build, log)
-    builder.args = dict(build_args or {})
-    builder.login_server = login_server
-    builder.registry_image = registry_image
-    builder.dockerhub_limited = dockerhub_limited
-    outcome = builder.run()
-    if outcome is not None:
-        return fail(outcome, *builder.pending, outcome)
-
-    image_id = builder.layer
-    lines = [f"Successfully built {image_id}"]
-    lines += [f"Successfully tagged {login_server}/{ref.repository}:{ref.tag}" for ref in images]
-    lines.append(_stamp("Successfully executed container: build"))
-    log.add(TIMES["step"], *lines)
+    built = docker_build(log, env, "build", files, dockerfile_path, images, build_args or {})
+    if built.error is not None:
+        return fail(built.error, *built.pending)
     build_seconds = sum(chunk.seconds for chunk in log.chunks)
     pushed = images if push else []
     push_at = None
@@ -275,38 +248,145 @@ def plan_build(
             TIMES["step"], _stamp("Executing step ID: push. Timeout(sec): 3600, Working directory: '', Network: ''")
         )
         for ref in pushed:
-            full = f"{login_server}/{ref.repository}:{ref.tag}"
-            layers = [_hex(image_id, n)[:12] for n in range(4)]
-            log.add(
-                TIMES["push"],
-                _stamp(f"Pushing image: {full}, attempt 1"),
-                f"The push refers to repository [{login_server}/{ref.repository}]",
-                *[f"{layer}: Preparing" for layer in layers],
-            )
-            if push_at is None:
-                push_at = len(log.chunks)
-            log.add(
-                TIMES["push"],
-                *[f"{layer}: Pushed" for layer in layers],
-                f"{ref.tag}: digest: {DIGEST} size: {1000 + int(image_id[:3], 16)}",
-                _stamp(f"Successfully pushed image: {full}"),
-            )
+            at = push_chunks(log, login_server, ref, built.image_id)
+            push_at = at if push_at is None else push_at
     push_seconds = sum(chunk.seconds for chunk in log.chunks) - build_seconds
     log.add(
         TIMES["final"],
-        _stamp(f"Step ID: build marked as successful (elapsed time in seconds: {build_seconds:.6f})"),
-        _stamp("Populating digests for step ID: build..."),
-        _stamp("Successfully populated digests for step ID: build"),
-        *(
-            [_stamp(f"Step ID: push marked as successful (elapsed time in seconds: {push_seconds:.6f})")]
-            if pushed
-            else []
-        ),
-        _stamp("The following dependencies were found:"),
-        _stamp(""),
-        *_dependencies(pushed, login_server, builder.base_image, builder.base_registry),
+        *step_succeeded("build", build_seconds, digests=True),
+        *(step_succeeded("push", push_seconds) if pushed else []),
+        *dependencies_found(pushed, login_server, built.base_image, built.base_registry),
     )
-    return BuildPlan(log.chunks, True, None, pushed, push_at, builder.describe_image(path, run_id), builder.warnings)
+    image = built.describe(dockerfile_path, run_id)
+    return BuildPlan(log.chunks, True, None, pushed, push_at, image, built.warnings)
+
+
+def prologue(log: _Log, run_id: str, login_server: str, *, network: str = "") -> None:
+    """What every run prints before its first step: the source download, the home volume, docker's set-up and the
+    registry log-in (with a network for multi-step runs)."""
+    log.add(TIMES["source"], _stamp("Downloading source code..."), _stamp("Finished downloading source code"))
+    volume = _hex(run_id, "vol")
+    lines = [_stamp(f"Using acb_vol_{volume[:8]}-{volume[8:12]} as the home volume")]
+    if network:
+        lines += [
+            _stamp(f"Creating Docker network: {network}, driver: 'bridge'"),
+            _stamp(f"Successfully set up Docker network: {network}"),
+        ]
+    lines += [
+        _stamp("Setting up Docker configuration..."),
+        _stamp("Successfully set up Docker configuration"),
+        _stamp(f"Logging in to registry: {login_server}"),
+        _stamp(f"Successfully logged into {login_server}"),
+    ]
+    log.add(TIMES["setup"], *lines)
+
+
+def step_failed(step_id: str) -> list[str]:
+    return [
+        _stamp(f"Container failed during run: {step_id}. No retries remaining."),
+        f"failed to run step ID: {step_id}: exit status 1",
+    ]
+
+
+def step_succeeded(step_id: str, seconds: float, *, digests: bool = False) -> list[str]:
+    lines = [_stamp(f"Step ID: {step_id} marked as successful (elapsed time in seconds: {seconds:.6f})")]
+    if digests:
+        lines += [
+            _stamp(f"Populating digests for step ID: {step_id}..."),
+            _stamp(f"Successfully populated digests for step ID: {step_id}"),
+        ]
+    return lines
+
+
+@dataclass
+class Built:
+    """The outcome of one `docker build` step."""
+
+    error: str | None  # docker's error line when the build failed
+    pending: list[str] = field(default_factory=list)  # the failing step's lines, written with the error
+    image_id: str = ""
+    builder: _Builder | None = None
+
+    @property
+    def base_image(self) -> str:
+        return self.builder.base_image if self.builder else ""
+
+    @property
+    def base_registry(self) -> str:
+        return self.builder.base_registry if self.builder else "docker.io"
+
+    @property
+    def warnings(self) -> list[str]:
+        return list(self.builder.warnings) if self.builder else []
+
+    def describe(self, dockerfile_path: str, run_id: str) -> dict[str, Any]:
+        assert self.builder is not None
+        return self.builder.describe_image(posixpath.normpath(dockerfile_path or "Dockerfile"), run_id)
+
+
+def docker_build(
+    log: _Log,
+    env: BuildEnvironment,
+    step_id: str,
+    files: dict[str, bytes],
+    dockerfile_path: str,
+    images: list[ImageRef],
+    build_args: dict[str, str],
+) -> Built:
+    """`docker build` of `files` (the step's context) as the classic builder prints it, from "Successfully scanned
+    dependencies" to "Successfully executed container"; on failure the log is left for the caller to end."""
+    path = posixpath.normpath(dockerfile_path or "Dockerfile")
+    if path not in files:
+        message = (
+            "unable to prepare context: unable to evaluate symlinks in Dockerfile path: "
+            f"lstat /workspace/{path}: no such file or directory"
+        )
+        return Built(message, [message])
+    text = files[path].decode("utf-8", errors="replace")
+    instructions = dockerfile.parse(text)
+    opening = [
+        _stamp("Successfully scanned dependencies"),
+        _stamp(f"Launching container with name: {step_id}"),
+        f"Sending build context to Docker daemon  {_size(files)}",
+    ]
+    problem = _syntax_problem(instructions, path)
+    if problem:
+        return Built(problem, [*opening, problem])
+    log.add(TIMES["step"], *opening)
+    builder = _Builder(env.run_id, files, instructions, env.cran, env.fail_build, log)
+    builder.args = dict(build_args)
+    builder.login_server = env.login_server
+    builder.registry_image = env.registry_image
+    builder.dockerhub_limited = env.dockerhub_limited
+    outcome = builder.run()
+    if outcome is not None:
+        return Built(outcome, [*builder.pending, outcome], builder=builder)
+    image_id = builder.layer
+    lines = [f"Successfully built {image_id}"]
+    lines += [f"Successfully tagged {env.login_server}/{ref.repository}:{ref.tag}" for ref in images]
+    lines.append(_stamp(f"Successfully executed container: {step_id}"))
+    log.add(TIMES["step"], *lines)
+    return Built(None, image_id=image_id, builder=builder)
+
+
+def push_chunks(log: _Log, login_server: str, ref: ImageRef, image_id: str) -> int:
+    """`docker push` of one image; returns the index of the chunk whose writing means "pushed"."""
+    full = f"{login_server}/{ref.repository}:{ref.tag}"
+    layers = [_hex(image_id, n)[:12] for n in range(4)]
+    log.add(
+        TIMES["push"],
+        _stamp(f"Pushing image: {full}, attempt 1"),
+        f"The push refers to repository [{login_server}/{ref.repository}]",
+        *[f"{layer}: Preparing" for layer in layers],
+    )
+    at = len(log.chunks)
+    log.add(
+        TIMES["push"],
+        *[f"{layer}: Pushed" for layer in layers],
+        f"{ref.tag}: digest: {DIGEST} size: {1000 + int(image_id[:3], 16)}",
+        _stamp(f"Successfully pushed image: {full}"),
+    )
+    return at
 
 
 def _size(files: dict[str, bytes]) -> str:
@@ -329,10 +409,11 @@ def _syntax_problem(instructions: list[dockerfile.Instruction], path: str) -> st
     return None
 
 
-def _dependencies(images: list[ImageRef], login_server: str, base: str, base_registry: str) -> list[str]:
+def dependencies_found(images: list[ImageRef], login_server: str, base: str, base_registry: str) -> list[str]:
+    """ACR's closing summary: each pushed image with the base image it depends on."""
     repository, _, tag = base.partition(":")
     registry = "registry.hub.docker.com" if base_registry == "docker.io" else base_registry
-    lines: list[str] = []
+    lines: list[str] = [_stamp("The following dependencies were found:"), _stamp("")]
     for ref in images or [ImageRef("", "")]:
         if ref.repository:
             lines += [
