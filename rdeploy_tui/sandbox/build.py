@@ -23,19 +23,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from rdeploy_tui.sandbox import dockerfile, sysreqs
+from rdeploy_tui.sandbox import container, dockerfile, sysreqs
 from rdeploy_tui.sandbox.cran import BASE_R, Cran
 from rdeploy_tui.sandbox.durations import BUILD_TIMES
 from rdeploy_tui.spec import base_images
 
-# The ENTRYPOINT of rstudio/plumber: it plumbs its last argument, i.e. CMD is taken as a plumber file.
-PLUMBER_BASE_ENTRYPOINT = [
-    "R",
-    "-e",
-    "pr <- plumber::plumb(rev(commandArgs())[1]); args <- list(host = '0.0.0.0', port = 8000); "
-    "if (packageVersion('plumber') >= '1.0.0') { pr$setDocs(TRUE) } else { args$swagger <- TRUE }; "
-    "do.call(pr$run, args)",
-]
+# The ENTRYPOINT of rstudio/plumber (container.py holds the base images' ENTRYPOINT/CMD, with their sources).
+PLUMBER_BASE_ENTRYPOINT = container.PLUMBER_ENTRYPOINT
 # Packages the rstudio/plumber image already has: a build does not download them again.
 PLUMBER_BASE_PACKAGES = frozenset(
     [
@@ -113,6 +107,15 @@ class ImageRef:
 
 
 @dataclass
+class Pushed:
+    """An image a run pushes, recorded in the sandbox's registry when the log reaches its chunk."""
+
+    ref: ImageRef
+    files: dict[str, bytes]
+    metadata: dict[str, Any]
+
+
+@dataclass
 class BuildPlan:
     chunks: list[Chunk]
     succeeded: bool
@@ -121,6 +124,8 @@ class BuildPlan:
     push_at: int | None = None  # index of the chunk whose writing means "pushed": record the images first
     image: dict[str, Any] = field(default_factory=dict)  # metadata for the image record (see describe_image)
     warnings: list[str] = field(default_factory=list)
+    # multi-step runs: chunk index -> the images pushed there (quick builds use `images` and `push_at`)
+    pushes: dict[int, list[Pushed]] = field(default_factory=dict)
 
 
 _REPOSITORY = re.compile(r"^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*$")
@@ -144,12 +149,11 @@ def parse_image_name(name: str, login_server: str) -> ImageRef:
 _RUN_VARIABLE = re.compile(r"\{\{\s*\.Run\.(\w+)\s*\}\}")
 
 
-def expand_run_variables(name: str, *, run_id: str, login_server: str, when: str, platform: dict[str, str]) -> str:
-    """ACR Tasks' run variables in an image name, as `az acr build -t hello-world:{{.Run.ID}}` uses them
-    (learn.microsoft.com/azure/container-registry/container-registry-tasks-reference-yaml, "Run variables"):
-    ID, Registry, RegistryName, Date (UTC, yyyyMMdd-HHmmssz), OS, Architecture. Commit and Branch are empty for a
-    quick build of an uploaded context; an unknown variable is left as written (docker then refuses the name)."""
-    values = {
+def run_variables(*, run_id: str, login_server: str, when: str, platform: dict[str, str]) -> dict[str, str]:
+    """ACR Tasks' run variables (learn.microsoft.com/azure/container-registry/container-registry-tasks-reference-yaml,
+    "Run variables"): ID, Registry, RegistryName, Date (UTC, yyyyMMdd-HHmmssz), OS, Architecture; Commit and Branch are
+    empty for a run of an uploaded context."""
+    return {
         "ID": run_id,
         "Registry": login_server,
         "RegistryName": login_server.split(".", 1)[0],
@@ -159,6 +163,12 @@ def expand_run_variables(name: str, *, run_id: str, login_server: str, when: str
         "Commit": "",
         "Branch": "",
     }
+
+
+def expand_run_variables(name: str, *, run_id: str, login_server: str, when: str, platform: dict[str, str]) -> str:
+    """The run variables in an image name, as `az acr build -t hello-world:{{.Run.ID}}` uses them (az's own first
+    example); an unknown variable is left as written (docker then refuses the name)."""
+    values = run_variables(run_id=run_id, login_server=login_server, when=when, platform=platform)
     return _RUN_VARIABLE.sub(lambda m: values.get(m.group(1), m.group(0)), name)
 
 
@@ -174,21 +184,14 @@ def _stamp(text: str) -> str:
     return TIMESTAMP + text
 
 
-class _Log:
+class RunLog:
+    """A run's log as timed chunks (acr.py writes them at the sandbox's pace)."""
+
     def __init__(self) -> None:
         self.chunks: list[Chunk] = []
 
     def add(self, seconds: float, *lines: str) -> None:
         self.chunks.append(Chunk(seconds, list(lines)))
-
-
-@dataclass
-class Pushed:
-    """An image a run pushes, recorded in the sandbox's registry when the log reaches its chunk."""
-
-    ref: ImageRef
-    files: dict[str, bytes]
-    metadata: dict[str, Any]
 
 
 @dataclass
@@ -222,7 +225,7 @@ def plan_build(
     `build_args` are the run's `--build-arg`s; `registry_image(reference)` gives the metadata of an image in the
     workspace registry (or None); `dockerhub_limited()` says whether this pull from Docker Hub hits its rate limit."""
     env = BuildEnvironment(run_id, login_server, cran, fail_build, registry_image, dockerhub_limited)
-    log = _Log()
+    log = RunLog()
     prologue(log, run_id, login_server)
     log.chunks[-1].lines += [
         _stamp("Executing step ID: build. Timeout(sec): 28800, Working directory: '', Network: ''"),
@@ -261,7 +264,7 @@ def plan_build(
     return BuildPlan(log.chunks, True, None, pushed, push_at, image, built.warnings)
 
 
-def prologue(log: _Log, run_id: str, login_server: str, *, network: str = "") -> None:
+def prologue(log: RunLog, run_id: str, login_server: str, *, network: str = "") -> None:
     """What every run prints before its first step: the source download, the home volume, docker's set-up and the
     registry log-in (with a network for multi-step runs)."""
     log.add(TIMES["source"], _stamp("Downloading source code..."), _stamp("Finished downloading source code"))
@@ -325,7 +328,7 @@ class Built:
 
 
 def docker_build(
-    log: _Log,
+    log: RunLog,
     env: BuildEnvironment,
     step_id: str,
     files: dict[str, bytes],
@@ -369,7 +372,7 @@ def docker_build(
     return Built(None, image_id=image_id, builder=builder)
 
 
-def push_chunks(log: _Log, login_server: str, ref: ImageRef, image_id: str) -> int:
+def push_chunks(log: RunLog, login_server: str, ref: ImageRef, image_id: str) -> int:
     """`docker push` of one image; returns the index of the chunk whose writing means "pushed"."""
     full = f"{login_server}/{ref.repository}:{ref.tag}"
     layers = [_hex(image_id, n)[:12] for n in range(4)]
@@ -446,7 +449,7 @@ class _Builder:
         instructions: list[dockerfile.Instruction],
         cran: Cran,
         fail_build: bool,
-        log: _Log,
+        log: RunLog,
     ) -> None:
         self.files = files
         self.instructions = instructions
@@ -463,9 +466,7 @@ class _Builder:
         self.dockerhub_limited: Callable[[], bool] = lambda: False
         self.provided: set[str] = set()  # system libraries (sysreqs keys) the image has
         self.unloadable: dict[str, str] = {}  # package -> R's load error, for installs nobody checked
-        self.entrypoint: list[str] | None = None
-        self.entrypoint_set = False
-        self.cmd: list[str] | None = None
+        self.container = container.ContainerConfig()  # ENTRYPOINT, CMD, WORKDIR and files, by Docker's rules
         self.installed: list[str] = []
         self.missing: list[str] = []
         self.copied: dict[str, str] = {}  # context path -> path in the image
@@ -481,6 +482,7 @@ class _Builder:
             "COPY": self._copy,
             "ADD": self._copy,
             "RUN": self._run,
+            "WORKDIR": self._workdir,
         }
         # ARGs before the first FROM are build-wide defaults, not steps of the classic builder
         leading = next((i for i, ins in enumerate(self.instructions) if ins.keyword != "ARG"), 0)
@@ -495,13 +497,15 @@ class _Builder:
             if failure is not None:
                 return failure
             self.layer = _hex(self.layer, instruction)[:12]
-        if self.entrypoint == PLUMBER_BASE_ENTRYPOINT and not self.entrypoint_set:
-            warning = (
-                "warning: the image keeps the ENTRYPOINT of rstudio/plumber, which runs CMD as a plumber file; "
-                "add `ENTRYPOINT []` so the container runs CMD itself"
+        if self.container.entrypoint == PLUMBER_BASE_ENTRYPOINT and (self.container.cmd or []) != ["~/plumber.R"]:
+            # Not ACR's line: the sandbox saying what the container will run (docs.docker.com: ENTRYPOINT + CMD).
+            note = (
+                "sandbox note: the image keeps rstudio/plumber's ENTRYPOINT, so the container runs "
+                f'`R -e "pr <- plumber::plumb(rev(commandArgs())[1]) ..." {" ".join(self.container.cmd or [])}`: '
+                "the last word of CMD is plumbed as an API file (Microsoft's how-to resets it with `ENTRYPOINT []`)"
             )
-            self.warnings.append(warning)
-            self.log.add(0, warning)
+            self.warnings.append(note)
+            self.log.add(0, note)
         return None
 
     def _from(self, instruction: dockerfile.Instruction, header: str) -> str | None:
@@ -512,9 +516,7 @@ class _Builder:
         registry, repository, tag = base_images.split_reference(reference)
         self.base_registry = registry
         self.base_image = f"{repository}:{tag}"
-        self.entrypoint = PLUMBER_BASE_ENTRYPOINT if repository == "rstudio/plumber" else None
-        self.entrypoint_set = False
-        self.cmd = None
+        self.container = container.ContainerConfig.for_base(repository)
         full = self.base_image if registry == "docker.io" else f"{registry}/{self.base_image}"
         failure = self._pull_failure(registry, repository, tag, full)
         if failure is not None:
@@ -546,8 +548,8 @@ class _Builder:
                 return f'manifest for {full} not found: manifest unknown: manifest tagged by "{tag}" is not found'
             self.base = dict(metadata.get("holds") or _unknown_base())
             self.provided = set(self.base.get("system_libraries", ()))
-            if repository.endswith("rstudio/plumber"):
-                self.entrypoint = PLUMBER_BASE_ENTRYPOINT
+            inherited = metadata.get("container")
+            self.container = container.ContainerConfig.for_base(repository, inherited)
             return None
         if registry != "docker.io":
             # The sandbox reaches no registry but its own and its copy of Docker Hub's catalogue: say so.
@@ -570,14 +572,15 @@ class _Builder:
         return None
 
     def _entrypoint(self, instruction: dockerfile.Instruction, header: str) -> str | None:
-        form = dockerfile.exec_form(instruction.args)
-        self.entrypoint = None if form == [] else dockerfile.command(instruction.args)
-        self.entrypoint_set = True
-        self.cmd = None  # docker resets an inherited CMD when ENTRYPOINT is set
+        self.container.set_entrypoint(instruction.args)
         return self._metadata(instruction, header)
 
     def _cmd(self, instruction: dockerfile.Instruction, header: str) -> str | None:
-        self.cmd = dockerfile.command(instruction.args)
+        self.container.set_cmd(instruction.args)
+        return self._metadata(instruction, header)
+
+    def _workdir(self, instruction: dockerfile.Instruction, header: str) -> str | None:
+        self.container.set_workdir(instruction.args.strip())
         return self._metadata(instruction, header)
 
     def _metadata(self, instruction: dockerfile.Instruction, header: str) -> str | None:
@@ -614,6 +617,7 @@ class _Builder:
                 else:
                     target = posixpath.join(destination, posixpath.basename(path))  # files into a folder
                 self.copied[path] = target
+                self.container.copy(path, target)
         self.log.add(TIMES["step"], header, f" ---> {_hex(self.layer, instruction)[:12]}")
         return None
 
@@ -814,13 +818,10 @@ class _Builder:
 
     def describe_image(self, dockerfile_path: str, run_id: str) -> dict[str, Any]:
         """Metadata for the image record; images.py documents the keys deployments read."""
-        cmd = self.cmd or []
-        start_script = self._start_script(cmd)
+        start_script = self._start_script(self.container.argv())
         return {
             **({"start_script": start_script} if start_script else {}),
-            # False when the container would hand CMD to rstudio/plumber's ENTRYPOINT as a file to plumb:
-            # a deployment of it crashes at start instead of serving, as in Azure.
-            "entrypoint_reset": self.entrypoint != PLUMBER_BASE_ENTRYPOINT,
+            "container": self.container.to_metadata(),  # what a deployment runs (container.py)
             "r_packages": sorted(set(self.installed)),
             "r_packages_missing": sorted(set(self.missing)),  # failed installs the Dockerfile did not check
             "r_packages_unloadable": dict(self.unloadable),  # installed, but loading fails (a missing system library)
@@ -835,18 +836,16 @@ class _Builder:
                 "system_libraries": sorted(self.provided),
             },
             "base_image": self.base_image,
-            "entrypoint": self.entrypoint or [],
-            "cmd": cmd,
             "copied": dict(self.copied),  # context path -> path in the image
             "dockerfile": dockerfile_path,
             "warnings": list(self.warnings),
             "run_id": run_id,
         }
 
-    def _start_script(self, cmd: list[str]) -> str | None:
-        """The context file CMD runs (e.g. start_plumber.R copied to /tmp/start_plumber.R)."""
+    def _start_script(self, argv: list[str]) -> str | None:
+        """The context file the container's command runs (e.g. start_plumber.R copied to /tmp/start_plumber.R)."""
         by_target = {target: source for source, target in self.copied.items()}
-        for argument in reversed(cmd):
+        for argument in reversed(argv):
             if argument in by_target:
                 return by_target[argument]
         return None
@@ -944,4 +943,8 @@ def _unknown_base() -> dict[str, Any]:
 
 def base_record(image: base_images.BaseImage) -> dict[str, Any]:
     """Metadata of a catalogue image copied into a registry (importImage): builds FROM the copy read it."""
-    return {"holds": _base_facts(image), "imported_from": f"docker.io/{image.reference}"}
+    return {
+        "holds": _base_facts(image),
+        "imported_from": f"docker.io/{image.reference}",
+        "container": container.ContainerConfig.for_base(image.repository).to_metadata(),
+    }

@@ -40,6 +40,11 @@ class Image:
     def reference(self) -> str:
         return f"{self.login_server}/{self.repository}:{self.tag}"
 
+    @property
+    def size(self) -> int:
+        """Bytes of the image's files (what the registry's storage usage counts)."""
+        return sum(path.stat().st_size for path in self.folder.rglob("*") if path.is_file())
+
     def files(self) -> dict[str, bytes]:
         return {
             path.relative_to(self.folder).as_posix(): path.read_bytes()

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from rdeploy_tui.sandbox import build, dockerfile
+from rdeploy_tui.sandbox import build, container, dockerfile
 from rdeploy_tui.sandbox.cran import Cran
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -116,10 +116,13 @@ def test_our_dockerfile_builds_and_describes_the_image():
     assert f"Successfully tagged {LOGIN}/r-model:1" in text and "Pushing image" in text
     assert [(ref.repository, ref.tag) for ref in result.images] == [("r-model", "1")]
     assert result.image["start_script"] == "start_plumber.R"
-    assert result.image["entrypoint_reset"] is True
+    assert result.image["container"]["entrypoint"] is None  # ENTRYPOINT [] cleared rstudio/plumber's
     assert result.image["r_packages"] == ["carrier", "forecast", "plumber"]
     assert result.image["plumber"] is True and result.image["r_version"] == "4.6.1"
-    assert result.image["cmd"] == ["Rscript", "/tmp/start_plumber.R"]
+    assert container.ContainerConfig.from_metadata(result.image["container"]).argv() == [
+        "Rscript",
+        "/tmp/start_plumber.R",
+    ]
     assert result.push_at is not None and build.DIGEST in "\n".join(result.chunks[result.push_at].lines)
 
 
@@ -150,12 +153,12 @@ def test_cran_knobs_make_names_installable_or_not():
     assert not our_plan(("forecast",), cran=Cran(unavailable=frozenset({"forecast"}))).succeeded
 
 
-def test_missing_entrypoint_reset_builds_with_a_warning_and_a_crashing_image_record():
+def test_without_entrypoint_reset_the_image_runs_plumbers_entrypoint_with_cmd_as_its_arguments():
     result = our_plan(edit=lambda text: text.replace("ENTRYPOINT []", ""))
     assert result.succeeded
-    assert "ENTRYPOINT []" in log_text(result)
-    assert result.image["entrypoint_reset"] is False
-    assert result.image["entrypoint"] == build.PLUMBER_BASE_ENTRYPOINT
+    assert "ENTRYPOINT []" in log_text(result)  # the sandbox's note says what the container will run
+    argv = container.ContainerConfig.from_metadata(result.image["container"]).argv()
+    assert argv == [*build.PLUMBER_BASE_ENTRYPOINT, "Rscript", "/tmp/start_plumber.R"]
 
 
 @pytest.mark.parametrize(
@@ -216,7 +219,7 @@ def test_the_docker_context_rdeploy_renders_for_the_default_spec_builds():
     rendered = render(default_spec(), registry=LOGIN)
     result = plan("", files=rendered.docker_context(), image_names=[rendered.image_name])
     assert result.succeeded, log_text(result)
-    assert result.image["entrypoint_reset"] is True and result.image["start_script"] == "start_plumber.R"
+    assert result.image["container"]["entrypoint"] is None and result.image["start_script"] == "start_plumber.R"
     assert "carrier" in result.image["r_packages"]
 
 
@@ -252,7 +255,7 @@ def test_the_docker_hub_limit_fails_pulls_from_docker_hub_but_not_from_the_works
     )
     assert from_copy.succeeded, log_text(from_copy)
     assert f"Status: Downloaded newer image for {copy}" in log_text(from_copy)
-    assert from_copy.image["plumber"] is True and from_copy.image["entrypoint_reset"] is True
+    assert from_copy.image["plumber"] is True and from_copy.image["container"]["entrypoint"] is None
     missing = our_plan(build_args={"BASE": copy})
     assert f'manifest for {copy} not found: manifest unknown: manifest tagged by "v1.3.0" is not found' in log_text(
         missing

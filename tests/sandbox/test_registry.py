@@ -142,7 +142,8 @@ def test_the_azure_sdk_pushes_an_image_the_sandbox_then_knows(sandbox, login_ser
     assert got.digest == digest and got.manifest["layers"][0]["digest"] == layer_digest
     image = sandbox.images.get_image(login_server, "judge/sdk", "v1")
     assert image is not None and image.files() == {"tmp/start_plumber.R": b"cat('hello from a pushed image\\n')\n"}
-    assert image.metadata["start_script"] == "tmp/start_plumber.R" and image.metadata["entrypoint_reset"] is True
+    assert image.metadata["start_script"] == "tmp/start_plumber.R"
+    assert image.metadata["container"]["entrypoint"] is None  # what the pushed config says starts the container
 
 
 def test_the_protocol_refusals(http, sandbox, login_server):
