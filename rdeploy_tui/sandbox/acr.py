@@ -40,7 +40,7 @@ from typing import Any
 
 import yaml
 
-from rdeploy_tui.sandbox import acr_registry, arm, build, task_run
+from rdeploy_tui.sandbox import acr_registry, arm, build, host_r, task_run
 from rdeploy_tui.sandbox.blob import BlobError
 from rdeploy_tui.sandbox.cran import Cran
 from rdeploy_tui.sandbox.errors import AzureError, not_found
@@ -334,6 +334,7 @@ class AcrService:
                 return self._finish(key, writer, started, cancel)
             self._update(key, status="Running", startTime=_now())
             files, plan = self._plan(record, run_id, key)
+            _name_packages_this_r_lacks(plan)
             pushes = dict(plan.pushes)
             if plan.push_at is not None:  # a quick build pushes its context's image under every tag at once
                 pushes[plan.push_at] = [build.Pushed(ref, files, plan.image) for ref in plan.images]
@@ -568,6 +569,30 @@ class _LogWriter:
     def complete(self, status: str) -> None:
         properties = self.blobs.properties(self.container, self.name) or {}
         self.blobs.set_metadata(self.container, self.name, {**properties.get("metadata", {}), "Complete": status})
+
+
+def _name_packages_this_r_lacks(plan: build.BuildPlan) -> None:
+    """The sandbox's limit, said at build time: deployments of this image run with this machine's R, so the R packages
+    the image installs that this R lacks are named in the build log (with Debian's r-cran-* package where there is
+    one) and recorded on the image, whose deployment log names them again. Never a silent failure at scoring time."""
+    if not plan.succeeded:
+        return
+    records = [plan.image] if plan.image else [pushed.metadata for items in plan.pushes.values() for pushed in items]
+    wanted = sorted({p for metadata in records for p in metadata.get("r_packages") or []})
+    lacking = host_r.missing(wanted) if wanted else []
+    if lacking is None:
+        lines = ["sandbox: this machine has no R: deployments of this image cannot start here (a sandbox limit)"]
+    elif lacking:
+        lines = [
+            f"sandbox: this machine's R lacks {', '.join(lacking)}, which this image installs. The sandbox runs the "
+            "image's container with this machine's R (a sandbox limit): install them here before deploying it:",
+            *host_r.how_to_get(lacking),
+        ]
+    else:
+        return
+    for metadata in records:
+        metadata["r_packages_missing_on_host"] = sorted(set(lacking or wanted) & set(metadata.get("r_packages") or []))
+    plan.chunks.insert(len(plan.chunks) - 1, build.Chunk(0, lines))
 
 
 _RUN_TYPES = {"DockerBuildRequest": "QuickBuild", "FileTaskRunRequest": "QuickRun", "EncodedTaskRunRequest": "QuickRun"}

@@ -15,7 +15,7 @@ r-base (rocker-org/rocker r-base/latest/Dockerfile) run `R`.
 The run. The image's files (what the build copied in, at their paths in the image) are laid out under a folder, and
 the command's words naming them (and `~`, the image's HOME=/root) point there; the executable is this machine's (R,
 Rscript, sh). Where the machine allows it (root, or CAP_SYS_ADMIN: CI), the container gets its own network namespace:
-loopback plus an interface with the container's address (CONTAINER_IP), so a server on 0.0.0.0:8000 binds the
+its loopback interface, which also carries the container's address (CONTAINER_IP), so a server on 0.0.0.0:8000 binds the
 container's own port 8000, and the sandbox reaches that address and port as Azure's probes and router reach the
 container's, through a forwarder (a host-side listening socket opened before the namespace is entered). A server
 bound to 127.0.0.1 is then unreachable, as in Azure. Elsewhere the deployment's log says so and the container shares
@@ -226,9 +226,11 @@ def _map_path(word: str, rootfs: Path) -> str:
 
 
 # The launcher: in the new process (already bound to die with the sandbox, see rdeploy_tui.local.plumber), open the
-# host-side listening sockets, enter a new network namespace, bring up lo and eth0 (CONTAINER_IP), fork the forwarder
+# host-side listening sockets, enter a new network namespace, bring up lo with the container's address (CONTAINER_IP;
+# a dummy eth0 would need a kernel module containers often lack), fork the forwarder
 # (which dies with the container), then exec the container's command. Exit 97 when the namespace cannot be made.
 NETNS_UNAVAILABLE = 97
+NO_NETNS_ENV = "RDEPLOY_SANDBOX_NO_NETNS"  # set: containers share this machine's network even where namespaces work
 _LAUNCHER = r"""
 import ctypes, os, signal, socket, subprocess, sys, threading
 ports = [tuple(int(p) for p in pair.split(":")) for pair in sys.argv[1].split(",") if pair]
@@ -240,8 +242,7 @@ for host_port, _ in ports:
 libc = ctypes.CDLL(None, use_errno=True)
 if libc.unshare(0x40000000) != 0:
     sys.stderr.write("rdeploy-sandbox: no network namespace: %s\n" % os.strerror(ctypes.get_errno())); sys.exit(97)
-for cmd in (["ip", "link", "set", "lo", "up"], ["ip", "link", "add", "eth0", "type", "dummy"],
-            ["ip", "addr", "add", ip + "/24", "dev", "eth0"], ["ip", "link", "set", "eth0", "up"]):
+for cmd in (["ip", "link", "set", "lo", "up"], ["ip", "addr", "add", ip + "/32", "dev", "lo"]):
     if subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE).returncode != 0:
         sys.stderr.write("rdeploy-sandbox: no network namespace: %s failed\n" % " ".join(cmd)); sys.exit(97)
 parent = os.getpid()
@@ -283,13 +284,15 @@ _NETNS_PROBE = r"""
 import ctypes, subprocess, sys
 libc = ctypes.CDLL(None, use_errno=True)
 if libc.unshare(0x40000000) != 0: sys.exit(1)
-for cmd in (["ip", "link", "set", "lo", "up"], ["ip", "link", "add", "eth0", "type", "dummy"]):
+for cmd in (["ip", "link", "set", "lo", "up"], ["ip", "addr", "add", "10.0.0.4/32", "dev", "lo"]):
     if subprocess.run(cmd, capture_output=True).returncode != 0: sys.exit(2)
 """
 
 
 def network_namespaces() -> str | None:
     """None when this machine gives containers their own network namespace; else why not (for the deployment log)."""
+    if os.environ.get(NO_NETNS_ENV):
+        return f"{NO_NETNS_ENV} is set"
     if not sys.platform.startswith("linux"):
         return "network namespaces are a Linux feature"
     if shutil.which("ip") is None:
@@ -301,5 +304,5 @@ def network_namespaces() -> str | None:
     if probe.returncode == 1:
         return "unshare(CLONE_NEWNET) is not permitted (run as root, or with CAP_SYS_ADMIN)"
     if probe.returncode != 0:
-        return "a network interface could not be made inside a new namespace (ip link add ... type dummy failed)"
+        return "the container's address could not be set inside a new namespace (ip addr add ... dev lo failed)"
     return None

@@ -246,6 +246,11 @@ class DeploymentHosting:
         except local.LocalRunError as exc:
             output = _safe_output(process)
             process.stop()
+            if problem is None and process.returncode == container.NETNS_UNAVAILABLE:
+                # The probe said yes but this container's namespace could not be made: share the network instead.
+                with self._lock:
+                    self._netns_problem = output.strip().splitlines()[-1] if output.strip() else "unshare failed"
+                return self._launch(key, app_dir, model_dir, prepared, entry, variables, ready_path, port, pid_file)
             with self._lock:
                 self._exited_output[key] = output
             self._say(key, f"Readiness probe on {ready_path} failed; container exited")

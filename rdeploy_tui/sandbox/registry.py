@@ -346,6 +346,15 @@ class RegistryPlane:
             "Content-Type": "application/octet-stream",
             "Content-Length": str(len(data)),
         }
+        ranged = re.fullmatch(r"bytes=(\d+)-(\d*)", request.headers.get("Range") or "")
+        if ranged and request.method == "GET":  # the distribution spec's ranged blob fetch: 206 and Content-Range
+            start = int(ranged.group(1))
+            end = min(int(ranged.group(2)) if ranged.group(2) else len(data) - 1, len(data) - 1)
+            if start > end:
+                return Response(416, b"", {"Content-Range": f"bytes */{len(data)}"})
+            part = data[start : end + 1]
+            headers.update({"Content-Length": str(len(part)), "Content-Range": f"bytes {start}-{end}/{len(data)}"})
+            return Response(206, part, headers)
         return Response(200, b"" if request.method == "HEAD" else data, headers)
 
     def _upload_path(self, login_server: str, upload: str) -> Path:
