@@ -54,11 +54,22 @@ class DeploymentHosting:
         self.reaped = _reap_orphans(sandbox.state_dir / "run")
         self._netns_problem: str | None = None
         self._netns_checked = False
+        self._starting: dict[str, threading.Lock] = {}  # deployment id -> held while its container starts
 
     # ----- public -----
     def start(self, dep: dict[str, Any], *, simulate_probe_failure: bool = False) -> Target:
-        """Start the deployment's container; raise ContainerFailure the way a failing container surfaces."""
+        """Start the deployment's container; raise ContainerFailure the way a failing container surfaces.
+
+        One start at a time per deployment: two callers at once (a restart resuming both the deployment's container
+        and its unfinished operation) would otherwise each start a process, and the first would be left running
+        untracked (issue 25: an extra R process after a SIGKILL and a restart)."""
         key = dep["id"].lower()
+        with self._lock:
+            starting = self._starting.setdefault(key, threading.Lock())
+        with starting:
+            return self._start(key, dep, simulate_probe_failure)
+
+    def _start(self, key: str, dep: dict[str, Any], simulate_probe_failure: bool) -> Target:
         self.stop(dep["id"])
         with self._lock:
             self._logs[key] = []

@@ -170,7 +170,10 @@ def resume(sandbox: Any) -> None:
         running = [d["id"] for d in data.get("deployments", {}).values() if d["state"] == "Succeeded"]
     for op in pending:
         sandbox.spawn(WORKERS[op["action"]], sandbox, op["id"], name=f"sandbox-{op['action']}")
+    provisioning = {op["resource"].lower() for op in pending if op["action"].startswith("deployment-")}
     for dep_id in running:
+        if dep_id.lower() in provisioning:
+            continue  # its unfinished operation starts (or stops) the container; one process per deployment
         sandbox.restarting.add(dep_id.lower())
         sandbox.spawn(_restart_container, sandbox, dep_id, name="sandbox-restart-deployment")
 
