@@ -135,9 +135,14 @@ def compare(
             f"{step}: {header} {ours!r}, Azure {recorded!r}",
         )
     if "final_state" in entry:
-        state = (
-            body.get("status") if "status" in entry["body"] else (body.get("properties") or {}).get("provisioningState")
-        )
+        if "final_path" in entry:  # e.g. an ACR run's properties.status
+            state = body
+            for part in entry["final_path"].split("."):
+                state = (state or {}).get(part)
+        elif "status" in entry["body"]:
+            state = body.get("status")
+        else:
+            state = (body.get("properties") or {}).get("provisioningState")
         score.check(
             "final", state == entry["final_state"], f"{step}: final state {state}, Azure {entry['final_state']}"
         )
@@ -162,6 +167,10 @@ def _header_agrees(header: str, recorded: str, ours: str, names: Names, base_url
     theirs = urlsplit(names.map(recorded))
     if f"{mine.scheme}://{mine.netloc}" != base_url:
         return False
+    if "/operationResults/" in theirs.path:  # ARM's operation results (ACR): the same kind, the sandbox's own id
+        return "/operationResults/" in mine.path and (
+            mine.path.split("/locations/")[0].lower() == theirs.path.split("/locations/")[0].lower()
+        )
     if "/mfeOperation" in theirs.path:  # operation URLs: the same kind (status or result), the sandbox's own id
         kind = theirs.path.split("/mfeOperation")[1].split("/")[0]
         return (
