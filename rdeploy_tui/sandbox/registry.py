@@ -336,6 +336,11 @@ class RegistryPlane:
             return None
         return self._blobs(login_server) / digest.split(":", 1)[1]
 
+    def _blob(self, login_server: str, digest: str) -> bytes | None:
+        """A stored blob's bytes, or None when the registry does not hold it."""
+        path = self._blob_path(login_server, digest)
+        return path.read_bytes() if path is not None and path.is_file() else None
+
     def get_blob(self, request: Request, login_server: str, name: str, digest: str) -> Response:
         path = self._blob_path(login_server, digest)
         if path is None or not path.is_file():
@@ -433,17 +438,12 @@ class RegistryPlane:
                 400, "DIGEST_INVALID", "provided digest did not match uploaded content", {"digest": reference}
             )
         wanted = [manifest.get("config") or {}, *(manifest.get("layers") or [])]
-        missing = [
-            d.get("digest")
-            for d in wanted
-            if self._blob_path(login_server, str(d.get("digest"))) is None
-            or not self._blob_path(login_server, str(d.get("digest"))).is_file()
-        ]
+        missing = [d.get("digest") for d in wanted if self._blob(login_server, str(d.get("digest"))) is None]
         if missing:
             return errors(400, "MANIFEST_BLOB_UNKNOWN", "blob unknown to registry", {"digest": missing[0]})
         try:
             files = self._image_files(login_server, manifest)
-            config = json.loads(self._blob_path(login_server, manifest["config"]["digest"]).read_bytes())
+            config = json.loads(self._blob(login_server, manifest["config"]["digest"]) or b"")
         except (ValueError, KeyError, OSError, tarfile.TarError) as exc:
             return errors(400, "MANIFEST_INVALID", f"manifest invalid: {exc}")
         _write(self._blob_path(login_server, digest), request.body)
@@ -665,7 +665,7 @@ class RegistryPlane:
         """The regular files of the layers, later layers over earlier ones (whiteouts are not simulated)."""
         files: dict[str, bytes] = {}
         for layer in manifest.get("layers") or []:
-            data = self._blob_path(login_server, layer["digest"]).read_bytes()
+            data = self._blob(login_server, layer["digest"]) or b""
             if data[:2] == b"\x1f\x8b":
                 data = gzip.decompress(data)
             with tarfile.open(fileobj=io.BytesIO(data), mode="r:") as tar:
