@@ -1,21 +1,24 @@
-"""Azure Container Registry in the sandbox: registries.get and the ACR Tasks quick build (`az acr build`).
+"""Azure Container Registry in the sandbox: ACR Tasks runs (`az acr build`, `az acr run`) and importImage.
 
 Requests, as azure-mgmt-containerregistry 15 and azure-mgmt-containerregistrytasks 1.0.0b1 send them
-(REG = /subscriptions/{s}/resourceGroups/{rg}/providers/Microsoft.ContainerRegistry/registries/{r}):
-    GET  REG                                  -> the Registry resource (loginServer {r}.azurecr.io)
+(REG = /subscriptions/{s}/resourceGroups/{rg}/providers/Microsoft.ContainerRegistry/registries/{r}; the Registry
+resource itself, its credentials, usages and name checks are acr_registry.py's):
     POST REG/listBuildSourceUploadUrl         -> {uploadUrl: blob SAS URL (write), relativePath}
-    POST REG/scheduleRun  (DockerBuildRequest)-> the Run, Queued; the build runs in the background
-    GET  REG/runs/{runId}                     -> the Run: Queued -> Running -> Succeeded/Failed/Canceled
+    POST REG/scheduleRun                      -> the Run, Queued (a short body, as recorded); it runs in the background:
+         DockerBuildRequest (az acr build), FileTaskRunRequest (az acr run -f FILE CONTEXT: task_run.py),
+         EncodedTaskRunRequest (az acr run --cmd, -f FILE /dev/null); a TaskRunRequest is 404 (no tasks)
+    GET  REG/runs, REG/runs/{runId}           -> the Run (with systemData): Queued -> Running -> Succeeded/Failed
     POST REG/runs/{runId}/listLogSasUrl       -> {logLink: blob SAS URL (read) of the run's append-blob log}
     POST REG/runs/{runId}/cancel              -> 200; a queued or running build stops and ends Canceled
-    POST REG/importImage  (ImportImageParameters, azure-mgmt-containerregistry 15, api-version 2025-11-01)
-                                              -> 202 + Location; the copy is in the registry when the poll answers 200
+    POST REG/importImage  (ImportImageParameters) -> 202, null body, Location; the copy is in the registry when the
+                                              poll answers 200 (from Docker Hub's catalogue or another sandbox registry)
 
 The build (build.py decides what it prints and produces) appends its log to the blob over simulated
 time, CRLF-terminated as ACR writes it (az's streamer prints up to the last "\\r\\n"), and ends by setting
 the blob metadata Complete=<status>, which is how `az acr build` knows a run is over. A pushed image is
-recorded in the sandbox's image registry with its docker-context files (see images.py and
-build.describe_image for the metadata).
+recorded in the sandbox's image registry with the files that make it (see images.py and build.describe_image for the
+metadata) and published on the registry's data plane with an OCI manifest (registry.py). The log also names the R
+packages the image installs that this machine's R lacks (host_r.py): the sandbox's limit, said at build time.
 
 Knobs: the fault "build-fail" fails the next build; the fault "tasks-not-allowed", or a subscription
 whose subscriptionPolicies.quotaId starts with "FreeTrial", answers scheduleRun with

@@ -5,9 +5,9 @@
 as timed chunks, in ACR's own wording, plus the outcome and the image it would push. acr.py replays
 the chunks into the run's log blob at the sandbox's time scale. Everything here is pure and fast.
 
-Realism over strictness: a Dockerfile without `ENTRYPOINT []` on the rstudio/plumber base builds fine
-(as it does in ACR) and only draws a warning line; the image record says so, so a deployment of that
-image can fail later the way the real container does.
+Realism over strictness: a Dockerfile without `ENTRYPOINT []` on the rstudio/plumber base builds fine (as it does in
+ACR); the image record says what its container runs by Docker's rules (container.py), and a note in the log says so.
+Multi-step task runs (task_run.py) reuse the pieces: prologue, docker_build, push_chunks, step_succeeded.
 """
 
 from __future__ import annotations
