@@ -84,7 +84,7 @@ def next_enabled(t: BrowserTerminal) -> None:
 
 def test_wizard_in_a_browser_terminal_to_a_scored_request(terminal):
     t = terminal
-    t.wait_for("Signed in as sandbox user")
+    t.wait_for("Signed in as sandbox-user@example.com")
     screen = t.wait_for("F10 Quit")  # the footer follows the first frame
     assert "Sandbox subscription" in screen and "F2 Next" in screen and "F1 Help" in screen
     t.screenshot("sign-in")

@@ -62,7 +62,7 @@ def tmux(tmp_path):
 
 
 def test_console_script_walks_the_first_screens(tmux):
-    screen = tmux.wait_for("Signed in as sandbox user")
+    screen = tmux.wait_for("Signed in as sandbox-user@example.com")
     assert "Sandbox subscription" in screen
     assert "Traceback" not in screen
     tmux.keys("F2")
