@@ -6,15 +6,19 @@
         ml_client = settings.ml_client()                       # azure.ai.ml.MLClient on the sandbox
 
 Modules: server (Sandbox, request handling, faults at the door), http (Request/Response/Router), state
-(StateStore), auth (tokens, keys, SAS), blob (storage), images (image registry), arm (subscriptions,
-workspaces, datastores), ml (models, codes, environments), online (endpoints, deployments, LROs),
-hosting (plumber processes), scoring (the scoring URI), faults, settings (ClientSettings), tls.
+(SandboxStateFile), auth + signing_key (JWTs, keys, SAS), blob (storage) + shared_key (Storage's Shared Key
+signatures), images (image registry), arm (subscriptions, workspaces, datastores), ml (models, codes, environments),
+online (endpoints, deployments, LROs), hosting (deployments' containers as real processes) + container (what an image
+runs by Docker's ENTRYPOINT/CMD rules, its own network namespace) + host_r (this machine's R and its packages),
+scoring (the scoring URI), faults, settings (ClientSettings), tls.
 login: the sandbox as a custom cloud (ARM's /metadata/endpoints, an Entra token endpoint for the test service
 principal in sandbox.service_principal, printed by `rdeploy-tui sandbox`).
-acr.py (ACR registries.get + ACR Tasks) is registered by the server when present.
+acr (ACR Tasks runs, importImage) + acr_registry (the Registry resource per api-version, credentials, usages, name
+checks, tasks list) + build (a quick build's plan and log) + task_run (`az acr run -f`: ACR Tasks YAML) + dockerfile +
+cran + sysreqs; registry (the registries' data plane).
 
 API for other sandbox modules (e.g. acr.py), all on the Sandbox passed to `register(router, sandbox)`:
-- sandbox.state: StateStore. `with sandbox.state.view() as data:` reads, `with sandbox.state.edit() as data:`
+- sandbox.state: SandboxStateFile. `with sandbox.state.view() as data:` reads, `with sandbox.state.edit() as data:`
   changes and saves atomically. Collections are plain dicts inside `data`, e.g.
   `sandbox.state.collection(data, "acr_runs")`. Keep values JSON-serialisable.
   Registries created with workspaces are in data["registries"]: {acr_id.lower(): {id, name, subscription,
@@ -28,10 +32,12 @@ API for other sandbox modules (e.g. acr.py), all on the Sandbox passed to `regis
 - sandbox.images: ImageRegistry (see images.py): record_image(login_server, repository, tag, files: dict[str, bytes],
   metadata=None) -> Image; get_image(login_server, repository, tag) -> Image | None; resolve("server/repo:tag");
   list_images(login_server=None). Image has .files() -> dict[str, bytes], .folder, .digest, .metadata, .reference.
-  Metadata keys read by deployments: "start_script" (default "start_plumber.R"), "entrypoint_reset" (False = the
-  container cannot start), "r_packages".
+  Metadata keys read by deployments: "container" (container.ContainerConfig: ENTRYPOINT, CMD, WORKDIR, files; an
+  image without it runs what its Dockerfile says), "start_script", "plumber", "r_packages",
+  "r_packages_missing_on_host".
 - sandbox.registry: RegistryPlane (see registry.py): the registries' data plane (/oauth2/exchange, /oauth2/token,
-  /v2/...), picked by the Host header (the login server); a pushed manifest records its image in sandbox.images.
+  /v2/..., /acr/v1/...), picked by the Host header (the login server); a pushed manifest records its image in
+  sandbox.images; publish(image) gives a built or imported image its OCI manifest.
 - sandbox.faults: Faults (see faults.py): take(name, "METHOD /path") -> Fault | None; e.g. build-fail.
 - sandbox.sleep(seconds) -> bool: wait scaled simulated time (False when stopping); sandbox.scaled(seconds);
   sandbox.spawn(fn, *args, name=...) runs a background operation that stop() waits for;

@@ -1,21 +1,24 @@
-"""Azure Container Registry in the sandbox: registries.get and the ACR Tasks quick build (`az acr build`).
+"""Azure Container Registry in the sandbox: ACR Tasks runs (`az acr build`, `az acr run`) and importImage.
 
 Requests, as azure-mgmt-containerregistry 15 and azure-mgmt-containerregistrytasks 1.0.0b1 send them
-(REG = /subscriptions/{s}/resourceGroups/{rg}/providers/Microsoft.ContainerRegistry/registries/{r}):
-    GET  REG                                  -> the Registry resource (loginServer {r}.azurecr.io)
+(REG = /subscriptions/{s}/resourceGroups/{rg}/providers/Microsoft.ContainerRegistry/registries/{r}; the Registry
+resource itself, its credentials, usages and name checks are acr_registry.py's):
     POST REG/listBuildSourceUploadUrl         -> {uploadUrl: blob SAS URL (write), relativePath}
-    POST REG/scheduleRun  (DockerBuildRequest)-> the Run, Queued; the build runs in the background
-    GET  REG/runs/{runId}                     -> the Run: Queued -> Running -> Succeeded/Failed/Canceled
+    POST REG/scheduleRun                      -> the Run, Queued (a short body, as recorded); it runs in the background:
+         DockerBuildRequest (az acr build), FileTaskRunRequest (az acr run -f FILE CONTEXT: task_run.py),
+         EncodedTaskRunRequest (az acr run --cmd, -f FILE /dev/null); a TaskRunRequest is 404 (no tasks)
+    GET  REG/runs, REG/runs/{runId}           -> the Run (with systemData): Queued -> Running -> Succeeded/Failed
     POST REG/runs/{runId}/listLogSasUrl       -> {logLink: blob SAS URL (read) of the run's append-blob log}
     POST REG/runs/{runId}/cancel              -> 200; a queued or running build stops and ends Canceled
-    POST REG/importImage  (ImportImageParameters, azure-mgmt-containerregistry 15, api-version 2025-11-01)
-                                              -> 202 + Location; the copy is in the registry when the poll answers 200
+    POST REG/importImage  (ImportImageParameters) -> 202, null body, Location; the copy is in the registry when the
+                                              poll answers 200 (from Docker Hub's catalogue or another sandbox registry)
 
 The build (build.py decides what it prints and produces) appends its log to the blob over simulated
 time, CRLF-terminated as ACR writes it (az's streamer prints up to the last "\\r\\n"), and ends by setting
 the blob metadata Complete=<status>, which is how `az acr build` knows a run is over. A pushed image is
-recorded in the sandbox's image registry with its docker-context files (see images.py and
-build.describe_image for the metadata).
+recorded in the sandbox's image registry with the files that make it (see images.py and build.describe_image for the
+metadata) and published on the registry's data plane with an OCI manifest (registry.py). The log also names the R
+packages the image installs that this machine's R lacks (host_r.py): the sandbox's limit, said at build time.
 
 Knobs: the fault "build-fail" fails the next build; the fault "tasks-not-allowed", or a subscription
 whose subscriptionPolicies.quotaId starts with "FreeTrial", answers scheduleRun with
@@ -28,20 +31,25 @@ the workspace registry (built or imported).
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import logging
+import posixpath
 import threading
 import time
 import uuid
 from datetime import datetime, timezone
 from typing import Any
 
-from rdeploy_tui.sandbox import arm, build
+import yaml
+
+from rdeploy_tui.sandbox import acr_registry, arm, build, host_r, task_run
 from rdeploy_tui.sandbox.blob import BlobError
 from rdeploy_tui.sandbox.cran import Cran
 from rdeploy_tui.sandbox.errors import AzureError, not_found
 from rdeploy_tui.sandbox.http import Request, Response, Router, json_response
 from rdeploy_tui.spec import base_images
+from rdeploy_tui.spec.yaml_load import load_yaml
 
 log = logging.getLogger("rdeploy_tui.sandbox.acr")
 
@@ -63,7 +71,7 @@ _POLL_S = 0.05  # how often a waiting build looks for cancel/stop, in real secon
 def register(router: Router, sandbox: Any) -> None:
     service = AcrService(sandbox)
     sandbox.acr = service
-    router.add("GET", _REG, service.get_registry)
+    acr_registry.register(router, sandbox)
     router.add("POST", _REG + r"/listBuildSourceUploadUrl", service.source_upload_url)
     router.add("POST", _REG + r"/scheduleRun", service.schedule_run)
     router.add("GET", _REG + r"/runs", service.list_runs)
@@ -86,6 +94,7 @@ class AcrService:
         self.cran = Cran()  # which R packages builds can install; tests and the CLI may replace it
         self._cancels: dict[str, threading.Event] = {}
         self._import_failures: dict[str, str] = {}  # importImage operation id -> why it failed
+        self._secret_values: dict[str, dict[str, str]] = {}  # run key -> its secret values: memory only, never state
         self._lock = threading.Lock()
 
     # ----- registries --------------------------------------------------------------------------------
@@ -101,9 +110,6 @@ class AcrService:
                 raise AzureError(404, "ResourceGroupNotFound", f"Resource group '{group}' could not be found.")
             raise not_found(REGISTRY_TYPE, name, group)
         return dict(doc)
-
-    def get_registry(self, request: Request, subscription: str, group: str, registry: str) -> Response:
-        return json_response(200, registry_body(self.registry(subscription, group, registry)))
 
     # ----- build source upload -----------------------------------------------------------------------
     def _container(self, registry_id: str) -> str:
@@ -123,29 +129,30 @@ class AcrService:
         resource = self.registry(subscription, group, registry)
         self._check_tasks_allowed(request, subscription, resource)
         body = request.json()
-        docker_request = _docker_build_request(body)
+        run_request, secret_values = _run_request(body)
         failing = self.sandbox.faults.take("build-fail", f"{request.method} {request.path}") is not None
         container = self._container(resource["id"])
         with self.sandbox.state.edit() as data:  # one lock for numbering and storing: no two runs share an id
             runs = self.sandbox.state.collection(data, RUNS)
             run_id = _run_id(resource["id"], runs)
             log_blob = f"logs/{run_id}/rawtext.log"
-            run = _run_resource(resource["id"], run_id, docker_request)
+            run = _run_resource(resource["id"], run_id, run_request)
             key = _key(resource["id"], run_id)
             runs[key] = {
                 "registryId": resource["id"],
                 "loginServer": resource["login_server"],
                 "container": container,
                 "log": log_blob,
-                "request": docker_request,
+                "request": run_request,
                 "failBuild": failing,
                 "run": run,
             }
         self.sandbox.blobs.create_append_blob(container, log_blob)
-        answer = json_response(200, run)  # serialized before the build thread starts changing the run
+        answer = json_response(200, _scheduled(run))  # serialized before the build thread starts changing the run
         cancel = threading.Event()
         with self._lock:
             self._cancels[key] = cancel
+            self._secret_values[key] = secret_values
         self.sandbox.spawn(self._execute, key, cancel, name=f"acr-run-{run_id}")
         return answer
 
@@ -205,44 +212,30 @@ class AcrService:
 
     # ----- import (az acr import) ---------------------------------------------------------------------
     def import_image(self, request: Request, subscription: str, group: str, registry: str) -> Response:
-        """Copy a Docker Hub image of the catalogue (or an image of another sandbox registry) into this registry.
+        """Copy an image into this registry from Docker Hub (the catalogue of spec/base_images.py) or from another
+        registry of the sandbox (source.resourceId, or source.registryUri naming its login server).
 
-        Azure answers 202 with a Location to poll (ARM's asynchronous pattern; ACR REST reference "Registries -
-        Import Image"). The sandbox copies at once, so the first poll answers 200. Azure's words for a source that does
-        not exist are not published (unknown): the sandbox answers 400 InvalidParameters naming the image. With mode
-        NoForce (the default) "any existing target tags will fail the operation before any copying begins" (ImportMode,
-        REST spec): the operation fails with the words az printed in Azure/azure-cli#10938 ("Operation registries-...
-        failed. Resource ... Tag X already exists in target registry."); the poll's status code for it is not
-        published (unknown): the sandbox answers 409 Conflict.
+        Azure answers 202 with a Location (…/locations/{LOCATION}/operationResults/registries-{id}) and a JSON null
+        body, no Retry-After (recorded: azure-cli test_acr_import_no_wait, a copy from another registry by resourceId);
+        ACR REST reference "Registries - Import Image". The sandbox copies at once, so the first poll answers 200.
+        Azure's words for a source that does not exist are not published (unknown): the sandbox answers 400
+        InvalidParameters naming the image. With mode NoForce (the default) "any existing target tags will fail the
+        operation before any copying begins" (ImportMode, REST spec): the operation fails with the words az printed in
+        Azure/azure-cli#10938 ("Operation registries-... failed. Resource ... Tag X already exists in target
+        registry."); the poll's status code for it is not published (unknown): the sandbox answers 409 Conflict.
+        Other registries (mcr.microsoft.com, ghcr.io ...) are out of the sandbox's reach (a sandbox limit).
         """
         resource = self.registry(subscription, group, registry)
-        body = request.json() if request.body else {}
-        source = (body or {}).get("source") or {}
-        targets = (body or {}).get("targetTags") or []
-        image = source.get("sourceImage") or ""
+        body = request.json()
+        source = body.get("source") or {}
+        targets = body.get("targetTags") or []
+        image = str(source.get("sourceImage") or "")
         if not image or not isinstance(targets, list) or not targets:
             raise AzureError(
                 400, "InvalidParameters", "The import requires source.sourceImage and at least one targetTags entry."
             )
-        registry_uri = (source.get("registryUri") or "").lower()
-        if source.get("resourceId"):
-            raise AzureError(
-                400, "InvalidParameters", "The sandbox imports from Docker Hub (registryUri docker.io) only."
-            )
-        if registry_uri not in ("docker.io", "registry.hub.docker.com", "registry-1.docker.io", "index.docker.io"):
-            raise AzureError(
-                400,
-                "InvalidParameters",
-                f"The sandbox cannot reach the registry '{registry_uri}': it imports from docker.io only.",
-            )
-        if self.sandbox.faults.take("dockerhub-rate-limit", f"{request.method} {request.path}") is not None:
-            raise AzureError(
-                400, "InvalidParameters", f"Error importing docker.io/{image}: {build.DOCKERHUB_RATE_LIMIT}"
-            )
-        known = base_images.lookup(image)
-        if known is None:
-            raise AzureError(400, "InvalidParameters", f"Image 'docker.io/{image}' not found.")
-        operation = uuid.uuid4().hex
+        files, metadata = self._import_source(request, source, image)
+        operation = f"registries-{uuid.uuid1()}"
         refs = [build.parse_image_name(str(target), resource["login_server"]) for target in targets]
         existing = [
             f"{ref.repository}:{ref.tag}"
@@ -251,20 +244,65 @@ class AcrService:
         ]
         if existing and body.get("mode") != "Force":
             self._import_failures[operation] = (
-                f"Operation registries-{operation[:8]}-{operation[8:12]} failed. Resource {resource['id']} "
+                f"Operation {operation} failed. Resource {resource['id']} "
                 f"{existing[0]} Tag {existing[0]} already exists in target registry."
             )
         else:
             for ref in refs:
-                self.sandbox.images.record_image(
-                    resource["login_server"], ref.repository, ref.tag, {}, metadata=build.base_record(known)
+                copy = self.sandbox.images.record_image(
+                    resource["login_server"], ref.repository, ref.tag, files, metadata=metadata
                 )
+                self.sandbox.registry.publish(copy)
         location = (
             f"{self.sandbox.base_url}/subscriptions/{subscription}/providers/Microsoft.ContainerRegistry/"
-            f"locations/{resource.get('location') or 'westeurope'}/operationResults/{operation}"
+            f"locations/{(resource.get('location') or 'westeurope').upper()}/operationResults/{operation}"
             f"?api-version={request.api_version or '2025-11-01'}"
         )
-        return Response(202, b"", {"Location": location, **self.sandbox.retry_after_headers(1)})
+        return json_response(202, None, {"Location": location, **self.sandbox.retry_after_headers(1)})
+
+    def _import_source(
+        self, request: Request, source: dict[str, Any], image: str
+    ) -> tuple[dict[str, bytes], dict[str, Any]]:
+        """The files and metadata of the image to copy."""
+        registry_uri = str(source.get("registryUri") or "").lower()
+        resource_id = str(source.get("resourceId") or "")
+        if resource_id or registry_uri.endswith(".azurecr.io"):
+            with self.sandbox.state.view() as data:
+                docs = list(data.get("registries", {}).values())
+            doc = next(
+                (
+                    d
+                    for d in docs
+                    if (resource_id and d["id"].lower() == resource_id.lower())
+                    or (registry_uri and d["login_server"].lower() == registry_uri)
+                ),
+                None,
+            )
+            if doc is None:
+                # Azure's words for a source registry that does not exist are not published (unknown).
+                raise AzureError(
+                    400, "InvalidParameters", f"The source registry '{resource_id or registry_uri}' was not found."
+                )
+            ref = build.parse_image_name(image.split("@", 1)[0], doc["login_server"])
+            found = self.sandbox.images.get_image(doc["login_server"], ref.repository, ref.tag)
+            if found is None:
+                raise AzureError(400, "InvalidParameters", f"Image '{doc['login_server']}/{image}' not found.")
+            return found.files(), {**found.metadata, "imported_from": found.reference}
+        if registry_uri not in ("docker.io", "registry.hub.docker.com", "registry-1.docker.io", "index.docker.io"):
+            raise AzureError(
+                400,
+                "InvalidParameters",
+                f"The sandbox cannot reach the registry '{registry_uri}': it imports from docker.io and its own "
+                "registries only (a sandbox limit).",
+            )
+        if self.sandbox.faults.take("dockerhub-rate-limit", f"{request.method} {request.path}") is not None:
+            raise AzureError(
+                400, "InvalidParameters", f"Error importing docker.io/{image}: {build.DOCKERHUB_RATE_LIMIT}"
+            )
+        known = base_images.lookup(image)
+        if known is None:
+            raise AzureError(400, "InvalidParameters", f"Image 'docker.io/{image}' not found.")
+        return {}, build.base_record(known)
 
     def import_result(self, request: Request, subscription: str, location: str, operation: str) -> Response:
         failure = self._import_failures.get(operation)
@@ -298,12 +336,16 @@ class AcrService:
             if not self._wait(build.TIMES["queue"], cancel):
                 return self._finish(key, writer, started, cancel)
             self._update(key, status="Running", startTime=_now())
-            files, plan = self._plan(record, run_id)
+            files, plan = self._plan(record, run_id, key)
+            _name_packages_this_r_lacks(plan)
+            pushes = dict(plan.pushes)
+            if plan.push_at is not None:  # a quick build pushes its context's image under every tag at once
+                pushes[plan.push_at] = [build.Pushed(ref, files, plan.image) for ref in plan.images]
             for index, chunk in enumerate(plan.chunks):
                 if not self._wait(chunk.seconds, cancel):
                     return self._finish(key, writer, started, cancel)
-                if index == plan.push_at:
-                    writer.digest = self._push(key, record, files, plan)
+                if index in pushes:
+                    writer.digest = self._push(key, record, pushes[index])
                 writer.write(chunk.lines)
             if not plan.succeeded:
                 log.info("sandbox ACR run %s failed: %s", run_id, plan.error)
@@ -315,13 +357,13 @@ class AcrService:
         finally:
             with self._lock:
                 self._cancels.pop(key, None)
+                self._secret_values.pop(key, None)
 
-    def _plan(self, record: dict[str, Any], run_id: str) -> tuple[dict[str, bytes], build.BuildPlan]:
-        """The context's files and what building them prints and produces."""
-        docker_request = record["request"]
+    def _plan(self, record: dict[str, Any], run_id: str, key: str) -> tuple[dict[str, bytes], build.BuildPlan]:
+        """The context's files and what building them (a quick build, or a task file's steps) prints and produces."""
+        run_request = record["request"]
         try:
-            archive = self._read_source(record, docker_request.get("sourceLocation") or "")
-            files = build.read_context(archive)
+            files = self._context(record, run_request)
         except (BlobError, build.ContextError) as exc:
             message = (
                 "failed to download context. Please check if the URL is incorrect. "
@@ -330,23 +372,100 @@ class AcrService:
             detail = exc.message if isinstance(exc, BlobError) else f"failed to extract context: {exc}"
             failed = [build.TIMESTAMP + "Downloading source code...", detail, message]
             return {}, build.BuildPlan([build.Chunk(build.TIMES["source"], failed)], False, message)
+        platform = run_request.get("platform") or {}
+        variables = build.run_variables(
+            run_id=run_id,
+            login_server=record["loginServer"],
+            when=time.strftime("%Y%m%d-%H%M%Sz", time.gmtime()),
+            platform=platform,
+        )
+        env = build.BuildEnvironment(
+            run_id,
+            record["loginServer"],
+            self.cran,
+            record.get("failBuild", False),
+            self._image_metadata,
+            lambda: self.sandbox.faults.take("dockerhub-rate-limit", "FROM docker.io") is not None,
+        )
+        if run_request["type"] != "DockerBuildRequest":
+            with self._lock:
+                secrets = dict(self._secret_values.get(key, {}))
+            values = {v["name"]: v.get("value", "") for v in run_request.get("values") or []} | secrets
+            task_text = run_request.get("encodedTaskContent")
+            task_file = run_request.get("taskFilePath") or task_run.DEFAULT_TASK_FILE
+            if task_text is not None:  # EncodedTaskRunRequest: the task arrives inline, beside any context
+                task_file = "\0encoded-task.yaml"
+                files = {**files, task_file: base64.b64decode(task_text)}
+            try:
+                values |= self._values_file(files, run_request, variables)
+            except task_run.TaskFileError as exc:
+                return files, build.BuildPlan([build.Chunk(build.TIMES["source"], [str(exc)])], False, str(exc))
+            return files, task_run.plan_task_run(
+                env=env, files=files, task_file=task_file, values=values, variables=variables
+            )
         return files, build.plan_build(
             run_id=run_id,
             files=files,
-            dockerfile_path=docker_request.get("dockerFilePath") or "Dockerfile",
-            image_names=list(docker_request.get("imageNames") or []),
-            push=bool(docker_request.get("isPushEnabled")),
+            dockerfile_path=run_request.get("dockerFilePath") or "Dockerfile",
+            image_names=[
+                build.expand_run_variables(
+                    str(name),
+                    run_id=run_id,
+                    login_server=record["loginServer"],
+                    when=variables["Date"],
+                    platform=platform,
+                )
+                for name in run_request.get("imageNames") or []
+            ],
+            push=bool(run_request.get("isPushEnabled")),
             login_server=record["loginServer"],
             cran=self.cran,
             fail_build=record.get("failBuild", False),
             build_args={
                 a["name"]: a.get("value", "")
-                for a in docker_request.get("arguments") or []
+                for a in run_request.get("arguments") or []
                 if isinstance(a, dict) and a.get("name")
             },
             registry_image=self._image_metadata,
-            dockerhub_limited=lambda: self.sandbox.faults.take("dockerhub-rate-limit", "FROM docker.io") is not None,
+            dockerhub_limited=env.dockerhub_limited,
         )
+
+    def _context(self, record: dict[str, Any], run_request: dict[str, Any]) -> dict[str, bytes]:
+        """The run's source files: none for an encoded task without a source, else the uploaded archive."""
+        location = run_request.get("sourceLocation") or ""
+        if not location and run_request["type"] == "EncodedTaskRunRequest":
+            return {}
+        if "://" in location and not location.startswith(self.sandbox.base_url):
+            # A git repository or a remote archive (`az acr run ... https://github.com/...`): ACR fetches it; the
+            # sandbox reaches no network (a sandbox limit).
+            raise BlobError(
+                404,
+                "SourceNotReachable",
+                f"the sandbox cannot fetch {location}: it builds contexts uploaded with the run only (a sandbox limit)",
+            )
+        return build.read_context(self._read_source(record, location))
+
+    def _values_file(
+        self, files: dict[str, bytes], run_request: dict[str, Any], variables: dict[str, str]
+    ) -> dict[str, str]:
+        """`--values FILE` (valuesFilePath, in the context) or encodedValuesContent: a YAML mapping of values."""
+        text = None
+        if run_request.get("encodedValuesContent"):
+            text = base64.b64decode(run_request["encodedValuesContent"]).decode("utf-8", "replace")
+        elif run_request.get("valuesFilePath"):
+            path = posixpath.normpath(run_request["valuesFilePath"])
+            if path not in files:
+                raise task_run.TaskFileError(f"open /workspace/{path}: no such file or directory")
+            text = files[path].decode("utf-8", "replace")
+        if text is None:
+            return {}
+        try:
+            loaded = load_yaml(task_run.render(text, variables, {}))
+        except yaml.YAMLError as exc:
+            raise task_run.TaskFileError(f"failed to parse the values file: {exc}") from None
+        if not isinstance(loaded, dict):
+            raise task_run.TaskFileError("failed to parse the values file: it is not a mapping of names to values")
+        return {str(name): str(value) for name, value in loaded.items()}
 
     def _image_metadata(self, reference: str) -> dict[str, Any] | None:
         image = self.sandbox.images.resolve(reference)
@@ -364,22 +483,24 @@ class AcrService:
             return self.sandbox.blobs.read(container, name, account=account.split(".blob.", 1)[0])
         return self.sandbox.blobs.read(record["container"], location)
 
-    def _push(self, key: str, record: dict[str, Any], files: dict[str, bytes], plan: build.BuildPlan) -> str:
-        """Record the pushed tags in the image registry, with the docker-context files; returns the digest."""
+    def _push(self, key: str, record: dict[str, Any], pushed: list[build.Pushed]) -> str:
+        """Record the pushed tags in the image registry (with the files that make them); returns the last digest."""
         digest = ""
-        for ref in plan.images:
+        outputs = []
+        for item in pushed:
             image = self.sandbox.images.record_image(
-                record["loginServer"], ref.repository, ref.tag, files, metadata=plan.image
+                record["loginServer"], item.ref.repository, item.ref.tag, item.files, metadata=item.metadata
             )
+            self.sandbox.registry.publish(image)  # an OCI manifest for the registry's data plane
             digest = image.digest
-        self._update(
-            key,
-            outputImages=[
-                {"registry": record["loginServer"], "repository": ref.repository, "tag": ref.tag, "digest": digest}
-                for ref in plan.images
-            ],
-        )
-        return digest
+            outputs.append(
+                {"registry": record["loginServer"], "repository": item.ref.repository, "tag": item.ref.tag}
+                | {"digest": self.sandbox.registry.manifest_digest(image) or digest}
+            )
+        with self.sandbox.state.view() as data:
+            earlier = list(data[RUNS][key]["run"]["properties"].get("outputImages") or [])
+        self._update(key, outputImages=earlier + outputs)
+        return outputs[-1]["digest"] if outputs else digest
 
     def _finish(
         self,
@@ -453,82 +574,103 @@ class _LogWriter:
         self.blobs.set_metadata(self.container, self.name, {**properties.get("metadata", {}), "Complete": status})
 
 
-def registry_body(doc: dict[str, Any]) -> dict[str, Any]:
-    """The Registry resource as ACR's RP answers GET (api 2025-11-01), every field the SDK model reads."""
-    created = arm.iso(doc["created"])
-    return {
-        "id": doc["id"],
-        "name": doc["name"],
-        "type": REGISTRY_TYPE,
-        "location": doc["location"],
-        "tags": {},
-        "sku": {"name": doc["sku"], "tier": doc["sku"]},
-        "systemData": arm.system_data(doc["created"]),
-        "properties": {
-            "loginServer": doc["login_server"],
-            "creationDate": created,
-            "provisioningState": "Succeeded",
-            "adminUserEnabled": False,
-            "policies": {
-                "quarantinePolicy": {"status": "disabled"},
-                "trustPolicy": {"type": "Notary", "status": "disabled"},
-                "retentionPolicy": {"days": 7, "lastUpdatedTime": created, "status": "disabled"},
-                "exportPolicy": {"status": "enabled"},
-                "azureADAuthenticationAsArmPolicy": {"status": "enabled"},
-            },
-            "encryption": {"status": "disabled"},
-            "dataEndpointEnabled": False,
-            "dataEndpointHostNames": [],
-            "privateEndpointConnections": [],
-            "publicNetworkAccess": "Enabled",
-            "networkRuleBypassOptions": "AzureServices",
-            "networkRuleBypassAllowedForTasks": False,
-            "zoneRedundancy": "Disabled",
-            "anonymousPullEnabled": False,
-            "roleAssignmentMode": "LegacyRegistryPermissions",
-        },
-    }
+def _name_packages_this_r_lacks(plan: build.BuildPlan) -> None:
+    """The sandbox's limit, said at build time: deployments of this image run with this machine's R, so the R packages
+    the image installs that this R lacks are named in the build log (with Debian's r-cran-* package where there is
+    one) and recorded on the image, whose deployment log names them again. Never a silent failure at scoring time."""
+    if not plan.succeeded:
+        return
+    records = [plan.image] if plan.image else [pushed.metadata for items in plan.pushes.values() for pushed in items]
+    wanted = sorted({p for metadata in records for p in metadata.get("r_packages") or []})
+    lacking = host_r.missing(wanted) if wanted else []
+    if lacking is None:
+        lines = ["sandbox: this machine has no R: deployments of this image cannot start here (a sandbox limit)"]
+    elif lacking:
+        lines = [
+            f"sandbox: this machine's R lacks {', '.join(lacking)}, which this image installs. The sandbox runs the "
+            "image's container with this machine's R (a sandbox limit): install them here before deploying it:",
+            *host_r.how_to_get(lacking),
+        ]
+    else:
+        return
+    for metadata in records:
+        metadata["r_packages_missing_on_host"] = sorted(set(lacking or wanted) & set(metadata.get("r_packages") or []))
+    plan.chunks.insert(len(plan.chunks) - 1, build.Chunk(0, lines))
 
 
-def _docker_build_request(body: Any) -> dict[str, Any]:
+_RUN_TYPES = {"DockerBuildRequest": "QuickBuild", "FileTaskRunRequest": "QuickRun", "EncodedTaskRunRequest": "QuickRun"}
+# What the state file keeps of each request type (the run needs them): `credentials` (registry passwords) never, and
+# values or build arguments marked secret stay in memory for the run's life only.
+_KEPT = {
+    "DockerBuildRequest": ("sourceLocation", "dockerFilePath", "imageNames", "isPushEnabled", "target"),
+    "FileTaskRunRequest": ("sourceLocation", "taskFilePath", "valuesFilePath"),
+    "EncodedTaskRunRequest": ("sourceLocation", "encodedTaskContent", "encodedValuesContent"),
+}
+
+
+def _run_request(body: Any) -> tuple[dict[str, Any], dict[str, str]]:
+    """The run request as the state file keeps it, and its secret values (RunRequest types of the ACR Tasks REST
+    spec: DockerBuildRequest for `az acr build`, FileTaskRunRequest for `az acr run -f FILE CONTEXT`,
+    EncodedTaskRunRequest for `az acr run --cmd` / `-f FILE /dev/null`). TaskRunRequest runs a task, and the sandbox
+    has none."""
     if not isinstance(body, dict):
         raise AzureError(400, "InvalidRequestContent", "The request content was invalid and could not be deserialized.")
     kind = body.get("type")
-    if kind != "DockerBuildRequest":
+    if kind == "TaskRunRequest":
         raise AzureError(
-            400,
-            "InvalidRequestContent",
-            f"The sandbox simulates quick builds (type DockerBuildRequest) only, not {kind!r}.",
+            404, "ResourceNotFound", f"The task '{body.get('taskId', '')}' was not found: the sandbox creates no tasks."
         )
-    if not body.get("dockerFilePath"):
-        raise AzureError(400, "InvalidParameter", "The 'dockerFilePath' parameter is required.")
+    if kind not in _RUN_TYPES:
+        raise AzureError(400, "InvalidRequestContent", f"The run request type {kind!r} is not a RunRequest type.")
+    required = {"DockerBuildRequest": "dockerFilePath", "FileTaskRunRequest": "taskFilePath"}.get(kind)
+    if required and not body.get(required):
+        raise AzureError(400, "InvalidParameter", f"The '{required}' parameter is required.")
+    if kind == "EncodedTaskRunRequest":
+        try:
+            base64.b64decode(str(body.get("encodedTaskContent") or ""), validate=True)
+        except ValueError:
+            raise AzureError(400, "InvalidParameter", "encodedTaskContent is not base64.") from None
+        if not body.get("encodedTaskContent"):
+            raise AzureError(400, "InvalidParameter", "The 'encodedTaskContent' parameter is required.")
     if not isinstance(body.get("platform"), dict) or not body["platform"].get("os"):
         raise AzureError(400, "InvalidParameter", "The 'platform.os' parameter is required.")
-    # Only what the build uses is kept (it goes into state.json): `arguments` may hold secret build
-    # arguments and `credentials` registry passwords, which never reach a file.
-    kept = ("sourceLocation", "dockerFilePath", "imageNames", "isPushEnabled", "platform", "isArchiveEnabled", "target")
-    request = {name: body[name] for name in kept if name in body}
-    # Build arguments not marked secret are kept (FROM ${BASE} needs them); secret ones never reach the state file.
-    request["arguments"] = [
-        {"name": a.get("name"), "value": a.get("value", "")}
-        for a in body.get("arguments") or []
-        if isinstance(a, dict) and not a.get("isSecret")
-    ]
-    return request
+    request = {name: body[name] for name in _KEPT[kind] if name in body}
+    request.update(type=kind, platform=body["platform"], isArchiveEnabled=bool(body.get("isArchiveEnabled", False)))
+    secrets: dict[str, str] = {}
+    if kind == "DockerBuildRequest":
+        # Build arguments not marked secret are kept (FROM ${BASE} needs them); secret ones never reach the state file.
+        request["arguments"] = [
+            {"name": a.get("name"), "value": a.get("value", "")}
+            for a in body.get("arguments") or []
+            if isinstance(a, dict) and not a.get("isSecret")
+        ]
+    else:
+        values = [v for v in body.get("values") or [] if isinstance(v, dict) and v.get("name")]
+        request["values"] = [{"name": v["name"], "value": v.get("value", "")} for v in values if not v.get("isSecret")]
+        secrets = {str(v["name"]): str(v.get("value", "")) for v in values if v.get("isSecret")}
+    return request, secrets
 
 
-def _run_resource(registry_id: str, run_id: str, docker_request: dict[str, Any]) -> dict[str, Any]:
-    platform = docker_request.get("platform") or {}
+def _run_resource(registry_id: str, run_id: str, run_request: dict[str, Any]) -> dict[str, Any]:
+    """The Run as GET runs/{id} answers it (recorded: azure-cli test_acr_abac_run at 2025-03-01-preview), with
+    systemData as recorded there: lastModifiedBy/At/ByType only."""
+    platform = run_request.get("platform") or {}
+    now = _now()
     return {
         "id": f"{registry_id}/runs/{run_id}",
         "name": run_id,
         "type": f"{REGISTRY_TYPE}/runs",
+        "systemData": {
+            "lastModifiedBy": "sandbox-user@example.com",
+            "lastModifiedByType": "User",
+            "lastModifiedAt": now,
+        },
         "properties": {
             "runId": run_id,
             "status": "Queued",
-            "lastUpdatedTime": _now(),
-            "runType": "QuickBuild",
-            "createTime": _now(),
+            "lastUpdatedTime": now,
+            "runType": _RUN_TYPES[run_request["type"]],
+            "createTime": now,
             "outputImages": [],
             "platform": {
                 "os": platform.get("os", "Linux").lower(),
@@ -537,9 +679,15 @@ def _run_resource(registry_id: str, run_id: str, docker_request: dict[str, Any])
             "agentConfiguration": {"cpu": 2},
             "sourceRegistryAuth": "Default",
             "provisioningState": "Succeeded",
-            "isArchiveEnabled": bool(docker_request.get("isArchiveEnabled", False)),
+            "isArchiveEnabled": bool(run_request.get("isArchiveEnabled", False)),
         },
     }
+
+
+def _scheduled(run: dict[str, Any]) -> dict[str, Any]:
+    """scheduleRun's own answer: the run as queued, with fewer properties than a GET (recorded)."""
+    kept = ("runId", "status", "lastUpdatedTime", "provisioningState", "isArchiveEnabled")
+    return {**run, "properties": {name: run["properties"][name] for name in kept}}
 
 
 def _key(registry_id: str, run_id: str) -> str:
@@ -570,5 +718,5 @@ def _base36(number: int) -> str:
 
 def _duration(seconds: float) -> str:
     """ACR's style: 27s, 1m12s."""
-    whole = int(round(seconds))
+    whole = round(seconds)
     return f"{whole // 60}m{whole % 60}s" if whole >= 60 else f"{whole}s"

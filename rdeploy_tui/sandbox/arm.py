@@ -3,7 +3,8 @@
 State collections (shared with other sandbox modules; keys are lower-cased resource ids):
     subscriptions  {sub_id: {displayName, state, tenantId}}
     resource_groups {"/subscriptions/s/resourcegroups/rg": {id, name, location}}
-    workspaces     {ws_id: {id, name, subscription, resource_group, location, workspace_guid, container_registry, storage_container}}
+    workspaces     {ws_id: {id, name, subscription, resource_group, location, workspace_guid, container_registry,
+                    storage_container}}
     registries     {acr_id: {id, name, subscription, resource_group, location, login_server, sku, created}}
 """
 
@@ -13,12 +14,12 @@ import time
 import uuid
 from typing import Any
 
+from rdeploy_tui.sandbox.auth import TENANT_ID, sts_issuer
 from rdeploy_tui.sandbox.blob import account_url_for_datastore
 from rdeploy_tui.sandbox.errors import AzureError, not_found
-from rdeploy_tui.sandbox.http import Request, Response, Router, json_response
+from rdeploy_tui.sandbox.http import Request, Response, Router, azure_error, json_response
 from rdeploy_tui.sandbox.settings import STORAGE_ENDPOINT
 
-TENANT_ID = "72f988bf-0000-4000-8000-00000000a11e"
 DEFAULT_SUBSCRIPTION = "5a4d1f3e-8f3b-4c1e-9d2a-000000000001"
 DISABLED_SUBSCRIPTION = "5a4d1f3e-8f3b-4c1e-9d2a-000000000002"
 DEFAULT_RESOURCE_GROUP = "rdeploy-sandbox-rg"
@@ -26,6 +27,7 @@ DEFAULT_WORKSPACE = "rdeploy-sandbox-ws"
 NO_ACR_WORKSPACE = "rdeploy-noacr-ws"
 DEFAULT_LOCATION = "westeurope"
 DATASTORE = "workspaceblobstore"
+_SANDBOX_DNS = "sandbox.rdeploy.invalid"  # host names the sandbox invents end here (RFC 2606: never resolvable)
 
 SUB = r"/subscriptions/(?P<sub>[^/]+)"
 RG = SUB + r"/resourceGroups/(?P<rg>[^/]+)"
@@ -135,6 +137,32 @@ def check_subscription(sandbox: Any, request: Request) -> None:
         )
 
 
+def check_token_tenant(sandbox: Any, request: Request, tenant: str) -> Response | None:
+    """ARM refuses a token from another tenant than the subscription's: 401 InvalidAuthenticationTokenTenant, worded
+    as ARM words it (Azure/azure-sdk-for-net#49391, Azure/pcs-cli#357, bradygaster-zz/azure-tools-vscode#44). Paths
+    outside one subscription (GET /subscriptions) list the token's tenant's subscriptions and need no check."""
+    parts = request.path.split("/")
+    if len(parts) < 3 or not parts[2]:
+        return None
+    with sandbox.state.view() as data:
+        doc = data.get("subscriptions", {}).get(parts[2].lower())
+    expected = (doc or {}).get("tenantId") or TENANT_ID
+    if tenant.lower() == expected.lower():
+        return None
+    message = (
+        f"The access token is from the wrong issuer '{sts_issuer(tenant)}'. It must match the tenant "
+        f"'{sts_issuer(expected)}' associated with this subscription. Please use the authority (URL) "
+        f"'{sandbox.base_url}/{expected}' to get the token. Note, if the subscription is transferred to another "
+        "tenant there is no impact to the services, but information about new tenant could take time to propagate "
+        "(up to an hour). If you just transferred your subscription and see this error message, please try back later."
+    )
+    challenge = (
+        f'Bearer authorization_uri="{sandbox.base_url}/{expected}", error="invalid_token", '
+        f'error_description="{message}"'
+    )
+    return azure_error(401, "InvalidAuthenticationTokenTenant", message, {"WWW-Authenticate": challenge})
+
+
 # ----- REST shapes ------------------------------------------------------------------------------------
 def _subscription_body(doc: dict[str, Any]) -> dict[str, Any]:
     return {
@@ -154,8 +182,11 @@ def _subscription_body(doc: dict[str, Any]) -> dict[str, Any]:
 
 
 def workspace_body(sandbox: Any, doc: dict[str, Any]) -> dict[str, Any]:
+    """The workspace as Azure ML answers GET (its fields as recorded in azure-sdk-for-python's online deployment
+    recordings, api-version 2022-05-01, plus the later ones azure-ai-ml 1.35 reads)."""
     sub, rg, guid = doc["subscription"], doc["resource_group"], doc["workspace_guid"]
     short = guid.replace("-", "")[:12]
+    group_id = f"/subscriptions/{sub}/resourceGroups/{rg}"
     return {
         "id": doc["id"],
         "name": doc["name"],
@@ -169,15 +200,23 @@ def workspace_body(sandbox: Any, doc: dict[str, Any]) -> dict[str, Any]:
             "principalId": str(uuid.uuid5(uuid.NAMESPACE_URL, doc["id"])),
             "tenantId": TENANT_ID,
         },
+        "etag": None,
         "systemData": system_data(doc["created"]),
         "properties": {
             "friendlyName": doc["name"],
+            "tenantId": TENANT_ID,
+            "imageBuildCompute": None,
+            "softDeleteEnabled": False,
+            "linkedModelInventoryArmId": None,
+            "privateLinkCount": 0,
+            "sdkTelemetryAppInsightsKey": str(uuid.uuid5(uuid.NAMESPACE_URL, doc["id"] + "/telemetry")),
+            "sasGetterUri": "",
             "description": "rdeploy-tui sandbox workspace",
             "workspaceId": guid,
             "provisioningState": "Succeeded",
-            "storageAccount": f"/subscriptions/{sub}/resourceGroups/{rg}/providers/Microsoft.Storage/storageAccounts/sandboxstore",
+            "storageAccount": f"{group_id}/providers/Microsoft.Storage/storageAccounts/sandboxstore",
             "keyVault": f"/subscriptions/{sub}/resourceGroups/{rg}/providers/Microsoft.KeyVault/vaults/kv{short}",
-            "applicationInsights": f"/subscriptions/{sub}/resourceGroups/{rg}/providers/Microsoft.insights/components/ai{short}",
+            "applicationInsights": f"{group_id}/providers/Microsoft.insights/components/ai{short}",
             "containerRegistry": doc["container_registry"] or None,
             "discoveryUrl": f"{sandbox.base_url}/discovery",
             "mlFlowTrackingUri": f"azureml://{doc['location']}.api.azureml.ms/mlflow/v1.0{doc['id']}",
@@ -188,7 +227,13 @@ def workspace_body(sandbox: Any, doc: dict[str, Any]) -> dict[str, Any]:
             "storageHnsEnabled": False,
             "systemDatastoresAuthMode": "accesskey",
             "enableDataIsolation": False,
-            "notebookInfo": None,
+            # A workspace's notebook file share (the recorded GET has it; the sandbox serves no notebooks).
+            "notebookInfo": {
+                "resourceId": guid.replace("-", ""),
+                "fqdn": f"ml-{doc['name']}-{doc['location']}-{guid}.{doc['location']}.notebooks.{_SANDBOX_DNS}",
+                "isPrivateLinkEnabled": False,
+                "notebookPreparationError": None,
+            },
         },
     }
 
@@ -206,7 +251,9 @@ def datastore_body(sandbox: Any, doc: dict[str, Any]) -> dict[str, Any]:
             "endpoint": STORAGE_ENDPOINT,
             "protocol": "https",
             "serviceDataAccessAuthIdentity": "WorkspaceSystemAssignedIdentity",
-            "credentials": {"credentialsType": "Sas"},
+            # As Azure answers for the workspace's default blob store (recording test_online_deployment_skip_script_
+            # validation): an account key, so clients sign blob requests with Shared Key (blob.py verifies them).
+            "credentials": {"credentialsType": "AccountKey"},
             "isDefault": True,
             "description": None,
             "tags": {},
@@ -254,6 +301,33 @@ def register(router: Router, sandbox: Any) -> None:
             raise AzureError(404, "ResourceGroupNotFound", f"Resource group '{rg}' could not be found.")
         return json_response(200, _group_body(doc))
 
+    @router.route("HEAD", RG)
+    def group_exists(request: Request, sub: str, rg: str) -> Response:
+        """ResourceGroups_CheckExistence (`az group exists`): 204 when it exists, 404 when not, no body
+        (azure-rest-api-specs, specification/resources/resource-manager/Microsoft.Resources/stable/2024-03-01/
+        resources.json)."""
+        with sandbox.state.view() as data:
+            known = f"/subscriptions/{sub}/resourcegroups/{rg}".lower() in data.get("resource_groups", {})
+        return Response(204 if known else 404, b"", {})
+
+    @router.route("GET", SUB + r"/providers")
+    def list_providers(request: Request, sub: str) -> Response:
+        """Providers_List: {"value": [Provider]} (resources.json)."""
+        return json_response(200, {"value": [provider_body(sub, ns) for ns in PROVIDERS]})
+
+    @router.route("GET", SUB + r"/providers/(?P<namespace>[^/]+)")
+    def get_provider(request: Request, sub: str, namespace: str) -> Response:
+        """Providers_Get: the namespace, its registration and its types with their api-versions (what `az resource
+        show --ids` without --api-version reads to pick one). A namespace the sandbox does not serve: ARM's 404."""
+        match = next((ns for ns in PROVIDERS if ns.lower() == namespace.lower()), None)
+        if match is None:
+            raise AzureError(
+                404,
+                "InvalidResourceNamespace",
+                f"The resource namespace '{namespace}' is invalid.",
+            )
+        return json_response(200, provider_body(sub, match))
+
     @router.route("GET", RG + r"/providers/Microsoft\.MachineLearningServices/workspaces")
     def list_workspaces(request: Request, sub: str, rg: str) -> Response:
         head = f"/subscriptions/{sub}/resourcegroups/{rg}/".lower()
@@ -286,11 +360,51 @@ def register(router: Router, sandbox: Any) -> None:
 
     @router.route("POST", WS + r"/datastores/(?P<name>[^/]+)/listSecrets")
     def datastore_secrets(request: Request, sub: str, rg: str, ws: str, name: str) -> Response:
-        doc = find_workspace(sandbox, sub, rg, ws)
+        find_workspace(sandbox, sub, rg, ws)  # the workspace's 404 first
         if name.lower() != DATASTORE:
             raise not_found("Microsoft.MachineLearningServices/workspaces/datastores", f"{ws}/{name}", rg)
-        sas = sandbox.blobs.sas_query(doc["storage_container"], permissions="racwdl", expiry_s=8 * 3600)
-        return json_response(200, {"secretsType": "Sas", "sasToken": sas})
+        # Datastores_ListSecrets (mfe.json): AccountKeyDatastoreSecrets {secretsType: AccountKey, key}, as recorded.
+        # The body azure-ai-ml sends ({expirableSecret, expireAfterHours}) changes nothing for an account key.
+        return json_response(200, {"secretsType": "AccountKey", "key": sandbox.blobs.account_key()})
+
+
+# The providers the sandbox serves, with the types and api-versions it answers (a subset of Azure's: the published
+# lists are in arm_front_door.py where the sandbox knows them; each type's newest version first, as ARM lists them).
+PROVIDERS: dict[str, dict[str, list[str]]] = {
+    "Microsoft.MachineLearningServices": {
+        "workspaces": ["2025-09-01", "2024-10-01", "2024-04-01", "2023-04-01", "2022-05-01"],
+        "workspaces/onlineEndpoints": ["2025-09-01", "2024-10-01", "2024-04-01", "2023-04-01", "2022-05-01"],
+        "workspaces/onlineEndpoints/deployments": [
+            "2025-09-01",
+            "2024-10-01",
+            "2024-04-01",
+            "2023-04-01",
+            "2022-05-01",
+        ],
+        "workspaces/models": ["2025-09-01", "2024-10-01", "2024-04-01", "2023-04-01", "2022-05-01"],
+        "workspaces/codes": ["2025-09-01", "2024-10-01", "2024-04-01", "2023-04-01", "2022-05-01"],
+        "workspaces/environments": ["2025-09-01", "2024-10-01", "2024-04-01", "2023-04-01", "2022-05-01"],
+        "workspaces/datastores": ["2025-09-01", "2024-10-01", "2024-04-01", "2023-04-01", "2022-05-01"],
+    },
+    "Microsoft.ContainerRegistry": {
+        "registries": ["2025-11-01", "2023-07-01", "2023-01-01-preview", "2019-05-01"],
+        "registries/runs": ["2025-03-01-preview", "2019-06-01-preview", "2019-04-01"],
+        "registries/tasks": ["2025-03-01-preview", "2019-06-01-preview", "2019-04-01"],
+    },
+}
+
+
+def provider_body(sub: str, namespace: str) -> dict[str, Any]:
+    return {
+        "id": f"/subscriptions/{sub}/providers/{namespace}",
+        "namespace": namespace,
+        "registrationState": "Registered",
+        "registrationPolicy": "RegistrationRequired",
+        "resourceTypes": [
+            {"resourceType": name, "locations": ["West Europe"], "apiVersions": versions, "capabilities": "None"}
+            for name, versions in PROVIDERS[namespace].items()
+        ],
+    }
 
 
 def _group_body(doc: dict[str, Any]) -> dict[str, Any]:

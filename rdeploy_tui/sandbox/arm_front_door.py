@@ -7,8 +7,9 @@
 Public sources for the wording (ARM's own error bodies, quoted in public issues):
 - MissingApiVersionParameter: "The api-version query parameter (?api-version=) is required for all requests."
   (MicrosoftDocs/feedback#2279 shows management.azure.com's body; cloudquery/cloudquery#6626 the 400 status).
-- InvalidApiVersionParameter, for ARM's own types (subscriptions, resourceGroups, resources): "The api-version '2021-03-01'
-  is invalid. The supported versions are '2024-08-01,...'." (ansible-collections/azure#1739, Azure/azure-cli#28038).
+- InvalidApiVersionParameter, for ARM's own types (subscriptions, resourceGroups, resources): "The api-version
+  '2021-03-01' is invalid. The supported versions are '2024-08-01,...'." (ansible-collections/azure#1739,
+  Azure/azure-cli#28038).
 - NoRegisteredProviderFound, for a provider's type: "No registered resource provider found for location 'eastus' and
   API version '2019-05-01' for type 'workspaces'. The supported api-versions are '...'. The supported locations are
   '...'." (Azure/azure-sdk-for-js#4097, microsoft/vscode-tools-for-ai#940 for workspaces/models).
@@ -30,7 +31,69 @@ LOCATION = "westeurope"  # the sandbox's one region (arm.DEFAULT_LOCATION)
 # ARM's own api-versions as its InvalidApiVersionParameter message listed them in 2024 (ansible-collections/azure#1739),
 # plus the later ones azure-mgmt-resource 2025 ships (generated from the Microsoft.Resources REST spec). A version
 # newer than the newest here is accepted: Azure adds versions, and the sandbox cannot know which.
-RESOURCES_VERSIONS = ["2025-04-01", "2025-03-01", "2024-11-01", "2024-08-01", "2024-07-01", "2024-06-01-preview", "2024-03-01", "2023-07-01", "2023-07-01-preview", "2023-03-01-preview", "2022-12-01", "2022-11-01-preview", "2022-09-01", "2022-06-01", "2022-05-01", "2022-03-01-preview", "2022-01-01", "2021-04-01", "2021-01-01", "2020-10-01", "2020-09-01", "2020-08-01", "2020-07-01", "2020-06-01", "2020-05-01", "2020-01-01", "2019-11-01", "2019-10-01", "2019-09-01", "2019-08-01", "2019-07-01", "2019-06-01", "2019-05-10", "2019-05-01", "2019-03-01", "2018-11-01", "2018-09-01", "2018-08-01", "2018-07-01", "2018-06-01", "2018-05-01", "2018-02-01", "2018-01-01", "2017-12-01", "2017-08-01", "2017-06-01", "2017-05-10", "2017-05-01", "2017-03-01", "2016-09-01", "2016-07-01", "2016-06-01", "2016-02-01", "2015-11-01", "2015-01-01", "2014-04-01-preview", "2014-04-01", "2014-01-01", "2013-03-01", "2014-02-26", "2014-04"]
+RESOURCES_VERSIONS = [
+    "2025-04-01",
+    "2025-03-01",
+    "2024-11-01",
+    "2024-08-01",
+    "2024-07-01",
+    "2024-06-01-preview",
+    "2024-03-01",
+    "2023-07-01",
+    "2023-07-01-preview",
+    "2023-03-01-preview",
+    "2022-12-01",
+    "2022-11-01-preview",
+    "2022-09-01",
+    "2022-06-01",
+    "2022-05-01",
+    "2022-03-01-preview",
+    "2022-01-01",
+    "2021-04-01",
+    "2021-01-01",
+    "2020-10-01",
+    "2020-09-01",
+    "2020-08-01",
+    "2020-07-01",
+    "2020-06-01",
+    "2020-05-01",
+    "2020-01-01",
+    "2019-11-01",
+    "2019-10-01",
+    "2019-09-01",
+    "2019-08-01",
+    "2019-07-01",
+    "2019-06-01",
+    "2019-05-10",
+    "2019-05-01",
+    "2019-03-01",
+    "2018-11-01",
+    "2018-09-01",
+    "2018-08-01",
+    "2018-07-01",
+    "2018-06-01",
+    "2018-05-01",
+    "2018-02-01",
+    "2018-01-01",
+    "2017-12-01",
+    "2017-08-01",
+    "2017-06-01",
+    "2017-05-10",
+    "2017-05-01",
+    "2017-03-01",
+    "2016-09-01",
+    "2016-07-01",
+    "2016-06-01",
+    "2016-02-01",
+    "2015-11-01",
+    "2015-01-01",
+    "2014-04-01-preview",
+    "2014-04-01",
+    "2014-01-01",
+    "2013-03-01",
+    "2014-02-26",
+    "2014-04",
+]
 
 # For providers' types the sandbox knows the first api-version each type was registered with, not every version
 # published since: older ones (and malformed ones) are refused as ARM refuses them; a version between the first and
@@ -44,7 +107,33 @@ RESOURCES_VERSIONS = ["2025-04-01", "2025-03-01", "2024-11-01", "2024-08-01", "2
 # the Azure REST API specs) lists for machinelearningservices OnlineDeployment, plus the 2025-09-01 it uses
 # (https://www.pulumi.com/registry/packages/azure-native/api-docs/machinelearningservices/onlinedeployment).
 PUBLISHED_VERSIONS = {
-    "microsoft.machinelearningservices/workspaces/onlineendpoints": ["2021-03-01-preview", "2022-02-01-preview", "2022-05-01", "2022-06-01-preview", "2022-10-01", "2022-10-01-preview", "2022-12-01-preview", "2023-02-01-preview", "2023-04-01", "2023-04-01-preview", "2023-06-01-preview", "2023-08-01-preview", "2023-10-01", "2024-01-01-preview", "2024-04-01", "2024-07-01-preview", "2024-10-01", "2024-10-01-preview", "2025-01-01-preview", "2025-04-01", "2025-04-01-preview", "2025-06-01", "2025-07-01-preview", "2025-09-01", "2025-10-01-preview"],
+    "microsoft.machinelearningservices/workspaces/onlineendpoints": [
+        "2021-03-01-preview",
+        "2022-02-01-preview",
+        "2022-05-01",
+        "2022-06-01-preview",
+        "2022-10-01",
+        "2022-10-01-preview",
+        "2022-12-01-preview",
+        "2023-02-01-preview",
+        "2023-04-01",
+        "2023-04-01-preview",
+        "2023-06-01-preview",
+        "2023-08-01-preview",
+        "2023-10-01",
+        "2024-01-01-preview",
+        "2024-04-01",
+        "2024-07-01-preview",
+        "2024-10-01",
+        "2024-10-01-preview",
+        "2025-01-01-preview",
+        "2025-04-01",
+        "2025-04-01-preview",
+        "2025-06-01",
+        "2025-07-01-preview",
+        "2025-09-01",
+        "2025-10-01-preview",
+    ],
 }
 FIRST_VERSIONS = {
     "microsoft.machinelearningservices/workspaces": "2018-03-01-preview",
@@ -74,7 +163,8 @@ def invalid_error(version: str, supported: list[str]) -> AzureError:
 
 
 def resource_type(path: str) -> tuple[str, str]:
-    """(namespace, type) of an ARM path: `.../providers/NS/t1/n1/t2` -> (NS, "t1/t2"); no provider -> Microsoft.Resources."""
+    """(namespace, type) of an ARM path: `.../providers/NS/t1/n1/t2` -> (NS, "t1/t2"); no provider ->
+    Microsoft.Resources."""
     parts = [p for p in path.split("/") if p]
     lowered = [p.lower() for p in parts]
     if "providers" in lowered:
@@ -92,7 +182,8 @@ def check_api_version(request: Request) -> None:
         raise missing_error()
     namespace, type_path = resource_type(request.path)
     if namespace.lower() == RESOURCES_NAMESPACE.lower():
-        if version not in RESOURCES_VERSIONS and not (_VERSION_RE.match(version) and version > RESOURCES_VERSIONS[0]):
+        # Only published versions: ARM refuses a well-formed one it never published (issue 24 measured a 400 there).
+        if version not in RESOURCES_VERSIONS:
             raise invalid_error(version, RESOURCES_VERSIONS)
         return
     full_type = f"{namespace}/{type_path}".lower()
@@ -112,6 +203,21 @@ def check_api_version(request: Request) -> None:
             "NoRegisteredProviderFound",
             f"No registered resource provider found for location '{LOCATION}' and API version '{version}' for type "
             f"'{shown}'. The supported api-versions are '{supported}'. The supported locations are '{LOCATION}'.",
+        )
+
+
+def check_media_type(request: Request) -> None:
+    """ARM reads JSON bodies only: a body sent as another media type, or without a Content-Type, is refused with
+    415 UnsupportedMediaType, "The content media type '<null>' is not supported. Only 'application/json' is
+    supported." (ARM's body quoted in Azure/azure-cli#10143 and #13056, `az rest` without a Content-Type)."""
+    if not request.body:
+        return
+    media = (request.headers.get("Content-Type") or "").split(";")[0].strip().lower()
+    if media != "application/json" and not media.endswith("+json"):
+        raise AzureError(
+            415,
+            "UnsupportedMediaType",
+            f"The content media type '{media or '<null>'}' is not supported. Only 'application/json' is supported.",
         )
 
 

@@ -54,6 +54,7 @@ def generic_resources(sandbox: Any, sub: str, rg: str | None = None) -> list[dic
                         WORKSPACE_TYPE,
                         doc["location"],
                         doc.get("created", 0),
+                        doc.get("modified"),
                         sku={"name": "Basic", "tier": "Basic"},
                         kind="Default",
                         identity=_identity(doc["id"]),
@@ -68,6 +69,7 @@ def generic_resources(sandbox: Any, sub: str, rg: str | None = None) -> list[dic
                         REGISTRY_TYPE,
                         doc["location"],
                         doc.get("created", 0),
+                        doc.get("modified"),
                         sku={"name": doc["sku"], "tier": doc["sku"]},
                     )
                 )
@@ -81,6 +83,7 @@ def generic_resources(sandbox: Any, sub: str, rg: str | None = None) -> list[dic
                         ENDPOINT_TYPE,
                         doc["location"],
                         doc.get("created", 0),
+                        doc.get("modified"),
                         kind="Managed",
                         identity=_identity(doc["id"]),
                         tags=doc.get("tags") or {},
@@ -96,6 +99,7 @@ def generic_resources(sandbox: Any, sub: str, rg: str | None = None) -> list[dic
                         DEPLOYMENT_TYPE,
                         doc["location"],
                         doc.get("created", 0),
+                        doc.get("modified"),
                         kind="Managed",
                         tags=doc.get("tags") or {},
                         sku={"name": "Default", "tier": "Standard", "capacity": doc["instance_count"]},
@@ -114,7 +118,9 @@ def _identity(resource_id: str) -> dict[str, str]:
     }
 
 
-def _item(resource_id: str, name: str, type_: str, location: str, created: float, **extra: Any) -> dict[str, Any]:
+def _item(
+    resource_id: str, name: str, type_: str, location: str, created: float, modified: float | None = None, **extra: Any
+) -> dict[str, Any]:
     item: dict[str, Any] = {
         "id": resource_id,
         "name": name,
@@ -123,6 +129,9 @@ def _item(resource_id: str, name: str, type_: str, location: str, created: float
         "tags": extra.pop("tags", {}),
     }
     item.update({k: v for k, v in extra.items() if v is not None})
+    # Items carry systemData as the generic list answers it (azure-cli recordings test_acr_abac_run,
+    # test_acr_import_no_wait: createdBy/At, lastModifiedBy/At and their types on every registry item).
+    item["systemData"] = system_data(created, modified)
     item["_created"] = created
     return item
 
@@ -146,7 +155,8 @@ def _matches(filter_text: str | None) -> Callable[[dict[str, Any]], bool]:
             continue
         sub = _SUBSTRING.match(clause)
         if sub:
-            tests.append(lambda item, v=sub["value"].lower(): v in item["name"].lower())
+            needle = sub["value"].lower()
+            tests.append(lambda item, v=needle: v in item["name"].lower())
             continue
         # What ARM answers for a filter it cannot parse is not published; the sandbox says which part it does not know.
         raise AzureError(
@@ -198,14 +208,14 @@ def register(router: Router, sandbox: Any) -> None:
     router.add("GET", RG + r"/resources", listing)
 
     def registries(request: Request, sub: str, rg: str | None = None) -> Response:
-        from rdeploy_tui.sandbox.acr import registry_body
+        from rdeploy_tui.sandbox.acr_registry import registry_body
 
         if rg is not None:
             _require_group(sandbox, sub, rg)
         head = f"/subscriptions/{sub}/".lower() + (f"resourcegroups/{rg}/".lower() if rg else "")
         with sandbox.state.view() as data:
             docs = [dict(doc) for key, doc in sorted(data.get("registries", {}).items()) if key.startswith(head)]
-        return page(sandbox, request, [registry_body(doc) for doc in docs])
+        return page(sandbox, request, [registry_body(doc, request.api_version) for doc in docs])
 
     router.add("GET", SUB + r"/providers/Microsoft\.ContainerRegistry/registries", registries)
     router.add("GET", RG + r"/providers/Microsoft\.ContainerRegistry/registries", registries)

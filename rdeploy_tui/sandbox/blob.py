@@ -14,14 +14,16 @@ Python API (for the other sandbox modules, e.g. the ACR build writing its log):
     store.properties(container, name) -> dict | None       # type, size, etag, metadata, content_type, ...
     store.list_blobs(container, prefix="") -> list[str]
     store.sas_url(container, name=None, permissions="r", expiry_s=3600) -> str   # name=None: container SAS
-Requests must carry a SAS the sandbox issued (sig checked, expiry and permissions honoured)
-or a sandbox bearer token.
+Requests must carry a SAS the sandbox issued (sig checked, expiry and permissions honoured), a Shared Key signature
+made with the account's key (`store.account_key(account)`, what the workspace datastore's listSecrets hands out, as
+Azure does: shared_key.py checks it) or a sandbox bearer token.
 """
 
 from __future__ import annotations
 
 import base64
 import hashlib
+import re
 import threading
 import time
 import uuid
@@ -33,9 +35,10 @@ from urllib.parse import quote, urlencode
 from xml.etree import ElementTree as ET
 from xml.sax.saxutils import escape
 
+from rdeploy_tui.sandbox import shared_key
 from rdeploy_tui.sandbox.auth import Signer, TokenError
 from rdeploy_tui.sandbox.http import Request, Response, Router
-from rdeploy_tui.sandbox.state import StateStore
+from rdeploy_tui.sandbox.state import SandboxStateFile
 
 DEFAULT_ACCOUNT = "sandboxstore"
 STORAGE_VERSION = "2025-01-05"
@@ -43,9 +46,10 @@ _SAS_VERSION = "2022-11-02"
 
 
 class BlobError(Exception):
-    def __init__(self, status: int, code: str, message: str) -> None:
+    def __init__(self, status: int, code: str, message: str, detail: str | None = None) -> None:
         super().__init__(message)
         self.status, self.code, self.message = status, code, message
+        self.detail = detail  # Storage's AuthenticationErrorDetail, for a refused signature
 
 
 def account_url_for_datastore(base_url: str, account: str = DEFAULT_ACCOUNT) -> str:
@@ -59,7 +63,7 @@ def account_url_for_datastore(base_url: str, account: str = DEFAULT_ACCOUNT) -> 
 
 
 class BlobStore:
-    def __init__(self, state: StateStore, folder: Path, signer: Signer, base_url: Callable[[], str]) -> None:
+    def __init__(self, state: SandboxStateFile, folder: Path, signer: Signer, base_url: Callable[[], str]) -> None:
         self._state = state
         self._folder = folder
         self._signer = signer
@@ -186,6 +190,10 @@ class BlobStore:
             del params["sr"]
         return urlencode(params)
 
+    def account_key(self, account: str = DEFAULT_ACCOUNT) -> str:
+        """The storage account's key (Azure's listKeys / a datastore's AccountKey secret): Shared Key signs with it."""
+        return shared_key.account_key(self._signer.mac("storage-account-key", account))
+
     # ----- storage -----------------------------------------------------------------------------------
     def _path(self, account: str, container: str, name: str) -> Path:
         digest = hashlib.sha256(name.encode()).hexdigest()  # flat, safe file names whatever the blob name
@@ -230,8 +238,12 @@ class BlobStore:
 
     # ----- HTTP --------------------------------------------------------------------------------------
     def authorize(self, request: Request, account: str, container: str, name: str | None, needed: str) -> None:
-        """Raise BlobError unless the request carries a valid SAS (or sandbox bearer token) allowing `needed`."""
+        """Raise BlobError unless the request carries a valid SAS, Shared Key signature or sandbox bearer token allowing
+        `needed` (Shared Key and bearer tokens allow everything, as an account key and a data owner's token do)."""
         auth = request.headers.get("Authorization", "")
+        if auth.startswith(("SharedKey ", "SharedKeyLite ")):
+            self._check_shared_key(request, account, auth)
+            return
         if auth.startswith("Bearer "):
             try:
                 self._signer.verify(auth[7:], "arm")
@@ -243,7 +255,8 @@ class BlobStore:
             raise BlobError(
                 401,
                 "NoAuthenticationInformation",
-                "Server failed to authenticate the request. Please refer to the information in the www-authenticate header.",
+                "Server failed to authenticate the request. Please refer to the information in the www-authenticate "
+                "header.",
             )
         sp, se = request.param("sp", ""), request.param("se", "")
         resource = request.param("sr") or "a"
@@ -253,7 +266,8 @@ class BlobStore:
             raise BlobError(
                 403,
                 "AuthenticationFailed",
-                "Server failed to authenticate the request. Make sure the value of Authorization header is formed correctly including the signature.",
+                "Server failed to authenticate the request. Make sure the value of Authorization header is formed "
+                "correctly including the signature.",
             )
         if time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()) > se:
             raise BlobError(403, "AuthenticationFailed", "Signed expiry time has to be after signed start time")
@@ -264,6 +278,57 @@ class BlobStore:
                 "This request is not authorized to perform this operation using this permission.",
             )
 
+    def _check_shared_key(self, request: Request, account: str, auth: str) -> None:
+        refused = (
+            "Server failed to authenticate the request. Make sure the value of Authorization header is formed "
+            "correctly including the signature."
+        )
+        try:
+            parsed = shared_key.parse_authorization(auth)
+            assert parsed is not None
+            scheme, signer_account, signature = parsed
+            if signer_account.split(".blob.", 1)[0] != account:
+                # Storage's words for a key of another account are not published: the sandbox names both.
+                raise shared_key.SharedKeyError(
+                    f"The account '{signer_account}' in the Authorization header is not the account of the request's "
+                    f"URL ('{account}')."
+                )
+            headers = {name.lower(): value for name, value in request.headers.items()}
+            shared_key.verify(
+                self.account_key(account),
+                scheme,
+                signature,
+                request.method,
+                request.raw_path or quote(request.path),
+                request.raw_query,
+                headers,
+                signer_account,
+                time.time(),
+            )
+        except shared_key.SharedKeyError as exc:
+            raise BlobError(403, "AuthenticationFailed", refused, str(exc)) from None
+
+
+_BLOB_PATH = re.compile(
+    r"/(?P<account>[a-z0-9]{3,24}(?:\.blob\.[^/]+)?)/(?P<container>[a-z0-9$][a-z0-9-]{2,62})(?:/(?P<blob>.+))?\Z"
+)
+_NEEDED = {"GET": "r", "HEAD": "r", "PUT": "wca", "DELETE": "d"}
+
+
+def refuse_before_body(store: BlobStore, request: Request) -> Response | None:
+    """The SAS or bearer check, from the URL and headers alone: an unauthenticated upload is refused before the
+    sandbox reads a byte of its body (Storage checks the signature before it takes the content, answering 403
+    AuthenticationFailed / 401 NoAuthenticationInformation)."""
+    match = _BLOB_PATH.match(request.path)
+    if match is None or (not match["blob"] and (request.param("restype") or "").lower() != "container"):
+        return None
+    account = match["account"].split(".blob.", 1)[0]
+    try:
+        store.authorize(request, account, match["container"], match["blob"] or None, _NEEDED.get(request.method, "r"))
+    except BlobError as exc:
+        return _error(exc.status, exc.code, exc.message, exc.detail)
+    return None
+
 
 def register(router: Router, sandbox: Any) -> None:
     store: BlobStore = sandbox.blobs
@@ -273,7 +338,7 @@ def register(router: Router, sandbox: Any) -> None:
         try:
             return _dispatch(store, request, account, container, blob or None)
         except BlobError as exc:
-            return _error(exc.status, exc.code, exc.message)
+            return _error(exc.status, exc.code, exc.message, exc.detail)
 
     router.add(
         "*",
@@ -353,7 +418,8 @@ def _list(store: BlobStore, request: Request, account: str, container: str) -> R
     with_metadata = "metadata" in (request.param("include") or "")
     out = [
         '<?xml version="1.0" encoding="utf-8"?>',
-        f'<EnumerationResults ServiceEndpoint="{escape(store._base_url())}/{account}/" ContainerName="{escape(container)}">',
+        f'<EnumerationResults ServiceEndpoint="{escape(store._base_url())}/{account}/" '
+        f'ContainerName="{escape(container)}">',
         f"<Prefix>{escape(prefix)}</Prefix>",
     ]
     if delimiter:
@@ -512,9 +578,11 @@ def _props_headers(info: dict[str, Any], *, metadata_only: bool = False) -> dict
     return headers
 
 
-def _error(status: int, code: str, message: str) -> Response:
+def _error(status: int, code: str, message: str, detail: str | None = None) -> Response:
+    extra = f"<AuthenticationErrorDetail>{escape(detail)}</AuthenticationErrorDetail>" if detail else ""
     body = (
-        f'<?xml version="1.0" encoding="utf-8"?><Error><Code>{code}</Code><Message>{escape(message)}</Message></Error>'
+        f'<?xml version="1.0" encoding="utf-8"?><Error><Code>{code}</Code><Message>{escape(message)}</Message>'
+        f"{extra}</Error>"
     )
     return Response(
         status, body.encode(), {**_base_headers(), "Content-Type": "application/xml", "x-ms-error-code": code}

@@ -5,9 +5,9 @@
 as timed chunks, in ACR's own wording, plus the outcome and the image it would push. acr.py replays
 the chunks into the run's log blob at the sandbox's time scale. Everything here is pure and fast.
 
-Realism over strictness: a Dockerfile without `ENTRYPOINT []` on the rstudio/plumber base builds fine
-(as it does in ACR) and only draws a warning line; the image record says so, so a deployment of that
-image can fail later the way the real container does.
+Realism over strictness: a Dockerfile without `ENTRYPOINT []` on the rstudio/plumber base builds fine (as it does in
+ACR); the image record says what its container runs by Docker's rules (container.py), and a note in the log says so.
+Multi-step task runs (task_run.py) reuse the pieces: prologue, docker_build, push_chunks, step_succeeded.
 """
 
 from __future__ import annotations
@@ -23,22 +23,38 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from rdeploy_tui.sandbox import dockerfile, sysreqs
+from rdeploy_tui.sandbox import container, dockerfile, sysreqs
 from rdeploy_tui.sandbox.cran import BASE_R, Cran
 from rdeploy_tui.sandbox.durations import BUILD_TIMES
 from rdeploy_tui.spec import base_images
 
-# The ENTRYPOINT of rstudio/plumber: it plumbs its last argument, i.e. CMD is taken as a plumber file.
-PLUMBER_BASE_ENTRYPOINT = [
-    "R",
-    "-e",
-    "pr <- plumber::plumb(rev(commandArgs())[1]); args <- list(host = '0.0.0.0', port = 8000); "
-    "if (packageVersion('plumber') >= '1.0.0') { pr$setDocs(TRUE) } else { args$swagger <- TRUE }; "
-    "do.call(pr$run, args)",
-]
+# The ENTRYPOINT of rstudio/plumber (container.py holds the base images' ENTRYPOINT/CMD, with their sources).
+PLUMBER_BASE_ENTRYPOINT = container.PLUMBER_ENTRYPOINT
 # Packages the rstudio/plumber image already has: a build does not download them again.
 PLUMBER_BASE_PACKAGES = frozenset(
-    ["plumber", "jsonlite", "httpuv", "R6", "Rcpp", "later", "promises", "stringi", "crayon", "magrittr", "mime", "sodium", "swagger", "webutils", "lifecycle", "rlang", "glue", "cli", "ellipsis", "remotes", "pak"]
+    [
+        "plumber",
+        "jsonlite",
+        "httpuv",
+        "R6",
+        "Rcpp",
+        "later",
+        "promises",
+        "stringi",
+        "crayon",
+        "magrittr",
+        "mime",
+        "sodium",
+        "swagger",
+        "webutils",
+        "lifecycle",
+        "rlang",
+        "glue",
+        "cli",
+        "ellipsis",
+        "remotes",
+        "pak",
+    ]
 )
 # What docker prints when a pull fails (moby's registry errors, as `docker build` shows them at the FROM step):
 # https://docs.docker.com/docker-hub/usage/pulls/ (the rate limit), distribution spec error codes for the rest.
@@ -91,6 +107,15 @@ class ImageRef:
 
 
 @dataclass
+class Pushed:
+    """An image a run pushes, recorded in the sandbox's registry when the log reaches its chunk."""
+
+    ref: ImageRef
+    files: dict[str, bytes]
+    metadata: dict[str, Any]
+
+
+@dataclass
 class BuildPlan:
     chunks: list[Chunk]
     succeeded: bool
@@ -99,6 +124,8 @@ class BuildPlan:
     push_at: int | None = None  # index of the chunk whose writing means "pushed": record the images first
     image: dict[str, Any] = field(default_factory=dict)  # metadata for the image record (see describe_image)
     warnings: list[str] = field(default_factory=list)
+    # multi-step runs: chunk index -> the images pushed there (quick builds use `images` and `push_at`)
+    pushes: dict[int, list[Pushed]] = field(default_factory=dict)
 
 
 _REPOSITORY = re.compile(r"^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*$")
@@ -119,6 +146,32 @@ def parse_image_name(name: str, login_server: str) -> ImageRef:
     return ImageRef(repository, tag)
 
 
+_RUN_VARIABLE = re.compile(r"\{\{\s*\.Run\.(\w+)\s*\}\}")
+
+
+def run_variables(*, run_id: str, login_server: str, when: str, platform: dict[str, str]) -> dict[str, str]:
+    """ACR Tasks' run variables (learn.microsoft.com/azure/container-registry/container-registry-tasks-reference-yaml,
+    "Run variables"): ID, Registry, RegistryName, Date (UTC, yyyyMMdd-HHmmssz), OS, Architecture; Commit and Branch are
+    empty for a run of an uploaded context."""
+    return {
+        "ID": run_id,
+        "Registry": login_server,
+        "RegistryName": login_server.split(".", 1)[0],
+        "Date": when,
+        "OS": (platform.get("os") or "linux").lower(),
+        "Architecture": platform.get("architecture") or "amd64",
+        "Commit": "",
+        "Branch": "",
+    }
+
+
+def expand_run_variables(name: str, *, run_id: str, login_server: str, when: str, platform: dict[str, str]) -> str:
+    """The run variables in an image name, as `az acr build -t hello-world:{{.Run.ID}}` uses them (az's own first
+    example); an unknown variable is left as written (docker then refuses the name)."""
+    values = run_variables(run_id=run_id, login_server=login_server, when=when, platform=platform)
+    return _RUN_VARIABLE.sub(lambda m: values.get(m.group(1), m.group(0)), name)
+
+
 def _hex(*parts: object) -> str:
     digest = hashlib.sha256()
     for part in parts:
@@ -131,12 +184,26 @@ def _stamp(text: str) -> str:
     return TIMESTAMP + text
 
 
-class _Log:
+class RunLog:
+    """A run's log as timed chunks (acr.py writes them at the sandbox's pace)."""
+
     def __init__(self) -> None:
         self.chunks: list[Chunk] = []
 
     def add(self, seconds: float, *lines: str) -> None:
         self.chunks.append(Chunk(seconds, list(lines)))
+
+
+@dataclass
+class BuildEnvironment:
+    """What a docker build in a run may reach: the registry, the package repository, the run's faults."""
+
+    run_id: str
+    login_server: str
+    cran: Cran
+    fail_build: bool = False
+    registry_image: Callable[[str], dict[str, Any] | None] = lambda reference: None
+    dockerhub_limited: Callable[[], bool] = lambda: False
 
 
 def plan_build(
@@ -157,70 +224,25 @@ def plan_build(
 
     `build_args` are the run's `--build-arg`s; `registry_image(reference)` gives the metadata of an image in the
     workspace registry (or None); `dockerhub_limited()` says whether this pull from Docker Hub hits its rate limit."""
-    log = _Log()
-    log.add(TIMES["source"], _stamp("Downloading source code..."), _stamp("Finished downloading source code"))
-    volume = _hex(run_id, "vol")
-    log.add(
-        TIMES["setup"],
-        _stamp(f"Using acb_vol_{volume[:8]}-{volume[8:12]} as the home volume"),
-        _stamp("Setting up Docker configuration..."),
-        _stamp("Successfully set up Docker configuration"),
-        _stamp(f"Logging in to registry: {login_server}"),
-        _stamp(f"Successfully logged into {login_server}"),
+    env = BuildEnvironment(run_id, login_server, cran, fail_build, registry_image, dockerhub_limited)
+    log = RunLog()
+    prologue(log, run_id, login_server)
+    log.chunks[-1].lines += [
         _stamp("Executing step ID: build. Timeout(sec): 28800, Working directory: '', Network: ''"),
         _stamp("Scanning for dependencies..."),
-    )
+    ]
 
     def fail(message: str, *lines: str) -> BuildPlan:
-        log.add(
-            TIMES["final"],
-            *lines,
-            _stamp("Container failed during run: build. No retries remaining."),
-            "failed to run step ID: build: exit status 1",
-        )
+        log.add(TIMES["final"], *lines, *step_failed("build"))
         return BuildPlan(log.chunks, False, message)
 
     try:
         images = [parse_image_name(name, login_server) for name in image_names]
     except ValueError as exc:
         return fail(str(exc), str(exc))
-
-    path = posixpath.normpath(dockerfile_path or "Dockerfile")
-    if path not in files:
-        message = f"unable to prepare context: unable to evaluate symlinks in Dockerfile path: lstat /workspace/{path}: no such file or directory"
-        return fail(message, message)
-    text = files[path].decode("utf-8", errors="replace")
-    instructions = dockerfile.parse(text)
-    problem = _syntax_problem(instructions, path)
-    if problem:
-        return fail(
-            problem,
-            _stamp("Successfully scanned dependencies"),
-            _stamp("Launching container with name: build"),
-            f"Sending build context to Docker daemon  {_size(files)}",
-            problem,
-        )
-
-    log.add(
-        TIMES["step"],
-        _stamp("Successfully scanned dependencies"),
-        _stamp("Launching container with name: build"),
-        f"Sending build context to Docker daemon  {_size(files)}",
-    )
-    builder = _Builder(run_id, files, instructions, cran, fail_build, log)
-    builder.args = dict(build_args or {})
-    builder.login_server = login_server
-    builder.registry_image = registry_image
-    builder.dockerhub_limited = dockerhub_limited
-    outcome = builder.run()
-    if outcome is not None:
-        return fail(outcome, *builder.pending, outcome)
-
-    image_id = builder.layer
-    lines = [f"Successfully built {image_id}"]
-    lines += [f"Successfully tagged {login_server}/{ref.repository}:{ref.tag}" for ref in images]
-    lines.append(_stamp("Successfully executed container: build"))
-    log.add(TIMES["step"], *lines)
+    built = docker_build(log, env, "build", files, dockerfile_path, images, build_args or {})
+    if built.error is not None:
+        return fail(built.error, *built.pending)
     build_seconds = sum(chunk.seconds for chunk in log.chunks)
     pushed = images if push else []
     push_at = None
@@ -229,38 +251,145 @@ def plan_build(
             TIMES["step"], _stamp("Executing step ID: push. Timeout(sec): 3600, Working directory: '', Network: ''")
         )
         for ref in pushed:
-            full = f"{login_server}/{ref.repository}:{ref.tag}"
-            layers = [_hex(image_id, n)[:12] for n in range(4)]
-            log.add(
-                TIMES["push"],
-                _stamp(f"Pushing image: {full}, attempt 1"),
-                f"The push refers to repository [{login_server}/{ref.repository}]",
-                *[f"{layer}: Preparing" for layer in layers],
-            )
-            if push_at is None:
-                push_at = len(log.chunks)
-            log.add(
-                TIMES["push"],
-                *[f"{layer}: Pushed" for layer in layers],
-                f"{ref.tag}: digest: {DIGEST} size: {1000 + int(image_id[:3], 16)}",
-                _stamp(f"Successfully pushed image: {full}"),
-            )
+            at = push_chunks(log, login_server, ref, built.image_id)
+            push_at = at if push_at is None else push_at
     push_seconds = sum(chunk.seconds for chunk in log.chunks) - build_seconds
     log.add(
         TIMES["final"],
-        _stamp(f"Step ID: build marked as successful (elapsed time in seconds: {build_seconds:.6f})"),
-        _stamp("Populating digests for step ID: build..."),
-        _stamp("Successfully populated digests for step ID: build"),
-        *(
-            [_stamp(f"Step ID: push marked as successful (elapsed time in seconds: {push_seconds:.6f})")]
-            if pushed
-            else []
-        ),
-        _stamp("The following dependencies were found:"),
-        _stamp(""),
-        *_dependencies(pushed, login_server, builder.base_image, builder.base_registry),
+        *step_succeeded("build", build_seconds, digests=True),
+        *(step_succeeded("push", push_seconds) if pushed else []),
+        *dependencies_found(pushed, login_server, built.base_image, built.base_registry),
     )
-    return BuildPlan(log.chunks, True, None, pushed, push_at, builder.describe_image(path, run_id), builder.warnings)
+    image = built.describe(dockerfile_path, run_id)
+    return BuildPlan(log.chunks, True, None, pushed, push_at, image, built.warnings)
+
+
+def prologue(log: RunLog, run_id: str, login_server: str, *, network: str = "") -> None:
+    """What every run prints before its first step: the source download, the home volume, docker's set-up and the
+    registry log-in (with a network for multi-step runs)."""
+    log.add(TIMES["source"], _stamp("Downloading source code..."), _stamp("Finished downloading source code"))
+    volume = _hex(run_id, "vol")
+    lines = [_stamp(f"Using acb_vol_{volume[:8]}-{volume[8:12]} as the home volume")]
+    if network:
+        lines += [
+            _stamp(f"Creating Docker network: {network}, driver: 'bridge'"),
+            _stamp(f"Successfully set up Docker network: {network}"),
+        ]
+    lines += [
+        _stamp("Setting up Docker configuration..."),
+        _stamp("Successfully set up Docker configuration"),
+        _stamp(f"Logging in to registry: {login_server}"),
+        _stamp(f"Successfully logged into {login_server}"),
+    ]
+    log.add(TIMES["setup"], *lines)
+
+
+def step_failed(step_id: str) -> list[str]:
+    return [
+        _stamp(f"Container failed during run: {step_id}. No retries remaining."),
+        f"failed to run step ID: {step_id}: exit status 1",
+    ]
+
+
+def step_succeeded(step_id: str, seconds: float, *, digests: bool = False) -> list[str]:
+    lines = [_stamp(f"Step ID: {step_id} marked as successful (elapsed time in seconds: {seconds:.6f})")]
+    if digests:
+        lines += [
+            _stamp(f"Populating digests for step ID: {step_id}..."),
+            _stamp(f"Successfully populated digests for step ID: {step_id}"),
+        ]
+    return lines
+
+
+@dataclass
+class Built:
+    """The outcome of one `docker build` step."""
+
+    error: str | None  # docker's error line when the build failed
+    pending: list[str] = field(default_factory=list)  # the failing step's lines, written with the error
+    image_id: str = ""
+    builder: _Builder | None = None
+
+    @property
+    def base_image(self) -> str:
+        return self.builder.base_image if self.builder else ""
+
+    @property
+    def base_registry(self) -> str:
+        return self.builder.base_registry if self.builder else "docker.io"
+
+    @property
+    def warnings(self) -> list[str]:
+        return list(self.builder.warnings) if self.builder else []
+
+    def describe(self, dockerfile_path: str, run_id: str) -> dict[str, Any]:
+        assert self.builder is not None
+        return self.builder.describe_image(posixpath.normpath(dockerfile_path or "Dockerfile"), run_id)
+
+
+def docker_build(
+    log: RunLog,
+    env: BuildEnvironment,
+    step_id: str,
+    files: dict[str, bytes],
+    dockerfile_path: str,
+    images: list[ImageRef],
+    build_args: dict[str, str],
+) -> Built:
+    """`docker build` of `files` (the step's context) as the classic builder prints it, from "Successfully scanned
+    dependencies" to "Successfully executed container"; on failure the log is left for the caller to end."""
+    path = posixpath.normpath(dockerfile_path or "Dockerfile")
+    if path not in files:
+        message = (
+            "unable to prepare context: unable to evaluate symlinks in Dockerfile path: "
+            f"lstat /workspace/{path}: no such file or directory"
+        )
+        return Built(message, [message])
+    text = files[path].decode("utf-8", errors="replace")
+    instructions = dockerfile.parse(text)
+    opening = [
+        _stamp("Successfully scanned dependencies"),
+        _stamp(f"Launching container with name: {step_id}"),
+        f"Sending build context to Docker daemon  {_size(files)}",
+    ]
+    problem = _syntax_problem(instructions, path)
+    if problem:
+        return Built(problem, [*opening, problem])
+    log.add(TIMES["step"], *opening)
+    builder = _Builder(env.run_id, files, instructions, env.cran, env.fail_build, log)
+    builder.args = dict(build_args)
+    builder.login_server = env.login_server
+    builder.registry_image = env.registry_image
+    builder.dockerhub_limited = env.dockerhub_limited
+    outcome = builder.run()
+    if outcome is not None:
+        return Built(outcome, [*builder.pending, outcome], builder=builder)
+    image_id = builder.layer
+    lines = [f"Successfully built {image_id}"]
+    lines += [f"Successfully tagged {env.login_server}/{ref.repository}:{ref.tag}" for ref in images]
+    lines.append(_stamp(f"Successfully executed container: {step_id}"))
+    log.add(TIMES["step"], *lines)
+    return Built(None, image_id=image_id, builder=builder)
+
+
+def push_chunks(log: RunLog, login_server: str, ref: ImageRef, image_id: str) -> int:
+    """`docker push` of one image; returns the index of the chunk whose writing means "pushed"."""
+    full = f"{login_server}/{ref.repository}:{ref.tag}"
+    layers = [_hex(image_id, n)[:12] for n in range(4)]
+    log.add(
+        TIMES["push"],
+        _stamp(f"Pushing image: {full}, attempt 1"),
+        f"The push refers to repository [{login_server}/{ref.repository}]",
+        *[f"{layer}: Preparing" for layer in layers],
+    )
+    at = len(log.chunks)
+    log.add(
+        TIMES["push"],
+        *[f"{layer}: Pushed" for layer in layers],
+        f"{ref.tag}: digest: {DIGEST} size: {1000 + int(image_id[:3], 16)}",
+        _stamp(f"Successfully pushed image: {full}"),
+    )
+    return at
 
 
 def _size(files: dict[str, bytes]) -> str:
@@ -283,10 +412,11 @@ def _syntax_problem(instructions: list[dockerfile.Instruction], path: str) -> st
     return None
 
 
-def _dependencies(images: list[ImageRef], login_server: str, base: str, base_registry: str) -> list[str]:
+def dependencies_found(images: list[ImageRef], login_server: str, base: str, base_registry: str) -> list[str]:
+    """ACR's closing summary: each pushed image with the base image it depends on."""
     repository, _, tag = base.partition(":")
     registry = "registry.hub.docker.com" if base_registry == "docker.io" else base_registry
-    lines: list[str] = []
+    lines: list[str] = [_stamp("The following dependencies were found:"), _stamp("")]
     for ref in images or [ImageRef("", "")]:
         if ref.repository:
             lines += [
@@ -319,7 +449,7 @@ class _Builder:
         instructions: list[dockerfile.Instruction],
         cran: Cran,
         fail_build: bool,
-        log: _Log,
+        log: RunLog,
     ) -> None:
         self.files = files
         self.instructions = instructions
@@ -336,9 +466,7 @@ class _Builder:
         self.dockerhub_limited: Callable[[], bool] = lambda: False
         self.provided: set[str] = set()  # system libraries (sysreqs keys) the image has
         self.unloadable: dict[str, str] = {}  # package -> R's load error, for installs nobody checked
-        self.entrypoint: list[str] | None = None
-        self.entrypoint_set = False
-        self.cmd: list[str] | None = None
+        self.container = container.ContainerConfig()  # ENTRYPOINT, CMD, WORKDIR and files, by Docker's rules
         self.installed: list[str] = []
         self.missing: list[str] = []
         self.copied: dict[str, str] = {}  # context path -> path in the image
@@ -354,6 +482,7 @@ class _Builder:
             "COPY": self._copy,
             "ADD": self._copy,
             "RUN": self._run,
+            "WORKDIR": self._workdir,
         }
         # ARGs before the first FROM are build-wide defaults, not steps of the classic builder
         leading = next((i for i, ins in enumerate(self.instructions) if ins.keyword != "ARG"), 0)
@@ -368,13 +497,15 @@ class _Builder:
             if failure is not None:
                 return failure
             self.layer = _hex(self.layer, instruction)[:12]
-        if self.entrypoint == PLUMBER_BASE_ENTRYPOINT and not self.entrypoint_set:
-            warning = (
-                "warning: the image keeps the ENTRYPOINT of rstudio/plumber, which runs CMD as a plumber file; "
-                "add `ENTRYPOINT []` so the container runs CMD itself"
+        if self.container.entrypoint == PLUMBER_BASE_ENTRYPOINT and (self.container.cmd or []) != ["~/plumber.R"]:
+            # Not ACR's line: the sandbox saying what the container will run (docs.docker.com: ENTRYPOINT + CMD).
+            note = (
+                "sandbox note: the image keeps rstudio/plumber's ENTRYPOINT, so the container runs "
+                f'`R -e "pr <- plumber::plumb(rev(commandArgs())[1]) ..." {" ".join(self.container.cmd or [])}`: '
+                "the last word of CMD is plumbed as an API file (Microsoft's how-to resets it with `ENTRYPOINT []`)"
             )
-            self.warnings.append(warning)
-            self.log.add(0, warning)
+            self.warnings.append(note)
+            self.log.add(0, note)
         return None
 
     def _from(self, instruction: dockerfile.Instruction, header: str) -> str | None:
@@ -385,9 +516,7 @@ class _Builder:
         registry, repository, tag = base_images.split_reference(reference)
         self.base_registry = registry
         self.base_image = f"{repository}:{tag}"
-        self.entrypoint = PLUMBER_BASE_ENTRYPOINT if repository == "rstudio/plumber" else None
-        self.entrypoint_set = False
-        self.cmd = None
+        self.container = container.ContainerConfig.for_base(repository)
         full = self.base_image if registry == "docker.io" else f"{registry}/{self.base_image}"
         failure = self._pull_failure(registry, repository, tag, full)
         if failure is not None:
@@ -419,8 +548,8 @@ class _Builder:
                 return f'manifest for {full} not found: manifest unknown: manifest tagged by "{tag}" is not found'
             self.base = dict(metadata.get("holds") or _unknown_base())
             self.provided = set(self.base.get("system_libraries", ()))
-            if repository.endswith("rstudio/plumber"):
-                self.entrypoint = PLUMBER_BASE_ENTRYPOINT
+            inherited = metadata.get("container")
+            self.container = container.ContainerConfig.for_base(repository, inherited)
             return None
         if registry != "docker.io":
             # The sandbox reaches no registry but its own and its copy of Docker Hub's catalogue: say so.
@@ -443,14 +572,15 @@ class _Builder:
         return None
 
     def _entrypoint(self, instruction: dockerfile.Instruction, header: str) -> str | None:
-        form = dockerfile.exec_form(instruction.args)
-        self.entrypoint = None if form == [] else dockerfile.command(instruction.args)
-        self.entrypoint_set = True
-        self.cmd = None  # docker resets an inherited CMD when ENTRYPOINT is set
+        self.container.set_entrypoint(instruction.args)
         return self._metadata(instruction, header)
 
     def _cmd(self, instruction: dockerfile.Instruction, header: str) -> str | None:
-        self.cmd = dockerfile.command(instruction.args)
+        self.container.set_cmd(instruction.args)
+        return self._metadata(instruction, header)
+
+    def _workdir(self, instruction: dockerfile.Instruction, header: str) -> str | None:
+        self.container.set_workdir(instruction.args.strip())
         return self._metadata(instruction, header)
 
     def _metadata(self, instruction: dockerfile.Instruction, header: str) -> str | None:
@@ -487,6 +617,7 @@ class _Builder:
                 else:
                     target = posixpath.join(destination, posixpath.basename(path))  # files into a folder
                 self.copied[path] = target
+                self.container.copy(path, target)
         self.log.add(TIMES["step"], header, f" ---> {_hex(self.layer, instruction)[:12]}")
         return None
 
@@ -687,13 +818,10 @@ class _Builder:
 
     def describe_image(self, dockerfile_path: str, run_id: str) -> dict[str, Any]:
         """Metadata for the image record; images.py documents the keys deployments read."""
-        cmd = self.cmd or []
-        start_script = self._start_script(cmd)
+        start_script = self._start_script(self.container.argv())
         return {
             **({"start_script": start_script} if start_script else {}),
-            # False when the container would hand CMD to rstudio/plumber's ENTRYPOINT as a file to plumb:
-            # a deployment of it crashes at start instead of serving, as in Azure.
-            "entrypoint_reset": self.entrypoint != PLUMBER_BASE_ENTRYPOINT,
+            "container": self.container.to_metadata(),  # what a deployment runs (container.py)
             "r_packages": sorted(set(self.installed)),
             "r_packages_missing": sorted(set(self.missing)),  # failed installs the Dockerfile did not check
             "r_packages_unloadable": dict(self.unloadable),  # installed, but loading fails (a missing system library)
@@ -708,18 +836,16 @@ class _Builder:
                 "system_libraries": sorted(self.provided),
             },
             "base_image": self.base_image,
-            "entrypoint": self.entrypoint or [],
-            "cmd": cmd,
             "copied": dict(self.copied),  # context path -> path in the image
             "dockerfile": dockerfile_path,
             "warnings": list(self.warnings),
             "run_id": run_id,
         }
 
-    def _start_script(self, cmd: list[str]) -> str | None:
-        """The context file CMD runs (e.g. start_plumber.R copied to /tmp/start_plumber.R)."""
+    def _start_script(self, argv: list[str]) -> str | None:
+        """The context file the container's command runs (e.g. start_plumber.R copied to /tmp/start_plumber.R)."""
         by_target = {target: source for source, target in self.copied.items()}
-        for argument in reversed(cmd):
+        for argument in reversed(argv):
             if argument in by_target:
                 return by_target[argument]
         return None
@@ -817,4 +943,8 @@ def _unknown_base() -> dict[str, Any]:
 
 def base_record(image: base_images.BaseImage) -> dict[str, Any]:
     """Metadata of a catalogue image copied into a registry (importImage): builds FROM the copy read it."""
-    return {"holds": _base_facts(image), "imported_from": f"docker.io/{image.reference}"}
+    return {
+        "holds": _base_facts(image),
+        "imported_from": f"docker.io/{image.reference}",
+        "container": container.ContainerConfig.for_base(image.repository).to_metadata(),
+    }

@@ -95,14 +95,15 @@ def register(router: Router, sandbox: Any) -> None:
                 400,
                 {
                     "error": "invalid_resource",
-                    "error_description": f"The resource {resource!r} is not one the sandbox issues tokens for: use {sandbox.base_url}/.",
+                    "error_description": (
+                        f"The resource {resource!r} is not one the sandbox issues tokens for: use {sandbox.base_url}/."
+                    ),
                 },
             )
         access_token, expires_on = sandbox.signer.issue(
             "arm",
             TOKEN_LIFETIME_S,
             aud=resource,
-            iss=f"{sandbox.base_url}/{TENANT_ID}/",
             tid=TENANT_ID,
             appid=IDENTITY_CLIENT_ID,
             oid=IDENTITY_OBJECT_ID,

@@ -49,7 +49,11 @@ ENDPOINT_DELETE_S = 120.0
 DEPLOYMENT_PROVISION_S = 330.0  # VM allocated, image pulled, storage-initializer downloads model and code
 DEPLOYMENT_START_S = 90.0  # container started (the real plumber process is up by then), probes pass, route live
 DEPLOYMENT_DELETE_S = 120.0
-POLL_HINT_S = 5.0  # retry-after-ms the sandbox sends with long-running operations
+POLL_HINT_S = 5.0  # retry-after-ms the sandbox sends with long-running operations (only when time is scaled)
+# x-ms-async-operation-timeout: Azure ML answers every online endpoint/deployment create, update and delete with
+# PT30M (azure-sdk-for-python recordings, test_online_deployment*). Scaled like every duration: clients (rdeploy-tui's
+# azure/deadlines) take their deadline from it, so at time scale 0.003 it says PT5.4S.
+LRO_TIMEOUT_S = 30 * 60.0
 
 # ----- Azure Monitor autoscale (sandbox/autoscale.py) -----
 # "The autoscale job runs every 30 to 60 seconds, depending on the resource type" (Understand autoscale settings,
@@ -66,3 +70,13 @@ DEMO_TIME_SCALE = (
     0.05  # `rdeploy-tui --sandbox` and `rdeploy-tui sandbox`: 1 minute of Azure in 3 s; a first deploy ~40 s
 )
 TEST_TIME_SCALE = 0.003  # the test suite: a first deploy in ~2 s (plus R's start-up)
+
+
+def iso_duration(seconds: float) -> str:
+    """An ISO 8601 duration as Azure writes it in headers: PT30M, PT1H, PT5.4S."""
+    seconds = max(0.0, seconds)
+    if seconds >= 60 and seconds == int(seconds):
+        hours, rest = divmod(int(seconds), 3600)
+        minutes, secs = divmod(rest, 60)
+        return "PT" + (f"{hours}H" if hours else "") + (f"{minutes}M" if minutes else "") + (f"{secs}S" if secs else "")
+    return f"PT{round(seconds, 3):g}S"

@@ -1,16 +1,21 @@
-"""Deployments run for real: each instance of a ready deployment is a plumber process started through
+"""Deployments run for real: each instance of a ready deployment is a container process started through
 rdeploy_tui.local.plumber (instance_count of them; autoscale adds and removes them with `scale`).
 
-The container is assembled from what Azure would mount: the uploaded code folder (AML_APP_ROOT), the
-model's files (AZUREML_MODEL_DIR) and the built image's start script. The first instance's stdout/stderr is the
+The container runs what Docker would run for its image (container.py: ENTRYPOINT and CMD by Docker's rules, the
+image's files laid out under rootfs/), with what Azure mounts: the uploaded code folder (AML_APP_ROOT), the model's
+files (AZUREML_MODEL_DIR). Where the machine allows it the container has its own network namespace and the sandbox
+probes and scores the port the inference config names on the container's address, as Azure does; elsewhere the
+deployment's log says so and the container shares this machine's network. The first instance's stdout/stderr is the
 inference-server log. Files live under state_dir/run/<deployment>/ and are rebuilt on every start; each further
 instance keeps its pid file in a sibling folder (<deployment>-<n>/), so a restart reaps it too.
 """
 
 from __future__ import annotations
 
+import glob
 import hashlib
 import itertools
+import shlex
 import shutil
 import threading
 import time
@@ -21,7 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from rdeploy_tui.sandbox import ml
+from rdeploy_tui.sandbox import container, ml
 from rdeploy_tui.sandbox.arm import iso
 
 READY_TIMEOUT_S = 60.0  # real seconds: R's own start-up is not simulated
@@ -99,10 +104,11 @@ class _Recipe:
     folder: Path
     app_dir: Path
     model_dir: Path
-    start_script: Path
+    prepared: container.Prepared
     entry: str
     variables: dict[str, str]
     ready_path: str
+    port: int
 
 
 class DeploymentHosting:
@@ -116,11 +122,24 @@ class DeploymentHosting:
         self._logs: dict[str, list[str]] = {}  # lines written by the platform (start-up, probes)
         self._exited_output: dict[str, str] = {}  # output of a process that has stopped
         self.reaped = _reap_orphans(sandbox.state_dir / "run")
+        self._netns_problem: str | None = None
+        self._netns_checked = False
+        self._starting: dict[str, threading.Lock] = {}  # deployment id -> held while its container starts
 
     # ----- public -----
     def start(self, dep: dict[str, Any], *, simulate_probe_failure: bool = False) -> Target:
-        """Start the deployment's container; raise ContainerFailure the way a failing container surfaces."""
+        """Start the deployment's container; raise ContainerFailure the way a failing container surfaces.
+
+        One start at a time per deployment: two callers at once (a restart resuming both the deployment's container
+        and its unfinished operation) would otherwise each start a process, and the first would be left running
+        untracked (issue 25: an extra R process after a SIGKILL and a restart)."""
         key = dep["id"].lower()
+        with self._lock:
+            starting = self._starting.setdefault(key, threading.Lock())
+        with starting:
+            return self._start(key, dep, simulate_probe_failure)
+
+    def _start(self, key: str, dep: dict[str, Any], simulate_probe_failure: bool) -> Target:
         self.stop(dep["id"])
         with self._lock:
             self._logs[key] = []
@@ -138,13 +157,6 @@ class DeploymentHosting:
                 "Build and push it first (the ACR build step), then create the deployment again.",
             )
         self._say(key, f"Image {image.reference} ({image.digest[:19]}) pulled")
-        if image.metadata.get("entrypoint_reset") is False:
-            self._say(key, "Container exited with code 1: the base image's ENTRYPOINT ran instead of start_plumber.R")
-            raise ContainerFailure(
-                "ResourceNotReady",
-                "The inference-server container exited at start: the image keeps its base image's ENTRYPOINT, so "
-                "start_plumber.R never ran. Add `ENTRYPOINT []` to the Dockerfile, rebuild, and deploy again.",
-            )
         if image.metadata.get("plumber") is False:
             # The image was built FROM a base without plumber (rocker/r-ver, r-base) and nothing installed it: R stops
             # at plumber::plumb in start_plumber.R, the container restarts, and the readiness probe never passes.
@@ -156,6 +168,7 @@ class DeploymentHosting:
             ):
                 self._say(key, line)
             raise ContainerFailure("ResourceNotReady", _not_ready_message(ready_path_of(env_props)))
+        config = _container_config(image)
         start_script = image.folder / image.metadata.get("start_script", "start_plumber.R")
         unloadable = image.metadata.get("r_packages_unloadable") or {}
         if unloadable and start_script.is_file() and "loadNamespace" in start_script.read_text(errors="replace"):
@@ -163,10 +176,13 @@ class DeploymentHosting:
             # its system library (build.py decided it), as rdeploy-tui's start_plumber.R words it.
             for package, reason in sorted(unloadable.items()):
                 self._say(key, f"rdeploy: R package {package} does not load: {reason}")
-        if not start_script.is_file():
-            raise ContainerFailure(
-                "ResourceNotReady",
-                f"The image {image.reference} has no {start_script.name}: the container has nothing to run.",
+        lacking = image.metadata.get("r_packages_missing_on_host") or []
+        if lacking:
+            self._say(
+                key,
+                f"sandbox: this machine's R lacks {', '.join(lacking)}, which the image installs; the container runs "
+                "with this machine's R (a sandbox limit), so loading them fails here (the build log said how to "
+                "install them)",
             )
         routes = env_props.get("inferenceConfig") or {}
         ready_path = (routes.get("readinessRoute") or {}).get("path") or "/ready"
@@ -175,13 +191,29 @@ class DeploymentHosting:
             self._probe_failures(key, ready_path, routes)
             raise ContainerFailure("ResourceNotReady", _not_ready_message(ready_path))
         app_dir, model_dir = self._materialize(dep)
+        prepared = container.prepare(
+            config, image.files(), app_dir.parent / "rootfs", _base_files(config), _which_on_this_machine
+        )
+        self._say(key, f"Starting container: {shlex.join(config.argv())}")
+        if prepared.problem is not None:
+            self._say(key, prepared.problem)
+            hint = ""
+            if config.argv() and config.argv()[0] in ("R", "Rscript"):
+                hint = (
+                    " The sandbox runs containers with this machine's R, and it has none: install R with plumber "
+                    "(apt-get install r-base-core r-cran-plumber r-cran-jsonlite)."
+                )
+            raise ContainerFailure(
+                "ResourceNotReady", f"The inference-server container could not start: {prepared.problem}.{hint}"
+            )
         code_config = dep["properties"].get("codeConfiguration") or {}
         variables = dict(dep["properties"].get("environmentVariables") or {})
         entry = code_config.get("scoringScript") or variables.get("AZUREML_ENTRY_SCRIPT") or "plumber.R"
+        port = int((routes.get("readinessRoute") or {}).get("port") or DEFAULT_PORT)
         process = self._launch(
-            key, app_dir, model_dir, start_script, entry, variables, ready_path, app_dir.parent / PID_FILE
+            key, app_dir, model_dir, prepared, entry, variables, ready_path, port, app_dir.parent / PID_FILE
         )
-        recipe = _Recipe(dep["name"], app_dir.parent, app_dir, model_dir, start_script, entry, variables, ready_path)
+        recipe = _Recipe(dep["name"], app_dir.parent, app_dir, model_dir, prepared, entry, variables, ready_path, port)
         timeout = _duration_s(((dep["properties"].get("requestSettings") or {}).get("requestTimeout")) or "PT5S")
         target = Target(scoring_path, timeout, [Instance(self._instance_id(recipe), process)])
         with self._lock:
@@ -236,10 +268,11 @@ class DeploymentHosting:
                 key,
                 recipe.app_dir,
                 recipe.model_dir,
-                recipe.start_script,
+                recipe.prepared,
                 recipe.entry,
                 recipe.variables,
                 recipe.ready_path,
+                recipe.port,
                 folder / PID_FILE,
             )
             with self._lock:
@@ -297,10 +330,12 @@ class DeploymentHosting:
     def _probe_failures(self, key: str, ready_path: str, routes: dict[str, Any]) -> None:
         port = (routes.get("readinessRoute") or {}).get("port") or DEFAULT_PORT
         self._say(key, "Starting container: Rscript /tmp/start_plumber.R")
+        address = f"{container.CONTAINER_IP}:{port}"
         for _ in range(3):
             self._say(
                 key,
-                f'Readiness probe failed: Get "http://10.0.0.4:{port}{ready_path}": dial tcp 10.0.0.4:{port}: connect: connection refused',
+                f'Readiness probe failed: Get "http://{address}{ready_path}": dial tcp {address}: connect: '
+                "connection refused",
             )
         self._say(key, "Container did not become ready within the readiness probe's failure threshold")
 
@@ -321,10 +356,11 @@ class DeploymentHosting:
         key: str,
         app_dir: Path,
         model_dir: Path,
-        start_script: Path,
+        prepared: container.Prepared,
         entry: str,
         variables: dict[str, str],
         ready_path: str,
+        port: int,
         pid_file: Path,
     ) -> Any:
         try:
@@ -332,25 +368,29 @@ class DeploymentHosting:
         except ImportError:
             raise ContainerFailure(
                 "ResourceNotReady",
-                "The sandbox cannot run containers: rdeploy_tui.local.plumber (the plumber runner) is missing.",
+                "The sandbox cannot run containers: rdeploy_tui.local.plumber (the process runner) is missing.",
             ) from None
-        if local.find_rscript() is None:
-            self._say(key, 'exec: "Rscript": executable file not found in $PATH')
-            raise ContainerFailure(
-                "ResourceNotReady",
-                "The inference-server container exited at start: Rscript was not found on this machine, so the sandbox "
-                "cannot run the plumber API. Install R with plumber (apt-get install r-base-core r-cran-plumber r-cran-jsonlite).",
+        env = _host_env()
+        env.update(local.container_env(app_dir.resolve(), model_dir.resolve(), entry))
+        env["HOME"] = str(prepared.home)
+        env.update(variables)
+        host_port = local.free_port()
+        url = f"http://{local.LOOPBACK}:{host_port}"
+        problem = self._network_namespace_problem()
+        if problem is None:
+            argv = container.launcher_argv([(host_port, port)], prepared.argv)
+            self._say(key, f"Container network: its own namespace; probing {container.CONTAINER_IP}:{port}{ready_path}")
+        else:
+            # Today's port mapping: rdeploy-tui's start_plumber.R serves where PLUMBER_HOST/PLUMBER_PORT say.
+            argv = prepared.argv
+            env.update({"PLUMBER_HOST": local.LOOPBACK, "PLUMBER_PORT": str(host_port)})
+            self._say(
+                key,
+                f"sandbox: no network namespace for this container ({problem}); it shares this machine's network and "
+                f"is probed on {local.LOOPBACK}:{host_port} (PLUMBER_PORT) instead of its own port {port}",
             )
-        self._say(key, f"Starting container: Rscript {start_script.name} (entry script {entry})")
         try:
-            process = local.start_plumber(
-                app_dir,
-                model_dir,
-                start_script=start_script,
-                entry_script=entry,
-                extra_env=variables,
-                pid_file=pid_file,
-            )
+            process = local.PlumberProcess(argv, env, url, cwd=prepared.cwd, pid_file=pid_file)
         except local.LocalRunError as exc:
             self._say(key, f"Container failed to start: {exc.what}")
             raise ContainerFailure(
@@ -361,6 +401,11 @@ class DeploymentHosting:
         except local.LocalRunError as exc:
             output = _safe_output(process)
             process.stop()
+            if problem is None and process.returncode == container.NETNS_UNAVAILABLE:
+                # The probe said yes but this container's namespace could not be made: share the network instead.
+                with self._lock:
+                    self._netns_problem = output.strip().splitlines()[-1] if output.strip() else "unshare failed"
+                return self._launch(key, app_dir, model_dir, prepared, entry, variables, ready_path, port, pid_file)
             with self._lock:
                 self._exited_output[key] = output
             self._say(key, f"Readiness probe on {ready_path} failed; container exited")
@@ -369,6 +414,58 @@ class DeploymentHosting:
             ) from None
         self._say(key, f"Readiness probe on {ready_path} succeeded")
         return process
+
+    def _network_namespace_problem(self) -> str | None:
+        """Checked once per sandbox: None when containers get their own network namespace here."""
+        with self._lock:
+            if not self._netns_checked:
+                self._netns_problem = container.network_namespaces()
+                self._netns_checked = True
+            return self._netns_problem
+
+
+def _container_config(image: Any) -> container.ContainerConfig:
+    """What the image's container runs: recorded by its build or push; for an image recorded from a docker context
+    without one, what its Dockerfile says; else its start script run by Rscript."""
+    if image.metadata.get("container"):
+        return container.ContainerConfig.from_metadata(image.metadata["container"])
+    files = image.files()
+    derived = container.config_from_dockerfile(files)
+    if derived is not None:
+        return derived
+    script = image.metadata.get("start_script", "start_plumber.R")
+    return container.ContainerConfig(cmd=["Rscript", f"/{script}"], paths={f"/{script}": script})
+
+
+def _base_files(config: container.ContainerConfig) -> dict[str, bytes]:
+    """Files a known base image brings that its CMD uses: rstudio/plumber's ~/plumber.R is a copy of plumber's
+    04-mean-sum example (its Dockerfile's ENTRYPOINT_FILE), taken from this machine's plumber."""
+    if config.base != "rstudio/plumber":
+        return {}
+    for found in sorted(glob.glob("/usr/*/lib/R/*/plumber/plumber/04-mean-sum/plumber.R")) + sorted(
+        glob.glob("/usr/lib/R/*/plumber/plumber/04-mean-sum/plumber.R")
+    ):
+        return {f"{container.HOME}/plumber.R": Path(found).read_bytes()}
+    return {}
+
+
+def _which_on_this_machine(name: str) -> str | None:
+    """This machine's executable for a container's command word; R's through rdeploy_tui.local (RDEPLOY_RSCRIPT)."""
+    if name in ("R", "Rscript"):
+        from rdeploy_tui.local.plumber import find_rscript
+
+        rscript = find_rscript()
+        if rscript is None:
+            return None
+        sibling = Path(rscript).with_name(name)
+        return str(sibling) if sibling.is_file() else shutil.which(name)
+    return shutil.which(name)
+
+
+def _host_env() -> dict[str, str]:
+    import os
+
+    return {k: v for k, v in os.environ.items() if not k.startswith(("PLUMBER_", "AZUREML_", "AML_"))}
 
 
 def _reap_orphans(run_dir: Path) -> list[int]:

@@ -44,6 +44,8 @@ class Request:
     query: dict[str, str] = field(default_factory=dict)  # keys as sent; see `param`
     headers: Headers = field(default_factory=Headers)
     body: bytes = b""
+    raw_path: str = ""  # the path as sent, percent-encoded (what Storage's Shared Key signs)
+    raw_query: list[tuple[str, str]] = field(default_factory=list)  # (name, value) pairs as sent, not decoded
 
     @classmethod
     def from_target(cls, method: str, target: str, headers: Any, body: bytes) -> Request:
@@ -56,6 +58,8 @@ class Request:
             query=dict(parse_qsl(parts.query, keep_blank_values=True)),
             headers=Headers(headers),
             body=body,
+            raw_path=parts.path,
+            raw_query=[(name, value) for name, _, value in (p.partition("=") for p in parts.query.split("&") if p)],
         )
 
     def param(self, name: str, default: str | None = None) -> str | None:
@@ -70,11 +74,16 @@ class Request:
     def api_version(self) -> str | None:
         return self.param("api-version")
 
-    def json(self) -> Any:
-        """The body as JSON; an empty body is {}. Raises ValueError on malformed JSON."""
+    def json(self) -> dict[str, Any]:
+        """The body as a JSON object; an empty body is {}. Raises ValueError on malformed JSON and on JSON that is
+        not an object (an array, a string): every ARM and data-plane body the sandbox reads is an object, and the
+        server answers ValueError with ARM's 400, never a 500 that clients would retry."""
         if not self.body:
             return {}
-        return json.loads(self.body.decode("utf-8"))
+        value = json.loads(self.body.decode("utf-8"))
+        if not isinstance(value, dict):
+            raise ValueError(f"a JSON {type(value).__name__} where an object was expected")
+        return value
 
 
 @dataclass
@@ -129,6 +138,10 @@ class Router:
 
     def add(self, method: str, pattern: str, handler: Handler) -> None:
         self._routes.append(_Route(method.upper(), re.compile(pattern + r"/?\Z", re.IGNORECASE), handler))
+
+    def matches(self, path: str) -> bool:
+        """Whether any route (of any method) answers this path."""
+        return any(route.pattern.match(path) for route in self._routes)
 
     def dispatch(self, request: Request, unmatched: Callable[[Request], Response] | None = None) -> Response:
         """The handler's response; for a path no route matches, `unmatched(request)` (default: a generic 404)."""

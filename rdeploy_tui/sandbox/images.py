@@ -7,10 +7,12 @@ once per digest under state_dir/images/<digest>/; the index lives in the state d
 restarted sandbox still knows every image.
 
 Metadata keys the deployment hosting reads (all optional):
-    "start_script":      path inside `files` of the script that starts plumber (default "start_plumber.R")
-    "entrypoint_reset":  False when the Dockerfile lacks `ENTRYPOINT []` (the container then cannot start)
-    "r_packages":        R packages the image installs (informational: the host's R runs the crate)
+    "container":         what the container runs (container.ContainerConfig.to_metadata: ENTRYPOINT, CMD, WORKDIR and
+                         the image paths of its files); without it, what the image's Dockerfile says
+    "start_script":      path inside `files` of the script the container's command runs
+    "r_packages":        R packages the image installs (the host's R runs the container)
     "r_packages_missing": packages an unchecked install step left out (the build did not fail)
+    "r_packages_missing_on_host": packages the image installs that this machine's R lacks (named at build time)
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from rdeploy_tui.sandbox.state import StateStore
+from rdeploy_tui.sandbox.state import SandboxStateFile
 
 
 @dataclass
@@ -40,6 +42,11 @@ class Image:
     def reference(self) -> str:
         return f"{self.login_server}/{self.repository}:{self.tag}"
 
+    @property
+    def size(self) -> int:
+        """Bytes of the image's files (what the registry's storage usage counts)."""
+        return sum(path.stat().st_size for path in self.folder.rglob("*") if path.is_file())
+
     def files(self) -> dict[str, bytes]:
         return {
             path.relative_to(self.folder).as_posix(): path.read_bytes()
@@ -49,7 +56,7 @@ class Image:
 
 
 class ImageRegistry:
-    def __init__(self, state: StateStore, folder: Path) -> None:
+    def __init__(self, state: SandboxStateFile, folder: Path) -> None:
         self._state = state
         self._folder = folder
 

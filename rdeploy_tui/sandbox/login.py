@@ -1,18 +1,21 @@
 """Sign-in the way a custom cloud publishes it: ARM's cloud metadata and a Microsoft Entra token endpoint.
 
-    GET  /metadata/endpoints?api-version=...                     ARM's cloud metadata (no auth), in the shape ARM answers
-                                                                 each api-version (see metadata_for_version); loginEndpoint
-                                                                 is the sandbox
+    GET  /metadata/endpoints?api-version=...                     ARM's cloud metadata (no auth), in the shape ARM
+                                                                 answers each api-version (see metadata_for_version);
+                                                                 loginEndpoint is the sandbox
     GET  /{tenant}/v2.0/.well-known/openid-configuration         what MSAL asks first (tenant discovery)
     POST /{tenant}/oauth2/v2.0/token                             client-credentials grant (azure-identity's
                                                                  ClientSecretCredential / EnvironmentCredential)
     GET  /common/discovery/instance                              instance discovery (MSAL only asks it when told to)
+    GET  /{tenant}/.well-known/openid-configuration              the v1 metadata (its issuer is ARM tokens' iss)
+    GET  /{tenant}/discovery/v2.0/keys, /{tenant}/discovery/keys the signing keys (JWKS)
 
 Only the registered test service principal gets tokens: its client id is fixed, its secret is derived from the
 state folder's secret (so it survives restarts and is never stored in state.json), and `rdeploy-tui sandbox` prints
 both. Errors have Entra's shape: {"error", "error_description": "AADSTSnnn: ...", "error_codes", "timestamp",
-"trace_id", "correlation_id", "error_uri"}. Tokens are the sandbox's own "arm" tokens with JWT-like claims
-(aud, appid, tid, ...) so the sandbox's ARM accepts them and clients can read who signed in.
+"trace_id", "correlation_id", "error_uri"}. Tokens carry the claims Entra's do (aud, iss, tid, oid, appid, iat, nbf,
+exp, ...) and are RS256 JWTs signed with the sandbox's key, which it publishes as Entra does
+(`{tenant}/discovery/v2.0/keys`, the openid-configuration's jwks_uri), so any JWT library can verify them.
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ from urllib.parse import parse_qsl
 
 from rdeploy_tui.sandbox import arm_front_door
 from rdeploy_tui.sandbox.arm import TENANT_ID
+from rdeploy_tui.sandbox.auth import sts_issuer
 from rdeploy_tui.sandbox.http import Request, Response, Router, json_response
 from rdeploy_tui.sandbox.settings import STORAGE_ENDPOINT
 
@@ -159,7 +163,9 @@ def entra_error(
         status,
         {
             "error": error,
-            "error_description": f"AADSTS{code}: {description} Trace ID: {trace_id} Correlation ID: {correlation_id} Timestamp: {stamp}Z",
+            "error_description": (
+                f"AADSTS{code}: {description} Trace ID: {trace_id} Correlation ID: {correlation_id} Timestamp: {stamp}Z"
+            ),
             "error_codes": [code],
             "timestamp": stamp + "Z",
             "trace_id": trace_id,
@@ -179,8 +185,9 @@ def _tenant_not_found(tenant: str, request: Request, base: str) -> Response:
         400,
         "invalid_tenant",
         90002,
-        f"Tenant '{tenant}' not found. Check to make sure you have the correct tenant ID and are signing into the correct cloud. "
-        "Check with your subscription administrator, this may happen if there are no active subscriptions for the tenant.",
+        f"Tenant '{tenant}' not found. Check to make sure you have the correct tenant ID and are signing into the "
+        "correct cloud. Check with your subscription administrator, this may happen if there are no active "
+        "subscriptions for the tenant.",
         request,
         base,
     )
@@ -285,6 +292,30 @@ def register(router: Router, sandbox: Any) -> None:
             return _tenant_not_found(tenant, request, sandbox.base_url)
         return json_response(200, openid_configuration(sandbox, tenant))
 
+    @router.route("GET", r"/(?P<tenant>[^/]+)/\.well-known/openid-configuration")
+    def openid_v1(request: Request, tenant: str) -> Response:
+        """The v1 endpoint's metadata: its issuer is the one ARM tokens (v1) carry, as Entra's says sts.windows.net."""
+        if not _tenant_known(tenant):
+            return _tenant_not_found(tenant, request, sandbox.base_url)
+        body = openid_configuration(sandbox, tenant)
+        body.update(
+            issuer=sts_issuer(TENANT_ID),
+            jwks_uri=f"{sandbox.base_url}/{TENANT_ID}/discovery/keys",
+            token_endpoint=f"{sandbox.base_url}/{TENANT_ID}/oauth2/token",
+        )
+        return json_response(200, body)
+
+    # The keys tokens are signed with, as Entra publishes them (jwks_uri of the openid-configuration; v2.0 keys carry
+    # the v2 issuer, v1 keys none): https://learn.microsoft.com/entra/identity-platform/signing-key-rollover
+    @router.route("GET", r"/(?P<tenant>[^/]+)/discovery/(?P<version>v2\.0/)?keys")
+    def keys(request: Request, tenant: str, version: str | None) -> Response:
+        if tenant.lower() != "common" and not _tenant_known(tenant):
+            return _tenant_not_found(tenant, request, sandbox.base_url)
+        jwk = sandbox.signer.signing_key.jwk(f"{sandbox.base_url}/{TENANT_ID}/v2.0")
+        if not version:
+            jwk.pop("issuer")
+        return json_response(200, {"keys": [jwk]})
+
     @router.route("POST", r"/(?P<tenant>[^/]+)/oauth2/v2\.0/token")
     def token(request: Request, tenant: str) -> Response:
         if not _tenant_known(tenant):
@@ -296,8 +327,8 @@ def register(router: Router, sandbox: Any) -> None:
                 400,
                 "unsupported_grant_type",
                 70003,
-                "The app requested an unsupported grant type. The sandbox signs in service principals only "
-                "(client credentials).",
+                "The app requested an unsupported grant type. The sandbox signs in service principals only (client "
+                "credentials).",
                 request,
                 sandbox.base_url,
             )
@@ -316,9 +347,9 @@ def register(router: Router, sandbox: Any) -> None:
                 400,
                 "unauthorized_client",
                 700016,
-                f"Application with identifier '{client_id}' was not found in the directory '{sp.tenant_id}'. This can happen if the "
-                "application has not been installed by the administrator of the tenant or consented to by any user in the tenant. "
-                "You may have sent your authentication request to the wrong tenant.",
+                f"Application with identifier '{client_id}' was not found in the directory '{sp.tenant_id}'. This can "
+                "happen if the application has not been installed by the administrator of the tenant or consented to "
+                "by any user in the tenant. You may have sent your authentication request to the wrong tenant.",
                 request,
                 sandbox.base_url,
             )
@@ -336,8 +367,8 @@ def register(router: Router, sandbox: Any) -> None:
                 401,
                 "invalid_client",
                 7000215,
-                "Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, not the "
-                f"client secret ID, for a secret added to app '{sp.client_id}'.",
+                "Invalid client secret provided. Ensure the secret being sent in the request is the client secret "
+                f"value, not the client secret ID, for a secret added to app '{sp.client_id}'.",
                 request,
                 sandbox.base_url,
             )
@@ -363,9 +394,9 @@ def register(router: Router, sandbox: Any) -> None:
                 400,
                 "invalid_resource",
                 500011,
-                f"The resource principal named {resource} was not found in the tenant named {sp.tenant_id}. This can happen if the "
-                "application has not been installed by the administrator of the tenant or consented to by any user in the tenant. "
-                "You might have sent your authentication request to the wrong tenant.",
+                f"The resource principal named {resource} was not found in the tenant named {sp.tenant_id}. This can "
+                "happen if the application has not been installed by the administrator of the tenant or consented to "
+                "by any user in the tenant. You might have sent your authentication request to the wrong tenant.",
                 request,
                 sandbox.base_url,
             )
@@ -373,7 +404,6 @@ def register(router: Router, sandbox: Any) -> None:
             "arm",
             TOKEN_LIFETIME_S,
             aud=resource,
-            iss=f"{sandbox.base_url}/{sp.tenant_id}/",
             tid=sp.tenant_id,
             appid=sp.client_id,
             app_displayname=sp.display_name,

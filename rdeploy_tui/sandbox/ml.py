@@ -156,14 +156,20 @@ _SERVER_DEFAULTS = {
 
 
 def version_body(entry: dict[str, Any]) -> dict[str, Any]:
+    """A model/code/environment version as Azure ML answers its PUT and GET (recording
+    test_online_deployment_skip_script_validation, models/.../versions/4): the properties sent, with nulls kept
+    (description, jobName) and server defaults added; no provisioningState on model versions."""
     kind = entry["kind"]
-    props = {**_SERVER_DEFAULTS.get(kind, {}), **{k: v for k, v in entry["properties"].items() if v is not None}}
+    props = {**_SERVER_DEFAULTS.get(kind, {}), **entry["properties"]}
+    props.setdefault("description", None)
+    if kind != "models":
+        props["provisioningState"] = "Succeeded"  # code and environment versions: not in the recordings read (unknown)
     return {
         "id": f"{entry['workspace']}/{kind}/{entry['name']}/versions/{entry['version']}",
         "name": entry["version"],
         "type": f"Microsoft.MachineLearningServices/workspaces/{kind}/versions",
         "systemData": system_data(entry["created"], entry["modified"]),
-        "properties": {**props, "provisioningState": "Succeeded"},
+        "properties": props,
     }
 
 
@@ -312,7 +318,37 @@ def register(router: Router, sandbox: Any) -> None:
         if kind.lower() == "codes" and props.get("codeUri") and "contentHash" not in props:
             props["contentHash"] = _content_hash(request)
         entry = put_asset(sandbox, ws_id, kind.lower(), name, version, props)
-        return json_response(200 if existing else 201, version_body(entry))
+        # A new version: 201 with Location, the version's own URL (recording: models/test-model/versions/4).
+        headers = (
+            {} if existing else {"Location": f"{sandbox.base_url}{request.path}?api-version={request.api_version}"}
+        )
+        return json_response(200 if existing else 201, version_body(entry), headers)
+
+    @router.route("DELETE", WS + "/" + kinds + "/" + _NAME + "/versions/" + _VERSION)
+    def delete_version(request: Request, sub: str, rg: str, ws: str, kind: str, name: str, version: str) -> Response:
+        """ModelVersions_Delete / CodeVersions_Delete / EnvironmentVersions_Delete (mfe.json): 200, or 204 when there
+        is no such version (ARM's rule for deletes). A version a deployment uses is refused: 409 (words unknown)."""
+        ws_id = ws_of(sub, rg, ws)
+        key = _key(ws_id, kind.lower(), name, version)
+        resource_id = f"{ws_id}/{kind.lower()}/{name}/versions/{version}".lower()
+        with sandbox.state.edit() as data:
+            if key not in data.get("assets", {}):
+                return Response(204, b"", {})
+            for dep in data.get("deployments", {}).values():
+                props = dep.get("properties") or {}
+                used = [
+                    props.get("model"),
+                    props.get("environmentId"),
+                    (props.get("codeConfiguration") or {}).get("codeId"),
+                ]
+                if resource_id in [str(u or "").removeprefix("azureml:").lower() for u in used]:
+                    raise AzureError(
+                        409,
+                        "Conflict",
+                        f"{kind[:-1].capitalize()} version {name}:{version} is used by deployment {dep['name']}.",
+                    )
+            del data["assets"][key]
+        return Response(200, b"", {})
 
     @router.route("POST", WS + "/codes/" + _NAME + "/versions/" + _VERSION + "/startPendingUpload")
     def start_pending_upload(request: Request, sub: str, rg: str, ws: str, name: str, version: str) -> Response:
@@ -326,7 +362,10 @@ def register(router: Router, sandbox: Any) -> None:
             {
                 "blobReferenceForConsumption": {
                     "blobUri": f"{sandbox.base_url}/{DEFAULT_ACCOUNT}/{container}",
-                    "storageAccountArmId": f"/subscriptions/{sub}/resourceGroups/{rg}/providers/Microsoft.Storage/storageAccounts/{DEFAULT_ACCOUNT}",
+                    "storageAccountArmId": (
+                        f"/subscriptions/{sub}/resourceGroups/{rg}/providers/Microsoft.Storage/storageAccounts/"
+                        f"{DEFAULT_ACCOUNT}"
+                    ),
                     "credential": {"credentialType": "SAS", "sasUri": sas},
                 },
                 "pendingUploadId": str(uuid.uuid4()),

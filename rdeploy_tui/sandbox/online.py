@@ -5,8 +5,10 @@ and a background operation moves the resource along: Creating/Updating -> Succee
 A deployment becomes Succeeded only once its plumber API answers its readiness route (hosting.py).
 
 State collections (keys are lower-cased resource ids, operation ids as issued):
-    endpoints   {id, name, workspace, location, auth_mode, description, tags, traffic, mirror_traffic, state, created, modified}
-    deployments {id, name, endpoint, workspace, location, instance_type, instance_count, properties, state, error, created, modified, storage_log}
+    endpoints   {id, name, workspace, location, auth_mode, description, tags, traffic, mirror_traffic, state, created,
+                 modified}
+    deployments {id, name, endpoint, workspace, location, instance_type, instance_count, properties, state, error,
+                 created, modified, storage_log}
     operations  {id, action, resource, status, error, start, end, location, subscription}
 """
 
@@ -19,7 +21,8 @@ from collections.abc import Callable
 from typing import Any
 
 from rdeploy_tui.sandbox import ml
-from rdeploy_tui.sandbox.arm import WS, find_workspace, iso, system_data, workspace_id
+from rdeploy_tui.sandbox.arm import TENANT_ID, WS, find_workspace, iso, system_data, workspace_id
+from rdeploy_tui.sandbox.auth import SANDBOX_USER_OID
 from rdeploy_tui.sandbox.durations import (  # simulated seconds at time scale 1, and why
     DEPLOYMENT_DELETE_S,
     DEPLOYMENT_PROVISION_S,
@@ -27,14 +30,17 @@ from rdeploy_tui.sandbox.durations import (  # simulated seconds at time scale 1
     ENDPOINT_CREATE_S,
     ENDPOINT_DELETE_S,
     ENDPOINT_UPDATE_S,
+    LRO_TIMEOUT_S,
     POLL_HINT_S,
+    iso_duration,
 )
 from rdeploy_tui.sandbox.errors import AzureError, not_found
 from rdeploy_tui.sandbox.http import Request, Response, Router, json_response
 from rdeploy_tui.spec.vm_sizes import SOURCE_URL as VM_SOURCE_URL
 from rdeploy_tui.spec.vm_sizes import VM_SIZES
 
-# The sizes a managed online deployment may use, with their cores: Microsoft's published SKU list (vm_sizes.py cites it).
+# The sizes a managed online deployment may use, with their cores: Microsoft's published SKU list (vm_sizes.py cites
+# it).
 SKU_CORES = {key: size.vcpus for key, size in VM_SIZES.items()}
 QUOTA_HEADROOM = 1.2  # Azure asks for 20 % extra cores when creating or updating a deployment
 MAX_INSTANCES = 50
@@ -101,11 +107,20 @@ def _copy(doc: dict[str, Any]) -> dict[str, Any]:
 
 # ----- operations -------------------------------------------------------------------------------------
 def start_operation(
-    sandbox: Any, action: str, resource_id: str, location: str, ws_guid: str
+    sandbox: Any, action: str, resource_id: str, location: str, ws_guid: str, api_version: str | None = None
 ) -> tuple[str, dict[str, str]]:
-    """Record an operation, start its worker, and return (op_id, the headers telling the SDK where to poll)."""
+    """Record an operation, start its worker, and return (op_id, the headers telling the client where to poll).
+
+    As Azure ML answers (azure-sdk-for-python recordings test_online_deployment*): Azure-AsyncOperation (the
+    operation's status), Location (the resource for a create or update; mfeOperationResults for a delete) and
+    x-ms-async-operation-timeout PT30M (scaled: durations.py). Operation ids: "oeidp:{workspace}:{uuid}" for endpoints
+    as the newer recordings in Azure/azure-sdk-assets name them (shared/azure-facts.md; "oe:" in 2022), "od:..." for
+    deployments as the 2022 recordings do (no newer one read)."""
     sub = resource_id.split("/")[2]
-    op_id = f"oeidp:{ws_guid}:{uuid.uuid4()}"
+    op_id = f"{'oeidp' if action.startswith('endpoint') else 'od'}:{ws_guid}:{uuid.uuid4()}"
+    api = api_version or "2023-04-01-preview"
+    base = f"{sandbox.base_url}/subscriptions/{sub}/providers/Microsoft.MachineLearningServices/locations/{location}"
+    status_uri = f"{base}/mfeOperationsStatus/{op_id}?api-version={api}"
     with sandbox.state.edit() as data:
         sandbox.state.collection(data, "operations")[op_id] = {
             "id": op_id,
@@ -118,14 +133,19 @@ def start_operation(
             "location": location,
             "subscription": sub,
         }
-    base = f"{sandbox.base_url}/subscriptions/{sub}/providers/Microsoft.MachineLearningServices/locations/{location}"
+        collection = "endpoints" if action.startswith("endpoint") else "deployments"
+        doc = data.get(collection, {}).get(resource_id.lower())
+        if doc is not None:
+            doc["async_uri"] = status_uri  # properties.properties.AzureAsyncOperationUri in the resource's body
     headers = {
-        "Azure-AsyncOperation": f"{base}/mfeOperationsStatus/{op_id}?api-version=2023-04-01-preview",
+        "Azure-AsyncOperation": status_uri,
+        "x-ms-async-operation-timeout": iso_duration(sandbox.scaled(LRO_TIMEOUT_S)),
         **sandbox.retry_after_headers(POLL_HINT_S),
     }
     if action.endswith("delete"):
-        headers["Location"] = f"{base}/mfeOperationResults/{op_id}?api-version=2023-04-01-preview"
+        headers["Location"] = f"{base}/mfeOperationResults/{op_id}?api-version={api}"
     else:
+        headers["Location"] = f"{sandbox.base_url}{resource_id}?api-version={api}"
         headers["x-ms-async-operation-timeout"] = _operation_timeout(sandbox, action)
     sandbox.spawn(WORKERS[action], sandbox, op_id, name=f"sandbox-{action}")
     return op_id, headers
@@ -134,15 +154,13 @@ def start_operation(
 # Azure ML announces how long a create or update may run: `x-ms-async-operation-timeout: PT30M` on the PUT of an
 # online endpoint or deployment (the header of ARM's async operations, azure-resource-manager-rpc async-api-reference).
 # The sandbox announces the same, scaled like its durations; a deployment adds the real seconds R may take to start
-# (hosting.READY_TIMEOUT_S, never scaled), so the announcement covers what the sandbox may really take.
-OPERATION_TIMEOUT_S = 1800.0
-
-
+# (hosting.READY_TIMEOUT_S, never scaled), so the announcement covers what the sandbox may really take (a documented
+# difference: docs/sandbox-fidelity.md).
 def _operation_timeout(sandbox: Any, action: str) -> str:
     from rdeploy_tui.sandbox.hosting import READY_TIMEOUT_S
 
-    seconds = sandbox.scaled(OPERATION_TIMEOUT_S) + (READY_TIMEOUT_S if action.startswith("deployment") else 0.0)
-    return f"PT{seconds:.3f}S" if seconds < 60 else f"PT{int(seconds // 60)}M{seconds % 60:.3f}S"
+    real_start = READY_TIMEOUT_S if action.startswith("deployment") else 0.0
+    return iso_duration(sandbox.scaled(LRO_TIMEOUT_S) + real_start)
 
 
 def finish_operation(sandbox: Any, op_id: str, error: dict[str, str] | None = None) -> None:
@@ -165,7 +183,10 @@ def resume(sandbox: Any) -> None:
         running = [d["id"] for d in data.get("deployments", {}).values() if d["state"] == "Succeeded"]
     for op in pending:
         sandbox.spawn(WORKERS[op["action"]], sandbox, op["id"], name=f"sandbox-{op['action']}")
+    provisioning = {op["resource"].lower() for op in pending if op["action"].startswith("deployment-")}
     for dep_id in running:
+        if dep_id.lower() in provisioning:
+            continue  # its unfinished operation starts (or stops) the container; one process per deployment
         sandbox.restarting.add(dep_id.lower())
         sandbox.spawn(_restart_container, sandbox, dep_id, name="sandbox-restart-deployment")
 
@@ -240,7 +261,8 @@ def _storage_init(sandbox: Any, dep: dict[str, Any]) -> None:
     model = dep["properties"].get("model") or ""
     lines = [
         f"{iso(time.time())} storage-initializer: downloading model {model.split('/models/')[-1] or '(none)'}",
-        f"{iso(time.time())} storage-initializer: downloading code {dep['properties'].get('codeConfiguration', {}).get('codeId', '').split('/codes/')[-1]}",
+        f"{iso(time.time())} storage-initializer: downloading code "
+        f"{dep['properties'].get('codeConfiguration', {}).get('codeId', '').split('/codes/')[-1]}",
         f"{iso(time.time())} storage-initializer: all files downloaded; mounting into the inference-server container",
     ]
     update_doc(sandbox, "deployments", dep["id"], storage_log=lines)
@@ -286,10 +308,19 @@ WORKERS: dict[str, Callable[[Any, str], None]] = {
 }
 
 
+def endpoint_key(sandbox: Any, doc: dict[str, Any], slot: str) -> str:
+    """The endpoint's key in `slot` (primary/secondary); regenerateKeys moves the slot to its next generation."""
+    generation = int((doc.get("key_generations") or {}).get(slot, 0))
+    return sandbox.signer.endpoint_key(doc["id"], slot if generation == 0 else f"{slot}#{generation}")
+
+
 # ----- REST shapes ------------------------------------------------------------------------------------
 def endpoint_body(sandbox: Any, doc: dict[str, Any]) -> dict[str, Any]:
+    """The OnlineEndpoint as Azure ML answers it (recordings test_online_deployment*): scoringUri and swaggerUri null
+    until the endpoint is first ready, compute null for managed endpoints, the last operation's status URI."""
     ready = doc["state"] in ("Succeeded", "Updating")
     scoring = f"{sandbox.base_url}/endpoints/{doc['name']}/score" if ready else None
+    swagger = f"{sandbox.base_url}/endpoints/{doc['name']}/swagger.json" if ready else None
     return {
         "id": doc["id"],
         "name": doc["name"],
@@ -306,11 +337,15 @@ def endpoint_body(sandbox: Any, doc: dict[str, Any]) -> dict[str, Any]:
         "properties": {
             "authMode": doc["auth_mode"],
             "description": doc.get("description"),
-            "properties": {"azureml.onlineendpointid": doc["id"], "AzureAsyncOperationUri": ""},
+            "properties": {
+                "azureml.onlineendpointid": doc["id"].lower(),
+                "AzureAsyncOperationUri": doc.get("async_uri") or "",
+            },
+            "compute": None,
             "traffic": doc.get("traffic") or {},
             "mirrorTraffic": doc.get("mirror_traffic") or {},
             "scoringUri": scoring,
-            "swaggerUri": None,
+            "swaggerUri": swagger,
             "provisioningState": doc["state"],
             "publicNetworkAccess": "Enabled",
         },
@@ -319,6 +354,11 @@ def endpoint_body(sandbox: Any, doc: dict[str, Any]) -> dict[str, Any]:
 
 def deployment_body(doc: dict[str, Any]) -> dict[str, Any]:
     props = dict(doc["properties"])
+    props.setdefault("description", None)
+    props.setdefault("codeConfiguration", None)
+    props.setdefault("environmentId", None)
+    props.setdefault("modelMountPath", None)
+    props.setdefault("privateNetworkConnection", False)
     props.update(
         provisioningState=doc["state"],
         instanceType=doc["instance_type"],
@@ -330,7 +370,7 @@ def deployment_body(doc: dict[str, Any]) -> dict[str, Any]:
         appInsightsEnabled=bool(props.get("appInsightsEnabled")),
         egressPublicNetworkAccess=props.get("egressPublicNetworkAccess") or "Enabled",
         environmentVariables=props.get("environmentVariables") or {},
-        properties=props.get("properties") or {},
+        properties={**(props.get("properties") or {}), "AzureAsyncOperationUri": doc.get("async_uri") or ""},
     )
     return {
         "id": doc["id"],
@@ -351,7 +391,8 @@ def _check_name(kind: str, name: str) -> None:
         raise AzureError(
             400,
             "BadArgument",
-            f"{kind} name '{name}' is invalid: use 3-32 letters, digits and '-', starting with a letter and not ending with '-'.",
+            f"{kind} name '{name}' is invalid: use 3-32 letters, digits and '-', starting with a letter and not "
+            "ending with '-'.",
         )
 
 
@@ -426,13 +467,14 @@ def register(router: Router, sandbox: Any) -> None:
         doc = _operation(sandbox, op)
         if doc is None:
             raise AzureError(404, "NotFound", f"Operation {op} was not found.")
-        body: dict[str, Any] = {
-            "id": request.path,
-            "name": op,
-            "status": doc["status"],
-            "startTime": iso(doc["start"]),
-            "endTime": iso(doc["end"]) if doc["end"] else "0001-01-01T00:00:00+00:00",
-        }
+        # As recorded: while running {id, name, startTime, percentComplete: 0.0, status: "Updating"} (for creates,
+        # updates and deletes alike), then endTime, percentComplete 100.0 and the final status.
+        running = doc["status"] == "InProgress"
+        body: dict[str, Any] = {"id": request.path, "name": op, "startTime": iso(doc["start"])}
+        if not running:
+            body["endTime"] = iso(doc["end"] or doc["start"])
+        body["percentComplete"] = 0.0 if running else 100.0
+        body["status"] = "Updating" if running else doc["status"]
         if doc["error"]:
             body["error"] = dict(doc["error"])
         headers = sandbox.retry_after_headers(POLL_HINT_S) if doc["status"] == "InProgress" else {}
@@ -485,6 +527,8 @@ def register(router: Router, sandbox: Any) -> None:
         _check_name("Endpoint", endpoint)
         ep_id = endpoint_id(ws_doc["id"], endpoint)
         body = request.json()
+        if not merge:
+            _check_endpoint_put(body)
         props = body.get("properties") or {}
         existing = get_endpoint(sandbox, ep_id)
         if existing is None:
@@ -495,7 +539,8 @@ def register(router: Router, sandbox: Any) -> None:
                 raise AzureError(
                     409,
                     "Conflict",
-                    f"An endpoint named '{endpoint}' already exists in region {other['location']}. Endpoint names must be unique within a region; choose another name.",
+                    f"An endpoint named '{endpoint}' already exists in region {other['location']}. Endpoint names "
+                    "must be unique within a region; choose another name.",
                 )
             auth_mode = props.get("authMode") or "Key"
             if auth_mode.lower() not in ("key", "amltoken", "aadtoken"):
@@ -521,8 +566,10 @@ def register(router: Router, sandbox: Any) -> None:
             }
             with sandbox.state.edit() as data:
                 sandbox.state.collection(data, "endpoints")[ep_id.lower()] = doc
-            _, headers = start_operation(sandbox, "endpoint-create", ep_id, doc["location"], ws_doc["workspace_guid"])
-            return json_response(201, endpoint_body(sandbox, doc), headers)
+            _, headers = start_operation(
+                sandbox, "endpoint-create", ep_id, doc["location"], ws_doc["workspace_guid"], request.api_version
+            )
+            return json_response(201, endpoint_body(sandbox, get_endpoint(sandbox, ep_id) or doc), headers)
         if existing["state"] in BUSY:
             raise _busy("endpoint", endpoint, existing["state"])
         changes: dict[str, Any] = {"state": "Updating"}
@@ -546,8 +593,12 @@ def register(router: Router, sandbox: Any) -> None:
                 400, "BadArgument", "The authMode of an existing endpoint cannot be changed; create a new endpoint."
             )
         update_doc(sandbox, "endpoints", ep_id, **changes)
-        _, headers = start_operation(sandbox, "endpoint-update", ep_id, existing["location"], ws_doc["workspace_guid"])
-        return json_response(200, endpoint_body(sandbox, get_endpoint(sandbox, ep_id) or existing), headers)
+        _, headers = start_operation(
+            sandbox, "endpoint-update", ep_id, existing["location"], ws_doc["workspace_guid"], request.api_version
+        )
+        # 201 for an update too: Azure ML answered the PUT that moved traffic with 201 (recording
+        # test_online_deployment).
+        return json_response(201, endpoint_body(sandbox, get_endpoint(sandbox, ep_id) or existing), headers)
 
     @router.route("DELETE", EP)
     def delete_endpoint(request: Request, sub: str, rg: str, ws: str, endpoint: str) -> Response:
@@ -559,8 +610,10 @@ def register(router: Router, sandbox: Any) -> None:
         if doc["state"] == "Deleting":
             raise _busy("endpoint", endpoint, "Deleting")
         update_doc(sandbox, "endpoints", ep_id, state="Deleting")
-        _, headers = start_operation(sandbox, "endpoint-delete", ep_id, doc["location"], ws_doc["workspace_guid"])
-        return Response(202, b"", headers)
+        _, headers = start_operation(
+            sandbox, "endpoint-delete", ep_id, doc["location"], ws_doc["workspace_guid"], request.api_version
+        )
+        return json_response(202, None, headers)  # the recorded body is JSON null
 
     @router.route("POST", EP + r"/listKeys")
     def list_keys(request: Request, sub: str, rg: str, ws: str, endpoint: str) -> Response:
@@ -569,15 +622,58 @@ def register(router: Router, sandbox: Any) -> None:
             raise AzureError(
                 400,
                 "BadArgument",
-                f"Endpoint '{endpoint}' uses {doc['auth_mode']} authentication; keys are only available with authMode Key. Ask for a token instead.",
+                f"Endpoint '{endpoint}' uses {doc['auth_mode']} authentication; keys are only available with authMode "
+                "Key. Ask for a token instead.",
             )
         return json_response(
             200,
             {
-                "primaryKey": sandbox.signer.endpoint_key(doc["id"], "primary"),
-                "secondaryKey": sandbox.signer.endpoint_key(doc["id"], "secondary"),
+                "primaryKey": endpoint_key(sandbox, doc, "primary"),
+                "secondaryKey": endpoint_key(sandbox, doc, "secondary"),
             },
         )
+
+    @router.route("POST", EP + r"/regenerateKeys")
+    def regenerate_keys(request: Request, sub: str, rg: str, ws: str, endpoint: str) -> Response:
+        """OnlineEndpoints_RegenerateKeys (mfe.json): body RegenerateEndpointKeysRequest {keyType: Primary|Secondary,
+        keyValue?}; 202 with Location (an operation result) and Retry-After; `az ml online-endpoint regenerate-keys`.
+        The old key stops working at once (the sandbox has no propagation delay)."""
+        doc = endpoint_or_404(sub, rg, ws, endpoint)
+        body = request.json()
+        slot = str(body.get("keyType") or "")
+        if slot.lower() not in ("primary", "secondary"):
+            raise AzureError(400, "BadRequest", f"keyType must be Primary or Secondary, not {slot!r}.")
+        if doc["auth_mode"].lower() != "key":
+            raise AzureError(
+                400, "BadArgument", f"Endpoint '{endpoint}' uses {doc['auth_mode']} authentication; it has no keys."
+            )
+        generations = dict(doc.get("key_generations") or {})
+        generations[slot.lower()] = int(generations.get(slot.lower(), 0)) + 1
+        update_doc(sandbox, "endpoints", doc["id"], key_generations=generations)
+        ws_doc = workspace(sub, rg, ws)
+        op_id = f"oeidp:{ws_doc['workspace_guid']}:{uuid.uuid4()}"
+        with sandbox.state.edit() as data:
+            now = time.time()
+            sandbox.state.collection(data, "operations")[op_id] = {
+                "id": op_id,
+                "action": "endpoint-keys",
+                "resource": doc["id"],
+                "status": "Succeeded",
+                "error": None,
+                "start": now,
+                "end": now,
+                "location": doc["location"],
+                "subscription": sub,
+            }
+        base = (
+            f"{sandbox.base_url}/subscriptions/{sub}/providers/Microsoft.MachineLearningServices/locations/"
+            f"{doc['location']}"
+        )
+        headers = {
+            "Location": f"{base}/mfeOperationResults/{op_id}?api-version={request.api_version}",
+            "Retry-After": "1",  # whole seconds (RFC 9110); the key is new already
+        }
+        return json_response(202, None, headers)
 
     @router.route("POST", EP + r"/token")
     def get_token(request: Request, sub: str, rg: str, ws: str, endpoint: str) -> Response:
@@ -586,9 +682,22 @@ def register(router: Router, sandbox: Any) -> None:
             raise AzureError(
                 400,
                 "BadArgument",
-                f"Endpoint '{endpoint}' uses {doc['auth_mode']} authentication; tokens are only issued with authMode AMLToken. Use its keys.",
+                f"Endpoint '{endpoint}' uses {doc['auth_mode']} authentication; tokens are only issued with authMode "
+                "AMLToken. Use its keys.",
             )
-        token, expires = sandbox.signer.issue("aml", 3600, endpoint=doc["id"].lower())
+        # The claims of Azure's endpoint tokens (azure-sdk-for-python recording test_online_deployment: canRefresh,
+        # workspaceId, tid, oid, actions, endpointName, serviceId; iss and aud "azureml").
+        token, expires = sandbox.signer.issue(
+            "aml",
+            3600,
+            canRefresh="False",
+            workspaceId=workspace(sub, rg, ws)["workspace_guid"],
+            tid=TENANT_ID,
+            oid=SANDBOX_USER_OID,
+            actions='["Microsoft.MachineLearningServices/workspaces/onlineEndpoints/score/action"]',
+            endpointName=doc["name"],
+            serviceId=doc["name"],
+        )
         return json_response(
             200,
             {
@@ -628,12 +737,14 @@ def register(router: Router, sandbox: Any) -> None:
                 f"Endpoint '{endpoint}' already has {MAX_DEPLOYMENTS_PER_ENDPOINT} deployments, the most it may have.",
             )
         body = request.json()
+        _check_deployment_put(body)
         props = dict(body.get("properties") or {})
         if sandbox.faults.take("bad-argument", f"PUT {request.path}"):
             raise AzureError(
                 400,
                 "BadArgument",
-                "The deployment request is invalid: the scoring route, environment and model settings disagree (simulated BadArgument fault).",
+                "The deployment request is invalid: the scoring route, environment and model settings disagree "
+                "(simulated BadArgument fault).",
             )
         instance_type = props.get("instanceType") or "Standard_DS3_v2"
         capacity = (body.get("sku") or {}).get("capacity")
@@ -656,7 +767,7 @@ def register(router: Router, sandbox: Any) -> None:
             "instance_type": instance_type,
             "instance_count": count,
             "properties": props,
-            "state": "Updating" if existing else "Creating",
+            "state": "Updating",  # a new deployment's PUT answers "Updating" too (recording)
             "error": None,
             "created": existing["created"] if existing else now,
             "modified": now,
@@ -688,8 +799,9 @@ def register(router: Router, sandbox: Any) -> None:
             dep_id,
             doc["location"],
             ws_doc["workspace_guid"],
+            request.api_version,
         )
-        return json_response(200 if existing else 201, deployment_body(doc), headers)
+        return json_response(201, deployment_body(get_deployment(sandbox, dep_id) or doc), headers)
 
     @router.route("DELETE", DEP)
     def delete_deployment(request: Request, sub: str, rg: str, ws: str, endpoint: str, deployment: str) -> Response:
@@ -706,12 +818,15 @@ def register(router: Router, sandbox: Any) -> None:
             raise AzureError(
                 400,
                 "BadArgument",
-                f"Deployment '{deployment}' receives {share}% of endpoint '{endpoint}' traffic. Set its traffic to 0 before deleting it.",
+                f"Deployment '{deployment}' receives {share}% of endpoint '{endpoint}' traffic. Set its traffic to 0 "
+                "before deleting it.",
             )
         update_doc(sandbox, "deployments", dep_id, state="Deleting")
         update_doc(sandbox, "endpoints", ep["id"], state="Updating")
-        _, headers = start_operation(sandbox, "deployment-delete", dep_id, doc["location"], ws_doc["workspace_guid"])
-        return Response(202, b"", headers)
+        _, headers = start_operation(
+            sandbox, "deployment-delete", dep_id, doc["location"], ws_doc["workspace_guid"], request.api_version
+        )
+        return json_response(202, None, headers)
 
     @router.route("POST", DEP + r"/getLogs")
     def get_logs(request: Request, sub: str, rg: str, ws: str, endpoint: str, deployment: str) -> Response:
@@ -734,11 +849,47 @@ def register(router: Router, sandbox: Any) -> None:
         return json_response(200, {"content": "\n".join(lines) + ("\n" if lines else "")})
 
 
+def _check_endpoint_put(body: dict[str, Any]) -> None:
+    """What the REST spec requires of an OnlineEndpoint PUT (azure-rest-api-specs, specification/
+    machinelearningservices/resource-manager/Microsoft.MachineLearningServices/stable/2024-04-01/mfe.json:
+    OnlineEndpointTrackedResource requires `properties`, TrackedResource `location`, OnlineEndpointProperties
+    `authMode`). ARM's words for a missing location are LocationRequired's; the service's words for the other two are
+    not published (unknown): they name the field."""
+    if not body.get("location"):
+        raise AzureError(400, "LocationRequired", "The location property is required for this definition.")
+    props = body.get("properties")
+    if not isinstance(props, dict):
+        raise AzureError(400, "BadRequest", "The request is invalid: 'properties' is required for an online endpoint.")
+    if not props.get("authMode"):
+        raise AzureError(
+            400, "BadRequest", "The request is invalid: 'properties.authMode' is required (Key, AMLToken or AADToken)."
+        )
+
+
+def _check_deployment_put(body: dict[str, Any]) -> None:
+    """OnlineDeploymentProperties is polymorphic on `endpointComputeType` (Managed, Kubernetes), a required
+    discriminator (same REST spec, OnlineDeploymentTrackedResource requires `properties` and `location`); a body
+    without it cannot be read as either kind. The service's words are not published (unknown)."""
+    props = body.get("properties")
+    if not isinstance(props, dict):
+        raise AzureError(
+            400, "BadRequest", "The request is invalid: 'properties' is required for an online deployment."
+        )
+    kind = props.get("endpointComputeType")
+    if kind not in ("Managed", "Kubernetes", "AzureMLCompute"):
+        raise AzureError(
+            400,
+            "BadRequest",
+            f"The request is invalid: 'properties.endpointComputeType' must be Managed or Kubernetes, not {kind!r}.",
+        )
+
+
 def _busy(kind: str, name: str, state: str) -> AzureError:
     return AzureError(
         409,
         "Conflict",
-        f"The {kind} '{name}' is {state.lower()} ({state}); another operation is in progress. Wait for it to finish, then retry.",
+        f"The {kind} '{name}' is {state.lower()} ({state}); another operation is in progress. Wait for it to finish, "
+        "then retry.",
     )
 
 
@@ -749,7 +900,8 @@ def _check_traffic(sandbox: Any, ep_id: str, traffic: dict[str, Any]) -> None:
             raise AzureError(
                 400, "BadArgument", f"Traffic names deployment '{name}', which does not exist in this endpoint."
             )
-        if not isinstance(share, int) or not 0 <= share <= 100:
+        # Traffic values are int32 in the REST spec (OnlineEndpointProperties.traffic): JSON true is not one.
+        if isinstance(share, bool) or not isinstance(share, int) or not 0 <= share <= 100:
             raise AzureError(
                 400, "BadArgument", f"Traffic for deployment '{name}' must be a whole number from 0 to 100."
             )
@@ -781,7 +933,8 @@ def _check_mirror(sandbox: Any, ep_id: str, traffic: dict[str, Any], mirror: dic
         raise AzureError(
             400,
             "BadArgument",
-            f"Traffic can be mirrored to only one deployment in an endpoint; mirrorTraffic names {len(shadows)}: {', '.join(sorted(shadows))}.",
+            f"Traffic can be mirrored to only one deployment in an endpoint; mirrorTraffic names {len(shadows)}: "
+            f"{', '.join(sorted(shadows))}.",
         )
     if sum(shadows.values()) > 50:
         raise AzureError(
@@ -793,12 +946,14 @@ def _check_mirror(sandbox: Any, ep_id: str, traffic: dict[str, Any], mirror: dic
             raise AzureError(
                 400,
                 "BadArgument",
-                f"Deployment '{name}' receives live traffic ({traffic.get(name)}%) and mirrored traffic; a deployment can receive only live traffic or mirrored traffic, not both.",
+                f"Deployment '{name}' receives live traffic ({traffic.get(name)}%) and mirrored traffic; a deployment "
+                "can receive only live traffic or mirrored traffic, not both.",
             )
 
 
 def _resolve_assets(sandbox: Any, props: dict[str, Any]) -> None:
-    """Model, code and environment ids must name registered versions (the SDK has created code and environment already)."""
+    """Model, code and environment ids must name registered versions (the SDK has created code and environment
+    already)."""
     model = props.get("model")
     if model and ml.asset_by_id(sandbox, model) is None:
         raise _model_not_found(sandbox, model)
@@ -829,7 +984,10 @@ def _model_not_found(sandbox: Any, model_id: str) -> AzureError:
         if not versions:
             detail = f"Model container with name: {match['name']} not found."
         else:
-            detail = f"Model version {match['name']}:{match['version']} not found. Versions registered: {', '.join(versions)}."
+            detail = (
+                f"Model version {match['name']}:{match['version']} not found. "
+                f"Versions registered: {', '.join(versions)}."
+            )
     return AzureError(
         404,
         "UserError",

@@ -108,7 +108,8 @@ def register(router: Router, sandbox: Any) -> None:
         if deployment["state"] != "Succeeded" or target is None:
             return _answer(
                 503,
-                f"Deployment {deployment['name']} is not ready (provisioning state {deployment['state']}); no healthy upstream.",
+                f"Deployment {deployment['name']} is not ready (provisioning state {deployment['state']}); no healthy "
+                "upstream.",
                 headers,
             )
         if not request.headers.get("azureml-model-deployment"):
@@ -130,7 +131,8 @@ def register(router: Router, sandbox: Any) -> None:
         except httpx.TransportError:
             return _answer(
                 502,
-                f"Deployment {deployment['name']} did not answer: its container is not running. Read its inference-server logs.",
+                f"Deployment {deployment['name']} did not answer: its container is not running. Read its "
+                "inference-server logs.",
                 headers,
             )
         headers["Content-Type"] = content_type
@@ -155,13 +157,17 @@ def _authorized(sandbox: Any, endpoint: dict[str, Any], header: str) -> bool:
         return False
     secret = header[7:].strip()
     if endpoint["auth_mode"].lower() == "key":
-        keys = (sandbox.signer.endpoint_key(endpoint["id"], slot) for slot in ("primary", "secondary"))
+        keys = (online.endpoint_key(sandbox, endpoint, slot) for slot in ("primary", "secondary"))
         return any(hmac.compare_digest(secret, key) for key in keys)
     try:
         claims = sandbox.signer.verify(secret, "aml")
     except TokenError:
         return False
-    return claims.get("endpoint") == endpoint["id"].lower()
+    with sandbox.state.view() as data:
+        workspace = data.get("workspaces", {}).get(endpoint["workspace"].lower()) or {}
+    return claims.get("endpointName") == endpoint["name"] and claims.get("workspaceId") == workspace.get(
+        "workspace_guid"
+    )
 
 
 def _pick(sandbox: Any, endpoint: dict[str, Any], wanted: str | None) -> tuple[dict[str, Any] | None, str]:

@@ -32,15 +32,24 @@ from rdeploy_tui.sandbox.http import Request, Response, Router, azure_error
 from rdeploy_tui.sandbox.images import ImageRegistry
 from rdeploy_tui.sandbox.seed import seed
 from rdeploy_tui.sandbox.settings import ClientSettings
-from rdeploy_tui.sandbox.state import StateStore
+from rdeploy_tui.sandbox.signing_key import load_signing_key
+from rdeploy_tui.sandbox.state import SandboxStateFile
 
 log = logging.getLogger("rdeploy_tui.sandbox")
 log.addHandler(logging.NullHandler())  # never Python's last-resort handler (tracebacks on the user's terminal)
 
 DEFAULT_QUOTA_CORES = 32
-_MAX_BODY = (
-    512 * 1024 * 1024
-)  # the SDK's blob uploads are the big bodies; Azure's own caps per service are not all documented
+# The most the sandbox reads of one request body, per plane; more is refused with 413 before it is read.
+# - ARM: 4 MiB, the size ARM documents for a deployment template (learn.microsoft.com/azure/azure-resource-manager/
+#   templates/best-practices, "Template limits"); ARM's own cap on other request bodies and its words for a bigger one
+#   are not published (unknown): the sandbox answers 413 RequestEntityTooLarge.
+# - Blob storage: 256 MiB per request, a sandbox limit below Azure's (Put Blob takes up to 5000 MiB, Put Block 4000
+#   MiB: learn.microsoft.com/rest/api/storageservices/put-blob); Storage's own answer is 413 RequestBodyTooLarge, "The
+#   request body is too large and exceeds the maximum permissible limit." (Common REST API error codes). The SDKs
+#   upload in blocks of 4-8 MiB, far below either.
+# - Everything else (scoring, registry data plane, sign-in): 256 MiB.
+ARM_MAX_BODY = 4 * 1024 * 1024
+MAX_BODY = 256 * 1024 * 1024
 REQUEST_LOG_MAX = 10_000
 
 
@@ -53,12 +62,38 @@ def default_state_dir() -> Path:
 
 
 class _BoundedLog(list):
-    """The request log: a list keeping the last REQUEST_LOG_MAX entries (a long-running sandbox must not grow forever)."""
+    """The request log: a list keeping the last REQUEST_LOG_MAX entries (a long-running sandbox must not grow
+    forever)."""
 
     def append(self, entry: Any) -> None:
         super().append(entry)
         if len(self) > REQUEST_LOG_MAX + REQUEST_LOG_MAX // 10:  # trim in batches: O(1) amortised
             del self[: len(self) - REQUEST_LOG_MAX]
+
+
+class _BodyTooLarge(Exception):
+    """A request body over the plane's limit."""
+
+
+def _too_large(request: Request, limit: int) -> Response:
+    megabytes = limit // (1024 * 1024)
+    if _is_arm(request.path):
+        response = azure_error(
+            413,
+            "RequestEntityTooLarge",
+            f"The request content is larger than the {megabytes} MB Resource Manager accepts.",
+        )
+    else:
+        from rdeploy_tui.sandbox.blob import _error
+
+        response = _error(
+            413,
+            "RequestBodyTooLarge",
+            f"The request body is too large and exceeds the maximum permissible limit ({megabytes} MiB in the "
+            "sandbox).",
+        )
+    response.headers["Connection"] = "close"
+    return response
 
 
 class _DropConnection(Exception):
@@ -75,7 +110,8 @@ class Sandbox:
         quota_cores: int = DEFAULT_QUOTA_CORES,
         faults: Faults | None = None,
     ) -> None:
-        """`time_scale` multiplies every simulated duration (durations.py: 1 is Azure's pace, 0.05 the demo's, 0.003 makes a deploy take ~2 s)."""
+        """`time_scale` multiplies every simulated duration (durations.py: 1 is Azure's pace, 0.05 the demo's, 0.003
+        makes a deploy take ~2 s)."""
         self.state_dir = Path(state_dir).expanduser().resolve()
         self.port = port
         self.time_scale = time_scale
@@ -84,9 +120,12 @@ class Sandbox:
         self.request_log: list[dict[str, Any]] = _BoundedLog()
         self.base_url = ""  # set by start(): https://127.0.0.1:PORT
         self.ca_bundle = self.state_dir / "tls" / "ca-bundle.pem"
-        self.state = StateStore(self.state_dir)
+        self.state = SandboxStateFile(self.state_dir)
         self._secret_notices: list[str] = []
-        self._signer = Signer(load_secret(self.state_dir, self._secret_notices.append))
+        self._signer = Signer(
+            load_secret(self.state_dir, self._secret_notices.append),
+            load_signing_key(self.state_dir, self._secret_notices.append),
+        )
         self.blobs = BlobStore(self.state, self.state_dir / "blobs", self._signer, lambda: self.base_url)
         self.images = ImageRegistry(self.state, self.state_dir / "images")
         self.registry = registry.RegistryPlane(self)  # the registries' data plane: token exchange, docker push
@@ -257,7 +296,10 @@ class Sandbox:
         return self._stopping.is_set()
 
     def retry_after_headers(self, seconds: float = 5.0) -> dict[str, str]:
-        """Tell the SDK's poller how long to wait: retry-after-ms wins over its 5-30 s default."""
+        """Tell the SDK's poller how long to wait, scaled like every duration: retry-after-ms wins over its 5-30 s
+        default. At time scale 1 there is nothing to add: Azure ML's operations send no Retry-After (recordings)."""
+        if self.time_scale == 1:
+            return {}
         return {"retry-after-ms": str(max(10, int(self.scaled(seconds) * 1000)))}
 
     def spawn(self, target: Callable[..., Any], *args: Any, name: str = "sandbox-worker") -> threading.Thread:
@@ -361,16 +403,19 @@ class Sandbox:
 
     def refuse_before_body(self, request: Request) -> Response | None:
         """Authentication decided from the headers, before the body is read: an unauthenticated client cannot make
-        the sandbox read (up to _MAX_BODY of) its body. Faults are left to handle(): they answer first there."""
+        the sandbox read (up to MAX_BODY of) its body. Faults are left to handle(): they answer first there."""
         if self.faults.armed():
             return None
         if request.path.lower().startswith("/subscriptions"):
             return self._check_bearer(request)
         if registry.handles(request.path):
             return self.registry.refuse_before_body(request)
-        from rdeploy_tui.sandbox import scoring
+        from rdeploy_tui.sandbox import blob, scoring
 
-        return scoring.refuse_before_body(self, request)
+        refused = scoring.refuse_before_body(self, request)
+        if refused is None and not self.router.matches(request.path) and self.storage_router.matches(request.path):
+            refused = blob.refuse_before_body(self.blobs, request)
+        return refused
 
     def _respond(self, request: Request) -> Response:
         fault = self.faults.take_request_fault(request.method, request.path)
@@ -385,6 +430,7 @@ class Sandbox:
                 return self.registry.handle(request)
             if _is_arm(request.path):
                 arm_front_door.check_api_version(request)
+                arm_front_door.check_media_type(request)
                 if request.path.lower().startswith("/subscriptions/"):
                     arm.check_subscription(self, request)
                 # ARM answers its own JSON 404 for a path no provider serves, never another service's body.
@@ -392,8 +438,13 @@ class Sandbox:
             return self.router.dispatch(request, self.storage_router.dispatch)
         except AzureError as exc:
             return exc.response()
-        except ValueError as exc:  # malformed JSON bodies and the like
-            return azure_error(400, "BadRequest", f"The request body is not valid: {exc}")
+        except ValueError as exc:  # malformed JSON, or JSON that is not an object
+            # ARM's code for a body it cannot deserialize; its words for an array or string body are not published.
+            return azure_error(
+                400,
+                "InvalidRequestContent",
+                f"The request content was invalid and could not be deserialized: {exc}",
+            )
         except Exception:
             log.error("sandbox handler failed for %s %s\n%s", request.method, request.path, traceback.format_exc())
             return azure_error(
@@ -403,6 +454,9 @@ class Sandbox:
             )
 
     def _check_bearer(self, request: Request) -> Response | None:
+        """ARM's checks of the bearer token, in ARM's words: present, signed by the tenant's key and unexpired
+        (InvalidAuthenticationToken / ExpiredAuthenticationToken), for one of the cloud's audiences
+        (InvalidAuthenticationTokenAudience) and from the subscription's tenant (InvalidAuthenticationTokenTenant)."""
         auth = request.headers.get("Authorization", "")
         if not auth.startswith("Bearer "):
             return azure_error(
@@ -412,22 +466,19 @@ class Sandbox:
             claims = self._signer.verify(auth[7:], "arm")
         except TokenError as exc:
             return _unauthorized(exc)
-        aud = claims.get(
-            "aud"
-        )  # tokens from the sandbox's Entra endpoint name their audience; SandboxCredential's do not
-        if aud is not None:
-            from rdeploy_tui.sandbox import login
+        from rdeploy_tui.sandbox import login
 
-            if not login.audience_allowed(self, str(aud)):
-                allowed = ",".join(f"'{a}','{a.rstrip('/')}'" for a in login.audiences(self))
-                return _unauthorized(
-                    TokenError(
-                        "InvalidAuthenticationTokenAudience",
-                        f"The access token has been obtained for wrong audience or resource '{aud}'. "
-                        f"It should exactly match with one of the allowed audiences {allowed}.",
-                    )
+        aud = str(claims.get("aud") or "")
+        if not login.audience_allowed(self, aud):
+            allowed = ",".join(f"'{a}','{a.rstrip('/')}'" for a in login.audiences(self))
+            return _unauthorized(
+                TokenError(
+                    "InvalidAuthenticationTokenAudience",
+                    f"The access token has been obtained for wrong audience or resource '{aud}'. "
+                    f"It should exactly match with one of the allowed audiences {allowed}.",
                 )
-        return None
+            )
+        return arm.check_token_tenant(self, request, str(claims.get("tid") or ""))
 
     def _fault_response(self, fault: Fault) -> Response:
         name = fault.name
@@ -441,7 +492,9 @@ class Sandbox:
             return azure_error(
                 403,
                 "AuthorizationFailed",
-                f"The client 'sandbox-user@example.com' with object id '00000000-0000-0000-0000-00000000a11e' does not have authorization to perform action '{action}' over scope '{scope}' or the scope is invalid. If access was recently granted, please refresh your credentials.",
+                "The client 'sandbox-user@example.com' with object id '00000000-0000-0000-0000-00000000a11e' does "
+                f"not have authorization to perform action '{action}' over scope '{scope}' or the scope is invalid. "
+                "If access was recently granted, please refresh your credentials.",
             )
         retry_s = float(fault.params.get("retry_after", 1))
         retry = {"Retry-After": str(max(1, round(retry_s))), **self.retry_after_headers(retry_s)}
@@ -449,7 +502,8 @@ class Sandbox:
             return azure_error(
                 429,
                 "TooManyRequests",
-                "The request is being throttled as the limit has been reached for operation type. Retry after the time in the Retry-After header.",
+                "The request is being throttled as the limit has been reached for operation type. Retry after the "
+                "time in the Retry-After header.",
                 retry,
             )
         if name == "transient-503":
@@ -466,6 +520,7 @@ class Sandbox:
                 "api_version": request.api_version,
                 "status": status,
                 "ms": round((time.perf_counter() - started) * 1000, 1),
+                "auth": _auth_scheme(request),
             }
         )
 
@@ -474,13 +529,22 @@ class Sandbox:
             (self._connections.add if add else self._connections.discard)(conn)
 
 
+def _auth_scheme(request: Request) -> str | None:
+    """How the request authenticated, by name only (Bearer, SharedKey, SAS ...): never the credential itself."""
+    scheme = request.headers.get("Authorization", "").split(" ", 1)[0]
+    return scheme or ("SAS" if request.param("sig") else None)
+
+
 def _is_arm(path: str) -> bool:
     lowered = path.lower()
     return lowered == "/subscriptions" or lowered.startswith("/subscriptions/")
 
 
 def _unauthorized(exc: TokenError) -> Response:
-    challenge = f'Bearer authorization_uri="https://login.microsoftonline.com/common", error="invalid_token", error_description="{exc.message}"'
+    challenge = (
+        'Bearer authorization_uri="https://login.microsoftonline.com/common", error="invalid_token", '
+        f'error_description="{exc.message}"'
+    )
     return azure_error(401, exc.code, exc.message, {"WWW-Authenticate": challenge})
 
 
@@ -584,8 +648,13 @@ class _Handler(BaseHTTPRequestHandler):
             sandbox._log(headers_only, refused.status, time.perf_counter())
             self._send(refused)
             return
+        limit = ARM_MAX_BODY if _is_arm(headers_only.path) else MAX_BODY
         try:
-            body = self._read_body()
+            body = self._read_body(limit)
+        except _BodyTooLarge:
+            self.close_connection = True  # the rest of the body stays unread
+            self._send(_too_large(headers_only, limit))
+            return
         except ValueError as exc:
             self.send_error(400, str(exc))
             return
@@ -615,17 +684,21 @@ class _Handler(BaseHTTPRequestHandler):
 
     do_GET = do_PUT = do_POST = do_DELETE = do_HEAD = do_PATCH = do_OPTIONS = _serve
 
-    def _read_body(self) -> bytes:
+    def _read_body(self, limit: int) -> bytes:
+        """The body, never more than `limit` bytes: BodyTooLarge before reading past it (chunked bodies too)."""
         if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
-            chunks = []
+            chunks, total = [], 0
             while True:
-                size = int(self.rfile.readline().split(b";")[0].strip() or b"0", 16)
+                size = int(self.rfile.readline(64).split(b";")[0].strip() or b"0", 16)
                 if size == 0:
-                    self.rfile.readline()
+                    self.rfile.readline(64)
                     return b"".join(chunks)
+                total += size
+                if total > limit:
+                    raise _BodyTooLarge(limit)
                 chunks.append(self.rfile.read(size))
-                self.rfile.readline()
+                self.rfile.readline(64)
         length = int(self.headers.get("Content-Length") or 0)
-        if length > _MAX_BODY:
-            raise ValueError("Request body too large for the sandbox.")
+        if length > limit:
+            raise _BodyTooLarge(limit)
         return self.rfile.read(length) if length else b""

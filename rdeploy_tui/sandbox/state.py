@@ -32,7 +32,7 @@ class StateFolderBusy(RuntimeError):
     """Another sandbox process is already serving this state folder."""
 
 
-class StateStore:
+class SandboxStateFile:
     """A dict of collections persisted to `folder/state.json`.
 
     Read with `with store.view() as data:` and change with `with store.edit() as data:`;
@@ -55,7 +55,7 @@ class StateStore:
         """Hold an exclusive OS lock on the folder for the life of the sandbox."""
         if fcntl is None or self._lock_file is not None:
             return
-        handle = open(self.folder / ".lock", "w")
+        handle = open(self.folder / ".lock", "w")  # noqa: SIM115 -- held open for the sandbox's life (the flock)
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError:

@@ -82,7 +82,8 @@ def plumber_pids(marker: str) -> list[int]:
 
 
 def listening_ports(pid: int) -> set[int]:
-    """TCP ports the process listens on (from /proc/net/tcp and its socket inodes)."""
+    """TCP ports the process listens on (from its own network namespace's /proc/PID/net/tcp and its socket inodes:
+    the sandbox gives a deployment's container its own namespace where the machine allows it)."""
     try:
         inodes = {
             os.readlink(f"/proc/{pid}/fd/{fd}")[8:-1]
@@ -92,7 +93,11 @@ def listening_ports(pid: int) -> set[int]:
     except OSError:
         return set()
     ports = set()
-    for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
+    try:
+        table = Path(f"/proc/{pid}/net/tcp").read_text().splitlines()[1:]
+    except OSError:
+        return set()
+    for line in table:
         parts = line.split()
         if parts[3] == "0A" and parts[9] in inodes:  # 0A: LISTEN
             ports.add(int(parts[1].split(":")[1], 16))

@@ -85,7 +85,7 @@ def test_a_weak_secret_is_replaced_with_a_warning(tmp_path, content):
     # Keys derived from it are not the ones the empty secret gives.
     from rdeploy_tui.sandbox.auth import Signer
 
-    assert sandbox.signer.mac("endpoint", "e") != Signer(content).mac("endpoint", "e")
+    assert sandbox.signer.mac("endpoint", "e") != Signer(content, sandbox.signer.signing_key).mac("endpoint", "e")
 
 
 def test_a_strong_secret_is_kept(tmp_path):

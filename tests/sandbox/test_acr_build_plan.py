@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from rdeploy_tui.sandbox import build, dockerfile
+from rdeploy_tui.sandbox import build, container, dockerfile
 from rdeploy_tui.sandbox.cran import Cran
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -43,7 +43,7 @@ CMD ["Rscript", "/tmp/start_plumber.R"]
 """
 
 
-def plan(text: str, *, files: dict[str, bytes] | None = None, cran: Cran = Cran(), **kwargs) -> build.BuildPlan:
+def plan(text: str, *, files: dict[str, bytes] | None = None, cran: Cran | None = None, **kwargs) -> build.BuildPlan:
     context = (
         {"Dockerfile": text.encode(), "start_plumber.R": b"pr <- plumber::plumb('x')\n"} if files is None else files
     )
@@ -54,7 +54,7 @@ def plan(text: str, *, files: dict[str, bytes] | None = None, cran: Cran = Cran(
         image_names=kwargs.pop("image_names", ["r-model:1"]),
         push=True,
         login_server=LOGIN,
-        cran=cran,
+        cran=cran or Cran(),
         **kwargs,
     )
 
@@ -116,10 +116,13 @@ def test_our_dockerfile_builds_and_describes_the_image():
     assert f"Successfully tagged {LOGIN}/r-model:1" in text and "Pushing image" in text
     assert [(ref.repository, ref.tag) for ref in result.images] == [("r-model", "1")]
     assert result.image["start_script"] == "start_plumber.R"
-    assert result.image["entrypoint_reset"] is True
+    assert result.image["container"]["entrypoint"] is None  # ENTRYPOINT [] cleared rstudio/plumber's
     assert result.image["r_packages"] == ["carrier", "forecast", "plumber"]
     assert result.image["plumber"] is True and result.image["r_version"] == "4.6.1"
-    assert result.image["cmd"] == ["Rscript", "/tmp/start_plumber.R"]
+    assert container.ContainerConfig.from_metadata(result.image["container"]).argv() == [
+        "Rscript",
+        "/tmp/start_plumber.R",
+    ]
     assert result.push_at is not None and build.DIGEST in "\n".join(result.chunks[result.push_at].lines)
 
 
@@ -150,12 +153,12 @@ def test_cran_knobs_make_names_installable_or_not():
     assert not our_plan(("forecast",), cran=Cran(unavailable=frozenset({"forecast"}))).succeeded
 
 
-def test_missing_entrypoint_reset_builds_with_a_warning_and_a_crashing_image_record():
+def test_without_entrypoint_reset_the_image_runs_plumbers_entrypoint_with_cmd_as_its_arguments():
     result = our_plan(edit=lambda text: text.replace("ENTRYPOINT []", ""))
     assert result.succeeded
-    assert "ENTRYPOINT []" in log_text(result)
-    assert result.image["entrypoint_reset"] is False
-    assert result.image["entrypoint"] == build.PLUMBER_BASE_ENTRYPOINT
+    assert "ENTRYPOINT []" in log_text(result)  # the sandbox's note says what the container will run
+    argv = container.ContainerConfig.from_metadata(result.image["container"]).argv()
+    assert argv == [*build.PLUMBER_BASE_ENTRYPOINT, "Rscript", "/tmp/start_plumber.R"]
 
 
 @pytest.mark.parametrize(
@@ -166,7 +169,8 @@ def test_missing_entrypoint_reset_builds_with_a_warning_and_a_crashing_image_rec
         ("FROM rstudio/plumber\nINSTAL x\n", "dockerfile parse error line 2: unknown instruction: INSTAL"),
         (
             "FROM rstudio/plumber\nCOPY plumber.R /app/\n",
-            "COPY failed: file not found in build context or excluded by .dockerignore: stat plumber.R: file does not exist",
+            "COPY failed: file not found in build context or excluded by .dockerignore: stat plumber.R: file does not "
+            "exist",
         ),
     ],
 )
@@ -215,7 +219,7 @@ def test_the_docker_context_rdeploy_renders_for_the_default_spec_builds():
     rendered = render(default_spec(), registry=LOGIN)
     result = plan("", files=rendered.docker_context(), image_names=[rendered.image_name])
     assert result.succeeded, log_text(result)
-    assert result.image["entrypoint_reset"] is True and result.image["start_script"] == "start_plumber.R"
+    assert result.image["container"]["entrypoint"] is None and result.image["start_script"] == "start_plumber.R"
     assert "carrier" in result.image["r_packages"]
 
 
@@ -251,7 +255,7 @@ def test_the_docker_hub_limit_fails_pulls_from_docker_hub_but_not_from_the_works
     )
     assert from_copy.succeeded, log_text(from_copy)
     assert f"Status: Downloaded newer image for {copy}" in log_text(from_copy)
-    assert from_copy.image["plumber"] is True and from_copy.image["entrypoint_reset"] is True
+    assert from_copy.image["plumber"] is True and from_copy.image["container"]["entrypoint"] is None
     missing = our_plan(build_args={"BASE": copy})
     assert f'manifest for {copy} not found: manifest unknown: manifest tagged by "v1.3.0" is not found' in log_text(
         missing
@@ -289,7 +293,10 @@ def test_a_binary_package_without_its_system_library_installs_but_does_not_load(
     assert "libgdal.so.34: cannot open shared object file" in text
     unchecked = plan(SF_HOWTO.format(apt="", check=""))
     assert unchecked.succeeded and "libgdal.so.34" in unchecked.image["r_packages_unloadable"]["sf"]
-    apt = "RUN apt-get update && apt-get install -y --no-install-recommends libgdal-dev libgeos-dev libproj-dev libudunits2-dev\n"
+    apt = (
+        "RUN apt-get update && apt-get install -y --no-install-recommends "
+        "libgdal-dev libgeos-dev libproj-dev libudunits2-dev\n"
+    )
     with_libraries = plan(SF_HOWTO.format(apt=apt, check="; if (!requireNamespace('sf')) quit(status = 1)"))
     assert with_libraries.succeeded and with_libraries.image["r_packages_unloadable"] == {}
 
@@ -298,3 +305,20 @@ def test_a_source_repository_fails_the_install_without_headers():
     result = plan(SF_HOWTO.format(apt="", check="").replace("rocker/r-ver:4.4.1", "r-base:latest"))
     assert "ERROR: configuration failed for package ‘sf’" in log_text(result)
     assert result.image["r_packages_missing"] == ["sf"]
+
+
+def test_run_variables_in_image_names_are_expanded_as_acr_tasks_does():
+    from rdeploy_tui.sandbox.build import expand_run_variables, parse_image_name
+
+    name = expand_run_variables(
+        "hello-world:{{.Run.ID}}", run_id="ca1", login_server="reg.azurecr.io", when="20260101-000000z", platform={}
+    )
+    assert name == "hello-world:ca1" and parse_image_name(name, "reg.azurecr.io").tag == "ca1"
+    dated = expand_run_variables(
+        "{{.Run.Registry}}/app:{{.Run.Date}}-{{.Run.OS}}",
+        run_id="ca2",
+        login_server="reg.azurecr.io",
+        when="20260101-000000z",
+        platform={"os": "Linux"},
+    )
+    assert dated == "reg.azurecr.io/app:20260101-000000z-linux"

@@ -128,3 +128,74 @@ def test_az_cloud_register_with_the_arm_endpoint_works_too(sandbox, az_bin, tmp_
         done = run_az([str(az_bin), *step], env)
         assert done.returncode == 0, f"az {' '.join(step[:2])} failed: {done.stderr}"
     assert done.stdout.strip() == sandbox.subscription_id
+
+
+def test_az_login_identity_on_the_simulated_compute_instance(sandbox, az_bin, tmp_path):
+    """The how-to's first command on a compute instance: `az login --identity`, with the variables the compute
+    instance's terminal has (`rdeploy-tui sandbox --compute-instance` prints them). az decodes the managed identity's
+    token itself, so it must be a real JWT."""
+    from rdeploy_tui.commands.sandbox_cmd import compute_instance_exports
+    from rdeploy_tui.sandbox.login import CLOUD_NAME
+
+    config = tmp_path / "azure-config"
+    config.mkdir()
+    script = "\n".join(
+        [
+            "set -e",
+            *compute_instance_exports(sandbox),
+            f"az cloud set --name {CLOUD_NAME}",
+            "az login --identity -o json",
+            "az account show -o json",
+        ]
+    )
+    done = run_az(["bash", "-c", script], base_env(az_bin, config), cwd=config)
+    assert done.returncode == 0, done.stderr
+    shown = json.loads(done.stdout[done.stdout.rindex('{\n  "environmentName"') :])
+    assert shown["id"] == sandbox.subscription_id
+    assert shown["user"]["type"] == "servicePrincipal" and shown["user"]["assignedIdentityInfo"] == "MSI"
+
+
+def test_az_acr_commands_beyond_build_answer_as_azure_does(az, sandbox, tmp_path):
+    """`az acr run -f`, `az acr import` from another registry, `az acr check-name`, `az acr show-usage`,
+    `az acr credential show` (refused while the admin user is disabled, then allowed) and `az acr task list`."""
+    with sandbox.state.view() as data:
+        ws = next(w for w in data["workspaces"].values() if w["name"] == sandbox.workspace_name)
+        registry = dict(data["registries"][ws["container_registry"].lower()])
+    name = registry["name"]
+    context = tmp_path / "task-context"
+    context.mkdir()
+    (context / "Dockerfile").write_text(
+        'FROM rstudio/plumber:v1.3.0\nENTRYPOINT []\nCOPY start.R /app/start.R\nCMD ["Rscript", "/app/start.R"]\n'
+    )
+    (context / "start.R").write_text("cat('hello')\n")
+    (context / "acr-task.yaml").write_text(
+        "version: v1.1.0\nsteps:\n  - build: -t $Registry/from-az-run:{{.Run.ID}} .\n"
+        "  - push: ['$Registry/from-az-run:{{.Run.ID}}']\n"
+    )
+    ran = az("acr", "run", "-r", name, "-f", "acr-task.yaml", str(context))
+    assert ran.returncode == 0, ran.stdout[-2000:] + ran.stderr
+    assert "Executing step ID: acb_step_1" in ran.stdout and "was successful" in ran.stdout
+    assert any(i.repository == "from-az-run" for i in sandbox.images.list_images(registry["login_server"]))
+
+    other = sandbox.ensure_workspace(sandbox.subscription_id, sandbox.resource_group, "az-import-source")
+    with sandbox.state.view() as data:
+        source = dict(data["registries"][other["container_registry"].lower()])
+    sandbox.images.record_image(source["login_server"], "shared/model", "3", {"Dockerfile": b"FROM r-base:4.4.1\n"})
+    imported = az("acr", "import", "-n", name, "--source", "shared/model:3", "-r", source["id"], "--image", "model:3")
+    assert imported.returncode == 0, imported.stderr
+    assert sandbox.images.get_image(registry["login_server"], "model", "3") is not None
+
+    taken = az("acr", "check-name", "-n", name, "-o", "json")
+    assert taken.returncode == 0 and json.loads(taken.stdout)["nameAvailable"] is False, taken.stderr
+    usage = az("acr", "show-usage", "-n", name, "-o", "json")
+    assert usage.returncode == 0 and {u["name"] for u in json.loads(usage.stdout)["value"]} == {"Size", "Webhooks"}
+    refused = az("acr", "credential", "show", "-n", name)
+    assert refused.returncode != 0 and "admin" in refused.stderr.lower()
+    assert az("acr", "update", "-n", name, "--admin-enabled", "true", "-o", "none").returncode == 0
+    try:
+        shown = az("acr", "credential", "show", "-n", name, "-o", "json")
+        assert shown.returncode == 0 and json.loads(shown.stdout)["username"] == name, shown.stderr
+    finally:
+        az("acr", "update", "-n", name, "--admin-enabled", "false", "-o", "none")
+    tasks = az("acr", "task", "list", "-r", name, "-o", "json")
+    assert tasks.returncode == 0 and json.loads(tasks.stdout) == [], tasks.stderr

@@ -15,7 +15,7 @@ from sandbox_helpers import make_deployment
 from sandbox_specs import sandbox_ml_client
 
 from rdeploy_tui.sandbox import Sandbox
-from rdeploy_tui.sandbox.state import StateFolderBusy
+from rdeploy_tui.sandbox.state import SandboxStateFile, StateFolderBusy
 
 pytestmark = pytest.mark.sandbox
 
@@ -89,6 +89,8 @@ def test_restart_keeps_state_restarts_deployments_and_stops_every_process(tmp_pa
 
 
 def test_an_operation_in_flight_finishes_after_a_restart(tmp_path, monkeypatch):
+    """Judged by what was persisted when the first sandbox stopped (the endpoint Creating, its operation InProgress),
+    then by waiting for the resumed operation to end: nothing here depends on how fast this machine is."""
     from azure.ai.ml.entities import ManagedOnlineEndpoint
 
     state = tmp_path / "state"
@@ -97,13 +99,20 @@ def test_an_operation_in_flight_finishes_after_a_restart(tmp_path, monkeypatch):
         sandbox_ml_client(slow.client_settings()).online_endpoints.begin_create_or_update(
             ManagedOnlineEndpoint(name="in-flight")
         )
+    left = SandboxStateFile(state)
+    with left.view() as data:
+        endpoint = next(doc for doc in data["endpoints"].values() if doc["name"] == "in-flight")
+        operation = next(op for op in data["operations"].values() if op["resource"].lower() == endpoint["id"].lower())
+    assert (endpoint["state"], operation["status"]) == ("Creating", "InProgress")
+
     with Sandbox(state, time_scale=0.003) as fast:
         client = sandbox_ml_client(fast.client_settings())
-        assert client.online_endpoints.get("in-flight").provisioning_state == "Creating"
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + 60  # a bound for a hung sandbox, not the synchronisation
         while client.online_endpoints.get("in-flight").provisioning_state != "Succeeded":
-            assert time.monotonic() < deadline
-            time.sleep(0.2)
+            assert time.monotonic() < deadline, "the resumed creation never finished"
+            time.sleep(0.1)
+        with fast.state.view() as data:
+            assert data["operations"][operation["id"]]["status"] == "Succeeded"
 
 
 def test_two_sandboxes_cannot_share_a_folder(tmp_path):

@@ -1,4 +1,5 @@
-"""The sandbox as a custom cloud: ARM's /metadata/endpoints and a Microsoft Entra token endpoint for its test service principal.
+"""The sandbox as a custom cloud: ARM's /metadata/endpoints and a Microsoft Entra token endpoint for its test service
+principal.
 
 Driven by what real clients send: azure-identity's ClientSecretCredential (MSAL underneath) and a SubscriptionClient.
 """
@@ -150,7 +151,9 @@ def test_unknown_resource_and_foreign_audience_are_refused(sandbox):
         _credential(sandbox).get_token("https://management.azure.com/.default")
     assert "AADSTS500011" in str(caught.value)
     # A token for another audience (as if obtained elsewhere) is refused by the sandbox's ARM, as ARM words it.
-    token, _ = sandbox.signer.issue("arm", 600, aud="https://management.azure.com/")
+    from rdeploy_tui.sandbox.arm import TENANT_ID
+
+    token, _ = sandbox.signer.issue("arm", 600, aud="https://management.azure.com/", tid=TENANT_ID)
     answer = requests.get(
         f"{sandbox.base_url}/subscriptions",
         params={"api-version": "2022-12-01"},

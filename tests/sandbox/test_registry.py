@@ -48,20 +48,30 @@ def _exchange(http, login_server, token, **extra):
 def test_the_exchange_takes_a_valid_sandbox_arm_token_only(http, sandbox, login_server):
     from rdeploy_tui.sandbox.arm import TENANT_ID
 
-    good = _exchange(http, login_server, sandbox.credential().get_token("x").token, tenant=TENANT_ID)
+    good = _exchange(
+        http, login_server, sandbox.credential().get_token(sandbox.base_url + "/.default").token, tenant=TENANT_ID
+    )
     assert good.status_code == 200 and set(good.json()) == {"refresh_token"}
     refresh = good.json()["refresh_token"]
     for token, extra in (
-        (sandbox.credential(lifetime_s=-60).get_token("x").token, {}),  # expired
+        (sandbox.credential(lifetime_s=-60).get_token(sandbox.base_url + "/.default").token, {}),  # expired
         ("eyJhbGciOiJub25lIn0.e30.", {}),  # not the sandbox's
         (refresh, {}),  # an ACR refresh token is not an AAD token
-        (sandbox.credential().get_token("x").token, {"tenant": "11111111-2222-3333-4444-555555555555"}),
+        (
+            sandbox.credential().get_token(sandbox.base_url + "/.default").token,
+            {"tenant": "11111111-2222-3333-4444-555555555555"},
+        ),
     ):
         refused = _exchange(http, login_server, token, **extra)
         assert refused.status_code == 401, refused.text
         assert refused.json()["errors"][0]["code"] == "UNAUTHORIZED"
     assert (
-        _exchange(http, login_server, sandbox.credential().get_token("x").token, service="other.azurecr.io").status_code
+        _exchange(
+            http,
+            login_server,
+            sandbox.credential().get_token(sandbox.base_url + "/.default").token,
+            service="other.azurecr.io",
+        ).status_code
         == 400
     )
     # the refresh token buys an access token (POST form, AAD-OAuth.md), and only for its own registry
@@ -107,7 +117,7 @@ def test_the_azure_sdk_pushes_an_image_the_sandbox_then_knows(sandbox, login_ser
     client = ContainerRegistryClient(
         sandbox.base_url,
         sandbox.credential(),
-        audience="https://management.azure.com",
+        audience=sandbox.base_url,  # the cloud's ARM audience, as on a sovereign cloud
         connection_verify=str(sandbox.ca_bundle),
         headers={"Host": login_server},
     )
@@ -132,11 +142,14 @@ def test_the_azure_sdk_pushes_an_image_the_sandbox_then_knows(sandbox, login_ser
     assert got.digest == digest and got.manifest["layers"][0]["digest"] == layer_digest
     image = sandbox.images.get_image(login_server, "judge/sdk", "v1")
     assert image is not None and image.files() == {"tmp/start_plumber.R": b"cat('hello from a pushed image\\n')\n"}
-    assert image.metadata["start_script"] == "tmp/start_plumber.R" and image.metadata["entrypoint_reset"] is True
+    assert image.metadata["start_script"] == "tmp/start_plumber.R"
+    assert image.metadata["container"]["entrypoint"] is None  # what the pushed config says starts the container
 
 
 def test_the_protocol_refusals(http, sandbox, login_server):
-    refresh = _exchange(http, login_server, sandbox.credential().get_token("x").token).json()["refresh_token"]
+    refresh = _exchange(
+        http, login_server, sandbox.credential().get_token(sandbox.base_url + "/.default").token
+    ).json()["refresh_token"]
 
     def bearer(scope: str) -> dict[str, str]:
         token = http.post(
@@ -153,7 +166,8 @@ def test_the_protocol_refusals(http, sandbox, login_server):
         anonymous.status_code == 401
         and 'scope="repository:judge/raw:push,pull"' in anonymous.headers["WWW-Authenticate"]
     )
-    # a monolithic upload with the wrong digest is DIGEST_INVALID; a manifest naming a missing blob MANIFEST_BLOB_UNKNOWN
+    # a monolithic upload with the wrong digest is DIGEST_INVALID; a manifest naming a missing blob is
+    # MANIFEST_BLOB_UNKNOWN
     wrong = http.post(
         "/v2/judge/raw/blobs/uploads/", params={"digest": "sha256:" + "0" * 64}, content=b"abc", headers=push
     )
