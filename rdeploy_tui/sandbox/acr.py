@@ -41,15 +41,13 @@ import uuid
 from datetime import datetime, timezone
 from typing import Any
 
-import yaml
-
+from rdeploy_tui.bounded_read import ContentError, parse_yaml
 from rdeploy_tui.sandbox import acr_registry, arm, build, host_r, task_run
 from rdeploy_tui.sandbox.blob import BlobError
 from rdeploy_tui.sandbox.cran import Cran
 from rdeploy_tui.sandbox.errors import AzureError, not_found
 from rdeploy_tui.sandbox.http import Request, Response, Router, json_response
 from rdeploy_tui.spec import base_images
-from rdeploy_tui.spec.yaml_load import load_yaml
 
 log = logging.getLogger("rdeploy_tui.sandbox.acr")
 
@@ -460,8 +458,8 @@ class AcrService:
         if text is None:
             return {}
         try:
-            loaded = load_yaml(task_run.render(text, variables, {}))
-        except yaml.YAMLError as exc:
+            loaded = parse_yaml(task_run.render(text, variables, {}))
+        except ContentError as exc:
             raise task_run.TaskFileError(f"failed to parse the values file: {exc}") from None
         if not isinstance(loaded, dict):
             raise task_run.TaskFileError("failed to parse the values file: it is not a mapping of names to values")

@@ -26,10 +26,8 @@ import shlex
 from dataclasses import dataclass, field
 from typing import Any
 
-import yaml
-
+from rdeploy_tui.bounded_read import ContentError, parse_yaml
 from rdeploy_tui.sandbox import build
-from rdeploy_tui.spec.yaml_load import load_yaml
 
 DEFAULT_TASK_FILE = "acr-task.yaml"  # what `az acr run` sends when -f is not given
 NETWORK = "acb_default_network"
@@ -93,8 +91,8 @@ def render(text: str, variables: dict[str, str], values: dict[str, str]) -> str:
 def parse_steps(text: str, variables: dict[str, str], values: dict[str, str]) -> list[Step]:
     """The steps of a task file, rendered; raises TaskFileError in words close to ACR's."""
     try:
-        document = load_yaml(render(text, variables, values))
-    except yaml.YAMLError as exc:
+        document = parse_yaml(render(text, variables, values))
+    except ContentError as exc:
         raise TaskFileError(f"failed to parse the task file: {exc}") from None
     if not isinstance(document, dict) or not isinstance(document.get("steps"), list) or not document["steps"]:
         raise TaskFileError("failed to parse the task file: it needs a `steps` list with at least one step")
