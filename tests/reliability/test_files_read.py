@@ -170,7 +170,7 @@ def test_score_data_that_cannot_be_read_is_a_usage_error(tmp_path, data, said):
 # ----- state the tool reads back ------------------------------------------------------------------------------------
 @pytest.mark.parametrize("content", ["fifo", "/dev/zero", "digits", "deep"])
 def test_the_wizards_last_run_spec_never_blocks_the_start(rdeploy_home, content):
-    from rdeploy_tui.ui.session import last_run_path, load_last_run
+    from rdeploy_tui.ui.wizard_state import last_run_path, load_last_run
 
     path = last_run_path()
     path.parent.mkdir(parents=True)

@@ -29,7 +29,7 @@ async def test_alt_h_on_the_scoring_screen_shows_the_endpoints_health(deployed):
     spec, session = deployed
     screen = ScoringScreen()
     # the shared sandbox, not a second one
-    app = make_app("scoring", spec=spec.copy(), screens={"scoring": screen}, sandbox=True, azure=session)
+    app = make_app("score", spec=spec.copy(), screens={"score": screen}, sandbox=True, azure=session)
     async with app.run_test(size=(80, 24)) as pilot:
         await wait_for(pilot, lambda: screen.result is not None and not screen.busy)
         assert screen.result.status == 200

@@ -81,7 +81,7 @@ def fixed_health(window: str = "1h", deployment: str | None = "blue") -> Health:
 
 def quiet_app():
     """The wizard on its last step, not scoring on its own (no Azure here)."""
-    return make_app("scoring", screens={"scoring": ScoringScreen(autostart=False)})
+    return make_app("score", screens={"score": ScoringScreen(autostart=False)})
 
 
 class HealthSource(FixedSource):

@@ -48,7 +48,7 @@ async def test_a_key_no_keyboard_sends_is_said_and_quit_keeps_f10(rdeploy_home):
         assert "help: f10 is Quit's key; left out so that Quit keeps it" in shown
         assert app.user_keymap.keymap == {"next": "f6"}  # the good entry is applied
         await pilot.press("f6")
-        await _wait(pilot, lambda: getattr(app.screen, "STEP", None) == 4, "f6 (the user's Next) to move on")
+        await _wait(pilot, lambda: getattr(app.screen, "STEP", None) == "script", "f6 (the user's Next) to move on")
         await pilot.press("f10")
         await _wait(pilot, lambda: app.return_code is not None, "F10 to quit")
 
@@ -103,7 +103,7 @@ async def test_an_unreadable_keymap_is_said_and_the_defaults_kept(rdeploy_home, 
         ), shown
         assert app.user_keymap.keymap == {}
         await pilot.press("f2")
-        await _wait(pilot, lambda: getattr(app.screen, "STEP", None) == 4, "F2 (the default Next)")
+        await _wait(pilot, lambda: getattr(app.screen, "STEP", None) == "script", "F2 (the default Next)")
 
 
 # --- the real console script in tmux ------------------------------------------------------------------------------
@@ -166,7 +166,7 @@ def test_a_fifo_symlinked_as_keymap_does_not_hang_the_wizard(tmux_app):
     os.mkfifo(fifo)  # nobody ever writes to it: reading it the ordinary way blocks forever
     (tmux_app.home / "keymap.yaml").symlink_to(fifo)
     tmux_app.start()
-    screen = tmux_app.wait_for("Signed in as sandbox user", "named pipe (FIFO), not a regular file", "none of it")
+    screen = tmux_app.wait_for("Signed in as rdeploy-sandbox-deployer", "named pipe (FIFO), not a regular file", "none of it")
     assert "Traceback" not in screen
     tmux_app.keys("F10")
     tmux_app.wait_for("APP-EXITED")
@@ -178,7 +178,7 @@ def test_a_fifo_symlinked_as_keymap_does_not_hang_the_wizard(tmux_app):
 def test_quit_banana_leaves_f10_quitting_in_a_real_terminal(tmux_app):
     (tmux_app.home / "keymap.yaml").write_text("quit: banana\n", encoding="utf-8")
     tmux_app.start()
-    tmux_app.wait_for("Signed in as sandbox user", "no keyboard sends as a key")
+    tmux_app.wait_for("Signed in as rdeploy-sandbox-deployer", "no keyboard sends as a key")
     tmux_app.keys("F10")  # tmux sends F10's bytes, ESC [ 2 1 ~, as a terminal does
     tmux_app.wait_for("APP-EXITED")
     assert tmux_app.exit_file.read_text().strip() == "0"

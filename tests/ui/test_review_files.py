@@ -43,7 +43,7 @@ async def test_a_package_added_after_writing_shows_in_the_review_and_on_disk_onc
         await settle(pilot, first=True)
         await _write(pilot, out)
         first = re.search(r"\(image (r-forecast:\w+)\)", _said(app)).group(1)
-        assert _said(app).startswith(f"Wrote 8 files to {out} (image {first}).")
+        assert _said(app).startswith(f"Wrote 9 files to {out} (image {first}).")
         assert first in (out / "deployment.yml").read_text()
 
         for step in ("endpoint", "script", "packages"):  # Back, three times
@@ -68,7 +68,7 @@ async def test_a_package_added_after_writing_shows_in_the_review_and_on_disk_onc
         assert "zoo" not in (out / "docker-context" / "install_packages.R").read_text()
 
         await _write(pilot, out)
-        assert _said(app).startswith(f"Wrote 8 files to {out} (image {second}).")
+        assert _said(app).startswith(f"Wrote 9 files to {out} (image {second}).")
     # What it says it wrote is what is on disk.
     assert "zoo" in (out / "docker-context" / "install_packages.R").read_text()
     assert second in (out / "deployment.yml").read_text() and first not in (out / "deployment.yml").read_text()

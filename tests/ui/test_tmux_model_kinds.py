@@ -79,7 +79,7 @@ def pane(tmp_path):
 
 
 def test_a_crate_saved_with_plain_saverds_is_registered_deployed_and_scored(pane):
-    pane.wait_for("Signed in as sandbox user")
+    pane.wait_for("Signed in as rdeploy-sandbox-deployer")
     pane.keys("F2")
     pane.wait_for("azurecr.io")
     pane.keys("F2")
