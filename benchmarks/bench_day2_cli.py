@@ -77,9 +77,7 @@ def main() -> int:
                 sandbox.images.record_image(
                     login, rendered.image_repository, rendered.image_tag, rendered.docker_context()
                 )
-                code = Path(tmp) / "src"
-                code.mkdir()
-                (code / "plumber.R").write_bytes(rendered.files["src/plumber.R"])
+                code = rendered.write_code(Path(tmp) / "src")
                 route = {"port": 8000}
                 client.online_deployments.begin_create_or_update(
                     ManagedOnlineDeployment(

@@ -120,8 +120,7 @@ def main() -> int:
                 login = next(iter(data["registries"].values()))["login_server"]
             rendered = render(default_spec(), registry=login)
             sandbox.images.record_image(login, rendered.image_repository, rendered.image_tag, rendered.docker_context())
-            code = Path(tmp) / "src"
-            code.mkdir()
+            code = rendered.write_code(Path(tmp) / "src")
             script = rendered.files["src/plumber.R"]
             if args.without_connection_close:
                 header = b'  res$setHeader("Connection", "close")\n'

@@ -62,6 +62,18 @@ class Rendered:
         prefix = DOCKER_CONTEXT + "/"
         return {k[len(prefix) :]: v for k, v in self.files.items() if k.startswith(prefix)}
 
+    def code_files(self) -> dict[str, bytes]:
+        """The code folder (AML_APP_ROOT): plumber.R and what it sources, by name relative to src/."""
+        return {k.removeprefix("src/"): v for k, v in self.files.items() if k.startswith("src/")}
+
+    def write_code(self, folder: Path) -> Path:
+        """The code folder written into `folder` (made when missing); returns it."""
+        folder.mkdir(parents=True, exist_ok=True)
+        for name, content in self.code_files().items():
+            (folder / name).parent.mkdir(parents=True, exist_ok=True)
+            (folder / name).write_bytes(content)
+        return folder
+
     def text(self, name: str) -> str:
         return self.files[name].decode("utf-8")
 

@@ -46,8 +46,8 @@ def judged(tmp_path_factory):
             rendered.docker_context(),
             metadata={"entrypoint_reset": True},
         )
-        code = {"plumber.R": rendered.files["src/plumber.R"]}
-        sandbox.blobs.put_blob("conformance-code", "src/plumber.R", code["plumber.R"])
+        for name, data in rendered.code_files().items():  # the whole folder: plumber.R sources rdeploy_model.R
+            sandbox.blobs.put_blob("conformance-code", f"src/{name}", data)
         code_uri = f"{sandbox.base_url}/sandboxstore/conformance-code/src"
         sandbox_ml.put_asset(sandbox, ws["id"], "codes", "conformance", "1", {"codeUri": code_uri})
         env = {

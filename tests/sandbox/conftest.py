@@ -41,12 +41,7 @@ def app_files(sandbox_server, login_server):
 
 @pytest.fixture(scope="session")
 def code_dir(app_files, tmp_path_factory) -> Path:
-    folder = tmp_path_factory.mktemp("app") / "src"
-    folder.mkdir()
-    for name, content in app_files.files.items():  # plumber.R and the model library it sources
-        if name.startswith("src/"):
-            (folder / name.removeprefix("src/")).write_bytes(content)
-    return folder
+    return app_files.write_code(tmp_path_factory.mktemp("app") / "src")
 
 
 @pytest.fixture(scope="session")

@@ -72,8 +72,7 @@ def test_the_howto_walked_with_az_reaches_a_scored_request_and_cleans_up(sandbox
     )
     model = ml.models.create_or_update(Model(name="r-howto-forecast", path=str(models)))  # az ml model create
 
-    (project / "src").mkdir()
-    (project / "src" / "plumber.R").write_bytes(render(default_spec()).files["src/plumber.R"])
+    render(default_spec()).write_code(project / "src")
     endpoint_name = f"r-howto-{suffix}"
     (project / "endpoint.yml").write_text(
         "$schema: https://azuremlschemas.azureedge.net/latest/managedOnlineEndpoint.schema.json\n"

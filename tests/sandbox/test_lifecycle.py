@@ -37,12 +37,7 @@ def _record_app(sandbox: Sandbox, tmp_path: Path):
         login_server = next(iter(data["registries"].values()))["login_server"]
     rendered = render(default_spec(), registry=login_server)
     sandbox.images.record_image(login_server, rendered.image_repository, rendered.image_tag, rendered.docker_context())
-    code = tmp_path / "src"
-    code.mkdir(exist_ok=True)
-    for name, content in rendered.files.items():  # plumber.R and the model library it sources
-        if name.startswith("src/"):
-            (code / name.removeprefix("src/")).write_bytes(content)
-    return rendered, code
+    return rendered, rendered.write_code(tmp_path / "src")
 
 
 @pytest.mark.r

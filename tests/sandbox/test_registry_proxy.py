@@ -60,7 +60,7 @@ def _push_through_the_proxy(sandbox, login_server: str, repository: str) -> str:
     client = ContainerRegistryClient(
         f"https://{login_server}",
         sandbox.credential(),
-        audience="https://management.azure.com",
+        audience=sandbox.base_url,  # the cloud's ARM audience, as on a sovereign cloud
         connection_verify=str(sandbox.ca_bundle),
     )
     with client:

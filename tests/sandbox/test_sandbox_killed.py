@@ -80,9 +80,7 @@ def test_after_a_sigkill_and_a_restart_one_r_process_serves_the_deployment(tmp_p
         workspace = client.workspaces.get(settings.workspace_name)
         login_server = workspace.container_registry.rsplit("/", 1)[1] + ".azurecr.io"
         rendered = render(default_spec(), registry=login_server)
-        code = tmp_path / "src"
-        code.mkdir()
-        (code / "plumber.R").write_bytes(rendered.files["src/plumber.R"])
+        code = rendered.write_code(tmp_path / "src")
         _push_rendered_image(folder, base_url, rendered)
         client.online_endpoints.begin_create_or_update(ManagedOnlineEndpoint(name="killed", auth_mode="key")).result()
         client.online_deployments.begin_create_or_update(
@@ -175,9 +173,7 @@ def test_two_starts_of_one_deployments_container_at_once_leave_one_process(tmp_p
         sandbox.images.record_image(
             login_server, rendered.image_repository, rendered.image_tag, rendered.docker_context()
         )
-        code = tmp_path / "src"
-        code.mkdir()
-        (code / "plumber.R").write_bytes(rendered.files["src/plumber.R"])
+        code = rendered.write_code(tmp_path / "src")
         client.online_endpoints.begin_create_or_update(ManagedOnlineEndpoint(name="twice", auth_mode="key")).result()
         deployment = client.online_deployments.begin_create_or_update(
             make_deployment("blue", "twice", rendered.image, code), skip_script_validation=True
