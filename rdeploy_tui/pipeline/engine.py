@@ -373,6 +373,8 @@ class Engine:
         interrupted = False
         lenient = set(keep_going_after)
         while True:
+            if self.cancel.is_set():  # asked between two results too: no step starts after a cancel
+                self.stop.set()
             if not self.stop.is_set() and not outcome.failures and self.persist_error is None:
                 for step in steps:
                     if step.id not in started and all(n in outcome.finished for n in step.needs if n in by_id):
@@ -380,6 +382,12 @@ class Engine:
                         self._launch(step, context, results)
             ended = len(outcome.finished) + len(outcome.failures) + len(outcome.cancelled)
             if ended == len(started):
+                if self.cancel.is_set() and not outcome.failures:
+                    # Steps a cancel kept from starting count as cancelled: the run stopped, it did not finish.
+                    for step in steps:
+                        if step.id not in started:
+                            outcome.cancelled.append(step.id)
+                            self.emit(StepFailed(step.id, "Stopped before it began, as asked.", code="Cancelled"))
                 return outcome
             try:
                 step_id, kind, error, seconds = results.get(timeout=0.2)

@@ -48,7 +48,7 @@ from rdeploy_tui.pipeline.events import (
     TrafficMoved,
 )
 from rdeploy_tui.pipeline.rollout_inputs import check_rollout_inputs
-from rdeploy_tui.pipeline.state import ResumeStore, RolloutFacts, endpoint_key
+from rdeploy_tui.pipeline.state import ResumeState, ResumeStore, RolloutFacts, endpoint_key
 from rdeploy_tui.spec.deploy_spec import DeploySpec, RolloutSpec
 
 if TYPE_CHECKING:
@@ -297,28 +297,25 @@ def prepare(run: RolloutRun) -> str:
             code="NotFound",
         )
     _take_lease(run)  # (the endpoint read above stands: no other rollout changes it while this one holds it)
-    names = {d.name for d in info.deployments}
     previous = run.engine.previous
-    r = previous.rollout if previous is not None else RolloutFacts()
-    # The previous run of this endpoint's rollout is open when it was killed (even after its last step: it did not
-    # report), or when it ended before its rollback or retirement (failed, cancelled).
-    killed = previous is not None and previous.status == "running"
-    open_ = bool(r.old and r.new) and (killed or not (r.rolled_back or r.retired))
-    if open_ and r.rollback_reason and r.old in names:
-        run.old, run.new, run.resume_to = r.old or "", r.new or "", ROLLBACK
-        note = f"the previous run was rolling back ({r.rollback_reason}): finishing the rollback to {run.old}"
-    elif open_ and r.shifted and r.new in names:
-        run.old, run.new, run.resume_to = r.old or "", r.new or "", FINISH
-        note = f"the previous run had moved all traffic to {r.new} and judged it: it is not judged again; " + (
-            f"{r.old} is kept" if run.options.keep_old else f"{r.old} is retired"
+    opened = open_rollout(previous, {d.name for d in info.deployments})
+    note = ""
+    if opened is None:
+        run.old, run.new = choose_sides(
+            info, run.options.new_deployment or run.spec.deployment.name, named=bool(run.options.new_deployment)
         )
-    elif open_ and not (r.rolled_back or r.retired) and r.old in names:
-        run.old, run.new, run.resume_to = r.old or "", r.new or "", DEPLOY_NEW
-        how = "killed" if killed else previous.status if previous is not None else "running"
-        note = f"resuming the rollout of {run.new} beside {run.old} (it stopped {how})"
     else:
-        run.old, run.new = _choose(run, info)
-        note = ""
+        run.old, run.new, run.resume_to = opened
+        r = previous.rollout if previous is not None else RolloutFacts()
+        if run.resume_to == ROLLBACK:
+            note = f"the previous run was rolling back ({r.rollback_reason}): finishing the rollback to {run.old}"
+        elif run.resume_to == FINISH:
+            note = f"the previous run had moved all traffic to {r.new} and judged it: it is not judged again; " + (
+                f"{r.old} is kept" if run.options.keep_old else f"{r.old} is retired"
+            )
+        else:
+            how = "killed" if previous is None or previous.status == "running" else previous.status
+            note = f"resuming the rollout of {run.new} beside {run.old} (it stopped {how})"
     run.engine.emit(RolloutPlanned(PREPARE, run.old, run.new, resumed=run.resume_to is not None))
     if note:
         run.say(PREPARE)(note)
@@ -332,9 +329,38 @@ def prepare(run: RolloutRun) -> str:
     return f"{run.old} serves {ep}; the new version deploys as {run.new}"
 
 
-def _choose(run: RolloutRun, info: EndpointInfo) -> tuple[str, str]:
-    """A fresh rollout: A is the deployment that takes all traffic; B the spec's (or the other colour)."""
-    ep = run.endpoint
+# ----- which deployments: the one home of the rule (the wizard's `u` asks here too) ------------------------------
+def open_rollout(previous: ResumeState | None, names: set[str]) -> tuple[str, str, str] | None:
+    """(old, new, the step to resume at) when the previous run of this endpoint's rollout is still open: it was killed
+    (even after its last step: it did not report), or it ended before its rollback or retirement (failed, cancelled).
+    A rollback begun is finished; a shift that reached 100 % is never judged again; else it goes on from B's share."""
+    r = previous.rollout if previous is not None else RolloutFacts()
+    killed = previous is not None and previous.status == "running"
+    if not (r.old and r.new) or not (killed or not (r.rolled_back or r.retired)):
+        return None
+    if r.rollback_reason and r.old in names:
+        return r.old, r.new, ROLLBACK
+    if r.shifted and r.new in names:
+        return r.old, r.new, FINISH
+    if not (r.rolled_back or r.retired) and r.old in names:
+        return r.old, r.new, DEPLOY_NEW
+    return None
+
+
+def update_sides(spec: DeploySpec, info: EndpointInfo) -> tuple[str, str]:
+    """The deployments a rollout of `spec` on `info` would take now, (old, new): an open rollout's (resumed, whatever
+    split it left), else the one serving all the traffic and the spec's (or the other colour). RdeployError (codes
+    NoLiveDeployment, TrafficSplit, Usage) when none can begin, before anything is walked or created."""
+    opened = open_rollout(rollout_store().load(rollout_target(spec)), {d.name for d in info.deployments})
+    if opened is not None:
+        return opened[0], opened[1]
+    return choose_sides(info, spec.deployment.name, named=False)
+
+
+def choose_sides(info: EndpointInfo, wanted: str, *, named: bool) -> tuple[str, str]:
+    """A fresh rollout: A is the deployment that takes all traffic; B `wanted` (or, unless `named` by the user, the
+    other colour when `wanted` is A)."""
+    ep = info.name
     live = {k: v for k, v in info.traffic.items() if v > 0}
     if not live:
         raise RdeployError(
@@ -350,9 +376,8 @@ def _choose(run: RolloutRun, info: EndpointInfo) -> tuple[str, str]:
             f"Give one deployment all traffic first: `rdeploy-tui endpoints traffic {ep} {old}=100`.",
             code="TrafficSplit",
         )
-    wanted = run.options.new_deployment or run.spec.deployment.name
     if wanted == old:
-        if run.options.new_deployment or wanted not in _OTHER_COLOUR:
+        if named or wanted not in _OTHER_COLOUR:
             raise RdeployError(
                 f"Deployment {wanted} is the one serving endpoint {ep}; the new version needs another name.",
                 "Give the new deployment another name (--new NAME, or deployment.name in the spec).",

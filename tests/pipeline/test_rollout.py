@@ -164,7 +164,9 @@ def test_a_stopped_rollout_resumes_where_it_stopped(session, make_spec, cleanup,
     first = run_rollout(spec, session=session, sink=stop_after_first_stage, cancel=cancel)
     assert first.status == "cancelled", first.summary
     assert Endpoints(ws).show(spec.endpoint.name).traffic == {"blue": 90, "green": 10}
-    assert [e.code for e in recorder.of(StepFailed)] == ["Cancelled"]
+    # The stage that saw the cancel, or (when it had ended) every step the cancel kept from starting: cancelled only.
+    cancelled = [e.code for e in recorder.of(StepFailed)]
+    assert cancelled and set(cancelled) == {"Cancelled"}
     again = []
     second = run_rollout(spec, session=session, sink=again.append)
     assert second.status == "succeeded", second.summary

@@ -17,6 +17,7 @@ from rdeploy_tui.azure.online import DeploymentInfo
 from rdeploy_tui.azure.workspace import ModelInfo
 from rdeploy_tui.pipeline.engine import Outcome
 from rdeploy_tui.pipeline.events import LogLines, PlanFinished, StageMeasured, StepStarted
+from rdeploy_tui.spec.deploy_spec import default_spec
 from rdeploy_tui.ui.pipeline_events import PipelineEvents
 from rdeploy_tui.ui.screens.manage import ManageScreen, update_sides
 from rdeploy_tui.ui.screens.rollout import RolloutScreen
@@ -55,16 +56,31 @@ async def on_the_endpoints_list(pilot, source: Source, endpoint: str) -> ManageS
 # --- refused at the start -----------------------------------------------------------------------------------------
 
 
-def test_update_sides_need_one_deployment_serving_all_the_traffic():
+def test_update_sides_need_one_deployment_serving_all_the_traffic(rdeploy_home):
+    from rdeploy_tui.pipeline.events import PlanFinished, RolloutPlanned, RunStarted, StepFinished
+    from rdeploy_tui.pipeline.rollout import rollout_store, rollout_target
+    from rdeploy_tui.pipeline.state import fold, initial
+
+    spec = default_spec()
     split, idle = ENDPOINTS[0], ENDPOINTS[1]  # blue 90 / green 10; main at 0
-    assert update_sides(SERVING) == ("blue", "green")
-    assert "splits its traffic (blue 90 %, green 10 %)" in update_sides(split)
-    assert "Press t to give one of them 100 % (e.g. blue), then u." in update_sides(split)
-    assert "nothing to roll out from" in update_sides(idle)
-    # A rollout of this endpoint left half-way (its saved state) resumes whatever split it left.
-    stopped = {"status": "cancelled", "old": "blue", "new": "green"}
-    assert update_sides(split, stopped) == ("blue", "green")
-    assert "splits" in update_sides(split, {**stopped, "status": "succeeded"})
+    assert update_sides(spec, SERVING) == ("blue", "green")
+    assert "splits its traffic (blue 90 %, green 10 %)" in update_sides(spec, split)
+    assert "Press t to give one of them 100 % (e.g. blue), then u." in update_sides(spec, split)
+    assert "nothing to roll out from" in update_sides(spec, idle)
+    # A rollout of this endpoint left half-way (its resume state, as the rollout saves it) resumes whatever split it
+    # left; one that ended does not.
+    on_split = spec.copy()
+    on_split.endpoint.name = split.name
+    target = rollout_target(on_split)
+
+    def saved(*ending: object) -> None:
+        events = [RunStarted("rollout", target), RolloutPlanned("prepare", "blue", "green"), *ending]
+        rollout_store().save(fold(events, initial("rollout", target)))
+
+    saved(PlanFinished("cancelled", "stopped at stage-10"))
+    assert update_sides(spec, split) == ("blue", "green")
+    saved(StepFinished("retire-old", "done", "blue was deleted"), PlanFinished("succeeded", "done"))
+    assert "splits" in update_sides(spec, split)
 
 
 @pytest.mark.parametrize(

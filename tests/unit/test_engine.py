@@ -165,6 +165,27 @@ def test_cancel_stops_the_run_and_the_state_says_cancelled(rdeploy_home):
     assert ResumeStore(rdeploy_home / "deployments").load(TARGET).status == "cancelled"
 
 
+def test_a_cancel_asked_as_a_step_ends_starts_no_further_step_and_the_run_is_cancelled(rdeploy_home):
+    events = Recorder()
+    cancel = threading.Event()
+    engine = _engine(rdeploy_home, events, cancel=cancel)
+
+    def finishes_while_asked_to_stop(_):
+        cancel.set()  # the user's Ctrl+X lands as this step ends well: it is done, the next one must not begin
+        return "done"
+
+    steps = [
+        Step("stage-10", "First", finishes_while_asked_to_stop),
+        Step("stage-50", "Second", lambda _: "must not run", ("stage-10",)),
+        Step("retire-old", "Third", lambda _: "must not run", ("stage-50",)),
+    ]
+    outcome = _ran(engine, steps)
+    assert outcome.status == "cancelled"
+    assert [e.step for e in events.of(StepStarted)] == ["stage-10"]
+    assert [(e.step, e.code) for e in events.of(StepFailed)] == [("stage-50", "Cancelled"), ("retire-old", "Cancelled")]
+    assert ResumeStore(rdeploy_home / "deployments").load(TARGET).status == "cancelled"
+
+
 def test_a_skipped_step_and_an_unexpected_error_are_events_not_tracebacks(rdeploy_home):
     events = Recorder()
 

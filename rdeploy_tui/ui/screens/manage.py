@@ -84,33 +84,33 @@ def short_image(image: str | None) -> str:
     return (image or "").rsplit("/", 1)[-1]
 
 
-_OTHER_COLOUR = {"blue": "green", "green": "blue"}
-_RESUMABLE = ("running", "cancelled", "failed")  # a rollout left in these states resumes (pipeline/rollout.py)
-
-
-def update_sides(info: Any, progress: dict[str, Any] | None = None) -> tuple[str, str] | str:
+def update_sides(spec: Any, info: Any) -> tuple[str, str] | str:
     """For `u` on an endpoint: (the deployment serving it, the deployment its new version goes to), or why it cannot
-    be updated now, said before any step is walked. A rollout starts from one deployment taking all the traffic
-    (pipeline/rollout.py refuses a split); a rollout of this endpoint left unfinished (`progress`, its saved state)
-    resumes where it stopped, whatever the split it left."""
-    names = {d.name for d in info.deployments}
-    if progress and progress.get("status") in _RESUMABLE and progress.get("old") in names and progress.get("new"):
-        return str(progress["old"]), str(progress["new"])
-    live = {n: v for n, v in (info.traffic or {}).items() if v > 0}
-    if not live:
-        return (
-            f"No deployment of {info.name} takes traffic, so there is nothing to roll out from: "
-            "t gives one deployment all the traffic, n deploys a first version."
-        )
-    if len(live) > 1:
-        split = ", ".join(f"{n} {v} %" for n, v in sorted(live.items()))
-        top = max(live.items(), key=lambda kv: kv[1])[0]
-        return (
-            f"{info.name} splits its traffic ({split}): a rollout starts from one deployment serving all of it. "
-            f"Press t to give one of them 100 % (e.g. {top}), then u."
-        )
-    serving = next(iter(live))
-    return serving, _OTHER_COLOUR.get(serving, f"{serving[:28]}-new")
+    be updated now, said before any step is walked, with the key that helps. The rule is the rollout's own
+    (pipeline/rollout.py update_sides): one deployment serving all the traffic, or a rollout of this endpoint left
+    unfinished, which resumes whatever split it left."""
+    from rdeploy_tui.errors import RdeployError
+    from rdeploy_tui.pipeline.rollout import update_sides as rollout_sides
+
+    spec = spec.copy()
+    spec.endpoint.name = info.name
+    try:
+        return rollout_sides(spec, info)
+    except RdeployError as refused:
+        live = {n: v for n, v in (info.traffic or {}).items() if v > 0}
+        if refused.code == "NoLiveDeployment":
+            return (
+                f"No deployment of {info.name} takes traffic, so there is nothing to roll out from: "
+                "t gives one deployment all the traffic, n deploys a first version."
+            )
+        if refused.code == "TrafficSplit":
+            split = ", ".join(f"{n} {v} %" for n, v in sorted(live.items()))
+            top = max(live.items(), key=lambda kv: kv[1])[0]
+            return (
+                f"{info.name} splits its traffic ({split}): a rollout starts from one deployment serving all of it. "
+                f"Press t to give one of them 100 % (e.g. {top}), then u."
+            )
+        return f"{refused.what} {refused.next_step or ''}".strip()
 
 
 class EndpointsRead(Message):
@@ -483,7 +483,7 @@ class ManageScreen(WorkerErrors, Screen):
         info = self._need_endpoint()
         if info is None:
             return
-        sides = update_sides(info, self._rollout_progress(info.name))
+        sides = update_sides(self.app.state.spec, info)
         if isinstance(sides, str):  # refused now, before any step is walked
             self._say(sides)
             self.notify(sides, title="Not updated", severity="warning", timeout=10)
@@ -491,14 +491,6 @@ class ManageScreen(WorkerErrors, Screen):
         serving, new = sides
         deployments = tuple(d.name for d in info.deployments)
         self.app.start_update(info.name, serving, new, deployments=deployments, source=self._source)
-
-    def _rollout_progress(self, endpoint: str) -> dict[str, Any] | None:
-        """The saved state of a rollout on `endpoint` from this machine (pipeline/rollout.py), if any."""
-        from rdeploy_tui.pipeline.rollout import load_progress
-
-        spec = self.app.state.spec.copy()
-        spec.endpoint.name = endpoint
-        return load_progress(spec)
 
     # -- back to the wizard ------------------------------------------------------------------------------
     def action_new(self) -> None:
