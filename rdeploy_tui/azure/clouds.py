@@ -65,8 +65,9 @@ def endpoints_from_metadata(arm: str, metadata: Any) -> CloudEndpoints:
     """CloudEndpoints for a custom ARM endpoint from its /metadata/endpoints answer (either shape; {} when absent).
 
     The token audience is the ARM URL when the metadata lists it among authentication.audiences (public Azure does),
-    else the first audience (Azure Stack Hub lists only its own, e.g. https://management.<tenant>.onmicrosoft.com/<guid>),
-    the way azure-cli and the Azure SDK samples for Azure Stack choose it. Without metadata: public Entra, audience = ARM.
+    else the first audience (Azure Stack Hub lists only its own, e.g.
+    https://management.<tenant>.onmicrosoft.com/<guid>), the way azure-cli and the Azure SDK samples for Azure Stack
+    choose it. Without metadata: public Entra, audience = ARM.
     """
     arm = arm.rstrip("/")
     entry = _metadata_entry(arm, metadata)
@@ -120,7 +121,7 @@ def arm_metadata(arm: str, ca_bundle: str | None, given_bundle: str | None = Non
         except httpx.HTTPError as exc:
             raise RdeployError(
                 f"{arm} did not answer ARM's metadata request ({type(exc).__name__}: {exc}).",
-                "Check --arm-endpoint (the Azure Resource Manager URL, e.g. https://management.local.azurestack.external) and the network.",
+                CHECK_ARM_ENDPOINT,
                 code="NetworkError",
             ) from None
         if response.status_code == 200:
@@ -131,6 +132,12 @@ def arm_metadata(arm: str, ca_bundle: str | None, given_bundle: str | None = Non
             if _metadata_entry(arm, data).get("authentication"):
                 return data
     return {}
+
+
+CHECK_ARM_ENDPOINT = (
+    "Check --arm-endpoint (the Azure Resource Manager URL, e.g. https://management.local.azurestack.external) "
+    "and the network."
+)
 
 
 def connect_problem(arm: str, exc: BaseException, given_bundle: str | None) -> RdeployError:
@@ -153,13 +160,14 @@ def connect_problem(arm: str, exc: BaseException, given_bundle: str | None) -> R
             )
         return RdeployError(
             f"The TLS certificate of {arm} is not trusted ({reason}).",
-            "Pass --ca-bundle FILE with the PEM certificate of the CA that signed it (for Azure Stack Hub: its root CA), then run again.",
+            "Pass --ca-bundle FILE with the PEM certificate of the CA that signed it "
+            "(for Azure Stack Hub: its root CA), then run again.",
             details=str(cause),
             code="CertificateError",
         )
     return RdeployError(
         f"Cannot reach {arm} ({exc}).",
-        "Check --arm-endpoint (the Azure Resource Manager URL, e.g. https://management.local.azurestack.external) and the network.",
+        CHECK_ARM_ENDPOINT,
         details=str(exc),
         code="NetworkError",
     )

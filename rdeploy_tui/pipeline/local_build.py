@@ -89,7 +89,8 @@ def _explained(exc: LocalRunError, image: str) -> RdeployError:
     if exc.code == "login_failed":
         return RdeployError(
             f"docker login to {server} failed, although the registry gave a token.",
-            f"Read docker's message below (a credential helper or a proxy may be in the way); try `az acr login -n {registry}`, "
+            "Read docker's message below (a credential helper or a proxy may be in the way); "
+            f"try `az acr login -n {registry}`, "
             f"or {build_elsewhere_hint(image)}.",
             details=details,
             code="RegistryLoginFailed",

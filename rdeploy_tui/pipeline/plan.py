@@ -5,8 +5,8 @@
 
 The image builds in ACR while the endpoint is created (they do not depend on each other); the
 deployment needs both. The smoke score targets the new deployment by name (azureml-model-deployment),
-so it needs the deployment, not the traffic split, and runs while Azure updates the traffic. The TUI shows `plan.steps` before anything runs; runner.run_deploy executes
-them and reports through events.py.
+so it needs the deployment, not the traffic split, and runs while Azure updates the traffic. The TUI shows
+`plan.steps` before anything runs; runner.run_deploy executes them and reports through events.py.
 """
 
 from __future__ import annotations
@@ -57,7 +57,8 @@ class Plan:
 
 
 def make_plan(spec: DeploySpec, *, image_name: str | None = None, registry: str | None = None) -> Plan:
-    """The steps for this spec, titled for people. `image_name` (repo:tag) and `registry` make titles exact when known."""
+    """The steps for this spec, titled for people. `image_name` (repo:tag) and `registry` make titles exact when
+    known."""
     image = image_name or f"{spec.image.repository}:{spec.image.tag}"
     d = spec.deployment
     scaling = ()

@@ -5,7 +5,8 @@
     result = client.score(target, '{"forecast_horizon": [2]}')  # result.py: ScoreResult, never raises for HTTP trouble
     result.status, result.latency_ms, result.value, result.explain(), result.double_encoded
     records_table(result.value)                                # records.py
-    score_or_raise(target, payload, endpoint="my-endpoint")   # client.py: retries busy/unreachable, RdeployError unless 200
+    score_or_raise(target, payload, endpoint="my-endpoint")   # client.py: retries busy/unreachable,
+                                                              # RdeployError unless 200
 
 Modules, one job each: request.py (the editor's JSON), target.py (where and with what), result.py (the answer),
 explain.py (why a status, and what to do), judge.py (JSON inside a string, rounded numbers), records.py (answer
