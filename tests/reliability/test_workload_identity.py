@@ -9,6 +9,7 @@ import http.server
 import json
 import ssl
 import threading
+from typing import ClassVar
 from urllib.parse import parse_qsl
 
 import pytest
@@ -24,7 +25,7 @@ def _jwt(claims: dict) -> str:
 
 
 class _Entra(http.server.BaseHTTPRequestHandler):
-    token_requests: list[dict] = []
+    token_requests: ClassVar[list[dict]] = []  # one handler per request: what they saw is kept on the class
 
     def _json(self, doc: dict) -> None:
         body = json.dumps(doc).encode()
