@@ -31,49 +31,13 @@ COMMANDS = (
 )
 
 
-def add_connection_options(parser: argparse.ArgumentParser, *, root: bool = False) -> None:
-    """Where Azure is: real Azure (default), a sovereign cloud, any ARM endpoint, or the built-in sandbox.
-
-    Given before or after the command (`rdeploy-tui --sandbox endpoints list` and `... list --sandbox`):
-    a command's copies default to SUPPRESS so they never overwrite what the root parser read."""
-    import argparse
-
-    unset: dict[str, Any] = {} if root else {"default": argparse.SUPPRESS}
-    group = parser.add_argument_group("Azure connection")
-    group.add_argument(
-        "--sandbox",
-        action="store_true",
-        help="use the built-in Azure sandbox (no account needed; it runs at 1/20 of Azure's durations, "
-        "RDEPLOY_SANDBOX_TIME_SCALE=1 for the real pace)",
-        **unset,
-    )
-    group.add_argument(
-        "--cloud", metavar="NAME", help="Azure cloud: AzureCloud (default), AzureChinaCloud, AzureUSGovernment", **unset
-    )
-    group.add_argument(
-        "--arm-endpoint", metavar="URL", help="any other Azure Resource Manager endpoint (https)", **unset
-    )
-    group.add_argument("--ca-bundle", metavar="FILE", help="CA certificates to trust for --arm-endpoint", **unset)
-    group.add_argument(
-        "--prices-url",
-        metavar="URL",
-        help="the Azure Retail Prices API, or a mirror of it (env RDEPLOY_PRICES_URL; default Microsoft's)",
-        **unset,
-    )
-    group.add_argument(
-        "--package-index-url",
-        metavar="URL",
-        help="the R repository whose package index a deploy checks names against (env RDEPLOY_PACKAGE_INDEX_URL; "
-        "default the one the image installs from)",
-        **unset,
-    )
-
-
 def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     """The full parser, or with `only` the parser of that one command: importing every command module (and
     what each imports: the spec rules, the deploy folder, the pipeline's events ...) costs a day-2 command
     ~0.1 s of its 0.8 s budget (issue 17), and argparse needs the other subparsers only for the root --help."""
     import argparse
+
+    from rdeploy_tui.connection_options import add_connection_options
 
     parser = argparse.ArgumentParser(
         prog="rdeploy-tui",
@@ -146,6 +110,8 @@ def _report_crash(exc: BaseException) -> int:
 def _root_options(argv: list[str]) -> tuple[argparse.Namespace, list[str]]:
     """The connection options given before any command, and the rest of the line."""
     import argparse
+
+    from rdeploy_tui.connection_options import add_connection_options
 
     root = argparse.ArgumentParser(prog="rdeploy-tui", add_help=False)
     add_connection_options(root, root=True)
