@@ -36,12 +36,13 @@ from rdeploy_tui.deploy_folder.render import (
     render,
     write_folder,
 )
-from rdeploy_tui.deploy_folder.sample_model import build_sample_crate, sample_model_dir
+from rdeploy_tui.deploy_folder.sample_model import sample_model_dir
 from rdeploy_tui.deploy_folder.templates import asset
 from rdeploy_tui.errors import RdeployError
 from rdeploy_tui.local.http_client import Latency, measure, request
 from rdeploy_tui.local.package_advice import install_advice, missing_package
 from rdeploy_tui.local.plumber import R_INSTALL_COMMAND, LocalRunError, PlumberProcess, find_rscript, start_plumber
+from rdeploy_tui.local.sample_crate import build_sample_crate
 from rdeploy_tui.scoring.client import score
 from rdeploy_tui.scoring.judge import DOUBLE_ENCODING_FIX, parse_body, precision_finding
 from rdeploy_tui.scoring.result import ScoreResult
