@@ -90,13 +90,13 @@ def register(router: Router, sandbox: Any) -> None:
     def prices(request: Request) -> Response:
         wanted = _parse_filter(request.param("$filter") or "")
         if wanted is None:
-            body = {
+            refusal = {
                 "Error": {
                     "Code": "BadRequest",
                     "Message": "Invalid OData $filter: use field eq 'value' clauses joined by and.",
                 }
             }
-            return Response(400, json.dumps(body).encode(), {"Content-Type": "application/json"})
+            return Response(400, json.dumps(refusal).encode(), {"Content-Type": "application/json"})
         region = wanted.get("armregionname", "eastus")
         # field names compare case-insensitively; priceType is the item's "type"
         items = [
