@@ -252,7 +252,7 @@ def scale_events(
     rank = {"Started": 0, "Succeeded": 1, "Failed": 1}
     for e in records:
         operation = (e.operation_name.value if e.operation_name else "") or ""
-        if "/autoscalesettings/" not in operation.lower():
+        if "/autoscalesettings/" not in operation.lower() or e.event_timestamp is None:
             continue
         kind = "out" if "scaleup" in operation.lower() else "in" if "scaledown" in operation.lower() else "flapping"
         props = e.properties or {}

@@ -96,6 +96,7 @@ def list_subscriptions(connection: AzureConnection) -> list[Subscription]:
                 is_default=(s.subscription_id or "").lower() == (default or "").lower(),
             )
             for s in client.subscriptions.list()
+            if s.subscription_id  # always there in ARM's answer; the SDK's model leaves every field optional
         ]
     if not found:
         who = connection.identity()

@@ -87,7 +87,9 @@ class Workspace:
             )
         with azure_call(f"reading container registry {match['name']}"):
             acr = self.connection.registry_client(match["sub"]).registries.get(match["rg"], match["name"])
-        self._registry = Registry(match["sub"], match["rg"], acr.name, acr.login_server, acr.id)
+        self._registry = Registry(
+            match["sub"], match["rg"], acr.name or match["name"], acr.login_server, acr.id or registry_id or ""
+        )
         return self._registry
 
     # ----- models -----
