@@ -148,7 +148,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _run(ui_cmd.run, args)  # the wizard owns the terminal
     stdout = sys.stdout
     if stdout is not None and sys.stderr is not None and not isinstance(stdout, _StdoutOrTerminal):
-        sys.stdout = _StdoutOrTerminal(stdout, sys.stderr)  # type: ignore[assignment]
+        sys.stdout = _StdoutOrTerminal(stdout, sys.stderr)
     try:
         return _run(run, args)
     finally:

@@ -27,7 +27,10 @@ def add_workspace_options(parser: argparse.ArgumentParser) -> None:
 
 
 def workspace_actions(
-    sub: argparse._SubParsersAction, name: str, help: str, run
+    sub: argparse._SubParsersAction[argparse.ArgumentParser],
+    name: str,
+    help: str,
+    run: Callable[[argparse.Namespace], int],
 ) -> Callable[[str, str], argparse.ArgumentParser]:
     """`rdeploy-tui NAME ACTION ...` for a command whose actions each read one workspace: returns the function that
     adds an action with the workspace and connection options and --json."""

@@ -36,6 +36,8 @@ class Response:
 
 def _connect(url: str, timeout: float) -> http.client.HTTPConnection:
     parts = urlsplit(url)
+    if not parts.hostname:
+        raise ValueError(f"no host in {url!r}")
     return http.client.HTTPConnection(parts.hostname, parts.port, timeout=timeout)
 
 

@@ -229,11 +229,14 @@ def reap_pid_files(folder: Path, name: str = "plumber.pid") -> list[int]:
     left them); the pid's start time must match, so a reused pid is never hit. Returns the pids killed."""
     killed = []
     for pid_file in sorted(Path(folder).glob(f"*/{name}")):
+        pid: object = 0
+        start = ""
         try:
             record = bounded_read.read_json(pid_file, bounded_read.PID_FILE)  # written by us, but in a shared folder
+        except (OSError, bounded_read.FileRefused):
+            record = None
+        if isinstance(record, dict) and "pid" in record and "start_time" in record:
             pid, start = record["pid"], str(record["start_time"])
-        except (OSError, bounded_read.FileRefused, KeyError, TypeError):
-            pid, start = 0, ""
         if not isinstance(pid, int) or isinstance(pid, bool) or not 0 < pid < 2**31:
             pid = 0  # not a process id this machine can have (os.killpg would raise OverflowError)
         if pid > 0 and _proc_start_time(pid) == start:

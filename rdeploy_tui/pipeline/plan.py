@@ -61,7 +61,7 @@ def make_plan(spec: DeploySpec, *, image_name: str | None = None, registry: str 
     known."""
     image = image_name or f"{spec.image.repository}:{spec.image.tag}"
     d = spec.deployment
-    scaling = ()
+    scaling: tuple[Step, ...] = ()
     if d.autoscale is not None:
         from rdeploy_tui.pipeline.autoscale_step import title
 

@@ -52,8 +52,8 @@ from rdeploy_tui.pipeline.state import ResumeStore, RolloutFacts, endpoint_key
 from rdeploy_tui.spec.deploy_spec import DeploySpec, RolloutSpec
 
 if TYPE_CHECKING:
+    from rdeploy_tui.azure.clients import AzureConnection
     from rdeploy_tui.azure.online import EndpointInfo, Endpoints
-    from rdeploy_tui.azure.session import Session
     from rdeploy_tui.azure.workspace import Workspace
     from rdeploy_tui.pipeline.endpoint_lease import EndpointLease
     from rdeploy_tui.scoring.client import ScoringClient
@@ -183,7 +183,7 @@ class RolloutRun:
     def __init__(
         self,
         spec: DeploySpec,
-        session: Session,
+        session: AzureConnection,
         engine: Engine,
         options: RolloutOptions,
         bodies: list[Any],
@@ -874,7 +874,7 @@ def rollout_lock_path(spec: DeploySpec) -> Path:
 def run_rollout(
     spec: DeploySpec,
     *,
-    session: Session,
+    session: AzureConnection,
     sink: EventSink,
     options: RolloutOptions | None = None,
     base_dir: Path | None = None,
