@@ -1,6 +1,6 @@
 """The house's own checks, run on the tree as CI runs them (CI runs the README's test command only, so this is how
-they run there): the formatter and linter (ruff) and the layering (import-linter's contracts), each with the
-configuration in pyproject.toml. A failure shows the tool's own output."""
+they run there): the formatter and linter (ruff), the type checker (mypy) and the layering (import-linter's
+contracts), each with the configuration in pyproject.toml. A failure shows the tool's own output."""
 
 from __future__ import annotations
 
@@ -9,6 +9,8 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
+
+import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent  # the tools come with the [test] extra, beside this interpreter
@@ -40,6 +42,13 @@ def test_the_code_is_formatted_as_ruff_formats_it():
 def test_ruff_finds_nothing():
     done = _run(_tool("ruff"), "check", "--no-cache", "--output-format", "concise", *_ruff_excludes(), ".")
     assert done.returncode == 0, done.stdout + done.stderr
+
+
+@pytest.mark.slow  # ~15 s without its cache (a fresh clone), ~1 s with it
+def test_mypy_finds_nothing():
+    done = _run(_tool("mypy"))  # the files and the rules: [tool.mypy] in pyproject.toml
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "Success: no issues found" in done.stdout, done.stdout
 
 
 def test_the_import_contracts_hold():
