@@ -65,7 +65,7 @@ class ModelReading:
     arguments: tuple[str, ...] = ()  # a crate's arguments
     packages_complete: bool = True  # False: some could not be read (see notes)
     missing: tuple[str, ...] = ()  # needed packages not installed here
-    sample_request: Any = None  # a request body made from the model (fitted/vetiver), else None
+    sample_request: object = None  # a request body made from the model (fitted/vetiver), else None
     pin: PinInfo | None = None
     notes: tuple[str, ...] = ()
 
