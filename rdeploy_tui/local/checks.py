@@ -94,8 +94,8 @@ class LocalReport:
     probe_initial_delay: int | None = None
     probe_limit_seconds: int | None = None
     score_status: int | None = None
-    score_body: Any = None
-    latency: list[dict[str, Any]] = field(default_factory=list)
+    score_body: object = None
+    latency: list[dict[str, object]] = field(default_factory=list)
     checks: list[Check] = field(default_factory=list)
     server_output: str = ""
 
@@ -531,7 +531,7 @@ class _Session:
         self.add("score", "fail", what, next_step, self.server.output())
         raise _Stop
 
-    def check_json(self, resp: ScoreResult) -> Any:
+    def check_json(self, resp: ScoreResult) -> object:
         content_type = resp.headers.get("content-type", "")
         if not resp.is_json:
             self.add(
@@ -560,14 +560,14 @@ class _Session:
             self.add("JSON", "ok", "real JSON: " + _clip(resp.text, 120))
         return resp.value
 
-    def check_precision(self, value: Any, model_dir: Path) -> None:
+    def check_precision(self, value: object, model_dir: Path) -> None:
         reference, why_not = self.reference_result(model_dir)
         finding = precision_finding(reference, value)
         details = None if reference is not None else why_not
         status: Status = "fail" if finding.status == "fail" else "warn" if finding.status == "warn" else "ok"
         self.add("precision", status, finding.message, finding.next_step, details)
 
-    def reference_result(self, model_dir: Path) -> tuple[Any | None, str | None]:
+    def reference_result(self, model_dir: Path) -> tuple[object, str | None]:
         """The model's own result for the sample request, computed in R directly; (None, why) if impossible."""
         if self.rscript is None:
             return None, "no local R to run the model directly"

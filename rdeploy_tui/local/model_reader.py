@@ -145,7 +145,7 @@ def read_model(folder: Path, *, rscript: str | None = None, save_crate_hint: str
     return _reading(data)
 
 
-def _texts(value: Any) -> tuple[str, ...]:
+def _texts(value: object) -> tuple[str, ...]:
     return tuple(str(v) for v in value) if isinstance(value, list) else ()
 
 
@@ -221,7 +221,7 @@ def trial_spec(spec: DeploySpec, reading: ModelReading) -> DeploySpec:
     return trial
 
 
-def _covers(sample: Any, inputs: tuple[InputColumn, ...] | None) -> bool:
+def _covers(sample: object, inputs: tuple[InputColumn, ...] | None) -> bool:
     """Whether a rows-or-columns sample request has every input column (True when the inputs are unknown)."""
     if inputs is None:
         return True
