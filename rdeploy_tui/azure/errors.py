@@ -16,7 +16,7 @@ import re
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any
+from typing import Protocol
 
 from rdeploy_tui.azure.capture import redact
 from rdeploy_tui.errors import RdeployError
@@ -26,6 +26,23 @@ SIGN_IN = (
     "or set AZURE_TENANT_ID, AZURE_CLIENT_ID and AZURE_CLIENT_SECRET for a service principal; then run again. "
     "To try everything without an Azure account first: `rdeploy-tui --sandbox`."
 )
+
+
+class Principal(Protocol):
+    """Who is signed in, as a message names them (credentials.Identity, which imports this module)."""
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def kind(self) -> str: ...
+
+    @property
+    def object_id(self) -> str | None: ...
+
+
+# The signed-in identity, or a callable that reads it (it may sign in, which may fail: then it is not named).
+Who = Principal | Callable[[], Principal] | None
 
 # Which built-in role grants the action an AuthorizationFailed names (first matching prefix wins).
 _ROLES = [
@@ -99,7 +116,7 @@ class Failure:
     message: str  # the service's own sentence, redacted
     status: int | None  # the HTTP status, when there was an answer
     details: str | None  # extra text from the caller (container log lines ...)
-    who: Any  # the signed-in identity, or a callable returning it
+    who: Who
 
     @property
     def lowered(self) -> str:
@@ -318,7 +335,7 @@ PROBLEMS: tuple[Problem, ...] = (
 )
 
 
-def explain(exc: BaseException, doing: str = "", *, details: str | None = None, who: Any = None) -> RdeployError:
+def explain(exc: BaseException, doing: str = "", *, details: str | None = None, who: Who = None) -> RdeployError:
     """Turn any exception raised by an Azure call into an RdeployError: the first row of PROBLEMS that matches, else
     the SDK's own message. `doing`: e.g. "creating endpoint x". `who`: the signed-in identity (or a callable
     returning it), named when a subscription is not visible."""
@@ -369,7 +386,7 @@ def _authorization_failed(f: Failure) -> RdeployError:
     return RdeployError(what, nxt, details=f.message, code=f.code or "AuthorizationFailed")
 
 
-def _who(who: Any) -> str:
+def _who(who: Who) -> str:
     """The signed-in identity as text; "the signed-in identity" when it is unknown or cannot be read."""
     try:
         value = who() if callable(who) else who
@@ -379,7 +396,7 @@ def _who(who: Any) -> str:
 
 
 @contextmanager
-def azure_call(doing: str, *, details: Any = None, who: Any = None) -> Iterator[None]:
+def azure_call(doing: str, *, details: str | Callable[[], str | None] | None = None, who: Who = None) -> Iterator[None]:
     """Every exception leaving the block becomes an explained RdeployError (KeyboardInterrupt passes).
 
     What the SDK prints inside the block is captured (capture.thread_output), never shown on the terminal."""
@@ -456,7 +473,7 @@ def compute_instance_workspace_id() -> str | None:
     return f"/subscriptions/{sub}/resourceGroups/{group}/providers/Microsoft.MachineLearningServices/workspaces/{ws}"
 
 
-def no_role_on_compute_instance(who: Any) -> RdeployError | None:
+def no_role_on_compute_instance(who: Principal) -> RdeployError | None:
     """A compute instance's managed identity that sees no subscription has no role anywhere (ARM lists the
     subscriptions an identity holds a role in): name the role on the instance's workspace and the command."""
     workspace_id = compute_instance_workspace_id()

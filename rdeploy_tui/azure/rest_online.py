@@ -18,6 +18,7 @@ from typing import Any
 from urllib.parse import quote
 
 from rdeploy_tui.azure import arm_rest
+from rdeploy_tui.azure.clients import AzureConnection
 from rdeploy_tui.azure.errors import azure_call
 from rdeploy_tui.azure.online import (
     _ENVIRONMENT_ID,
@@ -96,7 +97,7 @@ class RestEndpoints(Endpoints):
     """Endpoints whose reads, keys and delete need no azure.ai.ml (same results, same errors)."""
 
     @property
-    def _session(self) -> Any:
+    def _session(self) -> AzureConnection:
         return self.ws.connection
 
     def _rest_path(self, endpoint: str | None = None, *rest: str) -> str:
