@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import importlib
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any, TextIO
 
@@ -155,8 +155,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         sys.stdout = stdout
 
 
-def _run(run: Any, args: Any) -> int:
-    """A command's exit code: every failure a message (0 ok, 1 failed, 2 usage, 130 interrupted), no traceback."""
+def _run(run: Callable[[Any], int | None], args: argparse.Namespace | SimpleNamespace) -> int:
+    """A command's exit code: every failure a message (0 ok, 1 failed, 2 usage, 130 interrupted), no traceback.
+    `run` reads its options by attribute: the parsed Namespace, or the wizard's SimpleNamespace (no argparse)."""
     try:
         return int(run(args) or 0)
     except RdeployError as exc:

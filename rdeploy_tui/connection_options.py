@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     import argparse
+    from types import SimpleNamespace
 
 # Endpoint overrides for a machine behind a mirror or proxy (also flags: --prices-url, --package-index-url).
 PRICES_URL_ENV = "RDEPLOY_PRICES_URL"
@@ -84,7 +85,7 @@ class ConnectionOptions:
     flags: tuple[str, ...] | None = None  # the flags that reach this target again; None: from the fields above
 
     @classmethod
-    def from_args(cls, args: Any) -> ConnectionOptions:
+    def from_args(cls, args: argparse.Namespace | SimpleNamespace) -> ConnectionOptions:
         """From the options add_connection_options adds (and their environment variables)."""
         return cls(
             sandbox=bool(getattr(args, "sandbox", False)),
