@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 from rdeploy_tui.errors import RdeployError
 
 if TYPE_CHECKING:
+    from rdeploy_tui.azure.autoscale import AutoscaleInfo
     from rdeploy_tui.azure.monitor import Health, Series
     from rdeploy_tui.spec.deploy_spec import AutoscaleSpec
 
@@ -266,7 +267,7 @@ def autoscale_command(args: argparse.Namespace) -> int:
     return 0
 
 
-def _info_json(info: Any, deployment: str) -> dict[str, Any]:
+def _info_json(info: AutoscaleInfo, deployment: str) -> dict[str, Any]:
     from dataclasses import asdict
 
     return {
