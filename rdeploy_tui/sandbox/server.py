@@ -371,7 +371,7 @@ class Sandbox:
 
     @property
     def service_principal(self) -> Any:
-        """The registered test service principal (login.ServicePrincipal): tenant, client id and secret for
+        """The registered test service principal (login.RegisteredPrincipal): tenant, client id and secret for
         the sandbox's Entra token endpoint ({base_url}/{tenant}/oauth2/v2.0/token)."""
         from rdeploy_tui.sandbox import login
 
