@@ -45,7 +45,7 @@ from rdeploy_tui.pipeline.events import (
     TrafficMoved,
 )
 
-FORMAT = 2  # format 1 (wave 2) was written beside the events, not folded from them: read as "no state"
+FORMAT = 2  # format 1 was written beside the events, not folded from them: read as "no state"
 
 
 @dataclass(frozen=True)

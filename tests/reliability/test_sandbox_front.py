@@ -1,5 +1,5 @@
-"""Issue 15 item 10: the sandbox checks the key before reading a body, answers 405 (not the blob emulator) on a
-GET of the scoring URI, and its request log is bounded."""
+"""The sandbox checks the key before reading a body, answers 405 (not the blob emulator) on a GET of the scoring URI,
+and its request log is bounded (issue 15 item 10)."""
 
 from __future__ import annotations
 

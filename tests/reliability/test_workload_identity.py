@@ -1,5 +1,5 @@
-"""Issue 15 item 11: a federated token file (AZURE_FEDERATED_TOKEN_FILE, workload identity on AKS and CI) signs in
-through azure-identity's WorkloadIdentityCredential: the file's token reaches Entra as the client assertion.
+"""A federated token file (AZURE_FEDERATED_TOKEN_FILE, workload identity on AKS and CI) signs in through
+azure-identity's WorkloadIdentityCredential: the file's token reaches Entra as the client assertion (issue 15 item 11).
 Entra here is a small HTTPS server on loopback (trustme CA) that records the token request."""
 
 from __future__ import annotations
