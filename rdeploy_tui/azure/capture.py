@@ -128,6 +128,7 @@ def _quiet_ml_if_imported(force: bool = False) -> None:
         from azure.mgmt.core.polling.arm_polling import ARMPolling
 
         # Polling state is what we want; the dot on stdout is not. Progress is reported by our own status polls.
+        # A deliberate patch of the SDK's class (mypy refuses assigning to a method): the same method minus its print.
         _azureml_polling.AzureMLPolling.update_status = ARMPolling.update_status  # type: ignore[method-assign]
         _ml_patched = True
 
