@@ -159,7 +159,8 @@ def main() -> int:
             sandbox.stop()
 
     print(
-        f"median of {args.runs} interleaved runs each (fresh process, service principal, custom ARM endpoint = the sandbox)"
+        f"median of {args.runs} interleaved runs each "
+        "(fresh process, service principal, custom ARM endpoint = the sandbox)"
     )
     print(f"{'command':10} {'light':>9} {'azure.ai.ml':>12} {'ratio':>7}   CPU: {'light':>7} {'azure.ai.ml':>12}")
     for command in commands:
@@ -167,7 +168,8 @@ def main() -> int:
         heavy = statistics.median(times[(command, "azure.ai.ml")])
         mark = "" if light <= 0.8 else "  (over the 0.8 s target)"
         print(
-            f"{command:10} {light:8.2f}s {heavy:11.2f}s {light / heavy:7.2f}        {statistics.median(cpu[(command, 'light')]):6.2f}s "
+            f"{command:10} {light:8.2f}s {heavy:11.2f}s {light / heavy:7.2f}        "
+            f"{statistics.median(cpu[(command, 'light')]):6.2f}s "
             f"{statistics.median(cpu[(command, 'azure.ai.ml')]):11.2f}s{mark}"
         )
     print(f"floor: python -c 'import rdeploy_tui.cli' {statistics.median(floor):.2f} s")

@@ -32,7 +32,10 @@ def _pct(values: list[float], p: float) -> float:
 _FORECAST_CRATE = r"""
 env <- new.env(parent = baseenv())
 env$y <- as.numeric(datasets::Nile)
-f <- function(forecast_horizon) { fc <- forecast::meanf(y, h = forecast_horizon); data.frame(point = as.numeric(fc$mean)) }
+f <- function(forecast_horizon) {
+  fc <- forecast::meanf(y, h = forecast_horizon)
+  data.frame(point = as.numeric(fc$mean))
+}
 environment(f) <- env
 dir.create(file.path(commandArgs(trailingOnly = TRUE)[[1]], "models"), recursive = TRUE)
 saveRDS(serialize(f, NULL), file.path(commandArgs(trailingOnly = TRUE)[[1]], "models", "crate.bin"))
@@ -106,13 +109,15 @@ def main() -> int:
     print(f"{'measure':<32}{'n':>5}{'p50 ms':>10}{'p95 ms':>10}{'mean ms':>10}")
     for label, values in rows:
         print(
-            f"{label:<32}{len(values):>5}{_pct(values, 50):>10.1f}{_pct(values, 95):>10.1f}{statistics.fmean(values):>10.1f}"
+            f"{label:<32}{len(values):>5}"
+            f"{_pct(values, 50):>10.1f}{_pct(values, 95):>10.1f}{statistics.fmean(values):>10.1f}"
         )
     for label, ready, first in first_request(args.starts):
         print(f"{'forecast model, ' + label:<44}")
         for what, values in (("  start -> /ready 200", ready), ("  first /score after /ready", first)):
             print(
-                f"{what:<32}{len(values):>5}{_pct(values, 50):>10.1f}{_pct(values, 95):>10.1f}{statistics.fmean(values):>10.1f}"
+                f"{what:<32}{len(values):>5}"
+                f"{_pct(values, 50):>10.1f}{_pct(values, 95):>10.1f}{statistics.fmean(values):>10.1f}"
             )
     bad = sum(s != 200 for s in new.statuses + kept.statuses)
     if bad:

@@ -128,7 +128,8 @@ def main() -> int:
                 script = script.replace(header, b"")
             (code / "plumber.R").write_bytes(script)
             print(
-                f"plumber.R {'WITHOUT' if args.without_connection_close else 'with'} Connection: close in the score handler"
+                f"plumber.R {'WITHOUT' if args.without_connection_close else 'with'} "
+                "Connection: close in the score handler"
             )
             route = {"port": 8000}
             deployment = ManagedOnlineDeployment(

@@ -160,7 +160,7 @@ def main() -> int:
     print(f"  first frame      {_ms(firsts)}   (target <= 400 ms)")
     print(f"  complete screen  {_ms(completes)}")
     print(f"bare Textual app   {_ms(bares)}   (one Static and a Footer)")
-    paired = [f / b for f, b in zip(firsts, bares)]
+    paired = [f / b for f, b in zip(firsts, bares, strict=True)]
     print(
         f"first frame / bare app: {median / statistics.median(bares):.2f}x (medians), {statistics.median(paired):.2f}x "
         f"(median of the {len(paired)} interleaved pairs)   (target <= 1.15x)"

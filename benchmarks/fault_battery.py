@@ -1,12 +1,13 @@
-"""The reliability battery of issue 15, tried from outside as users and faults would: real CLI processes, real
-signals, the built-in sandbox with the real Azure SDKs, real R. Prints one table: test | tried | handled well.
+"""The reliability battery: kills, corrupt state, hostile files and the other faults of issues 15 and 25, tried from
+outside as users and faults would: real CLI processes, real signals, the built-in sandbox with the real Azure SDKs,
+real R. Prints one table: test | tried | handled well.
 
     .venv/bin/python benchmarks/fault_battery.py [--quick] [--only NAME ...] [--list]
 
 Each check runs in its own temporary RDEPLOY_HOME and has a deadline: a hang is a failed row, never a stuck run.
 Checks that need R are marked "no R" and skipped when Rscript with plumber is missing. About 4-5 minutes;
---quick runs only the checks that take seconds (no R, no deploy), under a minute. Section 12 is issue 25's files
-the tool reads; its rows run in CI as tests too (tests/reliability/test_files_read.py, test_target_lock.py,
+--quick runs only the checks that take seconds (no R, no deploy), under a minute. Section 12 is the files the tool
+reads (issue 25); its rows run in CI as tests too (tests/reliability/test_files_read.py, test_target_lock.py,
 tests/ui/test_keymap_file.py).
 """
 

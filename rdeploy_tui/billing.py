@@ -10,20 +10,39 @@ layer's EndpointInfo, or the fixed data of the wizard's snapshot tests.
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Mapping, Sequence
+from typing import Protocol, TypeVar
 
 
-def billing_deployments(endpoint: Any) -> list[Any]:
+class Named(Protocol):
+    @property
+    def name(self) -> str: ...
+
+
+_Deployment = TypeVar("_Deployment", bound=Named, covariant=True)
+
+
+class Billable(Protocol[_Deployment]):
+    """An endpoint as billing reads it (the Azure layer's EndpointInfo has these fields)."""
+
+    @property
+    def deployments(self) -> Sequence[_Deployment]: ...
+
+    @property
+    def traffic(self) -> Mapping[str, int]: ...
+
+
+def billing_deployments(endpoint: Billable[_Deployment]) -> list[_Deployment]:
     """The endpoint's deployments that bill now: all of them."""
     return list(getattr(endpoint, "deployments", ()) or ())
 
 
-def still_bills(endpoint: Any) -> bool:
+def still_bills(endpoint: Billable[Named]) -> bool:
     """Whether the endpoint bills now (it has a deployment); deleting the endpoint stops it."""
     return bool(billing_deployments(endpoint))
 
 
-def idle_deployments(endpoint: Any) -> list[str]:
+def idle_deployments(endpoint: Billable[Named]) -> list[str]:
     """Deployments that bill while taking no live traffic (a deploy left at 0 %, a rollout's old deployment): route
     traffic to them or delete them."""
     traffic = getattr(endpoint, "traffic", None) or {}

@@ -27,9 +27,10 @@ import os
 import re
 import stat
 import unicodedata
+from collections.abc import Hashable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from rdeploy_tui.errors import RdeployError
 
@@ -230,8 +231,9 @@ def check_json_text(text: str) -> None:
             raise ContentError(_digits_problem(end - match.start()), line=line, column=column)
 
 
-def parse_json(text: str) -> Any:
-    """json.loads after check_json_text; ContentError (with line and column) for anything json refuses."""
+def parse_json(text: str) -> object:
+    """json.loads after check_json_text; ContentError (with line and column) for anything json refuses. What a file
+    holds is unknown until its caller checks its shape: hence `object`, narrowed there."""
     check_json_text(text)
     try:
         return json.loads(text)
@@ -241,7 +243,7 @@ def parse_json(text: str) -> Any:
         raise ContentError(f"cannot be read as JSON: {exc}") from None
 
 
-def read_json(path: Path | str, kind: FileKind) -> Any:
+def read_json(path: Path | str, kind: FileKind) -> object:
     """A JSON file: read_text's checks, then parse_json's."""
     text = read_text(path, kind)
     try:
@@ -254,14 +256,14 @@ def read_json(path: Path | str, kind: FileKind) -> Any:
 _INT_TAG = "tag:yaml.org,2002:int"
 
 
-def _bounded_loader() -> type:
+def _bounded_loader() -> type[yaml.SafeLoader]:
     """yaml.SafeLoader with the checks above (built on first use: PyYAML is imported only by those who read YAML)."""
     import yaml
 
     class BoundedLoader(yaml.SafeLoader):
         _depth = 0
 
-        def compose_node(self, parent: yaml.Node | None, index: Any) -> yaml.Node | None:
+        def compose_node(self, parent: yaml.Node | None, index: int) -> yaml.Node | None:
             # The composer recurses once per level: stop at MAX_DEPTH rather than at Python's recursion limit.
             self._depth += 1
             try:
@@ -274,12 +276,12 @@ def _bounded_loader() -> type:
             finally:
                 self._depth -= 1
 
-        def construct_document(self, node: yaml.Node) -> Any:
+        def construct_document(self, node: yaml.Node) -> object:
             _check_node_graph(node)
             return super().construct_document(node)
 
-        def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> Any:
-            seen: set[Any] = set()
+        def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Hashable, object]:
+            seen: set[str] = set()
             for key_node, _ in node.value:
                 if isinstance(key_node, yaml.ScalarNode):
                     if key_node.value in seen:
@@ -296,7 +298,7 @@ def _bounded_loader() -> type:
     return BoundedLoader
 
 
-_loader: type | None = None
+_loader: type[yaml.SafeLoader] | None = None
 
 
 def _children(node: yaml.Node) -> list[tuple[str, yaml.Node]]:
@@ -361,7 +363,7 @@ def _node_error(node: yaml.Node, where: str, problem: str) -> ContentError:
     return ContentError(problem, line=mark.line + 1, column=mark.column + 1, field=where or None)
 
 
-def parse_yaml(text: str) -> Any:
+def parse_yaml(text: str) -> object:
     """yaml.safe_load with the checks above; ContentError (with line, column and, when known, the dotted field)."""
     import yaml
 
@@ -385,7 +387,7 @@ def parse_yaml(text: str) -> Any:
         raise ContentError(f"cannot be read as YAML: {printable(str(exc), 120)}") from None
 
 
-def read_yaml(path: Path | str, kind: FileKind) -> Any:
+def read_yaml(path: Path | str, kind: FileKind) -> object:
     """A YAML file: read_text's checks, then parse_yaml's."""
     text = read_text(path, kind)
     try:
@@ -415,7 +417,7 @@ def printable(value: object, limit: int = 80) -> str:
 _PLAIN = re.compile(r"[A-Za-z0-9_.-]{1,40}")
 
 
-def shown(value: Any, limit: int = 40) -> str:
+def shown(value: object, limit: int = 40) -> str:
     """A value from a file, for a message: a plain short name as it is, anything else quoted with every non-ASCII
     or control character escaped and cut (a spec symlinked to a secret must not echo its lines)."""
     text = str(value)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import importlib
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any, TextIO
 
@@ -31,49 +31,13 @@ COMMANDS = (
 )
 
 
-def add_connection_options(parser: argparse.ArgumentParser, *, root: bool = False) -> None:
-    """Where Azure is: real Azure (default), a sovereign cloud, any ARM endpoint, or the built-in sandbox.
-
-    Given before or after the command (`rdeploy-tui --sandbox endpoints list` and `... list --sandbox`):
-    a command's copies default to SUPPRESS so they never overwrite what the root parser read."""
-    import argparse
-
-    unset: dict[str, Any] = {} if root else {"default": argparse.SUPPRESS}
-    group = parser.add_argument_group("Azure connection")
-    group.add_argument(
-        "--sandbox",
-        action="store_true",
-        help="use the built-in Azure sandbox (no account needed; it runs at 1/20 of Azure's durations, "
-        "RDEPLOY_SANDBOX_TIME_SCALE=1 for the real pace)",
-        **unset,
-    )
-    group.add_argument(
-        "--cloud", metavar="NAME", help="Azure cloud: AzureCloud (default), AzureChinaCloud, AzureUSGovernment", **unset
-    )
-    group.add_argument(
-        "--arm-endpoint", metavar="URL", help="any other Azure Resource Manager endpoint (https)", **unset
-    )
-    group.add_argument("--ca-bundle", metavar="FILE", help="CA certificates to trust for --arm-endpoint", **unset)
-    group.add_argument(
-        "--prices-url",
-        metavar="URL",
-        help="the Azure Retail Prices API, or a mirror of it (env RDEPLOY_PRICES_URL; default Microsoft's)",
-        **unset,
-    )
-    group.add_argument(
-        "--package-index-url",
-        metavar="URL",
-        help="the R repository whose package index a deploy checks names against (env RDEPLOY_PACKAGE_INDEX_URL; "
-        "default the one the image installs from)",
-        **unset,
-    )
-
-
 def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     """The full parser, or with `only` the parser of that one command: importing every command module (and
     what each imports: the spec rules, the deploy folder, the pipeline's events ...) costs a day-2 command
     ~0.1 s of its 0.8 s budget (issue 17), and argparse needs the other subparsers only for the root --help."""
     import argparse
+
+    from rdeploy_tui.connection_options import add_connection_options
 
     parser = argparse.ArgumentParser(
         prog="rdeploy-tui",
@@ -147,6 +111,8 @@ def _root_options(argv: list[str]) -> tuple[argparse.Namespace, list[str]]:
     """The connection options given before any command, and the rest of the line."""
     import argparse
 
+    from rdeploy_tui.connection_options import add_connection_options
+
     root = argparse.ArgumentParser(prog="rdeploy-tui", add_help=False)
     add_connection_options(root, root=True)
     return root.parse_known_args(argv)
@@ -182,15 +148,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _run(ui_cmd.run, args)  # the wizard owns the terminal
     stdout = sys.stdout
     if stdout is not None and sys.stderr is not None and not isinstance(stdout, _StdoutOrTerminal):
-        sys.stdout = _StdoutOrTerminal(stdout, sys.stderr)  # type: ignore[assignment]
+        sys.stdout = _StdoutOrTerminal(stdout, sys.stderr)
     try:
         return _run(run, args)
     finally:
         sys.stdout = stdout
 
 
-def _run(run: Any, args: Any) -> int:
-    """A command's exit code: every failure a message (0 ok, 1 failed, 2 usage, 130 interrupted), no traceback."""
+def _run(run: Callable[[Any], int | None], args: argparse.Namespace | SimpleNamespace) -> int:
+    """A command's exit code: every failure a message (0 ok, 1 failed, 2 usage, 130 interrupted), no traceback.
+    `run` reads its options by attribute: the parsed Namespace, or the wizard's SimpleNamespace (no argparse)."""
     try:
         return int(run(args) or 0)
     except RdeployError as exc:

@@ -1,10 +1,13 @@
-"""An endpoint's health as text (azure.monitor.Health, duck-typed): sparklines and the rows of figures that
-`rdeploy-tui endpoints metrics` prints and the wizard's health screen shows. Pure: no Azure, no Textual."""
+"""An endpoint's health as text (azure/monitor.py's Health): sparklines and the rows of figures that
+`rdeploy-tui endpoints metrics` prints and the wizard's health screen shows. Pure: no Azure call, no Textual."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from rdeploy_tui.azure.monitor import Health, Series
 
 BARS = "▁▂▃▄▅▆▇█"
 
@@ -33,7 +36,7 @@ class Row:
     """One line of the health table: a label, the series it plots, and its figures as text."""
 
     label: str
-    series: Any  # azure.monitor.Series
+    series: Series
     now: str
     average: str
     maximum: str
@@ -44,16 +47,16 @@ def _num(value: float | None, digits: int = 0) -> str:
     return "-" if value is None else f"{value:,.{digits}f}"
 
 
-def _figures(series: Any, digits: int = 0) -> tuple[str, str, str]:
+def _figures(series: Series, digits: int = 0) -> tuple[str, str, str]:
     return _num(series.last, digits), _num(series.average, digits), _num(series.maximum, digits)
 
 
-def gone(series: Any, recent: int = 2) -> bool:
+def gone(series: Series, recent: int = 2) -> bool:
     """An instance with no sample in the last `recent` grains: removed (scale in) or restarted since."""
     return all(p is None for p in series.points[-recent:])
 
 
-def health_rows(health: Any) -> list[Row]:
+def health_rows(health: Health) -> list[Row]:
     """The rows of the health table, in the order the CLI prints them and the wizard shows them."""
     rows = [Row("requests/min", health.requests, *_figures(health.requests))]
     for status_class in ("4xx", "5xx"):

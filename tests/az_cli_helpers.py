@@ -53,7 +53,8 @@ def run_az(cmd: list[str], env: dict[str, str], cwd: Path | None = None) -> subp
 
 
 def signed_in(sandbox, az: Path, config_dir: Path) -> tuple[dict[str, str], subprocess.CompletedProcess[str]]:
-    """Run the printed recipe in bash; return the environment it leaves (for the commands that follow) and its result."""
+    """Run the printed recipe in bash; return the environment it leaves (for the commands that follow) and its
+    result."""
     from rdeploy_tui.commands.sandbox_cmd import az_recipe
 
     script = "set -e\n" + "\n".join(az_recipe(sandbox)) + "\nenv -0 > env.dump\n"

@@ -23,7 +23,16 @@ Typical use (the wizard follows the same order):
     azure.endpoint_target(ws, "my-endpoint")        # scoring URI + key/token, for rdeploy_tui.scoring's client
     azure.score(ws, "my-endpoint", {"x": [1]})      # rdeploy_tui.scoring.result.ScoreResult; 424 etc. -> RdeployError
 
-The deploy itself is rdeploy_tui.pipeline.runner.run_deploy (plan + events + state): build_image and Endpoints.
+The deploy itself is rdeploy_tui.pipeline.runner.run_deploy (steps on the run engine): build_image and Endpoints.
+
+Modules: connection.py (connect: a named cloud or a custom ARM endpoint), clouds.py, credentials.py, ca_bundle.py,
+clients.py (AzureConnection, the factory of every client), pace.py + deadlines.py (how often to poll and how long to
+wait, from Azure's own headers and limits), discovery.py (subscriptions, workspaces), workspace.py (a workspace, its
+ACR, its models), acr.py + acr_login.py (the image build; a registry token for docker), online.py (endpoints and
+deployments), arm_rest.py + rest_online.py (the same reads and delete over plain ARM REST), scoring.py (where to
+score, with which key), insights.py + monitor.py (Azure Monitor's metrics), autoscale.py (autoscale settings and
+scale events), quota.py (a VM family's free vCPUs), prices.py (list prices), errors.py (a failure -> what to do next:
+KNOWN_FAILURES), capture.py (the SDKs' output, captured and redacted).
 """
 
 from __future__ import annotations

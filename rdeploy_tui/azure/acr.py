@@ -18,10 +18,14 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from rdeploy_tui.azure.errors import azure_call
 from rdeploy_tui.azure.workspace import Registry, Workspace
 from rdeploy_tui.errors import RdeployError
+
+if TYPE_CHECKING:
+    from azure.mgmt.containerregistrytasks import ContainerRegistryTasksMgmtClient
 
 LinesSink = Callable[[list[str]], None]
 ProgressSink = Callable[[str], None]
@@ -62,7 +66,8 @@ def _ignore_matcher(patterns: list[str]) -> Callable[[str], bool]:
         parts = path.split("/")
         if any(part in _VCS for part in parts):
             return True
-        return matcher is not None and bool(matcher.matches(path))
+        # types-docker asks for a PathLike; docker-py matches the string itself (its own walk() passes str).
+        return matcher is not None and bool(matcher.matches(path))  # type: ignore[arg-type]
 
     return ignored
 
@@ -236,9 +241,9 @@ def build_image(
 
 def _start(
     ws: Workspace,
-    tasks,
+    tasks: ContainerRegistryTasksMgmtClient,
     registry: Registry,
-    context,
+    context: Path | dict[str, bytes],
     repository: str,
     tag: str,
     on_progress: ProgressSink,
@@ -251,7 +256,8 @@ def _start(
     on_progress(f"uploading the build context ({len(archive) / 1024:.1f} KiB)")
     with azure_call(f"uploading the build context to {registry.name}"):
         upload = tasks.registries.get_build_source_upload_url(registry.resource_group, registry.name)
-        ws.connection.blob_client(upload.upload_url).upload_blob(archive, blob_type="BlockBlob", overwrite=True)
+        upload_url = _given(upload.upload_url, f"{registry.name} gave no upload URL for the build context")
+        ws.connection.blob_client(upload_url).upload_blob(archive, blob_type="BlockBlob", overwrite=True)
     if cancel.is_set():
         raise RdeployError("The image build was cancelled before it started.", None, code="Cancelled")
     request = models.DockerBuildRequest(
@@ -272,7 +278,7 @@ def _start(
 
 def _follow(
     ws: Workspace,
-    tasks,
+    tasks: ContainerRegistryTasksMgmtClient,
     registry: Registry,
     run_id: str,
     on_lines: LinesSink,
@@ -283,8 +289,9 @@ def _follow(
     pace = ws.connection.pace
     with azure_call(f"opening the log of build run {run_id}"):
         log_url = tasks.runs.get_log_sas_url(registry.resource_group, registry.name, run_id).log_link
-    blob = ws.connection.blob_client(log_url)
-    offset, pending, tail = 0, b"", []
+        blob = ws.connection.blob_client(_given(log_url, f"{registry.name} gave no log link for build run {run_id}"))
+    offset, pending = 0, b""
+    tail: list[str] = []
     delay, cancelled_at_azure = 1.0, False
     polls_without_blob = 0
     on_progress(f"build run {run_id} queued")
@@ -347,7 +354,14 @@ def _follow(
             )  # already cancelled: keep polling for the final status, without spinning
 
 
-def _run_status_if_final(tasks, registry: Registry, run_id: str) -> str | None:
+def _given(value: str | None, missing: str) -> str:
+    """A field ACR's answer always carries (its SDK models leave every field optional)."""
+    if not value:
+        raise RdeployError(f"{missing}.", "Run the deploy again; the build starts over.", code="BuildFailed")
+    return value
+
+
+def _run_status_if_final(tasks: ContainerRegistryTasksMgmtClient, registry: Registry, run_id: str) -> str | None:
     with azure_call(f"reading build run {run_id}"):
         run = tasks.runs.get(registry.resource_group, registry.name, run_id)
     props = getattr(run, "properties", None) or run

@@ -22,12 +22,15 @@ HTTPS_PROXY/NO_PROXY as every other client (a corporate proxy; the built-in sand
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from rdeploy_tui.azure.workspace import Workspace
 from rdeploy_tui.errors import RdeployError
 from rdeploy_tui.tls import tls_context
+
+if TYPE_CHECKING:
+    import httpx
 
 NULL_GUID = "00000000-0000-0000-0000-000000000000"
 _TIMEOUT_S = 30.0
@@ -103,7 +106,7 @@ def _bearer_params(header: str) -> dict[str, str]:
     return {key.lower(): value for key, value in re.findall(r'(\w+)="([^"]*)"', rest)}
 
 
-def _json(response: Any) -> dict[str, Any]:
+def _json(response: httpx.Response) -> dict[str, Any]:
     try:
         body = response.json()
     except ValueError:
@@ -111,7 +114,7 @@ def _json(response: Any) -> dict[str, Any]:
     return body if isinstance(body, dict) else {}
 
 
-def _acr_error(response: Any) -> str:
+def _acr_error(response: httpx.Response) -> str:
     """AcrErrors' first {code, message}, else the start of the body (never the request: it held the token)."""
     errors = _json(response).get("errors")
     if isinstance(errors, list) and errors and isinstance(errors[0], dict):

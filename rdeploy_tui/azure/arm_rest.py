@@ -13,13 +13,18 @@ Environment Versions).
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from rdeploy_tui.azure.clients import LRO_INTERVAL_S, AzureConnection
 from rdeploy_tui.azure.discovery import WorkspaceInfo, resource_id_pattern
 from rdeploy_tui.azure.errors import azure_call
 from rdeploy_tui.errors import RdeployError
+
+if TYPE_CHECKING:
+    from azure.core.pipeline import PipelineResponse
+    from azure.core.polling import LROPoller
+    from azure.core.rest import HttpRequest, HttpResponse
 
 # What azure-ai-ml (>=1.35) sends per resource; checked against its requests by the test above.
 API_VERSIONS = {
@@ -38,7 +43,7 @@ def workspace_path(subscription_id: str, resource_group: str, name: str) -> str:
     )
 
 
-def _raise_for(response: Any) -> None:
+def _raise_for(response: HttpResponse) -> None:
     """The exceptions the generated clients raise (explained by azure/errors.py like any SDK error)."""
     from azure.core.exceptions import (
         ClientAuthenticationError,
@@ -54,14 +59,14 @@ def _raise_for(response: Any) -> None:
     raise HttpResponseError(response=response, error_format=ARMErrorFormat)
 
 
-def _request(method: str, url: str, api_version: str | None, body: Any = None) -> Any:
+def _request(method: str, url: str, api_version: str | None, body: dict[str, Any] | None = None) -> HttpRequest:
     from azure.core.rest import HttpRequest
 
     params = {"api-version": api_version} if api_version else None
     return HttpRequest(method, url, params=params, json=body)
 
 
-def _send(connection: AzureConnection, request: Any) -> Any:
+def _send(connection: AzureConnection, request: HttpRequest) -> PipelineResponse[HttpRequest, HttpResponse]:
     """The PipelineResponse (an LROPoller needs it); a path is made absolute on the connection's ARM endpoint."""
     client = connection.arm_pipeline()
     request.url = client.format_url(request.url)
@@ -69,13 +74,32 @@ def _send(connection: AzureConnection, request: Any) -> Any:
 
 
 def call(
-    connection: AzureConnection, method: str, path: str, api: str, body: Any = None, *, ok: tuple[int, ...] = (200,)
-) -> Any:
-    """One request; the parsed JSON answer (None when empty). Raises azure.core exceptions: call it in azure_call."""
+    connection: AzureConnection,
+    method: str,
+    path: str,
+    api: str,
+    body: dict[str, Any] | None = None,
+    *,
+    ok: tuple[int, ...] = (200,),
+) -> dict[str, Any] | None:
+    """One request; the answer's JSON object (None when empty, or not an object: ARM answers these operations with
+    one). Raises azure.core exceptions: call it in azure_call."""
     response = _send(connection, _request(method, path, API_VERSIONS[api], body)).http_response
     if response.status_code not in ok:
         _raise_for(response)
-    return response.json() if response.content else None
+    doc = response.json() if response.content else None
+    return doc if isinstance(doc, dict) else None
+
+
+def get(connection: AzureConnection, path: str, api: str) -> dict[str, Any]:
+    """One resource's document. An answer without one raises DecodeError, as the generated clients do when they
+    cannot read a body."""
+    from azure.core.exceptions import DecodeError
+
+    doc = call(connection, "GET", path, api)
+    if doc is None:
+        raise DecodeError(f"GET {path} answered without a JSON object")
+    return doc
 
 
 def pages(connection: AzureConnection, path: str, api: str) -> Iterator[dict[str, Any]]:
@@ -92,7 +116,7 @@ def pages(connection: AzureConnection, path: str, api: str) -> Iterator[dict[str
         request = _request("GET", page["nextLink"], None)
 
 
-def begin(connection: AzureConnection, method: str, path: str, api: str) -> Any:
+def begin(connection: AzureConnection, method: str, path: str, api: str) -> LROPoller[None]:
     """Start a long-running operation; an azure.core LROPoller with ARM's polling (Azure-AsyncOperation,
     Location, Retry-After), as the generated clients return. 404 raises ResourceNotFoundError."""
     from azure.core.polling import LROPoller
@@ -125,7 +149,7 @@ def get_workspace(connection: AzureConnection, subscription_id: str, resource_gr
     """discovery.get_workspace without azure.ai.ml."""
     with azure_call(f"reading workspace {name}", who=connection.identity):
         info = workspace_info(
-            subscription_id, call(connection, "GET", workspace_path(subscription_id, resource_group, name), "workspace")
+            subscription_id, get(connection, workspace_path(subscription_id, resource_group, name), "workspace")
         )
     if info is None:
         raise RdeployError(f"Workspace {name} was not found in resource group {resource_group}.", "Check the names.")

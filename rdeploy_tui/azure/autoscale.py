@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone, tzinfo
-from typing import Any
+from typing import TYPE_CHECKING
 
 from rdeploy_tui.azure.errors import azure_call
 from rdeploy_tui.azure.insights import deployment_id, endpoint_id
@@ -24,6 +24,10 @@ from rdeploy_tui.azure.workspace import Workspace
 from rdeploy_tui.errors import RdeployError
 from rdeploy_tui.spec.autoscale import ProfilePlan, RecurrencePlan, RulePlan, describe, profiles, setting_name
 from rdeploy_tui.spec.deploy_spec import AutoscaleSpec
+
+if TYPE_CHECKING:
+    from azure.mgmt.monitor import MonitorManagementClient
+    from azure.mgmt.monitor.models import AutoscaleProfile, AutoscaleSettingResource, ScaleRule
 
 
 @dataclass(frozen=True)
@@ -64,13 +68,13 @@ class ScaleEvent:
 
 
 # ----- SDK models <-> plans ----------------------------------------------------------------------------------------
-def _minutes(value: Any) -> int:
+def _minutes(value: object) -> int:
     if isinstance(value, timedelta):
         return round(value.total_seconds() / 60)
     return 0
 
 
-def _rule_model(rule: RulePlan, ws: Workspace, endpoint: str, deployment: str) -> Any:
+def _rule_model(rule: RulePlan, ws: Workspace, endpoint: str, deployment: str) -> ScaleRule:
     from azure.mgmt.monitor.models import MetricTrigger, ScaleAction, ScaleRule
 
     uri = deployment_id(ws, endpoint, deployment) if rule.resource == "deployment" else endpoint_id(ws, endpoint)
@@ -94,7 +98,7 @@ def _rule_model(rule: RulePlan, ws: Workspace, endpoint: str, deployment: str) -
     )
 
 
-def _profile_model(profile: ProfilePlan, ws: Workspace, endpoint: str, deployment: str) -> Any:
+def _profile_model(profile: ProfilePlan, ws: Workspace, endpoint: str, deployment: str) -> AutoscaleProfile:
     from azure.mgmt.monitor.models import AutoscaleProfile, Recurrence, RecurrentSchedule, ScaleCapacity
 
     recurrence = None
@@ -114,7 +118,7 @@ def _profile_model(profile: ProfilePlan, ws: Workspace, endpoint: str, deploymen
     )
 
 
-def _plan_of(model: Any) -> ProfilePlan:
+def _plan_of(model: AutoscaleProfile) -> ProfilePlan:
     rules = []
     for r in model.rules or []:
         t, a = r.metric_trigger, r.scale_action
@@ -143,10 +147,10 @@ def _plan_of(model: Any) -> ProfilePlan:
     return ProfilePlan(model.name, int(c.minimum), int(c.maximum), int(c.default), tuple(rules), recurrence)
 
 
-def _info(setting: Any) -> AutoscaleInfo:
+def _info(setting: AutoscaleSettingResource) -> AutoscaleInfo:
     return AutoscaleInfo(
-        setting.id,
-        setting.name,
+        setting.id or "",  # ARM's read-only fields: always in its answers, optional in the SDK's model
+        setting.name or "",
         bool(setting.enabled),
         tuple(_plan_of(p) for p in setting.profiles or []),
         setting.target_resource_uri or "",
@@ -154,7 +158,7 @@ def _info(setting: Any) -> AutoscaleInfo:
 
 
 # ----- operations ---------------------------------------------------------------------------------------------------
-def _existing(client: Any, ws: Workspace, target: str) -> Any | None:
+def _existing(client: MonitorManagementClient, ws: Workspace, target: str) -> AutoscaleSettingResource | None:
     """The setting that targets `target` in the workspace's resource group (Azure allows one per resource)."""
     for setting in client.autoscale_settings.list_by_resource_group(ws.resource_group):
         if (setting.target_resource_uri or "").lower() == target.lower():
@@ -205,7 +209,7 @@ def apply_autoscale(ws: Workspace, endpoint: str, deployment: str, auto: Autosca
     client = ws.connection.monitor_client(ws.subscription_id)
     with azure_call(f"setting autoscale on {endpoint}/{deployment}"):
         existing = _existing(client, ws, target)
-        name = existing.name if existing is not None else setting_name(endpoint, deployment)
+        name = (existing.name if existing is not None else None) or setting_name(endpoint, deployment)
         resource = AutoscaleSettingResource(
             location=existing.location if existing is not None else location,
             tags=existing.tags if existing is not None else None,
@@ -230,7 +234,9 @@ def disable_autoscale(ws: Workspace, endpoint: str, deployment: str) -> Autoscal
         if existing is None:
             return None
         saved = client.autoscale_settings.update(
-            ws.resource_group, existing.name, AutoscaleSettingResourcePatch(enabled=False)
+            ws.resource_group,
+            existing.name or setting_name(endpoint, deployment),
+            AutoscaleSettingResourcePatch(enabled=False),
         )
     return _info(saved)
 
@@ -252,7 +258,7 @@ def scale_events(
     rank = {"Started": 0, "Succeeded": 1, "Failed": 1}
     for e in records:
         operation = (e.operation_name.value if e.operation_name else "") or ""
-        if "/autoscalesettings/" not in operation.lower():
+        if "/autoscalesettings/" not in operation.lower() or e.event_timestamp is None:
             continue
         kind = "out" if "scaleup" in operation.lower() else "in" if "scaledown" in operation.lower() else "flapping"
         props = e.properties or {}
@@ -272,7 +278,7 @@ def scale_events(
     return sorted(by_operation.values(), key=lambda ev: ev.at, reverse=True)
 
 
-def _int(value: Any) -> int | None:
+def _int(value: object) -> int | None:
     try:
         return int(str(value))
     except ValueError:

@@ -16,6 +16,8 @@ import logging
 import re
 import threading
 from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TextIO
 
 from rdeploy_tui.locations import sdk_log
 
@@ -69,7 +71,7 @@ class _ToListeners(logging.Handler):
                 pass
 
 
-def sdk_log_path():
+def sdk_log_path() -> Path:
     return sdk_log()
 
 
@@ -126,6 +128,7 @@ def _quiet_ml_if_imported(force: bool = False) -> None:
         from azure.mgmt.core.polling.arm_polling import ARMPolling
 
         # Polling state is what we want; the dot on stdout is not. Progress is reported by our own status polls.
+        # A deliberate patch of the SDK's class (mypy refuses assigning to a method): the same method minus its print.
         _azureml_polling.AzureMLPolling.update_status = ARMPolling.update_status  # type: ignore[method-assign]
         _ml_patched = True
 
@@ -159,7 +162,7 @@ _router_users = 0
 
 
 class _ThreadRouter:
-    def __init__(self, original) -> None:
+    def __init__(self, original: TextIO) -> None:
         self._original = original
 
     def write(self, text: str) -> int:
@@ -173,7 +176,7 @@ class _ThreadRouter:
         if threading.get_ident() not in _captured:
             self._original.flush()
 
-    def __getattr__(self, name: str):
+    def __getattr__(self, name: str) -> Any:  # the rest of the stream's interface, passed through
         return getattr(self._original, name)
 
 

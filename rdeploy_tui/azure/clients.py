@@ -8,13 +8,24 @@ from __future__ import annotations
 import os
 import threading
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rdeploy_tui.azure.capture import quiet_ml, quiet_sdk
 from rdeploy_tui.azure.credentials import Identity, identity_from_token
 from rdeploy_tui.azure.errors import azure_call
 from rdeploy_tui.azure.pace import Pace
 from rdeploy_tui.connection_options import ConnectionOptions
+
+if TYPE_CHECKING:  # the SDKs are imported when a client is first made (azure.ai.ml alone costs ~1.5 s)
+    from azure.ai.ml import MLClient
+    from azure.core.credentials import TokenCredential
+    from azure.core.rest import HttpRequest, HttpResponse
+    from azure.mgmt.containerregistry import ContainerRegistryManagementClient
+    from azure.mgmt.containerregistrytasks import ContainerRegistryTasksMgmtClient
+    from azure.mgmt.core import ARMPipelineClient
+    from azure.mgmt.monitor import MonitorManagementClient
+    from azure.mgmt.resource.subscriptions import SubscriptionClient
+    from azure.storage.blob import BlobClient
 
 # Retries for every client: azure-core retries 429/5xx/connection errors with exponential back-off,
 # honouring Retry-After; bounded so a dead network is reported within about a minute.
@@ -35,7 +46,7 @@ class AzureConnection:
     def __init__(
         self,
         options: ConnectionOptions,
-        credential: Any,
+        credential: TokenCredential,
         *,
         arm_endpoint: str,
         cloud_name: str,
@@ -58,9 +69,9 @@ class AzureConnection:
         self.pace = Pace()  # what Azure says about its own pace (Retry-After, operation timeouts)
         self._on_close = on_close
         self._lock = threading.Lock()
-        self._ml_clients: dict[tuple[str, str | None, str | None], Any] = {}
+        self._ml_clients: dict[tuple[str, str | None, str | None], MLClient] = {}
         self._identity: Identity | None = None
-        self._arm_pipeline: Any = None
+        self._arm_pipeline: ARMPipelineClient[HttpRequest, HttpResponse] | None = None
 
     # ----- lifecycle -----
     def close(self) -> None:
@@ -109,38 +120,38 @@ class AzureConnection:
     def mgmt_kwargs(self) -> dict[str, Any]:
         return {"base_url": self.arm_endpoint, "credential_scopes": self.scopes, **self.client_kwargs()}
 
-    def subscription_client(self) -> Any:
+    def subscription_client(self) -> SubscriptionClient:
         quiet_sdk()
         from azure.mgmt.resource.subscriptions import SubscriptionClient
 
         return SubscriptionClient(self.credential, **self.mgmt_kwargs())
 
-    def registry_client(self, subscription_id: str) -> Any:
+    def registry_client(self, subscription_id: str) -> ContainerRegistryManagementClient:
         quiet_sdk()
         from azure.mgmt.containerregistry import ContainerRegistryManagementClient
 
         return ContainerRegistryManagementClient(self.credential, subscription_id, **self.mgmt_kwargs())
 
-    def tasks_client(self, subscription_id: str) -> Any:
+    def tasks_client(self, subscription_id: str) -> ContainerRegistryTasksMgmtClient:
         quiet_sdk()
         from azure.mgmt.containerregistrytasks import ContainerRegistryTasksMgmtClient
 
         return ContainerRegistryTasksMgmtClient(self.credential, subscription_id, **self.mgmt_kwargs())
 
-    def monitor_client(self, subscription_id: str) -> Any:
+    def monitor_client(self, subscription_id: str) -> MonitorManagementClient:
         """Azure Monitor (metrics, autoscale settings, the activity log): only when they are asked for (~0.1 s)."""
         quiet_sdk()
         from azure.mgmt.monitor import MonitorManagementClient
 
         return MonitorManagementClient(self.credential, subscription_id, **self.mgmt_kwargs())
 
-    def blob_client(self, sas_url: str) -> Any:
+    def blob_client(self, sas_url: str) -> BlobClient:
         quiet_sdk()
         from azure.storage.blob import BlobClient
 
         return BlobClient.from_blob_url(sas_url, **self.client_kwargs())
 
-    def arm_pipeline(self) -> Any:
+    def arm_pipeline(self) -> ARMPipelineClient[HttpRequest, HttpResponse]:
         """azure-core's ARM pipeline alone (ARMPipelineClient: this connection's credential, retries, CA bundle and SDK
         logging), for the REST calls of rdeploy_tui.azure.arm_rest: day-2 commands without importing azure.ai.ml."""
         with self._lock:
@@ -153,7 +164,9 @@ class AzureConnection:
         from azure.mgmt.core.policies import ARMChallengeAuthenticationPolicy
 
         kwargs = self.client_kwargs()
-        config: Any = Configuration(**kwargs)
+        # Left unparameterised, as the generated clients leave theirs: azure-core's universal policies are typed for
+        # both its request types at once, which no single Configuration[Request, Response] accepts.
+        config: Configuration = Configuration(**kwargs)
         config.headers_policy = policies.HeadersPolicy(**kwargs)
         config.user_agent_policy = policies.UserAgentPolicy(sdk_moniker="rdeploy-tui", **kwargs)
         config.proxy_policy = policies.ProxyPolicy(**kwargs)
@@ -162,13 +175,17 @@ class AzureConnection:
         config.authentication_policy = ARMChallengeAuthenticationPolicy(self.credential, *self.scopes, **kwargs)
         config.custom_hook_policy = policies.CustomHookPolicy(**kwargs)
         config.logging_policy = policies.NetworkTraceLoggingPolicy(**kwargs)
-        client: Any = ARMPipelineClient(base_url=self.arm_endpoint, config=config, **kwargs)
+        client: ARMPipelineClient[HttpRequest, HttpResponse] = ARMPipelineClient(
+            base_url=self.arm_endpoint, config=config, **kwargs
+        )
         with self._lock:
             if self._arm_pipeline is None:
                 self._arm_pipeline = client
             return self._arm_pipeline
 
-    def ml_client(self, subscription_id: str, resource_group: str | None = None, workspace: str | None = None) -> Any:
+    def ml_client(
+        self, subscription_id: str, resource_group: str | None = None, workspace: str | None = None
+    ) -> MLClient:
         """An MLClient (cached per workspace). The first call imports azure.ai.ml (~1.5 s): call it off the UI
         thread."""
         key = (subscription_id, resource_group, workspace)

@@ -61,16 +61,17 @@ def sovereign_cloud(name: str | None) -> CloudEndpoints:
     return CloudEndpoints(canonical, arm, "https://" + login_host, arm, storage)
 
 
-def endpoints_from_metadata(arm: str, metadata: Any) -> CloudEndpoints:
+def endpoints_from_metadata(arm: str, metadata: object) -> CloudEndpoints:
     """CloudEndpoints for a custom ARM endpoint from its /metadata/endpoints answer (either shape; {} when absent).
 
     The token audience is the ARM URL when the metadata lists it among authentication.audiences (public Azure does),
-    else the first audience (Azure Stack Hub lists only its own, e.g. https://management.<tenant>.onmicrosoft.com/<guid>),
-    the way azure-cli and the Azure SDK samples for Azure Stack choose it. Without metadata: public Entra, audience = ARM.
+    else the first audience (Azure Stack Hub lists only its own, e.g.
+    https://management.<tenant>.onmicrosoft.com/<guid>), the way azure-cli and the Azure SDK samples for Azure Stack
+    choose it. Without metadata: public Entra, audience = ARM.
     """
     arm = arm.rstrip("/")
     entry = _metadata_entry(arm, metadata)
-    auth = entry.get("authentication") if isinstance(entry.get("authentication"), dict) else {}
+    auth = _section(entry, "authentication")
     login = str(auth.get("loginEndpoint") or "https://login.microsoftonline.com").rstrip("/")
     tenant = None
     if login.lower().endswith("/adfs"):  # AD FS: authority is the host, the "tenant" is adfs (MSAL's convention)
@@ -80,7 +81,7 @@ def endpoints_from_metadata(arm: str, metadata: Any) -> CloudEndpoints:
         audience = arm
     else:
         audience = audiences[0].rstrip("/")
-    suffixes = entry.get("suffixes") if isinstance(entry.get("suffixes"), dict) else {}
+    suffixes = _section(entry, "suffixes")
     portal = str(entry.get("portal") or entry.get("portalEndpoint") or arm + "/")
     name = str(entry.get("name") or "") or unique_cloud_name(arm)
     return CloudEndpoints(
@@ -88,7 +89,12 @@ def endpoints_from_metadata(arm: str, metadata: Any) -> CloudEndpoints:
     )
 
 
-def _metadata_entry(arm: str, metadata: Any) -> dict[str, Any]:
+def _section(entry: dict[str, Any], name: str) -> dict[str, Any]:
+    value = entry.get(name)
+    return value if isinstance(value, dict) else {}
+
+
+def _metadata_entry(arm: str, metadata: object) -> dict[str, Any]:
     """This cloud's entry: the dict itself, or from a list of clouds the one whose resourceManager is `arm`."""
     if isinstance(metadata, dict):
         return metadata
@@ -101,7 +107,7 @@ def _metadata_entry(arm: str, metadata: Any) -> dict[str, Any]:
     return {}
 
 
-def arm_metadata(arm: str, ca_bundle: str | None, given_bundle: str | None = None) -> Any:
+def arm_metadata(arm: str, ca_bundle: str | None, given_bundle: str | None = None) -> object:
     """ARM's /metadata/endpoints answer (Azure, sovereign clouds and Azure Stack Hub publish it); {} when absent.
 
     An untrusted certificate or an unreachable endpoint is reported here, before any sign-in, naming the cause."""
@@ -120,7 +126,7 @@ def arm_metadata(arm: str, ca_bundle: str | None, given_bundle: str | None = Non
         except httpx.HTTPError as exc:
             raise RdeployError(
                 f"{arm} did not answer ARM's metadata request ({type(exc).__name__}: {exc}).",
-                "Check --arm-endpoint (the Azure Resource Manager URL, e.g. https://management.local.azurestack.external) and the network.",
+                CHECK_ARM_ENDPOINT,
                 code="NetworkError",
             ) from None
         if response.status_code == 200:
@@ -131,6 +137,12 @@ def arm_metadata(arm: str, ca_bundle: str | None, given_bundle: str | None = Non
             if _metadata_entry(arm, data).get("authentication"):
                 return data
     return {}
+
+
+CHECK_ARM_ENDPOINT = (
+    "Check --arm-endpoint (the Azure Resource Manager URL, e.g. https://management.local.azurestack.external) "
+    "and the network."
+)
 
 
 def connect_problem(arm: str, exc: BaseException, given_bundle: str | None) -> RdeployError:
@@ -153,13 +165,14 @@ def connect_problem(arm: str, exc: BaseException, given_bundle: str | None) -> R
             )
         return RdeployError(
             f"The TLS certificate of {arm} is not trusted ({reason}).",
-            "Pass --ca-bundle FILE with the PEM certificate of the CA that signed it (for Azure Stack Hub: its root CA), then run again.",
+            "Pass --ca-bundle FILE with the PEM certificate of the CA that signed it "
+            "(for Azure Stack Hub: its root CA), then run again.",
             details=str(cause),
             code="CertificateError",
         )
     return RdeployError(
         f"Cannot reach {arm} ({exc}).",
-        "Check --arm-endpoint (the Azure Resource Manager URL, e.g. https://management.local.azurestack.external) and the network.",
+        CHECK_ARM_ENDPOINT,
         details=str(exc),
         code="NetworkError",
     )

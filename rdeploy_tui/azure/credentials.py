@@ -12,13 +12,17 @@ import json
 import os
 import shutil
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rdeploy_tui.azure.capture import quiet_sdk
 from rdeploy_tui.azure.clouds import CLOUDS
 from rdeploy_tui.azure.errors import SIGN_IN
 from rdeploy_tui.connection_options import ServicePrincipal
 from rdeploy_tui.errors import RdeployError
+
+if TYPE_CHECKING:
+    from azure.core.credentials import AccessToken, TokenCredential
+    from azure.identity import ChainedTokenCredential
 
 
 @dataclass(frozen=True)
@@ -78,7 +82,7 @@ def on_compute_instance() -> bool:
 
 def build_credential(
     authority: str | None = None, *, ca_bundle: str | None = None, service_principal: ServicePrincipal | None = None
-) -> tuple[Any, str]:
+) -> tuple[TokenCredential, str]:
     """A credential chain over the sign-in sources that are present here, and a label for them; or, given a
     `service_principal`, that one alone (ClientSecretCredential, as `az login --service-principal` signs in).
 
@@ -99,7 +103,7 @@ def build_credential(
         ManagedIdentityCredential,
     )
 
-    sources: list[tuple[Any, str]] = []
+    sources: list[tuple[TokenCredential, str]] = []
     kw: dict[str, Any] = {}
     if authority:
         kw["authority"] = authority
@@ -173,7 +177,7 @@ def _well_known_authority(authority: str) -> bool:
 class _LabelledChain:
     """ChainedTokenCredential that remembers which source answered (for 'signed in via ...')."""
 
-    def __init__(self, chain: Any, labels: list[str]) -> None:
+    def __init__(self, chain: ChainedTokenCredential, labels: list[str]) -> None:
         self._chain = chain
         self._labels = labels
 
@@ -185,8 +189,15 @@ class _LabelledChain:
                 return label
         return self._labels[0]
 
-    def get_token(self, *scopes: str, **kwargs: Any) -> Any:
-        return self._chain.get_token(*scopes, **kwargs)
+    def get_token(
+        self,
+        *scopes: str,
+        claims: str | None = None,
+        tenant_id: str | None = None,
+        enable_cae: bool = False,
+        **kwargs: Any,
+    ) -> AccessToken:
+        return self._chain.get_token(*scopes, claims=claims, tenant_id=tenant_id, enable_cae=enable_cae, **kwargs)
 
     def close(self) -> None:
         self._chain.close()

@@ -11,12 +11,15 @@ import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from rdeploy_tui import bounded_read
 from rdeploy_tui.azure.clients import AzureConnection
 from rdeploy_tui.azure.errors import azure_call
 from rdeploy_tui.errors import RdeployError
+
+if TYPE_CHECKING:
+    from azure.ai.ml.entities import Workspace
 
 
 def resource_id_pattern(resource_type: str) -> re.Pattern[str]:
@@ -96,6 +99,7 @@ def list_subscriptions(connection: AzureConnection) -> list[Subscription]:
                 is_default=(s.subscription_id or "").lower() == (default or "").lower(),
             )
             for s in client.subscriptions.list()
+            if s.subscription_id  # always there in ARM's answer; the SDK's model leaves every field optional
         ]
     if not found:
         who = connection.identity()
@@ -111,7 +115,7 @@ def list_subscriptions(connection: AzureConnection) -> list[Subscription]:
     return found
 
 
-def _enum_text(value: Any) -> str:
+def _enum_text(value: object) -> str:
     """'Enabled' from an SDK enum or a string (str() of an enum is 'SubscriptionState.ENABLED')."""
     return str(getattr(value, "value", value) or "")
 
@@ -205,15 +209,15 @@ def get_workspace(connection: AzureConnection, subscription_id: str, resource_gr
     return info
 
 
-def _info(subscription_id: str, ws: Any) -> WorkspaceInfo | None:
-    if getattr(ws, "_kind", None) in ("hub",):
+def _info(subscription_id: str, ws: Workspace | None) -> WorkspaceInfo | None:
+    if ws is None or getattr(ws, "_kind", None) in ("hub",):  # a hub hosts no online endpoints of its own
         return None
     ws_id = getattr(ws, "id", None) or ""
     match = _WS_PATH.search(ws_id)
     return WorkspaceInfo(
         subscription_id=match["sub"] if match else subscription_id,
         resource_group=match["rg"] if match else getattr(ws, "resource_group", "") or "",
-        name=ws.name,
+        name=ws.name or "",
         location=getattr(ws, "location", None),
         id=ws_id,
         container_registry=getattr(ws, "container_registry", None) or None,

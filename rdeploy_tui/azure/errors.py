@@ -1,10 +1,9 @@
 """The one place where Azure failures become RdeployError(what happened, what to do next).
 
 `explain(exc, doing=...)` takes anything an SDK call raised (azure-core HTTP errors, credential
-errors, network errors, the SDK's own validation errors) and returns an RdeployError, from PROBLEMS: a table
-of known problems (how to recognise one, what happened, what to do next) that a new failure extends by one row.
-`azure_call`
-wraps a block so every exception leaving it is already explained. Messages never carry tokens or keys
+errors, network errors, the SDK's own validation errors) and returns an RdeployError, from KNOWN_FAILURES: a table
+of known failures (how to recognise one, what happened, what to do next) that a new failure extends by one row.
+`azure_call` wraps a block so every exception leaving it is already explained. Messages never carry tokens or keys
 (azure-core error texts do not; everything still passes capture.redact).
 """
 
@@ -16,7 +15,7 @@ import re
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any
+from typing import Protocol
 
 from rdeploy_tui.azure.capture import redact
 from rdeploy_tui.errors import RdeployError
@@ -26,6 +25,23 @@ SIGN_IN = (
     "or set AZURE_TENANT_ID, AZURE_CLIENT_ID and AZURE_CLIENT_SECRET for a service principal; then run again. "
     "To try everything without an Azure account first: `rdeploy-tui --sandbox`."
 )
+
+
+class Principal(Protocol):
+    """Who is signed in, as a message names them (credentials.Identity, which imports this module)."""
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def kind(self) -> str: ...
+
+    @property
+    def object_id(self) -> str | None: ...
+
+
+# The signed-in identity, or a callable that reads it (it may sign in, which may fail: then it is not named).
+Who = Principal | Callable[[], Principal] | None
 
 # Which built-in role grants the action an AuthorizationFailed names (first matching prefix wins).
 _ROLES = [
@@ -91,7 +107,7 @@ def status_code(exc: BaseException) -> int | None:
 
 @dataclass(frozen=True)
 class Failure:
-    """An exception an Azure call raised, read once: what every row of PROBLEMS matches on and words with."""
+    """An exception an Azure call raised, read once: what every row of KNOWN_FAILURES matches on and words with."""
 
     exc: BaseException
     where: str  # " while creating endpoint x", or ""
@@ -99,7 +115,7 @@ class Failure:
     message: str  # the service's own sentence, redacted
     status: int | None  # the HTTP status, when there was an answer
     details: str | None  # extra text from the caller (container log lines ...)
-    who: Any  # the signed-in identity, or a callable returning it
+    who: Who
 
     @property
     def lowered(self) -> str:
@@ -107,7 +123,7 @@ class Failure:
 
 
 @dataclass(frozen=True)
-class Problem:
+class KnownFailure:
     """One known failure: how to recognise it, what happened, what to do next. Rows are tried in order; the first
     whose `matches` holds explains the failure. A new failure is a new row, placed before the rows it is narrower
     than. `explain`, when set, builds the whole error (rows whose wording needs more than one sentence each)."""
@@ -137,26 +153,26 @@ def _credential_unavailable(exc: BaseException) -> bool:
 
 _SIGNED_OUT_CODES = ("ExpiredAuthenticationToken", "InvalidAuthenticationToken", "AuthenticationFailed")
 
-PROBLEMS: tuple[Problem, ...] = (
+KNOWN_FAILURES: tuple[KnownFailure, ...] = (
     # Sign-in: the causes hide in chains of credential errors, so these rows read the whole chain.
-    Problem("NoManagedIdentity", lambda f: True, explain=lambda f: _managed_identity_missing(f.exc, f.where)),
-    Problem("AzSessionExpired", lambda f: True, explain=lambda f: _az_session_gone(f.exc, f.where)),
-    Problem(
+    KnownFailure("NoManagedIdentity", lambda f: True, explain=lambda f: _managed_identity_missing(f.exc, f.where)),
+    KnownFailure("AzSessionExpired", lambda f: True, explain=lambda f: _az_session_gone(f.exc, f.where)),
+    KnownFailure(
         "NotSignedIn",
         lambda f: _credential_unavailable(f.exc),
         what=lambda f: "You are not signed in to Azure" + f.where + ".",
         next_step=lambda f: SIGN_IN,
         details=lambda f: redact(str(f.exc)),
     ),
-    Problem("AADSTS", lambda f: True, explain=lambda f: _entra_error(f.exc, f.where)),
-    Problem("CertificateError", lambda f: True, explain=lambda f: _certificate_error(f.exc, f.where)),
-    Problem(
+    KnownFailure("AADSTS", lambda f: True, explain=lambda f: _entra_error(f.exc, f.where)),
+    KnownFailure("CertificateError", lambda f: True, explain=lambda f: _certificate_error(f.exc, f.where)),
+    KnownFailure(
         "ExpiredAuthenticationToken",
         lambda f: f.code == "ExpiredAuthenticationToken",
         what=lambda f: "Your Azure sign-in has expired" + f.where + ".",
         next_step=lambda f: SIGN_IN,
     ),
-    Problem(
+    KnownFailure(
         "NotSignedIn",
         lambda f: _http(f.exc, "ClientAuthenticationError") or f.status == 401 or f.code in _SIGNED_OUT_CODES,
         what=lambda f: "Azure did not accept your sign-in" + f.where + ".",
@@ -164,7 +180,7 @@ PROBLEMS: tuple[Problem, ...] = (
         code=lambda f: f.code or "NotSignedIn",
     ),
     # Access and subscriptions.
-    Problem(
+    KnownFailure(
         "AuthorizationFailed",
         lambda f: (
             f.code in ("AuthorizationFailed", "LinkedAuthorizationFailed", "AuthorizationPermissionMismatch")
@@ -172,7 +188,7 @@ PROBLEMS: tuple[Problem, ...] = (
         ),
         explain=lambda f: _authorization_failed(f),
     ),
-    Problem(
+    KnownFailure(
         "SubscriptionNotFound",
         lambda f: f.code in ("SubscriptionNotFound", "InvalidSubscriptionId"),
         what=lambda f: _subscription(f) + f" was not found, or is not visible to {_who(f.who)}{f.where}.",
@@ -182,7 +198,7 @@ PROBLEMS: tuple[Problem, ...] = (
             "tenant with `az login --tenant TENANT`; then run again."
         ),
     ),
-    Problem(
+    KnownFailure(
         "ReadOnlyDisabledSubscription",
         lambda f: f.code == "ReadOnlyDisabledSubscription",
         what=lambda f: _subscription(f) + f" is disabled, so nothing can be created or changed in it{f.where}.",
@@ -193,7 +209,7 @@ PROBLEMS: tuple[Problem, ...] = (
         ),
     ),
     # Building and running the image.
-    Problem(
+    KnownFailure(
         "TasksOperationsNotAllowed",
         lambda f: f.code == "TasksOperationsNotAllowed" or "tasksoperationsnotallowed" in f.lowered,
         what=lambda f: (
@@ -207,7 +223,7 @@ PROBLEMS: tuple[Problem, ...] = (
             "`docker build -t IMAGE docker-context`, `docker push IMAGE`."
         ),
     ),
-    Problem(
+    KnownFailure(
         "OutOfQuota",
         lambda f: (
             f.code in ("OutOfQuota", "QuotaExceeded")
@@ -225,7 +241,7 @@ PROBLEMS: tuple[Problem, ...] = (
             "extra headroom."
         ),
     ),
-    Problem(
+    KnownFailure(
         "ImagePullFailure",
         lambda f: f.code in ("ImagePullFailure", "ImageNotFound") or ("pull" in f.lowered and "image" in f.lowered),
         what=lambda f: "The deployment could not pull its container image" + f.where + ".",
@@ -235,7 +251,7 @@ PROBLEMS: tuple[Problem, ...] = (
         ),
         details=lambda f: _join(f.message, f.details),
     ),
-    Problem(
+    KnownFailure(
         "ResourceNotReady",
         lambda f: (
             f.code == "ResourceNotReady" or "container has crashed" in f.lowered or "resourcenotready" in f.lowered
@@ -250,7 +266,7 @@ PROBLEMS: tuple[Problem, ...] = (
         details=lambda f: _join(f.message, f.details),
     ),
     # Endpoints.
-    Problem(
+    KnownFailure(
         "EndpointNameTaken",
         lambda f: _name_taken(f.code, f.message),
         what=lambda f: (
@@ -260,7 +276,7 @@ PROBLEMS: tuple[Problem, ...] = (
         ),
         next_step=lambda f: "Choose another endpoint name (for example add your initials or a date) and run again.",
     ),
-    Problem(
+    KnownFailure(
         "EndpointBusy",
         lambda f: _busy(f.code, f.message),
         what=lambda f: "The endpoint is busy with another operation (Updating)" + f.where + ".",
@@ -269,13 +285,13 @@ PROBLEMS: tuple[Problem, ...] = (
         ),
     ),
     # The service or the network failing.
-    Problem(
+    KnownFailure(
         "Throttled",
         lambda f: f.status == 429 or f.code in ("TooManyRequests", "429"),
         what=lambda f: "Azure kept throttling requests" + f.where + " even after several retries.",
         next_step=lambda f: "Wait a minute and run the command again (a deploy picks up where it stopped).",
     ),
-    Problem(  # an answer: the network works, the service failed (not "check the proxy")
+    KnownFailure(  # an answer: the network works, the service failed (not "check the proxy")
         "ServiceError",
         lambda f: f.status is not None and f.status >= 500,
         what=lambda f: (
@@ -291,7 +307,7 @@ PROBLEMS: tuple[Problem, ...] = (
         ),
         code=lambda f: f.code or "ServiceError",
     ),
-    Problem(
+    KnownFailure(
         "NetworkError",
         lambda f: _http(f.exc, "ServiceRequestError", "ServiceResponseError"),
         what=lambda f: "Azure could not be reached or kept failing" + f.where + " even after several retries.",
@@ -301,14 +317,14 @@ PROBLEMS: tuple[Problem, ...] = (
         ),
         code=lambda f: f.code or ("ServiceError" if f.status else "NetworkError"),
     ),
-    Problem(
+    KnownFailure(
         "NotFound",
         lambda f: _http(f.exc, "ResourceNotFoundError") or f.status == 404,
         what=lambda f: "Azure could not find the resource" + f.where + ".",
         next_step=lambda f: "Check the subscription, resource group, workspace and names in the spec.",
         code=lambda f: f.code or "NotFound",
     ),
-    Problem(
+    KnownFailure(
         "HttpResponseError",
         lambda f: _http(f.exc, "HttpResponseError"),
         what=lambda f: f"Azure refused the request{f.where}: {f.message}",
@@ -318,28 +334,28 @@ PROBLEMS: tuple[Problem, ...] = (
 )
 
 
-def explain(exc: BaseException, doing: str = "", *, details: str | None = None, who: Any = None) -> RdeployError:
-    """Turn any exception raised by an Azure call into an RdeployError: the first row of PROBLEMS that matches, else
-    the SDK's own message. `doing`: e.g. "creating endpoint x". `who`: the signed-in identity (or a callable
+def explain(exc: BaseException, doing: str = "", *, details: str | None = None, who: Who = None) -> RdeployError:
+    """Turn any exception raised by an Azure call into an RdeployError: the first row of KNOWN_FAILURES that matches,
+    else the SDK's own message. `doing`: e.g. "creating endpoint x". `who`: the signed-in identity (or a callable
     returning it), named when a subscription is not visible."""
     if isinstance(exc, RdeployError):
         return exc
     failure = Failure(
         exc, f" while {doing}" if doing else "", error_code(exc), error_message(exc), status_code(exc), details, who
     )
-    for problem in PROBLEMS:
-        if not problem.matches(failure):
+    for row in KNOWN_FAILURES:
+        if not row.matches(failure):
             continue
-        if problem.explain is not None:
-            error = problem.explain(failure)
+        if row.explain is not None:
+            error = row.explain(failure)
             if error is None:
                 continue
             return error
         return RdeployError(
-            problem.what(failure),
-            problem.next_step(failure),
-            details=problem.details(failure),
-            code=problem.name if problem.code is None else problem.code(failure),
+            row.what(failure),
+            row.next_step(failure),
+            details=row.details(failure),
+            code=row.name if row.code is None else row.code(failure),
         )
     # The SDK's own validation errors and anything else: its message, never a traceback.
     text = redact(str(exc)) or type(exc).__name__
@@ -369,7 +385,7 @@ def _authorization_failed(f: Failure) -> RdeployError:
     return RdeployError(what, nxt, details=f.message, code=f.code or "AuthorizationFailed")
 
 
-def _who(who: Any) -> str:
+def _who(who: Who) -> str:
     """The signed-in identity as text; "the signed-in identity" when it is unknown or cannot be read."""
     try:
         value = who() if callable(who) else who
@@ -379,7 +395,7 @@ def _who(who: Any) -> str:
 
 
 @contextmanager
-def azure_call(doing: str, *, details: Any = None, who: Any = None) -> Iterator[None]:
+def azure_call(doing: str, *, details: str | Callable[[], str | None] | None = None, who: Who = None) -> Iterator[None]:
     """Every exception leaving the block becomes an explained RdeployError (KeyboardInterrupt passes).
 
     What the SDK prints inside the block is captured (capture.thread_output), never shown on the terminal."""
@@ -456,7 +472,7 @@ def compute_instance_workspace_id() -> str | None:
     return f"/subscriptions/{sub}/resourceGroups/{group}/providers/Microsoft.MachineLearningServices/workspaces/{ws}"
 
 
-def no_role_on_compute_instance(who: Any) -> RdeployError | None:
+def no_role_on_compute_instance(who: Principal) -> RdeployError | None:
     """A compute instance's managed identity that sees no subscription has no role anywhere (ARM lists the
     subscriptions an identity holds a role in): name the role on the instance's workspace and the command."""
     workspace_id = compute_instance_workspace_id()

@@ -12,15 +12,23 @@ Reading needs a role with Microsoft.Insights/metrics/read (Monitoring Reader, Re
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
-from typing import Any
+from typing import TYPE_CHECKING
 
 from rdeploy_tui.azure.errors import azure_call
 from rdeploy_tui.azure.insights import deployment_id, endpoint_id
 from rdeploy_tui.azure.workspace import Workspace
 from rdeploy_tui.errors import RdeployError
+
+if TYPE_CHECKING:
+    from azure.mgmt.monitor import MonitorManagementClient
+    from azure.mgmt.monitor.models import Metric, TimeSeriesElement
+
+    from rdeploy_tui.azure.autoscale import AutoscaleInfo, ScaleEvent
 
 # The windows offered, each with the grain that keeps a sparkline readable (Azure Monitor's own grains).
 WINDOWS: dict[str, tuple[timedelta, str]] = {
@@ -78,8 +86,8 @@ class Health:
     cpu: dict[str, Series] = field(default_factory=dict)  # instance id -> CpuUtilizationPercentage
     memory: dict[str, Series] = field(default_factory=dict)  # instance id -> CpuMemoryUtilizationPercentage
     instances: Series | None = None  # DeploymentCapacity
-    autoscale: Any = None  # rdeploy_tui.azure.autoscale.AutoscaleInfo, when the deployment has a setting
-    events: tuple[Any, ...] = ()  # rdeploy_tui.azure.autoscale.ScaleEvent, newest first
+    autoscale: AutoscaleInfo | None = None  # when the deployment has an autoscale setting
+    events: tuple[ScaleEvent, ...] = ()  # its scale events, newest first
 
     def errors(self, status_class: str) -> Series:
         return self.by_class.get(status_class) or _empty("RequestsPerMinute", "Count", len(self.times))
@@ -109,7 +117,7 @@ def _timespan(start: datetime, end: datetime) -> str:
 
 
 def _query(
-    client: Any,
+    client: MonitorManagementClient,
     resource: str,
     names: list[str],
     start: datetime,
@@ -117,7 +125,7 @@ def _query(
     interval: str,
     filter: str | None = None,
     aggregation: str = "Average",
-) -> list[Any]:
+) -> list[Metric]:
     response = client.metrics.list(
         resource,
         timespan=_timespan(start, end),
@@ -129,7 +137,7 @@ def _query(
     return list(response.value or [])
 
 
-def _axis(metrics: list[Any]) -> tuple[datetime, ...]:
+def _axis(metrics: list[Metric]) -> tuple[datetime, ...]:
     """The grain start times the service answered with (every series of one query shares them)."""
     for metric in metrics:
         for series in metric.timeseries or []:
@@ -137,14 +145,16 @@ def _axis(metrics: list[Any]) -> tuple[datetime, ...]:
     return ()
 
 
-def _points(series: Any, axis: tuple[datetime, ...], aggregation: str = "average") -> tuple[float | None, ...]:
+def _points(
+    series: TimeSeriesElement, axis: tuple[datetime, ...], aggregation: str = "average"
+) -> tuple[float | None, ...]:
     by_time = {point.time_stamp: getattr(point, aggregation) for point in series.data or []}
     return tuple(by_time.get(t) for t in axis)
 
 
-def _dimension(series: Any, name: str) -> str:
+def _dimension(series: TimeSeriesElement, name: str) -> str:
     for meta in series.metadatavalues or []:
-        if (meta.name.value or "").lower() == name.lower():
+        if ((meta.name.value if meta.name else None) or "").lower() == name.lower():
             return str(meta.value)
     return ""
 
@@ -172,7 +182,7 @@ def read_health(
     client = ws.connection.monitor_client(ws.subscription_id)
     ep_id = endpoint_id(ws, endpoint)
     only = f"deployment eq '{deployment}'" if deployment else None
-    jobs: dict[str, Any] = {
+    queries: dict[str, Callable[[], list[Metric]]] = {
         "classes": lambda: _query(
             client,
             ep_id,
@@ -186,7 +196,7 @@ def read_health(
     }
     if deployment:
         dep_id = deployment_id(ws, endpoint, deployment)
-        jobs["resources"] = lambda: _query(
+        queries["resources"] = lambda: _query(
             client,
             dep_id,
             ["CpuUtilizationPercentage", "CpuMemoryUtilizationPercentage"],
@@ -195,15 +205,18 @@ def read_health(
             grain,
             "instanceId eq '*'",
         )
-        jobs["capacity"] = lambda: _query(client, dep_id, ["DeploymentCapacity"], start, end, grain)
-        if with_autoscale:
-            from rdeploy_tui.azure import autoscale
+        queries["capacity"] = lambda: _query(client, dep_id, ["DeploymentCapacity"], start, end, grain)
+    read_autoscale: Callable[[], tuple[AutoscaleInfo | None, list[ScaleEvent]]] | None = None
+    if deployment and with_autoscale:
+        from rdeploy_tui.azure import autoscale
 
-            jobs["autoscale"] = lambda: autoscale.read_with_events(ws, endpoint, deployment, start)
-    pool = ThreadPoolExecutor(max_workers=len(jobs), thread_name_prefix="rdeploy-metrics")
+        read_autoscale = functools.partial(autoscale.read_with_events, ws, endpoint, deployment, start)
+    pool = ThreadPoolExecutor(max_workers=len(queries) + 1, thread_name_prefix="rdeploy-metrics")
     with azure_call(f"reading the metrics of endpoint {endpoint}"), pool:
-        futures = {name: pool.submit(job) for name, job in jobs.items()}
+        futures = {name: pool.submit(query) for name, query in queries.items()}
+        scaling = pool.submit(read_autoscale) if read_autoscale is not None else None
         results = {name: future.result() for name, future in futures.items()}
+        setting, events = scaling.result() if scaling is not None else (None, [])
     axis = _axis(results["classes"]) or _axis(results["latency"])
     n = len(axis)
     by_class: dict[str, Series] = {}
@@ -229,7 +242,6 @@ def read_health(
     for metric in results.get("capacity", []):
         for series in metric.timeseries or []:
             instances = Series("DeploymentCapacity", metric.unit, _points(series, axis))
-    setting, events = results.get("autoscale") or (None, ())
     return Health(
         endpoint,
         deployment,

@@ -9,6 +9,7 @@ become ARM ids), so every attempt builds a fresh one (DeploymentRequest.build())
 
 from __future__ import annotations
 
+import builtins
 import re
 import tempfile
 import threading
@@ -16,12 +17,17 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypedDict, TypeVar
 
 from rdeploy_tui.azure import deadlines
 from rdeploy_tui.azure.errors import azure_call, explain
 from rdeploy_tui.azure.workspace import Workspace
 from rdeploy_tui.errors import RdeployError
+
+if TYPE_CHECKING:  # azure.ai.ml is imported by the client factory, on the first workspace call
+    from azure.ai.ml.entities import ManagedOnlineDeployment, OnlineDeployment, OnlineEndpoint
+    from azure.ai.ml.operations import OnlineDeploymentOperations, OnlineEndpointOperations
+    from azure.core.polling import LROPoller
 
 LOG_CONTAINERS = ("inference-server", "storage-initializer")
 # A deployed deployment names its environment by ARM id; the image is in that environment version.
@@ -30,6 +36,14 @@ _IMAGES: dict[str, str] = {}  # environment id -> image (environment versions ne
 ProgressSink = Callable[[str], None]
 LogsSink = Callable[[str, list[str]], None]
 _TERMINAL = {"succeeded", "failed", "canceled", "cancelled"}
+_Result = TypeVar("_Result")
+
+
+class _Bound(TypedDict):
+    """How long an operation may take and what to say past that (Endpoints._wait_poller's keywords)."""
+
+    limit_s: float
+    still: Callable[[float], RdeployError]
 
 
 @dataclass(frozen=True)
@@ -77,7 +91,7 @@ class DeploymentRequest:
         default_factory=lambda: {"initial_delay": 10, "period": 10, "timeout": 2, "failure_threshold": 30}
     )
 
-    def build(self, code_dir: Path) -> Any:
+    def build(self, code_dir: Path) -> ManagedOnlineDeployment:
         from azure.ai.ml.entities import (  # lazy: azure.ai.ml is imported by the client factory already
             CodeConfiguration,
             Environment,
@@ -116,17 +130,17 @@ class DeploymentRequest:
         )
 
 
-def _state(entity: Any) -> str:
+def _state(entity: OnlineEndpoint | OnlineDeployment) -> str:
     value = getattr(entity, "provisioning_state", None) or "Unknown"
     return str(getattr(value, "value", value))  # SDK enums print as 'DeploymentProvisioningState.SUCCEEDED'
 
 
-def _deployment_info(d: Any) -> DeploymentInfo:
+def _deployment_info(d: OnlineDeployment) -> DeploymentInfo:
     env = getattr(d, "environment", None)
     image = env if isinstance(env, str) else getattr(env, "image", None)  # an ARM environment id once deployed
     model = getattr(d, "model", None)
     return DeploymentInfo(
-        d.name,
+        d.name or "",
         _state(d),
         getattr(d, "instance_type", None),
         getattr(d, "instance_count", None),
@@ -135,9 +149,9 @@ def _deployment_info(d: Any) -> DeploymentInfo:
     )
 
 
-def _endpoint_info(e: Any, deployments: list[Any] | None = None) -> EndpointInfo:
+def _endpoint_info(e: OnlineEndpoint, deployments: list[OnlineDeployment] | None = None) -> EndpointInfo:
     return EndpointInfo(
-        name=e.name,
+        name=e.name or "",
         state=_state(e),
         auth_mode=str(getattr(e, "auth_mode", "") or ""),
         scoring_uri=getattr(e, "scoring_uri", None),
@@ -167,11 +181,11 @@ class Endpoints:
         self.ws = ws
 
     @property
-    def _ops(self) -> Any:
+    def _ops(self) -> OnlineEndpointOperations:
         return self.ws.ml_client().online_endpoints
 
     @property
-    def _deps(self) -> Any:
+    def _deps(self) -> OnlineDeploymentOperations:
         return self.ws.ml_client().online_deployments
 
     def _interval(self, seconds: float) -> float:
@@ -243,16 +257,16 @@ class Endpoints:
             except ResourceNotFoundError:
                 raise self.missing(name) from None
 
-    def _read(self, name: str) -> Any:
-        """The endpoint as the service returns it; ResourceNotFoundError when there is none (RestEndpoints: over ARM
-        REST)."""
+    def _read(self, name: str) -> object:
+        """The endpoint as the service returns it (only that it exists matters); ResourceNotFoundError when there is
+        none (RestEndpoints: over ARM REST)."""
         return self._ops.get(name)
 
     def _image_of(self, environment: str | None) -> str | None:
         """The image of an environment given by ARM id (else `environment` as it is); the id itself
         when the environment cannot be read, which must not stop a `show`."""
-        match = _ENVIRONMENT_ID.search(environment or "")
-        if match is None:
+        match = _ENVIRONMENT_ID.search(environment) if environment else None
+        if environment is None or match is None:
             return environment
         if environment not in _IMAGES:
             try:
@@ -274,7 +288,9 @@ class Endpoints:
             except ResourceNotFoundError:
                 return None
 
-    def logs(self, endpoint: str, deployment: str, container: str = "inference-server", lines: int = 200) -> list[str]:
+    def logs(
+        self, endpoint: str, deployment: str, container: str = "inference-server", lines: int = 200
+    ) -> builtins.list[str]:
         """The last `lines` lines of one container's log (inference-server or storage-initializer)."""
         if container not in LOG_CONTAINERS:
             raise RdeployError(
@@ -423,7 +439,7 @@ class Endpoints:
 
     def _wait_poller(
         self,
-        poller: Any,
+        poller: LROPoller[_Result],
         what: str,
         on_progress: ProgressSink,
         cancel: threading.Event,
@@ -433,7 +449,7 @@ class Endpoints:
         still: Callable[[float], RdeployError],
         tick: Callable[[], None] | None = None,
         details: Callable[[], str | None] | None = None,
-    ) -> Any:
+    ) -> _Result:
         """Wait for an Azure operation: until it ends, `cancel` is set, or `limit_s` passes (then `still(limit_s)`
         is raised: what goes on in Azure and what bills)."""
         started = time.monotonic()
@@ -652,7 +668,15 @@ class Endpoints:
         )
         return self.show(endpoint)
 
-    def route_to(self, endpoint: str, deployment: str, percent: int, **kwargs: Any) -> EndpointInfo:
+    def route_to(
+        self,
+        endpoint: str,
+        deployment: str,
+        percent: int,
+        *,
+        on_progress: ProgressSink = lambda t: None,
+        cancel: threading.Event | None = None,
+    ) -> EndpointInfo:
         """Give `deployment` `percent` of the traffic; the rest goes to the other deployment that had most."""
         from rdeploy_tui.spec.traffic import traffic_after  # the one rule, also shown by the wizard beforehand
 
@@ -660,7 +684,7 @@ class Endpoints:
         split = traffic_after(info.traffic, deployment, percent)
         if {k: v for k, v in info.traffic.items() if v} == {k: v for k, v in split.items() if v}:
             return info
-        return self.set_traffic(endpoint, split, current=info, **kwargs)
+        return self.set_traffic(endpoint, split, current=info, on_progress=on_progress, cancel=cancel)
 
     # ----- delete -----
     def delete(
@@ -679,7 +703,7 @@ class Endpoints:
         self.wait_for_endpoint_delete(poller, name, on_progress, cancel)
 
     def wait_for_endpoint_delete(
-        self, poller: Any, name: str, on_progress: ProgressSink, cancel: threading.Event
+        self, poller: LROPoller[None], name: str, on_progress: ProgressSink, cancel: threading.Event
     ) -> None:
         self._wait_poller(
             poller,
@@ -692,7 +716,7 @@ class Endpoints:
             ),
         )
 
-    def _endpoint_update_bound(self, doing: str, endpoint: str, bills: str) -> dict[str, Any]:
+    def _endpoint_update_bound(self, doing: str, endpoint: str, bills: str) -> _Bound:
         """The deadline of an operation on the endpoint or one of its deployments, and what to say past it
         (azure/deadlines.py)."""
         return {

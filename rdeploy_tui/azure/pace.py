@@ -16,8 +16,14 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
+
+if TYPE_CHECKING:
+    from azure.core.pipeline import PipelineResponse
+    from azure.core.pipeline.transport import HttpRequest as LegacyHttpRequest
+    from azure.core.pipeline.transport import HttpResponse as LegacyHttpResponse
+    from azure.core.rest import HttpRequest, HttpResponse
 
 RETRY_AFTER_MS = ("retry-after-ms", "x-ms-retry-after-ms")
 OPERATION_TIMEOUT = "x-ms-async-operation-timeout"
@@ -67,8 +73,12 @@ class Pace:
         self._hint_s: float | None = None
         self._timeouts: dict[str, float] = {}
 
-    def observe(self, pipeline_response: Any) -> None:
-        """azure-core's raw_response_hook: read the pace headers of a successful response."""
+    def observe(
+        self,
+        pipeline_response: PipelineResponse[HttpRequest | LegacyHttpRequest, HttpResponse | LegacyHttpResponse],
+    ) -> None:
+        """azure-core's raw_response_hook: read the pace headers of a successful response (the generated clients
+        send azure.core.rest's types, azure-ai-ml's older code its pipeline.transport ones)."""
         response = pipeline_response.http_response
         if not 200 <= response.status_code < 300:
             return

@@ -26,7 +26,7 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeGuard
 
 from rdeploy_tui import bounded_read
 from rdeploy_tui.locations import prices_cache
@@ -136,7 +136,7 @@ def _read_cache() -> dict[str, Any]:
     return data if isinstance(data, dict) else {}
 
 
-def _cached(entry: Any, instance_type: str, region: str) -> tuple[bool, Price | None]:
+def _cached(entry: object, instance_type: str, region: str) -> tuple[bool, Price | None]:
     """(fresh, price) from one cache entry; an entry of the wrong shape is not fresh (asked again)."""
     if not isinstance(entry, dict):
         return False, None
@@ -151,7 +151,7 @@ def _cached(entry: Any, instance_type: str, region: str) -> tuple[bool, Price | 
     return True, Price(instance_type, region.lower(), float(hit), unit)
 
 
-def _finite(value: Any) -> bool:
+def _finite(value: object) -> TypeGuard[float]:
     return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
 
 

@@ -5,7 +5,6 @@ autoscale's maximum is checked against before it is set (spec.rules.quota_warnin
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 from urllib.parse import quote
 
 from rdeploy_tui.azure.errors import azure_call
@@ -35,7 +34,7 @@ def family_usage(ws: Workspace, instance_type: str) -> FamilyUsage | None:
         f"/locations/{quote(region, safe='')}/usages"
     )
     pipeline = ws.connection.arm_pipeline()
-    request: Any = HttpRequest("GET", pipeline.format_url(path), params={"api-version": API_VERSION})
+    request = HttpRequest("GET", pipeline.format_url(path), params={"api-version": API_VERSION})
     wanted = usage_name(size.family).lower()
     with azure_call(f"reading the vCPU quota of {size.family} in {region}"):
         while True:

@@ -9,6 +9,7 @@ tests/sandbox/test_rest_online.py runs both paths on the sandbox and compares re
 
 from __future__ import annotations
 
+import builtins
 import re
 import threading
 from dataclasses import replace
@@ -17,6 +18,7 @@ from typing import Any
 from urllib.parse import quote
 
 from rdeploy_tui.azure import arm_rest
+from rdeploy_tui.azure.clients import AzureConnection
 from rdeploy_tui.azure.errors import azure_call
 from rdeploy_tui.azure.online import (
     _ENVIRONMENT_ID,
@@ -95,10 +97,10 @@ class RestEndpoints(Endpoints):
     """Endpoints whose reads, keys and delete need no azure.ai.ml (same results, same errors)."""
 
     @property
-    def _session(self) -> Any:
+    def _session(self) -> AzureConnection:
         return self.ws.connection
 
-    def _path(self, endpoint: str | None = None, *rest: str) -> str:
+    def _rest_path(self, endpoint: str | None = None, *rest: str) -> str:
         path = (
             arm_rest.workspace_path(self.ws.subscription_id, self.ws.resource_group, self.ws.name) + "/onlineEndpoints"
         )
@@ -109,7 +111,7 @@ class RestEndpoints(Endpoints):
     # ----- reading -----
     def list(self) -> list[EndpointInfo]:
         with azure_call("listing online endpoints"):
-            docs = list(arm_rest.pages(self._session, self._path(), "endpoint"))
+            docs = list(arm_rest.pages(self._session, self._rest_path(), "endpoint"))
         return sorted((endpoint_info(d) for d in docs), key=lambda e: e.name.lower())
 
     def find(self, name: str, *, images: bool = False) -> EndpointInfo | None:
@@ -121,19 +123,20 @@ class RestEndpoints(Endpoints):
             except ResourceNotFoundError:
                 return None
             deployments = [
-                deployment_info(d) for d in arm_rest.pages(self._session, self._path(name, "deployments"), "deployment")
+                deployment_info(d)
+                for d in arm_rest.pages(self._session, self._rest_path(name, "deployments"), "deployment")
             ]
         info = endpoint_info(doc, deployments)
         if images:
             info = replace(info, deployments=tuple(replace(d, image=self._image_of(d.image)) for d in info.deployments))
         return info
 
-    def _read(self, name: str) -> Any:
-        return arm_rest.call(self._session, "GET", self._path(name), "endpoint")
+    def _read(self, name: str) -> dict[str, Any]:
+        return arm_rest.get(self._session, self._rest_path(name), "endpoint")
 
     def _image_of(self, environment: str | None) -> str | None:
-        match = _ENVIRONMENT_ID.search(environment or "")
-        if match is None:
+        match = _ENVIRONMENT_ID.search(environment) if environment else None
+        if environment is None or match is None:
             return environment
         if environment not in _IMAGES:
             path = (
@@ -157,12 +160,14 @@ class RestEndpoints(Endpoints):
         with azure_call(f"reading deployment {name}"):
             try:
                 return deployment_info(
-                    arm_rest.call(self._session, "GET", self._path(endpoint, "deployments", name), "deployment")
+                    arm_rest.get(self._session, self._rest_path(endpoint, "deployments", name), "deployment")
                 )
             except ResourceNotFoundError:
                 return None
 
-    def logs(self, endpoint: str, deployment: str, container: str = "inference-server", lines: int = 200) -> list[str]:
+    def logs(
+        self, endpoint: str, deployment: str, container: str = "inference-server", lines: int = 200
+    ) -> builtins.list[str]:
         if container not in LOG_CONTAINERS:
             raise RdeployError(
                 f"Unknown log container {container!r}.", f"Use one of {', '.join(LOG_CONTAINERS)}.", code="Usage"
@@ -170,7 +175,11 @@ class RestEndpoints(Endpoints):
         body = {"containerType": _LOG_CONTAINER_REST[container], "tail": lines}
         with azure_call(f"reading the {container} log of {endpoint}/{deployment}"):
             doc = arm_rest.call(
-                self._session, "POST", self._path(endpoint, "deployments", deployment, "getLogs"), "deployment", body
+                self._session,
+                "POST",
+                self._rest_path(endpoint, "deployments", deployment, "getLogs"),
+                "deployment",
+                body,
             )
         return str((doc or {}).get("content") or "").splitlines()
 
@@ -184,7 +193,7 @@ class RestEndpoints(Endpoints):
         self.require(name)  # ARM answers a DELETE of a missing endpoint with 204: check first, as Endpoints.delete does
         with azure_call(f"deleting endpoint {name}"):
             try:
-                poller = arm_rest.begin(self._session, "DELETE", self._path(name), "endpoint")
+                poller = arm_rest.begin(self._session, "DELETE", self._rest_path(name), "endpoint")
             except ResourceNotFoundError:
                 raise self.missing(name) from None
         self.wait_for_endpoint_delete(poller, name, on_progress, cancel)
@@ -194,16 +203,16 @@ class RestEndpoints(Endpoints):
         """As online_endpoints.get_keys: listKeys for key auth, the workspace's token for aml_token, an Entra
         token for Azure ML for aad_token. Never log it."""
         with azure_call(f"getting the keys of endpoint {name}"):
-            doc = arm_rest.call(self._session, "GET", self._path(name), "endpoint")
+            doc = arm_rest.get(self._session, self._rest_path(name), "endpoint")
             mode = str((doc.get("properties") or {}).get("authMode") or "").lower()
             if mode == "key":
-                secret = (arm_rest.call(self._session, "POST", self._path(name, "listKeys"), "endpoint") or {}).get(
-                    "primaryKey"
-                )
+                secret = (
+                    arm_rest.call(self._session, "POST", self._rest_path(name, "listKeys"), "endpoint") or {}
+                ).get("primaryKey")
             elif mode == "aadtoken":
                 secret = self._session.credential.get_token(_AAD_TOKEN_SCOPE).token
             else:
-                secret = (arm_rest.call(self._session, "POST", self._path(name, "token"), "endpoint") or {}).get(
+                secret = (arm_rest.call(self._session, "POST", self._rest_path(name, "token"), "endpoint") or {}).get(
                     "accessToken"
                 )
         if not secret:

@@ -7,7 +7,7 @@ online_endpoints.invoke, which leaks its deployment header into later calls.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from rdeploy_tui.azure.rest_online import RestEndpoints
 from rdeploy_tui.azure.workspace import Workspace
@@ -38,7 +38,7 @@ def endpoint_target(ws: Workspace, endpoint: str, deployment: str | None = None)
 
 
 def score(
-    ws: Workspace, endpoint: str, payload: Any, *, deployment: str | None = None, attempts: int = 4
+    ws: Workspace, endpoint: str, payload: object, *, deployment: str | None = None, attempts: int = 4
 ) -> ScoreResult:
     """POST `payload` (JSON-able) to the endpoint; busy or unreachable is tried again. The 200 result
     (rdeploy_tui.scoring.ScoreResult), or RdeployError: a 424 with the model's own status and reason."""

@@ -7,13 +7,16 @@ import shutil
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from rdeploy_tui.azure.clients import AzureConnection
 from rdeploy_tui.azure.discovery import WorkspaceInfo, get_workspace, resource_id_pattern
 from rdeploy_tui.azure.errors import azure_call
 from rdeploy_tui.errors import RdeployError
 from rdeploy_tui.locations import model_cache
+
+if TYPE_CHECKING:
+    from azure.ai.ml import MLClient
 
 _REGISTRY_ID = resource_id_pattern("Microsoft.ContainerRegistry/registries")
 
@@ -66,7 +69,7 @@ class Workspace:
     def name(self) -> str:
         return self.info.name
 
-    def ml_client(self) -> Any:
+    def ml_client(self) -> MLClient:
         return self.connection.ml_client(self.subscription_id, self.resource_group, self.name)
 
     # ----- container registry -----
@@ -87,7 +90,9 @@ class Workspace:
             )
         with azure_call(f"reading container registry {match['name']}"):
             acr = self.connection.registry_client(match["sub"]).registries.get(match["rg"], match["name"])
-        self._registry = Registry(match["sub"], match["rg"], acr.name, acr.login_server, acr.id)
+        self._registry = Registry(
+            match["sub"], match["rg"], acr.name or match["name"], acr.login_server, acr.id or registry_id or ""
+        )
         return self._registry
 
     # ----- models -----
@@ -160,7 +165,7 @@ class Workspace:
             shutil.rmtree(partial, ignore_errors=True)
         return folder
 
-    def register_model(self, folder: Any, name: str, *, description: str | None = None) -> ModelInfo:
+    def register_model(self, folder: Path | str, name: str, *, description: str | None = None) -> ModelInfo:
         """Register a local folder (holding crate.bin) as the next version of model `name` (1 for a new one),
         as `az ml model create --type custom_model --path FOLDER` does."""
         from azure.ai.ml.entities import Model
@@ -185,5 +190,5 @@ def _safe(part: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.-]", "_", part).lstrip(".") or "_"
 
 
-def _version_key(version: str) -> tuple[int, Any]:
+def _version_key(version: str) -> tuple[int, int | str]:
     return (0, int(version)) if version.isdigit() else (-1, version)

@@ -27,11 +27,14 @@ def add_workspace_options(parser: argparse.ArgumentParser) -> None:
 
 
 def workspace_actions(
-    sub: argparse._SubParsersAction, name: str, help: str, run
+    sub: argparse._SubParsersAction[argparse.ArgumentParser],
+    name: str,
+    help: str,
+    run: Callable[[argparse.Namespace], int],
 ) -> Callable[[str, str], argparse.ArgumentParser]:
     """`rdeploy-tui NAME ACTION ...` for a command whose actions each read one workspace: returns the function that
     adds an action with the workspace and connection options and --json."""
-    from rdeploy_tui.cli import add_connection_options
+    from rdeploy_tui.connection_options import add_connection_options
 
     parser = sub.add_parser(name, help=help)
     actions = parser.add_subparsers(title="actions", metavar="ACTION", dest="action")

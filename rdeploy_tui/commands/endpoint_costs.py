@@ -6,12 +6,27 @@ import argparse
 import json
 import sys
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
+from typing import TYPE_CHECKING, TypedDict
 
 from rdeploy_tui.errors import RdeployError
 
+if TYPE_CHECKING:
+    from rdeploy_tui.azure.clients import AzureConnection
+    from rdeploy_tui.azure.online import EndpointInfo, Endpoints
 
-def bills_now(session: Any, endpoints: Any, info: Any) -> dict[str, Any]:
+
+class Cost(TypedDict):
+    bills: str  # what the endpoint bills now, as a person reads it
+    hourly_price: float | None  # at list price; None: not known for every deployment
+    currency: str | None
+
+
+class CostRow(Cost):
+    expiry: str  # the time its expiry tag leaves ("-": none)
+    expires_at: str | None
+
+
+def bills_now(session: AzureConnection, endpoints: Endpoints, info: EndpointInfo) -> Cost:
     """{"bills": text, "hourly_price": float | None, "currency": ...}: every deployment's instances at list price."""
     from rdeploy_tui.azure.prices import hourly_price
     from rdeploy_tui.billing import billing_deployments
@@ -23,7 +38,8 @@ def bills_now(session: Any, endpoints: Any, info: Any) -> dict[str, Any]:
     deployments = billing_deployments(full)
     if not deployments:
         return {"bills": "no deployments: no compute bill", "hourly_price": 0.0, "currency": None}
-    total, currency, unknown = 0.0, None, []
+    total, currency = 0.0, None
+    unknown: list[str] = []
     for d in deployments:
         price = hourly_price(session, info.location, d.instance_type) if d.instance_type else None
         if price is None:
@@ -39,14 +55,14 @@ def bills_now(session: Any, endpoints: Any, info: Any) -> dict[str, Any]:
     return {"bills": text, "hourly_price": None if unknown else round(total, 4), "currency": currency}
 
 
-def list_rows(session: Any, endpoints: Any, found: list[Any]) -> list[dict[str, Any]]:
+def list_rows(session: AzureConnection, endpoints: Endpoints, found: list[EndpointInfo]) -> list[CostRow]:
     """One row per endpoint: what it bills now per hour, and the time its expiry tag leaves."""
     from rdeploy_tui.pipeline.expiry import TAG, time_left
 
     with ThreadPoolExecutor(max_workers=4, thread_name_prefix="rdeploy-costs") as pool:
         bills = list(pool.map(lambda e: bills_now(session, endpoints, e), found))
     return [
-        {**b, "expiry": time_left(e.tags), "expires_at": e.tags.get(TAG)} for e, b in zip(found, bills, strict=True)
+        CostRow(**b, expiry=time_left(e.tags), expires_at=e.tags.get(TAG)) for e, b in zip(found, bills, strict=True)
     ]
 
 

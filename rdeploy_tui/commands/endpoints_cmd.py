@@ -6,9 +6,15 @@ import argparse
 import json
 import re
 import sys
+from typing import TYPE_CHECKING
 
 from rdeploy_tui.commands.azure_args import confirm, connect, open_workspace, workspace_actions
 from rdeploy_tui.errors import RdeployError
+
+if TYPE_CHECKING:
+    from rdeploy_tui.azure.online import EndpointInfo
+    from rdeploy_tui.azure.workspace import Workspace
+    from rdeploy_tui.commands.endpoint_costs import CostRow
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -48,7 +54,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
 
 
-def _out(args: argparse.Namespace, data, text: str) -> None:
+def _out(args: argparse.Namespace, data: object, text: str) -> None:
     print(json.dumps(data, indent=2, default=str) if args.json else text)
 
 
@@ -129,6 +135,7 @@ def run(args: argparse.Namespace) -> int:
             if warning:
                 print(f"Warning: {warning}", file=sys.stderr)
         elif args.action == "traffic":
+            assert split is not None  # read before connecting, above
             e = endpoints.set_traffic(args.name, split)
             _out(args, e.traffic, "traffic: " + ", ".join(f"{k}={v}%" for k, v in sorted(e.traffic.items())))
         elif args.action == "delete":
@@ -141,7 +148,7 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _list_text(found, ws, costs) -> str:
+def _list_text(found: list[EndpointInfo], ws: Workspace, costs: list[CostRow]) -> str:
     """The endpoints of `ws` under a line naming the workspace read and a column header; $ marks those
     with deployments, which bill per instance-hour until deleted; `costs` (endpoint_costs.list_rows) says
     what each bills now and the time its expiry tag leaves."""
@@ -175,7 +182,7 @@ def _list_text(found, ws, costs) -> str:
     return "\n".join(line.rstrip() for line in lines)
 
 
-def _payload(args: argparse.Namespace):
+def _payload(args: argparse.Namespace) -> object:
     """The request body of `score`, read and checked before connecting: a bad file is a usage error (exit 2).
     --file goes through bounded_read (a FIFO, /dev/zero or a 1.8 GB file is refused at once, as is JSON nested
     too deeply or a number too long to read)."""

@@ -6,9 +6,14 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rdeploy_tui.errors import RdeployError
+
+if TYPE_CHECKING:
+    from rdeploy_tui.azure.autoscale import AutoscaleInfo
+    from rdeploy_tui.azure.monitor import Health, Series
+    from rdeploy_tui.spec.deploy_spec import AutoscaleSpec
 
 # Only the parser lines run for the other `endpoints` actions: what the two actions need is imported in them
 # (benchmarks/bench_day2_cli.py times `endpoints list/show/...` as fresh processes).
@@ -63,7 +68,7 @@ def _grain_words(interval: str) -> str:
     return {"PT1M": "1-minute", "PT5M": "5-minute", "PT15M": "15-minute", "PT1H": "1-hour"}.get(interval, interval)
 
 
-def health_text(health: Any) -> str:
+def health_text(health: Health) -> str:
     from rdeploy_tui.health_text import health_rows, spark
 
     who = f" through deployment {health.deployment}" if health.deployment else ""
@@ -92,10 +97,10 @@ def health_text(health: Any) -> str:
     return "\n".join(lines)
 
 
-def health_json(health: Any) -> dict[str, Any]:
+def health_json(health: Health) -> dict[str, Any]:
     from dataclasses import asdict
 
-    def points(series: Any) -> list[float | None]:
+    def points(series: Series | None) -> list[float | None]:
         return list(series.points) if series is not None else []
 
     return {
@@ -125,7 +130,7 @@ def health_json(health: Any) -> dict[str, Any]:
 
 
 # ----- endpoints autoscale ------------------------------------------------------------------------------------------
-def _requested(args: argparse.Namespace) -> Any | None:
+def _requested(args: argparse.Namespace) -> AutoscaleSpec | None:
     """The AutoscaleSpec the flags ask for (None: only show), checked before anything reaches Azure."""
     from dataclasses import replace
 
@@ -262,7 +267,7 @@ def autoscale_command(args: argparse.Namespace) -> int:
     return 0
 
 
-def _info_json(info: Any, deployment: str) -> dict[str, Any]:
+def _info_json(info: AutoscaleInfo, deployment: str) -> dict[str, Any]:
     from dataclasses import asdict
 
     return {
@@ -276,5 +281,5 @@ def _info_json(info: Any, deployment: str) -> dict[str, Any]:
     }
 
 
-def _say(args: argparse.Namespace, data: Any, text: str) -> None:
+def _say(args: argparse.Namespace, data: object, text: str) -> None:
     print(json.dumps(data, indent=2, default=str) if args.json else text)

@@ -46,7 +46,7 @@ def run(args: argparse.Namespace) -> int:
     from rdeploy_tui.spec import rules
 
     reading = None
-    data: Any  # the --json answer
+    data: object  # the --json answer
     if args.action == "register":  # check the folder before connecting: a wrong path is a usage error
         folder = Path(args.path).expanduser()
         name_problem = rules.check_model_name(args.name)

@@ -8,9 +8,9 @@ import re
 import threading
 from pathlib import Path
 
-from rdeploy_tui.cli import add_connection_options
 from rdeploy_tui.commands.azure_args import confirm, connect
 from rdeploy_tui.commands.spec_args import add_spec_option, load_valid_spec, print_problems
+from rdeploy_tui.connection_options import add_connection_options
 from rdeploy_tui.errors import RdeployError
 from rdeploy_tui.pipeline.events import Event, PlanFinished, StageMeasured, StepFailed
 

@@ -8,9 +8,13 @@ import signal
 import sys
 import threading
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from rdeploy_tui.errors import RdeployError
+
+if TYPE_CHECKING:
+    from rdeploy_tui.sandbox.faults import Faults
+    from rdeploy_tui.sandbox.server import Sandbox
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -114,7 +118,7 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _print_banner(sandbox: Any, faults: Any, *, compute_instance: bool = False) -> None:
+def _print_banner(sandbox: Sandbox, faults: Faults, *, compute_instance: bool = False) -> None:
     import shlex
 
     from rdeploy_tui import launch
@@ -186,7 +190,7 @@ def _print_banner(sandbox: Any, faults: Any, *, compute_instance: bool = False) 
     print("\n".join(lines), flush=True)
 
 
-def compute_instance_exports(sandbox: Any) -> list[str]:
+def compute_instance_exports(sandbox: Sandbox) -> list[str]:
     """`export` lines that make a shell look like a compute instance terminal whose cloud is this sandbox."""
     import shlex
 
@@ -202,7 +206,7 @@ def compute_instance_exports(sandbox: Any) -> list[str]:
     return [f"export {key}={shlex.quote(value)}" for key, value in env.items()]
 
 
-def az_recipe(sandbox: Any) -> list[str]:
+def az_recipe(sandbox: Sandbox) -> list[str]:
     """Shell lines that point the real az CLI at `sandbox` and sign in (the README shows the same; a test runs them).
 
     ARM_CLOUD_METADATA_URL (read at import with urllib, hence SSL_CERT_FILE too) makes the sandbox a known cloud for az

@@ -7,4 +7,5 @@ checks.py       `rdeploy-tui local` and the wizard's local test: every check, on
 model_reader.py what a model folder holds, read with R: kind (crate, fitted, vetiver), file, input, packages
 model_folder.py a first look at a model folder without R (as a field is typed)
 package_advice.py  how to install a missing R package here, naming only packages that exist
+sample_crate.py the sample crate rebuilt with this machine's R (the shipped one is deploy_folder/sample_model.py's)
 """

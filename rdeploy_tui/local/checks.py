@@ -36,12 +36,13 @@ from rdeploy_tui.deploy_folder.render import (
     render,
     write_folder,
 )
-from rdeploy_tui.deploy_folder.sample_model import build_sample_crate, sample_model_dir
+from rdeploy_tui.deploy_folder.sample_model import sample_model_dir
 from rdeploy_tui.deploy_folder.templates import asset
 from rdeploy_tui.errors import RdeployError
 from rdeploy_tui.local.http_client import Latency, measure, request
 from rdeploy_tui.local.package_advice import install_advice, missing_package
 from rdeploy_tui.local.plumber import R_INSTALL_COMMAND, LocalRunError, PlumberProcess, find_rscript, start_plumber
+from rdeploy_tui.local.sample_crate import build_sample_crate
 from rdeploy_tui.scoring.client import score
 from rdeploy_tui.scoring.judge import DOUBLE_ENCODING_FIX, parse_body, precision_finding
 from rdeploy_tui.scoring.result import ScoreResult
@@ -93,8 +94,8 @@ class LocalReport:
     probe_initial_delay: int | None = None
     probe_limit_seconds: int | None = None
     score_status: int | None = None
-    score_body: Any = None
-    latency: list[dict[str, Any]] = field(default_factory=list)
+    score_body: object = None
+    latency: list[dict[str, object]] = field(default_factory=list)
     checks: list[Check] = field(default_factory=list)
     server_output: str = ""
 
@@ -530,7 +531,7 @@ class _Session:
         self.add("score", "fail", what, next_step, self.server.output())
         raise _Stop
 
-    def check_json(self, resp: ScoreResult) -> Any:
+    def check_json(self, resp: ScoreResult) -> object:
         content_type = resp.headers.get("content-type", "")
         if not resp.is_json:
             self.add(
@@ -559,14 +560,14 @@ class _Session:
             self.add("JSON", "ok", "real JSON: " + _clip(resp.text, 120))
         return resp.value
 
-    def check_precision(self, value: Any, model_dir: Path) -> None:
+    def check_precision(self, value: object, model_dir: Path) -> None:
         reference, why_not = self.reference_result(model_dir)
         finding = precision_finding(reference, value)
         details = None if reference is not None else why_not
         status: Status = "fail" if finding.status == "fail" else "warn" if finding.status == "warn" else "ok"
         self.add("precision", status, finding.message, finding.next_step, details)
 
-    def reference_result(self, model_dir: Path) -> tuple[Any | None, str | None]:
+    def reference_result(self, model_dir: Path) -> tuple[object, str | None]:
         """The model's own result for the sample request, computed in R directly; (None, why) if impossible."""
         if self.rscript is None:
             return None, "no local R to run the model directly"

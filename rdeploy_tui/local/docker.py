@@ -231,7 +231,7 @@ def build_for_registry(
     argv = [docker, "build", "-t", image]
     for key, value in (build_args or {}).items():
         argv += ["--build-arg", f"{key}={value}"]
-    code, tail = run_streaming(argv + [str(context_dir)], on_lines=on_lines, cancel=cancel)
+    code, tail = run_streaming([*argv, str(context_dir)], on_lines=on_lines, cancel=cancel)
     if code != 0:
         raise LocalRunError(
             f"docker build of {image} failed (exit code {code})",

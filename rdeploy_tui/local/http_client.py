@@ -14,7 +14,6 @@ import http.client
 import json
 import time
 from dataclasses import dataclass, field
-from typing import Any
 from urllib.parse import urlsplit
 
 from rdeploy_tui.scoring.client import ScoringClient
@@ -36,6 +35,8 @@ class Response:
 
 def _connect(url: str, timeout: float) -> http.client.HTTPConnection:
     parts = urlsplit(url)
+    if not parts.hostname:
+        raise ValueError(f"no host in {url!r}")
     return http.client.HTTPConnection(parts.hostname, parts.port, timeout=timeout)
 
 
@@ -48,7 +49,7 @@ def _send(conn: http.client.HTTPConnection, method: str, path: str, payload: byt
     return Response(resp.status, resp.getheader("Content-Type") or "", body, time.perf_counter() - t0)
 
 
-def request(url: str, method: str, path: str, body: Any = None, *, timeout: float = 30.0) -> Response:
+def request(url: str, method: str, path: str, body: object = None, *, timeout: float = 30.0) -> Response:
     """One request on a new connection; body (if not None) is sent as JSON. Raises OSError/HTTPException."""
     payload = None if body is None else json.dumps(body).encode("utf-8")
     conn = _connect(url, timeout)
@@ -69,7 +70,7 @@ class Latency:
         """Nearest-rank percentile; None without samples."""
         return percentile(self.samples_ms, p)
 
-    def summary(self) -> dict[str, Any]:
+    def summary(self) -> dict[str, object]:
         return {
             "connection": self.connection,
             "n": len(self.samples_ms),
@@ -81,7 +82,7 @@ class Latency:
         }
 
 
-def measure(url: str, path: str, body: Any, n: int, *, keep_alive: bool, timeout: float = 30.0) -> Latency:
+def measure(url: str, path: str, body: object, n: int, *, keep_alive: bool, timeout: float = 30.0) -> Latency:
     """n POSTs of body (as JSON); a new connection for each, or all on one kept-alive connection.
     Raises OSError when a request gets no answer."""
     payload = json.dumps(body).encode("utf-8")

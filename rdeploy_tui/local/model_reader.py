@@ -65,7 +65,7 @@ class ModelReading:
     arguments: tuple[str, ...] = ()  # a crate's arguments
     packages_complete: bool = True  # False: some could not be read (see notes)
     missing: tuple[str, ...] = ()  # needed packages not installed here
-    sample_request: Any = None  # a request body made from the model (fitted/vetiver), else None
+    sample_request: object = None  # a request body made from the model (fitted/vetiver), else None
     pin: PinInfo | None = None
     notes: tuple[str, ...] = ()
 
@@ -145,7 +145,7 @@ def read_model(folder: Path, *, rscript: str | None = None, save_crate_hint: str
     return _reading(data)
 
 
-def _texts(value: Any) -> tuple[str, ...]:
+def _texts(value: object) -> tuple[str, ...]:
     return tuple(str(v) for v in value) if isinstance(value, list) else ()
 
 
@@ -221,7 +221,7 @@ def trial_spec(spec: DeploySpec, reading: ModelReading) -> DeploySpec:
     return trial
 
 
-def _covers(sample: Any, inputs: tuple[InputColumn, ...] | None) -> bool:
+def _covers(sample: object, inputs: tuple[InputColumn, ...] | None) -> bool:
     """Whether a rows-or-columns sample request has every input column (True when the inputs are unknown)."""
     if inputs is None:
         return True

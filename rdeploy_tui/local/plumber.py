@@ -14,6 +14,7 @@ from __future__ import annotations
 import atexit
 import concurrent.futures
 import http.client
+import io
 import json
 import os
 import queue
@@ -27,7 +28,6 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
 
 from rdeploy_tui import bounded_read
 from rdeploy_tui.errors import RdeployError
@@ -177,20 +177,23 @@ def _with_launcher(argv: list[str]) -> list[str]:
     return [sys.executable, "-c", _LAUNCHER, str(os.getpid()), executable, *argv[1:]]
 
 
+_Job = tuple[Callable[[], "subprocess.Popen[bytes]"], "concurrent.futures.Future[subprocess.Popen[bytes]]"]
+
+
 class _Launcher:
     """One long-lived daemon thread that does every Popen (see above: PDEATHSIG follows the forking thread)."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._jobs: queue.Queue[tuple[Callable[[], Any], concurrent.futures.Future]] = queue.Queue()
+        self._jobs: queue.Queue[_Job] = queue.Queue()
         self._thread: threading.Thread | None = None
 
-    def run(self, fn: Callable[[], Any]) -> Any:
+    def run(self, fn: Callable[[], subprocess.Popen[bytes]]) -> subprocess.Popen[bytes]:
         with self._lock:
             if self._thread is None or not self._thread.is_alive():
                 self._thread = threading.Thread(target=self._loop, name="process-launcher", daemon=True)
                 self._thread.start()
-        future: concurrent.futures.Future = concurrent.futures.Future()
+        future: concurrent.futures.Future[subprocess.Popen[bytes]] = concurrent.futures.Future()
         self._jobs.put((fn, future))
         return future.result(timeout=60)  # a fork+exec takes milliseconds; never wait without a bound
 
@@ -229,11 +232,14 @@ def reap_pid_files(folder: Path, name: str = "plumber.pid") -> list[int]:
     left them); the pid's start time must match, so a reused pid is never hit. Returns the pids killed."""
     killed = []
     for pid_file in sorted(Path(folder).glob(f"*/{name}")):
+        pid: object = 0
+        start = ""
         try:
             record = bounded_read.read_json(pid_file, bounded_read.PID_FILE)  # written by us, but in a shared folder
+        except (OSError, bounded_read.FileRefused):
+            record = None
+        if isinstance(record, dict) and "pid" in record and "start_time" in record:
             pid, start = record["pid"], str(record["start_time"])
-        except (OSError, bounded_read.FileRefused, KeyError, TypeError):
-            pid, start = 0, ""
         if not isinstance(pid, int) or isinstance(pid, bool) or not 0 < pid < 2**31:
             pid = 0  # not a process id this machine can have (os.killpg would raise OverflowError)
         if pid > 0 and _proc_start_time(pid) == start:
@@ -301,7 +307,7 @@ class PlumberProcess:
 
     def _read(self) -> None:
         stream = self._proc.stdout
-        assert stream is not None
+        assert isinstance(stream, io.BufferedReader)  # stdout=PIPE with the default buffering: read1() is there
         while chunk := stream.read1(65536):
             with self._lock:
                 self._chunks.append(chunk)

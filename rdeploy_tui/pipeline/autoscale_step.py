@@ -4,10 +4,13 @@ a deploy of a spec without it leaves any setting made elsewhere (the portal, `en
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 from rdeploy_tui.errors import RdeployError
 from rdeploy_tui.spec.deploy_spec import DeploySpec
+
+if TYPE_CHECKING:
+    from rdeploy_tui.azure.workspace import Workspace
 
 
 def title(spec: DeploySpec) -> str:
@@ -16,7 +19,7 @@ def title(spec: DeploySpec) -> str:
     return f"Autoscale {spec.deployment.name} between {auto.min} and {auto.max} instances"
 
 
-def apply(spec: DeploySpec, ws: Any) -> str:
+def apply(spec: DeploySpec, ws: Workspace) -> str:
     """Create or update the setting, enabled; the step's closing line. Validation ran before the deploy started
     (spec.rules.autoscale_problems: errors never reach Azure)."""
     from rdeploy_tui.azure.autoscale import apply_autoscale

@@ -10,9 +10,12 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from datetime import datetime, timezone
-from typing import Any
+from typing import TYPE_CHECKING
 
 from rdeploy_tui.spec.durations import parse_duration
+
+if TYPE_CHECKING:
+    from rdeploy_tui.azure.online import Endpoints
 
 TAG = "rdeploy-expires-at"
 
@@ -85,7 +88,7 @@ def is_expired(tags: dict[str, str] | None, now: float | None = None) -> bool:
 
 
 def sweep(
-    endpoints: Any, *, now: float | None = None, on_deleting: Callable[[str], None] = lambda name: None
+    endpoints: Endpoints, *, now: float | None = None, on_deleting: Callable[[str], None] = lambda name: None
 ) -> tuple[list[str], list[tuple[str, str]]]:
     """Delete every expired endpoint of `endpoints` (rdeploy_tui.azure.Endpoints).
     Returns (deleted, [(name, why not)])."""

@@ -17,10 +17,14 @@ import tempfile
 import threading
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from rdeploy_tui.errors import RdeployError
 from rdeploy_tui.local.plumber import LocalRunError
+
+if TYPE_CHECKING:
+    from rdeploy_tui.azure.acr_login import RegistryLogin
+    from rdeploy_tui.azure.workspace import Workspace
 
 
 def build_elsewhere_hint(image: str) -> str:
@@ -42,7 +46,7 @@ def without_tasks_or_engine(exc: RdeployError, image: str) -> RdeployError:
 
 
 def build_and_push(
-    ws: Any,
+    ws: Workspace,
     context: dict[str, bytes],
     image: str,
     *,
@@ -50,7 +54,7 @@ def build_and_push(
     on_progress: Callable[[str], None],
     cancel: threading.Event,
     docker: str = "docker",
-    login: Any = None,
+    login: RegistryLogin | None = None,
 ) -> str:
     """docker login + build + push of `context` as `image` (login_server/repository:tag); returns the image.
     `login`: an azure.acr_login.RegistryLogin got already (else it is got here).
@@ -89,7 +93,8 @@ def _explained(exc: LocalRunError, image: str) -> RdeployError:
     if exc.code == "login_failed":
         return RdeployError(
             f"docker login to {server} failed, although the registry gave a token.",
-            f"Read docker's message below (a credential helper or a proxy may be in the way); try `az acr login -n {registry}`, "
+            "Read docker's message below (a credential helper or a proxy may be in the way); "
+            f"try `az acr login -n {registry}`, "
             f"or {build_elsewhere_hint(image)}.",
             details=details,
             code="RegistryLoginFailed",

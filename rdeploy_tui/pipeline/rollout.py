@@ -30,7 +30,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from rdeploy_tui.errors import RdeployError
 from rdeploy_tui.locations import locks_dir, rollouts_dir, run_log
@@ -52,8 +52,8 @@ from rdeploy_tui.pipeline.state import ResumeState, ResumeStore, RolloutFacts, e
 from rdeploy_tui.spec.deploy_spec import DeploySpec, RolloutSpec
 
 if TYPE_CHECKING:
+    from rdeploy_tui.azure.clients import AzureConnection
     from rdeploy_tui.azure.online import EndpointInfo, Endpoints
-    from rdeploy_tui.azure.session import Session
     from rdeploy_tui.azure.workspace import Workspace
     from rdeploy_tui.pipeline.endpoint_lease import EndpointLease
     from rdeploy_tui.scoring.client import ScoringClient
@@ -90,7 +90,7 @@ class RolloutOptions:
     keep_old: bool = False  # at 100 %: keep the old deployment at 0 % (it still bills) instead of deleting it
     delete_failed: bool = False  # on rollback: delete the new deployment instead of keeping it for its logs
     force_build: bool = False
-    requests: list[Any] | None = None  # request bodies to compare on; None: spec.rollout.requests_file or the sample
+    requests: list[object] | None = None  # request bodies to compare on; None: spec.rollout.requests_file or the sample
     take_lock: bool = False  # take the endpoint's rollout lock even from a live holder (the user knows it is gone)
 
 
@@ -183,10 +183,10 @@ class RolloutRun:
     def __init__(
         self,
         spec: DeploySpec,
-        session: Session,
+        session: AzureConnection,
         engine: Engine,
         options: RolloutOptions,
-        bodies: list[Any],
+        bodies: list[object],
         *,
         base_dir: Path | None,
         control: RolloutControl,
@@ -210,11 +210,14 @@ class RolloutRun:
     def facts(self) -> RolloutFacts:
         return self.engine.state.rollout
 
+    def workspace(self) -> Workspace:
+        assert self.ws is not None, "prepare runs first"
+        return self.ws
+
     def endpoints(self) -> Endpoints:
         from rdeploy_tui.azure.online import Endpoints
 
-        assert self.ws is not None, "prepare runs first"
-        return Endpoints(self.ws)
+        return Endpoints(self.workspace())
 
     def say(self, step_id: str) -> Callable[[str], None]:
         return self.engine.progress(step_id)
@@ -469,14 +472,14 @@ def _compare(run: RolloutRun, tally: _Tally, old_target: ScoringTarget, new_targ
     client = run.client()
     cancelled = run.engine.stop.is_set
     for body in run.bodies:
-        answers: dict[str, list[Any]] = {"old": [], "new": []}
+        answers: dict[str, list[object]] = {"old": [], "new": []}
         results: dict[str, LoadTestResult] = {}
 
         def load(
             kind: str,
             target: ScoringTarget,
             body: str = body,
-            answers: dict[str, list[Any]] = answers,
+            answers: dict[str, list[object]] = answers,
             results: dict[str, LoadTestResult] = results,
         ) -> None:
             results[kind] = run_load_test(
@@ -645,7 +648,7 @@ def stage(percent: int) -> Step[RolloutRun]:
 
         measured = _watch(run, step, run.spec.rollout.hold_seconds, round_)
         # Azure Monitor's figures for both deployments beside the load test's (pipeline/stage_metrics.py).
-        azure, figures = stage_metrics.read(run.ws, run.endpoint, run.old, run.new, started)
+        azure, figures = stage_metrics.read(run.workspace(), run.endpoint, run.old, run.new, started)
         if figures:
             run.engine.emit(StageMonitored(step, figures))
         return f"{run.new} at {percent} %: {measured.line()}{azure}"
@@ -760,7 +763,16 @@ def _report(run: RolloutRun, status: str, reason: str | None) -> Path | None:
     return path
 
 
-def _outcome(run: RolloutRun, status: str, summary: str, result: StepsResult, **facts: Any) -> Outcome:
+def _outcome(
+    run: RolloutRun,
+    status: str,
+    summary: str,
+    result: StepsResult,
+    *,
+    reason: str | None = None,
+    report_file: Path | None = None,
+    error: RdeployError | None = None,
+) -> Outcome:
     return Outcome(
         status=status,
         summary=summary,
@@ -770,7 +782,9 @@ def _outcome(run: RolloutRun, status: str, summary: str, result: StepsResult, **
         new=run.new or None,
         stages=list(run.facts.stages),
         step_seconds=dict(result.seconds),
-        **facts,
+        reason=reason,
+        report_file=report_file,
+        error=error,
     )
 
 
@@ -899,7 +913,7 @@ def rollout_lock_path(spec: DeploySpec) -> Path:
 def run_rollout(
     spec: DeploySpec,
     *,
-    session: Session,
+    session: AzureConnection,
     sink: EventSink,
     options: RolloutOptions | None = None,
     base_dir: Path | None = None,

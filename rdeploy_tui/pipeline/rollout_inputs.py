@@ -10,13 +10,12 @@ call. A bad input is a usage error: nothing exists yet that a rollback would hav
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 from rdeploy_tui.errors import RdeployError
 from rdeploy_tui.spec.deploy_spec import DeploySpec
 
 
-def load_requests(spec: DeploySpec, base_dir: Path | None) -> list[Any]:
+def load_requests(spec: DeploySpec, base_dir: Path | None) -> list[object]:
     """The request bodies to compare on: the requests file (spec/requests_file.py), else the sample request.
     RdeployError (code Usage) naming the file and what is wrong."""
     from rdeploy_tui.spec.requests_file import read_requests_file, requests_file_path
@@ -28,7 +27,7 @@ def load_requests(spec: DeploySpec, base_dir: Path | None) -> list[Any]:
     return read_requests_file(path, lambda body: check_sample_request(body, spec.model.kind))
 
 
-def check_rollout_inputs(spec: DeploySpec, base_dir: Path | None) -> list[dict[str, Any]]:
+def check_rollout_inputs(spec: DeploySpec, base_dir: Path | None) -> list[object]:
     """The rollout's thresholds (the spec's rollout section, after CLI options) and its request bodies; raises
     RdeployError (code Usage) on the first bad one. Pure but for reading the requests file."""
     from rdeploy_tui.spec.rules import validate

@@ -37,8 +37,8 @@ from rdeploy_tui.pipeline.state import ResumeStore, target_key
 from rdeploy_tui.spec.deploy_spec import DeploySpec, SpecError
 
 if TYPE_CHECKING:
+    from rdeploy_tui.azure.clients import AzureConnection
     from rdeploy_tui.azure.online import DeploymentRequest, EndpointInfo
-    from rdeploy_tui.azure.session import Session
     from rdeploy_tui.azure.workspace import Workspace
     from rdeploy_tui.scoring.result import ScoreResult
 
@@ -86,7 +86,7 @@ class DeployRun:
     def __init__(
         self,
         spec: DeploySpec,
-        session: Session,
+        session: AzureConnection,
         engine: Engine,
         *,
         base_dir: Path | None = None,
@@ -551,7 +551,7 @@ def _build_left(run: DeployRun, ws: Workspace, run_id: str, stopped: list[str]) 
 def run_deploy(
     spec: DeploySpec,
     *,
-    session: Session,
+    session: AzureConnection,
     sink: EventSink,
     base_dir: Path | None = None,
     cancel: threading.Event | None = None,

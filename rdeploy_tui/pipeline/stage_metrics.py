@@ -10,16 +10,19 @@ from __future__ import annotations
 
 from dataclasses import asdict
 from datetime import datetime, timedelta, timezone
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rdeploy_tui.errors import RdeployError
+
+if TYPE_CHECKING:
+    from rdeploy_tui.azure.workspace import Workspace
 
 # Azure Monitor counts per minute and publishes a minute or more late: a shorter span than this holds no points, so a
 # stage is read over at least the last 5 minutes (for a short stage that includes the minutes before it).
 MIN_SPAN = timedelta(minutes=5)
 
 
-def read(ws: Any, endpoint: str, old: str, new: str, since: datetime) -> tuple[str, dict[str, dict[str, Any]]]:
+def read(ws: Workspace, endpoint: str, old: str, new: str, since: datetime) -> tuple[str, dict[str, dict[str, Any]]]:
     """Azure Monitor's figures for both deployments since `since` (at least the last MIN_SPAN): the text to append to
     the stage's closing line and the figures per deployment for the report ({} when none could be read)."""
     from rdeploy_tui.azure.monitor import traffic_by_deployment

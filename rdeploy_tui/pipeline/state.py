@@ -45,7 +45,7 @@ from rdeploy_tui.pipeline.events import (
     TrafficMoved,
 )
 
-FORMAT = 2  # format 1 (wave 2) was written beside the events, not folded from them: read as "no state"
+FORMAT = 2  # format 1 was written beside the events, not folded from them: read as "no state"
 
 
 @dataclass(frozen=True)
@@ -139,9 +139,24 @@ def initial(kind: str, target: dict[str, str]) -> ResumeState:
     return ResumeState(kind, dict(target))
 
 
-def _with_step(state: ResumeState, step_id: str, **changes: Any) -> ResumeState:
+def _with_step(
+    state: ResumeState,
+    step_id: str,
+    *,
+    status: str,
+    finished_at: float | None,
+    message: str,
+    started_at: float | None = None,
+) -> ResumeState:
     steps = dict(state.steps)
-    steps[step_id] = dataclasses.replace(state.step(step_id), **changes)
+    record = state.step(step_id)
+    steps[step_id] = dataclasses.replace(
+        record,
+        status=status,
+        started_at=record.started_at if started_at is None else started_at,
+        finished_at=finished_at,
+        message=message,
+    )
     return dataclasses.replace(state, steps=steps)
 
 

@@ -6,13 +6,18 @@
         ml_client = settings.ml_client()                       # azure.ai.ml.MLClient on the sandbox
 
 Modules: server (Sandbox, request handling, faults at the door), http (Request/Response/Router), state
-(SandboxStateFile), auth + signing_key (JWTs, keys, SAS), blob (storage) + shared_key (Storage's Shared Key
-signatures), images (image registry), arm (subscriptions, workspaces, datastores), ml (models, codes, environments),
-online (endpoints, deployments, LROs), hosting (deployments' containers as real processes) + container (what an image
-runs by Docker's ENTRYPOINT/CMD rules, its own network namespace) + host_r (this machine's R and its packages),
-scoring (the scoring URI), faults, settings (ClientSettings), tls.
+(SandboxStateFile), errors (AzureError: Azure's error bodies), seed (a first start), durations (how long Azure takes,
+scaled), auth + signing_key (JWTs, keys, SAS), blob (storage) + shared_key (Storage's Shared Key signatures), images
+(image registry), arm_front_door (what ARM answers before a provider: api-versions, unknown paths), arm
+(subscriptions, workspaces, datastores), arm_resources (ARM's listings), ml (models, codes, environments), online
+(endpoints, deployments, LROs), hosting (deployments' containers as real processes) + container (what an image runs by
+Docker's ENTRYPOINT/CMD rules, its own network namespace) + host_r (this machine's R and its packages), scoring (the
+scoring URI), metrics (Azure Monitor's metrics from what really runs), autoscale (autoscale settings, the engine that
+scales the real processes, the activity log), usages (Azure ML's quota usages), prices (the Retail Prices API), faults,
+settings (ClientSettings), tls.
 login: the sandbox as a custom cloud (ARM's /metadata/endpoints, an Entra token endpoint for the test service
-principal in sandbox.service_principal, printed by `rdeploy-tui sandbox`).
+principal in sandbox.service_principal, printed by `rdeploy-tui sandbox`); compute_instance (a compute instance's
+managed identity endpoint and terminal variables).
 acr (ACR Tasks runs, importImage) + acr_registry (the Registry resource per api-version, credentials, usages, name
 checks, tasks list) + build (a quick build's plan and log) + task_run (`az acr run -f`: ACR Tasks YAML) + dockerfile +
 cran + sysreqs; registry (the registries' data plane).

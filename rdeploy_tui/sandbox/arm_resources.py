@@ -16,6 +16,7 @@ paged version of this API is being used"; nextLink "The URL to use for getting t
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable
 from typing import Any
@@ -136,6 +137,14 @@ def _item(
     return item
 
 
+def _field_is(getter: Callable[[dict[str, Any]], str], value: str, item: dict[str, Any]) -> bool:
+    return getter(item).lower() == value
+
+
+def _name_contains(needle: str, item: dict[str, Any]) -> bool:
+    return needle in item["name"].lower()
+
+
 def _matches(filter_text: str | None) -> Callable[[dict[str, Any]], bool]:
     if not filter_text:
         return lambda item: True
@@ -151,12 +160,12 @@ def _matches(filter_text: str | None) -> Callable[[dict[str, Any]], bool]:
                 "location": lambda item: item["location"],
                 "resourcegroup": lambda item: item["id"].split("/")[4],
             }[field]
-            tests.append(lambda item, g=getter, v=value: g(item).lower() == v)
+            tests.append(functools.partial(_field_is, getter, value))
             continue
         sub = _SUBSTRING.match(clause)
         if sub:
             needle = sub["value"].lower()
-            tests.append(lambda item, v=needle: v in item["name"].lower())
+            tests.append(functools.partial(_name_contains, needle))
             continue
         # What ARM answers for a filter it cannot parse is not published; the sandbox says which part it does not know.
         raise AzureError(

@@ -365,8 +365,8 @@ def _because(rule: dict[str, Any], value: float) -> str:
     return f"{t['metricName']} {t['timeAggregation'].lower()} {value:.1f} {t['operator']} {t['threshold']:g}"
 
 
-class Engine:
-    """The autoscale job: one per sandbox, run by Sandbox.spawn."""
+class AutoscaleEngine:
+    """Azure Monitor's autoscale engine, simulated: one job per sandbox, run by Sandbox.spawn."""
 
     def __init__(self, sandbox: Any) -> None:
         self.sandbox = sandbox
@@ -574,7 +574,7 @@ def _event_filter(text: str | None) -> list[tuple[str, str, str]]:
 
 
 def register(router: Router, sandbox: Any) -> None:
-    engine = Engine(sandbox)
+    engine = AutoscaleEngine(sandbox)
     sandbox.spawn(engine.run, name="sandbox-autoscale")
 
     @router.route("PUT", _SETTING)

@@ -154,10 +154,10 @@ def r_install(run_args: str, script: str | None = None) -> RInstall | None:
     littler = _INSTALL2.search(run_args)
     if littler:
         words = littler.group(1).split()
-        packages = tuple(word for word in words if not word.startswith("-"))
+        named = tuple(word for word in words if not word.startswith("-"))
         # install2.r stops the build on a failed install only with --error / -e
         checked = any(word in ("--error", "-e") for word in words)
-        return RInstall(packages, checked, None, False, False, run_args, "install2.r") if packages else None
+        return RInstall(named, checked, None, False, False, run_args, "install2.r") if named else None
     packages: list[str] = []
     call = None
     for found in _INSTALL_CALL.finditer(code):  # e.g. install.packages("pak") then pak::pkg_install(todo)
@@ -176,8 +176,9 @@ def r_install(run_args: str, script: str | None = None) -> RInstall | None:
     call_text = code[found.start() : found.end()] + arguments + ")"
     tool = "pak" if found.group(0).startswith("pak::") else "install.packages"
     load = _LOAD_CHECK.search(after)
-    load_checked = load is not None and bool(_CHECK.search(after[load.end() :]))
-    load_failure = _failure_text(after[load.end() :])[0] if load_checked else None
+    load_rest = after[load.end() :] if load is not None else ""
+    load_checked = load is not None and bool(_CHECK.search(load_rest))
+    load_failure = _failure_text(load_rest)[0] if load_checked else None
     if tool == "pak":
         checked = True  # pak stops with an error when it cannot install a package
         failure_text, is_error = None, True

@@ -12,7 +12,7 @@ import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, overload
 from urllib.parse import parse_qsl
 
 
@@ -61,6 +61,12 @@ class Request:
             raw_path=parts.path,
             raw_query=[(name, value) for name, _, value in (p.partition("=") for p in parts.query.split("&") if p)],
         )
+
+    @overload
+    def param(self, name: str) -> str | None: ...
+
+    @overload
+    def param(self, name: str, default: str) -> str: ...
 
     def param(self, name: str, default: str | None = None) -> str | None:
         """Query parameter, case-insensitively (ARM and storage disagree on casing)."""

@@ -84,8 +84,8 @@ class ImageRegistry:
             tmp.mkdir(parents=True, exist_ok=True)
             os.replace(tmp, folder)
         entry = {"digest": digest, "created": time.time(), "metadata": dict(metadata or {})}
-        with self._state.edit() as data:
-            self._state.collection(data, "images")[_key(login_server, repository, tag)] = entry
+        with self._state.edit() as state:
+            self._state.collection(state, "images")[_key(login_server, repository, tag)] = entry
         return self._image(login_server, repository, tag, entry)
 
     def get_image(self, login_server: str, repository: str, tag: str) -> Image | None:

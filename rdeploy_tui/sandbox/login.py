@@ -43,7 +43,10 @@ EXTRA_AUDIENCE = "https://management.sandbox.rdeploy.invalid/"
 
 
 @dataclass(frozen=True)
-class ServicePrincipal:
+class RegisteredPrincipal:
+    """The service principal registered in the sandbox's simulated Entra: what a client signs in as (the launch
+    module hands it to the client as a connection_options.ServicePrincipal)."""
+
     tenant_id: str
     client_id: str
     client_secret: str
@@ -58,10 +61,10 @@ class ServicePrincipal:
         }
 
 
-def service_principal(sandbox: Any) -> ServicePrincipal:
+def service_principal(sandbox: Any) -> RegisteredPrincipal:
     """The sandbox's registered test service principal (secret derived from the state folder's secret)."""
     mac = sandbox.signer.mac("service-principal-secret", SP_CLIENT_ID).replace("-", "a").replace("_", "b")
-    return ServicePrincipal(TENANT_ID, SP_CLIENT_ID, f"sbx8Q~{mac[:34]}")
+    return RegisteredPrincipal(TENANT_ID, SP_CLIENT_ID, f"sbx8Q~{mac[:34]}")
 
 
 def audiences(sandbox: Any) -> list[str]:

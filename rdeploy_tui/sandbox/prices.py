@@ -43,6 +43,8 @@ def _items(region: str) -> list[dict[str, Any]]:
         for os_name, factor in (("", 1.0), (" Windows", 1.8)):
             for suffix, share in (("", 1.0), (" Spot", 0.2), (" Low Priority", 0.2)):
                 price = round(linux * factor * share, 4)
+                meter_id = f"sandbox-{sku}-{os_name.strip() or 'linux'}-{suffix.strip() or 'payg'}"
+                meter_id = meter_id.lower().replace(" ", "-")
                 items.append(
                     {
                         "currencyCode": "USD",
@@ -52,9 +54,7 @@ def _items(region: str) -> list[dict[str, Any]]:
                         "armRegionName": region,
                         "location": region,
                         "effectiveStartDate": "2024-01-01T00:00:00Z",
-                        "meterId": f"sandbox-{sku}-{os_name.strip() or 'linux'}-{suffix.strip() or 'payg'}".lower().replace(
-                            " ", "-"
-                        ),
+                        "meterId": meter_id,
                         "meterName": meter + suffix,
                         "productId": f"SANDBOX{series.split()[0]}",
                         "skuId": f"SANDBOX/{sku}",
@@ -90,13 +90,13 @@ def register(router: Router, sandbox: Any) -> None:
     def prices(request: Request) -> Response:
         wanted = _parse_filter(request.param("$filter") or "")
         if wanted is None:
-            body = {
+            refusal = {
                 "Error": {
                     "Code": "BadRequest",
                     "Message": "Invalid OData $filter: use field eq 'value' clauses joined by and.",
                 }
             }
-            return Response(400, json.dumps(body).encode(), {"Content-Type": "application/json"})
+            return Response(400, json.dumps(refusal).encode(), {"Content-Type": "application/json"})
         region = wanted.get("armregionname", "eastus")
         # field names compare case-insensitively; priceType is the item's "type"
         items = [

@@ -241,7 +241,9 @@ def _mirror(sandbox: Any, endpoint: dict[str, Any], request: Request) -> None:
         shadow = next(
             (d for d in online.deployments_of(sandbox, endpoint["id"]) if d["name"].lower() == name.lower()), None
         )
-        target = sandbox.hosting.target(shadow["id"]) if shadow is not None and shadow["state"] == "Succeeded" else None
+        if shadow is None or shadow["state"] != "Succeeded":
+            continue
+        target = sandbox.hosting.target(shadow["id"])
         if target is None:
             continue
 

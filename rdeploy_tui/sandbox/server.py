@@ -142,6 +142,7 @@ class Sandbox:
         self.scoring_upstream: Any = None  # the scoring front's connection pool to the containers (scoring.py)
         self.metrics: Any = None  # metrics.MetricsStore: what Azure Monitor's metrics API answers from
         self.restarting: set[str] = set()  # deployment ids whose container the sandbox restarts after its own restart
+        self._log_handler: logging.Handler | None = None  # state_dir/sandbox.log, while started
 
     # ----- lifecycle --------------------------------------------------------------------------------
     def start(self) -> Sandbox:
@@ -247,7 +248,7 @@ class Sandbox:
     def _open_log(self) -> None:
         """The sandbox's own errors go to state_dir/sandbox.log, never to the user's terminal: with no handler,
         Python's last-resort handler would print tracebacks over a CLI's output or the wizard (issue 15)."""
-        if getattr(self, "_log_handler", None) is not None:
+        if self._log_handler is not None:
             return
         log.propagate = False
         try:
@@ -259,7 +260,7 @@ class Sandbox:
         self._log_handler = handler
 
     def _close_log(self) -> None:
-        handler, self._log_handler = getattr(self, "_log_handler", None), None
+        handler, self._log_handler = self._log_handler, None
         if handler is not None:
             log.removeHandler(handler)
             handler.close()
@@ -370,7 +371,7 @@ class Sandbox:
 
     @property
     def service_principal(self) -> Any:
-        """The registered test service principal (login.ServicePrincipal): tenant, client id and secret for
+        """The registered test service principal (login.RegisteredPrincipal): tenant, client id and secret for
         the sandbox's Entra token endpoint ({base_url}/{tenant}/oauth2/v2.0/token)."""
         from rdeploy_tui.sandbox import login
 
@@ -687,7 +688,8 @@ class _Handler(BaseHTTPRequestHandler):
     def _read_body(self, limit: int) -> bytes:
         """The body, never more than `limit` bytes: BodyTooLarge before reading past it (chunked bodies too)."""
         if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
-            chunks, total = [], 0
+            chunks: list[bytes] = []
+            total = 0
             while True:
                 size = int(self.rfile.readline(64).split(b";")[0].strip() or b"0", 16)
                 if size == 0:

@@ -21,7 +21,8 @@ class ClientSettings:
 
     @property
     def ca_cert(self) -> str:
-        """The sandbox CA alone: a much faster `verify=` for a direct HTTP client (the bundle also holds certifi's roots)."""
+        """The sandbox CA alone: a much faster `verify=` for a direct HTTP client (the bundle also holds certifi's
+        roots)."""
         return str(Path(self.ca_bundle).with_name("ca.pem"))
 
     @property

@@ -88,7 +88,8 @@ def _parse(data: bytes) -> SigningKey:
     if not isinstance(private, rsa.RSAPrivateKey) or private.key_size < KEY_BITS:
         raise ValueError("not an RSA key of at least 2048 bits")
     certificate = x509.load_pem_x509_certificates(data)[0]
-    if certificate.public_key().public_numbers() != private.public_key().public_numbers():  # type: ignore[union-attr]
+    public = certificate.public_key()
+    if not isinstance(public, rsa.RSAPublicKey) or public.public_numbers() != private.public_key().public_numbers():
         raise ValueError("the certificate is not the key's")
     return SigningKey(private, certificate)
 

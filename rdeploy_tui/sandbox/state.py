@@ -20,7 +20,7 @@ from typing import Any
 try:  # fcntl is POSIX-only; on Windows two sandboxes on one folder are not detected
     import fcntl
 except ImportError:  # pragma: no cover
-    fcntl = None  # type: ignore[assignment]
+    fcntl = None  # type: ignore[assignment]  # the module's absence, said as None
 
 
 MAX_STATE_BYTES = (

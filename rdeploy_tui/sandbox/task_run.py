@@ -42,7 +42,7 @@ class TaskFileError(ValueError):
 
 
 @dataclass
-class Step:
+class TaskStep:
     id: str
     kind: str  # build, push or cmd
     argument: Any
@@ -88,7 +88,7 @@ def render(text: str, variables: dict[str, str], values: dict[str, str]) -> str:
     return _TEMPLATE.sub(replace, text)
 
 
-def parse_steps(text: str, variables: dict[str, str], values: dict[str, str]) -> list[Step]:
+def parse_steps(text: str, variables: dict[str, str], values: dict[str, str]) -> list[TaskStep]:
     """The steps of a task file, rendered; raises TaskFileError in words close to ACR's."""
     try:
         document = parse_yaml(render(text, variables, values))
@@ -96,13 +96,13 @@ def parse_steps(text: str, variables: dict[str, str], values: dict[str, str]) ->
         raise TaskFileError(f"failed to parse the task file: {exc}") from None
     if not isinstance(document, dict) or not isinstance(document.get("steps"), list) or not document["steps"]:
         raise TaskFileError("failed to parse the task file: it needs a `steps` list with at least one step")
-    steps: list[Step] = []
+    steps: list[TaskStep] = []
     for index, raw in enumerate(document["steps"]):
         kinds = [kind for kind in _STEP_TYPES if isinstance(raw, dict) and kind in raw]
         if len(kinds) != 1:
             raise TaskFileError(f"step {index} must have exactly one of build, push or cmd")
         step_id = str(raw.get("id") or f"acb_step_{index}")
-        steps.append(Step(step_id, kinds[0], _alias(raw[kinds[0]], variables)))
+        steps.append(TaskStep(step_id, kinds[0], _alias(raw[kinds[0]], variables)))
     return steps
 
 
@@ -158,7 +158,7 @@ def _fail(run: _Run, step_id: str, message: str, *lines: str) -> build.BuildPlan
     return build.BuildPlan(run.log.chunks, False, message)
 
 
-def _build(run: _Run, step: Step) -> str | None:
+def _build(run: _Run, step: TaskStep) -> str | None:
     try:
         words = shlex.split(str(step.argument))
     except ValueError as exc:
@@ -195,7 +195,7 @@ def _build(run: _Run, step: Step) -> str | None:
     return None
 
 
-def _push(run: _Run, step: Step) -> str | None:
+def _push(run: _Run, step: TaskStep) -> str | None:
     names = step.argument if isinstance(step.argument, list) else [step.argument]
     for name in (str(n) for n in names):
         try:
@@ -217,7 +217,7 @@ def _push(run: _Run, step: Step) -> str | None:
     return None
 
 
-def _cmd(run: _Run, step: Step) -> str | None:
+def _cmd(run: _Run, step: TaskStep) -> str | None:
     return (
         f"the sandbox does not run cmd steps ({step.argument}): it runs R deployments, not arbitrary containers "
         "(a sandbox limit; ACR runs the container)"

@@ -7,7 +7,6 @@ import ssl
 import threading
 import time
 from collections.abc import Callable
-from typing import Any
 
 import httpx
 
@@ -83,7 +82,7 @@ class ScoringClient:
             deployment=target.deployment,
         )
 
-    def fetch_openapi(self, target: ScoringTarget, score_route: str = "/score", timeout: float = 10.0) -> Any | None:
+    def fetch_openapi(self, target: ScoringTarget, score_route: str = "/score", timeout: float = 10.0) -> object:
         """GET the API's /openapi.json beside the score route; None when it is not served (Azure only routes
         the score path to a custom container, so this works locally, rarely in the cloud)."""
         headers = {k: v for k, v in target.headers().items() if k != "Content-Type"}
@@ -108,7 +107,7 @@ class ScoringClient:
         self.close()
 
 
-def score(target: ScoringTarget, body: str | bytes | Any) -> ScoreResult:
+def score(target: ScoringTarget, body: object) -> ScoreResult:
     """One request on a client of its own; a non-str/bytes body is sent as JSON."""
     if not isinstance(body, (str, bytes)):
         body = json.dumps(body)
@@ -170,7 +169,7 @@ def scoring_error(
 
 def score_or_raise(
     target: ScoringTarget,
-    body: str | bytes | Any,
+    body: object,
     *,
     endpoint: str,
     attempts: int = 4,

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
 
 from rdeploy_tui.bounded_read import parse_json
 
@@ -26,7 +25,7 @@ class Finding:
     next_step: str | None = None
 
 
-def parse_body(body: bytes) -> tuple[bool, Any]:
+def parse_body(body: bytes) -> tuple[bool, object]:
     """(True, value) when body is JSON; (False, None) otherwise."""
     try:
         return True, parse_json(body.decode("utf-8"))
@@ -34,7 +33,7 @@ def parse_body(body: bytes) -> tuple[bool, Any]:
         return False, None
 
 
-def double_encoded(value: Any) -> Any | None:
+def double_encoded(value: object) -> object:
     """The inner value when `value` is JSON text wrapped in a JSON string (plumber boxes it: ["[...]"])."""
     if isinstance(value, list) and len(value) == 1:
         value = value[0]
@@ -49,11 +48,11 @@ def double_encoded(value: Any) -> Any | None:
         return None
 
 
-def numbers(value: Any) -> list[float]:
+def numbers(value: object) -> list[float]:
     """Every number in a JSON value, in document order (booleans are not numbers)."""
     found: list[float] = []
 
-    def walk(v: Any) -> None:
+    def walk(v: object) -> None:
         if isinstance(v, bool):
             return
         if isinstance(v, (int, float)):
@@ -84,7 +83,7 @@ def _rounded_to_default(full: float, got: float) -> bool:
     return decimals(got) <= PLUMBER_DEFAULT_DIGITS and abs(got - full) <= 0.5 * 10**-PLUMBER_DEFAULT_DIGITS * (1 + 1e-9)
 
 
-def precision_finding(reference: Any | None, response: Any) -> Finding:
+def precision_finding(reference: object, response: object) -> Finding:
     """Compare the response's numbers with the crate's own full-precision result (`reference`, the
     crate called directly in R; None when that was not possible)."""
     got = numbers(response)
@@ -131,7 +130,7 @@ def precision_finding(reference: Any | None, response: Any) -> Finding:
     return Finding("ok", "numbers carry more than 4 decimal places (the crate could not be run directly to compare)")
 
 
-def answers_differ(a: Any, b: Any, tolerance: float = 1e-6) -> bool:
+def answers_differ(a: object, b: object, tolerance: float = 1e-6) -> bool:
     """Whether two parsed answers differ: numbers beyond a relative `tolerance`, anything else at all
     (the rollout's comparison of the old and the new deployment on the same request)."""
     if isinstance(a, bool) or isinstance(b, bool):

@@ -1,4 +1,5 @@
-"""A load test from a terminal: n requests at a concurrency, percentiles and errors. A sanity check, not a load generator."""
+"""A load test from a terminal: n requests at a concurrency, percentiles and errors. A sanity check, not a load
+generator."""
 
 from __future__ import annotations
 

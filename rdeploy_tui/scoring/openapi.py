@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 
@@ -15,7 +14,7 @@ def openapi_url(scoring_uri: str, score_route: str = "/score") -> str:
     return urlunsplit((parts.scheme, parts.netloc, path.rstrip("/") + "/openapi.json", "", ""))
 
 
-def _example(schema: Any) -> Any:
+def _example(schema: object) -> object:
     if not isinstance(schema, dict):
         return "value"
     for key in ("example", "default"):
@@ -38,7 +37,7 @@ def _example(schema: Any) -> Any:
     return "value"
 
 
-def sample_from_openapi(doc: Any, score_route: str = "/score") -> dict[str, Any] | None:
+def sample_from_openapi(doc: object, score_route: str = "/score") -> dict[str, object] | None:
     """A request body for the score route from plumber's OpenAPI 3.0.3 description, or None when it
     does not describe the arguments (a `function(req, res)` handler lists no parameters).
 
@@ -55,7 +54,7 @@ def sample_from_openapi(doc: Any, score_route: str = "/score") -> dict[str, Any]
     )
     if not isinstance(op, dict):
         return None
-    sample: dict[str, Any] = {}
+    sample: dict[str, object] = {}
     for param in op.get("parameters") or []:
         if isinstance(param, dict) and isinstance(param.get("name"), str) and param.get("in") in ("query", None):
             if param["name"] in ("req", "res"):

@@ -24,9 +24,9 @@ def proxy_for(uri: str) -> str | None:
     if not proxy:
         return None
     netloc = f"{host}:{parts.port}" if parts.port else host
-    if urllib.request.proxy_bypass_environment(netloc, proxies) or urllib.request.proxy_bypass_environment(
-        host, proxies
-    ):
+    # proxy_bypass_environment is CPython's NO_PROXY matcher (requests uses it too); typeshed leaves it out.
+    bypass = urllib.request.proxy_bypass_environment  # type: ignore[attr-defined]
+    if bypass(netloc, proxies) or bypass(host, proxies):
         return None  # NO_PROXY names it (suffixes, `*`, host:port) the way urllib and requests match
     return proxy if "://" in proxy else f"http://{proxy}"
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import Any
 
 MAX_TABLE_ROWS = 500  # a response table beyond this shows the first rows and says how many there are
 
@@ -16,7 +15,7 @@ class RecordsTable:
     total: int  # rows in the response; may exceed len(rows)
 
 
-def _cell(value: Any) -> str:
+def _cell(value: object) -> str:
     if value is None:
         return ""
     if isinstance(value, bool):
@@ -26,7 +25,7 @@ def _cell(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False)
 
 
-def records_table(value: Any, max_rows: int = MAX_TABLE_ROWS) -> RecordsTable | None:
+def records_table(value: object, max_rows: int = MAX_TABLE_ROWS) -> RecordsTable | None:
     """A table when `value` is a non-empty list of JSON objects (plumber's encoding of a data.frame)."""
     if not isinstance(value, list) or not value or not all(isinstance(item, dict) for item in value):
         return None

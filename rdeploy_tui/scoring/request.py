@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from typing import Any
 
 from rdeploy_tui.bounded_read import ContentError, parse_json
 from rdeploy_tui.errors import RdeployError
@@ -17,7 +16,7 @@ class RequestTextError(RdeployError):
         self.line, self.column = line, column
 
 
-def parse_request_text(text: str) -> Any:
+def parse_request_text(text: str) -> object:
     """The JSON value of an editor's text; RequestTextError with the position when it is not JSON."""
     if not text.strip():
         raise RequestTextError('the request body is empty: write a JSON object, e.g. {"x": [1]}', 1, 1)
@@ -29,7 +28,7 @@ def parse_request_text(text: str) -> Any:
         raise RequestTextError(f"the request {what} (line {line}, column {column})", line, column) from None
 
 
-def request_text(value: Any) -> str:
+def request_text(value: object) -> str:
     """How a request value is shown in the editor and in snippets."""
     return json.dumps(value, indent=2, ensure_ascii=False)
 

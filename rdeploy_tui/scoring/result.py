@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from typing import Any
 
 from rdeploy_tui.bounded_read import parse_json
 from rdeploy_tui.scoring.explain import Explanation, explain_status
@@ -36,7 +35,7 @@ class ScoreResult:
         return self.content.decode("utf-8", errors="replace")
 
     @property
-    def body(self) -> Any:
+    def body(self) -> object:
         """The parsed JSON body, or the text when it is not JSON (what the CLI prints with --json)."""
         return self.value if self.is_json else self.text
 
@@ -45,11 +44,11 @@ class ScoreResult:
         return self._parsed()[0]
 
     @property
-    def value(self) -> Any:
+    def value(self) -> object:
         """The parsed JSON body (None when the body is not JSON)."""
         return self._parsed()[1]
 
-    def _parsed(self) -> tuple[bool, Any]:
+    def _parsed(self) -> tuple[bool, object]:
         cached = self.__dict__.get("_parsed_cache")
         if cached is None:
             try:
@@ -65,7 +64,7 @@ class ScoreResult:
         return self.headers.get(DEPLOYMENT_HEADER)
 
     @property
-    def double_encoded(self) -> Any | None:
+    def double_encoded(self) -> object:
         """The real result when the response is JSON inside a string (the script returned toJSON() text)."""
         return double_encoded(self.value) if self.ok and self.is_json else None
 

@@ -217,7 +217,8 @@ def known_tags(repository: str) -> list[str]:
 
 
 def pinned(reference: str) -> str:
-    """`rstudio/plumber:latest` -> `rstudio/plumber:v1.3.0`: the version tag a moving tag stands for today (else as is)."""
+    """`rstudio/plumber:latest` -> `rstudio/plumber:v1.3.0`: the version tag a moving tag stands for today (else as
+    is)."""
     image = lookup(reference)
     if image is None or not image.pinned_tag or image.pinned_tag == image.tag:
         return reference

@@ -11,7 +11,7 @@ import copy
 import json
 from dataclasses import asdict, dataclass, field, fields, is_dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 import yaml
 
@@ -19,6 +19,8 @@ from rdeploy_tui.spec import SPEC_FILENAME  # noqa: F401 - re-exported: where th
 from rdeploy_tui.spec.model_files import CRATE_FILENAME
 
 if TYPE_CHECKING:
+    from _typeshed import DataclassInstance
+
     from rdeploy_tui.bounded_read import FileKind
 
 SCHEMA_VERSION = 1
@@ -85,7 +87,7 @@ class ScoringSpec:
     script: str | None = None  # None: generate src/plumber.R; a path: the user's own file
     port: int = 8000
     routes: Routes = field(default_factory=Routes)
-    sample_request: Any = field(default_factory=lambda: {"forecast_horizon": [2]})
+    sample_request: object = field(default_factory=lambda: {"forecast_horizon": [2]})  # the JSON body scored
 
 
 @dataclass
@@ -193,7 +195,7 @@ class DeploySpec:
         return copy.deepcopy(self)
 
     @classmethod
-    def from_dict(cls, data: Any) -> tuple[DeploySpec, list[Problem]]:
+    def from_dict(cls, data: object) -> tuple[DeploySpec, list[Problem]]:
         problems: list[Problem] = []
         if data is None:
             data = {}
@@ -242,10 +244,10 @@ def save_spec(spec: DeploySpec, path: Path) -> None:
 
 # --- structural loading -------------------------------------------------------------------------
 
-_SCALAR_TYPES = {"str": str, "int": int}
+_Section = TypeVar("_Section", bound="DataclassInstance")  # a section: DeploySpec, ModelRef, ...
 
 
-def _kind(value: Any) -> str:
+def _kind(value: object) -> str:
     if value is None:
         return "nothing (null)"
     if isinstance(value, bool):
@@ -259,7 +261,7 @@ def _kind(value: Any) -> str:
     return f"a {type(value).__name__} ({value!r})"
 
 
-def _build(cls: type, data: dict[str, Any], prefix: str, problems: list[Problem]) -> Any:
+def _build(cls: type[_Section], data: dict[str, object], prefix: str, problems: list[Problem]) -> _Section:
     known = {f.name: f for f in fields(cls)}
     for key in data:
         if key not in known:
@@ -281,10 +283,13 @@ def _build(cls: type, data: dict[str, Any], prefix: str, problems: list[Problem]
 
 
 # Sections that are absent (None) unless the file has them.
-_OPTIONAL_SECTIONS: dict[str, type] = {"AutoscaleSpec | None": AutoscaleSpec, "ScheduleSpec | None": ScheduleSpec}
+_OPTIONAL_SECTIONS: dict[str, type[DataclassInstance]] = {
+    "AutoscaleSpec | None": AutoscaleSpec,
+    "ScheduleSpec | None": ScheduleSpec,
+}
 
 
-def _coerce(value: Any, default: Any, type_name: Any, path: str, problems: list[Problem]) -> Any:
+def _coerce(value: object, default: object, type_name: object, path: str, problems: list[Problem]) -> object:
     section = _OPTIONAL_SECTIONS.get(str(type_name))
     if section is not None:
         if value is None:
@@ -293,7 +298,7 @@ def _coerce(value: Any, default: Any, type_name: Any, path: str, problems: list[
             problems.append(Problem(path, f"must be a mapping (or null for none), got {_kind(value)}"))
             return None
         return _build(section, value, path + ".", problems)
-    if is_dataclass(default):
+    if is_dataclass(default) and not isinstance(default, type):  # a section, given by its default
         if value is None:
             return default
         if not isinstance(value, dict):
@@ -342,7 +347,7 @@ def _coerce(value: Any, default: Any, type_name: Any, path: str, problems: list[
     return value if isinstance(value, str) else str(value)
 
 
-def _coerce_sample_request(value: Any, default: Any, path: str, problems: list[Problem]) -> Any:
+def _coerce_sample_request(value: object, default: object, path: str, problems: list[Problem]) -> object:
     if isinstance(value, str):
         try:
             return json.loads(value)

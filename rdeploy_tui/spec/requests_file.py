@@ -7,7 +7,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 from rdeploy_tui import bounded_read
 from rdeploy_tui.errors import RdeployError
@@ -22,7 +21,7 @@ def requests_file_path(value: str, base_dir: Path | None) -> Path:
     return path if path.is_absolute() or base_dir is None else Path(base_dir) / path
 
 
-def read_requests_file(path: Path, check_body: Callable[[Any], str | None]) -> list[Any]:
+def read_requests_file(path: Path, check_body: Callable[[object], str | None]) -> list[object]:
     """The request bodies in `path`: a JSON list of bodies, or one body, each one the model takes (`check_body`:
     rules.check_sample_request for the model's kind). RdeployError (code "Usage") naming the file and what to do when
     it cannot be used."""

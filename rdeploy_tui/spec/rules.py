@@ -14,11 +14,19 @@ import math
 import re
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 from rdeploy_tui.spec import autoscale, base_images, package_names
 from rdeploy_tui.spec.azure_metrics import SCALE_METRICS
-from rdeploy_tui.spec.deploy_spec import DeploySpec, Problem
+from rdeploy_tui.spec.deploy_spec import (
+    AutoscaleSpec,
+    DeploymentSpec,
+    DeploySpec,
+    ProbeSpec,
+    Problem,
+    RolloutSpec,
+    Routes,
+    ScheduleSpec,
+)
 from rdeploy_tui.spec.durations import parse_duration
 from rdeploy_tui.spec.model_files import MODEL_KINDS
 from rdeploy_tui.spec.vm_sizes import VM_SIZES, VmSize, close_matches
@@ -74,14 +82,16 @@ _REQUEST_KEY = re.compile(r"[A-Za-z.][A-Za-z0-9._]*")
 _SCRIPT_PATH = re.compile(r"[A-Za-z0-9_./ -]{1,250}\.[Rr]")
 
 
-def show(value: Any) -> str:
+def show(value: object) -> str:
     """A value as it may appear in a message: repr'd (so control characters are visible) and capped."""
     text = repr(value)
     return text if len(text) <= 60 else text[:57] + "...'"
 
 
-def _text(value: Any, what: str) -> str | None:
-    """Common refusals for any text field: empty, too long, not ASCII."""
+def _text(value: object, what: str) -> str | None:
+    """Common refusals for any text field: not text, empty, too long, not ASCII. Callers write
+    `if (err := _text(value, what)) or not isinstance(value, str)`: the second test never decides, it tells the type
+    checker that `value` is text from there on."""
     if not isinstance(value, str):
         return f"{what} must be text, got {show(value)}"
     if not value:
@@ -98,8 +108,8 @@ def _matches(pattern: re.Pattern[str], value: str) -> bool:
     return pattern.fullmatch(value) is not None
 
 
-def check_endpoint_name(value: Any, what: str = "endpoint name") -> str | None:
-    if err := _text(value, what):
+def check_endpoint_name(value: object, what: str = "endpoint name") -> str | None:
+    if (err := _text(value, what)) or not isinstance(value, str):
         return err
     if not 3 <= len(value) <= 32 or not _matches(_ENDPOINT_NAME, value):
         return (
@@ -109,12 +119,12 @@ def check_endpoint_name(value: Any, what: str = "endpoint name") -> str | None:
     return None
 
 
-def check_deployment_name(value: Any) -> str | None:
+def check_deployment_name(value: object) -> str | None:
     return check_endpoint_name(value, "deployment name")
 
 
-def check_r_package(value: Any) -> str | None:
-    if err := _text(value, "R package name"):
+def check_r_package(value: object) -> str | None:
+    if (err := _text(value, "R package name")) or not isinstance(value, str):
         return err
     if value in BASE_R_PACKAGES:
         return (
@@ -128,7 +138,7 @@ def check_r_package(value: Any) -> str | None:
     return None
 
 
-def check_r_packages(values: Any) -> list[tuple[int | None, str]]:
+def check_r_packages(values: object) -> list[tuple[int | None, str]]:
     """Problems of a package list as (index or None, message); duplicates are refused."""
     if not isinstance(values, list):
         return [(None, f"must be a list of R package names, got {show(values)}")]
@@ -147,8 +157,8 @@ def check_r_packages(values: Any) -> list[tuple[int | None, str]]:
     return found
 
 
-def check_repository(value: Any) -> str | None:
-    if err := _text(value, "image repository"):
+def check_repository(value: object) -> str | None:
+    if (err := _text(value, "image repository")) or not isinstance(value, str):
         return err
     if not _matches(_REPOSITORY, value):
         return (
@@ -158,8 +168,8 @@ def check_repository(value: Any) -> str | None:
     return None
 
 
-def check_tag(value: Any) -> str | None:
-    if err := _text(value, "image tag"):
+def check_tag(value: object) -> str | None:
+    if (err := _text(value, "image tag")) or not isinstance(value, str):
         return err
     if value != "auto" and not _matches(_TAG, value):
         return (
@@ -169,16 +179,16 @@ def check_tag(value: Any) -> str | None:
     return None
 
 
-def check_base_image(value: Any) -> str | None:
-    if err := _text(value, "base image"):
+def check_base_image(value: object) -> str | None:
+    if (err := _text(value, "base image")) or not isinstance(value, str):
         return err
     if not _matches(_BASE_IMAGE, value):
         return f"base image {show(value)} is not a Docker image reference like rstudio/plumber:latest"
     return None
 
 
-def check_package_snapshot(value: Any) -> str | None:
-    if err := _text(value, "package snapshot"):
+def check_package_snapshot(value: object) -> str | None:
+    if (err := _text(value, "package snapshot")) or not isinstance(value, str):
         return err
     if value != "none" and not base_images.is_snapshot_date(value):
         return (
@@ -218,16 +228,16 @@ def base_image_warnings(base: str, snapshot: str) -> list[str]:
     return found
 
 
-def check_subscription_id(value: Any) -> str | None:
-    if err := _text(value, "subscription id"):
+def check_subscription_id(value: object) -> str | None:
+    if (err := _text(value, "subscription id")) or not isinstance(value, str):
         return err
     if not _matches(_SUBSCRIPTION, value):
         return f"subscription id {show(value)} is not a GUID like 00000000-0000-0000-0000-000000000000"
     return None
 
 
-def check_resource_group(value: Any) -> str | None:
-    if err := _text(value, "resource group"):
+def check_resource_group(value: object) -> str | None:
+    if (err := _text(value, "resource group")) or not isinstance(value, str):
         return err
     if len(value) > 90 or not _matches(_RESOURCE_GROUP, value):
         return (
@@ -237,8 +247,8 @@ def check_resource_group(value: Any) -> str | None:
     return None
 
 
-def check_workspace_name(value: Any) -> str | None:
-    if err := _text(value, "workspace name"):
+def check_workspace_name(value: object) -> str | None:
+    if (err := _text(value, "workspace name")) or not isinstance(value, str):
         return err
     if not _matches(_WORKSPACE, value):
         return (
@@ -248,8 +258,8 @@ def check_workspace_name(value: Any) -> str | None:
     return None
 
 
-def check_model_name(value: Any) -> str | None:
-    if err := _text(value, "model name"):
+def check_model_name(value: object) -> str | None:
+    if (err := _text(value, "model name")) or not isinstance(value, str):
         return err
     if not _matches(_MODEL_NAME, value):
         return (
@@ -258,15 +268,15 @@ def check_model_name(value: Any) -> str | None:
     return None
 
 
-def check_model_version(value: Any) -> str | None:
-    if err := _text(value, "model version"):
+def check_model_version(value: object) -> str | None:
+    if (err := _text(value, "model version")) or not isinstance(value, str):
         return err
     if not _matches(_MODEL_VERSION, value):
         return f"model version {show(value)} is not allowed: use 'latest' or a registered version such as 3"
     return None
 
 
-def check_model_kind(value: Any) -> str | None:
+def check_model_kind(value: object) -> str | None:
     if value not in MODEL_KINDS:
         return (
             f"model kind {show(value)} is not one rdeploy-tui serves: use {', '.join(MODEL_KINDS)} "
@@ -275,9 +285,9 @@ def check_model_kind(value: Any) -> str | None:
     return None
 
 
-def check_model_file(value: Any) -> str | None:
+def check_model_file(value: object) -> str | None:
     """`model.file`: where the model file is inside the registered folder, as a relative path."""
-    if err := _text(value, "model file"):
+    if (err := _text(value, "model file")) or not isinstance(value, str):
         return err
     if not _matches(_MODEL_FILE, value) or any(part in (".", "..") for part in value.split("/")):
         return (
@@ -290,10 +300,10 @@ def check_model_file(value: Any) -> str | None:
 _INSTANCE_TYPE = re.compile(r"[A-Za-z][A-Za-z0-9_]{2,63}")
 
 
-def check_instance_type(value: Any) -> str | None:
+def check_instance_type(value: object) -> str | None:
     """An error only for what cannot be a VM size name; a size missing from the table is a warning (Azure adds
     sizes)."""
-    if err := _text(value, "instance type"):
+    if (err := _text(value, "instance type")) or not isinstance(value, str):
         return err
     if not _matches(_INSTANCE_TYPE, value):
         return f"instance type {show(value)} is not a VM size name such as Standard_DS3_v2 (letters, digits and '_')"
@@ -319,7 +329,7 @@ def instance_type_warning(value: str) -> str | None:
     return None
 
 
-def _int_in(value: Any, what: str, low: int, high: int) -> str | None:
+def _int_in(value: object, what: str, low: int, high: int) -> str | None:
     if isinstance(value, bool) or not isinstance(value, int):
         return f"{what} must be a whole number from {low} to {high}, got {show(value)}"
     if not low <= value <= high:
@@ -327,33 +337,33 @@ def _int_in(value: Any, what: str, low: int, high: int) -> str | None:
     return None
 
 
-def check_instance_count(value: Any) -> str | None:
+def check_instance_count(value: object) -> str | None:
     return _int_in(value, "instance count", 1, MAX_INSTANCES)
 
 
-def check_traffic(value: Any) -> str | None:
+def check_traffic(value: object) -> str | None:
     return _int_in(value, "traffic", 0, 100)
 
 
-def check_port(value: Any) -> str | None:
+def check_port(value: object) -> str | None:
     return _int_in(value, "port", 1, 65535)
 
 
-def check_auth_mode(value: Any) -> str | None:
+def check_auth_mode(value: object) -> str | None:
     if value not in AUTH_MODES:
         return f"auth mode {show(value)} is not allowed: use one of {', '.join(AUTH_MODES)}"
     return None
 
 
-def check_route(value: Any, what: str = "route") -> str | None:
-    if err := _text(value, what):
+def check_route(value: object, what: str = "route") -> str | None:
+    if (err := _text(value, what)) or not isinstance(value, str):
         return err
     if not _matches(_ROUTE, value) or "//" in value or "/../" in value + "/":
         return f"{what} {show(value)} is not allowed: a path such as /score (letters, digits, '.', '_', '~', '-', '/')"
     return None
 
 
-def check_routes(routes: Any) -> list[tuple[str, str]]:
+def check_routes(routes: Routes) -> list[tuple[str, str]]:
     found = [
         (name, err)
         for name in ("live", "ready", "score")
@@ -364,7 +374,7 @@ def check_routes(routes: Any) -> list[tuple[str, str]]:
     return found
 
 
-def check_sample_request(value: Any, kind: str = "crate") -> str | None:
+def check_sample_request(value: object, kind: str = "crate") -> str | None:
     """The body sent to the score route: for a crate, a JSON object whose keys become the crate's named arguments;
     for a fitted or vetiver model, rows (an array of objects) or columns (an object of values or arrays)."""
     if kind != "crate":
@@ -382,7 +392,7 @@ def check_sample_request(value: Any, kind: str = "crate") -> str | None:
     return None
 
 
-def _request_size(value: Any) -> str | None:
+def _request_size(value: object) -> str | None:
     try:
         encoded = json.dumps(value, allow_nan=False)
     except (TypeError, ValueError) as exc:
@@ -395,11 +405,11 @@ def _request_size(value: Any) -> str | None:
 _FRAME_SHAPE = 'rows such as [{"speed": 10}] or columns such as {"speed": [10, 20]}'
 
 
-def _plain(value: Any) -> bool:
+def _plain(value: object) -> bool:
     return value is None or isinstance(value, (str, int, float, bool))
 
 
-def _check_frame_request(value: Any) -> str | None:
+def _check_frame_request(value: object) -> str | None:
     """Rows or columns of a data frame, as the generated API reads them for predict()."""
     if isinstance(value, list):
         if not value or not all(isinstance(row, dict) and row for row in value):
@@ -422,11 +432,11 @@ def _check_frame_request(value: Any) -> str | None:
     return _request_size(value)
 
 
-def check_script_path(value: Any, base_dir: Path | None = None) -> str | None:
+def check_script_path(value: object, base_dir: Path | None = None) -> str | None:
     """`scoring.script`: None (generate) or an existing .R file, relative to the spec's folder."""
     if value is None:
         return None
-    if err := _text(value, "scoring script path"):
+    if (err := _text(value, "scoring script path")) or not isinstance(value, str):
         return err
     if not _matches(_SCRIPT_PATH, value):
         return (
@@ -442,7 +452,7 @@ def check_script_path(value: Any, base_dir: Path | None = None) -> str | None:
     return None
 
 
-def outside_folder_warning(value: Any, base_dir: Path | None, what: str) -> str | None:
+def outside_folder_warning(value: object, base_dir: Path | None, what: str) -> str | None:
     """A relative path that leaves the spec's folder (../, or a symlink): said with where it resolves, since a
     copied or shared spec then reads a file nobody sees beside it. An absolute path is plainly meant."""
     if not isinstance(value, str) or not value or base_dir is None or Path(value).is_absolute():
@@ -454,11 +464,11 @@ def outside_folder_warning(value: Any, base_dir: Path | None, what: str) -> str 
     return f"{what} {show(value)} resolves to {resolved}, outside the spec's folder {folder} (fine if you mean it)"
 
 
-def check_requests_file(value: Any, base_dir: Path | None = None, kind: str = "crate") -> str | None:
+def check_requests_file(value: object, base_dir: Path | None = None, kind: str = "crate") -> str | None:
     """`rollout.requests_file`: None (the sample request) or a readable JSON file of request bodies."""
     if value is None:
         return None
-    if err := _text(value, "requests file path"):
+    if (err := _text(value, "requests file path")) or not isinstance(value, str):
         return err
     if base_dir is None:
         return None
@@ -472,7 +482,7 @@ def check_requests_file(value: Any, base_dir: Path | None = None, kind: str = "c
     return None
 
 
-def _probe_problems(probes: Any) -> list[Problem]:
+def _probe_problems(probes: ProbeSpec) -> list[Problem]:
     limits = {"initial_delay": (0, 3600), "period": (1, 3600), "timeout": (1, 3600), "failure_threshold": (1, 1000)}
     return [
         Problem(f"deployment.probes.{name}", err)
@@ -481,7 +491,7 @@ def _probe_problems(probes: Any) -> list[Problem]:
     ]
 
 
-def check_expires_after(value: Any) -> str | None:
+def check_expires_after(value: object) -> str | None:
     if value is None:
         return None
     seconds = parse_duration(value)
@@ -493,34 +503,34 @@ def check_expires_after(value: Any) -> str | None:
 
 
 # ----- deployment.autoscale (spec/autoscale.py says how it becomes Azure's autoscale setting) -----------------------
-def check_autoscale_count(value: Any, what: str = "instance count") -> str | None:
+def check_autoscale_count(value: object, what: str = "instance count") -> str | None:
     """min, max, default and a schedule's count: 1 to 50 (a managed deployment runs at least one instance; 50 is
     Azure's limit per deployment, learn.microsoft.com/azure/machine-learning/how-to-manage-quotas)."""
     return _int_in(value, what, 1, MAX_INSTANCES)
 
 
-def check_scale_minutes(value: Any) -> str | None:
+def check_scale_minutes(value: object) -> str | None:
     """A rule's time window: 5 minutes to 12 hours (REST spec MetricTrigger.timeWindow)."""
     return _int_in(value, "time window (minutes)", autoscale.MIN_WINDOW_MINUTES, autoscale.MAX_WINDOW_MINUTES)
 
 
-def check_cooldown_minutes(value: Any) -> str | None:
+def check_cooldown_minutes(value: object) -> str | None:
     """1 minute to 1 week (REST spec ScaleAction.cooldown)."""
     return _int_in(value, "cooldown (minutes)", autoscale.MIN_COOLDOWN_MINUTES, autoscale.MAX_COOLDOWN_MINUTES)
 
 
-def check_scale_change(value: Any) -> str | None:
+def check_scale_change(value: object) -> str | None:
     """Instances added or removed per action: 1 or more (REST spec ScaleAction.value), at most the 50 allowed."""
     return _int_in(value, "instances per scale action", 1, MAX_INSTANCES)
 
 
-def check_scale_metric(value: Any) -> str | None:
+def check_scale_metric(value: object) -> str | None:
     if value not in SCALE_METRICS:
         return f"scale metric {show(value)} is not allowed: use {' or '.join(SCALE_METRICS)}"
     return None
 
 
-def check_threshold(metric: str, value: Any) -> str | None:
+def check_threshold(metric: str, value: object) -> str | None:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         return f"threshold must be a number, got {show(value)}"
     if metric == "cpu" and not 0 < value < 100:
@@ -533,7 +543,7 @@ def check_threshold(metric: str, value: Any) -> str | None:
     return None
 
 
-def scale_in_flaps(auto: Any) -> str | None:
+def scale_in_flaps(auto: AutoscaleSpec) -> str | None:
     """Why the scale-in rule would trigger the scale-out rule at once, or None.
 
     Azure's "Autoscale flapping" (learn.microsoft.com/azure/azure-monitor/autoscale/autoscale-flapping): before a
@@ -575,7 +585,7 @@ def scale_in_flaps(auto: Any) -> str | None:
     )
 
 
-def cpu_ceiling_warning(auto: Any, instance_type: Any) -> str | None:
+def cpu_ceiling_warning(auto: AutoscaleSpec, instance_type: object) -> str | None:
     """plumber answers one request at a time on one R process (r-facts): an instance with v vCPUs rarely goes past
     100/v % CPU (more only when the model itself runs threads), so a higher CPU scale-out threshold never fires."""
     size = INSTANCE_TYPES.get(instance_type.lower()) if isinstance(instance_type, str) else None
@@ -620,7 +630,7 @@ def quota_warning(instance_type: str, maximum: int, current: int, used: int, lim
     )
 
 
-def autoscale_problems(d: Any) -> list[Problem]:
+def autoscale_problems(d: DeploymentSpec) -> list[Problem]:
     """deployment.autoscale against Azure's limits and its autoscale best practices."""
     auto = d.autoscale
     if auto is None:
@@ -678,7 +688,7 @@ def autoscale_problems(d: Any) -> list[Problem]:
     return found
 
 
-def _schedule_problems(s: Any, at: str) -> list[Problem]:
+def _schedule_problems(s: ScheduleSpec, at: str) -> list[Problem]:
     found = []
     days = s.days if isinstance(s.days, list) else []
     if not days or any(day not in autoscale.DAYS for day in days):
@@ -702,7 +712,7 @@ def _schedule_problems(s: Any, at: str) -> list[Problem]:
     return found
 
 
-def _rollout_problems(r: Any) -> list[Problem]:
+def _rollout_problems(r: RolloutSpec) -> list[Problem]:
     problems: list[Problem] = []
     steps = list(r.steps or [])
     if not steps or any(not 1 <= s <= 100 for s in steps) or steps != sorted(set(steps)) or steps[-1] != 100:
@@ -740,7 +750,7 @@ def validate(spec: DeploySpec, base_dir: Path | None = None) -> list[Problem]:
     """Every problem of a spec, errors and warnings, in file order."""
     problems: list[Problem] = []
 
-    def check(field: str, fn: Callable[[Any], str | None], value: Any) -> None:
+    def check(field: str, fn: Callable[[object], str | None], value: object) -> None:
         if err := fn(value):
             problems.append(Problem(field, err))
 

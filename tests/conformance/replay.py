@@ -131,7 +131,15 @@ def compare(
             continue
         score.check(
             "lro",
-            _header_agrees(header, recorded, ours, names, base_url, time_scale, deployment_write=entry["method"] == "PUT" and "/deployments/" in entry["uri"]),
+            _header_agrees(
+                header,
+                recorded,
+                ours,
+                names,
+                base_url,
+                time_scale,
+                deployment_write=entry["method"] == "PUT" and "/deployments/" in entry["uri"],
+            ),
             f"{step}: {header} {ours!r}, Azure {recorded!r}",
         )
     if "final_state" in entry:

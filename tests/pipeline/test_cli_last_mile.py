@@ -1,5 +1,5 @@
-"""Issue 14 part 3, the CLI's last mile: a cancelled deploy said once, a "n" answer exits 0 with
-"nothing deleted", and `endpoints list` (text and --json) as a user reads it."""
+"""The CLI's last mile: a cancelled deploy said once, a "n" answer exits 0 with "nothing deleted", and `endpoints list`
+(text and --json) as a user reads it (issue 14 part 3)."""
 
 from __future__ import annotations
 

@@ -98,8 +98,8 @@ def test_deploy_tags_the_expiry_and_prices_the_deployment(session, make_spec, cl
     assert time_left(info.tags).startswith("1d 23h") and info.tags.get("created-by") == "rdeploy-tui"
     # the deploy's summary (CLI output, the wizard's finish) says when, from the tag Azure holds
     assert (
-        f"It expires at {info.tags[TAG].replace('T', ' ')[:16]} UTC: `rdeploy-tui endpoints sweep` deletes it after that."
-        in outcome.summary
+        f"It expires at {info.tags[TAG].replace('T', ' ')[:16]} UTC: "
+        "`rdeploy-tui endpoints sweep` deletes it after that." in outcome.summary
     )
     assert outcome.tags[TAG] == info.tags[TAG]
     assert bills_now(session, endpoints, info)["hourly_price"] == pytest.approx(per_hour)

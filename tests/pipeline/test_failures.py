@@ -143,8 +143,8 @@ def test_authorization_failed_names_the_role(session, sandbox, make_spec, record
     assert "onlineEndpoints/write" in failure.what
     assert "AzureML Data Scientist" in failure.next_step
     assert outcome.status == "failed"
-    # issue 15: the summary comes from what exists in Azure: the 403 created nothing, and a build stopped
-    # beside it is over, not left behind
+    # the summary comes from what exists in Azure: the 403 created nothing, and a build stopped beside it is over,
+    # not left behind (issue 15)
     left = outcome.summary.split("Left behind:", 1)[1]
     assert "nothing was created in Azure" in left and "exists" not in left and "build" not in left
 
@@ -379,7 +379,7 @@ def test_cli_names_a_subscription_it_cannot_see_without_a_traceback(sandbox, tmp
 def test_an_endpoint_refused_by_authorization_leaves_nothing_the_summary_does_not_find(
     session, sandbox, make_spec, recorder
 ):
-    """Issue 25 item 12: what a failed deploy says it left behind is read from Azure; a refused PUT created nothing."""
+    """What a failed deploy says it left behind is read from Azure; a refused PUT created nothing (issue 25 item 12)."""
     from rdeploy_tui.azure import Endpoints
 
     spec = make_spec("authz")

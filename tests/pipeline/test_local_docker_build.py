@@ -1,7 +1,7 @@
-"""Issue 13.7: when ACR Tasks is not allowed, the deploy builds with this machine's Docker engine and pushes to the
-workspace registry. No engine runs on the test machines: `docker` is tests/docker_double.py, whose login and push
-really talk to the sandbox's registry (challenge, token with the exchanged refresh token, blob uploads, manifest),
-so a wrong token exchange or a wrong registry fails these tests."""
+"""When ACR Tasks is not allowed, the deploy builds with this machine's Docker engine and pushes to the workspace
+registry (issue 13.7). No engine runs on the test machines: `docker` is tests/docker_double.py, whose login and push
+really talk to the sandbox's registry (challenge, token with the exchanged refresh token, blob uploads, manifest), so
+a wrong token exchange or a wrong registry fails these tests."""
 
 from __future__ import annotations
 

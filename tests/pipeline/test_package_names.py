@@ -1,5 +1,5 @@
-"""Issue 13.5: package names are checked before a build: offline against the shipped (partial) list of CRAN names,
-and in the pipeline against the repository's index (here the sandbox's own CRAN catalogue, read over HTTPS)."""
+"""Package names are checked before a build: offline against the shipped (partial) list of CRAN names, and in the
+pipeline against the repository's index, here the sandbox's own CRAN catalogue read over HTTPS (issue 13.5)."""
 
 from __future__ import annotations
 

@@ -108,11 +108,10 @@ def test_resume_after_sigkill(tmp_path, spec_file, where, kill_when):
         # the in-process sandbox died with the run, so its ACR run ended: built again, said so
         assert "building again" in progress or "resuming: build run" in progress
     else:
-        assert [e for e in events if e["event"] == "StepFinished" and e["step"] == "build-image"][0][
-            "status"
-        ] == "skipped"
+        build = next(e for e in events if e["event"] == "StepFinished" and e["step"] == "build-image")
+        assert build["status"] == "skipped"
     assert _endpoint_count(home) == 1  # never a second endpoint
-    score = [e for e in events if e["event"] == "StepFinished" and e["step"] == "smoke-score"][0]
+    score = next(e for e in events if e["event"] == "StepFinished" and e["step"] == "smoke-score")
     assert score["message"].startswith("HTTP 200")
     assert _processes_under(home) == []  # neither run left a plumber behind
 

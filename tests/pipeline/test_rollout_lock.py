@@ -180,8 +180,8 @@ def test_a_second_rollout_from_another_machine_is_refused_naming_the_first(
         out = second.stdout + second.stderr
         assert second.returncode == 1, out
         assert (
-            f"Another rollout on endpoint {spec.endpoint.name} is running (process {os.getpid()} on {socket.gethostname()}"
-            in out
+            f"Another rollout on endpoint {spec.endpoint.name} is running "
+            f"(process {os.getpid()} on {socket.gethostname()}" in out
         )
         assert "--take-lock" in out and "Traceback" not in out
     finally:

@@ -13,10 +13,11 @@ import pytest
 
 from rdeploy_tui.cli import main
 from rdeploy_tui.deploy_folder.render import render, write_folder
-from rdeploy_tui.deploy_folder.sample_model import build_sample_crate, sample_crate_path
+from rdeploy_tui.deploy_folder.sample_model import sample_crate_path
 from rdeploy_tui.local.checks import LocalReport, run_local_checks
 from rdeploy_tui.local.http_client import request
 from rdeploy_tui.local.plumber import LocalRunError, find_rscript, start_plumber
+from rdeploy_tui.local.sample_crate import build_sample_crate
 from rdeploy_tui.spec.deploy_spec import DeploySpec, ProbeSpec, save_spec
 
 pytestmark = pytest.mark.r

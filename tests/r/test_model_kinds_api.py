@@ -111,7 +111,7 @@ def test_rows_and_columns_are_both_a_data_frame(api):
     assert rows[1] == columns[1] and len(rows[1]) == 2
 
 
-# Item 10 of issue 23, for every kind: each of these bodies is the caller's fault and gets a 400 saying what is wrong.
+# For every kind, each of these bodies is the caller's fault and gets a 400 saying what is wrong (issue 23 item 10).
 NOT_JSON = [
     ("malformed", b'{"speed": [4', "the request body is not valid JSON"),
     ("not UTF-8", b'{"speed": "\xff\xfe"}', "the request body is not valid JSON: it is not UTF-8 text"),

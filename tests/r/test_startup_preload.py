@@ -1,4 +1,5 @@
-"""Issue 13.6: start_plumber.R loads the model's packages before the API answers /ready (real Rscript + plumber)."""
+"""start_plumber.R loads the model's packages before the API answers /ready, with a real Rscript and plumber
+(issue 13.6)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Issue 13.8: a fable forecast (fbl_ts) is answered as the how-to's tidy columns, not nested distribution objects.
+"""A fable forecast (fbl_ts) is answered as the how-to's tidy columns, not nested distribution objects (issue 13.8).
 
 fable is not installed here, so the crate returns a fable-LIKE object: the classes fable gives a forecast, a
 `distribution` column (a vctrs list of parameters, as distributional stores it), a classed index and `.mean`."""

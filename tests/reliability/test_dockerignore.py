@@ -1,5 +1,5 @@
-"""Issue 15 item 11: .dockerignore is matched with Docker's own rules (Moby fileutils via docker-py), not by hand:
-`*.R` ignores x.R at the top only, `**/*.R` at any depth, a folder pattern takes its files, the last line wins."""
+""".dockerignore is matched with Docker's own rules (Moby fileutils via docker-py), not by hand: `*.R` ignores x.R at
+the top only, `**/*.R` at any depth, a folder pattern takes its files, the last line wins (issue 15 item 11)."""
 
 from __future__ import annotations
 

@@ -1,7 +1,7 @@
-"""Issue 25 items 5-8: no crash and no hang on any file the tool reads. Each case is a real file (a FIFO nobody
-writes, /dev/zero, a deeply nested or 5,000-digit document) given to the real CLI in a child process, or to the
-function that reads it; the assertions are on the exit code and the message, and the subprocess timeout is only a
-safety net (a hang fails the test instead of stopping the suite)."""
+"""No crash and no hang on any file the tool reads. Each case is a real file (a FIFO nobody writes, /dev/zero, a deeply
+nested or 5,000-digit document) given to the real CLI in a child process, or to the function that reads it; the
+assertions are on the exit code and the message, and the subprocess timeout is only a safety net (a hang fails the test
+instead of stopping the suite). Issue 25 items 5-8."""
 
 from __future__ import annotations
 

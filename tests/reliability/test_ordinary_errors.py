@@ -1,5 +1,5 @@
-"""Issue 15 item 9: ordinary mistakes get a message that names the file and a next step, never
-"unexpected error" or a traceback; a corrupt resume file is moved aside with a warning."""
+"""Ordinary mistakes get a message that names the file and a next step, never "unexpected error" or a traceback; a
+corrupt resume file is moved aside with a warning (issue 15 item 9)."""
 
 from __future__ import annotations
 

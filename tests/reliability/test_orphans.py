@@ -1,5 +1,5 @@
-"""Issue 15 item 2: SIGKILL of `deploy --sandbox` or `rdeploy-tui sandbox` leaves no plumber R process behind,
-and a restarted sandbox reaps what a killed one left (pid files) instead of starting a second R."""
+"""SIGKILL of `deploy --sandbox` or `rdeploy-tui sandbox` leaves no plumber R process behind, and a restarted sandbox
+reaps what a killed one left (pid files) instead of starting a second R (issue 15 item 2)."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
-"""Issue 15 item 9: a sandbox failure never prints a traceback on the user's terminal (it goes to sandbox.log), and
-an HTTP 5xx answer is not explained as a network or proxy problem."""
+"""A sandbox failure never prints a traceback on the user's terminal (it goes to sandbox.log), and an HTTP 5xx answer is
+not explained as a network or proxy problem (issue 15 item 9)."""
 
 from __future__ import annotations
 

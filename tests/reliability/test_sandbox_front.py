@@ -1,5 +1,5 @@
-"""Issue 15 item 10: the sandbox checks the key before reading a body, answers 405 (not the blob emulator) on a
-GET of the scoring URI, and its request log is bounded."""
+"""The sandbox checks the key before reading a body, answers 405 (not the blob emulator) on a GET of the scoring URI,
+and its request log is bounded (issue 15 item 10)."""
 
 from __future__ import annotations
 
@@ -14,10 +14,12 @@ pytestmark = pytest.mark.sandbox
 def _raw(sandbox, head: str) -> str:
     """Send only a request head (no body, whatever Content-Length says) and read the answer's status line."""
     context = ssl.create_default_context(cafile=str(sandbox.ca_bundle))
-    with socket.create_connection(("127.0.0.1", sandbox.port), timeout=20) as raw:
-        with context.wrap_socket(raw, server_hostname="127.0.0.1") as tls:
-            tls.sendall(head.encode())
-            return tls.recv(65536).decode(errors="replace")
+    with (
+        socket.create_connection(("127.0.0.1", sandbox.port), timeout=20) as raw,
+        context.wrap_socket(raw, server_hostname="127.0.0.1") as tls,
+    ):
+        tls.sendall(head.encode())
+        return tls.recv(65536).decode(errors="replace")
 
 
 @pytest.mark.parametrize("path", ["/endpoints/no-such-endpoint/score", "/subscriptions/x/resourceGroups/y"])

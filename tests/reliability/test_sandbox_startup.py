@@ -1,5 +1,5 @@
-"""Issue 15 items 1, 7, 9: a sandbox start-up failure is reported at once (never a hang), corrupt state and a
-weak secret are moved aside with a warning."""
+"""A sandbox start-up failure is reported at once (never a hang), corrupt state and a weak secret are moved aside with
+a warning (issue 15 items 1, 7, 9)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Issue 15 item 10: a scoring body that is not JSON, or not UTF-8, is answered 400 saying so (not a bare 500)."""
+"""A scoring body that is not JSON, or not UTF-8, is answered 400 saying so, not a bare 500 (issue 15 item 10)."""
 
 from __future__ import annotations
 

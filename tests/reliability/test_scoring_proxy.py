@@ -1,5 +1,5 @@
-"""Issue 15 item 11: scoring honours HTTPS_PROXY/NO_PROXY like the Azure SDKs, and the key only ever crosses a
-proxy inside a CONNECT tunnel. A real proxy and a real HTTPS server (trustme CA) on loopback."""
+"""Scoring honours HTTPS_PROXY/NO_PROXY like the Azure SDKs, and the key only ever crosses a proxy inside a CONNECT
+tunnel (issue 15 item 11). A real proxy and a real HTTPS server (trustme CA) on loopback."""
 
 from __future__ import annotations
 

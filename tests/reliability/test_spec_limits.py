@@ -1,5 +1,5 @@
-"""Issue 15 items 6 and 10: a spec file cannot decide how much memory or time loading it takes, and what it
-holds is never echoed raw to the terminal."""
+"""A spec file cannot decide how much memory or time loading it takes, and what it holds is never echoed raw to the
+terminal (issue 15 items 6 and 10)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Issue 15 item 5: a second deploy of the same target is refused at once and told who holds it."""
+"""A second deploy of the same target is refused at once and told who holds it (issue 15 item 5)."""
 
 from __future__ import annotations
 
@@ -138,8 +138,8 @@ def _hold(path, target):
 
 @pytest.mark.sandbox
 def test_a_hostile_holder_note_is_shown_without_escapes_through_the_cli(tmp_path):
-    """Issue 25 item 6: a holder note whose host holds terminal escape sequences retitled the terminal, and a
-    non-number time crashed the refusal. Each field is checked and shown without control characters."""
+    """A holder note whose host holds terminal escape sequences retitled the terminal, and a non-number time crashed
+    the refusal (issue 25 item 6). Each field is checked and shown without control characters."""
     from rdeploy_tui.pipeline.state import ResumeStore
     from rdeploy_tui.sandbox import arm
     from rdeploy_tui.spec.deploy_spec import save_spec

@@ -1,5 +1,5 @@
-"""Issue 15 item 11: a federated token file (AZURE_FEDERATED_TOKEN_FILE, workload identity on AKS and CI) signs in
-through azure-identity's WorkloadIdentityCredential: the file's token reaches Entra as the client assertion.
+"""A federated token file (AZURE_FEDERATED_TOKEN_FILE, workload identity on AKS and CI) signs in through
+azure-identity's WorkloadIdentityCredential: the file's token reaches Entra as the client assertion (issue 15 item 11).
 Entra here is a small HTTPS server on loopback (trustme CA) that records the token request."""
 
 from __future__ import annotations
@@ -9,6 +9,7 @@ import http.server
 import json
 import ssl
 import threading
+from typing import ClassVar
 from urllib.parse import parse_qsl
 
 import pytest
@@ -24,7 +25,7 @@ def _jwt(claims: dict) -> str:
 
 
 class _Entra(http.server.BaseHTTPRequestHandler):
-    token_requests: list[dict] = []
+    token_requests: ClassVar[list[dict]] = []  # one handler per request: what they saw is kept on the class
 
     def _json(self, doc: dict) -> None:
         body = json.dumps(doc).encode()

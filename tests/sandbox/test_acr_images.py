@@ -4,12 +4,15 @@
 from __future__ import annotations
 
 import pytest
+import test_acr
 from azure.core.exceptions import HttpResponseError
 from azure.mgmt.containerregistry.models import ImportImageParameters, ImportSource
 from azure.mgmt.containerregistrytasks.models import Argument, DockerBuildRequest, PlatformProperties
-from test_acr import AcrClients, acr, context_archive, our_context, our_dockerfile, sandbox, state_dir  # noqa: F401 - fixtures below  # noqa: F401 - the same per-test sandbox
+from test_acr import AcrClients, context_archive, our_dockerfile
 
 pytestmark = pytest.mark.sandbox
+# test_acr's fixtures, reused here: a sandbox of its own per test, and the real ACR clients on it.
+state_dir, sandbox, acr = test_acr.state_dir, test_acr.sandbox, test_acr.acr
 BASE = "rstudio/plumber:v1.3.0"
 COPY = "base/rstudio/plumber:v1.3.0"
 
@@ -59,8 +62,8 @@ def test_a_build_from_a_copy_that_was_never_imported_fails_as_acr_says(acr: AcrC
     log, status = build_with(acr, f"{login}/base/rstudio/plumber:v9")
     assert status == "Failed"
     assert (
-        f'manifest for {login}/base/rstudio/plumber:v9 not found: manifest unknown: manifest tagged by "v9" is not found'
-        in log
+        f"manifest for {login}/base/rstudio/plumber:v9 not found: "
+        'manifest unknown: manifest tagged by "v9" is not found' in log
     )
 
 

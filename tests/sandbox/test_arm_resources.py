@@ -38,7 +38,8 @@ def test_resources_filtered_by_type_as_az_acr_build_asks(sandbox, mgmt):
 
 
 def test_resources_page_with_top_and_next_link(sandbox, mgmt):
-    url = f"{sandbox.base_url}/subscriptions/{sandbox.subscription_id}/resourceGroups/{sandbox.resource_group}/resources?$top=1&api-version=2024-11-01"
+    group = f"/subscriptions/{sandbox.subscription_id}/resourceGroups/{sandbox.resource_group}"
+    url = f"{sandbox.base_url}{group}/resources?$top=1&api-version=2024-11-01"
     seen, pages = [], 0
     while url:
         page = _get(mgmt, url)

@@ -54,7 +54,10 @@ def test_an_api_version_arm_does_not_have_is_invalid(sandbox, arm):
 
 
 def test_an_online_endpoint_api_version_never_published_has_no_registered_provider(sandbox, arm):
-    ws = f"/subscriptions/{sandbox.subscription_id}/resourceGroups/{sandbox.resource_group}/providers/Microsoft.MachineLearningServices/workspaces/{sandbox.workspace_name}"
+    ws = (
+        f"/subscriptions/{sandbox.subscription_id}/resourceGroups/{sandbox.resource_group}"
+        f"/providers/Microsoft.MachineLearningServices/workspaces/{sandbox.workspace_name}"
+    )
     answer = arm("GET", ws + "/onlineEndpoints", api_version="2023-02-01")
     assert answer.status_code == 400
     error = _error(answer)
@@ -72,7 +75,8 @@ def test_unknown_arm_paths_answer_arms_json_404_not_blob_xml(sandbox, arm):
     assert answer.status_code == 404 and answer.headers["Content-Type"].startswith("application/json")
     assert _error(answer) == {
         "code": "InvalidResourceType",
-        "message": "The resource type 'workspaces/nosuchthings' could not be found in the namespace 'Microsoft.MachineLearningServices' for api version '2024-04-01'.",
+        "message": "The resource type 'workspaces/nosuchthings' could not be found in the namespace "
+        "'Microsoft.MachineLearningServices' for api version '2024-04-01'.",
     }
     # Under /subscriptions nothing ever reaches the blob service, whose pattern would match /{account}/{container}/...
     deep = arm("GET", f"/subscriptions/{sandbox.subscription_id}/whatever/else", api_version="2022-12-01")

@@ -1,5 +1,6 @@
 """What a deployment can run on and from, through the real azure-ai-ml client: the VM sizes of Microsoft's managed
-online endpoint SKU list (the table `validate` reads too: rdeploy_tui/spec/vm_sizes.py), and an image without plumber."""
+online endpoint SKU list (the table `validate` reads too: rdeploy_tui/spec/vm_sizes.py), and an image without
+plumber."""
 
 from __future__ import annotations
 

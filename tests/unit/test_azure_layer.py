@@ -43,7 +43,8 @@ def test_out_of_quota_gives_the_numbers():
         _http_error(
             400,
             "OutOfQuota",
-            "Not enough quota available for Standard_DS3_v2 in SubscriptionId x. Current usage/limit: 28/32. Additional needed: 5",
+            "Not enough quota available for Standard_DS3_v2 in SubscriptionId x. "
+            "Current usage/limit: 28/32. Additional needed: 5",
         )
     )
     assert err.code == "OutOfQuota"
@@ -51,7 +52,11 @@ def test_out_of_quota_gives_the_numbers():
 
 
 def test_authorization_failed_names_action_and_role():
-    msg = "The client 'a' with object id 'b' does not have authorization to perform action 'Microsoft.ContainerRegistry/registries/scheduleRun/action' over scope '/subscriptions/s/resourceGroups/rg' or the scope is invalid."
+    msg = (
+        "The client 'a' with object id 'b' does not have authorization to perform action "
+        "'Microsoft.ContainerRegistry/registries/scheduleRun/action' over scope '/subscriptions/s/resourceGroups/rg' "
+        "or the scope is invalid."
+    )
     err = explain(_http_error(403, "AuthorizationFailed", msg))
     assert "scheduleRun" in err.what and "Contributor on the container registry" in err.next_step
     assert "/subscriptions/s/resourceGroups/rg" in err.next_step
@@ -135,6 +140,9 @@ def test_new_log_lines_from_overlapping_tails():
 
 
 def test_importing_the_azure_layer_is_cheap():
-    code = "import sys, rdeploy_tui.azure, rdeploy_tui.pipeline.runner, rdeploy_tui.pipeline.plan; print(sorted(m for m in sys.modules if m.startswith(('azure', 'textual'))))"
+    code = (
+        "import sys, rdeploy_tui.azure, rdeploy_tui.pipeline.runner, rdeploy_tui.pipeline.plan; "
+        "print(sorted(m for m in sys.modules if m.startswith(('azure', 'textual'))))"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"

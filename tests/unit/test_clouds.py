@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from rdeploy_tui.azure.clouds import endpoints_from_metadata, sovereign_cloud
@@ -154,8 +156,9 @@ def test_entra_errors_are_explained():
     from rdeploy_tui.azure.errors import explain
 
     text = (
-        "Authentication failed: AADSTS7000215: Invalid client secret provided. Ensure the secret being sent in the request is "
-        "the client secret value, not the client secret ID, for a secret added to app 'x'. Trace ID: 1 Correlation ID: 2 Timestamp: 3"
+        "Authentication failed: AADSTS7000215: Invalid client secret provided. "
+        "Ensure the secret being sent in the request is the client secret value, not the client secret ID, "
+        "for a secret added to app 'x'. Trace ID: 1 Correlation ID: 2 Timestamp: 3"
     )
     error = explain(ClientAuthenticationError(message=text), "signing in")
     assert error.code == "AADSTS7000215" and "client secret" in error.what and "AZURE_CLIENT_SECRET" in error.next_step
@@ -195,12 +198,12 @@ def test_a_private_ca_is_added_to_the_users_own_bundle_not_in_place_of_it(rdeplo
 
     monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(users))
     combined = combined_ca_bundle(str(extra))
-    text = open(combined, "rb").read()
+    text = Path(combined).read_bytes()
     assert proxy.cert_pem.bytes().strip() in text and private.cert_pem.bytes().strip() in text
     monkeypatch.setenv("REQUESTS_CA_BUNDLE", combined)
     assert combined_ca_bundle(str(extra)) == combined  # connecting again does not nest bundles
 
     monkeypatch.delenv("REQUESTS_CA_BUNDLE")
-    public = open(combined_ca_bundle(str(extra)), "rb").read()
-    assert public.startswith(open(certifi.where(), "rb").read()) and private.cert_pem.bytes().strip() in public
+    public = Path(combined_ca_bundle(str(extra))).read_bytes()
+    assert public.startswith(Path(certifi.where()).read_bytes()) and private.cert_pem.bytes().strip() in public
     assert proxy.cert_pem.bytes().strip() not in public

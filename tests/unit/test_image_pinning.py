@@ -1,5 +1,5 @@
-"""Issue 13.2: a new spec pins the base image's version tag and a dated package snapshot; `init --refresh` moves
-both forward on purpose; validate warns about moving tags and base images it does not know."""
+"""A new spec pins the base image's version tag and a dated package snapshot; `init --refresh` moves both forward on
+purpose; validate warns about moving tags and base images it does not know (issue 13.2)."""
 
 from __future__ import annotations
 

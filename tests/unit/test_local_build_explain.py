@@ -1,4 +1,4 @@
-"""Issue 13.7: each way the local Docker build + push can fail is explained with the next step (no sandbox needed)."""
+"""Each way the local Docker build + push can fail is explained with the next step; no sandbox needed (issue 13.7)."""
 
 from __future__ import annotations
 

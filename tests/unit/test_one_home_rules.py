@@ -90,13 +90,13 @@ def test_a_new_azure_failure_is_one_more_row_in_the_table(monkeypatch):
     failure = HttpResponseError(message="(DnsZoneLimit) The private DNS zone limit was reached.")
     before = errors.explain(failure, "creating endpoint ep")
     assert before.what.startswith("Azure refused the request while creating endpoint ep")  # the generic row
-    row = errors.Problem(
+    row = errors.KnownFailure(
         "DnsZoneLimit",
         lambda f: "private dns zone limit" in f.lowered,
         what=lambda f: "The subscription has reached its private DNS zone limit" + f.where + ".",
         next_step=lambda f: "Delete unused private DNS zones, then run again.",
     )
-    monkeypatch.setattr(errors, "PROBLEMS", (row, *errors.PROBLEMS))
+    monkeypatch.setattr(errors, "KNOWN_FAILURES", (row, *errors.KNOWN_FAILURES))
     after = errors.explain(failure, "creating endpoint ep")
     assert (after.what, after.next_step, after.code) == (
         "The subscription has reached its private DNS zone limit while creating endpoint ep.",

@@ -1,4 +1,4 @@
-"""Issue 23.9: advice for installing R packages names only packages that exist, in complete sentences."""
+"""Advice for installing R packages names only packages that exist, in complete sentences (issue 23.9)."""
 
 from __future__ import annotations
 

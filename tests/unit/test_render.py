@@ -80,7 +80,7 @@ def test_auto_tag_follows_the_docker_context_only():
     fixed = DeploySpec()
     fixed.image.tag = "v1"
     assert render(fixed).image_tag == "v1"
-    # issue 13.2: the base image and the package snapshot date both feed the tag
+    # the base image and the package snapshot date both feed the tag (issue 13.2)
     other_base = DeploySpec()
     other_base.image.base = "rstudio/plumber:v1.2.0"
     assert render(other_base).image_tag != base.image_tag

@@ -56,7 +56,7 @@ def test_no_action_is_bound_only_to_a_key_browsers_or_vscode_keep():
 
 
 def test_the_check_catches_the_old_bindings():
-    class Before(Screen):  # the wizard's keys before issue 14
+    class Before(Screen):  # the wizard's keys before they were chosen for browser terminals (issue 14)
         BINDINGS: ClassVar = [
             Binding("ctrl+n", "next", "Next"),
             Binding("escape", "back", "Back"),
@@ -107,7 +107,8 @@ def test_every_reserved_key_names_its_source_and_is_a_real_key():
 
 
 def test_the_old_keys_are_reserved():
-    # What the wizard advertised before issue 14; each did nothing (or closed the browser) in a browser tab.
+    # What the wizard advertised before its keys were chosen for browser terminals (issue 14); each did nothing (or
+    # closed the browser) in a browser tab.
     for key in ("ctrl+n", "ctrl+q", "ctrl+t", "ctrl+w", "ctrl+p", "f5", "f11", "f12"):
         assert keys.reserved_reason(key), key
     for key in ("f2", "f3", "f4", "f8", "f9", "f10", "alt+n", "escape", "ctrl+s", "ctrl+x", "question_mark"):

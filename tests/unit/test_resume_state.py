@@ -159,7 +159,7 @@ def test_the_file_is_the_fold_and_reads_back_equal(tmp_path):
     assert "token" not in json.dumps(saved).lower() and saved["rollout"]["traffic"] == {"blue": 90, "green": 10}
 
 
-def test_a_state_file_of_wave_2_is_no_state(tmp_path):
+def test_a_state_file_of_the_first_format_is_no_state(tmp_path):
     store = ResumeStore(tmp_path)
     path = store.path(TARGET)
     path.write_text(json.dumps({"format": 1, "target": TARGET, "steps": {}, "status": "running"}))

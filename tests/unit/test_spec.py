@@ -87,7 +87,7 @@ def test_unreadable_files(tmp_path):
 
 
 def test_an_empty_file_is_refused_not_read_as_all_defaults(tmp_path):
-    # issue 15: an empty spec validated as ok and would deploy defaults nobody wrote down
+    # an empty spec once validated as ok and would have deployed defaults nobody wrote down (issue 15)
     for text in ("", "# only a comment\n"):
         path = tmp_path / "s.yaml"
         path.write_text(text)
