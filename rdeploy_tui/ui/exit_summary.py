@@ -6,10 +6,9 @@ from __future__ import annotations
 
 import json
 import shlex
-import time
 from typing import Any
 
-from rdeploy_tui.pipeline.expiry import expires_at
+from rdeploy_tui.pipeline.expiry import expires_text
 
 # Longer sample requests go in a file: a command line the user can copy must stay readable.
 MAX_INLINE_REQUEST = 120
@@ -52,9 +51,8 @@ def exit_summary(
         "  It bills per instance-hour until you delete it:",
         f"               rdeploy-tui endpoints delete {outcome.endpoint} {flags}",
     ]
-    expires = expires_at(getattr(outcome, "tags", None))
-    if expires is not None:  # deployment.expires_after: the tag `endpoints sweep` acts on
-        at = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(expires))
+    at = expires_text(getattr(outcome, "tags", None))
+    if at is not None:  # deployment.expires_after: the tag `endpoints sweep` acts on
         lines += [
             f"  Expires:     {at}; after that this deletes it (e.g. from cron):",
             f"               rdeploy-tui endpoints sweep --yes {flags}",

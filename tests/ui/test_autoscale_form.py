@@ -40,7 +40,7 @@ async def test_autoscale_is_off_by_default_and_on_with_a_key():
         await wait_for(pilot, lambda: form.enabled and form.query_one("#autoscale-min").display)
         assert str(form.query_one("#autoscale-on", Checkbox).label) == "Autoscale with Azure Monitor: on"
         await pilot.press("f2")
-        await wait_for(pilot, lambda: app.step == 6)
+        await wait_for(pilot, lambda: app.step == "review")
         assert app.state.spec.deployment.autoscale == AutoscaleSpec()  # the defaults: 1-3, CPU 20 % out, 5 % in
 
 
@@ -56,7 +56,7 @@ async def test_rules_that_would_flap_stop_next_with_the_threshold_that_works():
         problem = form.query_one("#autoscale-problem", Static)
         await wait_for(pilot, lambda: "use a scale-in threshold below 10 %" in str(problem.render()))
         await pilot.press("f2")
-        assert app.step == 5 and screen.problems()[0].startswith("autoscale: a scale-in from 2 to 1 instance")
+        assert app.step == "endpoint" and screen.problems()[0].startswith("autoscale: a scale-in from 2 to 1 instance")
         await _type(pilot, "autoscale-in-input", "8")
         await wait_for(pilot, lambda: not screen.problems())
         await _type(pilot, "autoscale-max-input", "0")
@@ -64,7 +64,7 @@ async def test_rules_that_would_flap_stop_next_with_the_threshold_that_works():
         await _type(pilot, "autoscale-max-input", "4")
         await wait_for(pilot, lambda: not screen.problems())
         await pilot.press("f2")
-        await wait_for(pilot, lambda: app.step == 6)
+        await wait_for(pilot, lambda: app.step == "review")
         auto = app.state.spec.deployment.autoscale
         assert (auto.min, auto.max, auto.scale_in.threshold) == (1, 4, 8.0)
 
@@ -83,7 +83,7 @@ async def test_latency_rules_start_from_the_how_tos_threshold_and_off_clears_the
         await pilot.press("space")
         await wait_for(pilot, lambda: not form.enabled)
         await pilot.press("f2")
-        await wait_for(pilot, lambda: app.step == 6)
+        await wait_for(pilot, lambda: app.step == "review")
         assert app.state.spec.deployment.autoscale is None
 
 

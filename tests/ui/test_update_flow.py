@@ -18,7 +18,7 @@ from rdeploy_tui.azure.workspace import ModelInfo
 from rdeploy_tui.pipeline.engine import Outcome
 from rdeploy_tui.pipeline.events import LogLines, PlanFinished, StageMeasured, StepStarted
 from rdeploy_tui.ui.pipeline_events import PipelineEvents
-from rdeploy_tui.ui.screens.manage import ManageScreen, update_sides
+from rdeploy_tui.ui.screens.manage import ManageScreen
 from rdeploy_tui.ui.screens.rollout import RolloutScreen
 
 SMALL = (80, 24)
@@ -55,23 +55,15 @@ async def on_the_endpoints_list(pilot, source: Source, endpoint: str) -> ManageS
 # --- refused at the start -----------------------------------------------------------------------------------------
 
 
-def test_update_sides_need_one_deployment_serving_all_the_traffic():
-    split, idle = ENDPOINTS[0], ENDPOINTS[1]  # blue 90 / green 10; main at 0
-    assert update_sides(SERVING) == ("blue", "green")
-    assert "splits its traffic (blue 90 %, green 10 %)" in update_sides(split)
-    assert "Press t to give one of them 100 % (e.g. blue), then u." in update_sides(split)
-    assert "nothing to roll out from" in update_sides(idle)
-    # A rollout of this endpoint left half-way (its saved state) resumes whatever split it left.
-    stopped = {"status": "cancelled", "old": "blue", "new": "green"}
-    assert update_sides(split, stopped) == ("blue", "green")
-    assert "splits" in update_sides(split, {**stopped, "status": "succeeded"})
-
-
 @pytest.mark.parametrize(
     "endpoint, said",
     [
-        ("r-endpoint-forecast", "r-endpoint-forecast splits its traffic (blue 90 %, green 10 %)"),
-        ("churn-ep", "No deployment of churn-ep takes traffic"),
+        (
+            "r-endpoint-forecast",
+            "r-endpoint-forecast splits its traffic already (blue=90%, green=10%): a rollout starts from one "
+            "deployment serving all of it. Press t to give one of them 100 % (e.g. blue), then u.",
+        ),
+        ("churn-ep", "No deployment of endpoint churn-ep takes traffic"),
     ],
     ids=["split", "none-serving"],
 )
