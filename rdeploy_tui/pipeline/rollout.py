@@ -352,10 +352,8 @@ def rollout_sides(
     other colour or NAME-new. `command` prints a next command with the flags that reach this Azure."""
     names = {d.name for d in info.deployments}
     r = previous.rollout if previous is not None else RolloutFacts()
-    # The previous run of this endpoint's rollout is open when it was killed (even after its last step: it did not
-    # report), or when it ended before its rollback or retirement (failed, cancelled).
     killed = previous is not None and previous.status == "running"
-    open_ = bool(r.old and r.new) and (killed or not (r.rolled_back or r.retired))
+    open_ = unfinished(previous)
     if open_ and r.rollback_reason and r.old in names:
         note = f"the previous run was rolling back ({r.rollback_reason}): finishing the rollback to {r.old}"
         return RolloutSides(r.old or "", r.new or "", ROLLBACK, note)
@@ -398,6 +396,15 @@ def rollout_sides(
             )
         wanted = _OTHER_COLOUR[wanted]
     return RolloutSides(old, wanted)
+
+
+def unfinished(previous: ResumeState | None) -> bool:
+    """Whether the previous run of an endpoint's rollout left it to be resumed: it was killed (even after its last
+    step: it did not report), or it ended before its rollback or retirement (failed, cancelled)."""
+    if previous is None:
+        return False
+    r = previous.rollout
+    return bool(r.old and r.new) and (previous.status == "running" or not (r.rolled_back or r.retired))
 
 
 def previous_rollout(spec: DeploySpec) -> ResumeState | None:

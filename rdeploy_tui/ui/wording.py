@@ -51,7 +51,8 @@ def _field(path: str) -> tuple[str, str]:
 
 def in_wizard_terms(text: str | None, flow: Flow = DEPLOY_FLOW) -> str:
     """`text` with each spec path replaced by the wizard's field and step: "Fix the names in image.r_packages" ->
-    "Fix the names in the R packages (Packages step)". A step the flow does not walk is named as the deploy flow does."""
+    "Fix the names in the R packages (Packages step)". A step the flow does not walk is named as the deploy flow
+    does."""
     if not text:
         return text or ""
 

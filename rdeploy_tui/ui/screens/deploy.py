@@ -63,9 +63,9 @@ class DeployScreen(WizardStep):
         Binding("ctrl+x", "cancel_deploy", "Cancel deploy", id="deploy.cancel"),
     ]
     DEFAULT_CSS = """
-    /* At 80x24 the body has 21 rows: the status line, the steps (6), the outcome (at most 7) or the failure (at most
-       8), each scrolled within, and the log takes the rest (at least 6). Nothing scrolls the body, so the log is never pushed below
-       the nav bar and the next action stays where it is. */
+    /* At 80x24 the body has 21 rows: the status line, the steps (6), the outcome (at most 7) or the failure (at
+       most 8), each scrolled within, and the log takes the rest (at least 6). Nothing scrolls the body, so the log
+       is never pushed below the nav bar and the next action stays where it is. */
     DeployScreen #body { overflow-y: hidden; }
     DeployScreen #deploy-status { height: auto; max-height: 2; }  /* one line: what is going on and the next key */
     DeployScreen #outcome { height: auto; max-height: 7; }
@@ -74,7 +74,9 @@ class DeployScreen(WizardStep):
     DeployScreen #logs { height: 1fr; min-height: 6; }
     """
 
-    status: var[str] = var("idle", bindings=True, init=False)  # idle | running | cancelling | succeeded | failed | cancelled
+    status: var[str] = var(
+        "idle", bindings=True, init=False
+    )  # idle | running | cancelling | succeeded | failed | cancelled
 
     def __init__(self, *, clock: Callable[[], float] = time.time, run: RunDeploy | None = None) -> None:
         super().__init__()

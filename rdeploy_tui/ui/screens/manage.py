@@ -198,8 +198,17 @@ class ManageScreen(WorkerErrors, Screen):
     def on_endpoints_read(self, message: EndpointsRead) -> None:
         self.show_endpoints(message.infos)
 
+    def _note_billing(self) -> None:
+        """What bills, for the summary printed when the wizard closes."""
+        self.app.state.billing_seen = {
+            name: (self.bills[name].text() if name in self.bills else None)
+            for name, info in self.infos.items()
+            if still_bills(info)
+        }
+
     def on_bills_read(self, message: BillsRead) -> None:
         self.bills = message.bills
+        self._note_billing()
         table = self.query_one("#endpoints", DataTable)
         for name, bill in message.bills.items():
             if name in self.infos and name in table.rows:
@@ -241,6 +250,7 @@ class ManageScreen(WorkerErrors, Screen):
         if keep in self.infos:
             table.move_cursor(row=table.get_row_index(keep))
         billing = sum(1 for i in infos if still_bills(i))
+        self._note_billing()
         idle = [f"{i.name}/{d}" for i in infos for d in idle_deployments(i)]
         if not infos:
             self._say("No online endpoints in this workspace. n starts the deploy wizard.")

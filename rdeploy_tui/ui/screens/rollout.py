@@ -139,6 +139,7 @@ class RolloutScreen(WorkerErrors, Screen):
         self.query_one("#side-old").border_title = "old (serving)"
         self.query_one("#side-new").border_title = "new"
         self.running = True
+        self.app.state.save_last_update(self.spec)  # a quit or crash from here on is offered for resume next time
         self.run_rollout(self.spec, EventRelay(self))
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="rollout")
