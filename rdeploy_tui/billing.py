@@ -47,3 +47,8 @@ def idle_deployments(endpoint: Billable[Named]) -> list[str]:
     traffic to them or delete them."""
     traffic = getattr(endpoint, "traffic", None) or {}
     return [d.name for d in billing_deployments(endpoint) if traffic.get(d.name, 0) <= 0]
+
+
+def deleted_sentence(names: list[str]) -> str:
+    """ "Deleted a; it no longer bills." / "Deleted a, b; they no longer bill." (what deleting stopped)."""
+    return f"Deleted {', '.join(names)}; " + ("it no longer bills." if len(names) == 1 else "they no longer bill.")

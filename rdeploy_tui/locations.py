@@ -9,6 +9,7 @@
       logs/azure-sdk.log                           the Azure SDKs' own logging                  sdk_log()
       logs/crash.log                               the last unexpected error's traceback        crash_log()
       last-run.yaml                                the wizard's last spec, offered next time    last_run_spec()
+      last-update.yaml                             the spec of the wizard's last rollout        last_update_spec()
       keymap.yaml (RDEPLOY_HOME set)               the user's key overrides                     keymap_file()
       sandbox/                                     the built-in sandbox's state, CA and secret  sandbox_dir()
       tls/ca-bundle-*.pem                          public roots + a private CA, for every client tls_dir()
@@ -106,6 +107,11 @@ def sandbox_dir() -> Path:
 
 def last_run_spec() -> Path:
     return state_dir() / "last-run.yaml"
+
+
+def last_update_spec() -> Path:
+    """The spec the wizard's last update (a rollout) ran with: an interrupted rollout is offered again with it."""
+    return state_dir() / "last-update.yaml"
 
 
 def keymap_file() -> Path:

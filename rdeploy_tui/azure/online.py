@@ -342,12 +342,12 @@ class Endpoints:
         *,
         on_progress: ProgressSink = lambda text: None,
         cancel: threading.Event | None = None,
-        tags: dict[str, str] | None = None,
+        tags: dict[str, str | None] | None = None,
     ) -> EndpointInfo:
         """Create the endpoint, or leave an existing one as it is (re-runs and resumes never make a second).
 
         An endpoint still being created (e.g. by a run that crashed) is waited for, not created again.
-        `tags` (e.g. an expiry) are set on a new endpoint and updated on an existing one.
+        `tags` (e.g. an expiry) are set on a new endpoint and updated on an existing one (None: removed).
         """
         from azure.ai.ml.entities import ManagedOnlineEndpoint
 
@@ -362,7 +362,8 @@ class Endpoints:
             and tags
             and any(existing.tags.get(k) != v for k, v in tags.items())
         ):
-            on_progress(f"tagging endpoint {name}: " + ", ".join(f"{k}={v}" for k, v in tags.items()))
+            said = ", ".join(f"{k}={v}" if v is not None else f"removing {k}" for k, v in tags.items())
+            on_progress(f"tagging endpoint {name}: {said}")
             existing = self.set_tags(name, dict(tags), on_progress=on_progress, cancel=cancel)
         if existing is not None and existing.state.lower() == "succeeded":
             if existing.auth_mode.lower() != auth_mode.lower():
@@ -373,9 +374,8 @@ class Endpoints:
             else:
                 on_progress(f"endpoint {name} already exists")
             return existing
-        endpoint = ManagedOnlineEndpoint(
-            name=name, auth_mode=auth_mode, tags={"created-by": "rdeploy-tui", **(tags or {})}
-        )
+        given = {k: v for k, v in (tags or {}).items() if v is not None}
+        endpoint = ManagedOnlineEndpoint(name=name, auth_mode=auth_mode, tags={"created-by": "rdeploy-tui", **given})
         if existing is not None:  # a failed endpoint: update it in place, keeping its traffic
             endpoint.traffic = dict(existing.traffic)
         on_progress(

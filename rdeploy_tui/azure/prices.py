@@ -199,3 +199,50 @@ def cost_text(connection: AzureConnection | None, region: str | None, instance_t
     """One line for summaries: the price of `count` instances per hour, day and 30 days, or "price unknown"."""
     price = hourly_price(connection, region, instance_type)
     return price.text(count) if price else unknown_text(instance_type, count)
+
+
+@dataclass(frozen=True)
+class Bill:
+    """What a set of deployments (an endpoint's) costs per hour at list price."""
+
+    per_hour: float  # the deployments whose price is known, summed
+    currency: str | None  # None: no price known
+    unknown: tuple[str, ...] = ()  # deployments whose price is unknown
+    deployments: int = 0  # how many bill
+
+    @property
+    def complete(self) -> bool:
+        return not self.unknown
+
+    def short(self) -> str:
+        """For a table cell: "0.58 USD/h", "-" when nothing bills, "?" when no price is known."""
+        if self.deployments == 0:
+            return "-"
+        if self.currency is None:
+            return "?"
+        return f"{self.per_hour:.2f} {self.currency}/h" + ("+?" if self.unknown else "")
+
+    def text(self) -> str:
+        """For a sentence: "0.58 USD/hour", "0.29 USD/hour + price unknown for green"."""
+        if self.deployments == 0:
+            return "no deployments: no compute bill"
+        if self.currency is None:
+            return "price unknown"
+        text = f"{self.per_hour:.2f} {self.currency}/hour"
+        return text + (f" + price unknown for {', '.join(self.unknown)}" if self.unknown else "")
+
+
+def bill(connection: AzureConnection | None, region: str | None, deployments: Any) -> Bill:
+    """The hourly list price of `deployments` (objects with name, instance_type, instance_count: the Azure layer's
+    DeploymentInfo) in `region`: every instance of each, as billing.py says every deployment bills. The one place an
+    endpoint's price is added up (`endpoints list`, the wizard's endpoints list and its review)."""
+    total, currency, unknown, count = 0.0, None, [], 0
+    for d in deployments:
+        count += 1
+        price = hourly_price(connection, region, d.instance_type) if d.instance_type else None
+        if price is None:
+            unknown.append(d.name)
+            continue
+        total += price.per_hour * (d.instance_count or 1)
+        currency = price.currency
+    return Bill(total, currency, tuple(unknown), count)

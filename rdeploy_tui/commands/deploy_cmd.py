@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 import threading
 from pathlib import Path
@@ -84,6 +85,32 @@ def _plain(event: Event) -> None:
     sys.stdout.flush()
 
 
+# A progress message that only counts the seconds of a wait ("deployment blue: Updating (12 s)").
+_ELAPSED = re.compile(r"\s*\(\d+ s\)$")
+
+
+class PlainLines:
+    """The plain sink of a run: each event as _plain prints it, except that a progress line is printed when what it
+    says changes, not at every poll: a wait that only counts seconds is said again at most every HEARTBEAT_S seconds
+    (a 36 s deploy printed 31 "Updating (N s)" lines; Azure's own 7-minute deployments would print hundreds)."""
+
+    HEARTBEAT_S = 60.0
+
+    def __init__(self) -> None:
+        self._said: dict[str, tuple[str, float]] = {}  # step -> (its last progress without the count, when printed)
+
+    def __call__(self, event: Event) -> None:
+        if isinstance(event, StepProgress):
+            what = _ELAPSED.sub("", event.message)
+            said = self._said.get(event.step)
+            if said is not None and said[0] == what and event.at - said[1] < self.HEARTBEAT_S:
+                return
+            self._said[event.step] = (what, event.at)
+        elif isinstance(event, (StepStarted, StepFinished, StepFailed)):
+            self._said.pop(event.step, None)
+        _plain(event)
+
+
 def _json(event: Event) -> None:
     print(json.dumps(to_json(event), default=str), flush=True)
 
@@ -128,7 +155,7 @@ def run(args: argparse.Namespace) -> int:
         outcome = run_deploy(
             spec,
             session=session,
-            sink=_json if args.json else _plain,
+            sink=_json if args.json else PlainLines(),
             base_dir=spec_path.parent,
             cancel=threading.Event(),
             force_build=args.rebuild,

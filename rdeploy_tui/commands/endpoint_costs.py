@@ -28,31 +28,20 @@ class CostRow(Cost):
 
 def bills_now(session: AzureConnection, endpoints: Endpoints, info: EndpointInfo) -> Cost:
     """{"bills": text, "hourly_price": float | None, "currency": ...}: every deployment's instances at list price."""
-    from rdeploy_tui.azure.prices import hourly_price
+    from rdeploy_tui.azure.prices import bill
     from rdeploy_tui.billing import billing_deployments
 
     try:
         full = endpoints.find(info.name) or info
     except RdeployError:
         return {"bills": "price unknown (deployments unreadable)", "hourly_price": None, "currency": None}
-    deployments = billing_deployments(full)
-    if not deployments:
-        return {"bills": "no deployments: no compute bill", "hourly_price": 0.0, "currency": None}
-    total, currency = 0.0, None
-    unknown: list[str] = []
-    for d in deployments:
-        price = hourly_price(session, info.location, d.instance_type) if d.instance_type else None
-        if price is None:
-            unknown.append(d.name)
-            continue
-        total += price.per_hour * (d.instance_count or 1)
-        currency = price.currency
-    if unknown and not currency:
-        return {"bills": "price unknown", "hourly_price": None, "currency": None}
-    text = f"{total:.2f} {currency}/hour"
-    if unknown:
-        text += f" + price unknown for {', '.join(unknown)}"
-    return {"bills": text, "hourly_price": None if unknown else round(total, 4), "currency": currency}
+    cost = bill(session, info.location, billing_deployments(full))
+    if cost.deployments == 0:
+        return {"bills": cost.text(), "hourly_price": 0.0, "currency": None}
+    if cost.currency is None:
+        return {"bills": cost.text(), "hourly_price": None, "currency": None}
+    hourly = None if cost.unknown else round(cost.per_hour, 4)
+    return {"bills": cost.text(), "hourly_price": hourly, "currency": cost.currency}
 
 
 def list_rows(session: AzureConnection, endpoints: Endpoints, found: list[EndpointInfo]) -> list[CostRow]:
@@ -102,7 +91,9 @@ def sweep_command(args: argparse.Namespace) -> int:
         print(json.dumps({"deleted": deleted, "failed": [{"name": n, "error": w} for n, w in failed]}))
     else:
         if deleted:
-            print(f"Deleted {', '.join(deleted)}; they no longer bill.")
+            from rdeploy_tui.billing import deleted_sentence
+
+            print(deleted_sentence(deleted))
         for name, what in failed:
             print(f"Could not delete {name}: {what}", file=sys.stderr)
     return 1 if failed else 0

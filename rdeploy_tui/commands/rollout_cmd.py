@@ -82,17 +82,23 @@ def _steps(text: str) -> list[int]:
     return [int(x) for x in text.split(",")]
 
 
-def _plain(event: Event) -> None:
-    from rdeploy_tui.commands.deploy_cmd import _plain as deploy_line
+class RolloutLines:
+    """The plain sink of a rollout: its stages' measures and outcome, the rest as a deploy prints it."""
 
-    if isinstance(event, StageMeasured):
-        print(f"    {event.line()}" + (f"\n !! {event.verdict}" if event.verdict else ""), flush=True)
-    elif isinstance(event, StepFailed) and event.code == "RollbackNeeded" and event.what != "rolled back by hand":
-        return  # the threshold crossed: its StageMeasured line just said it
-    elif isinstance(event, PlanFinished):
-        print(event.summary, flush=True)  # it says how the rollout ended
-    else:
-        deploy_line(event)
+    def __init__(self) -> None:
+        from rdeploy_tui.commands.deploy_cmd import PlainLines
+
+        self.deploy_lines = PlainLines()
+
+    def __call__(self, event: Event) -> None:
+        if isinstance(event, StageMeasured):
+            print(f"    {event.line()}" + (f"\n !! {event.verdict}" if event.verdict else ""), flush=True)
+        elif isinstance(event, StepFailed) and event.code == "RollbackNeeded" and event.what != "rolled back by hand":
+            return  # the threshold crossed: its StageMeasured line just said it
+        elif isinstance(event, PlanFinished):
+            print(event.summary, flush=True)  # it says how the rollout ended
+        else:
+            self.deploy_lines(event)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -148,7 +154,7 @@ def run(args: argparse.Namespace) -> int:
         outcome = run_rollout(
             spec,
             session=session,
-            sink=_json if args.json else _plain,
+            sink=_json if args.json else RolloutLines(),
             options=options,
             base_dir=spec_path.parent,
             cancel=threading.Event(),

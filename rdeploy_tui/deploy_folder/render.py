@@ -13,7 +13,6 @@ import hashlib
 import json
 import os
 import re
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -115,6 +114,11 @@ def base_copy_name(base: str) -> str:
     return f"base/{repository}:{tag}"
 
 
+def registry_name(login_server: str) -> str:
+    """The name `az acr` takes (-r/-n) for a login server: its first label (myacr.azurecr.io -> myacr)."""
+    return login_server.split(".", 1)[0]
+
+
 def content_tag(context: dict[str, bytes]) -> str:
     """A tag that changes exactly when the docker context changes."""
     digest = hashlib.sha256()
@@ -143,11 +147,13 @@ def render(spec: DeploySpec, *, base_dir: Path | None = None, registry: str | No
     )
     repo_note = f"the package snapshot {repo_url}" if repo_url else "the base image's own package repository"
 
-    def dockerfile(tag: str) -> str:
+    def dockerfile(tag: str, login_server: str) -> str:
         image_name = f"{repository}:{tag}"
         return fill(
             docker_template("Dockerfile").read_text(),
             {
+                "ACR_NAME": registry_name(login_server),
+                "LOGIN_SERVER": login_server,
                 "IMAGE_NAME": image_name,
                 "BASE_IMAGE": spec.image.base,
                 "BASE_COPY": base_copy_name(spec.image.base),
@@ -158,11 +164,13 @@ def render(spec: DeploySpec, *, base_dir: Path | None = None, registry: str | No
 
     # The auto tag hashes the context as it would be without the tag in it, so it is a fixed point. The base image
     # (Dockerfile) and the dated package repository (install_packages.R) are in it: changing either changes the tag.
+    # The registry is not: the Dockerfile's header names it only in comments, so `init` (no registry known) and a
+    # deploy (the workspace's) give the same tag.
     tag = spec.image.tag
     if tag == "auto":
         tag = content_tag(
             {
-                "Dockerfile": dockerfile("auto").encode(),
+                "Dockerfile": dockerfile("auto", REGISTRY_PLACEHOLDER).encode(),
                 "install_packages.R": install_script.encode(),
                 "start_plumber.R": start_script.encode(),
             }
@@ -170,7 +178,7 @@ def render(spec: DeploySpec, *, base_dir: Path | None = None, registry: str | No
     image = f"{registry or REGISTRY_PLACEHOLDER}/{repository}:{tag}"
 
     files = {
-        f"{DOCKER_CONTEXT}/Dockerfile": dockerfile(tag),
+        f"{DOCKER_CONTEXT}/Dockerfile": dockerfile(tag, registry or REGISTRY_PLACEHOLDER),
         f"{DOCKER_CONTEXT}/install_packages.R": install_script,
         f"{DOCKER_CONTEXT}/start_plumber.R": start_script,
         f"src/{ENTRY_SCRIPT}": _scoring_script(spec, base_dir),
@@ -274,19 +282,33 @@ def _deployment_yaml(spec: DeploySpec, image: str) -> str:
 
 
 def write_folder(rendered: Rendered, out_dir: Path) -> list[Path]:
-    """Write every file, each replaced atomically, so a reader never sees half a file."""
+    """Write every file, each replaced atomically, so a reader never sees half a file. The files get the mode any file
+    the user makes gets (0666 less the umask): they are the user's own, to read, share and commit."""
     out_dir = Path(out_dir)
     written = []
     for rel, content in rendered.files.items():
         target = out_dir / rel
         target.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.")
+        write_atomically(target, content)
+        written.append(target)
+    return written
+
+
+def write_atomically(target: Path, content: bytes) -> None:
+    """Replace `target` with `content` through a temporary file beside it. Made with os.open and mode 0666 so the
+    kernel applies the umask (tempfile.mkstemp would make it 0600 whatever the umask)."""
+    for _ in range(100):
+        tmp = target.with_name(f".{target.name}.{os.urandom(6).hex()}")
+        try:
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+        except FileExistsError:
+            continue
         try:
             with os.fdopen(fd, "wb") as fh:
                 fh.write(content)
             os.replace(tmp, target)
         except BaseException:
-            Path(tmp).unlink(missing_ok=True)
+            tmp.unlink(missing_ok=True)
             raise
-        written.append(target)
-    return written
+        return
+    raise FileExistsError(f"no free temporary name beside {target}")

@@ -7,6 +7,7 @@ sets it again from that moment (a re-deploy extends the life).
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable
 from datetime import datetime, timezone
@@ -20,35 +21,49 @@ if TYPE_CHECKING:
 TAG = "rdeploy-expires-at"
 
 
-def expiry_tag(expires_after: str | None, now: float | None = None) -> dict[str, str]:
-    """{TAG: "2026-11-26T18:00:00Z"} for a duration like "8h"; {} without one."""
+def expiry_tag(expires_after: str | None, now: float | None = None) -> dict[str, str | None]:
+    """{TAG: "2026-11-26T18:01:00Z"} for a duration like "8h", rounded up to the whole minute (the endpoint lives at
+    least that long, and the minute every summary prints is the exact time); {TAG: None} for a zero duration ("0h":
+    no expiry, and one set by an earlier deploy is removed); {} without one (an existing tag is left as it is)."""
     seconds = parse_duration(expires_after) if expires_after else None
-    if not seconds:
+    if seconds is None:
         return {}
-    at = datetime.fromtimestamp((time.time() if now is None else now) + seconds, tz=timezone.utc)
-    return {TAG: at.strftime("%Y-%m-%dT%H:%M:%SZ")}
+    if seconds == 0:
+        return {TAG: None}
+    at = math.ceil(((time.time() if now is None else now) + seconds) / 60) * 60
+    return {TAG: datetime.fromtimestamp(at, tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")}
 
 
 def expiry_note(expires_after: str | None, now: float | None = None) -> str | None:
     """What a deploy with this expiry will do, said before it runs (the wizard's review):
     "expires after 8h: at 2026-11-26 21:00 UTC if deployed now"; None without an expiry."""
-    at = expiry_tag(expires_after, now).get(TAG)
-    if at is None or expires_after is None:
+    tag = expiry_tag(expires_after, now)
+    if TAG not in tag or expires_after is None:
         return None
+    at = tag[TAG]
+    if at is None:
+        return f"no expiry ({expires_after.strip()}): an expiry set by an earlier deploy is removed"
     return f"expires after {expires_after.strip()}: at {_utc(at)} if deployed now"
 
 
-def expiry_sentence(tags: dict[str, str] | None) -> str | None:
-    """What a deployed endpoint's tag says, for the summaries after a deploy; None without an expiry."""
+def expires_text(tags: dict[str, str] | None) -> str | None:
+    """When the endpoint expires, as every summary prints it ("2026-11-26 21:00 UTC"); None without a readable tag."""
     value = (tags or {}).get(TAG)
-    if value is None or expires_at(tags) is None:
-        return None
-    return f"It expires at {_utc(value)}: `rdeploy-tui endpoints sweep` deletes it after that"
+    return _utc(value) if value is not None and expires_at(tags) is not None else None
+
+
+def expiry_sentence(tags: dict[str, str] | None, sweep_command: str = "rdeploy-tui endpoints sweep") -> str | None:
+    """What a deployed endpoint's tag says, for the summaries after a deploy; None without an expiry. `sweep_command`:
+    the sweep with the flags that reach the endpoint's Azure."""
+    at = expires_text(tags)
+    return f"It expires at {at}: `{sweep_command}` deletes it after that" if at is not None else None
 
 
 def _utc(value: str) -> str:
-    """ "2026-11-26T21:00:00Z" -> "2026-11-26 21:00 UTC"."""
-    return value.replace("T", " ")[:16] + " UTC"
+    """ "2026-11-26T21:00:00Z" -> "2026-11-26 21:00 UTC"; the seconds too when a tag (written by another tool) has
+    some: a time shown is never earlier than the one the tag holds."""
+    text = value.replace("T", " ").rstrip("Z")
+    return (text[:16] if text[16:19] in ("", ":00") else text[:19]) + " UTC"
 
 
 def expires_at(tags: dict[str, str] | None) -> float | None:
@@ -68,12 +83,12 @@ def time_left(tags: dict[str, str] | None, now: float | None = None) -> str:
     if at is None:
         return "-"
     delta = at - (time.time() if now is None else now)
-    span = _span(abs(delta))
+    # What is left is rounded up (a fresh 8h expiry is "8h 0m left", not "7h 59m"), what is past down.
+    span = _span(math.ceil(delta / 60) if delta > 0 else int(-delta // 60))
     return f"{span} left" if delta > 0 else f"expired {span} ago"
 
 
-def _span(seconds: float) -> str:
-    minutes = int(seconds // 60)
+def _span(minutes: int) -> str:
     days, hours, mins = minutes // 1440, minutes // 60 % 24, minutes % 60
     if days:
         return f"{days}d {hours}h"

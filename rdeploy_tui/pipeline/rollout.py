@@ -296,29 +296,19 @@ def prepare(run: RolloutRun) -> str:
     if info is None:
         raise RdeployError(
             f"There is no endpoint {ep} in workspace {run.ws.name} to roll out on.",
-            "Deploy a first version with `rdeploy-tui deploy`, then roll out the next one.",
+            f"Deploy a first version with `{session.command('deploy')}`, then roll out the next one.",
             code="NotFound",
         )
     _take_lease(run)  # (the endpoint read above stands: no other rollout changes it while this one holds it)
-    previous = run.engine.previous
-    opened = open_rollout(previous, {d.name for d in info.deployments})
-    note = ""
-    if opened is None:
-        run.old, run.new = choose_sides(
-            info, run.options.new_deployment or run.spec.deployment.name, named=bool(run.options.new_deployment)
-        )
-    else:
-        run.old, run.new, run.resume_to = opened
-        r = previous.rollout if previous is not None else RolloutFacts()
-        if run.resume_to == ROLLBACK:
-            note = f"the previous run was rolling back ({r.rollback_reason}): finishing the rollback to {run.old}"
-        elif run.resume_to == FINISH:
-            note = f"the previous run had moved all traffic to {r.new} and judged it: it is not judged again; " + (
-                f"{r.old} is kept" if run.options.keep_old else f"{r.old} is retired"
-            )
-        else:
-            how = "killed" if previous is None or previous.status == "running" else previous.status
-            note = f"resuming the rollout of {run.new} beside {run.old} (it stopped {how})"
+    sides = rollout_sides(
+        info,
+        run.engine.previous,
+        run.options.new_deployment or run.spec.deployment.name,
+        explicit=bool(run.options.new_deployment),
+        keep_old=run.options.keep_old,
+        command=run.session.command,
+    )
+    run.old, run.new, run.resume_to, note = sides.old, sides.new, sides.resume_to, sides.note
     run.engine.emit(RolloutPlanned(PREPARE, run.old, run.new, resumed=run.resume_to is not None))
     if note:
         run.say(PREPARE)(note)
@@ -332,62 +322,97 @@ def prepare(run: RolloutRun) -> str:
     return f"{run.old} serves {ep}; the new version deploys as {run.new}"
 
 
-# ----- which deployments: the one home of the rule (the wizard's `u` asks here too) ------------------------------
-def open_rollout(previous: ResumeState | None, names: set[str]) -> tuple[str, str, str] | None:
-    """(old, new, the step to resume at) when the previous run of this endpoint's rollout is still open: it was killed
-    (even after its last step: it did not report), or it ended before its rollback or retirement (failed, cancelled).
-    A rollback begun is finished; a shift that reached 100 % is never judged again; else it goes on from B's share."""
+@dataclass(frozen=True)
+class RolloutSides:
+    """Where a rollout on an endpoint starts: the deployment serving it (A), the one the new version goes to (B), and,
+    when a previous run left it unfinished, the step it resumes from with what that does."""
+
+    old: str
+    new: str
+    resume_to: str | None = None  # None: a fresh rollout; else ROLLBACK, FINISH or DEPLOY_NEW
+    note: str = ""  # what resuming does, said when the run starts
+
+
+def other_deployment_name(serving: str) -> str:
+    """The name a new version takes beside `serving` when none is given: the other colour, else NAME-new."""
+    return _OTHER_COLOUR.get(serving, f"{serving[:28]}-new")
+
+
+def rollout_sides(
+    info: EndpointInfo,
+    previous: ResumeState | None,
+    wanted: str | None = None,
+    *,
+    explicit: bool = False,
+    keep_old: bool = False,
+    command: Callable[..., str] = lambda *words: " ".join(("rdeploy-tui", *words)),
+) -> RolloutSides:
+    """The one rule of where a rollout starts (the CLI's rollout and the wizard's `u` both ask it): a rollout left
+    unfinished by the previous run of this endpoint (`previous`, its resume state) goes on where it stopped, whatever
+    the split it left; a fresh one starts from the one deployment taking all the traffic, and refuses a split or an
+    endpoint that takes none (RdeployError, codes TrafficSplit, NoLiveDeployment). The new version goes to `wanted`
+    (the spec's deployment, or --new when `explicit`), or beside a serving `wanted` to the other colour; None: the
+    other colour or NAME-new. `command` prints a next command with the flags that reach this Azure."""
+    names = {d.name for d in info.deployments}
     r = previous.rollout if previous is not None else RolloutFacts()
     killed = previous is not None and previous.status == "running"
-    if not (r.old and r.new) or not (killed or not (r.rolled_back or r.retired)):
-        return None
-    if r.rollback_reason and r.old in names:
-        return r.old, r.new, ROLLBACK
-    if r.shifted and r.new in names:
-        return r.old, r.new, FINISH
-    if not (r.rolled_back or r.retired) and r.old in names:
-        return r.old, r.new, DEPLOY_NEW
-    return None
-
-
-def update_sides(spec: DeploySpec, info: EndpointInfo) -> tuple[str, str]:
-    """The deployments a rollout of `spec` on `info` would take now, (old, new): an open rollout's (resumed, whatever
-    split it left), else the one serving all the traffic and the spec's (or the other colour). RdeployError (codes
-    NoLiveDeployment, TrafficSplit, Usage) when none can begin, before anything is walked or created."""
-    opened = open_rollout(rollout_store().load(rollout_target(spec)), {d.name for d in info.deployments})
-    if opened is not None:
-        return opened[0], opened[1]
-    return choose_sides(info, spec.deployment.name, named=False)
-
-
-def choose_sides(info: EndpointInfo, wanted: str, *, named: bool) -> tuple[str, str]:
-    """A fresh rollout: A is the deployment that takes all traffic; B `wanted` (or, unless `named` by the user, the
-    other colour when `wanted` is A)."""
+    open_ = unfinished(previous)
+    if open_ and r.rollback_reason and r.old in names:
+        note = f"the previous run was rolling back ({r.rollback_reason}): finishing the rollback to {r.old}"
+        return RolloutSides(r.old or "", r.new or "", ROLLBACK, note)
+    if open_ and r.shifted and r.new in names:
+        note = f"the previous run had moved all traffic to {r.new} and judged it: it is not judged again; " + (
+            f"{r.old} is kept" if keep_old else f"{r.old} is retired"
+        )
+        return RolloutSides(r.old or "", r.new or "", FINISH, note)
+    if open_ and not (r.rolled_back or r.retired) and r.old in names:
+        how = "killed" if killed else previous.status if previous is not None else "running"
+        return RolloutSides(
+            r.old or "", r.new or "", DEPLOY_NEW, f"resuming the rollout of {r.new} beside {r.old} (it stopped {how})"
+        )
     ep = info.name
     live = {k: v for k, v in info.traffic.items() if v > 0}
     if not live:
         raise RdeployError(
             f"No deployment of endpoint {ep} takes traffic, so there is nothing to roll out from.",
-            f"Give one all traffic (`rdeploy-tui endpoints traffic {ep} NAME=100`) or use `rdeploy-tui deploy`.",
+            f"Give one all traffic (`{command('endpoints', 'traffic', ep, 'NAME=100')}`) or deploy a first version "
+            f"(`{command('deploy')}`).",
             code="NoLiveDeployment",
         )
     old = max(live.items(), key=lambda kv: kv[1])[0]
     if len(live) > 1:
         split = ", ".join(f"{k}={v}%" for k, v in sorted(live.items()))
         raise RdeployError(
-            f"Endpoint {ep} splits its traffic already ({split}).",
-            f"Give one deployment all traffic first: `rdeploy-tui endpoints traffic {ep} {old}=100`.",
+            f"Endpoint {ep} splits its traffic already ({split}): a rollout starts from one deployment serving all "
+            "of it.",
+            f"Give one deployment all traffic first: `{command('endpoints', 'traffic', ep, f'{old}=100')}`.",
             code="TrafficSplit",
         )
+    if wanted is None:
+        return RolloutSides(old, other_deployment_name(old))
     if wanted == old:
-        if named or wanted not in _OTHER_COLOUR:
+        if explicit or wanted not in _OTHER_COLOUR:
             raise RdeployError(
                 f"Deployment {wanted} is the one serving endpoint {ep}; the new version needs another name.",
                 "Give the new deployment another name (--new NAME, or deployment.name in the spec).",
                 code="Usage",
             )
         wanted = _OTHER_COLOUR[wanted]
-    return old, wanted
+    return RolloutSides(old, wanted)
+
+
+def unfinished(previous: ResumeState | None) -> bool:
+    """Whether the previous run of an endpoint's rollout left it to be resumed: it was killed (even after its last
+    step: it did not report), or it ended before its rollback or retirement (failed, cancelled)."""
+    if previous is None:
+        return False
+    r = previous.rollout
+    return bool(r.old and r.new) and (previous.status == "running" or not (r.rolled_back or r.retired))
+
+
+def previous_rollout(spec: DeploySpec) -> ResumeState | None:
+    """The resume state the last rollout on the spec's endpoint left on this machine (None: none ran here)."""
+    return rollout_store().load(rollout_target(spec))
 
 
 def _take_lease(run: RolloutRun) -> None:
@@ -449,7 +474,8 @@ def deploy_new(run: RolloutRun) -> str:
         raise RdeployError(
             f"The new deployment {run.new} did not come up: {error.what}{serving}",
             error.next_step
-            or f"Read its log: `rdeploy-tui endpoints logs {run.endpoint} -d {run.new}`; fix and run rollout again.",
+            or f"Read its log: `{run.session.command('endpoints', 'logs', run.endpoint, '-d', run.new)}`; fix and run "
+            "rollout again.",
             details=error.details,
             code=error.code,
         )
@@ -666,8 +692,8 @@ def retire_old(run: RolloutRun) -> str:
     endpoints, ep, old = run.endpoints(), run.endpoint, run.old
     if run.options.keep_old:
         raise StepSkipped(
-            f"{old} is kept at 0 % (it bills until you delete it: rdeploy-tui endpoints traffic/delete, "
-            "or rollout again)"
+            f"{old} is kept at 0 % (it bills until you delete it: d on the endpoints list of `rdeploy-tui`, "
+            "or roll out again)"
         )
     current = endpoints.find_deployment(ep, old)
     if current is None:
@@ -690,7 +716,8 @@ def _wait_gone(run: RolloutRun, name: str) -> None:
         if time.monotonic() > deadline:
             raise RdeployError(
                 f"Deployment {name} of endpoint {run.endpoint} is still being deleted.",
-                f"Check it with `rdeploy-tui endpoints show {run.endpoint}`; run the rollout again to keep waiting.",
+                f"Check it with `{run.session.command('endpoints', 'show', run.endpoint)}`; run the rollout again to "
+                "keep waiting.",
                 code="StillRunning",
             )
         say(f"{name} is being deleted (sent by the previous run): waiting for it")
@@ -717,10 +744,9 @@ def rollback_step(reason: str, stage_name: str) -> Step[RolloutRun]:
                 endpoints.delete_deployment(ep, run.new, on_progress=run.say(ROLLBACK), cancel=threading.Event())
             left = f"{run.new} was deleted"
         else:
-            left = (
-                f"{run.new} is kept at 0 % for its logs (`rdeploy-tui endpoints logs {ep} -d {run.new}`); it bills "
-                "until you delete it (rollout --delete-failed does)"
-            )
+            logs = run.session.command("endpoints", "logs", ep, "-d", run.new)
+            left = f"{run.new} is kept at 0 % for its logs (`{logs}`); it bills until you delete it (rollout "
+            left += "--delete-failed does)"
         return f"{run.old} takes all traffic again; {left}"
 
     return Step(ROLLBACK, title, back)
@@ -794,7 +820,7 @@ def _rolled_back(run: RolloutRun, reason: str, stage_name: str, error: RdeployEr
     run.engine.emit(RollbackStarted(ROLLBACK, reason, stage_name))
     result = run.engine.run_steps([rollback_step(reason, stage_name)], run)
     if result.error is not None:
-        fix = f"rdeploy-tui endpoints traffic {ep} {run.old}=100 {run.new}=0"
+        fix = run.session.command("endpoints", "traffic", ep, f"{run.old}=100", f"{run.new}=0")
         return _outcome(
             run,
             "failed",
@@ -809,12 +835,12 @@ def _rolled_back(run: RolloutRun, reason: str, stage_name: str, error: RdeployEr
     left = (
         f"{run.new} was deleted"
         if run.options.delete_failed
-        else f"{run.new} is kept at 0 % for its logs (`rdeploy-tui endpoints logs {ep} -d {run.new}`); it bills until "
-        "you delete it (rollout --delete-failed does)"
+        else f"{run.new} is kept at 0 % for its logs (`{run.session.command('endpoints', 'logs', ep, '-d', run.new)}`);"
+        " it bills until you delete it (rollout --delete-failed does)"
     )
     summary = (
         f"Rolled back at {stage_name}: {reason}. {run.old} takes all traffic of endpoint {ep}; {left}. "
-        f"Report: {report}. Next: fix {run.new} and run `rdeploy-tui rollout` again."
+        f"Report: {report}. Next: fix {run.new} and run `{run.session.command('rollout')}` again."
     )
     return _outcome(run, "rolled-back", summary, result, reason=reason, report_file=report, error=error)
 
@@ -825,11 +851,12 @@ def _stopped(run: RolloutRun, step: str, result: StepsResult) -> Outcome:
     where = (
         f"{run.new} has {run.share(run.new, quiet=True)} % of the traffic" if run.new and run.ws else "nothing changed"
     )
+    old_back, new_back = f"{run.old or 'OLD'}=100", f"{run.new or 'NEW'}=0"
     return _outcome(
         run,
         "cancelled",
         f"Rollout stopped: {where}. Run it again to resume "
-        f"(or roll back with `rdeploy-tui endpoints traffic {ep} {run.old or 'OLD'}=100 {run.new or 'NEW'}=0`).",
+        f"(or roll back with `{run.session.command('endpoints', 'traffic', ep, old_back, new_back)}`).",
         result,
     )
 
@@ -879,8 +906,8 @@ def _body(run: RolloutRun) -> Outcome:
             return _failed(run, PREPARE, engine.persist_error, result)
         report = _report(run, "succeeded", None)
         kept = (
-            f"{run.old} is kept at 0 % (it bills until you delete it: rdeploy-tui endpoints traffic/delete, "
-            "or rollout again)"
+            f"{run.old} is kept at 0 % (it bills until you delete it: d on the endpoints list of `rdeploy-tui`, "
+            "or roll out again)"
             if run.options.keep_old
             else f"{run.old} was deleted"
         )

@@ -447,7 +447,7 @@ def _outcome(run: DeployRun, result: StepsResult) -> Outcome:
     d = spec.deployment
     bill = (
         f"deployment {dep} ({d.instance_count} x {d.instance_type}) bills per instance-hour until you delete it: "
-        f"rdeploy-tui endpoints delete {ep}"
+        + run.session.command("endpoints", "delete", ep)  # with the flags that reach this same Azure (--sandbox ...)
     )
     error = result.error
     tags = dict(run.endpoint.tags) if run.endpoint is not None else {}
@@ -455,7 +455,7 @@ def _outcome(run: DeployRun, result: StepsResult) -> Outcome:
         status = "succeeded"
         uri = run.endpoint.scoring_uri if run.endpoint is not None else None
         summary = f"Endpoint {ep} is live" + (f" at {uri}" if uri else "") + f". The {bill}." + _cost_sentence(run)
-        if expiry := expiry_sentence(tags):  # the tag as Azure holds it now
+        if expiry := expiry_sentence(tags, run.session.command("endpoints", "sweep")):  # the tag as Azure holds it
             summary += f" {expiry}."
     else:
         status = "cancelled" if error is None else "failed"
@@ -501,7 +501,8 @@ def _left_behind(run: DeployRun, bill: str, stopped: list[str]) -> list[str]:
     try:
         info = Endpoints(ws).find(ep)
     except RdeployError as exc:
-        return [*left, f"could not check what exists in Azure ({exc.what}); see `rdeploy-tui endpoints show {ep}`"]
+        show = run.session.command("endpoints", "show", ep)
+        return [*left, f"could not check what exists in Azure ({exc.what}); see `{show}`"]
     if info is not None:
         deployment = next((x for x in info.deployments if x.name == dep), None)
         others = [x.name for x in info.deployments if x.name != dep]
@@ -515,7 +516,8 @@ def _left_behind(run: DeployRun, bill: str, stopped: list[str]) -> list[str]:
         elif deployment.state.lower() == "failed":
             left.append(
                 f"endpoint {ep} exists, {info.state}; deployment {dep} exists as Failed: it bills per instance-hour "
-                f"for any instances Azure allocated for it, until you delete it: rdeploy-tui endpoints delete {ep}"
+                "for any instances Azure allocated for it, until you delete it: "
+                + run.session.command("endpoints", "delete", ep)
             )
         else:
             left.append(

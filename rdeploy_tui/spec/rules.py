@@ -495,8 +495,8 @@ def check_expires_after(value: object) -> str | None:
     if value is None:
         return None
     seconds = parse_duration(value)
-    if seconds is None or seconds <= 0:
-        return f"{show(value)} is not a duration: use a number and m, h, d or w, e.g. 8h or 2d"
+    if seconds is None:
+        return f"{show(value)} is not a duration: use a number and m, h, d or w, e.g. 8h or 2d (0h: no expiry)"
     if seconds > 365 * 86400:
         return "expiry is at most a year away (52w)"
     return None

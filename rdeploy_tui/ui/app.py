@@ -20,6 +20,9 @@ from rdeploy_tui.ui.flow import DEPLOY_FLOW, UPDATE_FLOW, Flow, any_step
 from rdeploy_tui.ui.wizard_state import UpdateTarget, WizardState
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from rdeploy_tui.spec.deploy_spec import DeploySpec
     from rdeploy_tui.ui.screens.base import RunsPipeline
     from rdeploy_tui.ui.screens.manage import EndpointsAtStart
 
@@ -202,6 +205,18 @@ class RdeployApp(App):
         self._fresh_forms()
         self.goto(UPDATE_FLOW.steps[0].name)
 
+    def resume_update(self, spec: DeploySpec, serving: str, new: str) -> None:
+        """Resume the interrupted rollout of the last update with the spec it ran with: straight to its live screen
+        (the update flow's steps stay behind it, Back from there ends the update)."""
+        state = self.state
+        before = self.step or self.start_step
+        state.update = UpdateTarget(spec.endpoint.name, serving, new, state.spec.copy(), before, state.chosen_model)
+        state.spec = spec
+        self.flow = UPDATE_FLOW
+        self._close_management_screens()
+        self._fresh_forms()
+        self.goto("rollout")
+
     def end_update(self) -> None:
         """The update is over (rolled out, rolled back, refused, stopped, or given up with Back): the deploy flow's
         spec and step come back, and the endpoints list opens, read again."""
@@ -306,9 +321,12 @@ class RdeployApp(App):
         self.push_screen(ConfirmDialog(running.QUIT_QUESTION, yes="Quit", no="Stay", danger=True), answer)
 
     def offer_resume(self) -> bool:
-        """After a crash, or a quit during a deploy (the runner then records it cancelled): offer to resume
-        the unfinished deploy of the last run's spec (True: offered). A failed deploy is not offered: its
-        cause (a package name, a quota) is to be fixed in the wizard first."""
+        """After a crash, or a quit during a deploy or a rollout (the run then records it cancelled): offer to resume
+        the unfinished deploy of the last run's spec, else the unfinished rollout of the last update (True: offered).
+        A failed deploy is not offered: its cause (a package name, a quota) is to be fixed in the wizard first."""
+        return self._offer_deploy() or self._offer_rollout()
+
+    def _offer_deploy(self) -> bool:
         from rdeploy_tui.pipeline.state import ResumeStore, target_key
 
         spec = self.state.spec
@@ -318,24 +336,49 @@ class RdeployApp(App):
         if progress is None or progress.status not in ("running", "cancelled"):
             return False
         stopped = [k for k, v in progress.steps.items() if v.status in ("running", "failed", "cancelled")]
-        from rdeploy_tui.ui.widgets.dialogs import ConfirmDialog
 
         def answer(yes: bool | None) -> None:
             if yes:
                 self.goto("deploy")
 
-        self.push_screen(
-            ConfirmDialog(
-                f"The deploy of {spec.endpoint.name}/{spec.deployment.name} to workspace {w.name} "
-                + ("was interrupted" if progress.status == "cancelled" else "did not finish")
-                + (f" (it stopped during {', '.join(stopped)})" if stopped else "")
-                + ".\n\nResume it now? Finished steps are not repeated.",
-                yes="Resume",
-                no="Start over",
-            ),
+        self._ask_resume(
+            f"The deploy of {spec.endpoint.name}/{spec.deployment.name} to workspace {w.name} "
+            + ("was interrupted" if progress.status == "cancelled" else "did not finish")
+            + (f" (it stopped during {', '.join(stopped)})" if stopped else "")
+            + ".\n\nResume it now? Finished steps are not repeated.",
             answer,
         )
         return True
+
+    def _offer_rollout(self) -> bool:
+        from rdeploy_tui.pipeline.rollout import previous_rollout, unfinished
+
+        spec = self.state.last_update()
+        previous = previous_rollout(spec) if spec is not None else None
+        if spec is None or previous is None or not unfinished(previous):
+            return False
+        facts = previous.rollout
+        old, new = facts.old or "", facts.new or ""
+        where = f" at {facts.stage} %" if facts.stage else ""
+
+        def answer(yes: bool | None) -> None:
+            if yes:
+                self.resume_update(spec, old, new)
+
+        self._ask_resume(
+            f"The rollout of {new} beside {old} on endpoint {spec.endpoint.name} (workspace {spec.workspace.name}) "
+            + ("was stopped" if previous.status in ("cancelled", "failed") else "did not finish")
+            + where
+            + ".\n\nResume it now? It goes on where it stopped; a shift already judged is not judged again.",
+            answer,
+        )
+        return True
+
+    def _ask_resume(self, question: str, answer: Callable[[bool | None], None]) -> None:
+        from rdeploy_tui.ui.widgets.dialogs import ConfirmDialog
+
+        # Resuming is safe (finished steps are not repeated) and what a user who comes back wants: it has the focus.
+        self.push_screen(ConfirmDialog(question, yes="Resume", no="Start over", likely=True), answer)
 
     def _fatal_error(self) -> None:
         """An exception nothing handled ends the app. Textual would print a full traceback with locals
@@ -358,10 +401,13 @@ class RdeployApp(App):
         from rdeploy_tui.ui.widgets.dialogs import ErrorDialog
 
         if isinstance(exc, RdeployError):
+            from rdeploy_tui.ui.wording import in_wizard_terms  # the core's words for a spec field: the wizard's
+
+            what, next_step = in_wizard_terms(exc.what, self.flow), in_wizard_terms(exc.next_step, self.flow) or None
             top = self.screen
-            if isinstance(top, ErrorDialog) and (top.what, top.next_step) == (exc.what, exc.next_step):
+            if isinstance(top, ErrorDialog) and (top.what, top.next_step) == (what, next_step):
                 return  # the same failure twice (e.g. two workers hit it): one dialog is enough
-            self.push_screen(ErrorDialog(exc.what, exc.next_step, exc.details, title=title))
+            self.push_screen(ErrorDialog(what, next_step, exc.details, title=title))
             return
         from rdeploy_tui.logfile import save_crash
 
@@ -404,7 +450,16 @@ def run_app(connection: ConnectionOptions) -> int:
     summary = closing_summary(app)
     if summary:
         print(summary)
-    return app.return_code or 0
+    return exit_code(app)
+
+
+def exit_code(app: RdeployApp) -> int:
+    """How the wizard's work ended, as the CLI says it: 1 when this run's last deploy failed or was cancelled, or a
+    deploy was interrupted by quitting (a script that ran the wizard must not read success), else 0."""
+    if app.return_code:
+        return app.return_code
+    outcome = app.state.last_outcome
+    return 1 if app.interrupted_deploy or (outcome is not None and outcome.status != "succeeded") else 0
 
 
 def closing_summary(app: RdeployApp) -> str | None:
@@ -412,4 +467,11 @@ def closing_summary(app: RdeployApp) -> str | None:
     from rdeploy_tui.ui.exit_summary import exit_summary
 
     state = app.state
-    return exit_summary(state.spec, state.connection, state.last_outcome, app.interrupted_deploy, state.traffic_after)
+    return exit_summary(
+        state.spec,
+        state.connection,
+        state.last_outcome,
+        app.interrupted_deploy,
+        state.traffic_after,
+        state.billing_seen,
+    )

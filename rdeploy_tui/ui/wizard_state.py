@@ -119,6 +119,9 @@ class WizardState(DOMNode):
         """The traffic split the last deploy's traffic step reported ("traffic: blue=100%"), for the closing summary."""
         self.update: UpdateTarget | None = None
         """Set while the update flow runs (app.start_update ... app.end_update)."""
+        self.billing_seen: dict[str, str | None] = {}
+        """The endpoints of the spec's workspace that bill, as the endpoints list last read them, each with what it
+        bills per hour when known: the closing summary says them (quitting never hides a bill)."""
         self._spec = spec
         self._from_last_run = from_last_run
         self._last_run_pending = False  # start(): read the last run on first use
@@ -181,6 +184,29 @@ class WizardState(DOMNode):
             save_spec(self.spec, path)
         except OSError:
             pass
+
+    def save_last_update(self, spec: DeploySpec) -> None:
+        """The spec a rollout runs with, kept so an interrupted rollout can be offered again (best effort)."""
+        from rdeploy_tui import locations
+        from rdeploy_tui.spec.deploy_spec import save_spec
+
+        try:
+            locations.last_update_spec().parent.mkdir(parents=True, exist_ok=True)
+            save_spec(spec, locations.last_update_spec())
+        except OSError:
+            pass
+
+    def last_update(self) -> DeploySpec | None:
+        """The spec of the last rollout the wizard ran (None: none, or unreadable)."""
+        from rdeploy_tui import locations
+        from rdeploy_tui.bounded_read import LAST_RUN
+        from rdeploy_tui.spec.deploy_spec import load_spec
+
+        path = locations.last_update_spec()
+        if not path.is_file():
+            return None
+        spec, problems = load_spec(path, LAST_RUN)
+        return spec if spec is not None and not any(p.level == "error" for p in problems) else None
 
     def forget_workspace_findings(self) -> None:
         """Another workspace was chosen: what was found in the previous one no longer applies."""

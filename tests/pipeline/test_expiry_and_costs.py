@@ -53,7 +53,9 @@ def test_sweep_deletes_the_expired_endpoint_only(tmp_path, monkeypatch):
     with launch.connect(azure.ConnectionOptions(sandbox=True)) as session:
         ws = azure.Workspace.open(session, *where)
         endpoints = azure.Endpoints(ws)
-        endpoints.create_or_update_endpoint("ep-expired", "key", tags=expiry_tag("1h", time.time() - 7200))
+        endpoints.create_or_update_endpoint(
+            "ep-expired", "key", tags=expiry_tag("1h", time.time() - 7260)
+        )  # (the tag rounds up to the minute)
         endpoints.create_or_update_endpoint("ep-kept", "key", tags=expiry_tag("8h"))
 
     refused = _cli(home, "endpoints", "sweep")
@@ -95,11 +97,22 @@ def test_deploy_tags_the_expiry_and_prices_the_deployment(session, make_spec, cl
     assert "list price before discounts and taxes" in outcome.summary
     endpoints = Endpoints(ws)
     info = endpoints.show(spec.endpoint.name)
-    assert time_left(info.tags).startswith("1d 23h") and info.tags.get("created-by") == "rdeploy-tui"
-    # the deploy's summary (CLI output, the wizard's finish) says when, from the tag Azure holds
-    assert (
-        f"It expires at {info.tags[TAG].replace('T', ' ')[:16]} UTC: "
-        "`rdeploy-tui endpoints sweep` deletes it after that." in outcome.summary
-    )
+    assert time_left(info.tags) in ("2d 0h left", "1d 23h left") and info.tags.get("created-by") == "rdeploy-tui"
+    # the deploy's summary (CLI output, the wizard's finish) says when, from the tag Azure holds, and how to sweep it
+    # with the flags that reach this same Azure
+    at = info.tags[TAG].replace("T", " ")[:16]
+    sweep = session.command("endpoints", "sweep")
+    assert f"It expires at {at} UTC: `{sweep}` deletes it after that." in outcome.summary
+    assert f"until you delete it: {session.command('endpoints', 'delete', spec.endpoint.name)}." in outcome.summary
     assert outcome.tags[TAG] == info.tags[TAG]
     assert bills_now(session, endpoints, info)["hourly_price"] == pytest.approx(per_hour)
+
+
+def test_expiry_times_are_never_shown_earlier_than_they_are():
+    now = 1_700_000_000.0  # 22:13:20 UTC
+    tag = expiry_tag("8h", now)
+    assert tag == {TAG: "2023-11-15T06:14:00Z"}  # rounded up to the whole minute: the minute printed is exact
+    assert time_left(tag, now) == "8h 1m left"  # what is left is rounded up, never "7h 59m" for a fresh 8h
+    assert time_left(tag, now + 8 * 3600 + 30) == "1m left"  # 10 s
+    assert time_left(tag, now + 8 * 3600 + 41) == "expired 0m ago"
+    assert expiry_tag("0h", now) == {TAG: None}  # no expiry: an earlier tag is removed on deploy

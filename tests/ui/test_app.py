@@ -45,10 +45,49 @@ async def test_reopening_after_an_interrupted_deploy_offers_to_resume(monkeypatc
         await wait_for(pilot, lambda: isinstance(app.screen, ConfirmDialog) and app.screen.query("#yes"))
         dialog = app.screen
         assert "build-image" in dialog.question and "Resume it now?" in dialog.question
-        app.screen.query_one("#yes").press()  # press(): a click can miss a dialog not laid out yet
+        await wait_for(pilot, lambda: app.focused is dialog.query_one("#yes"))  # the likely answer has the focus
+        await pilot.press("enter")
         await wait_for(pilot, lambda: app.step == "deploy")  # Resume opens the deploy step, which resumes
         await wait_for(pilot, resumed.started.is_set)
         assert resumed.specs[0].endpoint.name == spec.endpoint.name
+
+
+async def test_reopening_after_an_interrupted_rollout_offers_to_resume_it(monkeypatch):
+    """Quitting during a rollout stops it (the runner records it cancelled); reopened, the wizard offers it as it
+    offers a deploy, and Enter goes straight to the live rollout with the spec the rollout ran with."""
+    from rdeploy_tui.pipeline.engine import PREPARE
+    from rdeploy_tui.pipeline.events import RolloutPlanned
+    from rdeploy_tui.pipeline.rollout import rollout_store, rollout_target
+
+    update = default_spec()
+    update.deployment.name, update.image.r_packages = "green", ["zoo"]
+    state = WizardState(connection=ConnectionOptions(), spec=default_spec(), base_dir=FIXTURES, from_last_run=True)
+    state.save_last_run()
+    state.save_last_update(update)
+    target = rollout_target(update)
+    events = [
+        RunStarted("rollout", target),
+        RolloutPlanned(PREPARE, "blue", "green"),
+        StepStarted("stage-10", "Shift 10 %"),
+        StepFailed("stage-10", "Stopped.", code="Cancelled"),
+        PlanFinished("cancelled", "Rollout stopped."),
+    ]
+    rollout_store().save(fold(events, initial("rollout", target)))
+    monkeypatch.setattr("rdeploy_tui.ui.screens.signin.SignInScreen.sign_in", lambda self: None)
+    monkeypatch.setattr("rdeploy_tui.ui.screens.manage.open_if_endpoints", lambda app: None)
+    resumed = RecordedRun([])
+    monkeypatch.setattr("rdeploy_tui.ui.screens.rollout.run_rollout", resumed)
+    app = RdeployApp(WizardState.start(ConnectionOptions(), base_dir=FIXTURES))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmDialog) and app.screen.query("#yes"))
+        question = app.screen.question
+        assert "The rollout of green beside blue on endpoint r-endpoint-forecast" in question
+        assert "Resume it now?" in question
+        await wait_for(pilot, lambda: app.focused is app.screen.query_one("#yes"))
+        await pilot.press("enter")
+        await wait_for(pilot, resumed.started.is_set)
+        assert app.step == "rollout" and app.state.update is not None
+        assert resumed.specs[0].deployment.name == "green" and resumed.specs[0].image.r_packages == ["zoo"]
 
 
 async def test_a_failed_deploy_is_not_offered_for_resume(monkeypatch):

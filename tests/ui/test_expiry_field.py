@@ -17,8 +17,10 @@ from rdeploy_tui.ui.widgets.field import Field
 
 def test_expiry_note_says_when_before_the_deploy():
     now = 1_700_000_000.0  # 2023-11-14T22:13:20Z
-    assert expiry_note("8h", now) == "expires after 8h: at 2023-11-15 06:13 UTC if deployed now"
+    # 06:13:20 rounded up to the minute (the tag is written so): the minute shown is when it expires, never earlier
+    assert expiry_note("8h", now) == "expires after 8h: at 2023-11-15 06:14 UTC if deployed now"
     assert expiry_note(None, now) is None and expiry_note("", now) is None
+    assert expiry_note("0h", now) == "no expiry (0h): an expiry set by an earlier deploy is removed"
 
 
 def test_the_closing_summary_says_when_the_endpoint_expires_and_how_it_is_swept():
@@ -34,7 +36,8 @@ def test_the_closing_summary_says_when_the_endpoint_expires_and_how_it_is_swept(
     ep = spec.endpoint.name
     outcome = Outcome("succeeded", "live", ep, "blue", tags={TAG: "2023-11-15T06:13:20Z", "created-by": "rdeploy-tui"})
     text = exit_summary(spec, ConnectionOptions(sandbox=True), outcome)
-    assert "  Expires:     2023-11-15 06:13 UTC; after that this deletes it (e.g. from cron):" in text
+    # a tag with seconds (written by another tool) is shown with them: never rounded down to an earlier minute
+    assert "  Expires:     2023-11-15 06:13:20 UTC; after that this deletes it (e.g. from cron):" in text
     sweep = shlex.split(text.splitlines()[-1].strip())
     args = build_parser().parse_args(sweep[1:])
     assert (args.action, args.yes, args.sandbox, args.workspace) == ("sweep", True, True, spec.workspace.name)
@@ -42,20 +45,22 @@ def test_the_closing_summary_says_when_the_endpoint_expires_and_how_it_is_swept(
     assert "Expires" not in exit_summary(spec, ConnectionOptions(sandbox=True), outcome)
 
 
-async def test_a_bad_expiry_is_refused_at_the_field_and_empty_means_none():
+async def test_a_bad_expiry_is_refused_at_the_field_and_empty_or_0h_mean_none():
     app = make_app("endpoint")
     async with app.run_test(size=(80, 24)) as pilot:
         await settle(pilot, first=True)
         screen = app.screen
         field = screen.query_one("#expires-after", Field)
         assert field.text == "" and field.error is None
-        for bad, said in (("8 hours", "is not a duration"), ("0h", "is not a duration"), ("53w", "at most a year")):
+        for bad, said in (("8 hours", "is not a duration"), ("-1h", "is not a duration"), ("53w", "at most a year")):
             field.set_text(bad)
             await wait_for(pilot, lambda said=said: field.error is not None and said in field.error)
             assert said in str(field.query_one(".field-message", Static).render())  # at the field, not in a toast
             assert screen.query_one("#next", Button).disabled
         await pilot.press("f2")  # refused: the step stays
         assert getattr(app.screen, "STEP", None) == "endpoint"
+        field.set_text("0h")  # no expiry (and an earlier one removed): accepted
+        await wait_for(pilot, lambda: field.error is None and not screen.query_one("#next", Button).disabled)
         field.set_text("")
         await wait_for(pilot, lambda: field.error is None and not screen.query_one("#next", Button).disabled)
         await pilot.press("f2")

@@ -244,6 +244,50 @@ async def test_quit_during_a_deploy_prints_how_to_resume():
     assert "was interrupted. Run rdeploy-tui again to resume it" in closing_summary(app)
 
 
+async def test_quit_after_a_failed_deploy_says_what_is_left_and_exits_1():
+    from rdeploy_tui.ui.app import closing_summary, exit_code
+    from rdeploy_tui.ui.screens.deploy import DeployScreen
+
+    failed = deploy_outcome(
+        "failed", summary="Deploy failed: the image build failed. Left behind: endpoint e exists, Succeeded."
+    )
+    run = RecordedRun([], failed)
+    app = make_app("review", screens={"deploy": DeployScreen(run=run)})
+    async with app.run_test(size=SMALL) as pilot:
+        await settle(pilot, first=True)
+        await pilot.press("f2")  # Deploy
+        await wait_for(pilot, lambda: app.step == "deploy" and app.screen.status == "failed")
+        await pilot.press("f10")
+        await wait_for(pilot, lambda: not app.is_running)
+    assert "rdeploy-tui: deploy failed. Deploy failed: the image build failed. Left behind" in closing_summary(app)
+    assert exit_code(app) == 1
+
+
+async def test_quit_from_the_endpoints_list_says_what_still_bills():
+    from test_manage_snapshots import NOW, FixedSource
+
+    from rdeploy_tui.ui.app import closing_summary, exit_code
+    from rdeploy_tui.ui.screens.manage import ManageScreen
+
+    app = make_app("signin", sandbox=True)
+    async with app.run_test(size=SMALL) as pilot:
+        await settle(pilot, first=True)
+        screen = ManageScreen(FixedSource(), clock=lambda: NOW)
+        app.push_screen(screen)
+        await wait_for(pilot, lambda: screen.bills)  # the list read, with what each endpoint bills
+        await pilot.press("f10")
+        await wait_for(pilot, lambda: not app.is_running)
+    text = closing_summary(app)
+    lines = text.splitlines()
+    assert lines[0] == "rdeploy-tui: 2 endpoints in workspace ws-ml bill per instance-hour until deleted:"
+    assert lines[1].split() == ["r-endpoint-forecast", "0.88", "USD/hour"]
+    assert lines[2].split() == ["churn-ep", "0.19", "USD/hour"]
+    delete = _cli_args(lines[3].split("Delete one:")[1].replace("NAME", "churn-ep"))
+    assert (delete.action, delete.name, delete.sandbox) == ("delete", "churn-ep", True)
+    assert "empty-ep" not in text  # no deployments: no bill
+    assert exit_code(app) == 0
+
+
 async def test_quit_without_a_deploy_prints_nothing():
     from rdeploy_tui.ui.app import closing_summary
 

@@ -10,6 +10,7 @@ from textual.widgets import DataTable, Input
 from ui_helpers import SIZES, make_app, wait_for
 
 from rdeploy_tui.azure.online import DeploymentInfo, EndpointInfo
+from rdeploy_tui.azure.prices import Bill
 from rdeploy_tui.scoring.target import ScoringTarget
 from rdeploy_tui.ui.screens.manage import ManageScreen
 from rdeploy_tui.ui.screens.scoring import ScoringScreen
@@ -37,6 +38,7 @@ ENDPOINTS = [
         "westeurope",
         (dep("blue", 2), dep("green")),
         created_at="2023-11-11T09:00:00Z",
+        tags={"rdeploy-expires-at": "2023-11-15T06:13:20Z"},  # 8 h after NOW
     ),
     EndpointInfo(
         "churn-ep",
@@ -86,6 +88,16 @@ class FixedSource:
 
     def score_route(self, endpoint):
         return "/score"
+
+    def bills(self, infos):
+        """List prices as azure/prices.py adds them up (DS3_v2 0.293 USD/h, F4s_v2 0.19 USD/h)."""
+        hourly = {"Standard_DS3_v2": 0.293, "Standard_F4s_v2": 0.19}
+        return {
+            i.name: Bill(
+                sum(hourly[d.instance_type] * d.instance_count for d in i.deployments), "USD", (), len(i.deployments)
+            )
+            for i in infos
+        }
 
 
 def app_with_manage():

@@ -12,6 +12,7 @@ from ui_helpers import deployed_on_sandbox, make_app, settle, wait_for
 
 from rdeploy_tui.ui.screens.manage import ManageScreen
 from rdeploy_tui.ui.screens.rollout import RolloutScreen
+from rdeploy_tui.ui.widgets.dialogs import ConfirmDialog
 
 pytestmark = [pytest.mark.sandbox, pytest.mark.r]
 
@@ -45,14 +46,18 @@ async def test_update_rolls_out_holds_advances_rolls_back_by_hand_and_returns_to
                 screen = app.screen
                 new_stats = screen.query_one("#new-stats", Static)
                 await wait_for(pilot, lambda: "stage-10: 0/4 errors" in str(new_stats.render()), 180)
-                await pilot.press("h")  # held: still at 10 % after more rounds
+                await pilot.press("h")  # held: still at 10 % after more rounds, and said where it is seen
+                title = screen.query_one("#rollout-title", Static)
+                await wait_for(pilot, lambda: "HELD at this stage (h resumes" in str(title.render()))
                 rounds = len(screen.query_one("#new-spark", Sparkline).data)
                 await wait_for(pilot, lambda: len(screen.query_one("#new-spark", Sparkline).data) > rounds, 60)
                 assert "stage-10" in str(new_stats.render())
                 await pilot.press("a")  # advance to 50 %
                 await wait_for(pilot, lambda: "stage-50" in str(new_stats.render()), 60)
-                await pilot.press("b")  # roll back by hand
-                title = screen.query_one("#rollout-title", Static)
+                await pilot.press("b")  # roll back by hand, once confirmed
+                await wait_for(pilot, lambda: isinstance(app.screen, ConfirmDialog))
+                assert "Roll back now?" in app.screen.question and screen.outcome is None
+                await pilot.press("y")
                 await wait_for(pilot, lambda: "Esc: back to the endpoints" in str(title.render()), 60)
                 assert screen.outcome.status == "rolled-back" and screen.outcome.reason == "rolled back by hand"
                 await pilot.press("escape")

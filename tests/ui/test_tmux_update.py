@@ -83,7 +83,9 @@ def test_update_from_a_split_endpoint_is_refused_first_then_rolls_out_and_return
     pane.wait_for("Rollout beside blue", "Roll out", timeout=120)
     pane.keys("F2")  # Roll out
     pane.wait_for("6 Rollout", "stage-10:", timeout=300)
-    pane.keys("b")  # roll back by hand
+    pane.keys("b")  # roll back by hand, once confirmed
+    pane.wait_for("Roll back now?", "Keep rolling out", timeout=60)
+    pane.keys("y")
     pane.wait_for("rolled-back. Esc: back to the endpoints", "it bills until you delete it", timeout=120)
     # A lone Escape can be lost while the app is busy (test_tmux_compute_instance.py): pressed again only if it was.
     pane.press_until("Escape", "Online endpoints in workspace", still="Esc: back to the endpoints", timeout=120)

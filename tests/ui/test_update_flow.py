@@ -19,7 +19,7 @@ from rdeploy_tui.pipeline.engine import Outcome
 from rdeploy_tui.pipeline.events import LogLines, PlanFinished, StageMeasured, StepStarted
 from rdeploy_tui.spec.deploy_spec import default_spec
 from rdeploy_tui.ui.pipeline_events import PipelineEvents
-from rdeploy_tui.ui.screens.manage import ManageScreen, update_sides
+from rdeploy_tui.ui.screens.manage import ManageScreen
 from rdeploy_tui.ui.screens.rollout import RolloutScreen
 
 SMALL = (80, 24)
@@ -56,38 +56,15 @@ async def on_the_endpoints_list(pilot, source: Source, endpoint: str) -> ManageS
 # --- refused at the start -----------------------------------------------------------------------------------------
 
 
-def test_update_sides_need_one_deployment_serving_all_the_traffic(rdeploy_home):
-    from rdeploy_tui.pipeline.events import PlanFinished, RolloutPlanned, RunStarted, StepFinished
-    from rdeploy_tui.pipeline.rollout import rollout_store, rollout_target
-    from rdeploy_tui.pipeline.state import fold, initial
-
-    spec = default_spec()
-    split, idle = ENDPOINTS[0], ENDPOINTS[1]  # blue 90 / green 10; main at 0
-    assert update_sides(spec, SERVING) == ("blue", "green")
-    assert "splits its traffic (blue 90 %, green 10 %)" in update_sides(spec, split)
-    assert "Press t to give one of them 100 % (e.g. blue), then u." in update_sides(spec, split)
-    assert "nothing to roll out from" in update_sides(spec, idle)
-    # A rollout of this endpoint left half-way (its resume state, as the rollout saves it) resumes whatever split it
-    # left; one that ended does not.
-    on_split = spec.copy()
-    on_split.endpoint.name = split.name
-    target = rollout_target(on_split)
-
-    def saved(*ending: object) -> None:
-        events = [RunStarted("rollout", target), RolloutPlanned("prepare", "blue", "green"), *ending]
-        rollout_store().save(fold(events, initial("rollout", target)))
-
-    saved(PlanFinished("cancelled", "stopped at stage-10"))
-    assert update_sides(spec, split) == ("blue", "green")
-    saved(StepFinished("retire-old", "done", "blue was deleted"), PlanFinished("succeeded", "done"))
-    assert "splits" in update_sides(spec, split)
-
-
 @pytest.mark.parametrize(
     "endpoint, said",
     [
-        ("r-endpoint-forecast", "r-endpoint-forecast splits its traffic (blue 90 %, green 10 %)"),
-        ("churn-ep", "No deployment of churn-ep takes traffic"),
+        (
+            "r-endpoint-forecast",
+            "r-endpoint-forecast splits its traffic already (blue=90%, green=10%): a rollout starts from one "
+            "deployment serving all of it. Press t to give one of them 100 % (e.g. blue), then u.",
+        ),
+        ("churn-ep", "No deployment of endpoint churn-ep takes traffic"),
     ],
     ids=["split", "none-serving"],
 )

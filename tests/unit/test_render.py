@@ -95,10 +95,14 @@ def test_dockerfile_contract():
     lines = [line.strip() for line in dockerfile.splitlines()]
     # the pinned base by default, replaceable by the workspace registry's copy (--build-arg BASE=...)
     assert lines[lines.index("ARG BASE=rstudio/plumber:v1.3.0") + 1] == "FROM ${BASE}"
+    # The registry is known: its commands name it (never the ACR_NAME placeholder), and the tag is the same as without
     assert (
-        "az acr import -n ACR_NAME --source docker.io/rstudio/plumber:v1.3.0 --image base/rstudio/plumber:v1.3.0"
+        "az acr import -n myacr --source docker.io/rstudio/plumber:v1.3.0 --image base/rstudio/plumber:v1.3.0"
         in dockerfile
     )
+    assert "--build-arg BASE=myacr.azurecr.io/base/rstudio/plumber:v1.3.0" in dockerfile
+    assert "ACR_NAME" not in dockerfile
+    assert rendered.image_tag == render(custom_spec()).image_tag
     assert "ENTRYPOINT []" in lines
     assert lines.index("ENTRYPOINT []") < lines.index('CMD ["Rscript", "/tmp/start_plumber.R"]')
     assert [line for line in lines if line.startswith("RUN ")] == ["RUN Rscript /tmp/install_packages.R"]
@@ -164,3 +168,15 @@ def test_latest_model_reference_loads(tmp_path):
 
     write_folder(render(DeploySpec()), tmp_path)
     assert load_online_deployment(tmp_path / "deployment.yml").model == "forecast-model@latest"
+
+
+@pytest.mark.parametrize("umask, mode", [(0o022, 0o644), (0o002, 0o664), (0o077, 0o600)])
+def test_written_files_get_the_mode_the_umask_gives(tmp_path, umask, mode):
+    """Generated files are the user's own: 0666 less the umask, like any file they make (not mkstemp's 0600)."""
+    old = os.umask(umask)
+    try:
+        written = write_folder(render(DeploySpec()), tmp_path / "out")
+    finally:
+        os.umask(old)
+    assert {oct(p.stat().st_mode & 0o777) for p in written} == {oct(mode)}
+    assert sorted(p.name for p in (tmp_path / "out").iterdir() if p.name.startswith(".")) == []  # no temporary left

@@ -187,13 +187,21 @@ class WizardStep(WorkerErrors, Screen):
             self.app.after_first_frame(self._mount_chrome)
 
     def _chrome(self) -> list:
+        back = Button("Back", id="back", compact=True)
+        # Esc is Back's key; Tab never stops on it, so Tab from the last field lands on Next and an Enter there (or a
+        # remembered focus, later) can never take the user back by surprise. The mouse still clicks it.
+        back.can_focus = False
         nav = Horizontal(
-            Button("Back", id="back", compact=True),
+            back,
             Static("", id="nav-status", markup=False),
-            Button(self.flow.step(self.STEP).next_label, id="next", variant="primary", compact=True),
+            Button(self.next_label(), id="next", variant="primary", compact=True),
             id="nav",
         )
         return [nav, KeysFooter()]
+
+    def next_label(self) -> str:
+        """What the Next button says now: the flow table's label (a step may say what Next does in its state)."""
+        return self.flow.step(self.STEP).next_label
 
     async def _mount_chrome(self) -> None:
         await self.mount_all(self._chrome())
@@ -236,7 +244,7 @@ class WizardStep(WorkerErrors, Screen):
         """The nav bar's buttons as the flow has them for this step, and the blocker."""
         if not self.query("#next"):  # the first screen's nav bar comes a frame late
             return
-        self.query_one("#next", Button).label = self.flow.step(self.STEP).next_label
+        self.query_one("#next", Button).label = self.next_label()
         self.query_one("#back", Button).disabled = self.flow.before(self.STEP) is None and self.app.state.update is None
         self._show_blocker(self.blocker)  # (reading a computed reactive works it out again)
 

@@ -20,12 +20,13 @@ from textual.reactive import var
 from textual.widgets import Button, Static
 
 from rdeploy_tui.pipeline import plan as P
-from rdeploy_tui.pipeline.events import LogLines, PlanFinished, StepFailed, StepFinished, StepProgress, StepStarted
+from rdeploy_tui.pipeline.events import LogLines, StepFailed, StepFinished, StepProgress, StepStarted
 from rdeploy_tui.ui.pipeline_events import EventRelay, PipelineEvents
 from rdeploy_tui.ui.screens.base import WizardStep
 from rdeploy_tui.ui.widgets.dialogs import ConfirmDialog
 from rdeploy_tui.ui.widgets.log_panel import LogPanel
 from rdeploy_tui.ui.widgets.steps_view import StepRow, StepsView
+from rdeploy_tui.ui.wording import in_wizard_terms
 
 if TYPE_CHECKING:
     from rdeploy_tui.pipeline.engine import Outcome
@@ -54,12 +55,28 @@ class DeployScreen(WizardStep):
         "goes on. Run rdeploy-tui again to resume."
     )
     BINDINGS: ClassVar[list[BindingType]] = [
+        # F2 is Score once the deployment is live, and Resume after a failed or cancelled run: one of the two is
+        # offered at a time (check_action), so the footer never offers Score for a deployment that is not there.
         Binding("f2,alt+n", "next", "Score", priority=True, id="next"),
+        Binding("f2,alt+n", "resume", "Resume deploy", priority=True, id="deploy.resume"),
         Binding("escape", "back", "Back / cancel", id="back"),
         Binding("ctrl+x", "cancel_deploy", "Cancel deploy", id="deploy.cancel"),
     ]
+    DEFAULT_CSS = """
+    /* At 80x24 the body has 21 rows: the status line, the steps (6), the outcome (at most 7) or the failure (at
+       most 8), each scrolled within, and the log takes the rest (at least 6). Nothing scrolls the body, so the log
+       is never pushed below the nav bar and the next action stays where it is. */
+    DeployScreen #body { overflow-y: hidden; }
+    DeployScreen #deploy-status { height: auto; max-height: 2; }  /* one line: what is going on and the next key */
+    DeployScreen #outcome { height: auto; max-height: 7; }
+    DeployScreen #outcome-text { height: auto; }
+    DeployScreen #failure { height: auto; max-height: 8; border: round $error; }
+    DeployScreen #logs { height: 1fr; min-height: 6; }
+    """
 
-    status: var[str] = var("idle", bindings=True)  # idle | running | cancelling | succeeded | failed | cancelled
+    status: var[str] = var(
+        "idle", bindings=True, init=False
+    )  # idle | running | cancelling | succeeded | failed | cancelled
 
     def __init__(self, *, clock: Callable[[], float] = time.time, run: RunDeploy | None = None) -> None:
         super().__init__()
@@ -72,13 +89,16 @@ class DeployScreen(WizardStep):
 
     def compose_body(self) -> ComposeResult:
         yield Static("", id="deploy-status", markup=False)
+        with VerticalScroll(id="outcome", classes="-hidden"):
+            yield Static("", id="outcome-text", markup=False)
         yield StepsView(
             [StepRow(s.id, s.title) for s in P.make_plan(self.spec).steps], clock=self.clock, id="steps-view"
         )
         with VerticalScroll(id="failure", classes="-hidden"):
             yield Static("", id="failure-what", markup=False)
-            yield Static("", id="failure-next", markup=False)
             yield Static("", id="failure-line", markup=False)
+            yield Static("", id="failure-next", markup=False)
+            yield Static("", id="failure-left", markup=False)
             yield Static("", id="failure-details", markup=False)
         with Horizontal(id="logs"):
             yield LogPanel("Build log", id="build-log")
@@ -93,6 +113,10 @@ class DeployScreen(WizardStep):
         if not self.busy and (self.status != "succeeded" or changed):
             self.start()
 
+    def _say(self, text: str | None) -> str:
+        """Core text (the pipeline's) in the wizard's words (ui/wording.py)."""
+        return in_wizard_terms(text, self.flow)
+
     # -- running ------------------------------------------------------------------------------------------
     def start(self) -> None:
         """Start (or, after a failure, resume) the deploy of the current spec."""
@@ -102,6 +126,7 @@ class DeployScreen(WizardStep):
         steps.rows = {s.id: StepRow(s.id, s.title) for s in P.make_plan(self.spec).steps}
         steps.refresh(layout=True)
         self.query_one("#failure").add_class("-hidden")
+        self.query_one("#outcome").add_class("-hidden")
         self.query_one("#logs").remove_class("-build-failed", "-deploy-failed")
         self.query_one("#cancel", Button).disabled = False
         self._set_status("Deploying: the image builds in ACR while the endpoint is created.")
@@ -147,41 +172,55 @@ class DeployScreen(WizardStep):
             if not cancelled:
                 self.failures.append(event)
                 self._show_failure(event)
-        elif isinstance(event, PlanFinished):
-            self._set_status(event.summary)
 
     def _show_failure(self, event: StepFailed) -> None:
+        """The failure where it is read at 80x24: what happened, then the line of the log that names the cause, whole
+        (wrapped), then what to do; the log of the failed step below across the whole width (two panels side by side
+        cut it at 36 columns), scrolled to that line."""
         self.query_one("#failure").remove_class("-hidden")
-        self.query_one("#failure-what", Static).update(f"✗ {event.what}")
-        self.query_one("#failure-next", Static).update(f"Next: {event.next_step}" if event.next_step else "")
-        # The line that names the cause, whole (wrapped), then the log of the failed step across the whole
-        # width: at 80x24 two panels side by side cut it at 36 columns.
+        self.query_one("#failure-what", Static).update(f"✗ {self._say(event.what)}")
         line = event.failing_line  # the line naming the cause (pipeline/failing_line.py)
         self.query_one("#failure-line", Static).update(f"Failing line: {line}" if line else "")
         self.query_one("#failure-line").display = line is not None
+        self.query_one("#failure-next", Static).update(f"Next: {self._say(event.next_step)}" if event.next_step else "")
         build = event.step in BUILD_STEPS
-        # A build failure's details are the build log's tail, which the log below now shows in full.
-        shown_below = build and self.query_one("#build-log", LogPanel).received > 0
-        details = [] if shown_below else [d for d in (event.details or "").splitlines()[-15:] if d.strip() != line]
+        panel = self.query_one("#build-log" if build else "#deploy-log", LogPanel)
+        # The details are the failed step's log tail, which the panel below shows whole; said here only when the panel
+        # received none of it (a failure before any log line, e.g. Azure refusing the request).
+        details = [] if panel.received else [d for d in (event.details or "").splitlines()[-15:] if d.strip() != line]
         self.query_one("#failure-details", Static).update("\n".join(details))
         self.query_one("#failure-details").display = bool(details)
         self.query_one("#logs").add_class("-build-failed" if build else "-deploy-failed")
+        if line:
+            panel.reveal(line)
 
     def _finished(self, outcome: Outcome) -> None:
         self.outcome = outcome
         self.query_one("#cancel", Button).disabled = True
-        self._set_status(outcome.summary)
         state = self.app.state
         state.last_outcome = outcome  # for the summary printed when the app closes
         # Even a failed first run may have created the endpoint: what the earlier steps listed is stale.
         state.endpoints = None
+        summary = self._say(outcome.summary)
+        if outcome.status == "succeeded":
+            self._set_status("Deployed. F2 scores the sample request.")
+            self.query_one("#outcome-text", Static).update(summary)
+            self.query_one("#outcome").remove_class("-hidden")
+        else:
+            self._set_status(f"Deploy {outcome.status}: F2 resumes where it stopped, Esc goes back to change settings.")
+            # What is left in Azure (and bills) goes with the failure; without one (cancelled), in the outcome box.
+            if self.failures:
+                self.query_one("#failure-left", Static).update(_left_behind(summary))
+            else:
+                self.query_one("#outcome-text", Static).update(summary)
+                self.query_one("#outcome").remove_class("-hidden")
         self.status = outcome.status
         if outcome.status == "succeeded":
             self.query_one("#next", Button).focus()
 
     def worker_failed(self, worker: object) -> None:
         self.query_one("#cancel", Button).disabled = True
-        self._set_status("The deploy stopped unexpectedly (see the message). Next/Back to retry: it resumes.")
+        self._set_status("The deploy stopped unexpectedly (see the message). F2 resumes it.")
         self.status = "failed"
 
     def _set_status(self, text: str) -> None:
@@ -220,26 +259,58 @@ class DeployScreen(WizardStep):
     def busy(self) -> bool:
         return self.status in ("running", "cancelling")
 
+    @property
+    def stopped(self) -> bool:
+        """The run ended without a live deployment: F2 resumes it."""
+        return self.status in ("failed", "cancelled")
+
     def watch_status(self) -> None:
         # Cancel only while there is something to cancel: the summary needs the room.
         self.query_one("#deploy-buttons").display = self.busy
+        self._sync_nav()
+
+    def next_label(self) -> str:
+        return "Resume" if self.stopped else super().next_label()
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "cancel_deploy":
             return self.busy  # False hides ctrl+x from the footer
+        if action == "resume":
+            return self.stopped
         if action == "next":
+            if self.stopped:
+                return False  # F2 is Resume now: Score is not offered for a deployment that is not there
             return True if self.status == "succeeded" else None  # Score: shown, dimmed, until there is a deployment
         return True
 
     def problems(self) -> list[str]:
         if self.busy:
             return ["deploying ..."]
+        if self.stopped:
+            return []  # Next (F2) resumes
         if self.status != "succeeded":
-            return ["the deploy did not finish: go Back to change settings, or Back then Deploy to resume"]
+            return ["the deploy did not finish: go Back to change settings"]
         return []
+
+    def action_next(self) -> None:
+        if self.stopped:  # the Next button says Resume
+            self.action_resume()
+            return
+        super().action_next()
+
+    def action_resume(self) -> None:
+        """Run the deploy again: the steps it finished are not repeated (pipeline/runner.py)."""
+        if self.stopped:
+            self.start()
 
     def action_back(self) -> None:
         if self.busy:
             self.action_cancel_deploy()
             return
         super().action_back()
+
+
+def _left_behind(summary: str) -> str:
+    """The part of a failed deploy's summary that says what exists in Azure now ("Left behind: ..."), or all of it."""
+    at = summary.find("Left behind:")
+    return summary[at:] if at >= 0 else summary

@@ -18,7 +18,7 @@ from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import DataTable, Static
 
-from rdeploy_tui.billing import idle_deployments, still_bills
+from rdeploy_tui.billing import deleted_sentence, idle_deployments, still_bills
 from rdeploy_tui.ui.screens.base import WizardHost, WorkerErrors
 from rdeploy_tui.ui.screens.manage_dialogs import TrafficDialog, TypeNameDialog
 from rdeploy_tui.ui.screens.manage_source import AzureSource, delete_deployment_problem
@@ -60,15 +60,6 @@ def traffic_cell(info: Any) -> Text:
     return cell
 
 
-def instances_text(info: Any) -> str:
-    """Instances of all deployments by type: 'DS3_v2 x3'."""
-    counts: dict[str, int] = {}
-    for d in info.deployments:
-        kind = (d.instance_type or "?").removeprefix("Standard_")
-        counts[kind] = counts.get(kind, 0) + (d.instance_count or 0)
-    return ", ".join(f"{kind} x{n}" for kind, n in counts.items()) or "-"
-
-
 def short_model(model: str | None) -> str:
     """'NAME:VERSION' from an ARM model id (…/models/NAME/versions/V); other forms as they are."""
     if not model:
@@ -84,41 +75,20 @@ def short_image(image: str | None) -> str:
     return (image or "").rsplit("/", 1)[-1]
 
 
-def update_sides(spec: Any, info: Any) -> tuple[str, str] | str:
-    """For `u` on an endpoint: (the deployment serving it, the deployment its new version goes to), or why it cannot
-    be updated now, said before any step is walked, with the key that helps. The rule is the rollout's own
-    (pipeline/rollout.py update_sides): one deployment serving all the traffic, or a rollout of this endpoint left
-    unfinished, which resumes whatever split it left."""
-    from rdeploy_tui.errors import RdeployError
-    from rdeploy_tui.pipeline.rollout import update_sides as rollout_sides
-
-    spec = spec.copy()
-    spec.endpoint.name = info.name
-    try:
-        return rollout_sides(spec, info)
-    except RdeployError as refused:
-        live = {n: v for n, v in (info.traffic or {}).items() if v > 0}
-        if refused.code == "NoLiveDeployment":
-            return (
-                f"No deployment of {info.name} takes traffic, so there is nothing to roll out from: "
-                "t gives one deployment all the traffic, n deploys a first version."
-            )
-        if refused.code == "TrafficSplit":
-            split = ", ".join(f"{n} {v} %" for n, v in sorted(live.items()))
-            top = max(live.items(), key=lambda kv: kv[1])[0]
-            return (
-                f"{info.name} splits its traffic ({split}): a rollout starts from one deployment serving all of it. "
-                f"Press t to give one of them 100 % (e.g. {top}), then u."
-            )
-        return f"{refused.what} {refused.next_step or ''}".strip()
-
-
 class EndpointsRead(Message):
     """Every endpoint of the workspace, with its deployments."""
 
     def __init__(self, infos: list[Any]) -> None:
         super().__init__()
         self.infos = infos
+
+
+class BillsRead(Message):
+    """What each endpoint bills per hour (azure/prices.py Bill), read after the endpoints (prices take a while)."""
+
+    def __init__(self, bills: dict[str, Any]) -> None:
+        super().__init__()
+        self.bills = bills
 
 
 class EndpointsChanged(Message):
@@ -135,9 +105,9 @@ class ManageScreen(WorkerErrors, Screen):
     ManageScreen #manage-title { height: 1; padding: 0 1; background: $panel; text-style: bold; }
     ManageScreen #manage-status { height: auto; max-height: 3; padding: 0 1; color: $text-muted; }
     ManageScreen #endpoints { height: 1fr; min-height: 5; }
-    ManageScreen #details-title { height: 1; padding: 0 1; color: $text-muted; }
+    ManageScreen #details-title { height: auto; max-height: 2; padding: 0 1; color: $text-muted; }
     ManageScreen #deployments { height: auto; max-height: 8; }
-    ManageScreen #details-uri { height: auto; padding: 0 1; color: $text-muted; }
+    ManageScreen #details-uri { height: auto; padding: 0 1; color: $text-muted; }  /* wraps: the URI is read whole */
     """
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("s", "score", "Score", id="manage.score"),
@@ -168,6 +138,7 @@ class ManageScreen(WorkerErrors, Screen):
         self.infos: dict[str, Any] = {}  # name -> EndpointInfo (with deployments)
         self._details_of: str | None = None  # the endpoint whose deployments the details table shows
         self.expired: list[str] = []  # names whose expiry tag has passed
+        self.bills: dict[str, Any] = {}  # name -> what it bills per hour (azure/prices.py Bill), once read
         self.loading = False
 
     @property
@@ -189,14 +160,14 @@ class ManageScreen(WorkerErrors, Screen):
         self.query_one("#manage-title", Static).update(f"Online endpoints in {self.source.label}")
         table = self.query_one("#endpoints", DataTable)
         table.add_column(BILL_MARK, key="bill", width=1)
+        # What bills and until when, in the table (at 80 columns); the scoring URI (too long for any column), the auth
+        # mode, the age and each deployment's instances are the selected endpoint's details below, whole.
         for label, key in (
             ("Endpoint", "name"),
             ("State", "state"),
-            ("Auth", "auth"),
             ("Traffic", "traffic"),
-            ("Instances", "instances"),
-            ("Age", "age"),
-            ("Scoring URI", "uri"),
+            ("Cost", "cost"),
+            ("Expires", "expires"),
         ):
             table.add_column(label, key=key)
         self.query_one("#deployments", DataTable).add_columns(
@@ -214,10 +185,35 @@ class ManageScreen(WorkerErrors, Screen):
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="load")
     def load(self) -> None:
-        self.post_message(EndpointsRead(self.source.endpoints()))
+        infos = self.source.endpoints()
+        self.post_message(EndpointsRead(infos))
+        self._read_bills(infos)
+
+    def _read_bills(self, infos: list[Any]) -> None:
+        """The hourly price of each endpoint's deployments (worker thread; a source without prices shows none)."""
+        bills = getattr(self.source, "bills", None)
+        if bills is not None and infos:
+            self.post_message(BillsRead(bills(infos)))
 
     def on_endpoints_read(self, message: EndpointsRead) -> None:
         self.show_endpoints(message.infos)
+
+    def _note_billing(self) -> None:
+        """What bills, for the summary printed when the wizard closes."""
+        self.app.state.billing_seen = {
+            name: (self.bills[name].text() if name in self.bills else None)
+            for name, info in self.infos.items()
+            if still_bills(info)
+        }
+
+    def on_bills_read(self, message: BillsRead) -> None:
+        self.bills = message.bills
+        self._note_billing()
+        table = self.query_one("#endpoints", DataTable)
+        for name, bill in message.bills.items():
+            if name in self.infos and name in table.rows:
+                table.update_cell(name, "cost", bill.short())
+        self.show_details()
 
     def worker_failed(self, worker) -> None:
         if worker.group == "load":
@@ -227,7 +223,7 @@ class ManageScreen(WorkerErrors, Screen):
             self.action_refresh()  # a change failed half-way: show what Azure has now
 
     def show_endpoints(self, infos: list[Any]) -> None:
-        from rdeploy_tui.pipeline.expiry import is_expired
+        from rdeploy_tui.pipeline.expiry import is_expired, time_left
 
         self.loading = False
         now = self.clock()
@@ -240,20 +236,21 @@ class ManageScreen(WorkerErrors, Screen):
         table.clear()
         for info in infos:
             bills = still_bills(info)
+            bill = self.bills.get(info.name)
+            expiry = time_left(getattr(info, "tags", None), now)
             table.add_row(
                 Text(BILL_MARK, style="bold yellow") if bills else "",
                 info.name,
                 info.state,
-                info.auth_mode,
                 traffic_cell(info),
-                instances_text(info),
-                age(getattr(info, "created_at", None), now),
-                info.scoring_uri or "-",
+                bill.short() if bill is not None else ("…" if bills else "-"),
+                Text(expiry, style="bold red") if info.name in self.expired else expiry.removesuffix(" left"),
                 key=info.name,
             )
         if keep in self.infos:
             table.move_cursor(row=table.get_row_index(keep))
         billing = sum(1 for i in infos if still_bills(i))
+        self._note_billing()
         idle = [f"{i.name}/{d}" for i in infos for d in idle_deployments(i)]
         if not infos:
             self._say("No online endpoints in this workspace. n starts the deploy wizard.")
@@ -292,8 +289,13 @@ class ManageScreen(WorkerErrors, Screen):
             self.query_one("#details-title", Static).update("")
             self.query_one("#details-uri", Static).update("")
             return
+        created = age(getattr(info, "created_at", None), self.clock())
+        bill = self.bills.get(info.name)
         self.query_one("#details-title", Static).update(
-            f"{info.name}: {info.state}, auth {info.auth_mode}" + (f", {info.location}" if info.location else "")
+            f"{info.name}: {info.state}, auth {info.auth_mode}"
+            + (f", {info.location}" if info.location else "")
+            + (f", created {created} ago" if created else "")
+            + (f", bills {bill.text()}" if bill is not None and still_bills(info) else "")
         )
         for d in info.deployments:
             kind = (d.instance_type or "?").removeprefix("Standard_")
@@ -471,7 +473,7 @@ class ManageScreen(WorkerErrors, Screen):
     def delete_endpoints(self, names: list[str]) -> None:
         for name in names:
             self.source.delete_endpoint(name)
-        self.post_message(EndpointsChanged(f"Deleted {', '.join(names)}: they no longer bill."))
+        self.post_message(EndpointsChanged(deleted_sentence(names)))
 
     @work(thread=True, exit_on_error=False, group="change")
     def delete_endpoint(self, endpoint: str) -> None:
@@ -483,14 +485,20 @@ class ManageScreen(WorkerErrors, Screen):
         info = self._need_endpoint()
         if info is None:
             return
-        sides = update_sides(self.app.state.spec, info)
-        if isinstance(sides, str):  # refused now, before any step is walked
-            self._say(sides)
-            self.notify(sides, title="Not updated", severity="warning", timeout=10)
+        from rdeploy_tui.errors import RdeployError
+        from rdeploy_tui.pipeline.rollout import previous_rollout, rollout_sides
+
+        spec = self.app.state.spec.copy()
+        spec.endpoint.name = info.name
+        try:  # the pipeline's rule (where a rollout starts, or resumes), asked before any step is walked
+            sides = rollout_sides(info, previous_rollout(spec))
+        except RdeployError as exc:
+            said = f"{exc.what} {_update_next_step(info, exc.code)}"
+            self._say(said)
+            self.notify(said, title="Not updated", severity="warning", timeout=10)
             return
-        serving, new = sides
         deployments = tuple(d.name for d in info.deployments)
-        self.app.start_update(info.name, serving, new, deployments=deployments, source=self._source)
+        self.app.start_update(info.name, sides.old, sides.new, deployments=deployments, source=self._source)
 
     # -- back to the wizard ------------------------------------------------------------------------------
     def action_new(self) -> None:
@@ -499,6 +507,17 @@ class ManageScreen(WorkerErrors, Screen):
             self.app.pop_screen()
         else:
             self.app.exit()
+
+
+def _update_next_step(info: Any, code: str | None) -> str:
+    """What to do here when an update cannot start (the pipeline says it for the command line)."""
+    live = {n: v for n, v in (info.traffic or {}).items() if v > 0}
+    if code == "TrafficSplit" and live:
+        top = max(live.items(), key=lambda kv: kv[1])[0]
+        return f"Press t to give one of them 100 % (e.g. {top}), then u."
+    if code == "NoLiveDeployment":
+        return "t gives one deployment all the traffic; n deploys a first version."
+    return "Press t to change the traffic, then u."
 
 
 def open_if_endpoints(app: Any) -> None:

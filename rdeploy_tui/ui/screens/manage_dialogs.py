@@ -3,9 +3,11 @@ message at the field being edited) and deleting an endpoint only after its name 
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from textual import on
 from textual.app import ComposeResult
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Static
@@ -21,7 +23,7 @@ def _share(value: int) -> str | None:
 class TrafficDialog(ModalScreen[dict[str, int] | None]):
     """One field per deployment; Save only when the split adds up to 100. Dismisses with the split or None."""
 
-    BINDINGS = [Binding("escape", "cancel", "Cancel", id="traffic.cancel")]
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "cancel", "Cancel", id="traffic.cancel")]
 
     def __init__(self, endpoint: str, deployments: list[str], traffic: dict[str, int]) -> None:
         super().__init__(classes="dialog-screen")
@@ -61,7 +63,7 @@ class TrafficDialog(ModalScreen[dict[str, int] | None]):
     def split(self) -> dict[str, int] | None:
         """The split typed so far, or None while a field holds no whole number."""
         values: dict[str, int] = {}
-        for name, field in zip(self.deployments, self.fields()):
+        for name, field in zip(self.deployments, self.fields(), strict=True):
             try:
                 values[name] = field.value
             except ValueError:
@@ -77,7 +79,7 @@ class TrafficDialog(ModalScreen[dict[str, int] | None]):
         name = self.deployments[index]
         if event.field.input.has_focus and name != self.last_edited:
             previous, self.last_edited = self.last_edited, name
-            for other, field in zip(self.deployments, self.fields()):
+            for other, field in zip(self.deployments, self.fields(), strict=True):
                 if other == previous:
                     field.check()  # its sum message moves to the field now edited
             event.field.check()
@@ -117,7 +119,7 @@ class TrafficDialog(ModalScreen[dict[str, int] | None]):
 class TypeNameDialog(ModalScreen[bool]):
     """Delete an endpoint: its name must be typed back exactly. Dismisses True to delete, False to keep."""
 
-    BINDINGS = [Binding("escape", "cancel", "Cancel", id="delete.cancel")]
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "cancel", "Cancel", id="delete.cancel")]
 
     def __init__(self, endpoint: str, deployments: list[str]) -> None:
         super().__init__(classes="dialog-screen")

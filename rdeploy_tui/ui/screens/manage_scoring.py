@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 from textual.app import ComposeResult
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 from textual.screen import Screen
 from textual.widgets import Static
 
@@ -20,7 +20,7 @@ class ManageScoringScreen(Screen):
                                               text-overflow: ellipsis; text-wrap: nowrap; }
     ManageScoringScreen ScoringPanel { padding: 0 1; }
     """
-    BINDINGS = [
+    BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "close", "Endpoints", id="scoring.close"),
         Binding("ctrl+s,f9", "send", "Send", priority=True, id="send"),
     ]

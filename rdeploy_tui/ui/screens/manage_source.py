@@ -50,6 +50,16 @@ class AzureSource:
             found = list(pool.map(lambda name: endpoints.find(name, images=True), names))
         return [info for info in found if info is not None]
 
+    def bills(self, infos: list[Any]) -> dict[str, Any]:
+        """What each endpoint bills per hour at list price (azure/prices.py: cached a day; unknown offline)."""
+        from rdeploy_tui.azure.prices import bill
+        from rdeploy_tui.billing import billing_deployments
+
+        connection = self.state.azure()
+        with ThreadPoolExecutor(max_workers=min(_READERS, max(1, len(infos)))) as pool:
+            found = pool.map(lambda info: bill(connection, info.location, billing_deployments(info)), infos)
+            return {info.name: cost for info, cost in zip(infos, found, strict=True)}
+
     def endpoint(self, name: str) -> Any:
         return self._endpoints().show(name)
 

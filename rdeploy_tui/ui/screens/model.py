@@ -19,6 +19,7 @@ from rdeploy_tui.spec import rules
 from rdeploy_tui.ui.screens.base import WizardStep
 from rdeploy_tui.ui.widgets.field import Field
 from rdeploy_tui.ui.wizard_state import ChosenModel, WorkspaceKey
+from rdeploy_tui.ui.wording import in_wizard_terms
 
 if TYPE_CHECKING:
     from rdeploy_tui.azure.workspace import ModelInfo
@@ -215,8 +216,8 @@ class ModelScreen(WizardStep):
                 "R cannot load it as a model" if failed.name == "model" else f"the local test failed at {failed.name}"
             )
             status.update(
-                f"Not registered: {where}: {failed.message}"
-                + (f"\nNext: {failed.next_step}" if failed.next_step else "")
+                f"Not registered: {where}: {in_wizard_terms(failed.message, self.flow)}"
+                + (f"\nNext: {in_wizard_terms(failed.next_step, self.flow)}" if failed.next_step else "")
             )
             return
         assert model is not None and message.folder is not None

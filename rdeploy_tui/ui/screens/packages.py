@@ -22,6 +22,7 @@ from rdeploy_tui.spec import package_names, rules
 from rdeploy_tui.ui.screens.base import WizardStep
 from rdeploy_tui.ui.widgets.field import Field
 from rdeploy_tui.ui.wizard_state import ChosenModel
+from rdeploy_tui.ui.wording import in_wizard_terms
 
 if TYPE_CHECKING:  # the reader runs R: imported by the worker that reads
     from rdeploy_tui.local.model_reader import ModelReading
@@ -249,7 +250,8 @@ class PackagesScreen(WizardStep):
         if result.error:
             # Never a guess: the chosen model's marks (and what a read of an earlier model added) go, typed names stay.
             added, removed = self._use_model_packages([]) if isinstance(source, ChosenModel) else ([], [])
-            status.update(f"Could not read the packages {what} uses: {result.error.rstrip('. ')}. Add them by hand.")
+            error = in_wizard_terms(result.error, self.flow).rstrip(". ")
+            status.update(f"Could not read the packages {what} uses: {error}. Add them by hand.")
         else:
             from rdeploy_tui.local.model_reader import apply_reading
 

@@ -8,14 +8,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar
 
-from textual import on
+from textual import on, work
 from textual.app import ComposeResult
 from textual.containers import Horizontal
+from textual.message import Message
 from textual.reactive import var
 from textual.widgets import Button, OptionList, Static
 from textual.widgets.option_list import Option
 
 from rdeploy_tui.deploy_folder.render import Rendered, r_packages, render, write_folder
+from rdeploy_tui.errors import RdeployError
 from rdeploy_tui.pipeline.expiry import expiry_note
 from rdeploy_tui.spec import rules
 from rdeploy_tui.spec.deploy_spec import SPEC_FILENAME, SpecError, save_spec
@@ -23,10 +25,11 @@ from rdeploy_tui.spec.traffic import share_note, traffic_after
 from rdeploy_tui.ui.screens.base import ListsEndpoints, WizardStep
 from rdeploy_tui.ui.widgets.code_view import CodeView
 from rdeploy_tui.ui.widgets.field import Field
+from rdeploy_tui.ui.wording import in_wizard_terms
 
 if TYPE_CHECKING:
     from rdeploy_tui.azure.online import EndpointInfo
-    from rdeploy_tui.azure.prices import Price
+    from rdeploy_tui.azure.prices import Bill, Price
 
 SUMMARY = "what will be created"
 SPEC_ENTRY = SPEC_FILENAME + " (spec)"
@@ -58,6 +61,14 @@ class WrittenFolder:
             return False
 
 
+class EndpointBillRead(Message):
+    """What the spec's endpoint would bill per hour with the reviewed deployment (its other deployments too)."""
+
+    def __init__(self, key: tuple[str, ...], bill: Bill, deployments: list[str]) -> None:
+        super().__init__()
+        self.key, self.bill, self.deployments = key, bill, deployments
+
+
 class ReviewScreen(ListsEndpoints, WizardStep):
     STEP = "review"
     AUTO_FOCUS = "#review-files"
@@ -71,6 +82,9 @@ class ReviewScreen(ListsEndpoints, WizardStep):
         super().__init__()
         self.rendered: Rendered | None = None
         self.written: WrittenFolder | None = None
+        # The existing endpoint's bill with this deployment, for the reviewed (endpoint, deployment, size); None: not
+        # read (a new endpoint's bill is the new deployment's).
+        self.endpoint_bill: EndpointBillRead | None = None
 
     def compose_body(self) -> ComposeResult:
         with Horizontal(id="review-panes"):
@@ -83,8 +97,45 @@ class ReviewScreen(ListsEndpoints, WizardStep):
 
     def on_screen_resume(self) -> None:
         self.refresh_review()
+        self._read_endpoint_bill()
 
     def endpoints_changed(self, endpoints: dict[str, EndpointInfo] | None) -> None:
+        self._read_endpoint_bill()
+        self._show_highlighted()
+
+    # -- what the endpoint bills with this deployment beside its others --------------------------------------
+    def _bill_key(self) -> tuple[str, ...]:
+        d = self.spec.deployment
+        return (self.spec.endpoint.name, d.name, d.instance_type, str(d.instance_count))
+
+    def _read_endpoint_bill(self) -> None:
+        existing = (self.app.state.endpoints or {}).get(self.spec.endpoint.name)
+        wanted = self._bill_key()
+        if existing is not None and (self.endpoint_bill is None or self.endpoint_bill.key != wanted):
+            self.read_endpoint_bill(wanted)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="endpoint-bill")
+    def read_endpoint_bill(self, key: tuple[str, ...]) -> None:
+        from types import SimpleNamespace
+
+        from rdeploy_tui import azure
+        from rdeploy_tui.azure.prices import bill
+
+        endpoint, name, instance_type, count = key
+        try:
+            workspace = self.app.state.workspace()
+            info = azure.Endpoints(workspace).find(endpoint)
+        except RdeployError:  # the endpoint's bill is a courtesy: the new deployment's own cost is still said
+            return
+        if info is None:
+            return
+        new = SimpleNamespace(name=name, instance_type=instance_type, instance_count=int(count))
+        after = [d for d in info.deployments if d.name != name] + [new]  # the deployment replaced, or added
+        cost = bill(workspace.connection, info.location or workspace.info.location, after)
+        self.post_message(EndpointBillRead(key, cost, [d.name for d in after]))
+
+    def on_endpoint_bill_read(self, message: EndpointBillRead) -> None:
+        self.endpoint_bill = message
         self._show_highlighted()
 
     def on_mount(self) -> None:
@@ -109,7 +160,7 @@ class ReviewScreen(ListsEndpoints, WizardStep):
         except (OSError, UnicodeDecodeError) as exc:
             self.rendered = None
             problems = [f"cannot read the scoring script: {exc}"]
-        self.spec_problems = problems
+        self.spec_problems = [in_wizard_terms(p, self.flow) for p in problems]
         self._show_write_result()
         files = self.query_one("#review-files", OptionList)
         highlighted = files.highlighted
@@ -177,6 +228,15 @@ class ReviewScreen(ListsEndpoints, WizardStep):
         price = state.prices.get(spec.deployment.instance_type)
         if price is not None:  # from the endpoint step (azure/prices.py): the Retail Prices API's list price
             lines.append(f"Cost: {price.text(spec.deployment.instance_count)}")
+        known = self.endpoint_bill
+        if known is not None and known.key == self._bill_key() and len(known.deployments) > 1:
+            # An existing endpoint bills for all its deployments: what it costs with this one beside the others.
+            per_hour = known.bill
+            day = f", {per_hour.per_hour * 24:.2f} {per_hour.currency}/day" if per_hour.complete else ""
+            lines.append(
+                f"Endpoint {spec.endpoint.name} with it: {per_hour.text()}{day} "
+                f"(deployments {', '.join(known.deployments)}: each bills while it exists)"
+            )
         return "\n".join(lines)
 
     def _traffic_lines(self, existing) -> list[str]:

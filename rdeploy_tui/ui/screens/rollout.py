@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.containers import Horizontal, Vertical
+from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.reactive import var
 from textual.screen import Screen
 from textual.widgets import Sparkline, Static
@@ -31,9 +31,11 @@ from rdeploy_tui.pipeline.events import (
 from rdeploy_tui.pipeline.rollout import RolloutControl
 from rdeploy_tui.ui.pipeline_events import EventRelay, PipelineEvents
 from rdeploy_tui.ui.screens.base import WizardHost, WorkerErrors
+from rdeploy_tui.ui.widgets.dialogs import ConfirmDialog
 from rdeploy_tui.ui.widgets.footer import KeysFooter
 from rdeploy_tui.ui.widgets.log_panel import LogPanel
 from rdeploy_tui.ui.widgets.step_indicator import StepIndicator
+from rdeploy_tui.ui.wording import in_wizard_terms
 
 if TYPE_CHECKING:
     from rdeploy_tui.pipeline.engine import Outcome
@@ -79,12 +81,16 @@ class RolloutScreen(WorkerErrors, Screen):
         "A rollout is running. Quit anyway?\n\nThe traffic stays as it is now; update the endpoint again (u on the "
         "endpoints list) to resume the rollout."
     )
+    # At 80x24: the title, the stage (or, at the end, the outcome: scrolled within, never cut), the two sides, and the
+    # log (wrapped: the deployments' lines are read whole) takes the rest.
     DEFAULT_CSS = """
     RolloutScreen { layout: vertical; }
     RolloutScreen #steps { height: 1; padding: 0 1; background: $panel; }
-    RolloutScreen #rollout-title { height: 1; padding: 0 1; text-style: bold; }
-    RolloutScreen #rollout-stage { height: auto; max-height: 3; padding: 0 1; }
-    RolloutScreen #rollout-stage.-finished { max-height: 6; }  /* the outcome says what still bills: all of it */
+    RolloutScreen #rollout-title { height: auto; max-height: 2; padding: 0 1; text-style: bold; }
+    RolloutScreen #rollout-title.-held { color: $warning; }
+    RolloutScreen #stage-box { height: auto; max-height: 3; padding: 0 1; }
+    RolloutScreen #stage-box.-finished { max-height: 8; }  /* the outcome says what still bills: all of it */
+    RolloutScreen #rollout-stage { height: auto; }
     RolloutScreen #sides { height: 7; }
     RolloutScreen .side { width: 1fr; border: round $primary; padding: 0 1; }
     RolloutScreen .side Static { height: 3; }
@@ -93,13 +99,17 @@ class RolloutScreen(WorkerErrors, Screen):
     """
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("a", "advance", "Advance", id="rollout.advance"),
-        Binding("h", "hold", "Hold/resume", id="rollout.hold"),
+        # h holds, and while held resumes: one of the two is offered at a time (check_action), so the footer says
+        # which one h does now.
+        Binding("h", "hold", "Hold", id="rollout.hold"),
+        Binding("h", "release", "Resume", id="rollout.release"),
         Binding("b", "roll_back", "Roll back", id="rollout.roll_back"),
         Binding("escape", "close", "Stop / endpoints", id="rollout.close"),
     ]
 
     app: WizardHost  # and a textual App
     running: var[bool] = var(False, bindings=True)  # the keys that steer the rollout work only while it runs
+    held: var[bool] = var(False, bindings=True, init=False)  # h held the stage: it is watched until resumed
 
     def __init__(
         self, spec: DeploySpec | None = None, *, options: RolloutOptions | None = None, run: RunRollout | None = None
@@ -126,19 +136,21 @@ class RolloutScreen(WorkerErrors, Screen):
     def compose(self) -> ComposeResult:
         yield StepIndicator(self.STEP, id="steps")
         yield Static(f"Rollout on endpoint {self.spec.endpoint.name}", id="rollout-title", markup=False)
-        yield Static("Starting …", id="rollout-stage", markup=False)
+        with VerticalScroll(id="stage-box"):
+            yield Static("Starting …", id="rollout-stage", markup=False)
         with Horizontal(id="sides"):
             for side in ("old", "new"):
                 with Vertical(classes="side", id=f"side-{side}"):
                     yield Static("-", id=f"{side}-stats", markup=False)
                     yield Sparkline([], id=f"{side}-spark")
-        yield LogPanel("Rollout log", id="rollout-log")
+        yield LogPanel("Rollout log", wrap=True, id="rollout-log")
         yield KeysFooter()
 
     def on_mount(self) -> None:
         self.query_one("#side-old").border_title = "old (serving)"
         self.query_one("#side-new").border_title = "new"
         self.running = True
+        self.app.state.save_last_update(self.spec)  # a quit or crash from here on is offered for resume next time
         self.run_rollout(self.spec, EventRelay(self))
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="rollout")
@@ -194,42 +206,80 @@ class RolloutScreen(WorkerErrors, Screen):
                 self.query_one(f"#{side}-spark", Sparkline).data = list(self.history[side][-60:])
 
     def _stage(self, text: str) -> None:
-        held = " (held: h resumes)" if self.control.hold.is_set() and self.running else ""
-        self.query_one("#rollout-stage", Static).update(text + held)
+        self.query_one("#rollout-stage", Static).update(in_wizard_terms(text, self.app.flow))
+
+    def watch_held(self, held: bool) -> None:
+        """Held is said where it is always seen: the title (what a and h do then)."""
+        title = self.query_one("#rollout-title", Static)
+        title.set_class(held, "-held")
+        name = self.spec.endpoint.name
+        title.update(
+            f"Rollout on endpoint {name}: HELD at this stage (h resumes, a advances)"
+            if held
+            else f"Rollout on endpoint {name}"
+        )
 
     def _finished(self, outcome: Outcome) -> None:
         self.outcome = outcome
         self.running = False
+        self.held = False
         # What to do next goes where it is always seen (the outcome below can be long at 80x24).
         self.query_one("#rollout-title", Static).update(
             f"Rollout on endpoint {self.spec.endpoint.name}: {outcome.status}. Esc: back to the endpoints"
         )
-        self.query_one("#rollout-stage").add_class("-finished")
+        self.query_one("#stage-box").add_class("-finished")
         self._stage(outcome.summary)
 
     # -- keys -----------------------------------------------------------------------------------------------
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if action in ("advance", "hold", "roll_back"):
+        if action in ("advance", "roll_back"):
             return self.running
+        if action == "hold":
+            return self.running and not self.held
+        if action == "release":
+            return self.running and self.held
         return True
 
     def action_advance(self) -> None:
         self.control.hold.clear()
         self.control.advance.set()
+        self.held = False
         self.query_one("#rollout-log", LogPanel).add(["    (advance: this stage ends after its current round)"])
 
     def action_hold(self) -> None:
-        if self.control.hold.is_set():
-            self.control.hold.clear()
-            note = "(resumed: the stage ends when its hold time is over)"
-        else:
-            self.control.hold.set()
-            note = "(held: the stage goes on being watched until you resume or advance)"
-        self.query_one("#rollout-log", LogPanel).add([f"    {note}"])
+        self.control.hold.set()
+        self.held = True
+        self.query_one("#rollout-log", LogPanel).add(
+            ["    (held: the stage goes on being watched until you resume or advance)"]
+        )
+
+    def action_release(self) -> None:
+        self.control.hold.clear()
+        self.held = False
+        self.query_one("#rollout-log", LogPanel).add(["    (resumed: the stage ends when its hold time is over)"])
 
     def action_roll_back(self) -> None:
-        self.control.rollback.set()
-        self.query_one("#rollout-log", LogPanel).add(["    (roll back: all traffic goes back to the old deployment)"])
+        """Ask first: moving every request back to the old deployment is not undone by a key."""
+        old = self.query_one("#side-old").border_title or "the old deployment"
+        new = self.query_one("#side-new").border_title or "the new one"
+
+        def answer(yes: bool | None) -> None:
+            if yes and self.running:
+                self.control.rollback.set()
+                self.query_one("#rollout-log", LogPanel).add(
+                    ["    (roll back: all traffic goes back to the old deployment)"]
+                )
+
+        self.app.push_screen(
+            ConfirmDialog(
+                f"Roll back now?\n\nAll traffic goes back to {old}; {new} is kept at 0 % for its logs (it bills "
+                "until deleted). The rollout ends here.",
+                yes="Roll back",
+                no="Keep rolling out",
+                danger=True,
+            ),
+            answer,
+        )
 
     def stop(self) -> None:
         """Stop at the next safe point; the traffic stays and a later rollout resumes."""

@@ -22,6 +22,7 @@ from rdeploy_tui.spec.deploy_spec import DeploySpec, SpecError
 from rdeploy_tui.ui.screens.base import WizardStep
 from rdeploy_tui.ui.widgets.code_view import CodeView
 from rdeploy_tui.ui.widgets.field import Field
+from rdeploy_tui.ui.wording import in_wizard_terms
 
 if TYPE_CHECKING:
     from rdeploy_tui.local.checks import LocalReport
@@ -245,7 +246,7 @@ class ScriptScreen(WizardStep):
     def _local_event(self, event: Any) -> None:
         """Runs in the worker thread (a check run emits a dozen events: one message each)."""
         line = (
-            f"{CHECK_MARKS[event.check.status]} {event.check.name}: {event.check.message}"
+            f"{CHECK_MARKS[event.check.status]} {event.check.name}: {in_wizard_terms(event.check.message, self.flow)}"
             if event.check
             else f"... {event.text}"
         )
@@ -273,8 +274,8 @@ class ScriptScreen(WizardStep):
             self._mark_stale_result()
             return
         result.set_class(True, "-failed")
-        self._result_text = f"Local test failed at {failed.name}: {failed.message}" + (
-            f"\nNext: {failed.next_step}" if failed.next_step else ""
+        self._result_text = f"Local test failed at {failed.name}: {in_wizard_terms(failed.message, self.flow)}" + (
+            f"\nNext: {in_wizard_terms(failed.next_step, self.flow)}" if failed.next_step else ""
         )
         result.update(self._result_text)
         self._mark_stale_result()

@@ -2,26 +2,32 @@
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from textual.app import ComposeResult
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Button, Static
 
 
 class ConfirmDialog(ModalScreen[bool]):
-    """Dismisses with True (yes) or False (no, Esc)."""
+    """Dismisses with True (yes) or False (no, Esc). The focus (what Enter does) is on the safe answer: No, or Yes
+    when `likely` says yes is both safe and what the user most likely wants (resume an interrupted run)."""
 
-    BINDINGS = [
+    BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "no", "No", id="dialog.no"),
         Binding("y", "yes", "Yes", show=False, id="dialog.yes"),
         Binding("n", "no", "No", show=False, id="dialog.no_n"),
     ]
 
-    def __init__(self, question: str, yes: str = "Yes", no: str = "No", *, danger: bool = False) -> None:
+    def __init__(
+        self, question: str, yes: str = "Yes", no: str = "No", *, danger: bool = False, likely: bool = False
+    ) -> None:
         super().__init__(classes="dialog-screen")
         self.question = question
         self.yes_label, self.no_label, self.danger = yes, no, danger
+        self.likely = likely and not danger
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
@@ -32,7 +38,7 @@ class ConfirmDialog(ModalScreen[bool]):
 
     def on_mount(self) -> None:
         # The safe answer has the focus: Enter on a reflex never cancels a deployment.
-        self.query_one("#no", Button).focus()
+        self.query_one("#yes" if self.likely else "#no", Button).focus()
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
         event.stop()
@@ -50,7 +56,7 @@ class ErrorDialog(ModalScreen[None]):
     title and the button row, so Close stays on screen at 80x24 whatever the message (a 403's
     `az role assignment create ...` command and Azure's message fill more than 24 rows)."""
 
-    BINDINGS = [
+    BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "close", "Close", id="error.close"),
         Binding("enter", "close", "Close", show=False, id="error.close_enter"),
     ]

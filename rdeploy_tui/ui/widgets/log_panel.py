@@ -15,33 +15,68 @@ from collections.abc import Sequence
 
 from textual.app import ComposeResult
 from textual.containers import Vertical
-from textual.widgets import Label, Log
+from textual.widgets import Log, RichLog
 
 CHUNK = 250
 CHUNK_GAP_SECONDS = 0.001  # a timer between chunks, not call_later: the event loop (input, other timers) runs between
 
 
 class LogPanel(Vertical):
+    # The title sits in the log's border (a row of its own cost a line of log at 80x24).
     DEFAULT_CSS = """
     LogPanel { height: 1fr; }
-    LogPanel > .log-title { height: 1; color: $text-muted; }
-    LogPanel > Log { height: 1fr; border: round $panel-lighten-2; }
-    LogPanel > Log:focus { border: round $accent; }
+    LogPanel > Log, LogPanel > RichLog { height: 1fr; border: round $panel-lighten-2; border-title-color: $text-muted; }
+    LogPanel > Log:focus, LogPanel > RichLog:focus { border: round $accent; }
     """
 
-    def __init__(self, title: str, *, max_lines: int = 10_000, id: str | None = None) -> None:
+    def __init__(self, title: str, *, max_lines: int = 10_000, wrap: bool = False, id: str | None = None) -> None:
         super().__init__(id=id)
         self.title = title
         self.max_lines = max_lines
+        # wrap: long lines are folded at the panel's width instead of cut (a RichLog: slower per line, so for logs of
+        # hundreds of lines, e.g. a rollout's, not a build's 100,000).
+        self.wrap = wrap
         self._backlog: deque[Sequence[str]] = deque()  # batches as added; the first one from _first_line on
         self._first_line = 0
         self._pending = 0
         self._draining = False
         self.received = 0  # lines handed to add(), for the title and the benchmarks
+        self._reveal: str | None = None  # a line to scroll to once everything added is written
 
     def compose(self) -> ComposeResult:
-        yield Label(self.title, classes="log-title")
-        yield Log(max_lines=self.max_lines, auto_scroll=True)
+        log: Log | RichLog = (
+            RichLog(max_lines=self.max_lines, wrap=True, markup=False, highlight=False, auto_scroll=True)
+            if self.wrap
+            else Log(max_lines=self.max_lines, auto_scroll=True)
+        )
+        log.border_title = self.title
+        yield log
+
+    @property
+    def shown_title(self) -> str:
+        """The title as shown (with the count of lines once they are written)."""
+        return str(self.log.border_title or "")
+
+    def reveal(self, text: str) -> None:
+        """Scroll to the first line that contains `text` (a failure's cause: later lines repeat it as consequences),
+        once the lines added so far are written; the panel stops following new lines there."""
+        self._reveal = text
+        if self.is_mounted and not self._draining:
+            self._scroll_to_reveal()
+
+    def _scroll_to_reveal(self) -> None:
+        text, self._reveal = self._reveal, None
+        if not text:
+            return
+        log = self.log
+        if not isinstance(log, Log):
+            return
+        for index, line in enumerate(log.lines):
+            if text in line:
+                log.auto_scroll = False
+                # a few lines of what led to it above, the lines after it below
+                log.scroll_to(y=max(0, index - max(1, log.scrollable_content_region.height // 3)), animate=False)
+                return
 
     def on_mount(self) -> None:
         # Stay on the newest line when the panel is resized (a summary above it grows, a row below it
@@ -51,8 +86,8 @@ class LogPanel(Vertical):
             self._start_draining()
 
     @property
-    def log(self) -> Log:
-        return self.query_one(Log)
+    def log(self) -> Log | RichLog:
+        return self.query_one(RichLog if self.wrap else Log)
 
     @property
     def pending(self) -> int:
@@ -98,16 +133,23 @@ class LogPanel(Vertical):
 
     def _drain(self) -> None:
         chunk = self._take(CHUNK)
-        if chunk:
-            self.log.write_lines(chunk)
+        log = self.log
+        if chunk and isinstance(log, Log):
+            log.write_lines(chunk)
+        else:
+            for line in chunk:
+                log.write(line)
         if self._backlog:
             self.set_timer(CHUNK_GAP_SECONDS, self._drain)
             return
         self._draining = False
-        self.query_one(".log-title", Label).update(f"{self.title} ({self.received:,} lines)")
+        self.log.border_title = f"{self.title} ({self.received:,} lines)"
+        if self._reveal is not None:
+            self._scroll_to_reveal()
 
     def clear(self) -> None:
         self._backlog.clear()
         self._first_line = self._pending = self.received = 0
         self.log.clear()
-        self.query_one(".log-title", Label).update(self.title)
+        self.log.auto_scroll = True
+        self.log.border_title = self.title

@@ -45,6 +45,20 @@ from rdeploy_tui.ui.widgets.field import Field, to_int
 TargetResolver = Callable[[], ScoringTarget]  # blocking: URI + key/token of the endpoint (deployment unset)
 TRAFFIC = "*traffic*"  # Select value: let the endpoint's traffic split choose the deployment
 PROGRESS_EVERY_S = 0.2  # load-test progress reaches the screen at most this often
+# The History tab keeps the last requests, as many as anyone scrolls back through; older ones are dropped, so a
+# scoring screen left sending for hours does not grow (benchmarks/soak.py).
+MAX_HISTORY = 200
+
+
+def show_text(area: TextArea, text: str) -> None:
+    """Put `text` in an editor in place. TextArea.load_text makes a new document each time, and a tree-sitter
+    document (JSON, bash, Python highlighting) is never freed: its parser holds the document's own read callback
+    (measured: ~55 KiB per request on the scoring screen, benchmarks/soak.py). Undo history cleared: it is not an
+    edit the user made."""
+    if area.text != text:
+        area.replace(text, area.document.start, area.document.end)
+    area.history.clear()
+    area.move_cursor((0, 0))
 
 
 @dataclass(frozen=True)
@@ -60,6 +74,7 @@ class HistoryEntry:
         return (
             str(self.number),
             self.deployment or "traffic",
+            self.result.served_by or "-",  # the deployment that answered, as Azure says it
             status,
             f"{self.result.latency_ms:.0f}",
             compact if len(compact) <= 60 else compact[:59] + "…",
@@ -221,7 +236,7 @@ class ScoringPanel(WorkerErrors, Vertical):
 
     def on_mount(self) -> None:
         table = self.query_one("#history-table", DataTable)
-        table.add_columns("#", "to", "status", "ms", "request")
+        table.add_columns("#", "sent to", "answered by", "status", "ms", "request")
         # The key is fetched on the first send or when the snippets are opened, not before: showing the
         # screen must not call Azure.
         if self.sample is None:
@@ -357,12 +372,17 @@ class ScoringPanel(WorkerErrors, Vertical):
 
     def record(self, body: str, deployment: str | None, result: ScoreResult) -> HistoryEntry:
         """Show a result and add it to the history (UI thread)."""
-        entry = HistoryEntry(len(self.history) + 1, body, deployment, result)
+        entry = HistoryEntry(self.history[-1].number + 1 if self.history else 1, body, deployment, result)
         self.history.append(entry)
+        dropped = self.history[:-MAX_HISTORY]
+        del self.history[:-MAX_HISTORY]
         if not self.is_mounted:  # the screen was closed while the request was in flight
             return entry
         self._send_done(entry)
-        self.query_one("#history-table", DataTable).add_row(*entry.row(), key=str(entry.number))
+        table = self.query_one("#history-table", DataTable)
+        for old in dropped:
+            table.remove_row(str(old.number))
+        table.add_row(*entry.row(), key=str(entry.number))
         self.show_result(result)
         self.refresh_snippets()
         return entry
@@ -381,8 +401,9 @@ class ScoringPanel(WorkerErrors, Vertical):
         note.set_class(why is not None, "-error")
         note.set_class(why is None and wrapped is None, "-empty")
         shown = result.double_encoded if wrapped is not None else result.value
-        self.query_one("#result-json", TextArea).load_text(
-            json.dumps(shown, indent=2, ensure_ascii=False) if wrapped is not None else result.pretty()
+        show_text(
+            self.query_one("#result-json", TextArea),
+            json.dumps(shown, indent=2, ensure_ascii=False) if wrapped is not None else result.pretty(),
         )
         table = records_table(shown) if result.ok else None
         self._fill_table(table)
@@ -417,8 +438,11 @@ class ScoringPanel(WorkerErrors, Vertical):
     # -- history -----------------------------------------------------------------------------------------
     @on(DataTable.RowSelected, "#history-table")
     def _resend(self, event: DataTable.RowSelected) -> None:
-        entry = self.history[int(event.row_key.value) - 1]
-        self.editor.load_text(entry.body)
+        number = int(str(event.row_key.value))
+        entry = next((e for e in self.history if e.number == number), None)
+        if entry is None:
+            return
+        show_text(self.editor, entry.body)
         select = self.query_one("#score-target", Select)
         select.value = entry.deployment if entry.deployment in self.deployments else TRAFFIC
         self.query_one("#scoring-tabs", TabbedContent).active = "tab-request"
@@ -438,8 +462,8 @@ class ScoringPanel(WorkerErrors, Vertical):
         if not body.strip():
             body = "{}"
         target = dataclasses.replace(base, deployment=self.selected_deployment())
-        self.query_one("#snippet-curl", TextArea).load_text(curl_snippet(target, body, reveal=self.revealed))
-        self.query_one("#snippet-python", TextArea).load_text(python_snippet(target, body, reveal=self.revealed))
+        show_text(self.query_one("#snippet-curl", TextArea), curl_snippet(target, body, reveal=self.revealed))
+        show_text(self.query_one("#snippet-python", TextArea), python_snippet(target, body, reveal=self.revealed))
         note.update("key shown: do not share" if self.revealed else "key masked")
         self.query_one("#reveal", Button).label = "Hide key" if self.revealed else "Reveal key"
 
@@ -487,7 +511,7 @@ class ScoringPanel(WorkerErrors, Vertical):
 
     def _openapi_done(self, sample: Any, replace_editor: bool, say: bool) -> None:
         if sample is not None and replace_editor:
-            self.editor.load_text(request_text(sample))
+            show_text(self.editor, request_text(sample))
             self.notify("Request built from the API's /openapi.json.", title="Sample request")
         elif say:
             self.notify(
