@@ -83,8 +83,11 @@ def _push_through_the_proxy(sandbox, login_server: str, repository: str) -> str:
 
 
 def test_microsofts_registry_sdk_pushes_through_the_proxy(sandbox, login_server, monkeypatch):
-    monkeypatch.setenv("HTTPS_PROXY", f"http://{urlsplit(sandbox.base_url).netloc}")
-    monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
+    # Both spellings: requests prefers the lowercase one, which an earlier in-process launch may have left set.
+    for name in ("HTTPS_PROXY", "https_proxy"):
+        monkeypatch.setenv(name, f"http://{urlsplit(sandbox.base_url).netloc}")
+    for name in ("NO_PROXY", "no_proxy"):
+        monkeypatch.setenv(name, "127.0.0.1,localhost")
     assert _push_through_the_proxy(sandbox, login_server, "judge/proxied").startswith("sha256:")
 
 
