@@ -434,7 +434,12 @@ def _cost_sentence(run: DeployRun) -> str:
     d = run.spec.deployment
     region = run.ws.info.location if run.ws is not None else None
     try:
-        return f" Cost while it lives: {cost_text(run.session, region, d.instance_type, d.instance_count)}."
+        now = f" Cost while it lives: {cost_text(run.session, region, d.instance_type, d.instance_count)}."
+        if d.autoscale is None or d.autoscale.max <= d.instance_count:
+            return now
+        # Autoscale may add instances, each billed as the first: the ceiling is what users budget for.
+        most = cost_text(run.session, region, d.instance_type, d.autoscale.max)
+        return f"{now} Autoscaled to its maximum: {most}."
     except Exception:  # the price is a courtesy
         return ""
 

@@ -30,6 +30,9 @@ def test_deploy_applies_the_specs_autoscale_once_the_deployment_exists(session, 
     ws = Workspace.open(session, spec.workspace.subscription_id, spec.workspace.resource_group, spec.workspace.name)
     cleanup.append((ws, spec.endpoint.name))
     assert outcome.status == "succeeded", outcome.summary
+    # what it costs now, and at the ceiling autoscale may reach (each instance bills as the first)
+    assert "Cost while it lives: 1 x Standard_DS2_v2" in outcome.summary
+    assert "Autoscaled to its maximum: 2 x Standard_DS2_v2" in outcome.summary
     finished = recorder.of(StepFinished, P.AUTOSCALE)
     assert [e.status for e in finished] == ["done"]
     assert f"setting autoscale-{spec.endpoint.name}-blue" in finished[0].message
