@@ -29,6 +29,7 @@ from __future__ import annotations
 import json
 import math
 import re
+import sys
 import threading
 import time
 from collections import deque
@@ -47,7 +48,9 @@ from rdeploy_tui.spec.vm_sizes import VM_SIZES
 GRAIN_S = 60.0  # PT1M, every metric's grain
 SAMPLES_PER_GRAIN = 3
 MIN_SAMPLE_S = 0.2  # real seconds: reading /proc more often than this only adds noise
-MAX_REQUESTS = 200_000  # records kept (and reloaded after a restart)
+# Scoring requests kept (and reloaded after a restart): the sandbox's memory is bounded by this many records (~180 bytes
+# each, ~17 MiB in all: benchmarks/soak.py), about 9 minutes at the soak's 190 requests/s, days at a person's pace.
+MAX_REQUESTS = 100_000
 MAX_SAMPLES = 200_000
 MAX_POINTS = 10_000  # buckets in one answer
 RETENTION = "P93D"  # Azure Monitor keeps platform metrics 93 days
@@ -82,7 +85,7 @@ _REQUEST_METRICS = {"RequestsPerMinute", "RequestLatency", "NetworkBytes"} | {
 }
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class RequestRecord:
     at: float  # real time the answer left the front
     endpoint: str  # the endpoint's id, lower-cased
@@ -158,12 +161,13 @@ class MetricsStore:
             model_status = headers.get("ms-azureml-model-error-statuscode", "")
         else:
             model_status = "200" if response.status == 200 else ""
+        # The names repeat on every record: one shared string each (a lower-cased ARM id is ~190 bytes per request).
         record = RequestRecord(
             time.time(),
-            endpoint["id"].lower(),
-            deployment,
+            sys.intern(endpoint["id"].lower()),
+            sys.intern(deployment),
             response.status,
-            model_status,
+            sys.intern(model_status),
             (time.perf_counter() - started) * 1000,
             len(request.body) + len(response.body),
         )
@@ -253,7 +257,8 @@ class MetricsStore:
                 continue
             for line in lines[-keep:]:
                 try:
-                    into.append(kind(**json.loads(line)))
+                    fields = json.loads(line)
+                    into.append(kind(**{k: sys.intern(v) if isinstance(v, str) else v for k, v in fields.items()}))
                 except (ValueError, TypeError):
                     continue  # a torn last line after a crash
             if len(lines) > 2 * keep:  # keep the file bounded
