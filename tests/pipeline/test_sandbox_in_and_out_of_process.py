@@ -45,8 +45,11 @@ def _deploy(env: dict[str, str], spec: Path, flags: list[str]) -> list[dict]:
 
 
 def _same_words(text: str) -> str:
-    """A message with what differs between two sandboxes and two runs made alike: addresses, registry and run
-    names, hashes, durations."""
+    """A message with what differs between two sandboxes and two runs made alike: the target's flags, addresses,
+    registry and run names, hashes, durations."""
+    # next commands carry the flags that reach the same Azure: `--sandbox` inside, `--arm-endpoint URL --ca-bundle
+    # FILE` outside (connection_options.target_flags)
+    text = re.sub(r" --sandbox\b| --arm-endpoint \S+(?: --ca-bundle \S+?(?=\.?(?:\s|$)))?", " TARGET-FLAGS", text)
     text = re.sub(r"https://127\.0\.0\.1:\d+", "https://SANDBOX", text)
     text = re.sub(r"\bacr[a-z0-9]+", "ACR", text)
     text = re.sub(r"\b[0-9a-f]{8,}\b", "HEX", text)
@@ -118,6 +121,7 @@ def test_the_same_deploy_in_process_and_out_of_process_emits_the_same_events(tmp
 
     assert inside[-1]["event"] == outside[-1]["event"] == "PlanFinished"
     assert inside[-1]["status"] == "succeeded", inside[-1]
+    assert _same_words(inside[-1]["summary"]) == _same_words(outside[-1]["summary"])  # (a readable diff first)
     assert _shape(inside) == _shape(outside)
     steps = lambda events: sorted({e.get("step") for e in events if e.get("step")})  # noqa: E731
     assert steps(inside) == steps(outside)
