@@ -32,10 +32,12 @@ import re
 import sys
 import threading
 import time
+from array import array
 from collections import deque
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
+from itertools import chain, islice
 from pathlib import Path
 from typing import Any
 
@@ -48,9 +50,9 @@ from rdeploy_tui.spec.vm_sizes import VM_SIZES
 GRAIN_S = 60.0  # PT1M, every metric's grain
 SAMPLES_PER_GRAIN = 3
 MIN_SAMPLE_S = 0.2  # real seconds: reading /proc more often than this only adds noise
-# Scoring requests kept (and reloaded after a restart): the sandbox's memory is bounded by this many records (~180 bytes
-# each, ~17 MiB in all: benchmarks/soak.py), about 9 minutes at the soak's 190 requests/s, days at a person's pace.
-MAX_REQUESTS = 100_000
+# Scoring requests kept (and reloaded after a restart), 34 bytes each in RequestLog's arrays (~6.5 MiB when full):
+# about 17 minutes at the soak's 190 requests/s (benchmarks/soak.py), weeks at a person's pace.
+MAX_REQUESTS = 200_000
 MAX_SAMPLES = 200_000
 MAX_POINTS = 10_000  # buckets in one answer
 RETENTION = "P93D"  # Azure Monitor keeps platform metrics 93 days
@@ -96,6 +98,60 @@ class RequestRecord:
     bytes: int  # request and answer bodies
 
 
+class RequestLog:
+    """The last `size` scoring requests, column by column in arrays filled as a ring: no Python object is kept per
+    request (a record object is ~180 bytes and its churn fragments the heap: the soak's sandbox kept growing after a
+    deque of them was full). A record is made again only for the requests a query reads."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._at = array("d", bytes(8 * size))
+        self._latency = array("d", bytes(8 * size))
+        self._bytes = array("Q", bytes(8 * size))
+        self._status = array("H", bytes(2 * size))
+        # endpoint, deployment, model status: indexes into _table (a handful of distinct names)
+        self._endpoint = array("I", bytes(4 * size))
+        self._deployment = array("I", bytes(4 * size))
+        self._model_status = array("I", bytes(4 * size))
+        self._table: list[str] = []
+        self._index: dict[str, int] = {}
+        self._next = 0  # where the next record goes
+        self._count = 0
+
+    def _name(self, text: str) -> int:
+        found = self._index.get(text)
+        if found is None:
+            found = self._index[text] = len(self._table)
+            self._table.append(text)
+        return found
+
+    def append(self, r: RequestRecord) -> None:
+        i = self._next
+        self._at[i], self._latency[i], self._bytes[i], self._status[i] = r.at, r.latency_ms, r.bytes, r.status
+        self._endpoint[i] = self._name(r.endpoint)
+        self._deployment[i] = self._name(r.deployment)
+        self._model_status[i] = self._name(r.model_status)
+        self._next = (i + 1) % self.size
+        self._count = min(self._count + 1, self.size)
+
+    def __len__(self) -> int:
+        return self._count
+
+    def __reversed__(self) -> Iterator[RequestRecord]:
+        """Newest first (queries scan back from now and stop at the first record older than they need)."""
+        table, newest = self._table, self._next - 1
+        for i in islice(chain(range(newest, -1, -1), range(self.size - 1, newest, -1)), self._count):
+            yield RequestRecord(
+                self._at[i],
+                table[self._endpoint[i]],
+                table[self._deployment[i]],
+                self._status[i],
+                table[self._model_status[i]],
+                self._latency[i],
+                self._bytes[i],
+            )
+
+
 @dataclass(frozen=True)
 class Sample:
     """One instance between two readings: its CPU over the interval, its memory at the end."""
@@ -133,7 +189,7 @@ class MetricsStore:
     def __init__(self, sandbox: Any) -> None:
         self._sandbox = sandbox
         self._lock = threading.Lock()
-        self.requests: deque[RequestRecord] = deque(maxlen=MAX_REQUESTS)
+        self.requests = RequestLog(MAX_REQUESTS)
         self.samples: deque[Sample] = deque(maxlen=MAX_SAMPLES)
         self.capacity: deque[Capacity] = deque(maxlen=MAX_SAMPLES)
         self._unsaved: dict[str, list[Any]] = {"requests": [], "samples": [], "capacity": []}
@@ -244,7 +300,7 @@ class MetricsStore:
             pass  # metrics are a view; a full disk must not stop the sandbox
 
     def _load(self) -> None:
-        kinds: tuple[tuple[str, Any, deque[Any], int], ...] = (
+        kinds: tuple[tuple[str, Any, deque[Any] | RequestLog, int], ...] = (
             ("requests", RequestRecord, self.requests, MAX_REQUESTS),
             ("samples", Sample, self.samples, MAX_SAMPLES),
             ("capacity", Capacity, self.capacity, MAX_SAMPLES),
@@ -319,16 +375,14 @@ class MetricsStore:
             and (deployment is None or r.deployment.lower() == deployment)
         ]
 
-    def _since(self, records: deque[Any], lo: float) -> list[Any]:
+    def _since(self, records: deque[Any] | RequestLog, lo: float) -> list[Any]:
         """The records that end at or after `lo`, oldest first. Records are appended as time goes, so the scan
         stops at the first older one: a query of the last minutes never copies a day of records."""
-        found = []
+        found: list[Any] = []
         with self._lock:
             for record in reversed(records):
-                if getattr(record, "end", None) is not None:
-                    if record.end < lo:
-                        break
-                elif record.at < lo:
+                end = getattr(record, "end", None)  # a Sample spans a time; a request is a moment
+                if (end if end is not None else record.at) < lo:
                     break
                 found.append(record)
         found.reverse()
