@@ -178,8 +178,9 @@ def test_a_package_that_fails_to_build_is_shown_removed_and_the_deploy_resumed_t
 
         _step(pane, "Escape", "Review", "Build and deploy")  # back to change settings
         _review_to_packages(pane)
-        pane.keys("BTab")  # from the add field to the list, where the package added last is highlighted
-        pane.keys("C-d")
+        pane.keys(
+            "C-d"
+        )  # from the add field, as the Remove (ctrl+d) button says: the package added last is highlighted
         pane.wait_for(f"Removed {FAILING_PACKAGE}", gone=(f"▊ {FAILING_PACKAGE} ",), timeout=60)
         screen = _packages_to_review(pane)
         pane.wait_for("with R packages: plumber, carrier ", timeout=60)
