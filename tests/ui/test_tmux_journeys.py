@@ -178,9 +178,8 @@ def test_a_package_that_fails_to_build_is_shown_removed_and_the_deploy_resumed_t
 
         _step(pane, "Escape", "Review", "Build and deploy")  # back to change settings
         _review_to_packages(pane)
-        pane.keys(
-            "C-d"
-        )  # from the add field, as the Remove (ctrl+d) button says: the package added last is highlighted
+        # ctrl+d from the add field, as its Remove button says: the package added last is the highlighted one
+        pane.keys("C-d")
         pane.wait_for(f"Removed {FAILING_PACKAGE}", gone=(f"▊ {FAILING_PACKAGE} ",), timeout=60)
         screen = _packages_to_review(pane)
         pane.wait_for("with R packages: plumber, carrier ", timeout=60)
