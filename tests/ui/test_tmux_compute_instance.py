@@ -9,13 +9,12 @@ the endpoints, scores, and deletes the endpoint once its name is typed back.
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Callable
 from contextlib import ExitStack
 from pathlib import Path
 
 import pytest
-from tmux_terminal import Pane, terminals
+from tmux_terminal import Pane, require_tmux, terminals
 
 pytestmark = [pytest.mark.tmux, pytest.mark.sandbox, pytest.mark.r, pytest.mark.slow]
 
@@ -25,8 +24,7 @@ def card_terminal(tmp_path):
     """A dedicated sandbox (fresh names), and `terminal(exports, path)`: a factory of 80x24 terminals whose shell has
     only those exports (every Azure-related variable of the tmux server's environment unset first) and PATH, then
     starts plain rdeploy-tui."""
-    if shutil.which("tmux") is None:
-        pytest.skip("tmux is not installed")
+    require_tmux()
     from rdeploy_tui.sandbox import Sandbox
 
     sandbox = Sandbox(tmp_path / "sandbox-state", time_scale=0.003).start()

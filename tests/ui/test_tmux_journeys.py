@@ -14,11 +14,10 @@ One sandbox serves the module (each test has its own folder and state); time eac
 from __future__ import annotations
 
 import re
-import shutil
 from pathlib import Path
 
 import pytest
-from tmux_terminal import Pane, deployed, terminals
+from tmux_terminal import Pane, deployed, require_tmux, terminals
 
 pytestmark = [pytest.mark.tmux, pytest.mark.sandbox, pytest.mark.r, pytest.mark.slow]
 
@@ -30,8 +29,7 @@ FAILING_PACKAGE = "zoo"
 def journeys(tmp_path_factory):
     """One sandbox, and `open_terminal(folder)`: a compute instance terminal whose wizard runs in `folder` with its
     own state (folder/home)."""
-    if shutil.which("tmux") is None:
-        pytest.skip("tmux is not installed")
+    require_tmux()
     from rdeploy_tui.commands.sandbox_cmd import compute_instance_exports
     from rdeploy_tui.sandbox import Sandbox
 

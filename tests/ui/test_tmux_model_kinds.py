@@ -4,11 +4,10 @@ at the packages step, deployed to the sandbox and scored, ending on the scoring 
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 
 import pytest
-from tmux_terminal import SCRIPT, Pane
+from tmux_terminal import SCRIPT, Pane, require_tmux
 
 pytestmark = [pytest.mark.tmux, pytest.mark.sandbox, pytest.mark.r, pytest.mark.slow]
 # A crate saved the other common way: plain saveRDS, no serialize(). It takes the default spec's sample request.
@@ -27,8 +26,7 @@ saveRDS(crate, file.path(commandArgs(TRUE)[[1]], "crate.bin"))
 
 @pytest.fixture
 def pane(tmp_path):
-    if shutil.which("tmux") is None:
-        pytest.skip("tmux is not installed")
+    require_tmux()
     made = subprocess.run(
         ["Rscript", "--vanilla", "-e", PLAIN_CRATE, str(tmp_path / "model")], capture_output=True, text=True
     )

@@ -7,6 +7,7 @@ sandbox with the real pipeline, as an earlier session of the wizard would have l
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -16,12 +17,26 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import pytest
+
 if TYPE_CHECKING:
     from rdeploy_tui.sandbox import Sandbox
 
 SCRIPT = Path(sys.executable).parent / "rdeploy-tui"
 # Every Azure-related variable of the tmux server's environment, unset first: the shell has only what it is given.
 UNSET_AZURE = "unset $(compgen -e | grep -E '^(AZURE_|ARM_|MSI_|IDENTITY_|CI_|AZUREML_|MLFLOW_|DEFAULT_IDENTITY_)')"
+
+
+def require_tmux() -> None:
+    """tmux terminal tests run in CI (dev.sh installs tmux): missing there is a failure; elsewhere a skip that says
+    why where people look."""
+    if shutil.which("tmux") is not None:
+        return
+    reason = "tmux is not installed (apt-get install tmux)"
+    if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
+        pytest.fail(f"tmux tests must run in CI: {reason}")
+    print(f"\nSKIP: {reason}")
+    pytest.skip(reason)
 
 
 class Pane:
