@@ -134,10 +134,8 @@ def deployed(sandbox: Sandbox, home: Path, endpoint: str, traffic: dict[str, int
     from rdeploy_tui.pipeline.runner import run_deploy
     from rdeploy_tui.spec.deploy_spec import save_spec
 
-    bundle = os.environ.get("REQUESTS_CA_BUNDLE")
     spec = spec_on_sandbox(sandbox, endpoint)
-    try:
-        session = connection_on(sandbox)
+    with connection_on(sandbox) as session:  # closed: the variables it set for the SDK (CA, proxy) are restored
         for i, name in enumerate(traffic):
             side = spec.copy()
             side.deployment.name = name
@@ -145,10 +143,5 @@ def deployed(sandbox: Sandbox, home: Path, endpoint: str, traffic: dict[str, int
             assert run_deploy(side, session=session, sink=lambda e: None).status == "succeeded"
         ws = Workspace.open(session, sandbox.subscription_id, sandbox.resource_group, sandbox.workspace_name)
         Endpoints(ws).set_traffic(endpoint, traffic)
-    finally:
-        if bundle is None:
-            os.environ.pop("REQUESTS_CA_BUNDLE", None)
-        else:
-            os.environ["REQUESTS_CA_BUNDLE"] = bundle
     home.mkdir(parents=True, exist_ok=True)
     save_spec(spec, home / "last-run.yaml")
