@@ -60,7 +60,27 @@ def connect(args: argparse.Namespace, *, playground: Playground | None = None) -
     if options.sandbox and playground is None and hasattr(args, "workspace"):
         sub, rg, ws = workspace_names(args, sandbox=True)
         playground = launch.Playground(sub, rg, ws)
+    elif hasattr(args, "workspace"):
+        workspace_names(args)  # no workspace, or init's placeholder: said before signing in or reaching Azure
     return launch.connect(options, playground=playground)
+
+
+def refuse_placeholder_workspace(args: argparse.Namespace, subscription: str, group: str, workspace: str) -> None:
+    """`init`'s placeholder workspace names nothing in Azure: refused before anything is asked or sent (Azure would
+    answer SubscriptionNotFound, or a workspace of that name elsewhere). The built-in sandbox creates it, saying so."""
+    from rdeploy_tui.spec.deploy_spec import WorkspaceRef
+
+    if getattr(args, "sandbox", False) or not WorkspaceRef(subscription, group, workspace).is_placeholder():
+        return
+    raise RdeployError(
+        f"The workspace is still the placeholder `init` writes (subscription {subscription}, resource group "
+        f"{group}, workspace {workspace}): fill it in first.",
+        "Set workspace.subscription_id, workspace.resource_group and workspace.name in the spec to your Azure ML "
+        "workspace (`az ml workspace show`, or the studio's config.json)"
+        + (", or pass --subscription, --resource-group and --workspace" if hasattr(args, "workspace") else "")
+        + "; to try it without Azure, add --sandbox.",
+        code="Usage",
+    )
 
 
 def workspace_names(args: argparse.Namespace, *, sandbox: bool = False) -> tuple[str, str, str]:
@@ -107,6 +127,8 @@ def workspace_names(args: argparse.Namespace, *, sandbox: bool = False) -> tuple
             "Pass --spec FILE, or --subscription ID --resource-group NAME --workspace NAME.",
             code="Usage",
         )
+    if not sandbox:
+        refuse_placeholder_workspace(args, sub, rg, ws)
     return sub, rg, ws
 
 

@@ -9,7 +9,7 @@ import sys
 import threading
 from pathlib import Path
 
-from rdeploy_tui.commands.azure_args import confirm, connect
+from rdeploy_tui.commands.azure_args import confirm, connect, refuse_placeholder_workspace
 from rdeploy_tui.commands.spec_args import add_spec_option, load_valid_spec, print_problems
 from rdeploy_tui.connection_options import add_connection_options
 from rdeploy_tui.pipeline.events import (
@@ -137,6 +137,8 @@ def run(args: argparse.Namespace) -> int:
         if problem := check_expires_after(args.expires_after):
             raise RdeployError(f"--expires-after: {problem}.", "For example: --expires-after 8h.", code="Usage")
         spec.deployment.expires_after = args.expires_after
+    w = spec.workspace
+    refuse_placeholder_workspace(args, w.subscription_id, w.resource_group, w.name)
     # The state folder takes the resume state and the log, checked before anything is asked or sent to Azure.
     check_state_folder([ResumeStore().folder, log_dir()])
     if not args.yes:

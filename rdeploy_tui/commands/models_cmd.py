@@ -28,7 +28,15 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--path", required=True, metavar="DIR", help=f"the folder holding the model ({MODEL_FILES})")
     p.add_argument(
-        "--name", required=True, help="the model's name (a new name starts at version 1, a known one adds a version)"
+        "--name",
+        required=True,
+        help="the model's name: a new name starts at version 1; a registered one is refused unless --new-version",
+    )
+    p.add_argument(
+        "--new-version",
+        action="store_true",
+        help="when --name is already registered, add this folder as its next version (without it, nothing is "
+        "registered: a second run of the same command never makes a version by accident)",
     )
     p.add_argument("--description")
     p.add_argument(
@@ -52,12 +60,21 @@ def run(args: argparse.Namespace) -> int:
         name_problem = rules.check_model_name(args.name)
         if name_problem:
             raise RdeployError(f"{name_problem[0].upper()}{name_problem[1:]}.", "Choose another --name.", code="Usage")
-        reading = _check_folder(folder, args)
+        _check_path(folder, args)
     with connect(args) as session:
         ws = open_workspace(session, args)
         if args.action == "register":
-            # Registering a name again adds a version: said, so a second `register` is never a silent version 2.
+            # A registered name gets a new version only when asked (--new-version): a second run of the same
+            # command, or a name that happens to be taken, never makes a version silently.
             before = next((m.latest_version for m in ws.list_models() if m.name == args.name), None)
+            if before is not None and not args.new_version:
+                raise RdeployError(
+                    f"Not registered: model {args.name} already exists in workspace {ws.name} (latest version "
+                    f"{before}).",
+                    f"Add --new-version to register {args.path} as its next version, or choose another --name.",
+                    code="Usage",
+                )
+            reading = _read_folder(folder, args)
             model = ws.register_model(folder.resolve(), args.name, description=args.description)
             data = {
                 "name": model.name,
@@ -67,11 +84,7 @@ def run(args: argparse.Namespace) -> int:
                 "previous_version": before,
                 **_reading_data(reading),
             }
-            added = (
-                f" ({model.name} already had version {before}: registering a name again adds a version)"
-                if before is not None
-                else " (a new model)"
-            )
+            added = f" (its previous version: {before})" if before is not None else " (a new model)"
             text = (
                 f"Registered {folder} as model {model.name} version {model.latest_version} in workspace "
                 f"{ws.name}{added}.\n"
@@ -93,9 +106,8 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _check_folder(folder: Path, args: argparse.Namespace) -> ModelReading | None:
-    """Read the folder with R before anything is uploaded, and say what it holds; a folder R cannot read as a model is
-    refused. None with --no-check."""
+def _check_path(folder: Path, args: argparse.Namespace) -> None:
+    """A folder that holds no model file is a usage error, said before connecting."""
     from rdeploy_tui.local.model_folder import model_folder_problem
 
     problem = model_folder_problem(folder)
@@ -103,6 +115,11 @@ def _check_folder(folder: Path, args: argparse.Namespace) -> ModelReading | None
         raise RdeployError(
             f"Cannot register {args.path}: {problem}.", "Give the folder holding the model.", code="Usage"
         )
+
+
+def _read_folder(folder: Path, args: argparse.Namespace) -> ModelReading | None:
+    """Read the folder with R before anything is uploaded, and say what it holds; a folder R cannot read as a model is
+    refused. None with --no-check."""
     if args.no_check:
         return None
     from rdeploy_tui.local.model_reader import NO_R, read_model

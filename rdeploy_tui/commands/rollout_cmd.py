@@ -8,7 +8,7 @@ import re
 import threading
 from pathlib import Path
 
-from rdeploy_tui.commands.azure_args import confirm, connect
+from rdeploy_tui.commands.azure_args import confirm, connect, refuse_placeholder_workspace
 from rdeploy_tui.commands.spec_args import add_spec_option, load_valid_spec, print_problems
 from rdeploy_tui.connection_options import add_connection_options
 from rdeploy_tui.errors import RdeployError
@@ -113,6 +113,8 @@ def run(args: argparse.Namespace) -> int:
     print_problems(problems, args.spec)
     if spec is None:
         return 1
+    w = spec.workspace
+    refuse_placeholder_workspace(args, w.subscription_id, w.resource_group, w.name)
     r = spec.rollout
     if args.steps is not None:
         r.steps = _steps(args.steps)

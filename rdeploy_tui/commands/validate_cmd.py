@@ -14,7 +14,7 @@ from rdeploy_tui.commands.spec_args import (
     read_model_dir,
 )
 from rdeploy_tui.spec import rules
-from rdeploy_tui.spec.deploy_spec import DeploySpec, Problem, WorkspaceRef
+from rdeploy_tui.spec.deploy_spec import DeploySpec, Problem
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -30,8 +30,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def placeholder_workspace(spec: DeploySpec) -> list[Problem]:
     """A warning when the spec still names the workspace `init` writes as a placeholder: Azure has no such
-    workspace (and the built-in sandbox would create it, saying so), so say what to set."""
-    if spec.workspace != WorkspaceRef():
+    workspace (deploy and rollout refuse it before connecting; the built-in sandbox creates it, saying so)."""
+    if not spec.workspace.is_placeholder():
         return []
     return [
         Problem(
@@ -54,5 +54,9 @@ def run(args: argparse.Namespace) -> int:
     print_problems(problems, args.spec)
     if spec is None or rules.errors(problems):
         return 1
-    print(f"{args.spec}: ok" + (f" ({len(problems)} warning(s))" if problems else ""))
+    warned = f" ({len(problems)} warning(s))" if problems else ""
+    if spec.workspace.is_placeholder():  # never a bare "ok": deploying it to Azure is refused until it is filled in
+        print(f"{args.spec}: ok for the built-in sandbox only{warned}: fill in the workspace to deploy to Azure")
+    else:
+        print(f"{args.spec}: ok{warned}")
     return 0

@@ -3,6 +3,7 @@ model file the reader can look at. What the file holds is said by R (model_reade
 
 from __future__ import annotations
 
+from itertools import islice
 from pathlib import Path
 
 from rdeploy_tui.spec.model_files import CRATE_FILENAME, SAVE_CRATE, SAVE_FITTED
@@ -23,3 +24,26 @@ def model_folder_problem(folder: Path) -> str | None:
     if odd := next((m for m in models if not m.is_file()), None):
         return f"{odd} is not a regular file (a pipe, device or socket): save the model into it with R"
     return None
+
+
+def nearby_model_folder(base: Path, limit: int = 500) -> Path | None:
+    """The folder a new registration most likely means: `base` itself, else the first of its folders (by name, not
+    hidden) that holds crate.bin or an .rds file directly; None when none does. At most `limit` entries of each folder
+    are looked at, so a large working folder costs no more than a glance."""
+
+    def holds_model(folder: Path) -> bool:
+        try:
+            return any(
+                (p.name.lower() == CRATE_FILENAME or p.name.lower().endswith(".rds")) and p.is_file()
+                for p in islice(folder.iterdir(), limit)
+            )
+        except OSError:  # unreadable: not the one
+            return False
+
+    if holds_model(base):
+        return base
+    try:
+        folders = sorted(p for p in islice(base.iterdir(), limit) if p.is_dir() and not p.name.startswith("."))
+    except OSError:
+        return None
+    return next((folder for folder in folders if holds_model(folder)), None)

@@ -20,13 +20,13 @@ recorded in the sandbox's image registry with the files that make it (see images
 metadata) and published on the registry's data plane with an OCI manifest (registry.py). The log also names the R
 packages the image installs that this machine's R lacks (host_r.py): the sandbox's limit, said at build time.
 
-Knobs: the fault "build-fail" fails the next build; the fault "tasks-not-allowed", or a subscription
-whose subscriptionPolicies.quotaId starts with "FreeTrial", answers scheduleRun with
-TasksOperationsNotAllowed as Azure does for free-credit subscriptions; the fault "dockerhub-rate-limit" fails
-every pull from Docker Hub (a build's FROM, an import from docker.io) with Docker Hub's toomanyrequests text, as
-ACR Tasks agents meet it pulling anonymously; `sandbox.acr.cran` (a cran.Cran) decides which R packages builds can
-install. What a build can pull FROM: the images of spec/base_images.py (Docker Hub, as of its date) and the images in
-the workspace registry (built or imported).
+Knobs: the fault "build-fail" fails the next build (with param `package`, each build installing that package); the fault
+"tasks-not-allowed", or a subscription whose subscriptionPolicies.quotaId starts with "FreeTrial", answers scheduleRun
+with TasksOperationsNotAllowed as Azure does for free-credit subscriptions; the fault "dockerhub-rate-limit" fails every
+pull from Docker Hub (a build's FROM, an import from docker.io) with Docker Hub's toomanyrequests text, as ACR Tasks
+agents meet it pulling anonymously; `sandbox.acr.cran` (a cran.Cran) decides which R packages builds can install. What a
+build can pull FROM: the images of spec/base_images.py (Docker Hub, as of its date) and the images in the workspace
+registry (built or imported).
 """
 
 from __future__ import annotations
@@ -128,7 +128,9 @@ class AcrService:
         self._check_tasks_allowed(request, subscription, resource)
         body = request.json()
         run_request, secret_values = _run_request(body)
-        failing = self.sandbox.faults.take("build-fail", f"{request.method} {request.path}") is not None
+        fault = self.sandbox.faults.take("build-fail", f"{request.method} {request.path}")
+        # True: the build's first package fails; a name (param `package`): only that package fails to build
+        failing: bool | str = False if fault is None else str(fault.params.get("package") or "") or True
         container = self._container(resource["id"])
         with self.sandbox.state.edit() as data:  # one lock for numbering and storing: no two runs share an id
             runs = self.sandbox.state.collection(data, RUNS)

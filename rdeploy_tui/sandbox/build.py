@@ -201,7 +201,9 @@ class BuildEnvironment:
     run_id: str
     login_server: str
     cran: Cran
-    fail_build: bool = False
+    # the build-fail fault: True fails the first package the build installs (or kills an install-less RUN); a
+    # package's name fails only that package, in every build that installs it
+    fail_build: bool | str = False
     registry_image: Callable[[str], dict[str, Any] | None] = lambda reference: None
     dockerhub_limited: Callable[[], bool] = lambda: False
 
@@ -215,7 +217,7 @@ def plan_build(
     push: bool,
     login_server: str,
     cran: Cran,
-    fail_build: bool = False,
+    fail_build: bool | str = False,
     build_args: dict[str, str] | None = None,
     registry_image: Callable[[str], dict[str, Any] | None] = lambda reference: None,
     dockerhub_limited: Callable[[], bool] = lambda: False,
@@ -448,7 +450,7 @@ class _Builder:
         files: dict[str, bytes],
         instructions: list[dockerfile.Instruction],
         cran: Cran,
-        fail_build: bool,
+        fail_build: bool | str,
         log: RunLog,
     ) -> None:
         self.files = files
@@ -637,7 +639,7 @@ class _Builder:
         shell = f"/bin/sh -c {instruction.args}" if dockerfile.exec_form(instruction.args) is None else instruction.args
         failed_command = f"The command '{shell}' returned a non-zero code: 1"
         if install is None:
-            if self.fail_build:
+            if self.fail_build is True:
                 self.pending = [header, f" ---> Running in {container}", "Killed"]
                 return failed_command.replace("code: 1", "code: 137")
             self.log.add(
@@ -666,8 +668,9 @@ class _Builder:
             return self._pak(install, header, container, requested, available, unavailable, failed_command)
         # the build-fail fault: the first package fails to compile; a script that does not check
         # for that would still build, so then the step is killed instead (as an out-of-memory agent does)
-        broken = list(available[:1]) if self.fail_build and install.checked else []
-        if self.fail_build and not broken:
+        failing = self._failing(available)
+        broken = [failing] if failing and (install.checked or self.fail_build is not True) else []
+        if self.fail_build is True and not broken:
             self.pending = [header, f" ---> Running in {container}", "Killed"]
             return failed_command.replace("code: 1", "code: 137")
 
@@ -755,16 +758,17 @@ class _Builder:
             ]
             self.missing += unavailable
             return failed_command
-        if self.fail_build and available:
+        failing = self._failing(available)
+        if failing:
             self.pending = [
-                f"✖ Failed to build source package {available[0]}.",
+                f"✖ Failed to build source package {failing}.",
                 "Error: ",
                 "! error in pak subprocess",
                 "Caused by error in `stop_task_build(state, worker)`:",
-                f"! Failed to build source package {available[0]}.",
+                f"! Failed to build source package {failing}.",
                 "Execution halted",
             ]
-            self.missing.append(available[0])
+            self.missing.append(failing)
             return failed_command
         if available:
             self.log.add(
@@ -801,6 +805,13 @@ class _Builder:
             TIMES["step"], f"Removing intermediate container {container}", f" ---> {_hex(self.layer, header)[:12]}"
         )
         return None
+
+    def _failing(self, available: list[str]) -> str | None:
+        """The package the build-fail fault fails in this install: the named one if it is installed here, else the
+        first one installed."""
+        if isinstance(self.fail_build, str):
+            return self.fail_build if self.fail_build in available else None
+        return available[0] if self.fail_build and available else None
 
     def _load_failures(self, packages: list[str]) -> dict[str, str]:
         return {p: self.unloadable[p] for p in packages if p in self.unloadable}

@@ -17,7 +17,9 @@ Who reads which knob:
   (match: a regex searched in "ENDPOINT/DEPLOYMENT") slow or failing after `after` requests (default 0), so a rollout
   can be seen rolling back: deployment-slow takes `factor` (its answer time multiplied, default 5) and/or `seconds`
   (added); deployment-errors answers as a model error with `status` (default 500, i.e. 424 to the caller).
-- ACR builds (acr.py): build-fail; tasks-not-allowed (scheduleRun refused as for free-credit subscriptions);
+- ACR builds (acr.py): build-fail (param `package`: only that package fails to build, in each build installing it
+  while armed; without it the first package of the next build fails); tasks-not-allowed (scheduleRun refused as for
+  free-credit subscriptions);
   dockerhub-rate-limit (a pull from Docker Hub fails with toomanyrequests: a build's FROM, matched as "FROM docker.io",
   and importImage, matched as "POST /subscriptions/.../importImage"; `match=r"^FROM "` limits it to builds).
 - registry data plane (registry.py): registry-push-denied -- /oauth2/token grants pull only (AcrPull without AcrPush),

@@ -48,11 +48,20 @@ class SpecError(Exception):
         super().__init__("\n".join(str(p) for p in problems))
 
 
+NIL_SUBSCRIPTION = "00000000-0000-0000-0000-000000000000"  # the nil GUID: never a subscription's id
+
+
 @dataclass
 class WorkspaceRef:
-    subscription_id: str = "00000000-0000-0000-0000-000000000000"
+    # The placeholders `init` writes: no Azure workspace is named so (is_placeholder).
+    subscription_id: str = NIL_SUBSCRIPTION
     resource_group: str = "rg-ml"
     name: str = "ws-ml"
+
+    def is_placeholder(self) -> bool:
+        """Still `init`'s placeholder workspace: all three names as written, or the nil GUID as the subscription (a
+        subscription id is never the nil GUID), so it has yet to be filled in before anything is sent to Azure."""
+        return self == WorkspaceRef() or self.subscription_id == NIL_SUBSCRIPTION
 
 
 @dataclass

@@ -113,7 +113,10 @@ def test_models_register_a_folder_then_list(tmp_path):
     first = _run(["models", "register", "--path", str(folder), "--name", "churn-glm", "--sandbox"], home)
     assert first.returncode == 0, first.stderr
     assert "Registered" in first.stdout and "model churn-glm version 1" in first.stdout
-    again = _run(["models", "register", "--path", str(folder), "--name", "churn-glm", "--sandbox", "--json"], home)
+    again = _run(
+        ["models", "register", "--path", str(folder), "--name", "churn-glm", "--new-version", "--sandbox", "--json"],
+        home,
+    )
     assert again.returncode == 0 and json.loads(again.stdout)["version"] == "2"
     listed = json.loads(_run(["models", "list", "--sandbox", "--json"], home).stdout)
     assert {"name": "churn-glm", "latest_version": "2"} in listed

@@ -82,10 +82,41 @@ def test_validate_warns_about_inits_placeholder_workspace(tmp_path):
     assert checked.returncode == 0
     assert "warning: workspace:" in checked.stderr and "placeholders `init` writes" in checked.stderr
     assert "workspace.subscription_id" in checked.stderr
+    assert "ok for the built-in sandbox only (1 warning(s)): fill in the workspace to deploy to Azure" in checked.stdout
     mine = default_spec()
     mine.workspace.name = "ws-real"
+    mine.workspace.subscription_id = "5a4d1f3e-8f3b-4c1e-9d2a-000000000001"
     save_spec(mine, spec)
-    assert "placeholder" not in _cli(["validate", "--spec", str(spec)], tmp_path).stderr
+    checked = _cli(["validate", "--spec", str(spec)], tmp_path)
+    assert "placeholder" not in checked.stderr and checked.stdout.strip() == f"{spec}: ok"
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["deploy", "--yes"],
+        ["rollout", "--yes"],
+        ["endpoints", "list"],
+        ["models", "list"],
+    ],
+)
+def test_inits_placeholder_workspace_is_refused_before_anything_reaches_azure(tmp_path, command):
+    from rdeploy_tui.spec.deploy_spec import default_spec, save_spec
+
+    save_spec(default_spec(), tmp_path / "rdeploy.yaml")
+    refused = subprocess.run(
+        [sys.executable, "-m", "rdeploy_tui", *command, *NOWHERE],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,  # the spec found as ./rdeploy.yaml, as after `rdeploy-tui init`
+        env={**os.environ, "RDEPLOY_HOME": str(tmp_path / "home")},
+        stdin=subprocess.DEVNULL,
+        timeout=180,
+    )
+    assert refused.returncode == 2, refused.stderr
+    said = " ".join(refused.stderr.split())
+    assert "The workspace is still the placeholder `init` writes" in said and "add --sandbox" in said, said
+    assert "Traceback" not in said and "127.0.0.1:9" not in said  # refused before connecting
 
 
 @pytest.mark.sandbox

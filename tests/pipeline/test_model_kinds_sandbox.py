@@ -66,7 +66,7 @@ def test_each_kind_deploys_and_scores_on_the_sandbox(
     assert "424" in caught.value.what and "400" in caught.value.what
 
 
-def test_models_register_reads_the_folder_first_and_says_when_it_adds_a_version(tmp_path):
+def test_models_register_reads_the_folder_first_and_adds_a_version_only_when_asked(tmp_path):
     home = tmp_path / "h"
     folder = build("crate-saverds", tmp_path / "crate")
     first = _run(["models", "register", "--path", str(folder), "--name", "cars-crate", "--sandbox"], home)
@@ -76,13 +76,17 @@ def test_models_register_reads_the_folder_first_and_says_when_it_adds_a_version(
     ) in first.stdout
     assert "It takes the body's fields as its arguments: speed." in first.stdout
     assert "as model cars-crate version 1 in workspace" in first.stdout and "(a new model)" in first.stdout
-    again = _run(["models", "register", "--path", str(folder), "--name", "cars-crate", "--sandbox"], home)
+    register = ["models", "register", "--path", str(folder), "--name", "cars-crate", "--sandbox"]
+    refused = _run(register, home)  # the same command again
+    said = " ".join(refused.stderr.split())
+    assert refused.returncode == 2, refused.stderr
+    assert "Not registered: model cars-crate already exists in workspace" in said and "(latest version 1)" in said
+    assert "Add --new-version" in said and "Traceback" not in said
+    again = _run([*register, "--new-version"], home)
     assert again.returncode == 0, again.stderr
-    assert "as model cars-crate version 2 in workspace" in again.stdout
-    assert "(cars-crate already had version 1: registering a name again adds a version)" in again.stdout
-    third = json.loads(
-        _run(["models", "register", "--path", str(folder), "--name", "cars-crate", "--sandbox", "--json"], home).stdout
-    )
+    assert "as model cars-crate version 2 in workspace" in again.stdout  # the refusal registered nothing
+    assert "(its previous version: 1)" in again.stdout
+    third = json.loads(_run([*register, "--new-version", "--json"], home).stdout)
     assert {k: third[k] for k in ("version", "new_model", "previous_version", "kind", "file", "form")} == {
         "version": "3",
         "new_model": False,

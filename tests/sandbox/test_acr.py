@@ -225,6 +225,18 @@ def test_the_build_fail_fault_fails_the_next_build_only(acr: AcrClients):
     assert status == "Succeeded"
 
 
+def test_the_build_fail_fault_with_a_package_fails_each_build_installing_it_and_no_other(acr: AcrClients):
+    acr.sandbox.faults.arm("build-fail", package="zoo")
+    with_zoo = context_archive(
+        our_dockerfile(), **{"install_packages.R": our_context(("forecast", "zoo"))["install_packages.R"]}
+    )
+    for _ in range(2):  # armed until cleared: a retry of the same packages fails the same way
+        log, status = acr.stream_log(acr.schedule(with_zoo).run_id)
+        assert status == "Failed" and "Failed to build source package zoo." in log, log
+    log, status = acr.stream_log(acr.schedule(context_archive(our_dockerfile())).run_id)
+    assert status == "Succeeded", log
+
+
 def test_cancel_mid_build_ends_canceled(acr: AcrClients):
     queued = acr.schedule(context_archive(our_dockerfile()))
     acr.wait_status(queued.run_id, {"Running"})

@@ -70,6 +70,47 @@ async def test_register_a_new_model_from_a_folder_after_a_local_test(sandbox_ser
     assert ws.list_model_versions(name) == ["1"]
 
 
+def _keys(text: str) -> list[str]:
+    """Pilot's key names for typed text."""
+    return [{"-": "minus", ".": "full_stop", "/": "slash"}.get(char, char) for char in text]
+
+
+async def test_the_register_form_prefills_a_model_folder_found_here_and_says_a_registered_name_adds_a_version(
+    sandbox_server, tmp_path
+):
+    from sandbox_specs import spec_on_sandbox
+
+    (tmp_path / "notes").mkdir()  # a folder without a model: passed over
+    (tmp_path / "churn-model").mkdir()
+    shutil.copy(sample_crate_path(), tmp_path / "churn-model" / "crate.bin")
+    session = connection_on(sandbox_server)
+    spec = spec_on_sandbox(sandbox_server, "unused-endpoint")
+    app = make_app("model", spec=spec, sandbox=True, azure=session, base_dir=tmp_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot, first=True)
+        screen = app.screen
+        options = screen.query_one("#models", OptionList)
+        await wait_for(pilot, lambda: options.option_count > 0 and options.has_focus)
+        assert spec.model.name in screen.models  # the model highlighted when the form opens
+        while options.highlighted_option is None or options.highlighted_option.id != REGISTER:
+            await pilot.press("down")
+        await pilot.press("enter")  # into the form: the folder field has the focus
+        folder, name = screen.query_one("#register-dir", Field), screen.query_one("#register-name", Field)
+        await wait_for(pilot, lambda: folder.input.has_focus)
+        # what a new registration needs: the folder found here and its name, never the highlighted model's
+        assert (folder.text, name.text) == ("churn-model", "churn-model")
+        assert folder.error is None and name.error is None
+        assert not str(name.query_one(".field-message").render())
+        await pilot.press("tab")  # to the name, its text selected: typing replaces it
+        await wait_for(pilot, lambda: name.input.has_focus)
+        await pilot.press(*_keys(spec.model.name))
+        await wait_for(pilot, lambda: name.text == spec.model.name)
+        said = str(name.query_one(".field-message").render())
+        latest = screen.models[spec.model.name].latest_version
+        assert said == f"{spec.model.name} is registered (latest: version {latest}): this adds its next version", said
+        assert name.error is None  # said, not refused: a next version is what the label offers
+
+
 async def test_a_crate_that_fails_the_local_test_is_not_registered(sandbox_server, tmp_path):
     from sandbox_specs import spec_on_sandbox
 
@@ -130,6 +171,8 @@ async def test_a_vetiver_model_registered_under_a_known_name_says_it_adds_a_vers
         screen.query_one("#register-dir", Field).set_text(str(board))
         screen.query_one("#register-name", Field).set_text(name)
         await settle(pilot)
+        field_said = str(screen.query_one("#register-name", Field).query_one(".field-message").render())
+        assert field_said == f"{name} is registered (latest: version 1): this adds its next version"  # before it does
         screen.query_one("#register").press()
         status = screen.query_one("#register-status")
         await wait_for(pilot, lambda: "egistered" in str(status.render()), timeout=180)

@@ -24,6 +24,19 @@ async def test_a_likely_typo_is_flagged_but_not_blocked():
         assert field_message(screen, "package") == ""
 
 
+async def test_ctrl_d_removes_the_package_just_added_from_the_add_field_that_keeps_the_focus():
+    app = make_app("packages", spec=default_spec())
+    async with app.run_test(size=(80, 24)) as pilot:
+        await started(pilot)
+        screen = app.screen
+        field = screen.query_one("#package-input")
+        assert field.has_focus  # where the step opens, and where typing a name then Enter leaves it
+        await pilot.press("z", "o", "o", "enter")
+        assert screen.packages == ["zoo"] and field.has_focus
+        await pilot.press("ctrl+d")  # as the Remove (ctrl+d) button says
+        assert screen.packages == [] and field.has_focus
+
+
 @pytest.mark.r
 async def test_the_packages_a_crate_uses_are_read_and_marked(tmp_path):
     import subprocess

@@ -9,67 +9,14 @@ the endpoints, scores, and deletes the endpoint once its name is typed back.
 
 from __future__ import annotations
 
-import shutil
-import subprocess
-import sys
-import time
-import uuid
 from collections.abc import Callable
+from contextlib import ExitStack
 from pathlib import Path
 
 import pytest
+from tmux_terminal import Pane, require_tmux, terminals
 
 pytestmark = [pytest.mark.tmux, pytest.mark.sandbox, pytest.mark.r, pytest.mark.slow]
-
-SCRIPT = Path(sys.executable).parent / "rdeploy-tui"
-
-
-class Pane:
-    """One tmux session at 80x24 running `script`; the shell prints APP-EXITED (and keeps the pane) when the app ends."""
-
-    def __init__(self, script: Path, exit_file: Path) -> None:
-        self.name = f"rdeploy-ci-{uuid.uuid4().hex[:8]}"
-        self.exit_file = exit_file
-        subprocess.run(
-            ["tmux", "new-session", "-d", "-s", self.name, "-x", "80", "-y", "24", f"bash {script}"], check=True
-        )
-
-    def keys(self, *keys: str) -> None:
-        for key in keys:  # one at a time, as typed (see test_tmux.py)
-            subprocess.run(["tmux", "send-keys", "-t", self.name, key], check=True)
-            time.sleep(0.05)
-
-    def type(self, text: str) -> None:
-        self.keys(*text)
-
-    def text(self) -> str:
-        return subprocess.run(
-            ["tmux", "capture-pane", "-t", self.name, "-p"], check=True, capture_output=True, text=True
-        ).stdout
-
-    def wait_for(self, *needles: str, timeout: float = 60.0) -> str:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            screen = self.text()
-            if all(needle in screen for needle in needles):
-                return screen
-            time.sleep(0.2)
-        raise AssertionError(f"{needles!r} did not appear; the screen shows:\n{self.text()}")
-
-    def press_until(self, key: str, *needles: str, still: str, timeout: float = 60.0) -> str:
-        """Press `key` until `needles` show; pressed again only while the screen still shows `still` (the key was
-        lost, e.g. a lone Escape read while the app was busy), so a key that did act is never sent twice."""
-        deadline = time.monotonic() + timeout
-        while True:
-            self.keys(key)
-            try:
-                return self.wait_for(*needles, timeout=min(10.0, max(0.1, deadline - time.monotonic())))
-            except AssertionError:
-                if time.monotonic() >= deadline or still not in self.text():
-                    raise
-
-    def close(self) -> None:
-        subprocess.run(["tmux", "kill-session", "-t", self.name], capture_output=True)
 
 
 @pytest.fixture
@@ -77,41 +24,20 @@ def card_terminal(tmp_path):
     """A dedicated sandbox (fresh names), and `terminal(exports, path)`: a factory of 80x24 terminals whose shell has
     only those exports (every Azure-related variable of the tmux server's environment unset first) and PATH, then
     starts plain rdeploy-tui."""
-    if shutil.which("tmux") is None:
-        pytest.skip("tmux is not installed")
+    require_tmux()
     from rdeploy_tui.sandbox import Sandbox
 
     sandbox = Sandbox(tmp_path / "sandbox-state", time_scale=0.003).start()
-    exit_file = tmp_path / "exit-code"
-    panes: list[Pane] = []
+    with ExitStack() as opened:
 
-    def terminal(exports: list[str], path: list[Path]) -> Callable[[], Pane]:
-        script = tmp_path / "terminal.sh"
-        script.write_text(
-            "\n".join(
-                [
-                    "unset $(compgen -e | grep -E '^(AZURE_|ARM_|MSI_|IDENTITY_|CI_|AZUREML_|MLFLOW_|DEFAULT_IDENTITY_)')",
-                    *exports,
-                    f"export RDEPLOY_HOME={tmp_path / 'home'} PATH={':'.join(map(str, [SCRIPT.parent, *path]))}:/usr/bin:/bin",
-                    f"cd {tmp_path} && {SCRIPT}; echo $? > {exit_file}; echo APP-EXITED; sleep 120",
-                ]
-            )
-            + "\n"
-        )
+        def terminal(exports: list[str], path: list[Path]) -> Callable[[], Pane]:
+            return opened.enter_context(terminals(tmp_path, exports, path))
 
-        def open_terminal() -> Pane:
-            exit_file.unlink(missing_ok=True)
-            panes.append(Pane(script, exit_file))
-            return panes[-1]
-
-        return open_terminal
-
-    try:
-        yield sandbox, terminal
-    finally:
-        for pane in panes:
-            pane.close()
-        sandbox.stop()
+        try:
+            yield sandbox, terminal
+        finally:
+            opened.close()  # the terminals first, then the sandbox they use
+            sandbox.stop()
 
 
 @pytest.fixture

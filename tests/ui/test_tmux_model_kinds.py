@@ -4,18 +4,12 @@ at the packages step, deployed to the sandbox and scored, ending on the scoring 
 
 from __future__ import annotations
 
-import shutil
 import subprocess
-import sys
-import time
-import uuid
-from pathlib import Path
 
 import pytest
+from tmux_terminal import SCRIPT, Pane, require_tmux
 
 pytestmark = [pytest.mark.tmux, pytest.mark.sandbox, pytest.mark.r, pytest.mark.slow]
-
-SCRIPT = Path(sys.executable).parent / "rdeploy-tui"
 # A crate saved the other common way: plain saveRDS, no serialize(). It takes the default spec's sample request.
 PLAIN_CRATE = r"""
 env <- new.env(parent = baseenv())
@@ -30,52 +24,23 @@ saveRDS(crate, file.path(commandArgs(TRUE)[[1]], "crate.bin"))
 """
 
 
-class Pane:
-    def __init__(self, name: str) -> None:
-        self.name = name
-
-    def keys(self, *keys: str) -> None:
-        for key in keys:  # one key at a time, as a person types
-            subprocess.run(["tmux", "send-keys", "-t", self.name, key], check=True)
-            time.sleep(0.05)
-
-    def type(self, text: str) -> None:
-        for char in text:
-            subprocess.run(["tmux", "send-keys", "-t", self.name, "-l", char], check=True)
-            time.sleep(0.03)
-
-    def text(self) -> str:
-        done = subprocess.run(["tmux", "capture-pane", "-t", self.name, "-p"], capture_output=True, text=True)
-        return done.stdout
-
-    def wait_for(self, needle: str, timeout: float = 60.0) -> str:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            screen = self.text()
-            if needle in screen:
-                return screen
-            time.sleep(0.2)
-        raise AssertionError(f"{needle!r} did not appear; the screen shows:\n{self.text()}")
-
-
 @pytest.fixture
 def pane(tmp_path):
-    if shutil.which("tmux") is None:
-        pytest.skip("tmux is not installed")
+    require_tmux()
     made = subprocess.run(
         ["Rscript", "--vanilla", "-e", PLAIN_CRATE, str(tmp_path / "model")], capture_output=True, text=True
     )
     assert made.returncode == 0, made.stderr
-    name = f"rdeploy-kinds-{uuid.uuid4().hex[:8]}"
-    command = (
+    script = tmp_path / "terminal.sh"
+    script.write_text(
         f"cd {tmp_path} && RDEPLOY_HOME={tmp_path / 'home'} RDEPLOY_SANDBOX_TIME_SCALE=0.003 {SCRIPT} --sandbox; "
-        "echo APP-EXITED; sleep 60"
+        "echo APP-EXITED; sleep 60\n"
     )
-    subprocess.run(["tmux", "new-session", "-d", "-s", name, "-x", "80", "-y", "24", command], check=True)
+    pane = Pane(script, tmp_path / "exit-code")
     try:
-        yield Pane(name)
+        yield pane
     finally:
-        subprocess.run(["tmux", "kill-session", "-t", name], capture_output=True)
+        pane.close()
 
 
 def test_a_crate_saved_with_plain_saverds_is_registered_deployed_and_scored(pane):
@@ -86,7 +51,15 @@ def test_a_crate_saved_with_plain_saverds_is_registered_deployed_and_scored(pane
     pane.wait_for("+ register a new model from a folder")
     pane.keys("Down", "Enter")  # the register entry, then its form
     screen = pane.wait_for("Model folder: crate.bin, an .rds or a pins board")
-    assert "forecast-model" not in screen.split("Register it as model")[1]  # the name is not prefilled
+    assert "forecast-model" not in screen.split("Register it as model")[1]  # never the highlighted model's name
+    lines = [line.strip() for line in screen.splitlines()]
+    below = {
+        label: lines[i + 1]
+        for i, line in enumerate(lines)
+        for label in ("Model folder:", "Register it as")
+        if line.startswith(label)
+    }
+    assert below == {"Model folder:": "model", "Register it as": "model"}, screen  # the folder found here, its name
     pane.type("model")
     pane.keys("Tab")
     pane.type("plain-crate")

@@ -5,42 +5,13 @@ way: the journey ends where the user meant to go."""
 
 from __future__ import annotations
 
-import os
-
 import pytest
 from test_tmux_compute_instance import card_terminal, compute_instance_shell  # noqa: F401 (fixtures)
+from tmux_terminal import deployed
 
 pytestmark = [pytest.mark.tmux, pytest.mark.sandbox, pytest.mark.r, pytest.mark.slow]
 
 ENDPOINT = "r-endpoint-split"
-
-
-def _deploy_split(sandbox, home) -> None:
-    """blue and green on ENDPOINT at 50 % each (deployed with the real pipeline), and the last run's spec naming the
-    workspace, so the wizard opens on the endpoints."""
-    from sandbox_specs import connection_on, spec_on_sandbox
-
-    from rdeploy_tui.azure import Endpoints, Workspace
-    from rdeploy_tui.pipeline.runner import run_deploy
-    from rdeploy_tui.spec.deploy_spec import save_spec
-
-    bundle = os.environ.get("REQUESTS_CA_BUNDLE")
-    try:
-        session = connection_on(sandbox)
-        spec = spec_on_sandbox(sandbox, ENDPOINT)
-        assert run_deploy(spec, session=session, sink=lambda e: None).status == "succeeded"
-        green = spec.copy()
-        green.deployment.name, green.deployment.traffic = "green", 0
-        assert run_deploy(green, session=session, sink=lambda e: None).status == "succeeded"
-        ws = Workspace.open(session, sandbox.subscription_id, sandbox.resource_group, sandbox.workspace_name)
-        Endpoints(ws).set_traffic(ENDPOINT, {"blue": 50, "green": 50})
-    finally:
-        if bundle is None:
-            os.environ.pop("REQUESTS_CA_BUNDLE", None)
-        else:
-            os.environ["REQUESTS_CA_BUNDLE"] = bundle
-    home.mkdir(parents=True, exist_ok=True)
-    save_spec(spec, home / "last-run.yaml")
 
 
 def test_update_from_a_split_endpoint_is_refused_first_then_rolls_out_and_returns_to_the_list(
@@ -50,7 +21,7 @@ def test_update_from_a_split_endpoint_is_refused_first_then_rolls_out_and_return
 ):
     sandbox, open_terminal = compute_instance_shell
     monkeypatch.setenv("RDEPLOY_HOME", str(tmp_path / "home"))  # the deploys' state, where the wizard keeps its own
-    _deploy_split(sandbox, tmp_path / "home")
+    deployed(sandbox, tmp_path / "home", ENDPOINT, {"blue": 50, "green": 50})
     pane = open_terminal()
     pane.wait_for("Online endpoints in workspace", ENDPOINT, timeout=120)
 
@@ -75,9 +46,7 @@ def test_update_from_a_split_endpoint_is_refused_first_then_rolls_out_and_return
     pane.keys("F2")
     pane.wait_for("Preview of src/plumber.R", timeout=120)
     pane.keys("F2")
-    screen = pane.wait_for(
-        "New deployment's name", "deployment green exists (0 %)", "version replaces it", timeout=120
-    )
+    screen = pane.wait_for("New deployment's name", "deployment green exists (0 %)", "version replaces it", timeout=120)
     assert "updated in place" not in screen
     pane.keys("F2")
     pane.wait_for("Rollout beside blue", "Roll out", timeout=120)

@@ -49,6 +49,7 @@ def make_app(
     model_versions: dict[str, list[str]] | None = None,
     chosen_model: ChosenModel | None = None,
     workspace: Any = None,
+    base_dir: Path = FIXTURES,
 ) -> RdeployApp:
     """The app opened on the step named `step` (ui/flow.py). `screens` pre-installs step screens by name (e.g. a
     DeployScreen given a recorded run). `azure`: an Azure session to use (the shared test sandbox).
@@ -56,11 +57,12 @@ def make_app(
     What the earlier steps would have found is given as such: `endpoints` (default: listed, none exist, so the forms
     open without Azure; NOT_LISTED: not known yet), `registry`, `model_versions`, `chosen_model`, and the opened
     `workspace` (an azure.Workspace: its region prices the sizes). Without `azure`, nothing reaches Azure (NoAzure).
+    `base_dir`: the folder the wizard runs in (relative paths are read from there).
     """
     state = WizardState(
         connection=ConnectionOptions(sandbox=sandbox),
         spec=spec or default_spec(),
-        base_dir=FIXTURES,
+        base_dir=base_dir,
         azure=NoAzure() if azure is None else azure,
     )
     state.endpoints = None if endpoints is NOT_LISTED else ({} if endpoints is None else endpoints)

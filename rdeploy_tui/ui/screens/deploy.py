@@ -128,6 +128,9 @@ class DeployScreen(WizardStep):
         self.query_one("#failure").add_class("-hidden")
         self.query_one("#outcome").add_class("-hidden")
         self.query_one("#logs").remove_class("-build-failed", "-deploy-failed")
+        # Each run shows its own logs: a resumed build's never opens with the failed one's "Failed to build ...".
+        for panel in self.query(LogPanel):
+            panel.clear()
         self.query_one("#cancel", Button).disabled = False
         self._set_status("Deploying: the image builds in ACR while the endpoint is created.")
         self.app.state.save_last_run()  # a crash from here on can be resumed from this spec

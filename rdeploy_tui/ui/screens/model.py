@@ -30,11 +30,11 @@ REGISTER = "+register"  # the list's last entry: register a new model from a loc
 
 
 class ModelsLoaded(Message):
-    """The models registered in a workspace."""
+    """The models registered in a workspace, and the folder here a new registration most likely means (or None)."""
 
-    def __init__(self, workspace: WorkspaceKey, models: list[ModelInfo]) -> None:
+    def __init__(self, workspace: WorkspaceKey, models: list[ModelInfo], nearby: Path | None = None) -> None:
         super().__init__()
-        self.workspace, self.models = workspace, models
+        self.workspace, self.models, self.nearby = workspace, models, nearby
 
 
 class VersionsLoaded(Message):
@@ -88,11 +88,14 @@ class ModelScreen(WizardStep):
                 placeholder="models",
                 id="register-dir",
             )
-            # Empty, never the highlighted model's name: registering a name again adds a version to that model.
+            # Never the highlighted model's name: registering a name again adds a version to that model. Prefilled
+            # (prefill_register_form) with a model folder found here and its name when no model has it; a registered
+            # name typed is said to add a version before anything is pressed.
             yield Field(
                 "Register it as model (a new name, or an existing one for its next version)",
                 "",
                 checks=[lambda name: "type a name for the model" if not name else rules.check_model_name(name)],
+                warn=self._adds_a_version,
                 placeholder="e.g. cars-lm",
                 id="register-name",
             )
@@ -103,6 +106,25 @@ class ModelScreen(WizardStep):
     def _folder(self, text: str) -> Path:
         path = Path(text).expanduser()
         return path if path.is_absolute() else self.app.state.base_dir / path
+
+    def _adds_a_version(self, name: str) -> str | None:
+        known = self.models.get(name)
+        if known is None:
+            return None
+        latest = f" (latest: version {known.latest_version})" if known.latest_version else ""
+        return f"{name} is registered{latest}: this adds its next version"
+
+    def prefill_register_form(self, nearby: Path | None) -> None:
+        """What a new registration needs, where the user has not typed it: the model folder found here, and its
+        folder's name as the model's name unless a model has that name already (never another model's name)."""
+        folder, name = self.query_one("#register-dir", Field), self.query_one("#register-name", Field)
+        if nearby is None or folder.text:
+            return
+        base = self.app.state.base_dir
+        folder.set_text("." if nearby == base else str(nearby.relative_to(base)))
+        suggested = (nearby if nearby != base else base.resolve()).name
+        if not name.text and suggested not in self.models and rules.check_model_name(suggested) is None:
+            name.set_text(suggested)
 
     def _folder_problem(self, text: str) -> str | None:
         from rdeploy_tui.local.model_folder import model_folder_problem
@@ -118,9 +140,11 @@ class ModelScreen(WizardStep):
     # -- workers -----------------------------------------------------------------------------------------
     @work(thread=True, exclusive=True, exit_on_error=False, group="models")
     def load_models(self) -> None:
+        from rdeploy_tui.local.model_folder import nearby_model_folder
+
         key = self.app.state.workspace_key
         models = self.app.state.workspace().list_models()
-        self.post_message(ModelsLoaded(key, models))
+        self.post_message(ModelsLoaded(key, models, nearby_model_folder(self.app.state.base_dir)))
 
     def on_models_loaded(self, message: ModelsLoaded) -> None:
         key, models = message.workspace, message.models
@@ -133,6 +157,8 @@ class ModelScreen(WizardStep):
             latest = f"latest: version {m.latest_version}" if m.latest_version else "no versions"
             options.add_option(Option(f"{m.name}  ({latest})", id=m.name))
         options.add_option(Option("+ register a new model from a folder on this machine", id=REGISTER))
+        self.prefill_register_form(message.nearby)
+        self.query_one("#register-name", Field).check()  # whether the typed name adds a version, as models are now
         status = self.query_one("#model-status", Static)
         if not models:
             status.update(f"No models are registered in workspace {key[2]}: register your crate.bin below.")

@@ -54,7 +54,9 @@ class PackagesScreen(WizardStep):
     AUTO_FOCUS = "#package-input"
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("delete", "remove", "Remove", show=False, id="packages.remove_delete"),
-        Binding("ctrl+d", "remove", "Remove", id="packages.remove"),
+        # priority: the Remove button says ctrl+d while the add field has the focus, whose Input would take it
+        # (delete right) and remove nothing
+        Binding("ctrl+d", "remove", "Remove", id="packages.remove", priority=True),
         Binding("ctrl+e", "edit", "Edit", id="packages.edit"),
     ]
 
