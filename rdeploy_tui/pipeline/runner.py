@@ -173,6 +173,7 @@ def _check_package_names(run: DeployRun, say: Callable[[str], None]) -> None:
     """Every requested package must be in the repository the build installs from (issue 13.5)."""
     from rdeploy_tui.deploy_folder.render import package_repository, r_packages
     from rdeploy_tui.pipeline.package_index import check_packages
+    from rdeploy_tui.spec.package_names import CRAN_NOT_IN_DEBIAN, shipped
 
     repo = run.session.options.package_index_url or package_repository(run.spec)
     if not repo:
@@ -187,10 +188,20 @@ def _check_package_names(run: DeployRun, say: Callable[[str], None]) -> None:
         names = "; ".join(
             f"{p}" + (f" (did you mean {', '.join(near)}?)" if near else "") for p, near in check.unknown.items()
         )
+        # A name CRAN has (the shipped list) is not a typo: the repository lacks it (a partial mirror, an archived
+        # package, a snapshot older than the package), and renaming it would not help.
+        on_cran = sorted(p for p in check.unknown if p in shipped().names or p in CRAN_NOT_IN_DEBIAN)
+        if on_cran:
+            what_next = (
+                f"{', '.join(on_cran)} {'is a CRAN package' if len(on_cran) == 1 else 'are CRAN packages'} that this "
+                "repository does not have: remove it from image.r_packages, or install from a repository that has "
+                "it (--package-index-url, or another base image); fix any other name (CRAN names are "
+                "case-sensitive), then deploy again."
+            )
+        else:
+            what_next = "Fix the names in image.r_packages (CRAN names are case-sensitive), then deploy again."
         raise RdeployError(
-            f"R packages not in the package repository {repo}: {names}.",
-            "Fix the names in image.r_packages (CRAN names are case-sensitive), then deploy again.",
-            code="UnknownRPackage",
+            f"R packages not in the package repository {repo}: {names}.", what_next, code="UnknownRPackage"
         )
     say(f"{len(r_packages(run.spec))} R package names found in {repo}")
 

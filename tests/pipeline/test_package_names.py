@@ -52,6 +52,18 @@ def test_a_deploy_with_an_unknown_package_fails_before_the_build(session, sandbo
     assert outcome.status == "failed"
     [failure] = [e for e in recorder.of(StepFailed) if e.step == P.PREPARE]
     assert failure.code == "UnknownRPackage" and "notapkg123" in failure.what and "/cran" in failure.what
+    assert failure.next_step.startswith("Fix the names in image.r_packages")
+    assert not recorder.of(StepProgress, P.BUILD)  # nothing was built
+
+
+def test_a_cran_package_the_repository_lacks_is_not_called_a_typo(session, sandbox, make_spec, recorder):
+    spec = make_spec("lacks")
+    spec.image.r_packages = ["abind"]  # on CRAN (the shipped list), not in the sandbox's repository
+    outcome = run_deploy(spec, session=session, sink=recorder)
+    assert outcome.status == "failed"
+    [failure] = [e for e in recorder.of(StepFailed) if e.step == P.PREPARE]
+    assert failure.code == "UnknownRPackage" and "abind" in failure.what
+    assert "abind is a CRAN package that this repository does not have" in failure.next_step
     assert not recorder.of(StepProgress, P.BUILD)  # nothing was built
 
 
