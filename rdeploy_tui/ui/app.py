@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from rdeploy_tui.spec.deploy_spec import DeploySpec
     from rdeploy_tui.ui.screens.base import RunsPipeline
     from rdeploy_tui.ui.screens.manage import EndpointsAtStart
+    from rdeploy_tui.ui.widgets.scoring_panel import ScoringPanel
 
 # The first screen must paint within 0.4 s of launch (issue 6; benchmarks/bench_ui_first_paint.py):
 # what it does not show (dialogs, the other steps, the last run's spec) is imported when first used.
@@ -288,6 +289,12 @@ class RdeployApp(App):
     def get_key_display(self, binding: Binding) -> str:
         display = super().get_key_display(binding)
         return display.upper() if display[:1] == "f" and display[1:].isdigit() else display
+
+    def on_scoring_panel_health_asked(self, message: ScoringPanel.HealthAsked) -> None:
+        """alt+h on a scoring screen (wizard or endpoints list): the endpoint's health, over it."""
+        from rdeploy_tui.ui.screens.health import HealthScreen
+
+        self.push_screen(HealthScreen(None, message.endpoint, message.deployments, deployment=message.deployment))
 
     def action_help(self) -> None:
         """F1: every key of the screen below (and its focused widget), with the user's overrides."""

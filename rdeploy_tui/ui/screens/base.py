@@ -19,12 +19,12 @@ from textual.message import Message
 from textual.reactive import var
 from textual.screen import Screen
 from textual.widgets import Button, Static
-from textual.worker import Worker, WorkerState
 
 from rdeploy_tui.ui.flow import DEPLOY_FLOW, Flow
 from rdeploy_tui.ui.widgets.field import Field
 from rdeploy_tui.ui.widgets.footer import KeysFooter
 from rdeploy_tui.ui.widgets.step_indicator import StepIndicator
+from rdeploy_tui.ui.worker_errors import WorkerErrors as WorkerErrors  # (screens and widgets mix it in)
 
 if TYPE_CHECKING:
     from rdeploy_tui.azure.online import EndpointInfo
@@ -70,32 +70,6 @@ class RunsPipeline(Protocol):
     def busy(self) -> bool: ...
 
     def stop(self) -> None: ...
-
-
-class WorkerErrors:
-    """The one place a failed worker is turned into a dialog with the next action (never a traceback).
-
-    Workers are started with exit_on_error=False; Worker.StateChanged does not bubble, so every
-    screen that runs workers mixes this in. `worker_failed` lets a screen reset its busy state.
-    """
-
-    # A plain name-based handler: @on in a mixin that is not a MessagePump is never registered.
-    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
-        if event.state == WorkerState.ERROR and event.worker.error is not None:
-            # Closing the dialog resumes this screen: do not retry straight into the same dialog.
-            self.retry_on_resume = False
-            self.app.show_error(event.worker.error)
-            self.worker_failed(event.worker)
-
-    retry_on_resume = True
-
-    def should_load_on_resume(self) -> bool:
-        """False once, right after an error dialog; a later visit (Back, then Next) tries again."""
-        allowed, self.retry_on_resume = self.retry_on_resume, True
-        return allowed
-
-    def worker_failed(self, worker: Worker) -> None:
-        """Hook: undo a 'working...' state after a worker failed."""
 
 
 class EndpointsListed(Message):

@@ -39,8 +39,8 @@ from rdeploy_tui.scoring.request import RequestTextError, parse_request_text, re
 from rdeploy_tui.scoring.result import ScoreResult, double_encoding_message
 from rdeploy_tui.scoring.snippets import curl_snippet, python_snippet
 from rdeploy_tui.scoring.target import ScoringTarget
-from rdeploy_tui.ui.screens.base import WorkerErrors
 from rdeploy_tui.ui.widgets.field import Field, to_int
+from rdeploy_tui.ui.worker_errors import WorkerErrors
 
 TargetResolver = Callable[[], ScoringTarget]  # blocking: URI + key/token of the endpoint (deployment unset)
 TRAFFIC = "*traffic*"  # Select value: let the endpoint's traffic split choose the deployment
@@ -251,10 +251,15 @@ class ScoringPanel(WorkerErrors, Vertical):
     def workers_running(self) -> list[Worker]:
         return [w for w in self.app.workers if w.node is self and w.is_running]
 
-    def action_health(self) -> None:
-        from rdeploy_tui.ui.screens.health import HealthScreen
+    class HealthAsked(Message):
+        """The user asked for the endpoint's health (the app opens its screen: a widget does not import screens)."""
 
-        self.app.push_screen(HealthScreen(None, self.endpoint, self.deployments, deployment=self.selected_deployment()))
+        def __init__(self, endpoint: str, deployments: list[str], deployment: str | None) -> None:
+            super().__init__()
+            self.endpoint, self.deployments, self.deployment = endpoint, deployments, deployment
+
+    def action_health(self) -> None:
+        self.post_message(self.HealthAsked(self.endpoint, list(self.deployments), self.selected_deployment()))
 
     # -- the target --------------------------------------------------------------------------------------
     def target(self) -> ScoringTarget:
