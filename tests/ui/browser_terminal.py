@@ -306,12 +306,10 @@ class BrowserTerminal:
     def click_text(self, needle: str) -> None:
         """A mouse click on the middle of the first place the screen shows `needle`."""
         lines = self.text().split("\n")
-        for row, line in enumerate(lines):
-            col = line.find(needle)
-            if col >= 0:
-                break
-        else:
+        found = next(((row, line.find(needle)) for row, line in enumerate(lines) if needle in line), None)
+        if found is None:
             raise AssertionError(f"{needle!r} is not on the screen:\n{self.text()}")
+        row, col = found
         box = self.page.locator("#terminal .xterm-screen").bounding_box()
         cell_w, cell_h = box["width"] / 80, box["height"] / len(lines)
         self.page.mouse.click(box["x"] + (col + len(needle) / 2) * cell_w, box["y"] + (row + 0.5) * cell_h)

@@ -166,7 +166,9 @@ def test_a_fifo_symlinked_as_keymap_does_not_hang_the_wizard(tmux_app):
     os.mkfifo(fifo)  # nobody ever writes to it: reading it the ordinary way blocks forever
     (tmux_app.home / "keymap.yaml").symlink_to(fifo)
     tmux_app.start()
-    screen = tmux_app.wait_for("Signed in as rdeploy-sandbox-deployer", "named pipe (FIFO), not a regular file", "none of it")
+    screen = tmux_app.wait_for(
+        "Signed in as rdeploy-sandbox-deployer", "named pipe (FIFO), not a regular file", "none of it"
+    )
     assert "Traceback" not in screen
     tmux_app.keys("F10")
     tmux_app.wait_for("APP-EXITED")

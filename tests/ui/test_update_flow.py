@@ -17,7 +17,6 @@ from rdeploy_tui.azure.online import DeploymentInfo
 from rdeploy_tui.azure.workspace import ModelInfo
 from rdeploy_tui.pipeline.engine import Outcome
 from rdeploy_tui.pipeline.events import LogLines, PlanFinished, StageMeasured, StepStarted
-from rdeploy_tui.spec.deploy_spec import default_spec
 from rdeploy_tui.ui.pipeline_events import PipelineEvents
 from rdeploy_tui.ui.screens.manage import ManageScreen
 from rdeploy_tui.ui.screens.rollout import RolloutScreen
