@@ -12,24 +12,36 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Awaitable, Callable
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
 
 import pytest
+from sandbox_specs import connection_on, spec_on_sandbox
 from terminal_bytes import press_key, type_text
+from test_health_view import HealthSource
+from test_snapshots import T0, recorded_deploy
+from test_update_flow import Source as UpdateSource
+from test_update_flow import _rollout_events, on_the_endpoints_list
 from textual.command import CommandPalette
 from textual.screen import Screen
 from textual.widgets import ContentSwitcher, Static, TextArea
-from ui_helpers import make_app, settle, toasts
+from ui_helpers import RecordedRun, make_app, settle, toasts, wait_for
 
 from rdeploy_tui.scoring.target import ScoringTarget
 from rdeploy_tui.ui import keys
 from rdeploy_tui.ui.app import RdeployApp
+from rdeploy_tui.ui.screens.deploy import DeployScreen
 from rdeploy_tui.ui.screens.health import HealthScreen
 from rdeploy_tui.ui.screens.help import HelpScreen
+from rdeploy_tui.ui.screens.manage_dialogs import TrafficDialog, TypeNameDialog
+from rdeploy_tui.ui.screens.manage_logs import ManageLogsScreen
+from rdeploy_tui.ui.screens.manage_scoring import ManageScoringScreen
+from rdeploy_tui.ui.screens.rollout import RolloutScreen
 from rdeploy_tui.ui.screens.scoring import ScoringScreen
 from rdeploy_tui.ui.widgets.dialogs import ConfirmDialog, ErrorDialog
+from rdeploy_tui.ui.widgets.log_panel import LogPanel
 
 SIZE = (80, 24)
 NOWHERE = ScoringTarget("http://127.0.0.1:9/score", "k")  # nothing listens: a send fails at once
@@ -43,6 +55,10 @@ class Case:
     open_app: Callable[[], RdeployApp]
     ready: Callable[[Any], Awaitable[None]] = settle
     answers: list[Any] = field(default_factory=list)  # what a dialog was dismissed with
+    source: Any = None  # the endpoints list's source (it counts its reads)
+    needs_sandbox: bool = False
+    spec: Any = None  # a sandbox step's spec and Azure session, set by the test
+    session: Any = None
 
 
 def _step(step: str, **kw: Any) -> Case:
@@ -79,12 +95,115 @@ def _help() -> Case:
     return case
 
 
+def _deploy(outcome: str) -> Case:
+    """The deploy step, reached with F2 from the review, its run replaying a recorded deploy."""
+    run, lines = recorded_deploy(outcome)
+    case = Case(lambda: make_app("review", screens={"deploy": DeployScreen(clock=lambda: T0 + 185, run=run)}))
+
+    async def ready(pilot: Any) -> None:
+        await settle(pilot, first=True)
+        await press_key(pilot, "f2")
+        await wait_for(pilot, lambda: pilot.app.step == "deploy")
+        screen = pilot.app.screen
+        if outcome != "running":
+            await wait_for(pilot, lambda: screen.status == outcome)
+        await wait_for(pilot, lambda: sum(p.received for p in screen.query(LogPanel)) == lines)
+        await settle(pilot)
+
+    case.ready = ready
+    return case
+
+
+class Source(UpdateSource, HealthSource):
+    """The endpoints list's fixed endpoints, logs and health, counting what is read."""
+
+    def __init__(self) -> None:
+        UpdateSource.__init__(self)
+        HealthSource.__init__(self)
+        self.log_reads = 0
+
+    def logs(self, endpoint, deployment, container, lines):
+        self.log_reads += 1
+        return super().logs(endpoint, deployment, container, lines)
+
+    def read(self) -> int:
+        return self.reads + len(self.asked) + self.log_reads
+
+
+def _endpoints(then: str | None = None, shows: type[Screen] | None = None) -> Case:
+    """The endpoints list over the wizard's last step, churn-live selected; `then`: the key that opens the screen
+    `shows` from it."""
+    source = Source()
+    case = Case(lambda: make_app("score", screens={"score": ScoringScreen(autostart=False, resolver=lambda: NOWHERE)}))
+    case.source = source
+
+    async def ready(pilot: Any) -> None:
+        await settle(pilot, first=True)
+        await on_the_endpoints_list(pilot, source, "churn-live")
+        if then is not None:
+            await press_key(pilot, then)
+            await wait_for(pilot, lambda: isinstance(pilot.app.screen, shows))
+            await settle(pilot)
+            await wait_for(
+                pilot, lambda: not [w for w in pilot.app.workers if w.is_running and w.node is pilot.app.screen]
+            )
+            await settle(pilot)
+
+    case.ready = ready
+    return case
+
+
+def _rollout() -> Case:
+    """A rollout under way (its run replays the first stage and goes on until stopped)."""
+    run = RecordedRun(_rollout_events())
+    case = Case(lambda: make_app("score", screens={"score": ScoringScreen(autostart=False, resolver=lambda: NOWHERE)}))
+
+    async def ready(pilot: Any) -> None:
+        await settle(pilot, first=True)
+        screen = RolloutScreen(pilot.app.state.spec.copy(), run=run)
+        pilot.app.push_screen(screen)
+        await wait_for(pilot, lambda: screen.is_mounted and bool(screen.query("#new-stats")))
+        await wait_for(pilot, lambda: "stage-10: 0/4 errors" in str(screen.query_one("#new-stats").render()))
+        await settle(pilot)
+
+    case.ready = ready
+    return case
+
+
+def _on_sandbox(step: str) -> Case:
+    """A step that asks Azure, asking the shared sandbox through the real SDK clients (opened in the test)."""
+    case = Case(lambda: make_app(step, spec=case.spec, sandbox=True, azure=case.session))
+    case.needs_sandbox = True
+
+    async def ready(pilot: Any) -> None:
+        await settle(pilot, first=True)
+        # Each step's Azure work done: its workers finished, their answers on the screen.
+        await wait_for(pilot, lambda: not [w for w in pilot.app.workers if w.is_running], timeout=60)
+        await settle(pilot)
+
+    case.ready = ready
+    return case
+
+
 CASES: dict[str, Callable[[], Case]] = {
+    "signin": lambda: _on_sandbox("signin"),
+    "workspace": lambda: _on_sandbox("workspace"),
+    "model": lambda: _on_sandbox("model"),
     "packages": lambda: _step("packages"),
     "script": lambda: _step("script"),
     "endpoint": lambda: _step("endpoint"),
     "review": lambda: _step("review"),
+    "deploy running": lambda: _deploy("running"),
+    "deploy failed": lambda: _deploy("failed"),
+    "deploy succeeded": lambda: _deploy("succeeded"),
     "score": _score,
+    "endpoints list": _endpoints,
+    "endpoint scoring": lambda: _endpoints("s", ManageScoringScreen),
+    "endpoint logs": lambda: _endpoints("l", ManageLogsScreen),
+    "endpoint health": lambda: _endpoints("h", HealthScreen),
+    "traffic dialog": lambda: _endpoints("t", TrafficDialog),
+    "delete endpoint dialog": lambda: _endpoints("x", TypeNameDialog),
+    "rollout": _rollout,
     "confirm dialog": lambda: _dialog(lambda: ConfirmDialog("Delete endpoint x?", yes="Delete", danger=True)),
     "resume dialog": lambda: _dialog(
         lambda: ConfirmDialog("Resume it now?", yes="Resume", no="Start over", likely=True)
@@ -94,13 +213,13 @@ CASES: dict[str, Callable[[], Case]] = {
 }
 
 
-def advertised(app: RdeployApp) -> dict[str, str]:
+def advertised(app: RdeployApp) -> dict[str, tuple[str, str]]:
     """key -> action of every key the screen on top offers now: the bindings this app declares (the screen's, its
     panels', the app's: what its footer and F1 list), left to them by the focused widget, and enabled. (Textual's own
     defaults, Tab and the editors' keys, are the widgets' business; Tab is walked below.)"""
     ours = keys.ui_binding_ids()
     return {
-        key: active.binding.action
+        key: (active.binding.action, active.binding.id or "")
         for key, active in app.screen.active_bindings.items()
         if active.enabled and active.binding.id in ours
     }
@@ -116,6 +235,8 @@ class Before:
     editor_text: str | None
     answers: list[Any]
     view: str | None  # the scoring answer's view (table or JSON)
+    reads: int  # what the endpoints list's source has read so far
+    source: Any
 
 
 def _seen(app: RdeployApp) -> tuple:
@@ -123,11 +244,16 @@ def _seen(app: RdeployApp) -> tuple:
     screen = app.screen
     texts = tuple(str(w.render()) for w in screen.query(Static))
     editors = tuple(e.text for e in screen.query(TextArea))
-    return (id(screen), len(app.screen_stack), texts, editors, toasts(app))
+    logs = tuple(p.received for p in screen.query(LogPanel))
+    return (id(screen), len(app.screen_stack), texts, editors, logs, toasts(app))
 
 
 def _editor_text(app: RdeployApp) -> str | None:
     return app.focused.text if isinstance(app.focused, TextArea) else None
+
+
+def _reads(case: Case) -> int:
+    return case.source.read() if case.source is not None else 0
 
 
 def _view(app: RdeployApp) -> str | None:
@@ -170,7 +296,39 @@ EFFECTS: dict[str, Callable[[Before], bool]] = {
     "openapi_sample": _visible_change,
     "toggle_view": lambda b: b.screen.query_one("#result-view", ContentSwitcher).current != b.view,
     "test_local": _visible_change,
+    "retry": _visible_change,
+    # The endpoints list and the screens it opens.
+    "score": lambda b: isinstance(b.app.screen, ManageScoringScreen),
+    "logs": lambda b: isinstance(b.app.screen, ManageLogsScreen),
+    "traffic": lambda b: isinstance(b.app.screen, TrafficDialog),
+    "delete_deployment": lambda b: isinstance(b.app.screen, ConfirmDialog) or _visible_change(b),  # or: why not
+    "delete_endpoint": lambda b: isinstance(b.app.screen, TypeNameDialog),
+    "delete_expired": lambda b: isinstance(b.app.screen, ConfirmDialog) or _visible_change(b),  # or: none expired
+    "new": _left,
+    "update": lambda b: _left(b) or _visible_change(b),  # the update flow, or why it cannot start here
+    "refresh": lambda b: b.source is not None and b.source.read() > b.reads,  # read again
+    "follow": _visible_change,
+    "next_window": _visible_change,
+    "cancel": _left,
+    # The deploy and the rollout.
+    "cancel_deploy": lambda b: isinstance(b.app.screen, ConfirmDialog) or _visible_change(b),
+    "resume": _visible_change,
+    "advance": _visible_change,
+    "hold": _visible_change,
+    "release": _visible_change,
+    "roll_back": lambda b: isinstance(b.app.screen, ConfirmDialog),
 }
+
+
+# Where one screen's action shows otherwise than the action of that name elsewhere.
+EFFECTS_OF_BINDING: dict[str, Callable[[Before], bool]] = {
+    # Esc on a rollout under way stops it (the traffic stays), said in its log; once over it leaves.
+    "rollout.close": lambda b: _left(b) or _visible_change(b),
+}
+
+
+def _effect(action: str, binding_id: str) -> Callable[[Before], bool] | None:
+    return EFFECTS_OF_BINDING.get(binding_id) or EFFECTS.get(action)
 
 
 async def _prepare(pilot: Any, action: str) -> None:
@@ -191,31 +349,55 @@ async def _until(pilot: Any, condition: Callable[[], bool], timeout: float = 5.0
 
 
 @pytest.mark.parametrize("name", list(CASES))
-async def test_every_key_the_screen_offers_works_from_its_first_focus(name):
-    case = CASES[name]()
-    app = case.open_app()
-    async with app.run_test(size=SIZE) as pilot:
-        await case.ready(pilot)
-        offered = advertised(app)
-    assert offered, f"{name} offers no keys"
-    unknown = sorted({action for action in offered.values()} - set(EFFECTS))
-    assert not unknown, f"{name} offers actions with no effect known to this test: {unknown}"
+async def test_every_key_the_screen_offers_works_from_its_first_focus(name, request):
+    with ExitStack() as stack:
 
-    failed = []
-    for key, action in offered.items():
-        case = CASES[name]()
+        def fresh() -> Case:
+            case = CASES[name]()
+            if case.needs_sandbox:
+                if not hasattr(fresh, "session"):
+                    sandbox = request.getfixturevalue("sandbox")
+                    fresh.session = stack.enter_context(connection_on(sandbox))
+                    fresh.spec = spec_on_sandbox(sandbox, "keys-unused-endpoint")
+                case.session, case.spec = fresh.session, fresh.spec.copy()
+            return case
+
+        case = fresh()
         app = case.open_app()
-        async with app.run_test(size=SIZE, notifications=True) as pilot:
+        async with app.run_test(size=SIZE) as pilot:
             await case.ready(pilot)
-            await _prepare(pilot, action)
-            before = Before(app, app.screen, app.focused, _seen(app), _editor_text(app), case.answers, _view(app))
-            await press_key(pilot, key)
-            if not await _until(pilot, partial(EFFECTS[action], before)):
-                typed = _editor_text(app) if app.screen is before.screen else None
-                failed.append(
-                    f"{key} ({action}) from {before.focused!r}" + (f": editor now {typed!r}" if typed else "")
+            offered = advertised(app)
+        assert offered, f"{name} offers no keys"
+        unknown = sorted({action for action, binding_id in offered.values() if _effect(action, binding_id) is None})
+        assert not unknown, f"{name} offers actions with no effect known to this test: {unknown}"
+
+        failed = []
+        for key, (action, binding_id) in offered.items():
+            case = fresh()
+            app = case.open_app()
+            async with app.run_test(size=SIZE, notifications=True) as pilot:
+                await case.ready(pilot)
+                await _prepare(pilot, action)
+                before = Before(
+                    app,
+                    app.screen,
+                    app.focused,
+                    _seen(app),
+                    _editor_text(app),
+                    case.answers,
+                    _view(app),
+                    _reads(case),
+                    case.source,
                 )
-    assert not failed, "keys that did not work:\n" + "\n".join(failed)
+                await press_key(pilot, key)
+                if not await _until(pilot, partial(_effect(action, binding_id), before)):
+                    typed = _editor_text(app) if app.screen is before.screen else None
+                    failed.append(
+                        f"{key} ({action}) from {before.focused!r}" + (f": editor now {typed!r}" if typed else "")
+                    )
+                if case.needs_sandbox:  # the step the key led to asks Azure: its answer arrives before the app closes
+                    await wait_for(pilot, lambda: not [w for w in pilot.app.workers if w.is_running], timeout=60)
+        assert not failed, f"keys of {name} that did not work:\n" + "\n".join(failed)
 
 
 # --- the focus a step opens with, and where Tab takes it ---------------------------------------------------------
