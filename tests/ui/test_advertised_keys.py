@@ -26,7 +26,7 @@ from test_update_flow import Source as UpdateSource
 from test_update_flow import _rollout_events, on_the_endpoints_list
 from textual.command import CommandPalette
 from textual.screen import Screen
-from textual.widgets import ContentSwitcher, Static, TextArea
+from textual.widgets import ContentSwitcher, Select, Static, TextArea
 from ui_helpers import RecordedRun, make_app, settle, toasts, wait_for
 
 from rdeploy_tui.scoring.target import ScoringTarget
@@ -339,6 +339,14 @@ async def _prepare(pilot: Any, action: str) -> None:
         assert pilot.app.focused.text != before, "the request editor did not take a typed space"
 
 
+async def _quiet(pilot: Any, earlier: set[Any]) -> None:
+    """Let what the key started finish (a step asking Azure, a dialog saying it failed) before the app closes."""
+    app = pilot.app
+    await _until(pilot, lambda: not [w for w in app.workers if w not in earlier and w.is_running], timeout=60)
+    if app.is_running:
+        await settle(pilot)
+
+
 async def _until(pilot: Any, condition: Callable[[], bool], timeout: float = 5.0) -> bool:
     deadline = time.monotonic() + timeout
     while not condition():
@@ -389,14 +397,14 @@ async def test_every_key_the_screen_offers_works_from_its_first_focus(name, requ
                     _reads(case),
                     case.source,
                 )
+                earlier = set(app.workers)
                 await press_key(pilot, key)
                 if not await _until(pilot, partial(_effect(action, binding_id), before)):
                     typed = _editor_text(app) if app.screen is before.screen else None
                     failed.append(
                         f"{key} ({action}) from {before.focused!r}" + (f": editor now {typed!r}" if typed else "")
                     )
-                if case.needs_sandbox:  # the step the key led to asks Azure: its answer arrives before the app closes
-                    await wait_for(pilot, lambda: not [w for w in pilot.app.workers if w.is_running], timeout=60)
+                await _quiet(pilot, earlier)
         assert not failed, f"keys of {name} that did not work:\n" + "\n".join(failed)
 
 
@@ -423,3 +431,40 @@ async def test_tab_from_the_last_field_lands_on_next_and_enter_there_goes_on():
         await press_key(pilot, "f2")
         await _until(pilot, lambda: app.step == "review")
         assert app.step == "review"
+
+
+async def test_tab_from_the_workspace_dropdown_lands_on_next_and_enter_never_goes_back(sandbox):
+    """The workspace step on the sandbox: the dropdown has the focus once the workspaces are listed; Tab goes to Next
+    (Back is Esc's, Tab never stops on it), Enter there goes on to the model. Back on this step later, F2 and Enter
+    go forward, never back to the sign-in."""
+    with connection_on(sandbox) as session:
+        app = make_app("workspace", spec=spec_on_sandbox(sandbox, "keys-unused-endpoint"), sandbox=True, azure=session)
+        async with app.run_test(size=SIZE, notifications=True) as pilot:
+            await settle(pilot, first=True)
+            screen = app.screen
+            await wait_for(pilot, lambda: not screen.query_one("#next").disabled, timeout=60)
+            assert isinstance(app.focused, Select) and app.focused.id == "workspace"
+            await press_key(pilot, "tab")
+            assert app.focused is not None and app.focused.id == "next", f"Tab from the dropdown went to {app.focused}"
+            await press_key(pilot, "enter")
+            await wait_for(pilot, lambda: app.step == "model", timeout=30)
+            await press_key(pilot, "escape")
+            await wait_for(pilot, lambda: app.step == "workspace" and app.screen is screen, timeout=30)
+            assert app.focused is None or app.focused.id != "back"
+            for _ in range(2):  # F2 on, Esc back, then Enter, whatever has the focus now: never back to the sign-in
+                await press_key(pilot, "f2")
+                await wait_for(pilot, lambda: app.step == "model", timeout=30)
+                await press_key(pilot, "escape")
+                await wait_for(pilot, lambda: app.step == "workspace" and app.screen is screen, timeout=30)
+                focused = app.focused
+                assert focused is not None and focused.id in ("workspace", "next"), f"the focus came back on {focused}"
+                await press_key(pilot, "enter")
+                if focused.id == "next":  # Enter on Next goes on
+                    await wait_for(pilot, lambda: app.step == "model", timeout=30)
+                    await press_key(pilot, "escape")
+                    await wait_for(pilot, lambda: app.step == "workspace", timeout=30)
+                else:  # Enter on the dropdown opens it; Esc closes it
+                    await wait_for(pilot, lambda select=focused: select.expanded, timeout=30)
+                    await press_key(pilot, "escape")
+                    await wait_for(pilot, lambda select=focused: not select.expanded, timeout=30)
+            await wait_for(pilot, lambda: not [w for w in app.workers if w.is_running], timeout=60)
