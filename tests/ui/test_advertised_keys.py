@@ -19,7 +19,7 @@ from typing import Any
 
 import pytest
 from sandbox_specs import connection_on, spec_on_sandbox
-from terminal_bytes import press_key, type_text
+from terminal_bytes import decoded, press_key, type_text, xterm_bytes
 from test_health_view import HealthSource
 from test_snapshots import T0, recorded_deploy
 from test_update_flow import Source as UpdateSource
@@ -468,3 +468,11 @@ async def test_tab_from_the_workspace_dropdown_lands_on_next_and_enter_never_goe
                     await press_key(pilot, "escape")
                     await wait_for(pilot, lambda select=focused: not select.expanded, timeout=30)
             await wait_for(pilot, lambda: not [w for w in app.workers if w.is_running], timeout=60)
+
+
+def test_the_bytes_sent_for_each_key_the_ui_binds_decode_to_that_key():
+    """The bytes these tests send (tests/ui/terminal_bytes.py) are read by Textual's parser as the key they stand for,
+    for every key any screen binds (tests/ui/test_browser_terminal.py measures what xterm.js itself sends)."""
+    bound = {k for cls in keys.ui_binding_classes() for b in keys.own_bindings(cls) for k in keys.split_keys(b.key)}
+    read_as = {key: [e.key for e in decoded(xterm_bytes(key))] for key in sorted(bound)}
+    assert {key: got for key, got in read_as.items() if got != [key]} == {}
