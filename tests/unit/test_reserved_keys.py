@@ -191,7 +191,12 @@ def test_a_character_no_keyboard_sends_is_not_a_key():
         ({"next": "question_mark"}, {}, "next: question_mark is Help's key; left out so that Help keeps it"),
         ({"command_palette": "ctrl+p"}, {}, "would leave the command palette without a key that works"),
         # Swaps and moves that leave every essential action a key are the user's to make.
-        ({"help": "f2", "next": "question_mark"}, {"help": "f2", "next": "question_mark"}, None),
+        # F2 is also the deploy screen's Resume (deploy.resume): a swap moves it too, else Help has no key there.
+        (
+            {"help": "f2", "next": "question_mark", "deploy.resume": "question_mark"},
+            {"help": "f2", "next": "question_mark", "deploy.resume": "question_mark"},
+            None,
+        ),
         ({"quit": "f6", "next": "f4"}, {"quit": "f6", "next": "f4"}, None),
         ({"quit": "f6,ctrl+q"}, {"quit": "f6,ctrl+q"}, None),
     ],
