@@ -356,7 +356,10 @@ async def _until(pilot: Any, condition: Callable[[], bool], timeout: float = 5.0
     return True
 
 
-@pytest.mark.parametrize("name", list(CASES))
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "name", [pytest.param(n, marks=[pytest.mark.sandbox] if CASES[n]().needs_sandbox else []) for n in CASES]
+)
 async def test_every_key_the_screen_offers_works_from_its_first_focus(name, request):
     with ExitStack() as stack:
 
@@ -433,6 +436,7 @@ async def test_tab_from_the_last_field_lands_on_next_and_enter_there_goes_on():
         assert app.step == "review"
 
 
+@pytest.mark.sandbox
 async def test_tab_from_the_workspace_dropdown_lands_on_next_and_enter_never_goes_back(sandbox):
     """The workspace step on the sandbox: the dropdown has the focus once the workspaces are listed; Tab goes to Next
     (Back is Esc's, Tab never stops on it), Enter there goes on to the model. Back on this step later, F2 and Enter
