@@ -430,7 +430,8 @@ class ScoringPanel(WorkerErrors, Vertical):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         # F4 switches an answer between its table and its JSON: shown dimmed (None) while no answer has a table.
         if action == "toggle_view":
-            return None if self.query_one("#toggle-view", Button).has_class("-hidden") else True
+            toggle = self.query("#toggle-view")  # (none yet while the panel is being composed)
+            return True if toggle and not toggle.first().has_class("-hidden") else None
         return True
 
     @on(Button.Pressed, "#toggle-view")
