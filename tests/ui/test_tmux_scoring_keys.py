@@ -5,7 +5,6 @@ request out without typing a j into it, and ctrl+s (0x13) sends it to the deploy
 from __future__ import annotations
 
 import os
-import subprocess
 
 import pytest
 from test_tmux_compute_instance import card_terminal, compute_instance_shell  # noqa: F401 (fixtures)
@@ -44,16 +43,16 @@ def test_alt_j_formats_and_ctrl_s_sends_from_the_request_editor(compute_instance
     pane = open_terminal()
     pane.wait_for("Online endpoints in workspace", ENDPOINT, "s Score", timeout=120)
     pane.keys("s")
-    pane.wait_for(f"Score {ENDPOINT}", "alt+j formats", "No request sent yet.", timeout=60)
+    # The sample request is in the editor (from the endpoint, laid out): typing starts once it is there.
+    pane.wait_for(f"Score {ENDPOINT}", "alt+j formats", "No request sent yet.", '"forecast_horizon": [', timeout=60)
 
-    # The editor has the focus: F7 selects its text, and the request typed over it is on one line.
-    pane.keys("F7")
-    # Typed as one literal string (tmux reads a lone "{" given to send-keys as the start of a command block).
-    subprocess.run(["tmux", "send-keys", "-t", pane.name, "-l", '{"forecast_horizon":[3]}'], check=True)
-    pane.wait_for('{"forecast_horizon":[3]}')
+    # The editor has the focus, its cursor at the start: a space typed there pushes the request's first line right
+    # (" 1  {" is line 1 of the laid-out sample beside its line number), and alt+j lays it out again.
+    pane.keys("Space")
+    pane.wait_for(" 1   {", timeout=30)
     pane.keys("M-j")  # tmux sends ESC j, as xterm.js does
-    screen = pane.wait_for('"forecast_horizon": [', timeout=30)
-    assert "j{" not in screen and "[3]}" not in screen, screen
+    screen = pane.wait_for(" 1  {", timeout=30)
+    assert " 1   {" not in screen and "j{" not in screen and " 1  j" not in screen, screen
 
     pane.keys("C-s")
     pane.wait_for("HTTP 200", timeout=120)
