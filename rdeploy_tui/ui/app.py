@@ -9,6 +9,7 @@ import os
 import time
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from textual import events
 from textual.app import App
 from textual.binding import Binding, BindingType
 from textual.reactive import var
@@ -89,6 +90,15 @@ class RdeployApp(App):
         if self.state.connection.sandbox:
             self.sub_title = "sandbox"
         self.goto(self.start_step)
+
+    async def on_event(self, event: events.Event) -> None:
+        if isinstance(event, events.Key) and not event.is_forwarded and "alt" in event.key.split("+")[:-1]:
+            # A terminal sends alt+j as ESC j (xterm.js, tmux M-j), which Textual's parser reads as alt+j carrying
+            # the character "j": a focused Input or TextArea would type that j and the key's binding never run
+            # (the scoring screen's "alt+j formats"). An alt key is never text: without its character, the focused
+            # editor lets it through to the bindings. (AltGr and macOS Option characters arrive as themselves.)
+            event.character = None
+        await super().on_event(event)
 
     def after_first_frame(self, callback) -> None:
         """Run callback (it may be async) right after the first frame: for UI the first frame left out."""

@@ -214,12 +214,23 @@ class WizardStep(WorkerErrors, Screen):
     on_field_checked = on_select_changed = on_option_list_option_highlighted = _form_changed
     on_radio_set_changed = on_text_area_changed = _form_changed
 
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        # Esc (Back) is offered only where it leads: not on the deploy flow's first step, where it did nothing.
+        if action == "back":
+            return self.has_step_before()
+        return True
+
+    def has_step_before(self) -> bool:
+        """Back leads somewhere: a step before this one, or out of the update flow to the endpoints list."""
+        return self.flow.before(self.STEP) is not None or self.app.state.update is not None
+
     def _sync_nav(self) -> None:
         """The nav bar's buttons as the flow has them for this step, and the blocker."""
+        self.refresh_bindings()  # Back's key follows the flow (check_action)
         if not self.query("#next"):  # the first screen's nav bar comes a frame late
             return
         self.query_one("#next", Button).label = self.next_label()
-        self.query_one("#back", Button).disabled = self.flow.before(self.STEP) is None and self.app.state.update is None
+        self.query_one("#back", Button).disabled = not self.has_step_before()
         self._show_blocker(self.blocker)  # (reading a computed reactive works it out again)
 
     def _show_blocker(self, blocker: str | None) -> None:

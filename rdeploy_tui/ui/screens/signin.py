@@ -240,7 +240,7 @@ class SignInScreen(WizardStep):
         # Retry is offered (in the footer too) only while not signed in.
         if action == "retry":
             return not self.busy and self.who is None
-        return True
+        return super().check_action(action, parameters)
 
     def problems(self) -> list[str]:
         if self.busy:

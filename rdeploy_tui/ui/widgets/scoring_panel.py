@@ -416,6 +416,7 @@ class ScoringPanel(WorkerErrors, Vertical):
         toggle.set_class(table is None, "-hidden")
         self.query_one("#result-view", ContentSwitcher).current = "result-table" if table else "result-json"
         toggle.label = "JSON" if table else "Table"
+        self.refresh_bindings()  # F4 is offered while there is a table to switch to
 
     def _fill_table(self, table: RecordsTable | None) -> None:
         view = self.query_one("#result-table", DataTable)
@@ -430,6 +431,13 @@ class ScoringPanel(WorkerErrors, Vertical):
         status.update(text)
         status.set_class(ok is True, "-ok")
         status.set_class(ok is False, "-failed")
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        # F4 switches an answer between its table and its JSON: shown dimmed (None) while no answer has a table.
+        if action == "toggle_view":
+            toggle = self.query("#toggle-view")  # (none yet while the panel is being composed)
+            return True if toggle and not toggle.first().has_class("-hidden") else None
+        return True
 
     @on(Button.Pressed, "#toggle-view")
     def action_toggle_view(self) -> None:
