@@ -7,14 +7,15 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from textual.containers import ScrollableContainer
 from textual.geometry import Region
 from textual.widget import Widget
-from textual.widgets import Static
-from ui_helpers import RecordedRun, deploy_outcome, make_app, settle, visible_lines, visible_text, wait_for
+from textual.widgets import DataTable, Static
+from ui_helpers import NOT_LISTED, RecordedRun, deploy_outcome, make_app, settle, visible_lines, visible_text, wait_for
 
 from rdeploy_tui.spec.deploy_spec import default_spec
 from rdeploy_tui.ui.screens.deploy import DeployScreen
+from rdeploy_tui.ui.screens.manage import ManageScreen
+from rdeploy_tui.ui.screens.scoring import ScoringScreen
 
 SMALL = (80, 24)
 LONG_ENDPOINT = "r-endpoint-forecast-weekly-store"  # 32 characters: the longest name Azure takes
@@ -22,14 +23,6 @@ LONG_DEPLOYMENT = "green-candidate-2026-12"
 
 
 # -- what is visible ------------------------------------------------------------------------------------------------
-def _scrolls_vertically(widget: Widget) -> bool:
-    return widget.styles.overflow_y in ("auto", "scroll") and widget.allow_vertical_scroll
-
-
-def _scrolls_horizontally(widget: Widget) -> bool:
-    return widget.styles.overflow_x in ("auto", "scroll") and widget.allow_horizontal_scroll
-
-
 def _name(widget: Any) -> str:
     """Type#id of the widget and of its parents up to the first with an id, for the failure message."""
     path = []
@@ -41,32 +34,67 @@ def _name(widget: Any) -> str:
     return " in ".join(path)
 
 
+def _scrolls(widget: Widget, vertically: bool) -> bool:
+    overflow = widget.styles.overflow_y if vertically else widget.styles.overflow_x
+    return overflow in ("auto", "scroll")
+
+
+def _outside_unscrolled(widget: Widget, box: Region, vertically: bool) -> Widget | None:
+    """The first container of `widget`, up to the first that scrolls that way, that does not hold all of `box`."""
+    for parent in widget.ancestors:
+        if not isinstance(parent, Widget) or _scrolls(parent, vertically):
+            return None
+        inner = parent.content_region
+        if vertically and (box.bottom > inner.bottom or box.y < inner.y):
+            return parent
+        if not vertically and (box.right > inner.right or box.x < inner.x):
+            return parent
+    return None
+
+
+def _text_box(widget: Widget, screen: Any) -> Region:
+    """Where a leaf's text is: its content area, narrowed to the text's own width and height for a Static (the blank
+    rest of a Static that is wider than its container is not cut text)."""
+    box = widget.content_region
+    if isinstance(widget, Static) and box.area:
+        width = widget.get_content_width(box.size, screen.size)
+        height = widget.get_content_height(box.size, screen.size, min(width, box.width) or 1)
+        box = Region(box.x, box.y, min(box.width, width), min(box.height, height))
+    return box
+
+
+ELLIPSIS_CUT = "…"  # Textual's text-overflow: ellipsis, and Rich's truncation: the rest of the text is not shown
+
+
 def cut_without_scroll(screen: Any) -> list[str]:
-    """The text widgets of `screen` whose text does not all show and that no scrolling reaches: a Static given fewer
-    rows than its wrapped text needs, or a widget outside its container's visible area where that container does not
-    scroll (in that direction) to it."""
+    """What of `screen` does not all show and no scrolling reaches: a Static given fewer rows than its wrapped text
+    needs, a text widget (a leaf) or a scrolling container that reaches past a container that does not scroll that
+    way, or a line cut off with an ellipsis."""
     cut: list[str] = []
     for widget in screen.walk_children(Widget):
         if not widget.display or not widget.visible or widget.region.area == 0:
             continue
         name = _name(widget)
-        if isinstance(widget, Static) and widget.display and widget.content_region.width > 0:
+        if isinstance(widget, Static) and widget.content_region.width > 0:
             # rows the text needs at the width it has, against the rows it got: a Static does not scroll
             needed = widget.get_content_height(widget.content_region.size, screen.size, widget.content_region.width)
-            if needed > widget.content_region.height and not _scrolls_vertically(widget):
+            if needed > widget.content_region.height and not _scrolls(widget, vertically=True):
                 cut.append(f"{name}: {needed} rows of text in {widget.content_region.height}")
-        parent = widget.parent
-        if not isinstance(parent, Widget) or widget.region.area == 0:
-            continue
-        # cut by its container: below or right of what the container shows, and the container does not scroll there
-        inner = parent.scrollable_content_region if isinstance(parent, ScrollableContainer) else parent.content_region
-        own = widget.region
-        if own.bottom > inner.bottom and not _scrolls_vertically(parent):
-            cut.append(f"{name}: {own.bottom - inner.bottom} rows below its container, which does not scroll")
-        if own.right > inner.right and not _scrolls_horizontally(parent):
-            cut.append(f"{name}: {own.right - inner.right} columns right of its container, which does not scroll")
-        if not Region(0, 0, *SMALL).contains_region(own) and parent is screen:
-            cut.append(f"{name}: outside the terminal")
+        scroller = _scrolls(widget, vertically=True) or _scrolls(widget, vertically=False)
+        if widget.children and not scroller:
+            continue  # a container: its leaves are checked
+        box = widget.region if scroller else _text_box(widget, screen)
+        for vertically in (True, False):
+            outside = _outside_unscrolled(widget, box, vertically)
+            if outside is not None:
+                where = "rows" if vertically else "columns"
+                cut.append(
+                    f"{name}: {where} of {box} outside {_name(outside)} ({outside.content_region}), which does not "
+                    "scroll to them"
+                )
+    for row, line in enumerate(visible_lines(screen.app)):
+        if ELLIPSIS_CUT in line:
+            cut.append(f"row {row} cut with an ellipsis: {line.strip()}")
     return cut
 
 
@@ -166,3 +194,136 @@ async def test_a_real_build_failure_shows_its_cause_the_build_log_and_resume_not
             log_rows = build.log.region
             shown = visible_lines(app)[log_rows.y : log_rows.bottom]
             assert any("carrier" in row for row in shown), "\n".join(shown)
+
+
+# -- the script step's local test (F8): its result on screen, whatever was in view when F8 was pressed ---------------
+@pytest.mark.r
+async def test_f8_shows_the_local_tests_result_without_scrolling():
+    app = make_app("script")
+    async with app.run_test(size=SMALL) as pilot:
+        await settle(pilot, first=True)
+        assert "Local test" not in visible_text(app)
+        await pilot.press("f8")  # from the top of the step, the result's place below the fold
+        result = app.screen.query_one("#local-result", Static)
+        await wait_for(pilot, lambda: str(result.render()).startswith("Local test"), timeout=180)
+        await settle(pilot)
+        text = assert_fits(app, "Local test passed", "HTTP 200.", "F2 Next")
+        assert "ok   precision" in text  # the checks' log under the result, in view too
+
+
+# -- the wizard's steps, on the sandbox, with long names -------------------------------------------------------------
+def _long_names_spec(sandbox):
+    from sandbox_specs import spec_on_sandbox
+
+    spec = spec_on_sandbox(sandbox, LONG_ENDPOINT)
+    spec.deployment.name = LONG_DEPLOYMENT
+    spec.image.r_packages = [*spec.image.r_packages, "forecast", "data.table", "tidymodels", "randomForest"]
+    return spec
+
+
+STEP_SHOWS = {  # what each step shows once it has read what it needs, and its next action
+    "signin": ("Signed in", "F2 Next"),
+    "workspace": ("rdeploy-sandbox-ws", "F2 Next"),
+    "model": ("forecast-model", "F2 Next"),
+    "packages": ("randomForest", "F2 Next"),
+    "script": ("Test locally (F8)", "F8 Test locally", "F2 Next"),
+    "endpoint": (LONG_ENDPOINT, "F2 Next"),
+    "review": (LONG_ENDPOINT, "Deploy"),
+}
+
+
+@pytest.mark.sandbox
+@pytest.mark.parametrize("step", list(STEP_SHOWS))
+async def test_each_wizard_step_fits_with_long_names(sandbox, step):
+    from sandbox_specs import connection_on
+
+    with connection_on(sandbox) as session:
+        app = make_app(step, spec=_long_names_spec(sandbox), sandbox=True, azure=session, endpoints=NOT_LISTED)
+        async with app.run_test(size=SMALL) as pilot:
+            await settle(pilot, first=True)
+            shows = STEP_SHOWS[step]
+            try:
+                await wait_for(pilot, lambda: all(s in visible_text(app) for s in shows), timeout=60)
+            except AssertionError:
+                raise AssertionError(f"{step} does not show {shows}:\n{visible_text(app)}") from None
+            await settle(pilot)
+            assert_fits(app, *shows)
+
+
+# -- the endpoints list and what opens from it, on a real sandbox deployment with long names -------------------------
+@pytest.fixture(scope="module")
+def long_named_endpoint(sandbox_server, tmp_path_factory):
+    """LONG_ENDPOINT with LONG_DEPLOYMENT (100 %, expiring in 8 h), deployed by the real pipeline."""
+    from sandbox_specs import connection_on, spec_on_sandbox
+
+    from rdeploy_tui.errors import RdeployError
+    from rdeploy_tui.pipeline.runner import run_deploy
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("RDEPLOY_HOME", str(tmp_path_factory.mktemp("fit-home")))
+        with connection_on(sandbox_server) as session:
+            spec = spec_on_sandbox(sandbox_server, LONG_ENDPOINT)
+            spec.deployment.name, spec.deployment.expires_after = LONG_DEPLOYMENT, "8h"
+            outcome = run_deploy(spec, session=session, sink=lambda event: None)
+            assert outcome.status == "succeeded", outcome.summary
+            yield spec, session
+            try:
+                session_endpoints(spec, session).delete(spec.endpoint.name)
+            except RdeployError:
+                pass
+
+
+def session_endpoints(spec, session):
+    from rdeploy_tui.azure import Endpoints, Workspace
+
+    ws = spec.workspace
+    return Endpoints(Workspace.open(session, ws.subscription_id, ws.resource_group, ws.name))
+
+
+async def _endpoints_list(pilot, app) -> ManageScreen:
+    """The list as the wizard opens it, its prices read (by its worker) and the long-named endpoint selected."""
+    screen = ManageScreen()
+    app.push_screen(screen)
+    await wait_for(pilot, lambda: LONG_ENDPOINT in screen.infos and LONG_ENDPOINT in screen.bills, timeout=120)
+    table = screen.query_one("#endpoints", DataTable)
+    table.move_cursor(row=table.get_row_index(LONG_ENDPOINT))
+    table.focus()
+    await settle(pilot)
+    return screen
+
+
+OPENED_BY = {  # a key on the list, and what the screen or dialog it opens must show: its next action
+    "s": ("Send", "esc Endpoints"),
+    "l": ("Logs of", "esc Endpoints"),
+    "h": ("esc Back", "w Window"),
+    "t": ("Save", "Cancel"),
+    "x": ("Type the endpoint's name", "Delete endpoint", "Keep"),
+    "f1": ("Esc closes",),
+}
+
+
+@pytest.mark.sandbox
+@pytest.mark.r
+@pytest.mark.parametrize("key", [None, *OPENED_BY])
+async def test_the_endpoints_list_and_what_it_opens_fit(long_named_endpoint, key):
+    spec, session = long_named_endpoint
+    app = make_app("score", spec=spec.copy(), screens={"score": ScoringScreen(autostart=False)}, azure=session)
+    async with app.run_test(size=SMALL) as pilot:
+        await settle(pilot, first=True)
+        screen = await _endpoints_list(pilot, app)
+        if key is None:
+            text = assert_fits(app, "s Score", "n New deploy", "Quit")
+            row = next(line for line in text.splitlines() if LONG_ENDPOINT in line)
+            assert "USD" in row or "$" in row, row  # what it bills per hour, in its row
+            assert "7h" in row or "8h" in row, row  # and when it expires
+            uri = screen.infos[LONG_ENDPOINT].scoring_uri
+            assert uri.replace("/", "") in text.replace("\n", "").replace(" ", "").replace("/", ""), text
+            return
+        await pilot.press(key)
+        shows = OPENED_BY[key]
+        try:
+            await wait_for(pilot, lambda: app.screen is not screen and all(s in visible_text(app) for s in shows))
+        except AssertionError:
+            raise AssertionError(f"{key} shows not {shows}:\n{visible_text(app)}") from None
+        await settle(pilot)
+        assert_fits(app, *shows)
