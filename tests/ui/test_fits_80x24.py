@@ -327,3 +327,43 @@ async def test_the_endpoints_list_and_what_it_opens_fit(long_named_endpoint, key
             raise AssertionError(f"{key} shows not {shows}:\n{visible_text(app)}") from None
         await settle(pilot)
         assert_fits(app, *shows)
+
+
+# -- an update from the list: the rollout screen running, its roll-back question, its outcome ------------------------
+async def _press_until(pilot, key: str, shown: str, timeout: float = 120) -> None:
+    """Press `key` (F2 on each update step) and wait until `shown` is on screen."""
+    await pilot.press(key)
+    try:
+        await wait_for(pilot, lambda: shown in visible_text(pilot.app), timeout=timeout)
+    except AssertionError:
+        raise AssertionError(f"after {key}, not {shown!r}:\n{visible_text(pilot.app)}") from None
+    await settle(pilot)
+
+
+@pytest.mark.sandbox
+@pytest.mark.r
+async def test_a_rollout_its_roll_back_question_and_its_outcome_fit(long_named_endpoint):
+    spec, session = long_named_endpoint
+    app = make_app("score", spec=spec.copy(), screens={"score": ScoringScreen(autostart=False)}, azure=session)
+    async with app.run_test(size=SMALL) as pilot:
+        await settle(pilot, first=True)
+        await _endpoints_list(pilot, app)
+        await _press_until(pilot, "u", "1 Model")  # the update flow: model, packages, script, size, review
+        await _press_until(pilot, "f2", "always included")
+        await _press_until(pilot, "f2", "Preview of src/plumber.R")
+        await _press_until(pilot, "f2", "New deployment's name")
+        assert_fits(app, "F2 Next")
+        await _press_until(pilot, "f2", "Roll out")
+        assert_fits(app, "Roll out")
+        await _press_until(pilot, "f2", "stage-", timeout=300)  # the rollout running
+        assert_fits(app, "b Roll back", "h Hold", "Stop / endpoints")
+        await pilot.press("b")  # asks first, unless the rollout's own checks rolled it back already (a slow machine)
+        await wait_for(pilot, lambda: any(s in visible_text(app) for s in ("Keep rolling out", "rolled-back")))
+        if "Keep rolling out" in visible_text(app):
+            await settle(pilot)
+            assert_fits(app, "Roll back now?", "Keep rolling out")
+            await pilot.press("y")
+        await wait_for(pilot, lambda: "rolled-back" in visible_text(app), timeout=120)
+        await settle(pilot)
+        text = assert_fits(app, "rolled-back. Esc: back", "esc")
+        assert "bills" in text  # the outcome says what still bills, on screen
