@@ -367,3 +367,33 @@ async def test_a_rollout_its_roll_back_question_and_its_outcome_fit(long_named_e
         await settle(pilot)
         text = assert_fits(app, "rolled-back. Esc: back", "esc")
         assert "bills" in text  # the outcome says what still bills, on screen
+
+
+# -- dialogs ---------------------------------------------------------------------------------------------------------
+@pytest.mark.sandbox
+@pytest.mark.r
+async def test_an_azure_refusal_fits_its_dialog_with_close_on_screen(long_named_endpoint, sandbox):
+    """A 403 (its message, the role to ask for and the az command that grants it) when saving the traffic."""
+    spec, session = long_named_endpoint
+    app = make_app("score", spec=spec.copy(), screens={"score": ScoringScreen(autostart=False)}, azure=session)
+    async with app.run_test(size=SMALL) as pilot:
+        await settle(pilot, first=True)
+        await _endpoints_list(pilot, app)
+        await _press_until(pilot, "t", "Save")
+        sandbox.faults.arm("authorization-failed", count=1, match=r"(PUT|PATCH) .*/onlineEndpoints/")
+        await _press_until(pilot, "enter", "You do not have permission")
+        text = assert_fits(app, "Close")
+        assert "MachineLearningServices/workspaces/" in text and "(Workspace step)s" not in text  # Azure's words
+
+
+async def test_the_cancel_and_quit_questions_of_a_running_deploy_fit():
+    screen = DeployScreen(run=RecordedRun([]))
+    app = make_app("review", spec=_long_spec(), screens={"deploy": screen})
+    async with app.run_test(size=SMALL) as pilot:
+        await _deploy(pilot, screen, "running")
+        await _press_until(pilot, "ctrl+x", "Keep deploying")
+        assert_fits(app, "Cancel the deployment?", "Cancel deploy", "Keep deploying")
+        await pilot.press("escape")  # keeps deploying
+        await wait_for(pilot, lambda: app.screen is screen)
+        await _press_until(pilot, "f10", "Quit anyway?")
+        assert_fits(app, "Quit anyway?")
