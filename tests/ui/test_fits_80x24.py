@@ -397,3 +397,34 @@ async def test_the_cancel_and_quit_questions_of_a_running_deploy_fit():
         await wait_for(pilot, lambda: app.screen is screen)
         await _press_until(pilot, "f10", "Quit anyway?")
         assert_fits(app, "Quit anyway?")
+
+
+async def test_a_long_failure_keeps_its_cause_and_the_resume_key_in_view():
+    """Azure's longest failures (a quota message naming the family, the region and the portal page) above the cause:
+    the failing line and F2 Resume stay visible, the rest a scroll away in the failure's box."""
+    from rdeploy_tui.pipeline.events import LogLines, StepFailed, StepStarted
+
+    cause = "ERROR: compilation failed for package ‘data.table’ (gcc: fatal error: Killed signal terminated cc1plus)"
+    what = (
+        f"The deployment {LONG_DEPLOYMENT} of endpoint {LONG_ENDPOINT} failed: the image build in "
+        "acrrdeploysandboxws0123456789.azurecr.io ended with status Failed after 14m 32s, while the endpoint was "
+        "created beside it; the build's agent ran out of memory compiling a package from source. " * 2
+    )
+    log = [f"Step 5/9 : RUN Rscript install_packages.R (line {i})" for i in range(200)] + [cause, "Execution halted"]
+    events = [
+        LogLines("build-image", "build", tuple(log)),
+        StepStarted("build-image", "Build image", 0.0),
+        StepFailed("build-image", what, "Read the build log. " * 6, "\n".join(log[-20:]), "BuildFailed", 1.0, cause),
+    ]
+    spec = _long_spec()
+    left = (
+        f"Deploy failed. Left behind: endpoint {LONG_ENDPOINT} exists (an endpoint without deployments does not bill "
+        f"compute); rdeploy-tui --sandbox endpoints delete {LONG_ENDPOINT} deletes it."
+    )
+    screen = DeployScreen(run=RecordedRun(events, deploy_outcome("failed", spec, summary=left)))
+    app = make_app("review", spec=spec, screens={"deploy": screen})
+    async with app.run_test(size=SMALL) as pilot:
+        await _deploy(pilot, screen, "failed")
+        text = assert_fits(app, "Failing line: ERROR: compilation failed for package", "F2 Resume")
+        assert "Score" not in footer_line(app)
+        assert sum(cause[:40] in line for line in text.splitlines()) >= 1
