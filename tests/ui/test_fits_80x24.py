@@ -226,7 +226,7 @@ STEP_SHOWS = {  # what each step shows once it has read what it needs, and its n
     "workspace": ("rdeploy-sandbox-ws", "F2 Next"),
     "model": ("forecast-model", "F2 Next"),
     "packages": ("randomForest", "F2 Next"),
-    "script": ("Test locally (F8)", "F8 Test locally", "F2 Next"),
+    "script": ("Preview of src/plumber.R", "F8 Test locally", "F2 Next"),
     "endpoint": (LONG_ENDPOINT, "F2 Next"),
     "review": (LONG_ENDPOINT, "Deploy"),
 }
