@@ -99,10 +99,6 @@ def cut_without_scroll(screen: Any) -> list[str]:
 
 
 def assert_fits(app: Any, *needed: str) -> str:
-    import os
-
-    if os.environ.get("FIT_SHOW"):
-        print(visible_text(app))
     """The screen shows every text in `needed` (the next action's key or button) and cuts nothing without a scroll."""
     lines = visible_lines(app)
     text = "\n".join(lines)
@@ -428,3 +424,40 @@ async def test_a_long_failure_keeps_its_cause_and_the_resume_key_in_view():
         text = assert_fits(app, "Failing line: ERROR: compilation failed for package", "F2 Resume")
         assert "Score" not in footer_line(app)
         assert sum(cause[:40] in line for line in text.splitlines()) >= 1
+
+
+# -- the model step's "Test locally, then register": its outcome in view ---------------------------------------------
+@pytest.mark.sandbox
+@pytest.mark.r
+async def test_registering_a_model_shows_its_outcome_without_scrolling(sandbox, tmp_path):
+    import shutil
+
+    from sandbox_specs import connection_on, spec_on_sandbox
+    from textual.widgets import OptionList
+
+    from rdeploy_tui.deploy_folder.sample_model import sample_crate_path
+    from rdeploy_tui.ui.screens.model import REGISTER
+
+    folder = tmp_path / "weekly-demand-per-store-forecast-model-folder"
+    folder.mkdir()
+    shutil.copy(sample_crate_path(), folder / "crate.bin")
+    with connection_on(sandbox) as session:
+        spec = spec_on_sandbox(sandbox, LONG_ENDPOINT)  # its packages are here: the local test can pass
+        app = make_app("model", spec=spec, sandbox=True, azure=session)
+        async with app.run_test(size=SMALL) as pilot:
+            await settle(pilot, first=True)
+            options = app.screen.query_one("#models", OptionList)
+            await wait_for(pilot, lambda: options.option_count > 0 and options.has_focus)
+            while options.highlighted_option is None or options.highlighted_option.id != REGISTER:
+                await pilot.press("down")  # the last entry: register a new model
+            await _press_until(pilot, "tab", "Model folder")
+            name = f"weekly-demand-{tmp_path.name[-6:]}"
+            await pilot.press(*str(folder))
+            await pilot.press("tab")
+            await pilot.press(*name)
+            await pilot.press("tab")  # to "Test locally, then register"
+            await pilot.press("enter")
+            # registered: the new model is in the list, selected (the form and its status give way to it)
+            await wait_for(pilot, lambda: f"{name}  (latest: version 1)" in visible_text(app), timeout=180)
+            await settle(pilot)
+            assert_fits(app, f"{name}  (latest: version 1)", "F2 Next")
