@@ -4,11 +4,35 @@ model file the reader can look at. What the file holds is said by R (model_reade
 from __future__ import annotations
 
 from itertools import islice
+import os
 from pathlib import Path
 
 from rdeploy_tui.spec.model_files import CRATE_FILENAME, SAVE_CRATE, SAVE_FITTED
 
 MODEL_FILES = f"{CRATE_FILENAME}, an .rds file or a pins board"
+
+
+# The field is checked as it is typed: "/" or "~" on the way to the folder must not walk a whole disk. A pins board
+# keeps its files at board/NAME/VERSION/, so a few levels deep is enough.
+MAX_DEPTH = 4
+MAX_ENTRIES = 20_000
+
+
+def _model_files(folder: Path) -> tuple[list[Path], bool]:
+    """The model files under `folder` (crate.bin, *.rds) at most MAX_DEPTH levels down, and whether the walk saw
+    everything (False: it stopped at MAX_ENTRIES). Folders that cannot be read, or vanish as they are read, are
+    skipped."""
+    found: list[Path] = []
+    seen = 0
+    for root, dirs, files in os.walk(folder, onerror=lambda error: None):
+        depth = len(Path(root).relative_to(folder).parts)
+        if depth >= MAX_DEPTH:
+            dirs.clear()
+        seen += len(dirs) + len(files)
+        found += [Path(root, f) for f in files if f.lower() == CRATE_FILENAME or f.lower().endswith(".rds")]
+        if seen > MAX_ENTRIES:
+            return found, False
+    return found, True
 
 
 def model_folder_problem(folder: Path) -> str | None:
@@ -17,7 +41,9 @@ def model_folder_problem(folder: Path) -> str | None:
         return f"{folder} does not exist"
     if not folder.is_dir():
         return f"{folder} is not a folder: give the folder holding the model ({MODEL_FILES})"
-    models = [p for p in folder.rglob("*") if p.name.lower() == CRATE_FILENAME or p.name.lower().endswith(".rds")]
+    models, complete = _model_files(folder)
+    if not models and not complete:
+        return f"{folder} holds more than {MAX_ENTRIES:,} files: give the folder holding the model ({MODEL_FILES})"
     if not models:
         return f"{folder} holds no {MODEL_FILES}: {SAVE_CRATE} into it, or {SAVE_FITTED}"
     # R and the upload would wait forever on a FIFO and never end on a device: only regular files are read.

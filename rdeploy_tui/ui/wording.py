@@ -30,14 +30,17 @@ FIELDS: dict[str, tuple[str, str]] = {
     "model.version": ("the model's version", "model"),
     "model.kind": ("the model's kind (read from its files)", "packages"),
     "model.file": ("the model's file (read from its files)", "packages"),
-    "workspace": ("the workspace", "workspace"),
+    # each of the workspace's own paths, never the bare word: Azure's messages say "workspace" and ".../workspaces/..."
+    "workspace.name": ("the workspace", "workspace"),
+    "workspace.resource_group": ("the workspace's resource group", "workspace"),
+    "workspace.subscription_id": ("the subscription", "signin"),
 }
 
 # Longest paths first, so `deployment.autoscale.max` is the autoscale form and not a shorter path.
 _PATHS = sorted(FIELDS, key=len, reverse=True)
 _SPEC_PATH = re.compile(
     r"(?:the spec's |the spec file's )?"  # "the spec's image.r_packages"
-    r"`?\b(?P<path>(?:" + "|".join(re.escape(p) for p in _PATHS) + r")(?:\.[a-z_]+)*)(?:\[\d+\])?`?"
+    r"`?\b(?P<path>(?:" + "|".join(re.escape(p) for p in _PATHS) + r")(?:\.[a-z_]+)*)(?![\w/])(?:\[\d+\])?`?"
     r"(?: in the spec(?: file)?| in rdeploy\.yaml)?"  # "deployment.name in the spec"
 )
 

@@ -68,12 +68,14 @@ async def test_lists_endpoints_with_billing_mark_and_details(two_deployments):
     app = manage_app(two_deployments)
     async with app.run_test(size=(120, 40)) as pilot:
         screen = await open_manage(pilot, app, name)
-        row = screen.query_one("#endpoints", DataTable).get_row(name)
-        assert str(row[0]) == BILL_MARK and row[1] == name and row[2] == "Succeeded"
-        assert str(row[4]) == f"blue 100% green 0% {BILL_MARK}idle" and row[5] == "DS3_v2 x2"  # green bills, idle
-        assert row[7].endswith(f"/endpoints/{name}/score")
+        table = screen.query_one("#endpoints", DataTable)
+        assert str(table.get_cell(name, "bill")) == BILL_MARK and table.get_cell(name, "name") == name
+        assert table.get_cell(name, "state") == "Succeeded"
+        assert str(table.get_cell(name, "traffic")) == f"blue 100% green 0% {BILL_MARK}idle"  # green bills, idle
+        assert str(screen.query_one("#details-uri", Static).render()).endswith(f"/endpoints/{name}/score")
         deployments = screen.query_one("#deployments", DataTable)
         assert deployments.row_count == 2 and str(deployments.get_row("green")[2]) == f"0% {BILL_MARK}idle"
+        assert deployments.get_row("blue")[3] == deployments.get_row("green")[3] == "DS3_v2 x1"
         # the image each one runs (repository:tag), read through its environment, not the environment's id
         repository, _, tag = deployments.get_row("blue")[5].partition(":")
         assert repository == spec.image.repository and len(tag) == 16, deployments.get_row("blue")

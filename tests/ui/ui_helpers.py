@@ -208,3 +208,21 @@ def run_in_terminal(env: dict[str, str], timeout: float = 30, args: tuple[str, .
         if proc.poll() is None:
             proc.kill()
         os.close(master)
+
+
+def visible_lines(app) -> list[str]:
+    """The terminal's rows as the user sees them now (the screen and the dialogs under it), as plain text: what the
+    snapshot tests' SVG shows, read as text."""
+    import io
+
+    from rich.console import Console
+
+    width, height = app.size
+    console = Console(width=width, height=height, file=io.StringIO(), record=True, legacy_windows=False, safe_box=False)
+    # the compositor's full frame is what the terminal is sent (App.export_screenshot renders the same)
+    console.print(app.screen._compositor.render_update(full=True, screen_stack=app._background_screens))
+    return console.export_text(styles=False).splitlines()[:height]
+
+
+def visible_text(app) -> str:
+    return "\n".join(visible_lines(app))

@@ -63,15 +63,15 @@ class DeployScreen(WizardStep):
         Binding("ctrl+x", "cancel_deploy", "Cancel deploy", id="deploy.cancel"),
     ]
     DEFAULT_CSS = """
-    /* At 80x24 the body has 21 rows: the status line, the steps (6), the outcome (at most 7) or the failure (at
-       most 8), each scrolled within, and the log takes the rest (at least 6). Nothing scrolls the body, so the log
-       is never pushed below the nav bar and the next action stays where it is. */
-    DeployScreen #body { overflow-y: hidden; }
+    /* At 80x24 the body has 21 rows: the status line, the steps (6, a row more for each title that wraps), the
+       outcome (at most 7) or the failure (at most 7), each scrolled within, and the log takes the rest (at least 5).
+       The body scrolls only when long names wrap more titles than that leaves room for: nothing is cut. */
+    DeployScreen #body { overflow-y: auto; }
     DeployScreen #deploy-status { height: auto; max-height: 2; }  /* one line: what is going on and the next key */
     DeployScreen #outcome { height: auto; max-height: 7; }
     DeployScreen #outcome-text { height: auto; }
-    DeployScreen #failure { height: auto; max-height: 8; border: round $error; }
-    DeployScreen #logs { height: 1fr; min-height: 6; }
+    DeployScreen #failure { height: auto; max-height: 7; border: round $error; }
+    DeployScreen #logs { height: 1fr; min-height: 5; }
     """
 
     status: var[str] = var(
@@ -196,6 +196,14 @@ class DeployScreen(WizardStep):
         self.query_one("#logs").add_class("-build-failed" if build else "-deploy-failed")
         if line:
             panel.reveal(line)
+            self.call_after_refresh(self._cause_in_view)
+
+    def _cause_in_view(self) -> None:
+        """A long failure (Azure's messages can fill the box) scrolls within its box to the failing line, so the cause
+        and what to do next are what the box shows; what happened is a scroll up."""
+        box, cause = self.query_one("#failure", VerticalScroll), self.query_one("#failure-line", Static)
+        if cause.region.bottom > box.scrollable_content_region.bottom:
+            box.scroll_to_widget(cause, top=True, animate=False)
 
     def _finished(self, outcome: Outcome) -> None:
         self.outcome = outcome

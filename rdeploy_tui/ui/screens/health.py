@@ -55,12 +55,11 @@ def health_source(source: Any) -> Any:
 class HealthScreen(WorkerErrors, Screen):
     DEFAULT_CSS = """
     HealthScreen { layout: vertical; }
-    HealthScreen #health-title { height: 1; padding: 0 1; background: $panel; text-style: bold;
-                                 text-overflow: ellipsis; text-wrap: nowrap; }
+    HealthScreen #health-title { height: auto; padding: 0 1; background: $panel; text-style: bold; }  /* wraps */
     HealthScreen .health-bar { height: 1; padding: 0 1; }
     HealthScreen .health-bar Select { width: 16; margin-right: 1; }
-    HealthScreen .health-bar #health-deployment { width: 26; }
-    HealthScreen #health-status { width: 1fr; color: $text-muted; text-overflow: ellipsis; text-wrap: nowrap; }
+    HealthScreen .health-bar #health-deployment { width: 35; }  /* a name of 32 characters whole */
+    HealthScreen #health-status { height: auto; padding: 0 1; color: $text-muted; }  /* a row of its own: read whole */
     HealthScreen #health-head { height: 1; padding: 0 1; color: $text-muted; }
     HealthScreen #health-rows { height: 1fr; padding: 0 1; }
     HealthScreen #health-events { height: auto; margin-top: 1; color: $text-muted; }
@@ -130,13 +129,13 @@ class HealthScreen(WorkerErrors, Screen):
             )
             if self.deployments:
                 yield Select(
-                    [(f"deployment {d}", d) for d in self.deployments],
+                    [(d, d) for d in self.deployments],
                     value=self.deployment,
                     allow_blank=False,
                     compact=True,
                     id="health-deployment",
                 )
-            yield Static("reading Azure Monitor …", id="health-status", markup=False)
+        yield Static("reading Azure Monitor …", id="health-status", markup=False)
         yield Static("", id="health-head", markup=False)
         yield VerticalScroll(id="health-rows")
         yield Static("", id="health-autoscale", markup=False)

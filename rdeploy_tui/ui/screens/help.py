@@ -20,10 +20,10 @@ class HelpScreen(ModalScreen[None]):
     BINDINGS: ClassVar[list[BindingType]] = [Binding("escape,f1,q", "close", "Close", id="help.close")]
     DEFAULT_CSS = """
     HelpScreen { align: center middle; background: $background 60%; }
-    HelpScreen #help-dialog { width: 78; max-width: 100%; height: auto; max-height: 100%; padding: 0 1;
+    HelpScreen #help-dialog { width: 78; max-width: 100%; height: 100%; padding: 0 1;
                               border: round $primary; background: $surface; }
     HelpScreen #help-title { text-style: bold; height: 1; }
-    HelpScreen #help-scroll { height: auto; max-height: 1fr; }
+    HelpScreen #help-scroll { height: 1fr; }  /* what the title leaves (an auto height lost its last row) */
     HelpScreen #help-keys { height: auto; }
     HelpScreen .help-note { color: $text-muted; height: auto; margin-top: 1; }
     """

@@ -160,14 +160,15 @@ class ManageScreen(WorkerErrors, Screen):
         self.query_one("#manage-title", Static).update(f"Online endpoints in {self.source.label}")
         table = self.query_one("#endpoints", DataTable)
         table.add_column(BILL_MARK, key="bill", width=1)
-        # What bills and until when, in the table (at 80 columns); the scoring URI (too long for any column), the auth
-        # mode, the age and each deployment's instances are the selected endpoint's details below, whole.
+        # What bills and until when, in the table (at 80 columns, before the traffic: a split over long deployment
+        # names would push them out of sight); the scoring URI (too long for any column), the auth mode, the age and
+        # each deployment's instances are the selected endpoint's details below, whole.
         for label, key in (
             ("Endpoint", "name"),
             ("State", "state"),
-            ("Traffic", "traffic"),
             ("Cost", "cost"),
             ("Expires", "expires"),
+            ("Traffic", "traffic"),
         ):
             table.add_column(label, key=key)
         self.query_one("#deployments", DataTable).add_columns(
@@ -242,9 +243,9 @@ class ManageScreen(WorkerErrors, Screen):
                 Text(BILL_MARK, style="bold yellow") if bills else "",
                 info.name,
                 info.state,
-                traffic_cell(info),
                 bill.short() if bill is not None else ("…" if bills else "-"),
                 Text(expiry, style="bold red") if info.name in self.expired else expiry.removesuffix(" left"),
+                traffic_cell(info),
                 key=info.name,
             )
         if keep in self.infos:

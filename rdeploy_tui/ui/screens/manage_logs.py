@@ -36,9 +36,12 @@ class ManageLogsScreen(WorkerErrors, Screen):
     ManageLogsScreen { layout: vertical; }
     ManageLogsScreen #logs-title { height: 1; padding: 0 1; background: $panel; text-style: bold; }
     ManageLogsScreen .logs-bar { height: 1; padding: 0 1; }
-    ManageLogsScreen .logs-bar Select { width: 28; margin-right: 1; }
-    ManageLogsScreen .logs-bar Button { margin-right: 1; min-width: 10; }
-    ManageLogsScreen #logs-status { width: 1fr; color: $text-muted; }
+    /* a deployment's name (at most 32 characters) whole beside the container and the buttons at 80 columns; what
+       the screen is doing on a row of its own below them */
+    ManageLogsScreen .logs-bar #logs-deployment { width: 35; margin-right: 1; }
+    ManageLogsScreen .logs-bar #logs-container { width: 22; margin-right: 1; }
+    ManageLogsScreen .logs-bar Button { margin-right: 1; min-width: 8; }
+    ManageLogsScreen #logs-status { height: auto; padding: 0 1; color: $text-muted; }
     ManageLogsScreen LogPanel { padding: 0 1; }
     """
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -62,7 +65,7 @@ class ManageLogsScreen(WorkerErrors, Screen):
         yield Static(f"Logs of {self.info.name}", id="logs-title", markup=False)
         with Horizontal(classes="logs-bar"):
             yield Select(
-                [(f"deployment {d.name}", d.name) for d in self.info.deployments],
+                [(d.name, d.name) for d in self.info.deployments],
                 value=self.deployment,
                 allow_blank=False,
                 compact=True,
@@ -77,7 +80,7 @@ class ManageLogsScreen(WorkerErrors, Screen):
             )
             yield Button("Refresh", id="logs-refresh", compact=True)
             yield Button("Follow", id="logs-follow", compact=True)
-            yield Static("", id="logs-status", markup=False)
+        yield Static("", id="logs-status", markup=False)
         yield LogPanel(self._panel_title(), id="logs-panel")
         yield KeysFooter()
 

@@ -202,7 +202,7 @@ class ModelScreen(WizardStep):
             return
         self.registering = True
         self.query_one("#register", Button).disabled = True
-        self.query_one("#register-status", Static).update(
+        self._say_registering(
             "Reading the model with R, then testing it locally (the API as the container runs it) ..."
         )
         self.register_model(self._folder(fields[0].value), fields[1].value)
@@ -229,8 +229,15 @@ class ModelScreen(WizardStep):
         model = self.app.state.workspace().register_model(folder, name)
         self.post_message(RegisterProgress(model=model, folder=folder, what=reading.kind_text()))
 
+    def _say_registering(self, text: str) -> None:
+        """The register form's status, scrolled into view: at 80x24 it is below the fold of the step."""
+        status = self.query_one("#register-status", Static)
+        status.update(text)
+        self.call_after_refresh(status.scroll_visible, animate=False)
+
     def on_register_progress(self, message: RegisterProgress) -> None:
         status = self.query_one("#register-status", Static)
+        self.call_after_refresh(status.scroll_visible, animate=False)  # the outcome in view, whatever it is
         failed, model = message.refused, message.model
         if failed is None and model is None:
             status.update(message.text)

@@ -79,14 +79,15 @@ class ScriptScreen(WizardStep):
         yield Static("", id="request-message", classes="field-message", markup=False)
         with Vertical(id="local-test"):
             yield Label(
-                "Test locally (F8): run the API with R on this machine and score the sample request",
+                "Test locally (F8): run the API with R here and score the sample request",  # one line at 80 columns
                 classes="field-label",
             )
             with Horizontal(classes="buttons"):
                 yield Input(placeholder=_model_dir_hint(self.spec.model.kind), compact=True, id="model-dir")
                 yield Button("Test locally", id="test-local", compact=True)
             yield Static("", id="local-result", markup=False)
-            yield RichLog(max_lines=2000, wrap=True, markup=False, id="local-log", classes="-hidden")
+            # min_width: RichLog folds at 78 columns at least (its default), 2-4 more than it has at 80x24
+            yield RichLog(max_lines=2000, wrap=True, min_width=20, markup=False, id="local-log", classes="-hidden")
 
     def on_mount(self) -> None:
         self._sync_source()
@@ -213,7 +214,7 @@ class ScriptScreen(WizardStep):
         log.clear()
         log.remove_class("-hidden")
         self.query_one("#local-result", Static).update("Starting the API with R ...")
-        self.query_one("#local-test").scroll_visible()  # F8 from the top of the step: its result is below the fold
+        self._show_local_test()
         self.run_local_test(spec, model_dir)
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="local-test")
@@ -258,8 +259,14 @@ class ScriptScreen(WizardStep):
         else:
             self._local_done(message.report)
 
+    def _show_local_test(self) -> None:
+        """Scroll the local test's block (its result, then its log) to the top of the step: F8 is pressed from anywhere
+        on it, and at 80x24 the result is below the fold."""
+        self.query_one("#local-test").scroll_visible(top=True, animate=False)
+
     def _local_done(self, report: LocalReport) -> None:
         self.testing = False
+        self.call_after_refresh(self._show_local_test)  # once the result's lines are laid out
         self.query_one("#test-local", Button).disabled = False
         result = self.query_one("#local-result", Static)
         failed = next((c for c in report.checks if c.status == "fail"), None)
@@ -330,5 +337,5 @@ class ScriptScreen(WizardStep):
 
 def _model_dir_hint(kind: str) -> str:
     if kind == "crate":
-        return "model folder with crate.bin (empty: the built-in sample model)"
+        return "folder with crate.bin (empty: the built-in sample)"
     return "model folder (empty: the chosen model's files)"

@@ -23,7 +23,7 @@ class CodeView(VerticalScroll, can_focus=True):
     """Scrollable, focusable (arrow keys scroll), highlighted text."""
 
     DEFAULT_CSS = """
-    CodeView { height: 1fr; border: round $primary-darken-2; }
+    CodeView { height: 1fr; border: round $primary-darken-2; overflow-x: auto; }  /* code is not wrapped: scrolls */
     CodeView:focus { border: round $accent; }
     CodeView > Static { width: auto; }
     CodeView > Static.-prose { width: 1fr; }

@@ -42,10 +42,12 @@ class LogPanel(Vertical):
         self._draining = False
         self.received = 0  # lines handed to add(), for the title and the benchmarks
         self._reveal: str | None = None  # a line to scroll to once everything added is written
+        self._revealed: int | None = None  # the index of the line revealed, kept in view when the panel is resized
 
     def compose(self) -> ComposeResult:
         log: Log | RichLog = (
-            RichLog(max_lines=self.max_lines, wrap=True, markup=False, highlight=False, auto_scroll=True)
+            # min_width: by default a RichLog folds at 78 columns at least, wider than it is at 80x24 beside a scrollbar
+            RichLog(max_lines=self.max_lines, wrap=True, min_width=20, markup=False, highlight=False, auto_scroll=True)
             if self.wrap
             else Log(max_lines=self.max_lines, auto_scroll=True)
         )
@@ -74,9 +76,20 @@ class LogPanel(Vertical):
         for index, line in enumerate(log.lines):
             if text in line:
                 log.auto_scroll = False
-                # a few lines of what led to it above, the lines after it below
-                log.scroll_to(y=max(0, index - max(1, log.scrollable_content_region.height // 3)), animate=False)
+                self._revealed = index
+                self._scroll_to_line(index)
                 return
+
+    def _scroll_to_line(self, index: int) -> None:
+        """A few lines of what led to line `index` above it, the lines after it below."""
+        log = self.log
+        log.scroll_to(y=max(0, index - max(1, log.scrollable_content_region.height // 3)), animate=False)
+
+    def on_resize(self) -> None:
+        # The panel shrinks as the failure above it is laid out (at 80x24 to a few rows): the revealed line stays in
+        # view, not where it was put for the taller panel.
+        if self._revealed is not None and not self.log.auto_scroll:
+            self.call_after_refresh(self._scroll_to_line, self._revealed)
 
     def on_mount(self) -> None:
         # Stay on the newest line when the panel is resized (a summary above it grows, a row below it
@@ -152,4 +165,5 @@ class LogPanel(Vertical):
         self._first_line = self._pending = self.received = 0
         self.log.clear()
         self.log.auto_scroll = True
+        self._revealed = None
         self.log.border_title = self.title

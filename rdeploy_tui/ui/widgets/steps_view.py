@@ -73,8 +73,11 @@ class StepsView(Widget):
             else:
                 elapsed = elapsed_text((row.finished if row.finished is not None else now) - row.started)
             title = Text(row.title, style="dim" if row.status == "pending" else "")
-            if row.message:
-                title.append(f"  {row.message}", style="italic dim" if row.status != "failed" else "red")
-            title.truncate(max(10, self.size.width - 10), overflow="ellipsis")
+            # The title is never cut (it wraps: names are long); the latest message follows it while the step runs,
+            # and once it ended only where it fits on the same line (a failure is said whole below the steps).
+            message = f"  {row.message}" if row.message else ""
+            room = self.size.width - 10  # the icon's and the elapsed time's columns and the padding between
+            if message and (row.status == "running" or len(row.title) % max(1, room) + len(message) <= room):
+                title.append(message, style="italic dim" if row.status != "failed" else "red")
             table.add_row(Text(icon, style=style), title, elapsed)
         return table
