@@ -3,8 +3,8 @@ model file the reader can look at. What the file holds is said by R (model_reade
 
 from __future__ import annotations
 
-from itertools import islice
 import os
+from itertools import islice
 from pathlib import Path
 
 from rdeploy_tui.spec.model_files import CRATE_FILENAME, SAVE_CRATE, SAVE_FITTED
