@@ -12,7 +12,7 @@ from dataclasses import dataclass, replace
 
 
 @dataclass(frozen=True)
-class Step:
+class FlowStep:
     name: str  # what screens, the app and tests call the step
     label: str  # short, for the step indicator
     title: str  # the indicator shows it beside the numbers when the labels do not fit
@@ -24,7 +24,7 @@ class Step:
 @dataclass(frozen=True)
 class Flow:
     name: str
-    steps: tuple[Step, ...]
+    steps: tuple[FlowStep, ...]
 
     @property
     def names(self) -> tuple[str, ...]:
@@ -33,7 +33,7 @@ class Flow:
     def __contains__(self, name: object) -> bool:
         return name in self.names
 
-    def step(self, name: str) -> Step:
+    def step(self, name: str) -> FlowStep:
         for step in self.steps:
             if step.name == name:
                 return step
@@ -42,28 +42,28 @@ class Flow:
     def index(self, name: str) -> int:
         return self.names.index(name)
 
-    def after(self, name: str) -> Step | None:
+    def after(self, name: str) -> FlowStep | None:
         """The step Next leads to; None after the last one (the journey is over)."""
         i = self.index(name) + 1
         return self.steps[i] if i < len(self.steps) else None
 
-    def before(self, name: str) -> Step | None:
+    def before(self, name: str) -> FlowStep | None:
         """The step Back leads to; None on the first one."""
         i = self.index(name)
         return self.steps[i - 1] if i > 0 else None
 
 
-SIGNIN = Step("signin", "Sign-in", "Sign-in and subscription", "signin:SignInScreen")
-WORKSPACE = Step("workspace", "Workspace", "Workspace and registry", "workspace:WorkspaceScreen")
-MODEL = Step("model", "Model", "Model and version", "model:ModelScreen")
-PACKAGES = Step("packages", "Packages", "R packages", "packages:PackagesScreen")
-SCRIPT = Step("script", "Script", "Scoring script", "script:ScriptScreen")
-ENDPOINT = Step("endpoint", "Endpoint", "Endpoint and deployment", "endpoint:EndpointScreen")
-REVIEW = Step("review", "Review", "Review", "review:ReviewScreen", next_label="Deploy")
-DEPLOY = Step("deploy", "Deploy", "Build and deploy", "deploy:DeployScreen", next_label="Score")
-SCORE = Step("score", "Score", "Score", "scoring:ScoringScreen", next_label="Finish")
+SIGNIN = FlowStep("signin", "Sign-in", "Sign-in and subscription", "signin:SignInScreen")
+WORKSPACE = FlowStep("workspace", "Workspace", "Workspace and registry", "workspace:WorkspaceScreen")
+MODEL = FlowStep("model", "Model", "Model and version", "model:ModelScreen")
+PACKAGES = FlowStep("packages", "Packages", "R packages", "packages:PackagesScreen")
+SCRIPT = FlowStep("script", "Script", "Scoring script", "script:ScriptScreen")
+ENDPOINT = FlowStep("endpoint", "Endpoint", "Endpoint and deployment", "endpoint:EndpointScreen")
+REVIEW = FlowStep("review", "Review", "Review", "review:ReviewScreen", next_label="Deploy")
+DEPLOY = FlowStep("deploy", "Deploy", "Build and deploy", "deploy:DeployScreen", next_label="Score")
+SCORE = FlowStep("score", "Score", "Score", "scoring:ScoringScreen", next_label="Finish")
 # A rollout is started on arrival with the spec as reviewed, so each arrival gets a fresh screen.
-ROLLOUT = Step("rollout", "Rollout", "Rollout beside the serving deployment", "rollout:RolloutScreen", kept=False)
+ROLLOUT = FlowStep("rollout", "Rollout", "Rollout beside the serving deployment", "rollout:RolloutScreen", kept=False)
 
 DEPLOY_FLOW = Flow("deploy", (SIGNIN, WORKSPACE, MODEL, PACKAGES, SCRIPT, ENDPOINT, REVIEW, DEPLOY, SCORE))
 # A new version of a deployed endpoint: the workspace is the endpoint's, the endpoint step only sizes the new
@@ -82,7 +82,7 @@ UPDATE_FLOW = Flow(
 FLOWS = (DEPLOY_FLOW, UPDATE_FLOW)
 
 
-def any_step(name: str) -> Step:
+def any_step(name: str) -> FlowStep:
     """The step called `name` in whichever flow has it (the screen to build is the same in each)."""
     for flow in FLOWS:
         if name in flow:
