@@ -80,9 +80,9 @@ def _quit(pane: Pane) -> None:
     screen = pane.wait_for("APP-EXITED", timeout=60)
     assert pane.exit_file.read_text().strip() == "0"
     leftover = [line for line in screen.splitlines() if line.strip() and "APP-EXITED" not in line]
-    # Only the closing summary (ui/exit_summary.py: what is live and billing, how to score it) may follow the app:
-    # no SDK log lines, poll dots or tracebacks reached the terminal.
-    assert leftover == [] or leftover[0].startswith("rdeploy-tui: endpoint "), leftover
+    # Only the closing summary (ui/exit_summary.py: what is live and what still bills, how to score or delete it) may
+    # follow the app: no SDK log lines, poll dots or tracebacks reached the terminal.
+    assert leftover == [] or leftover[0].startswith("rdeploy-tui: "), leftover
     assert not [
         line for line in leftover if "Traceback" in line or line.startswith(("INFO", "WARNING", "DEBUG", "ERROR", "."))
     ], leftover
