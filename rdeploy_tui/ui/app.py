@@ -397,6 +397,15 @@ class RdeployApp(App):
         # Resuming is safe (finished steps are not repeated) and what a user who comes back wants: it has the focus.
         self.push_screen(ConfirmDialog(question, yes="Resume", no="Start over", likely=True), answer)
 
+    def _handle_exception(self, error: Exception) -> None:
+        # A worker's answer that arrives as the app closes finds its screen's widgets already gone (NoMatches): the user
+        # asked to quit and nothing is lost, so it is not a crash. Any other error still is.
+        from textual.css.query import NoMatches
+
+        if self._exit and isinstance(error, NoMatches):
+            return
+        super()._handle_exception(error)
+
     def _fatal_error(self) -> None:
         """An exception nothing handled ends the app. Textual would print a full traceback with locals
         on exit; the user gets one line instead and the traceback goes to the crash log."""
