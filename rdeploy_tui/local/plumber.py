@@ -277,8 +277,9 @@ class PlumberProcess:
         self.url = url
         self.port = int(url.rsplit(":", 1)[1])
         self._cleanup = list(cleanup) if cleanup else None  # a command that removes what stop() cannot signal
-        self._chunks: list[bytes] = []
-        self._size = 0
+        # One buffer, not a list of chunks: R writes a line per request, and a deployment serving for hours would
+        # keep tens of thousands of small bytes objects (their overhead beside the text, and a heap that fragments).
+        self._output = bytearray()
         self._lock = threading.Lock()
         self._stopped = False
         self._stop_lock = threading.Lock()  # the wizard may cancel while a run finishes
@@ -310,15 +311,14 @@ class PlumberProcess:
         assert isinstance(stream, io.BufferedReader)  # stdout=PIPE with the default buffering: read1() is there
         while chunk := stream.read1(65536):
             with self._lock:
-                self._chunks.append(chunk)
-                self._size += len(chunk)
-                while self._size > _OUTPUT_CAP and len(self._chunks) > 1:
-                    self._size -= len(self._chunks.pop(0))
+                self._output += chunk
+                if len(self._output) > _OUTPUT_CAP + _OUTPUT_CAP // 4:  # trimmed in batches: amortised O(1)
+                    del self._output[: len(self._output) - _OUTPUT_CAP]
         stream.close()
 
     def output(self) -> str:
         with self._lock:
-            data = b"".join(self._chunks)
+            data = bytes(self._output)
         return data.decode("utf-8", errors="replace")
 
     @property

@@ -152,7 +152,7 @@ class RequestLog:
             )
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)  # up to MAX_SAMPLES are kept: no __dict__ each
 class Sample:
     """One instance between two readings: its CPU over the interval, its memory at the end."""
 
@@ -164,7 +164,7 @@ class Sample:
     memory: float  # % of the instance's memory
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)  # up to MAX_SAMPLES are kept: no __dict__ each
 class Capacity:
     at: float
     deployment: str
