@@ -7,6 +7,7 @@ from __future__ import annotations
 import math
 
 from rich.cells import cell_len
+from textual.binding import Binding
 from textual.widgets import Footer
 from textual.widgets._footer import FooterKey  # the footer's own key widget: its text decides the width
 
@@ -25,7 +26,26 @@ class KeysFooter(Footer):
         super().__init__(**kwargs)
 
     def compose(self):
-        yield from super().compose()
+        # Our own keys, not Footer.compose: Textual's binds each key to the footer's `compact` (data_bind), and the
+        # footer keeps every binding it ever made, so each bindings change (every refresh_bindings recomposes the
+        # footer) left ~45 KB of dead keys behind (measured: 300 refreshes, +13 MiB). Ours is always compact and has
+        # no binding groups, so the key is told once.
+        if self._bindings_ready:
+            shown: dict[str, tuple[Binding, bool, str]] = {}
+            for _node, binding, enabled, tooltip in self.screen.active_bindings.values():
+                if binding.show:
+                    shown.setdefault(binding.action, (binding, enabled, tooltip))  # one key per action, as Footer
+            for binding, enabled, tooltip in shown.values():
+                key = FooterKey(
+                    binding.key,
+                    self.app.get_key_display(binding),
+                    binding.description,
+                    binding.action,
+                    disabled=not enabled,
+                    tooltip=tooltip,
+                )
+                key.compact = self.compact
+                yield key
         self.call_after_refresh(self._fit)  # the keys were just (re)composed
 
     def on_resize(self) -> None:
