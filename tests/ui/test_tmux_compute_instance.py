@@ -106,7 +106,7 @@ def _walk_the_card(sandbox, open_terminal, *signed_in: str) -> None:
     pane.keys("F2")
     pane.wait_for("what will be created")
     pane.keys("F2")  # Deploy
-    pane.wait_for("Score the sample request  HTTP 200", timeout=300)
+    pane.wait_for("Deployed. F2 scores the sample request.", "✓ Score the sample request", timeout=300)
     pane.keys("F2")
     pane.wait_for("HTTP 200 from blue")
     _quit(pane)

@@ -183,7 +183,9 @@ def test_a_package_that_fails_to_build_is_shown_removed_and_the_deploy_resumed_t
         pane.wait_for("with R packages: plumber, carrier ", timeout=60)
 
         pane.keys("F2")  # Deploy again: it resumes
-        screen = pane.wait_for("Score the sample request  HTTP 200", "Build log", timeout=300)
+        screen = pane.wait_for(
+            "Deployed. F2 scores the sample request.", "✓ Score the sample request", "Build log", timeout=300
+        )
         assert "Failed to build" not in screen  # the logs shown are this run's, not the failed one's
         pane.keys("F2")
         screen = pane.wait_for("HTTP 200 from blue", timeout=120)

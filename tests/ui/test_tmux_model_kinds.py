@@ -75,7 +75,7 @@ def test_a_crate_saved_with_plain_saverds_is_registered_deployed_and_scored(pane
     pane.keys("F2")
     pane.wait_for("model plain-crate version latest (now 1)")
     pane.keys("F2")  # Deploy
-    pane.wait_for("Score the sample request  HTTP 200", timeout=300)
+    pane.wait_for("Deployed. F2 scores the sample request.", "✓ Score the sample request", timeout=300)
     pane.keys("F2")  # to the scoring screen
     screen = pane.wait_for("HTTP 200 from blue", timeout=120)
     assert "Traceback" not in screen
