@@ -237,6 +237,12 @@ class Before:
     view: str | None  # the scoring answer's view (table or JSON)
     reads: int  # what the endpoints list's source has read so far
     source: Any
+    runs: int = 0  # how many times the screen's recorded run was started
+
+
+def _runs(app: RdeployApp) -> int:
+    run = getattr(app.screen, "run", None)
+    return len(run.specs) if isinstance(run, RecordedRun) else 0
 
 
 def _seen(app: RdeployApp) -> tuple:
@@ -301,6 +307,7 @@ EFFECTS: dict[str, Callable[[Before], bool]] = {
     "score": lambda b: isinstance(b.app.screen, ManageScoringScreen),
     "logs": lambda b: isinstance(b.app.screen, ManageLogsScreen),
     "traffic": lambda b: isinstance(b.app.screen, TrafficDialog),
+    "remove": _visible_change,  # the highlighted package leaves the list, or it says which to remove
     "delete_deployment": lambda b: isinstance(b.app.screen, ConfirmDialog) or _visible_change(b),  # or: why not
     "delete_endpoint": lambda b: isinstance(b.app.screen, TypeNameDialog),
     "delete_expired": lambda b: isinstance(b.app.screen, ConfirmDialog) or _visible_change(b),  # or: none expired
@@ -312,7 +319,8 @@ EFFECTS: dict[str, Callable[[Before], bool]] = {
     "cancel": _left,
     # The deploy and the rollout.
     "cancel_deploy": lambda b: isinstance(b.app.screen, ConfirmDialog) or _visible_change(b),
-    "resume": _visible_change,
+    # Resume runs the deploy again (its logs start empty, so a replayed run can look as it did: the run is counted).
+    "resume": lambda b: _visible_change(b) or _runs(b.app) > b.runs,
     "advance": _visible_change,
     "hold": _visible_change,
     "release": _visible_change,
@@ -399,6 +407,7 @@ async def test_every_key_the_screen_offers_works_from_its_first_focus(name, requ
                     _view(app),
                     _reads(case),
                     case.source,
+                    _runs(app),
                 )
                 earlier = set(app.workers)
                 await press_key(pilot, key)
