@@ -247,6 +247,9 @@ async def test_each_wizard_step_fits_with_long_names(sandbox, step):
 
 
 # -- the endpoints list and what opens from it, on a real sandbox deployment with long names -------------------------
+FILLERS = 14
+
+
 @pytest.fixture(scope="module")
 def long_named_endpoint(sandbox_server, tmp_path_factory):
     """LONG_ENDPOINT with LONG_DEPLOYMENT (100 %, expiring in 8 h), deployed by the real pipeline."""
@@ -262,11 +265,18 @@ def long_named_endpoint(sandbox_server, tmp_path_factory):
             spec.deployment.name, spec.deployment.expires_after = LONG_DEPLOYMENT, "8h"
             outcome = run_deploy(spec, session=session, sink=lambda event: None)
             assert outcome.status == "succeeded", outcome.summary
+            # More endpoints than the list has rows at 80x24, listed before it: the user scrolls to it (CI's shared
+            # sandbox holds other tests' endpoints too; this makes the scroll happen whichever tests ran first).
+            endpoints = session_endpoints(spec, session)
+            fillers = [f"a-filler-{i:02d}" for i in range(FILLERS)]
+            for name in fillers:
+                endpoints.create_or_update_endpoint(name, "key")
             yield spec, session
-            try:
-                session_endpoints(spec, session).delete(spec.endpoint.name)
-            except RdeployError:
-                pass
+            for name in [spec.endpoint.name, *fillers]:
+                try:
+                    endpoints.delete(name)
+                except RdeployError:
+                    pass
 
 
 def session_endpoints(spec, session):
@@ -282,10 +292,22 @@ async def _endpoints_list(pilot, app) -> ManageScreen:
     app.push_screen(screen)
     await wait_for(pilot, lambda: LONG_ENDPOINT in screen.infos and LONG_ENDPOINT in screen.bills, timeout=120)
     table = screen.query_one("#endpoints", DataTable)
-    table.move_cursor(row=table.get_row_index(LONG_ENDPOINT))
     table.focus()
+    # as a user reaches it: the session's sandbox holds the endpoints of earlier tests too, so it may be far down
+    for _ in range(table.row_count):
+        if screen.selected_name() == LONG_ENDPOINT:
+            break
+        await pilot.press("down")
     await settle(pilot)
+    assert screen.selected_name() == LONG_ENDPOINT
     return screen
+
+
+def endpoint_row(text: str) -> str:
+    """The list's row of LONG_ENDPOINT (not the details below it: its name and a colon, the scoring URI)."""
+    rows = [line for line in text.splitlines() if f" {LONG_ENDPOINT} " in line]
+    assert rows, f"{LONG_ENDPOINT} is not in view in the list:\n{text}"
+    return rows[0]
 
 
 OPENED_BY = {  # a key on the list, and what the screen or dialog it opens must show: its next action
@@ -309,11 +331,18 @@ async def test_the_endpoints_list_and_what_it_opens_fit(long_named_endpoint, key
         screen = await _endpoints_list(pilot, app)
         if key is None:
             text = assert_fits(app, "s Score", "n New deploy", "Quit")
-            row = next(line for line in text.splitlines() if LONG_ENDPOINT in line)
+            row = endpoint_row(text)
             assert "USD" in row or "$" in row, row  # what it bills per hour, in its row
             assert "7h" in row or "8h" in row, row  # and when it expires
             uri = screen.infos[LONG_ENDPOINT].scoring_uri
             assert uri.replace("/", "") in text.replace("\n", "").replace(" ", "").replace("/", ""), text
+            # read again (r): the selected endpoint stays selected, and in view
+            read = screen.infos
+            await pilot.press("r")
+            await wait_for(pilot, lambda: screen.infos is not read and not screen.loading)
+            await settle(pilot)
+            assert screen.selected_name() == LONG_ENDPOINT
+            endpoint_row(visible_text(app))
             return
         await pilot.press(key)
         shows = OPENED_BY[key]

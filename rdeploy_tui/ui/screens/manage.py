@@ -99,6 +99,15 @@ class EndpointsChanged(Message):
         self.text = text
 
 
+class EndpointTable(DataTable):
+    """The endpoints, one a row. Its height follows the details below it (one row per deployment of the selected
+    endpoint), so the selected row is scrolled back into view whenever the height changes."""
+
+    def on_resize(self) -> None:
+        if self.row_count:
+            self.call_after_refresh(self.move_cursor, row=self.cursor_row)
+
+
 class ManageScreen(WorkerErrors, Screen):
     DEFAULT_CSS = """
     ManageScreen { layout: vertical; }
@@ -150,7 +159,7 @@ class ManageScreen(WorkerErrors, Screen):
     def compose(self) -> ComposeResult:
         yield Static("Online endpoints", id="manage-title", markup=False)
         yield Static("Reading the endpoints …", id="manage-status", markup=False)
-        yield DataTable(id="endpoints", cursor_type="row", zebra_stripes=True)
+        yield EndpointTable(id="endpoints", cursor_type="row", zebra_stripes=True)
         yield Static("", id="details-title", markup=False)
         yield DataTable(id="deployments", cursor_type="row", zebra_stripes=True)
         yield Static("", id="details-uri", markup=False)
