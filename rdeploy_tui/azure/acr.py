@@ -337,7 +337,7 @@ def _follow(
                     on_progress(lines[-1].strip()[:120])
         status = next((str(v) for k, v in metadata.items() if k.lower() == "complete"), None)
         if status is None and polls_without_blob and polls_without_blob % 10 == 0:
-            status = _run_status_if_final(tasks, registry, run_id)  # no log blob yet or ever: ask the run itself
+            status = run_status_if_final(tasks, registry, run_id)  # no log blob yet or ever: ask the run itself
         if status is not None:
             if pending.strip():
                 last = pending.decode("utf-8", "replace").splitlines()
@@ -361,7 +361,7 @@ def _given(value: str | None, missing: str) -> str:
     return value
 
 
-def _run_status_if_final(tasks: ContainerRegistryTasksMgmtClient, registry: Registry, run_id: str) -> str | None:
+def run_status_if_final(tasks: ContainerRegistryTasksMgmtClient, registry: Registry, run_id: str) -> str | None:
     with azure_call(f"reading build run {run_id}"):
         run = tasks.runs.get(registry.resource_group, registry.name, run_id)
     props = getattr(run, "properties", None) or run

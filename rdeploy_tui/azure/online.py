@@ -31,8 +31,8 @@ if TYPE_CHECKING:  # azure.ai.ml is imported by the client factory, on the first
 
 LOG_CONTAINERS = ("inference-server", "storage-initializer")
 # A deployed deployment names its environment by ARM id; the image is in that environment version.
-_ENVIRONMENT_ID = re.compile(r"/environments/(?P<name>[^/]+)/versions/(?P<version>[^/]+)$", re.I)
-_IMAGES: dict[str, str] = {}  # environment id -> image (environment versions never change)
+ENVIRONMENT_ID = re.compile(r"/environments/(?P<name>[^/]+)/versions/(?P<version>[^/]+)$", re.I)
+ENVIRONMENT_IMAGES: dict[str, str] = {}  # environment id -> image (environment versions never change)
 ProgressSink = Callable[[str], None]
 LogsSink = Callable[[str, list[str]], None]
 _TERMINAL = {"succeeded", "failed", "canceled", "cancelled"}
@@ -265,10 +265,10 @@ class Endpoints:
     def _image_of(self, environment: str | None) -> str | None:
         """The image of an environment given by ARM id (else `environment` as it is); the id itself
         when the environment cannot be read, which must not stop a `show`."""
-        match = _ENVIRONMENT_ID.search(environment) if environment else None
+        match = ENVIRONMENT_ID.search(environment) if environment else None
         if environment is None or match is None:
             return environment
-        if environment not in _IMAGES:
+        if environment not in ENVIRONMENT_IMAGES:
             try:
                 with azure_call(f"reading environment {match['name']}"):
                     env = self.ws.ml_client().environments.get(match["name"], version=match["version"])
@@ -276,8 +276,8 @@ class Endpoints:
                 return environment
             if not env.image:  # built from a conda file or a build context, not an image
                 return environment
-            _IMAGES[environment] = env.image
-        return _IMAGES[environment]
+            ENVIRONMENT_IMAGES[environment] = env.image
+        return ENVIRONMENT_IMAGES[environment]
 
     def find_deployment(self, endpoint: str, name: str) -> DeploymentInfo | None:
         from azure.core.exceptions import ResourceNotFoundError
@@ -594,23 +594,17 @@ class Endpoints:
                 f"Its deployments: {', '.join(d.name for d in info.deployments) or 'none'}.",
                 code="Usage",
             )
-        with azure_call(f"setting traffic on endpoint {endpoint}"):
-            entity = self._ops.get(endpoint)
-            entity.traffic = {name: traffic.get(name, 0) for name in {*traffic, *(d.name for d in info.deployments)}}
-            poller = self._ops.begin_create_or_update(entity)
-        self._wait_poller(
-            poller,
-            f"traffic on {endpoint}",
-            on_progress,
-            cancel,
+        shares = {name: traffic.get(name, 0) for name in {*traffic, *(d.name for d in info.deployments)}}
+        return self._update_endpoint(
+            endpoint,
+            lambda entity: setattr(entity, "traffic", shares),
+            what=f"traffic on {endpoint}",
             doing=f"setting traffic on endpoint {endpoint}",
-            **self._endpoint_update_bound(
-                f"Setting the traffic of endpoint {endpoint}",
-                endpoint,
-                "Its deployments bill per instance-hour as before, whatever the split.",
-            ),
+            title=f"Setting the traffic of endpoint {endpoint}",
+            bills="Its deployments bill per instance-hour as before, whatever the split.",
+            on_progress=on_progress,
+            cancel=cancel,
         )
-        return self.show(endpoint)
 
     def set_mirror(
         self,
@@ -622,25 +616,17 @@ class Endpoints:
         cancel: threading.Event | None = None,
     ) -> EndpointInfo:
         """Copy `percent` of live traffic to `deployment` (0 stops it); Azure drops the copies' answers."""
-        with azure_call(f"setting mirrored traffic on endpoint {endpoint}"):
-            entity = self._ops.get(endpoint)
-            entity.mirror_traffic = {
-                deployment: percent
-            }  # 0 rather than {}: an empty map may be left out of the request
-            poller = self._ops.begin_create_or_update(entity)
-        self._wait_poller(
-            poller,
-            f"mirrored traffic on {endpoint}",
-            on_progress,
-            cancel or threading.Event(),
+        return self._update_endpoint(
+            endpoint,
+            # 0 rather than {}: an empty map may be left out of the request
+            lambda entity: setattr(entity, "mirror_traffic", {deployment: percent}),
+            what=f"mirrored traffic on {endpoint}",
             doing=f"setting mirrored traffic on endpoint {endpoint}",
-            **self._endpoint_update_bound(
-                f"Setting the mirrored traffic of endpoint {endpoint}",
-                endpoint,
-                "Its deployments bill per instance-hour as before.",
-            ),
+            title=f"Setting the mirrored traffic of endpoint {endpoint}",
+            bills="Its deployments bill per instance-hour as before.",
+            on_progress=on_progress,
+            cancel=cancel,
         )
-        return self.show(endpoint)
 
     def set_tags(
         self,
@@ -651,20 +637,47 @@ class Endpoints:
         cancel: threading.Event | None = None,
     ) -> EndpointInfo:
         """Add, change (or with None remove) tags of the endpoint, keeping the others."""
-        with azure_call(f"tagging endpoint {endpoint}"):
-            entity = self._ops.get(endpoint)
+
+        def retag(entity: Any) -> None:
             merged = {**(entity.tags or {}), **tags}
             entity.tags = {k: v for k, v in merged.items() if v is not None}
+
+        return self._update_endpoint(
+            endpoint,
+            retag,
+            what=f"tags of {endpoint}",
+            doing=f"tagging endpoint {endpoint}",
+            title=f"Tagging endpoint {endpoint}",
+            bills="Its deployments bill per instance-hour as before.",
+            on_progress=on_progress,
+            cancel=cancel,
+        )
+
+    def _update_endpoint(
+        self,
+        endpoint: str,
+        change: Callable[[Any], None],
+        *,
+        what: str,
+        doing: str,
+        title: str,
+        bills: str,
+        on_progress: ProgressSink,
+        cancel: threading.Event | None,
+    ) -> EndpointInfo:
+        """Read the endpoint as Azure has it, `change` it, send it back, wait for Azure to finish and read it again:
+        an update never drops what another client set meanwhile (tags, mirror, traffic all travel together)."""
+        with azure_call(doing):
+            entity = self._ops.get(endpoint)
+            change(entity)
             poller = self._ops.begin_create_or_update(entity)
         self._wait_poller(
             poller,
-            f"tags of {endpoint}",
+            what,
             on_progress,
             cancel or threading.Event(),
-            doing=f"tagging endpoint {endpoint}",
-            **self._endpoint_update_bound(
-                f"Tagging endpoint {endpoint}", endpoint, "Its deployments bill per instance-hour as before."
-            ),
+            doing=doing,
+            **self._endpoint_update_bound(title, endpoint, bills),
         )
         return self.show(endpoint)
 

@@ -21,8 +21,8 @@ from rdeploy_tui.azure import arm_rest
 from rdeploy_tui.azure.clients import AzureConnection
 from rdeploy_tui.azure.errors import azure_call
 from rdeploy_tui.azure.online import (
-    _ENVIRONMENT_ID,
-    _IMAGES,
+    ENVIRONMENT_ID,
+    ENVIRONMENT_IMAGES,
     LOG_CONTAINERS,
     DeploymentInfo,
     EndpointInfo,
@@ -135,10 +135,10 @@ class RestEndpoints(Endpoints):
         return arm_rest.get(self._session, self._rest_path(name), "endpoint")
 
     def _image_of(self, environment: str | None) -> str | None:
-        match = _ENVIRONMENT_ID.search(environment) if environment else None
+        match = ENVIRONMENT_ID.search(environment) if environment else None
         if environment is None or match is None:
             return environment
-        if environment not in _IMAGES:
+        if environment not in ENVIRONMENT_IMAGES:
             path = (
                 arm_rest.workspace_path(self.ws.subscription_id, self.ws.resource_group, self.ws.name)
                 + f"/environments/{quote(match['name'], safe='')}/versions/{quote(match['version'], safe='')}"
@@ -151,8 +151,8 @@ class RestEndpoints(Endpoints):
             image = ((doc or {}).get("properties") or {}).get("image")
             if not image:  # built from a conda file or a build context, not an image
                 return environment
-            _IMAGES[environment] = image
-        return _IMAGES[environment]
+            ENVIRONMENT_IMAGES[environment] = image
+        return ENVIRONMENT_IMAGES[environment]
 
     def find_deployment(self, endpoint: str, name: str) -> DeploymentInfo | None:
         from azure.core.exceptions import ResourceNotFoundError

@@ -111,7 +111,7 @@ class PlainLines:
         _plain(event)
 
 
-def _json(event: Event) -> None:
+def json_line(event: Event) -> None:
     print(json.dumps(to_json(event), default=str), flush=True)
 
 
@@ -157,7 +157,7 @@ def run(args: argparse.Namespace) -> int:
         outcome = run_deploy(
             spec,
             session=session,
-            sink=_json if args.json else PlainLines(),
+            sink=json_line if args.json else PlainLines(),
             base_dir=spec_path.parent,
             cancel=threading.Event(),
             force_build=args.rebuild,

@@ -102,7 +102,7 @@ class RolloutLines:
 
 
 def run(args: argparse.Namespace) -> int:
-    from rdeploy_tui.commands.deploy_cmd import _json  # the deploy's JSON lines: one format for both commands
+    from rdeploy_tui.commands.deploy_cmd import json_line  # the deploy's JSON lines: one format for both commands
     from rdeploy_tui.locations import log_dir
     from rdeploy_tui.pipeline.engine import check_state_folder
     from rdeploy_tui.pipeline.rollout import RolloutOptions, rollout_store, run_rollout
@@ -156,7 +156,7 @@ def run(args: argparse.Namespace) -> int:
         outcome = run_rollout(
             spec,
             session=session,
-            sink=_json if args.json else RolloutLines(),
+            sink=json_line if args.json else RolloutLines(),
             options=options,
             base_dir=spec_path.parent,
             cancel=threading.Event(),

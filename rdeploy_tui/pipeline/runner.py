@@ -315,12 +315,12 @@ def _base_import(run: DeployRun) -> tuple[str, str, str] | None:
 
 def _resumable_build(run: DeployRun, run_id: str) -> str | None:
     """The earlier build run if it is still going or succeeded; None when it ended otherwise (build again)."""
-    from rdeploy_tui.azure.acr import _run_status_if_final
+    from rdeploy_tui.azure.acr import run_status_if_final
 
     registry = run.workspace().registry()
     tasks = run.session.tasks_client(registry.subscription_id)
     try:
-        status = _run_status_if_final(tasks, registry, run_id)
+        status = run_status_if_final(tasks, registry, run_id)
     except RdeployError:
         return None
     if status is None or status.lower() == "succeeded":
@@ -545,18 +545,18 @@ def _left_behind(run: DeployRun, bill: str, stopped: list[str]) -> list[str]:
 def _build_left(run: DeployRun, ws: Workspace, run_id: str, stopped: list[str]) -> list[str]:
     """The build run as ACR has it now: still running (it bills build minutes) or cancelled by this run. A cancel
     takes ACR a moment: the run is read again for a few seconds before it is said to run on."""
-    from rdeploy_tui.azure.acr import _run_status_if_final
+    from rdeploy_tui.azure.acr import run_status_if_final
 
     try:
         registry = ws.registry()
         tasks = run.session.tasks_client(registry.subscription_id)
-        final = _run_status_if_final(tasks, registry, run_id)
+        final = run_status_if_final(tasks, registry, run_id)
         waited = threading.Event()
         for _ in range(10):
             if final is not None or run.engine.state.step(P.BUILD).status != "cancelled":
                 break
             waited.wait(0.5)
-            final = _run_status_if_final(tasks, registry, run_id)
+            final = run_status_if_final(tasks, registry, run_id)
     except RdeployError as exc:
         return [f"image build run {run_id}: could not be checked ({exc.what})"]
     if final is None:

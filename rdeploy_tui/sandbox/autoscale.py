@@ -44,7 +44,7 @@ from rdeploy_tui.sandbox.arm import RG, SUB, TENANT_ID, iso, system_data
 from rdeploy_tui.sandbox.durations import AUTOSCALE_RUN_S, SCALE_IN_S, SCALE_OUT_S
 from rdeploy_tui.sandbox.errors import AzureError
 from rdeploy_tui.sandbox.http import Request, Response, Router, json_response
-from rdeploy_tui.sandbox.metrics import _duration, _parse_time
+from rdeploy_tui.sandbox.metrics import duration_seconds, time_seconds
 from rdeploy_tui.spec.azure_metrics import DEPLOYMENT_TYPE, ENDPOINT_TYPE
 
 SETTINGS = "autoscale_settings"  # state collection: lower-cased id -> {id, name, ..., properties, cooldown_until}
@@ -87,7 +87,7 @@ def _bad(message: str) -> AzureError:
 
 
 def _minutes(value: Any, what: str, low: float, high: float) -> float:
-    seconds = _duration(str(value or ""))
+    seconds = duration_seconds(str(value or ""))
     if seconds is None:
         raise _bad(f"{what} '{value}' is not an ISO 8601 duration such as PT5M.")
     if not low * 60 <= seconds <= high * 60:
@@ -403,8 +403,8 @@ class AutoscaleEngine:
                 uri,
                 trigger["metricName"],
                 statistic=trigger["statistic"],
-                grain_s=_duration(trigger["timeGrain"]) or 60.0,
-                window_s=_duration(trigger["timeWindow"]) or 300.0,
+                grain_s=duration_seconds(trigger["timeGrain"]) or 60.0,
+                window_s=duration_seconds(trigger["timeWindow"]) or 300.0,
                 time_aggregation=trigger["timeAggregation"],
                 zoom=zoom,
             )
@@ -416,7 +416,7 @@ class AutoscaleEngine:
             return
         if new == current:
             return
-        cooldown = _duration((rule or {}).get("scaleAction", {}).get("cooldown") or "PT1M") or 60.0
+        cooldown = duration_seconds((rule or {}).get("scaleAction", {}).get("cooldown") or "PT1M") or 60.0
         self.scale(setting, dep, current, new, profile, why, cooldown, flapping)
 
     def scale(
@@ -686,7 +686,7 @@ def register(router: Router, sandbox: Any) -> None:
 def _matches(record: dict[str, Any], at: float, field: str, op: str, value: str) -> bool:
     if field == "eventtimestamp":
         try:
-            bound = _parse_time(value)
+            bound = time_seconds(value)
         except ValueError:
             raise _bad(f"eventTimestamp '{value}' is not an ISO 8601 time.") from None
         return at >= bound if op == "ge" else at <= bound

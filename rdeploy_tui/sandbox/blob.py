@@ -326,7 +326,7 @@ def refuse_before_body(store: BlobStore, request: Request) -> Response | None:
     try:
         store.authorize(request, account, match["container"], match["blob"] or None, _NEEDED.get(request.method, "r"))
     except BlobError as exc:
-        return _error(exc.status, exc.code, exc.message, exc.detail)
+        return blob_error(exc.status, exc.code, exc.message, exc.detail)
     return None
 
 
@@ -338,7 +338,7 @@ def register(router: Router, sandbox: Any) -> None:
         try:
             return _dispatch(store, request, account, container, blob or None)
         except BlobError as exc:
-            return _error(exc.status, exc.code, exc.message, exc.detail)
+            return blob_error(exc.status, exc.code, exc.message, exc.detail)
 
     router.add(
         "*",
@@ -471,7 +471,9 @@ def _download(
             400, "InvalidHeaderValue", "The value for one of the HTTP headers is not in the correct format."
         ) from None
     if start >= size or end < start:
-        response = _error(416, "InvalidRange", "The range specified is invalid for the current size of the resource.")
+        response = blob_error(
+            416, "InvalidRange", "The range specified is invalid for the current size of the resource."
+        )
         response.headers["Content-Range"] = f"bytes */{size}"
         return response
     headers.pop("Content-MD5", None)  # a ranged answer carries the whole blob's MD5 elsewhere; the SDK does not need it
@@ -578,7 +580,7 @@ def _props_headers(info: dict[str, Any], *, metadata_only: bool = False) -> dict
     return headers
 
 
-def _error(status: int, code: str, message: str, detail: str | None = None) -> Response:
+def blob_error(status: int, code: str, message: str, detail: str | None = None) -> Response:
     extra = f"<AuthenticationErrorDetail>{escape(detail)}</AuthenticationErrorDetail>" if detail else ""
     body = (
         f'<?xml version="1.0" encoding="utf-8"?><Error><Code>{code}</Code><Message>{escape(message)}</Message>'

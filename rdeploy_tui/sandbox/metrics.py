@@ -565,14 +565,16 @@ def _over_time(aggregation: str, values: list[float]) -> float:
 
 
 # ----- the REST API ------------------------------------------------------------------------------------------------
-def _parse_time(text: str) -> float:
+def time_seconds(text: str) -> float:
+    """An ISO 8601 time (Azure Monitor's timespan ends), as seconds since the epoch; UTC when no zone is given."""
     value = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
     if value.tzinfo is None:
         value = value.replace(tzinfo=timezone.utc)
     return value.timestamp()
 
 
-def _duration(text: str) -> float | None:
+def duration_seconds(text: str) -> float | None:
+    """An ISO 8601 duration (PT1M, P1D, PT1H30M) in seconds; None when it is not one."""
     match = re.fullmatch(r"P(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?(?:(\d+(?:\.\d+)?)S)?)?", text.strip(), re.I)
     if not match or not any(match.groups()):
         return None
@@ -586,18 +588,18 @@ def timespan(text: str | None, now: float) -> tuple[float, float]:
         return now - 3600, now
     try:
         if "/" not in text:
-            length = _duration(text)
+            length = duration_seconds(text)
             if length is None:
                 raise ValueError(text)
             return now - length, now
         first, second = text.split("/", 1)
-        if (length := _duration(second)) is not None:
-            start = _parse_time(first)
+        if (length := duration_seconds(second)) is not None:
+            start = time_seconds(first)
             return start, start + length
-        end = _parse_time(second)
-        if (length := _duration(first)) is not None:
+        end = time_seconds(second)
+        if (length := duration_seconds(first)) is not None:
             return end - length, end
-        return _parse_time(first), end
+        return time_seconds(first), end
     except ValueError:
         raise AzureError(
             400,

@@ -84,9 +84,9 @@ def _too_large(request: Request, limit: int) -> Response:
             f"The request content is larger than the {megabytes} MB Resource Manager accepts.",
         )
     else:
-        from rdeploy_tui.sandbox.blob import _error
+        from rdeploy_tui.sandbox.blob import blob_error
 
-        response = _error(
+        response = blob_error(
             413,
             "RequestBodyTooLarge",
             f"The request body is too large and exceeds the maximum permissible limit ({megabytes} MiB in the "

@@ -33,7 +33,7 @@ def request_text(value: object) -> str:
     return json.dumps(value, indent=2, ensure_ascii=False)
 
 
-def _is_json(text: str) -> bool:
+def is_json(text: str) -> bool:
     try:
         parse_json(text)
         return True

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import shlex
 
-from rdeploy_tui.scoring.request import _is_json
+from rdeploy_tui.scoring.request import is_json
 from rdeploy_tui.scoring.target import DEPLOYMENT_HEADER, MASK, ScoringTarget
 
 
@@ -26,7 +26,7 @@ def curl_snippet(target: ScoringTarget, body_text: str, *, reveal: bool = False)
         lines.append(f"  -H {shlex.quote(DEPLOYMENT_HEADER + ': ' + target.deployment)}")
     compact = (
         json.dumps(json.loads(body_text), separators=(",", ":"), ensure_ascii=False)
-        if _is_json(body_text)
+        if is_json(body_text)
         else body_text
     )
     lines.append(f"  --data-binary {shlex.quote(compact)}")
@@ -35,7 +35,7 @@ def curl_snippet(target: ScoringTarget, body_text: str, *, reveal: bool = False)
 
 def python_snippet(target: ScoringTarget, body_text: str, *, reveal: bool = False) -> str:
     """Standard-library Python that sends this request; the key/token is masked unless `reveal`."""
-    body = json.loads(body_text) if _is_json(body_text) else body_text
+    body = json.loads(body_text) if is_json(body_text) else body_text
     headers = {"Authorization": "Bearer " + _secret(target, reveal), "Content-Type": "application/json"}
     if target.deployment:
         headers[DEPLOYMENT_HEADER] = target.deployment

@@ -34,7 +34,8 @@ def _recorded(sandbox, call):
     """call()'s result and the requests it made: {(method, path, api-version)}."""
     from rdeploy_tui.azure import online
 
-    online._IMAGES.clear()  # both paths cache environment images in the same place: each must make its own calls
+    # both paths cache environment images in the same place: each must make its own calls
+    online.ENVIRONMENT_IMAGES.clear()
     start = len(sandbox.request_log)
     result = call()
     return result, {(e["method"], e["path"].lower(), e["api_version"]) for e in sandbox.request_log[start:]}
