@@ -18,10 +18,14 @@ from textual.screen import Screen
 from rdeploy_tui.connection_options import ConnectionOptions
 from rdeploy_tui.errors import RdeployError
 from rdeploy_tui.ui.flow import DEPLOY_FLOW, UPDATE_FLOW, Flow, any_step
+from rdeploy_tui.ui.host import WizardHost
 from rdeploy_tui.ui.wizard_state import UpdateTarget, WizardState
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Callable, Iterable
+
+    from textual.app import SystemCommand
+    from textual.command import Provider
 
     from rdeploy_tui.spec.deploy_spec import DeploySpec
     from rdeploy_tui.ui.screens.base import RunsPipeline
@@ -41,13 +45,13 @@ def _screen_class(step: str) -> type[Screen]:
     return getattr(importlib.import_module(f"rdeploy_tui.ui.screens.{module}"), cls)
 
 
-def _palette_provider():
+def _palette_provider() -> type[Provider]:
     from rdeploy_tui.ui.palette import ScreenActionsProvider  # imported when the palette first opens
 
     return ScreenActionsProvider
 
 
-class RdeployApp(App):
+class RdeployApp(WizardHost):
     CSS_PATH = "app.tcss"
     TITLE = "rdeploy-tui"
     # Keys that reach the app in a browser terminal (ui/keys.py): F10 quits (ctrl+q, Textual's default,
@@ -100,14 +104,14 @@ class RdeployApp(App):
             event.character = None
         await super().on_event(event)
 
-    def after_first_frame(self, callback) -> None:
+    def after_first_frame(self, callback: Callable[[], Any]) -> None:
         """Run callback (it may be async) right after the first frame: for UI the first frame left out."""
         if self.painted:
             self.call_later(callback)
         else:
             self._after_first_frame.append(callback)
 
-    def after_start(self, callback) -> None:
+    def after_start(self, callback: Callable[[], Any]) -> None:
         """Run callback once the first screen is complete on the terminal (now, if it already is):
         for work that imports modules or starts threads."""
         if self.settled:
@@ -294,8 +298,6 @@ class RdeployApp(App):
                 markup=False,  # the entries come from the file: "[b]" must be shown, not read as markup
             )
 
-    user_keymap = None  # keys.UserKeymap once loaded
-
     def get_key_display(self, binding: Binding) -> str:
         display = super().get_key_display(binding)
         return display.upper() if display[:1] == "f" and display[1:].isdigit() else display
@@ -313,7 +315,7 @@ class RdeployApp(App):
         if not isinstance(self.screen, HelpScreen):
             self.push_screen(HelpScreen(self.screen))
 
-    def get_system_commands(self, screen: Screen):
+    def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
         # Textual's "Keys" panel is replaced by the help screen (F1); the screen's own actions come
         # from the palette provider (ui/palette.py).
         for command in super().get_system_commands(screen):

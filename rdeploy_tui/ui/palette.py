@@ -3,6 +3,7 @@ action is found by name and run without knowing its key (as posting and harlequi
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from functools import partial
 
 from textual.command import DiscoveryHit, Hit, Hits, Provider
@@ -22,7 +23,7 @@ class ScreenActionsProvider(Provider):
             commands.append((f"{action.description.strip()} ({keys})", action))
         return commands
 
-    def _run(self, action: ScreenAction):
+    def _run(self, action: ScreenAction) -> Callable[[], Awaitable[bool]]:
         return partial(self.app.run_action, action.action, action.node)
 
     async def discover(self) -> Hits:

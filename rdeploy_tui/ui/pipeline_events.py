@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING
 
 from textual.message import Message
 from textual.message_pump import MessagePump
@@ -21,6 +21,7 @@ from textual.message_pump import MessagePump
 from rdeploy_tui.pipeline.events import LogLines
 
 if TYPE_CHECKING:
+    from rdeploy_tui.pipeline.engine import Outcome
     from rdeploy_tui.pipeline.events import Event, StageMeasured
 
     PipelineEvent = Event | StageMeasured
@@ -28,17 +29,10 @@ if TYPE_CHECKING:
 FLUSH_SECONDS = 0.1  # at most ten messages a second per run: the UI stays responsive under a flood
 
 
-class RunOutcome(Protocol):
-    """What the screens read of a deploy's or a rollout's outcome."""
-
-    status: str
-    summary: str
-
-
 class PipelineEvents(Message, bubble=False):
     """Events of one run, in the order emitted; `outcome` is set on the run's last message (`finished`)."""
 
-    def __init__(self, events: tuple[PipelineEvent, ...], outcome: RunOutcome | None = None) -> None:
+    def __init__(self, events: tuple[PipelineEvent, ...], outcome: Outcome | None = None) -> None:
         super().__init__()
         self.events = events
         self.outcome = outcome
@@ -74,7 +68,7 @@ class EventRelay:
             self._scheduled = True
         self._on_loop(self._schedule)
 
-    def finish(self, outcome: RunOutcome) -> None:
+    def finish(self, outcome: Outcome) -> None:
         """The run returned: post what is still pending together with its outcome (one message, the last)."""
         self._on_loop(self._post, outcome)
 
@@ -91,7 +85,7 @@ class EventRelay:
         else:
             self._loop.call_later(wait, self._post)
 
-    def _post(self, outcome: RunOutcome | None = None) -> None:
+    def _post(self, outcome: Outcome | None = None) -> None:
         with self._lock:
             events, self._pending, self._scheduled = self._pending, [], False
         if not events and outcome is None:

@@ -6,7 +6,12 @@ must not import a screen).
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from textual.worker import Worker, WorkerState
+
+if TYPE_CHECKING:
+    from rdeploy_tui.ui.host import WizardHost
 
 
 class WorkerErrors:
@@ -15,6 +20,8 @@ class WorkerErrors:
     Workers are started with exit_on_error=False; Worker.StateChanged does not bubble, so every
     screen that runs workers mixes this in. `worker_failed` lets a screen reset its busy state.
     """
+
+    app: WizardHost  # (the widget's or screen's own, from Textual)
 
     # A plain name-based handler: @on in a mixin that is not a MessagePump is never registered.
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:

@@ -185,9 +185,9 @@ async def test_a_real_build_failure_shows_its_cause_the_build_log_and_resume_not
             assert "Run ID:" not in text.split("Failing line:")[1].splitlines()[0]
             assert "Score" not in footer_line(app)  # there is no deployment to score
             build = screen.query_one("#build-log", LogPanel)
-            assert build.received > 0 and build.log.line_count > 0
+            assert build.received > 0 and build.lines_view.line_count > 0
             # the cause is in the visible part of the build log, under the failure
-            log_rows = build.log.region
+            log_rows = build.lines_view.region
             shown = visible_lines(app)[log_rows.y : log_rows.bottom]
             assert any("carrier" in row for row in shown), "\n".join(shown)
 

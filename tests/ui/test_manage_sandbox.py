@@ -89,7 +89,7 @@ async def test_logs_of_each_container(two_deployments):
         await pilot.press("l")
         logs = app.screen
         assert isinstance(logs, ManageLogsScreen)
-        log = logs.query_one(LogPanel).log
+        log = logs.query_one(LogPanel).lines_view
         await wait_for(pilot, lambda: any("Running plumber API" in line for line in log.lines))
         logs.query_one("#logs-container").value = "storage-initializer"
         await wait_for(pilot, lambda: log.lines and not any("Running plumber API" in line for line in log.lines))

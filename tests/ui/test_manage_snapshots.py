@@ -159,6 +159,6 @@ def test_manage_logs(snap_compare, size):
         await pilot.press("l")
         screen = pilot.app.screen
         # The log is read by a worker: wait until all its lines are in (the tail ends with the last LOG line).
-        await wait_for(pilot, lambda: screen.query_one("LogPanel").log.line_count >= len(LOG) + 1)
+        await wait_for(pilot, lambda: screen.query_one("LogPanel").lines_view.line_count >= len(LOG) + 1)
 
     assert snap_compare(app, terminal_size=size, run_before=logs)

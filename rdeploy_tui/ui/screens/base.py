@@ -8,8 +8,7 @@ control reports a change, so no screen updates the nav by hand. Where Next and B
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, ClassVar, Protocol
+from typing import TYPE_CHECKING, ClassVar, Protocol
 
 from textual import on, work
 from textual.app import ComposeResult
@@ -21,6 +20,7 @@ from textual.screen import Screen
 from textual.widgets import Button, Static
 
 from rdeploy_tui.ui.flow import DEPLOY_FLOW, Flow
+from rdeploy_tui.ui.host import WizardHost as WizardHost  # (the screens' app)
 from rdeploy_tui.ui.widgets.field import Field
 from rdeploy_tui.ui.widgets.footer import KeysFooter
 from rdeploy_tui.ui.widgets.step_indicator import StepIndicator
@@ -29,35 +29,6 @@ from rdeploy_tui.ui.worker_errors import WorkerErrors as WorkerErrors  # (screen
 if TYPE_CHECKING:
     from rdeploy_tui.azure.online import EndpointInfo
     from rdeploy_tui.spec.deploy_spec import DeploySpec
-    from rdeploy_tui.ui.wizard_state import WizardState
-
-
-class WizardHost(Protocol):
-    """What the steps use of their app beyond Textual's App (rdeploy_tui.ui.app.RdeployApp implements it).
-    Declared here so that no screen imports the app module, which imports the screens."""
-
-    state: WizardState
-    flow: Flow
-
-    def goto(self, step: str) -> None: ...
-
-    def next_step(self, step: str) -> None: ...
-
-    def previous_step(self, step: str) -> None: ...
-
-    def start_update(
-        self, endpoint: str, serving: str, new: str, *, deployments: tuple[str, ...] = (), source: Any = None
-    ) -> None: ...
-
-    def end_update(self) -> None: ...
-
-    def open_endpoints(self, source: Any = None) -> None: ...
-
-    def show_error(self, exc: BaseException, title: str = "Error") -> None: ...
-
-    def after_start(self, callback: Callable[[], Any]) -> None: ...
-
-    def after_first_frame(self, callback: Callable[[], Any]) -> None: ...
 
 
 class RunsPipeline(Protocol):
@@ -78,33 +49,6 @@ class EndpointsListed(Message):
     def __init__(self, endpoints: dict[str, EndpointInfo]) -> None:
         super().__init__()
         self.endpoints = endpoints
-
-
-class ListsEndpoints:
-    """A step whose checks or text depend on the workspace's endpoints (does it exist? what traffic?): lists them in
-    a worker on each visit until known (a deploy since, even a failed one, may have created one), into
-    state.endpoints, and follows that field: endpoints_changed() runs whenever it changes."""
-
-    # Textual calls the handlers of every class along the MRO: these run beside the screen's own.
-    def on_mount(self) -> None:
-        self.watch(self.app.state, "endpoints", self.endpoints_changed, init=False)
-
-    def on_screen_resume(self) -> None:
-        if self.app.state.endpoints is None and self.should_load_on_resume():
-            self.list_endpoints()
-
-    @work(thread=True, exclusive=True, exit_on_error=False, group="endpoints")
-    def list_endpoints(self) -> None:
-        from rdeploy_tui import azure
-
-        found = azure.Endpoints(self.app.state.workspace()).list()
-        self.post_message(EndpointsListed({e.name: e for e in found}))
-
-    def on_endpoints_listed(self, message: EndpointsListed) -> None:
-        self.app.state.endpoints = message.endpoints
-
-    def endpoints_changed(self, endpoints: dict[str, EndpointInfo] | None) -> None:
-        raise NotImplementedError
 
 
 class WizardStep(WorkerErrors, Screen):
@@ -262,3 +206,30 @@ class WizardStep(WorkerErrors, Screen):
 
     def action_back(self) -> None:
         self.app.previous_step(self.STEP)
+
+
+class ListsEndpoints(WizardStep):
+    """A step whose checks or text depend on the workspace's endpoints (does it exist? what traffic?): lists them in
+    a worker on each visit until known (a deploy since, even a failed one, may have created one), into
+    state.endpoints, and follows that field: endpoints_changed() runs whenever it changes."""
+
+    # Textual calls the handlers of every class along the MRO: these run beside the screen's and WizardStep's own.
+    def on_mount(self) -> None:
+        self.watch(self.app.state, "endpoints", self.endpoints_changed, init=False)
+
+    def on_screen_resume(self) -> None:
+        if self.app.state.endpoints is None and self.should_load_on_resume():
+            self.list_endpoints()
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="endpoints")
+    def list_endpoints(self) -> None:
+        from rdeploy_tui import azure
+
+        found = azure.Endpoints(self.app.state.workspace()).list()
+        self.post_message(EndpointsListed({e.name: e for e in found}))
+
+    def on_endpoints_listed(self, message: EndpointsListed) -> None:
+        self.app.state.endpoints = message.endpoints
+
+    def endpoints_changed(self, endpoints: dict[str, EndpointInfo] | None) -> None:
+        raise NotImplementedError

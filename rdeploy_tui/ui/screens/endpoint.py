@@ -16,7 +16,7 @@ from textual.widgets import Label, Select, Static
 
 from rdeploy_tui.spec import rules
 from rdeploy_tui.spec.traffic import share_note
-from rdeploy_tui.ui.screens.base import ListsEndpoints, WizardStep
+from rdeploy_tui.ui.screens.base import ListsEndpoints
 from rdeploy_tui.ui.widgets.autoscale_form import AutoscaleForm
 from rdeploy_tui.ui.widgets.field import Field, to_int
 
@@ -44,7 +44,7 @@ class PriceLoaded(Message):
         self.instance_type, self.price = instance_type, price
 
 
-class EndpointScreen(ListsEndpoints, WizardStep):
+class EndpointScreen(ListsEndpoints):
     STEP = "endpoint"
     AUTO_FOCUS = "#endpoint-name-input"
 
@@ -56,7 +56,6 @@ class EndpointScreen(ListsEndpoints, WizardStep):
     def compose_body(self) -> ComposeResult:
         spec = self.spec
         if self.update is not None:
-            self.AUTO_FOCUS = "#deployment-name-input"  # the endpoint is the one being updated
             yield Static(
                 f"A new version of endpoint {self.update.endpoint}, rolled out beside {self.update.serving}, "
                 "which serves it now.",
@@ -148,7 +147,8 @@ class EndpointScreen(ListsEndpoints, WizardStep):
     def on_mount(self) -> None:
         self.watch(self.app.state, "prices", self._prices_changed, init=False)
         if self.update is not None:
-            self.query_one("#endpoint-name-input").disabled = True
+            self.query_one("#endpoint-name-input").disabled = True  # the endpoint is the one being updated
+            self.query_one("#deployment-name-input").focus()  # (before AUTO_FOCUS, which would pick the first)
             self.query_one("#traffic", Field).display = False  # the rollout's to shift
         self._instance_changed()
 
@@ -262,9 +262,9 @@ class EndpointScreen(ListsEndpoints, WizardStep):
     def commit(self) -> None:
         spec = self.spec
         spec.endpoint.name = self.query_one("#endpoint-name", Field).value
-        spec.endpoint.auth_mode = self.query_one("#auth-mode", Select).value
+        spec.endpoint.auth_mode = str(self.query_one("#auth-mode", Select).value)
         spec.deployment.name = self.query_one("#deployment-name", Field).value
-        spec.deployment.instance_type = self.query_one("#instance-type", Select).value
+        spec.deployment.instance_type = str(self.query_one("#instance-type", Select).value)
         spec.deployment.instance_count = self.query_one("#instance-count", Field).value
         if self.update is None:  # the update flow's traffic is the rollout's (it starts at 0 %)
             spec.deployment.traffic = self.query_one("#traffic", Field).value

@@ -25,6 +25,7 @@ from textual.widgets import Select, Static
 from textual.worker import Worker, WorkerState
 
 from rdeploy_tui.health_text import health_rows
+from rdeploy_tui.ui.host import WizardHost
 from rdeploy_tui.ui.screens.base import WorkerErrors
 from rdeploy_tui.ui.widgets.footer import KeysFooter
 from rdeploy_tui.ui.widgets.metric_row import NUMBER_WIDTH, MetricRow
@@ -53,6 +54,8 @@ def health_source(source: Any) -> Any:
 
 
 class HealthScreen(WorkerErrors, Screen):
+    app: WizardHost  # and a textual App
+
     DEFAULT_CSS = """
     HealthScreen { layout: vertical; }
     HealthScreen #health-title { height: auto; padding: 0 1; background: $panel; text-style: bold; }  /* wraps */
@@ -114,7 +117,7 @@ class HealthScreen(WorkerErrors, Screen):
     @property
     def source(self) -> Any:
         if self._source is None:
-            self._source = AzureHealth(self.app.state)  # type: ignore[attr-defined]  # RdeployApp (base.WizardHost)
+            self._source = AzureHealth(self.app.state)
         return self._source
 
     def compose(self) -> ComposeResult:
@@ -178,7 +181,7 @@ class HealthScreen(WorkerErrors, Screen):
             return  # a read that started before the refreshes stopped: the first failure was said
         super().on_worker_state_changed(event)
 
-    def worker_failed(self, worker) -> None:
+    def worker_failed(self, worker: Worker) -> None:
         if self._timer is not None:
             self._timer.pause()  # no dialog every REFRESH_S seconds: r reads (and refreshes) again
             self._paused = True

@@ -14,9 +14,11 @@ from textual.screen import ModalScreen, Screen
 from textual.widgets import Static
 
 from rdeploy_tui.ui import keys
+from rdeploy_tui.ui.host import WizardHost
 
 
 class HelpScreen(ModalScreen[None]):
+    app: WizardHost  # and a textual App
     BINDINGS: ClassVar[list[BindingType]] = [Binding("escape,f1,q", "close", "Close", id="help.close")]
     DEFAULT_CSS = """
     HelpScreen { align: center middle; background: $background 60%; }

@@ -17,6 +17,7 @@ from textual.binding import Binding, BindingType
 from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import DataTable, Static
+from textual.worker import Worker
 
 from rdeploy_tui.billing import deleted_sentence, idle_deployments, still_bills
 from rdeploy_tui.ui.screens.base import WizardHost, WorkerErrors
@@ -104,8 +105,11 @@ class EndpointTable(DataTable):
     endpoint), so the selected row is scrolled back into view whenever the height changes."""
 
     def on_resize(self) -> None:
-        if self.row_count:
-            self.call_after_refresh(self.move_cursor, row=self.cursor_row)
+        self.call_after_refresh(self._cursor_into_view)
+
+    def _cursor_into_view(self) -> None:
+        if self.row_count:  # the row the cursor is on by then (the user may have moved it meanwhile)
+            self.move_cursor(row=self.cursor_row)
 
 
 class ManageScreen(WorkerErrors, Screen):
@@ -225,7 +229,7 @@ class ManageScreen(WorkerErrors, Screen):
                 table.update_cell(name, "cost", bill.short())
         self.show_details()
 
-    def worker_failed(self, worker) -> None:
+    def worker_failed(self, worker: Worker) -> None:
         if worker.group == "load":
             self.loading = False
             self._say("Could not read the endpoints (see the message). r reads them again.")

@@ -13,7 +13,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Static
 
 from rdeploy_tui.spec.traffic import traffic_problem
-from rdeploy_tui.ui.widgets.field import Field, to_int
+from rdeploy_tui.ui.widgets.field import Check, Field, to_int
 
 
 def _share(value: int) -> str | None:
@@ -48,7 +48,7 @@ class TrafficDialog(ModalScreen[dict[str, int] | None]):
                 yield Button("Cancel", id="cancel")
                 yield Button("Save", id="save", variant="primary")
 
-    def _sum_check(self, name: str):
+    def _sum_check(self, name: str) -> Check:
         def check(_value: int) -> str | None:
             if name != self.last_edited:
                 return None

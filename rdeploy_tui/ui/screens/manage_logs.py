@@ -13,8 +13,10 @@ from textual.message import Message
 from textual.screen import Screen
 from textual.timer import Timer
 from textual.widgets import Button, Select, Static
+from textual.worker import Worker
 
 from rdeploy_tui.azure.online import LOG_CONTAINERS, new_lines  # no SDK import: plain helpers of the Azure layer
+from rdeploy_tui.ui.host import WizardHost
 from rdeploy_tui.ui.screens.base import WorkerErrors
 from rdeploy_tui.ui.widgets.footer import KeysFooter
 from rdeploy_tui.ui.widgets.log_panel import LogPanel
@@ -32,6 +34,8 @@ class LogRead(Message):
 
 
 class ManageLogsScreen(WorkerErrors, Screen):
+    app: WizardHost  # and a textual App
+
     DEFAULT_CSS = """
     ManageLogsScreen { layout: vertical; }
     ManageLogsScreen #logs-title { height: 1; padding: 0 1; background: $panel; text-style: bold; }
@@ -144,7 +148,7 @@ class ManageLogsScreen(WorkerErrors, Screen):
             self.query_one(LogPanel).add([f"(the {container} log is empty)"])
         self._status(f"following (every {FOLLOW_EVERY_S:.0f} s)" if self.following else f"last {TAIL_LINES} lines")
 
-    def worker_failed(self, worker) -> None:
+    def worker_failed(self, worker: Worker) -> None:
         if self.following:
             self.action_follow()  # stop polling a log that cannot be read
         self._status("could not read the log (see the message); r tries again")

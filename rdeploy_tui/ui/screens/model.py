@@ -14,6 +14,7 @@ from textual.message import Message
 from textual.reactive import var
 from textual.widgets import Button, Label, OptionList, Select, Static
 from textual.widgets.option_list import Option
+from textual.worker import Worker
 
 from rdeploy_tui.spec import rules
 from rdeploy_tui.ui.screens.base import WizardStep
@@ -276,10 +277,8 @@ class ModelScreen(WizardStep):
 
     def on_versions_loaded(self, message: VersionsLoaded) -> None:
         name, versions = message.name, message.versions
-        if (
-            self.query_one("#models", OptionList).highlighted_option is None
-            or self.query_one("#models", OptionList).highlighted_option.id != name
-        ):
+        highlighted = self.query_one("#models", OptionList).highlighted_option
+        if highlighted is None or highlighted.id != name:
             return  # the user moved on meanwhile
         self.app.state.model_versions[name] = versions  # for the review's "latest (N)"
         newest = versions[0] if versions else None
@@ -291,7 +290,7 @@ class ModelScreen(WizardStep):
         select.value = wanted if wanted in [LATEST, *versions] else LATEST
         self.versions_for = name
 
-    def worker_failed(self, worker) -> None:
+    def worker_failed(self, worker: Worker) -> None:
         if worker.group == "register":
             self.registering = False
             self.query_one("#register", Button).disabled = False

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING
 
 from textual import on, work
 from textual.app import ComposeResult
@@ -22,7 +22,7 @@ from rdeploy_tui.pipeline.expiry import expiry_note
 from rdeploy_tui.spec import rules
 from rdeploy_tui.spec.deploy_spec import SPEC_FILENAME, SpecError, save_spec
 from rdeploy_tui.spec.traffic import share_note, traffic_after
-from rdeploy_tui.ui.screens.base import ListsEndpoints, WizardStep
+from rdeploy_tui.ui.screens.base import ListsEndpoints
 from rdeploy_tui.ui.widgets.code_view import CodeView
 from rdeploy_tui.ui.widgets.field import Field
 from rdeploy_tui.ui.wording import in_wizard_terms
@@ -69,17 +69,17 @@ class EndpointBillRead(Message):
         self.key, self.bill, self.deployments = key, bill, deployments
 
 
-class ReviewScreen(ListsEndpoints, WizardStep):
+class ReviewScreen(ListsEndpoints):
     STEP = "review"
     AUTO_FOCUS = "#review-files"
-    # Under 100 columns the file list goes above the viewer, which then gets the whole width (at 80x24 side
-    # by side left it 44 columns).
-    HORIZONTAL_BREAKPOINTS: ClassVar[list[tuple[int, str]]] = [(0, "-narrow"), (100, "-wide")]
 
     spec_problems: var[list[str]] = var(list)  # what in the spec stops the deploy (go Back to fix it)
 
     def __init__(self) -> None:
         super().__init__()
+        # Under 100 columns the file list goes above the viewer, which then gets the whole width (at 80x24 side
+        # by side left it 44 columns).
+        self.HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (100, "-wide")]
         self.rendered: Rendered | None = None
         self.written: WrittenFolder | None = None
         # The existing endpoint's bill with this deployment, for the reviewed (endpoint, deployment, size); None: not
@@ -239,7 +239,7 @@ class ReviewScreen(ListsEndpoints, WizardStep):
             )
         return "\n".join(lines)
 
-    def _traffic_lines(self, existing) -> list[str]:
+    def _traffic_lines(self, existing: EndpointInfo | None) -> list[str]:
         """Every deployment's share after the deploy (the other deployments of an existing endpoint too),
         and why the new one's differs from what was asked, when it does."""
         dep = self.spec.deployment

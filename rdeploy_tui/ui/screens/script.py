@@ -184,7 +184,7 @@ class ScriptScreen(WizardStep):
     def _model_dir_changed(self) -> None:
         self._mark_stale_result()
 
-    def _sample_request(self):
+    def _sample_request(self) -> Any:
         return json.loads(self.query_one("#sample-request", TextArea).text)
 
     # -- local test ---------------------------------------------------------------------------------------
@@ -327,7 +327,7 @@ class ScriptScreen(WizardStep):
             return
         super().action_next()
 
-    def _commit_into(self, spec) -> None:
+    def _commit_into(self, spec: DeploySpec) -> None:
         spec.scoring.script = self._script_choice()
         spec.scoring.sample_request = self._sample_request()
 

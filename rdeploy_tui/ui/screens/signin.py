@@ -14,6 +14,7 @@ from textual.containers import Vertical
 from textual.message import Message
 from textual.reactive import var
 from textual.widgets import Button, Label, Select, Static
+from textual.worker import Worker
 
 from rdeploy_tui.errors import RdeployError
 from rdeploy_tui.ui.screens.base import WizardStep
@@ -23,12 +24,12 @@ if TYPE_CHECKING:
     from rdeploy_tui.azure.discovery import Subscription
 
 
-def _state(sub) -> str:
+def _state(sub: Subscription) -> str:
     # The SDK's enum may arrive as "SubscriptionState.DISABLED"; show and compare its last word.
     return str(sub.state).rsplit(".", 1)[-1].capitalize()
 
 
-def _enabled(sub) -> bool:
+def _enabled(sub: Subscription) -> bool:
     return _state(sub) in ("Enabled", "Warned", "Pastdue")
 
 
@@ -179,7 +180,7 @@ class SignInScreen(WizardStep):
         elif wanted in ids and self.app.state.from_last_run:
             note.update("Preselected from your last run.")
 
-    def _selected(self):
+    def _selected(self) -> Subscription | None:
         """The chosen subscription; None until sign-in has mounted the picker."""
         for select in self.query("#subscription").results(Select):
             return next((s for s in self.subscriptions if s.id == select.value), None)
@@ -187,6 +188,8 @@ class SignInScreen(WizardStep):
 
     def _who_text(self) -> str:
         who = self.who
+        if who is None:
+            return "Not signed in"
         # Tokens of some identities carry no tenant; the chosen subscription's tenant is then the one that matters.
         sub = self._selected()
         tenant = who.tenant_id or (sub.tenant_id if sub else None) or "unknown"
@@ -211,7 +214,7 @@ class SignInScreen(WizardStep):
         self.query_one("#not-signed-in").remove_class("-hidden")
         self.query_one("#retry", Button).focus()
 
-    def worker_failed(self, worker) -> None:
+    def worker_failed(self, worker: Worker) -> None:
         self.busy = False
         self.query_one("#who", Static).update("Sign-in failed (see the message). Press F2 to retry.")
 
@@ -253,4 +256,6 @@ class SignInScreen(WizardStep):
         return []
 
     def commit(self) -> None:
-        self.spec.workspace.subscription_id = self._selected().id
+        chosen = self._selected()
+        if chosen is not None:  # (Next is blocked until one is chosen: problems())
+            self.spec.workspace.subscription_id = chosen.id

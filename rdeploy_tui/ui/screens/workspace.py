@@ -9,6 +9,7 @@ from textual.app import ComposeResult
 from textual.message import Message
 from textual.reactive import var
 from textual.widgets import Label, Select, Static
+from textual.worker import Worker
 
 from rdeploy_tui.errors import RdeployError
 from rdeploy_tui.ui.screens.base import WizardStep
@@ -149,11 +150,11 @@ class WorkspaceScreen(WizardStep):
         if registry is not None:
             self.query_one("#registry", Static).update(f"{registry.name} ({registry.login_server})")
             self.query_one("#registry-next", Static).update("")
-        else:
+        elif error is not None:
             self.query_one("#registry", Static).update(error.what)
             self.query_one("#registry-next", Static).update(f"Next: {error.next_step}")
 
-    def worker_failed(self, worker) -> None:
+    def worker_failed(self, worker: Worker) -> None:
         self.busy = False
         if worker.group == "registry":
             self.query_one("#registry", Static).update("Could not read the registry (see the message).")
@@ -177,9 +178,10 @@ class WorkspaceScreen(WizardStep):
         return []
 
     def commit(self) -> None:
-        info = self.workspaces[self.query_one("#workspace", Select).value]
+        info = self.workspaces[str(self.query_one("#workspace", Select).value)]
         ws = self.spec.workspace
         if (ws.subscription_id, ws.resource_group, ws.name) != (info.subscription_id, info.resource_group, info.name):
             self.app.state.forget_workspace_findings()
         ws.subscription_id, ws.resource_group, ws.name = info.subscription_id, info.resource_group, info.name
-        self.app.state.registry = self.registry.login_server
+        # Next is blocked until the registry is found (problems()), so there is one here
+        self.app.state.registry = self.registry.login_server if self.registry is not None else None

@@ -3,7 +3,10 @@ tree-sitter grammar in textual[syntax], so TextArea cannot highlight them)."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from rich.syntax import Syntax
+from textual.app import ComposeResult
 from textual.containers import VerticalScroll
 from textual.widgets import Static
 
@@ -29,7 +32,7 @@ class CodeView(VerticalScroll, can_focus=True):
     CodeView > Static.-prose { width: 1fr; }
     """
 
-    def __init__(self, text: str = "", name_for_lexer: str = "", **kwargs) -> None:
+    def __init__(self, text: str = "", name_for_lexer: str = "", **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self._text, self._lexer = text, lexer_for(name_for_lexer)
 
@@ -37,7 +40,7 @@ class CodeView(VerticalScroll, can_focus=True):
     def text(self) -> str:
         return self._text
 
-    def compose(self):
+    def compose(self) -> ComposeResult:
         yield Static(self._syntax(), classes="-prose" if self._lexer == "text" else "")
 
     def _syntax(self) -> Syntax:

@@ -7,7 +7,7 @@ stored (e.g. int for counts); text that cannot be converted is refused with the 
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from textual.app import ComposeResult
@@ -59,7 +59,7 @@ class Field(Vertical):
         label: str,
         value: str = "",
         *,
-        checks: list[Check] = (),
+        checks: Sequence[Check] = (),
         warn: Check | None = None,
         convert: Callable[[str], Any] | None = None,
         placeholder: str = "",

@@ -5,8 +5,10 @@ when a screen's keys still do not fit in one row, two rows. The palette's key is
 from __future__ import annotations
 
 import math
+from typing import Any
 
 from rich.cells import cell_len
+from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.widgets import Footer
 from textual.widgets._footer import FooterKey  # the footer's own key widget: its text decides the width
@@ -19,13 +21,13 @@ class KeysFooter(Footer):
     KeysFooter.-two-rows FooterKey { margin: 0; }
     """
 
-    def __init__(self, **kwargs) -> None:
+    def __init__(self, **kwargs: Any) -> None:
         kwargs.setdefault("compact", True)
         # F3 (the palette) is listed by F1's help screen; on the footer its 13 columns cut other keys at 80x24.
         kwargs.setdefault("show_command_palette", False)
         super().__init__(**kwargs)
 
-    def compose(self):
+    def compose(self) -> ComposeResult:
         # Our own keys, not Footer.compose: Textual's binds each key to the footer's `compact` (data_bind), and the
         # footer keeps every binding it ever made, so each bindings change (every refresh_bindings recomposes the
         # footer) left ~45 KB of dead keys behind (measured: 300 refreshes, +13 MiB). Ours is always compact and has

@@ -57,7 +57,7 @@ class LogPanel(Vertical):
     @property
     def shown_title(self) -> str:
         """The title as shown (with the count of lines once they are written)."""
-        return str(self.log.border_title or "")
+        return str(self.lines_view.border_title or "")
 
     def reveal(self, text: str) -> None:
         """Scroll to the first line that contains `text` (a failure's cause: later lines repeat it as consequences),
@@ -70,7 +70,7 @@ class LogPanel(Vertical):
         text, self._reveal = self._reveal, None
         if not text:
             return
-        log = self.log
+        log = self.lines_view
         if not isinstance(log, Log):
             return
         for index, line in enumerate(log.lines):
@@ -82,25 +82,26 @@ class LogPanel(Vertical):
 
     def _scroll_to_line(self, index: int) -> None:
         """A few lines of what led to line `index` above it, the lines after it below."""
-        log = self.log
+        log = self.lines_view
         log.scroll_to(y=max(0, index - max(1, log.scrollable_content_region.height // 3)), animate=False)
 
     def on_resize(self) -> None:
         # The panel shrinks as the failure above it is laid out (at 80x24 to a few rows): the revealed line stays in
         # view, not where it was put for the taller panel.
-        if self._revealed is not None and not self.log.auto_scroll:
+        if self._revealed is not None and not self.lines_view.auto_scroll:
             self.call_after_refresh(self._scroll_to_line, self._revealed)
 
     def on_mount(self) -> None:
         # Stay on the newest line when the panel is resized (a summary above it grows, a row below it
         # goes), not only when lines arrive; scrolling up releases it, back at the end restores it.
-        self.log.anchor()
+        self.lines_view.anchor()
         if self._backlog:
             self._start_draining()
 
     @property
-    def log(self) -> Log | RichLog:
-        return self.query_one(RichLog if self.wrap else Log)
+    def lines_view(self) -> Log | RichLog:
+        """The widget that shows the lines: a RichLog when they wrap, a Log (faster, one row a line) when not."""
+        return self.query_one(RichLog) if self.wrap else self.query_one(Log)
 
     @property
     def pending(self) -> int:
@@ -146,7 +147,7 @@ class LogPanel(Vertical):
 
     def _drain(self) -> None:
         chunk = self._take(CHUNK)
-        log = self.log
+        log = self.lines_view
         if chunk and isinstance(log, Log):
             log.write_lines(chunk)
         else:
@@ -156,14 +157,14 @@ class LogPanel(Vertical):
             self.set_timer(CHUNK_GAP_SECONDS, self._drain)
             return
         self._draining = False
-        self.log.border_title = f"{self.title} ({self.received:,} lines)"
+        self.lines_view.border_title = f"{self.title} ({self.received:,} lines)"
         if self._reveal is not None:
             self._scroll_to_reveal()
 
     def clear(self) -> None:
         self._backlog.clear()
         self._first_line = self._pending = self.received = 0
-        self.log.clear()
-        self.log.auto_scroll = True
+        self.lines_view.clear()
+        self.lines_view.auto_scroll = True
         self._revealed = None
-        self.log.border_title = self.title
+        self.lines_view.border_title = self.title

@@ -39,6 +39,7 @@ from rdeploy_tui.scoring.request import RequestTextError, parse_request_text, re
 from rdeploy_tui.scoring.result import ScoreResult, double_encoding_message
 from rdeploy_tui.scoring.snippets import curl_snippet, python_snippet
 from rdeploy_tui.scoring.target import ScoringTarget
+from rdeploy_tui.ui.host import WizardHost
 from rdeploy_tui.ui.widgets.field import Field, to_int
 from rdeploy_tui.ui.worker_errors import WorkerErrors
 
@@ -82,6 +83,8 @@ class HistoryEntry:
 
 
 class ScoringPanel(WorkerErrors, Vertical):
+    app: WizardHost  # and a textual App
+
     class Scored(Message):
         """A request finished (answered or not): the host screen may update its navigation."""
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from rich.text import Text
 from textual.widget import Widget
 
@@ -15,14 +17,17 @@ class StepIndicator(Widget):
     StepIndicator { height: 1; width: 1fr; }
     """
 
-    def __init__(self, current: str, **kwargs) -> None:
+    def __init__(self, current: str, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.current = current  # the step's name in the flow table
 
     def on_mount(self) -> None:
         # The same screen serves the deploy flow and the update flow: its line follows the app's flow.
         if hasattr(self.app, "flow"):
-            self.watch(self.app, "flow", lambda _flow: self.refresh(), init=False)
+            self.watch(self.app, "flow", self._flow_changed, init=False)
+
+    def _flow_changed(self, _flow: Flow) -> None:
+        self.refresh()
 
     @property
     def flow(self) -> Flow:

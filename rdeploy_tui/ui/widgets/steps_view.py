@@ -52,7 +52,7 @@ class StepsView(Widget):
         if any(r.status == "running" for r in self.rows.values()):
             self.refresh()
 
-    def update_step(self, step_id: str, **changes) -> None:
+    def update_step(self, step_id: str, **changes: object) -> None:
         row = self.rows.get(step_id)
         if row is None:  # a step the plan did not list (e.g. a resume check): show it anyway
             row = self.rows[step_id] = StepRow(step_id, step_id)
