@@ -40,6 +40,9 @@ R_INSTALL_COMMAND = (
     "r-base-core r-cran-plumber r-cran-jsonlite"
 )
 _OUTPUT_CAP = 2 * 1024 * 1024  # bytes of process output kept; the oldest go first
+# What plumber's pr_run() prints once the API is built (the scoring script sourced, its model loaded), just before it
+# binds the port (../shared/r-facts.md).
+PLUMBER_BANNER = b"Running plumber API at"
 _STOP_GRACE = 5.0  # seconds between SIGTERM and SIGKILL
 
 
@@ -316,6 +319,10 @@ class PlumberProcess:
                     del self._output[: len(self._output) - _OUTPUT_CAP]
         stream.close()
 
+    def _printed(self, text: bytes) -> bool:
+        with self._lock:
+            return text in self._output
+
     def output(self) -> str:
         with self._lock:
             data = bytes(self._output)
@@ -330,23 +337,31 @@ class PlumberProcess:
         self._reader.join(timeout=2.0)
         return self.output()
 
-    def wait_ready(self, route: str = "/ready", timeout: float = 30.0) -> float:
+    def wait_ready(self, route: str = "/ready", timeout: float = 30.0, *, after_banner: float | None = None) -> float:
         """Poll GET route until it answers 200; seconds from start to that answer (timeout counts from the start too).
 
         The banner "Running plumber API at ..." is printed before the port is bound (even when the
         port is taken), so only an HTTP 200 counts. Raises LocalRunError when the process exits or
-        the timeout passes, with the process output as details.
+        the timeout passes, with the process output as details. `after_banner`: at most this many seconds
+        once the banner is out (the model is loaded by then; only binding the port is left), so an API that
+        can never answer (bound to an address the probe cannot reach) fails without waiting out `timeout`.
         """
         deadline = self.started + timeout
+        waited = f"within {timeout:g} s"
+        banner_seen = after_banner is None
         last = "no answer"
         while True:
             code = self._proc.poll()
             if code is not None:
                 raise explain_start_failure(self._settled_output(), code, self.port)
             now = time.monotonic()
+            if not banner_seen and self._printed(PLUMBER_BANNER):
+                banner_seen = True
+                if after_banner is not None and now + after_banner < deadline:
+                    deadline, waited = now + after_banner, f"{after_banner:g} s after it said it was running"
             if now >= deadline:
                 raise LocalRunError(
-                    f"the plumber API was not ready within {timeout:g} s (GET {route}: {last})",
+                    f"the plumber API was not ready {waited} (GET {route}: {last})",
                     "make start-up faster (load less at start) or raise the readiness probe's limits",
                     details=self.output(),
                     code="not_ready",

@@ -30,6 +30,9 @@ from rdeploy_tui.sandbox import container, ml
 from rdeploy_tui.sandbox.arm import iso
 
 READY_TIMEOUT_S = 60.0  # real seconds: R's own start-up is not simulated
+# Real seconds a container may take to answer its probe once plumber says it is running (only the bind is left):
+# a server that cannot be reached (bound to 127.0.0.1 inside its own network) fails then, not after a minute.
+READY_AFTER_BANNER_S = 10.0
 DEFAULT_PORT = 8000
 PID_FILE = "plumber.pid"  # in state_dir/run/<deployment>/, beside app/ and model/
 
@@ -397,7 +400,7 @@ class DeploymentHosting:
                 "ResourceNotReady", f"The inference-server container failed to start: {exc.what}"
             ) from None
         try:
-            process.wait_ready(ready_path, timeout=READY_TIMEOUT_S)
+            process.wait_ready(ready_path, timeout=READY_TIMEOUT_S, after_banner=READY_AFTER_BANNER_S)
         except local.LocalRunError as exc:
             output = _safe_output(process)
             process.stop()

@@ -16,7 +16,7 @@ from rdeploy_tui.deploy_folder.render import render, write_folder
 from rdeploy_tui.deploy_folder.sample_model import sample_crate_path
 from rdeploy_tui.local.checks import LocalReport, run_local_checks
 from rdeploy_tui.local.http_client import request
-from rdeploy_tui.local.plumber import LocalRunError, find_rscript, start_plumber
+from rdeploy_tui.local.plumber import LocalRunError, find_rscript, free_port, start_plumber
 from rdeploy_tui.local.sample_crate import build_sample_crate
 from rdeploy_tui.spec.deploy_spec import DeploySpec, ProbeSpec, save_spec
 
@@ -232,6 +232,21 @@ def test_r_says_address_in_use_when_it_loses_the_race(tmp_path, sample_dir):
             second.wait_ready(timeout=20)
     assert info.value.code == "port_in_use"
     assert "already in use" in info.value.what
+
+
+def test_an_api_that_says_it_runs_but_never_answers_fails_soon_after_its_banner(tmp_path, sample_dir):
+    """Serving where the probe does not look (here another port; in a container, its loopback): once plumber's banner
+    is out only the bind is left, so the wait ends `after_banner` seconds later, not at the start-up timeout."""
+    folder = tmp_path / "folder"
+    write_folder(render(DeploySpec(), base_dir=tmp_path), folder)
+    start = folder / "docker-context/start_plumber.R"
+    elsewhere = {"PLUMBER_PORT": str(free_port())}
+    with start_plumber(folder / "src", sample_dir, start_script=start, extra_env=elsewhere) as server:
+        with pytest.raises(LocalRunError) as info:
+            server.wait_ready(timeout=600, after_banner=1)
+        assert "Running plumber API at" in server.output()
+    assert info.value.code == "not_ready"
+    assert "not ready 1 s after it said it was running (GET /ready: no answer)" in info.value.what
 
 
 # --- scoring failures --------------------------------------------------------------------------------
