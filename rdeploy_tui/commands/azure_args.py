@@ -14,6 +14,7 @@ if TYPE_CHECKING:
     from rdeploy_tui.azure.clients import AzureConnection
     from rdeploy_tui.azure.workspace import Workspace
     from rdeploy_tui.launch import Playground
+    from rdeploy_tui.spec.deploy_spec import WorkspaceRef
 
 
 def add_workspace_options(parser: argparse.ArgumentParser) -> None:
@@ -65,16 +66,14 @@ def connect(args: argparse.Namespace, *, playground: Playground | None = None) -
     return launch.connect(options, playground=playground)
 
 
-def refuse_placeholder_workspace(args: argparse.Namespace, subscription: str, group: str, workspace: str) -> None:
+def refuse_placeholder_workspace(args: argparse.Namespace, workspace: WorkspaceRef) -> None:
     """`init`'s placeholder workspace names nothing in Azure: refused before anything is asked or sent (Azure would
     answer SubscriptionNotFound, or a workspace of that name elsewhere). The built-in sandbox creates it, saying so."""
-    from rdeploy_tui.spec.deploy_spec import WorkspaceRef
-
-    if getattr(args, "sandbox", False) or not WorkspaceRef(subscription, group, workspace).is_placeholder():
+    if getattr(args, "sandbox", False) or not workspace.is_placeholder():
         return
     raise RdeployError(
-        f"The workspace is still the placeholder `init` writes (subscription {subscription}, resource group "
-        f"{group}, workspace {workspace}): fill it in first.",
+        f"The workspace is still the placeholder `init` writes (subscription {workspace.subscription_id}, resource "
+        f"group {workspace.resource_group}, workspace {workspace.name}): fill it in first.",
         "Set workspace.subscription_id, workspace.resource_group and workspace.name in the spec to your Azure ML "
         "workspace (`az ml workspace show`, or the studio's config.json)"
         + (", or pass --subscription, --resource-group and --workspace" if hasattr(args, "workspace") else "")
@@ -128,7 +127,9 @@ def workspace_names(args: argparse.Namespace, *, sandbox: bool = False) -> tuple
             code="Usage",
         )
     if not sandbox:
-        refuse_placeholder_workspace(args, sub, rg, ws)
+        from rdeploy_tui.spec.deploy_spec import WorkspaceRef
+
+        refuse_placeholder_workspace(args, WorkspaceRef(sub, rg, ws))
     return sub, rg, ws
 
 

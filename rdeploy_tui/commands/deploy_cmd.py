@@ -137,8 +137,7 @@ def run(args: argparse.Namespace) -> int:
         if problem := check_expires_after(args.expires_after):
             raise RdeployError(f"--expires-after: {problem}.", "For example: --expires-after 8h.", code="Usage")
         spec.deployment.expires_after = args.expires_after
-    w = spec.workspace
-    refuse_placeholder_workspace(args, w.subscription_id, w.resource_group, w.name)
+    refuse_placeholder_workspace(args, spec.workspace)
     # The state folder takes the resume state and the log, checked before anything is asked or sent to Azure.
     check_state_folder([ResumeStore().folder, log_dir()])
     if not args.yes:

@@ -113,8 +113,7 @@ def run(args: argparse.Namespace) -> int:
     print_problems(problems, args.spec)
     if spec is None:
         return 1
-    w = spec.workspace
-    refuse_placeholder_workspace(args, w.subscription_id, w.resource_group, w.name)
+    refuse_placeholder_workspace(args, spec.workspace)
     r = spec.rollout
     if args.steps is not None:
         r.steps = _steps(args.steps)

@@ -18,6 +18,12 @@ MAX_DEPTH = 4
 MAX_ENTRIES = 20_000
 
 
+def is_model_file_name(name: str) -> bool:
+    """crate.bin or an .rds file (any case): what the reader and the upload look for."""
+    lowered = name.lower()
+    return lowered == CRATE_FILENAME or lowered.endswith(".rds")
+
+
 def _model_files(folder: Path) -> tuple[list[Path], bool]:
     """The model files under `folder` (crate.bin, *.rds) at most MAX_DEPTH levels down, and whether the walk saw
     everything (False: it stopped at MAX_ENTRIES). Folders that cannot be read, or vanish as they are read, are
@@ -29,7 +35,7 @@ def _model_files(folder: Path) -> tuple[list[Path], bool]:
         if depth >= MAX_DEPTH:
             dirs.clear()
         seen += len(dirs) + len(files)
-        found += [Path(root, f) for f in files if f.lower() == CRATE_FILENAME or f.lower().endswith(".rds")]
+        found += [Path(root, f) for f in files if is_model_file_name(f)]
         if seen > MAX_ENTRIES:
             return found, False
     return found, True
@@ -59,10 +65,7 @@ def nearby_model_folder(base: Path, limit: int = 500) -> Path | None:
 
     def holds_model(folder: Path) -> bool:
         try:
-            return any(
-                (p.name.lower() == CRATE_FILENAME or p.name.lower().endswith(".rds")) and p.is_file()
-                for p in islice(folder.iterdir(), limit)
-            )
+            return any(is_model_file_name(p.name) and p.is_file() for p in islice(folder.iterdir(), limit))
         except OSError:  # unreadable: not the one
             return False
 

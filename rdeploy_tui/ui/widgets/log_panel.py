@@ -164,7 +164,8 @@ class LogPanel(Vertical):
     def clear(self) -> None:
         self._backlog.clear()
         self._first_line = self._pending = self.received = 0
-        self.lines_view.clear()
-        self.lines_view.auto_scroll = True
+        view = self.lines_view
+        view.clear()
+        view.auto_scroll = True
         self._revealed = None
-        self.lines_view.border_title = self.title
+        view.border_title = self.title
